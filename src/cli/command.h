@@ -1,0 +1,46 @@
+// The CLI is thin: each subcommand lives in its own cmd_<name>.cpp, parses flags with CLI11 and
+// calls the library. A file registers itself with a static Registrar, so adding a subcommand
+// touches no other file.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "fragua/base/error.h"
+
+namespace fragua::cli {
+
+using SetupFn = void (*)(CLI::App& root);
+
+struct Registrar {
+  explicit Registrar(SetupFn setup);
+};
+
+std::vector<SetupFn>& registry();
+
+// Thrown from a subcommand callback to end the program with `code` after printing `error`.
+struct Failure {
+  Error error;
+  int code = 1;
+};
+
+// Turns a failed Status into a Failure (printed by main as "fragua: error: ...").
+inline void check(const Status& s) {
+  if (!s.ok()) throw Failure{s.error(), 1};
+}
+template <typename T>
+T check(Result<T> r) {
+  if (!r.ok()) throw Failure{std::move(r).error(), 1};
+  return std::move(r).value();
+}
+
+// Common flags.
+struct CommonFlags {
+  int threads = 0;
+  bool quiet = false;
+};
+void add_threads_flag(CLI::App& app, int& threads);
+
+}  // namespace fragua::cli

@@ -1,0 +1,54 @@
+#include <cstdio>
+
+#include "cli/command.h"
+#include "fragua/base/log.h"
+#include "fragua/base/progress.h"
+
+namespace fragua::cli {
+
+std::vector<SetupFn>& registry() {
+  static std::vector<SetupFn> r;
+  return r;
+}
+
+Registrar::Registrar(SetupFn setup) { registry().push_back(setup); }
+
+void add_threads_flag(CLI::App& app, int& threads) {
+  app.add_option("-t,--threads", threads, "Worker threads (default: all cores, or $FRAGUA_THREADS)");
+}
+
+}  // namespace fragua::cli
+
+int main(int argc, char** argv) {
+  using namespace fragua;
+  CLI::App app{"Fragua: generative AI for Spanish, Catalan/Valencian, Basque and Galician"};
+  app.set_version_flag("--version", std::string("fragua ") + FRAGUA_VERSION);
+  app.require_subcommand(1);
+  bool quiet = false, verbose = false;
+  app.add_flag("-q,--quiet", quiet, "Only errors; no progress bars");
+  app.add_flag("-v,--verbose", verbose, "Debug logging");
+  app.parse_complete_callback([&] {
+    if (quiet) {
+      set_log_level(LogLevel::error);
+      ProgressBar::set_enabled(false);
+    } else if (verbose) {
+      set_log_level(LogLevel::debug);
+    }
+  });
+  for (auto setup : cli::registry()) setup(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const cli::Failure& f) {
+    std::fprintf(stderr, "fragua: error: %s\n", f.error.to_string().c_str());
+    return f.code;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "fragua: error: out of memory\n");
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "fragua: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

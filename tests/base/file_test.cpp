@@ -1,0 +1,92 @@
+#include "fragua/base/file.h"
+
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include "test_util.h"
+
+namespace fragua {
+namespace {
+
+// An Env whose writes fail after `budget` bytes: a full disk.
+class FullDiskEnv : public Env {
+ public:
+  explicit FullDiskEnv(size_t budget) : budget_(budget) {}
+  class File : public WritableFile {
+   public:
+    File(std::unique_ptr<WritableFile> f, size_t* budget) : f_(std::move(f)), budget_(budget) {}
+    Status append(std::string_view d) override {
+      if (d.size() > *budget_) return io_error("disk full");
+      *budget_ -= d.size();
+      return f_->append(d);
+    }
+    Status sync() override { return f_->sync(); }
+    Status close() override { return f_->close(); }
+    std::unique_ptr<WritableFile> f_;
+    size_t* budget_;
+  };
+  Result<std::unique_ptr<WritableFile>> new_writable_file(const std::string& p, bool a) override {
+    auto f = FRAGUA_TRY(Env::posix().new_writable_file(p, a));
+    return std::unique_ptr<WritableFile>(new File(std::move(f), &budget_));
+  }
+  Result<std::string> read_file(const std::string& p) override { return Env::posix().read_file(p); }
+  Status rename_file(const std::string& a, const std::string& b) override { return Env::posix().rename_file(a, b); }
+  Status remove_file(const std::string& p) override { return Env::posix().remove_file(p); }
+  bool file_exists(const std::string& p) override { return Env::posix().file_exists(p); }
+  Result<uint64_t> file_size(const std::string& p) override { return Env::posix().file_size(p); }
+  Status create_dirs(const std::string& p) override { return Env::posix().create_dirs(p); }
+  size_t budget_;
+};
+
+size_t count_files(const std::string& dir) {
+  size_t n = 0;
+  for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator(dir)) ++n;
+  return n;
+}
+
+TEST(AtomicFile, CommitReplacesTarget) {
+  test::TempDir dir;
+  auto path = dir.file("out.txt");
+  ASSERT_TRUE(write_file_atomic(path, "old").ok());
+  ASSERT_TRUE(write_file_atomic(path, "new contents").ok());
+  EXPECT_EQ(*read_file(path), "new contents");
+  EXPECT_EQ(count_files(dir.path()), 1u);
+}
+
+TEST(AtomicFile, FullDiskLeavesOldFileAndNoTemporary) {
+  test::TempDir dir;
+  auto path = dir.file("shard.bin");
+  ASSERT_TRUE(write_file_atomic(path, "precious").ok());
+  FullDiskEnv env(4);
+  auto s = write_file_atomic(path, "this will not fit", env);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().message(), "disk full");
+  EXPECT_EQ(*read_file(path), "precious");
+  EXPECT_EQ(count_files(dir.path()), 1u);
+}
+
+TEST(AtomicFile, AbandonedWithoutCommitLeavesNothing) {
+  test::TempDir dir;
+  {
+    auto f = AtomicFile::create(dir.file("x"));
+    ASSERT_TRUE(f.ok());
+    ASSERT_TRUE(f->append("partial").ok());
+  }
+  EXPECT_EQ(count_files(dir.path()), 0u);
+}
+
+TEST(MappedFile, MapsContentsAndReportsMissingFile) {
+  test::TempDir dir;
+  ASSERT_TRUE(write_file_atomic(dir.file("a"), "hello").ok());
+  auto m = MappedFile::open(dir.file("a"));
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->view(), "hello");
+  auto missing = MappedFile::open(dir.file("nope"));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code(), ErrorCode::not_found);
+  EXPECT_NE(missing.error().message().find("nope"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace fragua
