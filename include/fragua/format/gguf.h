@@ -116,11 +116,11 @@ class GgufFile {
 
   void prefetch() const;  // madvise(WILLNEED) over the tensor data
 
+  struct Impl;  // opaque
+
  private:
   GgufFile();
-  struct Impl;
   std::unique_ptr<Impl> impl_;
-  friend Result<GgufFile> parse_gguf(std::unique_ptr<Impl>);
 };
 
 class GgufWriter {
