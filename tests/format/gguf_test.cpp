@@ -86,7 +86,9 @@ TEST(Gguf, EveryTruncationIsAnErrorNotACrash) {
     std::memcpy(buf.get(), bytes.data(), n);
     auto f = GgufFile::parse(std::string_view(buf.get(), n), "cut.gguf");
     EXPECT_FALSE(f.ok()) << "accepted a file cut at " << n << " bytes";
-    if (!f.ok()) EXPECT_EQ(f.error().message().rfind("cut.gguf", 0), 0u);
+    if (!f.ok()) {
+      EXPECT_EQ(f.error().message().rfind("cut.gguf", 0), 0u);
+    }
   }
 }
 
