@@ -1,5 +1,6 @@
 #include "fragua/model/generate.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "test_util.h"
@@ -26,7 +27,7 @@ TEST(Generate, GreedyMatchesStepwiseArgmaxAndStops) {
     std::vector<int32_t> one = {best};
     logits = (*ctx)->decode(one);
   }
-  auto piece = [](int32_t id) { return "<" + std::to_string(id) + ">"; };
+  auto piece = [](int32_t id) { return fmt::format("<{}>", id); };
   GenerateParams gp;
   gp.max_tokens = 12;
   gp.sampler.temperature = 0;
@@ -46,12 +47,12 @@ TEST(Generate, GreedyMatchesStepwiseArgmaxAndStops) {
 
   // A stop string made of the second token's text: the text ends before it.
   gp.eog_ids.clear();
-  gp.stop = {"<" + std::to_string(expect[1]) + ">"};
+  gp.stop = {fmt::format("<{}>", expect[1])};
   auto ctx4 = Context::create(**model, {.n_ctx = 64, .n_batch = 8, .n_threads = 1});
   r = generate(**ctx4, prompt, gp, piece);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->stop_reason, "stop");
-  EXPECT_EQ(r->text, expect[0] == expect[1] ? "" : "<" + std::to_string(expect[0]) + ">");
+  EXPECT_EQ(r->text, expect[0] == expect[1] ? std::string() : fmt::format("<{}>", expect[0]));
 }
 
 }  // namespace
