@@ -338,6 +338,12 @@ void legacy_tile_at(int64_t k, const uint8_t* w, size_t ws, const uint8_t* x, si
 template <class W, int R, int C>
 void gemm_legacy(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* x, size_t xs, int nc, float* y,
                  size_t ys) {
+  if (nc == 1) {
+    // Matrix-vector: one row after the other keeps the weights a single sequential stream,
+    // which the hardware prefetcher follows best (measured 2x faster than 4 interleaved rows).
+    for (int r = 0; r < nr; ++r) legacy_tile_at<W, 1, 1>(k, w + r * ws, ws, x, xs, y + r, ys);
+    return;
+  }
   int r = 0;
   for (; r + R <= nr; r += R) {
     int c = 0;
@@ -360,6 +366,10 @@ void gemm_rows(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* x,
     for (int i = 0; i < cn; ++i) xp[i] = x + (c + i) * xs;
     tile(k, w + r * ws, ws, xp, y + c * ys + r, ys);
   };
+  if (nc == 1) {
+    for (int r = 0; r < nr; ++r) at(T<1, 1>::run, r, 0, 1);  // sequential stream, as above
+    return;
+  }
   int r = 0;
   for (; r + R <= nr; r += R) {
     int c = 0;

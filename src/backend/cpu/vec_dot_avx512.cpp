@@ -12,6 +12,7 @@
 #include "tensor/blocks.h"
 
 #define FRAGUA_VNNI 1
+
 namespace fragua::cpu {
 namespace avx512_impl {
 #include "backend/cpu/gemm_simd.h"
