@@ -36,12 +36,14 @@ struct Case {
   double tolerance;  // max |ours - ref| / max |ref| over all logits
 };
 
-// F32/F16 weights: only float rounding differs from the float64 reference. Quantized weights:
-// the reference dequantizes the same blocks exactly, but Fragua (like llama.cpp) quantizes the
-// activations to 8 bits before the integer dot products, which costs about 1% of the logit range.
+// F32 weights: only float rounding differs from the float64 reference (measured 1.4e-7).
+// F16 weights: activations are rounded to f16 before the dot products, as llama.cpp does
+// (measured 2.1e-4). Quantized weights: the reference dequantizes the same blocks exactly, but
+// Fragua (like llama.cpp) quantizes the activations to 8 bits (Q8_0 blocks of 32, Q8_K blocks of
+// 256) before the integer dot products: measured 0.72% (q8_0), 0.64% (q4_0), 2.1% (q4_k).
 const Case kCases[] = {
-    {"llama_gqa_f32", 1e-4}, {"llama_mha_f16", 1e-4}, {"llama3_mqa_f32", 1e-4}, {"granite_tied_f32", 1e-4},
-    {"llama_q8_0", 2e-2},    {"llama_q4_0", 2e-2},    {"llama_q4_k", 2e-2},
+    {"llama_gqa_f32", 1e-4}, {"llama_mha_f16", 5e-4}, {"llama3_mqa_f32", 1e-4}, {"granite_tied_f32", 1e-4},
+    {"llama_q8_0", 3e-2},    {"llama_q4_0", 3e-2},    {"llama_q4_k", 3e-2},
 };
 
 class ForwardTest : public ::testing::TestWithParam<Case> {};
@@ -87,9 +89,10 @@ TEST_P(ForwardTest, MatchesPyTorchReference) {
       }
       argmax_agree += a == b;
     }
+    std::printf("%s threads %d: max |error| / max |logit| = %.3g\n", c.model, threads, max_err / ref_max);
     EXPECT_LE(max_err / ref_max, c.tolerance) << c.model << " threads " << threads << ": max error " << max_err
                                                << " against max logit " << ref_max;
-    if (c.tolerance <= 1e-4) {
+    if (c.tolerance <= 5e-4) {
       EXPECT_EQ(argmax_agree, tokens.size());
     }
     // Last-token logits alone equal the last row of the full run.
