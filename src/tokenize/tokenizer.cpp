@@ -189,6 +189,10 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special, 
           buf.push_back(c);
       }
       im.spm_encode(buf, out);
+    } else if (s.escape_spaces && s.add_space_prefix && prev_special) {
+      buf.assign(1, ' ');  // Hugging Face's Prepend("▁") normalizer
+      buf.append(piece);
+      im.bpe_encode(buf, out);
     } else {
       im.bpe_encode(piece, out);
     }
@@ -206,7 +210,7 @@ std::string Tokenizer::token_piece(int32_t id, bool render_special) const {
 
 std::string Tokenizer::decode(std::span<const int32_t> ids, bool render_special) const {
   const Impl& im = *impl_;
-  const bool strip_prefix = im.spec.kind == ModelKind::spm && im.spec.add_space_prefix;
+  const bool strip_prefix = (im.spec.kind == ModelKind::spm || im.spec.escape_spaces) && im.spec.add_space_prefix;
   std::string out;
   bool at_boundary = true;  // where encode put a space prefix: text start, after a special token
   for (int32_t id : ids) {
