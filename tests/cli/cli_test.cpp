@@ -27,10 +27,10 @@ TEST(Cli, GenerateFromTextAndIds) {
 
 TEST(Cli, BadInputGivesAClearErrorAndNonZeroExit) {
   test::TempDir dir;
-  ASSERT_TRUE(write_file_atomic(dir.file("junk.gguf"), "GGUF\x03\x00\x00\x00garbage").ok());
+  ASSERT_TRUE(write_file_atomic(dir.file("junk.gguf"), "GGUF\x03").ok());
   std::string out;
   EXPECT_EQ(test::run_command(test::cli_path() + " info " + dir.file("junk.gguf"), &out), 1);
-  EXPECT_NE(out.find("fragua: error: corrupt input: " + dir.file("junk.gguf") + ": truncated at byte offset 8"),
+  EXPECT_NE(out.find("fragua: error: corrupt input: " + dir.file("junk.gguf") + ": truncated at byte offset 4 reading version"),
             std::string::npos) << out;
   EXPECT_EQ(test::run_command(test::cli_path() + " generate " + dir.file("missing.gguf") + " -p x", &out), 1);
   EXPECT_NE(out.find("not found"), std::string::npos) << out;
