@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Builds data/materials/elements.csv, the element table libfragua's materials code reads.
 
 Sources (all permissive licences; numbers are facts, each column names its source):
@@ -24,7 +24,9 @@ def leading_float(s):
         return float(s)
     if not isinstance(s, str):
         return None
-    m = re.match(r"\s*(?:about\s+)?([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)", s)
+    # "302.91 K", "about 300 K", "(white P) 317.3 K": the first number after any parenthesis.
+    s = re.sub(r"\([^)]*\)", "", s)
+    m = re.match(r"\s*(?:maybe\s+)?(?:about\s+)?([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)", s)
     return float(m.group(1)) if m else None
 
 
