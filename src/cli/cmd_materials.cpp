@@ -95,7 +95,10 @@ Status run_predict(const ModelOpts& o) {
   if (model.feature_signature() != fz.signature())
     return invalid_argument_error("{}: trained on features '{}', this build computes '{}'; retrain the model",
                                   o.model, model.feature_signature(), fz.signature());
-  auto d = FRAGUA_TRY(load(o, false));
+  DatasetOptions dopt;
+  dopt.formula_column = o.formula_col;
+  dopt.ignore_target = true;
+  auto d = FRAGUA_TRY(read_dataset(o.data, *t, dopt));
   auto x = fz.featurize_all(d.comps, o.cfg.threads);
   auto p = FRAGUA_TRY(model.predict(x, fz.size()));
   std::string out = fmt::format("# fragua materials predict: model {}, input {}\n", o.model, o.data);

@@ -97,11 +97,12 @@ Result<Dataset> parse_matbench_json(std::string_view text, const std::string& so
     std::string n = cols[i];
     if (opts.formula_column.empty() ? (n == "composition" || n == "formula") : n == opts.formula_column)
       c_formula = static_cast<int>(i);
-    else if (opts.target_column.empty() ? true : n == opts.target_column)
+    else if (!opts.ignore_target && (opts.target_column.empty() || n == opts.target_column))
       c_target = static_cast<int>(i);
   }
   if (c_formula < 0) return invalid_argument_error("{}: no composition column", source);
-  if (c_target < 0 && opts.require_target) return invalid_argument_error("{}: no target column", source);
+  if (c_target < 0 && opts.require_target && !opts.ignore_target)
+    return invalid_argument_error("{}: no target column", source);
   Dataset d;
   d.source = source;
   if (c_target >= 0) d.target_name = cols[static_cast<size_t>(c_target)];
@@ -140,15 +141,15 @@ Result<Dataset> parse_dataset_csv(std::string_view text, const std::string& sour
       c_formula = static_cast<int>(i);
     else if (n == "id" || n == "mbid")
       c_id = static_cast<int>(i);
-    else if (opts.target_column.empty() || n == opts.target_column)
+    else if (!opts.ignore_target && (opts.target_column.empty() || n == opts.target_column))
       c_target = static_cast<int>(i);
   }
   if (c_formula < 0)
     return invalid_argument_error("{}:1: no formula column ('{}')", source,
                                   opts.formula_column.empty() ? "composition' or 'formula" : opts.formula_column);
-  if (!opts.target_column.empty() && c_target < 0)
+  if (!opts.ignore_target && !opts.target_column.empty() && c_target < 0)
     return invalid_argument_error("{}:1: no column '{}'", source, opts.target_column);
-  if (c_target < 0 && opts.require_target) return invalid_argument_error("{}:1: no target column", source);
+  if (c_target < 0 && opts.require_target && !opts.ignore_target) return invalid_argument_error("{}:1: no target column", source);
   Dataset d;
   d.source = source;
   if (c_target >= 0) d.target_name = csv.header[static_cast<size_t>(c_target)].text;

@@ -22,6 +22,7 @@ struct DatasetOptions {
   std::string formula_column;  // "" = "composition" or "formula", whichever is present
   std::string target_column;   // "" = the last column that is not the id or the formula
   bool require_target = true;
+  bool ignore_target = false;  // formulas only (candidate lists)
 };
 
 // Reads by extension: *.json, *.json.gz, *.json.bz2 as Matbench JSON; anything else as CSV.

@@ -71,6 +71,13 @@ class Model {
   std::unique_ptr<Impl> impl_;
 };
 
+class ElementTable;
+class Composition;
+// Featurizes compositions (Magpie-style, features.h) and predicts; fails when the model was
+// trained on a different feature definition.
+Result<Prediction> predict_compositions(const Model& model, const std::vector<Composition>& comps,
+                                        const ElementTable& table, int threads = 0);
+
 struct CvResult {
   std::vector<int> fold;           // test fold of each row
   Prediction oof;                  // out-of-fold predictions
