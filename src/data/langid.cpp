@@ -41,12 +41,29 @@ std::string base_of(const std::string& l) {
 }  // namespace
 
 void LangIdModel::Impl::score(std::string_view text, Scores& s) const {
+  // Rows are fetched in batches, each prefetched as soon as its hash is known, so the cache
+  // misses on the table (4 MB at 18 bits) overlap instead of queueing one by one.
   const uint8_t* t = table.data();
+  constexpr int kBatch = 64;
+  uint32_t pending[kBatch];
+  int np = 0;
+  auto flush = [&] {
+    // 64 rows x 255 fits in 16 bits: narrow lanes, twice the adds per vector instruction.
+    uint16_t acc[kStride] = {};
+    for (int k = 0; k < np; ++k) {
+      const uint8_t* row = t + static_cast<size_t>(pending[k]) * kStride;
+      for (int l = 0; l < kStride; ++l) acc[l] = static_cast<uint16_t>(acc[l] + row[l]);
+    }
+    for (int l = 0; l < kStride; ++l) s.cost[l] += acc[l];
+    s.n += static_cast<uint32_t>(np);
+    np = 0;
+  };
   for_each_feature(text, bits, [&](uint32_t b) {
-    const uint8_t* row = t + static_cast<size_t>(b) * kStride;
-    for (int l = 0; l < kStride; ++l) s.cost[l] += row[l];
-    ++s.n;
+    __builtin_prefetch(t + static_cast<size_t>(b) * kStride);
+    pending[np++] = b;
+    if (np == kBatch) flush();
   });
+  flush();
 }
 
 LangGuess LangIdModel::Impl::decide(const Scores& s) const {
