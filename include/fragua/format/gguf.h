@@ -116,17 +116,19 @@ class GgufFile {
 
   void prefetch() const;  // madvise(WILLNEED) over the tensor data
 
+  struct Impl;  // opaque
+
  private:
   GgufFile();
-  struct Impl;
   std::unique_ptr<Impl> impl_;
-  friend Result<GgufFile> parse_gguf(std::unique_ptr<Impl>);
 };
 
 class GgufWriter {
  public:
   GgufWriter();
   ~GgufWriter();
+  GgufWriter(GgufWriter&&) noexcept;
+  GgufWriter& operator=(GgufWriter&&) noexcept;
   void set_alignment(uint32_t alignment);  // default 32; written as general.alignment if not 32
   void set(std::string key, GgufValue value);  // replaces an existing key
   // The data is copied when the file is written; `data` must hold row_size(dtype, ne[0]) *
