@@ -151,7 +151,9 @@ void Model::Impl::ensure_acts(int b, int t) {
   T = t;
   size_t N = static_cast<size_t>(B) * T, C = cfg.n_embd, V = cfg.n_vocab, F = cfg.n_ff, HS = cfg.head_dim();
   size_t QD = cfg.n_head * HS, KVD = cfg.n_head_kv * HS;
-  acts.assign(cfg.n_layer * layer_act_floats(cfg, B, T) + N * C * 3 + 2 * N + N * V, 0.0f);
+  // Buffers only grow: evaluation with fewer rows reuses the training allocation.
+  size_t n_acts = cfg.n_layer * layer_act_floats(cfg, B, T) + N * C * 3 + 2 * N + N * V;
+  if (acts.size() < n_acts) acts.assign(n_acts, 0.0f);
   float* p = acts.data();
   auto take = [&](size_t n) {
     float* r = p;
@@ -181,7 +183,8 @@ void Model::Impl::ensure_acts(int b, int t) {
   rstdf = take(N);
   losses = take(N);
   probs = take(N * V);
-  dbuf.assign(N * C * 3 + N * QD * 2 + N * KVD * 2 + N * F * 3 + N * V, 0.0f);
+  size_t n_dbuf = N * C * 3 + N * QD * 2 + N * KVD * 2 + N * F * 3 + N * V;
+  if (dbuf.size() < n_dbuf) dbuf.assign(n_dbuf, 0.0f);
   p = dbuf.data();
   dres = take(N * C);
   dres_mid = take(N * C);

@@ -96,3 +96,25 @@ class ShardWriter {
 };
 
 }  // namespace fragua::train
+
+namespace fragua::train {
+
+class TextEncoder;
+
+struct ShardBuildOptions {
+  std::vector<std::string> inputs;  // .jsonl ({"text": ..., "lang": ...} per line) or plain text
+  std::string out_dir;
+  std::string lang;                 // for inputs without a "lang" field; "" makes that an error
+  uint64_t shard_tokens = 50'000'000;  // tokens per shard file
+  std::string command;              // recorded as provenance
+};
+
+struct ShardBuildStats {
+  uint64_t documents = 0, tokens = 0, bytes = 0, shards = 0;
+};
+
+// Encodes every document and writes <out>/shard-NNNNN.fts. A malformed input line is an error
+// naming the file and line; on any error the shards this call wrote are removed.
+Result<ShardBuildStats> build_shards(const ShardBuildOptions& options, const TextEncoder& encoder);
+
+}  // namespace fragua::train
