@@ -117,6 +117,9 @@ std::span<float> Model::grads() { return impl_->grads; }
 std::span<const float> Model::losses() const {
   return {impl_->losses, static_cast<size_t>(impl_->B) * impl_->T};
 }
+std::span<const float> Model::probs() const {
+  return {impl_->probs, static_cast<size_t>(impl_->B) * impl_->T * impl_->cfg.n_vocab};
+}
 void Model::zero_grad() { std::fill(impl_->grads.begin(), impl_->grads.end(), 0.0f); }
 
 void Model::init_random(uint64_t seed) {

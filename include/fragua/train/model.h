@@ -94,6 +94,7 @@ class Model {
   // Accumulates parameter gradients of loss_scale * (mean loss of the last forward).
   void backward(float loss_scale, const KernelOptions& opts);
   std::span<const float> losses() const;   // (B*T) of the last forward with targets
+  std::span<const float> probs() const;    // (B*T, n_vocab) softmax of the last forward
 
   // Bytes needed to train at (B, T): parameters, gradients, AdamW moments, activations.
   static uint64_t training_bytes(const ModelConfig& config, int B, int T);
