@@ -41,13 +41,17 @@ Status TrainConfig::merge_json(const nlohmann::json& j) {
       if (k == "model") {
         nlohmann::json m = model.to_json();
         for (auto mi = v.begin(); mi != v.end(); ++mi) m[mi.key()] = mi.value();
-        if (!v.contains("n_ff")) m["n_ff"] = 0;
-        if (!v.contains("n_vocab") && model.n_vocab == 0) m["n_vocab"] = 1;  // filled from the shards later
+        // n_vocab 0 (from the shards) and n_ff 0 (from n_embd) are resolved at training time;
+        // validate the rest with stand-ins.
+        if (!m["n_vocab"].is_number_integer() || !m["n_ff"].is_number_integer())
+          return invalid_argument_error("train config: model.n_vocab and model.n_ff must be integers");
+        int want_vocab = m["n_vocab"].get<int>(), want_ff = m["n_ff"].get<int>();
+        if (want_vocab == 0) m["n_vocab"] = 1;
         auto mc = ModelConfig::from_json(m);
         if (!mc.ok()) return mc.error();
         model = *mc;
-        if (!v.contains("n_vocab")) model.n_vocab = 0;
-        if (!v.contains("n_ff")) model.n_ff = 0;  // recomputed from the final n_embd
+        model.n_vocab = want_vocab;
+        model.n_ff = want_ff;
       } else if (k == "data") {
         for (auto di = v.begin(); di != v.end(); ++di) {
           const std::string& dk = di.key();
