@@ -5,6 +5,7 @@
 #include "fragua/base/log.h"
 #include "fragua/format/gguf.h"
 #include "fragua/format/safetensors.h"
+#include "fragua/tokenize/tokenizer.h"
 #include "fragua/train/trainer.h"
 #include "train/checkpoint.h"
 
@@ -47,15 +48,12 @@ Status export_gguf(const ExportOptions& o) {
   w.set("llama.vocab_size", GgufValue::of_u32(static_cast<uint32_t>(c.n_vocab)));
   w.set("fragua.source_checkpoint", GgufValue::of_string(path));
   w.set("fragua.version", GgufValue::of_string(FRAGUA_VERSION));
-  std::optional<format::GgufFile> tok;
   if (!o.tokenizer.empty()) {
-    tok.emplace(FRAGUA_TRY(format::GgufFile::open(o.tokenizer)));
-    const auto* tokens = FRAGUA_TRY(tok->get_strings("tokenizer.ggml.tokens"));
-    if (static_cast<int64_t>(tokens->size()) != c.n_vocab)
+    auto tok = FRAGUA_TRY(tokenize::Tokenizer::load(o.tokenizer));
+    if (tok.n_vocab() != c.n_vocab)
       return invalid_argument_error("{}: tokenizer has {} tokens but the model's vocabulary is {}", o.tokenizer,
-                                    tokens->size(), c.n_vocab);
-    for (const auto& kv : tok->metadata())
-      if (kv.key.starts_with("tokenizer.")) w.set(kv.key, kv.value);
+                                    tok.n_vocab(), c.n_vocab);
+    tok.write_gguf_metadata(w);
   } else {
     log_warn("export: no --tokenizer: {} holds no vocabulary and cannot encode text", o.out);
   }

@@ -3,6 +3,7 @@
 #include <xxhash.h>
 
 #include "fragua/format/gguf.h"
+#include "fragua/tokenize/tokenizer.h"
 
 namespace fragua::train {
 
@@ -34,35 +35,56 @@ class ByteEncoder final : public TextEncoder {
 
 std::unique_ptr<TextEncoder> make_byte_encoder() { return std::make_unique<ByteEncoder>(); }
 
-Result<ShardTokenizer> tokenizer_info_from_gguf(const std::string& path) {
-  auto file = FRAGUA_TRY(format::GgufFile::open(path));
-  const auto* tokens = FRAGUA_TRY(file.get_strings("tokenizer.ggml.tokens"));
-  std::string model = FRAGUA_TRY(file.get_string_or("tokenizer.ggml.model", ""));
+namespace {
+
+ShardTokenizer describe(const tokenize::Tokenizer& tok, const std::string& path) {
   XXH64_state_t* st = XXH64_createState();
   XXH64_reset(st, 0);
-  auto feed = [&](const std::string& s) {
+  auto feed = [&](std::string_view s) {
     uint64_t n = s.size();
     XXH64_update(st, &n, sizeof(n));
     XXH64_update(st, s.data(), s.size());
   };
-  feed(model);
-  for (const auto& t : *tokens) feed(t);
+  feed(tok.spec().kind == tokenize::ModelKind::spm ? "spm" : "bpe");
+  for (const auto& t : tok.spec().tokens) feed(t);
+  for (const auto& m : tok.spec().merges) feed(m);
   uint64_t h = XXH64_digest(st);
   XXH64_freeState(st);
   ShardTokenizer info;
   auto slash = path.find_last_of('/');
   info.name = slash == std::string::npos ? path : path.substr(slash + 1);
-  info.vocab_size = static_cast<int>(tokens->size());
+  info.vocab_size = tok.n_vocab();
   info.fingerprint = fmt::format("{:016x}", h);
-  info.bos = static_cast<int>(FRAGUA_TRY(file.get_uint_or("tokenizer.ggml.bos_token_id", static_cast<uint64_t>(-1))));
-  info.eos = static_cast<int>(FRAGUA_TRY(file.get_uint_or("tokenizer.ggml.eos_token_id", static_cast<uint64_t>(-1))));
+  info.bos = tok.bos_id();
+  info.eos = tok.eos_id();
   return info;
+}
+
+class TokenizerEncoder final : public TextEncoder {
+ public:
+  TokenizerEncoder(tokenize::Tokenizer tok, const std::string& path) : tok_(std::move(tok)), info_(describe(tok_, path)) {}
+  Result<std::vector<int32_t>> encode(std::string_view text) const override {
+    // Special tokens are not parsed from corpus text: "<s>" in a document is text.
+    return tok_.encode(text, false, false);
+  }
+  const ShardTokenizer& info() const override { return info_; }
+
+ private:
+  tokenize::Tokenizer tok_;
+  ShardTokenizer info_;
+};
+
+}  // namespace
+
+Result<ShardTokenizer> tokenizer_info_from_gguf(const std::string& path) {
+  auto tok = FRAGUA_TRY(tokenize::Tokenizer::load(path));
+  return describe(tok, path);
 }
 
 Result<std::unique_ptr<TextEncoder>> open_text_encoder(const std::string& spec) {
   if (spec == "byte") return make_byte_encoder();
-  return unsupported_error("{}: tokenizer files need the tokenize subsystem, which this build does not link yet "
-                           "(use --tokenizer byte)", spec);
+  auto tok = FRAGUA_TRY(tokenize::Tokenizer::load(spec));
+  return std::unique_ptr<TextEncoder>(std::make_unique<TokenizerEncoder>(std::move(tok), spec));
 }
 
 }  // namespace fragua::train

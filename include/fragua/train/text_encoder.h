@@ -25,12 +25,11 @@ class TextEncoder {
 
 std::unique_ptr<TextEncoder> make_byte_encoder();
 
-// The fingerprint of a GGUF vocabulary: XXH64 over tokenizer.ggml.model and every entry of
-// tokenizer.ggml.tokens (length-prefixed), as 16 hex digits. Reads metadata only.
+// A tokenizer file (GGUF or tokenizer.json) described as shards record it; the fingerprint is
+// XXH64 over the model kind, every token and every merge (length-prefixed), as 16 hex digits.
 Result<ShardTokenizer> tokenizer_info_from_gguf(const std::string& path);
 
-// "byte" -> the built-in byte encoder; a path -> a tokenizer GGUF (needs the tokenize
-// subsystem; until it is linked this is an `unsupported` error naming the path).
+// "byte" -> the built-in byte encoder; a path -> that tokenizer (fragua::tokenize).
 Result<std::unique_ptr<TextEncoder>> open_text_encoder(const std::string& spec);
 
 }  // namespace fragua::train
