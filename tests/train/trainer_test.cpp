@@ -4,6 +4,7 @@
 #include "fragua/base/file.h"
 #include "fragua/base/metrics.h"
 #include "fragua/format/safetensors.h"
+#include "fragua/tokenize/tokenizer.h"
 #include "test_util.h"
 
 namespace fragua::train {
@@ -99,11 +100,30 @@ TEST_F(TrainerTest, BadInputFailsBeforeAnythingIsWritten) {
   EXPECT_NE(r.error().message().find("shard-00001.fts"), std::string::npos);
   EXPECT_FALSE(std::filesystem::exists(dir.file("out2")));
 
-  // Tokenizer that does not match the shards (a GGUF vocabulary would be checked the same way).
+  // A tokenizer that does not match the shards' (they were made with the byte encoder).
   c = testing::tiny_config(shards, dir.file("out3"));
   c.tokenizer = dir.file("nope.gguf");
   r = train(c);
   ASSERT_FALSE(r.ok());
+  EXPECT_FALSE(std::filesystem::exists(dir.file("out3")));
+  {
+    tokenize::VocabSpec spec;
+    spec.tokens = {"<unk>", "<s>", "</s>"};
+    spec.types = {tokenize::TokenType::unknown, tokenize::TokenType::control, tokenize::TokenType::control};
+    for (int b = 0; b < 256; ++b) {
+      spec.tokens.push_back(fmt::format("<0x{:02X}>", b));
+      spec.types.push_back(tokenize::TokenType::byte);
+    }
+    spec.scores.assign(spec.tokens.size(), 0.0f);
+    spec.unk_id = 0, spec.bos_id = 1, spec.eos_id = 2;
+    auto tk = tokenize::Tokenizer::from_spec(spec);
+    ASSERT_TRUE(tk.ok()) << tk.error().to_string();
+    ASSERT_TRUE(tk->save_gguf(dir.file("tok.gguf")).ok());
+  }
+  c.tokenizer = dir.file("tok.gguf");
+  r = train(c);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("does not match the shards"), std::string::npos) << r.error().to_string();
   EXPECT_FALSE(std::filesystem::exists(dir.file("out3")));
   c.tokenizer = "byte";
   c.model.n_vocab = 100;  // smaller than the shards' 258
