@@ -36,13 +36,13 @@ std::string step_name(int64_t step) { return fmt::format("step-{:08d}", step); }
 
 }  // namespace
 
-Status save_model_safetensors(const Model& model, const std::string& path, const nlohmann::json& provenance) {
+Status save_model_safetensors(const Model& model, const std::string& path, const nlohmann::json& provenance, Env& env) {
   format::SafetensorsWriter w;
   w.set_metadata("format", "fragua.model");
   w.set_metadata("fragua.config", model.config().to_json().dump());
   w.set_metadata("fragua.provenance", provenance.dump());
   FRAGUA_TRY(add_all(w, model, "", model.params().data()));
-  return w.write(path);
+  return w.write(path, env);
 }
 
 Result<Model> load_model_safetensors(const std::string& path) {
@@ -59,23 +59,23 @@ Result<Model> load_model_safetensors(const std::string& path) {
 }
 
 Status save_checkpoint(const std::string& out_dir, int64_t step, const Model& model, AdamW& opt, nlohmann::json state,
-                       int keep) {
+                       int keep, Env& env) {
   std::string dir = out_dir + "/checkpoints/" + step_name(step);
-  FRAGUA_TRY(Env::posix().create_dirs(dir));
+  FRAGUA_TRY(env.create_dirs(dir));
   nlohmann::json prov = state.value("provenance", nlohmann::json::object());
-  FRAGUA_TRY(save_model_safetensors(model, dir + "/model.safetensors", prov));
+  FRAGUA_TRY(save_model_safetensors(model, dir + "/model.safetensors", prov, env));
   format::SafetensorsWriter w;
   w.set_metadata("format", "fragua.adamw");
   w.set_metadata("t", std::to_string(opt.t()));
   FRAGUA_TRY(add_all(w, model, "m/", opt.m().data()));
   FRAGUA_TRY(add_all(w, model, "v/", opt.v().data()));
-  FRAGUA_TRY(w.write(dir + "/optimizer.safetensors"));
+  FRAGUA_TRY(w.write(dir + "/optimizer.safetensors", env));
   state["format"] = "fragua.train_state";
   state["version"] = 1;
   state["step"] = step;
   state["adam_t"] = opt.t();
-  FRAGUA_TRY(write_file_atomic(dir + "/state.json", state.dump(1) + "\n"));
-  FRAGUA_TRY(write_file_atomic(out_dir + "/latest", step_name(step) + "\n"));
+  FRAGUA_TRY(write_file_atomic(dir + "/state.json", state.dump(1) + "\n", env));
+  FRAGUA_TRY(write_file_atomic(out_dir + "/latest", step_name(step) + "\n", env));
   // Older checkpoints beyond `keep` go only after the new one is complete and named.
   std::vector<std::string> all;
   std::error_code ec;
