@@ -1,0 +1,24 @@
+// `fragua export`: a trained checkpoint -> a GGUF file the inference engine loads directly
+// (architecture "llama", llama.cpp's hyper-parameter keys and tensor names, F32 weights), with
+// the tokenizer's `tokenizer.*` metadata copied from a tokenizer GGUF.
+#pragma once
+
+#include <string>
+
+#include "fragua/base/error.h"
+
+namespace fragua::train {
+
+struct ExportOptions {
+  std::string checkpoint;  // a run directory (uses `latest`), a checkpoint directory, or a model.safetensors
+  std::string tokenizer;   // GGUF holding tokenizer.* keys; empty: none (the model cannot encode text)
+  std::string out;         // .gguf path
+  std::string name;        // general.name; default "fragua-<n>M"
+};
+
+Status export_gguf(const ExportOptions& options);
+
+// The model.safetensors a checkpoint argument refers to.
+Result<std::string> resolve_model_path(const std::string& checkpoint);
+
+}  // namespace fragua::train

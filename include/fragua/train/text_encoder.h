@@ -1,0 +1,35 @@
+// What sharding needs from a tokenizer: text -> token ids, and a description (name, vocab
+// size, fingerprint, bos/eos) stored in every shard so training can refuse shards made with
+// another vocabulary. The byte-level encoder (256 byte tokens, then <s> = 256 and </s> = 257)
+// is built in so sharding and training work and are tested without a trained tokenizer; the
+// tokenize subsystem's tokenizers plug in through the same interface.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fragua/base/error.h"
+#include "fragua/train/shard.h"
+
+namespace fragua::train {
+
+class TextEncoder {
+ public:
+  virtual ~TextEncoder() = default;
+  virtual Result<std::vector<int32_t>> encode(std::string_view text) const = 0;
+  virtual const ShardTokenizer& info() const = 0;
+};
+
+std::unique_ptr<TextEncoder> make_byte_encoder();
+
+// A tokenizer file (GGUF or tokenizer.json) described as shards record it; the fingerprint is
+// XXH64 over the model kind, every token and every merge (length-prefixed), as 16 hex digits.
+Result<ShardTokenizer> tokenizer_info_from_gguf(const std::string& path);
+
+// "byte" -> the built-in byte encoder; a path -> that tokenizer (fragua::tokenize).
+Result<std::unique_ptr<TextEncoder>> open_text_encoder(const std::string& spec);
+
+}  // namespace fragua::train

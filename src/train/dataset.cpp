@@ -1,0 +1,266 @@
+#include "fragua/train/dataset.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "fragua/train/model.h"
+
+namespace fragua::train {
+
+namespace fs = std::filesystem;
+
+Result<std::vector<MixEntry>> parse_mix(const std::string& spec) {
+  std::vector<MixEntry> out;
+  size_t pos = 0;
+  while (pos <= spec.size()) {
+    size_t end = spec.find(',', pos);
+    if (end == std::string::npos) end = spec.size();
+    std::string item = spec.substr(pos, end - pos);
+    size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return invalid_argument_error("--mix: '{}' at column {} is not lang=weight", item, pos + 1);
+    MixEntry e;
+    e.lang = item.substr(0, eq);
+    try {
+      size_t used = 0;
+      e.weight = std::stod(item.substr(eq + 1), &used);
+      if (used != item.size() - eq - 1) throw std::invalid_argument("trailing");
+    } catch (const std::exception&) {
+      return invalid_argument_error("--mix: weight '{}' of '{}' is not a number", item.substr(eq + 1), e.lang);
+    }
+    if (!(e.weight >= 0)) return invalid_argument_error("--mix: weight of '{}' must be >= 0", e.lang);
+    for (const auto& o : out)
+      if (o.lang == e.lang) return invalid_argument_error("--mix: language '{}' appears twice", e.lang);
+    out.push_back(e);
+    pos = end + 1;
+  }
+  return out;
+}
+
+namespace {
+
+// One language's token stream: consecutive segments (one per shard), split into training
+// [0, split) and validation [split, total).
+struct Stream {
+  struct Segment {
+    const uint32_t* tokens;
+    uint64_t n;
+    uint64_t start;  // position of the segment in the stream
+  };
+  std::vector<Segment> segments;
+  uint64_t total = 0, split = 0;
+
+  void copy(uint64_t pos, uint64_t n, int32_t* out) const {
+    auto it = std::upper_bound(segments.begin(), segments.end(), pos,
+                               [](uint64_t p, const Segment& s) { return p < s.start; });
+    --it;
+    while (n > 0) {
+      uint64_t off = pos - it->start;
+      uint64_t take = std::min(n, it->n - off);
+      for (uint64_t i = 0; i < take; ++i) *out++ = static_cast<int32_t>(it->tokens[off + i]);
+      n -= take;
+      pos += take;
+      ++it;
+    }
+  }
+};
+
+}  // namespace
+
+struct Dataset::Impl {
+  std::vector<std::string> paths;
+  std::vector<TokenShard> shards;
+  ShardTokenizer tokenizer;
+  std::vector<LanguageSplit> langs;
+  std::vector<Stream> streams;
+  std::vector<double> cumulative;  // of the normalised weights
+  Rng rng{1};
+  std::vector<uint64_t> cursor, epoch;
+  uint64_t batches = 0;
+
+  size_t draw(int T, int32_t* tokens, int32_t* targets);
+};
+
+Dataset::Dataset() : impl_(std::make_unique<Impl>()) {}
+Dataset::Dataset(Dataset&&) noexcept = default;
+Dataset& Dataset::operator=(Dataset&&) noexcept = default;
+Dataset::~Dataset() = default;
+const ShardTokenizer& Dataset::tokenizer() const { return impl_->tokenizer; }
+const std::vector<LanguageSplit>& Dataset::languages() const { return impl_->langs; }
+const std::vector<std::string>& Dataset::shard_paths() const { return impl_->paths; }
+
+namespace {
+
+Result<std::vector<std::string>> list_shards(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return not_found_error("{}: shard directory does not exist", dir);
+  std::vector<std::string> paths;
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (e.path().extension() == ".fts") paths.push_back(e.path().string());
+  if (ec) return io_error("{}: cannot list: {}", dir, ec.message());
+  std::sort(paths.begin(), paths.end());
+  if (paths.empty()) return not_found_error("{}: no token shards (*.fts); make them with `fragua corpus shard`", dir);
+  return paths;
+}
+
+// Holds out whole documents from the end of the language until val_fraction of its tokens.
+void split_language(const std::vector<const ShardLanguage*>& parts, double val_fraction, Stream& s, LanguageSplit& L) {
+  uint64_t total_bytes = 0;
+  for (const auto* p : parts) total_bytes += p->n_bytes;
+  uint64_t want = static_cast<uint64_t>(val_fraction * static_cast<double>(s.total));
+  uint64_t split = s.total, val_bytes = 0;
+  for (size_t pi = parts.size(); pi-- > 0 && s.total - split < want;) {
+    const ShardLanguage* p = parts[pi];
+    for (uint64_t d = p->n_docs; d-- > 0 && s.total - split < want;) {
+      split = s.segments[pi].start + p->doc(d).token_start;
+      val_bytes += p->doc(d).n_bytes;
+    }
+  }
+  s.split = split;
+  L.train_tokens = split;
+  L.val_tokens = s.total - split;
+  L.val_bytes = val_bytes;
+  L.train_bytes = total_bytes - val_bytes;
+}
+
+}  // namespace
+
+Result<Dataset> Dataset::open(const DataConfig& cfg) {
+  Dataset ds;
+  auto& I = *ds.impl_;
+  I.paths = FRAGUA_TRY(list_shards(cfg.dir));
+  std::vector<std::string> lang_names;
+  std::vector<std::vector<const ShardLanguage*>> parts;
+  for (const auto& p : I.paths) I.shards.push_back(FRAGUA_TRY(TokenShard::open(p)));
+  I.tokenizer = I.shards[0].tokenizer();
+  for (size_t si = 0; si < I.shards.size(); ++si) {
+    const auto& tk = I.shards[si].tokenizer();
+    if (tk.fingerprint != I.tokenizer.fingerprint || tk.vocab_size != I.tokenizer.vocab_size)
+      return invalid_argument_error("{}: made with tokenizer '{}' (vocab {}, fingerprint {}) but {} with '{}' (vocab {}, "
+                                    "fingerprint {}): shards of one run must share a tokenizer",
+                                    I.paths[si], tk.name, tk.vocab_size, tk.fingerprint, I.paths[0], I.tokenizer.name,
+                                    I.tokenizer.vocab_size, I.tokenizer.fingerprint);
+    for (const auto& L : I.shards[si].languages()) {
+      if (L.tokens.empty()) continue;
+      auto it = std::find(lang_names.begin(), lang_names.end(), L.lang);
+      size_t li = static_cast<size_t>(it - lang_names.begin());
+      if (it == lang_names.end()) {
+        lang_names.push_back(L.lang);
+        parts.emplace_back();
+        I.streams.emplace_back();
+      }
+      parts[li].push_back(&L);
+      I.streams[li].segments.push_back({L.tokens.data(), L.tokens.size(), I.streams[li].total});
+      I.streams[li].total += L.tokens.size();
+    }
+  }
+  for (const auto& m : cfg.mix)
+    if (std::find(lang_names.begin(), lang_names.end(), m.lang) == lang_names.end())
+      return invalid_argument_error("--mix: language '{}' is not in the shards of {} (they hold: {})", m.lang, cfg.dir,
+                                    fmt::format("{}", fmt::join(lang_names, ", ")));
+  double wsum = 0;
+  for (size_t li = 0; li < lang_names.size(); ++li) {
+    LanguageSplit L;
+    L.lang = lang_names[li];
+    split_language(parts[li], cfg.val_fraction, I.streams[li], L);
+    if (cfg.mix.empty()) {
+      L.weight = static_cast<double>(L.train_tokens);
+    } else {
+      for (const auto& m : cfg.mix)
+        if (m.lang == L.lang) L.weight = m.weight;
+    }
+    if (L.weight > 0 && L.train_tokens < static_cast<uint64_t>(cfg.seq_len) + 1)
+      return invalid_argument_error("{}: language '{}' has {} training tokens, fewer than seq_len + 1 = {}", cfg.dir, L.lang,
+                                    L.train_tokens, cfg.seq_len + 1);
+    wsum += L.weight;
+    I.langs.push_back(L);
+  }
+  if (!(wsum > 0)) return invalid_argument_error("{}: no language has a positive mixture weight and training text", cfg.dir);
+  double acc = 0;
+  for (auto& L : I.langs) {
+    L.weight /= wsum;
+    acc += L.weight;
+    I.cumulative.push_back(acc);
+  }
+  I.rng = Rng(cfg.seed ^ 0x5eed0da7a0000000ull);
+  I.cursor.assign(I.langs.size(), 0);
+  I.epoch.assign(I.langs.size(), 0);
+  return ds;
+}
+
+size_t Dataset::Impl::draw(int T, int32_t* tokens, int32_t* targets) {
+  double u = rng.uniform();
+  size_t li = 0;
+  while (li + 1 < cumulative.size() && (u >= cumulative[li] || langs[li].weight == 0)) ++li;
+  const Stream& s = streams[li];
+  if (cursor[li] + static_cast<uint64_t>(T) + 1 > s.split) {
+    cursor[li] = 0;
+    ++epoch[li];
+  }
+  if (tokens) {
+    s.copy(cursor[li], static_cast<uint64_t>(T), tokens);
+    s.copy(cursor[li] + 1, static_cast<uint64_t>(T), targets);
+  }
+  cursor[li] += static_cast<uint64_t>(T);
+  return li;
+}
+
+void Dataset::next_batch(int B, int T, int32_t* tokens, int32_t* targets) {
+  for (int b = 0; b < B; ++b)
+    impl_->draw(T, tokens + static_cast<size_t>(b) * T, targets + static_cast<size_t>(b) * T);
+  ++impl_->batches;
+}
+
+void Dataset::skip_batch(int B, int T) {
+  for (int b = 0; b < B; ++b) impl_->draw(T, nullptr, nullptr);
+  ++impl_->batches;
+}
+
+uint64_t Dataset::n_val_windows(size_t li, int T) const {
+  const Stream& s = impl_->streams[li];
+  uint64_t n = s.total - s.split;
+  return n < static_cast<uint64_t>(T) + 1 ? 0 : (n - 1) / static_cast<uint64_t>(T);
+}
+
+void Dataset::val_window(size_t li, uint64_t i, int T, int32_t* tokens, int32_t* targets) const {
+  const Stream& s = impl_->streams[li];
+  uint64_t pos = s.split + i * static_cast<uint64_t>(T);
+  s.copy(pos, static_cast<uint64_t>(T), tokens);
+  s.copy(pos + 1, static_cast<uint64_t>(T), targets);
+}
+
+nlohmann::json Dataset::state() const {
+  const auto& I = *impl_;
+  nlohmann::json langs = nlohmann::json::object();
+  for (size_t i = 0; i < I.langs.size(); ++i) langs[I.langs[i].lang] = {{"cursor", I.cursor[i]}, {"epoch", I.epoch[i]}};
+  auto st = I.rng.state();
+  // RNG words as strings: JSON numbers above 2^53 do not survive every reader.
+  nlohmann::json rng = nlohmann::json::array();
+  for (uint64_t w : st) rng.push_back(std::to_string(w));
+  return {{"rng", rng}, {"languages", langs}, {"batches", I.batches}};
+}
+
+Status Dataset::restore(const nlohmann::json& j) {
+  auto& I = *impl_;
+  try {
+    std::array<uint64_t, 4> st{};
+    const auto& rng = j.at("rng");
+    if (!rng.is_array() || rng.size() != 4) return invalid_argument_error("data state: \"rng\" must hold 4 words");
+    for (size_t i = 0; i < 4; ++i) st[i] = std::stoull(rng[i].get<std::string>());
+    for (size_t i = 0; i < I.langs.size(); ++i) {
+      const auto& L = j.at("languages").at(I.langs[i].lang);
+      I.cursor[i] = L.at("cursor").get<uint64_t>();
+      I.epoch[i] = L.at("epoch").get<uint64_t>();
+      if (I.cursor[i] > I.streams[i].split)
+        return invalid_argument_error("data state: cursor {} of '{}' is past its {} training tokens (other shards?)",
+                                      I.cursor[i], I.langs[i].lang, I.streams[i].split);
+    }
+    I.batches = j.at("batches").get<uint64_t>();
+    I.rng.set_state(st);
+  } catch (const std::exception& e) {
+    return invalid_argument_error("data state: {}", e.what());
+  }
+  return ok_status();
+}
+
+}  // namespace fragua::train

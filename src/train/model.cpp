@@ -1,0 +1,300 @@
+// Forward and backward of the Llama block stack, composed from the paired kernels in
+// train/kernels/. Activations that backward needs are kept per layer; gradient scratch for
+// activations is shared between layers (backward walks them one at a time).
+#include "fragua/train/model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "train/kernels/kernels.h"
+
+namespace fragua::train {
+
+namespace k = kernels;
+
+namespace {
+
+struct LayerParams {
+  float *attn_norm, *wq, *wk, *wv, *wo, *ffn_norm, *wgate, *wup, *wdown;
+};
+
+// Per-layer activations kept for backward.
+struct LayerActs {
+  float *res_in, *ln1, *rstd1, *q, *k, *v, *att, *atty, *res_mid, *ln2, *rstd2, *gate, *up, *hb;
+};
+
+size_t layer_act_floats(const ModelConfig& c, size_t B, size_t T) {
+  size_t N = B * T, C = c.n_embd, HS = c.head_dim(), F = c.n_ff;
+  size_t QD = c.n_head * HS, KVD = c.n_head_kv * HS;
+  return N * C * 4 + 2 * N + N * QD * 2 + N * KVD * 2 + B * c.n_head * T * T + N * F * 3;
+}
+
+}  // namespace
+
+struct Model::Impl {
+  ModelConfig cfg;
+  std::vector<ParamInfo> infos;
+  std::vector<float> params, grads;
+  // Activations for the current (B, T).
+  int B = 0, T = 0;
+  std::vector<float> acts;
+  std::vector<LayerActs> layer_acts;
+  float *res_final = nullptr, *lnf = nullptr, *rstdf = nullptr, *probs = nullptr, *losses = nullptr, *tmp = nullptr;
+  std::vector<float> dbuf;
+  float *dres = nullptr, *dres_mid = nullptr, *dln = nullptr, *dq = nullptr, *dk = nullptr, *dv = nullptr,
+        *datty = nullptr, *dgate = nullptr, *dup = nullptr, *dhb = nullptr, *dlogits = nullptr;
+  std::vector<int32_t> tokens, targets;
+  bool have_targets = false;
+
+  void add_param(std::string name, std::vector<int64_t> ne, bool decay) {
+    size_t n = 1;
+    for (int64_t d : ne) n *= static_cast<size_t>(d);
+    size_t off = infos.empty() ? 0 : infos.back().offset + infos.back().size;
+    infos.push_back({std::move(name), std::move(ne), off, n, decay});
+  }
+  LayerParams layer(std::vector<float>& buf, int l) {
+    // Layer l's tensors follow token_embd in the order add_param created them.
+    float* p = buf.data();
+    size_t i = 1 + static_cast<size_t>(l) * 9;
+    return {p + infos[i].offset,     p + infos[i + 1].offset, p + infos[i + 2].offset,
+            p + infos[i + 3].offset, p + infos[i + 4].offset, p + infos[i + 5].offset,
+            p + infos[i + 6].offset, p + infos[i + 7].offset, p + infos[i + 8].offset};
+  }
+  float* wte(std::vector<float>& buf) { return buf.data(); }
+  float* out_norm(std::vector<float>& buf) { return buf.data() + infos[1 + 9 * cfg.n_layer].offset; }
+  float* wout(std::vector<float>& buf) {
+    return cfg.tied_embeddings ? buf.data() : buf.data() + infos[2 + 9 * cfg.n_layer].offset;
+  }
+  void ensure_acts(int b, int t);
+  void layer_forward(int l, const k::Ctx& ctx);
+  void layer_backward(int l, const k::Ctx& ctx);
+};
+
+Model::Model() : impl_(std::make_unique<Impl>()) {}
+Model::Model(Model&&) noexcept = default;
+Model& Model::operator=(Model&&) noexcept = default;
+Model::~Model() = default;
+
+Result<Model> Model::create(const ModelConfig& config) {
+  ModelConfig cfg = config;
+  FRAGUA_TRY(cfg.finalize());
+  Model m;
+  auto& I = *m.impl_;
+  I.cfg = cfg;
+  int64_t C = cfg.n_embd, V = cfg.n_vocab, F = cfg.n_ff, HS = cfg.head_dim();
+  I.add_param("token_embd.weight", {C, V}, true);
+  for (int l = 0; l < cfg.n_layer; ++l) {
+    std::string p = "blk." + std::to_string(l) + ".";
+    I.add_param(p + "attn_norm.weight", {C}, false);
+    I.add_param(p + "attn_q.weight", {C, cfg.n_head * HS}, true);
+    I.add_param(p + "attn_k.weight", {C, cfg.n_head_kv * HS}, true);
+    I.add_param(p + "attn_v.weight", {C, cfg.n_head_kv * HS}, true);
+    I.add_param(p + "attn_output.weight", {cfg.n_head * HS, C}, true);
+    I.add_param(p + "ffn_norm.weight", {C}, false);
+    I.add_param(p + "ffn_gate.weight", {C, F}, true);
+    I.add_param(p + "ffn_up.weight", {C, F}, true);
+    I.add_param(p + "ffn_down.weight", {F, C}, true);
+  }
+  I.add_param("output_norm.weight", {C}, false);
+  if (!cfg.tied_embeddings) I.add_param("output.weight", {C, V}, true);
+  size_t n = I.infos.back().offset + I.infos.back().size;
+  I.params.assign(n, 0.0f);
+  I.grads.assign(n, 0.0f);
+  return m;
+}
+
+const ModelConfig& Model::config() const { return impl_->cfg; }
+const std::vector<ParamInfo>& Model::param_infos() const { return impl_->infos; }
+const ParamInfo* Model::find_param(std::string_view name) const {
+  for (const auto& p : impl_->infos)
+    if (p.name == name) return &p;
+  return nullptr;
+}
+std::span<float> Model::params() { return impl_->params; }
+std::span<const float> Model::params() const { return impl_->params; }
+std::span<float> Model::grads() { return impl_->grads; }
+std::span<const float> Model::losses() const {
+  return {impl_->losses, static_cast<size_t>(impl_->B) * impl_->T};
+}
+std::span<const float> Model::probs() const {
+  return {impl_->probs, static_cast<size_t>(impl_->B) * impl_->T * impl_->cfg.n_vocab};
+}
+void Model::zero_grad() { std::fill(impl_->grads.begin(), impl_->grads.end(), 0.0f); }
+
+void Model::init_random(uint64_t seed) {
+  auto& I = *impl_;
+  Rng rng(seed);
+  float resid_std = 0.02f / std::sqrt(2.0f * I.cfg.n_layer);
+  for (const auto& p : I.infos) {
+    float* w = I.params.data() + p.offset;
+    if (!p.decay) {
+      std::fill(w, w + p.size, 1.0f);
+      continue;
+    }
+    bool resid = p.name.ends_with("attn_output.weight") || p.name.ends_with("ffn_down.weight");
+    float sd = resid ? resid_std : 0.02f;
+    for (size_t i = 0; i < p.size; ++i) w[i] = sd * rng.normal();
+  }
+}
+
+uint64_t Model::training_bytes(const ModelConfig& config, int B, int T) {
+  ModelConfig c = config;
+  if (c.n_ff == 0) c.n_ff = ((8 * c.n_embd / 3) + 31) / 32 * 32;
+  uint64_t n_params = static_cast<uint64_t>(c.n_params());
+  uint64_t N = static_cast<uint64_t>(B) * T, C = c.n_embd, V = c.n_vocab, F = c.n_ff;
+  uint64_t acts = c.n_layer * layer_act_floats(c, B, T) + N * C * 3 + 2 * N + N * V;
+  uint64_t dacts = N * C * 3 + N * c.n_head * c.head_dim() * 2 + N * c.n_head_kv * c.head_dim() * 2 + N * F * 3 + N * V;
+  return 4 * (4 * n_params + acts + dacts);
+}
+
+void Model::Impl::ensure_acts(int b, int t) {
+  if (b == B && t == T) return;
+  B = b;
+  T = t;
+  size_t N = static_cast<size_t>(B) * T, C = cfg.n_embd, V = cfg.n_vocab, F = cfg.n_ff, HS = cfg.head_dim();
+  size_t QD = cfg.n_head * HS, KVD = cfg.n_head_kv * HS;
+  // Buffers only grow: evaluation with fewer rows reuses the training allocation.
+  size_t n_acts = cfg.n_layer * layer_act_floats(cfg, B, T) + N * C * 3 + 2 * N + N * V;
+  if (acts.size() < n_acts) acts.assign(n_acts, 0.0f);
+  float* p = acts.data();
+  auto take = [&](size_t n) {
+    float* r = p;
+    p += n;
+    return r;
+  };
+  layer_acts.resize(cfg.n_layer);
+  for (auto& a : layer_acts) {
+    a.res_in = take(N * C);
+    a.ln1 = take(N * C);
+    a.rstd1 = take(N);
+    a.q = take(N * QD);
+    a.k = take(N * KVD);
+    a.v = take(N * KVD);
+    a.att = take(static_cast<size_t>(B) * cfg.n_head * T * T);
+    a.atty = take(N * QD);
+    a.res_mid = take(N * C);
+    a.ln2 = take(N * C);
+    a.rstd2 = take(N);
+    a.gate = take(N * F);
+    a.up = take(N * F);
+    a.hb = take(N * F);
+  }
+  res_final = take(N * C);
+  lnf = take(N * C);
+  tmp = take(N * C);
+  rstdf = take(N);
+  losses = take(N);
+  probs = take(N * V);
+  size_t n_dbuf = N * C * 3 + N * QD * 2 + N * KVD * 2 + N * F * 3 + N * V;
+  if (dbuf.size() < n_dbuf) dbuf.assign(n_dbuf, 0.0f);
+  p = dbuf.data();
+  dres = take(N * C);
+  dres_mid = take(N * C);
+  dln = take(N * C);
+  dq = take(N * QD);
+  datty = take(N * QD);
+  dk = take(N * KVD);
+  dv = take(N * KVD);
+  dgate = take(N * F);
+  dup = take(N * F);
+  dhb = take(N * F);
+  dlogits = take(N * V);
+}
+
+void Model::Impl::layer_forward(int l, const k::Ctx& ctx) {
+  const int N = B * T, C = cfg.n_embd, F = cfg.n_ff, NH = cfg.n_head, NKV = cfg.n_head_kv, HS = cfg.head_dim();
+  LayerParams w = layer(params, l);
+  LayerActs& a = layer_acts[l];
+  float* res_out = (l + 1 < cfg.n_layer) ? layer_acts[l + 1].res_in : res_final;
+  k::rmsnorm_forward(a.ln1, a.rstd1, a.res_in, w.attn_norm, N, C, cfg.norm_eps, ctx);
+  k::matmul_forward(a.q, a.ln1, w.wq, N, C, NH * HS, ctx);
+  k::matmul_forward(a.k, a.ln1, w.wk, N, C, NKV * HS, ctx);
+  k::matmul_forward(a.v, a.ln1, w.wv, N, C, NKV * HS, ctx);
+  k::rope_forward(a.q, a.q, B, T, NH, HS, cfg.rope_base, ctx);
+  k::rope_forward(a.k, a.k, B, T, NKV, HS, cfg.rope_base, ctx);
+  k::attention_forward(a.atty, a.att, a.q, a.k, a.v, B, T, NH, NKV, HS, ctx);
+  k::matmul_forward(tmp, a.atty, w.wo, N, NH * HS, C, ctx);
+  k::residual_forward(a.res_mid, a.res_in, tmp, static_cast<size_t>(N) * C, ctx);
+  k::rmsnorm_forward(a.ln2, a.rstd2, a.res_mid, w.ffn_norm, N, C, cfg.norm_eps, ctx);
+  k::matmul_forward(a.gate, a.ln2, w.wgate, N, C, F, ctx);
+  k::matmul_forward(a.up, a.ln2, w.wup, N, C, F, ctx);
+  k::swiglu_forward(a.hb, a.gate, a.up, N, F, ctx);
+  k::matmul_forward(tmp, a.hb, w.wdown, N, F, C, ctx);
+  k::residual_forward(res_out, a.res_mid, tmp, static_cast<size_t>(N) * C, ctx);
+}
+
+float Model::forward(const int32_t* tokens, const int32_t* targets, int B, int T, const KernelOptions& opts) {
+  auto& I = *impl_;
+  k::Ctx ctx{opts.pool, opts.use_blas};
+  I.ensure_acts(B, T);
+  const int N = B * T, C = I.cfg.n_embd, V = I.cfg.n_vocab;
+  I.tokens.assign(tokens, tokens + N);
+  I.have_targets = targets != nullptr;
+  if (targets) I.targets.assign(targets, targets + N);
+  k::embedding_forward(I.layer_acts[0].res_in, tokens, I.wte(I.params), N, C, ctx);
+  for (int l = 0; l < I.cfg.n_layer; ++l) I.layer_forward(l, ctx);
+  k::rmsnorm_forward(I.lnf, I.rstdf, I.res_final, I.out_norm(I.params), N, C, I.cfg.norm_eps, ctx);
+  k::matmul_forward(I.probs, I.lnf, I.wout(I.params), N, C, V, ctx);
+  k::crossentropy_forward(targets ? I.losses : nullptr, I.probs, I.probs, targets, N, V, ctx);
+  if (!targets) return 0.0f;
+  double sum = 0;
+  for (int n = 0; n < N; ++n) sum += I.losses[n];
+  return static_cast<float>(sum / N);
+}
+
+void Model::Impl::layer_backward(int l, const k::Ctx& ctx) {
+  const int N = B * T, C = cfg.n_embd, F = cfg.n_ff, NH = cfg.n_head, NKV = cfg.n_head_kv, HS = cfg.head_dim();
+  LayerParams w = layer(params, l);
+  LayerParams g = layer(grads, l);
+  LayerActs& a = layer_acts[l];
+  auto zero = [](float* p, size_t n) { std::memset(p, 0, n * sizeof(float)); };
+  // dres holds d(loss)/d(res_out) on entry and d(loss)/d(res_in) on exit.
+  zero(dhb, static_cast<size_t>(N) * F);
+  zero(dgate, static_cast<size_t>(N) * F);
+  zero(dup, static_cast<size_t>(N) * F);
+  zero(dln, static_cast<size_t>(N) * C);
+  // res_out = res_mid + ffn(ln2(res_mid)): the identity path passes dres straight through.
+  std::memcpy(dres_mid, dres, sizeof(float) * N * C);
+  k::matmul_backward(dhb, g.wdown, dres, a.hb, w.wdown, N, F, C, ctx);
+  k::swiglu_backward(dgate, dup, dhb, a.gate, a.up, N, F, ctx);
+  k::matmul_backward(dln, g.wgate, dgate, a.ln2, w.wgate, N, C, F, ctx);
+  k::matmul_backward(dln, g.wup, dup, a.ln2, w.wup, N, C, F, ctx);
+  k::rmsnorm_backward(dres_mid, g.ffn_norm, dln, a.res_mid, w.ffn_norm, a.rstd2, N, C, ctx);
+  // res_mid = res_in + wo(attention(...)).
+  std::memcpy(dres, dres_mid, sizeof(float) * N * C);
+  zero(datty, static_cast<size_t>(N) * NH * HS);
+  zero(dq, static_cast<size_t>(N) * NH * HS);
+  zero(dk, static_cast<size_t>(N) * NKV * HS);
+  zero(dv, static_cast<size_t>(N) * NKV * HS);
+  zero(dln, static_cast<size_t>(N) * C);
+  k::matmul_backward(datty, g.wo, dres_mid, a.atty, w.wo, N, NH * HS, C, ctx);
+  k::attention_backward(dq, dk, dv, datty, a.att, a.q, a.k, a.v, B, T, NH, NKV, HS, ctx);
+  // RoPE backward into the pre-rotation gradients (datty and dhb are free scratch now).
+  float* dq_pre = datty;
+  zero(dq_pre, static_cast<size_t>(N) * NH * HS);
+  k::rope_backward(dq_pre, dq, B, T, NH, HS, cfg.rope_base, ctx);
+  float* dk_pre = dq;  // dq is consumed; it is at least as large as dk
+  zero(dk_pre, static_cast<size_t>(N) * NKV * HS);
+  k::rope_backward(dk_pre, dk, B, T, NKV, HS, cfg.rope_base, ctx);
+  k::matmul_backward(dln, g.wq, dq_pre, a.ln1, w.wq, N, C, NH * HS, ctx);
+  k::matmul_backward(dln, g.wk, dk_pre, a.ln1, w.wk, N, C, NKV * HS, ctx);
+  k::matmul_backward(dln, g.wv, dv, a.ln1, w.wv, N, C, NKV * HS, ctx);
+  k::rmsnorm_backward(dres, g.attn_norm, dln, a.res_in, w.attn_norm, a.rstd1, N, C, ctx);
+}
+
+void Model::backward(float loss_scale, const KernelOptions& opts) {
+  auto& I = *impl_;
+  k::Ctx ctx{opts.pool, opts.use_blas};
+  const int N = I.B * I.T, C = I.cfg.n_embd, V = I.cfg.n_vocab;
+  std::memset(I.dlogits, 0, sizeof(float) * N * V);
+  std::memset(I.dln, 0, sizeof(float) * N * C);
+  std::memset(I.dres, 0, sizeof(float) * N * C);
+  k::crossentropy_backward(I.dlogits, I.probs, I.targets.data(), loss_scale / static_cast<float>(N), N, V, ctx);
+  k::matmul_backward(I.dln, I.wout(I.grads), I.dlogits, I.lnf, I.wout(I.params), N, C, V, ctx);
+  k::rmsnorm_backward(I.dres, I.out_norm(I.grads), I.dln, I.res_final, I.out_norm(I.params), I.rstdf, N, C, ctx);
+  for (int l = I.cfg.n_layer - 1; l >= 0; --l) I.layer_backward(l, ctx);
+  k::embedding_backward(I.wte(I.grads), I.dres, I.tokens.data(), N, C, V, ctx);
+}
+
+}  // namespace fragua::train

@@ -1,0 +1,112 @@
+// ModelConfig checks and JSON, and the Rng used for initialisation and data sampling.
+#include <cmath>
+
+#include "fragua/train/model.h"
+
+namespace fragua::train {
+
+Status ModelConfig::finalize() {
+  auto bad = [](const char* field, int v, const char* why) {
+    return invalid_argument_error("model config: {} = {} {}", field, v, why);
+  };
+  if (n_vocab <= 0) return bad("n_vocab", n_vocab, "must be positive");
+  if (n_ctx <= 0) return bad("n_ctx", n_ctx, "must be positive");
+  if (n_embd <= 0) return bad("n_embd", n_embd, "must be positive");
+  if (n_layer <= 0) return bad("n_layer", n_layer, "must be positive");
+  if (n_head <= 0 || n_embd % n_head != 0) return bad("n_head", n_head, "must divide n_embd");
+  if (head_dim() % 2 != 0) return bad("n_head", n_head, "gives an odd head size (RoPE rotates pairs)");
+  if (n_head_kv <= 0 || n_head % n_head_kv != 0) return bad("n_head_kv", n_head_kv, "must divide n_head");
+  if (n_ff == 0) n_ff = ((8 * n_embd / 3) + 31) / 32 * 32;
+  if (n_ff < 0) return bad("n_ff", n_ff, "must be positive");
+  if (!(rope_base > 0)) return invalid_argument_error("model config: rope_base must be positive");
+  if (!(norm_eps > 0)) return invalid_argument_error("model config: norm_eps must be positive");
+  // Every kernel indexes with int rows times channels in size_t; keep each dimension sane.
+  if (n_vocab > (1 << 24) || n_embd > (1 << 16) || n_ff > (1 << 18) || n_layer > 1024 || n_ctx > (1 << 20))
+    return invalid_argument_error("model config: a dimension is beyond what the CPU trainer supports");
+  return ok_status();
+}
+
+int64_t ModelConfig::n_params() const {
+  int64_t C = n_embd, V = n_vocab, F = n_ff, kv = static_cast<int64_t>(n_head_kv) * head_dim();
+  int64_t per_layer = 2 * C + C * C + 2 * C * kv + C * C + 3 * C * F;
+  return V * C + n_layer * per_layer + C + (tied_embeddings ? 0 : V * C);
+}
+
+nlohmann::json ModelConfig::to_json() const {
+  return {{"n_vocab", n_vocab},     {"n_ctx", n_ctx},         {"n_embd", n_embd},       {"n_layer", n_layer},
+          {"n_head", n_head},       {"n_head_kv", n_head_kv}, {"n_ff", n_ff},           {"rope_base", rope_base},
+          {"norm_eps", norm_eps},   {"tied_embeddings", tied_embeddings}};
+}
+
+Result<ModelConfig> ModelConfig::from_json(const nlohmann::json& j) {
+  if (!j.is_object()) return invalid_argument_error("model config: expected a JSON object");
+  ModelConfig c;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string& k = it.key();
+    const auto& v = it.value();
+    auto get_int = [&](int& dst) -> Status {
+      if (!v.is_number_integer()) return invalid_argument_error("model config: '{}' must be an integer", k);
+      dst = v.get<int>();
+      return ok_status();
+    };
+    auto get_float = [&](float& dst) -> Status {
+      if (!v.is_number()) return invalid_argument_error("model config: '{}' must be a number", k);
+      dst = v.get<float>();
+      return ok_status();
+    };
+    if (k == "n_vocab") FRAGUA_TRY(get_int(c.n_vocab));
+    else if (k == "n_ctx") FRAGUA_TRY(get_int(c.n_ctx));
+    else if (k == "n_embd") FRAGUA_TRY(get_int(c.n_embd));
+    else if (k == "n_layer") FRAGUA_TRY(get_int(c.n_layer));
+    else if (k == "n_head") FRAGUA_TRY(get_int(c.n_head));
+    else if (k == "n_head_kv") FRAGUA_TRY(get_int(c.n_head_kv));
+    else if (k == "n_ff") FRAGUA_TRY(get_int(c.n_ff));
+    else if (k == "rope_base") FRAGUA_TRY(get_float(c.rope_base));
+    else if (k == "norm_eps") FRAGUA_TRY(get_float(c.norm_eps));
+    else if (k == "tied_embeddings") {
+      if (!v.is_boolean()) return invalid_argument_error("model config: 'tied_embeddings' must be true or false");
+      c.tied_embeddings = v.get<bool>();
+    } else {
+      return invalid_argument_error("model config: unknown key '{}'", k);
+    }
+  }
+  FRAGUA_TRY(c.finalize());
+  return c;
+}
+
+namespace {
+uint64_t splitmix64(uint64_t& x) {
+  uint64_t z = (x += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+}  // namespace
+
+Rng::Rng(uint64_t seed) {
+  for (auto& s : s_) s = splitmix64(seed);
+}
+
+uint64_t Rng::next() {
+  uint64_t result = rotl(s_[1] * 5, 7) * 9;
+  uint64_t t = s_[1] << 17;
+  s_[2] ^= s_[0];
+  s_[3] ^= s_[1];
+  s_[1] ^= s_[2];
+  s_[0] ^= s_[3];
+  s_[2] ^= t;
+  s_[3] = rotl(s_[3], 45);
+  return result;
+}
+
+double Rng::uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+
+float Rng::normal() {
+  // One Box-Muller draw per call (the pair's second value is dropped) keeps the state simple.
+  double u1 = uniform(), u2 = uniform();
+  if (u1 < 1e-300) u1 = 1e-300;
+  return static_cast<float>(std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2));
+}
+
+}  // namespace fragua::train

@@ -1,0 +1,255 @@
+// The training loop. Everything that can be checked is checked before the first write: shards,
+// tokenizer, model shape, memory, the output directory; only then are files created.
+#include "fragua/train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "fragua/base/file.h"
+#include "fragua/base/log.h"
+#include "fragua/base/metrics.h"
+#include "fragua/base/progress.h"
+#include "fragua/train/text_encoder.h"
+#include "train/checkpoint.h"
+#include "train/distributed.h"
+#include "train/kernels/kernels.h"
+
+namespace fragua::train {
+
+namespace {
+
+uint64_t available_memory() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  uint64_t kb = 0;
+  std::string unit;
+  while (in >> key >> kb >> unit)
+    if (key == "MemAvailable:") return kb * 1024;
+  return UINT64_MAX;
+}
+
+Status check_basics(const TrainConfig& c) {
+  if (c.out_dir.empty()) return invalid_argument_error("train: --out is required");
+  if (c.batch <= 0) return invalid_argument_error("train: batch must be positive (got {})", c.batch);
+  if (c.grad_accum <= 0) return invalid_argument_error("train: grad_accum must be positive (got {})", c.grad_accum);
+  if (c.steps <= 0) return invalid_argument_error("train: steps must be positive (got {})", c.steps);
+  if (c.data.seq_len <= 1) return invalid_argument_error("train: seq_len must be at least 2 (got {})", c.data.seq_len);
+  if (!(c.data.val_fraction >= 0 && c.data.val_fraction < 1))
+    return invalid_argument_error("train: val_fraction must be in [0, 1) (got {})", c.data.val_fraction);
+  if (!(c.schedule.lr > 0)) return invalid_argument_error("train: lr must be positive");
+  return ok_status();
+}
+
+struct Run {
+  TrainConfig cfg;
+  Distributed dist;
+  std::unique_ptr<ThreadPool> pool;
+  std::optional<Dataset> data;
+  std::optional<Model> model;
+  std::optional<AdamW> opt;
+  MetricsWriter metrics;
+  int64_t step = 0;
+  std::vector<int32_t> tokens, targets;
+  KernelOptions kopts;
+  nlohmann::json provenance;
+  bool writer() const { return dist.rank() == 0; }
+};
+
+// Shards, tokenizer and model shape; memory. Nothing is written.
+Status prepare_model(Run& r) {
+  TrainConfig& c = r.cfg;
+  r.data.emplace(FRAGUA_TRY(Dataset::open(c.data)));
+  const ShardTokenizer& tk = r.data->tokenizer();
+  if (!c.tokenizer.empty()) {
+    ShardTokenizer want = c.tokenizer == "byte" ? make_byte_encoder()->info() : FRAGUA_TRY(tokenizer_info_from_gguf(c.tokenizer));
+    if (want.fingerprint != tk.fingerprint || want.vocab_size != tk.vocab_size)
+      return invalid_argument_error("tokenizer {} (vocab {}, fingerprint {}) does not match the shards in {}, made with '{}' "
+                                    "(vocab {}, fingerprint {}): re-shard or pass the tokenizer they were made with",
+                                    c.tokenizer, want.vocab_size, want.fingerprint, c.data.dir, tk.name, tk.vocab_size,
+                                    tk.fingerprint);
+  }
+  if (c.model.n_vocab == 0) c.model.n_vocab = tk.vocab_size;
+  if (c.model.n_vocab < tk.vocab_size)
+    return invalid_argument_error("model n_vocab {} is smaller than the shards' vocabulary ({} tokens, tokenizer '{}')",
+                                  c.model.n_vocab, tk.vocab_size, tk.name);
+  if (c.model.n_ctx < c.data.seq_len) c.model.n_ctx = c.data.seq_len;
+  FRAGUA_TRY(c.model.finalize());
+  uint64_t need = Model::training_bytes(c.model, c.batch, c.data.seq_len);
+  uint64_t have = c.max_memory ? c.max_memory : available_memory();
+  if (need > have)
+    return resource_exhausted_error("training this model needs about {} of memory ({:.1f}M parameters, batch {} x {} tokens) "
+                                    "but {} is available: lower --batch, --seq-len or the model size",
+                                    format_bytes(static_cast<double>(need)), c.model.n_params() / 1e6, c.batch,
+                                    c.data.seq_len, format_bytes(static_cast<double>(have)));
+  return ok_status();
+}
+
+// Creates the model and optimizer, from a checkpoint when resuming.
+Status prepare_state(Run& r) {
+  TrainConfig& c = r.cfg;
+  r.model.emplace(FRAGUA_TRY(Model::create(c.model)));
+  r.model->init_random(c.seed);
+  r.opt.emplace(c.adamw, r.model->params().size());
+  if (!c.resume) return ok_status();
+  std::string dir = FRAGUA_TRY(latest_checkpoint(c.out_dir));
+  nlohmann::json state = FRAGUA_TRY(load_checkpoint(dir, *r.model, *r.opt));
+  if (state.value("tokenizer_fingerprint", "") != r.data->tokenizer().fingerprint)
+    return invalid_argument_error("{}: checkpoint was trained on shards of tokenizer {}, {} holds {}", dir,
+                                  state.value("tokenizer_fingerprint", "?"), c.data.dir, r.data->tokenizer().fingerprint);
+  if (state.value("world_size", 1) * state.value("batch", c.batch) != r.dist.world() * c.batch)
+    log_warn("resuming with {} ranks x batch {} (checkpoint: {} x {}): the sample stream changes", r.dist.world(), c.batch,
+             state.value("world_size", 1), state.value("batch", c.batch));
+  FRAGUA_TRY(r.data->restore(state.at("data")));
+  r.step = state.at("step").get<int64_t>();
+  log_info("resumed from {} at step {}", dir, r.step);
+  return ok_status();
+}
+
+// Output directory, config.json and metrics (rank 0). Metrics of steps after the checkpoint
+// (a killed run's tail) are dropped so the file reads as one uninterrupted run.
+Status prepare_outputs(Run& r) {
+  if (!r.writer()) return ok_status();
+  const TrainConfig& c = r.cfg;
+  FRAGUA_TRY(Env::posix().create_dirs(c.out_dir + "/checkpoints"));
+  nlohmann::json cj = c.to_json();
+  cj["provenance"] = r.provenance;
+  FRAGUA_TRY(write_file_atomic(c.out_dir + "/config.json", cj.dump(1) + "\n"));
+  std::string mpath = c.out_dir + "/metrics.jsonl";
+  if (c.resume && Env::posix().file_exists(mpath)) {
+    auto lines = FRAGUA_TRY(read_metrics(mpath));
+    std::string kept;
+    for (const auto& l : lines)
+      if (l.value("step", int64_t{0}) <= r.step) kept += l.dump() + "\n";
+    FRAGUA_TRY(write_file_atomic(mpath, kept));
+  }
+  r.metrics = FRAGUA_TRY(MetricsWriter::open(mpath, c.resume));
+  return ok_status();
+}
+
+// One optimizer step: grad_accum x world micro-batches of the global stream, this rank's share.
+float train_step(Run& r, float lr, float* grad_norm) {
+  const int B = r.cfg.batch, T = r.cfg.data.seq_len, W = r.dist.world();
+  r.model->zero_grad();
+  double loss_sum = 0;
+  const float scale = 1.0f / static_cast<float>(r.cfg.grad_accum * W);
+  for (int a = 0; a < r.cfg.grad_accum; ++a) {
+    for (int rank = 0; rank < W; ++rank) {
+      if (rank != r.dist.rank()) {
+        r.data->skip_batch(B, T);
+        continue;
+      }
+      r.data->next_batch(B, T, r.tokens.data(), r.targets.data());
+      loss_sum += r.model->forward(r.tokens.data(), r.targets.data(), B, T, r.kopts);
+      r.model->backward(scale, r.kopts);
+    }
+  }
+  r.dist.allreduce_sum(r.model->grads().data(), r.model->grads().size());
+  r.dist.allreduce_sum(&loss_sum, 1);
+  *grad_norm = r.opt->step(r.model->params(), r.model->grads(), r.model->param_infos(), lr, r.pool.get());
+  return static_cast<float>(loss_sum / (r.cfg.grad_accum * W));
+}
+
+// Mean validation loss and bits per byte per language: bpb = nats / ln 2 * tokens / bytes of
+// the held-out text (bytes of the original UTF-8, so tokenizers compare fairly).
+nlohmann::json evaluate(Run& r) {
+  const int B = r.cfg.batch, T = r.cfg.data.seq_len;
+  nlohmann::json loss = nlohmann::json::object(), bpb = nlohmann::json::object();
+  for (size_t li = 0; li < r.data->languages().size(); ++li) {
+    const auto& L = r.data->languages()[li];
+    uint64_t n = std::min<uint64_t>(r.data->n_val_windows(li, T), (r.cfg.val_tokens + T - 1) / T);
+    if (n == 0 || L.val_bytes == 0) continue;
+    double sum = 0;
+    for (uint64_t i = 0; i < n; i += B) {
+      int rows = static_cast<int>(std::min<uint64_t>(B, n - i));
+      for (int b = 0; b < rows; ++b)
+        r.data->val_window(li, i + b, T, r.tokens.data() + static_cast<size_t>(b) * T, r.targets.data() + static_cast<size_t>(b) * T);
+      sum += static_cast<double>(r.model->forward(r.tokens.data(), r.targets.data(), rows, T, r.kopts)) * rows;
+    }
+    double mean = sum / static_cast<double>(n);
+    loss[L.lang] = mean;
+    bpb[L.lang] = mean / std::log(2.0) * static_cast<double>(L.val_tokens) / static_cast<double>(L.val_bytes);
+  }
+  return {{"type", "val"}, {"step", r.step}, {"val_loss", loss}, {"val_bpb", bpb}};
+}
+
+Status save(Run& r) {
+  if (!r.writer()) return ok_status();
+  nlohmann::json state = {{"data", r.data->state()},
+                          {"config", r.cfg.to_json()},
+                          {"provenance", r.provenance},
+                          {"tokenizer_fingerprint", r.data->tokenizer().fingerprint},
+                          {"world_size", r.dist.world()},
+                          {"batch", r.cfg.batch}};
+  return save_checkpoint(r.cfg.out_dir, r.step, *r.model, *r.opt, std::move(state), r.cfg.keep_checkpoints);
+}
+
+}  // namespace
+
+Result<TrainResult> train(const TrainConfig& config) {
+  Run r;
+  r.cfg = config;
+  FRAGUA_TRY(check_basics(r.cfg));
+  if (!r.cfg.resume && Env::posix().file_exists(r.cfg.out_dir + "/latest"))
+    return invalid_argument_error("{} already holds a training run: pass --resume to continue it, or choose another --out",
+                                  r.cfg.out_dir);
+  FRAGUA_TRY(prepare_model(r));
+  int threads = r.cfg.threads > 0 ? r.cfg.threads : ThreadPool::default_threads();
+  r.pool = std::make_unique<ThreadPool>(threads);
+  kernels::set_blas_threads(threads);
+  r.kopts = {r.pool.get(), r.cfg.use_blas};
+  r.provenance = {{"fragua_version", FRAGUA_VERSION}, {"shards", r.data->shard_paths()},
+                  {"tokenizer", r.data->tokenizer().to_json()}};
+  FRAGUA_TRY(prepare_state(r));
+  FRAGUA_TRY(prepare_outputs(r));
+  r.cfg.schedule.total = r.cfg.steps;
+  r.tokens.resize(static_cast<size_t>(r.cfg.batch) * r.cfg.data.seq_len);
+  r.targets.resize(r.tokens.size());
+  if (r.writer())
+    log_info("model: {:.2f}M parameters, {} layers, n_embd {}, heads {}/{}, vocab {}; {} rank(s) x {} thread(s)",
+             r.cfg.model.n_params() / 1e6, r.cfg.model.n_layer, r.cfg.model.n_embd, r.cfg.model.n_head,
+             r.cfg.model.n_head_kv, r.cfg.model.n_vocab, r.dist.world(), threads);
+  TrainResult result;
+  const uint64_t tokens_per_step =
+      static_cast<uint64_t>(r.cfg.batch) * r.cfg.data.seq_len * r.cfg.grad_accum * r.dist.world();
+  std::optional<ProgressBar> bar;
+  if (r.writer()) {
+    bar.emplace("train", static_cast<uint64_t>(r.cfg.steps), "step");
+    bar->set(static_cast<uint64_t>(r.step));
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  while (r.step < r.cfg.steps) {
+    float lr = r.cfg.schedule.lr_at(r.step);
+    auto ts = std::chrono::steady_clock::now();
+    float norm = 0;
+    float loss = train_step(r, lr, &norm);
+    ++r.step;
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count();
+    result.losses.push_back(loss);
+    if (!std::isfinite(loss)) return invalid_argument_error("training diverged at step {}: loss is {} (lower --lr)", r.step, loss);
+    if (r.writer()) {
+      FRAGUA_TRY(r.metrics.write({{"type", "train"}, {"step", r.step}, {"loss", loss}, {"lr", lr}, {"grad_norm", norm},
+                                  {"tokens", r.step * tokens_per_step}, {"tokens_per_s", tokens_per_step / secs},
+                                  {"elapsed_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}}));
+      bar->set(static_cast<uint64_t>(r.step));
+      bar->set_postfix(fmt::format("loss {:.4f} lr {:.2e} {:.0f} tok/s", loss, lr, tokens_per_step / secs));
+    }
+    bool last = r.step == r.cfg.steps;
+    if (r.writer() && ((r.cfg.eval_every > 0 && r.step % r.cfg.eval_every == 0) || last))
+      FRAGUA_TRY(r.metrics.write(evaluate(r)));
+    double stop = (r.cfg.stop_flag && r.cfg.stop_flag->load()) ? 1.0 : 0.0;
+    r.dist.allreduce_sum(&stop, 1);
+    bool stopping = stop > 0 || (r.cfg.stop_after >= 0 && r.step >= r.cfg.stop_after);
+    if (last || stopping || (r.cfg.save_every > 0 && r.step % r.cfg.save_every == 0)) FRAGUA_TRY(save(r));
+    if (stopping && !last) {
+      result.stopped = true;
+      break;
+    }
+  }
+  if (bar) bar->finish();
+  result.step = r.step;
+  return result;
+}
+
+}  // namespace fragua::train

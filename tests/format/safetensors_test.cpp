@@ -1,0 +1,77 @@
+#include "fragua/format/safetensors.h"
+
+#include <cstring>
+
+#include "test_util.h"
+
+namespace fragua::format {
+namespace {
+
+std::string with_header(const std::string& json, const std::string& data) {
+  std::string out(8, '\0');
+  uint64_t n = json.size();
+  std::memcpy(out.data(), &n, 8);
+  return out + json + data;
+}
+
+TEST(Safetensors, RoundTripsTensorsAndMetadata) {
+  test::TempDir dir;
+  std::vector<float> a = {1, 2, 3, 4, 5, 6};
+  std::vector<int32_t> b = {7, -8};
+  SafetensorsWriter w;
+  w.set_metadata("step", "12");
+  ASSERT_TRUE(w.add_tensor("a", "F32", {2, 3}, a.data(), a.size() * 4).ok());
+  ASSERT_TRUE(w.add_tensor("b", "I32", {2}, b.data(), b.size() * 4).ok());
+  EXPECT_FALSE(w.add_tensor("a", "F32", {1}, a.data(), 4).ok());      // duplicate
+  EXPECT_FALSE(w.add_tensor("c", "F32", {3}, a.data(), 8).ok());      // size mismatch
+  ASSERT_TRUE(w.write(dir.file("x.safetensors")).ok());
+  auto f = SafetensorsFile::open(dir.file("x.safetensors"));
+  ASSERT_TRUE(f.ok()) << f.error().to_string();
+  EXPECT_EQ(f->metadata().at("step"), "12");
+  ASSERT_EQ(f->tensors().size(), 2u);
+  std::vector<float> back(6);
+  ASSERT_TRUE(f->read_f32("a", back.data(), 6).ok());
+  EXPECT_EQ(back, a);
+  EXPECT_EQ(f->find("a")->shape, (std::vector<int64_t>{2, 3}));
+  EXPECT_FALSE(f->read_f32("b", back.data(), 2).ok());   // wrong dtype
+  EXPECT_FALSE(f->read_f32("a", back.data(), 5).ok());   // wrong count
+  // Data section starts 8-byte aligned.
+  EXPECT_EQ((reinterpret_cast<uintptr_t>(f->find("a")->data) - reinterpret_cast<uintptr_t>(f->find("a")->data - f->find("a")->offset)) % 8, 0u);
+}
+
+void expect_corrupt(const std::string& bytes, const std::string& needle) {
+  auto f = SafetensorsFile::parse(bytes, "bad.safetensors");
+  ASSERT_FALSE(f.ok()) << "accepted: " << needle;
+  EXPECT_NE(f.error().message().find(needle), std::string::npos) << f.error().to_string();
+  EXPECT_NE(f.error().message().find("bad.safetensors"), std::string::npos);
+}
+
+TEST(Safetensors, RejectsCorruptHeadersNamingThePlace) {
+  std::string data(16, 'x');
+  expect_corrupt("abc", "too short");
+  std::string huge(8, '\xff');
+  expect_corrupt(huge, "exceeds");
+  expect_corrupt(with_header("{\"a\":1}", "").substr(0, 10), "runs past the end");
+  expect_corrupt(with_header("{\"a\": [", ""), "malformed at byte offset");
+  expect_corrupt(with_header("[1,2]", ""), "not an object");
+  expect_corrupt(with_header(R"({"t":{"dtype":"F32","shape":[4],"data_offsets":[0,32]}})", data), "runs past the end");
+  expect_corrupt(with_header(R"({"t":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}})", data), "shape needs 12 bytes");
+  expect_corrupt(with_header(R"({"t":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}})", data), "reversed");
+  expect_corrupt(with_header(R"({"t":{"dtype":"Q9","shape":[2],"data_offsets":[0,8]}})", data), "unknown dtype");
+  expect_corrupt(with_header(R"({"t":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", data), "non-negative");
+  expect_corrupt(with_header(R"({"t":{"dtype":"F32","shape":[2]}})", data), "data_offsets");
+  expect_corrupt(with_header(R"({"t":{"dtype":"F32","shape":[1099511627776,1099511627776],"data_offsets":[0,8]}})", data),
+                 "more than the file");
+  expect_corrupt(with_header(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                             R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", data), "overlap");
+  expect_corrupt(with_header(R"({"__metadata__":{"k":3}})", data), "metadata value");
+}
+
+TEST(Safetensors, MissingFileIsNotFound) {
+  auto f = SafetensorsFile::open("/nonexistent/x.safetensors");
+  ASSERT_FALSE(f.ok());
+  EXPECT_NE(f.error().message().find("/nonexistent/x.safetensors"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace fragua::format
