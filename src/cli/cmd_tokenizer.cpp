@@ -222,7 +222,7 @@ void setup(CLI::App& root) {
   st->add_option("-t,--tokenizer", s->tokenizers, "Tokenizer (repeatable)")->required();
   st->add_option("--text", s->texts, "LANG=file.txt (repeatable)")->required();
   st->add_option("--json", s->json, "Also write the numbers as JSON");
-  add_threads_flag(*st, s->threads);
+  st->add_option("--threads", s->threads, "Worker threads (default: all cores)");
   st->callback([s] { check(run_stats(*s)); });
 
   auto c = std::make_shared<std::pair<std::string, std::string>>();

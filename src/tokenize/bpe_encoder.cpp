@@ -35,9 +35,9 @@ uint64_t pair_key(int32_t a, int32_t b) {
 }
 
 size_t char_len(std::string_view s, size_t pos) {
-  auto c = static_cast<uint8_t>(s[pos]);
-  size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 1;
-  return std::min(n, s.size() - pos);
+  if (static_cast<uint8_t>(s[pos]) < 0x80) return 1;
+  size_t n = utf8::sequence_length(s.substr(pos));
+  return n ? n : 1;
 }
 
 }  // namespace

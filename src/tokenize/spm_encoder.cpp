@@ -29,12 +29,13 @@ struct BigramLess {
   }
 };
 
-// UTF-8 lead-byte length as a byte-oriented splitter sees it (a stray continuation byte or an
-// invalid lead is one symbol), clamped to the text.
+// A valid UTF-8 character is one symbol; each byte of an invalid sequence is a symbol of its own
+// (so byte fallback writes exactly those bytes, and an escaped space after a stray lead byte
+// stays a space: decode(encode(x)) == x for any bytes).
 size_t char_len(std::string_view s, size_t pos) {
-  auto c = static_cast<uint8_t>(s[pos]);
-  size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 1;
-  return std::min(n, s.size() - pos);
+  if (static_cast<uint8_t>(s[pos]) < 0x80) return 1;
+  size_t n = utf8::sequence_length(s.substr(pos));
+  return n ? n : 1;
 }
 
 }  // namespace
