@@ -73,7 +73,10 @@ Status run_encode(const EncodeOpts& o) {
     for (int32_t id : tok.encode(line, o.bos, o.parse_special)) {
       if (!first) out.push_back(' ');
       first = false;
-      out += o.pieces ? tok.token_text(id) : std::to_string(id);
+      if (o.pieces)
+        out += tok.token_text(id);
+      else
+        fmt::format_to(std::back_inserter(out), "{}", id);
     }
     out.push_back('\n');
   };

@@ -52,6 +52,29 @@ void Tokenizer::Impl::emit_bytes(std::string_view bytes, std::vector<int32_t>& o
 }
 
 void Tokenizer::Impl::spm_encode(std::string_view text, std::vector<int32_t>& out) const {
+  if (!spm_word_separable) {
+    spm_encode_span(text, out);
+    return;
+  }
+  WordCache& cache = WordCache::for_tokenizer(uid);
+  // Words: a run of markers then everything up to the next marker.
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t p = start;
+    while (text.compare(p, kSpaceMarker.size(), kSpaceMarker) == 0) p += kSpaceMarker.size();
+    size_t end = text.find(kSpaceMarker, p);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view word = text.substr(start, end - start);
+    if (word.size() > 64 || !cache.lookup(word, out)) {
+      size_t before = out.size();
+      spm_encode_span(word, out);
+      if (word.size() <= 64) cache.insert(word, out.data() + before, out.size() - before);
+    }
+    start = end;
+  }
+}
+
+void Tokenizer::Impl::spm_encode_span(std::string_view text, std::vector<int32_t>& out) const {
   thread_local std::vector<Symbol> symbols;
   thread_local std::vector<Bigram> heap_storage;
   symbols.clear();
