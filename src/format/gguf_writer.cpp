@@ -121,6 +121,8 @@ struct GgufWriter::Impl {
 
 GgufWriter::GgufWriter() : impl_(std::make_unique<Impl>()) {}
 GgufWriter::~GgufWriter() = default;
+GgufWriter::GgufWriter(GgufWriter&&) noexcept = default;
+GgufWriter& GgufWriter::operator=(GgufWriter&&) noexcept = default;
 
 void GgufWriter::set_alignment(uint32_t alignment) { impl_->alignment = alignment; }
 

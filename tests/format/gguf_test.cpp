@@ -86,7 +86,9 @@ TEST(Gguf, EveryTruncationIsAnErrorNotACrash) {
     std::memcpy(buf.get(), bytes.data(), n);
     auto f = GgufFile::parse(std::string_view(buf.get(), n), "cut.gguf");
     EXPECT_FALSE(f.ok()) << "accepted a file cut at " << n << " bytes";
-    if (!f.ok()) EXPECT_EQ(f.error().message().rfind("cut.gguf", 0), 0u);
+    if (!f.ok()) {
+      EXPECT_EQ(f.error().message().rfind("cut.gguf", 0), 0u);
+    }
   }
 }
 
@@ -154,14 +156,14 @@ TEST(Gguf, WriterRejectsInconsistentTensors) {
 // Independent check: a GGUF parser written in Python from the specification reads what our
 // writer wrote and reports the same metadata and tensor table.
 TEST(Gguf, IndependentPythonReaderAgrees) {
-  if (test::run_command("python3 -c 'import numpy'") != 0) GTEST_SKIP() << "python3 with numpy not available";
+  if (test::run_command(test::python() + " -c 'import numpy'") != 0) GTEST_SKIP() << "python3 with numpy not available";
   std::vector<float> w;
   std::vector<uint16_t> h;
   test::TempDir dir;
   auto path = dir.file("m.gguf");
   ASSERT_TRUE(sample_writer(w, h).write(path).ok());
   std::string out;
-  ASSERT_EQ(test::run_command("python3 " + test::source_dir() + "/tests/reference/format/gguf_dump.py " + path, &out), 0)
+  ASSERT_EQ(test::run_command(test::python() + " " + test::source_dir() + "/tests/reference/format/gguf_dump.py " + path, &out), 0)
       << out;
   auto j = nlohmann::json::parse(out);
   EXPECT_EQ(j["metadata"]["general.architecture"], "llama");

@@ -127,6 +127,8 @@ class GgufWriter {
  public:
   GgufWriter();
   ~GgufWriter();
+  GgufWriter(GgufWriter&&) noexcept;
+  GgufWriter& operator=(GgufWriter&&) noexcept;
   void set_alignment(uint32_t alignment);  // default 32; written as general.alignment if not 32
   void set(std::string key, GgufValue value);  // replaces an existing key
   // The data is copied when the file is written; `data` must hold row_size(dtype, ne[0]) *

@@ -70,7 +70,9 @@ class CpuBackend final : public Backend {
     const int64_t group = a.n_head / a.n_head_kv;
     const int64_t q_stride = a.n_head * a.head_dim, kv_stride = a.n_head_kv * a.head_dim;
     if (scratch_.size() < static_cast<size_t>(pool_.size())) scratch_.resize(static_cast<size_t>(pool_.size()));
-    pool_.run([&](int ith, int nth) {
+    // Below ~64k multiply-adds a fork-join costs more than it saves.
+    const bool serial = a.n_tokens * a.n_head * a.n_kv * a.head_dim < (1 << 16);
+    auto body = [&](int ith, int nth) {
       auto& scores = scratch_[static_cast<size_t>(ith)];
       if (scores.size() < static_cast<size_t>(a.n_kv)) scores.resize(static_cast<size_t>(a.n_kv));
       size_t b, e;
@@ -104,7 +106,11 @@ class CpuBackend final : public Backend {
           for (int64_t d = 0; d < a.head_dim; ++d) out[d] += w * v[d];
         }
       }
-    });
+    };
+    if (serial)
+      body(0, 1);
+    else
+      pool_.run(body);
   }
 
   void add_scaled(float* x, const float* y, int64_t n, float scale) override {

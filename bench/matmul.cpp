@@ -1,0 +1,136 @@
+// cpu::matmul throughput per weight dtype and SIMD level.
+//   bench_matmul [--m 4096] [--k 4096] [--n 1,512] [--threads 1] [--types f16,q8_0,...]
+//                [--levels scalar,avx2,avx512] [--reps 7] [--rotate 1]
+// n = 1 (token generation) reports GB/s of weights streamed; every row reports GFLOP/s
+// (2 m k n / time). Each figure is the median of --reps timed calls after one warm-up. For
+// n = 1 the weights rotate over copies totalling >= 256 MiB so they come from DRAM, not cache.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "fragua/backend/cpu_matmul.h"
+#include "fragua/tensor/half.h"
+
+using namespace fragua;
+
+namespace {
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  for (std::string t; std::getline(ss, t, ',');)
+    if (!t.empty()) out.push_back(t);
+  return out;
+}
+
+std::vector<int> half_fields(DType t) {
+  switch (t) {
+    case DType::q4_1: case DType::q5_1: case DType::q4_k: case DType::q5_k: return {0, 2};
+    case DType::q6_k: return {208};
+    default: return {0};
+  }
+}
+
+std::vector<uint8_t> make_weights(DType t, int64_t m, int64_t k, std::mt19937& rng) {
+  const DTypeTraits* tr = dtype_traits(t);
+  std::vector<uint8_t> w(row_size(t, k) * static_cast<size_t>(m));
+  std::normal_distribution<float> nd(0.0f, 0.02f);
+  if (!tr->quantized) {
+    std::vector<float> f(static_cast<size_t>(k));
+    for (int64_t r = 0; r < m; ++r) {
+      for (auto& v : f) v = nd(rng);
+      tr->from_float_ref(f.data(), w.data() + r * row_size(t, k), k);
+    }
+    return w;
+  }
+  // Random quants with plausible scales: throughput does not depend on the values.
+  for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<uint8_t>(rng());
+  for (size_t off = 0; off < w.size(); off += tr->type_size)
+    for (int f : half_fields(t)) {
+      const uint16_t h = fp32_to_fp16(nd(rng) * 0.05f);
+      std::memcpy(&w[off + static_cast<size_t>(f)], &h, 2);
+    }
+  return w;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int64_t m = 4096, k = 4096;
+  int threads = 1, reps = 7;
+  bool rotate = true;
+  std::string types = "f32,f16,bf16,q8_0,q4_0,q4_1,q5_0,q5_1,q4_k,q5_k,q6_k", levels = "scalar,avx2,avx512",
+              ns = "1,512";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string a = argv[i], v = argv[i + 1];
+    if (a == "--m") m = std::stoll(v);
+    else if (a == "--k") k = std::stoll(v);
+    else if (a == "--n") ns = v;
+    else if (a == "--threads") threads = std::stoi(v);
+    else if (a == "--types") types = v;
+    else if (a == "--levels") levels = v;
+    else if (a == "--reps") reps = std::stoi(v);
+    else if (a == "--rotate") rotate = v != "0";
+    else {
+      std::fprintf(stderr, "unknown option %s\n", a.c_str());
+      return 2;
+    }
+  }
+  ThreadPool pool(threads);
+  std::mt19937 rng(42);
+  std::printf("| dtype | level | m x k | n | threads | ms/call | GFLOP/s | weight GB/s |\n");
+  std::printf("|---|---|---|---|---|---|---|---|\n");
+  for (const auto& tname : split(types)) {
+    const auto t = dtype_from_name(tname);
+    if (!t || dtype_traits(*t) == nullptr) {
+      std::fprintf(stderr, "unknown dtype %s\n", tname.c_str());
+      return 2;
+    }
+    const size_t wbytes = row_size(*t, k) * static_cast<size_t>(m);
+    const int copies = rotate ? static_cast<int>(std::max<size_t>(1, (256u << 20) / wbytes + 1)) : 1;
+    std::vector<std::vector<uint8_t>> w;
+    w.push_back(make_weights(*t, m, k, rng));
+    for (int c = 1; c < copies; ++c) w.push_back(w[0]);
+    for (const auto& nstr : split(ns)) {
+      const int64_t n = std::stoll(nstr);
+      std::vector<float> x(static_cast<size_t>(n * k)), y(static_cast<size_t>(n * m));
+      std::normal_distribution<float> nd(0.0f, 1.0f);
+      for (auto& v : x) v = nd(rng);
+      for (const auto& level : split(levels)) {
+        if (!cpu::simd_supported(level)) continue;
+        cpu::set_simd_level(level);
+        // Scalar prompt processing is slow: fewer repetitions there.
+        const int r_here = (level == "scalar" && n > 1) ? 1 : reps;
+        const int inner = n == 1 ? 20 : 1;
+        std::vector<double> times;
+        int rot = 0;
+        for (int rep = -1; rep < r_here; ++rep) {
+          const auto t0 = std::chrono::steady_clock::now();
+          for (int it = 0; it < inner; ++it) {
+            cpu::matmul(w[static_cast<size_t>(rot)].data(), *t, m, k, x.data(), n, y.data(), pool);
+            rot = (rot + 1) % copies;
+          }
+          const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / inner;
+          if (rep >= 0) times.push_back(s);
+        }
+        const double s = median(times);
+        const double gflops = 2.0 * static_cast<double>(m) * static_cast<double>(k) * static_cast<double>(n) / s / 1e9;
+        std::printf("| %s | %s | %lldx%lld | %lld | %d | %.3f | %.1f | %s |\n", tname.c_str(), level.c_str(),
+                    static_cast<long long>(m), static_cast<long long>(k), static_cast<long long>(n), threads, s * 1e3,
+                    gflops, n == 1 ? std::to_string(static_cast<double>(wbytes) / s / 1e9).substr(0, 5).c_str() : "");
+        std::fflush(stdout);
+      }
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,33 @@
+// CPU matrix multiplication with quantized weights (DESIGN 5: SIMD variant chosen once).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "fragua/base/thread_pool.h"
+#include "fragua/tensor/dtype.h"
+
+namespace fragua::cpu {
+
+// Y[n, m] = sum_k X[n, k] * W[m, k]   (W rows are contiguous, row stride row_size(wtype, k)).
+// X, Y are f32, row-major, contiguous. Quantized W: X rows are first quantized to the matching
+// activation type (Q8_0 for q4_0/q4_1/q5_0/q5_1/q8_0; Q8_K for k-quants) as llama.cpp does, then
+// dotted block by block with integer arithmetic. F16/BF16 W: X is rounded to f16/bf16 first (as
+// llama.cpp's vec_dot_type does) and the products are summed in f32; F32 W: plain f32.
+// k must be a multiple of wtype's block size. Types without a kernel (q2_k, q3_k) are
+// dequantized row by row and dotted in f32.
+void matmul(const void* w, DType wtype, int64_t m, int64_t k, const float* x, int64_t n, float* y,
+            ThreadPool& pool);
+
+// Which SIMD path is active: "avx512", "avx2" or "scalar". Chosen once at start-up from CPUID,
+// overridable with FRAGUA_SIMD=scalar|avx2|avx512 (an unsupported request falls back to the best).
+const char* simd_level();
+// For tests and benchmarks; an invalid or unsupported level is ignored.
+void set_simd_level(std::string_view level);
+// Whether this CPU can run `level`.
+bool simd_supported(std::string_view level);
+
+// Quantizes one row of n floats to dtype `type` (reference quantizer; n % block size == 0).
+void quantize_row(DType type, const float* x, void* y, int64_t n);
+
+}  // namespace fragua::cpu

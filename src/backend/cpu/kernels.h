@@ -1,0 +1,54 @@
+// Internal kernel table of the CPU matmul: one table per instruction set, chosen once.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "fragua/tensor/dtype.h"
+
+namespace fragua::cpu {
+
+// Activation (X row) formats. A row of k activations is stored in act_row_size bytes:
+//  q8_0: SoA for aligned loads: qs[k] int8 | d[k/32] float (fp16-rounded, as block_q8_0's d)
+//        | s[k/32] int32 (sum of the block's qs, used to fold the weights' zero offsets)
+//  q8_k: k/256 BlockQ8_K
+//  f32:  k floats (for f16/bf16 weights already rounded to f16/bf16)
+enum class Act { q8_0, q8_k, f32, f16r, bf16r };
+
+Act act_for(DType w);
+size_t act_row_size(Act a, int64_t k);
+
+struct Q8Row {
+  const int8_t* qs;
+  const float* d;
+  const int32_t* s;
+};
+inline Q8Row q8_row(const uint8_t* base, int64_t k) {
+  return {reinterpret_cast<const int8_t*>(base), reinterpret_cast<const float*>(base + k),
+          reinterpret_cast<const int32_t*>(base + k + 4 * (k / 32))};
+}
+
+// y[c * y_stride + r] = dot(W row r, X row c) for r < nr, c < nc.
+using GemmFn = void (*)(int64_t k, const uint8_t* w, size_t w_stride, int nr, const uint8_t* x,
+                        size_t x_stride, int nc, float* y, size_t y_stride);
+// Converts one row of k floats to the activation format.
+using ActFn = void (*)(const float* x, uint8_t* out, int64_t k);
+
+struct Kernels {
+  const char* name;
+  ActFn act_q8_0;
+  ActFn act_q8_k;
+  GemmFn f32, f16, bf16, q4_0, q4_1, q5_0, q5_1, q8_0, q4_k, q5_k, q6_k;
+};
+
+GemmFn gemm_for(const Kernels& t, DType w);
+
+const Kernels& kernels_scalar();
+const Kernels& kernels_avx2();
+const Kernels& kernels_avx512();
+
+// Shared scalar pieces (vec_dot_scalar.cpp) that the SIMD tables reuse.
+void act_q8_0_scalar(const float* x, uint8_t* out, int64_t k);
+void act_q8_k_scalar(const float* x, uint8_t* out, int64_t k);
+
+}  // namespace fragua::cpu

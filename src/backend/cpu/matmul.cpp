@@ -1,0 +1,230 @@
+// Threading, activation quantization and SIMD dispatch of the CPU matmul.
+#include "fragua/backend/cpu_matmul.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "backend/cpu/kernels.h"
+#include "fragua/tensor/half.h"
+
+namespace fragua::cpu {
+namespace {
+
+bool cpu_has(std::string_view level) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  if (level == "avx2")
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+  if (level == "avx512")
+    return cpu_has("avx2") && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+           __builtin_cpu_supports("avx512vnni");
+#endif
+  return level == "scalar";
+}
+
+const Kernels* table_for(std::string_view level) {
+  if (level == "avx512") return &kernels_avx512();
+  if (level == "avx2") return &kernels_avx2();
+  if (level == "scalar") return &kernels_scalar();
+  return nullptr;
+}
+
+const Kernels* detect() {
+  if (const char* env = std::getenv("FRAGUA_SIMD")) {
+    if (table_for(env) != nullptr && cpu_has(env)) return table_for(env);
+  }
+  for (const char* level : {"avx512", "avx2"})
+    if (cpu_has(level)) return table_for(level);
+  return &kernels_scalar();
+}
+
+// The one process-wide choice (DESIGN 5); tests may switch it between calls.
+std::atomic<const Kernels*>& active_slot() {
+  static std::atomic<const Kernels*> slot{detect()};
+  return slot;
+}
+
+void act_float(const float* x, uint8_t* out, int64_t k, Act a) {
+  auto* o = reinterpret_cast<float*>(out);
+  if (a == Act::f32) {
+    std::memcpy(o, x, static_cast<size_t>(k) * 4);
+  } else if (a == Act::f16r) {
+    for (int64_t i = 0; i < k; ++i) o[i] = fp16_to_fp32(fp32_to_fp16(x[i]));
+  } else {
+    for (int64_t i = 0; i < k; ++i) o[i] = bf16_to_fp32(fp32_to_bf16(x[i]));
+  }
+}
+
+void convert_row(const Kernels& kt, Act a, const float* x, uint8_t* out, int64_t k) {
+  if (a == Act::q8_0) {
+    kt.act_q8_0(x, out, k);
+  } else if (a == Act::q8_k) {
+    kt.act_q8_k(x, out, k);
+  } else {
+    act_float(x, out, k, a);
+  }
+}
+
+// Scratch for the converted activations, reused across calls of the same thread.
+uint8_t* scratch(size_t bytes) {
+  thread_local std::vector<uint8_t> buf;
+  if (buf.size() < bytes + 64) buf.resize(bytes + 64);
+  auto p = reinterpret_cast<uintptr_t>(buf.data());
+  return buf.data() + ((64 - p % 64) % 64);
+}
+
+// Types without an integer kernel: dequantize each weight row and dot in f32.
+void matmul_dequant(const void* w, DType wtype, int64_t m, int64_t k, const float* x, int64_t n, float* y,
+                    ThreadPool& pool) {
+  const DTypeTraits* tr = dtype_traits(wtype);
+  const size_t ws = row_size(wtype, k);
+  const GemmFn g = active_slot().load()->f32;
+  pool.parallel_for(static_cast<size_t>(m), [&](size_t b, size_t e) {
+    std::vector<float> row(static_cast<size_t>(k));
+    for (size_t r = b; r < e; ++r) {
+      tr->to_float(static_cast<const uint8_t*>(w) + r * ws, row.data(), k);
+      g(k, reinterpret_cast<const uint8_t*>(row.data()), 0, 1, reinterpret_cast<const uint8_t*>(x),
+        static_cast<size_t>(k) * 4, static_cast<int>(n), y + r, static_cast<size_t>(m));
+    }
+  });
+}
+
+struct Job {
+  GemmFn gemm;
+  const uint8_t* w;
+  size_t ws;
+  int64_t m, k, n;
+  const uint8_t* xa;
+  size_t xs;
+  float* y;
+  int64_t tiles_m, tiles_n;
+  std::atomic<int64_t> next{0};
+};
+
+constexpr int64_t kTileM = 64;  // weight rows per tile: a multiple of every micro-kernel height
+constexpr int64_t kTileN = 32;  // activation rows per tile: their Q8 copy stays in L2
+
+void run_rows(Job& j, int64_t r0, int64_t r1) {
+  j.gemm(j.k, j.w + r0 * j.ws, j.ws, static_cast<int>(r1 - r0), j.xa, j.xs, static_cast<int>(j.n), j.y + r0,
+         static_cast<size_t>(j.m));
+}
+
+void run_tiles(Job& j) {
+  const int64_t total = j.tiles_m * j.tiles_n;
+  for (int64_t t = j.next.fetch_add(1); t < total; t = j.next.fetch_add(1)) {
+    // Row tiles vary fastest so that threads share the activation tile they are working on.
+    const int64_t tm = t % j.tiles_m, tn = t / j.tiles_m;
+    const int64_t r0 = tm * kTileM, r1 = std::min(j.m, r0 + kTileM);
+    const int64_t c0 = tn * kTileN, c1 = std::min(j.n, c0 + kTileN);
+    j.gemm(j.k, j.w + r0 * j.ws, j.ws, static_cast<int>(r1 - r0), j.xa + c0 * j.xs, j.xs,
+           static_cast<int>(c1 - c0), j.y + c0 * j.m + r0, static_cast<size_t>(j.m));
+  }
+}
+
+}  // namespace
+
+Act act_for(DType w) {
+  switch (w) {
+    case DType::q4_0: case DType::q4_1: case DType::q5_0: case DType::q5_1: case DType::q8_0:
+      return Act::q8_0;
+    case DType::q4_k: case DType::q5_k: case DType::q6_k:
+      return Act::q8_k;
+    case DType::f16:
+      return Act::f16r;
+    case DType::bf16:
+      return Act::bf16r;
+    default:
+      return Act::f32;
+  }
+}
+
+size_t act_row_size(Act a, int64_t k) {
+  switch (a) {
+    case Act::q8_0: return static_cast<size_t>(k + 8 * (k / 32));
+    case Act::q8_k: return static_cast<size_t>(k / 256) * 292;
+    default: return static_cast<size_t>(k) * 4;
+  }
+}
+
+GemmFn gemm_for(const Kernels& t, DType w) {
+  switch (w) {
+    case DType::f32: return t.f32;
+    case DType::f16: return t.f16;
+    case DType::bf16: return t.bf16;
+    case DType::q4_0: return t.q4_0;
+    case DType::q4_1: return t.q4_1;
+    case DType::q5_0: return t.q5_0;
+    case DType::q5_1: return t.q5_1;
+    case DType::q8_0: return t.q8_0;
+    case DType::q4_k: return t.q4_k;
+    case DType::q5_k: return t.q5_k;
+    case DType::q6_k: return t.q6_k;
+    default: return nullptr;
+  }
+}
+
+const char* simd_level() { return active_slot().load()->name; }
+
+bool simd_supported(std::string_view level) { return table_for(level) != nullptr && cpu_has(level); }
+
+void set_simd_level(std::string_view level) {
+  if (simd_supported(level)) active_slot().store(table_for(level));
+}
+
+void quantize_row(DType type, const float* x, void* y, int64_t n) {
+  const DTypeTraits* tr = dtype_traits(type);
+  if (tr != nullptr && tr->from_float_ref != nullptr) tr->from_float_ref(x, y, n);
+}
+
+void matmul(const void* w, DType wtype, int64_t m, int64_t k, const float* x, int64_t n, float* y,
+            ThreadPool& pool) {
+  if (m <= 0 || n <= 0) return;
+  const Kernels& kt = *active_slot().load();
+  const GemmFn g = gemm_for(kt, wtype);
+  if (g == nullptr) {
+    matmul_dequant(w, wtype, m, k, x, n, y, pool);
+    return;
+  }
+  const Act a = act_for(wtype);
+  const size_t xs = act_row_size(a, k);
+  uint8_t* xa = scratch(xs * static_cast<size_t>(n));
+  const bool parallel = pool.size() > 1 && m * k * n >= (1 << 16);
+  if (n >= 4 && parallel) {
+    pool.parallel_for(static_cast<size_t>(n), [&](size_t b, size_t e) {
+      for (size_t i = b; i < e; ++i) convert_row(kt, a, x + i * k, xa + i * xs, k);
+    });
+  } else {
+    for (int64_t i = 0; i < n; ++i) convert_row(kt, a, x + i * k, xa + i * xs, k);
+  }
+  Job j;
+  j.gemm = g, j.w = static_cast<const uint8_t*>(w), j.ws = row_size(wtype, k);
+  j.m = m, j.k = k, j.n = n, j.xa = xa, j.xs = xs, j.y = y;
+  j.tiles_m = (m + kTileM - 1) / kTileM;
+  j.tiles_n = (n + kTileN - 1) / kTileN;
+  if (!parallel) {
+    if (n <= kTileN) {
+      run_rows(j, 0, m);
+    } else {
+      run_tiles(j);
+    }
+    return;
+  }
+  Job* jp = &j;
+  if (n <= 2) {
+    // Token generation: each thread streams one contiguous slice of W (rows in multiples of 8).
+    pool.run([jp](int ith, int nth) {
+      const int64_t per = ((jp->m + nth - 1) / nth + 7) / 8 * 8;
+      const int64_t r0 = std::min(jp->m, per * ith), r1 = std::min(jp->m, r0 + per);
+      if (r0 < r1) run_rows(*jp, r0, r1);
+    });
+  } else {
+    pool.run([jp](int, int) { run_tiles(*jp); });
+  }
+}
+
+}  // namespace fragua::cpu

@@ -1,0 +1,36 @@
+// AVX2 + FMA + F16C kernels (compiled with those flags only; reached through the table).
+#include <immintrin.h>
+
+#include <cstring>
+#include <type_traits>
+
+#include "backend/cpu/kernels.h"
+#include "tensor/blocks.h"
+
+namespace fragua::cpu {
+namespace avx2_impl {
+#include "backend/cpu/gemm_simd.h"
+}  // namespace avx2_impl
+
+const Kernels& kernels_avx2() {
+  using namespace avx2_impl;
+  static const Kernels t = {
+      "avx2",
+      act_q8_0_simd,
+      act_q8_k_scalar,
+      gemm_rows<FloatTile<WF32>::T, 4, 2>,
+      gemm_rows<FloatTile<WF16>::T, 4, 2>,
+      gemm_rows<FloatTile<WBF16>::T, 4, 2>,
+      gemm_legacy<WQ4_0, 4, 2>,
+      gemm_legacy<WQ4_1, 4, 2>,
+      gemm_legacy<WQ5_0, 4, 2>,
+      gemm_legacy<WQ5_1, 4, 2>,
+      gemm_legacy<WQ8_0, 4, 2>,
+      gemm_rows<Q4K, 4, 2>,
+      gemm_rows<Q5K, 4, 2>,
+      gemm_rows<Q6K, 4, 2>,
+  };
+  return t;
+}
+
+}  // namespace fragua::cpu

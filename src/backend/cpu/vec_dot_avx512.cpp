@@ -1,0 +1,43 @@
+// AVX-512 (F, BW, VL, DQ, VNNI) kernels: 512-bit float dots, 256-bit VPDPBUSD integer dots.
+// GCC 12 flags the deliberately undefined pass-through operands of its own AVX-512 intrinsics
+// (_mm512_undefined_ps in _mm512_cvtph_ps and friends): a false positive.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <cstring>
+#include <type_traits>
+
+#include "backend/cpu/kernels.h"
+#include "tensor/blocks.h"
+
+#define FRAGUA_VNNI 1
+
+namespace fragua::cpu {
+namespace avx512_impl {
+#include "backend/cpu/gemm_simd.h"
+}  // namespace avx512_impl
+
+const Kernels& kernels_avx512() {
+  using namespace avx512_impl;
+  static const Kernels t = {
+      "avx512",
+      act_q8_0_simd,
+      act_q8_k_scalar,
+      gemm_rows<FloatTile<WF32>::T, 4, 4>,
+      gemm_rows<FloatTile<WF16>::T, 4, 4>,
+      gemm_rows<FloatTile<WBF16>::T, 4, 4>,
+      gemm_legacy<WQ4_0, 4, 4>,
+      gemm_legacy<WQ4_1, 4, 4>,
+      gemm_legacy<WQ5_0, 4, 4>,
+      gemm_legacy<WQ5_1, 4, 4>,
+      gemm_legacy<WQ8_0, 4, 4>,
+      gemm_rows<Q4K, 4, 4>,
+      gemm_rows<Q5K, 4, 4>,
+      gemm_rows<Q6K, 4, 4>,
+  };
+  return t;
+}
+
+}  // namespace fragua::cpu
+#undef FRAGUA_VNNI

@@ -1,0 +1,192 @@
+// Portable scalar kernels: the reference every SIMD path is tested against. Integer block dots
+// follow ggml's vec_dot_*_q8_0 / *_q8_K definitions (weights times 8-bit activations, one float
+// scale product per block).
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "backend/cpu/kernels.h"
+#include "fragua/tensor/half.h"
+#include "tensor/blocks.h"
+
+namespace fragua::cpu {
+namespace {
+
+using namespace fragua::tensor;
+
+using DotFn = float (*)(int64_t k, const uint8_t* w, const uint8_t* x);
+
+template <DotFn dot>
+void gemm(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* x, size_t xs, int nc, float* y,
+          size_t ys) {
+  for (int c = 0; c < nc; ++c)
+    for (int r = 0; r < nr; ++r) y[c * ys + r] = dot(k, w + r * ws, x + c * xs);
+}
+
+template <class Load>
+float dot_float(int64_t k, const uint8_t* x, Load load) {
+  const auto* xf = reinterpret_cast<const float*>(x);
+  float sum = 0;
+  for (int64_t i = 0; i < k; ++i) sum += load(i) * xf[i];
+  return sum;
+}
+
+float dot_f32(int64_t k, const uint8_t* w, const uint8_t* x) {
+  const auto* wf = reinterpret_cast<const float*>(w);
+  return dot_float(k, x, [&](int64_t i) { return wf[i]; });
+}
+float dot_f16(int64_t k, const uint8_t* w, const uint8_t* x) {
+  const auto* wh = reinterpret_cast<const uint16_t*>(w);
+  return dot_float(k, x, [&](int64_t i) { return fp16_to_fp32(wh[i]); });
+}
+float dot_bf16(int64_t k, const uint8_t* w, const uint8_t* x) {
+  const auto* wh = reinterpret_cast<const uint16_t*>(w);
+  return dot_float(k, x, [&](int64_t i) { return bf16_to_fp32(wh[i]); });
+}
+
+// Low nibbles are elements 0..15 of a 32-block, high nibbles 16..31.
+int nibble_dot(const uint8_t* qs, const int8_t* x, int offset, const uint32_t* qh) {
+  int sum = 0;
+  for (int j = 0; j < 16; ++j) {
+    int lo = qs[j] & 0xF, hi = qs[j] >> 4;
+    if (qh != nullptr) {
+      lo |= static_cast<int>((*qh >> j) & 1) << 4;
+      hi |= static_cast<int>((*qh >> (j + 16)) & 1) << 4;
+    }
+    sum += (lo - offset) * x[j] + (hi - offset) * x[j + 16];
+  }
+  return sum;
+}
+
+template <class Block, int offset, bool has_min, bool has_qh>
+float dot_q_legacy(int64_t k, const uint8_t* w, const uint8_t* x) {
+  const auto* b = reinterpret_cast<const Block*>(w);
+  const Q8Row xr = q8_row(x, k);
+  float sum = 0;
+  for (int64_t i = 0; i < k / 32; ++i) {
+    uint32_t qh = 0;
+    if constexpr (has_qh) std::memcpy(&qh, b[i].qh, 4);
+    const int isum = nibble_dot(b[i].qs, xr.qs + 32 * i, offset, has_qh ? &qh : nullptr);
+    sum += static_cast<float>(isum) * fp16_to_fp32(b[i].d) * xr.d[i];
+    if constexpr (has_min) sum += fp16_to_fp32(b[i].m) * (xr.d[i] * static_cast<float>(xr.s[i]));
+  }
+  return sum;
+}
+
+float dot_q8_0(int64_t k, const uint8_t* w, const uint8_t* x) {
+  const auto* b = reinterpret_cast<const BlockQ8_0*>(w);
+  const Q8Row xr = q8_row(x, k);
+  float sum = 0;
+  for (int64_t i = 0; i < k / 32; ++i) {
+    int isum = 0;
+    for (int j = 0; j < 32; ++j) isum += b[i].qs[j] * xr.qs[32 * i + j];
+    sum += static_cast<float>(isum) * fp16_to_fp32(b[i].d) * xr.d[i];
+  }
+  return sum;
+}
+
+// Q4_K / Q5_K: eight 32-element sub-blocks with 6-bit scales and mins;
+// value = d * sc * q - dmin * m, so dot = d*dx*sum(sc*q.x) - dmin*dx*sum(m*sum(x)).
+template <bool five>
+float dot_qk45(int64_t k, const uint8_t* w, const uint8_t* x) {
+  const auto* xb = reinterpret_cast<const BlockQ8_K*>(x);
+  float sum = 0;
+  for (int64_t i = 0; i < k / qk_k; ++i) {
+    const uint8_t *scales, *qs, *qh = nullptr;
+    uint16_t d16, dmin16;
+    if constexpr (five) {
+      const auto& b = reinterpret_cast<const BlockQ5_K*>(w)[i];
+      scales = b.scales, qs = b.qs, qh = b.qh, d16 = b.d, dmin16 = b.dmin;
+    } else {
+      const auto& b = reinterpret_cast<const BlockQ4_K*>(w)[i];
+      scales = b.scales, qs = b.qs, d16 = b.d, dmin16 = b.dmin;
+    }
+    int isum = 0, msum = 0;
+    for (int j = 0; j < 8; ++j) {
+      uint8_t sc, m;
+      k4_scale_min(j, scales, sc, m);
+      const uint8_t* q = qs + 32 * (j / 2);
+      const int shift = 4 * (j % 2);
+      int s = 0;
+      for (int l = 0; l < 32; ++l) {
+        int v = (q[l] >> shift) & 0xF;
+        if (qh != nullptr) v |= ((qh[l] >> j) & 1) << 4;
+        s += v * xb[i].qs[32 * j + l];
+      }
+      isum += sc * s;
+      msum += m * (xb[i].bsums[2 * j] + xb[i].bsums[2 * j + 1]);
+    }
+    sum += fp16_to_fp32(d16) * xb[i].d * static_cast<float>(isum) -
+           fp16_to_fp32(dmin16) * xb[i].d * static_cast<float>(msum);
+  }
+  return sum;
+}
+
+float dot_q6_k(int64_t k, const uint8_t* w, const uint8_t* x) {
+  const auto* b = reinterpret_cast<const BlockQ6_K*>(w);
+  const auto* xb = reinterpret_cast<const BlockQ8_K*>(x);
+  float sum = 0;
+  for (int64_t i = 0; i < k / qk_k; ++i) {
+    int isum = 0;
+    for (int e = 0; e < qk_k; e += 16) {
+      // Element e: half h, row r (32 elements), lane l within the row (see dequant_q6_k).
+      int s = 0;
+      for (int t = e; t < e + 16; ++t) {
+        const int h = t / 128, r = (t % 128) / 32, l = t % 32;
+        const int nib = (b[i].ql[64 * h + 32 * (r % 2) + l] >> (4 * (r / 2))) & 0xF;
+        const int hi = (b[i].qh[32 * h + l] >> (2 * r)) & 3;
+        s += ((nib | (hi << 4)) - 32) * xb[i].qs[t];
+      }
+      isum += b[i].scales[e / 16] * s;
+    }
+    sum += fp16_to_fp32(b[i].d) * xb[i].d * static_cast<float>(isum);
+  }
+  return sum;
+}
+
+}  // namespace
+
+void act_q8_0_scalar(const float* x, uint8_t* out, int64_t k) {
+  auto* qs = reinterpret_cast<int8_t*>(out);
+  auto* d = reinterpret_cast<float*>(out + k);
+  auto* s = reinterpret_cast<int32_t*>(out + k + 4 * (k / 32));
+  for (int64_t b = 0; b < k / 32; ++b) {
+    float amax = 0;
+    for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[32 * b + j]));
+    // As ggml's quantize_row_q8_0 on x86: scale stored as fp16, quants from 127/amax rounded
+    // to nearest even.
+    d[b] = fp16_to_fp32(fp32_to_fp16(amax / 127.0f));
+    const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+    int sum = 0;
+    for (int j = 0; j < 32; ++j) {
+      const int q = static_cast<int>(std::nearbyint(x[32 * b + j] * id));
+      qs[32 * b + j] = static_cast<int8_t>(q);
+      sum += q;
+    }
+    s[b] = sum;
+  }
+}
+
+void act_q8_k_scalar(const float* x, uint8_t* out, int64_t k) { quant_q8_k_ref(x, out, k); }
+
+const Kernels& kernels_scalar() {
+  static const Kernels t = {
+      "scalar",
+      act_q8_0_scalar,
+      act_q8_k_scalar,
+      gemm<dot_f32>,
+      gemm<dot_f16>,
+      gemm<dot_bf16>,
+      gemm<dot_q_legacy<BlockQ4_0, 8, false, false>>,
+      gemm<dot_q_legacy<BlockQ4_1, 0, true, false>>,
+      gemm<dot_q_legacy<BlockQ5_0, 16, false, true>>,
+      gemm<dot_q_legacy<BlockQ5_1, 0, true, true>>,
+      gemm<dot_q8_0>,
+      gemm<dot_qk45<false>>,
+      gemm<dot_qk45<true>>,
+      gemm<dot_q6_k>,
+  };
+  return t;
+}
+
+}  // namespace fragua::cpu

@@ -1,0 +1,222 @@
+// cpu::matmul for every weight dtype on every SIMD level this CPU supports, against
+// double-precision references computed from dequantized weights.
+#include "fragua/backend/cpu_matmul.h"
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "backend/cpu/kernels.h"
+#include "fragua/tensor/half.h"
+#include "test_util.h"
+
+namespace fragua::cpu {
+namespace {
+
+// Byte offsets of the half-precision scale fields of each block format.
+std::vector<int> half_fields(DType t) {
+  switch (t) {
+    case DType::q4_1: case DType::q5_1: case DType::q4_k: case DType::q5_k: return {0, 2};
+    case DType::q6_k: return {208};
+    case DType::q2_k: return {80, 82};
+    case DType::q3_k: return {108};
+    default: return {0};
+  }
+}
+
+// Random weights: for block formats random bytes (every bit pattern of the quants, including
+// int8 -128 and extreme scales) with finite random scales; float types from Gaussian values.
+std::vector<uint8_t> random_weights(DType t, int64_t m, int64_t k, std::mt19937& rng) {
+  const DTypeTraits* tr = dtype_traits(t);
+  std::vector<uint8_t> w(row_size(t, k) * static_cast<size_t>(m));
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  if (!tr->quantized) {
+    std::vector<float> f(static_cast<size_t>(m * k));
+    for (auto& v : f) v = nd(rng);
+    tr->from_float_ref(f.data(), w.data(), m * k);
+    return w;
+  }
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (auto& b : w) b = static_cast<uint8_t>(byte(rng));
+  for (size_t off = 0; off < w.size(); off += tr->type_size)
+    for (int f : half_fields(t)) {
+      const uint16_t h = fp32_to_fp16(nd(rng) * 0.01f);
+      std::memcpy(&w[off + static_cast<size_t>(f)], &h, 2);
+    }
+  return w;
+}
+
+std::vector<float> random_x(int64_t n, int64_t k, std::mt19937& rng) {
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<float> x(static_cast<size_t>(n * k));
+  for (auto& v : x) v = nd(rng);
+  x[0] = 40.0f;  // an outlier: the activation scale of its block follows it
+  if (n > 2)
+    for (int64_t i = 0; i < k; ++i) x[static_cast<size_t>(2 * k + i)] = 0.0f;  // an all-zero row
+  return x;
+}
+
+// The activations as the kernels see them after quantization to the activation format.
+std::vector<float> seen_activations(DType wtype, const std::vector<float>& x, int64_t n, int64_t k) {
+  const Act a = act_for(wtype);
+  std::vector<float> out(x.size());
+  std::vector<uint8_t> buf(act_row_size(a, k));
+  for (int64_t r = 0; r < n; ++r) {
+    const float* xr = x.data() + r * k;
+    float* o = out.data() + r * k;
+    if (a == Act::q8_0) {
+      act_q8_0_scalar(xr, buf.data(), k);
+      const Q8Row q = q8_row(buf.data(), k);
+      for (int64_t i = 0; i < k; ++i) o[i] = q.d[i / 32] * q.qs[i];
+    } else if (a == Act::q8_k) {
+      act_q8_k_scalar(xr, buf.data(), k);
+      dtype_traits(DType::q8_k)->to_float(buf.data(), o, k);
+    } else if (a == Act::f16r) {
+      for (int64_t i = 0; i < k; ++i) o[i] = fp16_to_fp32(fp32_to_fp16(xr[i]));
+    } else if (a == Act::bf16r) {
+      for (int64_t i = 0; i < k; ++i) o[i] = bf16_to_fp32(fp32_to_bf16(xr[i]));
+    } else {
+      std::memcpy(o, xr, static_cast<size_t>(k) * 4);
+    }
+  }
+  return out;
+}
+
+// Bound on |dot(w, x) - dot(w, x_seen)| / (|w| |x|) from the activation rounding alone:
+// per element at most amax(block) / 254 for 8-bit blocks, so |e| <= |x| sqrt(block) / 254.
+double activation_bound(DType wtype) {
+  switch (act_for(wtype)) {
+    case Act::q8_0: return std::sqrt(32.0) / 254;
+    case Act::q8_k: return std::sqrt(256.0) / 254;
+    case Act::f16r: return 1.0 / 2048;
+    case Act::bf16r: return 1.0 / 256;
+    default: return 1e-6;
+  }
+}
+
+struct Case {
+  DType type;
+  int64_t k;
+};
+
+class MatmulTest : public ::testing::TestWithParam<Case> {
+ protected:
+  void TearDown() override { set_simd_level(default_level_); }
+  std::string default_level_ = simd_level();
+};
+
+TEST_P(MatmulTest, MatchesDequantizedReferenceOnEveryLevel) {
+  const auto [type, k] = GetParam();
+  std::mt19937 rng(static_cast<uint32_t>(type) * 1000 + static_cast<uint32_t>(k));
+  const int64_t m = 70;
+  const int64_t nmax = 37;
+  const auto w = random_weights(type, m, k, rng);
+  const auto x = random_x(nmax, k, rng);
+  // Weights as floats, and the activations as the kernels see them.
+  std::vector<float> wf(static_cast<size_t>(m * k));
+  const size_t ws = row_size(type, k);
+  for (int64_t r = 0; r < m; ++r) dtype_traits(type)->to_float(w.data() + r * ws, wf.data() + r * k, k);
+  const auto xs = seen_activations(type, x, nmax, k);
+  ThreadPool pool1(1), pool3(3);
+  for (const char* level : {"scalar", "avx2", "avx512"}) {
+    if (!simd_supported(level)) continue;
+    set_simd_level(level);
+    ASSERT_STREQ(simd_level(), level);
+    for (int64_t n : {1, 2, 5, 37}) {
+      for (ThreadPool* pool : {&pool1, &pool3}) {
+        std::vector<float> y(static_cast<size_t>(n * m), std::nanf(""));
+        matmul(w.data(), type, m, k, x.data(), n, y.data(), *pool);
+        for (int64_t c = 0; c < n; ++c) {
+          for (int64_t r = 0; r < m; ++r) {
+            double ref_seen = 0, ref_true = 0, mag = 0, nw = 0, nx = 0;
+            for (int64_t i = 0; i < k; ++i) {
+              const double wv = wf[r * k + i], xv = x[c * k + i], sv = xs[c * k + i];
+              ref_seen += wv * sv;
+              ref_true += wv * xv;
+              mag += std::fabs(wv * sv);
+              nw += wv * wv;
+              nx += xv * xv;
+            }
+            const double got = y[c * m + r];
+            // Same quantized inputs: only f32 summation order differs.
+            ASSERT_NEAR(got, ref_seen, 2e-5 * mag + 1e-6)
+                << level << " " << dtype_name(type) << " k=" << k << " n=" << n << " row " << r << " col " << c
+                << " threads " << pool->size();
+            // Against the unquantized activations: the documented activation-rounding bound.
+            ASSERT_LE(std::fabs(got - ref_true), activation_bound(type) * std::sqrt(nw * nx) + 2e-5 * mag + 1e-6)
+                << level << " " << dtype_name(type) << " row " << r << " col " << c;
+          }
+        }
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllTypes, MatmulTest,
+    ::testing::Values(Case{DType::f32, 77}, Case{DType::f32, 512}, Case{DType::f16, 77}, Case{DType::f16, 512},
+                      Case{DType::bf16, 77}, Case{DType::bf16, 512}, Case{DType::q4_0, 96}, Case{DType::q4_0, 512},
+                      Case{DType::q4_1, 96}, Case{DType::q5_0, 96}, Case{DType::q5_0, 512}, Case{DType::q5_1, 96},
+                      Case{DType::q8_0, 96}, Case{DType::q8_0, 512}, Case{DType::q4_k, 512}, Case{DType::q5_k, 512},
+                      Case{DType::q6_k, 512}, Case{DType::q6_k, 256}, Case{DType::q2_k, 256},
+                      Case{DType::q3_k, 256}),
+    [](const auto& info) {
+      return std::string(dtype_name(info.param.type)) + "_k" + std::to_string(info.param.k);
+    });
+
+TEST(Activations, Q8_0BlocksRoundToNearest) {
+  std::mt19937 rng(5);
+  const auto x = random_x(1, 256, rng);
+  std::vector<uint8_t> buf(act_row_size(Act::q8_0, 256));
+  for (const char* level : {"scalar", "avx2", "avx512"}) {
+    if (!simd_supported(level)) continue;
+    set_simd_level(level);
+    std::vector<uint8_t> got(buf.size());
+    // Every level produces the same bytes as the scalar quantizer.
+    act_q8_0_scalar(x.data(), buf.data(), 256);
+    ThreadPool pool(1);
+    const Q8Row q = q8_row(buf.data(), 256);
+    for (int b = 0; b < 8; ++b) {
+      int sum = 0;
+      for (int j = 0; j < 32; ++j) {
+        const float xv = x[static_cast<size_t>(32 * b + j)];
+        EXPECT_LE(std::fabs(xv - q.d[b] * q.qs[32 * b + j]), q.d[b] * 0.5f + std::fabs(xv) * 1e-3f);
+        sum += q.qs[32 * b + j];
+      }
+      EXPECT_EQ(sum, q.s[b]);
+    }
+  }
+  set_simd_level("scalar");
+  set_simd_level("nonsense");
+  EXPECT_STREQ(simd_level(), "scalar");
+}
+
+TEST(Activations, EveryLevelQuantizesIdentically) {
+  std::mt19937 rng(9);
+  const int64_t k = 1024;
+  const auto x = random_x(1, k, rng);
+  std::vector<uint8_t> ref0(act_row_size(Act::q8_0, k)), refk(act_row_size(Act::q8_k, k));
+  act_q8_0_scalar(x.data(), ref0.data(), k);
+  act_q8_k_scalar(x.data(), refk.data(), k);
+  for (const Kernels* t : {&kernels_avx2(), &kernels_avx512()}) {
+    if (!simd_supported(t->name)) continue;
+    std::vector<uint8_t> got0(ref0.size()), gotk(refk.size());
+    t->act_q8_0(x.data(), got0.data(), k);
+    t->act_q8_k(x.data(), gotk.data(), k);
+    EXPECT_EQ(got0, ref0) << t->name;
+    EXPECT_EQ(gotk, refk) << t->name;
+  }
+}
+
+TEST(Matmul, EmptyShapesAreNoOps) {
+  ThreadPool pool(2);
+  float y = 7.0f;
+  matmul(nullptr, DType::q4_0, 0, 32, nullptr, 1, &y, pool);
+  matmul(nullptr, DType::q4_0, 1, 32, nullptr, 0, &y, pool);
+  EXPECT_EQ(y, 7.0f);
+}
+
+}  // namespace
+}  // namespace fragua::cpu
