@@ -11,7 +11,7 @@
 Peers and data go to ~/.cache/fragua-bench (never the repository). Usage:
   python3 bench/tokenize.py [--build build/release] [--vocab 32000] [--repeat 5]
 """
-import argparse, json, os, statistics, subprocess, sys, time
+import argparse, json, os, resource, statistics, subprocess, sys, time
 
 HOME = os.path.expanduser("~")
 CACHE = os.environ.get("FRAGUA_BENCH_CACHE", os.path.join(HOME, ".cache", "fragua-bench"))
@@ -24,9 +24,18 @@ def sh(cmd, **kw):
 
 
 def timed(cmd):
+    """Wall seconds and CPU seconds (user+sys of the children): on a shared, loaded machine the
+    CPU time is the steadier measure, so both are reported."""
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     sh(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - t
+    wall = time.perf_counter() - t
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+
+
+def med(xs, i):
+    return statistics.median(x[i] for x in xs)
 
 
 def ensure_llama_cpp():
@@ -78,6 +87,7 @@ def main():
     ap.add_argument("--vocab", type=int, default=32000)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--only", choices=["vectors", "train", "encode", "fertility"], help="run one part")
     a = ap.parse_args()
     fragua = os.path.join(a.build, "fragua")
     work = os.path.join(CACHE, "tokenize-work")
@@ -89,17 +99,29 @@ def main():
     sh(f"cat {' '.join(train_files)} > {all_train}")
     test_text = os.path.join(work, "test.txt")
     sh(f"cat {' '.join(f'{corpus}/{l}.test.txt' for l in LANGS)} > {test_text}")
-    big = os.path.join(work, "test-x6.txt")
-    sh(f"for i in 1 2 3 4 5 6; do cat {test_text}; done > {big}")
-    mb = os.path.getsize(big) / 1e6
+    # Distinct lines only (train + test of all five languages): repeating a text would flatter
+    # the word cache.
+    big = os.path.join(work, "encode.txt")
+    sh(f"cat {corpus}/*.train.txt {corpus}/*.test.txt > {big}")
 
-    print("## 1. llama.cpp vocab test vectors")
+    run = lambda part: a.only in (None, part)
     llama = ensure_llama_cpp()
-    sh(f"{a.build}/bench_tokenize_vectors {llama}/models")
+    if run("vectors"):
+        print("## 1. llama.cpp vocab test vectors")
+        sh(f"{a.build}/bench_tokenize_vectors {llama}/models")
 
-    print(f"\n## 2. training, {os.path.getsize(all_train)/1e6:.1f} MB (es, ca, eu, gl), vocab {a.vocab}, {a.threads} threads")
     ours = os.path.join(work, f"fragua{a.vocab}")
     spm = os.path.join(work, f"spm{a.vocab}")
+    if run("train"):
+        train(a, fragua, ours, spm, all_train, train_files)
+    if run("encode"):
+        encode(a, fragua, spm, big, work)
+    if run("fertility"):
+        fertility(fragua, ours, spm, llama, corpus, work)
+
+
+def train(a, fragua, ours, spm, all_train, train_files):
+    print(f"\n## 2. training, {os.path.getsize(all_train)/1e6:.1f} MB (es, ca, eu, gl), vocab {a.vocab}, {a.threads} threads")
     inputs = " ".join(f"-i {l}={p}" for l, p in zip(["es", "ca", "eu", "gl"], train_files))
     cmd_ours = (f"{fragua} -q tokenizer train {inputs} --mix es=0.3,ca=0.25,eu=0.25,gl=0.2 "
                 f"--vocab-size {a.vocab} --special '<|im_start|>' --special '<|im_end|>' -t {a.threads} -o {ours}")
@@ -110,12 +132,16 @@ def main():
     for _ in range(max(1, a.repeat // 2)):
         t_spm.append(timed(cmd_spm))
         t_ours.append(timed(cmd_ours))
-    mo, ms = statistics.median(t_ours), statistics.median(t_spm)
-    print(f"fragua tokenizer train: median {mo:.2f} s  {['%.2f' % t for t in t_ours]}")
-    print(f"spm_train (bpe):        median {ms:.2f} s  {['%.2f' % t for t in t_spm]}")
-    print(f"ratio fragua/spm_train: {mo/ms:.3f}  (target <= 0.5)")
+    for i, what in ((0, "wall"), (1, "cpu")):
+        mo, ms = med(t_ours, i), med(t_spm, i)
+        print(f"{what}: fragua tokenizer train median {mo:.2f} s {['%.2f' % t[i] for t in t_ours]}; "
+              f"spm_train median {ms:.2f} s {['%.2f' % t[i] for t in t_spm]}; ratio {mo/ms:.3f} (target <= 0.5)")
     print(f"command: {cmd_ours}\npeer:    {cmd_spm}")
 
+
+
+def encode(a, fragua, spm, big, work):
+    mb = os.path.getsize(big) / 1e6
     print(f"\n## 3. encode throughput, one thread, {mb:.1f} MB, same SentencePiece model ({spm}.model)")
     ids_ours, ids_spm = os.path.join(work, "ids.fragua"), os.path.join(work, "ids.spm")
     sh(f"{fragua} tokenizer encode -t {spm}.model --input {big} > {ids_ours}")
@@ -124,18 +150,21 @@ def main():
     print(f"identical ids: {same}")
     e_ours, e_spm = [], []
     for _ in range(a.repeat):
-        e_spm.append(mb / timed(f"spm_encode --model={spm}.model --output_format=id < {big} > /dev/null"))
-        e_ours.append(mb / timed(f"{fragua} tokenizer encode -t {spm}.model --input {big} > /dev/null"))
-    eo, es = statistics.median(e_ours), statistics.median(e_spm)
-    print(f"fragua tokenizer encode: median {eo:.2f} MB/s  {['%.2f' % x for x in e_ours]}")
-    print(f"spm_encode:              median {es:.2f} MB/s  {['%.2f' % x for x in e_spm]}")
-    print(f"ratio fragua/spm_encode: {eo/es:.2f}x  (target >= 2)")
+        e_spm.append(timed(f"spm_encode --model={spm}.model --output_format=id < {big} > /dev/null"))
+        e_ours.append(timed(f"{fragua} tokenizer encode -t {spm}.model --input {big} > /dev/null"))
+    for i, what in ((0, "wall"), (1, "cpu")):
+        eo, es = mb / med(e_ours, i), mb / med(e_spm, i)
+        print(f"{what}: fragua tokenizer encode median {eo:.2f} MB/s {['%.2f' % (mb / x[i]) for x in e_ours]}; "
+              f"spm_encode median {es:.2f} MB/s {['%.2f' % (mb / x[i]) for x in e_spm]}; ratio {eo/es:.2f}x (target >= 2)")
 
+
+
+def fertility(fragua, ours, spm, llama, corpus, work):
     print("\n## 4. fertility on held-out text (tokens per word; bytes per token)")
     stats_json = os.path.join(work, "stats.json")
     texts = " ".join(f"--text {l}={corpus}/{l}.test.txt" for l in LANGS)
-    toks = (f"-t {ours}.gguf -t {spm}.model -t /dev/null".replace(" -t /dev/null", "") +
-            f" -t {llama}/models/ggml-vocab-llama-spm.gguf -t {llama}/models/ggml-vocab-llama-bpe.gguf")
+    toks = (f"-t {ours}.gguf -t {spm}.model -t {llama}/models/ggml-vocab-llama-spm.gguf "
+            f"-t {llama}/models/ggml-vocab-llama-bpe.gguf")
     sh(f"{fragua} tokenizer stats {toks} {texts} --json {stats_json} > /dev/null")
     rows = json.load(open(stats_json))
     npm = ensure_npm()
