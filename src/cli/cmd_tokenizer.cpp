@@ -73,7 +73,10 @@ Status run_encode(const EncodeOpts& o) {
     for (int32_t id : tok.encode(line, o.bos, o.parse_special)) {
       if (!first) out.push_back(' ');
       first = false;
-      out += o.pieces ? tok.token_text(id) : std::to_string(id);
+      if (o.pieces)
+        out += tok.token_text(id);
+      else
+        fmt::format_to(std::back_inserter(out), "{}", id);
     }
     out.push_back('\n');
   };
@@ -222,7 +225,7 @@ void setup(CLI::App& root) {
   st->add_option("-k,--tokenizer", s->tokenizers, "Tokenizer (repeatable)")->required();
   st->add_option("--text", s->texts, "LANG=file.txt (repeatable)")->required();
   st->add_option("--json", s->json, "Also write the numbers as JSON");
-  add_threads_flag(*st, s->threads);
+  st->add_option("--threads", s->threads, "Worker threads (default: all cores)");
   st->callback([s] { check(run_stats(*s)); });
 
   auto c = std::make_shared<std::pair<std::string, std::string>>();
