@@ -16,6 +16,7 @@
 namespace fragua::cpu {
 namespace avx512_impl {
 #include "backend/cpu/gemm_simd.h"
+#include "backend/cpu/gemm_avx512_legacy.h"
 }  // namespace avx512_impl
 
 const Kernels& kernels_avx512() {
@@ -27,11 +28,11 @@ const Kernels& kernels_avx512() {
       gemm_rows<FloatTile<WF32>::T, 4, 4>,
       gemm_rows<FloatTile<WF16>::T, 4, 4>,
       gemm_rows<FloatTile<WBF16>::T, 4, 4>,
-      gemm_legacy<WQ4_0, 4, 4>,
+      gemm_legacy512<W2Q4_0, 4, 4>,
       gemm_legacy<WQ4_1, 4, 4>,
-      gemm_legacy<WQ5_0, 4, 4>,
+      gemm_legacy512<W2Q5_0, 4, 4>,
       gemm_legacy<WQ5_1, 4, 4>,
-      gemm_legacy<WQ8_0, 4, 4>,
+      gemm_legacy512<W2Q8_0, 4, 4>,
       gemm_rows<Q4K, 4, 4>,
       gemm_rows<Q5K, 4, 4>,
       gemm_rows<Q6K, 4, 4>,
