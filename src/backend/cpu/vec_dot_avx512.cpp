@@ -17,6 +17,7 @@ namespace fragua::cpu {
 namespace avx512_impl {
 #include "backend/cpu/gemm_simd.h"
 #include "backend/cpu/gemm_avx512_legacy.h"
+#include "backend/cpu/gemm_avx512_kquants.h"
 }  // namespace avx512_impl
 
 const Kernels& kernels_avx512() {
@@ -33,9 +34,9 @@ const Kernels& kernels_avx512() {
       gemm_legacy512<W2Q5_0, 4, 4>,
       gemm_legacy<WQ5_1, 4, 4>,
       gemm_legacy512<W2Q8_0, 4, 4>,
-      gemm_rows<Q4K, 4, 4>,
-      gemm_rows<Q5K, 4, 4>,
-      gemm_rows<Q6K, 4, 4>,
+      gemm_rows<Q4K512, 4, 4>,
+      gemm_rows<Q5K512, 4, 4>,
+      gemm_rows<Q6K512, 4, 4>,
   };
   return t;
 }
