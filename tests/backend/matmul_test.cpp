@@ -196,7 +196,11 @@ TEST(Activations, Q8_0BlocksRoundToNearest) {
 TEST(Activations, EveryLevelQuantizesIdentically) {
   std::mt19937 rng(9);
   const int64_t k = 1024;
-  const auto x = random_x(1, k, rng);
+  auto x = random_x(1, k, rng);
+  x[310] = -9.0f;  // a magnitude tie inside one 256-block: the first one sets the sign of the scale
+  x[300] = 9.0f;
+  for (int i = 512; i < 768; ++i) x[static_cast<size_t>(i)] = 0.0f;  // an all-zero block
+  x[900] = 0.5f * 1.5f / 127.0f;  // a product that lands on a rounding tie
   std::vector<uint8_t> ref0(act_row_size(Act::q8_0, k)), refk(act_row_size(Act::q8_k, k));
   act_q8_0_scalar(x.data(), ref0.data(), k);
   act_q8_k_scalar(x.data(), refk.data(), k);

@@ -25,7 +25,7 @@ const Kernels& kernels_avx512() {
   static const Kernels t = {
       "avx512",
       act_q8_0_simd,
-      act_q8_k_scalar,
+      act_q8_k_simd,
       gemm_rows<FloatTile<WF32>::T, 4, 4>,
       gemm_rows<FloatTile<WF16>::T, 4, 4>,
       gemm_rows<FloatTile<WBF16>::T, 4, 4>,
