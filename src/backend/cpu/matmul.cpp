@@ -216,11 +216,13 @@ void matmul(const void* w, DType wtype, int64_t m, int64_t k, const float* x, in
   }
   Job* jp = &j;
   if (n <= 2) {
-    // Token generation: each thread streams one contiguous slice of W (rows in multiples of 8).
-    pool.run([jp](int ith, int nth) {
-      const int64_t per = ((jp->m + nth - 1) / nth + 7) / 8 * 8;
-      const int64_t r0 = std::min(jp->m, per * ith), r1 = std::min(jp->m, r0 + per);
-      if (r0 < r1) run_rows(*jp, r0, r1);
+    // Token generation: contiguous chunks of W rows (each one sequential stream), about four per
+    // thread, handed out dynamically so that a descheduled thread on a shared machine does not
+    // hold everyone up.
+    pool.run([jp](int, int nth) {
+      const int64_t chunk = std::max<int64_t>(16, (jp->m / (4 * nth) + 15) / 16 * 16);
+      for (int64_t r0 = jp->next.fetch_add(chunk); r0 < jp->m; r0 = jp->next.fetch_add(chunk))
+        run_rows(*jp, r0, std::min(jp->m, r0 + chunk));
     });
   } else {
     pool.run([jp](int, int) { run_tiles(*jp); });

@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <type_traits>
+#include <vector>
 
 #include "backend/cpu/kernels.h"
 #include "tensor/blocks.h"
