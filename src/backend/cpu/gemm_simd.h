@@ -303,8 +303,29 @@ struct WBF16 {
 };
 #endif
 
+// One row by one column: four independent FMA chains hide the FMA latency.
+template <class W>
+float dot_float_1x1(int64_t k, const uint8_t* w, const float* x) {
+  VecF a0 = vzero(), a1 = vzero(), a2 = vzero(), a3 = vzero();
+  int64_t i = 0;
+  for (; i + 4 * kLanes <= k; i += 4 * kLanes) {
+    a0 = vfma(W::load(w, i), vload_x(x + i), a0);
+    a1 = vfma(W::load(w, i + kLanes), vload_x(x + i + kLanes), a1);
+    a2 = vfma(W::load(w, i + 2 * kLanes), vload_x(x + i + 2 * kLanes), a2);
+    a3 = vfma(W::load(w, i + 3 * kLanes), vload_x(x + i + 3 * kLanes), a3);
+  }
+  for (; i + kLanes <= k; i += kLanes) a0 = vfma(W::load(w, i), vload_x(x + i), a0);
+  float s = vsum(a0) + vsum(a1) + vsum(a2) + vsum(a3);
+  for (; i < k; ++i) s += W::at(w, i) * x[i];
+  return s;
+}
+
 template <class W, int R, int C>
 void tile_float(int64_t k, const uint8_t* w, size_t ws, const uint8_t* const* x, float* y, size_t ys) {
+  if constexpr (R == 1 && C == 1) {
+    y[0] = dot_float_1x1<W>(k, w, reinterpret_cast<const float*>(x[0]));
+    return;
+  }
   VecF acc[R][C];
   for (int r = 0; r < R; ++r)
     for (int c = 0; c < C; ++c) acc[r][c] = vzero();

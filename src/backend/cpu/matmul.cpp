@@ -195,8 +195,20 @@ void matmul(const void* w, DType wtype, int64_t m, int64_t k, const float* x, in
   uint8_t* xa = scratch(xs * static_cast<size_t>(n));
   const bool parallel = pool.size() > 1 && m * k * n >= (1 << 16);
   if (n >= 4 && parallel) {
-    pool.parallel_for(static_cast<size_t>(n), [&](size_t b, size_t e) {
-      for (size_t i = b; i < e; ++i) convert_row(kt, a, x + i * k, xa + i * xs, k);
+    // One pointer captured: the std::function stays in its small buffer (no allocation).
+    struct Convert {
+      const Kernels* kt;
+      Act a;
+      const float* x;
+      uint8_t* xa;
+      int64_t k, n;
+      size_t xs;
+    } cv{&kt, a, x, xa, k, n, xs};
+    const Convert* cp = &cv;
+    pool.run([cp](int ith, int nth) {
+      size_t b, e;
+      split_range(static_cast<size_t>(cp->n), ith, nth, b, e);
+      for (size_t i = b; i < e; ++i) convert_row(*cp->kt, cp->a, cp->x + i * cp->k, cp->xa + i * cp->xs, cp->k);
     });
   } else {
     for (int64_t i = 0; i < n; ++i) convert_row(kt, a, x + i * k, xa + i * xs, k);
