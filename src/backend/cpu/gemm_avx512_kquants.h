@@ -46,7 +46,7 @@ void tile_qk45_512(int64_t nsb, const uint8_t* w, size_t ws, const uint8_t* cons
         const __m512i scz = _mm512_permutexvar_epi16(pick[g], sc);
         for (int c = 0; c < C; ++c) {
           const __m512i p = _mm512_maddubs_epi16(qz, _mm512_loadu_si512(xb[c]->qs + 64 * g));
-          isum[c] = _mm512_add_epi32(isum[c], _mm512_madd_epi16(p, scz));
+          isum[c] = _mm512_dpwssd_epi32(isum[c], p, scz);  // VNNI: scale, pair-sum and accumulate
         }
       }
       const float d = half(blk->d), dmin = half(blk->dmin);
@@ -94,10 +94,9 @@ void tile_q6_k_512(int64_t nsb, const uint8_t* w, size_t ws, const uint8_t* cons
         const __m512i s01 = _mm512_permutexvar_epi16(pick[2 * h], sc);
         const __m512i s23 = _mm512_permutexvar_epi16(pick[2 * h + 1], sc);
         for (int c = 0; c < C; ++c) {
-          const __m512i p01 = _mm512_madd_epi16(_mm512_maddubs_epi16(q01, _mm512_loadu_si512(xb[c]->qs + 128 * h)), s01);
-          const __m512i p23 =
-              _mm512_madd_epi16(_mm512_maddubs_epi16(q23, _mm512_loadu_si512(xb[c]->qs + 128 * h + 64)), s23);
-          isum[c] = _mm512_add_epi32(isum[c], _mm512_add_epi32(p01, p23));
+          const __m512i p01 = _mm512_maddubs_epi16(q01, _mm512_loadu_si512(xb[c]->qs + 128 * h));
+          const __m512i p23 = _mm512_maddubs_epi16(q23, _mm512_loadu_si512(xb[c]->qs + 128 * h + 64));
+          isum[c] = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(isum[c], p01, s01), p23, s23);
         }
       }
       const float d = half(blk->d);
