@@ -167,6 +167,7 @@ INSTANTIATE_TEST_SUITE_P(
     });
 
 TEST(Activations, Q8_0BlocksRoundToNearest) {
+  const std::string initial = simd_level();
   std::mt19937 rng(5);
   const auto x = random_x(1, 256, rng);
   std::vector<uint8_t> buf(act_row_size(Act::q8_0, 256));
@@ -191,6 +192,7 @@ TEST(Activations, Q8_0BlocksRoundToNearest) {
   set_simd_level("scalar");
   set_simd_level("nonsense");
   EXPECT_STREQ(simd_level(), "scalar");
+  set_simd_level(initial);
 }
 
 TEST(Activations, EveryLevelQuantizesIdentically) {
@@ -212,6 +214,25 @@ TEST(Activations, EveryLevelQuantizesIdentically) {
     EXPECT_EQ(got0, ref0) << t->name;
     EXPECT_EQ(gotk, refk) << t->name;
   }
+}
+
+TEST(QuantizeRow, MatchesReferenceOnEveryLevel) {
+  const std::string initial = simd_level();
+  std::mt19937 rng(21);
+  const int64_t k = 512;
+  const auto x = random_x(1, k, rng);
+  for (DType t : {DType::q8_0, DType::q4_0, DType::q4_k, DType::q8_k, DType::f16, DType::bf16}) {
+    std::vector<uint8_t> ref(row_size(t, k));
+    dtype_traits(t)->from_float_ref(x.data(), ref.data(), k);
+    for (const char* level : {"scalar", "avx2", "avx512"}) {
+      if (!simd_supported(level)) continue;
+      set_simd_level(level);
+      std::vector<uint8_t> got(ref.size());
+      quantize_row(t, x.data(), got.data(), k);
+      EXPECT_EQ(got, ref) << dtype_name(t) << " " << level;
+    }
+  }
+  set_simd_level(initial);
 }
 
 TEST(Matmul, EmptyShapesAreNoOps) {
