@@ -235,6 +235,32 @@ TEST(QuantizeRow, MatchesReferenceOnEveryLevel) {
   set_simd_level(initial);
 }
 
+// Each output is computed by one kernel call whatever the split, so the threaded paths (row
+// chunks for n <= 2, tiles for larger n) must reproduce the single-thread result bit for bit.
+TEST(Matmul, ThreadedPathsMatchSingleThread) {
+  const std::string initial = simd_level();
+  std::mt19937 rng(33);
+  const int64_t m = 300, k = 512;
+  ThreadPool pool1(1), pool2(2), pool4(4);
+  for (DType t : {DType::q4_0, DType::q8_0, DType::q5_0, DType::q4_k, DType::q6_k, DType::f16}) {
+    const auto w = random_weights(t, m, k, rng);
+    for (int64_t n : {1, 2, 70}) {
+      const auto x = random_x(n, k, rng);
+      for (const char* level : {"scalar", "avx2", "avx512"}) {
+        if (!simd_supported(level)) continue;
+        set_simd_level(level);
+        std::vector<float> y1(static_cast<size_t>(n * m)), y2(y1.size()), y4(y1.size());
+        matmul(w.data(), t, m, k, x.data(), n, y1.data(), pool1);
+        matmul(w.data(), t, m, k, x.data(), n, y2.data(), pool2);
+        matmul(w.data(), t, m, k, x.data(), n, y4.data(), pool4);
+        EXPECT_EQ(y1, y2) << dtype_name(t) << " n=" << n << " " << level;
+        EXPECT_EQ(y1, y4) << dtype_name(t) << " n=" << n << " " << level;
+      }
+    }
+  }
+  set_simd_level(initial);
+}
+
 TEST(Matmul, EmptyShapesAreNoOps) {
   ThreadPool pool(2);
   float y = 7.0f;
