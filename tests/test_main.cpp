@@ -43,6 +43,12 @@ std::string cli_path() {
   return source_dir() + "/build/release/fragua";
 }
 
+std::string python() {
+  if (const char* p = std::getenv("FRAGUA_PYTHON")) return p;
+  if (std::filesystem::exists("/usr/bin/python3")) return "/usr/bin/python3";
+  return "python3";
+}
+
 int run_command(const std::string& cmd, std::string* output) {
   std::string full = cmd + " 2>&1";
   FILE* p = popen(full.c_str(), "r");

@@ -27,6 +27,9 @@ std::string shared_path(const std::string& rel);
 std::string source_dir();
 // Path of the built `fragua` CLI ($FRAGUA_CLI, set by ctest).
 std::string cli_path();
+// The Python interpreter with Debian's numpy/torch: $FRAGUA_PYTHON, else /usr/bin/python3 (a
+// pyenv or venv python3 first on PATH usually lacks them), else python3.
+std::string python();
 // Runs a shell command, returns its exit status and captures stdout+stderr into *output.
 int run_command(const std::string& cmd, std::string* output = nullptr);
 

@@ -42,7 +42,10 @@ void ThreadPool::worker(int ith) {
     int spins = 0;
     while (generation_.load(std::memory_order_acquire) == seen) {
       if (++spins < 20000) {
-        FRAGUA_PAUSE();
+        if (spins < 4000)
+          FRAGUA_PAUSE();
+        else
+          std::this_thread::yield();
         continue;
       }
       std::unique_lock lock(mutex_);
@@ -79,7 +82,14 @@ void ThreadPool::run(const std::function<void(int, int)>& fn) {
     cv_.notify_all();
   }
   fn(0, n_threads_);
-  while (pending_.load(std::memory_order_acquire) != 0) FRAGUA_PAUSE();
+  // Spin briefly, then yield: on an oversubscribed machine the worker we wait for may need
+  // this very core.
+  for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
+    if (spins < 4000)
+      FRAGUA_PAUSE();
+    else
+      std::this_thread::yield();
+  }
 }
 
 void ThreadPool::parallel_for(size_t n, const std::function<void(size_t, size_t)>& fn) {

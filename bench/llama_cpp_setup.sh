@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Builds the peer for the engine benchmarks: llama.cpp from the source bundle that the npm package
+# node-llama-cpp@3.21.1 ships (llama/gitRelease.bundle), in a cache folder outside the repo.
+# Once: about 7 minutes on 2 idle cores. Prints the build directory.
+# Usage: bench/llama_cpp_setup.sh   (env FRAGUA_BENCH_CACHE, default ~/.cache/fragua-bench)
+set -euo pipefail
+cache="${FRAGUA_BENCH_CACHE:-$HOME/.cache/fragua-bench}"
+src="$cache/llama.cpp"
+build="$src/build"
+mkdir -p "$cache"
+if [ ! -f "$cache/npm/node_modules/node-llama-cpp/llama/gitRelease.bundle" ]; then
+  echo "llama_cpp_setup: fetching node-llama-cpp@3.21.1 from npm" >&2
+  mkdir -p "$cache/npm"
+  (cd "$cache/npm" && npm init -y >/dev/null && \
+   npm install --no-audit --no-fund --ignore-scripts node-llama-cpp@3.21.1 >&2)
+fi
+if [ ! -d "$src/.git" ]; then
+  echo "llama_cpp_setup: cloning the bundled llama.cpp source" >&2
+  git clone -q "$cache/npm/node_modules/node-llama-cpp/llama/gitRelease.bundle" "$src"
+fi
+if [ ! -x "$build/bin/llama-bench" ] || [ ! -x "$build/bin/llama-quantize" ] || [ ! -x "$build/bin/llama-simple-ids" ]; then
+  echo "llama_cpp_setup: building llama-bench and llama-quantize (GGML_NATIVE=ON)" >&2
+  cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_CURL=OFF \
+    -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF >&2
+  cmake --build "$build" --target llama-bench llama-quantize llama -j "$(nproc)" >&2
+  # A 30-line program of ours that runs greedy decoding from token ids through llama.h, for the
+  # agreement check (the stock examples take text prompts).
+  here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+  c++ -O2 -std=c++17 "$here/peers/llama_greedy_ids.cpp" -I"$src/include" -I"$src/ggml/include" \
+    -L"$build/bin" -Wl,-rpath,"$build/bin" -lllama -lggml -lggml-base -o "$build/bin/llama-simple-ids" >&2
+fi
+echo "$build/bin"

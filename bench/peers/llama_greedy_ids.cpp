@@ -1,0 +1,45 @@
+// Greedy decoding from token ids with llama.cpp's C API, for bench/engine.py's agreement check.
+// Usage: llama-simple-ids MODEL.gguf N_GEN ID,ID,... -> prints the generated ids, comma-separated.
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "llama.h"
+
+int main(int argc, char** argv) {
+  if (argc != 4) {
+    std::fprintf(stderr, "usage: %s MODEL N_GEN IDS\n", argv[0]);
+    return 2;
+  }
+  std::vector<llama_token> prompt;
+  for (char* p = std::strtok(argv[3], ","); p; p = std::strtok(nullptr, ",")) prompt.push_back(std::atoi(p));
+  const int n_gen = std::atoi(argv[2]);
+  llama_backend_init();
+  llama_model_params mp = llama_model_default_params();
+  llama_model* model = llama_model_load_from_file(argv[1], mp);
+  if (!model) return 1;
+  llama_context_params cp = llama_context_default_params();
+  cp.n_ctx = static_cast<uint32_t>(prompt.size() + n_gen + 8);
+  cp.n_threads = cp.n_threads_batch = 1;
+  llama_context* ctx = llama_init_from_model(model, cp);
+  const llama_vocab* vocab = llama_model_get_vocab(model);
+  const int n_vocab = llama_vocab_n_tokens(vocab);
+  llama_batch batch = llama_batch_get_one(prompt.data(), static_cast<int32_t>(prompt.size()));
+  std::string out;
+  llama_token tok;
+  for (int i = 0; i < n_gen; ++i) {
+    if (llama_decode(ctx, batch) != 0) return 1;
+    const float* logits = llama_get_logits_ith(ctx, -1);
+    tok = 0;
+    for (int v = 1; v < n_vocab; ++v)
+      if (logits[v] > logits[tok]) tok = v;
+    out += (i ? "," : "") + std::to_string(tok);
+    batch = llama_batch_get_one(&tok, 1);
+  }
+  std::printf("%s\n", out.c_str());
+  llama_free(ctx);
+  llama_model_free(model);
+  return 0;
+}

@@ -1,0 +1,73 @@
+// The Backend interface: the operations the forward pass needs, each checked against the CPU
+// scalar reference by one harness (tests/backend/ops_test.cpp). The CPU backend runs them on a
+// ThreadPool with SIMD variants chosen once at start-up.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "fragua/tensor/tensor.h"
+
+namespace fragua {
+class ThreadPool;
+}
+
+namespace fragua::backend {
+
+enum class RopeMode { normal, neox };  // normal: pairs (2i, 2i+1); neox: pairs (i, i + d/2)
+
+struct RopeParams {
+  RopeMode mode = RopeMode::normal;
+  int n_rot = 0;                 // rotated dimensions (<= head_dim; the rest pass through)
+  float theta_base = 10000.0f;   // llama.rope.freq_base
+  float freq_scale = 1.0f;       // linear scaling: 1 / factor
+  const float* freq_factors = nullptr;  // per pair divisor of theta (llama3 scaling), n_rot/2 values
+};
+
+// Causal multi-head attention with grouped-query heads over a KV cache.
+struct AttentionArgs {
+  const float* q = nullptr;   // [n_tokens, n_head * head_dim]
+  const float* k = nullptr;   // cache [n_kv, n_head_kv * head_dim] (positions 0..n_kv-1)
+  const float* v = nullptr;   // cache [n_kv, n_head_kv * head_dim]
+  float* out = nullptr;       // [n_tokens, n_head * head_dim]
+  const int32_t* pos = nullptr;  // position of each token; token t sees cache rows 0..pos[t]
+  int64_t n_tokens = 0, n_head = 0, n_head_kv = 0, head_dim = 0, n_kv = 0;
+  float scale = 0.0f;         // score scale (1/sqrt(head_dim), or granite's attention multiplier)
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string_view name() const = 0;
+  virtual int n_threads() const = 0;
+  virtual ThreadPool& pool() = 0;
+
+  // y[n, m] = x[n, k] * w^T where w has ne = {k, m} in any supported dtype.
+  virtual void matmul(const Tensor& w, const float* x, int64_t n, float* y) = 0;
+  // y[i] = w row ids[i] converted to f32 (embedding lookup). ids must be < w.ne(1).
+  virtual void get_rows(const Tensor& w, const int32_t* ids, int64_t n, float* y) = 0;
+  // y = x / sqrt(mean(x^2) + eps) * weight, per row of `dim` values.
+  virtual void rmsnorm(const float* x, const float* weight, int64_t n_rows, int64_t dim, float eps, float* y) = 0;
+  // In place, x: [n_tokens, n_head, head_dim].
+  virtual void rope(float* x, int64_t n_tokens, int64_t n_head, int64_t head_dim, const int32_t* pos,
+                    const RopeParams& p) = 0;
+  // y = silu(gate) * up, elementwise over n values.
+  virtual void swiglu(const float* gate, const float* up, int64_t n, float* y) = 0;
+  virtual void attention(const AttentionArgs& a) = 0;
+  // x += scale * y
+  virtual void add_scaled(float* x, const float* y, int64_t n, float scale) = 0;
+};
+
+std::unique_ptr<Backend> make_cpu_backend(int n_threads);
+
+// Scalar reference implementations (single thread) used by tests and as the portable path.
+namespace ref {
+void rmsnorm(const float* x, const float* weight, int64_t n_rows, int64_t dim, float eps, float* y);
+void rope(float* x, int64_t n_tokens, int64_t n_head, int64_t head_dim, const int32_t* pos, const RopeParams& p);
+void swiglu(const float* gate, const float* up, int64_t n, float* y);
+void attention(const AttentionArgs& a);
+void softmax(float* x, int64_t n);
+}  // namespace ref
+
+}  // namespace fragua::backend

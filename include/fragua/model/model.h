@@ -1,0 +1,83 @@
+// A loaded model (weights memory-mapped from GGUF) and the inference Context that runs it:
+// batched prompt processing into a KV cache, then one token at a time.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "fragua/backend/backend.h"
+#include "fragua/base/error.h"
+#include "fragua/format/gguf.h"
+#include "fragua/model/config.h"
+
+namespace fragua::model {
+
+struct LayerWeights {
+  Tensor attn_norm, wq, wk, wv, wo;
+  Tensor ffn_norm, w_gate, w_up, w_down;
+};
+
+struct Weights {
+  Tensor tok_embd, output_norm, output;  // output == tok_embd when tied
+  Tensor rope_freqs;                     // optional: per-pair theta divisors (llama3 scaling)
+  std::vector<LayerWeights> layers;
+};
+
+class Model {
+ public:
+  // Opens and validates a GGUF model: architecture known, hyper-parameters complete, every
+  // tensor present with the expected shape and a supported dtype.
+  static Result<std::unique_ptr<Model>> load(const std::string& path);
+  static Result<std::unique_ptr<Model>> from_gguf(format::GgufFile file);
+
+  const ModelConfig& config() const { return config_; }
+  const Weights& weights() const { return weights_; }
+  const format::GgufFile& gguf() const { return file_; }
+
+ private:
+  explicit Model(format::GgufFile file) : file_(std::move(file)) {}
+  format::GgufFile file_;
+  ModelConfig config_;
+  Weights weights_;
+};
+
+struct ContextParams {
+  int64_t n_ctx = 0;     // 0: min(model's training context, 4096)
+  int64_t n_batch = 512; // tokens per forward pass during prompt processing
+  int n_threads = 0;     // 0: all cores ($FRAGUA_THREADS)
+};
+
+class Context {
+ public:
+  static Result<std::unique_ptr<Context>> create(const Model& model, ContextParams params = {});
+  ~Context();
+
+  // Runs `tokens` at positions n_past()..n_past()+n-1, appending to the KV cache, in batches of
+  // n_batch. Returns the logits of the last token, or of every token when all_logits is set
+  // ([n_tokens, n_vocab], row-major). Errors: token id out of range, context full.
+  Result<std::span<const float>> decode(std::span<const int32_t> tokens, bool all_logits = false);
+
+  int64_t n_past() const { return n_past_; }
+  int64_t n_ctx() const { return params_.n_ctx; }
+  // Forgets cached positions >= n (n = 0 clears).
+  void truncate(int64_t n);
+  const Model& model() const { return model_; }
+  backend::Backend& backend() { return *backend_; }
+
+ private:
+  Context(const Model& model, ContextParams params);
+  Status forward(std::span<const int32_t> tokens, bool all_logits, float* logits_out);
+
+  const Model& model_;
+  ContextParams params_;
+  std::unique_ptr<backend::Backend> backend_;
+  int64_t n_past_ = 0;
+  struct Buffers;
+  std::unique_ptr<Buffers> buf_;
+  std::vector<float> logits_;
+};
+
+}  // namespace fragua::model

@@ -1,0 +1,131 @@
+// Tokenizers that real models use, and the ones Fragua trains.
+//
+// Two families, both loaded from GGUF metadata (`tokenizer.ggml.*`, the keys llama.cpp defines)
+// or from a Hugging Face tokenizer.json, and saved to both:
+//  - spm: SentencePiece-style BPE driven by piece scores, with the U+2581 space marker, an
+//    optional leading space and byte fallback (`<0xNN>`): Llama 2, Salamandra/ALIA, Latxa v1.
+//  - bpe: merge-ranked BPE, byte-level (GPT-2's byte-to-Unicode map) after a regex
+//    pre-tokenizer (GPT-2, Llama 3, Granite, Qwen 2, Command-R...), or on raw UTF-8 with byte
+//    fallback when converted from a SentencePiece-style tokenizer.json.
+//
+// Invalid UTF-8 input is never an error: bytes that form no valid character are encoded with
+// byte tokens (byte fallback, or the byte-level alphabet), so decode(encode(x)) == x for any
+// byte string x when the vocabulary has all 256 byte tokens and no encode-time normalizer is
+// set (a SentencePiece model converted with its NFKC rule normalizes, as SentencePiece does).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "fragua/base/error.h"
+
+namespace fragua::format {
+class GgufFile;
+class GgufWriter;
+}  // namespace fragua::format
+
+namespace fragua::tokenize {
+
+// The GGUF token types (llama.cpp's llama_token_type values, stored in tokenizer.ggml.token_type).
+enum class TokenType : int32_t {
+  undefined = 0, normal = 1, unknown = 2, control = 3, user_defined = 4, unused = 5, byte = 6,
+};
+
+enum class ModelKind { spm, bpe };
+enum class Normalization { none, nfc, nfkc };
+
+// Everything a tokenizer is made of. Loaders fill it; the trainer produces it; from_spec checks it.
+struct VocabSpec {
+  ModelKind kind = ModelKind::spm;
+  std::vector<std::string> tokens;
+  std::vector<float> scores;         // spm: merge priority (higher first); may be empty for bpe
+  std::vector<TokenType> types;      // empty: all normal
+  std::vector<std::string> merges;   // bpe: "left right", rank = index
+  std::string pre = "default";       // tokenizer.ggml.pre: selects the pre-tokenizer regexes
+  std::vector<std::string> pre_regexes;  // when non-empty, used instead of those of `pre`
+  bool byte_encode = true;           // bpe: GPT-2 byte-to-Unicode alphabet (false: raw UTF-8)
+  bool escape_spaces = false;        // bpe on raw UTF-8: ' ' -> U+2581 before merging
+  bool ignore_merges = false;        // bpe: a pre-token that is itself a token is emitted whole
+  bool add_space_prefix = true;      // spm: a leading space before text that starts a fragment
+  bool remove_extra_whitespaces = false;  // spm (SentencePiece's normalizer option)
+  bool add_bos = false, add_eos = false;
+  Normalization normalization = Normalization::none;
+  int32_t bos_id = -1, eos_id = -1, unk_id = -1, pad_id = -1, eot_id = -1, eom_id = -1;
+  std::vector<int32_t> lstrip_ids, rstrip_ids;  // special tokens that eat the spaces beside them
+  std::string chat_template;
+  // Provenance and other facts written with the tokenizer as `fragua.tokenizer.<key>`.
+  std::vector<std::pair<std::string, std::string>> info;
+};
+
+class Tokenizer {
+ public:
+  static Result<Tokenizer> from_spec(VocabSpec spec);
+  static Result<Tokenizer> from_gguf(const format::GgufFile& file);
+  // A GGUF file or a tokenizer.json, told apart by content.
+  static Result<Tokenizer> load(const std::string& path);
+  static Result<Tokenizer> from_hf_json(const std::string& path);
+  // `origin` names the input in error messages.
+  static Result<Tokenizer> from_hf_json_text(std::string_view json, std::string_view origin);
+  // A SentencePiece ModelProto (.model) of type BPE (or UNIGRAM/CHAR pieces used as spm).
+  static Result<Tokenizer> from_sentencepiece_model(const std::string& path);
+  static Result<Tokenizer> from_sentencepiece_bytes(std::string_view bytes, std::string_view origin);
+
+  Tokenizer(Tokenizer&&) noexcept;
+  Tokenizer& operator=(Tokenizer&&) noexcept;
+  ~Tokenizer();
+
+  // add_special: BOS (and EOS) as the model asks (tokenizer.ggml.add_bos_token...).
+  // parse_special: control tokens written in the text (`<|im_start|>`) become those tokens;
+  // user-defined tokens are always matched, as in Hugging Face tokenizers and llama.cpp.
+  std::vector<int32_t> encode(std::string_view text, bool add_special, bool parse_special) const;
+  // Lossless inverse of encode (control tokens render as nothing; see render_special).
+  std::string decode(std::span<const int32_t> ids, bool render_special = false) const;
+  // The bytes this token contributes when decoding (streaming; may be part of a character).
+  std::string token_piece(int32_t id, bool render_special = false) const;
+  // The vocabulary entry as stored ("▁de", "Ġthe", "<0x0A>").
+  const std::string& token_text(int32_t id) const;
+  TokenType token_type(int32_t id) const;
+  // -1 when absent.
+  int32_t token_id(std::string_view text) const;
+
+  int32_t bos_id() const;
+  int32_t eos_id() const;
+  bool is_eog(int32_t id) const;
+  int32_t n_vocab() const;
+  const VocabSpec& spec() const;
+
+  void write_gguf_metadata(format::GgufWriter& writer) const;
+  Status save_gguf(const std::string& path) const;   // vocabulary-only GGUF
+  std::string to_hf_json() const;
+  Status save_hf_json(const std::string& path) const;
+
+  struct Impl;  // defined in src/tokenize (pimpl)
+
+ private:
+  Tokenizer();
+  std::unique_ptr<Impl> impl_;
+};
+
+// Text normalization (utf8proc, Unicode NFC/NFKC). Invalid UTF-8 is passed through unchanged
+// byte by byte around the valid runs, so normalization never fails.
+std::string normalize(std::string_view text, Normalization form);
+std::string_view normalization_name(Normalization form);
+Result<Normalization> parse_normalization(std::string_view name);
+
+// Chat templates: the built-in formats of the supported models. `template_or_name` is either a
+// name ("chatml", "llama3", "granite", "llama2") or a Jinja template string as found in
+// `tokenizer.chat_template`, recognised by its markers; anything else is an unsupported error
+// rather than a silently wrong prompt.
+struct ChatMessage {
+  std::string role, content;
+};
+Result<std::string> detect_chat_template(std::string_view template_or_name);
+Result<std::string> apply_chat_template(std::string_view template_or_name, std::span<const ChatMessage> messages,
+                                        bool add_generation_prompt);
+
+}  // namespace fragua::tokenize

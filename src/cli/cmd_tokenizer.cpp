@@ -1,0 +1,238 @@
+// fragua tokenizer train|stats|encode|decode|convert: thin wrappers over fragua::tokenize.
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/command.h"
+#include "fragua/base/file.h"
+#include "fragua/base/utf8.h"
+#include "fragua/tokenize/tokenizer.h"
+#include "fragua/tokenize/trainer.h"
+
+namespace fragua::cli {
+namespace {
+
+using namespace fragua::tokenize;
+
+// "es=path" -> (es, path); a bare path has no language.
+std::pair<std::string, std::string> split_lang(const std::string& s) {
+  size_t eq = s.find('=');
+  if (eq == std::string::npos || eq == 0 || s.find('/') < eq) return {"", s};
+  return {s.substr(0, eq), s.substr(eq + 1)};
+}
+
+struct TrainOpts {
+  std::vector<std::string> inputs, specials;
+  std::string output, mix, normalization = "nfc", metrics, chat_template;
+  int vocab_size = 32000, threads = 0;
+  bool no_split_digits = false;
+  double coverage = 0.9995;
+  uint64_t max_bytes = 0;
+};
+
+Status run_train(const TrainOpts& o, const std::string& cmdline) {
+  TrainOptions t;
+  for (const auto& in : o.inputs) {
+    auto [lang, path] = split_lang(in);
+    t.inputs.push_back({path, lang});
+  }
+  if (!o.mix.empty()) t.mix = FRAGUA_TRY(parse_mix(o.mix));
+  t.vocab_size = o.vocab_size;
+  t.special_tokens = o.specials;
+  t.split_digits = !o.no_split_digits;
+  t.normalization = FRAGUA_TRY(parse_normalization(o.normalization));
+  t.character_coverage = o.coverage;
+  t.max_input_bytes = o.max_bytes;
+  t.threads = o.threads;
+  t.metrics_path = o.metrics;
+  t.command_line = cmdline;
+  auto tok = FRAGUA_TRY(train_bpe(t));
+  if (!o.chat_template.empty()) {
+    FRAGUA_TRY(detect_chat_template(o.chat_template));
+    VocabSpec s = tok.spec();
+    s.chat_template = o.chat_template;
+    tok = FRAGUA_TRY(Tokenizer::from_spec(std::move(s)));
+  }
+  FRAGUA_TRY(tok.save_gguf(o.output + ".gguf"));
+  FRAGUA_TRY(tok.save_hf_json(o.output + ".tokenizer.json"));
+  std::fprintf(stderr, "wrote %s.gguf and %s.tokenizer.json (%d tokens)\n", o.output.c_str(), o.output.c_str(), tok.n_vocab());
+  return {};
+}
+
+struct EncodeOpts {
+  std::string tokenizer, text, input;
+  bool bos = false, parse_special = false, pieces = false;
+};
+
+Status run_encode(const EncodeOpts& o) {
+  auto tok = FRAGUA_TRY(Tokenizer::load(o.tokenizer));
+  auto print = [&](std::string_view line, std::string& out) {
+    bool first = true;
+    for (int32_t id : tok.encode(line, o.bos, o.parse_special)) {
+      if (!first) out.push_back(' ');
+      first = false;
+      out += o.pieces ? tok.token_text(id) : std::to_string(id);
+    }
+    out.push_back('\n');
+  };
+  std::string out;
+  if (o.input.empty()) {
+    print(o.text, out);
+  } else {
+    // One line of ids per input line, as spm_encode does.
+    auto file = FRAGUA_TRY(MappedFile::open(o.input));
+    std::string_view all = file.view();
+    out.reserve(all.size());
+    for (size_t p = 0; p < all.size();) {
+      size_t nl = all.find('\n', p);
+      size_t e = nl == std::string_view::npos ? all.size() : nl;
+      print(all.substr(p, e - p), out);
+      p = e + 1;
+      if (out.size() > (1u << 20)) {
+        std::fwrite(out.data(), 1, out.size(), stdout);
+        out.clear();
+      }
+    }
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return {};
+}
+
+struct DecodeOpts {
+  std::string tokenizer;
+  std::vector<std::string> ids;
+  bool special = false;
+};
+
+Status run_decode(const DecodeOpts& o) {
+  auto tok = FRAGUA_TRY(Tokenizer::load(o.tokenizer));
+  auto decode_words = [&](const std::vector<std::string>& words, size_t line) -> Status {
+    std::vector<int32_t> ids;
+    for (size_t i = 0; i < words.size(); ++i) {
+      char* end = nullptr;
+      long v = std::strtol(words[i].c_str(), &end, 10);
+      if (*end || v < 0 || v >= tok.n_vocab())
+        return invalid_argument_error("line {}, item {}: '{}' is not a token id below {}", line, i + 1, words[i], tok.n_vocab());
+      ids.push_back(static_cast<int32_t>(v));
+    }
+    std::string s = tok.decode(ids, o.special);
+    std::fwrite(s.data(), 1, s.size(), stdout);
+    std::fputc('\n', stdout);
+    return {};
+  };
+  if (!o.ids.empty()) return decode_words(o.ids, 1);
+  std::string line;
+  for (size_t n = 1; std::getline(std::cin, line); ++n) {
+    std::istringstream is(line);
+    std::vector<std::string> words;
+    for (std::string w; is >> w;) words.push_back(w);
+    FRAGUA_TRY(decode_words(words, n));
+  }
+  return {};
+}
+
+struct StatsOpts {
+  std::vector<std::string> tokenizers, texts;
+  std::string json;
+  int threads = 0;
+};
+
+Status run_stats(const StatsOpts& o) {
+  std::vector<TokenStats> all;
+  for (const auto& tpath : o.tokenizers) {
+    auto tok = FRAGUA_TRY(Tokenizer::load(tpath));
+    std::string name = tpath.substr(tpath.find_last_of('/') == std::string::npos ? 0 : tpath.find_last_of('/') + 1);
+    for (const auto& t : o.texts) {
+      auto [lang, path] = split_lang(t);
+      auto file = FRAGUA_TRY(MappedFile::open(path));
+      TokenStats s = measure(tok, file.view(), o.threads);
+      s.tokenizer = name;
+      s.lang = lang.empty() ? path : lang;
+      all.push_back(s);
+    }
+  }
+  std::string table = format_stats_table(all);
+  std::fwrite(table.data(), 1, table.size(), stdout);
+  if (!o.json.empty()) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& s : all)
+      j.push_back({{"tokenizer", s.tokenizer}, {"lang", s.lang}, {"bytes", s.bytes}, {"words", s.words}, {"tokens", s.tokens},
+                   {"fallback_tokens", s.fallback_tokens}, {"fertility", s.fertility()},
+                   {"bytes_per_token", s.bytes_per_token()}, {"fallback_rate", s.fallback_rate()}});
+    FRAGUA_TRY(write_file_atomic(o.json, j.dump(1) + "\n"));
+  }
+  return {};
+}
+
+Status run_convert(const std::string& in, const std::string& out) {
+  auto tok = FRAGUA_TRY(Tokenizer::load(in));
+  if (out.size() > 5 && out.substr(out.size() - 5) == ".gguf") return tok.save_gguf(out);
+  if (out.size() > 5 && out.substr(out.size() - 5) == ".json") return tok.save_hf_json(out);
+  return invalid_argument_error("{}: the output must end in .gguf or .json", out);
+}
+
+void setup(CLI::App& root) {
+  auto* cmd = root.add_subcommand("tokenizer", "Train, measure and run tokenizers (GGUF, tokenizer.json, SentencePiece .model)");
+  cmd->require_subcommand(1);
+
+  auto t = std::make_shared<TrainOpts>();
+  auto* train = cmd->add_subcommand("train", "Train a BPE tokenizer with byte fallback for a language mixture");
+  train->add_option("-i,--input", t->inputs, "LANG=file.txt (one document per line) or file.jsonl (text + lang fields)")->required();
+  train->add_option("-o,--output", t->output, "Output prefix: writes PREFIX.gguf and PREFIX.tokenizer.json")->required();
+  train->add_option("--mix", t->mix, "Language shares, e.g. es=0.3,ca=0.25,eu=0.25,gl=0.2");
+  train->add_option("--vocab-size", t->vocab_size, "Target vocabulary size (default 32000)");
+  train->add_option("--special", t->specials, "Reserved control token (repeatable), e.g. <|im_start|>");
+  train->add_flag("--no-split-digits", t->no_split_digits, "Let numbers merge into multi-digit pieces");
+  train->add_option("--normalization", t->normalization, "Training text normalization: nfc (default), nfkc, none");
+  train->add_option("--coverage", t->coverage, "Character coverage of the alphabet (default 0.9995)");
+  train->add_option("--max-bytes", t->max_bytes, "Read at most this many input bytes");
+  train->add_option("--metrics", t->metrics, "JSON-lines log of the merges");
+  train->add_option("--chat-template", t->chat_template, "Chat template to store (chatml, llama3, granite, ... or Jinja)");
+  add_threads_flag(*train, t->threads);
+  train->callback([t, train] {
+    std::string cmdline = "fragua tokenizer train";
+    for (const auto& in : t->inputs) cmdline += " --input " + in;
+    if (!t->mix.empty()) cmdline += " --mix " + t->mix;
+    cmdline += " --vocab-size " + std::to_string(t->vocab_size);
+    (void)train;
+    check(run_train(*t, cmdline));
+  });
+
+  auto e = std::make_shared<EncodeOpts>();
+  auto* enc = cmd->add_subcommand("encode", "Print token ids (one line per input line with --input)");
+  enc->add_option("-t,--tokenizer", e->tokenizer, "GGUF, tokenizer.json or SentencePiece .model")->required();
+  enc->add_option("--text", e->text, "Text to encode");
+  enc->add_option("--input", e->input, "File to encode line by line");
+  enc->add_flag("--bos", e->bos, "Add BOS/EOS as the model asks");
+  enc->add_flag("--parse-special", e->parse_special, "Turn control tokens written in the text into tokens");
+  enc->add_flag("--pieces", e->pieces, "Print pieces instead of ids");
+  enc->callback([e] { check(run_encode(*e)); });
+
+  auto d = std::make_shared<DecodeOpts>();
+  auto* dec = cmd->add_subcommand("decode", "Turn token ids (arguments, or lines on stdin) back into text");
+  dec->add_option("-t,--tokenizer", d->tokenizer, "GGUF, tokenizer.json or SentencePiece .model")->required();
+  dec->add_option("ids", d->ids, "Token ids");
+  dec->add_flag("--special", d->special, "Render control tokens");
+  dec->callback([d] { check(run_decode(*d)); });
+
+  auto s = std::make_shared<StatsOpts>();
+  auto* st = cmd->add_subcommand("stats", "Fertility, bytes/token and byte-fallback rate per language, side by side");
+  st->add_option("-t,--tokenizer", s->tokenizers, "Tokenizer (repeatable)")->required();
+  st->add_option("--text", s->texts, "LANG=file.txt (repeatable)")->required();
+  st->add_option("--json", s->json, "Also write the numbers as JSON");
+  add_threads_flag(*st, s->threads);
+  st->callback([s] { check(run_stats(*s)); });
+
+  auto c = std::make_shared<std::pair<std::string, std::string>>();
+  auto* conv = cmd->add_subcommand("convert", "Convert between GGUF, tokenizer.json and SentencePiece .model (read only)");
+  conv->add_option("-t,--tokenizer", c->first, "Input tokenizer")->required();
+  conv->add_option("-o,--output", c->second, "Output .gguf or .json")->required();
+  conv->callback([c] { check(run_convert(c->first, c->second)); });
+}
+
+Registrar reg(setup);
+
+}  // namespace
+}  // namespace fragua::cli

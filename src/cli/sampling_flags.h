@@ -1,0 +1,25 @@
+// Sampling and stopping flags shared by `generate`, `chat` and `serve`.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "fragua/model/generate.h"
+
+namespace fragua::cli {
+
+inline void add_sampling_flags(CLI::App& app, model::GenerateParams& g) {
+  auto& s = g.sampler;
+  app.add_option("-n,--max-tokens", g.max_tokens, "Tokens to generate at most")->capture_default_str();
+  app.add_option("--temp", s.temperature, "Temperature (0: greedy)")->capture_default_str();
+  app.add_option("--top-k", s.top_k, "Top-k (0: off)")->capture_default_str();
+  app.add_option("--top-p", s.top_p, "Top-p / nucleus (1: off)")->capture_default_str();
+  app.add_option("--min-p", s.min_p, "Min-p relative to the best token (0: off)")->capture_default_str();
+  app.add_option("--repeat-penalty", s.repeat_penalty, "Repetition penalty (1: off)")->capture_default_str();
+  app.add_option("--frequency-penalty", s.frequency_penalty, "Frequency penalty")->capture_default_str();
+  app.add_option("--presence-penalty", s.presence_penalty, "Presence penalty")->capture_default_str();
+  app.add_option("--penalty-last-n", s.penalty_last_n, "Tokens the penalties look back over (-1: all)")->capture_default_str();
+  app.add_option("--seed", s.seed, "Random seed")->capture_default_str();
+  app.add_option("--stop", g.stop, "Stop string (repeatable)");
+}
+
+}  // namespace fragua::cli

@@ -1,0 +1,248 @@
+#include <algorithm>
+#include <cstring>
+
+#include "fragua/base/file.h"
+#include "fragua/base/utf8.h"
+#include "tokenize/byte_unicode.h"
+#include "tokenize/tokenizer_impl.h"
+
+namespace fragua::tokenize {
+
+int parse_byte_token(std::string_view t) {
+  if (t.size() != 6 || t.substr(0, 3) != "<0x" || t[5] != '>') return -1;
+  auto hex = [](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  int hi = hex(t[3]), lo = hex(t[4]);
+  return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
+}
+
+std::string byte_token_text(uint8_t b) { return fmt::format("<0x{:02X}>", b); }
+
+namespace {
+
+std::string unescape_spaces(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    if (s.compare(i, kSpaceMarker.size(), kSpaceMarker) == 0) {
+      out.push_back(' ');
+      i += kSpaceMarker.size();
+    } else {
+      out.push_back(s[i++]);
+    }
+  }
+  return out;
+}
+
+bool known_eog_text(std::string_view t) {
+  static constexpr std::string_view kEog[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
+                                              "<|end_of_text|>", "<EOT>", "<|eom_id|>"};
+  return std::find(std::begin(kEog), std::end(kEog), t) != std::end(kEog);
+}
+
+Status check_spec(const VocabSpec& s) {
+  if (s.tokens.empty()) return invalid_argument_error("tokenizer has an empty vocabulary");
+  if (s.tokens.size() > (1u << 30)) return invalid_argument_error("vocabulary of {} tokens is too large", s.tokens.size());
+  if (!s.scores.empty() && s.scores.size() != s.tokens.size())
+    return corruption_error("{} scores for {} tokens", s.scores.size(), s.tokens.size());
+  if (!s.types.empty() && s.types.size() != s.tokens.size())
+    return corruption_error("{} token types for {} tokens", s.types.size(), s.tokens.size());
+  auto n = static_cast<int32_t>(s.tokens.size());
+  for (auto [name, id] : {std::pair{"bos", s.bos_id}, {"eos", s.eos_id}, {"unk", s.unk_id}, {"pad", s.pad_id},
+                          {"eot", s.eot_id}, {"eom", s.eom_id}})
+    if (id >= n) return corruption_error("{} token id {} is outside the vocabulary of {} tokens", name, id, n);
+  for (const auto* list : {&s.lstrip_ids, &s.rstrip_ids})
+    for (int32_t id : *list)
+      if (id < 0 || id >= n) return corruption_error("strip token id {} is outside the vocabulary", id);
+  for (size_t i = 0; i < s.tokens.size(); ++i)
+    if (s.tokens[i].empty()) return corruption_error("token {} is empty", i);
+  if (s.add_bos && s.bos_id < 0) return corruption_error("add_bos is set but there is no bos token");
+  if (s.add_eos && s.eos_id < 0) return corruption_error("add_eos is set but there is no eos token");
+  return {};
+}
+
+}  // namespace
+
+Tokenizer::Tokenizer() : impl_(std::make_unique<Impl>()) {}
+Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
+Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
+Tokenizer::~Tokenizer() = default;
+
+Result<Tokenizer> Tokenizer::from_spec(VocabSpec spec) {
+  FRAGUA_TRY(check_spec(spec));
+  Tokenizer tok;
+  Impl& im = *tok.impl_;
+  im.spec = std::move(spec);
+  const VocabSpec& s = im.spec;
+  im.n_vocab = static_cast<int32_t>(s.tokens.size());
+  for (int32_t i = 0; i < im.n_vocab; ++i) im.pieces.insert(s.tokens[static_cast<size_t>(i)], i);
+
+  im.byte_tokens.fill(-1);
+  const bool byte_level = s.kind == ModelKind::bpe && s.byte_encode;
+  for (int b = 0; b < 256; ++b) {
+    std::string t = byte_level ? ByteUnicode::get().byte_to_utf8[static_cast<size_t>(b)] : byte_token_text(static_cast<uint8_t>(b));
+    im.byte_tokens[static_cast<size_t>(b)] = im.pieces.find(t);
+  }
+
+  im.piece_bytes.resize(s.tokens.size());
+  im.eog.assign(s.tokens.size(), 0);
+  im.lstrip.assign(s.tokens.size(), 0);
+  im.rstrip.assign(s.tokens.size(), 0);
+  for (int32_t id : s.lstrip_ids) im.lstrip[static_cast<size_t>(id)] = 1;
+  for (int32_t id : s.rstrip_ids) im.rstrip[static_cast<size_t>(id)] = 1;
+  for (int32_t i = 0; i < im.n_vocab; ++i) {
+    const std::string& t = s.tokens[static_cast<size_t>(i)];
+    TokenType ty = im.type(i);
+    std::string& out = im.piece_bytes[static_cast<size_t>(i)];
+    if (ty == TokenType::control || ty == TokenType::unknown) {
+      out.clear();
+    } else if (ty == TokenType::user_defined) {
+      out = t;
+    } else if (ty == TokenType::byte && parse_byte_token(t) >= 0) {
+      out.assign(1, static_cast<char>(parse_byte_token(t)));
+    } else if (s.kind == ModelKind::spm || s.escape_spaces) {
+      out = unescape_spaces(t);
+    } else {
+      out = s.byte_encode ? ByteUnicode::get().decode(t) : t;
+    }
+    if ((ty == TokenType::control || ty == TokenType::user_defined) && known_eog_text(t)) im.eog[static_cast<size_t>(i)] = 1;
+    if (ty == TokenType::control || ty == TokenType::user_defined || ty == TokenType::unknown)
+      im.specials.entries.push_back({i, t, im.lstrip[static_cast<size_t>(i)] != 0, im.rstrip[static_cast<size_t>(i)] != 0});
+  }
+  for (int32_t id : {s.eos_id, s.eot_id, s.eom_id})
+    if (id >= 0) im.eog[static_cast<size_t>(id)] = 1;
+  std::stable_sort(im.specials.entries.begin(), im.specials.entries.end(),
+                   [](const auto& a, const auto& b) { return a.text.size() > b.text.size(); });
+  im.specials.build();
+
+  if (s.kind == ModelKind::bpe) {
+    std::vector<std::string> regexes = s.pre_regexes;
+    if (regexes.empty() && s.byte_encode) regexes = FRAGUA_TRY(pre_tokenizer_regexes(s.pre));
+    im.pre = FRAGUA_TRY(PreTokenizer::create(regexes));
+    FRAGUA_TRY(build_bpe_tables(im));
+  }
+  return tok;
+}
+
+namespace {
+
+// SentencePiece's remove_extra_whitespaces: no leading or trailing spaces, runs become one.
+std::string squeeze_spaces(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    if (c == ' ' && (out.empty() || out.back() == ' ')) continue;
+    out.push_back(c);
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+}  // namespace
+
+std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special, bool parse_special) const {
+  const Impl& im = *impl_;
+  const VocabSpec& s = im.spec;
+  std::vector<int32_t> out;
+  out.reserve(text.size() / 3 + 4);
+  if (add_special && s.add_bos && s.bos_id >= 0) out.push_back(s.bos_id);
+
+  std::vector<Fragment> fragments;
+  auto skip = [](const void* ctx, int32_t id) {
+    const auto* p = static_cast<const std::pair<const Impl*, bool>*>(ctx);
+    return !p->second && p->first->is_special_type(id);  // control/unknown only when parsing specials
+  };
+  std::pair<const Impl*, bool> ctx{&im, parse_special};
+  im.specials.partition(text, skip, &ctx, fragments);
+
+  bool prev_special = true;
+  std::string buf;
+  for (const Fragment& f : fragments) {
+    if (f.token >= 0) {
+      out.push_back(f.token);
+      prev_special = true;
+      continue;
+    }
+    std::string_view piece = f.text;
+    std::string normalized;
+    if (s.normalization != Normalization::none) {
+      normalized = normalize(piece, s.normalization);
+      piece = normalized;
+    }
+    if (s.kind == ModelKind::spm) {
+      std::string squeezed;
+      if (s.remove_extra_whitespaces) {
+        squeezed = squeeze_spaces(piece);
+        piece = squeezed;
+        if (piece.empty()) continue;
+      }
+      buf.clear();
+      if (s.add_space_prefix && prev_special) buf += kSpaceMarker;
+      for (char c : piece) {
+        if (c == ' ')
+          buf += kSpaceMarker;
+        else
+          buf.push_back(c);
+      }
+      im.spm_encode(buf, out);
+    } else if (s.escape_spaces && s.add_space_prefix && prev_special) {
+      buf.assign(1, ' ');  // Hugging Face's Prepend("▁") normalizer
+      buf.append(piece);
+      im.bpe_encode(buf, out);
+    } else {
+      im.bpe_encode(piece, out);
+    }
+    prev_special = false;
+  }
+  if (add_special && s.add_eos && s.eos_id >= 0) out.push_back(s.eos_id);
+  return out;
+}
+
+std::string Tokenizer::token_piece(int32_t id, bool render_special) const {
+  if (id < 0 || id >= impl_->n_vocab) return {};
+  if (render_special && impl_->is_special_type(id)) return impl_->spec.tokens[static_cast<size_t>(id)];
+  return impl_->piece_bytes[static_cast<size_t>(id)];
+}
+
+std::string Tokenizer::decode(std::span<const int32_t> ids, bool render_special) const {
+  const Impl& im = *impl_;
+  const bool strip_prefix = (im.spec.kind == ModelKind::spm || im.spec.escape_spaces) && im.spec.add_space_prefix;
+  std::string out;
+  bool at_boundary = true;  // where encode put a space prefix: text start, after a special token
+  for (int32_t id : ids) {
+    if (id < 0 || id >= im.n_vocab) continue;  // ids from elsewhere: skipped, never a crash
+    TokenType ty = im.type(id);
+    if (ty == TokenType::control || ty == TokenType::user_defined) {
+      out += token_piece(id, render_special);
+      at_boundary = true;
+      continue;
+    }
+    const std::string& p = im.piece_bytes[static_cast<size_t>(id)];
+    if (at_boundary && strip_prefix && !p.empty() && p[0] == ' ')
+      out.append(p, 1);
+    else
+      out += p;
+    if (!p.empty()) at_boundary = false;
+  }
+  return out;
+}
+
+const std::string& Tokenizer::token_text(int32_t id) const {
+  static const std::string empty;
+  return id < 0 || id >= impl_->n_vocab ? empty : impl_->spec.tokens[static_cast<size_t>(id)];
+}
+TokenType Tokenizer::token_type(int32_t id) const {
+  return id < 0 || id >= impl_->n_vocab ? TokenType::undefined : impl_->type(id);
+}
+int32_t Tokenizer::token_id(std::string_view text) const { return impl_->pieces.find(text); }
+int32_t Tokenizer::bos_id() const { return impl_->spec.bos_id; }
+int32_t Tokenizer::eos_id() const { return impl_->spec.eos_id; }
+bool Tokenizer::is_eog(int32_t id) const { return id >= 0 && id < impl_->n_vocab && impl_->eog[static_cast<size_t>(id)]; }
+int32_t Tokenizer::n_vocab() const { return impl_->n_vocab; }
+const VocabSpec& Tokenizer::spec() const { return impl_->spec; }
+
+}  // namespace fragua::tokenize

@@ -1,0 +1,72 @@
+// The state behind fragua::tokenize::Tokenizer, shared by the encoder files.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "fragua/tokenize/tokenizer.h"
+#include "tokenize/piece_table.h"
+#include "tokenize/pre_tokenizer.h"
+#include "tokenize/special_tokens.h"
+
+namespace fragua::tokenize {
+
+struct MergeRule {
+  int32_t rank;
+  int32_t merged;  // symbol id of the concatenation
+};
+
+struct Tokenizer::Impl {
+  VocabSpec spec;
+  int32_t n_vocab = 0;
+  PieceTable pieces;                     // token text -> id (first id wins on duplicates)
+  std::array<int32_t, 256> byte_tokens;  // token emitted for a raw byte, -1 when absent
+  std::vector<std::string> piece_bytes;  // decoded bytes of each token (specials: empty)
+  std::vector<uint8_t> eog;              // end-of-generation flags per id
+  std::vector<uint8_t> lstrip, rstrip;   // per id
+  SpecialMatcher specials;               // control, user-defined and unknown tokens
+
+  // bpe: symbols are vocabulary ids, plus ids >= n_vocab for strings that only occur inside
+  // merges (their text in extra_symbols).
+  PieceTable symbols;
+  std::vector<std::string> extra_symbols;
+  std::unordered_map<uint64_t, MergeRule> merges;  // (left << 32 | right) -> rule
+  std::array<int32_t, 256> byte_symbols;           // byte-level: symbol of each raw byte
+  PreTokenizer pre;
+
+  TokenType type(int32_t id) const {
+    return spec.types.empty() ? TokenType::normal : spec.types[static_cast<size_t>(id)];
+  }
+  bool is_special_type(int32_t id) const {
+    TokenType t = type(id);
+    return t == TokenType::control || t == TokenType::unknown;
+  }
+
+  std::string_view symbol_text(int32_t sym) const {
+    return sym < n_vocab ? std::string_view(spec.tokens[static_cast<size_t>(sym)])
+                         : std::string_view(extra_symbols[static_cast<size_t>(sym - n_vocab)]);
+  }
+
+  // Encoders of one raw-text fragment (no special tokens inside).
+  void spm_encode(std::string_view text, std::vector<int32_t>& out) const;
+  void bpe_encode(std::string_view text, std::vector<int32_t>& out) const;
+  void bpe_encode_word(std::string_view word, std::vector<int32_t>& out) const;
+  void emit_bytes(std::string_view bytes, std::vector<int32_t>& out) const;
+};
+
+// Builds the bpe tables (symbols, merges, byte symbols) of `impl` from its spec.
+Status build_bpe_tables(Tokenizer::Impl& impl);
+
+// "<0x0A>" -> 10, or -1.
+int parse_byte_token(std::string_view text);
+// The 6-byte "<0xNN>" spelling.
+std::string byte_token_text(uint8_t b);
+
+// U+2581 LOWER ONE EIGHTH BLOCK, SentencePiece's visible space.
+inline constexpr std::string_view kSpaceMarker = "\xE2\x96\x81";
+
+}  // namespace fragua::tokenize

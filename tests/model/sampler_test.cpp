@@ -1,0 +1,132 @@
+#include "fragua/model/sampler.h"
+
+#include <cmath>
+#include <map>
+
+#include <gtest/gtest.h>
+
+#include "fragua/model/generate.h"
+
+namespace fragua::model {
+namespace {
+
+std::vector<float> logits_of(const std::vector<double>& probs) {
+  std::vector<float> l;
+  for (double p : probs) l.push_back(static_cast<float>(std::log(p)));
+  return l;
+}
+
+std::map<int32_t, int> histogram(Sampler& s, const std::vector<float>& logits, int n) {
+  std::map<int32_t, int> h;
+  for (int i = 0; i < n; ++i) h[s.sample(logits, {})]++;
+  return h;
+}
+
+TEST(Sampler, GreedyIsArgmax) {
+  SamplerParams p;
+  p.temperature = 0;
+  Sampler s(p);
+  EXPECT_EQ(s.sample(std::vector<float>{0.1f, 3.0f, -1.0f, 2.9f}, {}), 1);
+}
+
+TEST(Sampler, FrequenciesFollowSoftmaxAtTemperatureOne) {
+  SamplerParams p;
+  p.temperature = 1.0f;
+  p.top_k = 0;
+  p.top_p = 1.0f;
+  p.min_p = 0.0f;
+  p.seed = 42;
+  Sampler s(p);
+  const std::vector<double> probs = {0.5, 0.25, 0.15, 0.1};
+  const int n = 40000;
+  auto h = histogram(s, logits_of(probs), n);
+  for (size_t i = 0; i < probs.size(); ++i) {
+    double expected = probs[i] * n, sd = std::sqrt(n * probs[i] * (1 - probs[i]));
+    EXPECT_NEAR(h[static_cast<int32_t>(i)], expected, 5 * sd) << "token " << i;
+  }
+}
+
+TEST(Sampler, TemperatureSharpens) {
+  SamplerParams p;
+  p.temperature = 0.5f;  // p_i^2 renormalised: 0.25/0.3125 = 0.8 for the best of {0.5, 0.25}
+  p.top_k = 0;
+  p.top_p = 1.0f;
+  p.min_p = 0.0f;
+  Sampler s(p);
+  auto h = histogram(s, logits_of({2.0 / 3, 1.0 / 3}), 20000);
+  EXPECT_NEAR(h[0] / 20000.0, 0.8, 0.02);
+}
+
+TEST(Sampler, TopKTopPMinPTruncate) {
+  const auto logits = logits_of({0.5, 0.3, 0.15, 0.05});
+  {
+    SamplerParams p;
+    p.top_k = 2; p.top_p = 1.0f; p.min_p = 0.0f; p.temperature = 1.0f;
+    Sampler s(p);
+    auto h = histogram(s, logits, 5000);
+    EXPECT_EQ(h.count(2) + h.count(3), 0u);
+    EXPECT_GT(h[1], 1000);
+  }
+  {
+    SamplerParams p;  // nucleus 0.7: {0.5, 0.3} is the smallest set reaching it
+    p.top_k = 0; p.top_p = 0.7f; p.min_p = 0.0f; p.temperature = 1.0f;
+    Sampler s(p);
+    auto h = histogram(s, logits, 5000);
+    EXPECT_EQ(h.count(2) + h.count(3), 0u);
+  }
+  {
+    SamplerParams p;  // min-p 0.35: keeps p >= 0.175, i.e. tokens 0 and 1
+    p.top_k = 0; p.top_p = 1.0f; p.min_p = 0.35f; p.temperature = 1.0f;
+    Sampler s(p);
+    auto h = histogram(s, logits, 5000);
+    EXPECT_EQ(h.count(2) + h.count(3), 0u);
+    EXPECT_GT(h[1], 1000);
+  }
+}
+
+TEST(Sampler, PenaltiesChangeTheChoice) {
+  std::vector<float> logits = {2.0f, 1.8f, 0.5f};
+  std::vector<int32_t> history = {0, 0, 5};
+  SamplerParams p;
+  p.temperature = 0;
+  p.repeat_penalty = 1.2f;  // 2.0 / 1.2 = 1.67 < 1.8
+  EXPECT_EQ(Sampler(p).sample(logits, history), 1);
+  p.repeat_penalty = 1.0f;
+  p.frequency_penalty = 0.15f;  // 2.0 - 2 * 0.15 = 1.7 < 1.8
+  EXPECT_EQ(Sampler(p).sample(logits, history), 1);
+  p.frequency_penalty = 0.0f;
+  p.presence_penalty = 0.1f;  // 1.9 > 1.8
+  EXPECT_EQ(Sampler(p).sample(logits, history), 0);
+  p.penalty_last_n = 1;  // only token 5 in the window
+  p.presence_penalty = 5.0f;
+  EXPECT_EQ(Sampler(p).sample(logits, history), 0);
+}
+
+TEST(Sampler, SameSeedSameStream) {
+  SamplerParams p;
+  p.seed = 7;
+  p.top_k = 0;
+  Sampler a(p), b(p);
+  const auto logits = logits_of({0.3, 0.3, 0.2, 0.2});
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(a.sample(logits, {}), b.sample(logits, {}));
+  SamplerParams bad;
+  bad.top_p = 0;
+  EXPECT_FALSE(bad.validate().ok());
+}
+
+TEST(StopStrings, HoldBackPrefixesAndCutAtMatch) {
+  size_t safe = 0, len = 0;
+  std::vector<std::string> stop = {"</s>", "\nUser:"};
+  EXPECT_EQ(find_stop("hola </", stop, &safe, &len), std::string_view::npos);
+  EXPECT_EQ(safe, 5u);  // "</" may start "</s>"
+  EXPECT_EQ(find_stop("hola\nUs", stop, &safe, &len), std::string_view::npos);
+  EXPECT_EQ(safe, 4u);
+  EXPECT_EQ(find_stop("hola</s> resto", stop, &safe, &len), 4u);
+  EXPECT_EQ(safe, 4u);
+  EXPECT_EQ(len, 4u);
+  EXPECT_EQ(find_stop("sin parar", stop, &safe, &len), std::string_view::npos);
+  EXPECT_EQ(safe, 9u);
+}
+
+}  // namespace
+}  // namespace fragua::model
