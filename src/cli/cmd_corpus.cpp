@@ -20,8 +20,7 @@ std::string default_cache() {
 }
 
 void setup(CLI::App& root) {
-  auto* corpus = root.add_subcommand("corpus", "Corpus pipeline: sources, cleaning, language id, filters, dedup, PII");
-  corpus->require_subcommand(1);
+  auto* corpus = group_subcommand(root, "corpus", "Corpus pipeline: sources, cleaning, language id, filters, dedup, PII, shards");
 
   auto* fetch = corpus->add_subcommand("fetch", "Fetch a built-in source");
   fetch->require_subcommand(1);
