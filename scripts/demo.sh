@@ -36,7 +36,7 @@ echo "== 4/5 shards and training ($steps steps)"
 if [ -f run/latest ]; then resume=--resume; else resume=; fi
 "$fragua" train --data shards --tokenizer tok.gguf --out run $resume --steps "$steps" --n-layer 4 --n-embd 256 \
   --n-head 4 --seq-len 128 --batch 16 --lr 2e-3 --warmup 50 --mix es=0.3,ca=0.25,eu=0.25,gl=0.2 --eval-every 100
-"$fragua" plot run/metrics.jsonl -o run/loss.svg || true
+"$fragua" plot run
 
 echo "== 5/5 export and generate"
 "$fragua" export run -o model.gguf --tokenizer tok.gguf --name fragua-demo
@@ -45,4 +45,4 @@ for prompt in "es:La ciudad de" "ca:La ciutat de" "eu:Hiriaren" "gl:A cidade de"
   printf '[%s] ' "$lang"
   "$fragua" -q generate model.gguf -p "$text" -n 40 --temp 0.8 --top-p 0.9 --seed 1
 done
-echo "model: $work/model.gguf   metrics: $work/run/metrics.jsonl   curves: $work/run/loss.svg"
+echo "model: $work/model.gguf   metrics: $work/run/metrics.jsonl   curves: $work/run/curves.svg"
