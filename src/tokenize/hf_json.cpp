@@ -87,7 +87,7 @@ Result<Tokenizer> parse_hf(const json& j, std::string_view origin) {
   VocabSpec s;
   s.kind = ModelKind::bpe;
   auto put = [&](const std::string& text, int64_t id, TokenType ty) -> Status {
-    if (id < 0 || id >= (1 << 24)) return corruption_error("{}: token '{}' has id {} out of range", origin, text, id);
+    if (id < 0 || id >= (1 << 22)) return corruption_error("{}: token '{}' has id {} out of range", origin, text, id);
     auto i = static_cast<size_t>(id);
     if (i >= s.tokens.size()) {
       s.tokens.resize(i + 1);

@@ -39,7 +39,7 @@ TEST_P(Formats, GgufAndHfJsonRoundTripsEncodeIdentically) {
   EXPECT_EQ(from_json->bos_id(), tok.bos_id());
 }
 
-INSTANTIATE_TEST_SUITE_P(Vectors, Formats, ::testing::Values("llama-spm", "gpt-2", "refact"));
+INSTANTIATE_TEST_SUITE_P(Vectors, Formats, ::testing::Values("llama-spm", "refact"));
 
 TEST(Formats, SpmAsHfMergesMatchesScoreOrder) {
   // A SentencePiece-style vocabulary written as merge-ranked BPE (what Hugging Face reads)

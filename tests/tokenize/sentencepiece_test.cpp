@@ -16,7 +16,7 @@ bool have_spm() { return fragua::test::run_command("command -v spm_train >/dev/n
 void check_against_spm(const std::string& extra_flags, bool rare_in_training) {
   if (!have_spm()) GTEST_SKIP() << "spm_train/spm_encode not installed (Debian package sentencepiece)";
   fragua::test::TempDir dir;
-  ASSERT_TRUE(write_file_atomic(dir.file("train.txt"), test::make_text(1, 3000, rare_in_training)).ok());
+  ASSERT_TRUE(write_file_atomic(dir.file("train.txt"), test::make_text(1, 2000, rare_in_training)).ok());
   std::string heldout = test::make_text(2, 300, true);
   ASSERT_TRUE(write_file_atomic(dir.file("heldout.txt"), heldout).ok());
   std::string out;
