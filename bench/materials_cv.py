@@ -68,7 +68,7 @@ def main():
 
         results = {}
         configs = {"HGB default": {},
-                   "HGB lr0.05 it800": {"learning_rate": 0.05, "max_iter": 800, "early_stopping": False}}
+                   "HGB lr0.1 it300": {"learning_rate": 0.1, "max_iter": 300, "early_stopping": False}}
         for name, kw in configs.items():
             pred = np.zeros(len(y))
             t0 = time.perf_counter()
