@@ -10,6 +10,10 @@ Needs Debian python3-sklearn. The machine is shared: timings are noisy, medians 
 """
 import argparse, csv, io, os, re, statistics, subprocess, sys, tempfile, time
 
+# OpenMP's spinning barriers collapse on a shared, oversubscribed machine (sklearn's HGB took
+# >20 min for 5 folds with 2 threads under load 20); one thread per process is the fair setting.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.model_selection import KFold
