@@ -247,10 +247,10 @@ Result<Model> Model::load(const std::string& path) {
     m.impl_->cfg = FRAGUA_TRY(config_from_json(h.at("config")));
     m.impl_->signature = h.at("feature_signature").get<std::string>();
     m.impl_->n_features = h.at("n_features").get<size_t>();
-    size_t off = eol + 1;
+    size_t off = eol + 1;  // <= data.size(): eol is an index into data
     for (auto& nb : h.at("member_bytes")) {
       size_t bytes = nb.get<size_t>();
-      if (off + bytes > data.size())
+      if (bytes > data.size() - off)
         return corruption_error("{}: member at offset {} ({} bytes) runs past the end ({} bytes)", path, off, bytes, data.size());
       Booster b;
       FRAGUA_XGB(XGBoosterCreate(nullptr, 0, &b.h), "creating a booster");

@@ -25,8 +25,8 @@ struct TrainConfig {
   Task task = Task::regression;
   std::string objective;  // "" = reg:squarederror / binary:logistic
   int n_models = 5;
-  int n_rounds = 800;
-  double eta = 0.03;
+  int n_rounds = 500;
+  double eta = 0.05;
   int max_depth = 7;
   double subsample = 0.8;
   double colsample = 0.5;
