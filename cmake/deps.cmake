@@ -27,3 +27,11 @@ if(FRAGUA_MPI)
     target_compile_definitions(fragua_deps INTERFACE FRAGUA_HAVE_MPI=1)
   endif()
 endif()
+
+# HTTP(S) client for dataset downloads (fragua materials fetch); tests serve on 127.0.0.1.
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+target_link_libraries(fragua_deps INTERFACE PkgConfig::HTTPLIB)
+
+# corpus build configs (src/data/build_config.cpp)
+find_package(yaml-cpp REQUIRED)
+target_link_libraries(fragua_deps INTERFACE yaml-cpp)

@@ -7,13 +7,17 @@
 #include "cli/sampling_flags.h"
 #include "fragua/model/generate.h"
 #include "fragua/model/model.h"
+#include "fragua/tokenize/tokenizer.h"
 
 namespace fragua::cli {
 namespace {
 
 struct Opts {
   std::string model;
+  std::string prompt;
   std::string prompt_ids;
+  std::string tokenizer;
+  bool no_bos = false;
   int64_t n_ctx = 0;
   int threads = 0;
   bool show_ids = false;
@@ -47,11 +51,35 @@ void run(const Opts& o) {
   cp.n_ctx = o.n_ctx;
   cp.n_threads = o.threads;
   auto ctx = check(model::Context::create(*model, cp));
-  std::vector<int32_t> prompt = parse_ids(o.prompt_ids);
-  if (prompt.empty()) throw Failure{invalid_argument_error("give a prompt: --prompt-ids 1,2,3")};
+  if (o.prompt.empty() == o.prompt_ids.empty())
+    throw Failure{invalid_argument_error("give exactly one of --prompt TEXT or --prompt-ids 1,2,3")};
   model::GenerateParams gen = o.gen;
-  // Without a tokenizer the output is token ids.
-  auto piece = [](int32_t id) { return fmt::format("{} ", id); };
+  std::vector<int32_t> prompt;
+  model::PieceFn piece;
+  std::unique_ptr<tokenize::Tokenizer> tok;
+  // The tokenizer inside the model file, or one given with --tokenizer; without any, the
+  // output is token ids.
+  if (!o.tokenizer.empty())
+    tok = std::make_unique<tokenize::Tokenizer>(check(tokenize::Tokenizer::load(o.tokenizer)));
+  else if (model->gguf().find("tokenizer.ggml.model"))
+    tok = std::make_unique<tokenize::Tokenizer>(check(tokenize::Tokenizer::from_gguf(model->gguf())));
+  if (tok && tok->n_vocab() > model->config().n_vocab)
+    throw Failure{invalid_argument_error("the tokenizer has {} tokens but the model only {}", tok->n_vocab(),
+                                         model->config().n_vocab)};
+  if (!o.prompt.empty()) {
+    if (!tok) throw Failure{invalid_argument_error("{} has no tokenizer: use --tokenizer or --prompt-ids", o.model)};
+    prompt = tok->encode(o.prompt, !o.no_bos, /*parse_special=*/true);
+  } else {
+    prompt = parse_ids(o.prompt_ids);
+  }
+  if (tok && o.prompt_ids.empty()) {
+    const tokenize::Tokenizer* t = tok.get();
+    piece = [t](int32_t id) { return t->token_piece(id); };
+    for (int32_t id = 0; id < t->n_vocab(); ++id)
+      if (t->is_eog(id)) gen.eog_ids.push_back(id);
+  } else {
+    piece = [](int32_t id) { return fmt::format("{} ", id); };
+  }
   auto on_text = [](std::string_view s) {
     std::fwrite(s.data(), 1, s.size(), stdout);
     std::fflush(stdout);
@@ -70,7 +98,10 @@ void setup(CLI::App& root) {
   auto* cmd = root.add_subcommand("generate", "Continue a prompt with a GGUF model");
   auto o = std::make_shared<Opts>();
   cmd->add_option("model", o->model, "GGUF model file")->required();
-  cmd->add_option("--prompt-ids", o->prompt_ids, "Prompt as comma-separated token ids");
+  cmd->add_option("-p,--prompt", o->prompt, "Prompt text (control tokens such as <|im_start|> are parsed)");
+  cmd->add_option("--prompt-ids", o->prompt_ids, "Prompt as comma-separated token ids (output as ids)");
+  cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer (GGUF or tokenizer.json) when the model has none");
+  cmd->add_flag("--no-bos", o->no_bos, "Do not add the beginning-of-sequence token");
   cmd->add_option("-c,--ctx", o->n_ctx, "Context size (default: min(training context, 4096))");
   add_threads_flag(*cmd, o->threads);
   cmd->add_flag("--stats", o->stats, "Print timing to stderr");

@@ -24,13 +24,7 @@ Status run_shard(ShardOpts& o, const std::string& command) {
 }
 
 void setup(CLI::App& root) {
-  // `corpus` may already exist (the data pipeline's commands live under it too).
-  CLI::App* corpus = nullptr;
-  for (auto* sub : root.get_subcommands([](CLI::App* a) { return a->get_name() == "corpus"; })) corpus = sub;
-  if (!corpus) {
-    corpus = root.add_subcommand("corpus", "Corpus tools");
-    corpus->require_subcommand(1);
-  }
+  auto* corpus = group_subcommand(root, "corpus", "Corpus tools");
   auto* cmd = corpus->add_subcommand("shard", "Tokenize JSONL/text corpora into token shards (*.fts) for `fragua train`");
   auto o = std::make_shared<ShardOpts>();
   cmd->add_option("inputs", o->build.inputs, "JSONL files ({\"text\": ..., \"lang\": ...} per line) or text files")->required();

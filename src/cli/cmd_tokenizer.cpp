@@ -73,7 +73,10 @@ Status run_encode(const EncodeOpts& o) {
     for (int32_t id : tok.encode(line, o.bos, o.parse_special)) {
       if (!first) out.push_back(' ');
       first = false;
-      out += o.pieces ? tok.token_text(id) : std::to_string(id);
+      if (o.pieces)
+        out += tok.token_text(id);
+      else
+        fmt::format_to(std::back_inserter(out), "{}", id);
     }
     out.push_back('\n');
   };
@@ -202,7 +205,7 @@ void setup(CLI::App& root) {
 
   auto e = std::make_shared<EncodeOpts>();
   auto* enc = cmd->add_subcommand("encode", "Print token ids (one line per input line with --input)");
-  enc->add_option("-t,--tokenizer", e->tokenizer, "GGUF, tokenizer.json or SentencePiece .model")->required();
+  enc->add_option("-k,--tokenizer", e->tokenizer, "GGUF, tokenizer.json or SentencePiece .model")->required();
   enc->add_option("--text", e->text, "Text to encode");
   enc->add_option("--input", e->input, "File to encode line by line");
   enc->add_flag("--bos", e->bos, "Add BOS/EOS as the model asks");
@@ -212,22 +215,22 @@ void setup(CLI::App& root) {
 
   auto d = std::make_shared<DecodeOpts>();
   auto* dec = cmd->add_subcommand("decode", "Turn token ids (arguments, or lines on stdin) back into text");
-  dec->add_option("-t,--tokenizer", d->tokenizer, "GGUF, tokenizer.json or SentencePiece .model")->required();
+  dec->add_option("-k,--tokenizer", d->tokenizer, "GGUF, tokenizer.json or SentencePiece .model")->required();
   dec->add_option("ids", d->ids, "Token ids");
   dec->add_flag("--special", d->special, "Render control tokens");
   dec->callback([d] { check(run_decode(*d)); });
 
   auto s = std::make_shared<StatsOpts>();
   auto* st = cmd->add_subcommand("stats", "Fertility, bytes/token and byte-fallback rate per language, side by side");
-  st->add_option("-t,--tokenizer", s->tokenizers, "Tokenizer (repeatable)")->required();
+  st->add_option("-k,--tokenizer", s->tokenizers, "Tokenizer (repeatable)")->required();
   st->add_option("--text", s->texts, "LANG=file.txt (repeatable)")->required();
   st->add_option("--json", s->json, "Also write the numbers as JSON");
-  add_threads_flag(*st, s->threads);
+  st->add_option("--threads", s->threads, "Worker threads (default: all cores)");
   st->callback([s] { check(run_stats(*s)); });
 
   auto c = std::make_shared<std::pair<std::string, std::string>>();
   auto* conv = cmd->add_subcommand("convert", "Convert between GGUF, tokenizer.json and SentencePiece .model (read only)");
-  conv->add_option("-t,--tokenizer", c->first, "Input tokenizer")->required();
+  conv->add_option("-k,--tokenizer", c->first, "Input tokenizer")->required();
   conv->add_option("-o,--output", c->second, "Output .gguf or .json")->required();
   conv->callback([c] { check(run_convert(c->first, c->second)); });
 }

@@ -36,6 +36,10 @@ T check(Result<T> r) {
   return std::move(r).value();
 }
 
+// A command group shared by several files (`corpus shard` lives beside `corpus build`): returns
+// the existing subcommand or adds it. Registration order between files is unspecified.
+CLI::App* group_subcommand(CLI::App& root, const std::string& name, const std::string& description);
+
 // Common flags.
 struct CommonFlags {
   int threads = 0;

@@ -13,6 +13,17 @@ std::vector<SetupFn>& registry() {
 
 Registrar::Registrar(SetupFn setup) { registry().push_back(setup); }
 
+CLI::App* group_subcommand(CLI::App& root, const std::string& name, const std::string& description) {
+  for (auto* sub : root.get_subcommands([&](CLI::App* a) { return a->get_name() == name; })) {
+    if (sub->get_description().empty() || sub->get_description().size() < description.size())
+      sub->description(description);
+    return sub;
+  }
+  auto* sub = root.add_subcommand(name, description);
+  sub->require_subcommand(1);
+  return sub;
+}
+
 void add_threads_flag(CLI::App& app, int& threads) {
   app.add_option("-t,--threads", threads, "Worker threads (default: all cores, or $FRAGUA_THREADS)");
 }

@@ -4,7 +4,6 @@
 // the adjacent pair with the lowest merge rank is merged until none is left (ties: leftmost).
 // Symbols are integers: a merge (left, right) -> (rank, result) is one hash lookup.
 #include <algorithm>
-#include <unordered_map>
 
 #include "fragua/base/utf8.h"
 #include "tokenize/byte_unicode.h"
@@ -35,9 +34,9 @@ uint64_t pair_key(int32_t a, int32_t b) {
 }
 
 size_t char_len(std::string_view s, size_t pos) {
-  auto c = static_cast<uint8_t>(s[pos]);
-  size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 1;
-  return std::min(n, s.size() - pos);
+  if (static_cast<uint8_t>(s[pos]) < 0x80) return 1;
+  size_t n = utf8::sequence_length(s.substr(pos));
+  return n ? n : 1;
 }
 
 }  // namespace
@@ -154,25 +153,12 @@ void Tokenizer::Impl::bpe_encode(std::string_view text, std::vector<int32_t>& ou
   }
   std::vector<std::string_view> words;
   pre.split(text, words);
-  // Natural text repeats its words: remember each word's tokens for the rest of this call.
-  std::unordered_map<std::string_view, std::pair<uint32_t, uint32_t>> cache;
-  std::vector<int32_t> cached;
+  WordCache& cache = WordCache::for_tokenizer(uid);
   for (std::string_view w : words) {
-    if (w.size() > 64) {  // long pre-tokens (runs of spaces, base64) rarely repeat
+    if (w.size() > 64 || !cache.lookup(w, out)) {  // long pre-tokens (space runs, base64) rarely repeat
+      size_t before = out.size();
       bpe_encode_word(w, out);
-      continue;
-    }
-    auto it = cache.find(w);
-    if (it != cache.end()) {
-      out.insert(out.end(), cached.begin() + it->second.first,
-                 cached.begin() + it->second.first + it->second.second);
-      continue;
-    }
-    size_t before = out.size();
-    bpe_encode_word(w, out);
-    if (cache.size() < (1u << 20)) {
-      cache.emplace(w, std::make_pair(static_cast<uint32_t>(cached.size()), static_cast<uint32_t>(out.size() - before)));
-      cached.insert(cached.end(), out.begin() + static_cast<std::ptrdiff_t>(before), out.end());
+      if (w.size() <= 64) cache.insert(w, out.data() + before, out.size() - before);
     }
   }
 }

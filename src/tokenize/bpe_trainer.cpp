@@ -56,7 +56,8 @@ Result<std::vector<std::pair<std::string, double>>> mix_words(std::map<std::stri
   uint64_t all_bytes = 0;
   for (auto& [l, c] : langs) all_bytes += c.bytes;
   std::unordered_map<std::string, double> merged;
-  for (auto& [lang, c] : langs) {
+  for (auto& [lang_key, c] : langs) {
+    const std::string lang = lang_key;  // (a structured binding cannot be captured before C++20 in clang 14)
     double w = 1.0;
     if (!opt.mix.empty()) {
       auto it = std::find_if(opt.mix.begin(), opt.mix.end(), [&](const auto& p) { return p.first == lang; });
@@ -217,6 +218,12 @@ Result<Tokenizer> train_bpe(const TrainOptions& opt) {
   auto langs = FRAGUA_TRY(count_corpus(opt));
   auto words = FRAGUA_TRY(mix_words(langs, opt));
   std::vector<std::string> alphabet = choose_alphabet(words, opt.character_coverage);
+  if (static_cast<int32_t>(alphabet.size()) > opt.vocab_size - n_fixed) {
+    // The rarest characters go to byte fallback rather than overshoot the requested size.
+    log_warn("tokenizer train: {} characters do not fit a vocabulary of {}; the {} rarest use byte fallback",
+             alphabet.size(), opt.vocab_size, alphabet.size() - static_cast<size_t>(opt.vocab_size - n_fixed));
+    alphabet.resize(static_cast<size_t>(opt.vocab_size - n_fixed));
+  }
 
   State st;
   for (const auto& c : alphabet) {

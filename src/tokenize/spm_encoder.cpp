@@ -29,12 +29,13 @@ struct BigramLess {
   }
 };
 
-// UTF-8 lead-byte length as a byte-oriented splitter sees it (a stray continuation byte or an
-// invalid lead is one symbol), clamped to the text.
+// A valid UTF-8 character is one symbol; each byte of an invalid sequence is a symbol of its own
+// (so byte fallback writes exactly those bytes, and an escaped space after a stray lead byte
+// stays a space: decode(encode(x)) == x for any bytes).
 size_t char_len(std::string_view s, size_t pos) {
-  auto c = static_cast<uint8_t>(s[pos]);
-  size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 1;
-  return std::min(n, s.size() - pos);
+  if (static_cast<uint8_t>(s[pos]) < 0x80) return 1;
+  size_t n = utf8::sequence_length(s.substr(pos));
+  return n ? n : 1;
 }
 
 }  // namespace
@@ -51,6 +52,29 @@ void Tokenizer::Impl::emit_bytes(std::string_view bytes, std::vector<int32_t>& o
 }
 
 void Tokenizer::Impl::spm_encode(std::string_view text, std::vector<int32_t>& out) const {
+  if (!spm_word_separable) {
+    spm_encode_span(text, out);
+    return;
+  }
+  WordCache& cache = WordCache::for_tokenizer(uid);
+  // Words: a run of markers then everything up to the next marker.
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t p = start;
+    while (text.compare(p, kSpaceMarker.size(), kSpaceMarker) == 0) p += kSpaceMarker.size();
+    size_t end = text.find(kSpaceMarker, p);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view word = text.substr(start, end - start);
+    if (word.size() > 64 || !cache.lookup(word, out)) {
+      size_t before = out.size();
+      spm_encode_span(word, out);
+      if (word.size() <= 64) cache.insert(word, out.data() + before, out.size() - before);
+    }
+    start = end;
+  }
+}
+
+void Tokenizer::Impl::spm_encode_span(std::string_view text, std::vector<int32_t>& out) const {
   thread_local std::vector<Symbol> symbols;
   thread_local std::vector<Bigram> heap_storage;
   symbols.clear();

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 #include "fragua/base/file.h"
@@ -67,7 +68,39 @@ Status check_spec(const VocabSpec& s) {
 
 }  // namespace
 
-Tokenizer::Tokenizer() : impl_(std::make_unique<Impl>()) {}
+WordCache& WordCache::for_tokenizer(uint64_t uid) {
+  thread_local WordCache cache;
+  if (cache.owner_ != uid || cache.map_.size() > (1u << 19) || cache.pool_.size() > (1u << 23)) {
+    cache.map_.clear();
+    cache.pool_.clear();
+    cache.owner_ = uid;
+  }
+  return cache;
+}
+
+void WordCache::insert(std::string_view word, const int32_t* ids, size_t n) {
+  map_.emplace(std::string(word), std::make_pair(static_cast<uint32_t>(pool_.size()), static_cast<uint32_t>(n)));
+  pool_.insert(pool_.end(), ids, ids + n);
+}
+
+namespace {
+std::atomic<uint64_t> g_next_uid{1};
+
+// SentencePiece-style text splits into words that encode independently when no piece holds the
+// space marker after another character: a merge can then never cross the start of a word
+// (a run of markers followed by other characters), and the merges inside one word neither see
+// nor change another's candidates, whatever order the heap takes them in.
+bool word_separable(const VocabSpec& s) {
+  for (const auto& t : s.tokens) {
+    size_t first_other = 0;
+    while (t.compare(first_other, kSpaceMarker.size(), kSpaceMarker) == 0) first_other += kSpaceMarker.size();
+    if (t.find(kSpaceMarker, first_other) != std::string::npos) return false;
+  }
+  return true;
+}
+}  // namespace
+
+Tokenizer::Tokenizer() : impl_(std::make_unique<Impl>()) { impl_->uid = g_next_uid.fetch_add(1); }
 Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
 Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 Tokenizer::~Tokenizer() = default;
@@ -79,6 +112,7 @@ Result<Tokenizer> Tokenizer::from_spec(VocabSpec spec) {
   im.spec = std::move(spec);
   const VocabSpec& s = im.spec;
   im.n_vocab = static_cast<int32_t>(s.tokens.size());
+  im.spm_word_separable = s.kind == ModelKind::spm && word_separable(s);
   for (int32_t i = 0; i < im.n_vocab; ++i) im.pieces.insert(s.tokens[static_cast<size_t>(i)], i);
 
   im.byte_tokens.fill(-1);

@@ -8,6 +8,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <xxhash.h>
+
 #include "fragua/tokenize/tokenizer.h"
 #include "tokenize/piece_table.h"
 #include "tokenize/pre_tokenizer.h"
@@ -20,7 +22,34 @@ struct MergeRule {
   int32_t merged;  // symbol id of the concatenation
 };
 
+// Tokens of recently seen words, per thread and per tokenizer (natural text repeats its words;
+// caching them makes encoding several times faster). Keyed by the tokenizer's unique id, so a
+// tokenizer destroyed and another built at the same address never share entries.
+class WordCache {
+ public:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return XXH3_64bits(s.data(), s.size()); }
+  };
+  static WordCache& for_tokenizer(uint64_t uid);
+  // Appends the cached tokens of `word` to out; false when absent.
+  bool lookup(std::string_view word, std::vector<int32_t>& out) const {
+    auto it = map_.find(word);
+    if (it == map_.end()) return false;
+    out.insert(out.end(), pool_.begin() + it->second.first, pool_.begin() + it->second.first + it->second.second);
+    return true;
+  }
+  void insert(std::string_view word, const int32_t* ids, size_t n);
+
+ private:
+  uint64_t owner_ = 0;
+  std::unordered_map<std::string, std::pair<uint32_t, uint32_t>, Hash, std::equal_to<>> map_;
+  std::vector<int32_t> pool_;
+};
+
 struct Tokenizer::Impl {
+  uint64_t uid = 0;  // unique per tokenizer (WordCache key)
+  bool spm_word_separable = false;  // no piece has U+2581 after another character
   VocabSpec spec;
   int32_t n_vocab = 0;
   PieceTable pieces;                     // token text -> id (first id wins on duplicates)
@@ -53,6 +82,7 @@ struct Tokenizer::Impl {
 
   // Encoders of one raw-text fragment (no special tokens inside).
   void spm_encode(std::string_view text, std::vector<int32_t>& out) const;
+  void spm_encode_span(std::string_view text, std::vector<int32_t>& out) const;
   void bpe_encode(std::string_view text, std::vector<int32_t>& out) const;
   void bpe_encode_word(std::string_view word, std::vector<int32_t>& out) const;
   void emit_bytes(std::string_view bytes, std::vector<int32_t>& out) const;

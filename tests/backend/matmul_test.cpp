@@ -167,6 +167,7 @@ INSTANTIATE_TEST_SUITE_P(
     });
 
 TEST(Activations, Q8_0BlocksRoundToNearest) {
+  const std::string initial = simd_level();
   std::mt19937 rng(5);
   const auto x = random_x(1, 256, rng);
   std::vector<uint8_t> buf(act_row_size(Act::q8_0, 256));
@@ -191,12 +192,17 @@ TEST(Activations, Q8_0BlocksRoundToNearest) {
   set_simd_level("scalar");
   set_simd_level("nonsense");
   EXPECT_STREQ(simd_level(), "scalar");
+  set_simd_level(initial);
 }
 
 TEST(Activations, EveryLevelQuantizesIdentically) {
   std::mt19937 rng(9);
   const int64_t k = 1024;
-  const auto x = random_x(1, k, rng);
+  auto x = random_x(1, k, rng);
+  x[310] = -9.0f;  // a magnitude tie inside one 256-block: the first one sets the sign of the scale
+  x[300] = 9.0f;
+  for (int i = 512; i < 768; ++i) x[static_cast<size_t>(i)] = 0.0f;  // an all-zero block
+  x[900] = 0.5f * 1.5f / 127.0f;  // a product that lands on a rounding tie
   std::vector<uint8_t> ref0(act_row_size(Act::q8_0, k)), refk(act_row_size(Act::q8_k, k));
   act_q8_0_scalar(x.data(), ref0.data(), k);
   act_q8_k_scalar(x.data(), refk.data(), k);
@@ -208,6 +214,51 @@ TEST(Activations, EveryLevelQuantizesIdentically) {
     EXPECT_EQ(got0, ref0) << t->name;
     EXPECT_EQ(gotk, refk) << t->name;
   }
+}
+
+TEST(QuantizeRow, MatchesReferenceOnEveryLevel) {
+  const std::string initial = simd_level();
+  std::mt19937 rng(21);
+  const int64_t k = 512;
+  const auto x = random_x(1, k, rng);
+  for (DType t : {DType::q8_0, DType::q4_0, DType::q4_k, DType::q8_k, DType::f16, DType::bf16}) {
+    std::vector<uint8_t> ref(row_size(t, k));
+    dtype_traits(t)->from_float_ref(x.data(), ref.data(), k);
+    for (const char* level : {"scalar", "avx2", "avx512"}) {
+      if (!simd_supported(level)) continue;
+      set_simd_level(level);
+      std::vector<uint8_t> got(ref.size());
+      quantize_row(t, x.data(), got.data(), k);
+      EXPECT_EQ(got, ref) << dtype_name(t) << " " << level;
+    }
+  }
+  set_simd_level(initial);
+}
+
+// Each output is computed by one kernel call whatever the split, so the threaded paths (row
+// chunks for n <= 2, tiles for larger n) must reproduce the single-thread result bit for bit.
+TEST(Matmul, ThreadedPathsMatchSingleThread) {
+  const std::string initial = simd_level();
+  std::mt19937 rng(33);
+  const int64_t m = 300, k = 512;
+  ThreadPool pool1(1), pool2(2), pool4(4);
+  for (DType t : {DType::q4_0, DType::q8_0, DType::q5_0, DType::q4_k, DType::q6_k, DType::f16}) {
+    const auto w = random_weights(t, m, k, rng);
+    for (int64_t n : {1, 2, 70}) {
+      const auto x = random_x(n, k, rng);
+      for (const char* level : {"scalar", "avx2", "avx512"}) {
+        if (!simd_supported(level)) continue;
+        set_simd_level(level);
+        std::vector<float> y1(static_cast<size_t>(n * m)), y2(y1.size()), y4(y1.size());
+        matmul(w.data(), t, m, k, x.data(), n, y1.data(), pool1);
+        matmul(w.data(), t, m, k, x.data(), n, y2.data(), pool2);
+        matmul(w.data(), t, m, k, x.data(), n, y4.data(), pool4);
+        EXPECT_EQ(y1, y2) << dtype_name(t) << " n=" << n << " " << level;
+        EXPECT_EQ(y1, y4) << dtype_name(t) << " n=" << n << " " << level;
+      }
+    }
+  }
+  set_simd_level(initial);
 }
 
 TEST(Matmul, EmptyShapesAreNoOps) {

@@ -27,7 +27,9 @@ void set_simd_level(std::string_view level);
 // Whether this CPU can run `level`.
 bool simd_supported(std::string_view level);
 
-// Quantizes one row of n floats to dtype `type` (reference quantizer; n % block size == 0).
+// Quantizes one row of n floats to dtype `type` (n % block size == 0): the active SIMD level's
+// quantizer where it is bit-identical to the reference (q8_k), the reference one otherwise.
+// Types without a quantizer (dtype_traits(t)->from_float_ref == nullptr) leave y untouched.
 void quantize_row(DType type, const float* x, void* y, int64_t n);
 
 }  // namespace fragua::cpu

@@ -303,8 +303,29 @@ struct WBF16 {
 };
 #endif
 
+// One row by one column: four independent FMA chains hide the FMA latency.
+template <class W>
+float dot_float_1x1(int64_t k, const uint8_t* w, const float* x) {
+  VecF a0 = vzero(), a1 = vzero(), a2 = vzero(), a3 = vzero();
+  int64_t i = 0;
+  for (; i + 4 * kLanes <= k; i += 4 * kLanes) {
+    a0 = vfma(W::load(w, i), vload_x(x + i), a0);
+    a1 = vfma(W::load(w, i + kLanes), vload_x(x + i + kLanes), a1);
+    a2 = vfma(W::load(w, i + 2 * kLanes), vload_x(x + i + 2 * kLanes), a2);
+    a3 = vfma(W::load(w, i + 3 * kLanes), vload_x(x + i + 3 * kLanes), a3);
+  }
+  for (; i + kLanes <= k; i += kLanes) a0 = vfma(W::load(w, i), vload_x(x + i), a0);
+  float s = vsum(a0) + vsum(a1) + vsum(a2) + vsum(a3);
+  for (; i < k; ++i) s += W::at(w, i) * x[i];
+  return s;
+}
+
 template <class W, int R, int C>
 void tile_float(int64_t k, const uint8_t* w, size_t ws, const uint8_t* const* x, float* y, size_t ys) {
+  if constexpr (R == 1 && C == 1) {
+    y[0] = dot_float_1x1<W>(k, w, reinterpret_cast<const float*>(x[0]));
+    return;
+  }
   VecF acc[R][C];
   for (int r = 0; r < R; ++r)
     for (int c = 0; c < C; ++c) acc[r][c] = vzero();
@@ -442,5 +463,56 @@ inline void act_q8_0_simd(const float* x, uint8_t* out, int64_t k) {
     const __m256i p8 = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(p16a, p16b),
                                                    _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(qs + 32 * b), p8);
+  }
+}
+
+// Q8_K activations, bit-identical to quant_q8_k_ref: the signed value of largest magnitude
+// (first one on ties) maps to -127, quants are nearest-even with 127 as the upper clamp.
+inline void act_q8_k_simd(const float* x, uint8_t* out, int64_t k) {
+  auto* blocks = reinterpret_cast<BlockQ8_K*>(out);
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  for (int64_t i = 0; i < k / 256; ++i, x += 256) {
+    BlockQ8_K& b = blocks[i];
+    __m256 mx = _mm256_setzero_ps();
+    for (int j = 0; j < 256; j += 8) mx = _mm256_max_ps(mx, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + j)));
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(mx), _mm256_extractf128_ps(mx, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    const float amax = _mm_cvtss_f32(m);
+    if (amax == 0.0f) {
+      std::memset(&b, 0, sizeof(b));
+      continue;
+    }
+    float max = 0.0f;
+    const __m256 va = _mm256_set1_ps(amax);
+    for (int j = 0; j < 256; j += 8) {
+      const int hit = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(x + j)), va, _CMP_EQ_OQ));
+      if (hit != 0) {
+        max = x[j + __builtin_ctz(static_cast<unsigned>(hit))];
+        break;
+      }
+    }
+    const float iscale = -127.0f / max;
+    const __m256 vs = _mm256_set1_ps(iscale);
+    const __m256i cap = _mm256_set1_epi32(127);
+    for (int g = 0; g < 8; ++g) {  // 32 quants per step
+      __m256i q[4];
+      for (int j = 0; j < 4; ++j) {
+        const __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + 32 * g + 8 * j), vs);
+        q[j] = _mm256_min_epi32(_mm256_cvtps_epi32(_mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)), cap);
+      }
+      for (int h = 0; h < 2; ++h) {
+        __m256i s = _mm256_add_epi32(q[2 * h], q[2 * h + 1]);
+        __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
+        b.bsums[2 * g + h] = static_cast<int16_t>(_mm_cvtsi128_si32(s4));
+      }
+      const __m256i p16a = _mm256_packs_epi32(q[0], q[1]), p16b = _mm256_packs_epi32(q[2], q[3]);
+      const __m256i p8 = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(p16a, p16b),
+                                                     _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(b.qs + 32 * g), p8);
+    }
+    b.d = 1 / iscale;
   }
 }

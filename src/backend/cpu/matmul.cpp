@@ -177,6 +177,10 @@ void set_simd_level(std::string_view level) {
 }
 
 void quantize_row(DType type, const float* x, void* y, int64_t n) {
+  if (type == DType::q8_k) {  // the SIMD quantizer is bit-identical to the reference
+    active_slot().load()->act_q8_k(x, static_cast<uint8_t*>(y), n);
+    return;
+  }
   const DTypeTraits* tr = dtype_traits(type);
   if (tr != nullptr && tr->from_float_ref != nullptr) tr->from_float_ref(x, y, n);
 }
@@ -195,8 +199,20 @@ void matmul(const void* w, DType wtype, int64_t m, int64_t k, const float* x, in
   uint8_t* xa = scratch(xs * static_cast<size_t>(n));
   const bool parallel = pool.size() > 1 && m * k * n >= (1 << 16);
   if (n >= 4 && parallel) {
-    pool.parallel_for(static_cast<size_t>(n), [&](size_t b, size_t e) {
-      for (size_t i = b; i < e; ++i) convert_row(kt, a, x + i * k, xa + i * xs, k);
+    // One pointer captured: the std::function stays in its small buffer (no allocation).
+    struct Convert {
+      const Kernels* kt;
+      Act a;
+      const float* x;
+      uint8_t* xa;
+      int64_t k, n;
+      size_t xs;
+    } cv{&kt, a, x, xa, k, n, xs};
+    const Convert* cp = &cv;
+    pool.run([cp](int ith, int nth) {
+      size_t b, e;
+      split_range(static_cast<size_t>(cp->n), ith, nth, b, e);
+      for (size_t i = b; i < e; ++i) convert_row(*cp->kt, cp->a, cp->x + i * cp->k, cp->xa + i * cp->xs, cp->k);
     });
   } else {
     for (int64_t i = 0; i < n; ++i) convert_row(kt, a, x + i * k, xa + i * xs, k);
@@ -216,11 +232,13 @@ void matmul(const void* w, DType wtype, int64_t m, int64_t k, const float* x, in
   }
   Job* jp = &j;
   if (n <= 2) {
-    // Token generation: each thread streams one contiguous slice of W (rows in multiples of 8).
-    pool.run([jp](int ith, int nth) {
-      const int64_t per = ((jp->m + nth - 1) / nth + 7) / 8 * 8;
-      const int64_t r0 = std::min(jp->m, per * ith), r1 = std::min(jp->m, r0 + per);
-      if (r0 < r1) run_rows(*jp, r0, r1);
+    // Token generation: contiguous chunks of W rows (each one sequential stream), about four per
+    // thread, handed out dynamically so that a descheduled thread on a shared machine does not
+    // hold everyone up.
+    pool.run([jp](int, int nth) {
+      const int64_t chunk = std::max<int64_t>(16, (jp->m / (4 * nth) + 15) / 16 * 16);
+      for (int64_t r0 = jp->next.fetch_add(chunk); r0 < jp->m; r0 = jp->next.fetch_add(chunk))
+        run_rows(*jp, r0, std::min(jp->m, r0 + chunk));
     });
   } else {
     pool.run([jp](int, int) { run_tiles(*jp); });

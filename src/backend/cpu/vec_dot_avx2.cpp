@@ -17,7 +17,7 @@ const Kernels& kernels_avx2() {
   static const Kernels t = {
       "avx2",
       act_q8_0_simd,
-      act_q8_k_scalar,
+      act_q8_k_simd,
       gemm_rows<FloatTile<WF32>::T, 4, 2>,
       gemm_rows<FloatTile<WF16>::T, 4, 2>,
       gemm_rows<FloatTile<WBF16>::T, 4, 2>,

@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <type_traits>
+#include <vector>
 
 #include "backend/cpu/kernels.h"
 #include "tensor/blocks.h"
@@ -16,6 +17,8 @@
 namespace fragua::cpu {
 namespace avx512_impl {
 #include "backend/cpu/gemm_simd.h"
+#include "backend/cpu/gemm_avx512_legacy.h"
+#include "backend/cpu/gemm_avx512_kquants.h"
 }  // namespace avx512_impl
 
 const Kernels& kernels_avx512() {
@@ -23,18 +26,18 @@ const Kernels& kernels_avx512() {
   static const Kernels t = {
       "avx512",
       act_q8_0_simd,
-      act_q8_k_scalar,
+      act_q8_k_simd,
       gemm_rows<FloatTile<WF32>::T, 4, 4>,
       gemm_rows<FloatTile<WF16>::T, 4, 4>,
       gemm_rows<FloatTile<WBF16>::T, 4, 4>,
-      gemm_legacy<WQ4_0, 4, 4>,
+      gemm_legacy512<W2Q4_0, 4, 4>,
       gemm_legacy<WQ4_1, 4, 4>,
-      gemm_legacy<WQ5_0, 4, 4>,
+      gemm_legacy512<W2Q5_0, 4, 4>,
       gemm_legacy<WQ5_1, 4, 4>,
-      gemm_legacy<WQ8_0, 4, 4>,
-      gemm_rows<Q4K, 4, 4>,
-      gemm_rows<Q5K, 4, 4>,
-      gemm_rows<Q6K, 4, 4>,
+      gemm_legacy512<W2Q8_0, 4, 4>,
+      gemm_rows<Q4K512, 4, 4>,
+      gemm_rows<Q5K512, 4, 4>,
+      gemm_rows<Q6K512, 4, 4>,
   };
   return t;
 }

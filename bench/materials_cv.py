@@ -1,0 +1,101 @@
+#!/usr/bin/python3
+"""Band-gap 5-fold CV (Matbench protocol) side by side: Fragua's XGBoost ensemble against
+scikit-learn's HistGradientBoostingRegressor on the SAME features (written by `fragua materials
+featurize`) and the SAME folds (sklearn KFold(5, shuffle=True, random_state=18012019); the script
+checks that Fragua's fold column equals sklearn's). Then times the full ternary SMACT enumeration.
+
+Usage: bench/materials_cv.py [--data ../shared/data/materials/matbench_expt_gap_train80.csv]
+                             [--fragua build/release/fragua] [--repeats 3] [--threads 2]
+Needs Debian python3-sklearn. The machine is shared: timings are noisy, medians are printed.
+"""
+import argparse, csv, io, os, re, statistics, subprocess, sys, tempfile, time
+
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.model_selection import KFold
+
+here = os.path.dirname(os.path.abspath(__file__))
+root = os.path.dirname(here)
+
+
+def read_csv(path):
+    with open(path) as f:
+        lines = [l for l in f if not l.startswith("#")]
+    return list(csv.DictReader(io.StringIO("".join(lines))))
+
+
+def run(cmd):
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    dt = time.perf_counter() - t0
+    if p.returncode != 0:
+        sys.exit("failed: %s\n%s%s" % (" ".join(cmd), p.stdout, p.stderr))
+    return p.stdout, dt
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default=os.path.join(root, "..", "shared", "data", "materials",
+                                                   "matbench_expt_gap_train80.csv"))
+    ap.add_argument("--fragua", default=os.path.join(root, "build", "release", "fragua"))
+    ap.add_argument("--repeats", type=int, default=1, help="timing repeats for the enumeration")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--fragua-args", default="", help="extra flags for `fragua materials cv`")
+    ap.add_argument("--skip-cv", action="store_true")
+    a = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="fragua-bench-")
+    t = str(a.threads)
+
+    if not a.skip_cv:
+        feats = os.path.join(tmp, "features.csv")
+        run([a.fragua, "-q", "materials", "featurize", "--data", a.data, "--out", feats, "-t", t])
+        rows = read_csv(feats)
+        names = [k for k in rows[0].keys() if k not in ("id", "composition", "gap_expt_eV")]
+        X = np.array([[float(r[k]) if r[k] != "" else np.nan for k in names] for r in rows])
+        y = np.array([float(r["gap_expt_eV"]) for r in rows])
+        folds = np.zeros(len(y), int)
+        for f, (_, test) in enumerate(KFold(n_splits=5, shuffle=True, random_state=18012019).split(X)):
+            folds[test] = f
+
+        preds = os.path.join(tmp, "oof.csv")
+        out, fragua_s = run([a.fragua, "-q", "materials", "cv", "--data", a.data, "--predictions", preds, "-t", t]
+                            + a.fragua_args.split())
+        oof = read_csv(preds)
+        fr_fold = np.array([int(r["fold"]) for r in oof])
+        assert (fr_fold == folds).all(), "Fragua's folds differ from sklearn's KFold"
+        fr_pred = np.array([float(r["prediction"]) for r in oof])
+        fr_mae = float(np.abs(fr_pred - y).mean())
+
+        results = {}
+        configs = {"HGB default": {},
+                   "HGB lr0.05 it800": {"learning_rate": 0.05, "max_iter": 800, "early_stopping": False}}
+        for name, kw in configs.items():
+            pred = np.zeros(len(y))
+            t0 = time.perf_counter()
+            for f in range(5):
+                tr, te = folds != f, folds == f
+                m = HistGradientBoostingRegressor(random_state=0, **kw).fit(X[tr], y[tr])
+                pred[te] = m.predict(X[te])
+            results[name] = (float(np.abs(pred - y).mean()), time.perf_counter() - t0)
+        best_name = min(results, key=lambda k: results[k][0])
+        sk_mae = results[best_name][0]
+        print("5-fold CV on %s (%d rows, %d features, folds identical to sklearn KFold seed 18012019)"
+              % (os.path.basename(a.data), len(y), len(names)))
+        print("  fragua XGBoost ensemble   MAE %.4f eV   (%.0f s wall)" % (fr_mae, fragua_s))
+        for name, (mae, s) in results.items():
+            print("  sklearn %-17s MAE %.4f eV   (%.0f s wall)" % (name, mae, s))
+        print("  ratio fragua / best sklearn (%s): %.3f  (< 1 means Fragua is better)" % (best_name, fr_mae / sk_mae))
+
+    times = []
+    for _ in range(a.repeats):
+        out, _ = run([a.fragua, "-q", "materials", "enumerate", "--count", "3", "--max-z", "103", "-t", t])
+        m = re.search(r"(\d+) raw, (\d+) charge-neutral, (\d+) pass \(([\d.]+) s\)", out)
+        times.append(float(m.group(4)))
+    print("ternary enumeration, elements 1-103, coefficients <= 8, smact14: %s raw, %s charge-neutral, %s pass"
+          % (m.group(1), m.group(2), m.group(3)))
+    print("  median %.2f s over %d runs on %s threads (target < 10 s): %s"
+          % (statistics.median(times), len(times), t, " ".join("%.2f" % x for x in times)))
+
+
+if __name__ == "__main__":
+    main()

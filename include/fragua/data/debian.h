@@ -1,0 +1,58 @@
+// The built-in corpus source any Debian machine can reproduce: packages carrying text in our
+// languages, fetched with `apt-get download` into a resumable cache, unpacked with dpkg-deb and
+// converted to documents (gettext catalogs with their English originals, LibreOffice help HTML,
+// manual pages, fortunes, the Reina-Valera 1909 Bible from its SWORD module). Every document
+// records its package, version and licence.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fragua/base/error.h"
+#include "fragua/data/source.h"
+
+namespace fragua::data {
+
+struct DebianPackage {
+  std::string name, version, licence;
+};
+
+// "small": help pages, books and the LibreOffice catalogs (about 40 MB of downloads, minutes);
+// "full": adds the Debian handbook, GNOME help and catalogs of widely translated packages.
+Result<std::vector<std::string>> debian_preset(std::string_view preset);
+
+// Language code of a path component used by packages: "es", "ca@valencia" -> "ca-valencia",
+// "pt_BR" -> "pt", "en-US"/"en_GB" -> "en", "eu", "gl", "fr", "it", "oc", "ast". "" if not ours.
+std::string debian_lang(std::string_view locale);
+
+// Converters, on memory (fuzzable):
+// roff manual page source -> text (requests dropped, escapes resolved, text of .SH/.B kept).
+std::string roff_to_text(std::string_view roff);
+// fortune(6) files: entries separated by lines holding only '%'.
+std::vector<std::string> split_fortunes(std::string_view data);
+// zlib stream (RFC 1950), as SWORD zText blocks are stored. Error on a corrupt stream.
+Result<std::string> zlib_inflate(std::string_view data, const std::string& where);
+// SWORD zText module: the .bzs block index (12-byte records: offset, size, uncompressed size,
+// little-endian), the .bzz compressed blocks, the .bzv verse index (10-byte records: block,
+// offset, size). Returns the verses' text (OSIS markup removed), one string per verse.
+Result<std::vector<std::string>> read_sword_ztext(std::string_view bzs, std::string_view bzz, std::string_view bzv,
+                                                  const std::string& where);
+
+// Converts every text-bearing file of an unpacked package under `root` into documents
+// (meta: package, version, licence, path; lang set from the path). Catalog strings carry their
+// English original in meta["en"].
+Status extract_debian_tree(const std::string& root, const DebianPackage& pkg, const DocumentSink& sink,
+                           SourceStats& stats);
+
+struct FetchOptions {
+  std::string preset = "small";
+  std::string cache_dir;   // downloads and per-package extraction results (resumable)
+  std::string out_dir;     // <lang>.jsonl, parallel/<lang>-en.jsonl, manifest.json, report.md
+  int threads = 0;
+  std::string apt_get = "apt-get";  // tests point this at a fake
+};
+Status fetch_debian(const FetchOptions& options);
+
+}  // namespace fragua::data

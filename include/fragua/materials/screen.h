@@ -1,0 +1,65 @@
+// Screening and ranking of candidate compositions: property windows on predicted values,
+// sustainability limits (HHI, crustal abundance, EU critical raw materials, RoHS/toxic
+// elements), a ranked table, the Pareto front of performance against supply risk, a plot, and
+// next-experiment suggestions by expected improvement.
+#pragma once
+
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "fragua/base/error.h"
+#include "fragua/materials/composition.h"
+
+namespace fragua::materials {
+
+// EU Critical Raw Materials Act (Regulation (EU) 2024/1252, Annex II; the 2023 list of 34),
+// reduced to elements; and RoHS (Directive 2011/65/EU Annex II: Pb, Hg, Cd, Cr(VI)) plus As
+// (first on the ATSDR Substance Priority List). Element-level flags: the regulations name
+// materials and compounds, so these are screening hints, not legal determinations.
+bool is_critical_raw_material(int z);
+bool is_toxic(int z);
+
+struct ScreenCriteria {
+  double gap_min = -std::numeric_limits<double>::infinity();
+  double gap_max = std::numeric_limits<double>::infinity();
+  double max_hhi_p = std::numeric_limits<double>::infinity();
+  double max_hhi_r = std::numeric_limits<double>::infinity();
+  double min_abundance = 0;  // every element at least this crustal abundance, mg/kg
+  bool no_critical = false, no_toxic = false;
+  double max_metal_probability = 1.0;  // used when a metal classifier is given
+};
+
+struct ScreenRow {
+  std::string id, formula;
+  Composition comp;
+  double gap = 0, gap_std = 0;
+  double metal_p = std::numeric_limits<double>::quiet_NaN();
+  double hhi_p = std::numeric_limits<double>::quiet_NaN(), hhi_r = std::numeric_limits<double>::quiet_NaN();
+  double min_abundance = std::numeric_limits<double>::quiet_NaN();
+  std::string critical, toxic;  // element symbols, ';'-separated
+  double p_window = 0;          // P(gap in window) under N(gap, gap_std)
+  bool pass = false, pareto = false;
+  std::string reason;           // why it failed
+  int rank = 0;                 // 1-based among passing rows, 0 otherwise
+};
+
+// Fills the sustainability columns and the verdict; ranks passing rows by P(window) then
+// lower supply risk max(HHI_p, HHI_r); marks the Pareto front (max P(window), min risk).
+void screen(std::vector<ScreenRow>& rows, const ScreenCriteria& c, const ElementTable& table);
+
+Status write_screen_csv(const std::string& path, const std::vector<ScreenRow>& rows, const std::string& provenance);
+// Scatter of predicted gap (with error bars) against supply risk; window shaded, Pareto front
+// joined, failed candidates grey.
+Status write_screen_svg(const std::string& path, const std::vector<ScreenRow>& rows, const ScreenCriteria& c,
+                        const std::string& title);
+
+enum class Objective { maximize, minimize, target };
+// Expected improvement (Jones, Schonlau & Welch 1998) of a Gaussian N(mean, std) over the best
+// observed objective value. For a target t the objective is -|y - t| and EI is integrated
+// numerically.
+double expected_improvement(double mean, double std, Objective obj, double target, double best_observed);
+// Best objective value among observations.
+double best_observed(const std::vector<double>& y, Objective obj, double target);
+
+}  // namespace fragua::materials

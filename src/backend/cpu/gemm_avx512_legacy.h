@@ -1,0 +1,155 @@
+// 512-bit kernels for the 32-element formats (Q4_0, Q5_0, Q8_0), included by vec_dot_avx512.cpp
+// after gemm_simd.h. Two consecutive blocks fill one zmm, so one VPDPBUSD, one conversion and
+// one FMA serve 64 products; the zero-offset correction is the dot's starting value.
+
+// Lane i of the result takes element i / 8 of the two-element source (block b or b + 1).
+inline __m512i pair_index() { return _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1); }
+
+// Two scales of adjacent blocks as [d0 x 8, d1 x 8].
+template <class Block>
+inline __m512 pair_scales(const Block* b) {
+  const uint32_t both = static_cast<uint32_t>(b[0].d) | (static_cast<uint32_t>(b[1].d) << 16);
+  const __m128 f = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(both)));
+  return _mm512_permutexvar_ps(pair_index(), _mm512_castps128_ps512(f));
+}
+
+// [b0 low nibbles, b0 high, b1 low, b1 high]: the natural element order of the two blocks.
+template <class Block>
+inline __m512i nibbles64(const Block* b) {
+  const __m256i v = _mm256_set_m128i(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b[1].qs)),
+                                     _mm_loadu_si128(reinterpret_cast<const __m128i*>(b[0].qs)));
+  __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(v), _mm256_srli_epi16(v, 4), 1);
+  z = _mm512_shuffle_i64x2(z, z, _MM_SHUFFLE(3, 1, 2, 0));
+  return _mm512_and_si512(z, _mm512_set1_epi8(0x0F));
+}
+
+struct W2Q4_0 {
+  using Narrow = WQ4_0;
+  static constexpr int corr_shift = 0;  // sum(x) per lane, as in WQ4_0
+  static __m512i unpack2(const BlockQ4_0* b) { return nibbles64(b); }
+};
+struct W2Q5_0 {
+  using Narrow = WQ5_0;
+  static constexpr int corr_shift = 1;
+  static __m512i unpack2(const BlockQ5_0* b) {
+    const __m512i h = _mm512_inserti64x4(_mm512_castsi256_si512(fifth_bits(b[0].qh)), fifth_bits(b[1].qh), 1);
+    return _mm512_or_si512(nibbles64(b), h);
+  }
+};
+struct W2Q8_0 {
+  using Narrow = WQ8_0;
+  static constexpr int corr_shift = 4;
+  static __m512i unpack2(const BlockQ8_0* b) {
+    const __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(load256(b[0].qs)), load256(b[1].qs), 1);
+    return _mm512_xor_si512(z, _mm512_set1_epi8(-128));
+  }
+};
+
+template <class W2, int R, int C>
+void tile_legacy512(int64_t nb, const uint8_t* w, size_t ws, const Q8Row* xr, float* y, size_t ys) {
+  using Block = typename W2::Narrow::Block;
+  __m512 acc[R][C];
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
+  const __m512i idx = pair_index();
+  int64_t b = 0;
+  for (; b + 2 <= nb; b += 2) {
+    __m512i xq[C], init[C];
+    __m512 dx[C];
+    for (int c = 0; c < C; ++c) {
+      xq[c] = _mm512_loadu_si512(xr[c].qs + 32 * b);
+      dx[c] = _mm512_permutexvar_ps(
+          idx, _mm512_castps128_ps512(_mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(xr[c].d + b)))));
+      const __m512i s = _mm512_permutexvar_epi32(
+          idx, _mm512_castsi128_si512(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(xr[c].s + b))));
+      init[c] = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(s, W2::corr_shift));
+    }
+    for (int r = 0; r < R; ++r) {
+      const Block* blk = reinterpret_cast<const Block*>(w + r * ws) + b;
+      const __m512i q = W2::unpack2(blk);
+      const __m512 dw = pair_scales(blk);
+      for (int c = 0; c < C; ++c) {
+        const __m512i p = _mm512_dpbusd_epi32(init[c], q, xq[c]);
+        acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(dw, dx[c]), acc[r][c]);
+      }
+    }
+  }
+  float tail[R * C] = {};
+  if (b < nb) {  // an odd last block: the 256-bit kernel
+    Q8Row xt[C];
+    for (int c = 0; c < C; ++c) xt[c] = {xr[c].qs + 32 * b, xr[c].d + b, xr[c].s + b};
+    tile_legacy<typename W2::Narrow, R, C>(1, w + b * static_cast<int64_t>(sizeof(Block)), ws, xt, tail, R);
+  }
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) y[c * ys + r] = _mm512_reduce_add_ps(acc[r][c]) + tail[c * R + r];
+}
+
+template <class W2, int R, int C>
+void legacy512_at(int64_t k, const uint8_t* w, size_t ws, const uint8_t* x, size_t xs, float* y, size_t ys) {
+  Q8Row xr[C];
+  for (int c = 0; c < C; ++c) xr[c] = q8_row(x + c * xs, k);
+  tile_legacy512<W2, R, C>(k / 32, w, ws, xr, y, ys);
+}
+
+// Matrix-vector: the activation-side vectors (scales, offset corrections) are expanded once per
+// call and reused by every row; rows are walked in order (one sequential weight stream).
+template <class W2>
+void gemv_legacy512(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* x, float* y) {
+  using Block = typename W2::Narrow::Block;
+  const int64_t nb = k / 32, np = nb / 2;
+  const Q8Row xr = q8_row(x, k);
+  // Per block pair: 16 scales then 16 correction words (kept as plain arrays, 64 bytes each).
+  thread_local std::vector<float> dxv;
+  thread_local std::vector<int32_t> initv;
+  if (static_cast<int64_t>(dxv.size()) < 16 * np) dxv.resize(static_cast<size_t>(16 * np)), initv.resize(static_cast<size_t>(16 * np));
+  const __m512i idx = pair_index();
+  for (int64_t p = 0; p < np; ++p) {
+    _mm512_storeu_ps(dxv.data() + 16 * p, _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(_mm_castpd_ps(
+                                                                    _mm_load_sd(reinterpret_cast<const double*>(xr.d + 2 * p))))));
+    const __m512i s = _mm512_permutexvar_epi32(
+        idx, _mm512_castsi128_si512(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(xr.s + 2 * p))));
+    _mm512_storeu_si512(initv.data() + 16 * p, _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(s, W2::corr_shift)));
+  }
+  const auto dx_at = [&](int64_t p) { return _mm512_loadu_ps(dxv.data() + 16 * p); };
+  const auto init_at = [&](int64_t p) { return _mm512_loadu_si512(initv.data() + 16 * p); };
+  const Q8Row xt = {xr.qs + 32 * (nb - 1), xr.d + nb - 1, xr.s + nb - 1};
+  for (int r = 0; r < nr; ++r) {
+    const Block* blk = reinterpret_cast<const Block*>(w + r * ws);
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    int64_t p = 0;
+    for (; p + 2 <= np; p += 2) {  // two independent FMA chains
+      const __m512i q0 = W2::unpack2(blk + 2 * p), q1 = W2::unpack2(blk + 2 * p + 2);
+      const __m512i i0 = _mm512_dpbusd_epi32(init_at(p), q0, _mm512_loadu_si512(xr.qs + 64 * p));
+      const __m512i i1 = _mm512_dpbusd_epi32(init_at(p + 1), q1, _mm512_loadu_si512(xr.qs + 64 * p + 64));
+      acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0), _mm512_mul_ps(pair_scales(blk + 2 * p), dx_at(p)), acc0);
+      acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1), _mm512_mul_ps(pair_scales(blk + 2 * p + 2), dx_at(p + 1)), acc1);
+    }
+    for (; p < np; ++p) {
+      const __m512i i0 = _mm512_dpbusd_epi32(init_at(p), W2::unpack2(blk + 2 * p), _mm512_loadu_si512(xr.qs + 64 * p));
+      acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0), _mm512_mul_ps(pair_scales(blk + 2 * p), dx_at(p)), acc0);
+    }
+    float tail = 0.0f;
+    if (nb % 2 != 0) tile_legacy<typename W2::Narrow, 1, 1>(1, w + r * ws + (nb - 1) * sizeof(Block), ws, &xt, &tail, 1);
+    y[r] = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) + tail;
+  }
+}
+
+template <class W2, int R, int C>
+void gemm_legacy512(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* x, size_t xs, int nc, float* y,
+                    size_t ys) {
+  if (nc == 1) {
+    gemv_legacy512<W2>(k, w, ws, nr, x, y);
+    return;
+  }
+  int r = 0;
+  for (; r + R <= nr; r += R) {
+    int c = 0;
+    for (; c + C <= nc; c += C) legacy512_at<W2, R, C>(k, w + r * ws, ws, x + c * xs, xs, y + c * ys + r, ys);
+    for (; c < nc; ++c) legacy512_at<W2, R, 1>(k, w + r * ws, ws, x + c * xs, xs, y + c * ys + r, ys);
+  }
+  for (; r < nr; ++r) {
+    int c = 0;
+    for (; c + C <= nc; c += C) legacy512_at<W2, 1, C>(k, w + r * ws, ws, x + c * xs, xs, y + c * ys + r, ys);
+    for (; c < nc; ++c) legacy512_at<W2, 1, 1>(k, w + r * ws, ws, x + c * xs, xs, y + c * ys + r, ys);
+  }
+}

@@ -1,0 +1,36 @@
+// Shared by the `fragua materials ...` command files: the parent subcommand (created by
+// whichever file registers first) and the hyper-parameter flags.
+#pragma once
+
+#include "cli/command.h"
+#include "fragua/materials/model.h"
+
+namespace fragua::cli {
+
+inline CLI::App* materials_app(CLI::App& root) {
+  for (auto* s : root.get_subcommands([](CLI::App*) { return true; }))
+    if (s->get_name() == "materials") return s;
+  auto* cmd = root.add_subcommand(
+      "materials", "Materials discovery: formulas, features, property models, candidate generation, screening");
+  cmd->require_subcommand(1);
+  return cmd;
+}
+
+inline void add_train_flags(CLI::App* sub, materials::TrainConfig& c, std::string& task) {
+  sub->add_option("--task", task, "regression (band gap) or classification (metal = 1)")
+      ->check(CLI::IsMember({"regression", "classification"}));
+  sub->add_option("--models", c.n_models, "Ensemble members (uncertainty = their spread)");
+  sub->add_option("--rounds", c.n_rounds, "Boosting rounds per member");
+  sub->add_option("--eta", c.eta, "Learning rate");
+  sub->add_option("--max-depth", c.max_depth, "Tree depth");
+  sub->add_option("--subsample", c.subsample, "Row subsample per tree");
+  sub->add_option("--colsample", c.colsample, "Column subsample per tree");
+  sub->add_option("--min-child-weight", c.min_child_weight, "XGBoost min_child_weight");
+  sub->add_option("--lambda", c.lambda, "L2 regularisation");
+  sub->add_option("--objective", c.objective, "XGBoost objective (default reg:squarederror / binary:logistic)");
+  sub->add_flag("--bootstrap", c.bootstrap, "Train each member on a bootstrap resample");
+  sub->add_option("--seed", c.seed, "Random seed of member 0");
+  add_threads_flag(*sub, c.threads);
+}
+
+}  // namespace fragua::cli

@@ -1,0 +1,153 @@
+// Converters for the text formats found in Debian packages.
+#include <zlib.h>
+
+#include <cstring>
+
+#include "fragua/base/utf8.h"
+#include "fragua/data/debian.h"
+
+namespace fragua::data {
+
+std::string debian_lang(std::string_view loc) {
+  std::string l(loc);
+  if (l == "ca@valencia" || l == "ca-valencia" || l == "ca_ES@valencia") return "ca-valencia";
+  size_t cut = l.find_first_of("_@-.");
+  std::string base = cut == std::string::npos ? l : l.substr(0, cut);
+  static constexpr const char* kOurs[] = {"es", "ca", "eu", "gl", "pt", "en", "fr", "it", "oc", "ast"};
+  for (const char* o : kOurs)
+    if (base == o) return base;
+  return "";
+}
+
+// groff(7): requests start with '.' or '\'' at a line start; inline escapes start with '\'.
+std::string roff_to_text(std::string_view roff) {
+  std::string out;
+  size_t pos = 0;
+  while (pos < roff.size()) {
+    size_t nl = roff.find('\n', pos);
+    size_t end = nl == std::string_view::npos ? roff.size() : nl;
+    std::string_view line = roff.substr(pos, end - pos);
+    pos = end + 1;
+    if (!line.empty() && (line[0] == '.' || line[0] == '\'')) {
+      // Requests whose arguments are text: headings and font changes.
+      size_t sp = line.find(' ');
+      std::string_view req = line.substr(1, sp == std::string_view::npos ? std::string_view::npos : sp - 1);
+      bool text_req = req == "SH" || req == "SS" || req == "B" || req == "I" || req == "BI" || req == "IB" ||
+                      req == "BR" || req == "RB" || req == "IR" || req == "RI";
+      if (req == "PP" || req == "P" || req == "LP" || req == "TP" || req == "IP" || req == "SH" || req == "SS" || req == "br")
+        out.push_back('\n');
+      if (!text_req || sp == std::string_view::npos) continue;
+      line = line.substr(sp + 1);
+    }
+    for (size_t i = 0; i < line.size(); ++i) {
+      char c = line[i];
+      if (c == '"' ) continue;
+      if (c != '\\' || i + 1 >= line.size()) {
+        out.push_back(c);
+        continue;
+      }
+      char e = line[++i];
+      if (e == '"') break;  // comment to end of line
+      if (e == 'f' || e == 's') {  // \fB, \f(CW, \s+2: font and size changes
+        if (i + 1 < line.size() && line[i + 1] == '(') i += 3;
+        else if (i + 1 < line.size() && (line[i + 1] == '+' || line[i + 1] == '-')) i += 2;
+        else ++i;
+      } else if (e == '(') {  // \(em, \(co ... two-letter special characters
+        std::string_view name = line.substr(i + 1, 2);
+        out += name == "em" ? "\xE2\x80\x94" : name == "en" ? "\xE2\x80\x93" : name == "co" ? "\xC2\xA9" : " ";
+        i += 2;
+      } else if (e == '-' || e == 'e' || e == '\\') {
+        out.push_back(e == 'e' ? '\\' : e);
+      } else if (e == '&' || e == '^' || e == '|' || e == ')') {
+        // zero-width
+      } else if (e == ' ' || e == '~' || e == '0') {
+        out.push_back(' ');
+      } else if (e == '*') {  // string interpolation \*x or \*(xx
+        if (i + 1 < line.size() && line[i + 1] == '(') i += 3;
+        else ++i;
+      } else {
+        out.push_back(e);
+      }
+    }
+    out.push_back('\n');
+  }
+  return out;
+}
+
+std::vector<std::string> split_fortunes(std::string_view data) {
+  std::vector<std::string> out;
+  std::string cur;
+  size_t pos = 0;
+  while (pos < data.size()) {
+    size_t nl = data.find('\n', pos);
+    size_t end = nl == std::string_view::npos ? data.size() : nl;
+    std::string_view line = data.substr(pos, end - pos);
+    pos = end + 1;
+    if (line == "%" || line == "%\r") {
+      if (cur.find_first_not_of(" \t\n") != std::string::npos) out.push_back(cur);
+      cur.clear();
+    } else {
+      cur.append(line);
+      cur.push_back('\n');
+    }
+  }
+  if (cur.find_first_not_of(" \t\n") != std::string::npos) out.push_back(cur);
+  return out;
+}
+
+Result<std::string> zlib_inflate(std::string_view data, const std::string& where) {
+  z_stream zs;
+  std::memset(&zs, 0, sizeof zs);
+  if (inflateInit(&zs) != Z_OK) return io_error("{}: zlib init failed", where);
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  zs.avail_in = static_cast<uInt>(data.size());
+  std::string out;
+  char buf[1 << 16];
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    zs.next_out = reinterpret_cast<Bytef*>(buf);
+    zs.avail_out = sizeof buf;
+    rc = inflate(&zs, Z_NO_FLUSH);
+    out.append(buf, sizeof buf - zs.avail_out);
+    if (rc == Z_BUF_ERROR || (rc == Z_OK && zs.avail_in == 0 && zs.avail_out != 0)) break;
+  }
+  uint64_t consumed = zs.total_in;
+  inflateEnd(&zs);
+  if (rc != Z_STREAM_END) return corruption_error("{}: offset {}: corrupt or truncated zlib stream", where, consumed);
+  return out;
+}
+
+Result<std::vector<std::string>> read_sword_ztext(std::string_view bzs, std::string_view bzz, std::string_view bzv,
+                                                  const std::string& where) {
+  auto u32 = [](std::string_view s, size_t off) {
+    uint32_t v;
+    std::memcpy(&v, s.data() + off, 4);
+    return v;
+  };
+  std::vector<std::string> blocks;
+  for (size_t off = 0; off + 12 <= bzs.size(); off += 12) {
+    uint64_t start = u32(bzs, off), size = u32(bzs, off + 4);
+    if (start + size > bzz.size())
+      return corruption_error("{}.bzs: offset {}: block runs past the end of the .bzz file", where, off);
+    auto text = zlib_inflate(bzz.substr(start, size), fmt::format("{}.bzz block {}", where, off / 12));
+    if (!text.ok()) return text.error();
+    blocks.push_back(std::move(*text));
+  }
+  std::vector<std::string> verses;
+  for (size_t off = 0; off + 10 <= bzv.size(); off += 10) {
+    uint32_t block = u32(bzv, off), start = u32(bzv, off + 4);
+    uint16_t size;
+    std::memcpy(&size, bzv.data() + off + 8, 2);
+    if (size == 0) continue;
+    if (block >= blocks.size() || uint64_t{start} + size > blocks[block].size())
+      return corruption_error("{}.bzv: offset {}: verse points outside its block", where, off);
+    std::string v = html_to_text(std::string_view(blocks[block]).substr(start, size));
+    for (char& c : v)
+      if (c == '\n') c = ' ';
+    v = utf8::sanitize(v);
+    if (v.find_first_not_of(' ') != std::string::npos) verses.push_back(std::move(v));
+  }
+  return verses;
+}
+
+}  // namespace fragua::data

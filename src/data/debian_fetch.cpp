@@ -1,0 +1,252 @@
+// `fragua corpus fetch debian`: download (apt-get download, resumable: a .deb already in the
+// cache is not fetched again), unpack (dpkg-deb -x), convert (extract_debian_tree) into one
+// JSONL per package in the cache (written atomically, so an interrupted run resumes at the next
+// package), then merge per language into the output folder.
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <mutex>
+
+#include "fragua/base/file.h"
+#include "fragua/base/log.h"
+#include "fragua/base/progress.h"
+#include "fragua/base/thread_pool.h"
+#include "fragua/data/debian.h"
+
+namespace fragua::data {
+namespace fs = std::filesystem;
+namespace {
+
+std::string shell_quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+int run_capture(const std::string& cmd, std::string* out) {
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  if (!p) return -1;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0)
+    if (out) out->append(buf, n);
+  int rc = pclose(p);
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+bool valid_package_name(const std::string& s) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.')) return false;
+  return true;
+}
+
+// The .deb of `pkg` in `dir` (apt-get download names them <pkg>_<version>_<arch>.deb).
+std::string find_deb(const fs::path& dir, const std::string& pkg) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    std::string n = e.path().filename().string();
+    if (n.starts_with(pkg + "_") && n.ends_with(".deb")) return e.path().string();
+  }
+  return "";
+}
+
+// The licence of a package: the License: fields of its machine-readable copyright file
+// (DEP-5), distinct, in order; or the first line mentioning a licence otherwise.
+std::string licence_of(const fs::path& root, const std::string& pkg) {
+  auto text = read_file((root / "usr/share/doc" / pkg / "copyright").string());
+  if (!text.ok()) return "unknown";
+  std::vector<std::string> found;
+  size_t pos = 0;
+  while ((pos = text->find("\nLicense:", pos)) != std::string::npos) {
+    size_t e = text->find('\n', pos + 1);
+    std::string v = text->substr(pos + 9, e - pos - 9);
+    v.erase(0, v.find_first_not_of(" \t"));
+    if (!v.empty() && std::find(found.begin(), found.end(), v) == found.end()) found.push_back(v);
+    pos = e == std::string::npos ? text->size() : e;
+    if (found.size() >= 4) break;
+  }
+  if (found.empty()) return "see copyright";
+  std::string out;
+  for (const auto& f : found) out += (out.empty() ? "" : " AND ") + f;
+  return out;
+}
+
+Status download(const FetchOptions& o, const std::vector<std::string>& pkgs, const fs::path& debs) {
+  ProgressBar bar("download", pkgs.size(), "pkg");
+  int failed = 0;
+  for (const auto& p : pkgs) {
+    if (!find_deb(debs, p).empty()) {
+      bar.add();
+      continue;
+    }
+    std::string out;
+    int rc = run_capture("cd " + shell_quote(debs.string()) + " && " + o.apt_get + " download " + shell_quote(p), &out);
+    if (rc != 0 || find_deb(debs, p).empty()) {
+      ++failed;
+      log_warn("apt-get download {} failed (exit {}): {}", p, rc, out.substr(0, 300));
+    }
+    bar.add();
+  }
+  bar.finish();
+  if (failed == static_cast<int>(pkgs.size())) return io_error("apt-get download failed for every package");
+  return ok_status();
+}
+
+// Unpacks and converts one package into cache/extracted/<deb>.jsonl.
+Status extract_one(const std::string& deb, const fs::path& cache, SourceStats& stats) {
+  std::string base = fs::path(deb).stem().string();
+  fs::path out = cache / "extracted" / (base + ".jsonl");
+  if (fs::exists(out)) return ok_status();
+  std::string version;
+  if (run_capture("dpkg-deb -f " + shell_quote(deb) + " Version", &version) != 0)
+    return corruption_error("{}: not a Debian package: {}", deb, version);
+  while (!version.empty() && (version.back() == '\n' || version.back() == '\r')) version.pop_back();
+  std::string pkg = base.substr(0, base.find('_'));
+  fs::path tmp = cache / "unpack" / base;
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+  std::string msg;
+  if (run_capture("dpkg-deb -x " + shell_quote(deb) + " " + shell_quote(tmp.string()), &msg) != 0) {
+    fs::remove_all(tmp);
+    return corruption_error("{}: dpkg-deb -x failed: {}", deb, msg);
+  }
+  DebianPackage info{pkg, version, licence_of(tmp, pkg)};
+  auto file = FRAGUA_TRY(AtomicFile::create(out.string()));
+  Status st = ok_status();
+  auto s = extract_debian_tree(tmp.string(), info, [&](Document&& d) {
+    if (!st.ok()) return;
+    nlohmann::json j = d.meta;
+    j["text"] = std::move(d.text);
+    j["lang"] = d.lang;
+    j["id"] = d.id;
+    j["source"] = d.source;
+    st = file.append(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  }, stats);
+  fs::remove_all(tmp);
+  FRAGUA_TRY(s);
+  FRAGUA_TRY(st);
+  return file.commit();
+}
+
+struct LangTotals {
+  uint64_t docs = 0, bytes = 0, pairs = 0;
+};
+
+}  // namespace
+
+Result<std::vector<std::string>> debian_preset(std::string_view preset) {
+  std::vector<std::string> small = {
+      "libreoffice-help-es", "libreoffice-help-ca", "libreoffice-help-eu", "libreoffice-help-gl",
+      "libreoffice-help-pt", "libreoffice-help-en-us", "libreoffice-help-fr", "libreoffice-help-it",
+      "libreoffice-l10n-es", "libreoffice-l10n-ca", "libreoffice-l10n-eu", "libreoffice-l10n-gl",
+      "libreoffice-l10n-pt", "libreoffice-l10n-fr", "libreoffice-l10n-it", "libreoffice-l10n-oc",
+      "libreoffice-l10n-ast", "manpages-es", "fortunes-es", "sword-text-sparv"};
+  if (preset == "small") return small;
+  if (preset == "full") {
+    // Catalog-rich packages that ship their .mo files in the main package or a -l10n/-data one.
+    for (const char* p : {"debian-handbook", "gnome-user-docs", "iso-codes", "libc-l10n", "util-linux-locales",
+                          "coreutils", "tar", "grep", "sed", "findutils", "diffutils", "gettext", "wget", "bash",
+                          "apt", "dpkg", "aptitude-common", "nano", "gimp-data", "inkscape", "gnome-shell-common",
+                          "nautilus-data", "evolution-data-server-common", "gtk2.0-common", "libgtk-3-common",
+                          "gedit-common", "xfce4-session", "thunar-data", "vlc-l10n", "kde-l10n-ca",
+                          "firefox-esr-l10n-es-es", "firefox-esr-l10n-ca", "firefox-esr-l10n-eu", "firefox-esr-l10n-gl",
+                          "thunderbird-l10n-es-es", "thunderbird-l10n-ca", "thunderbird-l10n-eu", "thunderbird-l10n-gl",
+                          "libreoffice-l10n-pt-br", "libreoffice-help-pt-br", "manpages-pt", "manpages-fr",
+                          "manpages-it", "fortunes-fr", "fortunes-it", "fortunes-eo"})
+      small.push_back(p);
+    return small;
+  }
+  return invalid_argument_error("unknown preset '{}' (small, full)", preset);
+}
+
+Status fetch_debian(const FetchOptions& o) {
+  auto pkgs = FRAGUA_TRY(debian_preset(o.preset));
+  for (const auto& p : pkgs)
+    if (!valid_package_name(p)) return invalid_argument_error("bad package name '{}'", p);
+  fs::path cache(o.cache_dir), debs = cache / "debs", out(o.out_dir);
+  std::error_code ec;
+  fs::create_directories(debs, ec);
+  fs::create_directories(cache / "extracted", ec);
+  fs::create_directories(out / "parallel", ec);
+  if (ec) return io_error("{}: {}", o.cache_dir, ec.message());
+  FRAGUA_TRY(download(o, pkgs, debs));
+
+  std::vector<std::string> deb_files;
+  for (const auto& p : pkgs)
+    if (auto d = find_deb(debs, p); !d.empty()) deb_files.push_back(d);
+  ThreadPool pool(o.threads > 0 ? o.threads : ThreadPool::default_threads());
+  ProgressBar bar("extract", deb_files.size(), "pkg");
+  std::mutex mu;
+  SourceStats all;
+  std::vector<std::string> errors;
+  pool.parallel_for_dynamic(deb_files.size(), 1, [&](size_t b, size_t e) {
+    for (size_t i = b; i < e; ++i) {
+      SourceStats st;
+      Status s = extract_one(deb_files[i], cache, st);
+      std::lock_guard<std::mutex> lock(mu);
+      all.merge(st);
+      if (!s.ok()) errors.push_back(s.error().to_string());
+      bar.add();
+    }
+  });
+  bar.finish();
+  for (const auto& w : all.warnings) log_warn("{}", w);
+  for (const auto& e : errors) log_warn("{}", e);
+
+  // Merge into <lang>.jsonl and parallel/<lang>-en.jsonl.
+  std::map<std::string, AtomicFile> lang_files, pair_files;
+  std::map<std::string, LangTotals> totals;
+  nlohmann::json manifest = {{"format", "fragua-corpus-debian"}, {"version", 1}, {"preset", o.preset},
+                             {"fragua", FRAGUA_VERSION}, {"packages", nlohmann::json::array()}};
+  for (const auto& deb : deb_files) {
+    fs::path ex = cache / "extracted" / (fs::path(deb).stem().string() + ".jsonl");
+    auto data = read_file(ex.string());
+    if (!data.ok()) continue;
+    nlohmann::json pkg_entry;
+    size_t pos = 0;
+    while (pos < data->size()) {
+      size_t nl = data->find('\n', pos);
+      if (nl == std::string::npos) nl = data->size();
+      auto j = nlohmann::json::parse(data->begin() + static_cast<long>(pos), data->begin() + static_cast<long>(nl), nullptr, false);
+      pos = nl + 1;
+      if (j.is_discarded()) continue;
+      std::string lang = j.value("lang", "");
+      if (pkg_entry.is_null())
+        pkg_entry = {{"package", j["package"]}, {"version", j["version"]}, {"licence", j["licence"]}};
+      auto& t = totals[lang];
+      if (j.contains("pairs")) {
+        auto [it, fresh] = pair_files.try_emplace(lang, FRAGUA_TRY(AtomicFile::create((out / "parallel" / (lang + "-en.jsonl")).string())));
+        (void)fresh;
+        for (const auto& p : j["pairs"]) {
+          nlohmann::json pj = {{"en", p[0]}, {lang, p[1]}, {"package", j["package"]}, {"version", j["version"]},
+                               {"licence", j["licence"]}};
+          FRAGUA_TRY(it->second.append(pj.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"));
+          ++t.pairs;
+        }
+        j.erase("pairs");
+      }
+      t.docs++;
+      t.bytes += j["text"].get_ref<const std::string&>().size();
+      auto [it, fresh] = lang_files.try_emplace(lang, FRAGUA_TRY(AtomicFile::create((out / (lang + ".jsonl")).string())));
+      (void)fresh;
+      FRAGUA_TRY(it->second.append(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"));
+    }
+    if (!pkg_entry.is_null()) manifest["packages"].push_back(pkg_entry);
+  }
+  for (auto& [l, f] : lang_files) FRAGUA_TRY(f.commit());
+  for (auto& [l, f] : pair_files) FRAGUA_TRY(f.commit());
+  std::string table = "| lang | documents | MB | parallel pairs |\n|---|---:|---:|---:|\n";
+  for (const auto& [l, t] : totals) {
+    table += fmt::format("| {} | {} | {:.2f} | {} |\n", l, t.docs, t.bytes / 1e6, t.pairs);
+    manifest["languages"][l] = {{"documents", t.docs}, {"bytes", t.bytes}, {"pairs", t.pairs}};
+  }
+  manifest["bad_records"] = all.bad_records;
+  FRAGUA_TRY(write_file_atomic((out / "manifest.json").string(), manifest.dump(2) + "\n"));
+  FRAGUA_TRY(write_file_atomic((out / "report.md").string(), "# Debian corpus (" + o.preset + ")\n\n" + table));
+  std::fputs(table.c_str(), stdout);
+  if (!errors.empty()) return corruption_error("{} package(s) failed to extract; first: {}", errors.size(), errors[0]);
+  return ok_status();
+}
+
+}  // namespace fragua::data

@@ -1,0 +1,32 @@
+// The language-id model's state (internal header, shared with the trainer).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "fragua/data/langid.h"
+
+namespace fragua::data {
+
+struct LangIdModel::Impl {
+  struct Scores {
+    uint32_t cost[16] = {};
+    uint32_t n = 0;
+  };
+  std::vector<std::string> langs;
+  std::vector<int> variant_of;  // index of the base language for a variant class, else -1
+  int bits = 18;
+  double scale = 10.0;          // nats per 255 cost units
+  double variant_margin = 1.0;  // nats
+  std::vector<uint8_t> table;   // 2^bits x 16
+  nlohmann::json provenance = nlohmann::json::object();
+
+  void score(std::string_view text, Scores& s) const;
+  LangGuess decide(const Scores& s) const;
+  void finish_setup();
+};
+
+}  // namespace fragua::data

@@ -1,0 +1,201 @@
+#include "fragua/materials/screen.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "fragua/base/file.h"
+#include "materials/csv_reader.h"
+
+namespace fragua::materials {
+
+namespace {
+
+double normal_cdf(double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); }
+double normal_pdf(double z) { return std::exp(-0.5 * z * z) / std::sqrt(2.0 * M_PI); }
+
+double supply_risk(const ScreenRow& r) {
+  if (std::isnan(r.hhi_p) || std::isnan(r.hhi_r)) return 10000.0;  // unknown counts as worst
+  return std::max(r.hhi_p, r.hhi_r);
+}
+
+double p_in_window(double mean, double sd, double lo, double hi) {
+  if (sd <= 1e-9) return (mean >= lo && mean <= hi) ? 1.0 : 0.0;
+  double a = std::isinf(lo) ? 0.0 : normal_cdf((lo - mean) / sd);
+  double b = std::isinf(hi) ? 1.0 : normal_cdf((hi - mean) / sd);
+  return std::max(0.0, b - a);
+}
+
+std::string num(double v) { return std::isnan(v) ? "" : fmt::format("{:.6g}", v); }
+
+}  // namespace
+
+void screen(std::vector<ScreenRow>& rows, const ScreenCriteria& c, const ElementTable& table) {
+  for (auto& r : rows) {
+    auto h = compound_hhi(r.comp, table);
+    if (h.ok()) {
+      r.hhi_p = h->production;
+      r.hhi_r = h->reserve;
+    }
+    r.min_abundance = std::numeric_limits<double>::infinity();
+    r.critical.clear();
+    r.toxic.clear();
+    for (auto& [z, a] : r.comp.amounts()) {
+      const Element& e = table.by_z(z);
+      double ab = e.get(Prop::abundance_mg_kg);
+      r.min_abundance = std::isnan(ab) ? std::nan("") : std::min(r.min_abundance, ab);
+      if (is_critical_raw_material(z)) r.critical += (r.critical.empty() ? "" : ";") + e.symbol;
+      if (is_toxic(z)) r.toxic += (r.toxic.empty() ? "" : ";") + e.symbol;
+    }
+    r.p_window = p_in_window(r.gap, r.gap_std, c.gap_min, c.gap_max);
+    std::vector<std::string> why;
+    if (r.gap < c.gap_min || r.gap > c.gap_max) why.push_back("gap outside window");
+    if (!(r.metal_p <= c.max_metal_probability) && !std::isnan(r.metal_p)) why.push_back("likely metal");
+    if (c.max_hhi_p < 1e300 && !(r.hhi_p <= c.max_hhi_p)) why.push_back("HHI production");
+    if (c.max_hhi_r < 1e300 && !(r.hhi_r <= c.max_hhi_r)) why.push_back("HHI reserves");
+    if (c.min_abundance > 0 && !(r.min_abundance >= c.min_abundance)) why.push_back("scarce element");
+    if (c.no_critical && !r.critical.empty()) why.push_back("critical raw material");
+    if (c.no_toxic && !r.toxic.empty()) why.push_back("toxic element");
+    r.pass = why.empty();
+    r.reason.clear();
+    for (auto& w : why) r.reason += (r.reason.empty() ? "" : "; ") + w;
+    r.pareto = false;
+    r.rank = 0;
+  }
+  std::vector<size_t> pass;
+  for (size_t i = 0; i < rows.size(); ++i)
+    if (rows[i].pass) pass.push_back(i);
+  std::stable_sort(pass.begin(), pass.end(), [&](size_t a, size_t b) {
+    if (rows[a].p_window != rows[b].p_window) return rows[a].p_window > rows[b].p_window;
+    return supply_risk(rows[a]) < supply_risk(rows[b]);
+  });
+  for (size_t k = 0; k < pass.size(); ++k) rows[pass[k]].rank = static_cast<int>(k) + 1;
+  // Pareto front among passing rows: no other row has P(window) >= and risk <= with one strict.
+  for (size_t i : pass) {
+    bool dominated = false;
+    for (size_t j : pass) {
+      if (i == j) continue;
+      double pi = rows[i].p_window, pj = rows[j].p_window, ri = supply_risk(rows[i]), rj = supply_risk(rows[j]);
+      if (pj >= pi && rj <= ri && (pj > pi || rj < ri)) { dominated = true; break; }
+    }
+    rows[i].pareto = !dominated;
+  }
+}
+
+Status write_screen_csv(const std::string& path, const std::vector<ScreenRow>& rows, const std::string& provenance) {
+  std::vector<size_t> order(rows.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    int ra = rows[a].rank ? rows[a].rank : 1 << 30, rb = rows[b].rank ? rows[b].rank : 1 << 30;
+    return ra < rb;
+  });
+  std::string out = "# " + provenance + "\n";
+  out += "rank,id,composition,gap_ev,gap_std_ev,p_window,metal_probability,hhi_p,hhi_r,min_abundance_mg_kg,"
+         "critical,toxic,pareto,pass,reason\n";
+  for (size_t i : order) {
+    const auto& r = rows[i];
+    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", r.rank ? std::to_string(r.rank) : "",
+                       csv_escape(r.id), csv_escape(r.formula), num(r.gap), num(r.gap_std), num(r.p_window),
+                       num(r.metal_p), num(r.hhi_p), num(r.hhi_r), num(r.min_abundance), r.critical, r.toxic,
+                       r.pareto ? 1 : 0, r.pass ? 1 : 0, csv_escape(r.reason));
+  }
+  return write_file_atomic(path, out);
+}
+
+static std::string svg_escape(const std::string& s) {
+  std::string o;
+  for (char c : s) {
+    if (c == '<') o += "&lt;";
+    else if (c == '>') o += "&gt;";
+    else if (c == '&') o += "&amp;";
+    else if (c == '"') o += "&quot;";
+    else o += c;
+  }
+  return o;
+}
+
+Status write_screen_svg(const std::string& path, const std::vector<ScreenRow>& rows, const ScreenCriteria& c,
+                        const std::string& title) {
+  const double W = 760, H = 520, L = 70, R = 20, T = 40, B = 60;
+  double gmax = 1.0;
+  for (auto& r : rows) gmax = std::max(gmax, r.gap + r.gap_std);
+  if (std::isfinite(c.gap_max)) gmax = std::max(gmax, c.gap_max);
+  gmax = std::ceil(gmax * 1.05);
+  auto X = [&](double risk) { return L + (W - L - R) * std::clamp(risk, 0.0, 10000.0) / 10000.0; };
+  auto Y = [&](double g) { return H - B - (H - T - B) * std::clamp(g, 0.0, gmax) / gmax; };
+  std::string s = fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" font-family=\"sans-serif\" "
+      "font-size=\"12\">\n<!-- fragua materials screen plot v1 -->\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+      "<text x=\"{}\" y=\"22\" font-size=\"15\">{}</text>\n",
+      W, H, L, svg_escape(title));
+  double lo = std::isfinite(c.gap_min) ? c.gap_min : 0, hi = std::isfinite(c.gap_max) ? c.gap_max : gmax;
+  s += fmt::format("<rect x=\"{}\" y=\"{:.1f}\" width=\"{}\" height=\"{:.1f}\" fill=\"#d8f0d8\"/>\n", L, Y(hi),
+                   W - L - R, Y(lo) - Y(hi));
+  s += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"black\"/>\n", L, H - B, W - R);
+  s += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"black\"/>\n", L, T, H - B);
+  for (int k = 0; k <= 10; k += 2)
+    s += fmt::format("<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", X(k * 1000.0), H - B + 18, k * 1000);
+  for (int k = 0; k <= 5; ++k)
+    s += fmt::format("<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{:.1f}</text>\n", L - 6, Y(gmax * k / 5) + 4, gmax * k / 5);
+  s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">supply risk: max(HHI production, HHI reserves)</text>\n",
+                   (L + W - R) / 2, H - 18);
+  s += fmt::format("<text transform=\"translate(18,{}) rotate(-90)\" text-anchor=\"middle\">predicted band gap (eV)</text>\n",
+                   (T + H - B) / 2);
+  std::vector<const ScreenRow*> front;
+  for (auto& r : rows) {
+    double risk = supply_risk(r);
+    std::string color = r.pareto ? "#c0392b" : r.pass ? "#2e86c1" : "#b0b0b0";
+    s += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" stroke=\"{3}\" stroke-opacity=\"0.5\"/>\n",
+                     X(risk), Y(r.gap - r.gap_std), Y(r.gap + r.gap_std), color);
+    s += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"{}\" fill=\"{}\"><title>{} gap {:.2f}±{:.2f} eV, risk {:.0f}</title></circle>\n",
+                     X(risk), Y(r.gap), r.pass ? 4 : 2.5, color, svg_escape(r.formula), r.gap, r.gap_std, risk);
+    if (r.pareto) front.push_back(&r);
+  }
+  std::sort(front.begin(), front.end(), [](auto* a, auto* b) { return supply_risk(*a) < supply_risk(*b); });
+  if (front.size() > 1) {
+    s += "<polyline fill=\"none\" stroke=\"#c0392b\" stroke-dasharray=\"4,3\" points=\"";
+    for (auto* r : front) s += fmt::format("{:.1f},{:.1f} ", X(supply_risk(*r)), Y(r->gap));
+    s += "\"/>\n";
+  }
+  for (auto* r : front)
+    s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"10\">{}</text>\n", X(supply_risk(*r)) + 6, Y(r->gap) - 6,
+                     svg_escape(r->formula));
+  s += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"11\"><tspan fill=\"#c0392b\">● Pareto front</tspan>  "
+                   "<tspan fill=\"#2e86c1\">● passes</tspan>  <tspan fill=\"#909090\">● filtered out</tspan>  "
+                   "<tspan fill=\"#5a9a5a\">■ target window</tspan></text>\n",
+                   W - 390, T - 8);
+  s += "</svg>\n";
+  return write_file_atomic(path, s);
+}
+
+double best_observed(const std::vector<double>& y, Objective obj, double target) {
+  double best = -std::numeric_limits<double>::infinity();
+  for (double v : y) {
+    double f = obj == Objective::maximize ? v : obj == Objective::minimize ? -v : -std::fabs(v - target);
+    best = std::max(best, f);
+  }
+  return best;
+}
+
+double expected_improvement(double mean, double sd, Objective obj, double target, double best) {
+  if (obj != Objective::target) {
+    double mu = obj == Objective::maximize ? mean : -mean;
+    if (sd <= 1e-12) return std::max(0.0, mu - best);
+    double z = (mu - best) / sd;
+    return (mu - best) * normal_cdf(z) + sd * normal_pdf(z);
+  }
+  // Improvement max(0, |best| - |y - t|) is positive only for y within d = -best of t.
+  double d = -best;
+  if (d <= 0) return 0.0;
+  if (sd <= 1e-12) return std::max(0.0, d - std::fabs(mean - target));
+  const int n = 400;  // Simpson's rule over [t - d, t + d]
+  double h = 2 * d / n, s = 0;
+  for (int i = 0; i <= n; ++i) {
+    double y = target - d + h * i;
+    double f = (d - std::fabs(y - target)) * normal_pdf((y - mean) / sd) / sd;
+    s += f * (i == 0 || i == n ? 1 : (i % 2 ? 4 : 2));
+  }
+  return s * h / 3;
+}
+
+}  // namespace fragua::materials

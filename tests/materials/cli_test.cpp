@@ -1,0 +1,130 @@
+// End to end through the `fragua materials` CLI on small data written here.
+#include <filesystem>
+
+#include "fragua/base/file.h"
+#include "fragua/base/metrics.h"
+#include "fragua/materials/dataset.h"
+#include "fragua/materials/enumerate.h"
+#include "golden.h"
+
+namespace fragua::materials {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string run_ok(const std::string& args) {
+  std::string out;
+  int rc = test::run_command(test::cli_path() + " -q materials " + args, &out);
+  EXPECT_EQ(rc, 0) << args << "\n" << out;
+  return out;
+}
+
+// Synthetic "band gaps": a smooth function of composition that the features can express.
+std::string training_csv() {
+  const char* formulas[] = {"GaAs", "GaP", "GaN", "InP", "InAs", "InN", "AlP", "AlAs", "AlN", "ZnO", "ZnS",
+                            "ZnSe", "ZnTe", "CdS", "CdSe", "CdTe", "MgO", "CaO", "SrO", "BaO", "NaCl", "KCl",
+                            "LiF", "NaF", "KBr", "CuCl", "CuBr", "AgCl", "AgBr", "SnO2", "TiO2", "SiC", "BN",
+                            "Cu", "Fe", "Al", "Ni", "Ag", "Au", "Zn", "Cu3Au", "NiAl", "FeAl", "Fe3Al"};
+  std::string s = "mbid,composition,gap_eV\n";
+  int i = 0;
+  for (const char* f : formulas) {
+    auto c = *parse_formula(f, testing::table());
+    double en_diff = 0;
+    for (auto& [z, a] : c.amounts())
+      en_diff = std::max(en_diff, std::fabs(testing::table().by_z(z).get(Prop::pauling_en) -
+                                            testing::table().by_z(c.amounts()[0].first).get(Prop::pauling_en)));
+    s += fmt::format("t-{},{},{:.3f}\n", i++, f, c.num_elements() == 1 ? 0.0 : 2.5 * en_diff);
+  }
+  return s;
+}
+
+TEST(Cli, TrainPredictScreenSuggestAdd) {
+  test::TempDir dir;
+  ASSERT_TRUE(write_file_atomic(dir.file("train.csv"), training_csv()).ok());
+  std::string common = " --models 3 --rounds 40 --eta 0.2 --max-depth 3 -t 2";
+  run_ok("train --data " + dir.file("train.csv") + " --out " + dir.file("gap.model") + common);
+  ASSERT_TRUE(fs::exists(dir.file("gap.model")));
+
+  run_ok("enumerate --elements Zn,Cd,S,Se,O --size 2 --max-coeff 3 --out " + dir.file("cands.csv"));
+  auto cands = *read_file(dir.file("cands.csv"));
+  EXPECT_NE(cands.find("\nZnS,Zn+2;S-2\n"), std::string::npos) << cands;
+
+  run_ok("predict --model " + dir.file("gap.model") + " --input " + dir.file("cands.csv") + " --out " +
+         dir.file("pred.csv"));
+  auto pred = *read_file(dir.file("pred.csv"));
+  EXPECT_NE(pred.find("id,composition,prediction,uncertainty"), std::string::npos);
+
+  auto out = run_ok("screen --model " + dir.file("gap.model") + " --candidates " + dir.file("cands.csv") +
+                    " --gap-min 0.5 --gap-max 4 --no-toxic --out " + dir.file("ranked.csv") + " --plot " +
+                    dir.file("screen.svg"));
+  EXPECT_NE(out.find("candidates"), std::string::npos);
+  auto ranked = *read_file(dir.file("ranked.csv"));
+  EXPECT_NE(ranked.find("rank,id,composition,gap_ev"), std::string::npos);
+  EXPECT_NE(ranked.find("toxic element"), std::string::npos);  // Cd compounds are filtered
+  auto svg = *read_file(dir.file("screen.svg"));
+  EXPECT_EQ(svg.rfind("<svg", 0), 0u);
+  EXPECT_NE(svg.find("Pareto front"), std::string::npos);
+
+  run_ok("suggest --model " + dir.file("gap.model") + " --candidates " + dir.file("cands.csv") + " --data " +
+         dir.file("train.csv") + " --objective target --target 1.4 -n 3 --out " + dir.file("next.csv"));
+  auto next = *read_file(dir.file("next.csv"));
+  EXPECT_NE(next.find("\n1,"), std::string::npos) << next;
+  EXPECT_EQ(next.find(",ZnS,"), std::string::npos) << "ZnS was already measured: " << next;
+
+  ASSERT_TRUE(write_file_atomic(dir.file("lab.csv"), "composition,gap_eV\nZn2S2,3.7\nCdO,2.2\n").ok());
+  out = run_ok("add-measurements --data " + dir.file("train.csv") + " --measurements " + dir.file("lab.csv") +
+               " --out " + dir.file("merged.csv"));
+  EXPECT_NE(out.find("1 replaced, 1 appended"), std::string::npos) << out;
+  auto merged = *read_dataset(dir.file("merged.csv"), testing::table());
+  EXPECT_EQ(merged.size(), 45u);
+}
+
+TEST(Cli, CvPrintsMatbenchMetrics) {
+  test::TempDir dir;
+  ASSERT_TRUE(write_file_atomic(dir.file("train.csv"), training_csv()).ok());
+  auto out = run_ok("cv --data " + dir.file("train.csv") + " --models 2 --rounds 20 -t 2 --metrics " +
+                    dir.file("m.jsonl") + " --predictions " + dir.file("oof.csv"));
+  EXPECT_NE(out.find("cv 5 folds (seed 18012019): mae"), std::string::npos) << out;
+  auto lines = read_metrics(dir.file("m.jsonl"));
+  ASSERT_TRUE(lines.ok());
+  EXPECT_EQ(lines->size(), 6u);  // five folds and the summary
+}
+
+TEST(Cli, BadInputFailsCleanlyAndWritesNothing) {
+  test::TempDir dir;
+  ASSERT_TRUE(write_file_atomic(dir.file("bad.csv"), "mbid,composition,gap\nx,GaAs,1\ny,Ga2Zz,2\n").ok());
+  std::string out;
+  int rc = test::run_command(test::cli_path() + " -q materials train --rounds 2 --models 1 --data " +
+                                 dir.file("bad.csv") + " --out " + dir.file("m.model"),
+                             &out);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("bad.csv:3:3: formula 'Ga2Zz': unknown element 'Zz' at column 4"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(dir.file("m.model")));
+  ASSERT_TRUE(write_file_atomic(dir.file("nan.csv"), "mbid,composition,gap\nx,GaAs,abc\n").ok());
+  rc = test::run_command(test::cli_path() + " -q materials cv --data " + dir.file("nan.csv") + " --predictions " +
+                             dir.file("o.csv"),
+                         &out);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("nan.csv:2:8: column 'gap': 'abc' is not a number"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(dir.file("o.csv")));
+  rc = test::run_command(test::cli_path() + " materials parse 'Cu(SO4'", &out);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("'(' is never closed at column 3"), std::string::npos) << out;
+  rc = test::run_command(test::cli_path() + " materials enumerate --elements Cs,Qq", &out);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("unknown element 'Qq'"), std::string::npos) << out;
+}
+
+TEST(Cli, EnumerateCountsAndSubstitution) {
+  auto out = run_ok("enumerate --elements Cs,Pb,I --max-coeff 5");
+  EXPECT_NE(out.find("CsPbI3,Cs+1;Pb+2;I-1"), std::string::npos) << out;
+  out = run_ok("enumerate --count 2 --max-z 103 -t 2");
+  EXPECT_NE(out.find("5253 element sets, 225879 raw"), std::string::npos) << out;
+  EXPECT_NE(out.find("13464 pass"), std::string::npos) << out;
+  if (!SubstitutionModel::builtin().ok()) GTEST_SKIP() << "no lambda.json";
+  out = run_ok("substitute --species Zn2+,S2- --amounts 1,1 --threshold 0.001");
+  EXPECT_NE(out.find("CdSe,Cd2+;Se2-,"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace fragua::materials
