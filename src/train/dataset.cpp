@@ -192,6 +192,8 @@ size_t Dataset::Impl::draw(int T, int32_t* tokens, int32_t* targets) {
   double u = rng.uniform();
   size_t li = 0;
   while (li + 1 < cumulative.size() && (u >= cumulative[li] || langs[li].weight == 0)) ++li;
+  // Rounding can carry u past the last positive weight: never pick a language with none.
+  while (langs[li].weight == 0 && li > 0) --li;
   const Stream& s = streams[li];
   if (cursor[li] + static_cast<uint64_t>(T) + 1 > s.split) {
     cursor[li] = 0;

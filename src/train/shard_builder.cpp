@@ -1,4 +1,5 @@
 // `fragua corpus shard`: JSONL or text corpora -> token shards.
+#include <algorithm>
 #include <filesystem>
 
 #include "fragua/base/file.h"
@@ -82,10 +83,28 @@ struct Builder {
 }  // namespace
 
 Result<ShardBuildStats> build_shards(const ShardBuildOptions& o, const TextEncoder& enc) {
-  if (o.inputs.empty()) return invalid_argument_error("corpus shard: no input files");
   if (o.out_dir.empty()) return invalid_argument_error("corpus shard: --out is required");
-  for (const auto& in : o.inputs)
-    if (!Env::posix().file_exists(in)) return not_found_error("{}: no such input file", in);
+  // A directory stands for its *.jsonl, *.json and *.txt files in name order (the corpus
+  // pipeline's corpus/shards/ for instance).
+  std::vector<std::string> inputs;
+  for (const auto& in : o.inputs) {
+    std::error_code dec;
+    if (std::filesystem::is_directory(in, dec)) {
+      std::vector<std::string> files;
+      for (const auto& e : std::filesystem::directory_iterator(in, dec)) {
+        std::string p = e.path().string();
+        if (e.is_regular_file() && (p.ends_with(".jsonl") || p.ends_with(".json") || p.ends_with(".txt"))) files.push_back(p);
+      }
+      std::sort(files.begin(), files.end());
+      if (files.empty()) return not_found_error("{}: directory holds no .jsonl, .json or .txt files", in);
+      inputs.insert(inputs.end(), files.begin(), files.end());
+    } else if (!Env::posix().file_exists(in)) {
+      return not_found_error("{}: no such input file", in);
+    } else {
+      inputs.push_back(in);
+    }
+  }
+  if (inputs.empty()) return invalid_argument_error("corpus shard: no input files");
   std::error_code ec;
   if (std::filesystem::exists(o.out_dir + "/shard-00000.fts", ec))
     return invalid_argument_error("{} already holds shards: choose an empty --out directory", o.out_dir);
@@ -93,10 +112,10 @@ Result<ShardBuildStats> build_shards(const ShardBuildOptions& o, const TextEncod
   nlohmann::json prov = {{"command", o.command}, {"inputs", o.inputs}, {"fragua_version", FRAGUA_VERSION}};
   Builder b{o, enc, ShardWriter(enc.info(), prov), {}, {}};
   uint64_t total = 0;
-  for (const auto& in : o.inputs) total += Env::posix().file_size(in).ok() ? *Env::posix().file_size(in) : 0;
+  for (const auto& in : inputs) total += Env::posix().file_size(in).ok() ? *Env::posix().file_size(in) : 0;
   ProgressBar bar("shard", total, "B");
   Status st = [&]() -> Status {
-    for (const auto& in : o.inputs) {
+    for (const auto& in : inputs) {
       auto file = FRAGUA_TRY(MappedFile::open(in));
       bool jsonl = in.ends_with(".jsonl") || in.ends_with(".json");
       FRAGUA_TRY(jsonl ? b.read_jsonl(in, file.view(), bar) : b.read_text(in, file.view(), bar));

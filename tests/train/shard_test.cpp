@@ -77,6 +77,15 @@ TEST(ShardBuilder, BadLineIsAnErrorNamingFileAndLineAndLeavesNothing) {
   int left = 0;
   for (const auto& e : std::filesystem::directory_iterator(o.out_dir)) left += e.path().extension() == ".fts";
   EXPECT_EQ(left, 0);
+  // A directory input stands for its .jsonl files (the corpus pipeline's corpus/shards/).
+  std::filesystem::create_directories(dir.file("corpus"));
+  std::ofstream(dir.file("corpus/shard-000000.jsonl")) << corpus;
+  o.inputs = {dir.file("corpus")};
+  o.out_dir = dir.file("from_dir");
+  auto ok = build_shards(o, *make_byte_encoder());
+  ASSERT_TRUE(ok.ok()) << ok.error().to_string();
+  EXPECT_EQ(ok->documents, 120u);
+  o.out_dir = dir.file("shards");
   std::ofstream(dir.file("nolang.jsonl")) << "{\"text\": \"hola\"}\n";
   o.inputs = {dir.file("nolang.jsonl")};
   r = build_shards(o, *make_byte_encoder());

@@ -57,8 +57,12 @@ TEST_F(TrainerTest, ResumedRunFollowsTheUninterruptedTrajectoryExactly) {
   ASSERT_TRUE(lines.ok());
   int train_lines = 0;
   for (const auto& l : *lines) {
-    if (l["type"] == "train") EXPECT_EQ(l["step"], ++train_lines);
-    if (l["type"] == "val") EXPECT_EQ(l["val_bpb"].size(), 4u) << l.dump();
+    if (l["type"] == "train") {
+      EXPECT_EQ(l["step"], ++train_lines);
+    }
+    if (l["type"] == "val") {
+      EXPECT_EQ(l["val_bpb"].size(), 4u) << l.dump();
+    }
   }
   EXPECT_EQ(train_lines, 8);
 }
