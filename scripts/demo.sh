@@ -7,12 +7,12 @@
 #   4. shard + train: a Llama-architecture model of a few million parameters, a few minutes
 #   5. export to GGUF and generate a sample in each language; bits per byte per language
 # Every stage is resumable: run it again after an interruption and finished stages are reused.
-# Usage: scripts/demo.sh [WORKDIR]   (env DEMO_STEPS, default 600; FRAGUA_THREADS)
+# Usage: scripts/demo.sh [WORKDIR]   (env DEMO_STEPS, default 150; FRAGUA_THREADS)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 fragua="$root/build/release/fragua"
 work="${1:-$root/out/demo}"
-steps="${DEMO_STEPS:-600}"
+steps="${DEMO_STEPS:-150}"
 mkdir -p "$work"
 cd "$work"
 
@@ -35,7 +35,7 @@ echo "== 4/5 shards and training ($steps steps)"
 [ -d shards ] || "$fragua" corpus shard corpus/shards --tokenizer tok.gguf --out shards
 if [ -f run/latest ]; then resume=--resume; else resume=; fi
 "$fragua" train --data shards --tokenizer tok.gguf --out run $resume --steps "$steps" --n-layer 4 --n-embd 256 \
-  --n-head 4 --seq-len 128 --batch 16 --lr 2e-3 --warmup 50 --mix es=0.3,ca=0.25,eu=0.25,gl=0.2 --eval-every 100
+  --n-head 4 --seq-len 128 --batch 16 --lr 2e-3 --warmup 50 --mix es=0.3,ca=0.25,eu=0.25,gl=0.2 --eval-every 50 --val-tokens 4096
 "$fragua" plot run
 
 echo "== 5/5 export and generate"
