@@ -11,14 +11,27 @@
 #include "backend/cpu/kernels.h"
 #include "fragua/tensor/half.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
 namespace fragua::cpu {
 namespace {
+
+#if defined(__x86_64__) || defined(__i386__)
+// F16C is CPUID leaf 1, ECX bit 29 (Intel SDM vol. 2A); clang 14's __builtin_cpu_supports does
+// not know the name "f16c".
+bool cpu_has_f16c() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  return __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29)) != 0;
+}
+#endif
 
 bool cpu_has(std::string_view level) {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();
   if (level == "avx2")
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c();
   if (level == "avx512")
     return cpu_has("avx2") && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
