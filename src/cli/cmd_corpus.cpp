@@ -32,6 +32,7 @@ void setup(CLI::App& root) {
       ->capture_default_str();
   debian->add_option("--cache", fo->cache_dir, "Download and extraction cache (resumable)")->capture_default_str();
   debian->add_option("-o,--out", fo->out_dir, "Output folder: <lang>.jsonl, parallel/, manifest.json")->capture_default_str();
+  debian->add_option("--packages", fo->packages, "Explicit package list (overrides --preset)")->delimiter(',');
   debian->add_option("--apt-get", fo->apt_get, "apt-get executable")->capture_default_str();
   add_threads_flag(*debian, fo->threads);
   debian->callback([fo] { check(data::fetch_debian(*fo)); });

@@ -10,7 +10,8 @@ std::string kinds_of(std::string_view text) {
   for (const auto& m : find_pii(text)) {
     if (!out.empty()) out += ",";
     out += pii_kind_name(m.kind);
-    out += "=" + std::string(text.substr(m.offset, m.length));
+    out.push_back('=');
+    out.append(text.substr(m.offset, m.length));
   }
   return out;
 }

@@ -1,0 +1,113 @@
+// `fragua corpus fetch debian` against a fake apt-get that hands out a package this test builds
+// with dpkg-deb (no network), plus the converters on their own.
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "fragua/base/file.h"
+#include "fragua/data/debian.h"
+#include "test_util.h"
+
+using namespace fragua;
+using namespace fragua::data;
+namespace fs = std::filesystem;
+
+namespace {
+
+void write(const std::string& path, const std::string& data) {
+  fs::create_directories(fs::path(path).parent_path());
+  std::ofstream f(path, std::ios::binary);
+  f << data;
+}
+
+// Little-endian .mo as the gettext manual lays it out.
+std::string make_mo(const std::vector<std::pair<std::string, std::string>>& pairs) {
+  uint32_t n = static_cast<uint32_t>(pairs.size());
+  std::string strings;
+  uint32_t base = 28 + 16 * n;
+  std::vector<uint32_t> ot, tt;
+  for (int pass = 0; pass < 2; ++pass)
+    for (const auto& p : pairs) {
+      const std::string& s = pass == 0 ? p.first : p.second;
+      (pass == 0 ? ot : tt).push_back(static_cast<uint32_t>(s.size()));
+      (pass == 0 ? ot : tt).push_back(base + static_cast<uint32_t>(strings.size()));
+      strings += s;
+      strings.push_back('\0');
+    }
+  std::string out;
+  auto put = [&out](uint32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); };
+  for (uint32_t v : {0x950412deu, 0u, n, 28u, 28 + 8 * n, 0u, 0u}) put(v);
+  for (uint32_t v : ot) put(v);
+  for (uint32_t v : tt) put(v);
+  return out + strings;
+}
+
+}  // namespace
+
+TEST(Debian, Converters) {
+  EXPECT_EQ(debian_lang("ca@valencia"), "ca-valencia");
+  EXPECT_EQ(debian_lang("pt_BR"), "pt");
+  EXPECT_EQ(debian_lang("en-US"), "en");
+  EXPECT_EQ(debian_lang("de"), "");
+  EXPECT_EQ(roff_to_text(".TH LS 1\n.SH NOMBRE\nls \\- lista el \\fBcontenido\\fP\n.\\\" comentario\n"),
+            "\nNOMBRE\nls - lista el contenido\n");
+  auto f = split_fortunes("Uno\n%\nDos\nlíneas\n%\n");
+  ASSERT_EQ(f.size(), 2u);
+  EXPECT_EQ(f[1], "Dos\nlíneas\n");
+  EXPECT_FALSE(zlib_inflate("not zlib", "x").ok());
+}
+
+TEST(Debian, FetchWithFakeAptGet) {
+  if (test::run_command("command -v dpkg-deb > /dev/null") != 0) GTEST_SKIP() << "dpkg-deb not installed";
+  test::TempDir dir;
+  std::string root = dir.file("pkg");
+  write(root + "/DEBIAN/control",
+        "Package: fake-l10n\nVersion: 1.2-3\nArchitecture: all\nMaintainer: Test <t@example.org>\nDescription: test\n");
+  write(root + "/usr/share/doc/fake-l10n/copyright", "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nLicense: GPL-2+\n");
+  write(root + "/usr/share/locale/ca/LC_MESSAGES/fake.mo",
+        make_mo({{"", "Content-Type: text/plain; charset=UTF-8\n"}, {"&Open file", "&Obre el fitxer"}, {"OK", "OK"},
+                 {"Save %s", "Desa %s"}}));
+  write(root + "/usr/share/locale/ca@valencia/LC_MESSAGES/fake.mo", make_mo({{"&Open file", "&Obri el fitxer"}}));
+  write(root + "/usr/share/help/gl/fake/index.html", "<p>Axuda do programa &amp; m&aacute;is</p>");
+  write(root + "/usr/share/games/fortunes/es/fake", "Más vale tarde que nunca.\n%\nQuien madruga, Dios le ayuda.\n%\n");
+  std::string out;
+  ASSERT_EQ(test::run_command("dpkg-deb --build " + root + " " + dir.file("fake-l10n_1.2-3_all.deb") + " 2>&1", &out), 0) << out;
+  // The fake apt-get: `apt-get download PKG` copies the prebuilt .deb into the current folder
+  // and counts its calls, so the test can see that a second run downloads nothing.
+  write(dir.file("apt-get"), "#!/bin/sh\necho x >> " + dir.file("calls") + "\n[ \"$1\" = download ] || exit 2\n"
+                             "[ \"$2\" = fake-l10n ] || { echo \"E: Unable to locate package $2\"; exit 100; }\n"
+                             "cp " + dir.file("fake-l10n_1.2-3_all.deb") + " .\n");
+  fs::permissions(dir.file("apt-get"), fs::perms::owner_all);
+  FetchOptions o;
+  o.packages = {"fake-l10n", "missing-pkg"};
+  o.cache_dir = dir.file("cache");
+  o.out_dir = dir.file("out");
+  o.apt_get = dir.file("apt-get");
+  o.threads = 1;
+  ASSERT_TRUE(fetch_debian(o).ok());
+  auto ca = read_file(dir.file("out/ca.jsonl"));
+  ASSERT_TRUE(ca.ok());
+  auto j = nlohmann::json::parse(ca->substr(0, ca->find('\n')));
+  EXPECT_EQ(j["text"], "Obre el fitxer\nDesa\n");  // accelerator and placeholder gone, "OK" untranslated
+  EXPECT_EQ(j["package"], "fake-l10n");
+  EXPECT_EQ(j["version"], "1.2-3");
+  EXPECT_EQ(j["licence"], "GPL-2+");
+  EXPECT_TRUE(fs::exists(dir.file("out/ca-valencia.jsonl")));
+  auto pairs = read_file(dir.file("out/parallel/ca-en.jsonl"));
+  ASSERT_TRUE(pairs.ok());
+  EXPECT_NE(pairs->find("\"en\":\"Open file\""), std::string::npos) << *pairs;
+  auto gl = read_file(dir.file("out/gl.jsonl"));
+  ASSERT_TRUE(gl.ok());
+  EXPECT_NE(gl->find("Axuda do programa & máis"), std::string::npos);
+  auto es = read_file(dir.file("out/es.jsonl"));
+  ASSERT_TRUE(es.ok());
+  EXPECT_EQ(std::count(es->begin(), es->end(), '\n'), 2);
+  auto manifest = nlohmann::json::parse(*read_file(dir.file("out/manifest.json")));
+  EXPECT_EQ(manifest["packages"][0]["licence"], "GPL-2+");
+  // Resumable: the second run finds the .deb and the extraction in the cache.
+  auto calls_before = read_file(dir.file("calls"))->size();
+  ASSERT_TRUE(fetch_debian(o).ok());
+  EXPECT_EQ(read_file(dir.file("calls"))->size(), calls_before + 2);  // only missing-pkg is retried
+}

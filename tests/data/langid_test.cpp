@@ -1,0 +1,101 @@
+#include "fragua/data/langid.h"
+
+#include <gtest/gtest.h>
+
+#include "fragua/base/file.h"
+#include "test_util.h"
+
+using namespace fragua::data;
+
+namespace {
+
+// A tiny training set written here: three made-up "languages" with disjoint letters, so any
+// working n-gram classifier separates them and a broken one cannot.
+std::vector<LabeledText> toy_data() {
+  std::vector<LabeledText> d;
+  const char* words[3][6] = {{"kala", "maka", "taka", "laka", "paka", "sala"},
+                             {"zorro", "borro", "corro", "porro", "torro", "gorro"},
+                             {"uxuy", "yuxu", "wuxy", "xywu", "uyxw", "wyux"}};
+  const char* names[3] = {"aa", "bb", "cc"};
+  for (int l = 0; l < 3; ++l)
+    for (int i = 0; i < 60; ++i) {
+      std::string s;
+      for (int k = 0; k < 6; ++k) s += std::string(words[l][(i + k * 7) % 6]) + " ";
+      d.push_back({s, names[l]});
+    }
+  return d;
+}
+
+}  // namespace
+
+TEST(LangId, TrainsSavesAndLoads) {
+  LangIdTrainOptions o;
+  o.n_buckets_log2 = 12;
+  o.perceptron_epochs = 2;
+  auto m = LangIdModel::train(toy_data(), o);
+  ASSERT_TRUE(m.ok()) << m.error().to_string();
+  EXPECT_EQ(m->identify("kala taka maka").lang, "aa");
+  EXPECT_EQ(m->identify("gorro zorro").lang, "bb");
+  EXPECT_EQ(m->identify("uxuy wyux").lang, "cc");
+  EXPECT_GT(m->identify("kala taka maka sala paka").confidence, 0.9);
+  EXPECT_EQ(m->identify("").lang, "und");
+
+  fragua::test::TempDir dir;
+  ASSERT_TRUE(m->save(dir.file("m.bin")).ok());
+  auto loaded = LangIdModel::load(dir.file("m.bin"));
+  ASSERT_TRUE(loaded.ok()) << loaded.error().to_string();
+  EXPECT_EQ(loaded->languages(), m->languages());
+  EXPECT_EQ(loaded->identify("zorro borro").lang, "bb");
+
+  auto d = m->identify_document("kala taka maka sala. Zorro gorro borro porro.\nuxuy wyux xywu", true);
+  ASSERT_EQ(d.sentences.size(), 3u);
+  EXPECT_EQ(d.sentences[0].guess.lang, "aa");
+  EXPECT_EQ(d.sentences[1].guess.lang, "bb");
+  EXPECT_EQ(d.sentences[2].guess.lang, "cc");
+}
+
+TEST(LangId, CorruptModelIsAnErrorNamingTheOffset) {
+  LangIdTrainOptions o;
+  o.n_buckets_log2 = 10;
+  o.perceptron_epochs = 0;
+  o.clean_passes = 0;
+  auto m = LangIdModel::train(toy_data(), o);
+  ASSERT_TRUE(m.ok());
+  std::string bytes = m->to_bytes();
+  EXPECT_FALSE(LangIdModel::from_bytes("nonsense", "x.bin").ok());
+  auto trunc = LangIdModel::from_bytes(bytes.substr(0, bytes.size() - 10), "x.bin");
+  ASSERT_FALSE(trunc.ok());
+  EXPECT_NE(trunc.error().message().find("offset"), std::string::npos) << trunc.error().message();
+  std::string v2 = bytes;
+  v2[8] = 9;
+  auto bad = LangIdModel::from_bytes(v2, "x.bin");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message().find("version 9"), std::string::npos);
+}
+
+TEST(LangId, SentenceSplitting) {
+  auto s = split_sentences("Hola, Sr. García. ¿Qué tal? Bien!\nAdiós");
+  ASSERT_EQ(s.size(), 4u);
+  EXPECT_EQ(count_words("  una  frase de\tcinco palabras "), 5u);
+}
+
+// The shipped model on sentences written for this test (not from the training corpus).
+TEST(LangId, ShippedModelOnOurLanguages) {
+  auto m = LangIdModel::load_default();
+  ASSERT_TRUE(m.ok()) << m.error().to_string();
+  struct Case {
+    const char* text;
+    const char* lang;
+  } cases[] = {
+      {"El ayuntamiento ha aprobado hoy los presupuestos para el próximo año.", "es"},
+      {"L'ajuntament ha aprovat avui els pressupostos per a l'any que ve.", "ca"},
+      {"Udalak gaur onartu ditu datorren urterako aurrekontuak.", "eu"},
+      {"O concello aprobou hoxe os orzamentos para o vindeiro ano.", "gl"},
+      {"A câmara municipal aprovou hoje o orçamento para o próximo ano.", "pt"},
+      {"The city council approved the budget for next year today.", "en"},
+      {"Le conseil municipal a approuvé aujourd'hui le budget de l'année prochaine.", "fr"},
+      {"Il consiglio comunale ha approvato oggi il bilancio per il prossimo anno.", "it"},
+  };
+  for (const auto& c : cases) EXPECT_EQ(m->identify(c.text).base_lang, c.lang) << c.text;
+  EXPECT_EQ(m->identify("Esta opció permet inserir el text que vullgues en el document.").lang, "ca-valencia");
+}
