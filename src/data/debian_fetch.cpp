@@ -161,7 +161,8 @@ Result<std::vector<std::string>> debian_preset(std::string_view preset) {
 }
 
 Status fetch_debian(const FetchOptions& o) {
-  auto pkgs = o.packages.empty() ? FRAGUA_TRY(debian_preset(o.preset)) : o.packages;
+  std::vector<std::string> pkgs = o.packages;
+  if (pkgs.empty()) pkgs = FRAGUA_TRY(debian_preset(o.preset));
   for (const auto& p : pkgs)
     if (!valid_package_name(p)) return invalid_argument_error("bad package name '{}'", p);
   fs::path cache(o.cache_dir), debs = cache / "debs", out(o.out_dir);

@@ -132,8 +132,10 @@ TEST(Pipeline, MpiTwoRanksMatchOneProcess) {
   write(dir.file("two.yaml"), config(dir, dir.file("two")));
   std::string out;
   ASSERT_EQ(test::run_command(test::cli_path() + " -q corpus build " + dir.file("one.yaml"), &out), 0) << out;
-  int rc = test::run_command("mpirun --allow-run-as-root --oversubscribe -np 2 " + test::cli_path() + " -q corpus build " +
-                                 dir.file("two.yaml"), &out);
+  // OpenMPI keeps allocations past MPI_Finalize (ompi_op_base_op_select...), which
+  // LeakSanitizer reports in ASan builds: leak checking is off for the ranks only.
+  int rc = test::run_command("ASAN_OPTIONS=detect_leaks=0 mpirun --allow-run-as-root --oversubscribe -x ASAN_OPTIONS -np 2 " +
+                                 test::cli_path() + " -q corpus build " + dir.file("two.yaml"), &out);
   ASSERT_EQ(rc, 0) << out;
   EXPECT_EQ(nlohmann::json(read_shards(dir.file("one"))), nlohmann::json(read_shards(dir.file("two"))));
   auto r1 = nlohmann::json::parse(*read_file(dir.file("one/report.json")));
