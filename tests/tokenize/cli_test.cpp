@@ -29,13 +29,13 @@ TEST(TokenizerCli, TrainEncodeDecodeStats) {
   ASSERT_TRUE(std::filesystem::exists(dir.file("tok.tokenizer.json")));
 
   std::string text = "Kaixo! ¿Qué tal? 2026 🙂";
-  ASSERT_EQ(run_command(cli + " tokenizer encode -t " + dir.file("tok.gguf") + " --text '" + text + "'", &out), 0) << out;
+  ASSERT_EQ(run_command(cli + " tokenizer encode -k " + dir.file("tok.gguf") + " --text '" + text + "'", &out), 0) << out;
   std::string ids = out.substr(0, out.find('\n'));
   ASSERT_FALSE(ids.empty());
-  ASSERT_EQ(run_command(cli + " tokenizer decode -t " + dir.file("tok.tokenizer.json") + " " + ids, &out), 0) << out;
+  ASSERT_EQ(run_command(cli + " tokenizer decode -k " + dir.file("tok.tokenizer.json") + " " + ids, &out), 0) << out;
   EXPECT_EQ(out, text + "\n");
 
-  ASSERT_EQ(run_command(cli + " tokenizer stats -t " + dir.file("tok.gguf") + " --text es=" + dir.file("es.txt"), &out), 0)
+  ASSERT_EQ(run_command(cli + " tokenizer stats -k " + dir.file("tok.gguf") + " --text es=" + dir.file("es.txt"), &out), 0)
       << out;
   EXPECT_NE(out.find("tok/word"), std::string::npos);
   EXPECT_NE(out.find("es"), std::string::npos);
@@ -44,7 +44,7 @@ TEST(TokenizerCli, TrainEncodeDecodeStats) {
 TEST(TokenizerCli, ErrorsNameThePlace) {
   fragua::test::TempDir dir;
   std::string out, cli = cli_path();
-  EXPECT_NE(run_command(cli + " tokenizer encode -t " + dir.file("missing.gguf") + " --text hi", &out), 0);
+  EXPECT_NE(run_command(cli + " tokenizer encode -k " + dir.file("missing.gguf") + " --text hi", &out), 0);
   EXPECT_NE(out.find("missing.gguf"), std::string::npos) << out;
   ASSERT_TRUE(write_file_atomic(dir.file("bad.jsonl"), "{\"text\": \"hola\", \"lang\": \"es\"}\nnot json\n").ok());
   EXPECT_NE(run_command(cli + " tokenizer train -i " + dir.file("bad.jsonl") + " --vocab-size 400 -o " + dir.file("t"), &out), 0);
