@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "fragua/base/file.h"
+
 namespace fragua::test {
 
 // A fresh directory under the system temp dir, removed when the object dies.
@@ -32,6 +34,36 @@ std::string cli_path();
 std::string python();
 // Runs a shell command, returns its exit status and captures stdout+stderr into *output.
 int run_command(const std::string& cmd, std::string* output = nullptr);
+
+// An Env whose writes fail once `budget` bytes have been written: a full disk.
+class FullDiskEnv : public Env {
+ public:
+  explicit FullDiskEnv(size_t budget) : budget_(budget) {}
+  class File : public WritableFile {
+   public:
+    File(std::unique_ptr<WritableFile> f, size_t* budget) : f_(std::move(f)), budget_(budget) {}
+    Status append(std::string_view d) override {
+      if (d.size() > *budget_) return io_error("disk full");
+      *budget_ -= d.size();
+      return f_->append(d);
+    }
+    Status sync() override { return f_->sync(); }
+    Status close() override { return f_->close(); }
+    std::unique_ptr<WritableFile> f_;
+    size_t* budget_;
+  };
+  Result<std::unique_ptr<WritableFile>> new_writable_file(const std::string& p, bool a) override {
+    auto f = FRAGUA_TRY(Env::posix().new_writable_file(p, a));
+    return std::unique_ptr<WritableFile>(new File(std::move(f), &budget_));
+  }
+  Result<std::string> read_file(const std::string& p) override { return Env::posix().read_file(p); }
+  Status rename_file(const std::string& a, const std::string& b) override { return Env::posix().rename_file(a, b); }
+  Status remove_file(const std::string& p) override { return Env::posix().remove_file(p); }
+  bool file_exists(const std::string& p) override { return Env::posix().file_exists(p); }
+  Result<uint64_t> file_size(const std::string& p) override { return Env::posix().file_size(p); }
+  Status create_dirs(const std::string& p) override { return Env::posix().create_dirs(p); }
+  size_t budget_;
+};
 
 }  // namespace fragua::test
 

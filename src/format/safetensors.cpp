@@ -1,3 +1,4 @@
+#include "fragua/base/json.h"
 #include "fragua/format/safetensors.h"
 
 #include <algorithm>
@@ -97,12 +98,7 @@ Result<SafetensorsFile> SafetensorsFile::parse(std::string_view bytes, std::stri
   if (n_header > kMaxHeader) return corruption_error("{}: header length {} at offset 0 exceeds the 100 MB limit", name, n_header);
   if (n_header > bytes.size() - 8)
     return corruption_error("{}: header length {} at offset 0 runs past the end of the file ({} bytes)", name, n_header, bytes.size());
-  json header;
-  try {
-    header = json::parse(bytes.substr(8, n_header));
-  } catch (const json::parse_error& e) {
-    return corruption_error("{}: header JSON is malformed at byte offset {}: {}", name, 8 + e.byte - 1, e.what());
-  }
+  json header = FRAGUA_TRY(parse_json(bytes.substr(8, n_header), name, 8));
   if (!header.is_object()) return corruption_error("{}: header JSON at offset 8 is not an object", name);
   const uint64_t data_start = 8 + n_header;
   const uint64_t data_len = bytes.size() - data_start;

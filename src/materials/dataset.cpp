@@ -1,3 +1,4 @@
+#include "fragua/base/json.h"
 #include "fragua/materials/dataset.h"
 
 #include <bzlib.h>
@@ -81,12 +82,7 @@ Result<std::string> bunzip2(std::string_view data, const std::string& source) {
 
 Result<Dataset> parse_matbench_json(std::string_view text, const std::string& source,
                                     const ElementTable& table, const DatasetOptions& opts) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    return corruption_error("{}: JSON error at byte {}: {}", source, e.byte, e.what());
-  }
+  nlohmann::json j = FRAGUA_TRY(parse_json(text, source));
   if (!j.is_object() || !j.contains("columns") || !j.contains("data") || !j["columns"].is_array() ||
       !j["data"].is_array())
     return corruption_error("{}: not a Matbench dataset (needs \"columns\" and \"data\" arrays)", source);

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fragua/base/json.h"
 #include "fragua/base/file.h"
 #include "fragua/materials/enumerate.h"
 
@@ -45,12 +46,7 @@ std::string canonical(const std::string& s) {
 }  // namespace
 
 Result<SubstitutionModel> SubstitutionModel::parse(std::string_view text, const std::string& source) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    return corruption_error("{}: JSON error at byte {}: {}", source, e.byte, e.what());
-  }
+  nlohmann::json j = FRAGUA_TRY(parse_json(text, source));
   if (!j.is_array()) return corruption_error("{}: expected a list of [species1, species2, lambda]", source);
   std::map<std::string, int> index;
   std::vector<std::tuple<std::string, std::string, double>> rows;

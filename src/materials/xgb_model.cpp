@@ -1,3 +1,4 @@
+#include "fragua/base/json.h"
 #include "fragua/materials/model.h"
 
 #include <xgboost/c_api.h>
@@ -236,12 +237,7 @@ Result<Model> Model::load(const std::string& path) {
   }
   size_t eol = data.find('\n', magic_len);
   if (eol == std::string::npos) return corruption_error("{}: header line truncated at offset {}", path, magic_len);
-  nlohmann::json h;
-  try {
-    h = nlohmann::json::parse(data.substr(magic_len, eol - magic_len));
-  } catch (const nlohmann::json::exception& e) {
-    return corruption_error("{}: bad header at offset {}: {}", path, magic_len, e.what());
-  }
+  nlohmann::json h = FRAGUA_TRY(parse_json(std::string_view(data).substr(magic_len, eol - magic_len), path, magic_len));
   Model m;
   try {
     m.impl_->cfg = FRAGUA_TRY(config_from_json(h.at("config")));

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fragua/base/json.h"
 #include "fragua/base/file.h"
 #include "tokenize/tokenizer_impl.h"
 
@@ -179,12 +180,7 @@ Result<Tokenizer> parse_hf(const json& j, std::string_view origin) {
 }  // namespace
 
 Result<Tokenizer> Tokenizer::from_hf_json_text(std::string_view text, std::string_view origin) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::parse_error& e) {
-    return corruption_error("{}: JSON parse error at byte offset {}: {}", origin, e.byte, e.what());
-  }
+  json j = FRAGUA_TRY(parse_json(text, origin));
   try {
     auto r = parse_hf(j, origin);
     if (!r.ok()) return r.error().with_context(origin);

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fragua/base/json.h"
 #include "fragua/base/file.h"
 #include "fragua/base/log.h"
 #include "fragua/base/progress.h"
@@ -69,12 +70,7 @@ Status parse_line(std::string_view line, const TrainInput& in, bool jsonl, const
     doc.lang = in.lang;
     return {};
   }
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(line);
-  } catch (const nlohmann::json::parse_error& e) {
-    return corruption_error("{}:{}: JSON error at column {}: {}", in.path, line_no, e.byte, e.what());
-  }
+  nlohmann::json j = FRAGUA_TRY(parse_json(line, fmt::format("{}:{}", in.path, line_no)));
   if (!j.is_object() || !j.contains(opt.text_field) || !j[opt.text_field].is_string())
     return corruption_error("{}:{}: no string field '{}'", in.path, line_no, opt.text_field);
   doc.owned = j[opt.text_field].get<std::string>();

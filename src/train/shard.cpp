@@ -1,3 +1,4 @@
+#include "fragua/base/json.h"
 #include "fragua/train/shard.h"
 
 #include <algorithm>
@@ -131,12 +132,7 @@ Result<TokenShard> TokenShard::parse(std::string_view bytes, std::string name) {
   uint64_t n_header = load<uint64_t>(base + 16);
   if (n_header > kMaxHeader || n_header > bytes.size() - 24)
     return corruption_error("{}: header length {} at offset 16 runs past the end of the file ({} bytes)", name, n_header, bytes.size());
-  nlohmann::json h;
-  try {
-    h = nlohmann::json::parse(bytes.substr(24, n_header));
-  } catch (const nlohmann::json::parse_error& e) {
-    return corruption_error("{}: header JSON is malformed at byte offset {}", name, 24 + e.byte - 1);
-  }
+  nlohmann::json h = FRAGUA_TRY(parse_json(bytes.substr(24, n_header), name, 24));
   if (!h.is_object()) return corruption_error("{}: header at offset 24 is not a JSON object", name);
   if (!h.contains("tokenizer")) return corruption_error("{}: header has no \"tokenizer\"", name);
   I.tokenizer = FRAGUA_TRY(ShardTokenizer::from_json(h["tokenizer"], name));

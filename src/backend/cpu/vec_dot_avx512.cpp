@@ -2,7 +2,9 @@
 // GCC 12 flags the deliberately undefined pass-through operands of its own AVX-512 intrinsics
 // (_mm512_undefined_ps in _mm512_cvtph_ps and friends): a false positive.
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
 
 #include <cstring>
