@@ -52,7 +52,7 @@ TEST(Safetensors, RejectsCorruptHeadersNamingThePlace) {
   std::string huge(8, '\xff');
   expect_corrupt(huge, "exceeds");
   expect_corrupt(with_header("{\"a\":1}", "").substr(0, 10), "runs past the end");
-  expect_corrupt(with_header("{\"a\": [", ""), "malformed at byte offset");
+  expect_corrupt(with_header("{\"a\": [", ""), "malformed JSON at byte offset 15");  // 8 + the 7 header bytes
   expect_corrupt(with_header("[1,2]", ""), "not an object");
   expect_corrupt(with_header(R"({"t":{"dtype":"F32","shape":[4],"data_offsets":[0,32]}})", data), "runs past the end");
   expect_corrupt(with_header(R"({"t":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}})", data), "shape needs 12 bytes");
