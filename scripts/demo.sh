@@ -21,14 +21,15 @@ echo "== 1/5 corpus: Debian packages (small preset) -> $work/raw"
 
 echo "== 2/5 corpus build: clean, language id, quality, dedup, PII"
 cat > corpus.yaml <<YAML
-inputs: [raw]
+inputs: [raw/es.jsonl, raw/ca.jsonl, raw/ca-valencia.jsonl, raw/eu.jsonl, raw/gl.jsonl]
 output: corpus
-keep_langs: [es, ca, eu, gl]
+stages:
+  langid: {keep: [es, ca, eu, gl], min_confidence: 0.5, model: $root/data/langid/model.bin}
 YAML
 [ -f corpus/report.json ] || "$fragua" corpus build corpus.yaml
 
 echo "== 3/5 tokenizer: BPE 8k with byte fallback, mixture es/ca/eu/gl"
-[ -f tok.gguf ] || "$fragua" tokenizer train -i corpus/shards -o tok --vocab-size 8000 \
+[ -f tok.gguf ] || "$fragua" tokenizer train -i corpus/shards/*.jsonl -o tok --vocab-size 8000 \
   --mix es=0.3,ca=0.25,eu=0.25,gl=0.2 --special '<|im_start|>' --special '<|im_end|>' --chat-template chatml
 
 echo "== 4/5 shards and training ($steps steps)"

@@ -13,6 +13,7 @@
 #include <queue>
 #include <unordered_map>
 
+#include "fragua/base/lang.h"
 #include "fragua/base/log.h"
 #include "fragua/base/metrics.h"
 #include "fragua/base/progress.h"
@@ -55,25 +56,35 @@ Result<std::vector<std::pair<std::string, double>>> mix_words(std::map<std::stri
                                                               const TrainOptions& opt) {
   uint64_t all_bytes = 0;
   for (auto& [l, c] : langs) all_bytes += c.bytes;
+  // A mixture entry's share is split over the languages it covers ("ca" covers "ca-valencia")
+  // in proportion to their bytes.
+  std::vector<std::string> entries;
+  for (const auto& [lang, share] : opt.mix) entries.push_back(lang);
+  std::vector<uint64_t> entry_bytes(entries.size(), 0);
+  for (auto& [l, c] : langs) {
+    int e = mixture_entry(l, entries);
+    if (e >= 0) entry_bytes[static_cast<size_t>(e)] += c.bytes;
+  }
   std::unordered_map<std::string, double> merged;
   for (auto& [lang_key, c] : langs) {
     const std::string lang = lang_key;  // (a structured binding cannot be captured before C++20 in clang 14)
     double w = 1.0;
     if (!opt.mix.empty()) {
-      auto it = std::find_if(opt.mix.begin(), opt.mix.end(), [&](const auto& p) { return p.first == lang; });
-      if (it == opt.mix.end()) {
+      int e = mixture_entry(lang, entries);
+      if (e < 0) {
         log_warn("tokenizer train: language '{}' is not in --mix: left out", lang);
         continue;
       }
-      w = it->second * static_cast<double>(all_bytes) / static_cast<double>(std::max<uint64_t>(c.bytes, 1));
+      w = opt.mix[static_cast<size_t>(e)].second * static_cast<double>(all_bytes) /
+          static_cast<double>(std::max<uint64_t>(entry_bytes[static_cast<size_t>(e)], 1));
     }
     log_info("tokenizer train: {} {} documents, {}, {} distinct words, weight {:.3f}", lang, c.docs,
              format_bytes(static_cast<double>(c.bytes)), c.words.size(), w);
     for (auto& [word, n] : c.words) merged[word] += w * static_cast<double>(n);
     c.words.clear();
   }
-  for (const auto& [lang, share] : opt.mix)
-    if (!langs.count(lang)) return invalid_argument_error("--mix names language '{}' but no input has it", lang);
+  for (size_t e = 0; e < entries.size(); ++e)
+    if (entry_bytes[e] == 0) return invalid_argument_error("--mix names language '{}' but no input has it", entries[e]);
   std::vector<std::pair<std::string, double>> out(merged.begin(), merged.end());
   std::sort(out.begin(), out.end());  // deterministic order whatever the hashing
   if (out.empty()) return invalid_argument_error("the training corpus is empty");

@@ -1,3 +1,4 @@
+#include "fragua/base/lang.h"
 #include "fragua/train/dataset.h"
 
 #include <algorithm>
@@ -154,20 +155,32 @@ Result<Dataset> Dataset::open(const DataConfig& cfg) {
       I.streams[li].total += L.tokens.size();
     }
   }
-  for (const auto& m : cfg.mix)
-    if (std::find(lang_names.begin(), lang_names.end(), m.lang) == lang_names.end())
-      return invalid_argument_error("--mix: language '{}' is not in the shards of {} (they hold: {})", m.lang, cfg.dir,
-                                    fmt::format("{}", fmt::join(lang_names, ", ")));
+  // A mixture entry covers the languages it names and their variants ("ca" covers "ca-valencia"
+  // unless that has an entry of its own); its weight is split over them by training tokens.
+  std::vector<std::string> entries;
+  for (const auto& m : cfg.mix) entries.push_back(m.lang);
+  std::vector<LanguageSplit> splits(lang_names.size());
+  std::vector<double> entry_tokens(entries.size(), 0);
+  for (size_t li = 0; li < lang_names.size(); ++li) {
+    splits[li].lang = lang_names[li];
+    split_language(parts[li], cfg.val_fraction, I.streams[li], splits[li]);
+    int e = mixture_entry(lang_names[li], entries);
+    if (e >= 0) entry_tokens[static_cast<size_t>(e)] += static_cast<double>(splits[li].train_tokens);
+  }
+  for (size_t e = 0; e < entries.size(); ++e)
+    if (entry_tokens[e] == 0)
+      return invalid_argument_error("--mix: language '{}' has no training text in the shards of {} (they hold: {})",
+                                    entries[e], cfg.dir, fmt::format("{}", fmt::join(lang_names, ", ")));
   double wsum = 0;
   for (size_t li = 0; li < lang_names.size(); ++li) {
-    LanguageSplit L;
-    L.lang = lang_names[li];
-    split_language(parts[li], cfg.val_fraction, I.streams[li], L);
+    LanguageSplit L = std::move(splits[li]);
     if (cfg.mix.empty()) {
       L.weight = static_cast<double>(L.train_tokens);
     } else {
-      for (const auto& m : cfg.mix)
-        if (m.lang == L.lang) L.weight = m.weight;
+      int e = mixture_entry(L.lang, entries);
+      L.weight = e < 0 ? 0.0
+                       : cfg.mix[static_cast<size_t>(e)].weight * static_cast<double>(L.train_tokens) /
+                             entry_tokens[static_cast<size_t>(e)];
     }
     if (L.weight > 0 && L.train_tokens < static_cast<uint64_t>(cfg.seq_len) + 1)
       return invalid_argument_error("{}: language '{}' has {} training tokens, fewer than seq_len + 1 = {}", cfg.dir, L.lang,

@@ -79,6 +79,24 @@ TEST(Trainer, MixShiftsFertilityTowardsTheFavouredLanguage) {
   EXPECT_NE(table.find("tok/word"), std::string::npos);
 }
 
+TEST(Trainer, MixEntryCoversLanguageVariants) {
+  // Input "aa-bb" is a variant of "aa" (as "ca-valencia" is of "ca"): --mix aa=1 covers both, so
+  // every word keeps weight 1, exactly as with no mixture at all.
+  Trained t;
+  TrainOptions with_variant = t.options("aa=1");
+  with_variant.inputs = {{t.a_path, "aa"}, {t.b_path, "aa-bb"}};
+  TrainOptions no_mix = t.options("");
+  auto a = train_bpe(with_variant);
+  auto b = train_bpe(no_mix);
+  ASSERT_TRUE(a.ok()) << a.error().to_string();
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(a->spec().tokens, b->spec().tokens);
+  // Only the base language is named: its variant is not a base of anything.
+  TrainOptions wrong = t.options("bb=1");
+  wrong.inputs = {{t.a_path, "aa"}, {t.b_path, "aa-bb"}};
+  EXPECT_FALSE(train_bpe(wrong).ok());
+}
+
 TEST(Trainer, DeterministicAndSavedFilesReload) {
   Trained t;
   auto one = train_bpe(t.options("aa=0.5,bb=0.5"));

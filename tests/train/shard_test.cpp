@@ -136,6 +136,42 @@ TEST(Dataset, MixtureSplitWindowsAndExactResume) {
   EXPECT_EQ(tk[1], tg[0]);
 }
 
+TEST(Dataset, MixtureEntryCoversLanguageVariants) {
+  // "ca" in --mix covers Valencian ("ca-valencia") too, its weight split by training tokens;
+  // naming the variant gives it a weight of its own.
+  test::TempDir dir;
+  ShardWriter w({"byte", 258, "byte", -1, -1}, {});
+  std::vector<int32_t> doc(100, 65);
+  for (int i = 0; i < 30; ++i) w.add("es", doc, 100);
+  for (int i = 0; i < 20; ++i) w.add("ca", doc, 100);
+  for (int i = 0; i < 10; ++i) w.add("ca-valencia", doc, 100);
+  std::filesystem::create_directories(dir.file("shards"));
+  ASSERT_TRUE(w.write(dir.file("shards/a.fts")).ok());
+  DataConfig dc;
+  dc.dir = dir.file("shards");
+  dc.seq_len = 16;
+  dc.val_fraction = 0.1;
+  auto weight_of = [](const Dataset& ds, const std::string& lang) {
+    for (const auto& L : ds.languages())
+      if (L.lang == lang) return L.weight;
+    return -1.0;
+  };
+  dc.mix = *parse_mix("es=0.5,ca=0.5");
+  auto ds = Dataset::open(dc);
+  ASSERT_TRUE(ds.ok()) << ds.error().to_string();
+  const double ca = weight_of(*ds, "ca"), val = weight_of(*ds, "ca-valencia");
+  EXPECT_NEAR(weight_of(*ds, "es"), 0.5, 1e-12);
+  EXPECT_NEAR(ca + val, 0.5, 1e-12);
+  EXPECT_NEAR(ca / val, 2.0, 0.25);  // 20 documents against 10 (whole documents held out)
+  dc.mix = *parse_mix("es=0.5,ca=0.3,ca-valencia=0.2");
+  ds = Dataset::open(dc);
+  ASSERT_TRUE(ds.ok()) << ds.error().to_string();
+  EXPECT_NEAR(weight_of(*ds, "ca-valencia"), 0.2, 1e-12);
+  EXPECT_NEAR(weight_of(*ds, "ca"), 0.3, 1e-12);
+  dc.mix = *parse_mix("es=0.5,valencia=0.5");  // a base never matches a variant's suffix
+  EXPECT_FALSE(Dataset::open(dc).ok());
+}
+
 TEST(Dataset, ErrorsBeforeTraining) {
   test::TempDir dir;
   DataConfig dc;
