@@ -13,10 +13,11 @@ std::atomic<bool> g_enabled{true};
 
 std::string format_count(double v, const std::string& unit) {
   if (unit == "B") return format_bytes(v);
-  if (v >= 1e9) return fmt::format("{:.2f}G{}", v / 1e9, unit);
-  if (v >= 1e6) return fmt::format("{:.2f}M{}", v / 1e6, unit);
-  if (v >= 1e4) return fmt::format("{:.1f}k{}", v / 1e3, unit);
-  return fmt::format("{:.0f}{}", v, unit.empty() ? "" : " " + unit);
+  const std::string u = unit.empty() ? "" : " " + unit;
+  if (v >= 1e9) return fmt::format("{:.2f}G{}", v / 1e9, u);
+  if (v >= 1e6) return fmt::format("{:.2f}M{}", v / 1e6, u);
+  if (v >= 1e4) return fmt::format("{:.1f}k{}", v / 1e3, u);
+  return fmt::format("{:.0f}{}", v, u);
 }
 
 }  // namespace
@@ -70,6 +71,14 @@ void ProgressBar::set_postfix(std::string text) {
   postfix_ = std::move(text);
 }
 
+std::string format_rate(double rate, const std::string& unit) {
+  const std::string u = unit.empty() ? "it" : unit;
+  if (unit != "B" && rate > 0 && rate < 1) return fmt::format("{:.1f} s/{}", 1.0 / rate, u);
+  if (unit != "B" && rate < 10) return fmt::format("{:.1f} {}/s", rate, u);
+  return format_count(rate, unit) + "/s";
+}
+
+
 std::string ProgressBar::render() const {
   double el = elapsed_seconds();
   double done = static_cast<double>(done_.load());
@@ -83,10 +92,10 @@ std::string ProgressBar::render() const {
     std::string bar(static_cast<size_t>(full), '#');
     bar.resize(width, '.');
     double eta = rate > 0 ? (total - done) / rate : NAN;
-    s += fmt::format("[{}] {:3.0f}% {}/{} {}/s ETA {}", bar, frac * 100, format_count(done, unit_),
-                     format_count(total, unit_), format_count(rate, unit_), format_duration(eta));
+    s += fmt::format("[{}] {:3.0f}% {}/{} {} ETA {}", bar, frac * 100, format_count(done, unit_),
+                     format_count(total, unit_), format_rate(rate, unit_), format_duration(eta));
   } else {
-    s += fmt::format("{} {}/s {}", format_count(done, unit_), format_count(rate, unit_), format_duration(el));
+    s += fmt::format("{} {} {}", format_count(done, unit_), format_rate(rate, unit_), format_duration(el));
   }
   if (!postfix_.empty()) s += " " + postfix_;
   return s;

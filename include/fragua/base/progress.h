@@ -46,6 +46,8 @@ class ProgressBar {
 
 // "1.5 MB", "12.0 kB": decimal units.
 std::string format_bytes(double bytes);
+// "12.3k tok/s", "2.5 step/s", and below one item a second "4.2 s/step".
+std::string format_rate(double per_second, const std::string& unit);
 // "1h02m", "3m05s", "12s"
 std::string format_duration(double seconds);
 
