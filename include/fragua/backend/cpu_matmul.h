@@ -21,6 +21,11 @@ void matmul(const void* w, DType wtype, int64_t m, int64_t k, const float* x, in
 
 // Which SIMD path is active: "avx512", "avx2" or "scalar". Chosen once at start-up from CPUID,
 // overridable with FRAGUA_SIMD=scalar|avx2|avx512 (an unsupported request falls back to the best).
+// y[c * y_stride + r] = dot(a row r, b row c) over k floats, for r < nr, c < nc (strides in
+// floats), on the calling thread with the active SIMD kernels: attention scores.
+void gemm_f32(int64_t k, const float* a, int64_t a_stride, int64_t nr, const float* b, int64_t b_stride, int64_t nc,
+              float* y, int64_t y_stride);
+
 const char* simd_level();
 // For tests and benchmarks; an invalid or unsupported level is ignored.
 void set_simd_level(std::string_view level);

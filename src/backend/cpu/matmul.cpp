@@ -181,6 +181,13 @@ GemmFn gemm_for(const Kernels& t, DType w) {
   }
 }
 
+void gemm_f32(int64_t k, const float* a, int64_t a_stride, int64_t nr, const float* b, int64_t b_stride, int64_t nc,
+              float* y, int64_t y_stride) {
+  active_slot().load()->f32(k, reinterpret_cast<const uint8_t*>(a), static_cast<size_t>(a_stride) * 4,
+                            static_cast<int>(nr), reinterpret_cast<const uint8_t*>(b), static_cast<size_t>(b_stride) * 4,
+                            static_cast<int>(nc), y, static_cast<size_t>(y_stride));
+}
+
 const char* simd_level() { return active_slot().load()->name; }
 
 bool simd_supported(std::string_view level) { return table_for(level) != nullptr && cpu_has(level); }
