@@ -93,6 +93,11 @@ Status run_train(CLI::App& cmd, TrainOpts& o) {
   auto r = FRAGUA_TRY(train::train(c));
   if (r.stopped) log_info("stopped at step {}: continue with `fragua train --resume --out {}`", r.step, c.out_dir);
   else if (!r.losses.empty()) log_info("done: step {}, final training loss {:.4f}; checkpoint in {}", r.step, r.losses.back(), c.out_dir);
+  if (r.last_eval.contains("val_bpb")) {
+    std::string line;
+    for (const auto& [lang, bpb] : r.last_eval["val_bpb"].items()) line += fmt::format(" {} {:.3f}", lang, bpb.get<double>());
+    log_info("validation bits per byte at step {}:{}", r.last_eval["step"].get<int64_t>(), line);
+  }
   return ok_status();
 }
 

@@ -236,8 +236,10 @@ Result<TrainResult> train(const TrainConfig& config) {
       bar->set_postfix(fmt::format("loss {:.4f} lr {:.2e} {:.0f} tok/s", loss, lr, tokens_per_step / secs));
     }
     bool last = r.step == r.cfg.steps;
-    if (r.writer() && ((r.cfg.eval_every > 0 && r.step % r.cfg.eval_every == 0) || last))
-      FRAGUA_TRY(r.metrics.write(evaluate(r)));
+    if (r.writer() && ((r.cfg.eval_every > 0 && r.step % r.cfg.eval_every == 0) || last)) {
+      result.last_eval = evaluate(r);
+      FRAGUA_TRY(r.metrics.write(result.last_eval));
+    }
     double stop = (r.cfg.stop_flag && r.cfg.stop_flag->load()) ? 1.0 : 0.0;
     r.dist.allreduce_sum(&stop, 1);
     bool stopping = stop > 0 || (r.cfg.stop_after >= 0 && r.step >= r.cfg.stop_after);

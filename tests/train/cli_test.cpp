@@ -43,10 +43,14 @@ std::vector<float> params_of(const std::string& run) {
 TEST_F(CliTest, ShardTrainExportPlot) {
   std::string out;
   std::string run = dir.file("run");
-  int rc = test::run_command(cli + " -q train --data " + shards + " --out " + run + kModel +
+  int rc = test::run_command(cli + " train --data " + shards + " --out " + run + kModel +
                                  "--steps 4 --batch 2 --eval-every 2 --mix es=0.4,ca=0.2,eu=0.2,gl=0.2 -t 2",
                              &out);
   ASSERT_EQ(rc, 0) << out;
+  // The closing summary gives bits per byte for every language.
+  auto summary = out.find("validation bits per byte at step 4:");
+  ASSERT_NE(summary, std::string::npos) << out;
+  for (const char* lang : {" ca ", " es ", " eu ", " gl "}) EXPECT_NE(out.find(lang, summary), std::string::npos) << lang;
   rc = test::run_command(cli + " -q export " + run + " -o " + dir.file("m.gguf"), &out);
   ASSERT_EQ(rc, 0) << out;
   auto g = format::GgufFile::open(dir.file("m.gguf"));

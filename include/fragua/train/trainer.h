@@ -49,6 +49,7 @@ struct TrainResult {
   int64_t step = 0;                // steps completed
   std::vector<float> losses;       // training loss of each step run in this call
   bool stopped = false;            // stopped early (stop_after / stop_flag)
+  nlohmann::json last_eval;        // the last validation record (val_loss, val_bpb per language)
 };
 
 Result<TrainResult> train(const TrainConfig& config);
