@@ -71,13 +71,20 @@ def fragua_bench(model, threads, mode, n):
 
 
 def greedy_agreement(llama_bin, model, n=64):
+    """Identical greedy tokens from the same prompt ids, and how far apart the first-step logits
+    are (max |ours - theirs| / max |theirs|, and the peer's margin between its top two)."""
+    import numpy as np
     prompt = "1,450,1200,37,9000,15,600,2200"
-    ours = subprocess.check_output([FBENCH, model, "1", "greedy", str(n), prompt]).decode().strip()
+    ours_f, theirs_f = os.path.join(CACHE, "logits_fragua.bin"), os.path.join(CACHE, "logits_llama.bin")
+    ours = subprocess.check_output([FBENCH, model, "1", "greedy", str(n), prompt],
+                                   env=dict(os.environ, DUMP_LOGITS=ours_f)).decode().strip()
     theirs = subprocess.check_output([os.path.join(llama_bin, "llama-simple-ids"), model, str(n), prompt],
-                                     stderr=subprocess.DEVNULL).decode().strip()
+                                     stderr=subprocess.DEVNULL, env=dict(os.environ, DUMP_LOGITS=theirs_f)).decode().strip()
     a, b = ours.split(","), theirs.split(",")
     same = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
-    return same, len(a)
+    la, lb = np.fromfile(ours_f, dtype=np.float32), np.fromfile(theirs_f, dtype=np.float32)
+    top = np.sort(lb)[::-1]
+    return same, len(a), float(np.abs(la - lb).max() / np.abs(lb).max()), float(top[0] - top[1])
 
 
 def main():
@@ -121,9 +128,10 @@ def main():
     agree = {}
     for (size, t), path in models.items():
         if t in ("F16", "Q8_0"):
-            same, n = greedy_agreement(llama_bin, path)
-            agree[f"{size} {t}"] = same
-            print(f"  {size} {t}: {same}/{n} identical tokens{'' if same == n else '  <-- DIFFERS'}")
+            same, n, rel, margin = greedy_agreement(llama_bin, path)
+            agree[f"{size} {t}"] = dict(identical=same, of=n, first_logits_rel_diff=rel, peer_top2_margin=margin)
+            print(f"  {size} {t}: {same}/{n} identical tokens{'' if same == n else '  <-- DIFFERS'}; first-step "
+                  f"logits max|diff|/max|logit| {rel:.2e}, llama.cpp top-2 margin {margin:.3f}")
     with open(a.json, "w") as f:
         json.dump(dict(time=time.time(), rows=rows, agreement=agree), f, indent=1)
 

@@ -48,6 +48,14 @@ int main(int argc, char** argv) {
       prompt.push_back(std::stoi(ids.substr(p, e - p)));
       p = e + 1;
     }
+    if (const char* dump = std::getenv("DUMP_LOGITS")) {  // first-step logits, as the peer writes them
+      auto logits = c.decode(prompt);
+      if (!logits.ok()) return 1;
+      FILE* f = std::fopen(dump, "wb");
+      std::fwrite(logits->data(), sizeof(float), logits->size(), f);
+      std::fclose(f);
+      c.truncate(0);
+    }
     model::GenerateParams gp;
     gp.max_tokens = n;
     gp.sampler.temperature = 0;

@@ -32,6 +32,11 @@ int main(int argc, char** argv) {
   for (int i = 0; i < n_gen; ++i) {
     if (llama_decode(ctx, batch) != 0) return 1;
     const float* logits = llama_get_logits_ith(ctx, -1);
+    if (i == 0 && std::getenv("DUMP_LOGITS")) {  // first-step logits, for bench/engine.py --explain
+      FILE* f = std::fopen(std::getenv("DUMP_LOGITS"), "wb");
+      std::fwrite(logits, sizeof(float), static_cast<size_t>(n_vocab), f);
+      std::fclose(f);
+    }
     tok = 0;
     for (int v = 1; v < n_vocab; ++v)
       if (logits[v] > logits[tok]) tok = v;
