@@ -81,6 +81,7 @@ Status run_train(ModelOpts o) {
   auto x = fz.featurize_all(d.comps, o.cfg.threads);
   log_info("training {} x {} rounds on {} rows, {} features", o.cfg.n_models, o.cfg.n_rounds, d.size(), fz.size());
   auto model = FRAGUA_TRY(Model::train(x, fz.size(), d.y, o.cfg, fz.signature()));
+  log_info("zero gate {}, log target {}", model.config().zero_gate, model.config().log_target);
   nlohmann::json prov = {{"command", command_line_provenance() + " train"}, {"data", o.data},
                          {"rows", d.size()}, {"target", d.target_name}};
   FRAGUA_TRY(model.save(o.out, prov));
@@ -102,9 +103,12 @@ Status run_predict(const ModelOpts& o) {
   auto x = fz.featurize_all(d.comps, o.cfg.threads);
   auto p = FRAGUA_TRY(model.predict(x, fz.size()));
   std::string out = fmt::format("# fragua materials predict: model {}, input {}\n", o.model, o.data);
-  out += "id,composition,prediction,uncertainty\n";
-  for (size_t i = 0; i < d.size(); ++i)
-    out += fmt::format("{},{},{:.6g},{:.6g}\n", csv_escape(d.ids[i]), csv_escape(d.formulas[i]), p.mean[i], p.std[i]);
+  bool gate = !p.p_zero.empty();
+  out += gate ? "id,composition,prediction,uncertainty,p_zero\n" : "id,composition,prediction,uncertainty\n";
+  for (size_t i = 0; i < d.size(); ++i) {
+    out += fmt::format("{},{},{:.6g},{:.6g}", csv_escape(d.ids[i]), csv_escape(d.formulas[i]), p.mean[i], p.std[i]);
+    out += gate ? fmt::format(",{:.6g}\n", p.p_zero[i]) : "\n";
+  }
   if (o.out.empty()) {
     fmt::print("{}", out);
     return ok_status();
@@ -124,20 +128,26 @@ Status run_cv(ModelOpts o) {
   nlohmann::json summary = {{"event", "cv_summary"}, {"data", o.data}, {"rows", d.size()}, {"folds", o.folds},
                             {"seed", o.cv_seed}, {"mae", r.mae}, {"rmse", r.rmse}, {"config", config_to_json(o.cfg)}};
   if (o.cfg.task == Task::classification) summary["roc_auc"] = r.auc;
+  if (!std::isnan(r.gate_auc)) summary["gate_auc"] = r.gate_auc;
   if (mw.is_open()) FRAGUA_TRY(mw.write(summary));
   if (!o.preds.empty()) {
     std::string out = fmt::format("# fragua materials cv: {} folds seed {} on {}\n", o.folds, o.cv_seed, o.data);
-    out += "id,composition,fold,target,prediction,uncertainty\n";
-    for (size_t i = 0; i < d.size(); ++i)
-      out += fmt::format("{},{},{},{},{:.6g},{:.6g}\n", csv_escape(d.ids[i]), csv_escape(d.formulas[i]), r.fold[i],
+    bool gate = !r.oof.p_zero.empty();
+    out += gate ? "id,composition,fold,target,prediction,uncertainty,p_zero\n"
+                : "id,composition,fold,target,prediction,uncertainty\n";
+    for (size_t i = 0; i < d.size(); ++i) {
+      out += fmt::format("{},{},{},{},{:.6g},{:.6g}", csv_escape(d.ids[i]), csv_escape(d.formulas[i]), r.fold[i],
                          d.y[i], r.oof.mean[i], r.oof.std[i]);
+      out += gate ? fmt::format(",{:.6g}\n", r.oof.p_zero[i]) : "\n";
+    }
     FRAGUA_TRY(write_file_atomic(o.preds, out));
   }
   for (auto& f : r.per_fold) fmt::print("fold {}: {}\n", f["fold"].get<int>(), f.dump());
   if (o.cfg.task == Task::classification)
     fmt::print("cv {} folds (seed {}): roc_auc {:.4f}\n", o.folds, o.cv_seed, r.auc);
   else
-    fmt::print("cv {} folds (seed {}): mae {:.4f} rmse {:.4f}\n", o.folds, o.cv_seed, r.mae, r.rmse);
+    fmt::print("cv {} folds (seed {}): mae {:.4f} rmse {:.4f}{}\n", o.folds, o.cv_seed, r.mae, r.rmse,
+               std::isnan(r.gate_auc) ? "" : fmt::format(" zero-gate roc_auc {:.4f}", r.gate_auc));
   return ok_status();
 }
 

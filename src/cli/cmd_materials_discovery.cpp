@@ -157,6 +157,7 @@ Result<std::vector<ScreenRow>> predict_rows(const ScreenOpts& o, const ElementTa
     rows[i].gap = p.mean[i];
     rows[i].gap_std = p.std[i];
     if (!pm.mean.empty()) rows[i].metal_p = pm.mean[i];
+    else if (!p.p_zero.empty()) rows[i].metal_p = p.p_zero[i];  // the gap model's own zero gate
   }
   return rows;
 }
@@ -278,13 +279,13 @@ void setup(CLI::App& root) {
   auto* scr = cmd->add_subcommand("screen", "Screen and rank candidates: gap window, HHI, abundance, critical/toxic");
   add_screen_common(scr, *sc);
   scr->get_option("--out")->required();
-  scr->add_option("--metal-model", sc->metal_model, "Metal classifier; drops likely metals");
+  scr->add_option("--metal-model", sc->metal_model, "Metal classifier; drops likely metals (default: the gap model's zero gate, if it has one)");
   scr->add_option("--gap-min", sc->c.gap_min, "Lowest band gap, eV (e.g. 1.1 for photovoltaics)");
   scr->add_option("--gap-max", sc->c.gap_max, "Highest band gap, eV");
   scr->add_option("--max-hhi-p", sc->c.max_hhi_p, "Highest HHI of production (0-10000)");
   scr->add_option("--max-hhi-r", sc->c.max_hhi_r, "Highest HHI of reserves");
   scr->add_option("--min-abundance", sc->c.min_abundance, "Lowest crustal abundance of any element, mg/kg");
-  scr->add_option("--max-metal-probability", sc->c.max_metal_probability, "With --metal-model");
+  scr->add_option("--max-metal-probability", sc->c.max_metal_probability, "With --metal-model or a gated gap model");
   scr->add_flag("--no-critical", sc->c.no_critical, "Exclude EU critical raw materials (2023 list)");
   scr->add_flag("--no-toxic", sc->c.no_toxic, "Exclude RoHS-restricted and toxic elements");
   scr->add_option("--plot", sc->plot, "SVG plot of gap against supply risk with the Pareto front");

@@ -29,6 +29,11 @@ inline void add_train_flags(CLI::App* sub, materials::TrainConfig& c, std::strin
   sub->add_option("--lambda", c.lambda, "L2 regularisation");
   sub->add_option("--objective", c.objective, "XGBoost objective (default reg:squarederror / binary:logistic)");
   sub->add_flag("--bootstrap", c.bootstrap, "Train each member on a bootstrap resample");
+  sub->add_option("--zero-gate", c.zero_gate,
+                  "Regression: classifier for y == 0 + regressor on y != 0 (auto: on when >= 10% of targets are 0)")
+      ->check(CLI::IsMember({"auto", "on", "off"}));
+  sub->add_option("--log-target", c.log_target, "Regression on log(1 + y) (auto: on when all targets are >= 0)")
+      ->check(CLI::IsMember({"auto", "on", "off"}));
   sub->add_option("--seed", c.seed, "Random seed of member 0");
   add_threads_flag(*sub, c.threads);
 }

@@ -74,6 +74,9 @@ Featurizer::Featurizer(const ElementTable& table) : table_(table), props_(stat_p
   names_.push_back("compound_possible");
   names_.push_back("max_ionic_char");
   names_.push_back("mean_ionic_char");
+  // The element-fraction vector (the "fractional encoding" of ElemNet, Jha et al., Sci. Rep. 8,
+  // 17593 (2018)): lets the trees tell apart compounds whose averaged properties coincide.
+  for (int z = 1; z <= table_.max_z(); ++z) names_.push_back("x_" + table_.by_z(z).symbol);
 }
 
 void Featurizer::featurize(const Composition& c, float* out) const {
@@ -132,6 +135,8 @@ void Featurizer::featurize(const Composition& c, float* out) const {
   }
   out[o++] = en_missing ? kNaN : static_cast<float>(max_ic);
   out[o++] = en_missing ? kNaN : static_cast<float>(mean_ic);
+  std::fill(out + o, out + size(), 0.0f);
+  for (size_t i = 0; i < am.size(); ++i) out[o + static_cast<size_t>(am[i].first - 1)] = static_cast<float>(f[i]);
 }
 
 std::vector<float> Featurizer::featurize_all(const std::vector<Composition>& comps, int threads) const {
@@ -147,7 +152,7 @@ std::string Featurizer::signature() const {
   std::string all;
   for (auto& n : names_) all += n + ",";
   all += table_.provenance();
-  return fmt::format("magpie-v1-{:016x}", XXH64(all.data(), all.size(), 0));
+  return fmt::format("magpie-v2-{:016x}", XXH64(all.data(), all.size(), 0));
 }
 
 }  // namespace fragua::materials

@@ -19,8 +19,9 @@ namespace fragua::materials {
 
 namespace {
 
-constexpr const char* kMagic = "FRAGUA_MATERIALS_MODEL 1\n";
-constexpr int kFormatVersion = 1;
+constexpr const char* kMagicPrefix = "FRAGUA_MATERIALS_MODEL ";
+constexpr const char* kMagic = "FRAGUA_MATERIALS_MODEL 2\n";
+constexpr int kFormatVersion = 2;
 
 Error xgb_error(const char* what) { return io_error("xgboost: {}: {}", what, XGBGetLastError()); }
 #define FRAGUA_XGB(call, what) \
@@ -64,20 +65,17 @@ Status make_dmatrix(const std::vector<float>& x, size_t n_features, DMatrix& m) 
 int thread_count(int t) { return t > 0 ? t : ThreadPool::default_threads(); }
 
 Status train_member(const std::vector<float>& x, size_t n_features, const std::vector<double>& y,
-                    const TrainConfig& cfg, uint32_t m, Booster& b) {
+                    const TrainConfig& cfg, const std::string& objective, uint32_t seed, Booster& b) {
   DMatrix dm;
   FRAGUA_TRY(make_dmatrix(x, n_features, dm));
   std::vector<float> labels(y.begin(), y.end());
   FRAGUA_XGB(XGDMatrixSetFloatInfo(dm.h, "label", labels.data(), labels.size()), "setting labels");
-  uint32_t seed = cfg.seed + 7919u * m;
   if (cfg.bootstrap) {  // a bootstrap resample, as integer row weights
     std::vector<float> w(y.size(), 0.0f);
     Mt19937 rng(seed);
     for (size_t i = 0; i < y.size(); ++i) w[rng.next_u32() % y.size()] += 1.0f;
     FRAGUA_XGB(XGDMatrixSetFloatInfo(dm.h, "weight", w.data(), w.size()), "setting weights");
   }
-  std::string objective = !cfg.objective.empty() ? cfg.objective
-                          : cfg.task == Task::regression ? "reg:squarederror" : "binary:logistic";
   FRAGUA_XGB(XGBoosterCreate(&dm.h, 1, &b.h), "creating a booster");
   const std::pair<const char*, std::string> params[] = {
       {"objective", objective}, {"eta", fmt::format("{}", cfg.eta)},
@@ -91,7 +89,65 @@ Status train_member(const std::vector<float>& x, size_t n_features, const std::v
   return ok_status();
 }
 
+// The training sets of a regression with a zero gate: the gate sees every row with label
+// (y == 0); the regressor only the rows with y != 0, on log1p(y) when log_target is on.
+struct Problem {
+  std::vector<float> x_own;  // empty: the rows are the caller's x
+  std::vector<double> y;
+  std::string objective;
+  const std::vector<float>& rows(const std::vector<float>& x) const { return x_own.empty() ? x : x_own; }
+};
+
+std::vector<Problem> split_problems(const std::vector<float>& x, size_t n_features, const std::vector<double>& y,
+                                    const TrainConfig& cfg) {
+  std::vector<Problem> out;
+  bool gate = cfg.task == Task::regression && cfg.zero_gate == "on";
+  bool log = cfg.task == Task::regression && cfg.log_target == "on";
+  Problem main{{}, {}, !cfg.objective.empty() ? cfg.objective
+                           : cfg.task == Task::regression ? "reg:squarederror" : "binary:logistic"};
+  for (size_t i = 0; i < y.size(); ++i) {
+    if (gate && y[i] == 0) continue;
+    main.y.push_back(log ? std::log1p(y[i]) : y[i]);
+    if (gate) main.x_own.insert(main.x_own.end(), x.begin() + static_cast<long>(i * n_features),
+                                x.begin() + static_cast<long>((i + 1) * n_features));
+  }
+  out.push_back(std::move(main));
+  if (gate) {
+    Problem g{{}, {}, "binary:logistic"};
+    for (double v : y) g.y.push_back(v == 0 ? 1.0 : 0.0);
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
+Status check_switch(const std::string& name, const std::string& v) {
+  if (v == "auto" || v == "on" || v == "off") return ok_status();
+  return invalid_argument_error("{} must be auto, on or off, got '{}'", name, v);
+}
+
 }  // namespace
+
+Result<TrainConfig> resolve_target_options(TrainConfig cfg, const std::vector<double>& y) {
+  FRAGUA_TRY(check_switch("zero_gate", cfg.zero_gate));
+  FRAGUA_TRY(check_switch("log_target", cfg.log_target));
+  if (cfg.task != Task::regression) {
+    cfg.zero_gate = cfg.log_target = "off";
+    return cfg;
+  }
+  size_t zeros = 0, negative = 0;
+  for (double v : y) {
+    zeros += v == 0 ? 1 : 0;
+    negative += v < 0 ? 1 : 0;
+  }
+  if (cfg.log_target == "auto") cfg.log_target = negative == 0 ? "on" : "off";
+  if (cfg.log_target == "on" && negative > 0)
+    return invalid_argument_error("log_target needs targets >= 0; {} of {} are negative", negative, y.size());
+  if (cfg.zero_gate == "auto")
+    cfg.zero_gate = negative == 0 && zeros < y.size() && 10 * zeros >= y.size() ? "on" : "off";
+  if (cfg.zero_gate == "on" && (zeros == 0 || zeros == y.size()))
+    return invalid_argument_error("zero_gate needs both zero and non-zero targets ({} of {} are zero)", zeros, y.size());
+  return cfg;
+}
 
 Result<Task> parse_task(std::string_view name) {
   if (name == "regression") return Task::regression;
@@ -105,7 +161,8 @@ nlohmann::json config_to_json(const TrainConfig& c) {
           {"n_rounds", c.n_rounds}, {"eta", c.eta}, {"max_depth", c.max_depth},
           {"subsample", c.subsample}, {"colsample", c.colsample},
           {"min_child_weight", c.min_child_weight}, {"lambda", c.lambda},
-          {"bootstrap", c.bootstrap}, {"seed", c.seed}};
+          {"bootstrap", c.bootstrap}, {"seed", c.seed}, {"zero_gate", c.zero_gate},
+          {"log_target", c.log_target}};
 }
 
 Result<TrainConfig> config_from_json(const nlohmann::json& j) {
@@ -123,6 +180,10 @@ Result<TrainConfig> config_from_json(const nlohmann::json& j) {
     c.lambda = j.at("lambda").get<double>();
     c.bootstrap = j.at("bootstrap").get<bool>();
     c.seed = j.at("seed").get<uint32_t>();
+    c.zero_gate = j.value("zero_gate", std::string("off"));  // absent in version 1 files
+    c.log_target = j.value("log_target", std::string("off"));
+    for (auto* v : {&c.zero_gate, &c.log_target})
+      if (*v != "on" && *v != "off") return corruption_error("model config: zero_gate/log_target '{}' is not on or off", *v);
   } catch (const nlohmann::json::exception& e) {
     return corruption_error("model config: {}", e.what());
   }
@@ -133,7 +194,8 @@ struct Model::Impl {
   TrainConfig cfg;
   std::string signature;
   size_t n_features = 0;
-  std::vector<Booster> members;
+  std::vector<Booster> members;       // regressors (or classifiers for Task::classification)
+  std::vector<Booster> gate_members;  // p(y == 0), with a zero gate
 };
 
 Model::Model() : impl_(std::make_unique<Impl>()) {}
@@ -154,26 +216,48 @@ Result<Model> Model::train(const std::vector<float>& x, size_t n_features, const
     for (size_t i = 0; i < y.size(); ++i)
       if (y[i] != 0 && y[i] != 1) return invalid_argument_error("row {}: classification labels must be 0 or 1, got {}", i, y[i]);
   Model model;
-  model.impl_->cfg = cfg;
+  model.impl_->cfg = FRAGUA_TRY(resolve_target_options(cfg, y));
   model.impl_->signature = std::move(feature_signature);
   model.impl_->n_features = n_features;
-  model.impl_->members.resize(static_cast<size_t>(cfg.n_models));
+  auto problems = split_problems(x, n_features, y, model.impl_->cfg);
+  size_t k = static_cast<size_t>(cfg.n_models);
+  model.impl_->members.resize(k);
+  if (problems.size() > 1) model.impl_->gate_members.resize(k);
   // Members train in parallel, one XGBoost thread each: OpenMP's spinning barriers collapse on
   // a shared, oversubscribed machine (measured 20x slower with nthread=2 than 1 under load),
   // while independent members scale cleanly. Each thread owns its DMatrix (XGBoost caches
-  // quantile sketches inside it).
-  std::vector<std::optional<Error>> errors(model.impl_->members.size());
-  ThreadPool pool(std::min(thread_count(cfg.threads), cfg.n_models));
-  pool.parallel_for_dynamic(model.impl_->members.size(), 1, [&](size_t b, size_t e) {
-    for (size_t m = b; m < e; ++m) {
-      auto st = train_member(x, n_features, y, cfg, static_cast<uint32_t>(m), model.impl_->members[m]);
-      if (!st.ok()) errors[m] = st.error();
+  // quantile sketches inside it). Job j trains member j % k of problem j / k.
+  size_t jobs = k * problems.size();
+  std::vector<std::optional<Error>> errors(jobs);
+  ThreadPool pool(std::min(thread_count(cfg.threads), static_cast<int>(jobs)));
+  pool.parallel_for_dynamic(jobs, 1, [&](size_t b, size_t e) {
+    for (size_t j = b; j < e; ++j) {
+      const Problem& pr = problems[j / k];
+      auto& dst = j / k == 0 ? model.impl_->members[j % k] : model.impl_->gate_members[j % k];
+      uint32_t seed = cfg.seed + 7919u * static_cast<uint32_t>(j % k);
+      auto st = train_member(pr.rows(x), n_features, pr.y, model.impl_->cfg, pr.objective, seed, dst);
+      if (!st.ok()) errors[j] = st.error();
     }
   });
   for (auto& err : errors)
     if (err) return *err;
   return model;
 }
+
+namespace {
+Result<std::vector<std::vector<float>>> member_outputs(const std::vector<Booster>& members, const DMatrix& dm,
+                                                      size_t n) {
+  std::vector<std::vector<float>> all;
+  for (auto& b : members) {
+    bst_ulong len = 0;
+    const float* out = nullptr;
+    FRAGUA_XGB(XGBoosterPredict(b.h, dm.h, 0, 0, 0, &len, &out), "predicting");
+    if (len != n) return io_error("xgboost returned {} predictions for {} rows", len, n);
+    all.emplace_back(out, out + len);
+  }
+  return all;
+}
+}  // namespace
 
 Result<Prediction> Model::predict(const std::vector<float>& x, size_t n_features) const {
   quiet_xgboost();
@@ -186,38 +270,53 @@ Result<Prediction> Model::predict(const std::vector<float>& x, size_t n_features
   if (n == 0) return p;
   DMatrix dm;
   FRAGUA_TRY(make_dmatrix(x, n_features, dm));
-  std::vector<std::vector<float>> all;
-  for (auto& b : impl_->members) {
-    bst_ulong len = 0;
-    const float* out = nullptr;
-    FRAGUA_XGB(XGBoosterPredict(b.h, dm.h, 0, 0, 0, &len, &out), "predicting");
-    if (len != n) return io_error("xgboost returned {} predictions for {} rows", len, n);
-    all.emplace_back(out, out + len);
-  }
+  auto all = FRAGUA_TRY(member_outputs(impl_->members, dm, n));
+  bool log = impl_->cfg.log_target == "on";
   double k = static_cast<double>(all.size());
   for (size_t i = 0; i < n; ++i) {
     double s = 0, s2 = 0;
     for (auto& v : all) s += v[i];
     double mean = s / k;
-    for (auto& v : all) s2 += (v[i] - mean) * (v[i] - mean);
-    p.mean[i] = mean;
+    // On log1p(y) the members average in log space (a geometric-type mean, robust to one member's
+    // overshoot) and their spread is measured after mapping back to the target's units.
+    double point = log ? std::max(0.0, std::expm1(mean)) : mean;
+    for (auto& v : all) {
+      double d = (log ? std::expm1(static_cast<double>(v[i])) : v[i]) - point;
+      s2 += d * d;
+    }
+    p.mean[i] = point;
     p.std[i] = all.size() > 1 ? std::sqrt(s2 / (k - 1)) : 0.0;
+  }
+  if (impl_->gate_members.empty()) return p;
+  auto gate = FRAGUA_TRY(member_outputs(impl_->gate_members, dm, n));
+  p.p_zero.assign(n, 0.0);
+  for (size_t i = 0; i < n; ++i) {
+    double pz = 0;
+    for (auto& v : gate) pz += v[i] / static_cast<double>(gate.size());
+    double r = p.mean[i], sd = p.std[i], q = 1 - pz;
+    p.p_zero[i] = pz;
+    p.mean[i] = pz >= 0.5 ? 0.0 : r;
+    p.std[i] = std::sqrt(std::max(0.0, q * (sd * sd + r * r) - q * q * r * r));
   }
   return p;
 }
 
 Status Model::save(const std::string& path, const nlohmann::json& provenance) const {
   std::vector<std::string> blobs;
-  for (auto& b : impl_->members) {
-    bst_ulong len = 0;
-    const char* buf = nullptr;
-    FRAGUA_XGB(XGBoosterSaveModelToBuffer(b.h, R"({"format": "ubj"})", &len, &buf), "serialising");
-    blobs.emplace_back(buf, len);
-  }
+  for (auto* set : {&impl_->members, &impl_->gate_members})
+    for (auto& b : *set) {
+      bst_ulong len = 0;
+      const char* buf = nullptr;
+      FRAGUA_XGB(XGBoosterSaveModelToBuffer(b.h, R"({"format": "ubj"})", &len, &buf), "serialising");
+      blobs.emplace_back(buf, len);
+    }
   nlohmann::json header = {{"format_version", kFormatVersion}, {"config", config_to_json(impl_->cfg)},
                            {"feature_signature", impl_->signature}, {"n_features", impl_->n_features},
                            {"provenance", provenance}, {"xgboost", "ubj"}};
-  for (auto& b : blobs) header["member_bytes"].push_back(b.size());
+  header["member_bytes"] = nlohmann::json::array();
+  header["gate_member_bytes"] = nlohmann::json::array();
+  for (size_t i = 0; i < blobs.size(); ++i)
+    header[i < impl_->members.size() ? "member_bytes" : "gate_member_bytes"].push_back(blobs[i].size());
   auto f = FRAGUA_TRY(AtomicFile::create(path));
   FRAGUA_TRY(f.append(kMagic));
   FRAGUA_TRY(f.append(header.dump() + "\n"));
@@ -229,9 +328,10 @@ Result<Model> Model::load(const std::string& path) {
   quiet_xgboost();
   auto data = FRAGUA_TRY(read_file(path));
   size_t magic_len = std::strlen(kMagic);
-  if (data.compare(0, magic_len, kMagic) != 0) {
-    if (data.rfind("FRAGUA_MATERIALS_MODEL ", 0) == 0)
-      return unsupported_error("{}: model format version '{}' is not supported (this build reads 1)", path,
+  bool v1 = data.rfind("FRAGUA_MATERIALS_MODEL 1\n", 0) == 0;  // before the zero gate; same layout
+  if (!v1 && data.compare(0, magic_len, kMagic) != 0) {
+    if (data.rfind(kMagicPrefix, 0) == 0)
+      return unsupported_error("{}: model format version '{}' is not supported (this build reads 1 and 2)", path,
                                data.substr(23, data.find('\n') - 23));
     return corruption_error("{}: not a fragua materials model (bad magic at offset 0)", path);
   }
@@ -244,23 +344,39 @@ Result<Model> Model::load(const std::string& path) {
     m.impl_->signature = h.at("feature_signature").get<std::string>();
     m.impl_->n_features = h.at("n_features").get<size_t>();
     size_t off = eol + 1;  // <= data.size(): eol is an index into data
-    for (auto& nb : h.at("member_bytes")) {
-      size_t bytes = nb.get<size_t>();
-      if (bytes > data.size() - off)
-        return corruption_error("{}: member at offset {} ({} bytes) runs past the end ({} bytes)", path, off, bytes, data.size());
-      Booster b;
-      FRAGUA_XGB(XGBoosterCreate(nullptr, 0, &b.h), "creating a booster");
-      FRAGUA_XGB(XGBoosterLoadModelFromBuffer(b.h, data.data() + off, bytes), "loading a member");
-      FRAGUA_XGB(XGBoosterSetParam(b.h, "nthread", "1"), "nthread");
-      m.impl_->members.push_back(std::move(b));
-      off += bytes;
+    for (const char* key : {"member_bytes", "gate_member_bytes"}) {
+      if (!h.contains(key) && v1) continue;
+      auto& dst = key[0] == 'm' ? m.impl_->members : m.impl_->gate_members;
+      for (auto& nb : h.at(key)) {
+        size_t bytes = nb.get<size_t>();
+        if (bytes > data.size() - off)
+          return corruption_error("{}: member at offset {} ({} bytes) runs past the end ({} bytes)", path, off, bytes,
+                                  data.size());
+        Booster b;
+        FRAGUA_XGB(XGBoosterCreate(nullptr, 0, &b.h), "creating a booster");
+        FRAGUA_XGB(XGBoosterLoadModelFromBuffer(b.h, data.data() + off, bytes), "loading a member");
+        FRAGUA_XGB(XGBoosterSetParam(b.h, "nthread", "1"), "nthread");
+        dst.push_back(std::move(b));
+        off += bytes;
+      }
     }
     if (m.impl_->members.empty()) return corruption_error("{}: no ensemble members", path);
+    if ((m.impl_->cfg.zero_gate == "on") != !m.impl_->gate_members.empty())
+      return corruption_error("{}: zero_gate is '{}' but the file holds {} gate members", path, m.impl_->cfg.zero_gate,
+                              m.impl_->gate_members.size());
   } catch (const nlohmann::json::exception& e) {
     return corruption_error("{}: bad header: {}", path, e.what());
   }
   return m;
 }
+
+namespace {
+std::vector<double> is_zero(const std::vector<double>& y) {
+  std::vector<double> z;
+  for (double v : y) z.push_back(v == 0 ? 1.0 : 0.0);
+  return z;
+}
+}  // namespace
 
 Result<CvResult> cross_validate(const std::vector<float>& x, size_t n_features, const std::vector<double>& y,
                                 const TrainConfig& cfg, int n_splits, uint32_t seed, MetricsWriter* metrics) {
@@ -281,14 +397,18 @@ Result<CvResult> cross_validate(const std::vector<float>& x, size_t n_features, 
     }
     auto model = FRAGUA_TRY(Model::train(xtr, n_features, ytr, cfg, ""));
     auto pred = FRAGUA_TRY(model.predict(xte, n_features));
+    if (!pred.p_zero.empty() && r.oof.p_zero.empty()) r.oof.p_zero.assign(y.size(), std::nan(""));
     for (size_t k = 0; k < test_rows.size(); ++k) {
       r.oof.mean[test_rows[k]] = pred.mean[k];
       r.oof.std[test_rows[k]] = pred.std[k];
+      if (!pred.p_zero.empty()) r.oof.p_zero[test_rows[k]] = pred.p_zero[k];
     }
     nlohmann::json line = {{"event", "cv_fold"}, {"fold", f}, {"n_train", ytr.size()}, {"n_test", yte.size()},
                            {"mae", mean_absolute_error(yte, pred.mean)},
-                           {"rmse", root_mean_squared_error(yte, pred.mean)}};
+                           {"rmse", root_mean_squared_error(yte, pred.mean)},
+                           {"zero_gate", model.config().zero_gate}, {"log_target", model.config().log_target}};
     if (cfg.task == Task::classification) line["roc_auc"] = roc_auc(yte, pred.mean);
+    if (!pred.p_zero.empty()) line["gate_auc"] = roc_auc(is_zero(yte), pred.p_zero);
     r.per_fold.push_back(line);
     if (metrics && metrics->is_open()) FRAGUA_TRY(metrics->write(line));
     bar.add(1);
@@ -296,6 +416,14 @@ Result<CvResult> cross_validate(const std::vector<float>& x, size_t n_features, 
   r.mae = mean_absolute_error(y, r.oof.mean);
   r.rmse = root_mean_squared_error(y, r.oof.mean);
   r.auc = cfg.task == Task::classification ? roc_auc(y, r.oof.mean) : std::nan("");
+  // Folds may resolve "auto" differently; the gate AUC covers the rows that had a gate.
+  std::vector<double> gy, gp;
+  for (size_t i = 0; i < r.oof.p_zero.size(); ++i)
+    if (!std::isnan(r.oof.p_zero[i])) {
+      gy.push_back(y[i] == 0 ? 1.0 : 0.0);
+      gp.push_back(r.oof.p_zero[i]);
+    }
+  r.gate_auc = gy.empty() ? std::nan("") : roc_auc(gy, gp);
   return r;
 }
 

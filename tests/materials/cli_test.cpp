@@ -52,7 +52,7 @@ TEST(Cli, TrainPredictScreenSuggestAdd) {
   run_ok("predict --model " + dir.file("gap.model") + " --input " + dir.file("cands.csv") + " --out " +
          dir.file("pred.csv"));
   auto pred = *read_file(dir.file("pred.csv"));
-  EXPECT_NE(pred.find("id,composition,prediction,uncertainty"), std::string::npos);
+  EXPECT_NE(pred.find("id,composition,prediction,uncertainty,p_zero"), std::string::npos);  // 11 of 44 are 0
 
   auto out = run_ok("screen --model " + dir.file("gap.model") + " --candidates " + dir.file("cands.csv") +
                     " --gap-min 0.5 --gap-max 4 --no-toxic --out " + dir.file("ranked.csv") + " --plot " +
@@ -85,6 +85,9 @@ TEST(Cli, CvPrintsMatbenchMetrics) {
   auto out = run_ok("cv --data " + dir.file("train.csv") + " --models 2 --rounds 20 -t 2 --metrics " +
                     dir.file("m.jsonl") + " --predictions " + dir.file("oof.csv"));
   EXPECT_NE(out.find("cv 5 folds (seed 18012019): mae"), std::string::npos) << out;
+  EXPECT_NE(out.find("zero-gate roc_auc"), std::string::npos) << out;
+  out = run_ok("cv --data " + dir.file("train.csv") + " --models 1 --rounds 5 -t 2 --zero-gate off");
+  EXPECT_EQ(out.find("zero-gate"), std::string::npos) << out;
   auto lines = read_metrics(dir.file("m.jsonl"));
   ASSERT_TRUE(lines.ok());
   EXPECT_EQ(lines->size(), 6u);  // five folds and the summary

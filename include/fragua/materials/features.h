@@ -3,7 +3,9 @@
 // deviation from it, min, max, range and mode (value of the most abundant element, smallest on
 // ties); stoichiometric p-norms (p = 0, 2, 3, 5, 7, 10); fractions of valence electrons in s, p,
 // d and f orbitals; and ionic character (whether a charge-neutral assignment of the common
-// oxidation states exists, max and mean of 1 - exp(-(dX)^2 / 4) over element pairs).
+// oxidation states exists, max and mean of 1 - exp(-(dX)^2 / 4) over element pairs); then the
+// atomic fraction of every element of the table ("x_H" ... "x_Og"; Jha et al. 2018's ElemNet
+// input).
 #pragma once
 
 #include <string>
@@ -18,7 +20,7 @@ class Featurizer {
  public:
   explicit Featurizer(const ElementTable& table);
 
-  // Column names, e.g. "mean_pauling_en", "pnorm_2", "frac_d_valence", "max_ionic_char".
+  // Column names, e.g. "mean_pauling_en", "pnorm_2", "frac_d_valence", "max_ionic_char", "x_Ga".
   const std::vector<std::string>& names() const { return names_; }
   size_t size() const { return names_.size(); }
   // Writes size() values into out; NaN where an element lacks the property.

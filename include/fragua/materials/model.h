@@ -3,6 +3,15 @@
 // a bootstrap resample of the training rows; the spread of their predictions is the
 // uncertainty reported with every prediction (Lakshminarayanan et al. 2017's deep-ensemble idea
 // applied to trees).
+//
+// Band gaps are a mixture: about half of the measured compounds are metals with a gap of exactly
+// 0, the rest spread over 0.1-12 eV. One regressor has to bend around that step. The "zero gate"
+// splits the problem in two (the classify-then-regress scheme of Zhuo, Mansouri Tehrani & Brgoch,
+// J. Phys. Chem. Lett. 9, 1668 (2018), who built the data set): a classifier ensemble for
+// p(y = 0) on all rows and a regressor ensemble on the rows with y != 0, optionally on log(1 + y)
+// (gaps are skewed: many near 1 eV, a tail to 12). The point prediction is the median of the
+// mixture p * delta(0) + (1 - p) * regressor when p >= 1/2, i.e. 0, and the regressor's value
+// otherwise (the MAE-optimal choice when the regressor's spread is small).
 #pragma once
 
 #include <cstdint>
@@ -33,6 +42,11 @@ struct TrainConfig {
   double min_child_weight = 1;
   double lambda = 1;
   bool bootstrap = false;
+  // Regression only; "auto", "on" or "off". zero_gate auto = on when all targets are >= 0 and at
+  // least 10% (and not all) of them are exactly 0. log_target auto = on when all targets are
+  // >= 0. A trained model's config() holds the resolved "on"/"off".
+  std::string zero_gate = "auto";
+  std::string log_target = "auto";
   int threads = 0;  // 0 = all cores
   uint32_t seed = 42;
 };
@@ -40,10 +54,17 @@ nlohmann::json config_to_json(const TrainConfig& c);
 Result<TrainConfig> config_from_json(const nlohmann::json& j);
 
 // Per-row ensemble mean and standard deviation. Classification: the mean probability of the
-// positive class (label 1) and its spread.
+// positive class (label 1) and its spread. With a zero gate: mean is the gated point prediction,
+// std the standard deviation of the mixture p * delta(0) + (1 - p) * N(r, s^2) (r, s: the
+// regressor ensemble's mean and spread), and p_zero holds p (empty without a gate).
 struct Prediction {
-  std::vector<double> mean, std;
+  std::vector<double> mean, std, p_zero;
 };
+
+// Resolves "auto" in zero_gate/log_target against the training targets; errors on a bad value or
+// on "on" where the targets do not allow it (log_target with a target < 0; zero_gate without
+// both zero and non-zero targets).
+Result<TrainConfig> resolve_target_options(TrainConfig cfg, const std::vector<double>& y);
 
 class Model {
  public:
@@ -57,8 +78,9 @@ class Model {
                              const TrainConfig& cfg, std::string feature_signature);
   Result<Prediction> predict(const std::vector<float>& x, size_t n_features) const;
 
-  // File: a magic line "FRAGUA_MATERIALS_MODEL 1", one JSON header line (config, feature
-  // signature, member sizes, provenance), then each member as XGBoost UBJSON.
+  // File: a magic line "FRAGUA_MATERIALS_MODEL 2", one JSON header line (config, feature
+  // signature, member sizes, gate member sizes, provenance), then each member as XGBoost UBJSON,
+  // regressors first. Version 1 files (no gate) still load.
   Status save(const std::string& path, const nlohmann::json& provenance) const;
   static Result<Model> load(const std::string& path);
 
@@ -83,6 +105,7 @@ struct CvResult {
   Prediction oof;                  // out-of-fold predictions
   std::vector<nlohmann::json> per_fold;
   double mae = 0, rmse = 0, auc = 0;  // regression: mae/rmse; classification: auc (+ mae of p)
+  double gate_auc = 0;                // zero gate: ROC-AUC of p_zero for y == 0 (NaN without)
 };
 
 // k-fold cross-validation (sklearn KFold semantics, see validation.h); one metrics line per

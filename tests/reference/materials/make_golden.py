@@ -99,6 +99,9 @@ for f in ["GaAs", "Cu2ZnSnS4", "Ag0.5Ge1Pb1.75S4", "Fe2O3", "MoS2", "LiFePO4"]:
     ic = [[1 - math.exp(-0.25 * (en[i] - en[j]) ** 2) for j in range(len(syms))] for i in range(len(syms))]
     d["max_ionic_char"] = max(max(r) for r in ic)
     d["mean_ionic_char"] = float(sum(x[i] * x[j] * ic[i][j] for i in range(len(syms)) for j in range(len(syms))))
+    # Atomic fractions of every element in the table (ElemNet's input, Jha et al. 2018).
+    for sym in rows:
+        d["x_" + sym] = float(x[syms.index(sym)]) if sym in syms else 0.0
     feat[f] = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in d.items()}
 out["features"] = feat
 
