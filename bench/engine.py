@@ -14,6 +14,13 @@ import subprocess
 import sys
 import time
 
+try:
+    import numpy  # noqa: F401  (the agreement check compares logits)
+except ImportError:  # a pyenv/venv python3 first on PATH: use Debian's, which has python3-numpy
+    if sys.executable != "/usr/bin/python3" and os.path.exists("/usr/bin/python3"):
+        os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
+    raise
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CACHE = os.environ.get("FRAGUA_BENCH_CACHE", os.path.expanduser("~/.cache/fragua-bench"))
 FRAGUA = os.path.join(ROOT, "build", "release", "fragua")
@@ -94,6 +101,7 @@ def main():
     ap.add_argument("--sizes", default="15M,110M")
     ap.add_argument("--types", default="F16,Q8_0,Q4_0,Q4_K")
     ap.add_argument("--json", default=os.path.join(CACHE, "engine_bench.json"))
+    ap.add_argument("--agreement-only", action="store_true", help="skip the speed table")
     a = ap.parse_args()
     for exe in (FRAGUA, FBENCH):
         if not os.path.exists(exe):
@@ -105,7 +113,7 @@ def main():
     rows = []
     print(f"{'model':<14} {'thr':>3} {'test':<6} {'llama.cpp t/s':>14} {'fragua t/s':>11} {'ratio':>6} "
           f"{'llama MB':>9} {'fragua MB':>9} {'mem ratio':>9}", flush=True)
-    for (size, t), path in models.items():
+    for (size, t), path in ([] if a.agreement_only else models.items()):
         for th in threads:
             for mode, n in (("pp", 512), ("tg", 128)):
                 ls, fs, lm, fm = [], [], [], []
