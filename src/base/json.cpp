@@ -1,5 +1,8 @@
 #include "fragua/base/json.h"
 
+#include <cmath>
+#include <limits>
+
 namespace fragua {
 
 Result<nlohmann::json> parse_json(std::string_view text, std::string_view origin, size_t base_offset) {
@@ -14,6 +17,29 @@ Result<nlohmann::json> parse_json(std::string_view text, std::string_view origin
     // of the text; nlohmann gives no position for it.
     return corruption_error("{}: JSON value at byte offset {} rejected: {}", origin, base_offset, e.what());
   }
+}
+
+Result<int64_t> json_integer(const nlohmann::json& v, std::string_view what, int64_t lo, int64_t hi) {
+  int64_t x = 0;
+  if (v.is_number_unsigned()) {
+    const uint64_t u = v.get<uint64_t>();
+    if (u > static_cast<uint64_t>(INT64_MAX)) return corruption_error("{}: {} is out of range", what, u);
+    x = static_cast<int64_t>(u);
+  } else if (v.is_number_integer()) {
+    x = v.get<int64_t>();
+  } else {
+    return corruption_error("{}: expected an integer, found {}", what, v.dump());
+  }
+  if (x < lo || x > hi) return corruption_error("{}: {} is outside [{}, {}]", what, x, lo, hi);
+  return x;
+}
+
+Result<float> json_float(const nlohmann::json& v, std::string_view what) {
+  if (!v.is_number()) return corruption_error("{}: expected a number, found {}", what, v.dump());
+  const double d = v.get<double>();
+  if (!(std::fabs(d) <= static_cast<double>(std::numeric_limits<float>::max())))
+    return corruption_error("{}: {} does not fit a float", what, d);
+  return static_cast<float>(d);
 }
 
 }  // namespace fragua

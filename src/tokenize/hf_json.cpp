@@ -98,9 +98,11 @@ Result<Tokenizer> parse_hf(const json& j, std::string_view origin) {
     s.types[i] = ty;
     return {};
   };
-  for (auto it = vocab.begin(); it != vocab.end(); ++it) FRAGUA_TRY(put(it.key(), it.value().get<int64_t>(), TokenType::normal));
+  for (auto it = vocab.begin(); it != vocab.end(); ++it)
+    FRAGUA_TRY(put(it.key(), FRAGUA_TRY(json_integer(it.value(), fmt::format("{}: id of '{}'", origin, it.key()))),
+                   TokenType::normal));
   for (const auto& a : j.value("added_tokens", json::array())) {
-    int64_t id = a.at("id").get<int64_t>();
+    int64_t id = FRAGUA_TRY(json_integer(a.at("id"), fmt::format("{}: added token id", origin)));
     std::string content = a.at("content").get<std::string>();
     FRAGUA_TRY(put(content, id, a.value("special", false) ? TokenType::control : TokenType::user_defined));
     if (a.value("lstrip", false)) s.lstrip_ids.push_back(static_cast<int32_t>(id));
@@ -162,13 +164,14 @@ Result<Tokenizer> parse_hf(const json& j, std::string_view origin) {
       if (it.value().is_string() && it.key() != "kind") s.info.emplace_back(it.key(), it.value().get<std::string>());
     if (fr.value("kind", "") == "spm" && fr.contains("scores")) {
       s.kind = ModelKind::spm;
-      s.scores = fr["scores"].get<std::vector<float>>();
+      s.scores.clear();
+      for (const auto& v : fr["scores"]) s.scores.push_back(FRAGUA_TRY(json_float(v, fmt::format("{}: score", origin))));
       s.merges.clear();
       s.escape_spaces = false;
       s.remove_extra_whitespaces = fr.value("remove_extra_whitespaces", false);
     }
-    if (fr.contains("bos_id")) s.bos_id = fr["bos_id"].get<int32_t>();
-    if (fr.contains("eos_id")) s.eos_id = fr["eos_id"].get<int32_t>();
+    if (fr.contains("bos_id")) s.bos_id = static_cast<int32_t>(FRAGUA_TRY(json_integer(fr["bos_id"], fmt::format("{}: bos_id", origin), -1, INT32_MAX)));
+    if (fr.contains("eos_id")) s.eos_id = static_cast<int32_t>(FRAGUA_TRY(json_integer(fr["eos_id"], fmt::format("{}: eos_id", origin), -1, INT32_MAX)));
     if (fr.contains("add_bos")) s.add_bos = fr["add_bos"].get<bool>();
     if (fr.contains("pre")) s.pre = fr["pre"].get<std::string>();
     if (fr.contains("chat_template")) s.chat_template = fr["chat_template"].get<std::string>();

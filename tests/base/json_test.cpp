@@ -31,3 +31,24 @@ TEST(ParseJson, NumberOverflowIsAnErrorNotAnException) {
 
 }  // namespace
 }  // namespace fragua
+
+namespace fragua {
+namespace {
+
+TEST(JsonNumbers, IntegersAreCheckedBeforeAnyConversion) {
+  auto j = nlohmann::json::parse(R"([5, 6.9e106, -1, 18446744073709551615, "7", 2.5, 1e300])");
+  EXPECT_EQ(*json_integer(j[0], "id"), 5);
+  auto big = json_integer(j[1], "vocab id of 'x'");  // a float: converting it would be UB
+  ASSERT_FALSE(big.ok());
+  EXPECT_NE(big.error().message().find("vocab id of 'x': expected an integer"), std::string::npos);
+  EXPECT_FALSE(json_integer(j[2], "bos_id", 0, 10).ok());
+  EXPECT_EQ(*json_integer(j[2], "bos_id", -1, 10), -1);
+  EXPECT_FALSE(json_integer(j[3], "id").ok());
+  EXPECT_FALSE(json_integer(j[4], "id").ok());
+  EXPECT_FLOAT_EQ(*json_float(j[5], "score"), 2.5f);
+  EXPECT_FALSE(json_float(j[6], "score").ok());
+  EXPECT_FALSE(json_float(j[4], "score").ok());
+}
+
+}  // namespace
+}  // namespace fragua
