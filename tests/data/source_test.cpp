@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "mo_fixture.h"
 #include "test_util.h"
 
 using namespace fragua::data;
@@ -41,6 +42,8 @@ std::string warc_record(const std::string& type, const std::string& uri, const s
 }
 
 }  // namespace
+
+using fragua::test::make_mo;
 
 TEST(Source, TextParagraphsAndBadBytes) {
   std::string data = "Primer paràgraf\namb dues línies.\n\n  \nSegon paràgraf.\n\nMal \xff\xfe aquí.\n\nBinari \x01\x02.\n\nÚltim.";
@@ -119,30 +122,6 @@ TEST(Source, WarcGzipMembersAndTruncation) {
   EXPECT_EQ(st3.bad_records, 2u);
   EXPECT_NE(st3.warnings[1].find("offset " + std::to_string(7 + plain.size())), std::string::npos) << st3.warnings[1];
 }
-
-namespace {
-// A little-endian .mo with the given (msgid, msgstr) pairs, laid out as the gettext manual says.
-std::string make_mo(const std::vector<std::pair<std::string, std::string>>& pairs) {
-  uint32_t n = static_cast<uint32_t>(pairs.size());
-  std::string strings;
-  uint32_t base = 28 + 16 * n;
-  std::vector<uint32_t> ot, tt;
-  for (int pass = 0; pass < 2; ++pass)
-    for (const auto& p : pairs) {
-      const std::string& s = pass == 0 ? p.first : p.second;
-      (pass == 0 ? ot : tt).push_back(static_cast<uint32_t>(s.size()));
-      (pass == 0 ? ot : tt).push_back(base + static_cast<uint32_t>(strings.size()));
-      strings += s;
-      strings.push_back('\0');
-    }
-  std::string out;
-  auto put = [&out](uint32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); };
-  put(0x950412de); put(0); put(n); put(28); put(28 + 8 * n); put(0); put(0);
-  for (uint32_t v : ot) put(v);
-  for (uint32_t v : tt) put(v);
-  return out + strings;
-}
-}  // namespace
 
 TEST(Source, MoCatalog) {
   std::string mo = make_mo({{"", "Content-Type: text/plain; charset=UTF-8\n"},
