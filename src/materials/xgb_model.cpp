@@ -264,40 +264,14 @@ Result<Prediction> Model::predict(const std::vector<float>& x, size_t n_features
   if (n_features != impl_->n_features)
     return invalid_argument_error("model expects {} features, got {}", impl_->n_features, n_features);
   size_t n = n_features ? x.size() / n_features : 0;
-  Prediction p;
-  p.mean.assign(n, 0.0);
-  p.std.assign(n, 0.0);
-  if (n == 0) return p;
+  if (n == 0) return Prediction{};
   DMatrix dm;
   FRAGUA_TRY(make_dmatrix(x, n_features, dm));
   auto all = FRAGUA_TRY(member_outputs(impl_->members, dm, n));
-  bool log = impl_->cfg.log_target == "on";
-  double k = static_cast<double>(all.size());
-  for (size_t i = 0; i < n; ++i) {
-    double s = 0, s2 = 0;
-    for (auto& v : all) s += v[i];
-    double mean = s / k;
-    // On log1p(y) the members average in log space (a geometric-type mean, robust to one member's
-    // overshoot) and their spread is measured after mapping back to the target's units.
-    double point = log ? std::max(0.0, std::expm1(mean)) : mean;
-    for (auto& v : all) {
-      double d = (log ? std::expm1(static_cast<double>(v[i])) : v[i]) - point;
-      s2 += d * d;
-    }
-    p.mean[i] = point;
-    p.std[i] = all.size() > 1 ? std::sqrt(s2 / (k - 1)) : 0.0;
-  }
+  Prediction p = ensemble_prediction(all, impl_->cfg.log_target == "on");
   if (impl_->gate_members.empty()) return p;
   auto gate = FRAGUA_TRY(member_outputs(impl_->gate_members, dm, n));
-  p.p_zero.assign(n, 0.0);
-  for (size_t i = 0; i < n; ++i) {
-    double pz = 0;
-    for (auto& v : gate) pz += v[i] / static_cast<double>(gate.size());
-    double r = p.mean[i], sd = p.std[i], q = 1 - pz;
-    p.p_zero[i] = pz;
-    p.mean[i] = pz >= 0.5 ? 0.0 : r;
-    p.std[i] = std::sqrt(std::max(0.0, q * (sd * sd + r * r) - q * q * r * r));
-  }
+  apply_zero_gate(p, gate);
   return p;
 }
 
@@ -370,61 +344,25 @@ Result<Model> Model::load(const std::string& path) {
   return m;
 }
 
-namespace {
-std::vector<double> is_zero(const std::vector<double>& y) {
-  std::vector<double> z;
-  for (double v : y) z.push_back(v == 0 ? 1.0 : 0.0);
-  return z;
-}
-}  // namespace
-
 Result<CvResult> cross_validate(const std::vector<float>& x, size_t n_features, const std::vector<double>& y,
                                 const TrainConfig& cfg, int n_splits, uint32_t seed, MetricsWriter* metrics) {
-  CvResult r;
-  r.fold = FRAGUA_TRY(kfold_assignment(y.size(), n_splits, true, seed));
-  r.oof.mean.assign(y.size(), 0);
-  r.oof.std.assign(y.size(), 0);
-  ProgressBar bar("cv folds", static_cast<uint64_t>(n_splits), "fold");
-  for (int f = 0; f < n_splits; ++f) {
-    std::vector<float> xtr, xte;
-    std::vector<double> ytr, yte;
-    std::vector<size_t> test_rows;
-    for (size_t i = 0; i < y.size(); ++i) {
-      auto& xs = r.fold[i] == f ? xte : xtr;
-      xs.insert(xs.end(), x.begin() + static_cast<long>(i * n_features), x.begin() + static_cast<long>((i + 1) * n_features));
-      (r.fold[i] == f ? yte : ytr).push_back(y[i]);
-      if (r.fold[i] == f) test_rows.push_back(i);
-    }
-    auto model = FRAGUA_TRY(Model::train(xtr, n_features, ytr, cfg, ""));
-    auto pred = FRAGUA_TRY(model.predict(xte, n_features));
-    if (!pred.p_zero.empty() && r.oof.p_zero.empty()) r.oof.p_zero.assign(y.size(), std::nan(""));
-    for (size_t k = 0; k < test_rows.size(); ++k) {
-      r.oof.mean[test_rows[k]] = pred.mean[k];
-      r.oof.std[test_rows[k]] = pred.std[k];
-      if (!pred.p_zero.empty()) r.oof.p_zero[test_rows[k]] = pred.p_zero[k];
-    }
-    nlohmann::json line = {{"event", "cv_fold"}, {"fold", f}, {"n_train", ytr.size()}, {"n_test", yte.size()},
-                           {"mae", mean_absolute_error(yte, pred.mean)},
-                           {"rmse", root_mean_squared_error(yte, pred.mean)},
-                           {"zero_gate", model.config().zero_gate}, {"log_target", model.config().log_target}};
-    if (cfg.task == Task::classification) line["roc_auc"] = roc_auc(yte, pred.mean);
-    if (!pred.p_zero.empty()) line["gate_auc"] = roc_auc(is_zero(yte), pred.p_zero);
-    r.per_fold.push_back(line);
-    if (metrics && metrics->is_open()) FRAGUA_TRY(metrics->write(line));
-    bar.add(1);
-  }
-  r.mae = mean_absolute_error(y, r.oof.mean);
-  r.rmse = root_mean_squared_error(y, r.oof.mean);
-  r.auc = cfg.task == Task::classification ? roc_auc(y, r.oof.mean) : std::nan("");
-  // Folds may resolve "auto" differently; the gate AUC covers the rows that had a gate.
-  std::vector<double> gy, gp;
-  for (size_t i = 0; i < r.oof.p_zero.size(); ++i)
-    if (!std::isnan(r.oof.p_zero[i])) {
-      gy.push_back(y[i] == 0 ? 1.0 : 0.0);
-      gp.push_back(r.oof.p_zero[i]);
-    }
-  r.gate_auc = gy.empty() ? std::nan("") : roc_auc(gy, gp);
-  return r;
+  auto fit = [&](const std::vector<size_t>& train, const std::vector<size_t>& test) -> Result<FoldOutput> {
+    auto rows = [&](const std::vector<size_t>& idx) {
+      std::vector<float> out;
+      out.reserve(idx.size() * n_features);
+      for (size_t i : idx) out.insert(out.end(), x.begin() + static_cast<long>(i * n_features),
+                                      x.begin() + static_cast<long>((i + 1) * n_features));
+      return out;
+    };
+    std::vector<double> ytr;
+    for (size_t i : train) ytr.push_back(y[i]);
+    auto model = FRAGUA_TRY(Model::train(rows(train), n_features, ytr, cfg, ""));
+    FoldOutput o;
+    o.pred = FRAGUA_TRY(model.predict(rows(test), n_features));
+    o.info = {{"zero_gate", model.config().zero_gate}, {"log_target", model.config().log_target}};
+    return o;
+  };
+  return run_cross_validation(y, cfg.task, n_splits, seed, metrics, fit);
 }
 
 }  // namespace fragua::materials

@@ -15,11 +15,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json_fwd.hpp>
+#include <nlohmann/json.hpp>
 
 #include "fragua/base/error.h"
 #include "fragua/base/metrics.h"
@@ -108,8 +109,29 @@ struct CvResult {
   double gate_auc = 0;                // zero gate: ROC-AUC of p_zero for y == 0 (NaN without)
 };
 
-// k-fold cross-validation (sklearn KFold semantics, see validation.h); one metrics line per
-// fold when `metrics` is open; a progress bar over folds.
+// Combines ensemble member outputs (members[m][i]: member m's value for row i, in the model's
+// target space) into a Prediction: the mean over members and their sample standard deviation.
+// With log_target the members average in log space (robust to one member's overshoot), the
+// point is max(0, expm1(mean)) and the spread is measured after mapping back to the target.
+Prediction ensemble_prediction(const std::vector<std::vector<float>>& members, bool log_target);
+// Folds a zero gate into a regression prediction: gate[m][i] is member m's p(y_i = 0). Sets
+// p_zero to their mean; the point becomes 0 where p_zero >= 1/2; std becomes the mixture's.
+void apply_zero_gate(Prediction& p, const std::vector<std::vector<float>>& gate);
+
+// What one fold of a cross-validation produced: predictions for the test rows, in order, and
+// model facts for the fold's metrics line.
+struct FoldOutput {
+  Prediction pred;
+  nlohmann::json info;
+};
+using FoldFit = std::function<Result<FoldOutput>(const std::vector<size_t>& train_rows,
+                                                 const std::vector<size_t>& test_rows)>;
+// k-fold cross-validation of any model (sklearn KFold semantics, see validation.h): fit is
+// called once per fold; one metrics line per fold when `metrics` is open; a progress bar.
+Result<CvResult> run_cross_validation(const std::vector<double>& y, Task task, int n_splits, uint32_t seed,
+                                      MetricsWriter* metrics, const FoldFit& fit);
+
+// k-fold cross-validation of the XGBoost ensemble (run_cross_validation with Model::train).
 Result<CvResult> cross_validate(const std::vector<float>& x, size_t n_features, const std::vector<double>& y,
                                 const TrainConfig& cfg, int n_splits, uint32_t seed,
                                 MetricsWriter* metrics = nullptr);

@@ -59,6 +59,15 @@ void attention_forward(float* out, float* att, const float* q, const float* k, c
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* att, const float* q,
                         const float* k, const float* v, int B, int T, int NH, int NKV, int HS, const Ctx& ctx);
 
+// set_attention.cpp: bidirectional attention over padded sets (no causal mask). q k v out
+// (B,T,NH,HS); row b holds len[b] valid items, keys j >= len[b] are masked and queries
+// i >= len[b] output 0. att (B,NH,T,T) holds the probabilities for backward.
+void set_attention_forward(float* out, float* att, const float* q, const float* k, const float* v, const int32_t* len,
+                           int B, int T, int NH, int HS, const Ctx& ctx);
+void set_attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* att, const float* q,
+                            const float* k, const float* v, const int32_t* len, int B, int T, int NH, int HS,
+                            const Ctx& ctx);
+
 // swiglu.cpp: out (N,F) = silu(gate) * up (Shazeer 2020, "GLU Variants Improve Transformer")
 void swiglu_forward(float* out, const float* gate, const float* up, int N, int F, const Ctx& ctx);
 void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, int N, int F,

@@ -1,0 +1,394 @@
+// Forward and backward of the element transformer (element_transformer.h), composed from the
+// training engine's paired kernels in train/kernels/, as train/model.cpp composes the Llama
+// stack. The differences from that stack: inputs are element tokens plus a projected feature
+// vector, attention is bidirectional over padded sets (no RoPE, no causal mask), and the head
+// pools tokens by atomic fraction into one small MLP per composition.
+#include "fragua/materials/element_transformer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include <nlohmann/json.hpp>
+
+#include "fragua/base/json.h"
+#include "train/kernels/kernels.h"
+
+namespace fragua::materials {
+
+namespace k = train::kernels;
+using train::ParamInfo;
+
+Status ElementTransformerConfig::finalize() {
+  if (n_ff == 0) n_ff = ((8 * d_model / 3) + 31) / 32 * 32;
+  auto in = [](int v, int lo, int hi) { return v >= lo && v <= hi; };
+  if (!in(n_elements, 1, 1024)) return invalid_argument_error("element transformer: n_elements {} not in [1, 1024]", n_elements);
+  if (!in(n_input, 0, 4096)) return invalid_argument_error("element transformer: n_input {} not in [0, 4096]", n_input);
+  if (!in(d_model, 1, 4096)) return invalid_argument_error("element transformer: d_model {} not in [1, 4096]", d_model);
+  if (!in(n_layer, 0, 64)) return invalid_argument_error("element transformer: n_layer {} not in [0, 64]", n_layer);
+  if (!in(n_head, 1, 64) || d_model % n_head != 0)
+    return invalid_argument_error("element transformer: n_head {} must divide d_model {}", n_head, d_model);
+  if (!in(n_ff, 1, 16384)) return invalid_argument_error("element transformer: n_ff {} not in [1, 16384]", n_ff);
+  if (!in(head_hidden, 1, 4096)) return invalid_argument_error("element transformer: head_hidden {} not in [1, 4096]", head_hidden);
+  if (!in(n_out, 1, 16)) return invalid_argument_error("element transformer: n_out {} not in [1, 16]", n_out);
+  if (!(norm_eps > 0 && norm_eps < 1)) return invalid_argument_error("element transformer: norm_eps {} not in (0, 1)", norm_eps);
+  return ok_status();
+}
+
+nlohmann::json ElementTransformerConfig::to_json() const {
+  return {{"n_elements", n_elements}, {"n_input", n_input}, {"d_model", d_model}, {"n_layer", n_layer},
+          {"n_head", n_head},         {"n_ff", n_ff},       {"head_hidden", head_hidden}, {"n_out", n_out},
+          {"norm_eps", norm_eps}};
+}
+
+Result<ElementTransformerConfig> ElementTransformerConfig::from_json(const nlohmann::json& j) {
+  if (!j.is_object()) return corruption_error("element transformer config is not a JSON object");
+  ElementTransformerConfig c;
+  auto get_int = [&](const char* key, int& dst) -> Status {
+    if (!j.contains(key)) return corruption_error("element transformer config lacks '{}'", key);
+    dst = static_cast<int>(FRAGUA_TRY(json_integer(j.at(key), key, 0, 1 << 20)));
+    return ok_status();
+  };
+  FRAGUA_TRY(get_int("n_elements", c.n_elements));
+  FRAGUA_TRY(get_int("n_input", c.n_input));
+  FRAGUA_TRY(get_int("d_model", c.d_model));
+  FRAGUA_TRY(get_int("n_layer", c.n_layer));
+  FRAGUA_TRY(get_int("n_head", c.n_head));
+  FRAGUA_TRY(get_int("n_ff", c.n_ff));
+  FRAGUA_TRY(get_int("head_hidden", c.head_hidden));
+  FRAGUA_TRY(get_int("n_out", c.n_out));
+  if (!j.contains("norm_eps")) return corruption_error("element transformer config lacks 'norm_eps'");
+  c.norm_eps = static_cast<float>(FRAGUA_TRY(json_float(j.at("norm_eps"), "norm_eps")));
+  if (c.n_ff == 0) return corruption_error("element transformer config: n_ff is 0");
+  FRAGUA_TRY(c.finalize());
+  return c;
+}
+
+namespace {
+
+constexpr int kPerLayer = 9;
+
+struct LayerParams {
+  float *attn_norm, *wq, *wk, *wv, *wo, *ffn_norm, *wgate, *wup, *wdown;
+};
+
+struct LayerActs {
+  float *res_in, *ln1, *rstd1, *q, *k, *v, *att, *atty, *res_mid, *ln2, *rstd2, *gate, *up, *hb;
+};
+
+float silu(float x) { return x / (1.0f + std::exp(-x)); }
+
+}  // namespace
+
+struct ElementTransformer::Impl {
+  ElementTransformerConfig cfg;
+  std::vector<ParamInfo> infos;
+  std::vector<float> params, grads;
+  int B = 0, T = 0;
+  std::vector<float> acts, dbuf;
+  std::vector<LayerActs> layer_acts;
+  float *res_final = nullptr, *lnf = nullptr, *rstdf = nullptr, *tmp = nullptr, *pooled = nullptr, *h_pre = nullptr,
+        *h = nullptr, *out = nullptr;
+  float *dres = nullptr, *dres_mid = nullptr, *dln = nullptr, *dq = nullptr, *dk = nullptr, *dv = nullptr,
+        *datty = nullptr, *dgate = nullptr, *dup = nullptr, *dhb = nullptr, *du = nullptr, *dpooled = nullptr,
+        *dh = nullptr;
+  std::vector<int32_t> id, len;
+  std::vector<float> u, frac;
+
+  void add_param(std::string name, std::vector<int64_t> ne, bool decay) {
+    size_t n = 1;
+    for (int64_t d : ne) n *= static_cast<size_t>(d);
+    size_t off = infos.empty() ? 0 : infos.back().offset + infos.back().size;
+    infos.push_back({std::move(name), std::move(ne), off, n, decay});
+  }
+  float* at(std::vector<float>& buf, size_t i) { return buf.data() + infos[i].offset; }
+  LayerParams layer(std::vector<float>& buf, int l) {
+    size_t i = 2 + static_cast<size_t>(l) * kPerLayer;
+    return {at(buf, i),     at(buf, i + 1), at(buf, i + 2), at(buf, i + 3), at(buf, i + 4),
+            at(buf, i + 5), at(buf, i + 6), at(buf, i + 7), at(buf, i + 8)};
+  }
+  size_t tail(int j) const { return 2 + static_cast<size_t>(cfg.n_layer) * kPerLayer + j; }
+  float* out_norm(std::vector<float>& buf) { return at(buf, tail(0)); }
+  float* w1(std::vector<float>& buf) { return at(buf, tail(1)); }
+  float* b1(std::vector<float>& buf) { return at(buf, tail(2)); }
+  float* w2(std::vector<float>& buf) { return at(buf, tail(3)); }
+  float* b2(std::vector<float>& buf) { return at(buf, tail(4)); }
+
+  void ensure_acts(int b, int t);
+  void layer_forward(int l, const k::Ctx& ctx);
+  void layer_backward(int l, const k::Ctx& ctx);
+};
+
+ElementTransformer::ElementTransformer() : impl_(std::make_unique<Impl>()) {}
+ElementTransformer::ElementTransformer(ElementTransformer&&) noexcept = default;
+ElementTransformer& ElementTransformer::operator=(ElementTransformer&&) noexcept = default;
+ElementTransformer::~ElementTransformer() = default;
+
+Result<ElementTransformer> ElementTransformer::create(const ElementTransformerConfig& config) {
+  ElementTransformerConfig cfg = config;
+  FRAGUA_TRY(cfg.finalize());
+  ElementTransformer m;
+  auto& I = *m.impl_;
+  I.cfg = cfg;
+  int64_t C = cfg.d_model, F = cfg.n_ff, H = cfg.head_hidden;
+  I.add_param("element_embd.weight", {C, cfg.n_elements}, true);
+  I.add_param("input_proj.weight", {std::max(cfg.n_input, 1), C}, true);
+  for (int l = 0; l < cfg.n_layer; ++l) {
+    std::string p = "blk." + std::to_string(l) + ".";
+    I.add_param(p + "attn_norm.weight", {C}, false);
+    I.add_param(p + "attn_q.weight", {C, C}, true);
+    I.add_param(p + "attn_k.weight", {C, C}, true);
+    I.add_param(p + "attn_v.weight", {C, C}, true);
+    I.add_param(p + "attn_output.weight", {C, C}, true);
+    I.add_param(p + "ffn_norm.weight", {C}, false);
+    I.add_param(p + "ffn_gate.weight", {C, F}, true);
+    I.add_param(p + "ffn_up.weight", {C, F}, true);
+    I.add_param(p + "ffn_down.weight", {F, C}, true);
+  }
+  I.add_param("output_norm.weight", {C}, false);
+  I.add_param("head_1.weight", {C, H}, true);
+  I.add_param("head_1.bias", {H}, false);
+  I.add_param("head_2.weight", {H, cfg.n_out}, true);
+  I.add_param("head_2.bias", {cfg.n_out}, false);
+  size_t n = I.infos.back().offset + I.infos.back().size;
+  I.params.assign(n, 0.0f);
+  I.grads.assign(n, 0.0f);
+  return m;
+}
+
+const ElementTransformerConfig& ElementTransformer::config() const { return impl_->cfg; }
+const std::vector<ParamInfo>& ElementTransformer::param_infos() const { return impl_->infos; }
+std::span<float> ElementTransformer::params() { return impl_->params; }
+std::span<const float> ElementTransformer::params() const { return impl_->params; }
+std::span<float> ElementTransformer::grads() { return impl_->grads; }
+void ElementTransformer::zero_grad() { std::fill(impl_->grads.begin(), impl_->grads.end(), 0.0f); }
+
+void ElementTransformer::init_random(uint64_t seed) {
+  auto& I = *impl_;
+  train::Rng rng(seed);
+  const float resid_std = 0.02f / std::sqrt(2.0f * std::max(I.cfg.n_layer, 1));
+  for (const auto& p : I.infos) {
+    float* w = I.params.data() + p.offset;
+    if (p.name.ends_with(".bias")) {
+      std::fill(w, w + p.size, 0.0f);
+      continue;
+    }
+    if (!p.decay) {
+      std::fill(w, w + p.size, 1.0f);
+      continue;
+    }
+    float sd = 0.02f;
+    if (p.name.ends_with("attn_output.weight") || p.name.ends_with("ffn_down.weight")) sd = resid_std;
+    if (p.name.starts_with("head_")) sd = 1.0f / std::sqrt(static_cast<float>(p.ne[0]));
+    for (size_t i = 0; i < p.size; ++i) w[i] = sd * rng.normal();
+  }
+}
+
+void ElementTransformer::Impl::ensure_acts(int b, int t) {
+  if (b == B && t == T) return;
+  B = b;
+  T = t;
+  const size_t N = static_cast<size_t>(B) * T, C = cfg.d_model, F = cfg.n_ff, H = cfg.head_hidden;
+  const size_t NB = B, NI = std::max(cfg.n_input, 1), NH = cfg.n_head;
+  const size_t per_layer = N * C * 9 + 2 * N + NB * NH * T * T + N * F * 3;
+  size_t n_acts = cfg.n_layer * per_layer + N * C * 3 + N + NB * (C + 2 * H + cfg.n_out);
+  if (acts.size() < n_acts) acts.assign(n_acts, 0.0f);
+  float* p = acts.data();
+  auto take = [&](size_t n) {
+    float* r = p;
+    p += n;
+    return r;
+  };
+  layer_acts.resize(cfg.n_layer + 1);  // layer_acts[n_layer].res_in aliases res_final
+  for (int l = 0; l < cfg.n_layer; ++l) {
+    auto& a = layer_acts[l];
+    a.res_in = take(N * C);
+    a.ln1 = take(N * C);
+    a.rstd1 = take(N);
+    a.q = take(N * C);
+    a.k = take(N * C);
+    a.v = take(N * C);
+    a.att = take(NB * NH * T * T);
+    a.atty = take(N * C);
+    a.res_mid = take(N * C);
+    a.ln2 = take(N * C);
+    a.rstd2 = take(N);
+    a.gate = take(N * F);
+    a.up = take(N * F);
+    a.hb = take(N * F);
+  }
+  res_final = take(N * C);
+  layer_acts[cfg.n_layer].res_in = res_final;
+  lnf = take(N * C);
+  tmp = take(N * C);
+  rstdf = take(N);
+  pooled = take(NB * C);
+  h_pre = take(NB * H);
+  h = take(NB * H);
+  out = take(NB * cfg.n_out);
+  size_t n_dbuf = N * C * 7 + N * F * 3 + N * NI + NB * (C + H);
+  if (dbuf.size() < n_dbuf) dbuf.assign(n_dbuf, 0.0f);
+  p = dbuf.data();
+  dres = take(N * C);
+  dres_mid = take(N * C);
+  dln = take(N * C);
+  dq = take(N * C);
+  dk = take(N * C);
+  dv = take(N * C);
+  datty = take(N * C);
+  dgate = take(N * F);
+  dup = take(N * F);
+  dhb = take(N * F);
+  du = take(N * NI);
+  dpooled = take(NB * C);
+  dh = take(NB * H);
+}
+
+void ElementTransformer::Impl::layer_forward(int l, const k::Ctx& ctx) {
+  const int N = B * T, C = cfg.d_model, F = cfg.n_ff;
+  LayerParams w = layer(params, l);
+  LayerActs& a = layer_acts[l];
+  float* res_out = layer_acts[l + 1].res_in;
+  k::rmsnorm_forward(a.ln1, a.rstd1, a.res_in, w.attn_norm, N, C, cfg.norm_eps, ctx);
+  k::matmul_forward(a.q, a.ln1, w.wq, N, C, C, ctx);
+  k::matmul_forward(a.k, a.ln1, w.wk, N, C, C, ctx);
+  k::matmul_forward(a.v, a.ln1, w.wv, N, C, C, ctx);
+  k::set_attention_forward(a.atty, a.att, a.q, a.k, a.v, len.data(), B, T, cfg.n_head, C / cfg.n_head, ctx);
+  k::matmul_forward(tmp, a.atty, w.wo, N, C, C, ctx);
+  k::residual_forward(a.res_mid, a.res_in, tmp, static_cast<size_t>(N) * C, ctx);
+  k::rmsnorm_forward(a.ln2, a.rstd2, a.res_mid, w.ffn_norm, N, C, cfg.norm_eps, ctx);
+  k::matmul_forward(a.gate, a.ln2, w.wgate, N, C, F, ctx);
+  k::matmul_forward(a.up, a.ln2, w.wup, N, C, F, ctx);
+  k::swiglu_forward(a.hb, a.gate, a.up, N, F, ctx);
+  k::matmul_forward(tmp, a.hb, w.wdown, N, F, C, ctx);
+  k::residual_forward(res_out, a.res_mid, tmp, static_cast<size_t>(N) * C, ctx);
+}
+
+Result<std::span<const float>> ElementTransformer::forward(const ElementBatch& batch, const train::KernelOptions& opts) {
+  auto& I = *impl_;
+  const int B = batch.B, T = batch.T, C = I.cfg.d_model, H = I.cfg.head_hidden, O = I.cfg.n_out;
+  const int NI = I.cfg.n_input;
+  if (B < 1 || T < 1) return invalid_argument_error("element batch: empty ({} x {})", B, T);
+  const size_t N = static_cast<size_t>(B) * T;
+  if (batch.id.size() != N || batch.frac.size() != N || batch.len.size() != static_cast<size_t>(B) ||
+      batch.u.size() != N * NI)
+    return invalid_argument_error("element batch: sizes do not match {} x {} tokens with {} inputs", B, T, NI);
+  for (size_t n = 0; n < N; ++n)
+    if (batch.id[n] < 0 || batch.id[n] >= I.cfg.n_elements)
+      return invalid_argument_error("element batch: token id {} outside [0, {})", batch.id[n], I.cfg.n_elements);
+  for (int b = 0; b < B; ++b)
+    if (batch.len[b] < 1 || batch.len[b] > T)
+      return invalid_argument_error("element batch: row {} has length {} outside [1, {}]", b, batch.len[b], T);
+  k::Ctx ctx{opts.pool, opts.use_blas};
+  I.ensure_acts(B, T);
+  I.id = batch.id;
+  I.len = batch.len;
+  I.u = batch.u;
+  I.frac = batch.frac;
+  float* x0 = I.layer_acts[0].res_in;
+  const int n = static_cast<int>(N);
+  k::embedding_forward(x0, I.id.data(), I.at(I.params, 0), n, C, ctx);
+  if (NI > 0) {
+    k::matmul_forward(I.tmp, I.u.data(), I.at(I.params, 1), n, NI, C, ctx);
+    k::residual_forward(x0, x0, I.tmp, N * C, ctx);
+  }
+  for (int l = 0; l < I.cfg.n_layer; ++l) I.layer_forward(l, ctx);
+  k::rmsnorm_forward(I.lnf, I.rstdf, I.res_final, I.out_norm(I.params), n, C, I.cfg.norm_eps, ctx);
+  // pooled[b] = sum_t frac[b, t] lnf[b, t]  (padding has frac 0)
+  std::fill(I.pooled, I.pooled + static_cast<size_t>(B) * C, 0.0f);
+  for (size_t r = 0; r < N; ++r) {
+    const float f = I.frac[r];
+    if (f == 0.0f) continue;
+    float* pb = I.pooled + (r / T) * C;
+    const float* x = I.lnf + r * C;
+    for (int c = 0; c < C; ++c) pb[c] += f * x[c];
+  }
+  k::matmul_forward(I.h_pre, I.pooled, I.w1(I.params), B, C, H, ctx);
+  const float* b1 = I.b1(I.params);
+  for (int b = 0; b < B; ++b)
+    for (int j = 0; j < H; ++j) {
+      float& v = I.h_pre[static_cast<size_t>(b) * H + j];
+      v += b1[j];
+      I.h[static_cast<size_t>(b) * H + j] = silu(v);
+    }
+  k::matmul_forward(I.out, I.h, I.w2(I.params), B, H, O, ctx);
+  const float* b2 = I.b2(I.params);
+  for (int b = 0; b < B; ++b)
+    for (int o = 0; o < O; ++o) I.out[static_cast<size_t>(b) * O + o] += b2[o];
+  return std::span<const float>(I.out, static_cast<size_t>(B) * O);
+}
+
+void ElementTransformer::Impl::layer_backward(int l, const k::Ctx& ctx) {
+  const int N = B * T, C = cfg.d_model, F = cfg.n_ff;
+  LayerParams w = layer(params, l);
+  LayerParams g = layer(grads, l);
+  LayerActs& a = layer_acts[l];
+  auto zero = [](float* p, size_t n) { std::memset(p, 0, n * sizeof(float)); };
+  const size_t NC = static_cast<size_t>(N) * C, NF = static_cast<size_t>(N) * F;
+  // dres holds d(loss)/d(res_out) on entry and d(loss)/d(res_in) on exit.
+  zero(dhb, NF);
+  zero(dgate, NF);
+  zero(dup, NF);
+  zero(dln, NC);
+  std::memcpy(dres_mid, dres, sizeof(float) * NC);
+  k::matmul_backward(dhb, g.wdown, dres, a.hb, w.wdown, N, F, C, ctx);
+  k::swiglu_backward(dgate, dup, dhb, a.gate, a.up, N, F, ctx);
+  k::matmul_backward(dln, g.wgate, dgate, a.ln2, w.wgate, N, C, F, ctx);
+  k::matmul_backward(dln, g.wup, dup, a.ln2, w.wup, N, C, F, ctx);
+  k::rmsnorm_backward(dres_mid, g.ffn_norm, dln, a.res_mid, w.ffn_norm, a.rstd2, N, C, ctx);
+  std::memcpy(dres, dres_mid, sizeof(float) * NC);
+  zero(datty, NC);
+  zero(dq, NC);
+  zero(dk, NC);
+  zero(dv, NC);
+  zero(dln, NC);
+  k::matmul_backward(datty, g.wo, dres_mid, a.atty, w.wo, N, C, C, ctx);
+  k::set_attention_backward(dq, dk, dv, datty, a.att, a.q, a.k, a.v, len.data(), B, T, cfg.n_head, C / cfg.n_head,
+                            ctx);
+  k::matmul_backward(dln, g.wq, dq, a.ln1, w.wq, N, C, C, ctx);
+  k::matmul_backward(dln, g.wk, dk, a.ln1, w.wk, N, C, C, ctx);
+  k::matmul_backward(dln, g.wv, dv, a.ln1, w.wv, N, C, C, ctx);
+  k::rmsnorm_backward(dres, g.attn_norm, dln, a.res_in, w.attn_norm, a.rstd1, N, C, ctx);
+}
+
+void ElementTransformer::backward(std::span<const float> dout, const train::KernelOptions& opts) {
+  auto& I = *impl_;
+  k::Ctx ctx{opts.pool, opts.use_blas};
+  const int B = I.B, T = I.T, C = I.cfg.d_model, H = I.cfg.head_hidden, O = I.cfg.n_out, NI = I.cfg.n_input;
+  const size_t N = static_cast<size_t>(B) * T;
+  // out = h W2^T + b2
+  float* gb2 = I.b2(I.grads);
+  for (int b = 0; b < B; ++b)
+    for (int o = 0; o < O; ++o) gb2[o] += dout[static_cast<size_t>(b) * O + o];
+  std::fill(I.dh, I.dh + static_cast<size_t>(B) * H, 0.0f);
+  k::matmul_backward(I.dh, I.w2(I.grads), dout.data(), I.h, I.w2(I.params), B, H, O, ctx);
+  // h = silu(h_pre): silu'(x) = s (1 + x (1 - s)), s = sigmoid(x)
+  float* gb1 = I.b1(I.grads);
+  for (size_t i = 0; i < static_cast<size_t>(B) * H; ++i) {
+    const float x = I.h_pre[i], s = 1.0f / (1.0f + std::exp(-x));
+    I.dh[i] *= s * (1.0f + x * (1.0f - s));
+    gb1[i % H] += I.dh[i];
+  }
+  std::fill(I.dpooled, I.dpooled + static_cast<size_t>(B) * C, 0.0f);
+  k::matmul_backward(I.dpooled, I.w1(I.grads), I.dh, I.pooled, I.w1(I.params), B, C, H, ctx);
+  // pooled = sum_t frac lnf  ->  dlnf[b, t] = frac[b, t] dpooled[b]
+  std::fill(I.dln, I.dln + N * C, 0.0f);
+  std::fill(I.dres, I.dres + N * C, 0.0f);
+  for (size_t r = 0; r < N; ++r) {
+    const float f = I.frac[r];
+    if (f == 0.0f) continue;
+    const float* dp = I.dpooled + (r / T) * C;
+    float* d = I.dln + r * C;
+    for (int c = 0; c < C; ++c) d[c] = f * dp[c];
+  }
+  const int n = static_cast<int>(N);
+  k::rmsnorm_backward(I.dres, I.out_norm(I.grads), I.dln, I.res_final, I.out_norm(I.params), I.rstdf, n, C, ctx);
+  for (int l = I.cfg.n_layer - 1; l >= 0; --l) I.layer_backward(l, ctx);
+  k::embedding_backward(I.at(I.grads, 0), I.dres, I.id.data(), n, C, I.cfg.n_elements, ctx);
+  if (NI > 0) {
+    std::fill(I.du, I.du + N * NI, 0.0f);
+    k::matmul_backward(I.du, I.at(I.grads, 1), I.dres, I.u.data(), I.at(I.params, 1), n, NI, C, ctx);
+  }
+}
+
+}  // namespace fragua::materials

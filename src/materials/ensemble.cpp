@@ -1,0 +1,104 @@
+// What every property model shares: turning ensemble members into a prediction with an
+// uncertainty, the zero gate's mixture, and the cross-validation driver.
+#include <cmath>
+
+#include "fragua/base/progress.h"
+#include "fragua/materials/model.h"
+#include "fragua/materials/validation.h"
+
+namespace fragua::materials {
+
+Prediction ensemble_prediction(const std::vector<std::vector<float>>& members, bool log_target) {
+  Prediction p;
+  if (members.empty()) return p;
+  const size_t n = members[0].size();
+  const double k = static_cast<double>(members.size());
+  p.mean.assign(n, 0.0);
+  p.std.assign(n, 0.0);
+  for (size_t i = 0; i < n; ++i) {
+    double s = 0, s2 = 0;
+    for (auto& v : members) s += v[i];
+    const double mean = s / k;
+    const double point = log_target ? std::max(0.0, std::expm1(mean)) : mean;
+    for (auto& v : members) {
+      double d = (log_target ? std::expm1(static_cast<double>(v[i])) : v[i]) - point;
+      s2 += d * d;
+    }
+    p.mean[i] = point;
+    p.std[i] = members.size() > 1 ? std::sqrt(s2 / (k - 1)) : 0.0;
+  }
+  return p;
+}
+
+void apply_zero_gate(Prediction& p, const std::vector<std::vector<float>>& gate) {
+  const size_t n = p.mean.size();
+  p.p_zero.assign(n, 0.0);
+  for (size_t i = 0; i < n; ++i) {
+    double pz = 0;
+    for (auto& v : gate) pz += v[i] / static_cast<double>(gate.size());
+    const double r = p.mean[i], sd = p.std[i], q = 1 - pz;
+    p.p_zero[i] = pz;
+    p.mean[i] = pz >= 0.5 ? 0.0 : r;
+    // Variance of p delta(0) + q N(r, sd^2): q (sd^2 + r^2) - (q r)^2.
+    p.std[i] = std::sqrt(std::max(0.0, q * (sd * sd + r * r) - q * q * r * r));
+  }
+}
+
+namespace {
+std::vector<double> is_zero(const std::vector<double>& y) {
+  std::vector<double> z;
+  for (double v : y) z.push_back(v == 0 ? 1.0 : 0.0);
+  return z;
+}
+}  // namespace
+
+Result<CvResult> run_cross_validation(const std::vector<double>& y, Task task, int n_splits, uint32_t seed,
+                                      MetricsWriter* metrics, const FoldFit& fit) {
+  CvResult r;
+  r.fold = FRAGUA_TRY(kfold_assignment(y.size(), n_splits, true, seed));
+  r.oof.mean.assign(y.size(), 0);
+  r.oof.std.assign(y.size(), 0);
+  ProgressBar bar("cv folds", static_cast<uint64_t>(n_splits), "fold");
+  for (int f = 0; f < n_splits; ++f) {
+    std::vector<size_t> train_rows, test_rows;
+    std::vector<double> yte;
+    for (size_t i = 0; i < y.size(); ++i) {
+      (r.fold[i] == f ? test_rows : train_rows).push_back(i);
+      if (r.fold[i] == f) yte.push_back(y[i]);
+    }
+    FoldOutput out = FRAGUA_TRY(fit(train_rows, test_rows));
+    const Prediction& pred = out.pred;
+    if (pred.mean.size() != test_rows.size() || pred.std.size() != test_rows.size())
+      return invalid_argument_error("fold {}: {} predictions for {} test rows", f, pred.mean.size(), test_rows.size());
+    if (!pred.p_zero.empty() && r.oof.p_zero.empty()) r.oof.p_zero.assign(y.size(), std::nan(""));
+    for (size_t k = 0; k < test_rows.size(); ++k) {
+      r.oof.mean[test_rows[k]] = pred.mean[k];
+      r.oof.std[test_rows[k]] = pred.std[k];
+      if (!pred.p_zero.empty()) r.oof.p_zero[test_rows[k]] = pred.p_zero[k];
+    }
+    nlohmann::json line = {{"event", "cv_fold"}, {"fold", f}, {"n_train", train_rows.size()},
+                           {"n_test", test_rows.size()}, {"mae", mean_absolute_error(yte, pred.mean)},
+                           {"rmse", root_mean_squared_error(yte, pred.mean)}};
+    if (out.info.is_object())
+      for (auto& [key, v] : out.info.items()) line[key] = v;
+    if (task == Task::classification) line["roc_auc"] = roc_auc(yte, pred.mean);
+    if (!pred.p_zero.empty()) line["gate_auc"] = roc_auc(is_zero(yte), pred.p_zero);
+    r.per_fold.push_back(line);
+    if (metrics && metrics->is_open()) FRAGUA_TRY(metrics->write(line));
+    bar.add(1);
+  }
+  r.mae = mean_absolute_error(y, r.oof.mean);
+  r.rmse = root_mean_squared_error(y, r.oof.mean);
+  r.auc = task == Task::classification ? roc_auc(y, r.oof.mean) : std::nan("");
+  // Folds may resolve "auto" differently; the gate AUC covers the rows that had a gate.
+  std::vector<double> gy, gp;
+  for (size_t i = 0; i < r.oof.p_zero.size(); ++i)
+    if (!std::isnan(r.oof.p_zero[i])) {
+      gy.push_back(y[i] == 0 ? 1.0 : 0.0);
+      gp.push_back(r.oof.p_zero[i]);
+    }
+  r.gate_auc = gy.empty() ? std::nan("") : roc_auc(gy, gp);
+  return r;
+}
+
+}  // namespace fragua::materials
