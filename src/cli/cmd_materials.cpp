@@ -6,8 +6,10 @@
 #include "cli/materials_common.h"
 #include "fragua/base/file.h"
 #include "fragua/base/log.h"
+#include "fragua/materials/attention_model.h"
 #include "fragua/materials/dataset.h"
 #include "fragua/materials/features.h"
+#include "fragua/materials/predictor.h"
 #include "fragua/materials/validation.h"
 #include "materials/csv_reader.h"
 
@@ -17,11 +19,25 @@ namespace {
 using namespace fragua::materials;
 
 struct ModelOpts {
-  std::string data, out, model, target, formula_col, metrics, task = "regression", preds;
+  std::string data, out, model, target, formula_col, metrics, task = "regression", preds, family = "xgboost";
   int folds = 5;
   uint32_t cv_seed = kMatbenchSeed;
   TrainConfig cfg;
+  AttentionConfig att;
 };
+
+// The attention model shares the ensemble and target flags with the tree ensemble.
+AttentionConfig attention_config(const ModelOpts& o) {
+  AttentionConfig a = o.att;
+  a.task = o.cfg.task;
+  a.n_models = o.cfg.n_models;
+  a.bootstrap = o.cfg.bootstrap;
+  a.zero_gate = o.cfg.zero_gate;
+  a.log_target = o.cfg.log_target;
+  a.threads = o.cfg.threads;
+  a.seed = o.cfg.seed;
+  return a;
+}
 
 std::string command_line_provenance() {
   return fmt::format("fragua {} materials", FRAGUA_VERSION);
@@ -73,10 +89,25 @@ Status run_featurize(const ModelOpts& o) {
   return write_file_atomic(o.out, out);
 }
 
+Status run_train_attention(const ModelOpts& o, const Dataset& d, const ElementTable& t) {
+  AttentionConfig a = attention_config(o);
+  log_info("training {} attention members x {} epochs on {} rows", a.n_models, a.epochs, d.size());
+  MetricsWriter mw;
+  if (!o.metrics.empty()) mw = FRAGUA_TRY(MetricsWriter::open(o.metrics));
+  auto model = FRAGUA_TRY(AttentionModel::train(d.comps, d.y, t, a, &mw));
+  log_info("zero gate {}, log target {}", model.config().zero_gate, model.config().log_target);
+  nlohmann::json prov = {{"command", command_line_provenance() + " train --model attention"}, {"data", o.data},
+                         {"rows", d.size()}, {"target", d.target_name}};
+  FRAGUA_TRY(model.save(o.out, prov));
+  fmt::print("wrote {} ({} attention members, target '{}')\n", o.out, a.n_models, d.target_name);
+  return ok_status();
+}
+
 Status run_train(ModelOpts o) {
   o.cfg.task = FRAGUA_TRY(parse_task(o.task));
   auto d = FRAGUA_TRY(load(o, true));
   const ElementTable* t = FRAGUA_TRY(elements());
+  if (o.family == "attention") return run_train_attention(o, d, *t);
   Featurizer fz(*t);
   auto x = fz.featurize_all(d.comps, o.cfg.threads);
   log_info("training {} x {} rounds on {} rows, {} features", o.cfg.n_models, o.cfg.n_rounds, d.size(), fz.size());
@@ -90,18 +121,15 @@ Status run_train(ModelOpts o) {
 }
 
 Status run_predict(const ModelOpts& o) {
-  auto model = FRAGUA_TRY(Model::load(o.model));
+  auto model = FRAGUA_TRY(Predictor::load(o.model));
   const ElementTable* t = FRAGUA_TRY(elements());
-  Featurizer fz(*t);
-  if (model.feature_signature() != fz.signature())
-    return invalid_argument_error("{}: trained on features '{}', this build computes '{}'; retrain the model",
-                                  o.model, model.feature_signature(), fz.signature());
   DatasetOptions dopt;
   dopt.formula_column = o.formula_col;
   dopt.ignore_target = true;
   auto d = FRAGUA_TRY(read_dataset(o.data, *t, dopt));
-  auto x = fz.featurize_all(d.comps, o.cfg.threads);
-  auto p = FRAGUA_TRY(model.predict(x, fz.size()));
+  auto pr = model.predict(d.comps, *t, o.cfg.threads);
+  if (!pr.ok()) return pr.error().with_context(o.model);
+  const Prediction& p = *pr;
   std::string out = fmt::format("# fragua materials predict: model {}, input {}\n", o.model, o.data);
   bool gate = !p.p_zero.empty();
   out += gate ? "id,composition,prediction,uncertainty,p_zero\n" : "id,composition,prediction,uncertainty\n";
@@ -120,13 +148,23 @@ Status run_cv(ModelOpts o) {
   o.cfg.task = FRAGUA_TRY(parse_task(o.task));
   auto d = FRAGUA_TRY(load(o, true));
   const ElementTable* t = FRAGUA_TRY(elements());
-  Featurizer fz(*t);
-  auto x = fz.featurize_all(d.comps, o.cfg.threads);
   MetricsWriter mw;
   if (!o.metrics.empty()) mw = FRAGUA_TRY(MetricsWriter::open(o.metrics));
-  auto r = FRAGUA_TRY(cross_validate(x, fz.size(), d.y, o.cfg, o.folds, o.cv_seed, &mw));
+  CvResult r;
+  nlohmann::json config;
+  if (o.family == "attention") {
+    AttentionConfig a = attention_config(o);
+    r = FRAGUA_TRY(cross_validate_attention(d.comps, d.y, *t, a, o.folds, o.cv_seed, &mw));
+    config = attention_config_to_json(a);
+  } else {
+    Featurizer fz(*t);
+    auto x = fz.featurize_all(d.comps, o.cfg.threads);
+    r = FRAGUA_TRY(cross_validate(x, fz.size(), d.y, o.cfg, o.folds, o.cv_seed, &mw));
+    config = config_to_json(o.cfg);
+  }
   nlohmann::json summary = {{"event", "cv_summary"}, {"data", o.data}, {"rows", d.size()}, {"folds", o.folds},
-                            {"seed", o.cv_seed}, {"mae", r.mae}, {"rmse", r.rmse}, {"config", config_to_json(o.cfg)}};
+                            {"seed", o.cv_seed}, {"model", o.family}, {"mae", r.mae}, {"rmse", r.rmse},
+                            {"config", config}};
   if (o.cfg.task == Task::classification) summary["roc_auc"] = r.auc;
   if (!std::isnan(r.gate_auc)) summary["gate_auc"] = r.gate_auc;
   if (mw.is_open()) FRAGUA_TRY(mw.write(summary));
@@ -171,10 +209,12 @@ void setup(CLI::App& root) {
   add_threads_flag(*fe, o->cfg.threads);
   fe->callback([o] { check(run_featurize(*o)); });
 
-  auto* tr = cmd->add_subcommand("train", "Train an XGBoost ensemble on a dataset");
+  auto* tr = cmd->add_subcommand("train", "Train a property model ensemble (XGBoost or attention) on a dataset");
   add_data_flags(tr, *o);
   tr->add_option("--out", o->out, "Model file to write")->required();
+  tr->add_option("--metrics", o->metrics, "JSON-lines metrics file (attention: loss per member and epoch)");
   add_train_flags(tr, o->cfg, o->task);
+  add_attention_flags(tr, o->att, o->family);
   tr->callback([o] { check(run_train(*o)); });
 
   auto* pr = cmd->add_subcommand("predict", "Predict with uncertainty for the formulas in a CSV");
@@ -192,6 +232,7 @@ void setup(CLI::App& root) {
   cv->add_option("--metrics", o->metrics, "JSON-lines metrics file");
   cv->add_option("--predictions", o->preds, "Write out-of-fold predictions (CSV)");
   add_train_flags(cv, o->cfg, o->task);
+  add_attention_flags(cv, o->att, o->family);
   cv->callback([o] { check(run_cv(*o)); });
 }
 

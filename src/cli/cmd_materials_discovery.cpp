@@ -9,6 +9,7 @@
 #include "fragua/base/file.h"
 #include "fragua/materials/dataset.h"
 #include "fragua/materials/enumerate.h"
+#include "fragua/materials/predictor.h"
 #include "fragua/materials/screen.h"
 #include "materials/csv_reader.h"
 
@@ -142,12 +143,12 @@ Result<std::vector<ScreenRow>> predict_rows(const ScreenOpts& o, const ElementTa
   d.require_target = false;
   d.ignore_target = true;
   auto cands = FRAGUA_TRY(read_dataset(o.candidates, t, d));
-  auto model = FRAGUA_TRY(Model::load(o.model));
-  auto p = FRAGUA_TRY(predict_compositions(model, cands.comps, t, o.threads));
+  auto model = FRAGUA_TRY(Predictor::load(o.model));
+  auto p = FRAGUA_TRY(model.predict(cands.comps, t, o.threads));
   Prediction pm;
   if (!o.metal_model.empty()) {
-    auto mm = FRAGUA_TRY(Model::load(o.metal_model));
-    pm = FRAGUA_TRY(predict_compositions(mm, cands.comps, t, o.threads));
+    auto mm = FRAGUA_TRY(Predictor::load(o.metal_model));
+    pm = FRAGUA_TRY(mm.predict(cands.comps, t, o.threads));
   }
   std::vector<ScreenRow> rows(cands.size());
   for (size_t i = 0; i < rows.size(); ++i) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "cli/command.h"
+#include "fragua/materials/attention_model.h"
 #include "fragua/materials/model.h"
 
 namespace fragua::cli {
@@ -36,6 +37,19 @@ inline void add_train_flags(CLI::App* sub, materials::TrainConfig& c, std::strin
       ->check(CLI::IsMember({"auto", "on", "off"}));
   sub->add_option("--seed", c.seed, "Random seed of member 0");
   add_threads_flag(*sub, c.threads);
+}
+
+inline void add_attention_flags(CLI::App* sub, materials::AttentionConfig& a, std::string& family) {
+  sub->add_option("--model", family, "Model family: xgboost (trees on Magpie features) or attention (element transformer)")
+      ->check(CLI::IsMember({"xgboost", "attention"}));
+  sub->add_option("--epochs", a.epochs, "Attention: epochs per member");
+  sub->add_option("--batch", a.batch, "Attention: compositions per step");
+  sub->add_option("--lr", a.lr, "Attention: peak learning rate (warmup 5%, cosine to lr/10)");
+  sub->add_option("--weight-decay", a.weight_decay, "Attention: AdamW weight decay");
+  sub->add_option("--d-model", a.d_model, "Attention: width of the element tokens");
+  sub->add_option("--layers", a.n_layer, "Attention: encoder blocks");
+  sub->add_option("--heads", a.n_head, "Attention: attention heads (must divide --d-model)");
+  sub->add_option("--head-hidden", a.head_hidden, "Attention: hidden width of the output MLP");
 }
 
 }  // namespace fragua::cli

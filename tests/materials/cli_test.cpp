@@ -93,6 +93,39 @@ TEST(Cli, CvPrintsMatbenchMetrics) {
   EXPECT_EQ(lines->size(), 6u);  // five folds and the summary
 }
 
+TEST(Cli, AttentionModelTrainsPredictsScreensAndCrossValidates) {
+  test::TempDir dir;
+  ASSERT_TRUE(write_file_atomic(dir.file("train.csv"), training_csv()).ok());
+  std::string common = " --model attention --models 2 --epochs 30 --batch 16 --d-model 16 --layers 1 --heads 2 "
+                       "--head-hidden 16 --lr 0.003 -t 2";
+  run_ok("train --data " + dir.file("train.csv") + " --out " + dir.file("gap.att") + " --metrics " +
+         dir.file("train.jsonl") + common);
+  auto lines = read_metrics(dir.file("train.jsonl"));
+  ASSERT_TRUE(lines.ok());
+  EXPECT_EQ(lines->size(), 60u);  // two members x 30 epochs
+  run_ok("enumerate --elements Zn,Cd,S,Se,O --size 2 --max-coeff 3 --out " + dir.file("cands.csv"));
+  // predict and screen find the model family from the file.
+  auto pred = run_ok("predict --model " + dir.file("gap.att") + " --input " + dir.file("cands.csv"));
+  EXPECT_NE(pred.find("id,composition,prediction,uncertainty,p_zero"), std::string::npos) << pred;
+  EXPECT_NE(pred.find(",ZnS,"), std::string::npos) << pred;
+  run_ok("screen --model " + dir.file("gap.att") + " --candidates " + dir.file("cands.csv") +
+         " --gap-min 0.5 --gap-max 4 --out " + dir.file("ranked.csv"));
+  EXPECT_NE(read_file(dir.file("ranked.csv"))->find("rank,id,composition,gap_ev"), std::string::npos);
+  auto out = run_ok("cv --data " + dir.file("train.csv") + " --folds 3 --epochs 10" +
+                    common.substr(0, common.find(" --epochs")) + " --batch 16 --d-model 16 --layers 1 --heads 2");
+  EXPECT_NE(out.find("cv 3 folds (seed 18012019): mae"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"model\":\"attention\""), std::string::npos) << out;
+  // A model file that is neither family fails with a message naming it.
+  ASSERT_TRUE(write_file_atomic(dir.file("junk.model"), "hello").ok());
+  std::string msg;
+  int rc = test::run_command(test::cli_path() + " -q materials predict --model " + dir.file("junk.model") +
+                                 " --input " + dir.file("cands.csv") + " --out " + dir.file("p.csv"),
+                             &msg);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(msg.find("junk.model"), std::string::npos) << msg;
+  EXPECT_FALSE(fs::exists(dir.file("p.csv")));
+}
+
 TEST(Cli, BadInputFailsCleanlyAndWritesNothing) {
   test::TempDir dir;
   ASSERT_TRUE(write_file_atomic(dir.file("bad.csv"), "mbid,composition,gap\nx,GaAs,1\ny,Ga2Zz,2\n").ok());
