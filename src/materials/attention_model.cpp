@@ -435,6 +435,15 @@ Status AttentionModel::save(const std::string& path, const nlohmann::json& prove
 
 Result<AttentionModel> AttentionModel::load(const std::string& path) {
   auto file = FRAGUA_TRY(format::SafetensorsFile::open(path));
+  return from_file(file, path);
+}
+
+Result<AttentionModel> AttentionModel::parse(std::string_view bytes, const std::string& name) {
+  auto file = FRAGUA_TRY(format::SafetensorsFile::parse(bytes, name));
+  return from_file(file, name);
+}
+
+Result<AttentionModel> AttentionModel::from_file(const format::SafetensorsFile& file, const std::string& path) {
   const auto& md = file.metadata();
   auto meta = [&](const char* key) -> Result<std::string> {
     auto it = md.find(key);
@@ -465,6 +474,13 @@ Result<AttentionModel> AttentionModel::load(const std::string& path) {
     return corruption_error("{}: {} inputs per token, this build computes {}; retrain the model", path, I.net.n_input,
                             attention_input_width());
   auto n_members = FRAGUA_TRY(json_integer(FRAGUA_TRY(parse_json(FRAGUA_TRY(meta("members")), path)), "members", 1, 1000));
+  // Check the sizes before allocating: a hostile header must not make us reserve gigabytes.
+  uint64_t held = 0;
+  for (const auto& t : file.tensors()) held += t.n_bytes;
+  const uint64_t need = static_cast<uint64_t>(n_members) * static_cast<uint64_t>(I.net.n_params()) * sizeof(float);
+  if (need > held)
+    return corruption_error("{}: {} members of {} parameters need {} bytes of tensors, the file holds {}", path,
+                            n_members, I.net.n_params(), need, held);
   for (int64_t k = 0; k < n_members; ++k) {
     auto net = FRAGUA_TRY(ElementTransformer::create(I.net));
     for (const auto& p : net.param_infos())

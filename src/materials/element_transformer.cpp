@@ -35,6 +35,12 @@ Status ElementTransformerConfig::finalize() {
   return ok_status();
 }
 
+int64_t ElementTransformerConfig::n_params() const {
+  const int64_t C = d_model, F = n_ff, H = head_hidden;
+  return C * n_elements + C * std::max(n_input, 1) + n_layer * (2 * C + 4 * C * C + 3 * C * F) + C + H * C + H +
+         n_out * H + n_out;
+}
+
 nlohmann::json ElementTransformerConfig::to_json() const {
   return {{"n_elements", n_elements}, {"n_input", n_input}, {"d_model", d_model}, {"n_layer", n_layer},
           {"n_head", n_head},         {"n_ff", n_ff},       {"head_hidden", head_hidden}, {"n_out", n_out},

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -25,6 +26,10 @@
 #include "fragua/materials/element_transformer.h"
 #include "fragua/materials/elements.h"
 #include "fragua/materials/model.h"
+
+namespace fragua::format {
+class SafetensorsFile;
+}
 
 namespace fragua::materials {
 
@@ -73,10 +78,13 @@ class AttentionModel {
   // "target" (standardisation) and "provenance" (JSON strings). Written atomically.
   Status save(const std::string& path, const nlohmann::json& provenance) const;
   static Result<AttentionModel> load(const std::string& path);
+  // The same from bytes in memory (tests, fuzzing); `name` appears in errors.
+  static Result<AttentionModel> parse(std::string_view bytes, const std::string& name);
 
   const AttentionConfig& config() const;
 
  private:
+  static Result<AttentionModel> from_file(const format::SafetensorsFile& file, const std::string& name);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -41,6 +41,7 @@ struct ElementTransformerConfig {
   float norm_eps = 1e-5f;
 
   Status finalize();
+  int64_t n_params() const;  // after finalize()
   nlohmann::json to_json() const;
   static Result<ElementTransformerConfig> from_json(const nlohmann::json& j);
 };
