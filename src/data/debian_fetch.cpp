@@ -2,12 +2,17 @@
 // cache is not fetched again), unpack (dpkg-deb -x), convert (extract_debian_tree) into one
 // JSONL per package in the cache (written atomically, so an interrupted run resumes at the next
 // package), then merge per language into the output folder.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <map>
 #include <mutex>
 
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+
 #include "fragua/base/file.h"
+#include "fragua/base/http.h"
 #include "fragua/base/log.h"
 #include "fragua/base/progress.h"
 #include "fragua/base/thread_pool.h"
@@ -72,25 +77,83 @@ std::string licence_of(const fs::path& root, const std::string& pkg) {
   return out;
 }
 
+// apt-get download in batches (one apt-get start per package costs about a second, which adds
+// up over the 1,500 packages of the full preset); a batch that fails is retried one package at
+// a time, so one unknown package does not cost the others.
 Status download(const FetchOptions& o, const std::vector<std::string>& pkgs, const fs::path& debs) {
+  constexpr size_t kBatch = 40;
   ProgressBar bar("download", pkgs.size(), "pkg");
-  int failed = 0;
+  std::vector<std::string> todo;
   for (const auto& p : pkgs) {
-    if (!find_deb(debs, p).empty()) {
-      bar.add();
-      continue;
-    }
+    if (find_deb(debs, p).empty()) todo.push_back(p);
+    else bar.add();
+  }
+  int failed = 0;
+  auto fetch = [&](const std::vector<std::string>& batch, std::string* out) {
+    std::string cmd = "cd " + shell_quote(debs.string()) + " && " + o.apt_get + " download";
+    for (const auto& p : batch) cmd += " " + shell_quote(p);
+    return run_capture(cmd, out);
+  };
+  for (size_t b = 0; b < todo.size(); b += kBatch) {
+    std::vector<std::string> batch(todo.begin() + static_cast<long>(b),
+                                   todo.begin() + static_cast<long>(std::min(todo.size(), b + kBatch)));
     std::string out;
-    int rc = run_capture("cd " + shell_quote(debs.string()) + " && " + o.apt_get + " download " + shell_quote(p), &out);
-    if (rc != 0 || find_deb(debs, p).empty()) {
-      ++failed;
-      log_warn("apt-get download {} failed (exit {}): {}", p, rc, out.substr(0, 300));
+    int rc = batch.size() > 1 ? fetch(batch, &out) : -1;
+    for (const auto& p : batch) {
+      if (find_deb(debs, p).empty()) {
+        std::string one;
+        int rc1 = rc == 0 && batch.size() > 1 ? rc : fetch({p}, &one);
+        if (rc1 != 0 || find_deb(debs, p).empty()) {
+          ++failed;
+          log_warn("apt-get download {} failed (exit {}): {}", p, rc1, one.substr(0, 300));
+        }
+      }
+      bar.add();
     }
-    bar.add();
   }
   bar.finish();
-  if (failed == static_cast<int>(pkgs.size())) return io_error("apt-get download failed for every package");
+  if (!pkgs.empty() && failed == static_cast<int>(todo.size()) && failed > 0 && todo.size() == pkgs.size())
+    return io_error("apt-get download failed for every package");
   return ok_status();
+}
+
+// The full preset's discovery: the Contents indices of the configured archives (cached in
+// cache/contents; delete that folder to refresh them), scanned for gettext catalogs.
+Result<std::vector<std::string>> find_catalog_packages(const FetchOptions& o, const fs::path& cache,
+                                                       nlohmann::json& manifest) {
+  std::string targets;
+  int rc = run_capture(o.apt_get + " indextargets --format '$(BASE_URI) $(COMPONENT) $(ARCHITECTURE) $(CREATED_BY)'",
+                       &targets);
+  if (rc != 0) return io_error("apt-get indextargets failed (exit {}): {}", rc, targets.substr(0, 300));
+  auto urls = contents_urls(targets);
+  if (urls.empty()) return not_found_error("apt-get indextargets lists no Packages index to derive Contents URLs from");
+  fs::path dir = cache / "contents";
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  std::map<std::string, int> counts;
+  size_t scanned = 0;
+  for (const auto& url : urls) {
+    std::string name;
+    for (char c : url.substr(url.find("://") + 3)) name += (c == '/' || c == ':') ? '_' : c;
+    fs::path file = dir / name;
+    if (!fs::exists(file)) {
+      ProgressBar bar("contents", 0, "B");
+      auto st = http_download(url, file.string(), &bar);
+      bar.finish();
+      if (!st.ok()) {  // security archives, for one, publish no Contents files
+        log_warn("skipping {}: {}", url, st.error().message());
+        continue;
+      }
+    }
+    FRAGUA_TRY(scan_contents_for_catalogs(file.string(), o.catalog_locales, counts));
+    manifest["contents_indices"].push_back(url);
+    ++scanned;
+  }
+  if (scanned == 0) return not_found_error("none of the {} Contents indices could be downloaded", urls.size());
+  std::vector<std::string> pkgs;
+  for (const auto& [p, n] : counts)
+    if (valid_package_name(p)) pkgs.push_back(p);
+  return pkgs;
 }
 
 // Unpacks and converts one package into cache/extracted/<deb>.jsonl.
@@ -163,6 +226,7 @@ Result<std::vector<std::string>> debian_preset(std::string_view preset) {
 Status fetch_debian(const FetchOptions& o) {
   std::vector<std::string> pkgs = o.packages;
   if (pkgs.empty()) pkgs = FRAGUA_TRY(debian_preset(o.preset));
+  nlohmann::json discovery = {{"contents_indices", nlohmann::json::array()}};
   for (const auto& p : pkgs)
     if (!valid_package_name(p)) return invalid_argument_error("bad package name '{}'", p);
   fs::path cache(o.cache_dir), debs = cache / "debs", out(o.out_dir);
@@ -171,6 +235,20 @@ Status fetch_debian(const FetchOptions& o) {
   fs::create_directories(cache / "extracted", ec);
   fs::create_directories(out / "parallel", ec);
   if (ec) return io_error("{}: {}", o.cache_dir, ec.message());
+  if (o.packages.empty() && o.preset == "full") {
+    auto found = find_catalog_packages(o, cache, discovery);
+    if (found.ok()) {
+      size_t before = pkgs.size();
+      for (auto& p : *found)
+        if (std::find(pkgs.begin(), pkgs.end(), p) == pkgs.end()) pkgs.push_back(p);
+      discovery["catalog_packages"] = found->size();
+      discovery["added_packages"] = pkgs.size() - before;
+      log_info("Contents indices: {} packages ship catalogs in {}; {} packages in all", found->size(),
+               fmt::join(o.catalog_locales, ", "), pkgs.size());
+    } else {
+      log_warn("package discovery failed ({}); fetching the preset's fixed list only", found.error().to_string());
+    }
+  }
   FRAGUA_TRY(download(o, pkgs, debs));
 
   std::vector<std::string> deb_files;
@@ -200,6 +278,7 @@ Status fetch_debian(const FetchOptions& o) {
   std::map<std::string, LangTotals> totals;
   nlohmann::json manifest = {{"format", "fragua-corpus-debian"}, {"version", 1}, {"preset", o.preset},
                              {"fragua", FRAGUA_VERSION}, {"packages", nlohmann::json::array()}};
+  if (o.packages.empty() && o.preset == "full") manifest["discovery"] = discovery;
   for (const auto& deb : deb_files) {
     fs::path ex = cache / "extracted" / (fs::path(deb).stem().string() + ".jsonl");
     auto data = read_file(ex.string());

@@ -1,58 +1,24 @@
 #include "fragua/materials/fetch.h"
 
-#include <httplib.h>
-#include <zlib.h>
-
-#include <thread>
-
 #include "fragua/materials/dataset.h"
 #include "golden.h"
+#include "http_fixture.h"
 
 namespace fragua::materials {
 namespace {
 
-std::string gzip(const std::string& s) {
-  z_stream zs{};
-  deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
-  std::string out(compressBound(static_cast<uLong>(s.size())) + 64, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(s.data()));
-  zs.avail_in = static_cast<uInt>(s.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
-
 // A Matbench-style server on 127.0.0.1 (the only network the tests touch).
-class LocalServer {
+class LocalServer : public test::LocalHttpServer {
  public:
-  LocalServer() {
-    body_ = gzip(R"({"index":["mb-expt-gap-0001","mb-expt-gap-0002"],"columns":["composition","gap expt"],)"
-                 R"("data":[["Hg0.7Cd0.3Te",0.35],["ZnO",3.3]]})");
-    srv_.Get("/projects/matbench_expt_gap.json.gz", [this](const httplib::Request&, httplib::Response& res) {
-      res.set_content(body_, "application/gzip");
-    });
-    srv_.Get("/broken/matbench_expt_gap.json.gz", [](const httplib::Request&, httplib::Response& res) {
-      res.set_content("this is not gzip", "application/gzip");
-    });
-    port_ = srv_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { srv_.listen_after_bind(); });
-    while (!srv_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  ~LocalServer() {
-    srv_.stop();
-    thread_.join();
-  }
-  std::string base() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  const std::string& body() const { return body_; }
+  LocalServer()
+      : test::LocalHttpServer({{"/projects/matbench_expt_gap.json.gz", kBody},
+                               {"/broken/matbench_expt_gap.json.gz", "this is not gzip"}}) {}
+  const std::string& body() const { return kBody; }
 
  private:
-  httplib::Server srv_;
-  std::thread thread_;
-  std::string body_;
-  int port_ = 0;
+  static inline const std::string kBody = test::gzip(
+      R"({"index":["mb-expt-gap-0001","mb-expt-gap-0002"],"columns":["composition","gap expt"],)"
+      R"("data":[["Hg0.7Cd0.3Te",0.35],["ZnO",3.3]]})");
 };
 
 TEST(Fetch, DownloadsFromALocalServer) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,8 +21,26 @@ struct DebianPackage {
 };
 
 // "small": help pages, books and the LibreOffice catalogs (about 40 MB of downloads, minutes);
-// "full": adds the Debian handbook, GNOME help and catalogs of widely translated packages.
+// "full": adds the Debian handbook, GNOME help, manual pages and fortunes in the contrast
+// languages; fetch_debian adds to it every package the archive's Contents indices show with a
+// gettext catalog in es, ca, ca@valencia, eu or gl (see find_catalog_packages).
 Result<std::vector<std::string>> debian_preset(std::string_view preset);
+
+// The Contents indices of the archives apt is configured for, one URL per (suite, component)
+// and architecture plus "all": <Base-URI><component>/Contents-<arch>.gz, from the output of
+// `apt-get indextargets --format '$(BASE_URI) $(COMPONENT) $(ARCHITECTURE) $(CREATED_BY)'`
+// (lines whose last field is not "Packages" are ignored). Duplicates removed, order kept.
+std::vector<std::string> contents_urls(std::string_view indextargets_output);
+
+// Scans a gzip-compressed Contents index (lines "path  section/package[,section/package...]",
+// the path possibly holding spaces) and adds, for every file
+// usr/share/locale/<locale>/LC_MESSAGES/*.mo whose locale is in `locales`, one to
+// counts[package]. Errors name the file and the compressed offset of a corrupt stream.
+Status scan_contents_for_catalogs(const std::string& gz_path, const std::vector<std::string>& locales,
+                                  std::map<std::string, int>& counts);
+// The same on one uncompressed chunk of lines (tests, fuzzing).
+void scan_contents_lines(std::string_view text, const std::vector<std::string>& locales,
+                         std::map<std::string, int>& counts);
 
 // Language code of a path component used by packages: "es", "ca@valencia" -> "ca-valencia",
 // "pt_BR" -> "pt", "en-US"/"en_GB" -> "en", "eu", "gl", "fr", "it", "oc", "ast". "" if not ours.
@@ -53,6 +72,8 @@ struct FetchOptions {
   std::string out_dir;     // <lang>.jsonl, parallel/<lang>-en.jsonl, manifest.json, report.md
   int threads = 0;
   std::string apt_get = "apt-get";  // tests point this at a fake
+  // "full": the locales whose catalogs select packages from the Contents indices.
+  std::vector<std::string> catalog_locales = {"es", "ca", "ca@valencia", "eu", "gl"};
 };
 Status fetch_debian(const FetchOptions& options);
 

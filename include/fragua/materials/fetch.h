@@ -4,6 +4,7 @@
 #include <string>
 
 #include "fragua/base/error.h"
+#include "fragua/base/http.h"
 #include "fragua/base/progress.h"
 
 namespace fragua::materials {
@@ -12,8 +13,9 @@ namespace fragua::materials {
 // (the URLs of matbench's dataset metadata). Only composition tasks are supported by the readers.
 Result<std::string> matbench_url(const std::string& dataset, const std::string& base_url = "");
 
-// GETs url (http or https, following redirects) into path through an AtomicFile; nothing is
-// left at path unless the whole body arrived with a 200 status.
-Status download(const std::string& url, const std::string& path, ProgressBar* bar = nullptr);
+// GETs url into path (fragua::http_download, base/http.h).
+inline Status download(const std::string& url, const std::string& path, ProgressBar* bar = nullptr) {
+  return http_download(url, path, bar);
+}
 
 }  // namespace fragua::materials
