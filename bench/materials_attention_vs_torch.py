@@ -26,11 +26,14 @@ import math
 import os
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 
-import torch
-import torch.nn.functional as F
+# bench/tokenize.py would shadow the standard library's tokenize module that torch imports.
+sys.path = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -58,6 +58,8 @@ def main():
     ap.add_argument("--skip-enumeration", action="store_true")
     ap.add_argument("--ablation", action="store_true",
                     help="also run Fragua with --zero-gate off --log-target off (one plain regressor)")
+    ap.add_argument("--attention", action="store_true",
+                    help="also cross-validate the attention model (--model attention, defaults; ~10 min on 2 cores)")
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="fragua-bench-")
     t = str(a.threads)
@@ -86,6 +88,8 @@ def main():
         fragua = {"zero gate + log1p (default)": fragua_cv([])}
         if a.ablation:
             fragua["plain regressor"] = fragua_cv(["--zero-gate", "off", "--log-target", "off"])
+        if a.attention:
+            fragua["attention (element transformer)"] = fragua_cv(["--model", "attention"])
 
         def hgb(**kw):
             return HistGradientBoostingRegressor(random_state=0, **kw)

@@ -36,7 +36,7 @@ namespace fragua::materials {
 struct AttentionConfig {
   Task task = Task::regression;
   int n_models = 5;
-  int epochs = 150;
+  int epochs = 100;
   int batch = 64;
   double lr = 1e-3;            // peak; warmup over the first 5% of steps, cosine to lr / 10
   double weight_decay = 1e-4;
