@@ -1,30 +1,17 @@
-// Test fixtures for code that downloads: a static-file HTTP server on 127.0.0.1 (the only
-// network a test may touch) and gzip compression for the bodies it serves.
+// A static-file HTTP server on 127.0.0.1 for code that downloads (the only network a test may
+// touch); test::gzip (test_util.h) makes compressed bodies.
 #pragma once
 
 #include <httplib.h>
-#include <zlib.h>
 
 #include <chrono>
 #include <map>
 #include <string>
 #include <thread>
 
-namespace fragua::test {
+#include "test_util.h"
 
-inline std::string gzip(const std::string& s) {
-  z_stream zs{};
-  deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
-  std::string out(compressBound(static_cast<uLong>(s.size())) + 64, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(s.data()));
-  zs.avail_in = static_cast<uInt>(s.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
+namespace fragua::test {
 
 // Serves `files` (URL path -> body) with status 200; anything else is a 404.
 class LocalHttpServer {

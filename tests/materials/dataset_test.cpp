@@ -1,7 +1,6 @@
 #include "fragua/materials/dataset.h"
 
 #include <bzlib.h>
-#include <zlib.h>
 
 #include "golden.h"
 
@@ -13,19 +12,7 @@ using testing::table;
 const char* kJson = R"({"index": ["mb-1", "mb-2", "mb-3"], "columns": ["composition", "gap expt"],
   "data": [["GaAs", 1.42], ["Ag(W3Br7)2", 1.94], ["Cu", 0.0]]})";
 
-std::string gzip(const std::string& s) {
-  z_stream zs{};
-  deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
-  std::string out(compressBound(static_cast<uLong>(s.size())) + 64, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(s.data()));
-  zs.avail_in = static_cast<uInt>(s.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
+using test::gzip;
 
 std::string bzip(const std::string& s) {
   std::string out(s.size() * 2 + 600, '\0');

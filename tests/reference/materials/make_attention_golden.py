@@ -17,13 +17,16 @@ Run: /usr/bin/python3 tests/reference/materials/make_attention_golden.py
 import json
 import math
 import os
-import struct
+import sys
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "train"))
+from make_goldens import write_safetensors  # noqa: E402  (the hand-written safetensors writer)
+
 torch.set_default_dtype(torch.float64)
 
 NET = dict(n_elements=11, n_input=7, d_model=16, n_layer=2, n_head=4, n_ff=24, head_hidden=12, n_out=2,
@@ -69,20 +72,6 @@ def forward(c, W, ids, u, frac, lens):
     pooled = (xf * frac[:, :, None]).sum(1)
     hid = F.silu(pooled @ W["head_1.weight"].T + W["head_1.bias"])
     return hid @ W["head_2.weight"].T + W["head_2.bias"]
-
-
-def write_safetensors(path, tensors, metadata):
-    header, blobs, off = {"__metadata__": metadata}, [], 0
-    for name, a in tensors:
-        dt = {np.dtype(np.float32): "F32", np.dtype(np.int32): "I32"}[a.dtype]
-        b = np.ascontiguousarray(a).tobytes()
-        header[name] = {"dtype": dt, "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * ((8 - (8 + len(h)) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
 
 def main():
