@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fragua/base/json.h"
+#include "train/block.h"
 #include "train/kernels/kernels.h"
 
 namespace fragua::materials {
@@ -74,13 +75,8 @@ namespace {
 
 constexpr int kPerLayer = 9;
 
-struct LayerParams {
-  float *attn_norm, *wq, *wk, *wv, *wo, *ffn_norm, *wgate, *wup, *wdown;
-};
-
-struct LayerActs {
-  float *res_in, *ln1, *rstd1, *q, *k, *v, *att, *atty, *res_mid, *ln2, *rstd2, *gate, *up, *hb;
-};
+using LayerParams = train::BlockWeights;
+using LayerActs = train::BlockActs;
 
 float silu(float x) { return x / (1.0f + std::exp(-x)); }
 
@@ -121,6 +117,7 @@ struct ElementTransformer::Impl {
   float* b2(std::vector<float>& buf) { return at(buf, tail(4)); }
 
   void ensure_acts(int b, int t);
+  train::BlockDims dims() const;
   void layer_forward(int l, const k::Ctx& ctx);
   void layer_backward(int l, const k::Ctx& ctx);
 };
@@ -250,24 +247,16 @@ void ElementTransformer::Impl::ensure_acts(int b, int t) {
   dh = take(NB * H);
 }
 
+train::BlockDims ElementTransformer::Impl::dims() const {
+  return {B * T, cfg.d_model, cfg.n_ff, cfg.d_model, cfg.d_model, cfg.norm_eps};
+}
+
 void ElementTransformer::Impl::layer_forward(int l, const k::Ctx& ctx) {
-  const int N = B * T, C = cfg.d_model, F = cfg.n_ff;
-  LayerParams w = layer(params, l);
-  LayerActs& a = layer_acts[l];
-  float* res_out = layer_acts[l + 1].res_in;
-  k::rmsnorm_forward(a.ln1, a.rstd1, a.res_in, w.attn_norm, N, C, cfg.norm_eps, ctx);
-  k::matmul_forward(a.q, a.ln1, w.wq, N, C, C, ctx);
-  k::matmul_forward(a.k, a.ln1, w.wk, N, C, C, ctx);
-  k::matmul_forward(a.v, a.ln1, w.wv, N, C, C, ctx);
-  k::set_attention_forward(a.atty, a.att, a.q, a.k, a.v, len.data(), B, T, cfg.n_head, C / cfg.n_head, ctx);
-  k::matmul_forward(tmp, a.atty, w.wo, N, C, C, ctx);
-  k::residual_forward(a.res_mid, a.res_in, tmp, static_cast<size_t>(N) * C, ctx);
-  k::rmsnorm_forward(a.ln2, a.rstd2, a.res_mid, w.ffn_norm, N, C, cfg.norm_eps, ctx);
-  k::matmul_forward(a.gate, a.ln2, w.wgate, N, C, F, ctx);
-  k::matmul_forward(a.up, a.ln2, w.wup, N, C, F, ctx);
-  k::swiglu_forward(a.hb, a.gate, a.up, N, F, ctx);
-  k::matmul_forward(tmp, a.hb, w.wdown, N, F, C, ctx);
-  k::residual_forward(res_out, a.res_mid, tmp, static_cast<size_t>(N) * C, ctx);
+  const int HS = cfg.d_model / cfg.n_head;
+  auto attend = [&](train::BlockActs& a) {
+    k::set_attention_forward(a.atty, a.att, a.q, a.k, a.v, len.data(), B, T, cfg.n_head, HS, ctx);
+  };
+  train::block_forward(dims(), layer(params, l), layer_acts[l], layer_acts[l + 1].res_in, tmp, attend, ctx);
 }
 
 Result<std::span<const float>> ElementTransformer::forward(const ElementBatch& batch, const train::KernelOptions& opts) {
@@ -325,36 +314,13 @@ Result<std::span<const float>> ElementTransformer::forward(const ElementBatch& b
 }
 
 void ElementTransformer::Impl::layer_backward(int l, const k::Ctx& ctx) {
-  const int N = B * T, C = cfg.d_model, F = cfg.n_ff;
-  LayerParams w = layer(params, l);
-  LayerParams g = layer(grads, l);
-  LayerActs& a = layer_acts[l];
-  auto zero = [](float* p, size_t n) { std::memset(p, 0, n * sizeof(float)); };
-  const size_t NC = static_cast<size_t>(N) * C, NF = static_cast<size_t>(N) * F;
-  // dres holds d(loss)/d(res_out) on entry and d(loss)/d(res_in) on exit.
-  zero(dhb, NF);
-  zero(dgate, NF);
-  zero(dup, NF);
-  zero(dln, NC);
-  std::memcpy(dres_mid, dres, sizeof(float) * NC);
-  k::matmul_backward(dhb, g.wdown, dres, a.hb, w.wdown, N, F, C, ctx);
-  k::swiglu_backward(dgate, dup, dhb, a.gate, a.up, N, F, ctx);
-  k::matmul_backward(dln, g.wgate, dgate, a.ln2, w.wgate, N, C, F, ctx);
-  k::matmul_backward(dln, g.wup, dup, a.ln2, w.wup, N, C, F, ctx);
-  k::rmsnorm_backward(dres_mid, g.ffn_norm, dln, a.res_mid, w.ffn_norm, a.rstd2, N, C, ctx);
-  std::memcpy(dres, dres_mid, sizeof(float) * NC);
-  zero(datty, NC);
-  zero(dq, NC);
-  zero(dk, NC);
-  zero(dv, NC);
-  zero(dln, NC);
-  k::matmul_backward(datty, g.wo, dres_mid, a.atty, w.wo, N, C, C, ctx);
-  k::set_attention_backward(dq, dk, dv, datty, a.att, a.q, a.k, a.v, len.data(), B, T, cfg.n_head, C / cfg.n_head,
-                            ctx);
-  k::matmul_backward(dln, g.wq, dq, a.ln1, w.wq, N, C, C, ctx);
-  k::matmul_backward(dln, g.wk, dk, a.ln1, w.wk, N, C, C, ctx);
-  k::matmul_backward(dln, g.wv, dv, a.ln1, w.wv, N, C, C, ctx);
-  k::rmsnorm_backward(dres, g.attn_norm, dln, a.res_in, w.attn_norm, a.rstd1, N, C, ctx);
+  const int HS = cfg.d_model / cfg.n_head;
+  auto attend_back = [&](const train::BlockActs& a, const train::BlockGrads& g) -> train::QKGrads {
+    k::set_attention_backward(g.dq, g.dk, g.dv, g.datty, a.att, a.q, a.k, a.v, len.data(), B, T, cfg.n_head, HS, ctx);
+    return {g.dq, g.dk};
+  };
+  train::BlockGrads g{dres_mid, dln, dq, dk, dv, datty, dgate, dup, dhb};
+  train::block_backward(dims(), layer(params, l), layer(grads, l), layer_acts[l], g, dres, attend_back, ctx);
 }
 
 void ElementTransformer::backward(std::span<const float> dout, const train::KernelOptions& opts) {

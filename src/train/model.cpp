@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "train/block.h"
 #include "train/kernels/kernels.h"
 
 namespace fragua::train {
@@ -15,14 +16,8 @@ namespace k = kernels;
 
 namespace {
 
-struct LayerParams {
-  float *attn_norm, *wq, *wk, *wv, *wo, *ffn_norm, *wgate, *wup, *wdown;
-};
-
-// Per-layer activations kept for backward.
-struct LayerActs {
-  float *res_in, *ln1, *rstd1, *q, *k, *v, *att, *atty, *res_mid, *ln2, *rstd2, *gate, *up, *hb;
-};
+using LayerParams = BlockWeights;
+using LayerActs = BlockActs;
 
 size_t layer_act_floats(const ModelConfig& c, size_t B, size_t T) {
   size_t N = B * T, C = c.n_embd, HS = c.head_dim(), F = c.n_ff;
@@ -67,6 +62,7 @@ struct Model::Impl {
     return cfg.tied_embeddings ? buf.data() : buf.data() + infos[2 + 9 * cfg.n_layer].offset;
   }
   void ensure_acts(int b, int t);
+  BlockDims dims() const;
   void layer_forward(int l, const k::Ctx& ctx);
   void layer_backward(int l, const k::Ctx& ctx);
 };
@@ -202,26 +198,21 @@ void Model::Impl::ensure_acts(int b, int t) {
   dlogits = take(N * V);
 }
 
+BlockDims Model::Impl::dims() const {
+  const int HS = cfg.head_dim();
+  return {B * T, cfg.n_embd, cfg.n_ff, cfg.n_head * HS, cfg.n_head_kv * HS, cfg.norm_eps};
+}
+
 void Model::Impl::layer_forward(int l, const k::Ctx& ctx) {
-  const int N = B * T, C = cfg.n_embd, F = cfg.n_ff, NH = cfg.n_head, NKV = cfg.n_head_kv, HS = cfg.head_dim();
-  LayerParams w = layer(params, l);
-  LayerActs& a = layer_acts[l];
+  const int NH = cfg.n_head, NKV = cfg.n_head_kv, HS = cfg.head_dim();
   float* res_out = (l + 1 < cfg.n_layer) ? layer_acts[l + 1].res_in : res_final;
-  k::rmsnorm_forward(a.ln1, a.rstd1, a.res_in, w.attn_norm, N, C, cfg.norm_eps, ctx);
-  k::matmul_forward(a.q, a.ln1, w.wq, N, C, NH * HS, ctx);
-  k::matmul_forward(a.k, a.ln1, w.wk, N, C, NKV * HS, ctx);
-  k::matmul_forward(a.v, a.ln1, w.wv, N, C, NKV * HS, ctx);
-  k::rope_forward(a.q, a.q, B, T, NH, HS, cfg.rope_base, ctx);
-  k::rope_forward(a.k, a.k, B, T, NKV, HS, cfg.rope_base, ctx);
-  k::attention_forward(a.atty, a.att, a.q, a.k, a.v, B, T, NH, NKV, HS, ctx);
-  k::matmul_forward(tmp, a.atty, w.wo, N, NH * HS, C, ctx);
-  k::residual_forward(a.res_mid, a.res_in, tmp, static_cast<size_t>(N) * C, ctx);
-  k::rmsnorm_forward(a.ln2, a.rstd2, a.res_mid, w.ffn_norm, N, C, cfg.norm_eps, ctx);
-  k::matmul_forward(a.gate, a.ln2, w.wgate, N, C, F, ctx);
-  k::matmul_forward(a.up, a.ln2, w.wup, N, C, F, ctx);
-  k::swiglu_forward(a.hb, a.gate, a.up, N, F, ctx);
-  k::matmul_forward(tmp, a.hb, w.wdown, N, F, C, ctx);
-  k::residual_forward(res_out, a.res_mid, tmp, static_cast<size_t>(N) * C, ctx);
+  // Llama's attention: RoPE on q and k, then causal grouped-query attention.
+  auto attend = [&](BlockActs& a) {
+    k::rope_forward(a.q, a.q, B, T, NH, HS, cfg.rope_base, ctx);
+    k::rope_forward(a.k, a.k, B, T, NKV, HS, cfg.rope_base, ctx);
+    k::attention_forward(a.atty, a.att, a.q, a.k, a.v, B, T, NH, NKV, HS, ctx);
+  };
+  block_forward(dims(), layer(params, l), layer_acts[l], res_out, tmp, attend, ctx);
 }
 
 float Model::forward(const int32_t* tokens, const int32_t* targets, int B, int T, const KernelOptions& opts) {
@@ -244,43 +235,21 @@ float Model::forward(const int32_t* tokens, const int32_t* targets, int B, int T
 }
 
 void Model::Impl::layer_backward(int l, const k::Ctx& ctx) {
-  const int N = B * T, C = cfg.n_embd, F = cfg.n_ff, NH = cfg.n_head, NKV = cfg.n_head_kv, HS = cfg.head_dim();
-  LayerParams w = layer(params, l);
-  LayerParams g = layer(grads, l);
-  LayerActs& a = layer_acts[l];
-  auto zero = [](float* p, size_t n) { std::memset(p, 0, n * sizeof(float)); };
-  // dres holds d(loss)/d(res_out) on entry and d(loss)/d(res_in) on exit.
-  zero(dhb, static_cast<size_t>(N) * F);
-  zero(dgate, static_cast<size_t>(N) * F);
-  zero(dup, static_cast<size_t>(N) * F);
-  zero(dln, static_cast<size_t>(N) * C);
-  // res_out = res_mid + ffn(ln2(res_mid)): the identity path passes dres straight through.
-  std::memcpy(dres_mid, dres, sizeof(float) * N * C);
-  k::matmul_backward(dhb, g.wdown, dres, a.hb, w.wdown, N, F, C, ctx);
-  k::swiglu_backward(dgate, dup, dhb, a.gate, a.up, N, F, ctx);
-  k::matmul_backward(dln, g.wgate, dgate, a.ln2, w.wgate, N, C, F, ctx);
-  k::matmul_backward(dln, g.wup, dup, a.ln2, w.wup, N, C, F, ctx);
-  k::rmsnorm_backward(dres_mid, g.ffn_norm, dln, a.res_mid, w.ffn_norm, a.rstd2, N, C, ctx);
-  // res_mid = res_in + wo(attention(...)).
-  std::memcpy(dres, dres_mid, sizeof(float) * N * C);
-  zero(datty, static_cast<size_t>(N) * NH * HS);
-  zero(dq, static_cast<size_t>(N) * NH * HS);
-  zero(dk, static_cast<size_t>(N) * NKV * HS);
-  zero(dv, static_cast<size_t>(N) * NKV * HS);
-  zero(dln, static_cast<size_t>(N) * C);
-  k::matmul_backward(datty, g.wo, dres_mid, a.atty, w.wo, N, NH * HS, C, ctx);
-  k::attention_backward(dq, dk, dv, datty, a.att, a.q, a.k, a.v, B, T, NH, NKV, HS, ctx);
-  // RoPE backward into the pre-rotation gradients (datty and dhb are free scratch now).
-  float* dq_pre = datty;
-  zero(dq_pre, static_cast<size_t>(N) * NH * HS);
-  k::rope_backward(dq_pre, dq, B, T, NH, HS, cfg.rope_base, ctx);
-  float* dk_pre = dq;  // dq is consumed; it is at least as large as dk
-  zero(dk_pre, static_cast<size_t>(N) * NKV * HS);
-  k::rope_backward(dk_pre, dk, B, T, NKV, HS, cfg.rope_base, ctx);
-  k::matmul_backward(dln, g.wq, dq_pre, a.ln1, w.wq, N, C, NH * HS, ctx);
-  k::matmul_backward(dln, g.wk, dk_pre, a.ln1, w.wk, N, C, NKV * HS, ctx);
-  k::matmul_backward(dln, g.wv, dv, a.ln1, w.wv, N, C, NKV * HS, ctx);
-  k::rmsnorm_backward(dres, g.attn_norm, dln, a.res_in, w.attn_norm, a.rstd1, N, C, ctx);
+  const int N = B * T, NH = cfg.n_head, NKV = cfg.n_head_kv, HS = cfg.head_dim();
+  auto attend_back = [&](const BlockActs& a, const BlockGrads& g) -> QKGrads {
+    k::attention_backward(g.dq, g.dk, g.dv, g.datty, a.att, a.q, a.k, a.v, B, T, NH, NKV, HS, ctx);
+    // RoPE backward into the pre-rotation gradients (datty is free scratch now, and so is dq
+    // once rotated back; dq is at least as large as dk).
+    float* dq_pre = g.datty;
+    std::memset(dq_pre, 0, sizeof(float) * N * NH * HS);
+    k::rope_backward(dq_pre, g.dq, B, T, NH, HS, cfg.rope_base, ctx);
+    float* dk_pre = g.dq;
+    std::memset(dk_pre, 0, sizeof(float) * N * NKV * HS);
+    k::rope_backward(dk_pre, g.dk, B, T, NKV, HS, cfg.rope_base, ctx);
+    return {dq_pre, dk_pre};
+  };
+  BlockGrads g{dres_mid, dln, dq, dk, dv, datty, dgate, dup, dhb};
+  block_backward(dims(), layer(params, l), layer(grads, l), layer_acts[l], g, dres, attend_back, ctx);
 }
 
 void Model::backward(float loss_scale, const KernelOptions& opts) {
