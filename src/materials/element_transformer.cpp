@@ -98,16 +98,11 @@ struct ElementTransformer::Impl {
   std::vector<float> u, frac;
 
   void add_param(std::string name, std::vector<int64_t> ne, bool decay) {
-    size_t n = 1;
-    for (int64_t d : ne) n *= static_cast<size_t>(d);
-    size_t off = infos.empty() ? 0 : infos.back().offset + infos.back().size;
-    infos.push_back({std::move(name), std::move(ne), off, n, decay});
+    train::append_param(infos, std::move(name), std::move(ne), decay);
   }
   float* at(std::vector<float>& buf, size_t i) { return buf.data() + infos[i].offset; }
   LayerParams layer(std::vector<float>& buf, int l) {
-    size_t i = 2 + static_cast<size_t>(l) * kPerLayer;
-    return {at(buf, i),     at(buf, i + 1), at(buf, i + 2), at(buf, i + 3), at(buf, i + 4),
-            at(buf, i + 5), at(buf, i + 6), at(buf, i + 7), at(buf, i + 8)};
+    return train::block_weights(buf.data(), infos, 2 + static_cast<size_t>(l) * kPerLayer);
   }
   size_t tail(int j) const { return 2 + static_cast<size_t>(cfg.n_layer) * kPerLayer + j; }
   float* out_norm(std::vector<float>& buf) { return at(buf, tail(0)); }
@@ -133,21 +128,10 @@ Result<ElementTransformer> ElementTransformer::create(const ElementTransformerCo
   ElementTransformer m;
   auto& I = *m.impl_;
   I.cfg = cfg;
-  int64_t C = cfg.d_model, F = cfg.n_ff, H = cfg.head_hidden;
+  int64_t C = cfg.d_model, H = cfg.head_hidden;
   I.add_param("element_embd.weight", {C, cfg.n_elements}, true);
   I.add_param("input_proj.weight", {std::max(cfg.n_input, 1), C}, true);
-  for (int l = 0; l < cfg.n_layer; ++l) {
-    std::string p = "blk." + std::to_string(l) + ".";
-    I.add_param(p + "attn_norm.weight", {C}, false);
-    I.add_param(p + "attn_q.weight", {C, C}, true);
-    I.add_param(p + "attn_k.weight", {C, C}, true);
-    I.add_param(p + "attn_v.weight", {C, C}, true);
-    I.add_param(p + "attn_output.weight", {C, C}, true);
-    I.add_param(p + "ffn_norm.weight", {C}, false);
-    I.add_param(p + "ffn_gate.weight", {C, F}, true);
-    I.add_param(p + "ffn_up.weight", {C, F}, true);
-    I.add_param(p + "ffn_down.weight", {F, C}, true);
-  }
+  for (int l = 0; l < cfg.n_layer; ++l) train::append_block_params(I.infos, l, I.dims());
   I.add_param("output_norm.weight", {C}, false);
   I.add_param("head_1.weight", {C, H}, true);
   I.add_param("head_1.bias", {H}, false);
@@ -193,8 +177,8 @@ void ElementTransformer::Impl::ensure_acts(int b, int t) {
   T = t;
   const size_t N = static_cast<size_t>(B) * T, C = cfg.d_model, F = cfg.n_ff, H = cfg.head_hidden;
   const size_t NB = B, NI = std::max(cfg.n_input, 1), NH = cfg.n_head;
-  const size_t per_layer = N * C * 9 + 2 * N + NB * NH * T * T + N * F * 3;
-  size_t n_acts = cfg.n_layer * per_layer + N * C * 3 + N + NB * (C + 2 * H + cfg.n_out);
+  const size_t att_floats = NB * NH * T * T;
+  size_t n_acts = cfg.n_layer * train::block_act_floats(dims(), att_floats) + N * C * 3 + N + NB * (C + 2 * H + cfg.n_out);
   if (acts.size() < n_acts) acts.assign(n_acts, 0.0f);
   float* p = acts.data();
   auto take = [&](size_t n) {
@@ -203,23 +187,7 @@ void ElementTransformer::Impl::ensure_acts(int b, int t) {
     return r;
   };
   layer_acts.resize(cfg.n_layer + 1);  // layer_acts[n_layer].res_in aliases res_final
-  for (int l = 0; l < cfg.n_layer; ++l) {
-    auto& a = layer_acts[l];
-    a.res_in = take(N * C);
-    a.ln1 = take(N * C);
-    a.rstd1 = take(N);
-    a.q = take(N * C);
-    a.k = take(N * C);
-    a.v = take(N * C);
-    a.att = take(NB * NH * T * T);
-    a.atty = take(N * C);
-    a.res_mid = take(N * C);
-    a.ln2 = take(N * C);
-    a.rstd2 = take(N);
-    a.gate = take(N * F);
-    a.up = take(N * F);
-    a.hb = take(N * F);
-  }
+  for (int l = 0; l < cfg.n_layer; ++l) layer_acts[l] = train::carve_block_acts(p, dims(), att_floats);
   res_final = take(N * C);
   layer_acts[cfg.n_layer].res_in = res_final;
   lnf = take(N * C);

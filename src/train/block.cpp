@@ -5,6 +5,62 @@ namespace fragua::train {
 
 namespace k = kernels;
 
+void append_param(std::vector<ParamInfo>& infos, std::string name, std::vector<int64_t> ne, bool decay) {
+  size_t n = 1;
+  for (int64_t d : ne) n *= static_cast<size_t>(d);
+  size_t off = infos.empty() ? 0 : infos.back().offset + infos.back().size;
+  infos.push_back({std::move(name), std::move(ne), off, n, decay});
+}
+
+void append_block_params(std::vector<ParamInfo>& infos, int l, const BlockDims& d) {
+  const int64_t C = d.C, F = d.F, QD = d.QD, KVD = d.KVD;
+  std::string p = "blk." + std::to_string(l) + ".";
+  append_param(infos, p + "attn_norm.weight", {C}, false);
+  append_param(infos, p + "attn_q.weight", {C, QD}, true);
+  append_param(infos, p + "attn_k.weight", {C, KVD}, true);
+  append_param(infos, p + "attn_v.weight", {C, KVD}, true);
+  append_param(infos, p + "attn_output.weight", {QD, C}, true);
+  append_param(infos, p + "ffn_norm.weight", {C}, false);
+  append_param(infos, p + "ffn_gate.weight", {C, F}, true);
+  append_param(infos, p + "ffn_up.weight", {C, F}, true);
+  append_param(infos, p + "ffn_down.weight", {F, C}, true);
+}
+
+BlockWeights block_weights(float* buf, const std::vector<ParamInfo>& infos, size_t i) {
+  auto at = [&](size_t j) { return buf + infos[i + j].offset; };
+  return {at(0), at(1), at(2), at(3), at(4), at(5), at(6), at(7), at(8)};
+}
+
+size_t block_act_floats(const BlockDims& d, size_t att_floats) {
+  const size_t N = d.N, C = d.C, F = d.F, QD = d.QD, KVD = d.KVD;
+  return N * C * 4 + 2 * N + N * QD * 2 + N * KVD * 2 + att_floats + N * F * 3;
+}
+
+BlockActs carve_block_acts(float*& p, const BlockDims& d, size_t att_floats) {
+  const size_t N = d.N, C = d.C, F = d.F, QD = d.QD, KVD = d.KVD;
+  auto take = [&](size_t n) {
+    float* r = p;
+    p += n;
+    return r;
+  };
+  BlockActs a;
+  a.res_in = take(N * C);
+  a.ln1 = take(N * C);
+  a.rstd1 = take(N);
+  a.q = take(N * QD);
+  a.k = take(N * KVD);
+  a.v = take(N * KVD);
+  a.att = take(att_floats);
+  a.atty = take(N * QD);
+  a.res_mid = take(N * C);
+  a.ln2 = take(N * C);
+  a.rstd2 = take(N);
+  a.gate = take(N * F);
+  a.up = take(N * F);
+  a.hb = take(N * F);
+  return a;
+}
+
 void block_forward(const BlockDims& d, const BlockWeights& w, BlockActs& a, float* res_out, float* tmp,
                    const AttentionForward& attend, const k::Ctx& ctx) {
   const int N = d.N, C = d.C, F = d.F;

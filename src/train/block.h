@@ -8,7 +8,10 @@
 
 #include <cstring>
 #include <functional>
+#include <string>
+#include <vector>
 
+#include "fragua/train/model.h"
 #include "train/kernels/kernels.h"
 
 namespace fragua::train {
@@ -43,6 +46,19 @@ struct QKGrads {
   float *dq, *dk;
 };
 using AttentionBackward = std::function<QKGrads(const BlockActs& a, const BlockGrads& g)>;
+
+// Appends a tensor to a flat parameter layout (offset after the last one).
+void append_param(std::vector<ParamInfo>& infos, std::string name, std::vector<int64_t> ne, bool decay);
+// Appends block l's nine tensors, GGUF-named ("blk.<l>.attn_norm.weight", "blk.<l>.attn_q.weight",
+// ..., "blk.<l>.ffn_down.weight"), in the order of BlockWeights.
+void append_block_params(std::vector<ParamInfo>& infos, int l, const BlockDims& d);
+// The BlockWeights of the nine tensors that start at infos[first] inside buf.
+BlockWeights block_weights(float* buf, const std::vector<ParamInfo>& infos, size_t first);
+
+// Floats one block keeps for backward (att_floats: its attention probabilities), and the same
+// carved out of p, which advances.
+size_t block_act_floats(const BlockDims& d, size_t att_floats);
+BlockActs carve_block_acts(float*& p, const BlockDims& d, size_t att_floats);
 
 void block_forward(const BlockDims& d, const BlockWeights& w, BlockActs& a, float* res_out, float* tmp,
                    const AttentionForward& attend, const kernels::Ctx& ctx);

@@ -19,10 +19,13 @@ namespace {
 using LayerParams = BlockWeights;
 using LayerActs = BlockActs;
 
+BlockDims block_dims(const ModelConfig& c, size_t B, size_t T) {
+  const int HS = c.head_dim();
+  return {static_cast<int>(B * T), c.n_embd, c.n_ff, c.n_head * HS, c.n_head_kv * HS, c.norm_eps};
+}
+
 size_t layer_act_floats(const ModelConfig& c, size_t B, size_t T) {
-  size_t N = B * T, C = c.n_embd, HS = c.head_dim(), F = c.n_ff;
-  size_t QD = c.n_head * HS, KVD = c.n_head_kv * HS;
-  return N * C * 4 + 2 * N + N * QD * 2 + N * KVD * 2 + B * c.n_head * T * T + N * F * 3;
+  return block_act_floats(block_dims(c, B, T), B * c.n_head * T * T);
 }
 
 }  // namespace
@@ -43,18 +46,11 @@ struct Model::Impl {
   bool have_targets = false;
 
   void add_param(std::string name, std::vector<int64_t> ne, bool decay) {
-    size_t n = 1;
-    for (int64_t d : ne) n *= static_cast<size_t>(d);
-    size_t off = infos.empty() ? 0 : infos.back().offset + infos.back().size;
-    infos.push_back({std::move(name), std::move(ne), off, n, decay});
+    append_param(infos, std::move(name), std::move(ne), decay);
   }
   LayerParams layer(std::vector<float>& buf, int l) {
-    // Layer l's tensors follow token_embd in the order add_param created them.
-    float* p = buf.data();
-    size_t i = 1 + static_cast<size_t>(l) * 9;
-    return {p + infos[i].offset,     p + infos[i + 1].offset, p + infos[i + 2].offset,
-            p + infos[i + 3].offset, p + infos[i + 4].offset, p + infos[i + 5].offset,
-            p + infos[i + 6].offset, p + infos[i + 7].offset, p + infos[i + 8].offset};
+    // Layer l's tensors follow token_embd in the order append_block_params created them.
+    return block_weights(buf.data(), infos, 1 + static_cast<size_t>(l) * 9);
   }
   float* wte(std::vector<float>& buf) { return buf.data(); }
   float* out_norm(std::vector<float>& buf) { return buf.data() + infos[1 + 9 * cfg.n_layer].offset; }
@@ -78,20 +74,9 @@ Result<Model> Model::create(const ModelConfig& config) {
   Model m;
   auto& I = *m.impl_;
   I.cfg = cfg;
-  int64_t C = cfg.n_embd, V = cfg.n_vocab, F = cfg.n_ff, HS = cfg.head_dim();
+  int64_t C = cfg.n_embd, V = cfg.n_vocab;
   I.add_param("token_embd.weight", {C, V}, true);
-  for (int l = 0; l < cfg.n_layer; ++l) {
-    std::string p = "blk." + std::to_string(l) + ".";
-    I.add_param(p + "attn_norm.weight", {C}, false);
-    I.add_param(p + "attn_q.weight", {C, cfg.n_head * HS}, true);
-    I.add_param(p + "attn_k.weight", {C, cfg.n_head_kv * HS}, true);
-    I.add_param(p + "attn_v.weight", {C, cfg.n_head_kv * HS}, true);
-    I.add_param(p + "attn_output.weight", {cfg.n_head * HS, C}, true);
-    I.add_param(p + "ffn_norm.weight", {C}, false);
-    I.add_param(p + "ffn_gate.weight", {C, F}, true);
-    I.add_param(p + "ffn_up.weight", {C, F}, true);
-    I.add_param(p + "ffn_down.weight", {F, C}, true);
-  }
+  for (int l = 0; l < cfg.n_layer; ++l) append_block_params(I.infos, l, block_dims(cfg, 0, 0));
   I.add_param("output_norm.weight", {C}, false);
   if (!cfg.tied_embeddings) I.add_param("output.weight", {C, V}, true);
   size_t n = I.infos.back().offset + I.infos.back().size;
@@ -160,22 +145,7 @@ void Model::Impl::ensure_acts(int b, int t) {
     return r;
   };
   layer_acts.resize(cfg.n_layer);
-  for (auto& a : layer_acts) {
-    a.res_in = take(N * C);
-    a.ln1 = take(N * C);
-    a.rstd1 = take(N);
-    a.q = take(N * QD);
-    a.k = take(N * KVD);
-    a.v = take(N * KVD);
-    a.att = take(static_cast<size_t>(B) * cfg.n_head * T * T);
-    a.atty = take(N * QD);
-    a.res_mid = take(N * C);
-    a.ln2 = take(N * C);
-    a.rstd2 = take(N);
-    a.gate = take(N * F);
-    a.up = take(N * F);
-    a.hb = take(N * F);
-  }
+  for (auto& a : layer_acts) a = carve_block_acts(p, dims(), static_cast<size_t>(B) * cfg.n_head * T * T);
   res_final = take(N * C);
   lnf = take(N * C);
   tmp = take(N * C);
@@ -198,10 +168,7 @@ void Model::Impl::ensure_acts(int b, int t) {
   dlogits = take(N * V);
 }
 
-BlockDims Model::Impl::dims() const {
-  const int HS = cfg.head_dim();
-  return {B * T, cfg.n_embd, cfg.n_ff, cfg.n_head * HS, cfg.n_head_kv * HS, cfg.norm_eps};
-}
+BlockDims Model::Impl::dims() const { return block_dims(cfg, B, T); }
 
 void Model::Impl::layer_forward(int l, const k::Ctx& ctx) {
   const int NH = cfg.n_head, NKV = cfg.n_head_kv, HS = cfg.head_dim();
