@@ -105,7 +105,10 @@ Status download(const FetchOptions& o, const std::vector<std::string>& pkgs, con
         int rc1 = rc == 0 && batch.size() > 1 ? rc : fetch({p}, &one);
         if (rc1 != 0 || find_deb(debs, p).empty()) {
           ++failed;
-          log_warn("apt-get download {} failed (exit {}): {}", p, rc1, one.substr(0, 300));
+          if (rc1 == 0)
+            log_warn("apt-get download {} left no {}_*.deb (a virtual package? name its provider instead)", p, p);
+          else
+            log_warn("apt-get download {} failed (exit {}): {}", p, rc1, one.substr(0, 300));
         }
       }
       bar.add();
@@ -211,12 +214,12 @@ Result<std::vector<std::string>> debian_preset(std::string_view preset) {
     for (const char* p : {"debian-handbook", "gnome-user-docs", "iso-codes", "libc-l10n", "util-linux-locales",
                           "coreutils", "tar", "grep", "sed", "findutils", "diffutils", "gettext", "wget", "bash",
                           "apt", "dpkg", "aptitude-common", "nano", "gimp-data", "inkscape", "gnome-shell-common",
-                          "nautilus-data", "evolution-data-server-common", "gtk2.0-common", "libgtk-3-common",
-                          "gedit-common", "xfce4-session", "thunar-data", "vlc-l10n", "kde-l10n-ca",
+                          "nautilus-data", "evolution-data-server-common", "libgtk2.0-common", "libgtk-3-common",
+                          "gedit-common", "xfce4-session", "thunar-data", "vlc-l10n",
                           "firefox-esr-l10n-es-es", "firefox-esr-l10n-ca", "firefox-esr-l10n-eu", "firefox-esr-l10n-gl",
                           "thunderbird-l10n-es-es", "thunderbird-l10n-ca", "thunderbird-l10n-eu", "thunderbird-l10n-gl",
                           "libreoffice-l10n-pt-br", "libreoffice-help-pt-br", "manpages-pt", "manpages-fr",
-                          "manpages-it", "fortunes-fr", "fortunes-it", "fortunes-eo"})
+                          "manpages-it", "fortunes-it", "fortunes-eo"})
       small.push_back(p);
     return small;
   }
