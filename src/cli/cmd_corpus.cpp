@@ -28,7 +28,9 @@ void setup(CLI::App& root) {
   auto fo = std::make_shared<data::FetchOptions>();
   fo->cache_dir = default_cache();
   fo->out_dir = "corpus/debian";
-  debian->add_option("--preset", fo->preset, "small (help pages, books, LibreOffice catalogs) or full")
+  debian->add_option("--preset", fo->preset,
+                     "small (help pages, books, LibreOffice catalogs) or full (adds every package whose "
+                     "es/ca/ca@valencia/eu/gl gettext catalogs the archive's Contents indices list)")
       ->capture_default_str();
   debian->add_option("--cache", fo->cache_dir, "Download and extraction cache (resumable)")->capture_default_str();
   debian->add_option("-o,--out", fo->out_dir, "Output folder: <lang>.jsonl, parallel/, manifest.json")->capture_default_str();
