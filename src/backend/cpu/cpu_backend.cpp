@@ -65,10 +65,12 @@ class CpuBackend final : public Backend {
     });
   }
 
-  // Work items are (block of kQueryBlock consecutive tokens, head). The scores of a block are one
-  // small matrix product (keys x queries) on the SIMD f32 kernels, so each key row is loaded once
-  // per block; each token then uses only the keys it may see (causal). Items are handed out
-  // dynamically, most expensive (latest tokens) first, so causal work stays balanced.
+  // Work items are (block of kQueryBlock consecutive tokens, head). Both products of a block
+  // run on the SIMD f32 kernels: the scores (keys x queries) against the cached K rows, and the
+  // output (head_dim x queries) against V transposed once per call (vt_: per key/value head,
+  // head_dim rows of n_kv values), so each K and V row is loaded once per block. Each token
+  // uses only the keys it may see (causal: its probabilities past them are 0). Items are handed
+  // out dynamically, most expensive (latest tokens) first, so causal work stays balanced.
   static constexpr int64_t kQueryBlock = 8;
 
   void attention(const AttentionArgs& a) override {
@@ -76,54 +78,61 @@ class CpuBackend final : public Backend {
     const int64_t items = n_blocks * a.n_head;
     const int64_t group = a.n_head / a.n_head_kv;
     const int64_t q_stride = a.n_head * a.head_dim, kv_stride = a.n_head_kv * a.head_dim;
+    const int64_t hd = a.head_dim, n_kv = a.n_kv;
+    const bool parallel = a.n_tokens * a.n_head * a.n_kv * a.head_dim >= (1 << 16);
+    // Below ~64k multiply-adds a fork-join costs more than it saves.
+    const size_t vt_size = static_cast<size_t>(a.n_head_kv * hd * n_kv);
+    if (vt_.size() < vt_size) vt_.resize(vt_size);
+    float* vt = vt_.data();
+    auto transpose = [&](size_t b, size_t e) {  // rows (g, d) of vt
+      for (size_t row = b; row < e; ++row) {
+        const int64_t g = static_cast<int64_t>(row) / hd, d = static_cast<int64_t>(row) % hd;
+        const float* src = a.v + g * hd + d;
+        float* dst = vt + static_cast<int64_t>(row) * n_kv;
+        for (int64_t j = 0; j < n_kv; ++j) dst[j] = src[j * kv_stride];
+      }
+    };
+    if (parallel)
+      pool_.parallel_for(static_cast<size_t>(a.n_head_kv * hd), transpose);
+    else
+      transpose(0, static_cast<size_t>(a.n_head_kv * hd));
     if (scratch_.size() < static_cast<size_t>(pool_.size())) scratch_.resize(static_cast<size_t>(pool_.size()));
     std::atomic<int64_t> next{0};
     auto body = [&](int ith, int) {
       auto& scores = scratch_[static_cast<size_t>(ith)];
-      if (scores.size() < static_cast<size_t>(kQueryBlock * a.n_kv)) scores.resize(static_cast<size_t>(kQueryBlock * a.n_kv));
+      if (scores.size() < static_cast<size_t>(kQueryBlock * n_kv)) scores.resize(static_cast<size_t>(kQueryBlock * n_kv));
       for (int64_t it = next.fetch_add(1); it < items; it = next.fetch_add(1)) {
         const int64_t blk = n_blocks - 1 - it / a.n_head, h = it % a.n_head, g = h / group;
         const int64_t t0 = blk * kQueryBlock, nt = std::min(kQueryBlock, a.n_tokens - t0);
         int64_t n_keys = 0;
-        for (int64_t t = t0; t < t0 + nt; ++t) n_keys = std::max<int64_t>(n_keys, std::min<int64_t>(a.pos[t] + 1, a.n_kv));
-        if (n_keys == 0) continue;
+        for (int64_t t = t0; t < t0 + nt; ++t) n_keys = std::max<int64_t>(n_keys, std::min<int64_t>(a.pos[t] + 1, n_kv));
+        if (n_keys == 0) {
+          for (int64_t t = t0; t < t0 + nt; ++t) std::fill_n(a.out + t * q_stride + h * hd, hd, 0.f);
+          continue;
+        }
         // scores[i * n_keys + j] = dot(K row j, q of token t0 + i)
-        cpu::gemm_f32(a.head_dim, a.k + g * a.head_dim, kv_stride, n_keys, a.q + t0 * q_stride + h * a.head_dim,
-                      q_stride, nt, scores.data(), n_keys);
+        cpu::gemm_f32(hd, a.k + g * hd, kv_stride, n_keys, a.q + t0 * q_stride + h * hd, q_stride, nt,
+                      scores.data(), n_keys);
         for (int64_t i = 0; i < nt; ++i) {
-          const int64_t t = t0 + i, n_seen = std::min<int64_t>(a.pos[t] + 1, a.n_kv);
+          const int64_t t = t0 + i, n_seen = std::min<int64_t>(a.pos[t] + 1, n_kv);
           float* sc = scores.data() + i * n_keys;
           float mx = -INFINITY;
           for (int64_t j = 0; j < n_seen; ++j) mx = std::max(mx, sc[j] *= a.scale);
           float sum = 0.f;
           for (int64_t j = 0; j < n_seen; ++j) sum += (sc[j] = std::exp(sc[j] - mx));
-          const float inv = 1.0f / sum;
-          float* __restrict out = a.out + t * q_stride + h * a.head_dim;
-          std::fill(out, out + a.head_dim, 0.f);
-          // Four value rows per pass: a quarter of the loads and stores of `out`.
-          const float* vbase = a.v + g * a.head_dim;
-          int64_t j = 0;
-          for (; j + 4 <= n_seen; j += 4) {
-            const float* __restrict v0 = vbase + j * kv_stride;
-            const float* __restrict v1 = v0 + kv_stride;
-            const float* __restrict v2 = v1 + kv_stride;
-            const float* __restrict v3 = v2 + kv_stride;
-            const float w0 = sc[j] * inv, w1 = sc[j + 1] * inv, w2 = sc[j + 2] * inv, w3 = sc[j + 3] * inv;
-            for (int64_t d = 0; d < a.head_dim; ++d) out[d] += w0 * v0[d] + w1 * v1[d] + w2 * v2[d] + w3 * v3[d];
-          }
-          for (; j < n_seen; ++j) {
-            const float* __restrict v = vbase + j * kv_stride;
-            const float w = sc[j] * inv;
-            for (int64_t d = 0; d < a.head_dim; ++d) out[d] += w * v[d];
-          }
+          const float inv = n_seen > 0 ? 1.0f / sum : 0.f;
+          for (int64_t j = 0; j < n_seen; ++j) sc[j] *= inv;
+          std::fill(sc + n_seen, sc + n_keys, 0.f);  // keys this token may not see
         }
+        // out[t0 + i][h, d] = dot(vt row (g, d), probabilities of token t0 + i)
+        cpu::gemm_f32(n_keys, vt + g * hd * n_kv, n_kv, hd, scores.data(), n_keys, nt, a.out + t0 * q_stride + h * hd,
+                      q_stride);
       }
     };
-    // Below ~64k multiply-adds a fork-join costs more than it saves.
-    if (a.n_tokens * a.n_head * a.n_kv * a.head_dim < (1 << 16))
-      body(0, 1);
-    else
+    if (parallel)
       pool_.run(body);
+    else
+      body(0, 1);
   }
 
   void add_scaled(float* x, const float* y, int64_t n, float scale) override {
@@ -136,6 +145,7 @@ class CpuBackend final : public Backend {
  private:
   ThreadPool pool_;
   std::vector<std::vector<float>> scratch_;
+  std::vector<float> vt_;  // V transposed per key/value head, for attention
 };
 
 }  // namespace

@@ -141,15 +141,15 @@ void gemm_legacy512(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_
     gemv_legacy512<W2>(k, w, ws, nr, x, y);
     return;
   }
-  int r = 0;
-  for (; r + R <= nr; r += R) {
-    int c = 0;
-    for (; c + C <= nc; c += C) legacy512_at<W2, R, C>(k, w + r * ws, ws, x + c * xs, xs, y + c * ys + r, ys);
-    for (; c < nc; ++c) legacy512_at<W2, R, 1>(k, w + r * ws, ws, x + c * xs, xs, y + c * ys + r, ys);
+  int c = 0;  // columns outer: the C activation rows stay in L1 while weight rows stream past
+  for (; c + C <= nc; c += C) {
+    int r = 0;
+    for (; r + R <= nr; r += R) legacy512_at<W2, R, C>(k, w + r * ws, ws, x + c * xs, xs, y + c * ys + r, ys);
+    for (; r < nr; ++r) legacy512_at<W2, 1, C>(k, w + r * ws, ws, x + c * xs, xs, y + c * ys + r, ys);
   }
-  for (; r < nr; ++r) {
-    int c = 0;
-    for (; c + C <= nc; c += C) legacy512_at<W2, 1, C>(k, w + r * ws, ws, x + c * xs, xs, y + c * ys + r, ys);
-    for (; c < nc; ++c) legacy512_at<W2, 1, 1>(k, w + r * ws, ws, x + c * xs, xs, y + c * ys + r, ys);
+  for (; c < nc; ++c) {
+    int r = 0;
+    for (; r + R <= nr; r += R) legacy512_at<W2, R, 1>(k, w + r * ws, ws, x + c * xs, xs, y + c * ys + r, ys);
+    for (; r < nr; ++r) legacy512_at<W2, 1, 1>(k, w + r * ws, ws, x + c * xs, xs, y + c * ys + r, ys);
   }
 }

@@ -365,16 +365,16 @@ void gemm_legacy(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* 
     for (int r = 0; r < nr; ++r) legacy_tile_at<W, 1, 1>(k, w + r * ws, ws, x, xs, y + r, ys);
     return;
   }
-  int r = 0;
-  for (; r + R <= nr; r += R) {
-    int c = 0;
-    for (; c + C <= nc; c += C) legacy_tile_at<W, R, C>(k, w + r * ws, ws, x + c * xs, xs, y + c * ys + r, ys);
-    for (; c < nc; ++c) legacy_tile_at<W, R, 1>(k, w + r * ws, ws, x + c * xs, xs, y + c * ys + r, ys);
+  int c = 0;  // columns outer, as in gemm_rows
+  for (; c + C <= nc; c += C) {
+    int r = 0;
+    for (; r + R <= nr; r += R) legacy_tile_at<W, R, C>(k, w + r * ws, ws, x + c * xs, xs, y + c * ys + r, ys);
+    for (; r < nr; ++r) legacy_tile_at<W, 1, C>(k, w + r * ws, ws, x + c * xs, xs, y + c * ys + r, ys);
   }
-  for (; r < nr; ++r) {
-    int c = 0;
-    for (; c + C <= nc; c += C) legacy_tile_at<W, 1, C>(k, w + r * ws, ws, x + c * xs, xs, y + c * ys + r, ys);
-    for (; c < nc; ++c) legacy_tile_at<W, 1, 1>(k, w + r * ws, ws, x + c * xs, xs, y + c * ys + r, ys);
+  for (; c < nc; ++c) {
+    int r = 0;
+    for (; r + R <= nr; r += R) legacy_tile_at<W, R, 1>(k, w + r * ws, ws, x + c * xs, xs, y + c * ys + r, ys);
+    for (; r < nr; ++r) legacy_tile_at<W, 1, 1>(k, w + r * ws, ws, x + c * xs, xs, y + c * ys + r, ys);
   }
 }
 
@@ -391,16 +391,17 @@ void gemm_rows(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* x,
     for (int r = 0; r < nr; ++r) at(T<1, 1>::run, r, 0, 1);  // sequential stream, as above
     return;
   }
-  int r = 0;
-  for (; r + R <= nr; r += R) {
-    int c = 0;
-    for (; c + C <= nc; c += C) at(T<R, C>::run, r, c, C);
-    for (; c < nc; ++c) at(T<R, 1>::run, r, c, 1);
+  // Columns outer: C activation rows stay in L1 while the (smaller) weight rows stream past.
+  int c = 0;
+  for (; c + C <= nc; c += C) {
+    int r = 0;
+    for (; r + R <= nr; r += R) at(T<R, C>::run, r, c, C);
+    for (; r < nr; ++r) at(T<1, C>::run, r, c, C);
   }
-  for (; r < nr; ++r) {
-    int c = 0;
-    for (; c + C <= nc; c += C) at(T<1, C>::run, r, c, C);
-    for (; c < nc; ++c) at(T<1, 1>::run, r, c, 1);
+  for (; c < nc; ++c) {
+    int r = 0;
+    for (; r + R <= nr; r += R) at(T<R, 1>::run, r, c, 1);
+    for (; r < nr; ++r) at(T<1, 1>::run, r, c, 1);
   }
 }
 

@@ -30,7 +30,7 @@ const Kernels& kernels_avx512() {
       act_q8_0_simd,
       act_q8_k_simd,
       gemm_rows<FloatTile<WF32>::T, 4, 4>,
-      gemm_rows<FloatTile<WF16>::T, 4, 4>,
+      gemm_rows<FloatTile<WF16>::T, 4, 6>,
       gemm_rows<FloatTile<WBF16>::T, 4, 4>,
       gemm_legacy512<W2Q4_0, 4, 4>,
       gemm_legacy<WQ4_1, 4, 4>,
