@@ -81,7 +81,10 @@ class CpuBackend final : public Backend {
     const int64_t hd = a.head_dim, n_kv = a.n_kv;
     const bool parallel = a.n_tokens * a.n_head * a.n_kv * a.head_dim >= (1 << 16);
     // Below ~64k multiply-adds a fork-join costs more than it saves.
-    const size_t vt_size = static_cast<size_t>(a.n_head_kv * hd * n_kv);
+    // Transposing V costs n_kv x kv width per call: worth it for a prompt batch, not for the
+    // one token of a generation step (there the value rows are accumulated directly).
+    const bool use_vt = a.n_tokens >= 2 * kQueryBlock;
+    const size_t vt_size = use_vt ? static_cast<size_t>(a.n_head_kv * hd * n_kv) : 0;
     if (vt_.size() < vt_size) vt_.resize(vt_size);
     float* vt = vt_.data();
     auto transpose = [&](size_t b, size_t e) {  // rows (g, d) of vt
@@ -92,9 +95,9 @@ class CpuBackend final : public Backend {
         for (int64_t j = 0; j < n_kv; ++j) dst[j] = src[j * kv_stride];
       }
     };
-    if (parallel)
+    if (use_vt && parallel)
       pool_.parallel_for(static_cast<size_t>(a.n_head_kv * hd), transpose);
-    else
+    else if (use_vt)
       transpose(0, static_cast<size_t>(a.n_head_kv * hd));
     if (scratch_.size() < static_cast<size_t>(pool_.size())) scratch_.resize(static_cast<size_t>(pool_.size()));
     std::atomic<int64_t> next{0};
@@ -124,9 +127,32 @@ class CpuBackend final : public Backend {
           for (int64_t j = 0; j < n_seen; ++j) sc[j] *= inv;
           std::fill(sc + n_seen, sc + n_keys, 0.f);  // keys this token may not see
         }
-        // out[t0 + i][h, d] = dot(vt row (g, d), probabilities of token t0 + i)
-        cpu::gemm_f32(n_keys, vt + g * hd * n_kv, n_kv, hd, scores.data(), n_keys, nt, a.out + t0 * q_stride + h * hd,
-                      q_stride);
+        if (use_vt) {
+          // out[t0 + i][h, d] = dot(vt row (g, d), probabilities of token t0 + i)
+          cpu::gemm_f32(n_keys, vt + g * hd * n_kv, n_kv, hd, scores.data(), n_keys, nt,
+                        a.out + t0 * q_stride + h * hd, q_stride);
+          continue;
+        }
+        for (int64_t i = 0; i < nt; ++i) {
+          const float* sc = scores.data() + i * n_keys;
+          float* __restrict out = a.out + (t0 + i) * q_stride + h * hd;
+          std::fill(out, out + hd, 0.f);
+          // Four value rows per pass: a quarter of the loads and stores of `out`.
+          const float* vbase = a.v + g * hd;
+          int64_t j = 0;
+          for (; j + 4 <= n_keys; j += 4) {
+            const float* __restrict v0 = vbase + j * kv_stride;
+            const float* __restrict v1 = v0 + kv_stride;
+            const float* __restrict v2 = v1 + kv_stride;
+            const float* __restrict v3 = v2 + kv_stride;
+            const float w0 = sc[j], w1 = sc[j + 1], w2 = sc[j + 2], w3 = sc[j + 3];
+            for (int64_t d = 0; d < hd; ++d) out[d] += w0 * v0[d] + w1 * v1[d] + w2 * v2[d] + w3 * v3[d];
+          }
+          for (; j < n_keys; ++j) {
+            const float* __restrict v = vbase + j * kv_stride;
+            for (int64_t d = 0; d < hd; ++d) out[d] += sc[j] * v[d];
+          }
+        }
       }
     };
     if (parallel)
