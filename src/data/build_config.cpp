@@ -71,7 +71,8 @@ Result<BuildConfig> parse_build_config(const std::string& text, const std::strin
     }
     if (const YAML::Node n = stage_enabled(st, "quality", c.quality); n.IsDefined()) {
       FRAGUA_TRY(check_keys(n, path + ": stages.quality", {"enabled", "min_words", "max_words", "max_digit_ratio",
-                                                            "max_dup_line_frac", "min_stop_words", "min_alpha_words"}));
+                                                            "max_dup_line_frac", "min_stop_words", "min_alpha_words",
+                                                            "repetition_rules"}));
       auto& q = c.quality_options;
       get(n, "min_words", q.min_words);
       get(n, "max_words", q.max_words);
@@ -79,6 +80,9 @@ Result<BuildConfig> parse_build_config(const std::string& text, const std::strin
       get(n, "max_dup_line_frac", q.max_dup_line_frac);
       get(n, "min_stop_words", q.min_stop_words);
       get(n, "min_alpha_words", q.min_alpha_words);
+      bool repetition = true;
+      get(n, "repetition_rules", repetition);
+      if (!repetition) disable_repetition_rules(q);
     }
     if (const YAML::Node n = stage_enabled(st, "dedup", c.dedup); n.IsDefined()) {
       FRAGUA_TRY(check_keys(n, path + ": stages.dedup", {"enabled", "exact", "near", "shingle_words", "bands", "rows", "memory_mb"}));

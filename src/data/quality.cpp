@@ -97,6 +97,12 @@ double dup_ngram_frac(const std::vector<std::string_view>& words, size_t n, size
 
 }  // namespace
 
+void disable_repetition_rules(QualityOptions& o) {
+  o.max_dup_line_frac = o.max_dup_line_chars = 1.0;
+  for (double& v : o.max_top_ngram_frac) v = 1.0;
+  for (double& v : o.max_dup_ngram_frac) v = 1.0;
+}
+
 QualityVerdict check_quality(std::string_view text, std::string_view lang, const QualityOptions& o) {
   auto drop = [](const char* r) { return QualityVerdict{false, r}; };
   std::vector<std::string_view> words;

@@ -121,6 +121,10 @@ TEST(Pipeline, ConfigErrorsNameTheKey) {
   EXPECT_NE(bad.error().message().find("unknown key 'dedupe'"), std::string::npos) << bad.error().message();
   EXPECT_NE(bad.error().message().find("line 4"), std::string::npos);
   EXPECT_FALSE(parse_build_config("inputs: [a\n", "c.yaml").ok());
+  auto rep = parse_build_config("inputs: [a]\noutput: o\nstages:\n  quality: {repetition_rules: false}\n", "c.yaml");
+  ASSERT_TRUE(rep.ok()) << rep.error().to_string();
+  EXPECT_EQ(rep->quality_options.max_dup_ngram_frac[0], 1.0);
+  EXPECT_EQ(rep->quality_options.max_dup_line_frac, 1.0);
   EXPECT_FALSE(parse_build_config("output: o\n", "c.yaml").ok());
 }
 

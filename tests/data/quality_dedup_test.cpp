@@ -26,6 +26,22 @@ TEST(Quality, KeepsOrdinaryProseAndNamesTheRule) {
   EXPECT_TRUE(check_quality(eu, "eu").keep);
 }
 
+TEST(Quality, RepetitionRulesCanBeTurnedOffForCatalogs) {
+  // A catalog: UI strings that share long word sequences, as gettext catalogs do.
+  std::string cat;
+  for (const char* obj : {"el archivo", "la carpeta", "el documento", "la imagen", "el proyecto", "la plantilla"})
+    for (const char* verb : {"abrir", "guardar", "cerrar", "exportar"})
+      cat += fmt::format("No se ha podido {} {} porque no tiene permisos de escritura en esta ubicación\n", verb, obj);
+  const auto by_default = check_quality(cat, "es");
+  EXPECT_FALSE(by_default.keep);
+  EXPECT_TRUE(by_default.reason.starts_with("dup_") || by_default.reason.starts_with("top_")) << by_default.reason;
+  QualityOptions o;
+  disable_repetition_rules(o);
+  EXPECT_TRUE(check_quality(cat, "es", o).keep) << check_quality(cat, "es", o).reason;
+  // The other rules still apply.
+  EXPECT_EQ(check_quality("muy corto", "es", o).reason, "too_few_words");
+}
+
 TEST(Dedup, ExactAndNearDuplicates) {
   DedupOptions o;
   o.memory_mb = 1;

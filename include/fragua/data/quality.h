@@ -22,6 +22,11 @@ struct QualityOptions {
   size_t min_stop_words = 2;              // distinct stop words of the document's language
 };
 
+// Turns off the Gopher repetition rules (duplicated lines, top 2-4-grams, duplicated 5-10-grams:
+// every threshold set to 1, which no fraction exceeds). For sources that repeat by nature, such
+// as gettext catalogs (lists of UI strings); YAML `quality: {repetition_rules: false}`.
+void disable_repetition_rules(QualityOptions& o);
+
 struct QualityVerdict {
   bool keep = true;
   std::string reason;  // "" when kept; "too_few_words", "dup_line_frac", "no_stop_words", ...
