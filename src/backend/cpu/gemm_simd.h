@@ -467,6 +467,15 @@ inline void act_q8_0_simd(const float* x, uint8_t* out, int64_t k) {
   }
 }
 
+// x -> F16 -> f32 with F16C (round to nearest even, as fp32_to_fp16), 8 values per step.
+inline void act_f16r_simd(const float* x, uint8_t* out, int64_t k) {
+  auto* o = reinterpret_cast<float*>(out);
+  int64_t i = 0;
+  for (; i + 8 <= k; i += 8)
+    _mm256_storeu_ps(o + i, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT)));
+  if (i < k) act_f16r_scalar(x + i, reinterpret_cast<uint8_t*>(o + i), k - i);
+}
+
 // Q8_K activations, bit-identical to quant_q8_k_ref: the signed value of largest magnitude
 // (first one on ties) maps to -127, quants are nearest-even with 127 as the upper clamp.
 inline void act_q8_k_simd(const float* x, uint8_t* out, int64_t k) {

@@ -38,6 +38,7 @@ struct Kernels {
   const char* name;
   ActFn act_q8_0;
   ActFn act_q8_k;
+  ActFn act_f16r;  // x rounded to F16 and back, stored as f32 (the F16 weights' activations)
   GemmFn f32, f16, bf16, q4_0, q4_1, q5_0, q5_1, q8_0, q4_k, q5_k, q6_k;
 };
 
@@ -50,5 +51,6 @@ const Kernels& kernels_avx512();
 // Shared scalar pieces (vec_dot_scalar.cpp) that the SIMD tables reuse.
 void act_q8_0_scalar(const float* x, uint8_t* out, int64_t k);
 void act_q8_k_scalar(const float* x, uint8_t* out, int64_t k);
+void act_f16r_scalar(const float* x, uint8_t* out, int64_t k);
 
 }  // namespace fragua::cpu

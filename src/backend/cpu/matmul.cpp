@@ -67,7 +67,7 @@ void act_float(const float* x, uint8_t* out, int64_t k, Act a) {
   if (a == Act::f32) {
     std::memcpy(o, x, static_cast<size_t>(k) * 4);
   } else if (a == Act::f16r) {
-    for (int64_t i = 0; i < k; ++i) o[i] = fp16_to_fp32(fp32_to_fp16(x[i]));
+    active_slot().load()->act_f16r(x, out, k);
   } else {
     for (int64_t i = 0; i < k; ++i) o[i] = bf16_to_fp32(fp32_to_bf16(x[i]));
   }

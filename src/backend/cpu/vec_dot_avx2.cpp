@@ -18,6 +18,7 @@ const Kernels& kernels_avx2() {
       "avx2",
       act_q8_0_simd,
       act_q8_k_simd,
+      act_f16r_simd,
       gemm_rows<FloatTile<WF32>::T, 4, 2>,
       gemm_rows<FloatTile<WF16>::T, 4, 2>,
       gemm_rows<FloatTile<WBF16>::T, 4, 2>,

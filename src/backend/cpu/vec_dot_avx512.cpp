@@ -29,6 +29,7 @@ const Kernels& kernels_avx512() {
       "avx512",
       act_q8_0_simd,
       act_q8_k_simd,
+      act_f16r_simd,
       gemm_rows<FloatTile<WF32>::T, 4, 4>,
       gemm_rows<FloatTile<WF16>::T, 4, 6>,
       gemm_rows<FloatTile<WBF16>::T, 4, 4>,

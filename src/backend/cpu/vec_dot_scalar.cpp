@@ -169,11 +169,17 @@ void act_q8_0_scalar(const float* x, uint8_t* out, int64_t k) {
 
 void act_q8_k_scalar(const float* x, uint8_t* out, int64_t k) { quant_q8_k_ref(x, out, k); }
 
+void act_f16r_scalar(const float* x, uint8_t* out, int64_t k) {
+  auto* o = reinterpret_cast<float*>(out);
+  for (int64_t i = 0; i < k; ++i) o[i] = fp16_to_fp32(fp32_to_fp16(x[i]));
+}
+
 const Kernels& kernels_scalar() {
   static const Kernels t = {
       "scalar",
       act_q8_0_scalar,
       act_q8_k_scalar,
+      act_f16r_scalar,
       gemm<dot_f32>,
       gemm<dot_f16>,
       gemm<dot_bf16>,
