@@ -141,15 +141,7 @@ void gemm_legacy512(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_
     gemv_legacy512<W2>(k, w, ws, nr, x, y);
     return;
   }
-  int c = 0;  // columns outer: the C activation rows stay in L1 while weight rows stream past
-  for (; c + C <= nc; c += C) {
-    int r = 0;
-    for (; r + R <= nr; r += R) legacy512_at<W2, R, C>(k, w + r * ws, ws, x + c * xs, xs, y + c * ys + r, ys);
-    for (; r < nr; ++r) legacy512_at<W2, 1, C>(k, w + r * ws, ws, x + c * xs, xs, y + c * ys + r, ys);
-  }
-  for (; c < nc; ++c) {
-    int r = 0;
-    for (; r + R <= nr; r += R) legacy512_at<W2, R, 1>(k, w + r * ws, ws, x + c * xs, xs, y + c * ys + r, ys);
-    for (; r < nr; ++r) legacy512_at<W2, 1, 1>(k, w + r * ws, ws, x + c * xs, xs, y + c * ys + r, ys);
-  }
+  drive_tiles<R, C>(nr, nc, [&](auto tr, auto tc, int r, int c) {
+    legacy512_at<W2, decltype(tr)::value, decltype(tc)::value>(k, w + r * ws, ws, x + c * xs, xs, y + c * ys + r, ys);
+  });
 }

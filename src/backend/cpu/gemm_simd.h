@@ -349,6 +349,25 @@ void tile_float(int64_t k, const uint8_t* w, size_t ws, const uint8_t* const* x,
 
 // ---- drivers: R x C tiles over the block, remainders with narrower tiles ----
 
+// Walks an nr x nc output block in R x C tiles, columns outer: C activation rows stay in L1
+// while the (smaller) weight rows stream past. Remainders use R x 1, 1 x C and 1 x 1 tiles.
+// at(std::integral_constant<int, R'>{}, std::integral_constant<int, C'>{}, r, c) runs one tile.
+template <int R, int C, class At>
+void drive_tiles(int nr, int nc, At at) {
+  using std::integral_constant;
+  int c = 0;
+  for (; c + C <= nc; c += C) {
+    int r = 0;
+    for (; r + R <= nr; r += R) at(integral_constant<int, R>{}, integral_constant<int, C>{}, r, c);
+    for (; r < nr; ++r) at(integral_constant<int, 1>{}, integral_constant<int, C>{}, r, c);
+  }
+  for (; c < nc; ++c) {
+    int r = 0;
+    for (; r + R <= nr; r += R) at(integral_constant<int, R>{}, integral_constant<int, 1>{}, r, c);
+    for (; r < nr; ++r) at(integral_constant<int, 1>{}, integral_constant<int, 1>{}, r, c);
+  }
+}
+
 template <class W, int R, int C>
 void legacy_tile_at(int64_t k, const uint8_t* w, size_t ws, const uint8_t* x, size_t xs, float* y, size_t ys) {
   Q8Row xr[C];
@@ -365,17 +384,9 @@ void gemm_legacy(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* 
     for (int r = 0; r < nr; ++r) legacy_tile_at<W, 1, 1>(k, w + r * ws, ws, x, xs, y + r, ys);
     return;
   }
-  int c = 0;  // columns outer, as in gemm_rows
-  for (; c + C <= nc; c += C) {
-    int r = 0;
-    for (; r + R <= nr; r += R) legacy_tile_at<W, R, C>(k, w + r * ws, ws, x + c * xs, xs, y + c * ys + r, ys);
-    for (; r < nr; ++r) legacy_tile_at<W, 1, C>(k, w + r * ws, ws, x + c * xs, xs, y + c * ys + r, ys);
-  }
-  for (; c < nc; ++c) {
-    int r = 0;
-    for (; r + R <= nr; r += R) legacy_tile_at<W, R, 1>(k, w + r * ws, ws, x + c * xs, xs, y + c * ys + r, ys);
-    for (; r < nr; ++r) legacy_tile_at<W, 1, 1>(k, w + r * ws, ws, x + c * xs, xs, y + c * ys + r, ys);
-  }
+  drive_tiles<R, C>(nr, nc, [&](auto tr, auto tc, int r, int c) {
+    legacy_tile_at<W, decltype(tr)::value, decltype(tc)::value>(k, w + r * ws, ws, x + c * xs, xs, y + c * ys + r, ys);
+  });
 }
 
 // Tiles whose activation rows are passed as pointers (k-quants and float weights).
@@ -391,18 +402,9 @@ void gemm_rows(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* x,
     for (int r = 0; r < nr; ++r) at(T<1, 1>::run, r, 0, 1);  // sequential stream, as above
     return;
   }
-  // Columns outer: C activation rows stay in L1 while the (smaller) weight rows stream past.
-  int c = 0;
-  for (; c + C <= nc; c += C) {
-    int r = 0;
-    for (; r + R <= nr; r += R) at(T<R, C>::run, r, c, C);
-    for (; r < nr; ++r) at(T<1, C>::run, r, c, C);
-  }
-  for (; c < nc; ++c) {
-    int r = 0;
-    for (; r + R <= nr; r += R) at(T<R, 1>::run, r, c, 1);
-    for (; r < nr; ++r) at(T<1, 1>::run, r, c, 1);
-  }
+  drive_tiles<R, C>(nr, nc, [&](auto tr, auto tc, int r, int c) {
+    at(T<decltype(tr)::value, decltype(tc)::value>::run, r, c, decltype(tc)::value);
+  });
 }
 
 template <int R, int C>
