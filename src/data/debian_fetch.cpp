@@ -97,12 +97,11 @@ Status download(const FetchOptions& o, const std::vector<std::string>& pkgs, con
   for (size_t b = 0; b < todo.size(); b += kBatch) {
     std::vector<std::string> batch(todo.begin() + static_cast<long>(b),
                                    todo.begin() + static_cast<long>(std::min(todo.size(), b + kBatch)));
-    std::string out;
-    int rc = batch.size() > 1 ? fetch(batch, &out) : -1;
+    int rc = batch.size() > 1 ? fetch(batch, nullptr) : -1;
     for (const auto& p : batch) {
       if (find_deb(debs, p).empty()) {
         std::string one;
-        int rc1 = rc == 0 && batch.size() > 1 ? rc : fetch({p}, &one);
+        int rc1 = rc == 0 ? 0 : fetch({p}, &one);  // batch ran: a missing .deb was a virtual name
         if (rc1 != 0 || find_deb(debs, p).empty()) {
           ++failed;
           if (rc1 == 0)
@@ -115,7 +114,7 @@ Status download(const FetchOptions& o, const std::vector<std::string>& pkgs, con
     }
   }
   bar.finish();
-  if (!pkgs.empty() && failed == static_cast<int>(todo.size()) && failed > 0 && todo.size() == pkgs.size())
+  if (failed > 0 && failed == static_cast<int>(pkgs.size()))
     return io_error("apt-get download failed for every package");
   return ok_status();
 }

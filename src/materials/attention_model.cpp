@@ -217,7 +217,65 @@ float batch_loss(std::span<const float> out, int B, int n_out, const std::vector
 Status train_member(ElementTransformer& net, const std::vector<const Composition*>& comps,
                     const std::vector<float>& t, const std::vector<float>& zero, const ElementTable& table,
                     const AttentionConfig& cfg, bool gate, uint64_t seed, ProgressBar& bar, MetricsWriter* metrics,
-                    std::mutex& metrics_mu, int member);
+                    std::mutex& metrics_mu, int member) {
+  net.init_random(seed);
+  train::Rng rng(seed ^ 0x9e3779b97f4a7c15ull);
+  const size_t n = comps.size();
+  // Rows of an epoch: all of them, or a bootstrap resample drawn once per member.
+  std::vector<size_t> base(n);
+  std::iota(base.begin(), base.end(), 0);
+  if (cfg.bootstrap)
+    for (auto& r : base) r = static_cast<size_t>(rng.next() % n);
+  const int per_epoch = static_cast<int>((n + cfg.batch - 1) / cfg.batch);
+  train::Schedule sched;
+  sched.kind = train::ScheduleKind::cosine;
+  sched.lr = static_cast<float>(cfg.lr);
+  sched.min_lr_ratio = 0.1f;
+  sched.total = static_cast<int64_t>(per_epoch) * cfg.epochs;
+  sched.warmup = std::max<int64_t>(1, sched.total / 20);
+  train::AdamWConfig ac;
+  ac.beta2 = 0.999f;
+  ac.weight_decay = static_cast<float>(cfg.weight_decay);
+  train::AdamW opt(ac, net.params().size());
+  train::KernelOptions ko{nullptr, true};
+  const int n_out = net.config().n_out;
+  std::vector<float> bt, bz, dout;
+  std::vector<const Composition*> bc;
+  int64_t step = 0;
+  for (int epoch = 0; epoch < cfg.epochs; ++epoch) {
+    std::vector<size_t> order = base;
+    for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.next() % i]);
+    double sum = 0;
+    for (int s = 0; s < per_epoch; ++s) {
+      const size_t lo = static_cast<size_t>(s) * cfg.batch, hi = std::min(n, lo + cfg.batch);
+      bc.clear();
+      bt.clear();
+      bz.clear();
+      for (size_t i = lo; i < hi; ++i) {
+        bc.push_back(comps[order[i]]);
+        bt.push_back(t[order[i]]);
+        bz.push_back(zero[order[i]]);
+      }
+      auto batch = FRAGUA_TRY(encode_compositions(bc, table));
+      auto out = FRAGUA_TRY(net.forward(batch, ko));
+      float loss = batch_loss(out, batch.B, n_out, bt, bz, cfg.task, gate, dout);
+      if (!std::isfinite(loss))
+        return invalid_argument_error("attention model member {}: loss is {} at epoch {} (lower --lr)", member, loss,
+                                      epoch);
+      sum += loss * batch.B;
+      net.zero_grad();
+      net.backward(dout, ko);
+      opt.step(net.params(), net.grads(), net.param_infos(), sched.lr_at(step++), nullptr);
+    }
+    bar.add(1);
+    if (metrics && metrics->is_open()) {
+      std::lock_guard<std::mutex> lock(metrics_mu);
+      FRAGUA_TRY(metrics->write({{"event", "attention_epoch"}, {"member", member}, {"epoch", epoch},
+                                 {"train_loss", sum / static_cast<double>(n)}}));
+    }
+  }
+  return ok_status();
+}
 
 }  // namespace
 
@@ -295,73 +353,6 @@ Result<AttentionModel> AttentionModel::train(const std::vector<Composition>& com
     if (err) return *err;
   return m;
 }
-
-namespace {
-
-Status train_member(ElementTransformer& net, const std::vector<const Composition*>& comps,
-                    const std::vector<float>& t, const std::vector<float>& zero, const ElementTable& table,
-                    const AttentionConfig& cfg, bool gate, uint64_t seed, ProgressBar& bar, MetricsWriter* metrics,
-                    std::mutex& metrics_mu, int member) {
-  net.init_random(seed);
-  train::Rng rng(seed ^ 0x9e3779b97f4a7c15ull);
-  const size_t n = comps.size();
-  // Rows of an epoch: all of them, or a bootstrap resample drawn once per member.
-  std::vector<size_t> base(n);
-  std::iota(base.begin(), base.end(), 0);
-  if (cfg.bootstrap)
-    for (auto& r : base) r = static_cast<size_t>(rng.next() % n);
-  const int per_epoch = static_cast<int>((n + cfg.batch - 1) / cfg.batch);
-  train::Schedule sched;
-  sched.kind = train::ScheduleKind::cosine;
-  sched.lr = static_cast<float>(cfg.lr);
-  sched.min_lr_ratio = 0.1f;
-  sched.total = static_cast<int64_t>(per_epoch) * cfg.epochs;
-  sched.warmup = std::max<int64_t>(1, sched.total / 20);
-  train::AdamWConfig ac;
-  ac.beta2 = 0.999f;
-  ac.weight_decay = static_cast<float>(cfg.weight_decay);
-  train::AdamW opt(ac, net.params().size());
-  train::KernelOptions ko{nullptr, true};
-  const int n_out = net.config().n_out;
-  std::vector<float> bt, bz, dout;
-  std::vector<const Composition*> bc;
-  int64_t step = 0;
-  for (int epoch = 0; epoch < cfg.epochs; ++epoch) {
-    std::vector<size_t> order = base;
-    for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.next() % i]);
-    double sum = 0;
-    for (int s = 0; s < per_epoch; ++s) {
-      const size_t lo = static_cast<size_t>(s) * cfg.batch, hi = std::min(n, lo + cfg.batch);
-      bc.clear();
-      bt.clear();
-      bz.clear();
-      for (size_t i = lo; i < hi; ++i) {
-        bc.push_back(comps[order[i]]);
-        bt.push_back(t[order[i]]);
-        bz.push_back(zero[order[i]]);
-      }
-      auto batch = FRAGUA_TRY(encode_compositions(bc, table));
-      auto out = FRAGUA_TRY(net.forward(batch, ko));
-      float loss = batch_loss(out, batch.B, n_out, bt, bz, cfg.task, gate, dout);
-      if (!std::isfinite(loss))
-        return invalid_argument_error("attention model member {}: loss is {} at epoch {} (lower --lr)", member, loss,
-                                      epoch);
-      sum += loss * batch.B;
-      net.zero_grad();
-      net.backward(dout, ko);
-      opt.step(net.params(), net.grads(), net.param_infos(), sched.lr_at(step++), nullptr);
-    }
-    bar.add(1);
-    if (metrics && metrics->is_open()) {
-      std::lock_guard<std::mutex> lock(metrics_mu);
-      FRAGUA_TRY(metrics->write({{"event", "attention_epoch"}, {"member", member}, {"epoch", epoch},
-                                 {"train_loss", sum / static_cast<double>(n)}}));
-    }
-  }
-  return ok_status();
-}
-
-}  // namespace
 
 Result<Prediction> AttentionModel::predict(const std::vector<Composition>& comps, const ElementTable& table,
                                            int threads) const {

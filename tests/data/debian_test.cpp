@@ -24,6 +24,16 @@ void write(const std::string& path, const std::string& data) {
   f << data;
 }
 
+// Options that point fetch_debian at the fake apt-get script written to dir/apt-get.
+FetchOptions fake_apt_options(const test::TempDir& dir) {
+  fs::permissions(dir.file("apt-get"), fs::perms::owner_all);
+  FetchOptions o;
+  o.cache_dir = dir.file("cache");
+  o.out_dir = dir.file("out");
+  o.apt_get = dir.file("apt-get");
+  o.threads = 1;
+  return o;
+}
 
 }  // namespace
 
@@ -62,13 +72,8 @@ TEST(Debian, FetchWithFakeAptGet) {
   write(dir.file("apt-get"), "#!/bin/sh\necho x >> " + dir.file("calls") + "\n[ \"$1\" = download ] || exit 2\n"
                              "[ \"$2\" = fake-l10n ] || { echo \"E: Unable to locate package $2\"; exit 100; }\n"
                              "cp " + dir.file("fake-l10n_1.2-3_all.deb") + " .\n");
-  fs::permissions(dir.file("apt-get"), fs::perms::owner_all);
-  FetchOptions o;
+  FetchOptions o = fake_apt_options(dir);
   o.packages = {"fake-l10n", "missing-pkg"};
-  o.cache_dir = dir.file("cache");
-  o.out_dir = dir.file("out");
-  o.apt_get = dir.file("apt-get");
-  o.threads = 1;
   ASSERT_TRUE(fetch_debian(o).ok());
   auto ca = read_file(dir.file("out/ca.jsonl"));
   ASSERT_TRUE(ca.ok());
@@ -168,13 +173,8 @@ TEST(DebianContents, FullPresetFindsCatalogPackagesThroughContentsIndices) {
         "for p in \"$@\"; do\n"
         "  if [ \"$p\" = found-l10n ]; then cp " + dir.file("found-l10n_2.0_all.deb") + " .; else rc=100; fi\n"
         "done\nexit $rc\n");
-  fs::permissions(dir.file("apt-get"), fs::perms::owner_all);
-  FetchOptions o;
+  FetchOptions o = fake_apt_options(dir);
   o.preset = "full";
-  o.cache_dir = dir.file("cache");
-  o.out_dir = dir.file("out");
-  o.apt_get = dir.file("apt-get");
-  o.threads = 1;
   ASSERT_TRUE(fetch_debian(o).ok());
   auto eu = read_file(dir.file("out/eu.jsonl"));
   ASSERT_TRUE(eu.ok());
