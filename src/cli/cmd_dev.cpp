@@ -28,6 +28,8 @@ void setup(CLI::App& root) {
   rm->add_flag("--tied", spec->tied_output, "Tie the output head to the embeddings");
   rm->add_option("--dtype", *dtype, "Weight dtype: f32, f16, bf16, q8_0, q4_0, q4_k")->capture_default_str();
   rm->add_option("--std", spec->init_std, "Initialisation standard deviation")->capture_default_str();
+  rm->add_flag("--plain-init", spec->plain_init,
+               "Every matrix N(0, std) as Llama initialises (default: amplified embeddings and projections)");
   rm->add_option("--seed", spec->seed, "Random seed")->capture_default_str();
   rm->callback([spec, out, dtype] {
     auto d = dtype_from_name(*dtype);

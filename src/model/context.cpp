@@ -94,13 +94,13 @@ Status Context::forward(std::span<const int32_t> tokens, bool all_logits, float*
     // Attention block.
     be.rmsnorm(b.x.data(), L.attn_norm.f32(), T, E, c.rms_eps, b.h.data());
     be.matmul(L.wq, b.h.data(), T, b.q.data());
-    // Keys and values go straight into the cache rows of their positions.
-    float* kc = b.kv.k(l, n_past_);
-    float* vc = b.kv.v(l, n_past_);
-    be.matmul(L.wk, b.h.data(), T, kc);
-    be.matmul(L.wv, b.h.data(), T, vc);
+    be.matmul(L.wk, b.h.data(), T, b.k.data());
+    be.matmul(L.wv, b.h.data(), T, b.v.data());
     be.rope(b.q.data(), T, c.n_head, c.head_dim, b.pos.data(), rope);
-    be.rope(kc, T, c.n_head_kv, c.head_dim, b.pos.data(), rope);
+    be.rope(b.k.data(), T, c.n_head_kv, c.head_dim, b.pos.data(), rope);
+    // Keys (rotated) and values go into the f16 cache rows of their positions.
+    be.to_f16(b.k.data(), T * KV, b.kv.k(l, n_past_));
+    be.to_f16(b.v.data(), T * KV, b.kv.v(l, n_past_));
     backend::AttentionArgs a;
     a.q = b.q.data();
     a.k = b.kv.k(l, 0);
@@ -125,7 +125,6 @@ Status Context::forward(std::span<const int32_t> tokens, bool all_logits, float*
     be.add_scaled(b.x.data(), b.h.data(), T * E, c.residual_scale);
   }
   (void)Q;
-  (void)KV;
   n_past_ += T;
   if (!logits_out) return {};
   // Output head over every token, or only the last one (what generation needs).

@@ -14,11 +14,11 @@ Result<KvCache> KvCache::create(int64_t n_layer, int64_t n_ctx, int64_t kv_dim) 
     return resource_exhausted_error("a KV cache of {} layers x {} positions x {} values is too large; lower --ctx",
                                     n_layer, n_ctx, kv_dim);
   try {
-    c.k_.assign(n, 0.0f);
-    c.v_.assign(n, 0.0f);
+    c.k_.assign(n, 0);
+    c.v_.assign(n, 0);
   } catch (const std::bad_alloc&) {
     return resource_exhausted_error("cannot allocate the KV cache ({} MB); lower --ctx",
-                                    2 * n * sizeof(float) / 1000000);
+                                    2 * n * sizeof(uint16_t) / 1000000);
   }
   return c;
 }

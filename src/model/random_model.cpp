@@ -137,22 +137,23 @@ Status write_random_model(const RandomModelSpec& s, const std::string& path) {
 
   std::vector<Blob> blobs;
   const DType d = s.dtype;
-  blobs.push_back(FRAGUA_TRY(make_matrix("token_embd.weight", s.n_embd, s.n_vocab, d, s.init_std * 20, rng)));
+  const float wide = s.plain_init ? 1.0f : 20.0f, proj = s.plain_init ? 1.0f : 4.0f;
+  blobs.push_back(FRAGUA_TRY(make_matrix("token_embd.weight", s.n_embd, s.n_vocab, d, s.init_std * wide, rng)));
   for (int64_t l = 0; l < s.n_layer; ++l) {
     auto n = [&](const char* x) { return fmt::format("blk.{}.{}.weight", l, x); };
     float std = s.init_std;
     blobs.push_back(make_vector(n("attn_norm"), s.n_embd, 1.0f, 0.1f, rng));
-    blobs.push_back(FRAGUA_TRY(make_matrix(n("attn_q"), s.n_embd, s.n_head * hd, d, std * 4, rng)));
-    blobs.push_back(FRAGUA_TRY(make_matrix(n("attn_k"), s.n_embd, s.n_head_kv * hd, d, std * 4, rng)));
-    blobs.push_back(FRAGUA_TRY(make_matrix(n("attn_v"), s.n_embd, s.n_head_kv * hd, d, std * 4, rng)));
+    blobs.push_back(FRAGUA_TRY(make_matrix(n("attn_q"), s.n_embd, s.n_head * hd, d, std * proj, rng)));
+    blobs.push_back(FRAGUA_TRY(make_matrix(n("attn_k"), s.n_embd, s.n_head_kv * hd, d, std * proj, rng)));
+    blobs.push_back(FRAGUA_TRY(make_matrix(n("attn_v"), s.n_embd, s.n_head_kv * hd, d, std * proj, rng)));
     blobs.push_back(FRAGUA_TRY(make_matrix(n("attn_output"), s.n_head * hd, s.n_embd, d, std, rng)));
     blobs.push_back(make_vector(n("ffn_norm"), s.n_embd, 1.0f, 0.1f, rng));
-    blobs.push_back(FRAGUA_TRY(make_matrix(n("ffn_gate"), s.n_embd, s.n_ff, d, std * 4, rng)));
-    blobs.push_back(FRAGUA_TRY(make_matrix(n("ffn_up"), s.n_embd, s.n_ff, d, std * 4, rng)));
+    blobs.push_back(FRAGUA_TRY(make_matrix(n("ffn_gate"), s.n_embd, s.n_ff, d, std * proj, rng)));
+    blobs.push_back(FRAGUA_TRY(make_matrix(n("ffn_up"), s.n_embd, s.n_ff, d, std * proj, rng)));
     blobs.push_back(FRAGUA_TRY(make_matrix(n("ffn_down"), s.n_ff, s.n_embd, d, std, rng)));
   }
   blobs.push_back(make_vector("output_norm.weight", s.n_embd, 1.0f, 0.1f, rng));
-  if (!s.tied_output) blobs.push_back(FRAGUA_TRY(make_matrix("output.weight", s.n_embd, s.n_vocab, d, s.init_std * 20, rng)));
+  if (!s.tied_output) blobs.push_back(FRAGUA_TRY(make_matrix("output.weight", s.n_embd, s.n_vocab, d, s.init_std * wide, rng)));
   if (s.llama3_rope) {
     auto f = llama3_rope_factors(hd, s.rope_theta);
     Blob b{"rope_freqs.weight", {static_cast<int64_t>(f.size())}, DType::f32, std::vector<uint8_t>(f.size() * 4)};

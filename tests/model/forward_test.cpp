@@ -36,13 +36,14 @@ struct Case {
   double tolerance;  // max |ours - ref| / max |ref| over all logits
 };
 
-// F32 weights: only float rounding differs from the float64 reference (measured 1.4e-7).
-// F16 weights: activations are rounded to f16 before the dot products, as llama.cpp does
-// (measured 2.1e-4). Quantized weights: the reference dequantizes the same blocks exactly, but
+// Keys and values are cached in f16, as llama.cpp keeps them, and short batches accumulate the
+// attention output in f16 (backend.h). F32 weights: that cache is the only rounding besides f32
+// arithmetic (measured 7.8e-5; 1.4e-7 with the former f32 cache). F16 weights: activations are
+// also rounded to f16 before the dot products, as llama.cpp does (measured 2.4e-4). Quantized weights: the reference dequantizes the same blocks exactly, but
 // Fragua (like llama.cpp) quantizes the activations to 8 bits (Q8_0 blocks of 32, Q8_K blocks of
 // 256) before the integer dot products: measured 0.72% (q8_0), 0.64% (q4_0), 2.1% (q4_k).
 const Case kCases[] = {
-    {"llama_gqa_f32", 1e-4}, {"llama_mha_f16", 5e-4}, {"llama3_mqa_f32", 1e-4}, {"granite_tied_f32", 1e-4},
+    {"llama_gqa_f32", 2e-4}, {"llama_mha_f16", 5e-4}, {"llama3_mqa_f32", 2e-4}, {"granite_tied_f32", 2e-4},
     {"llama_q8_0", 3e-2},    {"llama_q4_0", 3e-2},    {"llama_q4_k", 3e-2},
 };
 

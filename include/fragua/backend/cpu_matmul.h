@@ -26,6 +26,14 @@ void matmul(const void* w, DType wtype, int64_t m, int64_t k, const float* x, in
 void gemm_f32(int64_t k, const float* a, int64_t a_stride, int64_t nr, const float* b, int64_t b_stride, int64_t nc,
               float* y, int64_t y_stride);
 
+// f32 <-> f16 rows (round to nearest even) with the active SIMD level.
+void f32_to_f16(const float* x, uint16_t* y, int64_t n);
+void f16_to_f32(const uint16_t* x, float* y, int64_t n);
+// One query of one head against n cached f16 key/value rows (row stride kv_stride elements) in
+// one pass, the short-batch regime of backend::AttentionArgs. Bit-identical at every SIMD level.
+void attend_f16(const float* q, const uint16_t* k, const uint16_t* v, int64_t kv_stride, int64_t n, int64_t head_dim,
+                float scale, float* out);
+
 const char* simd_level();
 // For tests and benchmarks; an invalid or unsupported level is ignored.
 void set_simd_level(std::string_view level);

@@ -27,6 +27,12 @@ struct RandomModelSpec {
   bool tied_output = false;
   DType dtype = DType::f32;     // of the 2-D weight matrices (norms stay f32)
   float init_std = 0.02f;
+  // false: the embeddings and output head are drawn at 20x init_std and the Q/K/V, gate and up
+  // projections at 4x, so that small reference models have peaked attention and large logits (a
+  // sensitive test). Such models are chaotic: a change in the last bit of one sum can change the
+  // greedy continuation. true: every matrix is N(0, init_std), as Llama and GPT-2 initialise,
+  // which keeps the network in its ordered regime like a trained model (bench/engine.py uses it).
+  bool plain_init = false;
   uint64_t seed = 1;
   // granite multipliers
   float embedding_scale = 12.0f, attention_scale = 0.0078125f, residual_scale = 0.22f, logit_scale = 8.0f;

@@ -65,43 +65,72 @@ class CpuBackend final : public Backend {
     });
   }
 
-  // Work items are (block of kQueryBlock consecutive tokens, head). Both products of a block
-  // run on the SIMD f32 kernels: the scores (keys x queries) against the cached K rows, and the
-  // output (head_dim x queries) against V transposed once per call (vt_: per key/value head,
-  // head_dim rows of n_kv values), so each K and V row is loaded once per block. Each token
-  // uses only the keys it may see (causal: its probabilities past them are 0). Items are handed
-  // out dynamically, most expensive (latest tokens) first, so causal work stays balanced.
+  // Short batches (generation steps, short prompts): work items are (token, head), latest
+  // tokens first so that causal work stays balanced, each one pass of cpu::attend_f16.
+  void attention_one_pass(const AttentionArgs& a) {
+    const int64_t items = a.n_tokens * a.n_head, group = a.n_head / a.n_head_kv, hd = a.head_dim;
+    const int64_t q_stride = a.n_head * hd, kv_stride = a.n_head_kv * hd;
+    std::atomic<int64_t> next{0};
+    auto body = [&](int, int) {
+      for (int64_t it = next.fetch_add(1); it < items; it = next.fetch_add(1)) {
+        const int64_t t = a.n_tokens - 1 - it / a.n_head, h = it % a.n_head, g = h / group;
+        const int64_t n_seen = std::min<int64_t>(a.pos[t] + 1, a.n_kv);
+        float* out = a.out + t * q_stride + h * hd;
+        if (n_seen <= 0) {
+          std::fill_n(out, hd, 0.f);
+          continue;
+        }
+        cpu::attend_f16(a.q + t * q_stride + h * hd, a.k + g * hd, a.v + g * hd, kv_stride, n_seen, hd, a.scale, out);
+      }
+    };
+    // Below ~64k multiply-adds a fork-join costs more than it saves.
+    if (a.n_tokens * a.n_head * a.n_kv * hd >= (1 << 16))
+      pool_.run(body);
+    else
+      body(0, 1);
+  }
+
+  // Prompt batches: the cached keys are widened to f32 (kf_) and the values widened and
+  // transposed (vt_: per key/value head, head_dim rows of n_kv values) once per call. Work items
+  // are (block of kQueryBlock consecutive tokens, head); both products of a block run on the
+  // SIMD f32 kernels, so each K and V row is loaded once per block. Each token uses only the keys
+  // it may see (causal: its probabilities past them are 0). Items are handed out dynamically,
+  // most expensive (latest tokens) first.
   static constexpr int64_t kQueryBlock = 8;
 
   void attention(const AttentionArgs& a) override {
+    if (a.n_tokens < kAttentionBatch) {
+      attention_one_pass(a);
+      return;
+    }
     const int64_t n_blocks = (a.n_tokens + kQueryBlock - 1) / kQueryBlock;
     const int64_t items = n_blocks * a.n_head;
     const int64_t group = a.n_head / a.n_head_kv;
     const int64_t q_stride = a.n_head * a.head_dim, kv_stride = a.n_head_kv * a.head_dim;
     const int64_t hd = a.head_dim, n_kv = a.n_kv;
-    const bool parallel = a.n_tokens * a.n_head * a.n_kv * a.head_dim >= (1 << 16);
-    // Below ~64k multiply-adds a fork-join costs more than it saves.
-    // Transposing V costs n_kv x kv width per call: worth it for a prompt batch, not for the
-    // one token of a generation step (there the value rows are accumulated directly).
-    const bool use_vt = a.n_tokens >= 2 * kQueryBlock;
-    const size_t vt_size = use_vt ? static_cast<size_t>(a.n_head_kv * hd * n_kv) : 0;
-    if (vt_.size() < vt_size) vt_.resize(vt_size);
+    const auto kv_size = static_cast<size_t>(n_kv * kv_stride);
+    if (kf_.size() < kv_size) kf_.resize(kv_size);
+    if (vt_.size() < 2 * kv_size) vt_.resize(2 * kv_size);
+    float* kf = kf_.data();
+    float* vf = vt_.data() + kv_size;  // widened V rows, then transposed into vt_[0, kv_size)
     float* vt = vt_.data();
-    auto transpose = [&](size_t b, size_t e) {  // rows (g, d) of vt
+    pool_.parallel_for(static_cast<size_t>(n_kv), [&](size_t b, size_t e) {
+      cpu::f16_to_f32(a.k + b * static_cast<size_t>(kv_stride), kf + b * static_cast<size_t>(kv_stride),
+                      static_cast<int64_t>(e - b) * kv_stride);
+      cpu::f16_to_f32(a.v + b * static_cast<size_t>(kv_stride), vf + b * static_cast<size_t>(kv_stride),
+                      static_cast<int64_t>(e - b) * kv_stride);
+    });
+    pool_.parallel_for(static_cast<size_t>(a.n_head_kv * hd), [&](size_t b, size_t e) {  // rows (g, d) of vt
       for (size_t row = b; row < e; ++row) {
         const int64_t g = static_cast<int64_t>(row) / hd, d = static_cast<int64_t>(row) % hd;
-        const float* src = a.v + g * hd + d;
+        const float* src = vf + g * hd + d;
         float* dst = vt + static_cast<int64_t>(row) * n_kv;
         for (int64_t j = 0; j < n_kv; ++j) dst[j] = src[j * kv_stride];
       }
-    };
-    if (use_vt && parallel)
-      pool_.parallel_for(static_cast<size_t>(a.n_head_kv * hd), transpose);
-    else if (use_vt)
-      transpose(0, static_cast<size_t>(a.n_head_kv * hd));
+    });
     if (scratch_.size() < static_cast<size_t>(pool_.size())) scratch_.resize(static_cast<size_t>(pool_.size()));
     std::atomic<int64_t> next{0};
-    auto body = [&](int ith, int) {
+    pool_.run([&](int ith, int) {
       auto& scores = scratch_[static_cast<size_t>(ith)];
       if (scores.size() < static_cast<size_t>(kQueryBlock * n_kv)) scores.resize(static_cast<size_t>(kQueryBlock * n_kv));
       for (int64_t it = next.fetch_add(1); it < items; it = next.fetch_add(1)) {
@@ -114,8 +143,8 @@ class CpuBackend final : public Backend {
           continue;
         }
         // scores[i * n_keys + j] = dot(K row j, q of token t0 + i)
-        cpu::gemm_f32(hd, a.k + g * hd, kv_stride, n_keys, a.q + t0 * q_stride + h * hd, q_stride, nt,
-                      scores.data(), n_keys);
+        cpu::gemm_f32(hd, kf + g * hd, kv_stride, n_keys, a.q + t0 * q_stride + h * hd, q_stride, nt, scores.data(),
+                      n_keys);
         for (int64_t i = 0; i < nt; ++i) {
           const int64_t t = t0 + i, n_seen = std::min<int64_t>(a.pos[t] + 1, n_kv);
           float* sc = scores.data() + i * n_keys;
@@ -127,39 +156,14 @@ class CpuBackend final : public Backend {
           for (int64_t j = 0; j < n_seen; ++j) sc[j] *= inv;
           std::fill(sc + n_seen, sc + n_keys, 0.f);  // keys this token may not see
         }
-        if (use_vt) {
-          // out[t0 + i][h, d] = dot(vt row (g, d), probabilities of token t0 + i)
-          cpu::gemm_f32(n_keys, vt + g * hd * n_kv, n_kv, hd, scores.data(), n_keys, nt,
-                        a.out + t0 * q_stride + h * hd, q_stride);
-          continue;
-        }
-        for (int64_t i = 0; i < nt; ++i) {
-          const float* sc = scores.data() + i * n_keys;
-          float* __restrict out = a.out + (t0 + i) * q_stride + h * hd;
-          std::fill(out, out + hd, 0.f);
-          // Four value rows per pass: a quarter of the loads and stores of `out`.
-          const float* vbase = a.v + g * hd;
-          int64_t j = 0;
-          for (; j + 4 <= n_keys; j += 4) {
-            const float* __restrict v0 = vbase + j * kv_stride;
-            const float* __restrict v1 = v0 + kv_stride;
-            const float* __restrict v2 = v1 + kv_stride;
-            const float* __restrict v3 = v2 + kv_stride;
-            const float w0 = sc[j], w1 = sc[j + 1], w2 = sc[j + 2], w3 = sc[j + 3];
-            for (int64_t d = 0; d < hd; ++d) out[d] += w0 * v0[d] + w1 * v1[d] + w2 * v2[d] + w3 * v3[d];
-          }
-          for (; j < n_keys; ++j) {
-            const float* __restrict v = vbase + j * kv_stride;
-            for (int64_t d = 0; d < hd; ++d) out[d] += sc[j] * v[d];
-          }
-        }
+        // out[t0 + i][h, d] = dot(vt row (g, d), probabilities of token t0 + i)
+        cpu::gemm_f32(n_keys, vt + g * hd * n_kv, n_kv, hd, scores.data(), n_keys, nt, a.out + t0 * q_stride + h * hd,
+                      q_stride);
       }
-    };
-    if (parallel)
-      pool_.run(body);
-    else
-      body(0, 1);
+    });
   }
+
+  void to_f16(const float* x, int64_t n, uint16_t* y) override { cpu::f32_to_f16(x, y, n); }
 
   void add_scaled(float* x, const float* y, int64_t n, float scale) override {
     if (scale == 1.0f)
@@ -171,7 +175,8 @@ class CpuBackend final : public Backend {
  private:
   ThreadPool pool_;
   std::vector<std::vector<float>> scratch_;
-  std::vector<float> vt_;  // V transposed per key/value head, for attention
+  std::vector<float> kf_;  // prompt-batch attention: keys widened to f32
+  std::vector<float> vt_;  // prompt-batch attention: V transposed per key/value head (+ widening space)
 };
 
 }  // namespace

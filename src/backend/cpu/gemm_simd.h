@@ -478,6 +478,83 @@ inline void act_f16r_simd(const float* x, uint8_t* out, int64_t k) {
   if (i < k) act_f16r_scalar(x + i, reinterpret_cast<uint8_t*>(o + i), k - i);
 }
 
+// ---- F16 KV cache and attention (bit-identical to the scalar definitions) ----
+inline __m256 load_f16x8(const uint16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+inline void store_f16x8(uint16_t* p, __m256 v) {
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT));
+}
+
+inline void to_f16_simd(const float* x, uint16_t* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) store_f16x8(y + i, _mm256_loadu_ps(x + i));
+  if (i < n) to_f16_scalar(x + i, y + i, n - i);
+}
+
+inline void from_f16_simd(const uint16_t* x, float* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, load_f16x8(x + i));
+  if (i < n) from_f16_scalar(x + i, y + i, n - i);
+}
+
+inline __m256 round_f16x8(__m256 v) { return _mm256_cvtph_ps(_mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT)); }
+
+// attend_f16_scalar's arithmetic with eight f32 lanes (its lane d % 8 is lane d % 8 here, and
+// hsum adds them in its order), head_dim = 8 * NV. q and the f16 accumulator live in registers
+// (the accumulator is rounded to f16 after every update, as if stored); scores are computed 16
+// keys at a time so that independent dot products overlap, then folded in key order.
+template <int NV>
+inline void attend_f16_regs(const float* q, const uint16_t* k, const uint16_t* v, size_t kv_stride, int64_t n,
+                            float scale, float* out) {
+  __m256 qv[NV], acc[NV];
+  for (int i = 0; i < NV; ++i) {
+    qv[i] = round_f16x8(_mm256_loadu_ps(q + 8 * i));
+    acc[i] = _mm256_setzero_ps();
+  }
+  float sum = 0.0f, mx = -INFINITY, sc[16];
+  for (int64_t j0 = 0; j0 < n; j0 += 16) {
+    const int m = static_cast<int>(std::min<int64_t>(16, n - j0));
+    for (int jj = 0; jj < m; ++jj) {
+      const uint16_t* kj = k + static_cast<size_t>(j0 + jj) * kv_stride;
+      __m256 l = _mm256_setzero_ps();
+      for (int i = 0; i < NV; ++i) l = _mm256_fmadd_ps(load_f16x8(kj + 8 * i), qv[i], l);
+      sc[jj] = hsum(l) * scale;
+    }
+    for (int jj = 0; jj < m; ++jj) {
+      const float s = sc[jj];
+      const uint16_t* vj = v + static_cast<size_t>(j0 + jj) * kv_stride;
+      float ms = 1.0f, vs = 1.0f;
+      if (s > mx) {
+        ms = std::exp(mx - s);
+        mx = s;
+        const __m256 f = _mm256_set1_ps(ms);
+        for (int i = 0; i < NV; ++i) acc[i] = round_f16x8(_mm256_mul_ps(acc[i], f));
+      } else {
+        vs = std::exp(s - mx);
+      }
+      const __m256 w = _mm256_set1_ps(vs);
+      for (int i = 0; i < NV; ++i) acc[i] = round_f16x8(_mm256_fmadd_ps(load_f16x8(vj + 8 * i), w, acc[i]));
+      sum = std::fma(sum, ms, vs);
+    }
+  }
+  const __m256 inv = _mm256_set1_ps(sum == 0.0f ? 0.0f : 1.0f / sum);
+  for (int i = 0; i < NV; ++i) _mm256_storeu_ps(out + 8 * i, _mm256_mul_ps(acc[i], inv));
+}
+
+inline void attend_f16_simd(const float* q, const uint16_t* k, const uint16_t* v, size_t kv_stride, int64_t n,
+                            int64_t hd, float scale, float* out, uint16_t* work) {
+  switch (hd) {
+    case 32: return attend_f16_regs<4>(q, k, v, kv_stride, n, scale, out);
+    case 48: return attend_f16_regs<6>(q, k, v, kv_stride, n, scale, out);
+    case 64: return attend_f16_regs<8>(q, k, v, kv_stride, n, scale, out);
+    case 80: return attend_f16_regs<10>(q, k, v, kv_stride, n, scale, out);
+    case 96: return attend_f16_regs<12>(q, k, v, kv_stride, n, scale, out);
+    case 128: return attend_f16_regs<16>(q, k, v, kv_stride, n, scale, out);
+    default: attend_f16_scalar(q, k, v, kv_stride, n, hd, scale, out, work);
+  }
+}
+
 // Q8_K activations, bit-identical to quant_q8_k_ref: the signed value of largest magnitude
 // (first one on ties) maps to -127, quants are nearest-even with 127 as the upper clamp.
 inline void act_q8_k_simd(const float* x, uint8_t* out, int64_t k) {

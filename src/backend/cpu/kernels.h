@@ -33,6 +33,14 @@ using GemmFn = void (*)(int64_t k, const uint8_t* w, size_t w_stride, int nr, co
                         size_t x_stride, int nc, float* y, size_t y_stride);
 // Converts one row of k floats to the activation format.
 using ActFn = void (*)(const float* x, uint8_t* out, int64_t k);
+// f32 <-> f16 rows (round to nearest even), for the F16 KV cache.
+using ToF16Fn = void (*)(const float* x, uint16_t* y, int64_t n);
+using FromF16Fn = void (*)(const uint16_t* x, float* y, int64_t n);
+// One query of one head against n cached F16 key/value rows (stride kv_stride elements), in one
+// pass with an online softmax and an F16 output accumulator: llama.cpp's CPU flash-attention
+// arithmetic for generation steps and short batches (see backend.h). work: 2 * hd uint16_t.
+using AttendF16Fn = void (*)(const float* q, const uint16_t* k, const uint16_t* v, size_t kv_stride, int64_t n,
+                             int64_t hd, float scale, float* out, uint16_t* work);
 
 struct Kernels {
   const char* name;
@@ -40,6 +48,9 @@ struct Kernels {
   ActFn act_q8_k;
   ActFn act_f16r;  // x rounded to F16 and back, stored as f32 (the F16 weights' activations)
   GemmFn f32, f16, bf16, q4_0, q4_1, q5_0, q5_1, q8_0, q4_k, q5_k, q6_k;
+  ToF16Fn to_f16;
+  FromF16Fn from_f16;
+  AttendF16Fn attend_f16;
 };
 
 GemmFn gemm_for(const Kernels& t, DType w);
@@ -52,5 +63,9 @@ const Kernels& kernels_avx512();
 void act_q8_0_scalar(const float* x, uint8_t* out, int64_t k);
 void act_q8_k_scalar(const float* x, uint8_t* out, int64_t k);
 void act_f16r_scalar(const float* x, uint8_t* out, int64_t k);
+void to_f16_scalar(const float* x, uint16_t* y, int64_t n);
+void from_f16_scalar(const uint16_t* x, float* y, int64_t n);
+void attend_f16_scalar(const float* q, const uint16_t* k, const uint16_t* v, size_t kv_stride, int64_t n, int64_t hd,
+                       float scale, float* out, uint16_t* work);
 
 }  // namespace fragua::cpu

@@ -188,6 +188,17 @@ void gemm_f32(int64_t k, const float* a, int64_t a_stride, int64_t nr, const flo
                             static_cast<int>(nc), y, static_cast<size_t>(y_stride));
 }
 
+void f32_to_f16(const float* x, uint16_t* y, int64_t n) { active_slot().load()->to_f16(x, y, n); }
+
+void f16_to_f32(const uint16_t* x, float* y, int64_t n) { active_slot().load()->from_f16(x, y, n); }
+
+void attend_f16(const float* q, const uint16_t* k, const uint16_t* v, int64_t kv_stride, int64_t n, int64_t head_dim,
+                float scale, float* out) {
+  thread_local std::vector<uint16_t> work;
+  if (work.size() < static_cast<size_t>(2 * head_dim)) work.resize(static_cast<size_t>(2 * head_dim));
+  active_slot().load()->attend_f16(q, k, v, static_cast<size_t>(kv_stride), n, head_dim, scale, out, work.data());
+}
+
 const char* simd_level() { return active_slot().load()->name; }
 
 bool simd_supported(std::string_view level) { return table_for(level) != nullptr && cpu_has(level); }

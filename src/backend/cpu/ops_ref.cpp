@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "fragua/backend/backend.h"
+#include "fragua/tensor/half.h"
 
 namespace fragua::backend::ref {
 
@@ -73,18 +74,18 @@ void attention(const AttentionArgs& a) {
       const float* q = a.q + t * q_stride + h * a.head_dim;
       int64_t g = h / group;
       for (int64_t j = 0; j < n_seen; ++j) {
-        const float* k = a.k + j * kv_stride + g * a.head_dim;
+        const uint16_t* k = a.k + j * kv_stride + g * a.head_dim;
         float s = 0.f;
-        for (int64_t d = 0; d < a.head_dim; ++d) s += q[d] * k[d];
+        for (int64_t d = 0; d < a.head_dim; ++d) s += q[d] * fp16_to_fp32(k[d]);
         scores[static_cast<size_t>(j)] = s * a.scale;
       }
       softmax(scores.data(), n_seen);
       float* out = a.out + t * q_stride + h * a.head_dim;
       std::fill(out, out + a.head_dim, 0.f);
       for (int64_t j = 0; j < n_seen; ++j) {
-        const float* v = a.v + j * kv_stride + g * a.head_dim;
+        const uint16_t* v = a.v + j * kv_stride + g * a.head_dim;
         float w = scores[static_cast<size_t>(j)];
-        for (int64_t d = 0; d < a.head_dim; ++d) out[d] += w * v[d];
+        for (int64_t d = 0; d < a.head_dim; ++d) out[d] += w * fp16_to_fp32(v[d]);
       }
     }
   }

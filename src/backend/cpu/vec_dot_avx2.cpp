@@ -1,6 +1,8 @@
 // AVX2 + FMA + F16C kernels (compiled with those flags only; reached through the table).
 #include <immintrin.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <type_traits>
 
@@ -30,6 +32,9 @@ const Kernels& kernels_avx2() {
       gemm_rows<Q4K, 4, 2>,
       gemm_rows<Q5K, 4, 2>,
       gemm_rows<Q6K, 4, 2>,
+      to_f16_simd,
+      from_f16_simd,
+      attend_f16_simd,
   };
   return t;
 }

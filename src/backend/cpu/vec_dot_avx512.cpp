@@ -7,6 +7,8 @@
 #endif
 #include <immintrin.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <type_traits>
 #include <vector>
@@ -41,6 +43,9 @@ const Kernels& kernels_avx512() {
       gemm_rows<Q4K512, 4, 4>,
       gemm_rows<Q5K512, 4, 4>,
       gemm_rows<Q6K512, 4, 4>,
+      to_f16_simd,
+      from_f16_simd,
+      attend_f16_simd,
   };
   return t;
 }

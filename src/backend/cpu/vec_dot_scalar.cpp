@@ -174,6 +174,50 @@ void act_f16r_scalar(const float* x, uint8_t* out, int64_t k) {
   for (int64_t i = 0; i < k; ++i) o[i] = fp16_to_fp32(fp32_to_fp16(x[i]));
 }
 
+void to_f16_scalar(const float* x, uint16_t* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = fp32_to_fp16(x[i]);
+}
+
+void from_f16_scalar(const uint16_t* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = fp16_to_fp32(x[i]);
+}
+
+// The definition that the SIMD versions reproduce bit for bit: q rounded to f16; per key the
+// score in f32 (products fused into eight lane sums, added pairwise); when it is a new maximum the f16 accumulator is rescaled by exp(old - new) and
+// the new row added with weight 1, otherwise the row is added with weight exp(s - max); every
+// accumulator update is one fused multiply-add in f32 rounded to f16. out = acc / sum.
+void attend_f16_scalar(const float* q, const uint16_t* k, const uint16_t* v, size_t kv_stride, int64_t n, int64_t hd,
+                       float scale, float* out, uint16_t* work) {
+  uint16_t* q16 = work;
+  uint16_t* acc = work + hd;
+  for (int64_t d = 0; d < hd; ++d) {
+    q16[d] = fp32_to_fp16(q[d]);
+    acc[d] = 0;
+  }
+  float sum = 0.0f, mx = -INFINITY;
+  for (int64_t j = 0; j < n; ++j) {
+    const uint16_t* kj = k + static_cast<size_t>(j) * kv_stride;
+    const uint16_t* vj = v + static_cast<size_t>(j) * kv_stride;
+    // Eight lanes (element d in lane d % 8), summed as (l0+l4 + l2+l6) + (l1+l5 + l3+l7).
+    float l[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int64_t d = 0; d < hd; ++d) l[d % 8] = std::fma(fp16_to_fp32(kj[d]), fp16_to_fp32(q16[d]), l[d % 8]);
+    float s = ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]));
+    s *= scale;
+    float ms = 1.0f, vs = 1.0f;
+    if (s > mx) {
+      ms = std::exp(mx - s);
+      mx = s;
+      for (int64_t d = 0; d < hd; ++d) acc[d] = fp32_to_fp16(fp16_to_fp32(acc[d]) * ms);
+    } else {
+      vs = std::exp(s - mx);
+    }
+    for (int64_t d = 0; d < hd; ++d) acc[d] = fp32_to_fp16(std::fma(fp16_to_fp32(vj[d]), vs, fp16_to_fp32(acc[d])));
+    sum = std::fma(sum, ms, vs);
+  }
+  const float inv = sum == 0.0f ? 0.0f : 1.0f / sum;
+  for (int64_t d = 0; d < hd; ++d) out[d] = fp16_to_fp32(acc[d]) * inv;
+}
+
 const Kernels& kernels_scalar() {
   static const Kernels t = {
       "scalar",
@@ -191,6 +235,9 @@ const Kernels& kernels_scalar() {
       gemm<dot_qk45<false>>,
       gemm<dot_qk45<true>>,
       gemm<dot_q6_k>,
+      to_f16_scalar,
+      from_f16_scalar,
+      attend_f16_scalar,
   };
   return t;
 }
