@@ -23,7 +23,6 @@ int main(int argc, char** argv) {
   llama_context_params cp = llama_context_default_params();
   cp.n_ctx = static_cast<uint32_t>(prompt.size() + n_gen + 8);
   cp.n_threads = cp.n_threads_batch = 1;
-  if (std::getenv("KV_F32")) cp.type_k = cp.type_v = GGML_TYPE_F32;  // experiment
   llama_context* ctx = llama_init_from_model(model, cp);
   const llama_vocab* vocab = llama_model_get_vocab(model);
   const int n_vocab = llama_vocab_n_tokens(vocab);
