@@ -299,6 +299,7 @@ uint64_t GgufFile::file_size() const { return impl_->size; }
 const std::vector<GgufKV>& GgufFile::metadata() const { return impl_->kvs; }
 const std::vector<GgufTensorInfo>& GgufFile::tensors() const { return impl_->tensors; }
 void GgufFile::prefetch() const { impl_->map.prefetch(); }
+void GgufFile::release(const void* p, uint64_t n) const { impl_->map.release(p, n); }
 
 const GgufValue* GgufFile::find(std::string_view key) const {
   auto it = impl_->kv_index.find(std::string(key));

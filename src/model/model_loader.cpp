@@ -3,6 +3,11 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <cstdlib>
+#include <new>
+#include <string_view>
+
+#include "fragua/backend/cpu_matmul.h"
 #include "fragua/model/model.h"
 #include "model/arch.h"
 
@@ -36,6 +41,28 @@ class TensorBinder {
   const format::GgufFile& file_;
   size_t bound_ = 0;
 };
+
+// Re-lays out the matrices the CPU kernels read faster packed (cpu::pack_weights: Q4_0 in
+// 16-row panels), one at a time, giving the file's pages of each back once it is copied so that
+// the resident size stays that of one copy. FRAGUA_PACK=0 keeps the file's layout.
+Status pack_weights(Weights& w, bool tied, const format::GgufFile& file) {
+  const char* env = std::getenv("FRAGUA_PACK");
+  if (env && std::string_view(env) == "0") return {};
+  auto pack = [&](Tensor& t) -> Status {
+    if (!cpu::packable(t.dtype(), t.ne(1), t.ne(0))) return {};
+    std::shared_ptr<uint8_t[]> buf(new (std::nothrow) uint8_t[t.n_bytes()]);
+    if (!buf) return resource_exhausted_error("cannot allocate {} bytes to pack {}", t.n_bytes(), t.describe());
+    cpu::pack_weights(t.dtype(), t.data(), t.ne(1), t.ne(0), buf.get());
+    auto packed = FRAGUA_TRY(Tensor::owned(t.dtype(), t.shape(), std::move(buf), t.n_bytes(), Layout::panels16));
+    file.release(t.data(), t.n_bytes());
+    t = std::move(packed);
+    return {};
+  };
+  for (auto& L : w.layers)
+    for (Tensor* t : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) FRAGUA_TRY(pack(*t));
+  if (!tied) FRAGUA_TRY(pack(w.output));  // a tied head is also the embedding table, read by rows
+  return {};
+}
 
 Status check_f32_vector(const Tensor& t, const std::string& name, const std::string& path) {
   if (!t.empty() && t.dtype() != DType::f32)
@@ -93,6 +120,7 @@ Result<std::unique_ptr<Model>> Model::from_gguf(format::GgufFile file) {
     FRAGUA_TRY(check_f32_vector(L.attn_norm, n("attn_norm"), f.path()));
     FRAGUA_TRY(check_f32_vector(L.ffn_norm, n("ffn_norm"), f.path()));
   }
+  FRAGUA_TRY(pack_weights(w, c.tied_output, f));
   if (b.bound() != f.tensors().size()) {
     for (const auto& t : f.tensors()) {
       // Report the first tensor the architecture does not use: a sign of a mislabelled file.

@@ -70,6 +70,14 @@ Result<Tensor> Tensor::zeros(DType dtype, std::span<const int64_t> ne) {
   return t;
 }
 
+Result<Tensor> Tensor::owned(DType dtype, std::span<const int64_t> ne, std::shared_ptr<uint8_t[]> storage,
+                             uint64_t n_bytes, Layout layout) {
+  auto t = FRAGUA_TRY(view(dtype, ne, storage.get(), n_bytes));
+  t.storage_ = std::move(storage);
+  t.layout_ = layout;
+  return t;
+}
+
 Tensor Tensor::zeros_f32(std::initializer_list<int64_t> ne) {
   std::vector<int64_t> v(ne);
   auto r = zeros(DType::f32, v);
@@ -79,6 +87,7 @@ Tensor Tensor::zeros_f32(std::initializer_list<int64_t> ne) {
 Result<Tensor> Tensor::to_f32() const {
   const DTypeTraits* tr = dtype_traits(dtype_);
   if (!tr || !tr->to_float) return unsupported_error("cannot convert {} to f32", dtype_name(dtype_));
+  if (layout_ != Layout::rows) return unsupported_error("cannot convert {} packed for the CPU kernels to f32", describe());
   auto out = FRAGUA_TRY(zeros(DType::f32, shape()));
   for (int64_t r = 0; r < n_rows(); ++r) tr->to_float(row(r), out.f32() + r * ne(0), ne(0));
   return out;

@@ -1,6 +1,7 @@
 // The forward pass against golden logits from the independent PyTorch reference
 // (tests/reference/model/llama_ref.py, float64) for random-weight models of both architectures.
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -109,6 +110,37 @@ TEST_P(ForwardTest, MatchesPyTorchReference) {
 
 INSTANTIATE_TEST_SUITE_P(Golden, ForwardTest, ::testing::ValuesIn(kCases),
                          [](const auto& info) { return std::string(info.param.model); });
+
+// Q4_0 matrices are packed into 16-row panels at load (cpu::pack_weights); FRAGUA_PACK=0 keeps
+// the file's layout. Both give the same logits up to f32 summation order.
+TEST(Model, PackedQ4_0WeightsGiveTheSameLogits) {
+  auto run = [](bool pack) {
+    if (!pack) ::setenv("FRAGUA_PACK", "0", 1);
+    auto model = Model::load(golden("llama_q4_0.gguf"));
+    ::unsetenv("FRAGUA_PACK");
+    EXPECT_TRUE(model.ok());
+    const Layout want = pack ? Layout::panels16 : Layout::rows;
+    EXPECT_EQ((*model)->weights().layers[0].wq.layout(), want);
+    EXPECT_EQ((*model)->weights().layers[1].w_down.layout(), want);
+    EXPECT_EQ((*model)->weights().output.layout(), want);
+    EXPECT_EQ((*model)->weights().tok_embd.layout(), Layout::rows);  // read by rows
+    ContextParams p;
+    p.n_ctx = 64;
+    p.n_threads = 2;
+    auto ctx = Context::create(**model, p);
+    auto logits = (*ctx)->decode(golden_tokens(), /*all_logits=*/true);
+    EXPECT_TRUE(logits.ok());
+    return std::vector<float>(logits->begin(), logits->end());
+  };
+  const auto packed = run(true), plain = run(false);
+  ASSERT_EQ(packed.size(), plain.size());
+  double mx = 0, err = 0;
+  for (size_t i = 0; i < plain.size(); ++i) {
+    mx = std::max(mx, std::fabs(double(plain[i])));
+    err = std::max(err, std::fabs(double(packed[i]) - plain[i]));
+  }
+  EXPECT_LT(err, 1e-4 * mx);
+}
 
 TEST(Context, RejectsBadTokensAndFullContext) {
   auto model = Model::load(golden("llama_gqa_f32.gguf"));

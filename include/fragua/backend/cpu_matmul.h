@@ -6,6 +6,7 @@
 
 #include "fragua/base/thread_pool.h"
 #include "fragua/tensor/dtype.h"
+#include "fragua/tensor/tensor.h"
 
 namespace fragua::cpu {
 
@@ -16,8 +17,17 @@ namespace fragua::cpu {
 // llama.cpp's vec_dot_type does) and the products are summed in f32; F32 W: plain f32.
 // k must be a multiple of wtype's block size. Types without a kernel (q2_k, q3_k) are
 // dequantized row by row and dotted in f32.
+// layout: Layout::panels16 for weights that pack_weights prepared.
 void matmul(const void* w, DType wtype, int64_t m, int64_t k, const float* x, int64_t n, float* y,
-            ThreadPool& pool);
+            ThreadPool& pool, Layout layout = Layout::rows);
+
+// Weight packing at load time (what llama.cpp calls repacking). A Q4_0 matrix with a multiple of
+// 16 rows is stored as panels of 16 rows; within a panel, per block of 32 columns, the rows'
+// quant bytes 4 at a time (bytes 4i..4i+3 of rows 0..15 as 64 contiguous bytes, i = 0..3), then
+// their 16 scales. One VPDPBUSD then forms 4 products for each of 16 rows against 4 broadcast
+// activations, and one conversion and FMA per block serve 16 rows. Same size as the input.
+bool packable(DType t, int64_t m, int64_t k);
+void pack_weights(DType t, const void* src, int64_t m, int64_t k, void* dst);
 
 // Which SIMD path is active: "avx512", "avx2" or "scalar". Chosen once at start-up from CPUID,
 // overridable with FRAGUA_SIMD=scalar|avx2|avx512 (an unsupported request falls back to the best).

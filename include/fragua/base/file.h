@@ -79,6 +79,9 @@ class MappedFile {
   const std::string& path() const { return path_; }
   // Ask the OS to fault the pages in ahead of use.
   void prefetch() const;
+  // Hands the whole pages inside [p, p + n) back to the OS (MADV_DONTNEED): for data that was
+  // copied elsewhere and will not be read here again. A later read would fault them back in.
+  void release(const void* p, uint64_t n) const;
 
  private:
   void reset();

@@ -115,6 +115,8 @@ class GgufFile {
   Result<std::string> get_string_or(std::string_view key, std::string def) const;
 
   void prefetch() const;  // madvise(WILLNEED) over the tensor data
+  // Gives back the pages of [p, p + n) inside the mapping (MappedFile::release).
+  void release(const void* p, uint64_t n) const;
 
   struct Impl;  // opaque
 

@@ -15,6 +15,11 @@
 
 namespace fragua {
 
+// How a matrix's rows sit in memory: as in the file, or interleaved for the CPU kernels
+// (cpu::pack_weights: 16 rows per panel). Only the matmul reads a packed tensor; row() and
+// to_f32() apply to Layout::rows alone.
+enum class Layout : uint8_t { rows, panels16 };
+
 class Tensor {
  public:
   static constexpr int kMaxDims = 4;
@@ -25,8 +30,12 @@ class Tensor {
   static Tensor zeros_f32(std::initializer_list<int64_t> ne);
   // Borrowed contiguous view over `data` (which must outlive the tensor).
   static Result<Tensor> view(DType dtype, std::span<const int64_t> ne, const void* data, uint64_t n_bytes);
+  // An owned tensor of n_bytes in `storage`, laid out as `layout`.
+  static Result<Tensor> owned(DType dtype, std::span<const int64_t> ne, std::shared_ptr<uint8_t[]> storage,
+                              uint64_t n_bytes, Layout layout);
 
   DType dtype() const { return dtype_; }
+  Layout layout() const { return layout_; }
   int n_dims() const { return n_dims_; }
   int64_t ne(int d) const { return d < n_dims_ ? ne_[static_cast<size_t>(d)] : 1; }
   uint64_t nb(int d) const { return nb_[static_cast<size_t>(d)]; }  // stride in bytes
@@ -51,6 +60,7 @@ class Tensor {
 
  private:
   DType dtype_ = DType::f32;
+  Layout layout_ = Layout::rows;
   int n_dims_ = 0;
   std::array<int64_t, kMaxDims> ne_{1, 1, 1, 1};
   std::array<uint64_t, kMaxDims> nb_{0, 0, 0, 0};

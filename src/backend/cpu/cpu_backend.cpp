@@ -23,7 +23,7 @@ class CpuBackend final : public Backend {
   ThreadPool& pool() override { return pool_; }
 
   void matmul(const Tensor& w, const float* x, int64_t n, float* y) override {
-    cpu::matmul(w.data(), w.dtype(), w.ne(1), w.ne(0), x, n, y, pool_);
+    cpu::matmul(w.data(), w.dtype(), w.ne(1), w.ne(0), x, n, y, pool_, w.layout());
   }
 
   void get_rows(const Tensor& w, const int32_t* ids, int64_t n, float* y) override {

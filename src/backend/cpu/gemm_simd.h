@@ -478,6 +478,70 @@ inline void act_f16r_simd(const float* x, uint8_t* out, int64_t k) {
   if (i < k) act_f16r_scalar(x + i, reinterpret_cast<uint8_t*>(o + i), k - i);
 }
 
+// ---- Q4_0 packed in 16-row panels (cpu::pack_weights), bit-identical to the scalar kernel ----
+inline int32_t load_i32(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+// Eight rows (half h of a panel) x C activation columns; y[c * ys + r] for r < 8.
+template <int C>
+void tile_q4_0_p8(int64_t nb, const uint8_t* panel, int h, const Q8Row* xr, float* y, size_t ys) {
+  __m256 acc[C];
+  for (int c = 0; c < C; ++c) acc[c] = _mm256_setzero_ps();
+  const __m256i lo = _mm256_set1_epi8(0x0F);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = panel + b * 288;
+    __m256i g[8];
+    for (int i = 0; i < 4; ++i) {
+      const __m256i z = load256(blk + 64 * i + 32 * h);
+      g[i] = _mm256_and_si256(z, lo);
+      g[i + 4] = _mm256_and_si256(_mm256_srli_epi16(z, 4), lo);
+    }
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 256 + 16 * h)));
+    for (int c = 0; c < C; ++c) {
+      const int8_t* xq = xr[c].qs + 32 * b;
+      __m256i s = _mm256_set1_epi32(-8 * xr[c].s[b]);
+      for (int i = 0; i < 8; ++i) s = _mm256_add_epi32(s, dot_u8s8(g[i], _mm256_set1_epi32(load_i32(xq + 4 * i))));
+      acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(dw, _mm256_set1_ps(xr[c].d[b])), acc[c]);
+    }
+  }
+  for (int c = 0; c < C; ++c) _mm256_storeu_ps(y + c * ys, acc[c]);
+}
+
+// Panels of 16 rows as two halves of 8, C activation columns at a time (columns outer, as
+// drive_tiles, so a tile's activation rows stay in L1 while the panels stream past).
+template <int C, template <int> class Tile>
+void drive_panels(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* x, size_t xs, int nc, float* y,
+                  size_t ys) {
+  const int64_t nb = k / 32;
+  auto cols = [&](auto cn, int c0) {
+    constexpr int N = decltype(cn)::value;
+    Q8Row xr[N];
+    for (int i = 0; i < N; ++i) xr[i] = q8_row(x + static_cast<size_t>(c0 + i) * xs, k);
+    for (int p = 0; p < nr / 16; ++p) Tile<N>::run(nb, w + static_cast<size_t>(p) * 16 * ws, xr, y + c0 * ys + 16 * p, ys);
+  };
+  using std::integral_constant;
+  int c = 0;
+  for (; c + C <= nc; c += C) cols(integral_constant<int, C>{}, c);
+  for (; c + 2 <= nc; c += 2) cols(integral_constant<int, 2>{}, c);
+  if (c < nc) cols(integral_constant<int, 1>{}, c);
+}
+
+template <int C>
+struct Q4_0P8x2 {
+  static void run(int64_t nb, const uint8_t* panel, const Q8Row* xr, float* y, size_t ys) {
+    tile_q4_0_p8<C>(nb, panel, 0, xr, y, ys);
+    tile_q4_0_p8<C>(nb, panel, 1, xr, y + 8, ys);
+  }
+};
+
+inline void gemm_q4_0_p16(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* x, size_t xs, int nc, float* y,
+                          size_t ys) {
+  drive_panels<4, Q4_0P8x2>(k, w, ws, nr, x, xs, nc, y, ys);
+}
+
 // ---- F16 KV cache and attention (bit-identical to the scalar definitions) ----
 inline __m256 load_f16x8(const uint16_t* p) {
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));

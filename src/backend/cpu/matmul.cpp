@@ -10,6 +10,7 @@
 
 #include "backend/cpu/kernels.h"
 #include "fragua/tensor/half.h"
+#include "tensor/blocks.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -216,11 +217,30 @@ void quantize_row(DType type, const float* x, void* y, int64_t n) {
   if (tr != nullptr && tr->from_float_ref != nullptr) tr->from_float_ref(x, y, n);
 }
 
+bool packable(DType t, int64_t m, int64_t k) { return t == DType::q4_0 && m > 0 && m % 16 == 0 && k % 32 == 0; }
+
+void pack_weights(DType t, const void* src, int64_t m, int64_t k, void* dst) {
+  if (!packable(t, m, k)) return;
+  const int64_t nb = k / 32;
+  const size_t ws = row_size(t, k);
+  const auto* in = static_cast<const uint8_t*>(src);
+  auto* out = static_cast<uint8_t*>(dst);
+  for (int64_t p = 0; p < m / 16; ++p)
+    for (int64_t b = 0; b < nb; ++b) {
+      uint8_t* blk = out + static_cast<size_t>(p) * 16 * ws + static_cast<size_t>(b) * 288;
+      for (int r = 0; r < 16; ++r) {
+        const auto* q = reinterpret_cast<const tensor::BlockQ4_0*>(in + static_cast<size_t>(16 * p + r) * ws) + b;
+        for (int i = 0; i < 4; ++i) std::memcpy(blk + 64 * i + 4 * r, q->qs + 4 * i, 4);
+        std::memcpy(blk + 256 + 2 * r, &q->d, 2);
+      }
+    }
+}
+
 void matmul(const void* w, DType wtype, int64_t m, int64_t k, const float* x, int64_t n, float* y,
-            ThreadPool& pool) {
+            ThreadPool& pool, Layout layout) {
   if (m <= 0 || n <= 0) return;
   const Kernels& kt = *active_slot().load();
-  const GemmFn g = gemm_for(kt, wtype);
+  const GemmFn g = layout == Layout::panels16 ? kt.q4_0_p16 : gemm_for(kt, wtype);
   if (g == nullptr) {
     matmul_dequant(w, wtype, m, k, x, n, y, pool);
     return;

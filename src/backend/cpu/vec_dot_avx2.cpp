@@ -32,6 +32,7 @@ const Kernels& kernels_avx2() {
       gemm_rows<Q4K, 4, 2>,
       gemm_rows<Q5K, 4, 2>,
       gemm_rows<Q6K, 4, 2>,
+      gemm_q4_0_p16,
       to_f16_simd,
       from_f16_simd,
       attend_f16_simd,

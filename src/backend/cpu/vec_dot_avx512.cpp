@@ -43,6 +43,7 @@ const Kernels& kernels_avx512() {
       gemm_rows<Q4K512, 4, 4>,
       gemm_rows<Q5K512, 4, 4>,
       gemm_rows<Q6K512, 4, 4>,
+      gemm_q4_0_p16_512,
       to_f16_simd,
       from_f16_simd,
       attend_f16_simd,

@@ -174,6 +174,36 @@ void act_f16r_scalar(const float* x, uint8_t* out, int64_t k) {
   for (int64_t i = 0; i < k; ++i) o[i] = fp16_to_fp32(fp32_to_fp16(x[i]));
 }
 
+// The definition the SIMD versions reproduce bit for bit: per row and block, the exact integer
+// dot minus 8 * sum(x), then acc = fma(float(dot), d_w * d_x, acc) in block order.
+void gemm_q4_0_p16_scalar(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* x, size_t xs, int nc,
+                          float* y, size_t ys) {
+  const int64_t nb = k / 32;
+  for (int p = 0; p < nr / 16; ++p) {
+    const uint8_t* panel = w + static_cast<size_t>(p) * 16 * ws;
+    for (int c = 0; c < nc; ++c) {
+      const Q8Row xr = q8_row(x + static_cast<size_t>(c) * xs, k);
+      float acc[16] = {};
+      for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* blk = panel + b * 288;
+        const int8_t* xq = xr.qs + 32 * b;
+        for (int r = 0; r < 16; ++r) {
+          int32_t dot = -8 * xr.s[b];
+          for (int i = 0; i < 4; ++i)
+            for (int j = 0; j < 4; ++j) {
+              const uint8_t byte = blk[64 * i + 4 * r + j];
+              dot += (byte & 15) * xq[4 * i + j] + (byte >> 4) * xq[16 + 4 * i + j];
+            }
+          uint16_t d;
+          std::memcpy(&d, blk + 256 + 2 * r, 2);
+          acc[r] = std::fma(static_cast<float>(dot), fp16_to_fp32(d) * xr.d[b], acc[r]);
+        }
+      }
+      for (int r = 0; r < 16; ++r) y[static_cast<size_t>(c) * ys + static_cast<size_t>(16 * p + r)] = acc[r];
+    }
+  }
+}
+
 void to_f16_scalar(const float* x, uint16_t* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = fp32_to_fp16(x[i]);
 }
@@ -235,6 +265,7 @@ const Kernels& kernels_scalar() {
       gemm<dot_qk45<false>>,
       gemm<dot_qk45<true>>,
       gemm<dot_q6_k>,
+      gemm_q4_0_p16_scalar,
       to_f16_scalar,
       from_f16_scalar,
       attend_f16_scalar,
