@@ -9,6 +9,7 @@
 #include "fragua/backend/backend.h"
 #include "fragua/backend/cpu_matmul.h"
 #include "fragua/tensor/half.h"
+#include "backend/cpu/kernels.h"
 #include "test_util.h"
 
 namespace fragua {
@@ -143,6 +144,53 @@ TEST(Attention, BackendMatchesReferenceInBothRegimes) {
       else
         EXPECT_EQ(got, first) << "threads change the result";
     }
+  }
+}
+
+// The polynomial exp of the prompt-batch softmax against libm, over the range a softmax sees
+// (x - max <= 0) and a little above.
+TEST(ExpPoly, WithinTwoUlpsOfLibm) {
+  double worst = 0;
+  for (float x = -87.0f; x <= 2.0f; x += 0.0137f) {
+    const double want = std::exp(static_cast<double>(x));
+    worst = std::max(worst, std::fabs(cpu::exp_poly_scalar(x) - want) / want);
+  }
+  EXPECT_LT(worst, 2.4e-7);
+  EXPECT_GT(worst, 0.0);
+  EXPECT_LE(cpu::exp_poly_scalar(-1000.0f), 1.3e-38f);  // clamped: negligible next to a softmax sum >= 1
+  EXPECT_EQ(cpu::exp_poly_scalar(0.0f), 1.0f);
+}
+
+// Scores (keys in lanes) and softmax rows on every level against the scalar kernels, with
+// ragged causal lengths; entries past each row's keys are zero.
+TEST(BatchAttentionKernels, EveryLevelMatchesScalar) {
+  LevelGuard guard;
+  std::mt19937 rng(9);
+  const int64_t hd = 64, n = 45, kts = 48;
+  auto q = random_f32(8 * hd, 1.0f, rng);
+  auto kt = random_f32(static_cast<size_t>(hd * kts), 1.0f, rng);
+  for (int64_t d = 0; d < hd; ++d)
+    for (int64_t j = n; j < kts; ++j) kt[static_cast<size_t>(d * kts + j)] = 0.0f;  // the padding contract
+  const int64_t seen[8] = {38, 39, 40, 41, 42, 43, 44, 45};
+  cpu::set_simd_level("scalar");
+  std::vector<float> want(8 * kts, 0.0f);
+  cpu::attn_scores(hd, q.data(), hd, 8, kt.data(), kts, n, 0.125f, want.data(), kts);
+  cpu::softmax_rows(want.data(), kts, 8, seen, n);
+  for (int i = 0; i < 8; ++i) {
+    double sum = 0;
+    for (int64_t j = 0; j < n; ++j) sum += want[static_cast<size_t>(i * kts + j)];
+    EXPECT_NEAR(sum, 1.0, 1e-5);
+    for (int64_t j = seen[i]; j < n; ++j) EXPECT_EQ(want[static_cast<size_t>(i * kts + j)], 0.0f);
+  }
+  for (const char* level : {"avx2", "avx512"}) {
+    if (!cpu::simd_supported(level)) continue;
+    cpu::set_simd_level(level);
+    std::vector<float> got(8 * kts, 0.0f);
+    cpu::attn_scores(hd, q.data(), hd, 8, kt.data(), kts, n, 0.125f, got.data(), kts);
+    cpu::softmax_rows(got.data(), kts, 8, seen, n);
+    for (int i = 0; i < 8; ++i)
+      for (int64_t j = 0; j < n; ++j)
+        ASSERT_NEAR(got[static_cast<size_t>(i * kts + j)], want[static_cast<size_t>(i * kts + j)], 1e-6) << level;
   }
 }
 

@@ -44,6 +44,15 @@ void f16_to_f32(const uint16_t* x, float* y, int64_t n);
 void attend_f16(const float* q, const uint16_t* k, const uint16_t* v, int64_t kv_stride, int64_t n, int64_t head_dim,
                 float scale, float* out);
 
+// Prompt-batch attention pieces with the active SIMD level. attn_scores: s[i * ss + j] =
+// scale * sum_d q[i * qs + d] * kt[d * kts + j] for i < nt (at most 8) and j < n (the SIMD
+// levels also write up to n rounded up to 16: kt rows and s rows hold that many floats, kt zero
+// past the keys). softmax_rows: each row i of
+// s becomes the softmax of its first n_seen[i] entries, zero from there to n.
+void attn_scores(int64_t hd, const float* q, int64_t qs, int nt, const float* kt, int64_t kts, int64_t n, float scale,
+                 float* s, int64_t ss);
+void softmax_rows(float* s, int64_t ss, int nt, const int64_t* n_seen, int64_t n);
+
 const char* simd_level();
 // For tests and benchmarks; an invalid or unsupported level is ignored.
 void set_simd_level(std::string_view level);

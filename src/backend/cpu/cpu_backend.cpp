@@ -90,12 +90,13 @@ class CpuBackend final : public Backend {
       body(0, 1);
   }
 
-  // Prompt batches: the cached keys are widened to f32 (kf_) and the values widened and
-  // transposed (vt_: per key/value head, head_dim rows of n_kv values) once per call. Work items
-  // are (block of kQueryBlock consecutive tokens, head); both products of a block run on the
-  // SIMD f32 kernels, so each K and V row is loaded once per block. Each token uses only the keys
-  // it may see (causal: its probabilities past them are 0). Items are handed out dynamically,
-  // most expensive (latest tokens) first.
+  // Prompt batches: the cached keys and values are widened to f32 and transposed once per call
+  // (kt_, vt_: per key/value head, head_dim rows of n_kv values, rows padded with zeros to a
+  // multiple of 16). Work items are (block of kQueryBlock consecutive tokens, head): the scores
+  // are SIMD outer products (keys in lanes, cpu::attn_scores), the softmax is vectorised
+  // (cpu::softmax_rows), and the output is the f32 product of the probabilities with V
+  // transposed. Each token uses only the keys it may see (causal: probabilities past them are 0).
+  // Items are handed out dynamically, most expensive (latest tokens) first.
   static constexpr int64_t kQueryBlock = 8;
 
   void attention(const AttentionArgs& a) override {
@@ -107,57 +108,57 @@ class CpuBackend final : public Backend {
     const int64_t items = n_blocks * a.n_head;
     const int64_t group = a.n_head / a.n_head_kv;
     const int64_t q_stride = a.n_head * a.head_dim, kv_stride = a.n_head_kv * a.head_dim;
-    const int64_t hd = a.head_dim, n_kv = a.n_kv;
-    const auto kv_size = static_cast<size_t>(n_kv * kv_stride);
-    if (kf_.size() < kv_size) kf_.resize(kv_size);
-    if (vt_.size() < 2 * kv_size) vt_.resize(2 * kv_size);
-    float* kf = kf_.data();
-    float* vf = vt_.data() + kv_size;  // widened V rows, then transposed into vt_[0, kv_size)
+    const int64_t hd = a.head_dim, n_kv = a.n_kv, kts = (n_kv + 15) / 16 * 16;
+    const auto rows = static_cast<size_t>(n_kv * kv_stride), tsize = static_cast<size_t>(a.n_head_kv * hd * kts);
+    if (wide_.size() < 2 * rows) wide_.resize(2 * rows);
+    if (kt_.size() < tsize) kt_.resize(tsize);
+    if (vt_.size() < tsize) vt_.resize(tsize);
+    float* kw = wide_.data();
+    float* vw = wide_.data() + rows;
+    float* kt = kt_.data();
     float* vt = vt_.data();
     pool_.parallel_for(static_cast<size_t>(n_kv), [&](size_t b, size_t e) {
-      cpu::f16_to_f32(a.k + b * static_cast<size_t>(kv_stride), kf + b * static_cast<size_t>(kv_stride),
-                      static_cast<int64_t>(e - b) * kv_stride);
-      cpu::f16_to_f32(a.v + b * static_cast<size_t>(kv_stride), vf + b * static_cast<size_t>(kv_stride),
-                      static_cast<int64_t>(e - b) * kv_stride);
+      const auto off = b * static_cast<size_t>(kv_stride);
+      const auto len = static_cast<int64_t>(e - b) * kv_stride;
+      cpu::f16_to_f32(a.k + off, kw + off, len);
+      cpu::f16_to_f32(a.v + off, vw + off, len);
     });
-    pool_.parallel_for(static_cast<size_t>(a.n_head_kv * hd), [&](size_t b, size_t e) {  // rows (g, d) of vt
+    pool_.parallel_for(static_cast<size_t>(a.n_head_kv * hd), [&](size_t b, size_t e) {  // rows (g, d)
       for (size_t row = b; row < e; ++row) {
         const int64_t g = static_cast<int64_t>(row) / hd, d = static_cast<int64_t>(row) % hd;
-        const float* src = vf + g * hd + d;
-        float* dst = vt + static_cast<int64_t>(row) * n_kv;
-        for (int64_t j = 0; j < n_kv; ++j) dst[j] = src[j * kv_stride];
+        float* kd = kt + static_cast<int64_t>(row) * kts;
+        float* vd = vt + static_cast<int64_t>(row) * kts;
+        for (int64_t j = 0; j < n_kv; ++j) {
+          kd[j] = kw[j * kv_stride + g * hd + d];
+          vd[j] = vw[j * kv_stride + g * hd + d];
+        }
+        std::fill(kd + n_kv, kd + kts, 0.f);
+        std::fill(vd + n_kv, vd + kts, 0.f);
       }
     });
     if (scratch_.size() < static_cast<size_t>(pool_.size())) scratch_.resize(static_cast<size_t>(pool_.size()));
     std::atomic<int64_t> next{0};
     pool_.run([&](int ith, int) {
       auto& scores = scratch_[static_cast<size_t>(ith)];
-      if (scores.size() < static_cast<size_t>(kQueryBlock * n_kv)) scores.resize(static_cast<size_t>(kQueryBlock * n_kv));
+      if (scores.size() < static_cast<size_t>(kQueryBlock * kts)) scores.resize(static_cast<size_t>(kQueryBlock * kts));
       for (int64_t it = next.fetch_add(1); it < items; it = next.fetch_add(1)) {
         const int64_t blk = n_blocks - 1 - it / a.n_head, h = it % a.n_head, g = h / group;
         const int64_t t0 = blk * kQueryBlock, nt = std::min(kQueryBlock, a.n_tokens - t0);
-        int64_t n_keys = 0;
-        for (int64_t t = t0; t < t0 + nt; ++t) n_keys = std::max<int64_t>(n_keys, std::min<int64_t>(a.pos[t] + 1, n_kv));
+        int64_t n_seen[kQueryBlock], n_keys = 0;
+        for (int64_t i = 0; i < nt; ++i) {
+          n_seen[i] = std::clamp<int64_t>(a.pos[t0 + i] + 1, 0, n_kv);
+          n_keys = std::max(n_keys, n_seen[i]);
+        }
         if (n_keys == 0) {
           for (int64_t t = t0; t < t0 + nt; ++t) std::fill_n(a.out + t * q_stride + h * hd, hd, 0.f);
           continue;
         }
-        // scores[i * n_keys + j] = dot(K row j, q of token t0 + i)
-        cpu::gemm_f32(hd, kf + g * hd, kv_stride, n_keys, a.q + t0 * q_stride + h * hd, q_stride, nt, scores.data(),
-                      n_keys);
-        for (int64_t i = 0; i < nt; ++i) {
-          const int64_t t = t0 + i, n_seen = std::min<int64_t>(a.pos[t] + 1, n_kv);
-          float* sc = scores.data() + i * n_keys;
-          float mx = -INFINITY;
-          for (int64_t j = 0; j < n_seen; ++j) mx = std::max(mx, sc[j] *= a.scale);
-          float sum = 0.f;
-          for (int64_t j = 0; j < n_seen; ++j) sum += (sc[j] = std::exp(sc[j] - mx));
-          const float inv = n_seen > 0 ? 1.0f / sum : 0.f;
-          for (int64_t j = 0; j < n_seen; ++j) sc[j] *= inv;
-          std::fill(sc + n_seen, sc + n_keys, 0.f);  // keys this token may not see
-        }
+        const int64_t ss = (n_keys + 15) / 16 * 16;
+        cpu::attn_scores(hd, a.q + t0 * q_stride + h * hd, q_stride, static_cast<int>(nt), kt + g * hd * kts, kts,
+                         n_keys, a.scale, scores.data(), ss);
+        cpu::softmax_rows(scores.data(), ss, static_cast<int>(nt), n_seen, n_keys);
         // out[t0 + i][h, d] = dot(vt row (g, d), probabilities of token t0 + i)
-        cpu::gemm_f32(n_keys, vt + g * hd * n_kv, n_kv, hd, scores.data(), n_keys, nt, a.out + t0 * q_stride + h * hd,
+        cpu::gemm_f32(n_keys, vt + g * hd * kts, kts, hd, scores.data(), ss, nt, a.out + t0 * q_stride + h * hd,
                       q_stride);
       }
     });
@@ -175,8 +176,8 @@ class CpuBackend final : public Backend {
  private:
   ThreadPool pool_;
   std::vector<std::vector<float>> scratch_;
-  std::vector<float> kf_;  // prompt-batch attention: keys widened to f32
-  std::vector<float> vt_;  // prompt-batch attention: V transposed per key/value head (+ widening space)
+  // Prompt-batch attention: K and V rows widened to f32, then transposed per key/value head.
+  std::vector<float> wide_, kt_, vt_;
 };
 
 }  // namespace

@@ -542,6 +542,95 @@ inline void gemm_q4_0_p16(int64_t k, const uint8_t* w, size_t ws, int nr, const 
   drive_panels<4, Q4_0P8x2>(k, w, ws, nr, x, xs, nc, y, ys);
 }
 
+// ---- prompt-batch attention (f32) ----
+// exp(x) as 2^n * e^r with n = nearest(x / ln 2), r = x - n ln 2 (two-part ln 2), e^r by a
+// degree-7 Taylor polynomial (|r| <= 0.35: truncation below 1e-8 relative); x below -87.3
+// (where e^x is within 1e-38 of 0) is clamped. Same operations as exp_poly_scalar, lane by lane.
+inline __m256 exp_poly8(__m256 x) {
+  x = _mm256_max_ps(x, _mm256_set1_ps(-87.3f));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fmadd_ps(n, _mm256_set1_ps(-0.693145752f), x);
+  r = _mm256_fmadd_ps(n, _mm256_set1_ps(-1.42860677e-6f), r);
+  __m256 p = _mm256_set1_ps(1.98412698e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.38888889e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.33333333e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.16666667e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.66666667e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+// s[i * ss + j] = scale * sum_d q[i * qs + d] * kt[d * kts + j] for i < nt (<= 8) and every j
+// below n rounded up to the vector width (kt rows are padded with zeros): keys in lanes, each
+// lane a sequential chain of FMAs over d, so no horizontal sums.
+inline void attn_scores_simd(int64_t hd, const float* q, size_t qs, int nt, const float* kt, size_t kts, int64_t n,
+                             float scale, float* s, size_t ss) {
+#ifdef __AVX512F__
+  constexpr int W = 16;
+  using V = __m512;
+#define FR_LOAD _mm512_loadu_ps
+#define FR_FMA _mm512_fmadd_ps
+#define FR_SET1 _mm512_set1_ps
+#define FR_ZERO _mm512_setzero_ps
+#define FR_STORE _mm512_storeu_ps
+#define FR_MUL _mm512_mul_ps
+#else
+  constexpr int W = 8;
+  using V = __m256;
+#define FR_LOAD _mm256_loadu_ps
+#define FR_FMA _mm256_fmadd_ps
+#define FR_SET1 _mm256_set1_ps
+#define FR_ZERO _mm256_setzero_ps
+#define FR_STORE _mm256_storeu_ps
+#define FR_MUL _mm256_mul_ps
+#endif
+  const V sc = FR_SET1(scale);
+  for (int64_t j = 0; j < n; j += W) {
+    V acc[8];
+    for (int i = 0; i < 8; ++i) acc[i] = FR_ZERO();
+    for (int64_t d = 0; d < hd; ++d) {
+      const V k = FR_LOAD(kt + static_cast<size_t>(d) * kts + j);
+      for (int i = 0; i < nt; ++i) acc[i] = FR_FMA(FR_SET1(q[i * qs + static_cast<size_t>(d)]), k, acc[i]);
+    }
+    for (int i = 0; i < nt; ++i) FR_STORE(s + i * ss + j, FR_MUL(acc[i], sc));
+  }
+#undef FR_LOAD
+#undef FR_FMA
+#undef FR_SET1
+#undef FR_ZERO
+#undef FR_STORE
+#undef FR_MUL
+}
+
+// Row i of s (n_seen[i] valid entries of n) becomes its softmax; entries from n_seen[i] to n
+// become 0.
+inline void softmax_rows_simd(float* s, size_t ss, int nt, const int64_t* n_seen, int64_t n) {
+  for (int i = 0; i < nt; ++i) {
+    float* row = s + i * ss;
+    const int64_t m = n_seen[i];
+    float mx = -INFINITY;
+    for (int64_t j = 0; j < m; ++j) mx = std::max(mx, row[j]);
+    const __m256 vmx = _mm256_set1_ps(mx);
+    __m256 vsum = _mm256_setzero_ps();
+    int64_t j = 0;
+    for (; j + 8 <= m; j += 8) {
+      const __m256 e = exp_poly8(_mm256_sub_ps(_mm256_loadu_ps(row + j), vmx));
+      _mm256_storeu_ps(row + j, e);
+      vsum = _mm256_add_ps(vsum, e);
+    }
+    float sum = hsum(vsum);
+    for (; j < m; ++j) sum += (row[j] = exp_poly_scalar(row[j] - mx));
+    const float inv = m > 0 ? 1.0f / sum : 0.0f;
+    const __m256 vinv = _mm256_set1_ps(inv);
+    for (j = 0; j + 8 <= m; j += 8) _mm256_storeu_ps(row + j, _mm256_mul_ps(_mm256_loadu_ps(row + j), vinv));
+    for (; j < m; ++j) row[j] *= inv;
+    for (j = m; j < n; ++j) row[j] = 0.0f;
+  }
+}
+
 // ---- F16 KV cache and attention (bit-identical to the scalar definitions) ----
 inline __m256 load_f16x8(const uint16_t* p) {
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));

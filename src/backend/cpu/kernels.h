@@ -42,6 +42,13 @@ using FromF16Fn = void (*)(const uint16_t* x, float* y, int64_t n);
 using AttendF16Fn = void (*)(const float* q, const uint16_t* k, const uint16_t* v, size_t kv_stride, int64_t n,
                              int64_t hd, float scale, float* out, uint16_t* work);
 
+// Prompt-batch attention pieces (see gemm_simd.h): scores of up to 8 queries against keys
+// stored transposed (kt: head_dim rows, padded with zeros to a multiple of 16 keys), and the
+// in-place softmax of score rows.
+using AttnScoresFn = void (*)(int64_t hd, const float* q, size_t qs, int nt, const float* kt, size_t kts, int64_t n,
+                              float scale, float* s, size_t ss);
+using SoftmaxRowsFn = void (*)(float* s, size_t ss, int nt, const int64_t* n_seen, int64_t n);
+
 struct Kernels {
   const char* name;
   ActFn act_q8_0;
@@ -52,6 +59,8 @@ struct Kernels {
   ToF16Fn to_f16;
   FromF16Fn from_f16;
   AttendF16Fn attend_f16;
+  AttnScoresFn attn_scores;
+  SoftmaxRowsFn softmax_rows;
 };
 
 GemmFn gemm_for(const Kernels& t, DType w);
@@ -67,6 +76,10 @@ void act_f16r_scalar(const float* x, uint8_t* out, int64_t k);
 void gemm_q4_0_p16_scalar(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* x, size_t xs, int nc,
                           float* y, size_t ys);
 void to_f16_scalar(const float* x, uint16_t* y, int64_t n);
+float exp_poly_scalar(float x);
+void attn_scores_scalar(int64_t hd, const float* q, size_t qs, int nt, const float* kt, size_t kts, int64_t n,
+                        float scale, float* s, size_t ss);
+void softmax_rows_scalar(float* s, size_t ss, int nt, const int64_t* n_seen, int64_t n);
 void from_f16_scalar(const uint16_t* x, float* y, int64_t n);
 void attend_f16_scalar(const float* q, const uint16_t* k, const uint16_t* v, size_t kv_stride, int64_t n, int64_t hd,
                        float scale, float* out, uint16_t* work);

@@ -200,6 +200,16 @@ void attend_f16(const float* q, const uint16_t* k, const uint16_t* v, int64_t kv
   active_slot().load()->attend_f16(q, k, v, static_cast<size_t>(kv_stride), n, head_dim, scale, out, work.data());
 }
 
+void attn_scores(int64_t hd, const float* q, int64_t qs, int nt, const float* kt, int64_t kts, int64_t n, float scale,
+                 float* s, int64_t ss) {
+  active_slot().load()->attn_scores(hd, q, static_cast<size_t>(qs), nt, kt, static_cast<size_t>(kts), n, scale, s,
+                                    static_cast<size_t>(ss));
+}
+
+void softmax_rows(float* s, int64_t ss, int nt, const int64_t* n_seen, int64_t n) {
+  active_slot().load()->softmax_rows(s, static_cast<size_t>(ss), nt, n_seen, n);
+}
+
 const char* simd_level() { return active_slot().load()->name; }
 
 bool simd_supported(std::string_view level) { return table_for(level) != nullptr && cpu_has(level); }

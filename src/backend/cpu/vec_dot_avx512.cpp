@@ -47,6 +47,8 @@ const Kernels& kernels_avx512() {
       to_f16_simd,
       from_f16_simd,
       attend_f16_simd,
+      attn_scores_simd,
+      softmax_rows_simd,
   };
   return t;
 }

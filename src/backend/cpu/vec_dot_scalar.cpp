@@ -204,6 +204,42 @@ void gemm_q4_0_p16_scalar(int64_t k, const uint8_t* w, size_t ws, int nr, const 
   }
 }
 
+float exp_poly_scalar(float x) {
+  x = std::max(x, -87.3f);
+  const float n = std::nearbyint(x * 1.44269504f);
+  float r = std::fma(n, -0.693145752f, x);
+  r = std::fma(n, -1.42860677e-6f, r);
+  float p = 1.98412698e-4f;
+  for (float c : {1.38888889e-3f, 8.33333333e-3f, 4.16666667e-2f, 1.66666667e-1f, 0.5f, 1.0f, 1.0f}) p = std::fma(p, r, c);
+  const uint32_t bits = static_cast<uint32_t>(static_cast<int32_t>(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, 4);
+  return p * scale;
+}
+
+void attn_scores_scalar(int64_t hd, const float* q, size_t qs, int nt, const float* kt, size_t kts, int64_t n,
+                        float scale, float* s, size_t ss) {
+  for (int i = 0; i < nt; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      float acc = 0.0f;
+      for (int64_t d = 0; d < hd; ++d) acc = std::fma(q[i * qs + static_cast<size_t>(d)], kt[static_cast<size_t>(d) * kts + j], acc);
+      s[i * ss + static_cast<size_t>(j)] = acc * scale;
+    }
+}
+
+void softmax_rows_scalar(float* s, size_t ss, int nt, const int64_t* n_seen, int64_t n) {
+  for (int i = 0; i < nt; ++i) {
+    float* row = s + i * ss;
+    const int64_t m = n_seen[i];
+    float mx = -INFINITY, sum = 0.0f;
+    for (int64_t j = 0; j < m; ++j) mx = std::max(mx, row[j]);
+    for (int64_t j = 0; j < m; ++j) sum += (row[j] = exp_poly_scalar(row[j] - mx));
+    const float inv = m > 0 ? 1.0f / sum : 0.0f;
+    for (int64_t j = 0; j < m; ++j) row[j] *= inv;
+    for (int64_t j = m; j < n; ++j) row[j] = 0.0f;
+  }
+}
+
 void to_f16_scalar(const float* x, uint16_t* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = fp32_to_fp16(x[i]);
 }
@@ -269,6 +305,8 @@ const Kernels& kernels_scalar() {
       to_f16_scalar,
       from_f16_scalar,
       attend_f16_scalar,
+      attn_scores_scalar,
+      softmax_rows_scalar,
   };
   return t;
 }
