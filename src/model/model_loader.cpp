@@ -42,8 +42,8 @@ class TensorBinder {
   size_t bound_ = 0;
 };
 
-// Re-lays out the matrices the CPU kernels read faster packed (cpu::pack_weights: Q4_0 in
-// 16-row panels), one at a time, giving the file's pages of each back once it is copied so that
+// Re-lays out the matrices the CPU kernels read faster packed (cpu::pack_weights: Q4_0 and
+// Q5_0 in 16-row panels), one at a time, giving the file's pages of each back once it is copied so that
 // the resident size stays that of one copy. FRAGUA_PACK=0 keeps the file's layout.
 Status pack_weights(Weights& w, bool tied, const format::GgufFile& file) {
   const char* env = std::getenv("FRAGUA_PACK");

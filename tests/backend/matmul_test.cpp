@@ -277,46 +277,49 @@ TEST(Matmul, ThreadedPathsMatchSingleThread) {
   set_simd_level(initial);
 }
 
-// Q4_0 packed in 16-row panels: the same products as the file's layout (against the
+// Q4_0 and Q5_0 packed in 16-row panels: the same products as the file's layout (against the
 // dequantized reference, as above), bit-identical on every SIMD level and thread count, for
 // column counts that exercise every tile width (8, 4, 2, 1 and their remainders).
-TEST(PackedQ4_0, MatchesReferenceAndIsIdenticalOnEveryLevel) {
+TEST(PackedWeights, MatchReferenceAndAreIdenticalOnEveryLevel) {
   const std::string initial = simd_level();
   std::mt19937 rng(77);
   const int64_t m = 48, k = 96;
-  EXPECT_TRUE(packable(DType::q4_0, m, k));
-  EXPECT_FALSE(packable(DType::q4_0, 40, k));   // rows not a multiple of 16
-  EXPECT_FALSE(packable(DType::q8_0, m, k));    // only Q4_0 has a packed kernel
-  const auto w = random_weights(DType::q4_0, m, k, rng);
-  std::vector<uint8_t> packed(w.size());
-  pack_weights(DType::q4_0, w.data(), m, k, packed.data());
-  EXPECT_NE(packed, w);
-  std::vector<float> wf(static_cast<size_t>(m * k));
-  for (int64_t r = 0; r < m; ++r) dtype_traits(DType::q4_0)->to_float(w.data() + r * row_size(DType::q4_0, k), wf.data() + r * k, k);
-  ThreadPool pool1(1), pool2(2);
-  for (int64_t n : {1, 2, 3, 7, 8, 13, 40}) {
-    const auto x = random_x(n, k, rng);
-    const auto xs = seen_activations(DType::q4_0, x, n, k);
-    std::vector<float> first;
-    for (const char* level : {"scalar", "avx2", "avx512"}) {
-      if (!simd_supported(level)) continue;
-      set_simd_level(level);
-      for (ThreadPool* pool : {&pool1, &pool2}) {
-        std::vector<float> y(static_cast<size_t>(n * m), std::nanf(""));
-        matmul(packed.data(), DType::q4_0, m, k, x.data(), n, y.data(), *pool, Layout::panels16);
-        for (int64_t c = 0; c < n; ++c)
-          for (int64_t r = 0; r < m; ++r) {
-            double ref = 0, mag = 0;
-            for (int64_t i = 0; i < k; ++i) {
-              ref += double(wf[r * k + i]) * xs[c * k + i];
-              mag += std::fabs(double(wf[r * k + i]) * xs[c * k + i]);
+  EXPECT_FALSE(packable(DType::q4_0, 40, k));  // rows not a multiple of 16
+  EXPECT_FALSE(packable(DType::q8_0, m, k));   // no packed kernel
+  for (DType t : {DType::q4_0, DType::q5_0}) {
+    EXPECT_TRUE(packable(t, m, k));
+    const auto w = random_weights(t, m, k, rng);
+    std::vector<uint8_t> packed(w.size());
+    pack_weights(t, w.data(), m, k, packed.data());
+    EXPECT_NE(packed, w);
+    std::vector<float> wf(static_cast<size_t>(m * k));
+    for (int64_t r = 0; r < m; ++r) dtype_traits(t)->to_float(w.data() + r * row_size(t, k), wf.data() + r * k, k);
+    ThreadPool pool1(1), pool2(2);
+    for (int64_t n : {1, 2, 3, 7, 8, 13, 40}) {
+      const auto x = random_x(n, k, rng);
+      const auto xs = seen_activations(t, x, n, k);
+      std::vector<float> first;
+      for (const char* level : {"scalar", "avx2", "avx512"}) {
+        if (!simd_supported(level)) continue;
+        set_simd_level(level);
+        for (ThreadPool* pool : {&pool1, &pool2}) {
+          std::vector<float> y(static_cast<size_t>(n * m), std::nanf(""));
+          matmul(packed.data(), t, m, k, x.data(), n, y.data(), *pool, Layout::panels16);
+          for (int64_t c = 0; c < n; ++c)
+            for (int64_t r = 0; r < m; ++r) {
+              double ref = 0, mag = 0;
+              for (int64_t i = 0; i < k; ++i) {
+                ref += double(wf[r * k + i]) * xs[c * k + i];
+                mag += std::fabs(double(wf[r * k + i]) * xs[c * k + i]);
+              }
+              ASSERT_NEAR(y[c * m + r], ref, 2e-5 * mag + 1e-6)
+                  << dtype_name(t) << " " << level << " n=" << n << " row " << r << " col " << c;
             }
-            ASSERT_NEAR(y[c * m + r], ref, 2e-5 * mag + 1e-6) << level << " n=" << n << " row " << r << " col " << c;
-          }
-        if (first.empty())
-          first = y;
-        else
-          ASSERT_EQ(y, first) << level << " n=" << n << " threads " << pool->size();
+          if (first.empty())
+            first = y;
+          else
+            ASSERT_EQ(y, first) << dtype_name(t) << " " << level << " n=" << n << " threads " << pool->size();
+        }
       }
     }
   }

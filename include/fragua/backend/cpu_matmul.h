@@ -21,11 +21,12 @@ namespace fragua::cpu {
 void matmul(const void* w, DType wtype, int64_t m, int64_t k, const float* x, int64_t n, float* y,
             ThreadPool& pool, Layout layout = Layout::rows);
 
-// Weight packing at load time (what llama.cpp calls repacking). A Q4_0 matrix with a multiple of
-// 16 rows is stored as panels of 16 rows; within a panel, per block of 32 columns, the rows'
-// quant bytes 4 at a time (bytes 4i..4i+3 of rows 0..15 as 64 contiguous bytes, i = 0..3), then
-// their 16 scales. One VPDPBUSD then forms 4 products for each of 16 rows against 4 broadcast
-// activations, and one conversion and FMA per block serve 16 rows. Same size as the input.
+// Weight packing at load time (what llama.cpp calls repacking). A Q4_0 or Q5_0 matrix with a
+// multiple of 16 rows is stored as panels of 16 rows; within a panel, per block of 32 columns,
+// the rows' quant bytes 4 at a time (bytes 4i..4i+3 of rows 0..15 as 64 contiguous bytes,
+// i = 0..3), for Q5_0 the fifth bits regrouped per row to match, then the 16 scales. One
+// VPDPBUSD then forms 4 products for each of 16 rows against 4 broadcast activations, and one
+// conversion and FMA per block serve 16 rows. Same size as the input.
 bool packable(DType t, int64_t m, int64_t k);
 void pack_weights(DType t, const void* src, int64_t m, int64_t k, void* dst);
 

@@ -146,39 +146,53 @@ void gemm_legacy512(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_
   });
 }
 
-// Q4_0 in 16-row panels with 512-bit registers: lane r is row r of the panel.
-template <int C>
-struct Q4_0P16 {
-  static void run(int64_t nb, const uint8_t* panel, const Q8Row* xr, float* y, size_t ys) {
-    __m512 acc[C];
-    for (int c = 0; c < C; ++c) acc[c] = _mm512_setzero_ps();
-    const __m512i lo = _mm512_set1_epi8(0x0F);
-    for (int64_t b = 0; b < nb; ++b) {
-      const uint8_t* blk = panel + b * 288;
-      __m512i g[8];
-      for (int i = 0; i < 4; ++i) {
-        const __m512i z = _mm512_loadu_si512(blk + 64 * i);
-        g[i] = _mm512_and_si512(z, lo);
-        g[i + 4] = _mm512_and_si512(_mm512_srli_epi16(z, 4), lo);
-      }
-      const __m512 dw = _mm512_cvtph_ps(load256(blk + 256));
-      for (int c = 0; c < C; ++c) {
-        const int8_t* xq = xr[c].qs + 32 * b;
-        // Two dependency chains of four, joined: the sum is the same exact integer.
-        __m512i s0 = _mm512_set1_epi32(-8 * xr[c].s[b]), s1 = _mm512_setzero_si512();
+// Q4_0 / Q5_0 in 16-row panels with 512-bit registers: lane r is row r of the panel.
+template <bool Five>
+struct Panel16 {
+  template <int C>
+  struct T {
+    static void run(int64_t nb, const uint8_t* panel, const Q8Row* xr, float* y, size_t ys) {
+      using P = Panel<Five>;
+      __m512 acc[C];
+      for (int c = 0; c < C; ++c) acc[c] = _mm512_setzero_ps();
+      const __m512i lo = _mm512_set1_epi8(0x0F);
+      for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* blk = panel + b * P::bytes;
+        __m512i g[8];
         for (int i = 0; i < 4; ++i) {
-          s0 = _mm512_dpbusd_epi32(s0, g[i], _mm512_set1_epi32(load_i32(xq + 4 * i)));
-          s1 = _mm512_dpbusd_epi32(s1, g[i + 4], _mm512_set1_epi32(load_i32(xq + 16 + 4 * i)));
+          const __m512i z = _mm512_loadu_si512(blk + 64 * i);
+          g[i] = _mm512_and_si512(z, lo);
+          g[i + 4] = _mm512_and_si512(_mm512_srli_epi16(z, 4), lo);
         }
-        acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)),
-                                 _mm512_mul_ps(dw, _mm512_set1_ps(xr[c].d[b])), acc[c]);
+        if constexpr (Five) {
+          const __m512i hb = _mm512_loadu_si512(blk + 256), sixteen = _mm512_set1_epi8(0x10);
+          const __m512i sel_lo = _mm512_set1_epi32(0x08040201), sel_hi = _mm512_set1_epi32(static_cast<int>(0x80402010u));
+          for (int i = 0; i < 4; ++i) {
+            const __m512i v = _mm512_shuffle_epi8(hb, _mm512_broadcast_i64x4(spread_byte(i)));
+            g[i] = _mm512_or_si512(g[i], _mm512_maskz_mov_epi8(_mm512_test_epi8_mask(v, sel_lo), sixteen));
+            g[i + 4] = _mm512_or_si512(g[i + 4], _mm512_maskz_mov_epi8(_mm512_test_epi8_mask(v, sel_hi), sixteen));
+          }
+        }
+        const __m512 dw = _mm512_cvtph_ps(load256(blk + P::scales));
+        for (int c = 0; c < C; ++c) {
+          const int8_t* xq = xr[c].qs + 32 * b;
+          // Two dependency chains of four, joined: the sum is the same exact integer.
+          __m512i s0 = _mm512_set1_epi32(-P::offset * xr[c].s[b]), s1 = _mm512_setzero_si512();
+          for (int i = 0; i < 4; ++i) {
+            s0 = _mm512_dpbusd_epi32(s0, g[i], _mm512_set1_epi32(load_i32(xq + 4 * i)));
+            s1 = _mm512_dpbusd_epi32(s1, g[i + 4], _mm512_set1_epi32(load_i32(xq + 16 + 4 * i)));
+          }
+          acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)),
+                                   _mm512_mul_ps(dw, _mm512_set1_ps(xr[c].d[b])), acc[c]);
+        }
       }
+      for (int c = 0; c < C; ++c) _mm512_storeu_ps(y + c * ys, acc[c]);
     }
-    for (int c = 0; c < C; ++c) _mm512_storeu_ps(y + c * ys, acc[c]);
-  }
+  };
 };
 
-inline void gemm_q4_0_p16_512(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* x, size_t xs, int nc,
-                              float* y, size_t ys) {
-  drive_panels<8, Q4_0P16>(k, w, ws, nr, x, xs, nc, y, ys);
+template <bool Five>
+void gemm_panels512(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* x, size_t xs, int nc, float* y,
+                    size_t ys) {
+  drive_panels<8, Panel16<Five>::template T>(k, w, ws, nr, x, xs, nc, y, ys);
 }

@@ -485,24 +485,52 @@ inline int32_t load_i32(const int8_t* p) {
   return v;
 }
 
+// Panel geometry (cpu::pack_weights): per block of 32 columns, the 16 rows' quant bytes 4 at a
+// time (4 x 64 bytes), for Q5_0 then their fifth bits (64 bytes: per row one 32-bit word whose
+// byte i holds the fifth bits of elements 4i..4i+3 in its low nibble and of 16+4i..16+4i+3 in
+// its high nibble), then the 16 scales.
+template <bool Five>
+struct Panel {
+  static constexpr int bytes = Five ? 352 : 288;       // per block: 16 x 22 or 16 x 18
+  static constexpr int scales = Five ? 320 : 256;      // offset of the 16 f16 scales
+  static constexpr int offset = Five ? 16 : 8;         // the zero point of the quants
+};
+
+// Byte pattern that copies byte i of each 32-bit lane to all four of its bytes.
+inline __m256i spread_byte(int i) {
+  const char a = static_cast<char>(i), b = static_cast<char>(4 + i), c = static_cast<char>(8 + i),
+             d = static_cast<char>(12 + i);
+  return _mm256_setr_epi8(a, a, a, a, b, b, b, b, c, c, c, c, d, d, d, d, a, a, a, a, b, b, b, b, c, c, c, c, d, d, d, d);
+}
+
 // Eight rows (half h of a panel) x C activation columns; y[c * ys + r] for r < 8.
-template <int C>
-void tile_q4_0_p8(int64_t nb, const uint8_t* panel, int h, const Q8Row* xr, float* y, size_t ys) {
+template <bool Five, int C>
+void tile_panel8(int64_t nb, const uint8_t* panel, int h, const Q8Row* xr, float* y, size_t ys) {
+  using P = Panel<Five>;
   __m256 acc[C];
   for (int c = 0; c < C; ++c) acc[c] = _mm256_setzero_ps();
   const __m256i lo = _mm256_set1_epi8(0x0F);
   for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* blk = panel + b * 288;
+    const uint8_t* blk = panel + b * P::bytes;
     __m256i g[8];
     for (int i = 0; i < 4; ++i) {
       const __m256i z = load256(blk + 64 * i + 32 * h);
       g[i] = _mm256_and_si256(z, lo);
       g[i + 4] = _mm256_and_si256(_mm256_srli_epi16(z, 4), lo);
     }
-    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 256 + 16 * h)));
+    if constexpr (Five) {
+      const __m256i hb = load256(blk + 256 + 32 * h), sixteen = _mm256_set1_epi8(0x10);
+      const __m256i sel_lo = _mm256_set1_epi32(0x08040201), sel_hi = _mm256_set1_epi32(static_cast<int>(0x80402010u));
+      for (int i = 0; i < 4; ++i) {
+        const __m256i v = _mm256_shuffle_epi8(hb, spread_byte(i));
+        g[i] = _mm256_or_si256(g[i], _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(v, sel_lo), sel_lo), sixteen));
+        g[i + 4] = _mm256_or_si256(g[i + 4], _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(v, sel_hi), sel_hi), sixteen));
+      }
+    }
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + P::scales + 16 * h)));
     for (int c = 0; c < C; ++c) {
       const int8_t* xq = xr[c].qs + 32 * b;
-      __m256i s = _mm256_set1_epi32(-8 * xr[c].s[b]);
+      __m256i s = _mm256_set1_epi32(-P::offset * xr[c].s[b]);
       for (int i = 0; i < 8; ++i) s = _mm256_add_epi32(s, dot_u8s8(g[i], _mm256_set1_epi32(load_i32(xq + 4 * i))));
       acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(dw, _mm256_set1_ps(xr[c].d[b])), acc[c]);
     }
@@ -510,8 +538,8 @@ void tile_q4_0_p8(int64_t nb, const uint8_t* panel, int h, const Q8Row* xr, floa
   for (int c = 0; c < C; ++c) _mm256_storeu_ps(y + c * ys, acc[c]);
 }
 
-// Panels of 16 rows as two halves of 8, C activation columns at a time (columns outer, as
-// drive_tiles, so a tile's activation rows stay in L1 while the panels stream past).
+// Panels of 16 rows, C activation columns at a time (columns outer, as drive_tiles, so a tile's
+// activation rows stay in L1 while the panels stream past). ws: bytes per row in the file layout.
 template <int C, template <int> class Tile>
 void drive_panels(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* x, size_t xs, int nc, float* y,
                   size_t ys) {
@@ -529,17 +557,21 @@ void drive_panels(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t*
   if (c < nc) cols(integral_constant<int, 1>{}, c);
 }
 
-template <int C>
-struct Q4_0P8x2 {
-  static void run(int64_t nb, const uint8_t* panel, const Q8Row* xr, float* y, size_t ys) {
-    tile_q4_0_p8<C>(nb, panel, 0, xr, y, ys);
-    tile_q4_0_p8<C>(nb, panel, 1, xr, y + 8, ys);
-  }
+template <bool Five>
+struct Panel8x2 {
+  template <int C>
+  struct T {
+    static void run(int64_t nb, const uint8_t* panel, const Q8Row* xr, float* y, size_t ys) {
+      tile_panel8<Five, C>(nb, panel, 0, xr, y, ys);
+      tile_panel8<Five, C>(nb, panel, 1, xr, y + 8, ys);
+    }
+  };
 };
 
-inline void gemm_q4_0_p16(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* x, size_t xs, int nc, float* y,
-                          size_t ys) {
-  drive_panels<4, Q4_0P8x2>(k, w, ws, nr, x, xs, nc, y, ys);
+template <bool Five>
+void gemm_panels(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* x, size_t xs, int nc, float* y,
+                 size_t ys) {
+  drive_panels<4, Panel8x2<Five>::template T>(k, w, ws, nr, x, xs, nc, y, ys);
 }
 
 // ---- prompt-batch attention (f32) ----

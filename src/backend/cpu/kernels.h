@@ -55,7 +55,9 @@ struct Kernels {
   ActFn act_q8_k;
   ActFn act_f16r;  // x rounded to F16 and back, stored as f32 (the F16 weights' activations)
   GemmFn f32, f16, bf16, q4_0, q4_1, q5_0, q5_1, q8_0, q4_k, q5_k, q6_k;
-  GemmFn q4_0_p16;  // Q4_0 packed in 16-row panels (nr a multiple of 16; bit-identical on every level)
+  // Q4_0 and Q5_0 packed in 16-row panels (cpu::pack_weights; nr a multiple of 16; bit-identical
+  // on every level).
+  GemmFn q4_0_p16, q5_0_p16;
   ToF16Fn to_f16;
   FromF16Fn from_f16;
   AttendF16Fn attend_f16;
@@ -73,8 +75,9 @@ const Kernels& kernels_avx512();
 void act_q8_0_scalar(const float* x, uint8_t* out, int64_t k);
 void act_q8_k_scalar(const float* x, uint8_t* out, int64_t k);
 void act_f16r_scalar(const float* x, uint8_t* out, int64_t k);
-void gemm_q4_0_p16_scalar(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* x, size_t xs, int nc,
-                          float* y, size_t ys);
+template <bool Five>
+void gemm_panels_scalar(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* x, size_t xs, int nc, float* y,
+                        size_t ys);
 void to_f16_scalar(const float* x, uint16_t* y, int64_t n);
 float exp_poly_scalar(float x);
 void attn_scores_scalar(int64_t hd, const float* q, size_t qs, int nt, const float* kt, size_t kts, int64_t n,

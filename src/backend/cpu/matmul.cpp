@@ -227,21 +227,39 @@ void quantize_row(DType type, const float* x, void* y, int64_t n) {
   if (tr != nullptr && tr->from_float_ref != nullptr) tr->from_float_ref(x, y, n);
 }
 
-bool packable(DType t, int64_t m, int64_t k) { return t == DType::q4_0 && m > 0 && m % 16 == 0 && k % 32 == 0; }
+bool packable(DType t, int64_t m, int64_t k) {
+  return (t == DType::q4_0 || t == DType::q5_0) && m > 0 && m % 16 == 0 && k % 32 == 0;
+}
 
 void pack_weights(DType t, const void* src, int64_t m, int64_t k, void* dst) {
   if (!packable(t, m, k)) return;
+  const bool five = t == DType::q5_0;
   const int64_t nb = k / 32;
-  const size_t ws = row_size(t, k);
+  const size_t ws = row_size(t, k), bytes = five ? 352 : 288, scales = five ? 320 : 256;
   const auto* in = static_cast<const uint8_t*>(src);
   auto* out = static_cast<uint8_t*>(dst);
   for (int64_t p = 0; p < m / 16; ++p)
     for (int64_t b = 0; b < nb; ++b) {
-      uint8_t* blk = out + static_cast<size_t>(p) * 16 * ws + static_cast<size_t>(b) * 288;
+      uint8_t* blk = out + static_cast<size_t>(p) * 16 * ws + static_cast<size_t>(b) * bytes;
       for (int r = 0; r < 16; ++r) {
-        const auto* q = reinterpret_cast<const tensor::BlockQ4_0*>(in + static_cast<size_t>(16 * p + r) * ws) + b;
-        for (int i = 0; i < 4; ++i) std::memcpy(blk + 64 * i + 4 * r, q->qs + 4 * i, 4);
-        std::memcpy(blk + 256 + 2 * r, &q->d, 2);
+        const uint8_t* row = in + static_cast<size_t>(16 * p + r) * ws;
+        const uint8_t* qs;
+        uint16_t d;
+        if (five) {
+          const auto* q = reinterpret_cast<const tensor::BlockQ5_0*>(row) + b;
+          qs = q->qs;
+          d = q->d;
+          uint32_t qh;
+          std::memcpy(&qh, q->qh, 4);
+          for (int i = 0; i < 4; ++i)  // byte i: fifth bits of elements 4i.. (low nibble), 16+4i.. (high)
+            blk[256 + 4 * r + i] = static_cast<uint8_t>(((qh >> (4 * i)) & 15) | (((qh >> (16 + 4 * i)) & 15) << 4));
+        } else {
+          const auto* q = reinterpret_cast<const tensor::BlockQ4_0*>(row) + b;
+          qs = q->qs;
+          d = q->d;
+        }
+        for (int i = 0; i < 4; ++i) std::memcpy(blk + 64 * i + 4 * r, qs + 4 * i, 4);
+        std::memcpy(blk + scales + 2 * r, &d, 2);
       }
     }
 }
@@ -250,7 +268,7 @@ void matmul(const void* w, DType wtype, int64_t m, int64_t k, const float* x, in
             ThreadPool& pool, Layout layout) {
   if (m <= 0 || n <= 0) return;
   const Kernels& kt = *active_slot().load();
-  const GemmFn g = layout == Layout::panels16 ? kt.q4_0_p16 : gemm_for(kt, wtype);
+  const GemmFn g = layout != Layout::panels16 ? gemm_for(kt, wtype) : wtype == DType::q5_0 ? kt.q5_0_p16 : kt.q4_0_p16;
   if (g == nullptr) {
     matmul_dequant(w, wtype, m, k, x, n, y, pool);
     return;

@@ -175,27 +175,36 @@ void act_f16r_scalar(const float* x, uint8_t* out, int64_t k) {
 }
 
 // The definition the SIMD versions reproduce bit for bit: per row and block, the exact integer
-// dot minus 8 * sum(x), then acc = fma(float(dot), d_w * d_x, acc) in block order.
-void gemm_q4_0_p16_scalar(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* x, size_t xs, int nc,
-                          float* y, size_t ys) {
+// dot minus offset * sum(x) (8 for Q4_0, 16 for Q5_0), then acc = fma(float(dot), d_w * d_x,
+// acc) in block order. Panel geometry as gemm_simd.h's Panel.
+template <bool Five>
+void gemm_panels_scalar(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* x, size_t xs, int nc, float* y,
+                        size_t ys) {
   const int64_t nb = k / 32;
+  const int bytes = Five ? 352 : 288, scales = Five ? 320 : 256, offset = Five ? 16 : 8;
   for (int p = 0; p < nr / 16; ++p) {
     const uint8_t* panel = w + static_cast<size_t>(p) * 16 * ws;
     for (int c = 0; c < nc; ++c) {
       const Q8Row xr = q8_row(x + static_cast<size_t>(c) * xs, k);
       float acc[16] = {};
       for (int64_t b = 0; b < nb; ++b) {
-        const uint8_t* blk = panel + b * 288;
+        const uint8_t* blk = panel + b * bytes;
         const int8_t* xq = xr.qs + 32 * b;
         for (int r = 0; r < 16; ++r) {
-          int32_t dot = -8 * xr.s[b];
+          int32_t dot = -offset * xr.s[b];
           for (int i = 0; i < 4; ++i)
             for (int j = 0; j < 4; ++j) {
               const uint8_t byte = blk[64 * i + 4 * r + j];
-              dot += (byte & 15) * xq[4 * i + j] + (byte >> 4) * xq[16 + 4 * i + j];
+              int lo = byte & 15, hi = byte >> 4;
+              if (Five) {
+                const uint8_t h = blk[256 + 4 * r + i];
+                lo |= ((h >> j) & 1) << 4;
+                hi |= ((h >> (4 + j)) & 1) << 4;
+              }
+              dot += lo * xq[4 * i + j] + hi * xq[16 + 4 * i + j];
             }
           uint16_t d;
-          std::memcpy(&d, blk + 256 + 2 * r, 2);
+          std::memcpy(&d, blk + scales + 2 * r, 2);
           acc[r] = std::fma(static_cast<float>(dot), fp16_to_fp32(d) * xr.d[b], acc[r]);
         }
       }
@@ -203,6 +212,8 @@ void gemm_q4_0_p16_scalar(int64_t k, const uint8_t* w, size_t ws, int nr, const 
     }
   }
 }
+template void gemm_panels_scalar<false>(int64_t, const uint8_t*, size_t, int, const uint8_t*, size_t, int, float*, size_t);
+template void gemm_panels_scalar<true>(int64_t, const uint8_t*, size_t, int, const uint8_t*, size_t, int, float*, size_t);
 
 float exp_poly_scalar(float x) {
   x = std::max(x, -87.3f);
@@ -301,7 +312,8 @@ const Kernels& kernels_scalar() {
       gemm<dot_qk45<false>>,
       gemm<dot_qk45<true>>,
       gemm<dot_q6_k>,
-      gemm_q4_0_p16_scalar,
+      gemm_panels_scalar<false>,
+      gemm_panels_scalar<true>,
       to_f16_scalar,
       from_f16_scalar,
       attend_f16_scalar,
