@@ -4,6 +4,12 @@ generation (tg128) tokens/s, peak memory, and greedy agreement. Runs the two eng
 `--reps` times, and reports medians and the ratio Fragua / llama.cpp per row.
 
 Usage: bench/engine.py [--reps 3] [--threads 1,2] [--sizes 15M,110M] [--types F16,Q8_0,Q4_0,Q4_K]
+                       [--agreement-only] [--trained out/demo/model.gguf]
+The agreement check runs on the random-weight models above and, when present, on a trained
+model (default: the one the quick start writes, out/demo/model.gguf), converted to F16 and Q8_0
+by llama-quantize. For each file it also compares Fragua's AVX-512 and AVX2 paths with each other:
+two correct engines that add in a different order can only be expected to agree where Fragua
+agrees with itself.
 Needs: a release build (cmake --preset release && cmake --build --preset release) and
 bench/llama_cpp_setup.sh (run automatically; builds llama.cpp once into ~/.cache/fragua-bench)."""
 import argparse
@@ -77,21 +83,72 @@ def fragua_bench(model, threads, mode, n):
     return json.loads(out)["tps"], rss
 
 
-def greedy_agreement(llama_bin, model, n=64):
-    """Identical greedy tokens from the same prompt ids, and how far apart the first-step logits
-    are (max |ours - theirs| / max |theirs|, and the peer's margin between its top two)."""
+def greedy_ids(cmd, env_extra):
+    out_f = os.path.join(CACHE, "logits.bin")
+    ids = subprocess.check_output(cmd, stderr=subprocess.DEVNULL, env=dict(os.environ, DUMP_LOGITS=out_f, **env_extra))
     import numpy as np
-    prompt = "1,450,1200,37,9000,15,600,2200"
-    ours_f, theirs_f = os.path.join(CACHE, "logits_fragua.bin"), os.path.join(CACHE, "logits_llama.bin")
-    ours = subprocess.check_output([FBENCH, model, "1", "greedy", str(n), prompt],
-                                   env=dict(os.environ, DUMP_LOGITS=ours_f)).decode().strip()
-    theirs = subprocess.check_output([os.path.join(llama_bin, "llama-simple-ids"), model, str(n), prompt],
-                                     stderr=subprocess.DEVNULL, env=dict(os.environ, DUMP_LOGITS=theirs_f)).decode().strip()
-    a, b = ours.split(","), theirs.split(",")
-    same = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
-    la, lb = np.fromfile(ours_f, dtype=np.float32), np.fromfile(theirs_f, dtype=np.float32)
+    return ids.decode().strip().split(","), np.fromfile(out_f, dtype=np.float32)
+
+
+def first_difference(a, b):
+    return next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+
+
+def greedy_agreement(llama_bin, model, n=64, prompt="1,450,1200,37,9000,15,600,2200"):
+    """Identical greedy tokens from the same prompt ids (Fragua vs llama.cpp, and Fragua's AVX2 path
+    vs its default path), how far apart the first-step logits are (max |ours - theirs| /
+    max |theirs|), and the peer's margin between its top two logits."""
+    import numpy as np
+    ours, la = greedy_ids([FBENCH, model, "1", "greedy", str(n), prompt], {})
+    theirs, lb = greedy_ids([os.path.join(llama_bin, "llama-simple-ids"), model, str(n), prompt], {})
+    avx2, _ = greedy_ids([FBENCH, model, "1", "greedy", str(n), prompt], {"FRAGUA_SIMD": "avx2"})
     top = np.sort(lb)[::-1]
-    return same, len(a), float(np.abs(la - lb).max() / np.abs(lb).max()), float(top[0] - top[1])
+    return dict(identical=first_difference(ours, theirs), of=len(ours), self_identical=first_difference(ours, avx2),
+                first_logits_rel_diff=float(np.abs(la - lb).max() / np.abs(lb).max()), peer_top2_margin=float(top[0] - top[1]),
+                peer_top2_margin_rel=float((top[0] - top[1]) / np.abs(lb).max()))
+
+
+def trained_models(llama_bin, path):
+    """F16 and Q8_0 copies of a trained model, cached by name and modification time."""
+    if not path or not os.path.exists(path):
+        return {}
+    tag = f"{os.path.splitext(os.path.basename(path))[0]}-{int(os.path.getmtime(path))}"
+    out = {}
+    for t in ("F16", "Q8_0"):
+        dst = os.path.join(CACHE, "models", f"trained-{tag}-{t}.gguf")
+        if not os.path.exists(dst):
+            subprocess.check_call([os.path.join(llama_bin, "llama-quantize"), path, dst, t],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        out[("trained", t)] = dst
+    return out
+
+
+TRACE_NAMES = ["attn_norm", "Qcur", "Kcur", "Vcur", "kqv_out", "attn_out", "ffn_inp", "ffn_norm", "ffn_gate", "ffn_up",
+               "ffn_swiglu", "ffn_out", "l_out"]
+
+
+def trace(llama_bin, model, prompt):
+    """Per layer and step, max |Fragua - llama.cpp| / max |llama.cpp| over the prompt's tokens."""
+    import tempfile
+    import numpy as np
+    with tempfile.TemporaryDirectory() as ours, tempfile.TemporaryDirectory() as theirs:
+        subprocess.check_call([FBENCH, model, "1", "greedy", "1", prompt], stdout=subprocess.DEVNULL,
+                              env=dict(os.environ, FRAGUA_TRACE_DIR=ours))
+        subprocess.check_call([os.path.join(llama_bin, "llama-simple-ids"), model, "1", prompt], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, env=dict(os.environ, TRACE_DIR=theirs))
+        print("layer  " + " ".join(f"{n:>10}" for n in TRACE_NAMES))
+        layer = 0
+        while os.path.exists(os.path.join(ours, f"l_out-{layer}.bin")):
+            cells = []
+            for n in TRACE_NAMES:
+                a = np.fromfile(os.path.join(ours, f"{n}-{layer}.bin"), dtype=np.float32)
+                p = os.path.join(theirs, f"{n}-{layer}.bin")
+                b = np.fromfile(p, dtype=np.float32) if os.path.exists(p) else np.zeros(0, np.float32)
+                if b.size and a.size > b.size and a.size % b.size == 0:
+                    a = a[-b.size:]  # llama.cpp computes the last layer's tail for the last token only
+                cells.append(f"{np.abs(a - b).max() / max(np.abs(b).max(), 1e-30):10.1e}" if a.size == b.size else f"{'-':>10}")
+            print(f"{layer:>5}  " + " ".join(cells))
+            layer += 1
 
 
 def main():
@@ -102,11 +159,18 @@ def main():
     ap.add_argument("--types", default="F16,Q8_0,Q4_0,Q4_K")
     ap.add_argument("--json", default=os.path.join(CACHE, "engine_bench.json"))
     ap.add_argument("--agreement-only", action="store_true", help="skip the speed table")
+    ap.add_argument("--trace", metavar="MODEL", help="compare both engines' intermediate results on MODEL, "
+                    "layer by layer, for the agreement prompt (where do they part?), and exit")
+    ap.add_argument("--trace-prompt", default="1,450,1200,37,9000,15,600,2200")
+    ap.add_argument("--trained", default=os.path.join(ROOT, "out", "demo", "model.gguf"),
+                    help="a trained model for the agreement check (skipped when absent)")
     a = ap.parse_args()
     for exe in (FRAGUA, FBENCH):
         if not os.path.exists(exe):
             sys.exit(f"{exe} is missing: cmake --preset release && cmake --build --preset release")
     llama_bin = subprocess.check_output([os.path.join(ROOT, "bench", "llama_cpp_setup.sh")]).decode().strip()
+    if a.trace:
+        return trace(llama_bin, a.trace, a.trace_prompt)
     sizes, types = a.sizes.split(","), a.types.split(",")
     threads = [int(t) for t in a.threads.split(",")]
     models = make_models(llama_bin, sizes, types)
@@ -134,12 +198,18 @@ def main():
                       flush=True)
     print("\ngreedy agreement (64 tokens from the same prompt ids, 1 thread):")
     agree = {}
-    for (size, t), path in models.items():
-        if t in ("F16", "Q8_0"):
-            same, n, rel, margin = greedy_agreement(llama_bin, path)
-            agree[f"{size} {t}"] = dict(identical=same, of=n, first_logits_rel_diff=rel, peer_top2_margin=margin)
-            print(f"  {size} {t}: {same}/{n} identical tokens{'' if same == n else '  <-- DIFFERS'}; first-step "
-                  f"logits max|diff|/max|logit| {rel:.2e}, llama.cpp top-2 margin {margin:.3f}")
+    checks = [(k, v) for k, v in models.items() if k[1] in ("F16", "Q8_0")]
+    trained = trained_models(llama_bin, a.trained)
+    if not trained:
+        print(f"  (no trained model at {a.trained}: run scripts/quickstart.sh, or pass --trained)")
+    for (size, t), path in checks + list(trained.items()):
+        r = greedy_agreement(llama_bin, path, prompt="1,450,1200,37,900,15,600,2200" if size == "trained" else
+                             "1,450,1200,37,9000,15,600,2200")
+        agree[f"{size} {t}"] = r
+        print(f"  {size} {t}: {r['identical']}/{r['of']} identical tokens{'' if r['identical'] == r['of'] else '  <-- DIFFERS'}"
+              f" (Fragua AVX-512 vs its own AVX2 path: {r['self_identical']}/{r['of']}); first-step logits "
+              f"max|diff|/max|logit| {r['first_logits_rel_diff']:.2e}, llama.cpp top-2 margin {r['peer_top2_margin']:.3f} "
+              f"({r['peer_top2_margin_rel']:.1%} of max|logit|)")
     with open(a.json, "w") as f:
         json.dump(dict(time=time.time(), rows=rows, agreement=agree), f, indent=1)
 

@@ -6,7 +6,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -35,6 +37,19 @@ int main(int argc, char** argv) {
   cp.n_threads = threads;
   cp.n_ctx = n + 64;
   cp.n_batch = 512;
+  // FRAGUA_TRACE_DIR: the first forward pass's intermediate results, one NAME-LAYER.bin file of
+  // f32 each (the names llama.cpp's graph uses), to find where two engines part.
+  if (const char* dir = std::getenv("FRAGUA_TRACE_DIR")) {
+    auto done = std::make_shared<std::set<std::string>>();
+    cp.eval_callback = [dir = std::string(dir), done](const char* name, int layer, const float* data, int64_t t, int64_t n) {
+      const std::string file = fmt::format("{}/{}-{}.bin", dir, name, layer);
+      if (!done->insert(file).second) return;
+      if (FILE* f = std::fopen(file.c_str(), "wb")) {
+        std::fwrite(data, sizeof(float), static_cast<size_t>(t * n), f);
+        std::fclose(f);
+      }
+    };
+  }
   auto ctx = model::Context::create(**model, cp);
   if (!ctx.ok()) return 1;
   auto& c = **ctx;

@@ -18,14 +18,15 @@ if [ ! -d "$src/.git" ]; then
   echo "llama_cpp_setup: cloning the bundled llama.cpp source" >&2
   git clone -q "$cache/npm/node_modules/node-llama-cpp/llama/gitRelease.bundle" "$src"
 fi
-if [ ! -x "$build/bin/llama-bench" ] || [ ! -x "$build/bin/llama-quantize" ] || [ ! -x "$build/bin/llama-simple-ids" ]; then
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+if [ ! -x "$build/bin/llama-bench" ] || [ ! -x "$build/bin/llama-quantize" ] || [ ! -x "$build/bin/llama-simple-ids" ] ||
+   [ "$here/peers/llama_greedy_ids.cpp" -nt "$build/bin/llama-simple-ids" ]; then
   echo "llama_cpp_setup: building llama-bench and llama-quantize (GGML_NATIVE=ON)" >&2
   cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_CURL=OFF \
     -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF >&2
   cmake --build "$build" --target llama-bench llama-quantize llama -j "$(nproc)" >&2
   # A 30-line program of ours that runs greedy decoding from token ids through llama.h, for the
   # agreement check (the stock examples take text prompts).
-  here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
   c++ -O2 -std=c++17 "$here/peers/llama_greedy_ids.cpp" -I"$src/include" -I"$src/ggml/include" \
     -L"$build/bin" -Wl,-rpath,"$build/bin" -lllama -lggml -lggml-base -o "$build/bin/llama-simple-ids" >&2
 fi

@@ -6,7 +6,24 @@
 #include <string>
 #include <vector>
 
+#include "ggml-backend.h"
+#include "ggml.h"
 #include "llama.h"
+
+// TRACE_DIR: each named f32 result of the first forward pass as NAME.bin (the last write of a
+// name wins, so Qcur/Kcur are after RoPE), for bench/engine.py --trace.
+static bool trace(ggml_tensor* t, bool ask, void* dir) {
+  const std::string name = t->name;
+  const bool want = t->type == GGML_TYPE_F32 && name.find('-') != std::string::npos;
+  if (ask || !want) return ask ? want : true;
+  std::vector<float> buf(static_cast<size_t>(ggml_nelements(t)));
+  ggml_backend_tensor_get(t, buf.data(), 0, buf.size() * sizeof(float));
+  if (FILE* f = std::fopen((std::string(static_cast<const char*>(dir)) + "/" + name + ".bin").c_str(), "wb")) {
+    std::fwrite(buf.data(), sizeof(float), buf.size(), f);
+    std::fclose(f);
+  }
+  return true;
+}
 
 int main(int argc, char** argv) {
   if (argc != 4) {
@@ -23,6 +40,10 @@ int main(int argc, char** argv) {
   llama_context_params cp = llama_context_default_params();
   cp.n_ctx = static_cast<uint32_t>(prompt.size() + n_gen + 8);
   cp.n_threads = cp.n_threads_batch = 1;
+  if (const char* dir = std::getenv("TRACE_DIR")) {
+    cp.cb_eval = trace;
+    cp.cb_eval_user_data = const_cast<char*>(dir);
+  }
   llama_context* ctx = llama_init_from_model(model, cp);
   const llama_vocab* vocab = llama_model_get_vocab(model);
   const int n_vocab = llama_vocab_n_tokens(vocab);

@@ -89,15 +89,23 @@ Status Context::forward(std::span<const int32_t> tokens, bool all_logits, float*
   rope.freq_factors = w.rope_freqs.empty() ? nullptr : w.rope_freqs.f32();
   const float attn_scale = c.attention_scale != 0.0f ? c.attention_scale : 1.0f / std::sqrt(static_cast<float>(c.head_dim));
 
+  const EvalCallback& cb = params_.eval_callback;
+  auto trace = [&](const char* name, int64_t layer, const float* data, int64_t n) {
+    if (cb) cb(name, static_cast<int>(layer), data, T, n);
+  };
   for (int64_t l = 0; l < c.n_layer; ++l) {
     const LayerWeights& L = w.layers[static_cast<size_t>(l)];
     // Attention block.
     be.rmsnorm(b.x.data(), L.attn_norm.f32(), T, E, c.rms_eps, b.h.data());
+    trace("attn_norm", l, b.h.data(), E);
     be.matmul(L.wq, b.h.data(), T, b.q.data());
     be.matmul(L.wk, b.h.data(), T, b.k.data());
     be.matmul(L.wv, b.h.data(), T, b.v.data());
     be.rope(b.q.data(), T, c.n_head, c.head_dim, b.pos.data(), rope);
     be.rope(b.k.data(), T, c.n_head_kv, c.head_dim, b.pos.data(), rope);
+    trace("Qcur", l, b.q.data(), Q);
+    trace("Kcur", l, b.k.data(), KV);
+    trace("Vcur", l, b.v.data(), KV);
     // Keys (rotated) and values go into the f16 cache rows of their positions.
     be.to_f16(b.k.data(), T * KV, b.kv.k(l, n_past_));
     be.to_f16(b.v.data(), T * KV, b.kv.v(l, n_past_));
@@ -114,15 +122,24 @@ Status Context::forward(std::span<const int32_t> tokens, bool all_logits, float*
     a.n_kv = n_past_ + T;
     a.scale = attn_scale;
     be.attention(a);
+    trace("kqv_out", l, b.att.data(), Q);
     be.matmul(L.wo, b.att.data(), T, b.h.data());
+    trace("attn_out", l, b.h.data(), E);
     be.add_scaled(b.x.data(), b.h.data(), T * E, c.residual_scale);
+    trace("ffn_inp", l, b.x.data(), E);
     // Feed-forward block: down(silu(gate(x)) * up(x)).
     be.rmsnorm(b.x.data(), L.ffn_norm.f32(), T, E, c.rms_eps, b.h.data());
+    trace("ffn_norm", l, b.h.data(), E);
     be.matmul(L.w_gate, b.h.data(), T, b.gate.data());
     be.matmul(L.w_up, b.h.data(), T, b.up.data());
+    trace("ffn_gate", l, b.gate.data(), F);
+    trace("ffn_up", l, b.up.data(), F);
     be.swiglu(b.gate.data(), b.up.data(), T * F, b.gate.data());
+    trace("ffn_swiglu", l, b.gate.data(), F);
     be.matmul(L.w_down, b.gate.data(), T, b.h.data());
+    trace("ffn_out", l, b.h.data(), E);
     be.add_scaled(b.x.data(), b.h.data(), T * E, c.residual_scale);
+    trace("l_out", l, b.x.data(), E);
   }
   (void)Q;
   n_past_ += T;

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -140,6 +141,44 @@ TEST(Model, PackedQ4_0WeightsGiveTheSameLogits) {
     err = std::max(err, std::fabs(double(packed[i]) - plain[i]));
   }
   EXPECT_LT(err, 1e-4 * mx);
+}
+
+// The evaluation callback sees every step of every layer with its shape, and the values are the
+// ones the forward pass uses: the residual stream adds up (ffn_inp = l_out of the layer before +
+// attn_out; l_out = ffn_inp + ffn_out) and swiglu = silu(gate) * up.
+TEST(Context, EvalCallbackTracesEveryStep) {
+  auto model = Model::load(golden("llama_gqa_f32.gguf"));
+  ASSERT_TRUE(model.ok());
+  const auto& c = (*model)->config();
+  std::map<std::string, std::vector<float>> seen;
+  ContextParams p;
+  p.n_ctx = 32;
+  p.n_threads = 1;
+  p.eval_callback = [&](const char* name, int layer, const float* data, int64_t t, int64_t n) {
+    seen[std::string(name) + "-" + std::to_string(layer)].assign(data, data + t * n);
+  };
+  auto ctx = Context::create(**model, p);
+  ASSERT_TRUE(ctx.ok());
+  const std::vector<int32_t> tokens = {1, 7, 9};
+  ASSERT_TRUE((*ctx)->decode(tokens).ok());
+  const size_t T = tokens.size();
+  EXPECT_EQ(seen.size(), 13u * static_cast<size_t>(c.n_layer));
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    auto at = [&](const char* n) -> const std::vector<float>& { return seen[n + std::string("-") + std::to_string(l)]; };
+    EXPECT_EQ(at("Qcur").size(), T * static_cast<size_t>(c.n_embd_q()));
+    EXPECT_EQ(at("Kcur").size(), T * static_cast<size_t>(c.n_embd_kv()));
+    EXPECT_EQ(at("ffn_gate").size(), T * static_cast<size_t>(c.n_ff));
+    for (size_t i = 0; i < at("l_out").size(); ++i) {
+      EXPECT_FLOAT_EQ(at("l_out")[i], at("ffn_inp")[i] + at("ffn_out")[i]);
+      if (l > 0) {
+        EXPECT_FLOAT_EQ(at("ffn_inp")[i], seen["l_out-" + std::to_string(l - 1)][i] + at("attn_out")[i]);
+      }
+    }
+    for (size_t i = 0; i < at("ffn_swiglu").size(); ++i) {
+      const float g = at("ffn_gate")[i];
+      EXPECT_NEAR(at("ffn_swiglu")[i], g / (1 + std::exp(-g)) * at("ffn_up")[i], 1e-6 + 1e-6 * std::fabs(at("ffn_swiglu")[i]));
+    }
+  }
 }
 
 TEST(Context, RejectsBadTokensAndFullContext) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -44,10 +45,18 @@ class Model {
   Weights weights_;
 };
 
+// Called after each step of the forward pass with its f32 result for the tokens of the batch
+// ([n_tokens, n] row-major): names as llama.cpp's graph names them (attn_norm, Qcur and Kcur
+// after RoPE, Vcur, kqv_out, attn_out, ffn_inp, ffn_norm, ffn_gate, ffn_up, ffn_swiglu, ffn_out,
+// l_out; layer >= 0), then result_norm and result_output (layer -1). For tracing where two
+// engines part (bench/engine.py --trace).
+using EvalCallback = std::function<void(const char* name, int layer, const float* data, int64_t n_tokens, int64_t n)>;
+
 struct ContextParams {
   int64_t n_ctx = 0;     // 0: min(model's training context, 4096)
   int64_t n_batch = 512; // tokens per forward pass during prompt processing
   int n_threads = 0;     // 0: all cores ($FRAGUA_THREADS)
+  EvalCallback eval_callback;  // optional
 };
 
 class Context {
