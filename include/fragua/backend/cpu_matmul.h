@@ -54,6 +54,10 @@ void attn_scores(int64_t hd, const float* q, int64_t qs, int nt, const float* kt
                  float* s, int64_t ss);
 void softmax_rows(float* s, int64_t ss, int nt, const int64_t* n_seen, int64_t n);
 
+// y = silu(gate) * up over n values, silu(x) = x / (1 + exp(-x)) with llama.cpp's vector exp
+// approximation (so that both engines round alike), bit-identical on every SIMD level.
+void swiglu(const float* gate, const float* up, int64_t n, float* y);
+
 const char* simd_level();
 // For tests and benchmarks; an invalid or unsupported level is ignored.
 void set_simd_level(std::string_view level);

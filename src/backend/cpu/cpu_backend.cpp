@@ -57,11 +57,11 @@ class CpuBackend final : public Backend {
 
   void swiglu(const float* gate, const float* up, int64_t n, float* y) override {
     if (n < 16384) {
-      ref::swiglu(gate, up, n, y);
+      cpu::swiglu(gate, up, n, y);
       return;
     }
     pool_.parallel_for(static_cast<size_t>(n), [&](size_t b, size_t e) {
-      ref::swiglu(gate + b, up + b, static_cast<int64_t>(e - b), y + b);
+      cpu::swiglu(gate + b, up + b, static_cast<int64_t>(e - b), y + b);
     });
   }
 

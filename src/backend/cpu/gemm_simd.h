@@ -478,6 +478,48 @@ inline void act_f16r_simd(const float* x, uint8_t* out, int64_t k) {
   if (i < k) act_f16r_scalar(x + i, reinterpret_cast<uint8_t*>(o + i), k - i);
 }
 
+// ---- Q8_0 in llama.cpp's order (bit-identical to dot_q8_0 in vec_dot_scalar.cpp) ----
+// Signed x signed through the unsigned dot: |w| times x with w's sign, exact per 4-element lane.
+template <int R, int C>
+void tile_q8_0_ggml(int64_t nb, const uint8_t* w, size_t ws, const Q8Row* xr, float* y, size_t ys) {
+  __m256 acc[R][C];
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    __m256i xq[C];
+    for (int c = 0; c < C; ++c) xq[c] = load256(xr[c].qs + 32 * b);
+    for (int r = 0; r < R; ++r) {
+      const BlockQ8_0* blk = reinterpret_cast<const BlockQ8_0*>(w + r * ws) + b;
+      const __m256i q = load256(blk->qs);
+      const __m256i aq = _mm256_sign_epi8(q, q);
+      const float dw = half(blk->d);
+      for (int c = 0; c < C; ++c) {
+        // |q| may be 128: maddubs pair sums stay within int16 (2 * 128 * 127); VPDPBUSD is exact.
+        const __m256i p = dot_u8s8(aq, _mm256_sign_epi8(xq[c], q));
+        acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(dw * xr[c].d[b]), _mm256_cvtepi32_ps(p), acc[r][c]);
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) y[c * ys + r] = hsum(acc[r][c]);
+}
+
+template <int R, int C>
+void gemm_q8_0_ggml(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* x, size_t xs, int nc, float* y,
+                    size_t ys) {
+  auto at = [&](auto tr, auto tc, int r, int c) {
+    constexpr int TR = decltype(tr)::value, TC = decltype(tc)::value;
+    Q8Row xr[TC];
+    for (int i = 0; i < TC; ++i) xr[i] = q8_row(x + (c + i) * xs, k);
+    tile_q8_0_ggml<TR, TC>(k / 32, w + r * ws, ws, xr, y + c * ys + r, ys);
+  };
+  if (nc == 1) {
+    for (int r = 0; r < nr; ++r) at(std::integral_constant<int, 1>{}, std::integral_constant<int, 1>{}, r, 0);
+    return;
+  }
+  drive_tiles<R, C>(nr, nc, at);
+}
+
 // ---- Q4_0 packed in 16-row panels (cpu::pack_weights), bit-identical to the scalar kernel ----
 inline int32_t load_i32(const int8_t* p) {
   int32_t v;
@@ -663,6 +705,33 @@ inline void softmax_rows_simd(float* s, size_t ss, int nt, const int64_t* n_seen
   }
 }
 
+// ---- SwiGLU, bit-identical to swiglu_scalar ----
+inline void swiglu_simd(const float* gate, const float* up, int64_t n, float* y) {
+  const __m256 shift = _mm256_set1_ps(0x1.8p23f), one = _mm256_set1_ps(1.0f);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 g = _mm256_loadu_ps(gate + i);
+    const __m256 x = _mm256_sub_ps(_mm256_setzero_ps(), g);
+    const __m256 nn = _mm256_sub_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(0x1.715476p+0f), shift), shift);
+    const __m256 b = _mm256_fnmadd_ps(nn, _mm256_set1_ps(0x1.7f7d1cp-20f), _mm256_fnmadd_ps(nn, _mm256_set1_ps(0x1.62e4p-1f), x));
+    const __m256 u = _mm256_mul_ps(b, b);
+    const __m256 j = _mm256_fmadd_ps(
+        _mm256_fmadd_ps(_mm256_fmadd_ps(_mm256_set1_ps(0x1.0e4020p-7f), b, _mm256_set1_ps(0x1.573e2ep-5f)), u,
+                        _mm256_fmadd_ps(_mm256_set1_ps(0x1.555e66p-3f), b, _mm256_set1_ps(0x1.fffdb6p-2f))),
+        u, _mm256_fmadd_ps(_mm256_set1_ps(0x1.ffffecp-1f), b, one));
+    // j * 2^n through the exponent bits while 2^n is a normal number; otherwise the scalar path.
+    const __m256 big = _mm256_cmp_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), nn), _mm256_set1_ps(126.0f), _CMP_GT_OQ);
+    if (_mm256_movemask_ps(big) != 0) {
+      swiglu_scalar(gate + i, up + i, 8, y + i);
+      continue;
+    }
+    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(nn), _mm256_set1_epi32(127)), 23);
+    const __m256 ex = _mm256_mul_ps(j, _mm256_castsi256_ps(e));
+    _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(one, ex)), _mm256_loadu_ps(up + i)));
+  }
+  if (i < n) swiglu_scalar(gate + i, up + i, n - i, y + i);
+}
+
 // ---- F16 KV cache and attention (bit-identical to the scalar definitions) ----
 inline __m256 load_f16x8(const uint16_t* p) {
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
@@ -685,27 +754,46 @@ inline void from_f16_simd(const uint16_t* x, float* y, int64_t n) {
 
 inline __m256 round_f16x8(__m256 v) { return _mm256_cvtph_ps(_mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT)); }
 
-// attend_f16_scalar's arithmetic with eight f32 lanes (its lane d % 8 is lane d % 8 here, and
-// hsum adds them in its order), head_dim = 8 * NV. q and the f16 accumulator live in registers
-// (the accumulator is rounded to f16 after every update, as if stored); scores are computed 16
-// keys at a time so that independent dot products overlap, then folded in key order.
+// score_f16 with vectors: the 16 lanes of each ggml accumulator as two 8-lane halves (lanes 0-7
+// and 8-15), folded and reduced in the same order; the tail past 64-element steps in double.
+inline float score_f16_simd(const uint16_t* k, const __m256* qv, const uint16_t* q16, int64_t hd) {
+  const int64_t np = hd - hd % 64;
+  double sum = 0.0;
+  if (np > 0) {
+    __m256 x[8];
+    for (int j = 0; j < 8; ++j) x[j] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < np; i += 64)
+      for (int j = 0; j < 8; ++j) x[j] = _mm256_fmadd_ps(load_f16x8(k + i + 8 * j), qv[i / 8 + j], x[j]);
+    // ggml accumulator j is (x[2j], x[2j + 1]); per lane (0 + 2) + (1 + 3)
+    const __m256 lo = _mm256_add_ps(_mm256_add_ps(x[0], x[4]), _mm256_add_ps(x[2], x[6]));
+    const __m256 hi = _mm256_add_ps(_mm256_add_ps(x[1], x[5]), _mm256_add_ps(x[3], x[7]));
+    const __m256 t3 = _mm256_add_ps(hi, lo);
+    const __m128 t6 = _mm_add_ps(_mm256_extractf128_ps(t3, 1), _mm256_castps256_ps128(t3));
+    const __m128 t8 = _mm_add_ps(t6, _mm_shuffle_ps(t6, t6, _MM_SHUFFLE(1, 0, 3, 2)));
+    sum = static_cast<double>(_mm_cvtss_f32(t8) + _mm_cvtss_f32(_mm_shuffle_ps(t8, t8, 1)));
+  }
+  for (int64_t i = np; i < hd; ++i) sum += static_cast<double>(half(k[i]) * half(q16[i]));
+  return static_cast<float>(sum);
+}
+
+// attend_f16_scalar's arithmetic with vectors, head_dim = 8 * NV. q and the f16 accumulator
+// live in registers (the accumulator is rounded to f16 after every update, as if stored); scores
+// are computed 16 keys at a time, then folded in key order.
 template <int NV>
 inline void attend_f16_regs(const float* q, const uint16_t* k, const uint16_t* v, size_t kv_stride, int64_t n,
                             float scale, float* out) {
   __m256 qv[NV], acc[NV];
+  uint16_t q16[8 * NV];
   for (int i = 0; i < NV; ++i) {
-    qv[i] = round_f16x8(_mm256_loadu_ps(q + 8 * i));
+    store_f16x8(q16 + 8 * i, _mm256_loadu_ps(q + 8 * i));
+    qv[i] = load_f16x8(q16 + 8 * i);
     acc[i] = _mm256_setzero_ps();
   }
   float sum = 0.0f, mx = -INFINITY, sc[16];
   for (int64_t j0 = 0; j0 < n; j0 += 16) {
     const int m = static_cast<int>(std::min<int64_t>(16, n - j0));
-    for (int jj = 0; jj < m; ++jj) {
-      const uint16_t* kj = k + static_cast<size_t>(j0 + jj) * kv_stride;
-      __m256 l = _mm256_setzero_ps();
-      for (int i = 0; i < NV; ++i) l = _mm256_fmadd_ps(load_f16x8(kj + 8 * i), qv[i], l);
-      sc[jj] = hsum(l) * scale;
-    }
+    for (int jj = 0; jj < m; ++jj)
+      sc[jj] = score_f16_simd(k + static_cast<size_t>(j0 + jj) * kv_stride, qv, q16, 8 * NV) * scale;
     for (int jj = 0; jj < m; ++jj) {
       const float s = sc[jj];
       const uint16_t* vj = v + static_cast<size_t>(j0 + jj) * kv_stride;

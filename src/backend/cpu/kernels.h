@@ -63,6 +63,7 @@ struct Kernels {
   AttendF16Fn attend_f16;
   AttnScoresFn attn_scores;
   SoftmaxRowsFn softmax_rows;
+  void (*swiglu)(const float* gate, const float* up, int64_t n, float* y);  // y = silu(gate) * up
 };
 
 GemmFn gemm_for(const Kernels& t, DType w);
@@ -80,6 +81,9 @@ void gemm_panels_scalar(int64_t k, const uint8_t* w, size_t ws, int nr, const ui
                         size_t ys);
 void to_f16_scalar(const float* x, uint16_t* y, int64_t n);
 float exp_poly_scalar(float x);
+float exp_silu_scalar(float x);
+void swiglu_scalar(const float* gate, const float* up, int64_t n, float* y);
+float score_f16(const uint16_t* k, const uint16_t* q, int64_t hd);
 void attn_scores_scalar(int64_t hd, const float* q, size_t qs, int nt, const float* kt, size_t kts, int64_t n,
                         float scale, float* s, size_t ss);
 void softmax_rows_scalar(float* s, size_t ss, int nt, const int64_t* n_seen, int64_t n);

@@ -210,6 +210,8 @@ void softmax_rows(float* s, int64_t ss, int nt, const int64_t* n_seen, int64_t n
   active_slot().load()->softmax_rows(s, static_cast<size_t>(ss), nt, n_seen, n);
 }
 
+void swiglu(const float* gate, const float* up, int64_t n, float* y) { active_slot().load()->swiglu(gate, up, n, y); }
+
 const char* simd_level() { return active_slot().load()->name; }
 
 bool simd_supported(std::string_view level) { return table_for(level) != nullptr && cpu_has(level); }

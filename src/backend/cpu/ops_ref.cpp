@@ -15,25 +15,30 @@ void rmsnorm(const float* x, const float* weight, int64_t n_rows, int64_t dim, f
     const float* xr = x + r * dim;
     float* yr = y + r * dim;
     double ss = 0.0;
-    for (int64_t i = 0; i < dim; ++i) ss += static_cast<double>(xr[i]) * xr[i];
+    for (int64_t i = 0; i < dim; ++i) ss += static_cast<double>(xr[i] * xr[i]);  // f32 squares, double sum (as ggml)
     float inv = 1.0f / std::sqrt(static_cast<float>(ss / static_cast<double>(dim)) + eps);
     for (int64_t i = 0; i < dim; ++i) yr[i] = xr[i] * inv * weight[i];
   }
 }
 
 // RoFormer rotary embedding (Su et al. 2021). Pair i of a head rotates by angle
-// pos * freq_scale * theta_base^(-2i/n_rot) / freq_factors[i].
+// pos * freq_scale * theta_base^(-2i/n_rot) / freq_factors[i], computed as llama.cpp computes it
+// so that both engines round alike: theta_scale = powf(theta_base, -2 / n_rot), the angle of
+// pair i the running f32 product pos * theta_scale^i, divided by the pair's factor and times
+// freq_scale, cos and sin in f32, and each rotated value one fused multiply-add.
 void rope(float* x, int64_t n_tokens, int64_t n_head, int64_t head_dim, const int32_t* pos, const RopeParams& p) {
   const int64_t n_rot = p.n_rot > 0 ? p.n_rot : head_dim;
   const int64_t half = n_rot / 2;
+  const float theta_scale = std::pow(p.theta_base, -2.0f / static_cast<float>(n_rot));
   std::vector<float> cosv(static_cast<size_t>(half)), sinv(static_cast<size_t>(half));
   for (int64_t t = 0; t < n_tokens; ++t) {
+    float theta = static_cast<float>(pos[t]);
     for (int64_t i = 0; i < half; ++i) {
-      double inv_freq = std::pow(static_cast<double>(p.theta_base), -2.0 * static_cast<double>(i) / static_cast<double>(n_rot));
-      double theta = static_cast<double>(pos[t]) * p.freq_scale * inv_freq;
-      if (p.freq_factors) theta /= p.freq_factors[i];
-      cosv[static_cast<size_t>(i)] = static_cast<float>(std::cos(theta));
-      sinv[static_cast<size_t>(i)] = static_cast<float>(std::sin(theta));
+      const float ff = p.freq_factors ? p.freq_factors[i] : 1.0f;
+      const float angle = p.freq_scale * (theta / ff);
+      cosv[static_cast<size_t>(i)] = std::cos(angle);
+      sinv[static_cast<size_t>(i)] = std::sin(angle);
+      theta *= theta_scale;
     }
     for (int64_t h = 0; h < n_head; ++h) {
       float* v = x + (t * n_head + h) * head_dim;
@@ -42,8 +47,8 @@ void rope(float* x, int64_t n_tokens, int64_t n_head, int64_t head_dim, const in
         int64_t b = p.mode == RopeMode::normal ? 2 * i + 1 : i + half;
         float c = cosv[static_cast<size_t>(i)], s = sinv[static_cast<size_t>(i)];
         float x0 = v[a], x1 = v[b];
-        v[a] = x0 * c - x1 * s;
-        v[b] = x0 * s + x1 * c;
+        v[a] = std::fma(x0, c, -(x1 * s));
+        v[b] = std::fma(x0, s, x1 * c);
       }
     }
   }

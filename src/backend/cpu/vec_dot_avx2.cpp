@@ -28,7 +28,7 @@ const Kernels& kernels_avx2() {
       gemm_legacy<WQ4_1, 4, 2>,
       gemm_legacy<WQ5_0, 4, 2>,
       gemm_legacy<WQ5_1, 4, 2>,
-      gemm_legacy<WQ8_0, 4, 2>,
+      gemm_q8_0_ggml<4, 2>,
       gemm_rows<Q4K, 4, 2>,
       gemm_rows<Q5K, 4, 2>,
       gemm_rows<Q6K, 4, 2>,
@@ -39,6 +39,7 @@ const Kernels& kernels_avx2() {
       attend_f16_simd,
       attn_scores_simd,
       softmax_rows_simd,
+      swiglu_simd,
   };
   return t;
 }

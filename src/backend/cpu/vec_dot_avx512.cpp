@@ -39,7 +39,7 @@ const Kernels& kernels_avx512() {
       gemm_legacy<WQ4_1, 4, 4>,
       gemm_legacy512<W2Q5_0, 4, 4>,
       gemm_legacy<WQ5_1, 4, 4>,
-      gemm_legacy512<W2Q8_0, 4, 4>,
+      gemm_q8_0_ggml<4, 4>,
       gemm_rows<Q4K512, 4, 4>,
       gemm_rows<Q5K512, 4, 4>,
       gemm_rows<Q6K512, 4, 4>,
@@ -50,6 +50,7 @@ const Kernels& kernels_avx512() {
       attend_f16_simd,
       attn_scores_simd,
       softmax_rows_simd,
+      swiglu_simd,
   };
   return t;
 }

@@ -73,16 +73,23 @@ float dot_q_legacy(int64_t k, const uint8_t* w, const uint8_t* x) {
   return sum;
 }
 
+// Q8_0 in llama.cpp's order (its AVX vec_dot and tinyBLAS kernels add alike), which the SIMD
+// levels reproduce bit for bit: eight lanes, lane i of block b the exact integer sum of
+// elements 4i..4i+3, acc_i = fma(d_w * d_x, float(sum), acc_i) in block order, then the lanes
+// added as ((4+0) + (6+2)) + ((5+1) + (7+3)).
 float dot_q8_0(int64_t k, const uint8_t* w, const uint8_t* x) {
   const auto* b = reinterpret_cast<const BlockQ8_0*>(w);
   const Q8Row xr = q8_row(x, k);
-  float sum = 0;
+  float acc[8] = {};
   for (int64_t i = 0; i < k / 32; ++i) {
-    int isum = 0;
-    for (int j = 0; j < 32; ++j) isum += b[i].qs[j] * xr.qs[32 * i + j];
-    sum += static_cast<float>(isum) * fp16_to_fp32(b[i].d) * xr.d[i];
+    const float d = fp16_to_fp32(b[i].d) * xr.d[i];
+    for (int l = 0; l < 8; ++l) {
+      int isum = 0;
+      for (int j = 4 * l; j < 4 * l + 4; ++j) isum += b[i].qs[j] * xr.qs[32 * i + j];
+      acc[l] = std::fma(d, static_cast<float>(isum), acc[l]);
+    }
   }
-  return sum;
+  return ((acc[4] + acc[0]) + (acc[6] + acc[2])) + ((acc[5] + acc[1]) + (acc[7] + acc[3]));
 }
 
 // Q4_K / Q5_K: eight 32-element sub-blocks with 6-bit scales and mins;
@@ -215,6 +222,24 @@ void gemm_panels_scalar(int64_t k, const uint8_t* w, size_t ws, int nr, const ui
 template void gemm_panels_scalar<false>(int64_t, const uint8_t*, size_t, int, const uint8_t*, size_t, int, float*, size_t);
 template void gemm_panels_scalar<true>(int64_t, const uint8_t*, size_t, int, const uint8_t*, size_t, int, float*, size_t);
 
+// exp for SwiGLU, the approximation llama.cpp's vector code uses (so that both engines round
+// alike; maximum error about 2 ulps): n = nearest(x / ln 2) by the 1.5 * 2^23 shift, b = x - n ln 2
+// in two parts, e^b by a degree-5 polynomial in Estrin form, times 2^n; |n| > 192 saturates.
+float exp_silu_scalar(float x) {
+  const float shift = 0x1.8p23f;
+  const float n = std::fma(x, 0x1.715476p+0f, shift) - shift;
+  const float b = std::fma(-n, 0x1.7f7d1cp-20f, std::fma(-n, 0x1.62e4p-1f, x));
+  const float u = b * b;
+  const float j = std::fma(std::fma(std::fma(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u, std::fma(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)),
+                           u, std::fma(0x1.ffffecp-1f, b, 1.0f));
+  if (std::fabs(n) > 192.0f) return n <= 0.0f ? 0.0f : INFINITY;
+  return std::ldexp(j, static_cast<int>(n));
+}
+
+void swiglu_scalar(const float* gate, const float* up, int64_t n, float* y) {
+  for (int64_t i = 0; i < n; ++i) y[i] = gate[i] / (1.0f + exp_silu_scalar(-gate[i])) * up[i];
+}
+
 float exp_poly_scalar(float x) {
   x = std::max(x, -87.3f);
   const float n = std::nearbyint(x * 1.44269504f);
@@ -259,10 +284,36 @@ void from_f16_scalar(const uint16_t* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = fp16_to_fp32(x[i]);
 }
 
-// The definition that the SIMD versions reproduce bit for bit: q rounded to f16; per key the
-// score in f32 (products fused into eight lane sums, added pairwise); when it is a new maximum the f16 accumulator is rescaled by exp(old - new) and
-// the new row added with weight 1, otherwise the row is added with weight exp(s - max); every
-// accumulator update is one fused multiply-add in f32 rounded to f16. out = acc / sum.
+// The score of one key: the dot product of two f16 rows (every product exact in f32) added in
+// the order of ggml's AVX-512 build, so that both engines round alike: per 64 elements, lane l
+// of four 16-lane f32 accumulators j takes element 16j + l by fused multiply-add; the
+// accumulators are folded (0+2, 1+3, then 0+1) and the 16 lanes reduced as GCC's
+// _mm512_reduce_add_ps does; elements past the last multiple of 64 are added one by one in
+// double; the result is rounded to f32.
+float score_f16(const uint16_t* k, const uint16_t* q, int64_t hd) {
+  const int64_t np = hd - hd % 64;
+  double sum = 0.0;
+  if (np > 0) {
+    float x[4][16] = {};
+    for (int64_t i = 0; i < np; i += 64)
+      for (int j = 0; j < 4; ++j)
+        for (int l = 0; l < 16; ++l)
+          x[j][l] = std::fma(fp16_to_fp32(k[i + 16 * j + l]), fp16_to_fp32(q[i + 16 * j + l]), x[j][l]);
+    float a[16], t3[8], t6[4];
+    for (int l = 0; l < 16; ++l) a[l] = (x[0][l] + x[2][l]) + (x[1][l] + x[3][l]);
+    for (int l = 0; l < 8; ++l) t3[l] = a[l + 8] + a[l];
+    for (int l = 0; l < 4; ++l) t6[l] = t3[l + 4] + t3[l];
+    sum = static_cast<double>((t6[0] + t6[2]) + (t6[1] + t6[3]));
+  }
+  for (int64_t i = np; i < hd; ++i) sum += static_cast<double>(fp16_to_fp32(k[i]) * fp16_to_fp32(q[i]));
+  return static_cast<float>(sum);
+}
+
+// The definition that the SIMD versions reproduce bit for bit, which is the arithmetic of
+// llama.cpp's CPU flash attention: q rounded to f16; per key the score (score_f16) times scale;
+// when it is a new maximum the f16 accumulator is rescaled by exp(old - new) and the new row
+// added with weight 1, otherwise the row is added with weight exp(s - max); every accumulator
+// update is one fused multiply-add in f32 rounded to f16. out = acc * (1 / sum).
 void attend_f16_scalar(const float* q, const uint16_t* k, const uint16_t* v, size_t kv_stride, int64_t n, int64_t hd,
                        float scale, float* out, uint16_t* work) {
   uint16_t* q16 = work;
@@ -275,11 +326,7 @@ void attend_f16_scalar(const float* q, const uint16_t* k, const uint16_t* v, siz
   for (int64_t j = 0; j < n; ++j) {
     const uint16_t* kj = k + static_cast<size_t>(j) * kv_stride;
     const uint16_t* vj = v + static_cast<size_t>(j) * kv_stride;
-    // Eight lanes (element d in lane d % 8), summed as (l0+l4 + l2+l6) + (l1+l5 + l3+l7).
-    float l[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    for (int64_t d = 0; d < hd; ++d) l[d % 8] = std::fma(fp16_to_fp32(kj[d]), fp16_to_fp32(q16[d]), l[d % 8]);
-    float s = ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]));
-    s *= scale;
+    const float s = score_f16(kj, q16, hd) * scale;
     float ms = 1.0f, vs = 1.0f;
     if (s > mx) {
       ms = std::exp(mx - s);
@@ -319,6 +366,7 @@ const Kernels& kernels_scalar() {
       attend_f16_scalar,
       attn_scores_scalar,
       softmax_rows_scalar,
+      swiglu_scalar,
   };
   return t;
 }
