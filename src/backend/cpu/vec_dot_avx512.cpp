@@ -39,7 +39,7 @@ const Kernels& kernels_avx512() {
       gemm_legacy<WQ4_1, 4, 4>,
       gemm_legacy512<W2Q5_0, 4, 4>,
       gemm_legacy<WQ5_1, 4, 4>,
-      gemm_q8_0_ggml<4, 4>,
+      gemm_q8_0_ggml512<4, 4>,
       gemm_rows<Q4K512, 4, 4>,
       gemm_rows<Q5K512, 4, 4>,
       gemm_rows<Q6K512, 4, 4>,
