@@ -194,6 +194,31 @@ TEST(BatchAttentionKernels, EveryLevelMatchesScalar) {
   }
 }
 
+// SwiGLU with llama.cpp's vector exp: within a few ulps of silu(g) * u in double, the same bits on
+// every level, saturating like expf at the ends.
+TEST(Swiglu, CloseToDoubleAndIdenticalOnEveryLevel) {
+  LevelGuard guard;
+  std::mt19937 rng(21);
+  std::vector<float> g = random_f32(1003, 4.0f, rng), u = random_f32(1003, 1.0f, rng);
+  g[0] = 95.0f;   // exp(-95): far below the smallest float
+  g[1] = -95.0f;  // exp(95): overflows; silu is -0
+  g[2] = 0.0f;
+  cpu::set_simd_level("scalar");
+  std::vector<float> want(g.size());
+  cpu::swiglu(g.data(), u.data(), static_cast<int64_t>(g.size()), want.data());
+  for (size_t i = 0; i < g.size(); ++i) {
+    const double ref = g[i] / (1.0 + std::exp(-static_cast<double>(g[i]))) * u[i];
+    EXPECT_NEAR(want[i], ref, 4e-7 * std::fabs(ref) + 1e-30) << "g " << g[i];
+  }
+  for (const char* level : {"avx2", "avx512"}) {
+    if (!cpu::simd_supported(level)) continue;
+    cpu::set_simd_level(level);
+    std::vector<float> got(g.size());
+    cpu::swiglu(g.data(), u.data(), static_cast<int64_t>(g.size()), got.data());
+    for (size_t i = 0; i < g.size(); ++i) ASSERT_EQ(got[i], want[i]) << level << " at " << i << " g " << g[i];
+  }
+}
+
 TEST(Attention, ToF16RoundsToNearestEven) {
   auto be = backend::make_cpu_backend(1);
   std::vector<float> x = {1.0f, 1.0f + 1.0f / 2048, 1.0f + 3.0f / 2048, 65504.0f, -2.5e-8f, 0.1f, 3.14159f, -7.0f, 1e-3f};

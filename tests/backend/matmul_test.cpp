@@ -326,6 +326,31 @@ TEST(PackedWeights, MatchReferenceAndAreIdenticalOnEveryLevel) {
   set_simd_level(initial);
 }
 
+// Q8_0 is summed in llama.cpp's order (kernels.h dot_q8_0) at every level: the results are the
+// same bits on scalar, AVX2 and AVX-512, for tiles and the matrix-vector path alike.
+TEST(Q8_0, EveryLevelGivesTheSameBits) {
+  const std::string initial = simd_level();
+  std::mt19937 rng(5);
+  const int64_t m = 37, k = 288;  // odd rows, an odd number of blocks
+  const auto w = random_weights(DType::q8_0, m, k, rng);
+  ThreadPool pool(1);
+  for (int64_t n : {1, 2, 5, 9}) {
+    const auto x = random_x(n, k, rng);
+    std::vector<float> first;
+    for (const char* level : {"scalar", "avx2", "avx512"}) {
+      if (!simd_supported(level)) continue;
+      set_simd_level(level);
+      std::vector<float> y(static_cast<size_t>(n * m));
+      matmul(w.data(), DType::q8_0, m, k, x.data(), n, y.data(), pool);
+      if (first.empty())
+        first = y;
+      else
+        EXPECT_EQ(y, first) << level << " n=" << n;
+    }
+  }
+  set_simd_level(initial);
+}
+
 TEST(Matmul, EmptyShapesAreNoOps) {
   ThreadPool pool(2);
   float y = 7.0f;
