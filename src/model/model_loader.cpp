@@ -45,7 +45,7 @@ class TensorBinder {
 // Re-lays out the matrices the CPU kernels read faster packed (cpu::pack_weights: Q4_0 and
 // Q5_0 in 16-row panels), one at a time, giving the file's pages of each back once it is copied so that
 // the resident size stays that of one copy. FRAGUA_PACK=0 keeps the file's layout.
-Status pack_weights(Weights& w, bool tied, const format::GgufFile& file) {
+Status pack_for_cpu(Weights& w, bool tied, const format::GgufFile& file) {
   const char* env = std::getenv("FRAGUA_PACK");
   if (env && std::string_view(env) == "0") return {};
   auto pack = [&](Tensor& t) -> Status {
@@ -120,7 +120,7 @@ Result<std::unique_ptr<Model>> Model::from_gguf(format::GgufFile file) {
     FRAGUA_TRY(check_f32_vector(L.attn_norm, n("attn_norm"), f.path()));
     FRAGUA_TRY(check_f32_vector(L.ffn_norm, n("ffn_norm"), f.path()));
   }
-  FRAGUA_TRY(pack_weights(w, c.tied_output, f));
+  FRAGUA_TRY(pack_for_cpu(w, c.tied_output, f));
   if (b.bound() != f.tensors().size()) {
     for (const auto& t : f.tensors()) {
       // Report the first tensor the architecture does not use: a sign of a mislabelled file.

@@ -165,7 +165,7 @@ struct Panel16 {
           g[i + 4] = _mm512_and_si512(_mm512_srli_epi16(z, 4), lo);
         }
         if constexpr (Five) {
-          const __m512i hb = _mm512_loadu_si512(blk + 256), sixteen = _mm512_set1_epi8(0x10);
+          const __m512i hb = _mm512_loadu_si512(blk + P::fifth_bits), sixteen = _mm512_set1_epi8(0x10);
           const __m512i sel_lo = _mm512_set1_epi32(0x08040201), sel_hi = _mm512_set1_epi32(static_cast<int>(0x80402010u));
           for (int i = 0; i < 4; ++i) {
             const __m512i v = _mm512_shuffle_epi8(hb, _mm512_broadcast_i64x4(spread_byte(i)));

@@ -539,17 +539,6 @@ inline int32_t load_i32(const int8_t* p) {
   return v;
 }
 
-// Panel geometry (cpu::pack_weights): per block of 32 columns, the 16 rows' quant bytes 4 at a
-// time (4 x 64 bytes), for Q5_0 then their fifth bits (64 bytes: per row one 32-bit word whose
-// byte i holds the fifth bits of elements 4i..4i+3 in its low nibble and of 16+4i..16+4i+3 in
-// its high nibble), then the 16 scales.
-template <bool Five>
-struct Panel {
-  static constexpr int bytes = Five ? 352 : 288;       // per block: 16 x 22 or 16 x 18
-  static constexpr int scales = Five ? 320 : 256;      // offset of the 16 f16 scales
-  static constexpr int offset = Five ? 16 : 8;         // the zero point of the quants
-};
-
 // Byte pattern that copies byte i of each 32-bit lane to all four of its bytes.
 inline __m256i spread_byte(int i) {
   const char a = static_cast<char>(i), b = static_cast<char>(4 + i), c = static_cast<char>(8 + i),
@@ -573,7 +562,7 @@ void tile_panel8(int64_t nb, const uint8_t* panel, int h, const Q8Row* xr, float
       g[i + 4] = _mm256_and_si256(_mm256_srli_epi16(z, 4), lo);
     }
     if constexpr (Five) {
-      const __m256i hb = load256(blk + 256 + 32 * h), sixteen = _mm256_set1_epi8(0x10);
+      const __m256i hb = load256(blk + P::fifth_bits + 32 * h), sixteen = _mm256_set1_epi8(0x10);
       const __m256i sel_lo = _mm256_set1_epi32(0x08040201), sel_hi = _mm256_set1_epi32(static_cast<int>(0x80402010u));
       for (int i = 0; i < 4; ++i) {
         const __m256i v = _mm256_shuffle_epi8(hb, spread_byte(i));

@@ -237,7 +237,8 @@ void pack_weights(DType t, const void* src, int64_t m, int64_t k, void* dst) {
   if (!packable(t, m, k)) return;
   const bool five = t == DType::q5_0;
   const int64_t nb = k / 32;
-  const size_t ws = row_size(t, k), bytes = five ? 352 : 288, scales = five ? 320 : 256;
+  const size_t ws = row_size(t, k), bytes = five ? Panel<true>::bytes : Panel<false>::bytes,
+               scales = five ? Panel<true>::scales : Panel<false>::scales;
   const auto* in = static_cast<const uint8_t*>(src);
   auto* out = static_cast<uint8_t*>(dst);
   for (int64_t p = 0; p < m / 16; ++p)
@@ -254,7 +255,7 @@ void pack_weights(DType t, const void* src, int64_t m, int64_t k, void* dst) {
           uint32_t qh;
           std::memcpy(&qh, q->qh, 4);
           for (int i = 0; i < 4; ++i)  // byte i: fifth bits of elements 4i.. (low nibble), 16+4i.. (high)
-            blk[256 + 4 * r + i] = static_cast<uint8_t>(((qh >> (4 * i)) & 15) | (((qh >> (16 + 4 * i)) & 15) << 4));
+            blk[Panel<true>::fifth_bits + 4 * r + i] = static_cast<uint8_t>(((qh >> (4 * i)) & 15) | (((qh >> (16 + 4 * i)) & 15) << 4));
         } else {
           const auto* q = reinterpret_cast<const tensor::BlockQ4_0*>(row) + b;
           qs = q->qs;

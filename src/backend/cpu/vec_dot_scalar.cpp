@@ -183,12 +183,12 @@ void act_f16r_scalar(const float* x, uint8_t* out, int64_t k) {
 
 // The definition the SIMD versions reproduce bit for bit: per row and block, the exact integer
 // dot minus offset * sum(x) (8 for Q4_0, 16 for Q5_0), then acc = fma(float(dot), d_w * d_x,
-// acc) in block order. Panel geometry as gemm_simd.h's Panel.
+// acc) in block order. Panel geometry: kernels.h's Panel.
 template <bool Five>
 void gemm_panels_scalar(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* x, size_t xs, int nc, float* y,
                         size_t ys) {
   const int64_t nb = k / 32;
-  const int bytes = Five ? 352 : 288, scales = Five ? 320 : 256, offset = Five ? 16 : 8;
+  const int bytes = Panel<Five>::bytes, scales = Panel<Five>::scales, offset = Panel<Five>::offset;
   for (int p = 0; p < nr / 16; ++p) {
     const uint8_t* panel = w + static_cast<size_t>(p) * 16 * ws;
     for (int c = 0; c < nc; ++c) {
@@ -204,7 +204,7 @@ void gemm_panels_scalar(int64_t k, const uint8_t* w, size_t ws, int nr, const ui
               const uint8_t byte = blk[64 * i + 4 * r + j];
               int lo = byte & 15, hi = byte >> 4;
               if (Five) {
-                const uint8_t h = blk[256 + 4 * r + i];
+                const uint8_t h = blk[Panel<Five>::fifth_bits + 4 * r + i];
                 lo |= ((h >> j) & 1) << 4;
                 hi |= ((h >> (4 + j)) & 1) << 4;
               }
