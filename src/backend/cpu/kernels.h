@@ -50,15 +50,15 @@ using AttnScoresFn = void (*)(int64_t hd, const float* q, size_t qs, int nt, con
 using SoftmaxRowsFn = void (*)(float* s, size_t ss, int nt, const int64_t* n_seen, int64_t n);
 
 // Panel geometry of packed Q4_0/Q5_0 (pack_weights and the packed kernels at every level): per
-// block of 32 columns, the 16 rows' quant bytes 4 at a time (4 x 64 bytes), for Q5_0 then their fifth bits (64 bytes: per row one 32-bit word whose
-// byte i holds the fifth bits of elements 4i..4i+3 in its low nibble and of 16+4i..16+4i+3 in
-// its high nibble), then the 16 scales.
+// block of 32 columns, the 16 rows' quant bytes 4 at a time (4 x 64 bytes); for Q5_0 then their
+// fifth bits (64 bytes: per row one 32-bit word whose byte i holds the fifth bits of elements
+// 4i..4i+3 in its low nibble and of 16+4i..16+4i+3 in its high nibble); then the 16 scales.
 template <bool Five>
 struct Panel {
-  static constexpr int bytes = Five ? 352 : 288;       // per block: 16 x 22 or 16 x 18
-  static constexpr int fifth_bits = 256;                // offset of the Q5_0 fifth bits
-  static constexpr int scales = Five ? 320 : 256;      // offset of the 16 f16 scales
-  static constexpr int offset = Five ? 16 : 8;         // the zero point of the quants
+  static constexpr int bytes = Five ? 352 : 288;   // per block: 16 x 22 or 16 x 18
+  static constexpr int fifth_bits = 256;           // offset of the Q5_0 fifth bits
+  static constexpr int scales = Five ? 320 : 256;  // offset of the 16 f16 scales
+  static constexpr int offset = Five ? 16 : 8;     // the zero point of the quants
 };
 
 struct Kernels {
