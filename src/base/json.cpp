@@ -5,7 +5,37 @@
 
 namespace fragua {
 
-Result<nlohmann::json> parse_json(std::string_view text, std::string_view origin, size_t base_offset) {
+size_t json_depth_violation(std::string_view text, int max_depth) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;  // the escaped character cannot end the string
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return i;
+    } else if (c == ']' || c == '}') {
+      --depth;  // unbalanced text is the parser's to report
+    }
+  }
+  return std::string_view::npos;
+}
+
+std::string json_preview(const nlohmann::json& v, size_t max_chars) {
+  if (v.is_object()) return fmt::format("an object of {} members", v.size());
+  if (v.is_array()) return fmt::format("an array of {} elements", v.size());
+  std::string s = v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (s.size() > max_chars) s = s.substr(0, max_chars) + "...";
+  return s;
+}
+
+Result<nlohmann::json> parse_json(std::string_view text, std::string_view origin, size_t base_offset, int max_depth) {
+  if (size_t at = json_depth_violation(text, max_depth); at != std::string_view::npos)
+    return corruption_error("{}: JSON nested deeper than {} levels at byte offset {}", origin, max_depth,
+                            base_offset + at);
   try {
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
@@ -28,14 +58,14 @@ Result<int64_t> json_integer(const nlohmann::json& v, std::string_view what, int
   } else if (v.is_number_integer()) {
     x = v.get<int64_t>();
   } else {
-    return corruption_error("{}: expected an integer, found {}", what, v.dump());
+    return corruption_error("{}: expected an integer, found {}", what, json_preview(v));
   }
   if (x < lo || x > hi) return corruption_error("{}: {} is outside [{}, {}]", what, x, lo, hi);
   return x;
 }
 
 Result<float> json_float(const nlohmann::json& v, std::string_view what) {
-  if (!v.is_number()) return corruption_error("{}: expected a number, found {}", what, v.dump());
+  if (!v.is_number()) return corruption_error("{}: expected a number, found {}", what, json_preview(v));
   const double d = v.get<double>();
   if (!(std::fabs(d) <= static_cast<double>(std::numeric_limits<float>::max())))
     return corruption_error("{}: {} does not fit a float", what, d);

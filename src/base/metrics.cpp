@@ -1,3 +1,4 @@
+#include "fragua/base/json.h"
 #include "fragua/base/metrics.h"
 
 #include <cerrno>
@@ -57,10 +58,10 @@ Result<std::vector<nlohmann::json>> read_metrics(const std::string& path) {
   while (std::getline(in, line)) {
     ++lineno;
     if (line.empty()) continue;
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.is_object())
-      return corruption_error("{}:{}: not a JSON object", path, lineno);
-    out.push_back(std::move(j));
+    auto j = parse_json(line, fmt::format("{}:{}", path, lineno));
+    if (!j.ok()) return std::move(j).error();
+    if (!j->is_object()) return corruption_error("{}:{}: not a JSON object", path, lineno);
+    out.push_back(std::move(*j));
   }
   return out;
 }

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "fragua/base/json.h"
 #include "fragua/base/file.h"
 #include "fragua/base/log.h"
 #include "fragua/data/langid.h"
@@ -83,9 +84,11 @@ Status run_eval(const EvalOpts& o) {
     size_t nl = text.find('\n', pos);
     if (nl == std::string::npos) nl = text.size();
     ++line;
-    auto j = nlohmann::json::parse(text.begin() + static_cast<long>(pos), text.begin() + static_cast<long>(nl), nullptr, false);
+    auto parsed = parse_json(std::string_view(text).substr(pos, nl - pos), fmt::format("{}: line {}", o.input, line));
     pos = nl + 1;
-    if (j.is_discarded() || !j.is_object() || !j.contains("text") || !j.contains("lang"))
+    if (!parsed.ok()) return std::move(parsed).error();
+    const nlohmann::json& j = *parsed;
+    if (!j.is_object() || !j.contains("text") || !j.contains("lang") || !j["text"].is_string() || !j["lang"].is_string())
       return corruption_error("{}: line {}: expected {{\"text\", \"lang\"}}", o.input, line);
     items.push_back({j["text"].get<std::string>(), j["lang"].get<std::string>()});
   }

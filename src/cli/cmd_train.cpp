@@ -2,6 +2,7 @@
 #include <csignal>
 
 #include "cli/command.h"
+#include "fragua/base/json.h"
 #include "fragua/base/file.h"
 #include "fragua/base/log.h"
 #include "fragua/train/trainer.h"
@@ -39,14 +40,14 @@ Status run_train(CLI::App& cmd, TrainOpts& o) {
   train::TrainConfig c;
   // Resuming: the run's own config.json is the base, so only changed flags need repeating.
   if (o.resume && !o.out.empty() && Env::posix().file_exists(o.out + "/config.json")) {
-    auto j = nlohmann::json::parse(FRAGUA_TRY(read_file(o.out + "/config.json")), nullptr, false);
-    if (j.is_discarded()) return corruption_error("{}/config.json: not JSON", o.out);
+    auto j = FRAGUA_TRY(parse_json(FRAGUA_TRY(read_file(o.out + "/config.json")), o.out + "/config.json"));
+    if (!j.is_object()) return corruption_error("{}/config.json: not a JSON object", o.out);
     j.erase("provenance");
     FRAGUA_TRY(c.merge_json(j));
   }
   if (!o.config_file.empty()) {
-    auto j = nlohmann::json::parse(FRAGUA_TRY(read_file(o.config_file)), nullptr, false);
-    if (j.is_discarded()) return invalid_argument_error("{}: not valid JSON", o.config_file);
+    auto j = FRAGUA_TRY(parse_json(FRAGUA_TRY(read_file(o.config_file)), o.config_file));
+    if (!j.is_object()) return invalid_argument_error("{}: not a JSON object", o.config_file);
     auto st = c.merge_json(j);
     if (!st.ok()) return st.error().with_context(o.config_file);
   }

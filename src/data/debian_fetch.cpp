@@ -11,6 +11,7 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "fragua/base/json.h"
 #include "fragua/base/file.h"
 #include "fragua/base/http.h"
 #include "fragua/base/log.h"
@@ -290,9 +291,10 @@ Status fetch_debian(const FetchOptions& o) {
     while (pos < data->size()) {
       size_t nl = data->find('\n', pos);
       if (nl == std::string::npos) nl = data->size();
-      auto j = nlohmann::json::parse(data->begin() + static_cast<long>(pos), data->begin() + static_cast<long>(nl), nullptr, false);
+      auto parsed = parse_json(std::string_view(*data).substr(pos, nl - pos), "package record");
       pos = nl + 1;
-      if (j.is_discarded()) continue;
+      if (!parsed.ok() || !parsed->is_object()) continue;
+      nlohmann::json& j = *parsed;
       std::string lang = j.value("lang", "");
       if (pkg_entry.is_null())
         pkg_entry = {{"package", j["package"]}, {"version", j["version"]}, {"licence", j["licence"]}};

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fragua/base/json.h"
 #include "fragua/base/file.h"
 #include "fragua/data/langid.h"
 #include "langid_features.h"
@@ -231,8 +232,10 @@ Result<LangIdModel> LangIdModel::from_bytes(std::string_view d, const std::strin
     return unsupported_error("{}: offset 8: model version {} (this build reads {}); retrain with `fragua corpus langid train`",
                              name, version, kVersion);
   if (16 + uint64_t{hl} + 8 > d.size()) return corruption_error("{}: offset 12: header runs past the end", name);
-  auto h = nlohmann::json::parse(d.substr(16, hl), nullptr, false);
-  if (h.is_discarded() || !h.is_object() || !h.contains("languages") || !h.contains("bits"))
+  auto parsed = parse_json(d.substr(16, hl), name, 16);
+  if (!parsed.ok()) return std::move(parsed).error();
+  const nlohmann::json& h = *parsed;
+  if (!h.is_object() || !h.contains("languages") || !h.contains("bits"))
     return corruption_error("{}: offset 16: bad JSON header", name);
   LangIdModel m;
   auto& im = *m.impl_;

@@ -4,6 +4,7 @@
 
 #include <xxhash.h>
 
+#include "fragua/base/json.h"
 #include "fragua/base/file.h"
 #include "fragua/base/log.h"
 #include "fragua/data/debian.h"
@@ -54,9 +55,10 @@ Result<LangIdSplit> prepare_langid_data(const std::vector<std::string>& paths, d
       size_t nl = data.find('\n', pos);
       if (nl == std::string::npos) nl = data.size();
       ++line_no;
-      auto j = nlohmann::json::parse(data.begin() + static_cast<long>(pos), data.begin() + static_cast<long>(nl), nullptr, false);
+      auto parsed = parse_json(std::string_view(data).substr(pos, nl - pos), p);
       pos = nl + 1;
-      if (j.is_discarded() || !j.is_object() || !j.contains("text") || !j["text"].is_string()) {
+      const nlohmann::json j = parsed.ok() ? std::move(*parsed) : nlohmann::json();
+      if (!j.is_object() || !j.contains("text") || !j["text"].is_string()) {
         log_warn("{}: line {}: not a corpus record, skipped", p, line_no);
         continue;
       }

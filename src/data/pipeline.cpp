@@ -1,4 +1,5 @@
 // The corpus build driver (see pipeline.h for the design).
+#include "fragua/base/json.h"
 #include "fragua/data/pipeline.h"
 
 #include <algorithm>
@@ -232,8 +233,8 @@ Status run_build(const BuildConfig& c) {
       if (prev.ok() && keys.ok() && fs::exists(out / "shards" / shard_name(f))) {
         resumed = true;  // its kept keys go back into the index, in the original order
         flat.assign(reinterpret_cast<const uint64_t*>(keys->data()), reinterpret_cast<const uint64_t*>(keys->data()) + keys->size() / 8);
-        auto j = nlohmann::json::parse(*prev, nullptr, false);
-        if (!j.is_discarded()) total.merge(BuildStats::from_json(j));
+        auto j = parse_json(*prev, files[f]);
+        if (j.ok()) total.merge(BuildStats::from_json(*j));
       } else {
         SourceStats ss;
         auto data = MappedFile::open(files[f]);
@@ -314,8 +315,8 @@ Status run_build(const BuildConfig& c) {
   if (comm.rank == 0 && ok_all) {
     BuildStats merged;
     for (const auto& p : parts) {
-      auto j = nlohmann::json::parse(p, nullptr, false);
-      if (!j.is_discarded()) merged.merge(BuildStats::from_json(j));
+      auto j = parse_json(p, "rank statistics");
+      if (j.ok()) merged.merge(BuildStats::from_json(*j));
     }
     nlohmann::json report = merged.to_json();
     report["format"] = "fragua-corpus-build-report";

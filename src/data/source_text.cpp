@@ -1,6 +1,7 @@
 // Plain-text and JSONL sources, format detection and file reading.
 #include <algorithm>
 
+#include "fragua/base/json.h"
 #include "fragua/base/file.h"
 #include "fragua/base/utf8.h"
 #include "fragua/data/source.h"
@@ -132,11 +133,12 @@ void parse_jsonl(std::string_view data, const std::string& name, const DocumentS
       bad(fmt::format("invalid UTF-8 at offset {}", start + *inv));
       continue;
     }
-    auto j = nlohmann::json::parse(line.begin(), line.end(), nullptr, false);
-    if (j.is_discarded() || !j.is_object()) {
-      bad("not a JSON object");
+    auto parsed = parse_json(line, "record", start);
+    if (!parsed.ok() || !parsed->is_object()) {
+      bad(parsed.ok() ? "not a JSON object" : parsed.error().message());
       continue;
     }
+    nlohmann::json& j = *parsed;
     auto it = j.find("text");
     if (it == j.end() || !it->is_string()) {
       bad("no string field \"text\"");

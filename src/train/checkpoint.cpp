@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "fragua/base/json.h"
 #include "fragua/format/safetensors.h"
 #include "fragua/train/trainer.h"
 
@@ -49,8 +50,7 @@ Result<Model> load_model_safetensors(const std::string& path) {
   auto f = FRAGUA_TRY(format::SafetensorsFile::open(path));
   auto it = f.metadata().find("fragua.config");
   if (it == f.metadata().end()) return corruption_error("{}: no \"fragua.config\" metadata (not a Fragua checkpoint)", path);
-  nlohmann::json cj = nlohmann::json::parse(it->second, nullptr, false);
-  if (cj.is_discarded()) return corruption_error("{}: metadata \"fragua.config\" is not JSON", path);
+  nlohmann::json cj = FRAGUA_TRY(parse_json(it->second, path + ": metadata \"fragua.config\""));
   auto cfg = ModelConfig::from_json(cj);
   if (!cfg.ok()) return std::move(cfg).error().with_context(path);
   auto model = FRAGUA_TRY(Model::create(*cfg));
@@ -100,8 +100,8 @@ Result<std::string> latest_checkpoint(const std::string& out_dir) {
 
 Result<nlohmann::json> load_checkpoint(const std::string& dir, Model& model, AdamW& opt) {
   std::string text = FRAGUA_TRY(read_file(dir + "/state.json"));
-  nlohmann::json state = nlohmann::json::parse(text, nullptr, false);
-  if (state.is_discarded() || !state.is_object() || state.value("format", "") != "fragua.train_state")
+  nlohmann::json state = FRAGUA_TRY(parse_json(text, dir + "/state.json"));
+  if (!state.is_object() || state.value("format", "") != "fragua.train_state")
     return corruption_error("{}/state.json: not a Fragua training state", dir);
   if (state.value("version", 0) != 1)
     return unsupported_error("{}/state.json: state version {} (this Fragua reads 1)", dir, state.value("version", 0));

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "fragua/base/json.h"
 #include "fragua/base/file.h"
 #include "fragua/base/progress.h"
 #include "fragua/base/utf8.h"
@@ -54,8 +55,10 @@ struct Builder {
       pos = end + 1;
       if (l.find_first_not_of(" \t\r") == std::string_view::npos) continue;
       std::string where = fmt::format("{}:{}", path, line);
-      auto j = nlohmann::json::parse(l, nullptr, false);
-      if (j.is_discarded() || !j.is_object()) return invalid_argument_error("{}: not a JSON object", where);
+      auto parsed = parse_json(l, where);
+      if (!parsed.ok()) return std::move(parsed).error();
+      nlohmann::json& j = *parsed;
+      if (!j.is_object()) return invalid_argument_error("{}: not a JSON object", where);
       if (!j.contains("text") || !j["text"].is_string()) return invalid_argument_error("{}: no string field \"text\"", where);
       std::string lang = o.lang;
       if (j.contains("lang") && j["lang"].is_string()) lang = j["lang"].get<std::string>();

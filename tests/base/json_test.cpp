@@ -52,3 +52,37 @@ TEST(JsonNumbers, IntegersAreCheckedBeforeAnyConversion) {
 
 }  // namespace
 }  // namespace fragua
+
+namespace fragua {
+namespace {
+
+TEST(ParseJson, DeepNestingIsRefusedWithTheOffset) {
+  // 200 KB of brackets once overflowed the stack when the parsed value was copied or dumped.
+  std::string deep = R"({"a": )" + std::string(100000, '[') + std::string(100000, ']') + "}";
+  auto j = parse_json(deep, "tok.json", 10);
+  ASSERT_FALSE(j.ok());
+  EXPECT_EQ(j.error().code(), ErrorCode::corruption);
+  // '{' is level 1, so the 64th '[' (index 6 + 63 = 69 of the text) opens level 65.
+  EXPECT_NE(j.error().message().find("tok.json: JSON nested deeper than 64 levels at byte offset 79"),
+            std::string::npos)
+      << j.error().message();
+  // Brackets inside strings (escaped quotes included) do not count.
+  std::string in_string = R"({"s": ")" + std::string(1000, '[') + R"(\"{{{"})";
+  EXPECT_TRUE(parse_json(in_string, "s.json").ok());
+  std::string at_limit = std::string(64, '[') + std::string(64, ']');
+  EXPECT_TRUE(parse_json(at_limit, "x").ok());
+  EXPECT_FALSE(parse_json("[" + at_limit + "]", "x").ok());
+}
+
+TEST(ParseJson, PreviewNeverDumpsASubtree) {
+  auto j = nlohmann::json::parse(R"({"big": [1, 2, 3], "s": "0123456789012345678901234567890123456789xyz"})");
+  EXPECT_EQ(json_preview(j), "an object of 2 members");
+  EXPECT_EQ(json_preview(j["big"]), "an array of 3 elements");
+  EXPECT_EQ(json_preview(j["s"]), "\"012345678901234567890123456789012345678...");
+  auto e = json_integer(j["big"], "id of 'x'");
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.error().message().find("expected an integer, found an array of 3 elements"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace fragua

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -13,9 +14,23 @@
 
 namespace fragua {
 
+// Nesting limit for JSON from untrusted input. nlohmann's parser is iterative, but copying or
+// dumping a parsed value recurses, so 200 KB of '[' would overflow the stack later; the deepest
+// document Fragua reads (a tokenizer.json) nests about 8 levels.
+inline constexpr int kJsonMaxDepth = 64;
+
 // `origin` names the input in messages ("model.safetensors", "corpus.jsonl:12"); `base_offset` is
 // the offset of `text` inside that input, so the reported offset points into the real file.
-Result<nlohmann::json> parse_json(std::string_view text, std::string_view origin, size_t base_offset = 0);
+// Text nested deeper than `max_depth` arrays/objects is rejected before it is parsed.
+Result<nlohmann::json> parse_json(std::string_view text, std::string_view origin, size_t base_offset = 0,
+                                  int max_depth = kJsonMaxDepth);
+
+// Offset of the first '[' or '{' that opens level max_depth + 1 (strings skipped), or npos.
+size_t json_depth_violation(std::string_view text, int max_depth = kJsonMaxDepth);
+
+// A short description of an untrusted value for messages: its type, and for a scalar its text
+// cut to `max_chars`. Never the whole subtree (which may be huge or deeply nested).
+std::string json_preview(const nlohmann::json& v, size_t max_chars = 40);
 
 // A JSON integer as int64, or an error naming `what` when the value is not an integer in
 // [lo, hi] (a float such as 6.9e106 must not reach a C++ integer conversion: that is undefined).
