@@ -13,7 +13,7 @@
 
 #include "fragua/train/model.h"
 #include "fragua/train/optim.h"
-#include "train/kernels/kernels.h"
+#include "fragua/train/kernels.h"
 
 using namespace fragua;
 using namespace fragua::train;

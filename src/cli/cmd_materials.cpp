@@ -11,7 +11,7 @@
 #include "fragua/materials/features.h"
 #include "fragua/materials/predictor.h"
 #include "fragua/materials/validation.h"
-#include "materials/csv_reader.h"
+#include "fragua/materials/csv_reader.h"
 
 namespace fragua::cli {
 namespace {

@@ -11,7 +11,7 @@
 #include "fragua/materials/enumerate.h"
 #include "fragua/materials/predictor.h"
 #include "fragua/materials/screen.h"
-#include "materials/csv_reader.h"
+#include "fragua/materials/csv_reader.h"
 
 namespace fragua::cli {
 namespace {

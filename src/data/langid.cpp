@@ -13,6 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fragua/base/data_files.h"
+#include "fragua/base/runtime_options.h"
 #include "fragua/base/json.h"
 #include "fragua/base/file.h"
 #include "fragua/data/langid.h"
@@ -264,8 +266,8 @@ Result<LangIdModel> LangIdModel::load(const std::string& path) {
 }
 
 Result<LangIdModel> LangIdModel::load_default() {
-  if (const char* p = std::getenv("FRAGUA_LANGID_MODEL"); p && *p) return load(p);
-  return load(std::string(FRAGUA_SOURCE_DIR) + "/data/langid/model.bin");
+  if (std::string p = runtime_options().langid_model; !p.empty()) return load(p);
+  return load(FRAGUA_TRY(find_data_file("langid/model.bin")));
 }
 
 std::vector<std::pair<size_t, size_t>> split_sentences(std::string_view t) {

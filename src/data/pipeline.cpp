@@ -1,16 +1,13 @@
 // The corpus build driver (see pipeline.h for the design).
-#include "fragua/base/json.h"
 #include "fragua/data/pipeline.h"
 
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
-#ifdef FRAGUA_HAVE_MPI
-#include <mpi.h>
-#endif
-
+#include "fragua/base/communicator.h"
 #include "fragua/base/file.h"
+#include "fragua/base/json.h"
 #include "fragua/base/log.h"
 #include "fragua/base/progress.h"
 #include "fragua/base/thread_pool.h"
@@ -95,86 +92,6 @@ void append_key(std::vector<uint64_t>& flat, const DedupKey& k, int bands) {
   for (int b = 0; b < bands; ++b) flat.push_back(b < static_cast<int>(k.bands.size()) ? k.bands[static_cast<size_t>(b)] : 0);
 }
 
-struct Comm {
-  int rank = 0, size = 1;
-  bool mpi = false, initialized_here = false;
-  // Every rank's flat vector, in rank order.
-  std::vector<std::vector<uint64_t>> allgather(const std::vector<uint64_t>& mine) const {
-#ifdef FRAGUA_HAVE_MPI
-    if (mpi) {
-      int n = static_cast<int>(mine.size());
-      std::vector<int> counts(static_cast<size_t>(size)), displs(static_cast<size_t>(size));
-      MPI_Allgather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, MPI_COMM_WORLD);
-      int total = 0;
-      for (int r = 0; r < size; ++r) {
-        displs[static_cast<size_t>(r)] = total;
-        total += counts[static_cast<size_t>(r)];
-      }
-      std::vector<uint64_t> all(static_cast<size_t>(total));
-      MPI_Allgatherv(mine.data(), n, MPI_UINT64_T, all.data(), counts.data(), displs.data(), MPI_UINT64_T, MPI_COMM_WORLD);
-      std::vector<std::vector<uint64_t>> out;
-      for (int r = 0; r < size; ++r)
-        out.emplace_back(all.begin() + displs[static_cast<size_t>(r)], all.begin() + displs[static_cast<size_t>(r)] + counts[static_cast<size_t>(r)]);
-      return out;
-    }
-#endif
-    return {mine};
-  }
-  // Concatenation of every rank's string at rank 0 (others get "").
-  std::vector<std::string> gather_strings(const std::string& mine) const {
-#ifdef FRAGUA_HAVE_MPI
-    if (mpi) {
-      int n = static_cast<int>(mine.size());
-      std::vector<int> counts(static_cast<size_t>(size)), displs(static_cast<size_t>(size));
-      MPI_Gather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, MPI_COMM_WORLD);
-      int total = 0;
-      for (int r = 0; r < size; ++r) {
-        displs[static_cast<size_t>(r)] = total;
-        total += counts[static_cast<size_t>(r)];
-      }
-      std::string all(static_cast<size_t>(rank == 0 ? total : 0), '\0');
-      MPI_Gatherv(mine.data(), n, MPI_CHAR, all.data(), counts.data(), displs.data(), MPI_CHAR, 0, MPI_COMM_WORLD);
-      std::vector<std::string> out;
-      if (rank == 0)
-        for (int r = 0; r < size; ++r)
-          out.push_back(all.substr(static_cast<size_t>(displs[static_cast<size_t>(r)]), static_cast<size_t>(counts[static_cast<size_t>(r)])));
-      return out;
-    }
-#endif
-    return {mine};
-  }
-  // Logical AND across ranks (every rank must agree a step succeeded).
-  bool all_ok(bool ok) const {
-#ifdef FRAGUA_HAVE_MPI
-    if (mpi) {
-      int v = ok ? 1 : 0, r = 0;
-      MPI_Allreduce(&v, &r, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-      return r == 1;
-    }
-#endif
-    return ok;
-  }
-};
-
-Comm init_comm() {
-  Comm c;
-#ifdef FRAGUA_HAVE_MPI
-  // Only under a launcher: a plain `fragua` run must not need an MPI runtime.
-  if (std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMI_SIZE") || std::getenv("PMIX_RANK")) {
-    int inited = 0;
-    MPI_Initialized(&inited);
-    if (!inited) {
-      MPI_Init(nullptr, nullptr);
-      c.initialized_here = true;
-    }
-    MPI_Comm_rank(MPI_COMM_WORLD, &c.rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &c.size);
-    c.mpi = c.size > 1;
-  }
-#endif
-  return c;
-}
-
 // Writes the shard, keys and stats of a processed file (each atomically; the stats file last,
 // as the marker that the file is done).
 Status commit_file(const fs::path& out, size_t index, const std::vector<Item>& items, const std::vector<uint64_t>& kept_keys,
@@ -197,7 +114,7 @@ Status commit_file(const fs::path& out, size_t index, const std::vector<Item>& i
 }  // namespace
 
 Status run_build(const BuildConfig& c) {
-  Comm comm = init_comm();
+  Communicator comm;
   auto files = FRAGUA_TRY(list_inputs(c.inputs));
   fs::path out(c.output);
   std::error_code ec;
@@ -215,11 +132,11 @@ Status run_build(const BuildConfig& c) {
   const size_t per_key = 2 + static_cast<size_t>(bands);
   ThreadPool pool(c.threads > 0 ? c.threads : ThreadPool::default_threads());
   BuildStats total;
-  size_t rounds = (files.size() + static_cast<size_t>(comm.size) - 1) / static_cast<size_t>(comm.size);
-  ProgressBar bar(comm.mpi ? fmt::format("build rank {}", comm.rank) : "build", files.size(), "files");
+  size_t rounds = (files.size() + static_cast<size_t>(comm.size()) - 1) / static_cast<size_t>(comm.size());
+  ProgressBar bar(comm.distributed() ? fmt::format("build rank {}", comm.rank()) : "build", files.size(), "files");
   Status failure = ok_status();
   for (size_t r = 0; r < rounds; ++r) {
-    size_t f = r * static_cast<size_t>(comm.size) + static_cast<size_t>(comm.rank);
+    size_t f = r * static_cast<size_t>(comm.size()) + static_cast<size_t>(comm.rank());
     bool mine = f < files.size();
     bool resumed = false;
     std::vector<Item> items;
@@ -271,12 +188,12 @@ Status run_build(const BuildConfig& c) {
     // Dedup: every rank applies every rank's keys in rank order.
     auto all = comm.allgather(c.dedup ? flat : std::vector<uint64_t>{});
     std::vector<uint64_t> kept_keys;
-    for (int q = 0; q < comm.size; ++q) {
+    for (int q = 0; q < comm.size(); ++q) {
       const auto& v = all[static_cast<size_t>(q)];
       for (size_t k = 0; k + per_key <= v.size(); k += per_key) {
         DedupKey key{v[k], v[k + 1], std::vector<uint64_t>(v.begin() + static_cast<long>(k + 2), v.begin() + static_cast<long>(k + per_key))};
         DedupVerdict verdict = index.check_and_insert(key);
-        if (q != comm.rank || resumed) continue;
+        if (q != comm.rank() || resumed) continue;
         auto& it = items[candidates[k / per_key]];
         if (verdict == DedupVerdict::exact_duplicate) it.dropped = "dedup:exact";
         else if (verdict == DedupVerdict::near_duplicate) it.dropped = "dedup:near";
@@ -305,14 +222,14 @@ Status run_build(const BuildConfig& c) {
       total.merge(st);
     }
     if (!comm.all_ok(failure.ok())) break;
-    bar.add(std::min<size_t>(static_cast<size_t>(comm.size), files.size() - r * static_cast<size_t>(comm.size)));
+    bar.add(std::min<size_t>(static_cast<size_t>(comm.size()), files.size() - r * static_cast<size_t>(comm.size())));
   }
   bar.finish();
   if (index.full()) log_warn("dedup index reached its memory budget ({} MB): later documents were checked but not added",
                              c.dedup_options.memory_mb);
   auto parts = comm.gather_strings(total.to_json().dump());
   bool ok_all = comm.all_ok(failure.ok());
-  if (comm.rank == 0 && ok_all) {
+  if (comm.rank() == 0 && ok_all) {
     BuildStats merged;
     for (const auto& p : parts) {
       auto j = parse_json(p, "rank statistics");
@@ -323,7 +240,7 @@ Status run_build(const BuildConfig& c) {
     report["version"] = 1;
     report["fragua"] = FRAGUA_VERSION;
     report["config"] = c.provenance;
-    report["ranks"] = comm.size;
+    report["ranks"] = comm.size();
     report["dedup_index_bytes"] = index.memory_bytes();
     FRAGUA_TRY(write_file_atomic((out / "report.json").string(), report.dump(2) + "\n"));
     std::string md = build_report_markdown(merged);
@@ -331,9 +248,6 @@ Status run_build(const BuildConfig& c) {
     FRAGUA_TRY(write_file_atomic((out / "report.svg").string(), build_report_svg(merged)));
     std::fputs(md.c_str(), stdout);
   }
-#ifdef FRAGUA_HAVE_MPI
-  if (comm.initialized_here) MPI_Finalize();
-#endif
   if (!failure.ok()) return failure;
   if (!ok_all) return io_error("another MPI rank failed; see its messages");
   return ok_status();

@@ -16,7 +16,7 @@
 #include "fragua/base/thread_pool.h"
 #include "fragua/format/safetensors.h"
 #include "fragua/train/optim.h"
-#include "train/kernels/kernels.h"
+#include "fragua/train/kernels.h"
 
 namespace fragua::materials {
 

@@ -1,4 +1,4 @@
-#include "materials/csv_reader.h"
+#include "fragua/materials/csv_reader.h"
 
 #include <charconv>
 #include <cmath>

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fragua/base/file.h"
-#include "materials/csv_reader.h"
+#include "fragua/materials/csv_reader.h"
 
 namespace fragua::materials {
 

@@ -12,8 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include "fragua/base/json.h"
-#include "train/block.h"
-#include "train/kernels/kernels.h"
+#include "fragua/train/block.h"
+#include "fragua/train/kernels.h"
 
 namespace fragua::materials {
 

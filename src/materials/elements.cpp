@@ -1,3 +1,4 @@
+#include "fragua/base/data_files.h"
 #include "fragua/materials/elements.h"
 
 #include <charconv>
@@ -6,7 +7,7 @@
 #include <limits>
 
 #include "fragua/base/file.h"
-#include "materials/csv_reader.h"
+#include "fragua/materials/csv_reader.h"
 
 namespace fragua::materials {
 
@@ -101,28 +102,12 @@ const Element* ElementTable::find(std::string_view symbol) const {
   return nullptr;
 }
 
-std::string data_dir() {
-  namespace fs = std::filesystem;
-  if (const char* d = std::getenv("FRAGUA_DATA_DIR"); d && *d) return d;
-  std::error_code ec;
-  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    fs::path share = exe.parent_path().parent_path() / "share" / "fragua";
-    if (fs::exists(share / "materials" / "elements.csv", ec)) return share.string();
-  }
-  std::string src = std::string(FRAGUA_SOURCE_DIR) + "/data";
-  if (fs::exists(src + "/materials/elements.csv", ec)) return src;
-  return "";
-}
-
 Result<const ElementTable*> ElementTable::builtin() {
   // Immutable once loaded; function-local static initialisation is thread-safe.
   static const Result<ElementTable> cached = [] {
-    std::string dir = data_dir();
-    if (dir.empty())
-      return Result<ElementTable>(not_found_error(
-          "element table data/materials/elements.csv not found (set FRAGUA_DATA_DIR)"));
-    return load(dir + "/materials/elements.csv");
+    auto path = find_data_file("materials/elements.csv");
+    if (!path.ok()) return Result<ElementTable>(path.error());
+    return load(*path);
   }();
   if (!cached.ok()) return cached.error();
   return &cached.value();

@@ -5,7 +5,7 @@
 #include <numeric>
 
 #include "fragua/base/file.h"
-#include "materials/csv_reader.h"
+#include "fragua/materials/csv_reader.h"
 
 namespace fragua::materials {
 

@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fragua/base/data_files.h"
+#include "fragua/base/runtime_options.h"
 #include "fragua/base/json.h"
 #include "fragua/base/file.h"
 #include "fragua/materials/enumerate.h"
@@ -94,8 +96,8 @@ Result<SubstitutionModel> SubstitutionModel::load(const std::string& path) {
 
 Result<SubstitutionModel> SubstitutionModel::builtin() {
   std::vector<std::string> candidates;
-  if (const char* p = std::getenv("FRAGUA_LAMBDA_JSON"); p && *p) candidates.emplace_back(p);
-  if (std::string d = data_dir(); !d.empty()) candidates.push_back(d + "/materials/lambda.json");
+  if (std::string p = runtime_options().lambda_json; !p.empty()) candidates.push_back(p);
+  if (auto p = find_data_file("materials/lambda.json"); p.ok()) candidates.push_back(*p);
   candidates.emplace_back("/usr/lib/python3/dist-packages/pymatgen/analysis/structure_prediction/data/lambda.json");
   for (auto& c : candidates) {
     std::error_code ec;

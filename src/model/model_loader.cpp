@@ -7,6 +7,7 @@
 #include <new>
 #include <string_view>
 
+#include "fragua/base/runtime_options.h"
 #include "fragua/backend/cpu_matmul.h"
 #include "fragua/model/model.h"
 #include "model/arch.h"
@@ -46,8 +47,7 @@ class TensorBinder {
 // Q5_0 in 16-row panels), one at a time, giving the file's pages of each back once it is copied so that
 // the resident size stays that of one copy. FRAGUA_PACK=0 keeps the file's layout.
 Status pack_for_cpu(Weights& w, bool tied, const format::GgufFile& file) {
-  const char* env = std::getenv("FRAGUA_PACK");
-  if (env && std::string_view(env) == "0") return {};
+  if (!runtime_options().pack_weights) return {};
   auto pack = [&](Tensor& t) -> Status {
     if (!cpu::packable(t.dtype(), t.ne(1), t.ne(0))) return {};
     std::shared_ptr<uint8_t[]> buf(new (std::nothrow) uint8_t[t.n_bytes()]);

@@ -4,7 +4,7 @@
 #include <array>
 #include <string>
 
-#include "tensor/blocks.h"
+#include "fragua/tensor/blocks.h"
 
 namespace fragua {
 namespace {

@@ -3,7 +3,7 @@
 
 #include <cstring>
 
-#include "tensor/blocks.h"
+#include "fragua/tensor/blocks.h"
 
 namespace fragua {
 namespace {

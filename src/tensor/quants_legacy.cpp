@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "fragua/tensor/half.h"
-#include "tensor/blocks.h"
+#include "fragua/tensor/blocks.h"
 
 namespace fragua::tensor {
 namespace {

@@ -16,6 +16,7 @@
 #include "fragua/base/lang.h"
 #include "fragua/base/log.h"
 #include "fragua/base/metrics.h"
+#include "fragua/base/parse.h"
 #include "fragua/base/progress.h"
 #include "fragua/base/thread_pool.h"
 #include "fragua/tokenize/trainer.h"
@@ -189,27 +190,10 @@ void apply_merge(State& st, Corpus& corpus, int32_t a, int32_t b, int32_t m) {
 }  // namespace
 
 Result<std::vector<std::pair<std::string, double>>> parse_mix(std::string_view text) {
-  std::vector<std::pair<std::string, double>> mix;
+  auto mix = FRAGUA_TRY(parse_mixture(text, "--mix"));
   double sum = 0;
-  size_t pos = 0;
-  while (pos <= text.size() && !text.empty()) {
-    size_t comma = text.find(',', pos);
-    std::string_view item = text.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
-    size_t eq = item.find('=');
-    if (eq == std::string_view::npos || eq == 0)
-      return invalid_argument_error("--mix: '{}' at offset {} is not LANG=WEIGHT", item, pos);
-    std::string num(item.substr(eq + 1));
-    char* end = nullptr;
-    double w = std::strtod(num.c_str(), &end);
-    if (num.empty() || *end != '\0' || !(w > 0) || !std::isfinite(w))
-      return invalid_argument_error("--mix: weight '{}' of '{}' is not a positive number", num, item.substr(0, eq));
-    mix.emplace_back(std::string(item.substr(0, eq)), w);
-    sum += w;
-    if (comma == std::string_view::npos) break;
-    pos = comma + 1;
-  }
-  if (mix.empty()) return invalid_argument_error("--mix is empty");
-  for (auto& [l, w] : mix) w /= sum;
+  for (const auto& m : mix) sum += m.second;
+  for (auto& m : mix) m.second /= sum;
   return mix;
 }
 

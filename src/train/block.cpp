@@ -1,5 +1,5 @@
 // The shared pre-norm transformer block (block.h).
-#include "train/block.h"
+#include "fragua/train/block.h"
 
 namespace fragua::train {
 

@@ -1,9 +1,10 @@
-#include "fragua/base/lang.h"
 #include "fragua/train/dataset.h"
 
 #include <algorithm>
 #include <filesystem>
 
+#include "fragua/base/lang.h"
+#include "fragua/base/parse.h"
 #include "fragua/train/model.h"
 
 namespace fragua::train {
@@ -12,29 +13,7 @@ namespace fs = std::filesystem;
 
 Result<std::vector<MixEntry>> parse_mix(const std::string& spec) {
   std::vector<MixEntry> out;
-  size_t pos = 0;
-  while (pos <= spec.size()) {
-    size_t end = spec.find(',', pos);
-    if (end == std::string::npos) end = spec.size();
-    std::string item = spec.substr(pos, end - pos);
-    size_t eq = item.find('=');
-    if (eq == std::string::npos || eq == 0)
-      return invalid_argument_error("--mix: '{}' at column {} is not lang=weight", item, pos + 1);
-    MixEntry e;
-    e.lang = item.substr(0, eq);
-    try {
-      size_t used = 0;
-      e.weight = std::stod(item.substr(eq + 1), &used);
-      if (used != item.size() - eq - 1) throw std::invalid_argument("trailing");
-    } catch (const std::exception&) {
-      return invalid_argument_error("--mix: weight '{}' of '{}' is not a number", item.substr(eq + 1), e.lang);
-    }
-    if (!(e.weight >= 0)) return invalid_argument_error("--mix: weight of '{}' must be >= 0", e.lang);
-    for (const auto& o : out)
-      if (o.lang == e.lang) return invalid_argument_error("--mix: language '{}' appears twice", e.lang);
-    out.push_back(e);
-    pos = end + 1;
-  }
+  for (auto& [lang, weight] : FRAGUA_TRY(parse_mixture(spec, "--mix"))) out.push_back({lang, weight});
   return out;
 }
 

@@ -7,8 +7,8 @@
 #include <cmath>
 #include <cstring>
 
-#include "train/block.h"
-#include "train/kernels/kernels.h"
+#include "fragua/train/block.h"
+#include "fragua/train/kernels.h"
 
 namespace fragua::train {
 

@@ -13,8 +13,8 @@
 #include "fragua/base/progress.h"
 #include "fragua/train/text_encoder.h"
 #include "train/checkpoint.h"
-#include "train/distributed.h"
-#include "train/kernels/kernels.h"
+#include "fragua/base/communicator.h"
+#include "fragua/train/kernels.h"
 
 namespace fragua::train {
 
@@ -44,7 +44,7 @@ Status check_basics(const TrainConfig& c) {
 
 struct Run {
   TrainConfig cfg;
-  Distributed dist;
+  Communicator dist;
   std::unique_ptr<ThreadPool> pool;
   std::optional<Dataset> data;
   std::optional<Model> model;
@@ -98,8 +98,8 @@ Status prepare_state(Run& r) {
   if (state.value("tokenizer_fingerprint", "") != r.data->tokenizer().fingerprint)
     return invalid_argument_error("{}: checkpoint was trained on shards of tokenizer {}, {} holds {}", dir,
                                   state.value("tokenizer_fingerprint", "?"), c.data.dir, r.data->tokenizer().fingerprint);
-  if (state.value("world_size", 1) * state.value("batch", c.batch) != r.dist.world() * c.batch)
-    log_warn("resuming with {} ranks x batch {} (checkpoint: {} x {}): the sample stream changes", r.dist.world(), c.batch,
+  if (state.value("world_size", 1) * state.value("batch", c.batch) != r.dist.size() * c.batch)
+    log_warn("resuming with {} ranks x batch {} (checkpoint: {} x {}): the sample stream changes", r.dist.size(), c.batch,
              state.value("world_size", 1), state.value("batch", c.batch));
   FRAGUA_TRY(r.data->restore(state.at("data")));
   r.step = state.at("step").get<int64_t>();
@@ -130,7 +130,7 @@ Status prepare_outputs(Run& r) {
 
 // One optimizer step: grad_accum x world micro-batches of the global stream, this rank's share.
 float train_step(Run& r, float lr, float* grad_norm) {
-  const int B = r.cfg.batch, T = r.cfg.data.seq_len, W = r.dist.world();
+  const int B = r.cfg.batch, T = r.cfg.data.seq_len, W = r.dist.size();
   r.model->zero_grad();
   double loss_sum = 0;
   const float scale = 1.0f / static_cast<float>(r.cfg.grad_accum * W);
@@ -180,7 +180,7 @@ Status save(Run& r) {
                           {"config", r.cfg.to_json()},
                           {"provenance", r.provenance},
                           {"tokenizer_fingerprint", r.data->tokenizer().fingerprint},
-                          {"world_size", r.dist.world()},
+                          {"world_size", r.dist.size()},
                           {"batch", r.cfg.batch}};
   return save_checkpoint(r.cfg.out_dir, r.step, *r.model, *r.opt, std::move(state), r.cfg.keep_checkpoints);
 }
@@ -209,10 +209,10 @@ Result<TrainResult> train(const TrainConfig& config) {
   if (r.writer())
     log_info("model: {:.2f}M parameters, {} layers, n_embd {}, heads {}/{}, vocab {}; {} rank(s) x {} thread(s)",
              r.cfg.model.n_params() / 1e6, r.cfg.model.n_layer, r.cfg.model.n_embd, r.cfg.model.n_head,
-             r.cfg.model.n_head_kv, r.cfg.model.n_vocab, r.dist.world(), threads);
+             r.cfg.model.n_head_kv, r.cfg.model.n_vocab, r.dist.size(), threads);
   TrainResult result;
   const uint64_t tokens_per_step =
-      static_cast<uint64_t>(r.cfg.batch) * r.cfg.data.seq_len * r.cfg.grad_accum * r.dist.world();
+      static_cast<uint64_t>(r.cfg.batch) * r.cfg.data.seq_len * r.cfg.grad_accum * r.dist.size();
   std::optional<ProgressBar> bar;
   if (r.writer()) {
     bar.emplace("train", static_cast<uint64_t>(r.cfg.steps), "step");

@@ -3,7 +3,7 @@
 #include <fstream>
 
 #include "fragua/base/file.h"
-#include "materials/csv_reader.h"
+#include "fragua/materials/csv_reader.h"
 #include "test_util.h"
 
 namespace fragua::materials {

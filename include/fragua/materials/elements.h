@@ -62,8 +62,4 @@ class ElementTable {
   std::string provenance_;
 };
 
-// Directory holding the bundled data files (data/materials/...): $FRAGUA_DATA_DIR, then
-// <prefix>/share/fragua, then the source tree. Returns "" when none exists.
-std::string data_dir();
-
 }  // namespace fragua::materials

@@ -1,4 +1,5 @@
 // Threading, activation quantization and SIMD dispatch of the CPU matmul.
+#include "fragua/base/runtime_options.h"
 #include "fragua/backend/cpu_matmul.h"
 
 #include <algorithm>
@@ -10,7 +11,7 @@
 
 #include "backend/cpu/kernels.h"
 #include "fragua/tensor/half.h"
-#include "tensor/blocks.h"
+#include "fragua/tensor/blocks.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -49,8 +50,8 @@ const Kernels* table_for(std::string_view level) {
 }
 
 const Kernels* detect() {
-  if (const char* env = std::getenv("FRAGUA_SIMD")) {
-    if (table_for(env) != nullptr && cpu_has(env)) return table_for(env);
+  if (std::string level = runtime_options().simd; !level.empty()) {
+    if (table_for(level) != nullptr && cpu_has(level)) return table_for(level);
   }
   for (const char* level : {"avx512", "avx2"})
     if (cpu_has(level)) return table_for(level);

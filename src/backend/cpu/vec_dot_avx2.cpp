@@ -7,7 +7,7 @@
 #include <type_traits>
 
 #include "backend/cpu/kernels.h"
-#include "tensor/blocks.h"
+#include "fragua/tensor/blocks.h"
 
 namespace fragua::cpu {
 namespace avx2_impl {

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "backend/cpu/kernels.h"
-#include "tensor/blocks.h"
+#include "fragua/tensor/blocks.h"
 
 #define FRAGUA_VNNI 1
 

@@ -7,7 +7,7 @@
 
 #include "backend/cpu/kernels.h"
 #include "fragua/tensor/half.h"
-#include "tensor/blocks.h"
+#include "fragua/tensor/blocks.h"
 
 namespace fragua::cpu {
 namespace {

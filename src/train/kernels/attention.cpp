@@ -4,7 +4,7 @@
 //   backward: datt = dout_t . v_t2;  dv_t2 += att dout_t;
 //             dpre = att * (datt - sum(att * datt))   (softmax Jacobian)
 //             dq_t += dpre k_t2 / sqrt(HS);  dk_t2 += dpre q_t / sqrt(HS)
-#include "train/kernels/kernels.h"
+#include "fragua/train/kernels.h"
 
 #include <cmath>
 #include <vector>

@@ -1,6 +1,6 @@
 // Softmax + cross-entropy over the vocabulary, fused as in llm.c: the backward of the pair is
 // dlogits = probs - onehot(target), scaled by the gradient of the (mean) loss.
-#include "train/kernels/kernels.h"
+#include "fragua/train/kernels.h"
 
 #include <cmath>
 

@@ -1,5 +1,5 @@
 // Token embedding lookup: forward gathers rows, backward scatters the gradient back into them.
-#include "train/kernels/kernels.h"
+#include "fragua/train/kernels.h"
 
 #include <cstring>
 

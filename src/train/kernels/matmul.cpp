@@ -4,7 +4,7 @@
 //   forward:  out (N,OC)   = inp (N,C) @ W^T (C,OC)
 //   backward: dinp (N,C)  += dout (N,OC) @ W (OC,C)
 //             dW (OC,C)   += dout^T (OC,N) @ inp (N,C)
-#include "train/kernels/kernels.h"
+#include "fragua/train/kernels.h"
 
 #include <cblas.h>
 

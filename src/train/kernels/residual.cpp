@@ -1,4 +1,4 @@
-#include "train/kernels/kernels.h"
+#include "fragua/train/kernels.h"
 
 namespace fragua::train::kernels {
 

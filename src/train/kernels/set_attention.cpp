@@ -10,7 +10,7 @@
 #include <cstring>
 #include <vector>
 
-#include "train/kernels/kernels.h"
+#include "fragua/train/kernels.h"
 
 namespace fragua::train::kernels {
 

@@ -1,6 +1,6 @@
 // SwiGLU gate (Shazeer 2020): h = silu(g) * u, silu(g) = g * sigmoid(g).
 // d silu / dg = s * (1 + g * (1 - s)) with s = sigmoid(g).
-#include "train/kernels/kernels.h"
+#include "fragua/train/kernels.h"
 
 #include <cmath>
 

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "fragua/train/model.h"
-#include "train/kernels/kernels.h"
+#include "fragua/train/kernels.h"
 
 namespace fragua::train {
 

@@ -1,0 +1,25 @@
+// Every environment variable the library reads, in one place (docs/architecture.md lists them).
+// Flags of the CLI are the primary interface; these exist for deployment (data location), for
+// A/B benchmarking (SIMD level, weight packing) and for MPI launchers, which announce themselves
+// through the environment.
+#pragma once
+
+#include <string>
+
+namespace fragua {
+
+struct RuntimeOptions {
+  std::string data_dir;       // FRAGUA_DATA_DIR: folder holding langid/ and materials/
+  std::string langid_model;   // FRAGUA_LANGID_MODEL: language-id model used instead of the bundled one
+  std::string lambda_json;    // FRAGUA_LAMBDA_JSON: ion-substitution probabilities (pymatgen's lambda.json)
+  std::string simd;           // FRAGUA_SIMD: avx512, avx2 or scalar; ignored when the CPU lacks it
+  bool pack_weights = true;   // FRAGUA_PACK=0 keeps quantized weights in the file's layout
+  int threads = 0;            // FRAGUA_THREADS: default thread count (0: one per core)
+  bool mpi_launched = false;  // OMPI_COMM_WORLD_SIZE, PMI_SIZE or PMIX_RANK set by mpirun/srun
+};
+
+// Read from the environment at each call (a getenv per field): tests and benchmarks switch them
+// between calls in one process, and none is read on a hot path.
+RuntimeOptions runtime_options();
+
+}  // namespace fragua
