@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "fragua/base/svg.h"
 #include "pipeline_stats.h"
 
 namespace fragua::data {
@@ -102,13 +103,12 @@ std::string build_report_svg(const BuildStats& s) {
   for (const auto& [l, t] : s.langs) max_bytes = std::max(max_bytes, static_cast<double>(t.in_bytes));
   const int bar_h = 22, top = 40, left = 90, width = 560;
   int h = top + static_cast<int>(s.langs.size()) * (bar_h + 8) + 40;
-  std::string svg = fmt::format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" font-family=\"sans-serif\" font-size=\"12\">\n"
-      "<!-- fragua corpus build report v1 -->\n<text x=\"10\" y=\"20\" font-size=\"14\">Corpus bytes per language: kept and dropped by stage (max {:.1f} MB)</text>\n",
-      left + width + 150, h, max_bytes / 1e6);
+  svg::Canvas c(left + width + 150, h, "fragua corpus build report v1");
+  c.text(10, 20, fmt::format("Corpus bytes per language: kept and dropped by stage (max {:.1f} MB)", max_bytes / 1e6),
+         "font-size=\"14\"");
   int y = top;
   for (const auto& [l, t] : s.langs) {
-    svg += fmt::format("<text x=\"10\" y=\"{}\">{}</text>\n", y + 15, l);
+    c.text(10, y + 15, l);  // language tags come from the input records: escaped by the canvas
     double x = left;
     for (const auto& [part, color] : parts) {
       double bytes = 0;
@@ -120,21 +120,19 @@ std::string build_report_svg(const BuildStats& s) {
       }
       double w = bytes / max_bytes * width;
       if (w <= 0) continue;
-      svg += fmt::format("<rect x=\"{:.1f}\" y=\"{}\" width=\"{:.1f}\" height=\"{}\" fill=\"{}\"><title>{} {}: {:.2f} MB</title></rect>\n",
-                         x, y, w, bar_h, color, l, part, bytes / 1e6);
+      c.rect(x, y, w, bar_h, color, fmt::format("{} {}: {:.2f} MB", l, part, bytes / 1e6));
       x += w;
     }
-    svg += fmt::format("<text x=\"{:.1f}\" y=\"{}\">{:.2f} MB kept</text>\n", x + 6, y + 15, t.out_bytes / 1e6);
+    c.text(x + 6, y + 15, fmt::format("{:.2f} MB kept", t.out_bytes / 1e6));
     y += bar_h + 8;
   }
   int lx = left;
   for (const auto& [part, color] : parts) {
-    svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"12\" height=\"12\" fill=\"{}\"/><text x=\"{}\" y=\"{}\">{}</text>\n", lx, y + 8,
-                       color, lx + 16, y + 18, part == "out" ? "kept" : part);
+    c.rect(lx, y + 8, 12, 12, color);
+    c.text(lx + 16, y + 18, part == "out" ? "kept" : part);
     lx += 100;
   }
-  svg += "</svg>\n";
-  return svg;
+  return c.finish();
 }
 
 }  // namespace fragua::data

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "fragua/base/file.h"
+#include "fragua/base/svg.h"
 #include "fragua/materials/csv_reader.h"
 
 namespace fragua::materials {
@@ -102,18 +103,6 @@ Status write_screen_csv(const std::string& path, const std::vector<ScreenRow>& r
   return write_file_atomic(path, out);
 }
 
-static std::string svg_escape(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    if (c == '<') o += "&lt;";
-    else if (c == '>') o += "&gt;";
-    else if (c == '&') o += "&amp;";
-    else if (c == '"') o += "&quot;";
-    else o += c;
-  }
-  return o;
-}
-
 Status write_screen_svg(const std::string& path, const std::vector<ScreenRow>& rows, const ScreenCriteria& c,
                         const std::string& title) {
   const double W = 760, H = 520, L = 70, R = 20, T = 40, B = 60;
@@ -121,50 +110,39 @@ Status write_screen_svg(const std::string& path, const std::vector<ScreenRow>& r
   for (auto& r : rows) gmax = std::max(gmax, r.gap + r.gap_std);
   if (std::isfinite(c.gap_max)) gmax = std::max(gmax, c.gap_max);
   gmax = std::ceil(gmax * 1.05);
-  auto X = [&](double risk) { return L + (W - L - R) * std::clamp(risk, 0.0, 10000.0) / 10000.0; };
-  auto Y = [&](double g) { return H - B - (H - T - B) * std::clamp(g, 0.0, gmax) / gmax; };
-  std::string s = fmt::format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" font-family=\"sans-serif\" "
-      "font-size=\"12\">\n<!-- fragua materials screen plot v1 -->\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-      "<text x=\"{}\" y=\"22\" font-size=\"15\">{}</text>\n",
-      W, H, L, svg_escape(title));
+  svg::Axes a{L, T, W - L - R, H - T - B, 0, 10000, 0, gmax};
+  auto X = [&](double risk) { return a.x(std::clamp(risk, 0.0, 10000.0)); };
+  auto Y = [&](double g) { return a.y(std::clamp(g, 0.0, gmax)); };
+  svg::Canvas cv(W, H, "fragua materials screen plot v1");
+  cv.text(L, 22, title, "font-size=\"15\"");
   double lo = std::isfinite(c.gap_min) ? c.gap_min : 0, hi = std::isfinite(c.gap_max) ? c.gap_max : gmax;
-  s += fmt::format("<rect x=\"{}\" y=\"{:.1f}\" width=\"{}\" height=\"{:.1f}\" fill=\"#d8f0d8\"/>\n", L, Y(hi),
-                   W - L - R, Y(lo) - Y(hi));
-  s += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"black\"/>\n", L, H - B, W - R);
-  s += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"black\"/>\n", L, T, H - B);
-  for (int k = 0; k <= 10; k += 2)
-    s += fmt::format("<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", X(k * 1000.0), H - B + 18, k * 1000);
-  for (int k = 0; k <= 5; ++k)
-    s += fmt::format("<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{:.1f}</text>\n", L - 6, Y(gmax * k / 5) + 4, gmax * k / 5);
-  s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">supply risk: max(HHI production, HHI reserves)</text>\n",
-                   (L + W - R) / 2, H - 18);
-  s += fmt::format("<text transform=\"translate(18,{}) rotate(-90)\" text-anchor=\"middle\">predicted band gap (eV)</text>\n",
-                   (T + H - B) / 2);
+  cv.rect(L, Y(hi), W - L - R, Y(lo) - Y(hi), "#d8f0d8");
+  a.draw(cv, "supply risk: max(HHI production, HHI reserves)", "predicted band gap (eV)", false);
   std::vector<const ScreenRow*> front;
   for (auto& r : rows) {
     double risk = supply_risk(r);
-    std::string color = r.pareto ? "#c0392b" : r.pass ? "#2e86c1" : "#b0b0b0";
-    s += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" stroke=\"{3}\" stroke-opacity=\"0.5\"/>\n",
-                     X(risk), Y(r.gap - r.gap_std), Y(r.gap + r.gap_std), color);
-    s += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"{}\" fill=\"{}\"><title>{} gap {:.2f}±{:.2f} eV, risk {:.0f}</title></circle>\n",
-                     X(risk), Y(r.gap), r.pass ? 4 : 2.5, color, svg_escape(r.formula), r.gap, r.gap_std, risk);
+    const char* color = r.pareto ? "#c0392b" : r.pass ? "#2e86c1" : "#b0b0b0";
+    cv.line(X(risk), Y(r.gap - r.gap_std), X(risk), Y(r.gap + r.gap_std), color, "stroke-opacity=\"0.5\"");
+    cv.circle(X(risk), Y(r.gap), r.pass ? 4 : 2.5, color,
+              fmt::format("{} gap {:.2f}±{:.2f} eV, risk {:.0f}", r.formula, r.gap, r.gap_std, risk));
     if (r.pareto) front.push_back(&r);
   }
-  std::sort(front.begin(), front.end(), [](auto* a, auto* b) { return supply_risk(*a) < supply_risk(*b); });
+  std::sort(front.begin(), front.end(), [](auto* x, auto* y) { return supply_risk(*x) < supply_risk(*y); });
   if (front.size() > 1) {
-    s += "<polyline fill=\"none\" stroke=\"#c0392b\" stroke-dasharray=\"4,3\" points=\"";
-    for (auto* r : front) s += fmt::format("{:.1f},{:.1f} ", X(supply_risk(*r)), Y(r->gap));
-    s += "\"/>\n";
+    std::vector<std::pair<double, double>> pts;
+    for (auto* r : front) pts.emplace_back(X(supply_risk(*r)), Y(r->gap));
+    cv.polyline(pts, "#c0392b", "stroke-dasharray=\"4,3\"");
   }
-  for (auto* r : front)
-    s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"10\">{}</text>\n", X(supply_risk(*r)) + 6, Y(r->gap) - 6,
-                     svg_escape(r->formula));
-  s += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"11\"><tspan fill=\"#c0392b\">● Pareto front</tspan>  "
-                   "<tspan fill=\"#2e86c1\">● passes</tspan>  <tspan fill=\"#909090\">● filtered out</tspan>  "
-                   "<tspan fill=\"#5a9a5a\">■ target window</tspan></text>\n",
-                   W - 390, T - 8);
-  s += "</svg>\n";
+  for (auto* r : front) cv.text(X(supply_risk(*r)) + 6, Y(r->gap) - 6, r->formula, "font-size=\"10\"");
+  const double legend_x = W - 390;
+  const std::pair<const char*, const char*> legend[] = {
+      {"#c0392b", "● Pareto front"}, {"#2e86c1", "● passes"}, {"#909090", "● filtered out"}, {"#5a9a5a", "■ target window"}};
+  double lx = legend_x;
+  for (auto [color, name] : legend) {
+    cv.text(lx, T - 8, name, fmt::format("font-size=\"11\" fill=\"{}\"", color));
+    lx += 95;
+  }
+  std::string s = cv.finish();
   return write_file_atomic(path, s);
 }
 
