@@ -57,7 +57,7 @@ std::vector<double> nice_ticks(double lo, double hi, int max_ticks) {
 
 Canvas::Canvas(double width, double height, std::string_view comment) {
   out_ = fmt::format(
-      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" "
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" "
       "font-family=\"sans-serif\" font-size=\"12\">\n<!-- {} -->\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",
       width, height, escape(comment));
 }
@@ -110,7 +110,15 @@ void Axes::draw(Canvas& c, std::string_view x_title, std::string_view y_title, b
   }
   std::vector<double> yt;
   if (log_y) {
-    for (double e : nice_ticks(std::log10(ymin), std::log10(ymax))) yt.push_back(std::pow(10.0, e));
+    // Powers of ten; with fewer than two in range, 1-2-5 steps of each decade.
+    const double l0 = std::log10(ymin), l1 = std::log10(ymax);
+    for (double e = std::ceil(l0); e <= std::floor(l1); e += 1) yt.push_back(std::pow(10.0, e));
+    if (yt.size() < 2) {
+      yt.clear();
+      for (double e = std::floor(l0); e <= std::ceil(l1); e += 1)
+        for (double m : {1.0, 2.0, 5.0})
+          if (double v = m * std::pow(10.0, e); v >= ymin && v <= ymax) yt.push_back(v);
+    }
   } else {
     yt = nice_ticks(ymin, ymax);
   }

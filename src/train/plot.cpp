@@ -36,9 +36,9 @@ void draw_panel(svg::Canvas& c, const Panel& p, double x0, double y0, double w, 
       xmin = std::min(xmin, x), xmax = std::max(xmax, x);
       ymin = std::min(ymin, y), ymax = std::max(ymax, y);
     }
-  c.text(x0 + L, y0 + 18, p.title, "font-size="14" font-weight="bold"");
+  c.text(x0 + L, y0 + 18, p.title, "font-size=\"14\" font-weight=\"bold\"");
   if (!(xmin <= xmax)) {
-    c.rect(x0 + L, y0 + T, w - L - R, h - T - B, "none", "", "stroke="#444"");
+    c.rect(x0 + L, y0 + T, w - L - R, h - T - B, "none", "", "stroke=\"#444\"");
     c.text(x0 + 80, y0 + 60, "no data");
     return;
   }

@@ -19,7 +19,8 @@ std::vector<double> nice_ticks(double lo, double hi, int max_ticks = 6);
 
 class Canvas {
  public:
-  // A white page; `comment` identifies the producer and format version ("fragua plot v1").
+  // A white page (UTF-8, XML's default, so no declaration); `comment` identifies the producer and
+  // format version ("fragua plot v1").
   Canvas(double width, double height, std::string_view comment);
 
   // `attrs` are extra attributes written as given (trusted: the caller's constants).
