@@ -11,30 +11,29 @@
 namespace fragua::data {
 namespace {
 
-// Frequent function words per language (a few dozen each, from general knowledge of the
-// languages: articles, prepositions, conjunctions, pronouns, copulas).
-const char* const* stop_words(std::string_view lang) {
-  static const char* es[] = {"de", "la", "que", "el", "en", "y", "los", "del", "se", "las", "por", "un", "para", "con", "no", "una", "su", "al", "es", "lo", "como", "más", "pero", "sus", "le", "ya", "o", "este", "si", "porque", "esta", "entre", "cuando", "muy", "sin", "sobre", nullptr};
-  static const char* ca[] = {"de", "la", "que", "el", "i", "en", "a", "els", "les", "del", "es", "per", "un", "una", "amb", "no", "al", "com", "més", "però", "seu", "ha", "o", "aquest", "aquesta", "si", "quan", "molt", "sense", "sobre", "és", "pel", "dels", "hi", "ho", "són", nullptr};
-  static const char* eu[] = {"eta", "da", "ez", "ere", "bat", "du", "dira", "edo", "baina", "hau", "hori", "dute", "zen", "izan", "egin", "behar", "bere", "dago", "dela", "baino", "gehiago", "beste", "nola", "zer", "non", "ditu", "dituzte", "daude", "honen", "bezala", "bai", "horrela", "dute", "den", "duen", nullptr};
-  static const char* gl[] = {"de", "a", "o", "que", "e", "do", "da", "en", "un", "unha", "para", "con", "non", "os", "as", "no", "na", "se", "por", "máis", "pero", "dos", "das", "como", "ao", "é", "ou", "este", "esta", "cando", "moi", "sen", "sobre", "tamén", "seu", "súa", nullptr};
-  static const char* pt[] = {"de", "a", "o", "que", "e", "do", "da", "em", "um", "uma", "para", "com", "não", "os", "as", "no", "na", "se", "por", "mais", "mas", "dos", "das", "como", "ao", "é", "ou", "este", "esta", "quando", "muito", "sem", "sobre", "também", "seu", "sua", nullptr};
-  static const char* en[] = {"the", "be", "to", "of", "and", "that", "have", "with", "a", "in", "is", "it", "for", "not", "on", "as", "you", "this", "by", "from", "or", "are", "an", "can", "if", "will", "which", "when", "there", "their", nullptr};
-  static const char* fr[] = {"de", "la", "le", "et", "les", "des", "en", "un", "une", "du", "que", "est", "pour", "qui", "dans", "par", "sur", "pas", "au", "avec", "ce", "il", "sont", "ou", "mais", "plus", "se", "ne", "vous", "si", nullptr};
-  static const char* it[] = {"di", "e", "il", "la", "che", "in", "a", "per", "un", "una", "del", "della", "non", "con", "le", "si", "da", "sono", "è", "dei", "al", "come", "più", "ma", "anche", "se", "questo", "nel", "o", "gli", nullptr};
-  static const char* oc[] = {"de", "la", "e", "lo", "que", "en", "los", "las", "per", "un", "una", "del", "amb", "pas", "es", "a", "o", "se", "son", "sa", "coma", "mai", "mas", "aquel", "aquela", "sus", "dins", "sens", "quand", "fòrça", nullptr};
-  static const char* ast[] = {"de", "la", "el", "que", "y", "en", "los", "les", "del", "pa", "un", "una", "con", "nun", "ye", "al", "como", "más", "pero", "so", "o", "esti", "esta", "si", "cuando", "mui", "ensin", "sobre", "tamién", "per", nullptr};
-  if (lang == "es") return es;
-  if (lang == "ca" || lang == "ca-valencia") return ca;
-  if (lang == "eu") return eu;
-  if (lang == "gl") return gl;
-  if (lang == "pt") return pt;
-  if (lang == "en") return en;
-  if (lang == "fr") return fr;
-  if (lang == "it") return it;
-  if (lang == "oc") return oc;
-  if (lang == "ast") return ast;
-  return nullptr;
+// Frequent function words per language (data/stopwords/<lang>.txt, embedded at build time).
+using StopWords = std::unordered_set<std::string>;
+
+const StopWords* stop_words(std::string_view lang) {
+  static const std::unordered_map<std::string, StopWords> table = [] {
+    const std::pair<const char*, const char*> lists[] = {
+#include "data/stop_words.inc"
+    };
+    std::unordered_map<std::string, StopWords> t;
+    for (auto [tag, text] : lists) {
+      StopWords& words = t[tag];
+      std::string_view rest(text);
+      while (!rest.empty()) {
+        size_t nl = rest.find('\n');
+        std::string_view w = rest.substr(0, nl);
+        if (!w.empty()) words.emplace(w);
+        rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+      }
+    }
+    return t;
+  }();
+  auto it = table.find(std::string(lang == "ca-valencia" ? "ca" : lang));
+  return it == table.end() ? nullptr : &it->second;
 }
 
 bool has_letter(std::string_view w) {
@@ -168,15 +167,11 @@ QualityVerdict check_quality(std::string_view text, std::string_view lang, const
   for (size_t n = 5; n <= 10; ++n)
     if (dup_ngram_frac(words, n, word_chars) > o.max_dup_ngram_frac[n - 5]) return drop(dup_names[n - 5]);
 
-  if (const char* const* sw = stop_words(lang); sw && o.min_stop_words > 0) {
+  if (const StopWords* sw = stop_words(lang); sw && o.min_stop_words > 0) {
     std::unordered_set<std::string> found;
     for (auto w : words) {
       std::string lw = lower_word(w);
-      for (const char* const* s = sw; *s; ++s)
-        if (lw == *s) {
-          found.insert(lw);
-          break;
-        }
+      if (sw->count(lw)) found.insert(std::move(lw));
       if (found.size() >= o.min_stop_words) break;
     }
     if (found.size() < o.min_stop_words) return drop("no_stop_words");
