@@ -64,6 +64,18 @@ std::set<std::string> all_reasons(const BuildStats& s) {
   return r;
 }
 std::string stage_of(const std::string& why) { return why.substr(0, why.find(':')); }
+// Language labels come from the sources when langid is off: never raw markup in the SVG.
+std::string xml_escape(std::string_view s) {
+  std::string o;
+  for (char c : s) {
+    if (c == '<') o += "&lt;";
+    else if (c == '>') o += "&gt;";
+    else if (c == '&') o += "&amp;";
+    else if (c == '"') o += "&quot;";
+    else o.push_back(c);
+  }
+  return o;
+}
 }  // namespace
 
 std::string build_report_markdown(const BuildStats& s) {
@@ -108,7 +120,7 @@ std::string build_report_svg(const BuildStats& s) {
       left + width + 150, h, max_bytes / 1e6);
   int y = top;
   for (const auto& [l, t] : s.langs) {
-    svg += fmt::format("<text x=\"10\" y=\"{}\">{}</text>\n", y + 15, l);
+    svg += fmt::format("<text x=\"10\" y=\"{}\">{}</text>\n", y + 15, xml_escape(l));
     double x = left;
     for (const auto& [part, color] : parts) {
       double bytes = 0;
@@ -121,7 +133,7 @@ std::string build_report_svg(const BuildStats& s) {
       double w = bytes / max_bytes * width;
       if (w <= 0) continue;
       svg += fmt::format("<rect x=\"{:.1f}\" y=\"{}\" width=\"{:.1f}\" height=\"{}\" fill=\"{}\"><title>{} {}: {:.2f} MB</title></rect>\n",
-                         x, y, w, bar_h, color, l, part, bytes / 1e6);
+                         x, y, w, bar_h, color, xml_escape(l), part, bytes / 1e6);
       x += w;
     }
     svg += fmt::format("<text x=\"{:.1f}\" y=\"{}\">{:.2f} MB kept</text>\n", x + 6, y + 15, t.out_bytes / 1e6);
