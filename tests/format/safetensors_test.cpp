@@ -2,6 +2,9 @@
 
 #include <cstring>
 
+#include <filesystem>
+
+#include "bounded_run.h"
 #include "test_util.h"
 
 namespace fragua::format {
@@ -71,6 +74,62 @@ TEST(Safetensors, MissingFileIsNotFound) {
   auto f = SafetensorsFile::open("/nonexistent/x.safetensors");
   ASSERT_FALSE(f.ok());
   EXPECT_NE(f.error().message().find("/nonexistent/x.safetensors"), std::string::npos);
+}
+
+// ---- hardening (issue 12, defects 1 and 9) -----------------------------------------------------------
+
+// ~200 KB of brackets in a shape entry crashed `fragua export` (the shape was dumped recursively
+// into the message: stack overflow). parse_json refuses nesting past kJsonMaxDepth before parsing.
+std::string nested_shape_file(int depth) {
+  return with_header(R"({"w":{"dtype":"F32","shape":)" + std::string(static_cast<size_t>(depth), '[') +
+                         std::string(static_cast<size_t>(depth), ']') + R"(,"data_offsets":[0,0]}})",
+                     "");
+}
+
+TEST(SafetensorsHardening, DeeplyNestedShapeIsRefusedWithTheOffset) {
+  auto f = SafetensorsFile::parse(nested_shape_file(100'000), "deep.safetensors");
+  ASSERT_FALSE(f.ok());
+  EXPECT_EQ(f.error().code(), ErrorCode::corruption);
+  // Levels 1-2 are the braces; the 63rd '[' opens level 65, at 8 (length) + 28 + 62.
+  EXPECT_EQ(f.error().message(), "deep.safetensors: JSON nested deeper than 64 levels at byte offset 98");
+  // Shallow but not a number: described, never dumped.
+  auto g = SafetensorsFile::parse(nested_shape_file(3), "shallow.safetensors");
+  ASSERT_FALSE(g.ok());
+  EXPECT_NE(g.error().message().find("shape entry an array of 1 elements is not a non-negative integer"),
+            std::string::npos) << g.error().message();
+}
+
+TEST(SafetensorsHardening, NestedShapeThroughExportIsACleanBoundedError) {
+  test::TempDir dir;
+  ASSERT_TRUE(write_file_atomic(dir.file("model.safetensors"), nested_shape_file(100'000)).ok());
+  auto r = test::run_bounded(test::cli_path() + " export " + dir.file("model.safetensors") + " -o " + dir.file("out.gguf"), 60);
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.signal, 0) << r.output;
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find(dir.file("model.safetensors") + ": JSON nested deeper than 64 levels at byte offset 98"),
+            std::string::npos) << r.output;
+  // Measured 0.4 s and 57 MB peak (ASan).
+  EXPECT_LT(r.seconds, 10.0);
+  EXPECT_LT(r.peak_rss_mb, 200);
+  // No output and no temporary.
+  std::vector<std::string> names;
+  for (auto& e : std::filesystem::directory_iterator(dir.path())) names.push_back(e.path().filename().string());
+  EXPECT_EQ(names, std::vector<std::string>{"model.safetensors"});
+}
+
+TEST(SafetensorsHardening, ShapeProductsAreChecked) {
+  // A zero dimension makes the tensor empty whatever the others multiply to (2^80 here).
+  auto f = SafetensorsFile::parse(
+      with_header(R"({"t":{"dtype":"F32","shape":[1099511627776,1099511627776,0],"data_offsets":[0,0]}})", ""), "z");
+  ASSERT_TRUE(f.ok()) << f.error().to_string();
+  EXPECT_EQ(f->find("t")->n_elements(), 0);
+  EXPECT_EQ(f->find("t")->n_bytes, 0u);
+  // 4 x 2^40 x 2^24 = 2^66 wraps to 0 in 64 bits: still refused.
+  expect_corrupt(with_header(R"({"t":{"dtype":"F32","shape":[1099511627776,16777216],"data_offsets":[0,0]}})", ""),
+                 "more than the file");
+  SafetensorsWriter w;
+  float x = 0;
+  EXPECT_FALSE(w.add_tensor("t", "F32", {int64_t{1} << 40, int64_t{1} << 24}, &x, 0).ok());
 }
 
 }  // namespace
