@@ -1,4 +1,5 @@
 // YAML configuration of `fragua corpus build`.
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <set>
@@ -130,6 +131,9 @@ Result<BuildConfig> parse_build_config(const std::string& text, const std::strin
         }
       }
     }
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp's parser recurses per level and stops at 2000 (depthguard.h) with "bad file".
+    return invalid_argument_error("{}: line {}, column {}: nested too deeply", path, e.mark.line + 1, e.mark.column + 1);
   } catch (const YAML::Exception& e) {
     return invalid_argument_error("{}: line {}, column {}: {}", path, e.mark.line + 1, e.mark.column + 1, e.msg);
   }

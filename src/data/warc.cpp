@@ -4,6 +4,7 @@
 // whose block is an HTTP message. Damaged records are skipped by searching for the next
 // "WARC/1." at a line start. Compressed files are decoded as a stream and parsed record by
 // record, so memory holds one record, not the whole file (a 1 MB gzip bomb inflates to 1 GB).
+#include <algorithm>
 #include <cstring>
 #include <optional>
 
@@ -72,6 +73,8 @@ class WarcStream {
   // The character before view()[0] ('\n' at the start of the stream).
   char prev() const { return prev_; }
   void consume(size_t n) {
+    // A corrupt member's bytes can vanish from under a record (fill() drops them): never past them.
+    n = std::min(n, view().size());
     if (n == 0) return;
     prev_ = view()[n - 1];
     start_ += n;
@@ -95,7 +98,7 @@ class WarcStream {
       const uint64_t verified = std::max(reader_->verified_output(), base_);
       buf_.resize(static_cast<size_t>(std::min<uint64_t>(buf_.size(), verified - base_)));
       ++stats.bad_records;
-      stats.warn(fmt::format("{}; keeping the {} bytes decoded before it", got.error().message(), verified));
+      stats.warn(fmt::format("{}; the records decoded before it are kept", got.error().message()));
     }
     return true;  // the held-back tail (if any) is now visible
   }
@@ -226,8 +229,9 @@ void parse_stream(WarcStream& s, const std::string& name, const DocumentSink& si
     auto skip_bad = [&](std::string_view why) {
       ++stats.bad_records;
       stats.warn(fmt::format("{}: offset {}: {}, record skipped", name, start, why));
+      const bool any = !s.view().empty();
       s.consume(1);
-      stats.bad_bytes += 1 + seek_record(s, name, stats);
+      stats.bad_bytes += (any ? 1 : 0) + seek_record(s, name, stats);
     };
     size_t hdr_end;
     bool header_ok = true;
