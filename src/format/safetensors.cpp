@@ -14,6 +14,12 @@ namespace {
 
 // The reference implementation caps the header at 100 MB; anything larger is hostile.
 constexpr uint64_t kMaxHeader = 100ull << 20;
+// JSON values in the header, counted before parsing: a model's header holds about 8 per tensor
+// (a 3000-tensor shard: ~25k), while 100 MB of shape zeros would be 50M values and 2.7 GB of
+// parse tree (measured under ASan, 76 s) before any check.
+constexpr size_t kMaxHeaderValues = size_t{1} << 20;
+// Dimensions of one tensor: numpy's NPY_MAXDIMS (64 since numpy 2.0).
+constexpr size_t kMaxDims = 64;
 
 uint64_t read_u64_le(const uint8_t* p) {
   uint64_t v = 0;
@@ -23,6 +29,7 @@ uint64_t read_u64_le(const uint8_t* p) {
 
 Result<std::vector<int64_t>> parse_shape(const json& j, const std::string& where) {
   if (!j.is_array()) return corruption_error("{}: \"shape\" is not an array", where);
+  if (j.size() > kMaxDims) return corruption_error("{}: shape has {} dimensions (at most {})", where, j.size(), kMaxDims);
   std::vector<int64_t> shape;
   for (const auto& d : j) {
     if (!d.is_number_unsigned())
@@ -104,6 +111,8 @@ Result<SafetensorsFile> SafetensorsFile::parse(std::string_view bytes, std::stri
   if (n_header > kMaxHeader) return corruption_error("{}: header length {} at offset 0 exceeds the 100 MB limit", name, n_header);
   if (n_header > bytes.size() - 8)
     return corruption_error("{}: header length {} at offset 0 runs past the end of the file ({} bytes)", name, n_header, bytes.size());
+  if (size_t at = json_value_count_violation(bytes.substr(8, n_header), kMaxHeaderValues); at != std::string_view::npos)
+    return corruption_error("{}: header holds more than {} JSON values (byte offset {})", name, kMaxHeaderValues, 8 + at);
   json header = FRAGUA_TRY(parse_json(bytes.substr(8, n_header), name, 8));
   if (!header.is_object()) return corruption_error("{}: header JSON at offset 8 is not an object", name);
   const uint64_t data_start = 8 + n_header;

@@ -12,6 +12,9 @@ namespace {
 
 constexpr char kMagic[8] = {'F', 'R', 'G', 'S', 'H', 'A', 'R', 'D'};
 constexpr uint64_t kMaxHeader = 64ull << 20;
+// JSON values in the header, counted before parsing (about 50 bytes of parse tree each): a
+// shard's header holds a few per language plus its provenance.
+constexpr size_t kMaxHeaderValues = size_t{1} << 20;
 
 template <typename T>
 T load(const uint8_t* p) {
@@ -136,6 +139,8 @@ Result<TokenShard> TokenShard::parse(std::string_view bytes, std::string name) {
   uint64_t n_header = load<uint64_t>(base + 16);
   if (n_header > kMaxHeader || n_header > bytes.size() - 24)
     return corruption_error("{}: header length {} at offset 16 runs past the end of the file ({} bytes)", name, n_header, bytes.size());
+  if (size_t at = json_value_count_violation(bytes.substr(24, n_header), kMaxHeaderValues); at != std::string_view::npos)
+    return corruption_error("{}: header holds more than {} JSON values (byte offset {})", name, kMaxHeaderValues, 24 + at);
   nlohmann::json h = FRAGUA_TRY(parse_json(bytes.substr(24, n_header), name, 24));
   if (!h.is_object()) return corruption_error("{}: header at offset 24 is not a JSON object", name);
   if (!h.contains("tokenizer")) return corruption_error("{}: header has no \"tokenizer\"", name);
