@@ -236,7 +236,7 @@ Result<size_t> DecompressReader::read(char* dst, size_t n) {
     }
     // One byte past the cap is asked for, so that reaching the cap exactly is not an error.
     const uint64_t room = im.limits.max_output - std::min(im.out, im.limits.max_output);
-    const size_t want = static_cast<size_t>(std::min<uint64_t>({n - total, room + 1, kMaxInputWindow}));
+    const size_t want = static_cast<size_t>(std::min<uint64_t>({n - total, room == UINT64_MAX ? room : room + 1, kMaxInputWindow}));
     size_t produced = 0;
     const size_t at = im.pos;
     Step st = im.step(dst + total, want, &produced);
