@@ -1,8 +1,9 @@
-// `fragua info` and error messages on a hostile GGUF (issue 12, defect 14): names and values from
-// the file reach the terminal escaped, never as escape sequences.
+// What reaches a terminal from a hostile GGUF (issue 12, defect 14): `fragua info`'s names and
+// values, error messages, and `fragua generate`'s output are escaped, never escape sequences.
 #include <gtest/gtest.h>
 
 #include "fragua/format/gguf.h"
+#include "fragua/model/random_model.h"
 #include "test_util.h"
 
 namespace fragua {
@@ -50,6 +51,37 @@ TEST(CliInfo, ErrorMessagesOnStderrAreEscaped) {
   EXPECT_EQ(test::run_command(test::cli_path() + " generate " + dir.file("arch.gguf") + " --prompt-ids 1", &out), 1) << out;
   expect_no_control_sequences(out);
   EXPECT_NE(out.find("architecture 'llama\\x1b]0;pwned"), std::string::npos) << out;
+}
+
+// The random model's vocabulary is mostly byte tokens, so sampling emits control bytes (BEL,
+// NUL, ESC ...): on a terminal (a pty from script(1)) they are escaped; into a pipe the output
+// stays byte for byte.
+TEST(CliTerminal, GeneratedTextIsEscapedOnATerminalOnly) {
+  if (test::run_command("command -v script >/dev/null") != 0) GTEST_SKIP() << "script(1) not installed";
+  test::TempDir dir;
+  const std::string model = dir.file("bytes.gguf");
+  model::RandomModelSpec spec;  // 262 tokens: <unk>, <s>, </s>, 256 bytes, 3 pieces
+  spec.n_vocab = 262;
+  spec.n_embd = 8;
+  spec.n_layer = 1;
+  spec.n_head = 2;
+  spec.n_head_kv = 1;
+  spec.n_ff = 16;
+  spec.n_ctx = 32;
+  ASSERT_TRUE(model::write_random_model(spec, model).ok());
+  const std::string gen = test::cli_path() + " generate " + model + " -p hola -n 200 --temp 1 --seed 3";
+  std::string tty, pipe;
+  ASSERT_EQ(test::run_command("script -qec '" + gen + " 2>/dev/null' /dev/null", &tty), 0) << tty;
+  ASSERT_EQ(test::run_command(gen + " 2>/dev/null", &pipe), 0) << pipe;
+  auto controls = [](const std::string& s) {
+    return std::count_if(s.begin(), s.end(), [](char ch) {
+      const auto c = static_cast<unsigned char>(ch);
+      return (c < 0x20 && c != '\n' && c != '\r' && c != '\t') || c == 0x7f;
+    });
+  };
+  ASSERT_GT(controls(pipe), 0) << "this seed no longer emits control bytes: pick another";
+  EXPECT_EQ(controls(tty), 0) << tty;
+  EXPECT_NE(tty.find("\\x07"), std::string::npos) << tty;
 }
 
 }  // namespace
