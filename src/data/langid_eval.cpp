@@ -35,6 +35,12 @@ std::string doc_key(const std::string& path) {
   return out;
 }
 
+// Base languages of a training set: one bit each in a sentence's language mask.
+constexpr size_t kMaxBaseLanguages = 32;
+// Distinct language labels (variants included) of a training set: a model holds 16 classes;
+// this bounds the label table, not quality.
+constexpr size_t kMaxTrainingLanguages = 256;
+
 // A string field of a corpus record, or "" when it is absent or not a string.
 std::string string_field(const nlohmann::json& j, const char* key) {
   auto it = j.find(key);
@@ -77,17 +83,17 @@ Result<LangIdSplit> prepare_langid_data(const std::vector<std::string>& paths, d
       bool held = (XXH64(key.data(), key.size(), 7) % 1000) < static_cast<uint64_t>(heldout_fraction * 1000);
       auto li = std::find(langs.begin(), langs.end(), lang);
       if (li == langs.end()) {
-        if (langs.size() == 256)  // a model holds 16 classes; this bounds the label table, not quality
-          return invalid_argument_error("{}: line {}: more than 256 distinct languages", p, line_no);
+        if (langs.size() == kMaxTrainingLanguages)
+          return invalid_argument_error("{}: line {}: more than {} distinct languages", p, line_no, kMaxTrainingLanguages);
         li = langs.insert(langs.end(), lang);
       }
       auto lid = static_cast<uint16_t>(li - langs.begin());
       std::string b = base_of(lang);
       auto bi = std::find(bases.begin(), bases.end(), b);
       if (bi == bases.end()) {
-        if (bases.size() == 32)  // one bit each in base_mask
-          return invalid_argument_error("{}: line {}: language '{}' is one more than the 32 base languages supported", p,
-                                        line_no, b.substr(0, 40));
+        if (bases.size() == kMaxBaseLanguages)
+          return invalid_argument_error("{}: line {}: language '{}' is one more than the {} base languages supported", p,
+                                        line_no, b.substr(0, 40), kMaxBaseLanguages);
         bi = bases.insert(bases.end(), b);
       }
       uint32_t bit = 1u << (bi - bases.begin());

@@ -25,6 +25,8 @@ namespace {
 // Longest accepted JSONL record id: ids are file names, URLs, UUIDs (URLs are kept under 2 KB by
 // browsers and crawlers; 4 KB leaves room).
 constexpr size_t kMaxRecordIdBytes = 4096;
+// Longest declared language tag (BCP 47 tags are at most 35 characters).
+constexpr size_t kMaxLanguageTag = 35;
 
 bool ends_with(const std::string& s, std::string_view suffix) {
   return s.size() >= suffix.size() && std::equal(suffix.rbegin(), suffix.rend(), s.rbegin());
@@ -41,9 +43,9 @@ std::optional<size_t> find_binary(std::string_view s) {
 }
 
 // A declared language becomes a statistics key and a report label: only tag-like strings
-// ("es", "ca-valencia", "pt_BR", "ca@valencia"; BCP 47 tags are at most 35 characters).
+// ("es", "ca-valencia", "pt_BR", "ca@valencia").
 bool is_language_tag(std::string_view s) {
-  if (s.size() < 2 || s.size() > 35) return false;
+  if (s.size() < 2 || s.size() > kMaxLanguageTag) return false;
   for (char c : s)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '@') return false;
   return std::isalpha(static_cast<unsigned char>(s[0])) != 0;

@@ -25,8 +25,11 @@ constexpr const char* kMagic = "FRAGUA_MATERIALS_MODEL 2\n";
 constexpr int kFormatVersion = 2;
 // Members of an ensemble (the CLI trains 5 to 10): bounds what a model file can make us build.
 constexpr int64_t kMaxMembers = 1000;
-// Features per row (the Magpie-style set has about 150).
+// Features per row (the Magpie-style set has about 280).
 constexpr int64_t kMaxFeatures = int64_t{1} << 20;
+// Boosting rounds and tree depth read from a model file (the CLI trains 100s of rounds, depth 6-8).
+constexpr int64_t kMaxRounds = 1000000;
+constexpr int64_t kMaxTreeDepth = 64;
 
 Error xgb_error(const char* what) { return io_error("xgboost: {}: {}", what, XGBGetLastError()); }
 #define FRAGUA_XGB(call, what) \
@@ -203,9 +206,9 @@ Result<TrainConfig> config_from_json(const nlohmann::json& j) {
     return corruption_error("model config: \"objective\": expected a string, found {}", json_preview(objective));
   c.objective = objective.get<std::string>();
   c.n_models = static_cast<int>(FRAGUA_TRY(integer("n_models", 1, kMaxMembers)));
-  c.n_rounds = static_cast<int>(FRAGUA_TRY(integer("n_rounds", 0, 1000000)));
+  c.n_rounds = static_cast<int>(FRAGUA_TRY(integer("n_rounds", 0, kMaxRounds)));
   c.eta = FRAGUA_TRY(number("eta"));
-  c.max_depth = static_cast<int>(FRAGUA_TRY(integer("max_depth", 0, 64)));
+  c.max_depth = static_cast<int>(FRAGUA_TRY(integer("max_depth", 0, kMaxTreeDepth)));
   c.subsample = FRAGUA_TRY(number("subsample"));
   c.colsample = FRAGUA_TRY(number("colsample"));
   c.min_child_weight = FRAGUA_TRY(number("min_child_weight"));
