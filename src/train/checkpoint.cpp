@@ -53,6 +53,13 @@ Result<Model> load_model_safetensors(const std::string& path) {
   nlohmann::json cj = FRAGUA_TRY(parse_json(it->second, path + ": metadata \"fragua.config\""));
   auto cfg = ModelConfig::from_json(cj);
   if (!cfg.ok()) return std::move(cfg).error().with_context(path);
+  // The weights are F32 tensors of this file: a config claiming more parameters than its bytes
+  // hold is refused before Model::create allocates (and zero-fills) them twice over.
+  uint64_t held = 0;
+  for (const auto& t : f.tensors()) held += t.n_bytes;  // each lies inside the file: no overflow
+  if (static_cast<uint64_t>(cfg->n_params()) > held / 4)
+    return corruption_error("{}: metadata \"fragua.config\" describes {} parameters but the file's tensors hold {} bytes",
+                            path, cfg->n_params(), held);
   auto model = FRAGUA_TRY(Model::create(*cfg));
   FRAGUA_TRY(read_all(f, model, "", model.params().data()));
   return model;

@@ -233,6 +233,10 @@ TEST(GgufHardening, TensorByteSizeOverflowIsAnError) {
   EXPECT_FALSE(GgufFile::parse(q.bytes(), "q.gguf").ok());
   EXPECT_FALSE(tensor_bytes(DType::f32, std::vector<int64_t>{int64_t{1} << 40, int64_t{1} << 22}).has_value());
   EXPECT_EQ(tensor_bytes(DType::q8_0, std::vector<int64_t>{64, 3}), uint64_t{2 * 34 * 3});
+  // The writer computed the same wrapped 0 and accepted 0 bytes of data for it.
+  GgufWriter w;
+  float x = 0;
+  EXPECT_FALSE(w.add_tensor("w", {int64_t{1} << 40, int64_t{1} << 22}, DType::f32, &x, 0).ok());
 }
 
 std::string nested_empty_arrays(uint64_t n) {

@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "fragua/base/file.h"
+#include "fragua/format/safetensors.h"
 #include "fragua/train/shard.h"
 #include "fragua/train/trainer.h"
 #include "test_util.h"
@@ -185,6 +186,30 @@ TEST(CheckpointHardening, TrainConfigValuesAreTypedAndRanged) {
   TrainConfig cfg;
   ASSERT_TRUE(cfg.merge_json(nlohmann::json::parse(R"({"batch": 4, "lr": 0.001, "data": {"mix": {"es": 1}}})")).ok());
   EXPECT_EQ(cfg.batch, 4);
+}
+
+// A 400-byte model.safetensors whose config claims 7.3 billion parameters: before, Model::create
+// asked for 2 x 29 GB (ASan: out-of-memory abort; a release build zero-fills it). Now the config
+// is checked against the bytes the file's tensors hold first.
+TEST(CheckpointHardening, ConfigLargerThanTheFileIsRefusedBeforeAllocating) {
+  test::TempDir dir;
+  ModelConfig big;
+  big.n_vocab = 100000;
+  big.n_embd = 4096;
+  big.n_layer = 32;
+  big.n_head = 32;
+  big.n_head_kv = 32;
+  big.n_ff = 11008;
+  format::SafetensorsWriter w;
+  w.set_metadata("format", "fragua.model");
+  w.set_metadata("fragua.config", big.to_json().dump());
+  float x = 0;
+  ASSERT_TRUE(w.add_tensor("token_embd.weight", "F32", {1, 1}, &x, 4).ok());
+  ASSERT_TRUE(w.write(dir.file("model.safetensors")).ok());
+  auto m = load_model_safetensors(dir.file("model.safetensors"));
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.error().message().find("describes 7295471616 parameters but the file's tensors hold 4 bytes"),
+            std::string::npos) << m.error().message();
 }
 
 }  // namespace
