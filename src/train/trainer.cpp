@@ -126,8 +126,10 @@ Status prepare_outputs(Run& r) {
   if (c.resume && Env::posix().file_exists(mpath)) {
     auto lines = FRAGUA_TRY(read_metrics(mpath));
     std::string kept;
+    // Records past the checkpoint, or without an integer step, are dropped.
     for (const auto& l : lines)
-      if (l.value("step", int64_t{0}) <= r.step) kept += l.dump() + "\n";
+      if (l.contains("step") && l["step"].is_number_integer() && l["step"].get<int64_t>() <= r.step)
+        kept += l.dump() + "\n";
     FRAGUA_TRY(write_file_atomic(mpath, kept));
   }
   r.metrics = FRAGUA_TRY(MetricsWriter::open(mpath, c.resume));
