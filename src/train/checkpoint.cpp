@@ -130,8 +130,8 @@ Result<TrainState> parse_train_state(const nlohmann::json& state, const std::str
                               json_preview(state["tokenizer_fingerprint"]));
     t.tokenizer_fingerprint = state["tokenizer_fingerprint"].get<std::string>();
   }
-  if (state.contains("world_size")) t.world_size = FRAGUA_TRY(integer("world_size", 1, 1 << 20));
-  if (state.contains("batch")) t.batch = FRAGUA_TRY(integer("batch", 1, 1 << 20));
+  if (state.contains("world_size")) t.world_size = FRAGUA_TRY(integer("world_size", 1, kMaxStateRanks));
+  if (state.contains("batch")) t.batch = FRAGUA_TRY(integer("batch", 1, kMaxStateRanks));
   if (!state.contains("data")) return corruption_error("{} is missing", field("data"));
   FRAGUA_TRY(parse_data_state(state["data"], origin));
   t.data = state["data"];

@@ -25,10 +25,14 @@ Status save_checkpoint(const std::string& out_dir, int64_t step, const Model& mo
 // Steps of one run: a trillion, far past any real run, and small enough that step x tokens per
 // step and the schedule's arithmetic stay exact.
 inline constexpr int64_t kMaxTrainSteps = int64_t{1} << 40;
+// MPI ranks and sequences per micro-batch recorded in a state: 2^20, past any cluster, small
+// enough that their product is exact in int64.
+inline constexpr int64_t kMaxStateRanks = int64_t{1} << 20;
 
 // What resuming reads from state.json, each field validated: format and version, step and
-// adam_t in [0, kMaxTrainSteps], world_size and batch in [1, 2^20], the tokenizer fingerprint a
-// string, and "data" (checked by parse_data_state). Errors name `origin` and the field.
+// adam_t in [0, kMaxTrainSteps], world_size and batch in [1, kMaxStateRanks], the tokenizer
+// fingerprint a string, and "data" (checked by parse_data_state). Errors name `origin` and the
+// field.
 struct TrainState {
   int64_t step = 0;
   int64_t adam_t = 0;

@@ -2,6 +2,7 @@
 #include "fragua/base/json.h"
 #include "fragua/base/utf8.h"
 #include "fragua/train/trainer.h"
+#include "train/checkpoint.h"
 
 namespace fragua::train {
 
@@ -75,7 +76,10 @@ Status read_string(const nlohmann::json& v, const std::string& key, std::string&
   return ok_status();
 }
 
-constexpr int64_t kMaxCount = int64_t{1} << 40;  // steps and token counts (checkpoint.h's kMaxTrainSteps)
+constexpr int64_t kMaxCount = kMaxTrainSteps;  // steps, step intervals and token counts
+// Sequences per micro-batch, accumulation steps, sequence length and checkpoints kept: far past
+// what fits in memory (prepare_model checks that), and small enough for int arithmetic.
+constexpr int kMaxBatch = 1 << 20;
 
 }  // namespace
 
@@ -89,7 +93,7 @@ Status TrainConfig::merge_json(const nlohmann::json& j) {
       nlohmann::json m = model.to_json();
       for (auto mi = v.begin(); mi != v.end(); ++mi) m[mi.key()] = mi.value();
       // n_vocab 0 (from the shards) and n_ff 0 (from n_embd) are resolved at training time;
-      // validate the rest with stand-ins.
+      // validate the rest with stand-ins. Their bounds are ModelConfig::finalize's.
       int want_vocab = 0, want_ff = 0;
       FRAGUA_TRY(read_int(m["n_vocab"], "model.n_vocab", want_vocab, 0, 1 << 24));
       FRAGUA_TRY(read_int(m["n_ff"], "model.n_ff", want_ff, 0, 1 << 18));
@@ -121,14 +125,14 @@ Status TrainConfig::merge_json(const nlohmann::json& j) {
                                           json_preview(dv));
           }
         } else if (di.key() == "val_fraction") FRAGUA_TRY(read_real(dv, dk, data.val_fraction));
-        else if (di.key() == "seq_len") FRAGUA_TRY(read_int(dv, dk, data.seq_len, 0, 1 << 20));
+        else if (di.key() == "seq_len") FRAGUA_TRY(read_int(dv, dk, data.seq_len, 0, kMaxBatch));
         else if (di.key() == "seed") FRAGUA_TRY(read_seed(dv, dk, data.seed));
         else return invalid_argument_error("train config: unknown key '{}'", dk);
       }
     } else if (k == "out_dir") FRAGUA_TRY(read_string(v, k, out_dir));
     else if (k == "tokenizer") FRAGUA_TRY(read_string(v, k, tokenizer));
-    else if (k == "batch") FRAGUA_TRY(read_int(v, k, batch, 0, 1 << 20));
-    else if (k == "grad_accum") FRAGUA_TRY(read_int(v, k, grad_accum, 0, 1 << 20));
+    else if (k == "batch") FRAGUA_TRY(read_int(v, k, batch, 0, kMaxBatch));
+    else if (k == "grad_accum") FRAGUA_TRY(read_int(v, k, grad_accum, 0, kMaxBatch));
     else if (k == "steps") FRAGUA_TRY(read_int(v, k, steps, 0, kMaxCount));
     else if (k == "schedule") {
       std::string kind;
@@ -147,7 +151,7 @@ Status TrainConfig::merge_json(const nlohmann::json& j) {
     else if (k == "eval_every") FRAGUA_TRY(read_int(v, k, eval_every, 0, kMaxCount));
     else if (k == "val_tokens") FRAGUA_TRY(read_int(v, k, val_tokens, 0, kMaxCount));
     else if (k == "save_every") FRAGUA_TRY(read_int(v, k, save_every, 0, kMaxCount));
-    else if (k == "keep_checkpoints") FRAGUA_TRY(read_int(v, k, keep_checkpoints, 0, 1 << 20));
+    else if (k == "keep_checkpoints") FRAGUA_TRY(read_int(v, k, keep_checkpoints, 0, kMaxBatch));
     else return invalid_argument_error("train config: unknown key '{}'", terminal_safe(k));
   }
   return ok_status();
