@@ -71,8 +71,9 @@ Result<Tokenizer> Tokenizer::from_gguf(const format::GgufFile& f) {
       s.types.push_back(t >= 0 && t <= 6 ? static_cast<TokenType>(t) : TokenType::undefined);
     }
   }
+  // A gpt2 model needs the key, as in llama.cpp; an empty list is a vocabulary without merges.
   if (f.find("tokenizer.ggml.merges")) s.merges = *FRAGUA_TRY(f.get_strings("tokenizer.ggml.merges"));
-  if (s.kind == ModelKind::bpe && s.merges.empty())
+  else if (s.kind == ModelKind::bpe)
     return corruption_error("{}: a gpt2 (BPE) tokenizer needs tokenizer.ggml.merges", f.path());
 
   s.bos_id = FRAGUA_TRY(read_id(f, "tokenizer.ggml.bos_token_id", n));
@@ -130,7 +131,7 @@ void Tokenizer::write_gguf_metadata(format::GgufWriter& w) const {
   std::vector<int32_t> types(s.tokens.size(), static_cast<int32_t>(TokenType::normal));
   for (size_t i = 0; i < s.types.size(); ++i) types[i] = static_cast<int32_t>(s.types[i]);
   w.set("tokenizer.ggml.token_type", GgufValue::of_i32s(types));
-  if (!s.merges.empty()) w.set("tokenizer.ggml.merges", GgufValue::of_strings(s.merges));
+  if (!s.merges.empty() || s.kind == ModelKind::bpe) w.set("tokenizer.ggml.merges", GgufValue::of_strings(s.merges));
   for (auto [key, id] : {std::pair{"tokenizer.ggml.bos_token_id", s.bos_id}, {"tokenizer.ggml.eos_token_id", s.eos_id},
                          {"tokenizer.ggml.unknown_token_id", s.unk_id}, {"tokenizer.ggml.padding_token_id", s.pad_id},
                          {"tokenizer.ggml.eot_token_id", s.eot_id}, {"tokenizer.ggml.eom_token_id", s.eom_id}})

@@ -411,6 +411,9 @@ Result<std::string> Tokenizer::to_hf_json() const {
   }
   j["added_tokens"] = added;
   const bool byte_level = s.kind == ModelKind::bpe && s.byte_encode;
+  bool byte_fallback = false;  // as a reader sees it: <0xNN> tokens are byte tokens
+  for (size_t i = 0; i < s.tokens.size() && !byte_level; ++i)
+    byte_fallback = byte_fallback || impl_->type(static_cast<int32_t>(i)) == TokenType::byte;
   json norms = json::array();
   if (s.normalization == Normalization::nfc) norms.push_back({{"type", "NFC"}});
   if (s.normalization == Normalization::nfkc) norms.push_back({{"type", "NFKC"}});
@@ -456,7 +459,7 @@ Result<std::string> Tokenizer::to_hf_json() const {
     }
   }
   json model = {{"type", "BPE"}, {"dropout", nullptr}, {"continuing_subword_prefix", nullptr},
-                {"end_of_word_suffix", nullptr}, {"fuse_unk", !byte_level}, {"byte_fallback", !byte_level},
+                {"end_of_word_suffix", nullptr}, {"fuse_unk", !byte_level}, {"byte_fallback", byte_fallback},
                 {"ignore_merges", s.ignore_merges}, {"vocab", vocab}};
   model["unk_token"] = s.unk_id >= 0 ? json(s.tokens[static_cast<size_t>(s.unk_id)]) : json();
   model["merges"] = s.kind == ModelKind::spm ? merges_from_scores(s, impl_->pieces) : s.merges;
@@ -478,12 +481,15 @@ Result<std::string> Tokenizer::to_hf_json() const {
     fr["remove_extra_whitespaces"] = s.remove_extra_whitespaces;
   }
   if (!duplicates.empty()) fr["duplicates"] = std::move(duplicates);
-  // Types that the standard fields do not carry (added_tokens give control and user-defined).
+  // Types that the standard fields do not give: a reader takes added tokens as control or
+  // user-defined, the others as normal, or byte when byte_fallback is set and the text is <0xNN>.
   json types = json::object();
   for (size_t i = 0; i < s.tokens.size(); ++i) {
-    TokenType t = impl_->type(static_cast<int32_t>(i));
-    if (t != TokenType::normal && t != TokenType::control && t != TokenType::user_defined)
-      types[std::to_string(i)] = static_cast<int>(t);
+    TokenType t = impl_->type(static_cast<int32_t>(i)), read_as = TokenType::normal;
+    if (t == TokenType::control || t == TokenType::unknown) read_as = TokenType::control;
+    else if (t == TokenType::user_defined) read_as = TokenType::user_defined;
+    else if (byte_fallback && parse_byte_token(s.tokens[i]) >= 0) read_as = TokenType::byte;
+    if (t != read_as) types[std::to_string(i)] = static_cast<int>(t);
   }
   if (!types.empty()) fr["types"] = std::move(types);
   j["fragua"] = fr;
