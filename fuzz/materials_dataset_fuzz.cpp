@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "fragua/base/decompress.h"
 #include "fragua/materials/dataset.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -12,8 +13,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   switch (data[0] % 4) {
     case 0: (void)fragua::materials::parse_matbench_json(s, "fuzz.json", **table); break;
     case 1: (void)fragua::materials::parse_dataset_csv(s, "fuzz.csv", **table); break;
-    case 2: (void)fragua::materials::gunzip(s, "fuzz.gz"); break;
-    default: (void)fragua::materials::bunzip2(s, "fuzz.bz2"); break;
+    case 2: (void)fragua::decompress_all(s, "fuzz.gz", {}, fragua::Compression::gzip); break;
+    default: (void)fragua::decompress_all(s, "fuzz.bz2", {}, fragua::Compression::bzip2); break;
   }
   return 0;
 }

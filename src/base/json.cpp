@@ -24,6 +24,23 @@ size_t json_depth_violation(std::string_view text, int max_depth) {
   return std::string_view::npos;
 }
 
+size_t json_value_count_violation(std::string_view text, size_t max_values) {
+  size_t values = 1;  // the top-level value; each ',' or ':' outside a string starts one more
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if ((c == ',' || c == ':') && ++values > max_values) {
+      return i;
+    }
+  }
+  return std::string_view::npos;
+}
+
 std::string json_preview(const nlohmann::json& v, size_t max_chars) {
   if (v.is_object()) return fmt::format("an object of {} members", v.size());
   if (v.is_array()) return fmt::format("an array of {} elements", v.size());

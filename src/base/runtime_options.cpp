@@ -1,6 +1,8 @@
 #include "fragua/base/runtime_options.h"
 
+#include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <cstdlib>
 #include <string_view>
 
@@ -23,8 +25,12 @@ RuntimeOptions runtime_options() {
   o.simd = env("FRAGUA_SIMD");
   o.pack_weights = env("FRAGUA_PACK") != "0";
   std::string t = env("FRAGUA_THREADS");
-  int n = 0;
-  if (auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), n); ec == std::errc() && n > 0) o.threads = n;
+  int64_t n = 0;  // a count past int's range still means "too many" (capped by the thread pool)
+  auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), n);
+  if (!t.empty() && p == t.data() + t.size()) {
+    if (ec == std::errc::result_out_of_range && t[0] != '-') o.threads = INT32_MAX;
+    else if (ec == std::errc() && n > 0) o.threads = static_cast<int>(std::min<int64_t>(n, INT32_MAX));
+  }
   o.mpi_launched = std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMI_SIZE") || std::getenv("PMIX_RANK");
   return o;
 }

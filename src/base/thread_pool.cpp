@@ -1,7 +1,14 @@
 #include "fragua/base/thread_pool.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <climits>
 #include <cstdlib>
+#include <new>
+#include <system_error>
+
+#include "fragua/base/log.h"
+#include "fragua/base/runtime_options.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -12,17 +19,58 @@
 
 namespace fragua {
 
-int ThreadPool::default_threads() {
-  if (const char* env = std::getenv("FRAGUA_THREADS")) {
-    int n = std::atoi(env);
-    if (n > 0) return n;
-  }
+namespace {
+int hardware_threads() {
   unsigned hc = std::thread::hardware_concurrency();
-  return hc == 0 ? 1 : static_cast<int>(hc);
+  return hc == 0 ? 1 : static_cast<int>(std::min<unsigned>(hc, 1u << 16));
+}
+}  // namespace
+
+int ThreadPool::max_threads() { return kMaxThreadsPerCore * hardware_threads(); }
+
+int ThreadPool::default_threads() {
+  if (const int n = runtime_options().threads; n > 0) {
+    if (n <= max_threads()) return n;
+    log_warn("FRAGUA_THREADS={} is more than {} threads ({} per core): using {}", n, max_threads(), kMaxThreadsPerCore,
+             max_threads());
+    return max_threads();
+  }
+  return hardware_threads();
 }
 
-ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads > 0 ? n_threads : default_threads()) {
-  for (int i = 1; i < n_threads_; ++i) threads_.emplace_back([this, i] { worker(i); });
+int ThreadPool::clamp_threads(int n) {
+  if (n <= 0) return default_threads();
+  if (n > max_threads()) {
+    log_warn("{} threads requested, more than {} ({} per core): using {}", n, max_threads(), kMaxThreadsPerCore,
+             max_threads());
+    return max_threads();
+  }
+  return n;
+}
+
+ThreadPool::ThreadPool(int n_threads) : ThreadPool(n_threads, true) {}
+
+ThreadPool::ThreadPool(int n_threads, bool warn_on_refusal) : n_threads_(clamp_threads(n_threads)) {
+  const int want = n_threads_;
+  try {
+    threads_.reserve(static_cast<size_t>(want - 1));
+    for (int i = 1; i < want; ++i) threads_.emplace_back([this, i] { worker(i); });
+  } catch (const std::system_error& e) {
+    status_ = resource_exhausted_error("cannot start thread {} of {}: {}", threads_.size() + 1, want, e.what());
+  } catch (const std::bad_alloc&) {
+    status_ = resource_exhausted_error("cannot start thread {} of {}: out of memory", threads_.size() + 1, want);
+  }
+  // The workers started so far are numbered 1..size; none reads n_threads_ before the first run().
+  n_threads_ = static_cast<int>(threads_.size()) + 1;
+  if (!status_.ok() && warn_on_refusal)
+    log_warn("{}; running with {} thread(s)", status_.error().message(), n_threads_);
+}
+
+Result<std::unique_ptr<ThreadPool>> ThreadPool::create(int n_threads) {
+  std::unique_ptr<ThreadPool> pool(new (std::nothrow) ThreadPool(n_threads, false));
+  if (!pool) return resource_exhausted_error("cannot allocate a thread pool");
+  if (!pool->status().ok()) return pool->status().error();
+  return pool;
 }
 
 ThreadPool::~ThreadPool() {

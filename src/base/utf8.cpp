@@ -100,3 +100,35 @@ std::string sanitize(std::string_view s) {
 }
 
 }  // namespace fragua::utf8
+
+namespace fragua {
+
+std::string terminal_safe(std::string_view s, bool keep_newlines) {
+  std::string out;
+  out.reserve(s.size());
+  size_t pos = 0;
+  while (pos < s.size()) {
+    const auto c = static_cast<uint8_t>(s[pos]);
+    if (c < 0x80) {
+      if (keep_newlines && (c == '\n' || c == '\t')) out.push_back(static_cast<char>(c));
+      else if (c < 0x20 || c == 0x7F) out += fmt::format("\\x{:02x}", c);
+      else out.push_back(static_cast<char>(c));
+      ++pos;
+      continue;
+    }
+    const size_t n = utf8::sequence_length(s.substr(pos));
+    if (n == 0) {
+      out += fmt::format("\\x{:02x}", c);
+      ++pos;
+    } else if (n == 2 && c == 0xC2 && static_cast<uint8_t>(s[pos + 1]) < 0xA0) {
+      out += fmt::format("\\u{{{:02x}}}", static_cast<uint8_t>(s[pos + 1]));  // C2 80..C2 9F encode U+0080..U+009F
+      pos += 2;
+    } else {
+      out.append(s.substr(pos, n));
+      pos += n;
+    }
+  }
+  return out;
+}
+
+}  // namespace fragua

@@ -63,12 +63,17 @@ void run(const Opts& o) {
     }
     if (line.empty()) continue;
     messages.push_back({"user", line});
-    auto prompt_text = check(tokenize::apply_chat_template(tmpl, messages, true));
-    auto prompt = tok.encode(prompt_text, /*add_special=*/true, /*parse_special=*/true);
-    size_t keep = common_prefix(cached, prompt);
-    if (keep == prompt.size()) --keep;  // at least one token must be evaluated for fresh logits
+    // Only the template's markers become control tokens; the typed text never does.
+    auto prompt = tokenize::encode_chat(tok, tmpl, messages, /*add_generation_prompt=*/true);
+    if (!prompt.ok()) {
+      std::fprintf(stderr, "fragua: error: %s\n", prompt.error().to_string().c_str());
+      messages.pop_back();
+      continue;
+    }
+    size_t keep = common_prefix(cached, *prompt);
+    if (keep == prompt->size()) --keep;  // at least one token must be evaluated for fresh logits
     (*ctx).truncate(static_cast<int64_t>(keep));
-    std::span<const int32_t> rest(prompt.data() + keep, prompt.size() - keep);
+    std::span<const int32_t> rest(prompt->data() + keep, prompt->size() - keep);
     auto r = model::generate(*ctx, rest, gen, [&](int32_t id) { return tok.token_piece(id); },
                              [](std::string_view s) {
                                std::fwrite(s.data(), 1, s.size(), stdout);
@@ -81,7 +86,7 @@ void run(const Opts& o) {
       messages.pop_back();
       continue;
     }
-    cached = prompt;
+    cached = *prompt;
     // The cache now also holds the generated tokens except the last one sampled.
     cached.insert(cached.end(), r->tokens.begin(), r->tokens.end());
     if (!r->tokens.empty()) cached.pop_back();

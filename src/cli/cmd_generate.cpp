@@ -1,10 +1,13 @@
 // `fragua generate MODEL`: continue a prompt with a GGUF model.
 #include <cstdio>
 
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 #include "cli/command.h"
 #include "cli/sampling_flags.h"
+#include "fragua/base/utf8.h"
 #include "fragua/model/generate.h"
 #include "fragua/model/model.h"
 #include "fragua/tokenize/tokenizer.h"
@@ -23,6 +26,39 @@ struct Opts {
   bool show_ids = false;
   bool stats = false;
   model::GenerateParams gen;
+};
+
+// Model output bound for a terminal: the pieces come from the model file's vocabulary, so a
+// piece holding ESC or OSC sequences is escaped (newlines and tabs kept, terminal_safe). A UTF-8
+// character split across pieces (byte tokens) is held back until it is complete, so that only
+// bytes that really are invalid show as \xNN. Output to a file or pipe stays byte for byte.
+class TerminalOutput {
+ public:
+  std::string feed(std::string_view s) {
+    held_.append(s);
+    size_t keep = incomplete_tail(held_);
+    std::string out = terminal_safe(std::string_view(held_).substr(0, held_.size() - keep), true);
+    held_.erase(0, held_.size() - keep);
+    return out;
+  }
+  std::string flush() {
+    std::string out = terminal_safe(held_, true);
+    held_.clear();
+    return out;
+  }
+
+ private:
+  // Bytes at the end that start a multi-byte sequence still missing its continuation bytes.
+  static size_t incomplete_tail(std::string_view s) {
+    for (size_t k = 1; k <= 3 && k <= s.size(); ++k) {
+      const auto c = static_cast<uint8_t>(s[s.size() - k]);
+      if ((c & 0xC0) == 0x80) continue;  // a continuation byte: look further back
+      const size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+      return need > k ? k : 0;
+    }
+    return 0;
+  }
+  std::string held_;
 };
 
 std::vector<int32_t> parse_ids(const std::string& s) {
@@ -80,12 +116,17 @@ void run(const Opts& o) {
   } else {
     piece = [](int32_t id) { return fmt::format("{} ", id); };
   }
-  auto on_text = [](std::string_view s) {
+  const bool tty = ::isatty(STDOUT_FILENO) == 1;
+  TerminalOutput term;
+  auto on_text = [&](std::string_view s) {
+    const std::string safe = tty ? term.feed(s) : std::string();
+    if (tty) s = safe;
     std::fwrite(s.data(), 1, s.size(), stdout);
     std::fflush(stdout);
     return true;
   };
   auto r = check(model::generate(*ctx, prompt, gen, piece, on_text));
+  if (tty) std::fputs(term.flush().c_str(), stdout);
   std::fputc('\n', stdout);
   if (o.stats)
     std::fprintf(stderr, "prompt: %lld tokens in %.3f s (%.1f tok/s); generated: %zu tokens in %.3f s (%.1f tok/s); stop: %s\n",

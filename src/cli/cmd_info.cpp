@@ -3,6 +3,7 @@
 #include <fmt/ranges.h>
 
 #include "cli/command.h"
+#include "fragua/base/utf8.h"
 #include "fragua/format/gguf.h"
 #include "fragua/model/model.h"
 
@@ -15,30 +16,34 @@ struct Opts {
   size_t max_items = 8;
 };
 
+// Keys, string values, tensor names and the model's name come from the file: every one goes
+// through terminal_safe (GgufValue::to_string escapes values itself), so that an ESC or OSC
+// sequence planted in a downloaded model cannot reach the terminal.
 void run(const Opts& o) {
   auto file = check(format::GgufFile::open(o.path));
-  fmt::print("file: {}\nGGUF version {}, {} metadata keys, {} tensors, alignment {}, data at byte {}\n\n", o.path,
-             file.version(), file.metadata().size(), file.tensors().size(), file.alignment(), file.data_offset());
+  fmt::print("file: {}\nGGUF version {}, {} metadata keys, {} tensors, alignment {}, data at byte {}\n\n",
+             terminal_safe(o.path), file.version(), file.metadata().size(), file.tensors().size(), file.alignment(),
+             file.data_offset());
   fmt::print("metadata:\n");
   for (const auto& kv : file.metadata())
-    fmt::print("  {:<44} {:<7} {}\n", kv.key,
+    fmt::print("  {:<44} {:<7} {}\n", terminal_safe(kv.key),
                kv.value.type == format::GgufType::array ? "array" : format::gguf_type_name(kv.value.type),
                kv.value.to_string(o.max_items));
   if (o.tensors) {
     fmt::print("\ntensors:\n  {:<36} {:<7} {:<22} {:>12} {:>14}\n", "name", "dtype", "shape", "bytes", "offset");
-    uint64_t total = 0;
+    double total = 0;  // tensors may overlap in a hostile file: a sum of sizes can pass 2^64
     for (const auto& t : file.tensors()) {
-      fmt::print("  {:<36} {:<7} {:<22} {:>12} {:>14}\n", t.name, dtype_name(t.dtype),
+      fmt::print("  {:<36} {:<7} {:<22} {:>12} {:>14}\n", terminal_safe(t.name), dtype_name(t.dtype),
                  fmt::format("[{}]", fmt::join(t.ne, ", ")), t.n_bytes, t.offset);
-      total += t.n_bytes;
+      total += static_cast<double>(t.n_bytes);
     }
-    fmt::print("  total {:.2f} MB of tensor data\n", static_cast<double>(total) / 1e6);
+    fmt::print("  total {:.2f} MB of tensor data\n", total / 1e6);
   }
   auto model = model::Model::from_gguf(std::move(file));
   if (model.ok())
-    fmt::print("\nmodel: {}\n", (*model)->config().summary());
+    fmt::print("\nmodel: {}\n", terminal_safe((*model)->config().summary()));
   else
-    fmt::print("\nmodel: not loadable: {}\n", model.error().to_string());
+    fmt::print("\nmodel: not loadable: {}\n", terminal_safe(model.error().to_string()));
 }
 
 void setup(CLI::App& root) {

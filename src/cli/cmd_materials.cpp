@@ -12,6 +12,7 @@
 #include "fragua/materials/predictor.h"
 #include "fragua/materials/validation.h"
 #include "fragua/materials/csv_reader.h"
+#include "fragua/materials/csv_writer.h"
 
 namespace fragua::cli {
 namespace {
@@ -72,21 +73,23 @@ Status run_featurize(const ModelOpts& o) {
   const ElementTable* t = FRAGUA_TRY(elements());
   Featurizer fz(*t);
   auto x = fz.featurize_all(d.comps, o.cfg.threads);
-  std::string out = fmt::format("# fragua materials featurize: {} ({}), features {}\n", o.data, d.size(), fz.signature());
-  out += "id,composition";
-  for (auto& n : fz.names()) out += "," + n;
-  if (!d.y.empty()) out += "," + csv_escape(d.target_name);
-  out += "\n";
+  CsvWriter w;
+  w.comment(fmt::format("fragua materials featurize: {} ({}), features {}", o.data, d.size(), fz.signature()));
+  w.value("id").value("composition");
+  for (auto& n : fz.names()) w.text(n);
+  if (!d.y.empty()) w.text(d.target_name);
+  w.end_row();
   for (size_t i = 0; i < d.size(); ++i) {
-    out += csv_escape(d.ids[i]) + "," + csv_escape(d.formulas[i]);
+    w.text(d.ids[i]).text(d.formulas[i]);
     for (size_t k = 0; k < fz.size(); ++k) {
       float v = x[i * fz.size() + k];
-      out += std::isnan(v) ? std::string(",") : fmt::format(",{}", v);
+      if (std::isnan(v)) w.value("");
+      else w.num(v);
     }
-    if (!d.y.empty()) out += fmt::format(",{}", d.y[i]);
-    out += "\n";
+    if (!d.y.empty()) w.num(d.y[i]);
+    w.end_row();
   }
-  return write_file_atomic(o.out, out);
+  return write_file_atomic(o.out, w.str());
 }
 
 Status run_train_attention(const ModelOpts& o, const Dataset& d, const ElementTable& t) {
@@ -130,18 +133,22 @@ Status run_predict(const ModelOpts& o) {
   auto pr = model.predict(d.comps, *t, o.cfg.threads);
   if (!pr.ok()) return pr.error().with_context(o.model);
   const Prediction& p = *pr;
-  std::string out = fmt::format("# fragua materials predict: model {}, input {}\n", o.model, o.data);
+  CsvWriter w;
+  w.comment(fmt::format("fragua materials predict: model {}, input {}", o.model, o.data));
   bool gate = !p.p_zero.empty();
-  out += gate ? "id,composition,prediction,uncertainty,p_zero\n" : "id,composition,prediction,uncertainty\n";
+  w.value("id").value("composition").value("prediction").value("uncertainty");
+  if (gate) w.value("p_zero");
+  w.end_row();
   for (size_t i = 0; i < d.size(); ++i) {
-    out += fmt::format("{},{},{:.6g},{:.6g}", csv_escape(d.ids[i]), csv_escape(d.formulas[i]), p.mean[i], p.std[i]);
-    out += gate ? fmt::format(",{:.6g}\n", p.p_zero[i]) : "\n";
+    w.text(d.ids[i]).text(d.formulas[i]).value(fmt::format("{:.6g}", p.mean[i])).value(fmt::format("{:.6g}", p.std[i]));
+    if (gate) w.value(fmt::format("{:.6g}", p.p_zero[i]));
+    w.end_row();
   }
   if (o.out.empty()) {
-    fmt::print("{}", out);
+    fmt::print("{}", w.str());
     return ok_status();
   }
-  return write_file_atomic(o.out, out);
+  return write_file_atomic(o.out, w.str());
 }
 
 Status run_cv(ModelOpts o) {
@@ -169,16 +176,19 @@ Status run_cv(ModelOpts o) {
   if (!std::isnan(r.gate_auc)) summary["gate_auc"] = r.gate_auc;
   if (mw.is_open()) FRAGUA_TRY(mw.write(summary));
   if (!o.preds.empty()) {
-    std::string out = fmt::format("# fragua materials cv: {} folds seed {} on {}\n", o.folds, o.cv_seed, o.data);
+    CsvWriter w;
+    w.comment(fmt::format("fragua materials cv: {} folds seed {} on {}", o.folds, o.cv_seed, o.data));
     bool gate = !r.oof.p_zero.empty();
-    out += gate ? "id,composition,fold,target,prediction,uncertainty,p_zero\n"
-                : "id,composition,fold,target,prediction,uncertainty\n";
+    w.value("id").value("composition").value("fold").value("target").value("prediction").value("uncertainty");
+    if (gate) w.value("p_zero");
+    w.end_row();
     for (size_t i = 0; i < d.size(); ++i) {
-      out += fmt::format("{},{},{},{},{:.6g},{:.6g}", csv_escape(d.ids[i]), csv_escape(d.formulas[i]), r.fold[i],
-                         d.y[i], r.oof.mean[i], r.oof.std[i]);
-      out += gate ? fmt::format(",{:.6g}\n", r.oof.p_zero[i]) : "\n";
+      w.text(d.ids[i]).text(d.formulas[i]).num(r.fold[i]).num(d.y[i]);
+      w.value(fmt::format("{:.6g}", r.oof.mean[i])).value(fmt::format("{:.6g}", r.oof.std[i]));
+      if (gate) w.value(fmt::format("{:.6g}", r.oof.p_zero[i]));
+      w.end_row();
     }
-    FRAGUA_TRY(write_file_atomic(o.preds, out));
+    FRAGUA_TRY(write_file_atomic(o.preds, w.str()));
   }
   for (auto& f : r.per_fold) fmt::print("fold {}: {}\n", f["fold"].get<int>(), f.dump());
   if (o.cfg.task == Task::classification)

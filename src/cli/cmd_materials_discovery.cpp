@@ -12,6 +12,7 @@
 #include "fragua/materials/predictor.h"
 #include "fragua/materials/screen.h"
 #include "fragua/materials/csv_reader.h"
+#include "fragua/materials/csv_writer.h"
 
 namespace fragua::cli {
 namespace {
@@ -63,9 +64,10 @@ Status run_enumerate(const EnumOpts& o) {
   }
   int k = o.size > 0 ? o.size : static_cast<int>(pool.size());
   if (k > static_cast<int>(pool.size())) return invalid_argument_error("--size {} exceeds the {} elements given", k, pool.size());
-  std::string out = fmt::format("# fragua materials enumerate: elements {} size {} max-coeff {} ox-set {}{}\n", o.elements,
-                                k, o.max_coeff, o.ox_set, o.no_en ? " (no electronegativity test)" : "");
-  out += "composition,oxidation_states\n";
+  CsvWriter w;
+  w.comment(fmt::format("fragua materials enumerate: elements {} size {} max-coeff {} ox-set {}{}", o.elements, k,
+                        o.max_coeff, o.ox_set, o.no_en ? " (no electronegativity test)" : ""));
+  w.value("composition").value("oxidation_states").end_row();
   size_t n = 0;
   std::vector<int> pick(static_cast<size_t>(k));
   std::iota(pick.begin(), pick.end(), 0);
@@ -78,7 +80,7 @@ Status run_enumerate(const EnumOpts& o) {
         f += t->by_z(zs[i]).symbol + (c.coeff[i] > 1 ? std::to_string(c.coeff[i]) : "");
         ox += fmt::format("{}{}{:+d}", i ? ";" : "", t->by_z(zs[i]).symbol, c.ox[i]);
       }
-      out += f + "," + ox + "\n";
+      w.text(f).text(ox).end_row();
       ++n;
     }
     int i = k - 1;
@@ -87,8 +89,8 @@ Status run_enumerate(const EnumOpts& o) {
     ++pick[static_cast<size_t>(i)];
     for (int j = i + 1; j < k; ++j) pick[static_cast<size_t>(j)] = pick[static_cast<size_t>(j) - 1] + 1;
   }
-  if (o.out.empty()) fmt::print("{}", out);
-  else FRAGUA_TRY(write_file_atomic(o.out, out));
+  if (o.out.empty()) fmt::print("{}", w.str());
+  else FRAGUA_TRY(write_file_atomic(o.out, w.str()));
   fmt::print(stderr, "{} compositions\n", n);
   return ok_status();
 }
@@ -113,8 +115,9 @@ Status run_substitute(const SubOpts& o) {
     return invalid_argument_error("--amounts has {} values for {} species", amounts.size(), sp.size());
   for (auto& s : sp) FRAGUA_TRY(parse_species(s));
   auto subs = model.substitute(sp, amounts, o.threshold, o.max_results);
-  std::string out = fmt::format("# fragua materials substitute: {} (Hautier 2011 model, threshold {})\n", o.species, o.threshold);
-  out += "composition,species,probability\n";
+  CsvWriter w;
+  w.comment(fmt::format("fragua materials substitute: {} (Hautier 2011 model, threshold {})", o.species, o.threshold));
+  w.value("composition").value("species").value("probability").end_row();
   for (auto& s : subs) {
     std::string f, names;
     for (size_t i = 0; i < s.species.size(); ++i) {
@@ -123,10 +126,10 @@ Status run_substitute(const SubOpts& o) {
       f += p.first + (a != 1 ? fmt::format("{:g}", a) : "");
       names += (i ? ";" : "") + s.species[i];
     }
-    out += fmt::format("{},{},{:.6g}\n", f, names, s.probability);
+    w.text(f).text(names).value(fmt::format("{:.6g}", s.probability)).end_row();
   }
-  if (o.out.empty()) fmt::print("{}", out);
-  else FRAGUA_TRY(write_file_atomic(o.out, out));
+  if (o.out.empty()) fmt::print("{}", w.str());
+  else FRAGUA_TRY(write_file_atomic(o.out, w.str()));
   return ok_status();
 }
 
@@ -196,16 +199,18 @@ Status run_suggest(const ScreenOpts& o) {
     if (!known.count(rows[i].comp.reduced_formula(*t)))
       ei.emplace_back(expected_improvement(rows[i].gap, rows[i].gap_std, obj, o.target, best), i);
   std::stable_sort(ei.begin(), ei.end(), [](auto& a, auto& b) { return a.first > b.first; });
-  std::string out = fmt::format("# fragua materials suggest: model {} objective {} target {} best observed {}\n", o.model,
-                                o.objective, o.target, best);
-  out += "rank,id,composition,prediction,uncertainty,expected_improvement\n";
+  CsvWriter w;
+  w.comment(fmt::format("fragua materials suggest: model {} objective {} target {} best observed {}", o.model,
+                        o.objective, o.target, best));
+  for (const char* h : {"rank", "id", "composition", "prediction", "uncertainty", "expected_improvement"}) w.value(h);
+  w.end_row();
   for (size_t k = 0; k < ei.size() && k < static_cast<size_t>(o.n); ++k) {
     auto& r = rows[ei[k].second];
-    out += fmt::format("{},{},{},{:.6g},{:.6g},{:.6g}\n", k + 1, csv_escape(r.id), csv_escape(r.formula), r.gap,
-                       r.gap_std, ei[k].first);
+    w.num(k + 1).text(r.id).text(r.formula).value(fmt::format("{:.6g}", r.gap)).value(fmt::format("{:.6g}", r.gap_std));
+    w.value(fmt::format("{:.6g}", ei[k].first)).end_row();
   }
-  if (o.out.empty()) fmt::print("{}", out);
-  else FRAGUA_TRY(write_file_atomic(o.out, out));
+  if (o.out.empty()) fmt::print("{}", w.str());
+  else FRAGUA_TRY(write_file_atomic(o.out, w.str()));
   return ok_status();
 }
 

@@ -68,9 +68,9 @@ struct EncodeOpts {
 
 Status run_encode(const EncodeOpts& o) {
   auto tok = FRAGUA_TRY(Tokenizer::load(o.tokenizer));
-  auto print = [&](std::string_view line, std::string& out) {
+  auto print = [&](std::string_view line, std::string& out) -> Status {
     bool first = true;
-    for (int32_t id : tok.encode(line, o.bos, o.parse_special)) {
+    for (int32_t id : FRAGUA_TRY(tok.try_encode(line, o.bos, o.parse_special))) {
       if (!first) out.push_back(' ');
       first = false;
       if (o.pieces)
@@ -79,20 +79,24 @@ Status run_encode(const EncodeOpts& o) {
         fmt::format_to(std::back_inserter(out), "{}", id);
     }
     out.push_back('\n');
+    return {};
   };
   std::string out;
   if (o.input.empty()) {
-    print(o.text, out);
+    FRAGUA_TRY(print(o.text, out));
   } else {
     // One line of ids per input line, as spm_encode does.
     auto file = FRAGUA_TRY(MappedFile::open(o.input));
     std::string_view all = file.view();
     out.reserve(all.size());
+    size_t line = 1;
     for (size_t p = 0; p < all.size();) {
       size_t nl = all.find('\n', p);
       size_t e = nl == std::string_view::npos ? all.size() : nl;
-      print(all.substr(p, e - p), out);
+      if (auto st = print(all.substr(p, e - p), out); !st.ok())
+        return std::move(st).error().with_context(fmt::format("{}:{}", o.input, line));
       p = e + 1;
+      ++line;
       if (out.size() > (1u << 20)) {
         std::fwrite(out.data(), 1, out.size(), stdout);
         out.clear();
@@ -150,7 +154,9 @@ Status run_stats(const StatsOpts& o) {
     for (const auto& t : o.texts) {
       auto [lang, path] = split_lang(t);
       auto file = FRAGUA_TRY(MappedFile::open(path));
-      TokenStats s = measure(tok, file.view(), o.threads);
+      auto measured = measure(tok, file.view(), o.threads);
+      if (!measured.ok()) return std::move(measured).error().with_context(path);
+      TokenStats s = *measured;
       s.tokenizer = name;
       s.lang = lang.empty() ? path : lang;
       all.push_back(s);

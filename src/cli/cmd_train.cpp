@@ -11,7 +11,20 @@ namespace fragua::cli {
 namespace {
 
 std::atomic<bool> g_stop{false};  // set by SIGINT/SIGTERM: checkpoint at the end of the step
-void on_signal(int) { g_stop.store(true); }
+std::atomic<int> g_signal{0};     // the first such signal, raised again once the checkpoint is saved
+
+// A second signal means "stop now": the files being written are removed and the process dies of
+// it at once (async-signal-safe calls only).
+extern "C" void on_signal(int sig) {
+  int none = 0;
+  if (!g_signal.compare_exchange_strong(none, sig)) {
+    remove_live_temporaries();
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+    return;
+  }
+  g_stop.store(true);
+}
 
 struct TrainOpts {
   std::string config_file, data, out, tokenizer, mix, schedule;
@@ -98,6 +111,13 @@ Status run_train(CLI::App& cmd, TrainOpts& o) {
     std::string line;
     for (const auto& [lang, bpb] : r.last_eval["val_bpb"].items()) line += fmt::format(" {} {:.3f}", lang, bpb.get<double>());
     log_info("validation bits per byte at step {}:{}", r.last_eval["step"].get<int64_t>(), line);
+  }
+  // Interrupted: the checkpoint is saved; now end as the signal would have, so that a shell sees
+  // 130 (SIGINT) or 143 (SIGTERM) and a script that ran us stops too
+  // (https://www.cons.org/cracauer/sigint.html).
+  if (const int sig = g_signal.load(); sig != 0) {
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
   }
   return ok_status();
 }

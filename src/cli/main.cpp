@@ -3,6 +3,7 @@
 #include "cli/command.h"
 #include "fragua/base/log.h"
 #include "fragua/base/progress.h"
+#include "fragua/base/utf8.h"
 
 namespace fragua::cli {
 
@@ -52,7 +53,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const cli::Failure& f) {
-    std::fprintf(stderr, "fragua: error: %s\n", f.error.to_string().c_str());
+    // Messages quote names from the input files; stderr is a terminal too.
+    std::fprintf(stderr, "fragua: error: %s\n", terminal_safe(f.error.to_string(), true).c_str());
     return f.code;
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "fragua: error: out of memory\n");

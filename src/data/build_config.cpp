@@ -1,4 +1,5 @@
 // YAML configuration of `fragua corpus build`.
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <set>
@@ -7,6 +8,14 @@
 
 namespace fragua::data {
 namespace {
+
+// MinHash permutations per document (bands x rows): each costs a hash per shingle; FineWeb uses
+// 14 x 8 = 112, and 1024 leaves room for experiments.
+constexpr int64_t kMaxDedupPermutations = 1024;
+// Words per shingle: 5 is usual (FineWeb); past a few dozen every shingle is unique.
+constexpr int kMaxShingleWords = 64;
+// The dedup index is allocated whole at start; 1 TiB keeps memory_mb * 2^20 far from overflow.
+constexpr int64_t kMaxDedupMemoryMb = int64_t{1} << 20;
 
 Status check_keys(const YAML::Node& n, const std::string& where, std::set<std::string> allowed) {
   if (!n.IsMap()) return invalid_argument_error("{}: expected a mapping", where);
@@ -68,6 +77,8 @@ Result<BuildConfig> parse_build_config(const std::string& text, const std::strin
       get(n, "model", c.langid_model);
       get(n, "keep", c.keep_langs);
       get(n, "min_confidence", c.min_lang_confidence);
+      if (!(c.min_lang_confidence >= 0 && c.min_lang_confidence <= 1))
+        return invalid_argument_error("{}: stages.langid.min_confidence: {} is outside [0, 1]", path, c.min_lang_confidence);
     }
     if (const YAML::Node n = stage_enabled(st, "quality", c.quality); n.IsDefined()) {
       FRAGUA_TRY(check_keys(n, path + ": stages.quality", {"enabled", "min_words", "max_words", "max_digit_ratio",
@@ -83,6 +94,9 @@ Result<BuildConfig> parse_build_config(const std::string& text, const std::strin
       bool repetition = true;
       get(n, "repetition_rules", repetition);
       if (!repetition) disable_repetition_rules(q);
+      for (double v : {q.max_digit_ratio, q.max_dup_line_frac, q.min_alpha_words})
+        if (!(v >= 0 && v <= 1))
+          return invalid_argument_error("{}: stages.quality: ratios must lie in [0, 1] (found {})", path, v);
     }
     if (const YAML::Node n = stage_enabled(st, "dedup", c.dedup); n.IsDefined()) {
       FRAGUA_TRY(check_keys(n, path + ": stages.dedup", {"enabled", "exact", "near", "shingle_words", "bands", "rows", "memory_mb"}));
@@ -92,9 +106,17 @@ Result<BuildConfig> parse_build_config(const std::string& text, const std::strin
       get(n, "shingle_words", d.shingle_words);
       get(n, "bands", d.bands);
       get(n, "rows", d.rows);
-      get(n, "memory_mb", d.memory_mb);
-      if (d.bands < 1 || d.rows < 1 || d.bands * d.rows > 1024 || d.shingle_words < 1)
-        return invalid_argument_error("{}: stages.dedup: bands, rows, shingle_words must be positive (bands*rows <= 1024)", path);
+      int64_t memory_mb = static_cast<int64_t>(d.memory_mb);
+      get(n, "memory_mb", memory_mb);
+      // The product in 64 bits: bands 4 x rows 2^30 wraps to 0 in an int.
+      if (d.bands < 1 || d.rows < 1 || int64_t{d.bands} * int64_t{d.rows} > kMaxDedupPermutations || d.shingle_words < 1 ||
+          d.shingle_words > kMaxShingleWords)
+        return invalid_argument_error("{}: stages.dedup: bands, rows and shingle_words must be positive, bands*rows at most {}"
+                                      " and shingle_words at most {} (bands {}, rows {}, shingle_words {})",
+                                      path, kMaxDedupPermutations, kMaxShingleWords, d.bands, d.rows, d.shingle_words);
+      if (memory_mb < 1 || memory_mb > kMaxDedupMemoryMb)
+        return invalid_argument_error("{}: stages.dedup.memory_mb: {} is outside [1, {}]", path, memory_mb, kMaxDedupMemoryMb);
+      d.memory_mb = static_cast<size_t>(memory_mb);
     }
     if (const YAML::Node n = stage_enabled(st, "pii", c.pii); n.IsDefined()) {
       FRAGUA_TRY(check_keys(n, path + ": stages.pii", {"enabled", "kinds"}));
@@ -109,6 +131,9 @@ Result<BuildConfig> parse_build_config(const std::string& text, const std::strin
         }
       }
     }
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp's parser recurses per level and stops at 2000 (depthguard.h) with "bad file".
+    return invalid_argument_error("{}: line {}, column {}: nested too deeply", path, e.mark.line + 1, e.mark.column + 1);
   } catch (const YAML::Exception& e) {
     return invalid_argument_error("{}: line {}, column {}: {}", path, e.mark.line + 1, e.mark.column + 1, e.msg);
   }

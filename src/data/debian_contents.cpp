@@ -1,11 +1,11 @@
 // Finding every Debian package that ships gettext catalogs in our languages, from the archive's
 // Contents indices (dists/<suite>/<component>/Contents-<arch>.gz: one line per file of every
 // package, "path  section/package,section/package"; Debian wiki "DebianRepository/Format").
-#include <zlib.h>
-
 #include <cstdio>
 #include <set>
 
+#include "fragua/base/decompress.h"
+#include "fragua/base/file.h"
 #include "fragua/data/debian.h"
 
 namespace fragua::data {
@@ -40,6 +40,13 @@ std::vector<std::string> contents_urls(std::string_view out) {
 }
 
 namespace {
+
+// A Contents line is a path and a package list: paths are under 4 KB (PATH_MAX), lists of a
+// few hundred packages for the most shared files stay far below 64 KiB.
+constexpr size_t kContentsMaxLineBytes = size_t{64} << 10;
+// Decompressed Contents index: bookworm's largest (main, amd64) is about 1 GB; read as a stream,
+// so the cap only bounds time.
+constexpr uint64_t kContentsMaxBytes = uint64_t{16} << 30;  // 16 GiB
 
 // "usr/share/locale/<locale>/LC_MESSAGES/<name>.mo" -> locale, or "" when the path is not one.
 std::string_view catalog_locale(std::string_view path) {
@@ -85,38 +92,26 @@ void scan_contents_lines(std::string_view text, const std::vector<std::string>& 
 
 Status scan_contents_for_catalogs(const std::string& gz_path, const std::vector<std::string>& locales,
                                   std::map<std::string, int>& counts) {
-  gzFile f = gzopen(gz_path.c_str(), "rb");
-  if (!f) return io_error("{}: cannot open", gz_path);
-  gzbuffer(f, 1 << 17);
+  auto file = FRAGUA_TRY(MappedFile::open(gz_path));
+  DecompressLimits limits;
+  limits.max_output = kContentsMaxBytes;
+  auto reader = FRAGUA_TRY(DecompressReader::open(file.view(), gz_path, limits));
   std::string carry;
-  std::vector<char> buf(1 << 20);
+  std::string buf(size_t{1} << 20, '\0');
   for (;;) {
-    int n = gzread(f, buf.data(), static_cast<unsigned>(buf.size()));
-    if (n < 0) {
-      int err = 0;
-      std::string msg = gzerror(f, &err);
-      long off = gzoffset(f);
-      gzclose(f);
-      return corruption_error("{}: offset {}: {}", gz_path, off, msg);
-    }
-    if (n == 0) {
-      int err = Z_OK;
-      const char* msg = gzerror(f, &err);
-      if (err != Z_OK) {  // Z_BUF_ERROR: the stream ended early
-        std::string m = msg ? msg : "read error";
-        long off = gzoffset(f);
-        gzclose(f);
-        return corruption_error("{}: offset {}: truncated or corrupt gzip stream ({})", gz_path, off, m);
-      }
-      break;
-    }
-    carry.append(buf.data(), static_cast<size_t>(n));
+    size_t n = FRAGUA_TRY(reader.read(buf.data(), buf.size()));
+    if (n == 0) break;
+    carry.append(buf.data(), n);
     size_t last = carry.rfind('\n');
-    if (last == std::string::npos) continue;
+    if (last == std::string::npos) {
+      if (carry.size() > kContentsMaxLineBytes)
+        return corruption_error("{}: decompressed offset {}: a line longer than {} bytes: not a Contents index", gz_path,
+                                reader.output_bytes() - carry.size(), kContentsMaxLineBytes);
+      continue;
+    }
     scan_contents_lines(std::string_view(carry).substr(0, last + 1), locales, counts);
     carry.erase(0, last + 1);
   }
-  gzclose(f);
   scan_contents_lines(carry, locales, counts);
   return ok_status();
 }

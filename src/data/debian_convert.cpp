@@ -1,12 +1,18 @@
 // Converters for the text formats found in Debian packages.
-#include <zlib.h>
-
 #include <cstring>
 
+#include "fragua/base/decompress.h"
 #include "fragua/base/utf8.h"
 #include "fragua/data/debian.h"
 
 namespace fragua::data {
+namespace {
+
+// Decompressed text of one SWORD module, all blocks together: a whole Bible with its OSIS
+// markup is about 15 MB.
+constexpr uint64_t kSwordMaxTextBytes = uint64_t{256} << 20;  // 256 MiB
+
+}  // namespace
 
 std::string debian_lang(std::string_view loc) {
   std::string l(loc);
@@ -95,26 +101,10 @@ std::vector<std::string> split_fortunes(std::string_view data) {
   return out;
 }
 
-Result<std::string> zlib_inflate(std::string_view data, const std::string& where) {
-  z_stream zs;
-  std::memset(&zs, 0, sizeof zs);
-  if (inflateInit(&zs) != Z_OK) return io_error("{}: zlib init failed", where);
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  zs.avail_in = static_cast<uInt>(data.size());
-  std::string out;
-  char buf[1 << 16];
-  int rc = Z_OK;
-  while (rc == Z_OK) {
-    zs.next_out = reinterpret_cast<Bytef*>(buf);
-    zs.avail_out = sizeof buf;
-    rc = inflate(&zs, Z_NO_FLUSH);
-    out.append(buf, sizeof buf - zs.avail_out);
-    if (rc == Z_BUF_ERROR || (rc == Z_OK && zs.avail_in == 0 && zs.avail_out != 0)) break;
-  }
-  uint64_t consumed = zs.total_in;
-  inflateEnd(&zs);
-  if (rc != Z_STREAM_END) return corruption_error("{}: offset {}: corrupt or truncated zlib stream", where, consumed);
-  return out;
+Result<std::string> zlib_inflate(std::string_view data, const std::string& where, uint64_t max_output) {
+  DecompressLimits limits;
+  limits.max_output = max_output;
+  return decompress_all(data, where, limits, Compression::zlib);
 }
 
 Result<std::vector<std::string>> read_sword_ztext(std::string_view bzs, std::string_view bzz, std::string_view bzv,
@@ -125,12 +115,14 @@ Result<std::vector<std::string>> read_sword_ztext(std::string_view bzs, std::str
     return v;
   };
   std::vector<std::string> blocks;
+  uint64_t budget = kSwordMaxTextBytes;  // shared by all blocks: many small bombs add up too
   for (size_t off = 0; off + 12 <= bzs.size(); off += 12) {
     uint64_t start = u32(bzs, off), size = u32(bzs, off + 4);
     if (start + size > bzz.size())
       return corruption_error("{}.bzs: offset {}: block runs past the end of the .bzz file", where, off);
-    auto text = zlib_inflate(bzz.substr(start, size), fmt::format("{}.bzz block {}", where, off / 12));
+    auto text = zlib_inflate(bzz.substr(start, size), fmt::format("{}.bzz block {}", where, off / 12), budget);
     if (!text.ok()) return text.error();
+    budget -= text->size();
     blocks.push_back(std::move(*text));
   }
   std::vector<std::string> verses;

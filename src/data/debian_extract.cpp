@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <map>
 
+#include "fragua/base/decompress.h"
 #include "fragua/base/file.h"
 #include "fragua/base/log.h"
 #include "fragua/base/utf8.h"
@@ -12,6 +13,9 @@
 namespace fragua::data {
 namespace fs = std::filesystem;
 namespace {
+
+// Largest decompressed manual page: the longest in Debian (perlfunc, bash) are under 1 MB of roff.
+constexpr uint64_t kManPageMaxBytes = uint64_t{16} << 20;  // 16 MiB
 
 bool locale_like(std::string_view c) {
   // ll, lll, ll-CC, ll_CC, ll@valencia, ca-valencia
@@ -165,14 +169,20 @@ Status extract_debian_tree(const std::string& root_str, const DebianPackage& pkg
       stats.bad_records += local.bad_records;
       for (auto& w : local.warnings) stats.warn(w);
     } else if (man) {
-      int64_t err = -1;
-      std::string roff = gunzip(*data, &err);
-      if (err >= 0 || !utf8::is_valid(roff)) {
+      DecompressLimits limits;
+      limits.max_output = kManPageMaxBytes;
+      auto roff = decompress_all(*data, rel, limits);
+      if (!roff.ok()) {
         ++stats.bad_records;
-        stats.warn(fmt::format("{}: offset {}: bad gzip or not UTF-8, skipped", rel, std::max<int64_t>(err, 0)));
+        stats.warn(roff.error().message() + ", skipped");
         continue;
       }
-      em.emit(collapse_whitespace(roff_to_text(roff)), lang, rel, {{"kind", "manpage"}});
+      if (auto bad = utf8::find_invalid(*roff)) {
+        ++stats.bad_records;
+        stats.warn(fmt::format("{}: offset {} of the decompressed page: not UTF-8, skipped", rel, *bad));
+        continue;
+      }
+      em.emit(collapse_whitespace(roff_to_text(*roff)), lang, rel, {{"kind", "manpage"}});
     } else if (fortune) {
       if (!utf8::is_valid(*data)) continue;
       int k = 0;

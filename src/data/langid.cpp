@@ -35,6 +35,8 @@ namespace {
 
 constexpr char kMagic[8] = {'F', 'R', 'A', 'G', 'L', 'I', 'D', '\0'};
 constexpr uint32_t kVersion = 1;
+// Longest language tag in a model header (BCP 47 tags are at most 35 characters).
+constexpr size_t kMaxLangTag = 35;
 
 std::string base_of(const std::string& l) {
   size_t dash = l.find('-');
@@ -237,21 +239,45 @@ Result<LangIdModel> LangIdModel::from_bytes(std::string_view d, const std::strin
   auto parsed = parse_json(d.substr(16, hl), name, 16);
   if (!parsed.ok()) return std::move(parsed).error();
   const nlohmann::json& h = *parsed;
-  if (!h.is_object() || !h.contains("languages") || !h.contains("bits"))
-    return corruption_error("{}: offset 16: bad JSON header", name);
+  if (!h.is_object()) return corruption_error("{}: offset 16: the header is {}, not a JSON object", name, json_preview(h));
   LangIdModel m;
   auto& im = *m.impl_;
-  im.langs = h["languages"].get<std::vector<std::string>>();
-  im.bits = h["bits"].get<int>();
-  im.scale = h.value("scale", 10.0);
-  im.variant_margin = h.value("variant_margin", 40.0);
-  im.provenance = h.value("provenance", nlohmann::json::object());
-  if (im.bits < 8 || im.bits > 24 || im.langs.empty() || im.langs.size() > kStride)
-    return corruption_error("{}: offset 16: bad bucket bits {} or {} languages", name, im.bits, im.langs.size());
+  // Every field is checked for its type and range here: a raw JSON-library exception names
+  // neither the file nor the field.
+  const std::string at = fmt::format("{}: offset 16: header field", name);
+  auto it = h.find("languages");
+  if (it == h.end() || !it->is_array() || it->empty() || it->size() > static_cast<size_t>(kStride))
+    return corruption_error("{} \"languages\": expected an array of 1 to {} language tags, found {}", at, kStride,
+                            it == h.end() ? std::string("nothing") : json_preview(*it));
+  for (size_t i = 0; i < it->size(); ++i) {
+    const auto& l = (*it)[i];
+    if (!l.is_string() || l.get_ref<const std::string&>().empty() || l.get_ref<const std::string&>().size() > kMaxLangTag)
+      return corruption_error("{} \"languages\"[{}]: expected a language tag of 1 to {} bytes, found {}", at, i,
+                              kMaxLangTag, json_preview(l));
+    im.langs.push_back(l.get<std::string>());
+  }
+  it = h.find("bits");
+  if (it == h.end()) return corruption_error("{} \"bits\" is missing", at);
+  im.bits = static_cast<int>(FRAGUA_TRY(json_integer(*it, at + " \"bits\"", 8, 24)));
+  auto number_or = [&](const char* key, double fallback) -> Result<double> {
+    auto f = h.find(key);
+    if (f == h.end()) return fallback;
+    if (!f->is_number() || !std::isfinite(f->get<double>()) || f->get<double>() < 0)
+      return corruption_error("{} \"{}\": expected a non-negative number, found {}", at, key, json_preview(*f));
+    return f->get<double>();
+  };
+  im.scale = FRAGUA_TRY(number_or("scale", 10.0));
+  im.variant_margin = FRAGUA_TRY(number_or("variant_margin", 40.0));
+  if (auto p = h.find("provenance"); p != h.end()) im.provenance = *p;
   uint64_t zl;
   std::memcpy(&zl, d.data() + 16 + hl, 8);
   size_t off = 16 + hl + 8;
   if (zl > d.size() - off) return corruption_error("{}: offset {}: table runs past the end", name, off - 8);
+  // The frame header states the decoded size (ZSTD_compress writes it): check it before
+  // allocating up to 256 MB for a table a few hostile bytes claim.
+  const unsigned long long content = ZSTD_getFrameContentSize(d.data() + off, zl);
+  if (content != (uint64_t{1} << im.bits << 4))
+    return corruption_error("{}: offset {}: compressed table does not hold 2^{} rows of 16 bytes", name, off, im.bits);
   im.table.assign(size_t{1} << im.bits << 4, 0);
   size_t n = ZSTD_decompress(im.table.data(), im.table.size(), d.data() + off, zl);
   if (ZSTD_isError(n) || n != im.table.size())

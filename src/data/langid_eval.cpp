@@ -35,6 +35,18 @@ std::string doc_key(const std::string& path) {
   return out;
 }
 
+// Base languages of a training set: one bit each in a sentence's language mask.
+constexpr size_t kMaxBaseLanguages = 32;
+// Distinct language labels (variants included) of a training set: a model holds 16 classes;
+// this bounds the label table, not quality.
+constexpr size_t kMaxTrainingLanguages = 256;
+
+// A string field of a corpus record, or "" when it is absent or not a string.
+std::string string_field(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 }  // namespace
 
 Result<LangIdSplit> prepare_langid_data(const std::vector<std::string>& paths, double heldout_fraction) {
@@ -62,19 +74,28 @@ Result<LangIdSplit> prepare_langid_data(const std::vector<std::string>& paths, d
         log_warn("{}: line {}: not a corpus record, skipped", p, line_no);
         continue;
       }
-      std::string lang = j.value("lang", "");
+      std::string lang = string_field(j, "lang");
       if (lang.empty()) continue;
       // Translated manual pages keep whole English paragraphs and code: not language evidence.
-      if (j.value("kind", "") == "manpage") continue;
-      std::string path = j.value("path", j.value("id", ""));
+      if (string_field(j, "kind") == "manpage") continue;
+      std::string path = j.contains("path") ? string_field(j, "path") : string_field(j, "id");
       std::string key = doc_key(path.substr(0, path.find('#')));
       bool held = (XXH64(key.data(), key.size(), 7) % 1000) < static_cast<uint64_t>(heldout_fraction * 1000);
       auto li = std::find(langs.begin(), langs.end(), lang);
-      if (li == langs.end()) li = langs.insert(langs.end(), lang);
+      if (li == langs.end()) {
+        if (langs.size() == kMaxTrainingLanguages)
+          return invalid_argument_error("{}: line {}: more than {} distinct languages", p, line_no, kMaxTrainingLanguages);
+        li = langs.insert(langs.end(), lang);
+      }
       auto lid = static_cast<uint16_t>(li - langs.begin());
       std::string b = base_of(lang);
       auto bi = std::find(bases.begin(), bases.end(), b);
-      if (bi == bases.end()) bi = bases.insert(bases.end(), b);
+      if (bi == bases.end()) {
+        if (bases.size() == kMaxBaseLanguages)
+          return invalid_argument_error("{}: line {}: language '{}' is one more than the {} base languages supported", p,
+                                        line_no, b.substr(0, 40), kMaxBaseLanguages);
+        bi = bases.insert(bases.end(), b);
+      }
       uint32_t bit = 1u << (bi - bases.begin());
       const std::string& text = j["text"].get_ref<const std::string&>();
       for (auto [off, len] : split_sentences(text)) {

@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include <unistd.h>
+
 #include "fragua/base/communicator.h"
 #include "fragua/base/file.h"
 #include "fragua/base/json.h"
@@ -13,6 +15,7 @@
 #include "fragua/base/thread_pool.h"
 #include "fragua/data/langid.h"
 #include "fragua/data/source.h"
+#include "pipeline_resume.h"
 #include "pipeline_stats.h"
 
 namespace fragua::data {
@@ -27,25 +30,6 @@ struct Item {
   DedupKey key;
   int pii[kPiiKindCount] = {};
 };
-
-Result<std::vector<std::string>> list_inputs(const std::vector<std::string>& inputs) {
-  std::vector<std::string> files;
-  for (const auto& in : inputs) {
-    std::error_code ec;
-    if (fs::is_directory(in, ec)) {
-      for (auto it = fs::recursive_directory_iterator(in, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
-        if (it->is_regular_file()) files.push_back(it->path().string());
-      if (ec) return io_error("{}: {}", in, ec.message());
-    } else if (fs::is_regular_file(in, ec)) {
-      files.push_back(in);
-    } else {
-      return not_found_error("input '{}' does not exist", in);
-    }
-  }
-  std::sort(files.begin(), files.end());
-  files.erase(std::unique(files.begin(), files.end()), files.end());
-  return files;
-}
 
 // Stages before dedup, on one document (runs on a worker thread).
 void early_stages(Item& it, const BuildConfig& c, const LangIdModel* model) {
@@ -83,8 +67,6 @@ void early_stages(Item& it, const BuildConfig& c, const LangIdModel* model) {
   if (c.dedup) it.key = dedup_key(text, c.dedup_options);
 }
 
-std::string shard_name(size_t i) { return fmt::format("shard-{:06d}.jsonl", i); }
-
 // Flat key list for exchange: per document exact_lo, exact_hi, then `bands` band hashes.
 void append_key(std::vector<uint64_t>& flat, const DedupKey& k, int bands) {
   flat.push_back(k.exact_lo);
@@ -92,11 +74,10 @@ void append_key(std::vector<uint64_t>& flat, const DedupKey& k, int bands) {
   for (int b = 0; b < bands; ++b) flat.push_back(b < static_cast<int>(k.bands.size()) ? k.bands[static_cast<size_t>(b)] : 0);
 }
 
-// Writes the shard, keys and stats of a processed file (each atomically; the stats file last,
-// as the marker that the file is done).
-Status commit_file(const fs::path& out, size_t index, const std::vector<Item>& items, const std::vector<uint64_t>& kept_keys,
-                   const BuildStats& stats) {
-  auto shard = FRAGUA_TRY(AtomicFile::create((out / "shards" / shard_name(index)).string()));
+// Writes the shard of a processed file, then its dedup keys and state (pipeline_resume.h).
+Status commit_file(const fs::path& out, const InputFile& f, const std::vector<Item>& items, const std::vector<uint64_t>& kept_keys,
+                   const BuildStats& stats, size_t key_words) {
+  auto shard = FRAGUA_TRY(AtomicFile::create((out / "shards" / shard_file_name(f)).string()));
   for (const auto& it : items) {
     if (!it.dropped.empty()) continue;
     nlohmann::json j = {{"text", it.doc.text}, {"lang", it.lang}, {"lang_confidence", it.confidence},
@@ -106,16 +87,14 @@ Status commit_file(const fs::path& out, size_t index, const std::vector<Item>& i
     FRAGUA_TRY(shard.append(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"));
   }
   FRAGUA_TRY(shard.commit());
-  std::string keys(reinterpret_cast<const char*>(kept_keys.data()), kept_keys.size() * sizeof(uint64_t));
-  FRAGUA_TRY(write_file_atomic((out / ".state" / fmt::format("{:06d}.keys", index)).string(), keys));
-  return write_file_atomic((out / ".state" / fmt::format("{:06d}.stats.json", index)).string(), stats.to_json().dump() + "\n");
+  return commit_state(out, f, kept_keys, stats, key_words);
 }
 
 }  // namespace
 
 Status run_build(const BuildConfig& c) {
   Communicator comm;
-  auto files = FRAGUA_TRY(list_inputs(c.inputs));
+  auto files = FRAGUA_TRY(list_inputs(c.inputs, c.output));
   fs::path out(c.output);
   std::error_code ec;
   fs::create_directories(out / "shards", ec);
@@ -127,61 +106,81 @@ Status run_build(const BuildConfig& c) {
     if (!m.ok()) return std::move(m).error().with_context("loading the language-id model");
     model = std::make_unique<LangIdModel>(std::move(*m));
   }
+  // The index is allocated whole: refuse a budget the machine cannot hold rather than abort.
+  const uint64_t phys = static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<uint64_t>(sysconf(_SC_PAGE_SIZE));
+  if (c.dedup && sysconf(_SC_PHYS_PAGES) > 0 && (uint64_t{c.dedup_options.memory_mb} << 20) > phys)
+    return resource_exhausted_error("stages.dedup.memory_mb: {} MB is more than this machine's memory ({} MB)",
+                                    c.dedup_options.memory_mb, phys >> 20);
   DedupIndex index(c.dedup_options);
   const int bands = c.dedup_options.bands;
   const size_t per_key = 2 + static_cast<size_t>(bands);
   ThreadPool pool(c.threads > 0 ? c.threads : ThreadPool::default_threads());
   BuildStats total;
-  size_t rounds = (files.size() + static_cast<size_t>(comm.size()) - 1) / static_cast<size_t>(comm.size());
-  ProgressBar bar(comm.distributed() ? fmt::format("build rank {}", comm.rank()) : "build", files.size(), "files");
+  // Finished inputs first: their kept keys go into the index in input order, so the files still
+  // to do (an interrupted run's rest, or files added since) are de-duplicated against all of them.
+  std::vector<bool> finished(files.size(), false);
+  std::vector<size_t> todo;
+  std::vector<BuildStats> finished_stats(files.size());
+  for (size_t i = 0; i < files.size(); ++i) {
+    auto done = load_finished(out, files[i], per_key);
+    finished[i] = done.has_value();
+    if (done) finished_stats[i] = std::move(done->stats);
+    else todo.push_back(i);
+  }
+  if (comm.rank() == 0) remove_stale_outputs(out, files, finished);
+  (void)comm.all_ok(true);  // a barrier: nothing is written before the stale files are gone
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (!finished[i]) continue;
+    auto keys = load_finished_keys(out, files[i]);
+    if (!keys.ok()) return std::move(keys).error().with_context("resuming " + files[i].path);
+    for (size_t k = 0; k + per_key <= keys->size(); k += per_key)
+      (void)index.check_and_insert(DedupKey{(*keys)[k], (*keys)[k + 1],
+                                            std::vector<uint64_t>(keys->begin() + static_cast<long>(k + 2),
+                                                                  keys->begin() + static_cast<long>(k + per_key))});
+    if (comm.rank() == 0) total.merge(finished_stats[i]);  // once, not once per rank
+  }
+  if (files.size() > todo.size())
+    log_info("resuming: {} of {} input files already done", files.size() - todo.size(), files.size());
+  size_t rounds = (todo.size() + static_cast<size_t>(comm.size()) - 1) / static_cast<size_t>(comm.size());
+  ProgressBar bar(comm.distributed() ? fmt::format("build rank {}", comm.rank()) : "build", todo.size(), "files");
   Status failure = ok_status();
   for (size_t r = 0; r < rounds; ++r) {
-    size_t f = r * static_cast<size_t>(comm.size()) + static_cast<size_t>(comm.rank());
-    bool mine = f < files.size();
-    bool resumed = false;
+    size_t slot = r * static_cast<size_t>(comm.size()) + static_cast<size_t>(comm.rank());
+    bool mine = slot < todo.size();
+    const InputFile* in = mine ? &files[todo[slot]] : nullptr;
     std::vector<Item> items;
     std::vector<uint64_t> flat;
     std::vector<size_t> candidates;  // items sent to dedup
     BuildStats st;
     if (mine && failure.ok()) {
-      fs::path stats_path = out / ".state" / fmt::format("{:06d}.stats.json", f);
-      auto prev = read_file(stats_path.string());
-      auto keys = read_file((out / ".state" / fmt::format("{:06d}.keys", f)).string());
-      if (prev.ok() && keys.ok() && fs::exists(out / "shards" / shard_name(f))) {
-        resumed = true;  // its kept keys go back into the index, in the original order
-        flat.assign(reinterpret_cast<const uint64_t*>(keys->data()), reinterpret_cast<const uint64_t*>(keys->data()) + keys->size() / 8);
-        auto j = parse_json(*prev, files[f]);
-        if (j.ok()) total.merge(BuildStats::from_json(*j));
+      SourceStats ss;
+      auto data = MappedFile::open(in->path);
+      if (!data.ok()) {
+        failure = data.error();
       } else {
-        SourceStats ss;
-        auto data = MappedFile::open(files[f]);
-        if (!data.ok()) {
-          failure = data.error();
-        } else {
-          SourceFormat fmt_ = detect_format(files[f], data->view().substr(0, 16));
-          Status s = read_source(files[f], fmt_, [&](Document&& d) { items.push_back({std::move(d)}); }, ss);
-          if (!s.ok()) failure = s;
-        }
-        for (const auto& w : ss.warnings) log_warn("{}", w);
-        st.bad_records = ss.bad_records;
-        st.files = 1;
-        for (auto& it : items) {
-          it.lang = it.doc.lang.empty() ? "und" : it.doc.lang;
-        }
-        pool.parallel_for_dynamic(items.size(), 16, [&](size_t b, size_t e) {
-          for (size_t i = b; i < e; ++i) early_stages(items[i], c, model.get());
-        });
-        for (size_t i = 0; i < items.size(); ++i) {
-          auto& it = items[i];
-          auto& ls = st.langs[it.lang];
-          ls.in_docs++;
-          ls.in_bytes += it.doc.text.size();
-          if (!it.dropped.empty()) {
-            st.drop(it.lang, it.dropped, it.doc.text.size());
-          } else if (c.dedup) {
-            candidates.push_back(i);
-            append_key(flat, it.key, bands);
-          }
+        SourceFormat fmt_ = detect_format(in->path, data->view().substr(0, 16));
+        Status s = read_source(in->path, fmt_, [&](Document&& d) { items.push_back({std::move(d)}); }, ss);
+        if (!s.ok()) failure = s;
+      }
+      for (const auto& w : ss.warnings) log_warn("{}", w);
+      st.bad_records = ss.bad_records;
+      st.files = 1;
+      for (auto& it : items) {
+        it.lang = it.doc.lang.empty() ? "und" : it.doc.lang;
+      }
+      pool.parallel_for_dynamic(items.size(), 16, [&](size_t b, size_t e) {
+        for (size_t i = b; i < e; ++i) early_stages(items[i], c, model.get());
+      });
+      for (size_t i = 0; i < items.size(); ++i) {
+        auto& it = items[i];
+        auto& ls = st.langs[it.lang];
+        ls.in_docs++;
+        ls.in_bytes += it.doc.text.size();
+        if (!it.dropped.empty()) {
+          st.drop(it.lang, it.dropped, it.doc.text.size());
+        } else if (c.dedup) {
+          candidates.push_back(i);
+          append_key(flat, it.key, bands);
         }
       }
     }
@@ -193,7 +192,7 @@ Status run_build(const BuildConfig& c) {
       for (size_t k = 0; k + per_key <= v.size(); k += per_key) {
         DedupKey key{v[k], v[k + 1], std::vector<uint64_t>(v.begin() + static_cast<long>(k + 2), v.begin() + static_cast<long>(k + per_key))};
         DedupVerdict verdict = index.check_and_insert(key);
-        if (q != comm.rank() || resumed) continue;
+        if (q != comm.rank()) continue;
         auto& it = items[candidates[k / per_key]];
         if (verdict == DedupVerdict::exact_duplicate) it.dropped = "dedup:exact";
         else if (verdict == DedupVerdict::near_duplicate) it.dropped = "dedup:near";
@@ -201,7 +200,7 @@ Status run_build(const BuildConfig& c) {
         else kept_keys.insert(kept_keys.end(), v.begin() + static_cast<long>(k), v.begin() + static_cast<long>(k + per_key));
       }
     }
-    if (mine && !resumed && failure.ok()) {
+    if (mine && failure.ok()) {
       pool.parallel_for_dynamic(items.size(), 16, [&](size_t b, size_t e) {
         for (size_t i = b; i < e; ++i) {
           if (!items[i].dropped.empty() || !c.pii) continue;
@@ -217,12 +216,12 @@ Status run_build(const BuildConfig& c) {
         ls.out_bytes += it.doc.text.size();
         for (int k = 0; k < kPiiKindCount; ++k) ls.pii[k] += static_cast<uint64_t>(it.pii[k]);
       }
-      Status s = commit_file(out, f, items, kept_keys, st);
+      Status s = commit_file(out, *in, items, kept_keys, st, per_key);
       if (!s.ok()) failure = s;
       total.merge(st);
     }
     if (!comm.all_ok(failure.ok())) break;
-    bar.add(std::min<size_t>(static_cast<size_t>(comm.size()), files.size() - r * static_cast<size_t>(comm.size())));
+    bar.add(std::min<size_t>(static_cast<size_t>(comm.size()), todo.size() - r * static_cast<size_t>(comm.size())));
   }
   bar.finish();
   if (index.full()) log_warn("dedup index reached its memory budget ({} MB): later documents were checked but not added",

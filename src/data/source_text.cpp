@@ -22,6 +22,12 @@ void SourceStats::merge(const SourceStats& o) {
 
 namespace {
 
+// Longest accepted JSONL record id: ids are file names, URLs, UUIDs (URLs are kept under 2 KB by
+// browsers and crawlers; 4 KB leaves room).
+constexpr size_t kMaxRecordIdBytes = 4096;
+// Longest declared language tag (BCP 47 tags are at most 35 characters).
+constexpr size_t kMaxLanguageTag = 35;
+
 bool ends_with(const std::string& s, std::string_view suffix) {
   return s.size() >= suffix.size() && std::equal(suffix.rbegin(), suffix.rend(), s.rbegin());
 }
@@ -34,6 +40,15 @@ std::optional<size_t> find_binary(std::string_view s) {
     if (c == 0x7f) return i;
   }
   return std::nullopt;
+}
+
+// A declared language becomes a statistics key and a report label: only tag-like strings
+// ("es", "ca-valencia", "pt_BR", "ca@valencia").
+bool is_language_tag(std::string_view s) {
+  if (s.size() < 2 || s.size() > kMaxLanguageTag) return false;
+  for (char c : s)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '@') return false;
+  return std::isalpha(static_cast<unsigned char>(s[0])) != 0;
 }
 
 }  // namespace
@@ -148,11 +163,22 @@ void parse_jsonl(std::string_view data, const std::string& name, const DocumentS
     d.text = it->get<std::string>();
     j.erase(it);
     if (auto id = j.find("id"); id != j.end()) {
+      // An id is a short label: a string or a number. Anything else (an array or object, maybe
+      // huge) would be copied into every shard line; a long string likewise.
+      if (!id->is_string() && !id->is_number()) {
+        bad(fmt::format("\"id\" is {}, not a string or a number", json_preview(*id)));
+        continue;
+      }
       d.id = id->is_string() ? id->get<std::string>() : id->dump();
+      if (d.id.size() > kMaxRecordIdBytes) {
+        bad(fmt::format("\"id\" of {} bytes is longer than {}", d.id.size(), kMaxRecordIdBytes));
+        continue;
+      }
     } else {
       d.id = fmt::format("{}:{}", name, line_no);
     }
-    if (auto l = j.find("lang"); l != j.end() && l->is_string()) d.lang = l->get<std::string>();
+    if (auto l = j.find("lang"); l != j.end() && l->is_string() && is_language_tag(l->get_ref<const std::string&>()))
+      d.lang = l->get<std::string>();
     d.source = name;
     d.meta = std::move(j);
     stats.documents++;

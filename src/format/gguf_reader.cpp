@@ -5,6 +5,8 @@
 #include <limits>
 #include <unordered_map>
 
+#include <fmt/ranges.h>
+
 #include "fragua/format/gguf.h"
 
 namespace fragua::format {
@@ -13,14 +15,32 @@ namespace {
 
 constexpr uint32_t kMagic = 0x46554747;  // "GGUF" read as little-endian u32
 constexpr uint64_t kDefaultAlignment = 32;
+constexpr uint64_t kMaxAlignment = uint64_t{1} << 20;
 constexpr int kMaxDims = 4;               // GGML_MAX_DIMS
-constexpr int kMaxArrayDepth = 8;
+// Arrays of arrays: llama.cpp writes none; two levels leave room for a matrix of values.
+constexpr int kMaxArrayDepth = 2;
+// Memory the parsed metadata and tensor table may take. Each element lives in a wider C++ form
+// than in the file (a u8 as an int64, an empty 12-byte nested array as a GgufValue of about 170
+// bytes, a 13-byte key/value as a map entry), so a file of N bytes could cost ~15 N: 48 MB of
+// nested empty arrays took 690 MB. Real models need far less: a 256k-token vocabulary with
+// scores, types and merges is about 50 MB.
+constexpr uint64_t kMaxHeaderMemory = uint64_t{256} << 20;
 
 class Cursor {
  public:
   Cursor(const uint8_t* data, uint64_t size, const std::string& name) : p_(data), size_(size), name_(name) {}
   uint64_t pos() const { return pos_; }
   uint64_t remaining() const { return size_ - pos_; }
+
+  // Charges n items of `each` bytes of memory, before they are allocated; `what` and `at` name
+  // the item in the error.
+  Status charge(uint64_t n, uint64_t each, uint64_t at, std::string_view what) {
+    if (each != 0 && n > memory_left_ / each)
+      return error_at(at, fmt::format("{} would take more than the {} MiB allowed for metadata in memory", what,
+                                      kMaxHeaderMemory >> 20));
+    memory_left_ -= n * each;
+    return {};
+  }
 
   template <typename T>
   Result<T> read(std::string_view what) {
@@ -39,6 +59,7 @@ class Cursor {
     if (len > remaining())
       return corruption_error("{}: {} at byte offset {} claims {} bytes but only {} remain", name_, what, at, len,
                               remaining());
+    if (len >= sizeof(std::string)) FRAGUA_TRY(charge(len + 1, 1, at, what));  // past the inline buffer
     std::string s(reinterpret_cast<const char*>(p_ + pos_), len);
     pos_ += len;
     return s;
@@ -54,6 +75,7 @@ class Cursor {
   uint64_t size_;
   uint64_t pos_ = 0;
   const std::string& name_;
+  uint64_t memory_left_ = kMaxHeaderMemory;
 };
 
 size_t scalar_size(GgufType t) {
@@ -107,11 +129,15 @@ Result<GgufValue> read_array(Cursor& c, int depth, std::string_view key) {
   if (!valid_type(et)) return c.error_at(at, fmt::format("key '{}': unknown array element type {}", key, et));
   v.elem_type = static_cast<GgufType>(et);
   auto n = FRAGUA_TRY(c.read<uint64_t>(key));
-  // Each element takes at least scalar_size bytes: reject counts the file cannot hold before
-  // reserving memory for them.
+  // Each element takes at least scalar_size bytes: reject counts the file cannot hold, and counts
+  // whose in-memory form exceeds the budget, before reserving memory for them.
   if (n > c.remaining() / scalar_size(v.elem_type))
     return c.error_at(at, fmt::format("key '{}': array of {} {} elements does not fit in the {} bytes left", key, n,
                                       gguf_type_name(v.elem_type), c.remaining()));
+  const uint64_t each = v.elem_type == GgufType::string  ? sizeof(std::string)
+                        : v.elem_type == GgufType::array ? sizeof(GgufValue)
+                                                         : sizeof(int64_t);
+  FRAGUA_TRY(c.charge(n, each, at, fmt::format("key '{}': array of {} {} elements", key, n, gguf_type_name(v.elem_type))));
   GgufValue tmp;
   switch (v.elem_type) {
     case GgufType::string:
@@ -161,6 +187,19 @@ Result<GgufValue> read_value(Cursor& c, GgufType type, int depth, std::string_vi
   return v;
 }
 
+// general.alignment of any integer type (llama.cpp writes u32; some converters i32 or u64) that
+// holds a power of two up to kMaxAlignment; `at` is the offset of the key.
+Result<uint64_t> read_alignment(const Cursor& c, const GgufValue& v, uint64_t at) {
+  const bool is_signed =
+      v.type == GgufType::i8 || v.type == GgufType::i16 || v.type == GgufType::i32 || v.type == GgufType::i64;
+  uint64_t a = 0;
+  if (v.is_integer() && v.type != GgufType::boolean) a = is_signed ? (v.i > 0 ? static_cast<uint64_t>(v.i) : 0) : v.u;
+  if (a == 0 || (a & (a - 1)) != 0 || a > kMaxAlignment)
+    return c.error_at(at, fmt::format("general.alignment must be an integer power of two up to {}, got {} {}",
+                                      kMaxAlignment, gguf_type_name(v.type), v.to_string(2)));
+  return a;
+}
+
 }  // namespace
 
 struct GgufFile::Impl {
@@ -190,9 +229,15 @@ Status parse_header(GgufFile::Impl& f) {
   uint64_t at = c.pos();
   auto n_tensors = FRAGUA_TRY(c.read<uint64_t>("tensor count"));
   auto n_kv = FRAGUA_TRY(c.read<uint64_t>("metadata count"));
-  if (n_kv > c.remaining() / 12) return c.error_at(at, fmt::format("metadata count {} exceeds the file size", n_kv));
-  if (n_tensors > c.remaining() / 24)
+  // Smallest entries: a key/value of an empty key, a type and a u8 (13 bytes); a tensor of an
+  // empty name, one dimension, a type and an offset (32 bytes).
+  if (n_kv > c.remaining() / 13) return c.error_at(at, fmt::format("metadata count {} exceeds the file size", n_kv));
+  if (n_tensors > c.remaining() / 32)
     return c.error_at(at, fmt::format("tensor count {} exceeds the file size", n_tensors));
+  constexpr uint64_t kIndexEntry = 64;  // an unordered_map node and bucket, roughly
+  FRAGUA_TRY(c.charge(n_kv, sizeof(GgufKV) + kIndexEntry, at, fmt::format("metadata count {}", n_kv)));
+  FRAGUA_TRY(c.charge(n_tensors, sizeof(GgufTensorInfo) + kIndexEntry + kMaxDims * sizeof(int64_t), at,
+                      fmt::format("tensor count {}", n_tensors)));
 
   f.kvs.reserve(n_kv);
   for (uint64_t k = 0; k < n_kv; ++k) {
@@ -202,16 +247,9 @@ Status parse_header(GgufFile::Impl& f) {
     if (!valid_type(type)) return c.error_at(kat, fmt::format("key '{}': unknown value type {}", key, type));
     auto value = FRAGUA_TRY(read_value(c, static_cast<GgufType>(type), 0, key));
     if (f.kv_index.count(key)) return c.error_at(kat, fmt::format("duplicate metadata key '{}'", key));
+    if (key == "general.alignment") f.alignment = FRAGUA_TRY(read_alignment(c, value, kat));
     f.kv_index.emplace(key, f.kvs.size());
     f.kvs.push_back({std::move(key), std::move(value)});
-  }
-
-  if (auto it = f.kv_index.find("general.alignment"); it != f.kv_index.end()) {
-    const auto& v = f.kvs[it->second].value;
-    if (!v.is_integer() || v.u == 0 || (v.u & (v.u - 1)) != 0 || v.u > (1u << 20))
-      return corruption_error("{}: general.alignment must be a power of two up to 1 MiB, got {}", f.path,
-                              v.to_string());
-    f.alignment = v.u;
   }
 
   f.tensors.reserve(n_tensors);
@@ -238,7 +276,11 @@ Status parse_header(GgufFile::Impl& f) {
     if (info.ne[0] % tr->block_size != 0)
       return c.error_at(tat, fmt::format("tensor '{}': row length {} is not a multiple of the {} block size {}",
                                          info.name, info.ne[0], tr->name, tr->block_size));
-    info.n_bytes = row_size(info.dtype, info.ne[0]) * (n_el / static_cast<uint64_t>(info.ne[0]));
+    auto n_bytes = tensor_bytes(info.dtype, info.ne);
+    if (!n_bytes)
+      return c.error_at(tat, fmt::format("tensor '{}': {} [{}] holds more than 2^64 bytes", info.name, tr->name,
+                                         fmt::join(info.ne, ", ")));
+    info.n_bytes = *n_bytes;
     info.offset = FRAGUA_TRY(c.read<uint64_t>("tensor offset"));
     if (info.offset % f.alignment != 0)
       return c.error_at(tat, fmt::format("tensor '{}': data offset {} is not aligned to {}", info.name, info.offset,
@@ -258,8 +300,9 @@ Status parse_header(GgufFile::Impl& f) {
   for (auto& t : f.tensors) {
     if (t.offset > data_size || t.n_bytes > data_size - t.offset)
       return corruption_error(
-          "{}: tensor '{}' data [{}, {}) runs past the end of the file (data section holds {} bytes from offset {})",
-          f.path, t.name, t.offset, t.offset + t.n_bytes, data_size, f.data_offset);
+          "{}: tensor '{}' data of {} bytes at offset {} runs past the end of the file (data section holds {} bytes "
+          "from offset {})",
+          f.path, t.name, t.n_bytes, t.offset, data_size, f.data_offset);
     t.data = f.data + f.data_offset + t.offset;
   }
   return {};

@@ -1,6 +1,7 @@
 // GgufValue helpers and printing.
 #include <fmt/format.h>
 
+#include "fragua/base/utf8.h"
 #include "fragua/format/gguf.h"
 
 namespace fragua::format {
@@ -80,15 +81,16 @@ namespace {
 bool is_signed(GgufType t) {
   return t == GgufType::i8 || t == GgufType::i16 || t == GgufType::i32 || t == GgufType::i64;
 }
+// Values come from untrusted files and are printed by `fragua info`: quotes and backslashes
+// escaped, then every control character and invalid byte made terminal-safe.
 std::string quote(const std::string& s, size_t max = 60) {
-  std::string out = "\"";
+  std::string body;
   for (size_t i = 0; i < s.size() && i < max; ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c == '"' || c == '\\') out += '\\', out += static_cast<char>(c);
-    else if (c == '\n') out += "\\n";
-    else if (c < 0x20) out += fmt::format("\\x{:02x}", c);
-    else out += static_cast<char>(c);
+    const char c = s[i];
+    if (c == '"' || c == '\\') body += '\\';
+    body += c;
   }
+  std::string out = "\"" + terminal_safe(body);
   if (s.size() > max) out += "...";
   return out + "\"";
 }

@@ -141,15 +141,14 @@ Status GgufWriter::add_tensor(std::string name, std::vector<int64_t> ne, DType d
   const DTypeTraits* tr = dtype_traits(dtype);
   if (!tr) return unsupported_error("tensor '{}': unsupported dtype {}", name, dtype_name(dtype));
   if (ne.empty() || ne.size() > 4) return invalid_argument_error("tensor '{}': {} dimensions", name, ne.size());
-  int64_t rows = 1;
-  for (size_t d = 0; d < ne.size(); ++d) {
+  for (size_t d = 0; d < ne.size(); ++d)
     if (ne[d] <= 0) return invalid_argument_error("tensor '{}': dimension {} is {}", name, d, ne[d]);
-    if (d > 0) rows *= ne[d];
-  }
   if (ne[0] % tr->block_size != 0)
     return invalid_argument_error("tensor '{}': row length {} is not a multiple of block size {}", name, ne[0],
                                   tr->block_size);
-  uint64_t want = row_size(dtype, ne[0]) * static_cast<uint64_t>(rows);
+  const auto bytes = tensor_bytes(dtype, ne);
+  if (!bytes) return invalid_argument_error("tensor '{}': {} {} holds more than 2^64 bytes", name, dtype_name(dtype), fmt::join(ne, "x"));
+  const uint64_t want = *bytes;
   if (want != n_bytes)
     return invalid_argument_error("tensor '{}': {} bytes given, {} expected for {} {}", name, n_bytes, want,
                                   dtype_name(dtype), fmt::join(ne, "x"));

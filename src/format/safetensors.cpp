@@ -14,6 +14,12 @@ namespace {
 
 // The reference implementation caps the header at 100 MB; anything larger is hostile.
 constexpr uint64_t kMaxHeader = 100ull << 20;
+// JSON values in the header, counted before parsing: a model's header holds about 8 per tensor
+// (a 3000-tensor shard: ~25k), while 100 MB of shape zeros would be 50M values and 2.7 GB of
+// parse tree (measured under ASan, 76 s) before any check.
+constexpr size_t kMaxHeaderValues = size_t{1} << 20;
+// Dimensions of one tensor: numpy's NPY_MAXDIMS (64 since numpy 2.0).
+constexpr size_t kMaxDims = 64;
 
 uint64_t read_u64_le(const uint8_t* p) {
   uint64_t v = 0;
@@ -23,9 +29,11 @@ uint64_t read_u64_le(const uint8_t* p) {
 
 Result<std::vector<int64_t>> parse_shape(const json& j, const std::string& where) {
   if (!j.is_array()) return corruption_error("{}: \"shape\" is not an array", where);
+  if (j.size() > kMaxDims) return corruption_error("{}: shape has {} dimensions (at most {})", where, j.size(), kMaxDims);
   std::vector<int64_t> shape;
   for (const auto& d : j) {
-    if (!d.is_number_unsigned()) return corruption_error("{}: shape entry {} is not a non-negative integer", where, d.dump());
+    if (!d.is_number_unsigned())
+      return corruption_error("{}: shape entry {} is not a non-negative integer", where, json_preview(d));
     uint64_t v = d.get<uint64_t>();
     if (v > (1ull << 40)) return corruption_error("{}: shape entry {} is implausibly large", where, v);
     shape.push_back(static_cast<int64_t>(v));
@@ -44,8 +52,13 @@ size_t safetensors_dtype_size(std::string_view d) {
 }
 
 int64_t SafetensorsTensor::n_elements() const {
+  // The reader checked prod(shape) x element size against the file, except that a 0 anywhere
+  // makes the product 0 whatever the other (up to 2^40) dimensions multiply to.
   int64_t n = 1;
-  for (int64_t d : shape) n *= d;
+  for (int64_t d : shape)
+    if (d == 0) return 0;
+  for (int64_t d : shape)
+    if (__builtin_mul_overflow(n, d, &n)) return INT64_MAX;
   return n;
 }
 
@@ -98,6 +111,8 @@ Result<SafetensorsFile> SafetensorsFile::parse(std::string_view bytes, std::stri
   if (n_header > kMaxHeader) return corruption_error("{}: header length {} at offset 0 exceeds the 100 MB limit", name, n_header);
   if (n_header > bytes.size() - 8)
     return corruption_error("{}: header length {} at offset 0 runs past the end of the file ({} bytes)", name, n_header, bytes.size());
+  if (size_t at = json_value_count_violation(bytes.substr(8, n_header), kMaxHeaderValues); at != std::string_view::npos)
+    return corruption_error("{}: header holds more than {} JSON values (byte offset {})", name, kMaxHeaderValues, 8 + at);
   json header = FRAGUA_TRY(parse_json(bytes.substr(8, n_header), name, 8));
   if (!header.is_object()) return corruption_error("{}: header JSON at offset 8 is not an object", name);
   const uint64_t data_start = 8 + n_header;
@@ -132,15 +147,14 @@ Result<SafetensorsFile> SafetensorsFile::parse(std::string_view bytes, std::stri
     if (end > data_len)
       return corruption_error("{}: data_offsets end {} (file offset {}) runs past the end of the file ({} bytes)", where, end,
                               data_start + end, bytes.size());
-    // Overflow-safe product: every dim is <= 2^40 and the bytes must fit in the file anyway.
+    // Checked product (UINT64_MAX: past 64 bits); a zero dimension anywhere makes it 0 whatever
+    // the dimensions before it multiply to.
     uint64_t n_bytes = elsize;
-    for (int64_t d : t.shape) {
-      if (d != 0 && n_bytes > data_len / static_cast<uint64_t>(d)) {
-        n_bytes = UINT64_MAX;
-        break;
-      }
-      n_bytes *= static_cast<uint64_t>(d);
-    }
+    for (int64_t d : t.shape)
+      if (d == 0) n_bytes = 0;
+    for (int64_t d : t.shape)
+      if (n_bytes != 0 && __builtin_mul_overflow(n_bytes, static_cast<uint64_t>(d), &n_bytes)) n_bytes = UINT64_MAX;
+    if (n_bytes != UINT64_MAX && n_bytes > data_len) n_bytes = UINT64_MAX;  // cannot fit the file either way
     if (n_bytes != end - begin)
       return corruption_error("{}: shape needs {} bytes but data_offsets [{}, {}] hold {}", where,
                               n_bytes == UINT64_MAX ? std::string("more than the file") : std::to_string(n_bytes), begin, end,
@@ -176,7 +190,8 @@ Status SafetensorsWriter::add_tensor(std::string name, std::string dtype, std::v
   uint64_t n = elsize;
   for (int64_t d : shape) {
     if (d < 0) return invalid_argument_error("safetensors: tensor '{}': negative dimension", name);
-    n *= static_cast<uint64_t>(d);
+    if (__builtin_mul_overflow(n, static_cast<uint64_t>(d), &n))
+      return invalid_argument_error("safetensors: tensor '{}': shape holds more than 2^64 bytes", name);
   }
   if (n != n_bytes) return invalid_argument_error("safetensors: tensor '{}': shape needs {} bytes, got {}", name, n, n_bytes);
   entries_.push_back({std::move(name), std::move(dtype), std::move(shape), data, n_bytes});

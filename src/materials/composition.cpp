@@ -77,7 +77,10 @@ std::string Composition::formula(const ElementTable& table) const {
 
 namespace {
 
+// Bracket nesting: real formulas nest 2-3 levels.
 constexpr int kMaxDepth = 32;
+// Largest amount of an element, per number and after every multiplier and repeat: polymers and
+// supercells stay far below a million atoms of one element per formula unit.
 constexpr double kMaxAmount = 1e6;
 
 // Recursive-descent parser over bytes; columns reported in characters (UTF-8 aware).
@@ -95,12 +98,17 @@ class FormulaParser {
       if (!all.empty() && at_number()) mult = FRAGUA_TRY(number());
       auto part = FRAGUA_TRY(sequence(0, '\0'));
       if (part.empty()) return fail("expected an element symbol or '('");
-      for (auto& [z, a] : part) all.emplace_back(z, a * mult);
+      for (auto& [z, a] : part) all.emplace_back(z, FRAGUA_TRY(scaled(z, a, mult, 0)));
       skip_space();
       if (pos_ >= s_.size()) break;
       if (!hydrate_separator()) return fail(fmt::format("unexpected '{}'", char_at(pos_)));
     }
-    return Composition(std::move(all));
+    Composition c(std::move(all));
+    // Repeats add up too ("H999999H999999...").
+    for (auto& [z, a] : c.amounts())
+      if (a > kMaxAmount)
+        return fail(fmt::format("the amount of {} adds up to {:.6g}, more than {:g}", table_.by_z(z).symbol, a, kMaxAmount), 0);
+    return c;
   }
 
  private:
@@ -186,7 +194,7 @@ class FormulaParser {
         if (inner.empty()) return fail("empty brackets", open);
         ++pos_;  // the closing bracket
         double n = at_number() ? FRAGUA_TRY(number()) : 1.0;
-        for (auto& [z, a] : inner) out.emplace_back(z, a * n);
+        for (auto& [z, a] : inner) out.emplace_back(z, FRAGUA_TRY(scaled(z, a, n, open)));
       } else if (c == ')' || c == ']' || c == '}') {
         if (c != close) return fail(fmt::format("unmatched '{}'", c));
         return out;
@@ -201,6 +209,15 @@ class FormulaParser {
     if (close != '\0' && pos_ < s_.size())
       return fail(fmt::format("unexpected '{}'", char_at(pos_)));
     return out;
+  }
+
+  // An amount times a group's multiplier: each number is at most kMaxAmount, but nested groups
+  // multiply ("((((H1e6)1e6)1e6)1e6)" would be 1e24 hydrogen atoms), so the product is capped too.
+  Result<double> scaled(int z, double a, double n, size_t at) const {
+    double v = a * n;
+    if (!(v <= kMaxAmount))
+      return fail(fmt::format("the amount of {} multiplies to {:.6g}, more than {:g}", table_.by_z(z).symbol, v, kMaxAmount), at);
+    return v;
   }
 
   std::string_view s_;

@@ -37,6 +37,9 @@ Result<double> CsvTable::number(const CsvField& f, std::string_view column_name)
 
 namespace {
 
+// Line and column numbers are ints: text past 1 GiB is refused before they could overflow.
+constexpr size_t kCsvMaxBytes = size_t{1} << 30;
+
 // Splits one record starting at `pos`; advances pos past the line end.
 Status parse_record(std::string_view text, size_t& pos, int& line, std::vector<CsvField>& out,
                     const std::string& source) {
@@ -67,6 +70,8 @@ Status parse_record(std::string_view text, size_t& pos, int& line, std::vector<C
         f.text += text[pos++];
     }
     out.push_back(std::move(f));
+    if (out.size() > kCsvMaxFields)
+      return corruption_error("{}:{}: more than {} fields in one record", source, line, kCsvMaxFields);
     if (pos < text.size() && text[pos] == ',') { ++pos; continue; }
     if (pos < text.size() && text[pos] == '\r') ++pos;
     if (pos < text.size() && text[pos] == '\n') ++pos;
@@ -77,11 +82,13 @@ Status parse_record(std::string_view text, size_t& pos, int& line, std::vector<C
 
 }  // namespace
 
-Result<CsvTable> parse_csv(std::string_view text, const std::string& source) {
+Result<CsvReader> CsvReader::open(std::string_view text, const std::string& source) {
   CsvTable t;
   t.source = source;
   size_t pos = 0;
   int line = 1;
+  if (text.size() > kCsvMaxBytes)
+    return resource_exhausted_error("{}: {} bytes of CSV is more than the {}-byte limit", source, text.size(), kCsvMaxBytes);
   if (text.substr(0, 3) == "\xEF\xBB\xBF") pos = 3;  // UTF-8 byte-order mark
   while (pos < text.size() && text[pos] == '#') {
     size_t end = text.find('\n', pos);
@@ -94,37 +101,40 @@ Result<CsvTable> parse_csv(std::string_view text, const std::string& source) {
   }
   if (pos >= text.size()) return corruption_error("{}: no header line", source);
   FRAGUA_TRY(parse_record(text, pos, line, t.header, source));
-  std::vector<CsvField> rec;
-  while (pos < text.size()) {
-    if (text[pos] == '\n' || text[pos] == '\r') {  // blank line
-      if (text[pos] == '\r') ++pos;
-      if (pos < text.size() && text[pos] == '\n') ++pos;
-      ++line;
+  CsvReader r(text, std::move(t));
+  r.pos_ = pos;
+  r.line_ = line;
+  return r;
+}
+
+Result<bool> CsvReader::next(std::vector<CsvField>& row) {
+  while (pos_ < text_.size()) {
+    if (text_[pos_] == '\n' || text_[pos_] == '\r') {  // blank line
+      if (text_[pos_] == '\r') ++pos_;
+      if (pos_ < text_.size() && text_[pos_] == '\n') ++pos_;
+      ++line_;
       continue;
     }
-    int rec_line = line;
-    FRAGUA_TRY(parse_record(text, pos, line, rec, source));
-    if (rec.size() != t.header.size())
-      return corruption_error("{}:{}: {} fields, the header has {}", source, rec_line, rec.size(),
-                              t.header.size());
-    t.rows.push_back(rec);
+    int rec_line = line_;
+    FRAGUA_TRY(parse_record(text_, pos_, line_, row, t_.source));
+    if (row.size() != t_.header.size())
+      return corruption_error("{}:{}: {} fields, the header has {}", t_.source, rec_line, row.size(), t_.header.size());
+    return true;
   }
+  return false;
+}
+
+Result<CsvTable> parse_csv(std::string_view text, const std::string& source) {
+  auto reader = FRAGUA_TRY(CsvReader::open(text, source));
+  CsvTable t = reader.table();
+  std::vector<CsvField> rec;
+  while (FRAGUA_TRY(reader.next(rec))) t.rows.push_back(rec);
   return t;
 }
 
 Result<CsvTable> read_csv(const std::string& path) {
   auto text = FRAGUA_TRY(read_file(path));
   return parse_csv(text, path);
-}
-
-std::string csv_escape(std::string_view s) {
-  if (s.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(s);
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
 }
 
 }  // namespace fragua::materials

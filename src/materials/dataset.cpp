@@ -1,13 +1,14 @@
 #include "fragua/base/json.h"
 #include "fragua/materials/dataset.h"
 
-#include <bzlib.h>
-#include <zlib.h>
+#include <filesystem>
 
 #include <nlohmann/json.hpp>
 
+#include "fragua/base/decompress.h"
 #include "fragua/base/file.h"
 #include "fragua/materials/csv_reader.h"
+#include "fragua/materials/csv_writer.h"
 
 namespace fragua::materials {
 
@@ -17,68 +18,11 @@ bool ends_with(std::string_view s, std::string_view suf) {
   return s.size() >= suf.size() && s.substr(s.size() - suf.size()) == suf;
 }
 
-constexpr size_t kMaxInflated = size_t{1} << 31;  // 2 GiB: a bomb guard, datasets are MBs
+// Datasets are MBs (Matbench's composition tasks: under 10 MB as JSON); 1 GiB is a bomb guard,
+// for the file and for what it decompresses to, well before memory runs out.
+constexpr uint64_t kMaxDatasetBytes = uint64_t{1} << 30;
 
 }  // namespace
-
-Result<std::string> gunzip(std::string_view data, const std::string& source) {
-  z_stream zs{};
-  if (inflateInit2(&zs, 15 + 32) != Z_OK) return io_error("{}: zlib init failed", source);
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  zs.avail_in = static_cast<uInt>(data.size());
-  std::string out;
-  char buf[1 << 16];
-  int rc = Z_OK;
-  while (rc != Z_STREAM_END) {
-    zs.next_out = reinterpret_cast<Bytef*>(buf);
-    zs.avail_out = sizeof(buf);
-    rc = inflate(&zs, Z_NO_FLUSH);
-    if (rc != Z_OK && rc != Z_STREAM_END) {
-      size_t at = zs.total_in;
-      inflateEnd(&zs);
-      return corruption_error("{}: gzip data corrupt near byte {} ({})", source, at,
-                              rc == Z_BUF_ERROR ? "truncated" : "bad data");
-    }
-    out.append(buf, sizeof(buf) - zs.avail_out);
-    if (out.size() > kMaxInflated) {
-      inflateEnd(&zs);
-      return resource_exhausted_error("{}: inflates past 2 GiB", source);
-    }
-  }
-  inflateEnd(&zs);
-  return out;
-}
-
-Result<std::string> bunzip2(std::string_view data, const std::string& source) {
-  bz_stream bz{};
-  if (BZ2_bzDecompressInit(&bz, 0, 0) != BZ_OK) return io_error("{}: bzip2 init failed", source);
-  bz.next_in = const_cast<char*>(data.data());
-  bz.avail_in = static_cast<unsigned>(data.size());
-  std::string out;
-  char buf[1 << 16];
-  int rc = BZ_OK;
-  while (rc != BZ_STREAM_END) {
-    bz.next_out = buf;
-    bz.avail_out = sizeof(buf);
-    rc = BZ2_bzDecompress(&bz);
-    if (rc != BZ_OK && rc != BZ_STREAM_END) {
-      size_t at = data.size() - bz.avail_in;
-      BZ2_bzDecompressEnd(&bz);
-      return corruption_error("{}: bzip2 data corrupt near byte {}", source, at);
-    }
-    out.append(buf, sizeof(buf) - bz.avail_out);
-    if (rc == BZ_OK && bz.avail_in == 0 && bz.avail_out != 0) {
-      BZ2_bzDecompressEnd(&bz);
-      return corruption_error("{}: bzip2 data truncated at byte {}", source, data.size());
-    }
-    if (out.size() > kMaxInflated) {
-      BZ2_bzDecompressEnd(&bz);
-      return resource_exhausted_error("{}: inflates past 2 GiB", source);
-    }
-  }
-  BZ2_bzDecompressEnd(&bz);
-  return out;
-}
 
 Result<Dataset> parse_matbench_json(std::string_view text, const std::string& source,
                                     const ElementTable& table, const DatasetOptions& opts) {
@@ -113,7 +57,12 @@ Result<Dataset> parse_matbench_json(std::string_view text, const std::string& so
     auto comp = parse_formula(f.get<std::string>(), table);
     if (!comp.ok()) return std::move(comp).error().with_context(fmt::format("{}: data[{}]", source, r));
     std::string id = fmt::format("{}", r);
-    if (index && r < index->size()) id = (*index)[r].is_string() ? (*index)[r].get<std::string>() : (*index)[r].dump();
+    if (index && r < index->size()) {
+      const auto& v = (*index)[r];
+      if (!v.is_string() && !v.is_number())
+        return corruption_error("{}: index[{}] is {}, not a string or a number", source, r, json_preview(v));
+      id = v.is_string() ? v.get<std::string>() : v.dump();
+    }
     if (c_target >= 0) {
       const auto& t = row[static_cast<size_t>(c_target)];
       if (t.is_boolean()) d.y.push_back(t.get<bool>() ? 1.0 : 0.0);
@@ -129,7 +78,9 @@ Result<Dataset> parse_matbench_json(std::string_view text, const std::string& so
 
 Result<Dataset> parse_dataset_csv(std::string_view text, const std::string& source,
                                   const ElementTable& table, const DatasetOptions& opts) {
-  auto csv = FRAGUA_TRY(parse_csv(text, source));
+  // Row by row: the header and every row are checked as they are read.
+  auto reader = FRAGUA_TRY(CsvReader::open(text, source));
+  const CsvTable& csv = reader.table();
   int c_formula = -1, c_target = -1, c_id = -1;
   for (size_t i = 0; i < csv.header.size(); ++i) {
     const std::string& n = csv.header[i].text;
@@ -149,13 +100,13 @@ Result<Dataset> parse_dataset_csv(std::string_view text, const std::string& sour
   Dataset d;
   d.source = source;
   if (c_target >= 0) d.target_name = csv.header[static_cast<size_t>(c_target)].text;
-  for (size_t r = 0; r < csv.rows.size(); ++r) {
-    const auto& row = csv.rows[r];
+  std::vector<CsvField> row;
+  for (size_t r = 0; FRAGUA_TRY(reader.next(row)); ++r) {
     const CsvField& f = row[static_cast<size_t>(c_formula)];
     auto comp = parse_formula(f.text, table);
     if (!comp.ok()) return std::move(comp).error().with_context(csv.where(f));
     if (c_target >= 0) d.y.push_back(FRAGUA_TRY(csv.number(row[static_cast<size_t>(c_target)], d.target_name)));
-    d.ids.push_back(c_id >= 0 ? row[static_cast<size_t>(c_id)].text : std::to_string(r));
+    d.ids.push_back(c_id >= 0 ? std::move(row[static_cast<size_t>(c_id)].text) : std::to_string(r));
     d.formulas.push_back(f.text);
     d.comps.push_back(std::move(*comp));
   }
@@ -163,25 +114,38 @@ Result<Dataset> parse_dataset_csv(std::string_view text, const std::string& sour
 }
 
 Result<Dataset> read_dataset(const std::string& path, const ElementTable& table, const DatasetOptions& opts) {
+  std::error_code ec;
+  if (uint64_t size = std::filesystem::file_size(path, ec); !ec && size > kMaxDatasetBytes)
+    return resource_exhausted_error("{}: {} bytes is more than the {}-byte limit for a dataset", path, size, kMaxDatasetBytes);
   auto raw = FRAGUA_TRY(read_file(path));
-  if (ends_with(path, ".gz")) raw = FRAGUA_TRY(gunzip(raw, path));
-  else if (ends_with(path, ".bz2")) raw = FRAGUA_TRY(bunzip2(raw, path));
+  if (ends_with(path, ".gz") || ends_with(path, ".bz2") || ends_with(path, ".zst")) {
+    DecompressLimits limits;
+    limits.max_output = kMaxDatasetBytes;
+    // By magic; data with none is decoded as its extension says, so the error is the codec's
+    // ("corrupt gzip data at compressed offset 0"), not a silent attempt as text.
+    Compression c = detect_compression(raw);
+    if (c == Compression::none)
+      c = ends_with(path, ".gz") ? Compression::gzip : ends_with(path, ".bz2") ? Compression::bzip2 : Compression::zstd;
+    raw = FRAGUA_TRY(decompress_all(raw, path, limits, c));
+  }
   std::string_view base = path;
-  for (std::string_view suf : {".gz", ".bz2"})
+  for (std::string_view suf : {".gz", ".bz2", ".zst"})
     if (ends_with(base, suf)) base.remove_suffix(suf.size());
   if (ends_with(base, ".json")) return parse_matbench_json(raw, path, table, opts);
   return parse_dataset_csv(raw, path, table, opts);
 }
 
 Status write_dataset_csv(const std::string& path, const Dataset& d, const std::string& provenance) {
-  std::string out = "# " + provenance + "\n";
-  out += "id,composition," + csv_escape(d.target_name.empty() ? "target" : d.target_name) + "\n";
+  CsvWriter w;
+  w.comment(provenance);
+  w.value("id").value("composition").text(d.target_name.empty() ? "target" : d.target_name).end_row();
   for (size_t i = 0; i < d.size(); ++i) {
-    out += csv_escape(d.ids[i]) + "," + csv_escape(d.formulas[i]) + ",";
-    if (i < d.y.size()) out += fmt::format("{}", d.y[i]);
-    out += "\n";
+    w.text(d.ids[i]).text(d.formulas[i]);
+    if (i < d.y.size()) w.num(d.y[i]);
+    else w.value("");
+    w.end_row();
   }
-  return write_file_atomic(path, out);
+  return write_file_atomic(path, w.str());
 }
 
 }  // namespace fragua::materials

@@ -6,7 +6,7 @@
 
 #include "fragua/base/file.h"
 #include "fragua/base/svg.h"
-#include "fragua/materials/csv_reader.h"
+#include "fragua/materials/csv_writer.h"
 
 namespace fragua::materials {
 
@@ -90,17 +90,19 @@ Status write_screen_csv(const std::string& path, const std::vector<ScreenRow>& r
     int ra = rows[a].rank ? rows[a].rank : 1 << 30, rb = rows[b].rank ? rows[b].rank : 1 << 30;
     return ra < rb;
   });
-  std::string out = "# " + provenance + "\n";
-  out += "rank,id,composition,gap_ev,gap_std_ev,p_window,metal_probability,hhi_p,hhi_r,min_abundance_mg_kg,"
-         "critical,toxic,pareto,pass,reason\n";
+  CsvWriter w;
+  w.comment(provenance);
+  for (const char* h : {"rank", "id", "composition", "gap_ev", "gap_std_ev", "p_window", "metal_probability", "hhi_p",
+                        "hhi_r", "min_abundance_mg_kg", "critical", "toxic", "pareto", "pass", "reason"})
+    w.value(h);
+  w.end_row();
   for (size_t i : order) {
     const auto& r = rows[i];
-    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", r.rank ? std::to_string(r.rank) : "",
-                       csv_escape(r.id), csv_escape(r.formula), num(r.gap), num(r.gap_std), num(r.p_window),
-                       num(r.metal_p), num(r.hhi_p), num(r.hhi_r), num(r.min_abundance), r.critical, r.toxic,
-                       r.pareto ? 1 : 0, r.pass ? 1 : 0, csv_escape(r.reason));
+    w.value(r.rank ? std::to_string(r.rank) : "").text(r.id).text(r.formula).value(num(r.gap)).value(num(r.gap_std));
+    w.value(num(r.p_window)).value(num(r.metal_p)).value(num(r.hhi_p)).value(num(r.hhi_r)).value(num(r.min_abundance));
+    w.text(r.critical).text(r.toxic).value(r.pareto ? "1" : "0").value(r.pass ? "1" : "0").text(r.reason).end_row();
   }
-  return write_file_atomic(path, out);
+  return write_file_atomic(path, w.str());
 }
 
 Status write_screen_svg(const std::string& path, const std::vector<ScreenRow>& rows, const ScreenCriteria& c,

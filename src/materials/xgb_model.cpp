@@ -14,6 +14,7 @@
 #include "fragua/base/progress.h"
 #include "fragua/base/thread_pool.h"
 #include "fragua/materials/validation.h"
+#include "materials/ubj_check.h"
 
 namespace fragua::materials {
 
@@ -22,6 +23,13 @@ namespace {
 constexpr const char* kMagicPrefix = "FRAGUA_MATERIALS_MODEL ";
 constexpr const char* kMagic = "FRAGUA_MATERIALS_MODEL 2\n";
 constexpr int kFormatVersion = 2;
+// Members of an ensemble (the CLI trains 5 to 10): bounds what a model file can make us build.
+constexpr int64_t kMaxMembers = 1000;
+// Features per row (the Magpie-style set has about 280).
+constexpr int64_t kMaxFeatures = int64_t{1} << 20;
+// Boosting rounds and tree depth read from a model file (the CLI trains 100s of rounds, depth 6-8).
+constexpr int64_t kMaxRounds = 1000000;
+constexpr int64_t kMaxTreeDepth = 64;
 
 Error xgb_error(const char* what) { return io_error("xgboost: {}: {}", what, XGBGetLastError()); }
 #define FRAGUA_XGB(call, what) \
@@ -166,27 +174,54 @@ nlohmann::json config_to_json(const TrainConfig& c) {
 }
 
 Result<TrainConfig> config_from_json(const nlohmann::json& j) {
+  // Every field checked for its type and range: a float such as 1e300 read into an int is
+  // undefined behaviour, and a raw JSON-library exception names no field.
+  if (!j.is_object()) return corruption_error("model config: expected an object, found {}", json_preview(j));
+  auto field = [&j](const char* key) -> Result<const nlohmann::json*> {
+    auto it = j.find(key);
+    if (it == j.end()) return corruption_error("model config: \"{}\" is missing", key);
+    return &*it;
+  };
+  auto integer = [&](const char* key, int64_t lo, int64_t hi) -> Result<int64_t> {
+    return json_integer(*FRAGUA_TRY(field(key)), fmt::format("model config: \"{}\"", key), lo, hi);
+  };
+  auto number = [&](const char* key) -> Result<double> {
+    const nlohmann::json& v = *FRAGUA_TRY(field(key));
+    if (!v.is_number() || !std::isfinite(v.get<double>()))
+      return corruption_error("model config: \"{}\": expected a finite number, found {}", key, json_preview(v));
+    return v.get<double>();
+  };
+  auto text = [&](const char* key, std::string fallback) -> Result<std::string> {
+    auto it = j.find(key);
+    if (it == j.end()) return fallback;
+    if (!it->is_string()) return corruption_error("model config: \"{}\": expected a string, found {}", key, json_preview(*it));
+    return it->get<std::string>();
+  };
   TrainConfig c;
-  try {
-    c.task = FRAGUA_TRY(parse_task(j.at("task").get<std::string>()));
-    c.objective = j.at("objective").get<std::string>();
-    c.n_models = j.at("n_models").get<int>();
-    c.n_rounds = j.at("n_rounds").get<int>();
-    c.eta = j.at("eta").get<double>();
-    c.max_depth = j.at("max_depth").get<int>();
-    c.subsample = j.at("subsample").get<double>();
-    c.colsample = j.at("colsample").get<double>();
-    c.min_child_weight = j.at("min_child_weight").get<double>();
-    c.lambda = j.at("lambda").get<double>();
-    c.bootstrap = j.at("bootstrap").get<bool>();
-    c.seed = j.at("seed").get<uint32_t>();
-    c.zero_gate = j.value("zero_gate", std::string("off"));  // absent in version 1 files
-    c.log_target = j.value("log_target", std::string("off"));
-    for (auto* v : {&c.zero_gate, &c.log_target})
-      if (*v != "on" && *v != "off") return corruption_error("model config: zero_gate/log_target '{}' is not on or off", *v);
-  } catch (const nlohmann::json::exception& e) {
-    return corruption_error("model config: {}", e.what());
-  }
+  const nlohmann::json& task = *FRAGUA_TRY(field("task"));
+  if (!task.is_string()) return corruption_error("model config: \"task\": expected a string, found {}", json_preview(task));
+  c.task = FRAGUA_TRY(parse_task(task.get<std::string>()));
+  const nlohmann::json& objective = *FRAGUA_TRY(field("objective"));
+  if (!objective.is_string())
+    return corruption_error("model config: \"objective\": expected a string, found {}", json_preview(objective));
+  c.objective = objective.get<std::string>();
+  c.n_models = static_cast<int>(FRAGUA_TRY(integer("n_models", 1, kMaxMembers)));
+  c.n_rounds = static_cast<int>(FRAGUA_TRY(integer("n_rounds", 0, kMaxRounds)));
+  c.eta = FRAGUA_TRY(number("eta"));
+  c.max_depth = static_cast<int>(FRAGUA_TRY(integer("max_depth", 0, kMaxTreeDepth)));
+  c.subsample = FRAGUA_TRY(number("subsample"));
+  c.colsample = FRAGUA_TRY(number("colsample"));
+  c.min_child_weight = FRAGUA_TRY(number("min_child_weight"));
+  c.lambda = FRAGUA_TRY(number("lambda"));
+  const nlohmann::json& bootstrap = *FRAGUA_TRY(field("bootstrap"));
+  if (!bootstrap.is_boolean()) return corruption_error("model config: \"bootstrap\": expected true or false");
+  c.bootstrap = bootstrap.get<bool>();
+  c.seed = static_cast<uint32_t>(FRAGUA_TRY(integer("seed", 0, UINT32_MAX)));
+  c.zero_gate = FRAGUA_TRY(text("zero_gate", "off"));  // absent in version 1 files
+  c.log_target = FRAGUA_TRY(text("log_target", "off"));
+  for (auto* v : {&c.zero_gate, &c.log_target})
+    if (*v != "on" && *v != "off")
+      return corruption_error("model config: zero_gate/log_target '{}' is not on or off", v->substr(0, 40));
   return c;
 }
 
@@ -306,7 +341,7 @@ Result<Model> Model::load(const std::string& path) {
   if (!v1 && data.compare(0, magic_len, kMagic) != 0) {
     if (data.rfind(kMagicPrefix, 0) == 0)
       return unsupported_error("{}: model format version '{}' is not supported (this build reads 1 and 2)", path,
-                               data.substr(23, data.find('\n') - 23));
+                               data.substr(23, std::min<size_t>(data.find('\n'), 43) - 23));
     return corruption_error("{}: not a fragua materials model (bad magic at offset 0)", path);
   }
   size_t eol = data.find('\n', magic_len);
@@ -314,18 +349,25 @@ Result<Model> Model::load(const std::string& path) {
   nlohmann::json h = FRAGUA_TRY(parse_json(std::string_view(data).substr(magic_len, eol - magic_len), path, magic_len));
   Model m;
   try {
-    m.impl_->cfg = FRAGUA_TRY(config_from_json(h.at("config")));
+    auto cfg = config_from_json(h.at("config"));
+    if (!cfg.ok()) return std::move(cfg).error().with_context(path);
+    m.impl_->cfg = std::move(*cfg);
     m.impl_->signature = h.at("feature_signature").get<std::string>();
-    m.impl_->n_features = h.at("n_features").get<size_t>();
+    m.impl_->n_features = static_cast<size_t>(FRAGUA_TRY(json_integer(h.at("n_features"), path + ": n_features", 1, kMaxFeatures)));
     size_t off = eol + 1;  // <= data.size(): eol is an index into data
     for (const char* key : {"member_bytes", "gate_member_bytes"}) {
       if (!h.contains(key) && v1) continue;
       auto& dst = key[0] == 'm' ? m.impl_->members : m.impl_->gate_members;
-      for (auto& nb : h.at(key)) {
-        size_t bytes = nb.get<size_t>();
+      const auto& sizes = h.at(key);
+      if (!sizes.is_array() || sizes.size() > static_cast<size_t>(kMaxMembers))
+        return corruption_error("{}: {}: expected an array of at most {} sizes, found {}", path, key, kMaxMembers,
+                                json_preview(sizes));
+      for (auto& nb : sizes) {
+        size_t bytes = static_cast<size_t>(FRAGUA_TRY(json_integer(nb, fmt::format("{}: {}", path, key), 0, INT64_MAX)));
         if (bytes > data.size() - off)
           return corruption_error("{}: member at offset {} ({} bytes) runs past the end ({} bytes)", path, off, bytes,
                                   data.size());
+        FRAGUA_TRY(check_ubjson(std::string_view(data).substr(off, bytes), fmt::format("{}: member at offset {}", path, off)));
         Booster b;
         FRAGUA_XGB(XGBoosterCreate(nullptr, 0, &b.h), "creating a booster");
         FRAGUA_XGB(XGBoosterLoadModelFromBuffer(b.h, data.data() + off, bytes), "loading a member");

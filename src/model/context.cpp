@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "fragua/base/thread_pool.h"
 #include "fragua/model/model.h"
 #include "model/kv_cache.h"
 
@@ -25,6 +26,8 @@ Result<std::unique_ptr<Context>> Context::create(const Model& model, ContextPara
   params.n_batch = std::min(params.n_batch, params.n_ctx);
   std::unique_ptr<Context> ctx(new Context(model, params));
   ctx->backend_ = backend::make_cpu_backend(params.n_threads);
+  // A thread the OS refused is an error here rather than a slower run the user did not ask for.
+  if (const Status& st = ctx->backend_->pool().status(); !st.ok()) return st.error();
   ctx->buf_ = std::make_unique<Buffers>();
   auto& b = *ctx->buf_;
   b.kv = FRAGUA_TRY(KvCache::create(c.n_layer, params.n_ctx, c.n_embd_kv()));

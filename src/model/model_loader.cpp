@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <new>
 #include <string_view>
@@ -104,6 +105,10 @@ Result<std::unique_ptr<Model>> Model::from_gguf(format::GgufFile file) {
   w.rope_freqs = FRAGUA_TRY(b.get("rope_freqs.weight", {c.n_rot / 2}, /*optional=*/true));
   FRAGUA_TRY(check_f32_vector(w.output_norm, "output_norm.weight", f.path()));
   FRAGUA_TRY(check_f32_vector(w.rope_freqs, "rope_freqs.weight", f.path()));
+  // Divisors of the RoPE frequencies: a zero, negative or NaN factor gives NaN angles.
+  for (int64_t i = 0; !w.rope_freqs.empty() && i < w.rope_freqs.n_elements(); ++i)
+    if (const float x = w.rope_freqs.f32()[i]; !(std::isfinite(x) && x > 0.0f))
+      return corruption_error("{}: rope_freqs.weight[{}] = {} must be a positive finite number", f.path(), i, x);
   w.layers.resize(static_cast<size_t>(c.n_layer));
   for (int64_t i = 0; i < c.n_layer; ++i) {
     auto& L = w.layers[static_cast<size_t>(i)];

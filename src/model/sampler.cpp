@@ -35,6 +35,12 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
     }
   }
 
+  // NaN logits (hostile or overflowing weights, or an infinite penalty times 0) would break the
+  // strict weak ordering std::sort needs (undefined behaviour, out-of-bounds reads in practice):
+  // they rank last.
+  for (auto& c : cand_)
+    if (std::isnan(c.logit)) c.logit = -INFINITY;
+
   if (p.temperature <= 0.0f) {
     auto best = std::max_element(cand_.begin(), cand_.end(), [](const Candidate& a, const Candidate& b) {
       return a.logit < b.logit || (a.logit == b.logit && a.id > b.id);

@@ -79,7 +79,22 @@ std::optional<DType> dtype_from_name(std::string_view name) {
 size_t row_size(DType t, int64_t n) {
   const Entry* e = find(t);
   if (e == nullptr || n < 0) return 0;
-  return static_cast<size_t>(n / e->traits.block_size) * e->traits.type_size;
+  size_t bytes = 0;
+  if (__builtin_mul_overflow(static_cast<size_t>(n / e->traits.block_size), e->traits.type_size, &bytes)) return 0;
+  return bytes;
+}
+
+std::optional<uint64_t> tensor_bytes(DType t, std::span<const int64_t> ne) {
+  const Entry* e = find(t);
+  if (e == nullptr || ne.empty()) return std::nullopt;
+  for (int64_t d : ne)
+    if (d <= 0) return std::nullopt;
+  if (ne[0] % e->traits.block_size != 0) return std::nullopt;
+  uint64_t bytes = row_size(t, ne[0]);
+  if (bytes == 0) return std::nullopt;
+  for (size_t d = 1; d < ne.size(); ++d)
+    if (__builtin_mul_overflow(bytes, static_cast<uint64_t>(ne[d]), &bytes)) return std::nullopt;
+  return bytes;
 }
 
 }  // namespace fragua

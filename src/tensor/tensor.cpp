@@ -18,6 +18,12 @@ Status check_shape(DType dtype, std::span<const int64_t> ne) {
   if (ne[0] % tr->block_size != 0)
     return invalid_argument_error("row length {} is not a multiple of the {} block size {}", ne[0], tr->name,
                                   tr->block_size);
+  // Every stride, size and element count below is then a product that fits 64 bits.
+  int64_t n_el = 1;
+  for (int64_t d : ne)
+    if (__builtin_mul_overflow(n_el, d, &n_el))
+      return invalid_argument_error("a {} tensor of this shape has more than 2^63 elements", tr->name);
+  if (!tensor_bytes(dtype, ne)) return invalid_argument_error("a {} tensor of this shape has more than 2^64 bytes", tr->name);
   return {};
 }
 }  // namespace
@@ -60,9 +66,7 @@ Result<Tensor> Tensor::view(DType dtype, std::span<const int64_t> ne, const void
 
 Result<Tensor> Tensor::zeros(DType dtype, std::span<const int64_t> ne) {
   FRAGUA_TRY(check_shape(dtype, ne));
-  uint64_t rows = 1;
-  for (size_t d = 1; d < ne.size(); ++d) rows *= static_cast<uint64_t>(ne[d]);
-  uint64_t bytes = row_size(dtype, ne[0]) * rows;
+  const uint64_t bytes = *tensor_bytes(dtype, ne);
   std::shared_ptr<uint8_t[]> storage(new (std::nothrow) uint8_t[bytes]());
   if (!storage) return resource_exhausted_error("cannot allocate {} bytes for a tensor", bytes);
   auto t = FRAGUA_TRY(view(dtype, ne, storage.get(), bytes));

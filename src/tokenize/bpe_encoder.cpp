@@ -71,7 +71,30 @@ Status build_bpe_tables(Tokenizer::Impl& impl) {
   return {};
 }
 
+size_t merge_run_end(std::string_view text, size_t begin, bool marker_words) {
+  const size_t limit = begin + kMaxMergeRunBytes;
+  if (text.size() <= limit) return text.size();
+  if (marker_words) {  // before the run of markers that starts the last word
+    size_t p = text.rfind(kSpaceMarker, limit);
+    while (p != std::string_view::npos && p >= begin + kSpaceMarker.size() &&
+           text.compare(p - kSpaceMarker.size(), kSpaceMarker.size(), kSpaceMarker) == 0)
+      p -= kSpaceMarker.size();
+    if (p != std::string_view::npos && p > begin) return p;
+  }
+  size_t p = limit;  // else at the last character boundary
+  while (p > begin && (static_cast<uint8_t>(text[p]) & 0xC0) == 0x80) --p;
+  return p > begin ? p : limit;
+}
+
 void Tokenizer::Impl::bpe_encode_word(std::string_view word, std::vector<int32_t>& out) const {
+  if (word.size() > kMaxMergeRunBytes) {
+    for (size_t b = 0; b < word.size();) {
+      size_t e = merge_run_end(word, b, spec.escape_spaces);
+      bpe_encode_word(word.substr(b, e - b), out);
+      b = e;
+    }
+    return;
+  }
   if (spec.ignore_merges) {
     int32_t whole = spec.byte_encode ? pieces.find(ByteUnicode::get().encode(word)) : pieces.find(word);
     if (whole >= 0) {
@@ -139,7 +162,7 @@ void Tokenizer::Impl::bpe_encode_word(std::string_view word, std::vector<int32_t
   }
 }
 
-void Tokenizer::Impl::bpe_encode(std::string_view text, std::vector<int32_t>& out) const {
+Status Tokenizer::Impl::bpe_encode(std::string_view text, std::vector<int32_t>& out, bool strict) const {
   std::string escaped;
   if (spec.escape_spaces) {
     escaped.reserve(text.size() + text.size() / 4);
@@ -151,16 +174,23 @@ void Tokenizer::Impl::bpe_encode(std::string_view text, std::vector<int32_t>& ou
     }
     text = escaped;
   }
-  std::vector<std::string_view> words;
-  pre.split(text, words);
-  WordCache& cache = WordCache::for_tokenizer(uid);
-  for (std::string_view w : words) {
-    if (w.size() > 64 || !cache.lookup(w, out)) {  // long pre-tokens (space runs, base64) rarely repeat
-      size_t before = out.size();
-      bpe_encode_word(w, out);
-      if (w.size() <= 64) cache.insert(w, out.data() + before, out.size() - before);
-    }
-  }
+  struct Ctx {
+    const Tokenizer::Impl* im;
+    WordCache* cache;
+    std::vector<int32_t>* out;
+  } ctx{this, &WordCache::for_tokenizer(uid), &out};
+  // Pieces are encoded as the pre-tokenizer finds them, so no list of them is ever held.
+  return pre.split(
+      text,
+      [](void* c, std::string_view w) {
+        auto& x = *static_cast<Ctx*>(c);
+        if (w.size() > 64 || !x.cache->lookup(w, *x.out)) {  // long pre-tokens (space runs, base64) rarely repeat
+          size_t before = x.out->size();
+          x.im->bpe_encode_word(w, *x.out);
+          if (w.size() <= 64) x.cache->insert(w, x.out->data() + before, x.out->size() - before);
+        }
+      },
+      &ctx, strict);
 }
 
 }  // namespace fragua::tokenize

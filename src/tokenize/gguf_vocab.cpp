@@ -15,6 +15,9 @@ using format::GgufFile;
 using format::GgufValue;
 
 constexpr std::string_view kInfoPrefix = "fragua.tokenizer.";
+constexpr const char* kPreRegexesKey = "fragua.tokenizer.pre_regexes";  // string array
+constexpr const char* kLstripKey = "fragua.tokenizer.lstrip_ids";       // i32 arrays
+constexpr const char* kRstripKey = "fragua.tokenizer.rstrip_ids";
 
 // An optional token id: absent is -1; present but outside the vocabulary is corruption.
 Result<int32_t> read_id(const GgufFile& f, std::string_view key, size_t n_vocab) {
@@ -68,8 +71,9 @@ Result<Tokenizer> Tokenizer::from_gguf(const format::GgufFile& f) {
       s.types.push_back(t >= 0 && t <= 6 ? static_cast<TokenType>(t) : TokenType::undefined);
     }
   }
+  // A gpt2 model needs the key, as in llama.cpp; an empty list is a vocabulary without merges.
   if (f.find("tokenizer.ggml.merges")) s.merges = *FRAGUA_TRY(f.get_strings("tokenizer.ggml.merges"));
-  if (s.kind == ModelKind::bpe && s.merges.empty())
+  else if (s.kind == ModelKind::bpe)
     return corruption_error("{}: a gpt2 (BPE) tokenizer needs tokenizer.ggml.merges", f.path());
 
   s.bos_id = FRAGUA_TRY(read_id(f, "tokenizer.ggml.bos_token_id", n));
@@ -87,6 +91,16 @@ Result<Tokenizer> Tokenizer::from_gguf(const format::GgufFile& f) {
   if (s.add_eos && s.eos_id < 0) s.add_eos = false;
   s.ignore_merges = s.kind == ModelKind::bpe && pre_ignores_merges(s.pre);
   s.chat_template = FRAGUA_TRY(f.get_string_or("tokenizer.chat_template", ""));
+  // What GGUF has no tokenizer.ggml key for, written by Fragua from a tokenizer.json.
+  if (f.find(kPreRegexesKey)) s.pre_regexes = *FRAGUA_TRY(f.get_strings(kPreRegexesKey));
+  for (auto [key, list] : {std::pair{kLstripKey, &s.lstrip_ids}, std::pair{kRstripKey, &s.rstrip_ids}}) {
+    if (!f.find(key)) continue;
+    for (int64_t id : *FRAGUA_TRY(f.get_ints(key))) {
+      if (id < 0 || static_cast<uint64_t>(id) >= n)
+        return corruption_error("{}: {}: token id {} is outside the vocabulary of {} tokens", f.path(), key, id, n);
+      list->push_back(static_cast<int32_t>(id));
+    }
+  }
 
   for (const auto& kv : f.metadata()) {
     if (kv.key.rfind(kInfoPrefix, 0) != 0 || kv.value.type != format::GgufType::string) continue;
@@ -97,6 +111,8 @@ Result<Tokenizer> Tokenizer::from_gguf(const format::GgufFile& f) {
       s.byte_encode = kv.value.s == "true";
     } else if (key == "escape_spaces") {
       s.escape_spaces = kv.value.s == "true";
+    } else if (key == "ignore_merges") {
+      s.ignore_merges = kv.value.s == "true";
     } else {
       s.info.emplace_back(key, kv.value.s);
     }
@@ -115,14 +131,14 @@ void Tokenizer::write_gguf_metadata(format::GgufWriter& w) const {
   std::vector<int32_t> types(s.tokens.size(), static_cast<int32_t>(TokenType::normal));
   for (size_t i = 0; i < s.types.size(); ++i) types[i] = static_cast<int32_t>(s.types[i]);
   w.set("tokenizer.ggml.token_type", GgufValue::of_i32s(types));
-  if (!s.merges.empty()) w.set("tokenizer.ggml.merges", GgufValue::of_strings(s.merges));
+  if (!s.merges.empty() || s.kind == ModelKind::bpe) w.set("tokenizer.ggml.merges", GgufValue::of_strings(s.merges));
   for (auto [key, id] : {std::pair{"tokenizer.ggml.bos_token_id", s.bos_id}, {"tokenizer.ggml.eos_token_id", s.eos_id},
                          {"tokenizer.ggml.unknown_token_id", s.unk_id}, {"tokenizer.ggml.padding_token_id", s.pad_id},
                          {"tokenizer.ggml.eot_token_id", s.eot_id}, {"tokenizer.ggml.eom_token_id", s.eom_id}})
     if (id >= 0) w.set(key, GgufValue::of_u32(static_cast<uint32_t>(id)));
   w.set("tokenizer.ggml.add_bos_token", GgufValue::of_bool(s.add_bos));
   w.set("tokenizer.ggml.add_eos_token", GgufValue::of_bool(s.add_eos));
-  if (s.kind == ModelKind::spm) {
+  if (s.kind == ModelKind::spm || s.escape_spaces) {
     w.set("tokenizer.ggml.add_space_prefix", GgufValue::of_bool(s.add_space_prefix));
     if (s.remove_extra_whitespaces) w.set("tokenizer.ggml.remove_extra_whitespaces", GgufValue::of_bool(true));
   }
@@ -133,6 +149,11 @@ void Tokenizer::write_gguf_metadata(format::GgufWriter& w) const {
   if (s.normalization != Normalization::none) info("normalization", std::string(normalization_name(s.normalization)));
   if (s.kind == ModelKind::bpe && !s.byte_encode) info("byte_encode", "false");
   if (s.escape_spaces) info("escape_spaces", "true");
+  if (s.ignore_merges != (s.kind == ModelKind::bpe && pre_ignores_merges(s.pre)))
+    info("ignore_merges", s.ignore_merges ? "true" : "false");
+  if (!s.pre_regexes.empty()) w.set(kPreRegexesKey, GgufValue::of_strings(s.pre_regexes));
+  if (!s.lstrip_ids.empty()) w.set(kLstripKey, GgufValue::of_i32s(s.lstrip_ids));
+  if (!s.rstrip_ids.empty()) w.set(kRstripKey, GgufValue::of_i32s(s.rstrip_ids));
   for (const auto& [k, v] : s.info) info(k, v);
 }
 

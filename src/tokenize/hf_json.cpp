@@ -6,12 +6,15 @@
 //    pre-tokenizer) and byte fallback `<0xNN>` (Llama 2, Salamandra).
 // Anything else is reported as unsupported, naming the JSON path.
 #include <algorithm>
-#include <map>
+#include <charconv>
+#include <cmath>
+#include <limits>
 
 #include <nlohmann/json.hpp>
 
 #include "fragua/base/json.h"
 #include "fragua/base/file.h"
+#include "fragua/base/utf8.h"
 #include "tokenize/tokenizer_impl.h"
 
 namespace fragua::tokenize {
@@ -20,75 +23,153 @@ namespace {
 
 using nlohmann::json;
 
+// Sequence normalizers and pre-tokenizers nest: real files use one or two levels. A bound keeps a
+// hostile file (thousands of levels in a few KB) from costing time and stack per level.
+constexpr int kHfMaxSequenceDepth = 8;
+
+// Typed access to the members of an untrusted tokenizer.json. Nothing here throws: a member of the
+// wrong type is a corruption error naming the file and the JSON path ("pre_tokenizer.pattern.Regex").
+// Members are read by reference; json::value(key, json_default) would copy whole subtrees.
+struct HfReader {
+  std::string_view origin;
+
+  Error wrong(std::string_view path, std::string_view want, const json& v) const {
+    return corruption_error("{}: {}: expected {}, found {}", origin, path, want, json_preview(v));
+  }
+  // The member, or nullptr when `o` is not an object, lacks it, or holds null there.
+  static const json* member(const json& o, std::string_view key) {
+    if (!o.is_object()) return nullptr;
+    auto it = o.find(key);
+    return it == o.end() || it->is_null() ? nullptr : &*it;
+  }
+  Result<std::string> str(const json& o, std::string_view key, std::string_view path, std::string_view def = "") const {
+    const json* v = member(o, key);
+    if (!v) return std::string(def);
+    if (!v->is_string()) return wrong(path, "a string", *v);
+    return v->get<std::string>();
+  }
+  Result<bool> flag(const json& o, std::string_view key, std::string_view path, bool def) const {
+    const json* v = member(o, key);
+    if (!v) return def;
+    if (!v->is_boolean()) return wrong(path, "true or false", *v);
+    return v->get<bool>();
+  }
+  // An array member (empty when absent), or an error.
+  Result<const json*> array(const json& o, std::string_view key, std::string_view path) const {
+    static const json empty = json::array();
+    const json* v = member(o, key);
+    if (!v) return &empty;
+    if (!v->is_array()) return wrong(path, "an array", *v);
+    return v;
+  }
+  Result<const json*> object(const json& o, std::string_view key, std::string_view path) const {
+    const json* v = member(o, key);
+    if (v && !v->is_object()) return wrong(path, "an object", *v);
+    return v;  // nullptr when absent
+  }
+};
+
+// A token's text shown in a message: quoted, escaped and cut short (it comes from the file).
+std::string shown(std::string_view text) { return json_preview(json(std::string(text.substr(0, 64)))); }
+
 struct HfShape {
   bool byte_level = false, metaspace = false, prepend = false, replace_space = false;
   std::vector<std::string> regexes;
   Normalization norm = Normalization::none;
 };
 
-Status read_normalizer(const json& n, std::string_view origin, HfShape& sh) {
+Status read_normalizer(const HfReader& r, const json& n, const std::string& path, int depth, HfShape& sh) {
   if (n.is_null()) return {};
-  std::string type = n.value("type", "");
+  if (!n.is_object()) return r.wrong(path, "an object", n);
+  std::string type = FRAGUA_TRY(r.str(n, "type", path + ".type"));
   if (type == "Sequence") {
-    for (const auto& c : n.value("normalizers", json::array())) FRAGUA_TRY(read_normalizer(c, origin, sh));
+    if (depth >= kHfMaxSequenceDepth)
+      return corruption_error("{}: {}: Sequence nested deeper than {} levels", r.origin, path, kHfMaxSequenceDepth);
+    const json& list = *FRAGUA_TRY(r.array(n, "normalizers", path + ".normalizers"));
+    for (size_t i = 0; i < list.size(); ++i)
+      FRAGUA_TRY(read_normalizer(r, list[i], fmt::format("{}.normalizers[{}]", path, i), depth + 1, sh));
   } else if (type == "Prepend") {
     sh.prepend = true;
   } else if (type == "Replace") {
-    const json& pat = n.value("pattern", json::object());
-    if (pat.value("String", "") == " " && n.value("content", "") == std::string(kSpaceMarker)) sh.replace_space = true;
-    else return unsupported_error("{}: normalizer Replace other than ' ' -> '▁' is not supported", origin);
+    const json* pat = FRAGUA_TRY(r.object(n, "pattern", path + ".pattern"));
+    std::string from = pat ? FRAGUA_TRY(r.str(*pat, "String", path + ".pattern.String")) : "";
+    std::string to = FRAGUA_TRY(r.str(n, "content", path + ".content"));
+    if (from == " " && to == kSpaceMarker) sh.replace_space = true;
+    else return unsupported_error("{}: {}: normalizer Replace other than ' ' -> '▁' is not supported", r.origin, path);
   } else if (type == "NFC") {
     sh.norm = Normalization::nfc;
   } else if (type == "NFKC") {
     sh.norm = Normalization::nfkc;
   } else {
-    return unsupported_error("{}: normalizer type '{}' is not supported", origin, type);
+    return unsupported_error("{}: {}: normalizer type {} is not supported", r.origin, path, shown(type));
   }
   return {};
 }
 
-Status read_pre_tokenizer(const json& p, std::string_view origin, HfShape& sh) {
+Status read_pre_tokenizer(const HfReader& r, const json& p, const std::string& path, int depth, HfShape& sh) {
   if (p.is_null()) return {};
-  std::string type = p.value("type", "");
+  if (!p.is_object()) return r.wrong(path, "an object", p);
+  std::string type = FRAGUA_TRY(r.str(p, "type", path + ".type"));
   if (type == "Sequence") {
-    for (const auto& c : p.value("pretokenizers", json::array())) FRAGUA_TRY(read_pre_tokenizer(c, origin, sh));
+    if (depth >= kHfMaxSequenceDepth)
+      return corruption_error("{}: {}: Sequence nested deeper than {} levels", r.origin, path, kHfMaxSequenceDepth);
+    const json& list = *FRAGUA_TRY(r.array(p, "pretokenizers", path + ".pretokenizers"));
+    for (size_t i = 0; i < list.size(); ++i)
+      FRAGUA_TRY(read_pre_tokenizer(r, list[i], fmt::format("{}.pretokenizers[{}]", path, i), depth + 1, sh));
   } else if (type == "Split") {
-    const json& pat = p.value("pattern", json::object());
-    if (pat.contains("Regex")) sh.regexes.push_back(pat["Regex"].get<std::string>());
-    else return unsupported_error("{}: pre_tokenizer Split without a Regex pattern is not supported", origin);
+    const json* pat = FRAGUA_TRY(r.object(p, "pattern", path + ".pattern"));
+    if (!pat || !HfReader::member(*pat, "Regex"))
+      return unsupported_error("{}: {}: pre_tokenizer Split without a Regex pattern is not supported", r.origin, path);
+    sh.regexes.push_back(FRAGUA_TRY(r.str(*pat, "Regex", path + ".pattern.Regex")));
   } else if (type == "ByteLevel") {
     sh.byte_level = true;
-    if (p.value("use_regex", true)) sh.regexes.push_back(FRAGUA_TRY(pre_tokenizer_regexes("gpt-2"))[0]);
+    if (FRAGUA_TRY(r.flag(p, "use_regex", path + ".use_regex", true)))
+      sh.regexes.push_back(FRAGUA_TRY(pre_tokenizer_regexes("gpt-2"))[0]);
   } else if (type == "Digits") {
-    sh.regexes.push_back(p.value("individual_digits", false) ? R"(\p{N})" : R"(\p{N}+)");
+    sh.regexes.push_back(FRAGUA_TRY(r.flag(p, "individual_digits", path + ".individual_digits", false)) ? R"(\p{N})"
+                                                                                                       : R"(\p{N}+)");
   } else if (type == "Metaspace") {
     sh.metaspace = true;
-    sh.prepend = p.value("prepend_scheme", "always") != "never" && p.value("add_prefix_space", true);
+    sh.prepend = FRAGUA_TRY(r.str(p, "prepend_scheme", path + ".prepend_scheme", "always")) != "never" &&
+                 FRAGUA_TRY(r.flag(p, "add_prefix_space", path + ".add_prefix_space", true));
   } else {
-    return unsupported_error("{}: pre_tokenizer type '{}' is not supported", origin, type);
+    return unsupported_error("{}: {}: pre_tokenizer type {} is not supported", r.origin, path, shown(type));
   }
   return {};
 }
-
 
 bool is_bos_name(std::string_view t) { return t == "<s>" || t == "<|begin_of_text|>" || t == "<|startoftext|>" || t == "<bos>"; }
 bool is_eos_name(std::string_view t) {
   return t == "</s>" || t == "<|end_of_text|>" || t == "<|endoftext|>" || t == "<eos>";
 }
 
-Result<Tokenizer> parse_hf(const json& j, std::string_view origin) {
-  if (!j.is_object() || !j.contains("model") || !j["model"].is_object())
-    return corruption_error("{}: not a tokenizer.json (no \"model\" object)", origin);
-  const json& model = j["model"];
-  std::string type = model.value("type", "BPE");
-  if (type != "BPE") return unsupported_error("{}: model.type '{}' is not supported (BPE)", origin, type);
-  const json& vocab = model.value("vocab", json::object());
-  if (!vocab.is_object() || vocab.empty()) return corruption_error("{}: model.vocab is missing or empty", origin);
+// Non-finite SentencePiece scores have no JSON number: Fragua writes them as these strings.
+Result<float> read_score(const HfReader& r, const json& v, size_t i) {
+  if (v.is_string()) {
+    const std::string& s = v.get_ref<const std::string&>();
+    if (s == "nan") return std::numeric_limits<float>::quiet_NaN();
+    if (s == "inf") return std::numeric_limits<float>::infinity();
+    if (s == "-inf") return -std::numeric_limits<float>::infinity();
+  }
+  return json_float(v, fmt::format("{}: fragua.scores[{}]", r.origin, i));
+}
 
-  VocabSpec s;
-  s.kind = ModelKind::bpe;
-  auto put = [&](const std::string& text, int64_t id, TokenType ty) -> Status {
-    if (id < 0 || id >= (1 << 22)) return corruption_error("{}: token '{}' has id {} out of range", origin, text, id);
+// The vocabulary: model.vocab, added_tokens and (in files Fragua wrote) the tokens whose text
+// repeats an earlier one's, which the vocab map cannot hold. Ids must be contiguous from 0, so no
+// id can reach the number of entries: checking that first keeps a tiny file from allocating
+// millions of empty slots before the contiguity check.
+Status read_vocab(const HfReader& r, const json& j, const json& model, VocabSpec& s) {
+  const json* vocab = FRAGUA_TRY(r.object(model, "vocab", "model.vocab"));
+  if (!vocab || vocab->empty()) return corruption_error("{}: model.vocab is missing or empty", r.origin);
+  const json& added = *FRAGUA_TRY(r.array(j, "added_tokens", "added_tokens"));
+  static const json kNone = json::array();
+  const json* dups = &kNone;
+  if (const json* fr = FRAGUA_TRY(r.object(j, "fragua", "fragua"))) dups = FRAGUA_TRY(r.array(*fr, "duplicates", "fragua.duplicates"));
+  const size_t n_entries = vocab->size() + added.size() + dups->size();
+  auto put = [&](const std::string& text, int64_t id, TokenType ty, std::string_view where) -> Status {
+    if (id < 0 || static_cast<uint64_t>(id) >= n_entries)
+      return corruption_error("{}: {}: token {} has id {}, but the file has only {} entries (ids run from 0)", r.origin,
+                              where, shown(text), id, n_entries);
     auto i = static_cast<size_t>(id);
     if (i >= s.tokens.size()) {
       s.tokens.resize(i + 1);
@@ -98,36 +179,125 @@ Result<Tokenizer> parse_hf(const json& j, std::string_view origin) {
     s.types[i] = ty;
     return {};
   };
-  for (auto it = vocab.begin(); it != vocab.end(); ++it)
-    FRAGUA_TRY(put(it.key(), FRAGUA_TRY(json_integer(it.value(), fmt::format("{}: id of '{}'", origin, it.key()))),
-                   TokenType::normal));
-  for (const auto& a : j.value("added_tokens", json::array())) {
-    int64_t id = FRAGUA_TRY(json_integer(a.at("id"), fmt::format("{}: added token id", origin)));
-    std::string content = a.at("content").get<std::string>();
-    FRAGUA_TRY(put(content, id, a.value("special", false) ? TokenType::control : TokenType::user_defined));
-    if (a.value("lstrip", false)) s.lstrip_ids.push_back(static_cast<int32_t>(id));
-    if (a.value("rstrip", false)) s.rstrip_ids.push_back(static_cast<int32_t>(id));
+  for (auto it = vocab->begin(); it != vocab->end(); ++it) {
+    std::string where = fmt::format("model.vocab[{}]", shown(it.key()));
+    FRAGUA_TRY(put(it.key(), FRAGUA_TRY(json_integer(it.value(), fmt::format("{}: {}", r.origin, where))),
+                   TokenType::normal, where));
+  }
+  for (size_t k = 0; k < added.size(); ++k) {
+    const json& a = added[k];
+    std::string where = fmt::format("added_tokens[{}]", k);
+    if (!a.is_object()) return r.wrong(where, "an object", a);
+    const json* idv = HfReader::member(a, "id");
+    if (!idv) return corruption_error("{}: {}: no id", r.origin, where);
+    int64_t id = FRAGUA_TRY(json_integer(*idv, fmt::format("{}: {}.id", r.origin, where)));
+    std::string content = FRAGUA_TRY(r.str(a, "content", where + ".content"));
+    if (content.empty()) return corruption_error("{}: {}.content is missing or empty", r.origin, where);
+    bool special = FRAGUA_TRY(r.flag(a, "special", where + ".special", false));
+    FRAGUA_TRY(put(content, id, special ? TokenType::control : TokenType::user_defined, where));
+    if (FRAGUA_TRY(r.flag(a, "lstrip", where + ".lstrip", false))) s.lstrip_ids.push_back(static_cast<int32_t>(id));
+    if (FRAGUA_TRY(r.flag(a, "rstrip", where + ".rstrip", false))) s.rstrip_ids.push_back(static_cast<int32_t>(id));
+  }
+  for (size_t k = 0; k < dups->size(); ++k) {
+    std::string where = fmt::format("fragua.duplicates[{}]", k);
+    const json& d = (*dups)[k];
+    if (!d.is_array() || d.size() != 2 || !d[1].is_string()) return r.wrong(where, "[id, \"text\"]", d);
+    int64_t id = FRAGUA_TRY(json_integer(d[0], fmt::format("{}: {}", r.origin, where)));
+    const std::string& text = d[1].get_ref<const std::string&>();
+    if (id >= 0 && static_cast<size_t>(id) < s.tokens.size() && !s.tokens[static_cast<size_t>(id)].empty())
+      return corruption_error("{}: {}: id {} already has a token", r.origin, where, id);
+    FRAGUA_TRY(put(text, id, TokenType::normal, where));
   }
   for (size_t i = 0; i < s.tokens.size(); ++i)
-    if (s.tokens[i].empty()) return corruption_error("{}: no token has id {} (ids must be contiguous)", origin, i);
+    if (s.tokens[i].empty()) return corruption_error("{}: no token has id {} (ids must be contiguous)", r.origin, i);
+  return {};
+}
 
-  for (const auto& m : model.value("merges", json::array())) {
+Status read_merges(const HfReader& r, const json& model, VocabSpec& s) {
+  const json& merges = *FRAGUA_TRY(r.array(model, "merges", "model.merges"));
+  s.merges.reserve(merges.size());
+  for (size_t i = 0; i < merges.size(); ++i) {
+    const json& m = merges[i];
     if (m.is_string()) s.merges.push_back(m.get<std::string>());
-    else if (m.is_array() && m.size() == 2) s.merges.push_back(m[0].get<std::string>() + " " + m[1].get<std::string>());
-    else return corruption_error("{}: model.merges entry {} is neither \"a b\" nor [a, b]", origin, m.dump());
+    else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string())
+      s.merges.push_back(m[0].get<std::string>() + " " + m[1].get<std::string>());
+    else return r.wrong(fmt::format("model.merges[{}]", i), "\"a b\" or [\"a\", \"b\"]", m);
   }
-  s.ignore_merges = model.value("ignore_merges", false);
-  const bool byte_fallback = model.value("byte_fallback", false);
-  if (model.contains("unk_token") && model["unk_token"].is_string()) {
+  return {};
+}
+
+// What only Fragua's own files carry: provenance, SentencePiece scores (so a file loads back as
+// the spm model it was), special ids, and token types that tokenizer.json cannot express.
+Status read_fragua(const HfReader& r, const json& fr, VocabSpec& s) {
+  for (auto it = fr.begin(); it != fr.end(); ++it)
+    if (it.value().is_string() && it.key() != "kind" && it.key() != "pre" && it.key() != "chat_template")
+      s.info.emplace_back(it.key(), it.value().get<std::string>());
+  if (FRAGUA_TRY(r.str(fr, "kind", "fragua.kind")) == "spm" && HfReader::member(fr, "scores")) {
+    const json& scores = *FRAGUA_TRY(r.array(fr, "scores", "fragua.scores"));
+    if (scores.size() != s.tokens.size())
+      return corruption_error("{}: fragua.scores has {} entries for {} tokens", r.origin, scores.size(), s.tokens.size());
+    s.kind = ModelKind::spm;
+    s.scores.clear();
+    for (size_t i = 0; i < scores.size(); ++i) s.scores.push_back(FRAGUA_TRY(read_score(r, scores[i], i)));
+    s.merges.clear();
+    s.escape_spaces = false;
+    s.remove_extra_whitespaces = FRAGUA_TRY(r.flag(fr, "remove_extra_whitespaces", "fragua.remove_extra_whitespaces", false));
+  }
+  for (auto [key, id] : {std::pair{"bos_id", &s.bos_id}, {"eos_id", &s.eos_id}, {"unk_id", &s.unk_id},
+                         {"pad_id", &s.pad_id}, {"eot_id", &s.eot_id}, {"eom_id", &s.eom_id}})
+    if (const json* v = HfReader::member(fr, key))
+      *id = static_cast<int32_t>(FRAGUA_TRY(json_integer(*v, fmt::format("{}: fragua.{}", r.origin, key), -1, INT32_MAX)));
+  s.add_bos = FRAGUA_TRY(r.flag(fr, "add_bos", "fragua.add_bos", s.add_bos));
+  s.add_eos = FRAGUA_TRY(r.flag(fr, "add_eos", "fragua.add_eos", s.add_eos));
+  s.pre = FRAGUA_TRY(r.str(fr, "pre", "fragua.pre", s.pre));
+  s.chat_template = FRAGUA_TRY(r.str(fr, "chat_template", "fragua.chat_template", s.chat_template));
+  if (const json* types = FRAGUA_TRY(r.object(fr, "types", "fragua.types"))) {
+    for (auto it = types->begin(); it != types->end(); ++it) {
+      std::string where = fmt::format("fragua.types[{}]", shown(it.key()));
+      size_t id = 0;
+      auto [end, ec] = std::from_chars(it.key().data(), it.key().data() + it.key().size(), id);
+      if (ec != std::errc() || end != it.key().data() + it.key().size() || id >= s.tokens.size())
+        return corruption_error("{}: {}: not a token id below {}", r.origin, where, s.tokens.size());
+      int64_t t = FRAGUA_TRY(json_integer(it.value(), fmt::format("{}: {}", r.origin, where), 0, 6));
+      s.types[id] = static_cast<TokenType>(t);
+    }
+  }
+  return {};
+}
+
+// The BOS that a TemplateProcessing post-processor puts first ("single": [{"SpecialToken": ...}, ...]).
+Result<std::string> template_bos(const HfReader& r, const json& j) {
+  const json* post = FRAGUA_TRY(r.object(j, "post_processor", "post_processor"));
+  if (!post || FRAGUA_TRY(r.str(*post, "type", "post_processor.type")) != "TemplateProcessing") return std::string();
+  const json& single = *FRAGUA_TRY(r.array(*post, "single", "post_processor.single"));
+  if (single.empty() || !single[0].is_object()) return std::string();
+  const json* st = FRAGUA_TRY(r.object(single[0], "SpecialToken", "post_processor.single[0].SpecialToken"));
+  return st ? r.str(*st, "id", "post_processor.single[0].SpecialToken.id") : std::string();
+}
+
+Result<VocabSpec> parse_hf(const json& j, std::string_view origin) {
+  const HfReader r{origin};
+  const json* model = j.is_object() ? HfReader::member(j, "model") : nullptr;
+  if (!model || !model->is_object()) return corruption_error("{}: not a tokenizer.json (no \"model\" object)", origin);
+  std::string type = FRAGUA_TRY(r.str(*model, "type", "model.type", "BPE"));
+  if (type != "BPE") return unsupported_error("{}: model.type {} is not supported (BPE)", origin, shown(type));
+
+  VocabSpec s;
+  s.kind = ModelKind::bpe;
+  FRAGUA_TRY(read_vocab(r, j, *model, s));
+  FRAGUA_TRY(read_merges(r, *model, s));
+  s.ignore_merges = FRAGUA_TRY(r.flag(*model, "ignore_merges", "model.ignore_merges", false));
+  const bool byte_fallback = FRAGUA_TRY(r.flag(*model, "byte_fallback", "model.byte_fallback", false));
+  if (const json* unk = HfReader::member(*model, "unk_token"); unk && unk->is_string()) {
     for (size_t i = 0; i < s.tokens.size(); ++i)
-      if (s.tokens[i] == model["unk_token"].get<std::string>()) s.unk_id = static_cast<int32_t>(i);
+      if (s.tokens[i] == unk->get_ref<const std::string&>()) s.unk_id = static_cast<int32_t>(i);
   }
 
   HfShape sh;
-  FRAGUA_TRY(read_normalizer(j.value("normalizer", json()), origin, sh));
-  FRAGUA_TRY(read_pre_tokenizer(j.value("pre_tokenizer", json()), origin, sh));
-  const json& dec = j.value("decoder", json());
-  if (!dec.is_null() && dec.value("type", "") == "ByteLevel") sh.byte_level = true;
+  if (const json* n = HfReader::member(j, "normalizer")) FRAGUA_TRY(read_normalizer(r, *n, "normalizer", 0, sh));
+  if (const json* p = HfReader::member(j, "pre_tokenizer")) FRAGUA_TRY(read_pre_tokenizer(r, *p, "pre_tokenizer", 0, sh));
+  if (const json* dec = FRAGUA_TRY(r.object(j, "decoder", "decoder")))
+    if (FRAGUA_TRY(r.str(*dec, "type", "decoder.type")) == "ByteLevel") sh.byte_level = true;
   s.normalization = sh.norm;
   if (sh.byte_level) {
     s.byte_encode = true;
@@ -147,50 +317,29 @@ Result<Tokenizer> parse_hf(const json& j, std::string_view origin) {
     if (s.types[i] == TokenType::control && s.bos_id < 0 && is_bos_name(s.tokens[i])) s.bos_id = static_cast<int32_t>(i);
     if (s.types[i] == TokenType::control && s.eos_id < 0 && is_eos_name(s.tokens[i])) s.eos_id = static_cast<int32_t>(i);
   }
-  // A TemplateProcessing post-processor that starts with a special token adds it as BOS.
-  const json& post = j.value("post_processor", json());
-  if (!post.is_null() && post.value("type", "") == "TemplateProcessing") {
-    const json& single = post.value("single", json::array());
-    if (!single.empty() && single[0].contains("SpecialToken")) {
-      std::string name = single[0]["SpecialToken"].value("id", "");
-      for (size_t i = 0; i < s.tokens.size(); ++i)
-        if (s.tokens[i] == name) s.bos_id = static_cast<int32_t>(i), s.add_bos = true;
-    }
+  if (std::string bos = FRAGUA_TRY(template_bos(r, j)); !bos.empty()) {
+    for (size_t i = 0; i < s.tokens.size(); ++i)
+      if (s.tokens[i] == bos) s.bos_id = static_cast<int32_t>(i), s.add_bos = true;
   }
-  // Our own files carry the SentencePiece scores, so they load back as the spm model they were.
-  const json& fr = j.value("fragua", json());
-  if (fr.is_object()) {
-    for (auto it = fr.begin(); it != fr.end(); ++it)
-      if (it.value().is_string() && it.key() != "kind") s.info.emplace_back(it.key(), it.value().get<std::string>());
-    if (fr.value("kind", "") == "spm" && fr.contains("scores")) {
-      s.kind = ModelKind::spm;
-      s.scores.clear();
-      for (const auto& v : fr["scores"]) s.scores.push_back(FRAGUA_TRY(json_float(v, fmt::format("{}: score", origin))));
-      s.merges.clear();
-      s.escape_spaces = false;
-      s.remove_extra_whitespaces = fr.value("remove_extra_whitespaces", false);
-    }
-    if (fr.contains("bos_id")) s.bos_id = static_cast<int32_t>(FRAGUA_TRY(json_integer(fr["bos_id"], fmt::format("{}: bos_id", origin), -1, INT32_MAX)));
-    if (fr.contains("eos_id")) s.eos_id = static_cast<int32_t>(FRAGUA_TRY(json_integer(fr["eos_id"], fmt::format("{}: eos_id", origin), -1, INT32_MAX)));
-    if (fr.contains("add_bos")) s.add_bos = fr["add_bos"].get<bool>();
-    if (fr.contains("pre")) s.pre = fr["pre"].get<std::string>();
-    if (fr.contains("chat_template")) s.chat_template = fr["chat_template"].get<std::string>();
-  }
+  if (const json* fr = FRAGUA_TRY(r.object(j, "fragua", "fragua"))) FRAGUA_TRY(read_fragua(r, *fr, s));
   if (s.bos_id < 0) s.add_bos = false;
-  return Tokenizer::from_spec(std::move(s));
+  if (s.eos_id < 0) s.add_eos = false;
+  return s;
 }
 
 }  // namespace
 
 Result<Tokenizer> Tokenizer::from_hf_json_text(std::string_view text, std::string_view origin) {
   json j = FRAGUA_TRY(parse_json(text, origin));
+  VocabSpec spec;
   try {
-    auto r = parse_hf(j, origin);
-    if (!r.ok()) return r.error().with_context(origin);
-    return r;
-  } catch (const json::exception& e) {
+    spec = FRAGUA_TRY(parse_hf(j, origin));
+  } catch (const json::exception& e) {  // the readers above do not throw; this keeps a slip from escaping
     return corruption_error("{}: unexpected tokenizer.json content: {}", origin, e.what());
   }
+  auto tok = from_spec(std::move(spec));
+  if (!tok.ok()) return tok.error().with_context(origin);
+  return tok;
 }
 
 Result<Tokenizer> Tokenizer::from_hf_json(const std::string& path) {
@@ -213,8 +362,10 @@ std::vector<std::string> merges_from_scores(const VocabSpec& s, const PieceTable
       if (a >= 0 && b >= 0) found.emplace_back(id, t.substr(0, cut) + " " + t.substr(cut));
     }
   }
+  // A NaN score sorts as -inf: the comparison must stay a strict weak order.
+  auto score = [&](size_t id) { return std::isnan(s.scores[id]) ? -HUGE_VALF : s.scores[id]; };
   std::stable_sort(found.begin(), found.end(), [&](const auto& x, const auto& y) {
-    return s.scores[x.first] > s.scores[y.first] || (s.scores[x.first] == s.scores[y.first] && x.first < y.first);
+    return score(x.first) > score(y.first) || (score(x.first) == score(y.first) && x.first < y.first);
   });
   std::vector<std::string> merges;
   merges.reserve(found.size());
@@ -222,10 +373,30 @@ std::vector<std::string> merges_from_scores(const VocabSpec& s, const PieceTable
   return merges;
 }
 
+// JSON strings are Unicode: text that is not valid UTF-8 (a GGUF may hold such tokens) would be
+// replaced by U+FFFD on writing and load back as another token, so it is refused.
+Status check_json_text(std::string_view text, std::string_view what) {
+  if (auto at = utf8::find_invalid(text))
+    return invalid_argument_error("{} is not valid UTF-8 (byte {}): a tokenizer.json cannot hold it; write a .gguf instead",
+                                  what, *at);
+  return {};
+}
+
+json score_json(float v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  return v;
+}
+
 }  // namespace
 
-std::string Tokenizer::to_hf_json() const {
+Result<std::string> Tokenizer::to_hf_json() const {
   const VocabSpec& s = impl_->spec;
+  for (size_t i = 0; i < s.tokens.size(); ++i) FRAGUA_TRY(check_json_text(s.tokens[i], fmt::format("token {}", i)));
+  for (size_t i = 0; i < s.merges.size(); ++i) FRAGUA_TRY(check_json_text(s.merges[i], fmt::format("merge {}", i)));
+  for (const auto& re : s.pre_regexes) FRAGUA_TRY(check_json_text(re, "a pre-tokenizer regex"));
+  for (const auto& [k, v] : s.info) FRAGUA_TRY(check_json_text(k + v, fmt::format("information '{}'", k)));
+  FRAGUA_TRY(check_json_text(s.pre + s.chat_template, "the chat template or pre-tokenizer name"));
   json j;
   j["version"] = "1.0";
   j["truncation"] = nullptr;
@@ -240,6 +411,9 @@ std::string Tokenizer::to_hf_json() const {
   }
   j["added_tokens"] = added;
   const bool byte_level = s.kind == ModelKind::bpe && s.byte_encode;
+  bool byte_fallback = false;  // as a reader sees it: <0xNN> tokens are byte tokens
+  for (size_t i = 0; i < s.tokens.size() && !byte_level; ++i)
+    byte_fallback = byte_fallback || impl_->type(static_cast<int32_t>(i)) == TokenType::byte;
   json norms = json::array();
   if (s.normalization == Normalization::nfc) norms.push_back({{"type", "NFC"}});
   if (s.normalization == Normalization::nfkc) norms.push_back({{"type", "NFKC"}});
@@ -273,11 +447,19 @@ std::string Tokenizer::to_hf_json() const {
     if (s.add_space_prefix) decs.push_back({{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}});
     j["decoder"] = {{"type", "Sequence"}, {"decoders", decs}};
   }
-  json vocab = json::object();
-  for (size_t i = 0; i < s.tokens.size(); ++i)
-    if (!vocab.contains(s.tokens[i])) vocab[s.tokens[i]] = i;
+  // The vocab maps text to id, so a token whose text repeats an earlier one's cannot be in it;
+  // those go to fragua.duplicates (Fragua loads them back; other readers see a gap in the ids).
+  json vocab = json::object(), duplicates = json::array();
+  for (size_t i = 0; i < s.tokens.size(); ++i) {
+    if (!vocab.contains(s.tokens[i])) {
+      vocab[s.tokens[i]] = i;
+    } else if (TokenType t = impl_->type(static_cast<int32_t>(i));
+               t != TokenType::control && t != TokenType::user_defined && t != TokenType::unknown) {
+      duplicates.push_back({i, s.tokens[i]});  // (specials are in added_tokens with their id)
+    }
+  }
   json model = {{"type", "BPE"}, {"dropout", nullptr}, {"continuing_subword_prefix", nullptr},
-                {"end_of_word_suffix", nullptr}, {"fuse_unk", !byte_level}, {"byte_fallback", !byte_level},
+                {"end_of_word_suffix", nullptr}, {"fuse_unk", !byte_level}, {"byte_fallback", byte_fallback},
                 {"ignore_merges", s.ignore_merges}, {"vocab", vocab}};
   model["unk_token"] = s.unk_id >= 0 ? json(s.tokens[static_cast<size_t>(s.unk_id)]) : json();
   model["merges"] = s.kind == ModelKind::spm ? merges_from_scores(s, impl_->pieces) : s.merges;
@@ -285,19 +467,35 @@ std::string Tokenizer::to_hf_json() const {
   json fr = json::object();
   for (const auto& [k, v] : s.info) fr[k] = v;
   fr["pre"] = s.pre;
-  fr["bos_id"] = s.bos_id;
-  fr["eos_id"] = s.eos_id;
+  for (auto [key, id] : {std::pair{"bos_id", s.bos_id}, {"eos_id", s.eos_id}, {"unk_id", s.unk_id}, {"pad_id", s.pad_id},
+                         {"eot_id", s.eot_id}, {"eom_id", s.eom_id}})
+    fr[key] = id;
   fr["add_bos"] = s.add_bos;
+  fr["add_eos"] = s.add_eos;
   if (!s.chat_template.empty()) fr["chat_template"] = s.chat_template;
   if (s.kind == ModelKind::spm) {
     fr["kind"] = "spm";
-    fr["scores"] = s.scores.empty() ? std::vector<float>(s.tokens.size(), 0.0f) : s.scores;
+    json scores = json::array();
+    for (size_t i = 0; i < s.tokens.size(); ++i) scores.push_back(score_json(s.scores.empty() ? 0.0f : s.scores[i]));
+    fr["scores"] = std::move(scores);
     fr["remove_extra_whitespaces"] = s.remove_extra_whitespaces;
   }
+  if (!duplicates.empty()) fr["duplicates"] = std::move(duplicates);
+  // Types that the standard fields do not give: a reader takes added tokens as control or
+  // user-defined, the others as normal, or byte when byte_fallback is set and the text is <0xNN>.
+  json types = json::object();
+  for (size_t i = 0; i < s.tokens.size(); ++i) {
+    TokenType t = impl_->type(static_cast<int32_t>(i)), read_as = TokenType::normal;
+    if (t == TokenType::control || t == TokenType::unknown) read_as = TokenType::control;
+    else if (t == TokenType::user_defined) read_as = TokenType::user_defined;
+    else if (byte_fallback && parse_byte_token(s.tokens[i]) >= 0) read_as = TokenType::byte;
+    if (t != read_as) types[std::to_string(i)] = static_cast<int>(t);
+  }
+  if (!types.empty()) fr["types"] = std::move(types);
   j["fragua"] = fr;
-  return j.dump(1, ' ', false, json::error_handler_t::replace);
+  return j.dump(1, ' ', false, json::error_handler_t::strict);
 }
 
-Status Tokenizer::save_hf_json(const std::string& path) const { return write_file_atomic(path, to_hf_json()); }
+Status Tokenizer::save_hf_json(const std::string& path) const { return write_file_atomic(path, FRAGUA_TRY(to_hf_json())); }
 
 }  // namespace fragua::tokenize

@@ -3,6 +3,10 @@
 // unicode_regex_split semantics: a lookahead such as `\s+(?!\S)` sees only the current piece).
 // PCRE2 in UTF + UCP mode gives \p{L}, \p{N} and \s their Unicode meaning; JIT-compiled.
 // Invalid UTF-8 never matches (PCRE2_MATCH_INVALID_UTF) and so stays in the gaps.
+//
+// The regexes may come from a downloaded tokenizer.json, so matching runs under a budget
+// (pre_tokenizer.cpp): a pattern such as `(a+)+$` that backtracks without end is stopped and
+// reported instead of hanging the encoder.
 #pragma once
 
 #include <memory>
@@ -22,8 +26,13 @@ class PreTokenizer {
   PreTokenizer& operator=(PreTokenizer&&) noexcept;
   ~PreTokenizer();
 
-  // Appends the pieces of `text` (views into it) to `out`.
-  void split(std::string_view text, std::vector<std::string_view>& out) const;
+  // Calls emit(ctx, piece) for each piece of `text` in order (views into it), without holding
+  // them all. strict: a regex that exceeds its budget is a resource_exhausted error naming it.
+  // Otherwise the text it could not split stays one piece, so splitting never fails.
+  using EmitFn = void (*)(void* ctx, std::string_view piece);
+  Status split(std::string_view text, EmitFn emit, void* ctx, bool strict) const;
+  // The same, appending the pieces to `out`.
+  Status split(std::string_view text, std::vector<std::string_view>& out, bool strict) const;
   bool empty() const;
 
  private:

@@ -184,7 +184,9 @@ Result<Tokenizer> Tokenizer::from_sentencepiece_bytes(std::string_view bytes, st
   }
   s.info.emplace_back("source", "sentencepiece");
   s.info.emplace_back("sentencepiece.normalizer", m.normalizer);
-  return from_spec(std::move(m.spec));
+  auto tok = from_spec(std::move(m.spec));
+  if (!tok.ok()) return tok.error().with_context(origin);
+  return tok;
 }
 
 Result<Tokenizer> Tokenizer::from_sentencepiece_model(const std::string& path) {

@@ -75,6 +75,14 @@ void Tokenizer::Impl::spm_encode(std::string_view text, std::vector<int32_t>& ou
 }
 
 void Tokenizer::Impl::spm_encode_span(std::string_view text, std::vector<int32_t>& out) const {
+  if (text.size() > kMaxMergeRunBytes) {
+    for (size_t b = 0; b < text.size();) {
+      size_t e = merge_run_end(text, b, /*marker_words=*/true);
+      spm_encode_span(text.substr(b, e - b), out);
+      b = e;
+    }
+    return;
+  }
   thread_local std::vector<Symbol> symbols;
   thread_local std::vector<Bigram> heap_storage;
   symbols.clear();

@@ -3,6 +3,7 @@
 // that fall back to bytes or <unk>.
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "fragua/base/thread_pool.h"
@@ -11,7 +12,7 @@
 
 namespace fragua::tokenize {
 
-TokenStats measure(const Tokenizer& tok, std::string_view text, int threads) {
+Result<TokenStats> measure(const Tokenizer& tok, std::string_view text, int threads) {
   std::vector<uint8_t> fallback(static_cast<size_t>(tok.n_vocab()), 0);
   for (int32_t id = 0; id < tok.n_vocab(); ++id) {
     std::string p = tok.token_piece(id);
@@ -27,6 +28,7 @@ TokenStats measure(const Tokenizer& tok, std::string_view text, int threads) {
   }
   ThreadPool pool(threads);
   std::vector<TokenStats> part(static_cast<size_t>(pool.size()));
+  std::vector<std::optional<Error>> failed(static_cast<size_t>(pool.size()));
   pool.run([&](int ith, int nth) {
     size_t b, e;
     split_range(lines.size(), ith, nth, b, e);
@@ -40,12 +42,19 @@ TokenStats measure(const Tokenizer& tok, std::string_view text, int threads) {
         if (!space && !in_word) ++st.words;
         in_word = !space;
       }
-      for (int32_t id : tok.encode(line, false, false)) {
+      auto ids = tok.try_encode(line, false, false);
+      if (!ids.ok()) {
+        failed[static_cast<size_t>(ith)] = std::move(ids).error().with_context(fmt::format("line {}", i + 1));
+        return;
+      }
+      for (int32_t id : *ids) {
         ++st.tokens;
         st.fallback_tokens += fallback[static_cast<size_t>(id)];
       }
     }
   });
+  for (auto& f : failed)
+    if (f) return std::move(*f);
   TokenStats all;
   for (const auto& p : part) {
     all.bytes += p.bytes;

@@ -178,21 +178,10 @@ std::string squeeze_spaces(std::string_view s) {
 
 }  // namespace
 
-std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special, bool parse_special) const {
-  const Impl& im = *impl_;
-  const VocabSpec& s = im.spec;
-  std::vector<int32_t> out;
-  out.reserve(text.size() / 3 + 4);
+Status Tokenizer::Impl::encode_fragments(const std::vector<Fragment>& fragments, bool add_special, bool strict,
+                                         std::vector<int32_t>& out) const {
+  const VocabSpec& s = spec;
   if (add_special && s.add_bos && s.bos_id >= 0) out.push_back(s.bos_id);
-
-  std::vector<Fragment> fragments;
-  auto skip = [](const void* ctx, int32_t id) {
-    const auto* p = static_cast<const std::pair<const Impl*, bool>*>(ctx);
-    return !p->second && p->first->is_special_type(id);  // control/unknown only when parsing specials
-  };
-  std::pair<const Impl*, bool> ctx{&im, parse_special};
-  im.specials.partition(text, skip, &ctx, fragments);
-
   bool prev_special = true;
   std::string buf;
   for (const Fragment& f : fragments) {
@@ -222,17 +211,91 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special, 
         else
           buf.push_back(c);
       }
-      im.spm_encode(buf, out);
+      spm_encode(buf, out);
     } else if (s.escape_spaces && s.add_space_prefix && prev_special) {
       buf.assign(1, ' ');  // Hugging Face's Prepend("▁") normalizer
       buf.append(piece);
-      im.bpe_encode(buf, out);
+      FRAGUA_TRY(bpe_encode(buf, out, strict));
     } else {
-      im.bpe_encode(piece, out);
+      FRAGUA_TRY(bpe_encode(piece, out, strict));
     }
     prev_special = false;
   }
   if (add_special && s.add_eos && s.eos_id >= 0) out.push_back(s.eos_id);
+  return {};
+}
+
+namespace {
+
+// Whether a special token must not be matched in raw text: control and unknown tokens unless
+// special parsing is on (user-defined ones always match, as in llama.cpp and Hugging Face), and
+// any token on the `banned` list.
+struct SkipRule {
+  const Tokenizer::Impl* im;
+  bool parse_special;
+  const std::vector<int32_t>* banned = nullptr;  // sorted
+  static bool call(const void* ctx, int32_t id) {
+    const auto* r = static_cast<const SkipRule*>(ctx);
+    if (!r->parse_special && r->im->is_special_type(id)) return true;
+    return r->banned && std::binary_search(r->banned->begin(), r->banned->end(), id);
+  }
+};
+
+}  // namespace
+
+std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special, bool parse_special) const {
+  std::vector<int32_t> out;
+  out.reserve(text.size() / 3 + 4);
+  std::vector<Fragment> fragments;
+  SkipRule rule{impl_.get(), parse_special};
+  impl_->specials.partition(text, SkipRule::call, &rule, fragments);
+  (void)impl_->encode_fragments(fragments, add_special, /*strict=*/false, out);  // lenient: cannot fail
+  return out;
+}
+
+Result<std::vector<int32_t>> Tokenizer::try_encode(std::string_view text, bool add_special, bool parse_special) const {
+  std::vector<int32_t> out;
+  out.reserve(text.size() / 3 + 4);
+  std::vector<Fragment> fragments;
+  SkipRule rule{impl_.get(), parse_special};
+  impl_->specials.partition(text, SkipRule::call, &rule, fragments);
+  FRAGUA_TRY(impl_->encode_fragments(fragments, add_special, /*strict=*/true, out));
+  return out;
+}
+
+Result<std::vector<int32_t>> Tokenizer::try_encode_parts(std::string_view text, std::span<const TextPart> parts,
+                                                         bool add_special) const {
+  size_t total = 0;
+  for (const TextPart& p : parts) total += p.size;
+  if (total != text.size())
+    return invalid_argument_error("text parts cover {} bytes of a {}-byte text", total, text.size());
+  // First the markup: which special tokens it holds. Those are then barred from the other parts.
+  std::vector<std::vector<Fragment>> split(parts.size());
+  std::vector<int32_t> markup_tokens;
+  SkipRule parse_all{impl_.get(), true};
+  for (size_t i = 0, at = 0; i < parts.size(); at += parts[i].size, ++i) {
+    if (!parts[i].parse_special) continue;
+    impl_->specials.partition(text.substr(at, parts[i].size), SkipRule::call, &parse_all, split[i]);
+    for (const Fragment& f : split[i])
+      if (f.token >= 0) markup_tokens.push_back(f.token);
+  }
+  std::sort(markup_tokens.begin(), markup_tokens.end());
+  SkipRule plain{impl_.get(), false, &markup_tokens};
+  std::vector<Fragment> fragments;
+  for (size_t i = 0, at = 0; i < parts.size(); at += parts[i].size, ++i) {
+    if (!parts[i].parse_special) impl_->specials.partition(text.substr(at, parts[i].size), SkipRule::call, &plain, split[i]);
+    for (const Fragment& f : split[i]) {
+      // Text on both sides of a part boundary is one run, as in the whole string.
+      if (f.token < 0 && !fragments.empty() && fragments.back().token < 0 &&
+          fragments.back().text.data() + fragments.back().text.size() == f.text.data())
+        fragments.back().text = std::string_view(fragments.back().text.data(), fragments.back().text.size() + f.text.size());
+      else
+        fragments.push_back(f);
+    }
+  }
+  std::vector<int32_t> out;
+  out.reserve(text.size() / 3 + 4);
+  FRAGUA_TRY(impl_->encode_fragments(fragments, add_special, /*strict=*/true, out));
   return out;
 }
 

@@ -80,13 +80,27 @@ struct Tokenizer::Impl {
                          : std::string_view(extra_symbols[static_cast<size_t>(sym - n_vocab)]);
   }
 
-  // Encoders of one raw-text fragment (no special tokens inside).
+  // Encoders of one raw-text fragment (no special tokens inside). strict: a pre-tokenizer regex
+  // over its budget is an error (otherwise the text it could not split stays whole).
   void spm_encode(std::string_view text, std::vector<int32_t>& out) const;
   void spm_encode_span(std::string_view text, std::vector<int32_t>& out) const;
-  void bpe_encode(std::string_view text, std::vector<int32_t>& out) const;
+  Status bpe_encode(std::string_view text, std::vector<int32_t>& out, bool strict) const;
   void bpe_encode_word(std::string_view word, std::vector<int32_t>& out) const;
   void emit_bytes(std::string_view bytes, std::vector<int32_t>& out) const;
+  // Text fragments (special tokens already split out) to ids, with BOS/EOS when add_special.
+  Status encode_fragments(const std::vector<Fragment>& fragments, bool add_special, bool strict,
+                          std::vector<int32_t>& out) const;
 };
+
+// The longest run of text that one merge loop (BPE or SentencePiece) works on. Merging holds
+// about 60 bytes per character (symbols and candidate heap): a 100 MB run of letters, one
+// pre-token, took 5 GB. Longer runs are cut where a word starts (before a run of U+2581
+// markers) when marker_words, else at the last character boundary, and no token spans a cut.
+// llama.cpp and Hugging Face tokenizers do not cut, so on such runs (a 64 KiB word does not
+// occur in natural text; base64 blobs and long space runs can) tokens near a cut may differ.
+inline constexpr size_t kMaxMergeRunBytes = 64 * 1024;
+// End of the run of text[begin..] to merge on its own.
+size_t merge_run_end(std::string_view text, size_t begin, bool marker_words);
 
 // Builds the bpe tables (symbols, merges, byte symbols) of `impl` from its spec.
 Status build_bpe_tables(Tokenizer::Impl& impl);

@@ -53,6 +53,13 @@ Result<Model> load_model_safetensors(const std::string& path) {
   nlohmann::json cj = FRAGUA_TRY(parse_json(it->second, path + ": metadata \"fragua.config\""));
   auto cfg = ModelConfig::from_json(cj);
   if (!cfg.ok()) return std::move(cfg).error().with_context(path);
+  // The weights are F32 tensors of this file: a config claiming more parameters than its bytes
+  // hold is refused before Model::create allocates (and zero-fills) them twice over.
+  uint64_t held = 0;
+  for (const auto& t : f.tensors()) held += t.n_bytes;  // each lies inside the file: no overflow
+  if (static_cast<uint64_t>(cfg->n_params()) > held / 4)
+    return corruption_error("{}: metadata \"fragua.config\" describes {} parameters but the file's tensors hold {} bytes",
+                            path, cfg->n_params(), held);
   auto model = FRAGUA_TRY(Model::create(*cfg));
   FRAGUA_TRY(read_all(f, model, "", model.params().data()));
   return model;
@@ -98,19 +105,50 @@ Result<std::string> latest_checkpoint(const std::string& out_dir) {
   return dir;
 }
 
-Result<nlohmann::json> load_checkpoint(const std::string& dir, Model& model, AdamW& opt) {
-  std::string text = FRAGUA_TRY(read_file(dir + "/state.json"));
-  nlohmann::json state = FRAGUA_TRY(parse_json(text, dir + "/state.json"));
-  if (!state.is_object() || state.value("format", "") != "fragua.train_state")
-    return corruption_error("{}/state.json: not a Fragua training state", dir);
-  if (state.value("version", 0) != 1)
-    return unsupported_error("{}/state.json: state version {} (this Fragua reads 1)", dir, state.value("version", 0));
+Result<TrainState> parse_train_state(const nlohmann::json& state, const std::string& origin) {
+  if (!state.is_object()) return corruption_error("{}: not a Fragua training state ({})", origin, json_preview(state));
+  const auto* format = state.contains("format") ? state["format"].get_ptr<const std::string*>() : nullptr;
+  if (!format || *format != "fragua.train_state")
+    return corruption_error("{}: not a Fragua training state (\"format\" is {})", origin,
+                            state.contains("format") ? json_preview(state["format"]) : "missing");
+  auto field = [&](const char* key) { return fmt::format("{}: \"{}\"", origin, key); };
+  auto integer = [&](const char* key, int64_t lo, int64_t hi) -> Result<int64_t> {
+    if (!state.contains(key)) return corruption_error("{} is missing", field(key));
+    return json_integer(state[key], field(key), lo, hi);
+  };
+  if (!state.contains("version") || !state["version"].is_number_integer())
+    return corruption_error("{} must be an integer", field("version"));
+  if (state["version"] != 1)
+    return unsupported_error("{}: state version {} (this Fragua reads 1): resume it with the Fragua that wrote it", origin,
+                             json_preview(state["version"]));
+  TrainState t;
+  t.step = FRAGUA_TRY(integer("step", 0, kMaxTrainSteps));
+  t.adam_t = FRAGUA_TRY(integer("adam_t", 0, kMaxTrainSteps));
+  if (state.contains("tokenizer_fingerprint")) {
+    if (!state["tokenizer_fingerprint"].is_string())
+      return corruption_error("{} is {}, expected a string", field("tokenizer_fingerprint"),
+                              json_preview(state["tokenizer_fingerprint"]));
+    t.tokenizer_fingerprint = state["tokenizer_fingerprint"].get<std::string>();
+  }
+  if (state.contains("world_size")) t.world_size = FRAGUA_TRY(integer("world_size", 1, kMaxStateRanks));
+  if (state.contains("batch")) t.batch = FRAGUA_TRY(integer("batch", 1, kMaxStateRanks));
+  if (!state.contains("data")) return corruption_error("{} is missing", field("data"));
+  FRAGUA_TRY(parse_data_state(state["data"], origin));
+  t.data = state["data"];
+  t.raw = state;
+  return t;
+}
+
+Result<TrainState> load_checkpoint(const std::string& dir, Model& model, AdamW& opt) {
+  const std::string path = dir + "/state.json";
+  std::string text = FRAGUA_TRY(read_file(path));
+  TrainState state = FRAGUA_TRY(parse_train_state(FRAGUA_TRY(parse_json(text, path)), path));
   auto mf = FRAGUA_TRY(format::SafetensorsFile::open(dir + "/model.safetensors"));
   FRAGUA_TRY(read_all(mf, model, "", model.params().data()));
   auto of = FRAGUA_TRY(format::SafetensorsFile::open(dir + "/optimizer.safetensors"));
   FRAGUA_TRY(read_all(of, model, "m/", opt.m().data()));
   FRAGUA_TRY(read_all(of, model, "v/", opt.v().data()));
-  opt.set_t(state.value("adam_t", int64_t{0}));
+  opt.set_t(state.adam_t);
   return state;
 }
 

@@ -21,7 +21,30 @@ Result<Model> load_model_safetensors(const std::string& path);
 
 Status save_checkpoint(const std::string& out_dir, int64_t step, const Model& model, AdamW& opt, nlohmann::json state,
                        int keep, Env& env = Env::posix());
-// Loads weights and moments into model/opt (shapes must match) and returns state.json.
-Result<nlohmann::json> load_checkpoint(const std::string& ckpt_dir, Model& model, AdamW& opt);
+
+// Steps of one run: a trillion, far past any real run, and small enough that step x tokens per
+// step and the schedule's arithmetic stay exact.
+inline constexpr int64_t kMaxTrainSteps = int64_t{1} << 40;
+// MPI ranks and sequences per micro-batch recorded in a state: 2^20, past any cluster, small
+// enough that their product is exact in int64.
+inline constexpr int64_t kMaxStateRanks = int64_t{1} << 20;
+
+// What resuming reads from state.json, each field validated: format and version, step and
+// adam_t in [0, kMaxTrainSteps], world_size and batch in [1, kMaxStateRanks], the tokenizer
+// fingerprint a string, and "data" (checked by parse_data_state). Errors name `origin` and the
+// field.
+struct TrainState {
+  int64_t step = 0;
+  int64_t adam_t = 0;
+  std::string tokenizer_fingerprint;
+  int64_t world_size = 1;
+  int64_t batch = 0;  // 0: not recorded
+  nlohmann::json data;
+  nlohmann::json raw;  // the whole document
+};
+Result<TrainState> parse_train_state(const nlohmann::json& state, const std::string& origin);
+
+// Validates state.json, then loads weights and moments into model/opt (shapes must match).
+Result<TrainState> load_checkpoint(const std::string& ckpt_dir, Model& model, AdamW& opt);
 
 }  // namespace fragua::train

@@ -1,10 +1,14 @@
 #include "fragua/train/dataset.h"
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
+#include <tuple>
 
+#include "fragua/base/json.h"
 #include "fragua/base/lang.h"
 #include "fragua/base/parse.h"
+#include "fragua/base/utf8.h"
 #include "fragua/train/model.h"
 
 namespace fragua::train {
@@ -234,26 +238,69 @@ nlohmann::json Dataset::state() const {
   return {{"rng", rng}, {"languages", langs}, {"batches", I.batches}};
 }
 
-Status Dataset::restore(const nlohmann::json& j) {
-  auto& I = *impl_;
-  try {
-    std::array<uint64_t, 4> st{};
-    const auto& rng = j.at("rng");
-    if (!rng.is_array() || rng.size() != 4) return invalid_argument_error("data state: \"rng\" must hold 4 words");
-    for (size_t i = 0; i < 4; ++i) st[i] = std::stoull(rng[i].get<std::string>());
-    for (size_t i = 0; i < I.langs.size(); ++i) {
-      const auto& L = j.at("languages").at(I.langs[i].lang);
-      I.cursor[i] = L.at("cursor").get<uint64_t>();
-      I.epoch[i] = L.at("epoch").get<uint64_t>();
-      if (I.cursor[i] > I.streams[i].split)
-        return invalid_argument_error("data state: cursor {} of '{}' is past its {} training tokens (other shards?)",
-                                      I.cursor[i], I.langs[i].lang, I.streams[i].split);
-    }
-    I.batches = j.at("batches").get<uint64_t>();
-    I.rng.set_state(st);
-  } catch (const std::exception& e) {
-    return invalid_argument_error("data state: {}", e.what());
+namespace {
+
+// 2^62: far beyond any real count, and every sum of two still fits a uint64.
+constexpr int64_t kMaxStateCount = int64_t{1} << 62;
+
+Result<uint64_t> count_field(const nlohmann::json& j, const char* key, const std::string& where) {
+  if (!j.is_object() || !j.contains(key)) return corruption_error("{}: missing \"{}\"", where, key);
+  return static_cast<uint64_t>(FRAGUA_TRY(json_integer(j[key], fmt::format("{} \"{}\"", where, key), 0, kMaxStateCount)));
+}
+
+}  // namespace
+
+Result<DataState> parse_data_state(const nlohmann::json& j, std::string_view origin) {
+  DataState st;
+  const std::string where = fmt::format("{}: \"data\"", origin);
+  if (!j.is_object()) return corruption_error("{} is {}, expected an object", where, json_preview(j));
+  if (!j.contains("rng") || !j["rng"].is_array() || j["rng"].size() != 4)
+    return corruption_error("{}: \"rng\" must hold 4 words", where);
+  bool all_zero = true;
+  for (size_t i = 0; i < 4; ++i) {
+    const auto& w = j["rng"][i];
+    // Strict decimal: std::stoull would accept "-1" (as 2^64 - 1), "+5" and trailing junk.
+    const std::string* s = w.is_string() ? w.get_ptr<const std::string*>() : nullptr;
+    uint64_t v = 0;
+    auto r = s ? std::from_chars(s->data(), s->data() + s->size(), v) : std::from_chars_result{};
+    if (!s || s->empty() || (*s)[0] < '0' || (*s)[0] > '9' || r.ec != std::errc() || r.ptr != s->data() + s->size())
+      return corruption_error("{}: \"rng\"[{}] is {}, expected a decimal 64-bit word as a string", where, i,
+                              json_preview(w));
+    st.rng[i] = v;
+    all_zero = all_zero && v == 0;
   }
+  if (all_zero)
+    return corruption_error("{}: \"rng\" is all zero, a state xoshiro256** never reaches (it would draw 0 forever)",
+                            where);
+  st.batches = FRAGUA_TRY(count_field(j, "batches", where));
+  if (!j.contains("languages") || !j["languages"].is_object())
+    return corruption_error("{}: \"languages\" must be an object", where);
+  for (auto it = j["languages"].begin(); it != j["languages"].end(); ++it) {
+    const std::string lw = fmt::format("{}.languages.{}", where, terminal_safe(it.key()));
+    const uint64_t cursor = FRAGUA_TRY(count_field(it.value(), "cursor", lw));
+    const uint64_t epoch = FRAGUA_TRY(count_field(it.value(), "epoch", lw));
+    st.languages[it.key()] = {cursor, epoch};
+  }
+  return st;
+}
+
+Status Dataset::restore(const nlohmann::json& j, std::string_view origin) {
+  auto& I = *impl_;
+  const DataState st = FRAGUA_TRY(parse_data_state(j, origin));
+  std::vector<uint64_t> cursor(I.langs.size()), epoch(I.langs.size());
+  for (size_t i = 0; i < I.langs.size(); ++i) {
+    auto it = st.languages.find(I.langs[i].lang);
+    if (it == st.languages.end())
+      return corruption_error("{}: \"data\" has no position for language '{}' (other shards?)", origin, I.langs[i].lang);
+    std::tie(cursor[i], epoch[i]) = it->second;
+    if (cursor[i] > I.streams[i].split)
+      return invalid_argument_error("{}: data cursor {} of '{}' is past its {} training tokens (other shards?)", origin,
+                                    cursor[i], I.langs[i].lang, I.streams[i].split);
+  }
+  I.cursor = std::move(cursor);
+  I.epoch = std::move(epoch);
+  I.batches = st.batches;
+  I.rng.set_state(st.rng);
   return ok_status();
 }
 

@@ -1,6 +1,8 @@
 // ModelConfig checks and JSON, and the Rng used for initialisation and data sampling.
 #include <cmath>
+#include <cstdint>
 
+#include "fragua/base/json.h"
 #include "fragua/train/model.h"
 
 namespace fragua::train {
@@ -44,14 +46,19 @@ Result<ModelConfig> ModelConfig::from_json(const nlohmann::json& j) {
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string& k = it.key();
     const auto& v = it.value();
+    // Range-checked before narrowing: 2^32 + 4 must not become 4, and a double beyond float's
+    // range must not reach a float conversion (undefined behaviour).
     auto get_int = [&](int& dst) -> Status {
       if (!v.is_number_integer()) return invalid_argument_error("model config: '{}' must be an integer", k);
-      dst = v.get<int>();
+      auto x = json_integer(v, fmt::format("model config: '{}'", k), INT32_MIN, INT32_MAX);
+      if (!x.ok()) return invalid_argument_error("{}", x.error().message());
+      dst = static_cast<int>(*x);
       return ok_status();
     };
     auto get_float = [&](float& dst) -> Status {
-      if (!v.is_number()) return invalid_argument_error("model config: '{}' must be a number", k);
-      dst = v.get<float>();
+      auto x = json_float(v, fmt::format("model config: '{}'", k));
+      if (!x.ok()) return invalid_argument_error("{}", x.error().message());
+      dst = *x;
       return ok_status();
     };
     if (k == "n_vocab") FRAGUA_TRY(get_int(c.n_vocab));

@@ -86,15 +86,18 @@ Status plot_metrics(const std::string& path, const std::string& out) {
   for (const auto& l : lines) {
     if (!l.contains("step") || !l["step"].is_number()) continue;
     double step = l["step"].get<double>();
-    std::string type = l.value("type", "");
+    // Records of any shape may be in the file: fields of the wrong type are skipped, never read
+    // through a throwing conversion.
+    const std::string type = l.contains("type") && l["type"].is_string() ? l["type"].get<std::string>() : "";
     if (type == "train") {
       if (l.contains("loss") && l["loss"].is_number()) add_point(loss.series, "train", step, l["loss"].get<double>());
       if (l.contains("lr") && l["lr"].is_number()) add_point(lr.series, "lr", step, l["lr"].get<double>());
       if (l.contains("grad_norm") && l["grad_norm"].is_number()) add_point(norm.series, "norm", step, l["grad_norm"].get<double>());
       if (l.contains("tokens_per_s") && l["tokens_per_s"].is_number()) last_tps = l["tokens_per_s"].get<double>();
     } else if (type == "val") {
-      const nlohmann::json vl = l.value("val_loss", nlohmann::json::object());
-      const nlohmann::json vb = l.value("val_bpb", nlohmann::json::object());
+      static const nlohmann::json none = nlohmann::json::object();
+      const nlohmann::json& vl = l.contains("val_loss") && l["val_loss"].is_object() ? l["val_loss"] : none;
+      const nlohmann::json& vb = l.contains("val_bpb") && l["val_bpb"].is_object() ? l["val_bpb"] : none;
       for (const auto& [lang, v] : vl.items())
         if (v.is_number()) add_point(loss.series, "val " + lang, step, v.get<double>());
       for (const auto& [lang, v] : vb.items())

@@ -12,6 +12,9 @@ namespace {
 
 constexpr char kMagic[8] = {'F', 'R', 'G', 'S', 'H', 'A', 'R', 'D'};
 constexpr uint64_t kMaxHeader = 64ull << 20;
+// JSON values in the header, counted before parsing (about 50 bytes of parse tree each): a
+// shard's header holds a few per language plus its provenance.
+constexpr size_t kMaxHeaderValues = size_t{1} << 20;
 
 template <typename T>
 T load(const uint8_t* p) {
@@ -38,11 +41,14 @@ Result<ShardTokenizer> ShardTokenizer::from_json(const nlohmann::json& j, std::s
       !j["vocab_size"].is_number_integer() || !j.contains("fingerprint") || !j["fingerprint"].is_string())
     return corruption_error("{}: header field \"tokenizer\" needs name, vocab_size and fingerprint", where);
   t.name = j["name"];
-  t.vocab_size = j["vocab_size"];
   t.fingerprint = j["fingerprint"];
-  if (j.contains("bos") && j["bos"].is_number_integer()) t.bos = j["bos"];
-  if (j.contains("eos") && j["eos"].is_number_integer()) t.eos = j["eos"];
-  if (t.vocab_size <= 0 || t.vocab_size > (1 << 24)) return corruption_error("{}: tokenizer vocab_size {} is out of range", where, t.vocab_size);
+  // Read as int64 and range-checked before narrowing: 2^32 + 5 must not become 5.
+  const std::string field = fmt::format("{}: tokenizer", where);
+  t.vocab_size = static_cast<int>(FRAGUA_TRY(json_integer(j["vocab_size"], field + " vocab_size", 1, 1 << 24)));
+  if (j.contains("bos") && j["bos"].is_number_integer())
+    t.bos = static_cast<int>(FRAGUA_TRY(json_integer(j["bos"], field + " bos", -1, 1 << 24)));
+  if (j.contains("eos") && j["eos"].is_number_integer())
+    t.eos = static_cast<int>(FRAGUA_TRY(json_integer(j["eos"], field + " eos", -1, 1 << 24)));
   return t;
 }
 
@@ -101,7 +107,8 @@ Status check_language(const nlohmann::json& L, size_t li, const uint8_t* data, u
     if ((i == 0 && d.token_start != 0) || d.token_start < prev || d.token_start >= n_tok)
       return corruption_error("{}: document {} starts at token {} (previous {}, {} tokens)", where, i, d.token_start, prev, n_tok);
     prev = d.token_start;
-    bytes += d.n_bytes;
+    if (__builtin_add_overflow(bytes, d.n_bytes, &bytes))
+      return corruption_error("{}: document byte counts overflow 64 bits at document {}", where, i);
   }
   if (bytes != out.n_bytes) return corruption_error("{}: documents hold {} bytes, header says {}", where, bytes, out.n_bytes);
   for (uint64_t i = 0; i < n_tok; ++i)
@@ -132,6 +139,8 @@ Result<TokenShard> TokenShard::parse(std::string_view bytes, std::string name) {
   uint64_t n_header = load<uint64_t>(base + 16);
   if (n_header > kMaxHeader || n_header > bytes.size() - 24)
     return corruption_error("{}: header length {} at offset 16 runs past the end of the file ({} bytes)", name, n_header, bytes.size());
+  if (size_t at = json_value_count_violation(bytes.substr(24, n_header), kMaxHeaderValues); at != std::string_view::npos)
+    return corruption_error("{}: header holds more than {} JSON values (byte offset {})", name, kMaxHeaderValues, 24 + at);
   nlohmann::json h = FRAGUA_TRY(parse_json(bytes.substr(24, n_header), name, 24));
   if (!h.is_object()) return corruption_error("{}: header at offset 24 is not a JSON object", name);
   if (!h.contains("tokenizer")) return corruption_error("{}: header has no \"tokenizer\"", name);

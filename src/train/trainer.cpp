@@ -11,6 +11,8 @@
 #include "fragua/base/log.h"
 #include "fragua/base/metrics.h"
 #include "fragua/base/progress.h"
+#include "fragua/base/thread_pool.h"
+#include "fragua/base/utf8.h"
 #include "fragua/train/text_encoder.h"
 #include "train/checkpoint.h"
 #include "fragua/base/communicator.h"
@@ -34,7 +36,8 @@ Status check_basics(const TrainConfig& c) {
   if (c.out_dir.empty()) return invalid_argument_error("train: --out is required");
   if (c.batch <= 0) return invalid_argument_error("train: batch must be positive (got {})", c.batch);
   if (c.grad_accum <= 0) return invalid_argument_error("train: grad_accum must be positive (got {})", c.grad_accum);
-  if (c.steps <= 0) return invalid_argument_error("train: steps must be positive (got {})", c.steps);
+  if (c.steps <= 0 || c.steps > kMaxTrainSteps)
+    return invalid_argument_error("train: steps must be in [1, {}] (got {})", kMaxTrainSteps, c.steps);
   if (c.data.seq_len <= 1) return invalid_argument_error("train: seq_len must be at least 2 (got {})", c.data.seq_len);
   if (!(c.data.val_fraction >= 0 && c.data.val_fraction < 1))
     return invalid_argument_error("train: val_fraction must be in [0, 1) (got {})", c.data.val_fraction);
@@ -43,6 +46,7 @@ Status check_basics(const TrainConfig& c) {
 }
 
 struct Run {
+  std::optional<FileLock> lock;  // on <out>/.lock (rank 0), released last
   TrainConfig cfg;
   Communicator dist;
   std::unique_ptr<ThreadPool> pool;
@@ -94,15 +98,17 @@ Status prepare_state(Run& r) {
   r.opt.emplace(c.adamw, r.model->params().size());
   if (!c.resume) return ok_status();
   std::string dir = FRAGUA_TRY(latest_checkpoint(c.out_dir));
-  nlohmann::json state = FRAGUA_TRY(load_checkpoint(dir, *r.model, *r.opt));
-  if (state.value("tokenizer_fingerprint", "") != r.data->tokenizer().fingerprint)
+  TrainState state = FRAGUA_TRY(load_checkpoint(dir, *r.model, *r.opt));
+  if (state.tokenizer_fingerprint != r.data->tokenizer().fingerprint)
     return invalid_argument_error("{}: checkpoint was trained on shards of tokenizer {}, {} holds {}", dir,
-                                  state.value("tokenizer_fingerprint", "?"), c.data.dir, r.data->tokenizer().fingerprint);
-  if (state.value("world_size", 1) * state.value("batch", c.batch) != r.dist.size() * c.batch)
+                                  state.tokenizer_fingerprint.empty() ? "?" : terminal_safe(state.tokenizer_fingerprint),
+                                  c.data.dir, r.data->tokenizer().fingerprint);
+  const int64_t ck_batch = state.batch > 0 ? state.batch : c.batch;
+  if (state.world_size * ck_batch != int64_t{r.dist.size()} * c.batch)
     log_warn("resuming with {} ranks x batch {} (checkpoint: {} x {}): the sample stream changes", r.dist.size(), c.batch,
-             state.value("world_size", 1), state.value("batch", c.batch));
-  FRAGUA_TRY(r.data->restore(state.at("data")));
-  r.step = state.at("step").get<int64_t>();
+             state.world_size, ck_batch);
+  FRAGUA_TRY(r.data->restore(state.data, dir + "/state.json"));
+  r.step = state.step;
   log_info("resumed from {} at step {}", dir, r.step);
   return ok_status();
 }
@@ -120,8 +126,10 @@ Status prepare_outputs(Run& r) {
   if (c.resume && Env::posix().file_exists(mpath)) {
     auto lines = FRAGUA_TRY(read_metrics(mpath));
     std::string kept;
+    // Records past the checkpoint, or without an integer step, are dropped.
     for (const auto& l : lines)
-      if (l.value("step", int64_t{0}) <= r.step) kept += l.dump() + "\n";
+      if (l.contains("step") && l["step"].is_number_integer() && l["step"].get<int64_t>() <= r.step)
+        kept += l.dump() + "\n";
     FRAGUA_TRY(write_file_atomic(mpath, kept));
   }
   r.metrics = FRAGUA_TRY(MetricsWriter::open(mpath, c.resume));
@@ -195,8 +203,17 @@ Result<TrainResult> train(const TrainConfig& config) {
     return invalid_argument_error("{} already holds a training run: pass --resume to continue it, or choose another --out",
                                   r.cfg.out_dir);
   FRAGUA_TRY(prepare_model(r));
-  int threads = r.cfg.threads > 0 ? r.cfg.threads : ThreadPool::default_threads();
-  r.pool = std::make_unique<ThreadPool>(threads);
+  // One writer per run directory: two runs in one --out would interleave checkpoints and
+  // metrics. The lock is taken before anything there is read or written and held to the end.
+  if (r.writer()) {
+    FRAGUA_TRY(Env::posix().create_dirs(r.cfg.out_dir));
+    r.lock.emplace(FRAGUA_TRY(FileLock::acquire(r.cfg.out_dir + "/.lock", r.cfg.out_dir, "run")));
+    if (!r.cfg.resume && Env::posix().file_exists(r.cfg.out_dir + "/latest"))
+      return invalid_argument_error("{} already holds a training run: pass --resume to continue it, or choose another --out",
+                                    r.cfg.out_dir);
+  }
+  r.pool = FRAGUA_TRY(ThreadPool::create(r.cfg.threads));
+  const int threads = r.pool->size();
   kernels::set_blas_threads(threads);
   r.kopts = {r.pool.get(), r.cfg.use_blas};
   r.provenance = {{"fragua_version", FRAGUA_VERSION}, {"shards", r.data->shard_paths()},

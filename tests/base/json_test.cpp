@@ -84,5 +84,13 @@ TEST(ParseJson, PreviewNeverDumpsASubtree) {
   EXPECT_NE(e.error().message().find("expected an integer, found an array of 3 elements"), std::string::npos);
 }
 
+TEST(ParseJson, ValueCountIsBoundedBeforeParsing) {
+  EXPECT_EQ(json_value_count_violation(R"({"a": [1, 2], "b": "x,y:z"})", 5), std::string_view::npos);
+  // The object, [1, 2], 1, 2 and 3 are five values; the ',' after 3 (offset 20) starts a sixth.
+  EXPECT_EQ(json_value_count_violation(R"({"a": [1, 2], "b": 3, "c": 4})", 5), 20u);
+  EXPECT_EQ(json_value_count_violation("[" + std::string(10, '0') + "]", 1), std::string_view::npos);
+  EXPECT_EQ(json_value_count_violation("[0,0,0]", 2), 4u);
+}
+
 }  // namespace
 }  // namespace fragua

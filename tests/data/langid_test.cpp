@@ -73,6 +73,43 @@ TEST(LangId, CorruptModelIsAnErrorNamingTheOffset) {
   EXPECT_NE(bad.error().message().find("version 9"), std::string::npos);
 }
 
+// Issue 12, defects 1 and 11: every header field is type-checked; errors name the file and field.
+TEST(HardeningLangId, HeaderFieldsAreTypeChecked) {
+  auto model = [](const std::string& header) {
+    std::string b = std::string("FRAGLID\0", 8);
+    uint32_t v = 1, n = static_cast<uint32_t>(header.size());
+    b.append(reinterpret_cast<const char*>(&v), 4).append(reinterpret_cast<const char*>(&n), 4).append(header);
+    b.append(8, '\0');
+    return b;
+  };
+  struct Case { std::string header, msg; };
+  for (const auto& c : std::vector<Case>{
+           {R"({"languages":"es","bits":8})", "m.bin: offset 16: header field \"languages\": expected an array"},
+           {R"({"languages":[1],"bits":8})", "\"languages\"[0]: expected a language tag"},
+           {R"({"languages":["es"],"bits":"8"})", "\"bits\": expected an integer"},
+           {R"({"languages":["es"],"bits":99})", "\"bits\": 99 is outside [8, 24]"},
+           {R"({"languages":["es"],"bits":8,"scale":"x"})", "\"scale\": expected a non-negative number"},
+           {R"({"languages":["es"]})", "\"bits\" is missing"},
+           {R"([1,2])", "not a JSON object"},
+           {"{\"languages\":[\"es\"],\"bits\":8,\"provenance\":" + std::string(100000, '[') + std::string(100000, ']') + "}",
+            "m.bin: JSON nested deeper than 64 levels at byte offset"},
+       }) {
+    auto r = LangIdModel::from_bytes(model(c.header), "m.bin");
+    ASSERT_FALSE(r.ok()) << c.header.substr(0, 60);
+    EXPECT_NE(r.error().message().find(c.msg), std::string::npos) << r.error().message();
+  }
+}
+
+TEST(HardeningLangId, TrainingRecordsWithOddTypesAreSkipped) {
+  fragua::test::TempDir dir;
+  std::string jl = R"({"text": "Hola a todos.", "lang": 5})" "\n" R"({"text": "Bon dia.", "lang": "ca", "kind": [1]})" "\n"
+                   R"({"text": "Kaixo guztioi.", "lang": "eu", "path": {"a": 1}})" "\n";
+  ASSERT_TRUE(fragua::write_file_atomic(dir.file("t.jsonl"), jl).ok());
+  auto split = prepare_langid_data({dir.file("t.jsonl")}, 0.0);
+  ASSERT_TRUE(split.ok()) << split.error().to_string();
+  EXPECT_EQ(split->train.size(), 2u);
+}
+
 TEST(LangId, SentenceSplitting) {
   auto s = split_sentences("Hola, Sr. García. ¿Qué tal? Bien!\nAdiós");
   ASSERT_EQ(s.size(), 4u);

@@ -3,8 +3,10 @@
 #include <zlib.h>
 
 #include <cstring>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -44,6 +46,28 @@ std::vector<nlohmann::json> read_shards(const std::string& dir) {
     while (std::getline(in, line)) out.push_back(nlohmann::json::parse(line));
   }
   return out;
+}
+
+// Removes the shard (and with `state`, the resume state) that an input file produced.
+void forget(const std::string& out, const std::string& input_suffix, bool state) {
+  for (const auto& e : fs::directory_iterator(out + "/.state")) {
+    if (e.path().extension() != ".json") continue;
+    auto j = nlohmann::json::parse(*read_file(e.path().string()));
+    if (!j["input"]["path"].get<std::string>().ends_with(input_suffix)) continue;
+    fs::remove(out + "/shards/" + j["shard"].get<std::string>());
+    if (state) fs::remove(e.path());
+  }
+}
+
+// The shard each input produced: input path suffix -> shard path.
+std::map<std::string, std::string> shard_of(const std::string& out) {
+  std::map<std::string, std::string> m;
+  for (const auto& e : fs::directory_iterator(out + "/.state")) {
+    if (e.path().extension() != ".json") continue;
+    auto j = nlohmann::json::parse(*read_file(e.path().string()));
+    m[fs::path(j["input"]["path"].get<std::string>()).filename().string()] = out + "/shards/" + j["shard"].get<std::string>();
+  }
+  return m;
 }
 
 void make_inputs(const test::TempDir& dir) {
@@ -103,16 +127,70 @@ TEST(Pipeline, ResumesAfterInterruption) {
   ASSERT_TRUE(cfg.ok());
   ASSERT_TRUE(run_build(*cfg).ok());
   auto first = read_shards(dir.file("out"));
-  // Simulate a crash after the first file: drop the later files' committed state and shards.
-  fs::remove(dir.file("out/shards/shard-000001.jsonl"));
-  fs::remove(dir.file("out/shards/shard-000002.jsonl"));
-  fs::remove(dir.file("out/.state/000002.stats.json"));
+  // Simulate a crash after the first file: drop the later files' committed state and shards
+  // (b.txt's shard only: its state without a shard must not count as done either).
+  forget(dir.file("out"), "b.txt", false);
+  forget(dir.file("out"), "c.html", true);
   fs::remove(dir.file("out/report.json"));
   ASSERT_TRUE(run_build(*cfg).ok());
   auto second = read_shards(dir.file("out"));
   EXPECT_EQ(nlohmann::json(first), nlohmann::json(second));
   auto report = nlohmann::json::parse(*read_file(dir.file("out/report.json")));
   EXPECT_EQ(report["languages"]["es"]["drops"]["dedup:exact"][0], 2);
+}
+
+// Issue 12, defect 5: resume matched earlier work by input index, so a file that sorts first
+// shifted every index: it was never processed, and the command still exited 0.
+TEST(HardeningPipeline, ResumeIsKeyedByFileNotByIndex) {
+  test::TempDir dir;
+  fs::create_directories(dir.file("in"));
+  write(dir.file("in/b.jsonl"), nlohmann::json({{"text", kEs[0]}}).dump() + "\n");
+  write(dir.file("in/c.jsonl"), nlohmann::json({{"text", kEs[1]}}).dump() + "\n");
+  // The output folder lies inside the input folder.
+  std::string cfg_text = "inputs: [" + dir.file("in") + "]\noutput: " + dir.file("in/out") +
+                         "\nstages:\n  langid: false\n  quality: false\n  dedup: {memory_mb: 4}\n";
+  auto cfg = parse_build_config(cfg_text, "cfg.yaml");
+  ASSERT_TRUE(cfg.ok()) << cfg.error().to_string();
+  ASSERT_TRUE(run_build(*cfg).ok());
+  auto before = shard_of(dir.file("in/out"));
+  ASSERT_EQ(before.size(), 2u);
+  const auto b_time = fs::last_write_time(before["b.jsonl"]);
+  const auto c_time = fs::last_write_time(before["c.jsonl"]);
+  // A new file that sorts first, a stray temporary of an interrupted write, a hidden file; and
+  // c.jsonl changes (its old shard must go, not be kept beside the new one).
+  write(dir.file("in/a.jsonl"), nlohmann::json({{"text", kEs[2]}}).dump() + "\n");
+  write(dir.file("in/a.jsonl.tmp-4242-0123456789abcdef"), "{\"text\": \"half a record");
+  write(dir.file("in/.notes.jsonl"), nlohmann::json({{"text", kCa}}).dump() + "\n");
+  write(dir.file("in/c.jsonl"), nlohmann::json({{"text", kEn}}).dump() + "\n");
+  fs::last_write_time(dir.file("in/c.jsonl"), c_time + std::chrono::seconds(5));
+  ASSERT_TRUE(run_build(*cfg).ok());
+  auto after = shard_of(dir.file("in/out"));
+  ASSERT_EQ(after.size(), 3u) << nlohmann::json(after).dump();
+  EXPECT_EQ(after["b.jsonl"], before["b.jsonl"]);
+  EXPECT_EQ(fs::last_write_time(after["b.jsonl"]), b_time) << "b.jsonl was processed again";
+  EXPECT_FALSE(fs::exists(before["c.jsonl"])) << "the changed file's old shard is still there";
+  std::vector<std::string> texts;
+  for (const auto& d : read_shards(dir.file("in/out"))) texts.push_back(d["text"]);
+  std::sort(texts.begin(), texts.end());
+  std::vector<std::string> want = {kEs[0], kEs[2], kEn};
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(texts, want);
+  auto report = nlohmann::json::parse(*read_file(dir.file("in/out/report.json")));
+  EXPECT_EQ(report["files"], 3);
+  EXPECT_EQ(report["bad_records"], 0);  // the temporary was not read
+}
+
+// Issue 12, defect 3: bands x rows overflowed int (4 x 2^30 wraps to 0) and passed the check.
+TEST(HardeningPipeline, DedupSizesAreCheckedIn64Bits) {
+  auto bad = parse_build_config("inputs: [a]\noutput: o\nstages:\n  dedup: {bands: 4, rows: 1073741824}\n", "c.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message().find("bands*rows at most 1024"), std::string::npos) << bad.error().message();
+  EXPECT_FALSE(parse_build_config("inputs: [a]\noutput: o\nstages:\n  dedup: {bands: 65536, rows: 65536}\n", "c.yaml").ok());
+  EXPECT_FALSE(parse_build_config("inputs: [a]\noutput: o\nstages:\n  dedup: {memory_mb: -1}\n", "c.yaml").ok());
+  EXPECT_FALSE(parse_build_config("inputs: [a]\noutput: o\nstages:\n  dedup: {memory_mb: 17592186044416}\n", "c.yaml").ok());
+  EXPECT_FALSE(parse_build_config("inputs: [a]\noutput: o\nstages:\n  dedup: {shingle_words: 100000}\n", "c.yaml").ok());
+  EXPECT_FALSE(parse_build_config("inputs: [a]\noutput: o\nstages:\n  quality: {max_digit_ratio: .nan}\n", "c.yaml").ok());
+  EXPECT_TRUE(parse_build_config("inputs: [a]\noutput: o\nstages:\n  dedup: {bands: 32, rows: 32}\n", "c.yaml").ok());
 }
 
 TEST(Pipeline, ConfigErrorsNameTheKey) {

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "mo_fixture.h"
 #include "test_util.h"
@@ -121,6 +122,52 @@ TEST(Source, WarcGzipMembersAndTruncation) {
   EXPECT_EQ(docs3[0].text, "primer");
   EXPECT_EQ(st3.bad_records, 2u);
   EXPECT_NE(st3.warnings[1].find("offset " + std::to_string(7 + plain.size())), std::string::npos) << st3.warnings[1];
+}
+
+// Issue 12, defect 4: a 1 MB .warc.gz inflating to 1 GB took 3.6 GB of memory; it is now read
+// record by record and the ratio cap stops it.
+TEST(HardeningSource, WarcGzipBombIsStoppedByTheRatioCap) {
+  std::string member = gzip(std::string(size_t{64} << 20, 'a'));
+  std::string bomb = gzip(warc_record("conversion", "u0", "antes") + "WARC/1.0\r\nWARC-Type: conversion\r\n"
+                          "Content-Length: 1073741824\r\n\r\n");
+  for (int i = 0; i < 16; ++i) bomb += member;
+  SourceStats st;
+  auto docs = parse(parse_warc, bomb, st);
+  ASSERT_EQ(docs.size(), 1u);
+  EXPECT_EQ(docs[0].text, "antes");
+  ASSERT_GE(st.bad_records, 1u);
+  bool named = false;
+  for (const auto& w : st.warnings) named |= w.find("in.x: compressed offset") != std::string::npos && w.find("100:1") != std::string::npos;
+  EXPECT_TRUE(named) << nlohmann::json(st.warnings).dump(1);
+}
+
+TEST(HardeningSource, WarcRecordOverTheLimitIsSkippedNotBuffered) {
+  std::string big = warc_record("conversion", "big", std::string((size_t{64} << 20) + 1, 'x'));
+  std::string data = big + warc_record("conversion", "after", "despues");
+  SourceStats st;
+  auto docs = parse(parse_warc, data, st);
+  ASSERT_EQ(docs.size(), 1u);
+  EXPECT_EQ(docs[0].text, "despues");
+  EXPECT_EQ(st.bad_records, 1u);
+  EXPECT_NE(st.warnings[0].find("in.x: offset 0: record of 67108865 bytes is larger than"), std::string::npos) << st.warnings[0];
+}
+
+// Issue 12, defect 1: a record id is a short string or a number, never a copied subtree.
+TEST(HardeningSource, JsonlIdMustBeShortScalar) {
+  std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  std::string data = "{\"text\": \"uno\", \"id\": " + deep + "}\n" +
+                     "{\"text\": \"dos\", \"id\": [1, 2, 3]}\n" +
+                     "{\"text\": \"tres\", \"id\": \"" + std::string(5000, 'x') + "\"}\n" +
+                     "{\"text\": \"cuatro\", \"id\": 7, \"lang\": \"<script>\"}\n";
+  SourceStats st;
+  auto docs = parse(parse_jsonl, data, st);
+  ASSERT_EQ(docs.size(), 1u);
+  EXPECT_EQ(docs[0].id, "7");
+  EXPECT_EQ(docs[0].lang, "");  // not a language tag: ignored (it stays in meta)
+  EXPECT_EQ(st.bad_records, 3u);
+  EXPECT_NE(st.warnings[0].find("JSON nested deeper than 64 levels"), std::string::npos) << st.warnings[0];
+  EXPECT_NE(st.warnings[1].find("\"id\" is an array of 3 elements"), std::string::npos) << st.warnings[1];
+  EXPECT_NE(st.warnings[2].find("\"id\" of 5000 bytes"), std::string::npos) << st.warnings[2];
 }
 
 TEST(Source, MoCatalog) {

@@ -5,6 +5,7 @@
 #include "fragua/base/metrics.h"
 #include "fragua/materials/dataset.h"
 #include "fragua/materials/enumerate.h"
+#include "bounded_run.h"
 #include "golden.h"
 
 namespace fragua::materials {
@@ -160,6 +161,51 @@ TEST(Cli, EnumerateCountsAndSubstitution) {
   if (!SubstitutionModel::builtin().ok()) GTEST_SKIP() << "no lambda.json";
   out = run_ok("substitute --species Zn2+,S2- --amounts 1,1 --threshold 0.001");
   EXPECT_NE(out.find("CdSe,Cd2+;Se2-,"), std::string::npos) << out;
+}
+
+// Issue 12, defects 10, 4 and 17 through the CLI: each in bounded time and memory. Bounds are
+// for this ASan build, measured with margin (figures in the comments).
+TEST(HardeningMaterialsCli, BadFirstRowOfA22MbCsvFailsFast) {
+  test::TempDir dir;
+  std::string text = "composition,gap\nXq2,1\n";
+  text.reserve(22000100);
+  while (text.size() < 22000000) text += "H,1\n";
+  ASSERT_TRUE(write_file_atomic(dir.file("big.csv"), text).ok());
+  // Before: 15.9 s and 1157 MB peak (the whole table materialised first). After: 1.3 s, 122 MB.
+  auto r = test::run_bounded(test::cli_path() + " materials featurize --data " + dir.file("big.csv") + " --out " +
+                                 dir.file("f.csv"),
+                             60);
+  EXPECT_EQ(r.signal, 0) << r.output;
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("big.csv:2:1: formula 'Xq2'"), std::string::npos) << r.output;
+  EXPECT_LT(r.seconds, 10) << r.output;
+  EXPECT_LT(r.peak_rss_mb, 400) << r.output;
+}
+
+TEST(HardeningMaterialsCli, GzipBombIsRefused) {
+  test::TempDir dir;
+  std::string member = test::gzip(std::string(size_t{64} << 20, 'H'));
+  std::string bomb = test::gzip("composition,gap\n");
+  for (int i = 0; i < 48; ++i) bomb += member;  // 3 GiB from about 3 MB
+  ASSERT_TRUE(write_file_atomic(dir.file("bomb.csv.gz"), bomb).ok());
+  // Before (a 3.1 MB file): 65 s and 4772 MB peak, then "inflates past 2 GiB". After: 1.6 s, 126 MB.
+  auto r = test::run_bounded(test::cli_path() + " materials featurize --data " + dir.file("bomb.csv.gz") + " --out " +
+                                 dir.file("f.csv"),
+                             60);
+  EXPECT_EQ(r.signal, 0) << r.output;
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("bomb.csv.gz: compressed offset"), std::string::npos) << r.output;
+  EXPECT_LT(r.seconds, 10) << r.output;
+  EXPECT_LT(r.peak_rss_mb, 400) << r.output;
+}
+
+TEST(HardeningMaterialsCli, FeaturizeNeutralisesFormulaIds) {
+  test::TempDir dir;
+  ASSERT_TRUE(write_file_atomic(dir.file("d.csv"), "id,composition,gap\n=1+2,GaAs,1.4\n-x,ZnO,3.3\n").ok());
+  run_ok("featurize --data " + dir.file("d.csv") + " --out " + dir.file("f.csv"));
+  std::string out = *read_file(dir.file("f.csv"));
+  EXPECT_NE(out.find("\n'=1+2,GaAs,"), std::string::npos) << out.substr(0, 400);
+  EXPECT_NE(out.find("\n'-x,ZnO,"), std::string::npos);
 }
 
 }  // namespace

@@ -133,5 +133,27 @@ TEST(Csv, ErrorsNameLineAndColumn) {
       << bad.error().message();
 }
 
+// Issue 12, defect 17: every number was capped at 1e6, but nested groups multiplied past it.
+TEST(HardeningComposition, NestedMultipliersAndRepeatsAreCapped) {
+  auto r = parse_formula("((((H999999)999999)999999)999999)", table());
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("the amount of H multiplies to"), std::string::npos) << r.error().message();
+  r = parse_formula("H999999H999999", table());
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("the amount of H adds up to 2e+06"), std::string::npos) << r.error().message();
+  r = parse_formula("(CuSO4)1000*5H2O", table());  // hydrate multiplier, still under the cap
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->amount(8), 4000 + 5);
+  EXPECT_FALSE(parse_formula("((H1000)1000)2", table()).ok());
+  EXPECT_TRUE(parse_formula("((H1000)1000)", table()).ok());  // exactly 1e6
+}
+
+TEST(HardeningCsv, RecordsWithTooManyFieldsAreRefused) {
+  std::string line(kCsvMaxFields + 10, ',');
+  auto r = parse_csv("a,b\n" + line + "\n", "wide.csv");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("wide.csv:2: more than 4096 fields"), std::string::npos) << r.error().message();
+}
+
 }  // namespace
 }  // namespace fragua::materials

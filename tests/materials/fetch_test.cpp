@@ -55,7 +55,7 @@ TEST(Fetch, CliVerifiesBeforeWriting) {
                              " --base-url " + server.base() + "/broken",
                          &out);
   EXPECT_NE(rc, 0);
-  EXPECT_NE(out.find("gzip data corrupt"), std::string::npos) << out;
+  EXPECT_NE(out.find("corrupt gzip data"), std::string::npos) << out;
   EXPECT_TRUE(std::filesystem::is_empty(dir2.path()));
 }
 

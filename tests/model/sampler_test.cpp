@@ -128,5 +128,26 @@ TEST(StopStrings, HoldBackPrefixesAndCutAtMatch) {
   EXPECT_EQ(safe, 9u);
 }
 
+// Issue 12 (found by model_loader_fuzz): NaN logits from hostile or overflowing weights made
+// std::sort's comparator inconsistent (undefined behaviour); they now rank last.
+TEST(Sampler, NanLogitsRankLast) {
+  std::vector<float> logits(200, 0.0f);
+  for (size_t i = 0; i < logits.size(); i += 3) logits[i] = std::nanf("");
+  logits[100] = 5.0f;  // i % 3 == 1: not NaN
+  for (float temp : {0.0f, 0.8f}) {
+    SamplerParams p;
+    p.temperature = temp;
+    p.top_k = 0;
+    p.top_p = 1.0f;
+    p.min_p = 0.0f;
+    p.seed = 3;
+    Sampler s(p);
+    for (int i = 0; i < 50; ++i) {
+      const int32_t id = s.sample(logits, {});
+      EXPECT_FALSE(std::isnan(logits[static_cast<size_t>(id)])) << id;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace fragua::model

@@ -1,12 +1,21 @@
 // Saving and loading: GGUF metadata and tokenizer.json round trips keep encoding identical;
 // bad files are errors that name the place.
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <tuple>
+
 #include <nlohmann/json.hpp>
 
+#include "fixtures.h"
 #include "fragua/base/file.h"
+#include "fragua/base/utf8.h"
 #include "fragua/format/gguf.h"
 #include "fragua/tokenize/tokenizer.h"
 #include "test_util.h"
 #include "text_gen.h"
+#include "tokenize/tokenizer_impl.h"
 
 namespace fragua::tokenize {
 namespace {
@@ -46,8 +55,9 @@ TEST(Formats, SpmAsHfMergesMatchesScoreOrder) {
   // must tokenize like the score-ordered original.
   FRAGUA_REQUIRE_SHARED(dir, "data/tokenizer-vectors");
   Tokenizer tok = load_vector(dir, "llama-spm");
-  std::string json = tok.to_hf_json();
-  auto j = nlohmann::json::parse(json);
+  auto json = tok.to_hf_json();
+  ASSERT_TRUE(json.ok()) << json.error().to_string();
+  auto j = nlohmann::json::parse(*json);
   j.erase("fragua");  // force the merges path
   auto as_bpe = Tokenizer::from_hf_json_text(j.dump(), "mem.json");
   ASSERT_TRUE(as_bpe.ok()) << as_bpe.error().to_string();
@@ -68,7 +78,7 @@ TEST(Formats, BadJsonNamesTheOffset) {
   auto hole = Tokenizer::from_hf_json_text(
       R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 2}, "merges": []}, "decoder": {"type": "ByteLevel"}})", "h.json");
   ASSERT_FALSE(hole.ok());
-  EXPECT_NE(hole.error().message().find("id 1"), std::string::npos) << hole.error().message();
+  EXPECT_NE(hole.error().message().find("has id 2, but the file has only 2 entries"), std::string::npos) << hole.error().message();
 }
 
 TEST(Formats, GgufWithBadIdsIsCorruption) {
@@ -87,6 +97,154 @@ TEST(Formats, GgufWithBadIdsIsCorruption) {
   auto g = format::GgufFile::parse(bytes, "v.gguf");
   ASSERT_TRUE(g.ok());
   EXPECT_EQ(Tokenizer::from_gguf(*g).error().code(), ErrorCode::unsupported);
+}
+
+// Defect 18: `tokenizer convert` wrote files Fragua could not load back (duplicate pieces
+// collapsed in the JSON vocab map, NaN scores written as null). Every format it writes must load
+// back to the same vocabulary, for vocabularies with duplicates, non-finite scores and every type.
+
+void expect_same_vocabulary(const Tokenizer& a, const Tokenizer& b, const std::string& what) {
+  ASSERT_EQ(a.n_vocab(), b.n_vocab()) << what;
+  const VocabSpec &x = a.spec(), &y = b.spec();
+  int mismatches = 0;
+  for (int32_t i = 0; i < a.n_vocab() && mismatches < 5; ++i) {
+    bool same = a.token_text(i) == b.token_text(i) && a.token_type(i) == b.token_type(i);
+    if (x.kind == ModelKind::spm) {
+      float sa = x.scores.empty() ? 0.0f : x.scores[static_cast<size_t>(i)];
+      float sb = y.scores.empty() ? 0.0f : y.scores[static_cast<size_t>(i)];
+      same = same && std::memcmp(&sa, &sb, sizeof sa) == 0;
+    }
+    if (!same) {
+      ADD_FAILURE() << what << ": token " << i << " '" << a.token_text(i) << "' type " << static_cast<int>(a.token_type(i))
+                    << " came back as '" << b.token_text(i) << "' type " << static_cast<int>(b.token_type(i));
+      ++mismatches;
+    }
+  }
+  EXPECT_EQ(x.kind, y.kind) << what;
+  EXPECT_EQ(x.merges, y.merges) << what;
+  auto regexes = [](const VocabSpec& v) {  // a pre name stands for its regexes
+    return v.pre_regexes.empty() && v.kind == ModelKind::bpe && v.byte_encode ? *pre_tokenizer_regexes(v.pre) : v.pre_regexes;
+  };
+  EXPECT_EQ(regexes(x), regexes(y)) << what;
+  EXPECT_EQ(x.ignore_merges, y.ignore_merges) << what;
+  EXPECT_EQ(x.normalization, y.normalization) << what;
+  EXPECT_EQ(std::tie(x.bos_id, x.eos_id, x.unk_id, x.pad_id, x.eot_id, x.eom_id, x.add_bos, x.add_eos),
+            std::tie(y.bos_id, y.eos_id, y.unk_id, y.pad_id, y.eot_id, y.eom_id, y.add_bos, y.add_eos))
+      << what;
+  EXPECT_EQ(x.lstrip_ids, y.lstrip_ids) << what;
+  std::string text = test::make_text(3, 40, true) + " Hello,  y'all! 3333 \n\n  <s> <|im_end|> \xF0\x9F\xA6\x99.cpp";
+  EXPECT_EQ(a.encode(text, true, true), b.encode(text, true, true)) << what;
+  EXPECT_EQ(a.encode(text, false, false), b.encode(text, false, false)) << what;
+}
+
+// Converts `input` with the CLI to .gguf and .json, and each of those to the other format, and
+// checks that all four load back to the vocabulary of `input`.
+void check_convert_round_trips(const std::string& input, const std::string& name, const fragua::test::TempDir& dir) {
+  auto original = Tokenizer::load(input);
+  ASSERT_TRUE(original.ok()) << original.error().to_string();
+  bool json_ok = true;
+  for (const auto& v : original->spec().tokens) json_ok = json_ok && utf8::is_valid(v);
+  const std::string cli = fragua::test::cli_path() + " tokenizer convert -k ";
+  const std::string gguf = dir.file(name + ".gguf"), json = dir.file(name + ".json");
+  std::string out;
+  ASSERT_EQ(fragua::test::run_command(cli + input + " -o " + gguf, &out), 0) << out;
+  int rc = fragua::test::run_command(cli + input + " -o " + json, &out);
+  if (!json_ok) {  // JSON cannot hold the bytes: refused, with a reason
+    EXPECT_NE(rc, 0);
+    EXPECT_NE(out.find("is not valid UTF-8"), std::string::npos) << out;
+    return;
+  }
+  ASSERT_EQ(rc, 0) << out;
+  ASSERT_EQ(fragua::test::run_command(cli + gguf + " -o " + dir.file(name + ".2.json"), &out), 0) << out;
+  ASSERT_EQ(fragua::test::run_command(cli + json + " -o " + dir.file(name + ".2.gguf"), &out), 0) << out;
+  for (const std::string& path : {gguf, json, dir.file(name + ".2.json"), dir.file(name + ".2.gguf")}) {
+    auto back = Tokenizer::load(path);
+    ASSERT_TRUE(back.ok()) << path << ": " << back.error().to_string();
+    expect_same_vocabulary(*original, *back, name + " -> " + path);
+  }
+}
+
+TEST(HardeningConvert, VocabulariesWithDuplicatesNanScoresAndEveryTypeLoadBack) {
+  fragua::test::TempDir dir;
+  VocabSpec s;
+  s.kind = ModelKind::spm;
+  for (int b = 0; b < 256; ++b) s.tokens.push_back(byte_token_text(static_cast<uint8_t>(b)));
+  s.types.assign(256, TokenType::byte);
+  struct Extra {
+    const char* text;
+    TokenType type;
+    float score;
+  };
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  for (Extra e : {Extra{"<unk>", TokenType::unknown, 0}, {"<s>", TokenType::control, 0}, {"</s>", TokenType::control, 0},
+                  {"▁a", TokenType::normal, -1}, {"▁a", TokenType::normal, -2},  // duplicate piece
+                  {"b", TokenType::normal, nan}, {"c", TokenType::normal, inf}, {"d", TokenType::normal, -inf},
+                  {"<unused0>", TokenType::unused, 0}, {"<unused0>", TokenType::unused, 0}, {"u", TokenType::undefined, -3},
+                  {"<|im_end|>", TokenType::user_defined, 0}, {"<s>", TokenType::normal, -4}}) {
+    s.tokens.push_back(e.text);
+    s.types.push_back(e.type);
+  }
+  s.scores.assign(256, 0.0f);
+  for (float f : {0.0f, 0.0f, 0.0f, -1.0f, -2.0f, nan, inf, -inf, 0.0f, 0.0f, -3.0f, 0.0f, -4.0f}) s.scores.push_back(f);
+  s.unk_id = 256;
+  s.bos_id = 257;
+  s.eos_id = 258;
+  s.pad_id = 264;
+  s.eot_id = 267;
+  s.add_bos = true;
+  s.lstrip_ids = {267};
+  auto tok = Tokenizer::from_spec(s);
+  ASSERT_TRUE(tok.ok()) << tok.error().to_string();
+  ASSERT_TRUE(tok->save_gguf(dir.file("dups.gguf")).ok());
+  check_convert_round_trips(dir.file("dups.gguf"), "dups", dir);
+}
+
+TEST(HardeningConvert, HuggingFaceShapesLoadBack) {
+  fragua::test::TempDir dir;
+  nlohmann::json split = test::split_regex_json(R"(\p{N}{1,2}| ?\p{L}+|\s+)");
+  split["model"]["ignore_merges"] = true;
+  split["added_tokens"][0]["lstrip"] = true;
+  nlohmann::json metaspace = test::byte_level_json();
+  metaspace.erase("decoder");
+  metaspace["pre_tokenizer"] = {{"type", "Metaspace"}, {"replacement", "▁"}, {"prepend_scheme", "first"}};
+  metaspace["model"]["vocab"]["▁"] = metaspace["model"]["vocab"].size() + 1;
+  metaspace["model"]["vocab"]["▁a"] = metaspace["model"]["vocab"].size() + 1;
+  metaspace["model"]["merges"].push_back("▁ a");
+  metaspace["model"]["byte_fallback"] = true;
+  int n = 0;
+  for (const nlohmann::json& j : {test::byte_level_json(), split, metaspace}) {
+    std::string name = "hf" + std::to_string(n++);
+    ASSERT_TRUE(write_file_atomic(dir.file(name + ".in.json"), j.dump()).ok());
+    check_convert_round_trips(dir.file(name + ".in.json"), name, dir);
+  }
+}
+
+TEST(HardeningConvert, ModelVocabulariesLoadBack) {
+  FRAGUA_REQUIRE_SHARED(vectors, "data/tokenizer-vectors");
+  fragua::test::TempDir dir;
+  for (const char* name : {"llama-spm", "gpt-2", "refact", "phi-3", "mpt", "baichuan"})
+    check_convert_round_trips(vectors + "/ggml-vocab-" + name + ".gguf", name, dir);
+}
+
+TEST(HardeningConvert, InvalidUtf8IsRefusedForJsonOnly) {
+  VocabSpec s;
+  s.kind = ModelKind::bpe;
+  s.pre = "gpt-2";
+  s.tokens = {"a", "b", "\xFF\xFE"};
+  s.merges = {"a b"};
+  auto tok = Tokenizer::from_spec(s);
+  ASSERT_TRUE(tok.ok()) << tok.error().to_string();
+  auto j = tok->to_hf_json();
+  ASSERT_FALSE(j.ok());
+  EXPECT_EQ(j.error().code(), ErrorCode::invalid_argument);
+  EXPECT_NE(j.error().message().find("token 2 is not valid UTF-8"), std::string::npos) << j.error().message();
+  fragua::test::TempDir dir;
+  EXPECT_FALSE(tok->save_hf_json(dir.file("t.json")).ok());
+  EXPECT_FALSE(std::filesystem::exists(dir.file("t.json")));
+  ASSERT_TRUE(tok->save_gguf(dir.file("t.gguf")).ok());
+  auto back = Tokenizer::load(dir.file("t.gguf"));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->token_text(2), "\xFF\xFE");
 }
 
 }  // namespace

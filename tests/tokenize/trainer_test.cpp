@@ -70,8 +70,8 @@ TEST(Trainer, MixShiftsFertilityTowardsTheFavouredLanguage) {
   auto favour_b = train_bpe(t.options("aa=0.1,bb=0.9"));
   ASSERT_TRUE(favour_a.ok() && favour_b.ok());
   auto a_text = read_file(t.a_path), b_text = read_file(t.b_path);
-  TokenStats aa_on_a = measure(*favour_a, *a_text), ab_on_a = measure(*favour_b, *a_text);
-  TokenStats aa_on_b = measure(*favour_a, *b_text), ab_on_b = measure(*favour_b, *b_text);
+  TokenStats aa_on_a = *measure(*favour_a, *a_text), ab_on_a = *measure(*favour_b, *a_text);
+  TokenStats aa_on_b = *measure(*favour_a, *b_text), ab_on_b = *measure(*favour_b, *b_text);
   EXPECT_LT(aa_on_a.fertility(), ab_on_a.fertility());
   EXPECT_LT(ab_on_b.fertility(), aa_on_b.fertility());
   EXPECT_LT(aa_on_a.fallback_rate(), 0.005);  // only characters below the coverage threshold

@@ -1,13 +1,19 @@
 // End to end through the `fragua` binary: corpus shard -> train -> export -> plot, bad input,
 // and MPI data parallelism against gradient accumulation.
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bounded_run.h"
 #include "fixtures.h"
 #include "fragua/base/file.h"
 #include "fragua/format/gguf.h"
 #include "fragua/format/safetensors.h"
 #include "test_util.h"
+#include "train/checkpoint.h"
 
 namespace fragua::train {
 namespace {
@@ -100,6 +106,116 @@ TEST_F(CliTest, MpiTwoRanksEqualTwoAccumulationSteps) {
   ASSERT_TRUE(lines.ok());
   EXPECT_EQ(std::count(lines->begin(), lines->end(), '\n'), 4);  // 3 train + 1 val
 #endif
+}
+
+// ---- hardening (issue 12, defects 6 and 15) ---------------------------------------------------------
+
+// Starts `cmd` in the background with SIGINT at its default action (a test run from a
+// non-interactive shell's background inherits it ignored), output to `log`.
+pid_t spawn(const std::string& cmd, const std::string& log) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    signal(SIGINT, SIG_DFL);
+    FILE* f = std::fopen(log.c_str(), "w");
+    if (f) {
+      dup2(fileno(f), 1);
+      dup2(fileno(f), 2);
+    }
+    execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return pid;
+}
+
+// Waits for pid (at most `seconds`, then SIGKILL) and returns its wait status.
+int wait_for(pid_t pid, double seconds) {
+  int status = 0;
+  for (double t = 0; t < seconds; t += 0.01) {
+    if (waitpid(pid, &status, WNOHANG) == pid) return status;
+    usleep(10000);
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  return status;
+}
+
+// Before: two runs in one --out both exited 0, leaving a checkpoint of mixed runs and a
+// metrics.jsonl with interleaved, invalid lines. Now the second is refused at once, naming the
+// first's pid; the first, interrupted by SIGINT, saves its checkpoint and dies of SIGINT (130
+// to a shell; before, it exited 0).
+TEST_F(CliTest, SecondRunInTheSameDirectoryIsRefusedAndSigintSavesThenExits130) {
+  const std::string run = dir.file("run");
+  const std::string common = " -q train --data " + shards + " --out " + run + kModel + "--batch 2 -t 1 --eval-every 0";
+  const pid_t first = spawn(cli + common + " --steps 1000000", dir.file("first.log"));
+  // The lock file holds the first run's pid once it is training.
+  bool locked = false;
+  for (int i = 0; i < 6000 && !locked; ++i) {
+    auto text = read_file(run + "/.lock");
+    locked = text.ok() && *text == std::to_string(first) + "\n";
+    if (!locked) usleep(10000);
+  }
+  ASSERT_TRUE(locked) << *read_file(dir.file("first.log"));
+  auto second = test::run_bounded(cli + common + " --steps 5", 60);
+  EXPECT_EQ(second.exit_code, 1) << second.output;
+  EXPECT_NE(second.output.find(fmt::format("{} is in use by another run (pid {})", run, first)), std::string::npos)
+      << second.output;
+  EXPECT_LT(second.seconds, 30.0);
+  usleep(300000);  // let the first run take a few steps
+  kill(first, SIGINT);
+  const int status = wait_for(first, 120);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "exit " << WEXITSTATUS(status) << ": " << *read_file(dir.file("first.log"));
+  EXPECT_EQ(WTERMSIG(status), SIGINT);
+  // Its checkpoint is complete and every metrics line is one JSON record.
+  auto ck = latest_checkpoint(run);
+  ASSERT_TRUE(ck.ok()) << ck.error().to_string();
+  auto state = nlohmann::json::parse(*read_file(*ck + "/state.json"));
+  EXPECT_GT(state["step"].get<int64_t>(), 0);
+  std::ifstream metrics(run + "/metrics.jsonl");
+  int lines = 0;
+  for (std::string line; std::getline(metrics, line); ++lines)
+    EXPECT_TRUE(nlohmann::json::accept(line)) << line;
+  EXPECT_EQ(lines, state["step"].get<int64_t>());
+  // The lock died with its holder: the run resumes.
+  std::string out;
+  const int64_t next = state["step"].get<int64_t>() + 2;
+  ASSERT_EQ(test::run_command(cli + common + " --resume --steps " + std::to_string(next), &out), 0) << out;
+  EXPECT_TRUE(latest_checkpoint(run)->ends_with(fmt::format("step-{:08d}", next)));
+}
+
+// Before: SIGINT during `fragua export` left the whole temporary (100 MB per Ctrl-C). Now the
+// handler removes it and the process still dies of SIGINT.
+TEST_F(CliTest, ExportInterruptedBySigintLeavesNoTemporary) {
+  ModelConfig c;
+  c.n_vocab = 258;
+  c.n_embd = 512;
+  c.n_layer = 8;
+  c.n_head = 8;
+  c.n_head_kv = 8;
+  c.n_ctx = 16;
+  ASSERT_TRUE(c.finalize().ok());
+  {
+    auto m = Model::create(c);
+    ASSERT_TRUE(m.ok());
+    ASSERT_TRUE(save_model_safetensors(*m, dir.file("model.safetensors"), nlohmann::json::object()).ok());
+  }
+  const std::string out_dir = dir.file("out");
+  std::filesystem::create_directory(out_dir);
+  const pid_t pid = spawn(cli + " -q export " + dir.file("model.safetensors") + " -o " + out_dir + "/m.gguf",
+                          dir.file("export.log"));
+  // Interrupt once the temporary holds some data (the whole file is ~100 MB).
+  bool seen = false;
+  for (auto t0 = std::chrono::steady_clock::now(); !seen && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(60);) {
+    std::error_code ec;
+    for (auto& e : std::filesystem::directory_iterator(out_dir, ec))
+      if (e.path().filename().string().starts_with("m.gguf.tmp-") && e.file_size(ec) > (4u << 20)) seen = true;
+    if (waitpid(pid, nullptr, WNOHANG) == pid) break;
+  }
+  ASSERT_TRUE(seen) << "export ended before it could be interrupted: " << *read_file(dir.file("export.log"));
+  kill(pid, SIGINT);
+  const int status = wait_for(pid, 60);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "exit " << WEXITSTATUS(status);
+  EXPECT_EQ(WTERMSIG(status), SIGINT);
+  EXPECT_TRUE(std::filesystem::is_empty(out_dir));
 }
 
 }  // namespace

@@ -60,6 +60,17 @@ TEST(Shard, RejectsDamageNamingThePlace) {
   std::vector<int32_t> t = {1, 9};
   w.add("gl", t, 2);
   expect_error(w.to_bytes(), "token 1 at file offset");
+  // Issue 12: a provenance of 2^20 values is refused before the header is parsed, and a
+  // tokenizer vocab_size past int range does not wrap into range.
+  ShardWriter big(tok(5), nlohmann::json(std::vector<int>(1 << 20, 0)));
+  expect_error(big.to_bytes(), "header holds more than 1048576 JSON values");
+  ShardTokenizer wide = tok(5);
+  auto j = wide.to_json();
+  j["vocab_size"] = (int64_t{1} << 32) + 5;
+  auto back = ShardTokenizer::from_json(j, "s.fts");
+  ASSERT_FALSE(back.ok());
+  EXPECT_NE(back.error().message().find("vocab_size: 4294967301 is outside [1, 16777216]"), std::string::npos)
+      << back.error().message();
 }
 
 TEST(ShardBuilder, BadLineIsAnErrorNamingFileAndLineAndLeavesNothing) {

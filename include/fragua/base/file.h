@@ -1,7 +1,8 @@
 // File access through a small interface (DESIGN 10, after LevelDB's Env), so that tests can
 // inject short reads, full disks and crashes into checkpoint and shard writing. Everything
 // Fragua writes goes through AtomicFile: a temporary beside the target, renamed on commit, so an
-// interrupted or failed job never leaves a partial output behind.
+// interrupted or failed job never leaves a partial output behind. FileLock keeps two processes
+// out of the same output (a training run directory).
 #pragma once
 
 #include <cstdint>
@@ -25,6 +26,14 @@ class Env {
  public:
   virtual ~Env() = default;
   virtual Result<std::unique_ptr<WritableFile>> new_writable_file(const std::string& path, bool append = false) = 0;
+  // Creates `path`, which must not exist yet (O_EXCL: an existing file or a planted symlink is an
+  // error, never followed). `mode` >= 0: exactly these permission bits (fchmod, past the umask);
+  // -1: the default 0644 less the umask. Test Envs may keep this default, which forwards to
+  // new_writable_file.
+  virtual Result<std::unique_ptr<WritableFile>> new_exclusive_file(const std::string& path, int mode = -1) {
+    (void)mode;
+    return new_writable_file(path, false);
+  }
   virtual Result<std::string> read_file(const std::string& path) = 0;
   virtual Status rename_file(const std::string& from, const std::string& to) = 0;
   virtual Status remove_file(const std::string& path) = 0;
@@ -36,9 +45,14 @@ class Env {
   static Env& posix();
 };
 
-// Writes `path` through a temporary file "<path>.tmp-<pid>-<n>" that commit() renames into
-// place. If commit() is never called (error, exception, crash) the target is untouched and the
-// destructor removes the temporary.
+// Writes `path` through a temporary file "<path>.tmp-<pid>-<16 random hex digits>" that commit()
+// renames into place. If commit() is never called (error, exception) the target is untouched and
+// the destructor removes the temporary. The temporary is created with O_EXCL | O_NOFOLLOW under
+// an unpredictable name, so a file or symlink planted in a shared directory cannot redirect the
+// write; a replaced output keeps its permission bits. Live temporaries are listed in a fixed
+// table that a SIGINT/SIGTERM handler (installed on first use, only where the signal still has
+// its default action) unlinks before the signal ends the process; temporaries of processes that
+// died anyway (SIGKILL, power loss) are removed by the next create() of the same output.
 class AtomicFile {
  public:
   static Result<AtomicFile> create(const std::string& path, Env& env = Env::posix());
@@ -52,12 +66,41 @@ class AtomicFile {
   uint64_t bytes_written() const { return written_; }
 
  private:
-  AtomicFile(Env* env, std::string path, std::string tmp, std::unique_ptr<WritableFile> file);
+  AtomicFile(Env* env, std::string path, std::string tmp, std::unique_ptr<WritableFile> file, int slot);
   void abandon();
   Env* env_;
   std::string path_, tmp_path_;
   std::unique_ptr<WritableFile> file_;
   uint64_t written_ = 0;
+  int slot_ = -1;  // entry in the table of live temporaries the signal handler removes; -1: none
+};
+
+// Unlinks every live AtomicFile temporary now. Async-signal-safe: for a program's own SIGINT
+// handler that is about to end the process (where AtomicFile's handler was not installed).
+void remove_live_temporaries();
+
+// Removes "<path>.tmp-<pid>-*" files left by processes that no longer run (a killed writer).
+// Returns how many were removed. AtomicFile::create calls it; exposed for tests.
+size_t remove_stale_temporaries(const std::string& path);
+
+// An exclusive advisory lock (flock(LOCK_EX | LOCK_NB), after LevelDB's LOCK file) on the file
+// `path`, created if absent and holding the owner's pid, released when the object dies or the
+// process ends however it ends. The file itself stays: unlinking it would let a third process
+// lock a new inode while a second still holds the old one.
+class FileLock {
+ public:
+  // `subject` names what the lock guards in the error ("runs/x is in use by another run (pid
+  // 4242)"), `holder` what the other owner is ("run", "process").
+  static Result<FileLock> acquire(const std::string& path, std::string_view subject, std::string_view holder = "process");
+  FileLock(FileLock&&) noexcept;
+  FileLock& operator=(FileLock&&) noexcept;
+  ~FileLock();
+  const std::string& path() const { return path_; }
+
+ private:
+  FileLock(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  std::string path_;
+  int fd_ = -1;
 };
 
 Status write_file_atomic(const std::string& path, std::string_view data, Env& env = Env::posix());

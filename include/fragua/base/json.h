@@ -28,6 +28,11 @@ Result<nlohmann::json> parse_json(std::string_view text, std::string_view origin
 // Offset of the first '[' or '{' that opens level max_depth + 1 (strings skipped), or npos.
 size_t json_depth_violation(std::string_view text, int max_depth = kJsonMaxDepth);
 
+// Offset of the ',' or ':' (strings skipped) past which `text` holds more than max_values JSON
+// values, or npos. A parsed value costs about 50 bytes in nlohmann::json's tree, so a reader of a
+// large header bounds the count before parsing (100 MB of "0," took 2.7 GB).
+size_t json_value_count_violation(std::string_view text, size_t max_values);
+
 // A short description of an untrusted value for messages: its type, and for a scalar its text
 // cut to `max_chars`. Never the whole subtree (which may be huge or deeply nested).
 std::string json_preview(const nlohmann::json& v, size_t max_chars = 40);

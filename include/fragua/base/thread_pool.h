@@ -1,21 +1,36 @@
 // A fork-join pool for compute kernels. run(fn) calls fn(ith, nth) once on each of nth threads
 // (the caller is thread 0) and returns when all are done. Workers spin briefly between jobs and
 // then sleep, so back-to-back kernels (one per layer per token) pay microseconds, not a wake-up.
+// A pool never aborts: a count above max_threads() (from a flag or a config file) is capped with a
+// warning, and when the OS refuses a thread (std::system_error from std::thread: RLIMIT_NPROC, a
+// container's pids limit) the pool keeps the threads it got and records the error in status().
+// create() turns that error into a Result for callers that would rather stop.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
 
+#include "fragua/base/error.h"
+
 namespace fragua {
+
+// Compute threads beyond a few per core only add contention; the cap keeps `-t 100000` or
+// `threads: 2000000000` from exhausting the process table.
+inline constexpr int kMaxThreadsPerCore = 4;
 
 class ThreadPool {
  public:
-  explicit ThreadPool(int n_threads);  // n_threads <= 0: hardware concurrency
+  // n_threads <= 0: default_threads(); above max_threads(): capped with a warning. A thread the
+  // OS refuses is logged and left out (status() holds the error).
+  explicit ThreadPool(int n_threads);
+  // As the constructor, but a refused thread is a resource_exhausted error naming the count.
+  static Result<std::unique_ptr<ThreadPool>> create(int n_threads);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
@@ -28,12 +43,23 @@ class ThreadPool {
   // Splits [0, n) into small chunks handed out dynamically (uneven work).
   void parallel_for_dynamic(size_t n, size_t chunk, const std::function<void(size_t begin, size_t end)>& fn);
 
+  // ok, or why fewer threads than asked for run (the OS refused one).
+  const Status& status() const { return status_; }
+
+  // $FRAGUA_THREADS, else the hardware concurrency; never above max_threads().
   static int default_threads();
+  // kMaxThreadsPerCore x the hardware concurrency.
+  static int max_threads();
+  // The count a pool of n_threads gets: default_threads() for n <= 0, capped at max_threads()
+  // with a warning naming the request.
+  static int clamp_threads(int n_threads);
 
  private:
+  ThreadPool(int n_threads, bool warn_on_refusal);
   void worker(int ith);
 
   int n_threads_;
+  Status status_;
   std::vector<std::thread> threads_;
   const std::function<void(int, int)>* job_ = nullptr;
   std::atomic<uint64_t> generation_{0};

@@ -27,3 +27,14 @@ std::string encode(char32_t cp);
 std::string sanitize(std::string_view s);
 
 }  // namespace fragua::utf8
+
+namespace fragua {
+
+// Untrusted text (a GGUF key, a tensor name, a file name) made safe to print on a terminal: the
+// C0 controls, DEL and the C1 controls U+0080..U+009F (ECMA-48: ESC, CSI and OSC start escape
+// sequences that move the cursor, retitle the window or write the clipboard) become \xNN or
+// \u{NN}, and invalid UTF-8 bytes become \xNN (a lone 0x9B is CSI to an 8-bit terminal).
+// keep_newlines keeps '\n' and '\t' (multi-line messages).
+std::string terminal_safe(std::string_view s, bool keep_newlines = false);
+
+}  // namespace fragua

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fragua/base/decompress.h"
 #include "fragua/base/error.h"
 #include "fragua/data/source.h"
 
@@ -35,7 +36,8 @@ std::vector<std::string> contents_urls(std::string_view indextargets_output);
 // Scans a gzip-compressed Contents index (lines "path  section/package[,section/package...]",
 // the path possibly holding spaces) and adds, for every file
 // usr/share/locale/<locale>/LC_MESSAGES/*.mo whose locale is in `locales`, one to
-// counts[package]. Errors name the file and the compressed offset of a corrupt stream.
+// counts[package]. Errors name the file and the compressed offset of a corrupt stream; the file
+// is decoded as a stream (base/decompress.h caps) and a line longer than 64 KiB is an error.
 Status scan_contents_for_catalogs(const std::string& gz_path, const std::vector<std::string>& locales,
                                   std::map<std::string, int>& counts);
 // The same on one uncompressed chunk of lines (tests, fuzzing).
@@ -51,8 +53,10 @@ std::string debian_lang(std::string_view locale);
 std::string roff_to_text(std::string_view roff);
 // fortune(6) files: entries separated by lines holding only '%'.
 std::vector<std::string> split_fortunes(std::string_view data);
-// zlib stream (RFC 1950), as SWORD zText blocks are stored. Error on a corrupt stream.
-Result<std::string> zlib_inflate(std::string_view data, const std::string& where);
+// zlib stream (RFC 1950), as SWORD zText blocks are stored. Error on a corrupt stream, or one
+// that expands past `max_output` bytes or the ratio cap (base/decompress.h).
+Result<std::string> zlib_inflate(std::string_view data, const std::string& where,
+                                 uint64_t max_output = kDecompressMaxOutput);
 // SWORD zText module: the .bzs block index (12-byte records: offset, size, uncompressed size,
 // little-endian), the .bzz compressed blocks, the .bzv verse index (10-byte records: block,
 // offset, size). Returns the verses' text (OSIS markup removed), one string per verse.

@@ -2,8 +2,11 @@
 // dedup -> pii -> JSONL shards), multi-threaded within a file, input files split across MPI
 // ranks with the de-duplication index replicated on every rank (each round, the ranks exchange
 // the keys of their new documents and apply the same decisions in the same order). Resumable:
-// each input file's shard, dedup keys and statistics are committed atomically; a rerun loads
-// the finished files' keys and processes the rest.
+// each input file's shard, dedup keys and statistics are committed atomically, keyed by the
+// file's path, size and modification time (never by its position in the list); a rerun loads
+// the finished files' keys first, processes the rest (including files added since) and removes
+// the outputs of inputs that changed or went away. Hidden files, write temporaries and the
+// output folder are not inputs.
 #pragma once
 
 #include <string>

@@ -50,7 +50,8 @@ void parse_jsonl(std::string_view data, const std::string& name, const DocumentS
 // breaks; entities decoded). One document per file.
 void parse_html(std::string_view data, const std::string& name, const DocumentSink& sink, SourceStats& stats);
 // WARC 1.0/1.1 records ('conversion' records of WET files as text, 'response' records with an
-// HTML payload through parse_html), possibly as a gzip stream of members.
+// HTML payload through parse_html), possibly compressed (gzip members, bzip2, zstd: decoded as a
+// stream, record by record, under the caps of base/decompress.h). Records over 64 MiB are skipped.
 void parse_warc(std::string_view data, const std::string& name, const DocumentSink& sink, SourceStats& stats);
 
 // Reads a file of the given format and parses it.
@@ -59,10 +60,6 @@ Status read_source(const std::string& path, SourceFormat format, const DocumentS
 // HTML text extraction and entity decoding on their own.
 std::string html_to_text(std::string_view html);
 std::string decode_entities(std::string_view s);
-
-// Decompresses a gzip stream of one or more members. On a truncated or corrupt stream returns
-// the members decoded whole before it and sets *error_offset to the compressed offset of the fault.
-std::string gunzip(std::string_view data, int64_t* error_offset);
 
 // A gettext .mo catalog (GNU gettext manual, "The Format of GNU MO Files").
 struct MoEntry {

@@ -31,10 +31,32 @@ struct CsvTable {
   Result<double> number(const CsvField& f, std::string_view column_name) const;
 };
 
+// Most fields a record may have: datasets have 2-3 columns, the element table about 40, the
+// features file 150; a line of a million commas must not become a million fields in memory.
+inline constexpr size_t kCsvMaxFields = 4096;
+
+// Reads one record at a time, so a caller can check the header and each row as it comes (an
+// error in row 1 of a 22 MB file is reported before the rest is read, and no table of every
+// field is ever built).
+class CsvReader {
+ public:
+  // Reads the byte-order mark, the leading '#' comments and the header.
+  static Result<CsvReader> open(std::string_view text, const std::string& source);
+  // Source, comments and header (rows stay empty): for column(), where() and number().
+  const CsvTable& table() const { return t_; }
+  // The next record into `row` (as many fields as the header); false at the end.
+  Result<bool> next(std::vector<CsvField>& row);
+
+ private:
+  CsvReader(std::string_view text, CsvTable t) : text_(text), t_(std::move(t)) {}
+  std::string_view text_;
+  CsvTable t_;
+  size_t pos_ = 0;
+  int line_ = 1;
+};
+
+// The whole table (the element table, small files).
 Result<CsvTable> parse_csv(std::string_view text, const std::string& source);
 Result<CsvTable> read_csv(const std::string& path);
-
-// Quotes a field when it needs it.
-std::string csv_escape(std::string_view s);
 
 }  // namespace fragua::materials

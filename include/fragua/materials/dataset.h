@@ -25,18 +25,16 @@ struct DatasetOptions {
   bool ignore_target = false;  // formulas only (candidate lists)
 };
 
-// Reads by extension: *.json, *.json.gz, *.json.bz2 as Matbench JSON; anything else as CSV.
-// Errors name the file, line and column (CSV) or the row index (JSON).
+// Reads by extension: *.json, *.json.gz, *.json.bz2, *.json.zst as Matbench JSON; anything else
+// as CSV (which may be compressed the same way). Compressed files go through base/decompress.h
+// (1 GiB and ratio caps); CSV is checked row by row as it is read. Errors name the file, line
+// and column (CSV) or the row index (JSON).
 Result<Dataset> read_dataset(const std::string& path, const ElementTable& table,
                              const DatasetOptions& opts = {});
 Result<Dataset> parse_matbench_json(std::string_view text, const std::string& source,
                                     const ElementTable& table, const DatasetOptions& opts = {});
 Result<Dataset> parse_dataset_csv(std::string_view text, const std::string& source,
                                   const ElementTable& table, const DatasetOptions& opts = {});
-
-// Decompresses gzip/zlib (zlib) or bzip2 data; errors name the source and the byte offset.
-Result<std::string> gunzip(std::string_view data, const std::string& source);
-Result<std::string> bunzip2(std::string_view data, const std::string& source);
 
 // Writes "id,composition,<target>" through an AtomicFile, with a '#' provenance line.
 Status write_dataset_csv(const std::string& path, const Dataset& d, const std::string& provenance);

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 
 namespace fragua {
@@ -48,7 +49,13 @@ const DTypeTraits* dtype_traits(DType t);
 // Name for messages; "unknown(<id>)" for unknown ids.
 std::string_view dtype_name(DType t);
 std::optional<DType> dtype_from_name(std::string_view name);
-// Bytes of a row of n elements; n must be a multiple of the block size.
+// Bytes of a row of n elements; n must be a multiple of the block size. 0 for an unknown dtype, a
+// negative n or a size beyond 64 bits.
 size_t row_size(DType t, int64_t n);
+// Bytes of a tensor of shape ne (GGML order): row_size(ne[0]) x ne[1] x ne[2] ..., computed with
+// checked multiplication. nullopt for an unknown dtype, an empty shape, a dimension <= 0, a row
+// length that is not a multiple of the block size, or a product past 64 bits (a file's f32
+// [2^40, 2^22] would otherwise wrap to 0 bytes and pass every bounds check).
+std::optional<uint64_t> tensor_bytes(DType t, std::span<const int64_t> ne);
 
 }  // namespace fragua

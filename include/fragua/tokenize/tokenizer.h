@@ -62,6 +62,13 @@ struct VocabSpec {
   std::vector<std::pair<std::string, std::string>> info;
 };
 
+// A stretch of text given to Tokenizer::try_encode_parts: its length in bytes, and whether
+// control tokens written in it become those tokens.
+struct TextPart {
+  size_t size = 0;
+  bool parse_special = false;
+};
+
 class Tokenizer {
  public:
   static Result<Tokenizer> from_spec(VocabSpec spec);
@@ -82,7 +89,19 @@ class Tokenizer {
   // add_special: BOS (and EOS) as the model asks (tokenizer.ggml.add_bos_token...).
   // parse_special: control tokens written in the text (`<|im_start|>`) become those tokens;
   // user-defined tokens are always matched, as in Hugging Face tokenizers and llama.cpp.
+  // Never fails: where a pre-tokenizer regex runs over its budget (a hostile Split pattern in a
+  // tokenizer.json), the text it could not split stays one pre-token, still losslessly encoded.
   std::vector<int32_t> encode(std::string_view text, bool add_special, bool parse_special) const;
+  // The same, but a regex over its budget is a resource_exhausted error naming the pattern: use
+  // it where the tokenizer file is untrusted and a wrong split must not pass silently.
+  Result<std::vector<int32_t>> try_encode(std::string_view text, bool add_special, bool parse_special) const;
+  // `text` cut into consecutive parts (their sizes sum to text.size()): control tokens are
+  // recognised only inside parts with parse_special, and no special token that those parts
+  // contain (not even a user-defined one) is recognised in the other parts, so markup cannot be
+  // forged from the text between it (a chat message). Text is merged across part boundaries as
+  // if the parts were one string.
+  Result<std::vector<int32_t>> try_encode_parts(std::string_view text, std::span<const TextPart> parts,
+                                                bool add_special) const;
   // Lossless inverse of encode (control tokens render as nothing; see render_special).
   std::string decode(std::span<const int32_t> ids, bool render_special = false) const;
   // The bytes this token contributes when decoding (streaming; may be part of a character).
@@ -101,7 +120,8 @@ class Tokenizer {
 
   void write_gguf_metadata(format::GgufWriter& writer) const;
   Status save_gguf(const std::string& path) const;   // vocabulary-only GGUF
-  std::string to_hf_json() const;
+  // Refused (invalid_argument) when a token is not valid UTF-8, which JSON cannot hold.
+  Result<std::string> to_hf_json() const;
   Status save_hf_json(const std::string& path) const;
 
   struct Impl;  // defined in src/tokenize (pimpl)
@@ -127,5 +147,17 @@ struct ChatMessage {
 Result<std::string> detect_chat_template(std::string_view template_or_name);
 Result<std::string> apply_chat_template(std::string_view template_or_name, std::span<const ChatMessage> messages,
                                         bool add_generation_prompt);
+
+// A rendered prompt and its parts: the template's markup (parse_special) and the messages' text.
+struct ChatPrompt {
+  std::string text;
+  std::vector<TextPart> parts;
+};
+Result<ChatPrompt> render_chat(std::string_view template_or_name, std::span<const ChatMessage> messages,
+                               bool add_generation_prompt);
+// The prompt's tokens, BOS included as the tokenizer asks. Only the template's own markers become
+// control tokens: "<|im_end|>" typed in a message is encoded as text (no role spoofing).
+Result<std::vector<int32_t>> encode_chat(const Tokenizer& tok, std::string_view template_or_name,
+                                         std::span<const ChatMessage> messages, bool add_generation_prompt);
 
 }  // namespace fragua::tokenize

@@ -58,7 +58,7 @@ struct TokenStats {
 // Encodes `text` line by line (no BOS). Words are whitespace-separated runs; a fallback token
 // is <unk> or a token whose bytes are not whole UTF-8 characters (byte fallback, or a lone byte
 // of a byte-level vocabulary).
-TokenStats measure(const Tokenizer& tok, std::string_view text, int threads = 1);
+Result<TokenStats> measure(const Tokenizer& tok, std::string_view text, int threads = 1);
 
 // The side-by-side table: one row per language, a column group per tokenizer.
 std::string format_stats_table(const std::vector<TokenStats>& stats);

@@ -5,9 +5,13 @@
 // language) is JSON, so a resumed run draws exactly the batches an uninterrupted run would.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -39,6 +43,17 @@ struct LanguageSplit {
   uint64_t train_bytes = 0, val_bytes = 0;
 };
 
+// A loader position as Dataset::state() writes it, each field checked on the way in: the RNG
+// words (decimal strings, not all zero: xoshiro256** never leaves the all-zero state), the batch
+// count and each language's cursor and epoch (integers in [0, 2^62]). Errors name `origin` (the
+// state.json) and the field.
+struct DataState {
+  std::array<uint64_t, 4> rng{};
+  uint64_t batches = 0;
+  std::map<std::string, std::pair<uint64_t, uint64_t>> languages;  // lang -> (cursor, epoch)
+};
+Result<DataState> parse_data_state(const nlohmann::json& state, std::string_view origin);
+
 class Dataset {
  public:
   // Errors (before any training): missing directory, no shards, a corrupt shard, shards made
@@ -63,7 +78,8 @@ class Dataset {
   void val_window(size_t li, uint64_t i, int T, int32_t* tokens, int32_t* targets) const;
 
   nlohmann::json state() const;
-  Status restore(const nlohmann::json& state);
+  // parse_data_state, then the cursors checked against these shards.
+  Status restore(const nlohmann::json& state, std::string_view origin = "data state");
 
  private:
   Dataset();

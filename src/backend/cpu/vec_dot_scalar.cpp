@@ -166,7 +166,10 @@ void act_q8_0_scalar(const float* x, uint8_t* out, int64_t k) {
     const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
     int sum = 0;
     for (int j = 0; j < 32; ++j) {
-      const int q = static_cast<int>(std::nearbyint(x[32 * b + j] * id));
+      // A NaN or infinite activation (hostile or overflowing weights) becomes 0 here: converting
+      // it to int is undefined behaviour (the SIMD paths' cvtps2dq gives INT_MIN instead).
+      const float v = x[32 * b + j] * id;
+      const int q = std::isfinite(v) ? static_cast<int>(std::nearbyint(v)) : 0;
       qs[32 * b + j] = static_cast<int8_t>(q);
       sum += q;
     }
@@ -232,6 +235,7 @@ float exp_silu_scalar(float x) {
   const float u = b * b;
   const float j = std::fma(std::fma(std::fma(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u, std::fma(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)),
                            u, std::fma(0x1.ffffecp-1f, b, 1.0f));
+  if (std::isnan(n)) return n;  // NaN in, NaN out: no NaN-to-int conversion (undefined behaviour)
   if (std::fabs(n) > 192.0f) return n <= 0.0f ? 0.0f : INFINITY;
   return std::ldexp(j, static_cast<int>(n));
 }
@@ -241,7 +245,8 @@ void swiglu_scalar(const float* gate, const float* up, int64_t n, float* y) {
 }
 
 float exp_poly_scalar(float x) {
-  x = std::max(x, -87.3f);
+  if (std::isnan(x)) return x;  // no NaN-to-int conversion below (undefined behaviour)
+  x = std::min(std::max(x, -87.3f), 88.0f);  // softmax inputs are <= 0; +inf must not reach the cast
   const float n = std::nearbyint(x * 1.44269504f);
   float r = std::fma(n, -0.693145752f, x);
   r = std::fma(n, -1.42860677e-6f, r);

@@ -9,11 +9,13 @@ namespace fragua::model {
 namespace {
 Status read_granite(const format::GgufFile& file, ModelConfig& c) {
   c.rope_mode = backend::RopeMode::normal;
-  c.embedding_scale = static_cast<float>(FRAGUA_TRY(file.get_float_or("granite.embedding_scale", 1.0)));
-  c.attention_scale = static_cast<float>(FRAGUA_TRY(file.get_float_or("granite.attention.scale", 0.0)));
-  c.residual_scale = static_cast<float>(FRAGUA_TRY(file.get_float_or("granite.residual_scale", 1.0)));
-  c.logit_scale = static_cast<float>(FRAGUA_TRY(file.get_float_or("granite.logit_scale", 1.0)));
-  if (c.logit_scale == 0.0f) return corruption_error("{}: granite.logit_scale is 0", file.path());
+  // Multipliers: positive and finite (Granite 3.x: 12, 0.0078125, 0.22, 8); attention.scale 0
+  // means the default 1/sqrt(head_dim).
+  constexpr double kMaxScale = 1e6;
+  c.embedding_scale = FRAGUA_TRY(read_float_hparam(file, "granite.embedding_scale", 1.0, 0.0, kMaxScale, false));
+  c.attention_scale = FRAGUA_TRY(read_float_hparam(file, "granite.attention.scale", 0.0, 0.0, kMaxScale, true));
+  c.residual_scale = FRAGUA_TRY(read_float_hparam(file, "granite.residual_scale", 1.0, 0.0, kMaxScale, false));
+  c.logit_scale = FRAGUA_TRY(read_float_hparam(file, "granite.logit_scale", 1.0, 0.0, kMaxScale, false));
   return {};
 }
 }  // namespace
