@@ -3,6 +3,11 @@
 #include <atomic>
 #include <cstdio>
 #include <mutex>
+#include <string>
+
+#include <unistd.h>
+
+#include "fragua/base/utf8.h"
 
 namespace fragua {
 namespace {
@@ -38,7 +43,11 @@ void log_message(LogLevel level, std::string_view message) {
     g_sink(level, message);
     return;
   }
-  std::fprintf(stderr, "%s%.*s\n", prefix(level), static_cast<int>(message.size()), message.data());
+  // Messages quote names from input files: on a terminal, control sequences in them are escaped
+  // (docs/hardening.md). A pipe or a log file gets the bytes as they are.
+  static const bool tty = isatty(STDERR_FILENO) == 1;
+  const std::string safe = tty ? terminal_safe(message, /*keep_newlines=*/true) : std::string(message);
+  std::fprintf(stderr, "%s%.*s\n", prefix(level), static_cast<int>(safe.size()), safe.data());
 }
 
 }  // namespace fragua

@@ -104,7 +104,7 @@ void run(const Opts& o) {
                                          model->config().n_vocab)};
   if (!o.prompt.empty()) {
     if (!tok) throw Failure{invalid_argument_error("{} has no tokenizer: use --tokenizer or --prompt-ids", o.model)};
-    prompt = tok->encode(o.prompt, !o.no_bos, /*parse_special=*/true);
+    prompt = check(tok->try_encode(o.prompt, !o.no_bos, /*parse_special=*/true));
   } else {
     prompt = parse_ids(o.prompt_ids);
   }
