@@ -79,7 +79,8 @@ inline BoundedRun run_bounded(const std::string& cmd, double seconds) {
   }
   if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);  // time itself killed (time-out)
   while (!report.empty() && report.back() == '\n') report.pop_back();
-  if (!report.empty()) r.peak_rss_mb = std::atol(report.c_str() + report.rfind('\n') + 1) / 1024;  // npos + 1 == 0
+  const size_t nl = report.rfind('\n');
+  if (!report.empty()) r.peak_rss_mb = std::atol(report.c_str() + (nl == std::string::npos ? 0 : nl + 1)) / 1024;
   lseek(out_fd, 0, SEEK_SET);
   while ((n = read(out_fd, buf, sizeof buf)) > 0) r.output.append(buf, static_cast<size_t>(n));
   close(out_fd);
