@@ -10,6 +10,7 @@
 #include "fragua/format/gguf.h"
 #include "fragua/model/model.h"
 #include "fragua/model/random_model.h"
+#include "model/fixtures.h"
 #include "test_util.h"
 
 namespace fragua::model {
@@ -40,15 +41,7 @@ struct ConfigTest : ::testing::Test {
   test::TempDir dir;
   std::string base = dir.file("base.gguf");
   void SetUp() override {
-    RandomModelSpec s;
-    s.n_vocab = 300;
-    s.n_embd = 16;
-    s.n_layer = 1;
-    s.n_head = 2;
-    s.n_head_kv = 1;
-    s.n_ff = 32;
-    s.n_ctx = 64;
-    ASSERT_TRUE(write_random_model(s, base).ok());
+    ASSERT_TRUE(write_random_model(tiny_model_spec(), base).ok());
   }
   // Loads base with one key changed; returns the error message ("" when it loads).
   std::string load_with(const std::string& key, std::optional<GgufValue> value) {

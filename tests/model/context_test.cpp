@@ -9,6 +9,7 @@
 #include "fragua/base/thread_pool.h"
 #include "fragua/model/model.h"
 #include "fragua/model/random_model.h"
+#include "model/fixtures.h"
 #include "test_util.h"
 
 namespace fragua::model {
@@ -18,15 +19,7 @@ struct ContextThreads : ::testing::Test {
   test::TempDir dir;
   std::string model = dir.file("tiny.gguf");
   void SetUp() override {
-    RandomModelSpec s;
-    s.n_vocab = 300;
-    s.n_embd = 16;
-    s.n_layer = 1;
-    s.n_head = 2;
-    s.n_head_kv = 1;
-    s.n_ff = 32;
-    s.n_ctx = 64;
-    ASSERT_TRUE(write_random_model(s, model).ok());
+    ASSERT_TRUE(write_random_model(tiny_model_spec(), model).ok());
   }
 };
 
