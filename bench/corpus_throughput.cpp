@@ -3,8 +3,8 @@
 // machine is shared: wall time would measure the other jobs too). Usage:
 // bench_corpus_throughput FILE.jsonl...
 #include <chrono>
-#include <ctime>
 #include <cstdio>
+#include <ctime>
 
 #include "fragua/base/file.h"
 #include "fragua/data/clean.h"
@@ -33,10 +33,13 @@ int main(int argc, char** argv) {
       return 1;
     }
     SourceStats st;
-    parse_jsonl(*f, argv[i], [&](Document&& d) {
-      bytes += d.text.size();
-      docs.push_back(std::move(d.text));
-    }, st);
+    parse_jsonl(
+        *f, argv[i],
+        [&](Document&& d) {
+          bytes += d.text.size();
+          docs.push_back(std::move(d.text));
+        },
+        st);
   }
   auto model = LangIdModel::load_default();
   if (!model.ok()) {

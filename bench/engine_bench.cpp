@@ -41,7 +41,8 @@ int main(int argc, char** argv) {
   // f32 each (the names llama.cpp's graph uses), to find where two engines part.
   if (const char* dir = std::getenv("FRAGUA_TRACE_DIR")) {
     auto done = std::make_shared<std::set<std::string>>();
-    cp.eval_callback = [dir = std::string(dir), done](const char* name, int layer, const float* data, int64_t t, int64_t n) {
+    cp.eval_callback = [dir = std::string(dir), done](const char* name, int layer, const float* data, int64_t t,
+                                                      int64_t n) {
       const std::string file = fmt::format("{}/{}-{}.bin", dir, name, layer);
       if (!done->insert(file).second) return;
       if (FILE* f = std::fopen(file.c_str(), "wb")) {
@@ -101,7 +102,8 @@ int main(int argc, char** argv) {
   };
   run();  // warm-up
   double s = run();
-  std::printf("{\"engine\": \"fragua\", \"mode\": \"%s\", \"n\": %d, \"threads\": %d, \"seconds\": %.6f, \"tps\": %.3f}\n",
-              mode.c_str(), n, threads, s, n / s);
+  std::printf(
+      "{\"engine\": \"fragua\", \"mode\": \"%s\", \"n\": %d, \"threads\": %d, \"seconds\": %.6f, \"tps\": %.3f}\n",
+      mode.c_str(), n, threads, s, n / s);
   return 0;
 }

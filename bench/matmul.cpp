@@ -6,9 +6,9 @@
 // n = 1 the weights rotate over copies totalling >= 256 MiB so they come from DRAM, not cache.
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <random>
 #include <sstream>
 #include <string>
@@ -31,9 +31,15 @@ std::vector<std::string> split(const std::string& s) {
 
 std::vector<int> half_fields(DType t) {
   switch (t) {
-    case DType::q4_1: case DType::q5_1: case DType::q4_k: case DType::q5_k: return {0, 2};
-    case DType::q6_k: return {208};
-    default: return {0};
+    case DType::q4_1:
+    case DType::q5_1:
+    case DType::q4_k:
+    case DType::q5_k:
+      return {0, 2};
+    case DType::q6_k:
+      return {208};
+    default:
+      return {0};
   }
 }
 
@@ -82,14 +88,22 @@ int main(int argc, char** argv) {
               ns = "1,512";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i], v = argv[i + 1];
-    if (a == "--m") m = std::stoll(v);
-    else if (a == "--k") k = std::stoll(v);
-    else if (a == "--n") ns = v;
-    else if (a == "--threads") threads = std::stoi(v);
-    else if (a == "--types") types = v;
-    else if (a == "--levels") levels = v;
-    else if (a == "--reps") reps = std::stoi(v);
-    else if (a == "--rotate") rotate = v != "0";
+    if (a == "--m")
+      m = std::stoll(v);
+    else if (a == "--k")
+      k = std::stoll(v);
+    else if (a == "--n")
+      ns = v;
+    else if (a == "--threads")
+      threads = std::stoi(v);
+    else if (a == "--types")
+      types = v;
+    else if (a == "--levels")
+      levels = v;
+    else if (a == "--reps")
+      reps = std::stoi(v);
+    else if (a == "--rotate")
+      rotate = v != "0";
     else {
       std::fprintf(stderr, "unknown option %s\n", a.c_str());
       return 2;

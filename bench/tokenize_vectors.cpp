@@ -62,8 +62,10 @@ int main(int argc, char** argv) {
       for (int32_t id; is >> id;) want.push_back(id);
       auto got = tok->encode(texts[i], false, false);
       ++n;
-      if (got == want) ++ok;
-      else if (first_fail.empty()) first_fail = texts[i].substr(0, 40);
+      if (got == want)
+        ++ok;
+      else if (first_fail.empty())
+        first_fail = texts[i].substr(0, 40);
       lossless += tok->decode(got) == texts[i];
     }
     all_ok += ok;

@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "fragua/train/kernels.h"
 #include "fragua/train/model.h"
 #include "fragua/train/optim.h"
-#include "fragua/train/kernels.h"
 
 using namespace fragua;
 using namespace fragua::train;
@@ -49,16 +49,26 @@ int main(int argc, char** argv) {
       continue;
     }
     int v = std::atoi(argv[++i]);
-    if (k == "--n-embd") c.n_embd = v;
-    else if (k == "--n-layer") c.n_layer = v;
-    else if (k == "--n-head") c.n_head = c.n_head_kv = v;
-    else if (k == "--n-head-kv") c.n_head_kv = v;
-    else if (k == "--n-vocab") c.n_vocab = v;
-    else if (k == "--n-ff") c.n_ff = v;
-    else if (k == "--batch") B = v;
-    else if (k == "--seq") T = c.n_ctx = v;
-    else if (k == "--steps") steps = v;
-    else if (k == "--threads") threads = v;
+    if (k == "--n-embd")
+      c.n_embd = v;
+    else if (k == "--n-layer")
+      c.n_layer = v;
+    else if (k == "--n-head")
+      c.n_head = c.n_head_kv = v;
+    else if (k == "--n-head-kv")
+      c.n_head_kv = v;
+    else if (k == "--n-vocab")
+      c.n_vocab = v;
+    else if (k == "--n-ff")
+      c.n_ff = v;
+    else if (k == "--batch")
+      B = v;
+    else if (k == "--seq")
+      T = c.n_ctx = v;
+    else if (k == "--steps")
+      steps = v;
+    else if (k == "--threads")
+      threads = v;
   }
   auto model = Model::create(c);
   if (!model.ok()) {
@@ -93,13 +103,15 @@ int main(int argc, char** argv) {
   double tps = static_cast<double>(B) * T * steps / dt;
   // FLOPs per token: 6 per weight of every matmul (forward 2, backward 4; the embedding is a
   // lookup) plus causal attention, 6 * T * C per layer (scores and weighted sum, fwd + bwd).
-  double matmul_params = static_cast<double>(mc.n_params()) - static_cast<double>(mc.n_vocab) * mc.n_embd * (mc.tied_embeddings ? 0 : 1);
+  double matmul_params =
+      static_cast<double>(mc.n_params()) - static_cast<double>(mc.n_vocab) * mc.n_embd * (mc.tied_embeddings ? 0 : 1);
   double flops_per_token = 6.0 * matmul_params + 6.0 * mc.n_layer * T * mc.n_embd;
   double gflops = flops_per_token * tps / 1e9;
   double peak = sgemm_peak_gflops(1024);
-  std::printf("{\"impl\":\"fragua%s\",\"params\":%lld,\"tokens_per_s\":%.1f,\"gflops\":%.2f,\"sgemm_peak_gflops\":%.2f,"
-              "\"fraction_of_peak\":%.3f,\"loss\":%.4f,\"fwd_s\":%.3f,\"bwd_s\":%.3f,\"opt_s\":%.3f,\"threads\":%d}\n",
-              blas ? "" : "-plain", static_cast<long long>(mc.n_params()), tps, gflops, peak, gflops / peak, loss,
-              t_fwd / steps, t_bwd / steps, t_opt / steps, threads);
+  std::printf(
+      "{\"impl\":\"fragua%s\",\"params\":%lld,\"tokens_per_s\":%.1f,\"gflops\":%.2f,\"sgemm_peak_gflops\":%.2f,"
+      "\"fraction_of_peak\":%.3f,\"loss\":%.4f,\"fwd_s\":%.3f,\"bwd_s\":%.3f,\"opt_s\":%.3f,\"threads\":%d}\n",
+      blas ? "" : "-plain", static_cast<long long>(mc.n_params()), tps, gflops, peak, gflops / peak, loss,
+      t_fwd / steps, t_bwd / steps, t_opt / steps, threads);
   return 0;
 }

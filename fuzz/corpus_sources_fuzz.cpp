@@ -12,11 +12,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size_t total = 0;
   DocumentSink sink = [&total](Document&& d) { total += d.text.size(); };
   switch (data[0] % 5) {
-    case 0: parse_text(in, "fuzz", sink, stats); break;
-    case 1: parse_jsonl(in, "fuzz", sink, stats); break;
-    case 2: parse_html(in, "fuzz", sink, stats); break;
-    case 3: parse_warc(in, "fuzz", sink, stats); break;
-    case 4: (void)parse_mo(in, "fuzz"); break;
+    case 0:
+      parse_text(in, "fuzz", sink, stats);
+      break;
+    case 1:
+      parse_jsonl(in, "fuzz", sink, stats);
+      break;
+    case 2:
+      parse_html(in, "fuzz", sink, stats);
+      break;
+    case 3:
+      parse_warc(in, "fuzz", sink, stats);
+      break;
+    case 4:
+      (void)parse_mo(in, "fuzz");
+      break;
   }
   return 0;
 }

@@ -14,16 +14,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
   switch (data[0] % 6) {
-    case 0: (void)parse_mo(in, "fuzz.mo"); break;
-    case 1: (void)roff_to_text(in); break;
-    case 2: (void)split_fortunes(in); break;
+    case 0:
+      (void)parse_mo(in, "fuzz.mo");
+      break;
+    case 1:
+      (void)roff_to_text(in);
+      break;
+    case 2:
+      (void)split_fortunes(in);
+      break;
     case 3: {
       std::map<std::string, int> counts;
       scan_contents_lines(in, {"es", "ca", "ca@valencia", "eu", "gl"}, counts);
       (void)contents_urls(in);
       break;
     }
-    case 4: (void)zlib_inflate(in, "fuzz.bzz", 1 << 20); break;
+    case 4:
+      (void)zlib_inflate(in, "fuzz.bzz", 1 << 20);
+      break;
     default: {
       // A SWORD zText module: the input split in three at its first two bytes.
       if (in.size() < 2) break;

@@ -14,11 +14,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
   std::optional<Compression> format;
   switch (data[0] & 7) {
-    case 1: format = Compression::gzip; break;
-    case 2: format = Compression::zlib; break;
-    case 3: format = Compression::bzip2; break;
-    case 4: format = Compression::zstd; break;
-    default: break;  // by magic
+    case 1:
+      format = Compression::gzip;
+      break;
+    case 2:
+      format = Compression::zlib;
+      break;
+    case 3:
+      format = Compression::bzip2;
+      break;
+    case 4:
+      format = Compression::zstd;
+      break;
+    default:
+      break;  // by magic
   }
   DecompressLimits limits;
   limits.max_output = 8 << 20;

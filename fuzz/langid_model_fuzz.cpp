@@ -7,7 +7,8 @@
 #include "fragua/data/langid.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  auto m = fragua::data::LangIdModel::from_bytes(std::string_view(reinterpret_cast<const char*>(data), size), "fuzz.bin");
+  auto m =
+      fragua::data::LangIdModel::from_bytes(std::string_view(reinterpret_cast<const char*>(data), size), "fuzz.bin");
   if (m.ok()) (void)m->identify_document("Bon dia a tothom. Buenos días a todos.", true);
   return 0;
 }

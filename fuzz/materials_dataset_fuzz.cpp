@@ -11,10 +11,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!table.ok() || size == 0) return 0;
   std::string_view s(reinterpret_cast<const char*>(data) + 1, size - 1);
   switch (data[0] % 4) {
-    case 0: (void)fragua::materials::parse_matbench_json(s, "fuzz.json", **table); break;
-    case 1: (void)fragua::materials::parse_dataset_csv(s, "fuzz.csv", **table); break;
-    case 2: (void)fragua::decompress_all(s, "fuzz.gz", {}, fragua::Compression::gzip); break;
-    default: (void)fragua::decompress_all(s, "fuzz.bz2", {}, fragua::Compression::bzip2); break;
+    case 0:
+      (void)fragua::materials::parse_matbench_json(s, "fuzz.json", **table);
+      break;
+    case 1:
+      (void)fragua::materials::parse_dataset_csv(s, "fuzz.csv", **table);
+      break;
+    case 2:
+      (void)fragua::decompress_all(s, "fuzz.gz", {}, fragua::Compression::gzip);
+      break;
+    default:
+      (void)fragua::decompress_all(s, "fuzz.bz2", {}, fragua::Compression::bzip2);
+      break;
   }
   return 0;
 }

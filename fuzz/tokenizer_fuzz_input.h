@@ -38,7 +38,8 @@ inline void check_ids(const tokenize::Tokenizer& tok, const std::vector<int32_t>
 // within the regex budget, which is a time budget and so may run out in one and not the other).
 inline void check_same(const tokenize::Tokenizer& a, const tokenize::Tokenizer& b, std::string_view text) {
   check(a.n_vocab() == b.n_vocab());
-  for (int32_t i = 0; i < a.n_vocab(); ++i) check(a.token_text(i) == b.token_text(i) && a.token_type(i) == b.token_type(i));
+  for (int32_t i = 0; i < a.n_vocab(); ++i)
+    check(a.token_text(i) == b.token_text(i) && a.token_type(i) == b.token_type(i));
   for (bool special : {false, true}) {
     auto x = a.try_encode(text, special, special), y = b.try_encode(text, special, special);
     if (x.ok() && y.ok()) check(*x == *y);

@@ -22,12 +22,12 @@
 namespace fragua::test {
 
 struct BoundedRun {
-  int exit_code = -1;       // the exit status, or -1 when a signal ended the process
-  int signal = 0;           // the signal that ended it (SIGKILL after a time-out)
-  bool timed_out = false;   // killed after `seconds`
-  double seconds = 0;       // wall time
-  long peak_rss_mb = 0;     // the child's peak resident set size
-  std::string output;       // stdout and stderr together
+  int exit_code = -1;      // the exit status, or -1 when a signal ended the process
+  int signal = 0;          // the signal that ended it (SIGKILL after a time-out)
+  bool timed_out = false;  // killed after `seconds`
+  double seconds = 0;      // wall time
+  long peak_rss_mb = 0;    // the child's peak resident set size
+  std::string output;      // stdout and stderr together
 };
 
 // `cmd` runs under `/usr/bin/time` as `/bin/sh -c 'exec cmd'`, in its own process group (killed
@@ -47,7 +47,8 @@ inline BoundedRun run_bounded(const std::string& cmd, double seconds) {
     dup2(out_fd, 1);
     dup2(out_fd, 2);
     std::string full = "exec " + cmd;
-    execl("/usr/bin/time", "time", "-f", "%M", "-o", peak_name, "/bin/sh", "-c", full.c_str(), static_cast<char*>(nullptr));
+    execl("/usr/bin/time", "time", "-f", "%M", "-o", peak_name, "/bin/sh", "-c", full.c_str(),
+          static_cast<char*>(nullptr));
     _exit(127);
   }
   setpgid(pid, pid);

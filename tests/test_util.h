@@ -84,6 +84,6 @@ inline std::string gzip(const std::string& s) {
 }  // namespace fragua::test
 
 // Skips the current test with a message when ../shared data is missing.
-#define FRAGUA_REQUIRE_SHARED(var, rel)                                                       \
-  std::string var = ::fragua::test::shared_path(rel);                                       \
+#define FRAGUA_REQUIRE_SHARED(var, rel)               \
+  std::string var = ::fragua::test::shared_path(rel); \
   if (var.empty()) GTEST_SKIP() << "../shared/" << (rel) << " is absent (fresh clone): skipped"

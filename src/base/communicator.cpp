@@ -91,7 +91,8 @@ std::vector<std::vector<uint64_t>> Communicator::allgather(const std::vector<uin
     std::vector<int> counts(static_cast<size_t>(size_)), displs(static_cast<size_t>(size_));
     MPI_Allgather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, MPI_COMM_WORLD);
     std::vector<uint64_t> all(static_cast<size_t>(displacements(counts, displs)));
-    MPI_Allgatherv(mine.data(), n, MPI_UINT64_T, all.data(), counts.data(), displs.data(), MPI_UINT64_T, MPI_COMM_WORLD);
+    MPI_Allgatherv(mine.data(), n, MPI_UINT64_T, all.data(), counts.data(), displs.data(), MPI_UINT64_T,
+                   MPI_COMM_WORLD);
     std::vector<std::vector<uint64_t>> out;
     for (size_t r = 0; r < counts.size(); ++r)
       out.emplace_back(all.begin() + displs[r], all.begin() + displs[r] + counts[r]);

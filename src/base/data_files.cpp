@@ -28,9 +28,10 @@ Result<std::string> find_data_file(std::string_view relative) {
     if (fs::is_regular_file(p, ec)) return p.string();
     tried += (tried.empty() ? "" : ", ") + p.string();
   }
-  return not_found_error("bundled data file {} not found (looked in: {}); set FRAGUA_DATA_DIR to the folder that "
-                         "holds langid/ and materials/",
-                         relative, tried.empty() ? "nowhere" : tried);
+  return not_found_error(
+      "bundled data file {} not found (looked in: {}); set FRAGUA_DATA_DIR to the folder that "
+      "holds langid/ and materials/",
+      relative, tried.empty() ? "nowhere" : tried);
 }
 
 }  // namespace fragua

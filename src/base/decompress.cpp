@@ -14,11 +14,16 @@ namespace fragua {
 
 const char* compression_name(Compression c) {
   switch (c) {
-    case Compression::none: return "uncompressed";
-    case Compression::gzip: return "gzip";
-    case Compression::zlib: return "zlib";
-    case Compression::bzip2: return "bzip2";
-    case Compression::zstd: return "zstd";
+    case Compression::none:
+      return "uncompressed";
+    case Compression::gzip:
+      return "gzip";
+    case Compression::zlib:
+      return "zlib";
+    case Compression::bzip2:
+      return "bzip2";
+    case Compression::zstd:
+      return "zstd";
   }
   return "?";
 }
@@ -28,7 +33,7 @@ namespace {
 bool is_zstd_skippable(std::string_view h) {
   if (h.size() < 4) return false;
   uint32_t m;
-  std::memcpy(&m, h.data(), 4);  // little-endian on every platform Fragua builds for
+  std::memcpy(&m, h.data(), 4);             // little-endian on every platform Fragua builds for
   return (m & 0xFFFFFFF0u) == 0x184D2A50u;  // RFC 8878 section 3.1.2
 }
 
@@ -54,9 +59,9 @@ struct DecompressReader::Impl {
   std::string origin;
   DecompressLimits limits;
   Compression format = Compression::none;
-  size_t pos = 0;         // input consumed
+  size_t pos = 0;  // input consumed
   uint64_t out = 0, verified = 0;
-  uint64_t members = 0;   // whole members/streams/frames read
+  uint64_t members = 0;  // whole members/streams/frames read
   bool in_member = false, done = false;
   std::optional<Error> error;  // sticky once met
   std::string codec_message;   // the library's own words for a corrupt stream
@@ -87,16 +92,16 @@ Status DecompressReader::Impl::start_member() {
     // bytes (padding added by tape and block devices).
     bool next = format == Compression::gzip    ? detect_compression(rest) == Compression::gzip
                 : format == Compression::bzip2 ? detect_compression(rest) == Compression::bzip2
-                : format == Compression::zstd  ? detect_compression(rest) == Compression::zstd || is_zstd_skippable(rest)
-                                               : false;
+                : format == Compression::zstd ? detect_compression(rest) == Compression::zstd || is_zstd_skippable(rest)
+                                              : false;
     if (!next) {
       if (format == Compression::gzip && rest.find_first_not_of('\0') == std::string_view::npos) {
         pos = in.size();
         done = true;
         return ok_status();
       }
-      return corruption_error("{}: compressed offset {}: {} bytes after the end of the {} data", origin, pos, rest.size(),
-                              compression_name(format));
+      return corruption_error("{}: compressed offset {}: {} bytes after the end of the {} data", origin, pos,
+                              rest.size(), compression_name(format));
     }
   }
   switch (format) {
@@ -115,7 +120,8 @@ Status DecompressReader::Impl::start_member() {
       if (bz_ready) BZ2_bzDecompressEnd(&bz);
       bz = bz_stream{};
       bz_ready = false;
-      if (BZ2_bzDecompressInit(&bz, 0, 0) != BZ_OK) return resource_exhausted_error("{}: cannot start the bzip2 decoder", origin);
+      if (BZ2_bzDecompressInit(&bz, 0, 0) != BZ_OK)
+        return resource_exhausted_error("{}: cannot start the bzip2 decoder", origin);
       bz_ready = true;
       break;
     case Compression::zstd:
@@ -190,10 +196,14 @@ Step DecompressReader::Impl::step_zstd(char* dst, size_t want, size_t* produced)
 Step DecompressReader::Impl::step(char* dst, size_t want, size_t* produced) {
   switch (format) {
     case Compression::gzip:
-    case Compression::zlib: return step_zlib(dst, want, produced);
-    case Compression::bzip2: return step_bzip2(dst, want, produced);
-    case Compression::zstd: return step_zstd(dst, want, produced);
-    case Compression::none: break;
+    case Compression::zlib:
+      return step_zlib(dst, want, produced);
+    case Compression::bzip2:
+      return step_bzip2(dst, want, produced);
+    case Compression::zstd:
+      return step_zstd(dst, want, produced);
+    case Compression::none:
+      break;
   }
   return Step::corrupt;
 }
@@ -203,8 +213,8 @@ DecompressReader::DecompressReader(DecompressReader&&) noexcept = default;
 DecompressReader& DecompressReader::operator=(DecompressReader&&) noexcept = default;
 DecompressReader::~DecompressReader() = default;
 
-Result<DecompressReader> DecompressReader::open(std::string_view data, std::string origin, const DecompressLimits& limits,
-                                                std::optional<Compression> format) {
+Result<DecompressReader> DecompressReader::open(std::string_view data, std::string origin,
+                                                const DecompressLimits& limits, std::optional<Compression> format) {
   auto im = std::make_unique<Impl>();
   im->in = data;
   im->origin = std::move(origin);
@@ -236,7 +246,8 @@ Result<size_t> DecompressReader::read(char* dst, size_t n) {
     }
     // One byte past the cap is asked for, so that reaching the cap exactly is not an error.
     const uint64_t room = im.limits.max_output - std::min(im.out, im.limits.max_output);
-    const size_t want = static_cast<size_t>(std::min<uint64_t>({n - total, room == UINT64_MAX ? room : room + 1, kMaxInputWindow}));
+    const size_t want =
+        static_cast<size_t>(std::min<uint64_t>({n - total, room == UINT64_MAX ? room : room + 1, kMaxInputWindow}));
     size_t produced = 0;
     const size_t at = im.pos;
     Step st = im.step(dst + total, want, &produced);
@@ -245,13 +256,15 @@ Result<size_t> DecompressReader::read(char* dst, size_t n) {
     if (im.out > im.limits.max_output) {
       total -= static_cast<size_t>(im.out - im.limits.max_output);
       im.out = im.limits.max_output;
-      return fail(resource_exhausted_error("{}: compressed offset {}: {} data expands past the output limit of {} bytes",
-                                           im.origin, im.pos, compression_name(im.format), im.limits.max_output));
+      return fail(
+          resource_exhausted_error("{}: compressed offset {}: {} data expands past the output limit of {} bytes",
+                                   im.origin, im.pos, compression_name(im.format), im.limits.max_output));
     }
-    if (im.out > im.limits.ratio_floor && static_cast<double>(im.out) > im.limits.max_ratio * static_cast<double>(im.pos))
+    if (im.out > im.limits.ratio_floor &&
+        static_cast<double>(im.out) > im.limits.max_ratio * static_cast<double>(im.pos))
       return fail(resource_exhausted_error(
-          "{}: compressed offset {}: {} data expands more than {}:1 ({} bytes from {}): a decompression bomb?", im.origin,
-          im.pos, compression_name(im.format), im.limits.max_ratio, im.out, im.pos));
+          "{}: compressed offset {}: {} data expands more than {}:1 ({} bytes from {}): a decompression bomb?",
+          im.origin, im.pos, compression_name(im.format), im.limits.max_ratio, im.out, im.pos));
     switch (st) {
       case Step::more:
         if (produced == 0 && im.pos == at)  // no progress: the codec is stuck on this input

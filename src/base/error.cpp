@@ -4,12 +4,18 @@ namespace fragua {
 
 const char* error_code_name(ErrorCode code) {
   switch (code) {
-    case ErrorCode::not_found: return "not found";
-    case ErrorCode::corruption: return "corrupt input";
-    case ErrorCode::unsupported: return "unsupported";
-    case ErrorCode::invalid_argument: return "invalid argument";
-    case ErrorCode::io: return "I/O error";
-    case ErrorCode::resource_exhausted: return "resource exhausted";
+    case ErrorCode::not_found:
+      return "not found";
+    case ErrorCode::corruption:
+      return "corrupt input";
+    case ErrorCode::unsupported:
+      return "unsupported";
+    case ErrorCode::invalid_argument:
+      return "invalid argument";
+    case ErrorCode::io:
+      return "I/O error";
+    case ErrorCode::resource_exhausted:
+      return "resource exhausted";
   }
   return "error";
 }

@@ -123,7 +123,7 @@ class PosixEnv final : public Env {
 // A fixed table, because the handler may only call async-signal-safe functions (POSIX.1-2017
 // 2.4.3: unlink, signal and raise are; malloc and locks are not). A slot is free (0), claimed by
 // a writer or the handler (1), or holds the path of a live temporary (2).
-constexpr int kMaxLiveTemporaries = 256;  // AtomicFiles open at once whose signal cleanup is assured
+constexpr int kMaxLiveTemporaries = 256;    // AtomicFiles open at once whose signal cleanup is assured
 constexpr size_t kMaxTemporaryPath = 4096;  // PATH_MAX on Linux
 struct LiveSlot {
   std::atomic<int> state{0};
@@ -207,8 +207,12 @@ AtomicFile::AtomicFile(Env* env, std::string path, std::string tmp, std::unique_
     : env_(env), path_(std::move(path)), tmp_path_(std::move(tmp)), file_(std::move(file)), slot_(slot) {}
 
 AtomicFile::AtomicFile(AtomicFile&& o) noexcept
-    : env_(o.env_), path_(std::move(o.path_)), tmp_path_(std::move(o.tmp_path_)), file_(std::move(o.file_)),
-      written_(o.written_), slot_(o.slot_) {
+    : env_(o.env_),
+      path_(std::move(o.path_)),
+      tmp_path_(std::move(o.tmp_path_)),
+      file_(std::move(o.file_)),
+      written_(o.written_),
+      slot_(o.slot_) {
   o.tmp_path_.clear();
   o.slot_ = -1;
 }
@@ -295,8 +299,10 @@ size_t remove_stale_temporaries(const std::string& path) {
     long pid = 0;
     bool digits = true;
     for (size_t k = i; k < dash; ++k) {
-      if (name[k] < '0' || name[k] > '9') digits = false;
-      else pid = pid * 10 + (name[k] - '0');
+      if (name[k] < '0' || name[k] > '9')
+        digits = false;
+      else
+        pid = pid * 10 + (name[k] - '0');
     }
     if (!digits || pid <= 0 || pid == ::getpid()) continue;
     if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;

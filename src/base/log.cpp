@@ -18,11 +18,16 @@ std::function<void(LogLevel, std::string_view)> g_sink;
 
 const char* prefix(LogLevel level) {
   switch (level) {
-    case LogLevel::debug: return "debug: ";
-    case LogLevel::info: return "";
-    case LogLevel::warn: return "warning: ";
-    case LogLevel::error: return "error: ";
-    case LogLevel::quiet: return "";
+    case LogLevel::debug:
+      return "debug: ";
+    case LogLevel::info:
+      return "";
+    case LogLevel::warn:
+      return "warning: ";
+    case LogLevel::error:
+      return "error: ";
+    case LogLevel::quiet:
+      return "";
   }
   return "";
 }

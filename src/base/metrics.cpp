@@ -1,5 +1,5 @@
-#include "fragua/base/json.h"
 #include "fragua/base/metrics.h"
+#include "fragua/base/json.h"
 
 #include <cerrno>
 #include <chrono>

@@ -78,7 +78,6 @@ std::string format_rate(double rate, const std::string& unit) {
   return format_count(rate, unit) + "/s";
 }
 
-
 std::string ProgressBar::render() const {
   double el = elapsed_seconds();
   double done = static_cast<double>(done_.load());

@@ -28,8 +28,10 @@ RuntimeOptions runtime_options() {
   int64_t n = 0;  // a count past int's range still means "too many" (capped by the thread pool)
   auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), n);
   if (!t.empty() && p == t.data() + t.size()) {
-    if (ec == std::errc::result_out_of_range && t[0] != '-') o.threads = INT32_MAX;
-    else if (ec == std::errc() && n > 0) o.threads = static_cast<int>(std::min<int64_t>(n, INT32_MAX));
+    if (ec == std::errc::result_out_of_range && t[0] != '-')
+      o.threads = INT32_MAX;
+    else if (ec == std::errc() && n > 0)
+      o.threads = static_cast<int>(std::min<int64_t>(n, INT32_MAX));
   }
   o.mpi_launched = std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMI_SIZE") || std::getenv("PMIX_RANK");
   return o;

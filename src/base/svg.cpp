@@ -12,12 +12,23 @@ std::string escape(std::string_view s) {
   o.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      case '\'': o += "&#39;"; break;
-      default: o += c;
+      case '&':
+        o += "&amp;";
+        break;
+      case '<':
+        o += "&lt;";
+        break;
+      case '>':
+        o += "&gt;";
+        break;
+      case '"':
+        o += "&quot;";
+        break;
+      case '\'':
+        o += "&#39;";
+        break;
+      default:
+        o += c;
     }
   }
   return o;
@@ -30,8 +41,10 @@ double nice_number(double x, bool round) {
   const double e = std::floor(std::log10(x));
   const double f = x / std::pow(10.0, e);
   double n;
-  if (round) n = f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10;
-  else n = f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10;
+  if (round)
+    n = f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10;
+  else
+    n = f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10;
   return n * std::pow(10.0, e);
 }
 
@@ -58,23 +71,25 @@ std::vector<double> nice_ticks(double lo, double hi, int max_ticks) {
 Canvas::Canvas(double width, double height, std::string_view comment) {
   out_ = fmt::format(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" "
-      "font-family=\"sans-serif\" font-size=\"12\">\n<!-- {} -->\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",
+      "font-family=\"sans-serif\" font-size=\"12\">\n<!-- {} -->\n<rect width=\"100%\" height=\"100%\" "
+      "fill=\"white\"/>\n",
       width, height, escape(comment));
 }
 
 void Canvas::text(double x, double y, std::string_view s, std::string_view attrs) {
-  out_ += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\"{}{}>{}</text>\n", x, y, attrs.empty() ? "" : " ", attrs, escape(s));
+  out_ +=
+      fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\"{}{}>{}</text>\n", x, y, attrs.empty() ? "" : " ", attrs, escape(s));
 }
 
 void Canvas::line(double x1, double y1, double x2, double y2, std::string_view stroke, std::string_view attrs) {
-  out_ += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\"{}{}/>\n", x1, y1, x2, y2,
-                      stroke, attrs.empty() ? "" : " ", attrs);
+  out_ += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\"{}{}/>\n", x1, y1, x2,
+                      y2, stroke, attrs.empty() ? "" : " ", attrs);
 }
 
 void Canvas::rect(double x, double y, double w, double h, std::string_view fill, std::string_view tooltip,
                   std::string_view attrs) {
-  out_ += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\"{}{}", x, y, w, h, fill,
-                      attrs.empty() ? "" : " ", attrs);
+  out_ += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\"{}{}", x, y, w, h,
+                      fill, attrs.empty() ? "" : " ", attrs);
   out_ += tooltip.empty() ? "/>\n" : fmt::format("><title>{}</title></rect>\n", escape(tooltip));
 }
 
@@ -87,8 +102,8 @@ void Canvas::polyline(const std::vector<std::pair<double, double>>& points, std:
                       std::string_view attrs) {
   std::string pts;
   for (auto [x, y] : points) pts += fmt::format("{:.1f},{:.1f} ", x, y);
-  out_ += fmt::format("<polyline fill=\"none\" stroke=\"{}\"{}{} points=\"{}\"/>\n", stroke, attrs.empty() ? "" : " ", attrs,
-                      pts);
+  out_ += fmt::format("<polyline fill=\"none\" stroke=\"{}\"{}{} points=\"{}\"/>\n", stroke, attrs.empty() ? "" : " ",
+                      attrs, pts);
 }
 
 std::string Canvas::finish() { return out_ + "</svg>\n"; }
@@ -130,7 +145,8 @@ void Axes::draw(Canvas& c, std::string_view x_title, std::string_view y_title, b
   if (!x_title.empty()) c.text(left + width / 2, top + height + 30, x_title, "text-anchor=\"middle\"");
   if (!y_title.empty())
     c.text(0, 0, y_title,
-           fmt::format("text-anchor=\"middle\" transform=\"translate({:.1f},{:.1f}) rotate(-90)\"", left - 48, top + height / 2));
+           fmt::format("text-anchor=\"middle\" transform=\"translate({:.1f},{:.1f}) rotate(-90)\"", left - 48,
+                       top + height / 2));
 }
 
 }  // namespace fragua::svg

@@ -11,7 +11,7 @@ size_t sequence_length(std::string_view s) {
   if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
   if (c >= 0xE0 && c <= 0xEF) {
     if (!cont(1) || !cont(2)) return 0;
-    if (c == 0xE0 && b(1) < 0xA0) return 0;  // overlong
+    if (c == 0xE0 && b(1) < 0xA0) return 0;   // overlong
     if (c == 0xED && b(1) >= 0xA0) return 0;  // surrogates
     return 3;
   }
@@ -50,11 +50,21 @@ char32_t decode(std::string_view s, size_t& pos) {
   size_t n = sequence_length(rest);
   auto b = [&](size_t i) { return static_cast<char32_t>(static_cast<uint8_t>(rest[i])); };
   switch (n) {
-    case 1: pos += 1; return b(0);
-    case 2: pos += 2; return ((b(0) & 0x1F) << 6) | (b(1) & 0x3F);
-    case 3: pos += 3; return ((b(0) & 0x0F) << 12) | ((b(1) & 0x3F) << 6) | (b(2) & 0x3F);
-    case 4: pos += 4; return ((b(0) & 0x07) << 18) | ((b(1) & 0x3F) << 12) | ((b(2) & 0x3F) << 6) | (b(3) & 0x3F);
-    default: pos += 1; return 0xFFFD;
+    case 1:
+      pos += 1;
+      return b(0);
+    case 2:
+      pos += 2;
+      return ((b(0) & 0x1F) << 6) | (b(1) & 0x3F);
+    case 3:
+      pos += 3;
+      return ((b(0) & 0x0F) << 12) | ((b(1) & 0x3F) << 6) | (b(2) & 0x3F);
+    case 4:
+      pos += 4;
+      return ((b(0) & 0x07) << 18) | ((b(1) & 0x3F) << 12) | ((b(2) & 0x3F) << 6) | (b(3) & 0x3F);
+    default:
+      pos += 1;
+      return 0xFFFD;
   }
 }
 
@@ -110,9 +120,12 @@ std::string terminal_safe(std::string_view s, bool keep_newlines) {
   while (pos < s.size()) {
     const auto c = static_cast<uint8_t>(s[pos]);
     if (c < 0x80) {
-      if (keep_newlines && (c == '\n' || c == '\t')) out.push_back(static_cast<char>(c));
-      else if (c < 0x20 || c == 0x7F) out += fmt::format("\\x{:02x}", c);
-      else out.push_back(static_cast<char>(c));
+      if (keep_newlines && (c == '\n' || c == '\t'))
+        out.push_back(static_cast<char>(c));
+      else if (c < 0x20 || c == 0x7F)
+        out += fmt::format("\\x{:02x}", c);
+      else
+        out.push_back(static_cast<char>(c));
       ++pos;
       continue;
     }

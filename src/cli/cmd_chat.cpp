@@ -39,7 +39,8 @@ void run(const Opts& o) {
   std::string tmpl = o.chat_template;
   if (tmpl.empty()) tmpl = tok.spec().chat_template;
   if (tmpl.empty())
-    throw Failure{invalid_argument_error("{} has no chat template: pass --template chatml|llama3|granite|llama2", o.model)};
+    throw Failure{
+        invalid_argument_error("{} has no chat template: pass --template chatml|llama3|granite|llama2", o.model)};
   check(tokenize::detect_chat_template(tmpl));
   model::ContextParams cp;
   cp.n_ctx = o.n_ctx;
@@ -74,12 +75,13 @@ void run(const Opts& o) {
     if (keep == prompt->size()) --keep;  // at least one token must be evaluated for fresh logits
     (*ctx).truncate(static_cast<int64_t>(keep));
     std::span<const int32_t> rest(prompt->data() + keep, prompt->size() - keep);
-    auto r = model::generate(*ctx, rest, gen, [&](int32_t id) { return tok.token_piece(id); },
-                             [](std::string_view s) {
-                               std::fwrite(s.data(), 1, s.size(), stdout);
-                               std::fflush(stdout);
-                               return true;
-                             });
+    auto r = model::generate(
+        *ctx, rest, gen, [&](int32_t id) { return tok.token_piece(id); },
+        [](std::string_view s) {
+          std::fwrite(s.data(), 1, s.size(), stdout);
+          std::fflush(stdout);
+          return true;
+        });
     std::fputc('\n', stdout);
     if (!r.ok()) {
       std::fprintf(stderr, "fragua: error: %s\n", r.error().to_string().c_str());

@@ -20,7 +20,8 @@ std::string default_cache() {
 }
 
 void setup(CLI::App& root) {
-  auto* corpus = group_subcommand(root, "corpus", "Corpus pipeline: sources, cleaning, language id, filters, dedup, PII, shards");
+  auto* corpus =
+      group_subcommand(root, "corpus", "Corpus pipeline: sources, cleaning, language id, filters, dedup, PII, shards");
 
   auto* fetch = corpus->add_subcommand("fetch", "Fetch a built-in source");
   fetch->require_subcommand(1);
@@ -28,12 +29,14 @@ void setup(CLI::App& root) {
   auto fo = std::make_shared<data::FetchOptions>();
   fo->cache_dir = default_cache();
   fo->out_dir = "corpus/debian";
-  debian->add_option("--preset", fo->preset,
-                     "small (help pages, books, LibreOffice catalogs) or full (adds every package whose "
-                     "es/ca/ca@valencia/eu/gl gettext catalogs the archive's Contents indices list)")
+  debian
+      ->add_option("--preset", fo->preset,
+                   "small (help pages, books, LibreOffice catalogs) or full (adds every package whose "
+                   "es/ca/ca@valencia/eu/gl gettext catalogs the archive's Contents indices list)")
       ->capture_default_str();
   debian->add_option("--cache", fo->cache_dir, "Download and extraction cache (resumable)")->capture_default_str();
-  debian->add_option("-o,--out", fo->out_dir, "Output folder: <lang>.jsonl, parallel/, manifest.json")->capture_default_str();
+  debian->add_option("-o,--out", fo->out_dir, "Output folder: <lang>.jsonl, parallel/, manifest.json")
+      ->capture_default_str();
   debian->add_option("--packages", fo->packages, "Explicit package list (overrides --preset)")->delimiter(',');
   debian->add_option("--apt-get", fo->apt_get, "apt-get executable")->capture_default_str();
   add_threads_flag(*debian, fo->threads);

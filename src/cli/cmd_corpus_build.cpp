@@ -21,8 +21,9 @@ Status run(const BuildOpts& o) {
 }  // namespace
 
 void setup_corpus_build(CLI::App& corpus) {
-  auto* cmd = corpus.add_subcommand("build", "Run clean -> langid -> quality -> dedup -> pii -> shards from a YAML config "
-                                              "(resumable; under mpirun the input files are split across ranks)");
+  auto* cmd = corpus.add_subcommand("build",
+                                    "Run clean -> langid -> quality -> dedup -> pii -> shards from a YAML config "
+                                    "(resumable; under mpirun the input files are split across ranks)");
   auto o = std::make_shared<BuildOpts>();
   cmd->add_option("config", o->config, "YAML config")->required();
   add_threads_flag(*cmd, o->threads);

@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
-#include "fragua/base/json.h"
 #include "fragua/base/file.h"
+#include "fragua/base/json.h"
 #include "fragua/base/log.h"
 #include "fragua/data/langid.h"
 
@@ -41,8 +41,8 @@ Status run_identify(const LangIdOpts& o) {
   if (o.json) {
     nlohmann::json j = {{"lang", d.guess.lang}, {"confidence", d.guess.confidence}, {"second", d.guess.second}};
     for (const auto& s : d.sentences)
-      j["sentences"].push_back({{"offset", s.offset}, {"length", s.length}, {"lang", s.guess.lang},
-                                {"confidence", s.guess.confidence}});
+      j["sentences"].push_back(
+          {{"offset", s.offset}, {"length", s.length}, {"lang", s.guess.lang}, {"confidence", s.guess.confidence}});
     std::cout << j.dump() << "\n";
     return ok_status();
   }
@@ -88,14 +88,16 @@ Status run_eval(const EvalOpts& o) {
     pos = nl + 1;
     if (!parsed.ok()) return std::move(parsed).error();
     const nlohmann::json& j = *parsed;
-    if (!j.is_object() || !j.contains("text") || !j.contains("lang") || !j["text"].is_string() || !j["lang"].is_string())
+    if (!j.is_object() || !j.contains("text") || !j.contains("lang") || !j["text"].is_string() ||
+        !j["lang"].is_string())
       return corruption_error("{}: line {}: expected {{\"text\", \"lang\"}}", o.input, line);
     items.push_back({j["text"].get<std::string>(), j["lang"].get<std::string>()});
   }
   auto e = data::evaluate_langid(model, items, o.min_words);
   std::string table = data::format_langid_eval(e);
   std::cout << table;
-  for (int i = 0; i < o.show_errors && i < static_cast<int>(e.errors.size()); ++i) std::cout << e.errors[static_cast<size_t>(i)] << "\n";
+  for (int i = 0; i < o.show_errors && i < static_cast<int>(e.errors.size()); ++i)
+    std::cout << e.errors[static_cast<size_t>(i)] << "\n";
   if (!o.report.empty()) FRAGUA_TRY(write_file_atomic(o.report, table));
   return ok_status();
 }
@@ -119,7 +121,10 @@ void setup_corpus_langid(CLI::App& corpus) {
   train->add_option("--bits", t->bits, "log2 of the number of hash buckets")->capture_default_str();
   train->add_option("--epochs", t->epochs, "Perceptron passes")->capture_default_str();
   train->add_option("--clean-passes", t->clean_passes, "Label-noise cleaning passes")->capture_default_str();
-  train->add_option("--clean-confidence", t->clean_confidence, "Drop training sentences read as another language with this confidence")->capture_default_str();
+  train
+      ->add_option("--clean-confidence", t->clean_confidence,
+                   "Drop training sentences read as another language with this confidence")
+      ->capture_default_str();
   train->callback([t] { check(run_train(*t)); });
 
   auto* eval = cmd->add_subcommand("eval", "Evaluate on labelled sentences (JSONL text, lang)");

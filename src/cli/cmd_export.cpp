@@ -9,7 +9,8 @@ namespace {
 void setup(CLI::App& root) {
   auto* cmd = root.add_subcommand("export", "Write a trained checkpoint as a GGUF model (with its tokenizer)");
   auto o = std::make_shared<train::ExportOptions>();
-  cmd->add_option("checkpoint", o->checkpoint, "Run directory (its latest checkpoint), checkpoint directory or model.safetensors")
+  cmd->add_option("checkpoint", o->checkpoint,
+                  "Run directory (its latest checkpoint), checkpoint directory or model.safetensors")
       ->required();
   cmd->add_option("-o,--output", o->out, "Output .gguf")->required();
   cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer GGUF whose tokenizer.* metadata goes into the model");

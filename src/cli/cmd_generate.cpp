@@ -129,10 +129,10 @@ void run(const Opts& o) {
   if (tty) std::fputs(term.flush().c_str(), stdout);
   std::fputc('\n', stdout);
   if (o.stats)
-    std::fprintf(stderr, "prompt: %lld tokens in %.3f s (%.1f tok/s); generated: %zu tokens in %.3f s (%.1f tok/s); stop: %s\n",
-                 static_cast<long long>(r.n_prompt), r.prompt_seconds, static_cast<double>(r.n_prompt) / r.prompt_seconds,
-                 r.tokens.size(), r.gen_seconds, static_cast<double>(r.tokens.size()) / r.gen_seconds,
-                 r.stop_reason.c_str());
+    std::fprintf(
+        stderr, "prompt: %lld tokens in %.3f s (%.1f tok/s); generated: %zu tokens in %.3f s (%.1f tok/s); stop: %s\n",
+        static_cast<long long>(r.n_prompt), r.prompt_seconds, static_cast<double>(r.n_prompt) / r.prompt_seconds,
+        r.tokens.size(), r.gen_seconds, static_cast<double>(r.tokens.size()) / r.gen_seconds, r.stop_reason.c_str());
 }
 
 void setup(CLI::App& root) {

@@ -7,12 +7,12 @@
 #include "fragua/base/file.h"
 #include "fragua/base/log.h"
 #include "fragua/materials/attention_model.h"
+#include "fragua/materials/csv_reader.h"
+#include "fragua/materials/csv_writer.h"
 #include "fragua/materials/dataset.h"
 #include "fragua/materials/features.h"
 #include "fragua/materials/predictor.h"
 #include "fragua/materials/validation.h"
-#include "fragua/materials/csv_reader.h"
-#include "fragua/materials/csv_writer.h"
 
 namespace fragua::cli {
 namespace {
@@ -40,9 +40,7 @@ AttentionConfig attention_config(const ModelOpts& o) {
   return a;
 }
 
-std::string command_line_provenance() {
-  return fmt::format("fragua {} materials", FRAGUA_VERSION);
-}
+std::string command_line_provenance() { return fmt::format("fragua {} materials", FRAGUA_VERSION); }
 
 Result<const ElementTable*> elements() { return ElementTable::builtin(); }
 
@@ -83,8 +81,10 @@ Status run_featurize(const ModelOpts& o) {
     w.text(d.ids[i]).text(d.formulas[i]);
     for (size_t k = 0; k < fz.size(); ++k) {
       float v = x[i * fz.size() + k];
-      if (std::isnan(v)) w.value("");
-      else w.num(v);
+      if (std::isnan(v))
+        w.value("");
+      else
+        w.num(v);
     }
     if (!d.y.empty()) w.num(d.y[i]);
     w.end_row();
@@ -99,8 +99,10 @@ Status run_train_attention(const ModelOpts& o, const Dataset& d, const ElementTa
   if (!o.metrics.empty()) mw = FRAGUA_TRY(MetricsWriter::open(o.metrics));
   auto model = FRAGUA_TRY(AttentionModel::train(d.comps, d.y, t, a, &mw));
   log_info("zero gate {}, log target {}", model.config().zero_gate, model.config().log_target);
-  nlohmann::json prov = {{"command", command_line_provenance() + " train --model attention"}, {"data", o.data},
-                         {"rows", d.size()}, {"target", d.target_name}};
+  nlohmann::json prov = {{"command", command_line_provenance() + " train --model attention"},
+                         {"data", o.data},
+                         {"rows", d.size()},
+                         {"target", d.target_name}};
   FRAGUA_TRY(model.save(o.out, prov));
   fmt::print("wrote {} ({} attention members, target '{}')\n", o.out, a.n_models, d.target_name);
   return ok_status();
@@ -116,8 +118,10 @@ Status run_train(ModelOpts o) {
   log_info("training {} x {} rounds on {} rows, {} features", o.cfg.n_models, o.cfg.n_rounds, d.size(), fz.size());
   auto model = FRAGUA_TRY(Model::train(x, fz.size(), d.y, o.cfg, fz.signature()));
   log_info("zero gate {}, log target {}", model.config().zero_gate, model.config().log_target);
-  nlohmann::json prov = {{"command", command_line_provenance() + " train"}, {"data", o.data},
-                         {"rows", d.size()}, {"target", d.target_name}};
+  nlohmann::json prov = {{"command", command_line_provenance() + " train"},
+                         {"data", o.data},
+                         {"rows", d.size()},
+                         {"target", d.target_name}};
   FRAGUA_TRY(model.save(o.out, prov));
   fmt::print("wrote {} ({} members, target '{}')\n", o.out, o.cfg.n_models, d.target_name);
   return ok_status();
@@ -169,9 +173,9 @@ Status run_cv(ModelOpts o) {
     r = FRAGUA_TRY(cross_validate(x, fz.size(), d.y, o.cfg, o.folds, o.cv_seed, &mw));
     config = config_to_json(o.cfg);
   }
-  nlohmann::json summary = {{"event", "cv_summary"}, {"data", o.data}, {"rows", d.size()}, {"folds", o.folds},
-                            {"seed", o.cv_seed}, {"model", o.family}, {"mae", r.mae}, {"rmse", r.rmse},
-                            {"config", config}};
+  nlohmann::json summary = {{"event", "cv_summary"}, {"data", o.data},    {"rows", d.size()},
+                            {"folds", o.folds},      {"seed", o.cv_seed}, {"model", o.family},
+                            {"mae", r.mae},          {"rmse", r.rmse},    {"config", config}};
   if (o.cfg.task == Task::classification) summary["roc_auc"] = r.auc;
   if (!std::isnan(r.gate_auc)) summary["gate_auc"] = r.gate_auc;
   if (mw.is_open()) FRAGUA_TRY(mw.write(summary));
@@ -200,7 +204,8 @@ Status run_cv(ModelOpts o) {
 }
 
 void add_data_flags(CLI::App* sub, ModelOpts& o) {
-  sub->add_option("--data", o.data, "Dataset: CSV (composition + target) or Matbench JSON (.json, .gz, .bz2)")->required();
+  sub->add_option("--data", o.data, "Dataset: CSV (composition + target) or Matbench JSON (.json, .gz, .bz2)")
+      ->required();
   sub->add_option("--target", o.target, "Target column (default: the last one)");
   sub->add_option("--formula-column", o.formula_col, "Formula column (default: composition or formula)");
 }
@@ -235,7 +240,8 @@ void setup(CLI::App& root) {
   add_threads_flag(*pr, o->cfg.threads);
   pr->callback([o] { check(run_predict(*o)); });
 
-  auto* cv = cmd->add_subcommand("cv", "Cross-validate with the Matbench protocol (5-fold KFold, shuffled, seed 18012019)");
+  auto* cv =
+      cmd->add_subcommand("cv", "Cross-validate with the Matbench protocol (5-fold KFold, shuffled, seed 18012019)");
   add_data_flags(cv, *o);
   cv->add_option("--folds", o->folds, "Number of folds");
   cv->add_option("--cv-seed", o->cv_seed, "KFold shuffle seed");

@@ -7,12 +7,12 @@
 
 #include "cli/materials_common.h"
 #include "fragua/base/file.h"
+#include "fragua/materials/csv_reader.h"
+#include "fragua/materials/csv_writer.h"
 #include "fragua/materials/dataset.h"
 #include "fragua/materials/enumerate.h"
 #include "fragua/materials/predictor.h"
 #include "fragua/materials/screen.h"
-#include "fragua/materials/csv_reader.h"
-#include "fragua/materials/csv_writer.h"
 
 namespace fragua::cli {
 namespace {
@@ -50,9 +50,10 @@ Status run_enumerate(const EnumOpts& o) {
     auto r = FRAGUA_TRY(count_all(o.count, o.max_z, *t, eo, &bar));
     double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     bar.finish();
-    fmt::print("elements 1-{}, {} per composition, coefficients 1..{}, ox set {}: {} element sets, {} raw, "
-               "{} charge-neutral, {} pass ({:.2f} s)\n",
-               o.max_z, o.count, o.max_coeff, o.ox_set, r.element_sets, r.raw, r.charge_neutral, r.pass, sec);
+    fmt::print(
+        "elements 1-{}, {} per composition, coefficients 1..{}, ox set {}: {} element sets, {} raw, "
+        "{} charge-neutral, {} pass ({:.2f} s)\n",
+        o.max_z, o.count, o.max_coeff, o.ox_set, r.element_sets, r.raw, r.charge_neutral, r.pass, sec);
     return ok_status();
   }
   if (o.elements.empty()) return invalid_argument_error("give --elements (or --count N)");
@@ -63,7 +64,8 @@ Status run_enumerate(const EnumOpts& o) {
     pool.push_back(e->z);
   }
   int k = o.size > 0 ? o.size : static_cast<int>(pool.size());
-  if (k > static_cast<int>(pool.size())) return invalid_argument_error("--size {} exceeds the {} elements given", k, pool.size());
+  if (k > static_cast<int>(pool.size()))
+    return invalid_argument_error("--size {} exceeds the {} elements given", k, pool.size());
   CsvWriter w;
   w.comment(fmt::format("fragua materials enumerate: elements {} size {} max-coeff {} ox-set {}{}", o.elements, k,
                         o.max_coeff, o.ox_set, o.no_en ? " (no electronegativity test)" : ""));
@@ -89,8 +91,10 @@ Status run_enumerate(const EnumOpts& o) {
     ++pick[static_cast<size_t>(i)];
     for (int j = i + 1; j < k; ++j) pick[static_cast<size_t>(j)] = pick[static_cast<size_t>(j) - 1] + 1;
   }
-  if (o.out.empty()) fmt::print("{}", w.str());
-  else FRAGUA_TRY(write_file_atomic(o.out, w.str()));
+  if (o.out.empty())
+    fmt::print("{}", w.str());
+  else
+    FRAGUA_TRY(write_file_atomic(o.out, w.str()));
   fmt::print(stderr, "{} compositions\n", n);
   return ok_status();
 }
@@ -102,7 +106,8 @@ struct SubOpts {
 };
 
 Status run_substitute(const SubOpts& o) {
-  auto model = o.lambda.empty() ? FRAGUA_TRY(SubstitutionModel::builtin()) : FRAGUA_TRY(SubstitutionModel::load(o.lambda));
+  auto model =
+      o.lambda.empty() ? FRAGUA_TRY(SubstitutionModel::builtin()) : FRAGUA_TRY(SubstitutionModel::load(o.lambda));
   auto sp = split(o.species, ',');
   std::vector<double> amounts;
   for (auto& a : split(o.amounts, ',')) {
@@ -128,8 +133,10 @@ Status run_substitute(const SubOpts& o) {
     }
     w.text(f).text(names).value(fmt::format("{:.6g}", s.probability)).end_row();
   }
-  if (o.out.empty()) fmt::print("{}", w.str());
-  else FRAGUA_TRY(write_file_atomic(o.out, w.str()));
+  if (o.out.empty())
+    fmt::print("{}", w.str());
+  else
+    FRAGUA_TRY(write_file_atomic(o.out, w.str()));
   return ok_status();
 }
 
@@ -160,8 +167,10 @@ Result<std::vector<ScreenRow>> predict_rows(const ScreenOpts& o, const ElementTa
     rows[i].comp = cands.comps[i];
     rows[i].gap = p.mean[i];
     rows[i].gap_std = p.std[i];
-    if (!pm.mean.empty()) rows[i].metal_p = pm.mean[i];
-    else if (!p.p_zero.empty()) rows[i].metal_p = p.p_zero[i];  // the gap model's own zero gate
+    if (!pm.mean.empty())
+      rows[i].metal_p = pm.mean[i];
+    else if (!p.p_zero.empty())
+      rows[i].metal_p = p.p_zero[i];  // the gap model's own zero gate
   }
   return rows;
 }
@@ -173,8 +182,9 @@ Status run_screen(const ScreenOpts& o) {
   std::string prov = fmt::format("fragua materials screen: model {} candidates {} gap [{}, {}] eV", o.model,
                                  o.candidates, o.c.gap_min, o.c.gap_max);
   if (!o.plot.empty())
-    FRAGUA_TRY(write_screen_svg(o.plot, rows, o.c, fmt::format("Screening {} candidates: gap {}-{} eV", rows.size(),
-                                                                o.c.gap_min, o.c.gap_max)));
+    FRAGUA_TRY(
+        write_screen_svg(o.plot, rows, o.c,
+                         fmt::format("Screening {} candidates: gap {}-{} eV", rows.size(), o.c.gap_min, o.c.gap_max)));
   FRAGUA_TRY(write_screen_csv(o.out, rows, prov));
   size_t pass = 0, front = 0;
   for (auto& r : rows) {
@@ -187,8 +197,9 @@ Status run_screen(const ScreenOpts& o) {
 
 Status run_suggest(const ScreenOpts& o) {
   const ElementTable* t = FRAGUA_TRY(ElementTable::builtin());
-  Objective obj = o.objective == "maximize" ? Objective::maximize
-                  : o.objective == "minimize" ? Objective::minimize : Objective::target;
+  Objective obj = o.objective == "maximize"   ? Objective::maximize
+                  : o.objective == "minimize" ? Objective::minimize
+                                              : Objective::target;
   auto obs = FRAGUA_TRY(read_dataset(o.data, *t));
   double best = best_observed(obs.y, obj, o.target);
   auto rows = FRAGUA_TRY(predict_rows(o, *t));
@@ -209,8 +220,10 @@ Status run_suggest(const ScreenOpts& o) {
     w.num(k + 1).text(r.id).text(r.formula).value(fmt::format("{:.6g}", r.gap)).value(fmt::format("{:.6g}", r.gap_std));
     w.value(fmt::format("{:.6g}", ei[k].first)).end_row();
   }
-  if (o.out.empty()) fmt::print("{}", w.str());
-  else FRAGUA_TRY(write_file_atomic(o.out, w.str()));
+  if (o.out.empty())
+    fmt::print("{}", w.str());
+  else
+    FRAGUA_TRY(write_file_atomic(o.out, w.str()));
   return ok_status();
 }
 
@@ -243,7 +256,8 @@ Status run_add_measurements(const AddOpts& o) {
       ++appended;
     }
   }
-  FRAGUA_TRY(write_dataset_csv(o.out, base, fmt::format("fragua materials add-measurements: {} + {}", o.data, o.measurements)));
+  FRAGUA_TRY(write_dataset_csv(o.out, base,
+                               fmt::format("fragua materials add-measurements: {} + {}", o.data, o.measurements)));
   fmt::print("{} rows: {} replaced, {} appended; wrote {}\n", base.size(), replaced, appended, o.out);
   return ok_status();
 }
@@ -285,7 +299,8 @@ void setup(CLI::App& root) {
   auto* scr = cmd->add_subcommand("screen", "Screen and rank candidates: gap window, HHI, abundance, critical/toxic");
   add_screen_common(scr, *sc);
   scr->get_option("--out")->required();
-  scr->add_option("--metal-model", sc->metal_model, "Metal classifier; drops likely metals (default: the gap model's zero gate, if it has one)");
+  scr->add_option("--metal-model", sc->metal_model,
+                  "Metal classifier; drops likely metals (default: the gap model's zero gate, if it has one)");
   scr->add_option("--gap-min", sc->c.gap_min, "Lowest band gap, eV (e.g. 1.1 for photovoltaics)");
   scr->add_option("--gap-max", sc->c.gap_max, "Highest band gap, eV");
   scr->add_option("--max-hhi-p", sc->c.max_hhi_p, "Highest HHI of production (0-10000)");
@@ -310,7 +325,8 @@ void setup(CLI::App& root) {
   auto ao = std::make_shared<AddOpts>();
   auto* add = cmd->add_subcommand("add-measurements", "Fold new measurements into a training set");
   add->add_option("--data", ao->data, "Training data (CSV or Matbench JSON)")->required();
-  add->add_option("--measurements", ao->measurements, "New results: CSV with composition and the target column")->required();
+  add->add_option("--measurements", ao->measurements, "New results: CSV with composition and the target column")
+      ->required();
   add->add_option("--target", ao->target, "Target column");
   add->add_option("--out", ao->out, "Merged CSV to write (may equal --data)")->required();
   add->callback([ao] { check(run_add_measurements(*ao)); });

@@ -11,7 +11,8 @@ struct PlotOpts {
 };
 
 void setup(CLI::App& root) {
-  auto* cmd = root.add_subcommand("plot", "Draw training curves (loss, bits per byte per language, lr, grad norm) to SVG");
+  auto* cmd =
+      root.add_subcommand("plot", "Draw training curves (loss, bits per byte per language, lr, grad norm) to SVG");
   auto o = std::make_shared<PlotOpts>();
   cmd->add_option("metrics", o->metrics, "metrics.jsonl of a run (or the run directory)")->required();
   cmd->add_option("-o,--output", o->out, "Output .svg (default: curves.svg beside the metrics)");

@@ -17,18 +17,21 @@ Status run_shard(ShardOpts& o, const std::string& command) {
   auto enc = FRAGUA_TRY(train::open_text_encoder(o.tokenizer));
   o.build.command = command;
   auto s = FRAGUA_TRY(train::build_shards(o.build, *enc));
-  log_info("{} documents, {} tokens from {} of text ({:.3f} tokens/byte) in {} shard(s) under {}", s.documents, s.tokens,
-           format_bytes(static_cast<double>(s.bytes)), s.bytes ? static_cast<double>(s.tokens) / s.bytes : 0.0, s.shards,
-           o.build.out_dir);
+  log_info("{} documents, {} tokens from {} of text ({:.3f} tokens/byte) in {} shard(s) under {}", s.documents,
+           s.tokens, format_bytes(static_cast<double>(s.bytes)),
+           s.bytes ? static_cast<double>(s.tokens) / s.bytes : 0.0, s.shards, o.build.out_dir);
   return ok_status();
 }
 
 void setup(CLI::App& root) {
   auto* corpus = group_subcommand(root, "corpus", "Corpus tools");
-  auto* cmd = corpus->add_subcommand("shard", "Tokenize JSONL/text corpora into token shards (*.fts) for `fragua train`");
+  auto* cmd =
+      corpus->add_subcommand("shard", "Tokenize JSONL/text corpora into token shards (*.fts) for `fragua train`");
   auto o = std::make_shared<ShardOpts>();
-  cmd->add_option("inputs", o->build.inputs, "JSONL files ({\"text\": ..., \"lang\": ...} per line) or text files")->required();
-  cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer: 'byte' (built-in byte level) or a tokenizer GGUF")->required();
+  cmd->add_option("inputs", o->build.inputs, "JSONL files ({\"text\": ..., \"lang\": ...} per line) or text files")
+      ->required();
+  cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer: 'byte' (built-in byte level) or a tokenizer GGUF")
+      ->required();
   cmd->add_option("--out", o->build.out_dir, "Output directory for shard-NNNNN.fts")->required();
   cmd->add_option("--lang", o->build.lang, "Language of documents without a \"lang\" field (es, ca, eu, gl, ...)");
   cmd->add_option("--shard-tokens", o->build.shard_tokens, "Tokens per shard file (default 50M)");

@@ -57,7 +57,8 @@ Status run_train(const TrainOpts& o, const std::string& cmdline) {
   }
   FRAGUA_TRY(tok.save_gguf(o.output + ".gguf"));
   FRAGUA_TRY(tok.save_hf_json(o.output + ".tokenizer.json"));
-  std::fprintf(stderr, "wrote %s.gguf and %s.tokenizer.json (%d tokens)\n", o.output.c_str(), o.output.c_str(), tok.n_vocab());
+  std::fprintf(stderr, "wrote %s.gguf and %s.tokenizer.json (%d tokens)\n", o.output.c_str(), o.output.c_str(),
+               tok.n_vocab());
   return {};
 }
 
@@ -121,7 +122,8 @@ Status run_decode(const DecodeOpts& o) {
       char* end = nullptr;
       long v = std::strtol(words[i].c_str(), &end, 10);
       if (*end || v < 0 || v >= tok.n_vocab())
-        return invalid_argument_error("line {}, item {}: '{}' is not a token id below {}", line, i + 1, words[i], tok.n_vocab());
+        return invalid_argument_error("line {}, item {}: '{}' is not a token id below {}", line, i + 1, words[i],
+                                      tok.n_vocab());
       ids.push_back(static_cast<int32_t>(v));
     }
     std::string s = tok.decode(ids, o.special);
@@ -167,9 +169,15 @@ Status run_stats(const StatsOpts& o) {
   if (!o.json.empty()) {
     nlohmann::json j = nlohmann::json::array();
     for (const auto& s : all)
-      j.push_back({{"tokenizer", s.tokenizer}, {"lang", s.lang}, {"bytes", s.bytes}, {"words", s.words}, {"tokens", s.tokens},
-                   {"fallback_tokens", s.fallback_tokens}, {"fertility", s.fertility()},
-                   {"bytes_per_token", s.bytes_per_token()}, {"fallback_rate", s.fallback_rate()}});
+      j.push_back({{"tokenizer", s.tokenizer},
+                   {"lang", s.lang},
+                   {"bytes", s.bytes},
+                   {"words", s.words},
+                   {"tokens", s.tokens},
+                   {"fallback_tokens", s.fallback_tokens},
+                   {"fertility", s.fertility()},
+                   {"bytes_per_token", s.bytes_per_token()},
+                   {"fallback_rate", s.fallback_rate()}});
     FRAGUA_TRY(write_file_atomic(o.json, j.dump(1) + "\n"));
   }
   return {};
@@ -183,13 +191,16 @@ Status run_convert(const std::string& in, const std::string& out) {
 }
 
 void setup(CLI::App& root) {
-  auto* cmd = root.add_subcommand("tokenizer", "Train, measure and run tokenizers (GGUF, tokenizer.json, SentencePiece .model)");
+  auto* cmd = root.add_subcommand("tokenizer",
+                                  "Train, measure and run tokenizers (GGUF, tokenizer.json, SentencePiece .model)");
   cmd->require_subcommand(1);
 
   auto t = std::make_shared<TrainOpts>();
   auto* train = cmd->add_subcommand("train", "Train a BPE tokenizer with byte fallback for a language mixture");
-  train->add_option("-i,--input", t->inputs, "LANG=file.txt (one document per line) or file.jsonl (text + lang fields)")->required();
-  train->add_option("-o,--output", t->output, "Output prefix: writes PREFIX.gguf and PREFIX.tokenizer.json")->required();
+  train->add_option("-i,--input", t->inputs, "LANG=file.txt (one document per line) or file.jsonl (text + lang fields)")
+      ->required();
+  train->add_option("-o,--output", t->output, "Output prefix: writes PREFIX.gguf and PREFIX.tokenizer.json")
+      ->required();
   train->add_option("--mix", t->mix, "Language shares, e.g. es=0.3,ca=0.25,eu=0.25,gl=0.2");
   train->add_option("--vocab-size", t->vocab_size, "Target vocabulary size (default 32000)");
   train->add_option("--special", t->specials, "Reserved control token (repeatable), e.g. <|im_start|>");
@@ -198,7 +209,8 @@ void setup(CLI::App& root) {
   train->add_option("--coverage", t->coverage, "Character coverage of the alphabet (default 0.9995)");
   train->add_option("--max-bytes", t->max_bytes, "Read at most this many input bytes");
   train->add_option("--metrics", t->metrics, "JSON-lines log of the merges");
-  train->add_option("--chat-template", t->chat_template, "Chat template to store (chatml, llama3, granite, ... or Jinja)");
+  train->add_option("--chat-template", t->chat_template,
+                    "Chat template to store (chatml, llama3, granite, ... or Jinja)");
   add_threads_flag(*train, t->threads);
   train->callback([t, train] {
     std::string cmdline = "fragua tokenizer train";
@@ -235,7 +247,8 @@ void setup(CLI::App& root) {
   st->callback([s] { check(run_stats(*s)); });
 
   auto c = std::make_shared<std::pair<std::string, std::string>>();
-  auto* conv = cmd->add_subcommand("convert", "Convert between GGUF, tokenizer.json and SentencePiece .model (read only)");
+  auto* conv =
+      cmd->add_subcommand("convert", "Convert between GGUF, tokenizer.json and SentencePiece .model (read only)");
   conv->add_option("-k,--tokenizer", c->first, "Input tokenizer")->required();
   conv->add_option("-o,--output", c->second, "Output .gguf or .json")->required();
   conv->callback([c] { check(run_convert(c->first, c->second)); });

@@ -2,8 +2,8 @@
 #include <csignal>
 
 #include "cli/command.h"
-#include "fragua/base/json.h"
 #include "fragua/base/file.h"
+#include "fragua/base/json.h"
 #include "fragua/base/log.h"
 #include "fragua/train/trainer.h"
 
@@ -43,8 +43,11 @@ Result<uint64_t> parse_bytes(const std::string& s) {
     return invalid_argument_error("--max-memory: '{}' is not a size", s);
   }
   std::string unit = s.substr(used);
-  double mul = unit.empty() || unit == "B" ? 1 : unit == "K" || unit == "KB" ? 1e3 : unit == "M" || unit == "MB" ? 1e6
-             : unit == "G" || unit == "GB" ? 1e9 : 0;
+  double mul = unit.empty() || unit == "B"   ? 1
+               : unit == "K" || unit == "KB" ? 1e3
+               : unit == "M" || unit == "MB" ? 1e6
+               : unit == "G" || unit == "GB" ? 1e9
+                                             : 0;
   if (mul == 0 || v < 0) return invalid_argument_error("--max-memory: '{}' (use e.g. 512M or 8G)", s);
   return static_cast<uint64_t>(v * mul);
 }
@@ -90,8 +93,10 @@ Status run_train(CLI::App& cmd, TrainOpts& o) {
   if (given("--n-layer")) c.model.n_layer = f.model.n_layer;
   if (given("--n-embd")) c.model.n_embd = f.model.n_embd;
   if (given("--n-head")) c.model.n_head = f.model.n_head;
-  if (given("--n-head-kv")) c.model.n_head_kv = f.model.n_head_kv;
-  else if (given("--n-head")) c.model.n_head_kv = f.model.n_head;
+  if (given("--n-head-kv"))
+    c.model.n_head_kv = f.model.n_head_kv;
+  else if (given("--n-head"))
+    c.model.n_head_kv = f.model.n_head;
   if (given("--n-ff")) c.model.n_ff = f.model.n_ff;
   if (given("--n-embd") && !given("--n-ff")) c.model.n_ff = 0;
   if (given("--tied")) c.model.tied_embeddings = true;
@@ -105,11 +110,14 @@ Status run_train(CLI::App& cmd, TrainOpts& o) {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   auto r = FRAGUA_TRY(train::train(c));
-  if (r.stopped) log_info("stopped at step {}: continue with `fragua train --resume --out {}`", r.step, c.out_dir);
-  else if (!r.losses.empty()) log_info("done: step {}, final training loss {:.4f}; checkpoint in {}", r.step, r.losses.back(), c.out_dir);
+  if (r.stopped)
+    log_info("stopped at step {}: continue with `fragua train --resume --out {}`", r.step, c.out_dir);
+  else if (!r.losses.empty())
+    log_info("done: step {}, final training loss {:.4f}; checkpoint in {}", r.step, r.losses.back(), c.out_dir);
   if (r.last_eval.contains("val_bpb")) {
     std::string line;
-    for (const auto& [lang, bpb] : r.last_eval["val_bpb"].items()) line += fmt::format(" {} {:.3f}", lang, bpb.get<double>());
+    for (const auto& [lang, bpb] : r.last_eval["val_bpb"].items())
+      line += fmt::format(" {} {:.3f}", lang, bpb.get<double>());
     log_info("validation bits per byte at step {}:{}", r.last_eval["step"].get<int64_t>(), line);
   }
   // Interrupted: the checkpoint is saved; now end as the signal would have, so that a shell sees
@@ -123,7 +131,8 @@ Status run_train(CLI::App& cmd, TrainOpts& o) {
 }
 
 void setup(CLI::App& root) {
-  auto* cmd = root.add_subcommand("train", "Pretrain a Llama-architecture model on token shards (MPI: mpirun -np N fragua train ...)");
+  auto* cmd = root.add_subcommand(
+      "train", "Pretrain a Llama-architecture model on token shards (MPI: mpirun -np N fragua train ...)");
   auto o = std::make_shared<TrainOpts>();
   auto& f = o->flags;
   cmd->add_option("--config", o->config_file, "JSON config (keys as in <out>/config.json); flags override it");

@@ -40,7 +40,8 @@ inline void add_train_flags(CLI::App* sub, materials::TrainConfig& c, std::strin
 }
 
 inline void add_attention_flags(CLI::App* sub, materials::AttentionConfig& a, std::string& family) {
-  sub->add_option("--model", family, "Model family: xgboost (trees on Magpie features) or attention (element transformer)")
+  sub->add_option("--model", family,
+                  "Model family: xgboost (trees on Magpie features) or attention (element transformer)")
       ->check(CLI::IsMember({"xgboost", "attention"}));
   sub->add_option("--epochs", a.epochs, "Attention: epochs per member");
   sub->add_option("--batch", a.batch, "Attention: compositions per step");

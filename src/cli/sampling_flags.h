@@ -17,7 +17,8 @@ inline void add_sampling_flags(CLI::App& app, model::GenerateParams& g) {
   app.add_option("--repeat-penalty", s.repeat_penalty, "Repetition penalty (1: off)")->capture_default_str();
   app.add_option("--frequency-penalty", s.frequency_penalty, "Frequency penalty")->capture_default_str();
   app.add_option("--presence-penalty", s.presence_penalty, "Presence penalty")->capture_default_str();
-  app.add_option("--penalty-last-n", s.penalty_last_n, "Tokens the penalties look back over (-1: all)")->capture_default_str();
+  app.add_option("--penalty-last-n", s.penalty_last_n, "Tokens the penalties look back over (-1: all)")
+      ->capture_default_str();
   app.add_option("--seed", s.seed, "Random seed")->capture_default_str();
   app.add_option("--stop", g.stop, "Stop string (repeatable)");
 }

@@ -58,9 +58,12 @@ Result<BuildConfig> parse_build_config(const std::string& text, const std::strin
   try {
     const YAML::Node root = YAML::Load(text);
     FRAGUA_TRY(check_keys(root, path, {"inputs", "output", "threads", "stages"}));
-    if (!root["inputs"] || !root["output"]) return invalid_argument_error("{}: 'inputs' and 'output' are required", path);
-    if (root["inputs"].IsScalar()) c.inputs.push_back(root["inputs"].as<std::string>());
-    else c.inputs = root["inputs"].as<std::vector<std::string>>();
+    if (!root["inputs"] || !root["output"])
+      return invalid_argument_error("{}: 'inputs' and 'output' are required", path);
+    if (root["inputs"].IsScalar())
+      c.inputs.push_back(root["inputs"].as<std::string>());
+    else
+      c.inputs = root["inputs"].as<std::vector<std::string>>();
     c.output = root["output"].as<std::string>();
     get(root, "threads", c.threads);
     const YAML::Node st = root["stages"];
@@ -78,12 +81,13 @@ Result<BuildConfig> parse_build_config(const std::string& text, const std::strin
       get(n, "keep", c.keep_langs);
       get(n, "min_confidence", c.min_lang_confidence);
       if (!(c.min_lang_confidence >= 0 && c.min_lang_confidence <= 1))
-        return invalid_argument_error("{}: stages.langid.min_confidence: {} is outside [0, 1]", path, c.min_lang_confidence);
+        return invalid_argument_error("{}: stages.langid.min_confidence: {} is outside [0, 1]", path,
+                                      c.min_lang_confidence);
     }
     if (const YAML::Node n = stage_enabled(st, "quality", c.quality); n.IsDefined()) {
-      FRAGUA_TRY(check_keys(n, path + ": stages.quality", {"enabled", "min_words", "max_words", "max_digit_ratio",
-                                                            "max_dup_line_frac", "min_stop_words", "min_alpha_words",
-                                                            "repetition_rules"}));
+      FRAGUA_TRY(check_keys(n, path + ": stages.quality",
+                            {"enabled", "min_words", "max_words", "max_digit_ratio", "max_dup_line_frac",
+                             "min_stop_words", "min_alpha_words", "repetition_rules"}));
       auto& q = c.quality_options;
       get(n, "min_words", q.min_words);
       get(n, "max_words", q.max_words);
@@ -99,7 +103,8 @@ Result<BuildConfig> parse_build_config(const std::string& text, const std::strin
           return invalid_argument_error("{}: stages.quality: ratios must lie in [0, 1] (found {})", path, v);
     }
     if (const YAML::Node n = stage_enabled(st, "dedup", c.dedup); n.IsDefined()) {
-      FRAGUA_TRY(check_keys(n, path + ": stages.dedup", {"enabled", "exact", "near", "shingle_words", "bands", "rows", "memory_mb"}));
+      FRAGUA_TRY(check_keys(n, path + ": stages.dedup",
+                            {"enabled", "exact", "near", "shingle_words", "bands", "rows", "memory_mb"}));
       auto& d = c.dedup_options;
       get(n, "exact", d.exact);
       get(n, "near", d.near);
@@ -109,13 +114,15 @@ Result<BuildConfig> parse_build_config(const std::string& text, const std::strin
       int64_t memory_mb = static_cast<int64_t>(d.memory_mb);
       get(n, "memory_mb", memory_mb);
       // The product in 64 bits: bands 4 x rows 2^30 wraps to 0 in an int.
-      if (d.bands < 1 || d.rows < 1 || int64_t{d.bands} * int64_t{d.rows} > kMaxDedupPermutations || d.shingle_words < 1 ||
-          d.shingle_words > kMaxShingleWords)
-        return invalid_argument_error("{}: stages.dedup: bands, rows and shingle_words must be positive, bands*rows at most {}"
-                                      " and shingle_words at most {} (bands {}, rows {}, shingle_words {})",
-                                      path, kMaxDedupPermutations, kMaxShingleWords, d.bands, d.rows, d.shingle_words);
+      if (d.bands < 1 || d.rows < 1 || int64_t{d.bands} * int64_t{d.rows} > kMaxDedupPermutations ||
+          d.shingle_words < 1 || d.shingle_words > kMaxShingleWords)
+        return invalid_argument_error(
+            "{}: stages.dedup: bands, rows and shingle_words must be positive, bands*rows at most {}"
+            " and shingle_words at most {} (bands {}, rows {}, shingle_words {})",
+            path, kMaxDedupPermutations, kMaxShingleWords, d.bands, d.rows, d.shingle_words);
       if (memory_mb < 1 || memory_mb > kMaxDedupMemoryMb)
-        return invalid_argument_error("{}: stages.dedup.memory_mb: {} is outside [1, {}]", path, memory_mb, kMaxDedupMemoryMb);
+        return invalid_argument_error("{}: stages.dedup.memory_mb: {} is outside [1, {}]", path, memory_mb,
+                                      kMaxDedupMemoryMb);
       d.memory_mb = static_cast<size_t>(memory_mb);
     }
     if (const YAML::Node n = stage_enabled(st, "pii", c.pii); n.IsDefined()) {
@@ -133,7 +140,8 @@ Result<BuildConfig> parse_build_config(const std::string& text, const std::strin
     }
   } catch (const YAML::DeepRecursion& e) {
     // yaml-cpp's parser recurses per level and stops at 2000 (depthguard.h) with "bad file".
-    return invalid_argument_error("{}: line {}, column {}: nested too deeply", path, e.mark.line + 1, e.mark.column + 1);
+    return invalid_argument_error("{}: line {}, column {}: nested too deeply", path, e.mark.line + 1,
+                                  e.mark.column + 1);
   } catch (const YAML::Exception& e) {
     return invalid_argument_error("{}: line {}, column {}: {}", path, e.mark.line + 1, e.mark.column + 1, e.msg);
   }

@@ -64,7 +64,8 @@ size_t brace_spec(std::string_view s, size_t i) {
   }
   char close = open == '{' ? '}' : ')';
   size_t k = j + 1;
-  while (k < s.size() && k - j < 40 && (is_alpha(s[k]) || is_digit(s[k]) || s[k] == '_' || s[k] == ':' || s[k] == '.')) ++k;
+  while (k < s.size() && k - j < 40 && (is_alpha(s[k]) || is_digit(s[k]) || s[k] == '_' || s[k] == ':' || s[k] == '.'))
+    ++k;
   if (k == j + 1 || k >= s.size() || s[k] != close) return 0;
   if (open == '(' && s[i] != '$') return 0;
   return k + 1 - i;
@@ -102,9 +103,9 @@ std::string normalize_nfc(std::string_view text) {
   if (below_combining(text)) return std::string(text);
   utf8proc_uint8_t* out = nullptr;
   std::string src = utf8::is_valid(text) ? std::string(text) : utf8::sanitize(text);
-  utf8proc_ssize_t n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(src.data()),
-                                    static_cast<utf8proc_ssize_t>(src.size()), &out,
-                                    static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
+  utf8proc_ssize_t n =
+      utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(src.data()), static_cast<utf8proc_ssize_t>(src.size()),
+                   &out, static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
   if (n < 0) return src;
   std::string r(reinterpret_cast<char*>(out), static_cast<size_t>(n));
   std::free(out);
@@ -163,7 +164,8 @@ std::string collapse_whitespace(std::string_view s) {
   bool pending_space = false;
   for (size_t i = 0; i < s.size();) {
     char c = s[i];
-    bool nbsp = static_cast<unsigned char>(c) == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) == 0xA0;
+    bool nbsp =
+        static_cast<unsigned char>(c) == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) == 0xA0;
     if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v' || nbsp) {
       pending_space = true;
       i += nbsp ? 2 : 1;

@@ -27,8 +27,7 @@ std::vector<std::string> contents_urls(std::string_view out) {
       if (j > i) f.emplace_back(line.substr(i, j - i));
       i = j;
     }
-    if (f.size() != 4 || f[3] != "Packages" || !(f[0].starts_with("http://") || f[0].starts_with("https://")))
-      continue;
+    if (f.size() != 4 || f[3] != "Packages" || !(f[0].starts_with("http://") || f[0].starts_with("https://"))) continue;
     std::string base = f[0];
     if (!base.ends_with('/')) base += '/';
     for (const std::string& arch : {f[2], std::string("all")}) {
@@ -105,8 +104,8 @@ Status scan_contents_for_catalogs(const std::string& gz_path, const std::vector<
     size_t last = carry.rfind('\n');
     if (last == std::string::npos) {
       if (carry.size() > kContentsMaxLineBytes)
-        return corruption_error("{}: decompressed offset {}: a line longer than {} bytes: not a Contents index", gz_path,
-                                reader.output_bytes() - carry.size(), kContentsMaxLineBytes);
+        return corruption_error("{}: decompressed offset {}: a line longer than {} bytes: not a Contents index",
+                                gz_path, reader.output_bytes() - carry.size(), kContentsMaxLineBytes);
       continue;
     }
     scan_contents_lines(std::string_view(carry).substr(0, last + 1), locales, counts);

@@ -40,24 +40,28 @@ std::string roff_to_text(std::string_view roff) {
       std::string_view req = line.substr(1, sp == std::string_view::npos ? std::string_view::npos : sp - 1);
       bool text_req = req == "SH" || req == "SS" || req == "B" || req == "I" || req == "BI" || req == "IB" ||
                       req == "BR" || req == "RB" || req == "IR" || req == "RI";
-      if (req == "PP" || req == "P" || req == "LP" || req == "TP" || req == "IP" || req == "SH" || req == "SS" || req == "br")
+      if (req == "PP" || req == "P" || req == "LP" || req == "TP" || req == "IP" || req == "SH" || req == "SS" ||
+          req == "br")
         out.push_back('\n');
       if (!text_req || sp == std::string_view::npos) continue;
       line = line.substr(sp + 1);
     }
     for (size_t i = 0; i < line.size(); ++i) {
       char c = line[i];
-      if (c == '"' ) continue;
+      if (c == '"') continue;
       if (c != '\\' || i + 1 >= line.size()) {
         out.push_back(c);
         continue;
       }
       char e = line[++i];
-      if (e == '"') break;  // comment to end of line
+      if (e == '"') break;         // comment to end of line
       if (e == 'f' || e == 's') {  // \fB, \f(CW, \s+2: font and size changes
-        if (i + 1 < line.size() && line[i + 1] == '(') i += 3;
-        else if (i + 1 < line.size() && (line[i + 1] == '+' || line[i + 1] == '-')) i += 2;
-        else ++i;
+        if (i + 1 < line.size() && line[i + 1] == '(')
+          i += 3;
+        else if (i + 1 < line.size() && (line[i + 1] == '+' || line[i + 1] == '-'))
+          i += 2;
+        else
+          ++i;
       } else if (e == '(') {  // \(em, \(co ... two-letter special characters
         std::string_view name = line.substr(i + 1, 2);
         out += name == "em" ? "\xE2\x80\x94" : name == "en" ? "\xE2\x80\x93" : name == "co" ? "\xC2\xA9" : " ";
@@ -69,8 +73,10 @@ std::string roff_to_text(std::string_view roff) {
       } else if (e == ' ' || e == '~' || e == '0') {
         out.push_back(' ');
       } else if (e == '*') {  // string interpolation \*x or \*(xx
-        if (i + 1 < line.size() && line[i + 1] == '(') i += 3;
-        else ++i;
+        if (i + 1 < line.size() && line[i + 1] == '(')
+          i += 3;
+        else
+          ++i;
       } else {
         out.push_back(e);
       }

@@ -26,7 +26,8 @@ bool locale_like(std::string_view c) {
   if (i == c.size()) return true;
   std::string_view rest = c.substr(i);
   if (rest == "@valencia" || rest == "-valencia") return true;
-  if ((rest[0] == '_' || rest[0] == '-') && rest.size() == 3) return std::isupper(static_cast<unsigned char>(rest[1])) && std::isupper(static_cast<unsigned char>(rest[2]));
+  if ((rest[0] == '_' || rest[0] == '-') && rest.size() == 3)
+    return std::isupper(static_cast<unsigned char>(rest[1])) && std::isupper(static_cast<unsigned char>(rest[2]));
   return false;
 }
 
@@ -93,7 +94,8 @@ void extract_mo(std::string_view data, const std::string& rel, const std::string
 void extract_sword(const fs::path& bzs_path, const std::string& rel, const std::string& lang, Emitter& em) {
   auto base = bzs_path;
   base.replace_extension("");
-  auto bzs = read_file(bzs_path.string()), bzz = read_file(base.string() + ".bzz"), bzv = read_file(base.string() + ".bzv");
+  auto bzs = read_file(bzs_path.string()), bzz = read_file(base.string() + ".bzz"),
+       bzv = read_file(base.string() + ".bzv");
   if (!bzs.ok() || !bzz.ok() || !bzv.ok()) {
     ++em.stats.bad_records;
     em.stats.warn(fmt::format("{}: incomplete SWORD module (.bzs/.bzz/.bzv)", rel));
@@ -132,7 +134,8 @@ Status extract_debian_tree(const std::string& root_str, const DebianPackage& pkg
   Emitter em{pkg, sink, stats};
   std::vector<fs::path> files;
   std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(root, ec); it != fs::recursive_directory_iterator(); it.increment(ec)) {
+  for (auto it = fs::recursive_directory_iterator(root, ec); it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
     if (ec) return io_error("{}: {}", root_str, ec.message());
     if (it->is_regular_file() && !it->is_symlink()) files.push_back(it->path());
   }
@@ -165,7 +168,12 @@ Status extract_debian_tree(const std::string& root_str, const DebianPackage& pkg
     } else if (html) {
       if (name == "noscript.html") continue;
       SourceStats local;
-      parse_html(*data, rel, [&](Document&& d) { em.emit(collapse_whitespace(normalize_nfc(d.text)), lang, rel, {{"kind", "help"}}); }, local);
+      parse_html(
+          *data, rel,
+          [&](Document&& d) {
+            em.emit(collapse_whitespace(normalize_nfc(d.text)), lang, rel, {{"kind", "help"}});
+          },
+          local);
       stats.bad_records += local.bad_records;
       for (auto& w : local.warnings) stats.warn(w);
     } else if (man) {
@@ -186,7 +194,8 @@ Status extract_debian_tree(const std::string& root_str, const DebianPackage& pkg
     } else if (fortune) {
       if (!utf8::is_valid(*data)) continue;
       int k = 0;
-      for (auto& f2 : split_fortunes(*data)) em.emit(collapse_whitespace(f2), lang, fmt::format("{}#{}", rel, k++), {{"kind", "fortune"}});
+      for (auto& f2 : split_fortunes(*data))
+        em.emit(collapse_whitespace(f2), lang, fmt::format("{}#{}", rel, k++), {{"kind", "fortune"}});
     }
   }
   return ok_status();

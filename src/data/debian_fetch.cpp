@@ -11,9 +11,9 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
-#include "fragua/base/json.h"
 #include "fragua/base/file.h"
 #include "fragua/base/http.h"
+#include "fragua/base/json.h"
 #include "fragua/base/log.h"
 #include "fragua/base/progress.h"
 #include "fragua/base/thread_pool.h"
@@ -86,8 +86,10 @@ Status download(const FetchOptions& o, const std::vector<std::string>& pkgs, con
   ProgressBar bar("download", pkgs.size(), "pkg");
   std::vector<std::string> todo;
   for (const auto& p : pkgs) {
-    if (find_deb(debs, p).empty()) todo.push_back(p);
-    else bar.add();
+    if (find_deb(debs, p).empty())
+      todo.push_back(p);
+    else
+      bar.add();
   }
   int failed = 0;
   auto fetch = [&](const std::vector<std::string>& batch, std::string* out) {
@@ -180,15 +182,18 @@ Status extract_one(const std::string& deb, const fs::path& cache, SourceStats& s
   DebianPackage info{pkg, version, licence_of(tmp, pkg)};
   auto file = FRAGUA_TRY(AtomicFile::create(out.string()));
   Status st = ok_status();
-  auto s = extract_debian_tree(tmp.string(), info, [&](Document&& d) {
-    if (!st.ok()) return;
-    nlohmann::json j = d.meta;
-    j["text"] = std::move(d.text);
-    j["lang"] = d.lang;
-    j["id"] = d.id;
-    j["source"] = d.source;
-    st = file.append(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
-  }, stats);
+  auto s = extract_debian_tree(
+      tmp.string(), info,
+      [&](Document&& d) {
+        if (!st.ok()) return;
+        nlohmann::json j = d.meta;
+        j["text"] = std::move(d.text);
+        j["lang"] = d.lang;
+        j["id"] = d.id;
+        j["source"] = d.source;
+        st = file.append(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+      },
+      stats);
   fs::remove_all(tmp);
   FRAGUA_TRY(s);
   FRAGUA_TRY(st);
@@ -202,24 +207,60 @@ struct LangTotals {
 }  // namespace
 
 Result<std::vector<std::string>> debian_preset(std::string_view preset) {
-  std::vector<std::string> small = {
-      "libreoffice-help-es", "libreoffice-help-ca", "libreoffice-help-eu", "libreoffice-help-gl",
-      "libreoffice-help-pt", "libreoffice-help-en-us", "libreoffice-help-fr", "libreoffice-help-it",
-      "libreoffice-l10n-es", "libreoffice-l10n-ca", "libreoffice-l10n-eu", "libreoffice-l10n-gl",
-      "libreoffice-l10n-pt", "libreoffice-l10n-fr", "libreoffice-l10n-it", "libreoffice-l10n-oc",
-      "libreoffice-l10n-ast", "manpages-es", "fortunes-es", "sword-text-sparv"};
+  std::vector<std::string> small = {"libreoffice-help-es", "libreoffice-help-ca",  "libreoffice-help-eu",
+                                    "libreoffice-help-gl", "libreoffice-help-pt",  "libreoffice-help-en-us",
+                                    "libreoffice-help-fr", "libreoffice-help-it",  "libreoffice-l10n-es",
+                                    "libreoffice-l10n-ca", "libreoffice-l10n-eu",  "libreoffice-l10n-gl",
+                                    "libreoffice-l10n-pt", "libreoffice-l10n-fr",  "libreoffice-l10n-it",
+                                    "libreoffice-l10n-oc", "libreoffice-l10n-ast", "manpages-es",
+                                    "fortunes-es",         "sword-text-sparv"};
   if (preset == "small") return small;
   if (preset == "full") {
     // Catalog-rich packages that ship their .mo files in the main package or a -l10n/-data one.
-    for (const char* p : {"debian-handbook", "gnome-user-docs", "iso-codes", "libc-l10n", "util-linux-locales",
-                          "coreutils", "tar", "grep", "sed", "findutils", "diffutils", "gettext", "wget", "bash",
-                          "apt", "dpkg", "aptitude-common", "nano", "gimp-data", "inkscape", "gnome-shell-common",
-                          "nautilus-data", "evolution-data-server-common", "libgtk2.0-common", "libgtk-3-common",
-                          "gedit-common", "xfce4-session", "thunar-data", "vlc-l10n",
-                          "firefox-esr-l10n-es-es", "firefox-esr-l10n-ca", "firefox-esr-l10n-eu", "firefox-esr-l10n-gl",
-                          "thunderbird-l10n-es-es", "thunderbird-l10n-ca", "thunderbird-l10n-eu", "thunderbird-l10n-gl",
-                          "libreoffice-l10n-pt-br", "libreoffice-help-pt-br", "manpages-pt", "manpages-fr",
-                          "manpages-it", "fortunes-it", "fortunes-eo"})
+    for (const char* p : {"debian-handbook",
+                          "gnome-user-docs",
+                          "iso-codes",
+                          "libc-l10n",
+                          "util-linux-locales",
+                          "coreutils",
+                          "tar",
+                          "grep",
+                          "sed",
+                          "findutils",
+                          "diffutils",
+                          "gettext",
+                          "wget",
+                          "bash",
+                          "apt",
+                          "dpkg",
+                          "aptitude-common",
+                          "nano",
+                          "gimp-data",
+                          "inkscape",
+                          "gnome-shell-common",
+                          "nautilus-data",
+                          "evolution-data-server-common",
+                          "libgtk2.0-common",
+                          "libgtk-3-common",
+                          "gedit-common",
+                          "xfce4-session",
+                          "thunar-data",
+                          "vlc-l10n",
+                          "firefox-esr-l10n-es-es",
+                          "firefox-esr-l10n-ca",
+                          "firefox-esr-l10n-eu",
+                          "firefox-esr-l10n-gl",
+                          "thunderbird-l10n-es-es",
+                          "thunderbird-l10n-ca",
+                          "thunderbird-l10n-eu",
+                          "thunderbird-l10n-gl",
+                          "libreoffice-l10n-pt-br",
+                          "libreoffice-help-pt-br",
+                          "manpages-pt",
+                          "manpages-fr",
+                          "manpages-it",
+                          "fortunes-it",
+                          "fortunes-eo"})
       small.push_back(p);
     return small;
   }
@@ -279,8 +320,11 @@ Status fetch_debian(const FetchOptions& o) {
   // Merge into <lang>.jsonl and parallel/<lang>-en.jsonl.
   std::map<std::string, AtomicFile> lang_files, pair_files;
   std::map<std::string, LangTotals> totals;
-  nlohmann::json manifest = {{"format", "fragua-corpus-debian"}, {"version", 1}, {"preset", o.preset},
-                             {"fragua", FRAGUA_VERSION}, {"packages", nlohmann::json::array()}};
+  nlohmann::json manifest = {{"format", "fragua-corpus-debian"},
+                             {"version", 1},
+                             {"preset", o.preset},
+                             {"fragua", FRAGUA_VERSION},
+                             {"packages", nlohmann::json::array()}};
   if (o.packages.empty() && o.preset == "full") manifest["discovery"] = discovery;
   for (const auto& deb : deb_files) {
     fs::path ex = cache / "extracted" / (fs::path(deb).stem().string() + ".jsonl");
@@ -300,10 +344,14 @@ Status fetch_debian(const FetchOptions& o) {
         pkg_entry = {{"package", j["package"]}, {"version", j["version"]}, {"licence", j["licence"]}};
       auto& t = totals[lang];
       if (j.contains("pairs")) {
-        auto [it, fresh] = pair_files.try_emplace(lang, FRAGUA_TRY(AtomicFile::create((out / "parallel" / (lang + "-en.jsonl")).string())));
+        auto [it, fresh] = pair_files.try_emplace(
+            lang, FRAGUA_TRY(AtomicFile::create((out / "parallel" / (lang + "-en.jsonl")).string())));
         (void)fresh;
         for (const auto& p : j["pairs"]) {
-          nlohmann::json pj = {{"en", p[0]}, {lang, p[1]}, {"package", j["package"]}, {"version", j["version"]},
+          nlohmann::json pj = {{"en", p[0]},
+                               {lang, p[1]},
+                               {"package", j["package"]},
+                               {"version", j["version"]},
                                {"licence", j["licence"]}};
           FRAGUA_TRY(it->second.append(pj.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"));
           ++t.pairs;
@@ -312,7 +360,8 @@ Status fetch_debian(const FetchOptions& o) {
       }
       t.docs++;
       t.bytes += j["text"].get_ref<const std::string&>().size();
-      auto [it, fresh] = lang_files.try_emplace(lang, FRAGUA_TRY(AtomicFile::create((out / (lang + ".jsonl")).string())));
+      auto [it, fresh] =
+          lang_files.try_emplace(lang, FRAGUA_TRY(AtomicFile::create((out / (lang + ".jsonl")).string())));
       (void)fresh;
       FRAGUA_TRY(it->second.append(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"));
     }

@@ -96,14 +96,16 @@ DedupKey dedup_key(std::string_view text, const DedupOptions& o) {
   std::vector<uint64_t> sig(static_cast<size_t>(perms), ~uint64_t{0});
   // Permutation p of a shingle hash: mix(h ^ seed_p) (a fresh hash per permutation).
   for (uint64_t s : sh)
-    for (int p = 0; p < perms; ++p) sig[static_cast<size_t>(p)] = std::min(sig[static_cast<size_t>(p)], mix(s ^ (0x9E3779B97F4A7C15ull * static_cast<uint64_t>(p + 1))));
+    for (int p = 0; p < perms; ++p)
+      sig[static_cast<size_t>(p)] =
+          std::min(sig[static_cast<size_t>(p)], mix(s ^ (0x9E3779B97F4A7C15ull * static_cast<uint64_t>(p + 1))));
   if (sh.empty()) {  // no words: only exact duplicates may collide
     for (int b = 0; b < o.bands; ++b) k.bands.push_back(mix(k.exact_lo + static_cast<uint64_t>(b)));
     return k;
   }
   for (int b = 0; b < o.bands; ++b) {
-    uint64_t bh = XXH3_64bits_withSeed(&sig[static_cast<size_t>(b * o.rows)], sizeof(uint64_t) * static_cast<size_t>(o.rows),
-                                       static_cast<uint64_t>(b));
+    uint64_t bh = XXH3_64bits_withSeed(&sig[static_cast<size_t>(b * o.rows)],
+                                       sizeof(uint64_t) * static_cast<size_t>(o.rows), static_cast<uint64_t>(b));
     k.bands.push_back(bh);
   }
   return k;

@@ -16,23 +16,23 @@ struct Entity {
   char32_t cp;
 };
 constexpr Entity kEntities[] = {
-    {"amp", '&'}, {"lt", '<'}, {"gt", '>'}, {"quot", '"'}, {"apos", '\''}, {"nbsp", 0xA0},
-    {"iexcl", 0xA1}, {"cent", 0xA2}, {"pound", 0xA3}, {"euro", 0x20AC}, {"yen", 0xA5}, {"sect", 0xA7},
-    {"copy", 0xA9}, {"ordf", 0xAA}, {"laquo", 0xAB}, {"reg", 0xAE}, {"deg", 0xB0}, {"plusmn", 0xB1},
-    {"middot", 0xB7}, {"ordm", 0xBA}, {"raquo", 0xBB}, {"iquest", 0xBF}, {"times", 0xD7}, {"divide", 0xF7},
-    {"Agrave", 0xC0}, {"Aacute", 0xC1}, {"Acirc", 0xC2}, {"Atilde", 0xC3}, {"Auml", 0xC4}, {"Ccedil", 0xC7},
-    {"Egrave", 0xC8}, {"Eacute", 0xC9}, {"Ecirc", 0xCA}, {"Euml", 0xCB}, {"Igrave", 0xCC}, {"Iacute", 0xCD},
-    {"Icirc", 0xCE}, {"Iuml", 0xCF}, {"Ntilde", 0xD1}, {"Ograve", 0xD2}, {"Oacute", 0xD3}, {"Ocirc", 0xD4},
-    {"Otilde", 0xD5}, {"Ouml", 0xD6}, {"Ugrave", 0xD9}, {"Uacute", 0xDA}, {"Ucirc", 0xDB}, {"Uuml", 0xDC},
-    {"agrave", 0xE0}, {"aacute", 0xE1}, {"acirc", 0xE2}, {"atilde", 0xE3}, {"auml", 0xE4}, {"ccedil", 0xE7},
-    {"egrave", 0xE8}, {"eacute", 0xE9}, {"ecirc", 0xEA}, {"euml", 0xEB}, {"igrave", 0xEC}, {"iacute", 0xED},
-    {"icirc", 0xEE}, {"iuml", 0xEF}, {"ntilde", 0xF1}, {"ograve", 0xF2}, {"oacute", 0xF3}, {"ocirc", 0xF4},
-    {"otilde", 0xF5}, {"ouml", 0xF6}, {"ugrave", 0xF9}, {"uacute", 0xFA}, {"ucirc", 0xFB}, {"uuml", 0xFC},
-    {"szlig", 0xDF}, {"oelig", 0x153}, {"OElig", 0x152}, {"ndash", 0x2013}, {"mdash", 0x2014},
-    {"lsquo", 0x2018}, {"rsquo", 0x2019}, {"sbquo", 0x201A}, {"ldquo", 0x201C}, {"rdquo", 0x201D},
-    {"bdquo", 0x201E}, {"hellip", 0x2026}, {"bull", 0x2022}, {"trade", 0x2122}, {"larr", 0x2190},
-    {"rarr", 0x2192}, {"shy", 0xAD}, {"thinsp", 0x2009}, {"ensp", 0x2002}, {"emsp", 0x2003},
-    {"zwnj", 0x200C}, {"zwj", 0x200D}, {"para", 0xB6}, {"micro", 0xB5}, {"acute", 0xB4}, {"cedil", 0xB8},
+    {"amp", '&'},      {"lt", '<'},       {"gt", '>'},       {"quot", '"'},     {"apos", '\''},    {"nbsp", 0xA0},
+    {"iexcl", 0xA1},   {"cent", 0xA2},    {"pound", 0xA3},   {"euro", 0x20AC},  {"yen", 0xA5},     {"sect", 0xA7},
+    {"copy", 0xA9},    {"ordf", 0xAA},    {"laquo", 0xAB},   {"reg", 0xAE},     {"deg", 0xB0},     {"plusmn", 0xB1},
+    {"middot", 0xB7},  {"ordm", 0xBA},    {"raquo", 0xBB},   {"iquest", 0xBF},  {"times", 0xD7},   {"divide", 0xF7},
+    {"Agrave", 0xC0},  {"Aacute", 0xC1},  {"Acirc", 0xC2},   {"Atilde", 0xC3},  {"Auml", 0xC4},    {"Ccedil", 0xC7},
+    {"Egrave", 0xC8},  {"Eacute", 0xC9},  {"Ecirc", 0xCA},   {"Euml", 0xCB},    {"Igrave", 0xCC},  {"Iacute", 0xCD},
+    {"Icirc", 0xCE},   {"Iuml", 0xCF},    {"Ntilde", 0xD1},  {"Ograve", 0xD2},  {"Oacute", 0xD3},  {"Ocirc", 0xD4},
+    {"Otilde", 0xD5},  {"Ouml", 0xD6},    {"Ugrave", 0xD9},  {"Uacute", 0xDA},  {"Ucirc", 0xDB},   {"Uuml", 0xDC},
+    {"agrave", 0xE0},  {"aacute", 0xE1},  {"acirc", 0xE2},   {"atilde", 0xE3},  {"auml", 0xE4},    {"ccedil", 0xE7},
+    {"egrave", 0xE8},  {"eacute", 0xE9},  {"ecirc", 0xEA},   {"euml", 0xEB},    {"igrave", 0xEC},  {"iacute", 0xED},
+    {"icirc", 0xEE},   {"iuml", 0xEF},    {"ntilde", 0xF1},  {"ograve", 0xF2},  {"oacute", 0xF3},  {"ocirc", 0xF4},
+    {"otilde", 0xF5},  {"ouml", 0xF6},    {"ugrave", 0xF9},  {"uacute", 0xFA},  {"ucirc", 0xFB},   {"uuml", 0xFC},
+    {"szlig", 0xDF},   {"oelig", 0x153},  {"OElig", 0x152},  {"ndash", 0x2013}, {"mdash", 0x2014}, {"lsquo", 0x2018},
+    {"rsquo", 0x2019}, {"sbquo", 0x201A}, {"ldquo", 0x201C}, {"rdquo", 0x201D}, {"bdquo", 0x201E}, {"hellip", 0x2026},
+    {"bull", 0x2022},  {"trade", 0x2122}, {"larr", 0x2190},  {"rarr", 0x2192},  {"shy", 0xAD},     {"thinsp", 0x2009},
+    {"ensp", 0x2002},  {"emsp", 0x2003},  {"zwnj", 0x200C},  {"zwj", 0x200D},   {"para", 0xB6},    {"micro", 0xB5},
+    {"acute", 0xB4},   {"cedil", 0xB8},
 };
 
 bool is_alnum(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
@@ -48,7 +48,10 @@ size_t decode_one(std::string_view s, size_t i, std::string& out) {
     size_t digits = 0;
     while (j < s.size() && digits < 8) {
       char c = s[j];
-      int v = c >= '0' && c <= '9' ? c - '0' : hex && c >= 'a' && c <= 'f' ? c - 'a' + 10 : hex && c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+      int v = c >= '0' && c <= '9'          ? c - '0'
+              : hex && c >= 'a' && c <= 'f' ? c - 'a' + 10
+              : hex && c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                            : -1;
       if (v < 0) break;
       cp = cp * (hex ? 16 : 10) + static_cast<uint32_t>(v);
       ++digits;
@@ -82,12 +85,14 @@ bool name_is(std::string_view name, const char* const* list) {
   return false;
 }
 
-constexpr const char* kSkip[] = {"script", "style", "head", "nav", "header", "footer", "aside", "noscript",
-                                 "template", "svg", "button", "select", "iframe", "object", "math", nullptr};
-constexpr const char* kBlock[] = {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6",
-                                  "tr", "td", "th", "table", "section", "article", "title", "pre",
-                                  "blockquote", "dd", "dt", "dl", "hr", "paragraph", "caption", "figcaption",
-                                  "main", "body", "html", "bookmark_value", "tablecell", "listitem", nullptr};
+constexpr const char* kSkip[] = {"script",   "style", "head",   "nav",    "header", "footer", "aside", "noscript",
+                                 "template", "svg",   "button", "select", "iframe", "object", "math",  nullptr};
+constexpr const char* kBlock[] = {
+    "p",         "div",       "br",      "li",         "ul",         "ol",   "h1",   "h2",
+    "h3",        "h4",        "h5",      "h6",         "tr",         "td",   "th",   "table",
+    "section",   "article",   "title",   "pre",        "blockquote", "dd",   "dt",   "dl",
+    "hr",        "paragraph", "caption", "figcaption", "main",       "body", "html", "bookmark_value",
+    "tablecell", "listitem",  nullptr};
 
 }  // namespace
 

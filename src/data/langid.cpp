@@ -14,9 +14,9 @@
 #include <nlohmann/json.hpp>
 
 #include "fragua/base/data_files.h"
-#include "fragua/base/runtime_options.h"
-#include "fragua/base/json.h"
 #include "fragua/base/file.h"
+#include "fragua/base/json.h"
+#include "fragua/base/runtime_options.h"
 #include "fragua/data/langid.h"
 #include "langid_features.h"
 #include "langid_impl.h"
@@ -134,22 +134,24 @@ namespace {
 // inchoative and subjunctive verb endings. Counted word by word; the n-gram model alone only
 // knew the variant from LibreOffice's help and over-reported it on other domains.
 int valencian_vote(std::string_view t) {
-  static const char* kValencian[] = {"este", "esta", "estos", "estes", "eixe", "eixa", "eixos", "eixes", "hui", "ací",
-                                     "meua", "teua", "seua", "meues", "teues", "seues", "vosté", "vostés", "xiquet",
-                                     "xiquets", "xiqueta", "xiquetes", "eixir", "prompte", "vore", "huit", "obri",
-                                     "siga", "sigues", "siguen", "vullga", "vullgues", "puga", "pugues", "tinga",
-                                     "tingues", "isca", "servix", "oferix", "patix", "preferix",
-                                     nullptr};
-  static const char* kCentral[] = {"aquest", "aquesta", "aquests", "aquestes", "avui", "meva", "teva", "seva", "meves",
-                                   "teves", "seves", "vostè", "vostès", "nen", "nens", "nena", "sortir", "aviat",
-                                   "veure", "vuit", "obre", "sigui", "siguis", "siguin", "vulgui", "vulguis", "pugui",
-                                   "puguis", "tingui", "tinguis", "serveix", "ofereix", "pateix", "prefereix", nullptr};
+  static const char* kValencian[] = {"este",     "esta",   "estos",   "estes",    "eixe",   "eixa",     "eixos",
+                                     "eixes",    "hui",    "ací",     "meua",     "teua",   "seua",     "meues",
+                                     "teues",    "seues",  "vosté",   "vostés",   "xiquet", "xiquets",  "xiqueta",
+                                     "xiquetes", "eixir",  "prompte", "vore",     "huit",   "obri",     "siga",
+                                     "sigues",   "siguen", "vullga",  "vullgues", "puga",   "pugues",   "tinga",
+                                     "tingues",  "isca",   "servix",  "oferix",   "patix",  "preferix", nullptr};
+  static const char* kCentral[] = {"aquest", "aquesta", "aquests", "aquestes", "avui",    "meva",      "teva",
+                                   "seva",   "meves",   "teves",   "seves",    "vostè",   "vostès",    "nen",
+                                   "nens",   "nena",    "sortir",  "aviat",    "veure",   "vuit",      "obre",
+                                   "sigui",  "siguis",  "siguin",  "vulgui",   "vulguis", "pugui",     "puguis",
+                                   "tingui", "tinguis", "serveix", "ofereix",  "pateix",  "prefereix", nullptr};
   int vote = 0;
   size_t i = 0;
   std::string w;
   while (i < t.size()) {
     w.clear();
-    while (i < t.size() && (static_cast<unsigned char>(t[i]) >= 0x80 || std::isalpha(static_cast<unsigned char>(t[i])))) {
+    while (i < t.size() &&
+           (static_cast<unsigned char>(t[i]) >= 0x80 || std::isalpha(static_cast<unsigned char>(t[i])))) {
       char c = t[i++];
       w.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c);
     }
@@ -170,8 +172,10 @@ int valencian_vote(std::string_view t) {
 void LangIdModel::Impl::refine_variant(std::string_view text, LangGuess& g) const {
   if (g.base_lang != "ca" || std::find(langs.begin(), langs.end(), "ca-valencia") == langs.end()) return;
   int vote = valencian_vote(text);
-  if (vote > 0) g.lang = "ca-valencia";
-  else if (vote < 0) g.lang = "ca";
+  if (vote > 0)
+    g.lang = "ca-valencia";
+  else if (vote < 0)
+    g.lang = "ca";
 }
 
 LangGuess LangIdModel::identify(std::string_view text) const {
@@ -205,8 +209,11 @@ DocumentGuess LangIdModel::identify_document(std::string_view text, bool sentenc
 }
 
 std::string LangIdModel::to_bytes() const {
-  nlohmann::json h = {{"languages", impl_->langs}, {"bits", impl_->bits}, {"scale", impl_->scale},
-                      {"variant_margin", impl_->variant_margin}, {"features", "byte n-grams 1..5 + words"},
+  nlohmann::json h = {{"languages", impl_->langs},
+                      {"bits", impl_->bits},
+                      {"scale", impl_->scale},
+                      {"variant_margin", impl_->variant_margin},
+                      {"features", "byte n-grams 1..5 + words"},
                       {"provenance", impl_->provenance}};
   std::string hs = h.dump();
   size_t bound = ZSTD_compressBound(impl_->table.size());
@@ -233,13 +240,15 @@ Result<LangIdModel> LangIdModel::from_bytes(std::string_view d, const std::strin
   std::memcpy(&version, d.data() + 8, 4);
   std::memcpy(&hl, d.data() + 12, 4);
   if (version != kVersion)
-    return unsupported_error("{}: offset 8: model version {} (this build reads {}); retrain with `fragua corpus langid train`",
-                             name, version, kVersion);
+    return unsupported_error(
+        "{}: offset 8: model version {} (this build reads {}); retrain with `fragua corpus langid train`", name,
+        version, kVersion);
   if (16 + uint64_t{hl} + 8 > d.size()) return corruption_error("{}: offset 12: header runs past the end", name);
   auto parsed = parse_json(d.substr(16, hl), name, 16);
   if (!parsed.ok()) return std::move(parsed).error();
   const nlohmann::json& h = *parsed;
-  if (!h.is_object()) return corruption_error("{}: offset 16: the header is {}, not a JSON object", name, json_preview(h));
+  if (!h.is_object())
+    return corruption_error("{}: offset 16: the header is {}, not a JSON object", name, json_preview(h));
   LangIdModel m;
   auto& im = *m.impl_;
   // Every field is checked for its type and range here: a raw JSON-library exception names
@@ -251,7 +260,8 @@ Result<LangIdModel> LangIdModel::from_bytes(std::string_view d, const std::strin
                             it == h.end() ? std::string("nothing") : json_preview(*it));
   for (size_t i = 0; i < it->size(); ++i) {
     const auto& l = (*it)[i];
-    if (!l.is_string() || l.get_ref<const std::string&>().empty() || l.get_ref<const std::string&>().size() > kMaxLangTag)
+    if (!l.is_string() || l.get_ref<const std::string&>().empty() ||
+        l.get_ref<const std::string&>().size() > kMaxLangTag)
       return corruption_error("{} \"languages\"[{}]: expected a language tag of 1 to {} bytes, found {}", at, i,
                               kMaxLangTag, json_preview(l));
     im.langs.push_back(l.get<std::string>());

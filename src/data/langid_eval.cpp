@@ -4,8 +4,8 @@
 
 #include <xxhash.h>
 
-#include "fragua/base/json.h"
 #include "fragua/base/file.h"
+#include "fragua/base/json.h"
 #include "fragua/base/log.h"
 #include "fragua/data/debian.h"
 #include "fragua/data/langid.h"
@@ -84,7 +84,8 @@ Result<LangIdSplit> prepare_langid_data(const std::vector<std::string>& paths, d
       auto li = std::find(langs.begin(), langs.end(), lang);
       if (li == langs.end()) {
         if (langs.size() == kMaxTrainingLanguages)
-          return invalid_argument_error("{}: line {}: more than {} distinct languages", p, line_no, kMaxTrainingLanguages);
+          return invalid_argument_error("{}: line {}: more than {} distinct languages", p, line_no,
+                                        kMaxTrainingLanguages);
         li = langs.insert(langs.end(), lang);
       }
       auto lid = static_cast<uint16_t>(li - langs.begin());
@@ -92,8 +93,8 @@ Result<LangIdSplit> prepare_langid_data(const std::vector<std::string>& paths, d
       auto bi = std::find(bases.begin(), bases.end(), b);
       if (bi == bases.end()) {
         if (bases.size() == kMaxBaseLanguages)
-          return invalid_argument_error("{}: line {}: language '{}' is one more than the {} base languages supported", p,
-                                        line_no, b.substr(0, 40), kMaxBaseLanguages);
+          return invalid_argument_error("{}: line {}: language '{}' is one more than the {} base languages supported",
+                                        p, line_no, b.substr(0, 40), kMaxBaseLanguages);
         bi = bases.insert(bases.end(), b);
       }
       uint32_t bit = 1u << (bi - bases.begin());
@@ -116,8 +117,8 @@ Result<LangIdSplit> prepare_langid_data(const std::vector<std::string>& paths, d
     }
     (it.heldout ? split.heldout : split.train).push_back({std::move(it.text), langs[it.lang]});
   }
-  log_info("langid data: {} training, {} held-out sentences; {} dropped as shared across languages",
-           split.train.size(), split.heldout.size(), dropped);
+  log_info("langid data: {} training, {} held-out sentences; {} dropped as shared across languages", split.train.size(),
+           split.heldout.size(), dropped);
   if (split.train.empty()) return invalid_argument_error("no training sentences in the given files");
   return split;
 }
@@ -171,14 +172,18 @@ LangIdEval evaluate_langid(const LangIdModel& model, const std::vector<LabeledTe
 }
 
 std::string format_langid_eval(const LangIdEval& e) {
-  std::string s = fmt::format("{} held-out sentences, {:.0f} sentences/s\n\n| lang | n | precision | recall | F1 |\n|---|---:|---:|---:|---:|\n",
-                              e.n, e.seconds > 0 ? static_cast<double>(e.n) / e.seconds : 0.0);
+  std::string s = fmt::format(
+      "{} held-out sentences, {:.0f} sentences/s\n\n| lang | n | precision | recall | F1 "
+      "|\n|---|---:|---:|---:|---:|\n",
+      e.n, e.seconds > 0 ? static_cast<double>(e.n) / e.seconds : 0.0);
   for (size_t i = 0; i < e.langs.size(); ++i) {
     uint64_t row = 0;
     for (auto v : e.confusion[i]) row += v;
     s += fmt::format("| {} | {} | {:.4f} | {:.4f} | {:.4f} |\n", e.langs[i], row, e.precision[i], e.recall[i], e.f1[i]);
   }
-  s += fmt::format("\nmacro-F1 (es, ca, eu, gl, pt, en): {:.4f}\n\nconfusion (rows: gold, columns: predicted)\n\n|    |", e.macro_f1_core);
+  s +=
+      fmt::format("\nmacro-F1 (es, ca, eu, gl, pt, en): {:.4f}\n\nconfusion (rows: gold, columns: predicted)\n\n|    |",
+                  e.macro_f1_core);
   for (const auto& l : e.langs) s += fmt::format(" {} |", l);
   s += "\n|---|";
   for (size_t i = 0; i < e.langs.size(); ++i) s += "---:|";

@@ -41,8 +41,10 @@ inline void for_each_feature(std::string_view text, int bits, F&& f) {
   for (size_t i = 0; i < text.size(); ++i) {
     auto c = static_cast<unsigned char>(text[i]);
     if (c < 0x80) {
-      if (c >= 'A' && c <= 'Z') c = static_cast<unsigned char>(c + 32);
-      else if (!(c >= 'a' && c <= 'z')) c = ' ';
+      if (c >= 'A' && c <= 'Z')
+        c = static_cast<unsigned char>(c + 32);
+      else if (!(c >= 'a' && c <= 'z'))
+        c = ' ';
     } else if (prev_raw == 0xC3 && c >= 0x80 && c <= 0x9E && c != 0x97) {
       c = static_cast<unsigned char>(c + 0x20);  // U+00C0..U+00DE -> U+00E0..U+00FE
     }

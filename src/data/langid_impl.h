@@ -19,9 +19,9 @@ struct LangIdModel::Impl {
   std::vector<std::string> langs;
   std::vector<int> variant_of;  // index of the base language for a variant class, else -1
   int bits = 18;
-  double scale = 10.0;          // nats per 255 cost units
+  double scale = 10.0;           // nats per 255 cost units
   double variant_margin = 40.0;  // nats the variant class must lead by when no marker word decides
-  std::vector<uint8_t> table;   // 2^bits x 16
+  std::vector<uint8_t> table;    // 2^bits x 16
   nlohmann::json provenance = nlohmann::json::object();
 
   void score(std::string_view text, Scores& s) const;

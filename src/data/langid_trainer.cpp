@@ -45,7 +45,8 @@ Result<LangIdModel> LangIdModel::train(const std::vector<LabeledText>& data, con
       }
       kept.push_back(d);
     }
-    log_info("langid cleaning: dropped {} of {} training sentences that read as another language", dropped, data.size());
+    log_info("langid cleaning: dropped {} of {} training sentences that read as another language", dropped,
+             data.size());
     LangIdTrainOptions next = o;
     next.clean_passes = o.clean_passes - 1;
     return train(kept, next);
@@ -139,8 +140,11 @@ Result<LangIdModel> LangIdModel::train(const std::vector<LabeledText>& data, con
   }
   std::map<std::string, size_t> per_lang;
   for (const auto& d : data) per_lang[d.lang]++;
-  im.provenance = {{"trainer", "fragua corpus langid train"}, {"fragua", FRAGUA_VERSION},
-                   {"sentences", per_lang}, {"alpha", o.alpha}, {"perceptron_epochs", o.perceptron_epochs},
+  im.provenance = {{"trainer", "fragua corpus langid train"},
+                   {"fragua", FRAGUA_VERSION},
+                   {"sentences", per_lang},
+                   {"alpha", o.alpha},
+                   {"perceptron_epochs", o.perceptron_epochs},
                    {"source", o.provenance}};
   im.finish_setup();
   return m;

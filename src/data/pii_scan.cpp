@@ -71,7 +71,8 @@ size_t try_iban(std::string_view t, size_t i) {
   if (i + 15 > t.size() || !is_upper(t[i]) || !is_upper(t[i + 1]) || !is_digit(t[i + 2]) || !is_digit(t[i + 3]))
     return 0;
   size_t len = 0;
-  std::string s = gather(t, i, 34, " -", [](char c) { return is_digit(c) || is_upper(c); }, &len);
+  std::string s = gather(
+      t, i, 34, " -", [](char c) { return is_digit(c) || is_upper(c); }, &len);
   // Try the longest prefix first; the printed form groups by four, so a group may be cut.
   for (size_t n = s.size(); n >= 15; --n) {
     if (!valid_iban(std::string_view(s).substr(0, n))) continue;
@@ -250,15 +251,21 @@ std::vector<PiiMatch> find_pii(std::string_view t, const PiiOptions& o) {
     PiiKind kind = PiiKind::ip;
     size_t len = 0;
     if (is_digit(c)) {
-      if (o.enabled(PiiKind::ip) && (len = try_ipv4(v, i))) kind = PiiKind::ip;
-      else if ((len = try_id(v, i, &kind, o))) {}
-      else if (o.enabled(PiiKind::card) && (len = try_card(v, i))) kind = PiiKind::card;
-      else if (o.enabled(PiiKind::phone) && (len = try_phone(v, i))) kind = PiiKind::phone;
-      else if (o.enabled(PiiKind::ip) && (len = try_ipv6(v, i))) kind = PiiKind::ip;
+      if (o.enabled(PiiKind::ip) && (len = try_ipv4(v, i)))
+        kind = PiiKind::ip;
+      else if ((len = try_id(v, i, &kind, o))) {
+      } else if (o.enabled(PiiKind::card) && (len = try_card(v, i)))
+        kind = PiiKind::card;
+      else if (o.enabled(PiiKind::phone) && (len = try_phone(v, i)))
+        kind = PiiKind::phone;
+      else if (o.enabled(PiiKind::ip) && (len = try_ipv6(v, i)))
+        kind = PiiKind::ip;
     } else if (is_alpha(c)) {
-      if (o.enabled(PiiKind::iban) && (len = try_iban(v, i))) kind = PiiKind::iban;
-      else if ((len = try_id(v, i, &kind, o))) {}
-      else if (o.enabled(PiiKind::ip) && is_hex(c) && (len = try_ipv6(v, i))) kind = PiiKind::ip;
+      if (o.enabled(PiiKind::iban) && (len = try_iban(v, i)))
+        kind = PiiKind::iban;
+      else if ((len = try_id(v, i, &kind, o))) {
+      } else if (o.enabled(PiiKind::ip) && is_hex(c) && (len = try_ipv6(v, i)))
+        kind = PiiKind::ip;
     } else if (c == ':') {
       if (o.enabled(PiiKind::ip) && (len = try_ipv6(v, i))) kind = PiiKind::ip;
     } else if (o.enabled(PiiKind::phone)) {

@@ -71,17 +71,21 @@ void early_stages(Item& it, const BuildConfig& c, const LangIdModel* model) {
 void append_key(std::vector<uint64_t>& flat, const DedupKey& k, int bands) {
   flat.push_back(k.exact_lo);
   flat.push_back(k.exact_hi);
-  for (int b = 0; b < bands; ++b) flat.push_back(b < static_cast<int>(k.bands.size()) ? k.bands[static_cast<size_t>(b)] : 0);
+  for (int b = 0; b < bands; ++b)
+    flat.push_back(b < static_cast<int>(k.bands.size()) ? k.bands[static_cast<size_t>(b)] : 0);
 }
 
 // Writes the shard of a processed file, then its dedup keys and state (pipeline_resume.h).
-Status commit_file(const fs::path& out, const InputFile& f, const std::vector<Item>& items, const std::vector<uint64_t>& kept_keys,
-                   const BuildStats& stats, size_t key_words) {
+Status commit_file(const fs::path& out, const InputFile& f, const std::vector<Item>& items,
+                   const std::vector<uint64_t>& kept_keys, const BuildStats& stats, size_t key_words) {
   auto shard = FRAGUA_TRY(AtomicFile::create((out / "shards" / shard_file_name(f)).string()));
   for (const auto& it : items) {
     if (!it.dropped.empty()) continue;
-    nlohmann::json j = {{"text", it.doc.text}, {"lang", it.lang}, {"lang_confidence", it.confidence},
-                        {"id", it.doc.id}, {"source", it.doc.source}};
+    nlohmann::json j = {{"text", it.doc.text},
+                        {"lang", it.lang},
+                        {"lang_confidence", it.confidence},
+                        {"id", it.doc.id},
+                        {"source", it.doc.source}};
     if (it.doc.meta.contains("licence")) j["licence"] = it.doc.meta["licence"];
     if (!it.doc.meta.empty()) j["meta"] = it.doc.meta;
     FRAGUA_TRY(shard.append(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"));
@@ -124,8 +128,10 @@ Status run_build(const BuildConfig& c) {
   for (size_t i = 0; i < files.size(); ++i) {
     auto done = load_finished(out, files[i], per_key);
     finished[i] = done.has_value();
-    if (done) finished_stats[i] = std::move(done->stats);
-    else todo.push_back(i);
+    if (done)
+      finished_stats[i] = std::move(done->stats);
+    else
+      todo.push_back(i);
   }
   if (comm.rank() == 0) remove_stale_outputs(out, files, finished);
   (void)comm.all_ok(true);  // a barrier: nothing is written before the stale files are gone
@@ -159,7 +165,8 @@ Status run_build(const BuildConfig& c) {
         failure = data.error();
       } else {
         SourceFormat fmt_ = detect_format(in->path, data->view().substr(0, 16));
-        Status s = read_source(in->path, fmt_, [&](Document&& d) { items.push_back({std::move(d)}); }, ss);
+        Status s = read_source(
+            in->path, fmt_, [&](Document&& d) { items.push_back({std::move(d)}); }, ss);
         if (!s.ok()) failure = s;
       }
       for (const auto& w : ss.warnings) log_warn("{}", w);
@@ -190,14 +197,21 @@ Status run_build(const BuildConfig& c) {
     for (int q = 0; q < comm.size(); ++q) {
       const auto& v = all[static_cast<size_t>(q)];
       for (size_t k = 0; k + per_key <= v.size(); k += per_key) {
-        DedupKey key{v[k], v[k + 1], std::vector<uint64_t>(v.begin() + static_cast<long>(k + 2), v.begin() + static_cast<long>(k + per_key))};
+        DedupKey key{
+            v[k], v[k + 1],
+            std::vector<uint64_t>(v.begin() + static_cast<long>(k + 2), v.begin() + static_cast<long>(k + per_key))};
         DedupVerdict verdict = index.check_and_insert(key);
         if (q != comm.rank()) continue;
         auto& it = items[candidates[k / per_key]];
-        if (verdict == DedupVerdict::exact_duplicate) it.dropped = "dedup:exact";
-        else if (verdict == DedupVerdict::near_duplicate) it.dropped = "dedup:near";
-        if (verdict != DedupVerdict::unique) st.drop(it.lang, it.dropped, it.doc.text.size());
-        else kept_keys.insert(kept_keys.end(), v.begin() + static_cast<long>(k), v.begin() + static_cast<long>(k + per_key));
+        if (verdict == DedupVerdict::exact_duplicate)
+          it.dropped = "dedup:exact";
+        else if (verdict == DedupVerdict::near_duplicate)
+          it.dropped = "dedup:near";
+        if (verdict != DedupVerdict::unique)
+          st.drop(it.lang, it.dropped, it.doc.text.size());
+        else
+          kept_keys.insert(kept_keys.end(), v.begin() + static_cast<long>(k),
+                           v.begin() + static_cast<long>(k + per_key));
       }
     }
     if (mine && failure.ok()) {
@@ -224,8 +238,9 @@ Status run_build(const BuildConfig& c) {
     bar.add(std::min<size_t>(static_cast<size_t>(comm.size()), todo.size() - r * static_cast<size_t>(comm.size())));
   }
   bar.finish();
-  if (index.full()) log_warn("dedup index reached its memory budget ({} MB): later documents were checked but not added",
-                             c.dedup_options.memory_mb);
+  if (index.full())
+    log_warn("dedup index reached its memory budget ({} MB): later documents were checked but not added",
+             c.dedup_options.memory_mb);
   auto parts = comm.gather_strings(total.to_json().dump());
   bool ok_all = comm.all_ok(failure.ok());
   if (comm.rank() == 0 && ok_all) {

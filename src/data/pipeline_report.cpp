@@ -32,8 +32,12 @@ nlohmann::json BuildStats::to_json() const {
     for (const auto& [r, v] : s.drops) d[r] = {v.first, v.second};
     nlohmann::json pii = nlohmann::json::object();
     for (int k = 0; k < kPiiKindCount; ++k) pii[pii_kind_name(static_cast<PiiKind>(k))] = s.pii[k];
-    j["languages"][l] = {{"in_docs", s.in_docs}, {"in_bytes", s.in_bytes}, {"out_docs", s.out_docs},
-                         {"out_bytes", s.out_bytes}, {"drops", d}, {"pii", pii}};
+    j["languages"][l] = {{"in_docs", s.in_docs},
+                         {"in_bytes", s.in_bytes},
+                         {"out_docs", s.out_docs},
+                         {"out_bytes", s.out_bytes},
+                         {"drops", d},
+                         {"pii", pii}};
   }
   return j;
 }
@@ -52,7 +56,8 @@ BuildStats BuildStats::from_json(const nlohmann::json& j) {
     if (v.contains("drops"))
       for (const auto& [r, d] : v["drops"].items()) t.drops[r] = {d[0].get<uint64_t>(), d[1].get<uint64_t>()};
     if (v.contains("pii"))
-      for (int k = 0; k < kPiiKindCount; ++k) t.pii[k] = v["pii"].value(pii_kind_name(static_cast<PiiKind>(k)), uint64_t{0});
+      for (int k = 0; k < kPiiKindCount; ++k)
+        t.pii[k] = v["pii"].value(pii_kind_name(static_cast<PiiKind>(k)), uint64_t{0});
   }
   return s;
 }
@@ -69,8 +74,11 @@ std::string stage_of(const std::string& why) { return why.substr(0, why.find(':'
 
 std::string build_report_markdown(const BuildStats& s) {
   auto reasons = all_reasons(s);
-  std::string out = fmt::format("# Corpus build report\n\n{} input files, {} bad source records skipped.\n\n", s.files, s.bad_records);
-  out += "Documents per language and stage (the language is the one identified; 'und' before or without it).\n\n| lang | in docs | in MB |";
+  std::string out = fmt::format("# Corpus build report\n\n{} input files, {} bad source records skipped.\n\n", s.files,
+                                s.bad_records);
+  out +=
+      "Documents per language and stage (the language is the one identified; 'und' before or without it).\n\n| lang | "
+      "in docs | in MB |";
   for (const auto& r : reasons) out += fmt::format(" {} |", r);
   out += " out docs | out MB | PII redacted |\n|---|---:|---:|";
   for (size_t i = 0; i < reasons.size(); ++i) out += "---:|";

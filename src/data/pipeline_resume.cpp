@@ -67,7 +67,8 @@ Result<std::vector<InputFile>> list_inputs(const std::vector<std::string>& input
   };
   for (const auto& in : inputs) {
     if (fs::is_directory(in, ec)) {
-      for (auto it = fs::recursive_directory_iterator(in, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      for (auto it = fs::recursive_directory_iterator(in, ec); !ec && it != fs::recursive_directory_iterator();
+           it.increment(ec)) {
         const std::string name = it->path().filename().string();
         if (it->is_directory(ec)) {
           if (name.starts_with('.') || is_output(it->path())) it.disable_recursion_pending();
@@ -98,7 +99,8 @@ std::optional<FinishedFile> load_finished(const fs::path& out, const InputFile& 
   if (!j.ok() || !j->is_object()) return std::nullopt;
   std::error_code ec;
   const uint64_t key_bytes = fs::file_size(keys_path(out, f.key), ec);
-  if (ec || key_bytes % (8 * key_words) != 0 || !fs::exists(out / "shards" / shard_file_name(f), ec)) return std::nullopt;
+  if (ec || key_bytes % (8 * key_words) != 0 || !fs::exists(out / "shards" / shard_file_name(f), ec))
+    return std::nullopt;
   // State files are our own output, but a damaged one must mean "redo this file", not a crash.
   try {
     const auto& in = j->at("input");
@@ -118,8 +120,8 @@ Result<std::vector<uint64_t>> load_finished_keys(const fs::path& out, const Inpu
   return keys;
 }
 
-Status commit_state(const fs::path& out, const InputFile& f, const std::vector<uint64_t>& kept_keys, const BuildStats& stats,
-                    size_t key_words) {
+Status commit_state(const fs::path& out, const InputFile& f, const std::vector<uint64_t>& kept_keys,
+                    const BuildStats& stats, size_t key_words) {
   std::string keys(reinterpret_cast<const char*>(kept_keys.data()), kept_keys.size() * sizeof(uint64_t));
   FRAGUA_TRY(write_file_atomic(keys_path(out, f.key).string(), keys));
   nlohmann::json j = {{"format", "fragua-corpus-build-state"},
@@ -132,7 +134,8 @@ Status commit_state(const fs::path& out, const InputFile& f, const std::vector<u
                            j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
-size_t remove_stale_outputs(const fs::path& out, const std::vector<InputFile>& files, const std::vector<bool>& finished) {
+size_t remove_stale_outputs(const fs::path& out, const std::vector<InputFile>& files,
+                            const std::vector<bool>& finished) {
   std::set<std::string> keep;
   for (size_t i = 0; i < files.size(); ++i) {
     if (!finished[i]) continue;
@@ -147,7 +150,8 @@ size_t remove_stale_outputs(const fs::path& out, const std::vector<InputFile>& f
     for (fs::directory_iterator it(out / sub, ec), end; !ec && it != end; it.increment(ec)) {
       const std::string name = it->path().filename().string();
       // Only names this pipeline writes (and their temporaries); anything else is the user's.
-      const bool ours = (std::string_view(sub) == "shards" && name.starts_with("shard-")) || std::string_view(sub) == ".state";
+      const bool ours =
+          (std::string_view(sub) == "shards" && name.starts_with("shard-")) || std::string_view(sub) == ".state";
       if (ours && !keep.count(name) && it->is_regular_file(ec)) stale.push_back(it->path());
     }
     for (const auto& p : stale) {
@@ -155,7 +159,9 @@ size_t remove_stale_outputs(const fs::path& out, const std::vector<InputFile>& f
       if (fs::remove(p, e)) ++removed;
     }
   }
-  if (removed) log_info("{}: removed {} shard and state files of inputs that changed, went away or were cut short", out.string(), removed);
+  if (removed)
+    log_info("{}: removed {} shard and state files of inputs that changed, went away or were cut short", out.string(),
+             removed);
   return removed;
 }
 

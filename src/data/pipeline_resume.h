@@ -15,10 +15,10 @@
 namespace fragua::data {
 
 struct InputFile {
-  std::string path;     // as found (for messages and document sources)
+  std::string path;  // as found (for messages and document sources)
   uint64_t size = 0;
   int64_t mtime_ns = 0;
-  std::string key;      // 16 hex digits of XXH64(absolute path, size, mtime): names its shard and state
+  std::string key;  // 16 hex digits of XXH64(absolute path, size, mtime): names its shard and state
 };
 
 // The files of `inputs` (folders searched recursively), sorted and unique. Skipped inside

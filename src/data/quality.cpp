@@ -122,14 +122,18 @@ QualityVerdict check_quality(std::string_view text, std::string_view lang, const
     }
   }
   for (size_t p = text.find("..."); p != std::string_view::npos; p = text.find("...", p + 3)) ++symbols;
-  for (size_t p = text.find("\xE2\x80\xA6"); p != std::string_view::npos; p = text.find("\xE2\x80\xA6", p + 3)) ++symbols;
+  for (size_t p = text.find("\xE2\x80\xA6"); p != std::string_view::npos; p = text.find("\xE2\x80\xA6", p + 3))
+    ++symbols;
   if (words.size() < o.min_words) return drop("too_few_words");
   if (words.size() > o.max_words) return drop("too_many_words");
   double mean = static_cast<double>(word_chars) / static_cast<double>(words.size());
   if (mean < o.min_mean_word_len || mean > o.max_mean_word_len) return drop("mean_word_length");
-  if (static_cast<double>(symbols) / static_cast<double>(words.size()) > o.max_symbol_word_ratio) return drop("symbol_ratio");
-  if (non_space && static_cast<double>(digits) / static_cast<double>(non_space) > o.max_digit_ratio) return drop("digit_ratio");
-  if (static_cast<double>(alpha_words) / static_cast<double>(words.size()) < o.min_alpha_words) return drop("alpha_words");
+  if (static_cast<double>(symbols) / static_cast<double>(words.size()) > o.max_symbol_word_ratio)
+    return drop("symbol_ratio");
+  if (non_space && static_cast<double>(digits) / static_cast<double>(non_space) > o.max_digit_ratio)
+    return drop("digit_ratio");
+  if (static_cast<double>(alpha_words) / static_cast<double>(words.size()) < o.min_alpha_words)
+    return drop("alpha_words");
 
   // Lines: bullets, ellipses, duplicates.
   size_t lines = 0, bullets = 0, ellipses = 0, dup_lines = 0, dup_chars = 0, line_chars = 0;

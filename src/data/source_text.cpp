@@ -1,8 +1,8 @@
 // Plain-text and JSONL sources, format detection and file reading.
 #include <algorithm>
 
-#include "fragua/base/json.h"
 #include "fragua/base/file.h"
+#include "fragua/base/json.h"
 #include "fragua/base/utf8.h"
 #include "fragua/data/source.h"
 
@@ -55,11 +55,16 @@ bool is_language_tag(std::string_view s) {
 
 const char* source_format_name(SourceFormat f) {
   switch (f) {
-    case SourceFormat::text: return "text";
-    case SourceFormat::jsonl: return "jsonl";
-    case SourceFormat::html: return "html";
-    case SourceFormat::warc: return "warc";
-    case SourceFormat::mo: return "mo";
+    case SourceFormat::text:
+      return "text";
+    case SourceFormat::jsonl:
+      return "jsonl";
+    case SourceFormat::html:
+      return "html";
+    case SourceFormat::warc:
+      return "warc";
+    case SourceFormat::mo:
+      return "mo";
   }
   return "?";
 }
@@ -105,7 +110,8 @@ void parse_text(std::string_view data, const std::string& name, const DocumentSi
     std::string_view para = data.substr(pos, end - pos);
     size_t start = pos;
     pos = end;
-    while (pos < data.size() && (data[pos] == '\n' || data[pos] == '\r' || data[pos] == ' ' || data[pos] == '\t')) ++pos;
+    while (pos < data.size() && (data[pos] == '\n' || data[pos] == '\r' || data[pos] == ' ' || data[pos] == '\t'))
+      ++pos;
     if (para.find_first_not_of(" \t\r\n") == std::string_view::npos) continue;
     if (auto bad = utf8::find_invalid(para)) {
       ++stats.bad_records;
@@ -191,10 +197,18 @@ Status read_source(const std::string& path, SourceFormat format, const DocumentS
   auto file = FRAGUA_TRY(MappedFile::open(path));
   std::string_view data = file.view();
   switch (format) {
-    case SourceFormat::text: parse_text(data, path, sink, stats); break;
-    case SourceFormat::jsonl: parse_jsonl(data, path, sink, stats); break;
-    case SourceFormat::html: parse_html(data, path, sink, stats); break;
-    case SourceFormat::warc: parse_warc(data, path, sink, stats); break;
+    case SourceFormat::text:
+      parse_text(data, path, sink, stats);
+      break;
+    case SourceFormat::jsonl:
+      parse_jsonl(data, path, sink, stats);
+      break;
+    case SourceFormat::html:
+      parse_html(data, path, sink, stats);
+      break;
+    case SourceFormat::warc:
+      parse_warc(data, path, sink, stats);
+      break;
     case SourceFormat::mo: {
       auto entries = parse_mo(data, path);
       if (!entries.ok()) {

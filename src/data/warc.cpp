@@ -161,7 +161,8 @@ WarcHeader parse_header(std::string_view header) {
   size_t line_start = header.find('\n');
   while (line_start != std::string_view::npos && line_start < header.size()) {
     size_t line_end = header.find('\n', line_start + 1);
-    std::string_view line = header.substr(line_start + 1, (line_end == std::string_view::npos ? header.size() : line_end) - line_start - 1);
+    std::string_view line =
+        header.substr(line_start + 1, (line_end == std::string_view::npos ? header.size() : line_end) - line_start - 1);
     line_start = line_end;
     size_t colon = line.find(':');
     if (colon == std::string_view::npos) continue;
@@ -188,8 +189,8 @@ WarcHeader parse_header(std::string_view header) {
   return h;
 }
 
-void emit(const WarcHeader& h, std::string_view block, uint64_t start, const std::string& name, const DocumentSink& sink,
-          SourceStats& stats) {
+void emit(const WarcHeader& h, std::string_view block, uint64_t start, const std::string& name,
+          const DocumentSink& sink, SourceStats& stats) {
   std::string text;
   if (h.type == "conversion") {
     text = utf8::sanitize(block);
@@ -265,8 +266,7 @@ void parse_stream(WarcStream& s, const std::string& name, const DocumentSink& si
       seek_record(s, name, stats);
       continue;
     }
-    while (s.view().size() < body_start + length && s.fill(name, stats)) {
-    }
+    while (s.view().size() < body_start + length && s.fill(name, stats)) {}
     if (s.view().size() < body_start + length) {
       skip_bad(fmt::format("truncated record: Content-Length {} runs past the end", length));
       continue;

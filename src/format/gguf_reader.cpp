@@ -16,7 +16,7 @@ namespace {
 constexpr uint32_t kMagic = 0x46554747;  // "GGUF" read as little-endian u32
 constexpr uint64_t kDefaultAlignment = 32;
 constexpr uint64_t kMaxAlignment = uint64_t{1} << 20;
-constexpr int kMaxDims = 4;               // GGML_MAX_DIMS
+constexpr int kMaxDims = 4;  // GGML_MAX_DIMS
 // Arrays of arrays: llama.cpp writes none; two levels leave room for a matrix of values.
 constexpr int kMaxArrayDepth = 2;
 // Memory the parsed metadata and tensor table may take. Each element lives in a wider C++ form
@@ -45,8 +45,8 @@ class Cursor {
   template <typename T>
   Result<T> read(std::string_view what) {
     if (remaining() < sizeof(T))
-      return corruption_error("{}: truncated at byte offset {} reading {} ({} bytes needed, {} left)", name_,
-                              pos_, what, sizeof(T), remaining());
+      return corruption_error("{}: truncated at byte offset {} reading {} ({} bytes needed, {} left)", name_, pos_,
+                              what, sizeof(T), remaining());
     T v;
     std::memcpy(&v, p_ + pos_, sizeof(T));
     pos_ += sizeof(T);
@@ -80,12 +80,25 @@ class Cursor {
 
 size_t scalar_size(GgufType t) {
   switch (t) {
-    case GgufType::u8: case GgufType::i8: case GgufType::boolean: return 1;
-    case GgufType::u16: case GgufType::i16: return 2;
-    case GgufType::u32: case GgufType::i32: case GgufType::f32: return 4;
-    case GgufType::u64: case GgufType::i64: case GgufType::f64: return 8;
-    case GgufType::string: return 8;  // at least its length field
-    case GgufType::array: return 12;  // at least type + count
+    case GgufType::u8:
+    case GgufType::i8:
+    case GgufType::boolean:
+      return 1;
+    case GgufType::u16:
+    case GgufType::i16:
+      return 2;
+    case GgufType::u32:
+    case GgufType::i32:
+    case GgufType::f32:
+      return 4;
+    case GgufType::u64:
+    case GgufType::i64:
+    case GgufType::f64:
+      return 8;
+    case GgufType::string:
+      return 8;  // at least its length field
+    case GgufType::array:
+      return 12;  // at least type + count
   }
   return 0;
 }
@@ -98,24 +111,47 @@ Result<GgufValue> read_value(Cursor& c, GgufType type, int depth, std::string_vi
 Status read_scalar(Cursor& c, GgufType type, GgufValue& v, std::string_view key) {
   uint64_t at = c.pos();
   switch (type) {
-    case GgufType::u8: v.u = FRAGUA_TRY(c.read<uint8_t>(key)); break;
-    case GgufType::i8: v.i = FRAGUA_TRY(c.read<int8_t>(key)); break;
-    case GgufType::u16: v.u = FRAGUA_TRY(c.read<uint16_t>(key)); break;
-    case GgufType::i16: v.i = FRAGUA_TRY(c.read<int16_t>(key)); break;
-    case GgufType::u32: v.u = FRAGUA_TRY(c.read<uint32_t>(key)); break;
-    case GgufType::i32: v.i = FRAGUA_TRY(c.read<int32_t>(key)); break;
-    case GgufType::u64: v.u = FRAGUA_TRY(c.read<uint64_t>(key)); break;
-    case GgufType::i64: v.i = FRAGUA_TRY(c.read<int64_t>(key)); break;
-    case GgufType::f32: v.f = FRAGUA_TRY(c.read<float>(key)); break;
-    case GgufType::f64: v.f = FRAGUA_TRY(c.read<double>(key)); break;
+    case GgufType::u8:
+      v.u = FRAGUA_TRY(c.read<uint8_t>(key));
+      break;
+    case GgufType::i8:
+      v.i = FRAGUA_TRY(c.read<int8_t>(key));
+      break;
+    case GgufType::u16:
+      v.u = FRAGUA_TRY(c.read<uint16_t>(key));
+      break;
+    case GgufType::i16:
+      v.i = FRAGUA_TRY(c.read<int16_t>(key));
+      break;
+    case GgufType::u32:
+      v.u = FRAGUA_TRY(c.read<uint32_t>(key));
+      break;
+    case GgufType::i32:
+      v.i = FRAGUA_TRY(c.read<int32_t>(key));
+      break;
+    case GgufType::u64:
+      v.u = FRAGUA_TRY(c.read<uint64_t>(key));
+      break;
+    case GgufType::i64:
+      v.i = FRAGUA_TRY(c.read<int64_t>(key));
+      break;
+    case GgufType::f32:
+      v.f = FRAGUA_TRY(c.read<float>(key));
+      break;
+    case GgufType::f64:
+      v.f = FRAGUA_TRY(c.read<double>(key));
+      break;
     case GgufType::boolean: {
       auto b = FRAGUA_TRY(c.read<uint8_t>(key));
       if (b > 1) return c.error_at(at, fmt::format("key '{}': bool value {} is neither 0 nor 1", key, b));
       v.u = b;
       break;
     }
-    case GgufType::string: v.s = FRAGUA_TRY(c.read_string(key)); break;
-    case GgufType::array: break;
+    case GgufType::string:
+      v.s = FRAGUA_TRY(c.read_string(key));
+      break;
+    case GgufType::array:
+      break;
   }
   return {};
 }
@@ -137,14 +173,16 @@ Result<GgufValue> read_array(Cursor& c, int depth, std::string_view key) {
   const uint64_t each = v.elem_type == GgufType::string  ? sizeof(std::string)
                         : v.elem_type == GgufType::array ? sizeof(GgufValue)
                                                          : sizeof(int64_t);
-  FRAGUA_TRY(c.charge(n, each, at, fmt::format("key '{}': array of {} {} elements", key, n, gguf_type_name(v.elem_type))));
+  FRAGUA_TRY(
+      c.charge(n, each, at, fmt::format("key '{}': array of {} {} elements", key, n, gguf_type_name(v.elem_type))));
   GgufValue tmp;
   switch (v.elem_type) {
     case GgufType::string:
       v.strings.reserve(n);
       for (uint64_t k = 0; k < n; ++k) v.strings.push_back(FRAGUA_TRY(c.read_string(key)));
       break;
-    case GgufType::f32: case GgufType::f64:
+    case GgufType::f32:
+    case GgufType::f64:
       v.floats.reserve(n);
       for (uint64_t k = 0; k < n; ++k) {
         FRAGUA_TRY(read_scalar(c, v.elem_type, tmp, key));
@@ -204,7 +242,7 @@ Result<uint64_t> read_alignment(const Cursor& c, const GgufValue& v, uint64_t at
 
 struct GgufFile::Impl {
   std::string path;
-  MappedFile map;                 // empty when parsing caller-owned bytes
+  MappedFile map;  // empty when parsing caller-owned bytes
   const uint8_t* data = nullptr;
   uint64_t size = 0;
   uint32_t version = 0;
@@ -271,8 +309,9 @@ Status parse_header(GgufFile::Impl& f) {
     auto type_id = FRAGUA_TRY(c.read<uint32_t>("tensor type"));
     info.dtype = static_cast<DType>(type_id);
     const DTypeTraits* tr = dtype_traits(info.dtype);
-    if (!tr) return unsupported_error("{}: tensor '{}' has type id {} which Fragua does not support", f.path, info.name,
-                                      type_id);
+    if (!tr)
+      return unsupported_error("{}: tensor '{}' has type id {} which Fragua does not support", f.path, info.name,
+                               type_id);
     if (info.ne[0] % tr->block_size != 0)
       return c.error_at(tat, fmt::format("tensor '{}': row length {} is not a multiple of the {} block size {}",
                                          info.name, info.ne[0], tr->name, tr->block_size));
@@ -283,8 +322,8 @@ Status parse_header(GgufFile::Impl& f) {
     info.n_bytes = *n_bytes;
     info.offset = FRAGUA_TRY(c.read<uint64_t>("tensor offset"));
     if (info.offset % f.alignment != 0)
-      return c.error_at(tat, fmt::format("tensor '{}': data offset {} is not aligned to {}", info.name, info.offset,
-                                         f.alignment));
+      return c.error_at(
+          tat, fmt::format("tensor '{}': data offset {} is not aligned to {}", info.name, info.offset, f.alignment));
     if (f.tensor_index.count(info.name)) return c.error_at(tat, fmt::format("duplicate tensor '{}'", info.name));
     f.tensor_index.emplace(info.name, f.tensors.size());
     f.tensors.push_back(std::move(info));

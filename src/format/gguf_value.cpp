@@ -8,29 +8,72 @@ namespace fragua::format {
 
 std::string_view gguf_type_name(GgufType t) {
   switch (t) {
-    case GgufType::u8: return "u8";
-    case GgufType::i8: return "i8";
-    case GgufType::u16: return "u16";
-    case GgufType::i16: return "i16";
-    case GgufType::u32: return "u32";
-    case GgufType::i32: return "i32";
-    case GgufType::f32: return "f32";
-    case GgufType::boolean: return "bool";
-    case GgufType::string: return "string";
-    case GgufType::array: return "array";
-    case GgufType::u64: return "u64";
-    case GgufType::i64: return "i64";
-    case GgufType::f64: return "f64";
+    case GgufType::u8:
+      return "u8";
+    case GgufType::i8:
+      return "i8";
+    case GgufType::u16:
+      return "u16";
+    case GgufType::i16:
+      return "i16";
+    case GgufType::u32:
+      return "u32";
+    case GgufType::i32:
+      return "i32";
+    case GgufType::f32:
+      return "f32";
+    case GgufType::boolean:
+      return "bool";
+    case GgufType::string:
+      return "string";
+    case GgufType::array:
+      return "array";
+    case GgufType::u64:
+      return "u64";
+    case GgufType::i64:
+      return "i64";
+    case GgufType::f64:
+      return "f64";
   }
   return "unknown";
 }
 
-GgufValue GgufValue::of_u32(uint32_t v) { GgufValue x; x.type = GgufType::u32; x.u = v; return x; }
-GgufValue GgufValue::of_i32(int32_t v) { GgufValue x; x.type = GgufType::i32; x.i = v; return x; }
-GgufValue GgufValue::of_u64(uint64_t v) { GgufValue x; x.type = GgufType::u64; x.u = v; return x; }
-GgufValue GgufValue::of_f32(float v) { GgufValue x; x.type = GgufType::f32; x.f = v; return x; }
-GgufValue GgufValue::of_bool(bool v) { GgufValue x; x.type = GgufType::boolean; x.u = v ? 1 : 0; return x; }
-GgufValue GgufValue::of_string(std::string v) { GgufValue x; x.type = GgufType::string; x.s = std::move(v); return x; }
+GgufValue GgufValue::of_u32(uint32_t v) {
+  GgufValue x;
+  x.type = GgufType::u32;
+  x.u = v;
+  return x;
+}
+GgufValue GgufValue::of_i32(int32_t v) {
+  GgufValue x;
+  x.type = GgufType::i32;
+  x.i = v;
+  return x;
+}
+GgufValue GgufValue::of_u64(uint64_t v) {
+  GgufValue x;
+  x.type = GgufType::u64;
+  x.u = v;
+  return x;
+}
+GgufValue GgufValue::of_f32(float v) {
+  GgufValue x;
+  x.type = GgufType::f32;
+  x.f = v;
+  return x;
+}
+GgufValue GgufValue::of_bool(bool v) {
+  GgufValue x;
+  x.type = GgufType::boolean;
+  x.u = v ? 1 : 0;
+  return x;
+}
+GgufValue GgufValue::of_string(std::string v) {
+  GgufValue x;
+  x.type = GgufType::string;
+  x.s = std::move(v);
+  return x;
+}
 
 GgufValue GgufValue::of_strings(std::vector<std::string> v) {
   GgufValue x;
@@ -58,8 +101,14 @@ GgufValue GgufValue::of_i32s(std::vector<int32_t> v) {
 
 bool GgufValue::is_integer() const {
   switch (type) {
-    case GgufType::u8: case GgufType::i8: case GgufType::u16: case GgufType::i16:
-    case GgufType::u32: case GgufType::i32: case GgufType::u64: case GgufType::i64:
+    case GgufType::u8:
+    case GgufType::i8:
+    case GgufType::u16:
+    case GgufType::i16:
+    case GgufType::u32:
+    case GgufType::i32:
+    case GgufType::u64:
+    case GgufType::i64:
     case GgufType::boolean:
       return true;
     default:
@@ -70,10 +119,15 @@ bool GgufValue::is_integer() const {
 uint64_t GgufValue::array_size() const {
   if (type != GgufType::array) return 0;
   switch (elem_type) {
-    case GgufType::string: return strings.size();
-    case GgufType::f32: case GgufType::f64: return floats.size();
-    case GgufType::array: return values.size();
-    default: return ints.size();
+    case GgufType::string:
+      return strings.size();
+    case GgufType::f32:
+    case GgufType::f64:
+      return floats.size();
+    case GgufType::array:
+      return values.size();
+    default:
+      return ints.size();
   }
 }
 
@@ -98,19 +152,32 @@ std::string quote(const std::string& s, size_t max = 60) {
 
 std::string GgufValue::to_string(size_t max_items) const {
   switch (type) {
-    case GgufType::boolean: return u ? "true" : "false";
-    case GgufType::f32: case GgufType::f64: return fmt::format("{}", f);
-    case GgufType::string: return quote(s);
+    case GgufType::boolean:
+      return u ? "true" : "false";
+    case GgufType::f32:
+    case GgufType::f64:
+      return fmt::format("{}", f);
+    case GgufType::string:
+      return quote(s);
     case GgufType::array: {
       uint64_t n = array_size();
       std::string out = fmt::format("[{} {}:", n, gguf_type_name(elem_type));
       for (uint64_t k = 0; k < n && k < max_items; ++k) {
         out += k ? ", " : " ";
         switch (elem_type) {
-          case GgufType::string: out += quote(strings[k], 24); break;
-          case GgufType::f32: case GgufType::f64: out += fmt::format("{}", floats[k]); break;
-          case GgufType::array: out += values[k].to_string(2); break;
-          default: out += fmt::format("{}", ints[k]); break;
+          case GgufType::string:
+            out += quote(strings[k], 24);
+            break;
+          case GgufType::f32:
+          case GgufType::f64:
+            out += fmt::format("{}", floats[k]);
+            break;
+          case GgufType::array:
+            out += values[k].to_string(2);
+            break;
+          default:
+            out += fmt::format("{}", ints[k]);
+            break;
         }
       }
       if (n > max_items) out += ", ...";

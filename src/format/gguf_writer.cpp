@@ -25,19 +25,44 @@ void put_string(std::string& out, const std::string& s) {
 
 void put_scalar(std::string& out, GgufType t, const GgufValue& v) {
   switch (t) {
-    case GgufType::u8: put<uint8_t>(out, static_cast<uint8_t>(v.u)); break;
-    case GgufType::i8: put<int8_t>(out, static_cast<int8_t>(v.i)); break;
-    case GgufType::u16: put<uint16_t>(out, static_cast<uint16_t>(v.u)); break;
-    case GgufType::i16: put<int16_t>(out, static_cast<int16_t>(v.i)); break;
-    case GgufType::u32: put<uint32_t>(out, static_cast<uint32_t>(v.u)); break;
-    case GgufType::i32: put<int32_t>(out, static_cast<int32_t>(v.i)); break;
-    case GgufType::u64: put<uint64_t>(out, v.u); break;
-    case GgufType::i64: put<int64_t>(out, v.i); break;
-    case GgufType::f32: put<float>(out, static_cast<float>(v.f)); break;
-    case GgufType::f64: put<double>(out, v.f); break;
-    case GgufType::boolean: put<uint8_t>(out, v.u ? 1 : 0); break;
-    case GgufType::string: put_string(out, v.s); break;
-    case GgufType::array: break;
+    case GgufType::u8:
+      put<uint8_t>(out, static_cast<uint8_t>(v.u));
+      break;
+    case GgufType::i8:
+      put<int8_t>(out, static_cast<int8_t>(v.i));
+      break;
+    case GgufType::u16:
+      put<uint16_t>(out, static_cast<uint16_t>(v.u));
+      break;
+    case GgufType::i16:
+      put<int16_t>(out, static_cast<int16_t>(v.i));
+      break;
+    case GgufType::u32:
+      put<uint32_t>(out, static_cast<uint32_t>(v.u));
+      break;
+    case GgufType::i32:
+      put<int32_t>(out, static_cast<int32_t>(v.i));
+      break;
+    case GgufType::u64:
+      put<uint64_t>(out, v.u);
+      break;
+    case GgufType::i64:
+      put<int64_t>(out, v.i);
+      break;
+    case GgufType::f32:
+      put<float>(out, static_cast<float>(v.f));
+      break;
+    case GgufType::f64:
+      put<double>(out, v.f);
+      break;
+    case GgufType::boolean:
+      put<uint8_t>(out, v.u ? 1 : 0);
+      break;
+    case GgufType::string:
+      put_string(out, v.s);
+      break;
+    case GgufType::array:
+      break;
   }
 }
 
@@ -53,7 +78,8 @@ void put_value(std::string& out, const GgufValue& v) {
     case GgufType::string:
       for (const auto& s : v.strings) put_string(out, s);
       break;
-    case GgufType::f32: case GgufType::f64:
+    case GgufType::f32:
+    case GgufType::f64:
       for (double f : v.floats) {
         tmp.f = f;
         put_scalar(out, v.elem_type, tmp);
@@ -147,7 +173,9 @@ Status GgufWriter::add_tensor(std::string name, std::vector<int64_t> ne, DType d
     return invalid_argument_error("tensor '{}': row length {} is not a multiple of block size {}", name, ne[0],
                                   tr->block_size);
   const auto bytes = tensor_bytes(dtype, ne);
-  if (!bytes) return invalid_argument_error("tensor '{}': {} {} holds more than 2^64 bytes", name, dtype_name(dtype), fmt::join(ne, "x"));
+  if (!bytes)
+    return invalid_argument_error("tensor '{}': {} {} holds more than 2^64 bytes", name, dtype_name(dtype),
+                                  fmt::join(ne, "x"));
   const uint64_t want = *bytes;
   if (want != n_bytes)
     return invalid_argument_error("tensor '{}': {} bytes given, {} expected for {} {}", name, n_bytes, want,

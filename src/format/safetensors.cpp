@@ -1,5 +1,5 @@
-#include "fragua/base/json.h"
 #include "fragua/format/safetensors.h"
+#include "fragua/base/json.h"
 
 #include <algorithm>
 #include <cstring>
@@ -29,7 +29,8 @@ uint64_t read_u64_le(const uint8_t* p) {
 
 Result<std::vector<int64_t>> parse_shape(const json& j, const std::string& where) {
   if (!j.is_array()) return corruption_error("{}: \"shape\" is not an array", where);
-  if (j.size() > kMaxDims) return corruption_error("{}: shape has {} dimensions (at most {})", where, j.size(), kMaxDims);
+  if (j.size() > kMaxDims)
+    return corruption_error("{}: shape has {} dimensions (at most {})", where, j.size(), kMaxDims);
   std::vector<int64_t> shape;
   for (const auto& d : j) {
     if (!d.is_number_unsigned())
@@ -89,7 +90,8 @@ Status SafetensorsFile::read_f32(std::string_view name, float* dst, int64_t n) c
   if (!t) return not_found_error("{}: no tensor '{}'", impl_->path, name);
   if (t->dtype != "F32") return unsupported_error("{}: tensor '{}' is {}, expected F32", impl_->path, name, t->dtype);
   if (t->n_elements() != n)
-    return invalid_argument_error("{}: tensor '{}' has {} elements, expected {}", impl_->path, name, t->n_elements(), n);
+    return invalid_argument_error("{}: tensor '{}' has {} elements, expected {}", impl_->path, name, t->n_elements(),
+                                  n);
   if (n > 0) std::memcpy(dst, t->data, static_cast<size_t>(n) * 4);
   return ok_status();
 }
@@ -106,13 +108,17 @@ Result<SafetensorsFile> SafetensorsFile::parse(std::string_view bytes, std::stri
   SafetensorsFile file;
   file.impl_->path = name;
   const auto* base = reinterpret_cast<const uint8_t*>(bytes.data());
-  if (bytes.size() < 8) return corruption_error("{}: {} bytes is too short for a safetensors header length", name, bytes.size());
+  if (bytes.size() < 8)
+    return corruption_error("{}: {} bytes is too short for a safetensors header length", name, bytes.size());
   uint64_t n_header = read_u64_le(base);
-  if (n_header > kMaxHeader) return corruption_error("{}: header length {} at offset 0 exceeds the 100 MB limit", name, n_header);
+  if (n_header > kMaxHeader)
+    return corruption_error("{}: header length {} at offset 0 exceeds the 100 MB limit", name, n_header);
   if (n_header > bytes.size() - 8)
-    return corruption_error("{}: header length {} at offset 0 runs past the end of the file ({} bytes)", name, n_header, bytes.size());
+    return corruption_error("{}: header length {} at offset 0 runs past the end of the file ({} bytes)", name, n_header,
+                            bytes.size());
   if (size_t at = json_value_count_violation(bytes.substr(8, n_header), kMaxHeaderValues); at != std::string_view::npos)
-    return corruption_error("{}: header holds more than {} JSON values (byte offset {})", name, kMaxHeaderValues, 8 + at);
+    return corruption_error("{}: header holds more than {} JSON values (byte offset {})", name, kMaxHeaderValues,
+                            8 + at);
   json header = FRAGUA_TRY(parse_json(bytes.substr(8, n_header), name, 8));
   if (!header.is_object()) return corruption_error("{}: header JSON at offset 8 is not an object", name);
   const uint64_t data_start = 8 + n_header;
@@ -123,7 +129,8 @@ Result<SafetensorsFile> SafetensorsFile::parse(std::string_view bytes, std::stri
     if (key == "__metadata__") {
       if (!v.is_object()) return corruption_error("{}: \"__metadata__\" is not an object", name);
       for (auto m = v.begin(); m != v.end(); ++m) {
-        if (!m.value().is_string()) return corruption_error("{}: metadata value of '{}' is not a string", name, m.key());
+        if (!m.value().is_string())
+          return corruption_error("{}: metadata value of '{}' is not a string", name, m.key());
         file.impl_->metadata[m.key()] = m.value().get<std::string>();
       }
       continue;
@@ -145,8 +152,8 @@ Result<SafetensorsFile> SafetensorsFile::parse(std::string_view bytes, std::stri
     uint64_t begin = off[0].get<uint64_t>(), end = off[1].get<uint64_t>();
     if (begin > end) return corruption_error("{}: data_offsets [{}, {}] are reversed", where, begin, end);
     if (end > data_len)
-      return corruption_error("{}: data_offsets end {} (file offset {}) runs past the end of the file ({} bytes)", where, end,
-                              data_start + end, bytes.size());
+      return corruption_error("{}: data_offsets end {} (file offset {}) runs past the end of the file ({} bytes)",
+                              where, end, data_start + end, bytes.size());
     // Checked product (UINT64_MAX: past 64 bits); a zero dimension anywhere makes it 0 whatever
     // the dimensions before it multiply to.
     uint64_t n_bytes = elsize;
@@ -157,8 +164,8 @@ Result<SafetensorsFile> SafetensorsFile::parse(std::string_view bytes, std::stri
     if (n_bytes != UINT64_MAX && n_bytes > data_len) n_bytes = UINT64_MAX;  // cannot fit the file either way
     if (n_bytes != end - begin)
       return corruption_error("{}: shape needs {} bytes but data_offsets [{}, {}] hold {}", where,
-                              n_bytes == UINT64_MAX ? std::string("more than the file") : std::to_string(n_bytes), begin, end,
-                              end - begin);
+                              n_bytes == UINT64_MAX ? std::string("more than the file") : std::to_string(n_bytes),
+                              begin, end, end - begin);
     t.offset = begin;
     t.n_bytes = n_bytes;
     t.data = base + data_start + begin;
@@ -170,15 +177,17 @@ Result<SafetensorsFile> SafetensorsFile::parse(std::string_view bytes, std::stri
   std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->offset < b->offset; });
   for (size_t i = 1; i < sorted.size(); ++i)
     if (sorted[i]->offset < sorted[i - 1]->offset + sorted[i - 1]->n_bytes)
-      return corruption_error("{}: tensors '{}' and '{}' overlap at data offset {}", name, sorted[i - 1]->name, sorted[i]->name,
-                              sorted[i]->offset);
+      return corruption_error("{}: tensors '{}' and '{}' overlap at data offset {}", name, sorted[i - 1]->name,
+                              sorted[i]->name, sorted[i]->offset);
   return file;
 }
 
 SafetensorsWriter::SafetensorsWriter() = default;
 SafetensorsWriter::~SafetensorsWriter() = default;
 
-void SafetensorsWriter::set_metadata(std::string key, std::string value) { metadata_[std::move(key)] = std::move(value); }
+void SafetensorsWriter::set_metadata(std::string key, std::string value) {
+  metadata_[std::move(key)] = std::move(value);
+}
 
 Status SafetensorsWriter::add_tensor(std::string name, std::string dtype, std::vector<int64_t> shape, const void* data,
                                      uint64_t n_bytes) {
@@ -193,7 +202,8 @@ Status SafetensorsWriter::add_tensor(std::string name, std::string dtype, std::v
     if (__builtin_mul_overflow(n, static_cast<uint64_t>(d), &n))
       return invalid_argument_error("safetensors: tensor '{}': shape holds more than 2^64 bytes", name);
   }
-  if (n != n_bytes) return invalid_argument_error("safetensors: tensor '{}': shape needs {} bytes, got {}", name, n, n_bytes);
+  if (n != n_bytes)
+    return invalid_argument_error("safetensors: tensor '{}': shape needs {} bytes, got {}", name, n, n_bytes);
   entries_.push_back({std::move(name), std::move(dtype), std::move(shape), data, n_bytes});
   return ok_status();
 }

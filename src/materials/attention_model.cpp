@@ -15,8 +15,8 @@
 #include "fragua/base/progress.h"
 #include "fragua/base/thread_pool.h"
 #include "fragua/format/safetensors.h"
-#include "fragua/train/optim.h"
 #include "fragua/train/kernels.h"
+#include "fragua/train/optim.h"
 
 namespace fragua::materials {
 
@@ -29,11 +29,29 @@ constexpr int kPredictBatch = 256;
 // Element properties given to every token (the Magpie set, as in features.cpp, without the
 // two derived sums and the space group, which is a label rather than a quantity).
 const std::vector<Prop>& token_props() {
-  static const std::vector<Prop> p = {
-      Prop::z, Prop::mendeleev, Prop::mass, Prop::melting_k, Prop::group, Prop::row, Prop::covalent_radius_pm,
-      Prop::pauling_en, Prop::ns_val, Prop::np_val, Prop::nd_val, Prop::nf_val, Prop::ns_unf, Prop::np_unf,
-      Prop::nd_unf, Prop::nf_unf, Prop::gs_volume_pa, Prop::gs_bandgap_ev, Prop::gs_magmom,
-      Prop::ionization_ev, Prop::electron_affinity_ev, Prop::molar_volume_cm3, Prop::density_kg_m3};
+  static const std::vector<Prop> p = {Prop::z,
+                                      Prop::mendeleev,
+                                      Prop::mass,
+                                      Prop::melting_k,
+                                      Prop::group,
+                                      Prop::row,
+                                      Prop::covalent_radius_pm,
+                                      Prop::pauling_en,
+                                      Prop::ns_val,
+                                      Prop::np_val,
+                                      Prop::nd_val,
+                                      Prop::nf_val,
+                                      Prop::ns_unf,
+                                      Prop::np_unf,
+                                      Prop::nd_unf,
+                                      Prop::nf_unf,
+                                      Prop::gs_volume_pa,
+                                      Prop::gs_bandgap_ev,
+                                      Prop::gs_magmom,
+                                      Prop::ionization_ev,
+                                      Prop::electron_affinity_ev,
+                                      Prop::molar_volume_cm3,
+                                      Prop::density_kg_m3};
   return p;
 }
 constexpr int kFracWidth = 2 + 12 + 8;
@@ -110,10 +128,20 @@ int thread_count(int t) { return t > 0 ? t : ThreadPool::default_threads(); }
 int attention_input_width() { return static_cast<int>(token_props().size()) + kFracWidth; }
 
 nlohmann::json attention_config_to_json(const AttentionConfig& c) {
-  return {{"task", task_name(c.task)}, {"n_models", c.n_models}, {"epochs", c.epochs}, {"batch", c.batch},
-          {"lr", c.lr}, {"weight_decay", c.weight_decay}, {"d_model", c.d_model}, {"n_layer", c.n_layer},
-          {"n_head", c.n_head}, {"head_hidden", c.head_hidden}, {"bootstrap", c.bootstrap},
-          {"zero_gate", c.zero_gate}, {"log_target", c.log_target}, {"seed", c.seed}};
+  return {{"task", task_name(c.task)},
+          {"n_models", c.n_models},
+          {"epochs", c.epochs},
+          {"batch", c.batch},
+          {"lr", c.lr},
+          {"weight_decay", c.weight_decay},
+          {"d_model", c.d_model},
+          {"n_layer", c.n_layer},
+          {"n_head", c.n_head},
+          {"head_hidden", c.head_hidden},
+          {"bootstrap", c.bootstrap},
+          {"zero_gate", c.zero_gate},
+          {"log_target", c.log_target},
+          {"seed", c.seed}};
 }
 
 Result<AttentionConfig> attention_config_from_json(const nlohmann::json& j) {
@@ -214,10 +242,9 @@ float batch_loss(std::span<const float> out, int B, int n_out, const std::vector
   return static_cast<float>(loss * inv);
 }
 
-Status train_member(ElementTransformer& net, const std::vector<const Composition*>& comps,
-                    const std::vector<float>& t, const std::vector<float>& zero, const ElementTable& table,
-                    const AttentionConfig& cfg, bool gate, uint64_t seed, ProgressBar& bar, MetricsWriter* metrics,
-                    std::mutex& metrics_mu, int member) {
+Status train_member(ElementTransformer& net, const std::vector<const Composition*>& comps, const std::vector<float>& t,
+                    const std::vector<float>& zero, const ElementTable& table, const AttentionConfig& cfg, bool gate,
+                    uint64_t seed, ProgressBar& bar, MetricsWriter* metrics, std::mutex& metrics_mu, int member) {
   net.init_random(seed);
   train::Rng rng(seed ^ 0x9e3779b97f4a7c15ull);
   const size_t n = comps.size();
@@ -270,7 +297,9 @@ Status train_member(ElementTransformer& net, const std::vector<const Composition
     bar.add(1);
     if (metrics && metrics->is_open()) {
       std::lock_guard<std::mutex> lock(metrics_mu);
-      FRAGUA_TRY(metrics->write({{"event", "attention_epoch"}, {"member", member}, {"epoch", epoch},
+      FRAGUA_TRY(metrics->write({{"event", "attention_epoch"},
+                                 {"member", member},
+                                 {"epoch", epoch},
                                  {"train_loss", sum / static_cast<double>(n)}}));
     }
   }
@@ -343,8 +372,9 @@ Result<AttentionModel> AttentionModel::train(const std::vector<Composition>& com
   ThreadPool pool(std::min(thread_count(cfg.threads), static_cast<int>(jobs)));
   pool.parallel_for_dynamic(jobs, 1, [&](size_t b, size_t e) {
     for (size_t j = b; j < e; ++j) {
-      auto st = train_member(I.members[j], rows, t, zero, table, I.cfg, I.scale.gate,
-                             static_cast<uint64_t>(cfg.seed) + 7919u * j, bar, metrics, metrics_mu, static_cast<int>(j));
+      auto st =
+          train_member(I.members[j], rows, t, zero, table, I.cfg, I.scale.gate,
+                       static_cast<uint64_t>(cfg.seed) + 7919u * j, bar, metrics, metrics_mu, static_cast<int>(j));
       if (!st.ok()) errors[j] = st.error();
     }
   });
@@ -418,8 +448,8 @@ Status AttentionModel::save(const std::string& path, const nlohmann::json& prove
   for (size_t m = 0; m < I.members.size(); ++m)
     for (const auto& p : I.members[m].param_infos()) {
       std::vector<int64_t> shape(p.ne.rbegin(), p.ne.rend());  // safetensors: outermost first
-      FRAGUA_TRY(w.add_tensor(fmt::format("m{}/{}", m, p.name), "F32", shape,
-                              I.members[m].params().data() + p.offset, p.size * sizeof(float)));
+      FRAGUA_TRY(w.add_tensor(fmt::format("m{}/{}", m, p.name), "F32", shape, I.members[m].params().data() + p.offset,
+                              p.size * sizeof(float)));
     }
   return w.write(path);
 }
@@ -449,7 +479,8 @@ Result<AttentionModel> AttentionModel::from_file(const format::SafetensorsFile& 
   AttentionModel m;
   auto& I = *m.impl_;
   I.cfg = FRAGUA_TRY(attention_config_from_json(FRAGUA_TRY(parse_json(FRAGUA_TRY(meta("config")), path + " config"))));
-  I.net = FRAGUA_TRY(ElementTransformerConfig::from_json(FRAGUA_TRY(parse_json(FRAGUA_TRY(meta("net")), path + " net"))));
+  I.net =
+      FRAGUA_TRY(ElementTransformerConfig::from_json(FRAGUA_TRY(parse_json(FRAGUA_TRY(meta("net")), path + " net"))));
   auto tj = FRAGUA_TRY(parse_json(FRAGUA_TRY(meta("target")), path + " target"));
   try {
     I.scale.log = tj.at("log").get<bool>();
@@ -464,7 +495,8 @@ Result<AttentionModel> AttentionModel::from_file(const format::SafetensorsFile& 
   if (I.net.n_input != attention_input_width())
     return corruption_error("{}: {} inputs per token, this build computes {}; retrain the model", path, I.net.n_input,
                             attention_input_width());
-  auto n_members = FRAGUA_TRY(json_integer(FRAGUA_TRY(parse_json(FRAGUA_TRY(meta("members")), path)), "members", 1, 1000));
+  auto n_members =
+      FRAGUA_TRY(json_integer(FRAGUA_TRY(parse_json(FRAGUA_TRY(meta("members")), path)), "members", 1, 1000));
   // Check the sizes before allocating: a hostile header must not make us reserve gigabytes.
   uint64_t held = 0;
   for (const auto& t : file.tensors()) held += t.n_bytes;
@@ -496,8 +528,8 @@ Result<CvResult> cross_validate_attention(const std::vector<Composition>& comps,
     auto model = FRAGUA_TRY(AttentionModel::train(ctr, ytr, table, cfg, metrics));
     FoldOutput o;
     o.pred = FRAGUA_TRY(model.predict(cte, table, cfg.threads));
-    o.info = {{"model", "attention"}, {"zero_gate", model.config().zero_gate},
-              {"log_target", model.config().log_target}};
+    o.info = {
+        {"model", "attention"}, {"zero_gate", model.config().zero_gate}, {"log_target", model.config().log_target}};
     return o;
   };
   return run_cross_validation(y, cfg.task, n_splits, seed, metrics, fit);

@@ -89,8 +89,7 @@ class FormulaParser {
   FormulaParser(std::string_view s, const ElementTable& t) : s_(s), table_(t) {}
 
   Result<Composition> parse() {
-    if (s_.find_first_not_of(" \t") == std::string_view::npos)
-      return invalid_argument_error("empty formula");
+    if (s_.find_first_not_of(" \t") == std::string_view::npos) return invalid_argument_error("empty formula");
     std::vector<std::pair<int, double>> all;
     for (;;) {
       skip_space();
@@ -107,7 +106,8 @@ class FormulaParser {
     // Repeats add up too ("H999999H999999...").
     for (auto& [z, a] : c.amounts())
       if (a > kMaxAmount)
-        return fail(fmt::format("the amount of {} adds up to {:.6g}, more than {:g}", table_.by_z(z).symbol, a, kMaxAmount), 0);
+        return fail(
+            fmt::format("the amount of {} adds up to {:.6g}, more than {:g}", table_.by_z(z).symbol, a, kMaxAmount), 0);
     return c;
   }
 
@@ -136,7 +136,12 @@ class FormulaParser {
   std::string char_at(size_t p) const {
     size_t n = 1;
     unsigned char c = static_cast<unsigned char>(s_[p]);
-    if (c >= 0xF0) n = 4; else if (c >= 0xE0) n = 3; else if (c >= 0xC0) n = 2;
+    if (c >= 0xF0)
+      n = 4;
+    else if (c >= 0xE0)
+      n = 3;
+    else if (c >= 0xC0)
+      n = 2;
     return std::string(s_.substr(p, n));
   }
   int column(size_t p) const {
@@ -206,8 +211,7 @@ class FormulaParser {
         break;  // separator or junk: the caller decides
       }
     }
-    if (close != '\0' && pos_ < s_.size())
-      return fail(fmt::format("unexpected '{}'", char_at(pos_)));
+    if (close != '\0' && pos_ < s_.size()) return fail(fmt::format("unexpected '{}'", char_at(pos_)));
     return out;
   }
 
@@ -216,7 +220,9 @@ class FormulaParser {
   Result<double> scaled(int z, double a, double n, size_t at) const {
     double v = a * n;
     if (!(v <= kMaxAmount))
-      return fail(fmt::format("the amount of {} multiplies to {:.6g}, more than {:g}", table_.by_z(z).symbol, v, kMaxAmount), at);
+      return fail(
+          fmt::format("the amount of {} multiplies to {:.6g}, more than {:g}", table_.by_z(z).symbol, v, kMaxAmount),
+          at);
     return v;
   }
 
@@ -236,8 +242,7 @@ Result<Hhi> compound_hhi(const Composition& c, const ElementTable& table) {
   Hhi h;
   for (size_t i = 0; i < w.size(); ++i) {
     const Element& e = table.by_z(c.amounts()[i].first);
-    if (!e.has(Prop::hhi_p) || !e.has(Prop::hhi_r))
-      return not_found_error("no HHI data for {}", e.symbol);
+    if (!e.has(Prop::hhi_p) || !e.has(Prop::hhi_r)) return not_found_error("no HHI data for {}", e.symbol);
     h.production += w[i] * e.get(Prop::hhi_p);
     h.reserve += w[i] * e.get(Prop::hhi_r);
   }

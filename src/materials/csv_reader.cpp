@@ -16,9 +16,7 @@ Result<size_t> CsvTable::column(std::string_view name) const {
   return invalid_argument_error("{}: no column '{}' in the header (columns: {})", source, name, present);
 }
 
-std::string CsvTable::where(const CsvField& f) const {
-  return fmt::format("{}:{}:{}", source, f.line, f.column);
-}
+std::string CsvTable::where(const CsvField& f) const { return fmt::format("{}:{}:{}", source, f.line, f.column); }
 
 Result<double> CsvTable::number(const CsvField& f, std::string_view column_name) const {
   std::string_view s = f.text;
@@ -56,23 +54,31 @@ Status parse_record(std::string_view text, size_t& pos, int& line, std::vector<C
           return corruption_error("{}:{}:{}: quoted field never closed", source, f.line, f.column);
         char c = text[pos++];
         if (c == '"') {
-          if (pos < text.size() && text[pos] == '"') { f.text += '"'; ++pos; continue; }
+          if (pos < text.size() && text[pos] == '"') {
+            f.text += '"';
+            ++pos;
+            continue;
+          }
           break;
         }
-        if (c == '\n') { ++line; line_start = pos; }
+        if (c == '\n') {
+          ++line;
+          line_start = pos;
+        }
         f.text += c;
       }
       if (pos < text.size() && text[pos] != ',' && text[pos] != '\n' && text[pos] != '\r')
-        return corruption_error("{}:{}:{}: text after a closing quote", source, line,
-                                pos - line_start + 1);
+        return corruption_error("{}:{}:{}: text after a closing quote", source, line, pos - line_start + 1);
     } else {
-      while (pos < text.size() && text[pos] != ',' && text[pos] != '\n' && text[pos] != '\r')
-        f.text += text[pos++];
+      while (pos < text.size() && text[pos] != ',' && text[pos] != '\n' && text[pos] != '\r') f.text += text[pos++];
     }
     out.push_back(std::move(f));
     if (out.size() > kCsvMaxFields)
       return corruption_error("{}:{}: more than {} fields in one record", source, line, kCsvMaxFields);
-    if (pos < text.size() && text[pos] == ',') { ++pos; continue; }
+    if (pos < text.size() && text[pos] == ',') {
+      ++pos;
+      continue;
+    }
     if (pos < text.size() && text[pos] == '\r') ++pos;
     if (pos < text.size() && text[pos] == '\n') ++pos;
     ++line;
@@ -88,7 +94,8 @@ Result<CsvReader> CsvReader::open(std::string_view text, const std::string& sour
   size_t pos = 0;
   int line = 1;
   if (text.size() > kCsvMaxBytes)
-    return resource_exhausted_error("{}: {} bytes of CSV is more than the {}-byte limit", source, text.size(), kCsvMaxBytes);
+    return resource_exhausted_error("{}: {} bytes of CSV is more than the {}-byte limit", source, text.size(),
+                                    kCsvMaxBytes);
   if (text.substr(0, 3) == "\xEF\xBB\xBF") pos = 3;  // UTF-8 byte-order mark
   while (pos < text.size() && text[pos] == '#') {
     size_t end = text.find('\n', pos);

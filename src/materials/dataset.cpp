@@ -1,5 +1,5 @@
-#include "fragua/base/json.h"
 #include "fragua/materials/dataset.h"
+#include "fragua/base/json.h"
 
 #include <filesystem>
 
@@ -24,8 +24,8 @@ constexpr uint64_t kMaxDatasetBytes = uint64_t{1} << 30;
 
 }  // namespace
 
-Result<Dataset> parse_matbench_json(std::string_view text, const std::string& source,
-                                    const ElementTable& table, const DatasetOptions& opts) {
+Result<Dataset> parse_matbench_json(std::string_view text, const std::string& source, const ElementTable& table,
+                                    const DatasetOptions& opts) {
   nlohmann::json j = FRAGUA_TRY(parse_json(text, source));
   if (!j.is_object() || !j.contains("columns") || !j.contains("data") || !j["columns"].is_array() ||
       !j["data"].is_array())
@@ -65,9 +65,12 @@ Result<Dataset> parse_matbench_json(std::string_view text, const std::string& so
     }
     if (c_target >= 0) {
       const auto& t = row[static_cast<size_t>(c_target)];
-      if (t.is_boolean()) d.y.push_back(t.get<bool>() ? 1.0 : 0.0);
-      else if (t.is_number()) d.y.push_back(t.get<double>());
-      else return corruption_error("{}: data[{}]: target is not a number", source, r);
+      if (t.is_boolean())
+        d.y.push_back(t.get<bool>() ? 1.0 : 0.0);
+      else if (t.is_number())
+        d.y.push_back(t.get<double>());
+      else
+        return corruption_error("{}: data[{}]: target is not a number", source, r);
     }
     d.ids.push_back(std::move(id));
     d.formulas.push_back(f.get<std::string>());
@@ -76,8 +79,8 @@ Result<Dataset> parse_matbench_json(std::string_view text, const std::string& so
   return d;
 }
 
-Result<Dataset> parse_dataset_csv(std::string_view text, const std::string& source,
-                                  const ElementTable& table, const DatasetOptions& opts) {
+Result<Dataset> parse_dataset_csv(std::string_view text, const std::string& source, const ElementTable& table,
+                                  const DatasetOptions& opts) {
   // Row by row: the header and every row are checked as they are read.
   auto reader = FRAGUA_TRY(CsvReader::open(text, source));
   const CsvTable& csv = reader.table();
@@ -96,7 +99,8 @@ Result<Dataset> parse_dataset_csv(std::string_view text, const std::string& sour
                                   opts.formula_column.empty() ? "composition' or 'formula" : opts.formula_column);
   if (!opts.ignore_target && !opts.target_column.empty() && c_target < 0)
     return invalid_argument_error("{}:1: no column '{}'", source, opts.target_column);
-  if (c_target < 0 && opts.require_target && !opts.ignore_target) return invalid_argument_error("{}:1: no target column", source);
+  if (c_target < 0 && opts.require_target && !opts.ignore_target)
+    return invalid_argument_error("{}:1: no target column", source);
   Dataset d;
   d.source = source;
   if (c_target >= 0) d.target_name = csv.header[static_cast<size_t>(c_target)].text;
@@ -116,7 +120,8 @@ Result<Dataset> parse_dataset_csv(std::string_view text, const std::string& sour
 Result<Dataset> read_dataset(const std::string& path, const ElementTable& table, const DatasetOptions& opts) {
   std::error_code ec;
   if (uint64_t size = std::filesystem::file_size(path, ec); !ec && size > kMaxDatasetBytes)
-    return resource_exhausted_error("{}: {} bytes is more than the {}-byte limit for a dataset", path, size, kMaxDatasetBytes);
+    return resource_exhausted_error("{}: {} bytes is more than the {}-byte limit for a dataset", path, size,
+                                    kMaxDatasetBytes);
   auto raw = FRAGUA_TRY(read_file(path));
   if (ends_with(path, ".gz") || ends_with(path, ".bz2") || ends_with(path, ".zst")) {
     DecompressLimits limits;
@@ -141,8 +146,10 @@ Status write_dataset_csv(const std::string& path, const Dataset& d, const std::s
   w.value("id").value("composition").text(d.target_name.empty() ? "target" : d.target_name).end_row();
   for (size_t i = 0; i < d.size(); ++i) {
     w.text(d.ids[i]).text(d.formulas[i]);
-    if (i < d.y.size()) w.num(d.y[i]);
-    else w.value("");
+    if (i < d.y.size())
+      w.num(d.y[i]);
+    else
+      w.value("");
     w.end_row();
   }
   return write_file_atomic(path, w.str());

@@ -23,16 +23,19 @@ using train::ParamInfo;
 Status ElementTransformerConfig::finalize() {
   if (n_ff == 0) n_ff = ((8 * d_model / 3) + 31) / 32 * 32;
   auto in = [](int v, int lo, int hi) { return v >= lo && v <= hi; };
-  if (!in(n_elements, 1, 1024)) return invalid_argument_error("element transformer: n_elements {} not in [1, 1024]", n_elements);
+  if (!in(n_elements, 1, 1024))
+    return invalid_argument_error("element transformer: n_elements {} not in [1, 1024]", n_elements);
   if (!in(n_input, 0, 4096)) return invalid_argument_error("element transformer: n_input {} not in [0, 4096]", n_input);
   if (!in(d_model, 1, 4096)) return invalid_argument_error("element transformer: d_model {} not in [1, 4096]", d_model);
   if (!in(n_layer, 0, 64)) return invalid_argument_error("element transformer: n_layer {} not in [0, 64]", n_layer);
   if (!in(n_head, 1, 64) || d_model % n_head != 0)
     return invalid_argument_error("element transformer: n_head {} must divide d_model {}", n_head, d_model);
   if (!in(n_ff, 1, 16384)) return invalid_argument_error("element transformer: n_ff {} not in [1, 16384]", n_ff);
-  if (!in(head_hidden, 1, 4096)) return invalid_argument_error("element transformer: head_hidden {} not in [1, 4096]", head_hidden);
+  if (!in(head_hidden, 1, 4096))
+    return invalid_argument_error("element transformer: head_hidden {} not in [1, 4096]", head_hidden);
   if (!in(n_out, 1, 16)) return invalid_argument_error("element transformer: n_out {} not in [1, 16]", n_out);
-  if (!(norm_eps > 0 && norm_eps < 1)) return invalid_argument_error("element transformer: norm_eps {} not in (0, 1)", norm_eps);
+  if (!(norm_eps > 0 && norm_eps < 1))
+    return invalid_argument_error("element transformer: norm_eps {} not in (0, 1)", norm_eps);
   return ok_status();
 }
 
@@ -43,9 +46,9 @@ int64_t ElementTransformerConfig::n_params() const {
 }
 
 nlohmann::json ElementTransformerConfig::to_json() const {
-  return {{"n_elements", n_elements}, {"n_input", n_input}, {"d_model", d_model}, {"n_layer", n_layer},
-          {"n_head", n_head},         {"n_ff", n_ff},       {"head_hidden", head_hidden}, {"n_out", n_out},
-          {"norm_eps", norm_eps}};
+  return {{"n_elements", n_elements},   {"n_input", n_input}, {"d_model", d_model},
+          {"n_layer", n_layer},         {"n_head", n_head},   {"n_ff", n_ff},
+          {"head_hidden", head_hidden}, {"n_out", n_out},     {"norm_eps", norm_eps}};
 }
 
 Result<ElementTransformerConfig> ElementTransformerConfig::from_json(const nlohmann::json& j) {
@@ -178,7 +181,8 @@ void ElementTransformer::Impl::ensure_acts(int b, int t) {
   const size_t N = static_cast<size_t>(B) * T, C = cfg.d_model, F = cfg.n_ff, H = cfg.head_hidden;
   const size_t NB = B, NI = std::max(cfg.n_input, 1), NH = cfg.n_head;
   const size_t att_floats = NB * NH * T * T;
-  size_t n_acts = cfg.n_layer * train::block_act_floats(dims(), att_floats) + N * C * 3 + N + NB * (C + 2 * H + cfg.n_out);
+  size_t n_acts =
+      cfg.n_layer * train::block_act_floats(dims(), att_floats) + N * C * 3 + N + NB * (C + 2 * H + cfg.n_out);
   if (acts.size() < n_acts) acts.assign(n_acts, 0.0f);
   float* p = acts.data();
   auto take = [&](size_t n) {
@@ -227,7 +231,8 @@ void ElementTransformer::Impl::layer_forward(int l, const k::Ctx& ctx) {
   train::block_forward(dims(), layer(params, l), layer_acts[l], layer_acts[l + 1].res_in, tmp, attend, ctx);
 }
 
-Result<std::span<const float>> ElementTransformer::forward(const ElementBatch& batch, const train::KernelOptions& opts) {
+Result<std::span<const float>> ElementTransformer::forward(const ElementBatch& batch,
+                                                           const train::KernelOptions& opts) {
   auto& I = *impl_;
   const int B = batch.B, T = batch.T, C = I.cfg.d_model, H = I.cfg.head_hidden, O = I.cfg.n_out;
   const int NI = I.cfg.n_input;

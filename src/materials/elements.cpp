@@ -1,5 +1,5 @@
-#include "fragua/base/data_files.h"
 #include "fragua/materials/elements.h"
+#include "fragua/base/data_files.h"
 
 #include <charconv>
 #include <cstdlib>
@@ -13,12 +13,38 @@ namespace fragua::materials {
 
 namespace {
 
-constexpr const char* kPropNames[kNumProps] = {
-    "z", "mass", "mendeleev", "row", "group", "pauling_en", "smact_en", "melting_k", "boiling_k",
-    "molar_volume_cm3", "density_kg_m3", "atomic_radius", "covalent_radius_pm", "vdw_radius",
-    "ionization_ev", "electron_affinity_ev", "ns_val", "np_val", "nd_val", "nf_val", "ns_unf",
-    "np_unf", "nd_unf", "nf_unf", "gs_bandgap_ev", "gs_volume_pa", "gs_magmom", "space_group",
-    "abundance_mg_kg", "hhi_p", "hhi_r", "cost_usd_kg"};
+constexpr const char* kPropNames[kNumProps] = {"z",
+                                               "mass",
+                                               "mendeleev",
+                                               "row",
+                                               "group",
+                                               "pauling_en",
+                                               "smact_en",
+                                               "melting_k",
+                                               "boiling_k",
+                                               "molar_volume_cm3",
+                                               "density_kg_m3",
+                                               "atomic_radius",
+                                               "covalent_radius_pm",
+                                               "vdw_radius",
+                                               "ionization_ev",
+                                               "electron_affinity_ev",
+                                               "ns_val",
+                                               "np_val",
+                                               "nd_val",
+                                               "nf_val",
+                                               "ns_unf",
+                                               "np_unf",
+                                               "nd_unf",
+                                               "nf_unf",
+                                               "gs_bandgap_ev",
+                                               "gs_volume_pa",
+                                               "gs_magmom",
+                                               "space_group",
+                                               "abundance_mg_kg",
+                                               "hhi_p",
+                                               "hhi_r",
+                                               "cost_usd_kg"};
 
 Result<std::vector<int>> parse_ox_list(const CsvTable& t, const CsvField& f) {
   std::vector<int> out;
@@ -52,9 +78,12 @@ Result<OxSet> parse_ox_set(std::string_view name) {
 
 const std::vector<int>& Element::ox(OxSet set) const {
   switch (set) {
-    case OxSet::smact14: return ox_smact14;
-    case OxSet::common: return ox_common;
-    case OxSet::icsd: return ox_icsd;
+    case OxSet::smact14:
+      return ox_smact14;
+    case OxSet::common:
+      return ox_common;
+    case OxSet::icsd:
+      return ox_icsd;
   }
   return ox_smact14;
 }
@@ -75,8 +104,7 @@ Result<ElementTable> ElementTable::parse(std::string_view text, const std::strin
     e.name = row[c_name].text;
     for (int p = 0; p < kNumProps; ++p) {
       const CsvField& f = row[c_prop[p]];
-      e.props[p] = f.text.empty() ? std::numeric_limits<double>::quiet_NaN()
-                                  : FRAGUA_TRY(csv.number(f, kPropNames[p]));
+      e.props[p] = f.text.empty() ? std::numeric_limits<double>::quiet_NaN() : FRAGUA_TRY(csv.number(f, kPropNames[p]));
     }
     e.z = static_cast<int>(e.props[0]);
     if (e.z != static_cast<int>(table.elements_.size()) + 1)

@@ -76,8 +76,11 @@ Result<CvResult> run_cross_validation(const std::vector<double>& y, Task task, i
       r.oof.std[test_rows[k]] = pred.std[k];
       if (!pred.p_zero.empty()) r.oof.p_zero[test_rows[k]] = pred.p_zero[k];
     }
-    nlohmann::json line = {{"event", "cv_fold"}, {"fold", f}, {"n_train", train_rows.size()},
-                           {"n_test", test_rows.size()}, {"mae", mean_absolute_error(yte, pred.mean)},
+    nlohmann::json line = {{"event", "cv_fold"},
+                           {"fold", f},
+                           {"n_train", train_rows.size()},
+                           {"n_test", test_rows.size()},
+                           {"mae", mean_absolute_error(yte, pred.mean)},
                            {"rmse", root_mean_squared_error(yte, pred.mean)}};
     if (out.info.is_object())
       for (auto& [key, v] : out.info.items()) line[key] = v;

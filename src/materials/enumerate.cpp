@@ -49,8 +49,10 @@ bool pauling_ok(const int* ox, const double* en, int n) {
   for (int i = 0; i < n; ++i) {
     if (ox[i] == 0) continue;
     if (std::isnan(en[i])) return false;
-    if (ox[i] > 0) max_cat = std::max(max_cat, en[i]);
-    else min_an = std::min(min_an, en[i]);
+    if (ox[i] > 0)
+      max_cat = std::max(max_cat, en[i]);
+    else
+      min_an = std::min(min_an, en[i]);
   }
   return max_cat < min_an;
 }
@@ -59,8 +61,8 @@ bool pauling_ok(const int* ox, const double* en, int n) {
 // oxidation-state assignment and which also pass the electronegativity test. Walks the
 // assignments (odometer) and, for each with both signs, the first n-1 coefficients; the last
 // is then determined: c_n = -sum / o_n.
-void mark_set(const std::vector<const std::vector<int>*>& ox, const double* en, const CoeffSpace& cs,
-              bool en_test, SetScratch& s, bool want_combo) {
+void mark_set(const std::vector<const std::vector<int>*>& ox, const double* en, const CoeffSpace& cs, bool en_test,
+              SetScratch& s, bool want_combo) {
   int n = cs.n, k = cs.k;
   s.neutral.assign(cs.size, 0);
   s.pass.assign(cs.size, 0);
@@ -166,8 +168,8 @@ Result<std::vector<Candidate>> enumerate_compositions(const std::vector<int>& zs
   return out;
 }
 
-Result<EnumerationCounts> count_all(int n_elements, int max_z, const ElementTable& table,
-                                    const EnumerateOptions& opts, ProgressBar* bar) {
+Result<EnumerationCounts> count_all(int n_elements, int max_z, const ElementTable& table, const EnumerateOptions& opts,
+                                    ProgressBar* bar) {
   FRAGUA_TRY(check_opts(n_elements, opts));
   if (max_z < n_elements || max_z > table.max_z())
     return invalid_argument_error("max Z must be {}..{}", n_elements, table.max_z());

@@ -19,13 +19,31 @@ constexpr const char* kStats[] = {"mean", "avgdev", "min", "max", "range", "mode
 // The 22 Magpie properties (with our column names; n_val/n_unf are derived sums) followed by
 // three more that the pymatgen table provides and help band-gap models.
 const std::vector<Prop>& stat_props() {
-  static const std::vector<Prop> p = {
-      Prop::z, Prop::mendeleev, Prop::mass, Prop::melting_k, Prop::group, Prop::row,
-      Prop::covalent_radius_pm, Prop::pauling_en, Prop::ns_val, Prop::np_val, Prop::nd_val,
-      Prop::nf_val, Prop::count_ /* n_val */, Prop::ns_unf, Prop::np_unf, Prop::nd_unf,
-      Prop::nf_unf, Prop::count_ /* n_unf */, Prop::gs_volume_pa, Prop::gs_bandgap_ev,
-      Prop::gs_magmom, Prop::space_group, Prop::ionization_ev, Prop::electron_affinity_ev,
-      Prop::molar_volume_cm3};
+  static const std::vector<Prop> p = {Prop::z,
+                                      Prop::mendeleev,
+                                      Prop::mass,
+                                      Prop::melting_k,
+                                      Prop::group,
+                                      Prop::row,
+                                      Prop::covalent_radius_pm,
+                                      Prop::pauling_en,
+                                      Prop::ns_val,
+                                      Prop::np_val,
+                                      Prop::nd_val,
+                                      Prop::nf_val,
+                                      Prop::count_ /* n_val */,
+                                      Prop::ns_unf,
+                                      Prop::np_unf,
+                                      Prop::nd_unf,
+                                      Prop::nf_unf,
+                                      Prop::count_ /* n_unf */,
+                                      Prop::gs_volume_pa,
+                                      Prop::gs_bandgap_ev,
+                                      Prop::gs_magmom,
+                                      Prop::space_group,
+                                      Prop::ionization_ev,
+                                      Prop::electron_affinity_ev,
+                                      Prop::molar_volume_cm3};
   return p;
 }
 
@@ -90,7 +108,10 @@ void Featurizer::featurize(const Composition& c, float* out) const {
     bool missing = els.empty();
     for (size_t i = 0; i < els.size(); ++i) {
       double v = element_value(*els[i], k, props_[k]);
-      if (std::isnan(v)) { missing = true; break; }
+      if (std::isnan(v)) {
+        missing = true;
+        break;
+      }
       mean += f[i] * v;
       mn = std::min(mn, v);
       mx = std::max(mx, v);
@@ -108,7 +129,10 @@ void Featurizer::featurize(const Composition& c, float* out) const {
     for (double v : {mean, dev, mn, mx, mx - mn, mode}) out[o++] = static_cast<float>(v);
   }
   for (int p : kPNorms) {
-    if (p == 0) { out[o++] = static_cast<float>(els.size()); continue; }
+    if (p == 0) {
+      out[o++] = static_cast<float>(els.size());
+      continue;
+    }
     double s = 0;
     for (double x : f) s += std::pow(x, p);
     out[o++] = static_cast<float>(std::pow(s, 1.0 / p));

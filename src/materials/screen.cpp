@@ -77,7 +77,10 @@ void screen(std::vector<ScreenRow>& rows, const ScreenCriteria& c, const Element
     for (size_t j : pass) {
       if (i == j) continue;
       double pi = rows[i].p_window, pj = rows[j].p_window, ri = supply_risk(rows[i]), rj = supply_risk(rows[j]);
-      if (pj >= pi && rj <= ri && (pj > pi || rj < ri)) { dominated = true; break; }
+      if (pj >= pi && rj <= ri && (pj > pi || rj < ri)) {
+        dominated = true;
+        break;
+      }
     }
     rows[i].pareto = !dominated;
   }
@@ -137,8 +140,10 @@ Status write_screen_svg(const std::string& path, const std::vector<ScreenRow>& r
   }
   for (auto* r : front) cv.text(X(supply_risk(*r)) + 6, Y(r->gap) - 6, r->formula, "font-size=\"10\"");
   const double legend_x = W - 390;
-  const std::pair<const char*, const char*> legend[] = {
-      {"#c0392b", "● Pareto front"}, {"#2e86c1", "● passes"}, {"#909090", "● filtered out"}, {"#5a9a5a", "■ target window"}};
+  const std::pair<const char*, const char*> legend[] = {{"#c0392b", "● Pareto front"},
+                                                        {"#2e86c1", "● passes"},
+                                                        {"#909090", "● filtered out"},
+                                                        {"#5a9a5a", "■ target window"}};
   double lx = legend_x;
   for (auto [color, name] : legend) {
     cv.text(lx, T - 8, name, fmt::format("font-size=\"11\" fill=\"{}\"", color));

@@ -13,16 +13,17 @@
 #include <nlohmann/json.hpp>
 
 #include "fragua/base/data_files.h"
-#include "fragua/base/runtime_options.h"
-#include "fragua/base/json.h"
 #include "fragua/base/file.h"
+#include "fragua/base/json.h"
+#include "fragua/base/runtime_options.h"
 #include "fragua/materials/enumerate.h"
 
 namespace fragua::materials {
 
 Result<std::pair<std::string, int>> parse_species(std::string_view s) {
   size_t i = 0;
-  if (i >= s.size() || !(s[i] >= 'A' && s[i] <= 'Z')) return invalid_argument_error("species '{}': expected an element symbol", s);
+  if (i >= s.size() || !(s[i] >= 'A' && s[i] <= 'Z'))
+    return invalid_argument_error("species '{}': expected an element symbol", s);
   ++i;
   while (i < s.size() && s[i] >= 'a' && s[i] <= 'z') ++i;
   std::string el(s.substr(0, i));
@@ -103,7 +104,8 @@ Result<SubstitutionModel> SubstitutionModel::builtin() {
     std::error_code ec;
     if (std::filesystem::exists(c, ec)) return load(c);
   }
-  return not_found_error("substitution data lambda.json not found (install python3-pymatgen or set FRAGUA_LAMBDA_JSON)");
+  return not_found_error(
+      "substitution data lambda.json not found (install python3-pymatgen or set FRAGUA_LAMBDA_JSON)");
 }
 
 int SubstitutionModel::index(const std::string& name) const {

@@ -17,9 +17,7 @@ class UbjChecker {
   }
 
  private:
-  Error fail(std::string_view why) const {
-    return corruption_error("{}: byte offset {}: {}", origin_, pos_, why);
-  }
+  Error fail(std::string_view why) const { return corruption_error("{}: byte offset {}: {}", origin_, pos_, why); }
   char next() { return pos_ < d_.size() ? d_[pos_++] : '\0'; }
   uint64_t remaining() const { return d_.size() - pos_; }
   Status skip(uint64_t n) {
@@ -30,12 +28,25 @@ class UbjChecker {
   // Payload bytes of a fixed-size type, or -1.
   static int fixed_size(char t) {
     switch (t) {
-      case 'Z': case 'N': case 'T': case 'F': return 0;
-      case 'i': case 'U': case 'C': return 1;
-      case 'I': return 2;
-      case 'l': case 'd': return 4;
-      case 'L': case 'D': return 8;
-      default: return -1;
+      case 'Z':
+      case 'N':
+      case 'T':
+      case 'F':
+        return 0;
+      case 'i':
+      case 'U':
+      case 'C':
+        return 1;
+      case 'I':
+        return 2;
+      case 'l':
+      case 'd':
+        return 4;
+      case 'L':
+      case 'D':
+        return 8;
+      default:
+        return -1;
     }
   }
   // A length or count: an integer value with its marker, non-negative.
@@ -55,10 +66,13 @@ class UbjChecker {
     if (int n = fixed_size(t); n >= 0) return skip(static_cast<uint64_t>(n));
     switch (t) {
       case 'S':
-      case 'H': return skip(FRAGUA_TRY(length()));
+      case 'H':
+        return skip(FRAGUA_TRY(length()));
       case '[':
-      case '{': return container(t == '{', depth + 1);
-      default: return fail(fmt::format("unknown UBJSON marker 0x{:02x}", static_cast<uint8_t>(t)));
+      case '{':
+        return container(t == '{', depth + 1);
+      default:
+        return fail(fmt::format("unknown UBJSON marker 0x{:02x}", static_cast<uint8_t>(t)));
     }
   }
   Status container(bool object, int depth) {
@@ -79,7 +93,8 @@ class UbjChecker {
       count = FRAGUA_TRY(length());
       // Each element takes at least a byte (zero-size types are not written in counted form by
       // any writer Fragua reads): a count past the bytes left is a lie that would be allocated.
-      if (count > remaining()) return fail(fmt::format("a count of {} is more than the {} bytes left", count, remaining()));
+      if (count > remaining())
+        return fail(fmt::format("a count of {} is more than the {} bytes left", count, remaining()));
       if (type != '\0' && fixed_size(type) > 0 && count * static_cast<uint64_t>(fixed_size(type)) > remaining())
         return fail("a typed array runs past the end of the data");
     }

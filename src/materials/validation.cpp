@@ -9,8 +9,7 @@ namespace fragua::materials {
 
 Mt19937::Mt19937(uint32_t seed) {
   mt_[0] = seed;
-  for (int i = 1; i < 624; ++i)
-    mt_[i] = 1812433253u * (mt_[i - 1] ^ (mt_[i - 1] >> 30)) + static_cast<uint32_t>(i);
+  for (int i = 1; i < 624; ++i) mt_[i] = 1812433253u * (mt_[i - 1] ^ (mt_[i - 1] >> 30)) + static_cast<uint32_t>(i);
   idx_ = 624;
 }
 
@@ -53,8 +52,10 @@ Result<std::vector<int>> kfold_assignment(size_t n, int n_splits, bool shuffle, 
     return invalid_argument_error("{} samples cannot be split into {} folds", n, n_splits);
   if (n > 0xffffffffu) return invalid_argument_error("too many samples for k-fold ({})", n);
   std::vector<size_t> order(n);
-  if (shuffle) order = numpy_permutation(n, seed);
-  else std::iota(order.begin(), order.end(), size_t{0});
+  if (shuffle)
+    order = numpy_permutation(n, seed);
+  else
+    std::iota(order.begin(), order.end(), size_t{0});
   std::vector<int> fold(n);
   size_t k = static_cast<size_t>(n_splits), pos = 0;
   for (size_t f = 0; f < k; ++f) {

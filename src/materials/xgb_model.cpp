@@ -32,8 +32,8 @@ constexpr int64_t kMaxRounds = 1000000;
 constexpr int64_t kMaxTreeDepth = 64;
 
 Error xgb_error(const char* what) { return io_error("xgboost: {}: {}", what, XGBGetLastError()); }
-#define FRAGUA_XGB(call, what) \
-  do {                         \
+#define FRAGUA_XGB(call, what)               \
+  do {                                       \
     if ((call) != 0) return xgb_error(what); \
   } while (0)
 
@@ -85,13 +85,17 @@ Status train_member(const std::vector<float>& x, size_t n_features, const std::v
     FRAGUA_XGB(XGDMatrixSetFloatInfo(dm.h, "weight", w.data(), w.size()), "setting weights");
   }
   FRAGUA_XGB(XGBoosterCreate(&dm.h, 1, &b.h), "creating a booster");
-  const std::pair<const char*, std::string> params[] = {
-      {"objective", objective}, {"eta", fmt::format("{}", cfg.eta)},
-      {"max_depth", std::to_string(cfg.max_depth)}, {"subsample", fmt::format("{}", cfg.subsample)},
-      {"colsample_bytree", fmt::format("{}", cfg.colsample)},
-      {"min_child_weight", fmt::format("{}", cfg.min_child_weight)},
-      {"lambda", fmt::format("{}", cfg.lambda)}, {"tree_method", "hist"},
-      {"seed", std::to_string(seed)}, {"nthread", "1"}, {"verbosity", "0"}};
+  const std::pair<const char*, std::string> params[] = {{"objective", objective},
+                                                        {"eta", fmt::format("{}", cfg.eta)},
+                                                        {"max_depth", std::to_string(cfg.max_depth)},
+                                                        {"subsample", fmt::format("{}", cfg.subsample)},
+                                                        {"colsample_bytree", fmt::format("{}", cfg.colsample)},
+                                                        {"min_child_weight", fmt::format("{}", cfg.min_child_weight)},
+                                                        {"lambda", fmt::format("{}", cfg.lambda)},
+                                                        {"tree_method", "hist"},
+                                                        {"seed", std::to_string(seed)},
+                                                        {"nthread", "1"},
+                                                        {"verbosity", "0"}};
   for (auto& [k, v] : params) FRAGUA_XGB(XGBoosterSetParam(b.h, k, v.c_str()), k);
   for (int it = 0; it < cfg.n_rounds; ++it) FRAGUA_XGB(XGBoosterUpdateOneIter(b.h, it, dm.h), "training");
   return ok_status();
@@ -111,13 +115,17 @@ std::vector<Problem> split_problems(const std::vector<float>& x, size_t n_featur
   std::vector<Problem> out;
   bool gate = cfg.task == Task::regression && cfg.zero_gate == "on";
   bool log = cfg.task == Task::regression && cfg.log_target == "on";
-  Problem main{{}, {}, !cfg.objective.empty() ? cfg.objective
-                           : cfg.task == Task::regression ? "reg:squarederror" : "binary:logistic"};
+  Problem main{{},
+               {},
+               !cfg.objective.empty()         ? cfg.objective
+               : cfg.task == Task::regression ? "reg:squarederror"
+                                              : "binary:logistic"};
   for (size_t i = 0; i < y.size(); ++i) {
     if (gate && y[i] == 0) continue;
     main.y.push_back(log ? std::log1p(y[i]) : y[i]);
-    if (gate) main.x_own.insert(main.x_own.end(), x.begin() + static_cast<long>(i * n_features),
-                                x.begin() + static_cast<long>((i + 1) * n_features));
+    if (gate)
+      main.x_own.insert(main.x_own.end(), x.begin() + static_cast<long>(i * n_features),
+                        x.begin() + static_cast<long>((i + 1) * n_features));
   }
   out.push_back(std::move(main));
   if (gate) {
@@ -153,7 +161,8 @@ Result<TrainConfig> resolve_target_options(TrainConfig cfg, const std::vector<do
   if (cfg.zero_gate == "auto")
     cfg.zero_gate = negative == 0 && zeros < y.size() && 10 * zeros >= y.size() ? "on" : "off";
   if (cfg.zero_gate == "on" && (zeros == 0 || zeros == y.size()))
-    return invalid_argument_error("zero_gate needs both zero and non-zero targets ({} of {} are zero)", zeros, y.size());
+    return invalid_argument_error("zero_gate needs both zero and non-zero targets ({} of {} are zero)", zeros,
+                                  y.size());
   return cfg;
 }
 
@@ -165,11 +174,19 @@ Result<Task> parse_task(std::string_view name) {
 const char* task_name(Task t) { return t == Task::regression ? "regression" : "classification"; }
 
 nlohmann::json config_to_json(const TrainConfig& c) {
-  return {{"task", task_name(c.task)}, {"objective", c.objective}, {"n_models", c.n_models},
-          {"n_rounds", c.n_rounds}, {"eta", c.eta}, {"max_depth", c.max_depth},
-          {"subsample", c.subsample}, {"colsample", c.colsample},
-          {"min_child_weight", c.min_child_weight}, {"lambda", c.lambda},
-          {"bootstrap", c.bootstrap}, {"seed", c.seed}, {"zero_gate", c.zero_gate},
+  return {{"task", task_name(c.task)},
+          {"objective", c.objective},
+          {"n_models", c.n_models},
+          {"n_rounds", c.n_rounds},
+          {"eta", c.eta},
+          {"max_depth", c.max_depth},
+          {"subsample", c.subsample},
+          {"colsample", c.colsample},
+          {"min_child_weight", c.min_child_weight},
+          {"lambda", c.lambda},
+          {"bootstrap", c.bootstrap},
+          {"seed", c.seed},
+          {"zero_gate", c.zero_gate},
           {"log_target", c.log_target}};
 }
 
@@ -194,12 +211,14 @@ Result<TrainConfig> config_from_json(const nlohmann::json& j) {
   auto text = [&](const char* key, std::string fallback) -> Result<std::string> {
     auto it = j.find(key);
     if (it == j.end()) return fallback;
-    if (!it->is_string()) return corruption_error("model config: \"{}\": expected a string, found {}", key, json_preview(*it));
+    if (!it->is_string())
+      return corruption_error("model config: \"{}\": expected a string, found {}", key, json_preview(*it));
     return it->get<std::string>();
   };
   TrainConfig c;
   const nlohmann::json& task = *FRAGUA_TRY(field("task"));
-  if (!task.is_string()) return corruption_error("model config: \"task\": expected a string, found {}", json_preview(task));
+  if (!task.is_string())
+    return corruption_error("model config: \"task\": expected a string, found {}", json_preview(task));
   c.task = FRAGUA_TRY(parse_task(task.get<std::string>()));
   const nlohmann::json& objective = *FRAGUA_TRY(field("objective"));
   if (!objective.is_string())
@@ -249,7 +268,8 @@ Result<Model> Model::train(const std::vector<float>& x, size_t n_features, const
     return invalid_argument_error("{} feature rows for {} targets", n_features ? x.size() / n_features : 0, y.size());
   if (cfg.task == Task::classification)
     for (size_t i = 0; i < y.size(); ++i)
-      if (y[i] != 0 && y[i] != 1) return invalid_argument_error("row {}: classification labels must be 0 or 1, got {}", i, y[i]);
+      if (y[i] != 0 && y[i] != 1)
+        return invalid_argument_error("row {}: classification labels must be 0 or 1, got {}", i, y[i]);
   Model model;
   model.impl_->cfg = FRAGUA_TRY(resolve_target_options(cfg, y));
   model.impl_->signature = std::move(feature_signature);
@@ -281,7 +301,7 @@ Result<Model> Model::train(const std::vector<float>& x, size_t n_features, const
 
 namespace {
 Result<std::vector<std::vector<float>>> member_outputs(const std::vector<Booster>& members, const DMatrix& dm,
-                                                      size_t n) {
+                                                       size_t n) {
   std::vector<std::vector<float>> all;
   for (auto& b : members) {
     bst_ulong len = 0;
@@ -319,9 +339,12 @@ Status Model::save(const std::string& path, const nlohmann::json& provenance) co
       FRAGUA_XGB(XGBoosterSaveModelToBuffer(b.h, R"({"format": "ubj"})", &len, &buf), "serialising");
       blobs.emplace_back(buf, len);
     }
-  nlohmann::json header = {{"format_version", kFormatVersion}, {"config", config_to_json(impl_->cfg)},
-                           {"feature_signature", impl_->signature}, {"n_features", impl_->n_features},
-                           {"provenance", provenance}, {"xgboost", "ubj"}};
+  nlohmann::json header = {{"format_version", kFormatVersion},
+                           {"config", config_to_json(impl_->cfg)},
+                           {"feature_signature", impl_->signature},
+                           {"n_features", impl_->n_features},
+                           {"provenance", provenance},
+                           {"xgboost", "ubj"}};
   header["member_bytes"] = nlohmann::json::array();
   header["gate_member_bytes"] = nlohmann::json::array();
   for (size_t i = 0; i < blobs.size(); ++i)
@@ -353,7 +376,8 @@ Result<Model> Model::load(const std::string& path) {
     if (!cfg.ok()) return std::move(cfg).error().with_context(path);
     m.impl_->cfg = std::move(*cfg);
     m.impl_->signature = h.at("feature_signature").get<std::string>();
-    m.impl_->n_features = static_cast<size_t>(FRAGUA_TRY(json_integer(h.at("n_features"), path + ": n_features", 1, kMaxFeatures)));
+    m.impl_->n_features =
+        static_cast<size_t>(FRAGUA_TRY(json_integer(h.at("n_features"), path + ": n_features", 1, kMaxFeatures)));
     size_t off = eol + 1;  // <= data.size(): eol is an index into data
     for (const char* key : {"member_bytes", "gate_member_bytes"}) {
       if (!h.contains(key) && v1) continue;
@@ -363,11 +387,13 @@ Result<Model> Model::load(const std::string& path) {
         return corruption_error("{}: {}: expected an array of at most {} sizes, found {}", path, key, kMaxMembers,
                                 json_preview(sizes));
       for (auto& nb : sizes) {
-        size_t bytes = static_cast<size_t>(FRAGUA_TRY(json_integer(nb, fmt::format("{}: {}", path, key), 0, INT64_MAX)));
+        size_t bytes =
+            static_cast<size_t>(FRAGUA_TRY(json_integer(nb, fmt::format("{}: {}", path, key), 0, INT64_MAX)));
         if (bytes > data.size() - off)
           return corruption_error("{}: member at offset {} ({} bytes) runs past the end ({} bytes)", path, off, bytes,
                                   data.size());
-        FRAGUA_TRY(check_ubjson(std::string_view(data).substr(off, bytes), fmt::format("{}: member at offset {}", path, off)));
+        FRAGUA_TRY(
+            check_ubjson(std::string_view(data).substr(off, bytes), fmt::format("{}: member at offset {}", path, off)));
         Booster b;
         FRAGUA_XGB(XGBoosterCreate(nullptr, 0, &b.h), "creating a booster");
         FRAGUA_XGB(XGBoosterLoadModelFromBuffer(b.h, data.data() + off, bytes), "loading a member");
@@ -392,8 +418,9 @@ Result<CvResult> cross_validate(const std::vector<float>& x, size_t n_features, 
     auto rows = [&](const std::vector<size_t>& idx) {
       std::vector<float> out;
       out.reserve(idx.size() * n_features);
-      for (size_t i : idx) out.insert(out.end(), x.begin() + static_cast<long>(i * n_features),
-                                      x.begin() + static_cast<long>((i + 1) * n_features));
+      for (size_t i : idx)
+        out.insert(out.end(), x.begin() + static_cast<long>(i * n_features),
+                   x.begin() + static_cast<long>((i + 1) * n_features));
       return out;
     };
     std::vector<double> ytr;

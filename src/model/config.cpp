@@ -54,13 +54,15 @@ Status read_decoder_hparams(const format::GgufFile& file, ModelConfig& c) {
   c.n_head = FRAGUA_TRY(read_int_hparam(file, p + "attention.head_count", std::nullopt, 1, kMaxHeads));
   c.n_head_kv = FRAGUA_TRY(read_int_hparam(file, p + "attention.head_count_kv", c.n_head, 1, c.n_head));
   if (c.n_head % c.n_head_kv != 0)
-    return corruption_error("{}: head_count {} is not a multiple of head_count_kv {}", file.path(), c.n_head, c.n_head_kv);
+    return corruption_error("{}: head_count {} is not a multiple of head_count_kv {}", file.path(), c.n_head,
+                            c.n_head_kv);
   c.n_ctx_train = FRAGUA_TRY(read_int_hparam(file, p + "context_length", 2048, 1, kMaxTrainContext));
   c.rms_eps = FRAGUA_TRY(read_float_hparam(file, p + "attention.layer_norm_rms_epsilon", 1e-5, 0.0, kMaxRmsEps, false));
   c.rope_theta = FRAGUA_TRY(read_float_hparam(file, p + "rope.freq_base", 10000.0, 0.0, kMaxRopeBase, false));
   if (!file.find(p + "attention.key_length") && c.n_embd % c.n_head != 0)
-    return corruption_error("{}: {}embedding_length {} is not a multiple of {}attention.head_count {} (and no {}attention.key_length)",
-                            file.path(), p, c.n_embd, p, c.n_head, p);
+    return corruption_error(
+        "{}: {}embedding_length {} is not a multiple of {}attention.head_count {} (and no {}attention.key_length)",
+        file.path(), p, c.n_embd, p, c.n_head, p);
   c.head_dim = FRAGUA_TRY(read_int_hparam(file, p + "attention.key_length", c.n_embd / c.n_head, 1, kMaxHeadDim));
   if (c.head_dim % 2 != 0)
     return corruption_error("{}: head dimension {} must be even and at most {}", file.path(), c.head_dim, kMaxHeadDim);
@@ -73,7 +75,8 @@ Status read_decoder_hparams(const format::GgufFile& file, ModelConfig& c) {
     c.rope_scaling = RopeScaling::linear;
     if (!file.find(p + "rope.scaling.factor"))
       return not_found_error("{}: metadata key '{}rope.scaling.factor' is missing", file.path(), p);
-    c.rope_scale_factor = FRAGUA_TRY(read_float_hparam(file, p + "rope.scaling.factor", 1.0, 0.0, kMaxRopeScaling, false));
+    c.rope_scale_factor =
+        FRAGUA_TRY(read_float_hparam(file, p + "rope.scaling.factor", 1.0, 0.0, kMaxRopeScaling, false));
   } else if (scaling != "none") {
     return unsupported_error("{}: RoPE scaling '{}' is not supported (none, linear; llama3 via rope_freqs.weight)",
                              file.path(), terminal_safe(scaling));
@@ -87,10 +90,11 @@ int64_t ModelConfig::n_params() const {
 }
 
 std::string ModelConfig::summary() const {
-  return fmt::format("{} '{}': {:.1f}M parameters, vocab {}, {} layers, embd {}, heads {}/{} (kv), head dim {}, ff {}, "
-                     "ctx {}, rope theta {}",
-                     arch, name, static_cast<double>(n_params()) / 1e6, n_vocab, n_layer, n_embd, n_head, n_head_kv,
-                     head_dim, n_ff, n_ctx_train, rope_theta);
+  return fmt::format(
+      "{} '{}': {:.1f}M parameters, vocab {}, {} layers, embd {}, heads {}/{} (kv), head dim {}, ff {}, "
+      "ctx {}, rope theta {}",
+      arch, name, static_cast<double>(n_params()) / 1e6, n_vocab, n_layer, n_embd, n_head, n_head_kv, head_dim, n_ff,
+      n_ctx_train, rope_theta);
 }
 
 }  // namespace fragua::model

@@ -90,7 +90,8 @@ Status Context::forward(std::span<const int32_t> tokens, bool all_logits, float*
   rope.theta_base = c.rope_theta;
   rope.freq_scale = c.rope_scaling == RopeScaling::linear ? 1.0f / c.rope_scale_factor : 1.0f;
   rope.freq_factors = w.rope_freqs.empty() ? nullptr : w.rope_freqs.f32();
-  const float attn_scale = c.attention_scale != 0.0f ? c.attention_scale : 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+  const float attn_scale =
+      c.attention_scale != 0.0f ? c.attention_scale : 1.0f / std::sqrt(static_cast<float>(c.head_dim));
 
   const EvalCallback& cb = params_.eval_callback;
   auto trace = [&](const char* name, int64_t layer, const float* data, int64_t n) {

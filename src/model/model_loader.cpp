@@ -8,8 +8,8 @@
 #include <new>
 #include <string_view>
 
-#include "fragua/base/runtime_options.h"
 #include "fragua/backend/cpu_matmul.h"
+#include "fragua/base/runtime_options.h"
 #include "fragua/model/model.h"
 #include "model/arch.h"
 
@@ -92,7 +92,8 @@ Result<std::unique_ptr<Model>> Model::from_gguf(format::GgufFile file) {
   FRAGUA_TRY(arch->read_hparams(f, c));
 
   const auto* embd = f.find_tensor("token_embd.weight");
-  if (!embd || embd->ne.size() != 2) return not_found_error("{}: tensor 'token_embd.weight' is missing or not 2-D", f.path());
+  if (!embd || embd->ne.size() != 2)
+    return not_found_error("{}: tensor 'token_embd.weight' is missing or not 2-D", f.path());
   c.n_vocab = embd->ne[1];
   c.tied_output = f.find_tensor("output.weight") == nullptr;
 
@@ -131,7 +132,8 @@ Result<std::unique_ptr<Model>> Model::from_gguf(format::GgufFile file) {
       // Report the first tensor the architecture does not use: a sign of a mislabelled file.
       bool used = t.name == "token_embd.weight" || t.name == "output_norm.weight" || t.name == "output.weight" ||
                   t.name == "rope_freqs.weight" || t.name.rfind("blk.", 0) == 0;
-      if (!used) return unsupported_error("{}: tensor '{}' is not part of the {} architecture", f.path(), t.name, c.arch);
+      if (!used)
+        return unsupported_error("{}: tensor '{}' is not part of the {} architecture", f.path(), t.name, c.arch);
     }
     return corruption_error("{}: {} tensors in the file but the {}-layer {} model uses {}", f.path(),
                             f.tensors().size(), c.n_layer, c.arch, b.bound());

@@ -27,7 +27,8 @@ std::vector<float> llama3_rope_factors(int64_t n_rot, float theta, float factor,
     } else if (wavelen > low_wavelen) {
       div = factor;
     } else {
-      double smooth = (static_cast<double>(original_ctx) / wavelen - low_freq_factor) / (high_freq_factor - low_freq_factor);
+      double smooth =
+          (static_cast<double>(original_ctx) / wavelen - low_freq_factor) / (high_freq_factor - low_freq_factor);
       div = 1.0 / ((1.0 - smooth) / factor + smooth);
     }
     out.push_back(static_cast<float>(div));
@@ -44,7 +45,8 @@ struct Blob {
   std::vector<uint8_t> bytes;
 };
 
-Result<Blob> make_matrix(const std::string& name, int64_t cols, int64_t rows, DType dtype, float std, std::mt19937_64& rng) {
+Result<Blob> make_matrix(const std::string& name, int64_t cols, int64_t rows, DType dtype, float std,
+                         std::mt19937_64& rng) {
   std::normal_distribution<float> nd(0.0f, std);
   std::vector<float> v(static_cast<size_t>(cols * rows));
   for (auto& x : v) x = nd(rng);
@@ -62,7 +64,8 @@ Result<Blob> make_matrix(const std::string& name, int64_t cols, int64_t rows, DT
                                   tr->block_size);
   const size_t rs = row_size(dtype, cols);
   b.bytes.resize(rs * static_cast<size_t>(rows));
-  for (int64_t r = 0; r < rows; ++r) tr->from_float_ref(v.data() + r * cols, b.bytes.data() + static_cast<size_t>(r) * rs, cols);
+  for (int64_t r = 0; r < rows; ++r)
+    tr->from_float_ref(v.data() + r * cols, b.bytes.data() + static_cast<size_t>(r) * rs, cols);
   return b;
 }
 
@@ -116,7 +119,9 @@ Status write_random_model(const RandomModelSpec& s, const std::string& path) {
   const std::string a = s.arch;
   g.set("general.architecture", format::GgufValue::of_string(a));
   g.set("general.name", format::GgufValue::of_string(fmt::format("fragua-random-{}-{}", a, s.seed)));
-  g.set("general.file_type", format::GgufValue::of_u32(static_cast<uint32_t>(s.dtype == DType::f32 ? 0 : s.dtype == DType::f16 ? 1 : 7)));
+  g.set("general.file_type", format::GgufValue::of_u32(static_cast<uint32_t>(s.dtype == DType::f32   ? 0
+                                                                             : s.dtype == DType::f16 ? 1
+                                                                                                     : 7)));
   g.set(a + ".context_length", format::GgufValue::of_u32(static_cast<uint32_t>(s.n_ctx)));
   g.set(a + ".embedding_length", format::GgufValue::of_u32(static_cast<uint32_t>(s.n_embd)));
   g.set(a + ".block_count", format::GgufValue::of_u32(static_cast<uint32_t>(s.n_layer)));
@@ -153,7 +158,8 @@ Status write_random_model(const RandomModelSpec& s, const std::string& path) {
     blobs.push_back(FRAGUA_TRY(make_matrix(n("ffn_down"), s.n_ff, s.n_embd, d, std, rng)));
   }
   blobs.push_back(make_vector("output_norm.weight", s.n_embd, 1.0f, 0.1f, rng));
-  if (!s.tied_output) blobs.push_back(FRAGUA_TRY(make_matrix("output.weight", s.n_embd, s.n_vocab, d, s.init_std * wide, rng)));
+  if (!s.tied_output)
+    blobs.push_back(FRAGUA_TRY(make_matrix("output.weight", s.n_embd, s.n_vocab, d, s.init_std * wide, rng)));
   if (s.llama3_rope) {
     auto f = llama3_rope_factors(hd, s.rope_theta);
     Blob b{"rope_freqs.weight", {static_cast<int64_t>(f.size())}, DType::f32, std::vector<uint8_t>(f.size() * 4)};

@@ -24,7 +24,8 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
   // Penalties over the recent window.
   const SamplerParams& p = params_;
   if (p.repeat_penalty != 1.0f || p.frequency_penalty != 0.0f || p.presence_penalty != 0.0f) {
-    size_t window = p.penalty_last_n < 0 ? history.size() : std::min(history.size(), static_cast<size_t>(p.penalty_last_n));
+    size_t window =
+        p.penalty_last_n < 0 ? history.size() : std::min(history.size(), static_cast<size_t>(p.penalty_last_n));
     std::unordered_map<int32_t, int> counts;
     for (size_t i = history.size() - window; i < history.size(); ++i) counts[history[i]]++;
     for (auto [id, count] : counts) {

@@ -5,8 +5,8 @@
 #include <cmath>
 #include <cstring>
 
-#include "fragua/tensor/half.h"
 #include "fragua/tensor/blocks.h"
+#include "fragua/tensor/half.h"
 
 namespace fragua::tensor {
 namespace {
@@ -16,8 +16,8 @@ int nearest_int(float v) { return static_cast<int>(std::nearbyint(v)); }
 
 // Fits x[i] ~ scale * L[i] - the_min with L in [0, nmax] by weighted least squares over a sweep
 // of candidate inverse scales (ggml's make_qkx2_quants, rmin/rdelta/nstep define the sweep).
-float fit_scale_min(int n, int nmax, const float* x, const float* w, uint8_t* L, float* the_min,
-                    float rmin, float rdelta, int nstep) {
+float fit_scale_min(int n, int nmax, const float* x, const float* w, uint8_t* L, float* the_min, float rmin,
+                    float rdelta, int nstep) {
   float min = x[0], max = x[0], sum_w = w[0], sum_x = w[0] * x[0];
   for (int i = 1; i < n; ++i) {
     min = std::min(min, x[i]);

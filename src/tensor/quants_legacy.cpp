@@ -4,8 +4,8 @@
 #include <cmath>
 #include <cstring>
 
-#include "fragua/tensor/half.h"
 #include "fragua/tensor/blocks.h"
+#include "fragua/tensor/half.h"
 
 namespace fragua::tensor {
 namespace {

@@ -23,7 +23,8 @@ Status check_shape(DType dtype, std::span<const int64_t> ne) {
   for (int64_t d : ne)
     if (__builtin_mul_overflow(n_el, d, &n_el))
       return invalid_argument_error("a {} tensor of this shape has more than 2^63 elements", tr->name);
-  if (!tensor_bytes(dtype, ne)) return invalid_argument_error("a {} tensor of this shape has more than 2^64 bytes", tr->name);
+  if (!tensor_bytes(dtype, ne))
+    return invalid_argument_error("a {} tensor of this shape has more than 2^64 bytes", tr->name);
   return {};
 }
 }  // namespace
@@ -91,14 +92,13 @@ Tensor Tensor::zeros_f32(std::initializer_list<int64_t> ne) {
 Result<Tensor> Tensor::to_f32() const {
   const DTypeTraits* tr = dtype_traits(dtype_);
   if (!tr || !tr->to_float) return unsupported_error("cannot convert {} to f32", dtype_name(dtype_));
-  if (layout_ != Layout::rows) return unsupported_error("cannot convert {} packed for the CPU kernels to f32", describe());
+  if (layout_ != Layout::rows)
+    return unsupported_error("cannot convert {} packed for the CPU kernels to f32", describe());
   auto out = FRAGUA_TRY(zeros(DType::f32, shape()));
   for (int64_t r = 0; r < n_rows(); ++r) tr->to_float(row(r), out.f32() + r * ne(0), ne(0));
   return out;
 }
 
-std::string Tensor::describe() const {
-  return fmt::format("{} [{}]", dtype_name(dtype_), fmt::join(shape(), ", "));
-}
+std::string Tensor::describe() const { return fmt::format("{} [{}]", dtype_name(dtype_), fmt::join(shape(), ", ")); }
 
 }  // namespace fragua

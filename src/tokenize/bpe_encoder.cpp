@@ -66,7 +66,8 @@ Status build_bpe_tables(Tokenizer::Impl& impl) {
   }
   if (spec.byte_encode) {
     const auto& bu = ByteUnicode::get();
-    for (int b = 0; b < 256; ++b) impl.byte_symbols[static_cast<size_t>(b)] = symbol_of(bu.byte_to_utf8[static_cast<size_t>(b)]);
+    for (int b = 0; b < 256; ++b)
+      impl.byte_symbols[static_cast<size_t>(b)] = symbol_of(bu.byte_to_utf8[static_cast<size_t>(b)]);
   }
   return {};
 }
@@ -109,8 +110,7 @@ void Tokenizer::Impl::bpe_encode_word(std::string_view word, std::vector<int32_t
   if (spec.byte_encode) {
     for (size_t i = 0; i < word.size(); ++i) {
       int32_t idx = static_cast<int32_t>(symbols.size());
-      symbols.push_back({idx - 1, idx + 1, static_cast<uint32_t>(i), 1,
-                         byte_symbols[static_cast<uint8_t>(word[i])]});
+      symbols.push_back({idx - 1, idx + 1, static_cast<uint32_t>(i), 1, byte_symbols[static_cast<uint8_t>(word[i])]});
     }
   } else {
     for (size_t off = 0; off < word.size();) {

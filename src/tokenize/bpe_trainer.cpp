@@ -30,7 +30,9 @@ namespace {
 
 constexpr double kEps = 1e-9;
 
-uint64_t key_of(int32_t a, int32_t b) { return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b); }
+uint64_t key_of(int32_t a, int32_t b) {
+  return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
+}
 
 struct HeapEntry {
   double count;
@@ -44,8 +46,8 @@ struct Corpus {
 };
 
 struct State {
-  std::vector<std::string> symbols;     // text of each symbol id
-  std::vector<int32_t> symbol_chars;    // length in characters
+  std::vector<std::string> symbols;   // text of each symbol id
+  std::vector<int32_t> symbol_chars;  // length in characters
   PieceTable symbol_ids;
   std::unordered_map<uint64_t, double> counts;
   std::unordered_map<uint64_t, std::vector<uint32_t>> where;
@@ -105,7 +107,9 @@ std::vector<std::string> choose_alphabet(const std::vector<std::pair<std::string
     }
   }
   std::vector<std::pair<std::string, double>> sorted(freq.begin(), freq.end());
-  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.second > b.second || (a.second == b.second && a.first < b.first); });
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
+    return a.second > b.second || (a.second == b.second && a.first < b.first);
+  });
   std::vector<std::string> alphabet;
   double acc = 0;
   for (const auto& [c, n] : sorted) {
@@ -202,12 +206,14 @@ Result<Tokenizer> train_bpe(const TrainOptions& opt) {
   std::vector<std::string> fixed = {"<unk>", "<s>", "</s>"};
   for (const auto& s : opt.special_tokens) {
     if (s.empty()) return invalid_argument_error("special tokens must not be empty");
-    if (std::find(fixed.begin(), fixed.end(), s) != fixed.end()) return invalid_argument_error("special token '{}' given twice", s);
+    if (std::find(fixed.begin(), fixed.end(), s) != fixed.end())
+      return invalid_argument_error("special token '{}' given twice", s);
     fixed.push_back(s);
   }
   const int32_t n_fixed = static_cast<int32_t>(fixed.size()) + 256;
   if (opt.vocab_size < n_fixed + 1)
-    return invalid_argument_error("vocabulary size {} leaves no room after {} special and byte tokens", opt.vocab_size, n_fixed);
+    return invalid_argument_error("vocabulary size {} leaves no room after {} special and byte tokens", opt.vocab_size,
+                                  n_fixed);
   if (opt.inputs.empty()) return invalid_argument_error("no training input");
 
   auto langs = FRAGUA_TRY(count_corpus(opt));
@@ -244,10 +250,11 @@ Result<Tokenizer> train_bpe(const TrainOptions& opt) {
   initial_counts(st, corpus, pool);
 
   const int32_t target = opt.vocab_size - n_fixed;  // pieces: alphabet + merges
-  std::vector<int32_t> merged_order;  // symbol ids created by merges, in order
+  std::vector<int32_t> merged_order;                // symbol ids created by merges, in order
   MetricsWriter metrics;
   if (!opt.metrics_path.empty()) metrics = FRAGUA_TRY(MetricsWriter::open(opt.metrics_path));
-  ProgressBar bar("merges", static_cast<uint64_t>(std::max(0, target - static_cast<int32_t>(alphabet.size()))), "merges");
+  ProgressBar bar("merges", static_cast<uint64_t>(std::max(0, target - static_cast<int32_t>(alphabet.size()))),
+                  "merges");
   PieceTable reserved;
   for (size_t i = 0; i < fixed.size(); ++i) reserved.insert(fixed[i], static_cast<int32_t>(i));
   while (static_cast<int32_t>(st.symbols.size()) < target && !st.heap.empty()) {
@@ -315,7 +322,8 @@ Result<Tokenizer> train_bpe(const TrainOptions& opt) {
     if (fixed[i] == "<|im_end|>" || fixed[i] == "<|eot_id|>") s.eot_id = static_cast<int32_t>(i);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::string inputs, mix;
-  for (const auto& in : opt.inputs) inputs += (inputs.empty() ? "" : ",") + (in.lang.empty() ? "" : in.lang + "=") + in.path;
+  for (const auto& in : opt.inputs)
+    inputs += (inputs.empty() ? "" : ",") + (in.lang.empty() ? "" : in.lang + "=") + in.path;
   for (const auto& [l, w] : opt.mix) mix += fmt::format("{}{}={:.4f}", mix.empty() ? "" : ",", l, w);
   std::time_t now = std::time(nullptr);
   char date[32];

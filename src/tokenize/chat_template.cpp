@@ -36,21 +36,30 @@ using Render = void (*)(std::span<const ChatMessage>, bool, PromptBuilder&);
 
 // ChatML (Salamandra/ALIA, Qwen): <|im_start|>role\ncontent<|im_end|>\n
 void render_chatml(std::span<const ChatMessage> msgs, bool gen, PromptBuilder& b) {
-  for (const auto& m : msgs) b.markup("<|im_start|>").markup(m.role).markup("\n").content(m.content).markup("<|im_end|>\n");
+  for (const auto& m : msgs)
+    b.markup("<|im_start|>").markup(m.role).markup("\n").content(m.content).markup("<|im_end|>\n");
   if (gen) b.markup("<|im_start|>assistant\n");
 }
 
 // Llama 3: <|start_header_id|>role<|end_header_id|>\n\ncontent<|eot_id|> (BOS comes from the tokenizer).
 void render_llama3(std::span<const ChatMessage> msgs, bool gen, PromptBuilder& b) {
   for (const auto& m : msgs)
-    b.markup("<|start_header_id|>").markup(m.role).markup("<|end_header_id|>\n\n").content(m.content).markup("<|eot_id|>");
+    b.markup("<|start_header_id|>")
+        .markup(m.role)
+        .markup("<|end_header_id|>\n\n")
+        .content(m.content)
+        .markup("<|eot_id|>");
   if (gen) b.markup("<|start_header_id|>assistant<|end_header_id|>\n\n");
 }
 
 // Granite 3: <|start_of_role|>role<|end_of_role|>content<|end_of_text|>\n
 void render_granite(std::span<const ChatMessage> msgs, bool gen, PromptBuilder& b) {
   for (const auto& m : msgs)
-    b.markup("<|start_of_role|>").markup(m.role).markup("<|end_of_role|>").content(m.content).markup("<|end_of_text|>\n");
+    b.markup("<|start_of_role|>")
+        .markup(m.role)
+        .markup("<|end_of_role|>")
+        .content(m.content)
+        .markup("<|end_of_text|>\n");
   if (gen) b.markup("<|start_of_role|>assistant<|end_of_role|>");
 }
 
@@ -113,9 +122,10 @@ Result<std::string> detect_chat_template(std::string_view t) {
   std::string head(t.substr(0, 80));
   for (char& c : head)
     if (c == '\n') c = ' ';
-  return unsupported_error("unknown chat template '{}{}': supported are chatml, llama3, granite, phi3, llama2 "
-                           "(pass one of these names to override)",
-                           head, t.size() > 80 ? "..." : "");
+  return unsupported_error(
+      "unknown chat template '{}{}': supported are chatml, llama3, granite, phi3, llama2 "
+      "(pass one of these names to override)",
+      head, t.size() > 80 ? "..." : "");
 }
 
 Result<ChatPrompt> render_chat(std::string_view template_or_name, std::span<const ChatMessage> messages,

@@ -72,7 +72,8 @@ Result<Tokenizer> Tokenizer::from_gguf(const format::GgufFile& f) {
     }
   }
   // A gpt2 model needs the key, as in llama.cpp; an empty list is a vocabulary without merges.
-  if (f.find("tokenizer.ggml.merges")) s.merges = *FRAGUA_TRY(f.get_strings("tokenizer.ggml.merges"));
+  if (f.find("tokenizer.ggml.merges"))
+    s.merges = *FRAGUA_TRY(f.get_strings("tokenizer.ggml.merges"));
   else if (s.kind == ModelKind::bpe)
     return corruption_error("{}: a gpt2 (BPE) tokenizer needs tokenizer.ggml.merges", f.path());
 
@@ -132,9 +133,12 @@ void Tokenizer::write_gguf_metadata(format::GgufWriter& w) const {
   for (size_t i = 0; i < s.types.size(); ++i) types[i] = static_cast<int32_t>(s.types[i]);
   w.set("tokenizer.ggml.token_type", GgufValue::of_i32s(types));
   if (!s.merges.empty() || s.kind == ModelKind::bpe) w.set("tokenizer.ggml.merges", GgufValue::of_strings(s.merges));
-  for (auto [key, id] : {std::pair{"tokenizer.ggml.bos_token_id", s.bos_id}, {"tokenizer.ggml.eos_token_id", s.eos_id},
-                         {"tokenizer.ggml.unknown_token_id", s.unk_id}, {"tokenizer.ggml.padding_token_id", s.pad_id},
-                         {"tokenizer.ggml.eot_token_id", s.eot_id}, {"tokenizer.ggml.eom_token_id", s.eom_id}})
+  for (auto [key, id] : {std::pair{"tokenizer.ggml.bos_token_id", s.bos_id},
+                         {"tokenizer.ggml.eos_token_id", s.eos_id},
+                         {"tokenizer.ggml.unknown_token_id", s.unk_id},
+                         {"tokenizer.ggml.padding_token_id", s.pad_id},
+                         {"tokenizer.ggml.eot_token_id", s.eot_id},
+                         {"tokenizer.ggml.eom_token_id", s.eom_id}})
     if (id >= 0) w.set(key, GgufValue::of_u32(static_cast<uint32_t>(id)));
   w.set("tokenizer.ggml.add_bos_token", GgufValue::of_bool(s.add_bos));
   w.set("tokenizer.ggml.add_eos_token", GgufValue::of_bool(s.add_eos));

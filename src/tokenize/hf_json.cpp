@@ -12,8 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "fragua/base/json.h"
 #include "fragua/base/file.h"
+#include "fragua/base/json.h"
 #include "fragua/base/utf8.h"
 #include "tokenize/tokenizer_impl.h"
 
@@ -94,8 +94,10 @@ Status read_normalizer(const HfReader& r, const json& n, const std::string& path
     const json* pat = FRAGUA_TRY(r.object(n, "pattern", path + ".pattern"));
     std::string from = pat ? FRAGUA_TRY(r.str(*pat, "String", path + ".pattern.String")) : "";
     std::string to = FRAGUA_TRY(r.str(n, "content", path + ".content"));
-    if (from == " " && to == kSpaceMarker) sh.replace_space = true;
-    else return unsupported_error("{}: {}: normalizer Replace other than ' ' -> '▁' is not supported", r.origin, path);
+    if (from == " " && to == kSpaceMarker)
+      sh.replace_space = true;
+    else
+      return unsupported_error("{}: {}: normalizer Replace other than ' ' -> '▁' is not supported", r.origin, path);
   } else if (type == "NFC") {
     sh.norm = Normalization::nfc;
   } else if (type == "NFKC") {
@@ -127,7 +129,7 @@ Status read_pre_tokenizer(const HfReader& r, const json& p, const std::string& p
       sh.regexes.push_back(FRAGUA_TRY(pre_tokenizer_regexes("gpt-2"))[0]);
   } else if (type == "Digits") {
     sh.regexes.push_back(FRAGUA_TRY(r.flag(p, "individual_digits", path + ".individual_digits", false)) ? R"(\p{N})"
-                                                                                                       : R"(\p{N}+)");
+                                                                                                        : R"(\p{N}+)");
   } else if (type == "Metaspace") {
     sh.metaspace = true;
     sh.prepend = FRAGUA_TRY(r.str(p, "prepend_scheme", path + ".prepend_scheme", "always")) != "never" &&
@@ -138,7 +140,9 @@ Status read_pre_tokenizer(const HfReader& r, const json& p, const std::string& p
   return {};
 }
 
-bool is_bos_name(std::string_view t) { return t == "<s>" || t == "<|begin_of_text|>" || t == "<|startoftext|>" || t == "<bos>"; }
+bool is_bos_name(std::string_view t) {
+  return t == "<s>" || t == "<|begin_of_text|>" || t == "<|startoftext|>" || t == "<bos>";
+}
 bool is_eos_name(std::string_view t) {
   return t == "</s>" || t == "<|end_of_text|>" || t == "<|endoftext|>" || t == "<eos>";
 }
@@ -164,7 +168,8 @@ Status read_vocab(const HfReader& r, const json& j, const json& model, VocabSpec
   const json& added = *FRAGUA_TRY(r.array(j, "added_tokens", "added_tokens"));
   static const json kNone = json::array();
   const json* dups = &kNone;
-  if (const json* fr = FRAGUA_TRY(r.object(j, "fragua", "fragua"))) dups = FRAGUA_TRY(r.array(*fr, "duplicates", "fragua.duplicates"));
+  if (const json* fr = FRAGUA_TRY(r.object(j, "fragua", "fragua")))
+    dups = FRAGUA_TRY(r.array(*fr, "duplicates", "fragua.duplicates"));
   const size_t n_entries = vocab->size() + added.size() + dups->size();
   auto put = [&](const std::string& text, int64_t id, TokenType ty, std::string_view where) -> Status {
     if (id < 0 || static_cast<uint64_t>(id) >= n_entries)
@@ -218,10 +223,12 @@ Status read_merges(const HfReader& r, const json& model, VocabSpec& s) {
   s.merges.reserve(merges.size());
   for (size_t i = 0; i < merges.size(); ++i) {
     const json& m = merges[i];
-    if (m.is_string()) s.merges.push_back(m.get<std::string>());
+    if (m.is_string())
+      s.merges.push_back(m.get<std::string>());
     else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string())
       s.merges.push_back(m[0].get<std::string>() + " " + m[1].get<std::string>());
-    else return r.wrong(fmt::format("model.merges[{}]", i), "\"a b\" or [\"a\", \"b\"]", m);
+    else
+      return r.wrong(fmt::format("model.merges[{}]", i), "\"a b\" or [\"a\", \"b\"]", m);
   }
   return {};
 }
@@ -235,18 +242,25 @@ Status read_fragua(const HfReader& r, const json& fr, VocabSpec& s) {
   if (FRAGUA_TRY(r.str(fr, "kind", "fragua.kind")) == "spm" && HfReader::member(fr, "scores")) {
     const json& scores = *FRAGUA_TRY(r.array(fr, "scores", "fragua.scores"));
     if (scores.size() != s.tokens.size())
-      return corruption_error("{}: fragua.scores has {} entries for {} tokens", r.origin, scores.size(), s.tokens.size());
+      return corruption_error("{}: fragua.scores has {} entries for {} tokens", r.origin, scores.size(),
+                              s.tokens.size());
     s.kind = ModelKind::spm;
     s.scores.clear();
     for (size_t i = 0; i < scores.size(); ++i) s.scores.push_back(FRAGUA_TRY(read_score(r, scores[i], i)));
     s.merges.clear();
     s.escape_spaces = false;
-    s.remove_extra_whitespaces = FRAGUA_TRY(r.flag(fr, "remove_extra_whitespaces", "fragua.remove_extra_whitespaces", false));
+    s.remove_extra_whitespaces =
+        FRAGUA_TRY(r.flag(fr, "remove_extra_whitespaces", "fragua.remove_extra_whitespaces", false));
   }
-  for (auto [key, id] : {std::pair{"bos_id", &s.bos_id}, {"eos_id", &s.eos_id}, {"unk_id", &s.unk_id},
-                         {"pad_id", &s.pad_id}, {"eot_id", &s.eot_id}, {"eom_id", &s.eom_id}})
+  for (auto [key, id] : {std::pair{"bos_id", &s.bos_id},
+                         {"eos_id", &s.eos_id},
+                         {"unk_id", &s.unk_id},
+                         {"pad_id", &s.pad_id},
+                         {"eot_id", &s.eot_id},
+                         {"eom_id", &s.eom_id}})
     if (const json* v = HfReader::member(fr, key))
-      *id = static_cast<int32_t>(FRAGUA_TRY(json_integer(*v, fmt::format("{}: fragua.{}", r.origin, key), -1, INT32_MAX)));
+      *id = static_cast<int32_t>(
+          FRAGUA_TRY(json_integer(*v, fmt::format("{}: fragua.{}", r.origin, key), -1, INT32_MAX)));
   s.add_bos = FRAGUA_TRY(r.flag(fr, "add_bos", "fragua.add_bos", s.add_bos));
   s.add_eos = FRAGUA_TRY(r.flag(fr, "add_eos", "fragua.add_eos", s.add_eos));
   s.pre = FRAGUA_TRY(r.str(fr, "pre", "fragua.pre", s.pre));
@@ -295,7 +309,8 @@ Result<VocabSpec> parse_hf(const json& j, std::string_view origin) {
 
   HfShape sh;
   if (const json* n = HfReader::member(j, "normalizer")) FRAGUA_TRY(read_normalizer(r, *n, "normalizer", 0, sh));
-  if (const json* p = HfReader::member(j, "pre_tokenizer")) FRAGUA_TRY(read_pre_tokenizer(r, *p, "pre_tokenizer", 0, sh));
+  if (const json* p = HfReader::member(j, "pre_tokenizer"))
+    FRAGUA_TRY(read_pre_tokenizer(r, *p, "pre_tokenizer", 0, sh));
   if (const json* dec = FRAGUA_TRY(r.object(j, "decoder", "decoder")))
     if (FRAGUA_TRY(r.str(*dec, "type", "decoder.type")) == "ByteLevel") sh.byte_level = true;
   s.normalization = sh.norm;
@@ -312,10 +327,13 @@ Result<VocabSpec> parse_hf(const json& j, std::string_view origin) {
     return unsupported_error("{}: neither a ByteLevel nor a SentencePiece-style (▁) tokenizer.json", origin);
   }
   for (size_t i = 0; i < s.tokens.size(); ++i) {
-    if (byte_fallback && s.types[i] == TokenType::normal && parse_byte_token(s.tokens[i]) >= 0) s.types[i] = TokenType::byte;
+    if (byte_fallback && s.types[i] == TokenType::normal && parse_byte_token(s.tokens[i]) >= 0)
+      s.types[i] = TokenType::byte;
     if (s.unk_id < 0 && s.tokens[i] == "<unk>") s.unk_id = static_cast<int32_t>(i);
-    if (s.types[i] == TokenType::control && s.bos_id < 0 && is_bos_name(s.tokens[i])) s.bos_id = static_cast<int32_t>(i);
-    if (s.types[i] == TokenType::control && s.eos_id < 0 && is_eos_name(s.tokens[i])) s.eos_id = static_cast<int32_t>(i);
+    if (s.types[i] == TokenType::control && s.bos_id < 0 && is_bos_name(s.tokens[i]))
+      s.bos_id = static_cast<int32_t>(i);
+    if (s.types[i] == TokenType::control && s.eos_id < 0 && is_eos_name(s.tokens[i]))
+      s.eos_id = static_cast<int32_t>(i);
   }
   if (std::string bos = FRAGUA_TRY(template_bos(r, j)); !bos.empty()) {
     for (size_t i = 0; i < s.tokens.size(); ++i)
@@ -377,8 +395,8 @@ std::vector<std::string> merges_from_scores(const VocabSpec& s, const PieceTable
 // replaced by U+FFFD on writing and load back as another token, so it is refused.
 Status check_json_text(std::string_view text, std::string_view what) {
   if (auto at = utf8::find_invalid(text))
-    return invalid_argument_error("{} is not valid UTF-8 (byte {}): a tokenizer.json cannot hold it; write a .gguf instead",
-                                  what, *at);
+    return invalid_argument_error(
+        "{} is not valid UTF-8 (byte {}): a tokenizer.json cannot hold it; write a .gguf instead", what, *at);
   return {};
 }
 
@@ -405,9 +423,13 @@ Result<std::string> Tokenizer::to_hf_json() const {
   for (size_t i = 0; i < s.tokens.size(); ++i) {
     TokenType t = impl_->type(static_cast<int32_t>(i));
     if (t != TokenType::control && t != TokenType::user_defined && t != TokenType::unknown) continue;
-    added.push_back({{"id", i}, {"content", s.tokens[i]}, {"single_word", false},
-                     {"lstrip", impl_->lstrip[i] != 0}, {"rstrip", impl_->rstrip[i] != 0},
-                     {"normalized", false}, {"special", t != TokenType::user_defined}});
+    added.push_back({{"id", i},
+                     {"content", s.tokens[i]},
+                     {"single_word", false},
+                     {"lstrip", impl_->lstrip[i] != 0},
+                     {"rstrip", impl_->rstrip[i] != 0},
+                     {"normalized", false},
+                     {"special", t != TokenType::user_defined}});
   }
   j["added_tokens"] = added;
   const bool byte_level = s.kind == ModelKind::bpe && s.byte_encode;
@@ -423,27 +445,34 @@ Result<std::string> Tokenizer::to_hf_json() const {
   }
   j["normalizer"] = norms.empty() ? json() : json{{"type", "Sequence"}, {"normalizers", norms}};
   std::vector<std::string> regexes = s.pre_regexes;
-  if (regexes.empty() && byte_level) regexes = pre_tokenizer_regexes(s.pre).ok() ? *pre_tokenizer_regexes(s.pre) : regexes;
+  if (regexes.empty() && byte_level)
+    regexes = pre_tokenizer_regexes(s.pre).ok() ? *pre_tokenizer_regexes(s.pre) : regexes;
   json pres = json::array();
   for (const auto& re : regexes)
     pres.push_back({{"type", "Split"}, {"pattern", {{"Regex", re}}}, {"behavior", "Isolated"}, {"invert", false}});
-  if (byte_level) pres.push_back({{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", false}});
+  if (byte_level)
+    pres.push_back({{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", false}});
   j["pre_tokenizer"] = pres.empty() ? json() : json{{"type", "Sequence"}, {"pretokenizers", pres}};
   if (s.add_bos && s.bos_id >= 0) {
     const std::string& bos = s.tokens[static_cast<size_t>(s.bos_id)];
-    j["post_processor"] = {{"type", "TemplateProcessing"},
-                           {"single", {{{"SpecialToken", {{"id", bos}, {"type_id", 0}}}}, {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}}},
-                           {"pair", {{{"SpecialToken", {{"id", bos}, {"type_id", 0}}}}, {{"Sequence", {{"id", "A"}, {"type_id", 0}}}},
-                                     {{"Sequence", {{"id", "B"}, {"type_id", 1}}}}}},
-                           {"special_tokens", {{bos, {{"id", bos}, {"ids", {s.bos_id}}, {"tokens", {bos}}}}}}};
+    j["post_processor"] = {
+        {"type", "TemplateProcessing"},
+        {"single", {{{"SpecialToken", {{"id", bos}, {"type_id", 0}}}}, {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}}},
+        {"pair",
+         {{{"SpecialToken", {{"id", bos}, {"type_id", 0}}}},
+          {{"Sequence", {{"id", "A"}, {"type_id", 0}}}},
+          {{"Sequence", {{"id", "B"}, {"type_id", 1}}}}}},
+        {"special_tokens", {{bos, {{"id", bos}, {"ids", {s.bos_id}}, {"tokens", {bos}}}}}}};
   } else {
     j["post_processor"] = nullptr;
   }
   if (byte_level) {
     j["decoder"] = {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}};
   } else {
-    json decs = json::array({{{"type", "Replace"}, {"pattern", {{"String", std::string(kSpaceMarker)}}}, {"content", " "}},
-                             {{"type", "ByteFallback"}}, {{"type", "Fuse"}}});
+    json decs =
+        json::array({{{"type", "Replace"}, {"pattern", {{"String", std::string(kSpaceMarker)}}}, {"content", " "}},
+                     {{"type", "ByteFallback"}},
+                     {{"type", "Fuse"}}});
     if (s.add_space_prefix) decs.push_back({{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}});
     j["decoder"] = {{"type", "Sequence"}, {"decoders", decs}};
   }
@@ -458,17 +487,26 @@ Result<std::string> Tokenizer::to_hf_json() const {
       duplicates.push_back({i, s.tokens[i]});  // (specials are in added_tokens with their id)
     }
   }
-  json model = {{"type", "BPE"}, {"dropout", nullptr}, {"continuing_subword_prefix", nullptr},
-                {"end_of_word_suffix", nullptr}, {"fuse_unk", !byte_level}, {"byte_fallback", byte_fallback},
-                {"ignore_merges", s.ignore_merges}, {"vocab", vocab}};
+  json model = {{"type", "BPE"},
+                {"dropout", nullptr},
+                {"continuing_subword_prefix", nullptr},
+                {"end_of_word_suffix", nullptr},
+                {"fuse_unk", !byte_level},
+                {"byte_fallback", byte_fallback},
+                {"ignore_merges", s.ignore_merges},
+                {"vocab", vocab}};
   model["unk_token"] = s.unk_id >= 0 ? json(s.tokens[static_cast<size_t>(s.unk_id)]) : json();
   model["merges"] = s.kind == ModelKind::spm ? merges_from_scores(s, impl_->pieces) : s.merges;
   j["model"] = model;
   json fr = json::object();
   for (const auto& [k, v] : s.info) fr[k] = v;
   fr["pre"] = s.pre;
-  for (auto [key, id] : {std::pair{"bos_id", s.bos_id}, {"eos_id", s.eos_id}, {"unk_id", s.unk_id}, {"pad_id", s.pad_id},
-                         {"eot_id", s.eot_id}, {"eom_id", s.eom_id}})
+  for (auto [key, id] : {std::pair{"bos_id", s.bos_id},
+                         {"eos_id", s.eos_id},
+                         {"unk_id", s.unk_id},
+                         {"pad_id", s.pad_id},
+                         {"eot_id", s.eot_id},
+                         {"eom_id", s.eom_id}})
     fr[key] = id;
   fr["add_bos"] = s.add_bos;
   fr["add_eos"] = s.add_eos;
@@ -486,9 +524,12 @@ Result<std::string> Tokenizer::to_hf_json() const {
   json types = json::object();
   for (size_t i = 0; i < s.tokens.size(); ++i) {
     TokenType t = impl_->type(static_cast<int32_t>(i)), read_as = TokenType::normal;
-    if (t == TokenType::control || t == TokenType::unknown) read_as = TokenType::control;
-    else if (t == TokenType::user_defined) read_as = TokenType::user_defined;
-    else if (byte_fallback && parse_byte_token(s.tokens[i]) >= 0) read_as = TokenType::byte;
+    if (t == TokenType::control || t == TokenType::unknown)
+      read_as = TokenType::control;
+    else if (t == TokenType::user_defined)
+      read_as = TokenType::user_defined;
+    else if (byte_fallback && parse_byte_token(s.tokens[i]) >= 0)
+      read_as = TokenType::byte;
     if (t != read_as) types[std::to_string(i)] = static_cast<int>(t);
   }
   if (!types.empty()) fr["types"] = std::move(types);
@@ -496,6 +537,8 @@ Result<std::string> Tokenizer::to_hf_json() const {
   return j.dump(1, ' ', false, json::error_handler_t::strict);
 }
 
-Status Tokenizer::save_hf_json(const std::string& path) const { return write_file_atomic(path, FRAGUA_TRY(to_hf_json())); }
+Status Tokenizer::save_hf_json(const std::string& path) const {
+  return write_file_atomic(path, FRAGUA_TRY(to_hf_json()));
+}
 
 }  // namespace fragua::tokenize

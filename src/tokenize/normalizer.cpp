@@ -25,9 +25,9 @@ void normalize_valid(std::string_view run, Normalization form, std::string& out)
   int options = UTF8PROC_STABLE | UTF8PROC_COMPOSE;
   if (form == Normalization::nfkc) options |= UTF8PROC_COMPAT;
   utf8proc_uint8_t* dst = nullptr;
-  utf8proc_ssize_t n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(run.data()),
-                                    static_cast<utf8proc_ssize_t>(run.size()), &dst,
-                                    static_cast<utf8proc_option_t>(options));
+  utf8proc_ssize_t n =
+      utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(run.data()), static_cast<utf8proc_ssize_t>(run.size()),
+                   &dst, static_cast<utf8proc_option_t>(options));
   if (n < 0) {
     out += run;  // cannot happen on valid UTF-8; keep the text rather than lose it
   } else {
@@ -59,9 +59,12 @@ std::string normalize(std::string_view text, Normalization form) {
 
 std::string_view normalization_name(Normalization form) {
   switch (form) {
-    case Normalization::nfc: return "nfc";
-    case Normalization::nfkc: return "nfkc";
-    default: return "none";
+    case Normalization::nfc:
+      return "nfc";
+    case Normalization::nfkc:
+      return "nfkc";
+    default:
+      return "none";
   }
 }
 

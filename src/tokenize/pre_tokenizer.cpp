@@ -34,8 +34,7 @@ struct PreEntry {
 const std::vector<PreEntry>& pre_table() {
   static const std::vector<PreEntry> table = {
       {{"gpt-2", "mpt", "olmo", "jais", "trillion", "granite-docling", "exaone4"}, {kGpt2}, false},
-      {{"refact", "starcoder", "command-r", "smollm", "codeshell", "exaone", "minerva-7b"},
-       {R"(\p{N})", kGpt2}, false},
+      {{"refact", "starcoder", "command-r", "smollm", "codeshell", "exaone", "minerva-7b"}, {R"(\p{N})", kGpt2}, false},
       {{"llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2"}, {kLlama3}, true},
       {{"dbrx", "smaug-bpe"}, {kLlama3}, false},
       {{"qwen2", "stablelm2", "deepseek-r1-qwen", "megrez", "hunyuan"}, {kQwen2}, false},
@@ -44,12 +43,11 @@ const std::vector<PreEntry>& pre_table() {
        {R"((?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+|\p{N}| ?[^\s\p{L}\p{M}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)"},
        false},
       {{"deepseek-coder"},
-       {"[\r\n]", R"(\s?\p{L}+)", R"(\s?\p{P}+)", R"([\x{4E00}-\x{9FA5}\x{0800}-\x{4E00}\x{AC00}-\x{D7FF}]+)", R"(\p{N})"},
+       {"[\r\n]", R"(\s?\p{L}+)", R"(\s?\p{P}+)", R"([\x{4E00}-\x{9FA5}\x{0800}-\x{4E00}\x{AC00}-\x{D7FF}]+)",
+        R"(\p{N})"},
        false},
-      {{"falcon"},
-       {R"([\p{P}\$\+<=>\^~\|`]+)", kGpt2, "[0-9][0-9][0-9]"}, false},
-      {{"default"},
-       {R"([\p{P}\$\+<=>\^~\|]+)", kGpt2, R"(\p{N}+)", "[0-9][0-9][0-9]"}, false},
+      {{"falcon"}, {R"([\p{P}\$\+<=>\^~\|`]+)", kGpt2, "[0-9][0-9][0-9]"}, false},
+      {{"default"}, {R"([\p{P}\$\+<=>\^~\|]+)", kGpt2, R"(\p{N}+)", "[0-9][0-9][0-9]"}, false},
   };
   return table;
 }
@@ -113,8 +111,10 @@ std::string pattern_preview(std::string_view re) {
   std::string out;
   for (size_t i = 0; i < re.size() && i < 80; ++i) {
     auto c = static_cast<unsigned char>(re[i]);
-    if (c < 0x20 || c == 0x7F) out += fmt::format("\\x{:02X}", c);
-    else out.push_back(re[i]);
+    if (c < 0x20 || c == 0x7F)
+      out += fmt::format("\\x{:02X}", c);
+    else
+      out.push_back(re[i]);
   }
   if (re.size() > 80) out += "...";
   return out;
@@ -174,16 +174,18 @@ bool PreTokenizer::empty() const { return impl_->codes.empty(); }
 
 Result<PreTokenizer> PreTokenizer::create(const std::vector<std::string>& regexes) {
   if (regexes.size() > kMaxPreTokenizerRegexes)
-    return unsupported_error("{} pre-tokenizer regexes: at most {} are supported", regexes.size(), kMaxPreTokenizerRegexes);
+    return unsupported_error("{} pre-tokenizer regexes: at most {} are supported", regexes.size(),
+                             kMaxPreTokenizerRegexes);
   PreTokenizer p;
   for (const auto& re : regexes) {
     int err = 0;
     PCRE2_SIZE err_off = 0;
-    pcre2_code* code =
-        pcre2_compile(reinterpret_cast<PCRE2_SPTR>(re.data()), re.size(),
-                      PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF | PCRE2_USE_OFFSET_LIMIT, &err, &err_off, nullptr);
+    pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(re.data()), re.size(),
+                                     PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF | PCRE2_USE_OFFSET_LIMIT, &err,
+                                     &err_off, nullptr);
     if (!code)
-      return invalid_argument_error("pre-tokenizer regex '{}': {} at offset {}", pattern_preview(re), pcre2_message(err), err_off);
+      return invalid_argument_error("pre-tokenizer regex '{}': {} at offset {}", pattern_preview(re),
+                                    pcre2_message(err), err_off);
     pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);  // falls back to the interpreter if JIT is unavailable
     p.impl_->codes.push_back(code);
     p.impl_->patterns.push_back(re);
@@ -205,14 +207,15 @@ struct SplitRun {
   uint64_t calls = 0;
 
   Error over_budget(size_t level, std::string_view why) const {
-    return resource_exhausted_error("pre-tokenizer regex '{}' {} on a {}-byte text", pattern_preview(patterns[level]), why,
-                                    total);
+    return resource_exhausted_error("pre-tokenizer regex '{}' {} on a {}-byte text", pattern_preview(patterns[level]),
+                                    why, total);
   }
   // The limit hit in lenient mode: say so once per process, then keep the text whole.
   Status give_up(size_t level, std::string_view why) {
     if (strict) return over_budget(level, why);
     static std::atomic<bool> warned{false};
-    if (!warned.exchange(true)) log_warn("{} (the rest of the text is left unsplit)", over_budget(level, why).message());
+    if (!warned.exchange(true))
+      log_warn("{} (the rest of the text is left unsplit)", over_budget(level, why).message());
     exhausted = true;
     return {};
   }
@@ -268,15 +271,20 @@ struct SplitRun {
 
 Status PreTokenizer::split(std::string_view text, EmitFn emit, void* ctx, bool strict) const {
   const double seconds = kRegexSecondsBase + kRegexSecondsPerMiB * static_cast<double>(text.size()) / (1 << 20);
-  SplitRun run{impl_->codes, impl_->patterns, emit, ctx, strict, text.size(),
+  SplitRun run{impl_->codes,
+               impl_->patterns,
+               emit,
+               ctx,
+               strict,
+               text.size(),
                Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds))};
   return run.level(0, text);
 }
 
 Status PreTokenizer::split(std::string_view text, std::vector<std::string_view>& out, bool strict) const {
   return split(
-      text, [](void* c, std::string_view piece) { static_cast<std::vector<std::string_view>*>(c)->push_back(piece); }, &out,
-      strict);
+      text, [](void* c, std::string_view piece) { static_cast<std::vector<std::string_view>*>(c)->push_back(piece); },
+      &out, strict);
 }
 
 }  // namespace fragua::tokenize

@@ -46,18 +46,26 @@ class Wire {
     Field f{static_cast<uint32_t>(key >> 3), static_cast<uint32_t>(key & 7), 0, {}, 0};
     if (f.number == 0) return fail_at(at, "field number 0");
     switch (f.wire) {
-      case 0: f.value = FRAGUA_TRY(varint()); break;
-      case 1: f.value = FRAGUA_TRY(fixed(8)); break;
-      case 5: f.value = FRAGUA_TRY(fixed(4)); break;
+      case 0:
+        f.value = FRAGUA_TRY(varint());
+        break;
+      case 1:
+        f.value = FRAGUA_TRY(fixed(8));
+        break;
+      case 5:
+        f.value = FRAGUA_TRY(fixed(4));
+        break;
       case 2: {
         uint64_t len = FRAGUA_TRY(varint());
-        if (len > b_.size() - pos_) return fail_at(at, fmt::format("field {} claims {} bytes, {} remain", f.number, len, b_.size() - pos_));
+        if (len > b_.size() - pos_)
+          return fail_at(at, fmt::format("field {} claims {} bytes, {} remain", f.number, len, b_.size() - pos_));
         f.payload_offset = offset();
         f.bytes = b_.substr(pos_, len);
         pos_ += len;
         break;
       }
-      default: return fail_at(at, fmt::format("unsupported wire type {} for field {}", f.wire, f.number));
+      default:
+        return fail_at(at, fmt::format("unsupported wire type {} for field {}", f.wire, f.number));
     }
     return f;
   }
@@ -103,9 +111,12 @@ Status read_piece(std::string_view bytes, uint64_t base, std::string_view origin
   int type = 1;
   while (!w.done()) {
     auto f = FRAGUA_TRY(w.field());
-    if (f.number == 1 && f.wire == 2) piece.assign(f.bytes);
-    else if (f.number == 2 && f.wire == 5) score = as_float(f.value);
-    else if (f.number == 3 && f.wire == 0) type = static_cast<int>(f.value);
+    if (f.number == 1 && f.wire == 2)
+      piece.assign(f.bytes);
+    else if (f.number == 2 && f.wire == 5)
+      score = as_float(f.value);
+    else if (f.number == 3 && f.wire == 0)
+      type = static_cast<int>(f.value);
   }
   if (piece.empty()) return corruption_error("{}: SentencePiece model: empty piece at byte offset {}", origin, base);
   m.spec.tokens.push_back(std::move(piece));
@@ -122,13 +133,26 @@ Status read_trainer(std::string_view bytes, uint64_t base, std::string_view orig
     auto f = FRAGUA_TRY(w.field());
     if (f.wire != 0) continue;
     switch (f.number) {
-      case 3: m.model_type = static_cast<int>(f.value); break;
-      case 35: m.byte_fallback = f.value != 0; break;
-      case 40: m.unk = as_id(f.value); break;
-      case 41: m.bos = as_id(f.value); break;
-      case 42: m.eos = as_id(f.value); break;
-      case 43: m.pad = as_id(f.value); break;
-      default: break;
+      case 3:
+        m.model_type = static_cast<int>(f.value);
+        break;
+      case 35:
+        m.byte_fallback = f.value != 0;
+        break;
+      case 40:
+        m.unk = as_id(f.value);
+        break;
+      case 41:
+        m.bos = as_id(f.value);
+        break;
+      case 42:
+        m.eos = as_id(f.value);
+        break;
+      case 43:
+        m.pad = as_id(f.value);
+        break;
+      default:
+        break;
     }
   }
   return {};
@@ -138,10 +162,14 @@ Status read_normalizer(std::string_view bytes, uint64_t base, std::string_view o
   Wire w(bytes, base, origin);
   while (!w.done()) {
     auto f = FRAGUA_TRY(w.field());
-    if (f.number == 1 && f.wire == 2) m.normalizer.assign(f.bytes);
-    else if (f.number == 3 && f.wire == 0) m.add_dummy_prefix = f.value != 0;
-    else if (f.number == 4 && f.wire == 0) m.remove_extra_whitespaces = f.value != 0;
-    else if (f.number == 5 && f.wire == 0) m.escape_whitespaces = f.value != 0;
+    if (f.number == 1 && f.wire == 2)
+      m.normalizer.assign(f.bytes);
+    else if (f.number == 3 && f.wire == 0)
+      m.add_dummy_prefix = f.value != 0;
+    else if (f.number == 4 && f.wire == 0)
+      m.remove_extra_whitespaces = f.value != 0;
+    else if (f.number == 5 && f.wire == 0)
+      m.escape_whitespaces = f.value != 0;
   }
   return {};
 }
@@ -154,14 +182,19 @@ Result<Tokenizer> Tokenizer::from_sentencepiece_bytes(std::string_view bytes, st
   while (!w.done()) {
     auto f = FRAGUA_TRY(w.field());
     if (f.wire != 2) continue;
-    if (f.number == 1) FRAGUA_TRY(read_piece(f.bytes, f.payload_offset, origin, m));
-    else if (f.number == 2) FRAGUA_TRY(read_trainer(f.bytes, f.payload_offset, origin, m));
-    else if (f.number == 3) FRAGUA_TRY(read_normalizer(f.bytes, f.payload_offset, origin, m));
+    if (f.number == 1)
+      FRAGUA_TRY(read_piece(f.bytes, f.payload_offset, origin, m));
+    else if (f.number == 2)
+      FRAGUA_TRY(read_trainer(f.bytes, f.payload_offset, origin, m));
+    else if (f.number == 3)
+      FRAGUA_TRY(read_normalizer(f.bytes, f.payload_offset, origin, m));
   }
   if (m.spec.tokens.empty()) return corruption_error("{}: SentencePiece model has no pieces", origin);
   if (m.model_type != 2)
-    return unsupported_error("{}: SentencePiece model type {} is not supported (only BPE, type 2)", origin, m.model_type);
-  if (!m.escape_whitespaces) return unsupported_error("{}: SentencePiece models without escape_whitespaces are not supported", origin);
+    return unsupported_error("{}: SentencePiece model type {} is not supported (only BPE, type 2)", origin,
+                             m.model_type);
+  if (!m.escape_whitespaces)
+    return unsupported_error("{}: SentencePiece models without escape_whitespaces are not supported", origin);
   VocabSpec& s = m.spec;
   s.kind = ModelKind::spm;
   s.pre = "default";

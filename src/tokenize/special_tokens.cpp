@@ -11,7 +11,8 @@ bool is_space(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0;
 void SpecialMatcher::build() {
   for (auto& v : by_first_byte) v.clear();
   for (size_t k = 0; k < entries.size(); ++k)
-    if (!entries[k].text.empty()) by_first_byte[static_cast<uint8_t>(entries[k].text[0])].push_back(static_cast<uint32_t>(k));
+    if (!entries[k].text.empty())
+      by_first_byte[static_cast<uint8_t>(entries[k].text[0])].push_back(static_cast<uint32_t>(k));
 }
 
 void SpecialMatcher::partition(std::string_view text, bool (*skip)(const void*, int32_t), const void* ctx,

@@ -90,8 +90,8 @@ void Tokenizer::Impl::spm_encode_span(std::string_view text, std::vector<int32_t
   for (size_t off = 0; off < text.size();) {
     size_t n = char_len(text, off);
     int32_t idx = static_cast<int32_t>(symbols.size());
-    symbols.push_back({idx - 1, off + n == text.size() ? -1 : idx + 1, static_cast<uint32_t>(off),
-                       static_cast<uint32_t>(n)});
+    symbols.push_back(
+        {idx - 1, off + n == text.size() ? -1 : idx + 1, static_cast<uint32_t>(off), static_cast<uint32_t>(n)});
     off += n;
   }
   std::vector<Bigram>& heap = heap_storage;  // a max-heap under BigramLess

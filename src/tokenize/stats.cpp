@@ -17,7 +17,8 @@ Result<TokenStats> measure(const Tokenizer& tok, std::string_view text, int thre
   for (int32_t id = 0; id < tok.n_vocab(); ++id) {
     std::string p = tok.token_piece(id);
     TokenType t = tok.token_type(id);
-    fallback[static_cast<size_t>(id)] = t == TokenType::unknown || t == TokenType::byte || (!p.empty() && !utf8::is_valid(p));
+    fallback[static_cast<size_t>(id)] =
+        t == TokenType::unknown || t == TokenType::byte || (!p.empty() && !utf8::is_valid(p));
   }
   std::vector<std::string_view> lines;
   for (size_t p = 0; p < text.size();) {

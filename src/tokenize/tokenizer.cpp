@@ -40,21 +40,26 @@ std::string unescape_spaces(std::string_view s) {
 }
 
 bool known_eog_text(std::string_view t) {
-  static constexpr std::string_view kEog[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
-                                              "<|end_of_text|>", "<EOT>", "<|eom_id|>"};
+  static constexpr std::string_view kEog[] = {"<|eot_id|>",    "<|im_end|>",      "<|end|>", "<end_of_turn>",
+                                              "<|endoftext|>", "<|end_of_text|>", "<EOT>",   "<|eom_id|>"};
   return std::find(std::begin(kEog), std::end(kEog), t) != std::end(kEog);
 }
 
 Status check_spec(const VocabSpec& s) {
   if (s.tokens.empty()) return invalid_argument_error("tokenizer has an empty vocabulary");
-  if (s.tokens.size() > (1u << 30)) return invalid_argument_error("vocabulary of {} tokens is too large", s.tokens.size());
+  if (s.tokens.size() > (1u << 30))
+    return invalid_argument_error("vocabulary of {} tokens is too large", s.tokens.size());
   if (!s.scores.empty() && s.scores.size() != s.tokens.size())
     return corruption_error("{} scores for {} tokens", s.scores.size(), s.tokens.size());
   if (!s.types.empty() && s.types.size() != s.tokens.size())
     return corruption_error("{} token types for {} tokens", s.types.size(), s.tokens.size());
   auto n = static_cast<int32_t>(s.tokens.size());
-  for (auto [name, id] : {std::pair{"bos", s.bos_id}, {"eos", s.eos_id}, {"unk", s.unk_id}, {"pad", s.pad_id},
-                          {"eot", s.eot_id}, {"eom", s.eom_id}})
+  for (auto [name, id] : {std::pair{"bos", s.bos_id},
+                          {"eos", s.eos_id},
+                          {"unk", s.unk_id},
+                          {"pad", s.pad_id},
+                          {"eot", s.eot_id},
+                          {"eom", s.eom_id}})
     if (id >= n) return corruption_error("{} token id {} is outside the vocabulary of {} tokens", name, id, n);
   for (const auto* list : {&s.lstrip_ids, &s.rstrip_ids})
     for (int32_t id : *list)
@@ -118,7 +123,8 @@ Result<Tokenizer> Tokenizer::from_spec(VocabSpec spec) {
   im.byte_tokens.fill(-1);
   const bool byte_level = s.kind == ModelKind::bpe && s.byte_encode;
   for (int b = 0; b < 256; ++b) {
-    std::string t = byte_level ? ByteUnicode::get().byte_to_utf8[static_cast<size_t>(b)] : byte_token_text(static_cast<uint8_t>(b));
+    std::string t =
+        byte_level ? ByteUnicode::get().byte_to_utf8[static_cast<size_t>(b)] : byte_token_text(static_cast<uint8_t>(b));
     im.byte_tokens[static_cast<size_t>(b)] = im.pieces.find(t);
   }
 
@@ -143,9 +149,11 @@ Result<Tokenizer> Tokenizer::from_spec(VocabSpec spec) {
     } else {
       out = s.byte_encode ? ByteUnicode::get().decode(t) : t;
     }
-    if ((ty == TokenType::control || ty == TokenType::user_defined) && known_eog_text(t)) im.eog[static_cast<size_t>(i)] = 1;
+    if ((ty == TokenType::control || ty == TokenType::user_defined) && known_eog_text(t))
+      im.eog[static_cast<size_t>(i)] = 1;
     if (ty == TokenType::control || ty == TokenType::user_defined || ty == TokenType::unknown)
-      im.specials.entries.push_back({i, t, im.lstrip[static_cast<size_t>(i)] != 0, im.rstrip[static_cast<size_t>(i)] != 0});
+      im.specials.entries.push_back(
+          {i, t, im.lstrip[static_cast<size_t>(i)] != 0, im.rstrip[static_cast<size_t>(i)] != 0});
   }
   for (int32_t id : {s.eos_id, s.eot_id, s.eom_id})
     if (id >= 0) im.eog[static_cast<size_t>(id)] = 1;
@@ -283,12 +291,14 @@ Result<std::vector<int32_t>> Tokenizer::try_encode_parts(std::string_view text, 
   SkipRule plain{impl_.get(), false, &markup_tokens};
   std::vector<Fragment> fragments;
   for (size_t i = 0, at = 0; i < parts.size(); at += parts[i].size, ++i) {
-    if (!parts[i].parse_special) impl_->specials.partition(text.substr(at, parts[i].size), SkipRule::call, &plain, split[i]);
+    if (!parts[i].parse_special)
+      impl_->specials.partition(text.substr(at, parts[i].size), SkipRule::call, &plain, split[i]);
     for (const Fragment& f : split[i]) {
       // Text on both sides of a part boundary is one run, as in the whole string.
       if (f.token < 0 && !fragments.empty() && fragments.back().token < 0 &&
           fragments.back().text.data() + fragments.back().text.size() == f.text.data())
-        fragments.back().text = std::string_view(fragments.back().text.data(), fragments.back().text.size() + f.text.size());
+        fragments.back().text =
+            std::string_view(fragments.back().text.data(), fragments.back().text.size() + f.text.size());
       else
         fragments.push_back(f);
     }
@@ -338,7 +348,9 @@ TokenType Tokenizer::token_type(int32_t id) const {
 int32_t Tokenizer::token_id(std::string_view text) const { return impl_->pieces.find(text); }
 int32_t Tokenizer::bos_id() const { return impl_->spec.bos_id; }
 int32_t Tokenizer::eos_id() const { return impl_->spec.eos_id; }
-bool Tokenizer::is_eog(int32_t id) const { return id >= 0 && id < impl_->n_vocab && impl_->eog[static_cast<size_t>(id)]; }
+bool Tokenizer::is_eog(int32_t id) const {
+  return id >= 0 && id < impl_->n_vocab && impl_->eog[static_cast<size_t>(id)];
+}
 int32_t Tokenizer::n_vocab() const { return impl_->n_vocab; }
 const VocabSpec& Tokenizer::spec() const { return impl_->spec; }
 

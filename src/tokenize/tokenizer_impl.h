@@ -48,7 +48,7 @@ class WordCache {
 };
 
 struct Tokenizer::Impl {
-  uint64_t uid = 0;  // unique per tokenizer (WordCache key)
+  uint64_t uid = 0;                 // unique per tokenizer (WordCache key)
   bool spm_word_separable = false;  // no piece has U+2581 after another character
   VocabSpec spec;
   int32_t n_vocab = 0;

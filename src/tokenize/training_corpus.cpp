@@ -6,8 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "fragua/base/json.h"
 #include "fragua/base/file.h"
+#include "fragua/base/json.h"
 #include "fragua/base/log.h"
 #include "fragua/base/progress.h"
 #include "fragua/base/thread_pool.h"
@@ -20,7 +20,9 @@ namespace {
 constexpr size_t kBlockBytes = 8u << 20;  // text handed to the threads at a time
 
 bool is_jsonl(const std::string& path) {
-  auto ends = [&](std::string_view s) { return path.size() >= s.size() && path.compare(path.size() - s.size(), s.size(), s) == 0; };
+  auto ends = [&](std::string_view s) {
+    return path.size() >= s.size() && path.compare(path.size() - s.size(), s.size(), s) == 0;
+  };
   return ends(".jsonl") || ends(".json") || ends(".ndjson");
 }
 
@@ -75,8 +77,11 @@ Status parse_line(std::string_view line, const TrainInput& in, bool jsonl, const
     return corruption_error("{}:{}: no string field '{}'", in.path, line_no, opt.text_field);
   doc.owned = j[opt.text_field].get<std::string>();
   doc.text = doc.owned;
-  doc.lang = j.contains(opt.lang_field) && j[opt.lang_field].is_string() ? j[opt.lang_field].get<std::string>() : in.lang;
-  if (doc.lang.empty()) return corruption_error("{}:{}: no '{}' field and no language given for the file", in.path, line_no, opt.lang_field);
+  doc.lang =
+      j.contains(opt.lang_field) && j[opt.lang_field].is_string() ? j[opt.lang_field].get<std::string>() : in.lang;
+  if (doc.lang.empty())
+    return corruption_error("{}:{}: no '{}' field and no language given for the file", in.path, line_no,
+                            opt.lang_field);
   return {};
 }
 

@@ -17,8 +17,10 @@ double global_norm(std::span<const float> g, ThreadPool* pool) {
       partial[c] = s;
     }
   };
-  if (pool && pool->size() > 1) pool->parallel_for(n_chunks, work);
-  else work(0, n_chunks);
+  if (pool && pool->size() > 1)
+    pool->parallel_for(n_chunks, work);
+  else
+    work(0, n_chunks);
   double total = 0;
   for (double p : partial) total += p;
   return std::sqrt(total);
@@ -55,8 +57,10 @@ float AdamW::step(std::span<float> params, std::span<float> grads, const std::ve
         p[i] -= lr * mhat / (std::sqrt(vhat) + cfg_.eps);
       }
     };
-    if (pool && pool->size() > 1 && info.size > 4096) pool->parallel_for(info.size, work);
-    else work(0, info.size);
+    if (pool && pool->size() > 1 && info.size > 4096)
+      pool->parallel_for(info.size, work);
+    else
+      work(0, info.size);
   }
   return static_cast<float>(norm);
 }

@@ -49,7 +49,8 @@ Status save_model_safetensors(const Model& model, const std::string& path, const
 Result<Model> load_model_safetensors(const std::string& path) {
   auto f = FRAGUA_TRY(format::SafetensorsFile::open(path));
   auto it = f.metadata().find("fragua.config");
-  if (it == f.metadata().end()) return corruption_error("{}: no \"fragua.config\" metadata (not a Fragua checkpoint)", path);
+  if (it == f.metadata().end())
+    return corruption_error("{}: no \"fragua.config\" metadata (not a Fragua checkpoint)", path);
   nlohmann::json cj = FRAGUA_TRY(parse_json(it->second, path + ": metadata \"fragua.config\""));
   auto cfg = ModelConfig::from_json(cj);
   if (!cfg.ok()) return std::move(cfg).error().with_context(path);
@@ -58,8 +59,9 @@ Result<Model> load_model_safetensors(const std::string& path) {
   uint64_t held = 0;
   for (const auto& t : f.tensors()) held += t.n_bytes;  // each lies inside the file: no overflow
   if (static_cast<uint64_t>(cfg->n_params()) > held / 4)
-    return corruption_error("{}: metadata \"fragua.config\" describes {} parameters but the file's tensors hold {} bytes",
-                            path, cfg->n_params(), held);
+    return corruption_error(
+        "{}: metadata \"fragua.config\" describes {} parameters but the file's tensors hold {} bytes", path,
+        cfg->n_params(), held);
   auto model = FRAGUA_TRY(Model::create(*cfg));
   FRAGUA_TRY(read_all(f, model, "", model.params().data()));
   return model;
@@ -119,8 +121,8 @@ Result<TrainState> parse_train_state(const nlohmann::json& state, const std::str
   if (!state.contains("version") || !state["version"].is_number_integer())
     return corruption_error("{} must be an integer", field("version"));
   if (state["version"] != 1)
-    return unsupported_error("{}: state version {} (this Fragua reads 1): resume it with the Fragua that wrote it", origin,
-                             json_preview(state["version"]));
+    return unsupported_error("{}: state version {} (this Fragua reads 1): resume it with the Fragua that wrote it",
+                             origin, json_preview(state["version"]));
   TrainState t;
   t.step = FRAGUA_TRY(integer("step", 0, kMaxTrainSteps));
   t.adam_t = FRAGUA_TRY(integer("adam_t", 0, kMaxTrainSteps));

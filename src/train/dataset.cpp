@@ -120,10 +120,11 @@ Result<Dataset> Dataset::open(const DataConfig& cfg) {
   for (size_t si = 0; si < I.shards.size(); ++si) {
     const auto& tk = I.shards[si].tokenizer();
     if (tk.fingerprint != I.tokenizer.fingerprint || tk.vocab_size != I.tokenizer.vocab_size)
-      return invalid_argument_error("{}: made with tokenizer '{}' (vocab {}, fingerprint {}) but {} with '{}' (vocab {}, "
-                                    "fingerprint {}): shards of one run must share a tokenizer",
-                                    I.paths[si], tk.name, tk.vocab_size, tk.fingerprint, I.paths[0], I.tokenizer.name,
-                                    I.tokenizer.vocab_size, I.tokenizer.fingerprint);
+      return invalid_argument_error(
+          "{}: made with tokenizer '{}' (vocab {}, fingerprint {}) but {} with '{}' (vocab {}, "
+          "fingerprint {}): shards of one run must share a tokenizer",
+          I.paths[si], tk.name, tk.vocab_size, tk.fingerprint, I.paths[0], I.tokenizer.name, I.tokenizer.vocab_size,
+          I.tokenizer.fingerprint);
     for (const auto& L : I.shards[si].languages()) {
       if (L.tokens.empty()) continue;
       auto it = std::find(lang_names.begin(), lang_names.end(), L.lang);
@@ -166,12 +167,13 @@ Result<Dataset> Dataset::open(const DataConfig& cfg) {
                              entry_tokens[static_cast<size_t>(e)];
     }
     if (L.weight > 0 && L.train_tokens < static_cast<uint64_t>(cfg.seq_len) + 1)
-      return invalid_argument_error("{}: language '{}' has {} training tokens, fewer than seq_len + 1 = {}", cfg.dir, L.lang,
-                                    L.train_tokens, cfg.seq_len + 1);
+      return invalid_argument_error("{}: language '{}' has {} training tokens, fewer than seq_len + 1 = {}", cfg.dir,
+                                    L.lang, L.train_tokens, cfg.seq_len + 1);
     wsum += L.weight;
     I.langs.push_back(L);
   }
-  if (!(wsum > 0)) return invalid_argument_error("{}: no language has a positive mixture weight and training text", cfg.dir);
+  if (!(wsum > 0))
+    return invalid_argument_error("{}: no language has a positive mixture weight and training text", cfg.dir);
   double acc = 0;
   for (auto& L : I.langs) {
     L.weight /= wsum;
@@ -204,8 +206,7 @@ size_t Dataset::Impl::draw(int T, int32_t* tokens, int32_t* targets) {
 }
 
 void Dataset::next_batch(int B, int T, int32_t* tokens, int32_t* targets) {
-  for (int b = 0; b < B; ++b)
-    impl_->draw(T, tokens + static_cast<size_t>(b) * T, targets + static_cast<size_t>(b) * T);
+  for (int b = 0; b < B; ++b) impl_->draw(T, tokens + static_cast<size_t>(b) * T, targets + static_cast<size_t>(b) * T);
   ++impl_->batches;
 }
 
@@ -245,7 +246,8 @@ constexpr int64_t kMaxStateCount = int64_t{1} << 62;
 
 Result<uint64_t> count_field(const nlohmann::json& j, const char* key, const std::string& where) {
   if (!j.is_object() || !j.contains(key)) return corruption_error("{}: missing \"{}\"", where, key);
-  return static_cast<uint64_t>(FRAGUA_TRY(json_integer(j[key], fmt::format("{} \"{}\"", where, key), 0, kMaxStateCount)));
+  return static_cast<uint64_t>(
+      FRAGUA_TRY(json_integer(j[key], fmt::format("{} \"{}\"", where, key), 0, kMaxStateCount)));
 }
 
 }  // namespace
@@ -291,7 +293,8 @@ Status Dataset::restore(const nlohmann::json& j, std::string_view origin) {
   for (size_t i = 0; i < I.langs.size(); ++i) {
     auto it = st.languages.find(I.langs[i].lang);
     if (it == st.languages.end())
-      return corruption_error("{}: \"data\" has no position for language '{}' (other shards?)", origin, I.langs[i].lang);
+      return corruption_error("{}: \"data\" has no position for language '{}' (other shards?)", origin,
+                              I.langs[i].lang);
     std::tie(cursor[i], epoch[i]) = it->second;
     if (cursor[i] > I.streams[i].split)
       return invalid_argument_error("{}: data cursor {} of '{}' is past its {} training tokens (other shards?)", origin,

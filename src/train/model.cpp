@@ -95,9 +95,7 @@ const ParamInfo* Model::find_param(std::string_view name) const {
 std::span<float> Model::params() { return impl_->params; }
 std::span<const float> Model::params() const { return impl_->params; }
 std::span<float> Model::grads() { return impl_->grads; }
-std::span<const float> Model::losses() const {
-  return {impl_->losses, static_cast<size_t>(impl_->B) * impl_->T};
-}
+std::span<const float> Model::losses() const { return {impl_->losses, static_cast<size_t>(impl_->B) * impl_->T}; }
 std::span<const float> Model::probs() const {
   return {impl_->probs, static_cast<size_t>(impl_->B) * impl_->T * impl_->cfg.n_vocab};
 }

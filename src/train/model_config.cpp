@@ -35,9 +35,11 @@ int64_t ModelConfig::n_params() const {
 }
 
 nlohmann::json ModelConfig::to_json() const {
-  return {{"n_vocab", n_vocab},     {"n_ctx", n_ctx},         {"n_embd", n_embd},       {"n_layer", n_layer},
-          {"n_head", n_head},       {"n_head_kv", n_head_kv}, {"n_ff", n_ff},           {"rope_base", rope_base},
-          {"norm_eps", norm_eps},   {"tied_embeddings", tied_embeddings}};
+  return {{"n_vocab", n_vocab},   {"n_ctx", n_ctx},
+          {"n_embd", n_embd},     {"n_layer", n_layer},
+          {"n_head", n_head},     {"n_head_kv", n_head_kv},
+          {"n_ff", n_ff},         {"rope_base", rope_base},
+          {"norm_eps", norm_eps}, {"tied_embeddings", tied_embeddings}};
 }
 
 Result<ModelConfig> ModelConfig::from_json(const nlohmann::json& j) {
@@ -61,15 +63,24 @@ Result<ModelConfig> ModelConfig::from_json(const nlohmann::json& j) {
       dst = *x;
       return ok_status();
     };
-    if (k == "n_vocab") FRAGUA_TRY(get_int(c.n_vocab));
-    else if (k == "n_ctx") FRAGUA_TRY(get_int(c.n_ctx));
-    else if (k == "n_embd") FRAGUA_TRY(get_int(c.n_embd));
-    else if (k == "n_layer") FRAGUA_TRY(get_int(c.n_layer));
-    else if (k == "n_head") FRAGUA_TRY(get_int(c.n_head));
-    else if (k == "n_head_kv") FRAGUA_TRY(get_int(c.n_head_kv));
-    else if (k == "n_ff") FRAGUA_TRY(get_int(c.n_ff));
-    else if (k == "rope_base") FRAGUA_TRY(get_float(c.rope_base));
-    else if (k == "norm_eps") FRAGUA_TRY(get_float(c.norm_eps));
+    if (k == "n_vocab")
+      FRAGUA_TRY(get_int(c.n_vocab));
+    else if (k == "n_ctx")
+      FRAGUA_TRY(get_int(c.n_ctx));
+    else if (k == "n_embd")
+      FRAGUA_TRY(get_int(c.n_embd));
+    else if (k == "n_layer")
+      FRAGUA_TRY(get_int(c.n_layer));
+    else if (k == "n_head")
+      FRAGUA_TRY(get_int(c.n_head));
+    else if (k == "n_head_kv")
+      FRAGUA_TRY(get_int(c.n_head_kv));
+    else if (k == "n_ff")
+      FRAGUA_TRY(get_int(c.n_ff));
+    else if (k == "rope_base")
+      FRAGUA_TRY(get_float(c.rope_base));
+    else if (k == "norm_eps")
+      FRAGUA_TRY(get_float(c.norm_eps));
     else if (k == "tied_embeddings") {
       if (!v.is_boolean()) return invalid_argument_error("model config: 'tied_embeddings' must be true or false");
       c.tied_embeddings = v.get<bool>();

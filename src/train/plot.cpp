@@ -80,8 +80,8 @@ void add_point(std::vector<Series>& v, const std::string& name, double x, double
 
 Status plot_metrics(const std::string& path, const std::string& out) {
   auto lines = FRAGUA_TRY(read_metrics(path));
-  Panel loss{"loss (nats/token)", {}, false}, bpb{"validation bits per byte", {}, false}, lr{"learning rate", {}, false},
-      norm{"gradient norm (before clipping)", {}, true};
+  Panel loss{"loss (nats/token)", {}, false}, bpb{"validation bits per byte", {}, false},
+      lr{"learning rate", {}, false}, norm{"gradient norm (before clipping)", {}, true};
   double last_tps = 0;
   for (const auto& l : lines) {
     if (!l.contains("step") || !l["step"].is_number()) continue;
@@ -92,7 +92,8 @@ Status plot_metrics(const std::string& path, const std::string& out) {
     if (type == "train") {
       if (l.contains("loss") && l["loss"].is_number()) add_point(loss.series, "train", step, l["loss"].get<double>());
       if (l.contains("lr") && l["lr"].is_number()) add_point(lr.series, "lr", step, l["lr"].get<double>());
-      if (l.contains("grad_norm") && l["grad_norm"].is_number()) add_point(norm.series, "norm", step, l["grad_norm"].get<double>());
+      if (l.contains("grad_norm") && l["grad_norm"].is_number())
+        add_point(norm.series, "norm", step, l["grad_norm"].get<double>());
       if (l.contains("tokens_per_s") && l["tokens_per_s"].is_number()) last_tps = l["tokens_per_s"].get<double>();
     } else if (type == "val") {
       static const nlohmann::json none = nlohmann::json::object();

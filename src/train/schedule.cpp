@@ -21,7 +21,8 @@ float Schedule::lr_at(int64_t step) const {
       int64_t n_decay = std::max<int64_t>(1, static_cast<int64_t>(std::llround(decay_fraction * total)));
       int64_t decay_start = std::max(warmup, total - n_decay);
       if (step < decay_start) return lr;
-      double p = static_cast<double>(step - decay_start + 1) / static_cast<double>(std::max<int64_t>(1, total - decay_start));
+      double p =
+          static_cast<double>(step - decay_start + 1) / static_cast<double>(std::max<int64_t>(1, total - decay_start));
       p = std::min(1.0, p);
       return static_cast<float>(lr + (lo - lr) * p);
     }
@@ -31,8 +32,8 @@ float Schedule::lr_at(int64_t step) const {
 
 nlohmann::json Schedule::to_json() const {
   const char* k = kind == ScheduleKind::cosine ? "cosine" : kind == ScheduleKind::wsd ? "wsd" : "constant";
-  return {{"kind", k}, {"lr", lr}, {"min_lr_ratio", min_lr_ratio}, {"warmup", warmup}, {"total", total},
-          {"decay_fraction", decay_fraction}};
+  return {{"kind", k},        {"lr", lr},       {"min_lr_ratio", min_lr_ratio},
+          {"warmup", warmup}, {"total", total}, {"decay_fraction", decay_fraction}};
 }
 
 Result<ScheduleKind> parse_schedule_kind(const std::string& s) {

@@ -1,5 +1,5 @@
-#include "fragua/base/json.h"
 #include "fragua/train/shard.h"
+#include "fragua/base/json.h"
 
 #include <algorithm>
 #include <cstring>
@@ -87,7 +87,8 @@ Status check_language(const nlohmann::json& L, size_t li, const uint8_t* data, u
                       const std::string& name, ShardLanguage& out) {
   std::string where = fmt::format("{}: header languages[{}]", name, li);
   for (const char* f : {"n_docs", "n_tokens", "n_bytes", "tokens_offset", "docs_offset"})
-    if (!L.contains(f) || !L[f].is_number_unsigned()) return corruption_error("{}: missing or invalid \"{}\"", where, f);
+    if (!L.contains(f) || !L[f].is_number_unsigned())
+      return corruption_error("{}: missing or invalid \"{}\"", where, f);
   if (!L.contains("lang") || !L["lang"].is_string()) return corruption_error("{}: missing \"lang\"", where);
   out.lang = L["lang"];
   uint64_t n_tok = L["n_tokens"], n_docs = L["n_docs"], t_off = L["tokens_offset"], d_off = L["docs_offset"];
@@ -95,9 +96,11 @@ Status check_language(const nlohmann::json& L, size_t li, const uint8_t* data, u
   out.n_docs = n_docs;
   if (t_off % 8 != 0 || d_off % 8 != 0) return corruption_error("{}: offsets must be multiples of 8", where);
   if (n_tok > data_len / 4 || t_off > data_len - n_tok * 4)
-    return corruption_error("{}: tokens [{}, +{}) run past the data section ({} bytes)", where, t_off, n_tok * 4, data_len);
+    return corruption_error("{}: tokens [{}, +{}) run past the data section ({} bytes)", where, t_off, n_tok * 4,
+                            data_len);
   if (n_docs > data_len / 16 || d_off > data_len - n_docs * 16)
-    return corruption_error("{}: document index [{}, +{}) runs past the data section ({} bytes)", where, d_off, n_docs * 16, data_len);
+    return corruption_error("{}: document index [{}, +{}) runs past the data section ({} bytes)", where, d_off,
+                            n_docs * 16, data_len);
   if (n_tok > 0 && n_docs == 0) return corruption_error("{}: {} tokens but no documents", where, n_tok);
   out.tokens = {reinterpret_cast<const uint32_t*>(data + t_off), n_tok};
   out.docs = data + d_off;
@@ -105,12 +108,14 @@ Status check_language(const nlohmann::json& L, size_t li, const uint8_t* data, u
   for (uint64_t i = 0; i < n_docs; ++i) {
     ShardDoc d = out.doc(i);
     if ((i == 0 && d.token_start != 0) || d.token_start < prev || d.token_start >= n_tok)
-      return corruption_error("{}: document {} starts at token {} (previous {}, {} tokens)", where, i, d.token_start, prev, n_tok);
+      return corruption_error("{}: document {} starts at token {} (previous {}, {} tokens)", where, i, d.token_start,
+                              prev, n_tok);
     prev = d.token_start;
     if (__builtin_add_overflow(bytes, d.n_bytes, &bytes))
       return corruption_error("{}: document byte counts overflow 64 bits at document {}", where, i);
   }
-  if (bytes != out.n_bytes) return corruption_error("{}: documents hold {} bytes, header says {}", where, bytes, out.n_bytes);
+  if (bytes != out.n_bytes)
+    return corruption_error("{}: documents hold {} bytes, header says {}", where, bytes, out.n_bytes);
   for (uint64_t i = 0; i < n_tok; ++i)
     if (out.tokens[i] >= static_cast<uint32_t>(vocab))
       return corruption_error("{}: token {} at file offset {} is {} but the vocabulary has {} entries", where, i,
@@ -134,13 +139,17 @@ Result<TokenShard> TokenShard::parse(std::string_view bytes, std::string name) {
     return corruption_error("{}: not a Fragua token shard (bad magic at offset 0; expected \"FRGSHARD\")", name);
   uint32_t version = load<uint32_t>(base + 8);
   if (version != kShardVersion)
-    return unsupported_error("{}: token shard version {} at offset 8 (this Fragua reads version {}; re-shard with `fragua corpus shard`)",
-                             name, version, kShardVersion);
+    return unsupported_error(
+        "{}: token shard version {} at offset 8 (this Fragua reads version {}; re-shard with `fragua corpus shard`)",
+        name, version, kShardVersion);
   uint64_t n_header = load<uint64_t>(base + 16);
   if (n_header > kMaxHeader || n_header > bytes.size() - 24)
-    return corruption_error("{}: header length {} at offset 16 runs past the end of the file ({} bytes)", name, n_header, bytes.size());
-  if (size_t at = json_value_count_violation(bytes.substr(24, n_header), kMaxHeaderValues); at != std::string_view::npos)
-    return corruption_error("{}: header holds more than {} JSON values (byte offset {})", name, kMaxHeaderValues, 24 + at);
+    return corruption_error("{}: header length {} at offset 16 runs past the end of the file ({} bytes)", name,
+                            n_header, bytes.size());
+  if (size_t at = json_value_count_violation(bytes.substr(24, n_header), kMaxHeaderValues);
+      at != std::string_view::npos)
+    return corruption_error("{}: header holds more than {} JSON values (byte offset {})", name, kMaxHeaderValues,
+                            24 + at);
   nlohmann::json h = FRAGUA_TRY(parse_json(bytes.substr(24, n_header), name, 24));
   if (!h.is_object()) return corruption_error("{}: header at offset 24 is not a JSON object", name);
   if (!h.contains("tokenizer")) return corruption_error("{}: header has no \"tokenizer\"", name);
@@ -150,12 +159,15 @@ Result<TokenShard> TokenShard::parse(std::string_view bytes, std::string name) {
   if (data_start > bytes.size()) return corruption_error("{}: file ends inside the header padding", name);
   const uint8_t* data = base + data_start;
   uint64_t data_len = bytes.size() - data_start;
-  if (!h.contains("data_xxh64") || !h["data_xxh64"].is_string()) return corruption_error("{}: header has no \"data_xxh64\"", name);
+  if (!h.contains("data_xxh64") || !h["data_xxh64"].is_string())
+    return corruption_error("{}: header has no \"data_xxh64\"", name);
   std::string sum = hex64(XXH64(data, data_len, 0));
   if (sum != h["data_xxh64"].get<std::string>())
-    return corruption_error("{}: data section (offset {}, {} bytes) fails its checksum (XXH64 {} != header {}): the file is damaged",
-                            name, data_start, data_len, sum, h["data_xxh64"].get<std::string>());
-  if (!h.contains("languages") || !h["languages"].is_array()) return corruption_error("{}: header has no \"languages\" array", name);
+    return corruption_error(
+        "{}: data section (offset {}, {} bytes) fails its checksum (XXH64 {} != header {}): the file is damaged", name,
+        data_start, data_len, sum, h["data_xxh64"].get<std::string>());
+  if (!h.contains("languages") || !h["languages"].is_array())
+    return corruption_error("{}: header has no \"languages\" array", name);
   for (size_t i = 0; i < h["languages"].size(); ++i) {
     ShardLanguage L;
     FRAGUA_TRY(check_language(h["languages"][i], i, data, data_len, I.tokenizer.vocab_size, name, L));
@@ -197,11 +209,18 @@ std::string ShardWriter::to_bytes() const {
       store<uint64_t>(data, d.token_start);
       store<uint64_t>(data, d.n_bytes);
     }
-    langs.push_back({{"lang", L.lang}, {"n_docs", L.docs.size()}, {"n_tokens", L.tokens.size()}, {"n_bytes", L.n_bytes},
-                     {"tokens_offset", t_off}, {"docs_offset", d_off}});
+    langs.push_back({{"lang", L.lang},
+                     {"n_docs", L.docs.size()},
+                     {"n_tokens", L.tokens.size()},
+                     {"n_bytes", L.n_bytes},
+                     {"tokens_offset", t_off},
+                     {"docs_offset", d_off}});
   }
-  nlohmann::json h = {{"format", "fragua.token_shard"}, {"version", kShardVersion}, {"provenance", provenance_},
-                      {"tokenizer", tokenizer_.to_json()}, {"data_xxh64", hex64(XXH64(data.data(), data.size(), 0))},
+  nlohmann::json h = {{"format", "fragua.token_shard"},
+                      {"version", kShardVersion},
+                      {"provenance", provenance_},
+                      {"tokenizer", tokenizer_.to_json()},
+                      {"data_xxh64", hex64(XXH64(data.data(), data.size(), 0))},
                       {"languages", langs}};
   std::string header = h.dump();
   std::string out(kMagic, 8);

@@ -2,8 +2,8 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "fragua/base/json.h"
 #include "fragua/base/file.h"
+#include "fragua/base/json.h"
 #include "fragua/base/progress.h"
 #include "fragua/base/utf8.h"
 #include "fragua/train/shard.h"
@@ -59,7 +59,8 @@ struct Builder {
       if (!parsed.ok()) return std::move(parsed).error();
       nlohmann::json& j = *parsed;
       if (!j.is_object()) return invalid_argument_error("{}: not a JSON object", where);
-      if (!j.contains("text") || !j["text"].is_string()) return invalid_argument_error("{}: no string field \"text\"", where);
+      if (!j.contains("text") || !j["text"].is_string())
+        return invalid_argument_error("{}: no string field \"text\"", where);
       std::string lang = o.lang;
       if (j.contains("lang") && j["lang"].is_string()) lang = j["lang"].get<std::string>();
       FRAGUA_TRY(add(lang, j["text"].get<std::string>(), where));
@@ -96,7 +97,8 @@ Result<ShardBuildStats> build_shards(const ShardBuildOptions& o, const TextEncod
       std::vector<std::string> files;
       for (const auto& e : std::filesystem::directory_iterator(in, dec)) {
         std::string p = e.path().string();
-        if (e.is_regular_file() && (p.ends_with(".jsonl") || p.ends_with(".json") || p.ends_with(".txt"))) files.push_back(p);
+        if (e.is_regular_file() && (p.ends_with(".jsonl") || p.ends_with(".json") || p.ends_with(".txt")))
+          files.push_back(p);
       }
       std::sort(files.begin(), files.end());
       if (files.empty()) return not_found_error("{}: directory holds no .jsonl, .json or .txt files", in);

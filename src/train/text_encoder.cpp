@@ -62,7 +62,8 @@ ShardTokenizer describe(const tokenize::Tokenizer& tok, const std::string& path)
 
 class TokenizerEncoder final : public TextEncoder {
  public:
-  TokenizerEncoder(tokenize::Tokenizer tok, const std::string& path) : tok_(std::move(tok)), info_(describe(tok_, path)) {}
+  TokenizerEncoder(tokenize::Tokenizer tok, const std::string& path)
+      : tok_(std::move(tok)), info_(describe(tok_, path)) {}
   Result<std::vector<int32_t>> encode(std::string_view text) const override {
     // Special tokens are not parsed from corpus text: "<s>" in a document is text.
     return tok_.try_encode(text, false, false);  // a pre-tokenizer over its budget is an error

@@ -9,10 +9,16 @@ namespace fragua::train {
 nlohmann::json TrainConfig::to_json() const {
   nlohmann::json mix = nlohmann::json::object();
   for (const auto& m : data.mix) mix[m.lang] = m.weight;
-  const char* sk = schedule.kind == ScheduleKind::cosine ? "cosine" : schedule.kind == ScheduleKind::wsd ? "wsd" : "constant";
+  const char* sk = schedule.kind == ScheduleKind::cosine ? "cosine"
+                   : schedule.kind == ScheduleKind::wsd  ? "wsd"
+                                                         : "constant";
   return {{"model", model.to_json()},
-          {"data", {{"dir", data.dir}, {"mix", mix}, {"val_fraction", data.val_fraction}, {"seq_len", data.seq_len},
-                    {"seed", data.seed}}},
+          {"data",
+           {{"dir", data.dir},
+            {"mix", mix},
+            {"val_fraction", data.val_fraction},
+            {"seq_len", data.seq_len},
+            {"seed", data.seed}}},
           {"out_dir", out_dir},
           {"tokenizer", tokenizer},
           {"batch", batch},
@@ -65,13 +71,15 @@ Status read_real(const nlohmann::json& v, const std::string& key, float& dst) {
 }
 
 Status read_real(const nlohmann::json& v, const std::string& key, double& dst) {
-  if (!v.is_number()) return invalid_argument_error("train config: '{}': expected a number, found {}", key, json_preview(v));
+  if (!v.is_number())
+    return invalid_argument_error("train config: '{}': expected a number, found {}", key, json_preview(v));
   dst = v.get<double>();
   return ok_status();
 }
 
 Status read_string(const nlohmann::json& v, const std::string& key, std::string& dst) {
-  if (!v.is_string()) return invalid_argument_error("train config: '{}' must be a string, found {}", key, json_preview(v));
+  if (!v.is_string())
+    return invalid_argument_error("train config: '{}' must be a string, found {}", key, json_preview(v));
   dst = v.get<std::string>();
   return ok_status();
 }
@@ -89,7 +97,8 @@ Status TrainConfig::merge_json(const nlohmann::json& j) {
     const std::string& k = it.key();
     const auto& v = it.value();
     if (k == "model") {
-      if (!v.is_object()) return invalid_argument_error("train config: 'model' must be an object, found {}", json_preview(v));
+      if (!v.is_object())
+        return invalid_argument_error("train config: 'model' must be an object, found {}", json_preview(v));
       nlohmann::json m = model.to_json();
       for (auto mi = v.begin(); mi != v.end(); ++mi) m[mi.key()] = mi.value();
       // n_vocab 0 (from the shards) and n_ff 0 (from n_embd) are resolved at training time;
@@ -104,11 +113,13 @@ Status TrainConfig::merge_json(const nlohmann::json& j) {
       model.n_vocab = want_vocab;
       model.n_ff = want_ff;
     } else if (k == "data") {
-      if (!v.is_object()) return invalid_argument_error("train config: 'data' must be an object, found {}", json_preview(v));
+      if (!v.is_object())
+        return invalid_argument_error("train config: 'data' must be an object, found {}", json_preview(v));
       for (auto di = v.begin(); di != v.end(); ++di) {
         const std::string dk = "data." + di.key();
         const auto& dv = di.value();
-        if (di.key() == "dir") FRAGUA_TRY(read_string(dv, dk, data.dir));
+        if (di.key() == "dir")
+          FRAGUA_TRY(read_string(dv, dk, data.dir));
         else if (di.key() == "mix") {
           data.mix.clear();
           if (dv.is_string()) {
@@ -117,42 +128,67 @@ Status TrainConfig::merge_json(const nlohmann::json& j) {
             for (auto mi = dv.begin(); mi != dv.end(); ++mi) {
               double w = 0;
               FRAGUA_TRY(read_real(mi.value(), dk + "." + mi.key(), w));
-              if (w < 0) return invalid_argument_error("train config: '{}.{}' is negative ({})", dk, terminal_safe(mi.key()), w);
+              if (w < 0)
+                return invalid_argument_error("train config: '{}.{}' is negative ({})", dk, terminal_safe(mi.key()), w);
               data.mix.push_back({mi.key(), w});
             }
           } else {
             return invalid_argument_error("train config: 'data.mix' must be a string or an object, found {}",
                                           json_preview(dv));
           }
-        } else if (di.key() == "val_fraction") FRAGUA_TRY(read_real(dv, dk, data.val_fraction));
-        else if (di.key() == "seq_len") FRAGUA_TRY(read_int(dv, dk, data.seq_len, 0, kMaxBatch));
-        else if (di.key() == "seed") FRAGUA_TRY(read_seed(dv, dk, data.seed));
-        else return invalid_argument_error("train config: unknown key '{}'", dk);
+        } else if (di.key() == "val_fraction")
+          FRAGUA_TRY(read_real(dv, dk, data.val_fraction));
+        else if (di.key() == "seq_len")
+          FRAGUA_TRY(read_int(dv, dk, data.seq_len, 0, kMaxBatch));
+        else if (di.key() == "seed")
+          FRAGUA_TRY(read_seed(dv, dk, data.seed));
+        else
+          return invalid_argument_error("train config: unknown key '{}'", dk);
       }
-    } else if (k == "out_dir") FRAGUA_TRY(read_string(v, k, out_dir));
-    else if (k == "tokenizer") FRAGUA_TRY(read_string(v, k, tokenizer));
-    else if (k == "batch") FRAGUA_TRY(read_int(v, k, batch, 0, kMaxBatch));
-    else if (k == "grad_accum") FRAGUA_TRY(read_int(v, k, grad_accum, 0, kMaxBatch));
-    else if (k == "steps") FRAGUA_TRY(read_int(v, k, steps, 0, kMaxCount));
+    } else if (k == "out_dir")
+      FRAGUA_TRY(read_string(v, k, out_dir));
+    else if (k == "tokenizer")
+      FRAGUA_TRY(read_string(v, k, tokenizer));
+    else if (k == "batch")
+      FRAGUA_TRY(read_int(v, k, batch, 0, kMaxBatch));
+    else if (k == "grad_accum")
+      FRAGUA_TRY(read_int(v, k, grad_accum, 0, kMaxBatch));
+    else if (k == "steps")
+      FRAGUA_TRY(read_int(v, k, steps, 0, kMaxCount));
     else if (k == "schedule") {
       std::string kind;
       FRAGUA_TRY(read_string(v, k, kind));
       schedule.kind = FRAGUA_TRY(parse_schedule_kind(kind));
-    } else if (k == "lr") FRAGUA_TRY(read_real(v, k, schedule.lr));
-    else if (k == "min_lr_ratio") FRAGUA_TRY(read_real(v, k, schedule.min_lr_ratio));
-    else if (k == "warmup") FRAGUA_TRY(read_int(v, k, schedule.warmup, 0, kMaxCount));
-    else if (k == "decay_fraction") FRAGUA_TRY(read_real(v, k, schedule.decay_fraction));
-    else if (k == "beta1") FRAGUA_TRY(read_real(v, k, adamw.beta1));
-    else if (k == "beta2") FRAGUA_TRY(read_real(v, k, adamw.beta2));
-    else if (k == "eps") FRAGUA_TRY(read_real(v, k, adamw.eps));
-    else if (k == "weight_decay") FRAGUA_TRY(read_real(v, k, adamw.weight_decay));
-    else if (k == "grad_clip") FRAGUA_TRY(read_real(v, k, adamw.grad_clip));
-    else if (k == "seed") FRAGUA_TRY(read_seed(v, k, seed));
-    else if (k == "eval_every") FRAGUA_TRY(read_int(v, k, eval_every, 0, kMaxCount));
-    else if (k == "val_tokens") FRAGUA_TRY(read_int(v, k, val_tokens, 0, kMaxCount));
-    else if (k == "save_every") FRAGUA_TRY(read_int(v, k, save_every, 0, kMaxCount));
-    else if (k == "keep_checkpoints") FRAGUA_TRY(read_int(v, k, keep_checkpoints, 0, kMaxBatch));
-    else return invalid_argument_error("train config: unknown key '{}'", terminal_safe(k));
+    } else if (k == "lr")
+      FRAGUA_TRY(read_real(v, k, schedule.lr));
+    else if (k == "min_lr_ratio")
+      FRAGUA_TRY(read_real(v, k, schedule.min_lr_ratio));
+    else if (k == "warmup")
+      FRAGUA_TRY(read_int(v, k, schedule.warmup, 0, kMaxCount));
+    else if (k == "decay_fraction")
+      FRAGUA_TRY(read_real(v, k, schedule.decay_fraction));
+    else if (k == "beta1")
+      FRAGUA_TRY(read_real(v, k, adamw.beta1));
+    else if (k == "beta2")
+      FRAGUA_TRY(read_real(v, k, adamw.beta2));
+    else if (k == "eps")
+      FRAGUA_TRY(read_real(v, k, adamw.eps));
+    else if (k == "weight_decay")
+      FRAGUA_TRY(read_real(v, k, adamw.weight_decay));
+    else if (k == "grad_clip")
+      FRAGUA_TRY(read_real(v, k, adamw.grad_clip));
+    else if (k == "seed")
+      FRAGUA_TRY(read_seed(v, k, seed));
+    else if (k == "eval_every")
+      FRAGUA_TRY(read_int(v, k, eval_every, 0, kMaxCount));
+    else if (k == "val_tokens")
+      FRAGUA_TRY(read_int(v, k, val_tokens, 0, kMaxCount));
+    else if (k == "save_every")
+      FRAGUA_TRY(read_int(v, k, save_every, 0, kMaxCount));
+    else if (k == "keep_checkpoints")
+      FRAGUA_TRY(read_int(v, k, keep_checkpoints, 0, kMaxBatch));
+    else
+      return invalid_argument_error("train config: unknown key '{}'", terminal_safe(k));
   }
   return ok_status();
 }

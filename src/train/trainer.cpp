@@ -7,16 +7,16 @@
 #include <filesystem>
 #include <fstream>
 
+#include "fragua/base/communicator.h"
 #include "fragua/base/file.h"
 #include "fragua/base/log.h"
 #include "fragua/base/metrics.h"
 #include "fragua/base/progress.h"
 #include "fragua/base/thread_pool.h"
 #include "fragua/base/utf8.h"
+#include "fragua/train/kernels.h"
 #include "fragua/train/text_encoder.h"
 #include "train/checkpoint.h"
-#include "fragua/base/communicator.h"
-#include "fragua/train/kernels.h"
 
 namespace fragua::train {
 
@@ -67,12 +67,13 @@ Status prepare_model(Run& r) {
   r.data.emplace(FRAGUA_TRY(Dataset::open(c.data)));
   const ShardTokenizer& tk = r.data->tokenizer();
   if (!c.tokenizer.empty()) {
-    ShardTokenizer want = c.tokenizer == "byte" ? make_byte_encoder()->info() : FRAGUA_TRY(tokenizer_info_from_gguf(c.tokenizer));
+    ShardTokenizer want =
+        c.tokenizer == "byte" ? make_byte_encoder()->info() : FRAGUA_TRY(tokenizer_info_from_gguf(c.tokenizer));
     if (want.fingerprint != tk.fingerprint || want.vocab_size != tk.vocab_size)
-      return invalid_argument_error("tokenizer {} (vocab {}, fingerprint {}) does not match the shards in {}, made with '{}' "
-                                    "(vocab {}, fingerprint {}): re-shard or pass the tokenizer they were made with",
-                                    c.tokenizer, want.vocab_size, want.fingerprint, c.data.dir, tk.name, tk.vocab_size,
-                                    tk.fingerprint);
+      return invalid_argument_error(
+          "tokenizer {} (vocab {}, fingerprint {}) does not match the shards in {}, made with '{}' "
+          "(vocab {}, fingerprint {}): re-shard or pass the tokenizer they were made with",
+          c.tokenizer, want.vocab_size, want.fingerprint, c.data.dir, tk.name, tk.vocab_size, tk.fingerprint);
   }
   if (c.model.n_vocab == 0) c.model.n_vocab = tk.vocab_size;
   if (c.model.n_vocab < tk.vocab_size)
@@ -83,10 +84,11 @@ Status prepare_model(Run& r) {
   uint64_t need = Model::training_bytes(c.model, c.batch, c.data.seq_len);
   uint64_t have = c.max_memory ? c.max_memory : available_memory();
   if (need > have)
-    return resource_exhausted_error("training this model needs about {} of memory ({:.1f}M parameters, batch {} x {} tokens) "
-                                    "but {} is available: lower --batch, --seq-len or the model size",
-                                    format_bytes(static_cast<double>(need)), c.model.n_params() / 1e6, c.batch,
-                                    c.data.seq_len, format_bytes(static_cast<double>(have)));
+    return resource_exhausted_error(
+        "training this model needs about {} of memory ({:.1f}M parameters, batch {} x {} tokens) "
+        "but {} is available: lower --batch, --seq-len or the model size",
+        format_bytes(static_cast<double>(need)), c.model.n_params() / 1e6, c.batch, c.data.seq_len,
+        format_bytes(static_cast<double>(have)));
   return ok_status();
 }
 
@@ -100,13 +102,14 @@ Status prepare_state(Run& r) {
   std::string dir = FRAGUA_TRY(latest_checkpoint(c.out_dir));
   TrainState state = FRAGUA_TRY(load_checkpoint(dir, *r.model, *r.opt));
   if (state.tokenizer_fingerprint != r.data->tokenizer().fingerprint)
-    return invalid_argument_error("{}: checkpoint was trained on shards of tokenizer {}, {} holds {}", dir,
-                                  state.tokenizer_fingerprint.empty() ? "?" : terminal_safe(state.tokenizer_fingerprint),
-                                  c.data.dir, r.data->tokenizer().fingerprint);
+    return invalid_argument_error(
+        "{}: checkpoint was trained on shards of tokenizer {}, {} holds {}", dir,
+        state.tokenizer_fingerprint.empty() ? "?" : terminal_safe(state.tokenizer_fingerprint), c.data.dir,
+        r.data->tokenizer().fingerprint);
   const int64_t ck_batch = state.batch > 0 ? state.batch : c.batch;
   if (state.world_size * ck_batch != int64_t{r.dist.size()} * c.batch)
-    log_warn("resuming with {} ranks x batch {} (checkpoint: {} x {}): the sample stream changes", r.dist.size(), c.batch,
-             state.world_size, ck_batch);
+    log_warn("resuming with {} ranks x batch {} (checkpoint: {} x {}): the sample stream changes", r.dist.size(),
+             c.batch, state.world_size, ck_batch);
   FRAGUA_TRY(r.data->restore(state.data, dir + "/state.json"));
   r.step = state.step;
   log_info("resumed from {} at step {}", dir, r.step);
@@ -172,7 +175,8 @@ nlohmann::json evaluate(Run& r) {
     for (uint64_t i = 0; i < n; i += B) {
       int rows = static_cast<int>(std::min<uint64_t>(B, n - i));
       for (int b = 0; b < rows; ++b)
-        r.data->val_window(li, i + b, T, r.tokens.data() + static_cast<size_t>(b) * T, r.targets.data() + static_cast<size_t>(b) * T);
+        r.data->val_window(li, i + b, T, r.tokens.data() + static_cast<size_t>(b) * T,
+                           r.targets.data() + static_cast<size_t>(b) * T);
       sum += static_cast<double>(r.model->forward(r.tokens.data(), r.targets.data(), rows, T, r.kopts)) * rows;
     }
     double mean = sum / static_cast<double>(n);
@@ -184,12 +188,9 @@ nlohmann::json evaluate(Run& r) {
 
 Status save(Run& r) {
   if (!r.writer()) return ok_status();
-  nlohmann::json state = {{"data", r.data->state()},
-                          {"config", r.cfg.to_json()},
-                          {"provenance", r.provenance},
-                          {"tokenizer_fingerprint", r.data->tokenizer().fingerprint},
-                          {"world_size", r.dist.size()},
-                          {"batch", r.cfg.batch}};
+  nlohmann::json state = {{"data", r.data->state()},     {"config", r.cfg.to_json()},
+                          {"provenance", r.provenance},  {"tokenizer_fingerprint", r.data->tokenizer().fingerprint},
+                          {"world_size", r.dist.size()}, {"batch", r.cfg.batch}};
   return save_checkpoint(r.cfg.out_dir, r.step, *r.model, *r.opt, std::move(state), r.cfg.keep_checkpoints);
 }
 
@@ -200,8 +201,8 @@ Result<TrainResult> train(const TrainConfig& config) {
   r.cfg = config;
   FRAGUA_TRY(check_basics(r.cfg));
   if (!r.cfg.resume && Env::posix().file_exists(r.cfg.out_dir + "/latest"))
-    return invalid_argument_error("{} already holds a training run: pass --resume to continue it, or choose another --out",
-                                  r.cfg.out_dir);
+    return invalid_argument_error(
+        "{} already holds a training run: pass --resume to continue it, or choose another --out", r.cfg.out_dir);
   FRAGUA_TRY(prepare_model(r));
   // One writer per run directory: two runs in one --out would interleave checkpoints and
   // metrics. The lock is taken before anything there is read or written and held to the end.
@@ -209,14 +210,15 @@ Result<TrainResult> train(const TrainConfig& config) {
     FRAGUA_TRY(Env::posix().create_dirs(r.cfg.out_dir));
     r.lock.emplace(FRAGUA_TRY(FileLock::acquire(r.cfg.out_dir + "/.lock", r.cfg.out_dir, "run")));
     if (!r.cfg.resume && Env::posix().file_exists(r.cfg.out_dir + "/latest"))
-      return invalid_argument_error("{} already holds a training run: pass --resume to continue it, or choose another --out",
-                                    r.cfg.out_dir);
+      return invalid_argument_error(
+          "{} already holds a training run: pass --resume to continue it, or choose another --out", r.cfg.out_dir);
   }
   r.pool = FRAGUA_TRY(ThreadPool::create(r.cfg.threads));
   const int threads = r.pool->size();
   kernels::set_blas_threads(threads);
   r.kopts = {r.pool.get(), r.cfg.use_blas};
-  r.provenance = {{"fragua_version", FRAGUA_VERSION}, {"shards", r.data->shard_paths()},
+  r.provenance = {{"fragua_version", FRAGUA_VERSION},
+                  {"shards", r.data->shard_paths()},
                   {"tokenizer", r.data->tokenizer().to_json()}};
   FRAGUA_TRY(prepare_state(r));
   FRAGUA_TRY(prepare_outputs(r));
@@ -244,11 +246,18 @@ Result<TrainResult> train(const TrainConfig& config) {
     ++r.step;
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count();
     result.losses.push_back(loss);
-    if (!std::isfinite(loss)) return invalid_argument_error("training diverged at step {}: loss is {} (lower --lr)", r.step, loss);
+    if (!std::isfinite(loss))
+      return invalid_argument_error("training diverged at step {}: loss is {} (lower --lr)", r.step, loss);
     if (r.writer()) {
-      FRAGUA_TRY(r.metrics.write({{"type", "train"}, {"step", r.step}, {"loss", loss}, {"lr", lr}, {"grad_norm", norm},
-                                  {"tokens", r.step * tokens_per_step}, {"tokens_per_s", tokens_per_step / secs},
-                                  {"elapsed_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}}));
+      FRAGUA_TRY(r.metrics.write(
+          {{"type", "train"},
+           {"step", r.step},
+           {"loss", loss},
+           {"lr", lr},
+           {"grad_norm", norm},
+           {"tokens", r.step * tokens_per_step},
+           {"tokens_per_s", tokens_per_step / secs},
+           {"elapsed_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}}));
       bar->set(static_cast<uint64_t>(r.step));
       bar->set_postfix(fmt::format("loss {:.4f} lr {:.2e} {:.0f} tok/s", loss, lr, tokens_per_step / secs));
     }

@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
+#include "backend/cpu/kernels.h"
 #include "fragua/backend/backend.h"
 #include "fragua/backend/cpu_matmul.h"
 #include "fragua/tensor/half.h"
-#include "backend/cpu/kernels.h"
 #include "test_util.h"
 
 namespace fragua {
@@ -42,7 +42,8 @@ std::vector<double> attend_double(const float* q, const uint16_t* k, const uint1
   }
   for (auto& x : s) sum += (x = std::exp(x - mx));
   for (int64_t j = 0; j < n; ++j)
-    for (int64_t i = 0; i < hd; ++i) out[static_cast<size_t>(i)] += s[static_cast<size_t>(j)] / sum * fp16_to_fp32(v[j * stride + i]);
+    for (int64_t i = 0; i < hd; ++i)
+      out[static_cast<size_t>(i)] += s[static_cast<size_t>(j)] / sum * fp16_to_fp32(v[j * stride + i]);
   return out;
 }
 
@@ -70,7 +71,8 @@ TEST(AttendF16, EveryLevelIsBitIdenticalAndCloseToDoubleSoftmax) {
         std::vector<float> got(static_cast<size_t>(hd));
         cpu::attend_f16(q.data(), k.data(), v.data(), stride, n, hd, scale, got.data());
         for (int64_t i = 0; i < hd; ++i)
-          ASSERT_EQ(got[static_cast<size_t>(i)], want[static_cast<size_t>(i)]) << level << " hd " << hd << " n " << n << " i " << i;
+          ASSERT_EQ(got[static_cast<size_t>(i)], want[static_cast<size_t>(i)])
+              << level << " hd " << hd << " n " << n << " i " << i;
       }
       // The f16 accumulator costs about 2^-11 relative per update, on values of order 1.
       const auto exact = attend_double(q.data(), k.data(), v.data(), stride, n, hd, scale);
@@ -99,9 +101,11 @@ TEST(AttendF16, KnownCases) {
   }
   // A key far above the others takes all the weight.
   k.assign(4 * hd, 0);
-  for (int64_t i = 0; i < hd; ++i) k[static_cast<size_t>(2 * hd + i)] = fp32_to_fp16(q[static_cast<size_t>(i)] > 0 ? 4.0f : -4.0f);
+  for (int64_t i = 0; i < hd; ++i)
+    k[static_cast<size_t>(2 * hd + i)] = fp32_to_fp16(q[static_cast<size_t>(i)] > 0 ? 4.0f : -4.0f);
   cpu::attend_f16(q.data(), k.data(), v.data(), hd, 4, hd, 1.0f, out.data());
-  for (int64_t i = 0; i < hd; ++i) EXPECT_EQ(out[static_cast<size_t>(i)], fp16_to_fp32(v[static_cast<size_t>(2 * hd + i)]));
+  for (int64_t i = 0; i < hd; ++i)
+    EXPECT_EQ(out[static_cast<size_t>(i)], fp16_to_fp32(v[static_cast<size_t>(2 * hd + i)]));
 }
 
 // Both regimes of the backend (one pass below kAttentionBatch query tokens, f32 products at or
@@ -221,7 +225,8 @@ TEST(Swiglu, CloseToDoubleAndIdenticalOnEveryLevel) {
 
 TEST(Attention, ToF16RoundsToNearestEven) {
   auto be = backend::make_cpu_backend(1);
-  std::vector<float> x = {1.0f, 1.0f + 1.0f / 2048, 1.0f + 3.0f / 2048, 65504.0f, -2.5e-8f, 0.1f, 3.14159f, -7.0f, 1e-3f};
+  std::vector<float> x = {1.0f, 1.0f + 1.0f / 2048, 1.0f + 3.0f / 2048, 65504.0f, -2.5e-8f, 0.1f, 3.14159f, -7.0f,
+                          1e-3f};
   std::vector<uint16_t> y(x.size());
   be->to_f16(x.data(), static_cast<int64_t>(x.size()), y.data());
   for (size_t i = 0; i < x.size(); ++i) EXPECT_EQ(y[i], fp32_to_fp16(x[i])) << i;

@@ -19,11 +19,19 @@ namespace {
 // Byte offsets of the half-precision scale fields of each block format.
 std::vector<int> half_fields(DType t) {
   switch (t) {
-    case DType::q4_1: case DType::q5_1: case DType::q4_k: case DType::q5_k: return {0, 2};
-    case DType::q6_k: return {208};
-    case DType::q2_k: return {80, 82};
-    case DType::q3_k: return {108};
-    default: return {0};
+    case DType::q4_1:
+    case DType::q5_1:
+    case DType::q4_k:
+    case DType::q5_k:
+      return {0, 2};
+    case DType::q6_k:
+      return {208};
+    case DType::q2_k:
+      return {80, 82};
+    case DType::q3_k:
+      return {108};
+    default:
+      return {0};
   }
 }
 
@@ -89,11 +97,16 @@ std::vector<float> seen_activations(DType wtype, const std::vector<float>& x, in
 // per element at most amax(block) / 254 for 8-bit blocks, so |e| <= |x| sqrt(block) / 254.
 double activation_bound(DType wtype) {
   switch (act_for(wtype)) {
-    case Act::q8_0: return std::sqrt(32.0) / 254;
-    case Act::q8_k: return std::sqrt(256.0) / 254;
-    case Act::f16r: return 1.0 / 2048;
-    case Act::bf16r: return 1.0 / 256;
-    default: return 1e-6;
+    case Act::q8_0:
+      return std::sqrt(32.0) / 254;
+    case Act::q8_k:
+      return std::sqrt(256.0) / 254;
+    case Act::f16r:
+      return 1.0 / 2048;
+    case Act::bf16r:
+      return 1.0 / 256;
+    default:
+      return 1e-6;
   }
 }
 
@@ -161,11 +174,8 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{DType::bf16, 77}, Case{DType::bf16, 512}, Case{DType::q4_0, 96}, Case{DType::q4_0, 512},
                       Case{DType::q4_1, 96}, Case{DType::q5_0, 96}, Case{DType::q5_0, 512}, Case{DType::q5_1, 96},
                       Case{DType::q8_0, 96}, Case{DType::q8_0, 512}, Case{DType::q4_k, 512}, Case{DType::q5_k, 512},
-                      Case{DType::q6_k, 512}, Case{DType::q6_k, 256}, Case{DType::q2_k, 256},
-                      Case{DType::q3_k, 256}),
-    [](const auto& info) {
-      return std::string(dtype_name(info.param.type)) + "_k" + std::to_string(info.param.k);
-    });
+                      Case{DType::q6_k, 512}, Case{DType::q6_k, 256}, Case{DType::q2_k, 256}, Case{DType::q3_k, 256}),
+    [](const auto& info) { return std::string(dtype_name(info.param.type)) + "_k" + std::to_string(info.param.k); });
 
 TEST(Activations, Q8_0BlocksRoundToNearest) {
   const std::string initial = simd_level();
@@ -203,7 +213,7 @@ TEST(Activations, EveryLevelQuantizesIdentically) {
   x[310] = -9.0f;  // a magnitude tie inside one 256-block: the first one sets the sign of the scale
   x[300] = 9.0f;
   for (int i = 512; i < 768; ++i) x[static_cast<size_t>(i)] = 0.0f;  // an all-zero block
-  x[900] = 0.5f * 1.5f / 127.0f;  // a product that lands on a rounding tie
+  x[900] = 0.5f * 1.5f / 127.0f;                                     // a product that lands on a rounding tie
   std::vector<uint8_t> ref0(act_row_size(Act::q8_0, k)), refk(act_row_size(Act::q8_k, k));
   act_q8_0_scalar(x.data(), ref0.data(), k);
   act_q8_k_scalar(x.data(), refk.data(), k);
@@ -220,8 +230,20 @@ TEST(Activations, EveryLevelQuantizesIdentically) {
 TEST(ActivationRounding, F16IsBitIdenticalOnEveryLevel) {
   std::mt19937 rng(5);
   auto x = random_x(1, 1003, rng);  // not a multiple of 8: the scalar tail runs too
-  const float specials[] = {0.0f, -0.0f, 65504.0f, 65520.0f, 1e-8f, -6.1e-5f, 5.96e-8f, 2.98e-8f, 1.0f + 1.0f / 2048,
-                            1.0f + 3.0f / 2048, std::numeric_limits<float>::infinity(), 1e30f, -1e30f, 3.14159f};
+  const float specials[] = {0.0f,
+                            -0.0f,
+                            65504.0f,
+                            65520.0f,
+                            1e-8f,
+                            -6.1e-5f,
+                            5.96e-8f,
+                            2.98e-8f,
+                            1.0f + 1.0f / 2048,
+                            1.0f + 3.0f / 2048,
+                            std::numeric_limits<float>::infinity(),
+                            1e30f,
+                            -1e30f,
+                            3.14159f};
   for (size_t i = 0; i < std::size(specials); ++i) x[i * 7] = specials[i];
   std::vector<uint8_t> ref(x.size() * 4), got(x.size() * 4);
   act_f16r_scalar(x.data(), ref.data(), static_cast<int64_t>(x.size()));

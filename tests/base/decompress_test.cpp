@@ -14,7 +14,8 @@ namespace {
 std::string zlib_of(const std::string& s) {
   uLongf n = compressBound(static_cast<uLong>(s.size()));
   std::string out(n, '\0');
-  compress2(reinterpret_cast<Bytef*>(out.data()), &n, reinterpret_cast<const Bytef*>(s.data()), static_cast<uLong>(s.size()), 9);
+  compress2(reinterpret_cast<Bytef*>(out.data()), &n, reinterpret_cast<const Bytef*>(s.data()),
+            static_cast<uLong>(s.size()), 9);
   out.resize(n);
   return out;
 }

@@ -16,7 +16,6 @@ namespace {
 
 using test::FullDiskEnv;
 
-
 size_t count_files(const std::string& dir) {
   size_t n = 0;
   for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator(dir)) ++n;
@@ -139,9 +138,9 @@ TEST(AtomicFileHardening, StaleTemporariesOfDeadWritersAreRemoved) {
   ASSERT_EQ(symlink(dir.file("target").c_str(), link.c_str()), 0);
   ASSERT_TRUE(write_file_atomic(out, "new").ok());
   EXPECT_FALSE(std::filesystem::exists(stale));
-  EXPECT_TRUE(std::filesystem::exists(live));                   // its writer may still finish
-  EXPECT_TRUE(std::filesystem::exists(other));                  // another output's business
-  EXPECT_TRUE(std::filesystem::is_symlink(link));               // not ours: never removed
+  EXPECT_TRUE(std::filesystem::exists(live));      // its writer may still finish
+  EXPECT_TRUE(std::filesystem::exists(other));     // another output's business
+  EXPECT_TRUE(std::filesystem::is_symlink(link));  // not ours: never removed
   EXPECT_EQ(*read_file(dir.file("target")), "keep");
 }
 

@@ -18,10 +18,11 @@ TEST(ThreadPool, EveryThreadRunsOnceAndRangesCover) {
   for (int n : {1, 2, 3, 5}) {
     ThreadPool pool(n);
     std::vector<int> hits(static_cast<size_t>(n), 0);
-    for (int rep = 0; rep < 200; ++rep) pool.run([&](int ith, int nth) {
-      EXPECT_EQ(nth, n);
-      hits[static_cast<size_t>(ith)]++;
-    });
+    for (int rep = 0; rep < 200; ++rep)
+      pool.run([&](int ith, int nth) {
+        EXPECT_EQ(nth, n);
+        hits[static_cast<size_t>(ith)]++;
+      });
     for (int h : hits) EXPECT_EQ(h, 200);
     std::vector<int> v(1001, 0);
     pool.parallel_for(v.size(), [&](size_t b, size_t e) {
@@ -46,7 +47,8 @@ TEST(ThreadPoolHardening, HugeCountIsCappedWithAWarning) {
   {
     ThreadPool pool(100000);
     EXPECT_EQ(pool.size(), ThreadPool::max_threads());
-    EXPECT_EQ(ThreadPool::max_threads(), kMaxThreadsPerCore * static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+    EXPECT_EQ(ThreadPool::max_threads(),
+              kMaxThreadsPerCore * static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
     std::atomic<int> ran{0};
     pool.run([&](int, int) { ran++; });
     EXPECT_EQ(ran.load(), pool.size());

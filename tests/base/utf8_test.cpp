@@ -25,7 +25,10 @@ TEST(Utf8, DecodeEncodeRoundTrip) {
     EXPECT_EQ(utf8::decode(s, pos), cp);
     EXPECT_EQ(pos, s.size());
   }
-  EXPECT_EQ(utf8::sanitize("a\xFF" "b"), "a\xEF\xBF\xBD" "b");
+  EXPECT_EQ(utf8::sanitize("a\xFF"
+                           "b"),
+            "a\xEF\xBF\xBD"
+            "b");
 }
 
 // Issue 12, defect 14: names from files must not drive the terminal.
@@ -36,9 +39,13 @@ TEST(TerminalSafe, EscapesControlsDelC1AndInvalidBytes) {
   EXPECT_EQ(terminal_safe("tab\tnl\ncr\rdel\x7f"), "tab\\x09nl\\x0acr\\x0ddel\\x7f");
   EXPECT_EQ(terminal_safe("tab\tnl\n", /*keep_newlines=*/true), "tab\tnl\n");
   // U+009B (CSI as a C1 control, UTF-8 C2 9B) and U+0085; U+00A0 is printable and kept.
-  EXPECT_EQ(terminal_safe("x\xc2\x9b" "31my\xc2\x85z\xc2\xa0"), "x\\u{9b}31my\\u{85}z\xc2\xa0");
+  EXPECT_EQ(terminal_safe("x\xc2\x9b"
+                          "31my\xc2\x85z\xc2\xa0"),
+            "x\\u{9b}31my\\u{85}z\xc2\xa0");
   // A lone 0x9B byte (CSI on an 8-bit terminal) and other invalid UTF-8.
-  EXPECT_EQ(terminal_safe("\x9b" "2J\xff\xc3("), "\\x9b2J\\xff\\xc3(");
+  EXPECT_EQ(terminal_safe("\x9b"
+                          "2J\xff\xc3("),
+            "\\x9b2J\\xff\\xc3(");
   EXPECT_EQ(terminal_safe(std::string("nul\0x", 5)), "nul\\x00x");
   // Nothing that starts an escape sequence survives, whatever the input.
   std::string all;

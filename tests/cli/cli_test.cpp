@@ -18,10 +18,15 @@ TEST(Cli, HelpListsEverySubcommandWithoutConflicts) {
 TEST(Cli, GenerateFromTextAndIds) {
   std::string out;
   ASSERT_EQ(test::run_command(test::cli_path() + " generate " + golden("llama_gqa_f32.gguf") +
-                                  " -p hola -n 4 --temp 0 -t 1 2>/dev/null", &out), 0) << out;
+                                  " -p hola -n 4 --temp 0 -t 1 2>/dev/null",
+                              &out),
+            0)
+      << out;
   EXPECT_NE(out.find(" t"), std::string::npos) << out;  // synthetic vocabulary pieces "▁t123"
   ASSERT_EQ(test::run_command(test::cli_path() + " generate " + golden("llama_gqa_f32.gguf") +
-                                  " --prompt-ids 1,17 -n 3 --temp 0 2>/dev/null", &out), 0);
+                                  " --prompt-ids 1,17 -n 3 --temp 0 2>/dev/null",
+                              &out),
+            0);
   EXPECT_EQ(std::count(out.begin(), out.end(), ' '), 3) << out;
 }
 
@@ -30,22 +35,30 @@ TEST(Cli, BadInputGivesAClearErrorAndNonZeroExit) {
   ASSERT_TRUE(write_file_atomic(dir.file("junk.gguf"), "GGUF\x03").ok());
   std::string out;
   EXPECT_EQ(test::run_command(test::cli_path() + " info " + dir.file("junk.gguf"), &out), 1);
-  EXPECT_NE(out.find("fragua: error: corrupt input: " + dir.file("junk.gguf") + ": truncated at byte offset 4 reading version"),
-            std::string::npos) << out;
+  EXPECT_NE(out.find("fragua: error: corrupt input: " + dir.file("junk.gguf") +
+                     ": truncated at byte offset 4 reading version"),
+            std::string::npos)
+      << out;
   EXPECT_EQ(test::run_command(test::cli_path() + " generate " + dir.file("missing.gguf") + " -p x", &out), 1);
   EXPECT_NE(out.find("not found"), std::string::npos) << out;
-  EXPECT_EQ(test::run_command(test::cli_path() + " generate " + golden("llama_gqa_f32.gguf") + " --prompt-ids 1,99999", &out), 1);
+  EXPECT_EQ(
+      test::run_command(test::cli_path() + " generate " + golden("llama_gqa_f32.gguf") + " --prompt-ids 1,99999", &out),
+      1);
   EXPECT_NE(out.find("token 99999 at index 1 is outside the vocabulary"), std::string::npos) << out;
 }
 
 TEST(Cli, ChatRunsTurnsWithATemplate) {
   std::string out;
   ASSERT_EQ(test::run_command("printf 'hola\\nqué tal\\n' | " + test::cli_path() + " chat " +
-                                  golden("llama_gqa_f32.gguf") + " --template chatml -n 4 --temp 0 -t 1", &out), 0)
+                                  golden("llama_gqa_f32.gguf") + " --template chatml -n 4 --temp 0 -t 1",
+                              &out),
+            0)
       << out;
   EXPECT_NE(out.find("fragua chat"), std::string::npos);
   EXPECT_EQ(test::run_command("printf 'hola\\n' | " + test::cli_path() + " chat " + golden("llama_gqa_f32.gguf") +
-                                  " --template '{{ weird }}'", &out), 1);
+                                  " --template '{{ weird }}'",
+                              &out),
+            1);
   EXPECT_NE(out.find("fragua: error"), std::string::npos) << out;
 }
 

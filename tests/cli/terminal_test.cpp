@@ -10,7 +10,9 @@ namespace fragua {
 namespace {
 
 // OSC 0 (retitle the window) + BEL, CSI 2J (clear the screen), and U+009B (C1 CSI) in UTF-8.
-const std::string kEsc = "\x1b]0;pwned\x07\x1b[2J\xc2\x9b" "31m";
+const std::string kEsc =
+    "\x1b]0;pwned\x07\x1b[2J\xc2\x9b"
+    "31m";
 
 void expect_no_control_sequences(const std::string& out) {
   for (unsigned char c : out) {
@@ -48,7 +50,8 @@ TEST(CliInfo, ErrorMessagesOnStderrAreEscaped) {
   ASSERT_TRUE(w.write(dir.file("arch.gguf")).ok());
   std::string out;
   // generate fails on the unknown architecture, whose name is in the message.
-  EXPECT_EQ(test::run_command(test::cli_path() + " generate " + dir.file("arch.gguf") + " --prompt-ids 1", &out), 1) << out;
+  EXPECT_EQ(test::run_command(test::cli_path() + " generate " + dir.file("arch.gguf") + " --prompt-ids 1", &out), 1)
+      << out;
   expect_no_control_sequences(out);
   EXPECT_NE(out.find("architecture 'llama\\x1b]0;pwned"), std::string::npos) << out;
 }

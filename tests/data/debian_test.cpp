@@ -58,20 +58,26 @@ TEST(Debian, FetchWithFakeAptGet) {
   std::string root = dir.file("pkg");
   write(root + "/DEBIAN/control",
         "Package: fake-l10n\nVersion: 1.2-3\nArchitecture: all\nMaintainer: Test <t@example.org>\nDescription: test\n");
-  write(root + "/usr/share/doc/fake-l10n/copyright", "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nLicense: GPL-2+\n");
-  write(root + "/usr/share/locale/ca/LC_MESSAGES/fake.mo",
-        make_mo({{"", "Content-Type: text/plain; charset=UTF-8\n"}, {"&Open file", "&Obre el fitxer"}, {"OK", "OK"},
-                 {"Save %s", "Desa %s"}}));
+  write(root + "/usr/share/doc/fake-l10n/copyright",
+        "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nLicense: GPL-2+\n");
+  write(root + "/usr/share/locale/ca/LC_MESSAGES/fake.mo", make_mo({{"", "Content-Type: text/plain; charset=UTF-8\n"},
+                                                                    {"&Open file", "&Obre el fitxer"},
+                                                                    {"OK", "OK"},
+                                                                    {"Save %s", "Desa %s"}}));
   write(root + "/usr/share/locale/ca@valencia/LC_MESSAGES/fake.mo", make_mo({{"&Open file", "&Obri el fitxer"}}));
   write(root + "/usr/share/help/gl/fake/index.html", "<p>Axuda do programa &amp; m&aacute;is</p>");
   write(root + "/usr/share/games/fortunes/es/fake", "Más vale tarde que nunca.\n%\nQuien madruga, Dios le ayuda.\n%\n");
   std::string out;
-  ASSERT_EQ(test::run_command("dpkg-deb --build " + root + " " + dir.file("fake-l10n_1.2-3_all.deb") + " 2>&1", &out), 0) << out;
+  ASSERT_EQ(test::run_command("dpkg-deb --build " + root + " " + dir.file("fake-l10n_1.2-3_all.deb") + " 2>&1", &out),
+            0)
+      << out;
   // The fake apt-get: `apt-get download PKG` copies the prebuilt .deb into the current folder
   // and counts its calls, so the test can see that a second run downloads nothing.
-  write(dir.file("apt-get"), "#!/bin/sh\necho x >> " + dir.file("calls") + "\n[ \"$1\" = download ] || exit 2\n"
-                             "[ \"$2\" = fake-l10n ] || { echo \"E: Unable to locate package $2\"; exit 100; }\n"
-                             "cp " + dir.file("fake-l10n_1.2-3_all.deb") + " .\n");
+  write(dir.file("apt-get"), "#!/bin/sh\necho x >> " + dir.file("calls") +
+                                 "\n[ \"$1\" = download ] || exit 2\n"
+                                 "[ \"$2\" = fake-l10n ] || { echo \"E: Unable to locate package $2\"; exit 100; }\n"
+                                 "cp " +
+                                 dir.file("fake-l10n_1.2-3_all.deb") + " .\n");
   FetchOptions o = fake_apt_options(dir);
   o.packages = {"fake-l10n", "missing-pkg"};
   ASSERT_TRUE(fetch_debian(o).ok());
@@ -100,7 +106,6 @@ TEST(Debian, FetchWithFakeAptGet) {
   EXPECT_EQ(read_file(dir.file("calls"))->size(), calls_before + 2);  // only missing-pkg is retried
 }
 
-
 TEST(DebianContents, UrlsFromAptIndextargets) {
   auto urls = contents_urls(
       "http://deb.debian.org/debian/dists/bookworm/ main amd64 Packages\n"
@@ -128,8 +133,8 @@ const char* kContents =
 TEST(DebianContents, CountsCatalogsPerPackage) {
   std::map<std::string, int> counts;
   scan_contents_lines(kContents, {"es", "ca", "ca@valencia", "eu", "gl"}, counts);
-  EXPECT_EQ(counts, (std::map<std::string, int>{{"gedit-common", 1}, {"gedit-plugins", 1}, {"gimp-data", 2},
-                                                {"spacey", 1}}));
+  EXPECT_EQ(counts,
+            (std::map<std::string, int>{{"gedit-common", 1}, {"gedit-plugins", 1}, {"gimp-data", 2}, {"spacey", 1}}));
   test::TempDir dir;
   std::string gz = test::gzip(kContents);
   ASSERT_TRUE(write_file_atomic(dir.file("c.gz"), gz).ok());
@@ -157,22 +162,27 @@ TEST(DebianContents, FullPresetFindsCatalogPackagesThroughContentsIndices) {
       << out;
   // The archive: a Contents index on a local server naming found-l10n (and a package apt will
   // not find); the security-like suite has no Contents file (404) and is skipped.
-  test::LocalHttpServer server(
-      {{"/debian/dists/stable/main/Contents-amd64.gz",
-        test::gzip("usr/share/locale/eu/LC_MESSAGES/found.mo  localization/found-l10n\n"
-                   "usr/share/locale/gl/LC_MESSAGES/gone.mo   localization/gone-pkg\n"
-                   "usr/bin/found                              utils/found\n")},
-       {"/debian/dists/stable/main/Contents-all.gz", test::gzip("")}});
+  test::LocalHttpServer server({{"/debian/dists/stable/main/Contents-amd64.gz",
+                                 test::gzip("usr/share/locale/eu/LC_MESSAGES/found.mo  localization/found-l10n\n"
+                                            "usr/share/locale/gl/LC_MESSAGES/gone.mo   localization/gone-pkg\n"
+                                            "usr/bin/found                              utils/found\n")},
+                                {"/debian/dists/stable/main/Contents-all.gz", test::gzip("")}});
   write(dir.file("apt-get"),
         "#!/bin/sh\n"
         "if [ \"$1\" = indextargets ]; then\n"
-        "  echo '" + server.base() + "/debian/dists/stable/ main amd64 Packages'\n"
-        "  echo '" + server.base() + "/security/dists/stable/ main amd64 Packages'\n"
-        "  exit 0\nfi\n"
-        "[ \"$1\" = download ] || exit 2\nshift\nrc=0\n"
-        "for p in \"$@\"; do\n"
-        "  if [ \"$p\" = found-l10n ]; then cp " + dir.file("found-l10n_2.0_all.deb") + " .; else rc=100; fi\n"
-        "done\nexit $rc\n");
+        "  echo '" +
+            server.base() +
+            "/debian/dists/stable/ main amd64 Packages'\n"
+            "  echo '" +
+            server.base() +
+            "/security/dists/stable/ main amd64 Packages'\n"
+            "  exit 0\nfi\n"
+            "[ \"$1\" = download ] || exit 2\nshift\nrc=0\n"
+            "for p in \"$@\"; do\n"
+            "  if [ \"$p\" = found-l10n ]; then cp " +
+            dir.file("found-l10n_2.0_all.deb") +
+            " .; else rc=100; fi\n"
+            "done\nexit $rc\n");
   FetchOptions o = fake_apt_options(dir);
   o.preset = "full";
   ASSERT_TRUE(fetch_debian(o).ok());
@@ -185,4 +195,3 @@ TEST(DebianContents, FullPresetFindsCatalogPackagesThroughContentsIndices) {
   EXPECT_EQ(manifest["packages"].size(), 1u);
   EXPECT_EQ(manifest["packages"][0]["package"], "found-l10n");
 }
-

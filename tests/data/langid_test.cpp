@@ -82,7 +82,9 @@ TEST(HardeningLangId, HeaderFieldsAreTypeChecked) {
     b.append(8, '\0');
     return b;
   };
-  struct Case { std::string header, msg; };
+  struct Case {
+    std::string header, msg;
+  };
   for (const auto& c : std::vector<Case>{
            {R"({"languages":"es","bits":8})", "m.bin: offset 16: header field \"languages\": expected an array"},
            {R"({"languages":[1],"bits":8})", "\"languages\"[0]: expected a language tag"},
@@ -91,7 +93,8 @@ TEST(HardeningLangId, HeaderFieldsAreTypeChecked) {
            {R"({"languages":["es"],"bits":8,"scale":"x"})", "\"scale\": expected a non-negative number"},
            {R"({"languages":["es"]})", "\"bits\" is missing"},
            {R"([1,2])", "not a JSON object"},
-           {"{\"languages\":[\"es\"],\"bits\":8,\"provenance\":" + std::string(100000, '[') + std::string(100000, ']') + "}",
+           {"{\"languages\":[\"es\"],\"bits\":8,\"provenance\":" + std::string(100000, '[') + std::string(100000, ']') +
+                "}",
             "m.bin: JSON nested deeper than 64 levels at byte offset"},
        }) {
     auto r = LangIdModel::from_bytes(model(c.header), "m.bin");
@@ -102,8 +105,12 @@ TEST(HardeningLangId, HeaderFieldsAreTypeChecked) {
 
 TEST(HardeningLangId, TrainingRecordsWithOddTypesAreSkipped) {
   fragua::test::TempDir dir;
-  std::string jl = R"({"text": "Hola a todos.", "lang": 5})" "\n" R"({"text": "Bon dia.", "lang": "ca", "kind": [1]})" "\n"
-                   R"({"text": "Kaixo guztioi.", "lang": "eu", "path": {"a": 1}})" "\n";
+  std::string jl = R"({"text": "Hola a todos.", "lang": 5})"
+                   "\n"
+                   R"({"text": "Bon dia.", "lang": "ca", "kind": [1]})"
+                   "\n"
+                   R"({"text": "Kaixo guztioi.", "lang": "eu", "path": {"a": 1}})"
+                   "\n";
   ASSERT_TRUE(fragua::write_file_atomic(dir.file("t.jsonl"), jl).ok());
   auto split = prepare_langid_data({dir.file("t.jsonl")}, 0.0);
   ASSERT_TRUE(split.ok()) << split.error().to_string();

@@ -53,7 +53,7 @@ TEST(Pii, IbanMod97) {
   EXPECT_TRUE(valid_iban("DE89370400440532013000"));
   EXPECT_FALSE(valid_iban("ES9121000418450200051333"));
   EXPECT_FALSE(valid_iban("ES912100041845020005133"));  // one short for Spain
-  EXPECT_FALSE(valid_iban("GB82WEST12345698765423"));  // transposed digits
+  EXPECT_FALSE(valid_iban("GB82WEST12345698765423"));   // transposed digits
 }
 
 TEST(Pii, LuhnAndIp) {
@@ -74,13 +74,11 @@ TEST(Pii, FindsInText) {
   EXPECT_EQ(kinds_of("NIE X1234567L, empresa B12345674."), "nie=X1234567L,nif=B12345674");
   EXPECT_EQ(kinds_of("IBAN: ES91 2100 0418 4502 0005 1332."), "iban=ES91 2100 0418 4502 0005 1332");
   EXPECT_EQ(kinds_of("Tarjeta 4111 1111 1111 1111 caduca"), "card=4111 1111 1111 1111");
-  EXPECT_EQ(kinds_of("Llama al +34 612 345 678 o al 612345678."),
-            "phone=+34 612 345 678,phone=612345678");
+  EXPECT_EQ(kinds_of("Llama al +34 612 345 678 o al 612345678."), "phone=+34 612 345 678,phone=612345678");
   EXPECT_EQ(kinds_of("Truca al (+34) 93 123 45 67"), "phone=(+34) 93 123 45 67");
   EXPECT_EQ(kinds_of("Tel. 0034 912 345 678"), "phone=0034 912 345 678");
   EXPECT_EQ(kinds_of("US office +1 202 555 0143."), "phone=+1 202 555 0143");
-  EXPECT_EQ(kinds_of("Servidor 10.0.0.1 y 2001:db8::ff00:42:8329."),
-            "ip=10.0.0.1,ip=2001:db8::ff00:42:8329");
+  EXPECT_EQ(kinds_of("Servidor 10.0.0.1 y 2001:db8::ff00:42:8329."), "ip=10.0.0.1,ip=2001:db8::ff00:42:8329");
 }
 
 TEST(Pii, NoFalsePositivesOnInvalidChecks) {

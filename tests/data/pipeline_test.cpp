@@ -2,8 +2,8 @@
 // WARC), its outputs, the report, resume after an interruption, and the same run under mpirun.
 #include <zlib.h>
 
-#include <cstring>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -22,13 +22,19 @@ namespace fs = std::filesystem;
 namespace {
 
 const char* kEs[] = {
-    "La biblioteca municipal abre sus puertas de lunes a viernes por la mañana y los lectores pueden consultar el catálogo en línea.",
-    "El ayuntamiento ha aprobado hoy los presupuestos para el próximo año con el voto favorable de la mayoría de los concejales.",
-    "Los vecinos del barrio se reunieron en la plaza para celebrar la fiesta mayor con música y comida para todos los asistentes.",
+    "La biblioteca municipal abre sus puertas de lunes a viernes por la mañana y los lectores pueden consultar el "
+    "catálogo en línea.",
+    "El ayuntamiento ha aprobado hoy los presupuestos para el próximo año con el voto favorable de la mayoría de los "
+    "concejales.",
+    "Los vecinos del barrio se reunieron en la plaza para celebrar la fiesta mayor con música y comida para todos los "
+    "asistentes.",
 };
 const char* kCa =
-    "L'ajuntament ha aprovat avui els pressupostos per a l'any que ve amb el vot favorable de la majoria dels regidors de la ciutat.";
-const char* kEn = "The city council approved the budget for next year today with the votes of most of the councillors in the chamber.";
+    "L'ajuntament ha aprovat avui els pressupostos per a l'any que ve amb el vot favorable de la majoria dels regidors "
+    "de la ciutat.";
+const char* kEn =
+    "The city council approved the budget for next year today with the votes of most of the councillors in the "
+    "chamber.";
 
 void write(const std::string& path, const std::string& data) {
   std::ofstream f(path, std::ios::binary);
@@ -65,7 +71,8 @@ std::map<std::string, std::string> shard_of(const std::string& out) {
   for (const auto& e : fs::directory_iterator(out + "/.state")) {
     if (e.path().extension() != ".json") continue;
     auto j = nlohmann::json::parse(*read_file(e.path().string()));
-    m[fs::path(j["input"]["path"].get<std::string>()).filename().string()] = out + "/shards/" + j["shard"].get<std::string>();
+    m[fs::path(j["input"]["path"].get<std::string>()).filename().string()] =
+        out + "/shards/" + j["shard"].get<std::string>();
   }
   return m;
 }
@@ -75,12 +82,18 @@ void make_inputs(const test::TempDir& dir) {
   std::string jl;
   for (const char* s : kEs) jl += nlohmann::json({{"text", s}, {"url", "http://x.es"}}).dump() + "\n";
   jl += nlohmann::json({{"text", kEs[0]}}).dump() + "\n";  // exact duplicate
-  jl += nlohmann::json({{"text", "Para cualquier consulta sobre la inscripción en los cursos de verano escribe a ana@correo.es o llama al 612 345 678 por la tarde."}}).dump() + "\n";
+  jl += nlohmann::json({{"text",
+                         "Para cualquier consulta sobre la inscripción en los cursos de verano escribe a ana@correo.es "
+                         "o llama al 612 345 678 por la tarde."}})
+            .dump() +
+        "\n";
   jl += "{broken json\n";
   jl += nlohmann::json({{"text", kEn}}).dump() + "\n";
   write(dir.file("in/a.jsonl"), jl);
-  write(dir.file("in/b.txt"), std::string(kCa) + "\n\nBasura \xff\xfe binaria\n\n" + kEs[2] + "\n");  // kEs[2] again: exact duplicate
-  write(dir.file("in/c.html"), std::string("<html><body><p>") + kCa + " Telèfon de contacte 93 123 45 67 per a dubtes.</p></body></html>");
+  write(dir.file("in/b.txt"),
+        std::string(kCa) + "\n\nBasura \xff\xfe binaria\n\n" + kEs[2] + "\n");  // kEs[2] again: exact duplicate
+  write(dir.file("in/c.html"),
+        std::string("<html><body><p>") + kCa + " Telèfon de contacte 93 123 45 67 per a dubtes.</p></body></html>");
 }
 
 std::string config(const test::TempDir& dir, const std::string& out) {
@@ -185,11 +198,15 @@ TEST(HardeningPipeline, DedupSizesAreCheckedIn64Bits) {
   auto bad = parse_build_config("inputs: [a]\noutput: o\nstages:\n  dedup: {bands: 4, rows: 1073741824}\n", "c.yaml");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().message().find("bands*rows at most 1024"), std::string::npos) << bad.error().message();
-  EXPECT_FALSE(parse_build_config("inputs: [a]\noutput: o\nstages:\n  dedup: {bands: 65536, rows: 65536}\n", "c.yaml").ok());
+  EXPECT_FALSE(
+      parse_build_config("inputs: [a]\noutput: o\nstages:\n  dedup: {bands: 65536, rows: 65536}\n", "c.yaml").ok());
   EXPECT_FALSE(parse_build_config("inputs: [a]\noutput: o\nstages:\n  dedup: {memory_mb: -1}\n", "c.yaml").ok());
-  EXPECT_FALSE(parse_build_config("inputs: [a]\noutput: o\nstages:\n  dedup: {memory_mb: 17592186044416}\n", "c.yaml").ok());
-  EXPECT_FALSE(parse_build_config("inputs: [a]\noutput: o\nstages:\n  dedup: {shingle_words: 100000}\n", "c.yaml").ok());
-  EXPECT_FALSE(parse_build_config("inputs: [a]\noutput: o\nstages:\n  quality: {max_digit_ratio: .nan}\n", "c.yaml").ok());
+  EXPECT_FALSE(
+      parse_build_config("inputs: [a]\noutput: o\nstages:\n  dedup: {memory_mb: 17592186044416}\n", "c.yaml").ok());
+  EXPECT_FALSE(
+      parse_build_config("inputs: [a]\noutput: o\nstages:\n  dedup: {shingle_words: 100000}\n", "c.yaml").ok());
+  EXPECT_FALSE(
+      parse_build_config("inputs: [a]\noutput: o\nstages:\n  quality: {max_digit_ratio: .nan}\n", "c.yaml").ok());
   EXPECT_TRUE(parse_build_config("inputs: [a]\noutput: o\nstages:\n  dedup: {bands: 32, rows: 32}\n", "c.yaml").ok());
 }
 
@@ -216,8 +233,10 @@ TEST(Pipeline, MpiTwoRanksMatchOneProcess) {
   ASSERT_EQ(test::run_command(test::cli_path() + " -q corpus build " + dir.file("one.yaml"), &out), 0) << out;
   // OpenMPI keeps allocations past MPI_Finalize (ompi_op_base_op_select...), which
   // LeakSanitizer reports in ASan builds: leak checking is off for the ranks only.
-  int rc = test::run_command("ASAN_OPTIONS=detect_leaks=0 mpirun --allow-run-as-root --oversubscribe -x ASAN_OPTIONS -np 2 " +
-                                 test::cli_path() + " -q corpus build " + dir.file("two.yaml"), &out);
+  int rc = test::run_command(
+      "ASAN_OPTIONS=detect_leaks=0 mpirun --allow-run-as-root --oversubscribe -x ASAN_OPTIONS -np 2 " +
+          test::cli_path() + " -q corpus build " + dir.file("two.yaml"),
+      &out);
   ASSERT_EQ(rc, 0) << out;
   EXPECT_EQ(nlohmann::json(read_shards(dir.file("one"))), nlohmann::json(read_shards(dir.file("two"))));
   auto r1 = nlohmann::json::parse(*read_file(dir.file("one/report.json")));

@@ -21,7 +21,9 @@ TEST(Quality, KeepsOrdinaryProseAndNamesTheRule) {
   EXPECT_EQ(check_quality("1234 5678 9012 3456 7890 1234 5678 9012 3456 7890 1234 5678 9012 tienda", "es").reason,
             "digit_ratio");
   // Spanish stop words are absent from a Basque text judged as Spanish.
-  const char* eu = "Udal liburutegia astelehenetik ostiralera irekitzen da goizez eta irakurleek katalogoa sarean kontsulta dezakete";
+  const char* eu =
+      "Udal liburutegia astelehenetik ostiralera irekitzen da goizez eta irakurleek katalogoa sarean kontsulta "
+      "dezakete";
   EXPECT_EQ(check_quality(eu, "es").reason, "no_stop_words");
   EXPECT_TRUE(check_quality(eu, "eu").keep);
 }
@@ -47,12 +49,15 @@ TEST(Dedup, ExactAndNearDuplicates) {
   o.memory_mb = 1;
   DedupIndex idx(o);
   std::string a = kGood;
-  std::string a_punct = "La biblioteca municipal, abre sus puertas de LUNES a viernes por la mañana!! Los lectores pueden "
-                        "consultar el catálogo en línea y reservar los libros que quieran leer durante el verano";
+  std::string a_punct =
+      "La biblioteca municipal, abre sus puertas de LUNES a viernes por la mañana!! Los lectores pueden "
+      "consultar el catálogo en línea y reservar los libros que quieran leer durante el verano";
   // One word changed near the end: Jaccard of 5-word shingles stays high.
   std::string a_near = a;
   a_near.replace(a_near.find("verano"), 6, "otoño");
-  std::string other = "Udal liburutegia astelehenetik ostiralera irekitzen da goizez eta irakurleek katalogoa sarean kontsulta dezakete";
+  std::string other =
+      "Udal liburutegia astelehenetik ostiralera irekitzen da goizez eta irakurleek katalogoa sarean kontsulta "
+      "dezakete";
   EXPECT_EQ(idx.check_and_insert(dedup_key(a, o)), DedupVerdict::unique);
   EXPECT_EQ(idx.check_and_insert(dedup_key(a_punct, o)), DedupVerdict::exact_duplicate);
   EXPECT_GT(shingle_jaccard(a, a_near, 5), 0.8);

@@ -17,7 +17,8 @@ namespace {
 std::vector<Document> parse(void (*fn)(std::string_view, const std::string&, const DocumentSink&, SourceStats&),
                             std::string_view data, SourceStats& stats) {
   std::vector<Document> docs;
-  fn(data, "in.x", [&](Document&& d) { docs.push_back(std::move(d)); }, stats);
+  fn(
+      data, "in.x", [&](Document&& d) { docs.push_back(std::move(d)); }, stats);
   return docs;
 }
 
@@ -37,9 +38,8 @@ std::string gzip(std::string_view s) {
 }
 
 std::string warc_record(const std::string& type, const std::string& uri, const std::string& block) {
-  return "WARC/1.0\r\nWARC-Type: " + type + "\r\nWARC-Target-URI: " + uri +
-         "\r\nWARC-Record-ID: <urn:uuid:" + uri + ">\r\nContent-Length: " + std::to_string(block.size()) +
-         "\r\n\r\n" + block + "\r\n\r\n";
+  return "WARC/1.0\r\nWARC-Type: " + type + "\r\nWARC-Target-URI: " + uri + "\r\nWARC-Record-ID: <urn:uuid:" + uri +
+         ">\r\nContent-Length: " + std::to_string(block.size()) + "\r\n\r\n" + block + "\r\n\r\n";
 }
 
 }  // namespace
@@ -47,7 +47,8 @@ std::string warc_record(const std::string& type, const std::string& uri, const s
 using fragua::test::make_mo;
 
 TEST(Source, TextParagraphsAndBadBytes) {
-  std::string data = "Primer paràgraf\namb dues línies.\n\n  \nSegon paràgraf.\n\nMal \xff\xfe aquí.\n\nBinari \x01\x02.\n\nÚltim.";
+  std::string data =
+      "Primer paràgraf\namb dues línies.\n\n  \nSegon paràgraf.\n\nMal \xff\xfe aquí.\n\nBinari \x01\x02.\n\nÚltim.";
   SourceStats st;
   auto docs = parse(parse_text, data, st);
   ASSERT_EQ(docs.size(), 3u);
@@ -83,7 +84,8 @@ TEST(Source, JsonlKeepsOtherFieldsAsMeta) {
 }
 
 TEST(Source, HtmlTextAndEntities) {
-  EXPECT_EQ(decode_entities("caf&eacute; &amp; &#241;&#xF1; &lt;b&gt; &bogus; &#0;"), "café & ññ <b> &bogus; \xEF\xBF\xBD");
+  EXPECT_EQ(decode_entities("caf&eacute; &amp; &#241;&#xF1; &lt;b&gt; &bogus; &#0;"),
+            "café & ññ <b> &bogus; \xEF\xBF\xBD");
   std::string html =
       "<!DOCTYPE html><html><head><title>T</title><script>var x='<p>no</p>';</script></head>"
       "<body><nav>Menú</nav><h1>Introducci&oacute;n</h1><p>Hola <b>mundo</b>&nbsp;!</p>"
@@ -114,7 +116,7 @@ TEST(Source, WarcGzipMembersAndTruncation) {
   EXPECT_NE(st2.warnings[0].find("compressed offset"), std::string::npos) << st2.warnings[0];
 
   // A record whose Content-Length runs past the end, then a good one after junk.
-  std::string plain = warc_record("conversion", "u1", "primer") ;
+  std::string plain = warc_record("conversion", "u1", "primer");
   std::string broken = "WARC/1.0\r\nWARC-Type: conversion\r\nContent-Length: 9999\r\n\r\nshort\r\n\r\n";
   SourceStats st3;
   auto docs3 = parse(parse_warc, "junk\x01\x02\n" + plain + broken, st3);
@@ -128,7 +130,8 @@ TEST(Source, WarcGzipMembersAndTruncation) {
 // record by record and the ratio cap stops it.
 TEST(HardeningSource, WarcGzipBombIsStoppedByTheRatioCap) {
   std::string member = gzip(std::string(size_t{64} << 20, 'a'));
-  std::string bomb = gzip(warc_record("conversion", "u0", "antes") + "WARC/1.0\r\nWARC-Type: conversion\r\n"
+  std::string bomb = gzip(warc_record("conversion", "u0", "antes") +
+                          "WARC/1.0\r\nWARC-Type: conversion\r\n"
                           "Content-Length: 1073741824\r\n\r\n");
   for (int i = 0; i < 16; ++i) bomb += member;
   SourceStats st;
@@ -137,7 +140,8 @@ TEST(HardeningSource, WarcGzipBombIsStoppedByTheRatioCap) {
   EXPECT_EQ(docs[0].text, "antes");
   ASSERT_GE(st.bad_records, 1u);
   bool named = false;
-  for (const auto& w : st.warnings) named |= w.find("in.x: compressed offset") != std::string::npos && w.find("100:1") != std::string::npos;
+  for (const auto& w : st.warnings)
+    named |= w.find("in.x: compressed offset") != std::string::npos && w.find("100:1") != std::string::npos;
   EXPECT_TRUE(named) << nlohmann::json(st.warnings).dump(1);
 }
 
@@ -149,14 +153,14 @@ TEST(HardeningSource, WarcRecordOverTheLimitIsSkippedNotBuffered) {
   ASSERT_EQ(docs.size(), 1u);
   EXPECT_EQ(docs[0].text, "despues");
   EXPECT_EQ(st.bad_records, 1u);
-  EXPECT_NE(st.warnings[0].find("in.x: offset 0: record of 67108865 bytes is larger than"), std::string::npos) << st.warnings[0];
+  EXPECT_NE(st.warnings[0].find("in.x: offset 0: record of 67108865 bytes is larger than"), std::string::npos)
+      << st.warnings[0];
 }
 
 // Issue 12, defect 1: a record id is a short string or a number, never a copied subtree.
 TEST(HardeningSource, JsonlIdMustBeShortScalar) {
   std::string deep = std::string(100000, '[') + std::string(100000, ']');
-  std::string data = "{\"text\": \"uno\", \"id\": " + deep + "}\n" +
-                     "{\"text\": \"dos\", \"id\": [1, 2, 3]}\n" +
+  std::string data = "{\"text\": \"uno\", \"id\": " + deep + "}\n" + "{\"text\": \"dos\", \"id\": [1, 2, 3]}\n" +
                      "{\"text\": \"tres\", \"id\": \"" + std::string(5000, 'x') + "\"}\n" +
                      "{\"text\": \"cuatro\", \"id\": 7, \"lang\": \"<script>\"}\n";
   SourceStats st;

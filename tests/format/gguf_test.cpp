@@ -164,7 +164,9 @@ TEST(Gguf, IndependentPythonReaderAgrees) {
   auto path = dir.file("m.gguf");
   ASSERT_TRUE(sample_writer(w, h).write(path).ok());
   std::string out;
-  ASSERT_EQ(test::run_command(test::python() + " " + test::source_dir() + "/tests/reference/format/gguf_dump.py " + path, &out), 0)
+  ASSERT_EQ(test::run_command(
+                test::python() + " " + test::source_dir() + "/tests/reference/format/gguf_dump.py " + path, &out),
+            0)
       << out;
   auto j = nlohmann::json::parse(out);
   EXPECT_EQ(j["metadata"]["general.architecture"], "llama");
@@ -225,7 +227,8 @@ TEST(GgufHardening, TensorByteSizeOverflowIsAnError) {
   ASSERT_FALSE(f.ok());
   EXPECT_EQ(f.error().code(), ErrorCode::corruption);
   const std::string m = f.error().message();
-  EXPECT_NE(m.find("wrap.gguf: tensor 'w': f32 [1099511627776, 4194304] holds more than 2^64 bytes"), std::string::npos) << m;
+  EXPECT_NE(m.find("wrap.gguf: tensor 'w': f32 [1099511627776, 4194304] holds more than 2^64 bytes"), std::string::npos)
+      << m;
   EXPECT_NE(m.find("(byte offset 60)"), std::string::npos) << m;
   // q8_0 [2^40, 2^22, ...]: the same through the block arithmetic.
   RawGguf q;
@@ -263,7 +266,8 @@ TEST(GgufHardening, NestedEmptyArraysAreRefusedBeforeAllocating) {
   ASSERT_FALSE(f.ok());
   const std::string m = f.error().message();
   EXPECT_NE(m.find("nested.gguf: key 'x': array of 4000000 array elements would take more than the 256 MiB"),
-            std::string::npos) << m;
+            std::string::npos)
+      << m;
   EXPECT_NE(m.find("(byte offset 37)"), std::string::npos) << m;  // the array, after its key and type
   // A small nested array still reads, and deeper nesting than arrays of arrays is refused.
   ASSERT_TRUE(GgufFile::parse(nested_empty_arrays(3), "ok.gguf").ok());
@@ -323,9 +327,10 @@ TEST(GgufHardening, AlignmentOfAnyIntegerType) {
     g.tensor("w", {16}, 0, 0);
     return g.bytes(64, std::string(64, '\0'));
   };
-  for (const auto& bytes : {with_alignment([](RawGguf& g) { g.kv("general.alignment", GgufType::i32, int32_t{64}); }),
-                            with_alignment([](RawGguf& g) { g.kv("general.alignment", GgufType::u64, uint64_t{64}); }),
-                            with_alignment([](RawGguf& g) { g.kv("general.alignment", GgufType::u16, uint16_t{64}); })}) {
+  for (const auto& bytes :
+       {with_alignment([](RawGguf& g) { g.kv("general.alignment", GgufType::i32, int32_t{64}); }),
+        with_alignment([](RawGguf& g) { g.kv("general.alignment", GgufType::u64, uint64_t{64}); }),
+        with_alignment([](RawGguf& g) { g.kv("general.alignment", GgufType::u16, uint16_t{64}); })}) {
     auto f = GgufFile::parse(bytes, "a.gguf");
     ASSERT_TRUE(f.ok()) << f.error().to_string();
     EXPECT_EQ(f->alignment(), 64u);
@@ -339,13 +344,17 @@ TEST(GgufHardening, AlignmentOfAnyIntegerType) {
                 Bad{GgufType::boolean, 1}}) {
     RawGguf g;
     g.kv("general.name", GgufType::u8, uint8_t{0});
-    if (b.type == GgufType::i32) g.kv("general.alignment", b.type, static_cast<int32_t>(b.value));
-    else if (b.type == GgufType::u32) g.kv("general.alignment", b.type, static_cast<uint32_t>(b.value));
-    else g.kv("general.alignment", b.type, static_cast<uint8_t>(b.value));
+    if (b.type == GgufType::i32)
+      g.kv("general.alignment", b.type, static_cast<int32_t>(b.value));
+    else if (b.type == GgufType::u32)
+      g.kv("general.alignment", b.type, static_cast<uint32_t>(b.value));
+    else
+      g.kv("general.alignment", b.type, static_cast<uint8_t>(b.value));
     auto f = GgufFile::parse(g.bytes(), "bad.gguf");
     ASSERT_FALSE(f.ok()) << b.value;
     EXPECT_NE(f.error().message().find("general.alignment must be an integer power of two up to 1048576"),
-              std::string::npos) << f.error().message();
+              std::string::npos)
+        << f.error().message();
     EXPECT_NE(f.error().message().find("(byte offset 49)"), std::string::npos) << f.error().message();
   }
 }

@@ -25,8 +25,8 @@ TEST(Safetensors, RoundTripsTensorsAndMetadata) {
   w.set_metadata("step", "12");
   ASSERT_TRUE(w.add_tensor("a", "F32", {2, 3}, a.data(), a.size() * 4).ok());
   ASSERT_TRUE(w.add_tensor("b", "I32", {2}, b.data(), b.size() * 4).ok());
-  EXPECT_FALSE(w.add_tensor("a", "F32", {1}, a.data(), 4).ok());      // duplicate
-  EXPECT_FALSE(w.add_tensor("c", "F32", {3}, a.data(), 8).ok());      // size mismatch
+  EXPECT_FALSE(w.add_tensor("a", "F32", {1}, a.data(), 4).ok());  // duplicate
+  EXPECT_FALSE(w.add_tensor("c", "F32", {3}, a.data(), 8).ok());  // size mismatch
   ASSERT_TRUE(w.write(dir.file("x.safetensors")).ok());
   auto f = SafetensorsFile::open(dir.file("x.safetensors"));
   ASSERT_TRUE(f.ok()) << f.error().to_string();
@@ -36,10 +36,13 @@ TEST(Safetensors, RoundTripsTensorsAndMetadata) {
   ASSERT_TRUE(f->read_f32("a", back.data(), 6).ok());
   EXPECT_EQ(back, a);
   EXPECT_EQ(f->find("a")->shape, (std::vector<int64_t>{2, 3}));
-  EXPECT_FALSE(f->read_f32("b", back.data(), 2).ok());   // wrong dtype
-  EXPECT_FALSE(f->read_f32("a", back.data(), 5).ok());   // wrong count
+  EXPECT_FALSE(f->read_f32("b", back.data(), 2).ok());  // wrong dtype
+  EXPECT_FALSE(f->read_f32("a", back.data(), 5).ok());  // wrong count
   // Data section starts 8-byte aligned.
-  EXPECT_EQ((reinterpret_cast<uintptr_t>(f->find("a")->data) - reinterpret_cast<uintptr_t>(f->find("a")->data - f->find("a")->offset)) % 8, 0u);
+  EXPECT_EQ((reinterpret_cast<uintptr_t>(f->find("a")->data) -
+             reinterpret_cast<uintptr_t>(f->find("a")->data - f->find("a")->offset)) %
+                8,
+            0u);
 }
 
 void expect_corrupt(const std::string& bytes, const std::string& needle) {
@@ -58,15 +61,19 @@ TEST(Safetensors, RejectsCorruptHeadersNamingThePlace) {
   expect_corrupt(with_header("{\"a\": [", ""), "malformed JSON at byte offset 15");  // 8 + the 7 header bytes
   expect_corrupt(with_header("[1,2]", ""), "not an object");
   expect_corrupt(with_header(R"({"t":{"dtype":"F32","shape":[4],"data_offsets":[0,32]}})", data), "runs past the end");
-  expect_corrupt(with_header(R"({"t":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}})", data), "shape needs 12 bytes");
+  expect_corrupt(with_header(R"({"t":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}})", data),
+                 "shape needs 12 bytes");
   expect_corrupt(with_header(R"({"t":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}})", data), "reversed");
   expect_corrupt(with_header(R"({"t":{"dtype":"Q9","shape":[2],"data_offsets":[0,8]}})", data), "unknown dtype");
   expect_corrupt(with_header(R"({"t":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", data), "non-negative");
   expect_corrupt(with_header(R"({"t":{"dtype":"F32","shape":[2]}})", data), "data_offsets");
-  expect_corrupt(with_header(R"({"t":{"dtype":"F32","shape":[1099511627776,1099511627776],"data_offsets":[0,8]}})", data),
-                 "more than the file");
+  expect_corrupt(
+      with_header(R"({"t":{"dtype":"F32","shape":[1099511627776,1099511627776],"data_offsets":[0,8]}})", data),
+      "more than the file");
   expect_corrupt(with_header(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
-                             R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", data), "overlap");
+                             R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+                             data),
+                 "overlap");
   expect_corrupt(with_header(R"({"__metadata__":{"k":3}})", data), "metadata value");
 }
 
@@ -96,18 +103,21 @@ TEST(SafetensorsHardening, DeeplyNestedShapeIsRefusedWithTheOffset) {
   auto g = SafetensorsFile::parse(nested_shape_file(3), "shallow.safetensors");
   ASSERT_FALSE(g.ok());
   EXPECT_NE(g.error().message().find("shape entry an array of 1 elements is not a non-negative integer"),
-            std::string::npos) << g.error().message();
+            std::string::npos)
+      << g.error().message();
 }
 
 TEST(SafetensorsHardening, NestedShapeThroughExportIsACleanBoundedError) {
   test::TempDir dir;
   ASSERT_TRUE(write_file_atomic(dir.file("model.safetensors"), nested_shape_file(100'000)).ok());
-  auto r = test::run_bounded(test::cli_path() + " export " + dir.file("model.safetensors") + " -o " + dir.file("out.gguf"), 60);
+  auto r = test::run_bounded(
+      test::cli_path() + " export " + dir.file("model.safetensors") + " -o " + dir.file("out.gguf"), 60);
   EXPECT_FALSE(r.timed_out);
   EXPECT_EQ(r.signal, 0) << r.output;
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find(dir.file("model.safetensors") + ": JSON nested deeper than 64 levels at byte offset 98"),
-            std::string::npos) << r.output;
+            std::string::npos)
+      << r.output;
   // Measured 0.41 s and 58 MB peak (ASan); before the depth check: SIGSEGV (stack overflow).
   EXPECT_LT(r.seconds, 10.0);
   EXPECT_LT(r.peak_rss_mb, 200);
@@ -147,14 +157,16 @@ TEST(SafetensorsHardening, HeaderValuesAndDimensionsAreBounded) {
   ASSERT_FALSE(f.ok());
   // Five values come before the shape's commas; comma k, at header offset 28 + 2k, starts value
   // 5 + k, so comma 2^20 - 4 is the first too many.
-  EXPECT_EQ(f.error().message(), fmt::format("wide.safetensors: header holds more than 1048576 JSON values (byte offset {})",
-                                             8 + 28 + 2 * ((1u << 20) - 4)));
+  EXPECT_EQ(f.error().message(),
+            fmt::format("wide.safetensors: header holds more than 1048576 JSON values (byte offset {})",
+                        8 + 28 + 2 * ((1u << 20) - 4)));
 }
 
 TEST(SafetensorsHardening, WideHeaderThroughExportIsBounded) {
   test::TempDir dir;
   ASSERT_TRUE(write_file_atomic(dir.file("wide.safetensors"), wide_shape_file(10'000'000)).ok());
-  auto r = test::run_bounded(test::cli_path() + " export " + dir.file("wide.safetensors") + " -o " + dir.file("out.gguf"), 60);
+  auto r = test::run_bounded(
+      test::cli_path() + " export " + dir.file("wide.safetensors") + " -o " + dir.file("out.gguf"), 60);
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("header holds more than 1048576 JSON values"), std::string::npos) << r.output;
   // Measured (ASan): 0.28 s, 58 MB; before the count, 9.6 s and 888 MB for this 20 MB header.

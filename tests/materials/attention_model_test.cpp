@@ -28,8 +28,8 @@ struct Golden {
 };
 
 Golden load_golden() {
-  auto file = format::SafetensorsFile::open(test::source_dir() +
-                                            "/tests/reference/materials/element_transformer.safetensors");
+  auto file =
+      format::SafetensorsFile::open(test::source_dir() + "/tests/reference/materials/element_transformer.safetensors");
   EXPECT_TRUE(file.ok()) << file.error().to_string();
   auto cfg = ElementTransformerConfig::from_json(nlohmann::json::parse(file->metadata().at("net")));
   EXPECT_TRUE(cfg.ok()) << cfg.error().to_string();
@@ -123,15 +123,15 @@ TEST(AttentionModel, EncodesElementsAndFractions) {
   EXPECT_EQ(b->id[2], 0);       // padding
   EXPECT_FLOAT_EQ(b->frac[0], 0.5f);
   EXPECT_FLOAT_EQ(b->frac[2], 0.0f);
-  EXPECT_EQ(b->id[4], 16 - 1);          // tokens follow atomic number: S first in Cu2ZnSnS4
-  EXPECT_FLOAT_EQ(b->frac[4], 0.5f);    // 4 of 8 atoms
-  EXPECT_FLOAT_EQ(b->frac[5], 0.25f);   // Cu
+  EXPECT_EQ(b->id[4], 16 - 1);         // tokens follow atomic number: S first in Cu2ZnSnS4
+  EXPECT_FLOAT_EQ(b->frac[4], 0.5f);   // 4 of 8 atoms
+  EXPECT_FLOAT_EQ(b->frac[5], 0.25f);  // Cu
   // Fraction encoding of f = 1/2: f, ln f / 7, sin/cos(pi f), ...; L = ln 2 / ln 1000.
   const float* fe = b->u.data() + NI - 22;
   EXPECT_FLOAT_EQ(fe[0], 0.5f);
   EXPECT_NEAR(fe[1], std::log(0.5) / 7, 1e-6);
-  EXPECT_NEAR(fe[2], 1.0, 1e-6);   // sin(pi / 2)
-  EXPECT_NEAR(fe[3], 0.0, 1e-6);   // cos(pi / 2)
+  EXPECT_NEAR(fe[2], 1.0, 1e-6);  // sin(pi / 2)
+  EXPECT_NEAR(fe[3], 0.0, 1e-6);  // cos(pi / 2)
   double L = std::log(2.0) / std::log(1000.0);
   EXPECT_NEAR(fe[14], std::sin(M_PI * L), 1e-6);
   // Properties are standardised: Ga's Pauling electronegativity (1.81) sits below As's (2.18).

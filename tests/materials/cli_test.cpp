@@ -1,11 +1,11 @@
 // End to end through the `fragua materials` CLI on small data written here.
 #include <filesystem>
 
+#include "bounded_run.h"
 #include "fragua/base/file.h"
 #include "fragua/base/metrics.h"
 #include "fragua/materials/dataset.h"
 #include "fragua/materials/enumerate.h"
-#include "bounded_run.h"
 #include "golden.h"
 
 namespace fragua::materials {
@@ -22,10 +22,10 @@ std::string run_ok(const std::string& args) {
 
 // Synthetic "band gaps": a smooth function of composition that the features can express.
 std::string training_csv() {
-  const char* formulas[] = {"GaAs", "GaP", "GaN", "InP", "InAs", "InN", "AlP", "AlAs", "AlN", "ZnO", "ZnS",
-                            "ZnSe", "ZnTe", "CdS", "CdSe", "CdTe", "MgO", "CaO", "SrO", "BaO", "NaCl", "KCl",
-                            "LiF", "NaF", "KBr", "CuCl", "CuBr", "AgCl", "AgBr", "SnO2", "TiO2", "SiC", "BN",
-                            "Cu", "Fe", "Al", "Ni", "Ag", "Au", "Zn", "Cu3Au", "NiAl", "FeAl", "Fe3Al"};
+  const char* formulas[] = {"GaAs", "GaP",  "GaN", "InP",  "InAs", "InN",  "AlP",  "AlAs",  "AlN",  "ZnO",  "ZnS",
+                            "ZnSe", "ZnTe", "CdS", "CdSe", "CdTe", "MgO",  "CaO",  "SrO",   "BaO",  "NaCl", "KCl",
+                            "LiF",  "NaF",  "KBr", "CuCl", "CuBr", "AgCl", "AgBr", "SnO2",  "TiO2", "SiC",  "BN",
+                            "Cu",   "Fe",   "Al",  "Ni",   "Ag",   "Au",   "Zn",   "Cu3Au", "NiAl", "FeAl", "Fe3Al"};
   std::string s = "mbid,composition,gap_eV\n";
   int i = 0;
   for (const char* f : formulas) {
@@ -97,8 +97,9 @@ TEST(Cli, CvPrintsMatbenchMetrics) {
 TEST(Cli, AttentionModelTrainsPredictsScreensAndCrossValidates) {
   test::TempDir dir;
   ASSERT_TRUE(write_file_atomic(dir.file("train.csv"), training_csv()).ok());
-  std::string common = " --model attention --models 2 --epochs 30 --batch 16 --d-model 16 --layers 1 --heads 2 "
-                       "--head-hidden 16 --lr 0.003 -t 2";
+  std::string common =
+      " --model attention --models 2 --epochs 30 --batch 16 --d-model 16 --layers 1 --heads 2 "
+      "--head-hidden 16 --lr 0.003 -t 2";
   run_ok("train --data " + dir.file("train.csv") + " --out " + dir.file("gap.att") + " --metrics " +
          dir.file("train.jsonl") + common);
   auto lines = read_metrics(dir.file("train.jsonl"));
@@ -138,9 +139,9 @@ TEST(Cli, BadInputFailsCleanlyAndWritesNothing) {
   EXPECT_NE(out.find("bad.csv:3:3: formula 'Ga2Zz': unknown element 'Zz' at column 4"), std::string::npos) << out;
   EXPECT_FALSE(fs::exists(dir.file("m.model")));
   ASSERT_TRUE(write_file_atomic(dir.file("nan.csv"), "mbid,composition,gap\nx,GaAs,abc\n").ok());
-  rc = test::run_command(test::cli_path() + " -q materials cv --data " + dir.file("nan.csv") + " --predictions " +
-                             dir.file("o.csv"),
-                         &out);
+  rc = test::run_command(
+      test::cli_path() + " -q materials cv --data " + dir.file("nan.csv") + " --predictions " + dir.file("o.csv"),
+      &out);
   EXPECT_NE(rc, 0);
   EXPECT_NE(out.find("nan.csv:2:8: column 'gap': 'abc' is not a number"), std::string::npos) << out;
   EXPECT_FALSE(fs::exists(dir.file("o.csv")));
@@ -172,9 +173,8 @@ TEST(HardeningMaterialsCli, BadFirstRowOfA22MbCsvFailsFast) {
   while (text.size() < 22000000) text += "H,1\n";
   ASSERT_TRUE(write_file_atomic(dir.file("big.csv"), text).ok());
   // Before: 15.9 s and 1157 MB peak (the whole table materialised first). After: 1.3 s, 122 MB.
-  auto r = test::run_bounded(test::cli_path() + " materials featurize --data " + dir.file("big.csv") + " --out " +
-                                 dir.file("f.csv"),
-                             60);
+  auto r = test::run_bounded(
+      test::cli_path() + " materials featurize --data " + dir.file("big.csv") + " --out " + dir.file("f.csv"), 60);
   EXPECT_EQ(r.signal, 0) << r.output;
   EXPECT_NE(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("big.csv:2:1: formula 'Xq2'"), std::string::npos) << r.output;
@@ -189,9 +189,8 @@ TEST(HardeningMaterialsCli, GzipBombIsRefused) {
   for (int i = 0; i < 48; ++i) bomb += member;  // 3 GiB from about 3 MB
   ASSERT_TRUE(write_file_atomic(dir.file("bomb.csv.gz"), bomb).ok());
   // Before (a 3.1 MB file): 65 s and 4772 MB peak, then "inflates past 2 GiB". After: 1.6 s, 126 MB.
-  auto r = test::run_bounded(test::cli_path() + " materials featurize --data " + dir.file("bomb.csv.gz") + " --out " +
-                                 dir.file("f.csv"),
-                             60);
+  auto r = test::run_bounded(
+      test::cli_path() + " materials featurize --data " + dir.file("bomb.csv.gz") + " --out " + dir.file("f.csv"), 60);
   EXPECT_EQ(r.signal, 0) << r.output;
   EXPECT_NE(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("bomb.csv.gz: compressed offset"), std::string::npos) << r.output;

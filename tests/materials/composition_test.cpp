@@ -59,7 +59,9 @@ TEST(Formula, ParsesWhatPeopleWrite) {
   auto frac = p("Ag0.5Ge1Pb1.75S4");
   EXPECT_DOUBLE_EQ(amt(frac, "Ag"), 0.5);
   EXPECT_DOUBLE_EQ(amt(frac, "Pb"), 1.75);
-  auto hyd = p("CuSO4\xC2\xB7" "5H2O");
+  auto hyd =
+      p("CuSO4\xC2\xB7"
+        "5H2O");
   EXPECT_EQ(amt(hyd, "O"), 9);
   EXPECT_EQ(amt(hyd, "H"), 10);
   EXPECT_EQ(p("CuSO4*5H2O"), hyd);
@@ -74,7 +76,10 @@ TEST(Formula, ParsesWhatPeopleWrite) {
 }
 
 TEST(Formula, ErrorsNameTheColumn) {
-  struct Case { const char* f; const char* msg; };
+  struct Case {
+    const char* f;
+    const char* msg;
+  };
   for (auto c : std::vector<Case>{
            {"GaXy2", "unknown element 'Xy' at column 3"},
            {"Ga(As", "'(' is never closed at column 3"},

@@ -65,7 +65,9 @@ TEST(Dataset, CsvErrorsNameLineAndColumn) {
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d->ids[1], "mb-2");
   EXPECT_EQ(d->target_name, "gap_expt_eV");
-  struct Case { std::string text, msg; };
+  struct Case {
+    std::string text, msg;
+  };
   for (auto& c : std::vector<Case>{
            {"mbid,composition,gap\nmb-1,GaAs,\n", "d.csv:2:11: column 'gap' is empty"},
            {"mbid,composition,gap\nmb-1,GaAs,1.4\nmb-2,ZnO,abc\n", "d.csv:3:10: column 'gap': 'abc' is not a number"},
@@ -103,7 +105,7 @@ TEST(HardeningDataset, WrittenIdsCannotBeFormulas) {
   std::string text = *read_file(dir.file("o.csv"));
   EXPECT_NE(text.find("\n\"'=HYPERLINK(\"\"http://evil\"\")\",GaAs,1.5\n"), std::string::npos) << text;
   EXPECT_NE(text.find("\n'@x,ZnO,-3\n"), std::string::npos) << text;  // the number stays a number
-  EXPECT_EQ(text.find("\n=evil"), std::string::npos) << text;          // the comment stays one line
+  EXPECT_EQ(text.find("\n=evil"), std::string::npos) << text;         // the comment stays one line
 }
 
 // Issue 12, defect 10: the first bad row is reported without materialising the whole file.

@@ -86,7 +86,8 @@ TEST(Substitution, MatchesPymatgen) {
   if (!m.ok()) GTEST_SKIP() << m.error().to_string();
   for (auto& row : golden()["substitution"]) {
     std::string a = row["s1"], b = row["s2"];
-    EXPECT_NEAR(m->cond_prob(a, b), row["cond_prob"].get<double>(), 1e-9 * std::max(1.0, row["cond_prob"].get<double>()))
+    EXPECT_NEAR(m->cond_prob(a, b), row["cond_prob"].get<double>(),
+                1e-9 * std::max(1.0, row["cond_prob"].get<double>()))
         << a << " " << b;
     EXPECT_NEAR(m->prob(a, b) / row["prob"].get<double>(), 1.0, 1e-9) << a << " " << b;
   }

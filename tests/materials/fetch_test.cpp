@@ -16,9 +16,9 @@ class LocalServer : public test::LocalHttpServer {
   const std::string& body() const { return kBody; }
 
  private:
-  static inline const std::string kBody = test::gzip(
-      R"({"index":["mb-expt-gap-0001","mb-expt-gap-0002"],"columns":["composition","gap expt"],)"
-      R"("data":[["Hg0.7Cd0.3Te",0.35],["ZnO",3.3]]})");
+  static inline const std::string kBody =
+      test::gzip(R"({"index":["mb-expt-gap-0001","mb-expt-gap-0002"],"columns":["composition","gap expt"],)"
+                 R"("data":[["Hg0.7Cd0.3Te",0.35],["ZnO",3.3]]})");
 };
 
 TEST(Fetch, DownloadsFromALocalServer) {

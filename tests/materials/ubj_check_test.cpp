@@ -18,14 +18,19 @@ TEST(HardeningUbj, StructureIsCheckedBeforeXgboostSeesIt) {
   // {"name": "reg", "v": [$d#i2 1.0f 2.0f]}
   std::string ok = "{L" + be64(4) + "nameSi\x03reg" + "i\x01v[$d#i\x02" + std::string(8, '\0') + "}";
   EXPECT_TRUE(check_ubjson(ok, "m").ok()) << check_ubjson(ok, "m").error().to_string();
-  struct Case { std::string data, msg; };
+  struct Case {
+    std::string data, msg;
+  };
   for (const auto& c : std::vector<Case>{
-           {"{L" + be64(4) + "nameSL" + be64(uint64_t{1} << 46) + "x}", "m: byte offset 24: a length runs past the end"},
+           {"{L" + be64(4) + "nameSL" + be64(uint64_t{1} << 46) + "x}",
+            "m: byte offset 24: a length runs past the end"},
            {"[#L" + be64(uint64_t{1} << 40) + "i\x01", "a count of 1099511627776 is more than"},
            {"[$D#i\x02" + std::string(8, '\0'), "a typed array runs past the end"},
            {"SL" + be64(~uint64_t{0}), "negative length"},
            {std::string(100, '[') + std::string(100, ']'), "nested deeper than 64 levels"},
-           {"{i\x01" "aQ}", "unknown UBJSON marker 0x51"},
+           {"{i\x01"
+            "aQ}",
+            "unknown UBJSON marker 0x51"},
            {"[i\x01", "an unterminated container"},
            {"Z", ""},
            {"Zjunk", "bytes after the end"},

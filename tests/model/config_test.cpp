@@ -40,9 +40,7 @@ void rewrite(const std::string& src, const std::string& dst, const std::string& 
 struct ConfigTest : ::testing::Test {
   test::TempDir dir;
   std::string base = dir.file("base.gguf");
-  void SetUp() override {
-    ASSERT_TRUE(write_random_model(tiny_model_spec(), base).ok());
-  }
+  void SetUp() override { ASSERT_TRUE(write_random_model(tiny_model_spec(), base).ok()); }
   // Loads base with one key changed; returns the error message ("" when it loads).
   std::string load_with(const std::string& key, std::optional<GgufValue> value) {
     const std::string path = dir.file("m.gguf");
@@ -67,20 +65,27 @@ TEST_F(ConfigTest, FloatHyperParametersMustBeFiniteAndPositive) {
   big.type = format::GgufType::f64;
   big.f = 1e300;
   EXPECT_NE(load_with("llama.rope.freq_base", big).find("llama.rope.freq_base = 1e+300"), std::string::npos);
-  EXPECT_NE(load_with("llama.attention.layer_norm_rms_epsilon", GgufValue::of_f32(2.0f)).find("(0, 1]"), std::string::npos);
+  EXPECT_NE(load_with("llama.attention.layer_norm_rms_epsilon", GgufValue::of_f32(2.0f)).find("(0, 1]"),
+            std::string::npos);
 }
 
 TEST_F(ConfigTest, IntegerHyperParametersAreRangeCheckedByKey) {
-  EXPECT_NE(load_with("llama.attention.head_count_kv", GgufValue::of_u32(4)).find("llama.attention.head_count_kv = 4 is outside [1, 2]"),
+  EXPECT_NE(load_with("llama.attention.head_count_kv", GgufValue::of_u32(4))
+                .find("llama.attention.head_count_kv = 4 is outside [1, 2]"),
             std::string::npos);
-  EXPECT_NE(load_with("llama.context_length", GgufValue::of_u64(uint64_t{1} << 40)).find("llama.context_length = 1099511627776"),
+  EXPECT_NE(load_with("llama.context_length", GgufValue::of_u64(uint64_t{1} << 40))
+                .find("llama.context_length = 1099511627776"),
             std::string::npos);
-  EXPECT_NE(load_with("llama.block_count", GgufValue::of_i32(-1)).find("'llama.block_count' is negative"), std::string::npos);
-  EXPECT_NE(load_with("llama.embedding_length", std::nullopt).find("'llama.embedding_length' is missing"), std::string::npos);
+  EXPECT_NE(load_with("llama.block_count", GgufValue::of_i32(-1)).find("'llama.block_count' is negative"),
+            std::string::npos);
+  EXPECT_NE(load_with("llama.embedding_length", std::nullopt).find("'llama.embedding_length' is missing"),
+            std::string::npos);
   // n_embd 17 is not a multiple of the 2 heads (and no key_length says otherwise).
-  EXPECT_NE(load_with("llama.embedding_length", GgufValue::of_u32(17)).find("is not a multiple of llama.attention.head_count"),
+  EXPECT_NE(load_with("llama.embedding_length", GgufValue::of_u32(17))
+                .find("is not a multiple of llama.attention.head_count"),
             std::string::npos);
-  EXPECT_NE(load_with("llama.rope.dimension_count", GgufValue::of_u32(9)).find("llama.rope.dimension_count = 9 is outside [1, 8]"),
+  EXPECT_NE(load_with("llama.rope.dimension_count", GgufValue::of_u32(9))
+                .find("llama.rope.dimension_count = 9 is outside [1, 8]"),
             std::string::npos);
 }
 
@@ -101,7 +106,8 @@ TEST_F(ConfigTest, RopeScalingFactorAndGraniteMultipliers) {
   g.n_head_kv = 1;
   g.n_ff = 32;
   ASSERT_TRUE(write_random_model(g, dir.file("granite.gguf")).ok());
-  for (const char* key : {"granite.logit_scale", "granite.residual_scale", "granite.embedding_scale", "granite.attention.scale"}) {
+  for (const char* key :
+       {"granite.logit_scale", "granite.residual_scale", "granite.embedding_scale", "granite.attention.scale"}) {
     rewrite(dir.file("granite.gguf"), path, key, GgufValue::of_f32(-std::numeric_limits<float>::infinity()));
     auto r = Model::load(path);
     ASSERT_FALSE(r.ok()) << key;
@@ -112,10 +118,12 @@ TEST_F(ConfigTest, RopeScalingFactorAndGraniteMultipliers) {
 // Through the CLI: before, a NaN epsilon generated "0 0 0 0" (NaN logits) and exited 0.
 TEST_F(ConfigTest, NanEpsilonThroughGenerateIsAnError) {
   rewrite(base, dir.file("nan.gguf"), "llama.attention.layer_norm_rms_epsilon", GgufValue::of_f32(std::nanf("")));
-  auto r = test::run_bounded(test::cli_path() + " generate " + dir.file("nan.gguf") + " --prompt-ids 1,2,3 -n 4 --temp 0", 60);
+  auto r = test::run_bounded(
+      test::cli_path() + " generate " + dir.file("nan.gguf") + " --prompt-ids 1,2,3 -n 4 --temp 0", 60);
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("nan.gguf: llama.attention.layer_norm_rms_epsilon = nan must be a finite number in (0, 1]"),
-            std::string::npos) << r.output;
+            std::string::npos)
+      << r.output;
 }
 
 }  // namespace

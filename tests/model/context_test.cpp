@@ -18,18 +18,18 @@ namespace {
 struct ContextThreads : ::testing::Test {
   test::TempDir dir;
   std::string model = dir.file("tiny.gguf");
-  void SetUp() override {
-    ASSERT_TRUE(write_random_model(tiny_model_spec(), model).ok());
-  }
+  void SetUp() override { ASSERT_TRUE(write_random_model(tiny_model_spec(), model).ok()); }
 };
 
 // Before: 100000 spinning workers were started (still running after 600 s, load average 14800).
 TEST_F(ContextThreads, HugeThreadCountIsCapped) {
-  auto r = test::run_bounded(test::cli_path() + " generate " + model + " --prompt-ids 1,2,3 -n 4 --temp 0 -t 100000", 120);
+  auto r =
+      test::run_bounded(test::cli_path() + " generate " + model + " --prompt-ids 1,2,3 -n 4 --temp 0 -t 100000", 120);
   EXPECT_FALSE(r.timed_out);
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find(fmt::format("100000 threads requested, more than {}", ThreadPool::max_threads())),
-            std::string::npos) << r.output;
+            std::string::npos)
+      << r.output;
   EXPECT_LT(r.seconds, 30.0);  // measured 0.5 s
 }
 

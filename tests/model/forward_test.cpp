@@ -41,9 +41,9 @@ struct Case {
 // Keys and values are cached in f16, as llama.cpp keeps them, and short batches accumulate the
 // attention output in f16 (backend.h). F32 weights: that cache is the only rounding besides f32
 // arithmetic (measured 7.8e-5; 1.4e-7 with the former f32 cache). F16 weights: activations are
-// also rounded to f16 before the dot products, as llama.cpp does (measured 2.4e-4). Quantized weights: the reference dequantizes the same blocks exactly, but
-// Fragua (like llama.cpp) quantizes the activations to 8 bits (Q8_0 blocks of 32, Q8_K blocks of
-// 256) before the integer dot products: measured 0.72% (q8_0), 0.64% (q4_0), 2.1% (q4_k).
+// also rounded to f16 before the dot products, as llama.cpp does (measured 2.4e-4). Quantized weights: the reference
+// dequantizes the same blocks exactly, but Fragua (like llama.cpp) quantizes the activations to 8 bits (Q8_0 blocks of
+// 32, Q8_K blocks of 256) before the integer dot products: measured 0.72% (q8_0), 0.64% (q4_0), 2.1% (q4_k).
 const Case kCases[] = {
     {"llama_gqa_f32", 2e-4}, {"llama_mha_f16", 5e-4}, {"llama3_mqa_f32", 2e-4}, {"granite_tied_f32", 2e-4},
     {"llama_q8_0", 3e-2},    {"llama_q4_0", 3e-2},    {"llama_q4_k", 3e-2},
@@ -95,8 +95,8 @@ TEST_P(ForwardTest, MatchesPyTorchReference) {
       argmax_agree += a == b;
     }
     std::printf("%s threads %d: max |error| / max |logit| = %.3g\n", c.model, threads, max_err / ref_max);
-    EXPECT_LE(max_err / ref_max, c.tolerance) << c.model << " threads " << threads << ": max error " << max_err
-                                               << " against max logit " << ref_max;
+    EXPECT_LE(max_err / ref_max, c.tolerance)
+        << c.model << " threads " << threads << ": max error " << max_err << " against max logit " << ref_max;
     if (c.tolerance <= 5e-4) {
       EXPECT_EQ(argmax_agree, tokens.size());
     }
@@ -164,7 +164,9 @@ TEST(Context, EvalCallbackTracesEveryStep) {
   const size_t T = tokens.size();
   EXPECT_EQ(seen.size(), 13u * static_cast<size_t>(c.n_layer));
   for (int64_t l = 0; l < c.n_layer; ++l) {
-    auto at = [&](const char* n) -> const std::vector<float>& { return seen[n + std::string("-") + std::to_string(l)]; };
+    auto at = [&](const char* n) -> const std::vector<float>& {
+      return seen[n + std::string("-") + std::to_string(l)];
+    };
     EXPECT_EQ(at("Qcur").size(), T * static_cast<size_t>(c.n_embd_q()));
     EXPECT_EQ(at("Kcur").size(), T * static_cast<size_t>(c.n_embd_kv()));
     EXPECT_EQ(at("ffn_gate").size(), T * static_cast<size_t>(c.n_ff));
@@ -176,7 +178,8 @@ TEST(Context, EvalCallbackTracesEveryStep) {
     }
     for (size_t i = 0; i < at("ffn_swiglu").size(); ++i) {
       const float g = at("ffn_gate")[i];
-      EXPECT_NEAR(at("ffn_swiglu")[i], g / (1 + std::exp(-g)) * at("ffn_up")[i], 1e-6 + 1e-6 * std::fabs(at("ffn_swiglu")[i]));
+      EXPECT_NEAR(at("ffn_swiglu")[i], g / (1 + std::exp(-g)) * at("ffn_up")[i],
+                  1e-6 + 1e-6 * std::fabs(at("ffn_swiglu")[i]));
     }
   }
 }

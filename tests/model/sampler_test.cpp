@@ -61,7 +61,10 @@ TEST(Sampler, TopKTopPMinPTruncate) {
   const auto logits = logits_of({0.5, 0.3, 0.15, 0.05});
   {
     SamplerParams p;
-    p.top_k = 2; p.top_p = 1.0f; p.min_p = 0.0f; p.temperature = 1.0f;
+    p.top_k = 2;
+    p.top_p = 1.0f;
+    p.min_p = 0.0f;
+    p.temperature = 1.0f;
     Sampler s(p);
     auto h = histogram(s, logits, 5000);
     EXPECT_EQ(h.count(2) + h.count(3), 0u);
@@ -69,14 +72,20 @@ TEST(Sampler, TopKTopPMinPTruncate) {
   }
   {
     SamplerParams p;  // nucleus 0.7: {0.5, 0.3} is the smallest set reaching it
-    p.top_k = 0; p.top_p = 0.7f; p.min_p = 0.0f; p.temperature = 1.0f;
+    p.top_k = 0;
+    p.top_p = 0.7f;
+    p.min_p = 0.0f;
+    p.temperature = 1.0f;
     Sampler s(p);
     auto h = histogram(s, logits, 5000);
     EXPECT_EQ(h.count(2) + h.count(3), 0u);
   }
   {
     SamplerParams p;  // min-p 0.35: keeps p >= 0.175, i.e. tokens 0 and 1
-    p.top_k = 0; p.top_p = 1.0f; p.min_p = 0.35f; p.temperature = 1.0f;
+    p.top_k = 0;
+    p.top_p = 1.0f;
+    p.min_p = 0.35f;
+    p.temperature = 1.0f;
     Sampler s(p);
     auto h = histogram(s, logits, 5000);
     EXPECT_EQ(h.count(2) + h.count(3), 0u);

@@ -56,8 +56,8 @@ TEST_P(GoldenDequant, BitExactToReference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllFormats, GoldenDequant,
-                         ::testing::Values("f16", "bf16", "q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "q8_1",
-                                           "q2_k", "q3_k", "q4_k", "q5_k", "q6_k", "q8_k"));
+                         ::testing::Values("f16", "bf16", "q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "q8_1", "q2_k",
+                                           "q3_k", "q4_k", "q5_k", "q6_k", "q8_k"));
 
 TEST(Half, NarrowingMatchesReference) {
   const auto in = read_golden("round_in.f32");
@@ -143,8 +143,8 @@ TEST_P(QuantizeRoundTrip, ErrorWithinBound) {
   EXPECT_GT(rel, bound / 50) << dtype_name(type) << ": suspiciously exact";
 }
 
-// Bounds (q8_k is loose: one outlier sets the scale of a whole 256-element block). b-bit uniform quantization of Gaussian blocks gives roughly
-// step/sqrt(12) / sigma with step = range / (2^b - 1).
+// Bounds (q8_k is loose: one outlier sets the scale of a whole 256-element block). b-bit uniform quantization of
+// Gaussian blocks gives roughly step/sqrt(12) / sigma with step = range / (2^b - 1).
 INSTANTIATE_TEST_SUITE_P(Types, QuantizeRoundTrip,
                          ::testing::Values(RoundTrip{DType::q8_0, 0.01}, RoundTrip{DType::q4_0, 0.15},
                                            RoundTrip{DType::q4_1, 0.12}, RoundTrip{DType::q5_0, 0.07},

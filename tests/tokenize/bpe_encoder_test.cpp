@@ -34,8 +34,8 @@ TEST(HardeningLongWord, CutsFallOnCharacterAndWordBoundaries) {
   EXPECT_LE(cut, 1 + kMaxMergeRunBytes);
   EXPECT_NE(static_cast<uint8_t>(two_byte[cut]) & 0xC0, 0x80);
   // With U+2581 word markers: before the run of markers that starts the last word in reach.
-  std::string marked = std::string(kMaxMergeRunBytes - 100, 'x') + std::string(kSpaceMarker) + std::string(kSpaceMarker) +
-                       std::string(200, 'y');
+  std::string marked = std::string(kMaxMergeRunBytes - 100, 'x') + std::string(kSpaceMarker) +
+                       std::string(kSpaceMarker) + std::string(200, 'y');
   EXPECT_EQ(merge_run_end(marked, 0, true), kMaxMergeRunBytes - 100);
   EXPECT_EQ(merge_run_end(marked, 0, false), kMaxMergeRunBytes);
   EXPECT_EQ(merge_run_end("short", 0, true), 5u);
@@ -48,7 +48,8 @@ TEST(HardeningLongWord, SentencePieceSpansAreCutAtWords) {
   s.kind = ModelKind::spm;
   for (int b = 0; b < 256; ++b) s.tokens.push_back(byte_token_text(static_cast<uint8_t>(b)));
   s.types.assign(256, TokenType::byte);
-  for (std::string t : {std::string("a"), std::string("b"), std::string(kSpaceMarker), "a" + std::string(kSpaceMarker) + "b", std::string("aa")}) {
+  for (std::string t : {std::string("a"), std::string("b"), std::string(kSpaceMarker),
+                        "a" + std::string(kSpaceMarker) + "b", std::string("aa")}) {
     s.tokens.push_back(t);
     s.types.push_back(TokenType::normal);
   }
@@ -65,9 +66,8 @@ TEST(HardeningLongWord, ThroughTheCliMemoryIsBounded) {
   fragua::test::TempDir dir;
   ASSERT_TRUE(write_file_atomic(dir.file("base.json"), test::byte_level_json().dump()).ok());
   ASSERT_TRUE(write_file_atomic(dir.file("word.txt"), std::string(4 << 20, 'a')).ok());
-  auto r = test::run_cli_bounded("tokenizer encode -k " + dir.file("base.json") + " --input " + dir.file("word.txt") +
-                                      " > /dev/null",
-                                  120);
+  auto r = test::run_cli_bounded(
+      "tokenizer encode -k " + dir.file("base.json") + " --input " + dir.file("word.txt") + " > /dev/null", 120);
   EXPECT_EQ(r.exit_code, 0) << r.output;
   // ASan build, 4 MiB word: about 80 MB and 8 s measured; the merge loop over the whole word
   // took about 53 bytes per byte before (100 MB word: 5.3 GB, over 300 s).

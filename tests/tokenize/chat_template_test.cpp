@@ -7,13 +7,14 @@
 namespace fragua::tokenize {
 namespace {
 
-const std::vector<ChatMessage> kChat = {{"system", "Ets un assistent."}, {"user", "Hola!"}, {"assistant", "Bon dia."},
-                                        {"user", "Com estàs?"}};
+const std::vector<ChatMessage> kChat = {
+    {"system", "Ets un assistent."}, {"user", "Hola!"}, {"assistant", "Bon dia."}, {"user", "Com estàs?"}};
 
 TEST(ChatTemplate, ChatMLFromSalamandraStyleJinja) {
   // The markers of a ChatML Jinja template as Salamandra ships it (abridged).
-  std::string jinja = "{{ bos_token }}{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + "
-                      "message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}";
+  std::string jinja =
+      "{{ bos_token }}{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + "
+      "message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}";
   auto r = apply_chat_template(jinja, kChat, true);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(*r,
@@ -24,8 +25,9 @@ TEST(ChatTemplate, ChatMLFromSalamandraStyleJinja) {
 
 TEST(ChatTemplate, Llama3AndGranite) {
   std::vector<ChatMessage> one = {{"user", "Kaixo"}};
-  EXPECT_EQ(*apply_chat_template("llama3", one, true),
-            "<|start_header_id|>user<|end_header_id|>\n\nKaixo<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n");
+  EXPECT_EQ(
+      *apply_chat_template("llama3", one, true),
+      "<|start_header_id|>user<|end_header_id|>\n\nKaixo<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n");
   EXPECT_EQ(*apply_chat_template("{% ... '<|start_of_role|>' ... '<|end_of_role|>' %}", one, true),
             "<|start_of_role|>user<|end_of_role|>Kaixo<|end_of_text|>\n<|start_of_role|>assistant<|end_of_role|>");
   EXPECT_EQ(*detect_chat_template("{{ '<|start_header_id|>' }}{{ '<|end_header_id|>' }}"), "llama3");
@@ -46,7 +48,9 @@ TEST(ChatTemplate, UnknownTemplateIsAClearError) {
 }
 
 // Defect 16: text typed in a message must never become a control token (role spoofing).
-size_t count(const std::vector<int32_t>& ids, int32_t id) { return static_cast<size_t>(std::count(ids.begin(), ids.end(), id)); }
+size_t count(const std::vector<int32_t>& ids, int32_t id) {
+  return static_cast<size_t>(std::count(ids.begin(), ids.end(), id));
+}
 
 TEST(HardeningChat, TypedMarkersStayText) {
   auto tok = Tokenizer::from_spec(test::chatml_spec());

@@ -47,10 +47,11 @@ inline nlohmann::json nested_sequence(nlohmann::json inner, int levels, bool nor
 // A byte-level tokenizer whose pre-tokenizer is one Split regex (then ByteLevel without regex).
 inline nlohmann::json split_regex_json(const std::string& regex) {
   nlohmann::json j = byte_level_json();
-  j["pre_tokenizer"] = {{"type", "Sequence"},
-                        {"pretokenizers",
-                         {{{"type", "Split"}, {"pattern", {{"Regex", regex}}}, {"behavior", "Isolated"}, {"invert", false}},
-                          {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}}}}};
+  j["pre_tokenizer"] = {
+      {"type", "Sequence"},
+      {"pretokenizers",
+       {{{"type", "Split"}, {"pattern", {{"Regex", regex}}}, {"behavior", "Isolated"}, {"invert", false}},
+        {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}}}}};
   return j;
 }
 

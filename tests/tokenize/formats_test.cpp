@@ -76,9 +76,11 @@ TEST(Formats, BadJsonNamesTheOffset) {
   ASSERT_FALSE(u.ok());
   EXPECT_EQ(u.error().code(), ErrorCode::unsupported);
   auto hole = Tokenizer::from_hf_json_text(
-      R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 2}, "merges": []}, "decoder": {"type": "ByteLevel"}})", "h.json");
+      R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 2}, "merges": []}, "decoder": {"type": "ByteLevel"}})",
+      "h.json");
   ASSERT_FALSE(hole.ok());
-  EXPECT_NE(hole.error().message().find("has id 2, but the file has only 2 entries"), std::string::npos) << hole.error().message();
+  EXPECT_NE(hole.error().message().find("has id 2, but the file has only 2 entries"), std::string::npos)
+      << hole.error().message();
 }
 
 TEST(Formats, GgufWithBadIdsIsCorruption) {
@@ -115,15 +117,17 @@ void expect_same_vocabulary(const Tokenizer& a, const Tokenizer& b, const std::s
       same = same && std::memcmp(&sa, &sb, sizeof sa) == 0;
     }
     if (!same) {
-      ADD_FAILURE() << what << ": token " << i << " '" << a.token_text(i) << "' type " << static_cast<int>(a.token_type(i))
-                    << " came back as '" << b.token_text(i) << "' type " << static_cast<int>(b.token_type(i));
+      ADD_FAILURE() << what << ": token " << i << " '" << a.token_text(i) << "' type "
+                    << static_cast<int>(a.token_type(i)) << " came back as '" << b.token_text(i) << "' type "
+                    << static_cast<int>(b.token_type(i));
       ++mismatches;
     }
   }
   EXPECT_EQ(x.kind, y.kind) << what;
   EXPECT_EQ(x.merges, y.merges) << what;
   auto regexes = [](const VocabSpec& v) {  // a pre name stands for its regexes
-    return v.pre_regexes.empty() && v.kind == ModelKind::bpe && v.byte_encode ? *pre_tokenizer_regexes(v.pre) : v.pre_regexes;
+    return v.pre_regexes.empty() && v.kind == ModelKind::bpe && v.byte_encode ? *pre_tokenizer_regexes(v.pre)
+                                                                              : v.pre_regexes;
   };
   EXPECT_EQ(regexes(x), regexes(y)) << what;
   EXPECT_EQ(x.ignore_merges, y.ignore_merges) << what;
@@ -176,16 +180,25 @@ TEST(HardeningConvert, VocabulariesWithDuplicatesNanScoresAndEveryTypeLoadBack) 
     float score;
   };
   const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
-  for (Extra e : {Extra{"<unk>", TokenType::unknown, 0}, {"<s>", TokenType::control, 0}, {"</s>", TokenType::control, 0},
-                  {"▁a", TokenType::normal, -1}, {"▁a", TokenType::normal, -2},  // duplicate piece
-                  {"b", TokenType::normal, nan}, {"c", TokenType::normal, inf}, {"d", TokenType::normal, -inf},
-                  {"<unused0>", TokenType::unused, 0}, {"<unused0>", TokenType::unused, 0}, {"u", TokenType::undefined, -3},
-                  {"<|im_end|>", TokenType::user_defined, 0}, {"<s>", TokenType::normal, -4}}) {
+  for (Extra e : {Extra{"<unk>", TokenType::unknown, 0},
+                  {"<s>", TokenType::control, 0},
+                  {"</s>", TokenType::control, 0},
+                  {"▁a", TokenType::normal, -1},
+                  {"▁a", TokenType::normal, -2},  // duplicate piece
+                  {"b", TokenType::normal, nan},
+                  {"c", TokenType::normal, inf},
+                  {"d", TokenType::normal, -inf},
+                  {"<unused0>", TokenType::unused, 0},
+                  {"<unused0>", TokenType::unused, 0},
+                  {"u", TokenType::undefined, -3},
+                  {"<|im_end|>", TokenType::user_defined, 0},
+                  {"<s>", TokenType::normal, -4}}) {
     s.tokens.push_back(e.text);
     s.types.push_back(e.type);
   }
   s.scores.assign(256, 0.0f);
-  for (float f : {0.0f, 0.0f, 0.0f, -1.0f, -2.0f, nan, inf, -inf, 0.0f, 0.0f, -3.0f, 0.0f, -4.0f}) s.scores.push_back(f);
+  for (float f : {0.0f, 0.0f, 0.0f, -1.0f, -2.0f, nan, inf, -inf, 0.0f, 0.0f, -3.0f, 0.0f, -4.0f})
+    s.scores.push_back(f);
   s.unk_id = 256;
   s.bos_id = 257;
   s.eos_id = 258;

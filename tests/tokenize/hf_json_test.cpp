@@ -112,15 +112,17 @@ TEST(HardeningHfJson, HugeIdIsRefusedBeforeAllocating) {
   auto t = Tokenizer::from_hf_json_text(text, "big.json");
   ASSERT_FALSE(t.ok());
   EXPECT_EQ(t.error().code(), ErrorCode::corruption);
-  EXPECT_NE(t.error().message().find("big.json: model.vocab[\"b\"]: token \"b\" has id 4194303, but the file has only 2"),
-            std::string::npos)
+  EXPECT_NE(
+      t.error().message().find("big.json: model.vocab[\"b\"]: token \"b\" has id 4194303, but the file has only 2"),
+      std::string::npos)
       << t.error().message();
   auto added = Tokenizer::from_hf_json_text(
       R"({"model": {"type": "BPE", "vocab": {"a": 0}}, "added_tokens": [{"id": 4000000, "content": "<x>"}],
           "decoder": {"type": "ByteLevel"}})",
       "added.json");
   ASSERT_FALSE(added.ok());
-  EXPECT_NE(added.error().message().find("added.json: added_tokens[0]: token \"<x>\" has id 4000000"), std::string::npos)
+  EXPECT_NE(added.error().message().find("added.json: added_tokens[0]: token \"<x>\" has id 4000000"),
+            std::string::npos)
       << added.error().message();
 
   fragua::test::TempDir dir;

@@ -65,7 +65,8 @@ TEST(HardeningRegex, ThroughTheCliTheExitIsNonZero) {
   fragua::test::TempDir dir;
   ASSERT_TRUE(write_file_atomic(dir.file("redos.json"), test::split_regex_json("(a+)+$").dump()).ok());
   ASSERT_TRUE(write_file_atomic(dir.file("text.txt"), "hola\n" + repeat(std::string(17, 'a') + "b", 4622) + "\n").ok());
-  auto r = test::run_cli_bounded("tokenizer encode -k " + dir.file("redos.json") + " --input " + dir.file("text.txt"), 60);
+  auto r =
+      test::run_cli_bounded("tokenizer encode -k " + dir.file("redos.json") + " --input " + dir.file("text.txt"), 60);
   EXPECT_FALSE(r.timed_out);
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find(dir.file("text.txt") + ":2: pre-tokenizer regex '(a+)+$'"), std::string::npos) << r.output;

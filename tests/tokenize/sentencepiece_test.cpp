@@ -11,7 +11,9 @@
 namespace fragua::tokenize {
 namespace {
 
-bool have_spm() { return fragua::test::run_command("command -v spm_train >/dev/null && command -v spm_encode >/dev/null") == 0; }
+bool have_spm() {
+  return fragua::test::run_command("command -v spm_train >/dev/null && command -v spm_encode >/dev/null") == 0;
+}
 
 void check_against_spm(const std::string& extra_flags, bool rare_in_training) {
   if (!have_spm()) GTEST_SKIP() << "spm_train/spm_encode not installed (Debian package sentencepiece)";
@@ -22,7 +24,8 @@ void check_against_spm(const std::string& extra_flags, bool rare_in_training) {
   std::string out;
   int rc = fragua::test::run_command("spm_train --input=" + dir.file("train.txt") + " --model_prefix=" + dir.file("m") +
                                          " --model_type=bpe --vocab_size=1200 --byte_fallback=true "
-                                         "--minloglevel=2 --num_threads=1 " + extra_flags,
+                                         "--minloglevel=2 --num_threads=1 " +
+                                         extra_flags,
                                      &out);
   ASSERT_EQ(rc, 0) << out;
   rc = fragua::test::run_command("spm_encode --model=" + dir.file("m.model") + " --output_format=id < " +

@@ -9,10 +9,11 @@
 namespace fragua::tokenize::test {
 
 inline std::string make_text(uint32_t seed, size_t n_lines, bool rare) {
-  static const std::vector<std::string> syl = {
-      "la", "de", "que", "el", "en", "ción", "ta", "ri", "ko", "tza", "ba", "gu", "na", "ll", "ny", "ñe", "xa",
-      "ção", "és", "à", "ò", "ü", "txe", "rre", "mos", "ar", "ak", "eta", "ren", "oa", "ais", "ía", "pro", "es",
-      "ti", "men", "te", "ge", "lo", "cia", "ze", "bi", "ho", "ja", "uy", "ción", "dad", "ei", "ou", "ña"};
+  static const std::vector<std::string> syl = {"la",  "de", "que", "el",  "en",  "ción", "ta",  "ri",  "ko",  "tza",
+                                               "ba",  "gu", "na",  "ll",  "ny",  "ñe",   "xa",  "ção", "és",  "à",
+                                               "ò",   "ü",  "txe", "rre", "mos", "ar",   "ak",  "eta", "ren", "oa",
+                                               "ais", "ía", "pro", "es",  "ti",  "men",  "te",  "ge",  "lo",  "cia",
+                                               "ze",  "bi", "ho",  "ja",  "uy",  "ción", "dad", "ei",  "ou",  "ña"};
   static const std::vector<std::string> punct = {",", ".", ";", ":", "?", "!", " -", "(", ")", "«", "»", "¿", "¡"};
   static const std::vector<std::string> rares = {"🙂", "漢字", "Ω", "ŋ", "ß", "€", "ﬁ", "Ａ", "½", "\t"};
   std::mt19937 rng(seed);

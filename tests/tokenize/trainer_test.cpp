@@ -125,7 +125,8 @@ TEST(Trainer, BadOptionsAreErrors) {
   o = t.options("");
   o.vocab_size = 100;
   EXPECT_FALSE(train_bpe(o).ok());
-  ASSERT_TRUE(write_file_atomic(t.dir.file("bad.jsonl"), "{\"text\": \"hola\", \"lang\": \"es\"}\n{\"text\": 5}\n").ok());
+  ASSERT_TRUE(
+      write_file_atomic(t.dir.file("bad.jsonl"), "{\"text\": \"hola\", \"lang\": \"es\"}\n{\"text\": 5}\n").ok());
   o.vocab_size = 700;
   o.inputs = {{t.dir.file("bad.jsonl"), ""}};
   r = train_bpe(o);
@@ -141,8 +142,9 @@ std::string random_bytes(std::mt19937& rng) {
 }
 
 std::string random_unicode(std::mt19937& rng) {
-  static const std::pair<char32_t, char32_t> ranges[] = {{0x20, 0x7E}, {0xA0, 0x24F}, {0x300, 0x36F}, {0x400, 0x4FF},
-                                                         {0x3040, 0x30FF}, {0x4E00, 0x4FFF}, {0x1F300, 0x1F6FF}, {0x9, 0xD}};
+  static const std::pair<char32_t, char32_t> ranges[] = {{0x20, 0x7E},       {0xA0, 0x24F},    {0x300, 0x36F},
+                                                         {0x400, 0x4FF},     {0x3040, 0x30FF}, {0x4E00, 0x4FFF},
+                                                         {0x1F300, 0x1F6FF}, {0x9, 0xD}};
   std::string s;
   size_t n = rng() % 40;
   for (size_t i = 0; i < n; ++i) {

@@ -15,7 +15,6 @@ namespace {
 
 using test::FullDiskEnv;
 
-
 // A loader position as Dataset::state() writes it.
 nlohmann::json data_state() {
   return {{"rng", {"1", "2", "3", "4"}}, {"languages", {{"es", {{"cursor", 32}, {"epoch", 0}}}}}, {"batches", 2}};
@@ -100,7 +99,8 @@ TEST(CheckpointHardening, EveryStateFieldIsValidated) {
   Model m = small_model(1);
   AdamW opt({}, m.params().size());
   opt.set_t(5);
-  ASSERT_TRUE(save_checkpoint(dir.path(), 5, m, opt, {{"data", data_state()}, {"world_size", 1}, {"batch", 2}}, 2).ok());
+  ASSERT_TRUE(
+      save_checkpoint(dir.path(), 5, m, opt, {{"data", data_state()}, {"world_size", 1}, {"batch", 2}}, 2).ok());
   const std::string ck = *latest_checkpoint(dir.path());
   const std::string path = ck + "/state.json";
   const nlohmann::json good = nlohmann::json::parse(*read_file(path));
@@ -115,19 +115,29 @@ TEST(CheckpointHardening, EveryStateFieldIsValidated) {
       {"huge step", [](auto& j) { j["step"] = int64_t{1} << 50; }, "\"step\": 1125899906842624 is outside"},
       {"float step", [](auto& j) { j["step"] = 6.9e106; }, "\"step\": expected an integer"},
       {"negative adam_t", [](auto& j) { j["adam_t"] = -3; }, "\"adam_t\": -3 is outside"},
-      {"batches -1", [](auto& j) { j["data"]["batches"] = -1; }, "\"data\" \"batches\": -1 is outside [0, 4611686018427387904]"},
-      {"all-zero rng", [](auto& j) { j["data"]["rng"] = {"0", "0", "0", "0"}; }, "\"rng\" is all zero"},
-      {"negative rng word", [](auto& j) { j["data"]["rng"][2] = "-1"; }, "\"rng\"[2] is \"-1\", expected a decimal 64-bit word"},
+      {"batches -1", [](auto& j) { j["data"]["batches"] = -1; },
+       "\"data\" \"batches\": -1 is outside [0, 4611686018427387904]"},
+      {"all-zero rng",
+       [](auto& j) {
+         j["data"]["rng"] = {"0", "0", "0", "0"};
+       },
+       "\"rng\" is all zero"},
+      {"negative rng word", [](auto& j) { j["data"]["rng"][2] = "-1"; },
+       "\"rng\"[2] is \"-1\", expected a decimal 64-bit word"},
       {"rng word past 2^64", [](auto& j) { j["data"]["rng"][0] = "18446744073709551616"; }, "\"rng\"[0] is"},
       {"numeric rng word", [](auto& j) { j["data"]["rng"][1] = 7; }, "\"rng\"[1] is 7"},
       {"three rng words", [](auto& j) { j["data"]["rng"].erase(3); }, "\"rng\" must hold 4 words"},
-      {"negative cursor", [](auto& j) { j["data"]["languages"]["es"]["cursor"] = -5; }, "languages.es \"cursor\": -5 is outside"},
-      {"string epoch", [](auto& j) { j["data"]["languages"]["es"]["epoch"] = "x"; }, "languages.es \"epoch\": expected an integer"},
+      {"negative cursor", [](auto& j) { j["data"]["languages"]["es"]["cursor"] = -5; },
+       "languages.es \"cursor\": -5 is outside"},
+      {"string epoch", [](auto& j) { j["data"]["languages"]["es"]["epoch"] = "x"; },
+       "languages.es \"epoch\": expected an integer"},
       {"world_size 0", [](auto& j) { j["world_size"] = 0; }, "\"world_size\": 0 is outside [1, 1048576]"},
       {"string batch", [](auto& j) { j["batch"] = "2"; }, "\"batch\": expected an integer"},
-      {"numeric fingerprint", [](auto& j) { j["tokenizer_fingerprint"] = 12; }, "\"tokenizer_fingerprint\" is 12, expected a string"},
+      {"numeric fingerprint", [](auto& j) { j["tokenizer_fingerprint"] = 12; },
+       "\"tokenizer_fingerprint\" is 12, expected a string"},
       {"no data", [](auto& j) { j.erase("data"); }, "\"data\" is missing"},
-      {"array state", [](auto& j) { j = nlohmann::json::array({1}); }, "not a Fragua training state (an array of 1 elements)"},
+      {"array state", [](auto& j) { j = nlohmann::json::array({1}); },
+       "not a Fragua training state (an array of 1 elements)"},
   };
   for (const auto& c : cases) {
     nlohmann::json j = good;
@@ -209,7 +219,8 @@ TEST(CheckpointHardening, ConfigLargerThanTheFileIsRefusedBeforeAllocating) {
   auto m = load_model_safetensors(dir.file("model.safetensors"));
   ASSERT_FALSE(m.ok());
   EXPECT_NE(m.error().message().find("describes 7295471616 parameters but the file's tensors hold 4 bytes"),
-            std::string::npos) << m.error().message();
+            std::string::npos)
+      << m.error().message();
 }
 
 }  // namespace

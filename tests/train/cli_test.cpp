@@ -28,7 +28,8 @@ struct CliTest : ::testing::Test {
     std::ofstream(dir.file("c.jsonl")) << testing::make_corpus_jsonl(30, 30);
     shards = dir.file("shards");
     std::string out;
-    int rc = test::run_command(cli + " -q corpus shard --tokenizer byte --out " + shards + " " + dir.file("c.jsonl"), &out);
+    int rc =
+        test::run_command(cli + " -q corpus shard --tokenizer byte --out " + shards + " " + dir.file("c.jsonl"), &out);
     ASSERT_EQ(rc, 0) << out;
   }
 };
@@ -56,7 +57,8 @@ TEST_F(CliTest, ShardTrainExportPlot) {
   // The closing summary gives bits per byte for every language.
   auto summary = out.find("validation bits per byte at step 4:");
   ASSERT_NE(summary, std::string::npos) << out;
-  for (const char* lang : {" ca ", " es ", " eu ", " gl "}) EXPECT_NE(out.find(lang, summary), std::string::npos) << lang;
+  for (const char* lang : {" ca ", " es ", " eu ", " gl "})
+    EXPECT_NE(out.find(lang, summary), std::string::npos) << lang;
   rc = test::run_command(cli + " -q export " + run + " -o " + dir.file("m.gguf"), &out);
   ASSERT_EQ(rc, 0) << out;
   auto g = format::GgufFile::open(dir.file("m.gguf"));
@@ -75,11 +77,13 @@ TEST_F(CliTest, BadInputIsAClearErrorAndWritesNothing) {
   EXPECT_NE(rc, 0);
   EXPECT_NE(out.find(dir.file("nope")), std::string::npos) << out;
   EXPECT_FALSE(std::filesystem::exists(dir.file("r")));
-  rc = test::run_command(cli + " train --data " + shards + " --out " + dir.file("r") + kModel + "--max-memory 10K", &out);
+  rc = test::run_command(cli + " train --data " + shards + " --out " + dir.file("r") + kModel + "--max-memory 10K",
+                         &out);
   EXPECT_NE(rc, 0);
   EXPECT_NE(out.find("memory"), std::string::npos) << out;
   EXPECT_FALSE(std::filesystem::exists(dir.file("r")));
-  rc = test::run_command(cli + " train --data " + shards + " --out " + dir.file("r") + kModel + "--mix es=1,xx=2", &out);
+  rc =
+      test::run_command(cli + " train --data " + shards + " --out " + dir.file("r") + kModel + "--mix es=1,xx=2", &out);
   EXPECT_NE(rc, 0);
   EXPECT_NE(out.find("'xx'"), std::string::npos) << out;
 }
@@ -92,8 +96,8 @@ TEST_F(CliTest, MpiTwoRanksEqualTwoAccumulationSteps) {
   std::string common = " -q train --data " + shards + kModel + "--steps 3 --batch 2 --eval-every 0 -t 1";
   std::string out;
   // OpenMPI's own allocations are not ours to leak-check.
-  int rc = test::run_command("ASAN_OPTIONS=detect_leaks=0 mpirun --allow-run-as-root --oversubscribe -np 2 " + cli + common +
-                                 " --out " + dir.file("mpi"),
+  int rc = test::run_command("ASAN_OPTIONS=detect_leaks=0 mpirun --allow-run-as-root --oversubscribe -np 2 " + cli +
+                                 common + " --out " + dir.file("mpi"),
                              &out);
   ASSERT_EQ(rc, 0) << out;
   rc = test::run_command(cli + common + " --grad-accum 2 --out " + dir.file("accum"), &out);
@@ -172,8 +176,7 @@ TEST_F(CliTest, SecondRunInTheSameDirectoryIsRefusedAndSigintSavesThenExits130) 
   EXPECT_GT(state["step"].get<int64_t>(), 0);
   std::ifstream metrics(run + "/metrics.jsonl");
   int lines = 0;
-  for (std::string line; std::getline(metrics, line); ++lines)
-    EXPECT_TRUE(nlohmann::json::accept(line)) << line;
+  for (std::string line; std::getline(metrics, line); ++lines) EXPECT_TRUE(nlohmann::json::accept(line)) << line;
   EXPECT_EQ(lines, state["step"].get<int64_t>());
   // The lock died with its holder: the run resumes.
   std::string out;
@@ -200,11 +203,12 @@ TEST_F(CliTest, ExportInterruptedBySigintLeavesNoTemporary) {
   }
   const std::string out_dir = dir.file("out");
   std::filesystem::create_directory(out_dir);
-  const pid_t pid = spawn(cli + " -q export " + dir.file("model.safetensors") + " -o " + out_dir + "/m.gguf",
-                          dir.file("export.log"));
+  const pid_t pid =
+      spawn(cli + " -q export " + dir.file("model.safetensors") + " -o " + out_dir + "/m.gguf", dir.file("export.log"));
   // Interrupt once the temporary holds some data (the whole file is ~100 MB).
   bool seen = false;
-  for (auto t0 = std::chrono::steady_clock::now(); !seen && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(60);) {
+  for (auto t0 = std::chrono::steady_clock::now();
+       !seen && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(60);) {
     std::error_code ec;
     for (auto& e : std::filesystem::directory_iterator(out_dir, ec))
       if (e.path().filename().string().starts_with("m.gguf.tmp-") && e.file_size(ec) > (4u << 20)) seen = true;

@@ -82,7 +82,8 @@ TEST(Gradients, AccumulateAcrossBackwardCalls) {
   std::vector<float> half(g.model.grads().begin(), g.model.grads().end());
   g.model.forward(g.tokens.data(), g.targets.data(), g.B, g.T, opts);
   g.model.backward(0.5f, opts);
-  for (size_t i = 0; i < half.size(); i += 7) EXPECT_NEAR(g.model.grads()[i], 2 * half[i], 1e-6 + 1e-5 * std::abs(half[i]));
+  for (size_t i = 0; i < half.size(); i += 7)
+    EXPECT_NEAR(g.model.grads()[i], 2 * half[i], 1e-6 + 1e-5 * std::abs(half[i]));
 }
 
 TEST(AdamW, TwentyStepsMatchPyTorchTrajectory) {

@@ -13,11 +13,16 @@ namespace {
 TEST(Plot, RecordsOfTheWrongShapeAreSkipped) {
   test::TempDir dir;
   ASSERT_TRUE(write_file_atomic(dir.file("metrics.jsonl"),
-                                R"({"type":"train","step":1,"loss":3.5,"lr":0.001,"grad_norm":1.2})" "\n"
-                                R"({"type":7,"step":2,"loss":3.0})" "\n"
-                                R"({"type":"val","step":2,"val_loss":5,"val_bpb":[1,2]})" "\n"
-                                R"({"type":"val","step":"3","val_bpb":{"es":1.5}})" "\n"
-                                R"({"type":"val","step":4,"val_bpb":{"es":1.4,"<b>":"x"}})" "\n")
+                                R"({"type":"train","step":1,"loss":3.5,"lr":0.001,"grad_norm":1.2})"
+                                "\n"
+                                R"({"type":7,"step":2,"loss":3.0})"
+                                "\n"
+                                R"({"type":"val","step":2,"val_loss":5,"val_bpb":[1,2]})"
+                                "\n"
+                                R"({"type":"val","step":"3","val_bpb":{"es":1.5}})"
+                                "\n"
+                                R"({"type":"val","step":4,"val_bpb":{"es":1.4,"<b>":"x"}})"
+                                "\n")
                   .ok());
   auto st = plot_metrics(dir.file("metrics.jsonl"), dir.file("p.svg"));
   ASSERT_TRUE(st.ok()) << st.error().to_string();

@@ -19,9 +19,9 @@ enum class RopeMode { normal, neox };  // normal: pairs (2i, 2i+1); neox: pairs 
 
 struct RopeParams {
   RopeMode mode = RopeMode::normal;
-  int n_rot = 0;                 // rotated dimensions (<= head_dim; the rest pass through)
-  float theta_base = 10000.0f;   // llama.rope.freq_base
-  float freq_scale = 1.0f;       // linear scaling: 1 / factor
+  int n_rot = 0;                        // rotated dimensions (<= head_dim; the rest pass through)
+  float theta_base = 10000.0f;          // llama.rope.freq_base
+  float freq_scale = 1.0f;              // linear scaling: 1 / factor
   const float* freq_factors = nullptr;  // per pair divisor of theta (llama3 scaling), n_rot/2 values
 };
 
@@ -34,13 +34,13 @@ struct RopeParams {
 //  - kAttentionBatch tokens or more (prompt batches): keys and values widened to f32, scores as
 //    f32 products, softmax, then the f32 product with V.
 struct AttentionArgs {
-  const float* q = nullptr;     // [n_tokens, n_head * head_dim]
-  const uint16_t* k = nullptr;  // f16 cache [n_kv, n_head_kv * head_dim] (positions 0..n_kv-1)
-  const uint16_t* v = nullptr;  // f16 cache [n_kv, n_head_kv * head_dim]
-  float* out = nullptr;         // [n_tokens, n_head * head_dim]
+  const float* q = nullptr;      // [n_tokens, n_head * head_dim]
+  const uint16_t* k = nullptr;   // f16 cache [n_kv, n_head_kv * head_dim] (positions 0..n_kv-1)
+  const uint16_t* v = nullptr;   // f16 cache [n_kv, n_head_kv * head_dim]
+  float* out = nullptr;          // [n_tokens, n_head * head_dim]
   const int32_t* pos = nullptr;  // position of each token; token t sees cache rows 0..pos[t]
   int64_t n_tokens = 0, n_head = 0, n_head_kv = 0, head_dim = 0, n_kv = 0;
-  float scale = 0.0f;           // score scale (1/sqrt(head_dim), or granite's attention multiplier)
+  float scale = 0.0f;  // score scale (1/sqrt(head_dim), or granite's attention multiplier)
 };
 inline constexpr int64_t kAttentionBatch = 64;
 

@@ -18,8 +18,8 @@ namespace fragua::cpu {
 // k must be a multiple of wtype's block size. Types without a kernel (q2_k, q3_k) are
 // dequantized row by row and dotted in f32.
 // layout: Layout::panels16 for weights that pack_weights prepared.
-void matmul(const void* w, DType wtype, int64_t m, int64_t k, const float* x, int64_t n, float* y,
-            ThreadPool& pool, Layout layout = Layout::rows);
+void matmul(const void* w, DType wtype, int64_t m, int64_t k, const float* x, int64_t n, float* y, ThreadPool& pool,
+            Layout layout = Layout::rows);
 
 // Weight packing at load time (what llama.cpp calls repacking). A Q4_0 or Q5_0 matrix with a
 // multiple of 16 rows is stored as panels of 16 rows; within a panel, per block of 32 columns,

@@ -39,10 +39,10 @@ template <typename... Args>
 Error make_error(ErrorCode code, fmt::format_string<Args...> f, Args&&... args) {
   return Error(code, fmt::format(f, std::forward<Args>(args)...));
 }
-#define FRAGUA_DEFINE_ERROR_HELPER(name)                                          \
-  template <typename... Args>                                                     \
-  Error name##_error(fmt::format_string<Args...> f, Args&&... args) {             \
-    return Error(ErrorCode::name, fmt::format(f, std::forward<Args>(args)...));   \
+#define FRAGUA_DEFINE_ERROR_HELPER(name)                                        \
+  template <typename... Args>                                                   \
+  Error name##_error(fmt::format_string<Args...> f, Args&&... args) {           \
+    return Error(ErrorCode::name, fmt::format(f, std::forward<Args>(args)...)); \
   }
 FRAGUA_DEFINE_ERROR_HELPER(not_found)
 FRAGUA_DEFINE_ERROR_HELPER(corruption)
@@ -56,22 +56,37 @@ FRAGUA_DEFINE_ERROR_HELPER(resource_exhausted)
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design
   Result(Error error) : v_(std::move(error)) {}  // NOLINT
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
 
-  T& value() & { assert(ok()); return std::get<0>(v_); }
-  const T& value() const& { assert(ok()); return std::get<0>(v_); }
-  T&& value() && { assert(ok()); return std::get<0>(std::move(v_)); }
+  T& value() & {
+    assert(ok());
+    return std::get<0>(v_);
+  }
+  const T& value() const& {
+    assert(ok());
+    return std::get<0>(v_);
+  }
+  T&& value() && {
+    assert(ok());
+    return std::get<0>(std::move(v_));
+  }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 
-  const Error& error() const& { assert(!ok()); return std::get<1>(v_); }
-  Error&& error() && { assert(!ok()); return std::get<1>(std::move(v_)); }
+  const Error& error() const& {
+    assert(!ok());
+    return std::get<1>(v_);
+  }
+  Error&& error() && {
+    assert(!ok());
+    return std::get<1>(std::move(v_));
+  }
 
  private:
   std::variant<T, Error> v_;
@@ -86,8 +101,14 @@ class [[nodiscard]] Result<void> {
   bool ok() const { return !e_.has_value(); }
   explicit operator bool() const { return ok(); }
   void value() const { assert(ok()); }
-  const Error& error() const& { assert(!ok()); return *e_; }
-  Error&& error() && { assert(!ok()); return std::move(*e_); }
+  const Error& error() const& {
+    assert(!ok());
+    return *e_;
+  }
+  Error&& error() && {
+    assert(!ok());
+    return std::move(*e_);
+  }
 
  private:
   std::optional<Error> e_;
@@ -100,9 +121,9 @@ inline Status ok_status() { return {}; }
 
 // Evaluates a Result; on error returns the Error from the enclosing function, otherwise yields
 // the value: auto file = FRAGUA_TRY(open(path)); (GNU statement expression: gcc and clang.)
-#define FRAGUA_TRY(expr)                                                  \
-  ({                                                                      \
-    auto&& fragua_try_result_ = (expr);                                   \
+#define FRAGUA_TRY(expr)                                                        \
+  ({                                                                            \
+    auto&& fragua_try_result_ = (expr);                                         \
     if (!fragua_try_result_.ok()) return std::move(fragua_try_result_).error(); \
-    std::move(fragua_try_result_).value();                                \
+    std::move(fragua_try_result_).value();                                      \
   })

@@ -18,7 +18,7 @@ class WritableFile {
  public:
   virtual ~WritableFile() = default;
   virtual Status append(std::string_view data) = 0;
-  virtual Status sync() = 0;   // flush to stable storage
+  virtual Status sync() = 0;  // flush to stable storage
   virtual Status close() = 0;
 };
 
@@ -91,7 +91,8 @@ class FileLock {
  public:
   // `subject` names what the lock guards in the error ("runs/x is in use by another run (pid
   // 4242)"), `holder` what the other owner is ("run", "process").
-  static Result<FileLock> acquire(const std::string& path, std::string_view subject, std::string_view holder = "process");
+  static Result<FileLock> acquire(const std::string& path, std::string_view subject,
+                                  std::string_view holder = "process");
   FileLock(FileLock&&) noexcept;
   FileLock& operator=(FileLock&&) noexcept;
   ~FileLock();

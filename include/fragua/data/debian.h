@@ -72,8 +72,8 @@ Status extract_debian_tree(const std::string& root, const DebianPackage& pkg, co
 struct FetchOptions {
   std::string preset = "small";
   std::vector<std::string> packages;  // explicit list; overrides the preset
-  std::string cache_dir;   // downloads and per-package extraction results (resumable)
-  std::string out_dir;     // <lang>.jsonl, parallel/<lang>-en.jsonl, manifest.json, report.md
+  std::string cache_dir;              // downloads and per-package extraction results (resumable)
+  std::string out_dir;                // <lang>.jsonl, parallel/<lang>-en.jsonl, manifest.json, report.md
   int threads = 0;
   std::string apt_get = "apt-get";  // tests point this at a fake
   // "full": the locales whose catalogs select packages from the Contents indices.

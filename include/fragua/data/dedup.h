@@ -15,8 +15,8 @@ namespace fragua::data {
 struct DedupOptions {
   bool exact = true, near = true;
   int shingle_words = 5;
-  int bands = 14, rows = 8;   // 112 permutations (FineWeb's setting)
-  size_t memory_mb = 256;     // index budget (exact + LSH tables)
+  int bands = 14, rows = 8;  // 112 permutations (FineWeb's setting)
+  size_t memory_mb = 256;    // index budget (exact + LSH tables)
 };
 
 // What the index needs of a document, computed without the index (so workers and MPI ranks can

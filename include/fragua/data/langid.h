@@ -16,10 +16,10 @@
 namespace fragua::data {
 
 struct LangGuess {
-  std::string lang;        // "es", "ca", "ca-valencia", "eu", ... ("und" for empty text)
-  std::string base_lang;   // lang with the variant dropped: "ca" for "ca-valencia"
-  double confidence = 0;   // posterior of the winner in [0, 1]
-  std::string second;      // runner-up class
+  std::string lang;       // "es", "ca", "ca-valencia", "eu", ... ("und" for empty text)
+  std::string base_lang;  // lang with the variant dropped: "ca" for "ca-valencia"
+  double confidence = 0;  // posterior of the winner in [0, 1]
+  std::string second;     // runner-up class
 };
 
 struct SentenceGuess {
@@ -38,14 +38,14 @@ struct LabeledText {
 
 struct LangIdTrainOptions {
   int n_buckets_log2 = 18;
-  double alpha = 0.05;      // additive smoothing of the n-gram counts
+  double alpha = 0.05;  // additive smoothing of the n-gram counts
   int perceptron_epochs = 3;
   // Label noise (English left untranslated inside a Spanish help page): train, drop training
   // sentences of 3+ words the model confidently assigns to another language, train again.
   int clean_passes = 1;
   double clean_confidence = 0.9;
   uint64_t seed = 1;
-  std::string provenance;   // recorded in the model file
+  std::string provenance;  // recorded in the model file
 };
 
 class LangIdModel {
@@ -95,13 +95,13 @@ struct LangIdSplit {
 Result<LangIdSplit> prepare_langid_data(const std::vector<std::string>& jsonl_paths, double heldout_fraction);
 
 struct LangIdEval {
-  std::vector<std::string> langs;             // base languages, rows/columns of the matrix
+  std::vector<std::string> langs;                // base languages, rows/columns of the matrix
   std::vector<std::vector<uint64_t>> confusion;  // [gold][predicted]
   std::vector<double> precision, recall, f1;
-  double macro_f1_core = 0;                   // over es, ca, eu, gl, pt, en
+  double macro_f1_core = 0;  // over es, ca, eu, gl, pt, en
   uint64_t n = 0;
   double seconds = 0;
-  std::vector<std::string> errors;            // the first misclassified sentences
+  std::vector<std::string> errors;  // the first misclassified sentences
 };
 // Sentences with at least `min_words` words; variants count as their base language.
 LangIdEval evaluate_langid(const LangIdModel& model, const std::vector<LabeledText>& heldout, size_t min_words);

@@ -18,9 +18,9 @@ namespace fragua::data {
 
 struct Document {
   std::string text;
-  std::string id;        // "<file>:<offset>" or the record id of the source
-  std::string source;    // file, package or URL it came from
-  std::string lang;      // language the source declares ("" if none)
+  std::string id;                                  // "<file>:<offset>" or the record id of the source
+  std::string source;                              // file, package or URL it came from
+  std::string lang;                                // language the source declares ("" if none)
   nlohmann::json meta = nlohmann::json::object();  // every other field the source had
 };
 

@@ -25,8 +25,19 @@
 namespace fragua::format {
 
 enum class GgufType : uint32_t {
-  u8 = 0, i8 = 1, u16 = 2, i16 = 3, u32 = 4, i32 = 5, f32 = 6, boolean = 7, string = 8,
-  array = 9, u64 = 10, i64 = 11, f64 = 12,
+  u8 = 0,
+  i8 = 1,
+  u16 = 2,
+  i16 = 3,
+  u32 = 4,
+  i32 = 5,
+  f32 = 6,
+  boolean = 7,
+  string = 8,
+  array = 9,
+  u64 = 10,
+  i64 = 11,
+  f64 = 12,
 };
 std::string_view gguf_type_name(GgufType t);
 
@@ -36,14 +47,14 @@ std::string_view gguf_type_name(GgufType t);
 struct GgufValue {
   GgufType type = GgufType::u32;
   GgufType elem_type = GgufType::u32;  // arrays only
-  uint64_t u = 0;          // u8..u64, bool
-  int64_t i = 0;           // i8..i64
-  double f = 0;            // f32, f64
-  std::string s;           // string
-  std::vector<int64_t> ints;        // arrays of integers/bools (u64 beyond INT64_MAX is rejected)
-  std::vector<double> floats;       // arrays of f32/f64
-  std::vector<std::string> strings; // arrays of strings
-  std::vector<GgufValue> values;    // arrays of arrays
+  uint64_t u = 0;                      // u8..u64, bool
+  int64_t i = 0;                       // i8..i64
+  double f = 0;                        // f32, f64
+  std::string s;                       // string
+  std::vector<int64_t> ints;           // arrays of integers/bools (u64 beyond INT64_MAX is rejected)
+  std::vector<double> floats;          // arrays of f32/f64
+  std::vector<std::string> strings;    // arrays of strings
+  std::vector<GgufValue> values;       // arrays of arrays
 
   static GgufValue of_u32(uint32_t v);
   static GgufValue of_i32(int32_t v);
@@ -69,9 +80,9 @@ struct GgufKV {
 
 struct GgufTensorInfo {
   std::string name;
-  std::vector<int64_t> ne;   // GGML order: ne[0] is the contiguous (row) dimension
+  std::vector<int64_t> ne;  // GGML order: ne[0] is the contiguous (row) dimension
   DType dtype = DType::f32;
-  uint64_t offset = 0;       // relative to the data section
+  uint64_t offset = 0;  // relative to the data section
   uint64_t n_bytes = 0;
   const uint8_t* data = nullptr;  // into the mapped file (reader) or caller memory (writer)
 
@@ -131,7 +142,7 @@ class GgufWriter {
   ~GgufWriter();
   GgufWriter(GgufWriter&&) noexcept;
   GgufWriter& operator=(GgufWriter&&) noexcept;
-  void set_alignment(uint32_t alignment);  // default 32; written as general.alignment if not 32
+  void set_alignment(uint32_t alignment);      // default 32; written as general.alignment if not 32
   void set(std::string key, GgufValue value);  // replaces an existing key
   // The data is copied when the file is written; `data` must hold row_size(dtype, ne[0]) *
   // (ne[1] * ne[2] * ...) bytes and stay valid until write() returns.

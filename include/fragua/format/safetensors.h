@@ -24,9 +24,9 @@ size_t safetensors_dtype_size(std::string_view dtype);
 
 struct SafetensorsTensor {
   std::string name;
-  std::string dtype;            // "F32", "F16", "BF16", "F64", "I8".."I64", "U8".."U64", "BOOL"
-  std::vector<int64_t> shape;   // row-major, outermost first (PyTorch order)
-  uint64_t offset = 0;          // relative to the data section
+  std::string dtype;           // "F32", "F16", "BF16", "F64", "I8".."I64", "U8".."U64", "BOOL"
+  std::vector<int64_t> shape;  // row-major, outermost first (PyTorch order)
+  uint64_t offset = 0;         // relative to the data section
   uint64_t n_bytes = 0;
   const uint8_t* data = nullptr;
 

@@ -38,16 +38,16 @@ struct AttentionConfig {
   int n_models = 5;
   int epochs = 100;
   int batch = 64;
-  double lr = 1e-3;            // peak; warmup over the first 5% of steps, cosine to lr / 10
+  double lr = 1e-3;  // peak; warmup over the first 5% of steps, cosine to lr / 10
   double weight_decay = 1e-4;
   int d_model = 64;
   int n_layer = 3;
   int n_head = 4;
   int head_hidden = 64;
   bool bootstrap = false;
-  std::string zero_gate = "auto";   // as TrainConfig (model.h)
+  std::string zero_gate = "auto";  // as TrainConfig (model.h)
   std::string log_target = "auto";
-  int threads = 0;                  // members train in parallel, one thread each
+  int threads = 0;  // members train in parallel, one thread each
   uint32_t seed = 42;
 };
 nlohmann::json attention_config_to_json(const AttentionConfig& c);

@@ -18,10 +18,10 @@ struct CsvField {
 };
 
 struct CsvTable {
-  std::string source;                         // path or "<memory>" for messages
-  std::vector<std::string> comments;          // leading '#' lines, without the '#'
+  std::string source;                 // path or "<memory>" for messages
+  std::vector<std::string> comments;  // leading '#' lines, without the '#'
   std::vector<CsvField> header;
-  std::vector<std::vector<CsvField>> rows;    // every row has header.size() fields
+  std::vector<std::vector<CsvField>> rows;  // every row has header.size() fields
 
   // Index of a header column, or an error naming the file and the columns present.
   Result<size_t> column(std::string_view name) const;

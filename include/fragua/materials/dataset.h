@@ -29,12 +29,11 @@ struct DatasetOptions {
 // as CSV (which may be compressed the same way). Compressed files go through base/decompress.h
 // (1 GiB and ratio caps); CSV is checked row by row as it is read. Errors name the file, line
 // and column (CSV) or the row index (JSON).
-Result<Dataset> read_dataset(const std::string& path, const ElementTable& table,
-                             const DatasetOptions& opts = {});
-Result<Dataset> parse_matbench_json(std::string_view text, const std::string& source,
-                                    const ElementTable& table, const DatasetOptions& opts = {});
-Result<Dataset> parse_dataset_csv(std::string_view text, const std::string& source,
-                                  const ElementTable& table, const DatasetOptions& opts = {});
+Result<Dataset> read_dataset(const std::string& path, const ElementTable& table, const DatasetOptions& opts = {});
+Result<Dataset> parse_matbench_json(std::string_view text, const std::string& source, const ElementTable& table,
+                                    const DatasetOptions& opts = {});
+Result<Dataset> parse_dataset_csv(std::string_view text, const std::string& source, const ElementTable& table,
+                                  const DatasetOptions& opts = {});
 
 // Writes "id,composition,<target>" through an AtomicFile, with a '#' provenance line.
 Status write_dataset_csv(const std::string& path, const Dataset& d, const std::string& provenance);

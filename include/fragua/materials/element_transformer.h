@@ -35,7 +35,7 @@ struct ElementTransformerConfig {
   int d_model = 64;
   int n_layer = 3;
   int n_head = 4;
-  int n_ff = 0;          // 0: the Llama rule, 8/3 d_model rounded up to a multiple of 32
+  int n_ff = 0;  // 0: the Llama rule, 8/3 d_model rounded up to a multiple of 32
   int head_hidden = 64;
   int n_out = 1;
   float norm_eps = 1e-5f;

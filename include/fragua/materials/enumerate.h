@@ -25,9 +25,9 @@ struct EnumerateOptions {
 };
 
 struct Candidate {
-  std::vector<int> z;       // atomic numbers, in the order given
-  std::vector<int> coeff;   // gcd 1
-  std::vector<int> ox;      // the first passing oxidation-state assignment found
+  std::vector<int> z;      // atomic numbers, in the order given
+  std::vector<int> coeff;  // gcd 1
+  std::vector<int> ox;     // the first passing oxidation-state assignment found
 };
 
 // Every composition of exactly these elements (each coefficient >= 1) that passes. Up to 6
@@ -43,8 +43,8 @@ struct EnumerationCounts {
 };
 
 // Counts over all n-element subsets of elements 1..max_z (n = 2 or 3 in practice), in parallel.
-Result<EnumerationCounts> count_all(int n_elements, int max_z, const ElementTable& table,
-                                    const EnumerateOptions& opts, ProgressBar* bar = nullptr);
+Result<EnumerationCounts> count_all(int n_elements, int max_z, const ElementTable& table, const EnumerateOptions& opts,
+                                    ProgressBar* bar = nullptr);
 
 // Hautier 2011 substitution model: lambda weights for species pairs, loaded from pymatgen's
 // lambda.json ([[sp1, sp2, lambda], ...]); unseen pairs get alpha = -5.

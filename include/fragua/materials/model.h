@@ -102,8 +102,8 @@ Result<Prediction> predict_compositions(const Model& model, const std::vector<Co
                                         const ElementTable& table, int threads = 0);
 
 struct CvResult {
-  std::vector<int> fold;           // test fold of each row
-  Prediction oof;                  // out-of-fold predictions
+  std::vector<int> fold;  // test fold of each row
+  Prediction oof;         // out-of-fold predictions
   std::vector<nlohmann::json> per_fold;
   double mae = 0, rmse = 0, auc = 0;  // regression: mae/rmse; classification: auc (+ mae of p)
   double gate_auc = 0;                // zero gate: ROC-AUC of p_zero for y == 0 (NaN without)
@@ -124,8 +124,8 @@ struct FoldOutput {
   Prediction pred;
   nlohmann::json info;
 };
-using FoldFit = std::function<Result<FoldOutput>(const std::vector<size_t>& train_rows,
-                                                 const std::vector<size_t>& test_rows)>;
+using FoldFit =
+    std::function<Result<FoldOutput>(const std::vector<size_t>& train_rows, const std::vector<size_t>& test_rows)>;
 // k-fold cross-validation of any model (sklearn KFold semantics, see validation.h): fit is
 // called once per fold; one metrics line per fold when `metrics` is open; a progress bar.
 Result<CvResult> run_cross_validation(const std::vector<double>& y, Task task, int n_splits, uint32_t seed,
@@ -133,7 +133,6 @@ Result<CvResult> run_cross_validation(const std::vector<double>& y, Task task, i
 
 // k-fold cross-validation of the XGBoost ensemble (run_cross_validation with Model::train).
 Result<CvResult> cross_validate(const std::vector<float>& x, size_t n_features, const std::vector<double>& y,
-                                const TrainConfig& cfg, int n_splits, uint32_t seed,
-                                MetricsWriter* metrics = nullptr);
+                                const TrainConfig& cfg, int n_splits, uint32_t seed, MetricsWriter* metrics = nullptr);
 
 }  // namespace fragua::materials

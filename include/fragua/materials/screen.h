@@ -40,8 +40,8 @@ struct ScreenRow {
   std::string critical, toxic;  // element symbols, ';'-separated
   double p_window = 0;          // P(gap in window) under N(gap, gap_std)
   bool pass = false, pareto = false;
-  std::string reason;           // why it failed
-  int rank = 0;                 // 1-based among passing rows, 0 otherwise
+  std::string reason;  // why it failed
+  int rank = 0;        // 1-based among passing rows, 0 otherwise
 };
 
 // Fills the sustainability columns and the verdict; ranks passing rows by P(window) then

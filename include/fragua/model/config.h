@@ -12,8 +12,8 @@ namespace fragua::model {
 enum class RopeScaling { none, linear };  // llama3-style scaling arrives as rope_freqs.weight
 
 struct ModelConfig {
-  std::string arch;            // general.architecture
-  std::string name;            // general.name
+  std::string arch;  // general.architecture
+  std::string name;  // general.name
   int64_t n_vocab = 0;
   int64_t n_ctx_train = 0;
   int64_t n_embd = 0;
@@ -32,8 +32,8 @@ struct ModelConfig {
   float embedding_scale = 1.0f;
   float attention_scale = 0.0f;  // 0: 1/sqrt(head_dim)
   float residual_scale = 1.0f;
-  float logit_scale = 1.0f;      // logits are divided by this
-  bool tied_output = false;      // output head shares token_embd.weight
+  float logit_scale = 1.0f;  // logits are divided by this
+  bool tied_output = false;  // output head shares token_embd.weight
 
   int64_t n_embd_kv() const { return n_head_kv * head_dim; }
   int64_t n_embd_q() const { return n_head * head_dim; }

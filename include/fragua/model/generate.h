@@ -17,14 +17,14 @@ namespace fragua::model {
 struct GenerateParams {
   int32_t max_tokens = 128;
   SamplerParams sampler;
-  std::vector<std::string> stop;   // stop strings
-  std::vector<int32_t> eog_ids;    // end-of-generation tokens (EOS, <|im_end|>, ...)
+  std::vector<std::string> stop;  // stop strings
+  std::vector<int32_t> eog_ids;   // end-of-generation tokens (EOS, <|im_end|>, ...)
 };
 
 struct GenerateResult {
-  std::vector<int32_t> tokens;     // generated ids (without the prompt)
-  std::string text;                // emitted text (stop string excluded)
-  std::string stop_reason;         // "eog", "stop", "length", "callback", "context"
+  std::vector<int32_t> tokens;  // generated ids (without the prompt)
+  std::string text;             // emitted text (stop string excluded)
+  std::string stop_reason;      // "eog", "stop", "length", "callback", "context"
   int64_t n_prompt = 0;
   double prompt_seconds = 0, gen_seconds = 0;
 };

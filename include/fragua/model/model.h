@@ -53,9 +53,9 @@ class Model {
 using EvalCallback = std::function<void(const char* name, int layer, const float* data, int64_t n_tokens, int64_t n)>;
 
 struct ContextParams {
-  int64_t n_ctx = 0;     // 0: min(model's training context, 4096)
-  int64_t n_batch = 512; // tokens per forward pass during prompt processing
-  int n_threads = 0;     // 0: all cores ($FRAGUA_THREADS)
+  int64_t n_ctx = 0;           // 0: min(model's training context, 4096)
+  int64_t n_batch = 512;       // tokens per forward pass during prompt processing
+  int n_threads = 0;           // 0: all cores ($FRAGUA_THREADS)
   EvalCallback eval_callback;  // optional
 };
 

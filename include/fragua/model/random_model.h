@@ -23,9 +23,9 @@ struct RandomModelSpec {
   int64_t n_ff = 192;
   int64_t n_ctx = 256;
   float rope_theta = 10000.0f;
-  bool llama3_rope = false;     // write rope_freqs.weight from the Llama 3.1 scaling rule
+  bool llama3_rope = false;  // write rope_freqs.weight from the Llama 3.1 scaling rule
   bool tied_output = false;
-  DType dtype = DType::f32;     // of the 2-D weight matrices (norms stay f32)
+  DType dtype = DType::f32;  // of the 2-D weight matrices (norms stay f32)
   float init_std = 0.02f;
   // false: the embeddings and output head are drawn at 20x init_std and the Q/K/V, gate and up
   // projections at 4x, so that small reference models have peaked attention and large logits (a

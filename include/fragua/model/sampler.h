@@ -16,10 +16,10 @@ namespace fragua::model {
 
 struct SamplerParams {
   float temperature = 0.8f;
-  int32_t top_k = 40;            // <= 0: off
-  float top_p = 0.95f;           // >= 1: off
-  float min_p = 0.05f;           // <= 0: off
-  float repeat_penalty = 1.0f;   // 1: off (CTRL, Keskar et al. 2019)
+  int32_t top_k = 40;           // <= 0: off
+  float top_p = 0.95f;          // >= 1: off
+  float min_p = 0.05f;          // <= 0: off
+  float repeat_penalty = 1.0f;  // 1: off (CTRL, Keskar et al. 2019)
   float frequency_penalty = 0.0f;
   float presence_penalty = 0.0f;
   int32_t penalty_last_n = 64;

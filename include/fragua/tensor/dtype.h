@@ -34,9 +34,9 @@ enum class DType : uint32_t {
 };
 
 struct DTypeTraits {
-  const char* name;        // "q4_k"
-  int64_t block_size;      // elements per block (1 for plain types)
-  size_t type_size;        // bytes per block
+  const char* name;    // "q4_k"
+  int64_t block_size;  // elements per block (1 for plain types)
+  size_t type_size;    // bytes per block
   bool quantized;
   // Dequantize n elements (n % block_size == 0). Bit-exact to the GGUF definition.
   void (*to_float)(const void* src, float* dst, int64_t n);

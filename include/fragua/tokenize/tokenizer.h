@@ -33,7 +33,13 @@ namespace fragua::tokenize {
 
 // The GGUF token types (llama.cpp's llama_token_type values, stored in tokenizer.ggml.token_type).
 enum class TokenType : int32_t {
-  undefined = 0, normal = 1, unknown = 2, control = 3, user_defined = 4, unused = 5, byte = 6,
+  undefined = 0,
+  normal = 1,
+  unknown = 2,
+  control = 3,
+  user_defined = 4,
+  unused = 5,
+  byte = 6,
 };
 
 enum class ModelKind { spm, bpe };
@@ -43,15 +49,15 @@ enum class Normalization { none, nfc, nfkc };
 struct VocabSpec {
   ModelKind kind = ModelKind::spm;
   std::vector<std::string> tokens;
-  std::vector<float> scores;         // spm: merge priority (higher first); may be empty for bpe
-  std::vector<TokenType> types;      // empty: all normal
-  std::vector<std::string> merges;   // bpe: "left right", rank = index
-  std::string pre = "default";       // tokenizer.ggml.pre: selects the pre-tokenizer regexes
-  std::vector<std::string> pre_regexes;  // when non-empty, used instead of those of `pre`
-  bool byte_encode = true;           // bpe: GPT-2 byte-to-Unicode alphabet (false: raw UTF-8)
-  bool escape_spaces = false;        // bpe on raw UTF-8: ' ' -> U+2581 before merging
-  bool ignore_merges = false;        // bpe: a pre-token that is itself a token is emitted whole
-  bool add_space_prefix = true;      // spm: a leading space before text that starts a fragment
+  std::vector<float> scores;              // spm: merge priority (higher first); may be empty for bpe
+  std::vector<TokenType> types;           // empty: all normal
+  std::vector<std::string> merges;        // bpe: "left right", rank = index
+  std::string pre = "default";            // tokenizer.ggml.pre: selects the pre-tokenizer regexes
+  std::vector<std::string> pre_regexes;   // when non-empty, used instead of those of `pre`
+  bool byte_encode = true;                // bpe: GPT-2 byte-to-Unicode alphabet (false: raw UTF-8)
+  bool escape_spaces = false;             // bpe on raw UTF-8: ' ' -> U+2581 before merging
+  bool ignore_merges = false;             // bpe: a pre-token that is itself a token is emitted whole
+  bool add_space_prefix = true;           // spm: a leading space before text that starts a fragment
   bool remove_extra_whitespaces = false;  // spm (SentencePiece's normalizer option)
   bool add_bos = false, add_eos = false;
   Normalization normalization = Normalization::none;
@@ -119,7 +125,7 @@ class Tokenizer {
   const VocabSpec& spec() const;
 
   void write_gguf_metadata(format::GgufWriter& writer) const;
-  Status save_gguf(const std::string& path) const;   // vocabulary-only GGUF
+  Status save_gguf(const std::string& path) const;  // vocabulary-only GGUF
   // Refused (invalid_argument) when a token is not valid UTF-8, which JSON cannot hold.
   Result<std::string> to_hf_json() const;
   Status save_hf_json(const std::string& path) const;

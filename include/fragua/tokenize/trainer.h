@@ -29,16 +29,16 @@ struct TrainOptions {
   // left out.
   std::vector<std::pair<std::string, double>> mix;
   int32_t vocab_size = 32000;
-  std::vector<std::string> special_tokens;  // reserved control tokens after <unk>, <s>, </s>
-  bool split_digits = true;                 // numbers are written digit by digit
+  std::vector<std::string> special_tokens;           // reserved control tokens after <unk>, <s>, </s>
+  bool split_digits = true;                          // numbers are written digit by digit
   Normalization normalization = Normalization::nfc;  // applied to training text
-  double character_coverage = 0.9995;       // rarer characters are left to byte fallback
+  double character_coverage = 0.9995;                // rarer characters are left to byte fallback
   int max_piece_chars = 16;
-  uint64_t max_input_bytes = 0;             // 0: all input
-  size_t max_words_per_lang = 8'000'000;    // distinct words kept in memory per language
-  int threads = 0;                          // 0: all cores
-  std::string metrics_path;                 // JSON-lines progress of the merges, optional
-  std::string command_line;                 // recorded as provenance
+  uint64_t max_input_bytes = 0;           // 0: all input
+  size_t max_words_per_lang = 8'000'000;  // distinct words kept in memory per language
+  int threads = 0;                        // 0: all cores
+  std::string metrics_path;               // JSON-lines progress of the merges, optional
+  std::string command_line;               // recorded as provenance
 };
 
 // Parses "es=0.3,ca=0.25" (weights are normalized to sum to 1).
@@ -52,7 +52,9 @@ struct TokenStats {
   uint64_t bytes = 0, words = 0, tokens = 0, fallback_tokens = 0;
   double fertility() const { return words ? static_cast<double>(tokens) / static_cast<double>(words) : 0; }
   double bytes_per_token() const { return tokens ? static_cast<double>(bytes) / static_cast<double>(tokens) : 0; }
-  double fallback_rate() const { return tokens ? static_cast<double>(fallback_tokens) / static_cast<double>(tokens) : 0; }
+  double fallback_rate() const {
+    return tokens ? static_cast<double>(fallback_tokens) / static_cast<double>(tokens) : 0;
+  }
 };
 
 // Encodes `text` line by line (no BOS). Words are whitespace-separated runs; a fallback token

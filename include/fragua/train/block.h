@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "fragua/train/model.h"
 #include "fragua/train/kernels.h"
+#include "fragua/train/model.h"
 
 namespace fragua::train {
 
@@ -64,7 +64,6 @@ void block_forward(const BlockDims& d, const BlockWeights& w, BlockActs& a, floa
                    const AttentionForward& attend, const kernels::Ctx& ctx);
 // dres holds d(loss)/d(res_out) on entry and d(loss)/d(res_in) on exit.
 void block_backward(const BlockDims& d, const BlockWeights& w, const BlockWeights& gw, const BlockActs& a,
-                    const BlockGrads& g, float* dres, const AttentionBackward& attend_back,
-                    const kernels::Ctx& ctx);
+                    const BlockGrads& g, float* dres, const AttentionBackward& attend_back, const kernels::Ctx& ctx);
 
 }  // namespace fragua::train

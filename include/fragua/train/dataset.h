@@ -30,15 +30,15 @@ Result<std::vector<MixEntry>> parse_mix(const std::string& spec);
 
 struct DataConfig {
   std::string dir;
-  std::vector<MixEntry> mix;     // empty: proportional to each language's training tokens
-  double val_fraction = 0.05;    // of each language's tokens, whole documents from the end
+  std::vector<MixEntry> mix;   // empty: proportional to each language's training tokens
+  double val_fraction = 0.05;  // of each language's tokens, whole documents from the end
   int seq_len = 256;
   uint64_t seed = 1;
 };
 
 struct LanguageSplit {
   std::string lang;
-  double weight = 0;                       // normalised sampling weight
+  double weight = 0;  // normalised sampling weight
   uint64_t train_tokens = 0, val_tokens = 0;
   uint64_t train_bytes = 0, val_bytes = 0;
 };

@@ -32,14 +32,15 @@ void embedding_forward(float* out, const int32_t* tokens, const float* wte, int 
 void embedding_backward(float* dwte, const float* dout, const int32_t* tokens, int N, int C, int V, const Ctx& ctx);
 
 // rmsnorm.cpp: out (N,C) = inp / sqrt(mean(inp^2) + eps) * weight; rstd (N) cached for backward
-void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* weight, int N, int C, float eps, const Ctx& ctx);
+void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* weight, int N, int C, float eps,
+                     const Ctx& ctx);
 void rmsnorm_backward(float* dinp, float* dweight, const float* dout, const float* inp, const float* weight,
                       const float* rstd, int N, int C, const Ctx& ctx);
 
 // matmul.cpp: out (N,OC) = inp (N,C) @ weight (OC,C)^T
 void matmul_forward(float* out, const float* inp, const float* weight, int N, int C, int OC, const Ctx& ctx);
-void matmul_backward(float* dinp, float* dweight, const float* dout, const float* inp, const float* weight, int N, int C,
-                     int OC, const Ctx& ctx);
+void matmul_backward(float* dinp, float* dweight, const float* dout, const float* inp, const float* weight, int N,
+                     int C, int OC, const Ctx& ctx);
 // The plain loops, always available (tests compare the BLAS path against them).
 void matmul_forward_plain(float* out, const float* inp, const float* weight, int N, int C, int OC, const Ctx& ctx);
 void matmul_backward_plain(float* dinp, float* dweight, const float* dout, const float* inp, const float* weight, int N,

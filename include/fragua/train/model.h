@@ -23,12 +23,12 @@ namespace fragua::train {
 
 struct ModelConfig {
   int n_vocab = 0;
-  int n_ctx = 256;       // llama.context_length: the longest sequence trained on
+  int n_ctx = 256;  // llama.context_length: the longest sequence trained on
   int n_embd = 256;
   int n_layer = 4;
   int n_head = 4;
   int n_head_kv = 4;
-  int n_ff = 0;          // 0: the Llama rule, 2/3 * 4 * n_embd rounded up to a multiple of 32
+  int n_ff = 0;  // 0: the Llama rule, 2/3 * 4 * n_embd rounded up to a multiple of 32
   float rope_base = 10000.0f;
   float norm_eps = 1e-5f;
   bool tied_embeddings = false;
@@ -43,11 +43,11 @@ struct ModelConfig {
 
 // One parameter tensor inside the flat parameter buffer.
 struct ParamInfo {
-  std::string name;          // GGUF name: "blk.0.attn_q.weight"
-  std::vector<int64_t> ne;   // GGML order: ne[0] is the contiguous dimension
-  size_t offset = 0;         // in floats, into params() / grads()
+  std::string name;         // GGUF name: "blk.0.attn_q.weight"
+  std::vector<int64_t> ne;  // GGML order: ne[0] is the contiguous dimension
+  size_t offset = 0;        // in floats, into params() / grads()
   size_t size = 0;
-  bool decay = true;         // false for norm gains (no weight decay on them)
+  bool decay = true;  // false for norm gains (no weight decay on them)
 };
 
 // xoshiro256** (Blackman & Vigna 2018): small, fast, and its whole state fits in a checkpoint.
@@ -55,8 +55,8 @@ class Rng {
  public:
   explicit Rng(uint64_t seed = 0);
   uint64_t next();
-  double uniform();                  // [0, 1)
-  float normal();                    // N(0, 1), Box-Muller
+  double uniform();  // [0, 1)
+  float normal();    // N(0, 1), Box-Muller
   std::array<uint64_t, 4> state() const { return s_; }
   void set_state(const std::array<uint64_t, 4>& s) { s_ = s; }
 
@@ -93,8 +93,8 @@ class Model {
   float forward(const int32_t* tokens, const int32_t* targets, int B, int T, const KernelOptions& opts);
   // Accumulates parameter gradients of loss_scale * (mean loss of the last forward).
   void backward(float loss_scale, const KernelOptions& opts);
-  std::span<const float> losses() const;   // (B*T) of the last forward with targets
-  std::span<const float> probs() const;    // (B*T, n_vocab) softmax of the last forward
+  std::span<const float> losses() const;  // (B*T) of the last forward with targets
+  std::span<const float> probs() const;   // (B*T, n_vocab) softmax of the last forward
 
   // Bytes needed to train at (B, T): parameters, gradients, AdamW moments, activations.
   static uint64_t training_bytes(const ModelConfig& config, int B, int T);

@@ -20,8 +20,8 @@ struct AdamWConfig {
   float beta1 = 0.9f;
   float beta2 = 0.95f;
   float eps = 1e-8f;
-  float weight_decay = 0.1f;   // applied to tensors with ParamInfo::decay only
-  float grad_clip = 1.0f;      // max global L2 norm; <= 0 disables clipping
+  float weight_decay = 0.1f;  // applied to tensors with ParamInfo::decay only
+  float grad_clip = 1.0f;     // max global L2 norm; <= 0 disables clipping
 };
 
 class AdamW {
@@ -52,10 +52,10 @@ enum class ScheduleKind { cosine, wsd, constant };
 
 struct Schedule {
   ScheduleKind kind = ScheduleKind::cosine;
-  float lr = 3e-4f;           // peak learning rate
-  float min_lr_ratio = 0.1f;  // final lr = lr * min_lr_ratio
-  int64_t warmup = 0;         // steps of linear warmup: lr * (step + 1) / warmup
-  int64_t total = 1;          // total optimizer steps
+  float lr = 3e-4f;             // peak learning rate
+  float min_lr_ratio = 0.1f;    // final lr = lr * min_lr_ratio
+  int64_t warmup = 0;           // steps of linear warmup: lr * (step + 1) / warmup
+  int64_t total = 1;            // total optimizer steps
   float decay_fraction = 0.2f;  // WSD: the last fraction of steps decays linearly to the minimum
 
   // step counts from 0.

@@ -30,10 +30,10 @@ namespace fragua::train {
 inline constexpr uint32_t kShardVersion = 1;
 
 struct ShardTokenizer {
-  std::string name;           // "byte" or the tokenizer file's name
+  std::string name;  // "byte" or the tokenizer file's name
   int vocab_size = 0;
-  std::string fingerprint;    // identifies the exact vocabulary (hex XXH64)
-  int bos = -1, eos = -1;     // -1: none
+  std::string fingerprint;  // identifies the exact vocabulary (hex XXH64)
+  int bos = -1, eos = -1;   // -1: none
   nlohmann::json to_json() const;
   static Result<ShardTokenizer> from_json(const nlohmann::json& j, std::string_view where);
 };
@@ -104,9 +104,9 @@ class TextEncoder;
 struct ShardBuildOptions {
   std::vector<std::string> inputs;  // .jsonl ({"text": ..., "lang": ...} per line) or plain text
   std::string out_dir;
-  std::string lang;                 // for inputs without a "lang" field; "" makes that an error
+  std::string lang;                    // for inputs without a "lang" field; "" makes that an error
   uint64_t shard_tokens = 50'000'000;  // tokens per shard file
-  std::string command;              // recorded as provenance
+  std::string command;                 // recorded as provenance
 };
 
 struct ShardBuildStats {

@@ -19,25 +19,25 @@
 namespace fragua::train {
 
 struct TrainConfig {
-  ModelConfig model;              // n_vocab 0: the shards' tokenizer vocabulary size
-  DataConfig data;                // dir, mix, val_fraction, seq_len, seed
-  std::string out_dir;            // checkpoints/, latest, metrics.jsonl, config.json
-  std::string tokenizer;          // optional tokenizer GGUF: must match the shards' fingerprint
-  int batch = 8;                  // micro-batch rows per process
+  ModelConfig model;      // n_vocab 0: the shards' tokenizer vocabulary size
+  DataConfig data;        // dir, mix, val_fraction, seq_len, seed
+  std::string out_dir;    // checkpoints/, latest, metrics.jsonl, config.json
+  std::string tokenizer;  // optional tokenizer GGUF: must match the shards' fingerprint
+  int batch = 8;          // micro-batch rows per process
   int grad_accum = 1;
   int64_t steps = 1000;
-  Schedule schedule;              // total is set to `steps`
+  Schedule schedule;  // total is set to `steps`
   AdamWConfig adamw;
-  uint64_t seed = 1;              // weight initialisation (data.seed drives sampling)
-  int64_t eval_every = 100;       // 0: only at the end
-  int64_t val_tokens = 16384;     // per language and evaluation
-  int64_t save_every = 0;         // 0: only at the end
+  uint64_t seed = 1;           // weight initialisation (data.seed drives sampling)
+  int64_t eval_every = 100;    // 0: only at the end
+  int64_t val_tokens = 16384;  // per language and evaluation
+  int64_t save_every = 0;      // 0: only at the end
   int keep_checkpoints = 2;
   int threads = 0;
   bool use_blas = true;
   bool resume = false;
-  uint64_t max_memory = 0;        // bytes; 0: the machine's available memory
-  int64_t stop_after = -1;        // stop (checkpointed) after this many steps, as if killed
+  uint64_t max_memory = 0;                       // bytes; 0: the machine's available memory
+  int64_t stop_after = -1;                       // stop (checkpointed) after this many steps, as if killed
   const std::atomic<bool>* stop_flag = nullptr;  // set by a signal handler: checkpoint and stop
 
   nlohmann::json to_json() const;
@@ -46,10 +46,10 @@ struct TrainConfig {
 };
 
 struct TrainResult {
-  int64_t step = 0;                // steps completed
-  std::vector<float> losses;       // training loss of each step run in this call
-  bool stopped = false;            // stopped early (stop_after / stop_flag)
-  nlohmann::json last_eval;        // the last validation record (val_loss, val_bpb per language)
+  int64_t step = 0;           // steps completed
+  std::vector<float> losses;  // training loss of each step run in this call
+  bool stopped = false;       // stopped early (stop_after / stop_flag)
+  nlohmann::json last_eval;   // the last validation record (val_loss, val_bpb per language)
 };
 
 Result<TrainResult> train(const TrainConfig& config);

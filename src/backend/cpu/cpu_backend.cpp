@@ -50,8 +50,8 @@ class CpuBackend final : public Backend {
       return;
     }
     pool_.parallel_for(static_cast<size_t>(n_tokens), [&](size_t b, size_t e) {
-      ref::rope(x + static_cast<int64_t>(b) * n_head * head_dim, static_cast<int64_t>(e - b), n_head, head_dim,
-                pos + b, p);
+      ref::rope(x + static_cast<int64_t>(b) * n_head * head_dim, static_cast<int64_t>(e - b), n_head, head_dim, pos + b,
+                p);
     });
   }
 
@@ -60,9 +60,8 @@ class CpuBackend final : public Backend {
       cpu::swiglu(gate, up, n, y);
       return;
     }
-    pool_.parallel_for(static_cast<size_t>(n), [&](size_t b, size_t e) {
-      cpu::swiglu(gate + b, up + b, static_cast<int64_t>(e - b), y + b);
-    });
+    pool_.parallel_for(static_cast<size_t>(n),
+                       [&](size_t b, size_t e) { cpu::swiglu(gate + b, up + b, static_cast<int64_t>(e - b), y + b); });
   }
 
   // Short batches (generation steps, short prompts): work items are (token, head), latest

@@ -101,14 +101,18 @@ void gemv_legacy512(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_
   // Per block pair: 16 scales then 16 correction words (kept as plain arrays, 64 bytes each).
   thread_local std::vector<float> dxv;
   thread_local std::vector<int32_t> initv;
-  if (static_cast<int64_t>(dxv.size()) < 16 * np) dxv.resize(static_cast<size_t>(16 * np)), initv.resize(static_cast<size_t>(16 * np));
+  if (static_cast<int64_t>(dxv.size()) < 16 * np)
+    dxv.resize(static_cast<size_t>(16 * np)), initv.resize(static_cast<size_t>(16 * np));
   const __m512i idx = pair_index();
   for (int64_t p = 0; p < np; ++p) {
-    _mm512_storeu_ps(dxv.data() + 16 * p, _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(_mm_castpd_ps(
-                                                                    _mm_load_sd(reinterpret_cast<const double*>(xr.d + 2 * p))))));
+    _mm512_storeu_ps(
+        dxv.data() + 16 * p,
+        _mm512_permutexvar_ps(
+            idx, _mm512_castps128_ps512(_mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(xr.d + 2 * p))))));
     const __m512i s = _mm512_permutexvar_epi32(
         idx, _mm512_castsi128_si512(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(xr.s + 2 * p))));
-    _mm512_storeu_si512(initv.data() + 16 * p, _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(s, W2::corr_shift)));
+    _mm512_storeu_si512(initv.data() + 16 * p,
+                        _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(s, W2::corr_shift)));
   }
   const auto dx_at = [&](int64_t p) { return _mm512_loadu_ps(dxv.data() + 16 * p); };
   const auto init_at = [&](int64_t p) { return _mm512_loadu_si512(initv.data() + 16 * p); };
@@ -129,7 +133,8 @@ void gemv_legacy512(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_
       acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0), _mm512_mul_ps(pair_scales(blk + 2 * p), dx_at(p)), acc0);
     }
     float tail = 0.0f;
-    if (nb % 2 != 0) tile_legacy<typename W2::Narrow, 1, 1>(1, w + r * ws + (nb - 1) * sizeof(Block), ws, &xt, &tail, 1);
+    if (nb % 2 != 0)
+      tile_legacy<typename W2::Narrow, 1, 1>(1, w + r * ws + (nb - 1) * sizeof(Block), ws, &xt, &tail, 1);
     y[r] = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) + tail;
   }
 }
@@ -166,7 +171,8 @@ struct Panel16 {
         }
         if constexpr (Five) {
           const __m512i hb = _mm512_loadu_si512(blk + P::fifth_bits), sixteen = _mm512_set1_epi8(0x10);
-          const __m512i sel_lo = _mm512_set1_epi32(0x08040201), sel_hi = _mm512_set1_epi32(static_cast<int>(0x80402010u));
+          const __m512i sel_lo = _mm512_set1_epi32(0x08040201),
+                        sel_hi = _mm512_set1_epi32(static_cast<int>(0x80402010u));
           for (int i = 0; i < 4; ++i) {
             const __m512i v = _mm512_shuffle_epi8(hb, _mm512_broadcast_i64x4(spread_byte(i)));
             g[i] = _mm512_or_si512(g[i], _mm512_maskz_mov_epi8(_mm512_test_epi8_mask(v, sel_lo), sixteen));

@@ -221,7 +221,7 @@ void tile_q6_k(int64_t nsb, const uint8_t* w, size_t ws, const uint8_t* const* x
         for (int rr = 0; rr < 4; ++rr) {
           const __m256i hi = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * rr), m2), 4);
           const __m256i q = _mm256_or_si256(nib[rr], hi);  // 0..63, offset 32 removed below
-          const int j = 8 * h + 2 * rr;  // sub-blocks j (lanes 0..15) and j + 1 (16..31)
+          const int j = 8 * h + 2 * rr;                    // sub-blocks j (lanes 0..15) and j + 1 (16..31)
           const __m256i sc = _mm256_set_m128i(_mm_set1_epi16(blk->scales[j + 1]), _mm_set1_epi16(blk->scales[j]));
           for (int c = 0; c < C; ++c) {
             const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(q, load256(xb[c]->qs + 128 * h + 32 * rr)), sc);
@@ -232,8 +232,8 @@ void tile_q6_k(int64_t nsb, const uint8_t* w, size_t ws, const uint8_t* const* x
       const float d = half(blk->d);
       for (int c = 0; c < C; ++c) {
         const __m256i corr = _mm256_slli_epi32(_mm256_madd_epi16(load256(xb[c]->bsums), sc16), 5);
-        acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(isum[c], corr)),
-                                    _mm256_set1_ps(d * xb[c]->d), acc[r][c]);
+        acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(isum[c], corr)), _mm256_set1_ps(d * xb[c]->d),
+                                    acc[r][c]);
       }
     }
   }
@@ -464,7 +464,8 @@ inline void act_q8_0_simd(const float* x, uint8_t* out, int64_t k) {
     const __m256 id = _mm256_set1_ps(amax != 0.0f ? 127.0f / amax : 0.0f);
     __m256i q[4];
     for (int j = 0; j < 4; ++j)
-      q[j] = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v[j], id), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+      q[j] =
+          _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v[j], id), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
     const __m256i s = _mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
     __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
     s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
@@ -472,8 +473,8 @@ inline void act_q8_0_simd(const float* x, uint8_t* out, int64_t k) {
     ss[b] = _mm_cvtsi128_si32(s4);
     // packs interleave the 128-bit lanes; the permute restores element order.
     const __m256i p16a = _mm256_packs_epi32(q[0], q[1]), p16b = _mm256_packs_epi32(q[2], q[3]);
-    const __m256i p8 = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(p16a, p16b),
-                                                   _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    const __m256i p8 =
+        _mm256_permutevar8x32_epi32(_mm256_packs_epi16(p16a, p16b), _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(qs + 32 * b), p8);
   }
 }
@@ -543,7 +544,8 @@ inline int32_t load_i32(const int8_t* p) {
 inline __m256i spread_byte(int i) {
   const char a = static_cast<char>(i), b = static_cast<char>(4 + i), c = static_cast<char>(8 + i),
              d = static_cast<char>(12 + i);
-  return _mm256_setr_epi8(a, a, a, a, b, b, b, b, c, c, c, c, d, d, d, d, a, a, a, a, b, b, b, b, c, c, c, c, d, d, d, d);
+  return _mm256_setr_epi8(a, a, a, a, b, b, b, b, c, c, c, c, d, d, d, d, a, a, a, a, b, b, b, b, c, c, c, c, d, d, d,
+                          d);
 }
 
 // Eight rows (half h of a panel) x C activation columns; y[c * ys + r] for r < 8.
@@ -567,7 +569,8 @@ void tile_panel8(int64_t nb, const uint8_t* panel, int h, const Q8Row* xr, float
       for (int i = 0; i < 4; ++i) {
         const __m256i v = _mm256_shuffle_epi8(hb, spread_byte(i));
         g[i] = _mm256_or_si256(g[i], _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(v, sel_lo), sel_lo), sixteen));
-        g[i + 4] = _mm256_or_si256(g[i + 4], _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(v, sel_hi), sel_hi), sixteen));
+        g[i + 4] = _mm256_or_si256(g[i + 4],
+                                   _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(v, sel_hi), sel_hi), sixteen));
       }
     }
     const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + P::scales + 16 * h)));
@@ -591,7 +594,8 @@ void drive_panels(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t*
     constexpr int N = decltype(cn)::value;
     Q8Row xr[N];
     for (int i = 0; i < N; ++i) xr[i] = q8_row(x + static_cast<size_t>(c0 + i) * xs, k);
-    for (int p = 0; p < nr / 16; ++p) Tile<N>::run(nb, w + static_cast<size_t>(p) * 16 * ws, xr, y + c0 * ys + 16 * p, ys);
+    for (int p = 0; p < nr / 16; ++p)
+      Tile<N>::run(nb, w + static_cast<size_t>(p) * 16 * ws, xr, y + c0 * ys + 16 * p, ys);
   };
   using std::integral_constant;
   int c = 0;
@@ -623,7 +627,8 @@ void gemm_panels(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* 
 // (where e^x is within 1e-38 of 0) is clamped. Same operations as exp_poly_scalar, lane by lane.
 inline __m256 exp_poly8(__m256 x) {
   x = _mm256_max_ps(x, _mm256_set1_ps(-87.3f));
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m256 n =
+      _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m256 r = _mm256_fmadd_ps(n, _mm256_set1_ps(-0.693145752f), x);
   r = _mm256_fmadd_ps(n, _mm256_set1_ps(-1.42860677e-6f), r);
   __m256 p = _mm256_set1_ps(1.98412698e-4f);
@@ -714,7 +719,8 @@ inline void swiglu_simd(const float* gate, const float* up, int64_t n, float* y)
     const __m256 g = _mm256_loadu_ps(gate + i);
     const __m256 x = _mm256_sub_ps(_mm256_setzero_ps(), g);
     const __m256 nn = _mm256_sub_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(0x1.715476p+0f), shift), shift);
-    const __m256 b = _mm256_fnmadd_ps(nn, _mm256_set1_ps(0x1.7f7d1cp-20f), _mm256_fnmadd_ps(nn, _mm256_set1_ps(0x1.62e4p-1f), x));
+    const __m256 b =
+        _mm256_fnmadd_ps(nn, _mm256_set1_ps(0x1.7f7d1cp-20f), _mm256_fnmadd_ps(nn, _mm256_set1_ps(0x1.62e4p-1f), x));
     const __m256 u = _mm256_mul_ps(b, b);
     const __m256 j = _mm256_fmadd_ps(
         _mm256_fmadd_ps(_mm256_fmadd_ps(_mm256_set1_ps(0x1.0e4020p-7f), b, _mm256_set1_ps(0x1.573e2ep-5f)), u,
@@ -819,13 +825,20 @@ inline void attend_f16_regs(const float* q, const uint16_t* k, const uint16_t* v
 inline void attend_f16_simd(const float* q, const uint16_t* k, const uint16_t* v, size_t kv_stride, int64_t n,
                             int64_t hd, float scale, float* out, uint16_t* work) {
   switch (hd) {
-    case 32: return attend_f16_regs<4>(q, k, v, kv_stride, n, scale, out);
-    case 48: return attend_f16_regs<6>(q, k, v, kv_stride, n, scale, out);
-    case 64: return attend_f16_regs<8>(q, k, v, kv_stride, n, scale, out);
-    case 80: return attend_f16_regs<10>(q, k, v, kv_stride, n, scale, out);
-    case 96: return attend_f16_regs<12>(q, k, v, kv_stride, n, scale, out);
-    case 128: return attend_f16_regs<16>(q, k, v, kv_stride, n, scale, out);
-    default: attend_f16_scalar(q, k, v, kv_stride, n, hd, scale, out, work);
+    case 32:
+      return attend_f16_regs<4>(q, k, v, kv_stride, n, scale, out);
+    case 48:
+      return attend_f16_regs<6>(q, k, v, kv_stride, n, scale, out);
+    case 64:
+      return attend_f16_regs<8>(q, k, v, kv_stride, n, scale, out);
+    case 80:
+      return attend_f16_regs<10>(q, k, v, kv_stride, n, scale, out);
+    case 96:
+      return attend_f16_regs<12>(q, k, v, kv_stride, n, scale, out);
+    case 128:
+      return attend_f16_regs<16>(q, k, v, kv_stride, n, scale, out);
+    default:
+      attend_f16_scalar(q, k, v, kv_stride, n, hd, scale, out, work);
   }
 }
 
@@ -862,7 +875,8 @@ inline void act_q8_k_simd(const float* x, uint8_t* out, int64_t k) {
       __m256i q[4];
       for (int j = 0; j < 4; ++j) {
         const __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + 32 * g + 8 * j), vs);
-        q[j] = _mm256_min_epi32(_mm256_cvtps_epi32(_mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)), cap);
+        q[j] = _mm256_min_epi32(_mm256_cvtps_epi32(_mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)),
+                                cap);
       }
       for (int h = 0; h < 2; ++h) {
         __m256i s = _mm256_add_epi32(q[2 * h], q[2 * h + 1]);
@@ -872,8 +886,8 @@ inline void act_q8_k_simd(const float* x, uint8_t* out, int64_t k) {
         b.bsums[2 * g + h] = static_cast<int16_t>(_mm_cvtsi128_si32(s4));
       }
       const __m256i p16a = _mm256_packs_epi32(q[0], q[1]), p16b = _mm256_packs_epi32(q[2], q[3]);
-      const __m256i p8 = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(p16a, p16b),
-                                                     _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+      const __m256i p8 =
+          _mm256_permutevar8x32_epi32(_mm256_packs_epi16(p16a, p16b), _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(b.qs + 32 * g), p8);
     }
     b.d = 1 / iscale;

@@ -29,8 +29,8 @@ inline Q8Row q8_row(const uint8_t* base, int64_t k) {
 }
 
 // y[c * y_stride + r] = dot(W row r, X row c) for r < nr, c < nc.
-using GemmFn = void (*)(int64_t k, const uint8_t* w, size_t w_stride, int nr, const uint8_t* x,
-                        size_t x_stride, int nc, float* y, size_t y_stride);
+using GemmFn = void (*)(int64_t k, const uint8_t* w, size_t w_stride, int nr, const uint8_t* x, size_t x_stride, int nc,
+                        float* y, size_t y_stride);
 // Converts one row of k floats to the activation format.
 using ActFn = void (*)(const float* x, uint8_t* out, int64_t k);
 // f32 <-> f16 rows (round to nearest even), for the F16 KV cache.

@@ -1,6 +1,6 @@
 // Threading, activation quantization and SIMD dispatch of the CPU matmul.
-#include "fragua/base/runtime_options.h"
 #include "fragua/backend/cpu_matmul.h"
+#include "fragua/base/runtime_options.h"
 
 #include <algorithm>
 #include <atomic>
@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "backend/cpu/kernels.h"
-#include "fragua/tensor/half.h"
 #include "fragua/tensor/blocks.h"
+#include "fragua/tensor/half.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -32,8 +32,7 @@ bool cpu_has_f16c() {
 bool cpu_has(std::string_view level) {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();
-  if (level == "avx2")
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c();
+  if (level == "avx2") return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c();
   if (level == "avx512")
     return cpu_has("avx2") && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
@@ -136,8 +135,8 @@ void run_tiles(Job& j) {
     const int64_t tm = t % j.tiles_m, tn = t / j.tiles_m;
     const int64_t r0 = tm * kTileM, r1 = std::min(j.m, r0 + kTileM);
     const int64_t c0 = tn * kTileN, c1 = std::min(j.n, c0 + kTileN);
-    j.gemm(j.k, j.w + r0 * j.ws, j.ws, static_cast<int>(r1 - r0), j.xa + c0 * j.xs, j.xs,
-           static_cast<int>(c1 - c0), j.y + c0 * j.m + r0, static_cast<size_t>(j.m));
+    j.gemm(j.k, j.w + r0 * j.ws, j.ws, static_cast<int>(r1 - r0), j.xa + c0 * j.xs, j.xs, static_cast<int>(c1 - c0),
+           j.y + c0 * j.m + r0, static_cast<size_t>(j.m));
   }
 }
 
@@ -145,9 +144,15 @@ void run_tiles(Job& j) {
 
 Act act_for(DType w) {
   switch (w) {
-    case DType::q4_0: case DType::q4_1: case DType::q5_0: case DType::q5_1: case DType::q8_0:
+    case DType::q4_0:
+    case DType::q4_1:
+    case DType::q5_0:
+    case DType::q5_1:
+    case DType::q8_0:
       return Act::q8_0;
-    case DType::q4_k: case DType::q5_k: case DType::q6_k:
+    case DType::q4_k:
+    case DType::q5_k:
+    case DType::q6_k:
       return Act::q8_k;
     case DType::f16:
       return Act::f16r;
@@ -160,34 +165,49 @@ Act act_for(DType w) {
 
 size_t act_row_size(Act a, int64_t k) {
   switch (a) {
-    case Act::q8_0: return static_cast<size_t>(k + 8 * (k / 32));
-    case Act::q8_k: return static_cast<size_t>(k / 256) * 292;
-    default: return static_cast<size_t>(k) * 4;
+    case Act::q8_0:
+      return static_cast<size_t>(k + 8 * (k / 32));
+    case Act::q8_k:
+      return static_cast<size_t>(k / 256) * 292;
+    default:
+      return static_cast<size_t>(k) * 4;
   }
 }
 
 GemmFn gemm_for(const Kernels& t, DType w) {
   switch (w) {
-    case DType::f32: return t.f32;
-    case DType::f16: return t.f16;
-    case DType::bf16: return t.bf16;
-    case DType::q4_0: return t.q4_0;
-    case DType::q4_1: return t.q4_1;
-    case DType::q5_0: return t.q5_0;
-    case DType::q5_1: return t.q5_1;
-    case DType::q8_0: return t.q8_0;
-    case DType::q4_k: return t.q4_k;
-    case DType::q5_k: return t.q5_k;
-    case DType::q6_k: return t.q6_k;
-    default: return nullptr;
+    case DType::f32:
+      return t.f32;
+    case DType::f16:
+      return t.f16;
+    case DType::bf16:
+      return t.bf16;
+    case DType::q4_0:
+      return t.q4_0;
+    case DType::q4_1:
+      return t.q4_1;
+    case DType::q5_0:
+      return t.q5_0;
+    case DType::q5_1:
+      return t.q5_1;
+    case DType::q8_0:
+      return t.q8_0;
+    case DType::q4_k:
+      return t.q4_k;
+    case DType::q5_k:
+      return t.q5_k;
+    case DType::q6_k:
+      return t.q6_k;
+    default:
+      return nullptr;
   }
 }
 
 void gemm_f32(int64_t k, const float* a, int64_t a_stride, int64_t nr, const float* b, int64_t b_stride, int64_t nc,
               float* y, int64_t y_stride) {
   active_slot().load()->f32(k, reinterpret_cast<const uint8_t*>(a), static_cast<size_t>(a_stride) * 4,
-                            static_cast<int>(nr), reinterpret_cast<const uint8_t*>(b), static_cast<size_t>(b_stride) * 4,
-                            static_cast<int>(nc), y, static_cast<size_t>(y_stride));
+                            static_cast<int>(nr), reinterpret_cast<const uint8_t*>(b),
+                            static_cast<size_t>(b_stride) * 4, static_cast<int>(nc), y, static_cast<size_t>(y_stride));
 }
 
 void f32_to_f16(const float* x, uint16_t* y, int64_t n) { active_slot().load()->to_f16(x, y, n); }
@@ -256,7 +276,8 @@ void pack_weights(DType t, const void* src, int64_t m, int64_t k, void* dst) {
           uint32_t qh;
           std::memcpy(&qh, q->qh, 4);
           for (int i = 0; i < 4; ++i)  // byte i: fifth bits of elements 4i.. (low nibble), 16+4i.. (high)
-            blk[Panel<true>::fifth_bits + 4 * r + i] = static_cast<uint8_t>(((qh >> (4 * i)) & 15) | (((qh >> (16 + 4 * i)) & 15) << 4));
+            blk[Panel<true>::fifth_bits + 4 * r + i] =
+                static_cast<uint8_t>(((qh >> (4 * i)) & 15) | (((qh >> (16 + 4 * i)) & 15) << 4));
         } else {
           const auto* q = reinterpret_cast<const tensor::BlockQ4_0*>(row) + b;
           qs = q->qs;
@@ -268,8 +289,8 @@ void pack_weights(DType t, const void* src, int64_t m, int64_t k, void* dst) {
     }
 }
 
-void matmul(const void* w, DType wtype, int64_t m, int64_t k, const float* x, int64_t n, float* y,
-            ThreadPool& pool, Layout layout) {
+void matmul(const void* w, DType wtype, int64_t m, int64_t k, const float* x, int64_t n, float* y, ThreadPool& pool,
+            Layout layout) {
   if (m <= 0 || n <= 0) return;
   const Kernels& kt = *active_slot().load();
   const GemmFn g = layout != Layout::panels16 ? gemm_for(kt, wtype) : wtype == DType::q5_0 ? kt.q5_0_p16 : kt.q4_0_p16;

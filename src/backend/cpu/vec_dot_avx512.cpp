@@ -20,9 +20,13 @@
 
 namespace fragua::cpu {
 namespace avx512_impl {
+// Textual fragments in dependency order (the shared GEMM templates, then the 512-bit kernels that
+// use them), not a sorted include block.
+// clang-format off
 #include "backend/cpu/gemm_simd.h"
 #include "backend/cpu/gemm_avx512_legacy.h"
 #include "backend/cpu/gemm_avx512_kquants.h"
+// clang-format on
 }  // namespace avx512_impl
 
 const Kernels& kernels_avx512() {

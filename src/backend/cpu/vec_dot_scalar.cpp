@@ -6,8 +6,8 @@
 #include <cstring>
 
 #include "backend/cpu/kernels.h"
-#include "fragua/tensor/half.h"
 #include "fragua/tensor/blocks.h"
+#include "fragua/tensor/half.h"
 
 namespace fragua::cpu {
 namespace {
@@ -17,8 +17,7 @@ using namespace fragua::tensor;
 using DotFn = float (*)(int64_t k, const uint8_t* w, const uint8_t* x);
 
 template <DotFn dot>
-void gemm(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* x, size_t xs, int nc, float* y,
-          size_t ys) {
+void gemm(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* x, size_t xs, int nc, float* y, size_t ys) {
   for (int c = 0; c < nc; ++c)
     for (int r = 0; r < nr; ++r) y[c * ys + r] = dot(k, w + r * ws, x + c * xs);
 }
@@ -222,8 +221,10 @@ void gemm_panels_scalar(int64_t k, const uint8_t* w, size_t ws, int nr, const ui
     }
   }
 }
-template void gemm_panels_scalar<false>(int64_t, const uint8_t*, size_t, int, const uint8_t*, size_t, int, float*, size_t);
-template void gemm_panels_scalar<true>(int64_t, const uint8_t*, size_t, int, const uint8_t*, size_t, int, float*, size_t);
+template void gemm_panels_scalar<false>(int64_t, const uint8_t*, size_t, int, const uint8_t*, size_t, int, float*,
+                                        size_t);
+template void gemm_panels_scalar<true>(int64_t, const uint8_t*, size_t, int, const uint8_t*, size_t, int, float*,
+                                       size_t);
 
 // exp for SwiGLU, the approximation llama.cpp's vector code uses (so that both engines round
 // alike; maximum error about 2 ulps): n = nearest(x / ln 2) by the 1.5 * 2^23 shift, b = x - n ln 2
@@ -233,8 +234,9 @@ float exp_silu_scalar(float x) {
   const float n = std::fma(x, 0x1.715476p+0f, shift) - shift;
   const float b = std::fma(-n, 0x1.7f7d1cp-20f, std::fma(-n, 0x1.62e4p-1f, x));
   const float u = b * b;
-  const float j = std::fma(std::fma(std::fma(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u, std::fma(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)),
-                           u, std::fma(0x1.ffffecp-1f, b, 1.0f));
+  const float j =
+      std::fma(std::fma(std::fma(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u, std::fma(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)), u,
+               std::fma(0x1.ffffecp-1f, b, 1.0f));
   if (std::isnan(n)) return n;  // NaN in, NaN out: no NaN-to-int conversion (undefined behaviour)
   if (std::fabs(n) > 192.0f) return n <= 0.0f ? 0.0f : INFINITY;
   return std::ldexp(j, static_cast<int>(n));
@@ -245,13 +247,14 @@ void swiglu_scalar(const float* gate, const float* up, int64_t n, float* y) {
 }
 
 float exp_poly_scalar(float x) {
-  if (std::isnan(x)) return x;  // no NaN-to-int conversion below (undefined behaviour)
+  if (std::isnan(x)) return x;               // no NaN-to-int conversion below (undefined behaviour)
   x = std::min(std::max(x, -87.3f), 88.0f);  // softmax inputs are <= 0; +inf must not reach the cast
   const float n = std::nearbyint(x * 1.44269504f);
   float r = std::fma(n, -0.693145752f, x);
   r = std::fma(n, -1.42860677e-6f, r);
   float p = 1.98412698e-4f;
-  for (float c : {1.38888889e-3f, 8.33333333e-3f, 4.16666667e-2f, 1.66666667e-1f, 0.5f, 1.0f, 1.0f}) p = std::fma(p, r, c);
+  for (float c : {1.38888889e-3f, 8.33333333e-3f, 4.16666667e-2f, 1.66666667e-1f, 0.5f, 1.0f, 1.0f})
+    p = std::fma(p, r, c);
   const uint32_t bits = static_cast<uint32_t>(static_cast<int32_t>(n) + 127) << 23;
   float scale;
   std::memcpy(&scale, &bits, 4);
@@ -263,7 +266,8 @@ void attn_scores_scalar(int64_t hd, const float* q, size_t qs, int nt, const flo
   for (int i = 0; i < nt; ++i)
     for (int64_t j = 0; j < n; ++j) {
       float acc = 0.0f;
-      for (int64_t d = 0; d < hd; ++d) acc = std::fma(q[i * qs + static_cast<size_t>(d)], kt[static_cast<size_t>(d) * kts + j], acc);
+      for (int64_t d = 0; d < hd; ++d)
+        acc = std::fma(q[i * qs + static_cast<size_t>(d)], kt[static_cast<size_t>(d) * kts + j], acc);
       s[i * ss + static_cast<size_t>(j)] = acc * scale;
     }
 }

@@ -65,8 +65,8 @@ void matmul_forward(float* out, const float* inp, const float* weight, int N, in
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f, inp, C, weight, C, 0.0f, out, OC);
 }
 
-void matmul_backward(float* dinp, float* dweight, const float* dout, const float* inp, const float* weight, int N, int C,
-                     int OC, const Ctx& ctx) {
+void matmul_backward(float* dinp, float* dweight, const float* dout, const float* inp, const float* weight, int N,
+                     int C, int OC, const Ctx& ctx) {
   if (!ctx.use_blas) return matmul_backward_plain(dinp, dweight, dout, inp, weight, N, C, OC, ctx);
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC, 1.0f, dout, OC, weight, C, 1.0f, dinp, C);
   cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f, dweight, C);

@@ -7,7 +7,8 @@
 namespace fragua::train::kernels {
 
 // out (N,C), rstd (N), inp (N,C), weight (C)
-void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* weight, int N, int C, float eps, const Ctx& ctx) {
+void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* weight, int N, int C, float eps,
+                     const Ctx& ctx) {
   parallel_for(ctx, static_cast<size_t>(N), [&](size_t b, size_t e) {
     for (size_t n = b; n < e; ++n) {
       const float* x = inp + n * C;
