@@ -35,6 +35,8 @@ FBENCH = os.path.join(ROOT, "build", "release", "bench_engine_bench")
 SIZES = {
     "15M": dict(embd=288, layers=6, heads=6, kv_heads=6, ff=768, vocab=32000),
     "110M": dict(embd=768, layers=12, heads=12, kv_heads=12, ff=2048, vocab=32000),
+    # A ~0.9B Llama (TinyLlama-like shapes, grouped-query attention): weights stream from DRAM.
+    "0.9B": dict(embd=2048, layers=16, heads=16, kv_heads=8, ff=5632, vocab=32000),
 }
 QUANT = {"Q8_0": "Q8_0", "Q4_0": "Q4_0", "Q4_K": "Q4_K_M"}
 
