@@ -1,9 +1,11 @@
 // Helpers shared by the test executables.
 #pragma once
 
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <zlib.h>
@@ -63,7 +65,68 @@ class FullDiskEnv : public Env {
   bool file_exists(const std::string& p) override { return Env::posix().file_exists(p); }
   Result<uint64_t> file_size(const std::string& p) override { return Env::posix().file_size(p); }
   Status create_dirs(const std::string& p) override { return Env::posix().create_dirs(p); }
+  Result<std::vector<DirEntry>> list_dir(const std::string& p) override { return Env::posix().list_dir(p); }
+  bool is_directory(const std::string& p) override { return Env::posix().is_directory(p); }
+  Status remove_dir(const std::string& p) override { return Env::posix().remove_dir(p); }
   size_t budget_;
+};
+
+// An Env over the POSIX one that fails chosen operations, for fault-injection tests. Each
+// `fail_*` pattern, when not empty, fails that operation on every path containing it (for a
+// rename: either path) with an io error "injected <op> failure: <path>"; appends fail with "disk
+// full" once `write_budget` bytes have been written. `failures` counts the injected failures, so a
+// test can assert that the fault was reached.
+class FaultEnv : public Env {
+ public:
+  size_t write_budget = SIZE_MAX;
+  std::string fail_create, fail_rename, fail_read, fail_list, fail_remove, fail_mkdir;
+  int failures = 0;
+
+  Result<std::unique_ptr<WritableFile>> new_writable_file(const std::string& p, bool a) override {
+    FRAGUA_TRY(check("create", fail_create, p));
+    auto f = FRAGUA_TRY(Env::posix().new_writable_file(p, a));
+    return std::unique_ptr<WritableFile>(new FullDiskEnv::File(std::move(f), &write_budget));
+  }
+  Result<std::unique_ptr<WritableFile>> new_exclusive_file(const std::string& p, int mode) override {
+    FRAGUA_TRY(check("create", fail_create, p));
+    auto f = FRAGUA_TRY(Env::posix().new_exclusive_file(p, mode));
+    return std::unique_ptr<WritableFile>(new FullDiskEnv::File(std::move(f), &write_budget));
+  }
+  Result<std::string> read_file(const std::string& p) override {
+    FRAGUA_TRY(check("read", fail_read, p));
+    return Env::posix().read_file(p);
+  }
+  Status rename_file(const std::string& a, const std::string& b) override {
+    FRAGUA_TRY(check("rename", fail_rename, a));
+    FRAGUA_TRY(check("rename", fail_rename, b));
+    return Env::posix().rename_file(a, b);
+  }
+  Status remove_file(const std::string& p) override {
+    FRAGUA_TRY(check("remove", fail_remove, p));
+    return Env::posix().remove_file(p);
+  }
+  bool file_exists(const std::string& p) override { return Env::posix().file_exists(p); }
+  Result<uint64_t> file_size(const std::string& p) override { return Env::posix().file_size(p); }
+  Status create_dirs(const std::string& p) override {
+    FRAGUA_TRY(check("mkdir", fail_mkdir, p));
+    return Env::posix().create_dirs(p);
+  }
+  Result<std::vector<DirEntry>> list_dir(const std::string& p) override {
+    FRAGUA_TRY(check("list", fail_list, p));
+    return Env::posix().list_dir(p);
+  }
+  bool is_directory(const std::string& p) override { return Env::posix().is_directory(p); }
+  Status remove_dir(const std::string& p) override {
+    FRAGUA_TRY(check("remove", fail_remove, p));
+    return Env::posix().remove_dir(p);
+  }
+
+ private:
+  Status check(const char* op, const std::string& pattern, const std::string& path) {
+    if (pattern.empty() || path.find(pattern) == std::string::npos) return {};
+    ++failures;
+    return io_error("injected {} failure: {}", op, path);
+  }
 };
 
 // gzip (RFC 1952) of s, for tests of readers of .gz inputs.

@@ -1,5 +1,6 @@
 #include "fragua/base/file.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -8,6 +9,7 @@
 #include <filesystem>
 #include <mutex>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/mman.h>
@@ -115,6 +117,36 @@ class PosixEnv final : public Env {
     std::error_code ec;
     std::filesystem::create_directories(path, ec);
     if (ec) return io_error("{}: cannot create directory: {}", path, ec.message());
+    return {};
+  }
+  Result<std::vector<DirEntry>> list_dir(const std::string& path) override {
+    DIR* d = ::opendir(path.c_str());
+    if (!d) return errno_error("list directory", path, errno);
+    std::vector<DirEntry> out;
+    errno = 0;
+    while (const struct dirent* e = ::readdir(d)) {
+      std::string name = e->d_name;
+      if (name == "." || name == "..") continue;
+      bool dir = e->d_type == DT_DIR;
+      if (e->d_type == DT_UNKNOWN) {  // some file systems (XFS without ftype) leave it to lstat
+        struct stat st;
+        dir = ::lstat((path + "/" + name).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+      }
+      out.push_back({std::move(name), dir});
+      errno = 0;
+    }
+    int err = errno;
+    ::closedir(d);
+    if (err != 0) return errno_error("list directory", path, err);
+    std::sort(out.begin(), out.end(), [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
+    return out;
+  }
+  bool is_directory(const std::string& path) override {
+    struct stat st;
+    return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+  }
+  Status remove_dir(const std::string& path) override {
+    if (::rmdir(path.c_str()) != 0) return errno_error("remove directory", path, errno);
     return {};
   }
 };
@@ -362,6 +394,21 @@ Status write_file_atomic(const std::string& path, std::string_view data, Env& en
 }
 
 Result<std::string> read_file(const std::string& path, Env& env) { return env.read_file(path); }
+
+Status remove_tree(const std::string& path, Env& env) {
+  // lstat, not env.is_directory: a symlink named as the root is unlinked, never followed.
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return {};
+    return errno_error("stat", path, errno);
+  }
+  if (!S_ISDIR(st.st_mode)) return env.remove_file(path);
+  for (const auto& e : FRAGUA_TRY(env.list_dir(path))) {
+    const std::string child = path + "/" + e.name;
+    FRAGUA_TRY(e.is_directory ? remove_tree(child, env) : env.remove_file(child));
+  }
+  return env.remove_dir(path);
+}
 
 // ---- MappedFile --------------------------------------------------------------------------------
 

@@ -195,3 +195,64 @@ TEST(FileLock, SecondHolderIsRefusedWithThePid) {
 
 }  // namespace
 }  // namespace fragua
+
+namespace fragua {
+namespace {
+
+TEST(Env, ListDirSortsNamesAndTellsDirectoriesWithoutFollowingSymlinks) {
+  test::TempDir dir;
+  ASSERT_TRUE(Env::posix().create_dirs(dir.file("b/inner")).ok());
+  ASSERT_TRUE(write_file_atomic(dir.file("c.txt"), "c").ok());
+  ASSERT_TRUE(write_file_atomic(dir.file("a.txt"), "a").ok());
+  ASSERT_EQ(::symlink(dir.file("b").c_str(), dir.file("link").c_str()), 0);
+  auto entries = Env::posix().list_dir(dir.path());
+  ASSERT_TRUE(entries.ok()) << entries.error().message();
+  std::vector<std::string> names;
+  for (const auto& e : *entries) names.push_back(e.name + (e.is_directory ? "/" : ""));
+  EXPECT_EQ(names, (std::vector<std::string>{"a.txt", "b/", "c.txt", "link"}));
+  EXPECT_TRUE(Env::posix().is_directory(dir.file("b")));
+  EXPECT_TRUE(Env::posix().is_directory(dir.file("link")));  // stat follows, as documented
+  EXPECT_FALSE(Env::posix().is_directory(dir.file("a.txt")));
+  auto missing = Env::posix().list_dir(dir.file("nope"));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code(), ErrorCode::not_found);
+  EXPECT_NE(missing.error().message().find(dir.file("nope")), std::string::npos);
+}
+
+TEST(Env, RemoveTreeRemovesEverythingBelowButNotThroughSymlinks) {
+  test::TempDir dir, outside;
+  ASSERT_TRUE(write_file_atomic(outside.file("keep"), "k").ok());
+  ASSERT_TRUE(Env::posix().create_dirs(dir.file("t/a/b")).ok());
+  ASSERT_TRUE(write_file_atomic(dir.file("t/a/b/f"), "f").ok());
+  ASSERT_TRUE(write_file_atomic(dir.file("t/g"), "g").ok());
+  ASSERT_EQ(::symlink(outside.path().c_str(), dir.file("t/a/out").c_str()), 0);
+  ASSERT_TRUE(remove_tree(dir.file("t")).ok());
+  EXPECT_FALSE(std::filesystem::exists(dir.file("t")));
+  EXPECT_EQ(*read_file(outside.file("keep")), "k");
+  EXPECT_TRUE(remove_tree(dir.file("t")).ok());  // already gone: nothing to do
+  ASSERT_TRUE(Env::posix().remove_dir(dir.file("t")).error().code() == ErrorCode::not_found);
+}
+
+TEST(Env, RemoveTreeStopsAtAnInjectedFailureNamingThePath) {
+  test::TempDir dir;
+  ASSERT_TRUE(Env::posix().create_dirs(dir.file("t/x")).ok());
+  ASSERT_TRUE(write_file_atomic(dir.file("t/x/1"), "1").ok());
+  ASSERT_TRUE(write_file_atomic(dir.file("t/y"), "y").ok());
+  test::FaultEnv env;
+  env.fail_remove = "t/y";
+  auto s = remove_tree(dir.file("t"), env);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().message(), "injected remove failure: " + dir.file("t/y"));
+  EXPECT_EQ(env.failures, 1);
+  EXPECT_FALSE(std::filesystem::exists(dir.file("t/x")));  // sorted: x went before y
+  EXPECT_TRUE(std::filesystem::exists(dir.file("t/y")));
+  env.fail_remove.clear();
+  env.fail_list = "t";
+  s = remove_tree(dir.file("t"), env);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().message(), "injected list failure: " + dir.file("t"));
+  EXPECT_TRUE(std::filesystem::exists(dir.file("t/y")));
+}
+
+}  // namespace
+}  // namespace fragua

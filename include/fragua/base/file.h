@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "fragua/base/error.h"
 
@@ -40,6 +41,17 @@ class Env {
   virtual bool file_exists(const std::string& path) = 0;
   virtual Result<uint64_t> file_size(const std::string& path) = 0;
   virtual Status create_dirs(const std::string& path) = 0;
+
+  // One entry of a directory, neither "." nor "..". `is_directory` describes the entry itself
+  // (lstat): a symlink to a directory is not one, so recursive removal never leaves the tree.
+  struct DirEntry {
+    std::string name;
+    bool is_directory = false;
+  };
+  // The entries of the directory `path`, sorted by name (so callers and tests see one order).
+  virtual Result<std::vector<DirEntry>> list_dir(const std::string& path) = 0;
+  virtual bool is_directory(const std::string& path) = 0;  // follows symlinks, as stat does
+  virtual Status remove_dir(const std::string& path) = 0;  // an empty directory (rmdir)
 
   // The process-wide POSIX implementation.
   static Env& posix();
@@ -106,6 +118,12 @@ class FileLock {
 
 Status write_file_atomic(const std::string& path, std::string_view data, Env& env = Env::posix());
 Result<std::string> read_file(const std::string& path, Env& env = Env::posix());
+
+// Removes `path` and, when it is a directory, everything below it, through env's list_dir,
+// remove_file and remove_dir (so a test Env can fail any one step); symlinks are removed, never
+// followed. A missing `path` is not an error. Stops at the first failure, naming its path: what
+// was removed before it stays removed.
+Status remove_tree(const std::string& path, Env& env = Env::posix());
 
 // A read-only memory map of a whole file; falls back to reading into memory when mmap is
 // unavailable (e.g. some pipes). Moves, never copies.
