@@ -1,92 +1,16 @@
-#include <cmath>
-#include <optional>
-
 #include <fmt/format.h>
 
-#include "fragua/base/utf8.h"
 #include "model/arch.h"
 
 namespace fragua::model {
 
-Result<int64_t> read_int_hparam(const format::GgufFile& file, const std::string& key, std::optional<int64_t> def,
-                                int64_t lo, int64_t hi) {
-  if (!file.find(key)) {
-    if (!def) return not_found_error("{}: metadata key '{}' is missing", file.path(), key);
-    return *def;
-  }
-  const uint64_t v = FRAGUA_TRY(file.get_uint(key));
-  if (v < static_cast<uint64_t>(lo) || v > static_cast<uint64_t>(hi))
-    return corruption_error("{}: {} = {} is outside [{}, {}]", file.path(), key, v, lo, hi);
-  return static_cast<int64_t>(v);
-}
-
-Result<float> read_float_hparam(const format::GgufFile& file, const std::string& key, double def, double lo, double hi,
-                                bool lo_inclusive) {
-  // Checked as a double: NaN fails every comparison, and narrowing a double beyond float's
-  // range to float is undefined behaviour.
-  const double v = FRAGUA_TRY(file.get_float_or(key, def));
-  const bool above_lo = lo_inclusive ? v >= lo : v > lo;
-  if (!(above_lo && v <= hi))
-    return corruption_error("{}: {} = {} must be a finite number in {}{}, {}]", file.path(), key, v,
-                            lo_inclusive ? "[" : "(", lo, hi);
-  return static_cast<float>(v);
-}
-
-// Bounds far above any released model (Llama 3.1 405B: n_embd 16384, 126 layers, n_ff 53248,
-// 128 heads of 128; contexts of 10M tokens) and low enough that no product of them overflows.
-constexpr int64_t kMaxEmbd = int64_t{1} << 20;
-constexpr int64_t kMaxLayers = 4096;
-constexpr int64_t kMaxFeedForward = int64_t{1} << 22;
-constexpr int64_t kMaxHeads = 4096;
-constexpr int64_t kMaxHeadDim = 1024;
-constexpr int64_t kMaxTrainContext = int64_t{1} << 26;
-// Float hyper-parameters: finite, positive and at most these (models use eps 1e-5/1e-6, RoPE bases
-// 1e4 to 5e5, linear scaling factors 2 to 32).
-constexpr double kMaxRmsEps = 1.0;
-constexpr double kMaxRopeBase = 1e30;
-constexpr double kMaxRopeScaling = 1e6;
-
 Status read_decoder_hparams(const format::GgufFile& file, ModelConfig& c) {
-  const std::string p = c.arch + ".";
-  c.n_embd = FRAGUA_TRY(read_int_hparam(file, p + "embedding_length", std::nullopt, 1, kMaxEmbd));
-  c.n_layer = FRAGUA_TRY(read_int_hparam(file, p + "block_count", std::nullopt, 1, kMaxLayers));
-  c.n_ff = FRAGUA_TRY(read_int_hparam(file, p + "feed_forward_length", std::nullopt, 1, kMaxFeedForward));
-  c.n_head = FRAGUA_TRY(read_int_hparam(file, p + "attention.head_count", std::nullopt, 1, kMaxHeads));
-  c.n_head_kv = FRAGUA_TRY(read_int_hparam(file, p + "attention.head_count_kv", c.n_head, 1, c.n_head));
-  if (c.n_head % c.n_head_kv != 0)
-    return corruption_error("{}: head_count {} is not a multiple of head_count_kv {}", file.path(), c.n_head,
-                            c.n_head_kv);
-  c.n_ctx_train = FRAGUA_TRY(read_int_hparam(file, p + "context_length", 2048, 1, kMaxTrainContext));
-  c.rms_eps = FRAGUA_TRY(read_float_hparam(file, p + "attention.layer_norm_rms_epsilon", 1e-5, 0.0, kMaxRmsEps, false));
-  c.rope_theta = FRAGUA_TRY(read_float_hparam(file, p + "rope.freq_base", 10000.0, 0.0, kMaxRopeBase, false));
-  if (!file.find(p + "attention.key_length") && c.n_embd % c.n_head != 0)
-    return corruption_error(
-        "{}: {}embedding_length {} is not a multiple of {}attention.head_count {} (and no {}attention.key_length)",
-        file.path(), p, c.n_embd, p, c.n_head, p);
-  c.head_dim = FRAGUA_TRY(read_int_hparam(file, p + "attention.key_length", c.n_embd / c.n_head, 1, kMaxHeadDim));
-  if (c.head_dim % 2 != 0)
-    return corruption_error("{}: head dimension {} must be even and at most {}", file.path(), c.head_dim, kMaxHeadDim);
-  c.n_rot = FRAGUA_TRY(read_int_hparam(file, p + "rope.dimension_count", c.head_dim, 1, c.head_dim));
-  if (c.n_rot % 2 != 0)
-    return corruption_error("{}: {}rope.dimension_count {} must be even and at most the head dimension {}", file.path(),
-                            p, c.n_rot, c.head_dim);
-  auto scaling = FRAGUA_TRY(file.get_string_or(p + "rope.scaling.type", "none"));
-  if (scaling == "linear") {
-    c.rope_scaling = RopeScaling::linear;
-    if (!file.find(p + "rope.scaling.factor"))
-      return not_found_error("{}: metadata key '{}rope.scaling.factor' is missing", file.path(), p);
-    c.rope_scale_factor =
-        FRAGUA_TRY(read_float_hparam(file, p + "rope.scaling.factor", 1.0, 0.0, kMaxRopeScaling, false));
-  } else if (scaling != "none") {
-    return unsupported_error("{}: RoPE scaling '{}' is not supported (none, linear; llama3 via rope_freqs.weight)",
-                             file.path(), terminal_safe(scaling));
-  }
-  return {};
+  return format::read_llama_hparams(file, c.arch, c);
 }
 
-int64_t ModelConfig::n_params() const {
-  int64_t per_layer = 2 * n_embd + n_embd * n_embd_q() * 2 + 2 * n_embd * n_embd_kv() + 3 * n_embd * n_ff;
-  return n_vocab * n_embd * (tied_output ? 1 : 2) + n_embd + n_layer * per_layer;
+Status read_own_hparams(const format::GgufFile& file, const Architecture& arch, ModelConfig& c) {
+  c.rope_mode = arch.rope_mode;
+  return format::read_float_keys(file, arch.name, arch.float_keys, c);
 }
 
 std::string ModelConfig::summary() const {

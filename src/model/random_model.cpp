@@ -8,6 +8,9 @@
 #include <fmt/format.h>
 
 #include "fragua/format/gguf.h"
+#include "fragua/format/llama_hparams.h"
+#include "fragua/format/llama_tensors.h"
+#include "model/arch.h"
 
 namespace fragua::model {
 
@@ -108,13 +111,29 @@ void write_vocab(format::GgufWriter& g, int64_t n_vocab) {
 }  // namespace
 
 Status write_random_model(const RandomModelSpec& s, const std::string& path) {
-  if (s.arch != "llama" && s.arch != "granite") return invalid_argument_error("unknown architecture '{}'", s.arch);
+  const Architecture* arch = find_architecture(s.arch);
+  if (!arch) return invalid_argument_error("unknown architecture '{}'", s.arch);
   if (s.n_head % s.n_head_kv != 0 || s.n_embd % s.n_head != 0)
     return invalid_argument_error("n_embd {} must divide into {} heads, and heads into {} kv heads", s.n_embd, s.n_head,
                                   s.n_head_kv);
   if (s.n_vocab < 3) return invalid_argument_error("vocabulary of {} tokens is too small", s.n_vocab);
   std::mt19937_64 rng(s.seed);
-  const int64_t hd = s.n_embd / s.n_head;
+  format::LlamaHParams hp;
+  hp.n_vocab = s.n_vocab;
+  hp.n_ctx_train = s.n_ctx;
+  hp.n_embd = s.n_embd;
+  hp.n_layer = s.n_layer;
+  hp.n_head = s.n_head;
+  hp.n_head_kv = s.n_head_kv;
+  hp.n_ff = s.n_ff;
+  hp.head_dim = hp.n_rot = s.n_embd / s.n_head;
+  hp.rope_theta = s.rope_theta;
+  hp.tied_output = s.tied_output;
+  hp.embedding_scale = s.embedding_scale;
+  hp.attention_scale = s.attention_scale;
+  hp.residual_scale = s.residual_scale;
+  hp.logit_scale = s.logit_scale;
+
   format::GgufWriter g;
   const std::string a = s.arch;
   g.set("general.architecture", format::GgufValue::of_string(a));
@@ -122,49 +141,34 @@ Status write_random_model(const RandomModelSpec& s, const std::string& path) {
   g.set("general.file_type", format::GgufValue::of_u32(static_cast<uint32_t>(s.dtype == DType::f32   ? 0
                                                                              : s.dtype == DType::f16 ? 1
                                                                                                      : 7)));
-  g.set(a + ".context_length", format::GgufValue::of_u32(static_cast<uint32_t>(s.n_ctx)));
-  g.set(a + ".embedding_length", format::GgufValue::of_u32(static_cast<uint32_t>(s.n_embd)));
-  g.set(a + ".block_count", format::GgufValue::of_u32(static_cast<uint32_t>(s.n_layer)));
-  g.set(a + ".feed_forward_length", format::GgufValue::of_u32(static_cast<uint32_t>(s.n_ff)));
-  g.set(a + ".attention.head_count", format::GgufValue::of_u32(static_cast<uint32_t>(s.n_head)));
-  g.set(a + ".attention.head_count_kv", format::GgufValue::of_u32(static_cast<uint32_t>(s.n_head_kv)));
-  g.set(a + ".attention.layer_norm_rms_epsilon", format::GgufValue::of_f32(1e-5f));
-  g.set(a + ".rope.freq_base", format::GgufValue::of_f32(s.rope_theta));
-  g.set(a + ".rope.dimension_count", format::GgufValue::of_u32(static_cast<uint32_t>(hd)));
-  g.set(a + ".vocab_size", format::GgufValue::of_u32(static_cast<uint32_t>(s.n_vocab)));
-  if (a == "granite") {
-    g.set("granite.embedding_scale", format::GgufValue::of_f32(s.embedding_scale));
-    g.set("granite.attention.scale", format::GgufValue::of_f32(s.attention_scale));
-    g.set("granite.residual_scale", format::GgufValue::of_f32(s.residual_scale));
-    g.set("granite.logit_scale", format::GgufValue::of_f32(s.logit_scale));
-  }
+  format::write_llama_hparams(g, a, hp);
+  format::write_float_keys(g, a, arch->float_keys, hp);
   write_vocab(g, s.n_vocab);
 
+  // Every tensor of the architecture's table in file order, drawn from one generator in that
+  // order (the reference fixtures depend on it).
   std::vector<Blob> blobs;
   const DType d = s.dtype;
   const float wide = s.plain_init ? 1.0f : 20.0f, proj = s.plain_init ? 1.0f : 4.0f;
-  blobs.push_back(FRAGUA_TRY(make_matrix("token_embd.weight", s.n_embd, s.n_vocab, d, s.init_std * wide, rng)));
-  for (int64_t l = 0; l < s.n_layer; ++l) {
-    auto n = [&](const char* x) { return fmt::format("blk.{}.{}.weight", l, x); };
-    float std = s.init_std;
-    blobs.push_back(make_vector(n("attn_norm"), s.n_embd, 1.0f, 0.1f, rng));
-    blobs.push_back(FRAGUA_TRY(make_matrix(n("attn_q"), s.n_embd, s.n_head * hd, d, std * proj, rng)));
-    blobs.push_back(FRAGUA_TRY(make_matrix(n("attn_k"), s.n_embd, s.n_head_kv * hd, d, std * proj, rng)));
-    blobs.push_back(FRAGUA_TRY(make_matrix(n("attn_v"), s.n_embd, s.n_head_kv * hd, d, std * proj, rng)));
-    blobs.push_back(FRAGUA_TRY(make_matrix(n("attn_output"), s.n_head * hd, s.n_embd, d, std, rng)));
-    blobs.push_back(make_vector(n("ffn_norm"), s.n_embd, 1.0f, 0.1f, rng));
-    blobs.push_back(FRAGUA_TRY(make_matrix(n("ffn_gate"), s.n_embd, s.n_ff, d, std * proj, rng)));
-    blobs.push_back(FRAGUA_TRY(make_matrix(n("ffn_up"), s.n_embd, s.n_ff, d, std * proj, rng)));
-    blobs.push_back(FRAGUA_TRY(make_matrix(n("ffn_down"), s.n_ff, s.n_embd, d, std, rng)));
-  }
-  blobs.push_back(make_vector("output_norm.weight", s.n_embd, 1.0f, 0.1f, rng));
-  if (!s.tied_output)
-    blobs.push_back(FRAGUA_TRY(make_matrix("output.weight", s.n_embd, s.n_vocab, d, s.init_std * wide, rng)));
-  if (s.llama3_rope) {
-    auto f = llama3_rope_factors(hd, s.rope_theta);
-    Blob b{"rope_freqs.weight", {static_cast<int64_t>(f.size())}, DType::f32, std::vector<uint8_t>(f.size() * 4)};
-    std::memcpy(b.bytes.data(), f.data(), b.bytes.size());
-    blobs.push_back(std::move(b));
+  using format::TensorRole;
+  for (const format::TensorSlot& t : format::tensor_slots(arch->tensors, hp)) {
+    const TensorRole role = t.spec->role;
+    if (role == TensorRole::rope_freqs) {
+      if (!s.llama3_rope) continue;
+      auto f = llama3_rope_factors(hp.n_rot, s.rope_theta);
+      Blob b{t.name, {static_cast<int64_t>(f.size())}, DType::f32, std::vector<uint8_t>(f.size() * 4)};
+      std::memcpy(b.bytes.data(), f.data(), b.bytes.size());
+      blobs.push_back(std::move(b));
+    } else if (t.spec->is_vector()) {
+      blobs.push_back(make_vector(t.name, t.ne[0], 1.0f, 0.1f, rng));
+    } else {
+      float std = s.init_std;
+      if (role == TensorRole::token_embd || role == TensorRole::output)
+        std *= wide;
+      else if (role != TensorRole::attn_output && role != TensorRole::ffn_down)
+        std *= proj;
+      blobs.push_back(FRAGUA_TRY(make_matrix(t.name, t.ne[0], t.ne[1], d, std, rng)));
+    }
   }
   for (const auto& b : blobs) FRAGUA_TRY(g.add_tensor(b.name, b.ne, b.dtype, b.bytes.data(), b.bytes.size()));
   return g.write(path);

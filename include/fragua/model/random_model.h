@@ -14,7 +14,7 @@
 namespace fragua::model {
 
 struct RandomModelSpec {
-  std::string arch = "llama";  // "llama" or "granite"
+  std::string arch = "llama";  // a registered architecture: "llama" or "granite"
   int64_t n_vocab = 512;
   int64_t n_embd = 64;
   int64_t n_layer = 2;

@@ -3,23 +3,42 @@
 // 1/sqrt(head_dim), each block's output times residual_scale before the residual add, logits
 // divided by logit_scale; embeddings usually tied to the output head.
 #include "model/arch.h"
+#include "model/graph.h"
 
 namespace fragua::model {
 
 namespace {
-Status read_granite(const format::GgufFile& file, ModelConfig& c) {
-  c.rope_mode = backend::RopeMode::normal;
-  // Multipliers: positive and finite (Granite 3.x: 12, 0.0078125, 0.22, 8); attention.scale 0
-  // means the default 1/sqrt(head_dim).
-  constexpr double kMaxScale = 1e6;
-  c.embedding_scale = FRAGUA_TRY(read_float_hparam(file, "granite.embedding_scale", 1.0, 0.0, kMaxScale, false));
-  c.attention_scale = FRAGUA_TRY(read_float_hparam(file, "granite.attention.scale", 0.0, 0.0, kMaxScale, true));
-  c.residual_scale = FRAGUA_TRY(read_float_hparam(file, "granite.residual_scale", 1.0, 0.0, kMaxScale, false));
-  c.logit_scale = FRAGUA_TRY(read_float_hparam(file, "granite.logit_scale", 1.0, 0.0, kMaxScale, false));
-  return {};
+
+// Multipliers: positive and finite (Granite 3.x: 12, 0.0078125, 0.22, 8); attention.scale 0
+// means the default 1/sqrt(head_dim).
+constexpr double kMaxScale = 1e6;
+constexpr format::FloatKey kGraniteKeys[] = {
+    {"embedding_scale", &format::LlamaHParams::embedding_scale, 1.0, 0.0, kMaxScale, false},
+    {"attention.scale", &format::LlamaHParams::attention_scale, 0.0, 0.0, kMaxScale, true},
+    {"residual_scale", &format::LlamaHParams::residual_scale, 1.0, 0.0, kMaxScale, false},
+    {"logit_scale", &format::LlamaHParams::logit_scale, 1.0, 0.0, kMaxScale, false},
+};
+
+Status read_granite(const format::GgufFile& file, ModelConfig& c) { return read_own_hparams(file, arch::granite, c); }
+
+// Llama's blocks with the four multipliers.
+void forward_granite(ForwardPass& f) {
+  const ModelConfig& c = f.c;
+  decoder_forward(f, {.embedding = c.embedding_scale,
+                      .attention = c.attention_scale,
+                      .residual = c.residual_scale,
+                      .logit = c.logit_scale});
 }
+
 }  // namespace
 
-const Architecture arch::granite{"granite", read_granite};
+const Architecture arch::granite{
+    .name = "granite",
+    .rope_mode = backend::RopeMode::normal,
+    .float_keys = kGraniteKeys,
+    .tensors = format::llama_tensors(),
+    .read_hparams = read_granite,
+    .forward = forward_granite,
+};
 
 }  // namespace fragua::model

@@ -1,0 +1,89 @@
+// The hyper-parameters of the Llama family of decoders (Llama, Granite, and the variants that
+// llama.cpp reads with the same keys) and their GGUF keys, named once for inference (model/) and
+// training (train/): both reach format/, neither reaches the other. Keys are llama.cpp's, under
+// the architecture's prefix: "llama.embedding_length", "granite.residual_scale", ...
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "fragua/base/error.h"
+#include "fragua/format/gguf.h"
+
+namespace fragua::format {
+
+enum class RopeScaling { none, linear };  // llama3-style scaling arrives as rope_freqs.weight
+
+struct LlamaHParams {
+  int64_t n_vocab = 0;      // rows of token_embd.weight; written as {arch}.vocab_size
+  int64_t n_ctx_train = 0;  // {arch}.context_length: the longest sequence trained on
+  int64_t n_embd = 0;
+  int64_t n_layer = 0;
+  int64_t n_head = 0;
+  int64_t n_head_kv = 0;
+  int64_t n_ff = 0;
+  int64_t head_dim = 0;  // {arch}.attention.key_length, n_embd / n_head when absent
+  int64_t n_rot = 0;     // {arch}.rope.dimension_count, head_dim when absent
+  float rms_eps = 1e-5f;
+  float rope_theta = 10000.0f;
+  RopeScaling rope_scaling = RopeScaling::none;
+  float rope_scale_factor = 1.0f;
+  // Granite's multipliers (llama.cpp's LLM_ARCH_GRANITE); 1 (and attention_scale 0, meaning
+  // 1/sqrt(head_dim)) for plain llama.
+  float embedding_scale = 1.0f;
+  float attention_scale = 0.0f;
+  float residual_scale = 1.0f;
+  float logit_scale = 1.0f;  // logits are divided by this
+  bool tied_output = false;  // the output head is token_embd.weight (no output.weight tensor)
+
+  int64_t n_embd_q() const { return n_head * head_dim; }
+  int64_t n_embd_kv() const { return n_head_kv * head_dim; }
+  // Parameter count from the shapes of llama_tensors() (rope_freqs aside).
+  int64_t n_params() const;
+};
+
+// Bounds far above any released model (Llama 3.1 405B: n_embd 16384, 126 layers, n_ff 53248,
+// 128 heads of 128; contexts of 10M tokens) and low enough that no product of them overflows.
+inline constexpr int64_t kMaxEmbd = int64_t{1} << 20;
+inline constexpr int64_t kMaxLayers = 4096;
+inline constexpr int64_t kMaxFeedForward = int64_t{1} << 22;
+inline constexpr int64_t kMaxHeads = 4096;
+inline constexpr int64_t kMaxHeadDim = 1024;
+inline constexpr int64_t kMaxTrainContext = int64_t{1} << 26;
+// Float hyper-parameters: finite, positive and at most these (models use eps 1e-5/1e-6, RoPE
+// bases 1e4 to 5e5, linear scaling factors 2 to 32).
+inline constexpr double kMaxRmsEps = 1.0;
+inline constexpr double kMaxRopeBase = 1e30;
+inline constexpr double kMaxRopeScaling = 1e6;
+
+// An integer hyper-parameter in [lo, hi]; absent: `def`, or not_found when there is none.
+Result<int64_t> read_int_hparam(const GgufFile& file, const std::string& key, std::optional<int64_t> def, int64_t lo,
+                                int64_t hi);
+// A float hyper-parameter, finite and in (lo, hi] ([lo, hi] when lo_inclusive); absent: `def`.
+Result<float> read_float_hparam(const GgufFile& file, const std::string& key, double def, double lo, double hi,
+                                bool lo_inclusive);
+
+// The keys every Llama-family architecture shares. Every value is range-checked and an error
+// names the key: a NaN, infinite or negative epsilon or RoPE base would otherwise load and give
+// NaN logits. n_vocab and tied_output come from the tensors, not from metadata.
+Status read_llama_hparams(const GgufFile& file, std::string_view arch, LlamaHParams& hp);
+// Writes what read_llama_hparams reads (and {arch}.vocab_size): u32 integers, f32 floats.
+// key_length and the RoPE scaling keys only when they differ from their defaults.
+void write_llama_hparams(GgufWriter& writer, std::string_view arch, const LlamaHParams& hp);
+
+// A float key of one architecture (Granite's multipliers): "{arch}.{suffix}", checked as
+// read_float_hparam checks, absent = `def`.
+struct FloatKey {
+  std::string_view suffix;
+  float LlamaHParams::*field;
+  double def, lo, hi;
+  bool lo_inclusive;
+};
+Status read_float_keys(const GgufFile& file, std::string_view arch, std::span<const FloatKey> keys, LlamaHParams& hp);
+void write_float_keys(GgufWriter& writer, std::string_view arch, std::span<const FloatKey> keys,
+                      const LlamaHParams& hp);
+
+}  // namespace fragua::format

@@ -1,0 +1,115 @@
+#include <cmath>
+
+#include "model/graph.h"
+
+namespace fragua::model {
+
+void ForwardPass::trace(const char* name, int64_t layer, const float* data, int64_t n) const {
+  if (cb) cb(name, static_cast<int>(layer), data, n_tokens(), n);
+}
+
+void embed_tokens(ForwardPass& f, float scale) {
+  const int64_t T = f.n_tokens();
+  f.be.get_rows(f.w.tok_embd, f.tokens.data(), T, f.b.x.data());
+  if (scale != 1.0f)
+    for (int64_t i = 0; i < T * f.c.n_embd; ++i) f.b.x[static_cast<size_t>(i)] *= scale;
+}
+
+backend::RopeParams rope_params(const ModelConfig& c, const Weights& w) {
+  backend::RopeParams rope;
+  rope.mode = c.rope_mode;
+  rope.n_rot = static_cast<int>(c.n_rot);
+  rope.theta_base = c.rope_theta;
+  rope.freq_scale = c.rope_scaling == RopeScaling::linear ? 1.0f / c.rope_scale_factor : 1.0f;
+  rope.freq_factors = w.rope_freqs.empty() ? nullptr : w.rope_freqs.f32();
+  return rope;
+}
+
+void attention_block(ForwardPass& f, int64_t l, const backend::RopeParams& rope, float attn_scale,
+                     float residual_scale) {
+  const ModelConfig& c = f.c;
+  const LayerWeights& L = f.w.layers[static_cast<size_t>(l)];
+  WorkBuffers& b = f.b;
+  backend::Backend& be = f.be;
+  const int64_t T = f.n_tokens(), E = c.n_embd, Q = c.n_embd_q(), KV = c.n_embd_kv();
+  be.rmsnorm(b.x.data(), L.attn_norm.f32(), T, E, c.rms_eps, b.h.data());
+  f.trace("attn_norm", l, b.h.data(), E);
+  be.matmul(L.wq, b.h.data(), T, b.q.data());
+  be.matmul(L.wk, b.h.data(), T, b.k.data());
+  be.matmul(L.wv, b.h.data(), T, b.v.data());
+  be.rope(b.q.data(), T, c.n_head, c.head_dim, b.pos.data(), rope);
+  be.rope(b.k.data(), T, c.n_head_kv, c.head_dim, b.pos.data(), rope);
+  f.trace("Qcur", l, b.q.data(), Q);
+  f.trace("Kcur", l, b.k.data(), KV);
+  f.trace("Vcur", l, b.v.data(), KV);
+  // Keys (rotated) and values go into the f16 cache rows of their positions.
+  be.to_f16(b.k.data(), T * KV, b.kv.k(l, f.n_past));
+  be.to_f16(b.v.data(), T * KV, b.kv.v(l, f.n_past));
+  backend::AttentionArgs a;
+  a.q = b.q.data();
+  a.k = b.kv.k(l, 0);
+  a.v = b.kv.v(l, 0);
+  a.out = b.att.data();
+  a.pos = b.pos.data();
+  a.n_tokens = T;
+  a.n_head = c.n_head;
+  a.n_head_kv = c.n_head_kv;
+  a.head_dim = c.head_dim;
+  a.n_kv = f.n_past + T;
+  a.scale = attn_scale;
+  be.attention(a);
+  f.trace("kqv_out", l, b.att.data(), Q);
+  be.matmul(L.wo, b.att.data(), T, b.h.data());
+  f.trace("attn_out", l, b.h.data(), E);
+  be.add_scaled(b.x.data(), b.h.data(), T * E, residual_scale);
+  f.trace("ffn_inp", l, b.x.data(), E);
+}
+
+void swiglu_ffn_block(ForwardPass& f, int64_t l, float residual_scale) {
+  const ModelConfig& c = f.c;
+  const LayerWeights& L = f.w.layers[static_cast<size_t>(l)];
+  WorkBuffers& b = f.b;
+  backend::Backend& be = f.be;
+  const int64_t T = f.n_tokens(), E = c.n_embd, F = c.n_ff;
+  be.rmsnorm(b.x.data(), L.ffn_norm.f32(), T, E, c.rms_eps, b.h.data());
+  f.trace("ffn_norm", l, b.h.data(), E);
+  be.matmul(L.w_gate, b.h.data(), T, b.gate.data());
+  be.matmul(L.w_up, b.h.data(), T, b.up.data());
+  f.trace("ffn_gate", l, b.gate.data(), F);
+  f.trace("ffn_up", l, b.up.data(), F);
+  be.swiglu(b.gate.data(), b.up.data(), T * F, b.gate.data());
+  f.trace("ffn_swiglu", l, b.gate.data(), F);
+  be.matmul(L.w_down, b.gate.data(), T, b.h.data());
+  f.trace("ffn_out", l, b.h.data(), E);
+  be.add_scaled(b.x.data(), b.h.data(), T * E, residual_scale);
+  f.trace("l_out", l, b.x.data(), E);
+}
+
+void output_head(ForwardPass& f, float logit_scale) {
+  if (!f.logits_out) return;
+  const ModelConfig& c = f.c;
+  const int64_t T = f.n_tokens(), E = c.n_embd;
+  // Over every token, or only the last one (what generation needs).
+  const int64_t n_out = f.all_logits ? T : 1;
+  const float* xin = f.b.x.data() + (f.all_logits ? 0 : (T - 1) * E);
+  f.be.rmsnorm(xin, f.w.output_norm.f32(), n_out, E, c.rms_eps, f.b.h.data());
+  f.be.matmul(f.w.output, f.b.h.data(), n_out, f.logits_out);
+  if (logit_scale != 1.0f) {
+    const float inv = 1.0f / logit_scale;
+    for (int64_t i = 0; i < n_out * c.n_vocab; ++i) f.logits_out[i] *= inv;
+  }
+}
+
+void decoder_forward(ForwardPass& f, const DecoderScales& s) {
+  const ModelConfig& c = f.c;
+  embed_tokens(f, s.embedding);
+  const backend::RopeParams rope = rope_params(c, f.w);
+  const float attn_scale = s.attention != 0.0f ? s.attention : 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    attention_block(f, l, rope, attn_scale, s.residual);
+    swiglu_ffn_block(f, l, s.residual);
+  }
+  output_head(f, s.logit);
+}
+
+}  // namespace fragua::model
