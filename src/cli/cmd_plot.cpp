@@ -1,7 +1,7 @@
 // fragua plot: training curves from metrics.jsonl to SVG.
 #include "cli/command.h"
 #include "fragua/base/log.h"
-#include "fragua/train/plot.h"
+#include "fragua/eval/plot.h"
 
 namespace fragua::cli {
 namespace {
@@ -20,7 +20,7 @@ void setup(CLI::App& root) {
     std::string m = o->metrics;
     if (!m.ends_with(".jsonl")) m += "/metrics.jsonl";
     std::string out = o->out.empty() ? m.substr(0, m.find_last_of('/') + 1) + "curves.svg" : o->out;
-    check(train::plot_metrics(m, out));
+    check(eval::plot_metrics(m, out));
     log_info("wrote {}", out);
   });
 }

@@ -1,15 +1,11 @@
 #include "train/checkpoint.h"
 
-#include <algorithm>
-#include <filesystem>
-
 #include "fragua/base/json.h"
+#include "fragua/base/log.h"
 #include "fragua/format/safetensors.h"
 #include "fragua/train/trainer.h"
 
 namespace fragua::train {
-
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -85,25 +81,34 @@ Status save_checkpoint(const std::string& out_dir, int64_t step, const Model& mo
   state["adam_t"] = opt.t();
   FRAGUA_TRY(write_file_atomic(dir + "/state.json", state.dump(1) + "\n", env));
   FRAGUA_TRY(write_file_atomic(out_dir + "/latest", step_name(step) + "\n", env));
-  // Older checkpoints beyond `keep` go only after the new one is complete and named.
-  std::vector<std::string> all;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(out_dir + "/checkpoints", ec))
-    if (e.is_directory() && e.path().filename().string().starts_with("step-")) all.push_back(e.path().string());
-  std::sort(all.begin(), all.end());
-  for (size_t i = 0; keep > 0 && i + static_cast<size_t>(keep) < all.size(); ++i) fs::remove_all(all[i], ec);
+  // Older checkpoints beyond `keep` go only after the new one is complete and named. A failed
+  // removal costs disk space, not the run: the next save retries it.
+  if (auto pruned = prune_checkpoints(out_dir, keep, step, env); !pruned.ok())
+    log_warn("could not remove an old checkpoint: {}", pruned.error().message());
   return ok_status();
 }
 
-Result<std::string> latest_checkpoint(const std::string& out_dir) {
+Status prune_checkpoints(const std::string& out_dir, int keep, int64_t newest, Env& env) {
+  if (keep <= 0) return ok_status();
+  const std::string root = out_dir + "/checkpoints";
+  std::vector<std::string> all;
+  for (const auto& e : FRAGUA_TRY(env.list_dir(root)))  // sorted by name: oldest step first
+    if (e.is_directory && e.name.starts_with("step-") && e.name != step_name(newest)) all.push_back(e.name);
+  // The newest is never a candidate, so `keep` counts it among the kept.
+  for (size_t i = 0; i + static_cast<size_t>(keep) < all.size() + 1; ++i)
+    FRAGUA_TRY(remove_tree(root + "/" + all[i], env));
+  return ok_status();
+}
+
+Result<std::string> latest_checkpoint(const std::string& out_dir, Env& env) {
   std::string latest = out_dir + "/latest";
-  if (!Env::posix().file_exists(latest)) return not_found_error("{}: no checkpoint to resume from", latest);
-  std::string name = FRAGUA_TRY(read_file(latest));
+  if (!env.file_exists(latest)) return not_found_error("{}: no checkpoint to resume from", latest);
+  std::string name = FRAGUA_TRY(read_file(latest, env));
   while (!name.empty() && (name.back() == '\n' || name.back() == ' ')) name.pop_back();
   if (!name.starts_with("step-") || name.find('/') != std::string::npos)
     return corruption_error("{}: does not name a checkpoint ('{}')", latest, name);
   std::string dir = out_dir + "/checkpoints/" + name;
-  if (!Env::posix().file_exists(dir + "/state.json")) return not_found_error("{}: checkpoint has no state.json", dir);
+  if (!env.file_exists(dir + "/state.json")) return not_found_error("{}: checkpoint has no state.json", dir);
   return dir;
 }
 
@@ -141,9 +146,9 @@ Result<TrainState> parse_train_state(const nlohmann::json& state, const std::str
   return t;
 }
 
-Result<TrainState> load_checkpoint(const std::string& dir, Model& model, AdamW& opt) {
+Result<TrainState> load_checkpoint(const std::string& dir, Model& model, AdamW& opt, Env& env) {
   const std::string path = dir + "/state.json";
-  std::string text = FRAGUA_TRY(read_file(path));
+  std::string text = FRAGUA_TRY(read_file(path, env));
   TrainState state = FRAGUA_TRY(parse_train_state(FRAGUA_TRY(parse_json(text, path)), path));
   auto mf = FRAGUA_TRY(format::SafetensorsFile::open(dir + "/model.safetensors"));
   FRAGUA_TRY(read_all(mf, model, "", model.params().data()));

@@ -19,8 +19,14 @@ Status save_model_safetensors(const Model& model, const std::string& path, const
                               Env& env = Env::posix());
 Result<Model> load_model_safetensors(const std::string& path);
 
+// A failure to prune older checkpoints is logged, not returned: the new one is complete by then.
 Status save_checkpoint(const std::string& out_dir, int64_t step, const Model& model, AdamW& opt, nlohmann::json state,
                        int keep, Env& env = Env::posix());
+
+// Removes the oldest <out>/checkpoints/step-* directories until `keep` remain (keep <= 0: none
+// removed), never the one of step `newest`. Stops at the first failed listing or removal and
+// returns it; `latest` is never touched.
+Status prune_checkpoints(const std::string& out_dir, int keep, int64_t newest, Env& env = Env::posix());
 
 // Steps of one run: a trillion, far past any real run, and small enough that step x tokens per
 // step and the schedule's arithmetic stay exact.
@@ -45,6 +51,8 @@ struct TrainState {
 Result<TrainState> parse_train_state(const nlohmann::json& state, const std::string& origin);
 
 // Validates state.json, then loads weights and moments into model/opt (shapes must match).
-Result<TrainState> load_checkpoint(const std::string& ckpt_dir, Model& model, AdamW& opt);
+// state.json is read through env; the weights and moments are memory-mapped (docs/architecture.md,
+// "Files and Env": a checkpoint may hold gigabytes).
+Result<TrainState> load_checkpoint(const std::string& ckpt_dir, Model& model, AdamW& opt, Env& env = Env::posix());
 
 }  // namespace fragua::train

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <filesystem>
 #include <tuple>
 
 #include "fragua/base/json.h"
@@ -13,7 +12,6 @@
 
 namespace fragua::train {
 
-namespace fs = std::filesystem;
 
 Result<std::vector<MixEntry>> parse_mix(const std::string& spec) {
   std::vector<MixEntry> out;
@@ -75,14 +73,13 @@ const std::vector<std::string>& Dataset::shard_paths() const { return impl_->pat
 
 namespace {
 
-Result<std::vector<std::string>> list_shards(const std::string& dir) {
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return not_found_error("{}: shard directory does not exist", dir);
+// The shards are memory-mapped (docs/architecture.md, "Files and Env"); their listing goes
+// through env.
+Result<std::vector<std::string>> list_shards(const std::string& dir, Env& env) {
+  if (!env.is_directory(dir)) return not_found_error("{}: shard directory does not exist", dir);
   std::vector<std::string> paths;
-  for (const auto& e : fs::directory_iterator(dir, ec))
-    if (e.path().extension() == ".fts") paths.push_back(e.path().string());
-  if (ec) return io_error("{}: cannot list: {}", dir, ec.message());
-  std::sort(paths.begin(), paths.end());
+  for (const auto& e : FRAGUA_TRY(env.list_dir(dir)))  // sorted by name
+    if (e.name.size() > 4 && e.name.ends_with(".fts")) paths.push_back((dir.ends_with('/') ? dir : dir + "/") + e.name);
   if (paths.empty()) return not_found_error("{}: no token shards (*.fts); make them with `fragua corpus shard`", dir);
   return paths;
 }
@@ -109,10 +106,10 @@ void split_language(const std::vector<const ShardLanguage*>& parts, double val_f
 
 }  // namespace
 
-Result<Dataset> Dataset::open(const DataConfig& cfg) {
+Result<Dataset> Dataset::open(const DataConfig& cfg, Env& env) {
   Dataset ds;
   auto& I = *ds.impl_;
-  I.paths = FRAGUA_TRY(list_shards(cfg.dir));
+  I.paths = FRAGUA_TRY(list_shards(cfg.dir, env));
   std::vector<std::string> lang_names;
   std::vector<std::vector<const ShardLanguage*>> parts;
   for (const auto& p : I.paths) I.shards.push_back(FRAGUA_TRY(TokenShard::open(p)));

@@ -1,6 +1,5 @@
 // `fragua corpus shard`: JSONL or text corpora -> token shards.
 #include <algorithm>
-#include <filesystem>
 
 #include "fragua/base/file.h"
 #include "fragua/base/json.h"
@@ -16,6 +15,7 @@ namespace {
 struct Builder {
   const ShardBuildOptions& o;
   const TextEncoder& enc;
+  Env& env;
   ShardWriter writer;
   ShardBuildStats stats;
   std::vector<std::string> written;
@@ -38,7 +38,7 @@ struct Builder {
   Status flush() {
     if (writer.empty()) return ok_status();
     std::string path = fmt::format("{}/shard-{:05d}.fts", o.out_dir, stats.shards);
-    FRAGUA_TRY(writer.write(path));
+    FRAGUA_TRY(writer.write(path, env));
     written.push_back(path);
     stats.shards++;
     writer.clear();
@@ -90,34 +90,34 @@ Result<ShardBuildStats> build_shards(const ShardBuildOptions& o, const TextEncod
   if (o.out_dir.empty()) return invalid_argument_error("corpus shard: --out is required");
   // A directory stands for its *.jsonl, *.json and *.txt files in name order (the corpus
   // pipeline's corpus/shards/ for instance).
+  Env& env = o.env ? *o.env : Env::posix();
   std::vector<std::string> inputs;
   for (const auto& in : o.inputs) {
-    std::error_code dec;
-    if (std::filesystem::is_directory(in, dec)) {
+    if (env.is_directory(in)) {
       std::vector<std::string> files;
-      for (const auto& e : std::filesystem::directory_iterator(in, dec)) {
-        std::string p = e.path().string();
-        if (e.is_regular_file() && (p.ends_with(".jsonl") || p.ends_with(".json") || p.ends_with(".txt")))
+      for (const auto& e : FRAGUA_TRY(env.list_dir(in))) {  // sorted by name
+        std::string p = (in.ends_with('/') ? in : in + "/") + e.name;
+        // Files and symlinks to files (stat, as is_regular_file did).
+        if ((p.ends_with(".jsonl") || p.ends_with(".json") || p.ends_with(".txt")) && !e.is_directory &&
+            !env.is_directory(p) && env.file_exists(p))
           files.push_back(p);
       }
-      std::sort(files.begin(), files.end());
       if (files.empty()) return not_found_error("{}: directory holds no .jsonl, .json or .txt files", in);
       inputs.insert(inputs.end(), files.begin(), files.end());
-    } else if (!Env::posix().file_exists(in)) {
+    } else if (!env.file_exists(in)) {
       return not_found_error("{}: no such input file", in);
     } else {
       inputs.push_back(in);
     }
   }
   if (inputs.empty()) return invalid_argument_error("corpus shard: no input files");
-  std::error_code ec;
-  if (std::filesystem::exists(o.out_dir + "/shard-00000.fts", ec))
+  if (env.file_exists(o.out_dir + "/shard-00000.fts"))
     return invalid_argument_error("{} already holds shards: choose an empty --out directory", o.out_dir);
-  FRAGUA_TRY(Env::posix().create_dirs(o.out_dir));
+  FRAGUA_TRY(env.create_dirs(o.out_dir));
   nlohmann::json prov = {{"command", o.command}, {"inputs", o.inputs}, {"fragua_version", FRAGUA_VERSION}};
-  Builder b{o, enc, ShardWriter(enc.info(), prov), {}, {}};
+  Builder b{o, enc, env, ShardWriter(enc.info(), prov), {}, {}};
   uint64_t total = 0;
-  for (const auto& in : inputs) total += Env::posix().file_size(in).ok() ? *Env::posix().file_size(in) : 0;
+  for (const auto& in : inputs) total += env.file_size(in).ok() ? *env.file_size(in) : 0;
   ProgressBar bar("shard", total, "B");
   Status st = [&]() -> Status {
     for (const auto& in : inputs) {
@@ -129,7 +129,7 @@ Result<ShardBuildStats> build_shards(const ShardBuildOptions& o, const TextEncod
   }();
   bar.finish();
   if (!st.ok()) {
-    for (const auto& p : b.written) std::filesystem::remove(p, ec);
+    for (const auto& p : b.written) (void)env.remove_file(p);  // best effort: the error is `st`
     return st.error();
   }
   if (b.stats.documents == 0) return invalid_argument_error("corpus shard: the inputs hold no documents");

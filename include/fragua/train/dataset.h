@@ -58,7 +58,7 @@ class Dataset {
  public:
   // Errors (before any training): missing directory, no shards, a corrupt shard, shards made
   // with different tokenizers, a --mix language absent from the shards, too little text.
-  static Result<Dataset> open(const DataConfig& config);
+  static Result<Dataset> open(const DataConfig& config, Env& env = Env::posix());
   Dataset(Dataset&&) noexcept;
   Dataset& operator=(Dataset&&) noexcept;
   ~Dataset();

@@ -107,6 +107,7 @@ struct ShardBuildOptions {
   std::string lang;                    // for inputs without a "lang" field; "" makes that an error
   uint64_t shard_tokens = 50'000'000;  // tokens per shard file
   std::string command;                 // recorded as provenance
+  Env* env = nullptr;                  // listing and output files (nullptr: Env::posix()); inputs are mapped
 };
 
 struct ShardBuildStats {

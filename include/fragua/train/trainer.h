@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fragua/base/error.h"
+#include "fragua/base/file.h"
 #include "fragua/train/dataset.h"
 #include "fragua/train/model.h"
 #include "fragua/train/optim.h"
@@ -39,6 +40,7 @@ struct TrainConfig {
   uint64_t max_memory = 0;                       // bytes; 0: the machine's available memory
   int64_t stop_after = -1;                       // stop (checkpointed) after this many steps, as if killed
   const std::atomic<bool>* stop_flag = nullptr;  // set by a signal handler: checkpoint and stop
+  Env* env = nullptr;                            // file access of the run (nullptr: Env::posix())
 
   nlohmann::json to_json() const;
   // Applies the keys present in j over the current values; unknown keys are errors.
@@ -55,6 +57,6 @@ struct TrainResult {
 Result<TrainResult> train(const TrainConfig& config);
 
 // Checkpoint directory of the latest checkpoint under out_dir ("<out>/checkpoints/step-N").
-Result<std::string> latest_checkpoint(const std::string& out_dir);
+Result<std::string> latest_checkpoint(const std::string& out_dir, Env& env = Env::posix());
 
 }  // namespace fragua::train

@@ -1,4 +1,4 @@
-#include "fragua/train/plot.h"
+#include "fragua/eval/plot.h"
 
 #include <algorithm>
 #include <cmath>
@@ -8,7 +8,7 @@
 #include "fragua/base/metrics.h"
 #include "fragua/base/svg.h"
 
-namespace fragua::train {
+namespace fragua::eval {
 
 namespace {
 
@@ -118,4 +118,4 @@ Status plot_metrics(const std::string& path, const std::string& out) {
   return write_file_atomic(out, svg);
 }
 
-}  // namespace fragua::train
+}  // namespace fragua::eval

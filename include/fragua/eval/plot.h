@@ -6,9 +6,9 @@
 
 #include "fragua/base/error.h"
 
-namespace fragua::train {
+namespace fragua::eval {
 
 // Writes `out` (.svg) atomically. Errors name the metrics file and line.
 Status plot_metrics(const std::string& metrics_path, const std::string& out);
 
-}  // namespace fragua::train
+}  // namespace fragua::eval

@@ -1,13 +1,13 @@
 // plot_metrics on a metrics.jsonl it did not write (issue 12, defect 11): records with fields of
 // the wrong type are skipped, never a raw JSON-library exception.
-#include "fragua/train/plot.h"
+#include "fragua/eval/plot.h"
 
 #include <gtest/gtest.h>
 
 #include "fragua/base/file.h"
 #include "test_util.h"
 
-namespace fragua::train {
+namespace fragua::eval {
 namespace {
 
 TEST(Plot, RecordsOfTheWrongShapeAreSkipped) {
@@ -32,4 +32,4 @@ TEST(Plot, RecordsOfTheWrongShapeAreSkipped) {
 }
 
 }  // namespace
-}  // namespace fragua::train
+}  // namespace fragua::eval
