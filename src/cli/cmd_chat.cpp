@@ -1,5 +1,6 @@
 // `fragua chat MODEL`: an interactive conversation in the terminal, with the model's chat
-// template. Each turn reuses the KV cache for the part of the conversation already processed.
+// template, over model::ChatSession (KV cache reused across turns, oldest turns dropped when the
+// context is full).
 #include <cstdio>
 #include <iostream>
 
@@ -7,9 +8,8 @@
 
 #include "cli/command.h"
 #include "cli/sampling_flags.h"
-#include "fragua/model/generate.h"
-#include "fragua/model/model.h"
-#include "fragua/tokenize/tokenizer.h"
+#include "fragua/model/chat_session.h"
+#include "fragua/model/loaded_model.h"
 
 namespace fragua::cli {
 namespace {
@@ -23,77 +23,45 @@ struct Opts {
   model::GenerateParams gen;
 };
 
-// Evaluates `tokens` reusing the longest prefix already in the cache; returns the logits of the
-// last token via generate() on the remainder.
-size_t common_prefix(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
-  size_t n = 0;
-  while (n < a.size() && n < b.size() && a[n] == b[n]) ++n;
-  return n;
-}
-
 void run(const Opts& o) {
-  auto model = check(model::Model::load(o.model));
-  if (!model->gguf().find("tokenizer.ggml.model"))
-    throw Failure{invalid_argument_error("{} has no tokenizer (tokenizer.ggml.model)", o.model)};
-  auto tok = check(tokenize::Tokenizer::from_gguf(model->gguf()));
-  std::string tmpl = o.chat_template;
-  if (tmpl.empty()) tmpl = tok.spec().chat_template;
-  if (tmpl.empty())
+  model::OpenOptions open;
+  open.context.n_ctx = o.n_ctx;
+  open.context.n_threads = o.threads;
+  auto m = check(model::open_model(o.model, open));
+  if (o.chat_template.empty() && m.tokenizer && m.tokenizer->spec().chat_template.empty())
     throw Failure{
         invalid_argument_error("{} has no chat template: pass --template chatml|llama3|granite|llama2", o.model)};
-  check(tokenize::detect_chat_template(tmpl));
-  model::ContextParams cp;
-  cp.n_ctx = o.n_ctx;
-  cp.n_threads = o.threads;
-  auto ctx = check(model::Context::create(*model, cp));
-  model::GenerateParams gen = o.gen;
-  for (int32_t id = 0; id < tok.n_vocab(); ++id)
-    if (tok.is_eog(id)) gen.eog_ids.push_back(id);
+  model::ChatParams params;
+  params.system = o.system;
+  params.chat_template = o.chat_template;
+  params.gen = o.gen;
+  auto chat = check(model::ChatSession::create(m, std::move(params)));
 
-  std::vector<tokenize::ChatMessage> messages;
-  if (!o.system.empty()) messages.push_back({"system", o.system});
-  std::vector<int32_t> cached;  // tokens whose keys/values are in the cache
-  std::fprintf(stderr, "fragua chat: %s (Ctrl-D to quit, /reset to start over)\n", model->config().name.c_str());
+  std::fprintf(stderr, "fragua chat: %s (Ctrl-D to quit, /reset to start over)\n", m.model->config().name.c_str());
   std::string line;
   for (;;) {
     std::fprintf(stderr, "> ");
     if (!std::getline(std::cin, line)) break;
     if (line == "/reset") {
-      messages.resize(o.system.empty() ? 0 : 1);
+      chat.reset();
       continue;
     }
     if (line.empty()) continue;
-    messages.push_back({"user", line});
-    // Only the template's markers become control tokens; the typed text never does.
-    auto prompt = tokenize::encode_chat(tok, tmpl, messages, /*add_generation_prompt=*/true);
-    if (!prompt.ok()) {
-      std::fprintf(stderr, "fragua: error: %s\n", prompt.error().to_string().c_str());
-      messages.pop_back();
-      continue;
-    }
-    size_t keep = common_prefix(cached, *prompt);
-    if (keep == prompt->size()) --keep;  // at least one token must be evaluated for fresh logits
-    (*ctx).truncate(static_cast<int64_t>(keep));
-    std::span<const int32_t> rest(prompt->data() + keep, prompt->size() - keep);
-    auto r = model::generate(
-        *ctx, rest, gen, [&](int32_t id) { return tok.token_piece(id); },
-        [](std::string_view s) {
-          std::fwrite(s.data(), 1, s.size(), stdout);
-          std::fflush(stdout);
-          return true;
-        });
-    std::fputc('\n', stdout);
+    bool printed = false;
+    auto r = chat.reply(line, [&](std::string_view s) {
+      std::fwrite(s.data(), 1, s.size(), stdout);
+      std::fflush(stdout);
+      printed = true;
+      return true;
+    });
+    if (r.ok() || printed) std::fputc('\n', stdout);
     if (!r.ok()) {
       std::fprintf(stderr, "fragua: error: %s\n", r.error().to_string().c_str());
-      messages.pop_back();
       continue;
     }
-    cached = *prompt;
-    // The cache now also holds the generated tokens except the last one sampled.
-    cached.insert(cached.end(), r->tokens.begin(), r->tokens.end());
-    if (!r->tokens.empty()) cached.pop_back();
-    cached.resize(std::min<size_t>(cached.size(), static_cast<size_t>(ctx->n_past())));
-    messages.push_back({"assistant", r->text});
+    if (r->usage.n_dropped_turns > 0)
+      std::fprintf(stderr, "fragua chat: the %lld oldest turn(s) were dropped to fit the context of %lld tokens\n",
+                   static_cast<long long>(r->usage.n_dropped_turns), static_cast<long long>(m.context->n_ctx()));
   }
 }
 

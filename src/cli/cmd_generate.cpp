@@ -9,8 +9,7 @@
 #include "cli/sampling_flags.h"
 #include "fragua/base/utf8.h"
 #include "fragua/model/generate.h"
-#include "fragua/model/model.h"
-#include "fragua/tokenize/tokenizer.h"
+#include "fragua/model/loaded_model.h"
 
 namespace fragua::cli {
 namespace {
@@ -82,26 +81,19 @@ std::vector<int32_t> parse_ids(const std::string& s) {
 }
 
 void run(const Opts& o) {
-  auto model = check(model::Model::load(o.model));
-  model::ContextParams cp;
-  cp.n_ctx = o.n_ctx;
-  cp.n_threads = o.threads;
-  auto ctx = check(model::Context::create(*model, cp));
   if (o.prompt.empty() == o.prompt_ids.empty())
     throw Failure{invalid_argument_error("give exactly one of --prompt TEXT or --prompt-ids 1,2,3")};
+  // The tokenizer inside the model file, or one given with --tokenizer; without any, the
+  // output is token ids.
+  model::OpenOptions open;
+  open.tokenizer_path = o.tokenizer;
+  open.context.n_ctx = o.n_ctx;
+  open.context.n_threads = o.threads;
+  auto m = check(model::open_model(o.model, open));
+  const tokenize::Tokenizer* tok = m.tokenizer.get();
   model::GenerateParams gen = o.gen;
   std::vector<int32_t> prompt;
   model::PieceFn piece;
-  std::unique_ptr<tokenize::Tokenizer> tok;
-  // The tokenizer inside the model file, or one given with --tokenizer; without any, the
-  // output is token ids.
-  if (!o.tokenizer.empty())
-    tok = std::make_unique<tokenize::Tokenizer>(check(tokenize::Tokenizer::load(o.tokenizer)));
-  else if (model->gguf().find("tokenizer.ggml.model"))
-    tok = std::make_unique<tokenize::Tokenizer>(check(tokenize::Tokenizer::from_gguf(model->gguf())));
-  if (tok && tok->n_vocab() > model->config().n_vocab)
-    throw Failure{invalid_argument_error("the tokenizer has {} tokens but the model only {}", tok->n_vocab(),
-                                         model->config().n_vocab)};
   if (!o.prompt.empty()) {
     if (!tok) throw Failure{invalid_argument_error("{} has no tokenizer: use --tokenizer or --prompt-ids", o.model)};
     prompt = check(tok->try_encode(o.prompt, !o.no_bos, /*parse_special=*/true));
@@ -109,10 +101,8 @@ void run(const Opts& o) {
     prompt = parse_ids(o.prompt_ids);
   }
   if (tok && o.prompt_ids.empty()) {
-    const tokenize::Tokenizer* t = tok.get();
-    piece = [t](int32_t id) { return t->token_piece(id); };
-    for (int32_t id = 0; id < t->n_vocab(); ++id)
-      if (t->is_eog(id)) gen.eog_ids.push_back(id);
+    piece = [tok](int32_t id) { return tok->token_piece(id); };
+    gen.eog_ids.insert(gen.eog_ids.end(), m.eog_ids.begin(), m.eog_ids.end());
   } else {
     piece = [](int32_t id) { return fmt::format("{} ", id); };
   }
@@ -125,7 +115,7 @@ void run(const Opts& o) {
     std::fflush(stdout);
     return true;
   };
-  auto r = check(model::generate(*ctx, prompt, gen, piece, on_text));
+  auto r = check(model::generate(*m.context, prompt, gen, piece, on_text));
   if (tty) std::fputs(term.flush().c_str(), stdout);
   std::fputc('\n', stdout);
   if (o.stats)
