@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "fragua/backend/cpu_matmul.h"
+#include "backend/cpu/cpu_matmul.h"
 #include "fragua/tensor/half.h"
 
 using namespace fragua;

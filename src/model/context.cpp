@@ -25,7 +25,12 @@ Result<std::unique_ptr<Context>> Context::create(const Model& model, ContextPara
   if (params.n_batch <= 0) params.n_batch = 512;
   params.n_batch = std::min(params.n_batch, params.n_ctx);
   std::unique_ptr<Context> ctx(new Context(model, params));
-  ctx->backend_ = backend::make_cpu_backend(params.n_threads);
+  ctx->backend_ = params.backend ? params.backend : backend::make_cpu_backend(params.n_threads);
+  if (ctx->backend_->name() != model.weights_backend())
+    return invalid_argument_error(
+        "the model's weights were prepared for the '{}' backend, not for '{}' (load it with "
+        "ModelParams::backend set to the context's backend)",
+        model.weights_backend(), ctx->backend_->name());
   // A thread the OS refused is an error here rather than a slower run the user did not ask for.
   if (const Status& st = ctx->backend_->pool().status(); !st.ok()) return st.error();
   ctx->buf_ = std::make_unique<Buffers>();

@@ -8,8 +8,6 @@
 #include <new>
 #include <string_view>
 
-#include "fragua/backend/cpu_matmul.h"
-#include "fragua/base/runtime_options.h"
 #include "fragua/model/model.h"
 #include "model/arch.h"
 
@@ -44,24 +42,15 @@ class TensorBinder {
   size_t bound_ = 0;
 };
 
-// Re-lays out the matrices the CPU kernels read faster packed (cpu::pack_weights: Q4_0 and
-// Q5_0 in 16-row panels), one at a time, giving the file's pages of each back once it is copied so that
-// the resident size stays that of one copy. FRAGUA_PACK=0 keeps the file's layout.
-Status pack_for_cpu(Weights& w, bool tied, const format::GgufFile& file) {
-  if (!runtime_options().pack_weights) return {};
-  auto pack = [&](Tensor& t) -> Status {
-    if (!cpu::packable(t.dtype(), t.ne(1), t.ne(0))) return {};
-    std::shared_ptr<uint8_t[]> buf(new (std::nothrow) uint8_t[t.n_bytes()]);
-    if (!buf) return resource_exhausted_error("cannot allocate {} bytes to pack {}", t.n_bytes(), t.describe());
-    cpu::pack_weights(t.dtype(), t.data(), t.ne(1), t.ne(0), buf.get());
-    auto packed = FRAGUA_TRY(Tensor::owned(t.dtype(), t.shape(), std::move(buf), t.n_bytes(), Layout::panels16));
-    file.release(t.data(), t.n_bytes());
-    t = std::move(packed);
-    return {};
-  };
+// Hands the matrices that matmul alone reads to the backend (Backend::prepare_weight), one at a
+// time, with the file's pages to give back once it holds its own copy, so that the resident size
+// stays that of one copy.
+Status prepare_weights(Weights& w, bool tied, const format::GgufFile& file, backend::Backend& be) {
+  const backend::ReleaseSource release = [&file](const void* p, uint64_t n) { file.release(p, n); };
   for (auto& L : w.layers)
-    for (Tensor* t : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) FRAGUA_TRY(pack(*t));
-  if (!tied) FRAGUA_TRY(pack(w.output));  // a tied head is also the embedding table, read by rows
+    for (Tensor* t : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down})
+      FRAGUA_TRY(be.prepare_weight(*t, release));
+  if (!tied) FRAGUA_TRY(be.prepare_weight(w.output, release));  // a tied head is also the embedding table, read by rows
   return {};
 }
 
@@ -73,12 +62,12 @@ Status check_f32_vector(const Tensor& t, const std::string& name, const std::str
 
 }  // namespace
 
-Result<std::unique_ptr<Model>> Model::load(const std::string& path) {
+Result<std::unique_ptr<Model>> Model::load(const std::string& path, const ModelParams& params) {
   auto file = FRAGUA_TRY(format::GgufFile::open(path));
-  return from_gguf(std::move(file));
+  return from_gguf(std::move(file), params);
 }
 
-Result<std::unique_ptr<Model>> Model::from_gguf(format::GgufFile file) {
+Result<std::unique_ptr<Model>> Model::from_gguf(format::GgufFile file, const ModelParams& params) {
   std::unique_ptr<Model> m(new Model(std::move(file)));
   const auto& f = m->file_;
   ModelConfig& c = m->config_;
@@ -126,7 +115,10 @@ Result<std::unique_ptr<Model>> Model::from_gguf(format::GgufFile file) {
     FRAGUA_TRY(check_f32_vector(L.attn_norm, n("attn_norm"), f.path()));
     FRAGUA_TRY(check_f32_vector(L.ffn_norm, n("ffn_norm"), f.path()));
   }
-  FRAGUA_TRY(pack_for_cpu(w, c.tied_output, f));
+  // Preparing needs no threads: a one-thread CPU backend starts none.
+  std::shared_ptr<backend::Backend> be = params.backend ? params.backend : backend::make_cpu_backend(1);
+  FRAGUA_TRY(prepare_weights(w, c.tied_output, f, *be));
+  m->weights_backend_ = std::string(be->name());
   if (b.bound() != f.tensors().size()) {
     for (const auto& t : f.tensors()) {
       // Report the first tensor the architecture does not use: a sign of a mislabelled file.

@@ -93,7 +93,8 @@ Result<Tensor> Tensor::to_f32() const {
   const DTypeTraits* tr = dtype_traits(dtype_);
   if (!tr || !tr->to_float) return unsupported_error("cannot convert {} to f32", dtype_name(dtype_));
   if (layout_ != Layout::rows)
-    return unsupported_error("cannot convert {} packed for the CPU kernels to f32", describe());
+    return unsupported_error("cannot convert {} to f32: it is in a backend's own layout ({}), not the file's rows",
+                             describe(), static_cast<int>(layout_));
   auto out = FRAGUA_TRY(zeros(DType::f32, shape()));
   for (int64_t r = 0; r < n_rows(); ++r) tr->to_float(row(r), out.f32() + r * ne(0), ne(0));
   return out;

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "backend/cpu/cpu_matmul.h"
 #include "backend/cpu/kernels.h"
 #include "fragua/backend/backend.h"
-#include "fragua/backend/cpu_matmul.h"
 #include "fragua/tensor/half.h"
 #include "test_util.h"
 

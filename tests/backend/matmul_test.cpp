@@ -1,6 +1,6 @@
 // cpu::matmul for every weight dtype on every SIMD level this CPU supports, against
 // double-precision references computed from dequantized weights.
-#include "fragua/backend/cpu_matmul.h"
+#include "backend/cpu/cpu_matmul.h"
 
 #include <cmath>
 #include <cstring>
@@ -326,7 +326,7 @@ TEST(PackedWeights, MatchReferenceAndAreIdenticalOnEveryLevel) {
         set_simd_level(level);
         for (ThreadPool* pool : {&pool1, &pool2}) {
           std::vector<float> y(static_cast<size_t>(n * m), std::nanf(""));
-          matmul(packed.data(), t, m, k, x.data(), n, y.data(), *pool, Layout::panels16);
+          matmul(packed.data(), t, m, k, x.data(), n, y.data(), *pool, kPanels16);
           for (int64_t c = 0; c < n; ++c)
             for (int64_t r = 0; r < m; ++r) {
               double ref = 0, mag = 0;

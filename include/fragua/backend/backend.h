@@ -4,9 +4,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string_view>
 
+#include "fragua/base/error.h"
 #include "fragua/tensor/tensor.h"
 
 namespace fragua {
@@ -44,14 +46,30 @@ struct AttentionArgs {
 };
 inline constexpr int64_t kAttentionBatch = 64;
 
+// Gives back the memory a weight was read from once a backend holds its own copy: the model
+// passes GgufFile::release (the mapped file's pages), so that the resident size stays one copy.
+using ReleaseSource = std::function<void(const void* data, uint64_t n_bytes)>;
+
 class Backend {
  public:
   virtual ~Backend() = default;
+  // Also names the layout of the weights it prepares: weights prepared by one backend are read
+  // by any backend of the same name (two CPU backends with different thread counts), no other.
   virtual std::string_view name() const = 0;
   virtual int n_threads() const = 0;
   virtual ThreadPool& pool() = 0;
 
-  // y[n, m] = x[n, k] * w^T where w has ne = {k, m} in any supported dtype.
+  // Weight preparation, once per matrix at model load, before any matmul reads it: may replace
+  // `w` (Layout::rows, ne = {k, m}) by the backend's own copy in the layout its kernels read
+  // fastest, with a Tensor::layout() value of its own (Tensor::owned; the storage may carry the
+  // backend's deleter), then calls release(old data, old n_bytes). Leaving `w` as it is is always
+  // correct. Only for matrices read by matmul alone: a tied output head, which is also the
+  // embedding table read by get_rows, is not prepared. The CPU backend packs Q4_0/Q5_0 matrices
+  // into 16-row panels unless FRAGUA_PACK=0 (docs/engine.md); errors: out of memory.
+  virtual Status prepare_weight(Tensor& w, const ReleaseSource& release) = 0;
+
+  // y[n, m] = x[n, k] * w^T where w has ne = {k, m} in any supported dtype, in Layout::rows or
+  // as this backend prepared it.
   virtual void matmul(const Tensor& w, const float* x, int64_t n, float* y) = 0;
   // y[i] = w row ids[i] converted to f32 (embedding lookup). ids must be < w.ne(1).
   virtual void get_rows(const Tensor& w, const int32_t* ids, int64_t n, float* y) = 0;
@@ -69,6 +87,7 @@ class Backend {
   virtual void add_scaled(float* x, const float* y, int64_t n, float scale) = 0;
 };
 
+// n_threads 0: all cores ($FRAGUA_THREADS).
 std::unique_ptr<Backend> make_cpu_backend(int n_threads);
 
 // Scalar reference implementations (single thread) used by tests and as the portable path.

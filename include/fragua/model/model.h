@@ -27,22 +27,32 @@ struct Weights {
   std::vector<LayerWeights> layers;
 };
 
+struct ModelParams {
+  // The backend that prepares the weights at load (Backend::prepare_weight: every layer matrix,
+  // and the output head when it is not tied to the embedding table); a Context must then run on a
+  // backend of the same name. Null: the CPU backend.
+  std::shared_ptr<backend::Backend> backend;
+};
+
 class Model {
  public:
   // Opens and validates a GGUF model: architecture known, hyper-parameters complete, every
   // tensor present with the expected shape and a supported dtype.
-  static Result<std::unique_ptr<Model>> load(const std::string& path);
-  static Result<std::unique_ptr<Model>> from_gguf(format::GgufFile file);
+  static Result<std::unique_ptr<Model>> load(const std::string& path, const ModelParams& params = {});
+  static Result<std::unique_ptr<Model>> from_gguf(format::GgufFile file, const ModelParams& params = {});
 
   const ModelConfig& config() const { return config_; }
   const Weights& weights() const { return weights_; }
   const format::GgufFile& gguf() const { return file_; }
+  // Backend::name() of the backend the weights were prepared for.
+  const std::string& weights_backend() const { return weights_backend_; }
 
  private:
   explicit Model(format::GgufFile file) : file_(std::move(file)) {}
   format::GgufFile file_;
   ModelConfig config_;
   Weights weights_;
+  std::string weights_backend_;
 };
 
 // Called after each step of the forward pass with its f32 result for the tokens of the batch
@@ -55,8 +65,12 @@ using EvalCallback = std::function<void(const char* name, int layer, const float
 struct ContextParams {
   int64_t n_ctx = 0;           // 0: min(model's training context, 4096)
   int64_t n_batch = 512;       // tokens per forward pass during prompt processing
-  int n_threads = 0;           // 0: all cores ($FRAGUA_THREADS)
+  int n_threads = 0;           // 0: all cores ($FRAGUA_THREADS); for the default backend only
   EvalCallback eval_callback;  // optional
+  // The backend that runs the forward pass, of the name the model's weights were prepared for
+  // (Model::weights_backend()), else Context::create fails. It runs one call at a time: two
+  // contexts sharing it must not decode concurrently. Null: a CPU backend with n_threads.
+  std::shared_ptr<backend::Backend> backend;
 };
 
 class Context {
@@ -82,7 +96,7 @@ class Context {
 
   const Model& model_;
   ContextParams params_;
-  std::unique_ptr<backend::Backend> backend_;
+  std::shared_ptr<backend::Backend> backend_;
   int64_t n_past_ = 0;
   struct Buffers;
   std::unique_ptr<Buffers> buf_;

@@ -15,10 +15,12 @@
 
 namespace fragua {
 
-// How a matrix's rows sit in memory: as in the file, or interleaved for the CPU kernels
-// (cpu::pack_weights: 16 rows per panel). Only the matmul reads a packed tensor; row() and
-// to_f32() apply to Layout::rows alone.
-enum class Layout : uint8_t { rows, panels16 };
+// How a tensor's bytes sit in memory. Layout::rows (0) is the file's layout: ne(0) elements per
+// row, row i at row(i). Any other value is opaque here: it was given by the backend that
+// prepared the tensor for its kernels (backend::Backend::prepare_weight) and means something only
+// to that backend, which alone reads it (the model records which backend that was). row() and
+// to_f32() apply to Layout::rows alone; to_f32() refuses the others.
+enum class Layout : uint8_t { rows = 0 };
 
 class Tensor {
  public:
@@ -30,7 +32,8 @@ class Tensor {
   static Tensor zeros_f32(std::initializer_list<int64_t> ne);
   // Borrowed contiguous view over `data` (which must outlive the tensor).
   static Result<Tensor> view(DType dtype, std::span<const int64_t> ne, const void* data, uint64_t n_bytes);
-  // An owned tensor of n_bytes in `storage`, laid out as `layout`.
+  // An owned tensor of n_bytes in `storage`, laid out as `layout`. A backend's own copy of a
+  // weight comes this way: `storage` may carry the backend's deleter (memory it allocated).
   static Result<Tensor> owned(DType dtype, std::span<const int64_t> ne, std::shared_ptr<uint8_t[]> storage,
                               uint64_t n_bytes, Layout layout);
 
@@ -49,6 +52,7 @@ class Tensor {
 
   const void* data() const { return data_; }
   void* mutable_data() { return const_cast<void*>(data_); }
+  // Row i of a Layout::rows tensor.
   const uint8_t* row(int64_t i) const { return static_cast<const uint8_t*>(data_) + static_cast<uint64_t>(i) * nb_[1]; }
   float* f32() { return static_cast<float*>(mutable_data()); }
   const float* f32() const { return static_cast<const float*>(data_); }

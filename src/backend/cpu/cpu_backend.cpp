@@ -4,10 +4,12 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <new>
 #include <vector>
 
+#include "backend/cpu/cpu_matmul.h"
 #include "fragua/backend/backend.h"
-#include "fragua/backend/cpu_matmul.h"
+#include "fragua/base/runtime_options.h"
 #include "fragua/base/thread_pool.h"
 
 namespace fragua::backend {
@@ -21,6 +23,21 @@ class CpuBackend final : public Backend {
   std::string_view name() const override { return "cpu"; }
   int n_threads() const override { return pool_.size(); }
   ThreadPool& pool() override { return pool_; }
+
+  // Q4_0/Q5_0 matrices of a multiple of 16 rows become 16-row panels (cpu::pack_weights, what
+  // llama.cpp calls repacking): same size, so the file's pages go back once the copy is made.
+  Status prepare_weight(Tensor& w, const ReleaseSource& release) override {
+    if (!runtime_options().pack_weights || w.layout() != Layout::rows || w.n_dims() != 2 ||
+        !cpu::packable(w.dtype(), w.ne(1), w.ne(0)))
+      return {};
+    std::shared_ptr<uint8_t[]> buf(new (std::nothrow) uint8_t[w.n_bytes()]);
+    if (!buf) return resource_exhausted_error("cannot allocate {} bytes to pack {}", w.n_bytes(), w.describe());
+    cpu::pack_weights(w.dtype(), w.data(), w.ne(1), w.ne(0), buf.get());
+    auto packed = FRAGUA_TRY(Tensor::owned(w.dtype(), w.shape(), std::move(buf), w.n_bytes(), cpu::kPanels16));
+    if (release) release(w.data(), w.n_bytes());
+    w = std::move(packed);
+    return {};
+  }
 
   void matmul(const Tensor& w, const float* x, int64_t n, float* y) override {
     cpu::matmul(w.data(), w.dtype(), w.ne(1), w.ne(0), x, n, y, pool_, w.layout());

@@ -1,5 +1,5 @@
 // Threading, activation quantization and SIMD dispatch of the CPU matmul.
-#include "fragua/backend/cpu_matmul.h"
+#include "backend/cpu/cpu_matmul.h"
 #include "fragua/base/runtime_options.h"
 
 #include <algorithm>
@@ -293,7 +293,7 @@ void matmul(const void* w, DType wtype, int64_t m, int64_t k, const float* x, in
             Layout layout) {
   if (m <= 0 || n <= 0) return;
   const Kernels& kt = *active_slot().load();
-  const GemmFn g = layout != Layout::panels16 ? gemm_for(kt, wtype) : wtype == DType::q5_0 ? kt.q5_0_p16 : kt.q4_0_p16;
+  const GemmFn g = layout != kPanels16 ? gemm_for(kt, wtype) : wtype == DType::q5_0 ? kt.q5_0_p16 : kt.q4_0_p16;
   if (g == nullptr) {
     matmul_dequant(w, wtype, m, k, x, n, y, pool);
     return;

@@ -1,4 +1,6 @@
-// CPU matrix multiplication with quantized weights (DESIGN 5: SIMD variant chosen once).
+// CPU matrix multiplication with quantized weights (DESIGN 5: SIMD variant chosen once). Private
+// to the backend (and its tests and benchmarks): other subsystems reach these kernels through
+// backend::Backend.
 #pragma once
 
 #include <cstdint>
@@ -17,7 +19,7 @@ namespace fragua::cpu {
 // llama.cpp's vec_dot_type does) and the products are summed in f32; F32 W: plain f32.
 // k must be a multiple of wtype's block size. Types without a kernel (q2_k, q3_k) are
 // dequantized row by row and dotted in f32.
-// layout: Layout::panels16 for weights that pack_weights prepared.
+// layout: kPanels16 for weights that pack_weights prepared.
 void matmul(const void* w, DType wtype, int64_t m, int64_t k, const float* x, int64_t n, float* y, ThreadPool& pool,
             Layout layout = Layout::rows);
 
@@ -27,6 +29,8 @@ void matmul(const void* w, DType wtype, int64_t m, int64_t k, const float* x, in
 // i = 0..3), for Q5_0 the fifth bits regrouped per row to match, then the 16 scales. One
 // VPDPBUSD then forms 4 products for each of 16 rows against 4 broadcast activations, and one
 // conversion and FMA per block serve 16 rows. Same size as the input.
+// The CPU backend's own value of Tensor::layout() for such weights (opaque to other subsystems).
+inline constexpr Layout kPanels16{1};
 bool packable(DType t, int64_t m, int64_t k);
 void pack_weights(DType t, const void* src, int64_t m, int64_t k, void* dst);
 
