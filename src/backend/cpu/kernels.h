@@ -42,7 +42,7 @@ using FromF16Fn = void (*)(const uint16_t* x, float* y, int64_t n);
 using AttendF16Fn = void (*)(const float* q, const uint16_t* k, const uint16_t* v, size_t kv_stride, int64_t n,
                              int64_t hd, float scale, float* out, uint16_t* work);
 
-// Prompt-batch attention pieces (see gemm_simd.h): scores of up to 8 queries against keys
+// Prompt-batch attention pieces (see simd/attention.inl): scores of up to 8 queries against keys
 // stored transposed (kt: head_dim rows, padded with zeros to a multiple of 16 keys), and the
 // in-place softmax of score rows.
 using AttnScoresFn = void (*)(int64_t hd, const float* q, size_t qs, int nt, const float* kt, size_t kts, int64_t n,
@@ -61,6 +61,8 @@ struct Panel {
   static constexpr int offset = Five ? 16 : 8;     // the zero point of the quants
 };
 
+// One table per level (kernels_scalar, kernels_avx2, kernels_avx512), each filled with designated
+// initialisers so that every entry names its slot; every slot is set (tests/backend/kernels_test.cpp).
 struct Kernels {
   const char* name;
   ActFn act_q8_0;

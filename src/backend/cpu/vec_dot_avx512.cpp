@@ -20,41 +20,35 @@
 
 namespace fragua::cpu {
 namespace avx512_impl {
-// Textual fragments in dependency order (the shared GEMM templates, then the 512-bit kernels that
-// use them), not a sorted include block.
-// clang-format off
 #include "backend/cpu/gemm_simd.h"
-#include "backend/cpu/gemm_avx512_legacy.h"
-#include "backend/cpu/gemm_avx512_kquants.h"
-// clang-format on
 }  // namespace avx512_impl
 
 const Kernels& kernels_avx512() {
   using namespace avx512_impl;
   static const Kernels t = {
-      "avx512",
-      act_q8_0_simd,
-      act_q8_k_simd,
-      act_f16r_simd,
-      gemm_rows<FloatTile<WF32>::T, 4, 4>,
-      gemm_rows<FloatTile<WF16>::T, 4, 6>,
-      gemm_rows<FloatTile<WBF16>::T, 4, 4>,
-      gemm_legacy512<W2Q4_0, 4, 4>,
-      gemm_legacy<WQ4_1, 4, 4>,
-      gemm_legacy512<W2Q5_0, 4, 4>,
-      gemm_legacy<WQ5_1, 4, 4>,
-      gemm_q8_0_ggml512<4, 4>,
-      gemm_rows<Q4K512, 4, 4>,
-      gemm_rows<Q5K512, 4, 4>,
-      gemm_rows<Q6K512, 4, 4>,
-      gemm_panels512<false>,
-      gemm_panels512<true>,
-      to_f16_simd,
-      from_f16_simd,
-      attend_f16_simd,
-      attn_scores_simd,
-      softmax_rows_simd,
-      swiglu_simd,
+      .name = "avx512",
+      .act_q8_0 = act_q8_0_simd,
+      .act_q8_k = act_q8_k_simd,
+      .act_f16r = act_f16r_simd,
+      .f32 = gemm_rows<FloatTile<WF32>::T, 4, 4>,
+      .f16 = gemm_rows<FloatTile<WF16>::T, 4, 6>,
+      .bf16 = gemm_rows<FloatTile<WBF16>::T, 4, 4>,
+      .q4_0 = gemm_legacy512<W2Q4_0, 4, 4>,
+      .q4_1 = gemm_legacy<WQ4_1, 4, 4>,
+      .q5_0 = gemm_legacy512<W2Q5_0, 4, 4>,
+      .q5_1 = gemm_legacy<WQ5_1, 4, 4>,
+      .q8_0 = gemm_q8_0_ggml512<4, 4>,
+      .q4_k = gemm_rows<Q4K512, 4, 4>,
+      .q5_k = gemm_rows<Q5K512, 4, 4>,
+      .q6_k = gemm_rows<Q6K512, 4, 4>,
+      .q4_0_p16 = gemm_panels512<false>,
+      .q5_0_p16 = gemm_panels512<true>,
+      .to_f16 = to_f16_simd,
+      .from_f16 = from_f16_simd,
+      .attend_f16 = attend_f16_simd,
+      .attn_scores = attn_scores_simd,
+      .softmax_rows = softmax_rows_simd,
+      .swiglu = swiglu_simd,
   };
   return t;
 }

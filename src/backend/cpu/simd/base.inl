@@ -1,0 +1,66 @@
+// Shared pieces of the SIMD kernels (simd/*.inl): block types, 256-bit reductions and loads,
+// the u8 x s8 dot, and the unpacking of 4-bit and 5-bit quants.
+
+using fragua::tensor::BlockQ4_0;
+using fragua::tensor::BlockQ4_1;
+using fragua::tensor::BlockQ4_K;
+using fragua::tensor::BlockQ5_0;
+using fragua::tensor::BlockQ5_1;
+using fragua::tensor::BlockQ5_K;
+using fragua::tensor::BlockQ6_K;
+using fragua::tensor::BlockQ8_0;
+using fragua::tensor::BlockQ8_K;
+
+inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+inline float half(uint16_t h) { return _cvtsh_ss(h); }
+
+template <class T>
+inline __m256i load256(const T* p) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+}
+
+// Sums of four u8*s8 products per i32 lane (u <= 127 keeps maddubs from saturating).
+inline __m256i dot_u8s8(__m256i u, __m256i s) {
+#ifdef FRAGUA_VNNI
+  return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
+#else
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+#endif
+}
+
+// 32 nibbles: low nibbles of qs[0..15] are elements 0..15, high nibbles elements 16..31.
+inline __m256i nibbles32(const uint8_t* qs) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+  return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), _mm256_set1_epi8(0x0F));
+}
+
+// Byte j = 0x10 where bit j of the 32-bit mask is set.
+inline __m256i fifth_bits(const uint8_t* qh) {
+  uint32_t bits;
+  std::memcpy(&bits, qh, 4);
+  const __m256i spread = _mm256_shuffle_epi8(
+      _mm256_set1_epi32(static_cast<int>(bits)),
+      _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
+  const __m256i sel = _mm256_set1_epi64x(0x8040201008040201LL);
+  return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, sel), sel), _mm256_set1_epi8(0x10));
+}
+
+inline int32_t load_i32(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+// Byte pattern that copies byte i of each 32-bit lane to all four of its bytes.
+inline __m256i spread_byte(int i) {
+  const char a = static_cast<char>(i), b = static_cast<char>(4 + i), c = static_cast<char>(8 + i),
+             d = static_cast<char>(12 + i);
+  return _mm256_setr_epi8(a, a, a, a, b, b, b, b, c, c, c, c, d, d, d, d, a, a, a, a, b, b, b, b, c, c, c, c, d, d, d,
+                          d);
+}
