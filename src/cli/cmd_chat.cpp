@@ -60,7 +60,7 @@ void run(const Opts& o) {
       continue;
     }
     if (r->usage.n_dropped_turns > 0)
-      std::fprintf(stderr, "fragua chat: the %lld oldest turn(s) were dropped to fit the context of %lld tokens\n",
+      std::fprintf(stderr, "fragua chat: dropped the %lld oldest turn(s) to fit the context of %lld tokens\n",
                    static_cast<long long>(r->usage.n_dropped_turns), static_cast<long long>(m.context->n_ctx()));
   }
 }

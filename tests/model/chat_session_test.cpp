@@ -7,8 +7,8 @@
 
 #include <algorithm>
 
-#include "fixtures.h"
 #include "fragua/model/random_model.h"
+#include "model/fixtures.h"
 #include "test_util.h"
 
 namespace fragua::model {

@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "fixtures.h"
 #include "fragua/model/random_model.h"
+#include "model/fixtures.h"
 #include "test_util.h"
 
 namespace fragua::model {
