@@ -127,12 +127,14 @@ class PosixEnv final : public Env {
     while (const struct dirent* e = ::readdir(d)) {
       std::string name = e->d_name;
       if (name == "." || name == "..") continue;
-      bool dir = e->d_type == DT_DIR;
+      bool dir = e->d_type == DT_DIR, reg = e->d_type == DT_REG;
       if (e->d_type == DT_UNKNOWN) {  // some file systems (XFS without ftype) leave it to lstat
         struct stat st;
-        dir = ::lstat((path + "/" + name).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+        const bool known = ::lstat((path + "/" + name).c_str(), &st) == 0;
+        dir = known && S_ISDIR(st.st_mode);
+        reg = known && S_ISREG(st.st_mode);
       }
-      out.push_back({std::move(name), dir});
+      out.push_back({std::move(name), dir, reg});
       errno = 0;
     }
     int err = errno;

@@ -47,6 +47,7 @@ class Env {
   struct DirEntry {
     std::string name;
     bool is_directory = false;
+    bool is_regular = false;  // a plain file: not a symlink, device, pipe or socket
   };
   // The entries of the directory `path`, sorted by name (so callers and tests see one order).
   virtual Result<std::vector<DirEntry>> list_dir(const std::string& path) = 0;
