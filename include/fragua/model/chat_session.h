@@ -58,6 +58,11 @@ class ChatSession {
   static Result<ChatSession> create(Context& ctx, const tokenize::Tokenizer& tok, ChatParams params);
   // The model's context and tokenizer; errors name the model file.
   static Result<ChatSession> create(LoadedModel& model, ChatParams params);
+  // Movable, not copyable: two sessions would each believe they own the context's cache.
+  ChatSession(ChatSession&&) noexcept = default;
+  ChatSession& operator=(ChatSession&&) noexcept = default;
+  ChatSession(const ChatSession&) = delete;
+  ChatSession& operator=(const ChatSession&) = delete;
 
   // Appends `user_text` as a user message and answers it (respond()). On error the conversation
   // is as it was before the call.
