@@ -6,8 +6,10 @@
 #include <cmath>
 #include <cstdlib>
 #include <new>
+#include <span>
 #include <string_view>
 
+#include "fragua/format/llama_tensors.h"
 #include "fragua/model/model.h"
 #include "model/arch.h"
 
@@ -54,6 +56,52 @@ Status prepare_weights(Weights& w, bool tied, const format::GgufFile& file, back
   return {};
 }
 
+// Where each role of a tensor table lives in Weights. A role without a slot is a table that
+// names a tensor the weights cannot hold: an architecture file out of step with model.h.
+Result<Tensor*> global_slot(Weights& w, const format::TensorSpec& s, const std::string& arch) {
+  using enum format::TensorRole;
+  switch (s.role) {
+    case token_embd:
+      return &w.tok_embd;
+    case output_norm:
+      return &w.output_norm;
+    case output:
+      return &w.output;
+    case rope_freqs:
+      return &w.rope_freqs;
+    default:
+      break;
+  }
+  return unsupported_error("the {} architecture's tensor '{}' has no slot in model::Weights", arch, s.name);
+}
+
+Result<Tensor*> layer_slot(LayerWeights& L, const format::TensorSpec& s, const std::string& arch) {
+  using enum format::TensorRole;
+  switch (s.role) {
+    case attn_norm:
+      return &L.attn_norm;
+    case attn_q:
+      return &L.wq;
+    case attn_k:
+      return &L.wk;
+    case attn_v:
+      return &L.wv;
+    case attn_output:
+      return &L.wo;
+    case ffn_norm:
+      return &L.ffn_norm;
+    case ffn_gate:
+      return &L.w_gate;
+    case ffn_up:
+      return &L.w_up;
+    case ffn_down:
+      return &L.w_down;
+    default:
+      break;
+  }
+  return unsupported_error("the {} architecture's tensor 'blk.N.{}' has no slot in model::LayerWeights", arch, s.name);
+}
+
 Status check_f32_vector(const Tensor& t, const std::string& name, const std::string& path) {
   if (!t.empty() && t.dtype() != DType::f32)
     return unsupported_error("{}: tensor '{}' must be f32 (norm weights), is {}", path, name, dtype_name(t.dtype()));
@@ -80,21 +128,32 @@ Result<std::unique_ptr<Model>> Model::from_gguf(format::GgufFile file, const Mod
   FRAGUA_TRY(read_decoder_hparams(f, c));
   FRAGUA_TRY(arch->read_hparams(f, c));
 
+  const std::span<const format::TensorSpec> table = arch->tensors;
   const auto* embd = f.find_tensor("token_embd.weight");
   if (!embd || embd->ne.size() != 2)
     return not_found_error("{}: tensor 'token_embd.weight' is missing or not 2-D", f.path());
   c.n_vocab = embd->ne[1];
-  c.tied_output = f.find_tensor("output.weight") == nullptr;
+  c.tied_output = false;
+  for (const auto& s : table)
+    if (s.presence == format::Presence::untied) c.tied_output = f.find_tensor(s.name) == nullptr;
 
+  // The architecture's table, global tensors first and then each layer's block: every tensor
+  // present (unless optional or tied), of the table's shape and a dtype Fragua computes with;
+  // then the f32-only ones checked.
   TensorBinder b(f);
   Weights& w = m->weights_;
-  const int64_t E = c.n_embd, Q = c.n_embd_q(), KV = c.n_embd_kv(), F = c.n_ff, V = c.n_vocab;
-  w.tok_embd = FRAGUA_TRY(b.get("token_embd.weight", {E, V}));
-  w.output_norm = FRAGUA_TRY(b.get("output_norm.weight", {E}));
-  w.output = c.tied_output ? w.tok_embd : FRAGUA_TRY(b.get("output.weight", {E, V}));
-  w.rope_freqs = FRAGUA_TRY(b.get("rope_freqs.weight", {c.n_rot / 2}, /*optional=*/true));
-  FRAGUA_TRY(check_f32_vector(w.output_norm, "output_norm.weight", f.path()));
-  FRAGUA_TRY(check_f32_vector(w.rope_freqs, "rope_freqs.weight", f.path()));
+  for (const auto& s : table) {
+    if (s.per_layer) continue;
+    Tensor* slot = FRAGUA_TRY(global_slot(w, s, c.arch));
+    if (s.presence == format::Presence::untied && c.tied_output) {
+      *slot = w.tok_embd;  // bound before: the table lists token_embd first
+      continue;
+    }
+    *slot = FRAGUA_TRY(b.get(std::string(s.name), s.shape(c), s.presence == format::Presence::optional));
+  }
+  for (const auto& s : table)
+    if (!s.per_layer && s.f32_only)
+      FRAGUA_TRY(check_f32_vector(*FRAGUA_TRY(global_slot(w, s, c.arch)), std::string(s.name), f.path()));
   // Divisors of the RoPE frequencies: a zero, negative or NaN factor gives NaN angles.
   for (int64_t i = 0; !w.rope_freqs.empty() && i < w.rope_freqs.n_elements(); ++i)
     if (const float x = w.rope_freqs.f32()[i]; !(std::isfinite(x) && x > 0.0f))
@@ -102,18 +161,13 @@ Result<std::unique_ptr<Model>> Model::from_gguf(format::GgufFile file, const Mod
   w.layers.resize(static_cast<size_t>(c.n_layer));
   for (int64_t i = 0; i < c.n_layer; ++i) {
     auto& L = w.layers[static_cast<size_t>(i)];
-    auto n = [&](const char* s) { return fmt::format("blk.{}.{}.weight", i, s); };
-    L.attn_norm = FRAGUA_TRY(b.get(n("attn_norm"), {E}));
-    L.wq = FRAGUA_TRY(b.get(n("attn_q"), {E, Q}));
-    L.wk = FRAGUA_TRY(b.get(n("attn_k"), {E, KV}));
-    L.wv = FRAGUA_TRY(b.get(n("attn_v"), {E, KV}));
-    L.wo = FRAGUA_TRY(b.get(n("attn_output"), {Q, E}));
-    L.ffn_norm = FRAGUA_TRY(b.get(n("ffn_norm"), {E}));
-    L.w_gate = FRAGUA_TRY(b.get(n("ffn_gate"), {E, F}));
-    L.w_up = FRAGUA_TRY(b.get(n("ffn_up"), {E, F}));
-    L.w_down = FRAGUA_TRY(b.get(n("ffn_down"), {F, E}));
-    FRAGUA_TRY(check_f32_vector(L.attn_norm, n("attn_norm"), f.path()));
-    FRAGUA_TRY(check_f32_vector(L.ffn_norm, n("ffn_norm"), f.path()));
+    for (const auto& s : table)
+      if (s.per_layer)
+        *FRAGUA_TRY(layer_slot(L, s, c.arch)) =
+            FRAGUA_TRY(b.get(s.gguf_name(i), s.shape(c), s.presence == format::Presence::optional));
+    for (const auto& s : table)
+      if (s.per_layer && s.f32_only)
+        FRAGUA_TRY(check_f32_vector(*FRAGUA_TRY(layer_slot(L, s, c.arch)), s.gguf_name(i), f.path()));
   }
   // Preparing needs no threads: a one-thread CPU backend starts none.
   std::shared_ptr<backend::Backend> be = params.backend ? params.backend : backend::make_cpu_backend(1);
@@ -122,8 +176,8 @@ Result<std::unique_ptr<Model>> Model::from_gguf(format::GgufFile file, const Mod
   if (b.bound() != f.tensors().size()) {
     for (const auto& t : f.tensors()) {
       // Report the first tensor the architecture does not use: a sign of a mislabelled file.
-      bool used = t.name == "token_embd.weight" || t.name == "output_norm.weight" || t.name == "output.weight" ||
-                  t.name == "rope_freqs.weight" || t.name.rfind("blk.", 0) == 0;
+      bool used = t.name.rfind("blk.", 0) == 0;
+      for (const auto& s : table) used = used || (!s.per_layer && t.name == s.name);
       if (!used)
         return unsupported_error("{}: tensor '{}' is not part of the {} architecture", f.path(), t.name, c.arch);
     }
