@@ -50,6 +50,7 @@ struct Emitter {
   const DebianPackage& pkg;
   const DocumentSink& sink;
   SourceStats& stats;
+  Env& env;
   void emit(std::string text, const std::string& lang, const std::string& rel, nlohmann::json extra = {}) {
     if (text.find_first_not_of(" \t\n") == std::string::npos) return;
     Document d;
@@ -94,8 +95,8 @@ void extract_mo(std::string_view data, const std::string& rel, const std::string
 void extract_sword(const fs::path& bzs_path, const std::string& rel, const std::string& lang, Emitter& em) {
   auto base = bzs_path;
   base.replace_extension("");
-  auto bzs = read_file(bzs_path.string()), bzz = read_file(base.string() + ".bzz"),
-       bzv = read_file(base.string() + ".bzv");
+  auto bzs = read_file(bzs_path.string(), em.env), bzz = read_file(base.string() + ".bzz", em.env),
+       bzv = read_file(base.string() + ".bzv", em.env);
   if (!bzs.ok() || !bzz.ok() || !bzv.ok()) {
     ++em.stats.bad_records;
     em.stats.warn(fmt::format("{}: incomplete SWORD module (.bzs/.bzz/.bzv)", rel));
@@ -115,10 +116,12 @@ void extract_sword(const fs::path& bzs_path, const std::string& rel, const std::
   }
 }
 
-std::string sword_lang(const fs::path& root) {
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(root / "usr/share/sword/mods.d", ec)) {
-    auto conf = read_file(e.path().string());
+std::string sword_lang(const fs::path& root, Env& env) {
+  const fs::path mods = root / "usr/share/sword/mods.d";
+  auto entries = env.list_dir(mods.string());
+  if (!entries.ok()) return "";
+  for (const auto& e : *entries) {
+    auto conf = read_file((mods / e.name).string(), env);
     if (!conf.ok()) continue;
     size_t p = conf->find("\nLang=");
     if (p != std::string::npos) return debian_lang(conf->substr(p + 6, conf->find_first_of("\r\n", p + 6) - p - 6));
@@ -126,27 +129,33 @@ std::string sword_lang(const fs::path& root) {
   return "";
 }
 
+// The regular files below `dir`; symlinks are neither followed nor taken.
+Status regular_files(Env& env, const fs::path& dir, std::vector<fs::path>& out) {
+  for (const auto& e : FRAGUA_TRY(env.list_dir(dir.string()))) {
+    if (e.is_directory)
+      FRAGUA_TRY(regular_files(env, dir / e.name, out));
+    else if (e.is_regular)
+      out.push_back(dir / e.name);
+  }
+  return ok_status();
+}
+
 }  // namespace
 
 Status extract_debian_tree(const std::string& root_str, const DebianPackage& pkg, const DocumentSink& sink,
-                           SourceStats& stats) {
+                           SourceStats& stats, Env& env) {
   fs::path root(root_str);
-  Emitter em{pkg, sink, stats};
+  Emitter em{pkg, sink, stats, env};
   std::vector<fs::path> files;
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(root, ec); it != fs::recursive_directory_iterator();
-       it.increment(ec)) {
-    if (ec) return io_error("{}: {}", root_str, ec.message());
-    if (it->is_regular_file() && !it->is_symlink()) files.push_back(it->path());
-  }
-  std::sort(files.begin(), files.end());
+  FRAGUA_TRY(regular_files(env, root, files));
+  std::sort(files.begin(), files.end());  // fs::path order, component by component
   std::string bible_lang;
   for (const auto& f : files) {
     std::string rel = fs::relative(f, root).string();
     std::string name = f.filename().string();
     if (rel.starts_with("usr/share/doc/")) continue;  // copyright, changelogs
     if (ends_with(name, ".bzs")) {
-      if (bible_lang.empty()) bible_lang = sword_lang(root);
+      if (bible_lang.empty()) bible_lang = sword_lang(root, env);
       if (!bible_lang.empty()) extract_sword(f, rel, bible_lang, em);
       continue;
     }
@@ -157,7 +166,7 @@ Status extract_debian_tree(const std::string& root_str, const DebianPackage& pkg
     bool man = rel.find("/man/") != std::string::npos && ends_with(name, ".gz");
     bool fortune = rel.find("/fortunes/") != std::string::npos && name.find('.') == std::string::npos;
     if (!mo && !html && !man && !fortune) continue;
-    auto data = read_file(f.string());
+    auto data = read_file(f.string(), env);
     if (!data.ok()) {
       ++stats.bad_records;
       stats.warn(data.error().message());

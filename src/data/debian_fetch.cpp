@@ -47,20 +47,22 @@ bool valid_package_name(const std::string& s) {
   return true;
 }
 
-// The .deb of `pkg` in `dir` (apt-get download names them <pkg>_<version>_<arch>.deb).
-std::string find_deb(const fs::path& dir, const std::string& pkg) {
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    std::string n = e.path().filename().string();
-    if (n.starts_with(pkg + "_") && n.ends_with(".deb")) return e.path().string();
-  }
+Env& env_of(const FetchOptions& o) { return o.env ? *o.env : Env::posix(); }
+
+// The .deb of `pkg` in `dir` (apt-get download names them <pkg>_<version>_<arch>.deb); the first
+// by name when several versions were downloaded.
+std::string find_deb(Env& env, const fs::path& dir, const std::string& pkg) {
+  auto entries = env.list_dir(dir.string());
+  if (!entries.ok()) return "";
+  for (const auto& e : *entries)
+    if (e.name.starts_with(pkg + "_") && e.name.ends_with(".deb")) return (dir / e.name).string();
   return "";
 }
 
 // The licence of a package: the License: fields of its machine-readable copyright file
 // (DEP-5), distinct, in order; or the first line mentioning a licence otherwise.
-std::string licence_of(const fs::path& root, const std::string& pkg) {
-  auto text = read_file((root / "usr/share/doc" / pkg / "copyright").string());
+std::string licence_of(Env& env, const fs::path& root, const std::string& pkg) {
+  auto text = read_file((root / "usr/share/doc" / pkg / "copyright").string(), env);
   if (!text.ok()) return "unknown";
   std::vector<std::string> found;
   size_t pos = 0;
@@ -86,7 +88,7 @@ Status download(const FetchOptions& o, const std::vector<std::string>& pkgs, con
   ProgressBar bar("download", pkgs.size(), "pkg");
   std::vector<std::string> todo;
   for (const auto& p : pkgs) {
-    if (find_deb(debs, p).empty())
+    if (find_deb(env_of(o), debs, p).empty())
       todo.push_back(p);
     else
       bar.add();
@@ -102,10 +104,10 @@ Status download(const FetchOptions& o, const std::vector<std::string>& pkgs, con
                                    todo.begin() + static_cast<long>(std::min(todo.size(), b + kBatch)));
     int rc = batch.size() > 1 ? fetch(batch, nullptr) : -1;
     for (const auto& p : batch) {
-      if (find_deb(debs, p).empty()) {
+      if (find_deb(env_of(o), debs, p).empty()) {
         std::string one;
         int rc1 = rc == 0 ? 0 : fetch({p}, &one);  // batch ran: a missing .deb was a virtual name
-        if (rc1 != 0 || find_deb(debs, p).empty()) {
+        if (rc1 != 0 || find_deb(env_of(o), debs, p).empty()) {
           ++failed;
           if (rc1 == 0)
             log_warn("apt-get download {} left no {}_*.deb (a virtual package? name its provider instead)", p, p);
@@ -133,15 +135,14 @@ Result<std::vector<std::string>> find_catalog_packages(const FetchOptions& o, co
   auto urls = contents_urls(targets);
   if (urls.empty()) return not_found_error("apt-get indextargets lists no Packages index to derive Contents URLs from");
   fs::path dir = cache / "contents";
-  std::error_code ec;
-  fs::create_directories(dir, ec);
+  FRAGUA_TRY(env_of(o).create_dirs(dir.string()));
   std::map<std::string, int> counts;
   size_t scanned = 0;
   for (const auto& url : urls) {
     std::string name;
     for (char c : url.substr(url.find("://") + 3)) name += (c == '/' || c == ':') ? '_' : c;
     fs::path file = dir / name;
-    if (!fs::exists(file)) {
+    if (!env_of(o).file_exists(file.string())) {
       ProgressBar bar("contents", 0, "B");
       auto st = http_download(url, file.string(), &bar);
       bar.finish();
@@ -162,25 +163,25 @@ Result<std::vector<std::string>> find_catalog_packages(const FetchOptions& o, co
 }
 
 // Unpacks and converts one package into cache/extracted/<deb>.jsonl.
-Status extract_one(const std::string& deb, const fs::path& cache, SourceStats& stats) {
+Status extract_one(const std::string& deb, const fs::path& cache, SourceStats& stats, Env& env) {
   std::string base = fs::path(deb).stem().string();
   fs::path out = cache / "extracted" / (base + ".jsonl");
-  if (fs::exists(out)) return ok_status();
+  if (env.file_exists(out.string())) return ok_status();
   std::string version;
   if (run_capture("dpkg-deb -f " + shell_quote(deb) + " Version", &version) != 0)
     return corruption_error("{}: not a Debian package: {}", deb, version);
   while (!version.empty() && (version.back() == '\n' || version.back() == '\r')) version.pop_back();
   std::string pkg = base.substr(0, base.find('_'));
   fs::path tmp = cache / "unpack" / base;
-  fs::remove_all(tmp);
-  fs::create_directories(tmp);
+  FRAGUA_TRY(remove_tree(tmp.string(), env));
+  FRAGUA_TRY(env.create_dirs(tmp.string()));
   std::string msg;
   if (run_capture("dpkg-deb -x " + shell_quote(deb) + " " + shell_quote(tmp.string()), &msg) != 0) {
-    fs::remove_all(tmp);
+    (void)remove_tree(tmp.string(), env);  // the error reported is dpkg-deb's
     return corruption_error("{}: dpkg-deb -x failed: {}", deb, msg);
   }
-  DebianPackage info{pkg, version, licence_of(tmp, pkg)};
-  auto file = FRAGUA_TRY(AtomicFile::create(out.string()));
+  DebianPackage info{pkg, version, licence_of(env, tmp, pkg)};
+  auto file = FRAGUA_TRY(AtomicFile::create(out.string(), env));
   Status st = ok_status();
   auto s = extract_debian_tree(
       tmp.string(), info,
@@ -193,8 +194,9 @@ Status extract_one(const std::string& deb, const fs::path& cache, SourceStats& s
         j["source"] = d.source;
         st = file.append(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
       },
-      stats);
-  fs::remove_all(tmp);
+      stats, env);
+  // A leftover unpacked tree costs space, not the package: the next fetch clears it first.
+  if (auto removed = remove_tree(tmp.string(), env); !removed.ok()) log_warn("{}", removed.error().message());
   FRAGUA_TRY(s);
   FRAGUA_TRY(st);
   return file.commit();
@@ -274,11 +276,10 @@ Status fetch_debian(const FetchOptions& o) {
   for (const auto& p : pkgs)
     if (!valid_package_name(p)) return invalid_argument_error("bad package name '{}'", p);
   fs::path cache(o.cache_dir), debs = cache / "debs", out(o.out_dir);
-  std::error_code ec;
-  fs::create_directories(debs, ec);
-  fs::create_directories(cache / "extracted", ec);
-  fs::create_directories(out / "parallel", ec);
-  if (ec) return io_error("{}: {}", o.cache_dir, ec.message());
+  Env& env = env_of(o);
+  FRAGUA_TRY(env.create_dirs(debs.string()));
+  FRAGUA_TRY(env.create_dirs((cache / "extracted").string()));
+  FRAGUA_TRY(env.create_dirs((out / "parallel").string()));
   if (o.packages.empty() && o.preset == "full") {
     auto found = find_catalog_packages(o, cache, discovery);
     if (found.ok()) {
@@ -297,7 +298,7 @@ Status fetch_debian(const FetchOptions& o) {
 
   std::vector<std::string> deb_files;
   for (const auto& p : pkgs)
-    if (auto d = find_deb(debs, p); !d.empty()) deb_files.push_back(d);
+    if (auto d = find_deb(env, debs, p); !d.empty()) deb_files.push_back(d);
   ThreadPool pool(o.threads > 0 ? o.threads : ThreadPool::default_threads());
   ProgressBar bar("extract", deb_files.size(), "pkg");
   std::mutex mu;
@@ -306,7 +307,7 @@ Status fetch_debian(const FetchOptions& o) {
   pool.parallel_for_dynamic(deb_files.size(), 1, [&](size_t b, size_t e) {
     for (size_t i = b; i < e; ++i) {
       SourceStats st;
-      Status s = extract_one(deb_files[i], cache, st);
+      Status s = extract_one(deb_files[i], cache, st, env);
       std::lock_guard<std::mutex> lock(mu);
       all.merge(st);
       if (!s.ok()) errors.push_back(s.error().to_string());
@@ -328,7 +329,7 @@ Status fetch_debian(const FetchOptions& o) {
   if (o.packages.empty() && o.preset == "full") manifest["discovery"] = discovery;
   for (const auto& deb : deb_files) {
     fs::path ex = cache / "extracted" / (fs::path(deb).stem().string() + ".jsonl");
-    auto data = read_file(ex.string());
+    auto data = read_file(ex.string(), env);
     if (!data.ok()) continue;
     nlohmann::json pkg_entry;
     size_t pos = 0;
@@ -345,7 +346,7 @@ Status fetch_debian(const FetchOptions& o) {
       auto& t = totals[lang];
       if (j.contains("pairs")) {
         auto [it, fresh] = pair_files.try_emplace(
-            lang, FRAGUA_TRY(AtomicFile::create((out / "parallel" / (lang + "-en.jsonl")).string())));
+            lang, FRAGUA_TRY(AtomicFile::create((out / "parallel" / (lang + "-en.jsonl")).string(), env)));
         (void)fresh;
         for (const auto& p : j["pairs"]) {
           nlohmann::json pj = {{"en", p[0]},
@@ -361,7 +362,7 @@ Status fetch_debian(const FetchOptions& o) {
       t.docs++;
       t.bytes += j["text"].get_ref<const std::string&>().size();
       auto [it, fresh] =
-          lang_files.try_emplace(lang, FRAGUA_TRY(AtomicFile::create((out / (lang + ".jsonl")).string())));
+          lang_files.try_emplace(lang, FRAGUA_TRY(AtomicFile::create((out / (lang + ".jsonl")).string(), env)));
       (void)fresh;
       FRAGUA_TRY(it->second.append(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"));
     }
@@ -375,8 +376,8 @@ Status fetch_debian(const FetchOptions& o) {
     manifest["languages"][l] = {{"documents", t.docs}, {"bytes", t.bytes}, {"pairs", t.pairs}};
   }
   manifest["bad_records"] = all.bad_records;
-  FRAGUA_TRY(write_file_atomic((out / "manifest.json").string(), manifest.dump(2) + "\n"));
-  FRAGUA_TRY(write_file_atomic((out / "report.md").string(), "# Debian corpus (" + o.preset + ")\n\n" + table));
+  FRAGUA_TRY(write_file_atomic((out / "manifest.json").string(), manifest.dump(2) + "\n", env));
+  FRAGUA_TRY(write_file_atomic((out / "report.md").string(), "# Debian corpus (" + o.preset + ")\n\n" + table, env));
   std::fputs(table.c_str(), stdout);
   if (!errors.empty()) return corruption_error("{} package(s) failed to extract; first: {}", errors.size(), errors[0]);
   return ok_status();

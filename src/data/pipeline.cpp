@@ -77,8 +77,8 @@ void append_key(std::vector<uint64_t>& flat, const DedupKey& k, int bands) {
 
 // Writes the shard of a processed file, then its dedup keys and state (pipeline_resume.h).
 Status commit_file(const fs::path& out, const InputFile& f, const std::vector<Item>& items,
-                   const std::vector<uint64_t>& kept_keys, const BuildStats& stats, size_t key_words) {
-  auto shard = FRAGUA_TRY(AtomicFile::create((out / "shards" / shard_file_name(f)).string()));
+                   const std::vector<uint64_t>& kept_keys, const BuildStats& stats, size_t key_words, Env& env) {
+  auto shard = FRAGUA_TRY(AtomicFile::create((out / "shards" / shard_file_name(f)).string(), env));
   for (const auto& it : items) {
     if (!it.dropped.empty()) continue;
     nlohmann::json j = {{"text", it.doc.text},
@@ -91,7 +91,7 @@ Status commit_file(const fs::path& out, const InputFile& f, const std::vector<It
     FRAGUA_TRY(shard.append(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"));
   }
   FRAGUA_TRY(shard.commit());
-  return commit_state(out, f, kept_keys, stats, key_words);
+  return commit_state(out, f, kept_keys, stats, key_words, env);
 }
 
 }  // namespace
@@ -99,11 +99,10 @@ Status commit_file(const fs::path& out, const InputFile& f, const std::vector<It
 Status run_build(const BuildConfig& c) {
   Communicator comm;
   auto files = FRAGUA_TRY(list_inputs(c.inputs, c.output));
+  Env& env = c.env ? *c.env : Env::posix();
   fs::path out(c.output);
-  std::error_code ec;
-  fs::create_directories(out / "shards", ec);
-  fs::create_directories(out / ".state", ec);
-  if (ec) return io_error("{}: {}", c.output, ec.message());
+  FRAGUA_TRY(env.create_dirs((out / "shards").string()));
+  FRAGUA_TRY(env.create_dirs((out / ".state").string()));
   std::unique_ptr<LangIdModel> model;
   if (c.langid) {
     auto m = c.langid_model.empty() ? LangIdModel::load_default() : LangIdModel::load(c.langid_model);
@@ -126,18 +125,26 @@ Status run_build(const BuildConfig& c) {
   std::vector<size_t> todo;
   std::vector<BuildStats> finished_stats(files.size());
   for (size_t i = 0; i < files.size(); ++i) {
-    auto done = load_finished(out, files[i], per_key);
+    auto done = load_finished(out, files[i], per_key, env);
     finished[i] = done.has_value();
     if (done)
       finished_stats[i] = std::move(done->stats);
     else
       todo.push_back(i);
   }
-  if (comm.rank() == 0) remove_stale_outputs(out, files, finished);
-  (void)comm.all_ok(true);  // a barrier: nothing is written before the stale files are gone
+  Status stale = ok_status();
+  if (comm.rank() == 0) {
+    auto removed = remove_stale_outputs(out, files, finished, env);
+    if (!removed.ok()) stale = std::move(removed).error().with_context("removing stale corpus outputs");
+  }
+  // A barrier: nothing is written before the stale files are gone.
+  if (!comm.all_ok(stale.ok())) {
+    if (!stale.ok()) return stale;
+    return io_error("another MPI rank failed; see its messages");
+  }
   for (size_t i = 0; i < files.size(); ++i) {
     if (!finished[i]) continue;
-    auto keys = load_finished_keys(out, files[i]);
+    auto keys = load_finished_keys(out, files[i], env);
     if (!keys.ok()) return std::move(keys).error().with_context("resuming " + files[i].path);
     for (size_t k = 0; k + per_key <= keys->size(); k += per_key)
       (void)index.check_and_insert(DedupKey{(*keys)[k], (*keys)[k + 1],
@@ -230,7 +237,7 @@ Status run_build(const BuildConfig& c) {
         ls.out_bytes += it.doc.text.size();
         for (int k = 0; k < kPiiKindCount; ++k) ls.pii[k] += static_cast<uint64_t>(it.pii[k]);
       }
-      Status s = commit_file(out, *in, items, kept_keys, st, per_key);
+      Status s = commit_file(out, *in, items, kept_keys, st, per_key, env);
       if (!s.ok()) failure = s;
       total.merge(st);
     }
@@ -256,10 +263,10 @@ Status run_build(const BuildConfig& c) {
     report["config"] = c.provenance;
     report["ranks"] = comm.size();
     report["dedup_index_bytes"] = index.memory_bytes();
-    FRAGUA_TRY(write_file_atomic((out / "report.json").string(), report.dump(2) + "\n"));
+    FRAGUA_TRY(write_file_atomic((out / "report.json").string(), report.dump(2) + "\n", env));
     std::string md = build_report_markdown(merged);
-    FRAGUA_TRY(write_file_atomic((out / "report.md").string(), md));
-    FRAGUA_TRY(write_file_atomic((out / "report.svg").string(), build_report_svg(merged)));
+    FRAGUA_TRY(write_file_atomic((out / "report.md").string(), md, env));
+    FRAGUA_TRY(write_file_atomic((out / "report.svg").string(), build_report_svg(merged), env));
     std::fputs(md.c_str(), stdout);
   }
   if (!failure.ok()) return failure;

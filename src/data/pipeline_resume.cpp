@@ -92,14 +92,14 @@ Result<std::vector<InputFile>> list_inputs(const std::vector<std::string>& input
   return files;
 }
 
-std::optional<FinishedFile> load_finished(const fs::path& out, const InputFile& f, size_t key_words) {
-  auto text = read_file(state_path(out, f.key).string());
+std::optional<FinishedFile> load_finished(const fs::path& out, const InputFile& f, size_t key_words, Env& env) {
+  auto text = read_file(state_path(out, f.key).string(), env);
   if (!text.ok()) return std::nullopt;
   auto j = parse_json(*text, state_path(out, f.key).string());
   if (!j.ok() || !j->is_object()) return std::nullopt;
-  std::error_code ec;
-  const uint64_t key_bytes = fs::file_size(keys_path(out, f.key), ec);
-  if (ec || key_bytes % (8 * key_words) != 0 || !fs::exists(out / "shards" / shard_file_name(f), ec))
+  const auto key_bytes = env.file_size(keys_path(out, f.key).string());
+  if (!key_bytes.ok() || *key_bytes % (8 * key_words) != 0 ||
+      !env.file_exists((out / "shards" / shard_file_name(f)).string()))
     return std::nullopt;
   // State files are our own output, but a damaged one must mean "redo this file", not a crash.
   try {
@@ -113,17 +113,17 @@ std::optional<FinishedFile> load_finished(const fs::path& out, const InputFile& 
   }
 }
 
-Result<std::vector<uint64_t>> load_finished_keys(const fs::path& out, const InputFile& f) {
-  auto bytes = FRAGUA_TRY(read_file(keys_path(out, f.key).string()));
+Result<std::vector<uint64_t>> load_finished_keys(const fs::path& out, const InputFile& f, Env& env) {
+  auto bytes = FRAGUA_TRY(read_file(keys_path(out, f.key).string(), env));
   std::vector<uint64_t> keys(bytes.size() / 8);
   std::memcpy(keys.data(), bytes.data(), keys.size() * 8);
   return keys;
 }
 
 Status commit_state(const fs::path& out, const InputFile& f, const std::vector<uint64_t>& kept_keys,
-                    const BuildStats& stats, size_t key_words) {
+                    const BuildStats& stats, size_t key_words, Env& env) {
   std::string keys(reinterpret_cast<const char*>(kept_keys.data()), kept_keys.size() * sizeof(uint64_t));
-  FRAGUA_TRY(write_file_atomic(keys_path(out, f.key).string(), keys));
+  FRAGUA_TRY(write_file_atomic(keys_path(out, f.key).string(), keys, env));
   nlohmann::json j = {{"format", "fragua-corpus-build-state"},
                       {"version", kStateVersion},
                       {"input", {{"path", f.path}, {"size", f.size}, {"mtime_ns", f.mtime_ns}}},
@@ -131,11 +131,11 @@ Status commit_state(const fs::path& out, const InputFile& f, const std::vector<u
                       {"key_words", key_words},
                       {"stats", stats.to_json()}};
   return write_file_atomic(state_path(out, f.key).string(),
-                           j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+                           j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", env);
 }
 
-size_t remove_stale_outputs(const fs::path& out, const std::vector<InputFile>& files,
-                            const std::vector<bool>& finished) {
+Result<size_t> remove_stale_outputs(const fs::path& out, const std::vector<InputFile>& files,
+                            const std::vector<bool>& finished, Env& env) {
   std::set<std::string> keep;
   for (size_t i = 0; i < files.size(); ++i) {
     if (!finished[i]) continue;
@@ -145,18 +145,15 @@ size_t remove_stale_outputs(const fs::path& out, const std::vector<InputFile>& f
   }
   size_t removed = 0;
   for (const char* sub : {"shards", ".state"}) {
-    std::error_code ec;
-    std::vector<fs::path> stale;
-    for (fs::directory_iterator it(out / sub, ec), end; !ec && it != end; it.increment(ec)) {
-      const std::string name = it->path().filename().string();
+    auto entries = env.list_dir((out / sub).string());
+    if (!entries.ok() && entries.error().code() == ErrorCode::not_found) continue;
+    for (const auto& e : FRAGUA_TRY(std::move(entries))) {
       // Only names this pipeline writes (and their temporaries); anything else is the user's.
       const bool ours =
-          (std::string_view(sub) == "shards" && name.starts_with("shard-")) || std::string_view(sub) == ".state";
-      if (ours && !keep.count(name) && it->is_regular_file(ec)) stale.push_back(it->path());
-    }
-    for (const auto& p : stale) {
-      std::error_code e;
-      if (fs::remove(p, e)) ++removed;
+          (std::string_view(sub) == "shards" && e.name.starts_with("shard-")) || std::string_view(sub) == ".state";
+      if (!ours || keep.count(e.name) || e.is_directory) continue;
+      FRAGUA_TRY(env.remove_file((out / sub / e.name).string()));
+      ++removed;
     }
   }
   if (removed)

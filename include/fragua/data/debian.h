@@ -13,6 +13,7 @@
 
 #include "fragua/base/decompress.h"
 #include "fragua/base/error.h"
+#include "fragua/base/file.h"
 #include "fragua/data/source.h"
 
 namespace fragua::data {
@@ -65,9 +66,10 @@ Result<std::vector<std::string>> read_sword_ztext(std::string_view bzs, std::str
 
 // Converts every text-bearing file of an unpacked package under `root` into documents
 // (meta: package, version, licence, path; lang set from the path). Catalog strings carry their
-// English original in meta["en"].
+// English original in meta["en"]. The tree is walked and read through env (symlinks are
+// neither followed nor read).
 Status extract_debian_tree(const std::string& root, const DebianPackage& pkg, const DocumentSink& sink,
-                           SourceStats& stats);
+                           SourceStats& stats, Env& env = Env::posix());
 
 struct FetchOptions {
   std::string preset = "small";
@@ -78,6 +80,7 @@ struct FetchOptions {
   std::string apt_get = "apt-get";  // tests point this at a fake
   // "full": the locales whose catalogs select packages from the Contents indices.
   std::vector<std::string> catalog_locales = {"es", "ca", "ca@valencia", "eu", "gl"};
+  Env* env = nullptr;  // file access (nullptr: Env::posix()); apt-get and dpkg-deb write their own
 };
 Status fetch_debian(const FetchOptions& options);
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "fragua/base/error.h"
+#include "fragua/base/file.h"
 #include "fragua/data/clean.h"
 #include "fragua/data/dedup.h"
 #include "fragua/data/pii.h"
@@ -37,6 +38,7 @@ struct BuildConfig {
   bool pii = true;
   PiiOptions pii_options;
   std::string provenance;  // the config text, recorded in the report
+  Env* env = nullptr;      // access to the output folder (nullptr: Env::posix()); inputs are mapped
 };
 
 // YAML (see docs/data.md for the keys); unknown keys are errors naming the key.
