@@ -100,10 +100,8 @@ Result<SubstitutionModel> SubstitutionModel::builtin() {
   if (std::string p = runtime_options().lambda_json; !p.empty()) candidates.push_back(p);
   if (auto p = find_data_file("materials/lambda.json"); p.ok()) candidates.push_back(*p);
   candidates.emplace_back("/usr/lib/python3/dist-packages/pymatgen/analysis/structure_prediction/data/lambda.json");
-  for (auto& c : candidates) {
-    std::error_code ec;
-    if (std::filesystem::exists(c, ec)) return load(c);
-  }
+  for (auto& c : candidates)
+    if (Env::posix().file_exists(c)) return load(c);
   return not_found_error(
       "substitution data lambda.json not found (install python3-pymatgen or set FRAGUA_LAMBDA_JSON)");
 }
