@@ -16,6 +16,7 @@
 #include "fragua/base/thread_pool.h"
 #include "fragua/format/safetensors.h"
 #include "fragua/train/kernels.h"
+#include "fragua/train/model.h"
 #include "fragua/train/optim.h"
 
 namespace fragua::materials {
@@ -206,6 +207,7 @@ struct AttentionModel::Impl {
   ElementTransformerConfig net;
   TargetScale scale;
   std::vector<ElementTransformer> members;
+  nlohmann::json provenance;
 };
 
 AttentionModel::AttentionModel() : impl_(std::make_unique<Impl>()) {}
@@ -213,6 +215,7 @@ AttentionModel::AttentionModel(AttentionModel&&) noexcept = default;
 AttentionModel& AttentionModel::operator=(AttentionModel&&) noexcept = default;
 AttentionModel::~AttentionModel() = default;
 const AttentionConfig& AttentionModel::config() const { return impl_->cfg; }
+const nlohmann::json& AttentionModel::provenance() const { return impl_->provenance; }
 
 namespace {
 
@@ -445,12 +448,10 @@ Status AttentionModel::save(const std::string& path, const nlohmann::json& prove
   w.set_metadata("target", I.scale.to_json().dump());
   w.set_metadata("provenance", provenance.dump());
   w.set_metadata("members", std::to_string(I.members.size()));
-  for (size_t m = 0; m < I.members.size(); ++m)
-    for (const auto& p : I.members[m].param_infos()) {
-      std::vector<int64_t> shape(p.ne.rbegin(), p.ne.rend());  // safetensors: outermost first
-      FRAGUA_TRY(w.add_tensor(fmt::format("m{}/{}", m, p.name), "F32", shape, I.members[m].params().data() + p.offset,
-                              p.size * sizeof(float)));
-    }
+  for (size_t m = 0; m < I.members.size(); ++m) {
+    const auto& net = I.members[m];
+    FRAGUA_TRY(net.param_store().add_safetensors(w, fmt::format("m{}/", m), net.params().data()));
+  }
   return w.write(path);
 }
 
@@ -482,6 +483,10 @@ Result<AttentionModel> AttentionModel::from_file(const format::SafetensorsFile& 
   I.net =
       FRAGUA_TRY(ElementTransformerConfig::from_json(FRAGUA_TRY(parse_json(FRAGUA_TRY(meta("net")), path + " net"))));
   auto tj = FRAGUA_TRY(parse_json(FRAGUA_TRY(meta("target")), path + " target"));
+  if (auto it = md.find("provenance"); it != md.end()) {
+    I.provenance = nlohmann::json::parse(it->second, nullptr, false);  // informational: never an error
+    if (I.provenance.is_discarded()) I.provenance = nullptr;
+  }
   try {
     I.scale.log = tj.at("log").get<bool>();
     I.scale.gate = tj.at("gate").get<bool>();
@@ -506,9 +511,7 @@ Result<AttentionModel> AttentionModel::from_file(const format::SafetensorsFile& 
                             n_members, I.net.n_params(), need, held);
   for (int64_t k = 0; k < n_members; ++k) {
     auto net = FRAGUA_TRY(ElementTransformer::create(I.net));
-    for (const auto& p : net.param_infos())
-      FRAGUA_TRY(file.read_f32(fmt::format("m{}/{}", k, p.name), net.params().data() + p.offset,
-                               static_cast<int64_t>(p.size)));
+    FRAGUA_TRY(net.param_store().read_safetensors(file, fmt::format("m{}/", k), net.params().data()));
     I.members.push_back(std::move(net));
   }
   return m;

@@ -87,8 +87,7 @@ float silu(float x) { return x / (1.0f + std::exp(-x)); }
 
 struct ElementTransformer::Impl {
   ElementTransformerConfig cfg;
-  std::vector<ParamInfo> infos;
-  std::vector<float> params, grads;
+  train::ParamStore store;
   int B = 0, T = 0;
   std::vector<float> acts, dbuf;
   std::vector<LayerActs> layer_acts;
@@ -100,24 +99,21 @@ struct ElementTransformer::Impl {
   std::vector<int32_t> id, len;
   std::vector<float> u, frac;
 
-  void add_param(std::string name, std::vector<int64_t> ne, bool decay) {
-    train::append_param(infos, std::move(name), std::move(ne), decay);
-  }
-  float* at(std::vector<float>& buf, size_t i) { return buf.data() + infos[i].offset; }
-  LayerParams layer(std::vector<float>& buf, int l) {
-    return train::block_weights(buf.data(), infos, 2 + static_cast<size_t>(l) * kPerLayer);
+  float* at(std::span<float> buf, size_t i) { return buf.data() + store.infos()[i].offset; }
+  LayerParams layer(std::span<float> buf, int l) {
+    return train::block_weights(buf.data(), store.infos(), 2 + static_cast<size_t>(l) * kPerLayer);
   }
   size_t tail(int j) const { return 2 + static_cast<size_t>(cfg.n_layer) * kPerLayer + j; }
-  float* out_norm(std::vector<float>& buf) { return at(buf, tail(0)); }
-  float* w1(std::vector<float>& buf) { return at(buf, tail(1)); }
-  float* b1(std::vector<float>& buf) { return at(buf, tail(2)); }
-  float* w2(std::vector<float>& buf) { return at(buf, tail(3)); }
-  float* b2(std::vector<float>& buf) { return at(buf, tail(4)); }
+  float* out_norm(std::span<float> buf) { return at(buf, tail(0)); }
+  float* w1(std::span<float> buf) { return at(buf, tail(1)); }
+  float* b1(std::span<float> buf) { return at(buf, tail(2)); }
+  float* w2(std::span<float> buf) { return at(buf, tail(3)); }
+  float* b2(std::span<float> buf) { return at(buf, tail(4)); }
 
   void ensure_acts(int b, int t);
   train::BlockDims dims() const;
-  void layer_forward(int l, const k::Ctx& ctx);
-  void layer_backward(int l, const k::Ctx& ctx);
+  void layer_forward(int l, const train::KernelOptions& opts);
+  void layer_backward(int l, const train::KernelOptions& opts);
 };
 
 ElementTransformer::ElementTransformer() : impl_(std::make_unique<Impl>()) {}
@@ -132,46 +128,35 @@ Result<ElementTransformer> ElementTransformer::create(const ElementTransformerCo
   auto& I = *m.impl_;
   I.cfg = cfg;
   int64_t C = cfg.d_model, H = cfg.head_hidden;
-  I.add_param("element_embd.weight", {C, cfg.n_elements}, true);
-  I.add_param("input_proj.weight", {std::max(cfg.n_input, 1), C}, true);
-  for (int l = 0; l < cfg.n_layer; ++l) train::append_block_params(I.infos, l, I.dims());
-  I.add_param("output_norm.weight", {C}, false);
-  I.add_param("head_1.weight", {C, H}, true);
-  I.add_param("head_1.bias", {H}, false);
-  I.add_param("head_2.weight", {H, cfg.n_out}, true);
-  I.add_param("head_2.bias", {cfg.n_out}, false);
-  size_t n = I.infos.back().offset + I.infos.back().size;
-  I.params.assign(n, 0.0f);
-  I.grads.assign(n, 0.0f);
+  I.store.add("element_embd.weight", {C, cfg.n_elements}, true);
+  I.store.add("input_proj.weight", {std::max(cfg.n_input, 1), C}, true);
+  for (int l = 0; l < cfg.n_layer; ++l) train::append_block_params(I.store, l, I.dims());
+  I.store.add("output_norm.weight", {C}, false);
+  I.store.add("head_1.weight", {C, H}, true);
+  I.store.add("head_1.bias", {H}, false);
+  I.store.add("head_2.weight", {H, cfg.n_out}, true);
+  I.store.add("head_2.bias", {cfg.n_out}, false);
+  I.store.allocate();
   return m;
 }
 
 const ElementTransformerConfig& ElementTransformer::config() const { return impl_->cfg; }
-const std::vector<ParamInfo>& ElementTransformer::param_infos() const { return impl_->infos; }
-std::span<float> ElementTransformer::params() { return impl_->params; }
-std::span<const float> ElementTransformer::params() const { return impl_->params; }
-std::span<float> ElementTransformer::grads() { return impl_->grads; }
-void ElementTransformer::zero_grad() { std::fill(impl_->grads.begin(), impl_->grads.end(), 0.0f); }
+const std::vector<ParamInfo>& ElementTransformer::param_infos() const { return impl_->store.infos(); }
+std::span<float> ElementTransformer::params() { return impl_->store.params(); }
+std::span<const float> ElementTransformer::params() const { return impl_->store.params(); }
+std::span<float> ElementTransformer::grads() { return impl_->store.grads(); }
+train::ParamStore& ElementTransformer::param_store() { return impl_->store; }
+const train::ParamStore& ElementTransformer::param_store() const { return impl_->store; }
+void ElementTransformer::zero_grad() { impl_->store.zero_grad(); }
 
 void ElementTransformer::init_random(uint64_t seed) {
   auto& I = *impl_;
-  train::Rng rng(seed);
   const float resid_std = 0.02f / std::sqrt(2.0f * std::max(I.cfg.n_layer, 1));
-  for (const auto& p : I.infos) {
-    float* w = I.params.data() + p.offset;
-    if (p.name.ends_with(".bias")) {
-      std::fill(w, w + p.size, 0.0f);
-      continue;
-    }
-    if (!p.decay) {
-      std::fill(w, w + p.size, 1.0f);
-      continue;
-    }
-    float sd = 0.02f;
-    if (p.name.ends_with("attn_output.weight") || p.name.ends_with("ffn_down.weight")) sd = resid_std;
-    if (p.name.starts_with("head_")) sd = 1.0f / std::sqrt(static_cast<float>(p.ne[0]));
-    for (size_t i = 0; i < p.size; ++i) w[i] = sd * rng.normal();
-  }
+  I.store.init_random(seed, [&](const ParamInfo& p) {
+    if (p.name.starts_with("head_")) return 1.0f / std::sqrt(static_cast<float>(p.ne[0]));
+    if (p.name.ends_with("attn_output.weight") || p.name.ends_with("ffn_down.weight")) return resid_std;
+    return 0.02f;
+  });
 }
 
 void ElementTransformer::Impl::ensure_acts(int b, int t) {
@@ -223,12 +208,12 @@ train::BlockDims ElementTransformer::Impl::dims() const {
   return {B * T, cfg.d_model, cfg.n_ff, cfg.d_model, cfg.d_model, cfg.norm_eps};
 }
 
-void ElementTransformer::Impl::layer_forward(int l, const k::Ctx& ctx) {
+void ElementTransformer::Impl::layer_forward(int l, const train::KernelOptions& opts) {
   const int HS = cfg.d_model / cfg.n_head;
   auto attend = [&](train::BlockActs& a) {
-    k::set_attention_forward(a.atty, a.att, a.q, a.k, a.v, len.data(), B, T, cfg.n_head, HS, ctx);
+    k::set_attention_forward(a.atty, a.att, a.q, a.k, a.v, len.data(), B, T, cfg.n_head, HS, opts);
   };
-  train::block_forward(dims(), layer(params, l), layer_acts[l], layer_acts[l + 1].res_in, tmp, attend, ctx);
+  train::block_forward(dims(), layer(store.params(), l), layer_acts[l], layer_acts[l + 1].res_in, tmp, attend, opts);
 }
 
 Result<std::span<const float>> ElementTransformer::forward(const ElementBatch& batch,
@@ -247,7 +232,6 @@ Result<std::span<const float>> ElementTransformer::forward(const ElementBatch& b
   for (int b = 0; b < B; ++b)
     if (batch.len[b] < 1 || batch.len[b] > T)
       return invalid_argument_error("element batch: row {} has length {} outside [1, {}]", b, batch.len[b], T);
-  k::Ctx ctx{opts.pool, opts.use_blas};
   I.ensure_acts(B, T);
   I.id = batch.id;
   I.len = batch.len;
@@ -255,13 +239,13 @@ Result<std::span<const float>> ElementTransformer::forward(const ElementBatch& b
   I.frac = batch.frac;
   float* x0 = I.layer_acts[0].res_in;
   const int n = static_cast<int>(N);
-  k::embedding_forward(x0, I.id.data(), I.at(I.params, 0), n, C, ctx);
+  k::embedding_forward(x0, I.id.data(), I.at(I.store.params(), 0), n, C, opts);
   if (NI > 0) {
-    k::matmul_forward(I.tmp, I.u.data(), I.at(I.params, 1), n, NI, C, ctx);
-    k::residual_forward(x0, x0, I.tmp, N * C, ctx);
+    k::matmul_forward(I.tmp, I.u.data(), I.at(I.store.params(), 1), n, NI, C, opts);
+    k::residual_forward(x0, x0, I.tmp, N * C, opts);
   }
-  for (int l = 0; l < I.cfg.n_layer; ++l) I.layer_forward(l, ctx);
-  k::rmsnorm_forward(I.lnf, I.rstdf, I.res_final, I.out_norm(I.params), n, C, I.cfg.norm_eps, ctx);
+  for (int l = 0; l < I.cfg.n_layer; ++l) I.layer_forward(l, opts);
+  k::rmsnorm_forward(I.lnf, I.rstdf, I.res_final, I.out_norm(I.store.params()), n, C, I.cfg.norm_eps, opts);
   // pooled[b] = sum_t frac[b, t] lnf[b, t]  (padding has frac 0)
   std::fill(I.pooled, I.pooled + static_cast<size_t>(B) * C, 0.0f);
   for (size_t r = 0; r < N; ++r) {
@@ -271,51 +255,51 @@ Result<std::span<const float>> ElementTransformer::forward(const ElementBatch& b
     const float* x = I.lnf + r * C;
     for (int c = 0; c < C; ++c) pb[c] += f * x[c];
   }
-  k::matmul_forward(I.h_pre, I.pooled, I.w1(I.params), B, C, H, ctx);
-  const float* b1 = I.b1(I.params);
+  k::matmul_forward(I.h_pre, I.pooled, I.w1(I.store.params()), B, C, H, opts);
+  const float* b1 = I.b1(I.store.params());
   for (int b = 0; b < B; ++b)
     for (int j = 0; j < H; ++j) {
       float& v = I.h_pre[static_cast<size_t>(b) * H + j];
       v += b1[j];
       I.h[static_cast<size_t>(b) * H + j] = silu(v);
     }
-  k::matmul_forward(I.out, I.h, I.w2(I.params), B, H, O, ctx);
-  const float* b2 = I.b2(I.params);
+  k::matmul_forward(I.out, I.h, I.w2(I.store.params()), B, H, O, opts);
+  const float* b2 = I.b2(I.store.params());
   for (int b = 0; b < B; ++b)
     for (int o = 0; o < O; ++o) I.out[static_cast<size_t>(b) * O + o] += b2[o];
   return std::span<const float>(I.out, static_cast<size_t>(B) * O);
 }
 
-void ElementTransformer::Impl::layer_backward(int l, const k::Ctx& ctx) {
+void ElementTransformer::Impl::layer_backward(int l, const train::KernelOptions& opts) {
   const int HS = cfg.d_model / cfg.n_head;
   auto attend_back = [&](const train::BlockActs& a, const train::BlockGrads& g) -> train::QKGrads {
-    k::set_attention_backward(g.dq, g.dk, g.dv, g.datty, a.att, a.q, a.k, a.v, len.data(), B, T, cfg.n_head, HS, ctx);
+    k::set_attention_backward(g.dq, g.dk, g.dv, g.datty, a.att, a.q, a.k, a.v, len.data(), B, T, cfg.n_head, HS, opts);
     return {g.dq, g.dk};
   };
   train::BlockGrads g{dres_mid, dln, dq, dk, dv, datty, dgate, dup, dhb};
-  train::block_backward(dims(), layer(params, l), layer(grads, l), layer_acts[l], g, dres, attend_back, ctx);
+  train::block_backward(dims(), layer(store.params(), l), layer(store.grads(), l), layer_acts[l], g, dres, attend_back,
+                        opts);
 }
 
 void ElementTransformer::backward(std::span<const float> dout, const train::KernelOptions& opts) {
   auto& I = *impl_;
-  k::Ctx ctx{opts.pool, opts.use_blas};
   const int B = I.B, T = I.T, C = I.cfg.d_model, H = I.cfg.head_hidden, O = I.cfg.n_out, NI = I.cfg.n_input;
   const size_t N = static_cast<size_t>(B) * T;
   // out = h W2^T + b2
-  float* gb2 = I.b2(I.grads);
+  float* gb2 = I.b2(I.store.grads());
   for (int b = 0; b < B; ++b)
     for (int o = 0; o < O; ++o) gb2[o] += dout[static_cast<size_t>(b) * O + o];
   std::fill(I.dh, I.dh + static_cast<size_t>(B) * H, 0.0f);
-  k::matmul_backward(I.dh, I.w2(I.grads), dout.data(), I.h, I.w2(I.params), B, H, O, ctx);
+  k::matmul_backward(I.dh, I.w2(I.store.grads()), dout.data(), I.h, I.w2(I.store.params()), B, H, O, opts);
   // h = silu(h_pre): silu'(x) = s (1 + x (1 - s)), s = sigmoid(x)
-  float* gb1 = I.b1(I.grads);
+  float* gb1 = I.b1(I.store.grads());
   for (size_t i = 0; i < static_cast<size_t>(B) * H; ++i) {
     const float x = I.h_pre[i], s = 1.0f / (1.0f + std::exp(-x));
     I.dh[i] *= s * (1.0f + x * (1.0f - s));
     gb1[i % H] += I.dh[i];
   }
   std::fill(I.dpooled, I.dpooled + static_cast<size_t>(B) * C, 0.0f);
-  k::matmul_backward(I.dpooled, I.w1(I.grads), I.dh, I.pooled, I.w1(I.params), B, C, H, ctx);
+  k::matmul_backward(I.dpooled, I.w1(I.store.grads()), I.dh, I.pooled, I.w1(I.store.params()), B, C, H, opts);
   // pooled = sum_t frac lnf  ->  dlnf[b, t] = frac[b, t] dpooled[b]
   std::fill(I.dln, I.dln + N * C, 0.0f);
   std::fill(I.dres, I.dres + N * C, 0.0f);
@@ -327,12 +311,13 @@ void ElementTransformer::backward(std::span<const float> dout, const train::Kern
     for (int c = 0; c < C; ++c) d[c] = f * dp[c];
   }
   const int n = static_cast<int>(N);
-  k::rmsnorm_backward(I.dres, I.out_norm(I.grads), I.dln, I.res_final, I.out_norm(I.params), I.rstdf, n, C, ctx);
-  for (int l = I.cfg.n_layer - 1; l >= 0; --l) I.layer_backward(l, ctx);
-  k::embedding_backward(I.at(I.grads, 0), I.dres, I.id.data(), n, C, I.cfg.n_elements, ctx);
+  k::rmsnorm_backward(I.dres, I.out_norm(I.store.grads()), I.dln, I.res_final, I.out_norm(I.store.params()), I.rstdf, n,
+                      C, opts);
+  for (int l = I.cfg.n_layer - 1; l >= 0; --l) I.layer_backward(l, opts);
+  k::embedding_backward(I.at(I.store.grads(), 0), I.dres, I.id.data(), n, C, I.cfg.n_elements, opts);
   if (NI > 0) {
     std::fill(I.du, I.du + N * NI, 0.0f);
-    k::matmul_backward(I.du, I.at(I.grads, 1), I.dres, I.u.data(), I.at(I.params, 1), n, NI, C, ctx);
+    k::matmul_backward(I.du, I.at(I.store.grads(), 1), I.dres, I.u.data(), I.at(I.store.params(), 1), n, NI, C, opts);
   }
 }
 

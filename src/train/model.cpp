@@ -20,8 +20,9 @@ using LayerParams = BlockWeights;
 using LayerActs = BlockActs;
 
 BlockDims block_dims(const ModelConfig& c, size_t B, size_t T) {
-  const int HS = c.head_dim();
-  return {static_cast<int>(B * T), c.n_embd, c.n_ff, c.n_head * HS, c.n_head_kv * HS, c.norm_eps};
+  const int HS = static_cast<int>(c.head_dim);
+  return {static_cast<int>(B * T), static_cast<int>(c.n_embd), static_cast<int>(c.n_ff), static_cast<int>(c.n_head) * HS,
+          static_cast<int>(c.n_head_kv) * HS, c.rms_eps};
 }
 
 size_t layer_act_floats(const ModelConfig& c, size_t B, size_t T) {
@@ -32,8 +33,7 @@ size_t layer_act_floats(const ModelConfig& c, size_t B, size_t T) {
 
 struct Model::Impl {
   ModelConfig cfg;
-  std::vector<ParamInfo> infos;
-  std::vector<float> params, grads;
+  ParamStore store;
   // Activations for the current (B, T).
   int B = 0, T = 0;
   std::vector<float> acts;
@@ -45,22 +45,19 @@ struct Model::Impl {
   std::vector<int32_t> tokens, targets;
   bool have_targets = false;
 
-  void add_param(std::string name, std::vector<int64_t> ne, bool decay) {
-    append_param(infos, std::move(name), std::move(ne), decay);
-  }
-  LayerParams layer(std::vector<float>& buf, int l) {
+  LayerParams layer(std::span<float> buf, int l) {
     // Layer l's tensors follow token_embd in the order append_block_params created them.
-    return block_weights(buf.data(), infos, 1 + static_cast<size_t>(l) * 9);
+    return block_weights(buf.data(), store.infos(), 1 + static_cast<size_t>(l) * 9);
   }
-  float* wte(std::vector<float>& buf) { return buf.data(); }
-  float* out_norm(std::vector<float>& buf) { return buf.data() + infos[1 + 9 * cfg.n_layer].offset; }
-  float* wout(std::vector<float>& buf) {
-    return cfg.tied_embeddings ? buf.data() : buf.data() + infos[2 + 9 * cfg.n_layer].offset;
+  float* wte(std::span<float> buf) { return buf.data(); }
+  float* out_norm(std::span<float> buf) { return buf.data() + store.infos()[1 + 9 * cfg.n_layer].offset; }
+  float* wout(std::span<float> buf) {
+    return cfg.tied_output ? buf.data() : buf.data() + store.infos()[2 + 9 * cfg.n_layer].offset;
   }
   void ensure_acts(int b, int t);
   BlockDims dims() const;
-  void layer_forward(int l, const k::Ctx& ctx);
-  void layer_backward(int l, const k::Ctx& ctx);
+  void layer_forward(int l, const KernelOptions& opts);
+  void layer_backward(int l, const KernelOptions& opts);
 };
 
 Model::Model() : impl_(std::make_unique<Impl>()) {}
@@ -75,55 +72,45 @@ Result<Model> Model::create(const ModelConfig& config) {
   auto& I = *m.impl_;
   I.cfg = cfg;
   int64_t C = cfg.n_embd, V = cfg.n_vocab;
-  I.add_param("token_embd.weight", {C, V}, true);
-  for (int l = 0; l < cfg.n_layer; ++l) append_block_params(I.infos, l, block_dims(cfg, 0, 0));
-  I.add_param("output_norm.weight", {C}, false);
-  if (!cfg.tied_embeddings) I.add_param("output.weight", {C, V}, true);
-  size_t n = I.infos.back().offset + I.infos.back().size;
-  I.params.assign(n, 0.0f);
-  I.grads.assign(n, 0.0f);
+  I.store.add("token_embd.weight", {C, V}, true);
+  for (int l = 0; l < cfg.n_layer; ++l) append_block_params(I.store, l, block_dims(cfg, 0, 0));
+  I.store.add("output_norm.weight", {C}, false);
+  if (!cfg.tied_output) I.store.add("output.weight", {C, V}, true);
+  I.store.allocate();
   return m;
 }
 
 const ModelConfig& Model::config() const { return impl_->cfg; }
-const std::vector<ParamInfo>& Model::param_infos() const { return impl_->infos; }
-const ParamInfo* Model::find_param(std::string_view name) const {
-  for (const auto& p : impl_->infos)
-    if (p.name == name) return &p;
-  return nullptr;
-}
-std::span<float> Model::params() { return impl_->params; }
-std::span<const float> Model::params() const { return impl_->params; }
-std::span<float> Model::grads() { return impl_->grads; }
+const std::vector<ParamInfo>& Model::param_infos() const { return impl_->store.infos(); }
+const ParamInfo* Model::find_param(std::string_view name) const { return impl_->store.find(name); }
+std::span<float> Model::params() { return impl_->store.params(); }
+std::span<const float> Model::params() const { return impl_->store.params(); }
+std::span<float> Model::grads() { return impl_->store.grads(); }
+ParamStore& Model::param_store() { return impl_->store; }
+const ParamStore& Model::param_store() const { return impl_->store; }
 std::span<const float> Model::losses() const { return {impl_->losses, static_cast<size_t>(impl_->B) * impl_->T}; }
 std::span<const float> Model::probs() const {
   return {impl_->probs, static_cast<size_t>(impl_->B) * impl_->T * impl_->cfg.n_vocab};
 }
-void Model::zero_grad() { std::fill(impl_->grads.begin(), impl_->grads.end(), 0.0f); }
+void Model::zero_grad() { impl_->store.zero_grad(); }
 
 void Model::init_random(uint64_t seed) {
   auto& I = *impl_;
-  Rng rng(seed);
-  float resid_std = 0.02f / std::sqrt(2.0f * I.cfg.n_layer);
-  for (const auto& p : I.infos) {
-    float* w = I.params.data() + p.offset;
-    if (!p.decay) {
-      std::fill(w, w + p.size, 1.0f);
-      continue;
-    }
+  const float resid_std = 0.02f / std::sqrt(2.0f * I.cfg.n_layer);
+  I.store.init_random(seed, [&](const ParamInfo& p) {
     bool resid = p.name.ends_with("attn_output.weight") || p.name.ends_with("ffn_down.weight");
-    float sd = resid ? resid_std : 0.02f;
-    for (size_t i = 0; i < p.size; ++i) w[i] = sd * rng.normal();
-  }
+    return resid ? resid_std : 0.02f;
+  });
 }
 
 uint64_t Model::training_bytes(const ModelConfig& config, int B, int T) {
   ModelConfig c = config;
   if (c.n_ff == 0) c.n_ff = ((8 * c.n_embd / 3) + 31) / 32 * 32;
+  if (c.head_dim == 0 && c.n_head > 0) c.head_dim = c.n_embd / c.n_head;
   uint64_t n_params = static_cast<uint64_t>(c.n_params());
   uint64_t N = static_cast<uint64_t>(B) * T, C = c.n_embd, V = c.n_vocab, F = c.n_ff;
   uint64_t acts = c.n_layer * layer_act_floats(c, B, T) + N * C * 3 + 2 * N + N * V;
-  uint64_t dacts = N * C * 3 + N * c.n_head * c.head_dim() * 2 + N * c.n_head_kv * c.head_dim() * 2 + N * F * 3 + N * V;
+  uint64_t dacts = N * C * 3 + N * c.n_head * c.head_dim * 2 + N * c.n_head_kv * c.head_dim * 2 + N * F * 3 + N * V;
   return 4 * (4 * n_params + acts + dacts);
 }
 
@@ -131,7 +118,7 @@ void Model::Impl::ensure_acts(int b, int t) {
   if (b == B && t == T) return;
   B = b;
   T = t;
-  size_t N = static_cast<size_t>(B) * T, C = cfg.n_embd, V = cfg.n_vocab, F = cfg.n_ff, HS = cfg.head_dim();
+  size_t N = static_cast<size_t>(B) * T, C = cfg.n_embd, V = cfg.n_vocab, F = cfg.n_ff, HS = cfg.head_dim;
   size_t QD = cfg.n_head * HS, KVD = cfg.n_head_kv * HS;
   // Buffers only grow: evaluation with fewer rows reuses the training allocation.
   size_t n_acts = cfg.n_layer * layer_act_floats(cfg, B, T) + N * C * 3 + 2 * N + N * V;
@@ -168,67 +155,65 @@ void Model::Impl::ensure_acts(int b, int t) {
 
 BlockDims Model::Impl::dims() const { return block_dims(cfg, B, T); }
 
-void Model::Impl::layer_forward(int l, const k::Ctx& ctx) {
-  const int NH = cfg.n_head, NKV = cfg.n_head_kv, HS = cfg.head_dim();
+void Model::Impl::layer_forward(int l, const KernelOptions& opts) {
+  const int NH = cfg.n_head, NKV = cfg.n_head_kv, HS = cfg.head_dim;
   float* res_out = (l + 1 < cfg.n_layer) ? layer_acts[l + 1].res_in : res_final;
   // Llama's attention: RoPE on q and k, then causal grouped-query attention.
   auto attend = [&](BlockActs& a) {
-    k::rope_forward(a.q, a.q, B, T, NH, HS, cfg.rope_base, ctx);
-    k::rope_forward(a.k, a.k, B, T, NKV, HS, cfg.rope_base, ctx);
-    k::attention_forward(a.atty, a.att, a.q, a.k, a.v, B, T, NH, NKV, HS, ctx);
+    k::rope_forward(a.q, a.q, B, T, NH, HS, cfg.rope_theta, opts);
+    k::rope_forward(a.k, a.k, B, T, NKV, HS, cfg.rope_theta, opts);
+    k::attention_forward(a.atty, a.att, a.q, a.k, a.v, B, T, NH, NKV, HS, opts);
   };
-  block_forward(dims(), layer(params, l), layer_acts[l], res_out, tmp, attend, ctx);
+  block_forward(dims(), layer(store.params(), l), layer_acts[l], res_out, tmp, attend, opts);
 }
 
 float Model::forward(const int32_t* tokens, const int32_t* targets, int B, int T, const KernelOptions& opts) {
   auto& I = *impl_;
-  k::Ctx ctx{opts.pool, opts.use_blas};
   I.ensure_acts(B, T);
   const int N = B * T, C = I.cfg.n_embd, V = I.cfg.n_vocab;
   I.tokens.assign(tokens, tokens + N);
   I.have_targets = targets != nullptr;
   if (targets) I.targets.assign(targets, targets + N);
-  k::embedding_forward(I.layer_acts[0].res_in, tokens, I.wte(I.params), N, C, ctx);
-  for (int l = 0; l < I.cfg.n_layer; ++l) I.layer_forward(l, ctx);
-  k::rmsnorm_forward(I.lnf, I.rstdf, I.res_final, I.out_norm(I.params), N, C, I.cfg.norm_eps, ctx);
-  k::matmul_forward(I.probs, I.lnf, I.wout(I.params), N, C, V, ctx);
-  k::crossentropy_forward(targets ? I.losses : nullptr, I.probs, I.probs, targets, N, V, ctx);
+  k::embedding_forward(I.layer_acts[0].res_in, tokens, I.wte(I.store.params()), N, C, opts);
+  for (int l = 0; l < I.cfg.n_layer; ++l) I.layer_forward(l, opts);
+  k::rmsnorm_forward(I.lnf, I.rstdf, I.res_final, I.out_norm(I.store.params()), N, C, I.cfg.rms_eps, opts);
+  k::matmul_forward(I.probs, I.lnf, I.wout(I.store.params()), N, C, V, opts);
+  k::crossentropy_forward(targets ? I.losses : nullptr, I.probs, I.probs, targets, N, V, opts);
   if (!targets) return 0.0f;
   double sum = 0;
   for (int n = 0; n < N; ++n) sum += I.losses[n];
   return static_cast<float>(sum / N);
 }
 
-void Model::Impl::layer_backward(int l, const k::Ctx& ctx) {
-  const int N = B * T, NH = cfg.n_head, NKV = cfg.n_head_kv, HS = cfg.head_dim();
+void Model::Impl::layer_backward(int l, const KernelOptions& opts) {
+  const int N = B * T, NH = cfg.n_head, NKV = cfg.n_head_kv, HS = cfg.head_dim;
   auto attend_back = [&](const BlockActs& a, const BlockGrads& g) -> QKGrads {
-    k::attention_backward(g.dq, g.dk, g.dv, g.datty, a.att, a.q, a.k, a.v, B, T, NH, NKV, HS, ctx);
+    k::attention_backward(g.dq, g.dk, g.dv, g.datty, a.att, a.q, a.k, a.v, B, T, NH, NKV, HS, opts);
     // RoPE backward into the pre-rotation gradients (datty is free scratch now, and so is dq
     // once rotated back; dq is at least as large as dk).
     float* dq_pre = g.datty;
     std::memset(dq_pre, 0, sizeof(float) * N * NH * HS);
-    k::rope_backward(dq_pre, g.dq, B, T, NH, HS, cfg.rope_base, ctx);
+    k::rope_backward(dq_pre, g.dq, B, T, NH, HS, cfg.rope_theta, opts);
     float* dk_pre = g.dq;
     std::memset(dk_pre, 0, sizeof(float) * N * NKV * HS);
-    k::rope_backward(dk_pre, g.dk, B, T, NKV, HS, cfg.rope_base, ctx);
+    k::rope_backward(dk_pre, g.dk, B, T, NKV, HS, cfg.rope_theta, opts);
     return {dq_pre, dk_pre};
   };
   BlockGrads g{dres_mid, dln, dq, dk, dv, datty, dgate, dup, dhb};
-  block_backward(dims(), layer(params, l), layer(grads, l), layer_acts[l], g, dres, attend_back, ctx);
+  block_backward(dims(), layer(store.params(), l), layer(store.grads(), l), layer_acts[l], g, dres, attend_back, opts);
 }
 
 void Model::backward(float loss_scale, const KernelOptions& opts) {
   auto& I = *impl_;
-  k::Ctx ctx{opts.pool, opts.use_blas};
   const int N = I.B * I.T, C = I.cfg.n_embd, V = I.cfg.n_vocab;
   std::memset(I.dlogits, 0, sizeof(float) * N * V);
   std::memset(I.dln, 0, sizeof(float) * N * C);
   std::memset(I.dres, 0, sizeof(float) * N * C);
-  k::crossentropy_backward(I.dlogits, I.probs, I.targets.data(), loss_scale / static_cast<float>(N), N, V, ctx);
-  k::matmul_backward(I.dln, I.wout(I.grads), I.dlogits, I.lnf, I.wout(I.params), N, C, V, ctx);
-  k::rmsnorm_backward(I.dres, I.out_norm(I.grads), I.dln, I.res_final, I.out_norm(I.params), I.rstdf, N, C, ctx);
-  for (int l = I.cfg.n_layer - 1; l >= 0; --l) I.layer_backward(l, ctx);
-  k::embedding_backward(I.wte(I.grads), I.dres, I.tokens.data(), N, C, V, ctx);
+  k::crossentropy_backward(I.dlogits, I.probs, I.targets.data(), loss_scale / static_cast<float>(N), N, V, opts);
+  k::matmul_backward(I.dln, I.wout(I.store.grads()), I.dlogits, I.lnf, I.wout(I.store.params()), N, C, V, opts);
+  k::rmsnorm_backward(I.dres, I.out_norm(I.store.grads()), I.dln, I.res_final, I.out_norm(I.store.params()), I.rstdf, N, C, opts);
+  for (int l = I.cfg.n_layer - 1; l >= 0; --l) I.layer_backward(l, opts);
+  k::embedding_backward(I.wte(I.store.grads()), I.dres, I.tokens.data(), N, C, V, opts);
 }
 
 }  // namespace fragua::train

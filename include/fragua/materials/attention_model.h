@@ -82,6 +82,8 @@ class AttentionModel {
   static Result<AttentionModel> parse(std::string_view bytes, const std::string& name);
 
   const AttentionConfig& config() const;
+  // The provenance a loaded file carries (null for a model trained here or an unreadable entry).
+  const nlohmann::json& provenance() const;
 
  private:
   static Result<AttentionModel> from_file(const format::SafetensorsFile& file, const std::string& name);

@@ -13,7 +13,7 @@
 //   out = W_2 silu(W_1 pooled + b_1) + b_2,   out (B, n_out).
 // The loss lives with the caller: backward() takes d(loss)/d(out).
 //
-// Parameters sit in one flat buffer, as in train::Model, so train::AdamW updates them; names
+// Parameters sit in a train::ParamStore, as train::Model's do, so train::AdamW updates them; names
 // follow the GGUF style ("blk.0.attn_q.weight"), linear weights are (out, in).
 #pragma once
 
@@ -25,7 +25,8 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "fragua/base/error.h"
-#include "fragua/train/model.h"
+#include "fragua/train/kernels.h"
+#include "fragua/train/param_store.h"
 
 namespace fragua::materials {
 
@@ -67,6 +68,9 @@ class ElementTransformer {
   std::span<float> params();
   std::span<const float> params() const;
   std::span<float> grads();
+  // The store behind param_infos(), params() and grads() (train/param_store.h).
+  train::ParamStore& param_store();
+  const train::ParamStore& param_store() const;
   void zero_grad();
   // Weights N(0, 0.02) (residual projections / sqrt(2 n_layer)); head weights N(0, 1/fan_in);
   // norm gains 1; biases 0.

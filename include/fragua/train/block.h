@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "fragua/train/kernels.h"
-#include "fragua/train/model.h"
+#include "fragua/train/param_store.h"
 
 namespace fragua::train {
 
@@ -47,11 +47,9 @@ struct QKGrads {
 };
 using AttentionBackward = std::function<QKGrads(const BlockActs& a, const BlockGrads& g)>;
 
-// Appends a tensor to a flat parameter layout (offset after the last one).
-void append_param(std::vector<ParamInfo>& infos, std::string name, std::vector<int64_t> ne, bool decay);
 // Appends block l's nine tensors, GGUF-named ("blk.<l>.attn_norm.weight", "blk.<l>.attn_q.weight",
-// ..., "blk.<l>.ffn_down.weight"), in the order of BlockWeights.
-void append_block_params(std::vector<ParamInfo>& infos, int l, const BlockDims& d);
+// ..., "blk.<l>.ffn_down.weight"), in the order of BlockWeights; returns the index of the first.
+size_t append_block_params(ParamStore& store, int l, const BlockDims& d);
 // The BlockWeights of the nine tensors that start at infos[first] inside buf.
 BlockWeights block_weights(float* buf, const std::vector<ParamInfo>& infos, size_t first);
 
@@ -61,9 +59,9 @@ size_t block_act_floats(const BlockDims& d, size_t att_floats);
 BlockActs carve_block_acts(float*& p, const BlockDims& d, size_t att_floats);
 
 void block_forward(const BlockDims& d, const BlockWeights& w, BlockActs& a, float* res_out, float* tmp,
-                   const AttentionForward& attend, const kernels::Ctx& ctx);
+                   const AttentionForward& attend, const KernelOptions& opts);
 // dres holds d(loss)/d(res_out) on entry and d(loss)/d(res_in) on exit.
 void block_backward(const BlockDims& d, const BlockWeights& w, const BlockWeights& gw, const BlockActs& a,
-                    const BlockGrads& g, float* dres, const AttentionBackward& attend_back, const kernels::Ctx& ctx);
+                    const BlockGrads& g, float* dres, const AttentionBackward& attend_back, const KernelOptions& opts);
 
 }  // namespace fragua::train

@@ -17,72 +17,81 @@
 
 #include "fragua/base/thread_pool.h"
 
-namespace fragua::train::kernels {
+namespace fragua::train {
 
-struct Ctx {
+// How the training kernels run: the one options type of the kernels, the transformer block,
+// train::Model and the materials element transformer alike.
+struct KernelOptions {
   ThreadPool* pool = nullptr;  // nullptr: run on the calling thread
   bool use_blas = true;        // false: the plain loops (reference, and the matmul bench)
 };
 
+}  // namespace fragua::train
+
+namespace fragua::train::kernels {
+
 // Splits [0, n) over the pool (or runs fn(0, n) when there is none).
-void parallel_for(const Ctx& ctx, size_t n, const std::function<void(size_t, size_t)>& fn);
+void parallel_for(const KernelOptions& opts, size_t n, const std::function<void(size_t, size_t)>& fn);
 
 // embedding.cpp: out (N,C) = wte[tokens] with wte (V,C)
-void embedding_forward(float* out, const int32_t* tokens, const float* wte, int N, int C, const Ctx& ctx);
-void embedding_backward(float* dwte, const float* dout, const int32_t* tokens, int N, int C, int V, const Ctx& ctx);
+void embedding_forward(float* out, const int32_t* tokens, const float* wte, int N, int C, const KernelOptions& opts);
+void embedding_backward(float* dwte, const float* dout, const int32_t* tokens, int N, int C, int V,
+                        const KernelOptions& opts);
 
 // rmsnorm.cpp: out (N,C) = inp / sqrt(mean(inp^2) + eps) * weight; rstd (N) cached for backward
 void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* weight, int N, int C, float eps,
-                     const Ctx& ctx);
+                     const KernelOptions& opts);
 void rmsnorm_backward(float* dinp, float* dweight, const float* dout, const float* inp, const float* weight,
-                      const float* rstd, int N, int C, const Ctx& ctx);
+                      const float* rstd, int N, int C, const KernelOptions& opts);
 
 // matmul.cpp: out (N,OC) = inp (N,C) @ weight (OC,C)^T
-void matmul_forward(float* out, const float* inp, const float* weight, int N, int C, int OC, const Ctx& ctx);
+void matmul_forward(float* out, const float* inp, const float* weight, int N, int C, int OC, const KernelOptions& opts);
 void matmul_backward(float* dinp, float* dweight, const float* dout, const float* inp, const float* weight, int N,
-                     int C, int OC, const Ctx& ctx);
+                     int C, int OC, const KernelOptions& opts);
 // The plain loops, always available (tests compare the BLAS path against them).
-void matmul_forward_plain(float* out, const float* inp, const float* weight, int N, int C, int OC, const Ctx& ctx);
+void matmul_forward_plain(float* out, const float* inp, const float* weight, int N, int C, int OC,
+                          const KernelOptions& opts);
 void matmul_backward_plain(float* dinp, float* dweight, const float* dout, const float* inp, const float* weight, int N,
-                           int C, int OC, const Ctx& ctx);
+                           int C, int OC, const KernelOptions& opts);
 void set_blas_threads(int n);
 
 // rope.cpp: rotary position embedding on x (B,T,NH,HS), GGML "normal" mode (llama): rotate
 // the adjacent pairs (x[2i], x[2i+1]) of each head by t * base^(-2i/HS). In place is allowed.
-void rope_forward(float* out, const float* inp, int B, int T, int NH, int HS, float base, const Ctx& ctx);
-void rope_backward(float* dinp, const float* dout, int B, int T, int NH, int HS, float base, const Ctx& ctx);
+void rope_forward(float* out, const float* inp, int B, int T, int NH, int HS, float base, const KernelOptions& opts);
+void rope_backward(float* dinp, const float* dout, int B, int T, int NH, int HS, float base, const KernelOptions& opts);
 
 // attention.cpp: causal scaled dot-product attention with grouped-query heads (head h reads
 // key/value head h / (NH/NKV)). q (B,T,NH,HS), k v (B,T,NKV,HS), out (B,T,NH,HS),
 // att (B,NH,T,T) holds the softmax probabilities for backward.
 void attention_forward(float* out, float* att, const float* q, const float* k, const float* v, int B, int T, int NH,
-                       int NKV, int HS, const Ctx& ctx);
+                       int NKV, int HS, const KernelOptions& opts);
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* att, const float* q,
-                        const float* k, const float* v, int B, int T, int NH, int NKV, int HS, const Ctx& ctx);
+                        const float* k, const float* v, int B, int T, int NH, int NKV, int HS,
+                        const KernelOptions& opts);
 
 // set_attention.cpp: bidirectional attention over padded sets (no causal mask). q k v out
 // (B,T,NH,HS); row b holds len[b] valid items, keys j >= len[b] are masked and queries
 // i >= len[b] output 0. att (B,NH,T,T) holds the probabilities for backward.
 void set_attention_forward(float* out, float* att, const float* q, const float* k, const float* v, const int32_t* len,
-                           int B, int T, int NH, int HS, const Ctx& ctx);
+                           int B, int T, int NH, int HS, const KernelOptions& opts);
 void set_attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* att, const float* q,
                             const float* k, const float* v, const int32_t* len, int B, int T, int NH, int HS,
-                            const Ctx& ctx);
+                            const KernelOptions& opts);
 
 // swiglu.cpp: out (N,F) = silu(gate) * up (Shazeer 2020, "GLU Variants Improve Transformer")
-void swiglu_forward(float* out, const float* gate, const float* up, int N, int F, const Ctx& ctx);
+void swiglu_forward(float* out, const float* gate, const float* up, int N, int F, const KernelOptions& opts);
 void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, int N, int F,
-                     const Ctx& ctx);
+                     const KernelOptions& opts);
 
 // residual.cpp: out (n) = a + b
-void residual_forward(float* out, const float* a, const float* b, size_t n, const Ctx& ctx);
-void residual_backward(float* da, float* db, const float* dout, size_t n, const Ctx& ctx);
+void residual_forward(float* out, const float* a, const float* b, size_t n, const KernelOptions& opts);
+void residual_backward(float* da, float* db, const float* dout, size_t n, const KernelOptions& opts);
 
 // crossentropy.cpp: probs (N,V) = softmax(logits) (may alias logits), losses (N) = -log p[target]
 void crossentropy_forward(float* losses, float* probs, const float* logits, const int32_t* targets, int N, int V,
-                          const Ctx& ctx);
+                          const KernelOptions& opts);
 // dlogits (N,V) += (probs - onehot(target)) * dloss, dloss the same for every row (mean loss).
 void crossentropy_backward(float* dlogits, const float* probs, const int32_t* targets, float dloss, int N, int V,
-                           const Ctx& ctx);
+                           const KernelOptions& opts);
 
 }  // namespace fragua::train::kernels

@@ -18,36 +18,31 @@
 
 #include "fragua/base/error.h"
 #include "fragua/base/thread_pool.h"
+#include "fragua/format/llama_hparams.h"
+#include "fragua/train/kernels.h"
+#include "fragua/train/param_store.h"
 
 namespace fragua::train {
 
-struct ModelConfig {
-  int n_vocab = 0;
-  int n_ctx = 256;  // llama.context_length: the longest sequence trained on
-  int n_embd = 256;
-  int n_layer = 4;
-  int n_head = 4;
-  int n_head_kv = 4;
-  int n_ff = 0;  // 0: the Llama rule, 2/3 * 4 * n_embd rounded up to a multiple of 32
-  float rope_base = 10000.0f;
-  float norm_eps = 1e-5f;
-  bool tied_embeddings = false;
+// The Llama hyper-parameters in the vocabulary of inference (format::LlamaHParams, the same
+// fields model::ModelConfig reads from GGUF), with the trainer's defaults. The trainer supports
+// head_dim = n_embd / n_head and n_rot = head_dim only: finalize() sets both.
+struct ModelConfig : format::LlamaHParams {
+  ModelConfig() {
+    n_ctx_train = 256;
+    n_embd = 256;
+    n_layer = 4;
+    n_head = 4;
+    n_head_kv = 4;
+    n_ff = 0;  // 0: the Llama rule, 2/3 * 4 * n_embd rounded up to a multiple of 32
+  }
 
-  int head_dim() const { return n_head > 0 ? n_embd / n_head : 0; }
-  // Fills n_ff when 0; checks divisibility and ranges. Errors name the field.
+  // Fills n_ff when 0, head_dim and n_rot; checks divisibility and ranges. Errors name the field.
   Status finalize();
-  int64_t n_params() const;
+  // config.json's "model" object: the field names above. from_json also reads the names that
+  // runs before the shared vocabulary wrote (n_ctx, rope_base, norm_eps, tied_embeddings).
   nlohmann::json to_json() const;
   static Result<ModelConfig> from_json(const nlohmann::json& j);
-};
-
-// One parameter tensor inside the flat parameter buffer.
-struct ParamInfo {
-  std::string name;         // GGUF name: "blk.0.attn_q.weight"
-  std::vector<int64_t> ne;  // GGML order: ne[0] is the contiguous dimension
-  size_t offset = 0;        // in floats, into params() / grads()
-  size_t size = 0;
-  bool decay = true;  // false for norm gains (no weight decay on them)
 };
 
 // xoshiro256** (Blackman & Vigna 2018): small, fast, and its whole state fits in a checkpoint.
@@ -64,11 +59,6 @@ class Rng {
   std::array<uint64_t, 4> s_;
 };
 
-struct KernelOptions {
-  ThreadPool* pool = nullptr;
-  bool use_blas = true;
-};
-
 class Model {
  public:
   static Result<Model> create(const ModelConfig& config);
@@ -82,6 +72,9 @@ class Model {
   std::span<float> params();
   std::span<const float> params() const;
   std::span<float> grads();
+  // The store behind param_infos(), params() and grads().
+  ParamStore& param_store();
+  const ParamStore& param_store() const;
 
   // GPT-2 style initialisation: N(0, 0.02), residual projections (attn_output, ffn_down)
   // scaled by 1/sqrt(2 n_layer), norm gains 1.

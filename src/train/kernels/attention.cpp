@@ -27,10 +27,10 @@ inline float dot(const float* a, const float* b, int n) {
 
 // out (B,T,NH,HS), att (B,NH,T,T), q (B,T,NH,HS), k v (B,T,NKV,HS)
 void attention_forward(float* out, float* att, const float* q, const float* k, const float* v, int B, int T, int NH,
-                       int NKV, int HS, const Ctx& ctx) {
+                       int NKV, int HS, const KernelOptions& opts) {
   const int group = NH / NKV;
   const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
-  parallel_for(ctx, static_cast<size_t>(B) * NH * T, [&](size_t s, size_t e) {
+  parallel_for(opts, static_cast<size_t>(B) * NH * T, [&](size_t s, size_t e) {
     for (size_t idx = s; idx < e; ++idx) {
       int t = static_cast<int>(idx % T);
       int h = static_cast<int>((idx / T) % NH);
@@ -67,10 +67,11 @@ void attention_forward(float* out, float* att, const float* q, const float* k, c
 // Work is split by (batch, key/value head): each unit owns its dk/dv rows and the dq rows of
 // the query heads in its group, so no two threads write the same element.
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* att, const float* q,
-                        const float* k, const float* v, int B, int T, int NH, int NKV, int HS, const Ctx& ctx) {
+                        const float* k, const float* v, int B, int T, int NH, int NKV, int HS,
+                        const KernelOptions& opts) {
   const int group = NH / NKV;
   const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
-  parallel_for(ctx, static_cast<size_t>(B) * NKV, [&](size_t s, size_t e) {
+  parallel_for(opts, static_cast<size_t>(B) * NKV, [&](size_t s, size_t e) {
     std::vector<float> datt(T);
     for (size_t unit = s; unit < e; ++unit) {
       int b = static_cast<int>(unit / NKV), g = static_cast<int>(unit % NKV);

@@ -28,8 +28,9 @@ inline float dot(const float* a, const float* b, int n) {
 void set_blas_threads(int n) { openblas_set_num_threads(n); }
 
 // out (N,OC), inp (N,C), weight (OC,C)
-void matmul_forward_plain(float* out, const float* inp, const float* weight, int N, int C, int OC, const Ctx& ctx) {
-  parallel_for(ctx, static_cast<size_t>(N), [&](size_t b, size_t e) {
+void matmul_forward_plain(float* out, const float* inp, const float* weight, int N, int C, int OC,
+                          const KernelOptions& opts) {
+  parallel_for(opts, static_cast<size_t>(N), [&](size_t b, size_t e) {
     for (size_t n = b; n < e; ++n)
       for (int o = 0; o < OC; ++o) out[n * OC + o] = dot(inp + n * C, weight + static_cast<size_t>(o) * C, C);
   });
@@ -37,8 +38,8 @@ void matmul_forward_plain(float* out, const float* inp, const float* weight, int
 
 // dinp (N,C), dweight (OC,C), dout (N,OC), inp (N,C), weight (OC,C)
 void matmul_backward_plain(float* dinp, float* dweight, const float* dout, const float* inp, const float* weight, int N,
-                           int C, int OC, const Ctx& ctx) {
-  parallel_for(ctx, static_cast<size_t>(N), [&](size_t b, size_t e) {
+                           int C, int OC, const KernelOptions& opts) {
+  parallel_for(opts, static_cast<size_t>(N), [&](size_t b, size_t e) {
     for (size_t n = b; n < e; ++n) {
       float* dx = dinp + n * C;
       for (int o = 0; o < OC; ++o) {
@@ -48,7 +49,7 @@ void matmul_backward_plain(float* dinp, float* dweight, const float* dout, const
       }
     }
   });
-  parallel_for(ctx, static_cast<size_t>(OC), [&](size_t b, size_t e) {
+  parallel_for(opts, static_cast<size_t>(OC), [&](size_t b, size_t e) {
     for (size_t o = b; o < e; ++o) {
       float* dw = dweight + o * C;
       for (int n = 0; n < N; ++n) {
@@ -60,14 +61,15 @@ void matmul_backward_plain(float* dinp, float* dweight, const float* dout, const
   });
 }
 
-void matmul_forward(float* out, const float* inp, const float* weight, int N, int C, int OC, const Ctx& ctx) {
-  if (!ctx.use_blas) return matmul_forward_plain(out, inp, weight, N, C, OC, ctx);
+void matmul_forward(float* out, const float* inp, const float* weight, int N, int C, int OC,
+                    const KernelOptions& opts) {
+  if (!opts.use_blas) return matmul_forward_plain(out, inp, weight, N, C, OC, opts);
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f, inp, C, weight, C, 0.0f, out, OC);
 }
 
 void matmul_backward(float* dinp, float* dweight, const float* dout, const float* inp, const float* weight, int N,
-                     int C, int OC, const Ctx& ctx) {
-  if (!ctx.use_blas) return matmul_backward_plain(dinp, dweight, dout, inp, weight, N, C, OC, ctx);
+                     int C, int OC, const KernelOptions& opts) {
+  if (!opts.use_blas) return matmul_backward_plain(dinp, dweight, dout, inp, weight, N, C, OC, opts);
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC, 1.0f, dout, OC, weight, C, 1.0f, dinp, C);
   cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f, dweight, C);
 }

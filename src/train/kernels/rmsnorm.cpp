@@ -8,8 +8,8 @@ namespace fragua::train::kernels {
 
 // out (N,C), rstd (N), inp (N,C), weight (C)
 void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* weight, int N, int C, float eps,
-                     const Ctx& ctx) {
-  parallel_for(ctx, static_cast<size_t>(N), [&](size_t b, size_t e) {
+                     const KernelOptions& opts) {
+  parallel_for(opts, static_cast<size_t>(N), [&](size_t b, size_t e) {
     for (size_t n = b; n < e; ++n) {
       const float* x = inp + n * C;
       float* y = out + n * C;
@@ -24,8 +24,8 @@ void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* wei
 
 // dinp (N,C), dweight (C), dout (N,C), inp (N,C), weight (C), rstd (N)
 void rmsnorm_backward(float* dinp, float* dweight, const float* dout, const float* inp, const float* weight,
-                      const float* rstd, int N, int C, const Ctx& ctx) {
-  parallel_for(ctx, static_cast<size_t>(N), [&](size_t b, size_t e) {
+                      const float* rstd, int N, int C, const KernelOptions& opts) {
+  parallel_for(opts, static_cast<size_t>(N), [&](size_t b, size_t e) {
     for (size_t n = b; n < e; ++n) {
       const float* x = inp + n * C;
       const float* dy = dout + n * C;
@@ -38,7 +38,7 @@ void rmsnorm_backward(float* dinp, float* dweight, const float* dout, const floa
     }
   });
   // The weight gradient sums over rows: threads split the channels so the order is fixed.
-  parallel_for(ctx, static_cast<size_t>(C), [&](size_t cb, size_t ce) {
+  parallel_for(opts, static_cast<size_t>(C), [&](size_t cb, size_t ce) {
     for (int n = 0; n < N; ++n) {
       const float* x = inp + static_cast<size_t>(n) * C;
       const float* dy = dout + static_cast<size_t>(n) * C;

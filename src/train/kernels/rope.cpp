@@ -11,8 +11,8 @@ namespace fragua::train::kernels {
 namespace {
 
 void rope_rotate(float* out, const float* inp, int B, int T, int NH, int HS, float base, float sign, bool accumulate,
-                 const Ctx& ctx) {
-  parallel_for(ctx, static_cast<size_t>(B) * T, [&](size_t b, size_t e) {
+                 const KernelOptions& opts) {
+  parallel_for(opts, static_cast<size_t>(B) * T, [&](size_t b, size_t e) {
     std::vector<float> cs(HS / 2), sn(HS / 2);
     for (size_t bt = b; bt < e; ++bt) {
       int t = static_cast<int>(bt % T);
@@ -43,13 +43,14 @@ void rope_rotate(float* out, const float* inp, int B, int T, int NH, int HS, flo
 }  // namespace
 
 // out (B,T,NH,HS), inp (B,T,NH,HS)
-void rope_forward(float* out, const float* inp, int B, int T, int NH, int HS, float base, const Ctx& ctx) {
-  rope_rotate(out, inp, B, T, NH, HS, base, 1.0f, false, ctx);
+void rope_forward(float* out, const float* inp, int B, int T, int NH, int HS, float base, const KernelOptions& opts) {
+  rope_rotate(out, inp, B, T, NH, HS, base, 1.0f, false, opts);
 }
 
 // dinp (B,T,NH,HS), dout (B,T,NH,HS)
-void rope_backward(float* dinp, const float* dout, int B, int T, int NH, int HS, float base, const Ctx& ctx) {
-  rope_rotate(dinp, dout, B, T, NH, HS, base, -1.0f, true, ctx);
+void rope_backward(float* dinp, const float* dout, int B, int T, int NH, int HS, float base,
+                   const KernelOptions& opts) {
+  rope_rotate(dinp, dout, B, T, NH, HS, base, -1.0f, true, opts);
 }
 
 }  // namespace fragua::train::kernels

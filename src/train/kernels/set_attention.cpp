@@ -26,10 +26,10 @@ inline float dot(const float* a, const float* b, int n) {
 
 // out (B,T,NH,HS), att (B,NH,T,T), q k v (B,T,NH,HS), len (B)
 void set_attention_forward(float* out, float* att, const float* q, const float* k, const float* v, const int32_t* len,
-                           int B, int T, int NH, int HS, const Ctx& ctx) {
+                           int B, int T, int NH, int HS, const KernelOptions& opts) {
   const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
   const size_t row = static_cast<size_t>(NH) * HS;
-  parallel_for(ctx, static_cast<size_t>(B) * NH, [&](size_t s, size_t e) {
+  parallel_for(opts, static_cast<size_t>(B) * NH, [&](size_t s, size_t e) {
     for (size_t bh = s; bh < e; ++bh) {
       const int b = static_cast<int>(bh / NH), h = static_cast<int>(bh % NH), n = len[b];
       const size_t base = static_cast<size_t>(b) * T * row + static_cast<size_t>(h) * HS;
@@ -60,11 +60,11 @@ void set_attention_forward(float* out, float* att, const float* q, const float* 
 
 void set_attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* att, const float* q,
                             const float* k, const float* v, const int32_t* len, int B, int T, int NH, int HS,
-                            const Ctx& ctx) {
+                            const KernelOptions& opts) {
   const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
   const size_t row = static_cast<size_t>(NH) * HS;
   // Each (b, h) owns its slices of dq, dk and dv: no two tasks write the same element.
-  parallel_for(ctx, static_cast<size_t>(B) * NH, [&](size_t s, size_t e) {
+  parallel_for(opts, static_cast<size_t>(B) * NH, [&](size_t s, size_t e) {
     std::vector<float> datt(T);
     for (size_t bh = s; bh < e; ++bh) {
       const int b = static_cast<int>(bh / NH), h = static_cast<int>(bh % NH), n = len[b];

@@ -7,8 +7,8 @@
 namespace fragua::train::kernels {
 
 // out (N,F), gate (N,F), up (N,F)
-void swiglu_forward(float* out, const float* gate, const float* up, int N, int F, const Ctx& ctx) {
-  parallel_for(ctx, static_cast<size_t>(N) * F, [&](size_t b, size_t e) {
+void swiglu_forward(float* out, const float* gate, const float* up, int N, int F, const KernelOptions& opts) {
+  parallel_for(opts, static_cast<size_t>(N) * F, [&](size_t b, size_t e) {
     for (size_t i = b; i < e; ++i) {
       float g = gate[i];
       float s = 1.0f / (1.0f + std::exp(-g));
@@ -19,8 +19,8 @@ void swiglu_forward(float* out, const float* gate, const float* up, int N, int F
 
 // dgate (N,F), dup (N,F), dout (N,F), gate (N,F), up (N,F)
 void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, int N, int F,
-                     const Ctx& ctx) {
-  parallel_for(ctx, static_cast<size_t>(N) * F, [&](size_t b, size_t e) {
+                     const KernelOptions& opts) {
+  parallel_for(opts, static_cast<size_t>(N) * F, [&](size_t b, size_t e) {
     for (size_t i = b; i < e; ++i) {
       float g = gate[i];
       float s = 1.0f / (1.0f + std::exp(-g));
