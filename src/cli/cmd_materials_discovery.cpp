@@ -1,18 +1,14 @@
 // fragua materials enumerate|substitute|screen|suggest|add-measurements: candidate generation,
 // screening and the lab loop.
 #include <chrono>
-#include <cmath>
-#include <map>
-#include <numeric>
 
 #include "cli/materials_common.h"
 #include "fragua/base/file.h"
-#include "fragua/materials/csv_reader.h"
-#include "fragua/materials/csv_writer.h"
 #include "fragua/materials/dataset.h"
 #include "fragua/materials/enumerate.h"
-#include "fragua/materials/predictor.h"
+#include "fragua/materials/property_model.h"
 #include "fragua/materials/screen.h"
+#include "fragua/materials/tables.h"
 
 namespace fragua::cli {
 namespace {
@@ -66,36 +62,15 @@ Status run_enumerate(const EnumOpts& o) {
   int k = o.size > 0 ? o.size : static_cast<int>(pool.size());
   if (k > static_cast<int>(pool.size()))
     return invalid_argument_error("--size {} exceeds the {} elements given", k, pool.size());
-  CsvWriter w;
-  w.comment(fmt::format("fragua materials enumerate: elements {} size {} max-coeff {} ox-set {}{}", o.elements, k,
-                        o.max_coeff, o.ox_set, o.no_en ? " (no electronegativity test)" : ""));
-  w.value("composition").value("oxidation_states").end_row();
-  size_t n = 0;
-  std::vector<int> pick(static_cast<size_t>(k));
-  std::iota(pick.begin(), pick.end(), 0);
-  for (;;) {  // every k-subset of the pool
-    std::vector<int> zs;
-    for (int i : pick) zs.push_back(pool[static_cast<size_t>(i)]);
-    for (auto& c : FRAGUA_TRY(enumerate_compositions(zs, *t, eo))) {
-      std::string f, ox;
-      for (size_t i = 0; i < zs.size(); ++i) {
-        f += t->by_z(zs[i]).symbol + (c.coeff[i] > 1 ? std::to_string(c.coeff[i]) : "");
-        ox += fmt::format("{}{}{:+d}", i ? ";" : "", t->by_z(zs[i]).symbol, c.ox[i]);
-      }
-      w.text(f).text(ox).end_row();
-      ++n;
-    }
-    int i = k - 1;
-    while (i >= 0 && pick[static_cast<size_t>(i)] == static_cast<int>(pool.size()) - k + i) --i;
-    if (i < 0) break;
-    ++pick[static_cast<size_t>(i)];
-    for (int j = i + 1; j < k; ++j) pick[static_cast<size_t>(j)] = pick[static_cast<size_t>(j) - 1] + 1;
-  }
+  std::string comment =
+      fmt::format("fragua materials enumerate: elements {} size {} max-coeff {} ox-set {}{}", o.elements, k,
+                  o.max_coeff, o.ox_set, o.no_en ? " (no electronegativity test)" : "");
+  auto table = FRAGUA_TRY(enumeration_csv(pool, k, *t, eo, comment));
   if (o.out.empty())
-    fmt::print("{}", w.str());
+    fmt::print("{}", table.csv);
   else
-    FRAGUA_TRY(write_file_atomic(o.out, w.str()));
-  fmt::print(stderr, "{} compositions\n", n);
+    FRAGUA_TRY(write_file_atomic(o.out, table.csv));
+  fmt::print(stderr, "{} compositions\n", table.n_compositions);
   return ok_status();
 }
 
@@ -120,23 +95,13 @@ Status run_substitute(const SubOpts& o) {
     return invalid_argument_error("--amounts has {} values for {} species", amounts.size(), sp.size());
   for (auto& s : sp) FRAGUA_TRY(parse_species(s));
   auto subs = model.substitute(sp, amounts, o.threshold, o.max_results);
-  CsvWriter w;
-  w.comment(fmt::format("fragua materials substitute: {} (Hautier 2011 model, threshold {})", o.species, o.threshold));
-  w.value("composition").value("species").value("probability").end_row();
-  for (auto& s : subs) {
-    std::string f, names;
-    for (size_t i = 0; i < s.species.size(); ++i) {
-      auto p = *parse_species(s.species[i]);
-      double a = amounts.empty() ? 1 : amounts[i];
-      f += p.first + (a != 1 ? fmt::format("{:g}", a) : "");
-      names += (i ? ";" : "") + s.species[i];
-    }
-    w.text(f).text(names).value(fmt::format("{:.6g}", s.probability)).end_row();
-  }
+  std::string csv = substitutions_csv(
+      subs, amounts,
+      fmt::format("fragua materials substitute: {} (Hautier 2011 model, threshold {})", o.species, o.threshold));
   if (o.out.empty())
-    fmt::print("{}", w.str());
+    fmt::print("{}", csv);
   else
-    FRAGUA_TRY(write_file_atomic(o.out, w.str()));
+    FRAGUA_TRY(write_file_atomic(o.out, csv));
   return ok_status();
 }
 
@@ -153,26 +118,10 @@ Result<std::vector<ScreenRow>> predict_rows(const ScreenOpts& o, const ElementTa
   d.require_target = false;
   d.ignore_target = true;
   auto cands = FRAGUA_TRY(read_dataset(o.candidates, t, d));
-  auto model = FRAGUA_TRY(Predictor::load(o.model));
-  auto p = FRAGUA_TRY(model.predict(cands.comps, t, o.threads));
-  Prediction pm;
-  if (!o.metal_model.empty()) {
-    auto mm = FRAGUA_TRY(Predictor::load(o.metal_model));
-    pm = FRAGUA_TRY(mm.predict(cands.comps, t, o.threads));
-  }
-  std::vector<ScreenRow> rows(cands.size());
-  for (size_t i = 0; i < rows.size(); ++i) {
-    rows[i].id = cands.ids[i];
-    rows[i].formula = cands.formulas[i];
-    rows[i].comp = cands.comps[i];
-    rows[i].gap = p.mean[i];
-    rows[i].gap_std = p.std[i];
-    if (!pm.mean.empty())
-      rows[i].metal_p = pm.mean[i];
-    else if (!p.p_zero.empty())
-      rows[i].metal_p = p.p_zero[i];  // the gap model's own zero gate
-  }
-  return rows;
+  auto model = FRAGUA_TRY(load_property_model(o.model));
+  std::unique_ptr<PropertyModel> metal;
+  if (!o.metal_model.empty()) metal = FRAGUA_TRY(load_property_model(o.metal_model));
+  return predict_screen_rows(cands, *model, metal.get(), t, o.threads);
 }
 
 Status run_screen(const ScreenOpts& o) {
@@ -186,12 +135,8 @@ Status run_screen(const ScreenOpts& o) {
         write_screen_svg(o.plot, rows, o.c,
                          fmt::format("Screening {} candidates: gap {}-{} eV", rows.size(), o.c.gap_min, o.c.gap_max)));
   FRAGUA_TRY(write_screen_csv(o.out, rows, prov));
-  size_t pass = 0, front = 0;
-  for (auto& r : rows) {
-    pass += r.pass;
-    front += r.pareto;
-  }
-  fmt::print("{} candidates, {} pass, {} on the Pareto front; wrote {}\n", rows.size(), pass, front, o.out);
+  auto n = count_screened(rows);
+  fmt::print("{} candidates, {} pass, {} on the Pareto front; wrote {}\n", rows.size(), n.pass, n.pareto, o.out);
   return ok_status();
 }
 
@@ -203,27 +148,15 @@ Status run_suggest(const ScreenOpts& o) {
   auto obs = FRAGUA_TRY(read_dataset(o.data, *t));
   double best = best_observed(obs.y, obj, o.target);
   auto rows = FRAGUA_TRY(predict_rows(o, *t));
-  std::map<std::string, bool> known;  // do not suggest what was already measured
-  for (auto& c : obs.comps) known[c.reduced_formula(*t)] = true;
-  std::vector<std::pair<double, size_t>> ei;
-  for (size_t i = 0; i < rows.size(); ++i)
-    if (!known.count(rows[i].comp.reduced_formula(*t)))
-      ei.emplace_back(expected_improvement(rows[i].gap, rows[i].gap_std, obj, o.target, best), i);
-  std::stable_sort(ei.begin(), ei.end(), [](auto& a, auto& b) { return a.first > b.first; });
-  CsvWriter w;
-  w.comment(fmt::format("fragua materials suggest: model {} objective {} target {} best observed {}", o.model,
-                        o.objective, o.target, best));
-  for (const char* h : {"rank", "id", "composition", "prediction", "uncertainty", "expected_improvement"}) w.value(h);
-  w.end_row();
-  for (size_t k = 0; k < ei.size() && k < static_cast<size_t>(o.n); ++k) {
-    auto& r = rows[ei[k].second];
-    w.num(k + 1).text(r.id).text(r.formula).value(fmt::format("{:.6g}", r.gap)).value(fmt::format("{:.6g}", r.gap_std));
-    w.value(fmt::format("{:.6g}", ei[k].first)).end_row();
-  }
+  auto picks = suggest_next(rows, obs, obj, o.target, *t, static_cast<size_t>(o.n));
+  std::string csv =
+      suggestions_csv(rows, picks,
+                      fmt::format("fragua materials suggest: model {} objective {} target {} best observed {}", o.model,
+                                  o.objective, o.target, best));
   if (o.out.empty())
-    fmt::print("{}", w.str());
+    fmt::print("{}", csv);
   else
-    FRAGUA_TRY(write_file_atomic(o.out, w.str()));
+    FRAGUA_TRY(write_file_atomic(o.out, csv));
   return ok_status();
 }
 
@@ -239,26 +172,10 @@ Status run_add_measurements(const AddOpts& o) {
   auto base = FRAGUA_TRY(read_dataset(o.data, *t, d));
   d.target_column = o.target.empty() ? base.target_name : o.target;
   auto add = FRAGUA_TRY(read_dataset(o.measurements, *t, d));
-  std::map<std::string, size_t> where;
-  for (size_t i = 0; i < base.size(); ++i) where[base.comps[i].reduced_formula(*t)] = i;
-  size_t replaced = 0, appended = 0;
-  for (size_t i = 0; i < add.size(); ++i) {
-    std::string key = add.comps[i].reduced_formula(*t);
-    if (auto it = where.find(key); it != where.end()) {
-      base.y[it->second] = add.y[i];
-      ++replaced;
-    } else {
-      where[key] = base.size();
-      base.ids.push_back("lab-" + add.ids[i]);
-      base.formulas.push_back(add.formulas[i]);
-      base.comps.push_back(add.comps[i]);
-      base.y.push_back(add.y[i]);
-      ++appended;
-    }
-  }
+  auto n = merge_measurements(base, add, *t);
   FRAGUA_TRY(write_dataset_csv(o.out, base,
                                fmt::format("fragua materials add-measurements: {} + {}", o.data, o.measurements)));
-  fmt::print("{} rows: {} replaced, {} appended; wrote {}\n", base.size(), replaced, appended, o.out);
+  fmt::print("{} rows: {} replaced, {} appended; wrote {}\n", base.size(), n.replaced, n.appended, o.out);
   return ok_status();
 }
 

@@ -3,8 +3,7 @@
 #pragma once
 
 #include "cli/command.h"
-#include "fragua/materials/attention_model.h"
-#include "fragua/materials/model.h"
+#include "fragua/materials/property_model.h"
 
 namespace fragua::cli {
 
@@ -42,7 +41,7 @@ inline void add_train_flags(CLI::App* sub, materials::TrainConfig& c, std::strin
 inline void add_attention_flags(CLI::App* sub, materials::AttentionConfig& a, std::string& family) {
   sub->add_option("--model", family,
                   "Model family: xgboost (trees on Magpie features) or attention (element transformer)")
-      ->check(CLI::IsMember({"xgboost", "attention"}));
+      ->check(CLI::IsMember(materials::property_model_families()));
   sub->add_option("--epochs", a.epochs, "Attention: epochs per member");
   sub->add_option("--batch", a.batch, "Attention: compositions per step");
   sub->add_option("--lr", a.lr, "Attention: peak learning rate (warmup 5%, cosine to lr/10)");

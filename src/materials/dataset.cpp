@@ -2,6 +2,7 @@
 #include "fragua/base/json.h"
 
 #include <filesystem>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
@@ -118,9 +119,8 @@ Result<Dataset> parse_dataset_csv(std::string_view text, const std::string& sour
 }
 
 Result<Dataset> read_dataset(const std::string& path, const ElementTable& table, const DatasetOptions& opts) {
-  std::error_code ec;
-  if (uint64_t size = std::filesystem::file_size(path, ec); !ec && size > kMaxDatasetBytes)
-    return resource_exhausted_error("{}: {} bytes is more than the {}-byte limit for a dataset", path, size,
+  if (auto size = Env::posix().file_size(path); size.ok() && *size > kMaxDatasetBytes)
+    return resource_exhausted_error("{}: {} bytes is more than the {}-byte limit for a dataset", path, *size,
                                     kMaxDatasetBytes);
   auto raw = FRAGUA_TRY(read_file(path));
   if (ends_with(path, ".gz") || ends_with(path, ".bz2") || ends_with(path, ".zst")) {
@@ -153,6 +153,27 @@ Status write_dataset_csv(const std::string& path, const Dataset& d, const std::s
     w.end_row();
   }
   return write_file_atomic(path, w.str());
+}
+
+MergeCounts merge_measurements(Dataset& base, const Dataset& add, const ElementTable& table) {
+  std::map<std::string, size_t> where;
+  for (size_t i = 0; i < base.size(); ++i) where[base.comps[i].reduced_formula(table)] = i;
+  MergeCounts n;
+  for (size_t i = 0; i < add.size(); ++i) {
+    std::string key = add.comps[i].reduced_formula(table);
+    if (auto it = where.find(key); it != where.end()) {
+      base.y[it->second] = add.y[i];
+      ++n.replaced;
+    } else {
+      where[key] = base.size();
+      base.ids.push_back("lab-" + add.ids[i]);
+      base.formulas.push_back(add.formulas[i]);
+      base.comps.push_back(add.comps[i]);
+      base.y.push_back(add.y[i]);
+      ++n.appended;
+    }
+  }
+  return n;
 }
 
 }  // namespace fragua::materials

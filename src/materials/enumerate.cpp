@@ -168,6 +168,36 @@ Result<std::vector<Candidate>> enumerate_compositions(const std::vector<int>& zs
   return out;
 }
 
+Status enumerate_pool(const std::vector<int>& pool, int size, const ElementTable& table, const EnumerateOptions& opts,
+                      const std::function<void(const std::vector<int>& zs, const Candidate& c)>& emit,
+                      const ProgressCallback& progress) {
+  const int n = static_cast<int>(pool.size());
+  if (size < 0 || size > n) return invalid_argument_error("subset size {} is not in [0, {}]", size, n);
+  // C(n, size) subsets, saturating: a progress total only.
+  uint64_t total = 1;
+  for (int i = 1; i <= size && total != UINT64_MAX; ++i) {
+    const uint64_t f = static_cast<uint64_t>(n - size + i);  // total = C(n - size + i - 1, i - 1)
+    total = total > UINT64_MAX / f ? UINT64_MAX : total * f / static_cast<uint64_t>(i);
+  }
+  uint64_t done = 0;
+  std::vector<int> pick(static_cast<size_t>(size));
+  std::iota(pick.begin(), pick.end(), 0);
+  std::vector<int> zs;
+  for (;;) {
+    zs.clear();
+    for (int i : pick) zs.push_back(pool[static_cast<size_t>(i)]);
+    for (auto& c : FRAGUA_TRY(enumerate_compositions(zs, table, opts))) emit(zs, c);
+    if (progress) progress(++done, total);
+    // The next subset: bump the rightmost position that can move, reset the ones after it.
+    int i = size - 1;
+    while (i >= 0 && pick[static_cast<size_t>(i)] == n - size + i) --i;
+    if (i < 0) break;
+    ++pick[static_cast<size_t>(i)];
+    for (int j = i + 1; j < size; ++j) pick[static_cast<size_t>(j)] = pick[static_cast<size_t>(j) - 1] + 1;
+  }
+  return ok_status();
+}
+
 Result<EnumerationCounts> count_all(int n_elements, int max_z, const ElementTable& table, const EnumerateOptions& opts,
                                     ProgressBar* bar) {
   FRAGUA_TRY(check_opts(n_elements, opts));

@@ -3,10 +3,13 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <set>
 
 #include "fragua/base/file.h"
 #include "fragua/base/svg.h"
 #include "fragua/materials/csv_writer.h"
+#include "fragua/materials/dataset.h"
+#include "fragua/materials/property_model.h"
 
 namespace fragua::materials {
 
@@ -181,6 +184,51 @@ double expected_improvement(double mean, double sd, Objective obj, double target
     s += f * (i == 0 || i == n ? 1 : (i % 2 ? 4 : 2));
   }
   return s * h / 3;
+}
+
+Result<std::vector<ScreenRow>> predict_screen_rows(const Dataset& candidates, const PropertyModel& gap,
+                                                   const PropertyModel* metal, const ElementTable& table, int threads) {
+  auto p = FRAGUA_TRY(gap.predict(candidates.comps, table, threads));
+  Prediction pm;
+  if (metal) pm = FRAGUA_TRY(metal->predict(candidates.comps, table, threads));
+  std::vector<ScreenRow> rows(candidates.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    rows[i].id = candidates.ids[i];
+    rows[i].formula = candidates.formulas[i];
+    rows[i].comp = candidates.comps[i];
+    rows[i].gap = p.mean[i];
+    rows[i].gap_std = p.std[i];
+    if (!pm.mean.empty())
+      rows[i].metal_p = pm.mean[i];
+    else if (!p.p_zero.empty())
+      rows[i].metal_p = p.p_zero[i];  // the gap model's own zero gate
+  }
+  return rows;
+}
+
+ScreenCounts count_screened(const std::vector<ScreenRow>& rows) {
+  ScreenCounts c;
+  for (auto& r : rows) {
+    c.pass += r.pass;
+    c.pareto += r.pareto;
+  }
+  return c;
+}
+
+std::vector<Suggestion> suggest_next(const std::vector<ScreenRow>& rows, const Dataset& observed, Objective obj,
+                                     double target, const ElementTable& table, size_t n) {
+  const double best = best_observed(observed.y, obj, target);
+  std::set<std::string> known;  // what was measured already is not suggested
+  for (auto& c : observed.comps) known.insert(c.reduced_formula(table));
+  std::vector<Suggestion> out;
+  for (size_t i = 0; i < rows.size(); ++i)
+    if (!known.count(rows[i].comp.reduced_formula(table)))
+      out.push_back({i, expected_improvement(rows[i].gap, rows[i].gap_std, obj, target, best)});
+  std::stable_sort(out.begin(), out.end(), [](const Suggestion& a, const Suggestion& b) {
+    return a.expected_improvement > b.expected_improvement;
+  });
+  if (out.size() > n) out.resize(n);
+  return out;
 }
 
 }  // namespace fragua::materials

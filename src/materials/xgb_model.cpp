@@ -247,6 +247,7 @@ Result<TrainConfig> config_from_json(const nlohmann::json& j) {
 struct Model::Impl {
   TrainConfig cfg;
   std::string signature;
+  nlohmann::json provenance;
   size_t n_features = 0;
   std::vector<Booster> members;       // regressors (or classifiers for Task::classification)
   std::vector<Booster> gate_members;  // p(y == 0), with a zero gate
@@ -257,6 +258,7 @@ Model::Model(Model&&) noexcept = default;
 Model& Model::operator=(Model&&) noexcept = default;
 Model::~Model() = default;
 const TrainConfig& Model::config() const { return impl_->cfg; }
+const nlohmann::json& Model::provenance() const { return impl_->provenance; }
 const std::string& Model::feature_signature() const { return impl_->signature; }
 size_t Model::n_features() const { return impl_->n_features; }
 
@@ -376,6 +378,7 @@ Result<Model> Model::load(const std::string& path) {
     if (!cfg.ok()) return std::move(cfg).error().with_context(path);
     m.impl_->cfg = std::move(*cfg);
     m.impl_->signature = h.at("feature_signature").get<std::string>();
+    if (h.contains("provenance")) m.impl_->provenance = h.at("provenance");
     m.impl_->n_features =
         static_cast<size_t>(FRAGUA_TRY(json_integer(h.at("n_features"), path + ": n_features", 1, kMaxFeatures)));
     size_t off = eol + 1;  // <= data.size(): eol is an index into data

@@ -38,4 +38,12 @@ Result<Dataset> parse_dataset_csv(std::string_view text, const std::string& sour
 // Writes "id,composition,<target>" through an AtomicFile, with a '#' provenance line.
 Status write_dataset_csv(const std::string& path, const Dataset& d, const std::string& provenance);
 
+// Folds new measurements into a data set, keyed by reduced formula: a measurement replaces the
+// target of an earlier row of the same formula (the last measurement wins), a new formula is
+// appended with id "lab-<its id>". Both must have targets.
+struct MergeCounts {
+  size_t replaced = 0, appended = 0;
+};
+MergeCounts merge_measurements(Dataset& base, const Dataset& measurements, const ElementTable& table);
+
 }  // namespace fragua::materials

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,17 @@ struct Candidate {
 // elements and max_coeff^n <= 2^24.
 Result<std::vector<Candidate>> enumerate_compositions(const std::vector<int>& zs, const ElementTable& table,
                                                       const EnumerateOptions& opts);
+
+// Told (units done, units in all) as a long loop advances; empty: nobody listens.
+using ProgressCallback = std::function<void(uint64_t done, uint64_t total)>;
+
+// enumerate_compositions over every `size`-element subset of `pool` (atomic numbers), subsets in
+// lexicographic order of their positions in the pool: emit(zs, candidate) for each passing
+// composition, zs the subset in pool order. progress counts subsets. Errors on a size above the
+// pool's, and as enumerate_compositions.
+Status enumerate_pool(const std::vector<int>& pool, int size, const ElementTable& table, const EnumerateOptions& opts,
+                      const std::function<void(const std::vector<int>& zs, const Candidate& c)>& emit,
+                      const ProgressCallback& progress = {});
 
 struct EnumerationCounts {
   uint64_t element_sets = 0;

@@ -86,6 +86,8 @@ class Model {
   static Result<Model> load(const std::string& path);
 
   const TrainConfig& config() const;
+  // The provenance a loaded file carries (null for a model trained here).
+  const nlohmann::json& provenance() const;
   const std::string& feature_signature() const;
   size_t n_features() const;
 

@@ -13,6 +13,9 @@
 
 namespace fragua::materials {
 
+struct Dataset;
+class PropertyModel;
+
 // EU Critical Raw Materials Act (Regulation (EU) 2024/1252, Annex II; the 2023 list of 34),
 // reduced to elements; and RoHS (Directive 2011/65/EU Annex II: Pb, Hg, Cd, Cr(VI)) plus As
 // (first on the ATSDR Substance Priority List). Element-level flags: the regulations name
@@ -44,9 +47,20 @@ struct ScreenRow {
   int rank = 0;        // 1-based among passing rows, 0 otherwise
 };
 
+// Rows for candidate compositions (id, formula, composition) with the predicted gap and its
+// uncertainty from `gap`, and the metal probability from `metal` when given, else from the gap
+// model's own zero gate (NaN without either).
+Result<std::vector<ScreenRow>> predict_screen_rows(const Dataset& candidates, const PropertyModel& gap,
+                                                   const PropertyModel* metal, const ElementTable& table,
+                                                   int threads = 0);
+
 // Fills the sustainability columns and the verdict; ranks passing rows by P(window) then
 // lower supply risk max(HHI_p, HHI_r); marks the Pareto front (max P(window), min risk).
 void screen(std::vector<ScreenRow>& rows, const ScreenCriteria& c, const ElementTable& table);
+struct ScreenCounts {
+  size_t pass = 0, pareto = 0;
+};
+ScreenCounts count_screened(const std::vector<ScreenRow>& rows);
 
 Status write_screen_csv(const std::string& path, const std::vector<ScreenRow>& rows, const std::string& provenance);
 // Scatter of predicted gap (with error bars) against supply risk; window shaded, Pareto front
@@ -61,5 +75,15 @@ enum class Objective { maximize, minimize, target };
 double expected_improvement(double mean, double std, Objective obj, double target, double best_observed);
 // Best objective value among observations.
 double best_observed(const std::vector<double>& y, Objective obj, double target);
+
+// The next experiments: rows whose reduced formula was not measured yet (observed.comps), by
+// expected improvement over best_observed(observed.y), highest first (ties keep row order), at
+// most n.
+struct Suggestion {
+  size_t row = 0;  // index into the rows
+  double expected_improvement = 0;
+};
+std::vector<Suggestion> suggest_next(const std::vector<ScreenRow>& rows, const Dataset& observed, Objective obj,
+                                     double target, const ElementTable& table, size_t n);
 
 }  // namespace fragua::materials
