@@ -39,7 +39,7 @@ double sgemm_peak_gflops(int n) {
 
 int main(int argc, char** argv) {
   ModelConfig c;
-  c.n_embd = 256, c.n_layer = 4, c.n_head = 4, c.n_head_kv = 4, c.n_vocab = 4096, c.n_ctx = 256;
+  c.n_embd = 256, c.n_layer = 4, c.n_head = 4, c.n_head_kv = 4, c.n_vocab = 4096, c.n_ctx_train = 256;
   int B = 4, T = 256, steps = 5, threads = 2;
   bool blas = true;
   for (int i = 1; i + 1 < argc || (i < argc && std::strcmp(argv[i], "--plain") == 0); ++i) {
@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
     else if (k == "--batch")
       B = v;
     else if (k == "--seq")
-      T = c.n_ctx = v;
+      T = c.n_ctx_train = v;
     else if (k == "--steps")
       steps = v;
     else if (k == "--threads")
@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
   // FLOPs per token: 6 per weight of every matmul (forward 2, backward 4; the embedding is a
   // lookup) plus causal attention, 6 * T * C per layer (scores and weighted sum, fwd + bwd).
   double matmul_params =
-      static_cast<double>(mc.n_params()) - static_cast<double>(mc.n_vocab) * mc.n_embd * (mc.tied_embeddings ? 0 : 1);
+      static_cast<double>(mc.n_params()) - static_cast<double>(mc.n_vocab) * mc.n_embd * (mc.tied_output ? 0 : 1);
   double flops_per_token = 6.0 * matmul_params + 6.0 * mc.n_layer * T * mc.n_embd;
   double gflops = flops_per_token * tps / 1e9;
   double peak = sgemm_peak_gflops(1024);

@@ -99,7 +99,7 @@ Status run_train(CLI::App& cmd, TrainOpts& o) {
     c.model.n_head_kv = f.model.n_head;
   if (given("--n-ff")) c.model.n_ff = f.model.n_ff;
   if (given("--n-embd") && !given("--n-ff")) c.model.n_ff = 0;
-  if (given("--tied")) c.model.tied_embeddings = true;
+  if (given("--tied")) c.model.tied_output = true;
   if (given("--max-memory")) c.max_memory = FRAGUA_TRY(parse_bytes(o.max_memory));
   if (given("--stop-after")) c.stop_after = f.stop_after;
   c.resume = o.resume;

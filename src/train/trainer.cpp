@@ -4,8 +4,7 @@
 
 #include <chrono>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
+#include <sstream>
 
 #include "fragua/base/communicator.h"
 #include "fragua/base/file.h"
@@ -14,6 +13,7 @@
 #include "fragua/base/progress.h"
 #include "fragua/base/thread_pool.h"
 #include "fragua/base/utf8.h"
+#include "fragua/eval/bits_per_byte.h"
 #include "fragua/train/kernels.h"
 #include "fragua/train/text_encoder.h"
 #include "train/checkpoint.h"
@@ -22,8 +22,10 @@ namespace fragua::train {
 
 namespace {
 
-uint64_t available_memory() {
-  std::ifstream in("/proc/meminfo");
+uint64_t available_memory(Env& env) {
+  auto text = env.read_file("/proc/meminfo");
+  if (!text.ok()) return UINT64_MAX;
+  std::istringstream in(*text);
   std::string key;
   uint64_t kb = 0;
   std::string unit;
@@ -59,12 +61,13 @@ struct Run {
   KernelOptions kopts;
   nlohmann::json provenance;
   bool writer() const { return dist.rank() == 0; }
+  Env& env() const { return cfg.env ? *cfg.env : Env::posix(); }
 };
 
 // Shards, tokenizer and model shape; memory. Nothing is written.
 Status prepare_model(Run& r) {
   TrainConfig& c = r.cfg;
-  r.data.emplace(FRAGUA_TRY(Dataset::open(c.data)));
+  r.data.emplace(FRAGUA_TRY(Dataset::open(c.data, r.env())));
   const ShardTokenizer& tk = r.data->tokenizer();
   if (!c.tokenizer.empty()) {
     ShardTokenizer want =
@@ -79,10 +82,10 @@ Status prepare_model(Run& r) {
   if (c.model.n_vocab < tk.vocab_size)
     return invalid_argument_error("model n_vocab {} is smaller than the shards' vocabulary ({} tokens, tokenizer '{}')",
                                   c.model.n_vocab, tk.vocab_size, tk.name);
-  if (c.model.n_ctx < c.data.seq_len) c.model.n_ctx = c.data.seq_len;
+  if (c.model.n_ctx_train < c.data.seq_len) c.model.n_ctx_train = c.data.seq_len;
   FRAGUA_TRY(c.model.finalize());
   uint64_t need = Model::training_bytes(c.model, c.batch, c.data.seq_len);
-  uint64_t have = c.max_memory ? c.max_memory : available_memory();
+  uint64_t have = c.max_memory ? c.max_memory : available_memory(r.env());
   if (need > have)
     return resource_exhausted_error(
         "training this model needs about {} of memory ({:.1f}M parameters, batch {} x {} tokens) "
@@ -99,8 +102,8 @@ Status prepare_state(Run& r) {
   r.model->init_random(c.seed);
   r.opt.emplace(c.adamw, r.model->params().size());
   if (!c.resume) return ok_status();
-  std::string dir = FRAGUA_TRY(latest_checkpoint(c.out_dir));
-  TrainState state = FRAGUA_TRY(load_checkpoint(dir, *r.model, *r.opt));
+  std::string dir = FRAGUA_TRY(latest_checkpoint(c.out_dir, r.env()));
+  TrainState state = FRAGUA_TRY(load_checkpoint(dir, *r.model, *r.opt, r.env()));
   if (state.tokenizer_fingerprint != r.data->tokenizer().fingerprint)
     return invalid_argument_error(
         "{}: checkpoint was trained on shards of tokenizer {}, {} holds {}", dir,
@@ -121,19 +124,19 @@ Status prepare_state(Run& r) {
 Status prepare_outputs(Run& r) {
   if (!r.writer()) return ok_status();
   const TrainConfig& c = r.cfg;
-  FRAGUA_TRY(Env::posix().create_dirs(c.out_dir + "/checkpoints"));
+  FRAGUA_TRY(r.env().create_dirs(c.out_dir + "/checkpoints"));
   nlohmann::json cj = c.to_json();
   cj["provenance"] = r.provenance;
-  FRAGUA_TRY(write_file_atomic(c.out_dir + "/config.json", cj.dump(1) + "\n"));
+  FRAGUA_TRY(write_file_atomic(c.out_dir + "/config.json", cj.dump(1) + "\n", r.env()));
   std::string mpath = c.out_dir + "/metrics.jsonl";
-  if (c.resume && Env::posix().file_exists(mpath)) {
-    auto lines = FRAGUA_TRY(read_metrics(mpath));
+  if (c.resume && r.env().file_exists(mpath)) {
+    auto lines = FRAGUA_TRY(read_metrics(mpath, r.env()));
     std::string kept;
     // Records past the checkpoint, or without an integer step, are dropped.
     for (const auto& l : lines)
       if (l.contains("step") && l["step"].is_number_integer() && l["step"].get<int64_t>() <= r.step)
         kept += l.dump() + "\n";
-    FRAGUA_TRY(write_file_atomic(mpath, kept));
+    FRAGUA_TRY(write_file_atomic(mpath, kept, r.env()));
   }
   r.metrics = FRAGUA_TRY(MetricsWriter::open(mpath, c.resume));
   return ok_status();
@@ -162,28 +165,31 @@ float train_step(Run& r, float lr, float* grad_norm) {
   return static_cast<float>(loss_sum / (r.cfg.grad_accum * W));
 }
 
-// Mean validation loss and bits per byte per language: bpb = nats / ln 2 * tokens / bytes of
-// the held-out text (bytes of the original UTF-8, so tokenizers compare fairly).
+// Validation loss and bits per byte per language (eval/bits_per_byte.h): up to val_tokens of each
+// language's held-out windows are scored; tokens and bytes are those of its whole held-out text.
 nlohmann::json evaluate(Run& r) {
   const int B = r.cfg.batch, T = r.cfg.data.seq_len;
-  nlohmann::json loss = nlohmann::json::object(), bpb = nlohmann::json::object();
+  eval::LanguageLosses losses;
   for (size_t li = 0; li < r.data->languages().size(); ++li) {
     const auto& L = r.data->languages()[li];
     uint64_t n = std::min<uint64_t>(r.data->n_val_windows(li, T), (r.cfg.val_tokens + T - 1) / T);
     if (n == 0 || L.val_bytes == 0) continue;
-    double sum = 0;
+    eval::LanguageLoss& l = losses[L.lang];
+    l.tokens = L.val_tokens;
+    l.bytes = L.val_bytes;
     for (uint64_t i = 0; i < n; i += B) {
       int rows = static_cast<int>(std::min<uint64_t>(B, n - i));
       for (int b = 0; b < rows; ++b)
         r.data->val_window(li, i + b, T, r.tokens.data() + static_cast<size_t>(b) * T,
                            r.targets.data() + static_cast<size_t>(b) * T);
-      sum += static_cast<double>(r.model->forward(r.tokens.data(), r.targets.data(), rows, T, r.kopts)) * rows;
+      // forward() returns the mean over the rows x T targets.
+      const double mean = r.model->forward(r.tokens.data(), r.targets.data(), rows, T, r.kopts);
+      l.add(mean * rows * T, static_cast<uint64_t>(rows) * T);
     }
-    double mean = sum / static_cast<double>(n);
-    loss[L.lang] = mean;
-    bpb[L.lang] = mean / std::log(2.0) * static_cast<double>(L.val_tokens) / static_cast<double>(L.val_bytes);
   }
-  return {{"type", "val"}, {"step", r.step}, {"val_loss", loss}, {"val_bpb", bpb}};
+  nlohmann::json record = {{"type", "val"}, {"step", r.step}};
+  record.update(eval::to_json(losses));
+  return record;
 }
 
 Status save(Run& r) {
@@ -191,7 +197,7 @@ Status save(Run& r) {
   nlohmann::json state = {{"data", r.data->state()},     {"config", r.cfg.to_json()},
                           {"provenance", r.provenance},  {"tokenizer_fingerprint", r.data->tokenizer().fingerprint},
                           {"world_size", r.dist.size()}, {"batch", r.cfg.batch}};
-  return save_checkpoint(r.cfg.out_dir, r.step, *r.model, *r.opt, std::move(state), r.cfg.keep_checkpoints);
+  return save_checkpoint(r.cfg.out_dir, r.step, *r.model, *r.opt, std::move(state), r.cfg.keep_checkpoints, r.env());
 }
 
 }  // namespace
@@ -200,16 +206,16 @@ Result<TrainResult> train(const TrainConfig& config) {
   Run r;
   r.cfg = config;
   FRAGUA_TRY(check_basics(r.cfg));
-  if (!r.cfg.resume && Env::posix().file_exists(r.cfg.out_dir + "/latest"))
+  if (!r.cfg.resume && r.env().file_exists(r.cfg.out_dir + "/latest"))
     return invalid_argument_error(
         "{} already holds a training run: pass --resume to continue it, or choose another --out", r.cfg.out_dir);
   FRAGUA_TRY(prepare_model(r));
   // One writer per run directory: two runs in one --out would interleave checkpoints and
   // metrics. The lock is taken before anything there is read or written and held to the end.
   if (r.writer()) {
-    FRAGUA_TRY(Env::posix().create_dirs(r.cfg.out_dir));
+    FRAGUA_TRY(r.env().create_dirs(r.cfg.out_dir));
     r.lock.emplace(FRAGUA_TRY(FileLock::acquire(r.cfg.out_dir + "/.lock", r.cfg.out_dir, "run")));
-    if (!r.cfg.resume && Env::posix().file_exists(r.cfg.out_dir + "/latest"))
+    if (!r.cfg.resume && r.env().file_exists(r.cfg.out_dir + "/latest"))
       return invalid_argument_error(
           "{} already holds a training run: pass --resume to continue it, or choose another --out", r.cfg.out_dir);
   }

@@ -194,7 +194,7 @@ TEST_F(CliTest, ExportInterruptedBySigintLeavesNoTemporary) {
   c.n_layer = 8;
   c.n_head = 8;
   c.n_head_kv = 8;
-  c.n_ctx = 16;
+  c.n_ctx_train = 16;
   ASSERT_TRUE(c.finalize().ok());
   {
     auto m = Model::create(c);

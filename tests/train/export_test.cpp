@@ -16,12 +16,12 @@ void check_export(bool tied) {
   test::TempDir dir;
   ModelConfig c;
   c.n_vocab = 61;
-  c.n_ctx = 32;
+  c.n_ctx_train = 32;
   c.n_embd = 32;
   c.n_layer = 2;
   c.n_head = 4;
   c.n_head_kv = 2;
-  c.tied_embeddings = tied;
+  c.tied_output = tied;
   auto m = Model::create(c);
   ASSERT_TRUE(m.ok());
   Rng rng(7);

@@ -58,7 +58,7 @@ inline TrainConfig tiny_config(const std::string& data, const std::string& out) 
   c.model.n_layer = 2;
   c.model.n_head = 4;
   c.model.n_head_kv = 2;
-  c.model.n_ctx = 16;
+  c.model.n_ctx_train = 16;
   c.batch = 2;
   c.steps = 8;
   c.schedule.lr = 3e-3f;

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "fragua/base/error.h"
+#include "fragua/base/file.h"
 
 namespace fragua::train {
 
@@ -14,11 +15,12 @@ struct ExportOptions {
   std::string tokenizer;   // GGUF holding tokenizer.* keys; empty: none (the model cannot encode text)
   std::string out;         // .gguf path
   std::string name;        // general.name; default "fragua-<n>M"
+  Env* env = nullptr;      // file access (nullptr: Env::posix())
 };
 
 Status export_gguf(const ExportOptions& options);
 
 // The model.safetensors a checkpoint argument refers to.
-Result<std::string> resolve_model_path(const std::string& checkpoint);
+Result<std::string> resolve_model_path(const std::string& checkpoint, Env& env = Env::posix());
 
 }  // namespace fragua::train
