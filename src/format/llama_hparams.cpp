@@ -97,8 +97,8 @@ void write_llama_hparams(GgufWriter& w, std::string_view arch, const LlamaHParam
 
 Status read_float_keys(const GgufFile& file, std::string_view arch, std::span<const FloatKey> keys, LlamaHParams& hp) {
   for (const FloatKey& k : keys)
-    hp.*k.field = FRAGUA_TRY(
-        read_float_hparam(file, fmt::format("{}.{}", arch, k.suffix), k.def, k.lo, k.hi, k.lo_inclusive));
+    hp.*k.field =
+        FRAGUA_TRY(read_float_hparam(file, fmt::format("{}.{}", arch, k.suffix), k.def, k.lo, k.hi, k.lo_inclusive));
   return {};
 }
 

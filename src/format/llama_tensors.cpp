@@ -30,13 +30,20 @@ constexpr TensorSpec kLlama[] = {
 
 int64_t extent(Dim d, const LlamaHParams& hp) {
   switch (d) {
-    case Dim::one: return 1;
-    case Dim::embd: return hp.n_embd;
-    case Dim::embd_q: return hp.n_embd_q();
-    case Dim::embd_kv: return hp.n_embd_kv();
-    case Dim::ff: return hp.n_ff;
-    case Dim::vocab: return hp.n_vocab;
-    case Dim::rot_pairs: return hp.n_rot / 2;
+    case Dim::one:
+      return 1;
+    case Dim::embd:
+      return hp.n_embd;
+    case Dim::embd_q:
+      return hp.n_embd_q();
+    case Dim::embd_kv:
+      return hp.n_embd_kv();
+    case Dim::ff:
+      return hp.n_ff;
+    case Dim::vocab:
+      return hp.n_vocab;
+    case Dim::rot_pairs:
+      return hp.n_rot / 2;
   }
   return 0;
 }

@@ -143,9 +143,9 @@ TEST(LlamaTensors, NamesAndShapesInFileOrder) {
   // token_embd, 2 x 9 per-layer tensors, output_norm, output, rope_freqs.
   ASSERT_EQ(slots.size(), 22u);
   const std::vector<std::pair<std::string, std::vector<int64_t>>> want_head = {
-      {"token_embd.weight", {8, 100}}, {"blk.0.attn_norm.weight", {8}},   {"blk.0.attn_q.weight", {8, 16}},
-      {"blk.0.attn_k.weight", {8, 8}}, {"blk.0.attn_v.weight", {8, 8}},   {"blk.0.attn_output.weight", {16, 8}},
-      {"blk.0.ffn_norm.weight", {8}},  {"blk.0.ffn_gate.weight", {8, 24}}, {"blk.0.ffn_up.weight", {8, 24}},
+      {"token_embd.weight", {8, 100}},    {"blk.0.attn_norm.weight", {8}},    {"blk.0.attn_q.weight", {8, 16}},
+      {"blk.0.attn_k.weight", {8, 8}},    {"blk.0.attn_v.weight", {8, 8}},    {"blk.0.attn_output.weight", {16, 8}},
+      {"blk.0.ffn_norm.weight", {8}},     {"blk.0.ffn_gate.weight", {8, 24}}, {"blk.0.ffn_up.weight", {8, 24}},
       {"blk.0.ffn_down.weight", {24, 8}}, {"blk.1.attn_norm.weight", {8}},
   };
   for (size_t i = 0; i < want_head.size(); ++i) {

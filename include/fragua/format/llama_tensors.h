@@ -44,9 +44,9 @@ struct TensorSpec {
   TensorRole role;
   std::string_view name;  // per-layer tensors are "blk.{layer}." + name
   bool per_layer;
-  Dim d0, d1;             // d1 == Dim::one: a vector of d0 elements
+  Dim d0, d1;  // d1 == Dim::one: a vector of d0 elements
   Presence presence;
-  bool f32_only;          // norm gains and RoPE factors are read as f32 by every backend
+  bool f32_only;  // norm gains and RoPE factors are read as f32 by every backend
 
   bool is_vector() const { return d1 == Dim::one; }
   std::vector<int64_t> shape(const LlamaHParams& hp) const;
