@@ -8,7 +8,7 @@
 
 namespace fragua {
 
-Status http_download(const std::string& url, const std::string& path, ProgressBar* bar) {
+Status http_download(const std::string& url, const std::string& path, ProgressBar* bar, Env& env) {
   // Split "scheme://host[:port]/path".
   size_t scheme_end = url.find("://");
   if (scheme_end == std::string::npos) return invalid_argument_error("'{}' is not an http(s) URL", url);
@@ -21,7 +21,7 @@ Status http_download(const std::string& url, const std::string& path, ProgressBa
   cli.set_follow_location(true);
   cli.set_connection_timeout(15);
   cli.set_read_timeout(60);
-  auto file = FRAGUA_TRY(AtomicFile::create(path));
+  auto file = FRAGUA_TRY(AtomicFile::create(path, env));
   Status write_status;
   uint64_t got = 0;
   int status = 0;

@@ -49,8 +49,8 @@ Status MetricsWriter::write(nlohmann::json record) {
   return {};
 }
 
-Result<std::vector<nlohmann::json>> read_metrics(const std::string& path) {
-  auto text = FRAGUA_TRY(read_file(path));
+Result<std::vector<nlohmann::json>> read_metrics(const std::string& path, Env& env) {
+  auto text = FRAGUA_TRY(read_file(path, env));
   std::vector<nlohmann::json> out;
   std::istringstream in(text);
   std::string line;

@@ -144,7 +144,7 @@ Result<std::vector<std::string>> find_catalog_packages(const FetchOptions& o, co
     fs::path file = dir / name;
     if (!env_of(o).file_exists(file.string())) {
       ProgressBar bar("contents", 0, "B");
-      auto st = http_download(url, file.string(), &bar);
+      auto st = http_download(url, file.string(), &bar, env_of(o));
       bar.finish();
       if (!st.ok()) {  // security archives, for one, publish no Contents files
         log_warn("skipping {}: {}", url, st.error().message());

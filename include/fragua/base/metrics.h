@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fragua/base/error.h"
+#include "fragua/base/file.h"
 
 namespace fragua {
 
@@ -31,6 +32,6 @@ class MetricsWriter {
 };
 
 // Reads every line of a metrics file; a malformed line is an error naming its line number.
-Result<std::vector<nlohmann::json>> read_metrics(const std::string& path);
+Result<std::vector<nlohmann::json>> read_metrics(const std::string& path, Env& env = Env::posix());
 
 }  // namespace fragua
