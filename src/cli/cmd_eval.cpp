@@ -52,8 +52,9 @@ void run(const BpbOpts& o) {
   if (!m.tokenizer) throw Failure{invalid_argument_error("{}: the model has no tokenizer: pass --tokenizer", o.model)};
   const auto docs = check(read_documents(o));
   const auto losses = check(eval::bits_per_byte(*m.context, *m.tokenizer, docs));
-  std::string table = "| lang | documents | bytes | tokens | scored | loss (nats/token) | bits per byte |\n"
-                      "|---|---:|---:|---:|---:|---:|---:|\n";
+  std::string table =
+      "| lang | documents | bytes | tokens | scored | loss (nats/token) | bits per byte |\n"
+      "|---|---:|---:|---:|---:|---:|---:|\n";
   nlohmann::json out = eval::to_json(losses);
   for (const auto& [lang, l] : losses) {
     table += fmt::format("| {} | {} | {} | {} | {} | {:.4f} | {:.4f} |\n", lang, docs.at(lang).size(), l.bytes,
@@ -72,8 +73,7 @@ void setup(CLI::App& root) {
       "bpb", "Bits per byte per language of a GGUF model on held-out text (.jsonl with text/lang, or text files)");
   auto o = std::make_shared<BpbOpts>();
   cmd->add_option("model", o->model, "GGUF model file")->required();
-  cmd->add_option("files", o->files, "Held-out text: .jsonl ({\"text\", \"lang\"} per line) or text files")
-      ->required();
+  cmd->add_option("files", o->files, "Held-out text: .jsonl ({\"text\", \"lang\"} per line) or text files")->required();
   cmd->add_option("--lang", o->lang, "Language of text files and of records without \"lang\" (default und)");
   cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer (GGUF or tokenizer.json) when the model has none");
   cmd->add_option("-c,--ctx", o->n_ctx, "Window: context size (default: min(training context, 4096))");

@@ -135,7 +135,7 @@ Status commit_state(const fs::path& out, const InputFile& f, const std::vector<u
 }
 
 Result<size_t> remove_stale_outputs(const fs::path& out, const std::vector<InputFile>& files,
-                            const std::vector<bool>& finished, Env& env) {
+                                    const std::vector<bool>& finished, Env& env) {
   std::set<std::string> keep;
   for (size_t i = 0; i < files.size(); ++i) {
     if (!finished[i]) continue;

@@ -54,6 +54,6 @@ Status commit_state(const std::filesystem::path& out, const InputFile& f, const 
 // or a file that cannot be removed is an error naming it (the old output would otherwise stay
 // in the corpus beside the new one).
 Result<size_t> remove_stale_outputs(const std::filesystem::path& out, const std::vector<InputFile>& files,
-                            const std::vector<bool>& finished, Env& env);
+                                    const std::vector<bool>& finished, Env& env);
 
 }  // namespace fragua::data

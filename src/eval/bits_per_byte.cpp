@@ -62,8 +62,8 @@ Result<LanguageLosses> bits_per_byte(model::Context& ctx, const tokenize::Tokeni
         for (size_t i = 0; i < n; ++i) {
           const int32_t target = t[s + i + 1];
           if (target < 0 || static_cast<size_t>(target) >= vocab)
-            return invalid_argument_error("{} document {}: token {} is outside the model's {} logits", lang, d,
-                                          target, vocab);
+            return invalid_argument_error("{} document {}: token {} is outside the model's {} logits", lang, d, target,
+                                          vocab);
           nats += token_nats(logits->subspan(i * vocab, vocab), target);
         }
         l.add(nats, n);

@@ -12,7 +12,6 @@
 
 namespace fragua::train {
 
-
 Result<std::vector<MixEntry>> parse_mix(const std::string& spec) {
   std::vector<MixEntry> out;
   for (auto& [lang, weight] : FRAGUA_TRY(parse_mixture(spec, "--mix"))) out.push_back({lang, weight});

@@ -136,18 +136,17 @@ TEST_F(PipelineFaults, FailedStaleRemovalStopsBeforeWriting) {
   ASSERT_TRUE(run_build(config(dir_, out(), nullptr)).ok());
   const auto before = tree(out());
   // c.jsonl changes: its old shard and state are stale and must go before the new ones land.
-  ASSERT_TRUE(write_file_atomic(dir_.file("in/c.jsonl"),
-                                nlohmann::json({{"text", std::string(kDocs[2]) + " Otra vez."}, {"lang", "es"}})
-                                        .dump() +
-                                    "\n")
-                  .ok());
+  ASSERT_TRUE(
+      write_file_atomic(dir_.file("in/c.jsonl"),
+                        nlohmann::json({{"text", std::string(kDocs[2]) + " Otra vez."}, {"lang", "es"}}).dump() + "\n")
+          .ok());
   FaultEnv env;
   env.fail_remove = "/shards/";
   auto st = run_build(config(dir_, out(), &env));
   ASSERT_FALSE(st.ok());
-  EXPECT_EQ(
-      st.error().message().rfind("removing stale corpus outputs: injected remove failure: " + out() + "/shards/shard-", 0),
-      0u)
+  EXPECT_EQ(st.error().message().rfind(
+                "removing stale corpus outputs: injected remove failure: " + out() + "/shards/shard-", 0),
+            0u)
       << st.error().message();
   EXPECT_EQ(tree(out()), before);  // nothing written, nothing half-removed
   env.fail_remove.clear();

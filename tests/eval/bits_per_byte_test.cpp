@@ -107,8 +107,8 @@ TEST_F(BitsPerByteModel, MatchesTokenByTokenReferenceAcrossWindows) {
     EXPECT_EQ(l.scored, scored) << lang;
     EXPECT_GT(scored, static_cast<uint64_t>(kWindow)) << lang;  // more than one window
     EXPECT_NEAR(l.nats, nats, 1e-4 * nats) << lang;
-    const double bpb = nats / static_cast<double>(scored) / std::log(2.0) * static_cast<double>(tokens) /
-                       static_cast<double>(bytes);
+    const double bpb =
+        nats / static_cast<double>(scored) / std::log(2.0) * static_cast<double>(tokens) / static_cast<double>(bytes);
     EXPECT_NEAR(l.bits_per_byte(), bpb, 1e-4 * bpb) << lang;
   }
   EXPECT_EQ(ctx->n_past(), 0);  // left cleared

@@ -21,8 +21,8 @@ TEST(EvalCli, BitsPerByteMatchesTheLibrary) {
                   .ok());
   ASSERT_TRUE(write_file_atomic(dir.file("plain.txt"), "Texto sin etiqueta.").ok());
   std::string out;
-  const std::string cmd = test::cli_path() + " -q eval bpb " + dir.file("m.gguf") + " " + dir.file("held.jsonl") +
-                          " " + dir.file("plain.txt") + " --lang gl -c 8 -t 1 --json " + dir.file("bpb.json");
+  const std::string cmd = test::cli_path() + " -q eval bpb " + dir.file("m.gguf") + " " + dir.file("held.jsonl") + " " +
+                          dir.file("plain.txt") + " --lang gl -c 8 -t 1 --json " + dir.file("bpb.json");
   ASSERT_EQ(test::run_command(cmd, &out), 0) << out;
   EXPECT_NE(out.find("| es | 2 |"), std::string::npos) << out;
   EXPECT_NE(out.find("| gl | 1 |"), std::string::npos) << out;

@@ -138,7 +138,8 @@ TEST(CheckpointFaults, FailedPruningKeepsTheNewestAndLatest) {
   env.fail_remove = "step-000000";
   auto st = prune_checkpoints(dir.path(), 1, 30, env);
   ASSERT_FALSE(st.ok());
-  EXPECT_EQ(st.error().message(), "injected remove failure: " + dir.file("checkpoints/step-00000010/optimizer.safetensors"));
+  EXPECT_EQ(st.error().message(),
+            "injected remove failure: " + dir.file("checkpoints/step-00000010/optimizer.safetensors"));
   env.fail_remove.clear();
   env.fail_list = "checkpoints";
   st = prune_checkpoints(dir.path(), 1, 30, env);

@@ -59,7 +59,13 @@ TEST(ExportFaults, FailedWriteLeavesNoPartialGgufAndNamesTheOutput) {
   // A run directory whose `latest` cannot be read: the error names it, nothing is written.
   ASSERT_TRUE(fs::remove(o.out));
   AdamW opt({}, m.params().size());
-  ASSERT_TRUE(save_checkpoint(dir.file("run"), 1, m, opt, {{"data", {{"rng", {"1", "2", "3", "4"}}, {"languages", {{"es", {{"cursor", 32}, {"epoch", 0}}}}}, {"batches", 2}}}}, 1).ok());
+  ASSERT_TRUE(
+      save_checkpoint(
+          dir.file("run"), 1, m, opt,
+          {{"data",
+            {{"rng", {"1", "2", "3", "4"}}, {"languages", {{"es", {{"cursor", 32}, {"epoch", 0}}}}}, {"batches", 2}}}},
+          1)
+          .ok());
   o.checkpoint = dir.file("run");
   env.fail_read = "latest";
   auto st = export_gguf(o);
