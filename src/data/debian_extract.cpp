@@ -151,7 +151,7 @@ Status extract_debian_tree(const std::string& root_str, const DebianPackage& pkg
   std::sort(files.begin(), files.end());  // fs::path order, component by component
   std::string bible_lang;
   for (const auto& f : files) {
-    std::string rel = fs::relative(f, root).string();
+    std::string rel = f.lexically_relative(root).string();  // f is root / ..., symlinks never walked
     std::string name = f.filename().string();
     if (rel.starts_with("usr/share/doc/")) continue;  // copyright, changelogs
     if (ends_with(name, ".bzs")) {
