@@ -50,6 +50,7 @@ def main():
     ap.add_argument("--types", default="Q8_0,Q4_0,Q4_K")
     a = ap.parse_args()
     exe_a, exe_b = (os.path.join(d, "bench_engine_bench") for d in (a.a, a.b))
+    engine.FRAGUA = os.path.join(a.b, "fragua")  # writes the random models that are not cached yet
     for exe in (exe_a, exe_b, engine.FRAGUA):
         if not os.path.exists(exe):
             sys.exit(f"{exe} is missing")
