@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "fragua/format/llama_tensors.h"
 #include "fragua/train/block.h"
 #include "fragua/train/kernels.h"
 
@@ -71,11 +72,26 @@ Result<Model> Model::create(const ModelConfig& config) {
   Model m;
   auto& I = *m.impl_;
   I.cfg = cfg;
-  int64_t C = cfg.n_embd, V = cfg.n_vocab;
-  I.store.add("token_embd.weight", {C, V}, true);
-  for (int l = 0; l < cfg.n_layer; ++l) append_block_params(I.store, l, block_dims(cfg, 0, 0));
-  I.store.add("output_norm.weight", {C}, false);
-  if (!cfg.tied_output) I.store.add("output.weight", {C, V}, true);
+  // The parameters are the tensors of the Llama table that the inference engine binds and export
+  // writes (format/llama_tensors.h), in its order; optional ones (rope_freqs) are not trained.
+  // Norm gains (vectors) get no weight decay.
+  for (const auto& slot : format::tensor_slots(format::llama_tensors(), cfg))
+    if (slot.spec->presence != format::Presence::optional)
+      I.store.add(slot.name, slot.ne, /*decay=*/!slot.spec->is_vector());
+  // The forward and backward passes address tensors by position: token_embd, 9 per layer in
+  // append_block_params's order (shared with the element transformer), output_norm, output.
+  ParamStore expected;
+  expected.add("token_embd.weight", {cfg.n_embd, cfg.n_vocab}, true);
+  for (int l = 0; l < cfg.n_layer; ++l) append_block_params(expected, l, block_dims(cfg, 0, 0));
+  expected.add("output_norm.weight", {cfg.n_embd}, false);
+  if (!cfg.tied_output) expected.add("output.weight", {cfg.n_embd, cfg.n_vocab}, true);
+  const auto& got = I.store.infos();
+  const auto& want = expected.infos();
+  for (size_t i = 0; i < std::max(got.size(), want.size()); ++i)
+    if (i >= got.size() || i >= want.size() || got[i].name != want[i].name || got[i].ne != want[i].ne ||
+        got[i].decay != want[i].decay)
+      return unsupported_error("train: parameter {} of the Llama tensor table ({}) is not the block's {}", i,
+                            i < got.size() ? got[i].name : "none", i < want.size() ? want[i].name : "none");
   I.store.allocate();
   return m;
 }
