@@ -2,6 +2,7 @@
 // aligned to the file's alignment (llama.cpp reads offsets as given, so any order works).
 #include <cstring>
 #include <map>
+#include <optional>
 
 #include <fmt/ranges.h>
 
@@ -162,6 +163,14 @@ void GgufWriter::set(std::string key, GgufValue value) {
   impl_->kvs.push_back({std::move(key), std::move(value)});
 }
 
+Status GgufWriter::declare_tensor(std::string name, std::vector<int64_t> ne, DType dtype) {
+  if (!dtype_traits(dtype)) return unsupported_error("tensor '{}': unsupported dtype {}", name, dtype_name(dtype));
+  for (const auto& d : ne)
+    if (d <= 0) return add_tensor(std::move(name), std::move(ne), dtype, nullptr, 0);  // its message
+  const auto bytes = ne.empty() || ne.size() > 4 ? std::optional<uint64_t>(0) : tensor_bytes(dtype, ne);
+  return add_tensor(std::move(name), std::move(ne), dtype, nullptr, bytes.value_or(0));
+}
+
 Status GgufWriter::add_tensor(std::string name, std::vector<int64_t> ne, DType dtype, const void* data,
                               uint64_t n_bytes) {
   const DTypeTraits* tr = dtype_traits(dtype);
@@ -189,19 +198,39 @@ Status GgufWriter::add_tensor(std::string name, std::vector<int64_t> ne, DType d
 std::string GgufWriter::to_bytes() const {
   std::string out = impl_->header();
   for (const auto& t : impl_->tensors) {
-    out.append(static_cast<const char*>(t.data), t.n_bytes);
+    if (t.data)
+      out.append(static_cast<const char*>(t.data), t.n_bytes);
+    else
+      out.append(t.n_bytes, '\0');  // declared without data: zeros stand in (header tests)
     out.resize(align_up(out.size(), impl_->alignment), '\0');
   }
   return out;
 }
 
-Status GgufWriter::write(const std::string& path, Env& env) const {
+Status GgufWriter::write(const std::string& path, Env& env) const { return write_streaming(path, nullptr, env); }
+
+Status GgufWriter::write_streaming(const std::string& path, const TensorSource& source, Env& env) const {
+  for (const auto& t : impl_->tensors)
+    if (!t.data && !source) return invalid_argument_error("{}: tensor '{}' was declared without data", path, t.name);
   auto file = FRAGUA_TRY(AtomicFile::create(path, env));
   FRAGUA_TRY(file.append(impl_->header()));
   static const char zeros[64] = {};
-  for (const auto& t : impl_->tensors) {
-    // Append in chunks: a multi-gigabyte tensor must not need a second copy in memory.
+  std::string buffer;
+  uint64_t offset = 0;
+  for (size_t i = 0; i < impl_->tensors.size(); ++i) {
+    const PendingTensor& t = impl_->tensors[i];
     const char* p = static_cast<const char*>(t.data);
+    if (!p) {
+      GgufTensorInfo info{t.name, t.ne, t.dtype, offset, t.n_bytes, nullptr};
+      buffer.clear();
+      FRAGUA_TRY(source(i, info, buffer));
+      if (buffer.size() != t.n_bytes)
+        return invalid_argument_error("{}: tensor '{}': {} bytes given, {} declared", path, t.name, buffer.size(),
+                                      t.n_bytes);
+      p = buffer.data();
+    }
+    offset = align_up(offset + t.n_bytes, impl_->alignment);
+    // Append in chunks: a multi-gigabyte tensor must not need a second copy in memory.
     uint64_t left = t.n_bytes;
     while (left > 0) {
       uint64_t n = std::min<uint64_t>(left, 64u << 20);

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -147,9 +148,18 @@ class GgufWriter {
   // The data is copied when the file is written; `data` must hold row_size(dtype, ne[0]) *
   // (ne[1] * ne[2] * ...) bytes and stay valid until write() returns.
   Status add_tensor(std::string name, std::vector<int64_t> ne, DType dtype, const void* data, uint64_t n_bytes);
-  // Writes through AtomicFile: the target is replaced only when everything is written.
+  // Streaming, for models larger than memory: a tensor declared without its data (checked as
+  // add_tensor checks it) has its size, hence every offset in the header, known up front;
+  // write_streaming() writes the header, then asks `source` for each declared tensor's bytes in
+  // file order, so only one tensor needs to be in memory at a time. A source that fails, or
+  // gives another number of bytes than declared, aborts the write and leaves no file.
+  Status declare_tensor(std::string name, std::vector<int64_t> ne, DType dtype);
+  using TensorSource = std::function<Status(size_t index, const GgufTensorInfo& info, std::string& bytes)>;
+  Status write_streaming(const std::string& path, const TensorSource& source, Env& env = Env::posix()) const;
+  // Writes through AtomicFile: the target is replaced only when everything is written. A
+  // declared tensor without data is an error here (use write_streaming).
   Status write(const std::string& path, Env& env = Env::posix()) const;
-  // Whole file as bytes (tests, fuzz seeds).
+  // Whole file as bytes (tests, fuzz seeds); declared tensors without data read as zeros.
   std::string to_bytes() const;
 
  private:
