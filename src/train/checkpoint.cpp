@@ -9,26 +9,6 @@ namespace fragua::train {
 
 namespace {
 
-std::vector<int64_t> torch_shape(const ParamInfo& p) { return {p.ne.rbegin(), p.ne.rend()}; }
-
-Status add_all(format::SafetensorsWriter& w, const Model& model, const std::string& prefix, const float* base) {
-  for (const auto& p : model.param_infos())
-    FRAGUA_TRY(w.add_tensor(prefix + p.name, "F32", torch_shape(p), base + p.offset, p.size * 4));
-  return ok_status();
-}
-
-Status read_all(const format::SafetensorsFile& f, const Model& model, const std::string& prefix, float* base) {
-  for (const auto& p : model.param_infos()) {
-    const auto* t = f.find(prefix + p.name);
-    if (!t) return corruption_error("{}: missing tensor '{}'", f.path(), prefix + p.name);
-    if (t->shape != torch_shape(p))
-      return corruption_error("{}: tensor '{}' has shape [{}], the model needs [{}]", f.path(), prefix + p.name,
-                              fmt::join(t->shape, ", "), fmt::join(torch_shape(p), ", "));
-    FRAGUA_TRY(f.read_f32(prefix + p.name, base + p.offset, static_cast<int64_t>(p.size)));
-  }
-  return ok_status();
-}
-
 std::string step_name(int64_t step) { return fmt::format("step-{:08d}", step); }
 
 }  // namespace
@@ -38,7 +18,7 @@ Status save_model_safetensors(const Model& model, const std::string& path, const
   w.set_metadata("format", "fragua.model");
   w.set_metadata("fragua.config", model.config().to_json().dump());
   w.set_metadata("fragua.provenance", provenance.dump());
-  FRAGUA_TRY(add_all(w, model, "", model.params().data()));
+  FRAGUA_TRY(model.param_store().add_safetensors(w, "", model.params().data()));
   return w.write(path, env);
 }
 
@@ -59,7 +39,7 @@ Result<Model> load_model_safetensors(const std::string& path) {
         "{}: metadata \"fragua.config\" describes {} parameters but the file's tensors hold {} bytes", path,
         cfg->n_params(), held);
   auto model = FRAGUA_TRY(Model::create(*cfg));
-  FRAGUA_TRY(read_all(f, model, "", model.params().data()));
+  FRAGUA_TRY(model.param_store().read_safetensors(f, "", model.params().data()));
   return model;
 }
 
@@ -72,8 +52,8 @@ Status save_checkpoint(const std::string& out_dir, int64_t step, const Model& mo
   format::SafetensorsWriter w;
   w.set_metadata("format", "fragua.adamw");
   w.set_metadata("t", std::to_string(opt.t()));
-  FRAGUA_TRY(add_all(w, model, "m/", opt.m().data()));
-  FRAGUA_TRY(add_all(w, model, "v/", opt.v().data()));
+  FRAGUA_TRY(model.param_store().add_safetensors(w, "m/", opt.m().data()));
+  FRAGUA_TRY(model.param_store().add_safetensors(w, "v/", opt.v().data()));
   FRAGUA_TRY(w.write(dir + "/optimizer.safetensors", env));
   state["format"] = "fragua.train_state";
   state["version"] = 1;
@@ -151,10 +131,10 @@ Result<TrainState> load_checkpoint(const std::string& dir, Model& model, AdamW& 
   std::string text = FRAGUA_TRY(read_file(path, env));
   TrainState state = FRAGUA_TRY(parse_train_state(FRAGUA_TRY(parse_json(text, path)), path));
   auto mf = FRAGUA_TRY(format::SafetensorsFile::open(dir + "/model.safetensors"));
-  FRAGUA_TRY(read_all(mf, model, "", model.params().data()));
+  FRAGUA_TRY(model.param_store().read_safetensors(mf, "", model.params().data()));
   auto of = FRAGUA_TRY(format::SafetensorsFile::open(dir + "/optimizer.safetensors"));
-  FRAGUA_TRY(read_all(of, model, "m/", opt.m().data()));
-  FRAGUA_TRY(read_all(of, model, "v/", opt.v().data()));
+  FRAGUA_TRY(model.param_store().read_safetensors(of, "m/", opt.m().data()));
+  FRAGUA_TRY(model.param_store().read_safetensors(of, "v/", opt.v().data()));
   opt.set_t(state.adam_t);
   return state;
 }
