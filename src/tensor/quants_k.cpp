@@ -1,77 +1,57 @@
 // The k-quants (256-element super-blocks): scalar dequantization bit-exact to ggml's
-// dequantize_row_q{2,3,4,5,6,8}_K, and reference quantizers for Q4_K (weights) and Q8_K
-// (activations), following the algorithms of ggml's quantize_row_*_ref.
+// dequantize_row_q{2,3,4,5,6,8}_K, and reference quantizers for Q2_K..Q6_K (weights) and Q8_K
+// (activations), following the algorithms of ggml's quantize_row_*_ref (ggml-quants.c): the
+// same searches in the same order, so that on the same input the bytes agree with llama.cpp's.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
 #include "fragua/tensor/blocks.h"
 #include "fragua/tensor/half.h"
+#include "tensor/kquant_search.h"
 
 namespace fragua::tensor {
 namespace {
 
-// Round to nearest, ties to even (ggml's nearest_int, valid for |v| < 2^22).
-int nearest_int(float v) { return static_cast<int>(std::nearbyint(v)); }
+using kq::nearest_int;
 
-// Fits x[i] ~ scale * L[i] - the_min with L in [0, nmax] by weighted least squares over a sweep
-// of candidate inverse scales (ggml's make_qkx2_quants, rmin/rdelta/nstep define the sweep).
-float fit_scale_min(int n, int nmax, const float* x, const float* w, uint8_t* L, float* the_min, float rmin,
-                    float rdelta, int nstep) {
-  float min = x[0], max = x[0], sum_w = w[0], sum_x = w[0] * x[0];
-  for (int i = 1; i < n; ++i) {
-    min = std::min(min, x[i]);
-    max = std::max(max, x[i]);
-    sum_w += w[i];
-    sum_x += w[i] * x[i];
+// Q4_K/Q5_K without an importance matrix: per 32-element group, the min/scale search weighted by
+// av_x + |x| (av_x the group's RMS), then the 8 scales and 8 mins quantized to 6 bits against
+// their maxima, and the levels recomputed from the stored (rounded) scales.
+void quant_k4_ref(const float* x, int nmax, uint16_t* d_out, uint16_t* dmin_out, uint8_t* scales, uint8_t* L) {
+  float weights[32], mins[8], sc[8];
+  float max_scale = 0, max_min = 0;
+  const bool five_bit = nmax == 31;
+  for (int j = 0; j < 8; ++j) {
+    const float* xs = x + 32 * j;
+    float sum_x2 = 0;
+    for (int l = 0; l < 32; ++l) sum_x2 += xs[l] * xs[l];
+    const float av_x = std::sqrt(sum_x2 / 32);
+    for (int l = 0; l < 32; ++l) weights[l] = av_x + std::fabs(xs[l]);
+    sc[j] = kq::fit_scale_min(32, nmax, xs, weights, L + 32 * j, &mins[j], five_bit ? -0.5f : -1.0f, 0.1f,
+                              five_bit ? 15 : 20, false);
+    max_scale = std::max(max_scale, sc[j]);
+    max_min = std::max(max_min, mins[j]);
   }
-  if (min > 0) min = 0;
-  if (max == min) {
-    std::fill(L, L + n, 0);
-    *the_min = -min;
-    return 0.0f;
+  const float inv_scale = max_scale > 0 ? 63.0f / max_scale : 0.0f;
+  const float inv_min = max_min > 0 ? 63.0f / max_min : 0.0f;
+  int ls[8], lm[8];
+  for (int j = 0; j < 8; ++j) {
+    ls[j] = std::min(63, nearest_int(inv_scale * sc[j]));
+    lm[j] = std::min(63, nearest_int(inv_min * mins[j]));
   }
-  float iscale = static_cast<float>(nmax) / (max - min);
-  float scale = 1 / iscale;
-  float best_error = 0;
-  for (int i = 0; i < n; ++i) {
-    L[i] = static_cast<uint8_t>(std::clamp(nearest_int(iscale * (x[i] - min)), 0, nmax));
-    const float diff = scale * L[i] + min - x[i];
-    best_error += w[i] * diff * diff;
+  kq::pack_k4_scales(ls, lm, scales);
+  *d_out = fp32_to_fp16(max_scale / 63.0f);
+  *dmin_out = fp32_to_fp16(max_min / 63.0f);
+  for (int j = 0; j < 8; ++j) {
+    uint8_t s, m;
+    k4_scale_min(j, scales, s, m);
+    const float d = fp16_to_fp32(*d_out) * s;
+    if (d == 0.0f) continue;
+    const float dm = fp16_to_fp32(*dmin_out) * m;
+    for (int l = 0; l < 32; ++l)
+      L[32 * j + l] = static_cast<uint8_t>(std::clamp(nearest_int((x[32 * j + l] + dm) / d), 0, nmax));
   }
-  uint8_t laux[32];
-  for (int is = 0; is <= nstep; ++is) {
-    iscale = (rmin + rdelta * static_cast<float>(is) + static_cast<float>(nmax)) / (max - min);
-    float sum_l = 0, sum_l2 = 0, sum_xl = 0;
-    for (int i = 0; i < n; ++i) {
-      const int l = std::clamp(nearest_int(iscale * (x[i] - min)), 0, nmax);
-      laux[i] = static_cast<uint8_t>(l);
-      sum_l += w[i] * static_cast<float>(l);
-      sum_l2 += w[i] * static_cast<float>(l * l);
-      sum_xl += w[i] * static_cast<float>(l) * x[i];
-    }
-    const float det = sum_w * sum_l2 - sum_l * sum_l;
-    if (det <= 0) continue;
-    float this_scale = (sum_w * sum_xl - sum_x * sum_l) / det;
-    float this_min = (sum_l2 * sum_x - sum_l * sum_xl) / det;
-    if (this_min > 0) {
-      this_min = 0;
-      this_scale = sum_xl / sum_l2;
-    }
-    float err = 0;
-    for (int i = 0; i < n; ++i) {
-      const float diff = this_scale * laux[i] + this_min - x[i];
-      err += w[i] * diff * diff;
-    }
-    if (err < best_error) {
-      std::copy(laux, laux + n, L);
-      best_error = err;
-      scale = this_scale;
-      min = this_min;
-    }
-  }
-  *the_min = -min;
-  return scale;
 }
 
 }  // namespace
@@ -192,54 +172,99 @@ void dequant_q8_k(const void* src, float* y, int64_t n) {
   }
 }
 
+void quant_q2_k_ref(const float* x, void* dst, int64_t n) {
+  constexpr float kScaleLevels = 15.0f;  // scales and mins are 4-bit
+  auto* b = static_cast<BlockQ2_K*>(dst);
+  for (int64_t i = 0; i < n / qk_k; ++i, x += qk_k) {
+    uint8_t L[qk_k];
+    float weights[16], mins[16], scales[16];
+    float max_scale = 0, max_min = 0;
+    for (int j = 0; j < 16; ++j) {
+      for (int l = 0; l < 16; ++l) weights[l] = std::fabs(x[16 * j + l]);
+      scales[j] = kq::fit_scale_min(16, 3, x + 16 * j, weights, L + 16 * j, &mins[j], -0.5f, 0.1f, 15, true);
+      max_scale = std::max(max_scale, scales[j]);
+      max_min = std::max(max_min, mins[j]);
+    }
+    if (max_scale > 0) {
+      const float iscale = kScaleLevels / max_scale;
+      for (int j = 0; j < 16; ++j) b[i].scales[j] = static_cast<uint8_t>(nearest_int(iscale * scales[j]));
+      b[i].d = fp32_to_fp16(max_scale / kScaleLevels);
+    } else {
+      std::memset(b[i].scales, 0, sizeof(b[i].scales));
+      b[i].d = fp32_to_fp16(0.0f);
+    }
+    if (max_min > 0) {
+      const float iscale = kScaleLevels / max_min;
+      for (int j = 0; j < 16; ++j)
+        b[i].scales[j] = static_cast<uint8_t>(b[i].scales[j] | (nearest_int(iscale * mins[j]) << 4));
+      b[i].dmin = fp32_to_fp16(max_min / kScaleLevels);
+    } else {
+      b[i].dmin = fp32_to_fp16(0.0f);
+    }
+    for (int j = 0; j < 16; ++j) {
+      const float d = fp16_to_fp32(b[i].d) * static_cast<float>(b[i].scales[j] & 0xF);
+      if (d == 0.0f) continue;
+      const float dm = fp16_to_fp32(b[i].dmin) * static_cast<float>(b[i].scales[j] >> 4);
+      for (int l = 0; l < 16; ++l)
+        L[16 * j + l] = static_cast<uint8_t>(std::clamp(nearest_int((x[16 * j + l] + dm) / d), 0, 3));
+    }
+    kq::pack_2bit(L, b[i].qs);
+  }
+}
+
+void quant_q3_k_ref(const float* x, void* dst, int64_t n) {
+  auto* b = static_cast<BlockQ3_K*>(dst);
+  for (int64_t i = 0; i < n / qk_k; ++i, x += qk_k) {
+    uint8_t L[qk_k];
+    float scales[16];
+    float max_scale = 0, amax = 0;
+    for (int j = 0; j < 16; ++j) {
+      scales[j] = kq::fit_symmetric_refined(16, 4, x + 16 * j, L + 16 * j);
+      if (std::fabs(scales[j]) > amax) {
+        amax = std::fabs(scales[j]);
+        max_scale = scales[j];
+      }
+    }
+    if (max_scale != 0.0f) {
+      // The signed extreme maps to -32, the extra level of the six-bit range [-32, 31].
+      const float iscale = -32.0f / max_scale;
+      int ls[16];
+      for (int j = 0; j < 16; ++j) ls[j] = std::clamp(nearest_int(iscale * scales[j]), -32, 31) + 32;
+      kq::pack_q3_scales(ls, b[i].scales);
+      b[i].d = fp32_to_fp16(1 / iscale);
+    } else {
+      std::memset(b[i].scales, 0, sizeof(b[i].scales));
+      b[i].d = fp32_to_fp16(0.0f);
+    }
+    for (int j = 0; j < 16; ++j) {
+      const float d = fp16_to_fp32(b[i].d) * static_cast<float>(kq::q3_scale(b[i].scales, j));
+      if (d == 0.0f) continue;
+      for (int l = 0; l < 16; ++l)
+        L[16 * j + l] = static_cast<uint8_t>(std::clamp(nearest_int(x[16 * j + l] / d), -4, 3) + 4);
+    }
+    kq::pack_q3(L, b[i].hmask, b[i].qs);
+  }
+}
+
 void quant_q4_k_ref(const float* x, void* dst, int64_t n) {
   auto* b = static_cast<BlockQ4_K*>(dst);
   for (int64_t i = 0; i < n / qk_k; ++i, x += qk_k) {
     uint8_t L[qk_k];
-    float weights[32], mins[8], scales[8];
-    float max_scale = 0, max_min = 0;
-    for (int j = 0; j < 8; ++j) {
-      const float* xs = x + 32 * j;
-      float sum_x2 = 0;
-      for (int l = 0; l < 32; ++l) sum_x2 += xs[l] * xs[l];
-      const float av_x = std::sqrt(sum_x2 / 32);
-      for (int l = 0; l < 32; ++l) weights[l] = av_x + std::fabs(xs[l]);
-      scales[j] = fit_scale_min(32, 15, xs, weights, L + 32 * j, &mins[j], -1.0f, 0.1f, 20);
-      max_scale = std::max(max_scale, scales[j]);
-      max_min = std::max(max_min, mins[j]);
-    }
-    const float inv_scale = max_scale > 0 ? 63.0f / max_scale : 0.0f;
-    const float inv_min = max_min > 0 ? 63.0f / max_min : 0.0f;
-    std::memset(b[i].scales, 0, sizeof(b[i].scales));
-    for (int j = 0; j < 8; ++j) {
-      const int ls = std::min(63, nearest_int(inv_scale * scales[j]));
-      const int lm = std::min(63, nearest_int(inv_min * mins[j]));
-      if (j < 4) {
-        b[i].scales[j] = static_cast<uint8_t>(ls);
-        b[i].scales[j + 4] = static_cast<uint8_t>(lm);
-      } else {
-        b[i].scales[j + 4] = static_cast<uint8_t>((ls & 0xF) | ((lm & 0xF) << 4));
-        b[i].scales[j - 4] |= static_cast<uint8_t>((ls >> 4) << 6);
-        b[i].scales[j] |= static_cast<uint8_t>((lm >> 4) << 6);
-      }
-    }
-    b[i].d = fp32_to_fp16(max_scale / 63.0f);
-    b[i].dmin = fp32_to_fp16(max_min / 63.0f);
-    // Requantize against the rounded scales actually stored.
-    for (int j = 0; j < 8; ++j) {
-      uint8_t sc, m;
-      k4_scale_min(j, b[i].scales, sc, m);
-      const float d = fp16_to_fp32(b[i].d) * sc;
-      if (d == 0.0f) continue;
-      const float dm = fp16_to_fp32(b[i].dmin) * m;
-      for (int l = 0; l < 32; ++l)
-        L[32 * j + l] = static_cast<uint8_t>(std::clamp(nearest_int((x[32 * j + l] + dm) / d), 0, 15));
-    }
-    uint8_t* q = b[i].qs;
-    for (int j = 0; j < qk_k; j += 64, q += 32)
-      for (int l = 0; l < 32; ++l) q[l] = static_cast<uint8_t>(L[j + l] | (L[j + l + 32] << 4));
+    quant_k4_ref(x, 15, &b[i].d, &b[i].dmin, b[i].scales, L);
+    kq::pack_q4(L, b[i].qs);
   }
 }
+
+void quant_q5_k_ref(const float* x, void* dst, int64_t n) {
+  auto* b = static_cast<BlockQ5_K*>(dst);
+  for (int64_t i = 0; i < n / qk_k; ++i, x += qk_k) {
+    uint8_t L[qk_k];
+    quant_k4_ref(x, 31, &b[i].d, &b[i].dmin, b[i].scales, L);
+    kq::pack_q5(L, b[i].qh, b[i].qs);
+  }
+}
+
+void quant_q6_k_ref(const float* x, void* dst, int64_t n) { quant_q6_k_weighted(x, dst, n, nullptr); }
 
 void quant_q8_k_ref(const float* x, void* dst, int64_t n) {
   auto* b = static_cast<BlockQ8_K*>(dst);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "fragua/tensor/half.h"
+#include "fragua/tensor/quantize.h"
 #include "test_util.h"
 
 namespace fragua {
@@ -100,7 +101,8 @@ TEST(DTypeTable, SizesAndNames) {
   EXPECT_FALSE(dtype_from_name("q9_9").has_value());
   EXPECT_EQ(dtype_traits(static_cast<DType>(99)), nullptr);
   EXPECT_EQ(dtype_traits(DType::i32), nullptr);
-  for (DType t : {DType::q8_0, DType::q4_0, DType::q4_k, DType::q8_k, DType::f16, DType::bf16})
+  for (DType t : {DType::q8_0, DType::q4_0, DType::q2_k, DType::q3_k, DType::q4_k, DType::q5_k, DType::q6_k,
+                  DType::q8_k, DType::f16, DType::bf16})
     EXPECT_NE(dtype_traits(t)->from_float_ref, nullptr) << dtype_name(t);
 }
 
@@ -150,6 +152,8 @@ INSTANTIATE_TEST_SUITE_P(Types, QuantizeRoundTrip,
                                            RoundTrip{DType::q4_1, 0.12}, RoundTrip{DType::q5_0, 0.07},
                                            RoundTrip{DType::q5_1, 0.06}, RoundTrip{DType::q4_k, 0.12},
                                            RoundTrip{DType::q8_k, 0.03}, RoundTrip{DType::f16, 0.001},
+                                           RoundTrip{DType::q2_k, 0.33}, RoundTrip{DType::q3_k, 0.18},
+                                           RoundTrip{DType::q5_k, 0.045}, RoundTrip{DType::q6_k, 0.025},
                                            RoundTrip{DType::bf16, 0.005}));
 
 TEST(QuantizeRef, Q4_0ElementBound) {
@@ -181,6 +185,94 @@ TEST(QuantizeRef, Q8_KBlockSums) {
     }
   }
 }
+
+}  // namespace
+}  // namespace fragua
+
+namespace fragua {
+namespace {
+
+// Byte-exact against llama.cpp's llama-quantize on the same rows (tests/reference/tensor/
+// llama_quantize_ref.py cut them from its output; every type here quantizes without an imatrix).
+class LlamaQuantizeGolden : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(LlamaQuantizeGolden, BytesMatchLlamaCpp) {
+  const std::string name = GetParam();
+  const DType type = *dtype_from_name(name);
+  const auto in = read_golden("llama_quant_in.f32");
+  const auto want = read_golden("llama_quant_" + name + ".bin");
+  constexpr int64_t kRows = 8;
+  const int64_t n_per_row = static_cast<int64_t>(in.size() / 4) / kRows;
+  ASSERT_EQ(want.size(), kRows * row_size(type, n_per_row));
+  std::vector<float> x(in.size() / 4);
+  std::memcpy(x.data(), in.data(), in.size());
+  std::vector<char> got(want.size());
+  ASSERT_TRUE(quantize_rows(type, x.data(), got.data(), kRows, n_per_row).ok());
+  const size_t block = dtype_traits(type)->type_size;
+  int bad = 0;
+  for (size_t i = 0; i < got.size() && bad < 5; ++i) {
+    if (got[i] != want[i]) {
+      ++bad;
+      ADD_FAILURE() << name << ": byte " << i << " (block " << i / block << ", byte " << i % block << " in it) is "
+                    << int(uint8_t(got[i])) << ", llama.cpp wrote " << int(uint8_t(want[i]));
+    }
+  }
+}
+
+// An importance matrix moves the error away from the columns it marks: the importance-weighted
+// squared error is lower than the unweighted quantizer's, and the importance-blind error is
+// not far above it (the search trades, it does not break the format).
+class ImportanceQuantize : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(ImportanceQuantize, LowersTheWeightedError) {
+  const DType type = *dtype_from_name(GetParam());
+  constexpr int64_t kRows = 16, kCols = 512;
+  std::mt19937 rng(5);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::exponential_distribution<float> ed(1.0f);
+  std::vector<float> x(kRows * kCols), imp(kCols);
+  for (auto& v : x) v = nd(rng);
+  for (int64_t j = 0; j < kCols; ++j) imp[j] = ed(rng) * (j % 7 == 0 ? 100.0f : 1.0f);
+  const size_t bytes = kRows * row_size(type, kCols);
+  std::vector<uint8_t> plain(bytes), weighted(bytes), ref(bytes);
+  ASSERT_TRUE(quantize_rows(type, x.data(), plain.data(), kRows, kCols).ok());
+  ASSERT_TRUE(quantize_rows(type, x.data(), weighted.data(), kRows, kCols, imp.data()).ok());
+  dtype_traits(type)->from_float_ref(x.data(), ref.data(), kRows * kCols);
+  EXPECT_EQ(plain, ref) << "without importance, quantize_rows is the reference quantizer";
+  EXPECT_TRUE(dtype_uses_importance(type));
+  auto errors = [&](const std::vector<uint8_t>& q) {
+    std::vector<float> y(x.size());
+    dtype_traits(type)->to_float(q.data(), y.data(), kRows * kCols);
+    double w = 0, u = 0;
+    for (size_t i = 0; i < x.size(); ++i) {
+      const double d2 = double(x[i] - y[i]) * (x[i] - y[i]);
+      w += imp[i % kCols] * d2;
+      u += d2;
+    }
+    return std::pair{w, u};
+  };
+  const auto [w_plain, u_plain] = errors(plain);
+  const auto [w_imp, u_imp] = errors(weighted);
+  EXPECT_LT(w_imp, 0.9 * w_plain) << GetParam();
+  EXPECT_LT(u_imp, 2.0 * u_plain) << GetParam();
+}
+
+INSTANTIATE_TEST_SUITE_P(KQuants, ImportanceQuantize, ::testing::Values("q2_k", "q3_k", "q4_k", "q5_k", "q6_k"));
+
+TEST(QuantizeRows, RejectsRowsThatAreNotWholeBlocks) {
+  std::vector<float> x(300);
+  std::vector<uint8_t> q(1024);
+  const Status s = quantize_rows(DType::q4_k, x.data(), q.data(), 1, 300);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code(), ErrorCode::invalid_argument);
+  EXPECT_NE(s.error().message().find("300"), std::string::npos) << s.error().message();
+  EXPECT_FALSE(quantize_rows(DType::q8_1, x.data(), q.data(), 1, 256).ok()) << "q8_1 has no quantizer";
+  EXPECT_FALSE(dtype_uses_importance(DType::q8_0));
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, LlamaQuantizeGolden,
+                         ::testing::Values("q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q2_k", "q3_k", "q4_k", "q5_k",
+                                           "q6_k"));
 
 }  // namespace
 }  // namespace fragua

@@ -115,7 +115,17 @@ void dequant_q4_k(const void*, float*, int64_t);
 void dequant_q5_k(const void*, float*, int64_t);
 void dequant_q6_k(const void*, float*, int64_t);
 void dequant_q8_k(const void*, float*, int64_t);
+void quant_q2_k_ref(const float*, void*, int64_t);
+void quant_q3_k_ref(const float*, void*, int64_t);
 void quant_q4_k_ref(const float*, void*, int64_t);
+void quant_q5_k_ref(const float*, void*, int64_t);
+void quant_q6_k_ref(const float*, void*, int64_t);
+// K-quants weighted by an importance per element (n values beside x; null: the reference above).
+void quant_q2_k_weighted(const float* x, void* dst, int64_t n, const float* importance);
+void quant_q3_k_weighted(const float* x, void* dst, int64_t n, const float* importance);
+void quant_q4_k_weighted(const float* x, void* dst, int64_t n, const float* importance);
+void quant_q5_k_weighted(const float* x, void* dst, int64_t n, const float* importance);
+void quant_q6_k_weighted(const float* x, void* dst, int64_t n, const float* importance);
 void quant_q8_k_ref(const float*, void*, int64_t);
 void dequant_f32(const void*, float*, int64_t);
 void dequant_f16(const void*, float*, int64_t);
