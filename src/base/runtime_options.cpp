@@ -1,6 +1,7 @@
 #include "fragua/base/runtime_options.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdint>
 #include <cstdlib>
@@ -33,6 +34,21 @@ RuntimeOptions runtime_options() {
     else if (ec == std::errc() && n > 0)
       o.threads = static_cast<int>(std::min<int64_t>(n, INT32_MAX));
   }
+  o.hf_endpoint = env("HF_ENDPOINT");
+  while (o.hf_endpoint.ends_with('/')) o.hf_endpoint.pop_back();
+  o.hf_token = env("HF_TOKEN");
+  if (std::string c = env("HF_HUB_CACHE"); !c.empty())
+    o.hf_hub_cache = c;
+  else if (std::string h = env("HF_HOME"); !h.empty())
+    o.hf_hub_cache = h + "/hub";
+  else if (std::string x = env("XDG_CACHE_HOME"); !x.empty())
+    o.hf_hub_cache = x + "/huggingface/hub";
+  else if (std::string home = env("HOME"); !home.empty())
+    o.hf_hub_cache = home + "/.cache/huggingface/hub";
+  // huggingface_hub's truthy values (constants._is_true): "1", "ON", "YES", "TRUE", any case.
+  std::string off = env("HF_HUB_OFFLINE");
+  std::transform(off.begin(), off.end(), off.begin(), [](unsigned char c) { return std::tolower(c); });
+  o.hf_hub_offline = off == "1" || off == "on" || off == "yes" || off == "true";
   o.mpi_launched = std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMI_SIZE") || std::getenv("PMIX_RANK");
   return o;
 }

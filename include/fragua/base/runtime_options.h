@@ -16,6 +16,12 @@ struct RuntimeOptions {
   bool pack_weights = true;   // FRAGUA_PACK=0 keeps quantized weights in the file's layout
   int threads = 0;            // FRAGUA_THREADS: default thread count (0: one per core)
   bool mpi_launched = false;  // OMPI_COMM_WORLD_SIZE, PMI_SIZE or PMIX_RANK set by mpirun/srun
+  // The Hugging Face hub, under the names huggingface_hub reads (so one setting serves both).
+  std::string hf_endpoint;    // HF_ENDPOINT: hub or mirror URL ("" : https://huggingface.co)
+  std::string hf_token;       // HF_TOKEN: access token for gated and private repositories
+  std::string hf_hub_cache;   // the hub cache: HF_HUB_CACHE, else HF_HOME/hub, else
+                              // $XDG_CACHE_HOME/huggingface/hub, else $HOME/.cache/huggingface/hub
+  bool hf_hub_offline = false;  // HF_HUB_OFFLINE=1 (or true/yes/on): the cache only, no network
 };
 
 // Read from the environment at each call (a getenv per field): tests and benchmarks switch them
