@@ -18,8 +18,9 @@ Status check_tokenizer_fits(const tokenize::Tokenizer& tok, const Model& model) 
 
 Result<LoadedModel> open_model(const std::string& path, const OpenOptions& options) {
   LoadedModel m;
-  m.path = path;
-  m.model = FRAGUA_TRY(Model::load(path));
+  Env& env = options.hub.env ? *options.hub.env : Env::posix();
+  m.path = !env.file_exists(path) && is_hub_model_spec(path) ? FRAGUA_TRY(resolve_hub_model(path, options.hub)) : path;
+  m.model = FRAGUA_TRY(Model::load(m.path));
   m.context = FRAGUA_TRY(Context::create(*m.model, options.context));
   if (!options.tokenizer_path.empty())
     m.tokenizer = std::make_unique<tokenize::Tokenizer>(FRAGUA_TRY(tokenize::Tokenizer::load(options.tokenizer_path)));

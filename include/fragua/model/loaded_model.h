@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "fragua/base/error.h"
+#include "fragua/model/hub.h"
 #include "fragua/model/model.h"
 #include "fragua/tokenize/tokenizer.h"
 
@@ -19,6 +20,9 @@ struct OpenOptions {
   // model's own, if it has one.
   std::string tokenizer_path;
   ContextParams context;
+  // Where a model named "org/name[:FILE]" comes from (defaults: HF_ENDPOINT, HF_TOKEN, the hub
+  // cache, HF_HUB_OFFLINE).
+  HubOptions hub;
 };
 
 struct LoadedModel {
@@ -30,7 +34,9 @@ struct LoadedModel {
   std::vector<int32_t> eog_ids;  // the tokenizer's end-of-generation ids (empty without one)
 };
 
-// Loads the model, creates its context and loads the tokenizer. A tokenizer with more tokens than
+// Loads the model, creates its context and loads the tokenizer. `path` is a GGUF file or, when no
+// such file exists, a hub model "org/name[:FILE]" resolved through the hub cache and pulled on
+// first use (resolve_hub_model); `path` in the result is then the local file. A tokenizer with more tokens than
 // the model's vocabulary is refused: the model could not embed its ids. A smaller one is accepted
 // (the vocabulary is often padded).
 Result<LoadedModel> open_model(const std::string& path, const OpenOptions& options = {});
