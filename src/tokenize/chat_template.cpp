@@ -1,11 +1,14 @@
-// Built-in chat formats. A model's GGUF carries its Jinja template in tokenizer.chat_template;
-// rather than run Jinja, the template is recognised by the special markers it writes (the same
-// approach as llama.cpp's llm_chat_detect_template) and rendered by the matching function
-// below. A template that matches none is an error: a wrong prompt format silently degrades a
-// model, so it must never be guessed.
+// Chat templates. A Jinja template (what models ship) is rendered by the interpreter in jinja/,
+// which keeps apart the bytes the template's literals wrote (markup, where control tokens are
+// meant) and those that came from the messages (never control tokens). The built-in formats
+// below stay for tokenizers without a template and for `--template NAME`; text without Jinja
+// tags is recognised by the special markers it writes (as llama.cpp's
+// llm_chat_detect_template does). Anything else is an error: a wrong prompt format silently
+// degrades a model, so it must never be guessed.
 #include <array>
 
 #include "fragua/tokenize/tokenizer.h"
+#include "tokenize/jinja/jinja.h"
 
 namespace fragua::tokenize {
 
@@ -103,9 +106,14 @@ constexpr std::array<Format, 5> kFormats = {{
     {"llama2", {"[INST]", nullptr}, render_llama2},
 }};
 
-const Format* find_format(std::string_view t) {
+const Format* find_format_by_name(std::string_view t) {
   for (const auto& f : kFormats)
     if (t == f.name) return &f;
+  return nullptr;
+}
+
+const Format* find_format(std::string_view t) {
+  if (const Format* f = find_format_by_name(t)) return f;
   for (const auto& f : kFormats) {
     bool all = true;
     for (const char* m : f.markers)
@@ -115,31 +123,110 @@ const Format* find_format(std::string_view t) {
   return nullptr;
 }
 
-}  // namespace
+bool is_jinja(std::string_view t) { return !find_format_by_name(t) && jinja::looks_like_jinja(t); }
 
-Result<std::string> detect_chat_template(std::string_view t) {
-  if (const Format* f = find_format(t)) return std::string(f->name);
+Result<std::string> unknown_template(std::string_view t) {
   std::string head(t.substr(0, 80));
   for (char& c : head)
     if (c == '\n') c = ' ';
   return unsupported_error(
-      "unknown chat template '{}{}': supported are chatml, llama3, granite, phi3, llama2 "
-      "(pass one of these names to override)",
+      "unknown chat template '{}{}': supported are Jinja templates and the names chatml, llama3, granite, phi3, "
+      "llama2",
       head, t.size() > 80 ? "..." : "");
 }
 
-Result<ChatPrompt> render_chat(std::string_view template_or_name, std::span<const ChatMessage> messages,
-                               bool add_generation_prompt) {
-  const Format* f = find_format(template_or_name);
-  if (!f) return detect_chat_template(template_or_name).error();
+nlohmann::ordered_json messages_json(std::span<const ChatMessage> messages) {
+  auto j = nlohmann::ordered_json::array();
+  for (const auto& m : messages) j.push_back({{"role", m.role}, {"content", m.content}});
+  return j;
+}
+
+Result<ChatPrompt> render_jinja(std::string_view text, const nlohmann::ordered_json& messages, bool gen,
+                                const ChatContext& ctx) {
+  auto tmpl = FRAGUA_TRY(jinja::Template::parse(text));
+  nlohmann::ordered_json markup = {
+      {"bos_token", ctx.bos_token}, {"eos_token", ctx.eos_token}, {"add_generation_prompt", gen}};
+  nlohmann::ordered_json data = nlohmann::ordered_json::object();
+  if (ctx.variables.is_object())
+    for (const auto& [k, v] : ctx.variables.items()) data[k] = v;
+  data["messages"] = messages;
+  data["tools"] = ctx.tools;  // none without tools, as transformers passes tools=None
+  return tmpl.render(markup, data);
+}
+
+Result<ChatPrompt> render_builtin(const Format& f, std::span<const ChatMessage> messages, bool gen) {
   for (size_t i = 0; i < messages.size(); ++i)
     if (messages[i].role != "system" && messages[i].role != "user" && messages[i].role != "assistant" &&
         messages[i].role != "tool")
       return invalid_argument_error("chat message {}: unknown role '{}' (system, user, assistant, tool)", i,
                                     messages[i].role.substr(0, 40));
   PromptBuilder b;
-  f->render(messages, add_generation_prompt, b);
+  f.render(messages, gen, b);
   return b.take();
+}
+
+Result<std::vector<int32_t>> encode_prompt(const Tokenizer& tok, const ChatPrompt& p, bool jinja,
+                                           const std::string& bos) {
+  // A Jinja template that writes bos_token itself gets no second BOS from the tokenizer.
+  const bool template_bos = jinja && !bos.empty() && p.text.starts_with(bos) && !p.parts.empty() &&
+                            p.parts[0].parse_special && p.parts[0].size >= bos.size();
+  return tok.try_encode_parts(p.text, p.parts, /*add_special=*/!template_bos);
+}
+
+ChatContext with_tokens(const Tokenizer& tok, ChatContext ctx) {
+  if (ctx.bos_token.empty() && tok.bos_id() >= 0) ctx.bos_token = tok.token_text(tok.bos_id());
+  if (ctx.eos_token.empty() && tok.eos_id() >= 0) ctx.eos_token = tok.token_text(tok.eos_id());
+  return ctx;
+}
+
+}  // namespace
+
+// A Jinja template must parse, and must write what it is given: one user message rendered with
+// it has to appear in the output. A template that raises on this probe (one that demands a
+// system message, say) is accepted; one that renders without the message (`{{ weird }}`) is not,
+// since it would silently drop the conversation.
+Result<std::string> detect_chat_template(std::string_view t) {
+  if (is_jinja(t)) {
+    FRAGUA_TRY(jinja::Template::parse(t));
+    const std::string probe_text = "Fragua probe 7f3a";
+    const auto msgs = nlohmann::ordered_json::array({{{"role", "user"}, {"content", probe_text}}});
+    auto probe = render_jinja(t, msgs, true, {});
+    if (probe.ok() && probe->text.find(probe_text) == std::string::npos)
+      return invalid_argument_error(
+          "chat template does not write the messages: a user message rendered with it is missing from its output");
+    return std::string("jinja");
+  }
+  if (const Format* f = find_format(t)) return std::string(f->name);
+  return unknown_template(t);
+}
+
+Result<ChatPrompt> render_chat(std::string_view template_or_name, std::span<const ChatMessage> messages,
+                               bool add_generation_prompt) {
+  if (is_jinja(template_or_name))
+    return render_jinja(template_or_name, messages_json(messages), add_generation_prompt, {});
+  const Format* f = find_format(template_or_name);
+  if (!f) return unknown_template(template_or_name).error();
+  return render_builtin(*f, messages, add_generation_prompt);
+}
+
+Result<ChatPrompt> render_chat_json(std::string_view template_or_name, const nlohmann::ordered_json& messages,
+                                    bool add_generation_prompt, const ChatContext& context) {
+  if (!messages.is_array()) return invalid_argument_error("chat messages: expected a JSON array");
+  if (is_jinja(template_or_name)) return render_jinja(template_or_name, messages, add_generation_prompt, context);
+  const Format* f = find_format(template_or_name);
+  if (!f) return unknown_template(template_or_name).error();
+  std::vector<ChatMessage> plain;
+  for (size_t i = 0; i < messages.size(); ++i) {
+    const auto& m = messages[i];
+    if (!m.is_object() || !m.contains("role") || !m["role"].is_string() || !m.contains("content") ||
+        !m["content"].is_string())
+      return invalid_argument_error(
+          "chat message {}: the built-in format '{}' takes a string role and content (use a Jinja template for "
+          "content parts or tool calls)",
+          i, f->name);
+    plain.push_back({m["role"].get<std::string>(), m["content"].get<std::string>()});
+  }
+  return render_builtin(*f, plain, add_generation_prompt);
 }
 
 Result<std::string> apply_chat_template(std::string_view template_or_name, std::span<const ChatMessage> messages,
@@ -149,8 +236,15 @@ Result<std::string> apply_chat_template(std::string_view template_or_name, std::
 
 Result<std::vector<int32_t>> encode_chat(const Tokenizer& tok, std::string_view template_or_name,
                                          std::span<const ChatMessage> messages, bool add_generation_prompt) {
-  ChatPrompt p = FRAGUA_TRY(render_chat(template_or_name, messages, add_generation_prompt));
-  return tok.try_encode_parts(p.text, p.parts, /*add_special=*/true);
+  return encode_chat_json(tok, template_or_name, messages_json(messages), add_generation_prompt, {});
+}
+
+Result<std::vector<int32_t>> encode_chat_json(const Tokenizer& tok, std::string_view template_or_name,
+                                              const nlohmann::ordered_json& messages, bool add_generation_prompt,
+                                              ChatContext context) {
+  context = with_tokens(tok, std::move(context));
+  ChatPrompt p = FRAGUA_TRY(render_chat_json(template_or_name, messages, add_generation_prompt, context));
+  return encode_prompt(tok, p, is_jinja(template_or_name), context.bos_token);
 }
 
 }  // namespace fragua::tokenize

@@ -22,6 +22,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "fragua/base/error.h"
 
 namespace fragua::format {
@@ -143,10 +145,13 @@ std::string normalize(std::string_view text, Normalization form);
 std::string_view normalization_name(Normalization form);
 Result<Normalization> parse_normalization(std::string_view name);
 
-// Chat templates: the built-in formats of the supported models. `template_or_name` is either a
-// name ("chatml", "llama3", "granite", "llama2") or a Jinja template string as found in
-// `tokenizer.chat_template`, recognised by its markers; anything else is an unsupported error
-// rather than a silently wrong prompt.
+// Chat templates. `template_or_name` is a built-in format's name ("chatml", "llama3", "granite",
+// "phi3", "llama2"), or a Jinja template as models ship it (tokenizer_config.json, GGUF
+// `tokenizer.chat_template`), rendered by the sandboxed interpreter of src/tokenize/jinja as
+// transformers renders it (trim_blocks, lstrip_blocks, its tojson). Text without Jinja tags is
+// recognised by a built-in format's markers; anything else is an error rather than a silently
+// wrong prompt. detect_chat_template returns the format's name, or "jinja" once the template
+// parses (a syntax error names its line and column).
 struct ChatMessage {
   std::string role, content;
 };
@@ -165,5 +170,24 @@ Result<ChatPrompt> render_chat(std::string_view template_or_name, std::span<cons
 // control tokens: "<|im_end|>" typed in a message is encoded as text (no role spoofing).
 Result<std::vector<int32_t>> encode_chat(const Tokenizer& tok, std::string_view template_or_name,
                                          std::span<const ChatMessage> messages, bool add_generation_prompt);
+
+// What a Jinja template reads besides `messages` and `add_generation_prompt` (the variables of
+// transformers' apply_chat_template). encode_chat fills bos_token/eos_token from the tokenizer
+// when they are empty.
+struct ChatContext {
+  std::string bos_token, eos_token;
+  nlohmann::ordered_json tools;      // a list of tool schemas, or null for none
+  nlohmann::ordered_json variables;  // more variables (an object), e.g. {"enable_thinking": false}
+};
+// Messages as JSON objects, as Hugging Face passes them: role, content (a string or a list of
+// parts), tool_calls... Every string in them, in tools and in variables is data: it never
+// becomes a control token. A built-in format takes string contents only.
+Result<ChatPrompt> render_chat_json(std::string_view template_or_name, const nlohmann::ordered_json& messages,
+                                    bool add_generation_prompt, const ChatContext& context);
+// With a Jinja template the tokenizer adds no BOS when the template wrote it (bos_token), as
+// transformers tokenizes a rendered chat without special tokens.
+Result<std::vector<int32_t>> encode_chat_json(const Tokenizer& tok, std::string_view template_or_name,
+                                              const nlohmann::ordered_json& messages, bool add_generation_prompt,
+                                              ChatContext context = {});
 
 }  // namespace fragua::tokenize
