@@ -85,6 +85,10 @@ const SafetensorsTensor* SafetensorsFile::find(std::string_view name) const {
   return nullptr;
 }
 
+void SafetensorsFile::release(const SafetensorsTensor& t) const {
+  if (t.n_bytes > 0) impl_->mapped.release(t.data, t.n_bytes);  // parse() of caller bytes: a no-op mapping
+}
+
 Status SafetensorsFile::read_f32(std::string_view name, float* dst, int64_t n) const {
   const SafetensorsTensor* t = find(name);
   if (!t) return not_found_error("{}: no tensor '{}'", impl_->path, name);

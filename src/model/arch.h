@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "fragua/format/gguf.h"
+#include "fragua/format/hf_config.h"
 #include "fragua/format/llama_hparams.h"
 #include "fragua/format/llama_tensors.h"
 #include "fragua/model/config.h"
@@ -14,6 +15,20 @@
 namespace fragua::model {
 
 struct ForwardPass;  // model/graph.h
+
+// Hugging Face import (`fragua convert`): the transformers class names in config.json's
+// "architectures" that this architecture converts, the checkpoint's name of each tensor role
+// ("{}" stands for the layer index), and the architecture's own config.json keys.
+struct HfTensorName {
+  format::TensorRole role;
+  std::string_view name;
+};
+struct HfImport {
+  std::span<const std::string_view> architectures;
+  std::span<const HfTensorName> tensors;
+  // Checks and reads what the shared keys (format::HfConfig::hparams) do not cover.
+  Status (*read_config)(const format::HfConfig& config, format::LlamaHParams& hp);
+};
 
 struct Architecture {
   std::string_view name;
@@ -27,10 +42,18 @@ struct Architecture {
   Status (*read_hparams)(const format::GgufFile& file, ModelConfig& config);
   // The forward graph, built from the shared blocks of model/graph.h.
   void (*forward)(ForwardPass& pass);
+  // Conversion from a Hugging Face checkpoint; null when there is none.
+  const HfImport* hf = nullptr;
 };
 
 const Architecture* find_architecture(std::string_view name);
 std::string known_architectures();
+// The architecture whose HfImport lists this config.json class name, or null.
+const Architecture* find_hf_architecture(std::string_view hf_class);
+std::string known_hf_architectures();
+// The checkpoint names of the Llama tensor table, as transformers' LlamaForCausalLM saves them
+// (shared by the architectures that reuse its modules: Granite, Mistral).
+std::span<const HfTensorName> llama_hf_tensor_names();
 
 // The shared Llama-family keys under config.arch's prefix (format::read_llama_hparams).
 Status read_decoder_hparams(const format::GgufFile& file, ModelConfig& config);

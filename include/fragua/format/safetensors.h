@@ -47,6 +47,9 @@ class SafetensorsFile {
   const std::vector<SafetensorsTensor>& tensors() const;
   const SafetensorsTensor* find(std::string_view name) const;
   const std::map<std::string, std::string>& metadata() const;
+  // Gives back the mapped pages of a tensor already read (MappedFile::release), so that a
+  // converter streaming a checkpoint larger than memory keeps only the tensor at hand resident.
+  void release(const SafetensorsTensor& t) const;
   // Copies an F32 tensor of exactly `n` elements into dst; errors name the tensor.
   Status read_f32(std::string_view name, float* dst, int64_t n) const;
 

@@ -21,6 +21,21 @@ constexpr format::FloatKey kGraniteKeys[] = {
 
 Status read_granite(const format::GgufFile& file, ModelConfig& c) { return read_own_hparams(file, arch::granite, c); }
 
+// transformers' GraniteConfig (every multiplier 1.0 when absent, attention_multiplier included:
+// HF scales scores by it, not by 1/sqrt(head_dim)) names the multipliers embedding_multiplier, attention_multiplier,
+// residual_multiplier and logits_scaling (modeling_granite.py: logits / logits_scaling), the
+// same quantities llama.cpp's GraniteModel converter writes under these GGUF keys.
+Status read_granite_hf(const format::HfConfig& c, format::LlamaHParams& hp) {
+  hp.embedding_scale = static_cast<float>(FRAGUA_TRY(c.get_number("embedding_multiplier", 1.0, 0.0, kMaxScale)));
+  hp.attention_scale = static_cast<float>(FRAGUA_TRY(c.get_number("attention_multiplier", 1.0, 0.0, kMaxScale)));
+  hp.residual_scale = static_cast<float>(FRAGUA_TRY(c.get_number("residual_multiplier", 1.0, 0.0, kMaxScale)));
+  hp.logit_scale = static_cast<float>(FRAGUA_TRY(c.get_number("logits_scaling", 1.0, 0.0, kMaxScale)));
+  return {};
+}
+
+constexpr std::string_view kHfClasses[] = {"GraniteForCausalLM"};
+const HfImport kHf{kHfClasses, llama_hf_tensor_names(), read_granite_hf};
+
 // Llama's blocks with the four multipliers.
 void forward_granite(ForwardPass& f) {
   const ModelConfig& c = f.c;
@@ -39,6 +54,7 @@ const Architecture arch::granite{
     .tensors = format::llama_tensors(),
     .read_hparams = read_granite,
     .forward = forward_granite,
+    .hf = &kHf,
 };
 
 }  // namespace fragua::model

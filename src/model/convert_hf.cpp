@@ -1,0 +1,296 @@
+// `fragua convert`: a Hugging Face Llama-family checkpoint to GGUF, after llama.cpp's
+// convert_hf_to_gguf.py (LlamaModel, GraniteModel): the same keys, tensor names, Q/K row
+// permutation, rope_freqs and file types, so the result also runs in llama.cpp.
+#include <algorithm>
+#include <cstring>
+#include <map>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "fragua/base/progress.h"
+#include "fragua/format/safetensors.h"
+#include "fragua/model/convert.h"
+#include "fragua/tensor/half.h"
+#include "fragua/tensor/quantize.h"
+#include "model/arch.h"
+
+namespace fragua::model {
+
+namespace {
+
+using format::TensorRole;
+
+// llama.cpp's llama_ftype values (general.file_type).
+uint32_t file_type(OutType t) {
+  switch (t) {
+    case OutType::f32:
+      return 0;  // LLAMA_FTYPE_ALL_F32
+    case OutType::f16:
+      return 1;  // LLAMA_FTYPE_MOSTLY_F16
+    case OutType::q8_0:
+      return 7;  // LLAMA_FTYPE_MOSTLY_Q8_0
+    case OutType::bf16:
+      return 32;  // LLAMA_FTYPE_MOSTLY_BF16
+  }
+  return 0;
+}
+
+DType matrix_dtype(OutType t) {
+  switch (t) {
+    case OutType::f32:
+      return DType::f32;
+    case OutType::f16:
+      return DType::f16;
+    case OutType::bf16:
+      return DType::bf16;
+    case OutType::q8_0:
+      return DType::q8_0;
+  }
+  return DType::f16;
+}
+
+std::string basename(const std::string& dir) {
+  std::string d = dir;
+  while (d.size() > 1 && d.back() == '/') d.pop_back();
+  const auto slash = d.rfind('/');
+  return slash == std::string::npos ? d : d.substr(slash + 1);
+}
+
+// Where each checkpoint tensor lives: the shards named by model.safetensors.index.json, or the
+// one model.safetensors.
+struct Checkpoint {
+  std::vector<format::SafetensorsFile> files;
+  std::map<std::string, std::pair<const format::SafetensorsFile*, const format::SafetensorsTensor*>> tensors;
+};
+
+Result<Checkpoint> open_checkpoint(const std::string& dir, Env& env) {
+  Checkpoint ck;
+  const std::string index_path = dir + "/model.safetensors.index.json";
+  if (!env.file_exists(index_path)) {
+    const std::string single = dir + "/model.safetensors";
+    if (!env.file_exists(single))
+      return not_found_error("{}: neither model.safetensors.index.json nor model.safetensors is there", dir);
+    ck.files.push_back(FRAGUA_TRY(format::SafetensorsFile::open(single)));
+    for (const auto& t : ck.files[0].tensors()) ck.tensors[t.name] = {&ck.files[0], &t};
+    return ck;
+  }
+  const std::string text = FRAGUA_TRY(env.read_file(index_path));
+  const auto index = FRAGUA_TRY(format::parse_hf_weight_index(text, index_path));
+  ck.files.reserve(index.shards.size());  // the map below points into it
+  std::map<std::string, const format::SafetensorsFile*> by_name;
+  for (const auto& shard : index.shards) {
+    ck.files.push_back(FRAGUA_TRY(format::SafetensorsFile::open(dir + "/" + shard)));
+    by_name[shard] = &ck.files.back();
+  }
+  for (const auto& [name, shard] : index.weight_map) {
+    const format::SafetensorsFile* f = by_name.at(shard);
+    const format::SafetensorsTensor* t = f->find(name);
+    if (!t)
+      return corruption_error("{}: tensor '{}' is not in {}, where model.safetensors.index.json places it", f->path(),
+                              name, shard);
+    ck.tensors[name] = {f, t};
+  }
+  // A shard tensor the index does not list would be silently dropped: the index must be whole.
+  for (const auto& f : ck.files)
+    for (const auto& t : f.tensors())
+      if (!index.weight_map.contains(t.name))
+        return corruption_error("{}: tensor '{}' is missing from model.safetensors.index.json", f.path(), t.name);
+  return ck;
+}
+
+// One planned GGUF tensor and where its data comes from.
+struct Planned {
+  const format::TensorSpec* spec;
+  std::string gguf_name;
+  std::vector<int64_t> ne;
+  DType dtype;
+  const format::SafetensorsFile* file = nullptr;  // null: rope_freqs, computed
+  const format::SafetensorsTensor* src = nullptr;
+  int64_t n_head_permute = 0;  // attn_q / attn_k: heads of the rotate-half -> adjacent-pairs permutation
+};
+
+std::string shape_str(const std::vector<int64_t>& s) { return fmt::format("[{}]", fmt::join(s, ", ")); }
+
+// The HF name of a role, for layer `layer`.
+std::string hf_name(const HfImport& hf, TensorRole role, int64_t layer) {
+  for (const auto& n : hf.tensors)
+    if (n.role == role) return fmt::format(fmt::runtime(n.name), layer);
+  return {};
+}
+
+Result<std::vector<Planned>> plan(const Architecture& arch, const format::LlamaHParams& hp, OutType out,
+                                  const format::HfConfig& cfg, const Checkpoint& ck) {
+  std::vector<Planned> planned;
+  std::map<std::string, bool> used;
+  for (const auto& [name, _] : ck.tensors) used[name] = false;
+  for (auto& slot : format::tensor_slots(arch.tensors, hp)) {
+    const format::TensorSpec& spec = *slot.spec;
+    Planned p{&spec, slot.name, slot.ne, DType::f32};
+    if (!spec.f32_only) {
+      p.dtype = matrix_dtype(out);
+      if (p.dtype == DType::q8_0 && p.ne[0] % 32 != 0) p.dtype = DType::f16;
+    }
+    if (spec.role == TensorRole::rope_freqs) {
+      if (cfg.rope_freqs().empty()) continue;
+      planned.push_back(std::move(p));
+      continue;
+    }
+    const std::string name = hf_name(*arch.hf, spec.role, slot.layer);
+    auto it = name.empty() ? ck.tensors.end() : ck.tensors.find(name);
+    if (it == ck.tensors.end()) {
+      if (spec.presence == format::Presence::optional) continue;
+      return not_found_error("tensor '{}' ({}) is in no safetensors file of the checkpoint", name, slot.name);
+    }
+    used[name] = true;
+    const auto* st = it->second.second;
+    // PyTorch order is GGML's reversed: a Linear(in, out) weight is [out, in], ne = [in, out].
+    std::vector<int64_t> want(slot.ne.rbegin(), slot.ne.rend());
+    if (st->shape != want)
+      return corruption_error("{}: tensor '{}' has shape {}, but config.json implies {} for {}", it->second.first->path(),
+                              name, shape_str(st->shape), shape_str(want), slot.name);
+    if (st->dtype != "F32" && st->dtype != "F16" && st->dtype != "BF16")
+      return unsupported_error("{}: tensor '{}' is {} (F32, F16 and BF16 are converted)", it->second.first->path(),
+                               name, st->dtype);
+    p.file = it->second.first;
+    p.src = st;
+    if (spec.role == TensorRole::attn_q) p.n_head_permute = hp.n_head;
+    if (spec.role == TensorRole::attn_k) p.n_head_permute = hp.n_head_kv;
+    planned.push_back(std::move(p));
+  }
+  // The untied head of a tied model, and the RoPE tables older checkpoints stored, carry nothing.
+  const std::string lm_head = hf_name(*arch.hf, TensorRole::output, -1);
+  for (const auto& [name, was_used] : used) {
+    if (was_used || name.ends_with(".rotary_emb.inv_freq") || (hp.tied_output && name == lm_head)) continue;
+    const auto& [file, t] = ck.tensors.at(name);
+    return unsupported_error("{}: tensor '{}' has no place in a {} model", file->path(), name, arch.name);
+  }
+  return planned;
+}
+
+// Row r of a permuted Q or K matrix (rows of head_dim per head): transformers keeps each head's
+// rotated pairs as (i, i + d/2) (rotate_half), GGML's "normal" RoPE as (2i, 2i + 1); row
+// 2i + j of a head comes from row j * d/2 + i (llama.cpp's LlamaModel.permute).
+int64_t source_row(int64_t r, int64_t n_rows, int64_t n_head) {
+  if (n_head == 0) return r;
+  const int64_t d = n_rows / n_head, h = r / d, k = r % d;
+  return h * d + (k % 2) * (d / 2) + k / 2;
+}
+
+void load_row(const format::SafetensorsTensor& t, int64_t row, int64_t n, float* dst) {
+  const uint8_t* p = t.data + static_cast<uint64_t>(row * n) * format::safetensors_dtype_size(t.dtype);
+  if (t.dtype == "F32") {
+    std::memcpy(dst, p, static_cast<size_t>(n) * 4);
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    uint16_t h;
+    std::memcpy(&h, p + 2 * i, 2);
+    dst[i] = t.dtype == "F16" ? fp16_to_fp32(h) : bf16_to_fp32(h);
+  }
+}
+
+Status encode_rows(DType type, const float* src, int64_t n, std::string& out) {
+  const size_t at = out.size();
+  out.resize(at + row_size(type, n));
+  char* dst = out.data() + at;
+  switch (type) {
+    case DType::f32:
+      std::memcpy(dst, src, static_cast<size_t>(n) * 4);
+      return {};
+    case DType::f16:
+    case DType::bf16:
+      for (int64_t i = 0; i < n; ++i) {
+        const uint16_t h = type == DType::f16 ? fp32_to_fp16(src[i]) : fp32_to_bf16(src[i]);
+        std::memcpy(dst + 2 * i, &h, 2);
+      }
+      return {};
+    default:
+      return quantize_rows(type, src, dst, 1, n);
+  }
+}
+
+Status fill(const Planned& p, const format::HfConfig& cfg, std::string& out) {
+  const int64_t n_cols = p.ne[0], n_rows = p.ne.size() > 1 ? p.ne[1] : 1;
+  out.reserve(tensor_bytes(p.dtype, p.ne).value_or(0));
+  if (!p.src) return encode_rows(p.dtype, cfg.rope_freqs().data(), n_cols, out);
+  std::vector<float> row(static_cast<size_t>(n_cols));
+  for (int64_t r = 0; r < n_rows; ++r) {
+    load_row(*p.src, source_row(r, n_rows, p.n_head_permute), n_cols, row.data());
+    FRAGUA_TRY(encode_rows(p.dtype, row.data(), n_cols, out));
+  }
+  p.file->release(*p.src);
+  return {};
+}
+
+}  // namespace
+
+Result<OutType> parse_out_type(std::string_view name) {
+  for (OutType t : {OutType::f32, OutType::f16, OutType::bf16, OutType::q8_0})
+    if (out_type_name(t) == name) return t;
+  return invalid_argument_error("output type '{}' is not one of f32, f16, bf16, q8_0", name);
+}
+
+std::string_view out_type_name(OutType t) {
+  switch (t) {
+    case OutType::f32:
+      return "f32";
+    case OutType::f16:
+      return "f16";
+    case OutType::bf16:
+      return "bf16";
+    case OutType::q8_0:
+      return "q8_0";
+  }
+  return "?";
+}
+
+Result<ConvertReport> convert_hf(const std::string& dir, const std::string& out_path, const ConvertOptions& o) {
+  Env& env = o.env ? *o.env : Env::posix();
+  const std::string cfg_path = dir + "/config.json";
+  const std::string cfg_text = FRAGUA_TRY(env.read_file(cfg_path));
+  const auto cfg = FRAGUA_TRY(format::HfConfig::parse(cfg_text, cfg_path));
+  const Architecture* arch = find_hf_architecture(cfg.architecture());
+  if (!arch)
+    return unsupported_error("{}: \"architectures\" '{}' is not supported (known: {})", cfg_path,
+                             cfg.architecture(), known_hf_architectures());
+  format::LlamaHParams hp = cfg.hparams();
+  FRAGUA_TRY(arch->hf->read_config(cfg, hp));
+
+  const auto tok = FRAGUA_TRY(load_hf_tokenizer(dir, o.tokenizer, hp.n_vocab, env));
+  const auto ck = FRAGUA_TRY(open_checkpoint(dir, env));
+  const auto planned = FRAGUA_TRY(plan(*arch, hp, o.out_type, cfg, ck));
+
+  format::GgufWriter w;
+  w.set("general.architecture", format::GgufValue::of_string(std::string(arch->name)));
+  w.set("general.name", format::GgufValue::of_string(basename(dir)));
+  w.set("general.file_type", format::GgufValue::of_u32(file_type(o.out_type)));
+  w.set("general.quantization_version", format::GgufValue::of_u32(2));  // GGML_QNT_VERSION
+  format::write_llama_hparams(w, arch->name, hp);
+  format::write_float_keys(w, arch->name, arch->float_keys, hp);
+  tok.write_gguf_metadata(w);
+  w.set("fragua.convert.source", format::GgufValue::of_string(cfg.architecture()));
+  w.set("fragua.convert.outtype", format::GgufValue::of_string(std::string(out_type_name(o.out_type))));
+  for (const auto& p : planned) FRAGUA_TRY(w.declare_tensor(p.gguf_name, p.ne, p.dtype));
+
+  std::unique_ptr<ProgressBar> bar;
+  if (o.progress) bar = std::make_unique<ProgressBar>("convert", planned.size(), "tensors");
+  FRAGUA_TRY(w.write_streaming(
+      out_path,
+      [&](size_t i, const format::GgufTensorInfo&, std::string& out) -> Status {
+        FRAGUA_TRY(fill(planned[i], cfg, out));
+        if (bar) bar->add(1);
+        return {};
+      },
+      env));
+  if (bar) bar->finish();
+
+  ConvertReport report;
+  report.architecture = std::string(arch->name);
+  report.n_tensors = static_cast<int64_t>(planned.size());
+  report.n_params = hp.n_params();
+  report.n_bytes = FRAGUA_TRY(env.file_size(out_path));
+  return report;
+}
+
+}  // namespace fragua::model
