@@ -128,8 +128,8 @@ Result<HttpResponse> exchange(Method method, const HttpRequest& req, const std::
   if (too_big) return io_error("GET {}: the answer is larger than {} bytes", url, max_body);
   if (sink_refused) return io_error("GET {}: transfer stopped at byte {}", url, got);
   if (!res) {
-    if (out.status != 0) return io_error("GET {}: connection cut at byte {} of the body ({})", url, got,
-                                         httplib::to_string(res.error()));
+    if (out.status != 0)
+      return io_error("GET {}: connection cut at byte {} of the body ({})", url, got, httplib::to_string(res.error()));
     return io_error("GET {}: {}", url, httplib::to_string(res.error()));
   }
   // cpp-httplib reports a body cut short by the server closing the connection as success when

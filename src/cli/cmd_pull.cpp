@@ -49,7 +49,8 @@ void setup(CLI::App& root) {
   cmd->add_option("--endpoint", o->hub.endpoint, "Hub or mirror URL (default: $HF_ENDPOINT or https://huggingface.co)");
   cmd->add_option("--token", o->hub.token, "Access token for gated or private models (default: $HF_TOKEN)");
   cmd->add_option("--revision", o->hub.revision, "Branch, tag or commit")->capture_default_str();
-  cmd->add_option("--cache-dir", o->hub.cache_dir, "Hub cache (default: $HF_HUB_CACHE, $HF_HOME/hub, ~/.cache/huggingface/hub)");
+  cmd->add_option("--cache-dir", o->hub.cache_dir,
+                  "Hub cache (default: $HF_HUB_CACHE, $HF_HOME/hub, ~/.cache/huggingface/hub)");
   cmd->add_flag("--offline", o->hub.offline, "Resolve from the cache only (also HF_HUB_OFFLINE=1)");
   cmd->add_option("--connections", o->hub.connections, "Parallel ranges for files of 64 MB or more")
       ->capture_default_str()

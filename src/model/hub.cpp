@@ -25,9 +25,8 @@ namespace {
 constexpr std::string_view kDefaultEndpoint = "https://huggingface.co";
 
 bool is_hex(std::string_view s, size_t n) {
-  return s.size() == n && std::all_of(s.begin(), s.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
+  return s.size() == n &&
+         std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 // One component of a hub repository id (huggingface_hub's validate_repo_id).
@@ -59,7 +58,8 @@ bool safe_relative_path(std::string_view p) {
     if (part.empty() || part == "." || part == "..") return false;
     start = end + 1;
   }
-  return std::none_of(p.begin(), p.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == '\\'; });
+  return std::none_of(p.begin(), p.end(),
+                      [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == '\\'; });
 }
 
 // ETag or X-Linked-Etag as a blob name: W/ and quotes removed (huggingface_hub's _normalize_etag);
@@ -88,11 +88,12 @@ Result<Ctx> context(const std::string& repo, const HubOptions& o) {
   if (!valid_repo_id(repo))
     return invalid_argument_error("'{}' is not a hub repository id (expected org/name, e.g. BSC-LT/salamandra-2b)",
                                   repo);
-  if (!safe_relative_path(o.revision))
-    return invalid_argument_error("'{}' is not a usable revision name", o.revision);
+  if (!safe_relative_path(o.revision)) return invalid_argument_error("'{}' is not a usable revision name", o.revision);
   const RuntimeOptions rt = runtime_options();
   Ctx c;
-  c.endpoint = !o.endpoint.empty() ? o.endpoint : !rt.hf_endpoint.empty() ? rt.hf_endpoint : std::string(kDefaultEndpoint);
+  c.endpoint = !o.endpoint.empty()       ? o.endpoint
+               : !rt.hf_endpoint.empty() ? rt.hf_endpoint
+                                         : std::string(kDefaultEndpoint);
   while (c.endpoint.ends_with('/')) c.endpoint.pop_back();
   c.token = !o.token.empty() ? o.token : rt.hf_token;
   c.cache = !o.cache_dir.empty() ? o.cache_dir : rt.hf_hub_cache;
@@ -192,7 +193,8 @@ Result<HubListing> parse_hub_listing(std::string_view json, std::string_view ori
     return corruption_error("{}: \"sha\" is missing or not a 40-digit commit hash", origin);
   l.commit = sha->get<std::string>();
   auto sib = j.find("siblings");
-  if (sib == j.end() || !sib->is_array()) return corruption_error("{}: \"siblings\" is missing or not an array", origin);
+  if (sib == j.end() || !sib->is_array())
+    return corruption_error("{}: \"siblings\" is missing or not an array", origin);
   for (size_t i = 0; i < sib->size(); ++i) {
     const auto& s = (*sib)[i];
     auto name = s.is_object() ? s.find("rfilename") : s.end();
@@ -233,9 +235,10 @@ Result<HubListing> hub_list(const std::string& repo, const HubOptions& options) 
   }
   if (res->status == 401 || res->status == 403) return detail::gated_error(repo, res->status, !c.token.empty());
   if (res->status == 404)
-    return not_found_error("{}: repository or revision '{}' not found at {} (a private repository needs a token: "
-                           "--token or HF_TOKEN)",
-                           repo, options.revision, c.endpoint);
+    return not_found_error(
+        "{}: repository or revision '{}' not found at {} (a private repository needs a token: "
+        "--token or HF_TOKEN)",
+        repo, options.revision, c.endpoint);
   if (res->status != 200) return io_error("GET {}: HTTP {}", url, res->status);
   return parse_hub_listing(res->body, url);
 }
@@ -254,7 +257,8 @@ Result<PullResult> hub_download(const std::string& repo, const HubListing& listi
     if (!old.ok() || *old != listing.commit) FRAGUA_TRY(write_file_atomic(ref, listing.commit, env));
   }
   for (const std::string& name : files) {
-    auto it = std::find_if(listing.files.begin(), listing.files.end(), [&](const HubFile& f) { return f.name == name; });
+    auto it =
+        std::find_if(listing.files.begin(), listing.files.end(), [&](const HubFile& f) { return f.name == name; });
     if (it == listing.files.end() || !safe_relative_path(name))
       return not_found_error("{}: no file '{}' at {}", repo, name, listing.commit);
     const std::string pointer = out.snapshot_dir + "/" + name;
@@ -272,17 +276,23 @@ Result<PullResult> hub_download(const std::string& repo, const HubListing& listi
     const bool linked = head.has_header("X-Linked-Etag");
     const std::string etag =
         FRAGUA_TRY(blob_name(linked ? head.header("X-Linked-Etag") : head.header("ETag"), display));
-    detail::BlobFetch fetch{.url = url, .headers = c.auth(), .blob_path = c.repo_dir + "/blobs/" + etag,
-                            .size = it->size, .sha256 = it->sha256, .display = display};
+    detail::BlobFetch fetch{.url = url,
+                            .headers = c.auth(),
+                            .blob_path = c.repo_dir + "/blobs/" + etag,
+                            .size = it->size,
+                            .sha256 = it->sha256,
+                            .display = display};
     const std::string size_header = head.header(linked ? "X-Linked-Size" : "Content-Length");
-    if (!size_header.empty() && fetch.size < 0) fetch.size = static_cast<int64_t>(std::strtoull(size_header.c_str(), nullptr, 10));
+    if (!size_header.empty() && fetch.size < 0)
+      fetch.size = static_cast<int64_t>(std::strtoull(size_header.c_str(), nullptr, 10));
     if (fetch.sha256.empty() && linked && is_hex(etag, 64)) fetch.sha256 = etag;  // an LFS file's etag is its sha256
     if (!env.file_exists(fetch.blob_path)) {
       FRAGUA_TRY(env.create_dirs(c.repo_dir + "/blobs"));
       const std::string lock_dir = fmt::format("{}/.locks/{}", c.cache, c.repo_dir.substr(c.cache.size() + 1));
       FRAGUA_TRY(env.create_dirs(lock_dir));
       auto lock = FRAGUA_TRY(FileLock::acquire(lock_dir + "/" + etag + ".lock", display));
-      if (!env.file_exists(fetch.blob_path)) out.bytes_downloaded += FRAGUA_TRY(detail::fetch_blob(fetch, options, env));
+      if (!env.file_exists(fetch.blob_path))
+        out.bytes_downloaded += FRAGUA_TRY(detail::fetch_blob(fetch, options, env));
     }
     FRAGUA_TRY(link_snapshot(pointer, name, etag, env));
     out.paths.push_back(pointer);
@@ -293,13 +303,14 @@ Result<PullResult> hub_download(const std::string& repo, const HubListing& listi
 Result<std::vector<std::string>> select_hub_files(const std::string& repo, const HubListing& listing,
                                                   const std::vector<std::string>& patterns) {
   for (const auto& p : patterns)
-    if (std::none_of(listing.files.begin(), listing.files.end(), [&](const HubFile& f) { return hub_glob_match(p, f.name); }))
+    if (std::none_of(listing.files.begin(), listing.files.end(),
+                     [&](const HubFile& f) { return hub_glob_match(p, f.name); }))
       return not_found_error("{}: no file matches '{}' at {}; the repository has {}", repo, p, listing.commit,
                              list_names(listing));
   std::vector<std::string> names;
   for (const auto& f : listing.files)
-    if (patterns.empty() || std::any_of(patterns.begin(), patterns.end(),
-                                        [&](const std::string& p) { return hub_glob_match(p, f.name); }))
+    if (patterns.empty() ||
+        std::any_of(patterns.begin(), patterns.end(), [&](const std::string& p) { return hub_glob_match(p, f.name); }))
       names.push_back(f.name);
   return names;
 }

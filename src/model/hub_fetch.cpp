@@ -87,8 +87,8 @@ Status fetch_range(const BlobFetch& f, const Range& r, bool whole, const HubOpti
     Status write_status;
     auto res = http_get_stream(req, [&](std::string_view d) {
       if (len >= 0 && have + d.size() > static_cast<uint64_t>(len)) {
-        write_status = corruption_error("{}: the server sent more than the {} bytes asked for at offset {}",
-                                        f.display, len, r.begin);
+        write_status = corruption_error("{}: the server sent more than the {} bytes asked for at offset {}", f.display,
+                                        len, r.begin);
         return false;
       }
       write_status = file->append(d);
@@ -127,8 +127,7 @@ Status join_parts(const std::vector<Range>& parts, Env& env) {
   for (size_t i = 1; i < parts.size(); ++i) {
     auto m = FRAGUA_TRY(MappedFile::open(parts[i].path));
     constexpr uint64_t kChunk = 8 << 20;
-    for (uint64_t off = 0; off < m.size(); off += kChunk)
-      FRAGUA_TRY(out->append(m.view().substr(off, kChunk)));
+    for (uint64_t off = 0; off < m.size(); off += kChunk) FRAGUA_TRY(out->append(m.view().substr(off, kChunk)));
   }
   FRAGUA_TRY(out->sync());
   FRAGUA_TRY(out->close());
@@ -182,8 +181,8 @@ Result<uint64_t> fetch_blob(const BlobFetch& f, const HubOptions& o, Env& env) {
   const uint64_t got = FRAGUA_TRY(env.file_size(tmp));
   if (f.size >= 0 && got != static_cast<uint64_t>(f.size)) {
     (void)env.remove_file(tmp);
-    return corruption_error("{}: {} bytes arrived where the hub announced {}; the download was discarded",
-                            f.display, got, f.size);
+    return corruption_error("{}: {} bytes arrived where the hub announced {}; the download was discarded", f.display,
+                            got, f.size);
   }
   if (!f.sha256.empty()) {
     const std::string sum = FRAGUA_TRY(sha256_file(tmp));

@@ -15,10 +15,10 @@ namespace fragua::model::detail {
 struct BlobFetch {
   std::string url;  // the /resolve/ URL (redirects to a CDN are followed there)
   std::vector<std::pair<std::string, std::string>> headers;  // Authorization, when a token is set
-  std::string blob_path;  // <repo>/blobs/<etag>; written only complete and verified
-  int64_t size = -1;      // expected bytes, -1 unknown (then one sequential range)
-  std::string sha256;     // expected lowercase hex, "" for none
-  std::string display;    // "org/name/file" for messages and the progress bar
+  std::string blob_path;                                     // <repo>/blobs/<etag>; written only complete and verified
+  int64_t size = -1;                                         // expected bytes, -1 unknown (then one sequential range)
+  std::string sha256;                                        // expected lowercase hex, "" for none
+  std::string display;                                       // "org/name/file" for messages and the progress bar
 };
 
 // Fetches into blob_path + ".incomplete" (and ".incomplete.<offset>" for further ranges),

@@ -37,7 +37,8 @@ TEST(Http, SendsHeadersAndRanges) {
     range = req.get_header_value("Range");
     res.set_content("0123456789", "text/plain");  // httplib cuts the Range out of it
   });
-  auto r = http_get({.url = s.url() + "/f", .headers = {{"Authorization", "Bearer t"}}, .range_begin = 3, .range_end = 5});
+  auto r =
+      http_get({.url = s.url() + "/f", .headers = {{"Authorization", "Bearer t"}}, .range_begin = 3, .range_end = 5});
   ASSERT_TRUE(r.ok()) << r.error().to_string();
   EXPECT_EQ(r->status, 206);
   EXPECT_EQ(r->body, "345");

@@ -34,8 +34,8 @@ struct ServedFile {
   std::string content;
   bool lfs = true;
   bool gated = false;
-  bool corrupt = false;       // the CDN flips one byte (the listing keeps the true sha256)
-  int cuts = 0;               // the next `cuts` CDN answers stop halfway through the range
+  bool corrupt = false;  // the CDN flips one byte (the listing keeps the true sha256)
+  int cuts = 0;          // the next `cuts` CDN answers stop halfway through the range
   std::string sha256, etag;
 };
 
@@ -67,7 +67,7 @@ class FakeHub {
   std::string token = "hf_secret";
   std::mutex mu;
   int api_requests = 0, head_requests = 0, file_gets = 0;
-  std::vector<std::string> ranges;      // Range headers the CDN saw
+  std::vector<std::string> ranges;  // Range headers the CDN saw
   bool cdn_saw_authorization = false;
 
   FakeHub() {
@@ -82,32 +82,36 @@ class FakeHub {
       }
       res.set_content(j.dump(), "application/json");
     });
-    hub_.server().Get(R"(/org/tiny/resolve/([0-9a-f]{40})/(.+))", [this](const httplib::Request& req, httplib::Response& res) {
-      std::lock_guard<std::mutex> l(mu);
-      if (req.method == "HEAD") ++head_requests; else ++file_gets;
-      auto it = files.find(req.matches[2]);
-      if (req.matches[1] != kCommit || it == files.end()) {
-        res.status = 404;
-        return;
-      }
-      ServedFile& f = it->second;
-      if (f.gated && req.get_header_value("Authorization") != "Bearer " + token) {
-        res.status = 401;
-        res.set_content("Access to model org/tiny is restricted.", "text/plain");
-        return;
-      }
-      res.set_header("X-Repo-Commit", kCommit);
-      if (f.lfs) {
-        res.status = 302;
-        res.set_header("Location", cdn_.url() + "/cdn/" + f.sha256);
-        res.set_header("X-Linked-Etag", "\"" + f.sha256 + "\"");
-        res.set_header("X-Linked-Size", std::to_string(f.content.size()));
-        res.set_header("ETag", "\"" + f.etag + "\"");
-        return;
-      }
-      res.set_header("ETag", "\"" + f.etag + "\"");
-      res.set_content(f.content, "application/octet-stream");
-    });
+    hub_.server().Get(R"(/org/tiny/resolve/([0-9a-f]{40})/(.+))",
+                      [this](const httplib::Request& req, httplib::Response& res) {
+                        std::lock_guard<std::mutex> l(mu);
+                        if (req.method == "HEAD")
+                          ++head_requests;
+                        else
+                          ++file_gets;
+                        auto it = files.find(req.matches[2]);
+                        if (req.matches[1] != kCommit || it == files.end()) {
+                          res.status = 404;
+                          return;
+                        }
+                        ServedFile& f = it->second;
+                        if (f.gated && req.get_header_value("Authorization") != "Bearer " + token) {
+                          res.status = 401;
+                          res.set_content("Access to model org/tiny is restricted.", "text/plain");
+                          return;
+                        }
+                        res.set_header("X-Repo-Commit", kCommit);
+                        if (f.lfs) {
+                          res.status = 302;
+                          res.set_header("Location", cdn_.url() + "/cdn/" + f.sha256);
+                          res.set_header("X-Linked-Etag", "\"" + f.sha256 + "\"");
+                          res.set_header("X-Linked-Size", std::to_string(f.content.size()));
+                          res.set_header("ETag", "\"" + f.etag + "\"");
+                          return;
+                        }
+                        res.set_header("ETag", "\"" + f.etag + "\"");
+                        res.set_content(f.content, "application/octet-stream");
+                      });
     cdn_.server().Get(R"(/cdn/([0-9a-f]{64}))", [this](const httplib::Request& req, httplib::Response& res) {
       std::lock_guard<std::mutex> l(mu);
       ++file_gets;
@@ -377,15 +381,17 @@ TEST(HubListing, ParsesTheApiShape) {
 
 TEST(HubListing, RejectsNamesLeavingTheSnapshot) {
   for (const char* name : {"../x", "/etc/passwd", "a//b", "a/./b", "a/../../b", "a\\\\b", "", "dir/"}) {
-    auto l = parse_hub_listing(fmt::format(R"({{"sha": "{}", "siblings": [{{"rfilename": "{}"}}]}})", kCommit, name),
-                               "api");
+    auto l =
+        parse_hub_listing(fmt::format(R"({{"sha": "{}", "siblings": [{{"rfilename": "{}"}}]}})", kCommit, name), "api");
     ASSERT_FALSE(l.ok()) << name;
     EXPECT_NE(l.error().message().find("siblings[0].rfilename"), std::string::npos) << l.error().message();
   }
-  for (const char* bad : {R"([])", R"({"siblings": []})", R"({"sha": "x", "siblings": []})",
-                          R"({"sha": "0123456789abcdef0123456789abcdef01234567", "siblings": [{"rfilename": "a", "lfs": {"sha256": "AB"}}]})",
-                          R"({"sha": "0123456789abcdef0123456789abcdef01234567", "siblings": [{"rfilename": "a", "size": -1}]})",
-                          R"({"sha": "0123456789abcdef0123456789abcdef01234567", "siblings": [3]})"})
+  for (
+      const char* bad :
+      {R"([])", R"({"siblings": []})", R"({"sha": "x", "siblings": []})",
+       R"({"sha": "0123456789abcdef0123456789abcdef01234567", "siblings": [{"rfilename": "a", "lfs": {"sha256": "AB"}}]})",
+       R"({"sha": "0123456789abcdef0123456789abcdef01234567", "siblings": [{"rfilename": "a", "size": -1}]})",
+       R"({"sha": "0123456789abcdef0123456789abcdef01234567", "siblings": [3]})"})
     EXPECT_FALSE(parse_hub_listing(bad, "api").ok()) << bad;
 }
 
@@ -416,7 +422,8 @@ TEST(HubCli, GenerateResolvesOrgNameFile) {
   const std::string local = test::cli_path() + " generate " + dir.file("m.gguf") + " --prompt-ids 1,2,3 -n 4 --temp 0";
   std::string want, got, pulled;
   ASSERT_EQ(test::run_command("(" + local + " 2>/dev/null)", &want), 0) << want;
-  const std::string remote = env + test::cli_path() + " generate org/tiny:tiny-f32.gguf --prompt-ids 1,2,3 -n 4 --temp 0";
+  const std::string remote =
+      env + test::cli_path() + " generate org/tiny:tiny-f32.gguf --prompt-ids 1,2,3 -n 4 --temp 0";
   ASSERT_EQ(test::run_command("(" + remote + " 2>/dev/null)", &got), 0) << got;
   EXPECT_EQ(got, want);
   EXPECT_EQ(hub.head_requests, 1);

@@ -22,7 +22,7 @@ Status http_download(const std::string& url, const std::string& path, ProgressBa
 
 // One request of the lower-level calls below (model hubs: tokens, ranges, their own redirects).
 struct HttpRequest {
-  std::string url;  // http:// or https://
+  std::string url;                                           // http:// or https://
   std::vector<std::pair<std::string, std::string>> headers;  // e.g. {"Authorization", "Bearer hf_..."}
   // A byte range (RFC 9110 §14.2): bytes range_begin..range_end inclusive; range_end < 0: to the
   // end. range_begin < 0: no Range header.

@@ -23,18 +23,18 @@
 namespace fragua::model {
 
 struct HubOptions {
-  std::string endpoint;  // "": HF_ENDPOINT, else https://huggingface.co
-  std::string token;     // "": HF_TOKEN (sent as "Authorization: Bearer <token>")
+  std::string endpoint;           // "": HF_ENDPOINT, else https://huggingface.co
+  std::string token;              // "": HF_TOKEN (sent as "Authorization: Bearer <token>")
   std::string revision = "main";  // a branch, a tag or a commit
-  std::string cache_dir;  // "": the runtime default (HF_HUB_CACHE, HF_HOME/hub, ~/.cache/...)
-  bool offline = false;   // or HF_HUB_OFFLINE: resolve from the cache only
+  std::string cache_dir;          // "": the runtime default (HF_HUB_CACHE, HF_HOME/hub, ~/.cache/...)
+  bool offline = false;           // or HF_HUB_OFFLINE: resolve from the cache only
   // Files of at least parallel_min_bytes are fetched as `connections` ranges at once.
   int connections = 4;
   uint64_t parallel_min_bytes = uint64_t{64} << 20;
-  int retries = 5;        // per range, after a cut connection or a 5xx; each resumes where it stopped
-  int backoff_ms = 500;   // before retry k: backoff_ms * 2^k, capped at 30 s
-  bool progress = true;   // a progress bar per file on stderr
-  Env* env = nullptr;     // nullptr: Env::posix()
+  int retries = 5;       // per range, after a cut connection or a 5xx; each resumes where it stopped
+  int backoff_ms = 500;  // before retry k: backoff_ms * 2^k, capped at 30 s
+  bool progress = true;  // a progress bar per file on stderr
+  Env* env = nullptr;    // nullptr: Env::posix()
 };
 
 // One file of a repository as the hub's API lists it.
