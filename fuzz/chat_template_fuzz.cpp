@@ -1,4 +1,5 @@
-// libFuzzer target: the chat-template renderer and the chat encoder (issue 12, defect 16).
+// libFuzzer target: the chat-template renderer and the chat encoder (issue 12, defect 16); the
+// template text may be Jinja (issue 14: fuzz/jinja_fuzz.cpp covers the interpreter itself).
 // Input: byte 0 = flags (bit 0: add the generation prompt; bits 1-3: template 0-4 by name, 5-7
 // the template text below), then records separated by 0x1E: the template text, then messages
 // (first byte: role, rest: content). The tokenizer is fixed and knows every format's markers as
@@ -90,15 +91,26 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const TextPart& p : prompt->parts) total += p.size;
   check(total == prompt->text.size());
 
+  // encode_chat gives a Jinja template the tokenizer's BOS/EOS texts and adds no BOS of its own
+  // where the template wrote it first.
   const Tokenizer& tok = chat_tokenizer();
+  ChatContext ctx;
+  ctx.bos_token = "<s>";
+  ctx.eos_token = "</s>";
+  auto json_msgs = nlohmann::ordered_json::array();
+  for (const auto& m : msgs) json_msgs.push_back({{"role", m.role}, {"content", m.content}});
+  auto full = render_chat_json(tmpl, json_msgs, gen, ctx);
+  if (!full.ok()) return 0;  // a template may fail on the tokens (raise_exception)
   auto ids = encode_chat(tok, tmpl, msgs, gen);
   if (!ids.ok()) return 0;  // a pre-tokenizer regex over its budget
-  check(tok.decode(*ids, /*render_special=*/true) == "<s>" + prompt->text);
-  size_t markup_controls = 1;  // BOS
+  const std::string decoded = tok.decode(*ids, /*render_special=*/true);
+  const bool added_bos = decoded.size() == full->text.size() + 3;
+  check(decoded == (added_bos ? "<s>" : "") + full->text);
+  size_t markup_controls = added_bos ? 1 : 0;
   size_t at = 0;
-  for (const TextPart& p : prompt->parts) {
+  for (const TextPart& p : full->parts) {
     if (p.parse_special) {
-      auto part = tok.try_encode(std::string_view(prompt->text).substr(at, p.size), false, true);
+      auto part = tok.try_encode(std::string_view(full->text).substr(at, p.size), false, true);
       if (!part.ok()) return 0;
       markup_controls += count_control(tok, *part);
     }
