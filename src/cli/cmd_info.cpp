@@ -1,8 +1,13 @@
-// `fragua info MODEL`: metadata and tensor table of a GGUF file, and the model summary.
+// `fragua info MODEL`: what a user asks first (parameters, bytes per weight by type, context,
+// vocabulary, chat template, whether Fragua runs it), then the metadata and tensor table.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
+#include <map>
+
 #include "cli/command.h"
+#include "fragua/base/progress.h"
 #include "fragua/base/utf8.h"
 #include "fragua/format/gguf.h"
 #include "fragua/model/model.h"
@@ -19,8 +24,54 @@ struct Opts {
 // Keys, string values, tensor names and the model's name come from the file: every one goes
 // through terminal_safe (GgufValue::to_string escapes values itself), so that an ESC or OSC
 // sequence planted in a downloaded model cannot reach the terminal.
+struct TypeRow {
+  uint64_t tensors = 0;
+  double params = 0, bytes = 0;  // doubles: a hostile file's sums can pass 2^64
+};
+
+std::string string_or(const format::GgufFile& file, const std::string& key, const std::string& def) {
+  auto v = file.get_string(key);
+  return v.ok() ? *v : def;
+}
+
+void print_summary(const format::GgufFile& file) {
+  std::map<std::string, TypeRow> by_type;
+  double params = 0, bytes = 0;
+  for (const auto& t : file.tensors()) {
+    auto& row = by_type[std::string(dtype_name(t.dtype))];
+    ++row.tensors;
+    row.params += static_cast<double>(t.n_elements());
+    row.bytes += static_cast<double>(t.n_bytes);
+    params += static_cast<double>(t.n_elements());
+    bytes += static_cast<double>(t.n_bytes);
+  }
+  const std::string arch = string_or(file, "general.architecture", "");
+  fmt::print("summary:\n  architecture  {}\n  parameters    {:.3f} B ({:.0f})\n", terminal_safe(arch), params / 1e9,
+             params);
+  fmt::print("  weights       {}, {:.2f} bits per weight\n", format_bytes(bytes),
+             params > 0 ? bytes * 8 / params : 0.0);
+  fmt::print("  {:<8} {:>8} {:>16} {:>12} {:>7} {:>6}\n", "type", "tensors", "parameters", "bytes", "bpw", "share");
+  for (const auto& [name, row] : by_type)
+    fmt::print("  {:<8} {:>8} {:>16.0f} {:>12} {:>7.2f} {:>5.1f}%\n", name, row.tensors, row.params,
+               format_bytes(row.bytes), row.params > 0 ? row.bytes * 8 / row.params : 0.0,
+               bytes > 0 ? 100 * row.bytes / bytes : 0.0);
+  if (auto ctx = file.get_uint(arch + ".context_length"); ctx.ok()) fmt::print("  context       {}\n", *ctx);
+  if (auto tokens = file.get_strings("tokenizer.ggml.tokens"); tokens.ok())
+    fmt::print("  vocabulary    {} tokens, tokenizer {}\n", (*tokens)->size(),
+               terminal_safe(string_or(file, "tokenizer.ggml.model", "?")));
+  if (auto tmpl = file.get_string("tokenizer.chat_template"); tmpl.ok()) {
+    const std::string first = tmpl->substr(0, tmpl->find('\n'));
+    fmt::print("  chat template {} lines: {}{}\n", std::count(tmpl->begin(), tmpl->end(), '\n') + 1,
+               terminal_safe(first.substr(0, 100)), first.size() > 100 ? "..." : "");
+  } else {
+    fmt::print("  chat template none in the file (Fragua's built-in formats apply)\n");
+  }
+}
+
 void run(const Opts& o) {
   auto file = check(format::GgufFile::open(o.path));
+  print_summary(file);
+  fmt::print("\n");
   fmt::print("file: {}\nGGUF version {}, {} metadata keys, {} tensors, alignment {}, data at byte {}\n\n",
              terminal_safe(o.path), file.version(), file.metadata().size(), file.tensors().size(), file.alignment(),
              file.data_offset());
@@ -41,9 +92,10 @@ void run(const Opts& o) {
   }
   auto model = model::Model::from_gguf(std::move(file));
   if (model.ok())
-    fmt::print("\nmodel: {}\n", terminal_safe((*model)->config().summary()));
+    fmt::print("\nmodel: {}\nsupported: yes (Fragua loads and runs this model)\n",
+               terminal_safe((*model)->config().summary()));
   else
-    fmt::print("\nmodel: not loadable: {}\n", terminal_safe(model.error().to_string()));
+    fmt::print("\nmodel: not loadable: {}\nsupported: no\n", terminal_safe(model.error().to_string()));
 }
 
 void setup(CLI::App& root) {
