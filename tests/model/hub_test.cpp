@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fragua/base/file.h"
+#include "fragua/base/progress.h"
 #include "fragua/model/loaded_model.h"
 #include "fragua/model/random_model.h"
 #include "model/fixtures.h"
@@ -35,6 +36,7 @@ struct ServedFile {
   bool lfs = true;
   bool gated = false;
   bool corrupt = false;  // the CDN flips one byte (the listing keeps the true sha256)
+  int unavailable = 0;   // the next `unavailable` CDN answers are 503
   int cuts = 0;          // the next `cuts` CDN answers stop halfway through the range
   std::string sha256, etag;
 };
@@ -122,6 +124,11 @@ class FakeHub {
         if (sf.sha256 == req.matches[1]) f = &sf;
       if (!f) {
         res.status = 404;
+        return;
+      }
+      if (f->unavailable > 0) {
+        --f->unavailable;
+        res.status = 503;
         return;
       }
       auto body = std::make_shared<std::string>(f->content);
@@ -265,6 +272,21 @@ TEST_F(Hub, CutConnectionIsRetriedWithARange) {
   ASSERT_EQ(hub_.ranges.size(), 2u);
   EXPECT_EQ(hub_.ranges[0], "");
   EXPECT_EQ(hub_.ranges[1], "bytes=10000-19999");  // resumed where the cut stopped
+}
+
+TEST_F(Hub, UnavailableIsRetriedThenGivenUp) {
+  hub_.files["model.gguf"].unavailable = 2;
+  auto r = hub_pull("org/tiny", {"model.gguf"}, opt_);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(hub_.ranges.size(), 3u);
+  EXPECT_EQ(read_file(r->paths[0]).value(), hub_.files["model.gguf"].content);
+  hub_.files["sub/weights.bin"].unavailable = 10;
+  opt_.retries = 2;
+  r = hub_pull("org/tiny", {"sub/weights.bin"}, opt_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("org/tiny/sub/weights.bin: giving up after 2 retries"), std::string::npos)
+      << r.error().message();
+  EXPECT_NE(r.error().message().find("HTTP 503"), std::string::npos) << r.error().message();
 }
 
 TEST_F(Hub, NextPullResumesAnIncompleteFile) {
@@ -438,6 +460,15 @@ TEST(HubCli, GenerateResolvesOrgNameFile) {
   EXPECT_EQ(got, want);
   EXPECT_EQ(hub.head_requests, 1);
   std::string err;
+  // No FILE: the whole repository, announced with its size on stderr.
+  ASSERT_EQ(test::run_command(env + test::cli_path() + " pull org/tiny", &err), 0) << err;
+  EXPECT_NE(err.find(fmt::format("pulling the whole repository org/tiny (2 files, {})",
+                                 format_bytes(static_cast<double>(hub.files["tiny-f32.gguf"].content.size() + 7)))),
+            std::string::npos)
+      << err;
+  EXPECT_NE(test::run_command(test::cli_path() + " pull org/other --offline --cache-dir " + dir.file("cache"), &err),
+            0);
+  EXPECT_NE(err.find("org/other (revision main) is not in the hub cache"), std::string::npos) << err;
   EXPECT_NE(test::run_command(env + test::cli_path() + " pull org/tiny '*.safetensors' 2>&1", &err), 0);
   EXPECT_NE(err.find("no file matches '*.safetensors'"), std::string::npos) << err;
 }
