@@ -78,8 +78,8 @@ Result<std::vector<float>> llama3_rope_freqs(const json& rs, const LlamaHParams&
   const double factor = FRAGUA_TRY(number_field(rs, "factor", 8.0, 0.0, kMaxRopeScaling, where));
   const double low = FRAGUA_TRY(number_field(rs, "low_freq_factor", 1.0, 0.0, kMaxRopeScaling, where));
   const double high = FRAGUA_TRY(number_field(rs, "high_freq_factor", 4.0, 0.0, kMaxRopeScaling, where));
-  const auto old_ctx =
-      static_cast<double>(FRAGUA_TRY(int_field(rs, "original_max_position_embeddings", 8192, 1, kMaxTrainContext, where)));
+  const auto old_ctx = static_cast<double>(
+      FRAGUA_TRY(int_field(rs, "original_max_position_embeddings", 8192, 1, kMaxTrainContext, where)));
   if (!(high > low))
     return corruption_error("{}: high_freq_factor {} must exceed low_freq_factor {}", where, high, low);
   const double low_wavelen = old_ctx / low, high_wavelen = old_ctx / high;
@@ -158,8 +158,7 @@ Result<int64_t> HfConfig::get_int(std::string_view key, int64_t def, int64_t lo,
 Result<std::string> HfConfig::get_string(std::string_view key, std::string def) const {
   const json* v = field(impl_->j, key);
   if (!v) return def;
-  if (!v->is_string())
-    return corruption_error("{}: \"{}\" is {}, not a string", impl_->origin, key, json_preview(*v));
+  if (!v->is_string()) return corruption_error("{}: \"{}\" is {}, not a string", impl_->origin, key, json_preview(*v));
   return v->get<std::string>();
 }
 
@@ -180,8 +179,7 @@ Result<HfConfig> HfConfig::parse(std::string_view text, std::string origin) {
   // The block these keys describe: SiLU-gated MLP, no biases (LlamaConfig's hidden_act,
   // attention_bias, mlp_bias).
   const std::string act = FRAGUA_TRY(c.get_string("hidden_act", "silu"));
-  if (act != "silu")
-    return unsupported_error("{}: \"hidden_act\" '{}' is not supported (silu)", o, terminal_safe(act));
+  if (act != "silu") return unsupported_error("{}: \"hidden_act\" '{}' is not supported (silu)", o, terminal_safe(act));
   for (const char* key : {"attention_bias", "mlp_bias"})
     if (FRAGUA_TRY(bool_field(j, key, false, o)))
       return unsupported_error("{}: \"{}\" is true: biases are not supported", o, key);
@@ -198,8 +196,9 @@ Result<HfConfig> HfConfig::parse(std::string_view text, std::string origin) {
                             hp.n_head, hp.n_head_kv);
   hp.n_ff = FRAGUA_TRY(int_field(j, "intermediate_size", std::nullopt, 1, kMaxFeedForward, o));
   if (!field(j, "head_dim") && hp.n_embd % hp.n_head != 0)
-    return corruption_error("{}: \"hidden_size\" {} is not a multiple of \"num_attention_heads\" {} (and no \"head_dim\")",
-                            o, hp.n_embd, hp.n_head);
+    return corruption_error(
+        "{}: \"hidden_size\" {} is not a multiple of \"num_attention_heads\" {} (and no \"head_dim\")", o, hp.n_embd,
+        hp.n_head);
   hp.head_dim = FRAGUA_TRY(int_field(j, "head_dim", hp.n_embd / hp.n_head, 2, kMaxHeadDim, o));
   if (hp.head_dim % 2 != 0) return corruption_error("{}: \"head_dim\" {} is odd (RoPE rotates pairs)", o, hp.head_dim);
   hp.n_rot = hp.head_dim;

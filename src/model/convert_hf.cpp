@@ -147,8 +147,8 @@ Result<std::vector<Planned>> plan(const Architecture& arch, const format::LlamaH
     // PyTorch order is GGML's reversed: a Linear(in, out) weight is [out, in], ne = [in, out].
     std::vector<int64_t> want(slot.ne.rbegin(), slot.ne.rend());
     if (st->shape != want)
-      return corruption_error("{}: tensor '{}' has shape {}, but config.json implies {} for {}", it->second.first->path(),
-                              name, shape_str(st->shape), shape_str(want), slot.name);
+      return corruption_error("{}: tensor '{}' has shape {}, but config.json implies {} for {}",
+                              it->second.first->path(), name, shape_str(st->shape), shape_str(want), slot.name);
     if (st->dtype != "F32" && st->dtype != "F16" && st->dtype != "BF16")
       return unsupported_error("{}: tensor '{}' is {} (F32, F16 and BF16 are converted)", it->second.first->path(),
                                name, st->dtype);
@@ -252,8 +252,8 @@ Result<ConvertReport> convert_hf(const std::string& dir, const std::string& out_
   const auto cfg = FRAGUA_TRY(format::HfConfig::parse(cfg_text, cfg_path));
   const Architecture* arch = find_hf_architecture(cfg.architecture());
   if (!arch)
-    return unsupported_error("{}: \"architectures\" '{}' is not supported (known: {})", cfg_path,
-                             cfg.architecture(), known_hf_architectures());
+    return unsupported_error("{}: \"architectures\" '{}' is not supported (known: {})", cfg_path, cfg.architecture(),
+                             known_hf_architectures());
   format::LlamaHParams hp = cfg.hparams();
   FRAGUA_TRY(arch->hf->read_config(cfg, hp));
 

@@ -90,18 +90,20 @@ Status apply_tokenizer_config(const json& cfg, VocabSpec& s, std::string_view or
     const std::string where = fmt::format("{}: \"{}\"", origin, sp.key);
     const std::string content = FRAGUA_TRY(token_content(*it, where));
     auto found = ids.find(content);
-    if (found == ids.end())
-      return corruption_error("{} '{}' is not in the vocabulary", where, terminal_safe(content));
+    if (found == ids.end()) return corruption_error("{} '{}' is not in the vocabulary", where, terminal_safe(content));
     s.*sp.id = found->second;
   }
-  for (auto [key, flag] : {std::pair{"add_bos_token", &VocabSpec::add_bos}, std::pair{"add_eos_token", &VocabSpec::add_eos}}) {
+  for (auto [key, flag] :
+       {std::pair{"add_bos_token", &VocabSpec::add_bos}, std::pair{"add_eos_token", &VocabSpec::add_eos}}) {
     auto it = cfg.find(key);
     if (it == cfg.end() || it->is_null()) continue;
     if (!it->is_boolean()) return corruption_error("{}: \"{}\" is {}, not true/false", origin, key, json_preview(*it));
     s.*flag = it->get<bool>();
   }
-  if (s.add_bos && s.bos_id < 0) return corruption_error("{}: \"add_bos_token\" is true but there is no bos_token", origin);
-  if (s.add_eos && s.eos_id < 0) return corruption_error("{}: \"add_eos_token\" is true but there is no eos_token", origin);
+  if (s.add_bos && s.bos_id < 0)
+    return corruption_error("{}: \"add_bos_token\" is true but there is no bos_token", origin);
+  if (s.add_eos && s.eos_id < 0)
+    return corruption_error("{}: \"add_eos_token\" is true but there is no eos_token", origin);
   s.chat_template = FRAGUA_TRY(chat_template(cfg, origin));
   return {};
 }
@@ -138,8 +140,7 @@ Result<tokenize::Tokenizer> load_hf_tokenizer(const std::string& dir, HfTokenize
     s.chat_template = FRAGUA_TRY(env.read_file(dir + "/chat_template.jinja"));
 
   const auto n = static_cast<int64_t>(s.tokens.size());
-  if (n > n_vocab)
-    return corruption_error("{}: {} tokens, more than config.json's vocab_size {}", path, n, n_vocab);
+  if (n > n_vocab) return corruption_error("{}: {} tokens, more than config.json's vocab_size {}", path, n, n_vocab);
   // The embedding has rows past the tokenizer (vocabularies rounded up to a multiple of 64):
   // llama.cpp's converter names them [PAD<id>] with type unused.
   if (n < n_vocab) {

@@ -54,10 +54,10 @@ TEST(CliConvert, BadInputFailsWithoutOutput) {
   std::string out;
   EXPECT_EQ(test::run_command(test::cli_path() + " convert " + dir.path() + " -o " + dir.file("o.gguf"), &out), 1);
   EXPECT_NE(out.find(dir.file("config.json")), std::string::npos) << out;
-  EXPECT_EQ(test::run_command(test::cli_path() + " convert " + hf("llama_gqa") + " -o " + dir.file("o.gguf") +
-                                  " --outtype q4_0",
-                              &out),
-            1);
+  EXPECT_EQ(
+      test::run_command(
+          test::cli_path() + " convert " + hf("llama_gqa") + " -o " + dir.file("o.gguf") + " --outtype q4_0", &out),
+      1);
   EXPECT_NE(out.find("'q4_0' is not one of f32, f16, bf16, q8_0"), std::string::npos) << out;
   ASSERT_TRUE(write_file_atomic(dir.file("config.json"), R"({"architectures": ["GPT2LMHeadModel"]})").ok());
   EXPECT_EQ(test::run_command(test::cli_path() + " convert " + dir.path() + " -o " + dir.file("o.gguf"), &out), 1);

@@ -70,7 +70,8 @@ TEST(GgufWriterStreaming, ASourceErrorOrWrongSizeLeavesNoFile) {
     return ok_status();
   });
   ASSERT_FALSE(st.ok());
-  EXPECT_NE(st.error().message().find("tensor 'a': 23 bytes given, 24 declared"), std::string::npos) << st.error().message();
+  EXPECT_NE(st.error().message().find("tensor 'a': 23 bytes given, 24 declared"), std::string::npos)
+      << st.error().message();
   // The buffered write refuses tensors that have no data.
   st = g.write(path);
   ASSERT_FALSE(st.ok());

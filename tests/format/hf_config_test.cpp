@@ -96,9 +96,9 @@ TEST(HfWeightIndex, ShardsAreFileNamesInTheDirectory) {
   ASSERT_TRUE(idx.ok());
   EXPECT_EQ(idx->shards, (std::vector<std::string>{"s1.safetensors", "s2.safetensors"}));
   EXPECT_EQ(idx->weight_map.at("b"), "s1.safetensors");
-  for (const char* bad : {R"({"weight_map": {"a": "../x"}})", R"({"weight_map": {"a": "/etc/passwd"}})",
-                          R"({"weight_map": {"a": ".."}})", R"({"weight_map": {"a": 3}})", R"({"weight_map": {}})",
-                          R"({"metadata": {}})"}) {
+  for (const char* bad :
+       {R"({"weight_map": {"a": "../x"}})", R"({"weight_map": {"a": "/etc/passwd"}})", R"({"weight_map": {"a": ".."}})",
+        R"({"weight_map": {"a": 3}})", R"({"weight_map": {}})", R"({"metadata": {}})"}) {
     auto r = parse_hf_weight_index(bad, "index.json");
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_EQ(r.error().message().rfind("index.json: ", 0), 0u) << r.error().message();

@@ -99,10 +99,9 @@ TEST_P(ConvertHfLogits, MatchTheTransformersReference) {
   if (c.out == OutType::f32) EXPECT_EQ(argmax_agree, tokens.size());
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, ConvertHfLogits, ::testing::ValuesIn(kCases),
-                         [](const auto& info) {
-                           return std::string(info.param.model) + "_" + std::string(out_type_name(info.param.out));
-                         });
+INSTANTIATE_TEST_SUITE_P(Models, ConvertHfLogits, ::testing::ValuesIn(kCases), [](const auto& info) {
+  return std::string(info.param.model) + "_" + std::string(out_type_name(info.param.out));
+});
 
 // The permutation by itself: row 2i + j of each head of the GGUF's attn_q/attn_k is row
 // j * head_dim/2 + i of the checkpoint's q_proj/k_proj (llama.cpp's LlamaModel.permute).
@@ -114,8 +113,9 @@ TEST(ConvertHf, PermutesQAndKRowsPerHead) {
   auto st = format::SafetensorsFile::open(hf("llama_gqa/model-00001-of-00002.safetensors"));
   ASSERT_TRUE(st.ok());
   const int64_t E = 64, D = 16;
-  for (auto [hf_name, gguf_name, heads] : {std::tuple{"model.layers.0.self_attn.q_proj.weight", "blk.0.attn_q.weight", 4},
-                                           std::tuple{"model.layers.0.self_attn.k_proj.weight", "blk.0.attn_k.weight", 2}}) {
+  for (auto [hf_name, gguf_name, heads] :
+       {std::tuple{"model.layers.0.self_attn.q_proj.weight", "blk.0.attn_q.weight", 4},
+        std::tuple{"model.layers.0.self_attn.k_proj.weight", "blk.0.attn_k.weight", 2}}) {
     const auto* src = st->find(hf_name);
     const auto* dst = g->find_tensor(gguf_name);
     ASSERT_TRUE(src && dst) << hf_name;
@@ -153,7 +153,8 @@ TEST(ConvertHf, IndependentGgufReferenceAgrees) {
     const std::string gguf = dir.file(std::string(m) + ".gguf"), out = dir.file(std::string(m) + ".f32");
     ASSERT_TRUE(convert_hf(hf(m), gguf, quiet()).ok());
     std::string tokens;
-    for (int t : reference()["tokens"].get<std::vector<int>>()) tokens += (tokens.empty() ? "" : ",") + std::to_string(t);
+    for (int t : reference()["tokens"].get<std::vector<int>>())
+      tokens += (tokens.empty() ? "" : ",") + std::to_string(t);
     std::string log;
     ASSERT_EQ(test::run_command(test::python() + " " + test::source_dir() + "/tests/reference/model/llama_ref.py " +
                                     gguf + " " + tokens + " " + out,
@@ -268,11 +269,12 @@ TEST(ConvertHfTokenizer, ByteLevelJsonWithConfigSpecials) {
 class ConvertHfErrors : public ::testing::Test {
  protected:
   void SetUp() override {
-    for (const char* m : {"llama_gqa", "granite_tied"})
-      fs::copy(hf(m), dir.file(m), fs::copy_options::recursive);
+    for (const char* m : {"llama_gqa", "granite_tied"}) fs::copy(hf(m), dir.file(m), fs::copy_options::recursive);
   }
   std::string path(const std::string& rel) const { return dir.file(rel); }
-  void write(const std::string& rel, const std::string& text) const { ASSERT_TRUE(write_file_atomic(path(rel), text).ok()); }
+  void write(const std::string& rel, const std::string& text) const {
+    ASSERT_TRUE(write_file_atomic(path(rel), text).ok());
+  }
   std::string read(const std::string& rel) const { return *read_file(path(rel)); }
   void edit_config(const std::string& model, const std::function<void(nlohmann::json&)>& f) const {
     auto j = nlohmann::json::parse(read(model + "/config.json"));
@@ -293,18 +295,28 @@ class ConvertHfErrors : public ::testing::Test {
 
 TEST_F(ConvertHfErrors, UnknownArchitecture) {
   edit_config("llama_gqa", [](nlohmann::json& j) { j["architectures"] = {"Qwen2ForCausalLM"}; });
-  expect_error("llama_gqa", "config.json: \"architectures\" 'Qwen2ForCausalLM' is not supported (known: "
-                            "LlamaForCausalLM, MistralForCausalLM, GraniteForCausalLM)");
+  expect_error("llama_gqa",
+               "config.json: \"architectures\" 'Qwen2ForCausalLM' is not supported (known: "
+               "LlamaForCausalLM, MistralForCausalLM, GraniteForCausalLM)");
 }
 
 TEST_F(ConvertHfErrors, UnsupportedSettingsNameTheField) {
   edit_config("llama_gqa", [](nlohmann::json& j) { j["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 4.0}}; });
   expect_error("llama_gqa", "\"rope_scaling.rope_type\" 'yarn' is not supported");
-  edit_config("llama_gqa", [](nlohmann::json& j) { j.erase("rope_scaling"); j["num_key_value_heads"] = 3; });
+  edit_config("llama_gqa", [](nlohmann::json& j) {
+    j.erase("rope_scaling");
+    j["num_key_value_heads"] = 3;
+  });
   expect_error("llama_gqa", "\"num_attention_heads\" 4 is not a multiple of \"num_key_value_heads\" 3");
-  edit_config("llama_gqa", [](nlohmann::json& j) { j["num_key_value_heads"] = 2; j["rms_norm_eps"] = -1; });
+  edit_config("llama_gqa", [](nlohmann::json& j) {
+    j["num_key_value_heads"] = 2;
+    j["rms_norm_eps"] = -1;
+  });
   expect_error("llama_gqa", "config.json: \"rms_norm_eps\" = -1 must be a finite number");
-  edit_config("llama_gqa", [](nlohmann::json& j) { j["rms_norm_eps"] = 1e-5; j["attention_bias"] = true; });
+  edit_config("llama_gqa", [](nlohmann::json& j) {
+    j["rms_norm_eps"] = 1e-5;
+    j["attention_bias"] = true;
+  });
   expect_error("llama_gqa", "\"attention_bias\" is true");
   edit_config("llama_gqa", [](nlohmann::json& j) {
     j["attention_bias"] = false;
@@ -328,8 +340,9 @@ TEST_F(ConvertHfErrors, MistralWithoutAWindowIsLlama) {
 
 TEST_F(ConvertHfErrors, ShapeThatDisagreesWithConfig) {
   edit_config("llama_gqa", [](nlohmann::json& j) { j["intermediate_size"] = 96; });
-  expect_error("llama_gqa", "model-00001-of-00002.safetensors: tensor 'model.layers.0.mlp.gate_proj.weight' has "
-                            "shape [128, 64], but config.json implies [96, 64] for blk.0.ffn_gate.weight");
+  expect_error("llama_gqa",
+               "model-00001-of-00002.safetensors: tensor 'model.layers.0.mlp.gate_proj.weight' has "
+               "shape [128, 64], but config.json implies [96, 64] for blk.0.ffn_gate.weight");
 }
 
 // Rewrites the safetensors header of a shard (the JSON after the 8-byte length).
@@ -406,7 +419,8 @@ TEST_F(ConvertHfErrors, FullDiskLeavesNoPartialOutput) {
 }
 
 TEST(ConvertHf, OutTypeNames) {
-  for (auto t : {OutType::f32, OutType::f16, OutType::bf16, OutType::q8_0}) EXPECT_EQ(*parse_out_type(out_type_name(t)), t);
+  for (auto t : {OutType::f32, OutType::f16, OutType::bf16, OutType::q8_0})
+    EXPECT_EQ(*parse_out_type(out_type_name(t)), t);
   auto bad = parse_out_type("q4_0");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().message().find("'q4_0' is not one of f32, f16, bf16, q8_0"), std::string::npos);
