@@ -10,6 +10,7 @@
 #include "cli/sampling_flags.h"
 #include "fragua/model/chat_session.h"
 #include "fragua/model/loaded_model.h"
+#include "fragua/tokenize/tokenizer.h"
 
 namespace fragua::cli {
 namespace {
@@ -18,22 +19,27 @@ struct Opts {
   std::string model;
   std::string system;
   std::string chat_template;
+  std::string chat_template_file;
   int64_t n_ctx = 0;
   int threads = 0;
   model::GenerateParams gen;
 };
 
 void run(const Opts& o) {
+  if (!o.chat_template.empty() && !o.chat_template_file.empty())
+    throw Failure{invalid_argument_error("give --template or --chat-template-file, not both")};
+  const std::string chat_template =
+      o.chat_template_file.empty() ? o.chat_template : check(tokenize::read_chat_template_file(o.chat_template_file));
   model::OpenOptions open;
   open.context.n_ctx = o.n_ctx;
   open.context.n_threads = o.threads;
   auto m = check(model::open_model(o.model, open));
-  if (o.chat_template.empty() && m.tokenizer && m.tokenizer->spec().chat_template.empty())
-    throw Failure{
-        invalid_argument_error("{} has no chat template: pass --template chatml|llama3|granite|llama2", o.model)};
+  if (chat_template.empty() && m.tokenizer && m.tokenizer->spec().chat_template.empty())
+    throw Failure{invalid_argument_error(
+        "{} has no chat template: pass --template chatml|llama3|granite|llama2 or --chat-template-file FILE", o.model)};
   model::ChatParams params;
   params.system = o.system;
-  params.chat_template = o.chat_template;
+  params.chat_template = chat_template;
   params.gen = o.gen;
   auto chat = check(model::ChatSession::create(m, std::move(params)));
 
@@ -71,6 +77,8 @@ void setup(CLI::App& root) {
   cmd->add_option("model", o->model, "GGUF model file with a tokenizer")->required();
   cmd->add_option("--system", o->system, "System message");
   cmd->add_option("--template", o->chat_template, "Chat template name or Jinja text (default: the model's)");
+  cmd->add_option("--chat-template-file", o->chat_template_file,
+                  "Chat template from a file: Jinja text or a tokenizer_config.json (overrides the model's)");
   cmd->add_option("-c,--ctx", o->n_ctx, "Context size");
   add_threads_flag(*cmd, o->threads);
   add_sampling_flags(*cmd, o->gen);

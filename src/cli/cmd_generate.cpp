@@ -10,6 +10,7 @@
 #include "fragua/base/utf8.h"
 #include "fragua/model/generate.h"
 #include "fragua/model/loaded_model.h"
+#include "fragua/tokenize/tokenizer.h"
 
 namespace fragua::cli {
 namespace {
@@ -20,6 +21,8 @@ struct Opts {
   std::string prompt_ids;
   std::string tokenizer;
   bool no_bos = false;
+  bool chat = false;  // the prompt is a user message rendered with the chat template
+  std::string system, chat_template, chat_template_file;
   int64_t n_ctx = 0;
   int threads = 0;
   bool show_ids = false;
@@ -83,6 +86,10 @@ std::vector<int32_t> parse_ids(const std::string& s) {
 void run(const Opts& o) {
   if (o.prompt.empty() == o.prompt_ids.empty())
     throw Failure{invalid_argument_error("give exactly one of --prompt TEXT or --prompt-ids 1,2,3")};
+  if (!o.chat && (!o.system.empty() || !o.chat_template.empty() || !o.chat_template_file.empty()))
+    throw Failure{invalid_argument_error("--system, --template and --chat-template-file go with --chat")};
+  if (!o.chat_template.empty() && !o.chat_template_file.empty())
+    throw Failure{invalid_argument_error("give --template or --chat-template-file, not both")};
   // The tokenizer inside the model file, or one given with --tokenizer; without any, the
   // output is token ids.
   model::OpenOptions open;
@@ -96,7 +103,21 @@ void run(const Opts& o) {
   model::PieceFn piece;
   if (!o.prompt.empty()) {
     if (!tok) throw Failure{invalid_argument_error("{} has no tokenizer: use --tokenizer or --prompt-ids", o.model)};
-    prompt = check(tok->try_encode(o.prompt, !o.no_bos, /*parse_special=*/true));
+    if (o.chat) {
+      std::string tmpl = o.chat_template_file.empty() ? o.chat_template
+                                                      : check(tokenize::read_chat_template_file(o.chat_template_file));
+      if (tmpl.empty()) tmpl = tok->spec().chat_template;
+      if (tmpl.empty())
+        throw Failure{invalid_argument_error(
+            "{} has no chat template: pass --template chatml|llama3|granite|llama2 or --chat-template-file FILE",
+            o.model)};
+      std::vector<tokenize::ChatMessage> msgs;
+      if (!o.system.empty()) msgs.push_back({"system", o.system});
+      msgs.push_back({"user", o.prompt});
+      prompt = check(tokenize::encode_chat(*tok, tmpl, msgs, /*add_generation_prompt=*/true));
+    } else {
+      prompt = check(tok->try_encode(o.prompt, !o.no_bos, /*parse_special=*/true));
+    }
   } else {
     prompt = parse_ids(o.prompt_ids);
   }
@@ -133,6 +154,11 @@ void setup(CLI::App& root) {
   cmd->add_option("--prompt-ids", o->prompt_ids, "Prompt as comma-separated token ids (output as ids)");
   cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer (GGUF or tokenizer.json) when the model has none");
   cmd->add_flag("--no-bos", o->no_bos, "Do not add the beginning-of-sequence token");
+  cmd->add_flag("--chat", o->chat, "Render the prompt as a user message with the chat template");
+  cmd->add_option("--system", o->system, "System message (with --chat)");
+  cmd->add_option("--template", o->chat_template, "Chat template name or Jinja text (with --chat)");
+  cmd->add_option("--chat-template-file", o->chat_template_file,
+                  "Chat template from a file: Jinja text or a tokenizer_config.json (with --chat)");
   cmd->add_option("-c,--ctx", o->n_ctx, "Context size (default: min(training context, 4096))");
   add_threads_flag(*cmd, o->threads);
   cmd->add_flag("--stats", o->stats, "Print timing to stderr");

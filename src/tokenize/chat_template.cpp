@@ -200,6 +200,29 @@ Result<std::string> detect_chat_template(std::string_view t) {
   return unknown_template(t);
 }
 
+Result<std::string> read_chat_template_file(const std::string& path, Env& env) {
+  std::string text = FRAGUA_TRY(read_file(path, env));
+  const size_t first = text.find_first_not_of(" \t\r\n");
+  if (first != std::string::npos && text[first] == '{' && !jinja::looks_like_jinja(text.substr(first, 2))) {
+    auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("chat_template"))
+      return invalid_argument_error("{}: neither Jinja text nor a JSON object with \"chat_template\"", path);
+    const auto& t = j["chat_template"];
+    text.clear();
+    if (t.is_string()) text = t.get<std::string>();
+    if (t.is_array())
+      for (const auto& e : t)
+        if (e.is_object() && e.value("name", "") == "default" && e.contains("template") && e["template"].is_string())
+          text = e["template"].get<std::string>();
+    if (text.empty())
+      return invalid_argument_error("{}: \"chat_template\" is neither a string nor a list with a \"default\" template",
+                                    path);
+  }
+  auto d = detect_chat_template(text);
+  if (!d.ok()) return std::move(d).error().with_context(path);
+  return text;
+}
+
 Result<ChatPrompt> render_chat(std::string_view template_or_name, std::span<const ChatMessage> messages,
                                bool add_generation_prompt) {
   if (is_jinja(template_or_name))

@@ -484,15 +484,16 @@ TEST(Jinja, ParseErrorsNameLineAndColumn) {
     const char* what;
   };
   const Bad bad[] = {
-      {"ok\n{% for m in messages %}\n{{ m.content }", "line 3, column 1", "not closed"},
-      {"{% if x %}never closed", "line 1, column 23", "missing '{% endif %}'"},
-      {"{{ 'a' + }}", "line 1, column 10", "unexpected '}}'"},
-      {"\n\n  {% include 'x.j2' %}", "line 3, column 6", "not allowed"},
-      {"{% set %}", "line 1, column 8", "expected a name"},
-      {"{{ 'abc }}", "line 1, column 4", "string literal is not closed"},
-      {"{% endfor %}", "line 1, column 4", "unknown or unsupported tag 'endfor'"},
-      {"{{ a ? b }}", "line 1, column 6", "unexpected character '?'"},
-      {"é{{ 99999999999999999999 }}", "line 1, column 5", "out of range"},
+      {"ok\n{% for m in messages %}\n{{ m.content }", "line 3, column 1:", "this tag is not closed"},
+      {"ok {# comment", "line 1, column 4:", "this comment is not closed"},
+      {"{% if x %}never closed", "line 1, column 23:", "missing '{% endif %}'"},
+      {"{{ 'a' + }}", "line 1, column 10:", "unexpected '}}'"},
+      {"\n\n  {% include 'x.j2' %}", "line 3, column 6:", "not allowed"},
+      {"{% set %}", "line 1, column 8:", "expected a name"},
+      {"{{ 'abc }}", "line 1, column 4:", "string literal is not closed"},
+      {"{% endfor %}", "line 1, column 4:", "unknown or unsupported tag 'endfor'"},
+      {"{{ a ? b }}", "line 1, column 6:", "unexpected character '?'"},
+      {"é{{ 99999999999999999999 }}", "line 1, column 5:", "out of range"},
   };
   for (const Bad& b : bad) {
     auto t = jinja::Template::parse(b.tmpl);

@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fragua/base/error.h"
+#include "fragua/base/file.h"
 
 namespace fragua::format {
 class GgufFile;
@@ -170,6 +171,11 @@ Result<ChatPrompt> render_chat(std::string_view template_or_name, std::span<cons
 // control tokens: "<|im_end|>" typed in a message is encoded as text (no role spoofing).
 Result<std::vector<int32_t>> encode_chat(const Tokenizer& tok, std::string_view template_or_name,
                                          std::span<const ChatMessage> messages, bool add_generation_prompt);
+
+// A chat template from a file (`--chat-template-file`): Jinja text, or a tokenizer_config.json
+// whose "chat_template" is a string or a list of {"name", "template"} (the "default" one is
+// taken). Checked as detect_chat_template checks it; errors name the file.
+Result<std::string> read_chat_template_file(const std::string& path, Env& env = Env::posix());
 
 // What a Jinja template reads besides `messages` and `add_generation_prompt` (the variables of
 // transformers' apply_chat_template). encode_chat fills bos_token/eos_token from the tokenizer

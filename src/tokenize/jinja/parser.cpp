@@ -111,13 +111,13 @@ class Lexer {
       char end_mod = '\0';
       if (kind == '#') {
         const size_t e = src_.find("#}", q);
-        if (e == std::string_view::npos) throw Fail{static_cast<uint32_t>(p), "comment is not closed with '#}'"};
+        if (e == std::string_view::npos) throw Fail{static_cast<uint32_t>(p), "this comment is not closed with '#}'"};
         if (e > q && src_[e - 1] == '-') end_mod = '-';
         if (e > q && src_[e - 1] == '+') end_mod = '+';
         pos = e + 2;
       } else {
         toks_.push_back({kind == '{' ? Tok::T::var_begin : Tok::T::block_begin, static_cast<uint32_t>(p), {}});
-        pos = lex_tag(q, kind == '{' ? '}' : '%', &end_mod);
+        pos = lex_tag(p, q, kind == '{' ? '}' : '%', &end_mod);
       }
       const size_t before = pos;
       if (end_mod == '-') {
@@ -137,13 +137,13 @@ class Lexer {
   }
 
   // Tokens up to the closing `}}`/`%}` (at bracket depth 0); returns the offset after it.
-  size_t lex_tag(size_t pos, char close, char* end_mod) {
+  size_t lex_tag(size_t start, size_t pos, char close, char* end_mod) {
     int depth = 0;
     const auto end_type = close == '}' ? Tok::T::var_end : Tok::T::block_end;
     for (;;) {
       while (pos < src_.size() && is_space(src_[pos])) ++pos;
       if (pos >= src_.size())
-        throw Fail{static_cast<uint32_t>(pos), fmt::format("tag is not closed with '{}}}'", close)};
+        throw Fail{static_cast<uint32_t>(start), fmt::format("this tag is not closed with '{}}}'", close)};
       const auto at = static_cast<uint32_t>(pos);
       if (depth == 0) {
         for (char m : {'-', '+', '\0'}) {
