@@ -357,6 +357,21 @@ TEST_F(Hub, OfflineUsesTheCacheOnly) {
   EXPECT_NE(missing.error().message().find("config.json"), std::string::npos) << missing.error().message();
 }
 
+TEST_F(Hub, UnreachableHubFallsBackToTheCache) {
+  ASSERT_TRUE(hub_pull("org/tiny", {"model.gguf"}, opt_).ok());
+  opt_.endpoint = "http://127.0.0.1:1";  // nothing listens there
+  auto r = hub_pull("org/tiny", {"model.gguf"}, opt_);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(read_file(r->paths[0]).value(), hub_.files["model.gguf"].content);
+  auto absent = hub_pull("org/tiny", {"config.json"}, opt_);  // the cached snapshot lacks it
+  ASSERT_FALSE(absent.ok());
+  EXPECT_NE(absent.error().message().find("'config.json'"), std::string::npos) << absent.error().message();
+  opt_.cache_dir = cache_.file("empty");  // nothing cached: the network error stands
+  auto down = hub_pull("org/tiny", {"model.gguf"}, opt_);
+  ASSERT_FALSE(down.ok());
+  EXPECT_NE(down.error().message().find("127.0.0.1:1"), std::string::npos) << down.error().message();
+}
+
 TEST_F(Hub, UnmatchedPatternListsTheRepository) {
   auto r = hub_pull("org/tiny", {"*Q4_K_M*"}, opt_);
   ASSERT_FALSE(r.ok());
