@@ -144,6 +144,10 @@ Result<QuantizeType> find_quantize_type(std::string_view name) {
 
 Result<ImportanceMatrix> read_imatrix(const std::string& path, Env& env) {
   const std::string bytes = FRAGUA_TRY(env.read_file(path));
+  return parse_imatrix(bytes, path);
+}
+
+Result<ImportanceMatrix> parse_imatrix(std::string_view bytes, const std::string& path) {
   size_t pos = 0;
   auto i32 = [&](const char* what) -> Result<int32_t> {
     if (bytes.size() - pos < 4)
@@ -160,7 +164,7 @@ Result<ImportanceMatrix> read_imatrix(const std::string& path, Env& env) {
     const int32_t len = FRAGUA_TRY(i32("name length"));
     if (bytes.size() - pos < static_cast<size_t>(len))
       return corruption_error("{}: entry {} name at byte {} runs past the end of the file", path, e, pos);
-    std::string name = bytes.substr(pos, static_cast<size_t>(len));
+    std::string name(bytes.substr(pos, static_cast<size_t>(len)));
     pos += static_cast<size_t>(len);
     const int32_t ncall = FRAGUA_TRY(i32("call count"));
     const int32_t nval = FRAGUA_TRY(i32("value count"));
@@ -168,7 +172,7 @@ Result<ImportanceMatrix> read_imatrix(const std::string& path, Env& env) {
       return corruption_error("{}: the {} values of '{}' at byte {} run past the end of the file", path, nval, name,
                               pos);
     std::vector<float> v(static_cast<size_t>(nval));
-    std::memcpy(v.data(), bytes.data() + pos, v.size() * 4);
+    if (!v.empty()) std::memcpy(v.data(), bytes.data() + pos, v.size() * 4);  // memcpy(nullptr, ..., 0) is UB
     pos += v.size() * 4;
     for (float& x : v) {
       if (!std::isfinite(x) || x < 0)

@@ -41,6 +41,8 @@ using ImportanceMatrix = std::map<std::string, std::vector<float>>;
 // i32 n_values, f32 values (sums over ncall calls); optionally i32 chunks and the dataset name.
 // Values are returned divided by ncall, as llama-quantize reads them. Errors name the byte offset.
 Result<ImportanceMatrix> read_imatrix(const std::string& path, Env& env = Env::posix());
+// The same from bytes (fuzzing); `name` stands for the file in messages.
+Result<ImportanceMatrix> parse_imatrix(std::string_view bytes, const std::string& name);
 
 struct QuantizeOptions {
   QuantizeType type;
