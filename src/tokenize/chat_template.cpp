@@ -151,6 +151,7 @@ Result<ChatPrompt> render_jinja(std::string_view text, const nlohmann::ordered_j
     for (const auto& [k, v] : ctx.variables.items()) data[k] = v;
   data["messages"] = messages;
   data["tools"] = ctx.tools;  // none without tools, as transformers passes tools=None
+  if (!data.contains("documents")) data["documents"] = nullptr;
   return tmpl.render(markup, data);
 }
 
