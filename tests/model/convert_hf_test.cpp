@@ -406,6 +406,33 @@ TEST_F(ConvertHfErrors, MissingFilesAndBadTokenizerConfig) {
   expect_error("llama_gqa", "added_tokens_decoder[\"1\"] is \"<bos>\" but the tokenizer file has \"<s>\" there");
 }
 
+// One model.safetensors instead of shards and an index (small models ship so): the same GGUF.
+TEST_F(ConvertHfErrors, SingleSafetensorsFileGivesTheSameModel) {
+  auto s1 = format::SafetensorsFile::open(path("granite_tied/model-00001-of-00002.safetensors"));
+  auto s2 = format::SafetensorsFile::open(path("granite_tied/model-00002-of-00002.safetensors"));
+  ASSERT_TRUE(s1.ok() && s2.ok());
+  format::SafetensorsWriter w;
+  for (const auto* f : {&*s1, &*s2})
+    for (const auto& t : f->tensors()) ASSERT_TRUE(w.add_tensor(t.name, t.dtype, t.shape, t.data, t.n_bytes).ok());
+  ASSERT_TRUE(w.write(path("granite_tied/model.safetensors")).ok());
+  for (const char* f :
+       {"model.safetensors.index.json", "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"})
+    fs::remove(path(std::string("granite_tied/") + f));
+  ASSERT_TRUE(convert_hf(path("granite_tied"), dir.file("single.gguf"), quiet()).ok());
+  ASSERT_TRUE(convert_hf(hf("granite_tied"), dir.file("sharded.gguf"), quiet()).ok());
+  auto a = format::GgufFile::open(dir.file("single.gguf")), b = format::GgufFile::open(dir.file("sharded.gguf"));
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_EQ(a->tensors().size(), b->tensors().size());
+  for (size_t i = 0; i < a->tensors().size(); ++i) {
+    const auto &x = a->tensors()[i], &y = b->tensors()[i];
+    EXPECT_EQ(x.name, y.name);
+    ASSERT_EQ(x.n_bytes, y.n_bytes);
+    EXPECT_EQ(std::memcmp(x.data, y.data, x.n_bytes), 0) << x.name;
+  }
+  fs::remove(path("granite_tied/model.safetensors"));
+  expect_error("granite_tied", "neither model.safetensors.index.json nor model.safetensors is there");
+}
+
 // A write that fails half-way (a full disk) leaves neither the file nor a temporary.
 TEST_F(ConvertHfErrors, FullDiskLeavesNoPartialOutput) {
   test::FaultEnv env;
