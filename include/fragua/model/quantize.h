@@ -56,8 +56,8 @@ struct QuantizeOptions {
 
 // The type each tensor of `file` gets (in file order): 2-D+ weights ending in "weight" other than
 // norms take the mix rules, the rest keep their type; a row length that the chosen type's block
-// does not divide falls back as llama.cpp does (q4_k -> q5_0, q5_k -> q5_1, q6_k -> q8_0; q2_k and
-// q3_k -> q4_0 where llama.cpp picks iq4_nl, which Fragua does not implement; then f16).
+// does not divide falls back as llama.cpp does (q2_k, q3_k -> q4_0; q4_k -> q5_0; q5_k -> q5_1;
+// q6_k -> q8_0; then f16: the llama.cpp of bench/llama_cpp_setup.sh, checked by bench/quantize.py).
 Result<std::vector<DType>> plan_tensor_types(const format::GgufFile& file, const QuantizeOptions& options);
 
 struct QuantizeReport {
