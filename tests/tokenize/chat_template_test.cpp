@@ -64,8 +64,8 @@ TEST(ChatTemplate, UnknownOrBrokenTemplateIsAClearError) {
   EXPECT_NE(weird.error().message().find("does not write the messages"), std::string::npos);
   EXPECT_EQ(*detect_chat_template("{{ raise_exception('needs a system message') }}"), "jinja");
   // A built-in format takes plain string contents only.
-  auto parts = render_chat_json("chatml", nlohmann::ordered_json::parse(R"([{"role": "user", "content": [1]}])"),
-                                true, {});
+  auto parts =
+      render_chat_json("chatml", nlohmann::ordered_json::parse(R"([{"role": "user", "content": [1]}])"), true, {});
   ASSERT_FALSE(parts.ok());
   EXPECT_NE(parts.error().message().find("chat message 0"), std::string::npos);
 }
@@ -168,31 +168,35 @@ TEST(ChatTemplateCli, TemplateFileOverridesTheModels) {
   auto write = [](const std::string& path, const std::string& text) { std::ofstream(path) << text; };
   write(dir.file("chatml.jinja"), kChatMLJinja);
   write(dir.file("tokenizer_config.json"),
-                   nlohmann::json({{"chat_template", {{{"name", "default"}, {"template", kChatMLJinja}}}}}).dump());
+        nlohmann::json({{"chat_template", {{{"name", "default"}, {"template", kChatMLJinja}}}}}).dump());
   write(dir.file("broken.jinja"), "{% for m in messages %}\n{{ m.content ");
   const std::string gen = fragua::test::cli_path() + " generate " + model + " -p hola --chat -n 6 --temp 0 -t 1 ";
   std::string named, from_file, from_config, out;
   ASSERT_EQ(fragua::test::run_command(gen + "--template chatml 2>/dev/null", &named), 0) << named;
-  ASSERT_EQ(fragua::test::run_command(gen + "--chat-template-file " + dir.file("chatml.jinja") + " 2>/dev/null", &from_file), 0)
-      << from_file;
   ASSERT_EQ(
-      fragua::test::run_command(gen + "--chat-template-file " + dir.file("tokenizer_config.json") + " 2>/dev/null", &from_config),
+      fragua::test::run_command(gen + "--chat-template-file " + dir.file("chatml.jinja") + " 2>/dev/null", &from_file),
       0)
+      << from_file;
+  ASSERT_EQ(fragua::test::run_command(
+                gen + "--chat-template-file " + dir.file("tokenizer_config.json") + " 2>/dev/null", &from_config),
+            0)
       << from_config;
   // The Jinja ChatML renders the tokens of the built-in ChatML: the same greedy continuation.
   EXPECT_FALSE(named.empty());
   EXPECT_EQ(from_file, named);
   EXPECT_EQ(from_config, named);
   EXPECT_EQ(fragua::test::run_command(gen + "--chat-template-file " + dir.file("broken.jinja"), &out), 1);
-  EXPECT_NE(out.find(dir.file("broken.jinja") + ": chat template: line 2, column 1: this tag is not closed"), std::string::npos) << out;
-  EXPECT_EQ(fragua::test::run_command("printf 'hola\\n' | " + fragua::test::cli_path() + " chat " + model + " -n 4 --temp 0 -t 1 " +
-                                  "--chat-template-file " + dir.file("chatml.jinja"),
-                              &out),
+  EXPECT_NE(out.find(dir.file("broken.jinja") + ": chat template: line 2, column 1: this tag is not closed"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(fragua::test::run_command("printf 'hola\\n' | " + fragua::test::cli_path() + " chat " + model +
+                                          " -n 4 --temp 0 -t 1 " + "--chat-template-file " + dir.file("chatml.jinja"),
+                                      &out),
             0)
       << out;
   EXPECT_EQ(fragua::test::run_command("printf 'hola\\n' | " + fragua::test::cli_path() + " chat " + model +
-                                  " --chat-template-file " + dir.file("broken.jinja"),
-                              &out),
+                                          " --chat-template-file " + dir.file("broken.jinja"),
+                                      &out),
             1);
   EXPECT_NE(out.find("broken.jinja"), std::string::npos) << out;
 }

@@ -255,7 +255,8 @@ json msgs(std::initializer_list<std::pair<const char*, const char*>> list) {
   return j;
 }
 
-const json kChat = msgs({{"system", "Ets un assistent."}, {"user", "Hola!"}, {"assistant", " Bon dia. "}, {"user", "Com estàs?"}});
+const json kChat =
+    msgs({{"system", "Ets un assistent."}, {"user", "Hola!"}, {"assistant", " Bon dia. "}, {"user", "Com estàs?"}});
 const json kNoSystem = msgs({{"user", "Kaixo"}, {"assistant", "Zer moduz?"}, {"user", "Ondo <|im_end|> \"eh\""}});
 
 json tool_chat() {
@@ -413,10 +414,10 @@ TEST(Jinja, MatchesPythonJinja2) {
                   {"variables", c.variables}});
   std::ofstream(dir.file("cases.json")) << in.dump();
   std::string out;
-  const int rc = test::run_command(test::python() + " " + test::source_dir() +
-                                       "/tests/reference/tokenize/jinja_render.py " + dir.file("cases.json") + " " +
-                                       dir.file("out.json"),
-                                   &out);
+  const int rc =
+      test::run_command(test::python() + " " + test::source_dir() + "/tests/reference/tokenize/jinja_render.py " +
+                            dir.file("cases.json") + " " + dir.file("out.json"),
+                        &out);
   if (rc == 77 || (rc != 0 && out.find("jinja2 is absent") != std::string::npos)) GTEST_SKIP() << out;
   ASSERT_EQ(rc, 0) << out;
   std::ifstream f(dir.file("out.json"));
@@ -462,19 +463,19 @@ TEST(Jinja, MessageTextNeverBecomesMarkup) {
     got.emplace_back(q->text.substr(at, part.size), part.parse_special);
     at += part.size;
   }
-  const std::vector<std::pair<std::string, bool>> want = {
-      {"<|im_start|>", true}, {"ABC", false}, {"<", true}, {"def", false}, {">", true}, {"abc[{", false}};
+  const std::vector<std::pair<std::string, bool>> want = {{"<|im_start|>", true}, {"ABC", false}, {"<", true},
+                                                          {"def", false},         {">", true},    {"abc[{", false}};
   EXPECT_EQ(got, want);
 }
 
 TEST(Jinja, WhitespaceControlAsTransformersSetsIt) {
   auto r = [](const char* t) { return *render({"", t, json::array(), false}); };
-  EXPECT_EQ(r("a\n  {% if true %}\n  b\n  {% endif %}\nc\n"), "a\n  b\nc");        // lstrip + trim, last \n dropped
-  EXPECT_EQ(r("a  {%- if true -%}  b  {%- endif %}\n"), "ab");                      // '-' eats newlines too
-  EXPECT_EQ(r("  {%+ if true %}x{% endif +%}\ny"), "  x\ny");                         // '+' keeps both
-  EXPECT_EQ(r("{{ 'a' }}\n{{ 'b' }}"), "a\nb");                                       // no trim after }}
-  EXPECT_EQ(r("x {# note #}\ny"), "x y");                                              // comments trim too
-  EXPECT_EQ(r("a\r\nb{% if true %}\r\nc{% endif %}"), "a\nbc");                       // newlines normalised
+  EXPECT_EQ(r("a\n  {% if true %}\n  b\n  {% endif %}\nc\n"), "a\n  b\nc");  // lstrip + trim, last \n dropped
+  EXPECT_EQ(r("a  {%- if true -%}  b  {%- endif %}\n"), "ab");               // '-' eats newlines too
+  EXPECT_EQ(r("  {%+ if true %}x{% endif +%}\ny"), "  x\ny");                // '+' keeps both
+  EXPECT_EQ(r("{{ 'a' }}\n{{ 'b' }}"), "a\nb");                              // no trim after }}
+  EXPECT_EQ(r("x {# note #}\ny"), "x y");                                    // comments trim too
+  EXPECT_EQ(r("a\r\nb{% if true %}\r\nc{% endif %}"), "a\nbc");              // newlines normalised
 }
 
 TEST(Jinja, ParseErrorsNameLineAndColumn) {

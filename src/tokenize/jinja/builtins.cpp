@@ -176,7 +176,8 @@ bool starts_or_ends(const Value& v, const Value& what, bool start) {
   const std::string& s = need_str(v, start ? "startswith" : "endswith");
   auto one = [&](const Value& x) {
     const std::string& p = need_str(x, start ? "startswith" : "endswith");
-    return p.size() <= s.size() && (start ? s.compare(0, p.size(), p) : s.compare(s.size() - p.size(), p.size(), p)) == 0;
+    return p.size() <= s.size() &&
+           (start ? s.compare(0, p.size(), p) : s.compare(s.size() - p.size(), p.size(), p)) == 0;
   };
   if (what.kind == Value::Kind::list) return std::any_of(what.l->begin(), what.l->end(), one);
   return one(what);
@@ -262,7 +263,8 @@ Value select(const Value& v, const Args& a, bool by_attr, bool keep) {
   }
   for (const Value& x : iterate(v)) {
     const Value subject = by_attr ? attribute_of(x, attr) : x;
-    const bool ok = a.pos.size() > t ? apply_test(need_str(a.pos[t], "the test name"), subject, tail(a, t + 1)) : truthy(subject);
+    const bool ok =
+        a.pos.size() > t ? apply_test(need_str(a.pos[t], "the test name"), subject, tail(a, t + 1)) : truthy(subject);
     if (ok == keep) out.push_back(x);
   }
   return Value::list(std::move(out));
@@ -287,12 +289,16 @@ Value map(const Value& v, const Args& a) {
 Value indent(const Value& v, const Args& a) {
   const Str s = to_str(v);
   const Value* w = a.get(0, "width");
-  const std::string pad = w && w->is_string() ? w->str() : std::string(w && is_int(*w) ? size_t(std::max<int64_t>(0, std::min<int64_t>(inum(*w), 1000))) : 4, ' ');
+  const std::string pad =
+      w && w->is_string()
+          ? w->str()
+          : std::string(w && is_int(*w) ? size_t(std::max<int64_t>(0, std::min<int64_t>(inum(*w), 1000))) : 4, ' ');
   const Value* first = a.get(1, "first");
   const Value* blank = a.get(2, "blank");
   std::vector<std::string> lines;
   const std::string text = s.text + "\n";  // Jinja's own quirk before splitlines()
-  for (size_t k = 0, e; (e = text.find('\n', k)) != std::string::npos; k = e + 1) lines.push_back(text.substr(k, e - k));
+  for (size_t k = 0, e; (e = text.find('\n', k)) != std::string::npos; k = e + 1)
+    lines.push_back(text.substr(k, e - k));
   std::string out = lines[0];
   for (size_t k = 1; k < lines.size(); ++k) {
     out += "\n";
@@ -320,8 +326,7 @@ Value to_int(const Value& v, const Value* dflt) {
     if (used == s.size()) return Value::integer(i);
     const double f = std::stod(s, &used);
     if (used == s.size() && std::isfinite(f) && std::fabs(f) < 9.2e18) return Value::integer(static_cast<int64_t>(f));
-  } catch (const std::exception&) {
-  }
+  } catch (const std::exception&) {}
   return d;
 }
 
@@ -333,8 +338,7 @@ Value to_float(const Value& v, const Value* dflt) {
     try {
       const double f = std::stod(s, &used);
       if (used == s.size() && !s.empty()) return Value::floating(f);
-    } catch (const std::exception&) {
-    }
+    } catch (const std::exception&) {}
   }
   return dflt ? *dflt : Value::floating(0);
 }
@@ -379,12 +383,23 @@ Value html_escape(const Value& v) {
   std::string out;
   for (char c : s.text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&#34;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&#34;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   check_size(out.size());
@@ -395,7 +410,8 @@ Value html_escape(const Value& v) {
 
 List iterate(const Value& v) {
   switch (v.kind) {
-    case Value::Kind::list: return *v.l;
+    case Value::Kind::list:
+      return *v.l;
     case Value::Kind::dict:
     case Value::Kind::ns: {
       List keys;
@@ -415,8 +431,10 @@ List iterate(const Value& v) {
       }
       return chars;
     }
-    case Value::Kind::undefined: return {};
-    default: fail(fmt::format("'{}' object is not iterable", type_name(v)));
+    case Value::Kind::undefined:
+      return {};
+    default:
+      fail(fmt::format("'{}' object is not iterable", type_name(v)));
   }
 }
 
@@ -425,11 +443,15 @@ int64_t length(const Value& v) {
     case Value::Kind::string:
       return std::count_if(v.str().begin(), v.str().end(),
                            [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; });
-    case Value::Kind::list: return static_cast<int64_t>(v.l->size());
+    case Value::Kind::list:
+      return static_cast<int64_t>(v.l->size());
     case Value::Kind::dict:
-    case Value::Kind::ns: return static_cast<int64_t>(v.d->items.size());
-    case Value::Kind::undefined: return 0;
-    default: fail(fmt::format("object of type '{}' has no len()", type_name(v)));
+    case Value::Kind::ns:
+      return static_cast<int64_t>(v.d->items.size());
+    case Value::Kind::undefined:
+      return 0;
+    default:
+      fail(fmt::format("object of type '{}' has no len()", type_name(v)));
   }
 }
 
@@ -606,7 +628,9 @@ bool call_method(const Value& obj, std::string_view name, const Args& a, Value* 
       const std::string& sub = need_str(a.pos.empty() ? Value{} : a.pos[0], name);
       if (name == "find") {
         const size_t at = obj.str().find(sub);
-        *out = Value::integer(at == std::string::npos ? -1 : static_cast<int64_t>(iterate(Value::markup(obj.str().substr(0, at))).size()));
+        *out = Value::integer(at == std::string::npos
+                                  ? -1
+                                  : static_cast<int64_t>(iterate(Value::markup(obj.str().substr(0, at))).size()));
       } else {
         int64_t n = 0;
         if (sub.empty()) {

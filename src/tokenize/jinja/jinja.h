@@ -21,7 +21,7 @@
 namespace fragua::tokenize::jinja {
 
 struct Options {
-  bool trim_blocks = true;   // drop the first newline after a block tag
+  bool trim_blocks = true;    // drop the first newline after a block tag
   bool lstrip_blocks = true;  // drop spaces and tabs before a block tag at the start of a line
 };
 

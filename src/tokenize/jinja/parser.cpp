@@ -244,20 +244,47 @@ class Lexer {
         append_utf8(out, v);
       };
       switch (e) {
-        case 'n': out += '\n'; break;
-        case 't': out += '\t'; break;
-        case 'r': out += '\r'; break;
-        case 'a': out += '\a'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'v': out += '\v'; break;
-        case '\\': out += '\\'; break;
-        case '\'': out += '\''; break;
-        case '"': out += '"'; break;
-        case '\n': break;
-        case 'x': hex(2); break;
-        case 'u': hex(4); break;
-        case 'U': hex(8); break;
+        case 'n':
+          out += '\n';
+          break;
+        case 't':
+          out += '\t';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 'a':
+          out += '\a';
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'v':
+          out += '\v';
+          break;
+        case '\\':
+          out += '\\';
+          break;
+        case '\'':
+          out += '\'';
+          break;
+        case '"':
+          out += '"';
+          break;
+        case '\n':
+          break;
+        case 'x':
+          hex(2);
+          break;
+        case 'u':
+          hex(4);
+          break;
+        case 'U':
+          hex(8);
+          break;
         default:
           if (e >= '0' && e <= '7') {
             uint32_t v = static_cast<uint32_t>(e - '0');
@@ -296,14 +323,21 @@ class Parser {
   [[noreturn]] void fail(std::string msg) const { throw Fail{cur().pos, std::move(msg)}; }
   std::string describe() const {
     switch (cur().t) {
-      case Tok::T::eof: return "the end of the template";
-      case Tok::T::var_end: return "'}}'";
-      case Tok::T::block_end: return "'%}'";
-      case Tok::T::text: return "text";
-      case Tok::T::str: return "a string";
+      case Tok::T::eof:
+        return "the end of the template";
+      case Tok::T::var_end:
+        return "'}}'";
+      case Tok::T::block_end:
+        return "'%}'";
+      case Tok::T::text:
+        return "text";
+      case Tok::T::str:
+        return "a string";
       case Tok::T::integer:
-      case Tok::T::floating: return "a number";
-      default: return "'" + cur().s + "'";
+      case Tok::T::floating:
+        return "a number";
+      default:
+        return "'" + cur().s + "'";
     }
   }
   void expect_op(std::string_view s) {
@@ -568,8 +602,8 @@ class Parser {
     for (;;) {
       const uint32_t pos = cur().pos;
       std::string op;
-      if (cur().t == Tok::T::op &&
-          (cur().s == "==" || cur().s == "!=" || cur().s == "<" || cur().s == "<=" || cur().s == ">" || cur().s == ">=")) {
+      if (cur().t == Tok::T::op && (cur().s == "==" || cur().s == "!=" || cur().s == "<" || cur().s == "<=" ||
+                                    cur().s == ">" || cur().s == ">=")) {
         op = t_[at_++].s;
       } else if (is_name("in")) {
         ++at_;

@@ -121,9 +121,12 @@ bool contains(const Value& container, const Value& x) {
         if (equal(v, x)) return true;
       return false;
     case Value::Kind::dict:
-    case Value::Kind::ns: return x.is_string() && container.d->find(x.str()) != nullptr;
-    case Value::Kind::undefined: return false;
-    default: fail(fmt::format("argument of type '{}' is not iterable", type_name(container)));
+    case Value::Kind::ns:
+      return x.is_string() && container.d->find(x.str()) != nullptr;
+    case Value::Kind::undefined:
+      return false;
+    default:
+      fail(fmt::format("argument of type '{}' is not iterable", type_name(container)));
   }
 }
 
@@ -208,7 +211,8 @@ class Renderer {
  private:
   struct Guard {
     explicit Guard(Renderer& r) : r_(r) {
-      if (++r_.depth_ > kMaxDepth) fail_limit(fmt::format("nesting or recursion deeper than the limit of {}", kMaxDepth));
+      if (++r_.depth_ > kMaxDepth)
+        fail_limit(fmt::format("nesting or recursion deeper than the limit of {}", kMaxDepth));
     }
     ~Guard() { --r_.depth_; }
     Renderer& r_;
@@ -242,14 +246,20 @@ class Renderer {
 
   Flow exec(const Stmt& s) {
     switch (s.kind) {
-      case Stmt::Kind::text: emit(Str{s.text, {}}); break;
-      case Stmt::Kind::output: emit(to_str(eval(*s.exprs[0]))); break;
+      case Stmt::Kind::text:
+        emit(Str{s.text, {}});
+        break;
+      case Stmt::Kind::output:
+        emit(to_str(eval(*s.exprs[0])));
+        break;
       case Stmt::Kind::if_:
         for (size_t k = 0; k < s.exprs.size(); ++k)
           if (truthy(eval(*s.exprs[k]))) return exec(s.bodies[k]);
         if (s.bodies.size() > s.exprs.size()) return exec(s.bodies.back());
         break;
-      case Stmt::Kind::for_: exec_for(s); break;
+      case Stmt::Kind::for_:
+        exec_for(s);
+        break;
       case Stmt::Kind::set: {
         Value v = eval(*s.exprs[0]);
         pos_ = s.pos;
@@ -263,7 +273,9 @@ class Renderer {
         }
         break;
       }
-      case Stmt::Kind::set_block: frames_.back()->set(Str{s.names[0], {}}, Value::string(capture(s.bodies[0]))); break;
+      case Stmt::Kind::set_block:
+        frames_.back()->set(Str{s.names[0], {}}, Value::string(capture(s.bodies[0])));
+        break;
       case Stmt::Kind::macro: {
         Value m{Value::Kind::callable};
         m.fn = std::make_shared<Callable>(Callable{{}, &s});
@@ -280,7 +292,8 @@ class Renderer {
       case Stmt::Kind::continue_:
         if (loops_ == 0) fail("'break' or 'continue' outside a loop");
         return s.kind == Stmt::Kind::break_ ? Flow::break_ : Flow::continue_;
-      case Stmt::Kind::scope: return exec(s.bodies[0]);
+      case Stmt::Kind::scope:
+        return exec(s.bodies[0]);
     }
     return Flow::normal;
   }
@@ -402,8 +415,10 @@ class Renderer {
   Value eval(const Expr& e) {
     Guard g(*this);
     switch (e.kind) {
-      case Expr::Kind::literal: return e.lit;
-      case Expr::Kind::name: return lookup(e.name);
+      case Expr::Kind::literal:
+        return e.lit;
+      case Expr::Kind::name:
+        return lookup(e.name);
       case Expr::Kind::list: {
         List l;
         for (const auto& k : e.kids) l.push_back(eval(*k));
@@ -441,8 +456,10 @@ class Renderer {
         return slice(obj, e.kids[1] ? &parts[0] : nullptr, e.kids[2] ? &parts[1] : nullptr,
                      e.kids[3] ? &parts[2] : nullptr);
       }
-      case Expr::Kind::call: return eval_call(e);
-      case Expr::Kind::filter: return filter(e, eval(*e.kids[0]));
+      case Expr::Kind::call:
+        return eval_call(e);
+      case Expr::Kind::filter:
+        return filter(e, eval(*e.kids[0]));
       case Expr::Kind::test: {
         Value v = eval(*e.kids[0]);
         Args a = eval_args(e, 1);
@@ -458,7 +475,8 @@ class Renderer {
         if (is_int(v)) return Value::integer(checked(inum(v) == INT64_MIN, -inum(v)));
         return Value::floating(-v.f);
       }
-      case Expr::Kind::binary: return eval_binary(e);
+      case Expr::Kind::binary:
+        return eval_binary(e);
       case Expr::Kind::cond:
         if (truthy(eval(*e.kids[0]))) return eval(*e.kids[1]);
         return e.kids[2] ? eval(*e.kids[2]) : Value{};

@@ -76,14 +76,22 @@ Value Value::dict(Dict v) {
 bool truthy(const Value& v) {
   switch (v.kind) {
     case Value::Kind::undefined:
-    case Value::Kind::none: return false;
-    case Value::Kind::boolean: return v.b;
-    case Value::Kind::integer: return v.i != 0;
-    case Value::Kind::floating: return v.f != 0;
-    case Value::Kind::string: return !v.s->text.empty();
-    case Value::Kind::list: return !v.l->empty();
-    case Value::Kind::dict: return !v.d->items.empty();
-    default: return true;
+    case Value::Kind::none:
+      return false;
+    case Value::Kind::boolean:
+      return v.b;
+    case Value::Kind::integer:
+      return v.i != 0;
+    case Value::Kind::floating:
+      return v.f != 0;
+    case Value::Kind::string:
+      return !v.s->text.empty();
+    case Value::Kind::list:
+      return !v.l->empty();
+    case Value::Kind::dict:
+      return !v.d->items.empty();
+    default:
+      return true;
   }
 }
 
@@ -101,7 +109,8 @@ bool equal(const Value& a, const Value& b) {
   }
   if (a.kind != b.kind) return false;
   switch (a.kind) {
-    case Value::Kind::string: return a.s->text == b.s->text;
+    case Value::Kind::string:
+      return a.s->text == b.s->text;
     case Value::Kind::list:
       if (a.l->size() != b.l->size()) return false;
       for (size_t k = 0; k < a.l->size(); ++k)
@@ -114,15 +123,18 @@ bool equal(const Value& a, const Value& b) {
         if (!o || !equal(v, *o)) return false;
       }
       return true;
-    case Value::Kind::ns: return a.d == b.d;
-    case Value::Kind::callable: return a.fn == b.fn;
-    default: return true;  // undefined == undefined, none == none
+    case Value::Kind::ns:
+      return a.d == b.d;
+    case Value::Kind::callable:
+      return a.fn == b.fn;
+    default:
+      return true;  // undefined == undefined, none == none
   }
 }
 
 const char* type_name(const Value& v) {
-  static constexpr const char* kNames[] = {"undefined", "none", "bool",      "int",      "float",
-                                           "str",       "list", "dict",      "namespace", "callable"};
+  static constexpr const char* kNames[] = {"undefined", "none", "bool", "int",       "float",
+                                           "str",       "list", "dict", "namespace", "callable"};
   return kNames[static_cast<size_t>(v.kind)];
 }
 
@@ -187,7 +199,8 @@ std::string py_float_repr(double d) {
 
 bool any_data(const Value& v) {
   switch (v.kind) {
-    case Value::Kind::string: return v.s->any_data();
+    case Value::Kind::string:
+      return v.s->any_data();
     case Value::Kind::list:
       for (const Value& x : *v.l)
         if (any_data(x)) return true;
@@ -197,7 +210,8 @@ bool any_data(const Value& v) {
       for (const auto& [k, x] : v.d->items)
         if (k.any_data() || any_data(x)) return true;
       return false;
-    default: return false;
+    default:
+      return false;
   }
 }
 
@@ -205,7 +219,8 @@ namespace {
 
 std::string repr(const Value& v) {
   switch (v.kind) {
-    case Value::Kind::string: return py_repr_string(v.s->text);
+    case Value::Kind::string:
+      return py_repr_string(v.s->text);
     case Value::Kind::list: {
       std::string r = "[";
       for (size_t k = 0; k < v.l->size(); ++k) r += (k ? ", " : "") + repr((*v.l)[k]);
@@ -217,8 +232,10 @@ std::string repr(const Value& v) {
         r += (k ? ", " : "") + py_repr_string(v.d->items[k].first.text) + ": " + repr(v.d->items[k].second);
       return r + "}";
     }
-    case Value::Kind::undefined: return "Undefined";
-    default: return to_str(v).text;
+    case Value::Kind::undefined:
+      return "Undefined";
+    default:
+      return to_str(v).text;
   }
 }
 
@@ -226,14 +243,22 @@ std::string repr(const Value& v) {
 
 Str to_str(const Value& v) {
   switch (v.kind) {
-    case Value::Kind::undefined: return {};
-    case Value::Kind::none: return {"None", {}};
-    case Value::Kind::boolean: return {v.b ? "True" : "False", {}};
-    case Value::Kind::integer: return {std::to_string(v.i), {}};
-    case Value::Kind::floating: return {py_float_repr(v.f), {}};
-    case Value::Kind::string: return *v.s;
-    case Value::Kind::ns: return {"<Namespace>", {}};
-    case Value::Kind::callable: return {"<macro>", {}};
+    case Value::Kind::undefined:
+      return {};
+    case Value::Kind::none:
+      return {"None", {}};
+    case Value::Kind::boolean:
+      return {v.b ? "True" : "False", {}};
+    case Value::Kind::integer:
+      return {std::to_string(v.i), {}};
+    case Value::Kind::floating:
+      return {py_float_repr(v.f), {}};
+    case Value::Kind::string:
+      return *v.s;
+    case Value::Kind::ns:
+      return {"<Namespace>", {}};
+    case Value::Kind::callable:
+      return {"<macro>", {}};
     default: {
       Str r;
       r.append_uniform(repr(v), any_data(v));
@@ -249,13 +274,27 @@ void json_string(std::string_view s, std::string& out) {
   out += '"';
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         if (c < 0x20)
           out += fmt::format("\\u{:04x}", c);
@@ -274,13 +313,21 @@ Status json_value(const Value& v, int indent, int level, std::string& out) {
   };
   const char* item_sep = indent >= 0 ? "," : ", ";
   switch (v.kind) {
-    case Value::Kind::none: out += "null"; return {};
-    case Value::Kind::boolean: out += v.b ? "true" : "false"; return {};
-    case Value::Kind::integer: out += std::to_string(v.i); return {};
+    case Value::Kind::none:
+      out += "null";
+      return {};
+    case Value::Kind::boolean:
+      out += v.b ? "true" : "false";
+      return {};
+    case Value::Kind::integer:
+      out += std::to_string(v.i);
+      return {};
     case Value::Kind::floating:
       out += std::isnan(v.f) ? "NaN" : std::isinf(v.f) ? (v.f < 0 ? "-Infinity" : "Infinity") : py_float_repr(v.f);
       return {};
-    case Value::Kind::string: json_string(v.s->text, out); return {};
+    case Value::Kind::string:
+      json_string(v.s->text, out);
+      return {};
     case Value::Kind::list:
       if (v.l->empty()) {
         out += "[]";
@@ -312,7 +359,8 @@ Status json_value(const Value& v, int indent, int level, std::string& out) {
       newline(level);
       out += '}';
       return {};
-    default: return invalid_argument_error("tojson: a value of type {} is not JSON serializable", type_name(v));
+    default:
+      return invalid_argument_error("tojson: a value of type {} is not JSON serializable", type_name(v));
   }
 }
 
@@ -331,15 +379,20 @@ Value from_json(const nlohmann::ordered_json& j, bool from_data) {
     return r;
   };
   switch (j.type()) {
-    case nlohmann::ordered_json::value_t::null: return Value::none();
-    case nlohmann::ordered_json::value_t::boolean: return Value::boolean(j.get<bool>());
-    case nlohmann::ordered_json::value_t::number_integer: return Value::integer(j.get<int64_t>());
+    case nlohmann::ordered_json::value_t::null:
+      return Value::none();
+    case nlohmann::ordered_json::value_t::boolean:
+      return Value::boolean(j.get<bool>());
+    case nlohmann::ordered_json::value_t::number_integer:
+      return Value::integer(j.get<int64_t>());
     case nlohmann::ordered_json::value_t::number_unsigned: {
       const auto u = j.get<uint64_t>();
       return u > uint64_t{INT64_MAX} ? Value::floating(double(u)) : Value::integer(static_cast<int64_t>(u));
     }
-    case nlohmann::ordered_json::value_t::number_float: return Value::floating(j.get<double>());
-    case nlohmann::ordered_json::value_t::string: return Value::string(str(j.get_ref<const std::string&>()));
+    case nlohmann::ordered_json::value_t::number_float:
+      return Value::floating(j.get<double>());
+    case nlohmann::ordered_json::value_t::string:
+      return Value::string(str(j.get_ref<const std::string&>()));
     case nlohmann::ordered_json::value_t::array: {
       List l;
       for (const auto& x : j) l.push_back(from_json(x, from_data));
@@ -350,7 +403,8 @@ Value from_json(const nlohmann::ordered_json& j, bool from_data) {
       for (const auto& [k, x] : j.items()) d.items.emplace_back(str(k), from_json(x, from_data));
       return Value::dict(std::move(d));
     }
-    default: return Value{};
+    default:
+      return Value{};
   }
 }
 
