@@ -9,29 +9,16 @@
 #include "fragua/train/trainer.h"
 #include "test_util.h"
 #include "train/checkpoint.h"
+#include "fixtures.h"
 
 namespace fragua::train {
 namespace {
 
+using namespace fragua::train::testing;
+
 using test::FullDiskEnv;
 
-// A loader position as Dataset::state() writes it.
-nlohmann::json data_state() {
-  return {{"rng", {"1", "2", "3", "4"}}, {"languages", {{"es", {{"cursor", 32}, {"epoch", 0}}}}}, {"batches", 2}};
-}
 
-Model small_model(uint64_t seed) {
-  ModelConfig c;
-  c.n_vocab = 50;
-  c.n_embd = 16;
-  c.n_layer = 1;
-  c.n_head = 2;
-  c.n_head_kv = 2;
-  auto m = Model::create(c);
-  EXPECT_TRUE(m.ok());
-  m->init_random(seed);
-  return std::move(*m);
-}
 
 TEST(Checkpoint, FullDiskKeepsThePreviousCheckpoint) {
   test::TempDir dir;

@@ -7,32 +7,17 @@
 #include "fragua/train/trainer.h"
 #include "test_util.h"
 #include "train/checkpoint.h"
+#include "fixtures.h"
 
 namespace fragua::train {
 namespace {
 
+using namespace fragua::train::testing;
+
 namespace fs = std::filesystem;
 using test::FaultEnv;
 
-Model small_model(uint64_t seed) {
-  ModelConfig c;
-  c.n_vocab = 50;
-  c.n_embd = 16;
-  c.n_layer = 1;
-  c.n_head = 2;
-  c.n_head_kv = 2;
-  auto m = Model::create(c);
-  EXPECT_TRUE(m.ok());
-  m->init_random(seed);
-  return std::move(*m);
-}
 
-std::vector<std::string> names_in(const std::string& dir) {
-  std::vector<std::string> out;
-  for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename().string());
-  std::sort(out.begin(), out.end());
-  return out;
-}
 
 TEST(ExportFaults, FailedWriteLeavesNoPartialGgufAndNamesTheOutput) {
   test::TempDir dir;

@@ -1,12 +1,15 @@
 // Small multilingual corpora built in code for the training tests.
 #pragma once
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 
 #include <gtest/gtest.h>
 #include <string>
 #include <vector>
 
+#include "fragua/train/model.h"
 #include "fragua/train/shard.h"
 #include "fragua/train/text_encoder.h"
 #include "fragua/train/trainer.h"
@@ -14,6 +17,33 @@
 namespace fragua::train::testing {
 
 // Pseudo-random sentences from a few frequent words of each language (deterministic). Every
+// A one-layer model of 50 tokens with seeded random weights (checkpoint and export tests).
+inline Model small_model(uint64_t seed) {
+  ModelConfig c;
+  c.n_vocab = 50;
+  c.n_embd = 16;
+  c.n_layer = 1;
+  c.n_head = 2;
+  c.n_head_kv = 2;
+  auto m = Model::create(c);
+  EXPECT_TRUE(m.ok());
+  m->init_random(seed);
+  return std::move(*m);
+}
+
+// A loader position as Dataset::state() writes it.
+inline nlohmann::json data_state() {
+  return {{"rng", {"1", "2", "3", "4"}}, {"languages", {{"es", {{"cursor", 32}, {"epoch", 0}}}}}, {"batches", 2}};
+}
+
+// The names in a directory, sorted.
+inline std::vector<std::string> names_in(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) out.push_back(e.path().filename().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 // Basque word holds a z, k or x and no other language's does, so tests can tell rows apart.
 inline std::string make_corpus_jsonl(int docs_per_lang, int words_per_doc) {
   const std::vector<std::pair<std::string, std::vector<std::string>>> langs = {
