@@ -2,6 +2,9 @@
 // types follow ggml-quants.c so that the chosen levels, and thus the bytes, are the same.
 #include "tensor/kquant_search.h"
 
+#include "fragua/tensor/blocks.h"
+#include "fragua/tensor/half.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -314,6 +317,22 @@ void pack_q6(const uint8_t* L, uint8_t* ql, uint8_t* qh) {
       ql[l + 32] = static_cast<uint8_t>((q2 & 0xF) | ((q4 & 0xF) << 4));
       qh[l] = static_cast<uint8_t>((q1 >> 4) | ((q2 >> 4) << 2) | ((q3 >> 4) << 4) | ((q4 >> 4) << 6));
     }
+  }
+}
+
+void finish_k4(const int* ls, const int* lm, float d, float dmin, const float* x, int nmax, uint16_t* d_out,
+               uint16_t* dmin_out, uint8_t* scales, uint8_t* L) {
+  pack_k4_scales(ls, lm, scales);
+  *d_out = fp32_to_fp16(d);
+  *dmin_out = fp32_to_fp16(dmin);
+  for (int j = 0; j < 8; ++j) {
+    uint8_t s, m;
+    k4_scale_min(j, scales, s, m);
+    const float dj = fp16_to_fp32(*d_out) * s;
+    if (dj == 0.0f) continue;
+    const float dm = fp16_to_fp32(*dmin_out) * m;
+    for (int l = 0; l < 32; ++l)
+      L[32 * j + l] = static_cast<uint8_t>(std::clamp(nearest_int((x[32 * j + l] + dm) / dj), 0, nmax));
   }
 }
 

@@ -41,6 +41,11 @@ void pack_q3_scales(const int* ls, uint8_t* scales);
 int q3_scale(const uint8_t* scales, int j);  // scale j of a Q3_K block, offset removed
 // Q4_K/Q5_K's 8 six-bit scales and mins into 12 bytes (the inverse of k4_scale_min).
 void pack_k4_scales(const int* ls, const int* lm, uint8_t* scales);
+// The end of every Q4_K/Q5_K block quantizer: the 8 scales and mins (ls, lm in [0, 63]) packed,
+// the block's d and dmin stored as f16, and the 256 levels of x recomputed from the stored
+// (rounded) scales, clamped to [0, nmax].
+void finish_k4(const int* ls, const int* lm, float d, float dmin, const float* x, int nmax, uint16_t* d_out,
+               uint16_t* dmin_out, uint8_t* scales, uint8_t* L);
 // Q4_K nibbles and Q5_K nibbles + fifth bits from 256 levels.
 void pack_q4(const uint8_t* L, uint8_t* qs);
 void pack_q5(const uint8_t* L, uint8_t* qh, uint8_t* qs);

@@ -40,18 +40,7 @@ void quant_k4_ref(const float* x, int nmax, uint16_t* d_out, uint16_t* dmin_out,
     ls[j] = std::min(63, nearest_int(inv_scale * sc[j]));
     lm[j] = std::min(63, nearest_int(inv_min * mins[j]));
   }
-  kq::pack_k4_scales(ls, lm, scales);
-  *d_out = fp32_to_fp16(max_scale / 63.0f);
-  *dmin_out = fp32_to_fp16(max_min / 63.0f);
-  for (int j = 0; j < 8; ++j) {
-    uint8_t s, m;
-    k4_scale_min(j, scales, s, m);
-    const float d = fp16_to_fp32(*d_out) * s;
-    if (d == 0.0f) continue;
-    const float dm = fp16_to_fp32(*dmin_out) * m;
-    for (int l = 0; l < 32; ++l)
-      L[32 * j + l] = static_cast<uint8_t>(std::clamp(nearest_int((x[32 * j + l] + dm) / d), 0, nmax));
-  }
+  kq::finish_k4(ls, lm, max_scale / 63.0f, max_min / 63.0f, x, nmax, d_out, dmin_out, scales, L);
 }
 
 }  // namespace

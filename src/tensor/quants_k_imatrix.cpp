@@ -45,18 +45,7 @@ void quant_k4_weighted(const float* x, const float* qw, int nmax, uint16_t* d_ou
     ls[j] = std::min<int>(63, lsq[j]);
     lm[j] = std::min<int>(63, lmq[j]);
   }
-  kq::pack_k4_scales(ls, lm, scales);
-  *d_out = fp32_to_fp16(d_block);
-  *dmin_out = fp32_to_fp16(m_block);
-  for (int j = 0; j < 8; ++j) {
-    uint8_t s, m;
-    k4_scale_min(j, scales, s, m);
-    const float d = fp16_to_fp32(*d_out) * s;
-    if (d == 0.0f) continue;
-    const float dm = fp16_to_fp32(*dmin_out) * m;
-    for (int l = 0; l < 32; ++l)
-      L[32 * j + l] = static_cast<uint8_t>(std::clamp(nearest_int((x[32 * j + l] + dm) / d), 0, nmax));
-  }
+  kq::finish_k4(ls, lm, d_block, m_block, x, nmax, d_out, dmin_out, scales, L);
 }
 
 }  // namespace
