@@ -34,19 +34,6 @@ struct CliTest : ::testing::Test {
   }
 };
 
-std::vector<float> params_of(const std::string& run) {
-  auto ck = latest_checkpoint(run);
-  EXPECT_TRUE(ck.ok());
-  auto f = format::SafetensorsFile::open(*ck + "/model.safetensors");
-  EXPECT_TRUE(f.ok());
-  std::vector<float> all;
-  for (const auto& t : f->tensors()) {
-    const float* p = reinterpret_cast<const float*>(t.data);
-    all.insert(all.end(), p, p + t.n_elements());
-  }
-  return all;
-}
-
 TEST_F(CliTest, ShardTrainExportPlot) {
   std::string out;
   std::string run = dir.file("run");
@@ -102,7 +89,7 @@ TEST_F(CliTest, MpiTwoRanksEqualTwoAccumulationSteps) {
   ASSERT_EQ(rc, 0) << out;
   rc = test::run_command(cli + common + " --grad-accum 2 --out " + dir.file("accum"), &out);
   ASSERT_EQ(rc, 0) << out;
-  auto a = params_of(dir.file("mpi")), b = params_of(dir.file("accum"));
+  auto a = testing::latest_params(dir.file("mpi")), b = testing::latest_params(dir.file("accum"));
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], b[i], 1e-6) << "parameter " << i;
   // Rank 0 alone wrote: one metrics file, one line per step.

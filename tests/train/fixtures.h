@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "fragua/format/safetensors.h"
 #include "fragua/train/model.h"
 #include "fragua/train/shard.h"
 #include "fragua/train/text_encoder.h"
@@ -17,6 +18,20 @@
 namespace fragua::train::testing {
 
 // Pseudo-random sentences from a few frequent words of each language (deterministic). Every
+// Every parameter of a run's latest checkpoint, in file order (for bitwise comparisons).
+inline std::vector<float> latest_params(const std::string& out) {
+  auto ck = latest_checkpoint(out);
+  EXPECT_TRUE(ck.ok());
+  auto f = format::SafetensorsFile::open(*ck + "/model.safetensors");
+  EXPECT_TRUE(f.ok());
+  std::vector<float> all;
+  for (const auto& t : f->tensors()) {
+    const float* p = reinterpret_cast<const float*>(t.data);
+    all.insert(all.end(), p, p + t.n_elements());
+  }
+  return all;
+}
+
 // A one-layer model of 50 tokens with seeded random weights (checkpoint and export tests).
 inline Model small_model(uint64_t seed) {
   ModelConfig c;

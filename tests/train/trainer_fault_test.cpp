@@ -13,19 +13,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::vector<float> latest_params(const std::string& out) {
-  auto ck = latest_checkpoint(out);
-  EXPECT_TRUE(ck.ok());
-  auto f = format::SafetensorsFile::open(*ck + "/model.safetensors");
-  EXPECT_TRUE(f.ok());
-  std::vector<float> all;
-  for (const auto& t : f->tensors()) {
-    const float* p = reinterpret_cast<const float*>(t.data);
-    all.insert(all.end(), p, p + t.n_elements());
-  }
-  return all;
-}
-
 struct TrainerFaults : ::testing::Test {
   test::TempDir dir;
   std::string shards;
@@ -67,7 +54,7 @@ TEST_F(TrainerFaults, FailedSaveStopsTheRunAndResumeReproducesIt) {
   EXPECT_EQ(resumed->step, 8);
   std::vector<float> tail(straight->losses.begin() + 4, straight->losses.end());
   EXPECT_EQ(resumed->losses, tail);  // bitwise: steps 5..8 again, from the step-4 checkpoint
-  EXPECT_EQ(latest_params(dir.file("run")), latest_params(dir.file("straight")));
+  EXPECT_EQ(testing::latest_params(dir.file("run")), testing::latest_params(dir.file("straight")));
 }
 
 TEST_F(TrainerFaults, FailedPruningKeepsTheRunGoing) {

@@ -10,19 +10,6 @@
 namespace fragua::train {
 namespace {
 
-std::vector<float> final_params(const std::string& out) {
-  auto ck = latest_checkpoint(out);
-  EXPECT_TRUE(ck.ok());
-  auto f = format::SafetensorsFile::open(*ck + "/model.safetensors");
-  EXPECT_TRUE(f.ok());
-  std::vector<float> all;
-  for (const auto& t : f->tensors()) {
-    const float* p = reinterpret_cast<const float*>(t.data);
-    all.insert(all.end(), p, p + t.n_elements());
-  }
-  return all;
-}
-
 struct TrainerTest : ::testing::Test {
   test::TempDir dir;
   std::string shards;
@@ -51,7 +38,7 @@ TEST_F(TrainerTest, ResumedRunFollowsTheUninterruptedTrajectoryExactly) {
   std::vector<float> joined = first->losses;
   joined.insert(joined.end(), second->losses.begin(), second->losses.end());
   EXPECT_EQ(joined, straight->losses);  // bitwise: same batches, same arithmetic
-  EXPECT_EQ(final_params(dir.file("killed")), final_params(dir.file("straight")));
+  EXPECT_EQ(testing::latest_params(dir.file("killed")), testing::latest_params(dir.file("straight")));
   // The metrics file reads as one run: steps 1..8 once each, validation with bpb per language.
   auto lines = read_metrics(dir.file("killed/metrics.jsonl"));
   ASSERT_TRUE(lines.ok());
@@ -76,7 +63,7 @@ TEST_F(TrainerTest, AccumulationEqualsALargerBatch) {
   c.batch = 2;
   c.grad_accum = 2;
   ASSERT_TRUE(train(c).ok());
-  auto a = final_params(dir.file("big")), b = final_params(dir.file("accum"));
+  auto a = testing::latest_params(dir.file("big")), b = testing::latest_params(dir.file("accum"));
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], b[i], 1e-5) << i;
 }
