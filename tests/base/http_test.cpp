@@ -7,27 +7,12 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include "http_fixture.h"
+
 namespace fragua {
 namespace {
 
-class LocalServer {
- public:
-  LocalServer() {
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-  }
-  ~LocalServer() {
-    server_.stop();
-    thread_.join();
-  }
-  httplib::Server& server() { return server_; }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-
- private:
-  httplib::Server server_;
-  int port_ = 0;
-  std::thread thread_;
-};
+using test::LocalServer;
 
 TEST(Http, SendsHeadersAndRanges) {
   LocalServer s;

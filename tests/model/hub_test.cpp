@@ -14,7 +14,9 @@
 
 #include <gtest/gtest.h>
 #include <httplib.h>
+
 #include <nlohmann/json.hpp>
+#include "http_fixture.h"
 
 #include "fragua/base/file.h"
 #include "fragua/base/progress.h"
@@ -26,6 +28,8 @@
 
 namespace fragua::model {
 namespace {
+
+using test::LocalServer;
 
 namespace fs = std::filesystem;
 
@@ -39,26 +43,6 @@ struct ServedFile {
   int unavailable = 0;   // the next `unavailable` CDN answers are 503
   int cuts = 0;          // the next `cuts` CDN answers stop halfway through the range
   std::string sha256, etag;
-};
-
-// A server that answers as a listening socket on 127.0.0.1, run in a thread.
-class LocalServer {
- public:
-  LocalServer() {
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-  }
-  ~LocalServer() {
-    server_.stop();
-    thread_.join();
-  }
-  httplib::Server& server() { return server_; }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-
- private:
-  httplib::Server server_;
-  int port_ = 0;
-  std::thread thread_;
 };
 
 // The hub (API and /resolve/) on one port, its CDN on another: a redirect leaves the origin,
