@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <optional>
 #include <set>
 
@@ -58,6 +59,10 @@ Result<double> number_field(const json& j, std::string_view key, double def, dou
   const double x = v->get<double>();
   if (!(x > lo && x <= hi))  // NaN fails too
     return corruption_error("{}: \"{}\" = {} must be a finite number in ({}, {}]", origin, key, x, lo, hi);
+  // Every such value ends up in a float32 GGUF field: 1e-61 is positive as a double and 0 as a float.
+  if (!(static_cast<float>(x) > static_cast<float>(lo)))
+    return corruption_error("{}: \"{}\" = {} is too small for a 32-bit float (at least {})", origin, key, x,
+                            std::numeric_limits<float>::min());
   return x;
 }
 

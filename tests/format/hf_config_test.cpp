@@ -81,6 +81,10 @@ TEST(HfConfig, ErrorsNameTheFileAndField) {
            "num_attention_heads": 2, "intermediate_size": 8, "rope_scaling": {"rope_type": "llama3",
            "low_freq_factor": 4, "high_freq_factor": 1}})",
        "high_freq_factor 1 must exceed low_freq_factor 4"},
+      // Positive as a double, 0 as the float32 the GGUF stores (found by hf_config_fuzz).
+      {R"({"architectures": ["A"], "vocab_size": 5, "hidden_size": 8, "num_hidden_layers": 1,
+           "num_attention_heads": 2, "intermediate_size": 8, "rms_norm_eps": 1e-61})",
+       "\"rms_norm_eps\" = 1e-61 is too small for a 32-bit float"},
   };
   for (const Bad& b : cases) {
     auto r = HfConfig::parse(b.text, "cfg.json");
