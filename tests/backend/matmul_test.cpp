@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "backend/cpu/kernels.h"
+#include "fragua/tensor/blocks.h"
 #include "fragua/tensor/half.h"
 #include "test_util.h"
 
@@ -299,16 +300,20 @@ TEST(Matmul, ThreadedPathsMatchSingleThread) {
   set_simd_level(initial);
 }
 
-// Q4_0 and Q5_0 packed in 16-row panels: the same products as the file's layout (against the
-// dequantized reference, as above), bit-identical on every SIMD level and thread count, for
-// column counts that exercise every tile width (8, 4, 2, 1 and their remainders).
+// Q4_0, Q5_0 and the K-quants packed in 16-row panels: the same products as the file's layout
+// (against the dequantized reference, as above), bit-identical on every SIMD level and thread
+// count, for column counts that exercise every tile width (8, 4, 2, 1 and their remainders).
+// Random bytes give every quant pattern, 6-bit scale and minimum, and sign of the Q6_K scales.
 TEST(PackedWeights, MatchReferenceAndAreIdenticalOnEveryLevel) {
   const std::string initial = simd_level();
   std::mt19937 rng(77);
-  const int64_t m = 48, k = 96;
-  EXPECT_FALSE(packable(DType::q4_0, 40, k));  // rows not a multiple of 16
-  EXPECT_FALSE(packable(DType::q8_0, m, k));   // no packed kernel
-  for (DType t : {DType::q4_0, DType::q5_0}) {
+  const int64_t m = 48;
+  EXPECT_FALSE(packable(DType::q4_0, 40, 96));  // rows not a multiple of 16
+  EXPECT_FALSE(packable(DType::q8_0, m, 96));   // no packed kernel
+  EXPECT_FALSE(packable(DType::q4_k, m, 288));  // columns not whole super-blocks
+  EXPECT_FALSE(packable(DType::q3_k, m, 256));  // no packed kernel
+  for (DType t : {DType::q4_0, DType::q5_0, DType::q4_k, DType::q5_k, DType::q6_k}) {
+    const int64_t k = dtype_traits(t)->block_size == 256 ? 768 : 96;
     EXPECT_TRUE(packable(t, m, k));
     const auto w = random_weights(t, m, k, rng);
     std::vector<uint8_t> packed(w.size());
@@ -346,6 +351,60 @@ TEST(PackedWeights, MatchReferenceAndAreIdenticalOnEveryLevel) {
     }
   }
   set_simd_level(initial);
+}
+
+// Decode-sized K-quant panels: the row chunks handed to each thread (n <= 2) and the tiles
+// (larger n) give the same bits as one thread, on every level, which also agree with each other.
+TEST(PackedWeights, KQuantThreadSplitsAndLevelsGiveTheSameBits) {
+  const std::string initial = simd_level();
+  std::mt19937 rng(78);
+  const int64_t m = 320, k = 1024;
+  ThreadPool pool1(1), pool2(2), pool3(3);
+  for (DType t : {DType::q4_k, DType::q5_k, DType::q6_k}) {
+    const auto w = random_weights(t, m, k, rng);
+    std::vector<uint8_t> packed(w.size());
+    pack_weights(t, w.data(), m, k, packed.data());
+    for (int64_t n : {1, 2, 70}) {
+      const auto x = random_x(n, k, rng);
+      std::vector<float> first;
+      for (const char* level : {"scalar", "avx2", "avx512"}) {
+        if (!simd_supported(level)) continue;
+        set_simd_level(level);
+        for (ThreadPool* pool : {&pool1, &pool2, &pool3}) {
+          std::vector<float> y(static_cast<size_t>(n * m), std::nanf(""));
+          matmul(packed.data(), t, m, k, x.data(), n, y.data(), *pool, kPanels16);
+          if (first.empty())
+            first = y;
+          else
+            ASSERT_EQ(y, first) << dtype_name(t) << " " << level << " n=" << n << " threads " << pool->size();
+        }
+      }
+    }
+  }
+  set_simd_level(initial);
+}
+
+// The activation sums of the packed Q4_K/Q5_K kernels: each 32-element sum split exactly as
+// 64 * hi + lo with both halves in int8 range, at the extremes of the sums too; Q6_K's offsets.
+TEST(PackedWeights, ActivationSumsSplitExactly) {
+  tensor::BlockQ8_K blocks[2] = {};
+  const int16_t extremes[] = {2032, 2032, -2032, -2032, 0, -1, 63, 1, -64, 0, 127, -128, -1, -63, 5, -4};
+  for (int j = 0; j < 16; ++j) {
+    blocks[0].bsums[j] = extremes[j];
+    blocks[1].bsums[j] = static_cast<int16_t>(100 * j - 777);
+  }
+  KSums sums[2];
+  k_act_sums(reinterpret_cast<const uint8_t*>(blocks), 2, sums);
+  for (int b = 0; b < 2; ++b)
+    for (int j = 0; j < 8; ++j) {
+      const int hi = sums[b].m[j], lo = sums[b].m[8 + j];
+      EXPECT_EQ(64 * hi + lo, blocks[b].bsums[2 * j] + blocks[b].bsums[2 * j + 1]) << b << " " << j;
+      EXPECT_GE(lo, 0);
+      EXPECT_LT(lo, 64);
+      EXPECT_GE(hi, -64);
+      EXPECT_LT(hi, 64);
+      EXPECT_EQ(sums[b].off6[2 * j], -32 * blocks[b].bsums[2 * j]);
+    }
 }
 
 // Q8_0 is summed in llama.cpp's order (kernels.h dot_q8_0) at every level: the results are the

@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 #include <vector>
+
+#include <sys/mman.h>
 
 #include "backend/cpu/cpu_matmul.h"
 #include "fragua/backend/backend.h"
@@ -16,6 +19,21 @@ namespace fragua::backend {
 
 namespace {
 
+// Packed weights are read once per generated token, from DRAM for models above the cache size:
+// 2 MiB-aligned, with the whole 2 MiB pages inside the copy advised as transparent huge pages
+// (THP's "madvise" mode) so that the stream is not broken by a TLB miss every 4 KiB; the tail
+// stays in small pages, so no memory beyond the copy is backed.
+std::shared_ptr<uint8_t[]> alloc_weights(size_t n) {
+  constexpr size_t kHuge = size_t{2} << 20;
+  const size_t align = n >= kHuge ? kHuge : 64;
+  void* p = std::aligned_alloc(align, (n + align - 1) / align * align);
+  if (p == nullptr) return nullptr;
+#ifdef MADV_HUGEPAGE
+  if (n >= kHuge) ::madvise(p, n / kHuge * kHuge, MADV_HUGEPAGE);  // advice only: failure is harmless
+#endif
+  return std::shared_ptr<uint8_t[]>(static_cast<uint8_t*>(p), [](uint8_t* q) { std::free(q); });
+}
+
 class CpuBackend final : public Backend {
  public:
   explicit CpuBackend(int n_threads) : pool_(n_threads) {}
@@ -24,13 +42,14 @@ class CpuBackend final : public Backend {
   int n_threads() const override { return pool_.size(); }
   ThreadPool& pool() override { return pool_; }
 
-  // Q4_0/Q5_0 matrices of a multiple of 16 rows become 16-row panels (cpu::pack_weights, what
-  // llama.cpp calls repacking): same size, so the file's pages go back once the copy is made.
+  // Q4_0/Q5_0 and Q4_K/Q5_K/Q6_K matrices of a multiple of 16 rows become 16-row panels
+  // (cpu::pack_weights, what llama.cpp calls repacking): same size, so the file's pages go back
+  // once the copy is made.
   Status prepare_weight(Tensor& w, const ReleaseSource& release) override {
     if (!runtime_options().pack_weights || w.layout() != Layout::rows || w.n_dims() != 2 ||
         !cpu::packable(w.dtype(), w.ne(1), w.ne(0)))
       return {};
-    std::shared_ptr<uint8_t[]> buf(new (std::nothrow) uint8_t[w.n_bytes()]);
+    std::shared_ptr<uint8_t[]> buf = alloc_weights(w.n_bytes());
     if (!buf) return resource_exhausted_error("cannot allocate {} bytes to pack {}", w.n_bytes(), w.describe());
     cpu::pack_weights(w.dtype(), w.data(), w.ne(1), w.ne(0), buf.get());
     auto packed = FRAGUA_TRY(Tensor::owned(w.dtype(), w.shape(), std::move(buf), w.n_bytes(), cpu::kPanels16));

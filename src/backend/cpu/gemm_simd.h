@@ -10,7 +10,7 @@
 // A tile is R weight rows x C activation rows: each weight block is unpacked once per tile and
 // each activation block loaded once per row, with R*C accumulators in registers.
 // The including file provides <immintrin.h>, <algorithm>, <cmath>, <cstring>, <type_traits>
-// (and <vector> with FRAGUA_VNNI), kernels.h and blocks.h before opening its namespace.
+// <vector>, kernels.h and blocks.h before opening its namespace.
 
 // Textual fragments in dependency order (each uses only those above it), not a sorted block.
 // clang-format off
@@ -20,6 +20,7 @@
 #include "backend/cpu/simd/gemm_legacy.inl"
 #include "backend/cpu/simd/gemm_panels.inl"
 #include "backend/cpu/simd/gemm_kquants.inl"
+#include "backend/cpu/simd/gemm_kpanels.inl"
 #include "backend/cpu/simd/gemm_float.inl"
 #include "backend/cpu/simd/attention.inl"
 #include "backend/cpu/simd/swiglu.inl"

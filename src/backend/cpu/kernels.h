@@ -61,6 +61,37 @@ struct Panel {
   static constexpr int offset = Five ? 16 : 8;     // the zero point of the quants
 };
 
+// Panel geometry of packed K-quants (pack_weights; 16 rows x one 256-element super-block per
+// panel block, same bytes as the 16 rows' blocks). Every field of a row whose length is a
+// multiple of 4 is interleaved 4 bytes at a time: 64-byte group u holds bytes 4u..4u+3 of rows
+// 0..15, so one 512-bit load gives one 32-bit lane per row (and a 256-bit load, rows 0..7 or
+// 8..15). The f16 scales are stored as 16 consecutive halves. Byte offsets within a panel block:
+//   Q4_K: qs 0 (group 8g+i = qs[32g+4i..]), scales 2048 (3 groups), d 2240, dmin 2272;
+//   Q5_K: qs 0, qh 2048 (group i = qh[4i..]), scales 2560, d 2752, dmin 2784;
+//   Q6_K: ql 0 (group 16h+8q+i = ql[64h+32q+4i..]), qh 2048 (group 8h+i = qh[32h+4i..]),
+//         scales 3072 (4 groups), d 3328.
+struct KPanel {
+  int bytes, qh, scales, d, dmin;
+};
+inline constexpr KPanel kpanel_q4_k{2304, -1, 2048, 2240, 2272};
+inline constexpr KPanel kpanel_q5_k{2816, 2048, 2560, 2752, 2784};
+inline constexpr KPanel kpanel_q6_k{3360, 2048, 3072, 3328, -1};
+
+// What the packed K-quant kernels need of one Q8_K activation super-block besides its quants,
+// computed once per activation row (k_act_sums): the 32-element sums of the Q4_K/Q5_K minima
+// term split as sum = 64 * hi + lo (hi in [-64, 63], lo in [0, 63]) so that both halves are
+// int8 operands of one u8 x s8 dot against the rows' 6-bit minima, four sub-blocks per 32-bit
+// lane (bytes hi0..3, hi4..7, lo0..3, lo4..7); and, for Q6_K, -32 * bsums[j] (the quants'
+// offset of 32 folded into the start of each 16-element sum).
+struct KSums {
+  int8_t m[16];
+  int32_t off6[16];
+};
+void k_act_sums(const uint8_t* q8k, int64_t nsb, KSums* out);
+// Whether t has a K-quant panel layout, and the packing (m % 16 == 0, k % 256 == 0).
+bool kpanel_type(DType t);
+void pack_kpanels(DType t, const void* src, int64_t m, int64_t k, void* dst);
+
 // One table per level (kernels_scalar, kernels_avx2, kernels_avx512), each filled with designated
 // initialisers so that every entry names its slot; every slot is set (tests/backend/kernels_test.cpp).
 struct Kernels {
@@ -72,6 +103,9 @@ struct Kernels {
   // Q4_0 and Q5_0 packed in 16-row panels (cpu::pack_weights; nr a multiple of 16; bit-identical
   // on every level).
   GemmFn q4_0_p16, q5_0_p16;
+  // Q4_K, Q5_K and Q6_K packed in 16-row panels (KPanel; nr a multiple of 16; bit-identical on
+  // every level: gemm_kpanels_scalar defines the arithmetic).
+  GemmFn q4_k_p16, q5_k_p16, q6_k_p16;
   ToF16Fn to_f16;
   FromF16Fn from_f16;
   AttendF16Fn attend_f16;
@@ -81,6 +115,8 @@ struct Kernels {
 };
 
 GemmFn gemm_for(const Kernels& t, DType w);
+// The kernel of w packed in panels (cpu::kPanels16), or null.
+GemmFn panel_gemm(const Kernels& t, DType w);
 
 const Kernels& kernels_scalar();
 const Kernels& kernels_avx2();
@@ -93,6 +129,10 @@ void act_f16r_scalar(const float* x, uint8_t* out, int64_t k);
 template <bool Five>
 void gemm_panels_scalar(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* x, size_t xs, int nc, float* y,
                         size_t ys);
+// T: DType::q4_k, q5_k or q6_k.
+template <DType T>
+void gemm_kpanels_scalar(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* x, size_t xs, int nc, float* y,
+                         size_t ys);
 void to_f16_scalar(const float* x, uint16_t* y, int64_t n);
 float exp_poly_scalar(float x);
 float exp_silu_scalar(float x);

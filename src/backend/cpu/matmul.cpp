@@ -203,6 +203,23 @@ GemmFn gemm_for(const Kernels& t, DType w) {
   }
 }
 
+GemmFn panel_gemm(const Kernels& t, DType w) {
+  switch (w) {
+    case DType::q4_0:
+      return t.q4_0_p16;
+    case DType::q5_0:
+      return t.q5_0_p16;
+    case DType::q4_k:
+      return t.q4_k_p16;
+    case DType::q5_k:
+      return t.q5_k_p16;
+    case DType::q6_k:
+      return t.q6_k_p16;
+    default:
+      return nullptr;
+  }
+}
+
 void gemm_f32(int64_t k, const float* a, int64_t a_stride, int64_t nr, const float* b, int64_t b_stride, int64_t nc,
               float* y, int64_t y_stride) {
   active_slot().load()->f32(k, reinterpret_cast<const uint8_t*>(a), static_cast<size_t>(a_stride) * 4,
@@ -251,11 +268,17 @@ void quantize_row(DType type, const float* x, void* y, int64_t n) {
 }
 
 bool packable(DType t, int64_t m, int64_t k) {
-  return (t == DType::q4_0 || t == DType::q5_0) && m > 0 && m % 16 == 0 && k % 32 == 0;
+  if (m <= 0 || m % 16 != 0) return false;
+  if (kpanel_type(t)) return k > 0 && k % 256 == 0;
+  return (t == DType::q4_0 || t == DType::q5_0) && k % 32 == 0;
 }
 
 void pack_weights(DType t, const void* src, int64_t m, int64_t k, void* dst) {
   if (!packable(t, m, k)) return;
+  if (kpanel_type(t)) {
+    pack_kpanels(t, src, m, k, dst);
+    return;
+  }
   const bool five = t == DType::q5_0;
   const int64_t nb = k / 32;
   const size_t ws = row_size(t, k), bytes = five ? Panel<true>::bytes : Panel<false>::bytes,
@@ -293,7 +316,7 @@ void matmul(const void* w, DType wtype, int64_t m, int64_t k, const float* x, in
             Layout layout) {
   if (m <= 0 || n <= 0) return;
   const Kernels& kt = *active_slot().load();
-  const GemmFn g = layout != kPanels16 ? gemm_for(kt, wtype) : wtype == DType::q5_0 ? kt.q5_0_p16 : kt.q4_0_p16;
+  const GemmFn g = layout != kPanels16 ? gemm_for(kt, wtype) : panel_gemm(kt, wtype);
   if (g == nullptr) {
     matmul_dequant(w, wtype, m, k, x, n, y, pool);
     return;

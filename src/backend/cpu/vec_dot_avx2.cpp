@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <type_traits>
+#include <vector>
 
 #include "backend/cpu/kernels.h"
 #include "fragua/tensor/blocks.h"
@@ -34,6 +35,9 @@ const Kernels& kernels_avx2() {
       .q6_k = gemm_rows<Q6K, 4, 2>,
       .q4_0_p16 = gemm_panels<false>,
       .q5_0_p16 = gemm_panels<true>,
+      .q4_k_p16 = gemm_kpanels<DType::q4_k>,
+      .q5_k_p16 = gemm_kpanels<DType::q5_k>,
+      .q6_k_p16 = gemm_kpanels<DType::q6_k>,
       .to_f16 = to_f16_simd,
       .from_f16 = from_f16_simd,
       .attend_f16 = attend_f16_simd,
