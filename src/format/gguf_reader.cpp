@@ -252,6 +252,7 @@ struct GgufFile::Impl {
   std::unordered_map<std::string, size_t> kv_index;
   std::vector<GgufTensorInfo> tensors;
   std::unordered_map<std::string, size_t> tensor_index;
+  std::vector<GgufFile> parts;  // the further files of a split model, whose tensors are above
 };
 
 namespace {
@@ -355,6 +356,12 @@ GgufFile& GgufFile::operator=(GgufFile&&) noexcept = default;
 GgufFile::~GgufFile() = default;
 
 Result<GgufFile> GgufFile::open(const std::string& path) {
+  GgufFile f = FRAGUA_TRY(open_single(path));
+  FRAGUA_TRY(f.open_split_parts());
+  return f;
+}
+
+Result<GgufFile> GgufFile::open_single(const std::string& path) {
   GgufFile f;
   f.impl_->path = path;
   f.impl_->map = FRAGUA_TRY(MappedFile::open(path));
@@ -380,8 +387,33 @@ uint64_t GgufFile::data_offset() const { return impl_->data_offset; }
 uint64_t GgufFile::file_size() const { return impl_->size; }
 const std::vector<GgufKV>& GgufFile::metadata() const { return impl_->kvs; }
 const std::vector<GgufTensorInfo>& GgufFile::tensors() const { return impl_->tensors; }
-void GgufFile::prefetch() const { impl_->map.prefetch(); }
-void GgufFile::release(const void* p, uint64_t n) const { impl_->map.release(p, n); }
+void GgufFile::prefetch() const {
+  impl_->map.prefetch();
+  for (const auto& part : impl_->parts) part.prefetch();
+}
+// MappedFile::release ignores a range outside its mapping, so each part takes what is its own.
+void GgufFile::release(const void* p, uint64_t n) const {
+  impl_->map.release(p, n);
+  for (const auto& part : impl_->parts) part.release(p, n);
+}
+
+std::vector<std::string> GgufFile::part_paths() const {
+  std::vector<std::string> paths{impl_->path};
+  for (const auto& part : impl_->parts) paths.push_back(part.path());
+  return paths;
+}
+
+Status GgufFile::adopt_part(GgufFile part) {
+  for (const auto& t : part.impl_->tensors) {
+    if (impl_->tensor_index.count(t.name))
+      return corruption_error("{}: tensor '{}' is also in an earlier part of the split model {}", part.path(),
+                              t.name, impl_->path);
+    impl_->tensor_index.emplace(t.name, impl_->tensors.size());
+    impl_->tensors.push_back(t);  // data points into the part's mapping, which `parts` keeps
+  }
+  impl_->parts.push_back(std::move(part));
+  return {};
+}
 
 const GgufValue* GgufFile::find(std::string_view key) const {
   auto it = impl_->kv_index.find(std::string(key));

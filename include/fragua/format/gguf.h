@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -90,9 +91,26 @@ struct GgufTensorInfo {
   int64_t n_elements() const;
 };
 
+// llama.cpp's gguf-split layout: a model in N files PREFIX-00001-of-0000N.gguf ..
+// PREFIX-0000N-of-0000N.gguf (llama_split_path's "%s-%05d-of-%05d.gguf"), each a GGUF of its own
+// with the keys split.no (0-based), split.count and, in the first, split.tensors.count (the total);
+// the metadata is in the first file and the tensors are spread over all of them.
+std::string gguf_split_path(std::string_view prefix, int no, int count);  // no: 1-based
+struct GgufSplitName {
+  std::string prefix;  // "dir/model-q4_k_m"
+  int no = 0;          // 1-based
+  int count = 0;
+};
+// A path or hub file name of that form (five digits each, no <= count); nullopt otherwise.
+std::optional<GgufSplitName> parse_gguf_split_name(std::string_view path);
+
 class GgufFile {
  public:
-  // Maps and validates `path`. Errors name the path and byte offset.
+  // Maps and validates `path`. Errors name the path and byte offset. The first part of a split
+  // model (split.count > 1) opens every part: tensors() holds all of them, each with its data in
+  // its own file; a part that is missing, of another split.count or split.no, repeating a tensor,
+  // or a total that disagrees with split.tensors.count is an error naming the part, and so is
+  // opening any part but the first.
   static Result<GgufFile> open(const std::string& path);
   // Parses bytes owned by the caller (fuzzing, tests); they must outlive the GgufFile.
   static Result<GgufFile> parse(std::string_view bytes, std::string name = "<memory>");
@@ -104,8 +122,10 @@ class GgufFile {
   const std::string& path() const;
   uint32_t version() const;
   uint64_t alignment() const;
-  uint64_t data_offset() const;  // absolute offset of the data section
-  uint64_t file_size() const;
+  uint64_t data_offset() const;  // absolute offset of the data section (of the first part)
+  uint64_t file_size() const;    // of the first part
+  // The files this model was read from: the path alone, or every part of a split model in order.
+  std::vector<std::string> part_paths() const;
 
   const std::vector<GgufKV>& metadata() const;
   const GgufValue* find(std::string_view key) const;
@@ -134,6 +154,9 @@ class GgufFile {
 
  private:
   GgufFile();
+  static Result<GgufFile> open_single(const std::string& path);
+  Status open_split_parts();         // gguf_split.cpp
+  Status adopt_part(GgufFile part);  // the part's tensors join this file's table
   std::unique_ptr<Impl> impl_;
 };
 
