@@ -8,7 +8,7 @@
 
 // Bytes ahead of the block being read that are requested with a software prefetch: the panels
 // are one sequential stream per thread, read once per token from DRAM at decode.
-constexpr int kKPanelPrefetch = 4096;
+constexpr int kKPanelPrefetch = 8192;
 
 inline void prefetch_block(const uint8_t* blk, int bytes) {
   if constexpr (kKPanelPrefetch > 0)
