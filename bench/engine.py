@@ -4,7 +4,15 @@ generation (tg128) tokens/s, peak memory, and greedy agreement. Runs the two eng
 `--reps` times, and reports medians and the ratio Fragua / llama.cpp per row.
 
 Usage: bench/engine.py [--reps 3] [--threads 1,2] [--sizes 15M,110M] [--types F16,Q8_0,Q4_0,Q4_K]
-                       [--agreement-only] [--trained out/demo/model.gguf]
+                       [--pp 512] [--tg 128] [--agreement-only] [--trained out/demo/model.gguf]
+Sizes: 15M, 110M (llama2.c shapes), 0.9B (TinyLlama-like), 3B (Llama-3.2-3B-like: embd 3072, 28
+layers, 24 heads / 8 KV heads, ff 8192, vocab 32000) and 3B-256k (the same with a 256,000-token
+vocabulary and an untied output head, as Salamandra's); types F16, Q8_0, Q4_0, Q4_K (llama-quantize's
+Q4_K_M mix), Q5_K (Q5_K_M) and Q6_K, written once into ~/.cache/fragua-bench/models (the 3B-256k
+F16 file is 9.6 GB). The header gives the CPU model and SIMD flags and the DRAM read bandwidth
+measured by bench/membw.cpp (1 GiB buffer, each thread count used); each generation row gives, per
+engine, the fraction of the bandwidth bound it reaches: tokens/s x bytes of weights read per token
+(every matrix once; of the embedding table one row) / measured bandwidth.
 The agreement check runs on the random-weight models above and, when present, on a trained
 model (default: the one the quick start writes, out/demo/model.gguf), converted to F16 and Q8_0
 by llama-quantize. For each file it also compares Fragua's AVX-512 and AVX2 paths with each other:
@@ -13,6 +21,7 @@ agrees with itself.
 Needs: a release build (cmake --preset release && cmake --build --preset release) and
 bench/llama_cpp_setup.sh (run automatically; builds llama.cpp once into ~/.cache/fragua-bench)."""
 import argparse
+import importlib.util
 import json
 import os
 import statistics
@@ -37,8 +46,76 @@ SIZES = {
     "110M": dict(embd=768, layers=12, heads=12, kv_heads=12, ff=2048, vocab=32000),
     # A ~0.9B Llama (TinyLlama-like shapes, grouped-query attention): weights stream from DRAM.
     "0.9B": dict(embd=2048, layers=16, heads=16, kv_heads=8, ff=5632, vocab=32000),
+    # Llama-3.2-3B-like shapes (GQA 24/8); the 256k variant has Salamandra's vocabulary size and an
+    # untied output head (256000 x 3072 read at every token).
+    "3B": dict(embd=3072, layers=28, heads=24, kv_heads=8, ff=8192, vocab=32000),
+    "3B-256k": dict(embd=3072, layers=28, heads=24, kv_heads=8, ff=8192, vocab=256000),
 }
-QUANT = {"Q8_0": "Q8_0", "Q4_0": "Q4_0", "Q4_K": "Q4_K_M"}
+QUANT = {"Q8_0": "Q8_0", "Q4_0": "Q4_0", "Q4_K": "Q4_K_M", "Q5_K": "Q5_K_M", "Q6_K": "Q6_K"}
+# GGUF tensor types: (bytes per block, elements per block).
+GGML_TYPES = {0: (4, 1), 1: (2, 1), 2: (18, 32), 3: (20, 32), 6: (22, 32), 7: (24, 32), 8: (34, 32), 10: (84, 256),
+              11: (110, 256), 12: (144, 256), 13: (176, 256), 14: (210, 256), 30: (2, 1)}
+
+
+def weight_bytes_per_token(path):
+    """Bytes of weights one generated token reads: every tensor once, except the token embedding
+    table, of which one row is read (unless the output head is tied to it and reads it whole)."""
+    import mmap
+    spec = importlib.util.spec_from_file_location("gguf_dump", os.path.join(ROOT, "tests", "reference", "format",
+                                                                            "gguf_dump.py"))
+    gguf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gguf)
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        r = gguf.Reader(mm)
+        if r.take("<I") != 0x46554747:
+            sys.exit(f"{path}: not a GGUF file")
+        r.take("<I")
+        n_tensors, n_kv = r.take("<Q"), r.take("<Q")
+        for _ in range(n_kv):
+            r.string()
+            r.value(r.take("<I"))
+        sizes = {}
+        for _ in range(n_tensors):
+            name = r.string()
+            dims = [r.take("<Q") for _ in range(r.take("<I"))]
+            t = r.take("<I")
+            r.take("<Q")
+            if t not in GGML_TYPES:
+                sys.exit(f"{path}: tensor {name} has GGML type {t}, not in bench/engine.py's GGML_TYPES")
+            block, per = GGML_TYPES[t]
+            n = 1
+            for d in dims:
+                n *= d
+            sizes[name] = (n // per * block, dims)
+    total = sum(b for b, _ in sizes.values())
+    if "output.weight" in sizes and "token_embd.weight" in sizes:
+        b, dims = sizes["token_embd.weight"]
+        total -= b - b // dims[1]
+    return total
+
+
+def cpu_description():
+    """The CPU model and the SIMD flags that decide the kernels of both engines."""
+    model, flags = "?", set()
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name") and model == "?":
+                model = line.split(":", 1)[1].strip()
+            elif line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
+    wanted = ["avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16", "avx512_fp16",
+              "avx_vnni", "amx_tile", "amx_int8", "amx_bf16"]
+    return f"{model} ({os.cpu_count()} CPUs; {' '.join(x for x in wanted if x in flags)})"
+
+
+def dram_bandwidth(threads):
+    """Read bandwidth in GB/s per thread count, from bench/membw.cpp (built once into the cache)."""
+    exe = os.path.join(CACHE, "membw")
+    src = os.path.join(ROOT, "bench", "membw.cpp")
+    if not os.path.exists(exe) or os.path.getmtime(exe) < os.path.getmtime(src):
+        subprocess.check_call(["g++", "-O2", "-mavx2", "-std=c++17", "-pthread", "-o", exe, src])
+    out = subprocess.check_output([exe, "--mib", "1024", "--threads", ",".join(str(t) for t in threads)]).decode()
+    return {r["threads"]: r["gbps"] for r in map(json.loads, out.splitlines())}
 
 
 def run_measured(cmd):
@@ -159,6 +236,8 @@ def main():
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--sizes", default="15M,110M")
     ap.add_argument("--types", default="F16,Q8_0,Q4_0,Q4_K")
+    ap.add_argument("--pp", type=int, default=512, help="prompt tokens of the prompt-processing test")
+    ap.add_argument("--tg", type=int, default=128, help="tokens of the generation test")
     ap.add_argument("--json", default=os.path.join(CACHE, "engine_bench.json"))
     ap.add_argument("--agreement-only", action="store_true", help="skip the speed table")
     ap.add_argument("--trace", metavar="MODEL", help="compare both engines' intermediate results on MODEL, "
@@ -177,11 +256,16 @@ def main():
     threads = [int(t) for t in a.threads.split(",")]
     models = make_models(llama_bin, sizes, types)
     rows = []
+    bw = {} if a.agreement_only else dram_bandwidth(threads)
+    print(f"CPU: {cpu_description()}")
+    print("DRAM read bandwidth (bench/membw.cpp, 1 GiB): " +
+          ", ".join(f"{th} thread{'s' if th > 1 else ''} {g:.1f} GB/s" for th, g in sorted(bw.items())))
     print(f"{'model':<14} {'thr':>3} {'test':<6} {'llama.cpp t/s':>14} {'fragua t/s':>11} {'ratio':>6} "
-          f"{'llama MB':>9} {'fragua MB':>9} {'mem ratio':>9}", flush=True)
+          f"{'llama MB':>9} {'fragua MB':>9} {'mem ratio':>9} {'MB/token':>9} {'llama bw':>8} {'fragua bw':>9}", flush=True)
     for (size, t), path in ([] if a.agreement_only else models.items()):
+        per_token = weight_bytes_per_token(path)
         for th in threads:
-            for mode, n in (("pp", 512), ("tg", 128)):
+            for mode, n in (("pp", a.pp), ("tg", a.tg)):
                 ls, fs, lm, fm = [], [], [], []
                 for _ in range(a.reps):  # interleaved: llama.cpp, then Fragua, repeated
                     x, m = llama_bench(llama_bin, path, th, mode, n)
@@ -194,10 +278,17 @@ def main():
                            fragua=statistics.median(fs), llama_mb=statistics.median(lm), fragua_mb=statistics.median(fm))
                 row["ratio"] = row["fragua"] / row["llama"]
                 row["mem_ratio"] = row["fragua_mb"] / row["llama_mb"]
+                bw_cells = ""
+                if mode == "tg":  # fraction of the bandwidth bound: bytes read per second / bandwidth
+                    row["weight_mb_per_token"] = per_token / 1e6
+                    row["llama_bw_fraction"] = row["llama"] * per_token / (bw[th] * 1e9)
+                    row["fragua_bw_fraction"] = row["fragua"] * per_token / (bw[th] * 1e9)
+                    bw_cells = (f" {per_token / 1e6:>9.1f} {row['llama_bw_fraction']:>8.0%} "
+                                f"{row['fragua_bw_fraction']:>9.0%}")
                 rows.append(row)
                 print(f"{row['model']:<14} {th:>3} {row['test']:<6} {row['llama']:>14.1f} {row['fragua']:>11.1f} "
-                      f"{row['ratio']:>6.2f} {row['llama_mb']:>9.1f} {row['fragua_mb']:>9.1f} {row['mem_ratio']:>9.2f}",
-                      flush=True)
+                      f"{row['ratio']:>6.2f} {row['llama_mb']:>9.1f} {row['fragua_mb']:>9.1f} {row['mem_ratio']:>9.2f}"
+                      f"{bw_cells}", flush=True)
     print("\ngreedy agreement (64 tokens from the same prompt ids, 1 thread):")
     agree = {}
     checks = [(k, v) for k, v in models.items() if k[1] in ("F16", "Q8_0")]
@@ -213,7 +304,7 @@ def main():
               f"max|diff|/max|logit| {r['first_logits_rel_diff']:.2e}, llama.cpp top-2 margin {r['peer_top2_margin']:.3f} "
               f"({r['peer_top2_margin_rel']:.1%} of max|logit|)")
     with open(a.json, "w") as f:
-        json.dump(dict(time=time.time(), rows=rows, agreement=agree), f, indent=1)
+        json.dump(dict(time=time.time(), cpu=cpu_description(), dram_gbps=bw, rows=rows, agreement=agree), f, indent=1)
 
 
 if __name__ == "__main__":
