@@ -17,6 +17,7 @@
 #include "fragua/base/json.h"
 #include "fragua/base/log.h"
 #include "fragua/base/runtime_options.h"
+#include "fragua/format/gguf.h"
 #include "model/hub_fetch.h"
 
 namespace fragua::model {
@@ -300,6 +301,36 @@ Result<PullResult> hub_download(const std::string& repo, const HubListing& listi
   return out;
 }
 
+namespace {
+
+bool listed(const HubListing& listing, std::string_view name) {
+  return std::any_of(listing.files.begin(), listing.files.end(), [&](const HubFile& f) { return f.name == name; });
+}
+
+// `names` with every part of each split GGUF among them (gguf-split's NAME-0000k-of-0000n.gguf,
+// which a model loads only whole), in the listing's order; a part the listing lacks is an error.
+Result<std::vector<std::string>> with_split_parts(const std::string& repo, const HubListing& listing,
+                                                  const std::vector<std::string>& names) {
+  std::vector<std::string> wanted = names;
+  for (const auto& name : names) {
+    const auto split = format::parse_gguf_split_name(name);
+    if (!split) continue;
+    for (int k = 1; k <= split->count; ++k) {
+      std::string part = format::gguf_split_path(split->prefix, k, split->count);
+      if (!listed(listing, part))
+        return not_found_error("{}: {} is part of a split model of {} files, but {} is not in the repository at {}",
+                               repo, name, split->count, part, listing.commit);
+      if (std::find(wanted.begin(), wanted.end(), part) == wanted.end()) wanted.push_back(std::move(part));
+    }
+  }
+  std::vector<std::string> ordered;
+  for (const auto& f : listing.files)
+    if (std::find(wanted.begin(), wanted.end(), f.name) != wanted.end()) ordered.push_back(f.name);
+  return ordered;
+}
+
+}  // namespace
+
 Result<std::vector<std::string>> select_hub_files(const std::string& repo, const HubListing& listing,
                                                   const std::vector<std::string>& patterns) {
   for (const auto& p : patterns)
@@ -312,7 +343,7 @@ Result<std::vector<std::string>> select_hub_files(const std::string& repo, const
     if (patterns.empty() ||
         std::any_of(patterns.begin(), patterns.end(), [&](const std::string& p) { return hub_glob_match(p, f.name); }))
       names.push_back(f.name);
-  return names;
+  return with_split_parts(repo, listing, names);
 }
 
 Result<PullResult> hub_pull(const std::string& repo, const std::vector<std::string>& patterns,
@@ -339,11 +370,19 @@ Result<std::string> resolve_hub_model(std::string_view spec, const HubOptions& o
                            pattern.empty() ? "no .gguf file (convert the model with `fragua convert`)"
                                            : fmt::format("no file matches '{}'", pattern),
                            listing.commit, list_names(ggufs));
-  if (picked.files.size() > 1)
+  // The parts of one split model count as one file: all are pulled and the first is opened.
+  const auto split = format::parse_gguf_split_name(picked.files[0].name);
+  const bool one_split = split && std::all_of(picked.files.begin(), picked.files.end(), [&](const HubFile& f) {
+    const auto s = format::parse_gguf_split_name(f.name);
+    return s && s->prefix == split->prefix && s->count == split->count;
+  });
+  if (picked.files.size() > 1 && !one_split)
     return invalid_argument_error("{}: {} files match; name one as {}:FILE: {}", spec, picked.files.size(), repo,
                                   list_names(picked));
-  auto r = FRAGUA_TRY(hub_download(repo, listing, {picked.files[0].name}, options));
-  return r.paths.at(0);
+  const std::string first = one_split ? format::gguf_split_path(split->prefix, 1, split->count) : picked.files[0].name;
+  const auto names = FRAGUA_TRY(with_split_parts(repo, listing, {first}));
+  auto r = FRAGUA_TRY(hub_download(repo, listing, names, options));
+  return r.paths.at(static_cast<size_t>(std::find(names.begin(), names.end(), first) - names.begin()));
 }
 
 }  // namespace fragua::model

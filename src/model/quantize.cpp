@@ -246,8 +246,9 @@ Result<QuantizeReport> quantize_model(const std::string& in, const std::string& 
 
   format::GgufWriter writer;
   writer.set_alignment(static_cast<uint32_t>(file.alignment()));
+  // A split input (gguf-split's split.* keys in its first part) becomes one output file.
   for (const auto& kv : file.metadata())
-    if (kv.key != "general.alignment") writer.set(kv.key, kv.value);
+    if (kv.key != "general.alignment" && !kv.key.starts_with("split.")) writer.set(kv.key, kv.value);
   writer.set("general.file_type", format::GgufValue::of_u32(options.type.ftype));
   writer.set("general.quantization_version", format::GgufValue::of_u32(2));  // GGML_QNT_VERSION
   for (size_t i = 0; i < tensors.size(); ++i) {

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 #include "http_fixture.h"
 
+#include "format/gguf_split_fixture.h"
 #include "fragua/base/file.h"
 #include "fragua/base/progress.h"
 #include "fragua/model/loaded_model.h"
@@ -384,6 +385,27 @@ TEST_F(Hub, ResolveSpecPicksTheOneGguf) {
   EXPECT_EQ(read_file(*named).value(), "x");
 }
 
+TEST_F(Hub, APartOfASplitGgufBringsEveryPart) {
+  for (int k = 1; k <= 3; ++k) hub_.add(format::gguf_split_path("m-q4", k, 3), pattern_bytes(500, 10 + k));
+  auto r = hub_pull("org/tiny", {"m-q4-00002-of-00003.gguf"}, opt_);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  const std::string snap = repo_dir() + "/snapshots/" + kCommit + "/";
+  EXPECT_EQ(r->paths, (std::vector<std::string>{snap + "m-q4-00001-of-00003.gguf", snap + "m-q4-00002-of-00003.gguf",
+                                                snap + "m-q4-00003-of-00003.gguf"}));
+  // A spec whose pattern matches the parts is one model: the first part's path, all three cached.
+  auto p = resolve_hub_model("org/tiny:m-q4-*.gguf", opt_);
+  ASSERT_TRUE(p.ok()) << p.error().to_string();
+  EXPECT_EQ(*p, snap + "m-q4-00001-of-00003.gguf");
+
+  hub_.files.erase("m-q4-00003-of-00003.gguf");
+  auto missing = resolve_hub_model("org/tiny:m-q4-00001-of-00003.gguf", opt_);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code(), ErrorCode::not_found);
+  EXPECT_NE(missing.error().message().find("split model of 3 files, but m-q4-00003-of-00003.gguf is not in"),
+            std::string::npos)
+      << missing.error().message();
+}
+
 TEST(HubListing, ParsesTheApiShape) {
   const std::string sha(64, 'a');
   auto l = parse_hub_listing(R"({"sha": ")" + std::string(kCommit) +
@@ -470,6 +492,33 @@ TEST(HubCli, GenerateResolvesOrgNameFile) {
   EXPECT_NE(err.find("org/other (revision main) is not in the hub cache"), std::string::npos) << err;
   EXPECT_NE(test::run_command(env + test::cli_path() + " pull org/tiny '*.safetensors' 2>&1", &err), 0);
   EXPECT_NE(err.find("no file matches '*.safetensors'"), std::string::npos) << err;
+}
+
+// A model published as gguf-split parts runs from `org/name:FIRST_PART` as from the whole file.
+TEST(HubCli, GenerateRunsASplitModel) {
+  test::TempDir dir;
+  ASSERT_TRUE(write_random_model(tiny_model_spec(), dir.file("m.gguf")).ok());
+  auto whole = format::GgufFile::open(dir.file("m.gguf"));
+  ASSERT_TRUE(whole.ok());
+  ASSERT_TRUE(fs::create_directory(dir.file("parts")));
+  auto parts = test::write_gguf_split(*whole, dir.file("parts/tiny"), 3);
+  ASSERT_TRUE(parts.ok()) << parts.error().message();
+  FakeHub hub;
+  for (const auto& p : *parts) hub.add(fs::path(p).filename().string(), read_file(p).value());
+  const std::string env = "HF_ENDPOINT=" + hub.endpoint() + " HF_HUB_CACHE=" + dir.file("cache") + " ";
+  const std::string args = " --prompt-ids 1,2,3 -n 4 --temp 0 2>/dev/null)";
+  std::string want, local, got;
+  ASSERT_EQ(test::run_command("(" + test::cli_path() + " generate " + dir.file("m.gguf") + args, &want), 0) << want;
+  ASSERT_EQ(test::run_command("(" + test::cli_path() + " generate " + parts->at(0) + args, &local), 0) << local;
+  EXPECT_EQ(local, want);
+  ASSERT_EQ(
+      test::run_command("(" + env + test::cli_path() + " generate org/tiny:tiny-00001-of-00003.gguf" + args, &got), 0)
+      << got;
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(hub.head_requests, 3);
+  std::string err;
+  EXPECT_NE(test::run_command(test::cli_path() + " generate " + parts->at(1) + " --prompt-ids 1 -n 1", &err), 0);
+  EXPECT_NE(err.find("open the first part, " + parts->at(0)), std::string::npos) << err;
 }
 
 }  // namespace

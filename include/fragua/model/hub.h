@@ -86,6 +86,8 @@ Result<PullResult> hub_download(const std::string& repo, const HubListing& listi
 
 // The names in `listing` that match any of `patterns` (all of them when empty), in the listing's
 // order. A pattern that matches nothing is a not_found error listing what the repository has.
+// A part of a split GGUF (gguf-split's NAME-00001-of-0000N.gguf, format/gguf.h) brings all N
+// parts; one missing from the listing is a not_found error naming it.
 Result<std::vector<std::string>> select_hub_files(const std::string& repo, const HubListing& listing,
                                                   const std::vector<std::string>& patterns);
 
@@ -96,7 +98,8 @@ Result<PullResult> hub_pull(const std::string& repo, const std::vector<std::stri
 
 // "org/name[:FILE]" to the local path of one GGUF file, pulled on first use: FILE (a name or a
 // glob matching exactly one file) or, without it, the repository's only .gguf file; several are
-// an error listing them.
+// an error listing them. The parts of one split GGUF count as one file: every part is pulled and
+// the path of the first (which GgufFile::open reads the others from) is returned.
 Result<std::string> resolve_hub_model(std::string_view spec, const HubOptions& options = {});
 
 }  // namespace fragua::model
