@@ -1,6 +1,7 @@
 // The tokenizer half of `fragua convert`: the tokenizer file that tokenize/ loads, then what
 // transformers keeps in tokenizer_config.json (special tokens, add_bos/add_eos, added tokens,
 // the chat template), as llama.cpp's gguf.SpecialVocab reads it.
+#include <algorithm>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -108,6 +109,48 @@ Status apply_tokenizer_config(const json& cfg, VocabSpec& s, std::string_view or
   return {};
 }
 
+// A SentencePiece BPE vocabulary saved as tokenizer.json (transformers' LlamaTokenizerFast: pieces
+// of raw UTF-8 with U+2581 for spaces, byte fallback, merges) loads in tokenize/ as a BPE over
+// escaped spaces. Written that way it is tokenizer.ggml.model "gpt2", which llama.cpp splits as
+// GPT-2 byte-level text (it ignores the fragua.tokenizer.* keys that say otherwise): other tokens
+// (bench/convert_llama_cpp.py). It is written instead as a SentencePiece ("llama") vocabulary whose
+// score ranks each piece by the first merge that makes it, -(rank + 1): merging the adjacent pair
+// whose piece scores highest (llama.cpp's llm_tokenizer_spm, SentencePiece's BPE) is then merging
+// by lowest merge rank, as the BPE does. A multi-character piece that no merge makes scores below
+// every merge (SentencePiece would still form it last; BPE never does). llama.cpp's own
+// LlamaHfVocab gives every piece -1000, which leaves the merge order to chance.
+bool is_sentencepiece_bpe(const VocabSpec& s) {
+  if (s.kind != tokenize::ModelKind::bpe || s.byte_encode || !s.escape_spaces || !s.pre_regexes.empty()) return false;
+  return std::find(s.tokens.begin(), s.tokens.end(), "<0x00>") != s.tokens.end();
+}
+
+void to_sentencepiece_scores(VocabSpec& s) {
+  std::unordered_map<std::string_view, size_t> id;
+  for (size_t i = 0; i < s.tokens.size(); ++i) id.emplace(s.tokens[i], i);
+  std::vector<float> scores(s.tokens.size(), 0.0f);
+  std::vector<bool> made(s.tokens.size(), false);
+  for (size_t r = 0; r < s.merges.size(); ++r) {
+    const std::string& m = s.merges[r];
+    const size_t space = m.find(' ');
+    if (space == std::string::npos) continue;
+    auto it = id.find(m.substr(0, space) + m.substr(space + 1));
+    if (it == id.end() || made[it->second]) continue;
+    made[it->second] = true;
+    scores[it->second] = -static_cast<float>(r + 1);
+  }
+  const auto n_merges = static_cast<float>(s.merges.size());
+  for (size_t i = 0; i < s.tokens.size(); ++i) {
+    const bool normal = s.types.empty() || s.types[i] == TokenType::normal;
+    const std::string& t = s.tokens[i];
+    if (!made[i] && normal && !t.empty() && utf8::sequence_length(t) < t.size())
+      scores[i] = -(n_merges + 1 + static_cast<float>(i));
+  }
+  s.kind = tokenize::ModelKind::spm;
+  s.scores = std::move(scores);
+  s.merges.clear();
+  s.escape_spaces = false;
+}
+
 }  // namespace
 
 Result<tokenize::Tokenizer> load_hf_tokenizer(const std::string& dir, HfTokenizerSource source, int64_t n_vocab,
@@ -125,6 +168,7 @@ Result<tokenize::Tokenizer> load_hf_tokenizer(const std::string& dir, HfTokenize
                       : tokenize::Tokenizer::from_hf_json_text(bytes, path);
   if (!base.ok()) return base.error();
   VocabSpec s = base->spec();
+  if (!use_spm && is_sentencepiece_bpe(s)) to_sentencepiece_scores(s);
   // SentencePiece files carry no add_bos flag; transformers' LlamaTokenizer (and llama.cpp for
   // SPM vocabularies) adds BOS unless tokenizer_config.json says otherwise.
   if (use_spm && s.bos_id >= 0) s.add_bos = true;

@@ -227,6 +227,10 @@ TEST(ConvertHfTokenizer, SentencePieceModelAndJsonAgree) {
   ASSERT_TRUE(from_json.ok()) << from_json.error().to_string();
   const auto a = from_model->encode(text, false, false), b = from_json->encode(text, false, false);
   EXPECT_EQ(a, b);
+  // tokenizer.json's merges become SentencePiece scores (tokenizer.ggml.model "llama"), the form
+  // llama.cpp splits as Fragua does (bench/convert_llama_cpp.py); as "gpt2" it did not.
+  EXPECT_EQ(from_json->spec().kind, tokenize::ModelKind::spm);
+  EXPECT_TRUE(from_json->spec().merges.empty());
   if (ref.contains("spm_ids")) {
     EXPECT_EQ(a, ref["spm_ids"].get<std::vector<int32_t>>());
   } else {
