@@ -92,6 +92,17 @@ std::string encode(char32_t cp) {
   return s;
 }
 
+size_t incomplete_suffix(std::string_view s) {
+  for (size_t k = 1; k <= 3 && k <= s.size(); ++k) {
+    const auto c = static_cast<uint8_t>(s[s.size() - k]);
+    if ((c & 0xC0) == 0x80) continue;  // a continuation byte: the lead is further back
+    if (c < 0xC2 || c > 0xF4) return 0;  // ASCII, or a byte that never leads a valid sequence
+    const size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+    return need > k ? k : 0;
+  }
+  return 0;
+}
+
 std::string sanitize(std::string_view s) {
   std::string out;
   out.reserve(s.size());

@@ -59,3 +59,23 @@ TEST(TerminalSafe, EscapesControlsDelC1AndInvalidBytes) {
 
 }  // namespace
 }  // namespace fragua
+
+namespace fragua {
+namespace {
+
+// The bytes a stream holds back: a lead byte whose continuation bytes have not all arrived.
+TEST(Utf8, IncompleteSuffix) {
+  EXPECT_EQ(utf8::incomplete_suffix(""), 0u);
+  EXPECT_EQ(utf8::incomplete_suffix("abc"), 0u);
+  EXPECT_EQ(utf8::incomplete_suffix("a\xC3"), 1u);              // ñ = C3 B1, cut after its lead
+  EXPECT_EQ(utf8::incomplete_suffix("a\xC3\xB1"), 0u);          // complete
+  EXPECT_EQ(utf8::incomplete_suffix("\xE2\x82"), 2u);           // € = E2 82 AC
+  EXPECT_EQ(utf8::incomplete_suffix("\xF0\x9F\x99"), 3u);       // 🙂 = F0 9F 99 82
+  EXPECT_EQ(utf8::incomplete_suffix("\xF0\x9F\x99\x82"), 0u);
+  EXPECT_EQ(utf8::incomplete_suffix("a\xFF"), 0u);              // never a lead: nothing to wait for
+  EXPECT_EQ(utf8::incomplete_suffix("a\xC0"), 0u);              // C0/C1 only lead overlong forms
+  EXPECT_EQ(utf8::incomplete_suffix("\x82\x82\x82\x82"), 0u);   // stray continuation bytes
+}
+
+}  // namespace
+}  // namespace fragua

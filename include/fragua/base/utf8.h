@@ -25,6 +25,9 @@ void append(std::string& out, char32_t cp);
 std::string encode(char32_t cp);
 // Replaces every invalid byte with U+FFFD.
 std::string sanitize(std::string_view s);
+// Bytes at the end of `s` that begin a multi-byte sequence still missing continuation bytes (0 to
+// 3): a stream of token pieces holds them back until the character completes.
+size_t incomplete_suffix(std::string_view s);
 
 }  // namespace fragua::utf8
 

@@ -1,0 +1,392 @@
+// /v1/chat/completions and /v1/completions: a request becomes one scheduler request per choice;
+// the scheduler's worker turns tokens into text (TextStream: stop strings and split characters
+// held back) and hands it to the HTTP thread, which writes one JSON body or a stream of events.
+#include <chrono>
+#include <deque>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "fragua/serve/response.h"
+#include "fragua/serve/sse.h"
+#include "fragua/serve/text_stream.h"
+#include "serve/server_impl.h"
+
+namespace fragua::serve {
+namespace {
+
+using nlohmann::ordered_json;
+using Clock = std::chrono::steady_clock;
+
+// What one event added to a choice. `finish` is "stop" or "length", or for a request that ended
+// without an answer "cancelled", "timeout" or "error" (then `error` says why).
+struct Delta {
+  int32_t choice = 0;
+  std::string text;
+  std::vector<PositionLogprobs> logprobs;
+  std::string finish;
+  std::string error;
+};
+
+// One HTTP request's generations. The scheduler's worker writes `choices` (its own) and appends
+// deltas; the HTTP thread drains them. `closed` is set when the client is gone: the next event
+// of each choice then returns false, which frees its slot.
+struct Job {
+  struct ChoiceState {
+    TextStream text;
+    std::vector<PositionLogprobs> held_logprobs;  // of tokens whose text is still held back
+    int64_t n_tokens = 0;
+  };
+  Job(const tokenize::Tokenizer& t, int32_t n, const std::vector<std::string>& stop, bool logprobs)
+      : tok(&t), want_logprobs(logprobs), n_open(n), n_cached(static_cast<size_t>(n), 0),
+        n_tokens(static_cast<size_t>(n), 0) {
+    for (int32_t i = 0; i < n; ++i) choices.push_back({TextStream(stop), {}, 0});
+  }
+
+  const tokenize::Tokenizer* tok;
+  bool want_logprobs;
+  std::vector<ChoiceState> choices;
+  std::shared_ptr<std::atomic<bool>> cancel = std::make_shared<std::atomic<bool>>(false);
+  std::atomic<bool> closed{false};
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<Delta> deltas;
+  int32_t n_open;
+  bool started = false;
+  std::vector<int64_t> n_cached, n_tokens;
+
+  void close() {
+    closed = true;
+    cancel->store(true);
+  }
+};
+
+PositionLogprobs position(const Job& job, const TokenEvent& e, std::string piece) {
+  PositionLogprobs p;
+  p.sampled = {std::move(piece), e.logprob};
+  for (const auto& t : e.top) p.top.push_back({job.tok->token_piece(t.token), t.logprob});
+  return p;
+}
+
+// On the scheduler's worker thread.
+bool on_event(Job& job, int32_t i, const TokenEvent& e) {
+  auto& c = job.choices[static_cast<size_t>(i)];
+  Delta d;
+  d.choice = i;
+  // With `stop` the token is the end-of-generation token: no text.
+  if (e.token >= 0 && e.finish != FinishReason::stop) {
+    ++c.n_tokens;
+    std::string piece = job.tok->token_piece(e.token);
+    d.text = c.text.push(piece);
+    if (job.want_logprobs) c.held_logprobs.push_back(position(job, e, std::move(piece)));
+    if (c.text.stopped()) d.finish = "stop";
+  }
+  if (d.finish.empty() && e.finish != FinishReason::none) {
+    if (e.finish == FinishReason::stop || e.finish == FinishReason::length) d.text += c.text.finish();
+    d.finish = finish_reason_name(e.finish);
+    d.error = e.error;
+  }
+  // Log-probabilities travel with the text their tokens produced (with a stop string: up to the
+  // token that completed it).
+  if (!d.text.empty() || !d.finish.empty()) d.logprobs.swap(c.held_logprobs);
+  const bool last = !d.finish.empty();
+  {
+    std::lock_guard lock(job.mu);
+    job.started = true;
+    job.n_cached[static_cast<size_t>(i)] = e.n_cached;
+    job.n_tokens[static_cast<size_t>(i)] = c.n_tokens;
+    if (!d.text.empty() || last) job.deltas.push_back(std::move(d));
+    if (last) --job.n_open;
+  }
+  job.cv.notify_all();
+  return !last && !job.closed.load();
+}
+
+uint64_t splitmix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+uint64_t random_u64() {
+  std::random_device rd;
+  return (static_cast<uint64_t>(rd()) << 32) ^ rd();
+}
+
+// An answer that ended without text because of the server: its HTTP error.
+ApiError finish_error(const Delta& d) {
+  if (d.finish == "timeout")
+    return {504, "the request timed out (--timeout)", "server_error", "timeout", ""};
+  if (d.finish == "cancelled") return {503, "the server is shutting down", "server_error", "shutting_down", ""};
+  return {500, fmt::format("generation failed: {}", d.error), "server_error", "internal_error", ""};
+}
+
+bool is_answer(const std::string& finish) { return finish == "stop" || finish == "length"; }
+
+// Writes what the HTTP thread receives from a job: the body of one response, or its events.
+class Writer {
+ public:
+  Writer(std::shared_ptr<Job> job, ResponseHeader header, bool chat, const SamplingRequest& s, Usage usage,
+         size_t n_prompts)
+      : job_(std::move(job)), h_(std::move(header)), chat_(chat), stream_(s.stream), include_usage_(s.include_usage),
+        logprobs_(s.logprobs), usage_(usage), choices_(n_prompts * static_cast<size_t>(s.n)),
+        sent_role_(choices_.size(), false), offset_(choices_.size(), 0), n_prompts_(n_prompts),
+        n_per_prompt_(static_cast<size_t>(s.n)) {
+    const auto n_choices = static_cast<int32_t>(choices_.size());
+    for (int32_t i = 0; i < n_choices; ++i) {
+      choices_[static_cast<size_t>(i)].index = i;
+      if (logprobs_) choices_[static_cast<size_t>(i)].logprobs.emplace();
+    }
+  }
+
+  // The chunked content provider: runs until the job ends or the client leaves.
+  bool provide(httplib::DataSink& sink) {
+    while (true) {
+      std::deque<Delta> batch;
+      bool done = false;
+      {
+        std::unique_lock lock(job_->mu);
+        job_->cv.wait_for(lock, std::chrono::milliseconds(50),
+                          [&] { return !job_->deltas.empty() || job_->n_open == 0; });
+        batch.swap(job_->deltas);
+        done = job_->n_open == 0;
+        if (done) {
+          usage_.completion_tokens = 0;
+          for (int64_t n : job_->n_tokens) usage_.completion_tokens += n;
+          // Prompt tokens a slot already held, counted once per prompt as prompt_tokens is.
+          usage_.cached_tokens = 0;
+          for (size_t p = 0; p < n_prompts_; ++p) usage_.cached_tokens += job_->n_cached[p * n_per_prompt_];
+        }
+      }
+      // A client that left shows as a failed write, or, while nothing is written, as a socket no
+      // longer writable (cpp-httplib peeks at it).
+      if (batch.empty() && !done && !sink.is_writable()) return gone();
+      for (Delta& d : batch)
+        if (!consume(d, sink)) return gone();
+      if (done) return finish(sink);
+    }
+  }
+
+ private:
+  bool gone() {
+    job_->close();
+    return false;
+  }
+
+  bool consume(Delta& d, httplib::DataSink& sink) {
+    auto& c = choices_[static_cast<size_t>(d.choice)];
+    if (!d.finish.empty() && !is_answer(d.finish)) {
+      failure_ = d;
+      return true;
+    }
+    if (!stream_) {
+      c.text += d.text;
+      if (c.logprobs) c.logprobs->insert(c.logprobs->end(), d.logprobs.begin(), d.logprobs.end());
+      if (!d.finish.empty()) c.finish_reason = d.finish;
+      return true;
+    }
+    ChunkDelta cd;
+    cd.index = d.choice;
+    const size_t i = static_cast<size_t>(d.choice);
+    if (chat_ && !sent_role_[i]) {
+      cd.role = true;
+      sent_role_[i] = true;
+    }
+    if (!d.text.empty() || cd.role || !d.logprobs.empty()) {
+      cd.content = d.text;
+      if (logprobs_) cd.logprobs = std::move(d.logprobs);
+      cd.text_offset = offset_[i];
+      offset_[i] += static_cast<int64_t>(d.text.size());
+      if (!write(sink, chunk(cd))) return false;
+    }
+    if (!d.finish.empty()) {
+      ChunkDelta end;
+      end.index = d.choice;
+      end.finish_reason = d.finish;
+      if (!chat_) end.content = "";
+      if (!write(sink, chunk(end))) return false;
+    }
+    return true;
+  }
+
+  bool finish(httplib::DataSink& sink) {
+    if (failure_) {
+      const std::string body = error_body(finish_error(*failure_));
+      if (!write(sink, stream_ ? sse_event(body) : body)) return false;
+    } else if (!stream_) {
+      const ordered_json body =
+          chat_ ? chat_completion_json(h_, choices_, usage_) : completion_json(h_, choices_, usage_);
+      if (!write(sink, body.dump(-1, ' ', false, ordered_json::error_handler_t::replace))) return false;
+    } else {
+      if (include_usage_ && !write(sink, sse_json(usage_chunk_json(h_, chat_, usage_)))) return false;
+      if (!write(sink, std::string(kSseDone))) return false;
+    }
+    sink.done();
+    return true;
+  }
+
+  std::string chunk(const ChunkDelta& d) const {
+    return sse_json(chat_ ? chat_chunk_json(h_, d, include_usage_) : completion_chunk_json(h_, d, include_usage_));
+  }
+
+  static bool write(httplib::DataSink& sink, const std::string& s) { return sink.write(s.data(), s.size()); }
+
+  std::shared_ptr<Job> job_;
+  ResponseHeader h_;
+  bool chat_, stream_, include_usage_, logprobs_;
+  Usage usage_;
+  std::vector<Choice> choices_;
+  std::vector<bool> sent_role_;
+  std::vector<int64_t> offset_;
+  std::optional<Delta> failure_;
+  size_t n_prompts_, n_per_prompt_;
+};
+
+}  // namespace
+
+// Shared by both endpoints once the prompts are tokens. `param` names the request field the
+// prompts came from, for errors.
+static void run_generation(Server::Impl& s, httplib::Response& res, std::vector<std::vector<int32_t>> prompts,
+                           const SamplingRequest& sr, bool chat, const char* param) {
+  const int64_t n_ctx = s.scheduler->params().n_ctx_per_seq;
+  for (size_t p = 0; p < prompts.size(); ++p) {
+    if (prompts[p].empty())
+      return Server::Impl::reply_error(res, {400, fmt::format("'{}' encodes to no tokens", param),
+                                             "invalid_request_error", "invalid_value", param});
+    if (static_cast<int64_t>(prompts[p].size()) >= n_ctx)
+      return Server::Impl::reply_error(
+          res, {400,
+                fmt::format("the prompt is {} tokens, and a slot's context holds {} (--ctx): at least one token "
+                            "must be left for the answer",
+                            prompts[p].size(), n_ctx),
+                "invalid_request_error", "context_length_exceeded", param});
+  }
+  const int32_t n = sr.n;
+  const int32_t n_choices = n * static_cast<int32_t>(prompts.size());
+  auto job = std::make_shared<Job>(*s.model->tokenizer, n_choices, sr.stop, sr.logprobs);
+  const uint64_t base_seed = sr.seed ? *sr.seed : random_u64();
+  std::optional<Clock::time_point> deadline;
+  if (s.opt.request_timeout_s > 0)
+    deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                  std::chrono::duration<double>(s.opt.request_timeout_s));
+  Usage usage;
+  for (size_t p = 0; p < prompts.size(); ++p) {
+    usage.prompt_tokens += static_cast<int64_t>(prompts[p].size());
+    for (int32_t j = 0; j < n; ++j) {
+      const int32_t i = static_cast<int32_t>(p) * n + j;
+      GenerationRequest g;
+      g.prompt = prompts[p];
+      g.sampler.temperature = sr.temperature;
+      // OpenAI's top_p = 0 keeps only the most likely token; the sampler wants a positive value.
+      g.sampler.top_p = std::max(sr.top_p, 1e-6f);
+      g.sampler.top_k = 0;
+      g.sampler.min_p = 0.0f;
+      g.sampler.presence_penalty = sr.presence_penalty;
+      g.sampler.frequency_penalty = sr.frequency_penalty;
+      // Choice i of a seeded request is reproducible, and choice 0 matches n = 1.
+      g.sampler.seed = i == 0 ? base_seed : splitmix64(base_seed + static_cast<uint64_t>(i));
+      const int64_t room = n_ctx - static_cast<int64_t>(prompts[p].size());
+      g.max_tokens = static_cast<int32_t>(std::min<int64_t>(sr.max_tokens.value_or(room), room));
+      g.n_logprobs = sr.logprobs ? sr.top_logprobs : 0;
+      g.cancel = job->cancel;
+      g.deadline = deadline;
+      auto id = s.scheduler->submit(std::move(g), [job, i](const TokenEvent& e) { return on_event(*job, i, e); });
+      if (!id.ok()) {
+        job->close();
+        ApiError e = api_error(id.error(), {param, ""});
+        if (e.status == 503) {
+          res.set_header("Retry-After", "1");
+          e.code = "queue_full";
+          e.param.clear();
+        }
+        return Server::Impl::reply_error(res, e);
+      }
+    }
+  }
+
+  // The status is decided once the first event has come (or every choice ended without one), so
+  // that a request the server could not start gets an HTTP error rather than a 200 with one.
+  {
+    std::unique_lock lock(job->mu);
+    job->cv.wait(lock, [&] { return job->started || job->n_open == 0; });
+    if (job->n_open == 0 || !job->deltas.empty()) {
+      for (const Delta& d : job->deltas)
+        if (!d.finish.empty() && !is_answer(d.finish)) {
+          job->closed = true;
+          job->cancel->store(true);
+          return Server::Impl::reply_error(res, finish_error(d));
+        }
+    }
+  }
+
+  const uint64_t serial = s.next_id.fetch_add(1);
+  ResponseHeader h;
+  h.id = fmt::format("{}-{:016x}{:x}", chat ? "chatcmpl" : "cmpl", random_u64(), serial);
+  h.created = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  h.model = s.model_id();
+  auto writer = std::make_shared<Writer>(job, std::move(h), chat, sr, usage, prompts.size());
+  if (sr.stream) {
+    res.set_header("Cache-Control", "no-cache");
+    res.set_header("X-Accel-Buffering", "no");  // nginx: pass events through unbuffered
+  }
+  res.set_chunked_content_provider(
+      sr.stream ? "text/event-stream" : "application/json",
+      [writer](size_t, httplib::DataSink& sink) { return writer->provide(sink); },
+      [job](bool success) {
+        if (!success) job->close();
+      });
+}
+
+void Server::Impl::handle_chat(const httplib::Request& req, httplib::Response& res) {
+  RequestFault fault;
+  auto r = parse_chat_request(req.body, &fault);
+  if (!r.ok()) return reply_error(res, api_error(r.error(), fault));
+  if (!check_model(r->sampling.model, res)) return;
+  if (chat_template.empty())
+    return reply_error(res, {400,
+                             fmt::format("{} has no chat template: start the server with --chat-template, or use "
+                                         "/v1/completions",
+                                         model->path),
+                             "invalid_request_error", "no_chat_template", "messages"});
+  tokenize::ChatContext context;
+  context.tools = r->tools;
+  auto ids = tokenize::encode_chat_json(*model->tokenizer, chat_template, r->messages, /*add_generation_prompt=*/true,
+                                        std::move(context));
+  if (!ids.ok())
+    return reply_error(res, {400, fmt::format("the chat template cannot render these messages: {}",
+                                              ids.error().message()),
+                             "invalid_request_error", "invalid_value", "messages"});
+  std::vector<std::vector<int32_t>> prompts;
+  prompts.push_back(std::move(*ids));
+  run_generation(*this, res, std::move(prompts), r->sampling, /*chat=*/true, "messages");
+}
+
+void Server::Impl::handle_completion(const httplib::Request& req, httplib::Response& res) {
+  RequestFault fault;
+  auto r = parse_completion_request(req.body, &fault);
+  if (!r.ok()) return reply_error(res, api_error(r.error(), fault));
+  if (!check_model(r->sampling.model, res)) return;
+  const int64_t n_vocab = model->model->config().n_vocab;
+  std::vector<std::vector<int32_t>> prompts;
+  for (size_t p = 0; p < r->prompts.size(); ++p) {
+    const CompletionPrompt& cp = r->prompts[p];
+    if (cp.is_ids) {
+      for (size_t k = 0; k < cp.ids.size(); ++k)
+        if (cp.ids[k] >= n_vocab)
+          return reply_error(res, {400, fmt::format("prompt token {} is {}, outside the vocabulary of {}", k,
+                                                    cp.ids[k], n_vocab),
+                                   "invalid_request_error", "invalid_value", "prompt"});
+      prompts.push_back(cp.ids);
+      continue;
+    }
+    // The whole prompt is the client's: control tokens written in it are parsed, as in llama.cpp.
+    auto ids = model->tokenizer->try_encode(cp.text, /*add_special=*/true, /*parse_special=*/true);
+    if (!ids.ok()) return reply_error(res, api_error(ids.error(), {"prompt", "invalid_value"}));
+    prompts.push_back(std::move(*ids));
+  }
+  run_generation(*this, res, std::move(prompts), r->sampling, /*chat=*/false, "prompt");
+}
+
+}  // namespace fragua::serve

@@ -1,0 +1,47 @@
+// The server's /metrics in the Prometheus text exposition format (version 0.0.4,
+// https://prometheus.io/docs/instrumenting/exposition_formats/): request counts by endpoint and
+// status, and latency histograms fed from the scheduler's samples.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "fragua/serve/scheduler.h"
+
+namespace fragua::serve {
+
+// Cumulative buckets as Prometheus defines them: bucket i counts samples <= bounds[i].
+class Histogram {
+ public:
+  explicit Histogram(std::vector<double> bounds) : bounds_(std::move(bounds)), counts_(bounds_.size(), 0) {}
+  void observe(double v);
+  // "<name>_bucket{le=...}", "<name>_sum", "<name>_count" lines.
+  void render(std::string& out, const std::string& name) const;
+
+ private:
+  std::vector<double> bounds_;
+  std::vector<uint64_t> counts_;  // per bucket, not cumulative
+  uint64_t count_ = 0;
+  double sum_ = 0;
+};
+
+class ServerMetrics {
+ public:
+  ServerMetrics();
+  void count_request(const std::string& endpoint, int status);
+  // Folds the scheduler's latency samples into the histograms and renders everything.
+  std::string render(Scheduler* scheduler);
+
+ private:
+  std::mutex mu_;
+  std::map<std::pair<std::string, int>, uint64_t> requests_;
+  Histogram ttft_, per_token_;
+  uint64_t samples_dropped_ = 0;
+};
+
+}  // namespace fragua::serve
