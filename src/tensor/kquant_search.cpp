@@ -10,6 +10,13 @@
 
 namespace fragua::tensor::kq {
 
+namespace {
+// w * l * l as ggml-quants.c writes it: (w * l) * l, two float roundings. w * (l * l) rounds once
+// and chooses other levels in about 1 block of 10^4 (the 262 Q6_K blocks of llama-110M's
+// output.weight that differed from llama-quantize).
+inline float w_l2(float w, int l) { return w * static_cast<float>(l) * static_cast<float>(l); }
+}  // namespace
+
 float fit_scale_min(int n, int nmax, const float* x, const float* w, uint8_t* L, float* the_min, float rmin,
                     float rdelta, int nstep, bool use_mad) {
   float min = x[0], max = x[0], sum_w = w[0], sum_x = w[0] * x[0];
@@ -41,7 +48,7 @@ float fit_scale_min(int n, int nmax, const float* x, const float* w, uint8_t* L,
       const int l = std::clamp(nearest_int(iscale * (x[i] - min)), 0, nmax);
       laux[i] = static_cast<uint8_t>(l);
       sum_l += w[i] * static_cast<float>(l);
-      sum_l2 += w[i] * static_cast<float>(l * l);
+      sum_l2 += w_l2(w[i], l);
       sum_xl += w[i] * static_cast<float>(l) * x[i];
     }
     const float det = sum_w * sum_l2 - sum_l * sum_l;
@@ -103,7 +110,7 @@ float fit_symmetric(int n, int nmax, const float* x, uint8_t* L, const float* w)
     L[i] = static_cast<uint8_t>(l + nmax);
     const float wi = w != nullptr ? w[i] : x[i] * x[i];
     sumlx += wi * x[i] * static_cast<float>(l);
-    suml2 += wi * static_cast<float>(l * l);
+    suml2 += w_l2(wi, l);
   }
   float scale = suml2 != 0 ? sumlx / suml2 : 0.0f;
   float best = scale * sumlx;
@@ -115,7 +122,7 @@ float fit_symmetric(int n, int nmax, const float* x, uint8_t* L, const float* w)
       const int l = level(iscale, x[i], nmax);
       const float wi = w != nullptr ? w[i] : x[i] * x[i];
       sumlx += wi * x[i] * static_cast<float>(l);
-      suml2 += wi * static_cast<float>(l * l);
+      suml2 += w_l2(wi, l);
     }
     if (suml2 > 0 && sumlx * sumlx > best * suml2) {
       for (int i = 0; i < n; ++i) L[i] = static_cast<uint8_t>(nmax + level(iscale, x[i], nmax));
@@ -140,7 +147,7 @@ float fit_symmetric_refined(int n, int nmax, const float* x, uint8_t* L) {
     lv[i] = level(iscale, x[i], nmax);
     const float w = x[i] * x[i];
     sumlx += w * x[i] * static_cast<float>(lv[i]);
-    suml2 += w * static_cast<float>(lv[i] * lv[i]);
+    suml2 += w_l2(w, lv[i]);
   }
   // Move one level at a time to the value that is optimal given the others, keeping the move
   // when it raises sumlx^2 / suml2 (i.e. lowers the weighted error at the optimal scale).
@@ -150,11 +157,11 @@ float fit_symmetric_refined(int n, int nmax, const float* x, uint8_t* L) {
       const float w = x[i] * x[i];
       float slx = sumlx - w * x[i] * static_cast<float>(lv[i]);
       if (slx > 0) {
-        float sl2 = suml2 - w * static_cast<float>(lv[i] * lv[i]);
+        float sl2 = suml2 - w_l2(w, lv[i]);
         const int new_l = std::clamp(nearest_int(x[i] * sl2 / slx), -nmax, nmax - 1);
         if (new_l != lv[i]) {
           slx += w * x[i] * static_cast<float>(new_l);
-          sl2 += w * static_cast<float>(new_l * new_l);
+          sl2 += w_l2(w, new_l);
           if (sl2 > 0 && slx * slx * suml2 > sumlx * sumlx * sl2) {
             lv[i] = new_l;
             sumlx = slx;
@@ -206,18 +213,18 @@ float fit_positive(int n, int nmax, const float* x, uint8_t* L, const float* w) 
   for (int i = 0; i < n; ++i) {
     lv[i] = std::min(nmax, nearest_int(iscale * x[i]));
     sumlx += w[i] * x[i] * static_cast<float>(lv[i]);
-    suml2 += w[i] * static_cast<float>(lv[i] * lv[i]);
+    suml2 += w_l2(w[i], lv[i]);
   }
   for (int itry = 0; itry < 5; ++itry) {
     int n_changed = 0;
     for (int i = 0; i < n; ++i) {
       float slx = sumlx - w[i] * x[i] * static_cast<float>(lv[i]);
-      float sl2 = suml2 - w[i] * static_cast<float>(lv[i] * lv[i]);
+      float sl2 = suml2 - w_l2(w[i], lv[i]);
       if (slx > 0 && sl2 > 0) {
         const int new_l = std::min(nmax, nearest_int(x[i] * sl2 / slx));
         if (new_l != lv[i]) {
           slx += w[i] * x[i] * static_cast<float>(new_l);
-          sl2 += w[i] * static_cast<float>(new_l * new_l);
+          sl2 += w_l2(w[i], new_l);
           if (slx * slx * suml2 > sumlx * sumlx * sl2) {
             lv[i] = new_l;
             sumlx = slx;

@@ -10,6 +10,14 @@ using Weighted = void (*)(const float*, void*, int64_t, const float*);
 
 Weighted weighted_quantizer(DType type) {
   switch (type) {
+    case DType::q4_0:
+      return tensor::quant_q4_0_weighted;
+    case DType::q4_1:
+      return tensor::quant_q4_1_weighted;
+    case DType::q5_0:
+      return tensor::quant_q5_0_weighted;
+    case DType::q5_1:
+      return tensor::quant_q5_1_weighted;
     case DType::q2_k:
       return tensor::quant_q2_k_weighted;
     case DType::q3_k:

@@ -193,30 +193,61 @@ namespace fragua {
 namespace {
 
 // Byte-exact against llama.cpp's llama-quantize on the same rows (tests/reference/tensor/
-// llama_quantize_ref.py cut them from its output; every type here quantizes without an imatrix).
-class LlamaQuantizeGolden : public ::testing::TestWithParam<const char*> {};
+// llama_quantize_ref.py cut them from its output).
+std::vector<float> golden_floats(const std::string& name) {
+  const auto raw = read_golden(name);
+  std::vector<float> v(raw.size() / 4);
+  std::memcpy(v.data(), raw.data(), v.size() * 4);
+  return v;
+}
 
-TEST_P(LlamaQuantizeGolden, BytesMatchLlamaCpp) {
-  const std::string name = GetParam();
-  const DType type = *dtype_from_name(name);
-  const auto in = read_golden("llama_quant_in.f32");
-  const auto want = read_golden("llama_quant_" + name + ".bin");
+// Quantizes the rows of `in` (kRows of them) and compares with llama.cpp's bytes in `want`.
+void expect_llama_bytes(const std::string& type_name, const std::string& in, const std::string& want_name,
+                        const float* importance = nullptr) {
+  const DType type = *dtype_from_name(type_name);
+  const auto x = golden_floats(in);
+  const auto want = read_golden(want_name);
   constexpr int64_t kRows = 8;
-  const int64_t n_per_row = static_cast<int64_t>(in.size() / 4) / kRows;
-  ASSERT_EQ(want.size(), kRows * row_size(type, n_per_row));
-  std::vector<float> x(in.size() / 4);
-  std::memcpy(x.data(), in.data(), in.size());
+  const int64_t n_per_row = static_cast<int64_t>(x.size()) / kRows;
+  ASSERT_EQ(want.size(), kRows * row_size(type, n_per_row)) << want_name;
   std::vector<char> got(want.size());
-  ASSERT_TRUE(quantize_rows(type, x.data(), got.data(), kRows, n_per_row).ok());
+  ASSERT_TRUE(quantize_rows(type, x.data(), got.data(), kRows, n_per_row, importance).ok());
   const size_t block = dtype_traits(type)->type_size;
   int bad = 0;
   for (size_t i = 0; i < got.size() && bad < 5; ++i) {
     if (got[i] != want[i]) {
       ++bad;
-      ADD_FAILURE() << name << ": byte " << i << " (block " << i / block << ", byte " << i % block << " in it) is "
-                    << int(uint8_t(got[i])) << ", llama.cpp wrote " << int(uint8_t(want[i]));
+      ADD_FAILURE() << want_name << ": byte " << i << " (block " << i / block << ", byte " << i % block
+                    << " in it) is " << int(uint8_t(got[i])) << ", llama.cpp wrote " << int(uint8_t(want[i]));
     }
   }
+}
+
+// Without an importance matrix: quantize_row_*_ref.
+class LlamaQuantizeGolden : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(LlamaQuantizeGolden, BytesMatchLlamaCpp) {
+  const std::string name = GetParam();
+  expect_llama_bytes(name, "llama_quant_in.f32", "llama_quant_" + name + ".bin");
+}
+
+// With one (llama-quantize --imatrix): ggml's quantize_row_*_impl, the legacy types included.
+class LlamaQuantizeImatrixGolden : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(LlamaQuantizeImatrixGolden, BytesMatchLlamaCpp) {
+  const std::string name = GetParam();
+  const auto imp = golden_floats("llama_quant_imatrix.f32");
+  ASSERT_EQ(imp.size() * 8, golden_floats("llama_quant_in.f32").size());
+  expect_llama_bytes(name, "llama_quant_in.f32", "llama_quant_" + name + "_imatrix.bin", imp.data());
+}
+
+// Rows of output.weight where summing w*l*l as w*(l*l) instead of ggml's (w*l)*l chose other
+// levels (q4_k, q5_k, q6_k: the blocks that differed from llama-quantize on llama-110M).
+class LlamaQuantizeTies : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(LlamaQuantizeTies, BytesMatchLlamaCpp) {
+  const std::string name = GetParam();
+  expect_llama_bytes(name, "llama_quant_ties_in.f32", "llama_quant_ties_" + name + ".bin");
 }
 
 // An importance matrix moves the error away from the columns it marks: the importance-weighted
@@ -258,6 +289,7 @@ TEST_P(ImportanceQuantize, LowersTheWeightedError) {
 }
 
 INSTANTIATE_TEST_SUITE_P(KQuants, ImportanceQuantize, ::testing::Values("q2_k", "q3_k", "q4_k", "q5_k", "q6_k"));
+INSTANTIATE_TEST_SUITE_P(Legacy, ImportanceQuantize, ::testing::Values("q4_0", "q4_1", "q5_0", "q5_1"));
 
 TEST(QuantizeRows, RejectsRowsThatAreNotWholeBlocks) {
   std::vector<float> x(300);
@@ -273,6 +305,9 @@ TEST(QuantizeRows, RejectsRowsThatAreNotWholeBlocks) {
 INSTANTIATE_TEST_SUITE_P(Types, LlamaQuantizeGolden,
                          ::testing::Values("q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q2_k", "q3_k", "q4_k", "q5_k",
                                            "q6_k"));
+INSTANTIATE_TEST_SUITE_P(Types, LlamaQuantizeImatrixGolden,
+                         ::testing::Values("q4_0", "q4_1", "q5_0", "q5_1", "q2_k", "q3_k", "q4_k", "q5_k", "q6_k"));
+INSTANTIATE_TEST_SUITE_P(KQuants, LlamaQuantizeTies, ::testing::Values("q2_k", "q3_k", "q4_k", "q5_k", "q6_k"));
 
 }  // namespace
 }  // namespace fragua

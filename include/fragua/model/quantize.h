@@ -48,7 +48,7 @@ struct QuantizeOptions {
   QuantizeType type;
   std::optional<DType> output_type;           // output.weight (or the tied embedding) instead of the rule
   std::optional<DType> embd_type;             // token_embd.weight instead of the rule
-  const ImportanceMatrix* imatrix = nullptr;  // used by the k-quants where it names a tensor
+  const ImportanceMatrix* imatrix = nullptr;  // used by q4_0..q5_1 and the k-quants where it names a tensor
   int n_threads = 0;                          // 0: runtime default
   bool progress = true;
   Env* env = nullptr;  // null: Env::posix()

@@ -109,6 +109,12 @@ void quant_q4_1_ref(const float*, void*, int64_t);
 void quant_q5_0_ref(const float*, void*, int64_t);
 void quant_q5_1_ref(const float*, void*, int64_t);
 void quant_q8_0_ref(const float*, void*, int64_t);
+// One row of n elements of the 32-element formats weighted by an importance per element (n values;
+// the row's mean square enters the weights, so a call is one row; null: the reference above).
+void quant_q4_0_weighted(const float* x, void* dst, int64_t n, const float* importance);
+void quant_q4_1_weighted(const float* x, void* dst, int64_t n, const float* importance);
+void quant_q5_0_weighted(const float* x, void* dst, int64_t n, const float* importance);
+void quant_q5_1_weighted(const float* x, void* dst, int64_t n, const float* importance);
 void dequant_q2_k(const void*, float*, int64_t);
 void dequant_q3_k(const void*, float*, int64_t);
 void dequant_q4_k(const void*, float*, int64_t);

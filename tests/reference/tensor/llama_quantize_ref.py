@@ -7,6 +7,13 @@ llama-110M-F16.gguf by default), and cuts the first ROWS rows of one weight matr
 input and of each output:
   golden/llama_quant_in.f32       the input rows as float32 (exactly the F16 values)
   golden/llama_quant_<type>.bin   the same rows as llama.cpp quantized them
+With an importance matrix (llama-quantize --imatrix, a legacy imatrix.dat written here with
+deterministic values for that one tensor, ncall 1, so llama.cpp reads them unchanged):
+  golden/llama_quant_imatrix.f32          the importance of each input column
+  golden/llama_quant_<type>_imatrix.bin   the rows quantized with it (ggml's quantize_row_*_impl)
+And rows of output.weight on which float rounding order matters: ggml-quants.c sums w*l*l as
+(w*l)*l; w*(l*l) picks other levels on these rows for q4_k, q5_k and q6_k:
+  golden/llama_quant_ties_in.f32, golden/llama_quant_ties_<type>.bin   (k-quants only)
 Tests never run llama.cpp; this script is run by hand and its outputs are committed.
 Usage: tests/reference/tensor/llama_quantize_ref.py [F16.gguf]   (stdlib only)
 """
@@ -21,6 +28,8 @@ OUT = os.path.join(HERE, "golden")
 CACHE = os.environ.get("FRAGUA_BENCH_CACHE", os.path.expanduser("~/.cache/fragua-bench"))
 TENSOR = "blk.0.ffn_down.weight"
 ROWS = 8
+TIES_TENSOR = "output.weight"
+TIES_ROWS = [38, 66, 221, 255, 473, 639, 746, 1281]
 # llama-quantize type name -> (ggml type id, block elements, block bytes, our file name)
 TYPES = {
     "Q8_0": (8, 32, 34, "q8_0"), "Q4_0": (2, 32, 18, "q4_0"), "Q4_1": (3, 32, 20, "q4_1"),
@@ -79,12 +88,29 @@ def read_tensor_table(path):
     return (pos + alignment - 1) // alignment * alignment, table
 
 
-def rows_bytes(path, ne0_bytes):
+def rows_bytes(path, row_bytes, tensor=TENSOR, rows=range(ROWS)):
     data, table = read_tensor_table(path)
-    dims, _, off = table[TENSOR]
+    _, _, off = table[tensor]
+    out = b""
     with open(path, "rb") as f:
-        f.seek(data + off)
-        return f.read(ne0_bytes * ROWS), dims
+        for r in rows:
+            f.seek(data + off + r * row_bytes)
+            out += f.read(row_bytes)
+    return out
+
+
+def importance(n):
+    """Deterministic positive weights spanning four decades, one column in 16 marked heavy."""
+    return [(1 + (j * 2654435761) % 997) / 100.0 * (50.0 if j % 16 == 3 else 1.0) for j in range(n)]
+
+
+def write_imatrix_dat(path, name, values):
+    """llama.cpp's legacy imatrix.dat with one entry (ncall 1: the loader divides by it)."""
+    with open(path, "wb") as f:
+        f.write(struct.pack("<i", 1))
+        f.write(struct.pack("<i", len(name)) + name.encode())
+        f.write(struct.pack("<ii", 1, len(values)))
+        f.write(struct.pack("<%df" % len(values), *values))
 
 
 def half_to_float(b):
@@ -96,20 +122,34 @@ def main():
     quantize = os.path.join(CACHE, "llama.cpp", "build", "bin", "llama-quantize")
     data, table = read_tensor_table(src)
     dims, ttype, _ = table[TENSOR]
-    assert ttype == 1, "the input tensor must be F16"
-    raw, _ = rows_bytes(src, dims[0] * 2)
+    tdims, tties, _ = table[TIES_TENSOR]
+    assert ttype == 1 and tties == 1, "the input tensors must be F16"
     with open(os.path.join(OUT, "llama_quant_in.f32"), "wb") as f:
-        f.write(half_to_float(raw))
+        f.write(half_to_float(rows_bytes(src, dims[0] * 2)))
+    with open(os.path.join(OUT, "llama_quant_ties_in.f32"), "wb") as f:
+        f.write(half_to_float(rows_bytes(src, tdims[0] * 2, TIES_TENSOR, TIES_ROWS)))
+    imp = importance(dims[0])
+    with open(os.path.join(OUT, "llama_quant_imatrix.f32"), "wb") as f:
+        f.write(struct.pack("<%df" % len(imp), *imp))
     with tempfile.TemporaryDirectory() as tmp:
+        dat = os.path.join(tmp, "imatrix.dat")
+        write_imatrix_dat(dat, TENSOR, imp)
         for name, (tid, blk, size, ours) in TYPES.items():
-            dst = os.path.join(tmp, name + ".gguf")
-            subprocess.run([quantize, "--pure", src, dst, name, "2"], check=True, capture_output=True)
-            _, t2 = read_tensor_table(dst)
-            assert t2[TENSOR][1] == tid, (name, t2[TENSOR][1])
-            got, _ = rows_bytes(dst, dims[0] // blk * size)
-            with open(os.path.join(OUT, "llama_quant_%s.bin" % ours), "wb") as f:
-                f.write(got)
-            print("%-7s %s: %d bytes" % (name, ours, len(got)))
+            runs = [("", [], TENSOR, range(ROWS), dims)]
+            if name != "Q8_0":  # ggml's quantize_q8_0 ignores the importance
+                runs.append(("_imatrix", ["--imatrix", dat], TENSOR, range(ROWS), dims))
+            if blk == 256:
+                runs.append(("ties", [], TIES_TENSOR, TIES_ROWS, tdims))
+            for suffix, extra, tensor, rows, tdim in runs:
+                dst = os.path.join(tmp, name + suffix + ".gguf")
+                subprocess.run([quantize, "--pure"] + extra + [src, dst, name, "2"], check=True, capture_output=True)
+                _, t2 = read_tensor_table(dst)
+                assert t2[tensor][1] == tid, (name, t2[tensor][1])
+                got = rows_bytes(dst, tdim[0] // blk * size, tensor, rows)
+                out = "llama_quant_ties_%s.bin" % ours if suffix == "ties" else "llama_quant_%s%s.bin" % (ours, suffix)
+                with open(os.path.join(OUT, out), "wb") as f:
+                    f.write(got)
+                print("%-7s %s: %d bytes" % (name, out, len(got)))
 
 
 if __name__ == "__main__":
