@@ -379,6 +379,16 @@ TEST(PackedWeights, KQuantThreadSplitsAndLevelsGiveTheSameBits) {
             ASSERT_EQ(y, first) << dtype_name(t) << " " << level << " n=" << n << " threads " << pool->size();
         }
       }
+      // A column's result does not depend on the columns computed beside it (tile widths 4, 2, 1):
+      // a batch of sequences gets the bits each would get alone.
+      if (n > 1) {
+        std::vector<float> alone(static_cast<size_t>(m));
+        for (int64_t c : {int64_t{0}, n / 2, n - 1}) {
+          matmul(packed.data(), t, m, k, x.data() + c * k, 1, alone.data(), pool2, kPanels16);
+          ASSERT_EQ(0, std::memcmp(alone.data(), first.data() + c * m, alone.size() * 4))
+              << dtype_name(t) << " n=" << n << " column " << c;
+        }
+      }
     }
   }
   set_simd_level(initial);

@@ -64,3 +64,14 @@ inline __m256i spread_byte(int i) {
   return _mm256_setr_epi8(a, a, a, a, b, b, b, b, c, c, c, c, d, d, d, d, a, a, a, a, b, b, b, b, c, c, c, c, d, d, d,
                           d);
 }
+
+// Bytes ahead of the block being read that the panel kernels request with a software prefetch,
+// every line of a block: at decode the panels are one sequential stream per thread, read once
+// per token from DRAM, and the hardware prefetchers alone leave bandwidth unused (1 thread,
+// 32768 x 8192 Q4_K panels: 14-19 GB/s without, 29-35 GB/s at 8 KiB; 4 KiB and 1.5 KiB between).
+constexpr int kPanelPrefetch = 8192;
+
+inline void prefetch_block(const uint8_t* blk, int bytes) {
+  for (int o = 0; o < bytes; o += 64)
+    _mm_prefetch(reinterpret_cast<const char*>(blk + kPanelPrefetch + o), _MM_HINT_T0);
+}

@@ -6,16 +6,6 @@
 // super-block scales one conversion and FMA per 256 values for 16 rows; no horizontal sums.
 // 256-bit kernels (a half panel of 8 rows at a time) first, then with FRAGUA_VNNI the 512-bit ones.
 
-// Bytes ahead of the block being read that are requested with a software prefetch: the panels
-// are one sequential stream per thread, read once per token from DRAM at decode.
-constexpr int kKPanelPrefetch = 8192;
-
-inline void prefetch_block(const uint8_t* blk, int bytes) {
-  if constexpr (kKPanelPrefetch > 0)
-    for (int o = 0; o < bytes; o += 64)
-      _mm_prefetch(reinterpret_cast<const char*>(blk + kKPanelPrefetch + o), _MM_HINT_T0);
-}
-
 // Byte t (0..3) of every 32-bit lane, zero-extended (lane_byte) or sign-extended (lane_sbyte).
 template <int t>
 inline __m256i lane_byte(__m256i v) {
@@ -276,7 +266,6 @@ struct KPanel16 {
       for (int64_t b = 0; b < nsb; ++b) {
         const uint8_t* blk = panel + b * P.bytes;
         prefetch_block(blk, P.bytes);
-        _mm_prefetch(reinterpret_cast<const char*>(blk + kKPanelPrefetch + 1024), _MM_HINT_T0);
         const __m512i a[3] = {_mm512_loadu_si512(blk + P.scales), _mm512_loadu_si512(blk + P.scales + 64),
                               _mm512_loadu_si512(blk + P.scales + 128)};
         __m512i sm[4];
@@ -338,8 +327,6 @@ struct KPanel16 {
       for (int64_t b = 0; b < nsb; ++b) {
         const uint8_t* blk = panel + b * P.bytes;
         prefetch_block(blk, P.bytes);
-        _mm_prefetch(reinterpret_cast<const char*>(blk + kKPanelPrefetch + 1024), _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(blk + kKPanelPrefetch + 2048), _MM_HINT_T0);
         __m512i isum[C];
         for (int c = 0; c < C; ++c) isum[c] = _mm512_setzero_si512();
         auto part = [&](auto hc, auto qc, auto ic) {
