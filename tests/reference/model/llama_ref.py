@@ -90,7 +90,11 @@ def rope(x, pos, inv_freq):
     return torch.view_as_real(xc * rot).reshape(T, H, D)
 
 
-def forward(meta, W, tokens):
+def forward(meta, W, tokens, observe=None):
+    """Logits of every position; observe(step, layer, rows), when given, sees the input of each
+    matmul under llama.cpp's graph names (attn_norm, kqv_out, ffn_norm, ffn_swiglu; result_norm at
+    layer -1), for the importance-matrix reference (imatrix_ref.py)."""
+    see = observe or (lambda step, layer, rows: None)
     arch = meta["general.architecture"]
     p = arch + "."
     E, L = meta[p + "embedding_length"], meta[p + "block_count"]
@@ -114,6 +118,7 @@ def forward(meta, W, tokens):
     for l in range(L):
         g = lambda n: W[f"blk.{l}.{n}.weight"]  # noqa: E731
         h = rms_norm(x, g("attn_norm"), eps)
+        see("attn_norm", l, h)
         q = (h @ g("attn_q").T).reshape(T, H, D)
         k = (h @ g("attn_k").T).reshape(T, KV, D)
         v = (h @ g("attn_v").T).reshape(T, KV, D)
@@ -122,11 +127,15 @@ def forward(meta, W, tokens):
         v = v.repeat_interleave(H // KV, dim=1)
         s = torch.einsum("thd,shd->hts", q, k) * attn_scale + mask
         a = torch.einsum("hts,shd->thd", torch.softmax(s, -1), v).reshape(T, H * D)
+        see("kqv_out", l, a)
         x = x + (a @ g("attn_output").T) * res_scale
         h = rms_norm(x, g("ffn_norm"), eps)
+        see("ffn_norm", l, h)
         f = torch.nn.functional.silu(h @ g("ffn_gate").T) * (h @ g("ffn_up").T)
+        see("ffn_swiglu", l, f)
         x = x + (f @ g("ffn_down").T) * res_scale
     x = rms_norm(x, W["output_norm.weight"], eps)
+    see("result_norm", -1, x)
     out = W.get("output.weight", W["token_embd.weight"])
     return (x @ out.T) / logit_scale
 
