@@ -164,9 +164,10 @@ Result<ImatrixReport> compute_imatrix(const std::string& model_path, std::string
   const auto start = std::chrono::steady_clock::now();
   const int64_t n_ctx = options.n_ctx;
   if (n_ctx < 16)
-    return invalid_argument_error("imatrix: a chunk of {} tokens is too short (at least 16: llama.cpp collects no "
-                                  "matmul over fewer rows)",
-                                  n_ctx);
+    return invalid_argument_error(
+        "imatrix: a chunk of {} tokens is too short (at least 16: llama.cpp collects no "
+        "matmul over fewer rows)",
+        n_ctx);
   OpenOptions open;
   open.context.n_ctx = n_ctx;
   open.context.n_batch = n_ctx;

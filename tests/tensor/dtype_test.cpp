@@ -217,8 +217,8 @@ void expect_llama_bytes(const std::string& type_name, const std::string& in, con
   for (size_t i = 0; i < got.size() && bad < 5; ++i) {
     if (got[i] != want[i]) {
       ++bad;
-      ADD_FAILURE() << want_name << ": byte " << i << " (block " << i / block << ", byte " << i % block
-                    << " in it) is " << int(uint8_t(got[i])) << ", llama.cpp wrote " << int(uint8_t(want[i]));
+      ADD_FAILURE() << want_name << ": byte " << i << " (block " << i / block << ", byte " << i % block << " in it) is "
+                    << int(uint8_t(got[i])) << ", llama.cpp wrote " << int(uint8_t(want[i]));
     }
   }
 }

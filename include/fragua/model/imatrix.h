@@ -77,20 +77,20 @@ struct ImatrixChunk {
 };
 
 struct ImatrixOptions {
-  int64_t n_ctx = 512;         // tokens per chunk (llama.cpp's --ctx-size); the KV cache is cleared between chunks
-  int64_t max_chunks = 0;      // 0: every whole chunk of the text
-  int n_threads = 0;           // 0: runtime default
+  int64_t n_ctx = 512;          // tokens per chunk (--ctx-size); the KV cache is cleared between chunks
+  int64_t max_chunks = 0;       // 0: every whole chunk of the text
+  int n_threads = 0;            // 0: runtime default
   bool include_output = false;  // output.weight too
-  bool progress = true;        // a bar with tokens/s, ETA and the running perplexity
-  std::string dataset;         // stored in the file
+  bool progress = true;         // a bar with tokens/s, ETA and the running perplexity
+  std::string dataset;          // stored in the file
   std::function<void(const ImatrixChunk&)> on_chunk;  // optional
 };
 
 struct ImatrixReport {
   Imatrix imatrix;
-  int64_t n_tokens = 0;    // of the whole text
-  double ppl = 0;          // over every chunk (second halves)
-  double ppl_error = 0;    // llama.cpp's +/- estimate
+  int64_t n_tokens = 0;           // of the whole text
+  double ppl = 0;                 // over every chunk (second halves)
+  double ppl_error = 0;           // llama.cpp's +/- estimate
   std::vector<double> chunk_ppl;  // running perplexity after each chunk
   double seconds = 0;
 };
