@@ -1,4 +1,6 @@
+#include <algorithm>
 #include <cmath>
+#include <new>
 
 #include "model/graph.h"
 
@@ -42,22 +44,28 @@ void attention_block(ForwardPass& f, int64_t l, const backend::RopeParams& rope,
   f.trace("Qcur", l, b.q.data(), Q);
   f.trace("Kcur", l, b.k.data(), KV);
   f.trace("Vcur", l, b.v.data(), KV);
-  // Keys (rotated) and values go into the f16 cache rows of their positions.
-  be.to_f16(b.k.data(), T * KV, b.kv.k(l, f.n_past));
-  be.to_f16(b.v.data(), T * KV, b.kv.v(l, f.n_past));
-  backend::AttentionArgs a;
-  a.q = b.q.data();
-  a.k = b.kv.k(l, 0);
-  a.v = b.kv.v(l, 0);
-  a.out = b.att.data();
-  a.pos = b.pos.data();
-  a.n_tokens = T;
-  a.n_head = c.n_head;
-  a.n_head_kv = c.n_head_kv;
-  a.head_dim = c.head_dim;
-  a.n_kv = f.n_past + T;
-  a.scale = attn_scale;
-  be.attention(a);
+  // Keys (rotated) and values go into the f16 cache rows of their positions, every run's before
+  // any attends (a sequence may have two runs in one batch); then each run attends over its own
+  // sequence's rows only.
+  for (const SeqRun& r : f.runs) {
+    be.to_f16(b.k.data() + r.begin * KV, r.n * KV, b.kv.k(l, r.cache_row + r.n_past));
+    be.to_f16(b.v.data() + r.begin * KV, r.n * KV, b.kv.v(l, r.cache_row + r.n_past));
+  }
+  for (const SeqRun& r : f.runs) {
+    backend::AttentionArgs a;
+    a.q = b.q.data() + r.begin * Q;
+    a.k = b.kv.k(l, r.cache_row);
+    a.v = b.kv.v(l, r.cache_row);
+    a.out = b.att.data() + r.begin * Q;
+    a.pos = b.pos.data() + r.begin;
+    a.n_tokens = r.n;
+    a.n_head = c.n_head;
+    a.n_head_kv = c.n_head_kv;
+    a.head_dim = c.head_dim;
+    a.n_kv = r.n_past + r.n;
+    a.scale = attn_scale;
+    be.attention(a);
+  }
   f.trace("kqv_out", l, b.att.data(), Q);
   be.matmul(L.wo, b.att.data(), T, b.h.data());
   f.trace("attn_out", l, b.h.data(), E);
@@ -86,13 +94,21 @@ void swiglu_ffn_block(ForwardPass& f, int64_t l, float residual_scale) {
 }
 
 void output_head(ForwardPass& f, float logit_scale) {
-  if (!f.logits_out) return;
   const ModelConfig& c = f.c;
   const int64_t T = f.n_tokens(), E = c.n_embd;
-  // Over every token, or only the last one (what generation needs).
-  const int64_t n_out = f.all_logits ? T : 1;
-  const float* xin = f.b.x.data() + (f.all_logits ? 0 : (T - 1) * E);
-  f.be.rmsnorm(xin, f.w.output_norm.f32(), n_out, E, c.rms_eps, f.b.h.data());
+  const float* norm = f.w.output_norm.f32();
+  if (f.hidden_out) f.be.rmsnorm(f.b.x.data(), norm, T, E, c.rms_eps, f.hidden_out);
+  if (!f.logits_out || f.out_rows.empty()) return;
+  // Only the rows asked for (generation needs the last token of each sequence): one call when
+  // they are consecutive, else row by row (the norm of a row does not depend on its neighbours).
+  const auto n_out = static_cast<int64_t>(f.out_rows.size());
+  const int64_t first = f.out_rows.front();
+  if (f.out_rows.back() - first + 1 == n_out) {
+    f.be.rmsnorm(f.b.x.data() + first * E, norm, n_out, E, c.rms_eps, f.b.h.data());
+  } else {
+    for (int64_t i = 0; i < n_out; ++i)
+      f.be.rmsnorm(f.b.x.data() + f.out_rows[static_cast<size_t>(i)] * E, norm, 1, E, c.rms_eps, f.b.h.data() + i * E);
+  }
   f.be.matmul(f.w.output, f.b.h.data(), n_out, f.logits_out);
   if (logit_scale != 1.0f) {
     const float inv = 1.0f / logit_scale;
@@ -110,6 +126,25 @@ void decoder_forward(ForwardPass& f, const DecoderScales& s) {
     swiglu_ffn_block(f, l, s.residual);
   }
   output_head(f, s.logit);
+}
+
+Status allocate_work_buffers(WorkBuffers& b, const ModelConfig& c, int64_t n_batch, int64_t n_kv_rows) {
+  b.kv = FRAGUA_TRY(KvCache::create(c.n_layer, n_kv_rows, c.n_embd_kv()));
+  const auto B = static_cast<size_t>(n_batch);
+  try {
+    b.x.resize(B * static_cast<size_t>(c.n_embd));
+    b.h.resize(B * static_cast<size_t>(std::max(c.n_embd, c.n_embd_q())));
+    b.q.resize(B * static_cast<size_t>(c.n_embd_q()));
+    b.k.resize(B * static_cast<size_t>(c.n_embd_kv()));
+    b.v.resize(B * static_cast<size_t>(c.n_embd_kv()));
+    b.att.resize(B * static_cast<size_t>(c.n_embd_q()));
+    b.gate.resize(B * static_cast<size_t>(c.n_ff));
+    b.up.resize(B * static_cast<size_t>(c.n_ff));
+    b.pos.resize(B);
+  } catch (const std::bad_alloc&) {
+    return resource_exhausted_error("cannot allocate work buffers for batch {}", n_batch);
+  }
+  return {};
 }
 
 }  // namespace fragua::model

@@ -15,7 +15,25 @@ namespace fragua::model {
 
 struct Context::Buffers : WorkBuffers {
   const Architecture* arch = nullptr;
+  std::vector<int32_t> all_rows;  // 0..n_batch-1: the output rows of an all_logits batch
 };
+
+Result<ContextSetup> setup_context(const Model& model, std::shared_ptr<backend::Backend> backend, int n_threads) {
+  ContextSetup s;
+  s.backend = backend ? std::move(backend) : backend::make_cpu_backend(n_threads);
+  if (s.backend->name() != model.weights_backend())
+    return invalid_argument_error(
+        "the model's weights were prepared for the '{}' backend, not for '{}' (load it with "
+        "ModelParams::backend set to the context's backend)",
+        model.weights_backend(), s.backend->name());
+  // A thread the OS refused is an error here rather than a slower run the user did not ask for.
+  if (const Status& st = s.backend->pool().status(); !st.ok()) return st.error();
+  s.arch = find_architecture(model.config().arch);
+  if (!s.arch)
+    return unsupported_error("architecture '{}' is not supported (supported: {})", model.config().arch,
+                             known_architectures());
+  return s;
+}
 
 Context::Context(const Model& model, ContextParams params) : model_(model), params_(params) {}
 Context::~Context() = default;
@@ -26,34 +44,14 @@ Result<std::unique_ptr<Context>> Context::create(const Model& model, ContextPara
   if (params.n_batch <= 0) params.n_batch = 512;
   params.n_batch = std::min(params.n_batch, params.n_ctx);
   std::unique_ptr<Context> ctx(new Context(model, params));
-  ctx->backend_ = params.backend ? params.backend : backend::make_cpu_backend(params.n_threads);
-  if (ctx->backend_->name() != model.weights_backend())
-    return invalid_argument_error(
-        "the model's weights were prepared for the '{}' backend, not for '{}' (load it with "
-        "ModelParams::backend set to the context's backend)",
-        model.weights_backend(), ctx->backend_->name());
-  // A thread the OS refused is an error here rather than a slower run the user did not ask for.
-  if (const Status& st = ctx->backend_->pool().status(); !st.ok()) return st.error();
+  ContextSetup setup = FRAGUA_TRY(setup_context(model, params.backend, params.n_threads));
+  ctx->backend_ = std::move(setup.backend);
   ctx->buf_ = std::make_unique<Buffers>();
   auto& b = *ctx->buf_;
-  b.arch = find_architecture(c.arch);
-  if (!b.arch)
-    return unsupported_error("architecture '{}' is not supported (supported: {})", c.arch, known_architectures());
-  b.kv = FRAGUA_TRY(KvCache::create(c.n_layer, params.n_ctx, c.n_embd_kv()));
-  const auto B = static_cast<size_t>(params.n_batch);
-  try {
-    b.x.resize(B * static_cast<size_t>(c.n_embd));
-    b.h.resize(B * static_cast<size_t>(std::max(c.n_embd, c.n_embd_q())));
-    b.q.resize(B * static_cast<size_t>(c.n_embd_q()));
-    b.k.resize(B * static_cast<size_t>(c.n_embd_kv()));
-    b.v.resize(B * static_cast<size_t>(c.n_embd_kv()));
-    b.att.resize(B * static_cast<size_t>(c.n_embd_q()));
-    b.gate.resize(B * static_cast<size_t>(c.n_ff));
-    b.up.resize(B * static_cast<size_t>(c.n_ff));
-    b.pos.resize(B);
-  } catch (const std::bad_alloc&) {
-    return resource_exhausted_error("cannot allocate work buffers for batch {}", params.n_batch);
-  }
+  b.arch = setup.arch;
+  FRAGUA_TRY(allocate_work_buffers(b, c, params.n_batch, params.n_ctx));
+  b.all_rows.resize(static_cast<size_t>(params.n_batch));
+  std::iota(b.all_rows.begin(), b.all_rows.end(), 0);
   return ctx;
 }
 
@@ -84,8 +82,13 @@ Status Context::forward(std::span<const int32_t> tokens, bool all_logits, float*
   Buffers& b = *buf_;
   const int64_t T = static_cast<int64_t>(tokens.size());
   for (int64_t t = 0; t < T; ++t) b.pos[static_cast<size_t>(t)] = static_cast<int32_t>(n_past_ + t);
-  ForwardPass pass{model_.config(), model_.weights(), *backend_,  b,         params_.eval_callback,
-                   tokens,          n_past_,          all_logits, logits_out};
+  // One sequence, in cache rows 0..n_ctx-1; logits of every token or of the last one.
+  const SeqRun run{.begin = 0, .n = T, .n_past = n_past_, .cache_row = 0};
+  const int32_t last = static_cast<int32_t>(T - 1);
+  const auto rows = all_logits ? std::span<const int32_t>(b.all_rows.data(), static_cast<size_t>(T))
+                               : std::span<const int32_t>(&last, 1);
+  ForwardPass pass{model_.config(), model_.weights(), *backend_, b,         params_.eval_callback,
+                   tokens,          {&run, 1},        rows,      logits_out};
   b.arch->forward(pass);
   n_past_ += T;
   return {};

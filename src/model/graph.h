@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -15,15 +16,34 @@
 
 namespace fragua::model {
 
-// Work buffers of one Context, sized for its batch (Context::create).
+// Work buffers of a Context or BatchContext, sized for its batch; the KV cache holds every
+// slot's positions, slot after slot.
 struct WorkBuffers {
   KvCache kv;
   std::vector<float> x, h, q, k, v, att, gate, up;
-  std::vector<int32_t> pos;
+  std::vector<int32_t> pos;  // of each token of the batch, within its sequence
+};
+// Sizes the buffers for n_batch tokens and a cache of n_kv_rows positions.
+Status allocate_work_buffers(WorkBuffers& b, const ModelConfig& c, int64_t n_batch, int64_t n_kv_rows);
+
+struct Architecture;  // model/arch.h
+// What a context runs with: the backend (the given one, else a CPU backend with n_threads) and the
+// model's architecture. Errors: a backend of another name than the one the weights were prepared
+// for, a thread the OS refused, an architecture not registered. (context.cpp)
+struct ContextSetup {
+  std::shared_ptr<backend::Backend> backend;
+  const Architecture* arch = nullptr;
+};
+Result<ContextSetup> setup_context(const Model& model, std::shared_ptr<backend::Backend> backend, int n_threads);
+
+// Consecutive tokens [begin, begin + n) of a batch that belong to one sequence, at its positions
+// n_past..n_past+n-1; the sequence's positions are the cache rows from cache_row (its slot).
+struct SeqRun {
+  int64_t begin = 0, n = 0, n_past = 0, cache_row = 0;
 };
 
-// One forward pass over a batch of tokens at positions n_past..n_past+T-1: x holds the residual
-// stream [T, n_embd].
+// One forward pass over a batch of tokens: x holds the residual stream [T, n_embd], b.pos the
+// position of each token.
 struct ForwardPass {
   const ModelConfig& c;
   const Weights& w;
@@ -31,9 +51,10 @@ struct ForwardPass {
   WorkBuffers& b;
   const EvalCallback& cb;
   std::span<const int32_t> tokens;
-  int64_t n_past;
-  bool all_logits;
-  float* logits_out;  // null: no output head (a prompt batch before the last)
+  std::span<const SeqRun> runs;       // cover the batch in order
+  std::span<const int32_t> out_rows;  // tokens whose logits are wanted, ascending
+  float* logits_out;                  // [out_rows, n_vocab]; null: no output head
+  float* hidden_out = nullptr;        // optional [T, n_embd]: every token's state after the output norm
 
   int64_t n_tokens() const { return static_cast<int64_t>(tokens.size()); }
   void trace(const char* name, int64_t layer, const float* data, int64_t n) const;
@@ -58,7 +79,8 @@ void attention_block(ForwardPass& f, int64_t layer, const backend::RopeParams& r
                      float residual_scale);
 // x += residual_scale * down(silu(gate(norm(x))) * up(norm(x))).
 void swiglu_ffn_block(ForwardPass& f, int64_t layer, float residual_scale);
-// logits = output(norm(x)) / logit_scale, for every token or the last one.
+// logits = output(norm(x)) / logit_scale for the tokens of out_rows (and norm(x) of every token
+// into hidden_out when set).
 void output_head(ForwardPass& f, float logit_scale);
 // The pre-norm decoder stack of Llama with Granite's scalars: the forward of both.
 void decoder_forward(ForwardPass& f, const DecoderScales& scales);
