@@ -11,8 +11,8 @@
 // (a system prompt, the earlier turns of a chat), and only the rest of the prompt is evaluated.
 //
 // Events are delivered on the worker thread, in order, never under the scheduler's lock: a
-// callback may call submit(), metrics() or cancel through its request's flag, and must not block
-// for long (every running request waits for it).
+// callback may call submit(), metrics() or cancel through its request's flag; it must not throw
+// and must not block for long (every running request waits for it).
 #pragma once
 
 #include <atomic>
@@ -73,7 +73,7 @@ using EventFn = std::function<bool(const TokenEvent&)>;
 using LogitsFilter = std::function<void(std::span<float> logits)>;
 
 struct GenerationRequest {
-  std::vector<int32_t> prompt;  // token ids; at least one, fewer than the slot's context
+  std::vector<int32_t> prompt;   // token ids; at least one, fewer than the slot's context
   model::SamplerParams sampler;  // the seed makes a request reproducible, alone or batched
   int32_t max_tokens = 128;      // > 0
   int32_t n_logprobs = 0;        // top log-probabilities per token, 0..kMaxLogprobs
@@ -97,14 +97,14 @@ struct EmbeddingRequest {
 using EmbeddingFn = std::function<void(Result<std::vector<float>> embedding)>;
 
 struct SchedulerParams {
-  int32_t n_slots = 4;        // sequences decoded together
-  int64_t n_ctx_per_seq = 0;  // 0: min(the model's training context, 4096)
-  int64_t n_batch = 512;      // tokens per step at most (raised to n_slots + prefill_chunk)
-  int64_t prefill_chunk = 128;  // prompt tokens per request and step
-  int n_threads = 0;            // 0: all cores ($FRAGUA_THREADS)
-  size_t max_queue = 64;        // waiting requests beyond the running ones; more: submit fails
-  std::vector<int32_t> eog_ids;  // end-of-generation tokens (model::end_of_generation_ids)
-  bool embeddings = false;       // keep hidden states for EmbeddingRequest (n_embd floats per position)
+  int32_t n_slots = 4;                        // sequences decoded together
+  int64_t n_ctx_per_seq = 0;                  // 0: min(the model's training context, 4096)
+  int64_t n_batch = 512;                      // tokens per step at most (raised to n_slots + prefill_chunk)
+  int64_t prefill_chunk = 128;                // prompt tokens per request and step
+  int n_threads = 0;                          // 0: all cores ($FRAGUA_THREADS)
+  size_t max_queue = 64;                      // waiting requests beyond the running ones; more: submit fails
+  std::vector<int32_t> eog_ids;               // end-of-generation tokens (model::end_of_generation_ids)
+  bool embeddings = false;                    // keep hidden states for EmbeddingRequest (n_embd floats per position)
   std::shared_ptr<backend::Backend> backend;  // null: a CPU backend with n_threads
 };
 
@@ -114,18 +114,17 @@ struct SchedulerMetrics {
   int64_t active_slots = 0;  // now
   int64_t n_slots = 0;
   uint64_t submitted = 0, rejected = 0;  // rejected: the queue was full or shutting down
-  uint64_t finished_stop = 0, finished_length = 0, finished_cancelled = 0, finished_timeout = 0,
-           finished_error = 0;
-  uint64_t embeddings = 0;         // embedding requests answered
-  uint64_t prompt_tokens = 0;      // of the requests admitted (cached ones included)
-  uint64_t prompt_evaluated = 0;   // of those, run through the model
+  uint64_t finished_stop = 0, finished_length = 0, finished_cancelled = 0, finished_timeout = 0, finished_error = 0;
+  uint64_t embeddings = 0;        // embedding requests answered
+  uint64_t prompt_tokens = 0;     // of the requests admitted (cached ones included)
+  uint64_t prompt_evaluated = 0;  // of those, run through the model
   uint64_t generated_tokens = 0;
   uint64_t steps = 0;  // forward passes
 };
 
 // Latency samples in seconds since the last take_samples(): time to first token (submit to the
 // first event) and the time between consecutive tokens of a request. At most kMaxSamples of each
-// are kept between two calls (the oldest are dropped and counted).
+// are kept between two calls (later ones are dropped and counted).
 struct LatencySamples {
   std::vector<double> time_to_first_token, per_token;
   uint64_t dropped = 0;
