@@ -279,33 +279,5 @@ TEST_F(ImatrixRun, BadInputIsAnErrorNamingTheCause) {
   EXPECT_NE(no_file.error().message().find("absent.txt"), std::string::npos) << no_file.error().message();
 }
 
-TEST_F(ImatrixRun, CliWritesTheFileOrNothing) {
-  const std::string text = dir_.file("calib.txt"), out = dir_.file("out.dat");
-  ASSERT_TRUE(write_file_atomic(text, text_.substr(0, 4000)).ok());
-  std::string log;
-  EXPECT_EQ(test::run_command(
-                test::cli_path() + " imatrix " + model_ + " -f " + text + " -o " + out + " --ctx 32 --chunks 2 -t 2 -q",
-                &log),
-            0)
-      << log;
-  EXPECT_NE(log.find("Final estimate: PPL = "), std::string::npos) << log;
-  EXPECT_NE(log.find("[2]"), std::string::npos) << log;
-  auto m = read_imatrix(out);
-  ASSERT_TRUE(m.ok()) << m.error().to_string();
-  EXPECT_EQ(m->size(), 14u);
-
-  const std::string out2 = dir_.file("out2.dat");
-  EXPECT_NE(
-      test::run_command(
-          test::cli_path() + " imatrix " + model_ + " -f " + dir_.file("absent.txt") + " -o " + out2 + " -q", &log),
-      0);
-  EXPECT_NE(log.find("absent.txt"), std::string::npos) << log;
-  EXPECT_FALSE(Env::posix().file_exists(out2));
-  EXPECT_NE(test::run_command(
-                test::cli_path() + " imatrix " + model_ + " -f " + text + " -o " + out2 + " --ctx 4000 -q", &log),
-            0);
-  EXPECT_FALSE(Env::posix().file_exists(out2)) << "too short a text for the chunk: no file";
-}
-
 }  // namespace
 }  // namespace fragua::model
