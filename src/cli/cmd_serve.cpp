@@ -1,0 +1,135 @@
+// `fragua serve MODEL`: the OpenAI-compatible HTTP server (serve/server.h, docs/serve.md).
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include <unistd.h>
+
+#include "cli/command.h"
+#include "fragua/base/log.h"
+#include "fragua/serve/server.h"
+#include "fragua/tokenize/tokenizer.h"
+
+namespace fragua::cli {
+namespace {
+
+struct Opts {
+  std::string model, config, tokenizer, chat_template, chat_template_file, model_name;
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  int32_t parallel = 4;
+  int64_t n_ctx = 0;
+  int threads = 0;
+  size_t max_queue = 64;
+  double timeout_s = 600;
+  size_t max_body_bytes = 8u << 20;
+  std::vector<std::string> api_keys;
+};
+
+// serve.yaml first, then each flag given on the command line over it.
+serve::ServerOptions options(const Opts& o, const CLI::App& cmd) {
+  serve::ServerOptions s;
+  s.scheduler.n_slots = o.parallel;
+  s.scheduler.max_queue = o.max_queue;
+  if (!o.config.empty()) check(serve::read_server_config(o.config, s));
+  auto given = [&](const char* flag) { return cmd.count(flag) > 0; };
+  if (given("--host")) s.host = o.host;
+  if (given("--port")) s.port = o.port;
+  if (given("--parallel")) s.scheduler.n_slots = o.parallel;
+  if (given("--ctx")) s.scheduler.n_ctx_per_seq = o.n_ctx;
+  if (given("--threads")) s.scheduler.n_threads = o.threads;
+  if (given("--max-queue")) s.scheduler.max_queue = o.max_queue;
+  if (given("--timeout")) s.request_timeout_s = o.timeout_s;
+  if (given("--max-body-bytes")) s.max_body_bytes = o.max_body_bytes;
+  if (given("--api-key")) s.api_keys = o.api_keys;
+  if (given("--model-name")) s.model_name = o.model_name;
+  if (given("--template")) s.chat_template = o.chat_template;
+  if (given("--chat-template-file")) s.chat_template = check(tokenize::read_chat_template_file(o.chat_template_file));
+  return s;
+}
+
+// SIGINT and SIGTERM write their number into a pipe (async-signal-safe) that one thread reads:
+// stopping the server is not work for a signal handler. A handler, unlike a blocked mask, also
+// works for threads that exist before the server's (the sanitizers', a runtime's).
+int g_signal_pipe[2] = {-1, -1};
+
+extern "C" void on_stop_signal(int sig) {
+  const char c = static_cast<char>(sig);
+  [[maybe_unused]] ssize_t n = write(g_signal_pipe[1], &c, 1);
+}
+
+void run(const Opts& o, const CLI::App& cmd) {
+  if (!o.chat_template.empty() && !o.chat_template_file.empty())
+    throw Failure{invalid_argument_error("give --template or --chat-template-file, not both")};
+  serve::ServerOptions so = options(o, cmd);
+  if (pipe(g_signal_pipe) != 0) throw Failure{io_error("cannot create a pipe for signals")};
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);  // a client gone mid-write is an error return, not the end
+
+  auto server = check(serve::Server::create(so));
+  check(server->start());
+  std::thread waiter([&] {
+    char c = 0;
+    while (read(g_signal_pipe[0], &c, 1) < 0 && errno == EINTR) {
+    }
+    if (c != 0) log_info("fragua serve: signal {}: stopping (running requests are cancelled)", static_cast<int>(c));
+    server->stop(serve::Scheduler::ShutdownMode::cancel);
+  });
+  std::fprintf(stderr, "fragua serve: listening on http://%s:%d (loading %s)\n", so.host.c_str(), server->port(),
+               o.model.c_str());
+
+  model::OpenOptions open;
+  open.tokenizer_path = o.tokenizer;
+  // The scheduler has its own batched context; the loaded model's single context stays minimal.
+  open.context.n_ctx = 16;
+  open.context.n_threads = 1;
+  auto loaded = model::open_model(o.model, open);
+  Status st = loaded.ok() ? server->set_model(std::make_unique<model::LoadedModel>(std::move(*loaded)))
+                          : Status(std::move(loaded).error());
+  if (st.ok()) {
+    std::fprintf(stderr, "fragua serve: ready\n");
+  } else {
+    const char wake = 0;  // no signal: the model could not be served
+    [[maybe_unused]] ssize_t n = write(g_signal_pipe[1], &wake, 1);
+  }
+  waiter.join();
+  server->wait();
+  check(st);
+}
+
+void setup(CLI::App& root) {
+  auto* cmd = root.add_subcommand("serve", "Serve a model over an OpenAI-compatible HTTP API (docs/serve.md)");
+  auto o = std::make_shared<Opts>();
+  cmd->add_option("model", o->model, "GGUF model file, or org/name[:FILE] from the Hugging Face hub")->required();
+  cmd->add_option("--host", o->host, "Address to listen on")->capture_default_str();
+  cmd->add_option("--port", o->port, "Port (0: a free one)")->capture_default_str()->check(CLI::Range(0, 65535));
+  cmd->add_option("--parallel", o->parallel, "Requests decoded together (slots)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  cmd->add_option("-c,--ctx", o->n_ctx, "Context per slot (default: min(training context, 4096))");
+  add_threads_flag(*cmd, o->threads);
+  cmd->add_option("--api-key", o->api_keys, "Accepted Bearer key (repeatable; none: open)");
+  cmd->add_option("--config", o->config, "serve.yaml with these options; flags override it");
+  cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer (GGUF or tokenizer.json) when the model has none");
+  cmd->add_option("--template", o->chat_template, "Chat template name or Jinja text (default: the model's)");
+  cmd->add_option("--chat-template-file", o->chat_template_file,
+                  "Chat template from a file: Jinja text or a tokenizer_config.json");
+  cmd->add_option("--model-name", o->model_name, "Model id reported by /v1/models (default: the file name)");
+  cmd->add_option("--max-queue", o->max_queue, "Requests waiting beyond the slots; more get 503")
+      ->capture_default_str();
+  cmd->add_option("--timeout", o->timeout_s, "Seconds a generation request may take, queued or running (0: none)")
+      ->capture_default_str();
+  cmd->add_option("--max-body-bytes", o->max_body_bytes, "Largest request body; larger ones get 413")
+      ->capture_default_str();
+  cmd->callback([o, cmd] { run(*o, *cmd); });
+}
+
+Registrar reg(setup);
+
+}  // namespace
+}  // namespace fragua::cli
