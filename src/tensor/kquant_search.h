@@ -9,12 +9,13 @@
 
 namespace fragua::tensor::kq {
 
-// Round to nearest, ties to even, as std::nearbyint. The searches call it in their innermost
-// loops, where a libm call (nearbyintf is one without SSE4.1) spilled the loop's sums and halved
-// the speed of `fragua quantize` for the k-quants; below 2^22 ggml's nearest_int trick gives the
-// same result inline: adding 1.5 * 2^23 leaves the rounded integer in the low mantissa bits.
+// Round to nearest, ties to even: ggml's nearest_int. Adding 1.5 * 2^23 leaves the rounded
+// integer in the low mantissa bits, which for |v| <= 4194303 is std::nearbyint's result; beyond,
+// it is what ggml's release build computes there too (its range assert is compiled out), and every
+// caller clamps the level. The searches call it in their innermost loops: as a libm call
+// (nearbyintf without SSE4.1) it spilled the loops' sums, and even a cold branch to nearbyint for
+// large values cost Q6_K a third of its speed (ggml's ref quantizers as the peer, same rows).
 inline int nearest_int(float v) {
-  if (!(std::fabs(v) <= 4194303.0f)) return static_cast<int>(std::nearbyint(v));
   const float t = v + 12582912.0f;
   int32_t i;
   std::memcpy(&i, &t, sizeof i);
