@@ -345,6 +345,35 @@ TEST_F(SchedulerTest, MoreRequestsThanSlotsQueueAndComplete) {
   EXPECT_TRUE(s->take_samples().time_to_first_token.empty());
 }
 
+// A long prompt is read a chunk per step while the running request keeps decoding: submitted
+// from the running request's callback (on the worker), a 100-token prompt read in chunks of 16
+// takes 7 steps, and each of them gives the running request a token.
+TEST_F(SchedulerTest, ChunkedPrefillDoesNotStallRunningRequests) {
+  auto s = make({.n_slots = 2, .prefill_chunk = 16});
+  ASSERT_TRUE(s);
+  Events a, b;
+  std::atomic<int64_t> a_tokens{0}, a_at_b_first{-1}, a_at_b_submit{-1};
+  a.hook = [&](const TokenEvent& e) {
+    a_tokens = e.n_generated;
+    if (e.n_generated == 2) {
+      EXPECT_TRUE(s->submit(request(prompt(100), 3), b.fn()).ok());
+      a_at_b_submit = e.n_generated;
+    }
+    return true;
+  };
+  b.hook = [&](const TokenEvent& e) {
+    if (e.n_generated == 1) a_at_b_first = a_tokens.load();
+    return true;
+  };
+  ASSERT_TRUE(s->submit(request(prompt(5), 30), a.fn()).ok());
+  ASSERT_TRUE(a.wait());
+  ASSERT_TRUE(b.wait());
+  EXPECT_EQ(a_at_b_submit.load(), 2);
+  // Steps 3..9 of a read b's chunks; b's first token comes with a's ninth.
+  EXPECT_EQ(a_at_b_first.load(), 9);
+  EXPECT_EQ(b.last().n_generated, 3);
+}
+
 // A prompt sharing a prefix with what a free slot holds goes to that slot and evaluates only the
 // rest; the same prompt again evaluates only its last token.
 TEST_F(SchedulerTest, PrefixReuse) {
