@@ -60,8 +60,11 @@ int wait_exit(pid_t pid, double seconds) {
 TEST(ServeCli, ServesAndStopsOnSigterm) {
   auto files = write_model_files(256);
   const std::string log = files->dir.file("serve.log");
-  pid_t pid = spawn({"serve", files->model, "--tokenizer", files->tokenizer, "--template", "chatml", "--port", "0",
-                     "--ctx", "128", "--parallel", "1", "-t", "1"},
+  // The file's host and port would not bind; the flags override them.
+  const std::string yaml = files->dir.file("serve.yaml");
+  std::ofstream(yaml) << "host: 256.0.0.1\nport: 1\nparallel: 1\nctx: 128\n";
+  pid_t pid = spawn({"serve", files->model, "--config", yaml, "--tokenizer", files->tokenizer, "--template", "chatml",
+                     "--host", "127.0.0.1", "--port", "0", "-t", "1"},
                     log);
   ASSERT_GT(pid, 0);
   int port = 0;

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <thread>
 
+#include "fragua/base/log.h"
 #include "fragua/model/generate.h"
 #include "serve/fixtures.h"
 
@@ -107,7 +108,11 @@ TEST_F(ServerTest, TokenizeDetokenize) {
 
 TEST_F(ServerTest, ChatCompletionUsesTheTemplate) {
   json req = {{"model", "tiny"},
-              {"messages", {{{"role", "system"}, {"content", "Eres breve."}}, {{"role", "user"}, {"content", "Hola"}}}},
+              {"messages",
+               {{{"role", "system"}, {"content", "Eres breve."}},
+                {{"role", "user"}, {"content", "Hola"}},
+                {{"role", "assistant"}, {"content", "Bon dia."}},
+                {{"role", "user"}, {"content", {{{"type", "text"}, {"text", "Com "}}, {{"type", "text"}, {"text", "va?"}}}}}}},
               {"max_tokens", 6},
               {"temperature", 0}};
   json r = post("/v1/chat/completions", req);
@@ -121,7 +126,8 @@ TEST_F(ServerTest, ChatCompletionUsesTheTemplate) {
   // The prompt is the ChatML rendering, encoded as encode_chat encodes it.
   auto tok = tokenize::Tokenizer::load(files_->tokenizer);
   ASSERT_TRUE(tok.ok());
-  std::vector<tokenize::ChatMessage> msgs = {{"system", "Eres breve."}, {"user", "Hola"}};
+  std::vector<tokenize::ChatMessage> msgs = {
+      {"system", "Eres breve."}, {"user", "Hola"}, {"assistant", "Bon dia."}, {"user", "Com va?"}};
   auto ids = tokenize::encode_chat(*tok, "chatml", msgs, true);
   ASSERT_TRUE(ids.ok());
   EXPECT_EQ(r["usage"]["prompt_tokens"], ids->size());
@@ -477,6 +483,90 @@ TEST(ServerStopTest, StopEndsOpenStreams) {
   close(fd);
   EXPECT_NE(rest.find("shutting_down"), std::string::npos) << rest.substr(rest.size() > 300 ? rest.size() - 300 : 0);
   EXPECT_EQ(rest.find("[DONE]"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace fragua::serve
+
+namespace fragua::serve {
+namespace {
+
+using nlohmann::json;
+using namespace fragua::serve::test;
+
+// Tools reach the chat template (with tool_choice "none"): a template that prints their names
+// makes the prompt longer by exactly the name's characters.
+TEST(ServerTemplateTest, ToolsReachTheTemplate) {
+  auto files = write_model_files(512);
+  ServerOptions o = tiny_options();
+  o.chat_template =
+      "{% if tools %}{% for t in tools %}{{ t.function.name }}{% endfor %}{% endif %}"
+      "{% for m in messages %}{{ m.role }}:{{ m.content }}\n{% endfor %}";
+  auto s = Server::create(o);
+  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE((*s)->start().ok());
+  ASSERT_TRUE((*s)->set_model(open_tiny(*files)).ok());
+  httplib::Client c("127.0.0.1", (*s)->port());
+  json req = {{"messages", {{{"role", "user"}, {"content", "Hola"}}}}, {"max_tokens", 1}};
+  auto plain = c.Post("/v1/chat/completions", req.dump(), "application/json");
+  ASSERT_TRUE(plain);
+  ASSERT_EQ(plain->status, 200) << plain->body;
+  req["tools"] = {{{"type", "function"}, {"function", {{"name", "temps"}, {"parameters", {{"type", "object"}}}}}}};
+  req["tool_choice"] = "none";
+  auto with_tools = c.Post("/v1/chat/completions", req.dump(), "application/json");
+  ASSERT_TRUE(with_tools);
+  ASSERT_EQ(with_tools->status, 200) << with_tools->body;
+  EXPECT_EQ(json::parse(with_tools->body)["usage"]["prompt_tokens"].get<int>(),
+            json::parse(plain->body)["usage"]["prompt_tokens"].get<int>() + 5);  // "temps"
+}
+
+// A generation past --timeout ends with a timeout: a 504 before its first token, or a last
+// error event on a stream already under way; never a complete stream.
+TEST(ServerTimeoutTest, RequestTimesOut) {
+  auto files = write_model_files(4096);
+  ServerOptions o = tiny_options();
+  o.scheduler.n_slots = 1;
+  o.scheduler.n_ctx_per_seq = 4096;
+  o.request_timeout_s = 0.05;
+  auto s = Server::create(o);
+  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE((*s)->start().ok());
+  auto m = open_tiny(*files);
+  m->eog_ids.clear();
+  ASSERT_TRUE((*s)->set_model(std::move(m)).ok());
+  httplib::Client c("127.0.0.1", (*s)->port());
+  auto r = c.Post("/v1/completions", R"({"prompt": "Hola", "max_tokens": 4000, "stream": true})", "application/json");
+  ASSERT_TRUE(r);
+  if (r->status == 504) {
+    EXPECT_EQ(json::parse(r->body)["error"]["code"], "timeout");
+  } else {
+    ASSERT_EQ(r->status, 200);
+    EXPECT_EQ(r->body.find("[DONE]"), std::string::npos);
+    auto events = sse_payloads(r->body);
+    ASSERT_FALSE(events.empty());
+    EXPECT_EQ(json::parse(events.back())["error"]["code"], "timeout");
+  }
+  EXPECT_EQ(c.Get("/health")->status, 200);
+}
+
+// Open to anyone on a public address: said once, at start.
+TEST(ServerWarningTest, OpenBeyondLoopbackWarns) {
+  std::vector<std::string> warnings;
+  set_log_sink([&](LogLevel level, std::string_view msg) {
+    if (level == LogLevel::warn) warnings.emplace_back(msg);
+  });
+  ServerOptions o = tiny_options();
+  o.host = "0.0.0.0";
+  auto open = Server::create(o);
+  o.api_keys = {"k"};
+  auto keyed = Server::create(o);
+  o.host = "127.0.0.1";
+  o.api_keys.clear();
+  auto local = Server::create(o);
+  set_log_sink(nullptr);
+  ASSERT_TRUE(open.ok() && keyed.ok() && local.ok());
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("without an API key"), std::string::npos) << warnings[0];
 }
 
 }  // namespace
