@@ -54,7 +54,8 @@ void setup(CLI::App& root) {
       ->required();
   cmd->add_option("--output-type", o->output_type, "Type of output.weight (e.g. q8_0, f16)");
   cmd->add_option("--embd-type", o->embd_type, "Type of token_embd.weight");
-  cmd->add_option("--imatrix", o->imatrix, "Importance matrix (llama.cpp's imatrix.dat) for the k-quants");
+  cmd->add_option("--imatrix", o->imatrix,
+                  "Importance matrix (imatrix.dat from `fragua imatrix` or llama.cpp) for Q4_0..Q5_1 and the k-quants");
   cmd->add_flag("-q,--quiet", o->quiet, "No progress bar");
   add_threads_flag(*cmd, o->threads);
   cmd->callback([o] { run(*o); });
