@@ -90,7 +90,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
       break;
     }
-    case 2: check_error(parse_tokenize_request(body, &fault), fault); break;
+    case 2:
+      check_error(parse_tokenize_request(body, &fault), fault);
+      break;
     default: {
       auto r = parse_detokenize_request(body, &fault);
       check_error(r, fault);

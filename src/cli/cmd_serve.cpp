@@ -75,8 +75,7 @@ void run(const Opts& o, const CLI::App& cmd) {
   check(server->start());
   std::thread waiter([&] {
     char c = 0;
-    while (read(g_signal_pipe[0], &c, 1) < 0 && errno == EINTR) {
-    }
+    while (read(g_signal_pipe[0], &c, 1) < 0 && errno == EINTR) {}
     if (c != 0) log_info("fragua serve: signal {}: stopping (running requests are cancelled)", static_cast<int>(c));
     server->stop(serve::Scheduler::ShutdownMode::cancel);
   });

@@ -59,7 +59,8 @@ Status parse_server_config(std::string_view yaml, std::string_view origin, Serve
     } else if (key == "max_queue") {
       o.scheduler.max_queue = FRAGUA_TRY(ranged<size_t>(v, origin, key, 0, 1u << 20));
     } else if (key == "api_keys") {
-      if (!v.IsSequence()) return invalid_argument_error("{}: line {}: 'api_keys' must be a list", origin, v.Mark().line + 1);
+      if (!v.IsSequence())
+        return invalid_argument_error("{}: line {}: 'api_keys' must be a list", origin, v.Mark().line + 1);
       o.api_keys = FRAGUA_TRY(value<std::vector<std::string>>(v, origin, key));
     } else if (key == "max_body_bytes") {
       o.max_body_bytes = FRAGUA_TRY(ranged<size_t>(v, origin, key, 1024, size_t{1} << 32));

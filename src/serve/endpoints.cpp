@@ -66,9 +66,9 @@ void Server::Impl::handle_detokenize(const httplib::Request& req, httplib::Respo
   const int32_t n_vocab = model->tokenizer->n_vocab();
   for (size_t i = 0; i < r->tokens.size(); ++i)
     if (r->tokens[i] >= n_vocab)
-      return reply_error(res, {400, fmt::format("'tokens[{}]' is {}, outside the vocabulary of {} tokens", i,
-                                                r->tokens[i], n_vocab),
-                               "invalid_request_error", "invalid_value", fmt::format("tokens[{}]", i)});
+      return reply_error(
+          res, {400, fmt::format("'tokens[{}]' is {}, outside the vocabulary of {} tokens", i, r->tokens[i], n_vocab),
+                "invalid_request_error", "invalid_value", fmt::format("tokens[{}]", i)});
   const std::string text = utf8::sanitize(model->tokenizer->decode(r->tokens));
   res.set_content(ordered_json{{"content", text}}.dump(), "application/json");
 }

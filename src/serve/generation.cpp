@@ -38,7 +38,10 @@ struct Job {
     int64_t n_tokens = 0;
   };
   Job(const tokenize::Tokenizer& t, int32_t n, const std::vector<std::string>& stop, bool logprobs)
-      : tok(&t), want_logprobs(logprobs), n_open(n), n_cached(static_cast<size_t>(n), 0),
+      : tok(&t),
+        want_logprobs(logprobs),
+        n_open(n),
+        n_cached(static_cast<size_t>(n), 0),
         n_tokens(static_cast<size_t>(n), 0) {
     for (int32_t i = 0; i < n; ++i) choices.push_back({TextStream(stop), {}, 0});
   }
@@ -117,8 +120,7 @@ uint64_t random_u64() {
 
 // An answer that ended without text because of the server: its HTTP error.
 ApiError finish_error(const Delta& d) {
-  if (d.finish == "timeout")
-    return {504, "the request timed out (--timeout)", "server_error", "timeout", ""};
+  if (d.finish == "timeout") return {504, "the request timed out (--timeout)", "server_error", "timeout", ""};
   if (d.finish == "cancelled") return {503, "the server is shutting down", "server_error", "shutting_down", ""};
   return {500, fmt::format("generation failed: {}", d.error), "server_error", "internal_error", ""};
 }
@@ -130,9 +132,17 @@ class Writer {
  public:
   Writer(std::shared_ptr<Job> job, ResponseHeader header, bool chat, const SamplingRequest& s, Usage usage,
          size_t n_prompts)
-      : job_(std::move(job)), h_(std::move(header)), chat_(chat), stream_(s.stream), include_usage_(s.include_usage),
-        logprobs_(s.logprobs), usage_(usage), choices_(n_prompts * static_cast<size_t>(s.n)),
-        sent_role_(choices_.size(), false), offset_(choices_.size(), 0), n_prompts_(n_prompts),
+      : job_(std::move(job)),
+        h_(std::move(header)),
+        chat_(chat),
+        stream_(s.stream),
+        include_usage_(s.include_usage),
+        logprobs_(s.logprobs),
+        usage_(usage),
+        choices_(n_prompts * static_cast<size_t>(s.n)),
+        sent_role_(choices_.size(), false),
+        offset_(choices_.size(), 0),
+        n_prompts_(n_prompts),
         n_per_prompt_(static_cast<size_t>(s.n)) {
     const auto n_choices = static_cast<int32_t>(choices_.size());
     for (int32_t i = 0; i < n_choices; ++i) {
@@ -253,8 +263,8 @@ static void run_generation(Server::Impl& s, httplib::Response& res, std::vector<
   const int64_t n_ctx = s.scheduler->params().n_ctx_per_seq;
   for (size_t p = 0; p < prompts.size(); ++p) {
     if (prompts[p].empty())
-      return Server::Impl::reply_error(res, {400, fmt::format("'{}' encodes to no tokens", param),
-                                             "invalid_request_error", "invalid_value", param});
+      return Server::Impl::reply_error(
+          res, {400, fmt::format("'{}' encodes to no tokens", param), "invalid_request_error", "invalid_value", param});
     if (static_cast<int64_t>(prompts[p].size()) >= n_ctx)
       return Server::Impl::reply_error(
           res, {400,
@@ -269,8 +279,8 @@ static void run_generation(Server::Impl& s, httplib::Response& res, std::vector<
   const uint64_t base_seed = sr.seed ? *sr.seed : random_u64();
   std::optional<Clock::time_point> deadline;
   if (s.opt.request_timeout_s > 0)
-    deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                  std::chrono::duration<double>(s.opt.request_timeout_s));
+    deadline = Clock::now() +
+               std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s.opt.request_timeout_s));
   Usage usage;
   for (size_t p = 0; p < prompts.size(); ++p) {
     usage.prompt_tokens += static_cast<int64_t>(prompts[p].size());
@@ -324,7 +334,8 @@ static void run_generation(Server::Impl& s, httplib::Response& res, std::vector<
   const uint64_t serial = s.next_id.fetch_add(1);
   ResponseHeader h;
   h.id = fmt::format("{}-{:016x}{:x}", chat ? "chatcmpl" : "cmpl", random_u64(), serial);
-  h.created = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  h.created =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   h.model = s.model_id();
   auto writer = std::make_shared<Writer>(job, std::move(h), chat, sr, usage, prompts.size());
   if (sr.stream) {
@@ -355,9 +366,9 @@ void Server::Impl::handle_chat(const httplib::Request& req, httplib::Response& r
   auto ids = tokenize::encode_chat_json(*model->tokenizer, chat_template, r->messages, /*add_generation_prompt=*/true,
                                         std::move(context));
   if (!ids.ok())
-    return reply_error(res, {400, fmt::format("the chat template cannot render these messages: {}",
-                                              ids.error().message()),
-                             "invalid_request_error", "invalid_value", "messages"});
+    return reply_error(res,
+                       {400, fmt::format("the chat template cannot render these messages: {}", ids.error().message()),
+                        "invalid_request_error", "invalid_value", "messages"});
   std::vector<std::vector<int32_t>> prompts;
   prompts.push_back(std::move(*ids));
   run_generation(*this, res, std::move(prompts), r->sampling, /*chat=*/true, "messages");
@@ -375,9 +386,9 @@ void Server::Impl::handle_completion(const httplib::Request& req, httplib::Respo
     if (cp.is_ids) {
       for (size_t k = 0; k < cp.ids.size(); ++k)
         if (cp.ids[k] >= n_vocab)
-          return reply_error(res, {400, fmt::format("prompt token {} is {}, outside the vocabulary of {}", k,
-                                                    cp.ids[k], n_vocab),
-                                   "invalid_request_error", "invalid_value", "prompt"});
+          return reply_error(
+              res, {400, fmt::format("prompt token {} is {}, outside the vocabulary of {}", k, cp.ids[k], n_vocab),
+                    "invalid_request_error", "invalid_value", "prompt"});
       prompts.push_back(cp.ids);
       continue;
     }

@@ -49,12 +49,18 @@ Result<json> parse_body(std::string_view body, RequestFault* fault) {
 
 std::string type_name(const json& v) {
   switch (v.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::boolean: return "a boolean";
-    case json::value_t::string: return "a string";
-    case json::value_t::array: return "an array";
-    case json::value_t::object: return "an object";
-    default: return "a number";
+    case json::value_t::null:
+      return "null";
+    case json::value_t::boolean:
+      return "a boolean";
+    case json::value_t::string:
+      return "a string";
+    case json::value_t::array:
+      return "an array";
+    case json::value_t::object:
+      return "an object";
+    default:
+      return "a number";
   }
 }
 
@@ -114,8 +120,8 @@ Result<bool> sampling_field(const std::string& key, const json& v, SamplingReque
     s.model = FRAGUA_TRY(get_string(v, key, fault));
   } else if (v.is_null() &&
              (key == "max_tokens" || key == "max_completion_tokens" || key == "temperature" || key == "top_p" ||
-              key == "seed" || key == "stop" || key == "n" || key == "presence_penalty" ||
-              key == "frequency_penalty" || key == "top_logprobs" || key == "stream_options")) {
+              key == "seed" || key == "stop" || key == "n" || key == "presence_penalty" || key == "frequency_penalty" ||
+              key == "top_logprobs" || key == "stream_options")) {
     // null: the default, as OpenAI's clients send it
   } else if (key == "max_tokens" || (chat && key == "max_completion_tokens")) {
     const int64_t m = FRAGUA_TRY(get_int(v, key, 1, kIntMax, fault));
@@ -191,8 +197,8 @@ Status finish_sampling(const json& body, SamplingRequest& s, bool chat, std::opt
 // Fields OpenAI defines that need machinery this server does not have yet: a clear 400, never a
 // silently different answer.
 bool known_unsupported(std::string_view key, bool chat) {
-  static constexpr std::array kChat = {"modalities", "audio", "prediction", "reasoning_effort", "functions",
-                                       "function_call", "web_search_options", "verbosity"};
+  static constexpr std::array kChat = {"modalities", "audio",         "prediction",         "reasoning_effort",
+                                       "functions",  "function_call", "web_search_options", "verbosity"};
   if (chat) return std::find(kChat.begin(), kChat.end(), key) != kChat.end();
   return false;
 }
@@ -213,7 +219,8 @@ Status check_response_format(const json& v, RequestFault* fault) {
       return fail(fault, "response_format.json_schema", kMissing, "'response_format.json_schema' is required");
     const json js = FRAGUA_TRY(get_object(o["json_schema"], "response_format.json_schema", fault));
     if (!js.contains("name"))
-      return fail(fault, "response_format.json_schema.name", kMissing, "'response_format.json_schema.name' is required");
+      return fail(fault, "response_format.json_schema.name", kMissing,
+                  "'response_format.json_schema.name' is required");
     for (const auto& [k, x] : js.items()) {
       const std::string param = "response_format.json_schema." + k;
       if (k == "name" || k == "description") {
@@ -290,8 +297,8 @@ Result<bool> check_tool_choice(const json& v, const std::vector<std::string>& na
     const std::string s = v.get<std::string>();
     if (s == "none") return false;
     if (s == "auto" || s == "required") return true;
-    return fail(fault, "tool_choice", kValue, "'tool_choice' must be 'none', 'auto', 'required' or an object, found '{}'",
-                s);
+    return fail(fault, "tool_choice", kValue,
+                "'tool_choice' must be 'none', 'auto', 'required' or an object, found '{}'", s);
   }
   const json o = FRAGUA_TRY(get_object(v, "tool_choice", fault));
   if (!o.contains("type") || o["type"] != "function")
@@ -300,7 +307,8 @@ Result<bool> check_tool_choice(const json& v, const std::vector<std::string>& na
     return fail(fault, "tool_choice.function.name", kMissing, "'tool_choice.function.name' is required");
   const std::string name = FRAGUA_TRY(get_string(o["function"]["name"], "tool_choice.function.name", fault));
   if (std::find(names.begin(), names.end(), name) == names.end())
-    return fail(fault, "tool_choice.function.name", kValue, "'tool_choice' names '{}', which is not among 'tools'", name);
+    return fail(fault, "tool_choice.function.name", kValue, "'tool_choice' names '{}', which is not among 'tools'",
+                name);
   return true;
 }
 
@@ -321,7 +329,8 @@ Result<std::string> message_content(const json& v, const std::string& at, Reques
     if (type != "text") return fail(fault, pat + ".type", kValue, "'{}.type' must be 'text', found '{}'", pat, type);
     if (!p.contains("text")) return fail(fault, pat + ".text", kMissing, "'{}.text' is required", pat);
     for (const auto& [k, x] : p.items())
-      if (k != "type" && k != "text") return fail(fault, pat + "." + k, kUnknown, "unrecognized argument '{}.{}'", pat, k);
+      if (k != "type" && k != "text")
+        return fail(fault, pat + "." + k, kUnknown, "unrecognized argument '{}.{}'", pat, k);
     text += FRAGUA_TRY(get_string(p["text"], pat + ".text", fault));
   }
   return text;
@@ -370,8 +379,7 @@ Result<ordered_json> parse_message(const json& v, size_t index, RequestFault* fa
   out["role"] = role;
   const bool has_calls = role == "assistant" && m.contains("tool_calls") && !m["tool_calls"].is_null();
   const bool null_content = !m.contains("content") || m["content"].is_null();
-  if (null_content && !has_calls)
-    return fail(fault, at + ".content", kMissing, "'{}.content' is required", at);
+  if (null_content && !has_calls) return fail(fault, at + ".content", kMissing, "'{}.content' is required", at);
   out["content"] = null_content ? std::string() : FRAGUA_TRY(message_content(m["content"], at, fault));
   for (const auto& [k, x] : m.items()) {
     const std::string param = at + "." + k;
@@ -400,7 +408,8 @@ std::vector<int32_t> ids_of(const json& v) {
 }
 
 Result<std::vector<int32_t>> get_ids(const json& v, const std::string& param, RequestFault* fault) {
-  if (!v.is_array()) return fail(fault, param, kType, "'{}' must be a list of token ids, found {}", param, type_name(v));
+  if (!v.is_array())
+    return fail(fault, param, kType, "'{}' must be a list of token ids, found {}", param, type_name(v));
   for (size_t i = 0; i < v.size(); ++i)
     FRAGUA_TRY(get_int(v[i], fmt::format("{}[{}]", param, i), 0, std::numeric_limits<int32_t>::max(), fault));
   return ids_of(v);
@@ -428,7 +437,8 @@ Result<std::vector<CompletionPrompt>> get_prompts(const json& v, RequestFault* f
     } else if (v[i].is_array()) {
       out.push_back({{}, FRAGUA_TRY(get_ids(v[i], param, fault)), true});
     } else {
-      return fail(fault, param, kType, "'{}' must be a string or a list of token ids, found {}", param, type_name(v[i]));
+      return fail(fault, param, kType, "'{}' must be a string or a list of token ids, found {}", param,
+                  type_name(v[i]));
     }
   }
   return out;
@@ -547,7 +557,9 @@ ApiError api_error(const Error& error, const RequestFault& fault) {
   e.code = fault.code;
   switch (error.code()) {
     case ErrorCode::invalid_argument:
-    case ErrorCode::corruption: e.status = 400; break;
+    case ErrorCode::corruption:
+      e.status = 400;
+      break;
     case ErrorCode::unsupported:
       e.status = 400;
       if (e.code.empty()) e.code = "not_supported";

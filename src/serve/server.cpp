@@ -6,9 +6,7 @@
 namespace fragua::serve {
 namespace {
 
-bool is_loopback(const std::string& host) {
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
-}
+bool is_loopback(const std::string& host) { return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0; }
 
 // Compares without an early exit, so the time taken does not reveal how much of a key matched.
 bool same_key(std::string_view a, std::string_view b) {
@@ -21,7 +19,7 @@ bool same_key(std::string_view a, std::string_view b) {
 // paths must not grow the label set without bound).
 std::string endpoint_label(const std::string& path) {
   static const char* known[] = {"/v1/chat/completions", "/v1/completions", "/v1/models", "/tokenize",
-                                "/detokenize", "/health", "/metrics"};
+                                "/detokenize",          "/health",         "/metrics"};
   for (const char* k : known)
     if (path == k) return k;
   if (path == "/chat/completions") return "/v1/chat/completions";
@@ -67,8 +65,9 @@ bool Server::Impl::check_model(const std::string& name, httplib::Response& res) 
 
 void Server::Impl::routes() {
   http.set_payload_max_length(opt.max_body_bytes);
-  const size_t threads = opt.http_threads > 0 ? static_cast<size_t>(opt.http_threads)
-                                              : static_cast<size_t>(opt.scheduler.n_slots) + opt.scheduler.max_queue + 8;
+  const size_t threads = opt.http_threads > 0
+                             ? static_cast<size_t>(opt.http_threads)
+                             : static_cast<size_t>(opt.scheduler.n_slots) + opt.scheduler.max_queue + 8;
   http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
 
   http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
@@ -82,10 +81,10 @@ void Server::Impl::routes() {
       if (found) return httplib::Server::HandlerResponse::Unhandled;
     }
     res.set_header("WWW-Authenticate", "Bearer");
-    reply_error(res, {401,
-                      auth.empty() ? "no API key: send the header 'Authorization: Bearer KEY'"
-                                   : "the API key is not valid",
-                      "invalid_request_error", "invalid_api_key", ""});
+    reply_error(
+        res,
+        {401, auth.empty() ? "no API key: send the header 'Authorization: Bearer KEY'" : "the API key is not valid",
+         "invalid_request_error", "invalid_api_key", ""});
     return httplib::Server::HandlerResponse::Handled;
   });
   // Statuses cpp-httplib sets itself (404 for an unknown path, 413 for a body over the limit,
@@ -113,8 +112,7 @@ void Server::Impl::routes() {
       if (ep) std::rethrow_exception(ep);
     } catch (const std::exception& e) {
       what = e.what();
-    } catch (...) {
-    }
+    } catch (...) {}
     reply_error(res, {500, fmt::format("internal error: {}", what), "server_error", "internal_error", ""});
   });
   http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
@@ -148,14 +146,17 @@ Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Server::~Server() { stop(); }
 
 Result<std::unique_ptr<Server>> Server::create(ServerOptions options) {
-  if (options.port < 0 || options.port > 65535) return invalid_argument_error("port {} is not in [0, 65535]", options.port);
+  if (options.port < 0 || options.port > 65535)
+    return invalid_argument_error("port {} is not in [0, 65535]", options.port);
   if (options.scheduler.n_slots < 1) return invalid_argument_error("--parallel must be at least 1");
   auto impl = std::make_unique<Impl>();
   impl->opt = std::move(options);
   impl->routes();
   const ServerOptions& o = impl->opt;
-  impl->port = o.port == 0 ? impl->http.bind_to_any_port(o.host) : (impl->http.bind_to_port(o.host, o.port) ? o.port : -1);
-  if (impl->port <= 0) return io_error("cannot listen on {}:{} (in use, or not an address of this machine)", o.host, o.port);
+  impl->port =
+      o.port == 0 ? impl->http.bind_to_any_port(o.host) : (impl->http.bind_to_port(o.host, o.port) ? o.port : -1);
+  if (impl->port <= 0)
+    return io_error("cannot listen on {}:{} (in use, or not an address of this machine)", o.host, o.port);
   if (o.api_keys.empty() && !is_loopback(o.host))
     log_warn("serving on {} without an API key: anyone who can reach this address can use the model (--api-key)",
              o.host);

@@ -26,7 +26,7 @@ struct Server::Impl {
   std::unique_ptr<model::LoadedModel> model;
   std::unique_ptr<Scheduler> scheduler;
   std::string chat_template;  // resolved: the option, else the tokenizer's ("" : none)
-  std::mutex model_mu;  // set_model() against stop()
+  std::mutex model_mu;        // set_model() against stop()
   std::atomic<bool> ready{false};
   std::atomic<bool> stopping{false};
   std::mutex stop_mu;

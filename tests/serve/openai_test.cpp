@@ -136,8 +136,7 @@ TEST(OpenAiChat, RefusesEachBadField) {
       {R"({"messages": [{"role": "user", "content": "x", "mood": 1}]})", "messages[0].mood", "unknown_parameter"},
       {R"({"messages": [{"role": "user", "content": "x", "tool_call_id": "a"}]})", "messages[0].tool_call_id",
        "unknown_parameter"},
-      {R"({"messages": [{"role": "tool", "content": "x"}]})", "messages[0].tool_call_id",
-       "missing_required_parameter"},
+      {R"({"messages": [{"role": "tool", "content": "x"}]})", "messages[0].tool_call_id", "missing_required_parameter"},
       {R"({"messages": [{"role": "assistant", "content": "x", "tool_calls": [{"id": "a"}]}]})",
        "messages[0].tool_calls[0].function", "missing_required_parameter"},
       {chat_body(R"("model": 3)"), "model", "invalid_type"},
@@ -184,14 +183,16 @@ TEST(OpenAiChat, RefusesEachBadField) {
       {chat_body(R"("tools": [{"type": "function"}])"), "tools[0].function", "missing_required_parameter"},
       {chat_body(R"("tools": [{"type": "function", "function": {"name": "a b"}}])"), "tools[0].function.name",
        "invalid_value"},
-      {chat_body(R"("tools": [{"type": "function", "function": {"name": "f"}}, {"type": "function", "function": {"name": "f"}}])"),
+      {chat_body(
+           R"("tools": [{"type": "function", "function": {"name": "f"}}, {"type": "function", "function": {"name": "f"}}])"),
        "tools[1].function.name", "invalid_value"},
       {chat_body(R"("tools": [{"type": "function", "function": {"name": "f", "parameters": []}}])"),
        "tools[0].function.parameters", "invalid_type"},
       {chat_body(R"("tool_choice": "none")"), "tool_choice", "invalid_value"},
       {chat_body(R"("tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "maybe")"),
        "tool_choice", "invalid_value"},
-      {chat_body(R"("tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": {"type": "function", "function": {"name": "g"}})"),
+      {chat_body(
+           R"("tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": {"type": "function", "function": {"name": "g"}})"),
        "tool_choice.function.name", "invalid_value"},
       // Tools the model may call need constrained decoding: refused, never ignored.
       {chat_body(R"("tools": [{"type": "function", "function": {"name": "f"}}])"), "tool_choice", "not_supported",

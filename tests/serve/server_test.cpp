@@ -107,14 +107,15 @@ TEST_F(ServerTest, TokenizeDetokenize) {
 }
 
 TEST_F(ServerTest, ChatCompletionUsesTheTemplate) {
-  json req = {{"model", "tiny"},
-              {"messages",
-               {{{"role", "system"}, {"content", "Eres breve."}},
-                {{"role", "user"}, {"content", "Hola"}},
-                {{"role", "assistant"}, {"content", "Bon dia."}},
-                {{"role", "user"}, {"content", {{{"type", "text"}, {"text", "Com "}}, {{"type", "text"}, {"text", "va?"}}}}}}},
-              {"max_tokens", 6},
-              {"temperature", 0}};
+  json req = {
+      {"model", "tiny"},
+      {"messages",
+       {{{"role", "system"}, {"content", "Eres breve."}},
+        {{"role", "user"}, {"content", "Hola"}},
+        {{"role", "assistant"}, {"content", "Bon dia."}},
+        {{"role", "user"}, {"content", {{{"type", "text"}, {"text", "Com "}}, {{"type", "text"}, {"text", "va?"}}}}}}},
+      {"max_tokens", 6},
+      {"temperature", 0}};
   json r = post("/v1/chat/completions", req);
   EXPECT_EQ(r["object"], "chat.completion");
   EXPECT_EQ(r["model"], "tiny");
@@ -179,7 +180,7 @@ TEST_F(ServerTest, StreamingChatEndsWithDone) {
     json c = json::parse(events[i]);
     EXPECT_EQ(c["object"], "chat.completion.chunk");
     if (id.empty()) id = c["id"];
-    EXPECT_EQ(c["id"], id);  // one id for the whole stream
+    EXPECT_EQ(c["id"], id);        // one id for the whole stream
     if (i + 2 == events.size()) {  // the usage chunk
       EXPECT_TRUE(c["choices"].empty());
       EXPECT_EQ(c["usage"]["completion_tokens"].get<int>() + c["usage"]["prompt_tokens"].get<int>(),
@@ -240,7 +241,8 @@ TEST_F(ServerTest, StopStringAcrossTokens) {
   json sreq = {{"prompt", prompt}, {"max_tokens", 16}, {"temperature", 0}, {"stop", stop}, {"stream", true}};
   auto events = sse_payloads(post_raw("/v1/completions", sreq.dump(), 200));
   std::string streamed;
-  for (size_t i = 0; i + 1 < events.size(); ++i) streamed += json::parse(events[i])["choices"][0]["text"].get<std::string>();
+  for (size_t i = 0; i + 1 < events.size(); ++i)
+    streamed += json::parse(events[i])["choices"][0]["text"].get<std::string>();
   EXPECT_EQ(streamed, want);
 }
 
@@ -256,8 +258,11 @@ TEST_F(ServerTest, SeveralChoicesWithDerivedSeeds) {
   json one = post("/v1/completions", req);
   EXPECT_EQ(one["choices"][0]["text"], a["choices"][0]["text"]);  // choice 0 keeps the seed itself
   // Streamed, each choice's chunks carry its index and end with its own finish reason.
-  json chat = {{"messages", {{{"role", "user"}, {"content", "Hola"}}}}, {"max_tokens", 5}, {"n", 2},
-               {"seed", 3}, {"stream", true}};
+  json chat = {{"messages", {{{"role", "user"}, {"content", "Hola"}}}},
+               {"max_tokens", 5},
+               {"n", 2},
+               {"seed", 3},
+               {"stream", true}};
   auto events = sse_payloads(post_raw("/v1/chat/completions", chat.dump(), 200));
   int finished[2] = {0, 0};
   for (size_t i = 0; i + 1 < events.size(); ++i) {
@@ -312,8 +317,9 @@ TEST_F(ServerTest, ErrorsKeepTheServerUp) {
   expect_alive();
   EXPECT_EQ(code_of(post_raw("/v1/chat/completions", "{" + user + ", \"n\": \"two\"}", 400)), "invalid_type");
   expect_alive();
-  EXPECT_EQ(code_of(post_raw("/v1/chat/completions", "{\"messages\": [{\"role\": \"user\", \"content\": \"\xC3(\"}]}", 400)),
-            "invalid_utf8");
+  EXPECT_EQ(
+      code_of(post_raw("/v1/chat/completions", "{\"messages\": [{\"role\": \"user\", \"content\": \"\xC3(\"}]}", 400)),
+      "invalid_utf8");
   expect_alive();
   json unknown = json::parse(post_raw("/v1/chat/completions", "{" + user + ", \"model\": \"gpt-4o\"}", 404));
   EXPECT_EQ(unknown["error"]["code"], "model_not_found");
@@ -325,8 +331,8 @@ TEST_F(ServerTest, ErrorsKeepTheServerUp) {
       << too_long["error"]["message"];
   EXPECT_NE(too_long["error"]["message"].get<std::string>().find("256"), std::string::npos);
   expect_alive();
-  json unsupported =
-      json::parse(post_raw("/v1/chat/completions", "{" + user + R"(, "response_format": {"type": "json_object"}})", 400));
+  json unsupported = json::parse(
+      post_raw("/v1/chat/completions", "{" + user + R"(, "response_format": {"type": "json_object"}})", 400));
   EXPECT_EQ(unsupported["error"]["code"], "not_supported");
   expect_alive();
   EXPECT_EQ(code_of(post_raw("/v1/completions", json{{"prompt", {1, 2, 5000}}}.dump(), 400)), "invalid_value");
@@ -393,8 +399,8 @@ TEST(ServerOptionsTest, BodyLimitKeysAndLoading) {
   auto good = c.Post("/v1/completions", {{"Authorization", "Bearer k2"}}, body, "application/json");
   ASSERT_TRUE(good);
   EXPECT_EQ(good->status, 200) << good->body;
-  auto big = c.Post("/v1/completions", {{"Authorization", "Bearer k1"}}, std::string(8192, ' ') + body,
-                    "application/json");
+  auto big =
+      c.Post("/v1/completions", {{"Authorization", "Bearer k1"}}, std::string(8192, ' ') + body, "application/json");
   ASSERT_TRUE(big);
   EXPECT_EQ(big->status, 413);
   EXPECT_EQ(json::parse(big->body)["error"]["code"], "request_too_large");
@@ -473,7 +479,8 @@ TEST(ServerStopTest, StopEndsOpenStreams) {
   auto m = open_tiny(*files);
   m->eog_ids.clear();
   ASSERT_TRUE(server.set_model(std::move(m)).ok());
-  int fd = send_raw(server.port(), post_request("/v1/completions", R"({"prompt": "Hola", "max_tokens": 4000, "stream": true})"));
+  int fd = send_raw(server.port(),
+                    post_request("/v1/completions", R"({"prompt": "Hola", "max_tokens": 4000, "stream": true})"));
   ASSERT_GE(fd, 0);
   read_until(fd, "data: ");
   std::thread stopper([&] { server.stop(); });

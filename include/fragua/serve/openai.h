@@ -18,8 +18,8 @@
 namespace fragua::serve {
 
 // Bounds of the fields that have them (OpenAI's, where it documents one).
-inline constexpr int32_t kMaxChoices = 16;     // n (OpenAI allows 128; each choice is a slot)
-inline constexpr int32_t kMaxStops = 4;        // stop
+inline constexpr int32_t kMaxChoices = 16;      // n (OpenAI allows 128; each choice is a slot)
+inline constexpr int32_t kMaxStops = 4;         // stop
 inline constexpr int32_t kMaxTopLogprobs = 20;  // chat top_logprobs; completions logprobs <= 5
 inline constexpr int32_t kMaxCompletionLogprobs = 5;
 

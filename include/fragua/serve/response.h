@@ -32,7 +32,7 @@ struct Usage {
 
 // Identity of one response, repeated in every chunk of a stream.
 struct ResponseHeader {
-  std::string id;  // "chatcmpl-..." or "cmpl-..."
+  std::string id;       // "chatcmpl-..." or "cmpl-..."
   int64_t created = 0;  // Unix seconds
   std::string model;
 };
@@ -40,7 +40,7 @@ struct ResponseHeader {
 struct Choice {
   int32_t index = 0;
   std::string text;
-  std::string finish_reason;  // "stop", "length"
+  std::string finish_reason;                              // "stop", "length"
   std::optional<std::vector<PositionLogprobs>> logprobs;  // set when the request asked for them
 };
 
@@ -55,8 +55,7 @@ nlohmann::ordered_json completion_logprobs_json(const std::vector<PositionLogpro
 // Non-streamed bodies.
 nlohmann::ordered_json chat_completion_json(const ResponseHeader& h, const std::vector<Choice>& choices,
                                             const Usage& usage);
-nlohmann::ordered_json completion_json(const ResponseHeader& h, const std::vector<Choice>& choices,
-                                       const Usage& usage);
+nlohmann::ordered_json completion_json(const ResponseHeader& h, const std::vector<Choice>& choices, const Usage& usage);
 
 // Stream chunks. A chat chunk's delta holds the role (the choice's first chunk), content, or
 // nothing (the chunk with the finish reason). `with_usage`: the request asked for a usage chunk,

@@ -28,9 +28,9 @@ struct ServerOptions {
   // The id /v1/models reports and requests may name ("" : the model file's name without .gguf).
   // A request naming another model is refused with 404; one naming none gets this one.
   std::string model_name;
-  std::string chat_template;  // a template name or Jinja text; "": the tokenizer's own
+  std::string chat_template;       // a template name or Jinja text; "": the tokenizer's own
   double request_timeout_s = 600;  // per generation request, queued or running; <= 0: none
-  int http_threads = 0;  // connections served at once; 0: slots + queue + 8
+  int http_threads = 0;            // connections served at once; 0: slots + queue + 8
   SchedulerParams scheduler;
 };
 
