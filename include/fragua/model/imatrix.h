@@ -107,8 +107,8 @@ inline constexpr const char* kCalibrationLanguages[] = {"es", "ca", "eu", "gl"};
 // Tokenizes `text` with the model's tokenizer (BOS as the model asks), cuts whole chunks of n_ctx
 // tokens (a chunk's first token becomes BOS when the model adds one, as llama.cpp does), runs each
 // with every token's logits and collects the importance matrix. Errors: a model without a
-// tokenizer, n_ctx out of range (16 .. the model's trained context), a text of fewer than 2 n_ctx
-// tokens (llama.cpp's minimum), a non-finite activation.
+// tokenizer, n_ctx below 16 (one longer than the trained context is only warned about), a text of
+// fewer than 2 n_ctx tokens (llama.cpp's minimum), a non-finite activation.
 Result<ImatrixReport> compute_imatrix(const std::string& model_path, std::string_view text,
                                       const ImatrixOptions& options);
 
