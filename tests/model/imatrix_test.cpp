@@ -263,6 +263,28 @@ TEST_F(ImatrixRun, QuantizingWithItLowersTheWeightedError) {
   }
 }
 
+// The collector alone: steps that feed no matmul are ignored, q/k/v share their input, and a
+// non-finite activation is an error naming the tensor it reached (llama.cpp stops there too).
+TEST_F(ImatrixRun, CollectorMapsStepsAndStopsAtNonFinite) {
+  auto model = Model::load(model_);
+  ASSERT_TRUE(model.ok());
+  const int64_t E = imatrix_spec().n_embd;
+  ImatrixCollector c(**model, false);
+  std::vector<float> x(static_cast<size_t>(2 * E), 0.5f);
+  c.observe("Qcur", 0, x.data(), 2, E);
+  c.observe("attn_norm", 1, x.data(), 2, E);
+  EXPECT_TRUE(c.status().ok());
+  x[3] = std::nanf("");
+  c.observe("ffn_norm", 0, x.data(), 2, E);
+  ASSERT_FALSE(c.status().ok());
+  EXPECT_NE(c.status().error().message().find("blk.0.ffn_gate.weight"), std::string::npos)
+      << c.status().error().message();
+  const auto m = c.take();
+  EXPECT_EQ(m.entries.size(), 5u) << "attn_q/k/v of layer 1 and ffn_gate/up of layer 0";
+  EXPECT_EQ(m.entries.at("blk.1.attn_k.weight").count, 2);
+  EXPECT_FLOAT_EQ(m.entries.at("blk.1.attn_v.weight").sums[7], 0.5f);
+}
+
 TEST_F(ImatrixRun, BadInputIsAnErrorNamingTheCause) {
   auto o = options();
   auto short_text = compute_imatrix(model_, "hola", o);
