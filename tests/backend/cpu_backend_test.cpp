@@ -35,7 +35,7 @@ TEST(CpuBackend, PrepareWeightPacksQ4_0Q5_0AndKQuantsAndReleasesTheSource) {
   std::mt19937 rng(5);
   auto be = make_cpu_backend(2);
   const int64_t m = 32, n = 5;
-  for (DType t : {DType::q4_0, DType::q5_0, DType::q4_k, DType::q5_k, DType::q6_k}) {
+  for (DType t : {DType::q4_0, DType::q5_0, DType::q8_0, DType::q4_k, DType::q5_k, DType::q6_k}) {
     const int64_t k = dtype_traits(t)->block_size == 256 ? 512 : 96;
     std::vector<float> x(static_cast<size_t>(n * k));
     std::normal_distribution<float> nd(0.0f, 1.0f);
@@ -89,9 +89,8 @@ TEST(CpuBackend, PrepareWeightLeavesOtherMatricesInTheFileLayout) {
     DType t;
     int64_t m, k;
   };
-  // Q8_0, Q3_K and F32 have no packed kernel; 40 rows are not a whole number of 16-row panels;
-  // 288 columns are not a whole number of 256-element super-blocks.
-  for (const Case& c : {Case{DType::q8_0, 32, 64}, Case{DType::f32, 32, 64}, Case{DType::q4_0, 40, 64},
+  // Q4_1, Q3_K and F32 have no packed kernel; 40 rows are not a whole number of 16-row panels.
+  for (const Case& c : {Case{DType::q4_1, 32, 64}, Case{DType::f32, 32, 64}, Case{DType::q4_0, 40, 64},
                         Case{DType::q4_k, 40, 256}, Case{DType::q3_k, 32, 256}}) {
     const auto bytes = quantized(c.t, c.m, c.k, rng);
     const int64_t ne[] = {c.k, c.m};

@@ -309,10 +309,10 @@ TEST(PackedWeights, MatchReferenceAndAreIdenticalOnEveryLevel) {
   std::mt19937 rng(77);
   const int64_t m = 48;
   EXPECT_FALSE(packable(DType::q4_0, 40, 96));  // rows not a multiple of 16
-  EXPECT_FALSE(packable(DType::q8_0, m, 96));   // no packed kernel
+  EXPECT_FALSE(packable(DType::q4_1, m, 96));   // no packed kernel
   EXPECT_FALSE(packable(DType::q4_k, m, 288));  // columns not whole super-blocks
   EXPECT_FALSE(packable(DType::q3_k, m, 256));  // no packed kernel
-  for (DType t : {DType::q4_0, DType::q5_0, DType::q4_k, DType::q5_k, DType::q6_k}) {
+  for (DType t : {DType::q4_0, DType::q5_0, DType::q8_0, DType::q4_k, DType::q5_k, DType::q6_k}) {
     const int64_t k = dtype_traits(t)->block_size == 256 ? 768 : 96;
     EXPECT_TRUE(packable(t, m, k));
     const auto w = random_weights(t, m, k, rng);
@@ -415,6 +415,33 @@ TEST(PackedWeights, ActivationSumsSplitExactly) {
       EXPECT_LT(hi, 64);
       EXPECT_EQ(sums[b].off6[2 * j], -32 * blocks[b].bsums[2 * j]);
     }
+}
+
+// Q8_0 packed in panels sums each row in the same order as the file layout's kernel (llama.cpp's,
+// below): the same bits, packed or not, on every level, decode and prompt tiles alike.
+TEST(PackedWeights, Q8_0GivesTheBitsOfTheFileLayout) {
+  const std::string initial = simd_level();
+  std::mt19937 rng(79);
+  const int64_t m = 160, k = 544;  // 17 blocks
+  const auto w = random_weights(DType::q8_0, m, k, rng);
+  std::vector<uint8_t> packed(w.size());
+  pack_weights(DType::q8_0, w.data(), m, k, packed.data());
+  ThreadPool pool1(1), pool2(2);
+  for (int64_t n : {1, 2, 3, 9}) {
+    const auto x = random_x(n, k, rng);
+    for (const char* level : {"scalar", "avx2", "avx512"}) {
+      if (!simd_supported(level)) continue;
+      set_simd_level(level);
+      std::vector<float> want(static_cast<size_t>(n * m)), got(want.size());
+      matmul(w.data(), DType::q8_0, m, k, x.data(), n, want.data(), pool1);
+      for (ThreadPool* pool : {&pool1, &pool2}) {
+        matmul(packed.data(), DType::q8_0, m, k, x.data(), n, got.data(), *pool, kPanels16);
+        ASSERT_EQ(0, std::memcmp(got.data(), want.data(), got.size() * 4))
+            << level << " n=" << n << " threads " << pool->size();
+      }
+    }
+  }
+  set_simd_level(initial);
 }
 
 // Q8_0 is summed in llama.cpp's order (kernels.h dot_q8_0) at every level: the results are the

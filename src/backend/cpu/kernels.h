@@ -61,6 +61,14 @@ struct Panel {
   static constexpr int offset = Five ? 16 : 8;     // the zero point of the quants
 };
 
+// Q8_0 in 16-row panels: per block of 32 columns, the rows' quants plus 128 (as u8, the
+// unsigned operand of VPDPBUSD) 4 at a time (64-byte group l holds bytes 4l..4l+3 of rows
+// 0..15), then the 16 f16 scales; 544 bytes, the 16 rows' blocks. The kernels keep dot_q8_0's
+// eight 4-element lanes as eight accumulators per row, so a row sums in llama.cpp's order.
+struct Q8Panel {
+  static constexpr int bytes = 544, scales = 512;
+};
+
 // Panel geometry of packed K-quants (pack_weights; 16 rows x one 256-element super-block per
 // panel block, same bytes as the 16 rows' blocks). Every field of a row whose length is a
 // multiple of 4 is interleaved 4 bytes at a time: 64-byte group u holds bytes 4u..4u+3 of rows
@@ -106,6 +114,8 @@ struct Kernels {
   // Q4_K, Q5_K and Q6_K packed in 16-row panels (KPanel; nr a multiple of 16; bit-identical on
   // every level: gemm_kpanels_scalar defines the arithmetic).
   GemmFn q4_k_p16, q5_k_p16, q6_k_p16;
+  // Q8_0 packed in 16-row panels (Q8Panel; bit-identical to the file layout's q8_0 kernel).
+  GemmFn q8_0_p16;
   ToF16Fn to_f16;
   FromF16Fn from_f16;
   AttendF16Fn attend_f16;
@@ -129,6 +139,8 @@ void act_f16r_scalar(const float* x, uint8_t* out, int64_t k);
 template <bool Five>
 void gemm_panels_scalar(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* x, size_t xs, int nc, float* y,
                         size_t ys);
+void gemm_q8_0_panels_scalar(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* x, size_t xs, int nc,
+                             float* y, size_t ys);
 // T: DType::q4_k, q5_k or q6_k.
 template <DType T>
 void gemm_kpanels_scalar(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* x, size_t xs, int nc, float* y,

@@ -215,6 +215,8 @@ GemmFn panel_gemm(const Kernels& t, DType w) {
       return t.q5_k_p16;
     case DType::q6_k:
       return t.q6_k_p16;
+    case DType::q8_0:
+      return t.q8_0_p16;
     default:
       return nullptr;
   }
@@ -270,13 +272,30 @@ void quantize_row(DType type, const float* x, void* y, int64_t n) {
 bool packable(DType t, int64_t m, int64_t k) {
   if (m <= 0 || m % 16 != 0) return false;
   if (kpanel_type(t)) return k > 0 && k % 256 == 0;
-  return (t == DType::q4_0 || t == DType::q5_0) && k % 32 == 0;
+  return (t == DType::q4_0 || t == DType::q5_0 || t == DType::q8_0) && k % 32 == 0;
 }
 
 void pack_weights(DType t, const void* src, int64_t m, int64_t k, void* dst) {
   if (!packable(t, m, k)) return;
   if (kpanel_type(t)) {
     pack_kpanels(t, src, m, k, dst);
+    return;
+  }
+  if (t == DType::q8_0) {
+    const int64_t nb = k / 32;
+    const size_t ws = row_size(t, k);
+    const auto* in = static_cast<const uint8_t*>(src);
+    auto* out = static_cast<uint8_t*>(dst);
+    for (int64_t p = 0; p < m / 16; ++p)
+      for (int64_t b = 0; b < nb; ++b) {
+        uint8_t* blk = out + static_cast<size_t>(p) * 16 * ws + static_cast<size_t>(b) * Q8Panel::bytes;
+        for (int r = 0; r < 16; ++r) {
+          const auto* q = reinterpret_cast<const tensor::BlockQ8_0*>(in + static_cast<size_t>(16 * p + r) * ws) + b;
+          for (int j = 0; j < 32; ++j)
+            blk[64 * (j / 4) + 4 * r + j % 4] = static_cast<uint8_t>(static_cast<int>(q->qs[j]) + 128);
+          std::memcpy(blk + Q8Panel::scales + 2 * r, &q->d, 2);
+        }
+      }
     return;
   }
   const bool five = t == DType::q5_0;

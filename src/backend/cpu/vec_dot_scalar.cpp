@@ -226,6 +226,34 @@ template void gemm_panels_scalar<false>(int64_t, const uint8_t*, size_t, int, co
 template void gemm_panels_scalar<true>(int64_t, const uint8_t*, size_t, int, const uint8_t*, size_t, int, float*,
                                        size_t);
 
+// Q8_0 panels (Q8Panel): dot_q8_0's arithmetic, row by row, on the panel's bytes.
+void gemm_q8_0_panels_scalar(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* x, size_t xs, int nc,
+                             float* y, size_t ys) {
+  const int64_t nb = k / 32;
+  for (int p = 0; p < nr / 16; ++p) {
+    const uint8_t* panel = w + static_cast<size_t>(p) * 16 * ws;
+    for (int c = 0; c < nc; ++c) {
+      const Q8Row xr = q8_row(x + static_cast<size_t>(c) * xs, k);
+      for (int r = 0; r < 16; ++r) {
+        float acc[8] = {};
+        for (int64_t b = 0; b < nb; ++b) {
+          const uint8_t* blk = panel + b * Q8Panel::bytes;
+          uint16_t dh;
+          std::memcpy(&dh, blk + Q8Panel::scales + 2 * r, 2);
+          const float d = fp16_to_fp32(dh) * xr.d[b];
+          for (int l = 0; l < 8; ++l) {
+            int isum = 0;
+            for (int j = 0; j < 4; ++j) isum += (blk[64 * l + 4 * r + j] - 128) * xr.qs[32 * b + 4 * l + j];
+            acc[l] = std::fma(d, static_cast<float>(isum), acc[l]);
+          }
+        }
+        y[static_cast<size_t>(c) * ys + static_cast<size_t>(16 * p + r)] =
+            ((acc[4] + acc[0]) + (acc[6] + acc[2])) + ((acc[5] + acc[1]) + (acc[7] + acc[3]));
+      }
+    }
+  }
+}
+
 // exp for SwiGLU, the approximation llama.cpp's vector code uses (so that both engines round
 // alike; maximum error about 2 ulps): n = nearest(x / ln 2) by the 1.5 * 2^23 shift, b = x - n ln 2
 // in two parts, e^b by a degree-5 polynomial in Estrin form, times 2^n; |n| > 192 saturates.
@@ -373,6 +401,7 @@ const Kernels& kernels_scalar() {
       .q4_k_p16 = gemm_kpanels_scalar<DType::q4_k>,
       .q5_k_p16 = gemm_kpanels_scalar<DType::q5_k>,
       .q6_k_p16 = gemm_kpanels_scalar<DType::q6_k>,
+      .q8_0_p16 = gemm_q8_0_panels_scalar,
       .to_f16 = to_f16_scalar,
       .from_f16 = from_f16_scalar,
       .attend_f16 = attend_f16_scalar,

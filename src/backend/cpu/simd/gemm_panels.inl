@@ -68,6 +68,53 @@ void gemm_panels(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* 
   drive_panels<4, Panel8x2<Five>::template T>(k, w, ws, nr, x, xs, nc, y, ys);
 }
 
+// Q8_0 panels (Q8Panel), rows 8h..8h+7 x C columns: the eight accumulators of dot_q8_0 per row,
+// signed products through |w| x sign(x, w) (exact: pair sums of maddubs stay within 2 * 128 * 127).
+template <int C>
+void tile_q8panel8(int64_t nb, const uint8_t* panel, int h, const Q8Row* xr, float* y, size_t ys) {
+  __m256 acc[C][8];
+  for (int c = 0; c < C; ++c)
+    for (int l = 0; l < 8; ++l) acc[c][l] = _mm256_setzero_ps();
+  const __m256i bias = _mm256_set1_epi8(static_cast<char>(0x80)), ones = _mm256_set1_epi16(1);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = panel + b * Q8Panel::bytes;
+    if constexpr (C == 1) prefetch_block(blk, Q8Panel::bytes);
+    const __m256 dw =
+        _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + Q8Panel::scales + 16 * h)));
+    __m256 d[C];
+    for (int c = 0; c < C; ++c) d[c] = _mm256_mul_ps(dw, _mm256_set1_ps(xr[c].d[b]));
+    for (int l = 0; l < 8; ++l) {
+      const __m256i q = _mm256_xor_si256(load256(blk + 64 * l + 32 * h), bias);
+      const __m256i aq = _mm256_sign_epi8(q, q);
+      for (int c = 0; c < C; ++c) {
+        const __m256i xs = _mm256_sign_epi8(_mm256_set1_epi32(load_i32(xr[c].qs + 32 * b + 4 * l)), q);
+        const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(aq, xs), ones);
+        acc[c][l] = _mm256_fmadd_ps(d[c], _mm256_cvtepi32_ps(p), acc[c][l]);
+      }
+    }
+  }
+  for (int c = 0; c < C; ++c) {
+    const __m256* a = acc[c];
+    _mm256_storeu_ps(y + c * ys, _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a[4], a[0]), _mm256_add_ps(a[6], a[2])),
+                                               _mm256_add_ps(_mm256_add_ps(a[5], a[1]), _mm256_add_ps(a[7], a[3]))));
+  }
+}
+
+struct Q8Panel8x2 {
+  template <int C>
+  struct T {
+    static void run(int64_t nb, const uint8_t* panel, const Q8Row* xr, float* y, size_t ys) {
+      tile_q8panel8<C>(nb, panel, 0, xr, y, ys);
+      tile_q8panel8<C>(nb, panel, 1, xr, y + 8, ys);
+    }
+  };
+};
+
+inline void gemm_q8_0_panels(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* x, size_t xs, int nc,
+                             float* y, size_t ys) {
+  drive_panels<1, Q8Panel8x2::template T>(k, w, ws, nr, x, xs, nc, y, ys);
+}
+
 // ---- 512-bit (AVX-512 table) ----
 #ifdef FRAGUA_VNNI
 
@@ -122,6 +169,61 @@ template <bool Five>
 void gemm_panels512(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* x, size_t xs, int nc, float* y,
                     size_t ys) {
   drive_panels<8, Panel16<Five>::template T>(k, w, ws, nr, x, xs, nc, y, ys);
+}
+
+// Q8_0 panels with 512-bit registers, lane r = row r: VPDPBUSD on the stored quants plus 128,
+// started at -128 times the sum of the 4 activations (s4), gives each of dot_q8_0's eight lane
+// sums exactly; one FMA per lane and block, then the lanes added in dot_q8_0's order.
+template <int C>
+void tile_q8panel16(int64_t nb, const uint8_t* panel, const Q8Row* xr, const int32_t* const* s4, float* y, size_t ys) {
+  __m512 acc[C][8];
+  for (int c = 0; c < C; ++c)
+    for (int l = 0; l < 8; ++l) acc[c][l] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = panel + b * Q8Panel::bytes;
+    if constexpr (C == 1) prefetch_block(blk, Q8Panel::bytes);
+    const __m512 dw = _mm512_cvtph_ps(load256(blk + Q8Panel::scales));
+    __m512 d[C];
+    for (int c = 0; c < C; ++c) d[c] = _mm512_mul_ps(dw, _mm512_set1_ps(xr[c].d[b]));
+    for (int l = 0; l < 8; ++l) {
+      const __m512i u = _mm512_loadu_si512(blk + 64 * l);
+      for (int c = 0; c < C; ++c) {
+        const __m512i p = _mm512_dpbusd_epi32(_mm512_set1_epi32(s4[c][8 * b + l]), u,
+                                              _mm512_set1_epi32(load_i32(xr[c].qs + 32 * b + 4 * l)));
+        acc[c][l] = _mm512_fmadd_ps(d[c], _mm512_cvtepi32_ps(p), acc[c][l]);
+      }
+    }
+  }
+  for (int c = 0; c < C; ++c) {
+    const __m512* a = acc[c];
+    _mm512_storeu_ps(y + c * ys, _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a[4], a[0]), _mm512_add_ps(a[6], a[2])),
+                                               _mm512_add_ps(_mm512_add_ps(a[5], a[1]), _mm512_add_ps(a[7], a[3]))));
+  }
+}
+
+inline void gemm_q8_0_panels512(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* x, size_t xs, int nc,
+                                float* y, size_t ys) {
+  const int64_t nb = k / 32, ng = k / 4;
+  thread_local std::vector<int32_t> sums;
+  if (sums.size() < static_cast<size_t>(nc * ng)) sums.resize(static_cast<size_t>(nc * ng));
+  for (int c = 0; c < nc; ++c) {
+    const int8_t* q = reinterpret_cast<const int8_t*>(x + static_cast<size_t>(c) * xs);
+    for (int64_t g = 0; g < ng; ++g) sums[c * ng + g] = -128 * (q[4 * g] + q[4 * g + 1] + q[4 * g + 2] + q[4 * g + 3]);
+  }
+  auto cols = [&](auto cn, int c0) {
+    constexpr int N = decltype(cn)::value;
+    Q8Row xr[N];
+    const int32_t* s4[N];
+    for (int i = 0; i < N; ++i) {
+      xr[i] = q8_row(x + static_cast<size_t>(c0 + i) * xs, k);
+      s4[i] = sums.data() + (c0 + i) * ng;
+    }
+    for (int p = 0; p < nr / 16; ++p)
+      tile_q8panel16<N>(nb, w + static_cast<size_t>(p) * 16 * ws, xr, s4, y + c0 * ys + 16 * p, ys);
+  };
+  int c = 0;
+  for (; c + 2 <= nc; c += 2) cols(std::integral_constant<int, 2>{}, c);
+  if (c < nc) cols(std::integral_constant<int, 1>{}, c);
 }
 
 #endif  // FRAGUA_VNNI
