@@ -311,6 +311,23 @@ TEST_F(SchedulerTest, Shutdown) {
     EXPECT_EQ(queued.last().finish, FinishReason::cancelled);
     EXPECT_TRUE(queued.tokens().empty());
   }
+  {
+    // From an event callback (the worker itself) shutdown returns at once; the request runs on.
+    auto s = make({.n_slots = 1});
+    ASSERT_TRUE(s);
+    Events ev;
+    ev.hook = [&](const TokenEvent& e) {
+      if (e.n_generated == 2) s->shutdown(Scheduler::ShutdownMode::finish);
+      return true;
+    };
+    ASSERT_TRUE(s->submit(request(prompt(6), 5), ev.fn()).ok());
+    ASSERT_TRUE(ev.wait());
+    EXPECT_EQ(ev.last().finish, FinishReason::length);
+    EXPECT_EQ(ev.tokens().size(), 5u);
+    Events late;
+    EXPECT_FALSE(s->submit(request(prompt(6), 5), late.fn()).ok());
+    s->shutdown();
+  }
 }
 
 // Seven requests on two slots: the rest wait in the queue, and every one completes in full.
