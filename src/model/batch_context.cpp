@@ -40,8 +40,7 @@ BatchContext::~BatchContext() = default;
 Result<std::unique_ptr<BatchContext>> BatchContext::create(const Model& model, BatchContextParams params) {
   const ModelConfig& c = model.config();
   if (params.n_seq < 1) return invalid_argument_error("a batch context needs at least one slot, got {}", params.n_seq);
-  if (params.n_ctx_per_seq <= 0)
-    params.n_ctx_per_seq = std::min<int64_t>(c.n_ctx_train > 0 ? c.n_ctx_train : 4096, 4096);
+  if (params.n_ctx_per_seq <= 0) params.n_ctx_per_seq = default_n_ctx(c);
   if (params.n_batch <= 0) params.n_batch = 512;
   params.n_batch = std::min(params.n_batch, params.n_ctx_per_seq * params.n_seq);
   auto impl = std::make_unique<Impl>(model, params);

@@ -35,12 +35,16 @@ Result<ContextSetup> setup_context(const Model& model, std::shared_ptr<backend::
   return s;
 }
 
+int64_t default_n_ctx(const ModelConfig& c) {
+  return std::min<int64_t>(c.n_ctx_train > 0 ? c.n_ctx_train : 4096, 4096);
+}
+
 Context::Context(const Model& model, ContextParams params) : model_(model), params_(params) {}
 Context::~Context() = default;
 
 Result<std::unique_ptr<Context>> Context::create(const Model& model, ContextParams params) {
   const ModelConfig& c = model.config();
-  if (params.n_ctx <= 0) params.n_ctx = std::min<int64_t>(c.n_ctx_train > 0 ? c.n_ctx_train : 4096, 4096);
+  if (params.n_ctx <= 0) params.n_ctx = default_n_ctx(c);
   if (params.n_batch <= 0) params.n_batch = 512;
   params.n_batch = std::min(params.n_batch, params.n_ctx);
   std::unique_ptr<Context> ctx(new Context(model, params));

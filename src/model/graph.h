@@ -35,6 +35,9 @@ struct ContextSetup {
   const Architecture* arch = nullptr;
 };
 Result<ContextSetup> setup_context(const Model& model, std::shared_ptr<backend::Backend> backend, int n_threads);
+// The positions a context (or a BatchContext slot) gets when none are asked for: the model's
+// training context, at most 4096.
+int64_t default_n_ctx(const ModelConfig& c);
 
 // Consecutive tokens [begin, begin + n) of a batch that belong to one sequence, at its positions
 // n_past..n_past+n-1; the sequence's positions are the cache rows from cache_row (its slot).
