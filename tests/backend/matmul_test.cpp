@@ -398,7 +398,7 @@ TEST(PackedWeights, KQuantThreadSplitsAndLevelsGiveTheSameBits) {
 // 64 * hi + lo with both halves in int8 range, at the extremes of the sums too; Q6_K's offsets.
 TEST(PackedWeights, ActivationSumsSplitExactly) {
   tensor::BlockQ8_K blocks[2] = {};
-  const int16_t extremes[] = {2032, 2032, -2032, -2032, 0, -1, 63, 1, -64, 0, 127, -128, -1, -63, 5, -4};
+  const int16_t extremes[] = {2032, 2032, -2032, -2032, -2048, -2048, 63, 1, -64, 0, 127, -128, -1, -63, 5, -4};
   for (int j = 0; j < 16; ++j) {
     blocks[0].bsums[j] = extremes[j];
     blocks[1].bsums[j] = static_cast<int16_t>(100 * j - 777);

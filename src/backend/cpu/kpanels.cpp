@@ -81,7 +81,7 @@ void k_act_sums(const uint8_t* q8k, int64_t nsb, KSums* out) {
   const auto* xb = reinterpret_cast<const BlockQ8_K*>(q8k);
   for (int64_t b = 0; b < nsb; ++b) {
     for (int j = 0; j < 8; ++j) {
-      const int s = xb[b].bsums[2 * j] + xb[b].bsums[2 * j + 1];  // |s| <= 32 * 127 < 64 * 64
+      const int s = xb[b].bsums[2 * j] + xb[b].bsums[2 * j + 1];  // quants in [-128, 127]: -4096 <= s <= 4064
       const int hi = s >= 0 ? s / 64 : -((-s + 63) / 64);         // floor(s / 64)
       out[b].m[(j / 4) * 4 + j % 4] = static_cast<int8_t>(hi);
       out[b].m[8 + (j / 4) * 4 + j % 4] = static_cast<int8_t>(s - 64 * hi);
