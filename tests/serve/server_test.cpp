@@ -89,6 +89,13 @@ TEST_F(ServerTest, HealthAndModels) {
   EXPECT_EQ(models["data"][0]["id"], "tiny");
   EXPECT_EQ(models["data"][0]["object"], "model");
   EXPECT_EQ(models["data"][0]["meta"]["n_ctx_per_slot"], 256);
+  // The paths without /v1, as clients configured with a bare base URL send them.
+  EXPECT_EQ(json::parse(c.Get("/models")->body)["data"][0]["id"], "tiny");
+  auto chat = c.Post("/chat/completions", R"({"messages": [{"role": "user", "content": "Hola"}], "max_tokens": 1})",
+                     "application/json");
+  ASSERT_TRUE(chat);
+  EXPECT_EQ(chat->status, 200);
+  EXPECT_EQ(json::parse(chat->body)["object"], "chat.completion");
 }
 
 TEST_F(ServerTest, TokenizeDetokenize) {
