@@ -74,14 +74,26 @@ struct Gate {
     cv.notify_all();
     cv.wait(lock, [&] { return open; });
   }
-  void wait_reached() {
+  // False after a minute without the worker arriving (a failure, not a hang).
+  [[nodiscard]] bool wait_reached() {
     std::unique_lock lock(mu);
-    cv.wait(lock, [&] { return reached; });
+    return cv.wait_for(lock, 60s, [&] { return reached; });
   }
   void release() {
     std::lock_guard lock(mu);
     open = true;
     cv.notify_all();
+  }
+};
+
+// Declared after a test's events, gates and hooks: on the way out, a failed assertion included,
+// it opens the gate and stops the scheduler while what its callbacks touch is still alive.
+struct StopFirst {
+  Scheduler* s = nullptr;
+  Gate* gate = nullptr;
+  ~StopFirst() {
+    if (gate) gate->release();
+    if (s) s->shutdown(Scheduler::ShutdownMode::cancel);
   }
 };
 
@@ -141,6 +153,7 @@ TEST_F(SchedulerTest, ConcurrentRequestsGenerateWhatEachGeneratesAlone) {
     auto s = make({.n_slots = 3, .prefill_chunk = 64});
     ASSERT_TRUE(s);
     Events ev;
+    StopFirst stop{s.get()};
     ASSERT_TRUE(s->submit(r, ev.fn()).ok());
     ASSERT_TRUE(ev.wait());
     alone.push_back(ev.events);
@@ -149,6 +162,7 @@ TEST_F(SchedulerTest, ConcurrentRequestsGenerateWhatEachGeneratesAlone) {
   auto s = make({.n_slots = 3, .prefill_chunk = 64});
   ASSERT_TRUE(s);
   std::vector<Events> ev(reqs.size());
+  StopFirst stop{s.get()};
   for (size_t i = 0; i < reqs.size(); ++i) ASSERT_TRUE(s->submit(reqs[i], ev[i].fn()).ok());
   for (size_t i = 0; i < reqs.size(); ++i) {
     ASSERT_TRUE(ev[i].wait());
@@ -178,6 +192,7 @@ TEST_F(SchedulerTest, CancellationFreesTheSlot) {
   c.hook = [](const TokenEvent& e) { return e.n_generated < 2; };
   auto ra = request(prompt(5), 1000);
   ra.cancel = flag;
+  StopFirst stop{s.get()};
   ASSERT_TRUE(s->submit(ra, a.fn()).ok());
   ASSERT_TRUE(s->submit(request(prompt(5), 4), b.fn()).ok());
   ASSERT_TRUE(s->submit(request(prompt(5), 1000), c.fn()).ok());
@@ -209,8 +224,9 @@ TEST_F(SchedulerTest, FullQueueRefusesWithResourceExhausted) {
     if (e.n_generated == 1) gate.pass();
     return true;
   };
+  StopFirst stop{s.get(), &gate};
   ASSERT_TRUE(s->submit(request(prompt(4), 3), a.fn()).ok());
-  gate.wait_reached();  // a holds the only slot
+  ASSERT_TRUE(gate.wait_reached());  // a holds the only slot
   ASSERT_TRUE(s->submit(request(prompt(4), 3), b.fn()).ok());
   ASSERT_TRUE(s->submit(request(prompt(4), 3), c.fn()).ok());
   EXPECT_EQ(s->metrics().queue_depth, 2);
@@ -237,6 +253,7 @@ TEST_F(SchedulerTest, DeadlinesEndRequestsWithTimeout) {
   Events past;
   auto r = request(prompt(4), 5);
   r.deadline = std::chrono::steady_clock::now();
+  StopFirst stop{s.get()};
   ASSERT_TRUE(s->submit(r, past.fn()).ok());
   ASSERT_TRUE(past.wait());
   EXPECT_EQ(past.last().finish, FinishReason::timeout);
@@ -249,13 +266,14 @@ TEST_F(SchedulerTest, DeadlinesEndRequestsWithTimeout) {
     return true;
   };
   auto rr = request(prompt(4), 1000);
-  rr.deadline = std::chrono::steady_clock::now() + 300ms;
+  rr.deadline = std::chrono::steady_clock::now() + 2s;  // ample for two tokens
+  StopFirst open{nullptr, &gate};
   ASSERT_TRUE(s->submit(rr, running.fn()).ok());
-  gate.wait_reached();
+  ASSERT_TRUE(gate.wait_reached());
   auto rq = request(prompt(4), 5);
   rq.deadline = std::chrono::steady_clock::now() + 100ms;
   ASSERT_TRUE(s->submit(rq, queued.fn()).ok());
-  std::this_thread::sleep_for(350ms);  // both deadlines pass while the worker is held
+  std::this_thread::sleep_until(*rr.deadline + 50ms);  // both deadlines pass while the worker is held
   gate.release();
   ASSERT_TRUE(running.wait());
   ASSERT_TRUE(queued.wait());
@@ -273,6 +291,7 @@ TEST_F(SchedulerTest, Shutdown) {
     auto s = make({.n_slots = 2});
     ASSERT_TRUE(s);
     std::vector<Events> ev(4);
+    StopFirst stop{s.get()};
     for (auto& e : ev) ASSERT_TRUE(s->submit(request(prompt(6), 5), e.fn()).ok());
     s->shutdown(Scheduler::ShutdownMode::finish);
     for (auto& e : ev) {
@@ -296,8 +315,9 @@ TEST_F(SchedulerTest, Shutdown) {
       if (e.n_generated == 1) gate.pass();
       return true;
     };
+    StopFirst stop{s.get(), &gate};
     ASSERT_TRUE(s->submit(request(prompt(6), 1000), running.fn()).ok());
-    gate.wait_reached();
+    ASSERT_TRUE(gate.wait_reached());
     ASSERT_TRUE(s->submit(request(prompt(6), 1000), queued.fn()).ok());
     // Whether the flag is seen before or after the worker leaves the gate, both end cancelled:
     // the running one holds the only slot until then.
@@ -320,6 +340,7 @@ TEST_F(SchedulerTest, Shutdown) {
       if (e.n_generated == 2) s->shutdown(Scheduler::ShutdownMode::finish);
       return true;
     };
+    StopFirst stop{s.get()};
     ASSERT_TRUE(s->submit(request(prompt(6), 5), ev.fn()).ok());
     ASSERT_TRUE(ev.wait());
     EXPECT_EQ(ev.last().finish, FinishReason::length);
@@ -336,6 +357,7 @@ TEST_F(SchedulerTest, MoreRequestsThanSlotsQueueAndComplete) {
   ASSERT_TRUE(s);
   std::vector<Events> ev(7);
   size_t prompt_tokens = 0;
+  StopFirst stop{s.get()};
   for (size_t i = 0; i < ev.size(); ++i) {
     auto p = prompt(3 + 7 * i);
     prompt_tokens += p.size();
@@ -382,6 +404,7 @@ TEST_F(SchedulerTest, ChunkedPrefillDoesNotStallRunningRequests) {
     if (e.n_generated == 1) a_at_b_first = a_tokens.load();
     return true;
   };
+  StopFirst stop{s.get()};
   ASSERT_TRUE(s->submit(request(prompt(5), 30), a.fn()).ok());
   ASSERT_TRUE(a.wait());
   ASSERT_TRUE(b.wait());
@@ -402,6 +425,7 @@ TEST_F(SchedulerTest, PrefixReuse) {
   auto second = system;
   for (int32_t t : prompt(5)) second.push_back(t);
   Events a;
+  StopFirst stop{s.get()};
   ASSERT_TRUE(s->submit(request(first, 4), a.fn()).ok());
   ASSERT_TRUE(a.wait());
   EXPECT_EQ(a.last().n_cached, 0);
@@ -425,6 +449,7 @@ TEST_F(SchedulerTest, LogprobsMatchTheModelsDistribution) {
   auto r = request(prompt(12), 3);
   r.n_logprobs = 5;
   Events ev;
+  StopFirst stop{s.get()};
   ASSERT_TRUE(s->submit(r, ev.fn()).ok());
   ASSERT_TRUE(ev.wait());
   auto ctx = model::Context::create(*model, {.n_ctx = 128, .n_threads = 1});
@@ -463,6 +488,7 @@ TEST_F(SchedulerTest, LogitsFilter) {
       if (i < 40 || i > 42) l[i] = -INFINITY;
   };
   Events ev, none;
+  StopFirst stop{s.get()};
   ASSERT_TRUE(s->submit(r, ev.fn()).ok());
   r.logits_filter = [](std::span<float> l) { std::fill(l.begin(), l.end(), -INFINITY); };
   ASSERT_TRUE(s->submit(r, none.fn()).ok());
@@ -484,6 +510,7 @@ TEST_F(SchedulerTest, EndOfGenerationStops) {
     if (++calls == 4) std::fill(l.begin(), l.end(), -INFINITY), l[77] = 0.0f;
   };
   Events ev;
+  StopFirst stop{s.get()};
   ASSERT_TRUE(s->submit(r, ev.fn()).ok());
   ASSERT_TRUE(ev.wait());
   EXPECT_EQ(ev.last().finish, FinishReason::stop);
@@ -533,6 +560,7 @@ TEST_F(SchedulerTest, Embeddings) {
     cv.notify_all();
   };
   Events gen;
+  StopFirst stop{s.get()};
   ASSERT_TRUE(s->submit(request(prompt(9), 20), gen.fn()).ok());
   ASSERT_TRUE(s->submit(EmbeddingRequest{.tokens = tokens}, on_done).ok());
   ASSERT_TRUE(s->submit(EmbeddingRequest{.tokens = tokens}, on_done).ok());  // the slot holds it whole
