@@ -1,10 +1,12 @@
 // `fragua convert` against the Hugging Face directories and float64 logits of
 // tests/reference/model/make_hf.py (a plain PyTorch implementation of transformers' Llama and
 // Granite with rotate-half RoPE): the converted GGUF, run by model::Model, reproduces them.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <set>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -246,6 +248,26 @@ TEST(ConvertHfTokenizer, SentencePieceModelAndJsonAgree) {
     EXPECT_EQ(t->encode("casa", true, false).front(), 1);
     EXPECT_EQ(t->spec().chat_template.rfind("{{ bos_token }}", 0), 0u);  // the "default" one
     EXPECT_EQ(t->decode(t->encode(text, false, false)), text);
+  }
+}
+
+// Each piece of a SentencePiece BPE tokenizer.json scores -(rank + 1) of the first merge that makes
+// it, so that merging the highest-scoring piece first is merging by merge rank.
+TEST(ConvertHfTokenizer, JsonMergesBecomeSentencePieceScores) {
+  auto t = load_hf_tokenizer(hf("llama_gqa"), HfTokenizerSource::json, 352);
+  ASSERT_TRUE(t.ok()) << t.error().to_string();
+  const auto j = nlohmann::json::parse(*read_file(hf("llama_gqa/tokenizer.json")));
+  const auto& merges = j["model"]["merges"];
+  ASSERT_GT(merges.size(), 10u);
+  const auto& tokens = t->spec().tokens;
+  std::set<std::string> seen;
+  for (size_t r = 0; r < merges.size(); ++r) {
+    std::string m = merges[r].get<std::string>();
+    const std::string piece = m.erase(m.find(' '), 1);
+    if (!seen.insert(piece).second) continue;
+    const auto id = std::find(tokens.begin(), tokens.end(), piece) - tokens.begin();
+    ASSERT_LT(static_cast<size_t>(id), tokens.size()) << piece;
+    EXPECT_EQ(t->spec().scores.at(static_cast<size_t>(id)), -static_cast<float>(r + 1)) << piece;
   }
 }
 
