@@ -70,15 +70,13 @@ void gemm_panels(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* 
 
 // Q8_0 panels (Q8Panel), rows 8h..8h+7 x C columns: the eight accumulators of dot_q8_0 per row,
 // signed products through |w| x sign(x, w) (exact: pair sums of maddubs stay within 2 * 128 * 127).
+// Blocks b0..b1 of half h, accumulating into acc.
 template <int C>
-void tile_q8panel8(int64_t nb, const uint8_t* panel, int h, const Q8Row* xr, float* y, size_t ys) {
-  __m256 acc[C][8];
-  for (int c = 0; c < C; ++c)
-    for (int l = 0; l < 8; ++l) acc[c][l] = _mm256_setzero_ps();
+void q8panel8_blocks(int64_t b0, int64_t b1, const uint8_t* panel, int h, const Q8Row* xr, __m256 (*acc)[8]) {
   const __m256i bias = _mm256_set1_epi8(static_cast<char>(0x80)), ones = _mm256_set1_epi16(1);
-  for (int64_t b = 0; b < nb; ++b) {
+  for (int64_t b = b0; b < b1; ++b) {
     const uint8_t* blk = panel + b * Q8Panel::bytes;
-    if constexpr (C == 1) prefetch_block(blk, Q8Panel::bytes);
+    if (C == 1 && h == 0) prefetch_block(blk, Q8Panel::bytes);
     const __m256 dw =
         _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + Q8Panel::scales + 16 * h)));
     __m256 d[C];
@@ -93,6 +91,10 @@ void tile_q8panel8(int64_t nb, const uint8_t* panel, int h, const Q8Row* xr, flo
       }
     }
   }
+}
+
+template <int C>
+void store_q8panel8(__m256 (*acc)[8], float* y, size_t ys) {
   for (int c = 0; c < C; ++c) {
     const __m256* a = acc[c];
     _mm256_storeu_ps(y + c * ys, _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a[4], a[0]), _mm256_add_ps(a[6], a[2])),
@@ -100,12 +102,22 @@ void tile_q8panel8(int64_t nb, const uint8_t* panel, int h, const Q8Row* xr, flo
   }
 }
 
+// Half by half; for one column (matrix-vector) both halves go through each run of 32 blocks
+// (17 KiB, still in L1 for the second half) so that the panel streams from memory once: both
+// halves' sixteen accumulators do not fit in the sixteen AVX2 registers.
 struct Q8Panel8x2 {
   template <int C>
   struct T {
     static void run(int64_t nb, const uint8_t* panel, const Q8Row* xr, float* y, size_t ys) {
-      tile_q8panel8<C>(nb, panel, 0, xr, y, ys);
-      tile_q8panel8<C>(nb, panel, 1, xr, y + 8, ys);
+      __m256 acc[2][C][8];
+      for (int h = 0; h < 2; ++h)
+        for (int c = 0; c < C; ++c)
+          for (int l = 0; l < 8; ++l) acc[h][c][l] = _mm256_setzero_ps();
+      const int64_t run = C == 1 ? 32 : nb;
+      for (int64_t b0 = 0; b0 < nb; b0 += run)
+        for (int h = 0; h < 2; ++h) q8panel8_blocks<C>(b0, std::min(nb, b0 + run), panel, h, xr, acc[h]);
+      store_q8panel8<C>(acc[0], y, ys);
+      store_q8panel8<C>(acc[1], y + 8, ys);
     }
   };
 };
