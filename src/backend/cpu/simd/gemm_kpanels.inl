@@ -4,7 +4,8 @@
 // AVX-512, 8 rows per maddubs/madd pair on AVX2), its 6-bit scale one integer multiply per lane,
 // the minima one dot of the rows' minima against the activation sums (KSums), and the f16
 // super-block scales one conversion and FMA per 256 values for 16 rows; no horizontal sums.
-// 256-bit kernels (a half panel of 8 rows at a time) first, then with FRAGUA_VNNI the 512-bit ones.
+// 256-bit kernels (rows 0..7, then 8..15, of each panel block) first, then with FRAGUA_VNNI the
+// 512-bit ones.
 
 // Byte t (0..3) of every 32-bit lane, zero-extended (lane_byte) or sign-extended (lane_sbyte).
 template <int t>
