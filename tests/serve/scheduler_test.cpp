@@ -414,6 +414,46 @@ TEST_F(SchedulerTest, ChunkedPrefillDoesNotStallRunningRequests) {
   EXPECT_EQ(b.last().n_generated, 3);
 }
 
+// Submissions, cancellations and metrics from several threads at once: every accepted request
+// gets exactly one final event, and the counters add up.
+TEST_F(SchedulerTest, ManyThreadsSubmitAndCancel) {
+  std::vector<std::vector<int32_t>> prompts;
+  for (int i = 0; i < 24; ++i) prompts.push_back(prompt(2 + i % 9));
+  std::vector<Events> ev(prompts.size());
+  std::vector<std::shared_ptr<std::atomic<bool>>> flags(prompts.size());
+  for (auto& f : flags) f = std::make_shared<std::atomic<bool>>(false);
+  auto s = make({.n_slots = 3, .prefill_chunk = 4, .max_queue = 64});
+  ASSERT_TRUE(s);
+  StopFirst stop{s.get()};
+  std::atomic<int> accepted{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (size_t i = static_cast<size_t>(t); i < prompts.size(); i += 4) {
+        auto r = request(prompts[i], 3 + static_cast<int32_t>(i % 5), i);
+        r.cancel = flags[i];
+        if (s->submit(r, ev[i].fn()).ok()) ++accepted;
+        if (i % 3 == 0) flags[i]->store(true);  // cancelled queued, running or never started
+        (void)s->metrics();
+      }
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(accepted.load(), static_cast<int>(prompts.size()));
+  for (auto& e : ev) {
+    ASSERT_TRUE(e.wait());
+    size_t finals = 0;
+    for (const auto& x : e.events) finals += x.finish != FinishReason::none ? 1 : 0;
+    EXPECT_EQ(finals, 1u);
+  }
+  s->shutdown();
+  const SchedulerMetrics m = s->metrics();
+  EXPECT_EQ(m.submitted, prompts.size());
+  EXPECT_EQ(m.finished_stop + m.finished_length + m.finished_cancelled + m.finished_timeout + m.finished_error,
+            prompts.size());
+  EXPECT_GE(m.finished_cancelled, 1u);
+  EXPECT_EQ(m.active_slots, 0);
+}
+
 // A prompt sharing a prefix with what a free slot holds goes to that slot and evaluates only the
 // rest; the same prompt again evaluates only its last token.
 TEST_F(SchedulerTest, PrefixReuse) {
