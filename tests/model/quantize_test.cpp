@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "format/gguf_split_fixture.h"
 #include "fragua/base/file.h"
 #include "fragua/format/gguf.h"
 #include "fragua/model/model.h"
@@ -143,6 +144,30 @@ INSTANTIATE_TEST_SUITE_P(Types, QuantizeEachType,
                                            TypeCase{"Q4_K_M", DType::q4_k, 0.25}, TypeCase{"Q5_K_S", DType::q5_k, 0.16},
                                            TypeCase{"Q5_K_M", DType::q5_k, 0.15}, TypeCase{"Q6_K", DType::q6_k, 0.08}),
                          [](const auto& info) { return std::string(info.param.name); });
+
+// A split input (gguf-split parts) is read whole and written as one file: the same bytes as from
+// the unsplit model, with no split.* key left to send a loader looking for parts.
+TEST_F(Quantize, SplitInputBecomesOneFile) {
+  auto whole = format::GgufFile::open(f16_);
+  ASSERT_TRUE(whole.ok());
+  auto parts = test::write_gguf_split(*whole, dir_.path() + "/split", 3);
+  ASSERT_TRUE(parts.ok()) << parts.error().message();
+  const std::string from_whole = dir_.path() + "/w.gguf", from_split = dir_.path() + "/s.gguf";
+  ASSERT_TRUE(quantize_model(f16_, from_whole, options("Q8_0")).ok());
+  auto r = quantize_model(parts->at(0), from_split, options("Q8_0"));
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  auto a = format::GgufFile::open(from_whole), b = format::GgufFile::open(from_split);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(b->part_paths().size(), 1u);
+  for (const char* key : {"split.no", "split.count", "split.tensors.count"}) EXPECT_EQ(b->find(key), nullptr) << key;
+  ASSERT_EQ(a->tensors().size(), b->tensors().size());
+  for (const auto& t : a->tensors()) {
+    const auto* u = b->find_tensor(t.name);
+    ASSERT_NE(u, nullptr) << t.name;
+    ASSERT_EQ(u->n_bytes, t.n_bytes);
+    EXPECT_EQ(std::memcmp(u->data, t.data, t.n_bytes), 0) << t.name;
+  }
+}
 
 TEST_F(Quantize, RowsThatAreNotWholeSuperBlocksFallBack) {
   RandomModelSpec s = quant_spec();
