@@ -1,7 +1,7 @@
 // libFuzzer target: request bodies of `fragua serve` (serve/openai.h). The first byte picks the
-// endpoint (0 chat, 1 completions, 2 tokenize, 3 detokenize); the rest is the body. Accepted
-// requests must hold only in-range values; refused ones must give an error body that is valid
-// JSON with a 4xx status. The body is also streamed through TextStream in uneven pieces with a
+// endpoint (0 chat, 1 completions, 2 tokenize, 3 detokenize, 4 embeddings); the rest is the
+// body. Accepted requests must hold only in-range values; refused ones must give an error body
+// that is valid JSON with a 4xx status. The body is also streamed through TextStream in uneven pieces with a
 // stop string taken from its start: what comes out must be valid UTF-8 and must not contain the
 // stop string.
 #include <cstdint>
@@ -68,7 +68,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const std::string_view body(reinterpret_cast<const char*>(data) + 1, size - 1);
   RequestFault fault;
-  switch (data[0] % 4) {
+  switch (data[0] % 5) {
     case 0: {
       auto r = parse_chat_request(body, &fault);
       check_error(r, fault);
@@ -93,6 +93,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 2:
       check_error(parse_tokenize_request(body, &fault), fault);
       break;
+    case 4: {
+      auto r = parse_embeddings_request(body, &fault);
+      check_error(r, fault);
+      if (r.ok() && (r->inputs.empty() || r->inputs.size() > static_cast<size_t>(kMaxEmbeddingInputs))) std::abort();
+      break;
+    }
     default: {
       auto r = parse_detokenize_request(body, &fault);
       check_error(r, fault);

@@ -25,6 +25,7 @@ struct Opts {
   double timeout_s = 600;
   size_t max_body_bytes = 8u << 20;
   std::vector<std::string> api_keys;
+  bool embeddings = false;
 };
 
 // serve.yaml first, then each flag given on the command line over it.
@@ -43,6 +44,7 @@ serve::ServerOptions options(const Opts& o, const CLI::App& cmd) {
   if (given("--timeout")) s.request_timeout_s = o.timeout_s;
   if (given("--max-body-bytes")) s.max_body_bytes = o.max_body_bytes;
   if (given("--api-key")) s.api_keys = o.api_keys;
+  if (given("--embeddings")) s.scheduler.embeddings = true;
   if (given("--model-name")) s.model_name = o.model_name;
   if (given("--template")) s.chat_template = o.chat_template;
   if (given("--chat-template-file")) s.chat_template = check(tokenize::read_chat_template_file(o.chat_template_file));
@@ -113,6 +115,8 @@ void setup(CLI::App& root) {
   cmd->add_option("-c,--ctx", o->n_ctx, "Context per slot (default: min(training context, 4096))");
   add_threads_flag(*cmd, o->threads);
   cmd->add_option("--api-key", o->api_keys, "Accepted Bearer key (repeatable; none: open)");
+  cmd->add_flag("--embeddings", o->embeddings,
+                "Serve /v1/embeddings (each slot keeps n_embd floats per position for it)");
   cmd->add_option("--config", o->config, "serve.yaml with these options; flags override it");
   cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer (GGUF or tokenizer.json) when the model has none");
   cmd->add_option("--template", o->chat_template, "Chat template name or Jinja text (default: the model's)");

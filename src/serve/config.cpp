@@ -68,12 +68,14 @@ Status parse_server_config(std::string_view yaml, std::string_view origin, Serve
       o.model_name = FRAGUA_TRY(value<std::string>(v, origin, key));
     } else if (key == "chat_template") {
       o.chat_template = FRAGUA_TRY(value<std::string>(v, origin, key));
+    } else if (key == "embeddings") {
+      o.scheduler.embeddings = FRAGUA_TRY(value<bool>(v, origin, key));
     } else if (key == "timeout_s") {
       o.request_timeout_s = FRAGUA_TRY(ranged<double>(v, origin, key, 0.0, 1e7));
     } else {
       return invalid_argument_error(
           "{}: line {}: unknown key '{}' (expected host, port, parallel, ctx, threads, max_queue, api_keys, "
-          "max_body_bytes, model_name, chat_template, timeout_s)",
+          "max_body_bytes, model_name, chat_template, timeout_s, embeddings)",
           origin, kv.first.Mark().line + 1, key);
     }
   }

@@ -415,23 +415,24 @@ Result<std::vector<int32_t>> get_ids(const json& v, const std::string& param, Re
   return ids_of(v);
 }
 
-// prompt: a string, a list of strings, a list of token ids, or a list of lists of token ids.
-Result<std::vector<CompletionPrompt>> get_prompts(const json& v, RequestFault* fault) {
+// `name` (completions' prompt, embeddings' input): a string, a list of strings, a list of token
+// ids, or a list of lists of token ids.
+Result<std::vector<CompletionPrompt>> get_prompts(const json& v, const std::string& name, RequestFault* fault) {
   std::vector<CompletionPrompt> out;
   if (v.is_string()) {
     out.push_back({v.get<std::string>(), {}, false});
     return out;
   }
   if (!v.is_array() || v.empty())
-    return fail(fault, "prompt", v.is_array() ? kValue : kType,
-                "'prompt' must be a string, a non-empty list of strings or a list of token ids, found {}",
+    return fail(fault, name, v.is_array() ? kValue : kType,
+                "'{}' must be a string, a non-empty list of strings or a list of token ids, found {}", name,
                 json_preview(v));
   if (v[0].is_number()) {
-    out.push_back({{}, FRAGUA_TRY(get_ids(v, "prompt", fault)), true});
+    out.push_back({{}, FRAGUA_TRY(get_ids(v, name, fault)), true});
     return out;
   }
   for (size_t i = 0; i < v.size(); ++i) {
-    const std::string param = fmt::format("prompt[{}]", i);
+    const std::string param = fmt::format("{}[{}]", name, i);
     if (v[i].is_string()) {
       out.push_back({v[i].get<std::string>(), {}, false});
     } else if (v[i].is_array()) {
@@ -498,7 +499,7 @@ Result<CompletionRequest> parse_completion_request(std::string_view body, Reques
   for (const auto& [key, v] : doc.items()) {
     if (FRAGUA_TRY(sampling_field(key, v, r.sampling, /*chat=*/false, alias, fault))) continue;
     if (key == "prompt") {
-      r.prompts = FRAGUA_TRY(get_prompts(v, fault));
+      r.prompts = FRAGUA_TRY(get_prompts(v, key, fault));
     } else if (key == "echo") {
       if (!v.is_null() && FRAGUA_TRY(get_bool(v, key, fault)))
         return fail(fault, key, kUnsupported, "'echo' is not supported yet");
@@ -517,6 +518,35 @@ Result<CompletionRequest> parse_completion_request(std::string_view body, Reques
     return fail(fault, "prompt", kValue, "{} prompts times n = {} is more than {} choices", r.prompts.size(),
                 r.sampling.n, kMaxChoices);
   FRAGUA_TRY(finish_sampling(doc, r.sampling, false, alias, fault));
+  return r;
+}
+
+Result<EmbeddingsRequest> parse_embeddings_request(std::string_view body, RequestFault* fault) {
+  const json doc = FRAGUA_TRY(parse_body(body, fault));
+  EmbeddingsRequest r;
+  for (const auto& [key, v] : doc.items()) {
+    if (key == "input") {
+      r.inputs = FRAGUA_TRY(get_prompts(v, key, fault));
+      if (r.inputs.size() > static_cast<size_t>(kMaxEmbeddingInputs))
+        return fail(fault, key, kValue, "'input' holds {} items; at most {} are allowed", r.inputs.size(),
+                    kMaxEmbeddingInputs);
+    } else if (key == "model") {
+      r.model = FRAGUA_TRY(get_string(v, key, fault));
+    } else if (key == "encoding_format") {
+      if (v.is_null()) continue;
+      const std::string f = FRAGUA_TRY(get_string(v, key, fault));
+      if (f != "float" && f != "base64")
+        return fail(fault, key, kValue, "'encoding_format' must be 'float' or 'base64', found '{}'", f);
+      r.base64 = f == "base64";
+    } else if (key == "dimensions") {
+      if (!v.is_null()) return fail(fault, key, kUnsupported, "'dimensions' is not supported (the model's own size)");
+    } else if (key == "user") {
+      if (!v.is_null()) FRAGUA_TRY(get_string(v, key, fault));
+    } else {
+      return fail(fault, key, kUnknown, "unrecognized request argument '{}'", key);
+    }
+  }
+  if (!doc.contains("input")) return fail(fault, "input", kMissing, "'input' is required");
   return r;
 }
 

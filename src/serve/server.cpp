@@ -18,13 +18,14 @@ bool same_key(std::string_view a, std::string_view b) {
 // The metric label of a path: the endpoints by name, anything else as "other" (a scan of random
 // paths must not grow the label set without bound).
 std::string endpoint_label(const std::string& path) {
-  static const char* known[] = {"/v1/chat/completions", "/v1/completions", "/v1/models", "/tokenize",
+  static const char* known[] = {"/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/models", "/tokenize",
                                 "/detokenize",          "/health",         "/metrics"};
   for (const char* k : known)
     if (path == k) return k;
   if (path == "/chat/completions") return "/v1/chat/completions";
   if (path == "/completions") return "/v1/completions";
   if (path == "/models") return "/v1/models";
+  if (path == "/embeddings") return "/v1/embeddings";
   return "other";
 }
 
@@ -138,6 +139,9 @@ void Server::Impl::routes() {
   });
   http.Post("/(v1/)?completions", [this](const httplib::Request& req, httplib::Response& res) {
     if (check_ready(res)) handle_completion(req, res);
+  });
+  http.Post("/(v1/)?embeddings", [this](const httplib::Request& req, httplib::Response& res) {
+    if (check_ready(res)) handle_embeddings(req, res);
   });
 }
 

@@ -50,6 +50,7 @@ struct Server::Impl {
   void handle_detokenize(const httplib::Request& req, httplib::Response& res) const;
   void handle_chat(const httplib::Request& req, httplib::Response& res);
   void handle_completion(const httplib::Request& req, httplib::Response& res);
+  void handle_embeddings(const httplib::Request& req, httplib::Response& res);
 };
 
 }  // namespace fragua::serve

@@ -264,6 +264,42 @@ TEST(OpenAiCompletion, RefusesEachBadField) {
   for (const Bad& b : cases) expect_refused(b, /*chat=*/false);
 }
 
+TEST(OpenAiEmbeddings, ReadsAndRefuses) {
+  auto r =
+      parse_embeddings_request(R"({"input": ["a", [1, 2]], "model": "m", "encoding_format": "base64", "user": "u"})");
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  ASSERT_EQ(r->inputs.size(), 2u);
+  EXPECT_EQ(r->inputs[0].text, "a");
+  EXPECT_EQ(r->inputs[1].ids, (std::vector<int32_t>{1, 2}));
+  EXPECT_TRUE(r->base64);
+  EXPECT_EQ(r->model, "m");
+  struct Case {
+    const char* body;
+    const char* param;
+    const char* code;
+  };
+  const Case cases[] = {{"{}", "input", "missing_required_parameter"},
+                        {R"({"input": 3})", "input", "invalid_type"},
+                        {R"({"input": []})", "input", "invalid_value"},
+                        {R"({"input": ["a", 3]})", "input[1]", "invalid_type"},
+                        {R"({"input": "a", "encoding_format": "int8"})", "encoding_format", "invalid_value"},
+                        {R"({"input": "a", "dimensions": 4})", "dimensions", "not_supported"},
+                        {R"({"input": "a", "n": 2})", "n", "unknown_parameter"}};
+  for (const Case& c : cases) {
+    RequestFault fault;
+    auto e = parse_embeddings_request(c.body, &fault);
+    ASSERT_FALSE(e.ok()) << c.body;
+    EXPECT_EQ(fault.param, c.param) << c.body;
+    EXPECT_EQ(fault.code, c.code) << c.body;
+  }
+  std::string many = R"({"input": [)";
+  for (int i = 0; i <= kMaxEmbeddingInputs; ++i) many += (i ? ",\"x\"" : "\"x\"");
+  many += "]}";
+  RequestFault fault;
+  EXPECT_FALSE(parse_embeddings_request(many, &fault).ok());
+  EXPECT_EQ(fault.code, "invalid_value");
+}
+
 TEST(OpenAiTokenize, ReadsAndRefuses) {
   auto t = parse_tokenize_request(R"({"content": "hola", "add_special": true, "with_pieces": true})");
   ASSERT_TRUE(t.ok());

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstring>
 #include <thread>
 
 #include "fragua/base/log.h"
@@ -22,7 +23,9 @@ class ServerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     files_ = write_model_files(512).release();
-    auto s = Server::create(tiny_options());
+    ServerOptions o = tiny_options();
+    o.scheduler.embeddings = true;
+    auto s = Server::create(o);
     ASSERT_TRUE(s.ok()) << s.error().to_string();
     server_ = s->release();
     ASSERT_TRUE(server_->start().ok());
@@ -317,6 +320,61 @@ TEST_F(ServerTest, Logprobs) {
   EXPECT_EQ(text, c["choices"][0]["text"]);
 }
 
+// Float32s from RFC 4648 base64 (OpenAI's encoding_format "base64").
+std::vector<float> floats_from_base64(const std::string& s) {
+  auto val = [](char c) -> uint32_t {
+    if (c >= 'A' && c <= 'Z') return static_cast<uint32_t>(c - 'A');
+    if (c >= 'a' && c <= 'z') return static_cast<uint32_t>(c - 'a' + 26);
+    if (c >= '0' && c <= '9') return static_cast<uint32_t>(c - '0' + 52);
+    return c == '+' ? 62u : 63u;
+  };
+  std::string bytes;
+  for (size_t i = 0; i + 4 <= s.size(); i += 4) {
+    uint32_t w = 0;
+    int pad = 0;
+    for (size_t k = 0; k < 4; ++k) {
+      w <<= 6;
+      if (s[i + k] == '=')
+        ++pad;
+      else
+        w |= val(s[i + k]);
+    }
+    for (int k = 0; k < 3 - pad; ++k) bytes += static_cast<char>((w >> (16 - 8 * k)) & 0xFF);
+  }
+  std::vector<float> out(bytes.size() / sizeof(float));
+  std::memcpy(out.data(), bytes.data(), out.size() * sizeof(float));
+  return out;
+}
+
+TEST_F(ServerTest, Embeddings) {
+  json r = post("/v1/embeddings", {{"input", {"Bon dia", "Kaixo", "Bon dia"}}, {"model", "tiny"}});
+  EXPECT_EQ(r["object"], "list");
+  ASSERT_EQ(r["data"].size(), 3u);
+  std::vector<std::vector<float>> v;
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(r["data"][i]["object"], "embedding");
+    EXPECT_EQ(r["data"][i]["index"], i);
+    v.push_back(r["data"][i]["embedding"].get<std::vector<float>>());
+    ASSERT_EQ(v.back().size(), 32u);  // n_embd
+    double norm = 0;
+    for (float x : v.back()) norm += static_cast<double>(x) * x;
+    EXPECT_NEAR(norm, 1.0, 1e-4);
+  }
+  EXPECT_EQ(v[0], v[2]);  // the same text, the same vector (the second from the slot's cache)
+  EXPECT_NE(v[0], v[1]);
+  // usage: BOS + 7 characters, BOS + 5, BOS + 7
+  EXPECT_EQ(r["usage"]["prompt_tokens"], 8 + 6 + 8);
+  json b = post("/v1/embeddings", {{"input", "Kaixo"}, {"encoding_format", "base64"}});
+  EXPECT_EQ(floats_from_base64(b["data"][0]["embedding"].get<std::string>()), v[1]);
+  json ids = post("/v1/embeddings", {{"input", {1, 40, 41}}});
+  EXPECT_EQ(ids["usage"]["prompt_tokens"], 3);
+  EXPECT_EQ(post("/v1/embeddings", {{"input", {1, 99999}}}, 400)["error"]["code"], "invalid_value");
+  EXPECT_EQ(post("/v1/embeddings", {{"input", std::string(600, 'a')}}, 400)["error"]["code"],
+            "context_length_exceeded");
+  EXPECT_EQ(post("/v1/embeddings", {{"input", "a"}, {"dimensions", 8}}, 400)["error"]["code"], "not_supported");
+  expect_alive();
+}
+
 TEST_F(ServerTest, ErrorsKeepTheServerUp) {
   auto code_of = [](const std::string& body) { return json::parse(body)["error"]["code"]; };
   const std::string user = R"("messages": [{"role": "user", "content": "Hola"}])";
@@ -532,6 +590,11 @@ TEST(ServerTemplateTest, ToolsReachTheTemplate) {
   ASSERT_EQ(with_tools->status, 200) << with_tools->body;
   EXPECT_EQ(json::parse(with_tools->body)["usage"]["prompt_tokens"].get<int>(),
             json::parse(plain->body)["usage"]["prompt_tokens"].get<int>() + 5);  // "temps"
+  // Without --embeddings the endpoint says how to turn it on.
+  auto emb = c.Post("/v1/embeddings", R"({"input": "Hola"})", "application/json");
+  ASSERT_TRUE(emb);
+  EXPECT_EQ(emb->status, 400);
+  EXPECT_NE(json::parse(emb->body)["error"]["message"].get<std::string>().find("--embeddings"), std::string::npos);
 }
 
 // A generation past --timeout ends with a timeout: a 504 before its first token, or a last

@@ -71,6 +71,14 @@ struct CompletionRequest {
   std::vector<CompletionPrompt> prompts;  // choices are numbered prompt-major: i * n + j
 };
 
+// POST /v1/embeddings: one vector per input (a string or token ids, as completions' prompt).
+inline constexpr int32_t kMaxEmbeddingInputs = 256;
+struct EmbeddingsRequest {
+  std::string model;
+  std::vector<CompletionPrompt> inputs;
+  bool base64 = false;  // encoding_format "base64": little-endian float32s, base64 (RFC 4648)
+};
+
 // POST /tokenize {"content": "...", "add_special": false, "with_pieces": false} and
 // POST /detokenize {"tokens": [1, 2]} (llama.cpp server's shapes).
 struct TokenizeRequest {
@@ -86,6 +94,7 @@ struct DetokenizeRequest {
 // a valid field this server does not implement yet.
 Result<ChatRequest> parse_chat_request(std::string_view body, RequestFault* fault = nullptr);
 Result<CompletionRequest> parse_completion_request(std::string_view body, RequestFault* fault = nullptr);
+Result<EmbeddingsRequest> parse_embeddings_request(std::string_view body, RequestFault* fault = nullptr);
 Result<TokenizeRequest> parse_tokenize_request(std::string_view body, RequestFault* fault = nullptr);
 Result<DetokenizeRequest> parse_detokenize_request(std::string_view body, RequestFault* fault = nullptr);
 

@@ -35,7 +35,7 @@ struct ServerOptions {
 };
 
 // The options as a YAML file (serve.yaml): keys host, port, parallel, ctx, threads, api_keys
-// (a list), max_body_bytes, model_name, chat_template, timeout_s, max_queue. Unknown keys and
+// (a list), max_body_bytes, model_name, chat_template, timeout_s, max_queue, embeddings. Unknown keys and
 // wrong types are errors naming the file and the key. Fields absent from the file keep their
 // value in `options`.
 Status read_server_config(const std::string& path, ServerOptions& options, Env& env = Env::posix());
