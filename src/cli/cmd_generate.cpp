@@ -38,7 +38,7 @@ class TerminalOutput {
  public:
   std::string feed(std::string_view s) {
     held_.append(s);
-    size_t keep = incomplete_tail(held_);
+    size_t keep = utf8::incomplete_suffix(held_);
     std::string out = terminal_safe(std::string_view(held_).substr(0, held_.size() - keep), true);
     held_.erase(0, held_.size() - keep);
     return out;
@@ -50,16 +50,6 @@ class TerminalOutput {
   }
 
  private:
-  // Bytes at the end that start a multi-byte sequence still missing its continuation bytes.
-  static size_t incomplete_tail(std::string_view s) {
-    for (size_t k = 1; k <= 3 && k <= s.size(); ++k) {
-      const auto c = static_cast<uint8_t>(s[s.size() - k]);
-      if ((c & 0xC0) == 0x80) continue;  // a continuation byte: look further back
-      const size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-      return need > k ? k : 0;
-    }
-    return 0;
-  }
   std::string held_;
 };
 
