@@ -23,6 +23,8 @@ import subprocess
 import sys
 import tempfile
 
+import fragua_bench  # noqa: E402  (bench/ is the script's directory, first on sys.path)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CACHE = os.environ.get("FRAGUA_BENCH_CACHE", os.path.expanduser("~/.cache/fragua-bench"))
 BIN = os.path.join(CACHE, "llama.cpp", "build", "bin")
@@ -33,13 +35,7 @@ MODELS = [("llama_gqa (tokenizer.model)", "llama_gqa", "model"), ("llama_gqa (to
 
 
 def fragua_bin():
-    if os.environ.get("FRAGUA"):
-        return os.environ["FRAGUA"]
-    for preset in ("release", "asan"):
-        p = os.path.join(ROOT, "build", preset, "fragua")
-        if os.path.exists(p):
-            return p
-    sys.exit("convert_llama_cpp.py: no fragua binary (set FRAGUA)")
+    return fragua_bench.fragua_bin("convert_llama_cpp.py")
 
 
 def run(cmd):

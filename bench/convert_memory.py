@@ -27,6 +27,8 @@ import sys
 import tempfile
 import time
 
+import fragua_bench  # noqa: E402  (bench/ is the script's directory, first on sys.path)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOKENIZER = os.path.join(ROOT, "tests", "reference", "model", "hf", "granite_tied", "tokenizer.json")
 # 64 BF16 values (the top halves of f32 values in [-0.5, 0.5)), repeated.
@@ -34,13 +36,7 @@ PATTERN = b"".join(struct.pack("<f", (i * 37 % 64 - 32) / 64.0)[2:] for i in ran
 
 
 def fragua_bin():
-    if os.environ.get("FRAGUA"):
-        return os.environ["FRAGUA"]
-    for preset in ("release", "asan"):
-        p = os.path.join(ROOT, "build", preset, "fragua")
-        if os.path.exists(p):
-            return p
-    sys.exit("convert_memory.py: no fragua binary (set FRAGUA)")
+    return fragua_bench.fragua_bin("convert_memory.py")
 
 
 def shapes(layers, width, ff, vocab):

@@ -19,19 +19,15 @@ import sys
 import tempfile
 import time
 
+import fragua_bench  # noqa: E402  (bench/ is the script's directory, first on sys.path)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CACHE = os.environ.get("FRAGUA_BENCH_CACHE", os.path.expanduser("~/.cache/fragua-bench"))
 LANGS = ["es", "ca", "eu", "gl"]
 
 
 def fragua_bin():
-    if os.environ.get("FRAGUA"):
-        return os.environ["FRAGUA"]
-    for preset in ("release", "asan"):
-        p = os.path.join(ROOT, "build", preset, "fragua")
-        if os.path.exists(p):
-            return p
-    sys.exit("imatrix.py: no fragua binary (set FRAGUA)")
+    return fragua_bench.fragua_bin("imatrix.py")
 
 
 def llama_imatrix():

@@ -27,6 +27,8 @@ import sys
 import tempfile
 import time
 
+import fragua_bench  # noqa: E402  (bench/ is the script's directory, first on sys.path)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "reference", "tensor"))
 from llama_quantize_ref import read_tensor_table  # noqa: E402
@@ -38,13 +40,7 @@ BLOCKS = {0: (1, 4), 1: (1, 2), 30: (1, 2), 2: (32, 18), 3: (32, 20), 6: (32, 22
 
 
 def fragua_bin():
-    if os.environ.get("FRAGUA"):
-        return os.environ["FRAGUA"]
-    for preset in ("release", "asan"):
-        p = os.path.join(ROOT, "build", preset, "fragua")
-        if os.path.exists(p):
-            return p
-    sys.exit("quantize.py: no fragua binary (set FRAGUA)")
+    return fragua_bench.fragua_bin("quantize.py")
 
 
 def timed(cmd):
