@@ -107,6 +107,10 @@ struct Scheduler::Impl {
   void drop_queued(Job& job, FinishReason reason);
   void record(std::vector<double> LatencySamples::*which, double seconds);
   void count_finish(FinishReason reason);
+  // What both kinds of request check before they queue: token ids in the vocabulary, a length a
+  // slot holds. `what` names the input in messages ("prompt", "input").
+  Status check_tokens(std::span<const int32_t> t, std::string_view what) const;
+  Result<uint64_t> enqueue(Job job);
 };
 
 namespace {
@@ -468,18 +472,42 @@ Result<std::unique_ptr<Scheduler>> Scheduler::create(const model::Model& model, 
   return std::unique_ptr<Scheduler>(new Scheduler(std::move(impl)));
 }
 
+Status Scheduler::Impl::check_tokens(std::span<const int32_t> t, std::string_view what) const {
+  const int64_t n_vocab = model.config().n_vocab;
+  if (t.empty()) return invalid_argument_error("the {} is empty", what);
+  for (size_t i = 0; i < t.size(); ++i)
+    if (t[i] < 0 || t[i] >= n_vocab)
+      return invalid_argument_error("{} token {} at index {} is outside the vocabulary (0..{})", what, t[i], i,
+                                    n_vocab - 1);
+  if (static_cast<int64_t>(t.size()) > params.n_ctx_per_seq)
+    return invalid_argument_error("the {} has {} tokens; a slot holds {}", what, t.size(), params.n_ctx_per_seq);
+  return {};
+}
+
+Result<uint64_t> Scheduler::Impl::enqueue(Job job) {
+  job.submitted = Clock::now();
+  std::lock_guard lock(mu);
+  if (stopping) {
+    ++counters.rejected;
+    return resource_exhausted_error("the server is shutting down");
+  }
+  if (queue.size() >= params.max_queue) {
+    ++counters.rejected;
+    return resource_exhausted_error("the request queue is full ({} waiting)", queue.size());
+  }
+  job.id = next_id++;
+  const uint64_t id = job.id;
+  queue.push_back(std::move(job));
+  ++counters.submitted;
+  counters.queue_depth = static_cast<int64_t>(queue.size());
+  wake.notify_one();
+  return id;
+}
+
 Result<uint64_t> Scheduler::submit(GenerationRequest request, EventFn on_event) {
   Impl& m = *impl_;
-  const int64_t n_vocab = m.model.config().n_vocab;
-  const auto& p = request.prompt;
   if (!on_event) return invalid_argument_error("submit: no event callback");
-  if (p.empty()) return invalid_argument_error("the prompt is empty");
-  for (size_t i = 0; i < p.size(); ++i)
-    if (p[i] < 0 || p[i] >= n_vocab)
-      return invalid_argument_error("prompt token {} at index {} is outside the vocabulary (0..{})", p[i], i,
-                                    n_vocab - 1);
-  if (static_cast<int64_t>(p.size()) > m.params.n_ctx_per_seq)
-    return invalid_argument_error("the prompt has {} tokens; a slot holds {}", p.size(), m.params.n_ctx_per_seq);
+  FRAGUA_TRY(m.check_tokens(request.prompt, "prompt"));
   if (request.max_tokens < 1)
     return invalid_argument_error("max_tokens must be at least 1, got {}", request.max_tokens);
   if (request.n_logprobs < 0 || request.n_logprobs > kMaxLogprobs)
@@ -488,57 +516,19 @@ Result<uint64_t> Scheduler::submit(GenerationRequest request, EventFn on_event) 
   Job job;
   job.gen = std::move(request);
   job.on_event = std::move(on_event);
-  job.submitted = Clock::now();
-  std::lock_guard lock(m.mu);
-  if (m.stopping) {
-    ++m.counters.rejected;
-    return resource_exhausted_error("the server is shutting down");
-  }
-  if (m.queue.size() >= m.params.max_queue) {
-    ++m.counters.rejected;
-    return resource_exhausted_error("the request queue is full ({} waiting)", m.queue.size());
-  }
-  job.id = m.next_id++;
-  const uint64_t id = job.id;
-  m.queue.push_back(std::move(job));
-  ++m.counters.submitted;
-  m.counters.queue_depth = static_cast<int64_t>(m.queue.size());
-  m.wake.notify_one();
-  return id;
+  return m.enqueue(std::move(job));
 }
 
 Status Scheduler::submit(EmbeddingRequest request, EmbeddingFn on_done) {
   Impl& m = *impl_;
-  const int64_t n_vocab = m.model.config().n_vocab;
-  const auto& t = request.tokens;
   if (!on_done) return invalid_argument_error("submit: no completion callback");
   if (!m.params.embeddings) return invalid_argument_error("this scheduler was created without embeddings");
-  if (t.empty()) return invalid_argument_error("the input is empty");
-  for (size_t i = 0; i < t.size(); ++i)
-    if (t[i] < 0 || t[i] >= n_vocab)
-      return invalid_argument_error("input token {} at index {} is outside the vocabulary (0..{})", t[i], i,
-                                    n_vocab - 1);
-  if (static_cast<int64_t>(t.size()) > m.params.n_ctx_per_seq)
-    return invalid_argument_error("the input has {} tokens; a slot holds {}", t.size(), m.params.n_ctx_per_seq);
+  FRAGUA_TRY(m.check_tokens(request.tokens, "input"));
   Job job;
   job.embedding = true;
   job.emb = std::move(request);
   job.on_done = std::move(on_done);
-  job.submitted = Clock::now();
-  std::lock_guard lock(m.mu);
-  if (m.stopping) {
-    ++m.counters.rejected;
-    return resource_exhausted_error("the server is shutting down");
-  }
-  if (m.queue.size() >= m.params.max_queue) {
-    ++m.counters.rejected;
-    return resource_exhausted_error("the request queue is full ({} waiting)", m.queue.size());
-  }
-  job.id = m.next_id++;
-  m.queue.push_back(std::move(job));
-  ++m.counters.submitted;
-  m.counters.queue_depth = static_cast<int64_t>(m.queue.size());
-  m.wake.notify_one();
+  FRAGUA_TRY(m.enqueue(std::move(job)));
   return {};
 }
 
