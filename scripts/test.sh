@@ -10,14 +10,20 @@ fuzz=1
 [ "${1:-}" = "--no-fuzz" ] && fuzz=0
 jobs=$(nproc)
 
+phase_start=$SECONDS
+phase_end() { echo "   ($1: $((SECONDS - phase_start)) s)"; phase_start=$SECONDS; }
+
 "$root/scripts/setup.sh"
+phase_end setup
 
 echo "== build (asan) =="
 cmake --preset asan >/dev/null
 cmake --build --preset asan -j "$jobs"
+phase_end build
 
 echo "== unit tests =="
 ctest --preset asan -j "$jobs"
+phase_end "unit tests"
 
 if [ "$fuzz" = 1 ]; then
   # The asan preset is a clang build whose library carries libFuzzer's coverage hooks
@@ -64,5 +70,6 @@ if [ "$fuzz" = 1 ]; then
     if [ "$rc" = 0 ]; then tail -n 3 "$logs/$name.log"; else tail -n 60 "$logs/$name.log"; failed=1; fi
   done
   [ "$failed" = 0 ] || { echo "scripts/test.sh: a fuzz target failed (its input is under build/asan/<target>-*)" >&2; exit 1; }
+  phase_end fuzz
 fi
-echo "scripts/test.sh: all tests passed"
+echo "scripts/test.sh: all tests passed in $SECONDS s"
