@@ -80,6 +80,9 @@ struct Scheduler::Impl {
   mutable std::mutex mu;  // guards what follows, up to the worker-only state
   std::condition_variable wake;
   std::deque<Job> queue;
+  // Taken out of the queue (cancelled, past their deadline, or shutdown), already counted; the
+  // worker delivers their final events.
+  std::vector<std::pair<Job, FinishReason>> leaving;
   bool stopping = false;
   bool cancel_all = false;
   uint64_t next_id = 1;
@@ -107,6 +110,13 @@ struct Scheduler::Impl {
   void drop_queued(Job& job, FinishReason reason);
   void record(std::vector<double> LatencySamples::*which, double seconds);
   void count_finish(FinishReason reason);
+  void count_finish_locked(FinishReason reason);
+  // Under `mu`: moves the queued requests that are cancelled or past their deadline (all of them
+  // after shutdown(cancel)) to `leaving`, so that they leave the queue as soon as anyone looks at
+  // it (submit, metrics, the worker between steps), not only when the worker is free to; a client
+  // gone while its request waits neither holds a place in a full queue nor shows in queue_depth.
+  // True when it moved any.
+  bool sweep_locked(Clock::time_point now);
   // What both kinds of request check before they queue: token ids in the vocabulary, a length a
   // slot holds. `what` names the input in messages ("prompt", "input").
   Status check_tokens(std::span<const int32_t> t, std::string_view what) const;
@@ -136,6 +146,10 @@ void Scheduler::Impl::record(std::vector<double> LatencySamples::*which, double 
 
 void Scheduler::Impl::count_finish(FinishReason reason) {
   std::lock_guard lock(mu);
+  count_finish_locked(reason);
+}
+
+void Scheduler::Impl::count_finish_locked(FinishReason reason) {
   switch (reason) {
     case FinishReason::stop:
       ++counters.finished_stop;
@@ -157,13 +171,30 @@ void Scheduler::Impl::count_finish(FinishReason reason) {
   }
 }
 
-// A queued job that never ran: its final event (or on_done) with the reason.
+bool Scheduler::Impl::sweep_locked(Clock::time_point now) {
+  bool moved = false;
+  for (auto it = queue.begin(); it != queue.end();) {
+    if (cancel_all || it->cancelled() || it->expired(now)) {
+      const FinishReason why = !cancel_all && it->expired(now) ? FinishReason::timeout : FinishReason::cancelled;
+      if (!it->embedding) count_finish_locked(why);
+      leaving.emplace_back(std::move(*it), why);
+      it = queue.erase(it);
+      moved = true;
+    } else {
+      ++it;
+    }
+  }
+  counters.queue_depth = static_cast<int64_t>(queue.size());
+  return moved;
+}
+
+// A queued job that never ran (counted by sweep_locked): its final event (or on_done) with the
+// reason.
 void Scheduler::Impl::drop_queued(Job& job, FinishReason reason) {
   if (job.embedding) {
     job.on_done(ended(reason));
     return;
   }
-  count_finish(reason);
   TokenEvent e;
   e.request = job.id;
   e.finish = reason;
@@ -209,15 +240,8 @@ bool Scheduler::Impl::admit(Clock::time_point now) {
   bool keep_running = true;
   {
     std::lock_guard lock(mu);
-    for (auto it = queue.begin(); it != queue.end();) {
-      if (cancel_all || it->cancelled() || it->expired(now)) {
-        const FinishReason why = !cancel_all && it->expired(now) ? FinishReason::timeout : FinishReason::cancelled;
-        dropped.emplace_back(std::move(*it), why);
-        it = queue.erase(it);
-      } else {
-        ++it;
-      }
-    }
+    sweep_locked(now);
+    dropped.swap(leaving);
     int64_t free = static_cast<int64_t>(params.n_slots) - active;
     while (free > 0 && !queue.empty()) {
       admitted.push_back(std::move(queue.front()));
@@ -431,7 +455,7 @@ void Scheduler::Impl::run() {
   for (;;) {
     {
       std::unique_lock lock(mu);
-      wake.wait(lock, [&] { return stopping || !queue.empty() || active > 0; });
+      wake.wait(lock, [&] { return stopping || !queue.empty() || active > 0 || !leaving.empty(); });
     }
     if (!admit(Clock::now())) break;
     step_once();
@@ -487,6 +511,7 @@ Status Scheduler::Impl::check_tokens(std::span<const int32_t> t, std::string_vie
 Result<uint64_t> Scheduler::Impl::enqueue(Job job) {
   job.submitted = Clock::now();
   std::lock_guard lock(mu);
+  if (sweep_locked(job.submitted)) wake.notify_one();
   if (stopping) {
     ++counters.rejected;
     return resource_exhausted_error("the server is shutting down");
@@ -549,6 +574,7 @@ void Scheduler::shutdown(ShutdownMode mode) {
 
 SchedulerMetrics Scheduler::metrics() const {
   std::lock_guard lock(impl_->mu);
+  if (impl_->sweep_locked(Clock::now())) impl_->wake.notify_one();
   SchedulerMetrics c = impl_->counters;
   c.queue_depth = static_cast<int64_t>(impl_->queue.size());
   c.active_slots = impl_->active;

@@ -245,6 +245,53 @@ TEST_F(SchedulerTest, FullQueueRefusesWithResourceExhausted) {
   EXPECT_EQ(m.rejected, 1u);
 }
 
+// A queued request whose flag is set leaves the queue at once, counted as cancelled, while the
+// worker is still busy (held here inside the running request's event): metrics() no longer shows
+// it waiting, and its place in a full queue is free for the next submit. Its final event follows
+// when the worker is free.
+TEST_F(SchedulerTest, CancelledWhileQueuedLeavesTheQueueAtOnce) {
+  auto s = make({.n_slots = 1, .max_queue = 1});
+  ASSERT_TRUE(s);
+  Gate gate;
+  Events a, b, c;
+  a.hook = [&](const TokenEvent& e) {
+    if (e.n_generated == 1) gate.pass();
+    return true;
+  };
+  StopFirst stop{s.get(), &gate};
+  ASSERT_TRUE(s->submit(request(prompt(4), 3), a.fn()).ok());
+  ASSERT_TRUE(gate.wait_reached());  // the worker is held inside a's first event
+  auto rb = request(prompt(4), 3);
+  rb.cancel = std::make_shared<std::atomic<bool>>(false);
+  ASSERT_TRUE(s->submit(rb, b.fn()).ok());
+  EXPECT_EQ(s->metrics().queue_depth, 1);
+  EXPECT_EQ(s->submit(request(prompt(4), 3), c.fn()).error().code(), ErrorCode::resource_exhausted);
+
+  rb.cancel->store(true);
+  SchedulerMetrics m = s->metrics();
+  EXPECT_EQ(m.queue_depth, 0);
+  EXPECT_EQ(m.finished_cancelled, 1u);
+  EXPECT_EQ(b.count(), 0u);  // delivered by the worker, which is still held
+  ASSERT_TRUE(s->submit(request(prompt(4), 3), c.fn()).ok());  // the place b held
+  EXPECT_EQ(s->metrics().queue_depth, 1);
+
+  gate.release();
+  ASSERT_TRUE(a.wait());
+  ASSERT_TRUE(b.wait());
+  ASSERT_TRUE(c.wait());
+  EXPECT_EQ(a.last().finish, FinishReason::length);
+  ASSERT_EQ(b.count(), 1u);
+  EXPECT_EQ(b.last().finish, FinishReason::cancelled);
+  EXPECT_EQ(b.last().token, -1);
+  EXPECT_EQ(c.last().finish, FinishReason::length);
+  s->shutdown();
+  m = s->metrics();
+  EXPECT_EQ(m.finished_cancelled, 1u);  // b, counted once
+  EXPECT_EQ(m.finished_length, 2u);
+  EXPECT_EQ(m.submitted, 3u);
+  EXPECT_EQ(m.rejected, 1u);
+}
+
 // A deadline ends a request with `timeout`: past before it starts, while it waits in the queue,
 // and while it runs.
 TEST_F(SchedulerTest, DeadlinesEndRequestsWithTimeout) {

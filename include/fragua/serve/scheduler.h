@@ -77,7 +77,9 @@ struct GenerationRequest {
   model::SamplerParams sampler;  // the seed makes a request reproducible, alone or batched
   int32_t max_tokens = 128;      // > 0
   int32_t n_logprobs = 0;        // top log-probabilities per token, 0..kMaxLogprobs
-  // Optional: set to true (from any thread) to cancel; seen before each step.
+  // Optional: set to true (from any thread) to cancel; seen before each step. A request still
+  // queued leaves the queue (counted as cancelled) at the next submit(), metrics() or step,
+  // whichever comes first; its final event follows on the worker thread.
   std::shared_ptr<std::atomic<bool>> cancel;
   LogitsFilter logits_filter;  // optional
   // Optional: past it the request ends with `timeout`, queued or running.
