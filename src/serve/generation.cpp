@@ -10,6 +10,7 @@
 #include "fragua/serve/response.h"
 #include "fragua/serve/sse.h"
 #include "fragua/serve/text_stream.h"
+#include "serve/connection.h"
 #include "serve/server_impl.h"
 
 namespace fragua::serve {
@@ -127,6 +128,24 @@ ApiError finish_error(const Delta& d) {
 
 bool is_answer(const std::string& finish) { return finish == "stop" || finish == "length"; }
 
+// Waits until `done` (checked under job.mu), looking at the client's connection every 100 ms
+// while nothing has been written to it: false when the client has gone, with the job closed so
+// that its requests leave the scheduler's queue or their slots at once.
+template <class Done>
+bool wait_watching(Job& job, const httplib::Request& req, Done done) {
+  std::unique_lock lock(job.mu);
+  while (!job.cv.wait_for(lock, std::chrono::milliseconds(100), done)) {
+    lock.unlock();
+    const bool gone = client_closed(req);
+    lock.lock();
+    if (gone) {
+      job.close();
+      return false;
+    }
+  }
+  return true;
+}
+
 // Writes what the HTTP thread receives from a job: the body of one response, or its events.
 class Writer {
  public:
@@ -151,7 +170,23 @@ class Writer {
     }
   }
 
-  // The chunked content provider: runs until the job ends or the client leaves.
+  // A non-streamed response once every choice has ended: the body, or the error of a choice that
+  // ended without an answer with its own status (nothing has been sent yet).
+  void answer(httplib::Response& res) {
+    std::deque<Delta> batch;
+    {
+      std::lock_guard lock(job_->mu);
+      batch.swap(job_->deltas);
+      take_usage();
+    }
+    for (Delta& d : batch) gather(d);
+    if (failure_) return Server::Impl::reply_error(res, finish_error(*failure_));
+    const ordered_json body =
+        chat_ ? chat_completion_json(h_, choices_, usage_) : completion_json(h_, choices_, usage_);
+    res.set_content(body.dump(-1, ' ', false, ordered_json::error_handler_t::replace), "application/json");
+  }
+
+  // The chunked content provider of a stream: runs until the job ends or the client leaves.
   bool provide(httplib::DataSink& sink) {
     while (true) {
       std::deque<Delta> batch;
@@ -162,13 +197,7 @@ class Writer {
                           [&] { return !job_->deltas.empty() || job_->n_open == 0; });
         batch.swap(job_->deltas);
         done = job_->n_open == 0;
-        if (done) {
-          usage_.completion_tokens = 0;
-          for (int64_t n : job_->n_tokens) usage_.completion_tokens += n;
-          // Prompt tokens a slot already held, counted once per prompt as prompt_tokens is.
-          usage_.cached_tokens = 0;
-          for (size_t p = 0; p < n_prompts_; ++p) usage_.cached_tokens += job_->n_cached[p * n_per_prompt_];
-        }
+        if (done) take_usage();
       }
       // A client that left shows as a failed write, or, while nothing is written, as a socket no
       // longer writable (cpp-httplib peeks at it).
@@ -185,18 +214,33 @@ class Writer {
     return false;
   }
 
-  bool consume(Delta& d, httplib::DataSink& sink) {
+  // Under job_->mu, once every choice has ended.
+  void take_usage() {
+    usage_.completion_tokens = 0;
+    for (int64_t n : job_->n_tokens) usage_.completion_tokens += n;
+    // Prompt tokens a slot already held, counted once per prompt as prompt_tokens is.
+    usage_.cached_tokens = 0;
+    for (size_t p = 0; p < n_prompts_; ++p) usage_.cached_tokens += job_->n_cached[p * n_per_prompt_];
+  }
+
+  // What every delta does first: a choice that ended without an answer is kept (the response
+  // ends with its error), and a non-streamed choice gathers its text. True when the delta needs
+  // nothing more.
+  bool gather(Delta& d) {
     auto& c = choices_[static_cast<size_t>(d.choice)];
     if (!d.finish.empty() && !is_answer(d.finish)) {
       failure_ = d;
       return true;
     }
-    if (!stream_) {
-      c.text += d.text;
-      if (c.logprobs) c.logprobs->insert(c.logprobs->end(), d.logprobs.begin(), d.logprobs.end());
-      if (!d.finish.empty()) c.finish_reason = d.finish;
-      return true;
-    }
+    if (stream_) return false;
+    c.text += d.text;
+    if (c.logprobs) c.logprobs->insert(c.logprobs->end(), d.logprobs.begin(), d.logprobs.end());
+    if (!d.finish.empty()) c.finish_reason = d.finish;
+    return true;
+  }
+
+  bool consume(Delta& d, httplib::DataSink& sink) {
+    if (gather(d)) return true;
     ChunkDelta cd;
     cd.index = d.choice;
     const size_t i = static_cast<size_t>(d.choice);
@@ -223,12 +267,7 @@ class Writer {
 
   bool finish(httplib::DataSink& sink) {
     if (failure_) {
-      const std::string body = error_body(finish_error(*failure_));
-      if (!write(sink, stream_ ? sse_event(body) : body)) return false;
-    } else if (!stream_) {
-      const ordered_json body =
-          chat_ ? chat_completion_json(h_, choices_, usage_) : completion_json(h_, choices_, usage_);
-      if (!write(sink, body.dump(-1, ' ', false, ordered_json::error_handler_t::replace))) return false;
+      if (!write(sink, sse_event(error_body(finish_error(*failure_))))) return false;
     } else {
       if (include_usage_ && !write(sink, sse_json(usage_chunk_json(h_, chat_, usage_)))) return false;
       if (!write(sink, std::string(kSseDone))) return false;
@@ -258,8 +297,9 @@ class Writer {
 
 // Shared by both endpoints once the prompts are tokens. `param` names the request field the
 // prompts came from, for errors.
-static void run_generation(Server::Impl& s, httplib::Response& res, std::vector<std::vector<int32_t>> prompts,
-                           const SamplingRequest& sr, bool chat, const char* param) {
+static void run_generation(Server::Impl& s, const httplib::Request& req, httplib::Response& res,
+                           std::vector<std::vector<int32_t>> prompts, const SamplingRequest& sr, bool chat,
+                           const char* param) {
   const int64_t n_ctx = s.scheduler->params().n_ctx_per_seq;
   for (size_t p = 0; p < prompts.size(); ++p) {
     if (prompts[p].empty())
@@ -316,11 +356,16 @@ static void run_generation(Server::Impl& s, httplib::Response& res, std::vector<
     }
   }
 
-  // The status is decided once the first event has come (or every choice ended without one), so
-  // that a request the server could not start gets an HTTP error rather than a 200 with one.
-  {
+  // A stream's status is decided once the first event has come (or every choice ended without
+  // one), so that a request the server could not start gets an HTTP error rather than a 200 with
+  // one; a non-streamed response's once every choice has ended. Until then nothing is written, so
+  // a client that leaves is seen only by looking at its connection.
+  const auto answered = [&] { return (sr.stream && job->started) || job->n_open == 0; };
+  if (!wait_watching(*job, req, answered))
+    return Server::Impl::reply_error(res, {499, "the client closed the connection", "invalid_request_error",
+                                           "client_closed", ""});
+  if (sr.stream) {
     std::unique_lock lock(job->mu);
-    job->cv.wait(lock, [&] { return job->started || job->n_open == 0; });
     if (job->n_open == 0 || !job->deltas.empty()) {
       for (const Delta& d : job->deltas)
         if (!d.finish.empty() && !is_answer(d.finish)) {
@@ -338,12 +383,11 @@ static void run_generation(Server::Impl& s, httplib::Response& res, std::vector<
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   h.model = s.model_id();
   auto writer = std::make_shared<Writer>(job, std::move(h), chat, sr, usage, prompts.size());
-  if (sr.stream) {
-    res.set_header("Cache-Control", "no-cache");
-    res.set_header("X-Accel-Buffering", "no");  // nginx: pass events through unbuffered
-  }
+  if (!sr.stream) return writer->answer(res);
+  res.set_header("Cache-Control", "no-cache");
+  res.set_header("X-Accel-Buffering", "no");  // nginx: pass events through unbuffered
   res.set_chunked_content_provider(
-      sr.stream ? "text/event-stream" : "application/json",
+      "text/event-stream",
       [writer](size_t, httplib::DataSink& sink) { return writer->provide(sink); },
       [job](bool success) {
         if (!success) job->close();
@@ -371,7 +415,7 @@ void Server::Impl::handle_chat(const httplib::Request& req, httplib::Response& r
                         "invalid_request_error", "invalid_value", "messages"});
   std::vector<std::vector<int32_t>> prompts;
   prompts.push_back(std::move(*ids));
-  run_generation(*this, res, std::move(prompts), r->sampling, /*chat=*/true, "messages");
+  run_generation(*this, req, res, std::move(prompts), r->sampling, /*chat=*/true, "messages");
 }
 
 void Server::Impl::handle_completion(const httplib::Request& req, httplib::Response& res) {
@@ -397,7 +441,7 @@ void Server::Impl::handle_completion(const httplib::Request& req, httplib::Respo
     if (!ids.ok()) return reply_error(res, api_error(ids.error(), {"prompt", "invalid_value"}));
     prompts.push_back(std::move(*ids));
   }
-  run_generation(*this, res, std::move(prompts), r->sampling, /*chat=*/false, "prompt");
+  run_generation(*this, req, res, std::move(prompts), r->sampling, /*chat=*/false, "prompt");
 }
 
 }  // namespace fragua::serve
