@@ -22,7 +22,8 @@ to first token: p50/p99 over every request of every repeat. Ratios are fragua / 
 
 Usage:
   bench/serve.py [--model PATH | --size 0.9B --type Q4_K] [--streams 1,4,16,32] [--reps 3]
-                 [--ctx 1024] [--max-tokens 64] [--requests 2] [--threads N] [--json out.json]
+                 [--ctx 1024] [--max-tokens 64] [--requests 2] [--lengths 40,80,160,320]
+                 [--threads N] [--json out.json]
   bench/serve.py --quick        a smoke run: the 15M F16 model, streams 1 and 4, one repeat
 Models: ~/.cache/fragua-bench/models/llama-<size>-<type>.gguf, written by bench/engine.py (its
 Q4_K is llama-quantize's Q4_K_M mix). Needs the release build (build/release/fragua, or $FRAGUA)
@@ -67,9 +68,9 @@ def llama_server_bin():
     return os.path.join(out, "llama-server")
 
 
-def prompts(n, seed=15):
-    """n prompts: slices of the held-out stories that start at a sentence, of 40, 80, 160 or 320
-    characters (a question to a paragraph), languages in turn. The bench models' random vocabulary
+def prompts(n, lengths, seed=15):
+    """n prompts: slices of the held-out stories that start at a sentence, of one of `lengths`
+    characters (default 40, 80, 160 or 320: a question to a paragraph), languages in turn. The bench models' random vocabulary
     spends about 1.3 tokens per character (mostly byte pieces): 50 to 420 prompt tokens; a trained
     model's tokenizer spends a quarter of that."""
     sentences = {}
@@ -82,7 +83,7 @@ def prompts(n, seed=15):
     for i in range(n):
         s = sentences[LANGS[i % len(LANGS)]]
         start = rng.randrange(len(s))
-        out.append(" ".join(s[start:] + s[:start])[:rng.choice((40, 80, 160, 320))])
+        out.append(" ".join(s[start:] + s[:start])[:rng.choice(lengths)])
     return out
 
 
@@ -214,6 +215,7 @@ def main():
     ap.add_argument("--ctx", type=int, default=1024, help="context per slot")
     ap.add_argument("--max-tokens", type=int, default=64)
     ap.add_argument("--requests", type=int, default=2, help="requests per stream and run")
+    ap.add_argument("--lengths", default="40,80,160,320", help="prompt lengths in characters, drawn uniformly")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--engines", default="fragua,llama-server")
     ap.add_argument("--json", help="write the rows here")
@@ -228,13 +230,14 @@ def main():
     streams = [int(x) for x in a.streams.split(",")]
     log_dir = os.path.join(CACHE, "serve-logs")
     os.makedirs(log_dir, exist_ok=True)
-    print("CPU: %s, %d threads; model %s; context %d per slot; max_tokens %d; %d requests per stream; %d repeats"
-          % (cpu_model(), a.threads, os.path.basename(model), a.ctx, a.max_tokens, a.requests, a.reps), flush=True)
+    print("CPU: %s, %d threads; model %s; context %d per slot; max_tokens %d; %d requests per stream; %d repeats; "
+          "prompts of %s characters" % (cpu_model(), a.threads, os.path.basename(model), a.ctx, a.max_tokens, a.requests,
+                                        a.reps, a.lengths), flush=True)
     print("fragua: %s" % fragua_bin("serve.py"), flush=True)
 
     rows = []
     for n in streams:
-        work = prompts(n * a.requests, seed=15 + n)
+        work = prompts(n * a.requests, [int(x) for x in a.lengths.split(",")], seed=15 + n)
         got = {e: {"tps": [], "ttft": [], "gen": 0, "prompt": 0} for e in engines}
         for rep in range(a.reps):
             order = engines if rep % 2 == 0 else engines[::-1]
