@@ -64,6 +64,8 @@ Status read_own_hparams(const format::GgufFile& file, const Architecture& arch, 
 namespace arch {
 extern const Architecture llama;
 extern const Architecture granite;
+extern const Architecture granitemoe;
+extern const Architecture granitehybrid;
 }  // namespace arch
 
 }  // namespace fragua::model

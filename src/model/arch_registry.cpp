@@ -8,6 +8,8 @@ namespace {
 const Architecture* const kArchitectures[] = {
     &arch::llama,
     &arch::granite,
+    &arch::granitemoe,
+    &arch::granitehybrid,
 };
 }  // namespace
 

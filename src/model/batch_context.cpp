@@ -47,7 +47,7 @@ Result<std::unique_ptr<BatchContext>> BatchContext::create(const Model& model, B
   ContextSetup setup = FRAGUA_TRY(setup_context(model, params.backend, params.n_threads));
   impl->be = std::move(setup.backend);
   impl->arch = setup.arch;
-  FRAGUA_TRY(allocate_work_buffers(impl->b, c, params.n_batch, params.n_ctx_per_seq * params.n_seq));
+  FRAGUA_TRY(allocate_work_buffers(impl->b, c, params.n_batch, params.n_ctx_per_seq * params.n_seq, params.n_seq));
   const auto E = static_cast<size_t>(c.n_embd);
   try {
     impl->slots.resize(static_cast<size_t>(params.n_seq));
@@ -107,7 +107,8 @@ void BatchContext::Impl::forward_pass(std::span<const BatchItem> items, float* l
     const BatchItem& it = items[static_cast<size_t>(t)];
     const auto s = static_cast<size_t>(it.seq);
     if (runs.empty() || items[static_cast<size_t>(t - 1)].seq != it.seq)
-      runs.push_back({.begin = t, .n = 0, .n_past = next[s], .cache_row = it.seq * params.n_ctx_per_seq});
+      runs.push_back(
+          {.begin = t, .n = 0, .n_past = next[s], .cache_row = it.seq * params.n_ctx_per_seq, .slot = it.seq});
     ++runs.back().n;
     pass_tokens[static_cast<size_t>(t)] = it.token;
     b.pos[static_cast<size_t>(t)] = static_cast<int32_t>(next[s]++);
@@ -148,7 +149,7 @@ Status BatchContext::truncate(int32_t seq, int64_t n) {
   if (seq < 0 || seq >= impl_->params.n_seq)
     return invalid_argument_error("truncate: sequence {} is out of range (0..{})", seq, impl_->params.n_seq - 1);
   auto& tokens = impl_->slots[static_cast<size_t>(seq)].tokens;
-  tokens.resize(static_cast<size_t>(std::clamp<int64_t>(n, 0, static_cast<int64_t>(tokens.size()))));
+  tokens.resize(static_cast<size_t>(kept_prefix(impl_->model.config(), n, static_cast<int64_t>(tokens.size()))));
   return {};
 }
 
@@ -158,8 +159,9 @@ Result<int64_t> BatchContext::reuse_prefix(int32_t seq, std::span<const int32_t>
   auto& tokens = impl_->slots[static_cast<size_t>(seq)].tokens;
   const auto n = static_cast<size_t>(std::mismatch(tokens.begin(), tokens.end(), prompt.begin(), prompt.end()).first -
                                      tokens.begin());
-  tokens.resize(n);
-  return static_cast<int64_t>(n);
+  tokens.resize(static_cast<size_t>(
+      kept_prefix(impl_->model.config(), static_cast<int64_t>(n), static_cast<int64_t>(tokens.size()))));
+  return static_cast<int64_t>(tokens.size());
 }
 
 Result<std::vector<float>> BatchContext::embedding(int32_t seq) const {

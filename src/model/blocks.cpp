@@ -27,8 +27,8 @@ backend::RopeParams rope_params(const ModelConfig& c, const Weights& w) {
   return rope;
 }
 
-void attention_block(ForwardPass& f, int64_t l, const backend::RopeParams& rope, float attn_scale,
-                     float residual_scale) {
+void attention_block(ForwardPass& f, int64_t l, const backend::RopeParams& rope, float attn_scale, float residual_scale,
+                     bool apply_rope) {
   const ModelConfig& c = f.c;
   const LayerWeights& L = f.w.layers[static_cast<size_t>(l)];
   WorkBuffers& b = f.b;
@@ -39,8 +39,10 @@ void attention_block(ForwardPass& f, int64_t l, const backend::RopeParams& rope,
   be.matmul(L.wq, b.h.data(), T, b.q.data());
   be.matmul(L.wk, b.h.data(), T, b.k.data());
   be.matmul(L.wv, b.h.data(), T, b.v.data());
-  be.rope(b.q.data(), T, c.n_head, c.head_dim, b.pos.data(), rope);
-  be.rope(b.k.data(), T, c.n_head_kv, c.head_dim, b.pos.data(), rope);
+  if (apply_rope) {
+    be.rope(b.q.data(), T, c.n_head, c.head_dim, b.pos.data(), rope);
+    be.rope(b.k.data(), T, c.n_head_kv, c.head_dim, b.pos.data(), rope);
+  }
   f.trace("Qcur", l, b.q.data(), Q);
   f.trace("Kcur", l, b.k.data(), KV);
   f.trace("Vcur", l, b.v.data(), KV);
@@ -128,18 +130,33 @@ void decoder_forward(ForwardPass& f, const DecoderScales& s) {
   output_head(f, s.logit);
 }
 
-Status allocate_work_buffers(WorkBuffers& b, const ModelConfig& c, int64_t n_batch, int64_t n_kv_rows) {
+Status allocate_work_buffers(WorkBuffers& b, const ModelConfig& c, int64_t n_batch, int64_t n_kv_rows,
+                             int64_t n_slots) {
   b.kv = FRAGUA_TRY(KvCache::create(c.n_layer, n_kv_rows, c.n_embd_kv()));
+  FRAGUA_TRY(allocate_recurrent_state(b.rs, c, n_slots));
   const auto B = static_cast<size_t>(n_batch);
+  const auto sz = [](int64_t v) { return static_cast<size_t>(v); };
   try {
+    const size_t ff = sz(std::max(c.n_ff, c.n_ff_shexp));
+    b.moe_probs.resize(B * sz(c.n_expert));
+    b.moe_w.resize(B * sz(c.n_expert_used));
+    b.moe_sel.resize(B * sz(c.n_expert_used));
+    b.moe_rows.resize(c.n_expert > 0 ? B : 0);
+    for (auto* v : {&b.moe_in, &b.moe_out, &b.moe_acc}) v->resize(c.n_expert > 0 ? B * sz(c.n_embd) : 0);
+    if (c.has_recurrent()) {
+      b.ssm_zx.resize(B * sz(c.ssm_in_rows()));
+      b.ssm_xbc.resize(B * sz(c.ssm_conv_channels()));
+      b.ssm_y.resize(B * sz(c.ssm_d_inner));
+      b.ssm_yn.resize(B * sz(c.ssm_d_inner));
+    }
+    b.gate.resize(B * ff);
+    b.up.resize(B * ff);
     b.x.resize(B * static_cast<size_t>(c.n_embd));
     b.h.resize(B * static_cast<size_t>(std::max(c.n_embd, c.n_embd_q())));
     b.q.resize(B * static_cast<size_t>(c.n_embd_q()));
     b.k.resize(B * static_cast<size_t>(c.n_embd_kv()));
     b.v.resize(B * static_cast<size_t>(c.n_embd_kv()));
     b.att.resize(B * static_cast<size_t>(c.n_embd_q()));
-    b.gate.resize(B * static_cast<size_t>(c.n_ff));
-    b.up.resize(B * static_cast<size_t>(c.n_ff));
     b.pos.resize(B);
   } catch (const std::bad_alloc&) {
     return resource_exhausted_error("cannot allocate work buffers for batch {}", n_batch);

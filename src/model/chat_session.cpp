@@ -84,6 +84,7 @@ Result<ChatTurn> ChatSession::respond(const TextFn& on_text) {
   size_t keep = common_prefix(cached_, prompt);
   if (keep == prompt.size()) --keep;  // at least one token is evaluated: generation needs its logits
   ctx_->truncate(static_cast<int64_t>(keep));
+  keep = static_cast<size_t>(ctx_->n_past());  // a recurrent model keeps all or nothing
   cached_.resize(keep);
 
   const tokenize::Tokenizer* tok = tok_;

@@ -10,6 +10,12 @@ Status read_decoder_hparams(const format::GgufFile& file, ModelConfig& c) {
 
 Status read_own_hparams(const format::GgufFile& file, const Architecture& arch, ModelConfig& c) {
   c.rope_mode = arch.rope_mode;
+  // An array-valued head_count_kv with zeros marks Mamba layers, which only granitehybrid runs.
+  for (int64_t l = 0; l < c.n_layer; ++l)
+    if (c.is_recurrent(l))
+      return unsupported_error("{}: {}.attention.head_count_kv[{}] is 0 (a recurrent layer), which the {} architecture "
+                               "does not have",
+                               file.path(), arch.name, l, arch.name);
   return format::read_float_keys(file, arch.name, arch.float_keys, c);
 }
 

@@ -59,7 +59,12 @@ Result<std::unique_ptr<Context>> Context::create(const Model& model, ContextPara
   return ctx;
 }
 
-void Context::truncate(int64_t n) { n_past_ = std::clamp<int64_t>(n, 0, n_past_); }
+int64_t kept_prefix(const ModelConfig& c, int64_t n, int64_t n_past) {
+  n = std::clamp<int64_t>(n, 0, n_past);
+  return c.has_recurrent() && n != n_past ? 0 : n;
+}
+
+void Context::truncate(int64_t n) { n_past_ = kept_prefix(model_.config(), n, n_past_); }
 
 Result<std::span<const float>> Context::decode(std::span<const int32_t> tokens, bool all_logits) {
   const ModelConfig& c = model_.config();

@@ -16,15 +16,42 @@
 
 namespace fragua::model {
 
+// The recurrent state of a hybrid model's Mamba-2 layers beside the KV cache, per sequence slot
+// and recurrent layer: the convolution's last d_conv-1 inputs [channels, d_conv-1] and the SSM
+// state [heads, head_dim, d_state]. A slot's state stands for all of its cached positions, so it
+// can only be kept whole or cleared: a run that starts at position 0 starts from zeros, and a
+// context truncated to a position between 0 and its end is truncated to 0 (Context::truncate).
+struct RecurrentState {
+  std::vector<int32_t> index;  // model layer -> its recurrent layer number, or -1
+  int64_t n_rec = 0, conv_size = 0, ssm_size = 0;
+  std::vector<float> conv, ssm;  // [slot][recurrent layer][conv_size or ssm_size]
+
+  float* conv_of(int64_t slot, int64_t layer) {
+    return conv.data() + (slot * n_rec + index[static_cast<size_t>(layer)]) * conv_size;
+  }
+  float* ssm_of(int64_t slot, int64_t layer) {
+    return ssm.data() + (slot * n_rec + index[static_cast<size_t>(layer)]) * ssm_size;
+  }
+};
+
 // Work buffers of a Context or BatchContext, sized for its batch; the KV cache holds every
 // slot's positions, slot after slot.
 struct WorkBuffers {
   KvCache kv;
   std::vector<float> x, h, q, k, v, att, gate, up;
   std::vector<int32_t> pos;  // of each token of the batch, within its sequence
+  // Mixture of experts (moe.cpp): router probabilities [T, n_expert], chosen experts and their
+  // weights [T, n_expert_used], one expert's gathered inputs and outputs, the weighted sum.
+  std::vector<float> moe_probs, moe_w, moe_in, moe_out, moe_acc;
+  std::vector<int32_t> moe_sel, moe_rows;
+  // Mamba-2 (mamba2.cpp): in_proj output [T, ssm_in_rows], convolved x/B/C, scan output, normed.
+  std::vector<float> ssm_zx, ssm_xbc, ssm_y, ssm_yn;
+  RecurrentState rs;
 };
-// Sizes the buffers for n_batch tokens and a cache of n_kv_rows positions.
-Status allocate_work_buffers(WorkBuffers& b, const ModelConfig& c, int64_t n_batch, int64_t n_kv_rows);
+// Sizes the buffers for n_batch tokens, a cache of n_kv_rows positions and, for hybrid models,
+// the recurrent state of n_slots sequences.
+Status allocate_work_buffers(WorkBuffers& b, const ModelConfig& c, int64_t n_batch, int64_t n_kv_rows,
+                             int64_t n_slots = 1);
 
 struct Architecture;  // model/arch.h
 // What a context runs with: the backend (the given one, else a CPU backend with n_threads) and the
@@ -38,11 +65,16 @@ Result<ContextSetup> setup_context(const Model& model, std::shared_ptr<backend::
 // The positions a context (or a BatchContext slot) gets when none are asked for: the model's
 // training context, at most 4096.
 int64_t default_n_ctx(const ModelConfig& c);
+// How many of a sequence's n_past cached positions a truncation to n keeps: n, except that a
+// model with recurrent layers keeps all or nothing (its state stands for the whole sequence and
+// cannot be rolled back), so any n below n_past gives 0. (context.cpp)
+int64_t kept_prefix(const ModelConfig& c, int64_t n, int64_t n_past);
 
 // Consecutive tokens [begin, begin + n) of a batch that belong to one sequence, at its positions
 // n_past..n_past+n-1; the sequence's positions are the cache rows from cache_row (its slot).
 struct SeqRun {
   int64_t begin = 0, n = 0, n_past = 0, cache_row = 0;
+  int64_t slot = 0;  // the sequence's slot: its recurrent state
 };
 
 // One forward pass over a batch of tokens: x holds the residual stream [T, n_embd], b.pos the
@@ -77,11 +109,20 @@ void embed_tokens(ForwardPass& f, float scale);
 // RoPE as the configuration and the optional rope_freqs.weight describe it.
 backend::RopeParams rope_params(const ModelConfig& c, const Weights& w);
 // x += residual_scale * wo(attention(rope(wq norm(x)), rope(wk norm(x)), wv norm(x))), appending
-// the layer's keys and values to the KV cache.
+// the layer's keys and values to the KV cache (without RoPE when apply_rope is false: Granite
+// 4.0-H's attention layers).
 void attention_block(ForwardPass& f, int64_t layer, const backend::RopeParams& rope, float attn_scale,
-                     float residual_scale);
+                     float residual_scale, bool apply_rope = true);
 // x += residual_scale * down(silu(gate(norm(x))) * up(norm(x))).
 void swiglu_ffn_block(ForwardPass& f, int64_t layer, float residual_scale);
+// Mixture of experts (moe.cpp): x += residual_scale * (sum over the chosen experts of
+// w_e * down_e(silu(gate_e(norm(x))) * up_e(norm(x))) + the shared expert's SwiGLU, if any).
+void moe_ffn_block(ForwardPass& f, int64_t layer, float residual_scale);
+// Mamba-2 mixer (mamba2.cpp) on norm(x) = attn_norm(x): x += residual_scale * out_proj(...),
+// reading and advancing each run's recurrent state.
+void mamba2_block(ForwardPass& f, int64_t layer, float residual_scale);
+// The recurrent state's size for a model (none without recurrent layers) and its clearing.
+Status allocate_recurrent_state(RecurrentState& rs, const ModelConfig& c, int64_t n_slots);
 // logits = output(norm(x)) / logit_scale for the tokens of out_rows (and norm(x) of every token
 // into hidden_out when set).
 void output_head(ForwardPass& f, float logit_scale);

@@ -27,7 +27,13 @@ class TensorBinder {
       if (optional) return Tensor();
       return not_found_error("{}: tensor '{}' is missing", file_.path(), name);
     }
-    if (info->ne != want)
+    // GGML writers drop trailing dimensions of 1 (ggml_n_dims: llama-quantize writes a one-group
+    // ssm_norm [n, 1] as [n]), so shapes compare without them.
+    const auto trimmed = [](std::vector<int64_t> ne) {
+      while (ne.size() > 1 && ne.back() == 1) ne.pop_back();
+      return ne;
+    };
+    if (trimmed(info->ne) != trimmed(want))
       return corruption_error("{}: tensor '{}' has shape [{}], expected [{}]", file_.path(), name,
                               fmt::join(info->ne, ", "), fmt::join(want, ", "));
     const DTypeTraits* tr = dtype_traits(info->dtype);
@@ -49,9 +55,13 @@ class TensorBinder {
 // stays that of one copy.
 Status prepare_weights(Weights& w, bool tied, const format::GgufFile& file, backend::Backend& be) {
   const backend::ReleaseSource release = [&file](const void* p, uint64_t n) { file.release(p, n); };
-  for (auto& L : w.layers)
-    for (Tensor* t : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down})
-      FRAGUA_TRY(be.prepare_weight(*t, release));
+  for (auto& L : w.layers) {
+    for (Tensor* t : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down, &L.ffn_gate_inp, &L.gate_shexp,
+                      &L.up_shexp, &L.down_shexp, &L.ssm_in, &L.ssm_out})
+      if (!t->empty()) FRAGUA_TRY(be.prepare_weight(*t, release));
+    for (auto* experts : {&L.gate_exp, &L.up_exp, &L.down_exp})
+      for (Tensor& t : *experts) FRAGUA_TRY(be.prepare_weight(t, release));
+  }
   if (!tied) FRAGUA_TRY(be.prepare_weight(w.output, release));  // a tied head is also the embedding table, read by rows
   return {};
 }
@@ -96,10 +106,52 @@ Result<Tensor*> layer_slot(LayerWeights& L, const format::TensorSpec& s, const s
       return &L.w_up;
     case ffn_down:
       return &L.w_down;
+    case ffn_gate_inp:
+      return &L.ffn_gate_inp;
+    case ffn_gate_exps:
+      return &L.gate_exps;
+    case ffn_up_exps:
+      return &L.up_exps;
+    case ffn_down_exps:
+      return &L.down_exps;
+    case ffn_gate_shexp:
+      return &L.gate_shexp;
+    case ffn_up_shexp:
+      return &L.up_shexp;
+    case ffn_down_shexp:
+      return &L.down_shexp;
+    case ssm_in:
+      return &L.ssm_in;
+    case ssm_conv1d:
+      return &L.ssm_conv1d;
+    case ssm_conv1d_b:
+      return &L.ssm_conv1d_b;
+    case ssm_dt_b:
+      return &L.ssm_dt_b;
+    case ssm_a:
+      return &L.ssm_a;
+    case ssm_d:
+      return &L.ssm_d;
+    case ssm_norm:
+      return &L.ssm_norm;
+    case ssm_out:
+      return &L.ssm_out;
     default:
       break;
   }
   return unsupported_error("the {} architecture's tensor 'blk.N.{}' has no slot in model::LayerWeights", arch, s.name);
+}
+
+// Each expert's 2-D matrix as a view into the file's 3-D tensor [cols, rows, n_expert].
+Result<std::vector<Tensor>> expert_slices(const Tensor& t) {
+  std::vector<Tensor> out;
+  if (t.empty()) return out;
+  const int64_t n = t.ne(2);
+  const uint64_t bytes = t.n_bytes() / static_cast<uint64_t>(n);
+  const std::vector<int64_t> ne = {t.ne(0), t.ne(1)};
+  for (int64_t e = 0; e < n; ++e)
+    out.push_back(FRAGUA_TRY(Tensor::view(t.dtype(), ne, static_cast<const uint8_t*>(t.data()) + e * bytes, bytes)));
+  return out;
 }
 
 Status check_f32_vector(const Tensor& t, const std::string& name, const std::string& path) {
@@ -162,12 +214,15 @@ Result<std::unique_ptr<Model>> Model::from_gguf(format::GgufFile file, const Mod
   for (int64_t i = 0; i < c.n_layer; ++i) {
     auto& L = w.layers[static_cast<size_t>(i)];
     for (const auto& s : table)
-      if (s.per_layer)
+      if (s.per_layer && s.in_layer(c, i))
         *FRAGUA_TRY(layer_slot(L, s, c.arch)) =
             FRAGUA_TRY(b.get(s.gguf_name(i), s.shape(c), s.presence == format::Presence::optional));
     for (const auto& s : table)
-      if (s.per_layer && s.f32_only)
+      if (s.per_layer && s.f32_only && s.in_layer(c, i))
         FRAGUA_TRY(check_f32_vector(*FRAGUA_TRY(layer_slot(L, s, c.arch)), s.gguf_name(i), f.path()));
+    L.gate_exp = FRAGUA_TRY(expert_slices(L.gate_exps));
+    L.up_exp = FRAGUA_TRY(expert_slices(L.up_exps));
+    L.down_exp = FRAGUA_TRY(expert_slices(L.down_exps));
   }
   // Preparing needs no threads: a one-thread CPU backend starts none.
   std::shared_ptr<backend::Backend> be = params.backend ? params.backend : backend::make_cpu_backend(1);

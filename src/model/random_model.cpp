@@ -1,5 +1,6 @@
 #include "fragua/model/random_model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -133,6 +134,42 @@ Status write_random_model(const RandomModelSpec& s, const std::string& path) {
   hp.attention_scale = s.attention_scale;
   hp.residual_scale = s.residual_scale;
   hp.logit_scale = s.logit_scale;
+  // What the architecture's table holds: experts (always, or instead of a dense FFN), Mamba-2.
+  const auto has = [&](format::TensorRole r) {
+    return std::any_of(arch->tensors.begin(), arch->tensors.end(), [r](const auto& t) { return t.role == r; });
+  };
+  const bool moe = has(format::TensorRole::ffn_gate_inp), hybrid = has(format::TensorRole::ssm_in);
+  if (moe) {
+    hp.n_expert = s.n_expert == 0 && !has(format::TensorRole::ffn_gate) ? 4 : s.n_expert;
+    hp.n_expert_used = s.n_expert_used == 0 ? std::min<int64_t>(2, hp.n_expert) : s.n_expert_used;
+    hp.n_ff_shexp = hp.n_expert > 0 ? s.n_ff_shexp : 0;
+    if (hp.n_expert < 0 || hp.n_expert_used > hp.n_expert || (hp.n_expert > 0 && hp.n_expert_used < 1))
+      return invalid_argument_error("{} experts with {} used per token is not a mixture", hp.n_expert,
+                                    hp.n_expert_used);
+  }
+  if (hybrid) {
+    hp.ssm_d_conv = s.ssm_d_conv;
+    hp.ssm_d_inner = 2 * s.n_embd;
+    hp.ssm_d_state = s.ssm_d_state;
+    hp.ssm_n_head = s.ssm_n_head;
+    hp.ssm_n_group = s.ssm_n_group;
+    hp.use_rope = s.rope;
+    if (hp.ssm_d_conv < 2 || hp.ssm_n_head < 1 || hp.ssm_n_group < 1 || hp.ssm_d_inner % hp.ssm_n_head != 0 ||
+        hp.ssm_n_head % hp.ssm_n_group != 0)
+      return invalid_argument_error(
+          "Mamba-2 shape: kernel {} (>= 2), inner width {} must divide into {} heads and they into {} groups",
+          hp.ssm_d_conv, hp.ssm_d_inner, hp.ssm_n_head, hp.ssm_n_group);
+    hp.recurrent_layer.resize(static_cast<size_t>(s.n_layer));
+    if (!s.layers.empty() && static_cast<int64_t>(s.layers.size()) != s.n_layer)
+      return invalid_argument_error("layer pattern '{}' has {} letters for {} layers", s.layers, s.layers.size(),
+                                    s.n_layer);
+    for (int64_t l = 0; l < s.n_layer; ++l) {
+      const char k = s.layers.empty() ? (l % 4 == 3 || (s.n_layer < 4 && l == s.n_layer - 1) ? 'a' : 'm')
+                                      : s.layers[static_cast<size_t>(l)];
+      if (k != 'a' && k != 'm') return invalid_argument_error("layer pattern '{}': letters are 'a' or 'm'", s.layers);
+      hp.recurrent_layer[static_cast<size_t>(l)] = k == 'm';
+    }
+  }
 
   format::GgufWriter g;
   const std::string a = s.arch;
@@ -143,6 +180,8 @@ Status write_random_model(const RandomModelSpec& s, const std::string& path) {
                                                                                                      : 7)));
   format::write_llama_hparams(g, a, hp);
   format::write_float_keys(g, a, arch->float_keys, hp);
+  if (moe) format::write_moe_hparams(g, a, hp);
+  if (hybrid) format::write_ssm_hparams(g, a, hp);
   write_vocab(g, s.n_vocab);
 
   // Every tensor of the architecture's table in file order, drawn from one generator in that
@@ -159,13 +198,34 @@ Status write_random_model(const RandomModelSpec& s, const std::string& path) {
       Blob b{t.name, {static_cast<int64_t>(f.size())}, DType::f32, std::vector<uint8_t>(f.size() * 4)};
       std::memcpy(b.bytes.data(), f.data(), b.bytes.size());
       blobs.push_back(std::move(b));
-    } else if (t.spec->is_vector()) {
-      blobs.push_back(make_vector(t.name, t.ne[0], 1.0f, 0.1f, rng));
+    } else if (role == TensorRole::ssm_a) {
+      // A = -exp(A_log) < 0, decays per step of exp(dt A) in (0, 1): drawn in [-4, -0.5].
+      Blob v = make_vector(t.name, t.ne[1], -2.25f, 1.75f, rng);
+      v.ne = t.ne;
+      blobs.push_back(std::move(v));
+    } else if (role == TensorRole::ssm_d) {
+      Blob v = make_vector(t.name, t.ne[1], 1.0f, 0.5f, rng);
+      v.ne = t.ne;
+      blobs.push_back(std::move(v));
+    } else if (role == TensorRole::ssm_dt_b || role == TensorRole::ssm_conv1d_b) {
+      blobs.push_back(make_vector(t.name, t.ne[0], 0.0f, 0.5f, rng));
+    } else if (t.spec->f32_only) {  // norm gains (ssm_norm is 2-D), the convolution kernel
+      const int64_t n = t.ne[0] * (t.ne.size() > 1 ? t.ne[1] : 1);
+      Blob v = role == TensorRole::ssm_conv1d ? make_vector(t.name, n, 0.0f, 0.5f, rng)
+                                              : make_vector(t.name, n, 1.0f, 0.1f, rng);
+      v.ne = t.ne;
+      blobs.push_back(std::move(v));
+    } else if (t.ne.size() == 3) {  // experts: each a matrix drawn as a dense layer's
+      const float std = s.init_std * (role == TensorRole::ffn_down_exps ? 1.0f : proj);
+      Blob all = FRAGUA_TRY(make_matrix(t.name, t.ne[0], t.ne[1] * t.ne[2], d, std, rng));
+      all.ne = t.ne;
+      blobs.push_back(std::move(all));
     } else {
       float std = s.init_std;
       if (role == TensorRole::token_embd || role == TensorRole::output)
         std *= wide;
-      else if (role != TensorRole::attn_output && role != TensorRole::ffn_down)
+      else if (role != TensorRole::attn_output && role != TensorRole::ffn_down && role != TensorRole::ffn_down_shexp &&
+               role != TensorRole::ssm_out)
         std *= proj;
       blobs.push_back(FRAGUA_TRY(make_matrix(t.name, t.ne[0], t.ne[1], d, std, rng)));
     }

@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "fragua/base/error.h"
 #include "fragua/format/gguf.h"
@@ -38,10 +39,32 @@ struct LlamaHParams {
   float residual_scale = 1.0f;
   float logit_scale = 1.0f;  // logits are divided by this
   bool tied_output = false;  // the output head is token_embd.weight (no output.weight tensor)
+  // Mixture of experts (granitemoe, granitehybrid; read_moe_hparams): n_ff is then each expert's
+  // width. 0 experts: a dense FFN.
+  int64_t n_expert = 0, n_expert_used = 0;
+  int64_t n_ff_shexp = 0;  // the shared expert's width; 0: none
+  // Mamba-2 layers (granitehybrid; read_ssm_hparams): conv kernel, inner width (x and z), state
+  // size, heads (llama.cpp's ssm.time_step_rank), groups of B and C.
+  int64_t ssm_d_conv = 0, ssm_d_inner = 0, ssm_d_state = 0, ssm_n_head = 0, ssm_n_group = 0;
+  // The layers whose attention.head_count_kv entry is 0 when that key is an array (llama.cpp's
+  // mark of a recurrent layer in hybrid models); empty: every layer is attention.
+  std::vector<bool> recurrent_layer;
+  bool use_rope = true;  // {arch}.rope.scaling.finetuned: Granite 4.0-H's attention has no RoPE
+
+  bool is_recurrent(int64_t layer) const {
+    return static_cast<size_t>(layer) < recurrent_layer.size() && recurrent_layer[static_cast<size_t>(layer)];
+  }
+  bool has_recurrent() const;
+  int64_t ssm_head_dim() const { return ssm_n_head > 0 ? ssm_d_inner / ssm_n_head : 0; }
+  // Channels of the Mamba-2 convolution: x, B and C.
+  int64_t ssm_conv_channels() const { return ssm_d_inner + 2 * ssm_n_group * ssm_d_state; }
+  // Rows of ssm_in: z, x, B, C and dt.
+  int64_t ssm_in_rows() const { return 2 * ssm_d_inner + 2 * ssm_n_group * ssm_d_state + ssm_n_head; }
 
   int64_t n_embd_q() const { return n_head * head_dim; }
   int64_t n_embd_kv() const { return n_head_kv * head_dim; }
-  // Parameter count from the shapes of llama_tensors() (rope_freqs aside).
+  // Parameter count from the shapes of the tensor tables (rope_freqs aside): experts, shared
+  // expert and Mamba-2 layers included.
   int64_t n_params() const;
 };
 
@@ -73,6 +96,17 @@ Status read_llama_hparams(const GgufFile& file, std::string_view arch, LlamaHPar
 // Writes what read_llama_hparams reads (and {arch}.vocab_size): u32 integers, f32 floats.
 // key_length and the RoPE scaling keys only when they differ from their defaults.
 void write_llama_hparams(GgufWriter& writer, std::string_view arch, const LlamaHParams& hp);
+
+// Mixture-of-experts keys: {arch}.expert_count (1..kMaxExperts), expert_used_count (1..count),
+// expert_shared_feed_forward_length (optional, 0). Absent expert_count: a dense model.
+inline constexpr int64_t kMaxExperts = 1024;
+Status read_moe_hparams(const GgufFile& file, std::string_view arch, LlamaHParams& hp);
+void write_moe_hparams(GgufWriter& writer, std::string_view arch, const LlamaHParams& hp);
+// Mamba-2 keys: {arch}.ssm.conv_kernel, inner_size, state_size, time_step_rank (heads),
+// group_count, each required and range-checked (heads and groups divide the inner size), and
+// rope.scaling.finetuned (bool, default true).
+Status read_ssm_hparams(const GgufFile& file, std::string_view arch, LlamaHParams& hp);
+void write_ssm_hparams(GgufWriter& writer, std::string_view arch, const LlamaHParams& hp);
 
 // A float key of one architecture (Granite's multipliers): "{arch}.{suffix}", checked as
 // read_float_hparam checks, absent = `def`.

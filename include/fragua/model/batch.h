@@ -60,10 +60,12 @@ class BatchContext {
   // Tokens held by slot `seq` (0 and empty for a slot out of range).
   int64_t n_past(int32_t seq) const;
   std::span<const int32_t> tokens(int32_t seq) const;
-  // Forgets the slot's positions >= n (n = 0 clears it). Error: a slot out of range.
+  // Forgets the slot's positions >= n (n = 0 clears it). Error: a slot out of range. A model with
+  // recurrent layers keeps all or nothing (Context::truncate): read n_past() for what was kept.
   Status truncate(int32_t seq, int64_t n);
   // Keeps the longest common prefix of the slot's tokens and `prompt` and forgets the rest;
   // returns its length (the prompt tokens that need no evaluation). Error: a slot out of range.
+  // With recurrent layers a prefix is kept only when it is everything the slot holds, else 0.
   Result<int64_t> reuse_prefix(int32_t seq, std::span<const int32_t> prompt);
 
   // The mean of the slot's final hidden states over its positions, L2-normalised ([n_embd]).

@@ -19,6 +19,15 @@ namespace fragua::model {
 struct LayerWeights {
   Tensor attn_norm, wq, wk, wv, wo;
   Tensor ffn_norm, w_gate, w_up, w_down;
+  // Mixture of experts (n_expert > 0): the router [n_embd -> n_expert], the file's 3-D expert
+  // tensors, and each expert's 2-D slice of them (what matmul reads, prepared by the backend like
+  // any layer matrix); the shared expert when n_ff_shexp > 0.
+  Tensor ffn_gate_inp, gate_exps, up_exps, down_exps;
+  std::vector<Tensor> gate_exp, up_exp, down_exp;
+  Tensor gate_shexp, up_shexp, down_shexp;
+  // Mamba-2 (recurrent layers of a hybrid model): in_proj, the depthwise convolution [d_conv,
+  // channels] and its bias, dt bias, A (negative) and D per head, the gated norm's gain, out_proj.
+  Tensor ssm_in, ssm_conv1d, ssm_conv1d_b, ssm_dt_b, ssm_a, ssm_d, ssm_norm, ssm_out;
 };
 
 struct Weights {
@@ -85,7 +94,9 @@ class Context {
 
   int64_t n_past() const { return n_past_; }
   int64_t n_ctx() const { return params_.n_ctx; }
-  // Forgets cached positions >= n (n = 0 clears).
+  // Forgets cached positions >= n (n = 0 clears). A model with recurrent layers (granitehybrid)
+  // keeps all or nothing: n below n_past() clears, since its state cannot be rolled back; read
+  // n_past() after the call for what was kept.
   void truncate(int64_t n);
   const Model& model() const { return model_; }
   backend::Backend& backend() { return *backend_; }

@@ -14,7 +14,7 @@
 namespace fragua::model {
 
 struct RandomModelSpec {
-  std::string arch = "llama";  // a registered architecture: "llama" or "granite"
+  std::string arch = "llama";  // a registered architecture: llama, granite, granitemoe, granitehybrid
   int64_t n_vocab = 512;
   int64_t n_embd = 64;
   int64_t n_layer = 2;
@@ -36,6 +36,15 @@ struct RandomModelSpec {
   uint64_t seed = 1;
   // granite multipliers
   float embedding_scale = 12.0f, attention_scale = 0.0078125f, residual_scale = 0.22f, logit_scale = 8.0f;
+  // Mixture of experts (granitemoe, granitehybrid): n_ff is each expert's width. granitemoe with
+  // n_expert 0 gets 4 experts, 2 used.
+  int64_t n_expert = 0, n_expert_used = 0, n_ff_shexp = 0;
+  // Mamba-2 (granitehybrid): the inner width is 2 n_embd (as llama.cpp requires), heads of
+  // d_inner / ssm_n_head channels. `layers`: one letter per layer, 'm' Mamba-2 or 'a' attention;
+  // empty: Mamba layers with every fourth one attention ("mmma..."; below four layers the last).
+  int64_t ssm_d_conv = 4, ssm_d_state = 16, ssm_n_head = 8, ssm_n_group = 1;
+  std::string layers;
+  bool rope = true;  // granitehybrid: false writes rope.scaling.finetuned = false (no RoPE)
 };
 
 Status write_random_model(const RandomModelSpec& spec, const std::string& path);

@@ -16,8 +16,17 @@ gen granite_tied_f32 --arch granite --tied --seed 14
 gen llama_q8_0 --arch llama --dtype q8_0 --seed 15
 gen llama_q4_0 --arch llama --dtype q4_0 --seed 16
 gen llama_q4_k --arch llama --dtype q4_k --embd 256 --ff 512 --heads 4 --kv-heads 2 --seed 17
+# Granite 3.x MoE and Granite 4.0-H shapes (granite4_ref.py): experts with and without a shared
+# one, Mamba-2 layers with and without RoPE'd attention, one and two groups, a dense hybrid.
+gen granite4_moe_f32 --arch granitemoe --seed 31
+gen granite4_moe_shared_f16 --arch granitemoe --experts 6 --experts-used 3 --shared-ff 96 --dtype f16 --tied --seed 32
+gen granite4_hybrid_moe_f16 --arch granitehybrid --layers 4 --experts 4 --ff 128 --shared-ff 96 --no-rope --dtype f16 --seed 33
+gen granite4_hybrid_dense_f32 --arch granitehybrid --layers 4 --layer-types mama --ssm-groups 2 --seed 34
+gen granite4_hybrid_q8_0 --arch granitehybrid --layers 3 --experts 4 --dtype q8_0 --seed 35
 echo "$tokens" > "$out/tokens.csv"
 for f in "$out"/*.gguf; do
-  "${PYTHON:-/usr/bin/python3}" "$here/llama_ref.py" "$f" "$tokens" "${f%.gguf}.logits.f32"
+  ref=llama_ref.py
+  case "$(basename "$f")" in granite4_*) ref=granite4_ref.py ;; esac
+  "${PYTHON:-/usr/bin/python3}" "$here/$ref" "$f" "$tokens" "${f%.gguf}.logits.f32"
 done
 ls -la "$out"

@@ -1,0 +1,100 @@
+// The mixture-of-experts feed-forward block (Shazeer et al. 2017, "Outrageously large neural
+// networks"), as Granite 3.x MoE and Granite 4.0 use it: llama.cpp's build_moe_ffn with softmax
+// gating and norm_w (src/llama-graph.cpp), transformers' GraniteMoeTopKGating + GraniteMoeMoE.
+// Per token: p = softmax over every expert of router(h); the n_expert_used largest (ties to the
+// lower index) renormalised to sum 1 -- the same weights as a softmax over the chosen logits,
+// which is how transformers computes them; out = sum_k p_k * down_k(silu(gate_k h) * up_k h),
+// plus the shared expert's SwiGLU when the file has one.
+#include <algorithm>
+#include <cmath>
+
+#include "model/graph.h"
+
+namespace fragua::model {
+
+namespace {
+
+// The chosen experts of one token and their weights, from its router logits (softmaxed in
+// place).
+void route(float* p, int64_t n_expert, int64_t k, int32_t* sel, float* w) {
+  const float mx = *std::max_element(p, p + n_expert);
+  float sum = 0.0f;
+  for (int64_t e = 0; e < n_expert; ++e) sum += (p[e] = std::exp(p[e] - mx));
+  for (int64_t e = 0; e < n_expert; ++e) p[e] /= sum;
+  // Selection by repeated maximum (k is small: 2 to 10 in released models).
+  float wsum = 0.0f;
+  for (int64_t i = 0; i < k; ++i) {
+    int32_t best = -1;
+    for (int32_t e = 0; e < static_cast<int32_t>(n_expert); ++e) {
+      if (std::find(sel, sel + i, e) != sel + i) continue;
+      if (best < 0 || p[e] > p[best]) best = e;
+    }
+    sel[i] = best;
+    w[i] = p[best];
+    wsum += w[i];
+  }
+  // llama.cpp clamps the sum to the smallest normal f16 against a division by zero.
+  wsum = std::max(wsum, 6.103515625e-5f);
+  for (int64_t i = 0; i < k; ++i) w[i] /= wsum;
+}
+
+}  // namespace
+
+void moe_ffn_block(ForwardPass& f, int64_t l, float residual_scale) {
+  const ModelConfig& c = f.c;
+  const LayerWeights& L = f.w.layers[static_cast<size_t>(l)];
+  WorkBuffers& b = f.b;
+  backend::Backend& be = f.be;
+  const int64_t T = f.n_tokens(), E = c.n_embd, F = c.n_ff, NE = c.n_expert, K = c.n_expert_used;
+  be.rmsnorm(b.x.data(), L.ffn_norm.f32(), T, E, c.rms_eps, b.h.data());
+  f.trace("ffn_norm", l, b.h.data(), E);
+  be.matmul(L.ffn_gate_inp, b.h.data(), T, b.moe_probs.data());
+  f.trace("ffn_moe_logits", l, b.moe_probs.data(), NE);
+  for (int64_t t = 0; t < T; ++t)
+    route(b.moe_probs.data() + t * NE, NE, K, b.moe_sel.data() + t * K, b.moe_w.data() + t * K);
+
+  // Expert by expert: its tokens' inputs gathered into consecutive rows, the three matmuls on the
+  // expert's 2-D slices (the backend's kernels for the file's dtype, threaded over rows), the
+  // weighted outputs added to each token's sum. A token's experts are added in expert order
+  // whatever else the batch holds, so its result does not depend on its batch.
+  float* acc = b.moe_acc.data();
+  std::fill(acc, acc + T * E, 0.0f);
+  for (int64_t e = 0; e < NE; ++e) {
+    int64_t n = 0;
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t i = 0; i < K; ++i)
+        if (b.moe_sel[static_cast<size_t>(t * K + i)] == e) {
+          b.moe_rows[static_cast<size_t>(n)] = static_cast<int32_t>(t * K + i);
+          std::copy_n(b.h.data() + t * E, E, b.moe_in.data() + n * E);
+          ++n;
+        }
+    if (n == 0) continue;
+    const auto ue = static_cast<size_t>(e);
+    be.matmul(L.gate_exp[ue], b.moe_in.data(), n, b.gate.data());
+    be.matmul(L.up_exp[ue], b.moe_in.data(), n, b.up.data());
+    be.swiglu(b.gate.data(), b.up.data(), n * F, b.gate.data());
+    be.matmul(L.down_exp[ue], b.gate.data(), n, b.moe_out.data());
+    for (int64_t r = 0; r < n; ++r) {
+      const int32_t slot = b.moe_rows[static_cast<size_t>(r)];
+      const float w = b.moe_w[static_cast<size_t>(slot)];
+      float* dst = acc + (slot / K) * E;
+      const float* src = b.moe_out.data() + r * E;
+      for (int64_t i = 0; i < E; ++i) dst[i] += w * src[i];
+    }
+  }
+  f.trace("ffn_moe_out", l, acc, E);
+  if (!L.gate_shexp.empty()) {
+    const int64_t S = c.n_ff_shexp;
+    be.matmul(L.gate_shexp, b.h.data(), T, b.gate.data());
+    be.matmul(L.up_shexp, b.h.data(), T, b.up.data());
+    be.swiglu(b.gate.data(), b.up.data(), T * S, b.gate.data());
+    be.matmul(L.down_shexp, b.gate.data(), T, b.moe_out.data());
+    f.trace("ffn_shexp", l, b.moe_out.data(), E);
+    be.add_scaled(acc, b.moe_out.data(), T * E, 1.0f);
+  }
+  f.trace("ffn_out", l, acc, E);
+  be.add_scaled(b.x.data(), acc, T * E, residual_scale);
+  f.trace("l_out", l, b.x.data(), E);
+}
+
+}  // namespace fragua::model
