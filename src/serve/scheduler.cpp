@@ -276,6 +276,7 @@ bool Scheduler::Impl::admit(Clock::time_point now) {
     if (!job.embedding && kept == static_cast<int64_t>(prompt.size())) {
       --kept;
       (void)ctx->truncate(best, kept);
+      kept = ctx->n_past(best);  // a model with recurrent layers keeps all or nothing
     }
     r->done = r->n_cached = kept;
     r->order = ++n_admitted;
