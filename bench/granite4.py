@@ -1,0 +1,113 @@
+#!/usr/bin/python3
+"""Granite 4 architectures, Fragua vs llama.cpp: random granitemoe (Granite 3.x MoE) and
+granitehybrid (Granite 4.0-H: Mamba-2 + attention + MoE) models written by
+`fragua dev random-model`, loaded by llama.cpp (the proof that the GGUF layout and keys are
+llama.cpp's), greedy continuations compared token for token on F16 and Q8_0 files (Q8_0 from
+llama-quantize, so Fragua also reads llama.cpp's quantized expert tensors), then prompt (pp) and
+generation (tg) tokens/s side by side with llama-bench.
+
+Usage: bench/granite4.py [--sizes tiny,small] [--types F16,Q8_0] [--threads 2] [--reps 3]
+                         [--pp 512] [--tg 128] [--agreement-only]
+Sizes: tiny (embd 64, 4 layers: the test shapes, for agreement), small (embd 1024, 16 layers,
+32 experts of 512 with 6 used and a shared expert of 1024; the hybrid with Mamba-2 heads of 64,
+state 128 and every fourth layer attention without RoPE, as Granite 4.0-H-Tiny is shaped).
+Agreement uses `fragua generate --temp 0` (any build); speed needs the release build
+(bench_engine_bench) and bench/llama_cpp_setup.sh's llama.cpp (run automatically unless $LLAMA_BIN
+names its bin/ folder)."""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import engine  # noqa: E402  (llama_bench, fragua_bench, CACHE; re-executes under /usr/bin/python3 for numpy)
+from fragua_bench import fragua_bin  # noqa: E402
+
+COMMON = {"tiny": ["--embd", "64", "--layers", "4", "--heads", "4", "--kv-heads", "2", "--ff", "128",
+                   "--vocab", "512", "--ctx", "1024"],
+          "small": ["--embd", "1024", "--layers", "16", "--heads", "16", "--kv-heads", "4", "--ff", "512",
+                    "--vocab", "32000", "--ctx", "4096", "--plain-init"]}
+ARCHS = {
+    "granitemoe": {"tiny": ["--experts", "4", "--experts-used", "2", "--shared-ff", "96"],
+                   "small": ["--experts", "32", "--experts-used", "6", "--shared-ff", "1024"]},
+    "granitehybrid": {"tiny": ["--experts", "4", "--experts-used", "2", "--shared-ff", "96", "--no-rope"],
+                      "small": ["--experts", "32", "--experts-used", "6", "--shared-ff", "1024", "--no-rope",
+                                "--ssm-heads", "32", "--ssm-state", "128"]},
+}
+PROMPT = "1,450,120,37,90,15,60,220"
+
+
+def make_model(fragua, llama_bin, arch, size, dtype):
+    d = os.path.join(engine.CACHE, "models")
+    os.makedirs(d, exist_ok=True)
+    f16 = os.path.join(d, f"{arch}-{size}-F16.gguf")
+    if not os.path.exists(f16):
+        subprocess.check_call([fragua, "dev", "random-model", f16, "--arch", arch, "--dtype", "f16", "--seed", "7"] +
+                              COMMON[size] + ARCHS[arch][size])
+    if dtype == "F16":
+        return f16
+    path = os.path.join(d, f"{arch}-{size}-{dtype}.gguf")
+    if not os.path.exists(path):
+        subprocess.check_call([os.path.join(llama_bin, "llama-quantize"), f16, path, dtype],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return path
+
+
+def greedy(fragua, llama_bin, model, n):
+    ours = subprocess.check_output([fragua, "generate", model, "--prompt-ids", PROMPT, "-n", str(n), "--temp", "0",
+                                    "--threads", "1"], stderr=subprocess.DEVNULL).decode().split()
+    theirs = subprocess.check_output([os.path.join(llama_bin, "llama-simple-ids"), model, str(n), PROMPT],
+                                     stderr=subprocess.DEVNULL).decode().strip().split(",")
+    # fragua generate stops at an end-of-generation token; llama-simple-ids runs on.
+    same = next((i for i, (a, b) in enumerate(zip(ours, theirs)) if a != b), min(len(ours), len(theirs)))
+    return same, len(ours)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="tiny,small")
+    ap.add_argument("--types", default="F16,Q8_0")
+    ap.add_argument("--threads", default="2")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--pp", type=int, default=512)
+    ap.add_argument("--tg", type=int, default=128)
+    ap.add_argument("--n-agree", type=int, default=64)
+    ap.add_argument("--agreement-only", action="store_true")
+    a = ap.parse_args()
+    fragua = fragua_bin("granite4.py")
+    llama_bin = os.environ.get("LLAMA_BIN") or subprocess.check_output(
+        [os.path.join(HERE, "llama_cpp_setup.sh")]).decode().strip()
+    print(f"fragua: {fragua}\nllama.cpp: {llama_bin}")
+    print("| model | type | greedy tokens identical |")
+    print("|---|---|---|")
+    models = []
+    for size in a.sizes.split(","):
+        for arch in ARCHS:
+            for t in a.types.split(","):
+                m = make_model(fragua, llama_bin, arch, size, t)
+                models.append((arch, size, t, m))
+                same, of = greedy(fragua, llama_bin, m, a.n_agree)
+                print(f"| {arch}-{size} | {t} | {same}/{of} |", flush=True)
+    if a.agreement_only:
+        return
+    if not os.path.exists(engine.FBENCH):
+        sys.exit(f"speed needs the release build's {engine.FBENCH}")
+    print("\n| model | type | threads | mode | fragua t/s | llama.cpp t/s | ratio |")
+    print("|---|---|---|---|---|---|---|")
+    for arch, size, t, m in models:
+        if size == "tiny":
+            continue
+        for th in (int(x) for x in a.threads.split(",")):
+            for mode, n in (("pp", a.pp), ("tg", a.tg)):
+                ours, theirs = [], []
+                for _ in range(a.reps):  # interleaved, as bench/engine.py runs them
+                    ours.append(engine.fragua_bench(m, th, mode, n)[0])
+                    theirs.append(engine.llama_bench(llama_bin, m, th, mode, n)[0])
+                f, l = statistics.median(ours), statistics.median(theirs)
+                print(f"| {arch}-{size} | {t} | {th} | {mode}{n} | {f:.1f} | {l:.1f} | {f / l:.2f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
