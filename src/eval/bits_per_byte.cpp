@@ -4,6 +4,7 @@
 #include <cmath>
 #include <span>
 
+#include "eval/log_prob.h"
 #include "fragua/model/model.h"
 #include "fragua/tokenize/tokenizer.h"
 
@@ -24,20 +25,6 @@ nlohmann::json to_json(const LanguageLosses& losses) {
   }
   return {{"val_loss", loss}, {"val_bpb", bpb}};
 }
-
-namespace {
-
-// -log softmax(logits)[target], in double: log-sum-exp shifted by the maximum (exact for any
-// finite logits, where a float sum of exp() would overflow past 88).
-double token_nats(std::span<const float> logits, int32_t target) {
-  double mx = -INFINITY;
-  for (float v : logits) mx = std::max(mx, static_cast<double>(v));
-  double sum = 0;
-  for (float v : logits) sum += std::exp(static_cast<double>(v) - mx);
-  return mx + std::log(sum) - static_cast<double>(logits[static_cast<size_t>(target)]);
-}
-
-}  // namespace
 
 Result<LanguageLosses> bits_per_byte(model::Context& ctx, const tokenize::Tokenizer& tokenizer,
                                      const Documents& documents) {
