@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the peer for the engine benchmarks: llama.cpp from the source bundle that the npm package
 # node-llama-cpp@3.21.1 ships (llama/gitRelease.bundle), in a cache folder outside the repo.
-# Once: about 7 minutes on 2 idle cores. Prints the build directory.
+# Once: about 7 minutes on 2 idle cores (llama-server adds more). Prints the build directory.
 # Usage: bench/llama_cpp_setup.sh   (env FRAGUA_BENCH_CACHE, default ~/.cache/fragua-bench)
 set -euo pipefail
 cache="${FRAGUA_BENCH_CACHE:-$HOME/.cache/fragua-bench}"
@@ -20,11 +20,13 @@ if [ ! -d "$src/.git" ]; then
 fi
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 if [ ! -x "$build/bin/llama-bench" ] || [ ! -x "$build/bin/llama-quantize" ] || [ ! -x "$build/bin/llama-simple-ids" ] ||
-   [ "$here/peers/llama_greedy_ids.cpp" -nt "$build/bin/llama-simple-ids" ]; then
-  echo "llama_cpp_setup: building llama-bench and llama-quantize (GGML_NATIVE=ON)" >&2
+   [ ! -x "$build/bin/llama-server" ] || [ "$here/peers/llama_greedy_ids.cpp" -nt "$build/bin/llama-simple-ids" ]; then
+  echo "llama_cpp_setup: building llama-bench, llama-quantize and llama-server (GGML_NATIVE=ON)" >&2
+  # llama-server (bench/serve.py) with its bundled cpp-httplib and without its web UI: the UI
+  # would be fetched from a Hugging Face bucket at build time, and the benchmark needs only the API.
   cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_CURL=OFF \
-    -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF >&2
-  cmake --build "$build" --target llama-bench llama-quantize llama -j "$(nproc)" >&2
+    -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF >&2
+  cmake --build "$build" --target llama-bench llama-quantize llama llama-server -j "$(nproc)" >&2
   # A 30-line program of ours that runs greedy decoding from token ids through llama.h, for the
   # agreement check (the stock examples take text prompts).
   c++ -O2 -std=c++17 "$here/peers/llama_greedy_ids.cpp" -I"$src/include" -I"$src/ggml/include" \
