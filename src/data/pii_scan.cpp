@@ -28,14 +28,16 @@ bool starts_clean(std::string_view t, size_t i) {
 bool email_local(char c) { return is_alnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-'; }
 bool email_domain(char c) { return is_alnum(c) || c == '.' || c == '-'; }
 
-// The e-mail around the '@' at `at`: [begin, end) or begin == end when none.
+// The e-mail around the '@' at `at`: [begin, end) or begin == end when none. The local part and
+// the domain are read up to RFC 5321's limits (4.5.3.1.1: 64 octets; 4.5.3.1.2: 255), which bounds
+// how far the scanner looks from any position (kPiiMaxLookahead, what a stream holds back).
 std::pair<size_t, size_t> email_at(std::string_view t, size_t at) {
   size_t b = at;
-  while (b > 0 && email_local(t[b - 1])) --b;
+  while (b > 0 && at - b < kEmailLocalMax && email_local(t[b - 1])) --b;
   while (b < at && (t[b] == '.' || t[b] == '-')) ++b;
   if (b == at) return {at, at};
   size_t e = at + 1;
-  while (e < t.size() && email_domain(t[e])) ++e;
+  while (e < t.size() && e - at - 1 < kEmailDomainMax && email_domain(t[e])) ++e;
   while (e > at + 1 && (t[e - 1] == '.' || t[e - 1] == '-')) --e;
   std::string_view domain = t.substr(at + 1, e - at - 1);
   size_t dot = domain.rfind('.');

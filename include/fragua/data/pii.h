@@ -1,10 +1,12 @@
 // Personal data detection and redaction: e-mail addresses, phone numbers (Spanish and E.164
 // international), Spanish identity numbers (DNI, NIE, NIF of companies and K/L/M holders) with
 // their control character checked, IBANs with the ISO 13616 mod-97 check, payment card numbers
-// with the Luhn check, IPv4 and IPv6 addresses. Used by the corpus pipeline and, later, by the
-// server's guardrails: pure functions over UTF-8 text, thread-safe, no allocation but the result.
+// with the Luhn check, IPv4 and IPv6 addresses. Used by the corpus pipeline and by the server's
+// guardrails (PiiStream for streamed answers): pure functions over UTF-8 text, thread-safe, no
+// allocation but the result.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -42,6 +44,52 @@ struct RedactResult {
 };
 // Replaces every match with its placeholder.
 RedactResult redact_pii(std::string_view text, const PiiOptions& options = {});
+
+// How far the scanner reads from a position: e-mail parts are read up to RFC 5321's limits, the
+// longest other identifier (an IBAN of 34 characters in groups) spans 67 bytes, and whether a
+// word is an identifier may depend on the next e-mail's start (its '@' up to 64 bytes on, its
+// domain up to 255 after that). Bytes this far before the end of a text are settled: no text
+// appended later changes what find_pii reports before them.
+inline constexpr size_t kEmailLocalMax = 64;    // RFC 5321 4.5.3.1.1
+inline constexpr size_t kEmailDomainMax = 255;  // RFC 5321 4.5.3.1.2
+inline constexpr size_t kPiiMaxIdentifier = 70;  // 67 bytes, the peek past it, margin
+inline constexpr size_t kPiiMaxLookahead = 400;
+static_assert(kPiiMaxLookahead >= kPiiMaxIdentifier + kEmailLocalMax + 1 + kEmailDomainMax + 1);
+
+// Redaction of a text that arrives in pieces (a streamed answer), so that no piece ever carries
+// part of an identifier that is redacted later: the concatenated output equals
+// redact_pii(whole text), counts included. What is held back is the trailing run of bytes that
+// an identifier could still grow from (ASCII letters, digits, "._%+-@:()" and a space between
+// a digit, capital or ')' and a letter or digit: every identifier is made of those), usually a
+// word or two; a run longer than 2 * kPiiMaxLookahead (a long token with no break) is released
+// up to kPiiMaxLookahead from its end, cut at a place the scanner would restart from the same
+// state (a match's end, or between two letters or digits outside any match). Output is cut only
+// between characters when the input is UTF-8. pii_stream.cpp gives the argument.
+class PiiStream {
+ public:
+  explicit PiiStream(PiiOptions options = {}) : options_(options) {}
+  // Adds text; returns what became final, redacted (often empty).
+  std::string push(std::string_view text);
+  // End of the text: the rest, redacted.
+  std::string finish();
+  // Redactions in what was returned so far, by kind.
+  const int* counts() const { return counts_; }
+  int total() const;
+  // Bytes held back now.
+  size_t held() const { return buf_.size() - ctx_; }
+  // Runs cut where the scanner's state could differ from a whole-text scan (only a run of more
+  // than 800 bytes of punctuation with no letter, digit or identifier in it): 0 in practice.
+  int inexact_cuts() const { return inexact_cuts_; }
+
+ private:
+  std::string release(size_t cut, const std::vector<PiiMatch>& matches, bool keep_context);
+  PiiOptions options_;
+  std::string buf_;   // ctx_ bytes of context (already released), then the held text
+  std::string tail_;  // the last two bytes released
+  size_t ctx_ = 0;
+  int counts_[kPiiKindCount] = {};
+  int inexact_cuts_ = 0;
+};
 
 // The validators, usable on their own (input: the bare identifier, no spaces or dashes, upper
 // or lower case).
