@@ -9,7 +9,6 @@
 #include <optional>
 #include <thread>
 
-#include <openssl/evp.h>
 
 #include "fragua/base/http.h"
 #include "fragua/base/log.h"
@@ -147,19 +146,6 @@ Error gated_error(const std::string& what, int status, bool had_token) {
       "{}: HTTP {}: this model is gated or private: accept its terms on its hub page, then pass an access token "
       "with --token or the HF_TOKEN environment variable",
       what, status);
-}
-
-Result<std::string> sha256_file(const std::string& path) {
-  auto m = FRAGUA_TRY(MappedFile::open(path));
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1 ||
-      EVP_DigestUpdate(ctx.get(), m.data(), m.size()) != 1 || EVP_DigestFinal_ex(ctx.get(), digest, &n) != 1)
-    return io_error("{}: SHA-256 failed (libcrypto)", path);
-  std::string hex;
-  for (unsigned int i = 0; i < n; ++i) hex += fmt::format("{:02x}", digest[i]);
-  return hex;
 }
 
 Result<uint64_t> fetch_blob(const BlobFetch& f, const HubOptions& o, Env& env) {

@@ -8,6 +8,7 @@
 
 #include "fragua/base/error.h"
 #include "fragua/base/file.h"
+#include "fragua/base/sha256.h"
 #include "fragua/model/hub.h"
 
 namespace fragua::model::detail {
@@ -26,8 +27,8 @@ struct BlobFetch {
 // A checksum mismatch removes the partial files. Returns the bytes transferred.
 Result<uint64_t> fetch_blob(const BlobFetch& fetch, const HubOptions& options, Env& env);
 
-// The 64 lowercase hex digits of the SHA-256 of the file at `path`.
-Result<std::string> sha256_file(const std::string& path);
+// The 64 lowercase hex digits of the SHA-256 of the file at `path` (base/sha256.h).
+using fragua::sha256_file;
 
 // The error for a 401/403 answer: the repository is gated or private, and how to pass a token.
 Error gated_error(const std::string& what, int status, bool had_token);
