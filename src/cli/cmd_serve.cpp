@@ -26,6 +26,12 @@ struct Opts {
   size_t max_body_bytes = 8u << 20;
   std::vector<std::string> api_keys;
   bool embeddings = false;
+  std::string redact = "none", redact_kinds = "all", audit_log;
+  uint64_t audit_max_bytes = 100ull << 20;
+  int audit_keep = 5;
+  double rate_limit_rpm = 0, rate_limit_tpm = 0;
+  std::vector<std::string> cors_origins;
+  bool no_web = false;
 };
 
 // serve.yaml first, then each flag given on the command line over it.
@@ -45,7 +51,16 @@ serve::ServerOptions options(const Opts& o, const CLI::App& cmd) {
   if (given("--max-body-bytes")) s.max_body_bytes = o.max_body_bytes;
   if (given("--api-key")) s.api_keys = o.api_keys;
   if (given("--embeddings")) s.scheduler.embeddings = true;
+  if (given("--no-web")) s.web = false;
   if (given("--model-name")) s.model_name = o.model_name;
+  if (given("--redact")) s.redact = check(serve::parse_redact_mode(o.redact));
+  if (given("--redact-kinds")) s.redact_kinds = check(serve::parse_pii_kinds(o.redact_kinds));
+  if (given("--audit-log")) s.audit_log = o.audit_log;
+  if (given("--audit-max-bytes")) s.audit_max_bytes = o.audit_max_bytes;
+  if (given("--audit-keep")) s.audit_keep = o.audit_keep;
+  if (given("--rate-limit-rpm")) s.rate_limit_rpm = o.rate_limit_rpm;
+  if (given("--rate-limit-tpm")) s.rate_limit_tpm = o.rate_limit_tpm;
+  if (given("--cors-origin")) s.cors_origins = o.cors_origins;
   if (given("--template")) s.chat_template = o.chat_template;
   if (given("--chat-template-file")) s.chat_template = check(tokenize::read_chat_template_file(o.chat_template_file));
   return s;
@@ -117,6 +132,26 @@ void setup(CLI::App& root) {
   cmd->add_option("--api-key", o->api_keys, "Accepted Bearer key (repeatable; none: open)");
   cmd->add_flag("--embeddings", o->embeddings,
                 "Serve /v1/embeddings (each slot keeps n_embd floats per position for it)");
+  cmd->add_flag("--no-web", o->no_web, "Do not serve the chat page at GET / (the API only)");
+  cmd->add_option("--redact", o->redact, "Replace personal data with placeholders in: none, requests, responses, both")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"none", "requests", "responses", "both"}));
+  cmd->add_option("--redact-kinds", o->redact_kinds,
+                  "Kinds to redact, comma-separated: email,phone,dni,nie,nif,iban,card,ip (or all)")
+      ->capture_default_str();
+  cmd->add_option("--audit-log", o->audit_log, "Append an audit line (JSON) per request to this file (default: off)");
+  cmd->add_option("--audit-max-bytes", o->audit_max_bytes, "Rotate the audit log past this size")
+      ->capture_default_str();
+  cmd->add_option("--audit-keep", o->audit_keep, "Rotated audit logs kept (FILE.1 ... FILE.N)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1000));
+  cmd->add_option("--rate-limit-rpm", o->rate_limit_rpm,
+                  "Requests per minute per API key (per client address without keys); 0: none")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--rate-limit-tpm", o->rate_limit_tpm, "Tokens (prompt + generated) per minute per key; 0: none")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--cors-origin", o->cors_origins,
+                  "Origin whose web pages may call the API (repeatable; * for any; none: same origin only)");
   cmd->add_option("--config", o->config, "serve.yaml with these options; flags override it");
   cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer (GGUF or tokenizer.json) when the model has none");
   cmd->add_option("--template", o->chat_template, "Chat template name or Jinja text (default: the model's)");

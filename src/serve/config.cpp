@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 
 #include "fragua/base/file.h"
+#include "fragua/base/sha256.h"
+#include "fragua/data/pii.h"
 #include "fragua/serve/server.h"
 
 namespace fragua::serve {
@@ -30,7 +32,75 @@ Result<T> ranged(const YAML::Node& n, std::string_view origin, const std::string
   return v;
 }
 
+// api_keys: a list whose items are keys, or mappings {key, id, rpm, tpm} (key required).
+Status api_keys(const YAML::Node& list, std::string_view origin, ServerOptions& o) {
+  o.api_keys.clear();
+  o.key_policies.clear();
+  for (size_t i = 0; i < list.size(); ++i) {
+    const YAML::Node& item = list[i];
+    const std::string where = fmt::format("api_keys[{}]", i);
+    if (!item.IsMap()) {
+      o.api_keys.push_back(FRAGUA_TRY(value<std::string>(item, origin, where)));
+      continue;
+    }
+    ApiKeyPolicy p;
+    for (const auto& kv : item) {
+      const std::string field = FRAGUA_TRY(value<std::string>(kv.first, origin, where));
+      const std::string name = where + "." + field;
+      if (field == "key")
+        p.key = FRAGUA_TRY(value<std::string>(kv.second, origin, name));
+      else if (field == "id")
+        p.id = FRAGUA_TRY(value<std::string>(kv.second, origin, name));
+      else if (field == "rpm")
+        p.rpm = FRAGUA_TRY(ranged<double>(kv.second, origin, name, 0.0, 1e9));
+      else if (field == "tpm")
+        p.tpm = FRAGUA_TRY(ranged<double>(kv.second, origin, name, 0.0, 1e12));
+      else
+        return invalid_argument_error("{}: line {}: unknown key '{}' in {} (expected key, id, rpm, tpm)", origin,
+                                      kv.first.Mark().line + 1, field, where);
+    }
+    if (p.key.empty())
+      return invalid_argument_error("{}: line {}: {} has no 'key'", origin, item.Mark().line + 1, where);
+    o.api_keys.push_back(p.key);
+    o.key_policies.push_back(std::move(p));
+  }
+  return {};
+}
+
 }  // namespace
+
+Result<RedactMode> parse_redact_mode(std::string_view t) {
+  if (t == "none") return RedactMode::none;
+  if (t == "requests") return RedactMode::requests;
+  if (t == "responses") return RedactMode::responses;
+  if (t == "both") return RedactMode::both;
+  return invalid_argument_error("redact '{}': expected none, requests, responses or both", t);
+}
+
+Result<uint32_t> parse_pii_kinds(std::string_view t) {
+  if (t == "all") return (1u << data::kPiiKindCount) - 1;
+  uint32_t kinds = 0;
+  size_t pos = 0;
+  while (pos <= t.size()) {
+    size_t comma = t.find(',', pos);
+    if (comma == std::string_view::npos) comma = t.size();
+    const std::string_view name = t.substr(pos, comma - pos);
+    int found = -1;
+    for (int k = 0; k < data::kPiiKindCount; ++k)
+      if (name == data::pii_kind_name(static_cast<data::PiiKind>(k))) found = k;
+    if (found < 0) {
+      std::string all;
+      for (int k = 0; k < data::kPiiKindCount; ++k)
+        all += fmt::format("{}{}", k ? ", " : "", data::pii_kind_name(static_cast<data::PiiKind>(k)));
+      return invalid_argument_error("personal-data kind '{}' is not one of: {} (or all)", name, all);
+    }
+    kinds |= 1u << found;
+    pos = comma + 1;
+  }
+  return kinds;
+}
+
+std::string api_key_id(std::string_view key) { return sha256_hex(key).substr(0, 8); }
 
 Status parse_server_config(std::string_view yaml, std::string_view origin, ServerOptions& o) {
   YAML::Node root;
@@ -61,7 +131,39 @@ Status parse_server_config(std::string_view yaml, std::string_view origin, Serve
     } else if (key == "api_keys") {
       if (!v.IsSequence())
         return invalid_argument_error("{}: line {}: 'api_keys' must be a list", origin, v.Mark().line + 1);
-      o.api_keys = FRAGUA_TRY(value<std::vector<std::string>>(v, origin, key));
+      FRAGUA_TRY(api_keys(v, origin, o));
+    } else if (key == "redact") {
+      const std::string mode = FRAGUA_TRY(value<std::string>(v, origin, key));
+      auto m = parse_redact_mode(mode);
+      if (!m.ok()) return invalid_argument_error("{}: line {}: {}", origin, v.Mark().line + 1, m.error().message());
+      o.redact = *m;
+    } else if (key == "redact_kinds") {
+      // A list of kinds, or the same as one comma-separated string.
+      std::string list;
+      if (v.IsSequence()) {
+        for (const auto& k : FRAGUA_TRY(value<std::vector<std::string>>(v, origin, key))) list += k + ",";
+        if (!list.empty()) list.pop_back();
+      } else {
+        list = FRAGUA_TRY(value<std::string>(v, origin, key));
+      }
+      auto kinds = parse_pii_kinds(list);
+      if (!kinds.ok())
+        return invalid_argument_error("{}: line {}: {}", origin, v.Mark().line + 1, kinds.error().message());
+      o.redact_kinds = *kinds;
+    } else if (key == "audit_log") {
+      o.audit_log = FRAGUA_TRY(value<std::string>(v, origin, key));
+    } else if (key == "audit_max_bytes") {
+      o.audit_max_bytes = FRAGUA_TRY(ranged<uint64_t>(v, origin, key, 1024, uint64_t{1} << 50));
+    } else if (key == "audit_keep") {
+      o.audit_keep = FRAGUA_TRY(ranged<int>(v, origin, key, 0, 1000));
+    } else if (key == "rate_limit_rpm") {
+      o.rate_limit_rpm = FRAGUA_TRY(ranged<double>(v, origin, key, 0.0, 1e9));
+    } else if (key == "rate_limit_tpm") {
+      o.rate_limit_tpm = FRAGUA_TRY(ranged<double>(v, origin, key, 0.0, 1e12));
+    } else if (key == "cors_origins") {
+      if (!v.IsSequence())
+        return invalid_argument_error("{}: line {}: 'cors_origins' must be a list", origin, v.Mark().line + 1);
+      o.cors_origins = FRAGUA_TRY(value<std::vector<std::string>>(v, origin, key));
     } else if (key == "max_body_bytes") {
       o.max_body_bytes = FRAGUA_TRY(ranged<size_t>(v, origin, key, 1024, size_t{1} << 32));
     } else if (key == "model_name") {
@@ -70,12 +172,15 @@ Status parse_server_config(std::string_view yaml, std::string_view origin, Serve
       o.chat_template = FRAGUA_TRY(value<std::string>(v, origin, key));
     } else if (key == "embeddings") {
       o.scheduler.embeddings = FRAGUA_TRY(value<bool>(v, origin, key));
+    } else if (key == "web") {
+      o.web = FRAGUA_TRY(value<bool>(v, origin, key));
     } else if (key == "timeout_s") {
       o.request_timeout_s = FRAGUA_TRY(ranged<double>(v, origin, key, 0.0, 1e7));
     } else {
       return invalid_argument_error(
           "{}: line {}: unknown key '{}' (expected host, port, parallel, ctx, threads, max_queue, api_keys, "
-          "max_body_bytes, model_name, chat_template, timeout_s, embeddings)",
+          "max_body_bytes, model_name, chat_template, timeout_s, embeddings, web, redact, redact_kinds, audit_log, "
+          "audit_max_bytes, audit_keep, rate_limit_rpm, rate_limit_tpm, cors_origins)",
           origin, kv.first.Mark().line + 1, key);
     }
   }

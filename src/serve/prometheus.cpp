@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "serve/audit.h"
+
 namespace fragua::serve {
 namespace {
 
@@ -42,7 +44,17 @@ void ServerMetrics::count_request(const std::string& endpoint, int status) {
   ++requests_[{endpoint, status}];
 }
 
-std::string ServerMetrics::render(Scheduler* scheduler) {
+void ServerMetrics::count_redactions(const std::string& kind, const std::string& where, int n) {
+  std::lock_guard lock(mu_);
+  redactions_[{kind, where}] += static_cast<uint64_t>(n);
+}
+
+void ServerMetrics::count_rate_limited(const std::string& limit) {
+  std::lock_guard lock(mu_);
+  ++rate_limited_[limit];
+}
+
+std::string ServerMetrics::render(Scheduler* scheduler, const AuditLog* audit) {
   std::lock_guard lock(mu_);
   SchedulerMetrics m;
   if (scheduler) {
@@ -84,6 +96,20 @@ std::string ServerMetrics::render(Scheduler* scheduler) {
   per_token_.render(out, "fragua_time_per_token_seconds");
   header(out, "fragua_latency_samples_dropped_total", "counter", "Latency samples lost between scrapes.");
   sample(out, "fragua_latency_samples_dropped_total", static_cast<double>(samples_dropped_));
+  header(out, "fragua_redactions_total", "counter", "Personal data replaced by a placeholder, by kind and where.");
+  for (const auto& [key, n] : redactions_)
+    out += fmt::format("fragua_redactions_total{{kind=\"{}\",where=\"{}\"}} {}\n", key.first, key.second, n);
+  header(out, "fragua_rate_limited_total", "counter", "Requests refused with 429, by the limit reached.");
+  for (const char* limit : {"requests", "tokens"}) {
+    auto it = rate_limited_.find(limit);
+    out += fmt::format("fragua_rate_limited_total{{limit=\"{}\"}} {}\n", limit, it == rate_limited_.end() ? 0 : it->second);
+  }
+  if (audit) {
+    header(out, "fragua_audit_lines_total", "counter", "Lines written to the audit log.");
+    sample(out, "fragua_audit_lines_total", static_cast<double>(audit->lines_written()));
+    header(out, "fragua_audit_failures_total", "counter", "Audit lines lost: write errors, full queue.");
+    sample(out, "fragua_audit_failures_total", static_cast<double>(audit->failures()));
+  }
   return out;
 }
 

@@ -15,6 +15,8 @@
 
 namespace fragua::serve {
 
+class AuditLog;
+
 // Cumulative buckets as Prometheus defines them: bucket i counts samples <= bounds[i].
 class Histogram {
  public:
@@ -34,12 +36,18 @@ class ServerMetrics {
  public:
   ServerMetrics();
   void count_request(const std::string& endpoint, int status);
+  // Guardrails: personal data redacted (kind, "request"/"response"), requests refused by a rate
+  // limit ("requests"/"tokens"); `audit` (may be null) gives the audit log's counters.
+  void count_redactions(const std::string& kind, const std::string& where, int n);
+  void count_rate_limited(const std::string& limit);
   // Folds the scheduler's latency samples into the histograms and renders everything.
-  std::string render(Scheduler* scheduler);
+  std::string render(Scheduler* scheduler, const AuditLog* audit = nullptr);
 
  private:
   std::mutex mu_;
   std::map<std::pair<std::string, int>, uint64_t> requests_;
+  std::map<std::pair<std::string, std::string>, uint64_t> redactions_;
+  std::map<std::string, uint64_t> rate_limited_;
   Histogram ttft_, per_token_;
   uint64_t samples_dropped_ = 0;
 };

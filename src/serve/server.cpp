@@ -1,7 +1,11 @@
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include "fragua/base/log.h"
+#include "fragua/base/sha256.h"
 #include "serve/server_impl.h"
+#include "serve/web.h"
 
 namespace fragua::serve {
 namespace {
@@ -26,6 +30,7 @@ std::string endpoint_label(const std::string& path) {
   if (path == "/completions") return "/v1/completions";
   if (path == "/models") return "/v1/models";
   if (path == "/embeddings") return "/v1/embeddings";
+  if (find_web_asset(path)) return "/";  // the chat page's files
   return "other";
 }
 
@@ -64,6 +69,120 @@ bool Server::Impl::check_model(const std::string& name, httplib::Response& res) 
   return false;
 }
 
+int Server::Impl::key_index(const httplib::Request& req) const {
+  if (opt.api_keys.empty()) return -1;
+  const std::string auth = req.get_header_value("Authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (auth.rfind(kBearer, 0) != 0) return -2;
+  const std::string_view key = std::string_view(auth).substr(kBearer.size());
+  int found = -2;
+  for (size_t i = 0; i < opt.api_keys.size(); ++i)
+    if (same_key(key, opt.api_keys[i])) found = static_cast<int>(i);
+  return found;
+}
+
+Caller Server::Impl::caller(const httplib::Request& req) const {
+  Caller c;
+  c.address = req.remote_addr;
+  const int k = key_index(req);
+  if (k >= 0) {
+    c.key_id = keys[static_cast<size_t>(k)].id;
+    c.bucket = "key:" + c.key_id;
+    c.limit = keys[static_cast<size_t>(k)].limit;
+  } else {
+    c.bucket = "addr:" + req.remote_addr;
+    c.limit = {opt.rate_limit_rpm, opt.rate_limit_tpm};
+  }
+  return c;
+}
+
+bool Server::Impl::rate_limit(const httplib::Request& req, httplib::Response& res) {
+  const Caller c = caller(req);
+  if (!c.limit.any()) return true;
+  const RateDecision d = limiter.admit(c.bucket, c.limit);
+  // OpenAI's headers (https://platform.openai.com/docs/guides/rate-limits#rate-limits-in-headers).
+  if (c.limit.rpm > 0) {
+    res.set_header("x-ratelimit-limit-requests", fmt::format("{}", c.limit.rpm));
+    res.set_header("x-ratelimit-remaining-requests", fmt::format("{}", d.remaining_requests));
+    res.set_header("x-ratelimit-reset-requests", reset_duration(d.reset_requests_s));
+  }
+  if (c.limit.tpm > 0) {
+    res.set_header("x-ratelimit-limit-tokens", fmt::format("{}", c.limit.tpm));
+    res.set_header("x-ratelimit-remaining-tokens", fmt::format("{}", d.remaining_tokens));
+    res.set_header("x-ratelimit-reset-tokens", reset_duration(d.reset_tokens_s));
+  }
+  if (d.allowed) return true;
+  const bool tokens = c.limit.tpm > 0 && d.remaining_tokens <= 0 && !(c.limit.rpm > 0 && d.remaining_requests < 1);
+  metrics.count_rate_limited(tokens ? "tokens" : "requests");
+  const auto retry = static_cast<int64_t>(std::ceil(d.retry_after_s));
+  res.set_header("Retry-After", std::to_string(std::max<int64_t>(1, retry)));
+  const std::string who = c.key_id.empty() ? fmt::format("the address {}", c.address) : "this API key";
+  reply_error(res, {429,
+                    tokens ? fmt::format("rate limit reached for {}: {} tokens per minute; try again in {}", who,
+                                         c.limit.tpm, reset_duration(d.retry_after_s))
+                           : fmt::format("rate limit reached for {}: {} requests per minute; try again in {}", who,
+                                         c.limit.rpm, reset_duration(d.retry_after_s)),
+                    "requests", "rate_limit_exceeded", ""});
+  return false;
+}
+
+bool Server::Impl::cors(const httplib::Request& req, httplib::Response& res) const {
+  const bool preflight = req.method == "OPTIONS";
+  const std::string origin = req.get_header_value("Origin");
+  bool any = false, listed = false;
+  for (const auto& o : opt.cors_origins) {
+    any |= o == "*";
+    listed |= o == origin;
+  }
+  if (!origin.empty() && (any || listed)) {
+    // Fetch Standard, "CORS protocol": the origin echoed (or *), what scripts may read.
+    res.set_header("Access-Control-Allow-Origin", listed ? origin : "*");
+    if (listed) res.set_header("Vary", "Origin");
+    res.set_header("Access-Control-Expose-Headers",
+                   "Retry-After, x-ratelimit-limit-requests, x-ratelimit-limit-tokens, x-ratelimit-remaining-requests, "
+                   "x-ratelimit-remaining-tokens, x-ratelimit-reset-requests, x-ratelimit-reset-tokens");
+    if (preflight) {
+      res.set_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+      const std::string asked = req.get_header_value("Access-Control-Request-Headers");
+      res.set_header("Access-Control-Allow-Headers", asked.empty() ? "Authorization, Content-Type" : asked);
+      res.set_header("Access-Control-Max-Age", "600");
+    }
+  }
+  if (!preflight) return false;
+  // Every OPTIONS is answered here; without the headers above a browser refuses the call.
+  res.status = 204;
+  res.set_header("Allow", "GET, POST, OPTIONS");
+  return true;
+}
+
+void Server::Impl::audit_refusal(const httplib::Request& req, const httplib::Response& res,
+                                 const std::string& endpoint) {
+  const Caller c = caller(req);
+  const nlohmann::json body = nlohmann::json::parse(res.body, nullptr, false);
+  std::string code;
+  if (body.is_object() && body.contains("error") && body["error"].is_object() && body["error"].contains("code") &&
+      body["error"]["code"].is_string())
+    code = body["error"]["code"].get<std::string>();
+  nlohmann::ordered_json line;
+  line["time"] = rfc3339_utc(std::chrono::system_clock::now());
+  line["request_id"] = nullptr;
+  line["key_id"] = c.key_id.empty() ? nullptr : nlohmann::ordered_json(c.key_id);
+  line["client"] = c.address;
+  line["endpoint"] = endpoint;
+  line["status"] = res.status;
+  line["error"] = code;
+  audit->append(line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+}
+
+std::shared_ptr<RequestGuard> Server::Impl::guard(const httplib::Request& req) {
+  return std::make_shared<RequestGuard>(opt, caller(req), endpoint_label(req.path), audit.get(), &metrics, &limiter,
+                                        model->path,
+                                        [this] {
+                                          std::lock_guard lock(sha_mu);
+                                          return model_sha256;
+                                        });
+}
+
 void Server::Impl::routes() {
   http.set_payload_max_length(opt.max_body_bytes);
   const size_t threads = opt.http_threads > 0
@@ -72,15 +191,17 @@ void Server::Impl::routes() {
   http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
 
   http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    if (opt.api_keys.empty() || req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
+    // CORS first: a browser's preflight carries no key.
+    if (cors(req, res)) return httplib::Server::HandlerResponse::Handled;
+    // The chat page is open too: it is the same for everyone and asks the user for the key.
+    if (req.path == "/health" || (opt.web && find_web_asset(req.path)))
+      return httplib::Server::HandlerResponse::Unhandled;
+    const int key = key_index(req);
+    // A scraper's /metrics is not the caller's traffic: authenticated, never rate-limited.
+    if (key >= -1)
+      return req.path == "/metrics" || rate_limit(req, res) ? httplib::Server::HandlerResponse::Unhandled
+                                                            : httplib::Server::HandlerResponse::Handled;
     const std::string auth = req.get_header_value("Authorization");
-    constexpr std::string_view kBearer = "Bearer ";
-    if (auth.rfind(kBearer, 0) == 0) {
-      const std::string_view key = std::string_view(auth).substr(kBearer.size());
-      bool found = false;
-      for (const auto& k : opt.api_keys) found |= same_key(key, k);
-      if (found) return httplib::Server::HandlerResponse::Unhandled;
-    }
     res.set_header("WWW-Authenticate", "Bearer");
     reply_error(
         res,
@@ -118,11 +239,17 @@ void Server::Impl::routes() {
   });
   http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
     metrics.count_request(endpoint_label(req.path), res.status);
+    // Refusals go to the audit log from here: a bad key or a rate limit on any endpoint, and any
+    // error of a generation request (what reached the model is logged by its RequestGuard).
+    if (!audit || res.status < 400) return;
+    const std::string endpoint = endpoint_label(req.path);
+    const bool generation = endpoint == "/v1/chat/completions" || endpoint == "/v1/completions";
+    if (generation || res.status == 401 || res.status == 429) audit_refusal(req, res, endpoint);
   });
 
   http.Get("/health", [this](const httplib::Request&, httplib::Response& res) { handle_health(res); });
   http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(metrics.render(ready.load(std::memory_order_acquire) ? scheduler.get() : nullptr),
+    res.set_content(metrics.render(ready.load(std::memory_order_acquire) ? scheduler.get() : nullptr, audit.get()),
                     "text/plain; version=0.0.4");
   });
   http.Get("/(v1/)?models", [this](const httplib::Request&, httplib::Response& res) {
@@ -143,6 +270,7 @@ void Server::Impl::routes() {
   http.Post("/(v1/)?embeddings", [this](const httplib::Request& req, httplib::Response& res) {
     if (check_ready(res)) handle_embeddings(req, res);
   });
+  if (opt.web) add_web_routes(http);
 }
 
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -161,6 +289,18 @@ Result<std::unique_ptr<Server>> Server::create(ServerOptions options) {
       o.port == 0 ? impl->http.bind_to_any_port(o.host) : (impl->http.bind_to_port(o.host, o.port) ? o.port : -1);
   if (impl->port <= 0)
     return io_error("cannot listen on {}:{} (in use, or not an address of this machine)", o.host, o.port);
+  for (size_t i = 0; i < o.api_keys.size(); ++i) {
+    Impl::KeyInfo k{api_key_id(o.api_keys[i]), {o.rate_limit_rpm, o.rate_limit_tpm}};
+    for (const auto& p : o.key_policies)
+      if (p.key == o.api_keys[i]) {
+        if (!p.id.empty()) k.id = p.id;
+        if (p.rpm >= 0) k.limit.rpm = p.rpm;
+        if (p.tpm >= 0) k.limit.tpm = p.tpm;
+      }
+    impl->keys.push_back(std::move(k));
+  }
+  if (!o.audit_log.empty())
+    impl->audit = FRAGUA_TRY(AuditLog::open({o.audit_log, o.audit_max_bytes, o.audit_keep}));
   if (o.api_keys.empty() && !is_loopback(o.host))
     log_warn("serving on {} without an API key: anyone who can reach this address can use the model (--api-key)",
              o.host);
@@ -189,6 +329,14 @@ Status Server::set_model(std::unique_ptr<model::LoadedModel> m) {
   SchedulerParams sp = s.opt.scheduler;
   sp.eog_ids = m->eog_ids;
   s.scheduler = FRAGUA_TRY(Scheduler::create(*m->model, sp));
+  // The audit log names the model by its SHA-256; a file of gigabytes takes seconds, so the
+  // server does not wait for it (lines say "pending" until it is known).
+  if (s.audit)
+    s.sha_thread = std::thread([&s, path = m->path] {
+      auto sum = sha256_file(path);
+      std::lock_guard lock(s.sha_mu);
+      s.model_sha256 = sum.ok() ? *sum : "unavailable";
+    });
   s.chat_template = std::move(tmpl);
   s.model = std::move(m);
   s.ready.store(true, std::memory_order_release);
@@ -213,6 +361,7 @@ void Server::stop(Scheduler::ShutdownMode mode) {
   if (s.scheduler) s.scheduler->shutdown(mode);
   s.http.stop();
   if (s.thread.joinable()) s.thread.join();
+  if (s.sha_thread.joinable()) s.sha_thread.join();
   {
     std::lock_guard lock(s.stop_mu);
     s.stopped = true;

@@ -19,6 +19,16 @@
 
 namespace fragua::serve {
 
+enum class RedactMode : uint8_t { none, requests, responses, both };
+
+// One API key's settings from serve.yaml (`api_keys: [{key, id, rpm, tpm}]`); a limit < 0 takes
+// the server's (--rate-limit-rpm/-tpm), 0 is none.
+struct ApiKeyPolicy {
+  std::string key;
+  std::string id;  // "" : api_key_id(key)
+  double rpm = -1, tpm = -1;
+};
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8080;  // 0: a free port (see Server::port())
@@ -31,11 +41,34 @@ struct ServerOptions {
   std::string chat_template;       // a template name or Jinja text; "": the tokenizer's own
   double request_timeout_s = 600;  // per generation request, queued or running; <= 0: none
   int http_threads = 0;            // connections served at once; 0: slots + queue + 8
+  bool web = true;                 // GET / serves the chat page (web/, compiled in); false: 404
   SchedulerParams scheduler;
+
+  // Guardrails and traceability (docs/serve.md: "Personal data", "Audit log", "Rate limits", "CORS").
+  // Personal data is replaced by placeholders (data/pii.h) in requests before they are tokenized,
+  // in answers before they are sent, or both; `redact_kinds`: bit i enables data::PiiKind(i).
+  RedactMode redact = RedactMode::none;
+  uint32_t redact_kinds = 0xFFFFFFFFu;
+  std::string audit_log;                  // "" : no audit log
+  uint64_t audit_max_bytes = 100ull << 20;  // rotation size
+  int audit_keep = 5;                     // rotated files kept: FILE.1 ... FILE.N
+  // Per API key, or per client address when there are no keys; 0: no limit.
+  double rate_limit_rpm = 0, rate_limit_tpm = 0;
+  std::vector<ApiKeyPolicy> key_policies;  // ids and limits of some keys (each also in api_keys)
+  // Origins whose pages may call the API ("*": any); empty: same-origin only (no CORS headers).
+  std::vector<std::string> cors_origins;
 };
 
+Result<RedactMode> parse_redact_mode(std::string_view text);  // none, requests, responses, both
+// A comma-separated list of data::pii_kind_name values ("dni,nie,email"), or "all".
+Result<uint32_t> parse_pii_kinds(std::string_view text);
+// The key id written to the audit log and used for rate limits: the first 8 hex digits of the
+// key's SHA-256 (never the key), unless serve.yaml names it.
+std::string api_key_id(std::string_view key);
+
 // The options as a YAML file (serve.yaml): keys host, port, parallel, ctx, threads, api_keys
-// (a list), max_body_bytes, model_name, chat_template, timeout_s, max_queue, embeddings. Unknown keys and
+// (a list of keys or of {key, id, rpm, tpm}), redact, redact_kinds, audit_log, audit_max_bytes,
+// audit_keep, rate_limit_rpm, rate_limit_tpm, cors_origins, max_body_bytes, model_name, chat_template, timeout_s, max_queue, embeddings, web. Unknown keys and
 // wrong types are errors naming the file and the key. Fields absent from the file keep their
 // value in `options`.
 Status read_server_config(const std::string& path, ServerOptions& options, Env& env = Env::posix());
