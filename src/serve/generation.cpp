@@ -11,6 +11,7 @@
 #include "fragua/serve/sse.h"
 #include "fragua/serve/text_stream.h"
 #include "serve/connection.h"
+#include "serve/constrained_output.h"
 #include "serve/server_impl.h"
 
 namespace fragua::serve {
@@ -27,6 +28,10 @@ struct Delta {
   std::vector<PositionLogprobs> logprobs;
   std::string finish;
   std::string error;
+  // A tool call (constrained output, SamplingRequest::tool_call): its name once known, and the
+  // next fragment of its arguments.
+  std::optional<std::string> tool_name;
+  std::string tool_args;
 };
 
 // One HTTP request's generations. The scheduler's worker writes `choices` (its own) and appends
@@ -37,6 +42,8 @@ struct Job {
     TextStream text;
     std::vector<PositionLogprobs> held_logprobs;  // of tokens whose text is still held back
     int64_t n_tokens = 0;
+    std::shared_ptr<ChoiceConstraint> constraint;  // response_format or a forced tool call
+    std::optional<ToolCallText> tool;             // the output is a tool call, not text
   };
   Job(const tokenize::Tokenizer& t, int32_t n, const std::vector<std::string>& stop, bool logprobs)
       : tok(&t),
@@ -52,6 +59,7 @@ struct Job {
   std::vector<ChoiceState> choices;
   std::shared_ptr<std::atomic<bool>> cancel = std::make_shared<std::atomic<bool>>(false);
   std::atomic<bool> closed{false};
+  std::shared_ptr<RequestGuard> guard;  // redaction of the answer, the audit line
 
   std::mutex mu;
   std::condition_variable cv;
@@ -78,29 +86,50 @@ bool on_event(Job& job, int32_t i, const TokenEvent& e) {
   auto& c = job.choices[static_cast<size_t>(i)];
   Delta d;
   d.choice = i;
+  FinishReason finish = e.finish;
+  auto tool_part = [&d](ToolCallText::Part p) {
+    if (p.name) d.tool_name = std::move(p.name);
+    d.tool_args += p.arguments;
+  };
   // With `stop` the token is the end-of-generation token: no text.
   if (e.token >= 0 && e.finish != FinishReason::stop) {
     ++c.n_tokens;
     std::string piece = job.tok->token_piece(e.token);
-    d.text = c.text.push(piece);
+    // A constrained document that nothing can follow ends the choice here (finish stop).
+    if (c.constraint && c.constraint->accept(piece) && finish == FinishReason::none) finish = FinishReason::stop;
+    if (c.tool)
+      tool_part(c.tool->push(piece));
+    else
+      d.text = c.text.push(piece);
     if (job.want_logprobs) c.held_logprobs.push_back(position(job, e, std::move(piece)));
     if (c.text.stopped()) d.finish = "stop";
   }
-  if (d.finish.empty() && e.finish != FinishReason::none) {
-    if (e.finish == FinishReason::stop || e.finish == FinishReason::length) d.text += c.text.finish();
-    d.finish = finish_reason_name(e.finish);
+  if (d.finish.empty() && finish != FinishReason::none) {
+    if (finish == FinishReason::stop || finish == FinishReason::length) {
+      if (c.tool)
+        tool_part(c.tool->finish());
+      else
+        d.text += c.text.finish();
+    }
+    d.finish = finish_reason_name(finish);
     d.error = e.error;
+    if (c.tool && finish == FinishReason::stop) d.finish = "tool_calls";
+  }
+  // Personal data in the answer: the text that may be sent now, the redactor's tail at the end.
+  if (job.guard) {
+    d.text = job.guard->text(static_cast<size_t>(i), std::move(d.text));
+    if (!d.finish.empty()) d.text += job.guard->end(static_cast<size_t>(i));
   }
   // Log-probabilities travel with the text their tokens produced (with a stop string: up to the
   // token that completed it).
-  if (!d.text.empty() || !d.finish.empty()) d.logprobs.swap(c.held_logprobs);
+  if (!d.text.empty() || !d.finish.empty() || !d.tool_args.empty()) d.logprobs.swap(c.held_logprobs);
   const bool last = !d.finish.empty();
   {
     std::lock_guard lock(job.mu);
     job.started = true;
     job.n_cached[static_cast<size_t>(i)] = e.n_cached;
     job.n_tokens[static_cast<size_t>(i)] = c.n_tokens;
-    if (!d.text.empty() || last) job.deltas.push_back(std::move(d));
+    if (!d.text.empty() || last || d.tool_name || !d.tool_args.empty()) job.deltas.push_back(std::move(d));
     if (last) --job.n_open;
   }
   job.cv.notify_all();
@@ -126,7 +155,9 @@ ApiError finish_error(const Delta& d) {
   return {500, fmt::format("generation failed: {}", d.error), "server_error", "internal_error", ""};
 }
 
-bool is_answer(const std::string& finish) { return finish == "stop" || finish == "length"; }
+bool is_answer(const std::string& finish) {
+  return finish == "stop" || finish == "length" || finish == "tool_calls";
+}
 
 // Waits until `done` (checked under job.mu), looking at the client's connection every 100 ms
 // while nothing has been written to it: false when the client has gone, with the job closed so
@@ -180,9 +211,11 @@ class Writer {
       take_usage();
     }
     for (Delta& d : batch) gather(d);
-    if (failure_) return Server::Impl::reply_error(res, finish_error(*failure_));
-    const ordered_json body =
-        chat_ ? chat_completion_json(h_, choices_, usage_) : completion_json(h_, choices_, usage_);
+    if (failure_) return Server::Impl::reply_error(res, finish_error(*failure_));  // audited by the server
+    audit(200);
+    ordered_json body = chat_ ? chat_completion_json(h_, choices_, usage_) : completion_json(h_, choices_, usage_);
+    // The guardrails' report, a documented extension field (docs/serve.md, "Personal data").
+    if (const ordered_json ext = extension(); !ext.is_null()) body["fragua"] = ext;
     res.set_content(body.dump(-1, ' ', false, ordered_json::error_handler_t::replace), "application/json");
   }
 
@@ -211,7 +244,19 @@ class Writer {
  private:
   bool gone() {
     job_->close();
+    // 499: the client closed the connection (nginx's code); the answer so far is logged.
+    audit(499, "the client closed the connection");
     return false;
+  }
+
+  ordered_json extension() const { return job_->guard ? job_->guard->extension() : ordered_json(); }
+
+  void audit(int status, const std::string& error = "") {
+    if (!job_->guard) return;
+    std::vector<std::string> reasons;
+    for (const auto& c : choices_) reasons.push_back(c.finish_reason);
+    job_->guard->finish(status, h_.id, usage_.prompt_tokens, usage_.completion_tokens, reasons,
+                        error.empty() && failure_ ? failure_->finish : error);
   }
 
   // Under job_->mu, once every choice has ended.
@@ -232,10 +277,13 @@ class Writer {
       failure_ = d;
       return true;
     }
+    if (!d.finish.empty()) c.finish_reason = d.finish;
+    if ((d.tool_name || !d.tool_args.empty()) && !c.tool_call) c.tool_call = ToolCall{new_tool_call_id(), "", ""};
     if (stream_) return false;
+    if (d.tool_name) c.tool_call->name = *d.tool_name;
+    if (c.tool_call) c.tool_call->arguments += d.tool_args;
     c.text += d.text;
     if (c.logprobs) c.logprobs->insert(c.logprobs->end(), d.logprobs.begin(), d.logprobs.end());
-    if (!d.finish.empty()) c.finish_reason = d.finish;
     return true;
   }
 
@@ -248,8 +296,12 @@ class Writer {
       cd.role = true;
       sent_role_[i] = true;
     }
-    if (!d.text.empty() || cd.role || !d.logprobs.empty()) {
-      cd.content = d.text;
+    if (d.tool_name || !d.tool_args.empty()) {
+      const ToolCall& call = *choices_[i].tool_call;
+      cd.tool_call = ChunkDelta::ToolCallDelta{d.tool_name.has_value(), call.id, d.tool_name.value_or(""), d.tool_args};
+    }
+    if (!d.text.empty() || cd.role || !d.logprobs.empty() || cd.tool_call) {
+      if (!cd.tool_call) cd.content = d.text;
       if (logprobs_) cd.logprobs = std::move(d.logprobs);
       cd.text_offset = offset_[i];
       offset_[i] += static_cast<int64_t>(d.text.size());
@@ -266,10 +318,19 @@ class Writer {
   }
 
   bool finish(httplib::DataSink& sink) {
+    audit(failure_ ? finish_error(*failure_).status : 200);
     if (failure_) {
       if (!write(sink, sse_event(error_body(finish_error(*failure_))))) return false;
     } else {
-      if (include_usage_ && !write(sink, sse_json(usage_chunk_json(h_, chat_, usage_)))) return false;
+      // The guardrails' report rides on the usage chunk, or on a last chunk without choices
+      // shaped like it (docs/serve.md, "Personal data").
+      const ordered_json ext = extension();
+      if (include_usage_ || !ext.is_null()) {
+        ordered_json last = usage_chunk_json(h_, chat_, usage_);
+        if (!include_usage_) last.erase("usage");
+        if (!ext.is_null()) last["fragua"] = ext;
+        if (!write(sink, sse_json(last))) return false;
+      }
       if (!write(sink, std::string(kSseDone))) return false;
     }
     sink.done();
@@ -293,13 +354,23 @@ class Writer {
   size_t n_prompts_, n_per_prompt_;
 };
 
+// Log-probabilities carry the tokens' own bytes, which would show what redaction hides.
+bool check_guard(const RequestGuard& g, const SamplingRequest& sr, httplib::Response& res) {
+  if (!g.redacts_responses() || !sr.logprobs) return true;
+  Server::Impl::reply_error(res, {400,
+                                  "logprobs are not available on this server: it redacts personal data from answers, "
+                                  "and the tokens' log-probabilities would show it",
+                                  "invalid_request_error", "not_supported", "logprobs"});
+  return false;
+}
+
 }  // namespace
 
 // Shared by both endpoints once the prompts are tokens. `param` names the request field the
 // prompts came from, for errors.
 static void run_generation(Server::Impl& s, const httplib::Request& req, httplib::Response& res,
                            std::vector<std::vector<int32_t>> prompts, const SamplingRequest& sr, bool chat,
-                           const char* param) {
+                           const char* param, std::shared_ptr<RequestGuard> guard) {
   const int64_t n_ctx = s.scheduler->params().n_ctx_per_seq;
   for (size_t p = 0; p < prompts.size(); ++p) {
     if (prompts[p].empty())
@@ -316,6 +387,8 @@ static void run_generation(Server::Impl& s, const httplib::Request& req, httplib
   const int32_t n = sr.n;
   const int32_t n_choices = n * static_cast<int32_t>(prompts.size());
   auto job = std::make_shared<Job>(*s.model->tokenizer, n_choices, sr.stop, sr.logprobs);
+  guard->set_choices(static_cast<size_t>(n_choices));
+  job->guard = std::move(guard);
   const uint64_t base_seed = sr.seed ? *sr.seed : random_u64();
   std::optional<Clock::time_point> deadline;
   if (s.opt.request_timeout_s > 0)
@@ -342,6 +415,12 @@ static void run_generation(Server::Impl& s, const httplib::Request& req, httplib
       g.n_logprobs = sr.logprobs ? sr.top_logprobs : 0;
       g.cancel = job->cancel;
       g.deadline = deadline;
+      if (sr.constraint) {
+        auto& c = job->choices[static_cast<size_t>(i)];
+        c.constraint = std::make_shared<ChoiceConstraint>(sr.constraint, s.constraint_tokens());
+        if (sr.tool_call) c.tool.emplace();
+        g.logits_filter = constraint_filter(c.constraint);
+      }
       auto id = s.scheduler->submit(std::move(g), [job, i](const TokenEvent& e) { return on_event(*job, i, e); });
       if (!id.ok()) {
         job->close();
@@ -399,6 +478,10 @@ void Server::Impl::handle_chat(const httplib::Request& req, httplib::Response& r
   auto r = parse_chat_request(req.body, &fault);
   if (!r.ok()) return reply_error(res, api_error(r.error(), fault));
   if (!check_model(r->sampling.model, res)) return;
+  auto g = guard(req);
+  if (!check_guard(*g, r->sampling, res)) return;
+  g->parameters(r->sampling);
+  g->prompt_messages(r->messages);
   if (chat_template.empty())
     return reply_error(res, {400,
                              fmt::format("{} has no chat template: start the server with --chat-template, or use "
@@ -415,7 +498,7 @@ void Server::Impl::handle_chat(const httplib::Request& req, httplib::Response& r
                         "invalid_request_error", "invalid_value", "messages"});
   std::vector<std::vector<int32_t>> prompts;
   prompts.push_back(std::move(*ids));
-  run_generation(*this, req, res, std::move(prompts), r->sampling, /*chat=*/true, "messages");
+  run_generation(*this, req, res, std::move(prompts), r->sampling, /*chat=*/true, "messages", std::move(g));
 }
 
 void Server::Impl::handle_completion(const httplib::Request& req, httplib::Response& res) {
@@ -423,6 +506,9 @@ void Server::Impl::handle_completion(const httplib::Request& req, httplib::Respo
   auto r = parse_completion_request(req.body, &fault);
   if (!r.ok()) return reply_error(res, api_error(r.error(), fault));
   if (!check_model(r->sampling.model, res)) return;
+  auto g = guard(req);
+  if (!check_guard(*g, r->sampling, res)) return;
+  g->parameters(r->sampling);
   const int64_t n_vocab = model->model->config().n_vocab;
   std::vector<std::vector<int32_t>> prompts;
   for (size_t p = 0; p < r->prompts.size(); ++p) {
@@ -433,15 +519,18 @@ void Server::Impl::handle_completion(const httplib::Request& req, httplib::Respo
           return reply_error(
               res, {400, fmt::format("prompt token {} is {}, outside the vocabulary of {}", k, cp.ids[k], n_vocab),
                     "invalid_request_error", "invalid_value", "prompt"});
+      g->prompt_ids(cp.ids);
       prompts.push_back(cp.ids);
       continue;
     }
+    std::string text = cp.text;
+    g->prompt_text(text);  // redacted before it is tokenized, when the deployment asks
     // The whole prompt is the client's: control tokens written in it are parsed, as in llama.cpp.
-    auto ids = model->tokenizer->try_encode(cp.text, /*add_special=*/true, /*parse_special=*/true);
+    auto ids = model->tokenizer->try_encode(text, /*add_special=*/true, /*parse_special=*/true);
     if (!ids.ok()) return reply_error(res, api_error(ids.error(), {"prompt", "invalid_value"}));
     prompts.push_back(std::move(*ids));
   }
-  run_generation(*this, req, res, std::move(prompts), r->sampling, /*chat=*/false, "prompt");
+  run_generation(*this, req, res, std::move(prompts), r->sampling, /*chat=*/false, "prompt", std::move(g));
 }
 
 }  // namespace fragua::serve

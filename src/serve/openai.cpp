@@ -203,9 +203,15 @@ bool known_unsupported(std::string_view key, bool chat) {
   return false;
 }
 
-// response_format: validated in full; only "text" is served until constrained decoding exists.
-Status check_response_format(const json& v, RequestFault* fault) {
-  if (v.is_null()) return {};
+// A schema compile error at `param`: unsupported keywords are not_supported, the rest invalid_value.
+Error schema_error(RequestFault* fault, const std::string& param, const Error& e) {
+  return fail(fault, param, e.code() == ErrorCode::unsupported ? kUnsupported : kValue, "{}", e.message());
+}
+
+// response_format: "text" (null), "json_object" (any JSON object) or "json_schema" (its schema
+// compiled for constrained decoding; no schema: any JSON value).
+Result<std::shared_ptr<const CompiledSchema>> check_response_format(const json& v, RequestFault* fault) {
+  if (v.is_null()) return std::shared_ptr<const CompiledSchema>();
   const json o = FRAGUA_TRY(get_object(v, "response_format", fault));
   if (!o.contains("type")) return fail(fault, "response_format.type", kMissing, "'response_format.type' is required");
   const std::string type = FRAGUA_TRY(get_string(o["type"], "response_format.type", fault));
@@ -213,32 +219,32 @@ Status check_response_format(const json& v, RequestFault* fault) {
     if (k == "type" || (k == "json_schema" && type == "json_schema")) continue;
     return fail(fault, "response_format." + k, kUnknown, "unrecognized request argument 'response_format.{}'", k);
   }
-  if (type == "text") return {};
-  if (type == "json_schema") {
-    if (!o.contains("json_schema"))
-      return fail(fault, "response_format.json_schema", kMissing, "'response_format.json_schema' is required");
-    const json js = FRAGUA_TRY(get_object(o["json_schema"], "response_format.json_schema", fault));
-    if (!js.contains("name"))
-      return fail(fault, "response_format.json_schema.name", kMissing,
-                  "'response_format.json_schema.name' is required");
-    for (const auto& [k, x] : js.items()) {
-      const std::string param = "response_format.json_schema." + k;
-      if (k == "name" || k == "description") {
-        FRAGUA_TRY(get_string(x, param, fault));
-      } else if (k == "schema") {
-        FRAGUA_TRY(get_object(x, param, fault));
-      } else if (k == "strict") {
-        if (!x.is_null()) FRAGUA_TRY(get_bool(x, param, fault));
-      } else {
-        return fail(fault, param, kUnknown, "unrecognized request argument '{}'", param);
-      }
-    }
-  } else if (type != "json_object") {
+  if (type == "text") return std::shared_ptr<const CompiledSchema>();
+  if (type == "json_object") return any_json_object_schema();
+  if (type != "json_schema")
     return fail(fault, "response_format.type", kValue,
                 "'response_format.type' must be 'text', 'json_object' or 'json_schema', found '{}'", type);
+  if (!o.contains("json_schema"))
+    return fail(fault, "response_format.json_schema", kMissing, "'response_format.json_schema' is required");
+  const json js = FRAGUA_TRY(get_object(o["json_schema"], "response_format.json_schema", fault));
+  if (!js.contains("name"))
+    return fail(fault, "response_format.json_schema.name", kMissing, "'response_format.json_schema.name' is required");
+  for (const auto& [k, x] : js.items()) {
+    const std::string param = "response_format.json_schema." + k;
+    if (k == "name" || k == "description") {
+      FRAGUA_TRY(get_string(x, param, fault));
+    } else if (k == "schema") {
+      FRAGUA_TRY(get_object(x, param, fault));
+    } else if (k == "strict") {
+      if (!x.is_null()) FRAGUA_TRY(get_bool(x, param, fault));
+    } else {
+      return fail(fault, param, kUnknown, "unrecognized request argument '{}'", param);
+    }
   }
-  return fail(fault, "response_format", kUnsupported,
-              "'response_format' of type '{}' is not supported yet (constrained decoding); use 'text'", type);
+  const std::string param = "response_format.json_schema.schema";
+  auto compiled = compile_json_schema(js.contains("schema") ? js["schema"] : json::object(), param);
+  if (!compiled.ok()) return schema_error(fault, param, compiled.error());
+  return std::move(*compiled);
 }
 
 bool valid_function_name(std::string_view name) {
@@ -288,15 +294,21 @@ Result<std::vector<std::string>> check_tools(const json& v, RequestFault* fault)
 }
 
 // tool_choice: "none", "auto", "required" or {"type": "function", "function": {"name"}}.
-// Returns true when the model may call a tool.
-Result<bool> check_tool_choice(const json& v, const std::vector<std::string>& names, bool has_tools,
-                               RequestFault* fault) {
-  if (v.is_null()) return has_tools && !names.empty();
+struct ToolChoice {
+  bool forced = false;  // "required" or a named function: the output is a call
+  std::string name;     // a named function ("" for any of the tools)
+};
+Result<ToolChoice> check_tool_choice(const json& v, const std::vector<std::string>& names, bool has_tools,
+                                     RequestFault* fault) {
+  if (v.is_null()) return ToolChoice{};
   if (!has_tools) return fail(fault, "tool_choice", kValue, "'tool_choice' is only allowed when 'tools' are given");
   if (v.is_string()) {
     const std::string s = v.get<std::string>();
-    if (s == "none") return false;
-    if (s == "auto" || s == "required") return true;
+    if (s == "none" || s == "auto") return ToolChoice{};
+    if (s == "required") {
+      if (names.empty()) return fail(fault, "tool_choice", kValue, "'tool_choice' is 'required' but 'tools' is empty");
+      return ToolChoice{true, ""};
+    }
     return fail(fault, "tool_choice", kValue,
                 "'tool_choice' must be 'none', 'auto', 'required' or an object, found '{}'", s);
   }
@@ -309,7 +321,32 @@ Result<bool> check_tool_choice(const json& v, const std::vector<std::string>& na
   if (std::find(names.begin(), names.end(), name) == names.end())
     return fail(fault, "tool_choice.function.name", kValue, "'tool_choice' names '{}', which is not among 'tools'",
                 name);
-  return true;
+  return ToolChoice{true, name};
+}
+
+// The grammar of a forced call: one of the tools (or the named one), its arguments under its
+// `parameters` schema.
+Result<std::shared_ptr<const CompiledSchema>> tool_call_constraint(const json& tools, const ToolChoice& choice,
+                                                                   RequestFault* fault) {
+  std::vector<ToolSchema> schemas;
+  std::vector<size_t> index;
+  for (size_t i = 0; i < tools.size(); ++i) {
+    const json& f = tools[i]["function"];
+    const std::string name = f["name"].get<std::string>();
+    if (!choice.name.empty() && name != choice.name) continue;
+    schemas.push_back({name, f.contains("parameters") ? f["parameters"] : json()});
+    index.push_back(i);
+  }
+  for (size_t k = 0; k < schemas.size(); ++k) {
+    // Compiled one by one first, so that an error names the tool's own field.
+    const std::string param = fmt::format("tools[{}].function.parameters", index[k]);
+    if (schemas[k].parameters.is_null()) continue;
+    auto one = compile_json_schema(schemas[k].parameters, param);
+    if (!one.ok()) return schema_error(fault, param, one.error());
+  }
+  auto compiled = compile_tool_call_schema(schemas, "tools");
+  if (!compiled.ok()) return schema_error(fault, "tools", compiled.error());
+  return std::move(*compiled);
 }
 
 // A message's content as one string: a string, or a list of text parts joined.
@@ -459,7 +496,7 @@ Result<ChatRequest> parse_chat_request(std::string_view body, RequestFault* faul
       if (!v.is_array()) return fail(fault, key, kType, "'messages' must be a list, found {}", type_name(v));
       for (size_t i = 0; i < v.size(); ++i) r.messages.push_back(FRAGUA_TRY(parse_message(v[i], i, fault)));
     } else if (key == "response_format") {
-      // checked after the loop: a malformed field elsewhere is reported before "not supported"
+      // checked after the loop, with tool_choice
     } else if (key == "tools") {
       if (!v.is_null()) {
         tool_names = FRAGUA_TRY(check_tools(v, fault));
@@ -477,13 +514,17 @@ Result<ChatRequest> parse_chat_request(std::string_view body, RequestFault* faul
   if (!doc.contains("messages")) return fail(fault, "messages", kMissing, "'messages' is required");
   if (r.messages.empty()) return fail(fault, "messages", kValue, "'messages' must hold at least one message");
   FRAGUA_TRY(finish_sampling(doc, r.sampling, true, alias, fault));
-  const bool may_call = FRAGUA_TRY(
+  const ToolChoice choice = FRAGUA_TRY(
       check_tool_choice(doc.contains("tool_choice") ? doc["tool_choice"] : json(), tool_names, has_tools, fault));
-  if (doc.contains("response_format")) FRAGUA_TRY(check_response_format(doc["response_format"], fault));
-  if (may_call)
-    return fail(fault, "tool_choice", kUnsupported,
-                "calling tools is not supported yet (constrained decoding); pass \"tool_choice\": \"none\" to let "
-                "the model read them without calling");
+  if (doc.contains("response_format"))
+    r.sampling.constraint = FRAGUA_TRY(check_response_format(doc["response_format"], fault));
+  if (choice.forced) {
+    if (r.sampling.constraint)
+      return fail(fault, "response_format", kValue,
+                  "'response_format' must be 'text' when 'tool_choice' forces a call (the call has its own format)");
+    r.sampling.constraint = FRAGUA_TRY(tool_call_constraint(doc["tools"], choice, fault));
+    r.sampling.tool_call = true;
+  }
   if (has_tools && !tool_names.empty()) {
     // The tools as the client ordered them: a template prints their schemas in that order.
     const auto ordered = ordered_json::parse(body, nullptr, /*allow_exceptions=*/false);
@@ -509,6 +550,9 @@ Result<CompletionRequest> parse_completion_request(std::string_view body, Reques
     } else if (key == "best_of") {
       if (!v.is_null() && FRAGUA_TRY(get_int(v, key, 1, kMaxChoices, fault)) > 1)
         return fail(fault, key, kUnsupported, "'best_of' above 1 is not supported; use 'n'");
+    } else if (key == "response_format") {
+      // Not in OpenAI's completions API; accepted as llama.cpp's and vLLM's servers do.
+      r.sampling.constraint = FRAGUA_TRY(check_response_format(v, fault));
     } else {
       return fail(fault, key, kUnknown, "unrecognized request argument '{}'", key);
     }

@@ -85,8 +85,16 @@ ordered_json chat_completion_json(const ResponseHeader& h, const std::vector<Cho
     ordered_json ch;
     ch["index"] = c.index;
     ch["message"]["role"] = "assistant";
-    ch["message"]["content"] = c.text;
+    ch["message"]["content"] = c.tool_call ? ordered_json() : ordered_json(c.text);
     ch["message"]["refusal"] = nullptr;
+    if (c.tool_call) {
+      ordered_json call;
+      call["id"] = c.tool_call->id;
+      call["type"] = "function";
+      call["function"]["name"] = c.tool_call->name;
+      call["function"]["arguments"] = c.tool_call->arguments;
+      ch["message"]["tool_calls"] = ordered_json::array({std::move(call)});
+    }
     ch["logprobs"] = c.logprobs ? chat_logprobs_json(*c.logprobs) : ordered_json();
     ch["finish_reason"] = finish_json(c.finish_reason);
     o["choices"].push_back(std::move(ch));
@@ -117,6 +125,18 @@ ordered_json chat_chunk_json(const ResponseHeader& h, const ChunkDelta& d, bool 
   ch["delta"] = ordered_json::object();
   if (d.role) ch["delta"]["role"] = "assistant";
   if (d.content) ch["delta"]["content"] = *d.content;
+  if (d.tool_call) {
+    ordered_json call;
+    call["index"] = 0;
+    if (d.tool_call->head) {
+      if (!d.content) ch["delta"]["content"] = nullptr;
+      call["id"] = d.tool_call->id;
+      call["type"] = "function";
+      call["function"]["name"] = d.tool_call->name;
+    }
+    call["function"]["arguments"] = d.tool_call->arguments;
+    ch["delta"]["tool_calls"] = ordered_json::array({std::move(call)});
+  }
   ch["logprobs"] = d.logprobs ? chat_logprobs_json(*d.logprobs) : ordered_json();
   ch["finish_reason"] = finish_json(d.finish_reason);
   o["choices"] = ordered_json::array({std::move(ch)});

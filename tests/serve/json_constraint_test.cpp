@@ -5,6 +5,7 @@
 #include "fragua/serve/json_constraint.h"
 
 #include <cmath>
+#include <cstring>
 #include <random>
 
 #include <gtest/gtest.h>
@@ -338,6 +339,53 @@ TEST(JsonConstraint, RandomValidDocumentsAndCorruptions) {
       auto parsed = json::parse(bad, nullptr, false);
       ASSERT_FALSE(parsed.is_discarded()) << "accepted invalid JSON: " << bad;
       EXPECT_TRUE(parsed.contains("a") && parsed["a"].is_array()) << bad;
+    }
+  }
+}
+
+// Random walks over bytes: from every accepted prefix some byte is accepted, or the document is
+// complete (the mask can never leave a generation without a token).
+TEST(JsonConstraint, NoAcceptedPrefixIsADeadEnd) {
+  std::vector<std::shared_ptr<const CompiledSchema>> schemas = {any_json_object_schema()};
+  for (const char* s :
+       {R"({"type": "object", "properties": {"a": {"type": "integer"}, "b": {"enum": ["x", "xy", 1, 12]}},
+            "required": ["a"], "additionalProperties": false})",
+        R"({"type": "array", "items": {"anyOf": [{"type": "string", "maxLength": 2}, {"type": "number"},
+            {"type": "object", "properties": {"k": {"const": true}}, "additionalProperties": false}]}, "maxItems": 3})",
+        R"({"type": "string", "minLength": 1, "maxLength": 2})"})
+    schemas.push_back(compile(s));
+  std::vector<ToolSchema> tools = {
+      {"get_weather", json::parse(R"({"type": "object", "properties": {"city": {"type": "string"}},
+                                      "required": ["city"], "additionalProperties": false})")},
+      {"add", json::parse(R"({"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+                              "required": ["a", "b"], "additionalProperties": false})")}};
+  schemas.push_back(*compile_tool_call_schema(tools));
+  schemas.push_back(*compile_tool_call_schema(std::span(tools).subspan(1)));
+  std::mt19937 rng(11);
+  for (const auto& schema : schemas) {
+    for (int walk = 0; walk < 30; ++walk) {
+      JsonRecognizer r(schema);
+      std::string text;
+      for (int step = 0; step < 150; ++step) {
+        std::vector<uint8_t> ok;
+        for (int b = 0; b < 256; ++b) {
+          JsonRecognizer probe = r;
+          if (probe.feed(static_cast<uint8_t>(b))) ok.push_back(static_cast<uint8_t>(b));
+        }
+        if (ok.empty()) {
+          ASSERT_TRUE(r.is_complete()) << "dead end after " << text;
+          EXPECT_FALSE(r.can_continue()) << text;
+          break;
+        }
+        // Prefer structure over long strings: a byte from a small set when it is allowed.
+        std::vector<uint8_t> pref;
+        for (uint8_t b : ok)
+          if (std::strchr("{}[]\",:01-ex.tfn", b) && b != 0) pref.push_back(b);
+        const auto& from = pref.empty() || rng() % 4 == 0 ? ok : pref;
+        const uint8_t b = from[rng() % from.size()];
+        ASSERT_TRUE(r.feed(b));
+        text += static_cast<char>(b);
+      }
     }
   }
 }

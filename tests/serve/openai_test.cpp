@@ -174,10 +174,13 @@ TEST(OpenAiChat, RefusesEachBadField) {
        "response_format.json_schema.name", "missing_required_parameter"},
       {chat_body(R"("response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": 1}})"),
        "response_format.json_schema.schema", "invalid_type"},
-      {chat_body(R"("response_format": {"type": "json_object"})"), "response_format", "not_supported",
-       ErrorCode::unsupported},
-      {chat_body(R"("response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {}}})"),
-       "response_format", "not_supported", ErrorCode::unsupported},
+      {chat_body(
+           R"("response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "string", "pattern": "a"}}})"),
+       "response_format.json_schema.schema", "not_supported", ErrorCode::unsupported},
+      {chat_body(R"("response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {"enum": []}}})"),
+       "response_format.json_schema.schema", "invalid_value"},
+      {chat_body(R"("response_format": {"type": "json_object", "json_schema": {}})"), "response_format.json_schema",
+       "unknown_parameter"},
       {chat_body(R"("tools": {})"), "tools", "invalid_type"},
       {chat_body(R"("tools": [{"type": "code"}])"), "tools[0].type", "invalid_value"},
       {chat_body(R"("tools": [{"type": "function"}])"), "tools[0].function", "missing_required_parameter"},
@@ -194,19 +197,66 @@ TEST(OpenAiChat, RefusesEachBadField) {
       {chat_body(
            R"("tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": {"type": "function", "function": {"name": "g"}})"),
        "tool_choice.function.name", "invalid_value"},
-      // Tools the model may call need constrained decoding: refused, never ignored.
-      {chat_body(R"("tools": [{"type": "function", "function": {"name": "f"}}])"), "tool_choice", "not_supported",
-       ErrorCode::unsupported},
-      {chat_body(R"("tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "required")"),
-       "tool_choice", "not_supported", ErrorCode::unsupported},
+      // A forced call compiles the tools' schemas: a keyword not implemented is refused, naming the tool.
+      {chat_body(
+           R"("tools": [{"type": "function", "function": {"name": "f"}}, {"type": "function", "function": {"name": "g", "parameters": {"type": "object", "properties": {"d": {"type": "string", "format": "date"}}}}}], "tool_choice": "required")"),
+       "tools[1].function.parameters", "not_supported", ErrorCode::unsupported},
+      {chat_body(
+           R"("tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "required", "response_format": {"type": "json_object"})"),
+       "response_format", "invalid_value"},
+      {chat_body(R"("tools": [], "tool_choice": "required")"), "tool_choice", "invalid_value"},
   };
   for (const Bad& b : cases) expect_refused(b);
 }
 
 TEST(OpenAiChat, NotSupportedMessageSaysSo) {
-  auto r = parse_chat_request(chat_body(R"("response_format": {"type": "json_object"})"));
+  auto r = parse_chat_request(chat_body(
+      R"("response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {"properties": {"a": {"minimum": 1}}}}})"));
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().message().find("not supported yet"), std::string::npos) << r.error().message();
+  EXPECT_NE(r.error().message().find("'minimum' is not supported"), std::string::npos) << r.error().message();
+  EXPECT_NE(r.error().message().find("response_format.json_schema.schema at '#/properties/a'"), std::string::npos)
+      << r.error().message();
+}
+
+TEST(OpenAiChat, ResponseFormatAndToolChoiceSetTheConstraint) {
+  auto text = parse_chat_request(chat_body(R"("response_format": {"type": "text"})"));
+  ASSERT_TRUE(text.ok());
+  EXPECT_FALSE(text->sampling.constraint);
+  auto obj = parse_chat_request(chat_body(R"("response_format": {"type": "json_object"})"));
+  ASSERT_TRUE(obj.ok()) << obj.error().message();
+  ASSERT_TRUE(obj->sampling.constraint);
+  EXPECT_FALSE(obj->sampling.tool_call);
+  JsonRecognizer any(obj->sampling.constraint);
+  EXPECT_FALSE(any.feed("[1]"));  // json_object: an object at the top
+  auto schema = parse_chat_request(chat_body(
+      R"("response_format": {"type": "json_schema", "json_schema": {"name": "x", "strict": true, "schema": {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"], "additionalProperties": false}}})"));
+  ASSERT_TRUE(schema.ok()) << schema.error().message();
+  JsonRecognizer rec(schema->sampling.constraint);
+  EXPECT_TRUE(rec.feed(R"({"n": 3})"));
+  EXPECT_TRUE(rec.is_complete());
+  const std::string tools =
+      R"("tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {"x": {"type": "boolean"}}, "required": ["x"]}}}, {"type": "function", "function": {"name": "g"}}])";
+  for (const std::string choice : {R"("auto")", R"("none")"}) {
+    auto r = parse_chat_request(chat_body(tools + R"(, "tool_choice": )" + choice));
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    EXPECT_FALSE(r->sampling.constraint) << choice;  // text; the tools reach the template
+    EXPECT_TRUE(r->tools.is_array());
+  }
+  auto required = parse_chat_request(chat_body(tools + R"(, "tool_choice": "required")"));
+  ASSERT_TRUE(required.ok()) << required.error().message();
+  EXPECT_TRUE(required->sampling.tool_call);
+  JsonRecognizer call(required->sampling.constraint);
+  EXPECT_TRUE(call.feed(R"({"name": "g", "arguments": {"any": [1]}})"));
+  auto named =
+      parse_chat_request(chat_body(tools + R"(, "tool_choice": {"type": "function", "function": {"name": "f"}})"));
+  ASSERT_TRUE(named.ok()) << named.error().message();
+  JsonRecognizer f(named->sampling.constraint);
+  EXPECT_FALSE(f.feed(R"({"name": "g")"));  // only the named function
+  EXPECT_TRUE(f.feed(R"({"name": "f", "arguments": {"x": true}})"));
+  // Completions take response_format too (as llama.cpp's and vLLM's servers do).
+  auto c = parse_completion_request(R"({"prompt": "a", "response_format": {"type": "json_object"}})");
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_TRUE(c->sampling.constraint);
 }
 
 TEST(OpenAiChat, DeepNestingIsRefusedBeforeParsing) {

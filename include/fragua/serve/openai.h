@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fragua/base/error.h"
+#include "fragua/serve/json_constraint.h"
 
 namespace fragua::serve {
 
@@ -46,13 +48,19 @@ struct SamplingRequest {
   int32_t top_logprobs = 0;  // alternatives per position (chat [0, 20]; completions' logprobs [0, 5])
   bool stream = false;
   bool include_usage = false;  // stream_options.include_usage
+  // The grammar of the output (constrained decoding; docs/serve.md, "Constrained output"):
+  // response_format json_object or json_schema, or the tool call that a chat request's
+  // tool_choice "required" or {"type": "function", ...} forces. Null: free text.
+  std::shared_ptr<const CompiledSchema> constraint;
+  bool tool_call = false;  // `constraint` is a tool call: the answer is message.tool_calls
 };
 
 // POST /v1/chat/completions. Messages are normalised for the chat template
 // (tokenize::render_chat_json): content is one string (text parts joined), an assistant's
 // tool_calls carry their arguments as parsed JSON where they parse, as Hugging Face templates read
-// them. Tools reach the template only with tool_choice "none": calling them needs constrained
-// decoding, which is not implemented yet (a request that lets the model call them is refused).
+// them. Tools reach the template; with tool_choice "required" or a named function the output is
+// constrained to a call (SamplingRequest::constraint), with "auto" (the default) and "none" it is
+// text.
 struct ChatRequest {
   SamplingRequest sampling;
   nlohmann::ordered_json messages = nlohmann::ordered_json::array();

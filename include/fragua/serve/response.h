@@ -37,11 +37,19 @@ struct ResponseHeader {
   std::string model;
 };
 
+// A function call the model made (chat): arguments are JSON text, as OpenAI sends them.
+struct ToolCall {
+  std::string id;  // "call_..."
+  std::string name;
+  std::string arguments;
+};
+
 struct Choice {
   int32_t index = 0;
   std::string text;
-  std::string finish_reason;                              // "stop", "length"
+  std::string finish_reason;                              // "stop", "length", "tool_calls"
   std::optional<std::vector<PositionLogprobs>> logprobs;  // set when the request asked for them
+  std::optional<ToolCall> tool_call;                      // chat: message.tool_calls (content null)
 };
 
 nlohmann::ordered_json usage_json(const Usage& usage);
@@ -67,6 +75,13 @@ struct ChunkDelta {
   std::string finish_reason;  // "" for none
   std::optional<std::vector<PositionLogprobs>> logprobs;
   int64_t text_offset = 0;  // completions: bytes of this choice sent before this chunk
+  // chat: delta.tool_calls [{index: 0, ...}]. The call's first chunk carries its id, type and
+  // name (and "arguments": ""), later ones {"function": {"arguments": fragment}}.
+  struct ToolCallDelta {
+    bool head = false;
+    std::string id, name, arguments;
+  };
+  std::optional<ToolCallDelta> tool_call;
 };
 nlohmann::ordered_json chat_chunk_json(const ResponseHeader& h, const ChunkDelta& delta, bool with_usage);
 nlohmann::ordered_json completion_chunk_json(const ResponseHeader& h, const ChunkDelta& delta, bool with_usage);
