@@ -133,7 +133,8 @@ class ServerProcess:
 
 def stream_completion(port, prompt, max_tokens):
     """One streamed /v1/completions request: (seconds to the first text, seconds in all, generated
-    tokens, prompt tokens)."""
+    tokens, prompt tokens, whether it ended with [DONE]). Without the usage chunk (a stream cut
+    short) the generated tokens are the events with text."""
     body = json.dumps({"prompt": prompt, "max_tokens": max_tokens, "temperature": 0, "seed": 1, "stream": True,
                        "stream_options": {"include_usage": True}})
     t0 = time.perf_counter()
@@ -142,7 +143,7 @@ def stream_completion(port, prompt, max_tokens):
     r = c.getresponse()
     if r.status != 200:
         raise RuntimeError("status %d: %s" % (r.status, r.read()[:300]))
-    ttft, chunks, usage = None, 0, None
+    ttft, chunks, usage, done = None, 0, None, False
     while True:
         line = r.readline()
         if not line:
@@ -152,6 +153,7 @@ def stream_completion(port, prompt, max_tokens):
             continue
         payload = line[6:]
         if payload == b"[DONE]":
+            done = True
             break
         ev = json.loads(payload)
         if ev.get("usage"):
@@ -164,7 +166,7 @@ def stream_completion(port, prompt, max_tokens):
     total = time.perf_counter() - t0
     c.close()
     generated = usage["completion_tokens"] if usage else chunks
-    return (ttft if ttft is not None else total), total, generated, (usage or {}).get("prompt_tokens", 0)
+    return (ttft if ttft is not None else total), total, generated, (usage or {}).get("prompt_tokens", 0), done
 
 
 def run_load(port, streams, per_stream, work, max_tokens):
@@ -238,7 +240,7 @@ def main():
     rows = []
     for n in streams:
         work = prompts(n * a.requests, [int(x) for x in a.lengths.split(",")], seed=15 + n)
-        got = {e: {"tps": [], "ttft": [], "gen": 0, "prompt": 0} for e in engines}
+        got = {e: {"tps": [], "ttft": [], "gen": 0, "prompt": 0, "cut": 0} for e in engines}
         for rep in range(a.reps):
             order = engines if rep % 2 == 0 else engines[::-1]
             for e in order:
@@ -253,6 +255,7 @@ def main():
                 got[e]["ttft"] += [r[0] for r in res]
                 got[e]["gen"] += gen
                 got[e]["prompt"] += sum(r[3] for r in res)
+                got[e]["cut"] += sum(1 for r in res if not r[4])
                 print("  streams %2d rep %d %-12s %7.1f tok/s  (%d tokens in %.1f s)" % (n, rep, e, gen / wall, gen, wall),
                       flush=True)
         row = {"streams": n}
@@ -260,17 +263,19 @@ def main():
             g = got[e]
             row[e] = {"tokens_per_s": statistics.median(g["tps"]), "ttft_p50_ms": 1e3 * percentile(g["ttft"], 0.5),
                       "ttft_p99_ms": 1e3 * percentile(g["ttft"], 0.99), "generated": g["gen"],
-                      "prompt_tokens": g["prompt"]}
+                      "prompt_tokens": g["prompt"], "streams_cut_short": g["cut"]}
         rows.append(row)
 
     print()
-    print("| streams | engine | generated tok/s | TTFT p50 ms | TTFT p99 ms | tokens generated | prompt tokens |")
-    print("|---|---|---|---|---|---|---|")
+    print("| streams | engine | generated tok/s | TTFT p50 ms | TTFT p99 ms | tokens generated | prompt tokens | "
+          "streams without [DONE] |")
+    print("|---|---|---|---|---|---|---|---|")
     for row in rows:
         for e in engines:
             r = row[e]
-            print("| %d | %s | %.1f | %.0f | %.0f | %d | %d |" % (row["streams"], e, r["tokens_per_s"], r["ttft_p50_ms"],
-                                                               r["ttft_p99_ms"], r["generated"], r["prompt_tokens"]))
+            print("| %d | %s | %.1f | %.0f | %.0f | %d | %d | %d |" % (
+                row["streams"], e, r["tokens_per_s"], r["ttft_p50_ms"], r["ttft_p99_ms"], r["generated"],
+                r["prompt_tokens"], r["streams_cut_short"]))
     if set(engines) == {"fragua", "llama-server"}:
         print()
         print("| streams | throughput fragua/llama-server | TTFT p50 ratio | TTFT p99 ratio |")
