@@ -4,7 +4,7 @@ generation (tg128) tokens/s, peak memory, and greedy agreement. Runs the two eng
 `--reps` times, and reports medians and the ratio Fragua / llama.cpp per row.
 
 Usage: bench/engine.py [--reps 3] [--threads 1,2] [--sizes 15M,110M] [--types F16,Q8_0,Q4_0,Q4_K]
-                       [--pp 512] [--tg 128] [--agreement-only] [--trained out/demo/model.gguf]
+                       [--pp 512] [--tg 128] [--agreement-only] [--trained out/demo/model.gguf] [--avx2]
 Sizes: 15M, 110M (llama2.c shapes), 0.9B (TinyLlama-like), 3B (Llama-3.2-3B-like: embd 3072, 28
 layers, 24 heads / 8 KV heads, ff 8192, vocab 32000) and 3B-256k (the same with a 256,000-token
 vocabulary and an untied output head, as Salamandra's); types F16, Q8_0, Q4_0, Q4_K (llama-quantize's
@@ -18,6 +18,8 @@ model (default: the one the quick start writes, out/demo/model.gguf), converted 
 by llama-quantize. For each file it also compares Fragua's AVX-512 and AVX2 paths with each other:
 two correct engines that add in a different order can only be expected to agree where Fragua
 agrees with itself.
+With --avx2 the speed rows compare the engines as an AVX2-only CPU runs them: llama.cpp built
+without AVX-512 or AVX-VNNI, Fragua with FRAGUA_SIMD=avx2.
 Needs: a release build (cmake --preset release && cmake --build --preset release) and
 bench/llama_cpp_setup.sh (run automatically; builds llama.cpp once into ~/.cache/fragua-bench)."""
 import argparse
@@ -118,9 +120,9 @@ def dram_bandwidth(threads):
     return {r["threads"]: r["gbps"] for r in map(json.loads, out.splitlines())}
 
 
-def run_measured(cmd):
+def run_measured(cmd, env=None):
     """Runs cmd, returns (stdout, peak RSS in MB) using wait4's rusage for that child alone."""
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     out = p.stdout.read()
     err = p.stderr.read()
     _, status, ru = os.wait4(p.pid, 0)
@@ -157,8 +159,11 @@ def llama_bench(llama_bin, model, threads, mode, n):
     return json.loads(out)[0]["avg_ts"], rss
 
 
+FRAGUA_ENV = None  # --avx2: Fragua's environment with FRAGUA_SIMD=avx2
+
+
 def fragua_bench(model, threads, mode, n):
-    out, rss = run_measured([FBENCH, model, str(threads), mode, str(n)])
+    out, rss = run_measured([FBENCH, model, str(threads), mode, str(n)], env=FRAGUA_ENV)
     return json.loads(out)["tps"], rss
 
 
@@ -245,11 +250,22 @@ def main():
     ap.add_argument("--trace-prompt", default="1,450,1200,37,9000,15,600,2200")
     ap.add_argument("--trained", default=os.path.join(ROOT, "out", "demo", "model.gguf"),
                     help="a trained model for the agreement check (skipped when absent)")
+    ap.add_argument("--avx2", action="store_true",
+                    help="both engines on AVX2 only, as on a CPU without AVX-512: llama.cpp built with "
+                    "GGML_NATIVE=OFF GGML_AVX2=ON and no AVX-512/AVX-VNNI (bench/llama_cpp_setup.sh --avx2), "
+                    "Fragua with FRAGUA_SIMD=avx2")
     a = ap.parse_args()
+    global FRAGUA_ENV
+    if a.avx2:
+        FRAGUA_ENV = dict(os.environ, FRAGUA_SIMD="avx2")
     for exe in (FRAGUA, FBENCH):
         if not os.path.exists(exe):
             sys.exit(f"{exe} is missing: cmake --preset release && cmake --build --preset release")
     llama_bin = subprocess.check_output([os.path.join(ROOT, "bench", "llama_cpp_setup.sh")]).decode().strip()
+    if a.avx2:  # the models and the agreement peer come from the native build; the speed rows from this one
+        llama_speed_bin = subprocess.check_output([os.path.join(ROOT, "bench", "llama_cpp_setup.sh"), "--avx2"]).decode().strip()
+    else:
+        llama_speed_bin = llama_bin
     if a.trace:
         return trace(llama_bin, a.trace, a.trace_prompt)
     sizes, types = a.sizes.split(","), a.types.split(",")
@@ -257,7 +273,7 @@ def main():
     models = make_models(llama_bin, sizes, types)
     rows = []
     bw = {} if a.agreement_only else dram_bandwidth(threads)
-    print(f"CPU: {cpu_description()}")
+    print(f"CPU: {cpu_description()}" + ("; both engines limited to AVX2 (--avx2)" if a.avx2 else ""))
     print("DRAM read bandwidth (bench/membw.cpp, 1 GiB): " +
           ", ".join(f"{th} thread{'s' if th > 1 else ''} {g:.1f} GB/s" for th, g in sorted(bw.items())))
     print(f"{'model':<14} {'thr':>3} {'test':<6} {'llama.cpp t/s':>14} {'fragua t/s':>11} {'ratio':>6} "
@@ -268,7 +284,7 @@ def main():
             for mode, n in (("pp", a.pp), ("tg", a.tg)):
                 ls, fs, lm, fm = [], [], [], []
                 for _ in range(a.reps):  # interleaved: llama.cpp, then Fragua, repeated
-                    x, m = llama_bench(llama_bin, path, th, mode, n)
+                    x, m = llama_bench(llama_speed_bin, path, th, mode, n)
                     ls.append(x)
                     lm.append(m)
                     y, m = fragua_bench(path, th, mode, n)
