@@ -49,15 +49,16 @@ void attention_block(ForwardPass& f, int64_t l, const backend::RopeParams& rope,
   // Keys (rotated) and values go into the f16 cache rows of their positions, every run's before
   // any attends (a sequence may have two runs in one batch); then each run attends over its own
   // sequence's rows only.
+  const int64_t kl = b.kv_layer[static_cast<size_t>(l)];
   for (const SeqRun& r : f.runs) {
-    be.to_f16(b.k.data() + r.begin * KV, r.n * KV, b.kv.k(l, r.cache_row + r.n_past));
-    be.to_f16(b.v.data() + r.begin * KV, r.n * KV, b.kv.v(l, r.cache_row + r.n_past));
+    be.to_f16(b.k.data() + r.begin * KV, r.n * KV, b.kv.k(kl, r.cache_row + r.n_past));
+    be.to_f16(b.v.data() + r.begin * KV, r.n * KV, b.kv.v(kl, r.cache_row + r.n_past));
   }
   for (const SeqRun& r : f.runs) {
     backend::AttentionArgs a;
     a.q = b.q.data() + r.begin * Q;
-    a.k = b.kv.k(l, r.cache_row);
-    a.v = b.kv.v(l, r.cache_row);
+    a.k = b.kv.k(kl, r.cache_row);
+    a.v = b.kv.v(kl, r.cache_row);
     a.out = b.att.data() + r.begin * Q;
     a.pos = b.pos.data() + r.begin;
     a.n_tokens = r.n;
@@ -132,7 +133,11 @@ void decoder_forward(ForwardPass& f, const DecoderScales& s) {
 
 Status allocate_work_buffers(WorkBuffers& b, const ModelConfig& c, int64_t n_batch, int64_t n_kv_rows,
                              int64_t n_slots) {
-  b.kv = FRAGUA_TRY(KvCache::create(c.n_layer, n_kv_rows, c.n_embd_kv()));
+  b.kv_layer.assign(static_cast<size_t>(c.n_layer), -1);
+  int32_t n_attention = 0;
+  for (int64_t l = 0; l < c.n_layer; ++l)
+    if (!c.is_recurrent(l)) b.kv_layer[static_cast<size_t>(l)] = n_attention++;
+  b.kv = FRAGUA_TRY(KvCache::create(n_attention, n_kv_rows, c.n_embd_kv()));
   FRAGUA_TRY(allocate_recurrent_state(b.rs, c, n_slots));
   const auto B = static_cast<size_t>(n_batch);
   const auto sz = [](int64_t v) { return static_cast<size_t>(v); };

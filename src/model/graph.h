@@ -38,6 +38,9 @@ struct RecurrentState {
 // slot's positions, slot after slot.
 struct WorkBuffers {
   KvCache kv;
+  // Model layer -> its layer in kv: the attention layers in order (a hybrid's Mamba layers have
+  // no cache rows).
+  std::vector<int32_t> kv_layer;
   std::vector<float> x, h, q, k, v, att, gate, up;
   std::vector<int32_t> pos;  // of each token of the batch, within its sequence
   // Mixture of experts (moe.cpp): router probabilities [T, n_expert], chosen experts and their
