@@ -1,9 +1,13 @@
 // fragua eval bpb: bits per byte per language of a GGUF model on held-out text.
+// fragua eval perplexity: llama-perplexity's perplexity (and bits per byte) per file and language.
+// fragua eval run: benchmark tasks scored as lm-evaluation-harness scores them.
 #include "cli/command.h"
 #include "fragua/base/file.h"
 #include "fragua/base/json.h"
 #include "fragua/base/log.h"
 #include "fragua/eval/bits_per_byte.h"
+#include "fragua/eval/harness.h"
+#include "fragua/eval/perplexity.h"
 #include "fragua/model/loaded_model.h"
 
 namespace fragua::cli {
@@ -67,6 +71,146 @@ void run(const BpbOpts& o) {
   if (!o.json.empty()) check(write_file_atomic(o.json, out.dump(2) + "\n"));
 }
 
+struct PplOpts {
+  std::string model, tokenizer, json;
+  std::vector<std::string> texts;  // LANG=FILE
+  int64_t n_ctx = 512, stride = 0;
+  int32_t batch = 4;
+  int threads = 0;
+};
+
+void run_perplexity(const PplOpts& o) {
+  model::OpenOptions open;
+  open.tokenizer_path = o.tokenizer;
+  open.context.n_ctx = std::max<int64_t>(o.n_ctx, 2);
+  open.context.n_threads = o.threads;
+  auto m = check(model::open_model(o.model, open));
+  if (!m.tokenizer) throw Failure{invalid_argument_error("{}: the model has no tokenizer: pass --tokenizer", o.model)};
+  m.context.reset();  // the windows run in a BatchContext of their own
+  std::string table =
+      "| lang | file | tokens | bytes | windows | scored | PPL | ± | bits per byte |\n"
+      "|---|---|---:|---:|---:|---:|---:|---:|---:|\n";
+  auto row = [&](const std::string& lang, const std::string& file, const eval::PerplexityResult& r) {
+    table += fmt::format("| {} | {} | {} | {} | {} | {} | {:.4f} | {:.5f} | {:.4f} |\n", lang, file, r.loss.tokens,
+                         r.loss.bytes, r.n_windows, r.loss.scored, r.ppl(), r.ppl_error(), r.loss.bits_per_byte());
+  };
+  auto to_json = [](const eval::PerplexityResult& r) {
+    return nlohmann::json{{"ppl", r.ppl()},         {"ppl_error", r.ppl_error()}, {"nll", r.loss.mean_loss()},
+                          {"bpb", r.loss.bits_per_byte()}, {"tokens", r.loss.tokens},   {"bytes", r.loss.bytes},
+                          {"scored", r.loss.scored},  {"windows", r.n_windows}};
+  };
+  std::map<std::string, eval::PerplexityResult> per_lang;
+  std::map<std::string, int> files_per_lang;
+  nlohmann::json out = {{"model", m.path}, {"n_ctx", o.n_ctx}, {"stride", o.stride}, {"files", nlohmann::json::array()}};
+  for (const auto& spec : o.texts) {
+    const size_t eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
+      throw Failure{invalid_argument_error("--text {}: expected LANG=FILE", spec)};
+    const std::string lang = spec.substr(0, eq), path = spec.substr(eq + 1);
+    const std::string text = check(read_file(path));
+    auto r = eval::perplexity(*m.model, *m.tokenizer, text,
+                              {.n_ctx = o.n_ctx, .stride = o.stride, .n_parallel = o.batch, .n_threads = o.threads,
+                               .progress = lang + " " + path});
+    if (!r.ok()) throw Failure{std::move(r).error().with_context(path)};
+    row(lang, path, *r);
+    nlohmann::json f = to_json(*r);
+    f["lang"] = lang;
+    f["file"] = path;
+    out["files"].push_back(f);
+    per_lang[lang].add(*r);
+    ++files_per_lang[lang];
+  }
+  for (const auto& [lang, r] : per_lang) {
+    if (files_per_lang[lang] > 1) row(lang, "(all)", r);
+    out["languages"][lang] = to_json(r);
+  }
+  std::fputs(table.c_str(), stdout);
+  if (!o.json.empty()) check(write_file_atomic(o.json, out.dump(2) + "\n"));
+}
+
+void setup_perplexity(CLI::App& group) {
+  auto* cmd = group.add_subcommand(
+      "perplexity",
+      "Perplexity as llama-perplexity defines it (second half of each n_ctx chunk, BOS first), or over a sliding "
+      "window (--stride), and bits per byte, per file and language");
+  auto o = std::make_shared<PplOpts>();
+  cmd->add_option("model", o->model, "GGUF model file")->required();
+  cmd->add_option("--text", o->texts, "LANG=FILE: a text file of that language (repeatable)")->required();
+  cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer (GGUF or tokenizer.json) when the model has none");
+  cmd->add_option("-c,--ctx", o->n_ctx, "Tokens per window (default 512, llama-perplexity's)");
+  cmd->add_option("--stride", o->stride, "Sliding window step: each window scores only tokens not scored before "
+                                         "(default 0: non-overlapping chunks, second half scored)");
+  cmd->add_option("-b,--batch", o->batch, "Windows per forward pass (default 4)")->check(CLI::Range(1, 256));
+  cmd->add_option("--json", o->json, "Also write the figures as JSON");
+  add_threads_flag(*cmd, o->threads);
+  cmd->callback([o] { run_perplexity(*o); });
+}
+
+struct RunOpts {
+  std::string model, tokenizer, output;
+  std::vector<std::string> tasks, task_dirs;
+  int64_t limit = -1, n_ctx = 0;
+  int num_fewshot = -1;
+  uint64_t seed = 1234;
+  bool add_bos = false;
+  int threads = 0;
+};
+
+void run_tasks(const RunOpts& o) {
+  std::vector<eval::TaskConfig> tasks;
+  for (const auto& name : o.tasks) tasks.push_back(check(eval::load_task(check(eval::find_task(name, o.task_dirs)))));
+  model::OpenOptions open;
+  open.tokenizer_path = o.tokenizer;
+  open.context.n_ctx = o.n_ctx;
+  open.context.n_threads = o.threads;
+  auto m = check(model::open_model(o.model, open));
+  if (!m.tokenizer) throw Failure{invalid_argument_error("{}: the model has no tokenizer: pass --tokenizer", o.model)};
+  eval::RunOptions ro{.limit = o.limit, .num_fewshot = o.num_fewshot, .seed = o.seed, .add_bos = o.add_bos,
+                      .progress = true};
+  std::vector<eval::TaskResult> results;
+  std::string table =
+      "| task | lang | n | shots | acc | ± | acc_norm | ± | q/s |\n"
+      "|---|---|---:|---:|---:|---:|---:|---:|---:|\n";
+  for (const auto& t : tasks) {
+    auto r = check(eval::run_task(*m.context, *m.tokenizer, t, ro));
+    auto cell = [&](const char* name) {
+      const auto it = r.metrics.find(name);
+      return it == r.metrics.end() ? std::string("| – | – ")
+                                   : fmt::format("| {:.4f} | {:.4f} ", it->second.mean, it->second.stderr_);
+    };
+    table += fmt::format("| {} | {} | {} | {} {}{}| {:.2f} |\n", r.task, r.language.empty() ? "–" : r.language,
+                         r.questions.size(), r.n_shot, cell("acc"), cell("acc_norm"),
+                         r.seconds > 0 ? static_cast<double>(r.questions.size()) / r.seconds : 0.0);
+    results.push_back(std::move(r));
+  }
+  std::fputs(table.c_str(), stdout);
+  if (!o.output.empty()) {
+    nlohmann::ordered_json cfg = {{"model", m.path},   {"limit", o.limit >= 0 ? nlohmann::ordered_json(o.limit) : nullptr},
+                                  {"fewshot_seed", o.seed}, {"add_bos_token", o.add_bos},
+                                  {"n_ctx", m.context->n_ctx()}, {"fragua_version", FRAGUA_VERSION}};
+    check(write_file_atomic(o.output, eval::results_json(results, tasks, cfg).dump(2) + "\n"));
+  }
+}
+
+void setup_run(CLI::App& group) {
+  auto* cmd = group.add_subcommand(
+      "run", "Benchmark tasks (YAML + JSONL, lm-evaluation-harness style) scored as the harness scores them");
+  auto o = std::make_shared<RunOpts>();
+  cmd->add_option("model", o->model, "GGUF model file")->required();
+  cmd->add_option("--tasks", o->tasks, "Task names or YAML files, comma-separated")->required()->delimiter(',');
+  cmd->add_option("--task-dir", o->task_dirs, "Folder of task YAML files searched before the built-in ones");
+  cmd->add_option("--limit", o->limit, "Score only the first N documents of each task");
+  cmd->add_option("--num-fewshot", o->num_fewshot, "Few-shot examples (default: the task's num_fewshot)")
+      ->check(CLI::Range(0, 1000));
+  cmd->add_option("--seed", o->seed, "Few-shot sampling seed (default 1234, the harness's)");
+  cmd->add_flag("--add-bos", o->add_bos, "Prepend BOS to every context (the harness's add_bos_token=True)");
+  cmd->add_option("--output", o->output, "Write the results JSON (the harness's layout)");
+  cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer (GGUF or tokenizer.json) when the model has none");
+  cmd->add_option("-c,--ctx", o->n_ctx, "Context size (default: min(training context, 4096))");
+  add_threads_flag(*cmd, o->threads);
+  cmd->callback([o] { run_tasks(*o); });
+}
+
 void setup(CLI::App& root) {
   auto* group = group_subcommand(root, "eval", "Evaluate models");
   auto* cmd = group->add_subcommand(
@@ -80,6 +224,8 @@ void setup(CLI::App& root) {
   cmd->add_option("--json", o->json, "Also write the figures as JSON");
   add_threads_flag(*cmd, o->threads);
   cmd->callback([o] { run(*o); });
+  setup_perplexity(*group);
+  setup_run(*group);
 }
 
 Registrar reg(setup);

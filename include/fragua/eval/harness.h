@@ -1,0 +1,67 @@
+// Running benchmark tasks (task.h) on a model and reporting them in lm-evaluation-harness's
+// results layout.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "fragua/base/error.h"
+#include "fragua/base/file.h"
+#include "fragua/eval/multiple_choice.h"
+#include "fragua/eval/task.h"
+
+namespace fragua::eval {
+
+struct RunOptions {
+  int64_t limit = -1;      // score the first N documents of the split; -1: all
+  int num_fewshot = -1;    // -1: the task's num_fewshot
+  uint64_t seed = 1234;    // the harness's default fewshot seed
+  bool add_bos = false;    // the harness's add_bos_token (off by default there too)
+  bool progress = false;   // a bar with questions per second
+};
+
+struct QuestionRecord {
+  size_t doc = 0;                      // index in the evaluated split
+  std::vector<size_t> shots;           // indices in the few-shot split
+  std::vector<double> loglikelihoods;  // per choice
+  std::vector<bool> greedy;            // per choice
+  McOutcome outcome;
+};
+
+struct TaskResult {
+  std::string task, language;
+  size_t n_docs = 0;   // documents in the split (the harness's n-samples "original")
+  int n_shot = 0;
+  std::vector<QuestionRecord> questions;  // the scored ones ("effective")
+  std::map<std::string, MeanStderr> metrics;  // "acc", "acc_norm": over the questions
+  double seconds = 0;
+};
+
+// Finds a task by name: NAME.yaml (or NAME itself when it is a YAML file) in each of `dirs`, then
+// among the built-in tasks (data/eval/tasks/ through find_data_file).
+Result<std::string> find_task(const std::string& name, const std::vector<std::string>& dirs, Env& env = Env::posix());
+
+// The questions of a task with their few-shot examples drawn as the harness draws them
+// (fewshot.h). `limit` as RunOptions::limit.
+struct PreparedTask {
+  std::vector<nlohmann::ordered_json> docs, shot_docs;
+  std::vector<McQuestion> questions;
+  std::vector<std::vector<size_t>> shots;
+  int n_shot = 0;
+};
+Result<PreparedTask> prepare_task(const TaskConfig& task, const RunOptions& options, Env& env = Env::posix());
+
+// Scores every question. The model context is left cleared.
+Result<TaskResult> run_task(model::Context& ctx, const tokenize::Tokenizer& tok, const TaskConfig& task,
+                            const RunOptions& options, Env& env = Env::posix());
+
+// {"results": {task: {"alias", "acc,none", "acc_stderr,none", ...}}, "versions", "n-shot",
+//  "n-samples", "configs", "config": run}: the harness's results JSON.
+nlohmann::ordered_json results_json(const std::vector<TaskResult>& results, const std::vector<TaskConfig>& tasks,
+                                     const nlohmann::ordered_json& run_config);
+
+}  // namespace fragua::eval

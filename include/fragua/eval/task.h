@@ -1,0 +1,92 @@
+// Benchmark task definitions: a YAML file close to lm-evaluation-harness's task YAML, and its
+// documents in local JSON-lines files (docs/eval.md, "Tasks"). Supported keys:
+//
+//   task: copa_es                      name (required)
+//   dataset_path: copa_es              folder of <split>.jsonl files, relative to the YAML's folder
+//   dataset_kwargs: {data_files: {test: path.jsonl, ...}}   or one file per split (the harness's
+//                                      local "json" datasets); paths relative to the YAML
+//   test_split / validation_split / training_split / fewshot_split: split names
+//   doc_to_text, doc_to_target, doc_to_choice: a field name, or a Jinja template over the
+//                                      document's fields; doc_to_choice also a YAML list of
+//                                      templates, or a template rendering a Python list literal;
+//                                      doc_to_target also a YAML integer
+//   target_delimiter (" "), fewshot_delimiter ("\n\n"), description (""), num_fewshot (0)
+//   output_type: multiple_choice       (the only type scored yet)
+//   metric_list: [{metric: acc}, {metric: acc_norm}]
+//   metadata: {version: 1.0, language: es}
+//
+// Templates render with the Jinja interpreter of the chat templates (tokenize/), given the
+// document's fields as variables. Keys this format does not carry (process_docs, filter_list,
+// generation_kwargs, a `!function`...) are refused by name, never ignored.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "fragua/base/error.h"
+#include "fragua/base/file.h"
+
+namespace fragua::eval {
+
+struct TaskConfig {
+  std::string task;
+  std::string path;  // the YAML file, for messages
+  std::map<std::string, std::string> split_files;  // split name -> JSONL path
+  std::string test_split, validation_split, training_split, fewshot_split;
+  nlohmann::ordered_json doc_to_text, doc_to_target, doc_to_choice;  // string, integer or list
+  std::string target_delimiter = " ", fewshot_delimiter = "\n\n", description;
+  int num_fewshot = 0;
+  std::string output_type = "multiple_choice";
+  std::vector<std::string> metrics = {"acc", "acc_norm"};
+  double version = 0;
+  std::string language;          // metadata.language, for the per-language table
+  nlohmann::ordered_json config;  // the YAML as JSON, for the results' "configs"
+
+  // The split scored: test_split, else validation_split.
+  const std::string& eval_split() const { return test_split.empty() ? validation_split : test_split; }
+  // The split few-shot examples come from: fewshot_split, else training_split, else
+  // validation_split (the harness's order).
+  std::string shot_split() const;
+};
+
+// Parses a task YAML. Errors name the file and the key.
+Result<TaskConfig> parse_task(std::string_view yaml, const std::string& path);
+Result<TaskConfig> load_task(const std::string& path, Env& env = Env::posix());
+
+// A split's documents: one JSON object per non-blank line. Errors name the file and line.
+Result<std::vector<nlohmann::ordered_json>> parse_docs(std::string_view jsonl, const std::string& path);
+Result<std::vector<nlohmann::ordered_json>> load_split(const TaskConfig& task, const std::string& split,
+                                                       Env& env = Env::posix());
+
+// Renders a doc_to_* value for one document: a string that names a field gives that field (as
+// text), a Jinja template its rendering, a YAML integer its decimal text.
+Result<std::string> render_field(const nlohmann::ordered_json& spec, const nlohmann::ordered_json& doc);
+// doc_to_choice: a list of templates, a field holding a list, or a template rendering a Python
+// list literal (['a', "b"]).
+Result<std::vector<std::string>> render_choices(const TaskConfig& task, const nlohmann::ordered_json& doc);
+// doc_to_target as an index into `choices`: an integer, digits, or the text of one choice.
+Result<size_t> render_target(const TaskConfig& task, const nlohmann::ordered_json& doc,
+                             const std::vector<std::string>& choices);
+
+// One question ready to score: the context (description, few-shot examples and the document's
+// text) and the continuations (target_delimiter + choice).
+struct McQuestion {
+  std::string context;
+  std::vector<std::string> choices;  // as doc_to_choice gives them (acc_norm's lengths)
+  size_t gold = 0;
+};
+
+// The context of document `doc`: description, then each example's text + target_delimiter + its
+// gold choice, joined and followed by fewshot_delimiter, then the document's text (the harness's
+// fewshot_context).
+Result<McQuestion> build_question(const TaskConfig& task, const nlohmann::ordered_json& doc,
+                                  const std::vector<const nlohmann::ordered_json*>& shots);
+
+// A Python list literal of strings (['a', "b\n"]): what Jinja prints for a list.
+Result<std::vector<std::string>> parse_python_string_list(std::string_view text);
+
+}  // namespace fragua::eval

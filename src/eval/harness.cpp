@@ -1,0 +1,119 @@
+#include "fragua/eval/harness.h"
+
+#include <chrono>
+#include <optional>
+
+#include "fragua/base/data_files.h"
+#include "fragua/base/progress.h"
+#include "fragua/eval/fewshot.h"
+#include "fragua/model/model.h"
+#include "fragua/tokenize/tokenizer.h"
+
+namespace fragua::eval {
+
+Result<std::string> find_task(const std::string& name, const std::vector<std::string>& dirs, Env& env) {
+  if ((name.ends_with(".yaml") || name.ends_with(".yml")) && env.file_exists(name)) return name;
+  if (name.empty() || name.find('/') != std::string::npos || name.starts_with('.'))
+    return not_found_error("task '{}': no such YAML file", name);
+  for (const auto& d : dirs) {
+    const std::string p = d + "/" + name + ".yaml";
+    if (env.file_exists(p)) return p;
+  }
+  auto builtin = find_data_file("eval/tasks/" + name + ".yaml");
+  if (builtin.ok()) return *builtin;
+  return not_found_error("task '{}': no {}.yaml in {}the built-in tasks (fragua eval tasks lists them)", name, name,
+                         dirs.empty() ? "" : "--task-dir or ");
+}
+
+Result<PreparedTask> prepare_task(const TaskConfig& task, const RunOptions& o, Env& env) {
+  PreparedTask p;
+  p.docs = FRAGUA_TRY(load_split(task, task.eval_split(), env));
+  p.n_shot = o.num_fewshot >= 0 ? o.num_fewshot : task.num_fewshot;
+  const std::string shot_split = task.shot_split();
+  const bool same_split = shot_split == task.eval_split();
+  if (p.n_shot > 0) {
+    if (shot_split.empty())
+      return invalid_argument_error("{}: {} few-shot examples but no fewshot_split, training_split or validation_split",
+                                    task.path, p.n_shot);
+    if (!same_split) p.shot_docs = FRAGUA_TRY(load_split(task, shot_split, env));
+  }
+  const auto& shot_docs = same_split ? p.docs : p.shot_docs;
+  const size_t n = o.limit >= 0 ? std::min(p.docs.size(), static_cast<size_t>(o.limit)) : p.docs.size();
+  PyRandom rnd(o.seed);
+  for (size_t d = 0; d < n; ++d) {
+    std::vector<size_t> shots;
+    if (p.n_shot > 0) shots = sample_fewshot(rnd, shot_docs.size(), static_cast<size_t>(p.n_shot), same_split, d);
+    std::vector<const nlohmann::ordered_json*> shot_ptrs;
+    for (size_t s : shots) shot_ptrs.push_back(&shot_docs[s]);
+    auto q = build_question(task, p.docs[d], shot_ptrs);
+    if (!q.ok())
+      return std::move(q).error().with_context(fmt::format("{}: {} document {}", task.path, task.eval_split(), d));
+    p.questions.push_back(std::move(*q));
+    p.shots.push_back(std::move(shots));
+  }
+  return p;
+}
+
+Result<TaskResult> run_task(model::Context& ctx, const tokenize::Tokenizer& tok, const TaskConfig& task,
+                            const RunOptions& o, Env& env) {
+  const auto t0 = std::chrono::steady_clock::now();
+  PreparedTask p = FRAGUA_TRY(prepare_task(task, o, env));
+  TaskResult r;
+  r.task = task.task;
+  r.language = task.language;
+  r.n_docs = p.docs.size();
+  r.n_shot = p.n_shot;
+  std::optional<ProgressBar> bar;
+  if (o.progress) bar.emplace(task.task, p.questions.size(), "q");
+  std::vector<double> acc, acc_norm;
+  for (size_t i = 0; i < p.questions.size(); ++i) {
+    const McQuestion& q = p.questions[i];
+    std::vector<std::string> conts;
+    for (const auto& c : q.choices) conts.push_back(task.target_delimiter + c);
+    auto scores = score_continuations(ctx, tok, q.context, conts, o.add_bos);
+    if (!scores.ok())
+      return std::move(scores).error().with_context(fmt::format("{}: {} document {}", task.task, task.eval_split(), i));
+    QuestionRecord rec;
+    rec.doc = i;
+    rec.shots = p.shots[i];
+    for (const auto& s : *scores) rec.loglikelihoods.push_back(s.loglikelihood), rec.greedy.push_back(s.greedy);
+    rec.outcome = score_question(rec.loglikelihoods, q.choices, q.gold);
+    acc.push_back(rec.outcome.acc);
+    acc_norm.push_back(rec.outcome.acc_norm);
+    r.questions.push_back(std::move(rec));
+    if (bar) bar->add(1);
+  }
+  for (const auto& m : task.metrics) r.metrics[m] = mean_stderr(m == "acc" ? acc : acc_norm);
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+nlohmann::ordered_json results_json(const std::vector<TaskResult>& results, const std::vector<TaskConfig>& tasks,
+                                     const nlohmann::ordered_json& run_config) {
+  nlohmann::ordered_json out = {{"results", nlohmann::ordered_json::object()},
+                                {"versions", nlohmann::ordered_json::object()},
+                                {"n-shot", nlohmann::ordered_json::object()},
+                                {"n-samples", nlohmann::ordered_json::object()},
+                                {"configs", nlohmann::ordered_json::object()},
+                                {"config", run_config}};
+  for (size_t i = 0; i < results.size(); ++i) {
+    const TaskResult& r = results[i];
+    nlohmann::ordered_json res = {{"alias", r.task}};
+    for (const auto& [name, m] : r.metrics) {
+      res[name + ",none"] = m.mean;
+      res[name + "_stderr,none"] = m.stderr_;
+    }
+    out["results"][r.task] = res;
+    out["versions"][r.task] = i < tasks.size() ? tasks[i].version : 0.0;
+    out["n-shot"][r.task] = r.n_shot;
+    out["n-samples"][r.task] = {{"original", r.n_docs}, {"effective", r.questions.size()}};
+    if (i < tasks.size()) {
+      auto cfg = tasks[i].config;
+      cfg["num_fewshot"] = r.n_shot;
+      out["configs"][r.task] = cfg;
+    }
+  }
+  return out;
+}
+
+}  // namespace fragua::eval

@@ -1,0 +1,352 @@
+#include "fragua/eval/task.h"
+
+#include <charconv>
+#include <set>
+
+#include <yaml-cpp/yaml.h>
+
+#include "fragua/tokenize/tokenizer.h"
+
+namespace fragua::eval {
+
+namespace {
+
+constexpr int kMaxIncludeDepth = 8;
+
+std::string dir_of(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
+}
+
+std::string resolve(const std::string& base_file, const std::string& rel) {
+  return rel.starts_with('/') ? rel : dir_of(base_file) + rel;
+}
+
+// YAML -> JSON: plain scalars that read as integers, floats or booleans become those; quoted
+// scalars stay strings. A tag other than the standard ones (the harness's `!function`) is refused.
+Result<nlohmann::ordered_json> to_json(const YAML::Node& n, const std::string& where) {
+  const std::string& tag = n.Tag();
+  if (!tag.empty() && tag != "?" && tag != "!" && !tag.starts_with("tag:yaml.org,2002:"))
+    return invalid_argument_error("{}: the tag {} is not supported (Python code cannot be carried)", where, tag);
+  switch (n.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      return nlohmann::ordered_json();
+    case YAML::NodeType::Scalar: {
+      const std::string& s = n.Scalar();
+      if (tag == "!") return nlohmann::ordered_json(s);
+      int64_t i = 0;
+      if (!s.empty() && std::from_chars(s.data(), s.data() + s.size(), i).ptr == s.data() + s.size())
+        return nlohmann::ordered_json(i);
+      if (s == "true" || s == "True") return nlohmann::ordered_json(true);
+      if (s == "false" || s == "False") return nlohmann::ordered_json(false);
+      double d = 0;
+      if (!s.empty() && std::from_chars(s.data(), s.data() + s.size(), d).ptr == s.data() + s.size())
+        return nlohmann::ordered_json(d);
+      return nlohmann::ordered_json(s);
+    }
+    case YAML::NodeType::Sequence: {
+      auto out = nlohmann::ordered_json::array();
+      for (size_t i = 0; i < n.size(); ++i)
+        out.push_back(FRAGUA_TRY(to_json(n[i], fmt::format("{}[{}]", where, i))));
+      return out;
+    }
+    case YAML::NodeType::Map: {
+      auto out = nlohmann::ordered_json::object();
+      for (const auto& kv : n) {
+        if (!kv.first.IsScalar()) return invalid_argument_error("{}: a key that is not a string", where);
+        const std::string key = kv.first.Scalar();
+        out[key] = FRAGUA_TRY(to_json(kv.second, where + "." + key));
+      }
+      return out;
+    }
+  }
+  return nlohmann::ordered_json();
+}
+
+Result<nlohmann::ordered_json> yaml_to_json(std::string_view yaml, const std::string& path) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    return invalid_argument_error("{}:{}:{}: {}", path, e.mark.line + 1, e.mark.column + 1, e.msg);
+  }
+  auto j = FRAGUA_TRY(to_json(root, path));
+  if (!j.is_object()) return invalid_argument_error("{}: expected a mapping of task keys", path);
+  return j;
+}
+
+Result<std::string> string_key(const nlohmann::ordered_json& j, const char* key, const std::string& path) {
+  if (!j.contains(key) || j[key].is_null()) return std::string();
+  if (!j[key].is_string()) return invalid_argument_error("{}: {} must be a string", path, key);
+  return j[key].get<std::string>();
+}
+
+Result<TaskConfig> from_json(nlohmann::ordered_json j, const std::string& path) {
+  static const std::set<std::string> kKnown = {
+      "task",          "dataset_path",      "dataset_name",   "dataset_kwargs",   "test_split",
+      "validation_split", "training_split", "fewshot_split",  "doc_to_text",      "doc_to_target",
+      "doc_to_choice", "target_delimiter",  "fewshot_delimiter", "description",   "num_fewshot",
+      "output_type",   "metric_list",       "metadata",       "tag",              "group",
+      "should_decontaminate", "doc_to_decontamination_query", "include"};
+  for (const auto& [key, v] : j.items())
+    if (!kKnown.count(key))
+      return invalid_argument_error("{}: the key '{}' is not supported by Fragua's task format (docs/eval.md)", path,
+                                    key);
+  TaskConfig t;
+  t.path = path;
+  t.config = j;
+  t.task = FRAGUA_TRY(string_key(j, "task", path));
+  if (t.task.empty()) return invalid_argument_error("{}: task: a name is required", path);
+  t.test_split = FRAGUA_TRY(string_key(j, "test_split", path));
+  t.validation_split = FRAGUA_TRY(string_key(j, "validation_split", path));
+  t.training_split = FRAGUA_TRY(string_key(j, "training_split", path));
+  t.fewshot_split = FRAGUA_TRY(string_key(j, "fewshot_split", path));
+  if (t.eval_split().empty()) return invalid_argument_error("{}: neither test_split nor validation_split", path);
+  if (j.contains("dataset_name") && !j["dataset_name"].is_null())
+    return invalid_argument_error("{}: dataset_name (a hub configuration) cannot be carried: name the files", path);
+  const std::string dataset = FRAGUA_TRY(string_key(j, "dataset_path", path));
+  for (const std::string& split : {t.test_split, t.validation_split, t.training_split, t.fewshot_split})
+    if (!split.empty() && !dataset.empty()) t.split_files[split] = resolve(path, dataset + "/" + split + ".jsonl");
+  if (j.contains("dataset_kwargs") && j["dataset_kwargs"].is_object() && j["dataset_kwargs"].contains("data_files")) {
+    const auto& files = j["dataset_kwargs"]["data_files"];
+    if (!files.is_object()) return invalid_argument_error("{}: dataset_kwargs.data_files must map splits to files", path);
+    for (const auto& [split, f] : files.items()) {
+      if (!f.is_string())
+        return invalid_argument_error("{}: dataset_kwargs.data_files.{} must be one file", path, split);
+      t.split_files[split] = resolve(path, f.get<std::string>());
+    }
+  }
+  if (t.split_files.empty()) return invalid_argument_error("{}: no data: set dataset_path or dataset_kwargs.data_files", path);
+  for (const char* key : {"doc_to_text", "doc_to_target", "doc_to_choice"}) {
+    if (!j.contains(key) || j[key].is_null()) return invalid_argument_error("{}: {} is required", path, key);
+    const auto& v = j[key];
+    if (!v.is_string() && !v.is_number_integer() && !v.is_array())
+      return invalid_argument_error("{}: {} must be a field name, a template, a list or an integer", path, key);
+  }
+  t.doc_to_text = j["doc_to_text"];
+  t.doc_to_target = j["doc_to_target"];
+  t.doc_to_choice = j["doc_to_choice"];
+  if (j.contains("target_delimiter")) t.target_delimiter = FRAGUA_TRY(string_key(j, "target_delimiter", path));
+  if (j.contains("fewshot_delimiter")) t.fewshot_delimiter = FRAGUA_TRY(string_key(j, "fewshot_delimiter", path));
+  t.description = FRAGUA_TRY(string_key(j, "description", path));
+  if (j.contains("num_fewshot") && !j["num_fewshot"].is_null()) {
+    if (!j["num_fewshot"].is_number_integer() || j["num_fewshot"].get<int64_t>() < 0 ||
+        j["num_fewshot"].get<int64_t>() > 1000)
+      return invalid_argument_error("{}: num_fewshot must be an integer in [0, 1000]", path);
+    t.num_fewshot = j["num_fewshot"].get<int>();
+  }
+  if (j.contains("output_type")) t.output_type = FRAGUA_TRY(string_key(j, "output_type", path));
+  if (t.output_type != "multiple_choice")
+    return invalid_argument_error("{}: output_type '{}' is not scored yet (multiple_choice is)", path, t.output_type);
+  if (j.contains("metric_list") && !j["metric_list"].is_null()) {
+    if (!j["metric_list"].is_array()) return invalid_argument_error("{}: metric_list must be a list", path);
+    t.metrics.clear();
+    for (const auto& m : j["metric_list"]) {
+      if (!m.is_object() || !m.contains("metric") || !m["metric"].is_string())
+        return invalid_argument_error("{}: metric_list: each entry needs a metric name", path);
+      const std::string name = m["metric"].get<std::string>();
+      if (name != "acc" && name != "acc_norm")
+        return invalid_argument_error("{}: metric '{}' is not supported (acc, acc_norm)", path, name);
+      t.metrics.push_back(name);
+    }
+  }
+  if (j.contains("metadata") && j["metadata"].is_object()) {
+    const auto& md = j["metadata"];
+    if (md.contains("version") && md["version"].is_number()) t.version = md["version"].get<double>();
+    if (md.contains("language") && md["language"].is_string()) t.language = md["language"].get<std::string>();
+  }
+  return t;
+}
+
+Result<nlohmann::ordered_json> load_with_includes(const std::string& path, Env& env, int depth) {
+  if (depth > kMaxIncludeDepth) return invalid_argument_error("{}: include nested deeper than {}", path, kMaxIncludeDepth);
+  const std::string text = FRAGUA_TRY(read_file(path, env));
+  auto j = FRAGUA_TRY(yaml_to_json(text, path));
+  if (!j.contains("include")) return j;
+  if (!j["include"].is_string()) return invalid_argument_error("{}: include must be a file name", path);
+  // The harness's include: the included file's keys, overridden by this file's.
+  auto base = FRAGUA_TRY(load_with_includes(resolve(path, j["include"].get<std::string>()), env, depth + 1));
+  j.erase("include");
+  for (const auto& [k, v] : j.items()) base[k] = v;
+  return base;
+}
+
+}  // namespace
+
+std::string TaskConfig::shot_split() const {
+  if (!fewshot_split.empty()) return fewshot_split;
+  if (!training_split.empty()) return training_split;
+  return validation_split;
+}
+
+Result<TaskConfig> parse_task(std::string_view yaml, const std::string& path) {
+  auto j = FRAGUA_TRY(yaml_to_json(yaml, path));
+  if (j.contains("include")) return invalid_argument_error("{}: include needs the file's folder: use load_task", path);
+  return from_json(std::move(j), path);
+}
+
+Result<TaskConfig> load_task(const std::string& path, Env& env) {
+  return from_json(FRAGUA_TRY(load_with_includes(path, env, 0)), path);
+}
+
+Result<std::vector<nlohmann::ordered_json>> parse_docs(std::string_view data, const std::string& path) {
+  std::vector<nlohmann::ordered_json> docs;
+  size_t line = 0;
+  for (size_t pos = 0; pos < data.size();) {
+    const size_t nl = std::min(data.find('\n', pos), data.size());
+    const std::string_view text = data.substr(pos, nl - pos);
+    pos = nl + 1;
+    ++line;
+    if (text.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    auto j = nlohmann::ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.is_object())
+      return invalid_argument_error("{}:{}: expected one JSON object per line", path, line);
+    docs.push_back(std::move(j));
+  }
+  return docs;
+}
+
+Result<std::vector<nlohmann::ordered_json>> load_split(const TaskConfig& task, const std::string& split, Env& env) {
+  const auto it = task.split_files.find(split);
+  if (it == task.split_files.end()) return not_found_error("{}: no file for the split '{}'", task.path, split);
+  const std::string data = FRAGUA_TRY(read_file(it->second, env));
+  return parse_docs(data, it->second);
+}
+
+namespace {
+
+bool is_template(std::string_view s) {
+  return s.find("{{") != std::string_view::npos || s.find("{%") != std::string_view::npos;
+}
+
+std::string scalar_text(const nlohmann::ordered_json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  return v.dump();
+}
+
+// A template is rendered by the chat-template interpreter with the document's fields as its
+// variables and no messages (tokenize::render_chat_json), so that one Jinja implementation serves
+// both.
+Result<std::string> render_template(const std::string& tmpl, const nlohmann::ordered_json& doc) {
+  tokenize::ChatContext ctx;
+  ctx.variables = doc;
+  auto r = tokenize::render_chat_json(tmpl, nlohmann::ordered_json::array(), false, ctx);
+  if (!r.ok()) return std::move(r).error().with_context("template '" + tmpl.substr(0, 60) + "'");
+  return std::move(r->text);
+}
+
+}  // namespace
+
+Result<std::string> render_field(const nlohmann::ordered_json& spec, const nlohmann::ordered_json& doc) {
+  if (spec.is_number_integer()) return std::to_string(spec.get<int64_t>());
+  if (!spec.is_string()) return invalid_argument_error("expected a field name or a template, got {}", spec.dump());
+  const std::string s = spec.get<std::string>();
+  if (!is_template(s)) {
+    if (doc.contains(s)) return scalar_text(doc[s]);
+    return s;  // literal text, as Jinja renders text without tags
+  }
+  return render_template(s, doc);
+}
+
+Result<std::vector<std::string>> render_choices(const TaskConfig& task, const nlohmann::ordered_json& doc) {
+  const auto& spec = task.doc_to_choice;
+  std::vector<std::string> out;
+  if (spec.is_array()) {
+    for (const auto& c : spec) out.push_back(FRAGUA_TRY(render_field(c, doc)));
+  } else if (spec.is_string() && !is_template(spec.get<std::string>())) {
+    const std::string field = spec.get<std::string>();
+    if (!doc.contains(field) || !doc[field].is_array())
+      return invalid_argument_error("doc_to_choice: the field '{}' is not a list", field);
+    for (const auto& c : doc[field]) out.push_back(scalar_text(c));
+  } else {
+    out = FRAGUA_TRY(parse_python_string_list(FRAGUA_TRY(render_field(spec, doc))));
+  }
+  if (out.empty()) return invalid_argument_error("doc_to_choice: no choices");
+  return out;
+}
+
+Result<size_t> render_target(const TaskConfig& task, const nlohmann::ordered_json& doc,
+                             const std::vector<std::string>& choices) {
+  const auto& spec = task.doc_to_target;
+  std::string text;
+  if (spec.is_string() && !is_template(spec.get<std::string>()) && doc.contains(spec.get<std::string>()) &&
+      doc[spec.get<std::string>()].is_number_integer()) {
+    const int64_t i = doc[spec.get<std::string>()].get<int64_t>();
+    if (i < 0 || static_cast<size_t>(i) >= choices.size())
+      return invalid_argument_error("doc_to_target: {} is not the index of one of {} choices", i, choices.size());
+    return static_cast<size_t>(i);
+  }
+  text = FRAGUA_TRY(render_field(spec, doc));
+  size_t i = 0;
+  if (!text.empty() && std::from_chars(text.data(), text.data() + text.size(), i).ptr == text.data() + text.size()) {
+    if (i >= choices.size())
+      return invalid_argument_error("doc_to_target: {} is not the index of one of {} choices", i, choices.size());
+    return i;
+  }
+  for (size_t c = 0; c < choices.size(); ++c)
+    if (choices[c] == text) return c;
+  return invalid_argument_error("doc_to_target: '{}' is neither an index nor one of the choices", text.substr(0, 80));
+}
+
+Result<McQuestion> build_question(const TaskConfig& task, const nlohmann::ordered_json& doc,
+                                  const std::vector<const nlohmann::ordered_json*>& shots) {
+  McQuestion q;
+  q.context = task.description;
+  for (const auto* shot : shots) {
+    const auto choices = FRAGUA_TRY(render_choices(task, *shot));
+    const size_t gold = FRAGUA_TRY(render_target(task, *shot, choices));
+    q.context += FRAGUA_TRY(render_field(task.doc_to_text, *shot)) + task.target_delimiter + choices[gold] +
+                 task.fewshot_delimiter;
+  }
+  q.context += FRAGUA_TRY(render_field(task.doc_to_text, doc));
+  q.choices = FRAGUA_TRY(render_choices(task, doc));
+  q.gold = FRAGUA_TRY(render_target(task, doc, q.choices));
+  return q;
+}
+
+Result<std::vector<std::string>> parse_python_string_list(std::string_view s) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  auto skip = [&] {
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r')) ++i;
+  };
+  skip();
+  if (i >= s.size() || s[i] != '[') return invalid_argument_error("expected a list literal, got '{}'", s.substr(0, 80));
+  ++i;
+  skip();
+  if (i < s.size() && s[i] == ']') return out;
+  while (true) {
+    skip();
+    if (i >= s.size() || (s[i] != '\'' && s[i] != '"'))
+      return invalid_argument_error("list literal: expected a quoted string at offset {}", i);
+    const char q = s[i++];
+    std::string item;
+    while (i < s.size() && s[i] != q) {
+      char c = s[i++];
+      if (c == '\\' && i < s.size()) {
+        const char e = s[i++];
+        c = e == 'n' ? '\n' : e == 't' ? '\t' : e == 'r' ? '\r' : e;
+      }
+      item += c;
+    }
+    if (i >= s.size()) return invalid_argument_error("list literal: unterminated string");
+    ++i;
+    out.push_back(std::move(item));
+    skip();
+    if (i < s.size() && s[i] == ',') {
+      ++i;
+      skip();
+      if (i < s.size() && s[i] == ']') break;
+      continue;
+    }
+    if (i < s.size() && s[i] == ']') break;
+    return invalid_argument_error("list literal: expected ',' or ']' at offset {}", i);
+  }
+  ++i;
+  skip();
+  if (i != s.size()) return invalid_argument_error("list literal: text after the list at offset {}", i);
+  return out;
+}
+
+}  // namespace fragua::eval

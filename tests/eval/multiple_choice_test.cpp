@@ -1,0 +1,183 @@
+// Multiple-choice scoring: the harness's context/continuation split, the metrics on worked
+// examples, the log-likelihoods of a tiny random model against a token-by-token long-double
+// reference (each choice from an empty cache: no prefix reuse), and a whole task against the
+// float64 PyTorch reference tests/reference/eval/mc_ref.py.
+#include "fragua/eval/multiple_choice.h"
+
+#include <cmath>
+
+#include <gtest/gtest.h>
+
+#include "fragua/base/file.h"
+#include "fragua/eval/harness.h"
+#include "fragua/model/model.h"
+#include "fragua/tokenize/tokenizer.h"
+#include "model/fixtures.h"
+#include "test_util.h"
+
+namespace fragua::eval {
+namespace {
+
+TEST(McMetrics, ArgmaxAndLengthNormalisation) {
+  // acc_norm divides by code points (Python's len), not bytes: "ñ" is 1 character, 2 bytes.
+  // -3/1 < -5/2, so the normalised choice is "ab"; by bytes it would be "ñ" (-1.5 > -2.5).
+  auto o = score_question({-3.0, -5.0}, {"ñ", "ab"}, 1);
+  EXPECT_EQ(o.pred, 0u);
+  EXPECT_EQ(o.pred_norm, 1u);
+  EXPECT_EQ(o.acc, 0.0);
+  EXPECT_EQ(o.acc_norm, 1.0);
+  // Ties: the first maximum (numpy's argmax).
+  EXPECT_EQ(score_question({-1.0, -1.0}, {"a", "b"}, 1).pred, 0u);
+  EXPECT_EQ(code_points("Euskal Herria: ñ, ç, €"), 22u);
+}
+
+TEST(McMetrics, MeanStderrIsTheHarnessFormula) {
+  // mean 0.75; sample std sqrt((3 * 0.25^2 + 0.75^2) / 3) = 0.5; over sqrt(4): 0.25.
+  auto m = mean_stderr({1, 0, 1, 1});
+  EXPECT_DOUBLE_EQ(m.mean, 0.75);
+  EXPECT_DOUBLE_EQ(m.stderr_, 0.25);
+  EXPECT_EQ(mean_stderr({1}).stderr_, 0.0);
+}
+
+class McModel : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = dir_.file("tiny.gguf");
+    ASSERT_TRUE(model::write_random_model(model::tiny_model_spec(), path_).ok());
+    auto m = model::Model::load(path_);
+    ASSERT_TRUE(m.ok()) << m.error().to_string();
+    model_ = std::move(*m);
+    auto t = tokenize::Tokenizer::from_gguf(model_->gguf());
+    ASSERT_TRUE(t.ok()) << t.error().to_string();
+    tok_.emplace(std::move(*t));
+    auto c = model::Context::create(*model_, {.n_ctx = 64, .n_threads = 1});
+    ASSERT_TRUE(c.ok());
+    ctx_ = std::move(*c);
+  }
+
+  double reference_ll(const std::vector<int32_t>& context, const std::vector<int32_t>& cont) {
+    std::vector<int32_t> all = context;
+    all.insert(all.end(), cont.begin(), cont.end());
+    ctx_->truncate(0);
+    long double total = 0;
+    for (size_t k = 0; k + 1 < all.size(); ++k) {
+      auto r = ctx_->decode(std::span<const int32_t>(&all[k], 1));
+      EXPECT_TRUE(r.ok());
+      if (k + 1 < context.size()) continue;
+      long double mx = -INFINITY, sum = 0;
+      for (float v : *r) mx = std::max<long double>(mx, v);
+      for (float v : *r) sum += std::exp(static_cast<long double>(v) - mx);
+      total -= mx + std::log(sum) - (*r)[static_cast<size_t>(all[k + 1])];
+    }
+    ctx_->truncate(0);
+    return static_cast<double>(total);
+  }
+
+  test::TempDir dir_;
+  std::string path_;
+  std::unique_ptr<model::Model> model_;
+  std::optional<tokenize::Tokenizer> tok_;
+  std::unique_ptr<model::Context> ctx_;
+};
+
+TEST_F(McModel, EncodePairMovesTrailingSpacesAndSplitsTheWholeEncoding) {
+  auto p = encode_pair(*tok_, "Galdera: nork idatzi zuen?  ", "Mikelek");
+  ASSERT_TRUE(p.ok());
+  const auto ctx = tok_->encode("Galdera: nork idatzi zuen?", false, false);
+  const auto whole = tok_->encode("Galdera: nork idatzi zuen?  Mikelek", false, false);
+  EXPECT_EQ(p->context, ctx);
+  EXPECT_EQ(p->continuation, std::vector<int32_t>(whole.begin() + static_cast<ptrdiff_t>(ctx.size()), whole.end()));
+  // An empty context: the BOS token, then the continuation alone.
+  auto e = encode_pair(*tok_, "", " hola");
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->context, std::vector<int32_t>{tok_->bos_id()});
+  EXPECT_EQ(e->continuation, tok_->encode(" hola", false, false));
+  auto b = encode_pair(*tok_, "Hola", " món", /*add_bos=*/true);
+  EXPECT_EQ(b->context.front(), tok_->bos_id());
+}
+
+TEST_F(McModel, PrefixReuseMatchesEachChoiceFromScratch) {
+  const std::string context = "Aukeratu: katua ala txakurra?";
+  const std::vector<std::string> conts = {" katua", " txakurra", " biak", " x"};
+  auto got = score_continuations(*ctx_, *tok_, context, conts);
+  ASSERT_TRUE(got.ok()) << got.error().to_string();
+  ASSERT_EQ(got->size(), conts.size());
+  for (size_t i = 0; i < conts.size(); ++i) {
+    const auto p = *encode_pair(*tok_, context, conts[i]);
+    EXPECT_EQ((*got)[i].n_tokens, p.continuation.size());
+    const double want = reference_ll(p.context, p.continuation);
+    EXPECT_NEAR((*got)[i].loglikelihood, want, 1e-4 * std::abs(want)) << conts[i];
+    EXPECT_LT((*got)[i].loglikelihood, 0);
+  }
+  EXPECT_EQ(ctx_->n_past(), 0);
+  // A continuation longer than the window is refused.
+  EXPECT_FALSE(score_continuations(*ctx_, *tok_, "a", {std::string(200, 'z')}).ok());
+}
+
+TEST_F(McModel, TaskMatchesThePyTorchReference) {
+  if (test::run_command(test::python() + " -c 'import torch, numpy'") != 0)
+    GTEST_SKIP() << "python3 with torch and numpy (Debian python3-torch, python3-numpy) not available";
+  ASSERT_TRUE(write_file_atomic(dir_.file("mp.yaml"),
+                                "task: minimal_pairs\ndataset_path: mp\ntest_split: test\n"
+                                "doc_to_text: \"Esaldi zuzena:\"\ndoc_to_choice: \"{{[good, bad]}}\"\n"
+                                "doc_to_target: 0\nmetadata: {version: 1, language: eu}\n")
+                  .ok());
+  ASSERT_TRUE(Env::posix().create_dirs(dir_.file("mp")).ok());
+  const char* pairs[][2] = {{"Umeak ogia jan du.", "Umeak ogia jan dute."},
+                            {"Nik liburua irakurri dut.", "Ni liburua irakurri dut."},
+                            {"Zuek etxera joan zarete.", "Zuek etxera joan zara."},
+                            {"Haiek kalean daude.", "Haiek kalean dago."},
+                            {"Guk sagarrak erosi ditugu.", "Guk sagarrak erosi dugu."},
+                            {"El niño come pan.", "El niño comen pan."}};
+  std::string lines;
+  for (const auto& p : pairs) lines += nlohmann::json{{"good", p[0]}, {"bad", p[1]}}.dump() + "\n";
+  ASSERT_TRUE(write_file_atomic(dir_.file("mp/test.jsonl"), lines).ok());
+  auto task = load_task(dir_.file("mp.yaml"));
+  ASSERT_TRUE(task.ok()) << task.error().to_string();
+  auto r = run_task(*ctx_, *tok_, *task, {});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  ASSERT_EQ(r->questions.size(), std::size(pairs));
+
+  nlohmann::json in = {{"questions", nlohmann::json::array()}};
+  auto prepared = prepare_task(*task, {});
+  ASSERT_TRUE(prepared.ok());
+  for (const auto& q : prepared->questions) {
+    nlohmann::json jq = {{"gold", q.gold}, {"continuations", nlohmann::json::array()}, {"choice_chars", nlohmann::json::array()}};
+    for (const auto& c : q.choices) {
+      const auto p = *encode_pair(*tok_, q.context, " " + c);
+      jq["context"] = p.context;
+      jq["continuations"].push_back(p.continuation);
+      jq["choice_chars"].push_back(code_points(c));
+    }
+    in["questions"].push_back(jq);
+  }
+  ASSERT_TRUE(write_file_atomic(dir_.file("in.json"), in.dump()).ok());
+  std::string log;
+  ASSERT_EQ(test::run_command(test::python() + " " + test::source_dir() + "/tests/reference/eval/mc_ref.py " + path_ +
+                                  " " + dir_.file("in.json") + " " + dir_.file("out.json"),
+                              &log),
+            0)
+      << log;
+  const auto ref = nlohmann::json::parse(*read_file(dir_.file("out.json")));
+  for (size_t q = 0; q < r->questions.size(); ++q)
+    for (size_t c = 0; c < 2; ++c) {
+      const double want = ref["loglikelihoods"][q][c].get<double>();
+      EXPECT_NEAR(r->questions[q].loglikelihoods[c], want, 1e-4 * std::abs(want)) << q << " " << c;
+    }
+  EXPECT_DOUBLE_EQ(r->metrics.at("acc").mean, ref["acc"].get<double>());
+  EXPECT_NEAR(r->metrics.at("acc").stderr_, ref["acc_stderr"].get<double>(), 1e-12);
+  EXPECT_DOUBLE_EQ(r->metrics.at("acc_norm").mean, ref["acc_norm"].get<double>());
+  EXPECT_NEAR(r->metrics.at("acc_norm").stderr_, ref["acc_norm_stderr"].get<double>(), 1e-12);
+
+  // The results JSON: the harness's keys.
+  const auto j = results_json({*r}, {*task}, {{"model", "tiny"}});
+  EXPECT_DOUBLE_EQ(j["results"]["minimal_pairs"]["acc,none"].get<double>(), r->metrics.at("acc").mean);
+  EXPECT_TRUE(j["results"]["minimal_pairs"].contains("acc_norm_stderr,none"));
+  EXPECT_EQ(j["n-shot"]["minimal_pairs"], 0);
+  EXPECT_EQ(j["versions"]["minimal_pairs"], 1.0);
+  EXPECT_EQ(j["n-samples"]["minimal_pairs"]["effective"], std::size(pairs));
+  EXPECT_EQ(j["config"]["model"], "tiny");
+}
+
+}  // namespace
+}  // namespace fragua::eval
