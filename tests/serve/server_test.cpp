@@ -396,8 +396,11 @@ TEST_F(ServerTest, ErrorsKeepTheServerUp) {
       << too_long["error"]["message"];
   EXPECT_NE(too_long["error"]["message"].get<std::string>().find("256"), std::string::npos);
   expect_alive();
-  json unsupported = json::parse(
-      post_raw("/v1/chat/completions", "{" + user + R"(, "response_format": {"type": "json_object"}})", 400));
+  json unsupported = json::parse(post_raw(
+      "/v1/chat/completions",
+      "{" + user +
+          R"(, "response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "string", "pattern": "^a"}}}})",
+      400));
   EXPECT_EQ(unsupported["error"]["code"], "not_supported");
   expect_alive();
   EXPECT_EQ(code_of(post_raw("/v1/completions", json{{"prompt", {1, 2, 5000}}}.dump(), 400)), "invalid_value");
