@@ -318,6 +318,46 @@ TEST_F(ChatSessionTest, MessageThatCannotFitIsAClearError) {
   EXPECT_TRUE(chat->reply("adiós").ok());
 }
 
+// A model with recurrent layers (granitehybrid: its Mamba-2 state cannot be rolled back) reuses
+// the cache when the conversation extends all of it, as every chat turn does, and evaluates a
+// request that departs from it inside the cache from the start; replies are those of a fresh
+// context either way.
+TEST_F(ChatSessionTest, RecurrentModelReusesOnlyTheWholeCache) {
+  RandomModelSpec spec = tiny_model_spec();
+  spec.arch = "granitehybrid";
+  spec.n_layer = 2;  // a Mamba-2 layer, then attention
+  spec.n_vocab = 261;
+  spec.n_ctx = 256;
+  spec.plain_init = true;
+  ASSERT_TRUE(write_random_model(spec, model_path_).ok());
+  LoadedModel m = open(256);
+  auto chat = ChatSession::create(m, params());
+  ASSERT_TRUE(chat.ok()) << chat.error().to_string();
+  auto t1 = chat->reply("hola");
+  ASSERT_TRUE(t1.ok()) << t1.error().to_string();
+  const std::vector<ChatMessage> first = {{"system", "Eres breve."}, {"user", "hola"}};
+  const auto p1 = render(m, first);
+  EXPECT_EQ(t1->generation.tokens, fresh_reply(m, p1, params().gen).tokens);
+  ASSERT_TRUE(all_byte_tokens(t1->generation.tokens)) << "the reply must re-encode to its own ids: pick another seed";
+
+  auto t2 = chat->reply("qué tal");
+  ASSERT_TRUE(t2.ok()) << t2.error().to_string();
+  std::vector<ChatMessage> second = first;
+  second.push_back({"assistant", t1->generation.text});
+  second.push_back({"user", "qué tal"});
+  const auto p2 = render(m, second);
+  EXPECT_EQ(t2->usage.n_reused, static_cast<int64_t>(cached_after(p1.size(), t1->generation)));
+  EXPECT_EQ(t2->generation.tokens, fresh_reply(m, p2, params().gen).tokens);
+
+  // Shares the system message with the cache but departs inside it: nothing is reused.
+  const std::vector<ChatMessage> other = {{"system", "Eres breve."}, {"user", "adiós"}};
+  chat->set_messages(other);
+  auto t3 = chat->respond();
+  ASSERT_TRUE(t3.ok()) << t3.error().to_string();
+  EXPECT_EQ(t3->usage.n_reused, 0);
+  EXPECT_EQ(t3->generation.tokens, fresh_reply(m, render(m, other), params().gen).tokens);
+}
+
 TEST_F(ChatSessionTest, TemplateIsCheckedWhenTheSessionIsCreated) {
   LoadedModel m = open(64);
   ChatParams p = params();
