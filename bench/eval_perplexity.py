@@ -6,7 +6,7 @@ The texts are Fragua's bundled calibration texts (data/calibration/{es,ca,eu,gl}
 language. Both tools tokenize the whole file with BOS, cut it into chunks of --ctx tokens, put
 BOS first in each chunk and score the second half of each chunk.
 
-Usage: bench/eval_perplexity.py [--models llama-15M-F16,...] [--ctx 512] [--threads 2]
+Usage: bench/eval_perplexity.py [--models llama-15M-F16,...] [--ctx 512] [--threads 2] [--text en=FILE ...]
 Needs bench/llama_cpp_setup.sh (llama-perplexity) and the bench models in
 ~/.cache/fragua-bench/models.
 """
@@ -56,15 +56,18 @@ def main():
     ap.add_argument("--langs", default=",".join(LANGS))
     ap.add_argument("--ctx", type=int, default=512)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--text", action="append", default=[],
+                    help="LANG=FILE: score this text instead of the calibration texts (repeatable)")
     a = ap.parse_args()
+    texts = [t.split("=", 1) for t in a.text] or [
+        (lang, os.path.join(ROOT, "data", "calibration", lang + ".txt")) for lang in a.langs.split(",")]
     print("| model | lang | llama-perplexity PPL | fragua PPL | relative difference | fragua bits per byte |")
     print("|---|---|---:|---:|---:|---:|")
     worst = 0.0
     with tempfile.TemporaryDirectory() as tmp:
         for name in a.models.split(","):
             model = os.path.join(CACHE, "models", name + ".gguf")
-            for lang in a.langs.split(","):
-                text = os.path.join(ROOT, "data", "calibration", lang + ".txt")
+            for lang, text in texts:
                 p_t, e_t = theirs(model, text, a.ctx, a.threads)
                 p_o, e_o, bpb = ours(model, lang, text, a.ctx, a.threads, tmp)
                 rel = abs(p_o - p_t) / p_t

@@ -1,8 +1,10 @@
-// `fragua eval bpb` end to end: the figures it prints and writes are the library's.
+// `fragua eval bpb`, `perplexity` and `run` end to end: the figures they print and write are the library's.
 #include <gtest/gtest.h>
 
 #include "fragua/base/file.h"
 #include "fragua/eval/bits_per_byte.h"
+#include "fragua/eval/harness.h"
+#include "fragua/eval/perplexity.h"
 #include "fragua/model/loaded_model.h"
 #include "model/fixtures.h"
 #include "test_util.h"
@@ -52,6 +54,90 @@ TEST(EvalCli, BitsPerByteMatchesTheLibrary) {
   EXPECT_NE(out.find(dir.file("bad.jsonl") + ":2: expected an object with a string \"text\""), std::string::npos)
       << out;
   EXPECT_FALSE(Env::posix().file_exists(dir.file("bad.json")));
+}
+
+TEST(EvalCli, PerplexityMatchesTheLibrary) {
+  test::TempDir dir;
+  ASSERT_TRUE(model::write_random_model(model::tiny_model_spec(), dir.file("m.gguf")).ok());
+  const std::string es = "El herrero golpea el hierro mientras está caliente, y la fragua no se apaga nunca.";
+  const std::string eu = "Errementariak burdina jotzen du bero dagoen bitartean, eta sutegia ez da itzaltzen.";
+  ASSERT_TRUE(write_file_atomic(dir.file("es.txt"), es).ok());
+  ASSERT_TRUE(write_file_atomic(dir.file("eu.txt"), eu).ok());
+  std::string out;
+  ASSERT_EQ(test::run_command(test::cli_path() + " -q eval perplexity " + dir.file("m.gguf") + " --text es=" +
+                                  dir.file("es.txt") + " --text eu=" + dir.file("eu.txt") + " --text es=" +
+                                  dir.file("es.txt") + " -c 16 -b 2 -t 1 --json " + dir.file("ppl.json"),
+                              &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("| es | (all) |"), std::string::npos) << out;
+  const auto j = nlohmann::json::parse(*read_file(dir.file("ppl.json")));
+  auto m = model::open_model(dir.file("m.gguf"), {.context = {.n_ctx = 16, .n_threads = 1}});
+  ASSERT_TRUE(m.ok());
+  auto want = perplexity(*m->model, *m->tokenizer, eu, {.n_ctx = 16, .n_threads = 1});
+  ASSERT_TRUE(want.ok());
+  EXPECT_DOUBLE_EQ(j["languages"]["eu"]["ppl"].get<double>(), want->ppl());
+  EXPECT_DOUBLE_EQ(j["languages"]["eu"]["bpb"].get<double>(), want->loss.bits_per_byte());
+  EXPECT_EQ(j["files"].size(), 3u);
+  EXPECT_EQ(j["languages"]["es"]["scored"].get<uint64_t>(), 2 * j["files"][0]["scored"].get<uint64_t>());
+
+  // A malformed --text, and a text shorter than one chunk: errors, no JSON.
+  EXPECT_NE(test::run_command(test::cli_path() + " -q eval perplexity " + dir.file("m.gguf") + " --text " +
+                                  dir.file("es.txt") + " --json " + dir.file("bad.json"),
+                              &out),
+            0);
+  EXPECT_NE(out.find("expected LANG=FILE"), std::string::npos) << out;
+  ASSERT_TRUE(write_file_atomic(dir.file("short.txt"), "Corto.").ok());
+  EXPECT_NE(test::run_command(test::cli_path() + " -q eval perplexity " + dir.file("m.gguf") + " --text es=" +
+                                  dir.file("short.txt") + " -c 16 --json " + dir.file("bad.json"),
+                              &out),
+            0);
+  EXPECT_NE(out.find(dir.file("short.txt")), std::string::npos) << out;
+  EXPECT_FALSE(Env::posix().file_exists(dir.file("bad.json")));
+}
+
+TEST(EvalCli, RunWritesTheHarnessLayout) {
+  test::TempDir dir;
+  ASSERT_TRUE(model::write_random_model(model::tiny_model_spec(), dir.file("m.gguf")).ok());
+  ASSERT_TRUE(Env::posix().create_dirs(dir.file("tasks/mp")).ok());
+  ASSERT_TRUE(write_file_atomic(dir.file("tasks/pairs.yaml"),
+                                "task: pairs\ndataset_path: mp\ntest_split: test\nfewshot_split: test\n"
+                                "doc_to_text: \"Zuzena:\"\ndoc_to_choice: \"{{[good, bad]}}\"\ndoc_to_target: 0\n"
+                                "metadata: {version: 2, language: eu}\n")
+                  .ok());
+  ASSERT_TRUE(write_file_atomic(dir.file("tasks/mp/test.jsonl"),
+                                "{\"good\": \"Umeak jan du.\", \"bad\": \"Umeak jan dute.\"}\n"
+                                "{\"good\": \"Haiek daude.\", \"bad\": \"Haiek dago.\"}\n"
+                                "{\"good\": \"Nik dut.\", \"bad\": \"Ni dut.\"}\n")
+                  .ok());
+  std::string out;
+  ASSERT_EQ(test::run_command(test::cli_path() + " -q eval run " + dir.file("m.gguf") + " --tasks pairs --task-dir " +
+                                  dir.file("tasks") + " --num-fewshot 1 --limit 2 -t 1 --output " + dir.file("r.json"),
+                              &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("| pairs | eu | 2 | 1 |"), std::string::npos) << out;
+  const auto j = nlohmann::json::parse(*read_file(dir.file("r.json")));
+  auto task = load_task(dir.file("tasks/pairs.yaml"));
+  ASSERT_TRUE(task.ok());
+  auto m = model::open_model(dir.file("m.gguf"), {.context = {.n_threads = 1}});
+  ASSERT_TRUE(m.ok());
+  auto want = run_task(*m->context, *m->tokenizer, *task, {.limit = 2, .num_fewshot = 1});
+  ASSERT_TRUE(want.ok()) << want.error().to_string();
+  EXPECT_DOUBLE_EQ(j["results"]["pairs"]["acc,none"].get<double>(), want->metrics.at("acc").mean);
+  EXPECT_DOUBLE_EQ(j["results"]["pairs"]["acc_norm_stderr,none"].get<double>(), want->metrics.at("acc_norm").stderr_);
+  EXPECT_EQ(j["n-shot"]["pairs"], 1);
+  EXPECT_EQ(j["versions"]["pairs"], 2.0);
+  EXPECT_EQ(j["n-samples"]["pairs"]["original"], 3);
+  EXPECT_EQ(j["config"]["fewshot_seed"], 1234);
+
+  // An unknown task is named; nothing is written.
+  EXPECT_NE(test::run_command(test::cli_path() + " -q eval run " + dir.file("m.gguf") + " --tasks nope --output " +
+                                  dir.file("x.json"),
+                              &out),
+            0);
+  EXPECT_NE(out.find("task 'nope'"), std::string::npos) << out;
+  EXPECT_FALSE(Env::posix().file_exists(dir.file("x.json")));
 }
 
 }  // namespace
