@@ -113,7 +113,9 @@ DType fallback_type(DType type, int64_t ne0, bool* fell_back) {
 
 bool is_quantizable(const format::GgufTensorInfo& t) {
   return ends_with(t.name, "weight") && t.ne.size() >= 2 && !contains(t.name, "_norm.weight") &&
-         !contains(t.name, "ffn_gate_inp.weight") && t.name != "position_embd.weight" && t.name != "token_types.weight";
+         !contains(t.name, "ffn_gate_inp.weight") && t.name != "position_embd.weight" &&
+         t.name != "token_types.weight" &&
+         !contains(t.name, "ssm_conv1d.weight");  // Mamba's convolution kernel stays f32, as llama-quantize keeps it
 }
 
 }  // namespace
@@ -190,7 +192,16 @@ Result<std::vector<DType>> plan_tensor_types(const format::GgufFile& file, const
   MixState st;
   st.n_layer = static_cast<int64_t>(FRAGUA_TRY(file.get_uint_or(arch + ".block_count", 0)));
   const uint64_t n_head = FRAGUA_TRY(file.get_uint_or(arch + ".attention.head_count", 1));
-  const uint64_t n_head_kv = FRAGUA_TRY(file.get_uint_or(arch + ".attention.head_count_kv", n_head));
+  // An array (hybrid models: 0 marks a Mamba layer) counts as its attention layers' value.
+  const std::string kv_key = arch + ".attention.head_count_kv";
+  uint64_t n_head_kv = 0;
+  if (const format::GgufValue* v = file.find(kv_key); v && v->type == format::GgufType::array) {
+    for (int64_t n : *FRAGUA_TRY(file.get_ints(kv_key)))
+      n_head_kv = std::max(n_head_kv, static_cast<uint64_t>(std::max<int64_t>(n, 0)));
+    if (n_head_kv == 0) n_head_kv = n_head;
+  } else {
+    n_head_kv = FRAGUA_TRY(file.get_uint_or(kv_key, n_head));
+  }
   st.n_gqa = n_head_kv > 0 ? static_cast<int64_t>(n_head / n_head_kv) : 1;
   st.has_output = file.find_tensor("output.weight") != nullptr;
   st.has_imatrix = options.imatrix != nullptr;
