@@ -82,7 +82,7 @@ PositionLogprobs position(const Job& job, const TokenEvent& e, std::string piece
 }
 
 // On the scheduler's worker thread.
-bool on_event(Job& job, int32_t i, const TokenEvent& e) {
+EventReply on_event(Job& job, int32_t i, const TokenEvent& e) {
   auto& c = job.choices[static_cast<size_t>(i)];
   Delta d;
   d.choice = i;
@@ -133,7 +133,9 @@ bool on_event(Job& job, int32_t i, const TokenEvent& e) {
     if (last) --job.n_open;
   }
   job.cv.notify_all();
-  return !last && !job.closed.load();
+  if (job.closed.load()) return EventReply::cancel;
+  // A stop string or a closed document ended the choice before the model did: counted as stop.
+  return last ? EventReply::stop : EventReply::next;
 }
 
 uint64_t splitmix64(uint64_t x) {

@@ -346,9 +346,11 @@ void Scheduler::Impl::sample(int32_t slot, std::span<const float> row) {
     std::lock_guard lock(mu);
     ++counters.generated_tokens;
   }
-  const bool go_on = r.job.on_event(e);
-  if (e.finish != FinishReason::none || !go_on) {
-    const FinishReason reason = e.finish != FinishReason::none ? e.finish : FinishReason::cancelled;
+  const EventReply reply = r.job.on_event(e);
+  if (e.finish != FinishReason::none || reply.kind != EventReply::next) {
+    const FinishReason reason = e.finish != FinishReason::none ? e.finish
+                                : reply.kind == EventReply::stop ? FinishReason::stop
+                                                                 : FinishReason::cancelled;
     // The final event has been delivered (or the caller asked for none): free the slot quietly.
     slots[static_cast<size_t>(slot)].reset();
     last_used[static_cast<size_t>(slot)] = step;

@@ -244,7 +244,15 @@ TEST_F(ServerTest, StopStringAcrossTokens) {
   while (at < text.size() && (static_cast<unsigned char>(text[at]) & 0xC0) == 0x80) ++at;
   const std::string stop = text.substr(at, 3);
   const std::string want = text.substr(0, text.find(stop));
+  auto finished = [](const char* reason) {
+    auto m = client().Get("/metrics");
+    return m ? metric(m->body, fmt::format("fragua_generations_finished_total{{reason=\"{}\"}}", reason)) : -1.0;
+  };
+  const double stop_before = finished("stop"), cancelled_before = finished("cancelled");
   json r = greedy(prompt, 16, {{"stop", {stop, "ZZZZ"}}});
+  // The stop string ended it, not a client: /metrics counts a stop.
+  EXPECT_EQ(finished("stop"), stop_before + 1);
+  EXPECT_EQ(finished("cancelled"), cancelled_before);
   EXPECT_EQ(r["choices"][0]["text"], want) << "stop '" << stop << "' in '" << text << "'";
   EXPECT_EQ(r["choices"][0]["finish_reason"], "stop");
   // Streamed: the same text, and no chunk carries any of the stop string.

@@ -63,10 +63,20 @@ struct TokenEvent {
   int64_t n_prompt = 0, n_cached = 0, n_generated = 0;
 };
 
-// Called on the worker thread for every event. Returning false cancels the request at once: its
-// slot is free for the next step and no further event follows (the server uses it for stop
-// strings and disconnected clients).
-using EventFn = std::function<bool(const TokenEvent&)>;
+// What an event callback wants next. `true` converts to next and `false` to cancel, so a callback
+// may return a bool. Both `stop` and `cancel` end the request at once: its slot is free for the
+// next step and no further event follows. They differ only in how /metrics counts the end:
+// `stop` is the caller's own stop rule (a stop string, a closed JSON document), `cancel` is a
+// client that left.
+struct EventReply {
+  enum Kind : uint8_t { next, stop, cancel };
+  Kind kind;
+  constexpr EventReply(Kind k) : kind(k) {}                        // NOLINT: implicit by design
+  constexpr EventReply(bool go_on) : kind(go_on ? next : cancel) {}  // NOLINT: implicit by design
+};
+
+// Called on the worker thread for every event.
+using EventFn = std::function<EventReply(const TokenEvent&)>;
 // Called on the worker thread before each sampling of the request with its logits ([n_vocab]),
 // which it may change in place (-inf forbids a token: constrained decoding). It sees the tokens
 // sampled so far through the events, which come after it for each step.
