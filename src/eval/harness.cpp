@@ -21,7 +21,7 @@ Result<std::string> find_task(const std::string& name, const std::vector<std::st
   }
   auto builtin = find_data_file("eval/tasks/" + name + ".yaml");
   if (builtin.ok()) return *builtin;
-  return not_found_error("task '{}': no {}.yaml in {}the built-in tasks (fragua eval tasks lists them)", name, name,
+  return not_found_error("task '{}': no {}.yaml in {}the built-in tasks (data/eval/tasks/)", name, name,
                          dirs.empty() ? "" : "--task-dir or ");
 }
 
