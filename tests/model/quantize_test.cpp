@@ -147,6 +147,34 @@ INSTANTIATE_TEST_SUITE_P(Types, QuantizeEachType,
 
 // A split input (gguf-split parts) is read whole and written as one file: the same bytes as from
 // the unsplit model, with no split.* key left to send a loader looking for parts.
+// A Granite 4.0-H shape (head_count_kv an array, Mamba-2 and expert tensors): quantizes, keeps
+// the convolution kernel and the Mamba vectors f32 (which the loader and llama.cpp require), and
+// its logits stay near the F16 file's.
+TEST(QuantizeHybrid, KeepsMambaTensorsF32AndLoads) {
+  test::TempDir dir;
+  RandomModelSpec s = quant_spec();
+  s.arch = "granitehybrid";
+  s.n_layer = 4;
+  s.n_expert = 4;
+  s.n_ff_shexp = 256;
+  ASSERT_TRUE(write_random_model(s, dir.file("f16.gguf")).ok());
+  ASSERT_TRUE(quantize_model(dir.file("f16.gguf"), dir.file("q8.gguf"), options("Q8_0")).ok());
+  auto file = format::GgufFile::open(dir.file("q8.gguf"));
+  ASSERT_TRUE(file.ok());
+  EXPECT_EQ(file->find_tensor("blk.0.ssm_conv1d.weight")->dtype, DType::f32);
+  EXPECT_EQ(file->find_tensor("blk.0.ssm_a")->dtype, DType::f32);
+  EXPECT_EQ(file->find_tensor("blk.0.ssm_in.weight")->dtype, DType::q8_0);
+  EXPECT_EQ(file->find_tensor("blk.0.ffn_up_exps.weight")->dtype, DType::q8_0);
+  const auto ref = logits_of(dir.file("f16.gguf")), got = logits_of(dir.file("q8.gguf"));
+  ASSERT_EQ(got.size(), ref.size());
+  double err = 0, mx = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    err = std::max(err, static_cast<double>(std::fabs(got[i] - ref[i])));
+    mx = std::max(mx, static_cast<double>(std::fabs(ref[i])));
+  }
+  EXPECT_LE(err / mx, 0.05);
+}
+
 TEST_F(Quantize, SplitInputBecomesOneFile) {
   auto whole = format::GgufFile::open(f16_);
   ASSERT_TRUE(whole.ok());
