@@ -28,7 +28,6 @@ using namespace fragua::serve::test;
 // (so that tokens span structure: `{"`, `":`, `true`). Every byte the schemas below need must be
 // some token's: a real vocabulary has them all (byte fallback, byte-level BPE).
 std::unique_ptr<ModelFiles> write_json_model() {
-  auto f = std::make_unique<ModelFiles>();
   tokenize::VocabSpec v = char_vocab();
   for (const char* t : {"{", "}", "[", "]", "\"", "\\", "-", "+", "_", " ", "{\"", "\":", "\",", "\"}", "true", "false",
                         "null", "12", "0.5", "e-3", "\\n", "\\u00e9", "  "}) {
@@ -36,21 +35,7 @@ std::unique_ptr<ModelFiles> write_json_model() {
     v.types.push_back(tokenize::TokenType::normal);
   }
   v.scores.assign(v.tokens.size(), 0.0f);
-  auto tok = tokenize::Tokenizer::from_spec(v);
-  EXPECT_TRUE(tok.ok()) << tok.error().to_string();
-  EXPECT_TRUE(tok->save_gguf(f->tokenizer).ok());
-  model::RandomModelSpec spec;
-  spec.n_vocab = tok->n_vocab();
-  spec.n_embd = 32;
-  spec.n_layer = 1;
-  spec.n_head = 2;
-  spec.n_head_kv = 1;
-  spec.n_ff = 64;
-  spec.n_ctx = 2048;
-  spec.plain_init = true;
-  f->n_vocab = spec.n_vocab;
-  EXPECT_TRUE(model::write_random_model(spec, f->model).ok());
-  return f;
+  return write_model_files(v, 2048);
 }
 
 // Schemas whose documents are bounded (closed objects, bounded strings and arrays), so that

@@ -56,9 +56,10 @@ struct ModelFiles {
   int64_t n_vocab = 0;
 };
 
-inline std::unique_ptr<ModelFiles> write_model_files(int64_t n_ctx) {
+// A tiny random model (32 wide, one layer) over the vocabulary `vocab`, with its tokenizer.
+inline std::unique_ptr<ModelFiles> write_model_files(const tokenize::VocabSpec& vocab, int64_t n_ctx) {
   auto f = std::make_unique<ModelFiles>();
-  auto tok = tokenize::Tokenizer::from_spec(char_vocab());
+  auto tok = tokenize::Tokenizer::from_spec(vocab);
   EXPECT_TRUE(tok.ok()) << tok.error().to_string();
   EXPECT_TRUE(tok->save_gguf(f->tokenizer).ok());
   model::RandomModelSpec spec;
@@ -74,6 +75,8 @@ inline std::unique_ptr<ModelFiles> write_model_files(int64_t n_ctx) {
   EXPECT_TRUE(model::write_random_model(spec, f->model).ok());
   return f;
 }
+
+inline std::unique_ptr<ModelFiles> write_model_files(int64_t n_ctx) { return write_model_files(char_vocab(), n_ctx); }
 
 inline std::unique_ptr<model::LoadedModel> open_tiny(const ModelFiles& f) {
   model::OpenOptions o;

@@ -38,22 +38,7 @@ std::unique_ptr<ModelFiles> digit_model() {
   s.bos_id = 1;
   s.eos_id = 2;
   s.add_bos = true;
-  auto f = std::make_unique<ModelFiles>();
-  auto tok = tokenize::Tokenizer::from_spec(s);
-  EXPECT_TRUE(tok.ok());
-  EXPECT_TRUE(tok->save_gguf(f->tokenizer).ok());
-  model::RandomModelSpec spec;
-  spec.n_vocab = tok->n_vocab();
-  spec.n_embd = 32;
-  spec.n_layer = 1;
-  spec.n_head = 2;
-  spec.n_head_kv = 1;
-  spec.n_ff = 64;
-  spec.n_ctx = 512;
-  spec.plain_init = true;
-  f->n_vocab = spec.n_vocab;
-  EXPECT_TRUE(model::write_random_model(spec, f->model).ok());
-  return f;
+  return write_model_files(s, 512);
 }
 
 struct Running {
