@@ -226,14 +226,15 @@ Result<GgufValue> read_value(Cursor& c, GgufType type, int depth, std::string_vi
 }
 
 // general.alignment of any integer type (llama.cpp writes u32; some converters i32 or u64) that
-// holds a power of two up to kMaxAlignment; `at` is the offset of the key.
+// holds a power of two from 8 (the GGUF specification asks for a multiple of 8; below it an F16 or
+// F32 tensor could start at an odd address) up to kMaxAlignment; `at` is the offset of the key.
 Result<uint64_t> read_alignment(const Cursor& c, const GgufValue& v, uint64_t at) {
   const bool is_signed =
       v.type == GgufType::i8 || v.type == GgufType::i16 || v.type == GgufType::i32 || v.type == GgufType::i64;
   uint64_t a = 0;
   if (v.is_integer() && v.type != GgufType::boolean) a = is_signed ? (v.i > 0 ? static_cast<uint64_t>(v.i) : 0) : v.u;
-  if (a == 0 || (a & (a - 1)) != 0 || a > kMaxAlignment)
-    return c.error_at(at, fmt::format("general.alignment must be an integer power of two up to {}, got {} {}",
+  if (a < 8 || (a & (a - 1)) != 0 || a > kMaxAlignment)
+    return c.error_at(at, fmt::format("general.alignment must be an integer power of two from 8 to {}, got {} {}",
                                       kMaxAlignment, gguf_type_name(v.type), v.to_string(2)));
   return a;
 }
