@@ -17,7 +17,7 @@
 namespace fragua::model {
 
 // The recurrent state of a hybrid model's Mamba-2 layers beside the KV cache, per sequence slot
-// and recurrent layer: the convolution's last d_conv-1 inputs [channels, d_conv-1] and the SSM
+// and recurrent layer: the convolution's last d_conv-1 inputs [d_conv-1, channels] and the SSM
 // state [heads, head_dim, d_state]. A slot's state stands for all of its cached positions, so it
 // can only be kept whole or cleared: a run that starts at position 0 starts from zeros, and a
 // context truncated to a position between 0 and its end is truncated to 0 (Context::truncate).

@@ -10,45 +10,14 @@
 // The scan is the recurrent form token after token, for prompts too: the state after a prompt
 // is the same whether it came in one batch or one token at a time, bit for bit (each head's
 // arithmetic runs in the same order either way), which is what the chunked (SSD) form would only
-// give up to rounding. Threads split the heads; the convolution is split over channels.
+// give up to rounding. Both run on the backend (Backend::ssm_conv, ssm_scan: on the CPU, SIMD
+// kernels bit-identical on every level, threads over heads and over blocks of channels).
 #include <algorithm>
-#include <cmath>
 #include <new>
 
-#include "fragua/base/thread_pool.h"
 #include "model/graph.h"
 
 namespace fragua::model {
-
-namespace {
-
-// ggml's softplus (ggml_compute_softplus_f32): the identity above 20, where log1p(exp(x))
-// rounds to x in f32.
-float softplus(float x) { return x > 20.0f ? x : std::log1p(std::exp(x)); }
-float silu(float x) { return x / (1.0f + std::exp(-x)); }
-
-// One run's convolution: in [n, row stride ld] -> out [n, C], with the rolling state [C, K-1]
-// (oldest first) read before and written after.
-void conv_run(const float* in, int64_t ld, int64_t n, const float* w, const float* bias, int64_t C, int64_t K,
-              float* state, float* out, ThreadPool& pool) {
-  pool.parallel_for(static_cast<size_t>(C), [&](size_t c0, size_t c1) {
-    std::vector<float> win(static_cast<size_t>(K - 1 + n));
-    for (auto c = static_cast<int64_t>(c0); c < static_cast<int64_t>(c1); ++c) {
-      float* st = state + c * (K - 1);
-      std::copy_n(st, K - 1, win.data());
-      for (int64_t t = 0; t < n; ++t) win[static_cast<size_t>(K - 1 + t)] = in[t * ld + c];
-      const float* wc = w + c * K;
-      for (int64_t t = 0; t < n; ++t) {
-        float acc = 0.0f;
-        for (int64_t k = 0; k < K; ++k) acc += win[static_cast<size_t>(t + k)] * wc[k];
-        out[t * C + c] = silu(acc + bias[c]);
-      }
-      std::copy_n(win.data() + n, K - 1, st);
-    }
-  });
-}
-
-}  // namespace
 
 Status allocate_recurrent_state(RecurrentState& rs, const ModelConfig& c, int64_t n_slots) {
   rs = RecurrentState{};
@@ -92,34 +61,34 @@ void mamba2_block(ForwardPass& f, int64_t l, float residual_scale) {
     }
     const float* zx = b.ssm_zx.data() + r.begin * R;
     float* xbc = b.ssm_xbc.data() + r.begin * C;
-    conv_run(zx + DI, R, r.n, L.ssm_conv1d.f32(), L.ssm_conv1d_b.f32(), C, K, conv_state, xbc, be.pool());
-    float* y = b.ssm_y.data() + r.begin * DI;
-    be.pool().parallel_for(static_cast<size_t>(H), [&](size_t h0, size_t h1) {
-      for (int64_t t = 0; t < r.n; ++t) {
-        const float* xt = xbc + t * C;
-        const float* Bt = xt + DI;
-        const float* Ct = Bt + G * N;
-        const float* dtt = zx + t * R + 2 * DI + 2 * G * N;
-        for (auto h = static_cast<int64_t>(h0); h < static_cast<int64_t>(h1); ++h) {
-          const float dt = softplus(dtt[h] + dt_bias[h]);
-          const float dA = std::exp(dt * A[h]);
-          const int64_t g = h / (H / G);
-          const float* Bg = Bt + g * N;
-          const float* Cg = Ct + g * N;
-          for (int64_t p = 0; p < P; ++p) {
-            const float x = xt[h * P + p];
-            const float xdt = x * dt;
-            float* s = ssm_state + (h * P + p) * N;
-            float acc = 0.0f;
-            for (int64_t n = 0; n < N; ++n) {
-              s[n] = s[n] * dA + Bg[n] * xdt;
-              acc += s[n] * Cg[n];
-            }
-            y[t * DI + h * P + p] = acc + D[h] * x;
-          }
-        }
-      }
-    });
+    backend::SsmConvArgs conv;
+    conv.in = zx + DI;
+    conv.in_stride = R;
+    conv.out = xbc;
+    conv.weight = L.ssm_conv1d.f32();
+    conv.bias = L.ssm_conv1d_b.f32();
+    conv.state = conv_state;
+    conv.n = r.n;
+    conv.channels = C;
+    conv.d_conv = K;
+    be.ssm_conv(conv);
+    backend::SsmScanArgs scan;
+    scan.xbc = xbc;
+    scan.xbc_stride = C;
+    scan.dt = zx + 2 * DI + 2 * G * N;
+    scan.dt_stride = R;
+    scan.dt_bias = dt_bias;
+    scan.A = A;
+    scan.D = D;
+    scan.state = ssm_state;
+    scan.y = b.ssm_y.data() + r.begin * DI;
+    scan.y_stride = DI;
+    scan.n = r.n;
+    scan.n_head = H;
+    scan.head_dim = P;
+    scan.d_state = N;
+    scan.n_group = G;
+    be.ssm_scan(scan);
   }
   // Gate with z, then RMSNorm over each group of d_inner / n_group channels, each group with its
   // own slice of the gain (transformers' MambaRMSNormGated with norm_before_gate=False).

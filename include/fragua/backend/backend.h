@@ -46,6 +46,33 @@ struct AttentionArgs {
 };
 inline constexpr int64_t kAttentionBatch = 64;
 
+// Mamba-2 (model/mamba2.cpp) pieces for one sequence of n tokens. The convolution: depthwise and
+// causal over the sequence, then SiLU; the state holds the d_conv-1 inputs before the run (oldest
+// first) and is replaced by the last d_conv-1 inputs of state + run.
+struct SsmConvArgs {
+  const float* in = nullptr;      // [n, in_stride]: the first `channels` values of each row
+  int64_t in_stride = 0;
+  float* out = nullptr;           // [n, channels]
+  const float* weight = nullptr;  // [channels, d_conv] (ssm_conv1d as the file stores it)
+  const float* bias = nullptr;    // [channels]
+  float* state = nullptr;         // [d_conv - 1, channels]
+  int64_t n = 0, channels = 0, d_conv = 0;
+};
+// The selective scan, recurrent form (Dao & Gu 2024, eq. 2), per token t and head h of group g:
+//   dt = softplus(dt_raw + dt_bias[h]),  s[h][p] = exp(dt A[h]) s[h][p] + dt x[h][p] B[g]
+//   y[h][p] = C[g] . s[h][p] + D[h] x[h][p]
+struct SsmScanArgs {
+  const float* xbc = nullptr;  // [n, xbc_stride]: x [n_head * head_dim], B [n_group * d_state], C (same)
+  int64_t xbc_stride = 0;
+  const float* dt = nullptr;  // [n, dt_stride]: raw dt per head
+  int64_t dt_stride = 0;
+  const float *dt_bias = nullptr, *A = nullptr, *D = nullptr;  // [n_head]
+  float* state = nullptr;                                      // [n_head, head_dim, d_state], updated
+  float* y = nullptr;                                          // [n, y_stride]: n_head * head_dim values
+  int64_t y_stride = 0;
+  int64_t n = 0, n_head = 0, head_dim = 0, d_state = 0, n_group = 1;
+};
+
 // Gives back the memory a weight was read from once a backend holds its own copy: the model
 // passes GgufFile::release (the mapped file's pages), so that the resident size stays one copy.
 using ReleaseSource = std::function<void(const void* data, uint64_t n_bytes)>;
@@ -85,6 +112,9 @@ class Backend {
   virtual void to_f16(const float* x, int64_t n, uint16_t* y) = 0;
   // x += scale * y
   virtual void add_scaled(float* x, const float* y, int64_t n, float scale) = 0;
+  // Mamba-2 convolution and scan (above). Not pure: a backend without them runs the references.
+  virtual void ssm_conv(const SsmConvArgs& a);
+  virtual void ssm_scan(const SsmScanArgs& a);
 };
 
 // n_threads 0: all cores ($FRAGUA_THREADS).
@@ -99,6 +129,9 @@ void swiglu(const float* gate, const float* up, int64_t n, float* y);
 // mathematical definition both regimes above approximate.
 void attention(const AttentionArgs& a);
 void softmax(float* x, int64_t n);
+// Plain f32 loops in sequence order (libm exp in silu and the decay).
+void ssm_conv(const SsmConvArgs& a);
+void ssm_scan(const SsmScanArgs& a);
 }  // namespace ref
 
 }  // namespace fragua::backend

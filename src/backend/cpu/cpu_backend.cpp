@@ -91,6 +91,9 @@ class CpuBackend final : public Backend {
     });
   }
 
+  void ssm_conv(const SsmConvArgs& a) override { cpu::ssm_conv_threaded(a, pool_); }
+  void ssm_scan(const SsmScanArgs& a) override { cpu::ssm_scan_threaded(a, pool_); }
+
   void swiglu(const float* gate, const float* up, int64_t n, float* y) override {
     if (n < 16384) {
       cpu::swiglu(gate, up, n, y);

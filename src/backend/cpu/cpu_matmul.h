@@ -10,6 +10,11 @@
 #include "fragua/tensor/dtype.h"
 #include "fragua/tensor/tensor.h"
 
+namespace fragua::backend {
+struct SsmScanArgs;
+struct SsmConvArgs;
+}  // namespace fragua::backend
+
 namespace fragua::cpu {
 
 // Y[n, m] = sum_k X[n, k] * W[m, k]   (W rows are contiguous, row stride row_size(wtype, k)).
@@ -61,6 +66,17 @@ void softmax_rows(float* s, int64_t ss, int nt, const int64_t* n_seen, int64_t n
 // y = silu(gate) * up over n values, silu(x) = x / (1 + exp(-x)) with llama.cpp's vector exp
 // approximation (so that both engines round alike), bit-identical on every SIMD level.
 void swiglu(const float* gate, const float* up, int64_t n, float* y);
+
+// The Mamba-2 kernels (kernels.h) with the active SIMD level, on the calling thread:
+// bit-identical on every level.
+struct SsmHead;
+struct SsmConvRows;
+void ssm_scan(const SsmHead& a);
+void ssm_conv(const SsmConvRows& a);
+// backend::Backend's ssm_scan and ssm_conv on the pool (ssm.cpp): heads, resp. blocks of
+// channels, split over the threads; the same bits for any thread count.
+void ssm_scan_threaded(const backend::SsmScanArgs& a, ThreadPool& pool);
+void ssm_conv_threaded(const backend::SsmConvArgs& a, ThreadPool& pool);
 
 const char* simd_level();
 // For tests and benchmarks; an invalid or unsupported level is ignored.

@@ -24,4 +24,5 @@
 #include "backend/cpu/simd/gemm_float.inl"
 #include "backend/cpu/simd/attention.inl"
 #include "backend/cpu/simd/swiglu.inl"
+#include "backend/cpu/simd/ssm.inl"
 // clang-format on

@@ -100,6 +100,45 @@ void k_act_sums(const uint8_t* q8k, int64_t nsb, KSums* out);
 bool kpanel_type(DType t);
 void pack_kpanels(DType t, const void* src, int64_t m, int64_t k, void* dst);
 
+// Mamba-2 pieces (backend::SsmScanArgs, SsmConvArgs; simd/ssm.inl). One head of the selective
+// scan over n tokens: per token dt = softplus(dt_raw + dt_bias), dA = exp(dt A) (ssm_dt_scalar,
+// the same scalar code on every level), then per channel p of the head
+//   s[p][i] = fma(B[i], x[p] dt, s[p][i] dA),   y[p] = fma(D, x[p], sum_i s[p][i] C[i])
+// with the sum over i kept in 16 lanes (lane i % 16, each an fma chain in i order) reduced as
+// ((l[j] + l[j+8]) + ...) halving to one: the order a 512-bit register gives, and two 256-bit ones
+// reproduce, so every level gives the same bits.
+struct SsmHead {
+  int64_t n, P, N;          // tokens, channels of the head, state size
+  const float* x;           // [n][ld]: the head's P channels
+  const float* B;           // [n][ld]: its group's N values
+  const float* C;           // [n][ld]
+  size_t ld;
+  const float* dt;          // [n][dt_ld]: the head's raw dt
+  size_t dt_ld;
+  float dt_bias, A, D;
+  float* s;                 // [P][N], updated
+  float* y;                 // [n][y_ld]
+  size_t y_ld;
+};
+using SsmScanFn = void (*)(const SsmHead& a);
+// Depthwise causal convolution of nc channels over n tokens, then SiLU:
+//   out[t][c] = silu(fma chain over k = 0..K-1 of row(t + k)[c] * wt[k][c] + bias[c])
+// where rows 0..K-2 are the state's (the inputs before this run, oldest first) and row K-1+t is
+// input t; silu as swiglu's (up = 1). Elementwise over channels, so identical on every level.
+struct SsmConvRows {
+  int64_t n, nc, K;
+  const float* state;  // [K-1][state_ld]
+  size_t state_ld;
+  const float* in;     // [n][in_ld]
+  size_t in_ld;
+  const float* wt;     // [K][wt_ld]: the kernel transposed (tap-major)
+  size_t wt_ld;
+  const float* bias;   // [nc]
+  float* out;          // [n][out_ld]
+  size_t out_ld;
+};
+using SsmConvFn = void (*)(const SsmConvRows& a);
+
 // One table per level (kernels_scalar, kernels_avx2, kernels_avx512), each filled with designated
 // initialisers so that every entry names its slot; every slot is set (tests/backend/kernels_test.cpp).
 struct Kernels {
@@ -122,6 +161,8 @@ struct Kernels {
   AttnScoresFn attn_scores;
   SoftmaxRowsFn softmax_rows;
   void (*swiglu)(const float* gate, const float* up, int64_t n, float* y);  // y = silu(gate) * up
+  SsmScanFn ssm_scan;
+  SsmConvFn ssm_conv;
 };
 
 GemmFn gemm_for(const Kernels& t, DType w);
@@ -149,6 +190,11 @@ void to_f16_scalar(const float* x, uint16_t* y, int64_t n);
 float exp_poly_scalar(float x);
 float exp_silu_scalar(float x);
 void swiglu_scalar(const float* gate, const float* up, int64_t n, float* y);
+// ssm.cpp: dt = softplus(raw + bias) (ggml's: the identity above 20), *dA = exp(dt A).
+float ssm_dt_scalar(float raw, float bias, float A, float* dA);
+float ssm_reduce16_scalar(const float* lanes);
+void ssm_scan_scalar(const SsmHead& a);
+void ssm_conv_scalar(const SsmConvRows& a);
 float score_f16(const uint16_t* k, const uint16_t* q, int64_t hd);
 void attn_scores_scalar(int64_t hd, const float* q, size_t qs, int nt, const float* kt, size_t kts, int64_t n,
                         float scale, float* s, size_t ss);

@@ -252,6 +252,9 @@ void softmax_rows(float* s, int64_t ss, int nt, const int64_t* n_seen, int64_t n
 
 void swiglu(const float* gate, const float* up, int64_t n, float* y) { active_slot().load()->swiglu(gate, up, n, y); }
 
+void ssm_scan(const SsmHead& a) { active_slot().load()->ssm_scan(a); }
+void ssm_conv(const SsmConvRows& a) { active_slot().load()->ssm_conv(a); }
+
 const char* simd_level() { return active_slot().load()->name; }
 
 bool simd_supported(std::string_view level) { return table_for(level) != nullptr && cpu_has(level); }

@@ -53,6 +53,8 @@ const Kernels& kernels_avx512() {
       .attn_scores = attn_scores_simd,
       .softmax_rows = softmax_rows_simd,
       .swiglu = swiglu_simd,
+      .ssm_scan = ssm_scan_simd,
+      .ssm_conv = ssm_conv_simd,
   };
   return t;
 }

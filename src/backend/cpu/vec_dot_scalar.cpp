@@ -271,7 +271,8 @@ float exp_silu_scalar(float x) {
 }
 
 void swiglu_scalar(const float* gate, const float* up, int64_t n, float* y) {
-  for (int64_t i = 0; i < n; ++i) y[i] = gate[i] / (1.0f + exp_silu_scalar(-gate[i])) * up[i];
+  // up == nullptr: silu alone (the Mamba-2 convolution's activation, ssm.cpp).
+  for (int64_t i = 0; i < n; ++i) y[i] = gate[i] / (1.0f + exp_silu_scalar(-gate[i])) * (up != nullptr ? up[i] : 1.0f);
 }
 
 float exp_poly_scalar(float x) {
@@ -408,6 +409,8 @@ const Kernels& kernels_scalar() {
       .attn_scores = attn_scores_scalar,
       .softmax_rows = softmax_rows_scalar,
       .swiglu = swiglu_scalar,
+      .ssm_scan = ssm_scan_scalar,
+      .ssm_conv = ssm_conv_scalar,
   };
   return t;
 }
