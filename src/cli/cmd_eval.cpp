@@ -1,6 +1,8 @@
 // fragua eval bpb: bits per byte per language of a GGUF model on held-out text.
 // fragua eval perplexity: llama-perplexity's perplexity (and bits per byte) per file and language.
 // fragua eval run: benchmark tasks scored as lm-evaluation-harness scores them.
+#include <cmath>
+
 #include "cli/command.h"
 #include "fragua/base/file.h"
 #include "fragua/base/json.h"
@@ -169,18 +171,18 @@ void run_tasks(const RunOpts& o) {
                       .progress = true};
   std::vector<eval::TaskResult> results;
   std::string table =
-      "| task | lang | n | shots | acc | ± | acc_norm | ± | q/s |\n"
-      "|---|---|---:|---:|---:|---:|---:|---:|---:|\n";
+      "| task | lang | n | shots | metric | value | ± | q/s |\n"
+      "|---|---|---:|---:|---|---:|---:|---:|\n";
   for (const auto& t : tasks) {
     auto r = check(eval::run_task(*m.context, *m.tokenizer, t, ro));
-    auto cell = [&](const char* name) {
-      const auto it = r.metrics.find(name);
-      return it == r.metrics.end() ? std::string("| – | – ")
-                                   : fmt::format("| {:.4f} | {:.4f} ", it->second.mean, it->second.stderr_);
-    };
-    table += fmt::format("| {} | {} | {} | {} {}{}| {:.2f} |\n", r.task, r.language.empty() ? "–" : r.language,
-                         r.questions.size(), r.n_shot, cell("acc"), cell("acc_norm"),
-                         r.seconds > 0 ? static_cast<double>(r.questions.size()) / r.seconds : 0.0);
+    // One row per metric, in the task's metric_list order.
+    for (const auto& name : t.metrics) {
+      const auto& v = r.metrics.at(name);
+      table += fmt::format("| {} | {} | {} | {} | {} | {:.4f} | {} | {:.2f} |\n", r.task,
+                           r.language.empty() ? "–" : r.language, r.questions.size(), r.n_shot, name, v.mean,
+                           std::isnan(v.stderr_) ? std::string("–") : fmt::format("{:.4f}", v.stderr_),
+                           r.seconds > 0 ? static_cast<double>(r.questions.size()) / r.seconds : 0.0);
+    }
     results.push_back(std::move(r));
   }
   std::fputs(table.c_str(), stdout);

@@ -57,6 +57,17 @@ uint32_t PyRandom::next_u32() {
   return y;
 }
 
+double PyRandom::random() {
+  const uint32_t a = next_u32() >> 5, b = next_u32() >> 6;
+  return (a * 67108864.0 + b) * (1.0 / 9007199254740992.0);
+}
+
+std::vector<size_t> PyRandom::choices(size_t n, size_t k) {
+  std::vector<size_t> out(k);
+  for (auto& i : out) i = static_cast<size_t>(std::floor(random() * static_cast<double>(n)));
+  return out;
+}
+
 uint64_t PyRandom::getrandbits(int k) {
   // CPython fills 32-bit words from the least significant end; the last word keeps its top bits.
   if (k <= 32) return next_u32() >> (32 - k);

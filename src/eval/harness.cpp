@@ -1,11 +1,14 @@
 #include "fragua/eval/harness.h"
 
 #include <chrono>
+#include <cmath>
 #include <optional>
 
 #include "fragua/base/data_files.h"
 #include "fragua/base/progress.h"
 #include "fragua/eval/fewshot.h"
+#include "fragua/eval/generate.h"
+#include "fragua/eval/text_metrics.h"
 #include "fragua/model/model.h"
 #include "fragua/tokenize/tokenizer.h"
 
@@ -23,6 +26,17 @@ Result<std::string> find_task(const std::string& name, const std::vector<std::st
   if (builtin.ok()) return *builtin;
   return not_found_error("task '{}': no {}.yaml in {}the built-in tasks (data/eval/tasks/)", name, name,
                          dirs.empty() ? "" : "--task-dir or ");
+}
+
+size_t count_words(std::string_view text) {
+  size_t n = 1;
+  bool in_space = false;
+  for (char c : text) {
+    const bool space = std::string_view(" \t\n\r\v\f").find(c) != std::string_view::npos;
+    if (space && !in_space) ++n;
+    in_space = space;
+  }
+  return n;
 }
 
 Result<PreparedTask> prepare_task(const TaskConfig& task, const RunOptions& o, Env& env) {
@@ -65,9 +79,36 @@ Result<TaskResult> run_task(model::Context& ctx, const tokenize::Tokenizer& tok,
   r.n_shot = p.n_shot;
   std::optional<ProgressBar> bar;
   if (o.progress) bar.emplace(task.task, p.questions.size(), "q");
-  std::vector<double> acc, acc_norm;
+  std::vector<double> acc, acc_norm, exact;
+  std::vector<BleuStats> bleu;
+  std::vector<ChrfStats> chrf;
   for (size_t i = 0; i < p.questions.size(); ++i) {
     const McQuestion& q = p.questions[i];
+    auto where = [&] { return fmt::format("{}: {} document {}", task.task, task.eval_split(), i); };
+    if (task.output_type != "multiple_choice") {
+      QuestionRecord rec;
+      rec.doc = i;
+      rec.shots = p.shots[i];
+      if (task.output_type == "generate_until") {
+        auto g = generate_until(ctx, tok, q.context, {.until = task.until, .max_gen_toks = task.max_gen_toks,
+                                                      .add_bos = o.add_bos});
+        if (!g.ok()) return std::move(g).error().with_context(where());
+        rec.generation = std::move(*g);
+        rec.reference = q.target;
+        exact.push_back(exact_match(rec.generation, rec.reference));
+        bleu.push_back(bleu_stats(rec.generation, {rec.reference}));
+        chrf.push_back(chrf_stats(rec.generation, {rec.reference}));
+      } else {
+        auto s = loglikelihood_rolling(ctx, tok, q.target);
+        if (!s.ok()) return std::move(s).error().with_context(where());
+        rec.loglikelihood = s->loglikelihood;
+        rec.words = count_words(q.target);
+        rec.bytes = q.target.size();
+      }
+      r.questions.push_back(std::move(rec));
+      if (bar) bar->add(1);
+      continue;
+    }
     std::vector<std::string> conts;
     for (const auto& c : q.choices) conts.push_back(task.target_delimiter + c);
     auto scores = score_continuations(ctx, tok, q.context, conts, o.add_bos);
@@ -83,7 +124,29 @@ Result<TaskResult> run_task(model::Context& ctx, const tokenize::Tokenizer& tok,
     r.questions.push_back(std::move(rec));
     if (bar) bar->add(1);
   }
-  for (const auto& m : task.metrics) r.metrics[m] = mean_stderr(m == "acc" ? acc : acc_norm);
+  double ll = 0, words = 0, bytes = 0;
+  for (const auto& q : r.questions) ll += q.loglikelihood, words += static_cast<double>(q.words), bytes += static_cast<double>(q.bytes);
+  for (const auto& m : task.metrics) {
+    if (m == "acc" || m == "acc_norm") {
+      r.metrics[m] = mean_stderr(m == "acc" ? acc : acc_norm);
+    } else if (m == "exact_match") {
+      r.metrics[m] = mean_stderr(exact);
+    } else if (m == "bleu" || m == "chrf") {
+      // The harness's corpus aggregation and its bootstrap (100 resamples for these two).
+      BleuStats bs;
+      for (const auto& b : bleu) bs += b;
+      ChrfStats cs;
+      for (const auto& c : chrf) cs += c;
+      r.metrics[m] = m == "bleu" ? MeanStderr{bleu_score(bs), bootstrap_stderr_bleu(bleu)}
+                                 : MeanStderr{chrf_score(cs), bootstrap_stderr_chrf(chrf)};
+    } else {
+      // weighted_perplexity: exp(-sum ll / sum count); bits_per_byte: -sum ll / sum bytes / ln 2.
+      const double v = m == "word_perplexity" ? std::exp(-ll / words)
+                       : m == "byte_perplexity" ? std::exp(-ll / bytes)
+                                                : -ll / bytes / std::log(2.0);
+      r.metrics[m] = MeanStderr{v, std::nan("")};
+    }
+  }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }
@@ -101,7 +164,7 @@ nlohmann::ordered_json results_json(const std::vector<TaskResult>& results, cons
     nlohmann::ordered_json res = {{"alias", r.task}};
     for (const auto& [name, m] : r.metrics) {
       res[name + ",none"] = m.mean;
-      res[name + "_stderr,none"] = m.stderr_;
+      res[name + "_stderr,none"] = std::isnan(m.stderr_) ? nlohmann::ordered_json("N/A") : nlohmann::ordered_json(m.stderr_);
     }
     out["results"][r.task] = res;
     out["versions"][r.task] = i < tasks.size() ? tasks[i].version : 0.0;

@@ -82,13 +82,23 @@ Result<std::string> string_key(const nlohmann::ordered_json& j, const char* key,
   return j[key].get<std::string>();
 }
 
+std::vector<std::string> fmt_split_metrics(std::string_view list) {
+  std::vector<std::string> out;
+  for (size_t pos = 0; pos < list.size();) {
+    const size_t comma = std::min(list.find(", ", pos), list.size());
+    out.emplace_back(list.substr(pos, comma - pos));
+    pos = comma + 2;
+  }
+  return out;
+}
+
 Result<TaskConfig> from_json(nlohmann::ordered_json j, const std::string& path) {
   static const std::set<std::string> kKnown = {
       "task",          "dataset_path",      "dataset_name",   "dataset_kwargs",   "test_split",
       "validation_split", "training_split", "fewshot_split",  "doc_to_text",      "doc_to_target",
       "doc_to_choice", "target_delimiter",  "fewshot_delimiter", "description",   "num_fewshot",
       "output_type",   "metric_list",       "metadata",       "tag",              "group",
-      "should_decontaminate", "doc_to_decontamination_query", "include"};
+      "should_decontaminate", "doc_to_decontamination_query", "include", "generation_kwargs"};
   for (const auto& [key, v] : j.items())
     if (!kKnown.count(key))
       return invalid_argument_error("{}: the key '{}' is not supported by Fragua's task format (docs/eval.md)", path,
@@ -118,15 +128,28 @@ Result<TaskConfig> from_json(nlohmann::ordered_json j, const std::string& path) 
     }
   }
   if (t.split_files.empty()) return invalid_argument_error("{}: no data: set dataset_path or dataset_kwargs.data_files", path);
+  if (j.contains("output_type")) t.output_type = FRAGUA_TRY(string_key(j, "output_type", path));
+  if (t.output_type != "multiple_choice" && t.output_type != "generate_until" &&
+      t.output_type != "loglikelihood_rolling")
+    return invalid_argument_error(
+        "{}: output_type '{}' is not supported (multiple_choice, generate_until, loglikelihood_rolling)", path,
+        t.output_type);
+  const bool mc = t.output_type == "multiple_choice";
   for (const char* key : {"doc_to_text", "doc_to_target", "doc_to_choice"}) {
-    if (!j.contains(key) || j[key].is_null()) return invalid_argument_error("{}: {} is required", path, key);
+    const std::string_view k = key;
+    if (!j.contains(key) || j[key].is_null()) {
+      // doc_to_choice is only for multiple choice; a rolling task reads doc_to_target alone.
+      if (k == "doc_to_choice" && !mc) continue;
+      if (k == "doc_to_text" && t.output_type == "loglikelihood_rolling") continue;
+      return invalid_argument_error("{}: {} is required", path, key);
+    }
     const auto& v = j[key];
     if (!v.is_string() && !v.is_number_integer() && !v.is_array())
       return invalid_argument_error("{}: {} must be a field name, a template, a list or an integer", path, key);
   }
-  t.doc_to_text = j["doc_to_text"];
+  t.doc_to_text = j.value("doc_to_text", nlohmann::ordered_json());
   t.doc_to_target = j["doc_to_target"];
-  t.doc_to_choice = j["doc_to_choice"];
+  t.doc_to_choice = j.value("doc_to_choice", nlohmann::ordered_json());
   if (j.contains("target_delimiter")) t.target_delimiter = FRAGUA_TRY(string_key(j, "target_delimiter", path));
   if (j.contains("fewshot_delimiter")) t.fewshot_delimiter = FRAGUA_TRY(string_key(j, "fewshot_delimiter", path));
   t.description = FRAGUA_TRY(string_key(j, "description", path));
@@ -136,9 +159,50 @@ Result<TaskConfig> from_json(nlohmann::ordered_json j, const std::string& path) 
       return invalid_argument_error("{}: num_fewshot must be an integer in [0, 1000]", path);
     t.num_fewshot = j["num_fewshot"].get<int>();
   }
-  if (j.contains("output_type")) t.output_type = FRAGUA_TRY(string_key(j, "output_type", path));
-  if (t.output_type != "multiple_choice")
-    return invalid_argument_error("{}: output_type '{}' is not scored yet (multiple_choice is)", path, t.output_type);
+  if (t.output_type == "generate_until") {
+    t.metrics = {"exact_match"};
+    t.until = {t.fewshot_delimiter};
+  } else if (t.output_type == "loglikelihood_rolling") {
+    t.metrics = {"word_perplexity", "byte_perplexity", "bits_per_byte"};
+    if (t.num_fewshot > 0)
+      return invalid_argument_error("{}: a loglikelihood_rolling task scores its text alone: num_fewshot must be 0",
+                                    path);
+  }
+  if (j.contains("generation_kwargs") && !j["generation_kwargs"].is_null()) {
+    const auto& g = j["generation_kwargs"];
+    if (!g.is_object() || t.output_type != "generate_until")
+      return invalid_argument_error("{}: generation_kwargs must be a mapping, in a generate_until task", path);
+    for (const auto& [key, v] : g.items()) {
+      if (key == "until") {
+        t.until.clear();
+        if (v.is_string()) {
+          t.until.push_back(v.get<std::string>());
+        } else if (v.is_array()) {
+          for (const auto& u : v) {
+            if (!u.is_string()) return invalid_argument_error("{}: generation_kwargs.until: strings only", path);
+            t.until.push_back(u.get<std::string>());
+          }
+        } else {
+          return invalid_argument_error("{}: generation_kwargs.until must be a string or a list", path);
+        }
+      } else if (key == "max_gen_toks") {
+        if (!v.is_number_integer() || v.get<int64_t>() < 1 || v.get<int64_t>() > 65536)
+          return invalid_argument_error("{}: generation_kwargs.max_gen_toks must be an integer in [1, 65536]", path);
+        t.max_gen_toks = v.get<int>();
+      } else if (key == "do_sample") {
+        if (!v.is_boolean() || v.get<bool>())
+          return invalid_argument_error("{}: generation_kwargs.do_sample: only greedy decoding (false) is scored",
+                                        path);
+      } else if (key == "temperature") {
+        if (!v.is_number() || v.get<double>() != 0)
+          return invalid_argument_error("{}: generation_kwargs.temperature: only 0 (greedy) is scored", path);
+      } else {
+        return invalid_argument_error("{}: generation_kwargs.{} is not supported (until, max_gen_toks, do_sample, "
+                                      "temperature)",
+                                      path, key);
+      }
+    }
+  }
   if (j.contains("metric_list") && !j["metric_list"].is_null()) {
     if (!j["metric_list"].is_array()) return invalid_argument_error("{}: metric_list must be a list", path);
     t.metrics.clear();
@@ -146,8 +210,14 @@ Result<TaskConfig> from_json(nlohmann::ordered_json j, const std::string& path) 
       if (!m.is_object() || !m.contains("metric") || !m["metric"].is_string())
         return invalid_argument_error("{}: metric_list: each entry needs a metric name", path);
       const std::string name = m["metric"].get<std::string>();
-      if (name != "acc" && name != "acc_norm")
-        return invalid_argument_error("{}: metric '{}' is not supported (acc, acc_norm)", path, name);
+      const char* allowed = mc ? "acc, acc_norm"
+                            : t.output_type == "generate_until" ? "exact_match, chrf, bleu"
+                                                                : "word_perplexity, byte_perplexity, bits_per_byte";
+      bool ok = false;
+      for (const auto& a : fmt_split_metrics(allowed)) ok = ok || a == name;
+      if (!ok)
+        return invalid_argument_error("{}: metric '{}' is not supported for {} ({})", path, name, t.output_type,
+                                      allowed);
       t.metrics.push_back(name);
     }
   }
@@ -289,17 +359,28 @@ Result<size_t> render_target(const TaskConfig& task, const nlohmann::ordered_jso
   return invalid_argument_error("doc_to_target: '{}' is neither an index nor one of the choices", text.substr(0, 80));
 }
 
+Result<std::string> render_gold_text(const TaskConfig& task, const nlohmann::ordered_json& doc) {
+  if (task.doc_to_choice.is_null()) return render_field(task.doc_to_target, doc);
+  const auto choices = FRAGUA_TRY(render_choices(task, doc));
+  return choices[FRAGUA_TRY(render_target(task, doc, choices))];
+}
+
 Result<McQuestion> build_question(const TaskConfig& task, const nlohmann::ordered_json& doc,
                                   const std::vector<const nlohmann::ordered_json*>& shots) {
   McQuestion q;
-  q.context = task.description;
-  for (const auto* shot : shots) {
-    const auto choices = FRAGUA_TRY(render_choices(task, *shot));
-    const size_t gold = FRAGUA_TRY(render_target(task, *shot, choices));
-    q.context += FRAGUA_TRY(render_field(task.doc_to_text, *shot)) + task.target_delimiter + choices[gold] +
-                 task.fewshot_delimiter;
+  if (task.output_type == "loglikelihood_rolling") {
+    q.target = FRAGUA_TRY(render_field(task.doc_to_target, doc));
+    return q;
   }
+  q.context = task.description;
+  for (const auto* shot : shots)
+    q.context += FRAGUA_TRY(render_field(task.doc_to_text, *shot)) + task.target_delimiter +
+                 FRAGUA_TRY(render_gold_text(task, *shot)) + task.fewshot_delimiter;
   q.context += FRAGUA_TRY(render_field(task.doc_to_text, doc));
+  if (task.output_type == "generate_until") {
+    q.target = FRAGUA_TRY(render_gold_text(task, doc));
+    return q;
+  }
   q.choices = FRAGUA_TRY(render_choices(task, doc));
   q.gold = FRAGUA_TRY(render_target(task, doc, q.choices));
   return q;

@@ -22,6 +22,10 @@ class PyRandom {
   uint64_t randbelow(uint64_t n);    // Random._randbelow_with_getrandbits; 0 when n == 0
   // Random.sample(range(n), k): k distinct indices in [0, n), in the order drawn (k <= n).
   std::vector<size_t> sample(size_t n, size_t k);
+  // Random.random(): 53 random bits from two draws (random_random in _randommodule.c).
+  double random();
+  // Random.choices(range(n), k=k): k indices drawn with replacement, floor(random() * n) each.
+  std::vector<size_t> choices(size_t n, size_t k);
 
  private:
   std::array<uint32_t, 624> mt_{};

@@ -30,6 +30,9 @@ struct QuestionRecord {
   std::vector<double> loglikelihoods;  // per choice
   std::vector<bool> greedy;            // per choice
   McOutcome outcome;
+  std::string generation, reference;   // generate_until: the cut continuation and the gold text
+  double loglikelihood = 0;            // loglikelihood_rolling: the text's summed log-probability
+  size_t words = 0, bytes = 0;         // loglikelihood_rolling: the harness's count_words/count_bytes
 };
 
 struct TaskResult {
@@ -37,7 +40,10 @@ struct TaskResult {
   size_t n_docs = 0;   // documents in the split (the harness's n-samples "original")
   int n_shot = 0;
   std::vector<QuestionRecord> questions;  // the scored ones ("effective")
-  std::map<std::string, MeanStderr> metrics;  // "acc", "acc_norm": over the questions
+  // Per metric over the questions: acc/acc_norm/exact_match with mean_stderr; chrf/bleu corpus
+  // scores with the harness's bootstrap stderr (text_metrics.h); the rolling perplexities with a
+  // NaN stderr (the harness reports "N/A").
+  std::map<std::string, MeanStderr> metrics;
   double seconds = 0;
 };
 
@@ -54,6 +60,10 @@ struct PreparedTask {
   int n_shot = 0;
 };
 Result<PreparedTask> prepare_task(const TaskConfig& task, const RunOptions& options, Env& env = Env::posix());
+
+// Python's len(re.split(r"\s+", text)): one more than the runs of whitespace (the harness's
+// count_words; a leading or trailing run counts too).
+size_t count_words(std::string_view text);
 
 // Scores every question. The model context is left cleared.
 Result<TaskResult> run_task(model::Context& ctx, const tokenize::Tokenizer& tok, const TaskConfig& task,

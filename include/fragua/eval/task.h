@@ -11,13 +11,16 @@
 //                                      templates, or a template rendering a Python list literal;
 //                                      doc_to_target also a YAML integer
 //   target_delimiter (" "), fewshot_delimiter ("\n\n"), description (""), num_fewshot (0)
-//   output_type: multiple_choice       (the only type scored yet)
-//   metric_list: [{metric: acc}, {metric: acc_norm}]
+//   output_type: multiple_choice, generate_until or loglikelihood_rolling
+//   generation_kwargs: {until: [...], max_gen_toks: 256, do_sample: false, temperature: 0}
+//   metric_list: [{metric: acc}, {metric: acc_norm}]   (multiple_choice)
+//                exact_match, chrf, bleu                (generate_until)
+//                word_perplexity, byte_perplexity, bits_per_byte   (loglikelihood_rolling)
 //   metadata: {version: 1.0, language: es}
 //
 // Templates render with the Jinja interpreter of the chat templates (tokenize/), given the
 // document's fields as variables. Keys this format does not carry (process_docs, filter_list,
-// generation_kwargs, a `!function`...) are refused by name, never ignored.
+// process_results, a `!function`...) are refused by name, never ignored.
 #pragma once
 
 #include <cstdint>
@@ -42,6 +45,9 @@ struct TaskConfig {
   int num_fewshot = 0;
   std::string output_type = "multiple_choice";
   std::vector<std::string> metrics = {"acc", "acc_norm"};
+  // generate_until: stop strings (the harness's default: [fewshot_delimiter]) and token budget.
+  std::vector<std::string> until = {"\n\n"};
+  int max_gen_toks = 256;
   double version = 0;
   std::string language;          // metadata.language, for the per-language table
   nlohmann::ordered_json config;  // the YAML as JSON, for the results' "configs"
@@ -78,7 +84,14 @@ struct McQuestion {
   std::string context;
   std::vector<std::string> choices;  // as doc_to_choice gives them (acc_norm's lengths)
   size_t gold = 0;
+  // generate_until: the reference (doc_to_target's text, or its choice when doc_to_choice is
+  // set); loglikelihood_rolling: the text scored (doc_to_target), with an empty context.
+  std::string target;
 };
+
+// The gold text of a document: choices[target] when the task has doc_to_choice, else
+// doc_to_target rendered (what a few-shot example shows after its text).
+Result<std::string> render_gold_text(const TaskConfig& task, const nlohmann::ordered_json& doc);
 
 // The context of document `doc`: description, then each example's text + target_delimiter + its
 // gold choice, joined and followed by fewshot_delimiter, then the document's text (the harness's

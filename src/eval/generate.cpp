@@ -1,0 +1,97 @@
+#include "fragua/eval/generate.h"
+
+#include <algorithm>
+
+#include "eval/log_prob.h"
+#include "fragua/model/model.h"
+#include "fragua/tokenize/tokenizer.h"
+
+namespace fragua::eval {
+
+namespace {
+
+int32_t argmax_token(std::span<const float> logits) {
+  return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+}
+
+bool contains_stop(std::string_view text, const std::vector<std::string>& until) {
+  for (const auto& u : until)
+    if (!u.empty() && text.find(u) != std::string_view::npos) return true;
+  return false;
+}
+
+}  // namespace
+
+Result<std::string> generate_until(model::Context& ctx, const tokenize::Tokenizer& tok, std::string_view context,
+                                   const GenerationOptions& o) {
+  const int64_t window = ctx.n_ctx();
+  if (o.max_gen_toks < 1) return invalid_argument_error("generate_until: max_gen_toks must be at least 1");
+  if (o.max_gen_toks >= window)
+    return invalid_argument_error("generate_until: max_gen_toks {} leaves no room for the context in a {}-token window",
+                                  o.max_gen_toks, window);
+  std::vector<int32_t> prompt = FRAGUA_TRY(tok.try_encode(context, false, false));
+  if (o.add_bos && tok.bos_id() >= 0) prompt.insert(prompt.begin(), tok.bos_id());
+  // The harness left-truncates the context to max_length - max_gen_toks.
+  const auto keep = static_cast<size_t>(window - o.max_gen_toks);
+  if (prompt.size() > keep) prompt.erase(prompt.begin(), prompt.end() - static_cast<ptrdiff_t>(keep));
+  if (prompt.empty()) prompt.push_back(tok.bos_id() >= 0 ? tok.bos_id() : tok.eos_id());
+
+  ctx.truncate(0);
+  auto logits = ctx.decode(prompt);
+  if (!logits.ok()) return std::move(logits).error().with_context("generate_until context");
+  std::vector<int32_t> out;
+  for (int i = 0; i < o.max_gen_toks; ++i) {
+    const int32_t next = argmax_token(*logits);
+    if (tok.is_eog(next)) break;
+    out.push_back(next);
+    if (contains_stop(tok.decode(out), o.until) || ctx.n_past() >= window) break;
+    const int32_t feed[1] = {next};
+    logits = ctx.decode(feed);
+    if (!logits.ok()) return std::move(logits).error().with_context("generate_until");
+  }
+  ctx.truncate(0);
+  std::string text = tok.decode(out);
+  for (const auto& u : o.until)
+    if (!u.empty()) text = text.substr(0, std::min(text.find(u), text.size()));
+  return text;
+}
+
+std::vector<RollingWindow> rolling_windows(size_t n, size_t max_len) {
+  std::vector<RollingWindow> out;
+  if (n == 0 || max_len < 1) return out;
+  // The first window: [prefix] + tokens[:first - 1] predicting tokens[:first].
+  const size_t first = std::min(max_len, n);
+  out.push_back({0, first, 1});
+  for (size_t predicted = first; predicted < n;) {
+    const size_t len = std::min(n - predicted, max_len);
+    const size_t end = predicted + len;  // tokens [predicted, end) are scored
+    // Reads tokens[end - max_len - 1, end - 1), which is sequence [end - max_len, end).
+    out.push_back({end - max_len, end, predicted + 1});
+    predicted = end;
+  }
+  return out;
+}
+
+Result<RollingScore> loglikelihood_rolling(model::Context& ctx, const tokenize::Tokenizer& tok,
+                                           std::string_view text) {
+  const int64_t window = ctx.n_ctx();
+  if (window < 2) return invalid_argument_error("loglikelihood_rolling: a window of {} tokens", window);
+  std::vector<int32_t> seq = FRAGUA_TRY(tok.try_encode(text, false, false));
+  RollingScore r;
+  r.n_tokens = seq.size();
+  seq.insert(seq.begin(), tok.bos_id() >= 0 ? tok.bos_id() : tok.eos_id());
+  for (const auto& w : rolling_windows(r.n_tokens, static_cast<size_t>(window))) {
+    ctx.truncate(0);
+    const std::span<const int32_t> input(seq.data() + w.input_begin, w.input_end - w.input_begin);
+    auto logits = ctx.decode(input, /*all_logits=*/true);
+    if (!logits.ok()) return std::move(logits).error().with_context("loglikelihood_rolling");
+    const size_t vocab = logits->size() / input.size();
+    for (size_t t = w.score_begin; t <= w.input_end; ++t)
+      r.loglikelihood -= token_nats(logits->subspan((t - 1 - w.input_begin) * vocab, vocab), seq[t]);
+    ++r.n_windows;
+  }
+  ctx.truncate(0);
+  return r;
+}
+
+}  // namespace fragua::eval
