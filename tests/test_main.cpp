@@ -1,5 +1,7 @@
 #include <array>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <random>
 
 #include <gtest/gtest.h>
@@ -30,6 +32,13 @@ TempDir::~TempDir() {
 std::string source_dir() {
   if (const char* s = std::getenv("FRAGUA_SOURCE_DIR")) return s;
   return FRAGUA_SOURCE_DIR;
+}
+
+void write_test_file(const std::string& path, const std::string& data) {
+  std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent);
+  std::ofstream f(path, std::ios::binary);
+  f << data;
 }
 
 std::string shared_path(const std::string& rel) {

@@ -30,6 +30,10 @@ class TempDir {
 std::string shared_path(const std::string& rel);
 // Root of the source tree.
 std::string source_dir();
+// A small model file of tests/reference/model/golden/ (written by the PyTorch reference scripts).
+inline std::string golden_model(const std::string& name) { return source_dir() + "/tests/reference/model/golden/" + name; }
+// Writes `data` to `path`, creating the parent folders (test fixtures; no atomicity needed).
+void write_test_file(const std::string& path, const std::string& data);
 // Path of the built `fragua` CLI ($FRAGUA_CLI, set by ctest).
 std::string cli_path();
 // The Python interpreter with Debian's numpy/torch: $FRAGUA_PYTHON, else /usr/bin/python3 (a

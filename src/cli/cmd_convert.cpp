@@ -5,7 +5,7 @@
 #include "fragua/model/convert.h"
 
 namespace fragua::cli {
-namespace {
+namespace FRAGUA_CMD_NS {
 
 struct Flags {
   std::string dir, out, outtype = "f16", tokenizer = "auto";

@@ -11,7 +11,7 @@ namespace fragua::cli {
 void setup_corpus_langid(CLI::App& corpus);
 void setup_corpus_build(CLI::App& corpus);
 
-namespace {
+namespace FRAGUA_CMD_NS {
 
 std::string default_cache() {
   if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/fragua/debian";

@@ -4,7 +4,9 @@
 #include "fragua/data/pipeline.h"
 
 namespace fragua::cli {
-namespace {
+// Named, not FRAGUA_CMD_NS: setup_corpus_* below is called from cmd_corpus.cpp, so it lives
+// outside and reaches these names through a using-directive of its own.
+namespace corpus_build_cmd {
 
 struct BuildOpts {
   std::string config;
@@ -18,9 +20,10 @@ Status run(const BuildOpts& o) {
   return data::run_build(cfg);
 }
 
-}  // namespace
+}  // namespace corpus_build_cmd
 
 void setup_corpus_build(CLI::App& corpus) {
+  using namespace corpus_build_cmd;
   auto* cmd = corpus.add_subcommand("build",
                                     "Run clean -> langid -> quality -> dedup -> pii -> shards from a YAML config "
                                     "(resumable; under mpirun the input files are split across ranks)");

@@ -11,7 +11,9 @@
 #include "fragua/data/langid.h"
 
 namespace fragua::cli {
-namespace {
+// Named, not FRAGUA_CMD_NS: setup_corpus_* below is called from cmd_corpus.cpp, so it lives
+// outside and reaches these names through a using-directive of its own.
+namespace corpus_langid_cmd {
 
 struct LangIdOpts {
   std::string model;
@@ -102,9 +104,10 @@ Status run_eval(const EvalOpts& o) {
   return ok_status();
 }
 
-}  // namespace
+}  // namespace corpus_langid_cmd
 
 void setup_corpus_langid(CLI::App& corpus) {
+  using namespace corpus_langid_cmd;
   auto* cmd = corpus.add_subcommand("langid", "Identify the language of stdin (sentence and document level)");
   cmd->require_subcommand(0, 1);
   auto o = std::make_shared<LangIdOpts>();

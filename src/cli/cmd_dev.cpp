@@ -5,7 +5,7 @@
 #include "fragua/model/random_model.h"
 
 namespace fragua::cli {
-namespace {
+namespace FRAGUA_CMD_NS {
 
 void setup(CLI::App& root) {
   auto* dev = root.add_subcommand("dev", "Developer tools: fixtures for tests and benchmarks");

@@ -13,7 +13,7 @@
 #include "fragua/model/loaded_model.h"
 
 namespace fragua::cli {
-namespace {
+namespace FRAGUA_CMD_NS {
 
 struct BpbOpts {
   std::string model, tokenizer, lang = "und", json;

@@ -4,7 +4,7 @@
 #include "fragua/train/export.h"
 
 namespace fragua::cli {
-namespace {
+namespace FRAGUA_CMD_NS {
 
 void setup(CLI::App& root) {
   auto* cmd = root.add_subcommand("export", "Write a trained checkpoint as a GGUF model (with its tokenizer)");

@@ -13,7 +13,7 @@
 #include "fragua/tokenize/tokenizer.h"
 
 namespace fragua::cli {
-namespace {
+namespace FRAGUA_CMD_NS {
 
 struct Opts {
   std::string model;

@@ -7,7 +7,7 @@
 #include "fragua/model/imatrix.h"
 
 namespace fragua::cli {
-namespace {
+namespace FRAGUA_CMD_NS {
 
 struct Opts {
   std::string model, out = "imatrix.dat";

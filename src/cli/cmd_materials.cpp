@@ -13,7 +13,7 @@
 #include "fragua/materials/validation.h"
 
 namespace fragua::cli {
-namespace {
+namespace FRAGUA_CMD_NS {
 
 using namespace fragua::materials;
 

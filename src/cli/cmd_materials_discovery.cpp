@@ -11,7 +11,7 @@
 #include "fragua/materials/tables.h"
 
 namespace fragua::cli {
-namespace {
+namespace FRAGUA_CMD_NS {
 
 using namespace fragua::materials;
 

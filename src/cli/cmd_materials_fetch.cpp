@@ -8,7 +8,7 @@
 #include "fragua/materials/fetch.h"
 
 namespace fragua::cli {
-namespace {
+namespace FRAGUA_CMD_NS {
 
 using namespace fragua::materials;
 

@@ -4,7 +4,7 @@
 #include "fragua/eval/plot.h"
 
 namespace fragua::cli {
-namespace {
+namespace FRAGUA_CMD_NS {
 
 struct PlotOpts {
   std::string metrics, out;

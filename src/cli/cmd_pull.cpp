@@ -13,7 +13,7 @@
 #include "fragua/model/hub.h"
 
 namespace fragua::cli {
-namespace {
+namespace FRAGUA_CMD_NS {
 
 struct Opts {
   std::string repo;

@@ -7,7 +7,7 @@
 #include "fragua/model/quantize.h"
 
 namespace fragua::cli {
-namespace {
+namespace FRAGUA_CMD_NS {
 
 struct Opts {
   std::string in, out, type, output_type, embd_type, imatrix;

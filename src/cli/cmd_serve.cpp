@@ -12,7 +12,7 @@
 #include "fragua/tokenize/tokenizer.h"
 
 namespace fragua::cli {
-namespace {
+namespace FRAGUA_CMD_NS {
 
 struct Opts {
   std::string model, config, tokenizer, chat_template, chat_template_file, model_name;

@@ -6,7 +6,7 @@
 #include "fragua/train/text_encoder.h"
 
 namespace fragua::cli {
-namespace {
+namespace FRAGUA_CMD_NS {
 
 struct ShardOpts {
   train::ShardBuildOptions build;

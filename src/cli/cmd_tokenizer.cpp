@@ -12,7 +12,7 @@
 #include "fragua/tokenize/trainer.h"
 
 namespace fragua::cli {
-namespace {
+namespace FRAGUA_CMD_NS {
 
 using namespace fragua::tokenize;
 

@@ -8,7 +8,7 @@
 #include "fragua/train/trainer.h"
 
 namespace fragua::cli {
-namespace {
+namespace FRAGUA_CMD_NS {
 
 std::atomic<bool> g_stop{false};  // set by SIGINT/SIGTERM: checkpoint at the end of the step
 std::atomic<int> g_signal{0};     // the first such signal, raised again once the checkpoint is saved

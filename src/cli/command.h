@@ -10,6 +10,15 @@
 
 #include "fragua/base/error.h"
 
+// What a command file keeps to itself (its flags struct, setup function, Registrar) goes in
+// `namespace FRAGUA_CMD_NS { ... }`. Compiled alone, that is an anonymous namespace; in a unity
+// build, where CMake compiles several command files as one translation unit, CMake defines
+// FRAGUA_CMD_NS as a name unique to each file (UNITY_BUILD_UNIQUE_ID in CMakeLists.txt), so that
+// every file can call its struct `Opts` and its function `setup`.
+#ifndef FRAGUA_CMD_NS
+#define FRAGUA_CMD_NS
+#endif
+
 namespace fragua::cli {
 
 using SetupFn = void (*)(CLI::App& root);

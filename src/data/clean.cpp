@@ -1,3 +1,4 @@
+#include "fragua/base/ascii.h"
 #include "fragua/data/clean.h"
 
 #include <utf8proc.h>
@@ -10,8 +11,8 @@
 namespace fragua::data {
 namespace {
 
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+using ascii::is_alpha;
+using ascii::is_digit;
 bool is_word_byte(char c) { return is_alpha(c) || is_digit(c) || static_cast<unsigned char>(c) >= 0x80; }
 
 // Code points below U+0300 are all NFC_Quick_Check=Yes with combining class 0 (UCD

@@ -5,6 +5,7 @@
 // that occurs in our languages' text).
 #include <cstring>
 
+#include "fragua/base/ascii.h"
 #include "fragua/base/utf8.h"
 #include "fragua/data/source.h"
 
@@ -35,7 +36,7 @@ constexpr Entity kEntities[] = {
     {"acute", 0xB4},   {"cedil", 0xB8},
 };
 
-bool is_alnum(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+using ascii::is_alnum;
 
 // Decodes the reference at s[i] == '&'; returns bytes consumed (0: not a reference).
 size_t decode_one(std::string_view s, size_t i, std::string& out) {

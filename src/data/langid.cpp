@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fragua/base/lang.h"
 #include "fragua/base/data_files.h"
 #include "fragua/base/file.h"
 #include "fragua/base/json.h"
@@ -37,11 +38,6 @@ constexpr char kMagic[8] = {'F', 'R', 'A', 'G', 'L', 'I', 'D', '\0'};
 constexpr uint32_t kVersion = 1;
 // Longest language tag in a model header (BCP 47 tags are at most 35 characters).
 constexpr size_t kMaxLangTag = 35;
-
-std::string base_of(const std::string& l) {
-  size_t dash = l.find('-');
-  return dash == std::string::npos ? l : l.substr(0, dash);
-}
 
 }  // namespace
 
@@ -92,7 +88,7 @@ LangGuess LangIdModel::Impl::decide(const Scores& s) const {
   std::vector<double> base_score;
   std::vector<std::string> base_names;
   for (int l = 0; l < L; ++l) {
-    std::string b = base_of(langs[l]);
+    std::string b = std::string(base_language(langs[l]));
     auto it = std::find(base_names.begin(), base_names.end(), b);
     double v = nats[l] / temp;
     if (it == base_names.end()) {
@@ -106,7 +102,7 @@ LangGuess LangIdModel::Impl::decide(const Scores& s) const {
   double mx = *std::max_element(base_score.begin(), base_score.end()), sum = 0;
   for (double v : base_score) sum += std::exp(v - mx);
   g.lang = langs[best];
-  g.base_lang = base_of(g.lang);
+  g.base_lang = std::string(base_language(g.lang));
   size_t bi = static_cast<size_t>(std::find(base_names.begin(), base_names.end(), g.base_lang) - base_names.begin());
   g.confidence = std::exp(base_score[bi] - mx) / sum;
   double second = -1e300;
@@ -123,7 +119,7 @@ void LangIdModel::Impl::finish_setup() {
   for (size_t l = 0; l < langs.size(); ++l) {
     if (langs[l].find('-') == std::string::npos) continue;
     for (size_t k = 0; k < langs.size(); ++k)
-      if (langs[k] == base_of(langs[l])) variant_of[l] = static_cast<int>(k);
+      if (langs[k] == std::string(base_language(langs[l]))) variant_of[l] = static_cast<int>(k);
   }
 }
 

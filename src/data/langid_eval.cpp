@@ -4,6 +4,7 @@
 
 #include <xxhash.h>
 
+#include "fragua/base/lang.h"
 #include "fragua/base/file.h"
 #include "fragua/base/json.h"
 #include "fragua/base/log.h"
@@ -12,11 +13,6 @@
 
 namespace fragua::data {
 namespace {
-
-std::string base_of(const std::string& l) {
-  size_t dash = l.find('-');
-  return dash == std::string::npos ? l : l.substr(0, dash);
-}
 
 // The document's path with every locale directory masked: "help/ca/text/x.html" and
 // "help/gl/text/x.html" share a key.
@@ -89,7 +85,7 @@ Result<LangIdSplit> prepare_langid_data(const std::vector<std::string>& paths, d
         li = langs.insert(langs.end(), lang);
       }
       auto lid = static_cast<uint16_t>(li - langs.begin());
-      std::string b = base_of(lang);
+      std::string b = std::string(base_language(lang));
       auto bi = std::find(bases.begin(), bases.end(), b);
       if (bi == bases.end()) {
         if (bases.size() == kMaxBaseLanguages)
@@ -126,13 +122,13 @@ Result<LangIdSplit> prepare_langid_data(const std::vector<std::string>& paths, d
 LangIdEval evaluate_langid(const LangIdModel& model, const std::vector<LabeledText>& heldout, size_t min_words) {
   LangIdEval e;
   for (const auto& l : model.languages()) {
-    std::string b = base_of(l);
+    std::string b = std::string(base_language(l));
     if (std::find(e.langs.begin(), e.langs.end(), b) == e.langs.end()) e.langs.push_back(b);
   }
   size_t L = e.langs.size();
   e.confusion.assign(L, std::vector<uint64_t>(L, 0));
   auto index = [&](const std::string& l) {
-    return static_cast<size_t>(std::find(e.langs.begin(), e.langs.end(), base_of(l)) - e.langs.begin());
+    return static_cast<size_t>(std::find(e.langs.begin(), e.langs.end(), std::string(base_language(l))) - e.langs.begin());
   };
   auto t0 = std::chrono::steady_clock::now();
   for (const auto& s : heldout) {

@@ -7,6 +7,7 @@
 #include <numeric>
 #include <random>
 
+#include "fragua/base/lang.h"
 #include "fragua/base/log.h"
 #include "fragua/base/progress.h"
 #include "fragua/data/langid.h"
@@ -15,15 +16,6 @@
 
 namespace fragua::data {
 using namespace langid_detail;
-
-namespace {
-
-std::string base_of(const std::string& l) {
-  size_t dash = l.find('-');
-  return dash == std::string::npos ? l : l.substr(0, dash);
-}
-
-}  // namespace
 
 Result<LangIdModel> LangIdModel::train(const std::vector<LabeledText>& data, const LangIdTrainOptions& o) {
   if (data.empty()) return invalid_argument_error("language-id training: no sentences");
@@ -38,7 +30,7 @@ Result<LangIdModel> LangIdModel::train(const std::vector<LabeledText>& data, con
     for (const auto& d : data) {
       if (count_words(d.text) >= 3) {
         LangGuess g = m0.identify(d.text);
-        if (g.base_lang != base_of(d.lang) && g.confidence >= o.clean_confidence) {
+        if (g.base_lang != std::string(base_language(d.lang)) && g.confidence >= o.clean_confidence) {
           ++dropped;
           continue;
         }
@@ -107,7 +99,7 @@ Result<LangIdModel> LangIdModel::train(const std::vector<LabeledText>& data, con
       int gold = label[i];
       int rival = -1;
       for (int l = 0; l < L; ++l) {
-        if (l == gold || base_of(langs[l]) == base_of(langs[gold])) continue;
+        if (l == gold || std::string(base_language(langs[l])) == std::string(base_language(langs[gold]))) continue;
         if (rival < 0 || s[l] > s[rival]) rival = l;
       }
       if (rival < 0 || s[gold] - s[rival] >= margin) continue;

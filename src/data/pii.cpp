@@ -2,6 +2,7 @@
 // '@' (memchr), everything else is tried only at word starts, most specific kind first, and a
 // candidate counts only if its check character/digits verify, so invalid DNIs, IBANs and card
 // numbers are left alone. Hand-written rather than regex: the corpus runs it on every byte.
+#include "fragua/base/ascii.h"
 #include "fragua/data/pii.h"
 
 #include <arpa/inet.h>
@@ -12,12 +13,12 @@
 namespace fragua::data {
 namespace {
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_upper(char c) { return c >= 'A' && c <= 'Z'; }
-bool is_lower(char c) { return c >= 'a' && c <= 'z'; }
-bool is_alpha(char c) { return is_upper(c) || is_lower(c); }
-bool is_alnum(char c) { return is_digit(c) || is_alpha(c); }
-char to_upper(char c) { return is_lower(c) ? static_cast<char>(c - 32) : c; }
+using ascii::is_digit;
+using ascii::is_upper;
+using ascii::is_lower;
+using ascii::is_alpha;
+using ascii::is_alnum;
+using ascii::to_upper;
 
 // Letters of the DNI/NIE control character, indexed by number mod 23 (Real Decreto 1553/2005).
 constexpr const char* kDniLetters = "TRWAGMYFPDXBNJZSQVHLCKE";

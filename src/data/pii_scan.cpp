@@ -2,17 +2,18 @@
 // word start and returns the matched length, or 0.
 #include <cstring>
 
+#include "fragua/base/ascii.h"
 #include "fragua/data/pii.h"
 
 namespace fragua::data {
 namespace {
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_upper(char c) { return c >= 'A' && c <= 'Z'; }
-bool is_lower(char c) { return c >= 'a' && c <= 'z'; }
-bool is_alpha(char c) { return is_upper(c) || is_lower(c); }
-bool is_alnum(char c) { return is_digit(c) || is_alpha(c); }
-bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+using ascii::is_digit;
+using ascii::is_upper;
+using ascii::is_lower;
+using ascii::is_alpha;
+using ascii::is_alnum;
+using ascii::is_hex;
 
 // A match must not run into a following letter or digit ("12345678Zeta" is not a DNI).
 bool ends_clean(std::string_view t, size_t end) { return end >= t.size() || !is_alnum(t[end]); }

@@ -18,14 +18,15 @@
 // after a letter; '\x01' stops an e-mail's local part).
 #include <algorithm>
 
+#include "fragua/base/ascii.h"
 #include "fragua/data/pii.h"
 
 namespace fragua::data {
 namespace {
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_upper(char c) { return c >= 'A' && c <= 'Z'; }
-bool is_alnum(char c) { return is_digit(c) || is_upper(c) || (c >= 'a' && c <= 'z'); }
+using ascii::is_digit;
+using ascii::is_upper;
+using ascii::is_alnum;
 
 bool run_byte(char c) {
   switch (c) {

@@ -19,7 +19,7 @@ constexpr uint64_t kMaxHeader = 100ull << 20;
 // parse tree (measured under ASan, 76 s) before any check.
 constexpr size_t kMaxHeaderValues = size_t{1} << 20;
 // Dimensions of one tensor: numpy's NPY_MAXDIMS (64 since numpy 2.0).
-constexpr size_t kMaxDims = 64;
+constexpr size_t kMaxShapeDims = 64;
 
 uint64_t read_u64_le(const uint8_t* p) {
   uint64_t v = 0;
@@ -29,8 +29,8 @@ uint64_t read_u64_le(const uint8_t* p) {
 
 Result<std::vector<int64_t>> parse_shape(const json& j, const std::string& where) {
   if (!j.is_array()) return corruption_error("{}: \"shape\" is not an array", where);
-  if (j.size() > kMaxDims)
-    return corruption_error("{}: shape has {} dimensions (at most {})", where, j.size(), kMaxDims);
+  if (j.size() > kMaxShapeDims)
+    return corruption_error("{}: shape has {} dimensions (at most {})", where, j.size(), kMaxShapeDims);
   std::vector<int64_t> shape;
   for (const auto& d : j) {
     if (!d.is_number_unsigned())

@@ -7,7 +7,6 @@
 namespace fragua {
 namespace {
 
-std::string golden(const std::string& name) { return test::source_dir() + "/tests/reference/model/golden/" + name; }
 
 TEST(Cli, HelpListsEverySubcommandWithoutConflicts) {
   std::string out;
@@ -17,13 +16,13 @@ TEST(Cli, HelpListsEverySubcommandWithoutConflicts) {
 
 TEST(Cli, GenerateFromTextAndIds) {
   std::string out;
-  ASSERT_EQ(test::run_command(test::cli_path() + " generate " + golden("llama_gqa_f32.gguf") +
+  ASSERT_EQ(test::run_command(test::cli_path() + " generate " + test::golden_model("llama_gqa_f32.gguf") +
                                   " -p hola -n 4 --temp 0 -t 1 2>/dev/null",
                               &out),
             0)
       << out;
   EXPECT_NE(out.find(" t"), std::string::npos) << out;  // synthetic vocabulary pieces "▁t123"
-  ASSERT_EQ(test::run_command(test::cli_path() + " generate " + golden("llama_gqa_f32.gguf") +
+  ASSERT_EQ(test::run_command(test::cli_path() + " generate " + test::golden_model("llama_gqa_f32.gguf") +
                                   " --prompt-ids 1,17 -n 3 --temp 0 2>/dev/null",
                               &out),
             0);
@@ -42,7 +41,7 @@ TEST(Cli, BadInputGivesAClearErrorAndNonZeroExit) {
   EXPECT_EQ(test::run_command(test::cli_path() + " generate " + dir.file("missing.gguf") + " -p x", &out), 1);
   EXPECT_NE(out.find("not found"), std::string::npos) << out;
   EXPECT_EQ(
-      test::run_command(test::cli_path() + " generate " + golden("llama_gqa_f32.gguf") + " --prompt-ids 1,99999", &out),
+      test::run_command(test::cli_path() + " generate " + test::golden_model("llama_gqa_f32.gguf") + " --prompt-ids 1,99999", &out),
       1);
   EXPECT_NE(out.find("token 99999 at index 1 is outside the vocabulary"), std::string::npos) << out;
 }
@@ -50,12 +49,12 @@ TEST(Cli, BadInputGivesAClearErrorAndNonZeroExit) {
 TEST(Cli, ChatRunsTurnsWithATemplate) {
   std::string out;
   ASSERT_EQ(test::run_command("printf 'hola\\nqué tal\\n' | " + test::cli_path() + " chat " +
-                                  golden("llama_gqa_f32.gguf") + " --template chatml -n 4 --temp 0 -t 1",
+                                  test::golden_model("llama_gqa_f32.gguf") + " --template chatml -n 4 --temp 0 -t 1",
                               &out),
             0)
       << out;
   EXPECT_NE(out.find("fragua chat"), std::string::npos);
-  EXPECT_EQ(test::run_command("printf 'hola\\n' | " + test::cli_path() + " chat " + golden("llama_gqa_f32.gguf") +
+  EXPECT_EQ(test::run_command("printf 'hola\\n' | " + test::cli_path() + " chat " + test::golden_model("llama_gqa_f32.gguf") +
                                   " --template '{{ weird }}'",
                               &out),
             1);

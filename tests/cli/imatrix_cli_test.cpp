@@ -10,14 +10,13 @@
 namespace fragua {
 namespace {
 
-std::string golden(const std::string& name) { return test::source_dir() + "/tests/reference/model/golden/" + name; }
 
 TEST(CliImatrix, WritesAFileQuantizeReads) {
   test::TempDir dir;
   std::string log;
   const std::string out = dir.file("imatrix.dat");
   // No -f: the bundled es/ca/eu/gl text.
-  ASSERT_EQ(test::run_command(test::cli_path() + " imatrix " + golden("llama_gqa_f32.gguf") + " -o " + out +
+  ASSERT_EQ(test::run_command(test::cli_path() + " imatrix " + test::golden_model("llama_gqa_f32.gguf") + " -o " + out +
                                   " --ctx 32 --chunks 3 -t 2 -q",
                               &log),
             0)
@@ -29,7 +28,7 @@ TEST(CliImatrix, WritesAFileQuantizeReads) {
   EXPECT_EQ(m->size(), 14u) << "7 matrices in each of 2 layers";
   EXPECT_FALSE(m->count("output.weight"));
 
-  ASSERT_EQ(test::run_command(test::cli_path() + " imatrix " + golden("llama_gqa_f32.gguf") + " -o " + out +
+  ASSERT_EQ(test::run_command(test::cli_path() + " imatrix " + test::golden_model("llama_gqa_f32.gguf") + " -o " + out +
                                   " --ctx 32 --chunks 2 --process-output -q",
                               &log),
             0)
@@ -38,7 +37,7 @@ TEST(CliImatrix, WritesAFileQuantizeReads) {
   ASSERT_TRUE(m.ok());
   EXPECT_TRUE(m->count("output.weight")) << "--process-output";
 
-  ASSERT_EQ(test::run_command(test::cli_path() + " quantize -q " + golden("llama_gqa_f32.gguf") + " " +
+  ASSERT_EQ(test::run_command(test::cli_path() + " quantize -q " + test::golden_model("llama_gqa_f32.gguf") + " " +
                                   dir.file("q.gguf") + " Q4_0 --imatrix " + out + " -t 2",
                               &log),
             0)
@@ -50,13 +49,13 @@ TEST(CliImatrix, BadInputFailsWithoutOutput) {
   test::TempDir dir;
   std::string log;
   const std::string out = dir.file("imatrix.dat");
-  EXPECT_EQ(test::run_command(test::cli_path() + " imatrix " + golden("llama_gqa_f32.gguf") + " -f " +
+  EXPECT_EQ(test::run_command(test::cli_path() + " imatrix " + test::golden_model("llama_gqa_f32.gguf") + " -f " +
                                   dir.file("absent.txt") + " -o " + out + " -q",
                               &log),
             1);
   EXPECT_NE(log.find("absent.txt"), std::string::npos) << log;
   ASSERT_TRUE(write_file_atomic(dir.file("short.txt"), "Hola, món. Kaixo, mundua.").ok());
-  EXPECT_EQ(test::run_command(test::cli_path() + " imatrix " + golden("llama_gqa_f32.gguf") + " -f " +
+  EXPECT_EQ(test::run_command(test::cli_path() + " imatrix " + test::golden_model("llama_gqa_f32.gguf") + " -f " +
                                   dir.file("short.txt") + " -o " + out + " --ctx 32 -q",
                               &log),
             1);

@@ -8,13 +8,12 @@
 namespace fragua {
 namespace {
 
-std::string golden(const std::string& name) { return test::source_dir() + "/tests/reference/model/golden/" + name; }
 
 TEST(CliQuantize, QuantizesAndInfoDescribesTheResult) {
   test::TempDir dir;
   std::string out;
   // The golden model's rows of 64 are no whole k-quant block: Q8_0 applies as is.
-  ASSERT_EQ(test::run_command(test::cli_path() + " quantize -q " + golden("llama_gqa_f32.gguf") + " " +
+  ASSERT_EQ(test::run_command(test::cli_path() + " quantize -q " + test::golden_model("llama_gqa_f32.gguf") + " " +
                                   dir.file("q8.gguf") + " Q8_0 --output-type f16 -t 2",
                               &out),
             0)
@@ -31,7 +30,7 @@ TEST(CliQuantize, BadInputFailsWithoutOutput) {
   std::string out;
   EXPECT_EQ(
       test::run_command(
-          test::cli_path() + " quantize " + golden("llama_gqa_f32.gguf") + " " + dir.file("o.gguf") + " Q9_X", &out),
+          test::cli_path() + " quantize " + test::golden_model("llama_gqa_f32.gguf") + " " + dir.file("o.gguf") + " Q9_X", &out),
       1);
   EXPECT_NE(out.find("unknown quantization type 'Q9_X'"), std::string::npos) << out;
   ASSERT_TRUE(write_file_atomic(dir.file("junk.gguf"), "not gguf").ok());
@@ -39,7 +38,7 @@ TEST(CliQuantize, BadInputFailsWithoutOutput) {
                 test::cli_path() + " quantize " + dir.file("junk.gguf") + " " + dir.file("o.gguf") + " Q4_K_M", &out),
             1);
   EXPECT_NE(out.find("junk.gguf"), std::string::npos) << out;
-  EXPECT_EQ(test::run_command(test::cli_path() + " quantize " + golden("llama_gqa_f32.gguf") + " " +
+  EXPECT_EQ(test::run_command(test::cli_path() + " quantize " + test::golden_model("llama_gqa_f32.gguf") + " " +
                                   dir.file("o.gguf") + " Q4_K_M --embd-type q9",
                               &out),
             1);

@@ -52,8 +52,6 @@ std::string config_for(const fragua::test::TempDir& dir, const std::string& extr
          "\nstages:\n  langid: false\n  dedup: {memory_mb: 4" + extra + "}\n";
 }
 
-void write(const std::string& path, const std::string& data) { std::ofstream(path, std::ios::binary) << data; }
-
 // No AtomicFile temporary may be left in the output folder.
 std::vector<std::string> temporaries(const std::string& dir) {
   std::vector<std::string> t;
@@ -68,11 +66,11 @@ TEST(HardeningCorpusCli, DeeplyNestedJsonlFieldsAreBadRecords) {
   fragua::test::TempDir dir;
   fs::create_directories(dir.file("in"));
   const std::string deep = std::string(100000, '[') + std::string(100000, ']');
-  write(dir.file("in/a.jsonl"),
+  fragua::test::write_test_file(dir.file("in/a.jsonl"),
         "{\"text\": \"La biblioteca municipal abre sus puertas de lunes a viernes por la ma\u00f1ana.\"}\n"
         "{\"text\": \"hola\", \"id\": " +
             deep + "}\n{\"text\": \"adios\", \"extra\": {\"x\": " + deep + "}}\n");
-  write(dir.file("c.yaml"), config_for(dir) + "  quality: false\n");
+  fragua::test::write_test_file(dir.file("c.yaml"), config_for(dir) + "  quality: false\n");
   // Before (issue 12): SIGSEGV and a stale .tmp shard. After: exit 0, 2 bad records, 0.3 s, 65 MB.
   auto r = fragua::test::run_bounded(cli_path() + " corpus build " + dir.file("c.yaml"), 60);
   ASSERT_EQ(r.signal, 0) << r.output;
@@ -94,9 +92,9 @@ TEST(HardeningCorpusCli, HostileLanguageIdHeadersAreErrorsNamingTheFile) {
     b.append(reinterpret_cast<const char*>(&v), 4).append(reinterpret_cast<const char*>(&n), 4).append(header);
     return b.append(8, '\0');
   };
-  write(dir.file("deep.bin"), model("{\"languages\":[\"es\"],\"bits\":8,\"provenance\":" + std::string(100000, '[') +
+  fragua::test::write_test_file(dir.file("deep.bin"), model("{\"languages\":[\"es\"],\"bits\":8,\"provenance\":" + std::string(100000, '[') +
                                     std::string(100000, ']') + "}"));
-  write(dir.file("type.bin"), model(R"({"languages":"es","bits":8})"));
+  fragua::test::write_test_file(dir.file("type.bin"), model(R"({"languages":"es","bits":8})"));
   // Before: deep.bin crashed (fixed by the JSON depth check); type.bin gave a raw
   // "[json.exception.type_error.302] type must be array" with no file name. After: 0.5 s, 59 MB.
   for (const auto& [file, msg] : std::vector<std::pair<std::string, std::string>>{
@@ -115,8 +113,8 @@ TEST(HardeningCorpusCli, HostileLanguageIdHeadersAreErrorsNamingTheFile) {
 TEST(HardeningCorpusCli, DedupBandsTimesRowsOverflowIsAConfigError) {
   fragua::test::TempDir dir;
   fs::create_directories(dir.file("in"));
-  write(dir.file("in/a.txt"), "Hola.\n");
-  write(dir.file("c.yaml"), config_for(dir, ", bands: 4, rows: 1073741824"));
+  fragua::test::write_test_file(dir.file("in/a.txt"), "Hola.\n");
+  fragua::test::write_test_file(dir.file("c.yaml"), config_for(dir, ", bands: 4, rows: 1073741824"));
   // Before: UBSan "signed integer overflow: 4 * 1073741824" (a crash without sanitizers).
   auto r = fragua::test::run_bounded(cli_path() + " corpus build " + dir.file("c.yaml"), 30);
   EXPECT_EQ(r.signal, 0) << r.output;
@@ -130,8 +128,8 @@ TEST(HardeningCorpusCli, WarcGzipBombIsStoppedEarly) {
   std::string member = fragua::test::gzip(std::string(size_t{64} << 20, 'a'));
   std::string bomb = fragua::test::gzip("WARC/1.0\r\nWARC-Type: conversion\r\nContent-Length: 1073741824\r\n\r\n");
   for (int i = 0; i < 16; ++i) bomb += member;  // 1 GiB from about 1 MB
-  write(dir.file("in/x.warc.gz"), bomb);
-  write(dir.file("c.yaml"), config_for(dir));
+  fragua::test::write_test_file(dir.file("in/x.warc.gz"), bomb);
+  fragua::test::write_test_file(dir.file("c.yaml"), config_for(dir));
   // Before: 186 s and 3350 MB peak, exit 0. After: exit 0 with the file's record counted bad and
   // a warning naming the compressed offset, 0.8 s, 100 MB.
   auto r = fragua::test::run_bounded(cli_path() + " corpus build " + dir.file("c.yaml"), 60);

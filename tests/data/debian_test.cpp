@@ -18,12 +18,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void write(const std::string& path, const std::string& data) {
-  fs::create_directories(fs::path(path).parent_path());
-  std::ofstream f(path, std::ios::binary);
-  f << data;
-}
-
 // Options that point fetch_debian at the fake apt-get script written to dir/apt-get.
 FetchOptions fake_apt_options(const test::TempDir& dir) {
   fs::permissions(dir.file("apt-get"), fs::perms::owner_all);
@@ -56,24 +50,24 @@ TEST(Debian, FetchWithFakeAptGet) {
   if (test::run_command("command -v dpkg-deb > /dev/null") != 0) GTEST_SKIP() << "dpkg-deb not installed";
   test::TempDir dir;
   std::string root = dir.file("pkg");
-  write(root + "/DEBIAN/control",
+  test::write_test_file(root + "/DEBIAN/control",
         "Package: fake-l10n\nVersion: 1.2-3\nArchitecture: all\nMaintainer: Test <t@example.org>\nDescription: test\n");
-  write(root + "/usr/share/doc/fake-l10n/copyright",
+  test::write_test_file(root + "/usr/share/doc/fake-l10n/copyright",
         "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nLicense: GPL-2+\n");
-  write(root + "/usr/share/locale/ca/LC_MESSAGES/fake.mo", make_mo({{"", "Content-Type: text/plain; charset=UTF-8\n"},
+  test::write_test_file(root + "/usr/share/locale/ca/LC_MESSAGES/fake.mo", make_mo({{"", "Content-Type: text/plain; charset=UTF-8\n"},
                                                                     {"&Open file", "&Obre el fitxer"},
                                                                     {"OK", "OK"},
                                                                     {"Save %s", "Desa %s"}}));
-  write(root + "/usr/share/locale/ca@valencia/LC_MESSAGES/fake.mo", make_mo({{"&Open file", "&Obri el fitxer"}}));
-  write(root + "/usr/share/help/gl/fake/index.html", "<p>Axuda do programa &amp; m&aacute;is</p>");
-  write(root + "/usr/share/games/fortunes/es/fake", "Más vale tarde que nunca.\n%\nQuien madruga, Dios le ayuda.\n%\n");
+  test::write_test_file(root + "/usr/share/locale/ca@valencia/LC_MESSAGES/fake.mo", make_mo({{"&Open file", "&Obri el fitxer"}}));
+  test::write_test_file(root + "/usr/share/help/gl/fake/index.html", "<p>Axuda do programa &amp; m&aacute;is</p>");
+  test::write_test_file(root + "/usr/share/games/fortunes/es/fake", "Más vale tarde que nunca.\n%\nQuien madruga, Dios le ayuda.\n%\n");
   std::string out;
   ASSERT_EQ(test::run_command("dpkg-deb --build " + root + " " + dir.file("fake-l10n_1.2-3_all.deb") + " 2>&1", &out),
             0)
       << out;
   // The fake apt-get: `apt-get download PKG` copies the prebuilt .deb into the current folder
   // and counts its calls, so the test can see that a second run downloads nothing.
-  write(dir.file("apt-get"), "#!/bin/sh\necho x >> " + dir.file("calls") +
+  test::write_test_file(dir.file("apt-get"), "#!/bin/sh\necho x >> " + dir.file("calls") +
                                  "\n[ \"$1\" = download ] || exit 2\n"
                                  "[ \"$2\" = fake-l10n ] || { echo \"E: Unable to locate package $2\"; exit 100; }\n"
                                  "cp " +
@@ -153,9 +147,9 @@ TEST(DebianContents, FullPresetFindsCatalogPackagesThroughContentsIndices) {
   if (test::run_command("command -v dpkg-deb > /dev/null") != 0) GTEST_SKIP() << "dpkg-deb not installed";
   test::TempDir dir;
   std::string root = dir.file("pkg");
-  write(root + "/DEBIAN/control",
+  test::write_test_file(root + "/DEBIAN/control",
         "Package: found-l10n\nVersion: 2.0\nArchitecture: all\nMaintainer: Test <t@example.org>\nDescription: test\n");
-  write(root + "/usr/share/locale/eu/LC_MESSAGES/found.mo",
+  test::write_test_file(root + "/usr/share/locale/eu/LC_MESSAGES/found.mo",
         make_mo({{"", "Content-Type: text/plain; charset=UTF-8\n"}, {"Open the file", "Ireki fitxategia"}}));
   std::string out;
   ASSERT_EQ(test::run_command("dpkg-deb --build " + root + " " + dir.file("found-l10n_2.0_all.deb") + " 2>&1", &out), 0)
@@ -167,7 +161,7 @@ TEST(DebianContents, FullPresetFindsCatalogPackagesThroughContentsIndices) {
                                             "usr/share/locale/gl/LC_MESSAGES/gone.mo   localization/gone-pkg\n"
                                             "usr/bin/found                              utils/found\n")},
                                 {"/debian/dists/stable/main/Contents-all.gz", test::gzip("")}});
-  write(dir.file("apt-get"),
+  test::write_test_file(dir.file("apt-get"),
         "#!/bin/sh\n"
         "if [ \"$1\" = indextargets ]; then\n"
         "  echo '" +

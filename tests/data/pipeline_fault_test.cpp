@@ -23,7 +23,7 @@ const char* kDocs[] = {
     "Los vecinos del barrio se reunieron en la plaza para celebrar la fiesta mayor.",
 };
 
-void make_inputs(const test::TempDir& dir) {
+void make_fault_inputs(const test::TempDir& dir) {
   ASSERT_TRUE(Env::posix().create_dirs(dir.file("in")).ok());
   const char* names[] = {"a.jsonl", "b.jsonl", "c.jsonl"};
   for (int i = 0; i < 3; ++i)
@@ -75,7 +75,7 @@ void expect_consistent(const std::string& out) {
 class PipelineFaults : public ::testing::Test {
  protected:
   void SetUp() override {
-    make_inputs(dir_);
+    make_fault_inputs(dir_);
     ASSERT_TRUE(run_build(config(dir_, dir_.file("clean"), nullptr)).ok());
     clean_ = tree(dir_.file("clean"));
     ASSERT_EQ(count_with(clean_, "shards/shard-"), 3u);

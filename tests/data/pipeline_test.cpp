@@ -36,11 +36,6 @@ const char* kEn =
     "The city council approved the budget for next year today with the votes of most of the councillors in the "
     "chamber.";
 
-void write(const std::string& path, const std::string& data) {
-  std::ofstream f(path, std::ios::binary);
-  f << data;
-}
-
 std::vector<nlohmann::json> read_shards(const std::string& dir) {
   std::vector<nlohmann::json> out;
   std::vector<std::string> files;
@@ -89,10 +84,10 @@ void make_inputs(const test::TempDir& dir) {
         "\n";
   jl += "{broken json\n";
   jl += nlohmann::json({{"text", kEn}}).dump() + "\n";
-  write(dir.file("in/a.jsonl"), jl);
-  write(dir.file("in/b.txt"),
+  test::write_test_file(dir.file("in/a.jsonl"), jl);
+  test::write_test_file(dir.file("in/b.txt"),
         std::string(kCa) + "\n\nBasura \xff\xfe binaria\n\n" + kEs[2] + "\n");  // kEs[2] again: exact duplicate
-  write(dir.file("in/c.html"),
+  test::write_test_file(dir.file("in/c.html"),
         std::string("<html><body><p>") + kCa + " Telèfon de contacte 93 123 45 67 per a dubtes.</p></body></html>");
 }
 
@@ -157,8 +152,8 @@ TEST(Pipeline, ResumesAfterInterruption) {
 TEST(HardeningPipeline, ResumeIsKeyedByFileNotByIndex) {
   test::TempDir dir;
   fs::create_directories(dir.file("in"));
-  write(dir.file("in/b.jsonl"), nlohmann::json({{"text", kEs[0]}}).dump() + "\n");
-  write(dir.file("in/c.jsonl"), nlohmann::json({{"text", kEs[1]}}).dump() + "\n");
+  test::write_test_file(dir.file("in/b.jsonl"), nlohmann::json({{"text", kEs[0]}}).dump() + "\n");
+  test::write_test_file(dir.file("in/c.jsonl"), nlohmann::json({{"text", kEs[1]}}).dump() + "\n");
   // The output folder lies inside the input folder.
   std::string cfg_text = "inputs: [" + dir.file("in") + "]\noutput: " + dir.file("in/out") +
                          "\nstages:\n  langid: false\n  quality: false\n  dedup: {memory_mb: 4}\n";
@@ -171,10 +166,10 @@ TEST(HardeningPipeline, ResumeIsKeyedByFileNotByIndex) {
   const auto c_time = fs::last_write_time(before["c.jsonl"]);
   // A new file that sorts first, a stray temporary of an interrupted write, a hidden file; and
   // c.jsonl changes (its old shard must go, not be kept beside the new one).
-  write(dir.file("in/a.jsonl"), nlohmann::json({{"text", kEs[2]}}).dump() + "\n");
-  write(dir.file("in/a.jsonl.tmp-4242-0123456789abcdef"), "{\"text\": \"half a record");
-  write(dir.file("in/.notes.jsonl"), nlohmann::json({{"text", kCa}}).dump() + "\n");
-  write(dir.file("in/c.jsonl"), nlohmann::json({{"text", kEn}}).dump() + "\n");
+  test::write_test_file(dir.file("in/a.jsonl"), nlohmann::json({{"text", kEs[2]}}).dump() + "\n");
+  test::write_test_file(dir.file("in/a.jsonl.tmp-4242-0123456789abcdef"), "{\"text\": \"half a record");
+  test::write_test_file(dir.file("in/.notes.jsonl"), nlohmann::json({{"text", kCa}}).dump() + "\n");
+  test::write_test_file(dir.file("in/c.jsonl"), nlohmann::json({{"text", kEn}}).dump() + "\n");
   fs::last_write_time(dir.file("in/c.jsonl"), c_time + std::chrono::seconds(5));
   ASSERT_TRUE(run_build(*cfg).ok());
   auto after = shard_of(dir.file("in/out"));
@@ -227,8 +222,8 @@ TEST(Pipeline, MpiTwoRanksMatchOneProcess) {
   if (test::run_command("command -v mpirun > /dev/null") != 0) GTEST_SKIP() << "mpirun not installed";
   test::TempDir dir;
   make_inputs(dir);
-  write(dir.file("one.yaml"), config(dir, dir.file("one")));
-  write(dir.file("two.yaml"), config(dir, dir.file("two")));
+  test::write_test_file(dir.file("one.yaml"), config(dir, dir.file("one")));
+  test::write_test_file(dir.file("two.yaml"), config(dir, dir.file("two")));
   std::string out;
   ASSERT_EQ(test::run_command(test::cli_path() + " -q corpus build " + dir.file("one.yaml"), &out), 0) << out;
   // OpenMPI keeps allocations past MPI_Finalize (ompi_op_base_op_select...), which

@@ -4,16 +4,13 @@
 
 #include "fragua/base/file.h"
 #include "fragua/materials/csv_reader.h"
+#include "golden.h"
 #include "test_util.h"
 
 namespace fragua::materials {
 namespace {
 
-const ElementTable& table() {
-  auto t = ElementTable::builtin();
-  EXPECT_TRUE(t.ok()) << (t.ok() ? "" : t.error().to_string());
-  return **t;
-}
+using testing::table;
 
 double amt(const Composition& c, const char* sym) { return c.amount(table().find(sym)->z); }
 

@@ -43,7 +43,7 @@ ConvertOptions quiet(OutType t = OutType::f32) {
   return o;
 }
 
-struct Case {
+struct ConvertCase {
   const char* model;
   OutType out;
   double tolerance;  // max |ours - ref| / max |ref| over all logits
@@ -55,16 +55,16 @@ struct Case {
 // values) and 5.0e-6 (granite_tied, residual_multiplier 0.22). bf16 weights: the BF16 matmul
 // rounds activations to bf16 too (llama_gqa's weights are bf16 already, yet 5.3e-3). f16: 1.1e-3.
 // q8_0: weights and activations in 8 bits, 2.9e-2 (forward_test: 0.72% on its models).
-const Case kCases[] = {
+const ConvertCase kConvertCases[] = {
     {"llama_gqa", OutType::f32, 1.5e-3}, {"granite_tied", OutType::f32, 2e-5}, {"llama_gqa", OutType::bf16, 1e-2},
     {"llama_gqa", OutType::f16, 2e-3},   {"granite_tied", OutType::f16, 5e-4}, {"granite_tied", OutType::bf16, 5e-3},
     {"llama_gqa", OutType::q8_0, 4e-2},
 };
 
-class ConvertHfLogits : public ::testing::TestWithParam<Case> {};
+class ConvertHfLogits : public ::testing::TestWithParam<ConvertCase> {};
 
 TEST_P(ConvertHfLogits, MatchTheTransformersReference) {
-  const Case& c = GetParam();
+  const ConvertCase& c = GetParam();
   test::TempDir dir;
   const std::string out = dir.file("m.gguf");
   auto r = convert_hf(hf(c.model), out, quiet(c.out));
@@ -101,7 +101,7 @@ TEST_P(ConvertHfLogits, MatchTheTransformersReference) {
   if (c.out == OutType::f32) EXPECT_EQ(argmax_agree, tokens.size());
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, ConvertHfLogits, ::testing::ValuesIn(kCases), [](const auto& info) {
+INSTANTIATE_TEST_SUITE_P(Models, ConvertHfLogits, ::testing::ValuesIn(kConvertCases), [](const auto& info) {
   return std::string(info.param.model) + "_" + std::string(out_type_name(info.param.out));
 });
 

@@ -15,25 +15,24 @@
 namespace fragua::model {
 namespace {
 
-std::string golden(const std::string& name) { return test::source_dir() + "/tests/reference/model/golden/" + name; }
 
 std::vector<int32_t> golden_tokens() {
   std::vector<int32_t> t;
-  std::stringstream ss(*read_file(golden("tokens.csv")));
+  std::stringstream ss(*read_file(test::golden_model("tokens.csv")));
   std::string item;
   while (std::getline(ss, item, ',')) t.push_back(std::stoi(item));
   return t;
 }
 
 std::vector<float> golden_logits(const std::string& model) {
-  auto bytes = read_file(golden(model + ".logits.f32"));
+  auto bytes = read_file(test::golden_model(model + ".logits.f32"));
   EXPECT_TRUE(bytes.ok());
   std::vector<float> v(bytes->size() / 4);
   std::memcpy(v.data(), bytes->data(), v.size() * 4);
   return v;
 }
 
-struct Case {
+struct ForwardCase {
   const char* model;
   double tolerance;  // max |ours - ref| / max |ref| over all logits
 };
@@ -44,16 +43,16 @@ struct Case {
 // also rounded to f16 before the dot products, as llama.cpp does (measured 2.4e-4). Quantized weights: the reference
 // dequantizes the same blocks exactly, but Fragua (like llama.cpp) quantizes the activations to 8 bits (Q8_0 blocks of
 // 32, Q8_K blocks of 256) before the integer dot products: measured 0.72% (q8_0), 0.64% (q4_0), 2.1% (q4_k).
-const Case kCases[] = {
+const ForwardCase kForwardCases[] = {
     {"llama_gqa_f32", 2e-4}, {"llama_mha_f16", 5e-4}, {"llama3_mqa_f32", 2e-4}, {"granite_tied_f32", 2e-4},
     {"llama_q8_0", 3e-2},    {"llama_q4_0", 3e-2},    {"llama_q4_k", 3e-2},
 };
 
-class ForwardTest : public ::testing::TestWithParam<Case> {};
+class ForwardTest : public ::testing::TestWithParam<ForwardCase> {};
 
 TEST_P(ForwardTest, MatchesPyTorchReference) {
-  const Case& c = GetParam();
-  auto model = Model::load(golden(std::string(c.model) + ".gguf"));
+  const ForwardCase& c = GetParam();
+  auto model = Model::load(test::golden_model(std::string(c.model) + ".gguf"));
   ASSERT_TRUE(model.ok()) << model.error().to_string();
   const auto tokens = golden_tokens();
   const auto ref = golden_logits(c.model);
@@ -109,7 +108,7 @@ TEST_P(ForwardTest, MatchesPyTorchReference) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Golden, ForwardTest, ::testing::ValuesIn(kCases),
+INSTANTIATE_TEST_SUITE_P(Golden, ForwardTest, ::testing::ValuesIn(kForwardCases),
                          [](const auto& info) { return std::string(info.param.model); });
 
 // The CPU backend packs Q4_0 matrices into 16-row panels at load (Backend::prepare_weight, a
@@ -118,7 +117,7 @@ INSTANTIATE_TEST_SUITE_P(Golden, ForwardTest, ::testing::ValuesIn(kCases),
 TEST(Model, PackedQ4_0WeightsGiveTheSameLogits) {
   auto run = [](bool pack) {
     if (!pack) ::setenv("FRAGUA_PACK", "0", 1);
-    auto model = Model::load(golden("llama_q4_0.gguf"));
+    auto model = Model::load(test::golden_model("llama_q4_0.gguf"));
     ::unsetenv("FRAGUA_PACK");
     EXPECT_TRUE(model.ok());
     EXPECT_EQ((*model)->weights().layers[0].wq.layout() != Layout::rows, pack);
@@ -147,7 +146,7 @@ TEST(Model, PackedQ4_0WeightsGiveTheSameLogits) {
 // ones the forward pass uses: the residual stream adds up (ffn_inp = l_out of the layer before +
 // attn_out; l_out = ffn_inp + ffn_out) and swiglu = silu(gate) * up.
 TEST(Context, EvalCallbackTracesEveryStep) {
-  auto model = Model::load(golden("llama_gqa_f32.gguf"));
+  auto model = Model::load(test::golden_model("llama_gqa_f32.gguf"));
   ASSERT_TRUE(model.ok());
   const auto& c = (*model)->config();
   std::map<std::string, std::vector<float>> seen;
@@ -185,7 +184,7 @@ TEST(Context, EvalCallbackTracesEveryStep) {
 }
 
 TEST(Context, RejectsBadTokensAndFullContext) {
-  auto model = Model::load(golden("llama_gqa_f32.gguf"));
+  auto model = Model::load(test::golden_model("llama_gqa_f32.gguf"));
   ASSERT_TRUE(model.ok());
   ContextParams p;
   p.n_ctx = 8;
@@ -203,7 +202,7 @@ TEST(Context, RejectsBadTokensAndFullContext) {
 
 TEST(Model, LoaderNamesMissingAndMisshapenTensors) {
   test::TempDir dir;
-  auto bytes = *read_file(golden("llama_gqa_f32.gguf"));
+  auto bytes = *read_file(test::golden_model("llama_gqa_f32.gguf"));
   auto f = format::GgufFile::parse(bytes, "m.gguf");
   ASSERT_TRUE(f.ok());
   // Re-write the file without blk.1.ffn_up.weight.

@@ -8,10 +8,9 @@
 namespace fragua::model {
 namespace {
 
-std::string golden(const std::string& name) { return test::source_dir() + "/tests/reference/model/golden/" + name; }
 
 TEST(Generate, GreedyMatchesStepwiseArgmaxAndStops) {
-  auto model = Model::load(golden("llama_gqa_f32.gguf"));
+  auto model = Model::load(test::golden_model("llama_gqa_f32.gguf"));
   ASSERT_TRUE(model.ok());
   const std::vector<int32_t> prompt = {1, 17, 300, 42};
   // Step by step with the Context alone.

@@ -18,18 +18,17 @@
 namespace fragua::model {
 namespace {
 
-std::string golden(const std::string& name) { return test::source_dir() + "/tests/reference/model/golden/" + name; }
 
 std::vector<int32_t> golden_tokens() {
   std::vector<int32_t> t;
-  std::stringstream ss(*read_file(golden("tokens.csv")));
+  std::stringstream ss(*read_file(test::golden_model("tokens.csv")));
   std::string item;
   while (std::getline(ss, item, ',')) t.push_back(std::stoi(item));
   return t;
 }
 
 std::vector<float> golden_logits(const std::string& model) {
-  auto bytes = read_file(golden(model + ".logits.f32"));
+  auto bytes = read_file(test::golden_model(model + ".logits.f32"));
   EXPECT_TRUE(bytes.ok());
   std::vector<float> v(bytes->size() / 4);
   std::memcpy(v.data(), bytes->data(), v.size() * 4);
@@ -66,7 +65,7 @@ double max_rel_diff(const std::vector<float>& a, const std::vector<float>& ref) 
   return err / mx;
 }
 
-struct Case {
+struct Granite4Case {
   const char* model;
   double tolerance;  // max |ours - ref| / max |ref| over all logits
 };
@@ -75,16 +74,16 @@ struct Case {
 // weights; f16 weights add f16 activations; Q8_0 adds 8-bit activations. The Mamba-2 layers and
 // the router add none of their own beyond f32 arithmetic. Measured: moe_f32 1.5e-6,
 // moe_shared_f16 9.0e-5, hybrid_moe_f16 2.8e-4, hybrid_dense_f32 1.4e-6, hybrid_q8_0 5.6e-3.
-const Case kCases[] = {
+const Granite4Case kGranite4Cases[] = {
     {"granite4_moe_f32", 1e-4},          {"granite4_moe_shared_f16", 5e-4}, {"granite4_hybrid_moe_f16", 1e-3},
     {"granite4_hybrid_dense_f32", 1e-4}, {"granite4_hybrid_q8_0", 2e-2},
 };
 
-class Granite4Test : public ::testing::TestWithParam<Case> {};
+class Granite4Test : public ::testing::TestWithParam<Granite4Case> {};
 
 TEST_P(Granite4Test, MatchesPyTorchReferenceInChunksAndTokenByToken) {
-  const Case& c = GetParam();
-  auto model = Model::load(golden(std::string(c.model) + ".gguf"));
+  const Granite4Case& c = GetParam();
+  auto model = Model::load(test::golden_model(std::string(c.model) + ".gguf"));
   ASSERT_TRUE(model.ok()) << model.error().to_string();
   const auto tokens = golden_tokens();
   const auto ref = golden_logits(c.model);
@@ -113,13 +112,13 @@ TEST_P(Granite4Test, MatchesPyTorchReferenceInChunksAndTokenByToken) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Golden, Granite4Test, ::testing::ValuesIn(kCases),
+INSTANTIATE_TEST_SUITE_P(Golden, Granite4Test, ::testing::ValuesIn(kGranite4Cases),
                          [](const auto& info) { return std::string(info.param.model); });
 
 // Two sequences decoded in the same passes (interleaved chunks) keep separate recurrent states:
 // each gets the bits that a Context of its own gives (Q8_0: integer kernels, row by row).
 TEST(Granite4Batch, SequencesKeepTheirOwnRecurrentState) {
-  auto model = Model::load(golden("granite4_hybrid_q8_0.gguf"));
+  auto model = Model::load(test::golden_model("granite4_hybrid_q8_0.gguf"));
   ASSERT_TRUE(model.ok()) << model.error().to_string();
   const auto tokens = golden_tokens();
   const std::vector<int32_t> a(tokens.begin(), tokens.begin() + 12), b(tokens.begin() + 12, tokens.end());
@@ -149,7 +148,7 @@ TEST(Granite4Batch, SequencesKeepTheirOwnRecurrentState) {
 // A recurrent state stands for the whole cached sequence: truncation keeps all or nothing, and a
 // sequence evaluated again after a clear gives the logits of a fresh context.
 TEST(Granite4Truncate, KeepsAllOrNothing) {
-  auto model = Model::load(golden("granite4_hybrid_dense_f32.gguf"));
+  auto model = Model::load(test::golden_model("granite4_hybrid_dense_f32.gguf"));
   ASSERT_TRUE(model.ok()) << model.error().to_string();
   const auto tokens = golden_tokens();
   const std::span<const int32_t> first(tokens.data(), 10);
@@ -189,7 +188,7 @@ TEST(Granite4Truncate, KeepsAllOrNothing) {
 // attention.head_count_kv as an array marks the Mamba layers (0), as llama.cpp writes Granite
 // 4.0-H; an architecture without recurrent layers refuses such a file, naming the key.
 TEST(Granite4Config, HeadCountKvArrayMarksTheMambaLayers) {
-  auto file = format::GgufFile::open(golden("granite4_hybrid_dense_f32.gguf"));
+  auto file = format::GgufFile::open(test::golden_model("granite4_hybrid_dense_f32.gguf"));
   ASSERT_TRUE(file.ok());
   format::LlamaHParams hp;
   ASSERT_TRUE(format::read_llama_hparams(*file, "granitehybrid", hp).ok());

@@ -10,7 +10,7 @@
 namespace fragua::model {
 namespace {
 
-std::vector<float> logits_of(const std::vector<double>& probs) {
+std::vector<float> logits_from_probs(const std::vector<double>& probs) {
   std::vector<float> l;
   for (double p : probs) l.push_back(static_cast<float>(std::log(p)));
   return l;
@@ -39,7 +39,7 @@ TEST(Sampler, FrequenciesFollowSoftmaxAtTemperatureOne) {
   Sampler s(p);
   const std::vector<double> probs = {0.5, 0.25, 0.15, 0.1};
   const int n = 40000;
-  auto h = histogram(s, logits_of(probs), n);
+  auto h = histogram(s, logits_from_probs(probs), n);
   for (size_t i = 0; i < probs.size(); ++i) {
     double expected = probs[i] * n, sd = std::sqrt(n * probs[i] * (1 - probs[i]));
     EXPECT_NEAR(h[static_cast<int32_t>(i)], expected, 5 * sd) << "token " << i;
@@ -53,12 +53,12 @@ TEST(Sampler, TemperatureSharpens) {
   p.top_p = 1.0f;
   p.min_p = 0.0f;
   Sampler s(p);
-  auto h = histogram(s, logits_of({2.0 / 3, 1.0 / 3}), 20000);
+  auto h = histogram(s, logits_from_probs({2.0 / 3, 1.0 / 3}), 20000);
   EXPECT_NEAR(h[0] / 20000.0, 0.8, 0.02);
 }
 
 TEST(Sampler, TopKTopPMinPTruncate) {
-  const auto logits = logits_of({0.5, 0.3, 0.15, 0.05});
+  const auto logits = logits_from_probs({0.5, 0.3, 0.15, 0.05});
   {
     SamplerParams p;
     p.top_k = 2;
@@ -116,7 +116,7 @@ TEST(Sampler, SameSeedSameStream) {
   p.seed = 7;
   p.top_k = 0;
   Sampler a(p), b(p);
-  const auto logits = logits_of({0.3, 0.3, 0.2, 0.2});
+  const auto logits = logits_from_probs({0.3, 0.3, 0.2, 0.2});
   for (int i = 0; i < 100; ++i) EXPECT_EQ(a.sample(logits, {}), b.sample(logits, {}));
   SamplerParams bad;
   bad.top_p = 0;

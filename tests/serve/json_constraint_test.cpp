@@ -390,7 +390,7 @@ TEST(JsonConstraint, NoAcceptedPrefixIsADeadEnd) {
   }
 }
 
-tokenize::VocabSpec json_vocab() {
+tokenize::VocabSpec constraint_json_vocab() {
   tokenize::VocabSpec v;
   v.kind = tokenize::ModelKind::bpe;
   v.byte_encode = false;
@@ -408,7 +408,7 @@ tokenize::VocabSpec json_vocab() {
 }
 
 TEST(JsonConstraint, TokenMaskAllowsExactlyTheAcceptedTokens) {
-  auto tok = tokenize::Tokenizer::from_spec(json_vocab());
+  auto tok = tokenize::Tokenizer::from_spec(constraint_json_vocab());
   ASSERT_TRUE(tok.ok()) << tok.error().to_string();
   const std::vector<int32_t> eog = {0};
   auto trie = TokenTrie::build(*tok, eog);

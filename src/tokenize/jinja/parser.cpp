@@ -43,7 +43,7 @@ std::string location(std::string_view source, uint32_t pos) {
 
 namespace {
 
-struct Fail {
+struct ParseFail {
   uint32_t pos;
   std::string message;
 };
@@ -111,7 +111,7 @@ class Lexer {
       char end_mod = '\0';
       if (kind == '#') {
         const size_t e = src_.find("#}", q);
-        if (e == std::string_view::npos) throw Fail{static_cast<uint32_t>(p), "this comment is not closed with '#}'"};
+        if (e == std::string_view::npos) throw ParseFail{static_cast<uint32_t>(p), "this comment is not closed with '#}'"};
         if (e > q && src_[e - 1] == '-') end_mod = '-';
         if (e > q && src_[e - 1] == '+') end_mod = '+';
         pos = e + 2;
@@ -143,7 +143,7 @@ class Lexer {
     for (;;) {
       while (pos < src_.size() && is_space(src_[pos])) ++pos;
       if (pos >= src_.size())
-        throw Fail{static_cast<uint32_t>(start), fmt::format("this tag is not closed with '{}}}'", close)};
+        throw ParseFail{static_cast<uint32_t>(start), fmt::format("this tag is not closed with '{}}}'", close)};
       const auto at = static_cast<uint32_t>(pos);
       if (depth == 0) {
         for (char m : {'-', '+', '\0'}) {
@@ -173,7 +173,7 @@ class Lexer {
         for (std::string_view t : kTwo)
           if (src_.substr(pos, 2) == t) op = t;
         if (op.size() == 1 && std::string_view("+-*/%~<>=()[]{},.:|").find(c) == std::string_view::npos)
-          throw Fail{at, fmt::format("unexpected character '{}'", c)};
+          throw ParseFail{at, fmt::format("unexpected character '{}'", c)};
         if (c == '(' || c == '[' || c == '{') ++depth;
         if ((c == ')' || c == ']' || c == '}') && depth > 0) --depth;
         toks_.push_back({Tok::T::op, at, op});
@@ -211,7 +211,7 @@ class Lexer {
     Tok t{is_float ? Tok::T::floating : Tok::T::integer, at, digits};
     const char* end = digits.data() + digits.size();
     auto r = is_float ? std::from_chars(digits.data(), end, t.f) : std::from_chars(digits.data(), end, t.i);
-    if (r.ec != std::errc() || r.ptr != end) throw Fail{at, fmt::format("number '{}' is out of range", digits)};
+    if (r.ec != std::errc() || r.ptr != end) throw ParseFail{at, fmt::format("number '{}' is out of range", digits)};
     toks_.push_back(std::move(t));
     return e;
   }
@@ -222,25 +222,25 @@ class Lexer {
     const char q = src_[pos++];
     std::string out;
     for (;;) {
-      if (pos >= src_.size()) throw Fail{at, "string literal is not closed"};
+      if (pos >= src_.size()) throw ParseFail{at, "string literal is not closed"};
       const char c = src_[pos++];
       if (c == q) break;
       if (c != '\\') {
         out += c;
         continue;
       }
-      if (pos >= src_.size()) throw Fail{at, "string literal is not closed"};
+      if (pos >= src_.size()) throw ParseFail{at, "string literal is not closed"};
       const char e = src_[pos++];
       auto hex = [&](int n) {
         uint32_t v = 0;
         for (int k = 0; k < n; ++k, ++pos) {
           if (pos >= src_.size() || !std::isxdigit(static_cast<unsigned char>(src_[pos])))
-            throw Fail{static_cast<uint32_t>(pos), fmt::format("truncated \\{} escape", e)};
+            throw ParseFail{static_cast<uint32_t>(pos), fmt::format("truncated \\{} escape", e)};
           const char h = src_[pos];
           v = v * 16 + static_cast<uint32_t>(is_digit(h) ? h - '0' : (h | 0x20) - 'a' + 10);
         }
         if (v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-          throw Fail{static_cast<uint32_t>(pos), fmt::format("escape names no character (U+{:X})", v)};
+          throw ParseFail{static_cast<uint32_t>(pos), fmt::format("escape names no character (U+{:X})", v)};
         append_utf8(out, v);
       };
       switch (e) {
@@ -320,7 +320,7 @@ class Parser {
   const Tok& peek(size_t k = 1) const { return t_[std::min(at_ + k, t_.size() - 1)]; }
   bool is_op(std::string_view s) const { return cur().t == Tok::T::op && cur().s == s; }
   bool is_name(std::string_view s) const { return cur().t == Tok::T::name && cur().s == s; }
-  [[noreturn]] void fail(std::string msg) const { throw Fail{cur().pos, std::move(msg)}; }
+  [[noreturn]] void fail(std::string msg) const { throw ParseFail{cur().pos, std::move(msg)}; }
   std::string describe() const {
     switch (cur().t) {
       case Tok::T::eof:
@@ -520,9 +520,9 @@ class Parser {
       s->kind = kw == "break" ? Stmt::Kind::break_ : Stmt::Kind::continue_;
       expect_block_end();
     } else if (kw == "include" || kw == "import" || kw == "from" || kw == "extends") {
-      throw Fail{pos, fmt::format("'{}' is not allowed in a sandboxed chat template", kw)};
+      throw ParseFail{pos, fmt::format("'{}' is not allowed in a sandboxed chat template", kw)};
     } else {
-      throw Fail{pos, fmt::format("unknown or unsupported tag '{}'", kw)};
+      throw ParseFail{pos, fmt::format("unknown or unsupported tag '{}'", kw)};
     }
     return s;
   }
@@ -801,7 +801,7 @@ class Parser {
     }
     expect_op("]");
     if (!is_slice) {
-      if (!parts[0]) throw Fail{pos, "empty subscript"};
+      if (!parts[0]) throw ParseFail{pos, "empty subscript"};
       auto it = node(Expr::Kind::item, pos);
       it->kids.push_back(std::move(obj));
       it->kids.push_back(std::move(parts[0]));
@@ -899,7 +899,7 @@ Result<Body> parse_template(std::string_view source, const Options& options) {
     Lexer lexer(source, options);
     Parser parser(lexer.run());
     return parser.parse();
-  } catch (const Fail& f) {
+  } catch (const ParseFail& f) {
     return invalid_argument_error("chat template: {}: {}", location(source, f.pos), f.message);
   }
 }

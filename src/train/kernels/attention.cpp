@@ -13,7 +13,7 @@ namespace fragua::train::kernels {
 
 namespace {
 
-inline float dot(const float* a, const float* b, int n) {
+inline float attn_dot(const float* a, const float* b, int n) {
   float acc[4] = {0, 0, 0, 0};
   int i = 0;
   for (; i + 4 <= n; i += 4)
@@ -41,7 +41,7 @@ void attention_forward(float* out, float* att, const float* q, const float* k, c
       float mx = -INFINITY;
       for (int t2 = 0; t2 <= t; ++t2) {
         const float* kt = k + ((static_cast<size_t>(b) * T + t2) * NKV + g) * HS;
-        a[t2] = dot(qt, kt, HS) * scale;
+        a[t2] = attn_dot(qt, kt, HS) * scale;
         mx = std::max(mx, a[t2]);
       }
       float sum = 0;
@@ -83,7 +83,7 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
           float sum = 0;
           for (int t2 = 0; t2 <= t; ++t2) {
             size_t kv = ((static_cast<size_t>(b) * T + t2) * NKV + g) * HS;
-            datt[t2] = dot(go, v + kv, HS);
+            datt[t2] = attn_dot(go, v + kv, HS);
             sum += a[t2] * datt[t2];
             float w = a[t2];
             for (int i = 0; i < HS; ++i) dv[kv + i] += w * go[i];

@@ -13,7 +13,7 @@ namespace fragua::train::kernels {
 namespace {
 
 // Dot product with 8 independent accumulators so the compiler can vectorize without -ffast-math.
-inline float dot(const float* a, const float* b, int n) {
+inline float mm_dot(const float* a, const float* b, int n) {
   float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   int i = 0;
   for (; i + 8 <= n; i += 8)
@@ -32,7 +32,7 @@ void matmul_forward_plain(float* out, const float* inp, const float* weight, int
                           const KernelOptions& opts) {
   parallel_for(opts, static_cast<size_t>(N), [&](size_t b, size_t e) {
     for (size_t n = b; n < e; ++n)
-      for (int o = 0; o < OC; ++o) out[n * OC + o] = dot(inp + n * C, weight + static_cast<size_t>(o) * C, C);
+      for (int o = 0; o < OC; ++o) out[n * OC + o] = mm_dot(inp + n * C, weight + static_cast<size_t>(o) * C, C);
   });
 }
 

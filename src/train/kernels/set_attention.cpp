@@ -16,7 +16,7 @@ namespace fragua::train::kernels {
 
 namespace {
 
-inline float dot(const float* a, const float* b, int n) {
+inline float set_attn_dot(const float* a, const float* b, int n) {
   float s = 0;
   for (int i = 0; i < n; ++i) s += a[i] * b[i];
   return s;
@@ -42,7 +42,7 @@ void set_attention_forward(float* out, float* att, const float* q, const float* 
         const float* qi = q + base + i * row;
         float mx = -INFINITY;
         for (int j = 0; j < n; ++j) {
-          a[j] = dot(qi, k + base + j * row, HS) * scale;
+          a[j] = set_attn_dot(qi, k + base + j * row, HS) * scale;
           mx = std::max(mx, a[j]);
         }
         float sum = 0;
@@ -74,7 +74,7 @@ void set_attention_backward(float* dq, float* dk, float* dv, const float* dout, 
         const float* doi = dout + base + i * row;
         float acc = 0;
         for (int j = 0; j < n; ++j) {
-          datt[j] = dot(doi, v + base + j * row, HS);
+          datt[j] = set_attn_dot(doi, v + base + j * row, HS);
           acc += a[j] * datt[j];
           float* dvj = dv + base + j * row;
           for (int d = 0; d < HS; ++d) dvj[d] += a[j] * doi[d];
