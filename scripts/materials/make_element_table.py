@@ -7,7 +7,7 @@ Sources (all permissive licences; numbers are facts, each column names its sourc
       analysis/costdb_elements.csv (2013 prices, Wolfram Alpha / Wikipedia).
   SMACT (WMD-group/SMACT @ d1a17d70, MIT): data/oxidation_states.txt (the 2014 "smact14"
       set), data/element_data.txt (Pauling electronegativity; crustal abundance in mg/kg from
-      the CRC Handbook 92nd ed.).
+      the CRC Handbook 92nd ed.; seven values corrected from the 97th ed., ABUNDANCE_CORRECTIONS).
   Magpie element data (Ward et al., npj Comput. Mater. 2, 16028 (2016); distributed with
       matminer @ 8ddb18c7, BSD-3-Clause-LBNL): CovalentRadius, GSbandgap, GSvolume_pa,
       GSmagmom, SpaceGroupNumber (OQMD T=0 K DFT values for the elemental ground states).
@@ -17,6 +17,14 @@ Usage: make_element_table.py [--pymatgen DIR] [--shared DIR] [--out data/materia
 import argparse, csv, io, json, os, re, sys
 
 PYMATGEN_DEFAULT = "/usr/lib/python3/dist-packages/pymatgen"
+
+# Crustal abundances (mg/kg) where SMACT's element_data.txt disagrees with the CRC Handbook of
+# Chemistry and Physics, 97th ed. (2016), section 14, "Abundance of elements in the Earth's crust
+# and in the sea", which it cites: transcription errors by factors of 100 (S 3.5 is Ar's value,
+# Lu 80, Nb 220 vs 20), zeros for Po and Ac, and Ru and Rn missing. Checked by
+# tests/materials/elements_test.cpp (ElementTableCrossCheck).
+ABUNDANCE_CORRECTIONS = {"S": 350.0, "Nb": 20.0, "Lu": 0.8, "Ru": 0.001, "Po": 2e-10, "Ac": 5.5e-10,
+                         "Rn": 4e-13}
 
 
 def leading_float(s):
@@ -109,6 +117,7 @@ def main():
         f = line.split()
         smact_en[f[0]] = None if f[9] == "None" else float(f[9])
         abundance[f[0]] = None if f[8] == "None" else float(f[8])
+    abundance.update(ABUNDANCE_CORRECTIONS)
     mag = {name: read_magpie(os.path.join(a.shared, "magpie_elementdata", name + ".table"))
            for name in ("CovalentRadius", "GSbandgap", "GSvolume_pa", "GSmagmom", "SpaceGroupNumber")}
 
@@ -135,6 +144,10 @@ def main():
             return repr(round(v, 6)) if v != int(v) or abs(v) > 1e15 else str(int(v))
         return str(v)
 
+    def trace(v):
+        # Trace abundances (Po 2e-10 mg/kg) would round to 0 at six decimals.
+        return f"{v:g}" if v is not None and 0 < v < 1e-4 else v
+
     for sym, e in by_z:
         z = e["Atomic no"]
         row, group = period_and_group(z)
@@ -153,7 +166,7 @@ def main():
                num(e.get("Electron affinity")),
                vc["s"], vc["p"], vc["d"], vc["f"], unf["s"], unf["p"], unf["d"], unf["f"],
                mg("GSbandgap"), mg("GSvolume_pa"), mg("GSmagmom"), mg("SpaceGroupNumber"),
-               abundance.get(sym), *(hhi.get(sym, (None, None))), cost.get(sym),
+               trace(abundance.get(sym)), *(hhi.get(sym, (None, None))), cost.get(sym),
                ";".join(str(x) for x in ox14.get(sym, [])),
                ";".join(str(x) for x in e.get("Common oxidation states", [])),
                ";".join(str(x) for x in e.get("ICSD oxidation states", []))]
