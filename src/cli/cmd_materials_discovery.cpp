@@ -8,6 +8,7 @@
 #include "fragua/materials/enumerate.h"
 #include "fragua/materials/property_model.h"
 #include "fragua/materials/screen.h"
+#include "fragua/materials/sustainability.h"
 #include "fragua/materials/tables.h"
 
 namespace fragua::cli {
@@ -15,19 +16,8 @@ namespace FRAGUA_CMD_NS {
 
 using namespace fragua::materials;
 
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  size_t pos = 0;
-  while (pos <= s.size()) {
-    size_t e = s.find(sep, pos);
-    if (e == std::string::npos) e = s.size();
-    if (e > pos) out.push_back(s.substr(pos, e - pos));
-    pos = e + 1;
-  }
-  return out;
-}
-
 struct EnumOpts {
+  bool csv_comment = false;
   std::string elements, ox_set = "smact14", out;
   int size = 0, max_coeff = 8, count = 0, max_z = 103, threads = 0;
   bool no_en = false;
@@ -54,7 +44,7 @@ Status run_enumerate(const EnumOpts& o) {
   }
   if (o.elements.empty()) return invalid_argument_error("give --elements (or --count N)");
   std::vector<int> pool;
-  for (auto& s : split(o.elements, ',')) {
+  for (auto& s : split_materials_list(o.elements, ',')) {
     const Element* e = t->find(s);
     if (!e) return invalid_argument_error("--elements: unknown element '{}'", s);
     pool.push_back(e->z);
@@ -67,14 +57,15 @@ Status run_enumerate(const EnumOpts& o) {
                   o.max_coeff, o.ox_set, o.no_en ? " (no electronegativity test)" : "");
   auto table = FRAGUA_TRY(enumeration_csv(pool, k, *t, eo, comment));
   if (o.out.empty())
-    fmt::print("{}", table.csv);
+    print_materials_csv(table.csv, o.csv_comment);
   else
-    FRAGUA_TRY(write_file_atomic(o.out, table.csv));
+    FRAGUA_TRY(write_materials_csv(o.out, table.csv, o.csv_comment));
   fmt::print(stderr, "{} compositions\n", table.n_compositions);
   return ok_status();
 }
 
 struct SubOpts {
+  bool csv_comment = false;
   std::string species, amounts, lambda, out;
   double threshold = 1e-3;
   size_t max_results = 200;
@@ -83,9 +74,9 @@ struct SubOpts {
 Status run_substitute(const SubOpts& o) {
   auto model =
       o.lambda.empty() ? FRAGUA_TRY(SubstitutionModel::builtin()) : FRAGUA_TRY(SubstitutionModel::load(o.lambda));
-  auto sp = split(o.species, ',');
+  auto sp = split_materials_list(o.species, ',');
   std::vector<double> amounts;
-  for (auto& a : split(o.amounts, ',')) {
+  for (auto& a : split_materials_list(o.amounts, ',')) {
     char* end = nullptr;
     double v = std::strtod(a.c_str(), &end);
     if (*end || !(v > 0)) return invalid_argument_error("--amounts: '{}' is not a positive number", a);
@@ -94,21 +85,23 @@ Status run_substitute(const SubOpts& o) {
   if (!amounts.empty() && amounts.size() != sp.size())
     return invalid_argument_error("--amounts has {} values for {} species", amounts.size(), sp.size());
   for (auto& s : sp) FRAGUA_TRY(parse_species(s));
-  auto subs = model.substitute(sp, amounts, o.threshold, o.max_results);
+  auto subs = FRAGUA_TRY(model.substitute(sp, amounts, o.threshold, o.max_results));
   std::string csv = substitutions_csv(
       subs, amounts,
       fmt::format("fragua materials substitute: {} (Hautier 2011 model, threshold {})", o.species, o.threshold));
   if (o.out.empty())
-    fmt::print("{}", csv);
+    print_materials_csv(csv, o.csv_comment);
   else
-    FRAGUA_TRY(write_file_atomic(o.out, csv));
+    FRAGUA_TRY(write_materials_csv(o.out, csv, o.csv_comment));
   return ok_status();
 }
 
 struct ScreenOpts {
-  std::string model, metal_model, candidates, formula_col, out, plot, objective = "target", data;
+  bool csv_comment = false, skip_invalid = false;
+  std::string model, metal_model, candidates, formula_col, out, plot, objective = "target", data,
+      pareto_cost = "supply-risk";
   ScreenCriteria c;
-  double target = 1.4;
+  double target = 1.4, noise = 0.1;
   int n = 10, threads = 0;
 };
 
@@ -117,15 +110,21 @@ Result<std::vector<ScreenRow>> predict_rows(const ScreenOpts& o, const ElementTa
   d.formula_column = o.formula_col;
   d.require_target = false;
   d.ignore_target = true;
+  d.skip_invalid = o.skip_invalid;
   auto cands = FRAGUA_TRY(read_dataset(o.candidates, t, d));
+  report_skipped_rows(cands);
   auto model = FRAGUA_TRY(load_property_model(o.model));
   std::unique_ptr<PropertyModel> metal;
   if (!o.metal_model.empty()) metal = FRAGUA_TRY(load_property_model(o.metal_model));
   return predict_screen_rows(cands, *model, metal.get(), t, o.threads);
 }
 
-Status run_screen(const ScreenOpts& o) {
+Status run_screen(const ScreenOpts& opts) {
+  ScreenOpts o = opts;
+  o.c.pareto_cost = FRAGUA_TRY(parse_pareto_cost(o.pareto_cost));
+  FRAGUA_TRY(validate_screen_criteria(o.c));
   const ElementTable* t = FRAGUA_TRY(ElementTable::builtin());
+  FRAGUA_TRY(SustainabilityTable::builtin());  // the flags and GHG figures screening applies
   auto rows = FRAGUA_TRY(predict_rows(o, *t));
   screen(rows, o.c, *t);
   std::string prov = fmt::format("fragua materials screen: model {} candidates {} gap [{}, {}] eV", o.model,
@@ -134,7 +133,7 @@ Status run_screen(const ScreenOpts& o) {
     FRAGUA_TRY(
         write_screen_svg(o.plot, rows, o.c,
                          fmt::format("Screening {} candidates: gap {}-{} eV", rows.size(), o.c.gap_min, o.c.gap_max)));
-  FRAGUA_TRY(write_screen_csv(o.out, rows, prov));
+  FRAGUA_TRY(write_materials_csv(o.out, screen_csv(rows, prov), o.csv_comment));
   auto n = count_screened(rows);
   fmt::print("{} candidates, {} pass, {} on the Pareto front; wrote {}\n", rows.size(), n.pass, n.pareto, o.out);
   return ok_status();
@@ -148,19 +147,20 @@ Status run_suggest(const ScreenOpts& o) {
   auto obs = FRAGUA_TRY(read_dataset(o.data, *t));
   double best = best_observed(obs.y, obj, o.target);
   auto rows = FRAGUA_TRY(predict_rows(o, *t));
-  auto picks = suggest_next(rows, obs, obj, o.target, *t, static_cast<size_t>(o.n));
+  auto picks = suggest_next(rows, obs, obj, o.target, *t, static_cast<size_t>(o.n), o.noise);
   std::string csv =
       suggestions_csv(rows, picks,
                       fmt::format("fragua materials suggest: model {} objective {} target {} best observed {}", o.model,
                                   o.objective, o.target, best));
   if (o.out.empty())
-    fmt::print("{}", csv);
+    print_materials_csv(csv, o.csv_comment);
   else
-    FRAGUA_TRY(write_file_atomic(o.out, csv));
+    FRAGUA_TRY(write_materials_csv(o.out, csv, o.csv_comment));
   return ok_status();
 }
 
 struct AddOpts {
+  bool csv_comment = false;
   std::string data, measurements, out, target;
 };
 
@@ -173,8 +173,9 @@ Status run_add_measurements(const AddOpts& o) {
   d.target_column = o.target.empty() ? base.target_name : o.target;
   auto add = FRAGUA_TRY(read_dataset(o.measurements, *t, d));
   auto n = merge_measurements(base, add, *t);
-  FRAGUA_TRY(write_dataset_csv(o.out, base,
-                               fmt::format("fragua materials add-measurements: {} + {}", o.data, o.measurements)));
+  FRAGUA_TRY(write_materials_csv(
+      o.out, dataset_csv(base, fmt::format("fragua materials add-measurements: {} + {}", o.data, o.measurements)),
+      o.csv_comment));
   fmt::print("{} rows: {} replaced, {} appended; wrote {}\n", base.size(), n.replaced, n.appended, o.out);
   return ok_status();
 }
@@ -200,6 +201,7 @@ void setup(CLI::App& root) {
   en->add_option("--max-z", eo->max_z, "Highest atomic number for --count");
   en->add_option("--out", eo->out, "Output CSV (default: stdout)");
   add_threads_flag(*en, eo->threads);
+  add_csv_comment_flag(en, eo->csv_comment);
   en->callback([eo] { check(run_enumerate(*eo)); });
 
   auto so = std::make_shared<SubOpts>();
@@ -208,8 +210,9 @@ void setup(CLI::App& root) {
   su->add_option("--amounts", so->amounts, "Amounts, e.g. 1,1,2 (enforces charge neutrality)");
   su->add_option("--threshold", so->threshold, "Minimum product of conditional probabilities");
   su->add_option("--max-results", so->max_results, "Keep the most probable N");
-  su->add_option("--lambda", so->lambda, "lambda.json (default: Debian python3-pymatgen's)");
+  su->add_option("--lambda", so->lambda, "Substitution weights, Hautier 2011 lambda.json format (default: the bundled data/materials/lambda.json)");
   su->add_option("--out", so->out, "Output CSV (default: stdout)");
+  add_csv_comment_flag(su, so->csv_comment);
   su->callback([so] { check(run_substitute(*so)); });
 
   auto sc = std::make_shared<ScreenOpts>();
@@ -226,7 +229,13 @@ void setup(CLI::App& root) {
   scr->add_option("--max-metal-probability", sc->c.max_metal_probability, "With --metal-model or a gated gap model");
   scr->add_flag("--no-critical", sc->c.no_critical, "Exclude EU critical raw materials (2023 list)");
   scr->add_flag("--no-toxic", sc->c.no_toxic, "Exclude RoHS-restricted and toxic elements");
+  scr->add_option("--max-ghg", sc->c.max_ghg,
+                  "Highest cradle-to-gate kg CO2-eq per kg of compound (Nuss & Eckelman 2014 element figures)");
+  scr->add_option("--pareto-cost", sc->pareto_cost, "Cost axis of the Pareto front: supply-risk, ghg or critical")
+      ->capture_default_str();
   scr->add_option("--plot", sc->plot, "SVG plot of gap against supply risk with the Pareto front");
+  add_csv_comment_flag(scr, sc->csv_comment);
+  add_skip_invalid_flag(scr, sc->skip_invalid);
   scr->callback([sc] { check(run_screen(*sc)); });
 
   auto sg = std::make_shared<ScreenOpts>();
@@ -236,7 +245,12 @@ void setup(CLI::App& root) {
   sug->add_option("--objective", sg->objective, "maximize, minimize or target")
       ->check(CLI::IsMember({"maximize", "minimize", "target"}));
   sug->add_option("--target", sg->target, "Target value for --objective target (eV)");
-  sug->add_option("-n,--count", sg->n, "How many to suggest");
+  sug->add_option("-n,--count", sg->n, "How many to suggest")->capture_default_str();
+  sug->add_option("--noise", sg->noise,
+                  "Measurement noise (std, eV) for a noise-aware expected improvement (0 = plain EI)")
+      ->capture_default_str();
+  add_csv_comment_flag(sug, sg->csv_comment);
+  add_skip_invalid_flag(sug, sg->skip_invalid);
   sug->callback([sg] { check(run_suggest(*sg)); });
 
   auto ao = std::make_shared<AddOpts>();
@@ -246,6 +260,7 @@ void setup(CLI::App& root) {
       ->required();
   add->add_option("--target", ao->target, "Target column");
   add->add_option("--out", ao->out, "Merged CSV to write (may equal --data)")->required();
+  add_csv_comment_flag(add, ao->csv_comment);
   add->callback([ao] { check(run_add_measurements(*ao)); });
 }
 

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fragua/base/file.h"
 #include "fragua/base/json.h"
 #include "fragua/base/progress.h"
 #include "fragua/base/thread_pool.h"
@@ -439,6 +440,11 @@ Result<Prediction> AttentionModel::predict(const std::vector<Composition>& comps
 }
 
 Status AttentionModel::save(const std::string& path, const nlohmann::json& provenance) const {
+  auto bytes = FRAGUA_TRY(to_bytes(provenance));
+  return write_file_atomic(path, bytes);
+}
+
+Result<std::string> AttentionModel::to_bytes(const nlohmann::json& provenance) const {
   const auto& I = *impl_;
   format::SafetensorsWriter w;
   w.set_metadata("format", kFormat);
@@ -452,7 +458,7 @@ Status AttentionModel::save(const std::string& path, const nlohmann::json& prove
     const auto& net = I.members[m];
     FRAGUA_TRY(net.param_store().add_safetensors(w, fmt::format("m{}/", m), net.params().data()));
   }
-  return w.write(path);
+  return w.to_bytes();
 }
 
 Result<AttentionModel> AttentionModel::load(const std::string& path) {

@@ -56,6 +56,10 @@ Result<Dataset> parse_matbench_json(std::string_view text, const std::string& so
     const auto& f = row[static_cast<size_t>(c_formula)];
     if (!f.is_string()) return corruption_error("{}: data[{}]: composition is not a string", source, r);
     auto comp = parse_formula(f.get<std::string>(), table);
+    if (!comp.ok() && opts.skip_invalid) {
+      d.skipped.push_back(fmt::format("{}: data[{}]: {}", source, r, comp.error().message()));
+      continue;
+    }
     if (!comp.ok()) return std::move(comp).error().with_context(fmt::format("{}: data[{}]", source, r));
     std::string id = fmt::format("{}", r);
     if (index && r < index->size()) {
@@ -74,9 +78,11 @@ Result<Dataset> parse_matbench_json(std::string_view text, const std::string& so
         return corruption_error("{}: data[{}]: target is not a number", source, r);
     }
     d.ids.push_back(std::move(id));
+    d.lines.push_back(r);
     d.formulas.push_back(f.get<std::string>());
     d.comps.push_back(std::move(*comp));
   }
+  if (d.size() == 0) return invalid_argument_error("{}: no rows in data[]", source);
   return d;
 }
 
@@ -109,13 +115,45 @@ Result<Dataset> parse_dataset_csv(std::string_view text, const std::string& sour
   for (size_t r = 0; FRAGUA_TRY(reader.next(row)); ++r) {
     const CsvField& f = row[static_cast<size_t>(c_formula)];
     auto comp = parse_formula(f.text, table);
+    if (!comp.ok() && opts.skip_invalid) {
+      d.skipped.push_back(fmt::format("{}: {}", csv.where(f), comp.error().message()));
+      continue;
+    }
     if (!comp.ok()) return std::move(comp).error().with_context(csv.where(f));
-    if (c_target >= 0) d.y.push_back(FRAGUA_TRY(csv.number(row[static_cast<size_t>(c_target)], d.target_name)));
+    if (c_target >= 0) {
+      auto y = csv.number(row[static_cast<size_t>(c_target)], d.target_name);
+      if (!y.ok() && opts.skip_invalid) {
+        d.skipped.push_back(y.error().message());
+        continue;
+      }
+      d.y.push_back(FRAGUA_TRY(std::move(y)));
+    }
     d.ids.push_back(c_id >= 0 ? std::move(row[static_cast<size_t>(c_id)].text) : std::to_string(r));
+    d.lines.push_back(static_cast<size_t>(f.line));
     d.formulas.push_back(f.text);
     d.comps.push_back(std::move(*comp));
   }
+  if (d.size() == 0)
+    return invalid_argument_error("{}: no data rows after the header{}", source,
+                                  d.skipped.empty() ? "" : fmt::format(" ({} invalid rows skipped)", d.skipped.size()));
   return d;
+}
+
+std::string Dataset::where(size_t i) const {
+  if (i >= lines.size()) return fmt::format("row {}", i + 1);
+  // Matbench JSON rows are data[] indices; CSV rows are lines (the header is line 1 or later).
+  if (source.ends_with(".json") || source.find(".json.") != std::string::npos)
+    return fmt::format("{}: data[{}]", source, lines[i]);
+  return fmt::format("{}:{}", source, lines[i]);
+}
+
+Status check_binary_labels(const Dataset& d) {
+  for (size_t i = 0; i < d.y.size(); ++i)
+    if (d.y[i] != 0 && d.y[i] != 1)
+      return invalid_argument_error("{}: '{}' (id {}): a classification label is 0 or 1, got {}", d.where(i),
+                                    i < d.formulas.size() ? d.formulas[i] : "", i < d.ids.size() ? d.ids[i] : "",
+                                    d.y[i]);
+  return ok_status();
 }
 
 Result<Dataset> read_dataset(const std::string& path, const ElementTable& table, const DatasetOptions& opts) {
@@ -141,6 +179,10 @@ Result<Dataset> read_dataset(const std::string& path, const ElementTable& table,
 }
 
 Status write_dataset_csv(const std::string& path, const Dataset& d, const std::string& provenance) {
+  return write_file_atomic(path, dataset_csv(d, provenance));
+}
+
+std::string dataset_csv(const Dataset& d, const std::string& provenance) {
   CsvWriter w;
   w.comment(provenance);
   w.value("id").value("composition").text(d.target_name.empty() ? "target" : d.target_name).end_row();
@@ -152,7 +194,7 @@ Status write_dataset_csv(const std::string& path, const Dataset& d, const std::s
       w.value("");
     w.end_row();
   }
-  return write_file_atomic(path, w.str());
+  return w.str();
 }
 
 MergeCounts merge_measurements(Dataset& base, const Dataset& add, const ElementTable& table) {

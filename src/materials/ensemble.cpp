@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "fragua/base/progress.h"
+#include "fragua/materials/calibration.h"
 #include "fragua/materials/model.h"
 #include "fragua/materials/validation.h"
 
@@ -33,11 +34,19 @@ Prediction ensemble_prediction(const std::vector<std::vector<float>>& members, b
 void apply_zero_gate(Prediction& p, const std::vector<std::vector<float>>& gate) {
   const size_t n = p.mean.size();
   p.p_zero.assign(n, 0.0);
+  p.value = p.mean;
+  p.value_std = p.std;
   for (size_t i = 0; i < n; ++i) {
     double pz = 0;
     for (auto& v : gate) pz += v[i] / static_cast<double>(gate.size());
-    const double r = p.mean[i], sd = p.std[i], q = 1 - pz;
     p.p_zero[i] = pz;
+  }
+  gate_mixture(p);
+}
+
+void gate_mixture(Prediction& p) {
+  for (size_t i = 0; i < p.mean.size(); ++i) {
+    const double pz = p.p_zero[i], r = p.value[i], sd = p.value_std[i], q = 1 - pz;
     p.mean[i] = pz >= 0.5 ? 0.0 : r;
     // Variance of p delta(0) + q N(r, sd^2): q (sd^2 + r^2) - (q r)^2.
     p.std[i] = std::sqrt(std::max(0.0, q * (sd * sd + r * r) - q * q * r * r));
@@ -101,6 +110,24 @@ Result<CvResult> run_cross_validation(const std::vector<double>& y, Task task, i
       gp.push_back(r.oof.p_zero[i]);
     }
   r.gate_auc = gy.empty() ? std::nan("") : roc_auc(gy, gp);
+  r.raw_within_1sd = r.raw_within_2sd = r.calibrated_within_1sd = r.calibrated_within_2sd = std::nan("");
+  if (task == Task::regression) {
+    r.raw_within_1sd = share_within(y, r.oof.mean, r.oof.std, 1);
+    r.raw_within_2sd = share_within(y, r.oof.mean, r.oof.std, 2);
+    // Cross-fitted: each fold's rows are calibrated on the other folds' errors, so the coverage
+    // is measured on rows the calibration never saw.
+    r.calibrated_std.assign(y.size(), 0);
+    for (int f = 0; f < n_splits; ++f) {
+      std::vector<size_t> others;
+      for (size_t i = 0; i < y.size(); ++i)
+        if (r.fold[i] != f) others.push_back(i);
+      const Calibration c = fit_calibration(y, r.oof, others);
+      for (size_t i = 0; i < y.size(); ++i)
+        if (r.fold[i] == f) r.calibrated_std[i] = calibrated_std(c, r.oof, i);
+    }
+    r.calibrated_within_1sd = share_within(y, r.oof.mean, r.calibrated_std, 1);
+    r.calibrated_within_2sd = share_within(y, r.oof.mean, r.calibrated_std, 2);
+  }
   return r;
 }
 

@@ -172,6 +172,30 @@ std::vector<float> Featurizer::featurize_all(const std::vector<Composition>& com
   return x;
 }
 
+std::vector<std::string> Featurizer::matminer_names() const {
+  // Magpie's table names of stat_props(), in its order; k == 12 and 17 are the derived sums.
+  static const char* kMagpieNames[] = {"Number",      "MendeleevNumber", "AtomicWeight", "MeltingT",
+                                       "Column",      "Row",             "CovalentRadius", "Electronegativity",
+                                       "NsValence",   "NpValence",       "NdValence",    "NfValence",
+                                       "NValence",    "NsUnfilled",      "NpUnfilled",   "NdUnfilled",
+                                       "NfUnfilled",  "NUnfilled",       "GSvolume_pa",  "GSbandgap",
+                                       "GSmagmom",    "SpaceGroupNumber", "FirstIonizationEnergy",
+                                       "ElectronAffinity", "MolarVolume"};
+  static_assert(std::size(kMagpieNames) == 25);
+  // kStats in matminer's words.
+  static const char* kMatminerStats[] = {"mean", "avg_dev", "minimum", "maximum", "range", "mode"};
+  std::vector<std::string> out;
+  for (size_t k = 0; k < props_.size() && k < std::size(kMagpieNames); ++k)
+    for (const char* st : kMatminerStats) out.push_back(fmt::format("MagpieData {} {}", st, kMagpieNames[k]));
+  for (int p : kPNorms) out.push_back(fmt::format("{}-norm", p));
+  for (const char* o : {"s", "p", "d", "f"}) out.push_back(fmt::format("frac {} valence electrons", o));
+  out.push_back("compound possible");
+  out.push_back("max ionic char");
+  out.push_back("avg ionic char");
+  for (int z = 1; z <= table_.max_z(); ++z) out.push_back(table_.by_z(z).symbol);
+  return out;
+}
+
 std::string Featurizer::signature() const {
   std::string all;
   for (auto& n : names_) all += n + ",";

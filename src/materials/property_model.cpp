@@ -8,6 +8,7 @@
 #include <fmt/ranges.h>
 
 #include "fragua/base/log.h"
+#include "fragua/materials/ensemble_model.h"
 #include "fragua/materials/features.h"
 
 namespace fragua::materials {
@@ -118,17 +119,8 @@ std::unique_ptr<PropertyModel> make_trees(const PropertyModelOptions& o) {
   return std::make_unique<TreeEnsemble>(o.trees);
 }
 
-// The attention model shares the ensemble and target settings with the tree ensemble.
 std::unique_ptr<PropertyModel> make_attention(const PropertyModelOptions& o) {
-  AttentionConfig a = o.attention;
-  a.task = o.trees.task;
-  a.n_models = o.trees.n_models;
-  a.bootstrap = o.trees.bootstrap;
-  a.zero_gate = o.trees.zero_gate;
-  a.log_target = o.trees.log_target;
-  a.threads = o.trees.threads;
-  a.seed = o.trees.seed;
-  return std::make_unique<Attention>(std::move(a));
+  return std::make_unique<Attention>(attention_config_of(o));
 }
 
 Result<std::unique_ptr<PropertyModel>> load_trees(const std::string& path) {
@@ -155,10 +147,25 @@ struct Family {
 // magic of its own, so the attention model, which takes whatever is left, comes last.
 const Family kFamilies[] = {
     {"xgboost", make_trees, [](std::string_view h) { return h.starts_with("FRAGUA_MATERIALS_MODEL"); }, load_trees},
+    {"ensemble", make_family_ensemble,
+     [](std::string_view h) { return h.starts_with(kFamilyEnsembleMagic.substr(0, 25)); }, load_family_ensemble},
     {"attention", make_attention, [](std::string_view) { return true; }, load_attention},
 };
 
 }  // namespace
+
+// The attention model shares the ensemble and target settings with the tree ensemble.
+AttentionConfig attention_config_of(const PropertyModelOptions& o) {
+  AttentionConfig a = o.attention;
+  a.task = o.trees.task;
+  a.n_models = o.trees.n_models;
+  a.bootstrap = o.trees.bootstrap;
+  a.zero_gate = o.trees.zero_gate;
+  a.log_target = o.trees.log_target;
+  a.threads = o.trees.threads;
+  a.seed = o.trees.seed;
+  return a;
+}
 
 std::vector<std::string> property_model_families() {
   std::vector<std::string> names;

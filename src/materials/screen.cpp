@@ -10,6 +10,7 @@
 #include "fragua/materials/csv_writer.h"
 #include "fragua/materials/dataset.h"
 #include "fragua/materials/property_model.h"
+#include "fragua/materials/sustainability.h"
 
 namespace fragua::materials {
 
@@ -32,10 +33,47 @@ double p_in_window(double mean, double sd, double lo, double hi) {
 
 std::string num(double v) { return std::isnan(v) ? "" : fmt::format("{:.6g}", v); }
 
+// The Pareto front's cost of a row; unknown counts as worst.
+double pareto_cost_of(const ScreenRow& r, ScreenCriteria::ParetoCost c) {
+  switch (c) {
+    case ScreenCriteria::ParetoCost::ghg:
+      return std::isnan(r.ghg) ? std::numeric_limits<double>::infinity() : r.ghg;
+    case ScreenCriteria::ParetoCost::critical_count:
+      return r.critical.empty() ? 0.0 : 1.0 + static_cast<double>(std::count(r.critical.begin(), r.critical.end(), ';'));
+    case ScreenCriteria::ParetoCost::supply_risk:
+      break;
+  }
+  return supply_risk(r);
+}
+
 }  // namespace
 
+Result<ScreenCriteria::ParetoCost> parse_pareto_cost(std::string_view name) {
+  if (name == "supply-risk" || name == "hhi") return ScreenCriteria::ParetoCost::supply_risk;
+  if (name == "ghg") return ScreenCriteria::ParetoCost::ghg;
+  if (name == "critical") return ScreenCriteria::ParetoCost::critical_count;
+  return invalid_argument_error("--pareto-cost: unknown cost '{}' (supply-risk, ghg, critical)", name);
+}
+
+Status validate_screen_criteria(const ScreenCriteria& c) {
+  const std::pair<const char*, double> limits[] = {{"--gap-min", c.gap_min},         {"--gap-max", c.gap_max},
+                                                   {"--max-hhi-p", c.max_hhi_p},     {"--max-hhi-r", c.max_hhi_r},
+                                                   {"--min-abundance", c.min_abundance},
+                                                   {"--max-metal-probability", c.max_metal_probability},
+                                                   {"--max-ghg", c.max_ghg}};
+  for (const auto& [flag, v] : limits)
+    if (std::isnan(v)) return invalid_argument_error("{}: not a number", flag);
+  if (c.gap_min > c.gap_max)
+    return invalid_argument_error("--gap-min {} is above --gap-max {}: the window is empty", c.gap_min, c.gap_max);
+  if (c.max_metal_probability < 0 || c.max_metal_probability > 1)
+    return invalid_argument_error("--max-metal-probability {}: a probability is between 0 and 1", c.max_metal_probability);
+  return ok_status();
+}
+
 void screen(std::vector<ScreenRow>& rows, const ScreenCriteria& c, const ElementTable& table) {
+  auto sustainability = SustainabilityTable::builtin();
   for (auto& r : rows) {
+    if (sustainability.ok()) r.ghg = compound_ghg_per_kg(r.comp, table, **sustainability, &r.ghg_missing);
     auto h = compound_hhi(r.comp, table);
     if (h.ok()) {
       r.hhi_p = h->production;
@@ -60,6 +98,7 @@ void screen(std::vector<ScreenRow>& rows, const ScreenCriteria& c, const Element
     if (c.min_abundance > 0 && !(r.min_abundance >= c.min_abundance)) why.push_back("scarce element");
     if (c.no_critical && !r.critical.empty()) why.push_back("critical raw material");
     if (c.no_toxic && !r.toxic.empty()) why.push_back("toxic element");
+    if (c.max_ghg < 1e300 && !(r.ghg <= c.max_ghg)) why.push_back("greenhouse gas");
     r.pass = why.empty();
     r.reason.clear();
     for (auto& w : why) r.reason += (r.reason.empty() ? "" : "; ") + w;
@@ -71,7 +110,7 @@ void screen(std::vector<ScreenRow>& rows, const ScreenCriteria& c, const Element
     if (rows[i].pass) pass.push_back(i);
   std::stable_sort(pass.begin(), pass.end(), [&](size_t a, size_t b) {
     if (rows[a].p_window != rows[b].p_window) return rows[a].p_window > rows[b].p_window;
-    return supply_risk(rows[a]) < supply_risk(rows[b]);
+    return pareto_cost_of(rows[a], c.pareto_cost) < pareto_cost_of(rows[b], c.pareto_cost);
   });
   for (size_t k = 0; k < pass.size(); ++k) rows[pass[k]].rank = static_cast<int>(k) + 1;
   // Pareto front among passing rows: no other row has P(window) >= and risk <= with one strict.
@@ -79,7 +118,8 @@ void screen(std::vector<ScreenRow>& rows, const ScreenCriteria& c, const Element
     bool dominated = false;
     for (size_t j : pass) {
       if (i == j) continue;
-      double pi = rows[i].p_window, pj = rows[j].p_window, ri = supply_risk(rows[i]), rj = supply_risk(rows[j]);
+      double pi = rows[i].p_window, pj = rows[j].p_window, ri = pareto_cost_of(rows[i], c.pareto_cost),
+             rj = pareto_cost_of(rows[j], c.pareto_cost);
       if (pj >= pi && rj <= ri && (pj > pi || rj < ri)) {
         dominated = true;
         break;
@@ -90,6 +130,10 @@ void screen(std::vector<ScreenRow>& rows, const ScreenCriteria& c, const Element
 }
 
 Status write_screen_csv(const std::string& path, const std::vector<ScreenRow>& rows, const std::string& provenance) {
+  return write_file_atomic(path, screen_csv(rows, provenance));
+}
+
+std::string screen_csv(const std::vector<ScreenRow>& rows, const std::string& provenance) {
   std::vector<size_t> order(rows.size());
   std::iota(order.begin(), order.end(), size_t{0});
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
@@ -99,16 +143,17 @@ Status write_screen_csv(const std::string& path, const std::vector<ScreenRow>& r
   CsvWriter w;
   w.comment(provenance);
   for (const char* h : {"rank", "id", "composition", "gap_ev", "gap_std_ev", "p_window", "metal_probability", "hhi_p",
-                        "hhi_r", "min_abundance_mg_kg", "critical", "toxic", "pareto", "pass", "reason"})
+                        "hhi_r", "min_abundance_mg_kg", "critical", "toxic", "ghg_kg_co2e_per_kg", "ghg_missing",
+                        "pareto", "pass", "reason"})
     w.value(h);
   w.end_row();
   for (size_t i : order) {
     const auto& r = rows[i];
     w.value(r.rank ? std::to_string(r.rank) : "").text(r.id).text(r.formula).value(num(r.gap)).value(num(r.gap_std));
     w.value(num(r.p_window)).value(num(r.metal_p)).value(num(r.hhi_p)).value(num(r.hhi_r)).value(num(r.min_abundance));
-    w.text(r.critical).text(r.toxic).value(r.pareto ? "1" : "0").value(r.pass ? "1" : "0").text(r.reason).end_row();
+    w.text(r.critical).text(r.toxic).value(num(r.ghg)).text(r.ghg_missing).value(r.pareto ? "1" : "0").value(r.pass ? "1" : "0").text(r.reason).end_row();
   }
-  return write_file_atomic(path, w.str());
+  return w.str();
 }
 
 Status write_screen_svg(const std::string& path, const std::vector<ScreenRow>& rows, const ScreenCriteria& c,
@@ -118,8 +163,25 @@ Status write_screen_svg(const std::string& path, const std::vector<ScreenRow>& r
   for (auto& r : rows) gmax = std::max(gmax, r.gap + r.gap_std);
   if (std::isfinite(c.gap_max)) gmax = std::max(gmax, c.gap_max);
   gmax = std::ceil(gmax * 1.05);
-  svg::Axes a{L, T, W - L - R, H - T - B, 0, 10000, 0, gmax};
-  auto X = [&](double risk) { return a.x(std::clamp(risk, 0.0, 10000.0)); };
+  // The x range fitted to the data's supply risk (HHI spans 0-10000 but candidates of one
+  // element pool sit in a narrow band), widened to the round ticks around it.
+  double rmin = std::numeric_limits<double>::infinity(), rmax = -rmin;
+  for (auto& r : rows)
+    if (double risk = supply_risk(r); std::isfinite(risk)) {
+      rmin = std::min(rmin, risk);
+      rmax = std::max(rmax, risk);
+    }
+  if (!(rmin <= rmax)) rmin = 0, rmax = 10000;
+  const double pad = std::max(50.0, 0.05 * (rmax - rmin));
+  rmin = std::max(0.0, rmin - pad);
+  rmax = std::min(10000.0, rmax + pad);
+  if (auto ticks = svg::nice_ticks(rmin, rmax); ticks.size() >= 2) {
+    const double step = ticks[1] - ticks[0];
+    rmin = std::max(0.0, std::floor(rmin / step) * step);
+    rmax = std::min(10000.0, std::ceil(rmax / step) * step);
+  }
+  svg::Axes a{L, T, W - L - R, H - T - B, rmin, rmax, 0, gmax};
+  auto X = [&](double risk) { return a.x(std::clamp(risk, rmin, rmax)); };
   auto Y = [&](double g) { return a.y(std::clamp(g, 0.0, gmax)); };
   svg::Canvas cv(W, H, "fragua materials screen plot v1");
   cv.text(L, 22, title, "font-size=\"15\"");
@@ -165,15 +227,23 @@ double best_observed(const std::vector<double>& y, Objective obj, double target)
   return best;
 }
 
-double expected_improvement(double mean, double sd, Objective obj, double target, double best) {
+double expected_improvement(double mean, double sd, Objective obj, double target, double best, double noise) {
+  // A measurement is y plus noise: its predictive spread includes the noise (Huang et al.,
+  // J. Global Optim. 34, 441 (2006), augmented EI).
+  noise = std::isfinite(noise) ? std::max(0.0, noise) : 0.0;
+  sd = std::sqrt(sd * sd + noise * noise);
   if (obj != Objective::target) {
     double mu = obj == Objective::maximize ? mean : -mean;
     if (sd <= 1e-12) return std::max(0.0, mu - best);
     double z = (mu - best) / sd;
     return (mu - best) * normal_cdf(z) + sd * normal_pdf(z);
   }
-  // Improvement max(0, |best| - |y - t|) is positive only for y within d = -best of t.
-  double d = -best;
+  // Improvement max(0, d - |y - t|) is positive only for y within d of t, where d = -best is the
+  // best observed distance. A measurement cannot tell distances below its noise apart, so d is
+  // never taken below it: once the data hold the target itself (d = 0) the acquisition becomes
+  // the expected closeness within the noise band, still informative, where plain EI is 0 for
+  // every candidate.
+  double d = std::max(-best, noise);
   if (d <= 0) return 0.0;
   if (sd <= 1e-12) return std::max(0.0, d - std::fabs(mean - target));
   const int n = 400;  // Simpson's rule over [t - d, t + d]
@@ -216,14 +286,14 @@ ScreenCounts count_screened(const std::vector<ScreenRow>& rows) {
 }
 
 std::vector<Suggestion> suggest_next(const std::vector<ScreenRow>& rows, const Dataset& observed, Objective obj,
-                                     double target, const ElementTable& table, size_t n) {
+                                     double target, const ElementTable& table, size_t n, double noise) {
   const double best = best_observed(observed.y, obj, target);
   std::set<std::string> known;  // what was measured already is not suggested
   for (auto& c : observed.comps) known.insert(c.reduced_formula(table));
   std::vector<Suggestion> out;
   for (size_t i = 0; i < rows.size(); ++i)
     if (!known.count(rows[i].comp.reduced_formula(table)))
-      out.push_back({i, expected_improvement(rows[i].gap, rows[i].gap_std, obj, target, best)});
+      out.push_back({i, expected_improvement(rows[i].gap, rows[i].gap_std, obj, target, best, noise)});
   std::stable_sort(out.begin(), out.end(), [](const Suggestion& a, const Suggestion& b) {
     return a.expected_improvement > b.expected_improvement;
   });

@@ -98,12 +98,14 @@ Result<SubstitutionModel> SubstitutionModel::load(const std::string& path) {
 Result<SubstitutionModel> SubstitutionModel::builtin() {
   std::vector<std::string> candidates;
   if (std::string p = runtime_options().lambda_json; !p.empty()) candidates.push_back(p);
+  // The project's own copy (scripts/materials/make_substitution_table.py); never another
+  // program's install directory, which an installed fragua cannot count on.
   if (auto p = find_data_file("materials/lambda.json"); p.ok()) candidates.push_back(*p);
-  candidates.emplace_back("/usr/lib/python3/dist-packages/pymatgen/analysis/structure_prediction/data/lambda.json");
   for (auto& c : candidates)
     if (Env::posix().file_exists(c)) return load(c);
   return not_found_error(
-      "substitution data lambda.json not found (install python3-pymatgen or set FRAGUA_LAMBDA_JSON)");
+      "substitution data materials/lambda.json not found in the data directory (set FRAGUA_DATA_DIR or "
+      "FRAGUA_LAMBDA_JSON)");
 }
 
 int SubstitutionModel::index(const std::string& name) const {
@@ -128,10 +130,18 @@ double SubstitutionModel::cond_prob(const std::string& s1, const std::string& s2
   return std::exp(lambda(s1, s2)) / px_[static_cast<size_t>(b)];
 }
 
-std::vector<SubstitutionModel::Substitution> SubstitutionModel::substitute(const std::vector<std::string>& species,
-                                                                           const std::vector<double>& amounts,
-                                                                           double threshold, size_t max_results) const {
+Result<std::vector<SubstitutionModel::Substitution>> SubstitutionModel::substitute(
+    const std::vector<std::string>& species, const std::vector<double>& amounts, double threshold,
+    size_t max_results) const {
   size_t n = species.size();
+  if (!amounts.empty() && amounts.size() != n)
+    return invalid_argument_error("substitution: {} amounts for {} species", amounts.size(), n);
+  for (const auto& s : species) {
+    FRAGUA_TRY(parse_species(s));
+    if (index(s) < 0)
+      return invalid_argument_error("substitution: species '{}' is not in the substitution table ({} species, e.g. {})",
+                                    s, species_.size(), species_.empty() ? "" : species_.front());
+  }
   std::vector<int> charge(n);
   std::vector<double> best(n, 0.0);
   for (size_t i = 0; i < n; ++i) {

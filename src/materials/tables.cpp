@@ -1,8 +1,12 @@
 // The CSV tables and JSON records of the materials workflow (tables.h).
 #include "fragua/materials/tables.h"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 
+#include "fragua/base/file.h"
+#include "fragua/base/svg.h"
 #include "fragua/materials/csv_writer.h"
 #include "fragua/materials/property_model.h"
 
@@ -14,12 +18,14 @@ std::string g6(double v) { return fmt::format("{:.6g}", v); }
 
 }  // namespace
 
-std::string features_csv(const Dataset& d, const Featurizer& fz, int threads, std::string_view comment) {
+std::string features_csv(const Dataset& d, const Featurizer& fz, int threads, std::string_view comment,
+                         const std::vector<std::string>* column_names) {
   auto x = fz.featurize_all(d.comps, threads);
   CsvWriter w;
   w.comment(comment);
   w.value("id").value("composition");
-  for (auto& n : fz.names()) w.text(n);
+  const auto& names = column_names && column_names->size() == fz.size() ? *column_names : fz.names();
+  for (auto& n : names) w.text(n);
   if (!d.y.empty()) w.text(d.target_name);
   w.end_row();
   for (size_t i = 0; i < d.size(); ++i) {
@@ -41,12 +47,15 @@ std::string predictions_csv(const Dataset& d, const Prediction& p, std::string_v
   CsvWriter w;
   w.comment(comment);
   const bool gate = !p.p_zero.empty();
+  const bool interval = p.lower.size() == p.mean.size() && p.upper.size() == p.mean.size();
   w.value("id").value("composition").value("prediction").value("uncertainty");
   if (gate) w.value("p_zero");
+  if (interval) w.value("lower_95").value("upper_95");
   w.end_row();
   for (size_t i = 0; i < d.size(); ++i) {
     w.text(d.ids[i]).text(d.formulas[i]).value(g6(p.mean[i])).value(g6(p.std[i]));
     if (gate) w.value(g6(p.p_zero[i]));
+    if (interval) w.value(g6(p.lower[i])).value(g6(p.upper[i]));
     w.end_row();
   }
   return w.str();
@@ -56,13 +65,16 @@ std::string cv_predictions_csv(const Dataset& d, const CvResult& r, std::string_
   CsvWriter w;
   w.comment(comment);
   const bool gate = !r.oof.p_zero.empty();
+  const bool calibrated = r.calibrated_std.size() == d.size();
   w.value("id").value("composition").value("fold").value("target").value("prediction").value("uncertainty");
   if (gate) w.value("p_zero");
+  if (calibrated) w.value("calibrated_uncertainty");
   w.end_row();
   for (size_t i = 0; i < d.size(); ++i) {
     w.text(d.ids[i]).text(d.formulas[i]).num(r.fold[i]).num(d.y[i]);
     w.value(g6(r.oof.mean[i])).value(g6(r.oof.std[i]));
     if (gate) w.value(g6(r.oof.p_zero[i]));
+    if (calibrated) w.value(g6(r.calibrated_std[i]));
     w.end_row();
   }
   return w.str();
@@ -81,6 +93,11 @@ nlohmann::json cv_summary(const CvResult& r, const PropertyModel& model, const s
                       {"config", model.config_json()}};
   if (model.task() == Task::classification) s["roc_auc"] = r.auc;
   if (!std::isnan(r.gate_auc)) s["gate_auc"] = r.gate_auc;
+  if (!std::isnan(r.raw_within_1sd))
+    s["coverage"] = {{"raw_within_1sd", r.raw_within_1sd},
+                     {"raw_within_2sd", r.raw_within_2sd},
+                     {"calibrated_within_1sd", r.calibrated_within_1sd},
+                     {"calibrated_within_2sd", r.calibrated_within_2sd}};
   return s;
 }
 
@@ -135,6 +152,39 @@ std::string suggestions_csv(const std::vector<ScreenRow>& rows, const std::vecto
     w.value(g6(picks[k].expected_improvement)).end_row();
   }
   return w.str();
+}
+
+Status write_parity_svg(const std::string& path, const std::vector<double>& measured, const Prediction& predicted,
+                        const std::string& title) {
+  const size_t n = std::min(measured.size(), predicted.mean.size());
+  if (n == 0) return invalid_argument_error("{}: no measured values to plot", path);
+  double lo = std::numeric_limits<double>::infinity(), hi = -lo, abs_err = 0;
+  for (size_t i = 0; i < n; ++i) {
+    lo = std::min({lo, measured[i], predicted.mean[i]});
+    hi = std::max({hi, measured[i], predicted.mean[i]});
+    abs_err += std::fabs(measured[i] - predicted.mean[i]);
+  }
+  if (!(hi > lo)) hi = lo + 1;
+  if (auto ticks = svg::nice_ticks(lo, hi); ticks.size() >= 2) {
+    const double step = ticks[1] - ticks[0];
+    lo = std::floor(lo / step) * step;
+    hi = std::ceil(hi / step) * step;
+  }
+  const double W = 560, H = 560, L = 70, R = 20, T = 50, B = 60;
+  svg::Axes a{L, T, W - L - R, H - T - B, lo, hi, lo, hi};
+  svg::Canvas cv(W, H, "fragua materials parity plot v1");
+  cv.text(L, 20, title, "font-size=\"14\"");
+  cv.text(L, 38, fmt::format("{} compounds, MAE {:.3f}", n, abs_err / static_cast<double>(n)), "font-size=\"12\"");
+  a.draw(cv, "measured", "predicted");
+  cv.line(a.x(lo), a.y(lo), a.x(hi), a.y(hi), "#888888", "stroke-dasharray=\"4,3\"");
+  for (size_t i = 0; i < n; ++i) {
+    const double x = a.x(measured[i]), y = a.y(predicted.mean[i]);
+    if (i < predicted.std.size() && predicted.std[i] > 0)
+      cv.line(x, a.y(std::max(lo, predicted.mean[i] - predicted.std[i])), x,
+              a.y(std::min(hi, predicted.mean[i] + predicted.std[i])), "#2e86c1", "stroke-opacity=\"0.25\"");
+    cv.circle(x, y, 2.2, "#2e86c1");
+  }
+  return write_file_atomic(path, cv.finish());
 }
 
 }  // namespace fragua::materials

@@ -73,7 +73,7 @@ Status make_dmatrix(const std::vector<float>& x, size_t n_features, DMatrix& m) 
 int thread_count(int t) { return t > 0 ? t : ThreadPool::default_threads(); }
 
 Status train_member(const std::vector<float>& x, size_t n_features, const std::vector<double>& y,
-                    const TrainConfig& cfg, const std::string& objective, uint32_t seed, Booster& b) {
+                    const TrainConfig& cfg, const std::string& objective, uint32_t seed, Booster& b, ProgressBar* bar) {
   DMatrix dm;
   FRAGUA_TRY(make_dmatrix(x, n_features, dm));
   std::vector<float> labels(y.begin(), y.end());
@@ -97,7 +97,10 @@ Status train_member(const std::vector<float>& x, size_t n_features, const std::v
                                                         {"nthread", "1"},
                                                         {"verbosity", "0"}};
   for (auto& [k, v] : params) FRAGUA_XGB(XGBoosterSetParam(b.h, k, v.c_str()), k);
-  for (int it = 0; it < cfg.n_rounds; ++it) FRAGUA_XGB(XGBoosterUpdateOneIter(b.h, it, dm.h), "training");
+  for (int it = 0; it < cfg.n_rounds; ++it) {
+    FRAGUA_XGB(XGBoosterUpdateOneIter(b.h, it, dm.h), "training");
+    if (bar) bar->add(1);
+  }
   return ok_status();
 }
 
@@ -287,12 +290,13 @@ Result<Model> Model::train(const std::vector<float>& x, size_t n_features, const
   size_t jobs = k * problems.size();
   std::vector<std::optional<Error>> errors(jobs);
   ThreadPool pool(std::min(thread_count(cfg.threads), static_cast<int>(jobs)));
+  ProgressBar bar("xgboost members", jobs * static_cast<uint64_t>(cfg.n_rounds), "round");
   pool.parallel_for_dynamic(jobs, 1, [&](size_t b, size_t e) {
     for (size_t j = b; j < e; ++j) {
       const Problem& pr = problems[j / k];
       auto& dst = j / k == 0 ? model.impl_->members[j % k] : model.impl_->gate_members[j % k];
       uint32_t seed = cfg.seed + 7919u * static_cast<uint32_t>(j % k);
-      auto st = train_member(pr.rows(x), n_features, pr.y, model.impl_->cfg, pr.objective, seed, dst);
+      auto st = train_member(pr.rows(x), n_features, pr.y, model.impl_->cfg, pr.objective, seed, dst, &bar);
       if (!st.ok()) errors[j] = st.error();
     }
   });
@@ -333,6 +337,11 @@ Result<Prediction> Model::predict(const std::vector<float>& x, size_t n_features
 }
 
 Status Model::save(const std::string& path, const nlohmann::json& provenance) const {
+  auto bytes = FRAGUA_TRY(to_bytes(provenance));
+  return write_file_atomic(path, bytes);
+}
+
+Result<std::string> Model::to_bytes(const nlohmann::json& provenance) const {
   std::vector<std::string> blobs;
   for (auto* set : {&impl_->members, &impl_->gate_members})
     for (auto& b : *set) {
@@ -351,16 +360,19 @@ Status Model::save(const std::string& path, const nlohmann::json& provenance) co
   header["gate_member_bytes"] = nlohmann::json::array();
   for (size_t i = 0; i < blobs.size(); ++i)
     header[i < impl_->members.size() ? "member_bytes" : "gate_member_bytes"].push_back(blobs[i].size());
-  auto f = FRAGUA_TRY(AtomicFile::create(path));
-  FRAGUA_TRY(f.append(kMagic));
-  FRAGUA_TRY(f.append(header.dump() + "\n"));
-  for (auto& b : blobs) FRAGUA_TRY(f.append(b));
-  return f.commit();
+  std::string out = kMagic;
+  out += header.dump() + "\n";
+  for (auto& b : blobs) out += b;
+  return out;
 }
 
 Result<Model> Model::load(const std::string& path) {
-  quiet_xgboost();
   auto data = FRAGUA_TRY(read_file(path));
+  return parse(data, path);
+}
+
+Result<Model> Model::parse(std::string_view data, const std::string& path) {
+  quiet_xgboost();
   size_t magic_len = std::strlen(kMagic);
   bool v1 = data.rfind("FRAGUA_MATERIALS_MODEL 1\n", 0) == 0;  // before the zero gate; same layout
   if (!v1 && data.compare(0, magic_len, kMagic) != 0) {

@@ -209,3 +209,162 @@ TEST(HardeningMaterialsCli, FeaturizeNeutralisesFormulaIds) {
 
 }  // namespace
 }  // namespace fragua::materials
+
+namespace fragua::materials {
+namespace {
+
+// Issue 18: every CSV the materials commands write reads with a plain pandas.read_csv (Debian's
+// python3-pandas); the provenance goes to a sidecar .json unless --csv-comment keeps it.
+TEST(Cli, CsvOutputsReadWithPlainPandas) {
+  test::TempDir dir;
+  ASSERT_TRUE(write_file_atomic(dir.file("train.csv"), training_csv()).ok());
+  const std::string d = dir.path() + "/";
+  const std::string fast = " --models 1 --rounds 5 -t 2";
+  run_ok("train --data " + d + "train.csv --out " + d + "gap.model" + fast);
+  run_ok("featurize --data " + d + "train.csv --out " + d + "features.csv");
+  run_ok("enumerate --elements Zn,Cd,S,Se,O --size 2 --max-coeff 3 --out " + d + "cands.csv");
+  run_ok("predict --model " + d + "gap.model --input " + d + "cands.csv --out " + d + "pred.csv");
+  run_ok("cv --data " + d + "train.csv --folds 3" + fast + " --predictions " + d + "oof.csv");
+  run_ok("screen --model " + d + "gap.model --candidates " + d + "cands.csv --gap-min 0.5 --gap-max 4 --out " + d +
+         "ranked.csv");
+  run_ok("suggest --model " + d + "gap.model --candidates " + d + "cands.csv --data " + d +
+         "train.csv --objective target --target 1.4 -n 3 --out " + d + "next.csv");
+  ASSERT_TRUE(write_file_atomic(d + "lab.csv", "composition,gap_eV\nCdO,2.2\n").ok());
+  run_ok("add-measurements --data " + d + "train.csv --measurements " + d + "lab.csv --out " + d + "merged.csv");
+  run_ok("substitute --species Zn2+,S2- --amounts 1,1 --threshold 0.01 --out " + d + "subs.csv");
+  run_ok("campaign --data " + d + "train.csv --initial 10 --iterations 1 --per-round 2 --seeds 1 " +
+         "--strategies random --out " + d + "campaign.csv" + fast);
+  auto pred = *read_file(d + "pred.csv");
+  EXPECT_EQ(pred.rfind("id,composition,prediction", 0), 0u) << pred.substr(0, 200);
+  auto side = read_file(d + "pred.csv.json");
+  ASSERT_TRUE(side.ok());
+  EXPECT_NE(side->find("fragua materials predict"), std::string::npos) << *side;
+  run_ok("predict --csv-comment --model " + d + "gap.model --input " + d + "cands.csv --out " + d + "pred_c.csv");
+  EXPECT_EQ(read_file(d + "pred_c.csv")->rfind("# fragua materials predict", 0), 0u);
+
+  std::string out;
+  const int rc = test::run_command(
+      test::python() + " " + test::source_dir() + "/tests/reference/materials/check_pandas_csv.py " + d +
+          "features.csv:id,composition " + d + "cands.csv:composition,oxidation_states " + d +
+          "pred.csv:id,composition,prediction,uncertainty " + d + "oof.csv:id,composition,fold,target:44 " + d +
+          "ranked.csv:rank,id,composition,gap_ev " + d + "next.csv:rank,id,composition:3 " + d +
+          "merged.csv:id,composition:45 " + d + "subs.csv:composition,species,probability " + d + "campaign.csv:strategy,seed,round:2",
+      &out);
+  if (rc == 77) GTEST_SKIP() << out;
+  EXPECT_EQ(rc, 0) << out;
+}
+
+}  // namespace
+}  // namespace fragua::materials
+
+namespace fragua::materials {
+namespace {
+
+TEST(Cli, ParsePrintsCsvAndJsonWithAnErrorPerRow) {
+  std::string out;
+  int rc = test::run_command(test::cli_path() + " -q materials parse --format csv GaAs 'Ga(As' 'CuSO4*5H2O'", &out);
+  EXPECT_NE(rc, 0);  // one formula failed
+  EXPECT_NE(out.find("formula,reduced_formula,molar_mass,fractions,hhi_p,hhi_r,error\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("GaAs,GaAs,144.645"), std::string::npos) << out;
+  EXPECT_NE(out.find("Ga:0.5;As:0.5"), std::string::npos) << out;
+  EXPECT_NE(out.find("Ga(As,,,,,,"), std::string::npos) << out;
+  EXPECT_NE(out.find("CuSO4*5H2O,"), std::string::npos) << out;
+  EXPECT_NE(out.find(",249.6"), std::string::npos) << out;  // CuSO4.5H2O: 249.68 g/mol
+  rc = test::run_command(test::cli_path() + " -q materials parse --format json ZnS 2>/dev/null", &out);
+  EXPECT_EQ(rc, 0) << out;
+  auto j = nlohmann::json::parse(out);
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["reduced_formula"], "ZnS");
+  EXPECT_NEAR(j[0]["fractions"]["Zn"].get<double>(), 0.5, 1e-12);
+  EXPECT_NEAR(j[0]["molar_mass"].get<double>(), 97.47, 0.01);
+}
+
+TEST(Cli, SmallDefectsFailWithClearMessagesAndNoOutput) {
+  test::TempDir dir;
+  const std::string d = dir.path() + "/";
+  std::string out;
+  // An unknown species is an error naming it, not an empty list.
+  int rc = test::run_command(test::cli_path() + " -q materials substitute --species Zn2+,Xx2- --out " + d + "s.csv",
+                             &out);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("'Xx2-'"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(d + "s.csv"));
+  // An empty window is refused before anything is read or written.
+  ASSERT_TRUE(write_file_atomic(d + "cands.csv", "composition\nZnS\n").ok());
+  rc = test::run_command(test::cli_path() + " -q materials screen --model " + d + "none.model --candidates " + d +
+                             "cands.csv --gap-min 2 --gap-max 1 --out " + d + "r.csv",
+                         &out);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("--gap-min 2 is above --gap-max 1"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(d + "r.csv"));
+  // A header-only CSV names the file.
+  ASSERT_TRUE(write_file_atomic(d + "empty.csv", "composition,gap\n").ok());
+  rc = test::run_command(test::cli_path() + " -q materials train --data " + d + "empty.csv --out " + d + "m.model",
+                         &out);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("empty.csv: no data rows after the header"), std::string::npos) << out;
+  // --skip-invalid: the bad rows are reported with their lines, the rest predicted.
+  ASSERT_TRUE(write_file_atomic(d + "train.csv", training_csv()).ok());
+  run_ok("train --data " + d + "train.csv --out " + d + "gap.model --models 1 --rounds 3");
+  ASSERT_TRUE(write_file_atomic(d + "mixed.csv", "composition\nZnS\nZn2Qq\nGaAs\n").ok());
+  rc = test::run_command(test::cli_path() + " -q materials predict --model " + d + "gap.model --input " + d +
+                             "mixed.csv --out " + d + "p.csv",
+                         &out);
+  EXPECT_NE(rc, 0);
+  EXPECT_FALSE(fs::exists(d + "p.csv"));
+  out = run_ok("predict --skip-invalid --model " + d + "gap.model --input " + d + "mixed.csv --out " + d + "p.csv");
+  EXPECT_NE(out.find("skipped 1 invalid row:\n  " + d + "mixed.csv:3:1: "), std::string::npos) << out;
+  auto p = *read_file(d + "p.csv");
+  EXPECT_NE(p.find(",ZnS,"), std::string::npos) << p;
+  EXPECT_NE(p.find(",GaAs,"), std::string::npos) << p;
+  // A bad classification label is reported with its line.
+  ASSERT_TRUE(write_file_atomic(d + "metal.csv", "composition,is_metal\nCu,1\nGaAs,0\nZnS,3\n").ok());
+  rc = test::run_command(test::cli_path() + " -q materials train --task classification --data " + d +
+                             "metal.csv --out " + d + "m.model",
+                         &out);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("metal.csv:4: 'ZnS'"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(d + "m.model"));
+}
+
+TEST(Cli, FamilyFlagOldSpellingAndHelpDefaults) {
+  std::string out;
+  int rc = test::run_command(test::cli_path() + " materials train --help", &out);
+  EXPECT_EQ(rc, 0) << out;
+  for (const char* want : {"--family", "--models", "--rounds", "--eta", "--max-depth", "--calibration-folds"})
+    EXPECT_NE(out.find(want), std::string::npos) << want << "\n" << out;
+  // Real defaults: 5 members, 500 rounds, eta 0.05, depth 7 (TrainConfig).
+  EXPECT_NE(out.find("--models INT=5 "), std::string::npos) << out;
+  EXPECT_NE(out.find("--rounds INT=500 "), std::string::npos) << out;
+  EXPECT_NE(out.find("--eta FLOAT=0.05 "), std::string::npos) << out;
+  EXPECT_NE(out.find("--max-depth INT=7 "), std::string::npos) << out;
+  EXPECT_NE(out.find("=xgboost"), std::string::npos) << out;
+  EXPECT_EQ(out.find("Deprecated spelling"), std::string::npos) << "--model is hidden: " << out;
+  test::TempDir dir;
+  ASSERT_TRUE(write_file_atomic(dir.file("train.csv"), training_csv()).ok());
+  run_ok("train --data " + dir.file("train.csv") + " --out " + dir.file("a.model") + " --model xgboost --models 1 --rounds 3");
+  run_ok("train --data " + dir.file("train.csv") + " --out " + dir.file("b.model") + " --family xgboost --models 1 --rounds 3");
+  EXPECT_EQ(read_file(dir.file("a.model"))->substr(0, 22), "FRAGUA_MATERIALS_MODEL");
+}
+
+TEST(Cli, EnsembleTrainsWithCalibrationAndPredictsAnInterval) {
+  test::TempDir dir;
+  ASSERT_TRUE(write_file_atomic(dir.file("train.csv"), training_csv()).ok());
+  run_ok("train --family ensemble --calibration-folds 2 --data " + dir.file("train.csv") + " --out " +
+         dir.file("gap.ens") +
+         " --models 1 --rounds 10 --epochs 3 --batch 16 --d-model 8 --layers 1 --heads 2 --head-hidden 8 -t 2");
+  auto pred = run_ok("predict --model " + dir.file("gap.ens") + " --input " + dir.file("train.csv"));
+  EXPECT_EQ(pred.rfind("id,composition,prediction,uncertainty,p_zero,lower_95,upper_95\n", 0), 0u) << pred;
+  auto out = run_ok("cv --family xgboost --folds 3 --models 1 --rounds 5 -t 2 --data " + dir.file("train.csv") +
+                    " --parity " + dir.file("cv.svg"));
+  EXPECT_NE(out.find("errors within 1/2 std: raw"), std::string::npos) << out;
+  auto svg = read_file(dir.file("cv.svg"));
+  ASSERT_TRUE(svg.ok());
+  EXPECT_NE(svg->find("44 compounds, MAE"), std::string::npos) << *svg;
+  run_ok("predict --model " + dir.file("gap.ens") + " --input " + dir.file("train.csv") + " --parity " +
+         dir.file("p.svg") + " --out " + dir.file("p.csv"));
+  EXPECT_NE(read_file(dir.file("p.svg"))->find("fragua materials parity plot v1"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace fragua::materials

@@ -138,3 +138,51 @@ TEST(HardeningDataset, CompressedBombIsRefused) {
 
 }  // namespace
 }  // namespace fragua::materials
+
+namespace fragua::materials {
+namespace {
+
+TEST(Dataset, HeaderOnlyCsvNamesTheFile) {
+  auto d = parse_dataset_csv("composition,gap\n", "cands.csv", testing::table());
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.error().to_string().find("cands.csv"), std::string::npos) << d.error().to_string();
+  EXPECT_NE(d.error().to_string().find("no data rows"), std::string::npos) << d.error().to_string();
+}
+
+TEST(Dataset, SkipInvalidLeavesOutBadRowsWithTheirLines) {
+  DatasetOptions o;
+  o.ignore_target = true;
+  o.require_target = false;
+  const std::string text = "composition\nGaAs\nGa2Zz\nZnS\nCu(SO4\n";
+  EXPECT_FALSE(parse_dataset_csv(text, "c.csv", testing::table(), o).ok());
+  o.skip_invalid = true;
+  auto d = parse_dataset_csv(text, "c.csv", testing::table(), o);
+  ASSERT_TRUE(d.ok()) << d.error().to_string();
+  EXPECT_EQ(d->formulas, (std::vector<std::string>{"GaAs", "ZnS"}));
+  EXPECT_EQ(d->where(1), "c.csv:4");
+  ASSERT_EQ(d->skipped.size(), 2u);
+  EXPECT_EQ(d->skipped[0].rfind("c.csv:3:1: ", 0), 0u) << d->skipped[0];
+  EXPECT_NE(d->skipped[0].find("'Zz'"), std::string::npos) << d->skipped[0];
+  EXPECT_EQ(d->skipped[1].rfind("c.csv:5:1: ", 0), 0u) << d->skipped[1];
+  auto none = parse_dataset_csv("composition\nZz\n", "c.csv", testing::table(), o);
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.error().to_string().find("(1 invalid rows skipped)"), std::string::npos);
+}
+
+TEST(Dataset, BadClassificationLabelNamesItsLine) {
+  auto d = parse_dataset_csv("# provenance\ncomposition,is_metal\nCu,1\nGaAs,0\nZnS,2\n", "metal.csv",
+                             testing::table());
+  ASSERT_TRUE(d.ok()) << d.error().to_string();
+  EXPECT_EQ(d->where(0), "metal.csv:3");
+  auto st = check_binary_labels(*d);
+  ASSERT_FALSE(st.ok());
+  const std::string m = st.error().to_string();
+  EXPECT_NE(m.find("metal.csv:5"), std::string::npos) << m;
+  EXPECT_NE(m.find("'ZnS'"), std::string::npos) << m;
+  EXPECT_NE(m.find("got 2"), std::string::npos) << m;
+  d->y[2] = 1;
+  EXPECT_TRUE(check_binary_labels(*d).ok());
+}
+
+}  // namespace
+}  // namespace fragua::materials

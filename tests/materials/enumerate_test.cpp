@@ -91,12 +91,27 @@ TEST(Substitution, MatchesPymatgen) {
         << a << " " << b;
     EXPECT_NEAR(m->prob(a, b) / row["prob"].get<double>(), 1.0, 1e-9) << a << " " << b;
   }
-  auto subs = m->substitute({"Zn2+", "S2-"}, {1, 1}, 1e-3);
+  auto subs_or = m->substitute({"Zn2+", "S2-"}, {1, 1}, 1e-3);
+  ASSERT_TRUE(subs_or.ok()) << subs_or.error().to_string();
+  auto& subs = *subs_or;
   ASSERT_FALSE(subs.empty());
   bool cdse = false;
   for (auto& s : subs) cdse |= s.species == std::vector<std::string>{"Cd2+", "Se2-"};
   EXPECT_TRUE(cdse);
   for (size_t i = 1; i < subs.size(); ++i) EXPECT_GE(subs[i - 1].probability, subs[i].probability);
+}
+
+TEST(Substitution, UnknownSpeciesIsAnErrorNamingIt) {
+  auto m = SubstitutionModel::parse(R"([["Zn2+","Cd2+",1.0],["S2-","Se2-",0.5]])", "t.json");
+  ASSERT_TRUE(m.ok());
+  auto r = m->substitute({"Zn2+", "Xx3+"}, {}, 1e-6);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().to_string().find("'Xx3+'"), std::string::npos) << r.error().to_string();
+  r = m->substitute({"Zn5+"}, {}, 1e-6);  // a known element with a charge the table never saw
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().to_string().find("'Zn5+'"), std::string::npos) << r.error().to_string();
+  EXPECT_FALSE(m->substitute({"Zn2+", "S2-"}, {1}, 1e-6).ok());
+  EXPECT_TRUE(m->substitute({"Zn2+", "S2-"}, {1, 1}, 1e-6).ok());
 }
 
 TEST(Substitution, SmallTableAndSpecies) {

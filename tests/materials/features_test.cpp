@@ -1,5 +1,8 @@
 #include "fragua/materials/features.h"
 
+#include <algorithm>
+#include <set>
+
 #include "golden.h"
 
 namespace fragua::materials {
@@ -55,6 +58,36 @@ TEST(Featurizer, ChargeBalanceAndMissingValues) {
     if (!std::isnan(one[i])) {
       EXPECT_EQ(all[fz.size() + i], one[i]);
     }
+}
+
+}  // namespace
+}  // namespace fragua::materials
+
+namespace fragua::materials {
+namespace {
+
+TEST(Features, MatminerNamesLabelTheSameColumns) {
+  Featurizer fz(testing::table());
+  const auto mm = fz.matminer_names();
+  ASSERT_EQ(mm.size(), fz.size());
+  auto at = [&](const std::string& ours) {
+    auto it = std::find(fz.names().begin(), fz.names().end(), ours);
+    EXPECT_NE(it, fz.names().end()) << ours;
+    return mm[static_cast<size_t>(it - fz.names().begin())];
+  };
+  EXPECT_EQ(at("mean_pauling_en"), "MagpieData mean Electronegativity");
+  EXPECT_EQ(at("avgdev_z"), "MagpieData avg_dev Number");
+  EXPECT_EQ(at("min_mass"), "MagpieData minimum AtomicWeight");
+  EXPECT_EQ(at("range_group"), "MagpieData range Column");
+  EXPECT_EQ(at("mode_space_group"), "MagpieData mode SpaceGroupNumber");
+  EXPECT_EQ(at("max_n_val"), "MagpieData maximum NValence");
+  EXPECT_EQ(at("mean_n_unf"), "MagpieData mean NUnfilled");
+  EXPECT_EQ(at("pnorm_2"), "2-norm");
+  EXPECT_EQ(at("frac_d_valence"), "frac d valence electrons");
+  EXPECT_EQ(at("compound_possible"), "compound possible");
+  EXPECT_EQ(at("mean_ionic_char"), "avg ionic char");
+  EXPECT_EQ(at("x_Ga"), "Ga");
+  EXPECT_EQ(std::set<std::string>(mm.begin(), mm.end()).size(), mm.size()) << "labels are unique";
 }
 
 }  // namespace

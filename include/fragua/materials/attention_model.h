@@ -77,6 +77,8 @@ class AttentionModel {
   // ("fragua-materials-attention"), "version" (1), "config", "net" (the network config),
   // "target" (standardisation) and "provenance" (JSON strings). Written atomically.
   Status save(const std::string& path, const nlohmann::json& provenance) const;
+  // The file's bytes in memory (a model inside another file).
+  Result<std::string> to_bytes(const nlohmann::json& provenance) const;
   static Result<AttentionModel> load(const std::string& path);
   // The same from bytes in memory (tests, fuzzing); `name` appears in errors.
   static Result<AttentionModel> parse(std::string_view bytes, const std::string& name);

@@ -15,7 +15,14 @@ struct Dataset {
   std::vector<std::string> ids, formulas;
   std::vector<Composition> comps;
   std::vector<double> y;  // empty when the file has no target column
+  // Where each row came from: its 1-based line in a CSV file, its data[] index in Matbench JSON
+  // (empty for data sets built in code). For messages about a row.
+  std::vector<size_t> lines;
+  // Rows left out under DatasetOptions::skip_invalid, one message each, in file order.
+  std::vector<std::string> skipped;
   size_t size() const { return formulas.size(); }
+  // "file:line" (CSV) or "file: data[i]" (JSON) of row i, else "row i".
+  std::string where(size_t i) const;
 };
 
 struct DatasetOptions {
@@ -23,6 +30,9 @@ struct DatasetOptions {
   std::string target_column;   // "" = the last column that is not the id or the formula
   bool require_target = true;
   bool ignore_target = false;  // formulas only (candidate lists)
+  // A row whose formula (or target) does not parse is left out and its error kept in
+  // Dataset::skipped ("file:line:column: ..."), instead of failing the whole file.
+  bool skip_invalid = false;
 };
 
 // Reads by extension: *.json, *.json.gz, *.json.bz2, *.json.zst as Matbench JSON; anything else
@@ -35,8 +45,13 @@ Result<Dataset> parse_matbench_json(std::string_view text, const std::string& so
 Result<Dataset> parse_dataset_csv(std::string_view text, const std::string& source, const ElementTable& table,
                                   const DatasetOptions& opts = {});
 
+// Every target is 0 or 1 (binary classification); the error names the row's line, id and
+// formula.
+Status check_binary_labels(const Dataset& d);
+
 // Writes "id,composition,<target>" through an AtomicFile, with a '#' provenance line.
 Status write_dataset_csv(const std::string& path, const Dataset& d, const std::string& provenance);
+std::string dataset_csv(const Dataset& d, const std::string& provenance);
 
 // Folds new measurements into a data set, keyed by reduced formula: a measurement replaces the
 // target of an earlier row of the same formula (the last measurement wins), a new formula is

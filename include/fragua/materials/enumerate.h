@@ -64,7 +64,7 @@ class SubstitutionModel {
  public:
   static Result<SubstitutionModel> load(const std::string& path);
   static Result<SubstitutionModel> parse(std::string_view json_text, const std::string& source);
-  // lambda.json from $FRAGUA_LAMBDA_JSON, data/materials/ or Debian's python3-pymatgen.
+  // lambda.json from $FRAGUA_LAMBDA_JSON, else data/materials/lambda.json (the project's copy).
   static Result<SubstitutionModel> builtin();
 
   double lambda(const std::string& s1, const std::string& s2) const;
@@ -81,8 +81,9 @@ class SubstitutionModel {
   // Replacements of every species of a known compound (e.g. {"Cu+","In3+","Se2-"}) whose
   // product of conditional probabilities exceeds `threshold`, most probable first. Each new
   // species keeps the original's charge sign and the product keeps charge neutrality when
-  // `amounts` is given.
-  std::vector<Substitution> substitute(const std::vector<std::string>& species, const std::vector<double>& amounts,
+  // `amounts` is given. A species that is not in the table (a typo, a charge the model never
+  // saw) is an error naming it, not an empty list; so is `amounts` of another length.
+  Result<std::vector<Substitution>> substitute(const std::vector<std::string>& species, const std::vector<double>& amounts,
                                        double threshold, size_t max_results = 1000) const;
 
  private:

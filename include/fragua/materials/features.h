@@ -22,6 +22,13 @@ class Featurizer {
 
   // Column names, e.g. "mean_pauling_en", "pnorm_2", "frac_d_valence", "max_ionic_char", "x_Ga".
   const std::vector<std::string>& names() const { return names_; }
+  // The same columns under matminer's labels (Ward et al. 2016 as matminer names them:
+  // "MagpieData mean Number", "2-norm", "frac s valence electrons", "compound possible",
+  // "avg ionic char", "Ga" for the element fractions), for code written against matminer's
+  // ElementProperty.from_preset("magpie") + Stoichiometry + ValenceOrbital + IonProperty +
+  // ElementFraction. The three properties Magpie's preset lacks keep Magpie's table names
+  // (FirstIonizationEnergy, ElectronAffinity, MolarVolume).
+  std::vector<std::string> matminer_names() const;
   size_t size() const { return names_.size(); }
   // Writes size() values into out; NaN where an element lacks the property.
   void featurize(const Composition& c, float* out) const;

@@ -58,8 +58,14 @@ Result<TrainConfig> config_from_json(const nlohmann::json& j);
 // positive class (label 1) and its spread. With a zero gate: mean is the gated point prediction,
 // std the standard deviation of the mixture p * delta(0) + (1 - p) * N(r, s^2) (r, s: the
 // regressor ensemble's mean and spread), and p_zero holds p (empty without a gate).
+// value/value_std: the regressor's mean r and spread s before the gate (empty without one), so
+// that two gated models can be combined gate with gate and value with value (ensemble_model.h).
+// lower/upper: a calibrated 95% interval (mean -/+ 2 std, not below 0 for a gated model), filled
+// by apply_calibration (calibration.h); empty otherwise.
 struct Prediction {
   std::vector<double> mean, std, p_zero;
+  std::vector<double> value, value_std;
+  std::vector<double> lower, upper;
 };
 
 // Resolves "auto" in zero_gate/log_target against the training targets; errors on a bad value or
@@ -84,6 +90,9 @@ class Model {
   // regressors first. Version 1 files (no gate) still load.
   Status save(const std::string& path, const nlohmann::json& provenance) const;
   static Result<Model> load(const std::string& path);
+  // The same bytes in memory (a model inside another file); `name` appears in errors.
+  Result<std::string> to_bytes(const nlohmann::json& provenance) const;
+  static Result<Model> parse(std::string_view data, const std::string& name);
 
   const TrainConfig& config() const;
   // The provenance a loaded file carries (null for a model trained here).
@@ -109,6 +118,12 @@ struct CvResult {
   std::vector<nlohmann::json> per_fold;
   double mae = 0, rmse = 0, auc = 0;  // regression: mae/rmse; classification: auc (+ mae of p)
   double gate_auc = 0;                // zero gate: ROC-AUC of p_zero for y == 0 (NaN without)
+  // Share of rows whose out-of-fold error is within 1 and 2 std: as the model gives std (raw),
+  // and after a calibration fitted on the other folds' out-of-fold errors (calibration.h;
+  // calibrated_std holds that std per row). Regression only (NaN for classification).
+  double raw_within_1sd = 0, raw_within_2sd = 0;
+  double calibrated_within_1sd = 0, calibrated_within_2sd = 0;
+  std::vector<double> calibrated_std;
 };
 
 // Combines ensemble member outputs (members[m][i]: member m's value for row i, in the model's
@@ -119,6 +134,8 @@ Prediction ensemble_prediction(const std::vector<std::vector<float>>& members, b
 // Folds a zero gate into a regression prediction: gate[m][i] is member m's p(y_i = 0). Sets
 // p_zero to their mean; the point becomes 0 where p_zero >= 1/2; std becomes the mixture's.
 void apply_zero_gate(Prediction& p, const std::vector<std::vector<float>>& gate);
+// The gated point and mixture std from p_zero, value and value_std (sizes equal to mean's).
+void gate_mixture(Prediction& p);
 
 // What one fold of a cross-validation produced: predictions for the test rows, in order, and
 // model facts for the fold's metrics line.

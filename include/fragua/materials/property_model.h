@@ -31,13 +31,20 @@ namespace fragua::materials {
 struct PropertyModelOptions {
   TrainConfig trees;
   AttentionConfig attention;
+  // The two-family ensemble: folds of the out-of-fold run its calibration is fitted on when it
+  // trains (0 = no calibration; the std is then the raw mixture's).
+  int calibration_folds = 5;
 };
+
+// The attention model's settings with the shared fields (task, n_models, bootstrap, zero_gate,
+// log_target, threads, seed) taken from `trees`.
+AttentionConfig attention_config_of(const PropertyModelOptions& o);
 
 class PropertyModel {
  public:
   virtual ~PropertyModel() = default;
 
-  // The name make_property_model knows the family by ("xgboost", "attention").
+  // The name make_property_model knows the family by ("xgboost", "attention", "ensemble").
   virtual std::string_view family() const = 0;
   virtual Task task() const = 0;
   // The target the model predicts: the training data's target column ("" when a file does not

@@ -26,7 +26,10 @@ class PropertyModel;
 
 // id, composition, the featurizer's columns (empty where a value is missing), then the target
 // column when the data has one.
-std::string features_csv(const Dataset& data, const Featurizer& fz, int threads, std::string_view comment);
+// `column_names` (one per feature, e.g. fz.matminer_names()) replaces the featurizer's names in
+// the header.
+std::string features_csv(const Dataset& data, const Featurizer& fz, int threads, std::string_view comment,
+                         const std::vector<std::string>* column_names = nullptr);
 
 // id, composition, prediction, uncertainty, and p_zero when the model has a zero gate.
 std::string predictions_csv(const Dataset& data, const Prediction& p, std::string_view comment);
@@ -58,5 +61,10 @@ std::string substitutions_csv(const std::vector<SubstitutionModel::Substitution>
 // rank, id, composition, prediction, uncertainty, expected_improvement.
 std::string suggestions_csv(const std::vector<ScreenRow>& rows, const std::vector<Suggestion>& picks,
                             std::string_view comment);
+
+// Parity plot: predicted (with ±1 std bars) against measured values, the y = x line and the MAE
+// in the title line; both axes share one range fitted to the data with round ticks.
+Status write_parity_svg(const std::string& path, const std::vector<double>& measured, const Prediction& predicted,
+                        const std::string& title);
 
 }  // namespace fragua::materials

@@ -1,0 +1,145 @@
+// Per-regime scale calibration of a property model's std (calibration.h).
+#include "fragua/materials/calibration.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "fragua/base/json.h"
+
+namespace fragua::materials {
+
+namespace {
+
+constexpr double kOneSd = 0.6827, kTwoSd = 0.9545;  // normal coverage of 1 and 2 sigma
+constexpr size_t kMinRegimeRows = 20;
+
+bool predicted_zero(const Prediction& p, size_t i) { return !p.p_zero.empty() && p.p_zero[i] >= 0.5; }
+
+struct ErrorAndSpread {
+  double err, sd;
+};
+
+double share_within_scaled(const std::vector<ErrorAndSpread>& es, double a, double b, double k) {
+  size_t in = 0;
+  for (const auto& e : es) in += e.err <= k * (a * e.sd + b);
+  return es.empty() ? 0.0 : static_cast<double>(in) / static_cast<double>(es.size());
+}
+
+// For each floor b on a grid up to the 90th percentile of the errors, the scale a >= 0 that puts
+// 68% of the errors within 1 std' (bisection: coverage grows with a), then the pair whose 2-std'
+// coverage is nearest 95%. A grid, not an optimiser: the coverage is a step function.
+RegimeScale fit_regime_scale(std::vector<ErrorAndSpread> es) {
+  RegimeScale best;
+  best.n = es.size();
+  if (es.empty()) return best;
+  std::vector<double> errs;
+  for (const auto& e : es) errs.push_back(e.err);
+  std::sort(errs.begin(), errs.end());
+  const double e90 = errs[static_cast<size_t>(0.9 * static_cast<double>(errs.size() - 1))];
+  double max_ratio = 0;
+  for (const auto& e : es)
+    if (e.sd > 0) max_ratio = std::max(max_ratio, e.err / e.sd);
+  double best_score = std::numeric_limits<double>::infinity();
+  const int n_grid = 40;
+  for (int k = 0; k <= n_grid; ++k) {
+    const double b = e90 * k / n_grid;
+    double a = 0;
+    if (share_within_scaled(es, 0, b, 1) < kOneSd) {
+      double lo = 0, hi = std::max(1.0, 2 * max_ratio);
+      if (share_within_scaled(es, hi, b, 1) < kOneSd) continue;  // rows with sd 0 and an error: b too small
+      for (int it = 0; it < 60; ++it) {
+        const double mid = 0.5 * (lo + hi);
+        (share_within_scaled(es, mid, b, 1) >= kOneSd ? hi : lo) = mid;
+      }
+      a = hi;
+    }
+    const double c1 = share_within_scaled(es, a, b, 1), c2 = share_within_scaled(es, a, b, 2);
+    const double score = std::fabs(c1 - kOneSd) + std::fabs(c2 - kTwoSd);
+    if (score < best_score) {
+      best_score = score;
+      best.a = a;
+      best.b = b;
+    }
+  }
+  return best;
+}
+
+nlohmann::json scale_json(const RegimeScale& s) { return {{"a", s.a}, {"b", s.b}, {"n", s.n}}; }
+
+}  // namespace
+
+nlohmann::json Calibration::to_json() const {
+  return {{"method", "std' = a std + b per regime, fitted on out-of-fold errors for 68%/95% within 1/2 std'"},
+          {"nonzero", scale_json(nonzero)},
+          {"zero", scale_json(zero)}};
+}
+
+Result<Calibration> Calibration::from_json(const nlohmann::json& j, const std::string& where) {
+  Calibration c;
+  if (j.is_null()) return c;
+  if (!j.is_object()) return corruption_error("{}: calibration: expected an object, found {}", where, json_preview(j));
+  for (auto [key, dst] : {std::pair{"nonzero", &c.nonzero}, std::pair{"zero", &c.zero}}) {
+    if (!j.contains(key) || !j.at(key).is_object())
+      return corruption_error("{}: calibration.{}: missing or not an object", where, key);
+    const auto& s = j.at(key);
+    for (auto [field, v] : {std::pair{"a", &dst->a}, std::pair{"b", &dst->b}}) {
+      if (!s.contains(field) || !s.at(field).is_number() || !std::isfinite(s.at(field).get<double>()) ||
+          s.at(field).get<double>() < 0)
+        return corruption_error("{}: calibration.{}.{}: expected a finite number >= 0", where, key, field);
+      *v = s.at(field).get<double>();
+    }
+    if (s.contains("n") && s.at("n").is_number_unsigned()) dst->n = s.at("n").get<size_t>();
+  }
+  c.fitted = true;
+  return c;
+}
+
+Calibration fit_calibration(const std::vector<double>& y, const Prediction& p, const std::vector<size_t>& rows) {
+  std::vector<ErrorAndSpread> all, zero, nonzero;
+  auto add = [&](size_t i) {
+    ErrorAndSpread e{std::fabs(y[i] - p.mean[i]), p.std[i]};
+    if (!std::isfinite(e.err) || !std::isfinite(e.sd)) return;
+    all.push_back(e);
+    (predicted_zero(p, i) ? zero : nonzero).push_back(e);
+  };
+  if (rows.empty())
+    for (size_t i = 0; i < y.size(); ++i) add(i);
+  else
+    for (size_t i : rows) add(i);
+  Calibration c;
+  c.fitted = true;
+  const RegimeScale pooled = fit_regime_scale(all);
+  c.nonzero = nonzero.size() >= kMinRegimeRows ? fit_regime_scale(nonzero) : pooled;
+  c.zero = zero.size() >= kMinRegimeRows ? fit_regime_scale(zero) : pooled;
+  c.nonzero.n = nonzero.size();
+  c.zero.n = zero.size();
+  return c;
+}
+
+double calibrated_std(const Calibration& c, const Prediction& p, size_t i) {
+  if (!c.fitted) return p.std[i];
+  const RegimeScale& s = predicted_zero(p, i) ? c.zero : c.nonzero;
+  return s.a * p.std[i] + s.b;
+}
+
+void apply_calibration(const Calibration& c, Prediction& p) {
+  const size_t n = p.mean.size();
+  p.lower.assign(n, 0);
+  p.upper.assign(n, 0);
+  for (size_t i = 0; i < n; ++i) {
+    p.std[i] = calibrated_std(c, p, i);
+    p.lower[i] = p.mean[i] - 2 * p.std[i];
+    if (!p.p_zero.empty()) p.lower[i] = std::max(0.0, p.lower[i]);
+    p.upper[i] = p.mean[i] + 2 * p.std[i];
+  }
+}
+
+double share_within(const std::vector<double>& y, const std::vector<double>& mean, const std::vector<double>& std,
+                    double k) {
+  size_t in = 0;
+  for (size_t i = 0; i < y.size(); ++i) in += std::fabs(y[i] - mean[i]) <= k * std[i];
+  return y.empty() ? 0.0 : static_cast<double>(in) / static_cast<double>(y.size());
+}
+
+}  // namespace fragua::materials

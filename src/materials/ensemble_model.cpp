@@ -1,0 +1,266 @@
+// The two-family ensemble: tree ensemble + element attention, combined per composition and
+// calibrated (ensemble_model.h).
+#include "fragua/materials/ensemble_model.h"
+
+#include <cmath>
+#include <optional>
+
+#include "fragua/base/file.h"
+#include "fragua/base/json.h"
+#include "fragua/base/log.h"
+#include "fragua/base/progress.h"
+#include "fragua/materials/attention_model.h"
+#include "fragua/materials/calibration.h"
+#include "fragua/materials/features.h"
+#include "fragua/materials/property_model.h"
+#include "fragua/materials/validation.h"
+
+namespace fragua::materials {
+
+namespace {
+
+// Mean and spread of the equal mixture of N(m1, s1^2) and N(m2, s2^2).
+void mix_two(double m1, double s1, double m2, double s2, double& m, double& s) {
+  m = 0.5 * (m1 + m2);
+  const double d = 0.5 * (m1 - m2);
+  s = std::sqrt(0.5 * (s1 * s1 + s2 * s2) + d * d);
+}
+
+std::vector<float> feature_rows(const std::vector<float>& x, size_t n_features, const std::vector<size_t>& idx) {
+  std::vector<float> out;
+  out.reserve(idx.size() * n_features);
+  for (size_t i : idx)
+    out.insert(out.end(), x.begin() + static_cast<long>(i * n_features),
+               x.begin() + static_cast<long>((i + 1) * n_features));
+  return out;
+}
+
+// Both families fitted on the same rows.
+struct FittedPair {
+  Model trees;
+  AttentionModel attention;
+};
+
+Result<FittedPair> fit_pair(const std::vector<float>& x, size_t n_features, const std::string& signature,
+                            const std::vector<Composition>& comps, const std::vector<double>& y,
+                            const TrainConfig& tcfg, const AttentionConfig& acfg, const ElementTable& table,
+                            MetricsWriter* metrics) {
+  auto trees = FRAGUA_TRY(Model::train(x, n_features, y, tcfg, signature));
+  auto attention = FRAGUA_TRY(AttentionModel::train(comps, y, table, acfg, metrics));
+  return FittedPair{std::move(trees), std::move(attention)};
+}
+
+Result<Prediction> predict_pair(const FittedPair& m, const std::vector<float>& x, size_t n_features,
+                                const std::vector<Composition>& comps, const ElementTable& table, int threads) {
+  auto a = FRAGUA_TRY(m.trees.predict(x, n_features));
+  auto b = FRAGUA_TRY(m.attention.predict(comps, table, threads));
+  return combine_families(a, b);
+}
+
+class FamilyEnsemble final : public PropertyModel {
+ public:
+  explicit FamilyEnsemble(const PropertyModelOptions& o)
+      : tcfg_(o.trees), acfg_(attention_config_of(o)), calibration_folds_(o.calibration_folds) {}
+  FamilyEnsemble(FittedPair m, Calibration c, int calibration_folds, std::string target)
+      : tcfg_(m.trees.config()),
+        acfg_(m.attention.config()),
+        calibration_folds_(calibration_folds),
+        model_(std::move(m)),
+        calibration_(c) {
+    target_ = std::move(target);
+  }
+
+  std::string_view family() const override { return "ensemble"; }
+  Task task() const override { return tcfg_.task; }
+  nlohmann::json config_json() const override {
+    return {{"xgboost", config_to_json(tcfg_)},
+            {"attention", attention_config_to_json(acfg_)},
+            {"calibration_folds", calibration_folds_},
+            {"calibration", calibration_.to_json()}};
+  }
+  std::string describe() const override {
+    return fmt::format("{} tree + {} attention members{}", tcfg_.n_models, acfg_.n_models,
+                       calibration_.fitted ? ", calibrated" : "");
+  }
+
+  Status train(const Dataset& data, const ElementTable& table, const std::string& metrics_path) override {
+    Featurizer fz(table);
+    auto x = fz.featurize_all(data.comps, tcfg_.threads);
+    MetricsWriter mw;
+    if (!metrics_path.empty()) mw = FRAGUA_TRY(MetricsWriter::open(metrics_path));
+    calibration_ = Calibration{};
+    if (calibration_folds_ >= 2 && tcfg_.task == Task::regression) {
+      log_info("calibration: {}-fold out-of-fold run of both families", calibration_folds_);
+      auto oof = FRAGUA_TRY(out_of_fold(x, fz, data, table, &mw));
+      calibration_ = fit_calibration(data.y, oof);
+      log_info("calibration: non-zero std' = {:.3f} std + {:.3f} ({} rows), zero {:.3f} std + {:.3f} ({} rows)",
+               calibration_.nonzero.a, calibration_.nonzero.b, calibration_.nonzero.n, calibration_.zero.a,
+               calibration_.zero.b, calibration_.zero.n);
+    }
+    log_info("training {} tree + {} attention members on {} rows", tcfg_.n_models, acfg_.n_models, data.size());
+    model_ = FRAGUA_TRY(fit_pair(x, fz.size(), fz.signature(), data.comps, data.y, tcfg_, acfg_, table, &mw));
+    tcfg_ = model_->trees.config();
+    acfg_ = model_->attention.config();
+    target_ = data.target_name;
+    return ok_status();
+  }
+
+  Result<CvResult> cross_validate(const Dataset& data, const ElementTable& table, int n_splits, uint32_t seed,
+                                  MetricsWriter* metrics) const override {
+    Featurizer fz(table);
+    auto x = fz.featurize_all(data.comps, tcfg_.threads);
+    auto fit = [&](const std::vector<size_t>& train, const std::vector<size_t>& test) -> Result<FoldOutput> {
+      FoldOutput o;
+      o.pred = FRAGUA_TRY(fit_predict(x, fz, data, table, train, test, metrics));
+      o.info = {{"model", "ensemble"}};
+      return o;
+    };
+    return run_cross_validation(data.y, tcfg_.task, n_splits, seed, metrics, fit);
+  }
+
+  Result<Prediction> predict(const std::vector<Composition>& comps, const ElementTable& table,
+                             int threads) const override {
+    if (!model_) return invalid_argument_error("ensemble property model: not trained (train or load it first)");
+    Featurizer fz(table);
+    if (fz.signature() != model_->trees.feature_signature())
+      return invalid_argument_error("features of this build ({}) differ from the model's ({}): retrain the model",
+                                    fz.signature(), model_->trees.feature_signature());
+    auto x = fz.featurize_all(comps, threads);
+    auto p = FRAGUA_TRY(predict_pair(*model_, x, fz.size(), comps, table, threads));
+    if (tcfg_.task == Task::regression) apply_calibration(calibration_, p);
+    return p;
+  }
+
+  Status save(const std::string& path, const nlohmann::json& provenance) const override {
+    if (!model_) return invalid_argument_error("ensemble property model: not trained (train or load it first)");
+    const std::string trees = FRAGUA_TRY(model_->trees.to_bytes(provenance));
+    const std::string attention = FRAGUA_TRY(model_->attention.to_bytes(provenance));
+    nlohmann::json header = {{"calibration_folds", calibration_folds_},
+                             {"calibration", calibration_.fitted ? calibration_.to_json() : nlohmann::json()},
+                             {"provenance", provenance},
+                             {"xgboost_bytes", trees.size()},
+                             {"attention_bytes", attention.size()}};
+    std::string out(kFamilyEnsembleMagic);
+    out += header.dump() + "\n";
+    out += trees;
+    out += attention;
+    return write_file_atomic(path, out);
+  }
+
+ private:
+  // Trains both families on `train` and predicts `test` (one cross-validation fold).
+  Result<Prediction> fit_predict(const std::vector<float>& x, const Featurizer& fz, const Dataset& data,
+                                 const ElementTable& table, const std::vector<size_t>& train,
+                                 const std::vector<size_t>& test, MetricsWriter* metrics) const {
+    std::vector<Composition> ctr, cte;
+    std::vector<double> ytr;
+    for (size_t i : train) {
+      ctr.push_back(data.comps[i]);
+      ytr.push_back(data.y[i]);
+    }
+    for (size_t i : test) cte.push_back(data.comps[i]);
+    auto pair = FRAGUA_TRY(
+        fit_pair(feature_rows(x, fz.size(), train), fz.size(), fz.signature(), ctr, ytr, tcfg_, acfg_, table, metrics));
+    return predict_pair(pair, feature_rows(x, fz.size(), test), fz.size(), cte, table, tcfg_.threads);
+  }
+
+  // Out-of-fold predictions of every row (calibration_folds_ folds, shuffled with the model seed).
+  Result<Prediction> out_of_fold(const std::vector<float>& x, const Featurizer& fz, const Dataset& data,
+                                 const ElementTable& table, MetricsWriter* metrics) const {
+    auto fold = FRAGUA_TRY(kfold_assignment(data.size(), calibration_folds_, true, tcfg_.seed));
+    Prediction oof;
+    oof.mean.assign(data.size(), 0);
+    oof.std.assign(data.size(), 0);
+    ProgressBar bar("calibration folds", static_cast<uint64_t>(calibration_folds_), "fold");
+    for (int f = 0; f < calibration_folds_; ++f) {
+      std::vector<size_t> train, test;
+      for (size_t i = 0; i < data.size(); ++i) (fold[i] == f ? test : train).push_back(i);
+      auto p = FRAGUA_TRY(fit_predict(x, fz, data, table, train, test, metrics));
+      if (!p.p_zero.empty() && oof.p_zero.empty()) oof.p_zero.assign(data.size(), 0);
+      for (size_t k = 0; k < test.size(); ++k) {
+        oof.mean[test[k]] = p.mean[k];
+        oof.std[test[k]] = p.std[k];
+        if (!p.p_zero.empty()) oof.p_zero[test[k]] = p.p_zero[k];
+      }
+      bar.add(1);
+    }
+    return oof;
+  }
+
+  TrainConfig tcfg_;
+  AttentionConfig acfg_;
+  int calibration_folds_ = 0;
+  std::optional<FittedPair> model_;
+  Calibration calibration_;
+};
+
+}  // namespace
+
+Result<Prediction> combine_families(const Prediction& a, const Prediction& b) {
+  const size_t n = a.mean.size();
+  if (b.mean.size() != n || a.std.size() != n || b.std.size() != n)
+    return invalid_argument_error("combining families: {} and {} predictions", n, b.mean.size());
+  Prediction p;
+  p.mean.resize(n);
+  p.std.resize(n);
+  const bool gated = a.p_zero.size() == n && b.p_zero.size() == n && a.value.size() == n && b.value.size() == n &&
+                     a.value_std.size() == n && b.value_std.size() == n;
+  if (!gated) {
+    for (size_t i = 0; i < n; ++i) mix_two(a.mean[i], a.std[i], b.mean[i], b.std[i], p.mean[i], p.std[i]);
+    return p;
+  }
+  p.p_zero.resize(n);
+  p.value.resize(n);
+  p.value_std.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    p.p_zero[i] = 0.5 * (a.p_zero[i] + b.p_zero[i]);
+    mix_two(a.value[i], a.value_std[i], b.value[i], b.value_std[i], p.value[i], p.value_std[i]);
+  }
+  gate_mixture(p);
+  return p;
+}
+
+std::unique_ptr<PropertyModel> make_family_ensemble(const PropertyModelOptions& opts) {
+  return std::make_unique<FamilyEnsemble>(opts);
+}
+
+Result<std::unique_ptr<PropertyModel>> load_family_ensemble(const std::string& path) {
+  auto data = FRAGUA_TRY(read_file(path));
+  if (!std::string_view(data).starts_with(kFamilyEnsembleMagic))
+    return corruption_error("{}: not a two-family ensemble (bad magic at offset 0)", path);
+  const size_t start = kFamilyEnsembleMagic.size();
+  const size_t eol = data.find('\n', start);
+  if (eol == std::string::npos) return corruption_error("{}: header line truncated at offset {}", path, start);
+  nlohmann::json h = FRAGUA_TRY(parse_json(std::string_view(data).substr(start, eol - start), path, start));
+  if (!h.is_object()) return corruption_error("{}: header at offset {} is not a JSON object", path, start);
+  size_t sizes[2] = {0, 0};
+  const char* keys[2] = {"xgboost_bytes", "attention_bytes"};
+  for (int k = 0; k < 2; ++k) {
+    if (!h.contains(keys[k])) return corruption_error("{}: header: no '{}'", path, keys[k]);
+    sizes[k] = static_cast<size_t>(FRAGUA_TRY(json_integer(h.at(keys[k]), path + ": " + keys[k], 0, INT64_MAX)));
+  }
+  const size_t body = data.size() - (eol + 1);
+  if (sizes[0] > body || sizes[1] != body - sizes[0])
+    return corruption_error("{}: the header's model sizes ({} + {} bytes) do not add up to the {} bytes after it",
+                            path, sizes[0], sizes[1], body);
+  const std::string_view trees_bytes = std::string_view(data).substr(eol + 1, sizes[0]);
+  const std::string_view attention_bytes = std::string_view(data).substr(eol + 1 + sizes[0]);
+  auto trees = Model::parse(trees_bytes, path + " (tree ensemble at offset " + std::to_string(eol + 1) + ")");
+  if (!trees.ok()) return trees.error();
+  auto attention =
+      AttentionModel::parse(attention_bytes, path + " (attention model at offset " + std::to_string(eol + 1 + sizes[0]) + ")");
+  if (!attention.ok()) return attention.error();
+  auto cal = FRAGUA_TRY(Calibration::from_json(h.contains("calibration") ? h.at("calibration") : nlohmann::json(), path));
+  int folds = 0;
+  if (h.contains("calibration_folds"))
+    folds = static_cast<int>(FRAGUA_TRY(json_integer(h.at("calibration_folds"), path + ": calibration_folds", 0, 100)));
+  std::string target;
+  if (h.contains("provenance") && h.at("provenance").is_object() && h.at("provenance").contains("target") &&
+      h.at("provenance").at("target").is_string())
+    target = h.at("provenance").at("target").get<std::string>();
+  return std::unique_ptr<PropertyModel>(
+      std::make_unique<FamilyEnsemble>(FittedPair{std::move(*trees), std::move(*attention)}, cal, folds,
+                                       std::move(target)));
+}
+
+}  // namespace fragua::materials

@@ -1,0 +1,109 @@
+// Calibrated std (calibration.h): fitted on one half of synthetic out-of-fold errors whose raw
+// std is 2.7 times too small on one regime and 0 on part of the other, it covers about 68% / 95%
+// of the other half within 1 / 2 std.
+#include "fragua/materials/calibration.h"
+
+#include <cmath>
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "fragua/materials/validation.h"
+
+namespace fragua::materials {
+namespace {
+
+struct Synthetic {
+  std::vector<double> y;
+  Prediction p;
+};
+
+// Non-metals (p_zero < 1/2): errors N(0, (2.7 s)^2) with s the raw std; predicted metals: a true
+// zero most of the time, else a gap of a few eV the gate missed, with raw std 0 on a third.
+Synthetic synthetic_errors(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> u(0, 1);
+  std::normal_distribution<double> g(0, 1);
+  Synthetic s;
+  for (size_t i = 0; i < n; ++i) {
+    if (i % 2 == 0) {
+      const double sd = 0.05 + 0.3 * u(rng), mean = 0.5 + 3 * u(rng);
+      s.p.mean.push_back(mean);
+      s.p.std.push_back(sd);
+      s.p.p_zero.push_back(0.2 * u(rng));
+      s.y.push_back(mean + 2.7 * sd * g(rng));
+    } else {
+      const double sd = i % 3 == 0 ? 0.0 : 0.5 * u(rng);
+      s.p.mean.push_back(0.0);
+      s.p.std.push_back(sd);
+      s.p.p_zero.push_back(0.6 + 0.4 * u(rng));
+      s.y.push_back(u(rng) < 0.6 ? 0.0 : std::fabs(0.3 + sd + 1.5 * g(rng)));
+    }
+  }
+  return s;
+}
+
+TEST(Calibration, CoversHeldOutErrorsAt68And95) {
+  Synthetic s = synthetic_errors(4000, 7);
+  std::vector<size_t> fit_rows, held;
+  for (size_t i = 0; i < s.y.size(); ++i) (i % 4 < 2 ? fit_rows : held).push_back(i);
+  const Calibration c = fit_calibration(s.y, s.p, fit_rows);
+  ASSERT_TRUE(c.fitted);
+  EXPECT_GT(c.nonzero.a, 1.5);  // the 2.7x too small spread is found (with a floor b beside it)
+  EXPECT_GT(c.zero.b, 0.0);     // a floor under the zero spreads
+  std::vector<double> y, mean, raw, cal;
+  for (size_t i : held) {
+    y.push_back(s.y[i]);
+    mean.push_back(s.p.mean[i]);
+    raw.push_back(s.p.std[i]);
+    cal.push_back(calibrated_std(c, s.p, i));
+  }
+  EXPECT_LT(share_within(y, mean, raw, 1), 0.5);  // the raw std is far too small
+  EXPECT_NEAR(share_within(y, mean, cal, 1), 0.68, 0.05);
+  EXPECT_NEAR(share_within(y, mean, cal, 2), 0.95, 0.05);
+}
+
+TEST(Calibration, IntervalAndJsonRoundTrip) {
+  Synthetic s = synthetic_errors(400, 3);
+  const Calibration c = fit_calibration(s.y, s.p);
+  auto back = Calibration::from_json(c.to_json(), "m.ens");
+  ASSERT_TRUE(back.ok()) << back.error().to_string();
+  EXPECT_EQ(back->nonzero.a, c.nonzero.a);
+  EXPECT_EQ(back->zero.b, c.zero.b);
+  Prediction p = s.p;
+  apply_calibration(*back, p);
+  for (size_t i = 0; i < p.mean.size(); ++i) {
+    EXPECT_DOUBLE_EQ(p.std[i], calibrated_std(c, s.p, i));
+    EXPECT_EQ(p.lower[i], std::max(0.0, p.mean[i] - 2 * p.std[i]));
+    EXPECT_EQ(p.upper[i], p.mean[i] + 2 * p.std[i]);
+  }
+  auto bad = Calibration::from_json({{"nonzero", {{"a", -1}, {"b", 0}}}, {"zero", {{"a", 1}, {"b", 0}}}}, "m.ens");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().to_string().find("m.ens: calibration.nonzero.a"), std::string::npos) << bad.error().to_string();
+  EXPECT_FALSE(Calibration::from_json(nlohmann::json::array(), "m.ens").ok());
+  EXPECT_FALSE(Calibration::from_json(nullptr, "m.ens")->fitted);
+}
+
+TEST(Calibration, CrossValidationReportsCoverage) {
+  Synthetic s = synthetic_errors(2000, 11);
+  // A "model" whose out-of-fold prediction for each row is the synthetic one.
+  auto fit = [&](const std::vector<size_t>&, const std::vector<size_t>& test) -> Result<FoldOutput> {
+    FoldOutput o;
+    for (size_t i : test) {
+      o.pred.mean.push_back(s.p.mean[i]);
+      o.pred.std.push_back(s.p.std[i]);
+      o.pred.p_zero.push_back(s.p.p_zero[i]);
+    }
+    return o;
+  };
+  auto r = run_cross_validation(s.y, Task::regression, 5, kMatbenchSeed, nullptr, fit);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_NEAR(r->raw_within_1sd, share_within(s.y, s.p.mean, s.p.std, 1), 1e-12);
+  EXPECT_LT(r->raw_within_1sd, 0.5);
+  EXPECT_NEAR(r->calibrated_within_1sd, 0.68, 0.05);
+  EXPECT_NEAR(r->calibrated_within_2sd, 0.95, 0.05);
+  EXPECT_EQ(r->calibrated_std.size(), s.y.size());
+}
+
+}  // namespace
+}  // namespace fragua::materials
