@@ -18,4 +18,11 @@ inline constexpr int kUbjMaxDepth = 64;
 // and the byte offset.
 Status check_ubjson(std::string_view data, std::string_view origin);
 
+// What libxgboost's tree loader and predictor trust in a gbtree model (checked against 1.7):
+// every per-node array as long as tree_param.num_nodes (a shorter one is read past its end),
+// children -1 (leaf) or after their parent (so a walk from the root ends), split indices below
+// `n_features`, no categorical splits, and as many trees as gbtree_model_param.num_trees says.
+// Call after check_ubjson. Errors name `origin`, the tree and the field.
+Status check_xgboost_trees(std::string_view data, std::string_view origin, size_t n_features);
+
 }  // namespace fragua::materials

@@ -409,6 +409,8 @@ Result<Model> Model::parse(std::string_view data, const std::string& path) {
                                   data.size());
         FRAGUA_TRY(
             check_ubjson(std::string_view(data).substr(off, bytes), fmt::format("{}: member at offset {}", path, off)));
+        FRAGUA_TRY(check_xgboost_trees(std::string_view(data).substr(off, bytes),
+                                       fmt::format("{}: member at offset {}", path, off), m.impl_->n_features));
         Booster b;
         FRAGUA_XGB(XGBoosterCreate(nullptr, 0, &b.h), "creating a booster");
         FRAGUA_XGB(XGBoosterLoadModelFromBuffer(b.h, data.data() + off, bytes), "loading a member");
