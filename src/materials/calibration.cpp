@@ -29,12 +29,24 @@ double share_within_scaled(const std::vector<ErrorAndSpread>& es, double a, doub
 // For each floor b on a grid up to the 90th percentile of the errors, the scale a >= 0 that puts
 // 68% of the errors within 1 std' (bisection: coverage grows with a), then the pair whose 2-std'
 // coverage is nearest 95%. A grid, not an optimiser: the coverage is a step function.
+// A regime where more than 68% of the errors are exactly 0 (metals predicted 0 by a gate that is
+// right) covers more than 68% at any scale; there the pair is chosen for 95% within 2 std', the
+// narrowest that reaches it.
 RegimeScale fit_regime_scale(std::vector<ErrorAndSpread> es) {
   RegimeScale best;
   best.n = es.size();
   if (es.empty()) return best;
   std::vector<double> errs;
-  for (const auto& e : es) errs.push_back(e.err);
+  size_t exact = 0;
+  double mean_err = 0, mean_sd = 0;
+  for (const auto& e : es) {
+    errs.push_back(e.err);
+    exact += e.err == 0;
+    mean_err += e.err / static_cast<double>(es.size());
+    mean_sd += e.sd / static_cast<double>(es.size());
+  }
+  const bool point_mass = static_cast<double>(exact) >= kOneSd * static_cast<double>(es.size());
+  const double k_fit = point_mass ? 2 : 1, target = point_mass ? kTwoSd : kOneSd;
   std::sort(errs.begin(), errs.end());
   const double e90 = errs[static_cast<size_t>(0.9 * static_cast<double>(errs.size() - 1))];
   double max_ratio = 0;
@@ -43,19 +55,21 @@ RegimeScale fit_regime_scale(std::vector<ErrorAndSpread> es) {
   double best_score = std::numeric_limits<double>::infinity();
   const int n_grid = 40;
   for (int k = 0; k <= n_grid; ++k) {
-    const double b = e90 * k / n_grid;
+    const double b = (point_mass ? errs.back() : e90) * k / n_grid;
     double a = 0;
-    if (share_within_scaled(es, 0, b, 1) < kOneSd) {
+    if (share_within_scaled(es, 0, b, k_fit) < target) {
       double lo = 0, hi = std::max(1.0, 2 * max_ratio);
-      if (share_within_scaled(es, hi, b, 1) < kOneSd) continue;  // rows with sd 0 and an error: b too small
+      if (share_within_scaled(es, hi, b, k_fit) < target) continue;  // rows with sd 0 and an error: b too small
       for (int it = 0; it < 60; ++it) {
         const double mid = 0.5 * (lo + hi);
-        (share_within_scaled(es, mid, b, 1) >= kOneSd ? hi : lo) = mid;
+        (share_within_scaled(es, mid, b, k_fit) >= target ? hi : lo) = mid;
       }
       a = hi;
     }
     const double c1 = share_within_scaled(es, a, b, 1), c2 = share_within_scaled(es, a, b, 2);
-    const double score = std::fabs(c1 - kOneSd) + std::fabs(c2 - kTwoSd);
+    const double width = (a * mean_sd + b) / std::max(mean_err, 1e-12);
+    const double score = point_mass ? std::fabs(c2 - kTwoSd) + 1e-3 * width
+                                    : std::fabs(c1 - kOneSd) + std::fabs(c2 - kTwoSd);
     if (score < best_score) {
       best_score = score;
       best.a = a;

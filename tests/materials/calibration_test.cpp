@@ -63,6 +63,33 @@ TEST(Calibration, CoversHeldOutErrorsAt68And95) {
   EXPECT_NEAR(share_within(y, mean, cal, 2), 0.95, 0.05);
 }
 
+TEST(Calibration, ARegimeOfMostlyExactZerosIsFittedFor95At2Sd) {
+  // Predicted metals: 90% are metals (error exactly 0, more than 68% at any scale), the rest
+  // non-metals the gate missed, with errors of a few eV that the raw std barely covers.
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<double> u(0, 1);
+  std::vector<double> y;
+  Prediction p;
+  for (int i = 0; i < 4000; ++i) {
+    const double sd = 0.4 * u(rng);
+    p.mean.push_back(0);
+    p.std.push_back(sd);
+    p.p_zero.push_back(0.7 + 0.3 * u(rng));
+    y.push_back(u(rng) < 0.9 ? 0.0 : 0.5 + 3 * u(rng) * (1 + sd));
+  }
+  std::vector<size_t> fit_rows, held;
+  for (size_t i = 0; i < y.size(); ++i) (i % 2 ? held : fit_rows).push_back(i);
+  const Calibration c = fit_calibration(y, p, fit_rows);
+  std::vector<double> yh, mh, ch;
+  for (size_t i : held) {
+    yh.push_back(y[i]);
+    mh.push_back(0);
+    ch.push_back(calibrated_std(c, p, i));
+  }
+  EXPECT_NEAR(share_within(yh, mh, ch, 2), 0.95, 0.02);
+  EXPECT_GE(share_within(yh, mh, ch, 1), 0.9);  // the exact zeros: more cannot be helped
+}
+
 TEST(Calibration, IntervalAndJsonRoundTrip) {
   Synthetic s = synthetic_errors(400, 3);
   const Calibration c = fit_calibration(s.y, s.p);
