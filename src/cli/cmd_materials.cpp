@@ -43,7 +43,7 @@ Result<Dataset> load(const ModelOpts& o, bool require_target) {
   return data;
 }
 
-struct ParseOpts {
+struct MaterialsParseOpts {
   std::vector<std::string> formulas;
   std::string format = "text";
 };
@@ -51,7 +51,7 @@ struct ParseOpts {
 // One row per formula: its reduced formula, molar mass (g/mol of the formula as written) and
 // atomic fractions, or the error; CSV and JSON go to standard output in input order, and a bad
 // formula does not stop the others (the exit status says whether any failed).
-Status run_parse(const ParseOpts& o) {
+Status run_parse(const MaterialsParseOpts& o) {
   const ElementTable* t = FRAGUA_TRY(elements());
   size_t n_bad = 0;
   nlohmann::json rows = nlohmann::json::array();
@@ -196,7 +196,7 @@ void add_data_flags(CLI::App* sub, ModelOpts& o) {
 
 void setup(CLI::App& root) {
   auto* cmd = materials_app(root);
-  auto po = std::make_shared<ParseOpts>();
+  auto po = std::make_shared<MaterialsParseOpts>();
   auto* parse = cmd->add_subcommand("parse", "Parse formulas: reduced formula, molar mass, fractions, HHI");
   parse->add_option("formulas", po->formulas, "Formulas")->required();
   parse->add_option("--format", po->format, "text, csv or json (one row per formula, errors in their row)")

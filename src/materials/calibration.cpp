@@ -14,7 +14,7 @@ namespace {
 constexpr double kOneSd = 0.6827, kTwoSd = 0.9545;  // normal coverage of 1 and 2 sigma
 constexpr size_t kMinRegimeRows = 20;
 
-bool predicted_zero(const Prediction& p, size_t i) { return !p.p_zero.empty() && p.p_zero[i] >= 0.5; }
+bool calibration_predicted_zero(const Prediction& p, size_t i) { return !p.p_zero.empty() && p.p_zero[i] >= 0.5; }
 
 struct ErrorAndSpread {
   double err, sd;
@@ -79,14 +79,14 @@ RegimeScale fit_regime_scale(std::vector<ErrorAndSpread> es) {
   return best;
 }
 
-nlohmann::json scale_json(const RegimeScale& s) { return {{"a", s.a}, {"b", s.b}, {"n", s.n}}; }
+nlohmann::json calibration_scale_json(const RegimeScale& s) { return {{"a", s.a}, {"b", s.b}, {"n", s.n}}; }
 
 }  // namespace
 
 nlohmann::json Calibration::to_json() const {
   return {{"method", "std' = a std + b per regime, fitted on out-of-fold errors for 68%/95% within 1/2 std'"},
-          {"nonzero", scale_json(nonzero)},
-          {"zero", scale_json(zero)}};
+          {"nonzero", calibration_scale_json(nonzero)},
+          {"zero", calibration_scale_json(zero)}};
 }
 
 Result<Calibration> Calibration::from_json(const nlohmann::json& j, const std::string& where) {
@@ -115,7 +115,7 @@ Calibration fit_calibration(const std::vector<double>& y, const Prediction& p, c
     ErrorAndSpread e{std::fabs(y[i] - p.mean[i]), p.std[i]};
     if (!std::isfinite(e.err) || !std::isfinite(e.sd)) return;
     all.push_back(e);
-    (predicted_zero(p, i) ? zero : nonzero).push_back(e);
+    (calibration_predicted_zero(p, i) ? zero : nonzero).push_back(e);
   };
   if (rows.empty())
     for (size_t i = 0; i < y.size(); ++i) add(i);
@@ -133,7 +133,7 @@ Calibration fit_calibration(const std::vector<double>& y, const Prediction& p, c
 
 double calibrated_std(const Calibration& c, const Prediction& p, size_t i) {
   if (!c.fitted) return p.std[i];
-  const RegimeScale& s = predicted_zero(p, i) ? c.zero : c.nonzero;
+  const RegimeScale& s = calibration_predicted_zero(p, i) ? c.zero : c.nonzero;
   return s.a * p.std[i] + s.b;
 }
 

@@ -20,13 +20,13 @@ namespace fragua::materials {
 namespace {
 
 // Mean and spread of the equal mixture of N(m1, s1^2) and N(m2, s2^2).
-void mix_two(double m1, double s1, double m2, double s2, double& m, double& s) {
+void mix_two_families(double m1, double s1, double m2, double s2, double& m, double& s) {
   m = 0.5 * (m1 + m2);
   const double d = 0.5 * (m1 - m2);
   s = std::sqrt(0.5 * (s1 * s1 + s2 * s2) + d * d);
 }
 
-std::vector<float> feature_rows(const std::vector<float>& x, size_t n_features, const std::vector<size_t>& idx) {
+std::vector<float> ensemble_feature_rows(const std::vector<float>& x, size_t n_features, const std::vector<size_t>& idx) {
   std::vector<float> out;
   out.reserve(idx.size() * n_features);
   for (size_t i : idx)
@@ -160,8 +160,8 @@ class FamilyEnsemble final : public PropertyModel {
     }
     for (size_t i : test) cte.push_back(data.comps[i]);
     auto pair = FRAGUA_TRY(
-        fit_pair(feature_rows(x, fz.size(), train), fz.size(), fz.signature(), ctr, ytr, tcfg_, acfg_, table, metrics));
-    return predict_pair(pair, feature_rows(x, fz.size(), test), fz.size(), cte, table, tcfg_.threads);
+        fit_pair(ensemble_feature_rows(x, fz.size(), train), fz.size(), fz.signature(), ctr, ytr, tcfg_, acfg_, table, metrics));
+    return predict_pair(pair, ensemble_feature_rows(x, fz.size(), test), fz.size(), cte, table, tcfg_.threads);
   }
 
   // Out-of-fold predictions of every row (calibration_folds_ folds, shuffled with the model seed).
@@ -206,7 +206,7 @@ Result<Prediction> combine_families(const Prediction& a, const Prediction& b) {
   const bool gated = a.p_zero.size() == n && b.p_zero.size() == n && a.value.size() == n && b.value.size() == n &&
                      a.value_std.size() == n && b.value_std.size() == n;
   if (!gated) {
-    for (size_t i = 0; i < n; ++i) mix_two(a.mean[i], a.std[i], b.mean[i], b.std[i], p.mean[i], p.std[i]);
+    for (size_t i = 0; i < n; ++i) mix_two_families(a.mean[i], a.std[i], b.mean[i], b.std[i], p.mean[i], p.std[i]);
     return p;
   }
   p.p_zero.resize(n);
@@ -214,7 +214,7 @@ Result<Prediction> combine_families(const Prediction& a, const Prediction& b) {
   p.value_std.resize(n);
   for (size_t i = 0; i < n; ++i) {
     p.p_zero[i] = 0.5 * (a.p_zero[i] + b.p_zero[i]);
-    mix_two(a.value[i], a.value_std[i], b.value[i], b.value_std[i], p.value[i], p.value_std[i]);
+    mix_two_families(a.value[i], a.value_std[i], b.value[i], b.value_std[i], p.value[i], p.value_std[i]);
   }
   gate_mixture(p);
   return p;
