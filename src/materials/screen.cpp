@@ -163,22 +163,26 @@ Status write_screen_svg(const std::string& path, const std::vector<ScreenRow>& r
   for (auto& r : rows) gmax = std::max(gmax, r.gap + r.gap_std);
   if (std::isfinite(c.gap_max)) gmax = std::max(gmax, c.gap_max);
   gmax = std::ceil(gmax * 1.05);
-  // The x range fitted to the data's supply risk (HHI spans 0-10000 but candidates of one
-  // element pool sit in a narrow band), widened to the round ticks around it.
+  // x: the Pareto front's cost (supply risk by default). Its range is fitted to the data (HHI
+  // spans 0-10000 but candidates of one element pool sit in a narrow band) and widened to the
+  // round ticks around it.
+  const auto cost = [&](const ScreenRow& r) { return pareto_cost_of(r, c.pareto_cost); };
+  const double cost_cap = c.pareto_cost == ScreenCriteria::ParetoCost::supply_risk ? 10000.0
+                                                                                   : std::numeric_limits<double>::max();
   double rmin = std::numeric_limits<double>::infinity(), rmax = -rmin;
   for (auto& r : rows)
-    if (double risk = supply_risk(r); std::isfinite(risk)) {
+    if (double risk = cost(r); std::isfinite(risk)) {
       rmin = std::min(rmin, risk);
       rmax = std::max(rmax, risk);
     }
   if (!(rmin <= rmax)) rmin = 0, rmax = 10000;
-  const double pad = std::max(50.0, 0.05 * (rmax - rmin));
+  const double pad = std::max(cost_cap == 10000.0 ? 50.0 : 0.5, 0.05 * (rmax - rmin));
   rmin = std::max(0.0, rmin - pad);
-  rmax = std::min(10000.0, rmax + pad);
+  rmax = std::min(cost_cap, rmax + pad);
   if (auto ticks = svg::nice_ticks(rmin, rmax); ticks.size() >= 2) {
     const double step = ticks[1] - ticks[0];
     rmin = std::max(0.0, std::floor(rmin / step) * step);
-    rmax = std::min(10000.0, std::ceil(rmax / step) * step);
+    rmax = std::min(cost_cap, std::ceil(rmax / step) * step);
   }
   svg::Axes a{L, T, W - L - R, H - T - B, rmin, rmax, 0, gmax};
   auto X = [&](double risk) { return a.x(std::clamp(risk, rmin, rmax)); };
@@ -187,23 +191,28 @@ Status write_screen_svg(const std::string& path, const std::vector<ScreenRow>& r
   cv.text(L, 22, title, "font-size=\"15\"");
   double lo = std::isfinite(c.gap_min) ? c.gap_min : 0, hi = std::isfinite(c.gap_max) ? c.gap_max : gmax;
   cv.rect(L, Y(hi), W - L - R, Y(lo) - Y(hi), "#d8f0d8");
-  a.draw(cv, "supply risk: max(HHI production, HHI reserves)", "predicted band gap (eV)", false);
+  const char* x_title = c.pareto_cost == ScreenCriteria::ParetoCost::ghg
+                            ? "cradle-to-gate GHG, kg CO2-eq per kg (elements without a figure count 0)"
+                        : c.pareto_cost == ScreenCriteria::ParetoCost::critical_count
+                            ? "EU critical raw materials in the compound"
+                            : "supply risk: max(HHI production, HHI reserves)";
+  a.draw(cv, x_title, "predicted band gap (eV)", false);
   std::vector<const ScreenRow*> front;
   for (auto& r : rows) {
-    double risk = supply_risk(r);
+    double risk = cost(r);
     const char* color = r.pareto ? "#c0392b" : r.pass ? "#2e86c1" : "#b0b0b0";
     cv.line(X(risk), Y(r.gap - r.gap_std), X(risk), Y(r.gap + r.gap_std), color, "stroke-opacity=\"0.5\"");
     cv.circle(X(risk), Y(r.gap), r.pass ? 4 : 2.5, color,
-              fmt::format("{} gap {:.2f}±{:.2f} eV, risk {:.0f}", r.formula, r.gap, r.gap_std, risk));
+              fmt::format("{} gap {:.2f}±{:.2f} eV, cost {:.4g}", r.formula, r.gap, r.gap_std, risk));
     if (r.pareto) front.push_back(&r);
   }
-  std::sort(front.begin(), front.end(), [](auto* x, auto* y) { return supply_risk(*x) < supply_risk(*y); });
+  std::sort(front.begin(), front.end(), [&](auto* x, auto* y) { return cost(*x) < cost(*y); });
   if (front.size() > 1) {
     std::vector<std::pair<double, double>> pts;
-    for (auto* r : front) pts.emplace_back(X(supply_risk(*r)), Y(r->gap));
+    for (auto* r : front) pts.emplace_back(X(cost(*r)), Y(r->gap));
     cv.polyline(pts, "#c0392b", "stroke-dasharray=\"4,3\"");
   }
-  for (auto* r : front) cv.text(X(supply_risk(*r)) + 6, Y(r->gap) - 6, r->formula, "font-size=\"10\"");
+  for (auto* r : front) cv.text(X(cost(*r)) + 6, Y(r->gap) - 6, r->formula, "font-size=\"10\"");
   const double legend_x = W - 390;
   const std::pair<const char*, const char*> legend[] = {{"#c0392b", "● Pareto front"},
                                                         {"#2e86c1", "● passes"},
