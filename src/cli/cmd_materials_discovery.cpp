@@ -210,7 +210,10 @@ void setup(CLI::App& root) {
   su->add_option("--amounts", so->amounts, "Amounts, e.g. 1,1,2 (enforces charge neutrality)");
   su->add_option("--threshold", so->threshold, "Minimum product of conditional probabilities");
   su->add_option("--max-results", so->max_results, "Keep the most probable N");
-  su->add_option("--lambda", so->lambda, "Substitution weights, Hautier 2011 lambda.json format (default: the bundled data/materials/lambda.json)");
+  su->add_option("--substitution-table", so->lambda,
+                 "Substitution weights, Hautier 2011 lambda.json format (default: the bundled data/materials/lambda.json)");
+  // The first spelling; --lambda elsewhere is XGBoost's L2 regularisation (issue 18).
+  su->add_option("--lambda", so->lambda, "Deprecated spelling of --substitution-table")->group("");
   su->add_option("--out", so->out, "Output CSV (default: stdout)");
   add_csv_comment_flag(su, so->csv_comment);
   su->callback([so] { check(run_substitute(*so)); });

@@ -162,6 +162,11 @@ TEST(Cli, EnumerateCountsAndSubstitution) {
   if (!SubstitutionModel::builtin().ok()) GTEST_SKIP() << "no lambda.json";
   out = run_ok("substitute --species Zn2+,S2- --amounts 1,1 --threshold 0.001");
   EXPECT_NE(out.find("CdSe,Cd2+;Se2-,"), std::string::npos) << out;
+  // Another table by --substitution-table (--lambda is XGBoost's regularisation elsewhere).
+  test::TempDir dir;
+  ASSERT_TRUE(write_file_atomic(dir.file("l.json"), R"([["Cd2+","Zn2+",1.0],["Se2-","S2-",1.0]])").ok());
+  out = run_ok("substitute --species Zn2+,S2- --amounts 1,1 --threshold 0 --substitution-table " + dir.file("l.json"));
+  EXPECT_NE(out.find("CdSe,Cd2+;Se2-,"), std::string::npos) << out;
 }
 
 // Issue 12, defects 10, 4 and 17 through the CLI: each in bounded time and memory. Bounds are
