@@ -1,11 +1,15 @@
 #!/usr/bin/python3
-"""Training throughput: fragua vs PyTorch (Debian python3-torch), F32, same model, same threads.
+"""Training throughput: fragua vs PyTorch (Debian python3-torch), same model, same threads.
 
-For each size (~5M and ~30M parameters, sequence 256) it alternates runs of
+For each size (~5M, ~30M and ~110M parameters, sequence 256) it alternates runs of
 build/release/bench_train_step and of the same Llama model written here in PyTorch (forward,
-backward, AdamW step on random tokens), `--reps` times, and prints medians, the ratio
-fragua/PyTorch, and fragua's achieved FLOP/s as a fraction of the OpenBLAS SGEMM peak measured
-in the same run. Usage: bench/train_vs_torch.py [--threads 2] [--reps 3] [--steps 3]
+backward, AdamW step on random tokens), `--reps` times, and prints medians: tokens/s, the ratio
+fragua/PyTorch, each engine's model GFLOP/s (the same FLOP count for both: 6 per matmul weight
+per token plus causal attention) as a fraction of the SGEMM peak that this script measures
+(numpy's SGEMM, Debian's OpenBLAS, the same threads, in a child process), and each engine's
+peak resident memory (the child's ru_maxrss). `--bf16` adds a row per size for PyTorch under
+CPU autocast BF16; fragua has no BF16 path yet (docs/train.md), so its columns say so.
+Usage: bench/train_vs_torch.py [--threads 2] [--reps 3] [--steps 3] [--sizes 5M,30M,100M] [--bf16]
 """
 import argparse
 import json
@@ -20,13 +24,47 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIZES = {
     "5M": dict(n_embd=256, n_layer=4, n_head=4, n_vocab=4096),
     "30M": dict(n_embd=512, n_layer=8, n_head=8, n_vocab=8192),
+    # The size of a useful small model for our languages (GPT-2 small's shape, 16k vocabulary).
+    "100M": dict(n_embd=768, n_layer=12, n_head=12, n_vocab=16384),
 }
 
 
-def torch_run(cfg, batch, seq, steps, threads):
-    """Runs in a child process so thread settings and memory start fresh."""
+def run_measured(args, env=None):
+    """Runs a child; returns its last stdout line as JSON and its peak resident memory in MiB."""
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    out = p.stdout.read()
+    err = p.stderr.read()
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode != 0:
+        sys.exit(f"{args[0]} failed ({p.returncode}): {err[-2000:]}")
+    return json.loads(out.strip().splitlines()[-1]), ru.ru_maxrss / 1024.0
+
+
+def sgemm_peak_gflops(threads, n=2048, reps=5):
+    """Best of `reps` n x n x n SGEMMs through numpy (Debian's OpenBLAS) on `threads` threads."""
     code = f"""
-import json, math, time, torch
+import json, time, numpy as np
+a = np.random.rand({n}, {n}).astype(np.float32); b = np.random.rand({n}, {n}).astype(np.float32)
+a @ b
+best = min((lambda t0: (a @ b, time.perf_counter() - t0)[1])(time.perf_counter()) for _ in range({reps}))
+print(json.dumps(dict(gflops=2 * {n} ** 3 / best / 1e9)))
+"""
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+    r, _ = run_measured(["/usr/bin/python3", "-c", code], env)
+    return r["gflops"]
+
+
+def flops_per_token(cfg, params, seq):
+    """bench_train_step's count: 6 per matmul weight (all but the embedding) + causal attention."""
+    return 6.0 * (params - cfg["n_vocab"] * cfg["n_embd"]) + 6.0 * cfg["n_layer"] * seq * cfg["n_embd"]
+
+
+def torch_run(cfg, batch, seq, steps, threads, bf16=False):
+    """Runs in a child process so thread settings and memory start fresh."""
+    autocast = "torch.autocast('cpu', dtype=torch.bfloat16)" if bf16 else "contextlib.nullcontext()"
+    code = f"""
+import contextlib, json, math, time, torch
 import torch.nn.functional as F
 torch.set_num_threads({threads})
 torch.manual_seed(0)
@@ -75,20 +113,20 @@ idx = torch.randint(0, V, (B, T)); tgt = torch.randint(0, V, (B, T))
 for s in range({steps} + 1):
     if s == 1: t0 = time.perf_counter()
     opt.zero_grad(set_to_none=True)
-    loss = m(idx, tgt); loss.backward(); opt.step()
+    with {autocast}:
+        loss = m(idx, tgt)
+    loss.backward(); opt.step()
 dt = time.perf_counter() - t0
 print(json.dumps(dict(impl="torch", params=sum(p.numel() for p in m.parameters()), tokens_per_s=B * T * {steps} / dt)))
 """
-    out = subprocess.run(["/usr/bin/python3", "-c", code], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_measured(["/usr/bin/python3", "-c", code])
 
 
 def fragua_run(cfg, batch, seq, steps, threads, exe):
     args = [exe, "--n-embd", str(cfg["n_embd"]), "--n-layer", str(cfg["n_layer"]), "--n-head", str(cfg["n_head"]),
             "--n-vocab", str(cfg["n_vocab"]), "--batch", str(batch), "--seq", str(seq), "--steps", str(steps),
             "--threads", str(threads)]
-    out = subprocess.run(args, capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_measured(args)
 
 
 def main():
@@ -98,27 +136,44 @@ def main():
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--seq", type=int, default=256)
-    ap.add_argument("--sizes", default="5M,30M")
+    ap.add_argument("--sizes", default="5M,30M,100M")
+    ap.add_argument("--bf16", action="store_true", help="add PyTorch CPU autocast BF16 rows")
     ap.add_argument("--exe", default=os.path.join(ROOT, "build/release/bench_train_step"))
     a = ap.parse_args()
     if not os.path.exists(a.exe):
         sys.exit(f"{a.exe} is missing: cmake --preset release && cmake --build --preset release --target bench_train_step")
-    print(f"# train tokens/s, F32, {a.threads} threads, batch {a.batch} x seq {a.seq}, {a.steps} timed steps, "
-          f"{a.reps} interleaved reps, medians; load average {os.getloadavg()[0]:.1f}")
-    print("| model | params | fragua tok/s | PyTorch tok/s | ratio | fragua GFLOP/s | SGEMM peak GFLOP/s | fraction of peak |")
-    print("|---|---|---|---|---|---|---|---|")
+    peak = sgemm_peak_gflops(a.threads)
+    print(f"# train tokens/s, {a.threads} threads, batch {a.batch} x seq {a.seq}, {a.steps} timed steps, "
+          f"{a.reps} interleaved reps, medians; SGEMM peak {peak:.1f} GFLOP/s (numpy/OpenBLAS, 2048^3); "
+          f"load average {os.getloadavg()[0]:.1f}")
+    print("| model | precision | params | fragua tok/s | PyTorch tok/s | ratio | fragua GFLOP/s | PyTorch GFLOP/s "
+          "| fragua / peak | PyTorch / peak | fragua peak RSS | PyTorch peak RSS |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name in a.sizes.split(","):
         cfg = SIZES[name]
-        fr, tr = [], []
+        fr, tr, fm, tm = [], [], [], []
         for _ in range(a.reps):
-            fr.append(fragua_run(cfg, a.batch, a.seq, a.steps, a.threads, a.exe))
-            tr.append(torch_run(cfg, a.batch, a.seq, a.steps, a.threads))
+            r, mem = fragua_run(cfg, a.batch, a.seq, a.steps, a.threads, a.exe)
+            fr.append(r), fm.append(mem)
+            r, mem = torch_run(cfg, a.batch, a.seq, a.steps, a.threads)
+            tr.append(r), tm.append(mem)
+        params = tr[0]["params"]
+        fpt = flops_per_token(cfg, params, a.seq)
         f_tps = statistics.median(r["tokens_per_s"] for r in fr)
         t_tps = statistics.median(r["tokens_per_s"] for r in tr)
-        gf = statistics.median(r["gflops"] for r in fr)
-        peak = statistics.median(r["sgemm_peak_gflops"] for r in fr)
-        print(f"| {name} | {fr[0]['params'] / 1e6:.1f}M | {f_tps:.0f} | {t_tps:.0f} | {f_tps / t_tps:.2f}x | {gf:.1f} | "
-              f"{peak:.1f} | {gf / peak:.2f} |", flush=True)
+        f_gf, t_gf = fpt * f_tps / 1e9, fpt * t_tps / 1e9
+        print(f"| {name} | F32 | {params / 1e6:.1f}M | {f_tps:.0f} | {t_tps:.0f} | {f_tps / t_tps:.2f}x | {f_gf:.1f} | "
+              f"{t_gf:.1f} | {f_gf / peak:.2f} | {t_gf / peak:.2f} | {max(fm):.0f} MiB | {max(tm):.0f} MiB |",
+              flush=True)
+        if a.bf16:
+            br, bm = [], []
+            for _ in range(a.reps):
+                r, mem = torch_run(cfg, a.batch, a.seq, a.steps, a.threads, bf16=True)
+                br.append(r), bm.append(mem)
+            b_tps = statistics.median(r["tokens_per_s"] for r in br)
+            b_gf = fpt * b_tps / 1e9
+            print(f"| {name} | BF16 (PyTorch autocast) | {params / 1e6:.1f}M | not implemented | {b_tps:.0f} | - | - | "
+                  f"{b_gf:.1f} | - | {b_gf / peak:.2f} | - | {max(bm):.0f} MiB |", flush=True)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,9 @@ void setup(CLI::App& root) {
                   "Run directory (its latest checkpoint), checkpoint directory or model.safetensors")
       ->required();
   cmd->add_option("-o,--output", o->out, "Output .gguf")->required();
-  cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer GGUF whose tokenizer.* metadata goes into the model");
+  cmd->add_option("--tokenizer", o->tokenizer,
+                  "Tokenizer GGUF whose tokenizer.* metadata goes into the model, or 'byte' (the built-in byte "
+                  "vocabulary)");
   cmd->add_option("--name", o->name, "general.name of the model");
   cmd->callback([o] {
     check(train::export_gguf(*o));

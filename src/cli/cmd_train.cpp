@@ -28,7 +28,7 @@ extern "C" void on_signal(int sig) {
 
 struct TrainOpts {
   std::string config_file, data, out, tokenizer, mix, schedule;
-  bool resume = false, tied = false, no_blas = false;
+  bool resume = false, tied = false, no_blas = false, profile = false;
   int threads = 0;
   train::TrainConfig flags;  // values of the flags (applied only when given)
   std::string max_memory;
@@ -52,6 +52,18 @@ Result<uint64_t> parse_bytes(const std::string& s) {
   return static_cast<uint64_t>(v * mul);
 }
 
+// The --profile table (train::TrainResult::profile) on stdout.
+void print_train_profile(const nlohmann::json& p, const std::string& out_dir) {
+  fmt::print("profile of {} step(s), {:.2f} s, {:.0f} tokens/s, {} thread(s) ({}/profile.json)\n",
+             p["steps"].get<int64_t>(), p["seconds"].get<double>(), p["tokens_per_s"].get<double>(),
+             p["threads"].get<int>(), out_dir);
+  fmt::print("  {:<10} {:>10} {:>7} {:>9}\n", "part", "seconds", "share", "calls");
+  for (const auto& part : p["parts"])
+    fmt::print("  {:<10} {:>10.3f} {:>6.1f}% {:>9}\n", part["part"].get<std::string>(), part["seconds"].get<double>(),
+               100 * part["share"].get<double>(), part["calls"].get<uint64_t>());
+  fmt::print("  matmul throughput: {:.1f} GFLOP/s\n", p["matmul_gflops_per_s"].get<double>());
+}
+
 Status run_train(CLI::App& cmd, TrainOpts& o) {
   train::TrainConfig c;
   // Resuming: the run's own config.json is the base, so only changed flags need repeating.
@@ -59,7 +71,7 @@ Status run_train(CLI::App& cmd, TrainOpts& o) {
     auto j = FRAGUA_TRY(parse_json(FRAGUA_TRY(read_file(o.out + "/config.json")), o.out + "/config.json"));
     if (!j.is_object()) return corruption_error("{}/config.json: not a JSON object", o.out);
     j.erase("provenance");
-    FRAGUA_TRY(c.merge_json(j));
+    if (auto st = c.merge_json(j); !st.ok()) return st.error().with_context(o.out + "/config.json");
   }
   if (!o.config_file.empty()) {
     auto j = FRAGUA_TRY(parse_json(FRAGUA_TRY(read_file(o.config_file)), o.config_file));
@@ -105,6 +117,7 @@ Status run_train(CLI::App& cmd, TrainOpts& o) {
   c.resume = o.resume;
   c.threads = o.threads;
   c.use_blas = !o.no_blas;
+  c.profile = o.profile;
   if (c.data.dir.empty()) return invalid_argument_error("train: --data (a directory of token shards) is required");
   c.stop_flag = &g_stop;
   std::signal(SIGINT, on_signal);
@@ -120,6 +133,7 @@ Status run_train(CLI::App& cmd, TrainOpts& o) {
       line += fmt::format(" {} {:.3f}", lang, bpb.get<double>());
     log_info("validation bits per byte at step {}:{}", r.last_eval["step"].get<int64_t>(), line);
   }
+  if (r.profile.contains("parts")) print_train_profile(r.profile, c.out_dir);
   // Interrupted: the checkpoint is saved; now end as the signal would have, so that a shell sees
   // 130 (SIGINT) or 143 (SIGTERM) and a script that ran us stops too
   // (https://www.cons.org/cracauer/sigint.html).
@@ -167,6 +181,9 @@ void setup(CLI::App& root) {
   cmd->add_option("--max-memory", o->max_memory, "Memory budget (e.g. 8G; default: the machine's available memory)");
   cmd->add_option("--stop-after", f.stop_after, "Checkpoint and stop after this step (testing resume)")->group("");
   cmd->add_flag("--no-blas", o->no_blas, "Use Fragua's plain matmul loops instead of OpenBLAS");
+  cmd->add_flag("--profile", o->profile,
+                "Time matmul, attention, norms, pointwise, loss, optimizer and data per step; print the table and "
+                "write <out>/profile.json");
   add_threads_flag(*cmd, o->threads);
   cmd->callback([cmd, o] { check(run_train(*cmd, *o)); });
 }

@@ -1,7 +1,10 @@
 #include "train/checkpoint.h"
 
+#include <xxhash.h>
+
 #include "fragua/base/json.h"
 #include "fragua/base/log.h"
+#include "fragua/base/utf8.h"
 #include "fragua/format/safetensors.h"
 #include "fragua/train/trainer.h"
 
@@ -10,6 +13,15 @@ namespace fragua::train {
 namespace {
 
 std::string step_name(int64_t step) { return fmt::format("step-{:08d}", step); }
+
+// state.json's own checksum: XXH64 of the compact dump of the document without its "xxh64" key.
+// nlohmann::json dumps objects in key order and doubles in their shortest round-trip form, so the
+// parsed file dumps to the same bytes as the document that was saved.
+std::string state_xxh64(nlohmann::json state) {
+  state.erase("xxh64");
+  const std::string text = state.dump();
+  return fmt::format("{:016x}", XXH64(text.data(), text.size(), 0));
+}
 
 }  // namespace
 
@@ -59,6 +71,7 @@ Status save_checkpoint(const std::string& out_dir, int64_t step, const Model& mo
   state["version"] = 1;
   state["step"] = step;
   state["adam_t"] = opt.t();
+  state["xxh64"] = state_xxh64(state);
   FRAGUA_TRY(write_file_atomic(dir + "/state.json", state.dump(1) + "\n", env));
   FRAGUA_TRY(write_file_atomic(out_dir + "/latest", step_name(step) + "\n", env));
   // Older checkpoints beyond `keep` go only after the new one is complete and named. A failed
@@ -119,6 +132,8 @@ Result<TrainState> parse_train_state(const nlohmann::json& state, const std::str
   }
   if (state.contains("world_size")) t.world_size = FRAGUA_TRY(integer("world_size", 1, kMaxStateRanks));
   if (state.contains("batch")) t.batch = FRAGUA_TRY(integer("batch", 1, kMaxStateRanks));
+  if (state.contains("grad_accum")) t.grad_accum = FRAGUA_TRY(integer("grad_accum", 1, kMaxStateRanks));
+  if (state.contains("seq_len")) t.seq_len = FRAGUA_TRY(integer("seq_len", 1, kMaxStateRanks));
   if (!state.contains("data")) return corruption_error("{} is missing", field("data"));
   FRAGUA_TRY(parse_data_state(state["data"], origin));
   t.data = state["data"];
@@ -130,6 +145,17 @@ Result<TrainState> load_checkpoint(const std::string& dir, Model& model, AdamW& 
   const std::string path = dir + "/state.json";
   std::string text = FRAGUA_TRY(read_file(path, env));
   TrainState state = FRAGUA_TRY(parse_train_state(FRAGUA_TRY(parse_json(text, path)), path));
+  // After the field checks, whose messages are more specific; checkpoints written before the
+  // checksum was recorded have none.
+  if (state.raw.contains("xxh64")) {
+    const auto* want = state.raw["xxh64"].get_ptr<const std::string*>();
+    if (!want) return corruption_error("{}: \"xxh64\" is {}, expected a string", path, json_preview(state.raw["xxh64"]));
+    const std::string got = state_xxh64(state.raw);
+    if (got != *want)
+      return corruption_error(
+          "{}: fails its checksum (XXH64 {}, saved as {}): the file is damaged; resume from an earlier checkpoint",
+          path, got, terminal_safe(*want));
+  }
   auto mf = FRAGUA_TRY(format::SafetensorsFile::open(dir + "/model.safetensors"));
   FRAGUA_TRY(model.param_store().read_safetensors(mf, "", model.params().data()));
   auto of = FRAGUA_TRY(format::SafetensorsFile::open(dir + "/optimizer.safetensors"));

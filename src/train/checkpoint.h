@@ -1,6 +1,9 @@
 // Checkpoints: <out>/checkpoints/step-<N>/{model.safetensors, optimizer.safetensors, state.json}
 // and <out>/latest naming the newest complete one. Every file goes through AtomicFile and
 // `latest` is replaced last, so a run killed while saving resumes from the previous checkpoint.
+// Integrity: every tensor's XXH64 is in its safetensors file's metadata (ParamStore) and state.json
+// carries the XXH64 of its own content ("xxh64"); load_checkpoint verifies both, so a damaged
+// weight, moment or loader position is an error naming the file (and tensor), not a resumed run.
 #pragma once
 
 #include <string>
@@ -36,7 +39,8 @@ inline constexpr int64_t kMaxTrainSteps = int64_t{1} << 40;
 inline constexpr int64_t kMaxStateRanks = int64_t{1} << 20;
 
 // What resuming reads from state.json, each field validated: format and version, step and
-// adam_t in [0, kMaxTrainSteps], world_size and batch in [1, kMaxStateRanks], the tokenizer
+// adam_t in [0, kMaxTrainSteps], world_size, batch, grad_accum and seq_len (optional; older
+// checkpoints lack the last two) in [1, kMaxStateRanks], the tokenizer
 // fingerprint a string, and "data" (checked by parse_data_state). Errors name `origin` and the
 // field.
 struct TrainState {
@@ -44,7 +48,9 @@ struct TrainState {
   int64_t adam_t = 0;
   std::string tokenizer_fingerprint;
   int64_t world_size = 1;
-  int64_t batch = 0;  // 0: not recorded
+  int64_t batch = 0;       // 0: not recorded
+  int64_t grad_accum = 0;  // 0: not recorded
+  int64_t seq_len = 0;     // 0: not recorded
   nlohmann::json data;
   nlohmann::json raw;  // the whole document
 };

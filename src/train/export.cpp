@@ -8,6 +8,7 @@
 #include "fragua/format/llama_tensors.h"
 #include "fragua/format/safetensors.h"
 #include "fragua/tokenize/tokenizer.h"
+#include "fragua/train/text_encoder.h"
 #include "fragua/train/trainer.h"
 #include "train/checkpoint.h"
 
@@ -41,7 +42,7 @@ Status export_gguf(const ExportOptions& o) {
   w.set("fragua.source_checkpoint", GgufValue::of_string(path));
   w.set("fragua.version", GgufValue::of_string(FRAGUA_VERSION));
   if (!o.tokenizer.empty()) {
-    auto tok = FRAGUA_TRY(tokenize::Tokenizer::load(o.tokenizer));
+    auto tok = o.tokenizer == "byte" ? FRAGUA_TRY(make_byte_tokenizer()) : FRAGUA_TRY(tokenize::Tokenizer::load(o.tokenizer));
     if (tok.n_vocab() != c.n_vocab)
       return invalid_argument_error("{}: tokenizer has {} tokens but the model's vocabulary is {}", o.tokenizer,
                                     tok.n_vocab(), c.n_vocab);

@@ -35,6 +35,40 @@ class ByteEncoder final : public TextEncoder {
 
 std::unique_ptr<TextEncoder> make_byte_encoder() { return std::make_unique<ByteEncoder>(); }
 
+Result<tokenize::Tokenizer> make_byte_tokenizer() {
+  tokenize::VocabSpec spec;
+  spec.kind = tokenize::ModelKind::bpe;
+  spec.byte_encode = true;
+  spec.pre = "default";
+  // GPT-2's bytes_to_unicode (Radford et al. 2019, encoder.py): the printable bytes '!'..'~',
+  // 0xA1..0xAC and 0xAE..0xFF stand for themselves, the other 68 take U+0100, U+0101, ... in byte
+  // order. (tokenize keeps its copy of the map private; ByteTokenizer.EncodesAsTheByteEncoder
+  // checks that the two agree through the public encoder.)
+  uint32_t shifted = 0x100;
+  for (uint32_t b = 0; b < 256; ++b) {
+    const bool printable = (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE);
+    const uint32_t cp = printable ? b : shifted++;
+    std::string utf8;
+    if (cp < 0x80) {
+      utf8 = std::string(1, static_cast<char>(cp));
+    } else {
+      utf8 += static_cast<char>(0xC0 | (cp >> 6));
+      utf8 += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+    spec.tokens.push_back(std::move(utf8));
+  }
+  spec.tokens.push_back("<s>");
+  spec.tokens.push_back("</s>");
+  spec.types.assign(256, tokenize::TokenType::normal);
+  spec.types.push_back(tokenize::TokenType::control);
+  spec.types.push_back(tokenize::TokenType::control);
+  spec.bos_id = 256;
+  spec.eos_id = 257;
+  spec.add_bos = true;
+  spec.info.emplace_back("source", "fragua byte encoder (byte-v1)");
+  return tokenize::Tokenizer::from_spec(std::move(spec));
+}
+
 namespace {
 
 ShardTokenizer describe(const tokenize::Tokenizer& tok, const std::string& path) {

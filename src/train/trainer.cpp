@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <sstream>
 
 #include "fragua/base/communicator.h"
@@ -59,6 +60,9 @@ struct Run {
   int64_t step = 0;
   std::vector<int32_t> tokens, targets;
   KernelOptions kopts;
+  KernelProfile profile;     // filled when cfg.profile (kopts.profile points here)
+  double profiled_s = 0;     // wall time of the profiled steps
+  int64_t profiled_steps = 0;
   nlohmann::json provenance;
   bool writer() const { return dist.rank() == 0; }
   Env& env() const { return cfg.env ? *cfg.env : Env::posix(); }
@@ -109,10 +113,25 @@ Status prepare_state(Run& r) {
         "{}: checkpoint was trained on shards of tokenizer {}, {} holds {}", dir,
         state.tokenizer_fingerprint.empty() ? "?" : terminal_safe(state.tokenizer_fingerprint), c.data.dir,
         r.data->tokenizer().fingerprint);
+  if (c.steps < state.step)
+    return invalid_argument_error(
+        "{}: the checkpoint is at step {}, past --steps {}: pass --steps {} or more to continue the run", dir,
+        state.step, c.steps, state.step);
+  // The loader draws one stream of rows whatever the split; what a step sees is the rows it
+  // consumes, ranks x batch x accumulation. Checkpoints before grad_accum was recorded: assume
+  // it is unchanged.
   const int64_t ck_batch = state.batch > 0 ? state.batch : c.batch;
-  if (state.world_size * ck_batch != int64_t{r.dist.size()} * c.batch)
-    log_warn("resuming with {} ranks x batch {} (checkpoint: {} x {}): the sample stream changes", r.dist.size(),
-             c.batch, state.world_size, ck_batch);
+  const int64_t ck_accum = state.grad_accum > 0 ? state.grad_accum : c.grad_accum;
+  const int64_t rows_now = int64_t{r.dist.size()} * c.batch * c.grad_accum;
+  if (state.world_size * ck_batch * ck_accum != rows_now)
+    log_warn("resuming with {} rank(s) x batch {} x {} accumulation step(s) (checkpoint: {} x {} x {}): each step "
+             "now sees {} sequences instead of {}, so the run no longer matches an uninterrupted one",
+             r.dist.size(), c.batch, c.grad_accum, state.world_size, ck_batch, ck_accum, rows_now,
+             state.world_size * ck_batch * ck_accum);
+  if (state.seq_len > 0 && state.seq_len != c.data.seq_len)
+    log_warn("resuming with --seq-len {} (checkpoint: {}): the loader's windows change length, so the run no longer "
+             "matches an uninterrupted one",
+             c.data.seq_len, state.seq_len);
   FRAGUA_TRY(r.data->restore(state.data, dir + "/state.json"));
   r.step = state.step;
   log_info("resumed from {} at step {}", dir, r.step);
@@ -126,6 +145,15 @@ Status prepare_outputs(Run& r) {
   const TrainConfig& c = r.cfg;
   FRAGUA_TRY(r.env().create_dirs(c.out_dir + "/checkpoints"));
   nlohmann::json cj = c.to_json();
+  // Resuming reads this file from wherever it is run: the paths in it are stored absolute.
+  auto absolute_path = [](const std::string& p) {
+    std::error_code ec;  // no working directory: keep the path as given
+    auto a = std::filesystem::absolute(p, ec);
+    return ec ? p : a.lexically_normal().string();
+  };
+  cj["data"]["dir"] = absolute_path(c.data.dir);
+  if (!c.tokenizer.empty() && c.tokenizer != "byte") cj["tokenizer"] = absolute_path(c.tokenizer);
+  cj["out_dir"] = absolute_path(c.out_dir);
   cj["provenance"] = r.provenance;
   FRAGUA_TRY(write_file_atomic(c.out_dir + "/config.json", cj.dump(1) + "\n", r.env()));
   std::string mpath = c.out_dir + "/metrics.jsonl";
@@ -151,16 +179,21 @@ float train_step(Run& r, float lr, float* grad_norm) {
   for (int a = 0; a < r.cfg.grad_accum; ++a) {
     for (int rank = 0; rank < W; ++rank) {
       if (rank != r.dist.rank()) {
+        const ProfileScope data_scope(r.kopts.profile, ProfilePart::data);
         r.data->skip_batch(B, T);
         continue;
       }
-      r.data->next_batch(B, T, r.tokens.data(), r.targets.data());
+      {
+        const ProfileScope data_scope(r.kopts.profile, ProfilePart::data);
+        r.data->next_batch(B, T, r.tokens.data(), r.targets.data());
+      }
       loss_sum += r.model->forward(r.tokens.data(), r.targets.data(), B, T, r.kopts);
       r.model->backward(scale, r.kopts);
     }
   }
   r.dist.allreduce_sum(r.model->grads().data(), r.model->grads().size());
   r.dist.allreduce_sum(&loss_sum, 1);
+  const ProfileScope optimizer_scope(r.kopts.profile, ProfilePart::optimizer);
   *grad_norm = r.opt->step(r.model->params(), r.model->grads(), r.model->param_infos(), lr, r.pool.get());
   return static_cast<float>(loss_sum / (r.cfg.grad_accum * W));
 }
@@ -169,6 +202,8 @@ float train_step(Run& r, float lr, float* grad_norm) {
 // language's held-out windows are scored; tokens and bytes are those of its whole held-out text.
 nlohmann::json evaluate(Run& r) {
   const int B = r.cfg.batch, T = r.cfg.data.seq_len;
+  KernelOptions kopts = r.kopts;
+  kopts.profile = nullptr;  // the profile covers training steps only
   eval::LanguageLosses losses;
   for (size_t li = 0; li < r.data->languages().size(); ++li) {
     const auto& L = r.data->languages()[li];
@@ -183,7 +218,7 @@ nlohmann::json evaluate(Run& r) {
         r.data->val_window(li, i + b, T, r.tokens.data() + static_cast<size_t>(b) * T,
                            r.targets.data() + static_cast<size_t>(b) * T);
       // forward() returns the mean over the rows x T targets.
-      const double mean = r.model->forward(r.tokens.data(), r.targets.data(), rows, T, r.kopts);
+      const double mean = r.model->forward(r.tokens.data(), r.targets.data(), rows, T, kopts);
       l.add(mean * rows * T, static_cast<uint64_t>(rows) * T);
     }
   }
@@ -192,11 +227,36 @@ nlohmann::json evaluate(Run& r) {
   return record;
 }
 
+// The profile of the steps run: each part's seconds, share of the step time and calls, the rest
+// of the step (gradient all-reduce, zeroing, loop overhead) as "other".
+nlohmann::json profile_report(const Run& r, uint64_t tokens_per_step) {
+  nlohmann::json parts = nlohmann::json::array();
+  double accounted = 0;
+  const double total = r.profiled_s > 0 ? r.profiled_s : 1e-300;
+  for (size_t i = 0; i < static_cast<size_t>(ProfilePart::count); ++i) {
+    accounted += r.profile.seconds[i];
+    parts.push_back({{"part", kProfilePartNames[i]},
+                     {"seconds", r.profile.seconds[i]},
+                     {"share", r.profile.seconds[i] / total},
+                     {"calls", r.profile.calls[i]}});
+  }
+  const double other = std::max(0.0, r.profiled_s - accounted);
+  parts.push_back({{"part", "other"}, {"seconds", other}, {"share", other / total}, {"calls", 0}});
+  const double mm_s = r.profile.seconds[static_cast<size_t>(ProfilePart::matmul)];
+  return {{"steps", r.profiled_steps},
+          {"seconds", r.profiled_s},
+          {"tokens_per_s", static_cast<double>(tokens_per_step) * static_cast<double>(r.profiled_steps) / total},
+          {"matmul_gflops_per_s", mm_s > 0 ? r.profile.matmul_flops / mm_s / 1e9 : 0.0},
+          {"threads", r.pool ? r.pool->size() : 1},
+          {"parts", parts}};
+}
+
 Status save(Run& r) {
   if (!r.writer()) return ok_status();
   nlohmann::json state = {{"data", r.data->state()},     {"config", r.cfg.to_json()},
                           {"provenance", r.provenance},  {"tokenizer_fingerprint", r.data->tokenizer().fingerprint},
-                          {"world_size", r.dist.size()}, {"batch", r.cfg.batch}};
+                          {"world_size", r.dist.size()}, {"batch", r.cfg.batch},
+                          {"grad_accum", r.cfg.grad_accum},      {"seq_len", r.cfg.data.seq_len}};
   return save_checkpoint(r.cfg.out_dir, r.step, *r.model, *r.opt, std::move(state), r.cfg.keep_checkpoints, r.env());
 }
 
@@ -222,7 +282,7 @@ Result<TrainResult> train(const TrainConfig& config) {
   r.pool = FRAGUA_TRY(ThreadPool::create(r.cfg.threads));
   const int threads = r.pool->size();
   kernels::set_blas_threads(threads);
-  r.kopts = {r.pool.get(), r.cfg.use_blas};
+  r.kopts = {r.pool.get(), r.cfg.use_blas, r.cfg.profile ? &r.profile : nullptr};
   r.provenance = {{"fragua_version", FRAGUA_VERSION},
                   {"shards", r.data->shard_paths()},
                   {"tokenizer", r.data->tokenizer().to_json()}};
@@ -251,6 +311,8 @@ Result<TrainResult> train(const TrainConfig& config) {
     float loss = train_step(r, lr, &norm);
     ++r.step;
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count();
+    r.profiled_s += secs;
+    ++r.profiled_steps;
     result.losses.push_back(loss);
     if (!std::isfinite(loss))
       return invalid_argument_error("training diverged at step {}: loss is {} (lower --lr)", r.step, loss);
@@ -283,6 +345,11 @@ Result<TrainResult> train(const TrainConfig& config) {
   }
   if (bar) bar->finish();
   result.step = r.step;
+  if (r.cfg.profile) {
+    result.profile = profile_report(r, tokens_per_step);
+    if (r.writer())
+      FRAGUA_TRY(write_file_atomic(r.cfg.out_dir + "/profile.json", result.profile.dump(1) + "\n", r.env()));
+  }
   return result;
 }
 

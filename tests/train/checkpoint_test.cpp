@@ -62,6 +62,86 @@ TEST(Checkpoint, DamagedFilesAreNamed) {
   EXPECT_FALSE(latest_checkpoint(dir.path()).ok());
 }
 
+// Issue 23: each checkpoint file carries checksums (per tensor in the safetensors metadata,
+// state.json over its own content); one changed value in any file is an error naming the file
+// and, for the tensors, the tensor, instead of a resumed run that later diverges.
+TEST(Checkpoint, ChecksumMismatchIsDetectedInEachFile) {
+  test::TempDir dir;
+  Model m = small_model(1);
+  AdamW opt({}, m.params().size());
+  for (size_t i = 0; i < opt.m().size(); ++i) opt.m()[i] = 1e-3f * static_cast<float>(i % 7);
+  for (size_t i = 0; i < opt.v().size(); ++i) opt.v()[i] = 1e-6f * static_cast<float>(i % 5);
+  opt.set_t(5);
+  ASSERT_TRUE(save_checkpoint(dir.path(), 5, m, opt, {{"data", data_state()}}, 2).ok());
+  const std::string ck = *latest_checkpoint(dir.path());
+  auto loads = [&]() {
+    Model back = small_model(2);
+    AdamW o2({}, back.params().size());
+    return load_checkpoint(ck, back, o2);
+  };
+  ASSERT_TRUE(loads().ok()) << loads().error().to_string();
+  // One bit of one float in the middle of the named tensor.
+  auto flip = [&](const std::string& file, const std::string& tensor) {
+    const std::string path = ck + "/" + file;
+    std::string bytes = *read_file(path);
+    const std::string good = bytes;
+    auto f = format::SafetensorsFile::parse(bytes, path);
+    ASSERT_TRUE(f.ok());
+    const auto* t = f->find(tensor);
+    ASSERT_NE(t, nullptr) << tensor;
+    const size_t at = static_cast<size_t>(t->data - reinterpret_cast<const uint8_t*>(bytes.data())) + t->n_bytes / 2;
+    bytes[at] = static_cast<char>(bytes[at] ^ 0x10);
+    ASSERT_TRUE(write_file_atomic(path, bytes).ok());
+    auto st = loads();
+    ASSERT_FALSE(st.ok()) << file << " " << tensor;
+    EXPECT_NE(st.error().message().find(path + ": tensor '" + tensor + "' fails its checksum"), std::string::npos)
+        << st.error().message();
+    if (file == "model.safetensors") {  // export reads the weights through the same check
+      auto exported = load_model_safetensors(path);
+      ASSERT_FALSE(exported.ok());
+      EXPECT_NE(exported.error().message().find("'" + tensor + "' fails its checksum"), std::string::npos);
+    }
+    ASSERT_TRUE(write_file_atomic(path, good).ok());
+  };
+  flip("model.safetensors", "blk.0.attn_k.weight");
+  flip("model.safetensors", "output_norm.weight");
+  flip("optimizer.safetensors", "m/blk.0.ffn_up.weight");
+  flip("optimizer.safetensors", "v/token_embd.weight");
+  // A checksum list that no longer parses is damage too.
+  {
+    const std::string path = ck + "/model.safetensors";
+    std::string bytes = *read_file(path);
+    const std::string good = bytes;
+    const size_t at = bytes.find("fragua.xxh64:\":\"{");
+    ASSERT_NE(at, std::string::npos);
+    bytes[at + 16] = '[';
+    ASSERT_TRUE(write_file_atomic(path, bytes).ok());
+    auto st = loads();
+    ASSERT_FALSE(st.ok());
+    EXPECT_NE(st.error().message().find("is not a JSON object of checksums"), std::string::npos)
+        << st.error().message();
+    ASSERT_TRUE(write_file_atomic(path, good).ok());
+  }
+  // state.json: a loader cursor changed to another valid value passes every field check, so
+  // only the checksum sees it.
+  const std::string spath = ck + "/state.json";
+  const std::string good_state = *read_file(spath);
+  nlohmann::json j = nlohmann::json::parse(good_state);
+  j["data"]["languages"]["es"]["cursor"] = 33;
+  ASSERT_TRUE(write_file_atomic(spath, j.dump(1)).ok());
+  auto st = loads();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message().find(spath + ": fails its checksum"), std::string::npos) << st.error().message();
+  // Reformatting is not damage: the checksum is over the content.
+  ASSERT_TRUE(write_file_atomic(spath, nlohmann::json::parse(good_state).dump(4)).ok());
+  EXPECT_TRUE(loads().ok());
+  // A checkpoint written before checksums (no "xxh64" key, no tensor sums) still resumes.
+  nlohmann::json old = nlohmann::json::parse(good_state);
+  old.erase("xxh64");
+  ASSERT_TRUE(write_file_atomic(spath, old.dump()).ok());
+  EXPECT_TRUE(loads().ok());
+}
+
 TEST(Shard, FullDiskLeavesNoShard) {
   test::TempDir dir;
   ShardWriter w({"byte", 258, "byte-v1", 256, 257}, {});

@@ -12,6 +12,8 @@
 #include "fragua/base/file.h"
 #include "fragua/format/gguf.h"
 #include "fragua/format/safetensors.h"
+#include "fragua/tokenize/tokenizer.h"
+#include "fragua/train/text_encoder.h"
 #include "test_util.h"
 #include "train/checkpoint.h"
 
@@ -207,6 +209,114 @@ TEST_F(CliTest, ExportInterruptedBySigintLeavesNoTemporary) {
   ASSERT_TRUE(WIFSIGNALED(status)) << "exit " << WEXITSTATUS(status);
   EXPECT_EQ(WTERMSIG(status), SIGINT);
   EXPECT_TRUE(std::filesystem::is_empty(out_dir));
+}
+
+// Issue 23: a config value of the wrong type or out of range is an error naming the file and
+// the key, never truncated (2.9 -> 2) or wrapped (5e9 -> an int); nothing is written.
+TEST_F(CliTest, ConfigErrorsNameTheKeyAndTheFile) {
+  struct Case {
+    const char* json;
+    const char* message;
+  };
+  const std::string cfg = dir.file("cfg.json");
+  for (const Case& c : std::vector<Case>{{R"({"batch": "x"})", "'batch': expected an integer, found \"x\""},
+                                         {R"({"batch": 2.9})", "'batch': expected an integer, found 2.9"},
+                                         {R"({"batch": 5e9})", "'batch': expected an integer"},
+                                         {R"({"steps": 5000000000000})", "'steps': 5000000000000 is outside"},
+                                         {R"({"model": {"n_layer": 2.5}})", "model config: 'n_layer' must be an integer"}}) {
+    ASSERT_TRUE(write_file_atomic(cfg, c.json).ok());
+    std::string out;
+    int rc = test::run_command(cli + " train --data " + shards + " --out " + dir.file("r") + " --config " + cfg, &out);
+    EXPECT_NE(rc, 0) << c.json;
+    EXPECT_NE(out.find(cfg + ": "), std::string::npos) << c.json << ": " << out;
+    EXPECT_NE(out.find(c.message), std::string::npos) << c.json << ": " << out;
+    EXPECT_FALSE(std::filesystem::exists(dir.file("r"))) << c.json;
+  }
+  // The same flags on the command line: CLI11 refuses a fraction or a value past int.
+  for (const char* flag : {"--batch 2.9", "--batch 5000000000", "--steps 1.5"}) {
+    std::string out;
+    int rc = test::run_command(cli + " train --data " + shards + " --out " + dir.file("r") + " " + flag, &out);
+    EXPECT_NE(rc, 0) << flag;
+    EXPECT_NE(out.find(std::string(flag).substr(0, std::string(flag).find(' '))), std::string::npos) << out;
+    EXPECT_FALSE(std::filesystem::exists(dir.file("r"))) << flag;
+  }
+}
+
+// Issue 23: resuming. --steps below the checkpoint is an error that leaves the run as it was; a
+// damaged run config.json is named; the run's paths are stored absolute so that it resumes from
+// another directory; the warning about a changed sample stream comes only when the rows per step
+// change (not when accumulation makes up for a smaller batch), and a changed --seq-len is warned.
+TEST_F(CliTest, ResumeChecksStepsPathsAndWarnsOnlyOnRealChanges) {
+  // Relative --data and --out, from the test directory.
+  const std::string in_dir = "cd " + dir.path() + " && ";
+  std::string out;
+  ASSERT_EQ(test::run_command(in_dir + cli + " train --data shards --out run" + kModel + "--steps 4 --batch 2 -t 1",
+                              &out),
+            0)
+      << out;
+  const std::string run = dir.file("run");
+  auto config = nlohmann::json::parse(*read_file(run + "/config.json"));
+  EXPECT_EQ(config["data"]["dir"], shards);
+  EXPECT_EQ(config["out_dir"], run);
+
+  auto snapshot = [&] {
+    std::string all;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(run))
+      if (e.is_regular_file() && e.path().filename() != ".lock")
+        all += e.path().string() + "\n" + *read_file(e.path().string()) + "\n";
+    return all;
+  };
+  const std::string before = snapshot();
+  ASSERT_NE(test::run_command(cli + " train --out " + run + " --resume --steps 2", &out), 0);
+  EXPECT_NE(out.find("the checkpoint is at step 4, past --steps 2"), std::string::npos) << out;
+  EXPECT_EQ(snapshot(), before);
+
+  // From another directory, naming nothing but the run: the stored absolute paths are used.
+  std::filesystem::create_directories(dir.file("elsewhere"));
+  ASSERT_EQ(test::run_command("cd " + dir.file("elsewhere") + " && " + cli +
+                                  " train --out ../run --resume --steps 5 --batch 1 --grad-accum 2",
+                              &out),
+            0)
+      << out;
+  EXPECT_EQ(out.find("no longer matches"), std::string::npos) << out;  // 1 x 2 rows = 2 x 1 rows
+  ASSERT_EQ(test::run_command(cli + " train --out " + run + " --resume --steps 6 --batch 2 --grad-accum 2", &out), 0)
+      << out;
+  EXPECT_NE(out.find("each step now sees 4 sequences instead of 2"), std::string::npos) << out;
+  ASSERT_EQ(test::run_command(cli + " train --out " + run + " --resume --steps 7 --seq-len 8", &out), 0) << out;
+  EXPECT_NE(out.find("resuming with --seq-len 8 (checkpoint: 16)"), std::string::npos) << out;
+
+  // A damaged config.json of the run is named with the key.
+  config = nlohmann::json::parse(*read_file(run + "/config.json"));
+  config["batch"] = "x";
+  ASSERT_TRUE(write_file_atomic(run + "/config.json", config.dump()).ok());
+  ASSERT_NE(test::run_command(cli + " train --out " + run + " --resume --steps 8", &out), 0);
+  EXPECT_NE(out.find(run + "/config.json: train config: 'batch'"), std::string::npos) << out;
+}
+
+// Issue 23: `fragua export --tokenizer byte` writes the byte vocabulary the shards were made
+// with; the inference engine's tokenizer read back from the file encodes text to the same ids.
+TEST_F(CliTest, ExportWithTheByteTokenizer) {
+  std::string out;
+  const std::string run = dir.file("run");
+  ASSERT_EQ(test::run_command(cli + " -q train --data " + shards + " --out " + run + kModel + "--steps 1 --batch 1",
+                              &out),
+            0)
+      << out;
+  ASSERT_EQ(test::run_command(cli + " -q export " + run + " --tokenizer byte -o " + dir.file("m.gguf"), &out), 0)
+      << out;
+  auto tok = tokenize::Tokenizer::load(dir.file("m.gguf"));
+  ASSERT_TRUE(tok.ok()) << tok.error().to_string();
+  EXPECT_EQ(tok->n_vocab(), 258);
+  EXPECT_EQ(tok->bos_id(), 256);
+  EXPECT_EQ(tok->eos_id(), 257);
+  std::string text = "Hola, què tal?\n\t\xff zuen ";
+  text.push_back('\0');
+  const auto enc = make_byte_encoder();
+  EXPECT_EQ(tok->encode(text, false, false), *enc->encode(text));
+  std::string all_bytes;
+  for (int b = 0; b < 256; ++b) all_bytes.push_back(static_cast<char>(b));
+  EXPECT_EQ(tok->encode(all_bytes, false, false), *enc->encode(all_bytes));
+  EXPECT_EQ(tok->decode(tok->encode(all_bytes, false, false)), all_bytes);
 }
 
 }  // namespace

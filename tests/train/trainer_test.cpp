@@ -54,6 +54,44 @@ TEST_F(TrainerTest, ResumedRunFollowsTheUninterruptedTrajectoryExactly) {
   EXPECT_EQ(train_lines, 8);
 }
 
+// Issue 23 (--profile): every part is timed, the parts and "other" add up to the step time,
+// the matmul count matches the model (per layer 7 forward + 7 backward, plus the output head),
+// the table is written to <out>/profile.json, and profiling changes no number of the run.
+TEST_F(TrainerTest, ProfileAccountsForTheStepTime) {
+  auto c = testing::tiny_config(shards, dir.file("plain"));
+  c.steps = 2;
+  c.eval_every = 0;
+  auto plain = train(c);
+  ASSERT_TRUE(plain.ok()) << plain.error().to_string();
+  EXPECT_TRUE(plain->profile.is_null());
+  EXPECT_FALSE(std::filesystem::exists(dir.file("plain/profile.json")));
+  c.out_dir = dir.file("profiled");
+  c.profile = true;
+  auto profiled = train(c);
+  ASSERT_TRUE(profiled.ok()) << profiled.error().to_string();
+  EXPECT_EQ(profiled->losses, plain->losses);
+  const nlohmann::json& p = profiled->profile;
+  ASSERT_TRUE(p.contains("parts")) << p.dump();
+  EXPECT_EQ(p["steps"], 2);
+  std::vector<std::string> names;
+  double sum = 0;
+  for (const auto& part : p["parts"]) {
+    names.push_back(part["part"]);
+    EXPECT_GE(part["seconds"].get<double>(), 0.0) << part.dump();
+    sum += part["seconds"].get<double>();
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"matmul", "attention", "norms", "pointwise", "loss", "optimizer", "data",
+                                             "other"}));
+  EXPECT_NEAR(sum, p["seconds"].get<double>(), 1e-6 + 1e-3 * p["seconds"].get<double>());
+  for (size_t i = 0; i < 7; ++i) EXPECT_GT(p["parts"][i]["calls"].get<uint64_t>(), 0u) << names[i];
+  const uint64_t layers = static_cast<uint64_t>(c.model.n_layer);
+  EXPECT_EQ(p["parts"][0]["calls"].get<uint64_t>(), 2 * (layers * 14 + 2));
+  EXPECT_GT(p["matmul_gflops_per_s"].get<double>(), 0.0);
+  auto written = read_file(dir.file("profiled/profile.json"));
+  ASSERT_TRUE(written.ok());
+  EXPECT_EQ(nlohmann::json::parse(*written), p);
+}
+
 TEST_F(TrainerTest, AccumulationEqualsALargerBatch) {
   auto c = testing::tiny_config(shards, dir.file("big"));
   c.batch = 4;

@@ -12,7 +12,7 @@ namespace fragua::train {
 
 struct ExportOptions {
   std::string checkpoint;  // a run directory (uses `latest`), a checkpoint directory, or a model.safetensors
-  std::string tokenizer;   // GGUF holding tokenizer.* keys; empty: none (the model cannot encode text)
+  std::string tokenizer;   // GGUF holding tokenizer.* keys, or "byte" (make_byte_tokenizer); empty: none
   std::string out;         // .gguf path
   std::string name;        // general.name; default "fragua-<n>M"
   Env* env = nullptr;      // file access (nullptr: Env::posix())

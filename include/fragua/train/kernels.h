@@ -11,6 +11,8 @@
 // gradient they produce, input gradients included (as llm.c does), so callers zero them first.
 #pragma once
 
+#include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -19,11 +21,46 @@
 
 namespace fragua::train {
 
+// What `fragua train --profile` attributes the time of a step to. Kernels time themselves on
+// the calling thread (each one is a parallel region of its own, so the parts do not overlap);
+// the trainer adds the optimizer and the data loader and reports the rest of the step as other.
+enum class ProfilePart : int { matmul, attention, norms, pointwise, loss, optimizer, data, count };
+inline constexpr const char* kProfilePartNames[] = {"matmul",    "attention", "norms", "pointwise",
+                                                   "loss",      "optimizer", "data"};
+
+struct KernelProfile {
+  std::array<double, static_cast<size_t>(ProfilePart::count)> seconds{};
+  std::array<uint64_t, static_cast<size_t>(ProfilePart::count)> calls{};
+  double matmul_flops = 0;  // 2 x multiply-adds of every matmul call, forward and backward
+};
+
+// Adds the wall time of its scope to profile->seconds[part]; does nothing when profile is null.
+class ProfileScope {
+ public:
+  ProfileScope(KernelProfile* profile, ProfilePart part) : profile_(profile), part_(part) {
+    if (profile_) start_ = std::chrono::steady_clock::now();
+  }
+  ~ProfileScope() {
+    if (!profile_) return;
+    const auto i = static_cast<size_t>(part_);
+    profile_->seconds[i] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    ++profile_->calls[i];
+  }
+  ProfileScope(const ProfileScope&) = delete;
+  ProfileScope& operator=(const ProfileScope&) = delete;
+
+ private:
+  KernelProfile* profile_;
+  ProfilePart part_;
+  std::chrono::steady_clock::time_point start_{};
+};
+
 // How the training kernels run: the one options type of the kernels, the transformer block,
 // train::Model and the materials element transformer alike.
 struct KernelOptions {
-  ThreadPool* pool = nullptr;  // nullptr: run on the calling thread
-  bool use_blas = true;        // false: the plain loops (reference, and the matmul bench)
+  ThreadPool* pool = nullptr;        // nullptr: run on the calling thread
+  bool use_blas = true;              // false: the plain loops (reference, and the matmul bench)
+  KernelProfile* profile = nullptr;  // non-null: each kernel adds its time (`fragua train --profile`)
 };
 
 }  // namespace fragua::train

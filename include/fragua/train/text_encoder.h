@@ -14,6 +14,10 @@
 #include "fragua/base/error.h"
 #include "fragua/train/shard.h"
 
+namespace fragua::tokenize {
+class Tokenizer;
+}  // namespace fragua::tokenize
+
 namespace fragua::train {
 
 class TextEncoder {
@@ -24,6 +28,13 @@ class TextEncoder {
 };
 
 std::unique_ptr<TextEncoder> make_byte_encoder();
+
+// The byte encoder's vocabulary as a tokenizer the inference engine (and llama.cpp) runs, for
+// `fragua export --tokenizer byte`: byte-level BPE ("gpt2" in GGUF) whose token b is byte b in
+// GPT-2's byte-to-Unicode alphabet, no merges, then <s> = 256 and </s> = 257 (control), BOS
+// added as every training document began with it. Encoding text gives exactly the byte
+// encoder's ids.
+Result<tokenize::Tokenizer> make_byte_tokenizer();
 
 // A tokenizer file (GGUF or tokenizer.json) described as shards record it; the fingerprint is
 // XXH64 over the model kind, every token and every merge (length-prefixed), as 16 hex digits.

@@ -37,6 +37,9 @@ struct TrainConfig {
   int threads = 0;
   bool use_blas = true;
   bool resume = false;
+  // Time each kernel, the optimizer and the data loader over the steps of this call; the table
+  // goes to TrainResult::profile and <out>/profile.json (`fragua train --profile`).
+  bool profile = false;
   uint64_t max_memory = 0;                       // bytes; 0: the machine's available memory
   int64_t stop_after = -1;                       // stop (checkpointed) after this many steps, as if killed
   const std::atomic<bool>* stop_flag = nullptr;  // set by a signal handler: checkpoint and stop
@@ -52,6 +55,9 @@ struct TrainResult {
   std::vector<float> losses;  // training loss of each step run in this call
   bool stopped = false;       // stopped early (stop_after / stop_flag)
   nlohmann::json last_eval;   // the last validation record (val_loss, val_bpb per language)
+  // With TrainConfig::profile: {"steps", "seconds", "tokens_per_s", "matmul_gflops_per_s",
+  // "parts": [{"part", "seconds", "share", "calls"}...]} in ProfilePart order, then "other".
+  nlohmann::json profile;
 };
 
 Result<TrainResult> train(const TrainConfig& config);

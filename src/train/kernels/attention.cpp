@@ -28,6 +28,7 @@ inline float attn_dot(const float* a, const float* b, int n) {
 // out (B,T,NH,HS), att (B,NH,T,T), q (B,T,NH,HS), k v (B,T,NKV,HS)
 void attention_forward(float* out, float* att, const float* q, const float* k, const float* v, int B, int T, int NH,
                        int NKV, int HS, const KernelOptions& opts) {
+  const ProfileScope profile_scope(opts.profile, ProfilePart::attention);
   const int group = NH / NKV;
   const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
   parallel_for(opts, static_cast<size_t>(B) * NH * T, [&](size_t s, size_t e) {
@@ -69,6 +70,7 @@ void attention_forward(float* out, float* att, const float* q, const float* k, c
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* att, const float* q,
                         const float* k, const float* v, int B, int T, int NH, int NKV, int HS,
                         const KernelOptions& opts) {
+  const ProfileScope profile_scope(opts.profile, ProfilePart::attention);
   const int group = NH / NKV;
   const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
   parallel_for(opts, static_cast<size_t>(B) * NKV, [&](size_t s, size_t e) {

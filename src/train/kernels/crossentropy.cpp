@@ -9,6 +9,7 @@ namespace fragua::train::kernels {
 // losses (N), probs (N,V) (may alias logits), logits (N,V), targets (N)
 void crossentropy_forward(float* losses, float* probs, const float* logits, const int32_t* targets, int N, int V,
                           const KernelOptions& opts) {
+  const ProfileScope profile_scope(opts.profile, ProfilePart::loss);
   parallel_for(opts, static_cast<size_t>(N), [&](size_t b, size_t e) {
     for (size_t n = b; n < e; ++n) {
       const float* z = logits + n * V;
@@ -34,6 +35,7 @@ void crossentropy_forward(float* losses, float* probs, const float* logits, cons
 // dlogits (N,V), probs (N,V), targets (N)
 void crossentropy_backward(float* dlogits, const float* probs, const int32_t* targets, float dloss, int N, int V,
                            const KernelOptions& opts) {
+  const ProfileScope profile_scope(opts.profile, ProfilePart::loss);
   parallel_for(opts, static_cast<size_t>(N), [&](size_t b, size_t e) {
     for (size_t n = b; n < e; ++n) {
       const float* p = probs + n * V;

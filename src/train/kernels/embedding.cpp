@@ -14,6 +14,7 @@ void parallel_for(const KernelOptions& opts, size_t n, const std::function<void(
 
 // out (N,C), tokens (N), wte (V,C)
 void embedding_forward(float* out, const int32_t* tokens, const float* wte, int N, int C, const KernelOptions& opts) {
+  const ProfileScope profile_scope(opts.profile, ProfilePart::pointwise);
   parallel_for(opts, static_cast<size_t>(N), [&](size_t b, size_t e) {
     for (size_t n = b; n < e; ++n)
       std::memcpy(out + n * C, wte + static_cast<size_t>(tokens[n]) * C, sizeof(float) * C);
@@ -24,6 +25,7 @@ void embedding_forward(float* out, const int32_t* tokens, const float* wte, int 
 // with the same token never race and the summation order is fixed (deterministic).
 void embedding_backward(float* dwte, const float* dout, const int32_t* tokens, int N, int C, int V,
                         const KernelOptions& opts) {
+  const ProfileScope profile_scope(opts.profile, ProfilePart::pointwise);
   (void)V;
   parallel_for(opts, static_cast<size_t>(C), [&](size_t cb, size_t ce) {
     for (int n = 0; n < N; ++n) {

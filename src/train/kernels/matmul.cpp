@@ -63,12 +63,16 @@ void matmul_backward_plain(float* dinp, float* dweight, const float* dout, const
 
 void matmul_forward(float* out, const float* inp, const float* weight, int N, int C, int OC,
                     const KernelOptions& opts) {
+  const ProfileScope profile_scope(opts.profile, ProfilePart::matmul);
+  if (opts.profile) opts.profile->matmul_flops += 2.0 * N * C * OC;
   if (!opts.use_blas) return matmul_forward_plain(out, inp, weight, N, C, OC, opts);
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f, inp, C, weight, C, 0.0f, out, OC);
 }
 
 void matmul_backward(float* dinp, float* dweight, const float* dout, const float* inp, const float* weight, int N,
                      int C, int OC, const KernelOptions& opts) {
+  const ProfileScope profile_scope(opts.profile, ProfilePart::matmul);
+  if (opts.profile) opts.profile->matmul_flops += 4.0 * N * C * OC;
   if (!opts.use_blas) return matmul_backward_plain(dinp, dweight, dout, inp, weight, N, C, OC, opts);
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC, 1.0f, dout, OC, weight, C, 1.0f, dinp, C);
   cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f, dweight, C);

@@ -9,6 +9,7 @@ namespace fragua::train::kernels {
 // out (N,C), rstd (N), inp (N,C), weight (C)
 void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* weight, int N, int C, float eps,
                      const KernelOptions& opts) {
+  const ProfileScope profile_scope(opts.profile, ProfilePart::norms);
   parallel_for(opts, static_cast<size_t>(N), [&](size_t b, size_t e) {
     for (size_t n = b; n < e; ++n) {
       const float* x = inp + n * C;
@@ -25,6 +26,7 @@ void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* wei
 // dinp (N,C), dweight (C), dout (N,C), inp (N,C), weight (C), rstd (N)
 void rmsnorm_backward(float* dinp, float* dweight, const float* dout, const float* inp, const float* weight,
                       const float* rstd, int N, int C, const KernelOptions& opts) {
+  const ProfileScope profile_scope(opts.profile, ProfilePart::norms);
   parallel_for(opts, static_cast<size_t>(N), [&](size_t b, size_t e) {
     for (size_t n = b; n < e; ++n) {
       const float* x = inp + n * C;

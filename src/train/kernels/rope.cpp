@@ -44,12 +44,14 @@ void rope_rotate(float* out, const float* inp, int B, int T, int NH, int HS, flo
 
 // out (B,T,NH,HS), inp (B,T,NH,HS)
 void rope_forward(float* out, const float* inp, int B, int T, int NH, int HS, float base, const KernelOptions& opts) {
+  const ProfileScope profile_scope(opts.profile, ProfilePart::pointwise);
   rope_rotate(out, inp, B, T, NH, HS, base, 1.0f, false, opts);
 }
 
 // dinp (B,T,NH,HS), dout (B,T,NH,HS)
 void rope_backward(float* dinp, const float* dout, int B, int T, int NH, int HS, float base,
                    const KernelOptions& opts) {
+  const ProfileScope profile_scope(opts.profile, ProfilePart::pointwise);
   rope_rotate(dinp, dout, B, T, NH, HS, base, -1.0f, true, opts);
 }
 

@@ -27,6 +27,7 @@ inline float set_attn_dot(const float* a, const float* b, int n) {
 // out (B,T,NH,HS), att (B,NH,T,T), q k v (B,T,NH,HS), len (B)
 void set_attention_forward(float* out, float* att, const float* q, const float* k, const float* v, const int32_t* len,
                            int B, int T, int NH, int HS, const KernelOptions& opts) {
+  const ProfileScope profile_scope(opts.profile, ProfilePart::attention);
   const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
   const size_t row = static_cast<size_t>(NH) * HS;
   parallel_for(opts, static_cast<size_t>(B) * NH, [&](size_t s, size_t e) {
@@ -61,6 +62,7 @@ void set_attention_forward(float* out, float* att, const float* q, const float* 
 void set_attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* att, const float* q,
                             const float* k, const float* v, const int32_t* len, int B, int T, int NH, int HS,
                             const KernelOptions& opts) {
+  const ProfileScope profile_scope(opts.profile, ProfilePart::attention);
   const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
   const size_t row = static_cast<size_t>(NH) * HS;
   // Each (b, h) owns its slices of dq, dk and dv: no two tasks write the same element.

@@ -8,6 +8,7 @@ namespace fragua::train::kernels {
 
 // out (N,F), gate (N,F), up (N,F)
 void swiglu_forward(float* out, const float* gate, const float* up, int N, int F, const KernelOptions& opts) {
+  const ProfileScope profile_scope(opts.profile, ProfilePart::pointwise);
   parallel_for(opts, static_cast<size_t>(N) * F, [&](size_t b, size_t e) {
     for (size_t i = b; i < e; ++i) {
       float g = gate[i];
@@ -20,6 +21,7 @@ void swiglu_forward(float* out, const float* gate, const float* up, int N, int F
 // dgate (N,F), dup (N,F), dout (N,F), gate (N,F), up (N,F)
 void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, int N, int F,
                      const KernelOptions& opts) {
+  const ProfileScope profile_scope(opts.profile, ProfilePart::pointwise);
   parallel_for(opts, static_cast<size_t>(N) * F, [&](size_t b, size_t e) {
     for (size_t i = b; i < e; ++i) {
       float g = gate[i];
