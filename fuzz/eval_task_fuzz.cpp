@@ -2,12 +2,14 @@
 // task. Input: a task YAML, then 0x1E, then the JSON-lines documents of its test split. What must
 // hold: no crash, hang or sanitizer report; a parsed task renders every document or fails with an
 // error; a rendered question has a gold index inside its choices; a list literal parses only into
-// strings that the parser accepted whole.
+// strings that the parser accepted whole; chrF and BLEU of any rendered target against the
+// context stay within [0, 100].
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
 #include "fragua/eval/task.h"
+#include "fragua/eval/text_metrics.h"
 
 namespace {
 
@@ -30,7 +32,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<const nlohmann::ordered_json*> shots;
   for (const auto& doc : *docs) {
     auto q = build_question(*task, doc, shots);
-    if (q.ok()) check(q->gold < q->choices.size());
+    if (q.ok() && task->output_type == "multiple_choice") check(q->gold < q->choices.size());
+    if (q.ok() && task->output_type != "multiple_choice") {
+      const double b = bleu_score(bleu_stats(q->target, {q->context})), c = chrf_score(chrf_stats(q->target, {q->context}));
+      check(b >= 0 && b <= 100.0000001 && c >= 0 && c <= 100.0000001);
+    }
     if (shots.size() < 2) shots.push_back(&doc);
   }
   return 0;
