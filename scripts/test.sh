@@ -13,7 +13,7 @@ jobs=$(nproc)
 phase_start=$SECONDS
 phase_end() { echo "   ($1: $((SECONDS - phase_start)) s)"; phase_start=$SECONDS; }
 
-"$root/scripts/setup.sh"
+"$root/scripts/setup.sh" --test
 phase_end setup
 
 echo "== build (asan) =="
