@@ -8,6 +8,7 @@
 #include "fragua/base/json.h"
 #include "fragua/base/log.h"
 #include "fragua/eval/bits_per_byte.h"
+#include "fragua/eval/compare.h"
 #include "fragua/eval/harness.h"
 #include "fragua/eval/perplexity.h"
 #include "fragua/model/loaded_model.h"
@@ -213,6 +214,36 @@ void setup_run(CLI::App& group) {
   cmd->callback([o] { run_tasks(*o); });
 }
 
+struct CompareOpts {
+  std::vector<std::string> files;
+  std::string chart;
+};
+
+void run_compare(const CompareOpts& o) {
+  std::vector<eval::ResultsFile> files;
+  for (const auto& f : o.files) files.push_back(check(eval::load_results(f)));
+  std::string out;
+  for (size_t i = 1; i < files.size(); ++i)
+    out += eval::compare_table(eval::compare_results(files[0], files[i]), files[0].label, files[i].label) + "\n";
+  std::fputs(out.c_str(), stdout);
+  if (!o.chart.empty()) {
+    if (!o.chart.ends_with(".svg")) throw Failure{unsupported_error("{}: the chart is SVG (.svg)", o.chart)};
+    check(write_file_atomic(o.chart, eval::compare_chart_svg(files)));
+  }
+}
+
+void setup_compare(CLI::App& group) {
+  auto* cmd = group.add_subcommand(
+      "compare", "Differences between results files (each against the first) and whether they exceed the combined "
+                 "standard error; --chart draws the models per language");
+  auto o = std::make_shared<CompareOpts>();
+  cmd->add_option("results", o->files, "Results JSON files (fragua eval run --output, or lm_eval's)")
+      ->required()
+      ->expected(2, 64);
+  cmd->add_option("--chart", o->chart, "Write an SVG chart of the models per language and metric");
+  cmd->callback([o] { run_compare(*o); });
+}
+
 void setup(CLI::App& root) {
   auto* group = group_subcommand(root, "eval", "Evaluate models");
   auto* cmd = group->add_subcommand(
@@ -228,6 +259,7 @@ void setup(CLI::App& root) {
   cmd->callback([o] { run(*o); });
   setup_perplexity(*group);
   setup_run(*group);
+  setup_compare(*group);
 }
 
 Registrar reg(setup);
