@@ -27,7 +27,7 @@ struct Opts {
 
 void run(const Opts& o) {
   if (!o.chat_template.empty() && !o.chat_template_file.empty())
-    throw Failure{invalid_argument_error("give --template or --chat-template-file, not both")};
+    throw Failure{invalid_argument_error("give --chat-template or --chat-template-file, not both")};
   const std::string chat_template =
       o.chat_template_file.empty() ? o.chat_template : check(tokenize::read_chat_template_file(o.chat_template_file));
   model::OpenOptions open;
@@ -36,7 +36,7 @@ void run(const Opts& o) {
   auto m = check(model::open_model(o.model, open));
   if (chat_template.empty() && m.tokenizer && m.tokenizer->spec().chat_template.empty())
     throw Failure{invalid_argument_error(
-        "{} has no chat template: pass --template chatml|llama3|granite|llama2 or --chat-template-file FILE", o.model)};
+        "{} has no chat template: pass --chat-template chatml|llama3|granite|llama2 or --chat-template-file FILE", o.model)};
   model::ChatParams params;
   params.system = o.system;
   params.chat_template = chat_template;
@@ -75,14 +75,17 @@ void setup(CLI::App& root) {
   auto* cmd = root.add_subcommand("chat", "Talk with a model in the terminal using its chat template");
   auto o = std::make_shared<Opts>();
   cmd->add_option("model", o->model, "GGUF model file with a tokenizer")->required();
-  cmd->add_option("--system", o->system, "System message");
-  cmd->add_option("--template", o->chat_template, "Chat template name or Jinja text (default: the model's)");
+  cmd->add_option("--system", o->system, "")->group("");
+  cmd->add_option("--system-prompt", o->system, "System message");
+  cmd->add_option("--template", o->chat_template, "")->group("");
+  cmd->add_option("--chat-template", o->chat_template, "Chat template name or Jinja text (default: the model's)");
   cmd->add_option("--chat-template-file", o->chat_template_file,
                   "Chat template from a file: Jinja text or a tokenizer_config.json (overrides the model's)");
-  cmd->add_option("-c,--ctx", o->n_ctx, "Context size");
+  cmd->add_option("--ctx", o->n_ctx, "")->group("");  // the old spelling, kept for scripts
+  cmd->add_option("-c,--ctx-size", o->n_ctx, "Context size");
   add_threads_flag(*cmd, o->threads);
+  o->gen.max_tokens = 512;  // before the flags, so that --help shows it
   add_sampling_flags(*cmd, o->gen);
-  o->gen.max_tokens = 512;
   cmd->callback([o] { run(*o); });
 }
 

@@ -77,9 +77,9 @@ void run(const Opts& o) {
   if (o.prompt.empty() == o.prompt_ids.empty())
     throw Failure{invalid_argument_error("give exactly one of --prompt TEXT or --prompt-ids 1,2,3")};
   if (!o.chat && (!o.system.empty() || !o.chat_template.empty() || !o.chat_template_file.empty()))
-    throw Failure{invalid_argument_error("--system, --template and --chat-template-file go with --chat")};
+    throw Failure{invalid_argument_error("--system-prompt, --chat-template and --chat-template-file go with --chat")};
   if (!o.chat_template.empty() && !o.chat_template_file.empty())
-    throw Failure{invalid_argument_error("give --template or --chat-template-file, not both")};
+    throw Failure{invalid_argument_error("give --chat-template or --chat-template-file, not both")};
   // The tokenizer inside the model file, or one given with --tokenizer; without any, the
   // output is token ids.
   model::OpenOptions open;
@@ -99,7 +99,7 @@ void run(const Opts& o) {
       if (tmpl.empty()) tmpl = tok->spec().chat_template;
       if (tmpl.empty())
         throw Failure{invalid_argument_error(
-            "{} has no chat template: pass --template chatml|llama3|granite|llama2 or --chat-template-file FILE",
+            "{} has no chat template: pass --chat-template chatml|llama3|granite|llama2 or --chat-template-file FILE",
             o.model)};
       std::vector<tokenize::ChatMessage> msgs;
       if (!o.system.empty()) msgs.push_back({"system", o.system});
@@ -145,11 +145,14 @@ void setup(CLI::App& root) {
   cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer (GGUF or tokenizer.json) when the model has none");
   cmd->add_flag("--no-bos", o->no_bos, "Do not add the beginning-of-sequence token");
   cmd->add_flag("--chat", o->chat, "Render the prompt as a user message with the chat template");
-  cmd->add_option("--system", o->system, "System message (with --chat)");
-  cmd->add_option("--template", o->chat_template, "Chat template name or Jinja text (with --chat)");
+  cmd->add_option("--system", o->system, "")->group("");
+  cmd->add_option("--system-prompt", o->system, "System message (with --chat)");
+  cmd->add_option("--template", o->chat_template, "")->group("");
+  cmd->add_option("--chat-template", o->chat_template, "Chat template name or Jinja text (with --chat)");
   cmd->add_option("--chat-template-file", o->chat_template_file,
                   "Chat template from a file: Jinja text or a tokenizer_config.json (with --chat)");
-  cmd->add_option("-c,--ctx", o->n_ctx, "Context size (default: min(training context, 4096))");
+  cmd->add_option("--ctx", o->n_ctx, "")->group("");  // the old spelling, kept for scripts
+  cmd->add_option("-c,--ctx-size", o->n_ctx, "Context size (default: min(training context, 4096))");
   add_threads_flag(*cmd, o->threads);
   cmd->add_flag("--stats", o->stats, "Print timing to stderr");
   add_sampling_flags(*cmd, o->gen);

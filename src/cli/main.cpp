@@ -50,8 +50,16 @@ int main(int argc, char** argv) {
   for (auto setup : cli::registry()) setup(app);
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // A usage error exits with 2, as getopt-style tools do (CLI11's own codes are 100 and up).
+    app.exit(e);
+    return 2;
   } catch (const cli::Failure& f) {
     // Messages quote names from the input files; stderr is a terminal too.
     std::fprintf(stderr, "fragua: error: %s\n", terminal_safe(f.error.to_string(), true).c_str());

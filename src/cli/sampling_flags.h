@@ -9,7 +9,8 @@ namespace fragua::cli {
 
 inline void add_sampling_flags(CLI::App& app, model::GenerateParams& g) {
   auto& s = g.sampler;
-  app.add_option("-n,--max-tokens", g.max_tokens, "Tokens to generate at most")->capture_default_str();
+  // -n/--n-predict as llama.cpp spells it; the default shown is the command's (chat sets its own first).
+  app.add_option("-n,--n-predict,--max-tokens", g.max_tokens, "Tokens to generate at most")->capture_default_str();
   app.add_option("--temp", s.temperature, "Temperature (0: greedy)")->capture_default_str();
   app.add_option("--top-k", s.top_k, "Top-k (0: off)")->capture_default_str();
   app.add_option("--top-p", s.top_p, "Top-p / nucleus (1: off)")->capture_default_str();
