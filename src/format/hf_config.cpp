@@ -167,6 +167,20 @@ Result<std::string> HfConfig::get_string(std::string_view key, std::string def) 
   return v->get<std::string>();
 }
 
+Result<std::vector<std::string>> HfConfig::get_strings(std::string_view key) const {
+  const json* v = field(impl_->j, key);
+  std::vector<std::string> out;
+  if (!v) return out;
+  if (!v->is_array())
+    return corruption_error("{}: \"{}\" is {}, not an array of strings", impl_->origin, key, json_preview(*v));
+  for (size_t i = 0; i < v->size(); ++i) {
+    if (!(*v)[i].is_string())
+      return corruption_error("{}: \"{}\"[{}] is {}, not a string", impl_->origin, key, i, json_preview((*v)[i]));
+    out.push_back((*v)[i].get<std::string>());
+  }
+  return out;
+}
+
 Result<HfConfig> HfConfig::parse(std::string_view text, std::string origin) {
   HfConfig c;
   Impl& m = *c.impl_;

@@ -19,9 +19,14 @@ struct ForwardPass;  // model/graph.h
 // Hugging Face import (`fragua convert`): the transformers class names in config.json's
 // "architectures" that this architecture converts, the checkpoint's name of each tensor role
 // ("{}" stands for the layer index), and the architecture's own config.json keys.
+// How a GGUF tensor is made from the checkpoint's: as it is (size-1 dimensions aside), the
+// first or second half of each matrix along the rows (transformers' fused gate+up projections,
+// gate first: GraniteMoe's input_linear), or -exp of each value (Mamba-2's A from A_log).
+enum class HfPart { whole, first_half, second_half, neg_exp };
 struct HfTensorName {
   format::TensorRole role;
   std::string_view name;
+  HfPart part = HfPart::whole;
 };
 struct HfImport {
   std::span<const std::string_view> architectures;

@@ -2,6 +2,7 @@
 // convert_hf_to_gguf.py (LlamaModel, GraniteModel): the same keys, tensor names, Q/K row
 // permutation, rope_freqs and file types, so the result also runs in llama.cpp.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <map>
 
@@ -108,15 +109,33 @@ struct Planned {
   const format::SafetensorsFile* file = nullptr;  // null: rope_freqs, computed
   const format::SafetensorsTensor* src = nullptr;
   int64_t n_head_permute = 0;  // attn_q / attn_k: heads of the rotate-half -> adjacent-pairs permutation
+  HfPart part = HfPart::whole;
 };
 
 std::string shape_str(const std::vector<int64_t>& s) { return fmt::format("[{}]", fmt::join(s, ", ")); }
 
-// The HF name of a role, for layer `layer`.
-std::string hf_name(const HfImport& hf, TensorRole role, int64_t layer) {
+// The HF name of a role, for layer `layer`, and which part of that tensor it is.
+std::string hf_name(const HfImport& hf, TensorRole role, int64_t layer, HfPart* part = nullptr) {
   for (const auto& n : hf.tensors)
-    if (n.role == role) return fmt::format(fmt::runtime(n.name), layer);
+    if (n.role == role) {
+      if (part != nullptr) *part = n.part;
+      return fmt::format(fmt::runtime(n.name), layer);
+    }
   return {};
+}
+
+// Whether a checkpoint shape holds a GGUF tensor of PyTorch-order shape `want`: equal but for
+// size-1 dimensions (a depthwise conv1d's [channels, 1, kernel], Mamba's [heads] A and D that
+// GGUF keeps as [heads, 1]), or, for a half, with twice the rows.
+bool hf_shape_fits(std::vector<int64_t> have, std::vector<int64_t> want, HfPart part) {
+  if (part == HfPart::first_half || part == HfPart::second_half) {
+    if (want.size() < 2) return false;
+    want[want.size() - 2] *= 2;
+    return have == want;
+  }
+  std::erase(have, 1);
+  std::erase(want, 1);
+  return have == want;
 }
 
 Result<std::vector<Planned>> plan(const Architecture& arch, const format::LlamaHParams& hp, OutType out,
@@ -136,7 +155,8 @@ Result<std::vector<Planned>> plan(const Architecture& arch, const format::LlamaH
       planned.push_back(std::move(p));
       continue;
     }
-    const std::string name = hf_name(*arch.hf, spec.role, slot.layer);
+    HfPart part = HfPart::whole;
+    const std::string name = hf_name(*arch.hf, spec.role, slot.layer, &part);
     auto it = name.empty() ? ck.tensors.end() : ck.tensors.find(name);
     if (it == ck.tensors.end()) {
       if (spec.presence == format::Presence::optional) continue;
@@ -146,7 +166,7 @@ Result<std::vector<Planned>> plan(const Architecture& arch, const format::LlamaH
     const auto* st = it->second.second;
     // PyTorch order is GGML's reversed: a Linear(in, out) weight is [out, in], ne = [in, out].
     std::vector<int64_t> want(slot.ne.rbegin(), slot.ne.rend());
-    if (st->shape != want)
+    if (!hf_shape_fits(st->shape, want, part))
       return corruption_error("{}: tensor '{}' has shape {}, but config.json implies {} for {}",
                               it->second.first->path(), name, shape_str(st->shape), shape_str(want), slot.name);
     if (st->dtype != "F32" && st->dtype != "F16" && st->dtype != "BF16")
@@ -154,6 +174,7 @@ Result<std::vector<Planned>> plan(const Architecture& arch, const format::LlamaH
                                name, st->dtype);
     p.file = it->second.first;
     p.src = st;
+    p.part = part;
     if (spec.role == TensorRole::attn_q) p.n_head_permute = hp.n_head;
     if (spec.role == TensorRole::attn_k) p.n_head_permute = hp.n_head_kv;
     planned.push_back(std::move(p));
@@ -211,12 +232,20 @@ Status encode_rows(DType type, const float* src, int64_t n, std::string& out) {
 }
 
 Status fill(const Planned& p, const format::HfConfig& cfg, std::string& out) {
-  const int64_t n_cols = p.ne[0], n_rows = p.ne.size() > 1 ? p.ne[1] : 1;
+  const int64_t n_cols = p.ne[0];
+  int64_t n_rows = 1;  // over every matrix of a 3-D (experts) tensor
+  for (size_t d = 1; d < p.ne.size(); ++d) n_rows *= p.ne[d];
+  const int64_t half = p.ne.size() > 1 ? p.ne[1] : 1;  // rows of one matrix
   out.reserve(tensor_bytes(p.dtype, p.ne).value_or(0));
   if (!p.src) return encode_rows(p.dtype, cfg.rope_freqs().data(), n_cols, out);
   std::vector<float> row(static_cast<size_t>(n_cols));
   for (int64_t r = 0; r < n_rows; ++r) {
-    load_row(*p.src, source_row(r, n_rows, p.n_head_permute), n_cols, row.data());
+    int64_t src = source_row(r, n_rows, p.n_head_permute);
+    if (p.part == HfPart::first_half || p.part == HfPart::second_half)
+      src = r / half * 2 * half + r % half + (p.part == HfPart::second_half ? half : 0);
+    load_row(*p.src, src, n_cols, row.data());
+    if (p.part == HfPart::neg_exp)
+      for (float& v : row) v = -std::exp(v);
     FRAGUA_TRY(encode_rows(p.dtype, row.data(), n_cols, out));
   }
   p.file->release(*p.src);
@@ -268,6 +297,8 @@ Result<ConvertReport> convert_hf(const std::string& dir, const std::string& out_
   w.set("general.quantization_version", format::GgufValue::of_u32(2));  // GGML_QNT_VERSION
   format::write_llama_hparams(w, arch->name, hp);
   format::write_float_keys(w, arch->name, arch->float_keys, hp);
+  if (hp.n_expert > 0) format::write_moe_hparams(w, arch->name, hp);
+  if (hp.ssm_d_conv > 0) format::write_ssm_hparams(w, arch->name, hp);
   tok.write_gguf_metadata(w);
   w.set("fragua.convert.source", format::GgufValue::of_string(cfg.architecture()));
   w.set("fragua.convert.outtype", format::GgufValue::of_string(std::string(out_type_name(o.out_type))));

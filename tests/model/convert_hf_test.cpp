@@ -323,7 +323,8 @@ TEST_F(ConvertHfErrors, UnknownArchitecture) {
   edit_config("llama_gqa", [](nlohmann::json& j) { j["architectures"] = {"Qwen2ForCausalLM"}; });
   expect_error("llama_gqa",
                "config.json: \"architectures\" 'Qwen2ForCausalLM' is not supported (known: "
-               "LlamaForCausalLM, MistralForCausalLM, GraniteForCausalLM)");
+               "LlamaForCausalLM, MistralForCausalLM, GraniteForCausalLM, GraniteMoeForCausalLM, "
+               "GraniteMoeSharedForCausalLM, GraniteMoeHybridForCausalLM)");
 }
 
 TEST_F(ConvertHfErrors, UnsupportedSettingsNameTheField) {

@@ -46,6 +46,8 @@ class HfConfig {
   Result<std::string> get_string(std::string_view key, std::string def) const;
   // A top-level integer (absent or null: `def`).
   Result<int64_t> get_int(std::string_view key, int64_t def, int64_t lo, int64_t hi) const;
+  // A top-level array of strings (absent or null: empty); errors name the file, key and index.
+  Result<std::vector<std::string>> get_strings(std::string_view key) const;
 
   struct Impl;
 
