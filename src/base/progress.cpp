@@ -73,7 +73,11 @@ void ProgressBar::set_postfix(std::string text) {
 
 std::string format_rate(double rate, const std::string& unit) {
   const std::string u = unit.empty() ? "it" : unit;
-  if (unit != "B" && rate > 0 && rate < 1) return fmt::format("{:.1f} s/{}", 1.0 / rate, u);
+  if (unit != "B" && rate > 0 && rate < 1) {
+    // Seconds per one item: "s/file", not "s/files", for a unit given in the plural.
+    const std::string one = u.size() > 1 && u.back() == 's' ? u.substr(0, u.size() - 1) : u;
+    return fmt::format("{:.1f} s/{}", 1.0 / rate, one);
+  }
   if (unit != "B" && rate < 10) return fmt::format("{:.1f} {}/s", rate, u);
   return format_count(rate, unit) + "/s";
 }
@@ -108,6 +112,10 @@ void ProgressBar::maybe_draw(bool force) {
   auto since = std::chrono::duration<double>(now - last_draw_).count();
   double interval = tty_ ? 0.1 : 5.0;
   if (!force && since < interval) return;
+  // Off a terminal each draw is a line of its own: the complete state is left to finish(), or
+  // the last line would be printed twice.
+  const uint64_t total = total_.load();
+  if (!tty_ && total > 0 && done_.load() >= total) return;
   last_draw_ = now;
   std::string line = render();
   if (tty_)

@@ -1,5 +1,10 @@
 #include "fragua/base/progress.h"
 
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
 #include <gtest/gtest.h>
 
 namespace fragua {
@@ -12,6 +17,27 @@ TEST(Progress, RatesReadWellAtEveryScale) {
   EXPECT_EQ(format_rate(12345, "tok"), "12.3k tok/s");
   EXPECT_EQ(format_rate(0, "step"), "0.0 step/s");
   EXPECT_EQ(format_rate(1.5e6, "B"), "1.5 MB/s");
+  EXPECT_EQ(format_rate(0.5, "files"), "2.0 s/file");  // not "s/files"
+  EXPECT_EQ(format_rate(2.5, "files"), "2.5 files/s");
+}
+
+// Off a terminal (the test's stderr), a bar that completes prints its final state once.
+TEST(Progress, FinalLinePrintedOnceOffATerminal) {
+  if (::isatty(STDERR_FILENO)) GTEST_SKIP() << "stderr is a terminal";
+  ProgressBar::set_enabled(true);  // test_main turns bars off
+  testing::internal::CaptureStderr();
+  {
+    ProgressBar bar("files", 2, "files");
+    bar.add(1);
+    // Past the 5 s interval between lines off a terminal, so that the next add may draw.
+    std::this_thread::sleep_for(std::chrono::milliseconds(5100));
+    bar.add(1);
+  }
+  const std::string err = testing::internal::GetCapturedStderr();
+  ProgressBar::set_enabled(false);
+  size_t n = 0;
+  for (size_t pos = 0; (pos = err.find("100%", pos)) != std::string::npos; ++pos) ++n;
+  EXPECT_EQ(n, 1u) << err;
 }
 
 TEST(Progress, BytesAndDurations) {
