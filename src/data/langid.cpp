@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
@@ -18,6 +19,7 @@
 #include "fragua/base/file.h"
 #include "fragua/base/json.h"
 #include "fragua/base/runtime_options.h"
+#include "fragua/data/clean.h"
 #include "fragua/data/langid.h"
 #include "langid_features.h"
 #include "langid_impl.h"
@@ -67,54 +69,69 @@ void LangIdModel::Impl::score(std::string_view text, Scores& s) const {
   flush();
 }
 
+void LangIdModel::Impl::class_nats(const Scores& s, double* nats) const {
+  for (size_t l = 0; l < langs.size(); ++l) nats[l] = -static_cast<double>(s.cost[l]) * scale / 255.0;
+}
+
+void LangIdModel::Impl::base_log_posteriors(const double* nats, uint32_t n_features, const LangIdCalibration& c,
+                                             double* out) const {
+  const double temp = std::max(1e-3, c.t0 + c.t_per_feature * static_cast<double>(n_features));
+  const size_t B = base_names.size();
+  for (size_t b = 0; b < B; ++b) out[b] = -1e300;
+  // A base language's score is the log-sum-exp over its classes (ca + ca-valencia).
+  for (size_t l = 0; l < langs.size(); ++l) {
+    double v = nats[l] / temp;
+    double& x = out[base_index[l]];
+    x = x <= -1e299 ? v : std::max(x, v) + std::log1p(std::exp(-std::fabs(x - v)));
+  }
+  double mx = -1e300;
+  for (size_t b = 0; b < B; ++b) mx = std::max(mx, out[b]);
+  double sum = 0;
+  for (size_t b = 0; b < B; ++b) sum += std::exp(out[b] - mx);
+  const double lse = mx + std::log(sum);
+  for (size_t b = 0; b < B; ++b) out[b] -= lse;
+}
+
 LangGuess LangIdModel::Impl::decide(const Scores& s) const {
   LangGuess g;
-  int L = static_cast<int>(langs.size());
+  const int L = static_cast<int>(langs.size());
   if (s.n == 0 || L == 0) {
     g.lang = g.base_lang = "und";
     return g;
   }
-  std::vector<double> nats(L);
-  for (int l = 0; l < L; ++l) nats[l] = -static_cast<double>(s.cost[l]) * scale / 255.0;
+  double nats[kStride];
+  class_nats(s, nats);
   int best = 0;
   for (int l = 1; l < L; ++l)
     if (nats[l] > nats[best]) best = l;
   // The Valencian variant only when it is ahead of standard Catalan by a margin: most
   // sentences read the same in both.
   if (variant_of[best] >= 0 && nats[best] - nats[variant_of[best]] < variant_margin) best = variant_of[best];
-  // Posterior over base languages; the temperature grows with the number of features, since
-  // naive Bayes treats overlapping n-grams as independent evidence.
-  double temp = 1.0 + static_cast<double>(s.n) / 16.0;
-  std::vector<double> base_score;
-  std::vector<std::string> base_names;
-  for (int l = 0; l < L; ++l) {
-    std::string b = std::string(base_language(langs[l]));
-    auto it = std::find(base_names.begin(), base_names.end(), b);
-    double v = nats[l] / temp;
-    if (it == base_names.end()) {
-      base_names.push_back(b);
-      base_score.push_back(v);
-    } else {
-      double& x = base_score[static_cast<size_t>(it - base_names.begin())];
-      x = std::max(x, v) + std::log1p(std::exp(-std::fabs(x - v)));
-    }
-  }
-  double mx = *std::max_element(base_score.begin(), base_score.end()), sum = 0;
-  for (double v : base_score) sum += std::exp(v - mx);
-  g.lang = langs[best];
-  g.base_lang = std::string(base_language(g.lang));
-  size_t bi = static_cast<size_t>(std::find(base_names.begin(), base_names.end(), g.base_lang) - base_names.begin());
-  g.confidence = std::exp(base_score[bi] - mx) / sum;
+  double post[kStride];
+  base_log_posteriors(nats, s.n, calibration, post);
+  const auto bi = static_cast<size_t>(base_index[best]);
+  g.lang = g.best = langs[best];
+  g.base_lang = base_names[bi];
+  g.confidence = std::exp(post[bi]);
   double second = -1e300;
   for (size_t k = 0; k < base_names.size(); ++k)
-    if (k != bi && base_score[k] > second) {
-      second = base_score[k];
+    if (k != bi && post[k] > second) {
+      second = post[k];
       g.second = base_names[k];
     }
+  if (g.confidence < calibration.unknown_below) g.lang = g.base_lang = "und";
   return g;
 }
 
 void LangIdModel::Impl::finish_setup() {
+  base_names.clear();
+  base_index.assign(langs.size(), 0);
+  for (size_t l = 0; l < langs.size(); ++l) {
+    std::string b = std::string(base_language(langs[l]));
+    auto it = std::find(base_names.begin(), base_names.end(), b);
+    base_index[l] = static_cast<int>(it - base_names.begin());
+    if (it == base_names.end()) base_names.push_back(b);
+  }
   variant_of.assign(langs.size(), -1);
   for (size_t l = 0; l < langs.size(); ++l) {
     if (langs[l].find('-') == std::string::npos) continue;
@@ -130,17 +147,24 @@ namespace {
 // inchoative and subjunctive verb endings. Counted word by word; the n-gram model alone only
 // knew the variant from LibreOffice's help and over-reported it on other domains.
 int valencian_vote(std::string_view t) {
-  static const char* kValencian[] = {"este",     "esta",   "estos",   "estes",    "eixe",   "eixa",     "eixos",
-                                     "eixes",    "hui",    "ací",     "meua",     "teua",   "seua",     "meues",
-                                     "teues",    "seues",  "vosté",   "vostés",   "xiquet", "xiquets",  "xiqueta",
-                                     "xiquetes", "eixir",  "prompte", "vore",     "huit",   "obri",     "siga",
-                                     "sigues",   "siguen", "vullga",  "vullgues", "puga",   "pugues",   "tinga",
-                                     "tingues",  "isca",   "servix",  "oferix",   "patix",  "preferix", nullptr};
-  static const char* kCentral[] = {"aquest", "aquesta", "aquests", "aquestes", "avui",    "meva",      "teva",
-                                   "seva",   "meves",   "teves",   "seves",    "vostè",   "vostès",    "nen",
-                                   "nens",   "nena",    "sortir",  "aviat",    "veure",   "vuit",      "obre",
-                                   "sigui",  "siguis",  "siguin",  "vulgui",   "vulguis", "pugui",     "puguis",
-                                   "tingui", "tinguis", "serveix", "ofereix",  "pateix",  "prefereix", nullptr};
+  // +1 for a Valencian form, -1 for its central counterpart; looked up once per word.
+  static const std::unordered_map<std::string_view, int> kMarkers = [] {
+    std::unordered_map<std::string_view, int> m;
+    for (const char* v : {"este",   "esta",   "estos",   "estes",  "eixe",     "eixa",    "eixos",  "eixes",
+                          "hui",    "ací",    "meua",    "teua",   "seua",     "meues",   "teues",  "seues",
+                          "vosté",  "vostés", "xiquet",  "xiquets", "xiqueta", "xiquetes", "eixir", "prompte",
+                          "vore",   "huit",   "obri",    "siga",   "sigues",   "siguen",  "vullga", "vullgues",
+                          "puga",   "pugues", "tinga",   "tingues", "isca",    "servix",  "oferix", "patix",
+                          "preferix"})
+      m.emplace(v, 1);
+    for (const char* c : {"aquest", "aquesta", "aquests", "aquestes", "avui",    "meva",      "teva",
+                          "seva",   "meves",   "teves",   "seves",    "vostè",   "vostès",    "nen",
+                          "nens",   "nena",    "sortir",  "aviat",    "veure",   "vuit",      "obre",
+                          "sigui",  "siguis",  "siguin",  "vulgui",   "vulguis", "pugui",     "puguis",
+                          "tingui", "tinguis", "serveix", "ofereix",  "pateix",  "prefereix"})
+      m.emplace(c, -1);
+    return m;
+  }();
   int vote = 0;
   size_t i = 0;
   std::string w;
@@ -155,12 +179,18 @@ int valencian_vote(std::string_view t) {
       ++i;
       continue;
     }
-    for (const char* const* v = kValencian; *v; ++v)
-      if (w == *v) ++vote;
-    for (const char* const* c = kCentral; *c; ++c)
-      if (w == *c) --vote;
+    if (w.size() > 9) continue;  // longer than every marker ("prefereix")
+    if (auto it = kMarkers.find(w); it != kMarkers.end()) vote += it->second;
   }
   return vote;
+}
+
+// Text is NFC when no code point is U+0300 or above (see clean.cpp's fast path); only then is
+// the copy through utf8proc needed.
+bool langid_needs_nfc(std::string_view t) {
+  for (char c : t)
+    if (static_cast<unsigned char>(c) >= 0xCC) return true;
+  return false;
 }
 
 }  // namespace
@@ -174,7 +204,12 @@ void LangIdModel::Impl::refine_variant(std::string_view text, LangGuess& g) cons
     g.lang = "ca";
 }
 
+const LangIdCalibration& LangIdModel::calibration() const { return impl_->calibration; }
+void LangIdModel::set_calibration(const LangIdCalibration& c) { impl_->calibration = c; }
+
 LangGuess LangIdModel::identify(std::string_view text) const {
+  std::string nfc;
+  if (langid_needs_nfc(text)) text = nfc = normalize_nfc(text);
   Impl::Scores s;
   impl_->score(text, s);
   LangGuess g = impl_->decide(s);
@@ -183,6 +218,9 @@ LangGuess LangIdModel::identify(std::string_view text) const {
 }
 
 DocumentGuess LangIdModel::identify_document(std::string_view text, bool sentences) const {
+  // Offsets of sentences are into the NFC text when the input was not NFC.
+  std::string nfc;
+  if (langid_needs_nfc(text)) text = nfc = normalize_nfc(text);
   DocumentGuess d;
   Impl::Scores total;
   if (!sentences) {
@@ -209,6 +247,10 @@ std::string LangIdModel::to_bytes() const {
                       {"bits", impl_->bits},
                       {"scale", impl_->scale},
                       {"variant_margin", impl_->variant_margin},
+                      {"calibration",
+                       {{"t0", impl_->calibration.t0},
+                        {"t_per_feature", impl_->calibration.t_per_feature},
+                        {"unknown_below", impl_->calibration.unknown_below}}},
                       {"features", "byte n-grams 1..5 + words"},
                       {"provenance", impl_->provenance}};
   std::string hs = h.dump();
@@ -275,6 +317,21 @@ Result<LangIdModel> LangIdModel::from_bytes(std::string_view d, const std::strin
   im.scale = FRAGUA_TRY(number_or("scale", 10.0));
   im.variant_margin = FRAGUA_TRY(number_or("variant_margin", 40.0));
   if (auto p = h.find("provenance"); p != h.end()) im.provenance = *p;
+  // Models written before calibration was fitted keep the fixed temperature 1 + n/16.
+  if (auto c = h.find("calibration"); c != h.end()) {
+    if (!c->is_object()) return corruption_error("{} \"calibration\": expected an object, found {}", at, json_preview(*c));
+    for (auto [key, field] : {std::pair{"t0", &im.calibration.t0}, std::pair{"t_per_feature", &im.calibration.t_per_feature},
+                              std::pair{"unknown_below", &im.calibration.unknown_below}}) {
+      auto f = c->find(key);
+      if (f == c->end()) continue;
+      if (!f->is_number() || !std::isfinite(f->get<double>()) || f->get<double>() < 0 || f->get<double>() > 1e6)
+        return corruption_error("{} \"calibration\".\"{}\": expected a number in [0, 1e6], found {}", at, key,
+                                json_preview(*f));
+      *field = f->get<double>();
+    }
+  } else {
+    im.calibration.unknown_below = 0;
+  }
   uint64_t zl;
   std::memcpy(&zl, d.data() + 16 + hl, 8);
   size_t off = 16 + hl + 8;

@@ -1,5 +1,7 @@
 // Language-id training data preparation and held-out evaluation.
 #include <chrono>
+#include <cmath>
+#include <map>
 #include <unordered_map>
 
 #include <xxhash.h>
@@ -8,8 +10,11 @@
 #include "fragua/base/file.h"
 #include "fragua/base/json.h"
 #include "fragua/base/log.h"
+#include "fragua/data/clean.h"
 #include "fragua/data/debian.h"
 #include "fragua/data/langid.h"
+#include "langid_features.h"
+#include "langid_impl.h"
 
 namespace fragua::data {
 namespace {
@@ -49,8 +54,9 @@ Result<LangIdSplit> prepare_langid_data(const std::vector<std::string>& paths, d
   struct Item {
     std::string text;
     uint16_t lang;
-    bool heldout;
+    uint8_t part;  // 0 train, 1 held out, 2 calibration
     uint64_t hash;
+    std::string domain;
   };
   std::vector<std::string> langs;
   std::vector<Item> items;
@@ -76,7 +82,10 @@ Result<LangIdSplit> prepare_langid_data(const std::vector<std::string>& paths, d
       if (string_field(j, "kind") == "manpage") continue;
       std::string path = j.contains("path") ? string_field(j, "path") : string_field(j, "id");
       std::string key = doc_key(path.substr(0, path.find('#')));
-      bool held = (XXH64(key.data(), key.size(), 7) % 1000) < static_cast<uint64_t>(heldout_fraction * 1000);
+      const uint64_t bucket = XXH64(key.data(), key.size(), 7) % 1000;
+      const auto cut = static_cast<uint64_t>(heldout_fraction * 1000);
+      const uint8_t part = bucket < cut ? 1 : bucket < 2 * cut ? 2 : 0;
+      const std::string domain = string_field(j, "kind");
       auto li = std::find(langs.begin(), langs.end(), lang);
       if (li == langs.end()) {
         if (langs.size() == kMaxTrainingLanguages)
@@ -100,7 +109,7 @@ Result<LangIdSplit> prepare_langid_data(const std::vector<std::string>& paths, d
         if (s.size() < 3 || count_words(s) == 0) continue;
         uint64_t h = XXH64(s.data(), s.size(), 0);
         base_mask[h] |= bit;
-        items.push_back({std::move(s), lid, held, h});
+        items.push_back({std::move(s), lid, part, h, domain});
       }
     }
   }
@@ -111,12 +120,93 @@ Result<LangIdSplit> prepare_langid_data(const std::vector<std::string>& paths, d
       ++dropped;
       continue;
     }
-    (it.heldout ? split.heldout : split.train).push_back({std::move(it.text), langs[it.lang]});
+    auto& to = it.part == 1 ? split.heldout : it.part == 2 ? split.calibration : split.train;
+    to.push_back({std::move(it.text), langs[it.lang], std::move(it.domain)});
   }
-  log_info("langid data: {} training, {} held-out sentences; {} dropped as shared across languages", split.train.size(),
-           split.heldout.size(), dropped);
+  log_info("langid data: {} training, {} held-out, {} calibration sentences; {} dropped as shared across languages",
+           split.train.size(), split.heldout.size(), split.calibration.size(), dropped);
   if (split.train.empty()) return invalid_argument_error("no training sentences in the given files");
   return split;
+}
+
+double expected_calibration_error(const std::vector<std::pair<double, bool>>& cc, int bins) {
+  if (cc.empty() || bins < 1) return 0;
+  std::vector<double> conf(static_cast<size_t>(bins), 0), acc(static_cast<size_t>(bins), 0);
+  std::vector<uint64_t> n(static_cast<size_t>(bins), 0);
+  for (auto [c, ok] : cc) {
+    // Bins are (k/B, (k+1)/B]; confidence 0 goes to the first.
+    int k = std::clamp(static_cast<int>(std::ceil(c * bins)) - 1, 0, bins - 1);
+    conf[static_cast<size_t>(k)] += c;
+    acc[static_cast<size_t>(k)] += ok ? 1 : 0;
+    n[static_cast<size_t>(k)]++;
+  }
+  double ece = 0;
+  for (size_t k = 0; k < n.size(); ++k)
+    if (n[k]) ece += std::fabs(acc[k] - conf[k]) / static_cast<double>(cc.size());
+  return ece;
+}
+
+LangIdCalibration fit_langid_calibration(const LangIdModel& model, const std::vector<LabeledText>& heldout) {
+  const auto& im = *model.impl_;
+  struct Row {
+    double nats[langid_detail::kStride];
+    uint32_t n;
+    int gold;
+  };
+  std::vector<Row> rows;
+  rows.reserve(heldout.size());
+  for (const auto& s : heldout) {
+    auto it = std::find(im.base_names.begin(), im.base_names.end(), std::string(base_language(s.lang)));
+    if (it == im.base_names.end()) continue;
+    std::string nfc = normalize_nfc(s.text);
+    LangIdModel::Impl::Scores sc;
+    im.score(nfc, sc);
+    if (sc.n == 0) continue;
+    Row r{};
+    im.class_nats(sc, r.nats);
+    r.n = sc.n;
+    r.gold = static_cast<int>(it - im.base_names.begin());
+    rows.push_back(r);
+  }
+  LangIdCalibration best = im.calibration;
+  if (rows.empty()) return best;
+  auto nll = [&](double t0, double k) {
+    LangIdCalibration c = best;
+    c.t0 = t0;
+    c.t_per_feature = k;
+    double total = 0, post[langid_detail::kStride];
+    for (const auto& r : rows) {
+      im.base_log_posteriors(r.nats, r.n, c, post);
+      total -= std::max(post[r.gold], -50.0);
+    }
+    return total;
+  };
+  // Grid on a log scale, then two rounds of a finer grid around the best point: two
+  // parameters, and the objective is smooth in both.
+  double bt0 = best.t0, bk = best.t_per_feature, bv = nll(bt0, bk);
+  double t0_lo = 0.05, t0_hi = 50, k_lo = 1e-3, k_hi = 2;
+  for (int round = 0; round < 3; ++round) {
+    const int G = 12;
+    for (int a = 0; a < G; ++a)
+      for (int b = 0; b < G; ++b) {
+        double t0 = t0_lo * std::pow(t0_hi / t0_lo, a / double(G - 1));
+        double k = k_lo * std::pow(k_hi / k_lo, b / double(G - 1));
+        double v = nll(t0, k);
+        if (v < bv) {
+          bv = v;
+          bt0 = t0;
+          bk = k;
+        }
+      }
+    double st = std::pow(t0_hi / t0_lo, 1.5 / (G - 1)), sk = std::pow(k_hi / k_lo, 1.5 / (G - 1));
+    t0_lo = bt0 / st;
+    t0_hi = bt0 * st;
+    k_lo = bk / sk;
+    k_hi = bk * sk;
+  }
+  best.t0 = bt0;
+  best.t_per_feature = bk;
+  return best;
 }
 
 LangIdEval evaluate_langid(const LangIdModel& model, const std::vector<LabeledText>& heldout, size_t min_words) {
@@ -130,18 +220,38 @@ LangIdEval evaluate_langid(const LangIdModel& model, const std::vector<LabeledTe
   auto index = [&](const std::string& l) {
     return static_cast<size_t>(std::find(e.langs.begin(), e.langs.end(), std::string(base_language(l))) - e.langs.begin());
   };
+  std::vector<std::pair<double, bool>> short_cc;
+  uint64_t short_unknown = 0;
+  std::map<std::string, std::pair<uint64_t, uint64_t>> per_domain;
   auto t0 = std::chrono::steady_clock::now();
   for (const auto& s : heldout) {
-    if (count_words(s.text) < min_words) continue;
+    const size_t words = count_words(s.text);
+    if (words >= 1 && words <= 4 && index(s.lang) < L) {
+      LangGuess g = model.identify(s.text);
+      if (!g.best.empty()) {
+        short_cc.emplace_back(g.confidence, std::string(base_language(g.best)) == std::string(base_language(s.lang)));
+        short_unknown += g.lang == "und";
+      }
+    }
+    if (words < min_words) continue;
     size_t g = index(s.lang);
     if (g >= L) continue;
-    size_t p = index(model.identify(s.text).lang);
+    LangGuess guess = model.identify(s.text);
+    // Counted as the best class: the matrix has no column for "und".
+    size_t p = index(guess.best.empty() ? guess.lang : guess.best);
     if (p >= L) continue;
+    auto& dc = per_domain[s.domain.empty() ? std::string("-") : s.domain];
+    dc.first += p == g;
+    dc.second++;
     if (p != g && e.errors.size() < 5000) e.errors.push_back(fmt::format("{} -> {}: {}", s.lang, e.langs[p], s.text));
     e.confusion[g][p]++;
     e.n++;
   }
   e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  e.n_short = short_cc.size();
+  e.ece_short = expected_calibration_error(short_cc, 10);
+  e.unknown_short = short_cc.empty() ? 0 : static_cast<double>(short_unknown) / static_cast<double>(short_cc.size());
+  for (auto& [d, ct] : per_domain) e.domain_correct_total.push_back({d, ct});
   e.precision.assign(L, 0);
   e.recall.assign(L, 0);
   e.f1.assign(L, 0);
@@ -177,9 +287,17 @@ std::string format_langid_eval(const LangIdEval& e) {
     for (auto v : e.confusion[i]) row += v;
     s += fmt::format("| {} | {} | {:.4f} | {:.4f} | {:.4f} |\n", e.langs[i], row, e.precision[i], e.recall[i], e.f1[i]);
   }
-  s +=
-      fmt::format("\nmacro-F1 (es, ca, eu, gl, pt, en): {:.4f}\n\nconfusion (rows: gold, columns: predicted)\n\n|    |",
-                  e.macro_f1_core);
+  s += fmt::format("\nmacro-F1 (es, ca, eu, gl, pt, en): {:.4f}\n", e.macro_f1_core);
+  if (!e.domain_correct_total.empty()) {
+    s += "\n| domain | n | accuracy |\n|---|---:|---:|\n";
+    for (const auto& [d, ct] : e.domain_correct_total)
+      s += fmt::format("| {} | {} | {:.4f} |\n", d, ct.second,
+                       ct.second ? static_cast<double>(ct.first) / static_cast<double>(ct.second) : 0.0);
+  }
+  s += fmt::format("\n1-4 word sentences: {}, expected calibration error {:.4f}, answered \"und\" {:.1f}%\n", e.n_short,
+                   e.ece_short, 100 * e.unknown_short);
+  s += fmt::format(
+      "\nconfusion (rows: gold, columns: predicted)\n\n|    |");
   for (const auto& l : e.langs) s += fmt::format(" {} |", l);
   s += "\n|---|";
   for (size_t i = 0; i < e.langs.size(); ++i) s += "---:|";

@@ -1,4 +1,5 @@
 // The corpus subcommands end to end through the `fragua` binary.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -32,6 +33,31 @@ TEST(CorpusCli, LangidFromStdin) {
             0);
   EXPECT_NE(out.find("ca\t"), std::string::npos) << out;
   EXPECT_NE(out.find("es\t"), std::string::npos) << out;
+}
+
+// Issue 18: one answer per input line by default (fastText's and langid.py's convention);
+// --document answers once for the whole input.
+TEST(CorpusCli, LangidLineModeAndDocument) {
+  std::string out;
+  ASSERT_EQ(run_command("printf 'Buenos días a todos los presentes en la sala.\\nKaixo, zer moduz zaude gaur?\\n\\n"
+                        "Bon dia a tothom, com estàs avui?' | " +
+                            cli_path() + " corpus langid",
+                        &out),
+            0)
+      << out;
+  EXPECT_EQ(out.substr(0, 3), "es\t") << out;
+  EXPECT_NE(out.find("\neu\t"), std::string::npos) << out;
+  EXPECT_NE(out.find("\nund\t0.000\n"), std::string::npos) << out;  // the empty line
+  EXPECT_NE(out.find("\nca"), std::string::npos) << out;
+  size_t lines = 0;
+  for (char c : out) lines += c == '\n';
+  EXPECT_EQ(lines, 4u) << out;
+  ASSERT_EQ(run_command("printf 'Buenos días a todos.\\nLos presentes en la sala escuchan.' | " + cli_path() +
+                            " corpus langid --document",
+                        &out),
+            0);
+  EXPECT_EQ(out.substr(0, 3), "es\t") << out;
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
 }
 
 TEST(CorpusCli, BadModelFailsCleanly) {

@@ -143,3 +143,73 @@ TEST(LangId, ShippedModelOnOurLanguages) {
   for (const auto& c : cases) EXPECT_EQ(m->identify(c.text).base_lang, c.lang) << c.text;
   EXPECT_EQ(m->identify("Esta opció permet inserir el text que vullgues en el document.").lang, "ca-valencia");
 }
+
+// Issue 17: decomposed text (NFD, as macOS file names and some editors write it) reads as the
+// composed text does: identify() brings it to NFC first.
+TEST(LangId, NfdAndNfcGiveTheSameLanguage) {
+  auto m = LangIdModel::load_default();
+  ASSERT_TRUE(m.ok()) << m.error().to_string();
+  // "è" as e + U+0300, "ó" as o + U+0301, "à" as a + U+0300.
+  const std::string nfc = "Esta opció permet inserir el text que vullgues en el document, però també més.";
+  const std::string nfd =
+      "Esta opcio\xCC\x81 permet inserir el text que vullgues en el document, pero\xCC\x80 tambe\xCC\x81 me\xCC\x81s.";
+  ASSERT_NE(nfc, nfd);
+  auto a = m->identify(nfc), b = m->identify(nfd);
+  EXPECT_EQ(a.lang, b.lang);
+  EXPECT_EQ(b.lang, "ca-valencia");
+  EXPECT_DOUBLE_EQ(a.confidence, b.confidence);
+  EXPECT_EQ(m->identify_document(nfd, false).guess.lang, a.lang);
+}
+
+// Expected calibration error by hand: bins (0.5, 0.6] holds {0.55 right, 0.55 wrong} (accuracy
+// 0.5, confidence 0.55: gap 0.05), (0.9, 1.0] holds {0.95 right x 3, 1.0 wrong} (accuracy 0.75,
+// mean confidence 0.9625: gap 0.2125). ECE = (2 * 0.05 + 4 * 0.2125) / 6.
+TEST(LangIdCalibration, ExpectedCalibrationErrorOnAFixture) {
+  std::vector<std::pair<double, bool>> cc = {{0.55, true}, {0.55, false}, {0.95, true},
+                                             {0.95, true}, {0.95, true},  {1.0, false}};
+  EXPECT_NEAR(expected_calibration_error(cc, 10), (2 * 0.05 + 4 * 0.2125) / 6, 1e-12);
+  EXPECT_NEAR(expected_calibration_error({{0.7, true}, {0.7, true}, {0.7, false}}, 10), 0.7 - 2.0 / 3, 1e-12);
+  EXPECT_EQ(expected_calibration_error({}, 10), 0.0);
+}
+
+// The fitted temperature makes the confidence on held-out text honest: on the toy languages
+// with a fifth of the words swapped for another language's, the fixed temperature is
+// over-confident; the fitted one lowers the error and the likelihood it maximizes.
+TEST(LangIdCalibration, FittedTemperatureLowersTheCalibrationError) {
+  LangIdTrainOptions o;
+  o.n_buckets_log2 = 12;
+  o.perceptron_epochs = 0;
+  o.clean_passes = 0;
+  auto m = LangIdModel::train(toy_data(), o);
+  ASSERT_TRUE(m.ok());
+  const char* words[3][6] = {{"kala", "maka", "taka", "laka", "paka", "sala"},
+                             {"zorro", "borro", "corro", "porro", "torro", "gorro"},
+                             {"uxuy", "yuxu", "wuxy", "xywu", "uyxw", "wyux"}};
+  const char* names[3] = {"aa", "bb", "cc"};
+  // Two-word lines, half of them with one word of another language: the truth is ambiguous.
+  std::vector<LabeledText> held;
+  for (int i = 0; i < 300; ++i) {
+    int l = i % 3, other = (l + 1 + (i / 3) % 2) % 3;
+    std::string s = std::string(words[l][i % 6]) + " " + words[(i / 7) % 2 ? l : other][(i / 5) % 6];
+    held.push_back({s, names[l], "toy"});
+  }
+  auto ece_of = [&](const LangIdModel& model) {
+    std::vector<std::pair<double, bool>> cc;
+    for (const auto& h : held) {
+      auto g = model.identify(h.text);
+      cc.emplace_back(g.confidence, g.best == h.lang);
+    }
+    return expected_calibration_error(cc, 10);
+  };
+  const double before = ece_of(*m);
+  auto c = fit_langid_calibration(*m, held);
+  m->set_calibration(c);
+  const double after = ece_of(*m);
+  EXPECT_LT(after, before);
+  EXPECT_LT(after, 0.1) << "t0 " << c.t0 << " per feature " << c.t_per_feature;
+  // Saved and loaded with the model.
+  auto back = LangIdModel::from_bytes(m->to_bytes(), "m.bin");
+  ASSERT_TRUE(back.ok()) << back.error().to_string();
+  EXPECT_DOUBLE_EQ(back->calibration().t0, c.t0);
+  EXPECT_DOUBLE_EQ(back->calibration().t_per_feature, c.t_per_feature);
+}

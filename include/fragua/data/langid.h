@@ -16,10 +16,23 @@
 namespace fragua::data {
 
 struct LangGuess {
-  std::string lang;       // "es", "ca", "ca-valencia", "eu", ... ("und" for empty text)
+  // "es", "ca", "ca-valencia", "eu", ...; "und" for empty text, and for text the model cannot
+  // place: the calibrated confidence of its best class is below the model's unknown_below
+  // ("Hello world" is too short to tell English from Italian). `best` keeps that class.
+  std::string lang;
   std::string base_lang;  // lang with the variant dropped: "ca" for "ca-valencia"
-  double confidence = 0;  // posterior of the winner in [0, 1]
+  double confidence = 0;  // calibrated posterior of the best base language, in [0, 1]
   std::string second;     // runner-up class
+  std::string best;       // the best class even when lang is "und" ("" for empty text)
+};
+
+// Calibration of the posterior: naive Bayes treats overlapping n-grams as independent evidence,
+// so its log-likelihoods are divided by a temperature that grows with the number of features,
+// T = t0 + t_per_feature * n (temperature scaling, Guo et al. 2017, with the temperature a
+// function of the length), fitted on held-out sentences by fit_langid_calibration.
+struct LangIdCalibration {
+  double t0 = 1.0, t_per_feature = 1.0 / 16;
+  double unknown_below = 0.5;  // calibrated confidence under which the answer is "und"
 };
 
 struct SentenceGuess {
@@ -34,6 +47,7 @@ struct DocumentGuess {
 
 struct LabeledText {
   std::string text, lang;
+  std::string domain;  // "catalog", "help", "bible", "fortune", ... (the corpus record's kind)
 };
 
 struct LangIdTrainOptions {
@@ -64,12 +78,16 @@ class LangIdModel {
   std::string to_bytes() const;
 
   const std::vector<std::string>& languages() const;
+  const LangIdCalibration& calibration() const;
+  void set_calibration(const LangIdCalibration& c);
+  // Text is brought to Unicode NFC first (decomposed "è" and composed "è" read the same).
   LangGuess identify(std::string_view text) const;
   // Sentence splitting on . ! ? and line breaks; each sentence identified on its own, the
   // document from all of its features.
   DocumentGuess identify_document(std::string_view text, bool sentences) const;
 
  private:
+  friend LangIdCalibration fit_langid_calibration(const LangIdModel& model, const std::vector<LabeledText>& heldout);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
@@ -89,10 +107,22 @@ namespace fragua::data {
 // English paragraphs and code); documents are held out whole, by a
 // hash of their path with the language directory masked, so the held-out sentences of every
 // language come from pages the model never saw in any language.
+// A second slice of documents of the same size, `calibration`, is held out for
+// fit_langid_calibration, so that the held-out evaluation never sees documents the calibration
+// was fitted on.
 struct LangIdSplit {
-  std::vector<LabeledText> train, heldout;
+  std::vector<LabeledText> train, heldout, calibration;
 };
 Result<LangIdSplit> prepare_langid_data(const std::vector<std::string>& jsonl_paths, double heldout_fraction);
+
+// Expected calibration error (Naeini et al. 2015): predictions binned by confidence into `bins`
+// equal-width bins, the bins' |accuracy - mean confidence| averaged weighted by their sizes.
+double expected_calibration_error(const std::vector<std::pair<double, bool>>& confidence_correct, int bins = 10);
+
+// Fits t0 and t_per_feature by minimizing the negative log-likelihood of the gold base language
+// on `heldout` (sentences of any length), keeping unknown_below. Sentences whose language is not
+// a class of the model are skipped.
+LangIdCalibration fit_langid_calibration(const LangIdModel& model, const std::vector<LabeledText>& heldout);
 
 struct LangIdEval {
   std::vector<std::string> langs;                // base languages, rows/columns of the matrix
@@ -102,6 +132,12 @@ struct LangIdEval {
   uint64_t n = 0;
   double seconds = 0;
   std::vector<std::string> errors;  // the first misclassified sentences
+  // Over all held-out sentences of 1-4 words (whatever min_words): expected calibration error
+  // of the best class's confidence, and the share answered "und".
+  double ece_short = 0, unknown_short = 0;
+  uint64_t n_short = 0;
+  // Accuracy (base language) per domain of the sentences counted in the matrix.
+  std::vector<std::pair<std::string, std::pair<uint64_t, uint64_t>>> domain_correct_total;
 };
 // Sentences with at least `min_words` words; variants count as their base language.
 LangIdEval evaluate_langid(const LangIdModel& model, const std::vector<LabeledText>& heldout, size_t min_words);
