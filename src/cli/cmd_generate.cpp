@@ -74,6 +74,7 @@ std::vector<int32_t> parse_ids(const std::string& s) {
 }
 
 void run(const Opts& o) {
+  if (o.model.empty()) throw Failure{invalid_argument_error("expected a model: fragua generate MODEL or -m MODEL"), 2};
   if (o.prompt.empty() == o.prompt_ids.empty())
     throw Failure{invalid_argument_error("give exactly one of --prompt TEXT or --prompt-ids 1,2,3")};
   if (!o.chat && (!o.system.empty() || !o.chat_template.empty() || !o.chat_template_file.empty()))
@@ -139,7 +140,8 @@ void run(const Opts& o) {
 void setup(CLI::App& root) {
   auto* cmd = root.add_subcommand("generate", "Continue a prompt with a GGUF model");
   auto o = std::make_shared<Opts>();
-  cmd->add_option("model", o->model, "GGUF model file")->required();
+  cmd->add_option("model", o->model, "GGUF model file (or -m)");
+  cmd->add_option("-m,--model", o->model, "GGUF model file, as llama.cpp spells it");
   cmd->add_option("-p,--prompt", o->prompt, "Prompt text (control tokens such as <|im_start|> are parsed)");
   cmd->add_option("--prompt-ids", o->prompt_ids, "Prompt as comma-separated token ids (output as ids)");
   cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer (GGUF or tokenizer.json) when the model has none");
