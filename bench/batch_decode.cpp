@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Generated tokens/s of N sequences decoded together by one model::BatchContext (each step one
 // token of every sequence, after a prompt per sequence), for each N of a list: how much the
 // shared reads of the weights buy over N = 1, the single-sequence speed.

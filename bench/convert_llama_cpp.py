@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """A Hugging Face checkpoint converted by `fragua convert` runs in llama.cpp as in Fragua.
 
 Takes the fixture directories that tests/reference/model/make_hf.py wrote (committed under

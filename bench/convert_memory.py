@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Peak memory of `fragua convert` against the model's size: BF16 Llama checkpoints of growing
 depth (same width and vocabulary, hence the same largest tensor) written as Hugging Face
 directories (config.json, two safetensors shards with model.safetensors.index.json, the byte-level

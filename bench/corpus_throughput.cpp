@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Throughput of the corpus chain on real documents, one thread: clean, langid (document level),
 // PII, and the three together; MB of input text per second of this thread's CPU time (the
 // machine is shared: wall time would measure the other jobs too). Usage:

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Fragua vs llama.cpp on the same GGUF files and thread counts: prompt processing (pp512) and
 generation (tg128) tokens/s, peak memory, and greedy agreement. Runs the two engines interleaved,
 `--reps` times, and reports medians and the ratio Fragua / llama.cpp per row.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Fragua against Fragua: two builds of the engine (A = a baseline build directory, B = this tree's
 release build) on the same GGUF files, for a refactoring that must change nothing. Runs the two
 interleaved, `--reps` times, prints medians and the ratio B / A for prompt processing (pp512) and

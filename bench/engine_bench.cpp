@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Measures Fragua the way llama-bench measures llama.cpp, for bench/engine.py:
 //   bench_engine_bench MODEL THREADS pp N   -> prompt processing of N tokens from an empty cache
 //   bench_engine_bench MODEL THREADS tg N   -> N single-token decodes from an empty cache

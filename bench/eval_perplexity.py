@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """fragua eval perplexity against llama.cpp's llama-perplexity on the same model, text and context:
 the final PPL and its ± of each, and their relative difference (agreement, not speed).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """What the bench scripts share: where the fragua binary is.
 
 Imported by the scripts next to it (bench/ is on sys.path when a script there runs).

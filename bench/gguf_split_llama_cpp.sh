@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # A model split by llama.cpp's own gguf-split runs in Fragua from its first part: the same greedy
 # tokens as the whole file and as llama.cpp on the parts, and `fragua quantize` of the parts gives
 # the same file as of the whole model. Needs bench/llama_cpp_setup.sh's build plus

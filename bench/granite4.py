@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Granite 4 architectures, Fragua vs llama.cpp: random granitemoe (Granite 3.x MoE) and
 granitehybrid (Granite 4.0-H: Mamba-2 + attention + MoE) models written by
 `fragua dev random-model`, loaded by llama.cpp (the proof that the GGUF layout and keys are

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """fragua imatrix against llama.cpp's llama-imatrix on the same model, text, chunk size and chunks.
 
 Both write llama.cpp's legacy imatrix.dat; the script compares the entry names, each entry's ncall

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The per-step cost of constrained decoding's token mask (serve/json_constraint.h) on a real
 // vocabulary: builds the token trie once, then walks generations under a few schemas, picking a
 // random allowed token at each step (so strings, numbers and structure all occur), and prints the

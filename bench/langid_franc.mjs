@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // franc-all on held-out sentences: predictions and timing. Run by bench/langid_franc.sh, which
 // installs franc-all into ~/.cache/fragua-bench/franc. Both tools are limited to the same ten
 // languages (franc's `only`), so the label sets match.

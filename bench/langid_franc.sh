@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Fragua's language identifier vs franc (npm franc-all) on the same held-out sentences (5+ words)
 # from the Debian corpus: per-language F1 and sentences per second, interleaved runs, medians.
 # Usage: bench/langid_franc.sh [REPEATS]   (needs build/release/fragua; downloads the small

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds the peer for the engine benchmarks: llama.cpp from the source bundle that the npm package
 # node-llama-cpp@3.21.1 ships (llama/gitRelease.bundle), in a cache folder outside the repo.
 # Once: about 7 minutes on 2 idle cores (llama-server adds more). Prints the build directory.

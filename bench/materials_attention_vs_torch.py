@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Training speed of Fragua's attention materials model against the same network in PyTorch.
 
 The network (element transformer: d_model 64, 3 pre-norm encoder blocks with 4 heads and a

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Band-gap 5-fold CV (Matbench protocol) side by side: Fragua's XGBoost ensemble against
 scikit-learn's HistGradientBoosting on the SAME features (written by `fragua materials
 featurize`) and the SAME folds (sklearn KFold(5, shuffle=True, random_state=18012019); the script

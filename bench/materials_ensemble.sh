@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Band-gap 5-fold CV (Matbench protocol) of each family and of the two-family ensemble over
 # several seeds, with the coverage of 1 and 2 std before and after calibration, then the
 # simulated discovery campaign. Writes the `cv ...` summary lines and the campaign table and plot

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cpu::matmul throughput per weight dtype and SIMD level.
 //   bench_matmul [--m 4096] [--k 4096] [--n 1,512] [--threads 1] [--types f16,q8_0,...]
 //                [--levels scalar,avx2,avx512] [--reps 7] [--rotate 1]

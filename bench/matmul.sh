@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Regenerates the table of docs/benchmarks/kernels.md: cpu::matmul throughput per weight dtype,
 # SIMD level and thread count for W 4096 x 4096, n = 1 (token generation) and n = 512 (prompt).
 # The scalar level runs n = 1 only (its n = 512 takes minutes and says nothing new).

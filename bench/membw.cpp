@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // DRAM read bandwidth, the bound of token generation when the weights stream from memory: each
 // thread sums its own contiguous slice of a buffer far larger than the last-level cache with
 // 256-bit loads (STREAM-like, read only; the sum is printed so the loads are not removed).

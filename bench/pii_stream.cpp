@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The cost of redacting a streamed answer (data::PiiStream, what `fragua serve --redact
 // responses` runs on the scheduler's worker for every token) beside redact_pii over the whole
 // text: a Spanish-like text with identifiers every few sentences, pushed in pieces of a token's

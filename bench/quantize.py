@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """fragua quantize against llama.cpp's llama-quantize on the same F16 input.
 
 For each type: both tools quantize the model; the script compares the tensor data block by block

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Fragua's block quantizers vs ggml's reference quantizers, one thread, CPU time (see
 # bench/peers/quantize_rows_vs_ggml.cpp). Compiles src/tensor/ with the release preset's flags
 # (-O3, the baseline x86-64 ISA) against the libggml-base of bench/llama_cpp_setup.sh.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """`fragua serve` against llama.cpp's llama-server on the same GGUF file (issue 15): generated
 tokens/s (aggregate over the concurrent streams) and p50/p99 time to first token, at 1, 4, 16 and
 32 concurrent streams.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """A soak of `fragua serve` (issue 15): mixed requests for --duration seconds (default 600) from
 --clients threads, against a server this script starts (2 slots, a queue of 4, so that a full
 queue happens) or one already running (--url, then memory is not sampled).

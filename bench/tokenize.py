@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Tokenizer benchmarks, side by side with the peers, interleaved and repeated (medians).
 
   1. exactness: every llama.cpp vocab test vector in the llama.cpp source (llama-bpe, qwen2,

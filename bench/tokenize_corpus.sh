@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds a small multilingual text corpus for the tokenizer benchmarks from Debian packages:
 # the LibreOffice help pages in Spanish, Catalan, Basque, Galician and English (the same
 # documents translated, so the languages are comparable). Output, never committed:

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Memory bound of `fragua tokenizer train` on a 1 GB corpus: writes 4 x 250 MB of synthetic
 text (Zipf-sampled random letter words, over 2M distinct words per language: harder for a
 word-count trainer than natural text), trains a 32k tokenizer with 2 threads under

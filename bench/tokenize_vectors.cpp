@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Runs every llama.cpp tokenizer vector pair (X.gguf + X.gguf.inp/.out) found in a folder and
 // prints, per vocabulary, how many inputs encode exactly as llama.cpp does.
 // Usage: bench_tokenize_vectors DIR   (e.g. ~/.cache/fragua-bench/llama.cpp/models)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Training throughput of fragua's trainer on random tokens (no data loading), and the SGEMM
 // peak of OpenBLAS on this machine with the same threads, as one JSON line. Driven by
 // bench/train_vs_torch.py, which runs PyTorch on the same model interleaved with this.

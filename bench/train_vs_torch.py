@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Training throughput: fragua vs PyTorch (Debian python3-torch), same model, same threads.
 
 For each size (~5M, ~30M and ~110M parameters, sequence 256) it alternates runs of

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Every third-party library comes from a Debian 12 package (scripts/deps/*.txt lists them).
 find_package(Threads REQUIRED)
 find_package(fmt REQUIRED)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Turns the files of web/ into one C++ source (the table of serve/web.h): each file's bytes as
 # an array, its Content-Type from its extension, and an ETag from its SHA-256. Run by the custom
 # command of fragua_serve in CMakeLists.txt, which depends on every file of web/, so an edit there

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Install, CMake package, pkg-config file and Debian package (README, "Install").
 #   cmake --install build/release --prefix /opt/fragua
 #     bin/fragua                          the CLI                       (component runtime)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 function(fragua_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-unused-parameter
     -Wno-missing-field-initializers)

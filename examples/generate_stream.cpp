@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Load a GGUF model, tokenize a prompt and stream a continuation to stdout: the library calls
 // behind `fragua generate`, in a program of one's own.
 //   fragua_example MODEL.gguf "PROMPT" [MAX_TOKENS]

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: the chat-template renderer and the chat encoder (issue 12, defect 16); the
 // template text may be Jinja (issue 14: fuzz/jinja_fuzz.cpp covers the interpreter itself).
 // Input: byte 0 = flags (bit 0: add the generation prompt; bits 1-3: template 0-4 by name, 5-7

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The `corpus build` YAML config (data/build_config.cpp) from arbitrary text.
 #include <cstddef>
 #include <cstdint>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzzes every corpus source parser: the first byte picks the format, the rest is the input.
 #include <cstddef>
 #include <cstdint>

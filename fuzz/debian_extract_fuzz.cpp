@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Debian extraction helpers that take bytes (data/mo_catalog.cpp, debian_convert.cpp,
 // debian_contents.cpp): the first byte picks the helper, the rest is its input.
 #include <cstddef>

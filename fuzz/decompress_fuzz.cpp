@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The decompressor of base/ (gzip, zlib, bzip2, zstd): the first byte picks the format (or
 // detection) and the read size, the rest is the compressed input. Small caps keep each run fast
 // and exercise the cap paths.

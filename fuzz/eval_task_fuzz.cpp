@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: benchmark task files (eval/task.h), untrusted text from whoever wrote the
 // task. Input: a task YAML, then 0x1E, then the JSON-lines documents of its test split. What must
 // hold: no crash, hang or sanitizer report; a parsed task renders every document or fails with an

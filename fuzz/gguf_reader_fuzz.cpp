@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: the GGUF reader must reject any malformed input with an Error, never crash
 // or read out of bounds (ASan). A parsed file's tensors are read end to end.
 #include <cstdint>

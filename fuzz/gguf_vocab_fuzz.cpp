@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: a GGUF file's tokenizer.ggml.* metadata loaded as a tokenizer, then arbitrary
 // text encoded and decoded with it, and the files written for it loaded back (input layout:
 // tokenizer_fuzz_input.h).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: a Hugging Face config.json and model.safetensors.index.json (`fragua
 // convert`'s untrusted JSON). Input: a config.json, then "\n---\n", then an index. Accepted
 // configs must give hyper-parameters within the bounds of format/llama_hparams.h (the converter

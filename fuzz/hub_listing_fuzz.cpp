@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: the hub's API listing (a mirror's answer is untrusted) must be accepted or
 // rejected with an error, and an accepted listing must only name paths inside the snapshot and
 // carry well-formed hashes, since those become file names in the cache. A selection completes the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: llama.cpp's imatrix.dat reader (model::parse_imatrix), which `fragua quantize
 // --imatrix` runs on a downloaded file. What must hold: no crash or out-of-bounds read; an accepted
 // file holds only finite, non-negative values, and an error names the file.

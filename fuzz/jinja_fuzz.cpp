@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: the Jinja chat-template parser and interpreter (src/tokenize/jinja).
 // Input: the template text. It is rendered over fixed messages (string and list contents, tool
 // calls, text that imitates markup), tools and special tokens. What must hold: no crash, leak or

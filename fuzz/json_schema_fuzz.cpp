@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: the JSON schema compiler and the byte-level recogniser (serve/json_constraint.h).
 // The input is a schema's JSON text, a NUL byte, then bytes to feed. A schema that does not parse
 // or compile must give an error (never a crash); one that compiles is fed the bytes one by one:

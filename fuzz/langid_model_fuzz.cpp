@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The language-id model file (data/langid.cpp, LangIdModel::from_bytes); a model that loads is
 // also used once, so that a header accepted with bad values would show up in scoring.
 #include <cstddef>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: an attention materials model file (safetensors with JSON metadata) must
 // load or fail with an error for any bytes, without over-allocating; a loaded model predicts.
 #include <cstdint>

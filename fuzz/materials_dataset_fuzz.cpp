@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Matbench JSON and CSV dataset readers on arbitrary bytes (first byte picks the reader).
 #include <cstddef>
 #include <cstdint>

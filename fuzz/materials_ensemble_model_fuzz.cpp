@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The two-family ensemble file (materials/ensemble_model.cpp, load_family_ensemble): magic,
 // JSON header with the calibration and the two models' sizes, then a tree-ensemble file and a
 // safetensors attention file. The loader reads a path, so the bytes go through a temporary file.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Formula parser on arbitrary bytes: must return a value or an Error, never crash or hang; a
 // parsed composition must featurize (element-fraction slots indexed by Z) without faults.
 #include <cstddef>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The XGBoost property-model file (materials/xgb_model.cpp, Model::load). The loader reads a
 // path, so the bytes go through a temporary file.
 #include <unistd.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: the whole GGUF model loader from bytes. Metadata -> hyper-parameters (every
 // value range-checked, model/config.cpp) -> tensor binding (shapes and dtypes against the
 // configuration) -> packing for the CPU kernels; a model that loads then runs two tokens through

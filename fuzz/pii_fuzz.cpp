@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzzes the PII scanner: matches must lie inside the input, in order, without overlap; and the
 // streaming redactor (PiiStream, what `fragua serve` runs on answers) must give the whole-text
 // redaction however the text is cut into pieces (the cut sizes come from the input's first byte).

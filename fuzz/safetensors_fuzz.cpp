@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: the safetensors reader must reject or accept any bytes without reading out
 // of bounds; accepted files must have every tensor inside the buffer.
 #include <cstdint>

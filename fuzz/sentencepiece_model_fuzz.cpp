@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: a SentencePiece ModelProto (.model) loaded, then arbitrary text encoded and
 // decoded with it, and the files written for it loaded back (input layout: tokenizer_fuzz_input.h).
 #include "tokenizer_fuzz_input.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: request bodies of `fragua serve` (serve/openai.h). The first byte picks the
 // endpoint (0 chat, 1 completions, 2 tokenize, 3 detokenize, 4 embeddings); the rest is the
 // body. Accepted requests must hold only in-range values; refused ones must give an error body

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: the token shard reader must reject or accept any bytes without reading out
 // of bounds; an accepted shard's tokens lie inside the vocabulary and its documents in order.
 #include <cstdint>

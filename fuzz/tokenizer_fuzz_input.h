@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shared by the tokenizer fuzz targets: an input is a text and a tokenizer file, so arbitrary text
 // is encoded with arbitrary tokenizers. Layout: 2 bytes (little-endian) = text length n, then n
 // bytes of text, then the tokenizer file (as long as the rest of the input, so the file can reach

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: what a resumed training run reads from JSON it did not necessarily write.
 // The same bytes go through the checkpoint's state.json validation (format, version, step,
 // adam_t, the data loader's RNG words, batch count and cursors) and TrainConfig::merge_json

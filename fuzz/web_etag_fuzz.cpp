@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: the If-None-Match parser of the chat page (serve/web.h, etag_matches), which
 // reads a header any client sends. Input: byte 0 = length n of the entity tag, then the tag
 // (n bytes), then the header. What must hold: no crash or sanitizer report; an empty header

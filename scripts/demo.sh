@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The end-to-end demo (the README's main job): from text in Debian packages to a small model that
 # writes Spanish, Catalan, Basque and Galician.
 #   1. fetch: gettext catalogs, help pages and books in es/ca/eu/gl from `apt-get download`

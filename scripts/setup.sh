@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs the Debian packages that building and running Fragua need (scripts/deps/*.txt); with
 # --test also those of the test suite and the benchmarks (scripts/deps/test/*.txt: clang and the
 # sanitizers, googletest, PyTorch, scikit-learn, Chromium...), as scripts/test.sh does.

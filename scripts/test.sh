@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The whole test suite, as CI runs it (.ci/run): install what is missing, build with
 # AddressSanitizer + UndefinedBehaviorSanitizer (clang), run every unit test, then each libFuzzer
 # target for a bounded time (the fuzz phase shares FRAGUA_FUZZ_BUDGET seconds, 150 by default, at

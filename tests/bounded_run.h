@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Runs a command in a child process and reports what it cost: exit status (or the signal that
 // ended it), wall time and peak resident memory. Hardening tests use it to assert that hostile
 // input is refused cleanly, in bounded time and memory. Memory is measured rather than limited

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A static-file HTTP server on 127.0.0.1 for code that downloads (the only network a test may
 // touch); test::gzip (test_util.h) makes compressed bodies.
 #pragma once

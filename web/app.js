@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The chat page (docs/serve.md, "The web page"): conversations kept in this browser's
 // localStorage, answers streamed from this server's /v1/chat/completions (server-sent events read
 // through fetch and a ReadableStream), a stop button that closes the connection (the server frees

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The page's interface strings, one table per language. Valencian has a table of its own where its
 // forms differ from central Catalan (este/aquest, ací/aquí, afig/afegeix, responga/respongui,
 // càpien/càpiguen, guardar/desar, parar/aturar); the rest it shares. "{model}" is filled in.

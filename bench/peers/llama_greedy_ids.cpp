@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Greedy decoding from token ids with llama.cpp's C API, for bench/engine.py's agreement check.
 // Usage: llama-simple-ids MODEL.gguf N_GEN ID,ID,... -> prints the generated ids, comma-separated.
 #include <cstdio>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fragua's block quantizers against ggml's reference ones (quantize_row_*_ref, what
 // llama-quantize runs without an importance matrix) on the same rows, one thread, process CPU
 // time (best of 3), so that the figure holds on a busy machine; and the blocks whose bytes differ.

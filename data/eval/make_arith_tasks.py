@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Writes Fragua's own arithmetic word problems (fragua_arith_{es,ca,gl,eu}): generated here
 from templates written for this repository (names x objects x numbers, addition and
 subtraction), not taken from any benchmark. Deterministic: rerunning writes the same files.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Builds data/materials/elements.csv, the element table libfragua's materials code reads.
 
 Sources (all permissive licences; numbers are facts, each column names its source):

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Builds data/materials/lambda.json, the ionic-substitution weights `fragua materials substitute`
 reads, so that an installed fragua never reads another program's files.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One streaming decompressor for gzip/zlib (zlib), bzip2 (libbz2) and zstd (libzstd); see
 // decompress.h for the caps and why they exist.
 #include "fragua/base/decompress.h"

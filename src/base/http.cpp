@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Plain HTTP(S) downloads through cpp-httplib: model hubs, datasets, Debian indices. Tests point
 // them at a local server on 127.0.0.1; nothing downloads in tests otherwise.
 #include "fragua/base/http.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `fragua chat MODEL`: an interactive conversation in the terminal, with the model's chat
 // template, over model::ChatSession (KV cache reused across turns, oldest turns dropped when the
 // context is full).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // fragua convert: a Hugging Face checkpoint directory -> GGUF (model::convert_hf).
 #include "cli/command.h"
 #include "fragua/base/log.h"

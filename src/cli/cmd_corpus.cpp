@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `fragua corpus ...`: the corpus pipeline (src/data/). Thin: flags in, library calls out.
 #include <cstdlib>
 #include <iostream>

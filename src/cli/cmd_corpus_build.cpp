@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `fragua corpus build CONFIG`: runs the whole pipeline from a YAML config.
 #include "cli/command.h"
 #include "fragua/base/file.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `fragua corpus langid` (stdin, one answer per line or --document), `... langid train`,
 // `... langid calibrate`, `... langid eval`.
 #include <unistd.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `fragua dev ...`: tools for developers and benchmarks (random-weight models).
 #include <memory>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // fragua eval bpb: bits per byte per language of a GGUF model on held-out text.
 // fragua eval perplexity: llama-perplexity's perplexity (and bits per byte) per file and language.
 // fragua eval run: benchmark tasks scored as lm-evaluation-harness scores them.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // fragua export: trained checkpoint -> GGUF for `fragua generate` / `chat` / `serve`.
 #include "cli/command.h"
 #include "fragua/base/log.h"

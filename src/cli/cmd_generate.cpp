@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `fragua generate MODEL`: continue a prompt with a GGUF model.
 #include <cstdio>
 

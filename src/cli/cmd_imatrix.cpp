@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `fragua imatrix MODEL.gguf [-f CALIB.txt ...] -o imatrix.dat`: flags only; the work is
 // model::compute_imatrix.
 #include <fmt/format.h>

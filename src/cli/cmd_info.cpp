@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `fragua info MODEL`: what a user asks first (parameters, bytes per weight by type, context,
 // vocabulary, chat template, whether Fragua runs it), then the metadata and tensor table.
 #include <fmt/format.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // fragua materials parse|featurize|train|predict|cv: formulas, features and property models.
 #include <cmath>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // fragua materials campaign: a simulated discovery loop on data with known values (campaign.h),
 // the model-guided choice against random and greedy, with discovery curves.
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // fragua materials enumerate|substitute|screen|suggest|add-measurements: candidate generation,
 // screening and the lab loop.
 #include <chrono>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // fragua materials fetch <dataset>: downloads a public Matbench composition dataset and checks
 // that it reads before putting it in place.
 #include <filesystem>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // fragua plot: training curves from metrics.jsonl to SVG.
 #include "cli/command.h"
 #include "fragua/base/log.h"

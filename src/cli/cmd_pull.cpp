@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `fragua pull REPO [FILE...]`: files of a Hugging Face hub repository into the hub cache, as
 // `huggingface-cli download` does (same cache, same HF_* variables). The local paths go to
 // stdout, one a line, so that `$(fragua pull org/name '*Q4_K_M*')` names the file.

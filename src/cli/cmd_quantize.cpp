@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `fragua quantize IN.gguf OUT.gguf TYPE`: flags only; the work is model::quantize_model.
 #include <fmt/format.h>
 

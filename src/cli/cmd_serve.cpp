@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `fragua serve MODEL`: the OpenAI-compatible HTTP server (serve/server.h, docs/serve.md).
 #include <cerrno>
 #include <csignal>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // fragua corpus shard: JSONL/text corpora -> token shards for `fragua train`.
 #include "cli/command.h"
 #include "fragua/base/log.h"

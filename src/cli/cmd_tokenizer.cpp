@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // fragua tokenizer train|stats|encode|decode|convert: thin wrappers over fragua::tokenize.
 #include <cstdio>
 #include <iostream>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // fragua train: pretrain a Llama-architecture model on token shards.
 #include <csignal>
 

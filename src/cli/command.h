@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The CLI is thin: each subcommand lives in its own cmd_<name>.cpp, parses flags with CLI11 and
 // calls the library. A file registers itself with a static Registrar, so adding a subcommand
 // touches no other file.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shared by the `fragua materials ...` command files: the parent subcommand (created by
 // whichever file registers first) and the hyper-parameter flags.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Sampling and stopping flags shared by `generate`, `chat` and `serve`.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // YAML configuration of `fragua corpus build`.
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>

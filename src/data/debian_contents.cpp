@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Finding every Debian package that ships gettext catalogs in our languages, from the archive's
 // Contents indices (dists/<suite>/<component>/Contents-<arch>.gz: one line per file of every
 // package, "path  section/package,section/package"; Debian wiki "DebianRepository/Format").

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Converters for the text formats found in Debian packages.
 #include <cstring>
 

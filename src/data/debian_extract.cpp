@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Walks an unpacked Debian package and turns its text-bearing files into documents.
 #include <algorithm>
 #include <filesystem>

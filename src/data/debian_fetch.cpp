@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `fragua corpus fetch debian`: download (apt-get download, resumable: a .deb already in the
 // cache is not fetched again), unpack (dpkg-deb -x), convert (extract_debian_tree) into one
 // JSONL per package in the cache (written atomically, so an interrupted run resumes at the next

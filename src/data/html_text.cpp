@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Visible text of HTML/XML. A forgiving tokenizer, not a validating parser: it walks tags and
 // text; elements whose content is never body text (script, style, head, nav, header, footer,
 // aside...) are skipped with their content; block-level elements become line breaks; character

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Language identification: scoring, model file, sentence splitting. Training is in
 // langid_trainer.cpp.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Language-id training data preparation and held-out evaluation.
 #include <chrono>
 #include <cmath>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Feature extraction shared by the language-id model and its trainer (internal header).
 #pragma once
 

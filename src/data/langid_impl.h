@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The language-id model's state (internal header, shared with the trainer).
 #pragma once
 

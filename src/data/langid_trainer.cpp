@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Trains the language-id model: multinomial naive Bayes counts over hashed features (additive
 // smoothing), then perceptron passes (Collins 2002) that push the weights of the features of
 // misclassified sentences towards the right class, then quantization to 8-bit costs.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // GNU gettext .mo reader (gettext manual, "The Format of GNU MO Files"): magic 0x950412de in the
 // file's byte order, revision, N strings, offset of the original-string table, offset of the
 // translation table; each table is N (length, offset) pairs. Every offset is checked against

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // PII scanner. A single left-to-right pass over the bytes: e-mail addresses are found from their
 // '@' (memchr), everything else is tried only at word starts, most specific kind first, and a
 // candidate counts only if its check character/digits verify, so invalid DNIs, IBANs and card

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The PII scanner proper (validators are in pii.cpp). Each try_* looks at text[i..] where i is a
 // word start and returns the matched length, or 0.
 #include <cstring>

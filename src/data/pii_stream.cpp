@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // PiiStream: find_pii over a text that arrives in pieces, with the same result as over the whole.
 //
 // Why a cut is safe. Every identifier find_pii reports is made of "run" bytes: ASCII letters and

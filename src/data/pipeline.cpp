@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The corpus build driver (see pipeline.h for the design).
 #include "fragua/data/pipeline.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Statistics and the report of `fragua corpus build`.
 #include <set>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Resume state of `fragua corpus build` (see pipeline_resume.h).
 #include "pipeline_resume.h"
 

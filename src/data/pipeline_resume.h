@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Resume state of `fragua corpus build` (internal header). Work is keyed by the input file's
 // identity (absolute path, size, modification time), never by its position in the input list:
 // a file added to, or removed from, an input folder must not shift which earlier work is reused.

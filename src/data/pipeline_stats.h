@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Per-language, per-stage statistics of a corpus build (internal header).
 #pragma once
 

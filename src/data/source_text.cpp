@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Plain-text and JSONL sources, format detection and file reading.
 #include <algorithm>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // WARC records (ISO 28500, WARC/1.0 and 1.1) and the gzip container they travel in. A record is
 // "WARC/1.x" CRLF, header fields, CRLF, Content-Length bytes of block, CRLF CRLF. Common Crawl WET
 // files hold 'conversion' records whose block is plain text; WARC files hold 'response' records

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The log-softmax that every measure in eval/ scores with.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // GGUF reader. Every length, count and offset read from the file is checked against the bytes
 // that remain before it is used; errors name the file and the byte offset of the fault.
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Split GGUF models as llama.cpp's gguf-split writes them and its model loader reads them
 // (llama-model-loader.cpp: the first part names the count, the others are found by
 // llama_split_path and must carry split.no equal to their index). See gguf.h.

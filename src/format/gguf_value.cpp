@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // GgufValue helpers and printing.
 #include <fmt/format.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // GGUF writer: metadata in insertion order, tensors in the order added, each tensor's data
 // aligned to the file's alignment (llama.cpp reads offsets as given, so any order works).
 #include <cstring>

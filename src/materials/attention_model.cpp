@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Training, prediction and the file format of the attention property model
 // (attention_model.h). The network is materials/element_transformer.cpp; the optimizer and
 // schedule are the training engine's (train/optim.h).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Per-regime scale calibration of a property model's std (calibration.h).
 #include "fragua/materials/calibration.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The simulated discovery campaign (campaign.h).
 #include "fragua/materials/campaign.h"
 

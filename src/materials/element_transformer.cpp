@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Forward and backward of the element transformer (element_transformer.h), composed from the
 // training engine's paired kernels in train/kernels/, as train/model.cpp composes the Llama
 // stack. The differences from that stack: inputs are element tokens plus a projected feature

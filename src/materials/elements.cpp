@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "fragua/materials/elements.h"
 #include "fragua/base/data_files.h"
 

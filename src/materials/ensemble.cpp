@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What every property model shares: turning ensemble members into a prediction with an
 // uncertainty, the zero gate's mixture, and the cross-validation driver.
 #include <cmath>

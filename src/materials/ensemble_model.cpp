@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The two-family ensemble: tree ensemble + element attention, combined per composition and
 // calibrated (ensemble_model.h).
 #include "fragua/materials/ensemble_model.h"

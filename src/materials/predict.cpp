@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Predictions of the tree ensemble straight from compositions (model.h).
 #include "fragua/materials/features.h"
 #include "fragua/materials/model.h"

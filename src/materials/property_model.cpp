@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The property-model families behind one interface (property_model.h), and the table that
 // names them.
 #include "fragua/materials/property_model.h"

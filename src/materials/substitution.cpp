@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Hautier et al., Inorg. Chem. 50, 656 (2011): the probability that ion a replaces ion b in a
 // known structure is a log-linear model over pairs, p(a, b) = exp(lambda_ab) / Z with unseen
 // pairs at alpha = -5; the conditional probability used to rank substitutions divides by the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Per-element sustainability data (sustainability.h) and the element flags screening uses.
 #include "fragua/materials/sustainability.h"
 

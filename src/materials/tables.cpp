@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The CSV tables and JSON records of the materials workflow (tables.h).
 #include "fragua/materials/tables.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A structural check of UBJSON (ubjson.org, draft 12: big-endian lengths and counts) before the
 // bytes reach libxgboost, whose reader trusts every length it reads: a string length of 2^46 in
 // a model member is allocated as given (found by fuzz/materials_xgb_model_fuzz.cpp).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The architecture registry: one entry per GGUF `general.architecture` string. Adding an
 // architecture = one file in model/arch/ + one line in arch_registry.cpp + one test.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // BatchContext: sequence slots over one KV cache (slot s owns rows s * n_ctx_per_seq onwards of
 // every layer), and the split of a list of items into forward passes of at most n_batch tokens,
 // each cut into runs of consecutive tokens of one sequence (model/graph.h SeqRun): the forward of

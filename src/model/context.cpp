@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The inference Context: work buffers and KV cache for a model, batching of decode(), and the
 // dispatch of each batch to the architecture's forward (model/arch/<name>.cpp, built from the
 // blocks of model/graph.h).

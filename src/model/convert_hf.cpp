@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `fragua convert`: a Hugging Face Llama-family checkpoint to GGUF, after llama.cpp's
 // convert_hf_to_gguf.py (LlamaModel, GraniteModel): the same keys, tensor names, Q/K row
 // permutation, rope_freqs and file types, so the result also runs in llama.cpp.

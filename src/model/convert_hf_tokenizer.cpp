@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The tokenizer half of `fragua convert`: the tokenizer file that tokenize/ loads, then what
 // transformers keeps in tokenizer_config.json (special tokens, add_bos/add_eos, added tokens,
 // the chat template), as llama.cpp's gguf.SpecialVocab reads it.

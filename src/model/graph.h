@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The shared blocks of the Llama-family forward pass, in the order of llama.cpp's llm_build_llama
 // (src/models/llama.cpp): an architecture's forward (model/arch/<name>.cpp) composes them, as
 // llama.cpp's src/models/*.cpp compose its llm_graph_context helpers. Each block runs on the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The hub's listing, the cache layout shared with huggingface_hub, and "org/name[:FILE]" specs.
 // The API and headers followed are those of huggingface_hub's file_download.py: the listing from
 // GET /api/models/{repo}/revision/{rev}?blobs=true, then per file HEAD /{repo}/resolve/{commit}/

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fetching one blob: the byte ranges of a file in parallel threads, each resumed with an HTTP
 // Range request (RFC 9110 §14) after a cut connection, then size and SHA-256 checked before the
 // blob is renamed into place, so the cache never holds a partial or corrupt blob under its name.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One blob of the hub cache fetched into place: ranges in parallel, resume, retries, sha256.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The importance matrix (imatrix.h): collection from the forward pass's steps, chunked runs over
 // a calibration text, and llama.cpp's legacy imatrix.dat. Semantics follow llama.cpp's
 // tools/imatrix/imatrix.cpp (IMatrixCollector::collect_imatrix, save_imatrix_legacy,

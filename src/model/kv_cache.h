@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The KV cache: for each layer, keys and values of every cached position, [n_ctx, n_head_kv *
 // head_dim] row-major in f16 (as llama.cpp keeps it: half the memory of f32). Positions are contiguous from 0;
 // truncate() forgets a suffix (a chat turn rewritten, a speculative branch rejected).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Mamba-2 mixer (Dao & Gu 2024, "Transformers are SSMs", sections 3 and 7; the layout of
 // llama.cpp's build_mamba2_layer, src/models/mamba-base.cpp, and transformers' Mamba2Mixer):
 //   zxBCdt = in_proj(h)                     z, x [d_inner]; B, C [groups, d_state]; dt [heads]

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Loads a GGUF model: weights are views into the memory-mapped file, checked against the
 // configuration before any forward pass can touch them.
 #include <fmt/format.h>

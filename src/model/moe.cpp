@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The mixture-of-experts feed-forward block (Shazeer et al. 2017, "Outrageously large neural
 // networks"), as Granite 3.x MoE and Granite 4.0 use it: llama.cpp's build_moe_ffn with softmax
 // gating and norm_w (src/llama-graph.cpp), transformers' GraniteMoeTopKGating + GraniteMoeMoE.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // GGUF -> GGUF quantization with llama.cpp's file types and mix rules (see quantize.h). The rules
 // are llama-quant.cpp's llama_tensor_get_type for dense models of the Llama family, rewritten:
 // the branches for the iq* types, MoE experts, Falcon and 70B models are left out because Fragua

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The audit log: one JSON object per line (JSON Lines), appended by a single writer thread so
 // that a slow disk never blocks generation (lines queue in memory, up to kMaxQueued; beyond that
 // they are dropped and counted). Each line is written with one write(2) as soon as it is taken

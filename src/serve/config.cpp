@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // serve.yaml: the server's options as a file; `fragua serve` flags override it.
 #include <limits>
 

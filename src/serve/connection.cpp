@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The sock_diag lookup of one TCP socket by its 4-tuple: an inet_diag_req_v2 without NLM_F_DUMP
 // (Linux's inet_diag_dump_one_icsk; man 7 sock_diag). A client that half-closes its side after
 // the request counts as gone, as in cpp-httplib's later Request::is_connection_closed.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Whether the client of a request still being handled has gone, for handlers that have written
 // nothing yet (cpp-httplib 0.11, Debian's, gives a handler no socket; a content provider's
 // DataSink::is_writable only exists once the status line is out).

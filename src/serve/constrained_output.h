@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the generation endpoints need of constrained decoding (json_constraint.h) per choice: the
 // scheduler's logits filter and the recogniser it shares with the choice's token events, and the
 // split of a generated tool call into OpenAI's tool_calls parts as it streams.

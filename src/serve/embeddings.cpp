@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // POST /v1/embeddings: each input read in a scheduler slot, answered with the slot's mean-pooled,
 // L2-normalised final hidden state (Scheduler, EmbeddingRequest). Needs --embeddings: the slots
 // then keep n_embd floats per position.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The endpoints that do not generate: /health, /v1/models, /tokenize, /detokenize.
 #include <chrono>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // /v1/chat/completions and /v1/completions: a request becomes one scheduler request per choice;
 // the scheduler's worker turns tokens into text (TextStream: stop strings and split characters
 // held back) and hands it to the HTTP thread, which writes one JSON body or a stream of events.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The byte-level recogniser of a compiled schema, and the token mask built from it.
 //
 // The state is a set of stacks (one per alternative still alive), all kept in one flat vector of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // JSON schema -> the node graph of serve/json_schema_node.h. The keywords are those of JSON
 // Schema 2020-12 (https://json-schema.org/draft/2020-12/json-schema-validation) that constrain
 // structure; every other keyword is refused by name, so that a schema never means less here than

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A compiled JSON schema: the graph of nodes the recogniser (json_constraint.cpp) walks, built by
 // json_schema_compiler.cpp. Nodes refer to each other by index, so a recursive $ref is a cycle.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The server's /metrics in the Prometheus text exposition format (version 0.0.4,
 // https://prometheus.io/docs/instrumenting/exposition_formats/): request counts by endpoint and
 // status, and latency histograms fed from the scheduler's samples.

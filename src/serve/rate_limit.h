@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Rate limits per API key (or per client address on an open server): requests per minute and
 // tokens per minute, each a token bucket (capacity: a minute's worth; refilled continuously), as
 // OpenAI describes its limits (https://platform.openai.com/docs/guides/rate-limits). A request is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One generation request's guardrails: personal data redacted from its prompt (before it is
 // tokenized) and from its answer (each choice through a data::PiiStream, so a stream never sends
 // part of an identifier), the counts reported in the response's "fragua" field and in /metrics,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "fragua/serve/response.h"
 
 #include "fragua/base/utf8.h"

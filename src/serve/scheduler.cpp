@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Scheduler's worker: admission into slots (longest cached prefix first), one forward pass
 // per step over the decode tokens and prompt chunks of the running requests, sampling and events.
 #include "fragua/serve/scheduler.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The server's state, shared by its lifecycle (server.cpp), the plain endpoints (endpoints.cpp)
 // and the generation endpoints (generation.cpp).
 #pragma once

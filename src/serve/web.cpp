@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // GET / and the other files of the chat page (web/, embedded at build time; docs/serve.md, "The
 // web page"). The page is static and the same for every user: it is served without an API key
 // (it asks the user for one) and before the model is loaded.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The chat page's files (web/), compiled into the binary by cmake/embed_web.cmake, and their
 // routes: the server serves them without the source tree (docs/serve.md, "The web page").
 #pragma once

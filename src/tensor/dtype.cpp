@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The dtype table: one entry per GGML type id Fragua knows (DESIGN 4).
 #include "fragua/tensor/dtype.h"
 

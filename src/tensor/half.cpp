@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // binary16 / bfloat16 conversions and the F32/F16/BF16 row converters of the dtype table.
 #include "fragua/tensor/half.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The k-quant scale searches and bit packing (see kquant_search.h). Accumulation order and float
 // types follow ggml-quants.c so that the chosen levels, and thus the bytes, are the same.
 #include "tensor/kquant_search.h"

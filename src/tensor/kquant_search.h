@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Private to tensor/: the scale searches and bit packing shared by the k-quant quantizers with
 // and without an importance matrix (quants_k.cpp, quants_k_imatrix.cpp). Each search follows the
 // one of the same role in ggml-quants.c, named beside it, so that outputs agree with llama.cpp's.

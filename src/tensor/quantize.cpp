@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Row-wise quantization entry point (see quantize.h).
 #include "fragua/tensor/quantize.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The k-quants (256-element super-blocks): scalar dequantization bit-exact to ggml's
 // dequantize_row_q{2,3,4,5,6,8}_K, and reference quantizers for Q2_K..Q6_K (weights) and Q8_K
 // (activations), following the algorithms of ggml's quantize_row_*_ref (ggml-quants.c): the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // K-quant quantizers that weigh each element's error by an importance (llama.cpp's imatrix: the
 // mean squared activation its column meets), after ggml-quants.c's quantize_row_q*_K_impl: the
 // element weight is qw * sqrt(sigma2 + x^2) (sigma2 from the super-block's mean square), the

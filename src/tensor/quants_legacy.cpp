@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The 32-element block formats (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1): scalar dequantization,
 // bit-exact to ggml's dequantize_row_*, and the reference quantizers (quantize_row_*_ref).
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The 32-element block formats weighted by an importance per column (llama.cpp's imatrix), after
 // ggml-quants.c's quantize_row_q{4_0,4_1,5_0,5_1}_impl: each element's error weighs
 // qw * sqrt(sigma2 + x^2), sigma2 the mean square of the whole row, and the block's scale comes

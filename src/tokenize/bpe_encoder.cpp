@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Merge-ranked BPE (Sennrich et al. 2016; GPT-2's byte-level variant, Radford et al. 2019):
 // the text is cut into pre-tokens by the model's regexes, each pre-token is mapped to initial
 // symbols (one per byte through the byte-to-Unicode alphabet, or one per UTF-8 character), and

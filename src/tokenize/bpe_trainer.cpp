@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // BPE training (Sennrich et al. 2016) over weighted distinct words, producing a
 // SentencePiece-style vocabulary: <unk> <s> </s>, reserved control tokens, the 256 byte-fallback
 // tokens <0xNN>, the merged pieces in merge order (score -i), then the alphabet. Encoding by

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "tokenize/byte_unicode.h"
 
 #include "fragua/base/utf8.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // GPT-2's reversible byte-to-Unicode map (Radford et al. 2019, encoder.py's bytes_to_unicode):
 // the 188 printable bytes '!'..'~', '¡'..'¬', '®'..'ÿ' stand for themselves, the other 68 bytes
 // are shifted to U+0100.. in byte order, so a byte-level vocabulary is made of visible text.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Chat templates. A Jinja template (what models ship) is rendered by the interpreter in jinja/,
 // which keeps apart the bytes the template's literals wrote (markup, where control tokens are
 // meant) and those that came from the messages (never control tokens). The built-in formats

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tokenizers in GGUF metadata: the `tokenizer.ggml.*` keys that llama.cpp's converters write
 // (model, pre, tokens, scores, token_type, merges, special ids, add_* flags, chat_template),
 // plus `fragua.tokenizer.*` strings for what GGUF has no key for (normalization, provenance).

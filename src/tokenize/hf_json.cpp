@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Hugging Face tokenizers' tokenizer.json (the `tokenizers` library's serialization): a BPE
 // model (vocab, merges, byte_fallback, ignore_merges), added tokens, a normalizer and a
 // pre-tokenizer. Two shapes are understood:

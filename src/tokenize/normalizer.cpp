@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Unicode normalization (UAX #15) through utf8proc. Only valid UTF-8 runs are normalized; an
 // invalid byte is copied through, so normalization is total and never fails.
 #include <cstdlib>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A read-mostly hash table from byte strings to token ids: open addressing with linear probing
 // over a power-of-two array, keyed by XXH3 of the bytes. Encoding looks up every candidate
 // merge, so this lookup is the inner loop; it takes string_views into the caller's buffer and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Regex pre-tokenizers of byte-level BPE models. Each regex of the list splits every piece left
 // by the previous one into its matches and the unmatched gaps between them (llama.cpp's
 // unicode_regex_split semantics: a lookahead such as `\s+(?!\S)` sees only the current piece).

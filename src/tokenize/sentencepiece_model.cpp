@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SentencePiece ModelProto (.model) reader. The file is a Protocol Buffers message
 // (sentencepiece_model.proto); only the wire format is needed to read it: each field is a varint
 // key (field number << 3 | wire type) followed by a varint, 4 or 8 fixed bytes, or a varint

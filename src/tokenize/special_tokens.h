@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Splitting raw text at special tokens written in it (llama.cpp's tokenizer_st_partition order):
 // tokens are tried longest text first; each one splits every remaining text fragment at all of
 // its non-overlapping occurrences. A token with lstrip/rstrip eats the whitespace beside it.

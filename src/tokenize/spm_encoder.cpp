@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SentencePiece-style BPE encoding (Kudo & Richardson 2018; sentencepiece/bpe_model.cc's
 // algorithm): start from UTF-8 characters, repeatedly merge the adjacent pair whose
 // concatenation is a vocabulary piece with the highest score (ties: the leftmost pair), until

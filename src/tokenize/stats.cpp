@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tokenizer measurements per language: fertility (tokens per whitespace-separated word, the
 // usual cross-lingual cost measure, Rust et al. 2021), bytes per token, and the share of tokens
 // that fall back to bytes or <unk>.

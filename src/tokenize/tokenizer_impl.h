@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The state behind fragua::tokenize::Tokenizer, shared by the encoder files.
 #pragma once
 

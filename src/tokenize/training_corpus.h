@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reading a training corpus into weighted word counts: the trainer never holds the text, only
 // its distinct words, which bounds memory by vocabulary rather than corpus size.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Template body of for_each_training_word (see training_corpus.h).
 #pragma once
 

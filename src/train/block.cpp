@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The shared pre-norm transformer block (block.h).
 #include "fragua/train/block.h"
 

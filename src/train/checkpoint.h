@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Checkpoints: <out>/checkpoints/step-<N>/{model.safetensors, optimizer.safetensors, state.json}
 // and <out>/latest naming the newest complete one. Every file goes through AtomicFile and
 // `latest` is replaced last, so a run killed while saving resumes from the previous checkpoint.

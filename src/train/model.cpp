@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Forward and backward of the Llama block stack, composed from the paired kernels in
 // train/kernels/. Activations that backward needs are kept per layer; gradient scratch for
 // activations is shared between layers (backward walks them one at a time).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ModelConfig checks and JSON, and the Rng used for initialisation and data sampling.
 #include <cmath>
 #include <cstdint>

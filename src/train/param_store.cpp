@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The flat parameter store (param_store.h).
 #include "fragua/train/param_store.h"
 

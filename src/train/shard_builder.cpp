@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `fragua corpus shard`: JSONL or text corpora -> token shards.
 #include <algorithm>
 

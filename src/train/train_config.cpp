@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TrainConfig as JSON: what `fragua train --config run.json` reads and config.json records.
 #include "fragua/base/json.h"
 #include "fragua/base/utf8.h"

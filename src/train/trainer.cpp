@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The training loop. Everything that can be checked is checked before the first write: shards,
 // tokenizer, model shape, memory, the output directory; only then are files created.
 #include "fragua/train/trainer.h"

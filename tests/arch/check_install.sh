@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs the build into a temporary prefix and runs the installed `fragua` from outside the
 # source tree, with no FRAGUA_* variable set: it must find its bundled data (language-id model,
 # element table) under <prefix>/share/fragua, and carry no path of the source tree.

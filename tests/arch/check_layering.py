@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The layering check (docs/architecture.md): the arrows CMake links (build/<preset>/arrows.txt)
 must equal the table in docs/architecture.md, and no source under src/ may include a header
 against them: a public header "fragua/<x>/..." of a subsystem it may not use, a private header

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Compiled with fragua_data's include directories: its own private headers are reachable.
 #include "data/langid_impl.h"
 

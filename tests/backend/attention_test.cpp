@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Attention over the f16 KV cache: the one-pass kernel (generation steps, short batches) on every
 // SIMD level against its scalar definition and against double-precision softmax attention, and
 // the backend's two regimes against the plain reference.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Weight preparation by the CPU backend (Backend::prepare_weight): which matrices it packs, that
 // it gives the source back, and that the packed copy computes what the file's rows compute.
 #include <cmath>

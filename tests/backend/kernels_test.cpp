@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The kernel tables of the CPU backend: one per SIMD level, every entry set.
 #include "backend/cpu/kernels.h"
 

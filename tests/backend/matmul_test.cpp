@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cpu::matmul for every weight dtype on every SIMD level this CPU supports, against
 // double-precision references computed from dequantized weights.
 #include "backend/cpu/cpu_matmul.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Mamba-2 kernels: the selective scan and the causal convolution give the same bits on every
 // SIMD level and any thread count, and stay within float rounding of the plain references
 // (backend::ref::ssm_scan / ssm_conv), themselves checked against a double-precision recurrence.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The HTTP client's requests (headers, ranges, redirects) against servers on 127.0.0.1.
 #include "fragua/base/http.h"
 

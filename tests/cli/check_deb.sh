@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `cpack -G DEB` gives a runtime package whose Depends are shared libraries only (no -dev, no
 # compiler, no Python), and its fragua runs from a temporary root (dpkg -x), finding its data
 # there. Packages what the build already made. Skips (exit 0 with a message) without dpkg-deb.

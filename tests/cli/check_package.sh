@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The installed package as users take it: `cmake --install` into a fresh prefix, the installed
 # `fragua` run from outside the source tree, and examples/ built against the prefix with
 # find_package(Fragua) and with pkg-config, then run on a small model. Installs what the build

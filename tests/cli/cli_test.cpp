@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // End-to-end checks of the `fragua` binary: exit codes and messages users see.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Command-line conventions users bring from llama.cpp: its spellings as aliases of Fragua's own,
 // the old spellings kept, usage errors with exit status 2, --help showing the defaults used.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `fragua convert` as users run it: convert, then `fragua generate` continues the reference's
 // token sequence with the token the PyTorch reference ranks first; bad input exits non-zero,
 // names the file and field, and leaves no output.

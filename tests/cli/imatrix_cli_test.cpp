@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `fragua imatrix` as users run it: the bundled calibration text without -f, the per-chunk
 // perplexity llama.cpp prints, a file that read_imatrix accepts, and errors with a non-zero exit
 // and no output file.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `fragua quantize` and `fragua info` as users run them: the summary table, a quantized file
 // that info describes, and errors with a non-zero exit and no output file.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What reaches a terminal from a hostile GGUF (issue 12, defect 14): `fragua info`'s names and
 // values, error messages, and `fragua generate`'s output are escaped, never escape sequences.
 #include <gtest/gtest.h>

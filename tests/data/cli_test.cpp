@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The corpus subcommands end to end through the `fragua` binary.
 #include <algorithm>
 #include <filesystem>

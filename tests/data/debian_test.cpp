@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `fragua corpus fetch debian` against a fake apt-get that hands out a package this test builds
 // with dpkg-deb (no network), plus the converters on their own.
 #include <filesystem>

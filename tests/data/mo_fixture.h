@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test fixture shared by the data tests: a gettext .mo catalog built in memory.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // PiiStream against redact_pii over the whole text: every way of cutting a text that holds each
 // kind of identifier gives the same redacted text and counts, so no piece ever carries a part of
 // an identifier that is redacted (the whole-text redaction has none).

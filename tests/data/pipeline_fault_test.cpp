@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fault injection through Env (DESIGN 10) into corpus commits: a failed shard, key or state
 // write, rename, read or removal leaves the committed outputs and the resume state consistent
 // (no partial shard visible, no input taken for done that is not), and a rerun without faults

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // End-to-end: `fragua corpus build` on inputs the test writes (JSONL, text with junk, HTML,
 // WARC), its outputs, the report, resume after an interruption, and the same run under mpirun.
 #include <zlib.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Bits per byte: the accounting on a worked example, and the scoring of a tiny random GGUF model
 // against a reference that decodes every prefix token by token (the KV-cache path, not the
 // batched all-logits path the scorer uses) and takes the log-softmax in long double.

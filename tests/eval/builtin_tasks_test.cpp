@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The built-in tasks of data/eval/tasks/ load, render every document, and (arithmetic) state
 // answers that follow from their questions: the two numbers of each question added or
 // subtracted as its verb says.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `fragua eval bpb`, `perplexity` and `run` end to end: the figures they print and write are the library's.
 #include <gtest/gtest.h>
 

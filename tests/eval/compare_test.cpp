@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // fragua eval compare: differences against the combined standard error on hand-made results
 // files, the chart's content, and the CLI's table and errors.
 #include "fragua/eval/compare.h"

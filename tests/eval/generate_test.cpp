@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // generate_until and loglikelihood_rolling on a tiny random model, against references written
 // here from the harness's definitions: greedy decoding one token at a time from an empty cache,
 // and get_rolling_token_windows / make_disjoint_window transcribed from lm_eval/utils.py, each

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Multiple-choice scoring: the harness's context/continuation split, the metrics on worked
 // examples, the log-likelihoods of a tiny random model against a token-by-token long-double
 // reference (each choice from an empty cache: no prefix reuse), and a whole task against the

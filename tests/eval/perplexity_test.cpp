@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Perplexity: the window rule on worked examples, and the scoring of a tiny random GGUF model
 // against a reference that rebuilds each window from the definition (BOS first, the second half
 // or the unscored tail), decodes it token by token through a Context (the KV-cache path, not the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // plot_metrics on a metrics.jsonl it did not write (issue 12, defect 11): records with fields of
 // the wrong type are skipped, never a raw JSON-library exception.
 #include "fragua/eval/plot.h"

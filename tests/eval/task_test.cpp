@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Task definitions: YAML keys and refusals, the template subset through the chat-template Jinja
 // interpreter, choice and target rendering, the few-shot prompt, and the few-shot sampler against
 // CPython's random module (values printed by Python 3.11: random.Random(1234).getrandbits(32),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // chrF, BLEU and exact match against sacreBLEU's documented example (its README: BLEU = 48.53
 // 82.4/50.0/45.5/37.5, BP = 0.943, ratio = 0.944, hyp_len = 17, ref_len = 18; chrF2 = 59.73) and
 // hand-computed vectors; the bootstrap's resampling against values CPython prints. Debian 12 has

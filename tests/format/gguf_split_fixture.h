@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A test-only gguf-split: writes a GGUF file's tensors as n_parts files PREFIX-0000k-of-0000n.gguf
 // laid out as llama.cpp's gguf-split lays them out (all metadata and split.tensors.count in the
 // first part; split.no and split.count, as u16, in every part; tensors in file order, the parts

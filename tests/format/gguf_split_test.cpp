@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Split GGUF models (gguf-split's layout): names, opening every part from the first, and the
 // errors for a missing, foreign or mislabelled part.
 #include <filesystem>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The streaming mode of GgufWriter: declared tensors filled by a source, one at a time.
 #include <filesystem>
 

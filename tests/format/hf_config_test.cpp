@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // format::HfConfig and parse_hf_weight_index on config.json / index texts written here.
 #include "fragua/format/hf_config.h"
 

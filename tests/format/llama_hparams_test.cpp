@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The one GGUF mapping of the Llama-family hyper-parameters (src/format/llama_hparams.cpp) and
 // the tensor table (src/format/llama_tensors.cpp): what the writer writes, the reader reads back
 // equal; names and shapes are llama.cpp's (llama-arch.cpp LLM_ARCH_LLAMA, GGML order).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The element transformer against PyTorch (float64; tests/reference/materials/
 // make_attention_golden.py), its input encoding, and the attention property model: it learns a
 // composition-dependent target, reports an uncertainty, and survives a save/load round trip;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Calibrated std (calibration.h): fitted on one half of synthetic out-of-fold errors whose raw
 // std is 2.7 times too small on one regime and 0 on part of the other, it covers about 68% / 95%
 // of the other half within 1 / 2 std.

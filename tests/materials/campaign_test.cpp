@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The simulated campaign on a synthetic property with a known optimum: a model-guided loop finds
 // more compounds in the window than random choice, with the same initial data and budget.
 #include "fragua/materials/campaign.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // End to end through the `fragua materials` CLI on small data written here.
 #include <filesystem>
 

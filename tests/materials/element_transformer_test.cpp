@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The element transformer keeps its weights in the training engine's parameter store
 // (train/param_store.h) and initialises them by its own rule through it. Its numerics against
 // PyTorch are in attention_model_test.cpp.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The element table (data/materials/elements.csv) checked column by column against sources
 // other than the ones it was generated from. Every disagreement is either fixed in the table
 // (scripts/materials/make_element_table.py, CORRECTIONS) or listed below with its reason; a new

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The two-family ensemble: equal to its parts combined as documented (ensemble_model.h), one
 // file that loads back to the same predictions, a calibrated interval, and its file errors.
 #include "fragua/materials/ensemble_model.h"

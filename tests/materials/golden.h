@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Loads tests/reference/materials/golden.json (produced by make_golden.py from sklearn, numpy
 // and pymatgen).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Both property-model families through the one interface: made by name, trained on the same
 // small data set, equal to the family trained directly, saved, recognised and loaded back with
 // the same predictions; and the errors of the factory and the loader.

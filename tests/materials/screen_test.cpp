@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Screening criteria and the acquisition behind `suggest` (src/materials/screen.cpp).
 #include "fragua/materials/screen.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The small band-gap-like data set and fast settings the property-model tests share.
 #pragma once
 

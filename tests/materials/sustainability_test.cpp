@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Sustainability data (data/materials/sustainability.csv) and what screening does with it.
 #include "fragua/materials/sustainability.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The materials workflow as library calls (what the `fragua materials` commands print or write):
 // enumeration over element subsets, screening rows from any PropertyModel, suggestions, merged
 // measurements, and the CSV tables and the cross-validation summary.

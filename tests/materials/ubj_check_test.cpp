@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "materials/ubj_check.h"
 
 #include <gtest/gtest.h>

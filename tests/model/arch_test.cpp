@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The architecture registry (src/model/arch_registry.cpp, src/model/arch/*.cpp): every
 // registered architecture's random model, written from its tensor table and keys, binds in the
 // loader with the hyper-parameters it was written with.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // BatchContext against Context: every sequence of a batch gets the logits that a Context of its
 // own gives when it is decoded in the same chunks, bit for bit. The reference is the
 // single-sequence path that tests/model/forward_test.cpp checks against llama.cpp and PyTorch.

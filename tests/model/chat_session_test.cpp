@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ChatSession against plain generation: a turn must produce what a fresh context given the whole
 // rendered conversation produces (greedy), while evaluating only what the cache does not hold.
 #include "fragua/model/chat_session.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Hyper-parameters read at load (src/model/config.cpp, issue 12 defect 13): a NaN, infinite,
 // negative or inconsistent value is an error naming the key, never a model that loads and
 // produces NaN logits.

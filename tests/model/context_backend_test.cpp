@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The backend a model is prepared for and a Context runs on (ModelParams::backend,
 // ContextParams::backend): the loader hands every matrix that matmul alone reads to
 // Backend::prepare_weight, the forward pass gives the prepared tensors back to that backend's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Context creation under hostile thread counts (issue 12, defect 7): `-t 100000` is capped at
 // ThreadPool::max_threads() with a warning, and a thread the OS refuses is an error, not SIGABRT.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `fragua convert` against the Hugging Face directories and float64 logits of
 // tests/reference/model/make_hf.py (a plain PyTorch implementation of transformers' Llama and
 // Granite with rotate-half RoPE): the converted GGUF, run by model::Model, reproduces them.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The forward pass against golden logits from the independent PyTorch reference
 // (tests/reference/model/llama_ref.py, float64) for random-weight models of both architectures.
 #include <cmath>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // fragua convert of transformers' GraniteMoeForCausalLM layout: a random granitemoe GGUF is
 // written out as the checkpoint transformers would save (the experts' gate and up fused in
 // input_linear, gate first; the router under router.layer; Q/K rows in rotate-half order), then

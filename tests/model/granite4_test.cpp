@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Granite 3.x MoE (granitemoe: src/model/arch/granitemoe.cpp, moe.cpp) and Granite 4.0-H
 // (granitehybrid: arch/granitehybrid.cpp, mamba2.cpp, the recurrent state) against the
 // independent PyTorch reference (tests/reference/model/granite4_ref.py, float64, whose Mamba-2 is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The hub client against a local imitation of the Hugging Face hub on 127.0.0.1: the API listing
 // (?blobs=true, LFS sha256 and sizes), /resolve/ with X-Repo-Commit, X-Linked-Etag and
 // X-Linked-Size, LFS files redirected to a "CDN" on another port, ranges, a gated file, cut

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // fragua imatrix: the collected sums against an independent float64 forward
 // (tests/reference/model/imatrix_ref.py) and, without Python, against layer 0's input computed
 // here from the embeddings; the imatrix.dat layout and its round trip through read_imatrix; that

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The loader (src/model/model_loader.cpp) binds the architecture's tensor table: each check names
 // the tensor at fault (shape, dtype of norm gains, RoPE factors, tensors the architecture does not
 // use, a tensor count that does not add up).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // fragua quantize as a library call: llama.cpp's Q4_K_M mix rules, every type loads and gives
 // logits near the F16 model's, the imatrix file format, and bad input leaving no output.
 #include "fragua/model/quantize.h"

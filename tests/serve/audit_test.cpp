@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // serve/audit.h: JSON lines appended by the writer thread, rotation to FILE.1 ... FILE.keep, and
 // failures counted rather than fatal.
 #include "serve/audit.h"

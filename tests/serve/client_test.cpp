@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Real clients against the server on 127.0.0.1: the official `openai` npm package
 // (tests/serve/client/client.mjs) and the chat page in headless Chromium driven by playwright-core
 // (browser.mjs), plus the page's strings checked with Node alone (i18n_check.mjs).

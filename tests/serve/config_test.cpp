@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // serve.yaml: every key read, and each mistake named with its file and line.
 #include <gtest/gtest.h>
 

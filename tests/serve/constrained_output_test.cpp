@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Constrained output end to end on 127.0.0.1 (serve/constrained_output.h, json_constraint.h): a
 // tiny random model whose vocabulary holds JSON's punctuation generates under response_format
 // json_schema / json_object and forced tool calls, for many seeds and temperatures; every output

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A tiny random model and a character-level tokenizer for the server tests, a server on
 // 127.0.0.1 around them, and small HTTP helpers.
 #pragma once

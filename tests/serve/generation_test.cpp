@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the generation endpoints (src/serve/generation.cpp) do before they have written anything:
 // a client that leaves while its request waits in the queue, a non-streamed answer that fails
 // after its first token; and the connection probe they use (src/serve/connection.cpp).

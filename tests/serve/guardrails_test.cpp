@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The guardrails of `fragua serve` on 127.0.0.1 (docs/serve.md): personal data redacted from
 // prompts and answers (streamed too), counted in the response and in /metrics, the audit log's
 // lines, rate limits (429, Retry-After, recovery), CORS; the server answers after each refusal.

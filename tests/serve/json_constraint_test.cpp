@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The schema compiler and the byte-level recogniser (serve/json_constraint.h): for every keyword,
 // valid documents are accepted byte by byte and complete only at their end, invalid ones are
 // rejected at their first bad byte (and only there), unsupported keywords are refused by name;

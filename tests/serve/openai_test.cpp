@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The OpenAI request parser: every field read into its typed value, every refusal with its status,
 // its code and the field it names.
 #include "fragua/serve/openai.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The token buckets of serve/rate_limit.h on a test clock.
 #include "serve/rate_limit.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Scheduler on a small random model written by the test: batching does not change what a
 // request generates, cancellation and deadlines free slots, the queue is bounded, shutdown ends
 // every request, more requests than slots wait their turn, prefix reuse, log-probabilities

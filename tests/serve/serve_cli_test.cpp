@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `fragua serve` as a process: it serves, stops on SIGTERM with exit status 0, and refuses a
 // model it cannot load or a bad serve.yaml with status 1 and a message naming the file.
 #include <signal.h>

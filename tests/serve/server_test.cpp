@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `fragua serve` end to end on 127.0.0.1 with a tiny random model: every endpoint, streaming,
 // n > 1, stop strings, logprobs, each error status (the server answering the next request after
 // each), a client that leaves mid-stream, /metrics, shutdown.

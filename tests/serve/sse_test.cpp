@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Server-sent events framing and the OpenAI chunk and response shapes.
 #include "fragua/serve/sse.h"
 

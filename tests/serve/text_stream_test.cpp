@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Stop strings and split characters held back from a stream, against the plain answer: the text
 // before the first stop string, cut from the whole output at once.
 #include "fragua/serve/text_stream.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The chat page (src/serve/web.cpp, web/ embedded by cmake/embed_web.cmake): every file of web/
 // is served byte for byte with its type and the headers that keep the page on its own origin,
 // revalidates by ETag, stays open when the API asks for a key, and is gone with `web = false`.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Dequantization against the numpy reference (tests/reference/tensor/dequant_ref.py), the half
 // conversions, the dtype table, and quantize -> dequantize error bounds.
 #include "fragua/tensor/dtype.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // kq::nearest_int, the inline rounding of the k-quant searches, against std::nearbyint (round to
 // nearest, ties to even) on ties, signs and up to the edge of its range, |v| <= 4194303.
 #include "tensor/kquant_search.h"

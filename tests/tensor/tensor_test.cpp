@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tensor layouts: the file's rows convert to f32; a backend's own layout (any other value, opaque
 // to the tensor) is refused rather than read as rows.
 #include "fragua/tensor/tensor.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Very long pre-tokens (issue 12, defect 10: encoding a 100 MB "word" took 3-4.8 GB and up to a
 // minute): merging works on runs of at most kMaxMergeRunBytes, so memory stays bounded.
 #include "fixtures.h"

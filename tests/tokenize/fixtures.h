@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Small tokenizers built in code for the hardening tests: a GPT-2-style byte-level BPE
 // tokenizer.json (256 byte tokens, a few merges, <|endoftext|>) and a ChatML-style vocabulary.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Saving and loading: GGUF metadata and tokenizer.json round trips keep encoding identical;
 // bad files are errors that name the place.
 #include <cmath>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Hostile tokenizer.json files (issue 12): each is refused with an error that names the file and
 // the place, in bounded time and memory, in the library and through the CLI.
 #include <nlohmann/json.hpp>

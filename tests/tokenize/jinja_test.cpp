@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Jinja interpreter (src/tokenize/jinja): chat templates written here in the style of the
 // models Fragua runs, against expected strings and against Python's Jinja2 set up as
 // transformers sets it up (tests/reference/tokenize/jinja_render.py); the sandbox limits; errors

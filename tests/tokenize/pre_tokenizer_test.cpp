@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pre-tokenizer regexes from a tokenizer.json run under a budget (issue 12, defect 8: a Split
 // pattern `(a+)+$` took 46 s on 82 KB of text): a pattern over it is an error naming the pattern,
 // and the patterns of real models never reach it, even on long runs of one character class.

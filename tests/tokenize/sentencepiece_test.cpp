@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Exactness against SentencePiece itself (Debian `sentencepiece`): spm_train trains a BPE model
 // on generated text, we load its .model and must encode held-out lines exactly as spm_encode.
 #include <fstream>

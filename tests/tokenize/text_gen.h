@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Deterministic pseudo-text for tests: words built from Iberian-looking syllables with accents,
 // digits, punctuation and, on request, rare characters (emoji, CJK) that force byte fallback.
 #pragma once

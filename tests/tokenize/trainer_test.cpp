@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The trainer: vocabulary layout, digit splitting, the effect of --mix, determinism, and the
 // lossless round trip of what it produces (random bytes and random Unicode).
 #include <random>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Exactness against llama.cpp's tokenizer test vectors (../shared/data/tokenizer-vectors): every
 // input is encoded without BOS and without parsing special tokens, as llama.cpp's
 // tests/test-tokenizer-0 does, and must give the expected ids token for token.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fault injection through Env (DESIGN 10) into checkpoint saving, loading and pruning:
 // every failure is a clear error naming the file, and what was complete before stays usable.
 #include <filesystem>

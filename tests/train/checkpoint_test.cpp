@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Checkpoints and shards under a full disk (DESIGN 10): the failed write leaves the previous
 // checkpoint named by `latest` intact and loadable, and no partial shard.
 #include <filesystem>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // End to end through the `fragua` binary: corpus shard -> train -> export -> plot, bad input,
 // and MPI data parallelism against gradient accumulation.
 #include <csignal>

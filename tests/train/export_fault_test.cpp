@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fault injection through Env (DESIGN 10) into model export: a failed write or rename leaves no
 // partial .gguf and the error names the output; an unreadable `latest` is named.
 #include <filesystem>

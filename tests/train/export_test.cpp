@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A trained model exported to GGUF runs in the inference engine with the trainer's outputs:
 // the strongest check that hyper-parameters, tensor names, layouts and RoPE agree.
 #include <cmath>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Small multilingual corpora built in code for the training tests.
 #pragma once
 

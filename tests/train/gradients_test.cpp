@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The trainer's loss and every parameter gradient against PyTorch (float64) on tiny random
 // models, and 20 AdamW steps against torch.optim.AdamW. Goldens: tests/reference/train/.
 #include <cmath>

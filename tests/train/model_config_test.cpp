@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // train::ModelConfig (src/train/model_config.cpp): the Llama vocabulary shared with inference
 // (format::LlamaHParams) and its config.json form, including the field names that runs written
 // before the shared vocabulary used.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The flat parameter store: layout, initialisation (checked draw by draw against the generator
 // itself), safetensors round trip and its errors, and train::Model keeping its weights in it
 // (tests/materials/element_transformer_test.cpp checks the element transformer).

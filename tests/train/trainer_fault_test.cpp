@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A training run over a failing Env (TrainConfig::env): a failed checkpoint save stops the run
 // with the error, `latest` still names the previous checkpoint, and resuming from it reproduces
 // the uninterrupted run exactly; a failed pruning costs only disk space.

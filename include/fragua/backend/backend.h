@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Backend interface: the operations the forward pass needs, each checked against the CPU
 // scalar reference by one harness (tests/backend/ops_test.cpp). The CPU backend runs them on a
 // ThreadPool with SIMD variants chosen once at start-up.

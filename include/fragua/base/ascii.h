@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ASCII character classes for byte scanners (PII rules, HTML entities, the quality filter).
 // Unlike <cctype> they ignore the locale and are defined for every char value, including the
 // bytes of multi-byte UTF-8 sequences (all of which are outside every class here).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // MPI across ranks, when Fragua is built with MPI and started by a launcher (mpirun, srun: seen
 // in the environment, so a plain run never needs an MPI runtime). Otherwise a world of one, in
 // which every collective returns the caller's own data. Used by data-parallel training and by

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Where the bundled data files (data/langid/model.bin, data/materials/elements.csv, ...) are
 // found at run time. No path of the build machine is compiled into the library: an installed
 // `fragua` looks beside itself, a development build through a link CMake places in the build tree.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Decompression of untrusted input (gzip, zlib, bzip2, zstd), chosen by magic, with an output cap
 // and a ratio cap so that a small hostile file cannot expand into gigabytes (a 1 MB gzip member
 // of zeros inflates to about 1 GB: deflate's limit is about 1032:1, bzip2's and zstd's are far

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One error type for the whole library (DESIGN 7, after LevelDB's Status): a short code list and
 // a message that names the place in the input at fault (path, byte offset, field, line).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // File access through a small interface (DESIGN 10, after LevelDB's Env), so that tests can
 // inject short reads, full disks and crashes into checkpoint and shard writing. Everything
 // Fragua writes goes through AtomicFile: a temporary beside the target, renamed on commit, so an

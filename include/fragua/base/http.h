@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // HTTP(S) downloads (cpp-httplib).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // JSON text from untrusted files and requests, parsed without exceptions escaping: every failure
 // nlohmann::json can report (syntax, a number too large for a double, ...) becomes a corruption
 // Error that names the input and the byte offset (DESIGN 7).

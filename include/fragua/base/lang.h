@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Language tags as the corpus pipeline writes them: "es", "ca", "eu", "gl", and variants such as
 // "ca-valencia" (Valencian, a variant of Catalan).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Logging to one sink (the only mutable global, DESIGN 15). Messages go to stderr by default.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // JSON-lines metrics for long jobs: one object per line, flushed as written, so that a crashed
 // or interrupted run keeps everything it logged and `fragua plot` can read it while it runs.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Numbers, lists and mixtures from flags, configs and environment variables, parsed one way
 // everywhere (std::from_chars: no locale, no exceptions, the whole text must be consumed).
 #pragma once

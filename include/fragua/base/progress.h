@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Progress reporting for long jobs: a bar with rate and ETA on a terminal, a plain line every
 // few seconds otherwise (logs, CI). Thread-safe: workers call add() from any thread.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Every environment variable the library reads, in one place (docs/architecture.md lists them).
 // Flags of the CLI are the primary interface; these exist for deployment (data location), for
 // A/B benchmarking (SIMD level, weight packing) and for MPI launchers, which announce themselves

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SHA-256 (FIPS 180-4, through libcrypto) as 64 lowercase hex digits: of bytes, and of a file
 // read through its memory map (model files are gigabytes).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Small SVG charts for the pictures Fragua writes (training curves, corpus build reports,
 // materials screening): one canvas that escapes every text it is given, and axes with round
 // tick values. Dependency-free on purpose: a chart is a few dozen elements.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A fork-join pool for compute kernels. run(fn) calls fn(ith, nth) once on each of nth threads
 // (the caller is thread 0) and returns when all are done. Workers spin briefly between jobs and
 // then sleep, so back-to-back kernels (one per layer per token) pay microseconds, not a wake-up.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // UTF-8 helpers (RFC 3629): validation that reports the byte offset of the first fault, and
 // code point decode/encode that never reads past the end.
 #pragma once

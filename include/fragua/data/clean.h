@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Text cleaning: Unicode NFC (UAX #15, through utf8proc), removal of software-string residue
 // (printf/format placeholders, keyboard accelerators, menu paths) and whitespace collapsing.
 #pragma once

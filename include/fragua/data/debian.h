@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The built-in corpus source any Debian machine can reproduce: packages carrying text in our
 // languages, fetched with `apt-get download` into a resumable cache, unpacked with dpkg-deb and
 // converted to documents (gettext catalogs with their English originals, LibreOffice help HTML,

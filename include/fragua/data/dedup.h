@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // De-duplication: exact (hash of the normalized text) and near-duplicate (MinHash signatures of
 // word shingles, Broder 1997; locality-sensitive hashing by bands, Leskovec et al., "Mining of
 // Massive Datasets" ch. 3: with b bands of r rows two documents of Jaccard similarity s collide

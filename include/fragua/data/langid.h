@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Language identification with a model of our own: multinomial naive Bayes over hashed byte
 // n-grams (1..5) and whole words of lightly normalized text (Cavnar & Trenkle 1994 for n-gram
 // profiles; Lui & Baldwin 2012, langid.py, for hashed multinomial NB), refined by a few passes of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Personal data detection and redaction: e-mail addresses, phone numbers (Spanish and E.164
 // international), Spanish identity numbers (DNI, NIE, NIF of companies and K/L/M holders) with
 // their control character checked, IBANs with the ISO 13616 mod-97 check, payment card numbers

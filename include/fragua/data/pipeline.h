@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `fragua corpus build CONFIG`: the stages chained (read -> clean -> langid -> quality ->
 // dedup -> pii -> JSONL shards), multi-threaded within a file, input files split across MPI
 // ranks with the de-duplication index replicated on every rank (each round, the ranks exchange

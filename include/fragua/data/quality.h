@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Document quality filters after the Gopher rules (Rae et al. 2021, "Scaling Language Models",
 // appendix A.1.1) and FineWeb's additions (Penedo et al. 2024): length, mean word length,
 // symbol/digit ratios, bullet and ellipsis lines, repeated lines/paragraphs and n-grams, and the

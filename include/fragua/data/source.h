@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Corpus sources: plain text, JSONL, HTML/XML, WARC/WET (gzip or not) and gettext .mo catalogs,
 // each turned into Documents. Parsers work on memory (so they can be fuzzed) and never fail on
 // bad input: a bad record is counted in SourceStats and a warning names the file and the byte

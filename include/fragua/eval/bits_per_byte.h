@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Bits per byte per language: the one measure of held-out text that compares models with
 // different tokenizers (a tokenizer with longer pieces has a higher loss per token but fewer
 // tokens). The trainer's validation and the scoring of a GGUF model share this accounting.

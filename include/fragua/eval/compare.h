@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Comparing results JSON files (harness.h's results_json, or lm-evaluation-harness's own): the
 // per-task, per-metric differences and whether each exceeds the combined standard error, and an
 // SVG chart of the models per language.

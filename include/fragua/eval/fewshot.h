@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Few-shot sampling as lm-evaluation-harness does it, reproduced draw for draw: the harness's
 // ContextSampler keeps one random.Random(seed) per task (seed 1234 by default) and, for each
 // evaluated document in order, takes rnd.sample(fewshot_docs, k) (k + 1 when the few-shot split is

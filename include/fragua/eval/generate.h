@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The two request types of lm-evaluation-harness besides loglikelihood, as its Hugging Face
 // model runs them (models/huggingface.py, utils.py):
 //

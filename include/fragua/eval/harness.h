@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Running benchmark tasks (task.h) on a model and reporting them in lm-evaluation-harness's
 // results layout.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Log-likelihood multiple choice, scored as lm-evaluation-harness scores it (api/task.py,
 // models/huggingface.py):
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Perplexity of a model on a text, as llama.cpp's llama-perplexity defines it, plus a sliding
 // window and bits per byte (bits_per_byte.h's accounting).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `fragua plot`: training curves from a metrics.jsonl (fragua train) drawn as an SVG: training
 // and validation loss, validation bits per byte per language, learning rate, gradient norm.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Benchmark task definitions: a YAML file close to lm-evaluation-harness's task YAML, and its
 // documents in local JSON-lines files (docs/eval.md, "Tasks"). Supported keys:
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Scores of generated text against references, as lm-evaluation-harness computes them for
 // generate_until tasks (api/metrics.py): exact_match, and corpus-level chrF and BLEU through
 // sacreBLEU 2.x with its defaults (metrics/chrf.py, metrics/bleu.py, tokenizers/tokenizer_13a.py):

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // GGUF v3 (llama.cpp's self-describing model format: header, typed key/value metadata, tensor
 // table, aligned tensor data). Reader: memory-maps the file and checks every count, length,
 // offset and size against the file length before use, so a truncated, oversized or lying file

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A Hugging Face model directory's config.json and model.safetensors.index.json, read into the
 // Llama family's hyper-parameters (LlamaHParams) for conversion to GGUF. The keys are those of
 // transformers' LlamaConfig (hidden_size, num_key_value_heads, rope_scaling, ...); which

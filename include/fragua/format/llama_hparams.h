@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The hyper-parameters of the Llama family of decoders (Llama, Granite, and the variants that
 // llama.cpp reads with the same keys) and their GGUF keys, named once for inference (model/) and
 // training (train/): both reach format/, neither reaches the other. Keys are llama.cpp's, under

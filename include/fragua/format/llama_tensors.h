@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The tensors of the Llama family in llama.cpp's GGUF names and GGML shapes (ne[0] is the
 // contiguous dimension: a linear layer from `in` to `out` is ne = [in, out]), as a function of the
 // hyper-parameters. One table for the model loader, the random-model writer and the trainer's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // safetensors (Hugging Face's tensor container): u64 little-endian header length N, N bytes of
 // JSON {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, ...,
 // "__metadata__": {"key": "string"}}, then the data section; offsets are relative to it.

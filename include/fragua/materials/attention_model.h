@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The attention property model: an ensemble of element transformers (element_transformer.h)
 // trained with the training engine's AdamW and learning-rate schedule, with the same target
 // handling as the tree ensemble (model.h): log(1 + y) targets, a zero gate for band gaps (here a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Calibrated uncertainty for property models. An ensemble's spread is not a calibrated error
 // bar: on the band-gap data the tree ensemble's std is about 2.7x too small on non-metals, and a
 // gate that is sure of a metal gives std 0 even when it is wrong. A calibration rescales the std

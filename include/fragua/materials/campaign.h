@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A simulated discovery campaign: how the lab loop (train -> suggest -> measure ->
 // add-measurements -> retrain) would have found compounds in a target window on data whose
 // values are already known, against random choice and greedy prediction, over several seeds.

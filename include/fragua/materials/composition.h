@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Chemical formulas and compositions. The parser accepts what people write: GaAs, Cu2ZnSnS4,
 // Ag(W3Br7)2, Ag0.5Ge1Pb1.75S4, CuSO4·5H2O (also '*'), (CH3NH3)PbI3, [Co(NH3)6]Cl3; errors
 // name the 1-based column (in characters) of the fault.

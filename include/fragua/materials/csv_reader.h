@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A small RFC 4180 CSV reader (quoted fields, "" escapes, CRLF or LF) that remembers where each
 // field came from, so that errors can name line and column. Lines starting with '#' before the
 // header are comments (our generated files carry their provenance there).

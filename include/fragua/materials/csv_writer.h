@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The one CSV writer of materials/ (datasets, features, predictions, cross-validation, screening,
 // suggestions). Text cells carry what users and downloaded datasets supply (ids, target names),
 // and a spreadsheet runs a cell starting with '=', '+', '-' or '@' as a formula (CSV injection:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Composition datasets: Matbench JSON (pandas "split" orientation: {"index", "columns",
 // "data"}), plain or compressed (.gz, .bz2), and CSV with a formula column and a target column.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // An attention model over the element tokens of a composition, of the CrabNet / Roost family
 // (Wang, Kauwe, Murdock & Sparks, npj Comput. Mater. 7, 77 (2021); Goodall & Lee, Nat. Commun.
 // 11, 6280 (2020)), built from the training engine's kernels (train/kernels/).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The two-family ensemble (`--family ensemble`): the XGBoost tree ensemble over Magpie features
 // and the element-attention model, trained on the same rows and combined per composition, with a
 // calibrated std (calibration.h). One file holds both models and the calibration.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Candidate generation. (1) Charge-neutral compositions from element sets, with the SMACT
 // screening rules (Davies et al., "Computational screening of all stoichiometric inorganic
 // materials", Chem 1, 617 (2016)): some assignment of one oxidation state per element sums to

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Magpie-style composition descriptors (Ward, Agrawal, Choudhary, Wolverton, npj Comput. Mater.
 // 2, 16028 (2016)): for each elemental property the fraction-weighted mean, average absolute
 // deviation from it, min, max, range and mode (value of the most abundant element, smallest on

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Downloads public Matbench datasets for users (never in tests: those use a local server).
 #pragma once
 

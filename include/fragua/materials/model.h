@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Property models: an ensemble of gradient-boosted tree models (XGBoost C API) over composition
 // features. Members differ in their random seed (row and column subsampling) and, optionally,
 // a bootstrap resample of the training rows; the spread of their predictions is the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One interface for every property-model family: the XGBoost tree ensemble over Magpie features
 // (model.h) and the attention model over element tokens (attention_model.h). A family is chosen
 // by name through make_property_model, and a model file of any family is opened with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Screening and ranking of candidate compositions: property windows on predicted values,
 // sustainability limits (HHI, crustal abundance, EU critical raw materials, RoHS/toxic
 // elements), a ranked table, the Pareto front of performance against supply risk, a plot, and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Per-element sustainability data for screening (data/materials/sustainability.csv, sources
 // cited in its header lines and in data/materials/README.md): the EU critical raw material flag
 // (CRMA 2023 list), RoHS restriction, a toxic flag, and cradle-to-gate greenhouse-gas emissions

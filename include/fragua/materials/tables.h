@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The CSV tables and JSON records of the materials workflow, built as text for the caller to print
 // or write: features, predictions, out-of-fold predictions and their summary, enumerated
 // candidates, substitutions and suggestions. Every table starts with a "# comment" line that

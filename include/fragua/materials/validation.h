@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Matbench protocol and its metrics. Matbench v0.1 splits every task with scikit-learn's
 // KFold(n_splits=5, shuffle=True, random_state=18012019) (Dunn et al., npj Comput. Mater. 6, 138
 // (2020)). KFold shuffles arange(n) with numpy's legacy RandomState(seed).shuffle: MT19937

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Many sequences decoded together (llama.cpp's llama_batch with seq_id): a BatchContext holds N
 // sequence slots, each with its own region of the KV cache and its own positions, and one
 // decode() runs a forward pass over tokens of several sequences, so that they share the reads of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A conversation with a model through its chat template: the messages so far, the template,
 // sampling and stop handling, and the KV cache reused across turns. `fragua chat` drives one turn
 // by turn; the server's chat endpoint sets the whole message list of each request

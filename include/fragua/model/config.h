@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Model hyper-parameters, read from GGUF metadata (keys under the architecture's prefix, as
 // llama.cpp names them: "llama.embedding_length", "granite.residual_scale", ...). The Llama-family
 // fields and their keys are format::LlamaHParams, shared with training (train::ModelConfig).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Hugging Face checkpoint -> GGUF (`fragua convert`), as llama.cpp's convert_hf_to_gguf.py writes
 // it for the Llama family, so the file runs in Fragua and in llama.cpp alike: config.json into
 // the architecture's GGUF keys, safetensors tensors (one file or shards with

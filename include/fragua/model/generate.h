@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Text generation: prompt processing, then sample-decode until a stop condition. Stop strings
 // are matched on the decoded text; text that could be the start of a stop string is held back
 // until it is known not to be one, so a caller never prints part of a stop string.

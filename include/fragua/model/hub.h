@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Models from the Hugging Face hub or a mirror of it, kept in a cache laid out as Python's
 // huggingface_hub lays it out (https://huggingface.co/docs/huggingface_hub/guides/manage-cache),
 // so that files either of them downloaded serve both:

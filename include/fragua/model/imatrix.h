@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `fragua imatrix`: llama.cpp's importance matrix (tools/imatrix/imatrix.cpp). The model runs over
 // a calibration text in chunks of n_ctx tokens; for every weight matrix that a matmul reads
 // (attn_q, attn_k, attn_v, attn_output, ffn_gate, ffn_up, ffn_down of each layer, and

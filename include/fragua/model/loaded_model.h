@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A model file opened for inference: the weights, one Context to run them, the tokenizer and the
 // end-of-generation ids. `fragua generate`, `fragua chat` and the server assemble a model this
 // way, so that the tokenizer choice and its checks live in one place.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A loaded model (weights memory-mapped from GGUF) and the inference Context that runs it:
 // batched prompt processing into a KV cache, then one token at a time.
 #pragma once

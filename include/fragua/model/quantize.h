@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `fragua quantize`: a GGUF model to another weight type, tensor by tensor, with llama.cpp's
 // file types (llama_ftype) and its per-tensor rules for the k-quant mixes (llama-quant.cpp's
 // llama_tensor_get_type: which attn_v / ffn_down / attn_output / output tensors get more bits),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Small models with seeded random weights, written as GGUF: fixtures for the reference tests
 // (tests/reference/model/) and the benchmarks against llama.cpp. The vocabulary is a complete
 // SentencePiece-style table (<unk>, <s>, </s>, 256 byte tokens, then synthetic pieces), enough

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Token sampling. The chain, in order: repetition/frequency/presence penalties over the last
 // `penalty_last_n` tokens, top-k, top-p (nucleus, Holtzman et al. 2020), min-p (relative to the
 // most likely token), temperature, then a draw from a seeded generator. temperature <= 0 is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Constrained JSON output: a JSON schema (or "any JSON object") compiled into an incremental
 // byte-level recogniser, and the token mask that keeps a generation a valid prefix of the
 // schema's language (`response_format` json_object / json_schema, tool calls; docs/serve.md,

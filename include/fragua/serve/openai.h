@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Request bodies of the OpenAI API (https://platform.openai.com/docs/api-reference/chat/create,
 // .../completions/create) parsed into typed structs, and errors in its error body. Every field is
 // type- and range-checked; a field this server does not implement is refused with a 400 naming

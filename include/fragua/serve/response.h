@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Response bodies of the OpenAI API: chat completions and their stream chunks, text completions
 // and theirs, usage, and log-probabilities in each endpoint's shape
 // (https://platform.openai.com/docs/api-reference/chat/object, .../chat/streaming,

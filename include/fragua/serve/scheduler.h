@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The request scheduler of `fragua serve`: continuous batching of generation requests over one
 // model::BatchContext on one worker thread (Yu et al. 2022, "Orca": iteration-level scheduling).
 //

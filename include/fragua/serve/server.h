@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `fragua serve`: an OpenAI-compatible HTTP server (cpp-httplib) over the continuous-batching
 // Scheduler. docs/serve.md lists the endpoints, the fields, the errors and how to scale out.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Server-sent events (WHATWG HTML, "Server-sent events", the text/event-stream format) as the
 // OpenAI API streams them: each chunk is one event `data: <JSON>\n\n`, and the stream ends with
 // `data: [DONE]\n\n`.

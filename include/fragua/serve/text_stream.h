@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The text of one choice as its tokens arrive. Two things are held back from the client until
 // they are settled: a tail that may be the start of a stop string (model::find_stop, so that no
 // part of a stop string is ever sent, even when it spans tokens), and the bytes of a UTF-8

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // GGML block layouts (ggml-common.h facts): one struct per quantized format, byte-exact.
 // Half-precision fields are kept as raw uint16_t bit patterns.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Element types. Values are the GGML/GGUF type ids, so a GGUF tensor's type field maps directly.
 // Adding a dtype = one traits entry + a scalar reference first (DESIGN 4).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // IEEE 754 binary16 and bfloat16 conversions. Narrowing rounds to nearest, ties to even (as
 // F16C's VCVTPS2PH with imm 0 and as GGML's GGML_FP32_TO_BF16); NaN stays NaN.
 #pragma once

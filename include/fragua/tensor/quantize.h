@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Quantizing rows of floats to any dtype with a reference quantizer, optionally weighted by an
 // importance per column (llama.cpp's importance matrix: the mean squared activation that meets
 // each input column of a weight matrix), which the weighted searches use.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tensor: shape, byte strides and dtype over storage that is either owned (shared, so views
 // keep it alive) or borrowed (a memory-mapped model file). Shapes use GGML order: ne[0] is the
 // innermost, contiguous dimension (a weight matrix of m rows of k inputs has ne = {k, m}).

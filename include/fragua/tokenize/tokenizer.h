@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tokenizers that real models use, and the ones Fragua trains.
 //
 // Two families, both loaded from GGUF metadata (`tokenizer.ggml.*`, the keys llama.cpp defines)

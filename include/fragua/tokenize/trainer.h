@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Training a SentencePiece-style BPE tokenizer with byte fallback for a mixture of languages,
 // and measuring tokenizers per language.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One pre-norm transformer block, forward and backward, composed from the paired kernels:
 //   res_mid = res_in + W_o Attention(RMSNorm(res_in))
 //   res_out = res_mid + W_down SwiGLU(W_gate RMSNorm(res_mid), W_up RMSNorm(res_mid))

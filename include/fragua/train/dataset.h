@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The training data loader over a directory of token shards (*.fts): one token stream per
 // language (documents in shard-name order), the last documents of each held out for
 // validation, and a sampler that draws each batch row's language by mixture weight and takes

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `fragua export`: a trained checkpoint -> a GGUF file the inference engine loads directly
 // (architecture "llama", llama.cpp's hyper-parameter keys and tensor names, F32 weights), with
 // the tokenizer's `tokenizer.*` metadata copied from a tokenizer GGUF.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Training kernels for the Llama block, in the style of llm.c: each layer's `<layer>_forward`
 // sits beside its `<layer>_backward` in one file, with the same argument order (outputs first,
 // then inputs, then parameters, then sizes) and a shape comment on each.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Llama architecture for training, in F32: token embedding, n_layer blocks of
 // (RMSNorm -> attention with RoPE and grouped-query heads -> residual, RMSNorm -> SwiGLU MLP ->
 // residual), final RMSNorm, output head, cross-entropy. Hyper-parameters and tensor names are

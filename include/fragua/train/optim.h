@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // AdamW with decoupled weight decay (Loshchilov & Hutter 2019), global-norm gradient clipping,
 // and the learning-rate schedules: warmup then cosine, and warmup-stable-decay (WSD, Hu et al.
 // 2024 "MiniCPM"; Hägele et al. 2024).

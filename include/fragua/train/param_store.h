@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The flat parameter store of a trainable network: named F32 tensors laid out one after another
 // in a single buffer, and a gradient buffer of the same layout. One buffer is what AdamW
 // (optim.h) steps, what a checkpoint writes, and what data parallelism allreduces in one call,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Token shards: the binary files `fragua corpus shard` writes and `fragua train` reads.
 //
 // Layout (little-endian):

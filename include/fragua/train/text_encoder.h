@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What sharding needs from a tokenizer: text -> token ids, and a description (name, vocab
 // size, fingerprint, bos/eos) stored in every shard so training can refuse shards made with
 // another vocabulary. The byte-level encoder (256 byte tokens, then <s> = 256 and </s> = 257)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `fragua train`: pretraining loop with gradient accumulation, AdamW, schedules, validation with
 // bits per byte per language, JSON-lines metrics, checkpoints with exact resume, and MPI data
 // parallelism (rank r takes micro-batches r, r + world, ... of one global sample stream, so N

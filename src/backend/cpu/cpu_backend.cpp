@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The CPU backend: every op threaded over rows/heads on one ThreadPool; the matrix products go
 // to the SIMD kernels of backend/cpu/matmul.cpp.
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // CPU matrix multiplication with quantized weights (DESIGN 5: SIMD variant chosen once). Private
 // to the backend (and its tests and benchmarks): other subsystems reach these kernels through
 // backend::Backend.

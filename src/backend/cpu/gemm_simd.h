@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SIMD micro-kernels shared by vec_dot_avx2.cpp and vec_dot_avx512.cpp, one fragment per concern
 // in simd/. Each of those files includes this one once inside its own namespace, with
 // FRAGUA_VNNI defined where AVX512-VNNI may be used: the 256-bit VPDPBUSD of AVX512VL, and the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Internal kernel table of the CPU matmul: one table per instruction set, chosen once.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // K-quants (Q4_K, Q5_K, Q6_K) packed in 16-row panels: the packing, the activation sums the
 // packed kernels read, and the scalar definition that the AVX2 and AVX-512 kernels
 // (simd/gemm_kpanels.inl) reproduce bit for bit. Geometry: KPanel in kernels.h.

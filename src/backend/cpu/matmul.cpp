@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Threading, activation quantization and SIMD dispatch of the CPU matmul.
 #include "backend/cpu/cpu_matmul.h"
 #include "fragua/base/runtime_options.h"

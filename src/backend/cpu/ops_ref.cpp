@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Scalar reference operations: plain loops that read like the maths. The CPU backend's threaded
 // versions call into the same per-row functions, so they agree by construction on one row and
 // the harness checks the threading and the SIMD matmul around them.

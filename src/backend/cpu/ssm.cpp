@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Mamba-2 kernels' scalar level (kernels.h: SsmHead, SsmConvRows): the definition of the
 // arithmetic that simd/ssm.inl reproduces bit for bit, with every product-sum an explicit fma;
 // the CPU backend's threaded drivers; and the plain references (backend.h: ref::ssm_*).

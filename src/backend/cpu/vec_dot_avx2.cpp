@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // AVX2 + FMA + F16C kernels (compiled with those flags only; reached through the table).
 #include <immintrin.h>
 

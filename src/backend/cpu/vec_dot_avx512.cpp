@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // AVX-512 (F, BW, VL, DQ, VNNI) kernels: 512-bit float dots, 256-bit VPDPBUSD integer dots.
 // GCC 12 flags the deliberately undefined pass-through operands of its own AVX-512 intrinsics
 // (_mm512_undefined_ps in _mm512_cvtph_ps and friends): a false positive.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Portable scalar kernels: the reference every SIMD path is tested against. Integer block dots
 // follow ggml's vec_dot_*_q8_0 / *_q8_K definitions (weights times 8-bit activations, one float
 // scale product per block).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // IBM Granite 3.x dense models: the llama block with four scalars (llama.cpp's LLM_ARCH_GRANITE):
 // token embeddings times embedding_scale, attention scores scaled by attention.scale instead of
 // 1/sqrt(head_dim), each block's output times residual_scale before the residual add, logits

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // IBM Granite 4.0-H (llama.cpp's LLM_ARCH_GRANITE_HYBRID, transformers'
 // GraniteMoeHybridForCausalLM): a stack whose layers are Mamba-2 mixers or attention, marked in
 // the file by attention.head_count_kv as an array (0 = Mamba layer), each followed by the FFN --

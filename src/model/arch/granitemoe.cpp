@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // IBM Granite 3.x MoE (llama.cpp's LLM_ARCH_GRANITE_MOE, transformers' GraniteMoeForCausalLM):
 // Granite's attention block and four multipliers with a mixture-of-experts FFN in every layer
 // (softmax router, top-k renormalised, SwiGLU experts; a shared expert when the file has

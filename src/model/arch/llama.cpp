@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Llama (Touvron et al. 2023) and the models built on it: Llama 2/3.x, Salamandra/ALIA (256k
 // vocabulary, untied output), Latxa. RoPE in GGML's "normal" (adjacent pairs) order; llama3
 // frequency scaling comes as the rope_freqs.weight tensor; linear scaling from metadata.

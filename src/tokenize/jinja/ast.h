@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The syntax tree of a Jinja template (parser.cpp builds it, render.cpp walks it). Each node
 // keeps its byte offset in the (newline-normalised) source, for errors with line and column.
 #pragma once

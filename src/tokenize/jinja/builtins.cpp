@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Filters and tests after Jinja2 3.1 (jinja2/filters.py, jinja2/tests.py), methods after
 // Python's str/list/dict, globals after transformers' chat_template_utils (raise_exception,
 // strftime_now) and Jinja2's sandbox (range bounded). Only what chat templates use.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Jinja2's filters, tests, globals and the Python methods of str/list/dict that chat templates
 // call, over the values of value.h. Errors unwind as `Fail`; the renderer adds the template
 // location and returns them as fragua::Error.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A sandboxed Jinja interpreter for chat templates: the subset of Jinja2 that Hugging Face chat
 // templates use, rendered as transformers' apply_chat_template renders them
 // (ImmutableSandboxedEnvironment with trim_blocks and lstrip_blocks, loop controls, its own

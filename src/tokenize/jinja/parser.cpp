@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Jinja2's lexer and parser, for the subset in jinja.h. The grammar and the whitespace rules
 // follow Jinja2 3.1 (jinja2/lexer.py, jinja2/parser.py): operator precedence or -> and -> not ->
 // comparisons -> + - -> ~ -> * / // % -> ** -> unary, with filters and `is` tests binding to

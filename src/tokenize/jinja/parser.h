@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Lexer and parser of the Jinja subset (jinja.h): source text to the tree of ast.h.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The tree walker: statements write to an output that keeps each byte's origin (value.h),
 // expressions evaluate with Python's semantics as Jinja2 compiles them. Scoping follows Jinja2:
 // `for` bodies and macros have their own scope (a `set` inside does not leak, hence namespace()),

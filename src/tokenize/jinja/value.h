@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The values of the Jinja interpreter: Python's none/bool/int/float/str/list/dict as Jinja2 sees
 // them, plus undefined, namespace and callables. Lists, dicts and namespaces are shared by
 // reference as in Python (`ns.x = 1` is seen by every holder of `ns`).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Causal scaled dot-product attention (Vaswani et al. 2017) with grouped-query attention
 // (Ainslie et al. 2023): query head h uses key/value head h / (NH / NKV).
 //   forward:  att[t, t2] = softmax_{t2 <= t}(q_t . k_t2 / sqrt(HS)),  out_t = sum att[t, t2] v_t2

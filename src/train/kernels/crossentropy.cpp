@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Softmax + cross-entropy over the vocabulary, fused as in llm.c: the backward of the pair is
 // dlogits = probs - onehot(target), scaled by the gradient of the (mean) loss.
 #include "fragua/train/kernels.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Token embedding lookup: forward gathers rows, backward scatters the gradient back into them.
 #include "fragua/train/kernels.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Linear layer without bias: out = inp @ weight^T. The fast path calls OpenBLAS sgemm (measured
 // faster than our loops at every training size: docs/benchmarks/train.md); the plain loops stay
 // beside it as the reference the tests check the BLAS path against.

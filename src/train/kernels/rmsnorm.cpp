@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // RMSNorm (Zhang & Sennrich 2019): y = x * r * w with r = 1 / sqrt(mean(x^2) + eps).
 // Backward, with g = dy * w:  dx = r * g - x * r^3 * mean(g * x),  dw += dy * x * r.
 #include "fragua/train/kernels.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Rotary position embedding (Su et al. 2021, RoFormer), GGML's "normal" mode used by llama:
 // the pair (x[2i], x[2i+1]) of each head at position t is rotated by the angle
 // t * base^(-2i/HS). The rotation is orthogonal, so backward rotates by the opposite angle.

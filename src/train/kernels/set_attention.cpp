@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Bidirectional scaled dot-product attention over padded sets (the encoder of Vaswani et al.
 // 2017 with a key padding mask): batch row b holds len[b] valid items at t < len[b]; the rest
 // is padding. Every valid query attends to every valid key; padded keys get probability 0 and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SwiGLU gate (Shazeer 2020): h = silu(g) * u, silu(g) = g * sigmoid(g).
 // d silu / dg = s * (1 + g * (1 - s)) with s = sigmoid(g).
 #include "fragua/train/kernels.h"

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Reference scoring of log-likelihood multiple choice (lm-evaluation-harness's definition) with
 the float64 PyTorch forward of tests/reference/model/llama_ref.py, for
 tests/eval/multiple_choice_test.cpp.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Independent GGUF v3 reader, written from the format specification (llama.cpp docs/gguf.md),
 used to cross-check Fragua's writer. Prints metadata and, per F32/F16 tensor, its shape and sum,
 as JSON."""

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Reads every CSV given with a plain pandas.read_csv (no comment=, no skiprows=), as a pandas
 user would, and checks that the header is the expected first columns and that the row count
 matches the non-comment lines. Exit 0 when all read, 1 with a message per failure, 77 when

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Independent PyTorch reference for the element transformer (materials/element_transformer.h),
 checked by tests/materials/attention_model_test.cpp.
 

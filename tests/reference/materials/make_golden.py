@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Golden outputs for tests/materials from independent implementations: scikit-learn (KFold,
 metrics), numpy (RandomState), pymatgen (formula parsing, HHI, Hautier substitution
 probabilities) and a plain-numpy Magpie featurizer written from Ward et al. 2016.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Reference forward pass of IBM's granitemoe (Granite 3.x MoE) and granitehybrid (Granite 4.0-H)
 architectures in PyTorch (float64), written from the published descriptions, not from Fragua:
 

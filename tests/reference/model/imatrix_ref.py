@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Reference importance matrix (llama.cpp's tools/imatrix semantics) from the float64 PyTorch
 forward of llama_ref.py, for tests/model/imatrix_test.cpp.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Reference forward pass of the llama and granite architectures in PyTorch (float64), written
 from the papers and model cards (Llama: Touvron et al. 2023; RoPE: Su et al. 2021; Llama 3.1
 frequency scaling from Meta's reference code; Granite 3 multipliers as documented by IBM), reading

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Regenerates the model fixtures (random-weight GGUF files written by Fragua's writer) and their
 # golden logits from the independent PyTorch reference (llama_ref.py).
 # Usage: tests/reference/model/make_golden.sh [path/to/fragua]

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Writes small random Hugging Face model directories and their reference logits, for the tests
 of `fragua convert` (tests/model/convert_hf_test.cpp). Needs only Debian's python3-torch (no
 transformers, no safetensors or tokenizers packages: the files are written here from their specs).

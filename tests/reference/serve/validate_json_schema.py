@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Validates JSON documents against JSON schemas with the `jsonschema` package (Debian
 python3-jsonschema), an implementation independent of Fragua's constrained decoder.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Golden dequantization data for every GGML block format Fragua reads.
 
 Written from the format definitions (ggml-common.h block layouts, the dequantize_row_* formulas),

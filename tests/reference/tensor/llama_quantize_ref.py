@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Golden quantized rows from llama.cpp's own quantizer, for the byte-exact quantizer tests.
 
 Runs llama.cpp's llama-quantize (built by bench/llama_cpp_setup.sh from the source that

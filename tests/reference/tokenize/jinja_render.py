@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Reference renderer for tests/tokenize/jinja_test.cpp: Python's Jinja2 (Debian python3-jinja2)
 set up the way transformers' apply_chat_template sets it up (chat_template_utils.py):
 ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True) with loop controls, a tojson

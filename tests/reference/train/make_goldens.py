@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Independent PyTorch reference for the Fragua trainer (tests/train/gradients_test.cpp).
 
 Writes, next to this script:

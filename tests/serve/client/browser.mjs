@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The chat page in a real browser: playwright-core drives Debian's headless Chromium.
 //   node browser.mjs LONG_URL API_URL API_KEY OUT_DIR
 // LONG_URL: a server whose model never ends a generation by itself (long answers, to stop);

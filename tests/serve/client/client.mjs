@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The official `openai` npm client against a running `fragua serve`:
 //   node client.mjs BASE_URL API_KEY
 // It starts nothing itself (tests/serve/client_test.cpp starts the server with --embeddings and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The page's interface strings as the server serves them, with Node alone (no npm package):
 //   node i18n_check.mjs BASE_URL
 // Every language has every string English has and no other, none empty, every string the HTML

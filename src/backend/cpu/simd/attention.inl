@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Attention pieces: the prompt-batch regime (f32 scores of keys stored transposed, a vectorised
 // softmax) and the F16 KV cache (row conversions, the one-pass attention of generation steps),
 // each bit-identical to its scalar definition.

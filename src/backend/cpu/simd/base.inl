@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shared pieces of the SIMD kernels (simd/*.inl): block types, 256-bit reductions and loads,
 // the u8 x s8 dot, and the unpacking of 4-bit and 5-bit quants.
 

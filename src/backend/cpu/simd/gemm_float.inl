@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // F32, F16 and BF16 weights against f32 activations (x already f32, rounded to the weight
 // precision where llama.cpp does): zmm under __AVX512F__, ymm otherwise, same code.
 

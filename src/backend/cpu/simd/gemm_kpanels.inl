@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Q4_K, Q5_K and Q6_K packed in 16-row panels (KPanel in kernels.h), bit-identical to
 // gemm_kpanels_scalar (kpanels.cpp) on every level: each 32-bit lane is one row, so a sub-block's
 // products are one chain of u8 x s8 dots per lane (4 elements of each of 16 rows per VPDPBUSD on

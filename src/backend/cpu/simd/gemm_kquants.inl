@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Q4_K, Q5_K and Q6_K weights against Q8_K activations (256-element super-blocks). 256-bit
 // kernels first; then, with FRAGUA_VNNI, the 512-bit ones: one zmm holds 64 consecutive elements
 // of a super-block (two 32-element sub-blocks of Q4_K / Q5_K, four 16-element sub-blocks of

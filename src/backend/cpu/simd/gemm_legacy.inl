@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0 weights against Q8_0 activations (32-element blocks).
 // 256-bit kernels first (both tables); then, with FRAGUA_VNNI, the 512-bit ones of the AVX-512
 // table: two consecutive blocks fill one zmm, so one VPDPBUSD, one conversion and one FMA serve

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Q4_0 and Q5_0 packed in 16-row panels (cpu::pack_weights, Panel in kernels.h), bit-identical
 // to gemm_panels_scalar on every level: 256-bit kernels (eight rows at a time), then with
 // FRAGUA_VNNI the 512-bit ones (one row per lane).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Activation rows converted to the format the weights' kernels read (Act in kernels.h), each
 // bit-identical to its scalar definition in vec_dot_scalar.cpp.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Mamba-2 kernels (kernels.h: SsmHead, SsmConvRows), bit-identical to ssm_scan_scalar and
 // ssm_conv_scalar: the same fma chains, the scan's 16 lanes in one zmm or two ymm registers.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SwiGLU, bit-identical to swiglu_scalar; up == nullptr: silu alone (as up = 1).
 
 inline void swiglu_simd(const float* gate, const float* up, int64_t n, float* y) {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tiling drivers of the GEMM fragments: they walk an output block in register tiles (R weight
 // rows x C activation rows) and hand each tile to a kernel; no arithmetic of their own.
 
