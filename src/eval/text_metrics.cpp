@@ -6,6 +6,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "fragua/base/utf8.h"
 #include "fragua/eval/fewshot.h"
 
 namespace fragua::eval {
@@ -45,23 +46,10 @@ bool metrics_is_py_space(char32_t c) {
 }
 
 void append_utf8(std::string& out, char32_t cp) {
-  if (cp >= 0xDC80 && cp <= 0xDCFF) {
-    out.push_back(static_cast<char>(cp - 0xDC00));
-  } else if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
+  if (cp >= 0xDC80 && cp <= 0xDCFF)
+    out.push_back(static_cast<char>(cp - 0xDC00));  // a byte that was not UTF-8, given back as it came
+  else
+    utf8::append(out, cp);
 }
 
 void replace_all_in(std::string& s, std::string_view from, std::string_view to) {

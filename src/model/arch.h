@@ -61,6 +61,12 @@ std::string known_hf_architectures();
 // (shared by the architectures that reuse its modules: Granite, Mistral).
 std::span<const HfTensorName> llama_hf_tensor_names();
 
+// The four Granite scalars (embedding, attention, residual, logit), shared by granite,
+// granitemoe and granitehybrid and defined in granite.cpp: their GGUF keys under each
+// architecture's prefix, and their transformers config names read into a LlamaHParams.
+extern const format::FloatKey kGraniteScaleKeys[4];
+Status read_granite_hf_scales(const format::HfConfig& config, format::LlamaHParams& hp);
+
 // The shared Llama-family keys under config.arch's prefix (format::read_llama_hparams).
 Status read_decoder_hparams(const format::GgufFile& file, ModelConfig& config);
 // An architecture's own keys and RoPE mode: what Architecture::read_hparams does for the

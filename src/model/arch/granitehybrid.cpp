@@ -17,17 +17,9 @@ namespace fragua::model {
 
 namespace {
 
-constexpr double kMaxScale = 1e6;
-constexpr format::FloatKey kKeys[] = {
-    {"embedding_scale", &format::LlamaHParams::embedding_scale, 1.0, 0.0, kMaxScale, false},
-    {"attention.scale", &format::LlamaHParams::attention_scale, 0.0, 0.0, kMaxScale, true},
-    {"residual_scale", &format::LlamaHParams::residual_scale, 1.0, 0.0, kMaxScale, false},
-    {"logit_scale", &format::LlamaHParams::logit_scale, 1.0, 0.0, kMaxScale, false},
-};
-
 Status read_granitehybrid(const format::GgufFile& file, ModelConfig& c) {
   c.rope_mode = arch::granitehybrid.rope_mode;
-  FRAGUA_TRY(format::read_float_keys(file, c.arch, kKeys, c));
+  FRAGUA_TRY(format::read_float_keys(file, c.arch, kGraniteScaleKeys, c));
   FRAGUA_TRY(format::read_moe_hparams(file, c.arch, c));
   return format::read_ssm_hparams(file, c.arch, c);
 }
@@ -71,10 +63,7 @@ constexpr HfTensorName kHfNames[] = {
 // mamba_d_head, when a number, must agree), position_embedding_type ("rope", else no RoPE),
 // the experts and multipliers as GraniteMoe's.
 Status read_granitehybrid_hf(const format::HfConfig& c, format::LlamaHParams& hp) {
-  hp.embedding_scale = static_cast<float>(FRAGUA_TRY(c.get_number("embedding_multiplier", 1.0, 0.0, kMaxScale)));
-  hp.attention_scale = static_cast<float>(FRAGUA_TRY(c.get_number("attention_multiplier", 1.0, 0.0, kMaxScale)));
-  hp.residual_scale = static_cast<float>(FRAGUA_TRY(c.get_number("residual_multiplier", 1.0, 0.0, kMaxScale)));
-  hp.logit_scale = static_cast<float>(FRAGUA_TRY(c.get_number("logits_scaling", 1.0, 0.0, kMaxScale)));
+  FRAGUA_TRY(read_granite_hf_scales(c, hp));
   hp.n_expert = FRAGUA_TRY(c.get_int("num_local_experts", 0, 0, format::kMaxExperts));
   hp.n_expert_used = hp.n_expert > 0 ? FRAGUA_TRY(c.get_int("num_experts_per_tok", 1, 1, hp.n_expert)) : 0;
   hp.n_ff_shexp = hp.n_expert > 0 ? FRAGUA_TRY(c.get_int("shared_intermediate_size", 0, 0, INT64_MAX)) : 0;
@@ -135,7 +124,7 @@ void forward_granitehybrid(ForwardPass& f) {
 const Architecture arch::granitehybrid{
     .name = "granitehybrid",
     .rope_mode = backend::RopeMode::normal,
-    .float_keys = kKeys,
+    .float_keys = kGraniteScaleKeys,
     .tensors = format::granitehybrid_tensors(),
     .read_hparams = read_granitehybrid,
     .forward = forward_granitehybrid,

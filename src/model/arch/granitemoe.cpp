@@ -13,15 +13,6 @@ namespace fragua::model {
 
 namespace {
 
-// The multipliers as in granite.cpp (the same GGUF keys under this prefix).
-constexpr double kMaxScale = 1e6;
-constexpr format::FloatKey kKeys[] = {
-    {"embedding_scale", &format::LlamaHParams::embedding_scale, 1.0, 0.0, kMaxScale, false},
-    {"attention.scale", &format::LlamaHParams::attention_scale, 0.0, 0.0, kMaxScale, true},
-    {"residual_scale", &format::LlamaHParams::residual_scale, 1.0, 0.0, kMaxScale, false},
-    {"logit_scale", &format::LlamaHParams::logit_scale, 1.0, 0.0, kMaxScale, false},
-};
-
 Status read_granitemoe(const format::GgufFile& file, ModelConfig& c) {
   FRAGUA_TRY(read_own_hparams(file, arch::granitemoe, c));
   FRAGUA_TRY(format::read_moe_hparams(file, c.arch, c));
@@ -57,10 +48,7 @@ constexpr HfTensorName kHfNames[] = {
 // GraniteMoeConfig: Granite's multipliers, num_local_experts, num_experts_per_tok,
 // intermediate_size (each expert's width), shared_intermediate_size (0: no shared expert).
 Status read_granitemoe_hf(const format::HfConfig& c, format::LlamaHParams& hp) {
-  hp.embedding_scale = static_cast<float>(FRAGUA_TRY(c.get_number("embedding_multiplier", 1.0, 0.0, kMaxScale)));
-  hp.attention_scale = static_cast<float>(FRAGUA_TRY(c.get_number("attention_multiplier", 1.0, 0.0, kMaxScale)));
-  hp.residual_scale = static_cast<float>(FRAGUA_TRY(c.get_number("residual_multiplier", 1.0, 0.0, kMaxScale)));
-  hp.logit_scale = static_cast<float>(FRAGUA_TRY(c.get_number("logits_scaling", 1.0, 0.0, kMaxScale)));
+  FRAGUA_TRY(read_granite_hf_scales(c, hp));
   if (!c.has("num_local_experts"))
     return not_found_error("{}: \"num_local_experts\" is missing (a GraniteMoe model has experts)", c.origin());
   hp.n_expert = FRAGUA_TRY(c.get_int("num_local_experts", 0, 1, format::kMaxExperts));
@@ -90,7 +78,7 @@ void forward_granitemoe(ForwardPass& f) {
 const Architecture arch::granitemoe{
     .name = "granitemoe",
     .rope_mode = backend::RopeMode::normal,
-    .float_keys = kKeys,
+    .float_keys = kGraniteScaleKeys,
     .tensors = format::granitemoe_tensors(),
     .read_hparams = read_granitemoe,
     .forward = forward_granitemoe,
