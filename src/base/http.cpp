@@ -181,6 +181,56 @@ Result<HttpResponse> http_get_stream(const HttpRequest& request, const std::func
   return follow(Method::get, request, &sink, 0);
 }
 
+Result<HttpResponse> http_post(const HttpRequest& request, std::string_view body, std::string_view content_type,
+                               uint64_t max_body) {
+  auto u = FRAGUA_TRY(split_url(request.url));
+  httplib::Client cli(u.origin);
+  cli.set_follow_location(false);
+  cli.set_connection_timeout(request.connect_timeout_s);
+  cli.set_read_timeout(request.read_timeout_s);
+  cli.set_write_timeout(request.read_timeout_s);
+  httplib::Request req;
+  req.method = "POST";
+  req.path = u.path;
+  for (const auto& [k, v] : request.headers) req.headers.emplace(k, v);
+  req.headers.emplace("Content-Type", std::string(content_type));
+  req.body = std::string(body);
+  HttpResponse out;
+  out.url = request.url;
+  constexpr uint64_t kErrorBodyMax = 64 << 10;
+  bool too_big = false;
+  uint64_t got = 0;
+  req.response_handler = [&](const httplib::Response& r) {
+    out.status = r.status;
+    for (const auto& [k, v] : r.headers) out.headers.emplace_back(k, v);
+    return true;
+  };
+  req.content_receiver = [&](const char* data, size_t len, uint64_t, uint64_t) {
+    got += len;
+    const bool ok2xx = out.status >= 200 && out.status < 300;
+    const uint64_t cap = ok2xx ? max_body : kErrorBodyMax;
+    if (out.body.size() + len > cap) {
+      if (ok2xx) return !(too_big = true);
+      out.body.append(data, cap - out.body.size());
+      return true;
+    }
+    out.body.append(data, len);
+    return true;
+  };
+  auto res = cli.send(req);
+  if (too_big) return io_error("POST {}: the answer is larger than {} bytes", request.url, max_body);
+  if (!res) {
+    if (out.status != 0)
+      return io_error("POST {}: connection cut at byte {} of the answer ({})", request.url, got,
+                      httplib::to_string(res.error()));
+    return io_error("POST {}: {}", request.url, httplib::to_string(res.error()));
+  }
+  if (res->has_header("Content-Length") &&
+      std::strtoull(res->get_header_value("Content-Length").c_str(), nullptr, 10) != got)
+    return io_error("POST {}: connection cut at byte {} of the answer", request.url, got);
+  return out;
+}
+
 std::string http_resolve_url(std::string_view base, std::string_view location) {
   if (location.find("://") != std::string_view::npos) return std::string(location);
   const size_t scheme_end = base.find("://");

@@ -54,4 +54,6 @@ RuntimeOptions runtime_options() {
   return o;
 }
 
+std::string named_env_value(std::string_view name) { return env(std::string(name).c_str()); }
+
 }  // namespace fragua

@@ -60,6 +60,13 @@ Result<HttpResponse> http_get(const HttpRequest& request, uint64_t max_body = ui
 // that arrived, so a caller can resume with a Range from there.
 Result<HttpResponse> http_get_stream(const HttpRequest& request, const std::function<bool(std::string_view)>& sink);
 
+// POSTs `body` with the given Content-Type (JSON APIs: an OpenAI-compatible server). Redirects
+// are not followed (a 3xx comes back as the response). Any status comes back as a response with
+// its body (a 2xx body up to max_body bytes, an error body's first 64 KiB); an error only when no
+// complete answer arrived (refused, timed out, cut), naming the URL.
+Result<HttpResponse> http_post(const HttpRequest& request, std::string_view body, std::string_view content_type,
+                               uint64_t max_body = uint64_t{64} << 20);
+
 // `location` (absolute, scheme-relative "//host/p", absolute-path "/p" or relative "p") resolved
 // against `base` (RFC 3986 §5.2, without dot-segment removal).
 std::string http_resolve_url(std::string_view base, std::string_view location);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 namespace fragua {
 
@@ -28,5 +29,9 @@ struct RuntimeOptions {
 // Read from the environment at each call (a getenv per field): tests and benchmarks switch them
 // between calls in one process, and none is read on a hot path.
 RuntimeOptions runtime_options();
+
+// A variable whose name the user gives (an API key's, `fragua eval --api-key-env NAME`): its value,
+// "" when unset.
+std::string named_env_value(std::string_view name);
 
 }  // namespace fragua
