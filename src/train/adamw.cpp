@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
+#include <algorithm>
 #include <cmath>
 
 #include "fragua/train/optim.h"
+#include "train/adamw_update.h"
 
 namespace fragua::train {
 
@@ -40,29 +42,49 @@ float AdamW::step(std::span<float> params, std::span<float> grads, const std::ve
   }
   ++t_;
   const float b1 = cfg_.beta1, b2 = cfg_.beta2;
-  const float bc1 = 1.0f - static_cast<float>(std::pow(static_cast<double>(b1), static_cast<double>(t_)));
-  const float bc2 = 1.0f - static_cast<float>(std::pow(static_cast<double>(b2), static_cast<double>(t_)));
-  for (const auto& info : infos) {
-    const float decay = info.decay ? lr * cfg_.weight_decay : 0.0f;
-    float* p = params.data() + info.offset;
-    float* g = grads.data() + info.offset;
-    float* m = m_.data() + info.offset;
-    float* v = v_.data() + info.offset;
-    auto work = [&](size_t b, size_t e) {
-      for (size_t i = b; i < e; ++i) {
-        float gi = g[i] * clip;
-        m[i] = b1 * m[i] + (1.0f - b1) * gi;
-        v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
-        float mhat = m[i] / bc1, vhat = v[i] / bc2;
-        p[i] -= decay * p[i];
-        p[i] -= lr * mhat / (std::sqrt(vhat) + cfg_.eps);
+  AdamWUpdate u{clip, b1, b2, 1.0f - b1, 1.0f - b2,
+                1.0f - static_cast<float>(std::pow(static_cast<double>(b1), static_cast<double>(t_))),
+                1.0f - static_cast<float>(std::pow(static_cast<double>(b2), static_cast<double>(t_))),
+                lr, 0.0f, cfg_.eps};
+  // One parallel region over all tensors in pieces of at most kAdamWPiece elements (each element's
+  // update is independent, so the split does not change a bit), instead of one per tensor.
+  constexpr size_t kAdamWPiece = 1 << 15;
+  struct Piece {
+    size_t offset, size;
+    bool decay;
+  };
+  std::vector<Piece> pieces;
+  for (const auto& info : infos)
+    for (size_t at = 0; at < info.size; at += kAdamWPiece)
+      pieces.push_back({info.offset + at, std::min(kAdamWPiece, info.size - at), info.decay});
+  static const bool has_avx512 = __builtin_cpu_supports("avx512f") != 0;
+  auto work = [&](size_t b, size_t e) {
+    for (size_t pi = b; pi < e; ++pi) {
+      const Piece& piece = pieces[pi];
+      AdamWUpdate pu = u;
+      pu.decay = piece.decay ? lr * cfg_.weight_decay : 0.0f;
+      float* p = params.data() + piece.offset;
+      const float* g = grads.data() + piece.offset;
+      float* m = m_.data() + piece.offset;
+      float* v = v_.data() + piece.offset;
+      if (has_avx512) {
+        adamw_update_avx512(p, g, m, v, piece.size, pu);
+        continue;
       }
-    };
-    if (pool && pool->size() > 1 && info.size > 4096)
-      pool->parallel_for(info.size, work);
-    else
-      work(0, info.size);
-  }
+      for (size_t i = 0; i < piece.size; ++i) {
+        const float gi = g[i] * pu.clip;
+        m[i] = pu.b1 * m[i] + pu.one_minus_b1 * gi;
+        v[i] = pu.b2 * v[i] + pu.one_minus_b2 * gi * gi;
+        const float mhat = m[i] / pu.bc1, vhat = v[i] / pu.bc2;
+        p[i] -= pu.decay * p[i];
+        p[i] -= pu.lr * mhat / (std::sqrt(vhat) + pu.eps);
+      }
+    }
+  };
+  if (pool && pool->size() > 1)
+    pool->parallel_for(pieces.size(), work);
+  else
+    work(0, pieces.size());
   return static_cast<float>(norm);
 }
 

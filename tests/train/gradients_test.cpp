@@ -49,15 +49,18 @@ Golden load(const std::string& name) {
   return g;
 }
 
-// Every gradient element within 1e-4 of the tensor's largest reference magnitude.
-void check_gradients(const std::string& name, bool use_blas, int threads) {
+// Every gradient element within `tol` of the tensor's largest reference magnitude (F32: 1e-4).
+void check_gradients(const std::string& name, bool use_blas, int threads, bool bf16 = false, double tol = 1e-4,
+                     double loss_tol = 1e-5) {
   Golden g = load(name);
   ThreadPool pool(threads);
   KernelOptions opts{&pool, use_blas};
+  opts.bf16 = bf16;
   g.model.zero_grad();
   float loss = g.model.forward(g.tokens.data(), g.targets.data(), g.B, g.T, opts);
-  EXPECT_NEAR(loss, g.loss, 1e-5 * std::abs(g.loss)) << name;
+  EXPECT_NEAR(loss, g.loss, loss_tol * std::abs(g.loss)) << name;
   g.model.backward(1.0f, opts);
+  double worst_of_all = 0;
   for (const auto& p : g.model.param_infos()) {
     std::vector<float> ref(p.size);
     ASSERT_TRUE(g.file.read_f32("g/" + p.name, ref.data(), static_cast<int64_t>(p.size)).ok());
@@ -66,13 +69,25 @@ void check_gradients(const std::string& name, bool use_blas, int threads) {
     ASSERT_GT(scale, 0) << p.name << " has an all-zero reference gradient";
     const float* got = g.model.grads().data() + p.offset;
     for (size_t i = 0; i < p.size; ++i) worst = std::max(worst, std::abs(static_cast<double>(got[i]) - ref[i]));
-    EXPECT_LE(worst / scale, 1e-4) << name << " " << p.name << " (blas=" << use_blas << ")";
+    EXPECT_LE(worst / scale, tol) << name << " " << p.name << " (blas=" << use_blas << ", bf16=" << bf16 << ")";
+    worst_of_all = std::max(worst_of_all, worst / scale);
   }
+  // The BF16 run must show BF16's rounding (else it ran in F32 and proved nothing).
+  if (bf16) EXPECT_GT(worst_of_all, 1e-3) << name;
 }
 
 TEST(Gradients, UntiedMatchesPyTorchBlas) { check_gradients("grads_untied.safetensors", true, 2); }
 TEST(Gradients, UntiedMatchesPyTorchPlainLoops) { check_gradients("grads_untied.safetensors", false, 3); }
 TEST(Gradients, TiedMatchesPyTorch) { check_gradients("grads_tied.safetensors", true, 1); }
+// BF16 mixed precision (--precision bf16; kernels::gemm_bf16, portable loops with the same
+// rounding on CPUs without AVX512-BF16): the matmul inputs carry 8 significant bits (relative
+// rounding 2^-9), which through two layers leaves every gradient element within 8% of its
+// tensor's largest value in the float64 reference (measured: 1-3% typical, 5.3% worst, a norm
+// gain) and the loss within 0.5% (docs/train.md).
+TEST(Gradients, Bf16WithinItsToleranceOfPyTorch) {
+  check_gradients("grads_untied.safetensors", true, 2, true, 8e-2, 5e-3);
+  check_gradients("grads_tied.safetensors", true, 1, true, 8e-2, 5e-3);
+}
 
 TEST(Gradients, AccumulateAcrossBackwardCalls) {
   Golden g = load("grads_untied.safetensors");

@@ -62,6 +62,10 @@ struct KernelOptions {
   ThreadPool* pool = nullptr;        // nullptr: run on the calling thread
   bool use_blas = true;              // false: the plain loops (reference, and the matmul bench)
   KernelProfile* profile = nullptr;  // non-null: each kernel adds its time (`fragua train --profile`)
+  // BF16 mixed precision (`--precision bf16`): the linear layers' products take BF16-rounded
+  // inputs and sum in F32 (kernels::gemm_bf16); weights, gradients and the rest stay F32. Set
+  // only where kernels::bf16_matmul_available().
+  bool bf16 = false;
 };
 
 }  // namespace fragua::train
@@ -93,6 +97,16 @@ void matmul_backward_plain(float* dinp, float* dweight, const float* dout, const
                            int C, int OC, const KernelOptions& opts);
 void set_blas_threads(int n);
 
+// matmul_bf16.cpp: C (M,N) = (accumulate ? C : 0) + A (M,K) @ B (K,N) with A and B rounded to
+// BF16 (round to nearest even) and the products summed in F32. Element (m,k) of A is
+// a[m*a_rs + k*a_cs], element (k,n) of B is b[k*b_rs + n*b_cs]. The AVX512-BF16 kernel where
+// bf16_matmul_available() (CPUID), plain loops with the same rounding elsewhere (slow: tests).
+bool bf16_matmul_available();
+void gemm_bf16(float* C, int ldc, const float* a, size_t a_rs, size_t a_cs, const float* b, size_t b_rs, size_t b_cs,
+               int M, int N, int K, bool accumulate, const KernelOptions& opts);
+uint16_t f32_to_bf16(float f);  // round to nearest even; NaN stays NaN
+float bf16_to_f32(uint16_t h);
+
 // rope.cpp: rotary position embedding on x (B,T,NH,HS), GGML "normal" mode (llama): rotate
 // the adjacent pairs (x[2i], x[2i+1]) of each head by t * base^(-2i/HS). In place is allowed.
 void rope_forward(float* out, const float* inp, int B, int T, int NH, int HS, float base, const KernelOptions& opts);
@@ -100,10 +114,11 @@ void rope_backward(float* dinp, const float* dout, int B, int T, int NH, int HS,
 
 // attention.cpp: causal scaled dot-product attention with grouped-query heads (head h reads
 // key/value head h / (NH/NKV)). q (B,T,NH,HS), k v (B,T,NKV,HS), out (B,T,NH,HS),
-// att (B,NH,T,T) holds the softmax probabilities for backward.
-void attention_forward(float* out, float* att, const float* q, const float* k, const float* v, int B, int T, int NH,
+// lse (B,NH,T) holds each query row's softmax log-sum-exp, from which backward recomputes the
+// probabilities (tiled, FlashAttention-style: no T x T matrix is kept).
+void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v, int B, int T, int NH,
                        int NKV, int HS, const KernelOptions& opts);
-void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* att, const float* q,
+void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* lse, const float* q,
                         const float* k, const float* v, int B, int T, int NH, int NKV, int HS,
                         const KernelOptions& opts);
 

@@ -1,104 +1,150 @@
 // SPDX-License-Identifier: Apache-2.0
 // Causal scaled dot-product attention (Vaswani et al. 2017) with grouped-query attention
 // (Ainslie et al. 2023): query head h uses key/value head h / (NH / NKV).
-//   forward:  att[t, t2] = softmax_{t2 <= t}(q_t . k_t2 / sqrt(HS)),  out_t = sum att[t, t2] v_t2
-//   backward: datt = dout_t . v_t2;  dv_t2 += att dout_t;
-//             dpre = att * (datt - sum(att * datt))   (softmax Jacobian)
-//             dq_t += dpre k_t2 / sqrt(HS);  dk_t2 += dpre q_t / sqrt(HS)
-#include "fragua/train/kernels.h"
-
+//   forward:  S = Q K^T / sqrt(HS) (causal), P = softmax(S), out = P V
+//   backward: dP = dout V^T;  dS = P * (dP - rowsum(P * dP)) / sqrt(HS)   (softmax Jacobian)
+//             dQ += dS K;  dK += dS^T Q;  dV += P^T dout
+// Tiled as FlashAttention (Dao et al. 2022, recomputation in backward): per (batch, head) the
+// queries go in blocks of kAttnRows rows against the keys up to the block's last row (causal
+// block skipping), so only a kAttnRows x T strip of scores exists at a time; forward keeps one
+// log-sum-exp per query row and backward recomputes P from it. Every product is one call of
+// the attention GEMM (attention_gemm.h), AVX-512 where the CPU has it.
+#include <algorithm>
 #include <cmath>
 #include <vector>
+
+#include "fragua/train/kernels.h"
+#include "train/kernels/attention_gemm.h"
 
 namespace fragua::train::kernels {
 
 namespace {
 
-inline float attn_dot(const float* a, const float* b, int n) {
-  float acc[4] = {0, 0, 0, 0};
-  int i = 0;
-  for (; i + 4 <= n; i += 4)
-    for (int j = 0; j < 4; ++j) acc[j] += a[i + j] * b[i + j];
-  float s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-  for (; i < n; ++i) s += a[i] * b[i];
-  return s;
+constexpr int kAttnRows = 64;
+
+// KernelOptions::use_blas = false selects the portable loops here too, so the reference tests
+// run both builds on a machine with AVX-512.
+AttentionGemmFn pick_attention_gemm(const KernelOptions& opts) {
+  static const bool has_avx512 = __builtin_cpu_supports("avx512f") != 0;
+  return opts.use_blas && has_avx512 ? attention_gemm_avx512 : attention_gemm_portable;
+}
+
+// dst (HS, T) = the T rows of HS floats at src with stride ld, transposed.
+void attn_transpose_rows(float* dst, const float* src, int T, int HS, int ld) {
+  for (int j = 0; j < T; ++j) {
+    const float* row = src + static_cast<size_t>(j) * ld;
+    for (int d = 0; d < HS; ++d) dst[static_cast<size_t>(d) * T + j] = row[d];
+  }
+}
+
+// dst (n, ldd) = src (m, n) with leading dimension lds, transposed.
+void attn_transpose_block(float* dst, int ldd, const float* src, int lds, int m, int n) {
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < n; ++j) dst[static_cast<size_t>(j) * ldd + i] = src[static_cast<size_t>(i) * lds + j];
 }
 
 }  // namespace
 
-// out (B,T,NH,HS), att (B,NH,T,T), q (B,T,NH,HS), k v (B,T,NKV,HS)
-void attention_forward(float* out, float* att, const float* q, const float* k, const float* v, int B, int T, int NH,
+void attention_gemm_portable(float* C, int ldc, const float* A, int lda, const float* B, int ldb, int M, int N, int K,
+                             bool accumulate) {
+  for (int i = 0; i < M; ++i) {
+    float* c = C + static_cast<size_t>(i) * ldc;
+    if (!accumulate) std::fill(c, c + N, 0.0f);
+    for (int k = 0; k < K; ++k) {
+      const float a = A[static_cast<size_t>(i) * lda + k];
+      const float* b = B + static_cast<size_t>(k) * ldb;
+      for (int j = 0; j < N; ++j) c[j] += a * b[j];
+    }
+  }
+}
+
+// out (B,T,NH,HS), lse (B,NH,T), q (B,T,NH,HS), k v (B,T,NKV,HS)
+void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v, int B, int T, int NH,
                        int NKV, int HS, const KernelOptions& opts) {
   const ProfileScope profile_scope(opts.profile, ProfilePart::attention);
-  const int group = NH / NKV;
+  const AttentionGemmFn gemm = pick_attention_gemm(opts);
+  const int group = NH / NKV, ldq = NH * HS, ldk = NKV * HS;
   const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
-  parallel_for(opts, static_cast<size_t>(B) * NH * T, [&](size_t s, size_t e) {
-    for (size_t idx = s; idx < e; ++idx) {
-      int t = static_cast<int>(idx % T);
-      int h = static_cast<int>((idx / T) % NH);
-      int b = static_cast<int>(idx / (static_cast<size_t>(T) * NH));
-      int g = h / group;
-      const float* qt = q + ((static_cast<size_t>(b) * T + t) * NH + h) * HS;
-      float* a = att + ((static_cast<size_t>(b) * NH + h) * T + t) * T;
-      float mx = -INFINITY;
-      for (int t2 = 0; t2 <= t; ++t2) {
-        const float* kt = k + ((static_cast<size_t>(b) * T + t2) * NKV + g) * HS;
-        a[t2] = attn_dot(qt, kt, HS) * scale;
-        mx = std::max(mx, a[t2]);
-      }
-      float sum = 0;
-      for (int t2 = 0; t2 <= t; ++t2) {
-        a[t2] = std::exp(a[t2] - mx);
-        sum += a[t2];
-      }
-      float inv = 1.0f / sum;
-      for (int t2 = 0; t2 <= t; ++t2) a[t2] *= inv;
-      for (int t2 = t + 1; t2 < T; ++t2) a[t2] = 0;
-      float* o = out + ((static_cast<size_t>(b) * T + t) * NH + h) * HS;
-      for (int i = 0; i < HS; ++i) o[i] = 0;
-      for (int t2 = 0; t2 <= t; ++t2) {
-        const float* vt = v + ((static_cast<size_t>(b) * T + t2) * NKV + g) * HS;
-        float w = a[t2];
-        for (int i = 0; i < HS; ++i) o[i] += w * vt[i];
+  parallel_for(opts, static_cast<size_t>(B) * NH, [&](size_t s, size_t e) {
+    std::vector<float> kt(static_cast<size_t>(HS) * T), strip(static_cast<size_t>(kAttnRows) * T);
+    for (size_t unit = s; unit < e; ++unit) {
+      const int b = static_cast<int>(unit / NH), h = static_cast<int>(unit % NH), g = h / group;
+      const size_t bt = static_cast<size_t>(b) * T;
+      attn_transpose_rows(kt.data(), k + bt * ldk + static_cast<size_t>(g) * HS, T, HS, ldk);
+      const float* vg = v + bt * ldk + static_cast<size_t>(g) * HS;
+      float* lse_h = lse + (static_cast<size_t>(b) * NH + h) * T;
+      for (int r0 = 0; r0 < T; r0 += kAttnRows) {
+        const int r1 = std::min(T, r0 + kAttnRows), m = r1 - r0, n = r1;
+        const size_t qoff = ((bt + r0) * NH + h) * HS;
+        gemm(strip.data(), T, q + qoff, ldq, kt.data(), T, m, n, HS, false);
+        for (int i = 0; i < m; ++i) {
+          const int r = r0 + i;
+          float* row = strip.data() + static_cast<size_t>(i) * T;
+          float mx = -INFINITY;
+          for (int j = 0; j <= r; ++j) {
+            row[j] *= scale;
+            mx = std::max(mx, row[j]);
+          }
+          float sum = 0;
+          for (int j = 0; j <= r; ++j) {
+            row[j] = std::exp(row[j] - mx);
+            sum += row[j];
+          }
+          const float inv = 1.0f / sum;
+          for (int j = 0; j <= r; ++j) row[j] *= inv;
+          for (int j = r + 1; j < n; ++j) row[j] = 0;
+          lse_h[r] = mx + std::log(sum);
+        }
+        gemm(out + qoff, ldq, strip.data(), T, vg, ldk, m, HS, n, false);
       }
     }
   });
 }
 
-// dq (B,T,NH,HS), dk dv (B,T,NKV,HS), dout (B,T,NH,HS), att (B,NH,T,T), q k v as in forward.
-// Work is split by (batch, key/value head): each unit owns its dk/dv rows and the dq rows of
-// the query heads in its group, so no two threads write the same element.
-void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* att, const float* q,
+// dq (B,T,NH,HS), dk dv (B,T,NKV,HS), dout (B,T,NH,HS), lse (B,NH,T) from forward, q k v as in
+// forward. Work is split by (batch, key/value head): each unit owns its dk/dv rows and the dq rows
+// of the query heads in its group, so no two threads write the same element and the sums run in
+// the same order whatever the thread count.
+void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* lse, const float* q,
                         const float* k, const float* v, int B, int T, int NH, int NKV, int HS,
                         const KernelOptions& opts) {
   const ProfileScope profile_scope(opts.profile, ProfilePart::attention);
-  const int group = NH / NKV;
+  const AttentionGemmFn gemm = pick_attention_gemm(opts);
+  const int group = NH / NKV, ldq = NH * HS, ldk = NKV * HS;
   const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
   parallel_for(opts, static_cast<size_t>(B) * NKV, [&](size_t s, size_t e) {
-    std::vector<float> datt(T);
+    const size_t strip_floats = static_cast<size_t>(kAttnRows) * T;
+    std::vector<float> kt(static_cast<size_t>(HS) * T), vt(static_cast<size_t>(HS) * T), p(strip_floats),
+        dp(strip_floats), tr(strip_floats);
     for (size_t unit = s; unit < e; ++unit) {
-      int b = static_cast<int>(unit / NKV), g = static_cast<int>(unit % NKV);
+      const int b = static_cast<int>(unit / NKV), g = static_cast<int>(unit % NKV);
+      const size_t bt = static_cast<size_t>(b) * T, kvoff = bt * ldk + static_cast<size_t>(g) * HS;
+      attn_transpose_rows(kt.data(), k + kvoff, T, HS, ldk);
+      attn_transpose_rows(vt.data(), v + kvoff, T, HS, ldk);
       for (int h = g * group; h < (g + 1) * group; ++h) {
-        for (int t = 0; t < T; ++t) {
-          size_t qoff = ((static_cast<size_t>(b) * T + t) * NH + h) * HS;
-          const float* a = att + ((static_cast<size_t>(b) * NH + h) * T + t) * T;
-          const float* go = dout + qoff;
-          float sum = 0;
-          for (int t2 = 0; t2 <= t; ++t2) {
-            size_t kv = ((static_cast<size_t>(b) * T + t2) * NKV + g) * HS;
-            datt[t2] = attn_dot(go, v + kv, HS);
-            sum += a[t2] * datt[t2];
-            float w = a[t2];
-            for (int i = 0; i < HS; ++i) dv[kv + i] += w * go[i];
-          }
-          for (int t2 = 0; t2 <= t; ++t2) {
-            size_t kv = ((static_cast<size_t>(b) * T + t2) * NKV + g) * HS;
-            float dpre = a[t2] * (datt[t2] - sum) * scale;
-            for (int i = 0; i < HS; ++i) {
-              dq[qoff + i] += dpre * k[kv + i];
-              dk[kv + i] += dpre * q[qoff + i];
+        const float* lse_h = lse + (static_cast<size_t>(b) * NH + h) * T;
+        for (int r0 = 0; r0 < T; r0 += kAttnRows) {
+          const int r1 = std::min(T, r0 + kAttnRows), m = r1 - r0, n = r1;
+          const size_t qoff = ((bt + r0) * NH + h) * HS;
+          gemm(p.data(), T, q + qoff, ldq, kt.data(), T, m, n, HS, false);
+          gemm(dp.data(), T, dout + qoff, ldq, vt.data(), T, m, n, HS, false);
+          for (int i = 0; i < m; ++i) {
+            const int r = r0 + i;
+            float* prow = p.data() + static_cast<size_t>(i) * T;
+            float* drow = dp.data() + static_cast<size_t>(i) * T;
+            float dot = 0;
+            for (int j = 0; j <= r; ++j) {
+              prow[j] = std::exp(prow[j] * scale - lse_h[r]);
+              dot += prow[j] * drow[j];
             }
+            for (int j = 0; j <= r; ++j) drow[j] = prow[j] * (drow[j] - dot) * scale;
+            for (int j = r + 1; j < n; ++j) prow[j] = drow[j] = 0;
           }
+          gemm(dq + qoff, ldq, dp.data(), T, k + kvoff, ldk, m, HS, n, true);
+          attn_transpose_block(tr.data(), kAttnRows, dp.data(), T, m, n);
+          gemm(dk + kvoff, ldk, tr.data(), kAttnRows, q + qoff, ldq, n, HS, m, true);
+          attn_transpose_block(tr.data(), kAttnRows, p.data(), T, m, n);
+          gemm(dv + kvoff, ldk, tr.data(), kAttnRows, dout + qoff, ldq, n, HS, m, true);
         }
       }
     }

@@ -66,6 +66,7 @@ void matmul_forward(float* out, const float* inp, const float* weight, int N, in
                     const KernelOptions& opts) {
   const ProfileScope profile_scope(opts.profile, ProfilePart::matmul);
   if (opts.profile) opts.profile->matmul_flops += 2.0 * N * C * OC;
+  if (opts.bf16) return gemm_bf16(out, OC, inp, C, 1, weight, 1, C, N, OC, C, false, opts);
   if (!opts.use_blas) return matmul_forward_plain(out, inp, weight, N, C, OC, opts);
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f, inp, C, weight, C, 0.0f, out, OC);
 }
@@ -74,6 +75,11 @@ void matmul_backward(float* dinp, float* dweight, const float* dout, const float
                      int C, int OC, const KernelOptions& opts) {
   const ProfileScope profile_scope(opts.profile, ProfilePart::matmul);
   if (opts.profile) opts.profile->matmul_flops += 4.0 * N * C * OC;
+  if (opts.bf16) {
+    gemm_bf16(dinp, C, dout, OC, 1, weight, C, 1, N, C, OC, true, opts);
+    gemm_bf16(dweight, C, dout, 1, OC, inp, C, 1, OC, C, N, true, opts);
+    return;
+  }
   if (!opts.use_blas) return matmul_backward_plain(dinp, dweight, dout, inp, weight, N, C, OC, opts);
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC, 1.0f, dout, OC, weight, C, 1.0f, dinp, C);
   cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f, dweight, C);

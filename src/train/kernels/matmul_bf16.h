@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: Apache-2.0
+// The AVX512-BF16 micro-kernel of the BF16 GEMM (matmul_bf16.cpp packs and blocks; the kernel
+// file holds only intrinsics, so nothing compiled for AVX-512 is shared with baseline code).
+#pragma once
+
+#include <cstdint>
+
+namespace fragua::train::kernels {
+
+// BF16 values are stored as their 16 raw bits (the high half of the F32).
+// Panel width: columns of C one micro-kernel call covers.
+inline constexpr int kBf16PanelCols = 32;
+
+// C (rows, w) (+)= A (rows, 2 kp) @ B (2 kp, w), rows <= any, w <= 32. A: `rows` rows of 2 kp
+// BF16 values, a_stride apart; B: the packed panel, kp pairs of rows, each 32 columns x 2 (the
+// two k of a pair adjacent, as VDPBF16PS reads them). Products summed in F32.
+void bf16_panel_avx512(float* C, int ldc, const uint16_t* a, int a_stride, int rows, const uint16_t* bpanel, int kp,
+                       int w, bool overwrite);
+
+}  // namespace fragua::train::kernels

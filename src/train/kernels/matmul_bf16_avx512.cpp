@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: Apache-2.0
+// AVX512-BF16 micro-kernel (matmul_bf16.h): a 6 x 32 block of C in twelve zmm registers; each
+// step broadcasts one BF16 pair of an A row and multiplies it with 32 columns' pairs of the
+// packed B panel by VDPBF16PS (two products per lane, summed into F32; Intel SDM vol. 2A).
+// Only this file's functions need the AVX512-BF16 extension, named by the target attribute
+// (the *_avx512.cpp flags give the rest).
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "train/kernels/matmul_bf16.h"
+
+namespace fragua::train::kernels {
+
+namespace {
+
+#define FRAGUA_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+
+inline __mmask16 bf16_avx512_mask(int w) {
+  if (w <= 0) return 0;
+  return w >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << w) - 1u);
+}
+
+template <int R>
+FRAGUA_BF16_TARGET void bf16_avx512_block(float* C, int ldc, const uint16_t* a, int a_stride, const uint16_t* bp,
+                                          int kp, int w, bool overwrite) {
+  const __mmask16 m0 = bf16_avx512_mask(w), m1 = bf16_avx512_mask(w - 16);
+  __m512 c0[R], c1[R];
+  for (int r = 0; r < R; ++r) {
+    c0[r] = _mm512_setzero_ps();
+    c1[r] = _mm512_setzero_ps();
+  }
+  for (int kk = 0; kk < kp; ++kk) {
+    const uint16_t* b = bp + static_cast<long>(kk) * 2 * kBf16PanelCols;
+    const __m512bh b0 = (__m512bh)_mm512_loadu_si512(b);
+    const __m512bh b1 = (__m512bh)_mm512_loadu_si512(b + 32);
+    for (int r = 0; r < R; ++r) {
+      int pair;
+      std::memcpy(&pair, a + static_cast<long>(r) * a_stride + 2 * kk, sizeof pair);
+      const __m512bh av = (__m512bh)_mm512_set1_epi32(pair);
+      c0[r] = _mm512_dpbf16_ps(c0[r], av, b0);
+      c1[r] = _mm512_dpbf16_ps(c1[r], av, b1);
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    float* c = C + static_cast<long>(r) * ldc;
+    if (!overwrite) {
+      c0[r] = _mm512_add_ps(c0[r], _mm512_maskz_loadu_ps(m0, c));
+      c1[r] = _mm512_add_ps(c1[r], _mm512_maskz_loadu_ps(m1, c + 16));
+    }
+    _mm512_mask_storeu_ps(c, m0, c0[r]);
+    _mm512_mask_storeu_ps(c + 16, m1, c1[r]);
+  }
+}
+
+}  // namespace
+
+FRAGUA_BF16_TARGET void bf16_panel_avx512(float* C, int ldc, const uint16_t* a, int a_stride, int rows,
+                                          const uint16_t* bpanel, int kp, int w, bool overwrite) {
+  constexpr int kRows = 6;
+  int i = 0;
+  for (; i + kRows <= rows; i += kRows)
+    bf16_avx512_block<kRows>(C + static_cast<long>(i) * ldc, ldc, a + static_cast<long>(i) * a_stride, a_stride,
+                             bpanel, kp, w, overwrite);
+  float* c = C + static_cast<long>(i) * ldc;
+  const uint16_t* ar = a + static_cast<long>(i) * a_stride;
+  switch (rows - i) {
+    case 5: bf16_avx512_block<5>(c, ldc, ar, a_stride, bpanel, kp, w, overwrite); break;
+    case 4: bf16_avx512_block<4>(c, ldc, ar, a_stride, bpanel, kp, w, overwrite); break;
+    case 3: bf16_avx512_block<3>(c, ldc, ar, a_stride, bpanel, kp, w, overwrite); break;
+    case 2: bf16_avx512_block<2>(c, ldc, ar, a_stride, bpanel, kp, w, overwrite); break;
+    case 1: bf16_avx512_block<1>(c, ldc, ar, a_stride, bpanel, kp, w, overwrite); break;
+    default: break;
+  }
+}
+
+#undef FRAGUA_BF16_TARGET
+
+}  // namespace fragua::train::kernels
