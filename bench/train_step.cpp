@@ -42,13 +42,18 @@ int main(int argc, char** argv) {
   ModelConfig c;
   c.n_embd = 256, c.n_layer = 4, c.n_head = 4, c.n_head_kv = 4, c.n_vocab = 4096, c.n_ctx_train = 256;
   int B = 4, T = 256, steps = 5, threads = 2;
-  bool blas = true;
-  for (int i = 1; i + 1 < argc || (i < argc && std::strcmp(argv[i], "--plain") == 0); ++i) {
+  bool blas = true, bf16 = false;
+  for (int i = 1; i < argc; ++i) {
     std::string k = argv[i];
     if (k == "--plain") {
       blas = false;
       continue;
     }
+    if (k == "--bf16") {  // BF16 mixed precision (fragua train --precision bf16)
+      bf16 = true;
+      continue;
+    }
+    if (i + 1 >= argc) break;
     int v = std::atoi(argv[++i]);
     if (k == "--n-embd")
       c.n_embd = v;
@@ -81,6 +86,11 @@ int main(int argc, char** argv) {
   ThreadPool pool(threads);
   kernels::set_blas_threads(threads);
   KernelOptions opts{&pool, blas};
+  if (bf16 && !kernels::bf16_matmul_available()) {
+    std::fprintf(stderr, "--bf16: this CPU has no AVX512-BF16\n");
+    return 1;
+  }
+  opts.bf16 = bf16;
   AdamW opt({}, model->params().size());
   Rng rng(3);
   std::vector<int32_t> tok(static_cast<size_t>(B) * T), tgt(tok.size());
@@ -112,7 +122,7 @@ int main(int argc, char** argv) {
   std::printf(
       "{\"impl\":\"fragua%s\",\"params\":%lld,\"tokens_per_s\":%.1f,\"gflops\":%.2f,\"sgemm_peak_gflops\":%.2f,"
       "\"fraction_of_peak\":%.3f,\"loss\":%.4f,\"fwd_s\":%.3f,\"bwd_s\":%.3f,\"opt_s\":%.3f,\"threads\":%d}\n",
-      blas ? "" : "-plain", static_cast<long long>(mc.n_params()), tps, gflops, peak, gflops / peak, loss,
+      bf16 ? "-bf16" : blas ? "" : "-plain", static_cast<long long>(mc.n_params()), tps, gflops, peak, gflops / peak, loss,
       t_fwd / steps, t_bwd / steps, t_opt / steps, threads);
   return 0;
 }

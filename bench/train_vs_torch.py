@@ -8,8 +8,9 @@ backward, AdamW step on random tokens), `--reps` times, and prints medians: toke
 fragua/PyTorch, each engine's model GFLOP/s (the same FLOP count for both: 6 per matmul weight
 per token plus causal attention) as a fraction of the SGEMM peak that this script measures
 (numpy's SGEMM, Debian's OpenBLAS, the same threads, in a child process), and each engine's
-peak resident memory (the child's ru_maxrss). `--bf16` adds a row per size for PyTorch under
-CPU autocast BF16; fragua has no BF16 path yet (docs/train.md), so its columns say so.
+peak resident memory (the child's ru_maxrss). `--bf16` adds a row per size: fragua's BF16 mixed
+precision (bench_train_step --bf16, as `fragua train --precision bf16`; needs AVX512-BF16) beside
+PyTorch under CPU autocast BF16 (docs/train.md).
 Usage: bench/train_vs_torch.py [--threads 2] [--reps 3] [--steps 3] [--sizes 5M,30M,100M] [--bf16]
 """
 import argparse
@@ -123,10 +124,10 @@ print(json.dumps(dict(impl="torch", params=sum(p.numel() for p in m.parameters()
     return run_measured(["/usr/bin/python3", "-c", code])
 
 
-def fragua_run(cfg, batch, seq, steps, threads, exe):
+def fragua_run(cfg, batch, seq, steps, threads, exe, bf16=False):
     args = [exe, "--n-embd", str(cfg["n_embd"]), "--n-layer", str(cfg["n_layer"]), "--n-head", str(cfg["n_head"]),
             "--n-vocab", str(cfg["n_vocab"]), "--batch", str(batch), "--seq", str(seq), "--steps", str(steps),
-            "--threads", str(threads)]
+            "--threads", str(threads)] + (["--bf16"] if bf16 else [])
     return run_measured(args)
 
 
@@ -138,7 +139,7 @@ def main():
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--seq", type=int, default=256)
     ap.add_argument("--sizes", default="5M,30M,100M")
-    ap.add_argument("--bf16", action="store_true", help="add PyTorch CPU autocast BF16 rows")
+    ap.add_argument("--bf16", action="store_true", help="add BF16 rows: fragua --precision bf16 and PyTorch CPU autocast")
     ap.add_argument("--exe", default=os.path.join(ROOT, "build/release/bench_train_step"))
     a = ap.parse_args()
     if not os.path.exists(a.exe):
@@ -167,14 +168,20 @@ def main():
               f"{t_gf:.1f} | {f_gf / peak:.2f} | {t_gf / peak:.2f} | {max(fm):.0f} MiB | {max(tm):.0f} MiB |",
               flush=True)
         if a.bf16:
-            br, bm = [], []
+            # fragua --precision bf16 (bench_train_step --bf16, AVX512-BF16) against PyTorch's CPU
+            # autocast to bfloat16 on the same model; the fraction is of the F32 SGEMM peak.
+            fb, fbm, br, bm = [], [], [], []
             for _ in range(a.reps):
+                r, mem = fragua_run(cfg, a.batch, a.seq, a.steps, a.threads, a.exe, bf16=True)
+                fb.append(r), fbm.append(mem)
                 r, mem = torch_run(cfg, a.batch, a.seq, a.steps, a.threads, bf16=True)
                 br.append(r), bm.append(mem)
+            fb_tps = statistics.median(r["tokens_per_s"] for r in fb)
             b_tps = statistics.median(r["tokens_per_s"] for r in br)
-            b_gf = fpt * b_tps / 1e9
-            print(f"| {name} | BF16 (PyTorch autocast) | {params / 1e6:.1f}M | not implemented | {b_tps:.0f} | - | - | "
-                  f"{b_gf:.1f} | - | {b_gf / peak:.2f} | - | {max(bm):.0f} MiB |", flush=True)
+            fb_gf, b_gf = fpt * fb_tps / 1e9, fpt * b_tps / 1e9
+            print(f"| {name} | BF16 (fragua --precision bf16; PyTorch autocast) | {params / 1e6:.1f}M | {fb_tps:.0f} | "
+                  f"{b_tps:.0f} | {fb_tps / b_tps:.2f}x | {fb_gf:.1f} | {b_gf:.1f} | {fb_gf / peak:.2f} | "
+                  f"{b_gf / peak:.2f} | {max(fbm):.0f} MiB | {max(bm):.0f} MiB |", flush=True)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ extern "C" void on_signal(int sig) {
 struct TrainOpts {
   std::string config_file, data, out, tokenizer, mix, schedule;
   bool resume = false, tied = false, no_blas = false, profile = false;
+  std::string precision = "f32";
   int threads = 0;
   train::TrainConfig flags;  // values of the flags (applied only when given)
   std::string max_memory;
@@ -118,6 +119,9 @@ Status run_train(CLI::App& cmd, TrainOpts& o) {
   c.resume = o.resume;
   c.threads = o.threads;
   c.use_blas = !o.no_blas;
+  if (o.precision != "f32" && o.precision != "bf16")
+    return invalid_argument_error("train: --precision must be f32 or bf16, not '{}'", o.precision);
+  c.bf16 = o.precision == "bf16";
   c.profile = o.profile;
   if (c.data.dir.empty()) return invalid_argument_error("train: --data (a directory of token shards) is required");
   c.stop_flag = &g_stop;
@@ -182,6 +186,9 @@ void setup(CLI::App& root) {
   cmd->add_option("--max-memory", o->max_memory, "Memory budget (e.g. 8G; default: the machine's available memory)");
   cmd->add_option("--stop-after", f.stop_after, "Checkpoint and stop after this step (testing resume)")->group("");
   cmd->add_flag("--no-blas", o->no_blas, "Use Fragua's plain matmul loops instead of OpenBLAS");
+  cmd->add_option("--precision", o->precision,
+                  "f32 (default) or bf16: BF16 matmul inputs, F32 sums and master weights; needs AVX512-BF16 "
+                  "(elsewhere a warning and F32)");
   cmd->add_flag("--profile", o->profile,
                 "Time matmul, attention, norms, pointwise, loss, optimizer and data per step; print the table and "
                 "write <out>/profile.json");

@@ -284,6 +284,10 @@ Result<TrainResult> train(const TrainConfig& config) {
   const int threads = r.pool->size();
   kernels::set_blas_threads(threads);
   r.kopts = {r.pool.get(), r.cfg.use_blas, r.cfg.profile ? &r.profile : nullptr};
+  if (r.cfg.bf16 && kernels::bf16_matmul_available())
+    r.kopts.bf16 = true;
+  else if (r.cfg.bf16 && r.writer())
+    log_warn("train: --precision bf16 needs a CPU with AVX512-BF16, which this one lacks: training in F32");
   r.provenance = {{"fragua_version", FRAGUA_VERSION},
                   {"shards", r.data->shard_paths()},
                   {"tokenizer", r.data->tokenizer().to_json()}};

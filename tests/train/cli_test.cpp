@@ -76,6 +76,11 @@ TEST_F(CliTest, BadInputIsAClearErrorAndWritesNothing) {
       test::run_command(cli + " train --data " + shards + " --out " + dir.file("r") + kModel + "--mix es=1,xx=2", &out);
   EXPECT_NE(rc, 0);
   EXPECT_NE(out.find("'xx'"), std::string::npos) << out;
+  rc = test::run_command(
+      cli + " train --data " + shards + " --out " + dir.file("r") + kModel + "--precision f16", &out);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("--precision must be f32 or bf16, not 'f16'"), std::string::npos) << out;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("r")));
 }
 
 TEST_F(CliTest, MpiTwoRanksEqualTwoAccumulationSteps) {

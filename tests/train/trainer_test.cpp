@@ -93,6 +93,29 @@ TEST_F(TrainerTest, ProfileAccountsForTheStepTime) {
   EXPECT_EQ(nlohmann::json::parse(*written), p);
 }
 
+// Issue 23 (--precision bf16): the loss curve of a short run stays within 0.1% of the F32 run's
+// at every step (measured: 0.01% at most; docs/train.md), and differs from it (the BF16 products
+// were used). On a CPU without
+// AVX512-BF16 the run falls back to F32 and its curve is the F32 one exactly.
+TEST_F(TrainerTest, Bf16LossCurveFollowsF32) {
+  auto c = testing::tiny_config(shards, dir.file("f32"));
+  c.eval_every = 0;
+  auto f32 = train(c);
+  ASSERT_TRUE(f32.ok()) << f32.error().to_string();
+  c.out_dir = dir.file("bf16");
+  c.bf16 = true;
+  auto bf16 = train(c);
+  ASSERT_TRUE(bf16.ok()) << bf16.error().to_string();
+  ASSERT_EQ(bf16->losses.size(), f32->losses.size());
+  if (!kernels::bf16_matmul_available()) {
+    EXPECT_EQ(bf16->losses, f32->losses);
+    return;
+  }
+  EXPECT_NE(bf16->losses, f32->losses);
+  for (size_t i = 0; i < f32->losses.size(); ++i)
+    EXPECT_NEAR(bf16->losses[i], f32->losses[i], 1e-3 * f32->losses[i]) << "step " << i + 1;
+}
+
 TEST_F(TrainerTest, AccumulationEqualsALargerBatch) {
   auto c = testing::tiny_config(shards, dir.file("big"));
   c.batch = 4;

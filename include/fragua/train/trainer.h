@@ -37,6 +37,10 @@ struct TrainConfig {
   int keep_checkpoints = 2;
   int threads = 0;
   bool use_blas = true;
+  // BF16 mixed precision (`--precision bf16`): the matmuls take BF16-rounded inputs and sum in
+  // F32, master weights, gradients and AdamW stay F32. Needs AVX512-BF16 (CPUID); elsewhere the
+  // run warns and trains in F32.
+  bool bf16 = false;
   bool resume = false;
   // Time each kernel, the optimizer and the data loader over the steps of this call; the table
   // goes to TrainResult::profile and <out>/profile.json (`fragua train --profile`).
