@@ -8,7 +8,8 @@
 // queries go in blocks of kAttnRows rows against the keys up to the block's last row (causal
 // block skipping), so only a kAttnRows x T strip of scores exists at a time; forward keeps one
 // log-sum-exp per query row and backward recomputes P from it. Every product is one call of
-// the attention GEMM (attention_gemm.h), AVX-512 where the CPU has it.
+// the attention GEMM and the softmax row passes (attention_gemm.h), AVX-512 where the CPU
+// has it.
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -24,9 +25,10 @@ constexpr int kAttnRows = 64;
 
 // KernelOptions::use_blas = false selects the portable loops here too, so the reference tests
 // run both builds on a machine with AVX-512.
-AttentionGemmFn pick_attention_gemm(const KernelOptions& opts) {
-  static const bool has_avx512 = __builtin_cpu_supports("avx512f") != 0;
-  return opts.use_blas && has_avx512 ? attention_gemm_avx512 : attention_gemm_portable;
+const AttentionOps& pick_attention_ops(const KernelOptions& opts) {
+  static const bool has_avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                                 __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+  return opts.use_blas && has_avx512 ? kAttentionOpsAvx512 : kAttentionOpsPortable;
 }
 
 // dst (HS, T) = the T rows of HS floats at src with stride ld, transposed.
@@ -37,32 +39,66 @@ void attn_transpose_rows(float* dst, const float* src, int T, int HS, int ld) {
   }
 }
 
-// dst (n, ldd) = src (m, n) with leading dimension lds, transposed.
-void attn_transpose_block(float* dst, int ldd, const float* src, int lds, int m, int n) {
-  for (int i = 0; i < m; ++i)
-    for (int j = 0; j < n; ++j) dst[static_cast<size_t>(j) * ldd + i] = src[static_cast<size_t>(i) * lds + j];
-}
-
-}  // namespace
-
-void attention_gemm_portable(float* C, int ldc, const float* A, int lda, const float* B, int ldb, int M, int N, int K,
-                             bool accumulate) {
+void attn_gemm_portable(float* C, int ldc, const float* A, int lda, bool a_transposed, const float* B, int ldb, int M,
+                        int N, int K, bool accumulate) {
   for (int i = 0; i < M; ++i) {
     float* c = C + static_cast<size_t>(i) * ldc;
     if (!accumulate) std::fill(c, c + N, 0.0f);
     for (int k = 0; k < K; ++k) {
-      const float a = A[static_cast<size_t>(i) * lda + k];
+      const float a = a_transposed ? A[static_cast<size_t>(k) * lda + i] : A[static_cast<size_t>(i) * lda + k];
       const float* b = B + static_cast<size_t>(k) * ldb;
       for (int j = 0; j < N; ++j) c[j] += a * b[j];
     }
   }
 }
 
+void attn_softmax_rows_portable(float* S, int ld, int m, int n, int r0, float scale, float* lse) {
+  for (int i = 0; i < m; ++i) {
+    const int r = r0 + i;
+    float* row = S + static_cast<size_t>(i) * ld;
+    float mx = -INFINITY;
+    for (int j = 0; j <= r; ++j) {
+      row[j] *= scale;
+      mx = std::max(mx, row[j]);
+    }
+    float sum = 0;
+    for (int j = 0; j <= r; ++j) {
+      row[j] = std::exp(row[j] - mx);
+      sum += row[j];
+    }
+    const float inv = 1.0f / sum;
+    for (int j = 0; j <= r; ++j) row[j] *= inv;
+    for (int j = r + 1; j < n; ++j) row[j] = 0;
+    lse[r] = mx + std::log(sum);
+  }
+}
+
+void attn_softmax_grad_rows_portable(float* S, float* dP, int ld, int m, int n, int r0, float scale,
+                                     const float* lse) {
+  for (int i = 0; i < m; ++i) {
+    const int r = r0 + i;
+    float* prow = S + static_cast<size_t>(i) * ld;
+    float* drow = dP + static_cast<size_t>(i) * ld;
+    float dot = 0;
+    for (int j = 0; j <= r; ++j) {
+      prow[j] = std::exp(prow[j] * scale - lse[r]);
+      dot += prow[j] * drow[j];
+    }
+    for (int j = 0; j <= r; ++j) drow[j] = prow[j] * (drow[j] - dot) * scale;
+    for (int j = r + 1; j < n; ++j) prow[j] = drow[j] = 0;
+  }
+}
+
+}  // namespace
+
+const AttentionOps kAttentionOpsPortable{attn_gemm_portable, attn_softmax_rows_portable,
+                                         attn_softmax_grad_rows_portable};
+
 // out (B,T,NH,HS), lse (B,NH,T), q (B,T,NH,HS), k v (B,T,NKV,HS)
 void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v, int B, int T, int NH,
                        int NKV, int HS, const KernelOptions& opts) {
   const ProfileScope profile_scope(opts.profile, ProfilePart::attention);
-  const AttentionGemmFn gemm = pick_attention_gemm(opts);
+  const AttentionOps& ops = pick_attention_ops(opts);
   const int group = NH / NKV, ldq = NH * HS, ldk = NKV * HS;
   const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
   parallel_for(opts, static_cast<size_t>(B) * NH, [&](size_t s, size_t e) {
@@ -76,26 +112,9 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
       for (int r0 = 0; r0 < T; r0 += kAttnRows) {
         const int r1 = std::min(T, r0 + kAttnRows), m = r1 - r0, n = r1;
         const size_t qoff = ((bt + r0) * NH + h) * HS;
-        gemm(strip.data(), T, q + qoff, ldq, kt.data(), T, m, n, HS, false);
-        for (int i = 0; i < m; ++i) {
-          const int r = r0 + i;
-          float* row = strip.data() + static_cast<size_t>(i) * T;
-          float mx = -INFINITY;
-          for (int j = 0; j <= r; ++j) {
-            row[j] *= scale;
-            mx = std::max(mx, row[j]);
-          }
-          float sum = 0;
-          for (int j = 0; j <= r; ++j) {
-            row[j] = std::exp(row[j] - mx);
-            sum += row[j];
-          }
-          const float inv = 1.0f / sum;
-          for (int j = 0; j <= r; ++j) row[j] *= inv;
-          for (int j = r + 1; j < n; ++j) row[j] = 0;
-          lse_h[r] = mx + std::log(sum);
-        }
-        gemm(out + qoff, ldq, strip.data(), T, vg, ldk, m, HS, n, false);
+        ops.gemm(strip.data(), T, q + qoff, ldq, false, kt.data(), T, m, n, HS, false);
+        ops.softmax_rows(strip.data(), T, m, n, r0, scale, lse_h);
+        ops.gemm(out + qoff, ldq, strip.data(), T, false, vg, ldk, m, HS, n, false);
       }
     }
   });
@@ -109,13 +128,13 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
                         const float* k, const float* v, int B, int T, int NH, int NKV, int HS,
                         const KernelOptions& opts) {
   const ProfileScope profile_scope(opts.profile, ProfilePart::attention);
-  const AttentionGemmFn gemm = pick_attention_gemm(opts);
+  const AttentionOps& ops = pick_attention_ops(opts);
   const int group = NH / NKV, ldq = NH * HS, ldk = NKV * HS;
   const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
   parallel_for(opts, static_cast<size_t>(B) * NKV, [&](size_t s, size_t e) {
     const size_t strip_floats = static_cast<size_t>(kAttnRows) * T;
     std::vector<float> kt(static_cast<size_t>(HS) * T), vt(static_cast<size_t>(HS) * T), p(strip_floats),
-        dp(strip_floats), tr(strip_floats);
+        dp(strip_floats);
     for (size_t unit = s; unit < e; ++unit) {
       const int b = static_cast<int>(unit / NKV), g = static_cast<int>(unit % NKV);
       const size_t bt = static_cast<size_t>(b) * T, kvoff = bt * ldk + static_cast<size_t>(g) * HS;
@@ -126,25 +145,12 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
         for (int r0 = 0; r0 < T; r0 += kAttnRows) {
           const int r1 = std::min(T, r0 + kAttnRows), m = r1 - r0, n = r1;
           const size_t qoff = ((bt + r0) * NH + h) * HS;
-          gemm(p.data(), T, q + qoff, ldq, kt.data(), T, m, n, HS, false);
-          gemm(dp.data(), T, dout + qoff, ldq, vt.data(), T, m, n, HS, false);
-          for (int i = 0; i < m; ++i) {
-            const int r = r0 + i;
-            float* prow = p.data() + static_cast<size_t>(i) * T;
-            float* drow = dp.data() + static_cast<size_t>(i) * T;
-            float dot = 0;
-            for (int j = 0; j <= r; ++j) {
-              prow[j] = std::exp(prow[j] * scale - lse_h[r]);
-              dot += prow[j] * drow[j];
-            }
-            for (int j = 0; j <= r; ++j) drow[j] = prow[j] * (drow[j] - dot) * scale;
-            for (int j = r + 1; j < n; ++j) prow[j] = drow[j] = 0;
-          }
-          gemm(dq + qoff, ldq, dp.data(), T, k + kvoff, ldk, m, HS, n, true);
-          attn_transpose_block(tr.data(), kAttnRows, dp.data(), T, m, n);
-          gemm(dk + kvoff, ldk, tr.data(), kAttnRows, q + qoff, ldq, n, HS, m, true);
-          attn_transpose_block(tr.data(), kAttnRows, p.data(), T, m, n);
-          gemm(dv + kvoff, ldk, tr.data(), kAttnRows, dout + qoff, ldq, n, HS, m, true);
+          ops.gemm(p.data(), T, q + qoff, ldq, false, kt.data(), T, m, n, HS, false);
+          ops.gemm(dp.data(), T, dout + qoff, ldq, false, vt.data(), T, m, n, HS, false);
+          ops.softmax_grad_rows(p.data(), dp.data(), T, m, n, r0, scale, lse_h);
+          ops.gemm(dq + qoff, ldq, dp.data(), T, false, k + kvoff, ldk, m, HS, n, true);
+          ops.gemm(dk + kvoff, ldk, dp.data(), T, true, q + qoff, ldq, n, HS, m, true);
+          ops.gemm(dv + kvoff, ldk, p.data(), T, true, dout + qoff, ldq, n, HS, m, true);
         }
       }
     }
