@@ -37,7 +37,7 @@ install(FILES ${CMAKE_BINARY_DIR}/package/FraguaConfig.cmake ${CMAKE_BINARY_DIR}
 
 # pkg-config: static libraries, so the link order matters: a library before those it uses.
 set(FRAGUA_PC_LIBS "")
-foreach(sub materials train serve eval model data tokenize format backend tensor base)
+foreach(sub community materials train serve eval model data tokenize format backend tensor base)
   string(APPEND FRAGUA_PC_LIBS " -lfragua_${sub}")
 endforeach()
 set(FRAGUA_PC_MPI "")
