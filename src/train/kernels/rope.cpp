@@ -13,21 +13,28 @@ namespace {
 
 void rope_rotate(float* out, const float* inp, int B, int T, int NH, int HS, float base, float sign, bool accumulate,
                  const KernelOptions& opts) {
-  parallel_for(opts, static_cast<size_t>(B) * T, [&](size_t b, size_t e) {
-    std::vector<float> cs(HS / 2), sn(HS / 2);
-    for (size_t bt = b; bt < e; ++bt) {
-      int t = static_cast<int>(bt % T);
-      for (int i = 0; i < HS / 2; ++i) {
-        double theta = t * std::pow(static_cast<double>(base), -2.0 * i / HS);
-        cs[i] = static_cast<float>(std::cos(theta));
-        sn[i] = sign * static_cast<float>(std::sin(theta));
+  // The angles depend on (t, i) only: computed once per call for the T positions (the same
+  // double-precision expressions as before, so the same floats), not once per batch row.
+  const size_t half = static_cast<size_t>(HS / 2);
+  std::vector<float> cs(static_cast<size_t>(T) * half), sn(cs.size());
+  parallel_for(opts, static_cast<size_t>(T), [&](size_t b, size_t e) {
+    for (size_t t = b; t < e; ++t)
+      for (size_t i = 0; i < half; ++i) {
+        double theta = static_cast<double>(t) * std::pow(static_cast<double>(base), -2.0 * static_cast<double>(i) / HS);
+        cs[t * half + i] = static_cast<float>(std::cos(theta));
+        sn[t * half + i] = sign * static_cast<float>(std::sin(theta));
       }
+  });
+  parallel_for(opts, static_cast<size_t>(B) * T, [&](size_t b, size_t e) {
+    for (size_t bt = b; bt < e; ++bt) {
+      const float* c = cs.data() + (bt % static_cast<size_t>(T)) * half;
+      const float* sv = sn.data() + (bt % static_cast<size_t>(T)) * half;
       for (int h = 0; h < NH; ++h) {
         size_t off = (bt * NH + h) * HS;
-        for (int i = 0; i < HS / 2; ++i) {
+        for (size_t i = 0; i < half; ++i) {
           float x0 = inp[off + 2 * i], x1 = inp[off + 2 * i + 1];
-          float y0 = x0 * cs[i] - x1 * sn[i];
-          float y1 = x0 * sn[i] + x1 * cs[i];
+          float y0 = x0 * c[i] - x1 * sv[i];
+          float y1 = x0 * sv[i] + x1 * c[i];
           if (accumulate) {
             out[off + 2 * i] += y0;
             out[off + 2 * i + 1] += y1;
