@@ -57,4 +57,11 @@ struct CommonFlags {
 };
 void add_threads_flag(CLI::App& app, int& threads);
 
+// The output is -o/--output on every command (README, "Flags"); `old` ("--out"), the spelling a
+// command had before, stays as a hidden alias for scripts. Where an output is required, the
+// command's callback calls require_output (a usage error, exit 2, when neither was given).
+CLI::Option* add_output_flag(CLI::App& app, std::string& out, const std::string& description,
+                             const std::string& old = "--out");
+void require_output(const std::string& out, const char* what = "FILE");
+
 }  // namespace fragua::cli

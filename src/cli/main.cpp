@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <cstdio>
+#include <string>
+#include <vector>
 
 #include "cli/command.h"
 #include "fragua/base/log.h"
@@ -26,8 +28,26 @@ CLI::App* group_subcommand(CLI::App& root, const std::string& name, const std::s
   return sub;
 }
 
+// Every command's threads variable, so that a -t given before the subcommand (fragua -t 4 ...)
+// reaches the command that runs.
+static std::vector<int*>& threads_targets() {
+  static std::vector<int*> t;
+  return t;
+}
+
 void add_threads_flag(CLI::App& app, int& threads) {
   app.add_option("-t,--threads", threads, "Worker threads (default: all cores, or $FRAGUA_THREADS)");
+  threads_targets().push_back(&threads);
+}
+
+CLI::Option* add_output_flag(CLI::App& app, std::string& out, const std::string& description, const std::string& old) {
+  auto* opt = app.add_option("-o,--output", out, description);
+  if (!old.empty()) app.add_option(old, out, "")->group("");
+  return opt;
+}
+
+void require_output(const std::string& out, const char* what) {
+  if (out.empty()) throw Failure{invalid_argument_error("expected an output: -o/--output {}", what), 2};
 }
 
 }  // namespace fragua::cli
@@ -37,10 +57,18 @@ int main(int argc, char** argv) {
   CLI::App app{"Fragua: generative AI for Spanish, Catalan/Valencian, Basque and Galician"};
   app.set_version_flag("--version", std::string("fragua ") + FRAGUA_VERSION);
   app.require_subcommand(1);
+  // Global flags may come anywhere on the line, as in llama.cpp (fragua generate m.gguf -v): an
+  // option a subcommand does not know falls through to its parent. Subcommands inherit this.
+  app.fallthrough();
   bool quiet = false, verbose = false;
+  int threads = 0;
   app.add_flag("-q,--quiet", quiet, "Only errors; no progress bars");
-  app.add_flag("-v,--verbose", verbose, "Debug logging");
+  app.add_flag("-v,--verbose", verbose, "Debug logging: SIMD level, threads, what was loaded, the seed");
+  app.add_option("-t,--threads", threads, "Worker threads for the command (default: all cores, or $FRAGUA_THREADS)");
   app.parse_complete_callback([&] {
+    if (threads > 0)
+      for (int* t : cli::threads_targets())
+        if (*t == 0) *t = threads;
     if (quiet) {
       set_log_level(LogLevel::error);
       ProgressBar::set_enabled(false);
@@ -49,8 +77,17 @@ int main(int argc, char** argv) {
     }
   });
   for (auto setup : cli::registry()) setup(app);
+  // llama.cpp spells --system-prompt as -sys, a name CLI11 cannot hold (one dash, one letter):
+  // the word is rewritten before parsing, up to a "--" that ends the options.
+  std::vector<std::string> args;
+  for (int i = argc - 1; i >= 1; --i) args.emplace_back(argv[i]);  // CLI11 takes them reversed
+  for (size_t i = args.size(); i-- > 0;) {
+    if (args[i] == "--") break;
+    if (args[i] == "-sys") args[i] = "--system-prompt";
+  }
+  app.name(argv[0]);  // what parse(argc, argv) would name the program in usage lines
   try {
-    app.parse(argc, argv);
+    app.parse(args);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {

@@ -2,6 +2,8 @@
 // Sampling and stopping flags shared by `generate`, `chat` and `serve`.
 #pragma once
 
+#include <random>
+
 #include <CLI/CLI.hpp>
 
 #include "fragua/model/generate.h"
@@ -21,7 +23,14 @@ inline void add_sampling_flags(CLI::App& app, model::GenerateParams& g) {
   app.add_option("--presence-penalty", s.presence_penalty, "Presence penalty")->capture_default_str();
   app.add_option("--penalty-last-n", s.penalty_last_n, "Tokens the penalties look back over (-1: all)")
       ->capture_default_str();
-  app.add_option("--seed", s.seed, "Random seed")->capture_default_str();
+  // As llama.cpp and the OpenAI API: a fresh seed per run unless --seed makes it repeatable; the
+  // command prints the one drawn with -v or --stats, so that a run worth keeping can be replayed.
+  // 32 bits, so that it is short to type back.
+  auto* seed = app.add_option("--seed", s.seed, "Sampling seed for a repeatable run (default: random, shown by -v)");
+  seed->default_str("random");
+  app.parse_complete_callback([&s, seed] {
+    if (seed->count() == 0) s.seed = std::random_device{}();
+  });
   app.add_option("--stop", g.stop, "Stop string (repeatable)");
 }
 

@@ -1,8 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 // Command-line conventions users bring from llama.cpp: its spellings as aliases of Fragua's own,
 // the old spellings kept, usage errors with exit status 2, --help showing the defaults used.
-#include <gtest/gtest.h>
+#include <algorithm>
+#include <iterator>
+#include <regex>
+#include <sstream>
 
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "fragua/base/file.h"
+#include "fragua/model/generate.h"
+#include "fragua/model/sampler.h"
 #include "test_util.h"
 
 namespace fragua {
@@ -26,6 +35,220 @@ TEST(CliConventions, LlamaCppSpellingsEqualFraguasOwn) {
   EXPECT_NE(generate_with("-n 1 -c 64"), own);
   const std::string chat = generate_with("-n 3 --chat --chat-template chatml --system-prompt hi");
   EXPECT_EQ(generate_with("-n 3 --chat --template chatml --system hi"), chat);
+}
+
+TEST(CliConventions, PromptFileSystemAliasAndChatModelFlag) {
+  test::TempDir dir;
+  test::write_test_file(dir.file("prompt.txt"), "hola");
+  const std::string own = generate_with("-n 3");
+  EXPECT_EQ(generate_with("-n 3 -f " + dir.file("prompt.txt")), own);
+  EXPECT_EQ(generate_with("-n 3 --file " + dir.file("prompt.txt")), own);
+  const std::string chat = generate_with("-n 3 --chat --chat-template chatml --system-prompt hi");
+  EXPECT_EQ(generate_with("-n 3 --chat --chat-template chatml -sys hi"), chat);
+  EXPECT_NE(generate_with("-n 3 --chat --chat-template chatml -sys other"), chat);
+  // --chat-template-file takes Jinja text: chatml's own template gives chatml's output.
+  test::write_test_file(dir.file("chatml.jinja"),
+                        "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+                        "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}");
+  EXPECT_EQ(generate_with("-n 3 --chat --chat-template-file " + dir.file("chatml.jinja") + " -sys hi"), chat);
+  // An empty prompt file is an error naming it; -p and -f together are a usage error.
+  test::write_test_file(dir.file("empty.txt"), "");
+  std::string out;
+  const std::string gen = test::cli_path() + " generate " + test::golden_model("llama_gqa_f32.gguf") + " -n 2 ";
+  EXPECT_EQ(test::run_command(gen + "-f " + dir.file("empty.txt"), &out), 1) << out;
+  EXPECT_NE(out.find("empty.txt"), std::string::npos) << out;
+  EXPECT_EQ(test::run_command(gen + "-p a -f " + dir.file("prompt.txt"), &out), 2) << out;
+  // chat -m equals the positional form (first message from -f, then end of input).
+  const std::string chat_cmd = test::cli_path() + " chat --chat-template chatml -n 3 --temp 0 -t 1 -f " +
+                               dir.file("prompt.txt") + " </dev/null 2>/dev/null ";
+  std::string positional, flag;
+  ASSERT_EQ(test::run_command(chat_cmd + test::golden_model("llama_gqa_f32.gguf"), &positional), 0) << positional;
+  ASSERT_EQ(test::run_command(chat_cmd + "-m " + test::golden_model("llama_gqa_f32.gguf"), &flag), 0) << flag;
+  EXPECT_FALSE(positional.empty());
+  EXPECT_EQ(flag, positional);
+  EXPECT_EQ(test::run_command(test::cli_path() + " chat </dev/null", &out), 2) << out;
+}
+
+TEST(CliConventions, GlobalFlagsAnywhereOnTheLine) {
+  const std::string model = test::golden_model("llama_gqa_f32.gguf");
+  const std::string tail = " -p hola -n 3 --temp 0 2>&1";
+  std::string before, after, plain;
+  ASSERT_EQ(test::run_command(test::cli_path() + " -v -t 1 generate " + model + tail, &before), 0) << before;
+  ASSERT_EQ(test::run_command(test::cli_path() + " generate " + model + " -v -t 1" + tail, &after), 0) << after;
+  for (const std::string* out : {&before, &after}) {
+    // -v: the SIMD level, the threads and what was loaded (file, arch, type, size, time), the seed.
+    EXPECT_TRUE(std::regex_search(*out, std::regex("SIMD (scalar|avx2|avx512), 1 thread"))) << *out;
+    EXPECT_NE(out->find("loaded " + model), std::string::npos) << *out;
+    EXPECT_NE(out->find("arch llama, F32"), std::string::npos) << *out;
+    EXPECT_NE(out->find(" MB) in "), std::string::npos) << *out;
+    EXPECT_NE(out->find("seed "), std::string::npos) << *out;
+  }
+  ASSERT_EQ(test::run_command(test::cli_path() + " generate " + model + " -q" + tail, &plain), 0) << plain;
+  EXPECT_EQ(plain.find("SIMD"), std::string::npos) << plain;
+  EXPECT_EQ(test::run_command(test::cli_path() + " -q generate " + model + tail, &before), 0);
+  EXPECT_EQ(before, plain);
+  // A command without threads of its own still accepts -t; the tokenizer's stats take it too.
+  std::string out;
+  EXPECT_EQ(test::run_command(test::cli_path() + " tokenizer decode -k " + model + " 5 6 -t 2", &out), 0) << out;
+}
+
+TEST(CliConventions, SeedIsRandomUnlessGiven) {
+  auto seed_of = [](const std::string& flags) {
+    std::string out;
+    EXPECT_EQ(test::run_command(test::cli_path() + " generate " + test::golden_model("llama_gqa_f32.gguf") +
+                                    " -p hola -n 8 -t 1 --stats " + flags + " 2>&1 >/dev/null",
+                                &out),
+              0)
+        << out;
+    std::smatch m;
+    EXPECT_TRUE(std::regex_search(out, m, std::regex("seed ([0-9]+)"))) << out;
+    return m.size() > 1 ? m[1].str() : std::string();
+  };
+  EXPECT_EQ(seed_of("--seed 42"), "42");
+  // Two draws of 32 bits agree with odds 2^-32 per pair; three equal draws would be a fixed seed.
+  const std::string a = seed_of(""), b = seed_of(""), c = seed_of("");
+  EXPECT_FALSE(a == b && b == c) << a;
+  // The same seed repeats a sampled run.
+  EXPECT_EQ(generate_with("-n 8 --temp 1.5 --seed 7"), generate_with("-n 8 --temp 1.5 --seed 7"));
+  std::string help;
+  ASSERT_EQ(test::run_command(test::cli_path() + " generate --help", &help), 0);
+  EXPECT_NE(help.find("--seed UINT=random"), std::string::npos) << help;
+}
+
+TEST(CliConventions, ContextBeyondTrainingWarnsAndAFullContextSaysSo) {
+  // The golden model was trained on 256 positions.
+  std::string out;
+  const std::string gen = test::cli_path() + " generate " + test::golden_model("llama_gqa_f32.gguf") +
+                          " -p hola --temp 0 -t 1 ";
+  ASSERT_EQ(test::run_command(gen + "-n 2 -c 512 2>&1 >/dev/null", &out), 0) << out;
+  EXPECT_NE(out.find("larger than the 256"), std::string::npos) << out;
+  ASSERT_EQ(test::run_command(gen + "-n 2 -c 256 2>&1 >/dev/null", &out), 0) << out;
+  EXPECT_EQ(out.find("larger than"), std::string::npos) << out;
+  // Ids as the prompt: no end-of-generation token can end it before the context does.
+  ASSERT_EQ(test::run_command(test::cli_path() + " generate " + test::golden_model("llama_gqa_f32.gguf") +
+                                  " --prompt-ids 1,5,6 --temp 0 -t 1 -n 100 -c 12 2>&1 >/dev/null",
+                              &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("the context of 12 tokens is full"), std::string::npos) << out;
+}
+
+TEST(CliConventions, TokenizerEncodeReadsStdinWithGeneratesDefaults) {
+  const std::string model = test::golden_model("llama_gqa_f32.gguf");
+  const std::string enc = test::cli_path() + " tokenizer encode -k " + model;
+  std::string text, piped, lines;
+  ASSERT_EQ(test::run_command(enc + " --text 'hola que tal'", &text), 0) << text;
+  ASSERT_EQ(test::run_command("printf 'hola que tal\\n' | " + enc, &piped), 0) << piped;
+  EXPECT_EQ(piped, text);
+  ASSERT_EQ(test::run_command("printf 'hola\\nque tal\\n' | " + enc + " --no-bos", &lines), 0) << lines;
+  EXPECT_EQ(std::count(lines.begin(), lines.end(), '\n'), 2) << lines;  // one line of ids per line
+  // BOS by default, as generate adds it: generate's prompt count equals encode's id count.
+  auto count_ids = [](const std::string& ids) {
+    std::istringstream is(ids);
+    return std::distance(std::istream_iterator<std::string>(is), std::istream_iterator<std::string>());
+  };
+  auto generate_prompt_tokens = [&](const std::string& flags) {
+    std::string out;
+    EXPECT_EQ(test::run_command(test::cli_path() + " generate " + model + " -p 'hola que tal' -n 1 -t 1 --stats " +
+                                    flags + " 2>&1 >/dev/null",
+                                &out),
+              0)
+        << out;
+    std::smatch m;
+    EXPECT_TRUE(std::regex_search(out, m, std::regex("prompt: ([0-9]+) tokens"))) << out;
+    return m.size() > 1 ? std::stol(m[1].str()) : -1L;
+  };
+  EXPECT_EQ(text.substr(0, 2), "1 ");  // <s>
+  EXPECT_EQ(count_ids(text), generate_prompt_tokens(""));
+  std::string no_bos;
+  ASSERT_EQ(test::run_command(enc + " --text 'hola que tal' --no-bos", &no_bos), 0) << no_bos;
+  EXPECT_EQ(count_ids(no_bos), count_ids(text) - 1);
+  EXPECT_EQ(count_ids(no_bos), generate_prompt_tokens("--no-bos"));
+  // Control tokens written in the text are parsed by default, as generate parses them.
+  std::string special, literal;
+  ASSERT_EQ(test::run_command(enc + " --no-bos --text '</s>'", &special), 0) << special;
+  EXPECT_EQ(special, "2\n");
+  ASSERT_EQ(test::run_command(enc + " --no-bos --no-parse-special --text '</s>'", &literal), 0) << literal;
+  EXPECT_GT(count_ids(literal), 1) << literal;
+}
+
+TEST(CliConventions, PiiKindsAndJson) {
+  const std::string text = "DNI 12345678Z, correo ana@example.com, tel +34 612 345 678, IBAN ES91 2100 0418 4502 0005 1332";
+  test::TempDir dir;
+  test::write_test_file(dir.file("in.txt"), text);
+  const std::string pii = test::cli_path() + " corpus pii ";
+  std::string out;
+  ASSERT_EQ(test::run_command(pii + "--json < " + dir.file("in.txt") + " 2>/dev/null", &out), 0) << out;
+  auto j = nlohmann::json::parse(out, nullptr, false);
+  ASSERT_TRUE(j.is_array()) << out;
+  ASSERT_EQ(j.size(), 4u) << out;
+  const char* types[] = {"dni", "email", "phone", "iban"};
+  const char* rules[] = {"dni_mod23", "email_rfc5321", "phone_es", "iban_mod97"};
+  const char* spans[] = {"12345678Z", "ana@example.com", "+34 612 345 678", "ES91 2100 0418 4502 0005 1332"};
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(j[i]["entity_type"], types[i]) << out;
+    EXPECT_EQ(j[i]["rule"], rules[i]) << out;
+    // Byte offsets, end exclusive: they cut the match out of the input.
+    const size_t start = j[i]["start"], end = j[i]["end"];
+    EXPECT_EQ(text.substr(start, end - start), spans[i]) << out;
+  }
+  // --kinds narrows both modes; an unknown kind is a usage error naming it.
+  ASSERT_EQ(test::run_command(pii + "--json --kinds dni,iban < " + dir.file("in.txt") + " 2>/dev/null", &out), 0);
+  j = nlohmann::json::parse(out, nullptr, false);
+  ASSERT_EQ(j.size(), 2u) << out;
+  EXPECT_EQ(j[1]["entity_type"], "iban");
+  ASSERT_EQ(test::run_command(pii + "--kinds email < " + dir.file("in.txt") + " 2>/dev/null", &out), 0);
+  EXPECT_EQ(out, "DNI 12345678Z, correo <EMAIL>, tel +34 612 345 678, IBAN ES91 2100 0418 4502 0005 1332");
+  EXPECT_EQ(test::run_command(pii + "--kinds dni,passport < " + dir.file("in.txt"), &out), 2);
+  EXPECT_NE(out.find("passport"), std::string::npos) << out;
+  ASSERT_EQ(test::run_command(pii + "--json < /dev/null", &out), 0);
+  EXPECT_EQ(out, "[]\n");
+}
+
+// --help shows the defaults the code uses: the sampler's are read from model::SamplerParams and
+// GenerateParams, so a change of a default in the library cannot leave the help behind.
+TEST(CliConventions, HelpDefaultsAreTheLibrarys) {
+  std::string help;
+  ASSERT_EQ(test::run_command(test::cli_path() + " generate --help", &help), 0) << help;
+  auto shown = [&](const std::string& flag) {
+    std::smatch m;
+    const bool found = std::regex_search(help, m, std::regex(flag + " [A-Z]+=([^ \\]\\n]+)"));
+    EXPECT_TRUE(found) << flag << " has no default in:\n" << help;
+    return found ? std::stod(m[1].str()) : -1e300;
+  };
+  const model::SamplerParams s;
+  const model::GenerateParams g;
+  EXPECT_FLOAT_EQ(shown("--temp"), s.temperature);
+  EXPECT_EQ(shown("--top-k"), s.top_k);
+  EXPECT_FLOAT_EQ(shown("--top-p"), s.top_p);
+  EXPECT_FLOAT_EQ(shown("--min-p"), s.min_p);
+  EXPECT_FLOAT_EQ(shown("--repeat-penalty"), s.repeat_penalty);
+  EXPECT_EQ(shown("--penalty-last-n"), s.penalty_last_n);
+  EXPECT_EQ(shown("--max-tokens"), g.max_tokens);
+}
+
+TEST(CliConventions, OutputIsDashOEverywhereWithTheOldSpellingHidden) {
+  test::TempDir dir;
+  const std::string en = test::cli_path() + " materials enumerate --elements Cs,Pb,I --size 3 --max-coeff 3 ";
+  std::string out;
+  ASSERT_EQ(test::run_command(en + "-o " + dir.file("a.csv"), &out), 0) << out;
+  ASSERT_EQ(test::run_command(en + "--output " + dir.file("b.csv"), &out), 0) << out;
+  ASSERT_EQ(test::run_command(en + "--out " + dir.file("c.csv"), &out), 0) << out;  // the old spelling
+  const auto a = read_file(dir.file("a.csv"));
+  ASSERT_TRUE(a.ok());
+  EXPECT_NE(a->find("CsPbI3"), std::string::npos) << *a;
+  EXPECT_EQ(*read_file(dir.file("b.csv")), *a);
+  EXPECT_EQ(*read_file(dir.file("c.csv")), *a);
+  for (const char* cmd : {"materials enumerate", "corpus shard", "corpus langid train", "materials screen"}) {
+    ASSERT_EQ(test::run_command(test::cli_path() + " " + cmd + " --help", &out), 0) << out;
+    EXPECT_NE(out.find("-o,--output"), std::string::npos) << cmd << ":\n" << out;
+    EXPECT_EQ(out.find("--out "), std::string::npos) << cmd << ":\n" << out;  // hidden
+  }
+  // A required output missing under both spellings is a usage error that names the flag.
+  test::write_test_file(dir.file("in.jsonl"), "{\"text\": \"hola\"}\n");
+  EXPECT_EQ(test::run_command(test::cli_path() + " corpus shard " + dir.file("in.jsonl") + " --tokenizer byte", &out), 2)
+      << out;
+  EXPECT_NE(out.find("-o/--output"), std::string::npos) << out;
 }
 
 TEST(CliConventions, UsageErrorsExitWithTwo) {

@@ -13,6 +13,7 @@
 
 #include "backend/cpu/cpu_matmul.h"
 #include "fragua/backend/backend.h"
+#include "fragua/base/log.h"
 #include "fragua/base/runtime_options.h"
 #include "fragua/base/thread_pool.h"
 
@@ -221,6 +222,11 @@ class CpuBackend final : public Backend {
 
 }  // namespace
 
-std::unique_ptr<Backend> make_cpu_backend(int n_threads) { return std::make_unique<CpuBackend>(n_threads); }
+std::unique_ptr<Backend> make_cpu_backend(int n_threads) {
+  auto b = std::make_unique<CpuBackend>(n_threads);
+  // What `fragua -v` shows of the machine: the kernels CPUID (or FRAGUA_SIMD) chose, the threads.
+  log_debug("cpu backend: SIMD {}, {} thread(s)", cpu::simd_level(), b->n_threads());
+  return b;
+}
 
 }  // namespace fragua::backend
