@@ -238,7 +238,7 @@ void setup_corpus_langid(CLI::App& corpus) {
   auto* train = cmd->add_subcommand("train", "Train the model on corpus JSONL (e.g. from `corpus fetch debian`)");
   auto t = std::make_shared<TrainOpts>();
   train->add_option("inputs", t->inputs, "Corpus JSONL files with text and lang")->required();
-  train->add_option("-o,--out", t->out, "Model file to write")->required();
+  add_output_flag(*train, t->out, "Model file to write (required)");
   train->add_option("--heldout-out", t->heldout_out, "Write the held-out sentences here (JSONL)");
   train->add_option("--calibration-out", t->calibration_out,
                     "Write the calibration slice (as many documents again, also unseen) here (JSONL)");
@@ -250,14 +250,20 @@ void setup_corpus_langid(CLI::App& corpus) {
       ->add_option("--clean-confidence", t->clean_confidence,
                    "Drop training sentences read as another language with this confidence")
       ->capture_default_str();
-  train->callback([t] { check(run_train(*t)); });
+  train->callback([t] {
+    require_output(t->out);
+    check(run_train(*t));
+  });
 
   auto* cal = cmd->add_subcommand("calibrate", "Fit the confidence temperature on held-out labelled sentences");
   auto co = std::make_shared<CalibrateOpts>();
   cal->add_option("--model", co->model, "Model file (default: data/langid/model.bin)");
   cal->add_option("input", co->input, "JSONL of {text, lang} from documents the model was not trained on")->required();
-  cal->add_option("-o,--out", co->out, "Calibrated model file to write")->required();
-  cal->callback([co] { check(run_calibrate(*co)); });
+  add_output_flag(*cal, co->out, "Calibrated model file to write (required)");
+  cal->callback([co] {
+    require_output(co->out);
+    check(run_calibrate(*co));
+  });
 
   auto* eval = cmd->add_subcommand("eval", "Evaluate on labelled sentences (JSONL text, lang)");
   auto e = std::make_shared<EvalOpts>();

@@ -208,7 +208,7 @@ void setup(CLI::App& root) {
   auto o = std::make_shared<ModelOpts>();
   auto* fe = cmd->add_subcommand("featurize", "Write Magpie-style features of a dataset as CSV");
   add_data_flags(fe, *o);
-  fe->add_option("--out", o->out, "Output CSV")->required();
+  add_output_flag(*fe, o->out, "Output CSV (required)");
   add_threads_flag(*fe, o->mo.trees.threads);
   add_csv_comment_flag(fe, o->csv_comment);
   add_skip_invalid_flag(fe, o->skip_invalid);
@@ -216,24 +216,30 @@ void setup(CLI::App& root) {
                  "Column names: fragua (mean_pauling_en, ...) or matminer (MagpieData mean Electronegativity, ...)")
       ->check(CLI::IsMember({"fragua", "matminer"}))
       ->capture_default_str();
-  fe->callback([o] { check(run_featurize(*o)); });
+  fe->callback([o] {
+    require_output(o->out);
+    check(run_featurize(*o));
+  });
 
   auto* tr = cmd->add_subcommand("train", "Train a property model ensemble (XGBoost or attention) on a dataset");
   add_data_flags(tr, *o);
-  tr->add_option("--out", o->out, "Model file to write")->required();
+  add_output_flag(*tr, o->out, "Model file to write (required)");
   tr->add_option("--metrics", o->metrics, "JSON-lines metrics file (attention: loss per member and epoch)");
   add_train_flags(tr, o->mo.trees, o->task);
   add_attention_flags(tr, o->mo.attention, o->family);
   tr->add_option("--calibration-folds", o->mo.calibration_folds,
                  "Ensemble: folds of the out-of-fold run its std is calibrated on (0 = none)")
       ->capture_default_str();
-  tr->callback([o] { check(run_train(*o)); });
+  tr->callback([o] {
+    require_output(o->out);
+    check(run_train(*o));
+  });
 
   auto* pr = cmd->add_subcommand("predict", "Predict with uncertainty for the formulas in a CSV");
   pr->add_option("--model", o->model, "Model file")->required();
-  pr->add_option("--input", o->data, "CSV with a composition (or formula) column")->required();
+  pr->add_option("-i,--input", o->data, "CSV with a composition (or formula) column")->required();
   pr->add_option("--formula-column", o->formula_col, "Formula column");
-  pr->add_option("--out", o->out, "Output CSV (default: stdout)");
+  add_output_flag(*pr, o->out, "Output CSV (default: stdout)");
   add_threads_flag(*pr, o->mo.trees.threads);
   add_csv_comment_flag(pr, o->csv_comment);
   add_skip_invalid_flag(pr, o->skip_invalid);

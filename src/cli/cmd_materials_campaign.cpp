@@ -75,7 +75,7 @@ void setup_materials_campaign(CLI::App& root) {
       ->capture_default_str();
   c->add_flag("--no-toxic", o->c.no_toxic, "Never suggest RoHS-restricted or toxic elements");
   c->add_flag("--no-critical", o->c.no_critical, "Never suggest EU critical raw materials");
-  c->add_option("--out", o->out, "Discovery curves as CSV (strategy, seed, round, measured, found)");
+  add_output_flag(*c, o->out, "Discovery curves as CSV (strategy, seed, round, measured, found)");
   c->add_option("--plot", o->plot, "Discovery curves as SVG");
   add_train_flags(c, o->c.model.trees, o->task);
   add_attention_flags(c, o->c.model.attention, o->c.family);

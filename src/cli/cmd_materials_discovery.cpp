@@ -185,7 +185,7 @@ void add_screen_common(CLI::App* s, ScreenOpts& o) {
   s->add_option("--model", o.model, "Band-gap model (fragua materials train)")->required();
   s->add_option("--candidates", o.candidates, "CSV with a composition column (e.g. from enumerate)")->required();
   s->add_option("--formula-column", o.formula_col, "Formula column of the candidates");
-  s->add_option("--out", o.out, "Output CSV");
+  add_output_flag(*s, o.out, "Output CSV");
   add_threads_flag(*s, o.threads);
 }
 
@@ -200,7 +200,7 @@ void setup(CLI::App& root) {
   en->add_flag("--no-electronegativity-test", eo->no_en, "Keep charge-neutral compositions that fail the Pauling test");
   en->add_option("--count", eo->count, "Only count all N-element compositions over elements 1..--max-z");
   en->add_option("--max-z", eo->max_z, "Highest atomic number for --count");
-  en->add_option("--out", eo->out, "Output CSV (default: stdout)");
+  add_output_flag(*en, eo->out, "Output CSV (default: stdout)");
   add_threads_flag(*en, eo->threads);
   add_csv_comment_flag(en, eo->csv_comment);
   en->callback([eo] { check(run_enumerate(*eo)); });
@@ -215,14 +215,13 @@ void setup(CLI::App& root) {
                  "Substitution weights, Hautier 2011 lambda.json format (default: the bundled data/materials/lambda.json)");
   // The first spelling; --lambda elsewhere is XGBoost's L2 regularisation (issue 18).
   su->add_option("--lambda", so->lambda, "Deprecated spelling of --substitution-table")->group("");
-  su->add_option("--out", so->out, "Output CSV (default: stdout)");
+  add_output_flag(*su, so->out, "Output CSV (default: stdout)");
   add_csv_comment_flag(su, so->csv_comment);
   su->callback([so] { check(run_substitute(*so)); });
 
   auto sc = std::make_shared<ScreenOpts>();
   auto* scr = cmd->add_subcommand("screen", "Screen and rank candidates: gap window, HHI, abundance, critical/toxic");
   add_screen_common(scr, *sc);
-  scr->get_option("--out")->required();
   scr->add_option("--metal-model", sc->metal_model,
                   "Metal classifier; drops likely metals (default: the gap model's zero gate, if it has one)");
   scr->add_option("--gap-min", sc->c.gap_min, "Lowest band gap, eV (e.g. 1.1 for photovoltaics)");
@@ -240,7 +239,10 @@ void setup(CLI::App& root) {
   scr->add_option("--plot", sc->plot, "SVG plot of gap against supply risk with the Pareto front");
   add_csv_comment_flag(scr, sc->csv_comment);
   add_skip_invalid_flag(scr, sc->skip_invalid);
-  scr->callback([sc] { check(run_screen(*sc)); });
+  scr->callback([sc] {
+    require_output(sc->out);
+    check(run_screen(*sc));
+  });
 
   auto sg = std::make_shared<ScreenOpts>();
   auto* sug = cmd->add_subcommand("suggest", "Next candidates to measure, by expected improvement");
@@ -248,7 +250,9 @@ void setup(CLI::App& root) {
   sug->add_option("--data", sg->data, "Observations so far (CSV or Matbench JSON)")->required();
   sug->add_option("--objective", sg->objective, "maximize, minimize or target")
       ->check(CLI::IsMember({"maximize", "minimize", "target"}));
-  sug->add_option("--target", sg->target, "Target value for --objective target (eV)");
+  // Not --target: that is a column name on every other materials command (issue 18).
+  sug->add_option("--target-value", sg->target, "Target value for --objective target (eV)");
+  sug->add_option("--target", sg->target, "")->group("");  // its first spelling, for scripts
   sug->add_option("-n,--count", sg->n, "How many to suggest")->capture_default_str();
   sug->add_option("--noise", sg->noise,
                   "Measurement noise (std, eV) for a noise-aware expected improvement (0 = plain EI)")
@@ -263,9 +267,12 @@ void setup(CLI::App& root) {
   add->add_option("--measurements", ao->measurements, "New results: CSV with composition and the target column")
       ->required();
   add->add_option("--target", ao->target, "Target column");
-  add->add_option("--out", ao->out, "Merged CSV to write (may equal --data)")->required();
+  add_output_flag(*add, ao->out, "Merged CSV to write (may equal --data; required)");
   add_csv_comment_flag(add, ao->csv_comment);
-  add->callback([ao] { check(run_add_measurements(*ao)); });
+  add->callback([ao] {
+    require_output(ao->out);
+    check(run_add_measurements(*ao));
+  });
 }
 
 Registrar reg(setup);

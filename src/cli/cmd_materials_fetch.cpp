@@ -44,7 +44,7 @@ void setup(CLI::App& root) {
   auto* f = cmd->add_subcommand("fetch", "Download a public Matbench composition dataset (e.g. matbench_expt_gap)");
   f->add_option("dataset", o->dataset, "matbench_expt_gap, matbench_expt_is_metal, matbench_glass, matbench_steels")
       ->required();
-  f->add_option("--out-dir", o->out_dir, "Directory for <dataset>.json.gz");
+  add_output_flag(*f, o->out_dir, "Directory for <dataset>.json.gz", "--out-dir");
   f->add_option("--base-url", o->base_url, "Mirror to download from (default: ml.materialsproject.org/projects)");
   f->callback([o] { check(run_fetch(*o)); });
 }

@@ -33,10 +33,11 @@ void setup(CLI::App& root) {
       ->required();
   cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer: 'byte' (built-in byte level) or a tokenizer GGUF")
       ->required();
-  cmd->add_option("--out", o->build.out_dir, "Output directory for shard-NNNNN.fts")->required();
+  add_output_flag(*cmd, o->build.out_dir, "Output directory for shard-NNNNN.fts (required)");
   cmd->add_option("--lang", o->build.lang, "Language of documents without a \"lang\" field (es, ca, eu, gl, ...)");
   cmd->add_option("--shard-tokens", o->build.shard_tokens, "Tokens per shard file (default 50M)");
   cmd->callback([o] {
+    require_output(o->build.out_dir, "DIR");
     std::string command = "fragua corpus shard --tokenizer " + o->tokenizer + " --out " + o->build.out_dir;
     for (const auto& i : o->build.inputs) command += " " + i;
     check(run_shard(*o, command));
