@@ -54,6 +54,31 @@ const char* pii_kind_name(PiiKind kind) {
   return kNames[static_cast<int>(kind)];
 }
 
+const char* pii_rule(const PiiMatch& m, std::string_view text) {
+  const std::string_view t = m.offset <= text.size() ? text.substr(m.offset, m.length) : std::string_view();
+  switch (m.kind) {
+    case PiiKind::email: return "email_rfc5321";
+    case PiiKind::phone: {
+      // try_phone: "(+34)", "+34", "0034" and bare nine digits are the Spanish plan; any other
+      // leading '+' is E.164.
+      std::string_view d = t;
+      if (d.substr(0, 1) == "(") d.remove_prefix(1);
+      const bool spanish = d.substr(0, 1) != "+" || d.substr(0, 3) == "+34";
+      return spanish ? "phone_es" : "phone_e164";
+    }
+    case PiiKind::dni: return "dni_mod23";
+    case PiiKind::nie: return "nie_mod23";
+    case PiiKind::nif: {
+      const char c = t.empty() ? 0 : to_upper(t[0]);
+      return c == 'K' || c == 'L' || c == 'M' ? "nif_klm_mod23" : "nif_control";
+    }
+    case PiiKind::iban: return "iban_mod97";
+    case PiiKind::card: return "card_luhn";
+    case PiiKind::ip: return t.find(':') != std::string_view::npos ? "ipv6" : "ipv4";
+  }
+  return "unknown";
+}
+
 const char* pii_placeholder(PiiKind kind) {
   static constexpr const char* kNames[] = {"<EMAIL>", "<PHONE>", "<DNI>", "<NIE>", "<NIF>", "<IBAN>", "<CARD>", "<IP>"};
   return kNames[static_cast<int>(kind)];

@@ -268,7 +268,7 @@ Status run_build(const BuildConfig& c) {
     std::string md = build_report_markdown(merged);
     FRAGUA_TRY(write_file_atomic((out / "report.md").string(), md, env));
     FRAGUA_TRY(write_file_atomic((out / "report.svg").string(), build_report_svg(merged), env));
-    std::fputs(md.c_str(), stdout);
+    std::fputs(build_report_summary(merged, out.string()).c_str(), stdout);
   }
   if (!failure.ok()) return failure;
   if (!ok_all) return io_error("another MPI rank failed; see its messages");

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Statistics and the report of `fragua corpus build`.
+#include <algorithm>
 #include <set>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -101,6 +103,28 @@ std::string build_report_markdown(const BuildStats& s) {
     for (const auto& [l, t] : s.langs) n += t.pii[k];
     out += fmt::format(" {} {}{}", pii_kind_name(static_cast<PiiKind>(k)), n, k + 1 < kPiiKindCount ? "," : "\n");
   }
+  return out;
+}
+
+std::string build_report_summary(const BuildStats& s, const std::string& report_dir, size_t top_reasons) {
+  std::string out = fmt::format("{:<6} {:>9} {:>9} {:>9} {:>9}\n", "lang", "docs in", "MB in", "docs out", "MB out");
+  std::map<std::string, uint64_t> by_reason;  // documents dropped, all languages
+  for (const auto& [l, t] : s.langs) {
+    // Language tags come from the input records: at most 6 characters, printable ASCII.
+    std::string tag;
+    for (char ch : l.substr(0, 6)) tag.push_back(ch > 32 && ch < 127 ? ch : '?');
+    out += fmt::format("{:<6} {:>9} {:>9.2f} {:>9} {:>9.2f}\n", tag, t.in_docs, t.in_bytes / 1e6, t.out_docs,
+                       t.out_bytes / 1e6);
+    for (const auto& [why, d] : t.drops) by_reason[why] += d.first;
+  }
+  std::vector<std::pair<uint64_t, std::string>> top;
+  for (const auto& [why, n] : by_reason) top.emplace_back(n, why);
+  std::sort(top.begin(), top.end(), [](const auto& a, const auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
+  if (top.size() > top_reasons) top.resize(top_reasons);
+  out += "dropped most:";
+  if (top.empty()) out += " nothing";
+  for (size_t i = 0; i < top.size(); ++i) out += fmt::format("{} {} ({} docs)", i ? "," : "", top[i].second, top[i].first);
+  out += fmt::format("\nfull table: {}/report.md\n", report_dir);
   return out;
 }
 

@@ -35,5 +35,8 @@ struct BuildStats {
 // (stacked bars per language).
 std::string build_report_markdown(const BuildStats& s);
 std::string build_report_svg(const BuildStats& s);
+// What `corpus build` prints on the terminal: one line per language (documents and MB in and
+// out) and the most frequent drop reasons; the full table stays in report.md.
+std::string build_report_summary(const BuildStats& s, const std::string& report_dir, size_t top_reasons = 3);
 
 }  // namespace fragua::data

@@ -46,6 +46,12 @@ struct RedactResult {
 // Replaces every match with its placeholder.
 RedactResult redact_pii(std::string_view text, const PiiOptions& options = {});
 
+// The rule that matched `m` in `text` (the text find_pii scanned), as Presidio names the
+// recognizer of each result: "email_rfc5321", "phone_es" (nine digits from 6, optional +34 or
+// 0034), "phone_e164" (+ and 8 to 15 digits), "dni_mod23", "nie_mod23", "nif_control" (company
+// control character) or "nif_klm_mod23", "iban_mod97", "card_luhn", "ipv4", "ipv6".
+const char* pii_rule(const PiiMatch& m, std::string_view text);
+
 // How far the scanner reads from a position: e-mail parts are read up to RFC 5321's limits, the
 // longest other identifier (an IBAN of 34 characters in groups) spans 67 bytes, and whether a
 // word is an identifier may depend on the next e-mail's start (its '@' up to 64 bytes on, its
