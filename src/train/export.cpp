@@ -7,6 +7,7 @@
 #include "fragua/format/gguf.h"
 #include "fragua/format/llama_hparams.h"
 #include "fragua/format/llama_tensors.h"
+#include "fragua/format/model_card.h"
 #include "fragua/format/safetensors.h"
 #include "fragua/tokenize/tokenizer.h"
 #include "fragua/train/text_encoder.h"
@@ -37,7 +38,13 @@ Status export_gguf(const ExportOptions& o) {
   std::string name = o.name.empty() ? fmt::format("fragua-{:.0f}M", c.n_params() / 1e6) : o.name;
   // Hyper-parameter keys and tensor names as llama.cpp's "llama" architecture defines them.
   w.set("general.architecture", GgufValue::of_string("llama"));
-  w.set("general.name", GgufValue::of_string(name));
+  format::ModelCard card;
+  card.name = name;
+  card.basename = o.name.empty() ? "fragua" : o.name;
+  card.size_label = format::size_label(static_cast<uint64_t>(c.n_params()));
+  card.license = o.license;
+  card.languages = o.languages;
+  format::set_model_card(w, card);
   w.set("general.file_type", GgufValue::of_u32(0));  // LLAMA_FTYPE_ALL_F32
   format::write_llama_hparams(w, "llama", c);
   w.set("fragua.source_checkpoint", GgufValue::of_string(path));

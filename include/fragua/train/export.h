@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "fragua/base/error.h"
 #include "fragua/base/file.h"
@@ -16,6 +17,10 @@ struct ExportOptions {
   std::string tokenizer;   // GGUF holding tokenizer.* keys, or "byte" (make_byte_tokenizer); empty: none
   std::string out;         // .gguf path
   std::string name;        // general.name; default "fragua-<n>M"
+  // general.license and general.languages of the model card (format/model_card.h): a model
+  // trained here is Fragua's, for its four languages, under the project's licence unless told.
+  std::string license = "apache-2.0";
+  std::vector<std::string> languages = {"es", "ca", "eu", "gl"};
   Env* env = nullptr;      // file access (nullptr: Env::posix())
 };
 
