@@ -14,12 +14,14 @@
 #include <queue>
 #include <unordered_map>
 
+#include "fragua/base/file.h"
 #include "fragua/base/lang.h"
 #include "fragua/base/log.h"
 #include "fragua/base/metrics.h"
 #include "fragua/base/parse.h"
 #include "fragua/base/progress.h"
 #include "fragua/base/thread_pool.h"
+#include "fragua/base/utf8.h"
 #include "fragua/tokenize/trainer.h"
 #include "tokenize/piece_table.h"
 #include "tokenize/tokenizer_impl.h"
@@ -95,8 +97,10 @@ Result<std::vector<std::pair<std::string, double>>> mix_words(std::map<std::stri
   return out;
 }
 
-// The alphabet: characters by weighted frequency until `coverage` of all characters.
-std::vector<std::string> choose_alphabet(const std::vector<std::pair<std::string, double>>& words, double coverage) {
+// The alphabet: characters by weighted frequency until `coverage` of all characters, then the
+// required characters not yet in it (in their given order), whatever their counts.
+std::vector<std::string> choose_alphabet(const std::vector<std::pair<std::string, double>>& words, double coverage,
+                                         const std::vector<std::string>& required) {
   std::unordered_map<std::string, double> freq;
   double total = 0;
   for (const auto& [w, n] : words) {
@@ -118,7 +122,42 @@ std::vector<std::string> choose_alphabet(const std::vector<std::pair<std::string
     alphabet.push_back(c);
     acc += n;
   }
+  for (const auto& c : required)
+    if (std::find(alphabet.begin(), alphabet.end(), c) == alphabet.end()) alphabet.push_back(c);
   return alphabet;
+}
+
+// Adds every word of the dictionaries, cut into training words as running text would be, at its
+// dictionary's weight.
+Status add_dictionary_words(const TrainOptions& opt, std::vector<std::pair<std::string, double>>& words) {
+  if (opt.dictionaries.empty()) return ok_status();
+  std::unordered_map<std::string, double> extra;
+  for (const auto& d : opt.dictionaries) {
+    std::string stem = d.path;
+    if (stem.size() > 4 && stem.compare(stem.size() - 4, 4, ".dic") == 0) stem.resize(stem.size() - 4);
+    auto dic = FRAGUA_TRY(read_file(d.path));
+    std::string aff;
+    if (auto a = read_file(stem + ".aff"); a.ok()) aff = std::move(*a);
+    auto hw = FRAGUA_TRY(read_hunspell(dic, aff, stem));
+    log_info("tokenizer train: dictionary {}: {} stems, {} words{}, weight {}", d.path, hw.stems, hw.words.size(),
+             hw.expanded ? " (affixes expanded one level)" : " (stems only)", d.weight);
+    for (const auto& w : hw.words) {
+      std::string text = " " + normalize(w, opt.normalization);
+      for_each_training_word(text, opt.split_digits,
+                             [&](std::string_view piece) { extra[std::string(piece)] += d.weight; });
+    }
+  }
+  std::unordered_map<std::string, size_t> index;
+  for (size_t i = 0; i < words.size(); ++i) index.emplace(words[i].first, i);
+  for (auto& [w, n] : extra) {
+    auto it = index.find(w);
+    if (it != index.end())
+      words[it->second].second += n;
+    else
+      words.emplace_back(w, n);
+  }
+  std::sort(words.begin(), words.end());  // deterministic order whatever the hashing
+  return ok_status();
 }
 
 void add_pair_count(State& st, int32_t a, int32_t b, double w, uint32_t word) {
@@ -194,6 +233,16 @@ void apply_merge(State& st, Corpus& corpus, int32_t a, int32_t b, int32_t m) {
 
 }  // namespace
 
+const std::vector<std::string>& iberian_required_characters() {
+  // Apostrophe and quotes as typeset (’ ‘ “ ” « »), Spanish inverted marks (¿ ¡), ordinal
+  // indicators (ª º), the middle dot of Catalan l·l, ñ ç ü ï and the accented vowels of the four
+  // orthographies, in both cases.
+  static const std::vector<std::string> kChars = {"’", "‘", "“", "”", "«", "»", "¿", "¡", "ª", "º", "·", "ñ",
+                                                  "Ñ", "ç", "Ç", "ü", "Ü", "ï", "Ï", "á", "é", "í", "ó", "ú",
+                                                  "Á", "É", "Í", "Ó", "Ú", "à", "è", "ò", "À", "È", "Ò"};
+  return kChars;
+}
+
 Result<std::vector<std::pair<std::string, double>>> parse_mix(std::string_view text) {
   auto mix = FRAGUA_TRY(parse_mixture(text, "--mix"));
   double sum = 0;
@@ -219,12 +268,38 @@ Result<Tokenizer> train_bpe(const TrainOptions& opt) {
 
   auto langs = FRAGUA_TRY(count_corpus(opt));
   auto words = FRAGUA_TRY(mix_words(langs, opt));
-  std::vector<std::string> alphabet = choose_alphabet(words, opt.character_coverage);
+  FRAGUA_TRY(add_dictionary_words(opt, words));
+  std::vector<std::string> required;
+  for (const auto& c : opt.required_characters) {
+    std::string n = normalize(c, opt.normalization);
+    if (utf8::sequence_length(n) != n.size() || n.empty())
+      return invalid_argument_error("required character '{}' is not one character after {} normalization",
+                                    terminal_safe(c), normalization_name(opt.normalization));
+    required.push_back(std::move(n));
+  }
+  std::vector<std::string> alphabet = choose_alphabet(words, opt.character_coverage, required);
   if (static_cast<int32_t>(alphabet.size()) > opt.vocab_size - n_fixed) {
-    // The rarest characters go to byte fallback rather than overshoot the requested size.
+    // The rarest characters go to byte fallback rather than overshoot the requested size; the
+    // required ones stay.
+    size_t room = static_cast<size_t>(opt.vocab_size - n_fixed);
     log_warn("tokenizer train: {} characters do not fit a vocabulary of {}; the {} rarest use byte fallback",
-             alphabet.size(), opt.vocab_size, alphabet.size() - static_cast<size_t>(opt.vocab_size - n_fixed));
-    alphabet.resize(static_cast<size_t>(opt.vocab_size - n_fixed));
+             alphabet.size(), opt.vocab_size, alphabet.size() - room);
+    auto is_required = [&](const std::string& c) {
+      return std::find(required.begin(), required.end(), c) != required.end();
+    };
+    size_t n_required = static_cast<size_t>(std::count_if(alphabet.begin(), alphabet.end(), is_required));
+    size_t free_slots = room > n_required ? room - n_required : 0;
+    std::vector<std::string> kept;
+    for (const auto& c : alphabet) {
+      if (is_required(c)) {
+        kept.push_back(c);
+      } else if (free_slots > 0) {
+        kept.push_back(c);
+        --free_slots;
+      }
+    }
+    if (kept.size() > room) kept.resize(room);
+    alphabet = std::move(kept);
   }
 
   State st;
@@ -319,6 +394,7 @@ Result<Tokenizer> train_bpe(const TrainOptions& opt) {
   s.eos_id = 2;
   s.add_bos = true;
   s.add_space_prefix = true;
+  s.normalization = opt.normalization;  // text is encoded as it was trained: NFD input reads as NFC
   for (size_t i = 3; i < fixed.size(); ++i)
     if (fixed[i] == "<|im_end|>" || fixed[i] == "<|eot_id|>") s.eot_id = static_cast<int32_t>(i);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -326,6 +402,11 @@ Result<Tokenizer> train_bpe(const TrainOptions& opt) {
   for (const auto& in : opt.inputs)
     inputs += (inputs.empty() ? "" : ",") + (in.lang.empty() ? "" : in.lang + "=") + in.path;
   for (const auto& [l, w] : opt.mix) mix += fmt::format("{}{}={:.4f}", mix.empty() ? "" : ",", l, w);
+  std::string required_text, dictionaries;
+  for (const auto& c : required) required_text += c;
+  for (const auto& d : opt.dictionaries)
+    dictionaries += fmt::format("{}{}:{}", dictionaries.empty() ? "" : ",", d.path, d.weight);
+  if (dictionaries.empty()) dictionaries = "none";
   std::time_t now = std::time(nullptr);
   char date[32];
   std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
@@ -337,6 +418,8 @@ Result<Tokenizer> train_bpe(const TrainOptions& opt) {
             {"training_normalization", std::string(normalization_name(opt.normalization))},
             {"split_digits", opt.split_digits ? "true" : "false"},
             {"character_coverage", fmt::format("{}", opt.character_coverage)},
+            {"required_characters", required_text},
+            {"dictionaries", dictionaries},
             {"vocab_size", std::to_string(s.tokens.size())},
             {"date", date},
             {"training_seconds", fmt::format("{:.1f}", secs)}};

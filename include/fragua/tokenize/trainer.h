@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -21,6 +22,34 @@ struct TrainInput {
   std::string lang;
 };
 
+// A Hunspell dictionary used as a word-coverage prior: every word it yields (read_hunspell) is
+// counted `weight` times, in the units of the mixed corpus counts (1: as if seen once), so that
+// inflected forms the corpus lacks still get pieces without outweighing real text.
+struct DictionaryInput {
+  std::string path;  // the .dic file; the .aff file beside it (same stem) gives the affixes
+  double weight = 1.0;
+};
+
+// Parses "FILE[:weight]".
+Result<DictionaryInput> parse_dictionary_arg(std::string_view arg);
+
+struct HunspellWords {
+  std::vector<std::string> words;  // distinct, in dictionary order
+  uint64_t stems = 0;
+  bool expanded = false;  // false: the .aff was absent or too complex (AF aliases): stems only
+};
+
+// The words of a Hunspell dictionary held in memory (hunspell(5)): stems (those carrying the
+// NEEDAFFIX flag left out) and one level of prefix/suffix forms with their cross product;
+// continuation classes and compounding are not applied. At most max_words words. Errors name
+// `name` with .dic/.aff and the line.
+Result<HunspellWords> read_hunspell(std::string_view dic, std::string_view aff, const std::string& name,
+                                    size_t max_words = 4'000'000);
+
+// Letters and punctuation of Spanish, Catalan/Valencian, Basque and Galician that the trainer
+// keeps as single tokens whatever their corpus counts (TrainOptions::required_characters).
+const std::vector<std::string>& iberian_required_characters();
+
 struct TrainOptions {
   std::vector<TrainInput> inputs;
   std::string text_field = "text", lang_field = "lang";
@@ -34,6 +63,9 @@ struct TrainOptions {
   bool split_digits = true;                          // numbers are written digit by digit
   Normalization normalization = Normalization::nfc;  // applied to training text
   double character_coverage = 0.9995;                // rarer characters are left to byte fallback
+  // Characters in the alphabet whatever their counts (so each is one token, never byte fallback).
+  std::vector<std::string> required_characters = iberian_required_characters();
+  std::vector<DictionaryInput> dictionaries;  // word-coverage priors
   int max_piece_chars = 16;
   uint64_t max_input_bytes = 0;           // 0: all input
   size_t max_words_per_lang = 8'000'000;  // distinct words kept in memory per language
