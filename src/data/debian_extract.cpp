@@ -47,6 +47,23 @@ bool ends_with(const std::string& s, std::string_view suf) {
   return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
 }
 
+// Our language of an HTML manual whose folders do not name it: a language before the extension
+// ("ch01.es.html", "adding-text.ca.html"), else a folder of usr/share/doc named after a
+// per-language package ("debian-edu-doc-es").
+std::string lang_of_doc_file(const std::string& rel, const std::string& name) {
+  size_t last = name.rfind('.');
+  size_t prev = last == std::string::npos || last == 0 ? std::string::npos : name.rfind('.', last - 1);
+  if (prev != std::string::npos) {
+    std::string loc = name.substr(prev + 1, last - prev - 1);
+    if (locale_like(loc)) return debian_lang(loc);
+  }
+  if (!rel.starts_with("usr/share/doc/")) return "";
+  std::string dir = rel.substr(14, rel.find('/', 14) - 14);
+  for (const char* suf : {"-ca-valencia", "-es", "-ca", "-eu", "-gl"})
+    if (ends_with(dir, suf)) return debian_lang(std::string_view(suf).substr(1));
+  return "";
+}
+
 struct Emitter {
   const DebianPackage& pkg;
   const DocumentSink& sink;
@@ -154,18 +171,24 @@ Status extract_debian_tree(const std::string& root_str, const DebianPackage& pkg
   for (const auto& f : files) {
     std::string rel = f.lexically_relative(root).string();  // f is root / ..., symlinks never walked
     std::string name = f.filename().string();
-    if (rel.starts_with("usr/share/doc/")) continue;  // copyright, changelogs
+    bool html = ends_with(name, ".html") || ends_with(name, ".xhtml") || ends_with(name, ".page");
+    // Under usr/share/doc only manuals in HTML are text of ours (copyright files and changelogs
+    // are not): KiCad's help/<lang>/, LilyPond's *.<lang>.html, debian-edu-doc-<lang>/.
+    bool in_doc = rel.starts_with("usr/share/doc/");
+    if (in_doc && !html) continue;
     if (ends_with(name, ".bzs")) {
       if (bible_lang.empty()) bible_lang = sword_lang(root, env);
       if (!bible_lang.empty()) extract_sword(f, rel, bible_lang, em);
       continue;
     }
     std::string lang = lang_of_path(rel);
+    if (lang.empty() && html) lang = lang_of_doc_file(rel, name);
     if (lang.empty()) continue;
     bool mo = ends_with(name, ".mo");
-    bool html = ends_with(name, ".html") || ends_with(name, ".xhtml") || ends_with(name, ".page");
     bool man = rel.find("/man/") != std::string::npos && ends_with(name, ".gz");
-    bool fortune = rel.find("/fortunes/") != std::string::npos && name.find('.') == std::string::npos;
+    // fortune(6) files: no extension, or .fortunes/.u8 (fortunes-es); never the .dat indices.
+    bool fortune = rel.find("/fortunes/") != std::string::npos &&
+                   (name.find('.') == std::string::npos || ends_with(name, ".fortunes") || ends_with(name, ".u8"));
     if (!mo && !html && !man && !fortune) continue;
     auto data = read_file(f.string(), env);
     if (!data.ok()) {

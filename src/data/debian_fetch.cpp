@@ -19,6 +19,7 @@
 #include "fragua/base/progress.h"
 #include "fragua/base/thread_pool.h"
 #include "fragua/data/debian.h"
+#include "fragua/data/pairs.h"
 
 namespace fragua::data {
 namespace fs = std::filesystem;
@@ -354,7 +355,8 @@ Status fetch_debian(const FetchOptions& o) {
                                {lang, p[1]},
                                {"package", j["package"]},
                                {"version", j["version"]},
-                               {"licence", j["licence"]}};
+                               {"licence", j["licence"]},
+                               {"path", j.value("path", "")}};
           FRAGUA_TRY(it->second.append(pj.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"));
           ++t.pairs;
         }
@@ -380,6 +382,14 @@ Status fetch_debian(const FetchOptions& o) {
   FRAGUA_TRY(write_file_atomic((out / "manifest.json").string(), manifest.dump(2) + "\n", env));
   FRAGUA_TRY(write_file_atomic((out / "report.md").string(), "# Debian corpus (" + o.preset + ")\n\n" + table, env));
   std::fputs(table.c_str(), stdout);
+  if (pair_files.count("es")) {
+    // Pairs between our languages by pivoting on the English msgid (data/pairs.h).
+    PairsOptions po;
+    po.corpus_dir = o.out_dir;
+    po.env = &env;
+    auto pairs = FRAGUA_TRY(build_pivot_pairs(po));
+    for (const auto& r : pairs) log_info("{}-{}: {} catalog pairs by English pivot", r.source, r.target, r.stats.pairs);
+  }
   if (!errors.empty()) return corruption_error("{} package(s) failed to extract; first: {}", errors.size(), errors[0]);
   return ok_status();
 }
