@@ -9,6 +9,7 @@
 #include <array>
 
 #include "fragua/tokenize/tokenizer.h"
+#include "tokenize/chat_template.h"
 #include "tokenize/jinja/jinja.h"
 
 namespace fragua::tokenize {
@@ -93,18 +94,46 @@ void render_llama2(std::span<const ChatMessage> msgs, bool /*gen: the prompt end
   }
 }
 
+// The same formats as Jinja, for files other tools read (chat_template_as_jinja). Rendered with
+// trim_blocks, so a newline after a block tag is written as {{ '\n' }}; a role is written by the
+// template's literals where the built-in writes it as markup (phi3: <|user|> is one control token).
+constexpr const char* kChatmlJinja =
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
+constexpr const char* kLlama3Jinja =
+    "{% for message in messages %}<|start_header_id|>{{ message['role'] }}<|end_header_id|>\n\n"
+    "{{ message['content'] }}<|eot_id|>{% endfor %}"
+    "{% if add_generation_prompt %}<|start_header_id|>assistant<|end_header_id|>\n\n{% endif %}";
+constexpr const char* kGraniteJinja =
+    "{% for message in messages %}<|start_of_role|>{{ message['role'] }}<|end_of_role|>{{ message['content'] }}"
+    "<|end_of_text|>\n{% endfor %}{% if add_generation_prompt %}<|start_of_role|>assistant<|end_of_role|>{% endif %}";
+constexpr const char* kPhi3Jinja =
+    "{% for message in messages %}{% if message['role'] == 'system' %}<|system|>"
+    "{% elif message['role'] == 'user' %}<|user|>{% elif message['role'] == 'assistant' %}<|assistant|>"
+    "{% elif message['role'] == 'tool' %}<|tool|>{% else %}{{ raise_exception('unknown role ' + message['role']) }}"
+    "{% endif %}{{ '\\n' }}{{ message['content'] }}<|end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>\n{% endif %}";
+constexpr const char* kLlama2Jinja =
+    "{% set ns = namespace(system='', first=true) %}{% for message in messages %}"
+    "{% if message['role'] == 'system' %}{% set ns.system = message['content'] %}"
+    "{% elif message['role'] == 'user' %}{% if ns.first %}[INST] {% else %}<s>[INST] {% endif %}"
+    "{% if ns.system %}<<SYS>>{{ '\\n' }}{{ ns.system }}{{ '\\n' }}<</SYS>>{{ '\\n\\n' }}{% set ns.system = '' %}{% endif %}"
+    "{{ message['content'] }} [/INST]{% set ns.first = false %}"
+    "{% else %} {{ message['content'] }} </s>{% endif %}{% endfor %}";
+
 struct Format {
   const char* name;
   std::array<const char*, 2> markers;  // all must occur in the template
   Render render;
+  const char* jinja;
 };
 
 constexpr std::array<Format, 5> kFormats = {{
-    {"chatml", {"<|im_start|>", nullptr}, render_chatml},
-    {"llama3", {"<|start_header_id|>", "<|end_header_id|>"}, render_llama3},
-    {"granite", {"<|start_of_role|>", "<|end_of_role|>"}, render_granite},
-    {"phi3", {"<|assistant|>", "<|end|>"}, render_phi3},
-    {"llama2", {"[INST]", nullptr}, render_llama2},
+    {"chatml", {"<|im_start|>", nullptr}, render_chatml, kChatmlJinja},
+    {"llama3", {"<|start_header_id|>", "<|end_header_id|>"}, render_llama3, kLlama3Jinja},
+    {"granite", {"<|start_of_role|>", "<|end_of_role|>"}, render_granite, kGraniteJinja},
+    {"phi3", {"<|assistant|>", "<|end|>"}, render_phi3, kPhi3Jinja},
+    {"llama2", {"[INST]", nullptr}, render_llama2, kLlama2Jinja},
 }};
 
 const Format* find_format_by_name(std::string_view t) {
@@ -200,6 +229,16 @@ Result<std::string> detect_chat_template(std::string_view t) {
   }
   if (const Format* f = find_format(t)) return std::string(f->name);
   return unknown_template(t);
+}
+
+Result<std::string> chat_template_as_jinja(std::string_view t) {
+  if (is_jinja(t)) return std::string(t);
+  if (const Format* f = find_format_by_name(t)) return std::string(f->jinja);
+  if (const Format* f = find_format(t))
+    return invalid_argument_error("chat template: text with the markers of '{}' but no Jinja tags is no template "
+                                  "other tools can render; give the name '{}' or Jinja text",
+                                  f->name, f->name);
+  return unknown_template(t).error();
 }
 
 Result<std::string> read_chat_template_file(const std::string& path, Env& env) {

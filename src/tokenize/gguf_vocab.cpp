@@ -6,6 +6,7 @@
 
 #include "fragua/base/file.h"
 #include "fragua/format/gguf.h"
+#include "tokenize/chat_template.h"
 #include "tokenize/tokenizer_impl.h"
 
 namespace fragua::tokenize {
@@ -147,7 +148,12 @@ void Tokenizer::write_gguf_metadata(format::GgufWriter& w) const {
     w.set("tokenizer.ggml.add_space_prefix", GgufValue::of_bool(s.add_space_prefix));
     if (s.remove_extra_whitespaces) w.set("tokenizer.ggml.remove_extra_whitespaces", GgufValue::of_bool(true));
   }
-  if (!s.chat_template.empty()) w.set("tokenizer.chat_template", GgufValue::of_string(s.chat_template));
+  if (!s.chat_template.empty()) {
+    // Jinja text, as llama.cpp and transformers read the key: a built-in name ("chatml") means
+    // nothing to them. Text that is neither (markers only) is kept as it was given.
+    auto jinja = chat_template_as_jinja(s.chat_template);
+    w.set("tokenizer.chat_template", GgufValue::of_string(jinja.ok() ? *jinja : s.chat_template));
+  }
   auto info = [&](std::string key, std::string value) {
     w.set(std::string(kInfoPrefix) + key, GgufValue::of_string(std::move(value)));
   };
@@ -164,8 +170,16 @@ void Tokenizer::write_gguf_metadata(format::GgufWriter& w) const {
 
 Status Tokenizer::save_gguf(const std::string& path) const {
   format::GgufWriter w;
-  w.set("general.architecture", GgufValue::of_string("tokenizer"));
+  // llama.cpp's vocab-only convention (its models/ggml-vocab-*.gguf, convert_hf_to_gguf.py
+  // --vocab-only): an architecture it knows, the hyper-parameter keys its loader requires even
+  // when it reads only the vocabulary, and no tensors; so llama-tokenize reads this file. The
+  // sizes are 0: there is no model. Fragua reads only the tokenizer.* keys of it.
+  w.set("general.architecture", GgufValue::of_string("llama"));
   w.set("general.name", GgufValue::of_string("fragua tokenizer"));
+  for (const char* key : {"llama.context_length", "llama.embedding_length", "llama.block_count"})
+    w.set(key, GgufValue::of_u32(0));
+  w.set("llama.vocab_size", GgufValue::of_u32(static_cast<uint32_t>(n_vocab())));
+  w.set("llama.attention.layer_norm_rms_epsilon", GgufValue::of_f32(1e-5f));
   write_gguf_metadata(w);
   return w.write(path);
 }
