@@ -149,6 +149,7 @@ Status allocate_work_buffers(WorkBuffers& b, const ModelConfig& c, int64_t n_bat
     b.moe_sel.resize(B * sz(c.n_expert_used));
     b.moe_rows.resize(c.n_expert > 0 ? B : 0);
     for (auto* v : {&b.moe_in, &b.moe_out, &b.moe_acc}) v->resize(c.n_expert > 0 ? B * sz(c.n_embd) : 0);
+    b.moe_slot.resize(B * sz(c.n_expert_used) * sz(c.n_embd));
     if (c.has_recurrent()) {
       b.ssm_zx.resize(B * sz(c.ssm_in_rows()));
       b.ssm_xbc.resize(B * sz(c.ssm_conv_channels()));

@@ -45,8 +45,9 @@ struct WorkBuffers {
   std::vector<float> x, h, q, k, v, att, gate, up;
   std::vector<int32_t> pos;  // of each token of the batch, within its sequence
   // Mixture of experts (moe.cpp): router probabilities [T, n_expert], chosen experts and their
-  // weights [T, n_expert_used], one expert's gathered inputs and outputs, the weighted sum.
-  std::vector<float> moe_probs, moe_w, moe_in, moe_out, moe_acc;
+  // weights [T, n_expert_used], one expert's gathered inputs and outputs, the weighted sum; each
+  // (token, chosen expert)'s weighted output [T * n_expert_used, n_embd], added in llama.cpp's order.
+  std::vector<float> moe_probs, moe_w, moe_in, moe_out, moe_acc, moe_slot;
   std::vector<int32_t> moe_sel, moe_rows;
   // Mamba-2 (mamba2.cpp): in_proj output [T, ssm_in_rows], convolved x/B/C, scan output, normed.
   std::vector<float> ssm_zx, ssm_xbc, ssm_y, ssm_yn;

@@ -91,6 +91,7 @@ void mamba2_block(ForwardPass& f, int64_t l, float residual_scale) {
     scan.n_group = G;
     be.ssm_scan(scan);
   }
+  f.trace("mamba2_y_add_d", l, b.ssm_y.data(), DI);
   // Gate with z, then RMSNorm over each group of d_inner / n_group channels, each group with its
   // own slice of the gain (transformers' MambaRMSNormGated with norm_before_gate=False).
   const int64_t GW = DI / G;

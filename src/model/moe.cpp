@@ -15,15 +15,14 @@ namespace fragua::model {
 
 namespace {
 
-// The chosen experts of one token and their weights, from its router logits (softmaxed in
-// place).
-void route(float* p, int64_t n_expert, int64_t k, int32_t* sel, float* w) {
-  const float mx = *std::max_element(p, p + n_expert);
-  float sum = 0.0f;
-  for (int64_t e = 0; e < n_expert; ++e) sum += (p[e] = std::exp(p[e] - mx));
-  for (int64_t e = 0; e < n_expert; ++e) p[e] /= sum;
+// The chosen experts of one token and their weights, from its router probabilities (already
+// softmaxed by Backend::router_softmax). As llama.cpp's build_moe_ffn: the k most probable in
+// descending order (ggml_argsort_top_k; ties here to the lower index), their probabilities
+// summed in double (ggml_vec_sum_f32), the sum clamped to the smallest normal f16 against a
+// division by zero, each weight divided by it in f32.
+void route_moe_token(const float* p, int64_t n_expert, int64_t k, int32_t* sel, float* w) {
   // Selection by repeated maximum (k is small: 2 to 10 in released models).
-  float wsum = 0.0f;
+  double wsum = 0.0;
   for (int64_t i = 0; i < k; ++i) {
     int32_t best = -1;
     for (int32_t e = 0; e < static_cast<int32_t>(n_expert); ++e) {
@@ -32,11 +31,10 @@ void route(float* p, int64_t n_expert, int64_t k, int32_t* sel, float* w) {
     }
     sel[i] = best;
     w[i] = p[best];
-    wsum += w[i];
+    wsum += static_cast<double>(w[i]);
   }
-  // llama.cpp clamps the sum to the smallest normal f16 against a division by zero.
-  wsum = std::max(wsum, 6.103515625e-5f);
-  for (int64_t i = 0; i < k; ++i) w[i] /= wsum;
+  const float sum = std::max(static_cast<float>(wsum), 6.103515625e-5f);
+  for (int64_t i = 0; i < k; ++i) w[i] = w[i] / sum;
 }
 
 }  // namespace
@@ -51,15 +49,20 @@ void moe_ffn_block(ForwardPass& f, int64_t l, float residual_scale) {
   f.trace("ffn_norm", l, b.h.data(), E);
   be.matmul(L.ffn_gate_inp, b.h.data(), T, b.moe_probs.data());
   f.trace("ffn_moe_logits", l, b.moe_probs.data(), NE);
+  be.router_softmax(b.moe_probs.data(), T, NE);
+  f.trace("ffn_moe_probs", l, b.moe_probs.data(), NE);
   for (int64_t t = 0; t < T; ++t)
-    route(b.moe_probs.data() + t * NE, NE, K, b.moe_sel.data() + t * K, b.moe_w.data() + t * K);
+    route_moe_token(b.moe_probs.data() + t * NE, NE, K, b.moe_sel.data() + t * K, b.moe_w.data() + t * K);
+  f.trace("ffn_moe_weights_norm", l, b.moe_w.data(), K);
 
   // Expert by expert: its tokens' inputs gathered into consecutive rows, the three matmuls on the
-  // expert's 2-D slices (the backend's kernels for the file's dtype, threaded over rows), the
-  // weighted outputs added to each token's sum. A token's experts are added in expert order
-  // whatever else the batch holds, so its result does not depend on its batch.
+  // expert's 2-D slices (the backend's kernels for the file's dtype, threaded over rows), each
+  // output row times its weight (rounded, then added: llama.cpp's ggml_mul) into the slot of its
+  // (token, rank). Then each token's slots added in rank order, ((e0 + e1) + e2) + ..., as
+  // llama.cpp's chain of ggml_add over the chosen experts: the same bits as the peer, and a
+  // token's result does not depend on what else is in its batch.
   float* acc = b.moe_acc.data();
-  std::fill(acc, acc + T * E, 0.0f);
+  float* slots = b.moe_slot.data();
   for (int64_t e = 0; e < NE; ++e) {
     int64_t n = 0;
     for (int64_t t = 0; t < T; ++t)
@@ -78,9 +81,17 @@ void moe_ffn_block(ForwardPass& f, int64_t l, float residual_scale) {
     for (int64_t r = 0; r < n; ++r) {
       const int32_t slot = b.moe_rows[static_cast<size_t>(r)];
       const float w = b.moe_w[static_cast<size_t>(slot)];
-      float* dst = acc + (slot / K) * E;
+      float* dst = slots + slot * E;
       const float* src = b.moe_out.data() + r * E;
-      for (int64_t i = 0; i < E; ++i) dst[i] += w * src[i];
+      for (int64_t i = 0; i < E; ++i) dst[i] = w * src[i];
+    }
+  }
+  for (int64_t t = 0; t < T; ++t) {
+    float* dst = acc + t * E;
+    std::copy_n(slots + t * K * E, E, dst);
+    for (int64_t i = 1; i < K; ++i) {
+      const float* src = slots + (t * K + i) * E;
+      for (int64_t j = 0; j < E; ++j) dst[j] = dst[j] + src[j];
     }
   }
   f.trace("ffn_moe_out", l, acc, E);

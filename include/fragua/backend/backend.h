@@ -116,6 +116,12 @@ class Backend {
   // Mamba-2 convolution and scan (above). Not pure: a backend without them runs the references.
   virtual void ssm_conv(const SsmConvArgs& a);
   virtual void ssm_scan(const SsmScanArgs& a);
+  // A mixture-of-experts router's probabilities: each of n_rows rows of n logits replaced in place
+  // by its softmax in llama.cpp's CPU arithmetic (ggml_soft_max: its vector exp on blocks of 16,
+  // each block summed as a 16-lane register reduction into a double, libm exp on the tail, then
+  // times the f32 reciprocal of the sum), so that both engines choose and weigh experts with the
+  // same bits. Not pure: one definition serves every backend (src/backend/cpu/router_softmax.cpp).
+  virtual void router_softmax(float* x, int64_t n_rows, int64_t n);
 };
 
 // n_threads 0: all cores ($FRAGUA_THREADS).

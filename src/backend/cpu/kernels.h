@@ -194,6 +194,15 @@ void swiglu_scalar(const float* gate, const float* up, int64_t n, float* y);
 // ssm.cpp: dt = softplus(raw + bias) (ggml's: the identity above 20), *dA = exp(dt A).
 float ssm_dt_scalar(float raw, float bias, float A, float* dA);
 float ssm_reduce16_scalar(const float* lanes);
+// D x rounded to f32 on its own, as llama.cpp's separate ggml_mul rounds the Mamba-2 D skip
+// before its ggml_add: the empty asm hides the product from compilers that contract across
+// statements (GCC's default -ffp-contract=fast, the release build's compiler) so that it is never
+// fused into the following add.
+inline float ssm_skip_product(float D, float x) {
+  float p = D * x;
+  asm("" : "+x"(p));
+  return p;
+}
 void ssm_scan_scalar(const SsmHead& a);
 void ssm_conv_scalar(const SsmConvRows& a);
 float score_f16(const uint16_t* k, const uint16_t* q, int64_t hd);

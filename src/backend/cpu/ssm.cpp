@@ -15,8 +15,8 @@ namespace fragua::cpu {
 
 float ssm_dt_scalar(float raw, float bias, float A, float* dA) {
   const float v = raw + bias;
-  // ggml_compute_softplus_f32: above 20, log1p(exp(v)) rounds to v in f32.
-  const float dt = v > 20.0f ? v : std::log1p(std::exp(v));
+  // ggml_compute_softplus_f32 (ggml-impl.h): log(1 + exp(v)) in f32, v itself above 20.
+  const float dt = v > 20.0f ? v : std::log(1.0f + std::exp(v));
   *dA = std::exp(dt * A);
   return dt;
 }
@@ -28,7 +28,17 @@ float ssm_reduce16_scalar(const float* l) {
   return (v4[0] + v4[2]) + (v4[1] + v4[3]);
 }
 
+// The scan in the arithmetic of llama.cpp's ggml_compute_forward_ssm_scan_f32 (Mamba-2 branch) as
+// the bench's peer runs it (GCC, -march=native on AVX-512: GGML_F32_STEP 64 = four registers of
+// 16; GCC contracts its mul-then-add of the state into one fma): s = fma(s, dA, B x dt); over each
+// whole block of 64 state values, y's sum in four 16-lane accumulators, value i in accumulator
+// (i mod 64) / 16, lane i mod 16, by fma, the accumulators added (0 + 2) + (1 + 3)
+// (GGML_F32_VEC_REDUCE) and the 16 lanes as _mm512_reduce_add_ps adds them; the values past the
+// last whole block in a scalar fma chain after that. The D skip is the graph's separate ggml_mul
+// and ggml_add: y = sum + (D x). Checked bit for bit against the peer's libggml-cpu (ggml_ssm_scan
+// on random inputs, state sizes 16, 64, 80, 128).
 void ssm_scan_scalar(const SsmHead& a) {
+  const int64_t blocked = a.N / 64 * 64;
   for (int64_t t = 0; t < a.n; ++t) {
     float dA = 0.0f;
     const float dt = ssm_dt_scalar(a.dt[static_cast<size_t>(t) * a.dt_ld], a.dt_bias, a.A, &dA);
@@ -39,12 +49,20 @@ void ssm_scan_scalar(const SsmHead& a) {
     for (int64_t p = 0; p < a.P; ++p) {
       const float xdt = x[p] * dt;
       float* s = a.s + p * a.N;
-      float lanes[16] = {};
-      for (int64_t i = 0; i < a.N; ++i) {
-        s[i] = std::fma(B[i], xdt, s[i] * dA);
-        lanes[i % 16] = std::fma(s[i], C[i], lanes[i % 16]);
+      float acc[4][16] = {};
+      for (int64_t i = 0; i < blocked; ++i) {
+        s[i] = std::fma(s[i], dA, B[i] * xdt);
+        float& lane = acc[(i % 64) / 16][i % 16];
+        lane = std::fma(s[i], C[i], lane);
       }
-      y[p] = std::fma(a.D, x[p], ssm_reduce16_scalar(lanes));
+      float lanes[16];
+      for (int j = 0; j < 16; ++j) lanes[j] = (acc[0][j] + acc[2][j]) + (acc[1][j] + acc[3][j]);
+      float sum = ssm_reduce16_scalar(lanes);
+      for (int64_t i = blocked; i < a.N; ++i) {
+        s[i] = std::fma(s[i], dA, B[i] * xdt);
+        sum = std::fma(s[i], C[i], sum);
+      }
+      y[p] = sum + ssm_skip_product(a.D, x[p]);
     }
   }
 }
