@@ -16,7 +16,7 @@ void setup(CLI::App& root) {
   auto out = std::make_shared<std::string>();
   auto dtype = std::make_shared<std::string>("f32");
   rm->add_option("output", *out, "Output .gguf path")->required();
-  rm->add_option("--arch", spec->arch, "llama, granite, granitemoe or granitehybrid")->capture_default_str();
+  rm->add_option("--arch", spec->arch, "llama, granite, granitemoe, granitehybrid or qwen2")->capture_default_str();
   rm->add_option("--vocab", spec->n_vocab, "Vocabulary size")->capture_default_str();
   rm->add_option("--embd", spec->n_embd, "Embedding width")->capture_default_str();
   rm->add_option("--layers", spec->n_layer, "Blocks")->capture_default_str();

@@ -29,6 +29,25 @@ constexpr TensorSpec kLlama[] = {
     {rope_freqs, "rope_freqs.weight", false, rot_pairs, one, optional, true},
 };
 
+// llama.cpp's LLM_ARCH_QWEN2 (src/models/qwen2.cpp: create_tensor_qkv with the biases).
+constexpr TensorSpec kQwen2[] = {
+    {token_embd, "token_embd.weight", false, embd, vocab, required, false},
+    {attn_norm, "attn_norm.weight", true, embd, one, required, true},
+    {attn_q, "attn_q.weight", true, embd, embd_q, required, false},
+    {attn_q_b, "attn_q.bias", true, embd_q, one, required, true},
+    {attn_k, "attn_k.weight", true, embd, embd_kv, required, false},
+    {attn_k_b, "attn_k.bias", true, embd_kv, one, required, true},
+    {attn_v, "attn_v.weight", true, embd, embd_kv, required, false},
+    {attn_v_b, "attn_v.bias", true, embd_kv, one, required, true},
+    {attn_output, "attn_output.weight", true, embd_q, embd, required, false},
+    {ffn_norm, "ffn_norm.weight", true, embd, one, required, true},
+    {ffn_gate, "ffn_gate.weight", true, embd, ff, required, false},
+    {ffn_up, "ffn_up.weight", true, embd, ff, required, false},
+    {ffn_down, "ffn_down.weight", true, ff, embd, required, false},
+    {output_norm, "output_norm.weight", false, embd, one, required, true},
+    {output, "output.weight", false, embd, vocab, untied, false},
+};
+
 // llama.cpp's LLM_ARCH_GRANITE_MOE names and shapes (llama-arch.cpp, src/models/granite-moe.cpp).
 #define FRAGUA_LLAMA_ATTENTION(kind)                                                  \
   {attn_norm, "attn_norm.weight", true, embd, one, required, true},                   \
@@ -153,6 +172,7 @@ std::string TensorSpec::gguf_name(int64_t layer) const {
 std::span<const TensorSpec> llama_tensors() { return kLlama; }
 std::span<const TensorSpec> granitemoe_tensors() { return kGraniteMoe; }
 std::span<const TensorSpec> granitehybrid_tensors() { return kGraniteHybrid; }
+std::span<const TensorSpec> qwen2_tensors() { return kQwen2; }
 
 std::vector<TensorSlot> tensor_slots(std::span<const TensorSpec> table, const LlamaHParams& hp) {
   std::vector<TensorSlot> out;

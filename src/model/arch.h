@@ -78,6 +78,7 @@ extern const Architecture llama;
 extern const Architecture granite;
 extern const Architecture granitemoe;
 extern const Architecture granitehybrid;
+extern const Architecture qwen2;
 }  // namespace arch
 
 }  // namespace fragua::model

@@ -11,6 +11,7 @@ const Architecture* const kArchitectures[] = {
     &arch::granite,
     &arch::granitemoe,
     &arch::granitehybrid,
+    &arch::qwen2,
 };
 }  // namespace
 

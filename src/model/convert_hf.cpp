@@ -176,8 +176,11 @@ Result<std::vector<Planned>> plan(const Architecture& arch, const format::LlamaH
     p.file = it->second.first;
     p.src = st;
     p.part = part;
-    if (spec.role == TensorRole::attn_q) p.n_head_permute = hp.n_head;
-    if (spec.role == TensorRole::attn_k) p.n_head_permute = hp.n_head_kv;
+    // NeoX-order architectures (qwen2) keep the checkpoint's rotate-half rows as they are.
+    if (arch.rope_mode == backend::RopeMode::normal) {
+      if (spec.role == TensorRole::attn_q) p.n_head_permute = hp.n_head;
+      if (spec.role == TensorRole::attn_k) p.n_head_permute = hp.n_head_kv;
+    }
     planned.push_back(std::move(p));
   }
   // The untied head of a tied model, and the RoPE tables older checkpoints stored, carry nothing.

@@ -208,7 +208,8 @@ Status write_random_model(const RandomModelSpec& s, const std::string& path) {
       Blob v = make_vector(t.name, t.ne[1], 1.0f, 0.5f, rng);
       v.ne = t.ne;
       blobs.push_back(std::move(v));
-    } else if (role == TensorRole::ssm_dt_b || role == TensorRole::ssm_conv1d_b) {
+    } else if (role == TensorRole::ssm_dt_b || role == TensorRole::ssm_conv1d_b || role == TensorRole::attn_q_b ||
+               role == TensorRole::attn_k_b || role == TensorRole::attn_v_b) {  // biases (qwen2's q/k/v)
       blobs.push_back(make_vector(t.name, t.ne[0], 0.0f, 0.5f, rng));
     } else if (t.spec->f32_only) {  // norm gains (ssm_norm is 2-D), the convolution kernel
       const int64_t n = t.ne[0] * (t.ne.size() > 1 ? t.ne[1] : 1);

@@ -77,7 +77,8 @@ INSTANTIATE_TEST_SUITE_P(Registered, RandomModelBinds,
                          ::testing::Values(ArchCase{"llama", false, false}, ArchCase{"llama", true, true},
                                            ArchCase{"granite", true, false}, ArchCase{"granite", false, true},
                                            ArchCase{"granitemoe", true, false}, ArchCase{"granitemoe", false, true},
-                                           ArchCase{"granitehybrid", false, false}),
+                                           ArchCase{"granitehybrid", false, false}, ArchCase{"qwen2", true, false},
+                                           ArchCase{"qwen2", false, false}),
                          [](const auto& info) {
                            return std::string(info.param.arch) + (info.param.tied ? "_tied" : "_untied") +
                                   (info.param.llama3_rope ? "_llama3rope" : "");

@@ -60,6 +60,8 @@ const ConvertCase kConvertCases[] = {
     {"llama_gqa", OutType::f32, 1.5e-3}, {"granite_tied", OutType::f32, 2e-5}, {"llama_gqa", OutType::bf16, 1e-2},
     {"llama_gqa", OutType::f16, 2e-3},   {"granite_tied", OutType::f16, 5e-4}, {"granite_tied", OutType::bf16, 5e-3},
     {"llama_gqa", OutType::q8_0, 4e-2},
+    // qwen2: q/k/v biases converted, Q and K rows left in the checkpoint's (NeoX) order.
+    {"qwen2_tied", OutType::f32, 2e-5},
 };
 
 class ConvertHfLogits : public ::testing::TestWithParam<ConvertCase> {};
@@ -152,7 +154,7 @@ TEST(ConvertHf, IndependentGgufReferenceAgrees) {
   if (test::run_command(test::python() + " -c 'import torch, numpy'") != 0)
     GTEST_SKIP() << "python3 with torch and numpy (Debian python3-torch, python3-numpy) not available";
   test::TempDir dir;
-  for (const char* m : {"llama_gqa", "granite_tied"}) {
+  for (const char* m : {"llama_gqa", "granite_tied", "qwen2_tied"}) {
     const std::string gguf = dir.file(std::string(m) + ".gguf"), out = dir.file(std::string(m) + ".f32");
     ASSERT_TRUE(convert_hf(hf(m), gguf, quiet()).ok());
     std::string tokens;

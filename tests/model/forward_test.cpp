@@ -47,6 +47,8 @@ struct ForwardCase {
 const ForwardCase kForwardCases[] = {
     {"llama_gqa_f32", 2e-4}, {"llama_mha_f16", 5e-4}, {"llama3_mqa_f32", 2e-4}, {"granite_tied_f32", 2e-4},
     {"llama_q8_0", 3e-2},    {"llama_q4_0", 3e-2},    {"llama_q4_k", 3e-2},
+    // qwen2: the q/k/v biases and NeoX-order RoPE against the reference's own rotation of halves.
+    {"qwen2_gqa_f32", 2e-4}, {"qwen2_tied_f16", 5e-4},
 };
 
 class ForwardTest : public ::testing::TestWithParam<ForwardCase> {};

@@ -26,6 +26,10 @@ enum class TensorRole {
   attn_k,
   attn_v,
   attn_output,
+  // Qwen2's biases of the q, k and v projections
+  attn_q_b,
+  attn_k_b,
+  attn_v_b,
   ffn_norm,
   ffn_gate,
   ffn_up,
@@ -115,6 +119,10 @@ std::span<const TensorSpec> granitemoe_tensors();
 // (ssm_in, ssm_conv1d and its bias, ssm_dt bias, ssm_a, ssm_d, ssm_norm, ssm_out) on recurrent
 // ones; the FFN dense when n_expert is 0, else granitemoe's.
 std::span<const TensorSpec> granitehybrid_tensors();
+// Qwen2 (LLM_ARCH_QWEN2): Llama's table with the biases attn_q.bias [embd_q], attn_k.bias and
+// attn_v.bias [embd_kv] (f32, as llama.cpp's converter and llama-quantize keep them), no
+// rope_freqs.
+std::span<const TensorSpec> qwen2_tensors();
 
 // One tensor of a model: its spec, layer (-1 for global ones), GGUF name and shape.
 struct TensorSlot {

@@ -15,7 +15,7 @@
 namespace fragua::model {
 
 struct RandomModelSpec {
-  std::string arch = "llama";  // a registered architecture: llama, granite, granitemoe, granitehybrid
+  std::string arch = "llama";  // a registered architecture: llama, granite, granitemoe, granitehybrid, qwen2
   int64_t n_vocab = 512;
   int64_t n_embd = 64;
   int64_t n_layer = 2;

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0
-"""Reference forward pass of the llama and granite architectures in PyTorch (float64), written
-from the papers and model cards (Llama: Touvron et al. 2023; RoPE: Su et al. 2021; Llama 3.1
-frequency scaling from Meta's reference code; Granite 3 multipliers as documented by IBM), reading
+"""Reference forward pass of the llama, granite and qwen2 architectures in PyTorch (float64),
+written from the papers and model cards (Llama: Touvron et al. 2023; RoPE: Su et al. 2021; Llama
+3.1 frequency scaling from Meta's reference code; Granite 3 multipliers as documented by IBM;
+Qwen2: Yang et al. 2024, biases on the q/k/v projections and RoPE rotating halves), reading
 the GGUF with the independent reader of tests/reference/format/gguf_dump.py and dequantizing with
 tests/reference/tensor/dequant_ref.py.
 
@@ -91,6 +92,15 @@ def rope(x, pos, inv_freq):
     return torch.view_as_real(xc * rot).reshape(T, H, D)
 
 
+def rope_halves(x, pos, inv_freq):
+    # x: [T, H, D]; rotate the pairs (x[i], x[i + D/2]), as GPT-NeoX and Qwen2 do.
+    T, H, D = x.shape
+    ang = pos[:, None].double() * inv_freq[None, :]  # [T, D/2]
+    cos, sin = torch.cos(ang)[:, None, :], torch.sin(ang)[:, None, :]
+    a, b = x[..., :D // 2], x[..., D // 2:]
+    return torch.cat([a * cos - b * sin, a * sin + b * cos], dim=-1)
+
+
 def forward(meta, W, tokens, observe=None):
     """Logits of every position; observe(step, layer, rows), when given, sees the input of each
     matmul under llama.cpp's graph names (attn_norm, kqv_out, ffn_norm, ffn_swiglu; result_norm at
@@ -112,6 +122,7 @@ def forward(meta, W, tokens, observe=None):
         # The file's factors must be Meta's rule, computed here independently.
         assert torch.allclose(inv_freq / W["rope_freqs.weight"], scaled, rtol=1e-6), "rope_freqs.weight disagrees"
         inv_freq = scaled
+    rotate = rope_halves if arch == "qwen2" else rope
     T = len(tokens)
     pos = torch.arange(T)
     x = W["token_embd.weight"][torch.tensor(tokens)] * emb_scale
@@ -120,10 +131,11 @@ def forward(meta, W, tokens, observe=None):
         g = lambda n: W[f"blk.{l}.{n}.weight"]  # noqa: E731
         h = rms_norm(x, g("attn_norm"), eps)
         see("attn_norm", l, h)
-        q = (h @ g("attn_q").T).reshape(T, H, D)
-        k = (h @ g("attn_k").T).reshape(T, KV, D)
-        v = (h @ g("attn_v").T).reshape(T, KV, D)
-        q, k = rope(q, pos, inv_freq), rope(k, pos, inv_freq)
+        bias = lambda n: W.get(f"blk.{l}.{n}.bias", 0.0)  # noqa: E731  (qwen2's q/k/v biases)
+        q = (h @ g("attn_q").T + bias("attn_q")).reshape(T, H, D)
+        k = (h @ g("attn_k").T + bias("attn_k")).reshape(T, KV, D)
+        v = (h @ g("attn_v").T + bias("attn_v")).reshape(T, KV, D)
+        q, k = rotate(q, pos, inv_freq), rotate(k, pos, inv_freq)
         k = k.repeat_interleave(H // KV, dim=1)
         v = v.repeat_interleave(H // KV, dim=1)
         s = torch.einsum("thd,shd->hts", q, k) * attn_scale + mask

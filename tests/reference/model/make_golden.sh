@@ -17,6 +17,9 @@ gen granite_tied_f32 --arch granite --tied --seed 14
 gen llama_q8_0 --arch llama --dtype q8_0 --seed 15
 gen llama_q4_0 --arch llama --dtype q4_0 --seed 16
 gen llama_q4_k --arch llama --dtype q4_k --embd 256 --ff 512 --heads 4 --kv-heads 2 --seed 17
+# Qwen2: q/k/v biases, NeoX RoPE, Qwen2.5's base of 1e6, tied and untied heads.
+gen qwen2_gqa_f32 --arch qwen2 --rope-theta 1000000 --seed 18
+gen qwen2_tied_f16 --arch qwen2 --kv-heads 1 --tied --dtype f16 --seed 19
 # Granite 3.x MoE and Granite 4.0-H shapes (granite4_ref.py): experts with and without a shared
 # one, Mamba-2 layers with and without RoPE'd attention, one and two groups, a dense hybrid.
 gen granite4_moe_f32 --arch granitemoe --seed 31

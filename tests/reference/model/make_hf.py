@@ -11,6 +11,8 @@ transformers, no safetensors or tokenizers packages: the files are written here 
                 tokenizer_config.json with a list of named chat templates.
   granite_tied/ GraniteForCausalLM: tied embeddings, the four Granite multipliers, F32 weights in
                 two shards, a byte-level BPE tokenizer.json, a string chat template.
+  qwen2_tied/   Qwen2ForCausalLM: q/k/v projection biases, rope_theta 1e6, tied embeddings, F32,
+                granite_tied's tokenizer (its rotate-half Q/K rows are GGUF's NeoX order: no permutation).
 
 The logits come from a plain PyTorch implementation of transformers' modeling_llama.py and
 modeling_granite.py in float64: rotate-half RoPE on the checkpoint's own Q/K layout (so the
@@ -266,6 +268,11 @@ def random_weights(cfg, dtype, gen):
     w["model.norm.weight"] = norm(E)
     if not cfg["tie_word_embeddings"]:
         w["lm_head.weight"] = mat(V, E)
+    if cfg["architectures"][0] == "Qwen2ForCausalLM":  # Qwen2Attention: q/k/v Linear layers with bias=True
+        for l in range(L):
+            p = "model.layers.%d.self_attn." % l
+            for n, rows in (("q", H * D), ("k", KV * D), ("v", KV * D)):
+                w[p + n + "_proj.bias"] = (0.5 * torch.randn(rows, generator=gen)).to(dtype)
     return w
 
 
@@ -313,9 +320,10 @@ def forward(cfg, w, tokens):
     for l in range(L):
         p = "model.layers.%d." % l
         h = rms(x, w[p + "input_layernorm.weight"])
-        q = (h @ w[p + "self_attn.q_proj.weight"].T).view(T, H, D).transpose(0, 1)
-        k = (h @ w[p + "self_attn.k_proj.weight"].T).view(T, KV, D).transpose(0, 1)
-        v = (h @ w[p + "self_attn.v_proj.weight"].T).view(T, KV, D).transpose(0, 1)
+        bias = lambda n: w.get(p + "self_attn.%s_proj.bias" % n, 0.0)  # noqa: E731  (Qwen2)
+        q = (h @ w[p + "self_attn.q_proj.weight"].T + bias("q")).view(T, H, D).transpose(0, 1)
+        k = (h @ w[p + "self_attn.k_proj.weight"].T + bias("k")).view(T, KV, D).transpose(0, 1)
+        v = (h @ w[p + "self_attn.v_proj.weight"].T + bias("v")).view(T, KV, D).transpose(0, 1)
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
         k = k.repeat_interleave(H // KV, dim=0)  # repeat_kv
@@ -400,6 +408,20 @@ def main():
         "added_tokens_decoder": {str(gtok["model"]["vocab"][t]): {"content": t, "special": True} for t in specials},
     }
     write_model("granite_tied", granite_cfg, torch.float32, 8, {
+        "tokenizer.json": json.dumps(gtok, ensure_ascii=False, indent=1),
+        "tokenizer_config.json": json.dumps(granite_tok_cfg, ensure_ascii=False, indent=1),
+    })
+
+    # Qwen2ForCausalLM: q/k/v biases, rope_theta 1e6, tied head (as Qwen2.5-0.5B), the sliding
+    # window off as in released checkpoints; the byte-level tokenizer above.
+    qwen2_cfg = {
+        "architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "vocab_size": n_g, "hidden_size": 32,
+        "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+        "max_position_embeddings": 512, "rms_norm_eps": 1e-6, "rope_theta": 1000000.0, "rope_scaling": None,
+        "tie_word_embeddings": True, "hidden_act": "silu", "use_sliding_window": False, "sliding_window": 512,
+        "max_window_layers": 2, "torch_dtype": "float32",
+    }
+    write_model("qwen2_tied", qwen2_cfg, torch.float32, 9, {
         "tokenizer.json": json.dumps(gtok, ensure_ascii=False, indent=1),
         "tokenizer_config.json": json.dumps(granite_tok_cfg, ensure_ascii=False, indent=1),
     })
