@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "fragua/eval/harness.h"
 
+#include <algorithm>
 #include <chrono>
+#include <functional>
 #include <cmath>
 #include <optional>
 
@@ -9,6 +11,8 @@
 #include "fragua/base/progress.h"
 #include "fragua/eval/fewshot.h"
 #include "fragua/eval/generate.h"
+#include "fragua/eval/openai_client.h"
+#include "fragua/eval/remote_model.h"
 #include "fragua/eval/text_metrics.h"
 #include "fragua/model/model.h"
 #include "fragua/tokenize/tokenizer.h"
@@ -69,8 +73,15 @@ Result<PreparedTask> prepare_task(const TaskConfig& task, const RunOptions& o, E
   return p;
 }
 
-Result<TaskResult> run_task(model::Context& ctx, const tokenize::Tokenizer& tok, const TaskConfig& task,
-                            const RunOptions& o, Env& env) {
+namespace {
+
+// Fills one question's record (its scores; doc and shots are set by the caller).
+using HarnessQuestionScorer = std::function<Status(const McQuestion& q, QuestionRecord& rec)>;
+
+// Scores every question of `task` through `score` on up to `concurrency` threads, then
+// aggregates the records in document order, so the result does not depend on the concurrency.
+Result<TaskResult> run_task_with_scorer(const TaskConfig& task, const RunOptions& o, Env& env,
+                                        const HarnessQuestionScorer& score, int concurrency) {
   const auto t0 = std::chrono::steady_clock::now();
   PreparedTask p = FRAGUA_TRY(prepare_task(task, o, env));
   TaskResult r;
@@ -80,50 +91,30 @@ Result<TaskResult> run_task(model::Context& ctx, const tokenize::Tokenizer& tok,
   r.n_shot = p.n_shot;
   std::optional<ProgressBar> bar;
   if (o.progress) bar.emplace(task.task, p.questions.size(), "q");
+  r.questions.resize(p.questions.size());
+  FRAGUA_TRY(run_concurrently(
+      p.questions.size(), concurrency,
+      [&](size_t i) -> Status {
+        QuestionRecord& rec = r.questions[i];
+        rec.doc = i;
+        rec.shots = p.shots[i];
+        Status s = score(p.questions[i], rec);
+        if (!s.ok()) return std::move(s).error().with_context(fmt::format("{}: {} document {}", task.task, task.eval_split(), i));
+        return ok_status();
+      },
+      bar ? &*bar : nullptr));
   std::vector<double> acc, acc_norm, exact;
   std::vector<BleuStats> bleu;
   std::vector<ChrfStats> chrf;
-  for (size_t i = 0; i < p.questions.size(); ++i) {
-    const McQuestion& q = p.questions[i];
-    auto where = [&] { return fmt::format("{}: {} document {}", task.task, task.eval_split(), i); };
-    if (task.output_type != "multiple_choice") {
-      QuestionRecord rec;
-      rec.doc = i;
-      rec.shots = p.shots[i];
-      if (task.output_type == "generate_until") {
-        auto g = generate_until(ctx, tok, q.context, {.until = task.until, .max_gen_toks = task.max_gen_toks,
-                                                      .add_bos = o.add_bos});
-        if (!g.ok()) return std::move(g).error().with_context(where());
-        rec.generation = std::move(*g);
-        rec.reference = q.target;
-        exact.push_back(exact_match(rec.generation, rec.reference));
-        bleu.push_back(bleu_stats(rec.generation, {rec.reference}));
-        chrf.push_back(chrf_stats(rec.generation, {rec.reference}));
-      } else {
-        auto s = loglikelihood_rolling(ctx, tok, q.target);
-        if (!s.ok()) return std::move(s).error().with_context(where());
-        rec.loglikelihood = s->loglikelihood;
-        rec.words = count_words(q.target);
-        rec.bytes = q.target.size();
-      }
-      r.questions.push_back(std::move(rec));
-      if (bar) bar->add(1);
-      continue;
+  for (const auto& rec : r.questions) {
+    if (task.output_type == "multiple_choice") {
+      acc.push_back(rec.outcome.acc);
+      acc_norm.push_back(rec.outcome.acc_norm);
+    } else if (task.output_type == "generate_until") {
+      exact.push_back(exact_match(rec.generation, rec.reference));
+      bleu.push_back(bleu_stats(rec.generation, {rec.reference}));
+      chrf.push_back(chrf_stats(rec.generation, {rec.reference}));
     }
-    std::vector<std::string> conts;
-    for (const auto& c : q.choices) conts.push_back(task.target_delimiter + c);
-    auto scores = score_continuations(ctx, tok, q.context, conts, o.add_bos);
-    if (!scores.ok())
-      return std::move(scores).error().with_context(fmt::format("{}: {} document {}", task.task, task.eval_split(), i));
-    QuestionRecord rec;
-    rec.doc = i;
-    rec.shots = p.shots[i];
-    for (const auto& s : *scores) rec.loglikelihoods.push_back(s.loglikelihood), rec.greedy.push_back(s.greedy);
-    rec.outcome = score_question(rec.loglikelihoods, q.choices, q.gold);
-    acc.push_back(rec.outcome.acc);
-    acc_norm.push_back(rec.outcome.acc_norm);
-    r.questions.push_back(std::move(rec));
-    if (bar) bar->add(1);
   }
   double ll = 0, words = 0, bytes = 0;
   for (const auto& q : r.questions) ll += q.loglikelihood, words += static_cast<double>(q.words), bytes += static_cast<double>(q.bytes);
@@ -150,6 +141,60 @@ Result<TaskResult> run_task(model::Context& ctx, const tokenize::Tokenizer& tok,
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
+}
+
+void record_choice_scores(const std::vector<ChoiceScore>& scores, const McQuestion& q, QuestionRecord& rec) {
+  for (const auto& s : scores) rec.loglikelihoods.push_back(s.loglikelihood), rec.greedy.push_back(s.greedy);
+  rec.outcome = score_question(rec.loglikelihoods, q.choices, q.gold);
+}
+
+std::vector<std::string> delimited_choices(const TaskConfig& task, const McQuestion& q) {
+  std::vector<std::string> conts;
+  for (const auto& c : q.choices) conts.push_back(task.target_delimiter + c);
+  return conts;
+}
+
+}  // namespace
+
+Result<TaskResult> run_task(model::Context& ctx, const tokenize::Tokenizer& tok, const TaskConfig& task,
+                            const RunOptions& o, Env& env) {
+  auto score = [&](const McQuestion& q, QuestionRecord& rec) -> Status {
+    if (task.output_type == "generate_until") {
+      rec.generation = FRAGUA_TRY(generate_until(
+          ctx, tok, q.context, {.until = task.until, .max_gen_toks = task.max_gen_toks, .add_bos = o.add_bos}));
+      rec.reference = q.target;
+    } else if (task.output_type == "loglikelihood_rolling") {
+      auto s = FRAGUA_TRY(loglikelihood_rolling(ctx, tok, q.target));
+      rec.loglikelihood = s.loglikelihood;
+      rec.words = count_words(q.target);
+      rec.bytes = q.target.size();
+    } else {
+      record_choice_scores(FRAGUA_TRY(score_continuations(ctx, tok, q.context, delimited_choices(task, q), o.add_bos)),
+                           q, rec);
+    }
+    return ok_status();
+  };
+  return run_task_with_scorer(task, o, env, score, 1);  // one Context: one question at a time
+}
+
+Result<TaskResult> run_task(const RemoteModel& model, const TaskConfig& task, const RunOptions& o, Env& env) {
+  if (task.output_type == "loglikelihood_rolling")
+    return unsupported_error("{}: loglikelihood_rolling tasks need a local model (the server's first token has no "
+                             "log-probability to roll windows over)",
+                             task.path);
+  if (o.add_bos)
+    return unsupported_error("{}: --add-bos with a remote model: the server decides whether the prompt gets a BOS",
+                             task.path);
+  auto score = [&](const McQuestion& q, QuestionRecord& rec) -> Status {
+    if (task.output_type == "generate_until") {
+      rec.generation = FRAGUA_TRY(model.generate_until(q.context, {.until = task.until, .max_gen_toks = task.max_gen_toks}));
+      rec.reference = q.target;
+    } else {
+      record_choice_scores(FRAGUA_TRY(model.score_continuations(q.context, delimited_choices(task, q))), q, rec);
+    }
+    return ok_status();
+  };
+  return run_task_with_scorer(task, o, env, score, std::max(1, o.concurrency));
 }
 
 nlohmann::ordered_json results_json(const std::vector<TaskResult>& results, const std::vector<TaskConfig>& tasks,

@@ -83,6 +83,31 @@ Result<std::vector<ChoiceScore>> score_continuations(model::Context& ctx, const 
   return out;
 }
 
+Result<std::vector<PromptTokenLogprob>> prompt_logprobs(model::Context& ctx, std::span<const int32_t> tokens,
+                                                        int top_n) {
+  std::vector<PromptTokenLogprob> out(tokens.size());
+  if (tokens.size() < 2) return out;
+  ctx.truncate(0);
+  auto logits = ctx.decode(tokens.first(tokens.size() - 1), /*all_logits=*/true);
+  if (!logits.ok()) return std::move(logits).error().with_context("prompt log-probabilities");
+  const size_t vocab = logits->size() / (tokens.size() - 1);
+  std::vector<int32_t> order(vocab);
+  for (size_t i = 1; i < tokens.size(); ++i) {
+    const auto row = logits->subspan((i - 1) * vocab, vocab);
+    const double lse = token_nats(row, 0) + static_cast<double>(row[0]);  // log-sum-exp of the row
+    out[i].logprob = -token_nats(row, tokens[i]);
+    const auto k = static_cast<size_t>(std::clamp<int64_t>(top_n, 0, static_cast<int64_t>(vocab)));
+    if (k == 0) continue;
+    for (size_t v = 0; v < vocab; ++v) order[v] = static_cast<int32_t>(v);
+    std::partial_sort(order.begin(), order.begin() + static_cast<ptrdiff_t>(k), order.end(),
+                      [&](int32_t a, int32_t b) { return row[static_cast<size_t>(a)] > row[static_cast<size_t>(b)]; });
+    for (size_t j = 0; j < k; ++j)
+      out[i].top.emplace_back(order[j], static_cast<double>(row[static_cast<size_t>(order[j])]) - lse);
+  }
+  ctx.truncate(0);
+  return out;
+}
+
 size_t code_points(std::string_view text) {
   size_t n = 0;
   for (unsigned char c : text) n += (c & 0xC0) != 0x80;

@@ -23,12 +23,25 @@ std::string resolve(const std::string& base_file, const std::string& rel) {
   return rel.starts_with('/') ? rel : dir_of(base_file) + rel;
 }
 
+// A value the harness computes in Python (`!function utils.process_docs`), met by `fragua eval
+// convert`: where it was (the file and the key path inside it) and what it named.
+struct TaggedYamlValue {
+  std::string file, key, tag, value;
+};
+
 // YAML -> JSON: plain scalars that read as integers, floats or booleans become those; quoted
-// scalars stay strings. A tag other than the standard ones (the harness's `!function`) is refused.
-Result<nlohmann::ordered_json> to_json(const YAML::Node& n, const std::string& where) {
+// scalars stay strings. A tag other than the standard ones (the harness's `!function`) is refused,
+// or with `tagged` recorded there and read as null.
+Result<nlohmann::ordered_json> to_json(const YAML::Node& n, const std::string& where,
+                                       std::vector<TaggedYamlValue>* tagged = nullptr, const std::string& file = {}) {
   const std::string& tag = n.Tag();
-  if (!tag.empty() && tag != "?" && tag != "!" && !tag.starts_with("tag:yaml.org,2002:"))
-    return invalid_argument_error("{}: the tag {} is not supported (Python code cannot be carried)", where, tag);
+  if (!tag.empty() && tag != "?" && tag != "!" && !tag.starts_with("tag:yaml.org,2002:")) {
+    if (!tagged)
+      return invalid_argument_error("{}: the tag {} is not supported (Python code cannot be carried)", where, tag);
+    tagged->push_back({file, where.substr(std::min(where.size(), file.size() + 1)), tag,
+                       n.IsScalar() ? n.Scalar() : std::string()});
+    return nlohmann::ordered_json();
+  }
   switch (n.Type()) {
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined:
@@ -49,7 +62,7 @@ Result<nlohmann::ordered_json> to_json(const YAML::Node& n, const std::string& w
     case YAML::NodeType::Sequence: {
       auto out = nlohmann::ordered_json::array();
       for (size_t i = 0; i < n.size(); ++i)
-        out.push_back(FRAGUA_TRY(to_json(n[i], fmt::format("{}[{}]", where, i))));
+        out.push_back(FRAGUA_TRY(to_json(n[i], fmt::format("{}[{}]", where, i), tagged, file)));
       return out;
     }
     case YAML::NodeType::Map: {
@@ -57,7 +70,7 @@ Result<nlohmann::ordered_json> to_json(const YAML::Node& n, const std::string& w
       for (const auto& kv : n) {
         if (!kv.first.IsScalar()) return invalid_argument_error("{}: a key that is not a string", where);
         const std::string key = kv.first.Scalar();
-        out[key] = FRAGUA_TRY(to_json(kv.second, where + "." + key));
+        out[key] = FRAGUA_TRY(to_json(kv.second, where + "." + key, tagged, file));
       }
       return out;
     }
@@ -65,14 +78,15 @@ Result<nlohmann::ordered_json> to_json(const YAML::Node& n, const std::string& w
   return nlohmann::ordered_json();
 }
 
-Result<nlohmann::ordered_json> yaml_to_json(std::string_view yaml, const std::string& path) {
+Result<nlohmann::ordered_json> yaml_to_json(std::string_view yaml, const std::string& path,
+                                            std::vector<TaggedYamlValue>* tagged = nullptr) {
   YAML::Node root;
   try {
     root = YAML::Load(std::string(yaml));
   } catch (const YAML::Exception& e) {
     return invalid_argument_error("{}:{}:{}: {}", path, e.mark.line + 1, e.mark.column + 1, e.msg);
   }
-  auto j = FRAGUA_TRY(to_json(root, path));
+  auto j = FRAGUA_TRY(to_json(root, path, tagged, path));
   if (!j.is_object()) return invalid_argument_error("{}: expected a mapping of task keys", path);
   return j;
 }
@@ -230,14 +244,15 @@ Result<TaskConfig> from_json(nlohmann::ordered_json j, const std::string& path) 
   return t;
 }
 
-Result<nlohmann::ordered_json> load_with_includes(const std::string& path, Env& env, int depth) {
+Result<nlohmann::ordered_json> load_with_includes(const std::string& path, Env& env, int depth,
+                                                  std::vector<TaggedYamlValue>* tagged = nullptr) {
   if (depth > kMaxIncludeDepth) return invalid_argument_error("{}: include nested deeper than {}", path, kMaxIncludeDepth);
   const std::string text = FRAGUA_TRY(read_file(path, env));
-  auto j = FRAGUA_TRY(yaml_to_json(text, path));
+  auto j = FRAGUA_TRY(yaml_to_json(text, path, tagged));
   if (!j.contains("include")) return j;
   if (!j["include"].is_string()) return invalid_argument_error("{}: include must be a file name", path);
   // The harness's include: the included file's keys, overridden by this file's.
-  auto base = FRAGUA_TRY(load_with_includes(resolve(path, j["include"].get<std::string>()), env, depth + 1));
+  auto base = FRAGUA_TRY(load_with_includes(resolve(path, j["include"].get<std::string>()), env, depth + 1, tagged));
   j.erase("include");
   for (const auto& [k, v] : j.items()) base[k] = v;
   return base;
@@ -429,6 +444,126 @@ Result<std::vector<std::string>> parse_python_string_list(std::string_view s) {
   skip();
   if (i != s.size()) return invalid_argument_error("list literal: text after the list at offset {}", i);
   return out;
+}
+
+namespace {
+
+// YAML text of a converted task: each key on its line, its value in JSON's flow syntax (a subset
+// of YAML 1.2 that yaml-cpp reads), so that templates keep every character.
+std::string converted_task_yaml(const nlohmann::ordered_json& j, const std::vector<ConvertNote>& dropped,
+                                const std::string& source) {
+  std::string out = "# Converted by `fragua eval convert` from " + source + " (lm-evaluation-harness).\n";
+  for (const auto& d : dropped) out += "# not carried: " + d.key + ": " + d.reason + "\n";
+  for (const auto& [k, v] : j.items()) out += k + ": " + v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  return out;
+}
+
+}  // namespace
+
+Result<ConvertedTask> convert_harness_task(const std::string& harness_yaml, const std::string& out_path,
+                                           const ConvertOptions& o, Env& env) {
+  std::vector<TaggedYamlValue> tagged;
+  auto src = FRAGUA_TRY(load_with_includes(harness_yaml, env, 0, &tagged));
+  ConvertedTask r;
+  auto drop = [&](std::string key, std::string reason) { r.dropped.push_back({std::move(key), std::move(reason)}); };
+  auto tag_of = [&](const std::string& key) -> const TaggedYamlValue* {
+    for (const auto& t : tagged)
+      if (t.key == key) return &t;
+    return nullptr;
+  };
+  auto& out = r.config;
+  out = nlohmann::ordered_json::object();
+  std::string output_type = "multiple_choice";
+  if (src.contains("output_type") && src["output_type"].is_string()) output_type = src["output_type"].get<std::string>();
+  for (const auto& [key, v] : src.items()) {
+    if (v.is_null()) {
+      if (const auto* t = tag_of(key)) drop(key, fmt::format("{} {}: Python code cannot be carried", t->tag, t->value));
+      continue;
+    }
+    if (key == "task" || key == "test_split" || key == "validation_split" || key == "training_split" ||
+        key == "fewshot_split" || key == "doc_to_text" || key == "doc_to_target" || key == "doc_to_choice" ||
+        key == "target_delimiter" || key == "fewshot_delimiter" || key == "description" || key == "num_fewshot" ||
+        key == "tag" || key == "group" || key == "should_decontaminate" || key == "doc_to_decontamination_query") {
+      out[key] = v;
+    } else if (key == "output_type") {
+      if (v == "multiple_choice" || v == "generate_until" || v == "loglikelihood_rolling") {
+        out[key] = v;
+      } else {
+        drop(key, fmt::format("{} is not scored here (multiple_choice, generate_until, loglikelihood_rolling)", v.dump()));
+      }
+    } else if (key == "dataset_path" || key == "dataset_name" || key == "dataset_kwargs") {
+      // Replaced by the local files below.
+    } else if (key == "metric_list" && v.is_array()) {
+      const std::set<std::string> ok = output_type == "multiple_choice"  ? std::set<std::string>{"acc", "acc_norm"}
+                                       : output_type == "generate_until" ? std::set<std::string>{"exact_match", "chrf", "bleu"}
+                                                                         : std::set<std::string>{"word_perplexity", "byte_perplexity", "bits_per_byte"};
+      auto kept = nlohmann::ordered_json::array();
+      for (size_t i = 0; i < v.size(); ++i) {
+        const auto& m = v[i];
+        const std::string name = m.is_object() && m.contains("metric") && m["metric"].is_string() ? m["metric"].get<std::string>() : "";
+        if (!ok.count(name)) {
+          drop(fmt::format("metric_list[{}]", i),
+               name.empty() ? "a metric computed in Python" : fmt::format("the metric '{}' is not computed here", name));
+          continue;
+        }
+        kept.push_back({{"metric", name}});
+        for (const char* sub : {"aggregation", "higher_is_better", "ignore_case", "ignore_punctuation"})
+          if (m.contains(sub) && !(std::string_view(sub) == "aggregation" && m[sub] == "mean") &&
+              !(std::string_view(sub) == "higher_is_better" && m[sub] == true))
+            drop(fmt::format("metric_list[{}].{}", i, sub), "only the harness's default for this metric is computed");
+      }
+      if (!kept.empty()) out[key] = kept;
+    } else if (key == "generation_kwargs" && v.is_object()) {
+      auto kept = nlohmann::ordered_json::object();
+      for (const auto& [gk, gv] : v.items()) {
+        if (gk == "until" || gk == "max_gen_toks" || (gk == "do_sample" && gv == false) ||
+            (gk == "temperature" && gv.is_number() && gv.get<double>() == 0)) {
+          kept[gk] = gv;
+        } else {
+          drop("generation_kwargs." + gk, "only greedy decoding with until and max_gen_toks is run");
+        }
+      }
+      if (!kept.empty()) out[key] = kept;
+    } else if (key == "metadata" && v.is_object()) {
+      out[key] = nlohmann::ordered_json::object();
+      if (v.contains("version")) out[key]["version"] = v["version"];
+      if (v.contains("language")) out[key]["language"] = v["language"];
+    } else if (key == "process_docs" || key == "process_results") {
+      drop(key, "a Python hook: apply it to the JSON lines once and template over its fields");
+    } else if (key == "filter_list") {
+      drop(key, "answer extraction filters are not run: write the target so that the plain generation matches");
+    } else if (key == "fewshot_config") {
+      drop(key, "few-shot examples are drawn by the harness's default sampler (seeded random) only");
+    } else {
+      drop(key, "not part of Fragua's task format");
+    }
+  }
+  for (const auto& t : tagged)
+    if (t.key.find_first_of(".[") != std::string::npos)
+      drop(t.key, fmt::format("{} {}: Python code cannot be carried", t.tag, t.value));
+  if (!o.language.empty()) {
+    if (!out.contains("metadata")) out["metadata"] = nlohmann::ordered_json::object();
+    out["metadata"]["language"] = o.language;
+  }
+  const std::string hub = src.value("dataset_path", std::string()) +
+                          (src.contains("dataset_name") && src["dataset_name"].is_string()
+                               ? " (" + src["dataset_name"].get<std::string>() + ")"
+                               : std::string());
+  if (!o.data_files.empty()) {
+    out["dataset_kwargs"] = {{"data_files", o.data_files}};
+  } else if (!o.data_dir.empty()) {
+    out["dataset_path"] = o.data_dir;
+  } else {
+    r.blocking = fmt::format("no local data for the hub dataset {}: name its splits' JSON lines (--data SPLIT=FILE) "
+                             "or their folder (--data-dir)",
+                             hub.empty() ? "(none named)" : hub);
+  }
+  r.yaml = converted_task_yaml(out, r.dropped, harness_yaml);
+  if (r.blocking.empty()) {
+    auto check = parse_task(r.yaml, out_path);
+    if (!check.ok()) r.blocking = check.error().message();
+  }
+  return r;
 }
 
 }  // namespace fragua::eval

@@ -23,6 +23,7 @@ struct RunOptions {
   uint64_t seed = 1234;    // the harness's default fewshot seed
   bool add_bos = false;    // the harness's add_bos_token (off by default there too)
   bool progress = false;   // a bar with questions per second
+  int concurrency = 8;     // a remote model: questions in flight at once
 };
 
 struct QuestionRecord {
@@ -69,6 +70,13 @@ size_t count_words(std::string_view text);
 // Scores every question. The model context is left cleared.
 Result<TaskResult> run_task(model::Context& ctx, const tokenize::Tokenizer& tok, const TaskConfig& task,
                             const RunOptions& options, Env& env = Env::posix());
+
+class RemoteModel;
+// The same through an OpenAI-compatible server (remote_model.h), options.concurrency questions at
+// a time; the results are those of a serial run. loglikelihood_rolling tasks and add_bos are
+// refused (unsupported).
+Result<TaskResult> run_task(const RemoteModel& model, const TaskConfig& task, const RunOptions& options,
+                            Env& env = Env::posix());
 
 // {"results": {task: {"alias", "acc,none", "acc_stderr,none", ...}}, "versions", "n-shot",
 //  "n-samples", "configs", "config": run}: the harness's results JSON.

@@ -19,6 +19,8 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -55,6 +57,17 @@ Result<std::vector<ChoiceScore>> score_continuations(model::Context& ctx, const 
                                                      std::string_view context,
                                                      const std::vector<std::string>& continuations,
                                                      bool add_bos = false);
+
+// Every position's log-probability of the next prompt token, from one pass with all logits (the
+// `echo` of /v1/completions in fragua serve): [i] is log p(tokens[i] | tokens[0..i)) for i >= 1
+// with the top_n most likely tokens there, most likely first; [0] has none (nullopt). The
+// context must hold the tokens; it is left cleared.
+struct PromptTokenLogprob {
+  std::optional<double> logprob;
+  std::vector<std::pair<int32_t, double>> top;
+};
+Result<std::vector<PromptTokenLogprob>> prompt_logprobs(model::Context& ctx, std::span<const int32_t> tokens,
+                                                        int top_n);
 
 // The per-question metrics.
 struct McOutcome {

@@ -103,4 +103,34 @@ Result<McQuestion> build_question(const TaskConfig& task, const nlohmann::ordere
 // A Python list literal of strings (['a', "b\n"]): what Jinja prints for a list.
 Result<std::vector<std::string>> parse_python_string_list(std::string_view text);
 
+// `fragua eval convert`: an lm-evaluation-harness task YAML (with the files it `include`s)
+// turned into this format where it is plain templating. The hub dataset (dataset_path,
+// dataset_name, dataset_kwargs) becomes the local files the user names; task, the splits,
+// doc_to_text/choice/target (templates, field names, lists), target_delimiter,
+// fewshot_delimiter, description, num_fewshot, output_type, metric_list (the metrics this format
+// scores), generation_kwargs (until, max_gen_toks, greedy), metadata.version, tag/group are
+// carried. Everything else is dropped with a note saying why: `!function` Python hooks,
+// process_docs, process_results, filter_list, fewshot_config, other metrics and generation
+// arguments. The output is checked by loading it (the same checks as `fragua eval run`).
+struct ConvertOptions {
+  std::map<std::string, std::string> data_files;  // split -> JSONL file (relative to the output's folder)
+  std::string data_dir;                           // or: a folder of <split>.jsonl (dataset_path)
+  std::string language;                           // metadata.language ("" : keep the task's)
+};
+struct ConvertNote {
+  std::string key;     // "process_docs", "metric_list[2]", "generation_kwargs.temperature"
+  std::string reason;  // why it was not carried
+};
+struct ConvertedTask {
+  nlohmann::ordered_json config;  // the task in this format
+  std::string yaml;               // the same as YAML text
+  std::vector<ConvertNote> dropped;
+  // Why the result cannot run as is (a required template was Python, or no data was named);
+  // empty when load_task accepts it.
+  std::string blocking;
+};
+// `out_path` is where the YAML will be written (data paths resolve against its folder).
+Result<ConvertedTask> convert_harness_task(const std::string& harness_yaml, const std::string& out_path,
+                                           const ConvertOptions& options, Env& env = Env::posix());
+
 }  // namespace fragua::eval
