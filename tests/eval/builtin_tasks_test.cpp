@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// The built-in tasks of data/eval/tasks/ load, render every document, and (arithmetic) state
-// answers that follow from their questions: the two numbers of each question added or
-// subtracted as its verb says.
+// The built-in tasks of data/eval/tasks/ load, render every document, (minimal pairs) hold each
+// pair once, and (arithmetic) state answers that follow from their questions: the two numbers of
+// each question added or subtracted as its verb says.
 #include <regex>
+#include <set>
 
 #include <gtest/gtest.h>
 
@@ -22,7 +23,22 @@ TEST(BuiltinTasks, LoadAndRender) {
       auto p = prepare_task(*task, {});
       ASSERT_TRUE(p.ok()) << p.error().to_string();
       EXPECT_GE(p->questions.size(), 25u);
-      if (kind != "fragua_arith_") continue;
+      if (kind == "fragua_pairs_") {
+        // 25 hand-written + 300 generated (data/eval/make_pair_tasks.py); each pair once, its two
+        // sentences different, rendered back as written (quotes and apostrophes survive the
+        // Python list literal), each naming its phenomenon.
+        EXPECT_EQ(p->questions.size(), 325u);
+        std::set<std::pair<std::string, std::string>> seen;
+        for (size_t i = 0; i < p->docs.size(); ++i) {
+          const auto& d = p->docs[i];
+          const std::string good = d["sentence_good"], bad = d["sentence_bad"];
+          EXPECT_NE(good, bad);
+          EXPECT_TRUE(seen.insert({good, bad}).second) << good;
+          EXPECT_FALSE(d.value("phenomenon", std::string()).empty()) << good;
+          EXPECT_EQ(p->questions[i].choices, (std::vector<std::string>{good, bad}));
+        }
+        continue;
+      }
       EXPECT_EQ(p->questions.size(), 300u);
       EXPECT_EQ(p->n_shot, 3);
       // Additions say "more/més/máis/beste"; the rest are subtractions.
@@ -38,6 +54,30 @@ TEST(BuiltinTasks, LoadAndRender) {
         EXPECT_GE(std::stoi(p->questions[i].target), 2) << q;
         EXPECT_TRUE(p->questions[i].context.ends_with(": ")) << p->questions[i].context;
       }
+    }
+  }
+}
+
+TEST(BuiltinTasks, TranslationBothWays) {
+  // data/eval/make_translation_tasks.py: the same 210 sentence pairs for each direction of a
+  // language pair, so that each task's targets are the other direction's sources.
+  for (const char* other : {"ca", "gl", "eu"}) {
+    const std::string there = std::string("fragua_mt_es_") + other, back = std::string("fragua_mt_") + other + "_es";
+    auto a = load_task(*find_task(there, {}));
+    auto b = load_task(*find_task(back, {}));
+    ASSERT_TRUE(a.ok() && b.ok()) << there;
+    EXPECT_EQ(a->language, other);
+    EXPECT_EQ(a->output_type, "generate_until");
+    EXPECT_EQ(a->metrics, (std::vector<std::string>{"chrf", "bleu"}));
+    auto pa = prepare_task(*a, {});
+    auto pb = prepare_task(*b, {});
+    ASSERT_TRUE(pa.ok() && pb.ok()) << (pa.ok() ? pb.error().to_string() : pa.error().to_string());
+    ASSERT_EQ(pa->questions.size(), 200u);
+    EXPECT_EQ(pa->n_shot, 3);
+    for (size_t i = 0; i < 200; ++i) {
+      EXPECT_EQ(pa->docs[i]["target"], pb->docs[i]["source"]);
+      EXPECT_NE(pa->questions[i].target, "");
+      EXPECT_TRUE(pa->questions[i].context.ends_with(":")) << pa->questions[i].context;
     }
   }
 }
