@@ -98,7 +98,8 @@ void matmul_backward_plain(float* dinp, float* dweight, const float* dout, const
 void set_blas_threads(int n);
 
 // matmul_bf16.cpp: C (M,N) = (accumulate ? C : 0) + A (M,K) @ B (K,N) with A and B rounded to
-// BF16 (round to nearest even) and the products summed in F32. Element (m,k) of A is
+// BF16 (round to nearest even; the AVX512-BF16 path reads denormal inputs as 0, as VCVTNEPS2BF16
+// does) and the products summed in F32. Element (m,k) of A is
 // a[m*a_rs + k*a_cs], element (k,n) of B is b[k*b_rs + n*b_cs]. The AVX512-BF16 kernel where
 // bf16_matmul_available() (CPUID), plain loops with the same rounding elsewhere (slow: tests).
 bool bf16_matmul_available();

@@ -81,18 +81,18 @@ void gemm_bf16(float* C, int ldc, const float* a, size_t a_rs, size_t a_cs, cons
     parallel_for(opts, static_cast<size_t>(panels), [&](size_t s, size_t e) {
       for (size_t p = s; p < e; ++p) {
         uint16_t* dst = bpack.data() + p * panel_size;
+        if (b_cs == 1) {
+          const int w = std::min(kBf16PanelCols, N - static_cast<int>(p) * kBf16PanelCols);
+          bf16_pack_panel_avx512(dst, b + static_cast<size_t>(k0) * b_rs + p * kBf16PanelCols, b_rs, kc, kp, w);
+          continue;
+        }
         auto put = [&](int kl, int col) {
           const size_t n = p * kBf16PanelCols + col;
           const size_t at = (static_cast<size_t>(kl / 2) * kBf16PanelCols + col) * 2 + (kl & 1);
           dst[at] = (n < static_cast<size_t>(N) && kl < kc) ? f32_to_bf16(b[(k0 + kl) * b_rs + n * b_cs]) : 0;
         };
-        // Read B along its contiguous dimension.
-        if (b_cs == 1)
-          for (int kl = 0; kl < 2 * kp; ++kl)
-            for (int col = 0; col < kBf16PanelCols; ++col) put(kl, col);
-        else
-          for (int col = 0; col < kBf16PanelCols; ++col)
-            for (int kl = 0; kl < 2 * kp; ++kl) put(kl, col);
+        for (int col = 0; col < kBf16PanelCols; ++col)  // B stored along k (the forward's W^T)
+          for (int kl = 0; kl < 2 * kp; ++kl) put(kl, col);
       }
     });
     const bool overwrite = k0 == 0 && !accumulate;
@@ -102,7 +102,9 @@ void gemm_bf16(float* C, int ldc, const float* a, size_t a_rs, size_t a_cs, cons
         const int m0 = static_cast<int>(mb) * kBf16Mc, rows = std::min(kBf16Mc, M - m0);
         const float* src = a + static_cast<size_t>(m0) * a_rs + static_cast<size_t>(k0) * a_cs;
         const size_t ld = static_cast<size_t>(2 * kp);
-        if (a_cs == 1 || a_rs != 1) {
+        if (a_cs == 1) {
+          for (int r = 0; r < rows; ++r) bf16_convert_avx512(apack.data() + r * ld, src + r * a_rs, kc);
+        } else if (a_rs != 1) {
           for (int r = 0; r < rows; ++r)
             for (int kl = 0; kl < kc; ++kl) apack[r * ld + kl] = f32_to_bf16(src[r * a_rs + kl * a_cs]);
         } else {  // A stored transposed (the weight gradient's dout^T): read along its rows

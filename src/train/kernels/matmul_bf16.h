@@ -3,6 +3,7 @@
 // file holds only intrinsics, so nothing compiled for AVX-512 is shared with baseline code).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace fragua::train::kernels {
@@ -16,5 +17,12 @@ inline constexpr int kBf16PanelCols = 32;
 // two k of a pair adjacent, as VDPBF16PS reads them). Products summed in F32.
 void bf16_panel_avx512(float* C, int ldc, const uint16_t* a, int a_stride, int rows, const uint16_t* bpanel, int kp,
                        int w, bool overwrite);
+
+// dst[i] = BF16(src[i]) for i < n (VCVTNEPS2BF16: round to nearest even, denormal inputs as 0).
+void bf16_convert_avx512(uint16_t* dst, const float* src, int n);
+// One packed panel of B (layout as for bf16_panel_avx512) from rows k < kc of B that are
+// contiguous along the columns (element (k, c) at b[k*b_rs + c], c < w); rows and columns past
+// kc and w are zero.
+void bf16_pack_panel_avx512(uint16_t* panel, const float* b, size_t b_rs, int kc, int kp, int w);
 
 }  // namespace fragua::train::kernels

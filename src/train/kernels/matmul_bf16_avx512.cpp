@@ -74,6 +74,36 @@ FRAGUA_BF16_TARGET void bf16_panel_avx512(float* C, int ldc, const uint16_t* a, 
   }
 }
 
+FRAGUA_BF16_TARGET void bf16_convert_avx512(uint16_t* dst, const float* src, int n) {
+  for (int i = 0; i < n; i += 16) {
+    const __mmask16 k = bf16_avx512_mask(n - i);
+    const __m256i h = (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(k, src + i));
+    _mm256_mask_storeu_epi16(dst + i, k, h);
+  }
+}
+
+FRAGUA_BF16_TARGET void bf16_pack_panel_avx512(uint16_t* panel, const float* b, size_t b_rs, int kc, int kp, int w) {
+  // Word 2c of the result is row k's column c, word 2c+1 row k+1's: the pairs VDPBF16PS reads.
+  alignas(64) static constexpr uint16_t kInterleave[32] = {0, 16, 1, 17, 2,  18, 3,  19, 4,  20, 5,
+                                                           21, 6, 22, 7, 23, 8,  24, 9,  25, 10, 26,
+                                                           11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
+  const __m512i idx = _mm512_load_si512(kInterleave);
+  const __mmask16 m0 = bf16_avx512_mask(w), m1 = bf16_avx512_mask(w - 16);
+  for (int kk = 0; kk < kp; ++kk) {
+    const int k = 2 * kk;
+    const float* r0 = b + static_cast<size_t>(k) * b_rs;
+    const float* r1 = r0 + b_rs;
+    const bool has1 = k + 1 < kc;
+    for (int half = 0; half < 2; ++half) {
+      const __mmask16 m = half ? m1 : m0;
+      const __m512 x0 = _mm512_maskz_loadu_ps(m, r0 + 16 * half);
+      const __m512 x1 = has1 ? _mm512_maskz_loadu_ps(m, r1 + 16 * half) : _mm512_setzero_ps();
+      const __m512i both = (__m512i)_mm512_cvtne2ps_pbh(x1, x0);  // words 0-15 from x0, 16-31 from x1
+      _mm512_storeu_si512(panel + static_cast<size_t>(kk) * 64 + 32 * half, _mm512_permutexvar_epi16(idx, both));
+    }
+  }
+}
+
 #undef FRAGUA_BF16_TARGET
 
 }  // namespace fragua::train::kernels
