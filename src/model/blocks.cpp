@@ -40,6 +40,13 @@ void attention_block(ForwardPass& f, int64_t l, const backend::RopeParams& rope,
   be.matmul(L.wq, b.h.data(), T, b.q.data());
   be.matmul(L.wk, b.h.data(), T, b.k.data());
   be.matmul(L.wv, b.h.data(), T, b.v.data());
+  // Projection biases (Qwen2) before RoPE, as llama.cpp's build_qkv adds them.
+  if (!L.bq.empty())
+    for (int64_t t = 0; t < T; ++t) {
+      be.add_scaled(b.q.data() + t * Q, L.bq.f32(), Q, 1.0f);
+      be.add_scaled(b.k.data() + t * KV, L.bk.f32(), KV, 1.0f);
+      be.add_scaled(b.v.data() + t * KV, L.bv.f32(), KV, 1.0f);
+    }
   if (apply_rope) {
     be.rope(b.q.data(), T, c.n_head, c.head_dim, b.pos.data(), rope);
     be.rope(b.k.data(), T, c.n_head_kv, c.head_dim, b.pos.data(), rope);

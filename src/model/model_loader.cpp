@@ -99,6 +99,12 @@ Result<Tensor*> layer_slot(LayerWeights& L, const format::TensorSpec& s, const s
       return &L.wv;
     case attn_output:
       return &L.wo;
+    case attn_q_b:
+      return &L.bq;
+    case attn_k_b:
+      return &L.bk;
+    case attn_v_b:
+      return &L.bv;
     case ffn_norm:
       return &L.ffn_norm;
     case ffn_gate:

@@ -19,6 +19,7 @@ namespace fragua::model {
 
 struct LayerWeights {
   Tensor attn_norm, wq, wk, wv, wo;
+  Tensor bq, bk, bv;  // biases of the q, k, v projections (qwen2); empty: none
   Tensor ffn_norm, w_gate, w_up, w_down;
   // Mixture of experts (n_expert > 0): the router [n_embd -> n_expert], the file's 3-D expert
   // tensors, and each expert's 2-D slice of them (what matmul reads, prepared by the backend like
