@@ -8,7 +8,7 @@ llama-quantize, so Fragua also reads llama.cpp's quantized expert tensors), then
 generation (tg) tokens/s side by side with llama-bench.
 
 Usage: bench/granite4.py [--sizes tiny,small] [--types F16,Q8_0] [--threads 2] [--reps 3]
-                         [--pp 512] [--tg 128] [--agreement-only]
+                         [--pp 512] [--tg 128] [--agreement-only] [--explain]
 Sizes: tiny (embd 64, 4 layers: the test shapes, for agreement), small (embd 1024, 16 layers,
 32 experts of 512 with 6 used and a shared expert of 1024; the hybrid with Mamba-2 heads of 64,
 state 128 and every fourth layer attention without RoPE, as Granite 4.0-H-Tiny is shaped).
@@ -56,14 +56,32 @@ def make_model(fragua, llama_bin, arch, size, dtype):
     return path
 
 
-def greedy(fragua, llama_bin, model, n):
+def greedy(fragua, llama_bin, model, n, full=False):
     ours = subprocess.check_output([fragua, "generate", model, "--prompt-ids", PROMPT, "-n", str(n), "--temp", "0",
                                     "--threads", "1"], stderr=subprocess.DEVNULL).decode().split()
     theirs = subprocess.check_output([os.path.join(llama_bin, "llama-simple-ids"), model, str(n), PROMPT],
                                      stderr=subprocess.DEVNULL).decode().strip().split(",")
     # fragua generate stops at an end-of-generation token; llama-simple-ids runs on.
     same = next((i for i, (a, b) in enumerate(zip(ours, theirs)) if a != b), min(len(ours), len(theirs)))
-    return same, len(ours)
+    return (same, len(ours), theirs) if full else (same, len(ours))
+
+
+def explain(llama_bin, model, theirs, k):
+    """Where the greedy continuations part at step k: both engines given the prompt and the k
+    tokens they agreed on as one prompt batch (needs the release build's bench_engine_bench).
+    Prints each engine's pick there, the peer's margin between its top two logits, the largest
+    logit difference between the engines, and the peer's own pick when it decoded token by token
+    (theirs[k]): when the peer's batch pick differs from its step pick, the step is a near-tie
+    that even one engine resolves both ways."""
+    import numpy as np
+    prompt = PROMPT + "".join("," + t for t in theirs[:k])
+    ours, la = engine.greedy_ids([engine.FBENCH, model, "1", "greedy", "1", prompt], {})
+    peer, lb = engine.greedy_ids([os.path.join(llama_bin, "llama-simple-ids"), model, "1", prompt], {})
+    top = np.sort(lb)[::-1]
+    print(f"  step {k}: Fragua {ours[0]}, llama.cpp {peer[0]} as a prompt batch and {theirs[k]} token by token; "
+          f"llama.cpp's top-2 margin {top[0] - top[1]:.3g} ({(top[0] - top[1]) / np.abs(lb).max():.2%} of its largest "
+          f"logit), max |Fragua - llama.cpp| {np.abs(la - lb).max():.3g} "
+          f"({np.abs(la - lb).max() / np.abs(lb).max():.2%})", flush=True)
 
 
 def main():
@@ -76,6 +94,8 @@ def main():
     ap.add_argument("--tg", type=int, default=128)
     ap.add_argument("--n-agree", type=int, default=64)
     ap.add_argument("--agreement-only", action="store_true")
+    ap.add_argument("--explain", action="store_true", help="where continuations part, compare both engines' logits "
+                    "there (release build)")
     a = ap.parse_args()
     fragua = fragua_bin("granite4.py")
     llama_bin = os.environ.get("LLAMA_BIN") or subprocess.check_output(
@@ -89,8 +109,10 @@ def main():
             for t in a.types.split(","):
                 m = make_model(fragua, llama_bin, arch, size, t)
                 models.append((arch, size, t, m))
-                same, of = greedy(fragua, llama_bin, m, a.n_agree)
+                same, of, theirs = greedy(fragua, llama_bin, m, a.n_agree, full=True)
                 print(f"| {arch}-{size} | {t} | {same}/{of} |", flush=True)
+                if a.explain and same < of:
+                    explain(llama_bin, m, theirs, same)
     if a.agreement_only:
         return
     if not os.path.exists(engine.FBENCH):
