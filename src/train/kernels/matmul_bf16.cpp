@@ -19,7 +19,7 @@ namespace fragua::train::kernels {
 
 namespace {
 
-constexpr int kBf16Kc = 256;  // even: whole pairs per block
+constexpr int kBf16Kc = kBf16BlockK;
 constexpr int kBf16Mc = 96;   // a multiple of the micro-kernel's 6 rows
 
 }  // namespace
@@ -84,6 +84,11 @@ void gemm_bf16(float* C, int ldc, const float* a, size_t a_rs, size_t a_cs, cons
         if (b_cs == 1) {
           const int w = std::min(kBf16PanelCols, N - static_cast<int>(p) * kBf16PanelCols);
           bf16_pack_panel_avx512(dst, b + static_cast<size_t>(k0) * b_rs + p * kBf16PanelCols, b_rs, kc, kp, w);
+          continue;
+        }
+        if (b_rs == 1) {
+          const int w = std::min(kBf16PanelCols, N - static_cast<int>(p) * kBf16PanelCols);
+          bf16_pack_panel_kmajor_avx512(dst, b + static_cast<size_t>(k0) + p * kBf16PanelCols * b_cs, b_cs, kc, kp, w);
           continue;
         }
         auto put = [&](int kl, int col) {

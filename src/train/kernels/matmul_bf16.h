@@ -9,8 +9,9 @@
 namespace fragua::train::kernels {
 
 // BF16 values are stored as their 16 raw bits (the high half of the F32).
-// Panel width: columns of C one micro-kernel call covers.
+// Panel width: columns of C one micro-kernel call covers; K block: rows of a panel (even).
 inline constexpr int kBf16PanelCols = 32;
+inline constexpr int kBf16BlockK = 256;
 
 // C (rows, w) (+)= A (rows, 2 kp) @ B (2 kp, w), rows <= any, w <= 32. A: `rows` rows of 2 kp
 // BF16 values, a_stride apart; B: the packed panel, kp pairs of rows, each 32 columns x 2 (the
@@ -24,5 +25,8 @@ void bf16_convert_avx512(uint16_t* dst, const float* src, int n);
 // contiguous along the columns (element (k, c) at b[k*b_rs + c], c < w); rows and columns past
 // kc and w are zero.
 void bf16_pack_panel_avx512(uint16_t* panel, const float* b, size_t b_rs, int kc, int kp, int w);
+// The same panel from columns that are contiguous along k (element (k, c) at b[k + c*b_cs]),
+// kc <= kBf16BlockK: the forward's W^T.
+void bf16_pack_panel_kmajor_avx512(uint16_t* panel, const float* b, size_t b_cs, int kc, int kp, int w);
 
 }  // namespace fragua::train::kernels

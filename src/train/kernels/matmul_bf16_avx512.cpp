@@ -104,6 +104,27 @@ FRAGUA_BF16_TARGET void bf16_pack_panel_avx512(uint16_t* panel, const float* b, 
   }
 }
 
+FRAGUA_BF16_TARGET void bf16_pack_panel_kmajor_avx512(uint16_t* panel, const float* b, size_t b_cs, int kc, int kp,
+                                                     int w) {
+  // Each column rounded along k at once, then its BF16 pairs (32-bit words) placed 32 words apart.
+  alignas(64) uint16_t col_bf16[kBf16BlockK + 2];
+  for (int col = 0; col < kBf16PanelCols; ++col) {
+    if (col < w) {
+      bf16_convert_avx512(col_bf16, b + static_cast<size_t>(col) * b_cs, kc);
+      col_bf16[kc] = 0;
+    }
+    for (int kk = 0; kk < kp; ++kk) {
+      uint16_t* dst = panel + (static_cast<size_t>(kk) * kBf16PanelCols + col) * 2;
+      if (col < w) {
+        std::memcpy(dst, col_bf16 + 2 * kk, 2 * sizeof(uint16_t));
+      } else {
+        dst[0] = 0;
+        dst[1] = 0;
+      }
+    }
+  }
+}
+
 #undef FRAGUA_BF16_TARGET
 
 }  // namespace fragua::train::kernels

@@ -70,7 +70,10 @@ void check_bf16_gemm(int M, int N, int K, bool transposed_a, bool transposed_b, 
   EXPECT_GT(worst_exact, 1e-5) << "the inputs were not rounded to BF16";
 }
 
-TEST(Bf16Gemm, ForwardLayoutMatchesFloat64) { check_bf16_gemm(13, 45, 37, false, true, false, 2); }
+TEST(Bf16Gemm, ForwardLayoutMatchesFloat64) {
+  check_bf16_gemm(13, 45, 37, false, true, false, 2);
+  check_bf16_gemm(20, 40, 521, false, true, false, 2);
+}
 TEST(Bf16Gemm, InputGradientLayoutAccumulates) { check_bf16_gemm(100, 70, 301, false, false, true, 3); }
 TEST(Bf16Gemm, WeightGradientLayoutAccumulates) { check_bf16_gemm(33, 64, 515, true, false, true, 1); }
 
