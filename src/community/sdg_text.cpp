@@ -121,7 +121,12 @@ Result<PromptTemplate> parse_prompt_template(std::string_view text, const std::s
 
 Result<PromptSet> load_prompt_set(const std::string& dir, const std::string& language, Env& env) {
   std::string base = dir;
-  if (base.empty()) base = FRAGUA_TRY(find_data_file("sdg/prompts"));
+  if (base.empty()) {
+    // find_data_file finds files, not folders: the bundled folder is the one holding es/judge.txt.
+    const std::string probe = "/es/judge.txt";
+    base = FRAGUA_TRY(find_data_file("sdg/prompts" + probe));
+    base.resize(base.size() - probe.size());
+  }
   // ca-valencia falls back to ca's prompts only when it has no folder of its own.
   std::string lang_dir = base + "/" + language;
   if (!env.is_directory(lang_dir) && language.find('-') != std::string::npos)

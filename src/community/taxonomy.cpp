@@ -320,10 +320,10 @@ Leaf parse_leaf(std::string_view yaml, const std::string& file, const std::strin
 
 namespace {
 
-void check_text_language(const data::LangIdModel& langid, const Leaf& leaf, std::string_view text, SourcePos pos,
-                         std::string_view what, std::vector<Problem>& problems) {
+void check_text_language(const data::LangIdModel& langid, double min_confidence, const Leaf& leaf,
+                         std::string_view text, SourcePos pos, std::string_view what, std::vector<Problem>& problems) {
   data::LangGuess g = langid.identify(text);
-  if (g.lang == "und") return;
+  if (g.lang == "und" || g.confidence < min_confidence) return;
   std::string declared_base = leaf.language.substr(0, leaf.language.find('-'));
   // A Valencian text identified as central Catalan (or the reverse) is the same language: the
   // variant is the contributor's call, the identifier's variant split is not reliable on a passage.
@@ -354,7 +354,7 @@ void check_leaf_content(const Leaf& leaf, const ValidateOptions& options, std::v
     if (text.empty()) return;
     all += text + "\n";
     if (data::count_words(text) >= options.langid_min_words)
-      check_text_language(*options.langid, leaf, text, pos, what, problems);
+      check_text_language(*options.langid, options.langid_min_confidence, leaf, text, pos, what, problems);
   };
   for (size_t i = 0; i < leaf.seeds.size(); ++i) {
     const auto& ex = leaf.seeds[i];
@@ -367,20 +367,24 @@ void check_leaf_content(const Leaf& leaf, const ValidateOptions& options, std::v
       check(ex.qnas[j].answer, ex.qnas[j].answer_pos, where + ".answer");
     }
   }
-  check_text_language(*options.langid, leaf, all, leaf.language_pos, "the leaf's text", problems);
+  check_text_language(*options.langid, options.langid_min_confidence, leaf, all, leaf.language_pos, "the leaf's text",
+                      problems);
 }
 
 Result<std::vector<std::string>> find_leaf_files(const std::string& root, Env& env) {
   std::vector<std::string> out;
-  std::vector<std::string> stack = {""};
+  // Only the two trees of leaves: a qna.yaml elsewhere (docs, examples) is no contribution.
+  std::vector<std::string> stack;
+  for (const char* top : {"knowledge", "skills"})
+    if (env.is_directory(root + "/" + top)) stack.push_back(top);
   while (!stack.empty()) {
     std::string rel = stack.back();
     stack.pop_back();
-    std::string dir = rel.empty() ? root : root + "/" + rel;
+    std::string dir = root + "/" + rel;
     auto entries = FRAGUA_TRY(env.list_dir(dir));
     for (const auto& e : entries) {
       if (e.name.empty() || e.name[0] == '.') continue;  // .git, editor files
-      std::string child = rel.empty() ? e.name : rel + "/" + e.name;
+      std::string child = rel + "/" + e.name;
       if (e.is_directory)
         stack.push_back(child);
       else if (e.is_regular && e.name == "qna.yaml")
@@ -441,6 +445,7 @@ Result<ValidationReport> validate_taxonomy(const std::string& root, const std::v
     if (rels.empty()) return not_found_error("{}: no qna.yaml under knowledge/ or skills/", root);
   }
   for (std::string rel : rels) {
+    if (rel.empty()) continue;
     if (!root.empty() && rel.size() > root.size() + 1 && rel.compare(0, root.size(), root) == 0 &&
         rel[root.size()] == '/')
       rel = rel.substr(root.size() + 1);

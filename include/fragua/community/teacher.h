@@ -38,10 +38,9 @@ struct OpenAiTeacherOptions {
   std::string model;
   std::string api_key;  // sent as "Authorization: Bearer ..." when not empty
   int concurrency = 4;
-  // Retries of a request that failed for a reason that may pass: connection errors, timeouts,
-  // 408, 429 and 5xx. The wait before retry k (0-based) is min(backoff_max, backoff_initial *
-  // 2^k) times a jitter in [0.5, 1] (exponential backoff with jitter, as the OpenAI and AWS
-  // guides recommend), or the server's Retry-After seconds when it sends them (RFC 9110 §10.2.3).
+  // Retries and backoff are eval::OpenAIClient's (eval/openai_client.h): connection errors,
+  // timeouts, 429 and 5xx are tried again after exponential backoff with jitter, or after the
+  // server's Retry-After.
   int max_retries = 5;
   double backoff_initial_s = 1.0, backoff_max_s = 30.0;
   int connect_timeout_s = 10, read_timeout_s = 300;
