@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Fragua's default tokenizers, fragua-32k and fragua-64k, from Debian packages only:
+#   1. catalogs and LibreOffice help: `corpus fetch debian --preset small` (+ es<->ca/eu/gl pairs);
+#   2. prose: the documentation packages of $PROSE_PACKAGES (GIMP, GNOME and FreedomBox help,
+#      manual pages, fortunes, the Reina-Valera Bible module...);
+#   3. documents split by kind into two corpora, prose and catalog strings; whole prose documents
+#      held out for the fertility bench (a hash of the document path with its language masked,
+#      so the same page is held out in every language: 10%);
+#   4. `corpus build` on each corpus with its own quality settings (catalog strings are lists of
+#      UI strings: the Gopher repetition rules off);
+#   5. `tokenizer train` at 32k and 64k on both corpora with the es/ca/eu/gl mixture, the
+#      Iberian coverage characters (the trainer's default) and the Hunspell dictionaries of
+#      hunspell-es/ca/eu/gl (downloaded with apt-get download, never installed) as a prior, each
+#      word at DICT_WEIGHT (0.05 of one corpus occurrence: the expanded dictionaries hold about
+#      7M forms against about 4M weighted corpus words, so weight 1 would outweigh the corpus).
+# Usage: scripts/build_tokenizers.sh [WORKDIR]   (FRAGUA=path/to/fragua; default build/release)
+# Output: WORKDIR/fragua-32k.{gguf,tokenizer.json}, fragua-64k.*, heldout/<lang>.txt, timings.txt
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+fragua="${FRAGUA:-$root/build/release/fragua}"
+work="${1:-$root/out/tokenizers}"
+threads="${THREADS:-$(nproc)}"
+mix="${MIX:-es=0.3,ca=0.25,eu=0.25,gl=0.2}"
+dict_weight="${DICT_WEIGHT:-0.05}"
+cache="${CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/fragua/debian}"
+PROSE_PACKAGES="${PROSE_PACKAGES:-aptitude-doc-es,debian-edu-doc-es,debian-reference-es,\
+freedombox-doc-es,gimp-help-ca,gimp-help-es,kicad-doc-ca,kicad-doc-es,lilypond-doc-html-ca,lilypond-doc-html-es,\
+manpages-es,fortunes-es,sword-text-sparv,gnome-user-docs,debian-handbook}"
+mkdir -p "$work"
+cd "$work"
+: > timings.txt
+step() {  # step NAME COMMAND...: runs and records the wall time
+  local name=$1 t0
+  shift
+  t0=$(date +%s)
+  echo "== $name"
+  "$@"
+  echo "$name $(($(date +%s) - t0)) s" | tee -a timings.txt
+}
+
+[ -f debian/manifest.json ] || step fetch-catalogs "$fragua" corpus fetch debian --preset small -o debian --cache "$cache" \
+  -t "$threads"
+[ -f prose/manifest.json ] || step fetch-prose "$fragua" corpus fetch debian --packages "$PROSE_PACKAGES" -o prose \
+  --cache "$cache-prose" -t "$threads"
+[ -f debian/parallel/pairs.md ] || step pairs "$fragua" corpus pairs debian
+
+split_kinds() {
+  python3 - debian prose <<'PY'
+import json, os, re, sys, zlib
+os.makedirs("split/prose", exist_ok=True); os.makedirs("split/catalogs", exist_ok=True); os.makedirs("heldout", exist_ok=True)
+langs = ["es", "ca", "ca-valencia", "eu", "gl"]
+out, held, stats = {}, {}, {}
+def sink(name):
+    if name not in out: out[name] = open(name, "w")
+    return out[name]
+for src in sys.argv[1:]:
+    for lang in langs:
+        path = os.path.join(src, lang + ".jsonl")
+        if not os.path.exists(path): continue
+        for line in open(path, encoding="utf-8"):
+            j = json.loads(line)
+            kind = "catalogs" if j.get("kind") == "catalog" else "prose"
+            base = "ca" if lang == "ca-valencia" else lang
+            if kind == "prose":
+                # The same page in every language: the path with its locale component masked.
+                key = re.sub(r"(^|[/_.])(es|ca|ca-valencia|ca@valencia|eu|gl|en|en-us|pt|fr|it)(?=[/_.]|$)", r"\1L", j.get("path", j.get("id", "")))
+                if zlib.crc32(key.encode()) % 10 == 0:
+                    if base not in held: held[base] = open(f"heldout/{base}.txt", "w")
+                    h = held[base]
+                    for para in j["text"].split("\n"):
+                        if len(para.split()) >= 5: h.write(para + "\n")
+                    continue
+            s = stats.setdefault(lang, {"prose": 0, "catalogs": 0})
+            s[kind] += len(j["text"].encode())
+            sink(f"split/{kind}/{lang}.jsonl").write(line)
+for f in list(out.values()) + list(held.values()): f.close()
+with open("split/report.md", "w") as r:
+    r.write("| lang | prose MB | catalog MB | prose share |\n|---|---:|---:|---:|\n")
+    for lang, s in sorted(stats.items()):
+        tot = s["prose"] + s["catalogs"]
+        r.write(f"| {lang} | {s['prose']/1e6:.2f} | {s['catalogs']/1e6:.2f} | {s['prose']/max(tot,1):.2f} |\n")
+print(open("split/report.md").read())
+PY
+}
+[ -f split/report.md ] || step split split_kinds
+
+corpus_build() {  # corpus_build KIND QUALITY
+  local kind=$1 quality=$2 inputs
+  inputs=$(ls split/"$kind"/*.jsonl | paste -sd, | sed 's/,/, /g')
+  cat > "$kind.yaml" <<YAML
+inputs: [$inputs]
+output: built/$kind
+threads: $threads
+stages:
+  langid: {keep: [es, ca, eu, gl], min_confidence: 0.5, model: $root/data/langid/model.bin}
+  quality: $quality
+YAML
+  "$fragua" corpus build "$kind.yaml"
+}
+[ -f built/prose/report.json ] || step build-prose corpus_build prose "{min_words: 10}"
+[ -f built/catalogs/report.json ] || step build-catalogs corpus_build catalogs "{min_words: 3, repetition_rules: false}"
+
+mkdir -p hunspell
+if [ ! -f hunspell/done ]; then
+  (cd hunspell && apt-get download -q hunspell-es hunspell-ca hunspell-eu hunspell-gl && for d in *.deb; do
+    dpkg-deb -x "$d" x; done && touch done)
+fi
+dicts=()
+for d in es_ES ca ca_ES-valencia eu gl_ES; do
+  [ -f "hunspell/x/usr/share/hunspell/$d.dic" ] && dicts+=(--dictionary "hunspell/x/usr/share/hunspell/$d.dic:$dict_weight")
+done
+
+for size in 32k 64k; do
+  n=$((${size%k} * 1000))
+  [ -f "fragua-$size.gguf" ] || step "train-$size" "$fragua" tokenizer train -i built/prose/shards/*.jsonl \
+    built/catalogs/shards/*.jsonl -o "fragua-$size" --vocab-size "$n" --mix "$mix" "${dicts[@]}" \
+    --special '<|im_start|>' --special '<|im_end|>' --chat-template chatml -t "$threads"
+done
+ls -la fragua-*.gguf fragua-*.tokenizer.json
+cat timings.txt
