@@ -135,6 +135,88 @@ TEST(Trainer, BadOptionsAreErrors) {
   EXPECT_NE(r.error().message().find("bad.jsonl:2"), std::string::npos) << r.error().message();
 }
 
+// The make_text stream without its non-ASCII characters: a corpus that lacks every required
+// character.
+std::string ascii_only(std::string s) {
+  s.erase(std::remove_if(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; }), s.end());
+  return s;
+}
+
+TEST(Trainer, NfcAndNfdTextGiveTheSameTokens) {
+  Trained t;
+  // Valencian in composed form for training; the same text decomposed (è = e + U+0300) to encode.
+  std::string nfc = "Què és això? L’àvia va collir cireres a la vora del riu.\n";
+  std::string corpus;
+  for (int i = 0; i < 40; ++i) corpus += nfc;
+  corpus += test::make_text(5, 400, false);
+  ASSERT_TRUE(write_file_atomic(t.dir.file("ca.txt"), corpus).ok());
+  TrainOptions o = t.options("");
+  o.inputs = {{t.dir.file("ca.txt"), "ca"}};
+  auto tok = train_bpe(o);
+  ASSERT_TRUE(tok.ok()) << tok.error().to_string();
+  std::string nfd =
+      "Qu"
+      "e\xCC\x80"
+      " "
+      "e\xCC\x81"
+      "s aix"
+      "o\xCC\x80"
+      "? L’"
+      "a\xCC\x80"
+      "via va collir cireres a la vora del riu.";
+  std::string composed = "Què és això? L’àvia va collir cireres a la vora del riu.";
+  ASSERT_NE(nfd, composed);
+  EXPECT_EQ(normalize(nfd, Normalization::nfc), composed);
+  EXPECT_EQ(tok->encode(nfd, false, false), tok->encode(composed, false, false));
+  // The rule travels with the files: a reloaded tokenizer normalizes too.
+  ASSERT_TRUE(tok->save_gguf(t.dir.file("n.gguf")).ok());
+  ASSERT_TRUE(tok->save_hf_json(t.dir.file("n.json")).ok());
+  for (const char* f : {"n.gguf", "n.json"}) {
+    auto back = Tokenizer::load(t.dir.file(f));
+    ASSERT_TRUE(back.ok()) << f;
+    EXPECT_EQ(back->encode(nfd, false, false), tok->encode(composed, false, false)) << f;
+  }
+  // Without the rule the decomposed text costs more tokens (the test can fail).
+  o.normalization = Normalization::none;
+  auto raw = train_bpe(o);
+  ASSERT_TRUE(raw.ok());
+  EXPECT_GT(raw->encode(nfd, false, false).size(), raw->encode(composed, false, false).size());
+}
+
+TEST(Trainer, RequiredCharactersAreSingleTokensWithoutCorpusCounts) {
+  Trained t;
+  std::string corpus = ascii_only(test::make_text(21, 1500, false));
+  ASSERT_TRUE(write_file_atomic(t.dir.file("plain.txt"), corpus).ok());
+  TrainOptions o = t.options("");
+  o.inputs = {{t.dir.file("plain.txt"), "es"}};
+  auto tok = train_bpe(o);
+  ASSERT_TRUE(tok.ok()) << tok.error().to_string();
+  ASSERT_EQ(tok->n_vocab(), 700);
+  for (const std::string& c : iberian_required_characters()) {
+    EXPECT_EQ(corpus.find(c), std::string::npos) << c;
+    int32_t id = tok->token_id(c);
+    ASSERT_GE(id, 0) << c;
+    EXPECT_EQ(tok->token_type(id), TokenType::normal) << c;
+    // Between two words the character is exactly one token, never bytes.
+    auto ids = tok->encode("la" + c + "de", false, false);
+    EXPECT_EQ(std::count(ids.begin(), ids.end(), id), 1) << c;
+    for (int32_t i : ids) EXPECT_NE(tok->token_type(i), TokenType::byte) << c;
+  }
+  // The apostrophe of "l’home" is the case: without the rule it is three byte tokens.
+  o.required_characters.clear();
+  auto bare = train_bpe(o);
+  ASSERT_TRUE(bare.ok());
+  EXPECT_LT(bare->token_id("’"), 0);
+  auto ids = bare->encode("l’home", false, false);
+  EXPECT_EQ(std::count_if(ids.begin(), ids.end(), [&](int32_t i) { return bare->token_type(i) == TokenType::byte; }),
+            3);
+  // A required "character" that is two characters is refused, naming it.
+  o.required_characters = {"ab"};
+  auto bad = train_bpe(o);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message().find("'ab'"), std::string::npos) << bad.error().message();
+}
+
 // Random strings: bytes (often invalid UTF-8) and valid Unicode from many blocks.
 std::string random_bytes(std::mt19937& rng) {
   std::string s(rng() % 64, '\0');
@@ -188,11 +270,22 @@ void check_round_trip(const Tokenizer& tok, const std::string& name) {
 }
 
 TEST(RoundTrip, TrainedTokenizerIsLossless) {
+  // Without an encode-time normalizer every string comes back byte for byte.
   Trained t;
-  auto tok = train_bpe(t.options(""));
+  TrainOptions o = t.options("");
+  o.normalization = Normalization::none;
+  auto tok = train_bpe(o);
   ASSERT_TRUE(tok.ok());
   EXPECT_TRUE(covers_all_bytes(*tok, "trained"));
   check_round_trip(*tok, "trained");
+  // With NFC (the default) the text comes back as its NFC form.
+  auto nfc = train_bpe(t.options(""));
+  ASSERT_TRUE(nfc.ok());
+  std::mt19937 rng(77);
+  for (int i = 0; i < 200; ++i) {
+    std::string u = random_unicode(rng);
+    EXPECT_EQ(nfc->decode(nfc->encode(u, true, false)), normalize(u, Normalization::nfc)) << i;
+  }
 }
 
 TEST(RoundTrip, ModelVocabulariesAreLossless) {
