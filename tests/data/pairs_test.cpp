@@ -74,8 +74,8 @@ TEST(PivotPairs, CatalogFixtureThroughExtraction) {
   EXPECT_EQ(pivot_catalog_strings(es, eu, st_eu).size(), 2u);
 }
 
-std::string record(const std::string& lang, const std::string& en, const std::string& text, const std::string& pkg,
-                   const std::string& licence, const std::string& path = "") {
+std::string pair_record(const std::string& lang, const std::string& en, const std::string& text, const std::string& pkg,
+                        const std::string& licence, const std::string& path = "") {
   nlohmann::json j = {{"en", en}, {lang, text}, {"package", pkg}, {"version", "1"}, {"licence", licence}};
   if (!path.empty()) j["path"] = path;
   return j.dump() + "\n";
@@ -87,20 +87,20 @@ TEST(PivotPairs, FilesOfAFetchOutput) {
   // Per-language packages of one upstream meet through their family; the catalog file name keeps
   // two catalogs' same English apart; a key translated twice keeps its majority.
   test::write_test_file(par + "/es-en.jsonl",
-                        record("es", "Open", "Abrir", "suite-l10n-es", "MPL-2.0", "x/es/LC_MESSAGES/a.mo") +
-                            record("es", "Open", "Abre", "suite-l10n-es", "MPL-2.0", "x/es/LC_MESSAGES/b.mo") +
-                            record("es", "Table", "Tabla", "suite-l10n-es", "MPL-2.0", "x/es/LC_MESSAGES/a.mo") +
-                            record("es", "Table", "Tabla", "suite-l10n-es", "MPL-2.0", "x/es/LC_MESSAGES/a.mo") +
-                            record("es", "Table", "Mesa", "suite-l10n-es", "MPL-2.0", "x/es/LC_MESSAGES/a.mo") +
-                            record("es", "Tables", "Tabla", "suite-l10n-es", "MPL-2.0", "x/es/LC_MESSAGES/a.mo") +
-                            record("es", "Exit", "Salir", "other", "GPL-3+"));
+                        pair_record("es", "Open", "Abrir", "suite-l10n-es", "MPL-2.0", "x/es/LC_MESSAGES/a.mo") +
+                            pair_record("es", "Open", "Abre", "suite-l10n-es", "MPL-2.0", "x/es/LC_MESSAGES/b.mo") +
+                            pair_record("es", "Table", "Tabla", "suite-l10n-es", "MPL-2.0", "x/es/LC_MESSAGES/a.mo") +
+                            pair_record("es", "Table", "Tabla", "suite-l10n-es", "MPL-2.0", "x/es/LC_MESSAGES/a.mo") +
+                            pair_record("es", "Table", "Mesa", "suite-l10n-es", "MPL-2.0", "x/es/LC_MESSAGES/a.mo") +
+                            pair_record("es", "Tables", "Tabla", "suite-l10n-es", "MPL-2.0", "x/es/LC_MESSAGES/a.mo") +
+                            pair_record("es", "Exit", "Salir", "other", "GPL-3+"));
   test::write_test_file(par + "/ca-en.jsonl",
-                        record("ca", "Open", "Obre", "suite-l10n-ca", "MPL-2.0", "x/ca/LC_MESSAGES/a.mo") +
-                            record("ca", "Open", "Obri", "suite-l10n-ca", "MPL-2.0", "x/ca/LC_MESSAGES/b.mo") +
-                            record("ca", "Table", "Taula", "suite-l10n-ca", "MPL-2.0", "x/ca/LC_MESSAGES/a.mo") +
-                            record("ca", "Tables", "Taula", "suite-l10n-ca", "MPL-2.0", "x/ca/LC_MESSAGES/a.mo") +
-                            record("ca", "Exit", "Surt", "other", "GPL-3+ AND LGPL-2+"));
-  test::write_test_file(par + "/gl-en.jsonl", record("gl", "Exit", "Saír", "elsewhere", "GPL-3+"));
+                        pair_record("ca", "Open", "Obre", "suite-l10n-ca", "MPL-2.0", "x/ca/LC_MESSAGES/a.mo") +
+                            pair_record("ca", "Open", "Obri", "suite-l10n-ca", "MPL-2.0", "x/ca/LC_MESSAGES/b.mo") +
+                            pair_record("ca", "Table", "Taula", "suite-l10n-ca", "MPL-2.0", "x/ca/LC_MESSAGES/a.mo") +
+                            pair_record("ca", "Tables", "Taula", "suite-l10n-ca", "MPL-2.0", "x/ca/LC_MESSAGES/a.mo") +
+                            pair_record("ca", "Exit", "Surt", "other", "GPL-3+ AND LGPL-2+"));
+  test::write_test_file(par + "/gl-en.jsonl", pair_record("gl", "Exit", "Saír", "elsewhere", "GPL-3+"));
   PairsOptions o;
   o.corpus_dir = dir.file("corpus");
   o.targets = {"ca", "gl", "eu"};  // eu absent: skipped
@@ -136,7 +136,7 @@ TEST(PivotPairs, FilesOfAFetchOutput) {
   EXPECT_NE(md->find("| es-ca | 4 |"), std::string::npos) << *md;
 
   // A broken record names its file and line; nothing is written for that pair.
-  test::write_test_file(par + "/eu-en.jsonl", record("eu", "Open", "Ireki", "x", "y") + "{\"en\": 5}\n");
+  test::write_test_file(par + "/eu-en.jsonl", pair_record("eu", "Open", "Ireki", "x", "y") + "{\"en\": 5}\n");
   o.targets = {"eu"};
   auto bad = build_pivot_pairs(o);
   ASSERT_FALSE(bad.ok());

@@ -12,7 +12,7 @@
 namespace fragua::tokenize {
 namespace {
 
-bool has(const HunspellWords& h, const std::string& w) {
+bool hunspell_has(const HunspellWords& h, const std::string& w) {
   return std::find(h.words.begin(), h.words.end(), w) != h.words.end();
 }
 
@@ -47,11 +47,11 @@ TEST(Hunspell, StemsAndOneLevelOfAffixes) {
   EXPECT_EQ(h->stems, 5u);
   for (const char* w : {"cantar", "cantamos", "cantaríamos", "cantando", "recantar", "recantamos", "recantando",
                         "canción", "canciónes", "casa", "casas", "escape/slash"})
-    EXPECT_TRUE(has(*h, w)) << w;
-  EXPECT_FALSE(has(*h, "casaes"));                                         // the condition [^aeiou] fails on "casa"
-  EXPECT_FALSE(has(*h, "recasa"));                                         // no R flag
-  EXPECT_FALSE(has(*h, "cant"));                                           // NEEDAFFIX: a stem that is not a word
-  EXPECT_FALSE(has(*h, "5"));                                              // the count line
+    EXPECT_TRUE(hunspell_has(*h, w)) << w;
+  EXPECT_FALSE(hunspell_has(*h, "casaes"));                                // the condition [^aeiou] fails on "casa"
+  EXPECT_FALSE(hunspell_has(*h, "recasa"));                                // no R flag
+  EXPECT_FALSE(hunspell_has(*h, "cant"));                                  // NEEDAFFIX: a stem that is not a word
+  EXPECT_FALSE(hunspell_has(*h, "5"));                                     // the count line
   EXPECT_EQ(std::count(h->words.begin(), h->words.end(), "cantamos"), 1);  // distinct
   // The word cap holds.
   auto capped = read_hunspell(kDic, kAff, "es", 3);
@@ -63,15 +63,15 @@ TEST(Hunspell, FlagKinds) {
   auto lng = read_hunspell("2\nbeta/AaBb\ngamma/Bb\n",
                            "FLAG long\nSFX Aa Y 1\nSFX Aa 0 s .\nPFX Bb Y 1\nPFX Bb 0 x .\n", "long");
   ASSERT_TRUE(lng.ok()) << lng.error().to_string();
-  for (const char* w : {"beta", "betas", "xbeta", "xbetas", "gamma", "xgamma"}) EXPECT_TRUE(has(*lng, w)) << w;
-  EXPECT_FALSE(has(*lng, "gammas"));
+  for (const char* w : {"beta", "betas", "xbeta", "xbetas", "gamma", "xgamma"}) EXPECT_TRUE(hunspell_has(*lng, w)) << w;
+  EXPECT_FALSE(hunspell_has(*lng, "gammas"));
   auto num = read_hunspell("1\nkale/1001,7\n", "FLAG num\nSFX 1001 Y 1\nSFX 1001 0 ak .\nNEEDAFFIX 7\n", "num");
   ASSERT_TRUE(num.ok());
-  EXPECT_TRUE(has(*num, "kaleak"));
-  EXPECT_FALSE(has(*num, "kale"));
+  EXPECT_TRUE(hunspell_has(*num, "kaleak"));
+  EXPECT_FALSE(hunspell_has(*num, "kale"));
   auto u8 = read_hunspell("1\nniño/ñ\n", "FLAG UTF-8\nSFX ñ Y 1\nSFX ñ o a o\n", "utf8");
   ASSERT_TRUE(u8.ok());
-  EXPECT_TRUE(has(*u8, "niña"));
+  EXPECT_TRUE(hunspell_has(*u8, "niña"));
 }
 
 TEST(Hunspell, StemsOnlyAndRefusals) {
