@@ -145,14 +145,14 @@ def encode(a, fragua, spm, big, work):
     mb = os.path.getsize(big) / 1e6
     print(f"\n## 3. encode throughput, one thread, {mb:.1f} MB, same SentencePiece model ({spm}.model)")
     ids_ours, ids_spm = os.path.join(work, "ids.fragua"), os.path.join(work, "ids.spm")
-    sh(f"{fragua} tokenizer encode -k {spm}.model --input {big} > {ids_ours}")
+    sh(f"{fragua} tokenizer encode -k {spm}.model --no-bos --no-parse-special --input {big} > {ids_ours}")
     sh(f"spm_encode --model={spm}.model --output_format=id < {big} > {ids_spm}")
     same = open(ids_ours, "rb").read() == open(ids_spm, "rb").read()
     print(f"identical ids: {same}")
     e_ours, e_spm = [], []
     for _ in range(a.repeat):
         e_spm.append(timed(f"spm_encode --model={spm}.model --output_format=id < {big} > /dev/null"))
-        e_ours.append(timed(f"{fragua} tokenizer encode -k {spm}.model --input {big} > /dev/null"))
+        e_ours.append(timed(f"{fragua} tokenizer encode -k {spm}.model --no-bos --no-parse-special --input {big} > /dev/null"))
     for i, what in ((0, "wall"), (1, "cpu")):
         eo, es = mb / med(e_ours, i), mb / med(e_spm, i)
         print(f"{what}: fragua tokenizer encode median {eo:.2f} MB/s {['%.2f' % (mb / x[i]) for x in e_ours]}; "

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // fragua tokenizer train|stats|encode|decode|convert: thin wrappers over fragua::tokenize.
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 
@@ -8,8 +10,10 @@
 
 #include "cli/command.h"
 #include "fragua/base/file.h"
+#include "fragua/base/svg.h"
 #include "fragua/base/utf8.h"
 #include "fragua/tokenize/tokenizer.h"
+#include "fragua/tokenize/tokenizer_files.h"
 #include "fragua/tokenize/trainer.h"
 
 namespace fragua::cli {
@@ -25,8 +29,9 @@ std::pair<std::string, std::string> split_lang(const std::string& s) {
 }
 
 struct TrainOpts {
-  std::vector<std::string> inputs, specials;
+  std::vector<std::string> inputs, specials, dictionaries;
   std::string output, mix, normalization = "nfc", metrics, chat_template;
+  bool no_required_chars = false;
   int vocab_size = 32000, threads = 0;
   bool no_split_digits = false;
   double coverage = 0.9995;
@@ -45,6 +50,8 @@ Status run_train(const TrainOpts& o, const std::string& cmdline) {
   t.split_digits = !o.no_split_digits;
   t.normalization = FRAGUA_TRY(parse_normalization(o.normalization));
   t.character_coverage = o.coverage;
+  if (o.no_required_chars) t.required_characters.clear();
+  for (const auto& d : o.dictionaries) t.dictionaries.push_back(FRAGUA_TRY(parse_dictionary_arg(d)));
   t.max_input_bytes = o.max_bytes;
   t.threads = o.threads;
   t.metrics_path = o.metrics;
@@ -63,9 +70,11 @@ Status run_train(const TrainOpts& o, const std::string& cmdline) {
   return {};
 }
 
+// The defaults are generate's (BOS as the model asks, control tokens in the text parsed), which
+// are also llama-tokenize's and Hugging Face's: docs/tokenize.md compares them with spm_encode's.
 struct EncodeOpts {
   std::string tokenizer, text, input;
-  bool bos = false, parse_special = false, pieces = false;
+  bool bos = true, parse_special = true, pieces = false;
 };
 
 Status run_encode(const EncodeOpts& o) {
@@ -84,8 +93,19 @@ Status run_encode(const EncodeOpts& o) {
     return {};
   };
   std::string out;
-  if (o.input.empty()) {
+  if (!o.text.empty() && !o.input.empty()) return invalid_argument_error("give --text or --input, not both");
+  if (!o.text.empty()) {
     FRAGUA_TRY(print(o.text, out));
+  } else if (o.input.empty()) {
+    // No text and no file: standard input, one line of ids per line as it arrives (spm_encode's way).
+    std::string line;
+    for (size_t n = 1; std::getline(std::cin, line); ++n) {
+      if (auto st = print(line, out); !st.ok())
+        return std::move(st).error().with_context(fmt::format("<stdin>:{}", n));
+      std::fwrite(out.data(), 1, out.size(), stdout);
+      std::fflush(stdout);
+      out.clear();
+    }
   } else {
     // One line of ids per input line, as spm_encode does.
     auto file = FRAGUA_TRY(MappedFile::open(o.input));
@@ -145,9 +165,64 @@ Status run_decode(const DecodeOpts& o) {
 
 struct StatsOpts {
   std::vector<std::string> tokenizers, texts;
-  std::string json;
+  std::string json, svg;
   int threads = 0;
 };
+
+// Tokens per word, one group of bars per language and one bar per tokenizer, on a y axis from 0
+// with round ticks; the legend has its own band to the right, clear of the bars.
+std::string fertility_chart(const std::vector<TokenStats>& all) {
+  std::vector<std::string> langs, names;
+  auto index_of = [](std::vector<std::string>& v, const std::string& x) {
+    auto it = std::find(v.begin(), v.end(), x);
+    if (it == v.end()) it = v.insert(v.end(), x);
+    return static_cast<size_t>(it - v.begin());
+  };
+  double top = 0;
+  for (const auto& s : all) {
+    index_of(langs, s.lang);
+    index_of(names, s.tokenizer);
+    top = std::max(top, s.fertility());
+  }
+  const std::vector<double> ticks = svg::nice_ticks(0, top > 0 ? top * 1.1 : 1);
+  const double group_w = 24.0 * static_cast<double>(names.size()) + 30, legend_w = 220;
+  svg::Axes ax;
+  ax.left = 60;
+  ax.top = 40;
+  ax.width = std::max(240.0, group_w * static_cast<double>(langs.size()));
+  ax.height = 260;
+  ax.xmin = 0;
+  ax.xmax = static_cast<double>(langs.size());
+  ax.ymin = 0;
+  ax.ymax = ticks.empty() ? 1 : std::max(ticks.back(), top * 1.05);
+  svg::Canvas c(ax.left + ax.width + legend_w, ax.top + ax.height + 60, "fragua tokenizer stats fertility v1");
+  c.text(10, 22, "Tokens per word (fertility) per language: lower is better", "font-size=\"14\"");
+  // The x axis holds categories, so only the y axis gets ticks (Axes::draw would number x).
+  for (double t : ticks) {
+    c.line(ax.left, ax.y(t), ax.left + ax.width, ax.y(t), "#ddd");
+    c.text(ax.left - 4, ax.y(t) + 3, fmt::format("{:g}", t), "font-size=\"10\" text-anchor=\"end\"");
+  }
+  c.rect(ax.left, ax.top, ax.width, ax.height, "none", "", "stroke=\"#444\"");
+  c.text(0, 0, "tokens per word",
+         fmt::format("text-anchor=\"middle\" transform=\"translate(14,{:.1f}) rotate(-90)\"", ax.top + ax.height / 2));
+  static constexpr const char* kColors[] = {"#1565c0", "#ef6c00", "#2e7d32", "#6a1b9a", "#c62828", "#00838f"};
+  for (const auto& s : all) {
+    const size_t li = index_of(langs, s.lang), ti = index_of(names, s.tokenizer);
+    const double gx = ax.left + group_w * static_cast<double>(li) + 15, x = gx + 24.0 * static_cast<double>(ti);
+    const double y = ax.y(s.fertility());
+    c.rect(x, y, 20, ax.top + ax.height - y, kColors[ti % 6],
+           fmt::format("{} {}: {:.3f} tokens per word", s.tokenizer, s.lang, s.fertility()));
+  }
+  for (size_t li = 0; li < langs.size(); ++li)
+    c.text(ax.left + group_w * static_cast<double>(li) + group_w / 2, ax.top + ax.height + 18, langs[li],
+           "text-anchor=\"middle\"");
+  for (size_t ti = 0; ti < names.size(); ++ti) {
+    const double ly = ax.top + 10 + 20.0 * static_cast<double>(ti);
+    c.rect(ax.left + ax.width + 20, ly, 12, 12, kColors[ti % 6]);
+    c.text(ax.left + ax.width + 38, ly + 11, names[ti]);
+  }
+  return c.finish();
+}
 
 Status run_stats(const StatsOpts& o) {
   std::vector<TokenStats> all;
@@ -181,14 +256,31 @@ Status run_stats(const StatsOpts& o) {
                    {"fallback_rate", s.fallback_rate()}});
     FRAGUA_TRY(write_file_atomic(o.json, j.dump(1) + "\n"));
   }
+  if (!o.svg.empty()) FRAGUA_TRY(write_file_atomic(o.svg, fertility_chart(all)));
   return {};
 }
 
 Status run_convert(const std::string& in, const std::string& out) {
   auto tok = FRAGUA_TRY(Tokenizer::load(in));
-  if (out.size() > 5 && out.substr(out.size() - 5) == ".gguf") return tok.save_gguf(out);
-  if (out.size() > 5 && out.substr(out.size() - 5) == ".json") return tok.save_hf_json(out);
-  return invalid_argument_error("{}: the output must end in .gguf or .json", out);
+  // As save_pretrained does, the output's folder is made when it does not exist.
+  if (const auto parent = std::filesystem::path(out).parent_path(); !parent.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(parent, ec);
+    if (ec) return io_error("{}: cannot create the folder: {}", parent.string(), ec.message());
+  }
+  auto ends_with = [&](std::string_view suffix) { return out.size() > suffix.size() && out.ends_with(suffix); };
+  if (ends_with(".gguf")) return tok.save_gguf(out);
+  if (ends_with(".model")) return save_sentencepiece_model(tok, out);
+  if (ends_with(".json")) {
+    FRAGUA_TRY(tok.save_hf_json(out));
+    // A file named tokenizer.json is a Hugging Face tokenizer folder: its two config files go
+    // beside it, so that AutoTokenizer.from_pretrained(folder) loads it.
+    const size_t slash = out.find_last_of('/');
+    if (out.substr(slash == std::string::npos ? 0 : slash + 1) == "tokenizer.json")
+      return save_hf_config(tok, slash == std::string::npos ? "." : out.substr(0, slash));
+    return {};
+  }
+  return invalid_argument_error("{}: the output must end in .gguf, .model or .json", out);
 }
 
 void setup(CLI::App& root) {
@@ -208,6 +300,12 @@ void setup(CLI::App& root) {
   train->add_flag("--no-split-digits", t->no_split_digits, "Let numbers merge into multi-digit pieces");
   train->add_option("--normalization", t->normalization, "Training text normalization: nfc (default), nfkc, none");
   train->add_option("--coverage", t->coverage, "Character coverage of the alphabet (default 0.9995)");
+  train->add_option("--dictionary", t->dictionaries,
+                    "Hunspell .dic (its .aff beside it) as a word-coverage prior, FILE[:weight] (default weight 1: "
+                    "each word as if seen once; repeatable)");
+  train->add_flag("--no-required-chars", t->no_required_chars,
+                  "Do not force the Iberian letters and punctuation (’ · ¿ ¡ « » ñ ç accented vowels...) into the "
+                  "alphabet");
   train->add_option("--max-bytes", t->max_bytes, "Read at most this many input bytes");
   train->add_option("--metrics", t->metrics, "JSON-lines log of the merges");
   train->add_option("--chat-template", t->chat_template,
@@ -223,12 +321,14 @@ void setup(CLI::App& root) {
   });
 
   auto e = std::make_shared<EncodeOpts>();
-  auto* enc = cmd->add_subcommand("encode", "Print token ids (one line per input line with --input)");
+  auto* enc = cmd->add_subcommand(
+      "encode", "Print token ids of --text, or one line of ids per line of --input or of standard input");
   enc->add_option("-k,--tokenizer", e->tokenizer, "GGUF, tokenizer.json or SentencePiece .model")->required();
   enc->add_option("--text", e->text, "Text to encode");
-  enc->add_option("--input", e->input, "File to encode line by line");
-  enc->add_flag("--bos", e->bos, "Add BOS/EOS as the model asks");
-  enc->add_flag("--parse-special", e->parse_special, "Turn control tokens written in the text into tokens");
+  enc->add_option("-i,--input", e->input, "File to encode line by line (default: standard input)");
+  enc->add_flag("--bos,!--no-bos", e->bos, "Add BOS/EOS as the model asks (on, as in generate)");
+  enc->add_flag("--parse-special,!--no-parse-special", e->parse_special,
+                "Turn control tokens written in the text (<|im_start|>) into tokens (on, as in generate)");
   enc->add_flag("--pieces", e->pieces, "Print pieces instead of ids");
   enc->callback([e] { check(run_encode(*e)); });
 
@@ -244,14 +344,17 @@ void setup(CLI::App& root) {
   st->add_option("-k,--tokenizer", s->tokenizers, "Tokenizer (repeatable)")->required();
   st->add_option("--text", s->texts, "LANG=file.txt (repeatable)")->required();
   st->add_option("--json", s->json, "Also write the numbers as JSON");
-  st->add_option("--threads", s->threads, "Worker threads (default: all cores)");
+  st->add_option("--svg", s->svg, "Also write a fertility chart (tokens per word per language and tokenizer) as SVG");
+  add_threads_flag(*st, s->threads);
   st->callback([s] { check(run_stats(*s)); });
 
   auto c = std::make_shared<std::pair<std::string, std::string>>();
   auto* conv =
-      cmd->add_subcommand("convert", "Convert between GGUF, tokenizer.json and SentencePiece .model (read only)");
+      cmd->add_subcommand("convert",
+                          "Convert between GGUF, tokenizer.json (with tokenizer_config.json and "
+                          "special_tokens_map.json when named tokenizer.json) and SentencePiece .model");
   conv->add_option("-k,--tokenizer", c->first, "Input tokenizer")->required();
-  conv->add_option("-o,--output", c->second, "Output .gguf or .json")->required();
+  conv->add_option("-o,--output", c->second, "Output .gguf, .model or .json")->required();
   conv->callback([c] { check(run_convert(c->first, c->second)); });
 }
 
