@@ -42,9 +42,53 @@ if [ -f run/latest ]; then resume=--resume; else resume=; fi
 
 echo "== 5/5 export and generate"
 "$fragua" export run -o model.gguf --tokenizer tok.gguf --name fragua-demo
+mkdir -p summary
 for prompt in "es:La ciudad de" "ca:La ciutat de" "eu:Hiriaren" "gl:A cidade de"; do
   lang=${prompt%%:*}; text=${prompt#*:}
-  printf '[%s] ' "$lang"
-  "$fragua" -q generate model.gguf -p "$text" -n 40 --temp 0.8 --top-p 0.9 --seed 1
+  { printf '%s' "$text"; "$fragua" -q generate model.gguf -p "$text" -n 40 --temp 0.8 --top-p 0.9 --seed 1; } \
+    > "summary/sample.$lang.txt"
 done
-echo "model: $work/model.gguf   metrics: $work/run/metrics.jsonl   curves: $work/run/curves.svg"
+
+# The summary: corpus MB per language (corpus/report.json), the tokenizer's tokens per word on up
+# to 2 MB of each language's built corpus, the last validation bits per byte (run/metrics.jsonl)
+# and one sample per language. The full tables stay in corpus/report.md and run/.
+python3 - "$work" <<'PY'
+import json, os, sys
+work = sys.argv[1]
+langs = ["es", "ca", "eu", "gl"]
+for lang in langs:
+    with open(os.path.join(work, "summary", lang + ".txt"), "w", encoding="utf-8") as out:
+        n = 0
+        for name in sorted(os.listdir(os.path.join(work, "corpus", "shards"))):
+            if not name.endswith(".jsonl") or n >= 2e6:
+                continue
+            for line in open(os.path.join(work, "corpus", "shards", name), encoding="utf-8"):
+                doc = json.loads(line)
+                if doc.get("lang", "").split("-")[0] == lang and n < 2e6:
+                    text = " ".join(doc["text"].split())
+                    out.write(text + "\n")
+                    n += len(text.encode()) + 1
+PY
+"$fragua" -q tokenizer stats -k tok.gguf --text es=summary/es.txt --text ca=summary/ca.txt --text eu=summary/eu.txt \
+  --text gl=summary/gl.txt --json summary/tokenizer.json --svg summary/fertility.svg > /dev/null
+python3 - "$work" <<'PY'
+import json, os, sys
+work = sys.argv[1]
+langs = ["es", "ca", "eu", "gl"]
+report = json.load(open(os.path.join(work, "corpus", "report.json")))["languages"]
+mb = {l: sum(v["out_bytes"] for k, v in report.items() if k.split("-")[0] == l) / 1e6 for l in langs}
+fert = {s["lang"]: s["fertility"] for s in json.load(open(os.path.join(work, "summary", "tokenizer.json")))}
+bpb = {}
+for line in open(os.path.join(work, "run", "metrics.jsonl")):
+    r = json.loads(line)
+    if r.get("type") == "val":
+        bpb = r.get("val_bpb", bpb)
+print("\n== summary")
+print(f"{'lang':<5} {'corpus MB':>9} {'tokens/word':>11} {'bits/byte':>9}")
+for l in langs:
+    print(f"{l:<5} {mb.get(l, 0):>9.2f} {fert.get(l, 0):>11.2f} {bpb.get(l, float('nan')):>9.3f}")
+for l in langs:
+    sample = open(os.path.join(work, "summary", f"sample.{l}.txt"), encoding="utf-8").read().strip()
+    print(f"[{l}] {' '.join(sample.split())}")
+PY
+echo "model: $work/model.gguf   corpus: $work/corpus/report.md   curves: $work/run/curves.svg   tokenizer: $work/summary/fertility.svg"
