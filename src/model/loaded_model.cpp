@@ -21,7 +21,9 @@ Result<LoadedModel> open_model(const std::string& path, const OpenOptions& optio
   LoadedModel m;
   Env& env = options.hub.env ? *options.hub.env : Env::posix();
   m.path = !env.file_exists(path) && is_hub_model_spec(path) ? FRAGUA_TRY(resolve_hub_model(path, options.hub)) : path;
-  m.model = FRAGUA_TRY(Model::load(m.path));
+  ModelParams params;
+  params.lora = options.lora;
+  m.model = FRAGUA_TRY(Model::load(m.path, params));
   m.context = FRAGUA_TRY(Context::create(*m.model, options.context));
   if (!options.tokenizer_path.empty())
     m.tokenizer = std::make_unique<tokenize::Tokenizer>(FRAGUA_TRY(tokenize::Tokenizer::load(options.tokenizer_path)));

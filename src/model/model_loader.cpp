@@ -231,6 +231,21 @@ Result<std::unique_ptr<Model>> Model::from_gguf(format::GgufFile file, const Mod
     L.up_exp = FRAGUA_TRY(expert_slices(L.up_exps));
     L.down_exp = FRAGUA_TRY(expert_slices(L.down_exps));
   }
+  if (!params.lora.empty()) {
+    // Adapters merge before the backend prepares the weights, so the merged F32 matrix is what it
+    // prepares. Block matrices only: an adapter of token_embd (llama.cpp allows one, with flipped
+    // shapes) finds no weight and is refused by name.
+    auto by_name = [&](const std::string& name) -> Tensor* {
+      for (int64_t i = 0; i < c.n_layer; ++i)
+        for (const auto& s : table)
+          if (s.per_layer && s.in_layer(c, i) && s.gguf_name(i) == name) {
+            auto slot = layer_slot(w.layers[static_cast<size_t>(i)], s, c.arch);
+            return slot.ok() ? *slot : nullptr;
+          }
+      return nullptr;
+    };
+    FRAGUA_TRY(merge_lora_adapters(params.lora, c.arch, by_name));
+  }
   // Preparing needs no threads: a one-thread CPU backend starts none.
   std::shared_ptr<backend::Backend> be = params.backend ? params.backend : backend::make_cpu_backend(1);
   FRAGUA_TRY(prepare_weights(w, c.tied_output, f, *be));

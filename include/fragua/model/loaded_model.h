@@ -24,6 +24,8 @@ struct OpenOptions {
   // Where a model named "org/name[:FILE]" comes from (defaults: HF_ENDPOINT, HF_TOKEN, the hub
   // cache, HF_HUB_OFFLINE).
   HubOptions hub;
+  // LoRA adapters merged into the weights at load (`--lora FILE[:scale]`, lora_adapter.h).
+  std::vector<LoraAdapterSpec> lora;
 };
 
 struct LoadedModel {

@@ -14,6 +14,7 @@
 #include "fragua/base/error.h"
 #include "fragua/format/gguf.h"
 #include "fragua/model/config.h"
+#include "fragua/model/lora_adapter.h"
 
 namespace fragua::model {
 
@@ -43,6 +44,8 @@ struct ModelParams {
   // and the output head when it is not tied to the embedding table); a Context must then run on a
   // backend of the same name. Null: the CPU backend.
   std::shared_ptr<backend::Backend> backend;
+  // LoRA adapters merged into the weights at load, in order (lora_adapter.h).
+  std::vector<LoraAdapterSpec> lora;
 };
 
 class Model {
