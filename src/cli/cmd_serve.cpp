@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/command.h"
+#include "cli/lora_flag.h"
 #include "fragua/base/log.h"
 #include "fragua/serve/server.h"
 #include "fragua/tokenize/tokenizer.h"
@@ -26,6 +27,7 @@ struct Opts {
   double timeout_s = 600;
   size_t max_body_bytes = 8u << 20;
   std::vector<std::string> api_keys;
+  std::vector<std::string> lora;  // --lora FILE[:scale]
   bool embeddings = false;
   std::string redact = "none", redact_kinds = "all", audit_log;
   uint64_t audit_max_bytes = 100ull << 20;
@@ -102,6 +104,7 @@ void run(const Opts& o, const CLI::App& cmd) {
 
   model::OpenOptions open;
   open.tokenizer_path = o.tokenizer;
+  open.lora = lora_specs(o.lora);
   // The scheduler has its own batched context; the loaded model's single context stays minimal.
   open.context.n_ctx = 16;
   open.context.n_threads = 1;
@@ -123,6 +126,7 @@ void setup(CLI::App& root) {
   auto* cmd = root.add_subcommand("serve", "Serve a model over an OpenAI-compatible HTTP API (docs/serve.md)");
   auto o = std::make_shared<Opts>();
   cmd->add_option("model", o->model, "GGUF model file, or org/name[:FILE] from the Hugging Face hub")->required();
+  add_lora_flag(*cmd, o->lora);
   cmd->add_option("--host", o->host, "Address to listen on")->capture_default_str();
   cmd->add_option("--port", o->port, "Port (0: a free one)")->capture_default_str()->check(CLI::Range(0, 65535));
   cmd->add_option("--parallel", o->parallel, "Requests decoded together (slots)")
