@@ -17,13 +17,32 @@
 namespace fragua {
 namespace {
 
-std::string generate_with(const std::string& flags) {
+// run_command captures stdout and stderr together (it appends 2>&1); these keep one of them.
+std::string stdout_of(const std::string& cmd) { return "{ " + cmd + " 2>/dev/null; }"; }
+std::string stderr_of(const std::string& cmd) { return "{ " + cmd + " 2>&1 >/dev/null; }"; }
+
+// generate's output (stdout) on the golden model with `flags`; the prompt is in the flags.
+std::string generate_raw(const std::string& flags) {
   std::string out;
-  const int rc = test::run_command(test::cli_path() + " generate " + test::golden_model("llama_gqa_f32.gguf") +
-                                       " -p hola --temp 0 -t 1 " + flags + " 2>/dev/null",
-                                   &out);
+  const int rc = test::run_command(
+      stdout_of(test::cli_path() + " generate " + test::golden_model("llama_gqa_f32.gguf") + " --temp 0 -t 1 " + flags),
+      &out);
   EXPECT_EQ(rc, 0) << flags << ": " << out;
   return out;
+}
+std::string generate_with(const std::string& flags) { return generate_raw("-p hola " + flags); }
+
+// The prompt's token count that generate --stats reports.
+long prompt_tokens(const std::string& flags) {
+  std::string out;
+  EXPECT_EQ(test::run_command(stderr_of(test::cli_path() + " generate " + test::golden_model("llama_gqa_f32.gguf") +
+                                        " -n 1 -t 1 --stats " + flags),
+                              &out),
+            0)
+      << out;
+  std::smatch m;
+  EXPECT_TRUE(std::regex_search(out, m, std::regex("prompt: ([0-9]+) tokens"))) << out;
+  return m.size() > 1 ? std::stol(m[1].str()) : -1L;
 }
 
 TEST(CliConventions, LlamaCppSpellingsEqualFraguasOwn) {
@@ -41,11 +60,15 @@ TEST(CliConventions, PromptFileSystemAliasAndChatModelFlag) {
   test::TempDir dir;
   test::write_test_file(dir.file("prompt.txt"), "hola");
   const std::string own = generate_with("-n 3");
-  EXPECT_EQ(generate_with("-n 3 -f " + dir.file("prompt.txt")), own);
-  EXPECT_EQ(generate_with("-n 3 --file " + dir.file("prompt.txt")), own);
+  EXPECT_EQ(generate_raw("-n 3 -f " + dir.file("prompt.txt")), own);
+  EXPECT_EQ(generate_raw("-n 3 --file " + dir.file("prompt.txt")), own);
+  EXPECT_NE(generate_raw("-n 3 -p adios"), own);  // so the equalities above are not vacuous
   const std::string chat = generate_with("-n 3 --chat --chat-template chatml --system-prompt hi");
   EXPECT_EQ(generate_with("-n 3 --chat --chat-template chatml -sys hi"), chat);
-  EXPECT_NE(generate_with("-n 3 --chat --chat-template chatml -sys other"), chat);
+  // -sys reaches the prompt: a longer system message, a longer prompt.
+  const long with_hi = prompt_tokens("-p hola --chat --chat-template chatml -sys hi");
+  EXPECT_EQ(prompt_tokens("-p hola --chat --chat-template chatml --system-prompt hi"), with_hi);
+  EXPECT_GT(prompt_tokens("-p hola --chat --chat-template chatml -sys 'a longer system message'"), with_hi);
   // --chat-template-file takes Jinja text: chatml's own template gives chatml's output.
   test::write_test_file(dir.file("chatml.jinja"),
                         "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
@@ -60,10 +83,11 @@ TEST(CliConventions, PromptFileSystemAliasAndChatModelFlag) {
   EXPECT_EQ(test::run_command(gen + "-p a -f " + dir.file("prompt.txt"), &out), 2) << out;
   // chat -m equals the positional form (first message from -f, then end of input).
   const std::string chat_cmd = test::cli_path() + " chat --chat-template chatml -n 3 --temp 0 -t 1 -f " +
-                               dir.file("prompt.txt") + " </dev/null 2>/dev/null ";
+                               dir.file("prompt.txt") + " </dev/null ";
   std::string positional, flag;
-  ASSERT_EQ(test::run_command(chat_cmd + test::golden_model("llama_gqa_f32.gguf"), &positional), 0) << positional;
-  ASSERT_EQ(test::run_command(chat_cmd + "-m " + test::golden_model("llama_gqa_f32.gguf"), &flag), 0) << flag;
+  ASSERT_EQ(test::run_command(stdout_of(chat_cmd + test::golden_model("llama_gqa_f32.gguf")), &positional), 0)
+      << positional;
+  ASSERT_EQ(test::run_command(stdout_of(chat_cmd + "-m " + test::golden_model("llama_gqa_f32.gguf")), &flag), 0) << flag;
   EXPECT_FALSE(positional.empty());
   EXPECT_EQ(flag, positional);
   EXPECT_EQ(test::run_command(test::cli_path() + " chat </dev/null", &out), 2) << out;
@@ -95,8 +119,8 @@ TEST(CliConventions, GlobalFlagsAnywhereOnTheLine) {
 TEST(CliConventions, SeedIsRandomUnlessGiven) {
   auto seed_of = [](const std::string& flags) {
     std::string out;
-    EXPECT_EQ(test::run_command(test::cli_path() + " generate " + test::golden_model("llama_gqa_f32.gguf") +
-                                    " -p hola -n 8 -t 1 --stats " + flags + " 2>&1 >/dev/null",
+    EXPECT_EQ(test::run_command(stderr_of(test::cli_path() + " generate " + test::golden_model("llama_gqa_f32.gguf") +
+                                          " -p hola -n 8 -t 1 --stats " + flags),
                                 &out),
               0)
         << out;
@@ -120,13 +144,13 @@ TEST(CliConventions, ContextBeyondTrainingWarnsAndAFullContextSaysSo) {
   std::string out;
   const std::string gen = test::cli_path() + " generate " + test::golden_model("llama_gqa_f32.gguf") +
                           " -p hola --temp 0 -t 1 ";
-  ASSERT_EQ(test::run_command(gen + "-n 2 -c 512 2>&1 >/dev/null", &out), 0) << out;
+  ASSERT_EQ(test::run_command(stderr_of(gen + "-n 2 -c 512"), &out), 0) << out;
   EXPECT_NE(out.find("larger than the 256"), std::string::npos) << out;
-  ASSERT_EQ(test::run_command(gen + "-n 2 -c 256 2>&1 >/dev/null", &out), 0) << out;
+  ASSERT_EQ(test::run_command(stderr_of(gen + "-n 2 -c 256"), &out), 0) << out;
   EXPECT_EQ(out.find("larger than"), std::string::npos) << out;
   // Ids as the prompt: no end-of-generation token can end it before the context does.
-  ASSERT_EQ(test::run_command(test::cli_path() + " generate " + test::golden_model("llama_gqa_f32.gguf") +
-                                  " --prompt-ids 1,5,6 --temp 0 -t 1 -n 100 -c 12 2>&1 >/dev/null",
+  ASSERT_EQ(test::run_command(stderr_of(test::cli_path() + " generate " + test::golden_model("llama_gqa_f32.gguf") +
+                                        " --prompt-ids 1,5,6 --temp 0 -t 1 -n 100 -c 12"),
                               &out),
             0)
       << out;
@@ -147,17 +171,7 @@ TEST(CliConventions, TokenizerEncodeReadsStdinWithGeneratesDefaults) {
     std::istringstream is(ids);
     return std::distance(std::istream_iterator<std::string>(is), std::istream_iterator<std::string>());
   };
-  auto generate_prompt_tokens = [&](const std::string& flags) {
-    std::string out;
-    EXPECT_EQ(test::run_command(test::cli_path() + " generate " + model + " -p 'hola que tal' -n 1 -t 1 --stats " +
-                                    flags + " 2>&1 >/dev/null",
-                                &out),
-              0)
-        << out;
-    std::smatch m;
-    EXPECT_TRUE(std::regex_search(out, m, std::regex("prompt: ([0-9]+) tokens"))) << out;
-    return m.size() > 1 ? std::stol(m[1].str()) : -1L;
-  };
+  auto generate_prompt_tokens = [](const std::string& flags) { return prompt_tokens("-p 'hola que tal' " + flags); };
   EXPECT_EQ(text.substr(0, 2), "1 ");  // <s>
   EXPECT_EQ(count_ids(text), generate_prompt_tokens(""));
   std::string no_bos;
@@ -178,7 +192,7 @@ TEST(CliConventions, PiiKindsAndJson) {
   test::write_test_file(dir.file("in.txt"), text);
   const std::string pii = test::cli_path() + " corpus pii ";
   std::string out;
-  ASSERT_EQ(test::run_command(pii + "--json < " + dir.file("in.txt") + " 2>/dev/null", &out), 0) << out;
+  ASSERT_EQ(test::run_command(stdout_of(pii + "--json < " + dir.file("in.txt")), &out), 0) << out;
   auto j = nlohmann::json::parse(out, nullptr, false);
   ASSERT_TRUE(j.is_array()) << out;
   ASSERT_EQ(j.size(), 4u) << out;
@@ -193,11 +207,11 @@ TEST(CliConventions, PiiKindsAndJson) {
     EXPECT_EQ(text.substr(start, end - start), spans[i]) << out;
   }
   // --kinds narrows both modes; an unknown kind is a usage error naming it.
-  ASSERT_EQ(test::run_command(pii + "--json --kinds dni,iban < " + dir.file("in.txt") + " 2>/dev/null", &out), 0);
+  ASSERT_EQ(test::run_command(stdout_of(pii + "--json --kinds dni,iban < " + dir.file("in.txt")), &out), 0);
   j = nlohmann::json::parse(out, nullptr, false);
   ASSERT_EQ(j.size(), 2u) << out;
   EXPECT_EQ(j[1]["entity_type"], "iban");
-  ASSERT_EQ(test::run_command(pii + "--kinds email < " + dir.file("in.txt") + " 2>/dev/null", &out), 0);
+  ASSERT_EQ(test::run_command(stdout_of(pii + "--kinds email < " + dir.file("in.txt")), &out), 0);
   EXPECT_EQ(out, "DNI 12345678Z, correo <EMAIL>, tel +34 612 345 678, IBAN ES91 2100 0418 4502 0005 1332");
   EXPECT_EQ(test::run_command(pii + "--kinds dni,passport < " + dir.file("in.txt"), &out), 2);
   EXPECT_NE(out.find("passport"), std::string::npos) << out;
