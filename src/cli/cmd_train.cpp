@@ -56,9 +56,9 @@ Result<uint64_t> parse_bytes(const std::string& s) {
 
 // The --profile table (train::TrainResult::profile) on stdout.
 void print_train_profile(const nlohmann::json& p, const std::string& out_dir) {
-  fmt::print("profile of {} step(s), {:.2f} s, {:.0f} tokens/s, {} thread(s) ({}/profile.json)\n",
+  fmt::print("profile of {} step(s), {:.2f} s, {:.0f} tokens/s, {} thread(s), {} ({}/profile.json)\n",
              p["steps"].get<int64_t>(), p["seconds"].get<double>(), p["tokens_per_s"].get<double>(),
-             p["threads"].get<int>(), out_dir);
+             p["threads"].get<int>(), p.value("precision", "f32"), out_dir);
   fmt::print("  {:<10} {:>10} {:>7} {:>9}\n", "part", "seconds", "share", "calls");
   for (const auto& part : p["parts"])
     fmt::print("  {:<10} {:>10.3f} {:>6.1f}% {:>9}\n", part["part"].get<std::string>(), part["seconds"].get<double>(),

@@ -249,6 +249,7 @@ nlohmann::json profile_report(const Run& r, uint64_t tokens_per_step) {
           {"tokens_per_s", static_cast<double>(tokens_per_step) * static_cast<double>(r.profiled_steps) / total},
           {"matmul_gflops_per_s", mm_s > 0 ? r.profile.matmul_flops / mm_s / 1e9 : 0.0},
           {"threads", r.pool ? r.pool->size() : 1},
+          {"precision", r.kopts.bf16 ? "bf16" : "f32"},  // the one that ran (bf16 falls back where unsupported)
           {"parts", parts}};
 }
 
@@ -297,9 +298,9 @@ Result<TrainResult> train(const TrainConfig& config) {
   r.tokens.resize(static_cast<size_t>(r.cfg.batch) * r.cfg.data.seq_len);
   r.targets.resize(r.tokens.size());
   if (r.writer())
-    log_info("model: {:.2f}M parameters, {} layers, n_embd {}, heads {}/{}, vocab {}; {} rank(s) x {} thread(s)",
+    log_info("model: {:.2f}M parameters, {} layers, n_embd {}, heads {}/{}, vocab {}; {} rank(s) x {} thread(s), {}",
              r.cfg.model.n_params() / 1e6, r.cfg.model.n_layer, r.cfg.model.n_embd, r.cfg.model.n_head,
-             r.cfg.model.n_head_kv, r.cfg.model.n_vocab, r.dist.size(), threads);
+             r.cfg.model.n_head_kv, r.cfg.model.n_vocab, r.dist.size(), threads, r.kopts.bf16 ? "BF16" : "F32");
   TrainResult result;
   const uint64_t tokens_per_step =
       static_cast<uint64_t>(r.cfg.batch) * r.cfg.data.seq_len * r.cfg.grad_accum * r.dist.size();

@@ -88,6 +88,7 @@ TEST_F(TrainerTest, ProfileAccountsForTheStepTime) {
   const uint64_t layers = static_cast<uint64_t>(c.model.n_layer);
   EXPECT_EQ(p["parts"][0]["calls"].get<uint64_t>(), 2 * (layers * 14 + 2));
   EXPECT_GT(p["matmul_gflops_per_s"].get<double>(), 0.0);
+  EXPECT_EQ(p["precision"], "f32");
   auto written = read_file(dir.file("profiled/profile.json"));
   ASSERT_TRUE(written.ok());
   EXPECT_EQ(nlohmann::json::parse(*written), p);
