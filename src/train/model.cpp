@@ -28,7 +28,8 @@ BlockDims block_dims(const ModelConfig& c, size_t B, size_t T) {
 }
 
 size_t layer_act_floats(const ModelConfig& c, size_t B, size_t T) {
-  return block_act_floats(block_dims(c, B, T), B * c.n_head * T * T);
+  // Attention keeps one log-sum-exp per query row and head (kernels.h), not the probabilities.
+  return block_act_floats(block_dims(c, B, T), B * c.n_head * T);
 }
 
 }  // namespace
@@ -60,6 +61,7 @@ struct Model::Impl {
   BlockDims dims() const;
   void layer_forward(int l, const KernelOptions& opts);
   void layer_backward(int l, const KernelOptions& opts);
+  void backward_from_dlogits(const KernelOptions& opts);  // dlogits filled: the rest of backward
 };
 
 Model::Model() : impl_(std::make_unique<Impl>()) {}
@@ -147,7 +149,7 @@ void Model::Impl::ensure_acts(int b, int t) {
     return r;
   };
   layer_acts.resize(cfg.n_layer);
-  for (auto& a : layer_acts) a = carve_block_acts(p, dims(), static_cast<size_t>(B) * cfg.n_head * T * T);
+  for (auto& a : layer_acts) a = carve_block_acts(p, dims(), static_cast<size_t>(B) * cfg.n_head * T);
   res_final = take(N * C);
   lnf = take(N * C);
   tmp = take(N * C);
@@ -222,11 +224,29 @@ void Model::Impl::layer_backward(int l, const KernelOptions& opts) {
 
 void Model::backward(float loss_scale, const KernelOptions& opts) {
   auto& I = *impl_;
-  const int N = I.B * I.T, C = I.cfg.n_embd, V = I.cfg.n_vocab;
+  const int N = I.B * I.T, V = I.cfg.n_vocab;
   std::memset(I.dlogits, 0, sizeof(float) * N * V);
+  k::crossentropy_backward(I.dlogits, I.probs, I.targets.data(), loss_scale / static_cast<float>(N), N, V, opts);
+  I.backward_from_dlogits(opts);
+}
+
+void Model::backward_weighted(std::span<const float> weights, const KernelOptions& opts) {
+  auto& I = *impl_;
+  const int N = I.B * I.T, V = I.cfg.n_vocab;
+  std::memset(I.dlogits, 0, sizeof(float) * N * V);
+  // One row at a time: the fused kernel takes one scale for all rows.
+  for (int n = 0; n < N && n < static_cast<int>(weights.size()); ++n)
+    if (weights[n] != 0.0f)
+      k::crossentropy_backward(I.dlogits + static_cast<size_t>(n) * V, I.probs + static_cast<size_t>(n) * V,
+                               I.targets.data() + n, weights[n], 1, V, opts);
+  I.backward_from_dlogits(opts);
+}
+
+void Model::Impl::backward_from_dlogits(const KernelOptions& opts) {
+  Impl& I = *this;
+  const int N = I.B * I.T, C = I.cfg.n_embd, V = I.cfg.n_vocab;
   std::memset(I.dln, 0, sizeof(float) * N * C);
   std::memset(I.dres, 0, sizeof(float) * N * C);
-  k::crossentropy_backward(I.dlogits, I.probs, I.targets.data(), loss_scale / static_cast<float>(N), N, V, opts);
   k::matmul_backward(I.dln, I.wout(I.store.grads()), I.dlogits, I.lnf, I.wout(I.store.params()), N, C, V, opts);
   k::rmsnorm_backward(I.dres, I.out_norm(I.store.grads()), I.dln, I.res_final, I.out_norm(I.store.params()), I.rstdf, N, C, opts);
   for (int l = I.cfg.n_layer - 1; l >= 0; --l) I.layer_backward(l, opts);

@@ -87,6 +87,10 @@ class Model {
   float forward(const int32_t* tokens, const int32_t* targets, int B, int T, const KernelOptions& opts);
   // Accumulates parameter gradients of loss_scale * (mean loss of the last forward).
   void backward(float loss_scale, const KernelOptions& opts);
+  // Accumulates parameter gradients of sum_n weights[n] * loss_n over the (B*T) positions of the
+  // last forward with targets: a loss masked to some positions (weight 0 elsewhere; the target
+  // there may be any valid id) or DPO's per-sequence coefficients (dpo.h).
+  void backward_weighted(std::span<const float> weights, const KernelOptions& opts);
   std::span<const float> losses() const;  // (B*T) of the last forward with targets
   std::span<const float> probs() const;   // (B*T, n_vocab) softmax of the last forward
 
