@@ -21,13 +21,14 @@ using namespace fragua::serve;
 
 namespace {
 
-void check_sampling(const SamplingRequest& s) {
+// Completions take max_tokens 0 (with echo: the prompt scored, nothing generated).
+void check_sampling(const SamplingRequest& s, bool chat) {
   if (s.n < 1 || s.n > kMaxChoices || s.stop.size() > static_cast<size_t>(kMaxStops)) std::abort();
   if (!(s.temperature >= 0 && s.temperature <= 2) || !(s.top_p >= 0 && s.top_p <= 1)) std::abort();
   if (!(s.presence_penalty >= -2 && s.presence_penalty <= 2)) std::abort();
   if (!(s.frequency_penalty >= -2 && s.frequency_penalty <= 2)) std::abort();
   if (s.top_logprobs < 0 || s.top_logprobs > kMaxTopLogprobs) std::abort();
-  if (s.max_tokens && *s.max_tokens < 1) std::abort();
+  if (s.max_tokens && *s.max_tokens < (chat ? 1 : 0)) std::abort();
   for (const auto& x : s.stop)
     if (x.empty()) std::abort();
 }
@@ -74,7 +75,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       auto r = parse_chat_request(body, &fault);
       check_error(r, fault);
       if (r.ok()) {
-        check_sampling(r->sampling);
+        check_sampling(r->sampling, /*chat=*/true);
         if (!r->messages.is_array() || r->messages.empty()) std::abort();
         for (const auto& m : r->messages)
           if (!m["content"].is_string()) std::abort();
@@ -85,7 +86,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       auto r = parse_completion_request(body, &fault);
       check_error(r, fault);
       if (r.ok()) {
-        check_sampling(r->sampling);
+        check_sampling(r->sampling, /*chat=*/false);
         if (r->prompts.empty() || r->prompts.size() * static_cast<size_t>(r->sampling.n) > kMaxChoices) std::abort();
         if (r->sampling.top_logprobs > kMaxCompletionLogprobs) std::abort();
       }

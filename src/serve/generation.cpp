@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "fragua/eval/multiple_choice.h"
+#include "fragua/model/model.h"
 #include "fragua/serve/response.h"
 #include "fragua/serve/sse.h"
 #include "fragua/serve/text_stream.h"
@@ -504,6 +506,90 @@ void Server::Impl::handle_chat(const httplib::Request& req, httplib::Response& r
   run_generation(*this, req, res, std::move(prompts), r->sampling, /*chat=*/true, "messages", std::move(g));
 }
 
+// echo with max_tokens 0, the request lm-evaluation-harness's local-completions model sends for
+// log-likelihoods: the prompt's own log-probabilities from one pass with every position's logits.
+// The scheduler's slots report sampled tokens only, so the pass runs on this HTTP thread in a
+// context of its own over the shared weights (a backend of its own: the scheduler's runs one call
+// at a time), one such pass at a time. A BOS the tokenizer added is read, not echoed: the text's
+// first token then has a log-probability.
+static void answer_echo(Server::Impl& s, httplib::Response& res, const CompletionRequest& r,
+                        const std::vector<std::vector<int32_t>>& prompts, const std::vector<std::string>& texts) {
+  const SamplingRequest& sr = r.sampling;
+  if (sr.max_tokens.value_or(-1) != 0)
+    return Server::Impl::reply_error(res, {400, "'echo' is served with 'max_tokens': 0 only (the prompt scored, nothing generated)",
+                                           "invalid_request_error", "not_supported", "echo"});
+  if (sr.stream || sr.n != 1)
+    return Server::Impl::reply_error(res, {400, "'echo' is served without 'stream' and with 'n': 1 only",
+                                           "invalid_request_error", "not_supported", "echo"});
+  static std::mutex echo_mu;
+  std::lock_guard lock(echo_mu);
+  const tokenize::Tokenizer& tok = *s.model->tokenizer;
+  const int64_t n_ctx = s.scheduler->params().n_ctx_per_seq;
+  std::vector<Choice> choices;
+  std::vector<std::vector<int64_t>> offsets;
+  std::vector<bool> first_has_none;
+  Usage usage;
+  for (size_t p = 0; p < prompts.size(); ++p) {
+    const auto& ids = prompts[p];
+    if (ids.empty() || static_cast<int64_t>(ids.size()) > n_ctx)
+      return Server::Impl::reply_error(
+          res, {400, fmt::format("the prompt is {} tokens; a slot's context holds {} (--ctx)", ids.size(), n_ctx),
+                "invalid_request_error", "context_length_exceeded", "prompt"});
+    usage.prompt_tokens += static_cast<int64_t>(ids.size());
+    auto ctx = model::Context::create(*s.model->model, {.n_ctx = static_cast<int64_t>(ids.size()),
+                                                        .n_threads = s.opt.scheduler.n_threads});
+    if (!ctx.ok()) return Server::Impl::reply_error(res, api_error(ctx.error(), {"prompt", ""}));
+    auto lps = eval::prompt_logprobs(**ctx, ids, sr.logprobs ? sr.top_logprobs : 0);
+    if (!lps.ok()) return Server::Impl::reply_error(res, api_error(lps.error(), {"prompt", ""}));
+    const size_t skip = ids[0] == tok.bos_id() && tok.token_piece(ids[0]).empty() ? 1 : 0;
+    Choice c;
+    c.index = static_cast<int32_t>(p);
+    c.text = texts[p];
+    c.finish_reason = "length";
+    std::vector<int64_t> offs;
+    if (sr.logprobs) {
+      c.logprobs.emplace();
+      for (size_t i = skip; i < ids.size(); ++i) {
+        PositionLogprobs pos;
+        pos.sampled = {tok.token_piece(ids[i]), static_cast<float>((*lps)[i].logprob.value_or(0.0))};
+        for (const auto& [id, lp] : (*lps)[i].top) pos.top.push_back({tok.token_piece(id), static_cast<float>(lp)});
+        c.logprobs->push_back(std::move(pos));
+      }
+      // A token's offset is the length of the text the tokens before it decode to: pieces alone
+      // need not spell the text (byte-fallback tokens of one character, SentencePiece's "▁" and
+      // its dummy prefix). Decoding a prefix can end inside a character, so the lengths are made
+      // non-decreasing from the end: such a token starts where its character does.
+      const size_t n_echo = ids.size() - skip;
+      offs.assign(n_echo, 0);
+      int64_t next = static_cast<int64_t>(c.text.size());
+      for (size_t k = n_echo; k-- > 0;) {
+        const std::span<const int32_t> before(ids.data() + skip, k);
+        next = std::min<int64_t>(next, static_cast<int64_t>(tok.decode(before).size()));
+        offs[k] = next;
+      }
+    }
+    first_has_none.push_back(skip == 0);
+    offsets.push_back(std::move(offs));
+    choices.push_back(std::move(c));
+  }
+  ResponseHeader h;
+  h.id = fmt::format("cmpl-{:016x}{:x}", random_u64(), s.next_id.fetch_add(1));
+  h.created =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  h.model = s.model_id();
+  auto body = completion_json(h, choices, usage);
+  for (size_t p = 0; p < choices.size(); ++p) {
+    auto& lp = body["choices"][p]["logprobs"];
+    if (lp.is_null()) continue;
+    lp["text_offset"] = offsets[p];
+    if (first_has_none[p] && !lp["token_logprobs"].empty()) {
+      lp["token_logprobs"][0] = nullptr;  // the first token of the context: nothing predicted it
+      lp["top_logprobs"][0] = nullptr;
+    }
+  }
+  res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
+}
+
 void Server::Impl::handle_completion(const httplib::Request& req, httplib::Response& res) {
   RequestFault fault;
   auto r = parse_completion_request(req.body, &fault);
@@ -514,6 +600,10 @@ void Server::Impl::handle_completion(const httplib::Request& req, httplib::Respo
   g->parameters(r->sampling);
   const int64_t n_vocab = model->model->config().n_vocab;
   std::vector<std::vector<int32_t>> prompts;
+  std::vector<std::string> texts;  // echo: the prompts as text
+  if (!r->echo && r->sampling.max_tokens == 0)
+    return reply_error(res, {400, "'max_tokens' is 0: nothing to generate (0 is for 'echo': true)",
+                             "invalid_request_error", "invalid_value", "max_tokens"});
   for (size_t p = 0; p < r->prompts.size(); ++p) {
     const CompletionPrompt& cp = r->prompts[p];
     if (cp.is_ids) {
@@ -524,6 +614,7 @@ void Server::Impl::handle_completion(const httplib::Request& req, httplib::Respo
                     "invalid_request_error", "invalid_value", "prompt"});
       g->prompt_ids(cp.ids);
       prompts.push_back(cp.ids);
+      texts.push_back(model->tokenizer->decode(cp.ids));
       continue;
     }
     std::string text = cp.text;
@@ -532,7 +623,9 @@ void Server::Impl::handle_completion(const httplib::Request& req, httplib::Respo
     auto ids = model->tokenizer->try_encode(text, /*add_special=*/true, /*parse_special=*/true);
     if (!ids.ok()) return reply_error(res, api_error(ids.error(), {"prompt", "invalid_value"}));
     prompts.push_back(std::move(*ids));
+    texts.push_back(std::move(text));
   }
+  if (r->echo) return answer_echo(*this, res, *r, prompts, texts);
   run_generation(*this, req, res, std::move(prompts), r->sampling, /*chat=*/false, "prompt", std::move(g));
 }
 

@@ -125,7 +125,8 @@ Result<bool> sampling_field(const std::string& key, const json& v, SamplingReque
               key == "top_logprobs" || key == "stream_options")) {
     // null: the default, as OpenAI's clients send it
   } else if (key == "max_tokens" || (chat && key == "max_completion_tokens")) {
-    const int64_t m = FRAGUA_TRY(get_int(v, key, 1, kIntMax, fault));
+    // Completions take 0 with echo (the prompt scored, nothing generated: generation.cpp).
+    const int64_t m = FRAGUA_TRY(get_int(v, key, chat ? 1 : 0, kIntMax, fault));
     if (key == "max_tokens")
       s.max_tokens = m;
     else
@@ -543,8 +544,7 @@ Result<CompletionRequest> parse_completion_request(std::string_view body, Reques
     if (key == "prompt") {
       r.prompts = FRAGUA_TRY(get_prompts(v, key, fault));
     } else if (key == "echo") {
-      if (!v.is_null() && FRAGUA_TRY(get_bool(v, key, fault)))
-        return fail(fault, key, kUnsupported, "'echo' is not supported yet");
+      r.echo = !v.is_null() && FRAGUA_TRY(get_bool(v, key, fault));
     } else if (key == "suffix") {
       if (!v.is_null() && !FRAGUA_TRY(get_string(v, key, fault)).empty())
         return fail(fault, key, kUnsupported, "'suffix' (insertion) is not supported");

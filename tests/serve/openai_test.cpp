@@ -280,6 +280,10 @@ TEST(OpenAiCompletion, ReadsPromptsAndLogprobs) {
   EXPECT_TRUE(r->sampling.logprobs);
   EXPECT_EQ(r->sampling.top_logprobs, 3);
   EXPECT_EQ(r->sampling.max_tokens, 9);
+  EXPECT_FALSE(r->echo);
+  auto echo = parse_completion_request(R"({"prompt": "a", "echo": true, "max_tokens": 0, "logprobs": 1})");
+  ASSERT_TRUE(echo.ok()) << echo.error().message();
+  EXPECT_TRUE(echo->echo);
 
   auto ids = parse_completion_request(R"({"prompt": [1, 2, 3]})");
   ASSERT_TRUE(ids.ok());
@@ -304,7 +308,6 @@ TEST(OpenAiCompletion, RefusesEachBadField) {
       {R"({"prompt": ["a", 3]})", "prompt[1]", "invalid_type"},
       {R"({"prompt": "a", "logprobs": 6})", "logprobs", "invalid_value"},
       {R"({"prompt": "a", "logprobs": true})", "logprobs", "invalid_type"},
-      {R"({"prompt": "a", "echo": true})", "echo", "not_supported", ErrorCode::unsupported},
       {R"({"prompt": "a", "suffix": "b"})", "suffix", "not_supported", ErrorCode::unsupported},
       {R"({"prompt": "a", "best_of": 2})", "best_of", "not_supported", ErrorCode::unsupported},
       {R"({"prompt": "a", "messages": []})", "messages", "unknown_parameter"},

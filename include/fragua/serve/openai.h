@@ -78,6 +78,9 @@ struct CompletionPrompt {
 struct CompletionRequest {
   SamplingRequest sampling;
   std::vector<CompletionPrompt> prompts;  // choices are numbered prompt-major: i * n + j
+  // The prompt's own log-probabilities in the answer (lm-evaluation-harness's loglikelihood
+  // requests); served with max_tokens 0 only (generation.cpp).
+  bool echo = false;
 };
 
 // POST /v1/embeddings: one vector per input (a string or token ids, as completions' prompt).
