@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // fragua eval bpb: bits per byte per language of a GGUF model on held-out text.
 // fragua eval perplexity: llama-perplexity's perplexity (and bits per byte) per file and language.
-// fragua eval run: benchmark tasks scored as lm-evaluation-harness scores them.
+// fragua eval run: benchmark tasks scored as lm-evaluation-harness scores them (a GGUF model or
+// an OpenAI-compatible server).
+// fragua eval convert: an lm-evaluation-harness task YAML into Fragua's task format.
 #include <cmath>
+#include <optional>
 
 #include "cli/command.h"
 #include "fragua/base/file.h"
@@ -12,6 +15,7 @@
 #include "fragua/eval/compare.h"
 #include "fragua/eval/harness.h"
 #include "fragua/eval/perplexity.h"
+#include "fragua/eval/remote_model.h"
 #include "fragua/model/loaded_model.h"
 
 namespace fragua::cli {
@@ -158,25 +162,63 @@ struct RunOpts {
   uint64_t seed = 1234;
   bool add_bos = false;
   int threads = 0;
+  // A remote model (an OpenAI-compatible /v1/completions endpoint) instead of a GGUF file.
+  std::string remote, remote_model, api_key_env = "OPENAI_API_KEY";
+  int concurrency = 8;
+  std::string log_samples;  // JSON lines, one per scored question
 };
 
+// One line per question: the harness's --log_samples, reduced to what a comparison needs.
+std::string sample_lines(const std::vector<eval::TaskResult>& results) {
+  std::string out;
+  for (const auto& r : results)
+    for (const auto& q : r.questions) {
+      nlohmann::ordered_json j = {{"task", r.task}, {"doc_id", q.doc}};
+      if (!q.loglikelihoods.empty()) {
+        j["loglikelihoods"] = q.loglikelihoods;
+        j["greedy"] = q.greedy;
+        j["gold"] = q.outcome.gold;
+        j["pred"] = q.outcome.pred;
+        j["pred_norm"] = q.outcome.pred_norm;
+      } else if (!q.reference.empty() || !q.generation.empty()) {
+        j["generation"] = q.generation;
+        j["reference"] = q.reference;
+      } else {
+        j["loglikelihood"] = q.loglikelihood;
+      }
+      out += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    }
+  return out;
+}
+
 void run_tasks(const RunOpts& o) {
+  if (o.model.empty() == o.remote.empty())
+    throw Failure{invalid_argument_error("fragua eval run: give either a model file or --remote URL")};
   std::vector<eval::TaskConfig> tasks;
   for (const auto& name : o.tasks) tasks.push_back(check(eval::load_task(check(eval::find_task(name, o.task_dirs)))));
-  model::OpenOptions open;
-  open.tokenizer_path = o.tokenizer;
-  open.context.n_ctx = o.n_ctx;
-  open.context.n_threads = o.threads;
-  auto m = check(model::open_model(o.model, open));
-  if (!m.tokenizer) throw Failure{invalid_argument_error("{}: the model has no tokenizer: pass --tokenizer", o.model)};
+  std::optional<model::LoadedModel> m;
+  std::optional<eval::RemoteModel> remote;
+  if (o.remote.empty()) {
+    model::OpenOptions open;
+    open.tokenizer_path = o.tokenizer;
+    open.context.n_ctx = o.n_ctx;
+    open.context.n_threads = o.threads;
+    m.emplace(check(model::open_model(o.model, open)));
+    if (!m->tokenizer)
+      throw Failure{invalid_argument_error("{}: the model has no tokenizer: pass --tokenizer", o.model)};
+  } else {
+    remote.emplace(eval::OpenAIClientOptions{.base_url = o.remote,
+                                             .api_key = eval::api_key_from_env(o.api_key_env),
+                                             .model = o.remote_model});
+  }
   eval::RunOptions ro{.limit = o.limit, .num_fewshot = o.num_fewshot, .seed = o.seed, .add_bos = o.add_bos,
-                      .progress = true};
+                      .progress = true, .concurrency = o.concurrency};
   std::vector<eval::TaskResult> results;
   std::string table =
       "| task | lang | n | shots | metric | value | ± | q/s |\n"
       "|---|---|---:|---:|---|---:|---:|---:|\n";
   for (const auto& t : tasks) {
-    auto r = check(eval::run_task(*m.context, *m.tokenizer, t, ro));
+    auto r = m ? check(eval::run_task(*m->context, *m->tokenizer, t, ro)) : check(eval::run_task(*remote, t, ro));
     // One row per metric, in the task's metric_list order.
     for (const auto& name : t.metrics) {
       const auto& v = r.metrics.at(name);
@@ -188,10 +230,18 @@ void run_tasks(const RunOpts& o) {
     results.push_back(std::move(r));
   }
   std::fputs(table.c_str(), stdout);
+  if (!o.log_samples.empty()) check(write_file_atomic(o.log_samples, sample_lines(results)));
   if (!o.output.empty()) {
-    nlohmann::ordered_json cfg = {{"model", m.path},   {"limit", o.limit >= 0 ? nlohmann::ordered_json(o.limit) : nullptr},
-                                  {"fewshot_seed", o.seed}, {"add_bos_token", o.add_bos},
-                                  {"n_ctx", m.context->n_ctx()}, {"fragua_version", FRAGUA_VERSION}};
+    nlohmann::ordered_json cfg = {{"model", m ? m->path : o.remote_model},
+                                  {"limit", o.limit >= 0 ? nlohmann::ordered_json(o.limit) : nullptr},
+                                  {"fewshot_seed", o.seed},
+                                  {"add_bos_token", o.add_bos}};
+    if (m) {
+      cfg["n_ctx"] = m->context->n_ctx();
+    } else {
+      cfg["model_args"] = "base_url=" + remote->client().url("/completions");
+    }
+    cfg["fragua_version"] = FRAGUA_VERSION;
     check(write_file_atomic(o.output, eval::results_json(results, tasks, cfg).dump(2) + "\n"));
   }
 }
@@ -200,7 +250,7 @@ void setup_run(CLI::App& group) {
   auto* cmd = group.add_subcommand(
       "run", "Benchmark tasks (YAML + JSONL, lm-evaluation-harness style) scored as the harness scores them");
   auto o = std::make_shared<RunOpts>();
-  cmd->add_option("model", o->model, "GGUF model file")->required();
+  cmd->add_option("model", o->model, "GGUF model file (or --remote)");
   cmd->add_option("--tasks", o->tasks, "Task names or YAML files, comma-separated")->required()->delimiter(',');
   cmd->add_option("--task-dir", o->task_dirs, "Folder of task YAML files searched before the built-in ones");
   cmd->add_option("--limit", o->limit, "Score only the first N documents of each task");
@@ -208,10 +258,20 @@ void setup_run(CLI::App& group) {
       ->check(CLI::Range(0, 1000));
   cmd->add_option("--seed", o->seed, "Few-shot sampling seed (default 1234, the harness's)");
   cmd->add_flag("--add-bos", o->add_bos, "Prepend BOS to every context (the harness's add_bos_token=True)");
-  cmd->add_option("--output", o->output, "Write the results JSON (the harness's layout)");
+  cmd->add_option("-o,--output", o->output, "Write the results JSON (the harness's layout)");
   cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer (GGUF or tokenizer.json) when the model has none");
   cmd->add_option("-c,--ctx", o->n_ctx, "Context size (default: min(training context, 4096))");
   add_threads_flag(*cmd, o->threads);
+  cmd->add_option("--remote,--model-url", o->remote,
+                  "An OpenAI-compatible server as the model: its API root (http://host:port/v1) or "
+                  "/v1/completions URL; it must return logprobs with echo (fragua serve, vLLM)");
+  cmd->add_option("--remote-model", o->remote_model, "The \"model\" field sent to --remote");
+  cmd->add_option("--api-key-env", o->api_key_env,
+                  "Environment variable holding the --remote server's API key (default OPENAI_API_KEY; unset: none)");
+  cmd->add_option("--log-samples", o->log_samples,
+                  "Write one JSON line per question (log-likelihoods, pred, pred_norm, gold; or the generation)");
+  cmd->add_option("--concurrency", o->concurrency, "Requests in flight at once with --remote (default 8)")
+      ->check(CLI::Range(1, 256));
   cmd->callback([o] { run_tasks(*o); });
 }
 
@@ -245,6 +305,43 @@ void setup_compare(CLI::App& group) {
   cmd->callback([o] { run_compare(*o); });
 }
 
+struct ConvertOpts {
+  std::string input, output, data_dir, language;
+  std::vector<std::string> data;  // SPLIT=FILE
+};
+
+void run_convert(const ConvertOpts& o) {
+  eval::ConvertOptions co;
+  co.data_dir = o.data_dir;
+  co.language = o.language;
+  for (const auto& d : o.data) {
+    const size_t eq = d.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == d.size())
+      throw Failure{invalid_argument_error("--data '{}': expected SPLIT=FILE (test=copa_es/test.jsonl)", d), 2};
+    co.data_files[d.substr(0, eq)] = d.substr(eq + 1);
+  }
+  auto r = check(eval::convert_harness_task(o.input, o.output, co));
+  for (const auto& n : r.dropped) std::fprintf(stderr, "not carried: %s: %s\n", n.key.c_str(), n.reason.c_str());
+  if (!r.blocking.empty())
+    throw Failure{invalid_argument_error("{}: cannot be converted as it is: {}", o.input, r.blocking)};
+  check(write_file_atomic(o.output, r.yaml));
+  std::fprintf(stderr, "wrote %s (%zu field%s not carried)\n", o.output.c_str(), r.dropped.size(),
+               r.dropped.size() == 1 ? "" : "s");
+}
+
+void setup_convert(CLI::App& group) {
+  auto* cmd = group.add_subcommand(
+      "convert", "Turn an lm-evaluation-harness task YAML into Fragua's task format where it is plain templating, "
+                 "naming each field it cannot carry");
+  auto o = std::make_shared<ConvertOpts>();
+  cmd->add_option("harness_yaml", o->input, "The harness's task YAML (its include: files are read too)")->required();
+  cmd->add_option("-o,--output", o->output, "The task YAML to write")->required();
+  cmd->add_option("--data", o->data, "SPLIT=FILE: the split's documents as JSON lines (repeatable)");
+  cmd->add_option("--data-dir", o->data_dir, "Or: a folder of SPLIT.jsonl files (relative to the output)");
+  cmd->add_option("--language", o->language, "metadata.language of the task (es, ca, eu, gl...)");
+  cmd->callback([o] { run_convert(*o); });
+}
+
 void setup(CLI::App& root) {
   auto* group = group_subcommand(root, "eval", "Evaluate models");
   auto* cmd = group->add_subcommand(
@@ -261,6 +358,7 @@ void setup(CLI::App& root) {
   setup_perplexity(*group);
   setup_run(*group);
   setup_compare(*group);
+  setup_convert(*group);
 }
 
 Registrar reg(setup);

@@ -58,6 +58,30 @@ TEST(BuiltinTasks, LoadAndRender) {
   }
 }
 
+TEST(BuiltinTasks, ReadingAnswersAreInThePassage) {
+  // data/eval/make_reading_tasks.py: the right answer (its final "." dropped, its first letter
+  // as written or lowered) is written in the passage, the three others are not.
+  for (const char* lang : {"es", "ca", "gl", "eu"}) {
+    auto task = load_task(*find_task(std::string("fragua_reading_") + lang, {}));
+    ASSERT_TRUE(task.ok()) << lang;
+    EXPECT_EQ(task->language, lang);
+    auto p = prepare_task(*task, {});
+    ASSERT_TRUE(p.ok()) << p.error().to_string();
+    ASSERT_EQ(p->questions.size(), 300u);
+    for (const auto& q : p->questions) {
+      ASSERT_EQ(q.choices.size(), 4u);
+      const std::string passage = q.context.substr(0, q.context.find('\n'));
+      for (size_t c = 0; c < 4; ++c) {
+        const std::string a = q.choices[c].substr(0, q.choices[c].size() - 1);  // a city keeps its capital
+        std::string lowered = a;
+        lowered[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(a[0])));
+        const bool found = passage.find(a) != std::string::npos || passage.find(lowered) != std::string::npos;
+        EXPECT_EQ(found, c == q.gold) << passage << " / " << q.choices[c];
+      }
+    }
+  }
+}
+
 TEST(BuiltinTasks, TranslationBothWays) {
   // data/eval/make_translation_tasks.py: the same 210 sentence pairs for each direction of a
   // language pair, so that each task's targets are the other direction's sources.

@@ -141,5 +141,32 @@ TEST(EvalCli, RunWritesTheHarnessLayout) {
   EXPECT_FALSE(Env::posix().file_exists(dir.file("x.json")));
 }
 
+TEST(EvalCli, ConvertWritesOnlyWhatCanRun) {
+  test::TempDir dir;
+  ASSERT_TRUE(write_file_atomic(dir.file("h.yaml"),
+                                "task: h\ndataset_path: org/h\ntest_split: test\ndoc_to_text: q\n"
+                                "doc_to_choice: [\"a\", \"b\"]\ndoc_to_target: g\nprocess_docs: !function u.p\n")
+                  .ok());
+  std::string out;
+  // No data named: nothing written, exit 1, the hub dataset named.
+  EXPECT_EQ(test::run_command(test::cli_path() + " eval convert " + dir.file("h.yaml") + " -o " + dir.file("o.yaml"), &out),
+            1);
+  EXPECT_NE(out.find("org/h"), std::string::npos) << out;
+  EXPECT_FALSE(Env::posix().file_exists(dir.file("o.yaml")));
+  ASSERT_EQ(test::run_command(test::cli_path() + " eval convert " + dir.file("h.yaml") + " -o " + dir.file("o.yaml") +
+                                  " --data test=d/test.jsonl --language ca",
+                              &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("not carried: process_docs: !function u.p"), std::string::npos) << out;
+  auto t = load_task(dir.file("o.yaml"));
+  ASSERT_TRUE(t.ok()) << t.error().to_string();
+  EXPECT_EQ(t->language, "ca");
+  EXPECT_EQ(t->split_files.at("test"), dir.file("d/test.jsonl"));
+  // A model file and --remote together (or neither) is refused.
+  EXPECT_NE(test::run_command(test::cli_path() + " eval run --tasks " + dir.file("o.yaml"), &out), 0);
+  EXPECT_NE(out.find("either a model file or --remote"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace fragua::eval

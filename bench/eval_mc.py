@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Multiple-choice scoring speed of `fragua eval run` against llama.cpp's llama-perplexity
+(--multiple-choice and --hellaswag) on the same model and questions: questions per second of each
+(wall clock of the whole command, model load included) and the agreement of their per-question
+outcomes.
+
+The questions come from Fragua's minimal pairs (data/eval/tasks/fragua_pairs_{es,ca,gl,eu}): the
+words the two sentences share before they part are the question, the rest of each sentence a
+choice (the grammatical one is right). Pairs that differ in their first word are left out. For
+--hellaswag, which takes exactly 4 endings, each question gets two more endings: the rests of
+the next two questions' grammatical sentences.
+
+Both tools read context + " " + ending with BOS (`fragua eval run --add-bos`). llama.cpp picks the
+ending with the highest mean log-probability per token; the harness's acc the highest sum and
+acc_norm the highest per character. The agreement columns compare llama.cpp's right/wrong per
+question with fragua's under acc and under acc_norm: they differ where the normalisations pick
+different endings, not because a log-probability differs (docs/eval.md).
+
+Usage: bench/eval_mc.py [--model llama-15M-F16] [--langs es,ca,gl,eu] [--threads 2] [--limit N]
+Needs bench/llama_cpp_setup.sh (llama-perplexity), the bench models in ~/.cache/fragua-bench/models
+and a release build of fragua (cmake --preset release; cmake --build --preset release --target fragua).
+"""
+import argparse
+import json
+import os
+import re
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+import fragua_bench  # noqa: E402  (bench/ is the script's directory, first on sys.path)
+
+ROOT = fragua_bench.ROOT
+CACHE = os.environ.get("FRAGUA_BENCH_CACHE", os.path.expanduser("~/.cache/fragua-bench"))
+
+
+def llama_perplexity():
+    exe = os.path.join(CACHE, "llama.cpp", "build", "bin", "llama-perplexity")
+    if not os.path.exists(exe):
+        sys.exit("eval_mc.py: run bench/llama_cpp_setup.sh first (no %s)" % exe)
+    return exe
+
+
+def questions(lang, limit):
+    path = os.path.join(ROOT, "data", "eval", "tasks", "fragua_pairs_" + lang, "test.jsonl")
+    out = []
+    for line in open(path, encoding="utf-8"):
+        d = json.loads(line)
+        good, bad = d["sentence_good"].split(" "), d["sentence_bad"].split(" ")
+        k = 0
+        while k < min(len(good), len(bad)) and good[k] == bad[k]:
+            k += 1
+        if k == 0 or k == len(good) or k == len(bad):
+            continue
+        out.append({"context": " ".join(good[:k]), "choices": [" ".join(good[k:]), " ".join(bad[k:])], "gold": 0})
+    if limit:
+        out = out[:limit]
+    return out
+
+
+def with_four_endings(qs):
+    out = []
+    for i, q in enumerate(qs):
+        extra = [qs[(i + 1) % len(qs)]["choices"][0], qs[(i + 2) % len(qs)]["choices"][0]]
+        out.append({"context": q["context"], "choices": q["choices"] + extra, "gold": 0})
+    return out
+
+
+def write_task(qs, folder, name):
+    os.makedirs(os.path.join(folder, name), exist_ok=True)
+    with open(os.path.join(folder, name, "test.jsonl"), "w", encoding="utf-8") as f:
+        for q in qs:
+            f.write(json.dumps(q, ensure_ascii=False) + "\n")
+    yaml = os.path.join(folder, name + ".yaml")
+    with open(yaml, "w", encoding="utf-8") as f:
+        f.write("task: %s\ndataset_path: %s\ntest_split: test\ndoc_to_text: context\n"
+                "doc_to_choice: choices\ndoc_to_target: gold\nmetric_list:\n  - metric: acc\n"
+                "  - metric: acc_norm\n" % (name, name))
+    return yaml
+
+
+def write_multiple_choice_file(qs, path):
+    """llama-perplexity --multiple-choice's binary task file (tools/perplexity/perplexity.cpp:
+    multiple_choice_score): u32 task count, u32 byte offset of each task, then per task the
+    question and two answer sets (mc1: single correct, mc2: empty), each a u32 count, the strings
+    (u32 length + UTF-8 bytes) and one i32 label per answer."""
+    def s(text):
+        b = text.encode("utf-8")
+        return struct.pack("<I", len(b)) + b
+
+    bodies = []
+    for q in qs:
+        body = s(q["context"]) + struct.pack("<I", len(q["choices"]))
+        for c in q["choices"]:
+            body += s(c)
+        body += struct.pack("<%di" % len(q["choices"]), *[1 if i == q["gold"] else 0 for i in range(len(q["choices"]))])
+        body += struct.pack("<I", 0)  # mc2: no answers
+        bodies.append(body)
+    header = 4 + 4 * len(qs)
+    offsets, at = [], header
+    for b in bodies:
+        offsets.append(at)
+        at += len(b)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<I", len(qs)) + struct.pack("<%dI" % len(qs), *offsets) + b"".join(bodies))
+
+
+def write_hellaswag_file(qs, path):
+    """llama-perplexity --hellaswag's text file: per task 6 lines (context, gold index, 4 endings)."""
+    with open(path, "w", encoding="utf-8") as f:
+        for q in qs:
+            f.write("\n".join([q["context"], str(q["gold"])] + q["choices"]) + "\n")
+
+
+def theirs(model, mode, path, n, threads):
+    args = [llama_perplexity(), "-m", model, "-f", path, "-t", str(threads), "-c", "512", "-b", "512"]
+    args += ["--multiple-choice", "--multiple-choice-tasks", "0"] if mode == "mc" else ["--hellaswag",
+                                                                                          "--hellaswag-tasks", str(n)]
+    t0 = time.time()
+    r = subprocess.run(args, capture_output=True, text=True)
+    wall = time.time() - t0
+    if r.returncode != 0:
+        sys.exit("llama-perplexity failed:\n%s" % (r.stdout + r.stderr)[-2000:])
+    # One line per question: "<n>\t<running accuracy in %>" (hellaswag: "<n>\t<acc>\t[lo, hi]"); the
+    # change of n * accuracy tells whether question n was right.
+    right, prev = [], 0
+    for m in re.finditer(r"^(\d+)\t([0-9.]+)", r.stdout + r.stderr, re.M):
+        k, acc = int(m.group(1)), float(m.group(2))
+        correct = round(k * acc / 100.0)
+        right.append(correct > prev)
+        prev = correct
+    return wall, right
+
+
+def ours(model, yaml, threads, tmp):
+    samples = os.path.join(tmp, "samples.jsonl")
+    args = [fragua_bench.fragua_bin("eval_mc.py"), "-q", "eval", "run", model, "--tasks", yaml, "--add-bos",
+            "-t", str(threads), "--log-samples", samples]
+    t0 = time.time()
+    subprocess.run(args, check=True, capture_output=True, text=True)
+    wall = time.time() - t0
+    rows = [json.loads(line) for line in open(samples)]
+    return wall, [r["pred"] == r["gold"] for r in rows], [r["pred_norm"] == r["gold"] for r in rows]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="llama-15M-F16")
+    ap.add_argument("--langs", default="es,ca,gl,eu")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--limit", type=int, default=0, help="questions per language (0: all)")
+    a = ap.parse_args()
+    model = os.path.join(CACHE, "models", a.model + ".gguf")
+    print("| mode | lang | questions | llama-perplexity q/s | fragua q/s | speed-up | agreement (acc) | agreement (acc_norm) |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for lang in a.langs.split(","):
+            base = questions(lang, a.limit)
+            for mode in ["mc", "hellaswag"]:
+                qs = base if mode == "mc" else with_four_endings(base)
+                yaml = write_task(qs, tmp, "bench_%s_%s" % (mode, lang))
+                data = os.path.join(tmp, "%s_%s.%s" % (mode, lang, "bin" if mode == "mc" else "txt"))
+                (write_multiple_choice_file if mode == "mc" else write_hellaswag_file)(qs, data)
+                t_wall, t_right = theirs(model, mode, data, len(qs), a.threads)
+                o_wall, o_acc, o_norm = ours(model, yaml, a.threads, tmp)
+                if len(t_right) != len(qs):
+                    sys.exit("llama-perplexity scored %d of %d questions" % (len(t_right), len(qs)))
+                agree = sum(x == y for x, y in zip(t_right, o_acc)) / len(qs)
+                agree_norm = sum(x == y for x, y in zip(t_right, o_norm)) / len(qs)
+                print("| %s | %s | %d | %.1f | %.1f | %.2fx | %.3f | %.3f |" % (
+                    "--multiple-choice" if mode == "mc" else "--hellaswag", lang, len(qs), len(qs) / t_wall,
+                    len(qs) / o_wall, t_wall / o_wall, agree, agree_norm), flush=True)
+
+
+if __name__ == "__main__":
+    main()
