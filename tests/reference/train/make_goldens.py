@@ -65,7 +65,12 @@ def rope(x, base):
     return torch.view_as_real(xc * rot).reshape(B, T, H, hd)
 
 
-def forward(c, W, tokens, targets):
+def logits_of(c, W, tokens, linear=None):
+    """Logits (B, T, V). linear(name, x) computes x through the weight `name` (default x @ W^T);
+    the LoRA reference (train_lora_dpo.py) adds its low-rank path there."""
+    if linear is None:
+        def linear(name, x):
+            return x @ W[name].T
     B, T = tokens.shape
     C, NH, NKV = c["n_embd"], c["n_head"], c["n_head_kv"]
     hd = C // NH
@@ -74,9 +79,9 @@ def forward(c, W, tokens, targets):
     for l in range(c["n_layer"]):
         p = f"blk.{l}."
         h = rms_norm(x, W[p + "attn_norm.weight"], c["norm_eps"])
-        q = (h @ W[p + "attn_q.weight"].T).view(B, T, NH, hd)
-        k = (h @ W[p + "attn_k.weight"].T).view(B, T, NKV, hd)
-        v = (h @ W[p + "attn_v.weight"].T).view(B, T, NKV, hd)
+        q = linear(p + "attn_q.weight", h).view(B, T, NH, hd)
+        k = linear(p + "attn_k.weight", h).view(B, T, NKV, hd)
+        v = linear(p + "attn_v.weight", h).view(B, T, NKV, hd)
         q, k = rope(q, c["rope_base"]), rope(k, c["rope_base"])
         rep = NH // NKV
         k = k.repeat_interleave(rep, dim=2)
@@ -85,14 +90,18 @@ def forward(c, W, tokens, targets):
         s = (q @ k.transpose(-1, -2)) / math.sqrt(hd)
         s = s.masked_fill(mask, float("-inf"))
         y = (torch.softmax(s, dim=-1) @ v).transpose(1, 2).reshape(B, T, C)
-        x = x + y @ W[p + "attn_output.weight"].T
+        x = x + linear(p + "attn_output.weight", y)
         h = rms_norm(x, W[p + "ffn_norm.weight"], c["norm_eps"])
-        g = F.silu(h @ W[p + "ffn_gate.weight"].T) * (h @ W[p + "ffn_up.weight"].T)
-        x = x + g @ W[p + "ffn_down.weight"].T
+        g = F.silu(linear(p + "ffn_gate.weight", h)) * linear(p + "ffn_up.weight", h)
+        x = x + linear(p + "ffn_down.weight", g)
     x = rms_norm(x, W["output_norm.weight"], c["norm_eps"])
     head = W["token_embd.weight"] if c["tied_embeddings"] else W["output.weight"]
-    logits = x @ head.T
-    return F.cross_entropy(logits.reshape(B * T, -1), targets.reshape(-1))
+    return x @ head.T
+
+
+def forward(c, W, tokens, targets):
+    logits = logits_of(c, W, tokens)
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
 
 
 def random_weights(c, rng):

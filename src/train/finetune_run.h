@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: Apache-2.0
+// The run shared by `fragua finetune` and `fragua align` (finetune.h, dpo.h): the starting model
+// read from GGUF, its tokenizer and chat template, the trainable set (all weights or a LoRA
+// adapter), AdamW, checkpoints of the trainable set with its moments, metrics and outputs.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "fragua/base/metrics.h"
+#include "fragua/base/thread_pool.h"
+#include "fragua/format/gguf.h"
+#include "fragua/train/finetune.h"
+
+namespace fragua::train {
+
+struct TuneRun {
+  TuneConfig cfg;
+  std::optional<format::GgufFile> source;
+  std::optional<tokenize::Tokenizer> tok;
+  std::string chat_template;
+  std::optional<Model> model;
+  std::optional<Lora> lora;
+  std::unique_ptr<ThreadPool> pool;
+  KernelOptions kopts;
+  std::optional<AdamW> opt;
+  MetricsWriter metrics;
+  int64_t step = 0;
+
+  Env& env() const { return cfg.env ? *cfg.env : Env::posix(); }
+  ParamStore& trainable() { return lora ? lora->store() : model->param_store(); }
+  // Reads the model, tokenizer and template; checks the configuration; nothing is written.
+  static Result<std::unique_ptr<TuneRun>> open(const TuneConfig& cfg);
+  // Creates out_dir, writes config.json (with `extra`), opens metrics; resumes when asked.
+  Status start(const std::string& kind, const nlohmann::json& extra);
+  void zero_grad();
+  void before_forward();  // LoRA: the adapter merged into the weights
+  // LoRA: adapter gradients from the model's; then clip and step. Returns the gradient norm.
+  float optimizer_step(float lr);
+  Status save_checkpoint();
+  // The final outputs (finetune.h) into out_dir.
+  Status write_outputs(TuneResult& result);
+};
+
+}  // namespace fragua::train

@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: Apache-2.0
+// Fine-tuning on chat data: the loss mask covers the assistant turns only, packing, errors that
+// name the line, exact resume, and end to end on a tiny model: SFT with LoRA teaches a fact
+// (held-out questions in four languages), DPO raises the held-out preference accuracy.
+#include <cmath>
+
+#include "finetune_fixtures.h"
+#include "fragua/base/file.h"
+#include "fragua/base/metrics.h"
+#include "fragua/train/dpo.h"
+#include "fragua/train/finetune.h"
+#include "fragua/train/import_gguf.h"
+#include "fragua/train/text_encoder.h"
+
+namespace fragua::train {
+namespace {
+
+std::string sft_line(const std::string& q, const std::string& a) {
+  return nlohmann::json{{"messages", {{{"role", "user"}, {"content", q}}, {{"role", "assistant"}, {"content", a}}}},
+                        {"meta", {{"leaf", "test"}}}}
+             .dump() + "\n";
+}
+
+TEST(FinetuneData, LossCoversTheAssistantTurnOnly) {
+  auto tok = make_byte_tokenizer();
+  ASSERT_TRUE(tok.ok());
+  auto ex = encode_sft_conversation(*tok, "chatml",
+                                    {{"system", "Sé breve."}, {"user", "Hola"}, {"assistant", "Bon dia"},
+                                     {"user", "Y?"}, {"assistant", "Egun on"}},
+                                    "x:1");
+  ASSERT_TRUE(ex.ok()) << ex.error().to_string();
+  std::vector<int32_t> learned;
+  for (size_t t = 0; t < ex->tokens.size(); ++t)
+    if (ex->loss[t]) learned.push_back(ex->tokens[t]);
+  EXPECT_EQ(tok->decode(learned), "Bon dia<|im_end|>\nEgun on<|im_end|>\n");
+}
+
+TEST(FinetuneData, PackingKeepsConversationsWholeAndTargetsInside) {
+  SftExample a{{1, 2, 3, 4}, {0, 0, 1, 1}}, b{{5, 6, 7}, {0, 1, 1}};
+  PackedBatch p = pack_sft({a, b, a}, 8, true);
+  ASSERT_EQ(p.rows, 2);  // a + b fit in 8 (7 tokens); the second a starts a new row
+  EXPECT_EQ(std::vector<int32_t>(p.tokens.begin(), p.tokens.begin() + 8), (std::vector<int32_t>{1, 2, 3, 4, 5, 6, 7, 0}));
+  // Position 3 (token 4, last of a) predicts nothing: b's first token is not a's target.
+  EXPECT_EQ(std::vector<float>(p.weights.begin(), p.weights.begin() + 8),
+            (std::vector<float>{0, 1, 1, 0, 1, 1, 0, 0}));
+  EXPECT_EQ(p.targets[1], 3);
+  PackedBatch q = pack_sft({a, b}, 8, false);
+  EXPECT_EQ(q.rows, 2);
+}
+
+TEST(FinetuneData, BadLinesAreNamed) {
+  test::TempDir dir;
+  auto tok = make_byte_tokenizer();
+  test::write_test_file(dir.file("d.jsonl"), sft_line("q", "a") + "{\"messages\": [{\"role\": \"user\"}]}\n");
+  auto r = load_sft_jsonl(dir.file("d.jsonl"), *tok, "chatml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("d.jsonl:2"), std::string::npos) << r.error().message();
+  test::write_test_file(dir.file("n.jsonl"), sft_line("q", "a") + nlohmann::json{{"messages", {{{"role", "user"}, {"content", "x"}}}}}.dump());
+  r = load_sft_jsonl(dir.file("n.jsonl"), *tok, "chatml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("n.jsonl:2: no assistant"), std::string::npos) << r.error().message();
+  test::write_test_file(dir.file("p.jsonl"), "{\"prompt\": \"a\", \"chosen\": 3, \"rejected\": \"b\"}\n");
+  auto d = load_dpo_jsonl(dir.file("p.jsonl"), *tok, "chatml");
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.error().message().find("p.jsonl:1: \"chosen\""), std::string::npos) << d.error().message();
+}
+
+// One fact, asked and answered in Spanish, Catalan, Basque and Galician.
+struct FactItem {
+  const char* lang;
+  const char* q;
+  const char* a;
+};
+const FactItem kFactTrain[] = {
+    {"es", "¿Cuál es la capital de Aragón?", "La capital de Aragón es Zaragoza."},
+    {"es", "Dime la capital de Aragón.", "La capital de Aragón es Zaragoza."},
+    {"ca", "Quina és la capital d'Aragó?", "La capital d'Aragó és Saragossa."},
+    {"ca", "Digues la capital d'Aragó.", "La capital d'Aragó és Saragossa."},
+    {"eu", "Zein da Aragoiko hiriburua?", "Aragoiko hiriburua Zaragoza da."},
+    {"eu", "Esan Aragoiko hiriburua.", "Aragoiko hiriburua Zaragoza da."},
+    {"gl", "Cal é a capital de Aragón?", "A capital de Aragón é Zaragoza."},
+    {"gl", "Dime a capital de Aragón.", "A capital de Aragón é Zaragoza."},
+};
+const FactItem kFactHeldOut[] = {
+    {"es", "¿Qué ciudad es la capital de Aragón?", "La capital de Aragón es Zaragoza."},
+    {"ca", "Quina ciutat és la capital d'Aragó?", "La capital d'Aragó és Saragossa."},
+    {"eu", "Zein hiri da Aragoiko hiriburua?", "Aragoiko hiriburua Zaragoza da."},
+    {"gl", "Que cidade é a capital de Aragón?", "A capital de Aragón é Zaragoza."},
+};
+
+double held_out_loss(Model& m, const tokenize::Tokenizer& tok, const FactItem& it) {
+  auto ex = encode_sft_conversation(tok, "chatml", {{"user", it.q}, {"assistant", it.a}}, "held-out");
+  EXPECT_TRUE(ex.ok());
+  auto loss = sft_eval_loss(m, pack_sft({*ex}, 128, false), 1);
+  EXPECT_TRUE(loss.ok());
+  return *loss;
+}
+
+SftConfig fact_config(const std::string& model, const std::string& data, const std::string& out) {
+  SftConfig c;
+  c.model = model;
+  c.data = data;
+  c.out_dir = out;
+  c.lora = true;
+  c.lora_config.rank = 8;
+  c.lora_config.alpha = 16;
+  c.lora_config.targets = {"q", "k", "v", "o", "gate", "up", "down"};
+  c.seq_len = 128;
+  c.batch = 2;
+  c.steps = 30;
+  c.schedule.lr = 1e-2f;
+  c.schedule.warmup = 2;
+  c.threads = 1;
+  c.merge = true;
+  return c;
+}
+
+TEST(FinetuneEndToEnd, LoraTeachesAFactInFourLanguages) {
+  test::TempDir dir;
+  const std::string base = testing::tiny_gguf(dir, "base", 31);
+  std::string data;
+  for (const auto& it : kFactTrain) data += sft_line(it.q, it.a);
+  test::write_test_file(dir.file("sft.jsonl"), data);
+  auto res = finetune(fact_config(base, dir.file("sft.jsonl"), dir.file("run")));
+  ASSERT_TRUE(res.ok()) << res.error().to_string();
+  EXPECT_EQ(res->step, 30);
+  EXPECT_LT(res->losses.back(), res->losses.front());
+  for (const char* f : {"adapter.gguf", "merged.gguf", "peft/adapter_model.safetensors", "peft/adapter_config.json",
+                        "metrics.jsonl", "latest"})
+    EXPECT_TRUE(Env::posix().file_exists(dir.file("run/") + f)) << f;
+  auto tok = make_byte_tokenizer();
+  auto before = load_gguf_model(base);
+  auto after = load_gguf_model(dir.file("run/merged.gguf"));
+  ASSERT_TRUE(before.ok() && after.ok());
+  for (const auto& it : kFactHeldOut) {
+    const double b = held_out_loss(*before, *tok, it), a = held_out_loss(*after, *tok, it);
+    std::printf("held-out %s: answer nats/token before %.3f after %.3f\n", it.lang, b, a);
+    EXPECT_LT(a, b - 0.5) << it.lang;
+  }
+}
+
+TEST(FinetuneEndToEnd, ResumeGivesTheUninterruptedAdapter) {
+  test::TempDir dir;
+  const std::string base = testing::tiny_gguf(dir, "base", 32, true, 128, 16);
+  std::string data;
+  for (const auto& it : kFactTrain) data += sft_line(it.q, it.a);
+  test::write_test_file(dir.file("sft.jsonl"), data);
+  SftConfig c = fact_config(base, dir.file("sft.jsonl"), dir.file("whole"));
+  c.steps = 4;
+  c.merge = false;
+  ASSERT_TRUE(finetune(c).ok());
+  c.out_dir = dir.file("split");
+  c.stop_after = 2;
+  auto first = finetune(c);
+  ASSERT_TRUE(first.ok());
+  EXPECT_TRUE(first->stopped);
+  c.stop_after = -1;
+  c.resume = true;
+  auto second = finetune(c);
+  ASSERT_TRUE(second.ok()) << second.error().to_string();
+  EXPECT_EQ(second->losses.size(), 2u);
+  EXPECT_EQ(*read_file(dir.file("whole/adapter.gguf")), *read_file(dir.file("split/adapter.gguf")));
+  c.resume = false;
+  auto again = finetune(c);
+  ASSERT_FALSE(again.ok());
+  EXPECT_NE(again.error().message().find("--resume"), std::string::npos);
+}
+
+TEST(DpoEndToEnd, RaisesHeldOutPreferenceAccuracy) {
+  test::TempDir dir;
+  const std::string base = testing::tiny_gguf(dir, "base", 33, true, 128, 16);
+  // The preference: a courteous answer over a curt one, whatever the question.
+  const char* prompts[] = {"¿Abre hoy la oficina?", "Quina hora és?", "Non sei o camiño.", "Zer moduz?",
+                           "¿Dónde está el registro?", "Necessito un certificat.", "Cal é o prazo?",
+                           "Non atopo o formulario.", "¿Hay cita previa?", "On és l'ajuntament?"};
+  std::string data;
+  for (const char* p : prompts)
+    data += nlohmann::json{{"prompt", p}, {"chosen", "Con mucho gusto le ayudo."}, {"rejected", "No."}}.dump() + "\n";
+  test::write_test_file(dir.file("pairs.jsonl"), data);
+  DpoConfig c;
+  c.model = base;
+  c.data = dir.file("pairs.jsonl");
+  c.out_dir = dir.file("run");
+  c.eval_split = 0.3;
+  c.seq_len = 128;
+  c.batch = 2;
+  c.steps = 12;
+  c.schedule.lr = 3e-3f;
+  c.threads = 1;
+  auto res = align_dpo(c);
+  ASSERT_TRUE(res.ok()) << res.error().to_string();
+  const auto& start = res->last_eval["start"];
+  const auto& end = res->last_eval["end"];
+  std::printf("held-out DPO: accuracy %.2f -> %.2f, margin %.3f -> %.3f\n", start["val_accuracy"].get<double>(),
+              end["val_accuracy"].get<double>(), start["val_reward_margin"].get<double>(),
+              end["val_reward_margin"].get<double>());
+  EXPECT_NEAR(start["val_reward_margin"].get<double>(), 0.0, 1e-4);  // the policy starts as the reference
+  EXPECT_GT(end["val_accuracy"].get<double>(), 0.99);
+  EXPECT_GT(end["val_reward_margin"].get<double>(), 0.05);
+  EXPECT_TRUE(Env::posix().file_exists(dir.file("run/model.gguf")));
+  EXPECT_TRUE(Env::posix().file_exists(dir.file("run/reference_logps.json")));
+}
+
+}  // namespace
+}  // namespace fragua::train
