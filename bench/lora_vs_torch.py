@@ -23,6 +23,8 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# bench/tokenize.py would shadow the standard library's tokenize, which torch imports.
+sys.path = [p for p in sys.path if os.path.abspath(p or ".") != os.path.join(ROOT, "bench")]
 SIZES = {
     "1M": dict(n_embd=128, n_layer=2, n_head=4, n_vocab=512),
     "5M": dict(n_embd=256, n_layer=4, n_head=4, n_vocab=4096),
