@@ -37,6 +37,11 @@ uint64_t sdg_key_seed(uint64_t run_seed, const std::string& leaf, size_t index) 
   return h & ((uint64_t{1} << 53) - 1);
 }
 
+// Teacher replies are any bytes: invalid UTF-8 is written as U+FFFD rather than throwing.
+std::string sdg_json_line(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 std::string sdg_key_name(const std::string& leaf, size_t index) { return leaf + "#" + std::to_string(index); }
 
 struct SdgWork {
@@ -199,7 +204,7 @@ class SdgRun {
     st["teacher"] = teacher_.name();
     st["seed"] = opts_.seed;
     st["done"] = std::vector<std::string>(done_.begin(), done_.end());
-    FRAGUA_TRY(write_file_atomic(state_path(), st.dump(1) + "\n", env_));
+    FRAGUA_TRY(write_file_atomic(state_path(), st.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", env_));
     last_flush_ = std::chrono::steady_clock::now();
     return ok_status();
   }
@@ -336,10 +341,10 @@ class SdgRun {
       nlohmann::json sft = {{"messages", nlohmann::json::array({{{"role", "user"}, {"content", out.question}},
                                                                 {{"role", "assistant"}, {"content", out.answer}}})},
                             {"meta", out.meta}};
-      sft_.push_back(sft.dump());
+      sft_.push_back(sdg_json_line(sft));
       ++stats_.accepted;
       if (out.dpo) {
-        dpo_.push_back(out.dpo->dump());
+        dpo_.push_back(sdg_json_line(*out.dpo));
         ++stats_.dpo_pairs;
       }
     } else {
@@ -349,7 +354,7 @@ class SdgRun {
                           {"reason", out.reject_reason},
                           {"detail", out.reject_detail},
                           {"reply", out.reply}};
-      rejected_.push_back(r.dump());
+      rejected_.push_back(sdg_json_line(r));
     }
     done_.insert(sdg_key_name(w.leaf->id, w.index));
     ++stats_.keys_done;
