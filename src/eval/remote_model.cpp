@@ -67,7 +67,9 @@ Result<ChoiceScore> score_echoed_answer(const CompletionChoice& choice, std::str
     const size_t begin = offsets[i];
     const size_t end = i + 1 < offsets.size() ? offsets[i + 1] : choice.text.size();
     if (begin >= prompt.size()) break;  // generated, not echoed
-    if (end <= boundary) continue;       // the context's
+    // The context's; a token of no text at or after the boundary (a byte token of a character
+    // that starts the continuation, a dummy-prefix space) goes with the continuation.
+    if (end <= boundary && begin < boundary) continue;
     if (!lp.token_logprobs[i])
       return corruption_error("{}: token {} ('{}') of the continuation has no log-probability (null)", origin, i,
                               lp.tokens[i]);

@@ -557,14 +557,16 @@ static void answer_echo(Server::Impl& s, httplib::Response& res, const Completio
       }
       // A token's offset is the length of the text the tokens before it decode to: pieces alone
       // need not spell the text (byte-fallback tokens of one character, SentencePiece's "▁" and
-      // its dummy prefix). Decoding a prefix can end inside a character, so the lengths are made
-      // non-decreasing from the end: such a token starts where its character does.
+      // its dummy prefix). A prefix that ends inside a character does not decode to a prefix of
+      // the text; its token takes the offset of the next one that does (where that character
+      // ends), so a character's byte tokens go with what follows them.
       const size_t n_echo = ids.size() - skip;
+      const std::string whole = tok.decode(std::span<const int32_t>(ids.data() + skip, n_echo));
       offs.assign(n_echo, 0);
-      int64_t next = static_cast<int64_t>(c.text.size());
+      int64_t next = static_cast<int64_t>(whole.size());
       for (size_t k = n_echo; k-- > 0;) {
-        const std::span<const int32_t> before(ids.data() + skip, k);
-        next = std::min<int64_t>(next, static_cast<int64_t>(tok.decode(before).size()));
+        const std::string before = tok.decode(std::span<const int32_t>(ids.data() + skip, k));
+        if (std::string_view(whole).starts_with(before)) next = std::min<int64_t>(next, static_cast<int64_t>(before.size()));
         offs[k] = next;
       }
     }
