@@ -7,7 +7,11 @@
 #include <fmt/format.h>
 
 #include "cli/command.h"
+#include "cli/inference_model.h"
+#include "cli/lora_flag.h"
 #include "cli/sampling_flags.h"
+#include "fragua/base/file.h"
+#include "fragua/base/log.h"
 #include "fragua/base/utf8.h"
 #include "fragua/model/generate.h"
 #include "fragua/model/loaded_model.h"
@@ -18,7 +22,9 @@ namespace FRAGUA_CMD_NS {
 
 struct Opts {
   std::string model;
+  std::vector<std::string> lora;  // --lora FILE[:scale]
   std::string prompt;
+  std::string prompt_file;
   std::string prompt_ids;
   std::string tokenizer;
   bool no_bos = false;
@@ -76,8 +82,12 @@ std::vector<int32_t> parse_ids(const std::string& s) {
 
 void run(const Opts& o) {
   if (o.model.empty()) throw Failure{invalid_argument_error("expected a model: fragua generate MODEL or -m MODEL"), 2};
-  if (o.prompt.empty() == o.prompt_ids.empty())
-    throw Failure{invalid_argument_error("give exactly one of --prompt TEXT or --prompt-ids 1,2,3")};
+  if (!o.prompt.empty() + !o.prompt_file.empty() + !o.prompt_ids.empty() != 1)
+    throw Failure{invalid_argument_error("give exactly one of -p/--prompt TEXT, -f/--file FILE or --prompt-ids 1,2,3"), 2};
+  // -f as llama.cpp reads it: the file's bytes as they are, a final newline included.
+  const std::string prompt_text = o.prompt_file.empty() ? o.prompt : check(read_file(o.prompt_file));
+  if (!o.prompt_file.empty() && prompt_text.empty())
+    throw Failure{invalid_argument_error("{}: the prompt file is empty", o.prompt_file)};
   if (!o.chat && (!o.system.empty() || !o.chat_template.empty() || !o.chat_template_file.empty()))
     throw Failure{invalid_argument_error("--system-prompt, --chat-template and --chat-template-file go with --chat")};
   if (!o.chat_template.empty() && !o.chat_template_file.empty())
@@ -86,14 +96,15 @@ void run(const Opts& o) {
   // output is token ids.
   model::OpenOptions open;
   open.tokenizer_path = o.tokenizer;
+  open.lora = lora_specs(o.lora);
   open.context.n_ctx = o.n_ctx;
   open.context.n_threads = o.threads;
-  auto m = check(model::open_model(o.model, open));
+  auto m = open_inference_model(o.model, open, "generate");
   const tokenize::Tokenizer* tok = m.tokenizer.get();
   model::GenerateParams gen = o.gen;
   std::vector<int32_t> prompt;
   model::PieceFn piece;
-  if (!o.prompt.empty()) {
+  if (!prompt_text.empty()) {
     if (!tok) throw Failure{invalid_argument_error("{} has no tokenizer: use --tokenizer or --prompt-ids", o.model)};
     if (o.chat) {
       std::string tmpl = o.chat_template_file.empty() ? o.chat_template
@@ -105,10 +116,10 @@ void run(const Opts& o) {
             o.model)};
       std::vector<tokenize::ChatMessage> msgs;
       if (!o.system.empty()) msgs.push_back({"system", o.system});
-      msgs.push_back({"user", o.prompt});
+      msgs.push_back({"user", prompt_text});
       prompt = check(tokenize::encode_chat(*tok, tmpl, msgs, /*add_generation_prompt=*/true));
     } else {
-      prompt = check(tok->try_encode(o.prompt, !o.no_bos, /*parse_special=*/true));
+      prompt = check(tok->try_encode(prompt_text, !o.no_bos, /*parse_special=*/true));
     }
   } else {
     prompt = parse_ids(o.prompt_ids);
@@ -119,6 +130,9 @@ void run(const Opts& o) {
   } else {
     piece = [](int32_t id) { return fmt::format("{} ", id); };
   }
+  if (o.stats || log_level() <= LogLevel::debug)
+    std::fprintf(stderr, "fragua generate: seed %llu (--seed repeats the run)\n",
+                 static_cast<unsigned long long>(gen.sampler.seed));
   const bool tty = ::isatty(STDOUT_FILENO) == 1;
   TerminalOutput term;
   auto on_text = [&](std::string_view s) {
@@ -131,6 +145,7 @@ void run(const Opts& o) {
   auto r = check(model::generate(*m.context, prompt, gen, piece, on_text));
   if (tty) std::fputs(term.flush().c_str(), stdout);
   std::fputc('\n', stdout);
+  report_stop_reason(r, m.context->n_ctx(), "generate");
   if (o.stats)
     std::fprintf(
         stderr, "prompt: %lld tokens in %.3f s (%.1f tok/s); generated: %zu tokens in %.3f s (%.1f tok/s); stop: %s\n",
@@ -143,13 +158,15 @@ void setup(CLI::App& root) {
   auto o = std::make_shared<Opts>();
   cmd->add_option("model", o->model, "GGUF model file (or -m)");
   cmd->add_option("-m,--model", o->model, "GGUF model file, as llama.cpp spells it");
+  add_lora_flag(*cmd, o->lora);
   cmd->add_option("-p,--prompt", o->prompt, "Prompt text (control tokens such as <|im_start|> are parsed)");
+  cmd->add_option("-f,--file", o->prompt_file, "Prompt from a file, as llama.cpp reads it");
   cmd->add_option("--prompt-ids", o->prompt_ids, "Prompt as comma-separated token ids (output as ids)");
   cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer (GGUF or tokenizer.json) when the model has none");
   cmd->add_flag("--no-bos", o->no_bos, "Do not add the beginning-of-sequence token");
   cmd->add_flag("--chat", o->chat, "Render the prompt as a user message with the chat template");
   cmd->add_option("--system", o->system, "")->group("");
-  cmd->add_option("--system-prompt", o->system, "System message (with --chat)");
+  cmd->add_option("--system-prompt", o->system, "System message (with --chat; also -sys, as llama.cpp spells it)");
   cmd->add_option("--template", o->chat_template, "")->group("");
   cmd->add_option("--chat-template", o->chat_template, "Chat template name or Jinja text (with --chat)");
   cmd->add_option("--chat-template-file", o->chat_template_file,
