@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # The whole test suite, as CI runs it (.ci/run): install what is missing, build with
 # AddressSanitizer + UndefinedBehaviorSanitizer (clang), run every unit test, then each libFuzzer
-# target for a bounded time (the fuzz phase shares FRAGUA_FUZZ_BUDGET seconds, 150 by default, at
+# target for a bounded time (the fuzz phase shares FRAGUA_FUZZ_BUDGET seconds, 100 by default, at
 # least 5 s per target; FRAGUA_FUZZ_SECONDS=N gives every target N seconds instead, and release
 # checks use FRAGUA_FUZZ_SECONDS=600, see docs/hardening.md). Usage: scripts/test.sh [--no-fuzz]
 set -euo pipefail
@@ -37,11 +37,11 @@ if [ "$fuzz" = 1 ]; then
   # Each target is one single-threaded process: they run $jobs at a time and their outputs are
   # printed in order when all have finished. Every target first replays its seeds (the regression
   # seeds of fuzz/corpus/<target>/ included), then fuzzes for the rest of its time. The phase's
-  # wall time is FRAGUA_FUZZ_BUDGET (150 s) whatever the number of targets, at least 5 s each,
+  # wall time is FRAGUA_FUZZ_BUDGET (100 s) whatever the number of targets, at least 5 s each,
   # unless FRAGUA_FUZZ_SECONDS fixes the seconds per target.
   targets=()
   for target in build/asan/*_fuzz; do [ -x "$target" ] && targets+=("$target"); done
-  budget=${FRAGUA_FUZZ_BUDGET:-150}
+  budget=${FRAGUA_FUZZ_BUDGET:-100}
   secs=${FRAGUA_FUZZ_SECONDS:-$(( budget * jobs / (${#targets[@]} > 0 ? ${#targets[@]} : 1) ))}
   [ "$secs" -ge 5 ] || secs=5
   echo "== fuzz (${#targets[@]} targets, ${secs} s each, $jobs at a time) =="
