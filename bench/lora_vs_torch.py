@@ -57,7 +57,9 @@ def run_fragua(fragua, c, args, work):
                     "--layers", str(c["n_layer"]), "--heads", str(c["n_head"]), "--kv-heads", str(c["n_head"]),
                     "--ff", str(n_ff(c)), "--ctx", str(args.seq), "--plain-init"], check=True)
     data = os.path.join(work, "sft.jsonl")
-    write_data(data, 64, args.seq)
+    # Conversations of seq/8 words (the random model's vocabulary spends a few tokens a word), packed
+    # into rows of seq tokens: every row has assistant tokens to learn, as in PyTorch's full loss.
+    write_data(data, 256, args.seq // 8)
     run = os.path.join(work, "run")
     subprocess.run([fragua, "finetune", model, "--data", data, "-o", run, "--lora", "--lora-rank", str(args.rank),
                     "--lora-alpha", str(2 * args.rank), "--lora-targets", args.targets, "--steps", str(args.steps),
