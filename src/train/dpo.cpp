@@ -20,18 +20,7 @@ Result<std::vector<DpoPair>> load_dpo_jsonl(const std::string& path, const token
 Result<std::vector<DpoPair>> parse_dpo_jsonl(std::string_view text, const std::string& path,
                                              const tokenize::Tokenizer& tok, const std::string& chat_template) {
   std::vector<DpoPair> out;
-  size_t line_no = 0, pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    std::string_view line(text.data() + pos, end - pos);
-    pos = end + 1;
-    ++line_no;
-    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-    const std::string where = fmt::format("{}:{}", path, line_no);
-    nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded()) return invalid_argument_error("{}: not valid JSON", where);
-    if (!j.is_object()) return invalid_argument_error("{}: expected an object", where);
+  FRAGUA_TRY(for_each_jsonl_object(text, path, [&](const nlohmann::json& j, const std::string& where) -> Status {
     for (const char* k : {"prompt", "chosen", "rejected"})
       if (!j.contains(k) || !j[k].is_string())
         return invalid_argument_error("{}: \"{}\" must be a string", where, k);
@@ -47,7 +36,8 @@ Result<std::vector<DpoPair>> parse_dpo_jsonl(std::string_view text, const std::s
     msgs.back().content = rejected;
     p.rejected = FRAGUA_TRY(encode_sft_conversation(tok, chat_template, msgs, where + " (rejected)"));
     out.push_back(std::move(p));
-  }
+    return ok_status();
+  }));
   if (out.empty()) return invalid_argument_error("{}: no preference pairs", path);
   return out;
 }

@@ -49,15 +49,8 @@ Result<SftExample> encode_sft_conversation(const tokenize::Tokenizer& tok, const
   return ex;
 }
 
-Result<std::vector<SftExample>> load_sft_jsonl(const std::string& path, const tokenize::Tokenizer& tok,
-                                               const std::string& chat_template, Env& env) {
-  std::string text = FRAGUA_TRY(read_file(path, env));
-  return parse_sft_jsonl(text, path, tok, chat_template);
-}
-
-Result<std::vector<SftExample>> parse_sft_jsonl(std::string_view text, const std::string& path,
-                                                const tokenize::Tokenizer& tok, const std::string& chat_template) {
-  std::vector<SftExample> out;
+Status for_each_jsonl_object(std::string_view text, const std::string& path,
+                             const std::function<Status(const nlohmann::json&, const std::string&)>& fn) {
   size_t line_no = 0, pos = 0;
   while (pos < text.size()) {
     size_t end = text.find('\n', pos);
@@ -69,7 +62,23 @@ Result<std::vector<SftExample>> parse_sft_jsonl(std::string_view text, const std
     const std::string where = fmt::format("{}:{}", path, line_no);
     nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded()) return invalid_argument_error("{}: not valid JSON", where);
-    if (!j.is_object() || !j.contains("messages") || !j["messages"].is_array() || j["messages"].empty())
+    if (!j.is_object()) return invalid_argument_error("{}: expected an object", where);
+    FRAGUA_TRY(fn(j, where));
+  }
+  return ok_status();
+}
+
+Result<std::vector<SftExample>> load_sft_jsonl(const std::string& path, const tokenize::Tokenizer& tok,
+                                               const std::string& chat_template, Env& env) {
+  std::string text = FRAGUA_TRY(read_file(path, env));
+  return parse_sft_jsonl(text, path, tok, chat_template);
+}
+
+Result<std::vector<SftExample>> parse_sft_jsonl(std::string_view text, const std::string& path,
+                                                const tokenize::Tokenizer& tok, const std::string& chat_template) {
+  std::vector<SftExample> out;
+  FRAGUA_TRY(for_each_jsonl_object(text, path, [&](const nlohmann::json& j, const std::string& where) -> Status {
+    if (!j.contains("messages") || !j["messages"].is_array() || j["messages"].empty())
       return invalid_argument_error("{}: expected an object with a non-empty \"messages\" array", where);
     std::vector<tokenize::ChatMessage> msgs;
     for (size_t i = 0; i < j["messages"].size(); ++i) {
@@ -80,7 +89,8 @@ Result<std::vector<SftExample>> parse_sft_jsonl(std::string_view text, const std
       msgs.push_back({m["role"].get<std::string>(), m["content"].get<std::string>()});
     }
     out.push_back(FRAGUA_TRY(encode_sft_conversation(tok, chat_template, msgs, where)));
-  }
+    return ok_status();
+  }));
   if (out.empty()) return invalid_argument_error("{}: no conversations", path);
   return out;
 }

@@ -4,6 +4,7 @@
 // adapter), AdamW, checkpoints of the trainable set with its moments, metrics and outputs.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,5 +43,11 @@ struct TuneRun {
   // The final outputs (finetune.h) into out_dir.
   Status write_outputs(TuneResult& result);
 };
+
+// Calls `fn` with each non-blank line of a JSON-lines text parsed as a JSON object and its place
+// ("path:line"); a line that is not valid JSON or not an object is an error naming that place.
+// The SFT and DPO readers (finetune.cpp, dpo.cpp) share it.
+Status for_each_jsonl_object(std::string_view text, const std::string& path,
+                             const std::function<Status(const nlohmann::json&, const std::string&)>& fn);
 
 }  // namespace fragua::train
