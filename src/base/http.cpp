@@ -56,6 +56,23 @@ Status http_download(const std::string& url, const std::string& path, ProgressBa
 
 namespace {
 
+// An error answer's body is kept only this far: enough for the server's message.
+constexpr uint64_t kHttpErrorBodyMax = 64 << 10;
+
+// Appends one received chunk to an answer held in memory. A 2xx body past `max_body` stops the
+// transfer (false, `too_big` set); an error body is cut at kHttpErrorBodyMax and read on.
+bool append_http_answer_chunk(HttpResponse& out, const char* data, size_t len, uint64_t max_body, bool& too_big) {
+  const bool ok2xx = out.status >= 200 && out.status < 300;
+  const uint64_t cap = ok2xx ? max_body : kHttpErrorBodyMax;
+  if (out.body.size() + len > cap) {
+    if (ok2xx) return !(too_big = true);
+    out.body.append(data, cap - out.body.size());
+    return true;
+  }
+  out.body.append(data, len);
+  return true;
+}
+
 struct SplitUrl {
   std::string origin;  // "scheme://host[:port]", what httplib::Client takes
   std::string path;    // "/..." with the query
@@ -100,7 +117,6 @@ Result<HttpResponse> exchange(Method method, const HttpRequest& req, const std::
     for (const auto& [k, v] : res->headers) out.headers.emplace_back(k, v);
     return out;
   }
-  constexpr uint64_t kErrorBodyMax = 64 << 10;
   bool too_big = false, sink_refused = false;
   uint64_t got = 0;
   auto res = cli.Get(
@@ -117,14 +133,7 @@ Result<HttpResponse> exchange(Method method, const HttpRequest& req, const std::
           if (!(*sink)(std::string_view(data, len))) return !(sink_refused = true);
           return true;
         }
-        const uint64_t cap = ok2xx ? max_body : kErrorBodyMax;
-        if (out.body.size() + len > cap) {
-          if (ok2xx) return !(too_big = true);
-          out.body.append(data, cap - out.body.size());
-          return true;
-        }
-        out.body.append(data, len);
-        return true;
+        return append_http_answer_chunk(out, data, len, max_body, too_big);
       });
   if (too_big) return io_error("GET {}: the answer is larger than {} bytes", url, max_body);
   if (sink_refused) return io_error("GET {}: transfer stopped at byte {}", url, got);
@@ -197,7 +206,6 @@ Result<HttpResponse> http_post(const HttpRequest& request, std::string_view body
   req.body = std::string(body);
   HttpResponse out;
   out.url = request.url;
-  constexpr uint64_t kErrorBodyMax = 64 << 10;
   bool too_big = false;
   uint64_t got = 0;
   req.response_handler = [&](const httplib::Response& r) {
@@ -207,15 +215,7 @@ Result<HttpResponse> http_post(const HttpRequest& request, std::string_view body
   };
   req.content_receiver = [&](const char* data, size_t len, uint64_t, uint64_t) {
     got += len;
-    const bool ok2xx = out.status >= 200 && out.status < 300;
-    const uint64_t cap = ok2xx ? max_body : kErrorBodyMax;
-    if (out.body.size() + len > cap) {
-      if (ok2xx) return !(too_big = true);
-      out.body.append(data, cap - out.body.size());
-      return true;
-    }
-    out.body.append(data, len);
-    return true;
+    return append_http_answer_chunk(out, data, len, max_body, too_big);
   };
   auto res = cli.send(req);
   if (too_big) return io_error("POST {}: the answer is larger than {} bytes", request.url, max_body);
