@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "fragua/model/sampler.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
+#include <random>
 
 #include <gtest/gtest.h>
 
@@ -122,6 +124,91 @@ TEST(Sampler, SameSeedSameStream) {
   SamplerParams bad;
   bad.top_p = 0;
   EXPECT_FALSE(bad.validate().ok());
+}
+
+// Issue 13: the sampler's per-token work is linear in the vocabulary (no sort of 256k logits).
+// These check that the selection-based paths keep the same tokens as the sorted definition.
+
+// The nucleus by its definition: sort by (logit desc, id asc), keep the shortest prefix whose
+// softmax mass reaches top_p, then those with p >= min_p * p_max.
+std::vector<int32_t> reference_kept(const std::vector<float>& logits, float top_p, float min_p) {
+  std::vector<int32_t> ids(logits.size());
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int32_t>(i);
+  std::sort(ids.begin(), ids.end(), [&](int32_t a, int32_t b) {
+    const float la = logits[static_cast<size_t>(a)], lb = logits[static_cast<size_t>(b)];
+    return la > lb || (la == lb && a < b);
+  });
+  const double mx = logits[static_cast<size_t>(ids[0])];
+  double total = 0.0;
+  for (float l : logits) total += std::exp(l - mx);
+  std::vector<int32_t> kept;
+  double cum = 0.0;
+  for (int32_t id : ids) {
+    const double p = std::exp(logits[static_cast<size_t>(id)] - mx) / total;
+    if (p < min_p * (1.0 / total)) break;
+    kept.push_back(id);
+    cum += p;
+    if (cum >= top_p) break;
+  }
+  return kept;
+}
+
+TEST(Sampler, GreedyOverALargeVocabularyWithPenaltiesAndTies) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> nd(0.0f, 2.0f);
+  std::vector<float> logits(256000);
+  for (auto& l : logits) l = nd(rng);
+  logits[70000] = 20.0f;
+  logits[200001] = 20.0f;  // a tie: the lower id wins
+  logits[9] = std::nanf("");
+  SamplerParams p;
+  p.temperature = 0;
+  EXPECT_EQ(Sampler(p).sample(logits, {}), 70000);
+  // Penalised, 70000 drops to 20 / 1.5 and 200001 wins; a penalised token that comes down to a
+  // tie wins it when its id is the lower one.
+  p.repeat_penalty = 1.5f;
+  EXPECT_EQ(Sampler(p).sample(logits, std::vector<int32_t>{70000, 5}), 200001);
+  logits[100] = 30.0f;
+  EXPECT_EQ(Sampler(p).sample(logits, std::vector<int32_t>{100, 70000}), 100);
+  EXPECT_EQ(Sampler(p).sample(logits, std::vector<int32_t>{70000}), 100);
+  std::vector<float> none(1000, -INFINITY);
+  none[500] = std::nanf("");
+  EXPECT_EQ(Sampler(p).sample(none, {}), 0);
+  p.temperature = 0.8f;
+  p.top_k = 0;
+  EXPECT_EQ(Sampler(p).sample(none, {}), 0);
+}
+
+TEST(Sampler, NucleusWithoutTopKKeepsTheSortedPrefix) {
+  // 4,000 tokens whose nucleus at 0.6 is a few dozen: every draw inside it, each of its tokens
+  // drawn in proportion to its renormalised probability.
+  std::mt19937 rng(5);
+  std::normal_distribution<float> nd(0.0f, 3.0f);
+  std::vector<float> logits(4000);
+  for (auto& l : logits) l = nd(rng);
+  for (size_t i = 0; i < 50; ++i) logits[1000 + 7 * i] = 10.0f + 0.02f * static_cast<float>(i % 5);  // ties
+  for (float min_p : {0.0f, 0.3f}) {
+    SamplerParams p;
+    p.top_k = 0;
+    p.top_p = 0.6f;
+    p.min_p = min_p;
+    p.temperature = 1.0f;
+    p.seed = 9;
+    const std::vector<int32_t> kept = reference_kept(logits, p.top_p, p.min_p);
+    ASSERT_GT(kept.size(), 5u);
+    ASSERT_LT(kept.size(), 200u);
+    double mass = 0.0;
+    for (int32_t id : kept) mass += std::exp(static_cast<double>(logits[static_cast<size_t>(id)]));
+    Sampler s(p);
+    const int n = 4000;
+    auto h = histogram(s, logits, n);
+    for (const auto& [id, count] : h)
+      EXPECT_NE(std::find(kept.begin(), kept.end(), id), kept.end()) << "token " << id << " outside the nucleus";
+    for (int32_t id : kept) {
+      const double q = std::exp(static_cast<double>(logits[static_cast<size_t>(id)])) / mass;
+      EXPECT_NEAR(h[id], q * n, 5 * std::sqrt(n * q * (1 - q)) + 1) << "token " << id;
+    }
+  }
 }
 
 TEST(StopStrings, HoldBackPrefixesAndCutAtMatch) {

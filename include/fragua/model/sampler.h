@@ -3,12 +3,19 @@
 // `penalty_last_n` tokens, top-k, top-p (nucleus, Holtzman et al. 2020), min-p (relative to the
 // most likely token), temperature, then a draw from a seeded generator. temperature <= 0 is
 // greedy (argmax after penalties).
+// Cost per token, for vocabularies of 256k (issue 13): linear in the vocabulary, nothing sorted
+// but the tokens kept. Greedy is one pass over the logits; top-k one pass with a k-entry heap,
+// then the k sorted; without top-k, passes for the maximum and the exponentials, then the nucleus
+// found by a weighted selection (no sort of the vocabulary), and the draw walks the kept tokens
+// in the order that selection leaves them (a fixed function of the logits, so one seed gives one
+// stream on every machine and thread count).
 #pragma once
 
 #include <cstdint>
 #include <random>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "fragua/base/error.h"
@@ -42,9 +49,17 @@ class Sampler {
     float logit;
     float p;
   };
+  int32_t sample_top_k(std::span<const float> logits, size_t k);
+  int32_t sample_all(std::span<const float> logits);
+  template <class F>
+  void scan_logits(std::span<const float> logits, F&& visit) const;
   SamplerParams params_;
   std::mt19937_64 rng_;
   std::vector<Candidate> cand_;
+  // Logits of the tokens in the penalty window after penalties, sorted by id (the pass over the
+  // logits takes them in place of the raw values).
+  std::vector<std::pair<int32_t, float>> penalized_;
+  std::vector<int32_t> window_;
 };
 
 }  // namespace fragua::model
