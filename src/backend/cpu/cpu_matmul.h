@@ -29,6 +29,16 @@ namespace fragua::cpu {
 void matmul(const void* w, DType wtype, int64_t m, int64_t k, const float* x, int64_t n, float* y, ThreadPool& pool,
             Layout layout = Layout::rows);
 
+// Rows of W per chunk that the threads take in turn at decode (n <= 2): about four chunks per
+// thread, a multiple of 16 (whole panels; rows are independent, so any split gives the same
+// bits), and at most kDecodeChunkBytes of weights. The cap matters for the largest matrices only
+// (a 256k-token output head is 645 MB in Q6_K, so a quarter per thread would be 80 MB): with
+// chunks of a few hundred microseconds both threads stream to the end, where a thread that lost
+// its core for a moment would otherwise leave the other streaming alone through a last chunk of
+// milliseconds, at one thread's share of the bandwidth.
+inline constexpr size_t kDecodeChunkBytes = size_t{2} << 20;
+int64_t decode_chunk_rows(int64_t m, size_t row_bytes, int n_threads);
+
 // Weight packing at load time (what llama.cpp calls repacking). A Q4_0 or Q5_0 matrix with a
 // multiple of 16 rows is stored as panels of 16 rows; within a panel, per block of 32 columns,
 // the rows' quant bytes 4 at a time (bytes 4i..4i+3 of rows 0..15 as 64 contiguous bytes,

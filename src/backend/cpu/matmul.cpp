@@ -335,6 +335,12 @@ void pack_weights(DType t, const void* src, int64_t m, int64_t k, void* dst) {
     }
 }
 
+int64_t decode_chunk_rows(int64_t m, size_t row_bytes, int n_threads) {
+  const int64_t quarter = (m / (4 * std::max(1, n_threads)) + 15) / 16 * 16;
+  const auto cap = static_cast<int64_t>(kDecodeChunkBytes / std::max<size_t>(1, row_bytes)) / 16 * 16;
+  return std::max<int64_t>(16, std::min(quarter, cap));
+}
+
 void matmul(const void* w, DType wtype, int64_t m, int64_t k, const float* x, int64_t n, float* y, ThreadPool& pool,
             Layout layout) {
   if (m <= 0 || n <= 0) return;
@@ -382,11 +388,10 @@ void matmul(const void* w, DType wtype, int64_t m, int64_t k, const float* x, in
   }
   Job* jp = &j;
   if (n <= 2) {
-    // Token generation: contiguous chunks of W rows (each one sequential stream), about four per
-    // thread, handed out dynamically so that a descheduled thread on a shared machine does not
-    // hold everyone up.
+    // Token generation: contiguous chunks of W rows (each one sequential stream) handed out
+    // dynamically, so that a descheduled thread on a shared machine does not hold everyone up.
     pool.run([jp](int, int nth) {
-      const int64_t chunk = std::max<int64_t>(16, (jp->m / (4 * nth) + 15) / 16 * 16);
+      const int64_t chunk = decode_chunk_rows(jp->m, jp->ws, nth);
       for (int64_t r0 = jp->next.fetch_add(chunk); r0 < jp->m; r0 = jp->next.fetch_add(chunk))
         run_rows(*jp, r0, std::min(jp->m, r0 + chunk));
     });
