@@ -5,7 +5,8 @@ generation (tg128) tokens/s, peak memory, and greedy agreement. Runs the two eng
 `--reps` times, and reports medians and the ratio Fragua / llama.cpp per row.
 
 Usage: bench/engine.py [--reps 3] [--threads 1,2] [--sizes 15M,110M] [--types F16,Q8_0,Q4_0,Q4_K]
-                       [--pp 512] [--tg 128] [--agreement-only] [--trained out/demo/model.gguf] [--avx2]
+                       [--pp 512] [--tg 128] [--agreement-only | --speed-only] [--trained out/demo/model.gguf]
+                       [--avx2]
 Sizes: 15M, 110M (llama2.c shapes), 0.9B (TinyLlama-like), 3B (Llama-3.2-3B-like: embd 3072, 28
 layers, 24 heads / 8 KV heads, ff 8192, vocab 32000) and 3B-256k (the same with a 256,000-token
 vocabulary and an untied output head, as Salamandra's); types F16, Q8_0, Q4_0, Q4_K (llama-quantize's
@@ -246,6 +247,8 @@ def main():
     ap.add_argument("--tg", type=int, default=128, help="tokens of the generation test")
     ap.add_argument("--json", default=os.path.join(CACHE, "engine_bench.json"))
     ap.add_argument("--agreement-only", action="store_true", help="skip the speed table")
+    ap.add_argument("--speed-only", action="store_true",
+                    help="skip the greedy agreement check (it runs F16 and Q8_0 files on 1 thread: minutes at 3B)")
     ap.add_argument("--trace", metavar="MODEL", help="compare both engines' intermediate results on MODEL, "
                     "layer by layer, for the agreement prompt (where do they part?), and exit")
     ap.add_argument("--trace-prompt", default="1,450,1200,37,9000,15,600,2200")
@@ -306,11 +309,14 @@ def main():
                 print(f"{row['model']:<14} {th:>3} {row['test']:<6} {row['llama']:>14.1f} {row['fragua']:>11.1f} "
                       f"{row['ratio']:>6.2f} {row['llama_mb']:>9.1f} {row['fragua_mb']:>9.1f} {row['mem_ratio']:>9.2f}"
                       f"{bw_cells}", flush=True)
-    print("\ngreedy agreement (64 tokens from the same prompt ids, 1 thread):")
     agree = {}
     checks = [(k, v) for k, v in models.items() if k[1] in ("F16", "Q8_0")]
-    trained = trained_models(llama_bin, a.trained)
-    if not trained:
+    trained = {} if a.speed_only else trained_models(llama_bin, a.trained)
+    if a.speed_only:
+        checks = []
+    else:
+        print("\ngreedy agreement (64 tokens from the same prompt ids, 1 thread):")
+    if not trained and not a.speed_only:
         print(f"  (no trained model at {a.trained}: run scripts/quickstart.sh, or pass --trained)")
     for (size, t), path in checks + list(trained.items()):
         r = greedy_agreement(llama_bin, path, prompt="1,450,1200,37,900,15,600,2200" if size == "trained" else
