@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <iterator>
 
 #include <nlohmann/json.hpp>
 
@@ -89,7 +90,7 @@ Status run_identify(const LangIdOpts& o) {
       if (o.json)
         out += nlohmann::json({{"lang", g.lang}, {"confidence", g.confidence}, {"second", g.second}}).dump() + "\n";
       else
-        out += fmt::format("{}\t{:.3f}\n", g.lang, g.confidence);
+        fmt::format_to(std::back_inserter(out), "{}\t{:.3f}\n", g.lang, g.confidence);
       if (out.size() > (size_t{1} << 16)) flush();
     }));
     flush();
@@ -204,8 +205,12 @@ Status run_calibrate(const CalibrateOpts& o) {
   c.unknown_below = data::LangIdCalibration{}.unknown_below;
   model.set_calibration(c);
   FRAGUA_TRY(model.save(o.out));
-  std::cout << fmt::format("temperature {:.4f} + {:.5f} per feature, unknown below {:.2f}\n", c.t0, c.t_per_feature,
-                           c.unknown_below);
+  std::string scales;
+  for (const auto& b : c.buckets)
+    scales += b.max_words ? fmt::format(" <={}:{:.3f}", b.max_words, b.scale) : fmt::format(" more:{:.3f}", b.scale);
+  std::cout << fmt::format(
+      "temperature ({:.4f} + {:.5f} per feature) x the length bucket's scale (words:scale{}), unknown below {:.2f}\n",
+      c.t0, c.t_per_feature, scales, c.unknown_below);
   return ok_status();
 }
 

@@ -2,10 +2,12 @@
 // Language identification: scoring, model file, sentence splitting. Training is in
 // langid_trainer.cpp.
 //
-// Model file: magic "FRAGLID\0", u32 version (1), u32 header length, JSON header (languages,
-// bucket bits, cost scale, provenance), u64 compressed length, zstd-compressed table of
+// Model file: magic "FRAGLID\0", u32 version (2), u32 header length, JSON header (languages,
+// bucket bits, cost scale, calibration, provenance), u64 compressed length, zstd-compressed table of
 // 2^bits rows x 16 uint8 costs. A cost c stands for a log-weight of -c * scale / 255 relative to
-// the best class of that bucket, so scores add in integers.
+// the best class of that bucket, so scores add in integers. Version 2 added the calibration's
+// length buckets: a version-1 reader would ignore them and print confidences the model was not
+// calibrated for, so the version changed; version-1 files still load (every bucket scale 1).
 #include <zstd.h>
 
 #include <algorithm>
@@ -38,7 +40,10 @@ const std::vector<std::string>& LangIdModel::languages() const { return impl_->l
 namespace {
 
 constexpr char kMagic[8] = {'F', 'R', 'A', 'G', 'L', 'I', 'D', '\0'};
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;
+constexpr uint32_t kOldestVersion = 1;
+// Length buckets in a model header: the fitted set has 7; this bounds what a file may claim.
+constexpr size_t kMaxLengthBuckets = 64;
 // Longest language tag in a model header (BCP 47 tags are at most 35 characters).
 constexpr size_t kMaxLangTag = 35;
 
@@ -68,15 +73,38 @@ void LangIdModel::Impl::score(std::string_view text, Scores& s) const {
     if (np == kBatch) flush();
   });
   flush();
+  s.words += static_cast<uint32_t>(std::min<size_t>(count_langid_words(text), UINT32_MAX));
+}
+
+std::vector<LangIdLengthBucket> default_langid_length_buckets() {
+  return {{1, 1}, {2, 1}, {3, 1}, {4, 1}, {7, 1}, {12, 1}, {0, 1}};
+}
+
+double LangIdCalibration::scale_for(size_t words) const {
+  for (const auto& b : buckets)
+    if (b.max_words == 0 || words <= b.max_words) return b.scale;
+  return 1;
+}
+
+size_t count_langid_words(std::string_view t) {
+  size_t n = 0;
+  bool in = false;
+  for (char ch : t) {
+    const auto c = static_cast<unsigned char>(ch);
+    const bool letter = c >= 0x80 || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+    n += letter && !in;
+    in = letter;
+  }
+  return n;
 }
 
 void LangIdModel::Impl::class_nats(const Scores& s, double* nats) const {
   for (size_t l = 0; l < langs.size(); ++l) nats[l] = -static_cast<double>(s.cost[l]) * scale / 255.0;
 }
 
-void LangIdModel::Impl::base_log_posteriors(const double* nats, uint32_t n_features, const LangIdCalibration& c,
-                                             double* out) const {
-  const double temp = std::max(1e-3, c.t0 + c.t_per_feature * static_cast<double>(n_features));
+void LangIdModel::Impl::base_log_posteriors(const double* nats, uint32_t n_features, uint32_t words,
+                                             const LangIdCalibration& c, double* out) const {
+  const double temp = std::max(1e-3, (c.t0 + c.t_per_feature * static_cast<double>(n_features)) * c.scale_for(words));
   const size_t B = base_names.size();
   for (size_t b = 0; b < B; ++b) out[b] = -1e300;
   // A base language's score is the log-sum-exp over its classes (ca + ca-valencia).
@@ -96,7 +124,8 @@ void LangIdModel::Impl::base_log_posteriors(const double* nats, uint32_t n_featu
 LangGuess LangIdModel::Impl::decide(const Scores& s) const {
   LangGuess g;
   const int L = static_cast<int>(langs.size());
-  if (s.n == 0 || L == 0) {
+  // No letters ("12345", "--"): nothing to tell a language by.
+  if (s.n == 0 || s.words == 0 || L == 0) {
     g.lang = g.base_lang = "und";
     return g;
   }
@@ -109,7 +138,7 @@ LangGuess LangIdModel::Impl::decide(const Scores& s) const {
   // sentences read the same in both.
   if (variant_of[best] >= 0 && nats[best] - nats[variant_of[best]] < variant_margin) best = variant_of[best];
   double post[kStride];
-  base_log_posteriors(nats, s.n, calibration, post);
+  base_log_posteriors(nats, s.n, s.words, calibration, post);
   const auto bi = static_cast<size_t>(base_index[best]);
   g.lang = g.best = langs[best];
   g.base_lang = base_names[bi];
@@ -235,6 +264,7 @@ DocumentGuess LangIdModel::identify_document(std::string_view text, bool sentenc
     impl_->score(text.substr(off, len), s);
     for (int l = 0; l < kStride; ++l) total.cost[l] += s.cost[l];
     total.n += s.n;
+    total.words += s.words;
     d.sentences.push_back({off, len, impl_->decide(s)});
     impl_->refine_variant(text.substr(off, len), d.sentences.back().guess);
   }
@@ -244,6 +274,8 @@ DocumentGuess LangIdModel::identify_document(std::string_view text, bool sentenc
 }
 
 std::string LangIdModel::to_bytes() const {
+  nlohmann::json buckets = nlohmann::json::array();
+  for (const auto& b : impl_->calibration.buckets) buckets.push_back({{"max_words", b.max_words}, {"scale", b.scale}});
   nlohmann::json h = {{"languages", impl_->langs},
                       {"bits", impl_->bits},
                       {"scale", impl_->scale},
@@ -251,7 +283,8 @@ std::string LangIdModel::to_bytes() const {
                       {"calibration",
                        {{"t0", impl_->calibration.t0},
                         {"t_per_feature", impl_->calibration.t_per_feature},
-                        {"unknown_below", impl_->calibration.unknown_below}}},
+                        {"unknown_below", impl_->calibration.unknown_below},
+                        {"buckets", buckets}}},
                       {"features", "byte n-grams 1..5 + words"},
                       {"provenance", impl_->provenance}};
   std::string hs = h.dump();
@@ -278,10 +311,10 @@ Result<LangIdModel> LangIdModel::from_bytes(std::string_view d, const std::strin
   uint32_t version, hl;
   std::memcpy(&version, d.data() + 8, 4);
   std::memcpy(&hl, d.data() + 12, 4);
-  if (version != kVersion)
+  if (version < kOldestVersion || version > kVersion)
     return unsupported_error(
-        "{}: offset 8: model version {} (this build reads {}); retrain with `fragua corpus langid train`", name,
-        version, kVersion);
+        "{}: offset 8: model version {} (this build reads {} to {}); retrain with `fragua corpus langid train`", name,
+        version, kOldestVersion, kVersion);
   if (16 + uint64_t{hl} + 8 > d.size()) return corruption_error("{}: offset 12: header runs past the end", name);
   auto parsed = parse_json(d.substr(16, hl), name, 16);
   if (!parsed.ok()) return std::move(parsed).error();
@@ -329,6 +362,32 @@ Result<LangIdModel> LangIdModel::from_bytes(std::string_view d, const std::strin
         return corruption_error("{} \"calibration\".\"{}\": expected a number in [0, 1e6], found {}", at, key,
                                 json_preview(*f));
       *field = f->get<double>();
+    }
+    if (auto b = c->find("buckets"); b != c->end()) {
+      const std::string bat = at + " \"calibration\".\"buckets\"";
+      if (!b->is_array() || b->size() > kMaxLengthBuckets)
+        return corruption_error("{}: expected an array of at most {} buckets, found {}", bat, kMaxLengthBuckets,
+                                json_preview(*b));
+      for (size_t i = 0; i < b->size(); ++i) {
+        const auto& e = (*b)[i];
+        const std::string eat = fmt::format("{}[{}]", bat, i);
+        if (!e.is_object() || !e.contains("max_words") || !e.contains("scale"))
+          return corruption_error("{}: expected {{\"max_words\", \"scale\"}}, found {}", eat, json_preview(e));
+        LangIdLengthBucket lb;
+        lb.max_words = static_cast<uint32_t>(FRAGUA_TRY(json_integer(e["max_words"], eat + " \"max_words\"", 0, 1000000)));
+        const auto& sc = e["scale"];
+        if (!sc.is_number() || !std::isfinite(sc.get<double>()) || sc.get<double>() <= 0 || sc.get<double>() > 1e6)
+          return corruption_error("{} \"scale\": expected a number in (0, 1e6], found {}", eat, json_preview(sc));
+        lb.scale = sc.get<double>();
+        // Ascending bounds, an open-ended (0) one only last: scale_for takes the first that fits.
+        const bool last = i + 1 == b->size();
+        if ((lb.max_words == 0) != last ||
+            (!im.calibration.buckets.empty() && lb.max_words != 0 &&
+             lb.max_words <= im.calibration.buckets.back().max_words))
+          return corruption_error("{} \"max_words\": {} is out of order (ascending, 0 for the open-ended last bucket)",
+                                  eat, lb.max_words);
+        im.calibration.buckets.push_back(lb);
+      }
     }
   } else {
     im.calibration.unknown_below = 0;

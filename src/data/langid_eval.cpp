@@ -151,7 +151,7 @@ LangIdCalibration fit_langid_calibration(const LangIdModel& model, const std::ve
   const auto& im = *model.impl_;
   struct Row {
     double nats[langid_detail::kStride];
-    uint32_t n;
+    uint32_t n, words;
     int gold;
   };
   std::vector<Row> rows;
@@ -162,25 +162,31 @@ LangIdCalibration fit_langid_calibration(const LangIdModel& model, const std::ve
     std::string nfc = normalize_nfc(s.text);
     LangIdModel::Impl::Scores sc;
     im.score(nfc, sc);
-    if (sc.n == 0) continue;
+    if (sc.n == 0 || sc.words == 0) continue;
     Row r{};
     im.class_nats(sc, r.nats);
     r.n = sc.n;
+    r.words = sc.words;
     r.gold = static_cast<int>(it - im.base_names.begin());
     rows.push_back(r);
   }
   LangIdCalibration best = im.calibration;
+  best.buckets.clear();  // the global fit first, every scale 1
   if (rows.empty()) return best;
+  auto nll_of = [&](const LangIdCalibration& c, size_t lo_words, size_t hi_words) {
+    double total = 0, post[langid_detail::kStride];
+    for (const auto& r : rows) {
+      if (r.words < lo_words || (hi_words != 0 && r.words > hi_words)) continue;
+      im.base_log_posteriors(r.nats, r.n, r.words, c, post);
+      total -= std::max(post[r.gold], -50.0);
+    }
+    return total;
+  };
   auto nll = [&](double t0, double k) {
     LangIdCalibration c = best;
     c.t0 = t0;
     c.t_per_feature = k;
-    double total = 0, post[langid_detail::kStride];
-    for (const auto& r : rows) {
-      im.base_log_posteriors(r.nats, r.n, c, post);
-      total -= std::max(post[r.gold], -50.0);
-    }
-    return total;
+    return nll_of(c, 0, 0);
   };
   // Grid on a log scale, then two rounds of a finer grid around the best point: two
   // parameters, and the objective is smooth in both.
@@ -207,6 +213,39 @@ LangIdCalibration fit_langid_calibration(const LangIdModel& model, const std::ve
   }
   best.t0 = bt0;
   best.t_per_feature = bk;
+  // Then one scale per length bucket, on that bucket's sentences alone: a log-scale grid and
+  // three finer rounds around the best point (one parameter, a smooth objective).
+  best.buckets = default_langid_length_buckets();
+  constexpr size_t kMinBucketRows = 30;
+  size_t lo_words = 1;
+  for (auto& b : best.buckets) {
+    size_t count = 0;
+    for (const auto& r : rows) count += r.words >= lo_words && (b.max_words == 0 || r.words <= b.max_words);
+    if (count >= kMinBucketRows) {
+      LangIdCalibration c = best;
+      auto at = [&](double scale) {
+        for (auto& cb : c.buckets)
+          if (cb.max_words == b.max_words) cb.scale = scale;
+        return nll_of(c, lo_words, b.max_words);
+      };
+      double bs = 1, bv1 = at(1), lo = 0.02, hi = 50;
+      for (int round = 0; round < 4; ++round) {
+        const int G = 16;
+        for (int a = 0; a < G; ++a) {
+          const double sc = lo * std::pow(hi / lo, a / double(G - 1));
+          if (double v = at(sc); v < bv1) {
+            bv1 = v;
+            bs = sc;
+          }
+        }
+        const double step = std::pow(hi / lo, 1.5 / (G - 1));
+        lo = bs / step;
+        hi = bs * step;
+      }
+      b.scale = bs;
+    }
+    lo_words = b.max_words + 1;
+  }
   return best;
 }
 
@@ -221,7 +260,7 @@ LangIdEval evaluate_langid(const LangIdModel& model, const std::vector<LabeledTe
   auto index = [&](const std::string& l) {
     return static_cast<size_t>(std::find(e.langs.begin(), e.langs.end(), std::string(base_language(l))) - e.langs.begin());
   };
-  std::vector<std::pair<double, bool>> short_cc;
+  std::vector<std::pair<double, bool>> short_cc, by_words[4];
   uint64_t short_unknown = 0;
   std::map<std::string, std::pair<uint64_t, uint64_t>> per_domain;
   auto t0 = std::chrono::steady_clock::now();
@@ -231,6 +270,7 @@ LangIdEval evaluate_langid(const LangIdModel& model, const std::vector<LabeledTe
       LangGuess g = model.identify(s.text);
       if (!g.best.empty()) {
         short_cc.emplace_back(g.confidence, std::string(base_language(g.best)) == std::string(base_language(s.lang)));
+        by_words[words - 1].push_back(short_cc.back());
         short_unknown += g.lang == "und";
       }
     }
@@ -251,6 +291,10 @@ LangIdEval evaluate_langid(const LangIdModel& model, const std::vector<LabeledTe
   e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   e.n_short = short_cc.size();
   e.ece_short = expected_calibration_error(short_cc, 10);
+  for (size_t w = 0; w < 4; ++w) {
+    e.n_by_words[w] = by_words[w].size();
+    e.ece_by_words[w] = expected_calibration_error(by_words[w], 10);
+  }
   e.unknown_short = short_cc.empty() ? 0 : static_cast<double>(short_unknown) / static_cast<double>(short_cc.size());
   for (auto& [d, ct] : per_domain) e.domain_correct_total.push_back({d, ct});
   e.precision.assign(L, 0);
@@ -295,8 +339,12 @@ std::string format_langid_eval(const LangIdEval& e) {
       s += fmt::format("| {} | {} | {:.4f} |\n", d, ct.second,
                        ct.second ? static_cast<double>(ct.first) / static_cast<double>(ct.second) : 0.0);
   }
-  s += fmt::format("\n1-4 word sentences: {}, expected calibration error {:.4f}, answered \"und\" {:.1f}%\n", e.n_short,
-                   e.ece_short, 100 * e.unknown_short);
+  s += fmt::format(
+      "\n1-4 word sentences: {}, expected calibration error {:.4f} (10 equal-width bins), answered \"und\" "
+      "{:.1f}%\n",
+      e.n_short, e.ece_short, 100 * e.unknown_short);
+  for (size_t w = 0; w < 4; ++w)
+    s += fmt::format("  {} word{}: {}, ECE {:.4f}\n", w + 1, w ? "s" : "", e.n_by_words[w], e.ece_by_words[w]);
   s += fmt::format(
       "\nconfusion (rows: gold, columns: predicted)\n\n|    |");
   for (const auto& l : e.langs) s += fmt::format(" {} |", l);

@@ -16,6 +16,7 @@ struct LangIdModel::Impl {
   struct Scores {
     uint32_t cost[16] = {};
     uint32_t n = 0;
+    uint32_t words = 0;  // count_langid_words of the text: picks the calibration's length bucket
   };
   std::vector<std::string> langs;
   std::vector<int> variant_of;  // index of the base language for a variant class, else -1
@@ -32,7 +33,8 @@ struct LangIdModel::Impl {
   // Log-likelihoods per class in nats (relative, from the integer costs).
   void class_nats(const Scores& s, double* nats) const;
   // Calibrated log-posteriors per base language (normalized), given the class nats.
-  void base_log_posteriors(const double* nats, uint32_t n_features, const LangIdCalibration& c, double* out) const;
+  void base_log_posteriors(const double* nats, uint32_t n_features, uint32_t words, const LangIdCalibration& c,
+                           double* out) const;
   LangGuess decide(const Scores& s) const;
   // ca vs ca-valencia by marker words (see langid.cpp), when the text has any.
   void refine_variant(std::string_view text, LangGuess& g) const;

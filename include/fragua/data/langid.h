@@ -7,6 +7,7 @@
 // model and is reported as the variant "ca-valencia" of "ca".
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -27,14 +28,32 @@ struct LangGuess {
   std::string best;       // the best class even when lang is "und" ("" for empty text)
 };
 
+// One length bucket of the calibration: texts of up to max_words words (0: any longer text)
+// have their temperature multiplied by scale.
+struct LangIdLengthBucket {
+  uint32_t max_words = 0;
+  double scale = 1;
+};
+
 // Calibration of the posterior: naive Bayes treats overlapping n-grams as independent evidence,
 // so its log-likelihoods are divided by a temperature that grows with the number of features,
-// T = t0 + t_per_feature * n (temperature scaling, Guo et al. 2017, with the temperature a
-// function of the length), fitted on held-out sentences by fit_langid_calibration.
+// T = (t0 + t_per_feature * n) * s_b (temperature scaling, Guo et al. 2017, with the temperature
+// a function of the length), where s_b is the scale of the text's length bucket in words: one
+// global fit is dominated by long sentences and is over-confident on two-word lines. All fitted
+// on unseen documents by fit_langid_calibration.
 struct LangIdCalibration {
   double t0 = 1.0, t_per_feature = 1.0 / 16;
   double unknown_below = 0.5;  // calibrated confidence under which the answer is "und"
+  // Ascending max_words, the last one 0 (open-ended); empty: every scale is 1 (models written
+  // before format version 2).
+  std::vector<LangIdLengthBucket> buckets;
+  double scale_for(size_t words) const;
 };
+// The bucket bounds fit_langid_calibration fits: 1, 2, 3, 4, 5-7, 8-12, 13+ words.
+std::vector<LangIdLengthBucket> default_langid_length_buckets();
+// Words as the calibration counts them: runs of letters (ASCII letters or any non-ASCII byte).
+// A text with none ("12345", "--") is answered "und" with confidence 0.
+size_t count_langid_words(std::string_view text);
 
 struct SentenceGuess {
   size_t offset = 0, length = 0;  // bytes of the sentence in the document
@@ -121,8 +140,9 @@ Result<LangIdSplit> prepare_langid_data(const std::vector<std::string>& jsonl_pa
 double expected_calibration_error(const std::vector<std::pair<double, bool>>& confidence_correct, int bins = 10);
 
 // Fits t0 and t_per_feature by minimizing the negative log-likelihood of the gold base language
-// on `heldout` (sentences of any length), keeping unknown_below. Sentences whose language is not
-// a class of the model are skipped.
+// on `heldout` (sentences of any length), then each length bucket's scale by the same criterion
+// on that bucket's sentences alone (a bucket with fewer than 30 keeps scale 1); keeps
+// unknown_below. Sentences whose language is not a class of the model are skipped.
 LangIdCalibration fit_langid_calibration(const LangIdModel& model, const std::vector<LabeledText>& heldout);
 
 struct LangIdEval {
@@ -137,6 +157,9 @@ struct LangIdEval {
   // of the best class's confidence, and the share answered "und".
   double ece_short = 0, unknown_short = 0;
   uint64_t n_short = 0;
+  // The same per word count: [0] one word ... [3] four words.
+  double ece_by_words[4] = {};
+  uint64_t n_by_words[4] = {};
   // Accuracy (base language) per domain of the sentences counted in the matrix.
   std::vector<std::pair<std::string, std::pair<uint64_t, uint64_t>>> domain_correct_total;
 };
