@@ -77,6 +77,9 @@ void kpanel45_256(int64_t nsb, const uint8_t* panel, const BlockQ8_K* const* xb,
         const __m256i sc_lo = lane_byte<(2 * g) % 4>(sv), sc_hi = lane_byte<(2 * g + 1) % 4>(sv);
         __m256i slo[C], shi[C];
         for (int c = 0; c < C; ++c) slo[c] = shi[c] = _mm256_setzero_si256();
+#ifndef FRAGUA_VNNI
+        __m256i tlo[C], thi[C];
+#endif
         for (int i = 0; i < 8; ++i) {
           const __m256i z = load256(blk + 64 * (8 * g + i) + 32 * h);
           __m256i lo = _mm256_and_si256(z, m4), hi = _mm256_and_si256(_mm256_srli_epi16(z, 4), m4);
@@ -87,10 +90,26 @@ void kpanel45_256(int64_t nsb, const uint8_t* panel, const BlockQ8_K* const* xb,
             lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, bl), bl), sixteen));
             hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, bh), bh), sixteen));
           }
+#ifdef FRAGUA_VNNI
           for (int c = 0; c < C; ++c) {
             slo[c] = dpbusd256(slo[c], lo, bcast4(xb[c][b].qs + 64 * g + 4 * i));
             shi[c] = dpbusd256(shi[c], hi, bcast4(xb[c][b].qs + 64 * g + 32 + 4 * i));
           }
+#else
+          // maddubs pair sums added in 16 bits and widened once per run of i (exact: a pair is
+          // at most 2 * 15 * 128, eight of them 30720; with the fifth bit 2 * 31 * 128, four).
+          constexpr int run = Five ? 4 : 8;
+          for (int c = 0; c < C; ++c) {
+            const __m256i plo = _mm256_maddubs_epi16(lo, bcast4(xb[c][b].qs + 64 * g + 4 * i));
+            const __m256i phi = _mm256_maddubs_epi16(hi, bcast4(xb[c][b].qs + 64 * g + 32 + 4 * i));
+            tlo[c] = i % run == 0 ? plo : _mm256_add_epi16(tlo[c], plo);
+            thi[c] = i % run == 0 ? phi : _mm256_add_epi16(thi[c], phi);
+            if (i % run == run - 1) {
+              slo[c] = _mm256_add_epi32(slo[c], _mm256_madd_epi16(tlo[c], _mm256_set1_epi16(1)));
+              shi[c] = _mm256_add_epi32(shi[c], _mm256_madd_epi16(thi[c], _mm256_set1_epi16(1)));
+            }
+          }
+#endif
         }
         for (int c = 0; c < C; ++c)
           isum[c] = _mm256_add_epi32(

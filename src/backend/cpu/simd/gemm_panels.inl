@@ -39,7 +39,19 @@ void tile_panel8(int64_t nb, const uint8_t* panel, int h0, const Q8Row* xr, floa
       for (int c = 0; c < C; ++c) {
         const int8_t* xq = xr[c].qs + 32 * b;
         __m256i s = _mm256_set1_epi32(-P::offset * xr[c].s[b]);
+#ifdef FRAGUA_VNNI
         for (int i = 0; i < 8; ++i) s = _mm256_add_epi32(s, dot_u8s8(g[i], _mm256_set1_epi32(load_i32(xq + 4 * i))));
+#else
+        // maddubs pair sums added in 16 bits, widened once per run: exact, since a pair is at
+        // most 2 * 15 * 128 (Q4_0: eight pairs, 30720) or 2 * 31 * 128 (Q5_0: four, 31744).
+        constexpr int run = Five ? 4 : 8;
+        for (int i0 = 0; i0 < 8; i0 += run) {
+          __m256i t = _mm256_maddubs_epi16(g[i0], _mm256_set1_epi32(load_i32(xq + 4 * i0)));
+          for (int i = i0 + 1; i < i0 + run; ++i)
+            t = _mm256_add_epi16(t, _mm256_maddubs_epi16(g[i], _mm256_set1_epi32(load_i32(xq + 4 * i))));
+          s = _mm256_add_epi32(s, _mm256_madd_epi16(t, _mm256_set1_epi16(1)));
+        }
+#endif
         acc[hh][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(dw, _mm256_set1_ps(xr[c].d[b])), acc[hh][c]);
       }
     }
