@@ -163,6 +163,9 @@ void kpanel6_256(int64_t nsb, const uint8_t* panel, const BlockQ8_K* const* xb, 
           slo[c] = _mm256_set1_epi32(ks[c][b].off6[j]);
           shi[c] = _mm256_set1_epi32(ks[c][b].off6[j + 4]);
         }
+#ifndef FRAGUA_VNNI
+        __m256i tlo[C], thi[C];
+#endif
         for (int i = 4 * ii; i < 4 * ii + 4; ++i) {
           const __m256i l = load256(blk + 64 * (16 * h + 8 * q2 + i) + 32 * h8);
           const __m256i qh = load256(blk + P.qh + 64 * (8 * h + i) + 32 * h8);
@@ -170,10 +173,24 @@ void kpanel6_256(int64_t nsb, const uint8_t* panel, const BlockQ8_K* const* xb, 
               _mm256_or_si256(_mm256_and_si256(l, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4 - 2 * q2), m30));
           const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l, 4), m4),
                                              _mm256_and_si256(_mm256_srli_epi16(qh, 2 * q2), m30));
+#ifdef FRAGUA_VNNI
           for (int c = 0; c < C; ++c) {
             slo[c] = dpbusd256(slo[c], lo, bcast4(xb[c][b].qs + 128 * h + 32 * q2 + 4 * i));
             shi[c] = dpbusd256(shi[c], hi, bcast4(xb[c][b].qs + 128 * h + 64 + 32 * q2 + 4 * i));
           }
+#else
+          // Two maddubs pair sums added in 16 bits before widening (exact: 2 * 2 * 63 * 128).
+          for (int c = 0; c < C; ++c) {
+            const __m256i plo = _mm256_maddubs_epi16(lo, bcast4(xb[c][b].qs + 128 * h + 32 * q2 + 4 * i));
+            const __m256i phi = _mm256_maddubs_epi16(hi, bcast4(xb[c][b].qs + 128 * h + 64 + 32 * q2 + 4 * i));
+            tlo[c] = i % 2 == 0 ? plo : _mm256_add_epi16(tlo[c], plo);
+            thi[c] = i % 2 == 0 ? phi : _mm256_add_epi16(thi[c], phi);
+            if (i % 2 == 1) {
+              slo[c] = _mm256_add_epi32(slo[c], _mm256_madd_epi16(tlo[c], _mm256_set1_epi16(1)));
+              shi[c] = _mm256_add_epi32(shi[c], _mm256_madd_epi16(thi[c], _mm256_set1_epi16(1)));
+            }
+          }
+#endif
         }
         for (int c = 0; c < C; ++c)
           isum[c] = _mm256_add_epi32(
