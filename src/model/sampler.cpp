@@ -8,7 +8,7 @@ namespace fragua::model {
 namespace {
 
 // The ranking every step uses: higher logit first, ties by lower id (deterministic).
-struct Ranked {
+struct SamplerRank {
   template <class C>
   bool operator()(const C& a, const C& b) const {
     return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
@@ -112,7 +112,7 @@ int32_t Sampler::sample_top_k(std::span<const float> logits, size_t k) {
   const SamplerParams& p = params_;
   cand_.clear();
   cand_.reserve(k);
-  Ranked ranked;
+  SamplerRank ranked;
   scan_logits(logits, [&](int32_t id, float l) {
     if (cand_.size() < k) {
       cand_.push_back({id, l, 0.0f});
@@ -187,7 +187,7 @@ int32_t Sampler::sample_all(std::span<const float> logits) {
   size_t kept = cand_.size();
   if (p.top_p < 1.0f) {
     const double target = static_cast<double>(p.top_p) * total;
-    Ranked ranked;
+    SamplerRank ranked;
     size_t lo = 0, hi = cand_.size();
     double before = 0.0;  // mass of cand_[0, lo), every one of which ranks above cand_[lo, hi)
     bool found = false;
