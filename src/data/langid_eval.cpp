@@ -153,30 +153,55 @@ LangIdCalibration fit_langid_calibration(const LangIdModel& model, const std::ve
     double nats[langid_detail::kStride];
     uint32_t n, words;
     int gold;
+    bool cut;  // a run of words cut from a longer sentence (see below)
   };
   std::vector<Row> rows;
   rows.reserve(heldout.size());
-  for (const auto& s : heldout) {
-    auto it = std::find(im.base_names.begin(), im.base_names.end(), std::string(base_language(s.lang)));
-    if (it == im.base_names.end()) continue;
-    std::string nfc = normalize_nfc(s.text);
+  auto add_row = [&](std::string_view text, int gold, bool cut) {
     LangIdModel::Impl::Scores sc;
-    im.score(nfc, sc);
-    if (sc.n == 0 || sc.words == 0) continue;
+    im.score(text, sc);
+    if (sc.n == 0 || sc.words == 0) return;
     Row r{};
     im.class_nats(sc, r.nats);
     r.n = sc.n;
     r.words = sc.words;
-    r.gold = static_cast<int>(it - im.base_names.begin());
+    r.gold = gold;
+    r.cut = cut;
     rows.push_back(r);
+  };
+  // Short text met in use is often a few words of running text ("de la", "que el"), which
+  // the short lines of catalogs (mostly content words: "Fitxer", "Aceptar") under-represent: the
+  // short buckets are also fitted on runs of 1, 2, 3, 4, 1, ... consecutive words cut from
+  // every fourth sentence of 5+ words.
+  size_t long_sentences = 0;
+  std::vector<std::string_view> words;
+  for (const auto& s : heldout) {
+    auto it = std::find(im.base_names.begin(), im.base_names.end(), std::string(base_language(s.lang)));
+    if (it == im.base_names.end()) continue;
+    const int gold = static_cast<int>(it - im.base_names.begin());
+    const std::string nfc = normalize_nfc(s.text);
+    add_row(nfc, gold, false);
+    words.clear();
+    for (size_t i = 0; i < nfc.size();) {
+      while (i < nfc.size() && (nfc[i] == ' ' || nfc[i] == '\t' || nfc[i] == '\n' || nfc[i] == '\r')) ++i;
+      const size_t b = i;
+      while (i < nfc.size() && !(nfc[i] == ' ' || nfc[i] == '\t' || nfc[i] == '\n' || nfc[i] == '\r')) ++i;
+      if (i > b) words.push_back(std::string_view(nfc).substr(b, i - b));
+    }
+    if (words.size() < 5 || long_sentences++ % 4 != 0) continue;
+    for (size_t i = 0, n = 1; i + n <= words.size(); i += n, n = n % 4 + 1) {
+      const char* first = words[i].data();
+      const char* last = words[i + n - 1].data() + words[i + n - 1].size();
+      add_row(std::string_view(first, static_cast<size_t>(last - first)), gold, true);
+    }
   }
   LangIdCalibration best = im.calibration;
   best.buckets.clear();  // the global fit first, every scale 1
   if (rows.empty()) return best;
-  auto nll_of = [&](const LangIdCalibration& c, size_t lo_words, size_t hi_words) {
+  auto nll_of = [&](const LangIdCalibration& c, size_t lo_words, size_t hi_words, bool with_cut) {
     double total = 0, post[langid_detail::kStride];
     for (const auto& r : rows) {
-      if (r.words < lo_words || (hi_words != 0 && r.words > hi_words)) continue;
+      if ((r.cut && !with_cut) || r.words < lo_words || (hi_words != 0 && r.words > hi_words)) continue;
       im.base_log_posteriors(r.nats, r.n, r.words, c, post);
       total -= std::max(post[r.gold], -50.0);
     }
@@ -186,7 +211,7 @@ LangIdCalibration fit_langid_calibration(const LangIdModel& model, const std::ve
     LangIdCalibration c = best;
     c.t0 = t0;
     c.t_per_feature = k;
-    return nll_of(c, 0, 0);
+    return nll_of(c, 0, 0, false);
   };
   // Grid on a log scale, then two rounds of a finer grid around the best point: two
   // parameters, and the objective is smooth in both.
@@ -220,13 +245,13 @@ LangIdCalibration fit_langid_calibration(const LangIdModel& model, const std::ve
   size_t lo_words = 1;
   for (auto& b : best.buckets) {
     size_t count = 0;
-    for (const auto& r : rows) count += r.words >= lo_words && (b.max_words == 0 || r.words <= b.max_words);
+    for (const auto& r : rows) count += !r.cut && r.words >= lo_words && (b.max_words == 0 || r.words <= b.max_words);
     if (count >= kMinBucketRows) {
       LangIdCalibration c = best;
       auto at = [&](double scale) {
         for (auto& cb : c.buckets)
           if (cb.max_words == b.max_words) cb.scale = scale;
-        return nll_of(c, lo_words, b.max_words);
+        return nll_of(c, lo_words, b.max_words, true);
       };
       double bs = 1, bv1 = at(1), lo = 0.02, hi = 50;
       for (int round = 0; round < 4; ++round) {

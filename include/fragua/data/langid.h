@@ -141,8 +141,10 @@ double expected_calibration_error(const std::vector<std::pair<double, bool>>& co
 
 // Fits t0 and t_per_feature by minimizing the negative log-likelihood of the gold base language
 // on `heldout` (sentences of any length), then each length bucket's scale by the same criterion
-// on that bucket's sentences alone (a bucket with fewer than 30 keeps scale 1); keeps
-// unknown_below. Sentences whose language is not a class of the model are skipped.
+// on that bucket's sentences alone, plus, for the buckets of 1-4 words, runs of 1-4 consecutive
+// words cut from every fourth sentence of 5+ words (a bucket with fewer than 30 sentences of its
+// own keeps scale 1); keeps unknown_below. Sentences whose language is not a class of the model
+// are skipped.
 LangIdCalibration fit_langid_calibration(const LangIdModel& model, const std::vector<LabeledText>& heldout);
 
 struct LangIdEval {
