@@ -88,6 +88,8 @@ struct PplOpts {
 };
 
 void run_perplexity(const PplOpts& o) {
+  if (o.model.empty())
+    throw Failure{invalid_argument_error("expected a model: fragua eval perplexity MODEL or -m MODEL"), 2};
   model::OpenOptions open;
   open.tokenizer_path = o.tokenizer;
   open.context.n_ctx = std::max<int64_t>(o.n_ctx, 2);
@@ -142,7 +144,8 @@ void setup_perplexity(CLI::App& group) {
       "Perplexity as llama-perplexity defines it (second half of each n_ctx chunk, BOS first), or over a sliding "
       "window (--stride), and bits per byte, per file and language");
   auto o = std::make_shared<PplOpts>();
-  cmd->add_option("model", o->model, "GGUF model file")->required();
+  cmd->add_option("model", o->model, "GGUF model file (or -m)");
+  cmd->add_option("-m,--model", o->model, "GGUF model file, as llama-perplexity spells it");
   cmd->add_option("--text", o->texts, "LANG=FILE: a text file of that language (repeatable)")->required();
   cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer (GGUF or tokenizer.json) when the model has none");
   cmd->add_option("-c,--ctx", o->n_ctx, "Tokens per window (default 512, llama-perplexity's)");
@@ -165,6 +168,7 @@ struct RunOpts {
   // A remote model (an OpenAI-compatible /v1/completions endpoint) instead of a GGUF file.
   std::string remote, remote_model, api_key_env = "OPENAI_API_KEY";
   int concurrency = 8;
+  int batch_size = 8;  // questions per forward pass with a local model
   std::string log_samples;  // JSON lines, one per scored question
 };
 
@@ -177,6 +181,7 @@ std::string sample_lines(const std::vector<eval::TaskResult>& results) {
       if (!q.loglikelihoods.empty()) {
         j["loglikelihoods"] = q.loglikelihoods;
         j["greedy"] = q.greedy;
+        j["tokens"] = q.n_tokens;
         j["gold"] = q.outcome.gold;
         j["pred"] = q.outcome.pred;
         j["pred_norm"] = q.outcome.pred_norm;
@@ -193,7 +198,8 @@ std::string sample_lines(const std::vector<eval::TaskResult>& results) {
 
 void run_tasks(const RunOpts& o) {
   if (o.model.empty() == o.remote.empty())
-    throw Failure{invalid_argument_error("fragua eval run: give either a model file or --remote URL")};
+    throw Failure{invalid_argument_error("fragua eval run: give either a model file (MODEL or -m MODEL) or --remote URL"),
+                  2};
   std::vector<eval::TaskConfig> tasks;
   for (const auto& name : o.tasks) tasks.push_back(check(eval::load_task(check(eval::find_task(name, o.task_dirs)))));
   std::optional<model::LoadedModel> m;
@@ -212,7 +218,8 @@ void run_tasks(const RunOpts& o) {
                                              .model = o.remote_model});
   }
   eval::RunOptions ro{.limit = o.limit, .num_fewshot = o.num_fewshot, .seed = o.seed, .add_bos = o.add_bos,
-                      .progress = true, .concurrency = o.concurrency};
+                      .progress = true, .concurrency = o.concurrency, .batch_size = o.batch_size,
+                      .n_threads = o.threads};
   std::vector<eval::TaskResult> results;
   std::string table =
       "| task | lang | n | shots | metric | value | ± | q/s |\n"
@@ -250,7 +257,8 @@ void setup_run(CLI::App& group) {
   auto* cmd = group.add_subcommand(
       "run", "Benchmark tasks (YAML + JSONL, lm-evaluation-harness style) scored as the harness scores them");
   auto o = std::make_shared<RunOpts>();
-  cmd->add_option("model", o->model, "GGUF model file (or --remote)");
+  cmd->add_option("model", o->model, "GGUF model file (or -m, or --remote)");
+  cmd->add_option("-m,--model", o->model, "GGUF model file, as llama.cpp spells it");
   cmd->add_option("--tasks", o->tasks, "Task names or YAML files, comma-separated")->required()->delimiter(',');
   cmd->add_option("--task-dir", o->task_dirs, "Folder of task YAML files searched before the built-in ones");
   cmd->add_option("--limit", o->limit, "Score only the first N documents of each task");
@@ -269,8 +277,13 @@ void setup_run(CLI::App& group) {
   cmd->add_option("--api-key-env", o->api_key_env,
                   "Environment variable holding the --remote server's API key (default OPENAI_API_KEY; unset: none)");
   cmd->add_option("--log-samples", o->log_samples,
-                  "Write one JSON line per question (log-likelihoods, pred, pred_norm, gold; or the generation)");
+                  "Write one JSON line per question (log-likelihoods, greedy, continuation tokens, pred, pred_norm, "
+                  "gold; or the generation)");
   cmd->add_option("--concurrency", o->concurrency, "Requests in flight at once with --remote (default 8)")
+      ->check(CLI::Range(1, 256));
+  cmd->add_option("-b,--batch-size", o->batch_size,
+                  "Questions scored together in one forward pass with a local model (multiple-choice and generative "
+                  "tasks; default 8; 1: one at a time)")
       ->check(CLI::Range(1, 256));
   cmd->callback([o] { run_tasks(*o); });
 }

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "eval/log_prob.h"
+#include "fragua/model/batch.h"
 #include "fragua/model/model.h"
 #include "fragua/tokenize/tokenizer.h"
 
@@ -23,19 +24,43 @@ bool contains_stop(std::string_view text, const std::vector<std::string>& until)
 
 }  // namespace
 
-Result<std::string> generate_until(model::Context& ctx, const tokenize::Tokenizer& tok, std::string_view context,
-                                   const GenerationOptions& o) {
-  const int64_t window = ctx.n_ctx();
+namespace {
+
+Status check_generation_window(const GenerationOptions& o, int64_t window) {
   if (o.max_gen_toks < 1) return invalid_argument_error("generate_until: max_gen_toks must be at least 1");
   if (o.max_gen_toks >= window)
     return invalid_argument_error("generate_until: max_gen_toks {} leaves no room for the context in a {}-token window",
                                   o.max_gen_toks, window);
+  return ok_status();
+}
+
+// The context's tokens, left-truncated to window - max_gen_toks as the harness does.
+Result<std::vector<int32_t>> generation_prompt(const tokenize::Tokenizer& tok, std::string_view context,
+                                               const GenerationOptions& o, int64_t window) {
   std::vector<int32_t> prompt = FRAGUA_TRY(tok.try_encode(context, false, false));
   if (o.add_bos && tok.bos_id() >= 0) prompt.insert(prompt.begin(), tok.bos_id());
-  // The harness left-truncates the context to max_length - max_gen_toks.
   const auto keep = static_cast<size_t>(window - o.max_gen_toks);
   if (prompt.size() > keep) prompt.erase(prompt.begin(), prompt.end() - static_cast<ptrdiff_t>(keep));
   if (prompt.empty()) prompt.push_back(tok.bos_id() >= 0 ? tok.bos_id() : tok.eos_id());
+  return prompt;
+}
+
+// The generated text cut at each `until` string in turn (s.split(term)[0]).
+std::string cut_generation(const tokenize::Tokenizer& tok, const std::vector<int32_t>& out,
+                           const std::vector<std::string>& until) {
+  std::string text = tok.decode(out);
+  for (const auto& u : until)
+    if (!u.empty()) text = text.substr(0, std::min(text.find(u), text.size()));
+  return text;
+}
+
+}  // namespace
+
+Result<std::string> generate_until(model::Context& ctx, const tokenize::Tokenizer& tok, std::string_view context,
+                                   const GenerationOptions& o) {
+  const int64_t window = ctx.n_ctx();
+  FRAGUA_TRY(check_generation_window(o, window));
+  const std::vector<int32_t> prompt = FRAGUA_TRY(generation_prompt(tok, context, o, window));
 
   ctx.truncate(0);
   auto logits = ctx.decode(prompt);
@@ -51,10 +76,57 @@ Result<std::string> generate_until(model::Context& ctx, const tokenize::Tokenize
     if (!logits.ok()) return std::move(logits).error().with_context("generate_until");
   }
   ctx.truncate(0);
-  std::string text = tok.decode(out);
-  for (const auto& u : o.until)
-    if (!u.empty()) text = text.substr(0, std::min(text.find(u), text.size()));
-  return text;
+  return cut_generation(tok, out, o.until);
+}
+
+Result<std::vector<std::string>> generate_until_batched(model::BatchContext& batch, const tokenize::Tokenizer& tok,
+                                                        std::span<const std::string> contexts,
+                                                        const GenerationOptions& o) {
+  const int64_t window = batch.n_ctx_per_seq();
+  FRAGUA_TRY(check_generation_window(o, window));
+  const auto n_seq = static_cast<size_t>(batch.n_seq());
+  const auto vocab = static_cast<size_t>(batch.model().config().n_vocab);
+  std::vector<std::string> result(contexts.size());
+  std::vector<model::BatchItem> items;
+  auto clear_slots = [&] {
+    for (size_t s = 0; s < n_seq; ++s) (void)batch.truncate(static_cast<int32_t>(s), 0);
+  };
+  for (size_t g0 = 0; g0 < contexts.size(); g0 += n_seq) {
+    const size_t n = std::min(contexts.size() - g0, n_seq);
+    clear_slots();
+    items.clear();
+    for (size_t q = 0; q < n; ++q) {
+      const std::vector<int32_t> prompt = FRAGUA_TRY(generation_prompt(tok, contexts[g0 + q], o, window));
+      for (size_t i = 0; i < prompt.size(); ++i)
+        items.push_back({prompt[i], static_cast<int32_t>(q), i + 1 == prompt.size()});
+    }
+    std::vector<std::vector<int32_t>> out(n);
+    std::vector<size_t> running(n);  // the slots still generating, each with its logits row
+    for (size_t q = 0; q < n; ++q) running[q] = q;
+    auto logits = batch.decode(items);
+    for (int step = 0; step < o.max_gen_toks && !running.empty(); ++step) {
+      if (!logits.ok()) {
+        clear_slots();
+        return std::move(logits).error().with_context(step == 0 ? "generate_until contexts" : "generate_until");
+      }
+      items.clear();
+      std::vector<size_t> still;
+      for (size_t r = 0; r < running.size(); ++r) {
+        const size_t q = running[r];
+        const int32_t next = argmax_token(logits->subspan(r * vocab, vocab));
+        if (tok.is_eog(next)) continue;
+        out[q].push_back(next);
+        if (contains_stop(tok.decode(out[q]), o.until) || batch.n_past(static_cast<int32_t>(q)) >= window) continue;
+        items.push_back({next, static_cast<int32_t>(q), true});
+        still.push_back(q);
+      }
+      running = std::move(still);
+      if (step + 1 < o.max_gen_toks && !items.empty()) logits = batch.decode(items);
+    }
+    for (size_t q = 0; q < n; ++q) result[g0 + q] = cut_generation(tok, out[q], o.until);
+  }
+  clear_slots();
+  return result;
 }
 
 std::vector<RollingWindow> rolling_windows(size_t n, size_t max_len) {

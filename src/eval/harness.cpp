@@ -6,6 +6,7 @@
 #include <functional>
 #include <cmath>
 #include <optional>
+#include <span>
 
 #include "fragua/base/data_files.h"
 #include "fragua/base/progress.h"
@@ -14,6 +15,7 @@
 #include "fragua/eval/openai_client.h"
 #include "fragua/eval/remote_model.h"
 #include "fragua/eval/text_metrics.h"
+#include "fragua/model/batch.h"
 #include "fragua/model/model.h"
 #include "fragua/tokenize/tokenizer.h"
 
@@ -75,13 +77,16 @@ Result<PreparedTask> prepare_task(const TaskConfig& task, const RunOptions& o, E
 
 namespace {
 
-// Fills one question's record (its scores; doc and shots are set by the caller).
-using HarnessQuestionScorer = std::function<Status(const McQuestion& q, QuestionRecord& rec)>;
+// Fills the records of questions [begin, end) (their scores; doc and shots are set by the
+// caller).
+using HarnessGroupScorer =
+    std::function<Status(std::span<const McQuestion> qs, std::span<QuestionRecord> recs)>;
 
-// Scores every question of `task` through `score` on up to `concurrency` threads, then
-// aggregates the records in document order, so the result does not depend on the concurrency.
+// Scores every question of `task` through `score`, `group` questions per call, on up to
+// `concurrency` threads, then aggregates the records in document order, so the result does not
+// depend on the concurrency or the grouping.
 Result<TaskResult> run_task_with_scorer(const TaskConfig& task, const RunOptions& o, Env& env,
-                                        const HarnessQuestionScorer& score, int concurrency) {
+                                        const HarnessGroupScorer& score, int concurrency, size_t group) {
   const auto t0 = std::chrono::steady_clock::now();
   PreparedTask p = FRAGUA_TRY(prepare_task(task, o, env));
   TaskResult r;
@@ -91,18 +96,24 @@ Result<TaskResult> run_task_with_scorer(const TaskConfig& task, const RunOptions
   r.n_shot = p.n_shot;
   std::optional<ProgressBar> bar;
   if (o.progress) bar.emplace(task.task, p.questions.size(), "q");
-  r.questions.resize(p.questions.size());
+  const size_t n = p.questions.size();
+  group = std::max<size_t>(1, group);
+  r.questions.resize(n);
   FRAGUA_TRY(run_concurrently(
-      p.questions.size(), concurrency,
-      [&](size_t i) -> Status {
-        QuestionRecord& rec = r.questions[i];
-        rec.doc = i;
-        rec.shots = p.shots[i];
-        Status s = score(p.questions[i], rec);
-        if (!s.ok()) return std::move(s).error().with_context(fmt::format("{}: {} document {}", task.task, task.eval_split(), i));
+      (n + group - 1) / group, group == 1 ? concurrency : 1,
+      [&](size_t g) -> Status {
+        const size_t begin = g * group, end = std::min(n, begin + group);
+        for (size_t i = begin; i < end; ++i) r.questions[i].doc = i, r.questions[i].shots = p.shots[i];
+        Status s = score(std::span<const McQuestion>(p.questions).subspan(begin, end - begin),
+                         std::span<QuestionRecord>(r.questions).subspan(begin, end - begin));
+        if (!s.ok())
+          return std::move(s).error().with_context(
+              end - begin == 1 ? fmt::format("{}: {} document {}", task.task, task.eval_split(), begin)
+                               : fmt::format("{}: {} documents {}-{}", task.task, task.eval_split(), begin, end - 1));
+        if (bar && group > 1) bar->add(end - begin);
         return ok_status();
       },
-      bar ? &*bar : nullptr));
+      bar && group == 1 ? &*bar : nullptr));
   std::vector<double> acc, acc_norm, exact;
   std::vector<BleuStats> bleu;
   std::vector<ChrfStats> chrf;
@@ -144,7 +155,11 @@ Result<TaskResult> run_task_with_scorer(const TaskConfig& task, const RunOptions
 }
 
 void record_choice_scores(const std::vector<ChoiceScore>& scores, const McQuestion& q, QuestionRecord& rec) {
-  for (const auto& s : scores) rec.loglikelihoods.push_back(s.loglikelihood), rec.greedy.push_back(s.greedy);
+  for (const auto& s : scores) {
+    rec.loglikelihoods.push_back(s.loglikelihood);
+    rec.greedy.push_back(s.greedy);
+    rec.n_tokens.push_back(s.n_tokens);
+  }
   rec.outcome = score_question(rec.loglikelihoods, q.choices, q.gold);
 }
 
@@ -158,10 +173,10 @@ std::vector<std::string> delimited_choices(const TaskConfig& task, const McQuest
 
 Result<TaskResult> run_task(model::Context& ctx, const tokenize::Tokenizer& tok, const TaskConfig& task,
                             const RunOptions& o, Env& env) {
-  auto score = [&](const McQuestion& q, QuestionRecord& rec) -> Status {
+  const GenerationOptions gen{.until = task.until, .max_gen_toks = task.max_gen_toks, .add_bos = o.add_bos};
+  auto score_one = [&](const McQuestion& q, QuestionRecord& rec) -> Status {
     if (task.output_type == "generate_until") {
-      rec.generation = FRAGUA_TRY(generate_until(
-          ctx, tok, q.context, {.until = task.until, .max_gen_toks = task.max_gen_toks, .add_bos = o.add_bos}));
+      rec.generation = FRAGUA_TRY(generate_until(ctx, tok, q.context, gen));
       rec.reference = q.target;
     } else if (task.output_type == "loglikelihood_rolling") {
       auto s = FRAGUA_TRY(loglikelihood_rolling(ctx, tok, q.target));
@@ -174,7 +189,49 @@ Result<TaskResult> run_task(model::Context& ctx, const tokenize::Tokenizer& tok,
     }
     return ok_status();
   };
-  return run_task_with_scorer(task, o, env, score, 1);  // one Context: one question at a time
+  const bool batched = o.batch_size > 1 && task.output_type != "loglikelihood_rolling";
+  if (!batched) {
+    auto score = [&](std::span<const McQuestion> qs, std::span<QuestionRecord> recs) -> Status {
+      return score_one(qs[0], recs[0]);
+    };
+    return run_task_with_scorer(task, o, env, score, 1, 1);  // one Context: one question at a time
+  }
+  // Each slot holds as many positions as the longest question needs, at most ctx's window: the
+  // same truncation as ctx's window (none below it), without a window-sized cache per slot.
+  int64_t positions = 2;
+  {
+    PreparedTask p = FRAGUA_TRY(prepare_task(task, o, env));
+    for (const auto& q : p.questions) {
+      if (task.output_type == "generate_until") {
+        const auto n = static_cast<int64_t>(FRAGUA_TRY(tok.try_encode(q.context, false, false)).size());
+        positions = std::max(positions, n + 1 + task.max_gen_toks);  // + 1: a BOS
+        continue;
+      }
+      for (const auto& c : delimited_choices(task, q)) {
+        const EncodedPair e = FRAGUA_TRY(encode_pair(tok, q.context, c, o.add_bos));
+        positions = std::max(positions, static_cast<int64_t>(e.context.size() + e.continuation.size()));
+      }
+      if (positions >= ctx.n_ctx()) break;
+    }
+  }
+  auto batch = FRAGUA_TRY(model::BatchContext::create(
+      ctx.model(),
+      {.n_seq = o.batch_size, .n_ctx_per_seq = std::min(positions, ctx.n_ctx()), .n_threads = o.n_threads}));
+  auto score = [&](std::span<const McQuestion> qs, std::span<QuestionRecord> recs) -> Status {
+    if (task.output_type == "generate_until") {
+      std::vector<std::string> contexts;
+      for (const auto& q : qs) contexts.push_back(q.context);
+      auto texts = FRAGUA_TRY(generate_until_batched(*batch, tok, contexts, gen));
+      for (size_t i = 0; i < qs.size(); ++i) recs[i].generation = std::move(texts[i]), recs[i].reference = qs[i].target;
+      return ok_status();
+    }
+    std::vector<ChoiceRequest> requests;
+    for (const auto& q : qs) requests.push_back({q.context, delimited_choices(task, q)});
+    auto scores = FRAGUA_TRY(score_continuations_batched(*batch, tok, requests, o.add_bos));
+    for (size_t i = 0; i < qs.size(); ++i) record_choice_scores(scores[i], qs[i], recs[i]);
+    return ok_status();
+  };
+  return run_task_with_scorer(task, o, env, score, 1, static_cast<size_t>(o.batch_size));
 }
 
 Result<TaskResult> run_task(const RemoteModel& model, const TaskConfig& task, const RunOptions& o, Env& env) {
@@ -185,7 +242,7 @@ Result<TaskResult> run_task(const RemoteModel& model, const TaskConfig& task, co
   if (o.add_bos)
     return unsupported_error("{}: --add-bos with a remote model: the server decides whether the prompt gets a BOS",
                              task.path);
-  auto score = [&](const McQuestion& q, QuestionRecord& rec) -> Status {
+  auto score_one = [&](const McQuestion& q, QuestionRecord& rec) -> Status {
     if (task.output_type == "generate_until") {
       rec.generation = FRAGUA_TRY(model.generate_until(q.context, {.until = task.until, .max_gen_toks = task.max_gen_toks}));
       rec.reference = q.target;
@@ -194,7 +251,10 @@ Result<TaskResult> run_task(const RemoteModel& model, const TaskConfig& task, co
     }
     return ok_status();
   };
-  return run_task_with_scorer(task, o, env, score, std::max(1, o.concurrency));
+  auto score = [&](std::span<const McQuestion> qs, std::span<QuestionRecord> recs) -> Status {
+    return score_one(qs[0], recs[0]);
+  };
+  return run_task_with_scorer(task, o, env, score, std::max(1, o.concurrency), 1);
 }
 
 nlohmann::ordered_json results_json(const std::vector<TaskResult>& results, const std::vector<TaskConfig>& tasks,

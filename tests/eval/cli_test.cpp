@@ -65,7 +65,8 @@ TEST(EvalCli, PerplexityMatchesTheLibrary) {
   ASSERT_TRUE(write_file_atomic(dir.file("es.txt"), es).ok());
   ASSERT_TRUE(write_file_atomic(dir.file("eu.txt"), eu).ok());
   std::string out;
-  ASSERT_EQ(test::run_command(test::cli_path() + " -q eval perplexity " + dir.file("m.gguf") + " --text es=" +
+  // -m/--model, llama-perplexity's spelling (the positional form is used below).
+  ASSERT_EQ(test::run_command(test::cli_path() + " -q eval perplexity -m " + dir.file("m.gguf") + " --text es=" +
                                   dir.file("es.txt") + " --text eu=" + dir.file("eu.txt") + " --text es=" +
                                   dir.file("es.txt") + " -c 16 -b 2 -t 1 --json " + dir.file("ppl.json"),
                               &out),
@@ -112,8 +113,9 @@ TEST(EvalCli, RunWritesTheHarnessLayout) {
                                 "{\"good\": \"Nik dut.\", \"bad\": \"Ni dut.\"}\n")
                   .ok());
   std::string out;
-  ASSERT_EQ(test::run_command(test::cli_path() + " -q eval run " + dir.file("m.gguf") + " --tasks pairs --task-dir " +
-                                  dir.file("tasks") + " --num-fewshot 1 --limit 2 -t 1 --output " + dir.file("r.json"),
+  // -m/--model (the positional form is used below), two questions in one batch.
+  ASSERT_EQ(test::run_command(test::cli_path() + " -q eval run -m " + dir.file("m.gguf") + " --tasks pairs --task-dir " +
+                                  dir.file("tasks") + " --num-fewshot 1 --limit 2 -b 2 -t 1 --output " + dir.file("r.json"),
                               &out),
             0)
       << out;
@@ -164,8 +166,10 @@ TEST(EvalCli, ConvertWritesOnlyWhatCanRun) {
   EXPECT_EQ(t->language, "ca");
   EXPECT_EQ(t->split_files.at("test"), dir.file("d/test.jsonl"));
   // A model file and --remote together (or neither) is refused.
-  EXPECT_NE(test::run_command(test::cli_path() + " eval run --tasks " + dir.file("o.yaml"), &out), 0);
-  EXPECT_NE(out.find("either a model file or --remote"), std::string::npos) << out;
+  EXPECT_EQ(test::run_command(test::cli_path() + " eval run --tasks " + dir.file("o.yaml"), &out), 2);
+  EXPECT_NE(out.find("either a model file (MODEL or -m MODEL) or --remote"), std::string::npos) << out;
+  EXPECT_EQ(test::run_command(test::cli_path() + " eval perplexity --text es=x.txt", &out), 2);
+  EXPECT_NE(out.find("expected a model: fragua eval perplexity MODEL or -m MODEL"), std::string::npos) << out;
 }
 
 }  // namespace

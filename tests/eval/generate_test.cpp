@@ -12,6 +12,7 @@
 #include "fragua/base/file.h"
 #include "fragua/eval/harness.h"
 #include "fragua/eval/text_metrics.h"
+#include "fragua/model/batch.h"
 #include "fragua/model/model.h"
 #include "fragua/tokenize/tokenizer.h"
 #include "model/fixtures.h"
@@ -83,6 +84,32 @@ TEST_F(GenModel, GreedyUntilMaxTokensAndStopStrings) {
   // The budget must leave room for the context.
   EXPECT_FALSE(generate_until(*ctx_, *tok_, context, {.max_gen_toks = 64}).ok());
   EXPECT_FALSE(generate_until(*ctx_, *tok_, context, {.max_gen_toks = 0}).ok());
+}
+
+// Five generations through 2 slots (groups of 2, 2, 1), with a stop string that ends some of them
+// early and a context left-truncated to the window: the texts generate_until gives one at a time.
+TEST_F(GenModel, BatchedGenerationsEqualOneAtATime) {
+  const std::vector<std::string> contexts = {"Zenbat dira bi eta hiru?", "Hola", std::string(100, 'q') + " fin",
+                                             "Bon dia a tothom", "Ola"};
+  // A stop string the first free-running continuation contains, so that a sequence stops early.
+  auto whole = generate_until(*ctx_, *tok_, contexts[0], {.max_gen_toks = 8});
+  ASSERT_TRUE(whole.ok()) << whole.error().to_string();
+  std::vector<std::string> until = {"\x01never"};
+  if (whole->size() >= 3) until.push_back(whole->substr(whole->size() / 2, 2));
+  const GenerationOptions o{.until = until, .max_gen_toks = 8};
+  auto b = model::BatchContext::create(*model_, {.n_seq = 2, .n_ctx_per_seq = 64, .n_threads = 1});
+  ASSERT_TRUE(b.ok()) << b.error().to_string();
+  auto got = generate_until_batched(**b, *tok_, contexts, o);
+  ASSERT_TRUE(got.ok()) << got.error().to_string();
+  ASSERT_EQ(got->size(), contexts.size());
+  for (size_t i = 0; i < contexts.size(); ++i) {
+    auto want = generate_until(*ctx_, *tok_, contexts[i], o);
+    ASSERT_TRUE(want.ok());
+    EXPECT_EQ((*got)[i], *want) << i;
+  }
+  if (until.size() > 1) EXPECT_EQ((*got)[0], whole->substr(0, whole->find(until[1])));
+  EXPECT_EQ((*b)->n_past(0), 0);
+  EXPECT_FALSE(generate_until_batched(**b, *tok_, contexts, {.max_gen_toks = 64}).ok());
 }
 
 // lm_eval/utils.py get_rolling_token_windows + make_disjoint_window, as Python writes them.
@@ -203,6 +230,10 @@ TEST_F(GenModel, GenerativeAndRollingTasks) {
   EXPECT_DOUBLE_EQ(r->metrics.at("exact_match").mean, exact / 3);
   EXPECT_DOUBLE_EQ(r->metrics.at("chrf").mean, corpus_chrf(hyps, refs));
   EXPECT_DOUBLE_EQ(r->metrics.at("bleu").mean, corpus_bleu(hyps, refs));
+  // Two questions per forward pass: the same generations.
+  auto rb = run_task(*ctx_, *tok_, *task, {.batch_size = 2, .n_threads = 1});
+  ASSERT_TRUE(rb.ok()) << rb.error().to_string();
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(rb->questions[i].generation, r->questions[i].generation) << i;
 
   ASSERT_TRUE(write_file_atomic(dir_.file("roll.yaml"),
                                 "task: roll\ndataset_path: d\ntest_split: test\noutput_type: loglikelihood_rolling\n"
@@ -210,7 +241,7 @@ TEST_F(GenModel, GenerativeAndRollingTasks) {
                   .ok());
   auto roll = load_task(dir_.file("roll.yaml"));
   ASSERT_TRUE(roll.ok()) << roll.error().to_string();
-  auto rr = run_task(*ctx_, *tok_, *roll, {});
+  auto rr = run_task(*ctx_, *tok_, *roll, {.batch_size = 4});  // rolling windows run one at a time
   ASSERT_TRUE(rr.ok()) << rr.error().to_string();
   double ll = 0, words = 0, bytes = 0;
   for (const char* t : {"Bi gehi bi? 4", "Hiru gehi bat? 4", "Bat gehi bat? 2"}) {

@@ -11,6 +11,7 @@
 
 #include "fragua/base/file.h"
 #include "fragua/eval/harness.h"
+#include "fragua/model/batch.h"
 #include "fragua/model/model.h"
 #include "fragua/tokenize/tokenizer.h"
 #include "model/fixtures.h"
@@ -115,6 +116,44 @@ TEST_F(McModel, PrefixReuseMatchesEachChoiceFromScratch) {
   EXPECT_FALSE(score_continuations(*ctx_, *tok_, "a", {std::string(200, 'z')}).ok());
 }
 
+// Several questions in one BatchContext (3 slots for 5 questions: a full group and a partial one),
+// with 1 to 4 choices of one or several tokens, and a context longer than the 64-token window
+// (left-truncated): each score as score_continuations gives it one question at a time.
+TEST_F(McModel, BatchedQuestionsScoreAsOneAtATime) {
+  const std::string long_context(150, 'k');
+  const std::vector<ChoiceRequest> requests = {
+      {"Aukeratu: katua ala txakurra?", {" katua", " txakurra", " biak", " x"}},
+      {"Zein da hiriburua?", {" Gasteiz", " Bilbo"}},
+      {"", {"Umeak ogia jan du.", "Umeak ogia jan dute."}},
+      {long_context + " amaiera", {" bat", " bi", " hiru"}},
+      {"Bakarra:", {" y"}},
+  };
+  auto b = model::BatchContext::create(*model_, {.n_seq = 3, .n_ctx_per_seq = 64, .n_threads = 1});
+  ASSERT_TRUE(b.ok()) << b.error().to_string();
+  auto got = score_continuations_batched(**b, *tok_, requests);
+  ASSERT_TRUE(got.ok()) << got.error().to_string();
+  ASSERT_EQ(got->size(), requests.size());
+  double worst = 0;
+  for (size_t q = 0; q < requests.size(); ++q) {
+    auto want = score_continuations(*ctx_, *tok_, requests[q].context, requests[q].continuations);
+    ASSERT_TRUE(want.ok()) << want.error().to_string();
+    ASSERT_EQ((*got)[q].size(), want->size()) << q;
+    for (size_t c = 0; c < want->size(); ++c) {
+      const double w = (*want)[c].loglikelihood, g = (*got)[q][c].loglikelihood;
+      EXPECT_NEAR(g, w, 1e-5 * std::abs(w)) << q << " " << c;
+      worst = std::max(worst, std::abs(g - w) / std::abs(w));
+      EXPECT_EQ((*got)[q][c].n_tokens, (*want)[c].n_tokens) << q << " " << c;
+    }
+  }
+  RecordProperty("worst_relative_difference", std::to_string(worst));
+  for (int32_t s = 0; s < 3; ++s) EXPECT_EQ((*b)->n_past(s), 0);
+  // A continuation longer than the window is refused, naming the question.
+  const std::vector<ChoiceRequest> bad = {{"a", {" b"}}, {"a", {std::string(200, 'z')}}};
+  auto e = score_continuations_batched(**b, *tok_, bad);
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.error().to_string().find("question 1"), std::string::npos) << e.error().to_string();
+}
+
 TEST_F(McModel, TaskMatchesThePyTorchReference) {
   if (test::run_command(test::python() + " -c 'import torch, numpy'") != 0)
     GTEST_SKIP() << "python3 with torch and numpy (Debian python3-torch, python3-numpy) not available";
@@ -178,6 +217,41 @@ TEST_F(McModel, TaskMatchesThePyTorchReference) {
   EXPECT_EQ(j["versions"]["minimal_pairs"], 1.0);
   EXPECT_EQ(j["n-samples"]["minimal_pairs"]["effective"], std::size(pairs));
   EXPECT_EQ(j["config"]["model"], "tiny");
+}
+
+// run_task with batch_size 4 (6 questions, 1-shot) gives the log-likelihoods of batch_size 1
+// within 1e-5 and the same outcomes.
+TEST_F(McModel, BatchedTaskEqualsUnbatched) {
+  ASSERT_TRUE(write_file_atomic(dir_.file("mp.yaml"),
+                                "task: mp\ndataset_path: mp\ntest_split: test\nfewshot_split: test\nnum_fewshot: 1\n"
+                                "doc_to_text: \"{{q}}\"\ndoc_to_choice: \"{{[a, b, c]}}\"\ndoc_to_target: 1\n")
+                  .ok());
+  ASSERT_TRUE(Env::posix().create_dirs(dir_.file("mp")).ok());
+  std::string lines;
+  for (int i = 0; i < 6; ++i)
+    lines += nlohmann::json{{"q", "Galdera " + std::to_string(i) + ":"}, {"a", "bai"}, {"b", "ez " + std::to_string(i)},
+                            {"c", std::string(static_cast<size_t>(i + 1), 'o')}}
+                 .dump() +
+             "\n";
+  ASSERT_TRUE(write_file_atomic(dir_.file("mp/test.jsonl"), lines).ok());
+  auto task = load_task(dir_.file("mp.yaml"));
+  ASSERT_TRUE(task.ok()) << task.error().to_string();
+  auto one = run_task(*ctx_, *tok_, *task, {});
+  auto four = run_task(*ctx_, *tok_, *task, {.batch_size = 4, .n_threads = 1});
+  ASSERT_TRUE(one.ok()) << one.error().to_string();
+  ASSERT_TRUE(four.ok()) << four.error().to_string();
+  ASSERT_EQ(four->questions.size(), 6u);
+  for (size_t q = 0; q < 6; ++q) {
+    EXPECT_EQ(four->questions[q].doc, q);
+    EXPECT_EQ(four->questions[q].shots, one->questions[q].shots);
+    for (size_t c = 0; c < 3; ++c) {
+      const double w = one->questions[q].loglikelihoods[c];
+      EXPECT_NEAR(four->questions[q].loglikelihoods[c], w, 1e-5 * std::abs(w)) << q << " " << c;
+    }
+    EXPECT_EQ(four->questions[q].outcome.pred, one->questions[q].outcome.pred) << q;
+    EXPECT_EQ(four->questions[q].outcome.pred_norm, one->questions[q].outcome.pred_norm) << q;
+  }
+  EXPECT_EQ(four->metrics.at("acc").mean, one->metrics.at("acc").mean);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,7 @@
 
 namespace fragua::model {
 class Context;
+class BatchContext;
 }
 namespace fragua::tokenize {
 class Tokenizer;
@@ -39,6 +41,15 @@ struct GenerationOptions {
 // Greedy continuation of `context`. The model context is left cleared.
 Result<std::string> generate_until(model::Context& ctx, const tokenize::Tokenizer& tok, std::string_view context,
                                    const GenerationOptions& options);
+
+// generate_until for each context, batch.n_seq() sequences decoded together (one slot each: the
+// prompts in one forward pass, then one pass per generated token over the sequences still
+// running). The window is batch.n_ctx_per_seq(). Each continuation is the one generate_until
+// gives on a Context of that window, unless a float reassociation from the different split into
+// forward passes turns a near-tie of the argmax. Every slot is left cleared.
+Result<std::vector<std::string>> generate_until_batched(model::BatchContext& batch, const tokenize::Tokenizer& tok,
+                                                        std::span<const std::string> contexts,
+                                                        const GenerationOptions& options);
 
 // One rolling window, in indices of the sequence [prefix] + tokens (so token t is at t + 1): the
 // model reads [input_begin, input_end) and the window scores the tokens at

@@ -24,6 +24,11 @@ struct RunOptions {
   bool add_bos = false;    // the harness's add_bos_token (off by default there too)
   bool progress = false;   // a bar with questions per second
   int concurrency = 8;     // a remote model: questions in flight at once
+  // A local model: questions scored together, each in a slot of a model::BatchContext
+  // (multiple_choice and generate_until tasks; score_continuations_batched,
+  // generate_until_batched); 1: one at a time in the given Context.
+  int batch_size = 1;
+  int n_threads = 0;       // the BatchContext's threads (0: all cores, $FRAGUA_THREADS)
 };
 
 struct QuestionRecord {
@@ -31,6 +36,7 @@ struct QuestionRecord {
   std::vector<size_t> shots;           // indices in the few-shot split
   std::vector<double> loglikelihoods;  // per choice
   std::vector<bool> greedy;            // per choice
+  std::vector<size_t> n_tokens;        // per choice: its continuation tokens
   McOutcome outcome;
   std::string generation, reference;   // generate_until: the cut continuation and the gold text
   double loglikelihood = 0;            // loglikelihood_rolling: the text's summed log-probability
@@ -67,7 +73,9 @@ Result<PreparedTask> prepare_task(const TaskConfig& task, const RunOptions& opti
 // count_words; a leading or trailing run counts too).
 size_t count_words(std::string_view text);
 
-// Scores every question. The model context is left cleared.
+// Scores every question: one at a time in `ctx`, or options.batch_size at a time in a
+// BatchContext of ctx's window over ctx's model (its CPU backend). The model context is left
+// cleared.
 Result<TaskResult> run_task(model::Context& ctx, const tokenize::Tokenizer& tok, const TaskConfig& task,
                             const RunOptions& options, Env& env = Env::posix());
 

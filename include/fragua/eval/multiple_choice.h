@@ -15,7 +15,8 @@
 //    over sqrt(n).
 //
 // The context is decoded once per question; each choice then runs from the context's cache,
-// truncated back to the context after it (prefix reuse).
+// truncated back to the context after it (prefix reuse). score_continuations_batched does the
+// same for several questions at once, one slot of a model::BatchContext per question.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +30,7 @@
 
 namespace fragua::model {
 class Context;
+class BatchContext;
 }
 namespace fragua::tokenize {
 class Tokenizer;
@@ -58,16 +60,38 @@ Result<std::vector<ChoiceScore>> score_continuations(model::Context& ctx, const 
                                                      const std::vector<std::string>& continuations,
                                                      bool add_bos = false);
 
+// One question: the continuations scored after its context.
+struct ChoiceRequest {
+  std::string context;
+  std::vector<std::string> continuations;
+};
+
+// score_continuations for each request, batch.n_seq() questions at a time: one forward pass
+// decodes the contexts of a group of questions, each in its own slot, then pass k decodes every
+// question's k-th continuation from its slot truncated back to the context (the context's cache
+// reused across the choices, as score_continuations). The window is batch.n_ctx_per_seq(). A
+// question's scores equal score_continuations' on a Context of that window up to the float
+// reassociation of a different split into forward passes (tests: within 1e-5 relative). Errors
+// as score_continuations'; every slot is left cleared.
+Result<std::vector<std::vector<ChoiceScore>>> score_continuations_batched(model::BatchContext& batch,
+                                                                          const tokenize::Tokenizer& tok,
+                                                                          std::span<const ChoiceRequest> requests,
+                                                                          bool add_bos = false);
+
 // Every position's log-probability of the next prompt token, from one pass with all logits (the
 // `echo` of /v1/completions in fragua serve): [i] is log p(tokens[i] | tokens[0..i)) for i >= 1
-// with the top_n most likely tokens there, most likely first; [0] has none (nullopt). The
-// context must hold the tokens; it is left cleared.
+// with the top_n most likely tokens there, most likely first; [0] has none (nullopt). With
+// `greedy_next` the result has one entry more: the most likely token after the whole prompt
+// (lm-evaluation-harness's local-completions asks for echo with one generated token). A token's
+// log-probability and its entry among the top ones are the same double. The context must hold
+// the tokens; it is left cleared.
 struct PromptTokenLogprob {
+  int32_t token = -1;  // tokens[i], or the greedy next token
   std::optional<double> logprob;
   std::vector<std::pair<int32_t, double>> top;
 };
 Result<std::vector<PromptTokenLogprob>> prompt_logprobs(model::Context& ctx, std::span<const int32_t> tokens,
-                                                        int top_n);
+                                                        int top_n, bool greedy_next = false);
 
 // The per-question metrics.
 struct McOutcome {
