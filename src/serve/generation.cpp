@@ -506,8 +506,10 @@ void Server::Impl::handle_chat(const httplib::Request& req, httplib::Response& r
   run_generation(*this, req, res, std::move(prompts), r->sampling, /*chat=*/true, "messages", std::move(g));
 }
 
-// echo with max_tokens 0, the request lm-evaluation-harness's local-completions model sends for
-// log-likelihoods: the prompt's own log-probabilities from one pass with every position's logits.
+// echo: the prompt's own log-probabilities from one pass with every position's logits, with
+// max_tokens 0 (what fragua eval's remote model sends) or 1: the greedy next token after them
+// (what lm-evaluation-harness's local-completions sends, with temperature 0; its parse_logprobs
+// sums token_logprobs[ctxlen:-1], so the generated token must be the last entry).
 // The scheduler's slots report sampled tokens only, so the pass runs on this HTTP thread in a
 // context of its own over the shared weights (a backend of its own: the scheduler's runs one call
 // at a time), one such pass at a time. A BOS the tokenizer added is read, not echoed: the text's
@@ -515,9 +517,12 @@ void Server::Impl::handle_chat(const httplib::Request& req, httplib::Response& r
 static void answer_echo(Server::Impl& s, httplib::Response& res, const CompletionRequest& r,
                         const std::vector<std::vector<int32_t>>& prompts, const std::vector<std::string>& texts) {
   const SamplingRequest& sr = r.sampling;
-  if (sr.max_tokens.value_or(-1) != 0)
-    return Server::Impl::reply_error(res, {400, "'echo' is served with 'max_tokens': 0 only (the prompt scored, nothing generated)",
-                                           "invalid_request_error", "not_supported", "echo"});
+  const int64_t n_gen = sr.max_tokens.value_or(-1);
+  if (n_gen != 0 && (n_gen != 1 || sr.temperature != 0.0f))
+    return Server::Impl::reply_error(
+        res, {400, "'echo' is served with 'max_tokens': 0 (the prompt scored) or 1 with 'temperature': 0 (and the "
+                   "greedy next token)",
+              "invalid_request_error", "not_supported", "echo"});
   if (sr.stream || sr.n != 1)
     return Server::Impl::reply_error(res, {400, "'echo' is served without 'stream' and with 'n': 1 only",
                                            "invalid_request_error", "not_supported", "echo"});
@@ -539,19 +544,30 @@ static void answer_echo(Server::Impl& s, httplib::Response& res, const Completio
     auto ctx = model::Context::create(*s.model->model, {.n_ctx = static_cast<int64_t>(ids.size()),
                                                         .n_threads = s.opt.scheduler.n_threads});
     if (!ctx.ok()) return Server::Impl::reply_error(res, api_error(ctx.error(), {"prompt", ""}));
-    auto lps = eval::prompt_logprobs(**ctx, ids, sr.logprobs ? sr.top_logprobs : 0);
+    auto lps = eval::prompt_logprobs(**ctx, ids, sr.logprobs ? sr.top_logprobs : 0, /*greedy_next=*/n_gen == 1);
     if (!lps.ok()) return Server::Impl::reply_error(res, api_error(lps.error(), {"prompt", ""}));
     const size_t skip = ids[0] == tok.bos_id() && tok.token_piece(ids[0]).empty() ? 1 : 0;
     Choice c;
     c.index = static_cast<int32_t>(p);
     c.text = texts[p];
     c.finish_reason = "length";
+    const size_t n_echo = ids.size() - skip;
+    const std::string whole = tok.decode(std::span<const int32_t>(ids.data() + skip, n_echo));
+    if (n_gen == 1) {
+      // The generated token's text: what it adds to the decoded prompt (a piece alone may lack the
+      // space SentencePiece spells as its first character).
+      std::vector<int32_t> with(ids.begin() + static_cast<ptrdiff_t>(skip), ids.end());
+      with.push_back(lps->back().token);
+      const std::string both = tok.decode(with);
+      c.text += both.starts_with(whole) ? both.substr(whole.size()) : tok.decode(std::span<const int32_t>(&with.back(), 1));
+      usage.completion_tokens += 1;
+    }
     std::vector<int64_t> offs;
     if (sr.logprobs) {
       c.logprobs.emplace();
-      for (size_t i = skip; i < ids.size(); ++i) {
+      for (size_t i = skip; i < lps->size(); ++i) {
         PositionLogprobs pos;
-        pos.sampled = {tok.token_piece(ids[i]), static_cast<float>((*lps)[i].logprob.value_or(0.0))};
+        pos.sampled = {tok.token_piece((*lps)[i].token), static_cast<float>((*lps)[i].logprob.value_or(0.0))};
         for (const auto& [id, lp] : (*lps)[i].top) pos.top.push_back({tok.token_piece(id), static_cast<float>(lp)});
         c.logprobs->push_back(std::move(pos));
       }
@@ -559,9 +575,8 @@ static void answer_echo(Server::Impl& s, httplib::Response& res, const Completio
       // need not spell the text (byte-fallback tokens of one character, SentencePiece's "▁" and
       // its dummy prefix). A prefix that ends inside a character does not decode to a prefix of
       // the text; its token takes the offset of the next one that does (where that character
-      // ends), so a character's byte tokens go with what follows them.
-      const size_t n_echo = ids.size() - skip;
-      const std::string whole = tok.decode(std::span<const int32_t>(ids.data() + skip, n_echo));
+      // ends), so a character's byte tokens go with what follows them. A generated token starts
+      // where the prompt ends.
       offs.assign(n_echo, 0);
       int64_t next = static_cast<int64_t>(whole.size());
       for (size_t k = n_echo; k-- > 0;) {
@@ -569,6 +584,7 @@ static void answer_echo(Server::Impl& s, httplib::Response& res, const Completio
         if (std::string_view(whole).starts_with(before)) next = std::min<int64_t>(next, static_cast<int64_t>(before.size()));
         offs[k] = next;
       }
+      if (n_gen == 1) offs.push_back(static_cast<int64_t>(whole.size()));
     }
     first_has_none.push_back(skip == 0);
     offsets.push_back(std::move(offs));

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// /v1/completions with echo: true and max_tokens 0 (lm-evaluation-harness's loglikelihood
-// requests): the prompt's log-probabilities against a token-by-token decode of the same model,
-// the refusals, and `fragua eval run --remote` through the server against local scoring of the
+// /v1/completions with echo: true and max_tokens 0 (fragua eval's remote log-likelihood
+// requests) or 1 (lm-evaluation-harness's local-completions): the prompt's log-probabilities
+// against a token-by-token decode of the same model, the harness's request parsed as its
+// parse_logprobs parses it, the refusals, and `fragua eval run --remote` through the server against local scoring of the
 // same model on a small multiple-choice task.
 #include <gtest/gtest.h>
 
@@ -9,6 +10,7 @@
 
 #include "fragua/base/file.h"
 #include "fragua/eval/harness.h"
+#include "fragua/eval/multiple_choice.h"
 #include "fragua/eval/remote_model.h"
 #include "fragua/eval/task.h"
 #include "fragua/model/model.h"
@@ -83,10 +85,74 @@ TEST_F(EchoTest, PromptLogprobsMatchATokenByTokenDecode) {
   EXPECT_EQ(r["usage"]["completion_tokens"], 0);
 }
 
+// The request lm-evaluation-harness's local-completions sends for loglikelihood requests
+// (lm_eval/models/openai_completions.py, _create_payload with generate=False: token-id prompts,
+// batched, temperature 0, max_tokens 1, logprobs 1, seed, echo), and its parse_logprobs: per
+// choice, sorted by index, sum(token_logprobs[ctxlen:-1]), greedy when each of those equals
+// max(top_logprobs[i].values()). The answer must index token_logprobs by prompt token and put
+// the one generated token last.
+TEST_F(EchoTest, HarnessLocalCompletionsLoglikelihood) {
+  const auto& tok = *local_->tokenizer;
+  const std::string context = "Galdera: nor?";
+  const std::vector<std::string> conts = {" Miren", " Jon eta Ane"};
+  json prompts = json::array();
+  std::vector<size_t> ctxlens;
+  for (const auto& c : conts) {
+    auto p = eval::encode_pair(tok, context, c);
+    ASSERT_TRUE(p.ok());
+    std::vector<int32_t> ids = p->context;
+    ids.insert(ids.end(), p->continuation.begin(), p->continuation.end());
+    prompts.push_back(ids);
+    ctxlens.push_back(p->context.size());
+  }
+  json r = post({{"model", "tiny"}, {"prompt", prompts}, {"temperature", 0}, {"max_tokens", 1}, {"logprobs", 1},
+                 {"seed", 1234}, {"echo", true}});
+  ASSERT_EQ(r["choices"].size(), conts.size());
+  auto want = eval::score_continuations(*ctx_, tok, context, conts);
+  ASSERT_TRUE(want.ok()) << want.error().to_string();
+  for (const json& c : r["choices"]) {
+    const size_t i = c["index"].get<size_t>();
+    ASSERT_LT(i, conts.size());
+    const json& lp = c["logprobs"];
+    const size_t n_prompt = prompts[i].size();
+    // One entry per prompt token, then the generated one.
+    ASSERT_EQ(lp["token_logprobs"].size(), n_prompt + 1);
+    ASSERT_EQ(lp["tokens"].size(), n_prompt + 1);
+    ASSERT_EQ(lp["top_logprobs"].size(), n_prompt + 1);
+    ASSERT_EQ(lp["text_offset"].size(), n_prompt + 1);
+    EXPECT_TRUE(lp["token_logprobs"][0].is_null());
+    for (size_t k = 1; k < lp["text_offset"].size(); ++k)
+      EXPECT_LE(lp["text_offset"][k - 1].get<int64_t>(), lp["text_offset"][k].get<int64_t>());
+    // The generated token is the greedy one: its log-probability is its top entry's.
+    const json& last_top = lp["top_logprobs"][n_prompt];
+    ASSERT_TRUE(last_top.is_object());
+    ASSERT_EQ(last_top.size(), 1u);
+    EXPECT_EQ(lp["token_logprobs"][n_prompt].get<double>(), last_top.begin().value().get<double>());
+    EXPECT_EQ(lp["tokens"][n_prompt], last_top.begin().key());
+    // The text is the prompt's, then the generated token's.
+    EXPECT_TRUE(c["text"].get<std::string>().starts_with(tok.decode(prompts[i].get<std::vector<int32_t>>())));
+    // parse_logprobs.
+    double sum = 0;
+    bool greedy = true;
+    for (size_t k = ctxlens[i]; k < n_prompt; ++k) {
+      sum += lp["token_logprobs"][k].get<double>();
+      double best = -INFINITY;
+      for (const auto& [piece, v] : lp["top_logprobs"][k].items()) best = std::max(best, v.get<double>());
+      if (lp["token_logprobs"][k].get<double>() != best) greedy = false;
+    }
+    EXPECT_NEAR(sum, (*want)[i].loglikelihood, 1e-4 * (1 + std::abs(sum))) << i;
+    EXPECT_EQ(greedy, (*want)[i].greedy) << i;
+  }
+  EXPECT_EQ(r["usage"]["completion_tokens"], conts.size());
+}
+
 TEST_F(EchoTest, RefusesWhatItDoesNotServe) {
   json gen = post({{"prompt", "a"}, {"echo", true}, {"max_tokens", 3}}, 400);
   EXPECT_EQ(gen["error"]["code"], "not_supported");
   EXPECT_EQ(gen["error"]["param"], "echo");
+  // One generated token only greedily (the harness sends temperature 0).
+  json sampled = post({{"prompt", "a"}, {"echo", true}, {"max_tokens", 1}, {"temperature", 0.8}}, 400);
+  EXPECT_EQ(sampled["error"]["param"], "echo");
   json stream = post({{"prompt", "a"}, {"echo", true}, {"max_tokens", 0}, {"stream", true}}, 400);
   EXPECT_EQ(stream["error"]["param"], "echo");
   json zero = post({{"prompt", "a"}, {"max_tokens", 0}}, 400);
