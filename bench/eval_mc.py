@@ -12,12 +12,15 @@ choice (the grammatical one is right). Pairs that differ in their first word are
 the next two questions' grammatical sentences.
 
 Both tools read context + " " + ending with BOS (`fragua eval run --add-bos`). llama.cpp picks the
-ending with the highest mean log-probability per token; the harness's acc the highest sum and
-acc_norm the highest per character. The agreement columns compare llama.cpp's right/wrong per
-question with fragua's under acc and under acc_norm: they differ where the normalisations pick
-different endings, not because a log-probability differs (docs/eval.md).
+ending with the highest mean log-probability per token over the tokens after the prefix that all
+endings share; the harness's acc the highest sum and acc_norm the highest per character. The
+agreement columns compare llama.cpp's right/wrong per question with fragua's under acc, acc_norm
+and the mean per token (fragua's continuation tokens, from --log-samples): the last is llama.cpp's
+normalisation, and differs from it only where endings share leading tokens (llama.cpp leaves those
+out of the mean; the harness counts them), not because a log-probability differs (docs/eval.md).
 
-Usage: bench/eval_mc.py [--model llama-15M-F16] [--langs es,ca,gl,eu] [--threads 2] [--limit N]
+Usage: bench/eval_mc.py [--models llama-15M-F16,llama-110M-F16] [--langs es,ca,gl,eu] [--threads 2]
+                        [--limit N] [--batch-size 8] [--modes mc,hellaswag]
 Needs bench/llama_cpp_setup.sh (llama-perplexity), the bench models in ~/.cache/fragua-bench/models
 and a release build of fragua (cmake --preset release; cmake --build --preset release --target fragua).
 """
@@ -135,44 +138,65 @@ def theirs(model, mode, path, n, threads):
     return wall, right
 
 
-def ours(model, yaml, threads, tmp):
+def ours(model, yaml, threads, batch_size, tmp):
     samples = os.path.join(tmp, "samples.jsonl")
-    args = [fragua_bench.fragua_bin("eval_mc.py"), "-q", "eval", "run", model, "--tasks", yaml, "--add-bos",
-            "-t", str(threads), "--log-samples", samples]
+    args = [fragua_bench.fragua_bin("eval_mc.py"), "-q", "eval", "run", "-m", model, "--tasks", yaml, "--add-bos",
+            "-t", str(threads), "-b", str(batch_size), "--log-samples", samples]
     t0 = time.time()
     subprocess.run(args, check=True, capture_output=True, text=True)
     wall = time.time() - t0
     rows = [json.loads(line) for line in open(samples)]
-    return wall, [r["pred"] == r["gold"] for r in rows], [r["pred_norm"] == r["gold"] for r in rows]
+
+    def per_token(r):
+        means = [ll / n for ll, n in zip(r["loglikelihoods"], r["tokens"])]
+        return means.index(max(means))
+
+    return (wall, [r["pred"] == r["gold"] for r in rows], [r["pred_norm"] == r["gold"] for r in rows],
+            [per_token(r) == r["gold"] for r in rows])
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default="llama-15M-F16")
+    ap.add_argument("--models", "--model", default="llama-15M-F16,llama-110M-F16",
+                    help="bench models (comma-separated names in ~/.cache/fragua-bench/models)")
     ap.add_argument("--langs", default="es,ca,gl,eu")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--limit", type=int, default=0, help="questions per language (0: all)")
+    ap.add_argument("--batch-size", type=int, default=8, help="fragua eval run -b (questions per forward pass)")
+    ap.add_argument("--modes", default="mc,hellaswag")
     a = ap.parse_args()
-    model = os.path.join(CACHE, "models", a.model + ".gguf")
-    print("| mode | lang | questions | llama-perplexity q/s | fragua q/s | speed-up | agreement (acc) | agreement (acc_norm) |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    print("| model | mode | lang | questions | llama-perplexity q/s | fragua q/s | fragua / llama | "
+          "agreement (acc) | agreement (acc_norm) | agreement (mean per token) |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
-        for lang in a.langs.split(","):
-            base = questions(lang, a.limit)
-            for mode in ["mc", "hellaswag"]:
-                qs = base if mode == "mc" else with_four_endings(base)
-                yaml = write_task(qs, tmp, "bench_%s_%s" % (mode, lang))
-                data = os.path.join(tmp, "%s_%s.%s" % (mode, lang, "bin" if mode == "mc" else "txt"))
-                (write_multiple_choice_file if mode == "mc" else write_hellaswag_file)(qs, data)
-                t_wall, t_right = theirs(model, mode, data, len(qs), a.threads)
-                o_wall, o_acc, o_norm = ours(model, yaml, a.threads, tmp)
-                if len(t_right) != len(qs):
-                    sys.exit("llama-perplexity scored %d of %d questions" % (len(t_right), len(qs)))
-                agree = sum(x == y for x, y in zip(t_right, o_acc)) / len(qs)
-                agree_norm = sum(x == y for x, y in zip(t_right, o_norm)) / len(qs)
-                print("| %s | %s | %d | %.1f | %.1f | %.2fx | %.3f | %.3f |" % (
-                    "--multiple-choice" if mode == "mc" else "--hellaswag", lang, len(qs), len(qs) / t_wall,
-                    len(qs) / o_wall, t_wall / o_wall, agree, agree_norm), flush=True)
+        for name in a.models.split(","):
+            model = os.path.join(CACHE, "models", name + ".gguf")
+            total = {"n": 0, "theirs": 0.0, "ours": 0.0}
+            for lang in a.langs.split(","):
+                base = questions(lang, a.limit)
+                for mode in a.modes.split(","):
+                    qs = base if mode == "mc" else with_four_endings(base)
+                    yaml = write_task(qs, tmp, "bench_%s_%s" % (mode, lang))
+                    data = os.path.join(tmp, "%s_%s.%s" % (mode, lang, "bin" if mode == "mc" else "txt"))
+                    (write_multiple_choice_file if mode == "mc" else write_hellaswag_file)(qs, data)
+                    t_wall, t_right = theirs(model, mode, data, len(qs), a.threads)
+                    o_wall, o_acc, o_norm, o_tok = ours(model, yaml, a.threads, a.batch_size, tmp)
+                    if len(t_right) != len(qs):
+                        sys.exit("llama-perplexity scored %d of %d questions" % (len(t_right), len(qs)))
+
+                    def agree(ours_right):
+                        return sum(x == y for x, y in zip(t_right, ours_right)) / len(qs)
+
+                    total["n"] += len(qs)
+                    total["theirs"] += t_wall
+                    total["ours"] += o_wall
+                    print("| %s | %s | %s | %d | %.1f | %.1f | %.2fx | %.3f | %.3f | %.3f |" % (
+                        name, "--multiple-choice" if mode == "mc" else "--hellaswag", lang, len(qs),
+                        len(qs) / t_wall, len(qs) / o_wall, t_wall / o_wall, agree(o_acc), agree(o_norm),
+                        agree(o_tok)), flush=True)
+            print("| %s | all | all | %d | %.1f | %.1f | %.2fx | | | |" % (
+                name, total["n"], total["n"] / total["theirs"], total["n"] / total["ours"],
+                total["theirs"] / total["ours"]), flush=True)
 
 
 if __name__ == "__main__":
