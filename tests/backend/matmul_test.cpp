@@ -470,6 +470,40 @@ TEST(Q8_0, EveryLevelGivesTheSameBits) {
   set_simd_level(initial);
 }
 
+// F32, F16 and BF16 follow one lane-by-lane definition (simd/gemm_float.inl) on every level: the
+// same bits on scalar, AVX2 and AVX-512 for the matrix-vector form (n = 1, a granitehybrid
+// router's 32 F16 rows at decode diverged on AVX2 before) and for tiles with remainders, with a
+// k that leaves a tail after the last 64 and the last 16.
+TEST(FloatWeights, EveryLevelGivesTheSameBits) {
+  const std::string initial = simd_level();
+  std::mt19937 rng(8);
+  ThreadPool pool1(1), pool3(3);
+  for (DType t : {DType::f32, DType::f16, DType::bf16}) {
+    for (int64_t k : {1024, 1011}) {
+      const int64_t m = 39;
+      const auto w = random_weights(t, m, k, rng);
+      for (int64_t n : {1, 2, 7, 33}) {
+        const auto x = random_x(n, k, rng);
+        std::vector<float> first;
+        for (const char* level : {"scalar", "avx2", "avx512"}) {
+          if (!simd_supported(level)) continue;
+          set_simd_level(level);
+          for (ThreadPool* pool : {&pool1, &pool3}) {
+            std::vector<float> y(static_cast<size_t>(n * m));
+            matmul(w.data(), t, m, k, x.data(), n, y.data(), *pool);
+            if (first.empty())
+              first = y;
+            else
+              ASSERT_EQ(0, std::memcmp(y.data(), first.data(), y.size() * 4))
+                  << dtype_name(t) << " k=" << k << " n=" << n << " " << level << " threads " << pool->size();
+          }
+        }
+      }
+    }
+  }
+  set_simd_level(initial);
+}
+
 TEST(Matmul, EmptyShapesAreNoOps) {
   ThreadPool pool(2);
   float y = 7.0f;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string_view>
 
 #include "fragua/base/error.h"
@@ -72,6 +73,17 @@ struct SsmScanArgs {
   float* y = nullptr;                                          // [n, y_stride]: n_head * head_dim values
   int64_t y_stride = 0;
   int64_t n = 0, n_head = 0, head_dim = 0, d_state = 0, n_group = 1;
+  // > 0: runs of more than one token in the chunked (SSD) form, chunks of this many tokens (the
+  // same function up to rounding; docs/engine.md); 0: the recurrent form above.
+  int64_t chunk = 0;
+};
+
+// One of several independent products for Backend::matmuls: y[n, m] = x[n, k] * w^T.
+struct MatmulJob {
+  const Tensor* w = nullptr;
+  const float* x = nullptr;
+  int64_t n = 0;
+  float* y = nullptr;
 };
 
 // Gives back the memory a weight was read from once a backend holds its own copy: the model
@@ -99,6 +111,10 @@ class Backend {
   // y[n, m] = x[n, k] * w^T where w has ne = {k, m} in any supported dtype, in Layout::rows or
   // as this backend prepared it.
   virtual void matmul(const Tensor& w, const float* x, int64_t n, float* y) = 0;
+  // Independent products (no job reads another's y), each with the bits matmul gives it alone;
+  // a backend may run them concurrently (the CPU backend: jobs of one or two rows, as a mixture
+  // of experts has at decode, one per thread). Not pure: the default runs matmul on each in turn.
+  virtual void matmuls(std::span<const MatmulJob> jobs);
   // y[i] = w row ids[i] converted to f32 (embedding lookup). ids must be < w.ne(1).
   virtual void get_rows(const Tensor& w, const int32_t* ids, int64_t n, float* y) = 0;
   // y = x / sqrt(mean(x^2) + eps) * weight, per row of `dim` values.

@@ -64,6 +64,29 @@ class CpuBackend final : public Backend {
     cpu::matmul(w.data(), w.dtype(), w.ne(1), w.ne(0), x, n, y, pool_, w.layout());
   }
 
+  // Products of one or two rows (a mixture of experts at decode: each chosen expert's gate, up,
+  // down) are too small to split well, a fork-join each costing about what the product does, so
+  // they go one per thread, each on that thread's own single-thread kernels; larger ones keep the
+  // threads inside. The same bits either way: a row's result does not depend on how the rows are
+  // split (matmul_test's Matmul.ThreadedPathsMatchSingleThread).
+  void matmuls(std::span<const MatmulJob> jobs) override {
+    small_jobs_.clear();
+    for (const MatmulJob& j : jobs) {
+      if (j.n <= 2 && pool_.size() > 1)
+        small_jobs_.push_back(&j);
+      else
+        matmul(*j.w, j.x, j.n, j.y);
+    }
+    if (small_jobs_.empty()) return;
+    std::atomic<size_t> next{0};
+    pool_.run([&](int, int) {
+      for (size_t i = next.fetch_add(1); i < small_jobs_.size(); i = next.fetch_add(1)) {
+        const MatmulJob& j = *small_jobs_[i];
+        cpu::matmul(j.w->data(), j.w->dtype(), j.w->ne(1), j.w->ne(0), j.x, j.n, j.y, solo_, j.w->layout());
+      }
+    });
+  }
+
   void get_rows(const Tensor& w, const int32_t* ids, int64_t n, float* y) override {
     const DTypeTraits* tr = dtype_traits(w.dtype());
     const int64_t dim = w.ne(0);
@@ -215,12 +238,18 @@ class CpuBackend final : public Backend {
 
  private:
   ThreadPool pool_;
+  ThreadPool solo_{1};  // runs inline on the calling thread (matmuls' one-per-thread products)
+  std::vector<const MatmulJob*> small_jobs_;
   std::vector<std::vector<float>> scratch_;
   // Prompt-batch attention: K and V rows widened to f32, then transposed per key/value head.
   std::vector<float> wide_, kt_, vt_;
 };
 
 }  // namespace
+
+void Backend::matmuls(std::span<const MatmulJob> jobs) {
+  for (const MatmulJob& j : jobs) matmul(*j.w, j.x, j.n, j.y);
+}
 
 std::unique_ptr<Backend> make_cpu_backend(int n_threads) {
   auto b = std::make_unique<CpuBackend>(n_threads);

@@ -193,7 +193,9 @@ float exp_silu_scalar(float x);
 void swiglu_scalar(const float* gate, const float* up, int64_t n, float* y);
 // ssm.cpp: dt = softplus(raw + bias) (ggml's: the identity above 20), *dA = exp(dt A).
 float ssm_dt_scalar(float raw, float bias, float A, float* dA);
-float ssm_reduce16_scalar(const float* lanes);
+// The sum of 16 lanes as _mm512_reduce_add_ps forms it (halves added: 8, 4, 2, then the last
+// pair); the scan and the float dots use it.
+float reduce16_scalar(const float* lanes);
 // D x rounded to f32 on its own, as llama.cpp's separate ggml_mul rounds the Mamba-2 D skip
 // before its ggml_add: the empty asm hides the product from compilers that contract across
 // statements (GCC's default -ffp-contract=fast, the release build's compiler) so that it is never

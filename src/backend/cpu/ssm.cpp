@@ -21,7 +21,7 @@ float ssm_dt_scalar(float raw, float bias, float A, float* dA) {
   return dt;
 }
 
-float ssm_reduce16_scalar(const float* l) {
+float reduce16_scalar(const float* l) {
   float v8[8], v4[4];
   for (int j = 0; j < 8; ++j) v8[j] = l[j] + l[j + 8];
   for (int j = 0; j < 4; ++j) v4[j] = v8[j] + v8[j + 4];
@@ -57,7 +57,7 @@ void ssm_scan_scalar(const SsmHead& a) {
       }
       float lanes[16];
       for (int j = 0; j < 16; ++j) lanes[j] = (acc[0][j] + acc[2][j]) + (acc[1][j] + acc[3][j]);
-      float sum = ssm_reduce16_scalar(lanes);
+      float sum = reduce16_scalar(lanes);
       for (int64_t i = blocked; i < a.N; ++i) {
         s[i] = std::fma(s[i], dA, B[i] * xdt);
         sum = std::fma(s[i], C[i], sum);
@@ -88,9 +88,124 @@ void ssm_conv_scalar(const SsmConvRows& a) {
 
 namespace fragua::cpu {
 
+namespace {
+
+// The chunked (state-space duality) form of the scan (Dao & Gu 2024, section 6; the "ssd_minimal"
+// listing): over a chunk of L tokens with cumulative decays d[t][s] = dA[s+1] ... dA[t] (d[t][t] =
+// 1), and S0 the state before the chunk,
+//   y[t]  = sum_{s <= t} (C[t] . B[s]) d[t][s] dt[s] x[s]   (intra-chunk: masked matrix products)
+//         + d[t][-1] (C[t] . S0) + D x[t]                      (the state passed in)
+//   S_new = d[L-1][-1] S0 + sum_s d[L-1][s] dt[s] x[s] B[s]^T  (the state passed on)
+// The products run on gemm_f32 (the float kernels, one arithmetic on every SIMD level), the rest
+// in scalar code on one thread per head, so that the bits depend neither on the level nor on the
+// thread count. G = C B^T is computed once per group and chunk (the heads of a group share B, C).
+struct SsdScratch {
+  std::vector<float> decay, M, xt, xwt, bt, ys, ds, dt, da;
+  void fit(int64_t L, int64_t P, int64_t N) {
+    decay.resize(static_cast<size_t>(L * L));
+    M.resize(static_cast<size_t>(L * L));
+    xt.resize(static_cast<size_t>(P * L));
+    xwt.resize(static_cast<size_t>(P * L));
+    bt.resize(static_cast<size_t>(N * L));
+    ys.resize(static_cast<size_t>(L * P));
+    ds.resize(static_cast<size_t>(P * N));
+    dt.resize(static_cast<size_t>(L));
+    da.resize(static_cast<size_t>(L));
+  }
+};
+
+// One head over one chunk of Lc tokens starting at t0. G: [Lc][Lc], G[t][s] = C[t] . B[s].
+void ssd_head_chunk(const SsmHead& a, int64_t t0, int64_t Lc, const float* G, SsdScratch& w) {
+  const int64_t P = a.P, N = a.N;
+  for (int64_t t = 0; t < Lc; ++t)
+    w.dt[t] = ssm_dt_scalar(a.dt[static_cast<size_t>(t0 + t) * a.dt_ld], a.dt_bias, a.A, &w.da[t]);
+  // decay[t][s] for s <= t: row t from its diagonal down, decay[t][s] = decay[t][s + 1] * dA[s + 1].
+  for (int64_t t = 0; t < Lc; ++t) {
+    float* d = w.decay.data() + t * Lc;
+    d[t] = 1.0f;
+    for (int64_t s = t - 1; s >= 0; --s) d[s] = d[s + 1] * w.da[s + 1];
+  }
+  std::vector<float>& M = w.M;
+  for (int64_t t = 0; t < Lc; ++t)
+    for (int64_t s = 0; s < Lc; ++s)
+      M[static_cast<size_t>(t * Lc + s)] =
+          s <= t ? G[t * Lc + s] * (w.decay[static_cast<size_t>(t * Lc + s)] * w.dt[s]) : 0.0f;
+  for (int64_t s = 0; s < Lc; ++s) {
+    const float* x = a.x + static_cast<size_t>(t0 + s) * a.ld;
+    for (int64_t p = 0; p < P; ++p) w.xt[static_cast<size_t>(p * Lc + s)] = x[p];
+  }
+  float* y0 = a.y + static_cast<size_t>(t0) * a.y_ld;
+  // y[t][p] = sum_s M[t][s] x[s][p]
+  gemm_f32(Lc, w.xt.data(), Lc, P, M.data(), Lc, Lc, y0, static_cast<int64_t>(a.y_ld));
+  // ys[t][p] = C[t] . S0[p]
+  gemm_f32(N, a.s, N, P, a.C + static_cast<size_t>(t0) * a.ld, static_cast<int64_t>(a.ld), Lc, w.ys.data(), P);
+  float dstart = 1.0f;  // dA[0] ... dA[t]: the decay S0 has gone through by token t
+  for (int64_t t = 0; t < Lc; ++t) {
+    dstart *= w.da[t];
+    const float* x = a.x + static_cast<size_t>(t0 + t) * a.ld;
+    float* y = y0 + static_cast<size_t>(t) * a.y_ld;
+    for (int64_t p = 0; p < P; ++p)
+      y[p] = std::fma(dstart, w.ys[static_cast<size_t>(t * P + p)], y[p]) + ssm_skip_product(a.D, x[p]);
+  }
+  // S_new[p][n] = S0[p][n] * dstart + sum_s (decay[Lc-1][s] dt[s] x[s][p]) B[s][n]
+  const float* last = w.decay.data() + (Lc - 1) * Lc;
+  for (int64_t s = 0; s < Lc; ++s) {
+    const float ws = last[s] * w.dt[s];
+    const float* B = a.B + static_cast<size_t>(t0 + s) * a.ld;
+    for (int64_t p = 0; p < P; ++p) w.xwt[static_cast<size_t>(p * Lc + s)] = ws * w.xt[static_cast<size_t>(p * Lc + s)];
+    for (int64_t n = 0; n < N; ++n) w.bt[static_cast<size_t>(n * Lc + s)] = B[n];
+  }
+  gemm_f32(Lc, w.bt.data(), Lc, N, w.xwt.data(), Lc, P, w.ds.data(), N);
+  for (int64_t i = 0; i < P * N; ++i) a.s[i] = std::fma(a.s[i], dstart, w.ds[static_cast<size_t>(i)]);
+}
+
+}  // namespace
+
 void ssm_scan_threaded(const backend::SsmScanArgs& a, ThreadPool& pool) {
   const int64_t heads_per_group = a.n_head / a.n_group, P = a.head_dim, N = a.d_state;
   const int64_t di = a.n_head * P;
+  if (a.chunk > 0 && a.n > 1) {
+    const int64_t L = a.chunk, n_chunks = (a.n + L - 1) / L, G = a.n_group;
+    const auto ld = static_cast<size_t>(a.xbc_stride);
+    // G[group][chunk] = C B^T over the chunk's tokens, [L][L] each (the last chunk's Lc x Lc).
+    std::vector<float> gram(static_cast<size_t>(G * n_chunks * L * L));
+    auto grams = [&](size_t i0, size_t i1) {
+      for (auto i = static_cast<int64_t>(i0); i < static_cast<int64_t>(i1); ++i) {
+        const int64_t g = i / n_chunks, c = i % n_chunks, t0 = c * L, Lc = std::min(L, a.n - t0);
+        const float* B = a.xbc + di + g * N + static_cast<size_t>(t0) * ld;
+        const float* C = B + a.n_group * N;
+        gemm_f32(N, B, a.xbc_stride, Lc, C, a.xbc_stride, Lc, gram.data() + i * L * L, Lc);
+      }
+    };
+    pool.parallel_for(static_cast<size_t>(G * n_chunks), grams);
+    auto heads = [&](size_t h0, size_t h1) {
+      thread_local SsdScratch w;
+      w.fit(L, P, N);
+      for (auto h = static_cast<int64_t>(h0); h < static_cast<int64_t>(h1); ++h) {
+        const int64_t g = h / heads_per_group;
+        SsmHead head{};
+        head.n = a.n;
+        head.P = P;
+        head.N = N;
+        head.x = a.xbc + h * P;
+        head.B = a.xbc + di + g * N;
+        head.C = a.xbc + di + a.n_group * N + g * N;
+        head.ld = ld;
+        head.dt = a.dt + h;
+        head.dt_ld = static_cast<size_t>(a.dt_stride);
+        head.dt_bias = a.dt_bias[h];
+        head.A = a.A[h];
+        head.D = a.D[h];
+        head.s = a.state + h * P * N;
+        head.y = a.y + h * P;
+        head.y_ld = static_cast<size_t>(a.y_stride);
+        for (int64_t c = 0; c < n_chunks; ++c)
+          ssd_head_chunk(head, c * L, std::min(L, a.n - c * L), gram.data() + (g * n_chunks + c) * L * L, w);
+      }
+    };
+    pool.parallel_for(static_cast<size_t>(a.n_head), heads);
+    return;
+  }
   auto heads = [&](size_t h0, size_t h1) {
     for (auto h = static_cast<int64_t>(h0); h < static_cast<int64_t>(h1); ++h) {
       const int64_t g = h / heads_per_group;

@@ -23,25 +23,47 @@ void gemm(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* x, size
     for (int r = 0; r < nr; ++r) y[c * ys + r] = dot(k, w + r * ws, x + c * xs);
 }
 
+// The float dots' one definition on every level (simd/gemm_float.inl says it in words): 16 fma
+// lanes, four accumulators of them for a matrix-vector product (matvec), one otherwise.
 template <class Load>
-float dot_float(int64_t k, const uint8_t* x, Load load) {
+float dot_float_lanes(int64_t k, const uint8_t* x, Load load, bool matvec) {
   const auto* xf = reinterpret_cast<const float*>(x);
-  float sum = 0;
-  for (int64_t i = 0; i < k; ++i) sum += load(i) * xf[i];
+  float acc[4][16] = {};
+  const int64_t k64 = matvec ? k / 64 * 64 : 0, k16 = k / 16 * 16;
+  int64_t i = 0;
+  for (; i < k64; ++i) acc[(i % 64) / 16][i % 16] = std::fma(load(i), xf[i], acc[(i % 64) / 16][i % 16]);
+  for (; i < k16; ++i) acc[0][i % 16] = std::fma(load(i), xf[i], acc[0][i % 16]);
+  float sum = reduce16_scalar(acc[0]);
+  if (matvec) sum = sum + reduce16_scalar(acc[1]) + reduce16_scalar(acc[2]) + reduce16_scalar(acc[3]);
+  for (; i < k; ++i) sum = std::fma(load(i), xf[i], sum);
   return sum;
 }
 
-float dot_f32(int64_t k, const uint8_t* w, const uint8_t* x) {
-  const auto* wf = reinterpret_cast<const float*>(w);
-  return dot_float(k, x, [&](int64_t i) { return wf[i]; });
+template <class Load>
+void gemm_float_scalar(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* x, size_t xs, int nc, float* y,
+                       size_t ys, Load load) {
+  for (int c = 0; c < nc; ++c)
+    for (int r = 0; r < nr; ++r)
+      y[c * ys + r] = dot_float_lanes(
+          k, x + c * xs, [&](int64_t i) { return load(w + r * ws, i); }, nc == 1);
 }
-float dot_f16(int64_t k, const uint8_t* w, const uint8_t* x) {
-  const auto* wh = reinterpret_cast<const uint16_t*>(w);
-  return dot_float(k, x, [&](int64_t i) { return fp16_to_fp32(wh[i]); });
+
+void gemm_f32_scalar(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* x, size_t xs, int nc, float* y,
+                     size_t ys) {
+  gemm_float_scalar(k, w, ws, nr, x, xs, nc, y, ys,
+                    [](const uint8_t* row, int64_t i) { return reinterpret_cast<const float*>(row)[i]; });
 }
-float dot_bf16(int64_t k, const uint8_t* w, const uint8_t* x) {
-  const auto* wh = reinterpret_cast<const uint16_t*>(w);
-  return dot_float(k, x, [&](int64_t i) { return bf16_to_fp32(wh[i]); });
+void gemm_f16_scalar(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* x, size_t xs, int nc, float* y,
+                     size_t ys) {
+  gemm_float_scalar(k, w, ws, nr, x, xs, nc, y, ys, [](const uint8_t* row, int64_t i) {
+    return fp16_to_fp32(reinterpret_cast<const uint16_t*>(row)[i]);
+  });
+}
+void gemm_bf16_scalar(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* x, size_t xs, int nc, float* y,
+                      size_t ys) {
+  gemm_float_scalar(k, w, ws, nr, x, xs, nc, y, ys, [](const uint8_t* row, int64_t i) {
+    return bf16_to_fp32(reinterpret_cast<const uint16_t*>(row)[i]);
+  });
 }
 
 // Low nibbles are elements 0..15 of a 32-block, high nibbles 16..31.
@@ -387,9 +409,9 @@ const Kernels& kernels_scalar() {
       .act_q8_0 = act_q8_0_scalar,
       .act_q8_k = act_q8_k_scalar,
       .act_f16r = act_f16r_scalar,
-      .f32 = gemm<dot_f32>,
-      .f16 = gemm<dot_f16>,
-      .bf16 = gemm<dot_bf16>,
+      .f32 = gemm_f32_scalar,
+      .f16 = gemm_f16_scalar,
+      .bf16 = gemm_bf16_scalar,
       .q4_0 = gemm<dot_q_legacy<BlockQ4_0, 8, false, false>>,
       .q4_1 = gemm<dot_q_legacy<BlockQ4_1, 0, true, false>>,
       .q5_0 = gemm<dot_q_legacy<BlockQ5_0, 16, false, true>>,

@@ -1,31 +1,42 @@
 // SPDX-License-Identifier: Apache-2.0
 // F32, F16 and BF16 weights against f32 activations (x already f32, rounded to the weight
-// precision where llama.cpp does): zmm under __AVX512F__, ymm otherwise, same code.
+// precision where llama.cpp does). One arithmetic on every level, written out lane by lane in
+// vec_dot_scalar.cpp (dot_float_lanes), so that a float matmul gives the same bits at every SIMD
+// level as the quantized ones do:
+//   - products accumulate by fma in 16 lanes, element i in lane i mod 16;
+//   - a matrix-vector product (one activation column) keeps four such accumulators, element i of
+//     each whole block of 64 in accumulator (i mod 64) / 16, the whole 16s after the last 64 in
+//     the first; their sums added ((s0 + s1) + s2) + s3;
+//   - with more columns, one 16-lane accumulator per output (register tiles of any shape);
+//   - a 16-lane sum as _mm512_reduce_add_ps forms it: halves added 8, 4, 2, then the last pair;
+//   - the elements past the last whole 16 in an fma chain onto that sum.
+// 16 lanes are one zmm under __AVX512F__, two ymm (lanes 0-7, 8-15) otherwise.
 
 #ifdef __AVX512F__
-using VecF = __m512;
-constexpr int kLanes = 16;
-inline VecF vzero() { return _mm512_setzero_ps(); }
-inline VecF vfma(VecF a, VecF b, VecF c) { return _mm512_fmadd_ps(a, b, c); }
-inline float vsum(VecF v) { return _mm512_reduce_add_ps(v); }
-inline VecF vload_x(const float* p) { return _mm512_loadu_ps(p); }
+struct V16 {
+  __m512 v;
+};
+inline V16 v16_zero() { return {_mm512_setzero_ps()}; }
+inline V16 v16_fma(V16 a, V16 b, V16 c) { return {_mm512_fmadd_ps(a.v, b.v, c.v)}; }
+inline float v16_sum(V16 a) { return hsum(_mm256_add_ps(_mm512_castps512_ps256(a.v), _mm512_extractf32x8_ps(a.v, 1))); }
+inline V16 v16_load_x(const float* p) { return {_mm512_loadu_ps(p)}; }
 struct WF32 {
   static constexpr int64_t bytes(int64_t i) { return 4 * i; }
-  static VecF load(const uint8_t* row, int64_t i) { return _mm512_loadu_ps(reinterpret_cast<const float*>(row) + i); }
+  static V16 load(const uint8_t* row, int64_t i) { return {_mm512_loadu_ps(reinterpret_cast<const float*>(row) + i)}; }
   static float at(const uint8_t* row, int64_t i) { return reinterpret_cast<const float*>(row)[i]; }
 };
 struct WF16 {
   static constexpr int64_t bytes(int64_t i) { return 2 * i; }
-  static VecF load(const uint8_t* row, int64_t i) {
-    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 2 * i)));
+  static V16 load(const uint8_t* row, int64_t i) {
+    return {_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 2 * i)))};
   }
   static float at(const uint8_t* row, int64_t i) { return half(reinterpret_cast<const uint16_t*>(row)[i]); }
 };
 struct WBF16 {
   static constexpr int64_t bytes(int64_t i) { return 2 * i; }
-  static VecF load(const uint8_t* row, int64_t i) {
+  static V16 load(const uint8_t* row, int64_t i) {
     const __m512i v = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 2 * i)));
-    return _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
+    return {_mm512_castsi512_ps(_mm512_slli_epi32(v, 16))};
   }
   static float at(const uint8_t* row, int64_t i) {
     uint32_t u = static_cast<uint32_t>(reinterpret_cast<const uint16_t*>(row)[i]) << 16;
@@ -35,30 +46,38 @@ struct WBF16 {
   }
 };
 #else
-using VecF = __m256;
-constexpr int kLanes = 8;
-inline VecF vzero() { return _mm256_setzero_ps(); }
-inline VecF vfma(VecF a, VecF b, VecF c) { return _mm256_fmadd_ps(a, b, c); }
-inline float vsum(VecF v) { return hsum(v); }
-inline VecF vload_x(const float* p) { return _mm256_loadu_ps(p); }
+struct V16 {
+  __m256 lo, hi;
+};
+inline V16 v16_zero() { return {_mm256_setzero_ps(), _mm256_setzero_ps()}; }
+inline V16 v16_fma(V16 a, V16 b, V16 c) {
+  return {_mm256_fmadd_ps(a.lo, b.lo, c.lo), _mm256_fmadd_ps(a.hi, b.hi, c.hi)};
+}
+inline float v16_sum(V16 a) { return hsum(_mm256_add_ps(a.lo, a.hi)); }
+inline V16 v16_load_x(const float* p) { return {_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)}; }
 struct WF32 {
   static constexpr int64_t bytes(int64_t i) { return 4 * i; }
-  static VecF load(const uint8_t* row, int64_t i) { return _mm256_loadu_ps(reinterpret_cast<const float*>(row) + i); }
+  static V16 load(const uint8_t* row, int64_t i) {
+    const float* p = reinterpret_cast<const float*>(row) + i;
+    return {_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)};
+  }
   static float at(const uint8_t* row, int64_t i) { return reinterpret_cast<const float*>(row)[i]; }
 };
 struct WF16 {
   static constexpr int64_t bytes(int64_t i) { return 2 * i; }
-  static VecF load(const uint8_t* row, int64_t i) {
-    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * i)));
+  static V16 load(const uint8_t* row, int64_t i) {
+    return {_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * i))),
+            _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * i + 16)))};
   }
   static float at(const uint8_t* row, int64_t i) { return half(reinterpret_cast<const uint16_t*>(row)[i]); }
 };
 struct WBF16 {
   static constexpr int64_t bytes(int64_t i) { return 2 * i; }
-  static VecF load(const uint8_t* row, int64_t i) {
-    const __m256i v = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * i)));
+  static __m256 load8(const uint8_t* p) {
+    const __m256i v = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
     return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
   }
+  static V16 load(const uint8_t* row, int64_t i) { return {load8(row + 2 * i), load8(row + 2 * i + 16)}; }
   static float at(const uint8_t* row, int64_t i) {
     uint32_t u = static_cast<uint32_t>(reinterpret_cast<const uint16_t*>(row)[i]) << 16;
     float f;
@@ -68,48 +87,44 @@ struct WBF16 {
 };
 #endif
 
-// One row by one column: four independent FMA chains hide the FMA latency.
+// Matrix-vector: four independent fma chains hide the fma latency.
 template <class W>
-float dot_float_1x1(int64_t k, const uint8_t* w, const float* x) {
-  VecF a0 = vzero(), a1 = vzero(), a2 = vzero(), a3 = vzero();
+float dot_float_matvec(int64_t k, const uint8_t* w, const float* x) {
+  V16 a0 = v16_zero(), a1 = v16_zero(), a2 = v16_zero(), a3 = v16_zero();
   int64_t i = 0;
-  for (; i + 4 * kLanes <= k; i += 4 * kLanes) {
+  for (; i + 64 <= k; i += 64) {
     // One weight stream (rows one after the other): fetch 4 KB ahead of it.
     _mm_prefetch(reinterpret_cast<const char*>(w) + W::bytes(i) + 4096, _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(w) + W::bytes(i) + 4096 + 64, _MM_HINT_T0);
-    a0 = vfma(W::load(w, i), vload_x(x + i), a0);
-    a1 = vfma(W::load(w, i + kLanes), vload_x(x + i + kLanes), a1);
-    a2 = vfma(W::load(w, i + 2 * kLanes), vload_x(x + i + 2 * kLanes), a2);
-    a3 = vfma(W::load(w, i + 3 * kLanes), vload_x(x + i + 3 * kLanes), a3);
+    a0 = v16_fma(W::load(w, i), v16_load_x(x + i), a0);
+    a1 = v16_fma(W::load(w, i + 16), v16_load_x(x + i + 16), a1);
+    a2 = v16_fma(W::load(w, i + 32), v16_load_x(x + i + 32), a2);
+    a3 = v16_fma(W::load(w, i + 48), v16_load_x(x + i + 48), a3);
   }
-  for (; i + kLanes <= k; i += kLanes) a0 = vfma(W::load(w, i), vload_x(x + i), a0);
-  float s = vsum(a0) + vsum(a1) + vsum(a2) + vsum(a3);
-  for (; i < k; ++i) s += W::at(w, i) * x[i];
+  for (; i + 16 <= k; i += 16) a0 = v16_fma(W::load(w, i), v16_load_x(x + i), a0);
+  float s = v16_sum(a0) + v16_sum(a1) + v16_sum(a2) + v16_sum(a3);
+  for (; i < k; ++i) s = std::fma(W::at(w, i), x[i], s);
   return s;
 }
 
 template <class W, int R, int C>
 void tile_float(int64_t k, const uint8_t* w, size_t ws, const uint8_t* const* x, float* y, size_t ys) {
-  if constexpr (R == 1 && C == 1) {
-    y[0] = dot_float_1x1<W>(k, w, reinterpret_cast<const float*>(x[0]));
-    return;
-  }
-  VecF acc[R][C];
+  V16 acc[R][C];
   for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) acc[r][c] = vzero();
-  const int64_t kv = k / kLanes * kLanes;
-  for (int64_t i = 0; i < kv; i += kLanes) {
-    VecF xv[C];
-    for (int c = 0; c < C; ++c) xv[c] = vload_x(reinterpret_cast<const float*>(x[c]) + i);
+    for (int c = 0; c < C; ++c) acc[r][c] = v16_zero();
+  const int64_t kv = k / 16 * 16;
+  for (int64_t i = 0; i < kv; i += 16) {
+    V16 xv[C];
+    for (int c = 0; c < C; ++c) xv[c] = v16_load_x(reinterpret_cast<const float*>(x[c]) + i);
     for (int r = 0; r < R; ++r) {
-      const VecF wv = W::load(w + r * ws, i);
-      for (int c = 0; c < C; ++c) acc[r][c] = vfma(wv, xv[c], acc[r][c]);
+      const V16 wv = W::load(w + r * ws, i);
+      for (int c = 0; c < C; ++c) acc[r][c] = v16_fma(wv, xv[c], acc[r][c]);
     }
   }
   for (int r = 0; r < R; ++r) {
     for (int c = 0; c < C; ++c) {
-      float s = vsum(acc[r][c]);
-      for (int64_t i = kv; i < k; ++i) s += W::at(w + r * ws, i) * reinterpret_cast<const float*>(x[c])[i];
+      float s = v16_sum(acc[r][c]);
+      for (int64_t i = kv; i < k; ++i) s = std::fma(W::at(w + r * ws, i), reinterpret_cast<const float*>(x[c])[i], s);
       y[c * ys + r] = s;
     }
   }
@@ -124,3 +139,15 @@ struct FloatTile {
     }
   };
 };
+
+// The float GemmFn: one column row by row (the matrix-vector form), more in R x C tiles.
+template <class W, int R, int C>
+void gemm_float(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* x, size_t xs, int nc, float* y,
+                size_t ys) {
+  if (nc == 1) {
+    for (int r = 0; r < nr; ++r)
+      y[r] = dot_float_matvec<W>(k, w + static_cast<size_t>(r) * ws, reinterpret_cast<const float*>(x));
+    return;
+  }
+  gemm_rows<FloatTile<W>::template T, R, C>(k, w, ws, nr, x, xs, nc, y, ys);
+}
