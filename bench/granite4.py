@@ -8,10 +8,13 @@ llama-quantize, so Fragua also reads llama.cpp's quantized expert tensors), then
 generation (tg) tokens/s side by side with llama-bench.
 
 Usage: bench/granite4.py [--sizes tiny,small] [--types F16,Q8_0] [--threads 2] [--reps 3]
-                         [--pp 512] [--tg 128] [--agreement-only] [--explain]
+                         [--pp 512] [--tg 128] [--agreement-only] [--explain] [--ssm-chunk-ab 64,128]
 Sizes: tiny (embd 64, 4 layers: the test shapes, for agreement), small (embd 1024, 16 layers,
 32 experts of 512 with 6 used and a shared expert of 1024; the hybrid with Mamba-2 heads of 64,
 state 128 and every fourth layer attention without RoPE, as Granite 4.0-H-Tiny is shaped).
+--ssm-chunk-ab: instead of the comparison, Fragua's prompt speed on the granitehybrid files with
+the Mamba-2 scan in its recurrent form (the default) and in its chunked form (FRAGUA_SSM_CHUNK=N
+for each N given), interleaved, medians (release build; llama.cpp is not run).
 Agreement uses `fragua generate --temp 0` (any build); speed needs the release build
 (bench_engine_bench) and bench/llama_cpp_setup.sh's llama.cpp (run automatically unless $LLAMA_BIN
 names its bin/ folder)."""
@@ -84,6 +87,35 @@ def explain(llama_bin, model, theirs, k):
           f"({np.abs(la - lb).max() / np.abs(lb).max():.2%})", flush=True)
 
 
+def ssm_chunk_ab(a):
+    """pp of the existing granitehybrid files (make them with a normal run first), the recurrent
+    scan against each chunk length, runs interleaved so that a noisy machine hurts all alike."""
+    if not os.path.exists(engine.FBENCH):
+        sys.exit(f"needs the release build's {engine.FBENCH}")
+    chunks = ["0"] + a.ssm_chunk_ab.split(",")
+    print("| model | type | threads | scan | pp t/s (median) |")
+    print("|---|---|---|---|---|")
+    for size in a.sizes.split(","):
+        for t in a.types.split(","):
+            m = os.path.join(engine.CACHE, "models", f"granitehybrid-{size}-{t}.gguf")
+            if not os.path.exists(m):
+                sys.exit(f"{m} is missing: run bench/granite4.py --sizes {size} --types {t} --agreement-only first")
+            for th in (int(x) for x in a.threads.split(",")):
+                tps = {c: [] for c in chunks}
+                for _ in range(a.reps):
+                    for c in chunks:
+                        env = dict(os.environ)
+                        env.pop("FRAGUA_SSM_CHUNK", None)
+                        if c != "0":
+                            env["FRAGUA_SSM_CHUNK"] = c
+                        engine.FRAGUA_ENV = env
+                        tps[c].append(engine.fragua_bench(m, th, "pp", a.pp)[0])
+                engine.FRAGUA_ENV = None
+                for c in chunks:
+                    scan = "recurrent" if c == "0" else f"chunked, {c}"
+                    print(f"| granitehybrid-{size} | {t} | {th} | {scan} | {statistics.median(tps[c]):.1f} |", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="tiny,small")
@@ -96,7 +128,11 @@ def main():
     ap.add_argument("--agreement-only", action="store_true")
     ap.add_argument("--explain", action="store_true", help="where continuations part, compare both engines' logits "
                     "there (release build)")
+    ap.add_argument("--ssm-chunk-ab", metavar="N,...", help="pp of the granitehybrid files, recurrent scan vs "
+                    "FRAGUA_SSM_CHUNK=N (release build)")
     a = ap.parse_args()
+    if a.ssm_chunk_ab:
+        return ssm_chunk_ab(a)
     fragua = fragua_bin("granite4.py")
     llama_bin = os.environ.get("LLAMA_BIN") or subprocess.check_output(
         [os.path.join(HERE, "llama_cpp_setup.sh")]).decode().strip()

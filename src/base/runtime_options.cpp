@@ -35,6 +35,11 @@ RuntimeOptions runtime_options() {
     else if (ec == std::errc() && n > 0)
       o.threads = static_cast<int>(std::min<int64_t>(n, INT32_MAX));
   }
+  const std::string chunk = env("FRAGUA_SSM_CHUNK");
+  int chunk_n = 0;
+  if (auto [cp, cec] = std::from_chars(chunk.data(), chunk.data() + chunk.size(), chunk_n);
+      cec == std::errc() && cp == chunk.data() + chunk.size() && chunk_n > 0)
+    o.ssm_chunk = std::min(chunk_n, 4096);
   o.hf_endpoint = env("HF_ENDPOINT");
   while (o.hf_endpoint.ends_with('/')) o.hf_endpoint.pop_back();
   o.hf_token = env("HF_TOKEN");

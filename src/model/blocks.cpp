@@ -154,17 +154,25 @@ Status allocate_work_buffers(WorkBuffers& b, const ModelConfig& c, int64_t n_bat
     b.moe_probs.resize(B * sz(c.n_expert));
     b.moe_w.resize(B * sz(c.n_expert_used));
     b.moe_sel.resize(B * sz(c.n_expert_used));
-    b.moe_rows.resize(c.n_expert > 0 ? B : 0);
-    for (auto* v : {&b.moe_in, &b.moe_out, &b.moe_acc}) v->resize(c.n_expert > 0 ? B * sz(c.n_embd) : 0);
+    // Up to kMoeGroupedTokens tokens, every chosen expert's rows at once (moe.cpp).
+    const size_t grouped = c.n_expert > 0 ? std::min(B, sz(kMoeGroupedTokens)) * sz(c.n_expert_used) : 0;
+    b.moe_rows.resize(c.n_expert > 0 ? std::max(B, grouped) : 0);
+    b.moe_acc.resize(c.n_expert > 0 ? B * sz(c.n_embd) : 0);
+    for (auto* v : {&b.moe_in, &b.moe_out}) v->resize(c.n_expert > 0 ? std::max(B, grouped) * sz(c.n_embd) : 0);
     b.moe_slot.resize(B * sz(c.n_expert_used) * sz(c.n_embd));
+    b.moe_first.resize(c.n_expert > 0 ? sz(c.n_expert) + 1 : 0);
+    const size_t grouped_tokens = c.n_expert > 0 ? std::min(B, sz(kMoeGroupedTokens)) : 0;
+    b.moe_sh_gate.resize(grouped_tokens * sz(c.n_ff_shexp));
+    b.moe_sh_up.resize(grouped_tokens * sz(c.n_ff_shexp));
+    b.moe_sh_out.resize(c.n_ff_shexp > 0 ? grouped_tokens * sz(c.n_embd) : 0);
     if (c.has_recurrent()) {
       b.ssm_zx.resize(B * sz(c.ssm_in_rows()));
       b.ssm_xbc.resize(B * sz(c.ssm_conv_channels()));
       b.ssm_y.resize(B * sz(c.ssm_d_inner));
       b.ssm_yn.resize(B * sz(c.ssm_d_inner));
     }
-    b.gate.resize(B * ff);
-    b.up.resize(B * ff);
+    b.gate.resize(std::max(B * ff, grouped * sz(c.n_ff)));
+    b.up.resize(std::max(B * ff, grouped * sz(c.n_ff)));
     b.x.resize(B * static_cast<size_t>(c.n_embd));
     b.h.resize(B * static_cast<size_t>(std::max(c.n_embd, c.n_embd_q())));
     b.q.resize(B * static_cast<size_t>(c.n_embd_q()));

@@ -49,10 +49,17 @@ struct WorkBuffers {
   // (token, chosen expert)'s weighted output [T * n_expert_used, n_embd], added in llama.cpp's order.
   std::vector<float> moe_probs, moe_w, moe_in, moe_out, moe_acc, moe_slot;
   std::vector<int32_t> moe_sel, moe_rows;
+  // Batches of at most kMoeGroupedTokens tokens run every chosen expert at once (moe.cpp): all
+  // their gathered rows in moe_in / gate / up / moe_out, expert e's from row moe_first[e]; the
+  // shared expert beside them in moe_sh_*; the products handed to Backend::matmuls.
+  std::vector<int64_t> moe_first;
+  std::vector<float> moe_sh_gate, moe_sh_up, moe_sh_out;
+  std::vector<backend::MatmulJob> moe_jobs;
   // Mamba-2 (mamba2.cpp): in_proj output [T, ssm_in_rows], convolved x/B/C, scan output, normed.
   std::vector<float> ssm_zx, ssm_xbc, ssm_y, ssm_yn;
   RecurrentState rs;
 };
+constexpr int64_t kMoeGroupedTokens = 16;
 // Sizes the buffers for n_batch tokens, a cache of n_kv_rows positions and, for hybrid models,
 // the recurrent state of n_slots sequences.
 Status allocate_work_buffers(WorkBuffers& b, const ModelConfig& c, int64_t n_batch, int64_t n_kv_rows,

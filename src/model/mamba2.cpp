@@ -10,12 +10,15 @@
 //   out    = out_proj(y)
 // The scan is the recurrent form token after token, for prompts too: the state after a prompt
 // is the same whether it came in one batch or one token at a time, bit for bit (each head's
-// arithmetic runs in the same order either way), which is what the chunked (SSD) form would only
-// give up to rounding. Both run on the backend (Backend::ssm_conv, ssm_scan: on the CPU, SIMD
-// kernels bit-identical on every level, threads over heads and over blocks of channels).
+// arithmetic runs in the same order either way), and the same as llama.cpp's ggml_ssm_scan.
+// FRAGUA_SSM_CHUNK=N runs prompt batches in the chunked (SSD) form instead, equal up to rounding
+// and not faster on the CPU (docs/engine.md). Both run on the backend (Backend::ssm_conv,
+// ssm_scan: on the CPU, bit-identical on every SIMD level and thread count, threads over heads and
+// over blocks of channels).
 #include <algorithm>
 #include <new>
 
+#include "fragua/base/runtime_options.h"
 #include "model/graph.h"
 
 namespace fragua::model {
@@ -52,6 +55,8 @@ void mamba2_block(ForwardPass& f, int64_t l, float residual_scale) {
   const float* A = L.ssm_a.f32();
   const float* D = L.ssm_d.f32();
   const float* dt_bias = L.ssm_dt_b.f32();
+  // FRAGUA_SSM_CHUNK: prompt batches in the chunked form (read per pass: tests and A/B runs switch it).
+  const int64_t ssm_chunk = T > 1 ? runtime_options().ssm_chunk : 0;
   for (const SeqRun& r : f.runs) {
     float* conv_state = b.rs.conv_of(r.slot, l);
     float* ssm_state = b.rs.ssm_of(r.slot, l);
@@ -89,6 +94,7 @@ void mamba2_block(ForwardPass& f, int64_t l, float residual_scale) {
     scan.head_dim = P;
     scan.d_state = N;
     scan.n_group = G;
+    scan.chunk = ssm_chunk;
     be.ssm_scan(scan);
   }
   f.trace("mamba2_y_add_d", l, b.ssm_y.data(), DI);

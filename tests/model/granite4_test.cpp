@@ -6,14 +6,19 @@
 // chunks and token by token; a sequence's logits in a BatchContext beside another; and the
 // all-or-nothing truncation of a recurrent state.
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <sstream>
 
 #include <gtest/gtest.h>
 
+#include "backend/cpu/cpu_matmul.h"
 #include "fragua/base/file.h"
+#include "fragua/format/gguf.h"
 #include "fragua/model/batch.h"
 #include "fragua/model/model.h"
+#include "fragua/model/quantize.h"
+#include "fragua/model/random_model.h"
 #include "test_util.h"
 
 namespace fragua::model {
@@ -113,6 +118,36 @@ TEST_P(Granite4Test, MatchesPyTorchReferenceInChunksAndTokenByToken) {
   }
 }
 
+// FRAGUA_SSM_CHUNK=4: the prompt batches' scan in its chunked (SSD) form, batches of 7 and 9
+// tokens cut into chunks of 4 with a shorter last one, the state passed between chunks and batches.
+// Within the same tolerance of the reference as the recurrent form, and near that form (float
+// weights: 1e-5 of the largest logit; Q8_0's 8-bit activations can round a last-bit difference
+// up to a step of their grid, so there the reference's tolerance).
+TEST_P(Granite4Test, ChunkedScanMatchesTheReferenceAndTheRecurrentForm) {
+  const Granite4Case& c = GetParam();
+  if (std::string(c.model).find("hybrid") == std::string::npos) GTEST_SKIP() << c.model << " has no Mamba-2 layers";
+  auto model = Model::load(test::golden_model(std::string(c.model) + ".gguf"));
+  ASSERT_TRUE(model.ok()) << model.error().to_string();
+  const auto tokens = golden_tokens();
+  const auto ref = golden_logits(c.model);
+  const size_t uneven[] = {7, 1, 9, 1, 6};
+  const auto recurrent = run_chunks(**model, tokens, uneven, 2);
+  struct ChunkEnv {
+    ChunkEnv() { setenv("FRAGUA_SSM_CHUNK", "4", 1); }
+    ~ChunkEnv() { unsetenv("FRAGUA_SSM_CHUNK"); }
+  } chunk_env;
+  for (int threads : {1, 2}) {
+    const auto chunked = run_chunks(**model, tokens, uneven, threads);
+    ASSERT_EQ(chunked.size(), ref.size());
+    const double e_ref = max_rel_diff(chunked, ref), e_rec = max_rel_diff(chunked, recurrent);
+    std::printf("%s threads %d chunked scan: against the reference %.3g, against the recurrent form %.3g\n", c.model,
+                threads, e_ref, e_rec);
+    EXPECT_LE(e_ref, c.tolerance) << c.model << " threads " << threads;
+    const bool q8 = std::string(c.model).find("q8_0") != std::string::npos;
+    EXPECT_LE(e_rec, q8 ? c.tolerance : 1e-5) << c.model << " threads " << threads;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Golden, Granite4Test, ::testing::ValuesIn(kGranite4Cases),
                          [](const auto& info) { return std::string(info.param.model); });
 
@@ -144,6 +179,31 @@ TEST(Granite4Batch, SequencesKeepTheirOwnRecurrentState) {
   ASSERT_EQ(got_b.size(), ref_b.size());
   EXPECT_EQ(0, std::memcmp(got_a.data(), ref_a.data(), ref_a.size() * sizeof(float)));
   EXPECT_EQ(0, std::memcmp(got_b.data(), ref_b.data(), ref_b.size() * sizeof(float)));
+}
+
+// Batches of up to 16 tokens run every chosen expert at once, their small products spread over
+// the threads (Backend::matmuls); longer ones go expert by expert with threads inside each. Both
+// give every thread count the same bits, and (integer kernels: each row's result is its own) Q8_0
+// gives a token the same bits either way.
+TEST(Granite4Experts, ThreadCountsAndGroupingGiveTheSameBits) {
+  const auto tokens = golden_tokens();
+  const size_t steps[] = {1, 1, 1, 2, 3, 16};  // 24 tokens: grouped passes, then a batch past 16
+  const std::vector<size_t> one_batch = {tokens.size()};
+  for (const char* name : {"granite4_hybrid_q8_0", "granite4_moe_shared_f16"}) {
+    auto model = Model::load(test::golden_model(std::string(name) + ".gguf"));
+    ASSERT_TRUE(model.ok()) << model.error().to_string();
+    const auto want = run_chunks(**model, tokens, steps, 1);
+    for (int threads : {2, 3}) {
+      const auto got = run_chunks(**model, tokens, steps, threads);
+      ASSERT_EQ(got.size(), want.size());
+      EXPECT_EQ(0, std::memcmp(got.data(), want.data(), want.size() * sizeof(float))) << name << " threads " << threads;
+    }
+    if (std::string(name).find("q8_0") != std::string::npos) {
+      const auto whole = run_chunks(**model, tokens, one_batch, 2);
+      ASSERT_EQ(whole.size(), want.size());
+      EXPECT_EQ(0, std::memcmp(whole.data(), want.data(), want.size() * sizeof(float))) << name;
+    }
+  }
 }
 
 // A recurrent state stands for the whole cached sequence: truncation keeps all or nothing, and a
@@ -184,6 +244,84 @@ TEST(Granite4Truncate, KeepsAllOrNothing) {
   ASSERT_TRUE((*batch)->decode(items).ok());
   ASSERT_TRUE((*batch)->truncate(1, 3).ok());
   EXPECT_EQ((*batch)->n_past(1), 0);
+}
+
+// Every SIMD level and thread count gives the same bits (docs/engine.md). A granitehybrid Q8_0
+// file as llama-quantize and fragua quantize write it keeps the router (ffn_gate_inp) in F16.
+// Before the float kernels had one definition on every level (simd/gemm_float.inl), that
+// router's matrix-vector product at decode rounded differently on AVX2 (and the scalar level),
+// and granitehybrid-small Q8_0 continued differently under FRAGUA_SIMD=avx2. Every traced
+// intermediate result is compared as well as the logits: the 8-bit activations of a small Q8_0
+// model absorb most one-ulp differences before they reach its logits.
+TEST(Granite4Simd, HybridQ8_0GivesTheSameBitsOnEveryLevelAndThreadCount) {
+  test::TempDir dir;
+  RandomModelSpec s;
+  s.arch = "granitehybrid";
+  s.dtype = DType::f16;
+  s.n_layer = 4;  // mmma
+  s.n_expert = 4;
+  s.n_expert_used = 2;
+  s.n_ff = 64;
+  s.n_ff_shexp = 64;
+  s.rope = false;
+  s.seed = 3;
+  ASSERT_TRUE(write_random_model(s, dir.file("f16.gguf")).ok());
+  auto q8 = find_quantize_type("Q8_0");
+  ASSERT_TRUE(q8.ok());
+  QuantizeOptions qo{.type = *q8};
+  qo.progress = false;
+  qo.n_threads = 1;
+  ASSERT_TRUE(quantize_model(dir.file("f16.gguf"), dir.file("q8.gguf"), qo).ok());
+  {
+    auto file = format::GgufFile::open(dir.file("q8.gguf"));
+    ASSERT_TRUE(file.ok());
+    const format::GgufTensorInfo* router = file->find_tensor("blk.0.ffn_gate_inp.weight");
+    ASSERT_NE(router, nullptr);
+    ASSERT_EQ(router->dtype, DType::f16);  // the shape feature this test is about
+  }
+  auto model = Model::load(dir.file("q8.gguf"));
+  ASSERT_TRUE(model.ok()) << model.error().to_string();
+  const auto tokens = golden_tokens();
+  struct RestoreLevel {
+    std::string level = cpu::simd_level();
+    ~RestoreLevel() { cpu::set_simd_level(level); }
+  } restore;
+  std::vector<float> first;
+  std::string first_run;
+  for (const char* level : {"scalar", "avx2", "avx512"}) {
+    if (!cpu::simd_supported(level)) continue;
+    cpu::set_simd_level(level);
+    for (int threads : {1, 3}) {
+      std::vector<float> seen;
+      ContextParams p;
+      p.n_ctx = 64;
+      p.n_threads = threads;
+      p.eval_callback = [&seen](const char*, int, const float* data, int64_t t, int64_t n) {
+        seen.insert(seen.end(), data, data + t * n);
+      };
+      auto ctx = Context::create(**model, p);
+      ASSERT_TRUE(ctx.ok());
+      // A prompt in uneven batches, then decode steps (where the router's product is a
+      // matrix-vector one).
+      size_t pos = 0;
+      for (size_t chunk : {7, 1, 9, 1, 1, 1, 1, 1, 1, 1}) {
+        auto logits = (*ctx)->decode(std::span<const int32_t>(tokens).subspan(pos, chunk), /*all_logits=*/true);
+        ASSERT_TRUE(logits.ok()) << logits.error().to_string();
+        seen.insert(seen.end(), logits->begin(), logits->end());
+        pos += chunk;
+      }
+      const std::string run = std::string(level) + " threads " + std::to_string(threads);
+      if (first.empty()) {
+        first = seen;
+        first_run = run;
+        continue;
+      }
+      ASSERT_EQ(seen.size(), first.size()) << run;
+      size_t n_diff = 0;
+      for (size_t i = 0; i < seen.size(); ++i) n_diff += std::memcmp(&seen[i], &first[i], 4) != 0;
+      EXPECT_EQ(n_diff, 0u) << run << " against " << first_run << ", of " << seen.size() << " values";
+    }
+  }
 }
 
 // attention.head_count_kv as an array marks the Mamba layers (0), as llama.cpp writes Granite

@@ -17,6 +17,8 @@ struct RuntimeOptions {
   std::string simd;           // FRAGUA_SIMD: avx512, avx2 or scalar; ignored when the CPU lacks it
   bool pack_weights = true;   // FRAGUA_PACK=0 keeps quantized weights in the file's layout
   int threads = 0;            // FRAGUA_THREADS: default thread count (0: one per core)
+  int ssm_chunk = 0;          // FRAGUA_SSM_CHUNK: Mamba-2 prompt scan in chunks of this many tokens
+                              // (the SSD form); 0 or unset: the recurrent form (docs/engine.md)
   bool mpi_launched = false;  // OMPI_COMM_WORLD_SIZE, PMI_SIZE or PMIX_RANK set by mpirun/srun
   // The Hugging Face hub, under the names huggingface_hub reads (so one setting serves both).
   std::string hf_endpoint;    // HF_ENDPOINT: hub or mirror URL ("" : https://huggingface.co)
