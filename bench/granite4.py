@@ -8,7 +8,8 @@ llama-quantize, so Fragua also reads llama.cpp's quantized expert tensors), then
 generation (tg) tokens/s side by side with llama-bench.
 
 Usage: bench/granite4.py [--sizes tiny,small] [--types F16,Q8_0] [--threads 2] [--reps 3]
-                         [--pp 512] [--tg 128] [--agreement-only] [--explain] [--ssm-chunk-ab 64,128]
+                         [--pp 512] [--tg 128] [--agreement-only] [--explain] [--simd-check]
+                         [--ssm-chunk-ab 64,128]
 Sizes: tiny (embd 64, 4 layers: the test shapes, for agreement), small (embd 1024, 16 layers,
 32 experts of 512 with 6 used and a shared expert of 1024; the hybrid with Mamba-2 heads of 64,
 state 128 and every fourth layer attention without RoPE, as Granite 4.0-H-Tiny is shaped).
@@ -59,9 +60,20 @@ def make_model(fragua, llama_bin, arch, size, dtype):
     return path
 
 
+def fragua_greedy(fragua, model, n, env=None):
+    return subprocess.check_output([fragua, "generate", model, "--prompt-ids", PROMPT, "-n", str(n), "--temp", "0",
+                                    "--threads", "1"], stderr=subprocess.DEVNULL, env=env).decode().split()
+
+
+def simd_levels_agree(fragua, model, n):
+    """Fragua's greedy tokens under FRAGUA_SIMD=scalar, avx2 and avx512 (a level the CPU lacks
+    falls back to the best one): the engine promises the same bits on every level."""
+    runs = {lv: fragua_greedy(fragua, model, n, dict(os.environ, FRAGUA_SIMD=lv)) for lv in ("scalar", "avx2", "avx512")}
+    return all(r == runs["avx512"] for r in runs.values())
+
+
 def greedy(fragua, llama_bin, model, n, full=False):
-    ours = subprocess.check_output([fragua, "generate", model, "--prompt-ids", PROMPT, "-n", str(n), "--temp", "0",
-                                    "--threads", "1"], stderr=subprocess.DEVNULL).decode().split()
+    ours = fragua_greedy(fragua, model, n)
     theirs = subprocess.check_output([os.path.join(llama_bin, "llama-simple-ids"), model, str(n), PROMPT],
                                      stderr=subprocess.DEVNULL).decode().strip().split(",")
     # fragua generate stops at an end-of-generation token; llama-simple-ids runs on.
@@ -128,6 +140,8 @@ def main():
     ap.add_argument("--agreement-only", action="store_true")
     ap.add_argument("--explain", action="store_true", help="where continuations part, compare both engines' logits "
                     "there (release build)")
+    ap.add_argument("--simd-check", action="store_true", help="also Fragua's greedy tokens under FRAGUA_SIMD="
+                    "scalar, avx2 and avx512 (the scalar level is slow on the small files)")
     ap.add_argument("--ssm-chunk-ab", metavar="N,...", help="pp of the granitehybrid files, recurrent scan vs "
                     "FRAGUA_SSM_CHUNK=N (release build)")
     a = ap.parse_args()
@@ -137,8 +151,8 @@ def main():
     llama_bin = os.environ.get("LLAMA_BIN") or subprocess.check_output(
         [os.path.join(HERE, "llama_cpp_setup.sh")]).decode().strip()
     print(f"fragua: {fragua}\nllama.cpp: {llama_bin}")
-    print("| model | type | greedy tokens identical |")
-    print("|---|---|---|")
+    print("| model | type | greedy tokens identical |" + (" same tokens on every SIMD level |" if a.simd_check else ""))
+    print("|---|---|---|" + ("---|" if a.simd_check else ""))
     models = []
     for size in a.sizes.split(","):
         for arch in ARCHS:
@@ -146,7 +160,8 @@ def main():
                 m = make_model(fragua, llama_bin, arch, size, t)
                 models.append((arch, size, t, m))
                 same, of, theirs = greedy(fragua, llama_bin, m, a.n_agree, full=True)
-                print(f"| {arch}-{size} | {t} | {same}/{of} |", flush=True)
+                levels = (" | " + ("yes" if simd_levels_agree(fragua, m, a.n_agree) else "NO")) if a.simd_check else ""
+                print(f"| {arch}-{size} | {t} | {same}/{of}{levels} |", flush=True)
                 if a.explain and same < of:
                     explain(llama_bin, m, theirs, same)
     if a.agreement_only:
