@@ -3,7 +3,10 @@
 # Fragua's default tokenizers, fragua-32k and fragua-64k, from Debian packages only:
 #   1. catalogs and LibreOffice help: `corpus fetch debian --preset small` (+ es<->ca/eu/gl pairs);
 #   2. prose: the documentation packages of $PROSE_PACKAGES (GIMP, GNOME and FreedomBox help,
-#      manual pages, fortunes, the Reina-Valera Bible module...);
+#      manual pages, fortunes...); out-of-genre text, never trained on: $GENRE_PACKAGES (the
+#      Reina-Valera 1909 Bible, public domain, es only; Wesnoth's "Heir to the Throne" campaign,
+#      GPL-2+ fantasy fiction, es/ca/gl and a partial eu translation), written to
+#      heldout-bible/<lang>.txt and heldout-fiction/<lang>.txt;
 #   3. documents split by kind into two corpora, prose and catalog strings; whole prose documents
 #      held out for the fertility bench (a hash of the document path with its language masked,
 #      so the same page is held out in every language: 10%);
@@ -15,7 +18,8 @@
 #      word at DICT_WEIGHT (0.05 of one corpus occurrence: the expanded dictionaries hold about
 #      7M forms against about 4M weighted corpus words, so weight 1 would outweigh the corpus).
 # Usage: scripts/build_tokenizers.sh [WORKDIR]   (FRAGUA=path/to/fragua; default build/release)
-# Output: WORKDIR/fragua-32k.{gguf,tokenizer.json}, fragua-64k.*, heldout/<lang>.txt, timings.txt
+# Output: WORKDIR/fragua-32k.{gguf,tokenizer.json}, fragua-64k.*, heldout/<lang>.txt (prose),
+# heldout-bible/es.txt, heldout-fiction/<lang>.txt, timings.txt
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 fragua="${FRAGUA:-$root/build/release/fragua}"
@@ -26,7 +30,9 @@ dict_weight="${DICT_WEIGHT:-0.05}"
 cache="${CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/fragua/debian}"
 PROSE_PACKAGES="${PROSE_PACKAGES:-aptitude-doc-es,debian-edu-doc-es,debian-reference-es,\
 freedombox-doc-es,gimp-help-ca,gimp-help-es,kicad-doc-ca,kicad-doc-es,lilypond-doc-html-ca,lilypond-doc-html-es,\
-manpages-es,fortunes-es,sword-text-sparv,gnome-user-docs,debian-handbook}"
+manpages-es,fortunes-es,gnome-user-docs,debian-handbook}"
+GENRE_PACKAGES="${GENRE_PACKAGES:-sword-text-sparv,wesnoth-1.16-httt}"
+export GENRE_PACKAGES
 mkdir -p "$work"
 cd "$work"
 : > timings.txt
@@ -43,13 +49,42 @@ step() {  # step NAME COMMAND...: runs and records the wall time
   -t "$threads"
 [ -f prose/manifest.json ] || step fetch-prose "$fragua" corpus fetch debian --packages "$PROSE_PACKAGES" -o prose \
   --cache "$cache-prose" -t "$threads"
+[ -f genre/manifest.json ] || step fetch-genre "$fragua" corpus fetch debian --packages "$GENRE_PACKAGES" -o genre \
+  --cache "$cache-genre" -t "$threads"
 [ -f debian/parallel/pairs.md ] || step pairs "$fragua" corpus pairs debian
+
+# Out-of-genre held-out sets: the Bible (kind "bible") and the campaign's dialogue and
+# narration (its catalog strings, WML variables such as $unit.name| and Pango tags such as <i>
+# removed, repeated lines once); lines of 5+ words, as for the held-out prose.
+genre_sets() {
+  python3 - genre <<'PY'
+import json, os, re, sys
+os.makedirs("heldout-bible", exist_ok=True); os.makedirs("heldout-fiction", exist_ok=True)
+files, seen = {}, set()
+for lang in ["es", "ca", "ca-valencia", "eu", "gl"]:
+    path = os.path.join(sys.argv[1], lang + ".jsonl")
+    if not os.path.exists(path): continue
+    for line in open(path, encoding="utf-8"):
+        j = json.loads(line)
+        name = f"heldout-{'bible' if j.get('kind') == 'bible' else 'fiction'}/{'ca' if lang == 'ca-valencia' else lang}.txt"
+        if name not in files: files[name] = open(name, "w")
+        for para in j["text"].split("\n"):
+            para = " ".join(re.sub(r"\$[\w.]+\|?|</?[a-z]+>", "", para).split())
+            if len(para.split()) >= 5 and (name, para) not in seen:
+                seen.add((name, para))
+                files[name].write(para + "\n")
+for f in files.values(): f.close()
+print("\n".join(f"{n}: {os.path.getsize(n)} bytes" for n in sorted(files)))
+PY
+}
+[ -d heldout-fiction ] || step genre-sets genre_sets
 
 split_kinds() {
   python3 - debian prose <<'PY'
 import json, os, re, sys, zlib
 os.makedirs("split/prose", exist_ok=True); os.makedirs("split/catalogs", exist_ok=True); os.makedirs("heldout", exist_ok=True)
 langs = ["es", "ca", "ca-valencia", "eu", "gl"]
+genre = set(os.environ["GENRE_PACKAGES"].split(","))  # held out whole: never in the training split
 out, held, stats = {}, {}, {}
 def sink(name):
     if name not in out: out[name] = open(name, "w")
@@ -60,6 +95,8 @@ for src in sys.argv[1:]:
         if not os.path.exists(path): continue
         for line in open(path, encoding="utf-8"):
             j = json.loads(line)
+            if j.get("package") in genre:
+                sys.exit(f"{path}: a document of {j['package']}, an out-of-genre held-out package, in the training input")
             kind = "catalogs" if j.get("kind") == "catalog" else "prose"
             base = "ca" if lang == "ca-valencia" else lang
             if kind == "prose":
