@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Weight preparation by the CPU backend (Backend::prepare_weight): which matrices it packs, that
-// it gives the source back, and that the packed copy computes what the file's rows compute.
+// it gives the source back, and that the packed copy computes what the file's rows compute; and
+// Backend::matmuls, several products at once.
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -120,6 +121,46 @@ TEST(CpuBackend, PackZeroKeepsTheFileLayout) {
   EXPECT_EQ(w->layout(), Layout::rows);
   EXPECT_EQ(w->data(), bytes.data());
   EXPECT_EQ(rel.calls, 0);
+}
+
+// Backend::matmuls runs products of one or two rows one per thread and larger ones with threads
+// inside: each product gets the bits that matmul alone gives it, packed (Q8_0) or not (F16), at 1
+// and 3 threads.
+TEST(CpuBackend, MatmulsGiveEachProductTheBitsOfMatmulAlone) {
+  std::mt19937 rng(9);
+  const int64_t m = 48, k = 256;
+  std::vector<std::vector<uint8_t>> bytes;
+  std::vector<Tensor> ws;
+  for (DType t : {DType::q8_0, DType::f16, DType::q8_0, DType::q4_k, DType::f16}) {
+    bytes.push_back(quantized(t, m, k, rng));
+    const int64_t ne[] = {k, m};
+    auto w = Tensor::view(t, ne, bytes.back().data(), bytes.back().size());
+    ASSERT_TRUE(w.ok());
+    ws.push_back(std::move(*w));
+  }
+  const int64_t rows[] = {1, 2, 1, 5, 2};  // two of more than two rows' kind, three small ones
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<std::vector<float>> xs;
+  for (int64_t n : rows) {
+    xs.emplace_back(static_cast<size_t>(n * k));
+    for (auto& v : xs.back()) v = nd(rng);
+  }
+  for (int threads : {1, 3}) {
+    auto be = make_cpu_backend(threads);
+    for (Tensor& w : ws) ASSERT_TRUE(be->prepare_weight(w, nullptr).ok());
+    std::vector<std::vector<float>> want, got;
+    std::vector<MatmulJob> jobs;
+    for (size_t i = 0; i < ws.size(); ++i) {
+      want.emplace_back(static_cast<size_t>(rows[i] * m));
+      got.emplace_back(want.back().size(), std::nanf(""));
+      be->matmul(ws[i], xs[i].data(), rows[i], want.back().data());
+    }
+    for (size_t i = 0; i < ws.size(); ++i) jobs.push_back({&ws[i], xs[i].data(), rows[i], got[i].data()});
+    be->matmuls(jobs);
+    for (size_t i = 0; i < ws.size(); ++i)
+      EXPECT_EQ(0, std::memcmp(got[i].data(), want[i].data(), want[i].size() * 4))
+          << "product " << i << " " << dtype_name(ws[i].dtype()) << " threads " << threads;
+  }
 }
 
 }  // namespace
