@@ -180,10 +180,17 @@ Status run_cv(ModelOpts o) {
   {
     fmt::print("cv {} folds (seed {}): mae {:.4f} rmse {:.4f}{}\n", o.folds, o.cv_seed, r.mae, r.rmse,
                std::isnan(r.gate_auc) ? "" : fmt::format(" zero-gate roc_auc {:.4f}", r.gate_auc));
+    for (size_t k = 0; k < r.parts.size() && k < r.part_mae.size(); ++k)
+      fmt::print("  its {} part alone (same folds and members): mae {:.4f}\n", r.parts[k].first, r.part_mae[k]);
     fmt::print("errors within 1/2 std: raw {:.1f}% / {:.1f}%, calibrated on the other folds {:.1f}% / {:.1f}% "
-               "(normal: 68.3% / 95.4%)\n",
+               "(normal: 68.3% / 95.4%); within the calibrated 95% interval {:.1f}%\n",
                100 * r.raw_within_1sd, 100 * r.raw_within_2sd, 100 * r.calibrated_within_1sd,
-               100 * r.calibrated_within_2sd);
+               100 * r.calibrated_within_2sd, 100 * r.calibrated_within_95);
+    if (!r.oof.p_zero.empty())
+      for (auto [name, g] : {std::pair{"gate predicts > 0", &r.calibrated_nonzero},
+                             std::pair{"gate predicts 0", &r.calibrated_zero}})
+        fmt::print("  {} ({} rows): within 1 std {:.1f}%, 2 std {:.1f}%, 95% interval {:.1f}%\n", name, g->n,
+                   100 * g->within_1sd, 100 * g->within_2sd, 100 * g->within_95);
   }
   return ok_status();
 }

@@ -27,6 +27,26 @@ double share_within_scaled(const std::vector<ErrorAndSpread>& es, double a, doub
   return es.empty() ? 0.0 : static_cast<double>(in) / static_cast<double>(es.size());
 }
 
+// k95: the split-conformal 95% quantile of |err| / std' (the ceil((n + 1) 0.95)-th smallest ratio,
+// Lei et al. 2018, so that a new row is covered with probability >= 95%). A row with std' 0 and an
+// error has an infinite ratio; if the quantile lands on one, the largest finite ratio is taken
+// (no scale of std' 0 covers it).
+double fit_regime_k95(const std::vector<ErrorAndSpread>& es, double a, double b) {
+  if (es.empty()) return 2;
+  std::vector<double> ratio;
+  double max_finite = 0;
+  for (const auto& e : es) {
+    const double sd = a * e.sd + b;
+    const double r = e.err == 0 ? 0.0 : sd > 0 ? e.err / sd : std::numeric_limits<double>::infinity();
+    ratio.push_back(r);
+    if (std::isfinite(r)) max_finite = std::max(max_finite, r);
+  }
+  std::sort(ratio.begin(), ratio.end());
+  const auto rank = static_cast<size_t>(std::ceil(kTwoSd * static_cast<double>(es.size() + 1)));
+  const double k = ratio[std::min(es.size(), std::max<size_t>(rank, 1)) - 1];
+  return std::isfinite(k) ? k : max_finite;
+}
+
 // For each floor b on a grid up to the 90th percentile of the errors, the scale a >= 0 that puts
 // 68% of the errors within 1 std' (bisection: coverage grows with a), then the pair whose 2-std'
 // coverage is nearest 95%. A grid, not an optimiser: the coverage is a step function.
@@ -77,15 +97,20 @@ RegimeScale fit_regime_scale(std::vector<ErrorAndSpread> es) {
       best.b = b;
     }
   }
+  best.k95 = fit_regime_k95(es, best.a, best.b);
   return best;
 }
 
-nlohmann::json calibration_scale_json(const RegimeScale& s) { return {{"a", s.a}, {"b", s.b}, {"n", s.n}}; }
+nlohmann::json calibration_scale_json(const RegimeScale& s) {
+  return {{"a", s.a}, {"b", s.b}, {"k95", s.k95}, {"n", s.n}};
+}
 
 }  // namespace
 
 nlohmann::json Calibration::to_json() const {
-  return {{"method", "std' = a std + b per regime, fitted on out-of-fold errors for 68%/95% within 1/2 std'"},
+  return {{"method",
+           "std' = a std + b per regime, fitted on out-of-fold errors for 68% within 1 std' (95% within 2 std' "
+           "where most errors are exactly 0); 95% interval mean -/+ k95 std' (split-conformal)"},
           {"nonzero", calibration_scale_json(nonzero)},
           {"zero", calibration_scale_json(zero)}};
 }
@@ -103,6 +128,12 @@ Result<Calibration> Calibration::from_json(const nlohmann::json& j, const std::s
           s.at(field).get<double>() < 0)
         return corruption_error("{}: calibration.{}.{}: expected a finite number >= 0", where, key, field);
       *v = s.at(field).get<double>();
+    }
+    if (s.contains("k95")) {
+      const auto& k = s.at("k95");
+      if (!k.is_number() || !std::isfinite(k.get<double>()) || k.get<double>() < 0)
+        return corruption_error("{}: calibration.{}.k95: expected a finite number >= 0", where, key);
+      dst->k95 = k.get<double>();
     }
     if (s.contains("n") && s.at("n").is_number_unsigned()) dst->n = s.at("n").get<size_t>();
   }
@@ -138,16 +169,58 @@ double calibrated_std(const Calibration& c, const Prediction& p, size_t i) {
   return s.a * p.std[i] + s.b;
 }
 
+double calibrated_halfwidth95(const Calibration& c, const Prediction& p, size_t i) {
+  if (!c.fitted) return 2 * p.std[i];
+  const RegimeScale& s = calibration_predicted_zero(p, i) ? c.zero : c.nonzero;
+  return s.k95 * calibrated_std(c, p, i);
+}
+
 void apply_calibration(const Calibration& c, Prediction& p) {
   const size_t n = p.mean.size();
   p.lower.assign(n, 0);
   p.upper.assign(n, 0);
   for (size_t i = 0; i < n; ++i) {
+    const double half = calibrated_halfwidth95(c, p, i);
     p.std[i] = calibrated_std(c, p, i);
-    p.lower[i] = p.mean[i] - 2 * p.std[i];
+    p.lower[i] = p.mean[i] - half;
     if (!p.p_zero.empty()) p.lower[i] = std::max(0.0, p.lower[i]);
-    p.upper[i] = p.mean[i] + 2 * p.std[i];
+    p.upper[i] = p.mean[i] + half;
   }
+}
+
+CoverageReport cross_fitted_coverage(const std::vector<double>& y, const Prediction& oof, const std::vector<int>& fold,
+                                     int n_splits) {
+  CoverageReport r;
+  r.calibrated_std.assign(y.size(), 0);
+  r.halfwidth95.assign(y.size(), 0);
+  for (int f = 0; f < n_splits; ++f) {
+    std::vector<size_t> others;
+    for (size_t i = 0; i < y.size(); ++i)
+      if (fold[i] != f) others.push_back(i);
+    const Calibration c = fit_calibration(y, oof, others);
+    for (size_t i = 0; i < y.size(); ++i)
+      if (fold[i] == f) {
+        r.calibrated_std[i] = calibrated_std(c, oof, i);
+        r.halfwidth95[i] = calibrated_halfwidth95(c, oof, i);
+      }
+  }
+  for (size_t i = 0; i < y.size(); ++i) {
+    const double err = std::fabs(y[i] - oof.mean[i]);
+    if (!std::isfinite(err)) continue;
+    for (RegimeCoverage* g : {&r.all, calibration_predicted_zero(oof, i) ? &r.zero : &r.nonzero}) {
+      ++g->n;
+      g->within_1sd += err <= r.calibrated_std[i];
+      g->within_2sd += err <= 2 * r.calibrated_std[i];
+      g->within_95 += err <= r.halfwidth95[i];
+    }
+  }
+  for (RegimeCoverage* g : {&r.all, &r.nonzero, &r.zero}) {
+    const double n = g->n ? static_cast<double>(g->n) : std::nan("");
+    g->within_1sd /= n;
+    g->within_2sd /= n;
+    g->within_95 /= n;
+  }
+  return r;
 }
 
 double share_within(const std::vector<double>& y, const std::vector<double>& mean, const std::vector<double>& std,

@@ -60,6 +60,22 @@ std::vector<double> is_zero(const std::vector<double>& y) {
   for (double v : y) z.push_back(v == 0 ? 1.0 : 0.0);
   return z;
 }
+
+// Copies one fold's predictions of its test rows into the out-of-fold arrays (sized n on first
+// use; a field a fold lacks stays NaN).
+void scatter_fold_prediction(const Prediction& pred, const std::vector<size_t>& test_rows, size_t n, Prediction& oof) {
+  auto put = [&](const std::vector<double>& src, std::vector<double>& dst) {
+    if (src.size() != test_rows.size()) return;
+    if (dst.empty()) dst.assign(n, std::nan(""));
+    for (size_t k = 0; k < test_rows.size(); ++k) dst[test_rows[k]] = src[k];
+  };
+  put(pred.mean, oof.mean);
+  put(pred.std, oof.std);
+  put(pred.p_zero, oof.p_zero);
+  put(pred.value, oof.value);
+  put(pred.value_std, oof.value_std);
+}
+
 }  // namespace
 
 Result<CvResult> run_cross_validation(const std::vector<double>& y, Task task, int n_splits, uint32_t seed,
@@ -80,11 +96,16 @@ Result<CvResult> run_cross_validation(const std::vector<double>& y, Task task, i
     const Prediction& pred = out.pred;
     if (pred.mean.size() != test_rows.size() || pred.std.size() != test_rows.size())
       return invalid_argument_error("fold {}: {} predictions for {} test rows", f, pred.mean.size(), test_rows.size());
-    if (!pred.p_zero.empty() && r.oof.p_zero.empty()) r.oof.p_zero.assign(y.size(), std::nan(""));
-    for (size_t k = 0; k < test_rows.size(); ++k) {
-      r.oof.mean[test_rows[k]] = pred.mean[k];
-      r.oof.std[test_rows[k]] = pred.std[k];
-      if (!pred.p_zero.empty()) r.oof.p_zero[test_rows[k]] = pred.p_zero[k];
+    scatter_fold_prediction(pred, test_rows, y.size(), r.oof);
+    if (f == 0)
+      for (const auto& [name, part] : out.parts) r.parts.emplace_back(name, Prediction{});
+    if (out.parts.size() != r.parts.size())
+      return invalid_argument_error("fold {}: {} model parts, fold 0 had {}", f, out.parts.size(), r.parts.size());
+    for (size_t k = 0; k < out.parts.size(); ++k) {
+      if (out.parts[k].second.mean.size() != test_rows.size() || out.parts[k].second.std.size() != test_rows.size())
+        return invalid_argument_error("fold {}: part {}: {} predictions for {} test rows", f, out.parts[k].first,
+                                      out.parts[k].second.mean.size(), test_rows.size());
+      scatter_fold_prediction(out.parts[k].second, test_rows, y.size(), r.parts[k].second);
     }
     nlohmann::json line = {{"event", "cv_fold"},
                            {"fold", f},
@@ -100,6 +121,7 @@ Result<CvResult> run_cross_validation(const std::vector<double>& y, Task task, i
     if (metrics && metrics->is_open()) FRAGUA_TRY(metrics->write(line));
     bar.add(1);
   }
+  for (const auto& [name, part] : r.parts) r.part_mae.push_back(mean_absolute_error(y, part.mean));
   r.mae = mean_absolute_error(y, r.oof.mean);
   r.rmse = root_mean_squared_error(y, r.oof.mean);
   r.auc = task == Task::classification ? roc_auc(y, r.oof.mean) : std::nan("");
@@ -112,22 +134,20 @@ Result<CvResult> run_cross_validation(const std::vector<double>& y, Task task, i
     }
   r.gate_auc = gy.empty() ? std::nan("") : roc_auc(gy, gp);
   r.raw_within_1sd = r.raw_within_2sd = r.calibrated_within_1sd = r.calibrated_within_2sd = std::nan("");
+  r.calibrated_within_95 = std::nan("");
   if (task == Task::regression) {
     r.raw_within_1sd = share_within(y, r.oof.mean, r.oof.std, 1);
     r.raw_within_2sd = share_within(y, r.oof.mean, r.oof.std, 2);
     // Cross-fitted: each fold's rows are calibrated on the other folds' errors, so the coverage
     // is measured on rows the calibration never saw.
-    r.calibrated_std.assign(y.size(), 0);
-    for (int f = 0; f < n_splits; ++f) {
-      std::vector<size_t> others;
-      for (size_t i = 0; i < y.size(); ++i)
-        if (r.fold[i] != f) others.push_back(i);
-      const Calibration c = fit_calibration(y, r.oof, others);
-      for (size_t i = 0; i < y.size(); ++i)
-        if (r.fold[i] == f) r.calibrated_std[i] = calibrated_std(c, r.oof, i);
-    }
-    r.calibrated_within_1sd = share_within(y, r.oof.mean, r.calibrated_std, 1);
-    r.calibrated_within_2sd = share_within(y, r.oof.mean, r.calibrated_std, 2);
+    CoverageReport cov = cross_fitted_coverage(y, r.oof, r.fold, n_splits);
+    r.calibrated_std = std::move(cov.calibrated_std);
+    r.calibrated_halfwidth95 = std::move(cov.halfwidth95);
+    r.calibrated_within_1sd = cov.all.within_1sd;
+    r.calibrated_within_2sd = cov.all.within_2sd;
+    r.calibrated_within_95 = cov.all.within_95;
+    r.calibrated_nonzero = cov.nonzero;
+    r.calibrated_zero = cov.zero;
   }
   return r;
 }

@@ -36,6 +36,12 @@ std::vector<float> ensemble_feature_rows(const std::vector<float>& x, size_t n_f
   return out;
 }
 
+double fold_part_mae(const Dataset& data, const std::vector<size_t>& test, const Prediction& part) {
+  std::vector<double> y;
+  for (size_t i : test) y.push_back(data.y[i]);
+  return mean_absolute_error(y, part.mean);
+}
+
 // Both families fitted on the same rows.
 struct FittedPair {
   Model trees;
@@ -51,11 +57,18 @@ Result<FittedPair> fit_pair(const std::vector<float>& x, size_t n_features, cons
   return FittedPair{std::move(trees), std::move(attention)};
 }
 
+// `parts` (when given) receives each family's own prediction, named as its family.
 Result<Prediction> predict_pair(const FittedPair& m, const std::vector<float>& x, size_t n_features,
-                                const std::vector<Composition>& comps, const ElementTable& table, int threads) {
+                                const std::vector<Composition>& comps, const ElementTable& table, int threads,
+                                std::vector<std::pair<std::string, Prediction>>* parts = nullptr) {
   auto a = FRAGUA_TRY(m.trees.predict(x, n_features));
   auto b = FRAGUA_TRY(m.attention.predict(comps, table, threads));
-  return combine_families(a, b);
+  auto p = combine_families(a, b);
+  if (parts) {
+    parts->emplace_back("xgboost", std::move(a));
+    parts->emplace_back("attention", std::move(b));
+  }
+  return p;
 }
 
 class FamilyEnsemble final : public PropertyModel {
@@ -112,8 +125,9 @@ class FamilyEnsemble final : public PropertyModel {
     auto x = fz.featurize_all(data.comps, tcfg_.threads);
     auto fit = [&](const std::vector<size_t>& train, const std::vector<size_t>& test) -> Result<FoldOutput> {
       FoldOutput o;
-      o.pred = FRAGUA_TRY(fit_predict(x, fz, data, table, train, test, metrics));
+      o.pred = FRAGUA_TRY(fit_predict(x, fz, data, table, train, test, metrics, &o.parts));
       o.info = {{"model", "ensemble"}};
+      for (const auto& [name, part] : o.parts) o.info[name + "_mae"] = fold_part_mae(data, test, part);
       return o;
     };
     return run_cross_validation(data.y, tcfg_.task, n_splits, seed, metrics, fit);
@@ -152,7 +166,8 @@ class FamilyEnsemble final : public PropertyModel {
   // Trains both families on `train` and predicts `test` (one cross-validation fold).
   Result<Prediction> fit_predict(const std::vector<float>& x, const Featurizer& fz, const Dataset& data,
                                  const ElementTable& table, const std::vector<size_t>& train,
-                                 const std::vector<size_t>& test, MetricsWriter* metrics) const {
+                                 const std::vector<size_t>& test, MetricsWriter* metrics,
+                                 std::vector<std::pair<std::string, Prediction>>* parts = nullptr) const {
     std::vector<Composition> ctr, cte;
     std::vector<double> ytr;
     for (size_t i : train) {
@@ -162,7 +177,7 @@ class FamilyEnsemble final : public PropertyModel {
     for (size_t i : test) cte.push_back(data.comps[i]);
     auto pair = FRAGUA_TRY(
         fit_pair(ensemble_feature_rows(x, fz.size(), train), fz.size(), fz.signature(), ctr, ytr, tcfg_, acfg_, table, metrics));
-    return predict_pair(pair, ensemble_feature_rows(x, fz.size(), test), fz.size(), cte, table, tcfg_.threads);
+    return predict_pair(pair, ensemble_feature_rows(x, fz.size(), test), fz.size(), cte, table, tcfg_.threads, parts);
   }
 
   // Out-of-fold predictions of every row (calibration_folds_ folds, shuffled with the model seed).

@@ -67,15 +67,34 @@ std::string cv_predictions_csv(const Dataset& d, const CvResult& r, std::string_
   w.comment(comment);
   const bool gate = !r.oof.p_zero.empty();
   const bool calibrated = r.calibrated_std.size() == d.size();
+  const bool value = r.oof.value.size() == d.size() && r.oof.value_std.size() == d.size();
   w.value("id").value("composition").value("fold").value("target").value("prediction").value("uncertainty");
   if (gate) w.value("p_zero");
+  if (value) w.value("value").value("value_std");
+  const bool interval = calibrated && r.calibrated_halfwidth95.size() == d.size();
   if (calibrated) w.value("calibrated_uncertainty");
+  if (interval) w.value("lower_95").value("upper_95");
+  for (const auto& [name, part] : r.parts) {
+    w.value(name + "_prediction").value(name + "_uncertainty");
+    if (part.p_zero.size() == d.size()) w.value(name + "_p_zero");
+    if (part.value.size() == d.size()) w.value(name + "_value").value(name + "_value_std");
+  }
   w.end_row();
   for (size_t i = 0; i < d.size(); ++i) {
     w.text(d.ids[i]).text(d.formulas[i]).num(r.fold[i]).num(d.y[i]);
     w.value(g6(r.oof.mean[i])).value(g6(r.oof.std[i]));
     if (gate) w.value(g6(r.oof.p_zero[i]));
+    if (value) w.value(g6(r.oof.value[i])).value(g6(r.oof.value_std[i]));
     if (calibrated) w.value(g6(r.calibrated_std[i]));
+    if (interval) {
+      const double lo = r.oof.mean[i] - r.calibrated_halfwidth95[i];
+      w.value(g6(gate ? std::max(0.0, lo) : lo)).value(g6(r.oof.mean[i] + r.calibrated_halfwidth95[i]));
+    }
+    for (const auto& [name, part] : r.parts) {
+      w.value(g6(part.mean[i])).value(g6(part.std[i]));
+      if (part.p_zero.size() == d.size()) w.value(g6(part.p_zero[i]));
+      if (part.value.size() == d.size()) w.value(g6(part.value[i])).value(g6(part.value_std[i]));
+    }
     w.end_row();
   }
   return w.str();
@@ -98,7 +117,15 @@ nlohmann::json cv_summary(const CvResult& r, const PropertyModel& model, const s
     s["coverage"] = {{"raw_within_1sd", r.raw_within_1sd},
                      {"raw_within_2sd", r.raw_within_2sd},
                      {"calibrated_within_1sd", r.calibrated_within_1sd},
-                     {"calibrated_within_2sd", r.calibrated_within_2sd}};
+                     {"calibrated_within_2sd", r.calibrated_within_2sd},
+                     {"calibrated_within_95", r.calibrated_within_95}};
+  for (size_t k = 0; k < r.parts.size() && k < r.part_mae.size(); ++k) s[r.parts[k].first + "_mae"] = r.part_mae[k];
+  if (!std::isnan(r.raw_within_1sd) && !r.oof.p_zero.empty())
+    for (auto [key, g] : {std::pair{"nonzero", &r.calibrated_nonzero}, std::pair{"zero", &r.calibrated_zero}})
+      s["coverage"][key] = {{"rows", g->n},
+                            {"within_1sd", g->within_1sd},
+                            {"within_2sd", g->within_2sd},
+                            {"within_95", g->within_95}};
   return s;
 }
 

@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -113,6 +114,12 @@ class Composition;
 Result<Prediction> predict_compositions(const Model& model, const std::vector<Composition>& comps,
                                         const ElementTable& table, int threads = 0);
 
+// Coverage of calibrated uncertainties on one group of rows (calibration.h).
+struct RegimeCoverage {
+  size_t n = 0;
+  double within_1sd = 0, within_2sd = 0, within_95 = 0;  // within_95: inside the 95% interval
+};
+
 struct CvResult {
   std::vector<int> fold;  // test fold of each row
   Prediction oof;         // out-of-fold predictions
@@ -125,6 +132,15 @@ struct CvResult {
   double raw_within_1sd = 0, raw_within_2sd = 0;
   double calibrated_within_1sd = 0, calibrated_within_2sd = 0;
   std::vector<double> calibrated_std;
+  // The calibrated 95% interval (mean -/+ calibrated_halfwidth95, cross-fitted as above) and the
+  // calibrated coverage per regime: all rows, rows the gate does not predict 0, rows it does.
+  double calibrated_within_95 = 0;
+  std::vector<double> calibrated_halfwidth95;
+  RegimeCoverage calibrated_nonzero, calibrated_zero;
+  // Out-of-fold predictions of a combined model's parts, by name (the two-family ensemble: its
+  // "xgboost" and "attention" members, trained in the same folds); empty for one family.
+  std::vector<std::pair<std::string, Prediction>> parts;
+  std::vector<double> part_mae;  // MAE of each part's point prediction
 };
 
 // Combines ensemble member outputs (members[m][i]: member m's value for row i, in the model's
@@ -143,6 +159,7 @@ void gate_mixture(Prediction& p);
 struct FoldOutput {
   Prediction pred;
   nlohmann::json info;
+  std::vector<std::pair<std::string, Prediction>> parts;  // see CvResult::parts; the same names every fold
 };
 using FoldFit =
     std::function<Result<FoldOutput>(const std::vector<size_t>& train_rows, const std::vector<size_t>& test_rows)>;

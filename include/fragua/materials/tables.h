@@ -35,7 +35,11 @@ std::string features_csv(const Dataset& data, const Featurizer& fz, int threads,
 // id, composition, prediction, uncertainty, and p_zero when the model has a zero gate.
 std::string predictions_csv(const Dataset& data, const Prediction& p, std::string_view comment);
 
-// id, composition, fold, target, prediction, uncertainty (and p_zero) of a cross-validation.
+// id, composition, fold, target, prediction, uncertainty of a cross-validation; with a zero gate also
+// p_zero and the regressor's value and value_std before the gate (what combine_families averages),
+// and calibrated_uncertainty (std', half the 68% interval) with the calibrated 95% interval
+// lower_95, upper_95 when the cross-validation calibrated (regression); then, for a combined
+// model, each part's NAME_prediction, NAME_uncertainty (NAME_p_zero, NAME_value, NAME_value_std).
 std::string cv_predictions_csv(const Dataset& data, const CvResult& r, std::string_view comment);
 
 // The "cv_summary" metrics record: the data, the protocol, the model's family and settings, MAE and
