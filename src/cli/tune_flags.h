@@ -24,7 +24,7 @@ inline void add_tune_flags(CLI::App& cmd, train::TuneConfig& c, TuneFlags& f) {
   cmd.add_option("--lora-rank", c.lora_config.rank, "LoRA rank r")->capture_default_str();
   cmd.add_option("--lora-alpha", c.lora_config.alpha, "LoRA alpha (scale alpha / r)")->capture_default_str();
   cmd.add_option("--lora-dropout", c.lora_config.dropout,
-                 "LoRA dropout (only 0 is supported: the adapter trains through the merged weight)")
+                 "LoRA dropout on the adapter's input, in [0, 1) (PEFT's lora_dropout; 0: train through the merged weight)")
       ->capture_default_str();
   cmd.add_option("--lora-targets", f.lora_targets, "Projections to adapt: q,k,v,o,gate,up,down or all")
       ->capture_default_str();

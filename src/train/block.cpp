@@ -57,27 +57,41 @@ BlockActs carve_block_acts(float*& p, const BlockDims& d, size_t att_floats) {
 }
 
 void block_forward(const BlockDims& d, const BlockWeights& w, BlockActs& a, float* res_out, float* tmp,
-                   const AttentionForward& attend, const KernelOptions& opts) {
+                   const AttentionForward& attend, const KernelOptions& opts, BlockLinearHook* hook, int layer) {
   const int N = d.N, C = d.C, F = d.F;
+  auto branch = [&](BlockLinear which, const float* x, float* y) {
+    if (hook) hook->forward(layer, which, x, y, N, opts);
+  };
   const size_t NC = static_cast<size_t>(N) * C;
   k::rmsnorm_forward(a.ln1, a.rstd1, a.res_in, w.attn_norm, N, C, d.eps, opts);
   k::matmul_forward(a.q, a.ln1, w.wq, N, C, d.QD, opts);
+  branch(BlockLinear::q, a.ln1, a.q);
   k::matmul_forward(a.k, a.ln1, w.wk, N, C, d.KVD, opts);
+  branch(BlockLinear::k, a.ln1, a.k);
   k::matmul_forward(a.v, a.ln1, w.wv, N, C, d.KVD, opts);
+  branch(BlockLinear::v, a.ln1, a.v);
   attend(a);
   k::matmul_forward(tmp, a.atty, w.wo, N, d.QD, C, opts);
+  branch(BlockLinear::o, a.atty, tmp);
   k::residual_forward(a.res_mid, a.res_in, tmp, NC, opts);
   k::rmsnorm_forward(a.ln2, a.rstd2, a.res_mid, w.ffn_norm, N, C, d.eps, opts);
   k::matmul_forward(a.gate, a.ln2, w.wgate, N, C, F, opts);
+  branch(BlockLinear::gate, a.ln2, a.gate);
   k::matmul_forward(a.up, a.ln2, w.wup, N, C, F, opts);
+  branch(BlockLinear::up, a.ln2, a.up);
   k::swiglu_forward(a.hb, a.gate, a.up, N, F, opts);
   k::matmul_forward(tmp, a.hb, w.wdown, N, F, C, opts);
+  branch(BlockLinear::down, a.hb, tmp);
   k::residual_forward(res_out, a.res_mid, tmp, NC, opts);
 }
 
 void block_backward(const BlockDims& d, const BlockWeights& w, const BlockWeights& gw, const BlockActs& a,
-                    const BlockGrads& g, float* dres, const AttentionBackward& attend_back, const KernelOptions& opts) {
+                    const BlockGrads& g, float* dres, const AttentionBackward& attend_back, const KernelOptions& opts,
+                    BlockLinearHook* hook, int layer) {
   const int N = d.N, C = d.C, F = d.F;
+  auto branch_back = [&](BlockLinear which, const float* x, const float* dy, float* dx) {
+    if (hook) hook->backward(layer, which, x, dy, dx, N, opts);
+  };
   const size_t NC = static_cast<size_t>(N) * C, NF = static_cast<size_t>(N) * F;
   auto zero = [](float* p, size_t n) { std::memset(p, 0, n * sizeof(float)); };
   zero(g.dhb, NF);
@@ -87,9 +101,12 @@ void block_backward(const BlockDims& d, const BlockWeights& w, const BlockWeight
   // res_out = res_mid + ffn(ln2(res_mid)): the identity path passes dres straight through.
   std::memcpy(g.dres_mid, dres, sizeof(float) * NC);
   k::matmul_backward(g.dhb, gw.wdown, dres, a.hb, w.wdown, N, F, C, opts);
+  branch_back(BlockLinear::down, a.hb, dres, g.dhb);
   k::swiglu_backward(g.dgate, g.dup, g.dhb, a.gate, a.up, N, F, opts);
   k::matmul_backward(g.dln, gw.wgate, g.dgate, a.ln2, w.wgate, N, C, F, opts);
+  branch_back(BlockLinear::gate, a.ln2, g.dgate, g.dln);
   k::matmul_backward(g.dln, gw.wup, g.dup, a.ln2, w.wup, N, C, F, opts);
+  branch_back(BlockLinear::up, a.ln2, g.dup, g.dln);
   k::rmsnorm_backward(g.dres_mid, gw.ffn_norm, g.dln, a.res_mid, w.ffn_norm, a.rstd2, N, C, opts);
   // res_mid = res_in + wo(attention(...)).
   std::memcpy(dres, g.dres_mid, sizeof(float) * NC);
@@ -99,10 +116,14 @@ void block_backward(const BlockDims& d, const BlockWeights& w, const BlockWeight
   zero(g.dv, static_cast<size_t>(N) * d.KVD);
   zero(g.dln, NC);
   k::matmul_backward(g.datty, gw.wo, g.dres_mid, a.atty, w.wo, N, d.QD, C, opts);
+  branch_back(BlockLinear::o, a.atty, g.dres_mid, g.datty);
   QKGrads qk = attend_back(a, g);
   k::matmul_backward(g.dln, gw.wq, qk.dq, a.ln1, w.wq, N, C, d.QD, opts);
+  branch_back(BlockLinear::q, a.ln1, qk.dq, g.dln);
   k::matmul_backward(g.dln, gw.wk, qk.dk, a.ln1, w.wk, N, C, d.KVD, opts);
+  branch_back(BlockLinear::k, a.ln1, qk.dk, g.dln);
   k::matmul_backward(g.dln, gw.wv, g.dv, a.ln1, w.wv, N, C, d.KVD, opts);
+  branch_back(BlockLinear::v, a.ln1, g.dv, g.dln);
   k::rmsnorm_backward(dres, gw.attn_norm, g.dln, a.res_in, w.attn_norm, a.rstd1, N, C, opts);
 }
 

@@ -236,7 +236,7 @@ Result<TuneResult> align_dpo(const DpoConfig& c) {
       }
     }
     r.zero_grad();
-    r.before_forward();
+    r.before_forward(/*training=*/true);
     DpoOutcome o = dpo_forward_backward(*r.model, step_rows, ref_step, c.beta, true, r.kopts);
     const float lr = r.cfg.schedule.lr_at(r.step);
     const float norm = r.optimizer_step(lr);

@@ -219,15 +219,28 @@ void TuneRun::zero_grad() {
   if (lora) lora->store().zero_grad();
 }
 
-void TuneRun::before_forward() {
-  if (lora) lora->merge_into(*model);
+void TuneRun::before_forward(bool training) {
+  if (!lora) return;
+  if (training && lora->config().dropout > 0.0f) {
+    // A fresh mask each step, the same for a resumed run.
+    lora->attach_branch(*model, cfg.seed ^ (0xd1b54a32d192ed03ULL * static_cast<uint64_t>(step + 1)));
+    branch_attached = true;
+    return;
+  }
+  if (branch_attached) lora->detach_branch(*model);
+  branch_attached = false;
+  lora->merge_into(*model);
 }
 
 float TuneRun::optimizer_step(float lr) {
-  if (lora) lora->accumulate_grads(*model);
+  if (lora && !branch_attached) lora->accumulate_grads(*model);
   ParamStore& s = trainable();
   float norm = opt->step(s.params(), s.grads(), s.infos(), lr, pool.get());
-  if (lora) lora->merge_into(*model);  // the model now holds the stepped adapter
+  if (lora) {
+    if (branch_attached) lora->detach_branch(*model);
+    branch_attached = false;
+    lora->merge_into(*model);  // the model now holds the stepped adapter
+  }
   return norm;
 }
 
@@ -343,13 +356,16 @@ Result<TuneResult> finetune(const SftConfig& c) {
   bar.set(static_cast<uint64_t>(r.step));
   std::vector<int32_t> tok(static_cast<size_t>(c.batch) * T), tgt(tok.size());
   std::vector<float> w(tok.size());
-  auto evaluate = [&]() -> Status {
+  // when: "start" (the starting model, before the first step), "step" (--eval-every) or "end",
+  // as `fragua align` labels its evaluations.
+  auto evaluate = [&](const char* when) -> Status {
     if (eval_rows.rows == 0) return ok_status();
     r.before_forward();
     const double loss = FRAGUA_TRY(sft_eval_loss(*r.model, eval_rows, 1));
-    res.last_eval = {{"step", r.step}, {"val_loss", loss}};
+    res.last_eval = {{"step", r.step}, {"val_loss", loss}, {"when", when}};
     return r.metrics.write(res.last_eval);
   };
+  if (r.step == 0) FRAGUA_TRY(evaluate("start"));
   while (r.step < c.steps) {
     if ((c.stop_flag && c.stop_flag->load()) || (c.stop_after >= 0 && static_cast<int64_t>(res.losses.size()) >= c.stop_after)) {
       res.stopped = true;
@@ -366,7 +382,7 @@ Result<TuneResult> finetune(const SftConfig& c) {
     }
     const auto t0 = std::chrono::steady_clock::now();
     r.zero_grad();
-    r.before_forward();
+    r.before_forward(/*training=*/true);
     r.model->forward(tok.data(), tgt.data(), c.batch, T, r.kopts);
     double lsum = 0;
     auto losses = r.model->losses();
@@ -388,14 +404,14 @@ Result<TuneResult> finetune(const SftConfig& c) {
                                 {"tokens", c.batch * T}, {"trained_tokens", wsum}, {"step_s", step_s}}));
     bar.set(static_cast<uint64_t>(r.step));
     bar.set_postfix(fmt::format("loss {:.4f}", loss));
-    if (c.eval_every > 0 && r.step % c.eval_every == 0) FRAGUA_TRY(evaluate());
+    if (c.eval_every > 0 && r.step % c.eval_every == 0) FRAGUA_TRY(evaluate("step"));
     if (c.save_every > 0 && r.step % c.save_every == 0) FRAGUA_TRY(r.save_checkpoint());
   }
   bar.finish();
   FRAGUA_TRY(r.save_checkpoint());
   res.step = r.step;
   if (!res.stopped) {
-    FRAGUA_TRY(evaluate());
+    FRAGUA_TRY(evaluate("end"));
     FRAGUA_TRY(r.write_outputs(res));
   }
   return res;

@@ -28,6 +28,7 @@ struct TuneRun {
   std::optional<AdamW> opt;
   MetricsWriter metrics;
   int64_t step = 0;
+  bool branch_attached = false;  // the LoRA branch is the model's hook (dropout, before_forward)
 
   Env& env() const { return cfg.env ? *cfg.env : Env::posix(); }
   ParamStore& trainable() { return lora ? lora->store() : model->param_store(); }
@@ -36,8 +37,11 @@ struct TuneRun {
   // Creates out_dir, writes config.json (with `extra`), opens metrics; resumes when asked.
   Status start(const std::string& kind, const nlohmann::json& extra);
   void zero_grad();
-  void before_forward();  // LoRA: the adapter merged into the weights
-  // LoRA: adapter gradients from the model's; then clip and step. Returns the gradient norm.
+  // LoRA: the adapter merged into the weights (evaluation, and training with dropout 0); for a
+  // training forward with dropout > 0, the adapter beside W0 with this step's mask (lora.h).
+  void before_forward(bool training = false);
+  // LoRA: adapter gradients from the model's (or from the branch's backward); then clip and
+  // step, and the model holds the merged stepped adapter. Returns the gradient norm.
   float optimizer_step(float lr);
   Status save_checkpoint();
   // The final outputs (finetune.h) into out_dir.

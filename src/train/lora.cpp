@@ -9,6 +9,7 @@
 #include "fragua/base/json.h"
 #include "fragua/format/gguf.h"
 #include "fragua/format/safetensors.h"
+#include "fragua/train/kernels.h"
 
 namespace fragua::train {
 
@@ -32,16 +33,26 @@ const LoraTargetName* find_lora_target(std::string_view t) {
   return nullptr;
 }
 
+// SplitMix64's output function (Steele, Lea, Flood 2014), the counter hash of the dropout mask.
+inline uint64_t lora_dropout_mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// Elements whose top 24 hash bits fall below this are dropped.
+uint64_t lora_dropout_threshold(float p) {
+  return static_cast<uint64_t>(std::llround(static_cast<double>(p) * static_cast<double>(1 << 24)));
+}
+
 }  // namespace
 
 Status LoraConfig::check() const {
   if (rank <= 0 || rank > 4096) return invalid_argument_error("lora: rank must be in [1, 4096] (got {})", rank);
   if (!(alpha > 0) || !std::isfinite(alpha)) return invalid_argument_error("lora: alpha must be positive (got {})", alpha);
-  if (dropout != 0.0f)
-    return unsupported_error(
-        "lora: dropout {} is not supported: the training engine trains the adapter through the merged weight, where "
-        "dropout on the adapter's input has no equivalent (use 0)",
-        dropout);
+  if (!(dropout >= 0.0f && dropout < 1.0f))
+    return invalid_argument_error("lora: dropout must be in [0, 1) (got {})", dropout);
   if (targets.empty()) return invalid_argument_error("lora: no target modules");
   for (const auto& t : targets)
     if (!find_lora_target(t))
@@ -119,6 +130,12 @@ Result<Lora> Lora::create(const Model& base, const LoraConfig& config, uint64_t 
       t.b = L.store_.add(t.tensor + ".lora_b", {r, t.out}, true);
       L.targets_.push_back(std::move(t));
     }
+  L.target_of_.assign(static_cast<size_t>(base.config().n_layer) * 7, -1);
+  for (size_t i = 0; i < L.targets_.size(); ++i) {
+    const auto* n = find_lora_target(L.targets_[i].kind);
+    L.target_of_[static_cast<size_t>(L.targets_[i].layer) * 7 + static_cast<size_t>(n - kLoraTargetNames)] =
+        static_cast<int>(i);
+  }
   L.store_.allocate();
   Rng rng(seed);
   for (const Target& t : L.targets_) {
@@ -173,6 +190,91 @@ void Lora::accumulate_grads(Model& model) {
       }
     }
   }
+}
+
+void Lora::attach_branch(Model& model, uint64_t seed) {
+  for (const Target& t : targets_)
+    std::memcpy(model.params().data() + t.offset, t.w0.data(), t.w0.size() * sizeof(float));
+  drop_seed_ = seed;
+  model.set_linear_hook(this);
+}
+
+void Lora::detach_branch(Model& model) { model.set_linear_hook(nullptr); }
+
+std::vector<uint8_t> Lora::dropout_keep(size_t target, int rows, uint64_t seed) const {
+  const int64_t in = targets_.at(target).in;
+  const uint64_t thr = lora_dropout_threshold(cfg_.dropout);
+  std::vector<uint8_t> keep(static_cast<size_t>(rows) * in);
+  for (int n = 0; n < rows; ++n) {
+    const uint64_t row_key = lora_dropout_mix(lora_dropout_mix(seed ^ target) ^ static_cast<uint64_t>(n));
+    for (int64_t i = 0; i < in; ++i)
+      keep[static_cast<size_t>(n) * in + i] = (lora_dropout_mix(row_key ^ static_cast<uint64_t>(i)) >> 40) >= thr;
+  }
+  return keep;
+}
+
+const float* Lora::dropout_input(size_t ti, const float* x, int N, const KernelOptions& opts) {
+  if (cfg_.dropout == 0.0f) return x;
+  const int64_t in = targets_[ti].in;
+  const uint64_t thr = lora_dropout_threshold(cfg_.dropout);
+  const float keep_scale = 1.0f / (1.0f - cfg_.dropout);
+  drop_x_.resize(static_cast<size_t>(N) * in);
+  drop_keep_.resize(drop_x_.size());
+  float* xd = drop_x_.data();
+  uint8_t* keep = drop_keep_.data();
+  auto rows = [&](size_t n0, size_t n1) {
+    for (size_t n = n0; n < n1; ++n) {
+      const uint64_t row_key = lora_dropout_mix(lora_dropout_mix(drop_seed_ ^ ti) ^ n);
+      for (int64_t i = 0; i < in; ++i) {
+        const bool kept = (lora_dropout_mix(row_key ^ static_cast<uint64_t>(i)) >> 40) >= thr;
+        keep[n * in + i] = kept;
+        xd[n * in + i] = kept ? x[n * in + i] * keep_scale : 0.0f;
+      }
+    }
+  };
+  if (opts.pool) opts.pool->parallel_for(static_cast<size_t>(N), rows);
+  else rows(0, static_cast<size_t>(N));
+  return xd;
+}
+
+void Lora::forward(int layer, BlockLinear which, const float* x, float* y, int N, const KernelOptions& opts) {
+  const int ti = target_of_[static_cast<size_t>(layer) * 7 + static_cast<size_t>(which)];
+  if (ti < 0) return;
+  Target& t = targets_[static_cast<size_t>(ti)];
+  const int r = cfg_.rank, in = static_cast<int>(t.in), out = static_cast<int>(t.out);
+  const float s = scale();
+  const float* xd = dropout_input(static_cast<size_t>(ti), x, N, opts);
+  t.ts.resize(static_cast<size_t>(N) * r);
+  kernels::matmul_forward(t.ts.data(), xd, store_.param(t.a), N, in, r, opts);
+  for (float& v : t.ts) v *= s;
+  branch_tmp_.resize(static_cast<size_t>(N) * out);
+  kernels::matmul_forward(branch_tmp_.data(), t.ts.data(), store_.param(t.b), N, r, out, opts);
+  for (size_t i = 0; i < branch_tmp_.size(); ++i) y[i] += branch_tmp_[i];
+}
+
+void Lora::backward(int layer, BlockLinear which, const float* x, const float* dy, float* dx, int N,
+                    const KernelOptions& opts) {
+  const int ti = target_of_[static_cast<size_t>(layer) * 7 + static_cast<size_t>(which)];
+  if (ti < 0) return;
+  Target& t = targets_[static_cast<size_t>(ti)];
+  const int r = cfg_.rank, in = static_cast<int>(t.in), out = static_cast<int>(t.out);
+  const float s = scale();
+  // y += ts B^T: dts = dy B, dB += dy^T ts; ts = s x_d A^T: dA += (s dts)^T x_d, dx_d = s dts A.
+  branch_dt_.assign(static_cast<size_t>(N) * r, 0.0f);
+  kernels::matmul_backward(branch_dt_.data(), store_.grad(t.b), dy, t.ts.data(), store_.param(t.b), N, r, out, opts);
+  for (float& v : branch_dt_) v *= s;
+  if (cfg_.dropout == 0.0f) {
+    kernels::matmul_backward(dx, store_.grad(t.a), branch_dt_.data(), x, store_.param(t.a), N, in, r, opts);
+    return;
+  }
+  // dx_d into branch_tmp_, then through the mask: d(x_d)/dx is keep / (1 - p).
+  const float* xd = dropout_input(static_cast<size_t>(ti), x, N, opts);
+  branch_tmp_.assign(static_cast<size_t>(N) * in, 0.0f);
+  kernels::matmul_backward(branch_tmp_.data(), store_.grad(t.a), branch_dt_.data(), xd, store_.param(t.a), N, in, r,
+                           opts);
+  const float keep_scale = 1.0f / (1.0f - cfg_.dropout);
+  for (size_t i = 0; i < branch_tmp_.size(); ++i)
+    if (drop_keep_[i]) dx[i] += branch_tmp_[i] * keep_scale;
 }
 
 Status Lora::save_gguf(const std::string& path, const std::string& name, Env& env) const {

@@ -47,6 +47,7 @@ struct Model::Impl {
         *datty = nullptr, *dgate = nullptr, *dup = nullptr, *dhb = nullptr, *dlogits = nullptr;
   std::vector<int32_t> tokens, targets;
   bool have_targets = false;
+  BlockLinearHook* linear_hook = nullptr;  // set_linear_hook
 
   LayerParams layer(std::span<float> buf, int l) {
     // Layer l's tensors follow token_embd in the order append_block_params created them.
@@ -111,6 +112,7 @@ std::span<const float> Model::losses() const { return {impl_->losses, static_cas
 std::span<const float> Model::probs() const {
   return {impl_->probs, static_cast<size_t>(impl_->B) * impl_->T * impl_->cfg.n_vocab};
 }
+void Model::set_linear_hook(BlockLinearHook* hook) { impl_->linear_hook = hook; }
 void Model::zero_grad() { impl_->store.zero_grad(); }
 
 void Model::init_random(uint64_t seed) {
@@ -183,7 +185,7 @@ void Model::Impl::layer_forward(int l, const KernelOptions& opts) {
     k::rope_forward(a.k, a.k, B, T, NKV, HS, cfg.rope_theta, opts);
     k::attention_forward(a.atty, a.att, a.q, a.k, a.v, B, T, NH, NKV, HS, opts);
   };
-  block_forward(dims(), layer(store.params(), l), layer_acts[l], res_out, tmp, attend, opts);
+  block_forward(dims(), layer(store.params(), l), layer_acts[l], res_out, tmp, attend, opts, linear_hook, l);
 }
 
 float Model::forward(const int32_t* tokens, const int32_t* targets, int B, int T, const KernelOptions& opts) {
@@ -219,7 +221,8 @@ void Model::Impl::layer_backward(int l, const KernelOptions& opts) {
     return {dq_pre, dk_pre};
   };
   BlockGrads g{dres_mid, dln, dq, dk, dv, datty, dgate, dup, dhb};
-  block_backward(dims(), layer(store.params(), l), layer(store.grads(), l), layer_acts[l], g, dres, attend_back, opts);
+  block_backward(dims(), layer(store.params(), l), layer(store.grads(), l), layer_acts[l], g, dres, attend_back, opts,
+                 linear_hook, l);
 }
 
 void Model::backward(float loss_scale, const KernelOptions& opts) {

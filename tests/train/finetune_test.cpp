@@ -167,6 +167,35 @@ TEST(FinetuneEndToEnd, ResumeGivesTheUninterruptedAdapter) {
   EXPECT_NE(again.error().message().find("--resume"), std::string::npos);
 }
 
+TEST(FinetuneEndToEnd, LoraDropoutTrainsAndResumesWithTheSameMasks) {
+  test::TempDir dir;
+  const std::string base = testing::tiny_gguf(dir, "base", 34, true, 128, 16);
+  std::string data;
+  for (const auto& it : kFactTrain) data += sft_line(it.q, it.a);
+  test::write_test_file(dir.file("sft.jsonl"), data);
+  SftConfig c = fact_config(base, dir.file("sft.jsonl"), dir.file("plain"));
+  c.steps = 6;
+  c.merge = false;
+  ASSERT_TRUE(finetune(c).ok());
+  c.lora_config.dropout = 0.2f;
+  c.out_dir = dir.file("whole");
+  auto whole = finetune(c);
+  ASSERT_TRUE(whole.ok()) << whole.error().to_string();
+  EXPECT_LT(whole->losses.back(), whole->losses.front());
+  // The masks change the trajectory: not the adapter of dropout 0.
+  EXPECT_NE(*read_file(dir.file("whole/adapter.gguf")), *read_file(dir.file("plain/adapter.gguf")));
+  // A step's mask comes from the seed and the step: a resumed run draws the same masks.
+  c.out_dir = dir.file("split");
+  c.stop_after = 3;
+  ASSERT_TRUE(finetune(c).ok());
+  c.stop_after = -1;
+  c.resume = true;
+  ASSERT_TRUE(finetune(c).ok());
+  EXPECT_EQ(*read_file(dir.file("whole/adapter.gguf")), *read_file(dir.file("split/adapter.gguf")));
+  auto cfg = nlohmann::json::parse(*read_file(dir.file("whole/peft/adapter_config.json")));
+  EXPECT_NEAR(cfg["lora_dropout"].get<double>(), 0.2, 1e-6);
+}
+
 TEST(DpoEndToEnd, RaisesHeldOutPreferenceAccuracy) {
   test::TempDir dir;
   const std::string base = testing::tiny_gguf(dir, "base", 33, true, 128, 16);

@@ -3,6 +3,7 @@
 // tests/reference/train/lora_dpo_goldens.py), the merged model against base + adapter, and the
 // files: llama.cpp's adapter GGUF layout and PEFT's safetensors layout.
 #include <cmath>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -77,6 +78,133 @@ TEST(LoraGradients, MatchPyTorchUnmergedLora) {
   }
 }
 
+// A golden of lora_dpo_goldens.py loaded: the model, the adapter (with `dropout`), the batch.
+struct LoraGolden {
+  std::optional<format::SafetensorsFile> f;
+  std::optional<Model> model;
+  std::optional<Lora> lora;
+  std::vector<int32_t> tokens, targets;
+  std::vector<float> weights;  // mask / sum(mask)
+  int B = 0, T = 0;
+};
+
+void load_lora_golden(const std::string& file, float dropout, LoraGolden& g) {
+  auto f = format::SafetensorsFile::open(lora_golden(file));
+  ASSERT_TRUE(f.ok()) << f.error().to_string();
+  g.f.emplace(std::move(*f));
+  auto cfg = ModelConfig::from_json(nlohmann::json::parse(g.f->metadata().at("config")));
+  ASSERT_TRUE(cfg.ok());
+  auto model = Model::create(*cfg);
+  ASSERT_TRUE(model.ok());
+  g.model.emplace(std::move(*model));
+  ASSERT_TRUE(g.model->param_store().read_safetensors(*g.f, "w/", g.model->params().data()).ok());
+  LoraConfig lc = all_targets(std::stoi(g.f->metadata().at("rank")), std::stof(g.f->metadata().at("alpha")));
+  lc.dropout = dropout;
+  auto lora = Lora::create(*g.model, lc, 1);
+  ASSERT_TRUE(lora.ok()) << lora.error().to_string();
+  g.lora.emplace(std::move(*lora));
+  ASSERT_TRUE(g.lora->store().read_safetensors(*g.f, "a/", g.lora->store().params().data()).ok());
+  const auto* tk = g.f->find("tokens");
+  ASSERT_TRUE(tk && g.f->find("targets") && g.f->find("mask"));
+  g.B = static_cast<int>(tk->shape[0]);
+  g.T = static_cast<int>(tk->shape[1]);
+  const size_t n = static_cast<size_t>(g.B) * g.T;
+  g.tokens.resize(n);
+  g.targets.resize(n);
+  std::vector<float> mask(n);
+  std::memcpy(g.tokens.data(), tk->data, tk->n_bytes);
+  std::memcpy(g.targets.data(), g.f->find("targets")->data, g.f->find("targets")->n_bytes);
+  std::memcpy(mask.data(), g.f->find("mask")->data, g.f->find("mask")->n_bytes);
+  double msum = 0;
+  for (float m : mask) msum += m;
+  g.weights.resize(n);
+  for (size_t i = 0; i < n; ++i) g.weights[i] = static_cast<float>(mask[i] / msum);
+}
+
+// One forward and backward of the golden's masked mean loss; returns the loss.
+double lora_golden_step(LoraGolden& g, bool branch, uint64_t seed, const KernelOptions& opts) {
+  if (branch) g.lora->attach_branch(*g.model, seed);
+  else g.lora->merge_into(*g.model);
+  g.model->zero_grad();
+  g.lora->store().zero_grad();
+  g.model->forward(g.tokens.data(), g.targets.data(), g.B, g.T, opts);
+  double loss = 0;
+  for (size_t n = 0; n < g.weights.size(); ++n) loss += g.weights[n] * g.model->losses()[n];
+  g.model->backward_weighted(g.weights, opts);
+  if (branch) g.lora->detach_branch(*g.model);
+  else g.lora->accumulate_grads(*g.model);
+  return loss;
+}
+
+// The worst |got - ref| / max|ref| over the adapter's gradients against the golden's "g/".
+double lora_golden_grad_error(LoraGolden& g) {
+  double worst_rel = 0;
+  for (const auto& p : g.lora->store().infos()) {
+    std::vector<float> ref(p.size);
+    EXPECT_TRUE(g.f->read_f32("g/" + p.name, ref.data(), static_cast<int64_t>(p.size)).ok()) << p.name;
+    double scale = 0, worst = 0;
+    for (float r : ref) scale = std::max(scale, static_cast<double>(std::abs(r)));
+    EXPECT_GT(scale, 0) << p.name;
+    const float* got = g.lora->store().grads().data() + p.offset;
+    for (size_t i = 0; i < p.size; ++i) worst = std::max(worst, std::abs(static_cast<double>(got[i]) - ref[i]));
+    worst_rel = std::max(worst_rel, worst / std::max(scale, 1e-30));
+  }
+  return worst_rel;
+}
+
+TEST(LoraGradients, DropoutMatchesPyTorchWithTheSameMask) {
+  LoraGolden g;
+  const std::string file = "lora_dropout_grads.safetensors";
+  auto meta = format::SafetensorsFile::open(lora_golden(file));
+  ASSERT_TRUE(meta.ok()) << meta.error().to_string();
+  const float p = std::stof(meta->metadata().at("dropout"));
+  const uint64_t seed = std::stoull(meta->metadata().at("dropout_seed"));
+  ASSERT_GT(p, 0.0f);
+  ASSERT_NO_FATAL_FAILURE(load_lora_golden(file, p, g));
+  // The reference recomputed the trainer's counter-based mask: the two must be the same mask.
+  const auto& infos = g.lora->store().infos();
+  double dropped = 0, total = 0;
+  for (size_t t = 0; 2 * t < infos.size(); ++t) {
+    const std::string name = infos[2 * t].name.substr(0, infos[2 * t].name.size() - std::string(".lora_a").size());
+    std::vector<uint8_t> keep = g.lora->dropout_keep(t, g.B * g.T, seed);
+    std::vector<float> ref(keep.size());
+    ASSERT_TRUE(g.f->read_f32("drop/" + name, ref.data(), static_cast<int64_t>(ref.size())).ok()) << name;
+    for (size_t i = 0; i < keep.size(); ++i) ASSERT_EQ(keep[i], ref[i]) << name << " element " << i;
+    for (uint8_t k : keep) dropped += k == 0;
+    total += static_cast<double>(keep.size());
+  }
+  EXPECT_NEAR(dropped / total, p, 0.05);  // the mask drops about p of the inputs
+  ThreadPool pool(2);
+  KernelOptions opts{&pool, true};
+  const double loss = lora_golden_step(g, /*branch=*/true, seed, opts);
+  const double want = std::stod(g.f->metadata().at("loss"));
+  EXPECT_NEAR(loss, want, 1e-5 * want);
+  EXPECT_LE(lora_golden_grad_error(g), 1e-4);
+  // Another seed draws another mask, so another loss: the mask is really applied.
+  EXPECT_GT(std::abs(lora_golden_step(g, true, seed + 1, opts) - want), 1e-4);
+}
+
+TEST(LoraGradients, BranchWithoutDropoutEqualsTheMergedPath) {
+  LoraGolden merged, branch;
+  ASSERT_NO_FATAL_FAILURE(load_lora_golden("lora_grads.safetensors", 0.0f, merged));
+  ASSERT_NO_FATAL_FAILURE(load_lora_golden("lora_grads.safetensors", 0.0f, branch));
+  ThreadPool pool(2);
+  KernelOptions opts{&pool, true};
+  const double lm = lora_golden_step(merged, false, 0, opts), lb = lora_golden_step(branch, true, 7, opts);
+  EXPECT_NEAR(lb, lm, 1e-5 * lm);
+  EXPECT_LE(lora_golden_grad_error(branch), 1e-4);
+  const auto gm = merged.lora->store().grads(), gb = branch.lora->store().grads();
+  double worst = 0, scale = 0;
+  for (size_t i = 0; i < gm.size(); ++i) {
+    worst = std::max(worst, static_cast<double>(std::abs(gm[i] - gb[i])));
+    scale = std::max(scale, static_cast<double>(std::abs(gm[i])));
+  }
+  EXPECT_LE(worst, 1e-5 * scale);
+  // Detached and merged, the branch's model is the merged model again.
+  branch.lora->merge_into(*branch.model);
+  EXPECT_TRUE(std::equal(merged.model->params().begin(), merged.model->params().end(), branch.model->params().begin()));
+}
+
 TEST(Lora, StartsAsTheBaseModelAndRejectsWhatItCannotDo) {
   test::TempDir dir;
   auto m = load_gguf_model(testing::tiny_gguf(dir, "a", 21, false));
@@ -86,11 +214,13 @@ TEST(Lora, StartsAsTheBaseModelAndRejectsWhatItCannotDo) {
   ASSERT_TRUE(lora.ok());
   lora->merge_into(*m);
   EXPECT_TRUE(std::equal(before.begin(), before.end(), m->params().begin()));  // B = 0
-  LoraConfig bad;
-  bad.dropout = 0.1f;
-  auto r = Lora::create(*m, bad, 3);
-  ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().message().find("dropout"), std::string::npos);
+  for (float p : {-0.1f, 1.0f}) {
+    LoraConfig bad;
+    bad.dropout = p;
+    auto r = Lora::create(*m, bad, 3);
+    ASSERT_FALSE(r.ok()) << p;
+    EXPECT_NE(r.error().message().find("dropout must be in [0, 1)"), std::string::npos) << r.error().message();
+  }
   auto t = parse_lora_targets("q,proj");
   ASSERT_FALSE(t.ok());
   EXPECT_NE(t.error().message().find("'proj'"), std::string::npos);

@@ -48,6 +48,24 @@ struct QKGrads {
 };
 using AttentionBackward = std::function<QKGrads(const BlockActs& a, const BlockGrads& g)>;
 
+// A side branch on the block's seven projections (LoRA with dropout, lora.h: the adapter beside
+// the frozen weight, as PEFT computes it). forward adds to y (N x out) a function of the
+// projection's input x (N x in), right after y = x W^T and before anything changes y (RoPE);
+// backward, given dy, adds to dx and accumulates the branch's own parameter gradients.
+enum class BlockLinear { q, k, v, o, gate, up, down };
+class BlockLinearHook {
+ public:
+  virtual ~BlockLinearHook() = default;
+  virtual void forward(int layer, BlockLinear which, const float* x, float* y, int N, const KernelOptions& opts) = 0;
+  virtual void backward(int layer, BlockLinear which, const float* x, const float* dy, float* dx, int N,
+                        const KernelOptions& opts) = 0;
+
+ protected:
+  BlockLinearHook() = default;
+  BlockLinearHook(const BlockLinearHook&) = default;
+  BlockLinearHook& operator=(const BlockLinearHook&) = default;
+};
+
 // Appends block l's nine tensors, GGUF-named ("blk.<l>.attn_norm.weight", "blk.<l>.attn_q.weight",
 // ..., "blk.<l>.ffn_down.weight"), in the order of BlockWeights; returns the index of the first.
 size_t append_block_params(ParamStore& store, int l, const BlockDims& d);
@@ -59,10 +77,13 @@ BlockWeights block_weights(float* buf, const std::vector<ParamInfo>& infos, size
 size_t block_act_floats(const BlockDims& d, size_t att_floats);
 BlockActs carve_block_acts(float*& p, const BlockDims& d, size_t att_floats);
 
+// hook (may be null): the branch of layer `layer`'s projections.
 void block_forward(const BlockDims& d, const BlockWeights& w, BlockActs& a, float* res_out, float* tmp,
-                   const AttentionForward& attend, const KernelOptions& opts);
+                   const AttentionForward& attend, const KernelOptions& opts, BlockLinearHook* hook = nullptr,
+                   int layer = 0);
 // dres holds d(loss)/d(res_out) on entry and d(loss)/d(res_in) on exit.
 void block_backward(const BlockDims& d, const BlockWeights& w, const BlockWeights& gw, const BlockActs& a,
-                    const BlockGrads& g, float* dres, const AttentionBackward& attend_back, const KernelOptions& opts);
+                    const BlockGrads& g, float* dres, const AttentionBackward& attend_back, const KernelOptions& opts,
+                    BlockLinearHook* hook = nullptr, int layer = 0);
 
 }  // namespace fragua::train

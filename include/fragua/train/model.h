@@ -60,6 +60,8 @@ class Rng {
   std::array<uint64_t, 4> s_;
 };
 
+class BlockLinearHook;  // block.h
+
 class Model {
  public:
   static Result<Model> create(const ModelConfig& config);
@@ -93,6 +95,10 @@ class Model {
   void backward_weighted(std::span<const float> weights, const KernelOptions& opts);
   std::span<const float> losses() const;  // (B*T) of the last forward with targets
   std::span<const float> probs() const;   // (B*T, n_vocab) softmax of the last forward
+
+  // A branch beside the blocks' projections in forward and backward (LoRA with dropout, lora.h);
+  // null (the default) for none. The caller keeps it alive while it is set.
+  void set_linear_hook(BlockLinearHook* hook);
 
   // Bytes needed to train at (B, T): parameters, gradients, AdamW moments, activations.
   static uint64_t training_bytes(const ModelConfig& config, int B, int T);

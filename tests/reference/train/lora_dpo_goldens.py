@@ -9,6 +9,11 @@ lora_grads.safetensors: base weights "w/<name>", adapters "a/<name>.lora_a" (r, 
     cross-entropy sum(mask * ce) / sum(mask) with respect to every adapter tensor ("g/...").
     The LoRA path is computed as PEFT computes it, beside the frozen weight:
     y = x W^T + (alpha / r) * (x A^T) B^T (Hu et al. 2021), not through a merged weight.
+lora_dropout_grads.safetensors: the same with lora_dropout p = 0.25 (PEFT's: inverted dropout on
+    the adapter's input, y = x W^T + s * ((drop(x)) A^T) B^T), the mask of each target given as
+    "drop/<name>" (F32 0/1, (B*T, in)) and metadata "dropout" and "dropout_seed". The mask is the
+    trainer's counter-based one (src/train/lora.cpp, lora.h), recomputed here so that the
+    reference sees the very mask the trainer draws; the test checks the two masks agree.
 dpo_grads.safetensors: policy weights "w/<name>", rows (2 per pair: chosen, rejected) "tokens",
     "targets", "mask" (the answer positions), reference log-probabilities "ref_logp" (F32, one a
     row), and the gradient of the DPO loss (Rafailov et al. 2023)
@@ -45,7 +50,28 @@ def leaf(a):
     return torch.tensor(np.asarray(a, dtype=np.float32).astype(np.float64), requires_grad=True)
 
 
-def make_lora(seed, rank=4, alpha=8.0):
+M64 = (1 << 64) - 1
+
+
+def dropout_mix(x):
+    """SplitMix64's output function on uint64 arrays (lora.h's mask hash)."""
+    with np.errstate(over="ignore"):
+        x = x + np.uint64(0x9E3779B97F4A7C15)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return x ^ (x >> np.uint64(31))
+
+
+def dropout_keep(seed, target, rows, cols, p):
+    """(rows, cols) 0/1: kept when the top 24 bits of mix(mix(mix(seed ^ t) ^ n) ^ i) >= p * 2^24."""
+    t_key = dropout_mix(np.array([seed ^ target], dtype=np.uint64))[0]
+    row_keys = dropout_mix(t_key ^ np.arange(rows, dtype=np.uint64))
+    h = dropout_mix(row_keys[:, None] ^ np.arange(cols, dtype=np.uint64)[None, :])
+    thr = np.uint64(int(round(p * (1 << 24))))
+    return ((h >> np.uint64(40)) >= thr).astype(np.float64)
+
+
+def make_lora(seed, rank=4, alpha=8.0, dropout=0.0, drop_seed=0, filename="lora_grads.safetensors"):
     c = mg.config(False)
     rng = np.random.default_rng(seed)
     W = mg.random_weights(c, rng)
@@ -58,14 +84,23 @@ def make_lora(seed, rank=4, alpha=8.0):
             AB[name + ".lora_a"] = leaf(0.3 * rng.standard_normal((rank, in_f)))
             AB[name + ".lora_b"] = leaf(0.3 * rng.standard_normal((out_f, rank)))
     s = alpha / rank
+    B, T = 2, 8
+    masks = {}
+    if dropout > 0:
+        for l in range(c["n_layer"]):
+            for j, t in enumerate(TARGETS):
+                name = f"blk.{l}.{t}.weight"
+                masks[name] = dropout_keep(drop_seed, l * len(TARGETS) + j, B * T, shapes[name][1], dropout)
 
     def linear(name, x):
         y = x @ W[name].T
         if name + ".lora_a" in AB:
-            y = y + s * ((x @ AB[name + ".lora_a"].T) @ AB[name + ".lora_b"].T)
+            xa = x
+            if name in masks:
+                xa = x * torch.tensor(masks[name].reshape(x.shape)) / (1.0 - dropout)
+            y = y + s * ((xa @ AB[name + ".lora_a"].T) @ AB[name + ".lora_b"].T)
         return y
 
-    B, T = 2, 8
     tokens = rng.integers(0, c["n_vocab"], size=(B, T)).astype(np.int32)
     targets = rng.integers(0, c["n_vocab"], size=(B, T)).astype(np.int32)
     mask = (rng.random((B, T)) < 0.6).astype(np.float32)
@@ -80,9 +115,13 @@ def make_lora(seed, rank=4, alpha=8.0):
     out += [("w/" + n, f32(W[n])) for n, _ in mg.param_shapes(c)]
     out += [("a/" + n, f32(v)) for n, v in AB.items()]
     out += [("g/" + n, v.grad.numpy().astype(np.float32)) for n, v in AB.items()]
+    out += [("drop/" + n, m.astype(np.float32)) for n, m in masks.items()]
     meta = {"config": json.dumps(c), "loss": repr(loss.item()), "rank": str(rank), "alpha": repr(alpha),
             "generator": "tests/reference/train/lora_dpo_goldens.py"}
-    mg.write_safetensors(os.path.join(HERE, "lora_grads.safetensors"), out, meta)
+    if dropout > 0:
+        meta["dropout"] = repr(dropout)
+        meta["dropout_seed"] = str(drop_seed)
+    mg.write_safetensors(os.path.join(HERE, filename), out, meta)
 
 
 def make_dpo(seed, beta=0.5, pairs=2, T=8):
@@ -116,5 +155,6 @@ def make_dpo(seed, beta=0.5, pairs=2, T=8):
 
 if __name__ == "__main__":
     make_lora(2468)
+    make_lora(2468, dropout=0.25, drop_seed=0x5EED1234ABCD, filename="lora_dropout_grads.safetensors")
     make_dpo(1357)
-    print("wrote lora_grads.safetensors and dpo_grads.safetensors to", HERE)
+    print("wrote lora_grads.safetensors, lora_dropout_grads.safetensors and dpo_grads.safetensors to", HERE)
