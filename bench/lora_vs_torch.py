@@ -9,7 +9,13 @@ chat conversations (SFT JSONL) long enough to fill every row. fragua's figure is
 per step. PyTorch runs the same Llama (RMSNorm, RoPE on adjacent pairs, GQA, SwiGLU) in float32
 with the base weights frozen (requires_grad False) and y = x W^T + (alpha/r) (x A^T) B^T on the
 targeted projections, AdamW on A and B only, on the same number of positions per step.
+With --dropout P both sides apply LoRA dropout on the adapter's input (fragua --lora-dropout P,
+its unmerged path; PyTorch F.dropout on x in the branch), to measure what dropout costs.
+The runs alternate, fragua then PyTorch, --reps times per size (so that a change in the machine's
+load hits both alike); the table gives each side's median over the repetitions and their ratio,
+and each repetition's figures are printed to stderr.
 Usage: bench/lora_vs_torch.py [--threads 2] [--sizes 5M,30M] [--rank 16] [--steps 6] [--seq 256] [--batch 4]
+                              [--reps 3] [--dropout 0]
 Run it on a quiet machine with build/release (cmake --preset release; the fragua target).
 """
 import argparse
@@ -51,7 +57,7 @@ def write_data(path, n_conv, words):
                                              {"role": "assistant", "content": " ".join(out[words // 4:])}]}) + "\n")
 
 
-def run_fragua(fragua, c, args, work):
+def prepare_fragua(fragua, c, args, work):
     model = os.path.join(work, "model.gguf")
     subprocess.run([fragua, "dev", "random-model", model, "--vocab", str(c["n_vocab"]), "--embd", str(c["n_embd"]),
                     "--layers", str(c["n_layer"]), "--heads", str(c["n_head"]), "--kv-heads", str(c["n_head"]),
@@ -60,11 +66,16 @@ def run_fragua(fragua, c, args, work):
     # Conversations of seq/8 words (the random model's vocabulary spends a few tokens a word), packed
     # into rows of seq tokens: every row has assistant tokens to learn, as in PyTorch's full loss.
     write_data(data, 256, args.seq // 8)
-    run = os.path.join(work, "run")
+
+
+def run_fragua(fragua, args, work, rep):
+    model, data = os.path.join(work, "model.gguf"), os.path.join(work, "sft.jsonl")
+    run = os.path.join(work, f"run{rep}")
     subprocess.run([fragua, "finetune", model, "--data", data, "-o", run, "--lora", "--lora-rank", str(args.rank),
                     "--lora-alpha", str(2 * args.rank), "--lora-targets", args.targets, "--steps", str(args.steps),
                     "--seq-len", str(args.seq), "--batch", str(args.batch), "--threads", str(args.threads),
-                    "--lr", "1e-4", "--chat-template", "chatml"], check=True, stdout=subprocess.DEVNULL)
+                    "--lora-dropout", str(args.dropout), "--lr", "1e-4", "--chat-template", "chatml"], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     steps = [json.loads(l) for l in open(os.path.join(run, "metrics.jsonl")) if '"step_s"' in l]
     times = [s["step_s"] for s in steps[1:]]
     return args.batch * args.seq / statistics.median(times)
@@ -106,7 +117,8 @@ def run_torch(c, args):
     def lin(lw, k, x):
         y = x @ lw[k].T
         if k + "_a" in lw:
-            y = y + s * ((x @ lw[k + "_a"].T) @ lw[k + "_b"].T)
+            xd = F.dropout(x, args.dropout) if args.dropout > 0 else x
+            y = y + s * ((xd @ lw[k + "_a"].T) @ lw[k + "_b"].T)
         return y
 
     def rope(x):
@@ -155,20 +167,28 @@ def main():
     ap.add_argument("--steps", type=int, default=6)
     ap.add_argument("--seq", type=int, default=256)
     ap.add_argument("--batch", type=int, default=4)
+    ap.add_argument("--reps", type=int, default=3, help="alternating repetitions per size")
+    ap.add_argument("--dropout", type=float, default=0.0, help="LoRA dropout on both sides")
     args = ap.parse_args()
     try:
         import torch  # noqa: F401
     except ImportError:
         sys.exit("skipped: python3-torch is not installed (run with /usr/bin/python3)")
-    print(f"| size | rank | targets | threads | fragua tok/s | PyTorch tok/s | ratio |")
-    print(f"|---|---|---|---|---|---|---|")
+    print("| size | rank | targets | dropout | threads | reps | fragua tok/s (median) | PyTorch tok/s (median) | ratio |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name in args.sizes.split(","):
         c = SIZES[name]
+        frs, pts = [], []
         with tempfile.TemporaryDirectory() as work:
-            fr = run_fragua(args.fragua, c, args, work)
-        pt = run_torch(c, args)
-        print(f"| {name} | {args.rank} | {args.targets} | {args.threads} | {fr:.0f} | {pt:.0f} | {fr / pt:.2f}x |",
-              flush=True)
+            prepare_fragua(args.fragua, c, args, work)
+            for rep in range(args.reps):
+                frs.append(run_fragua(args.fragua, args, work, rep))
+                pts.append(run_torch(c, args))
+                print(f"{name} rep {rep + 1}: fragua {frs[-1]:.0f} tok/s, PyTorch {pts[-1]:.0f} tok/s",
+                      file=sys.stderr, flush=True)
+        fr, pt = statistics.median(frs), statistics.median(pts)
+        print(f"| {name} | {args.rank} | {args.targets} | {args.dropout:g} | {args.threads} | {args.reps} | {fr:.0f} | "
+              f"{pt:.0f} | {fr / pt:.2f}x |", flush=True)
 
 
 if __name__ == "__main__":

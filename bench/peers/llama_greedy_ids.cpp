@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// Greedy decoding from token ids with llama.cpp's C API, for bench/engine.py's agreement check.
-// Usage: llama-simple-ids MODEL.gguf N_GEN ID,ID,... -> prints the generated ids, comma-separated.
+// Greedy decoding from token ids with llama.cpp's C API, for bench/engine.py's agreement check
+// and bench/lora_llama_cpp.sh (with a LoRA adapter, as `--lora FILE[:scale]` applies one:
+// llama_adapter_lora_init + llama_set_adapters_lora).
+// Usage: llama-simple-ids MODEL.gguf N_GEN ID,ID,... [LORA.gguf[:SCALE]]
+//   -> prints the generated ids, comma-separated.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -27,8 +30,8 @@ static bool trace(ggml_tensor* t, bool ask, void* dir) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: %s MODEL N_GEN IDS\n", argv[0]);
+  if (argc != 4 && argc != 5) {
+    std::fprintf(stderr, "usage: %s MODEL N_GEN IDS [LORA[:SCALE]]\n", argv[0]);
     return 2;
   }
   std::vector<llama_token> prompt;
@@ -46,6 +49,22 @@ int main(int argc, char** argv) {
     cp.cb_eval_user_data = const_cast<char*>(dir);
   }
   llama_context* ctx = llama_init_from_model(model, cp);
+  if (!ctx) return 1;
+  if (argc == 5) {
+    std::string path = argv[4];
+    float scale = 1.0f;
+    const size_t colon = path.rfind(':');
+    if (colon != std::string::npos && colon + 1 < path.size() && path.find('/', colon) == std::string::npos) {
+      scale = std::strtof(path.c_str() + colon + 1, nullptr);
+      path.resize(colon);
+    }
+    llama_adapter_lora* adapter = llama_adapter_lora_init(model, path.c_str());
+    if (!adapter) {
+      std::fprintf(stderr, "%s: llama.cpp did not load the adapter\n", path.c_str());
+      return 1;
+    }
+    if (llama_set_adapters_lora(ctx, &adapter, 1, &scale) != 0) return 1;
+  }
   const llama_vocab* vocab = llama_model_get_vocab(model);
   const int n_vocab = llama_vocab_n_tokens(vocab);
   llama_batch batch = llama_batch_get_one(prompt.data(), static_cast<int32_t>(prompt.size()));
