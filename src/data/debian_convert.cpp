@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Converters for the text formats found in Debian packages.
 #include <cstring>
+#include <optional>
 
 #include "fragua/base/decompress.h"
 #include "fragua/base/utf8.h"
@@ -114,6 +115,50 @@ Result<std::string> zlib_inflate(std::string_view data, const std::string& where
   return decompress_all(data, where, limits, Compression::zlib);
 }
 
+namespace {
+
+// One block of a SWORD .bzz file, delimited by its .bzs record. SWORD's writer stores a block as
+// one zlib stream followed by padding that the record's size counts: every block of the
+// Reina-Valera 1909 module (sword-text-sparv 2.60, written by SWORD 1.9.0) ends in 1,024 zero
+// bytes. So the stream must end inside the block, inflate to exactly the uncompressed size the
+// record states, and be followed by zero bytes only. The decompressor keeps refusing trailing
+// bytes for every other input; only here, where an index bounds the block, is padding allowed.
+Result<std::string> inflate_sword_block(std::string_view block, uint64_t expected, const std::string& where,
+                                        uint64_t budget) {
+  DecompressLimits limits;
+  limits.max_output = budget;
+  auto reader = FRAGUA_TRY(DecompressReader::open(block, where, limits, Compression::zlib));
+  std::string out;
+  std::optional<Error> failed;
+  for (;;) {
+    auto chunk = reader.read(size_t{1} << 16);
+    if (!chunk.ok()) {
+      failed = std::move(chunk).error();
+      break;
+    }
+    if (chunk->empty()) break;
+    out += *chunk;
+  }
+  if (failed) {
+    // The one error allowed: the stream ended (its Adler-32 checked) and bytes follow it.
+    const uint64_t end = reader.compressed_offset();
+    bool stream_ended = reader.verified_output() == reader.output_bytes() && end > 0 && end < block.size();
+    // With no output, verified_output() cannot tell an ended stream from a failed start.
+    if (stream_ended && out.empty())
+      stream_ended = decompress_all(block.substr(0, end), where, limits, Compression::zlib).ok();
+    if (!stream_ended) return std::move(*failed);
+    if (block.find_first_not_of('\0', end) != std::string_view::npos)
+      return corruption_error(
+          "{}: compressed offset {}: non-zero bytes after the zlib stream (only zero padding may follow it)", where,
+          block.find_first_not_of('\0', end));
+  }
+  if (out.size() != expected)
+    return corruption_error("{}: inflates to {} bytes, the .bzs record says {}", where, out.size(), expected);
+  return out;
+}
+
+}  // namespace
+
 Result<std::vector<std::string>> read_sword_ztext(std::string_view bzs, std::string_view bzz, std::string_view bzv,
                                                   const std::string& where) {
   auto u32 = [](std::string_view s, size_t off) {
@@ -121,13 +166,22 @@ Result<std::vector<std::string>> read_sword_ztext(std::string_view bzs, std::str
     std::memcpy(&v, s.data() + off, 4);
     return v;
   };
+  if (bzs.size() % 12 != 0)
+    return corruption_error("{}.bzs: {} bytes, not a whole number of 12-byte block records", where, bzs.size());
+  if (bzv.size() % 10 != 0)
+    return corruption_error("{}.bzv: {} bytes, not a whole number of 10-byte verse records", where, bzv.size());
   std::vector<std::string> blocks;
   uint64_t budget = kSwordMaxTextBytes;  // shared by all blocks: many small bombs add up too
   for (size_t off = 0; off + 12 <= bzs.size(); off += 12) {
-    uint64_t start = u32(bzs, off), size = u32(bzs, off + 4);
+    uint64_t start = u32(bzs, off), size = u32(bzs, off + 4), expected = u32(bzs, off + 8);
     if (start + size > bzz.size())
       return corruption_error("{}.bzs: offset {}: block runs past the end of the .bzz file", where, off);
-    auto text = zlib_inflate(bzz.substr(start, size), fmt::format("{}.bzz block {}", where, off / 12), budget);
+    if (expected > budget)
+      return resource_exhausted_error("{}.bzs: offset {}: blocks add up to more than {} bytes of text", where, off,
+                                      kSwordMaxTextBytes);
+    auto text =
+        inflate_sword_block(bzz.substr(start, size), expected,
+                            fmt::format("{}.bzz block {} (bytes {}-{})", where, off / 12, start, start + size), budget);
     if (!text.ok()) return text.error();
     budget -= text->size();
     blocks.push_back(std::move(*text));
@@ -144,7 +198,8 @@ Result<std::vector<std::string>> read_sword_ztext(std::string_view bzs, std::str
     for (char& c : v)
       if (c == '\n') c = ' ';
     v = utf8::sanitize(v);
-    if (v.find_first_not_of(' ') != std::string::npos) verses.push_back(std::move(v));
+    size_t first = v.find_first_not_of(' ');
+    if (first != std::string::npos) verses.push_back(v.substr(first, v.find_last_not_of(' ') - first + 1));
   }
   return verses;
 }

@@ -61,7 +61,10 @@ Result<std::string> zlib_inflate(std::string_view data, const std::string& where
                                  uint64_t max_output = kDecompressMaxOutput);
 // SWORD zText module: the .bzs block index (12-byte records: offset, size, uncompressed size,
 // little-endian), the .bzz compressed blocks, the .bzv verse index (10-byte records: block,
-// offset, size). Returns the verses' text (OSIS markup removed), one string per verse.
+// offset, size). Returns the verses' text (OSIS markup removed), one string per verse. Each block
+// is decoded within the bounds its record gives: one zlib stream that inflates to the recorded
+// size, then only zero padding (SWORD's writer leaves some); anything else is a corruption error
+// naming the block.
 Result<std::vector<std::string>> read_sword_ztext(std::string_view bzs, std::string_view bzz, std::string_view bzv,
                                                   const std::string& where);
 
