@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 // fragua train: pretrain a Llama-architecture model on token shards.
+#include <algorithm>
 #include <csignal>
+#include <filesystem>
 
 #include "cli/command.h"
 #include "fragua/base/file.h"
 #include "fragua/base/json.h"
 #include "fragua/base/log.h"
+#include "fragua/train/shard.h"
+#include "fragua/train/text_encoder.h"
 #include "fragua/train/trainer.h"
 
 namespace fragua::cli {
@@ -66,6 +70,34 @@ void print_train_profile(const nlohmann::json& p, const std::string& out_dir) {
   fmt::print("  matmul throughput: {:.1f} GFLOP/s\n", p["matmul_gflops_per_s"].get<double>());
 }
 
+// No tokenizer given: the run records Fragua's default, fragua-32k, when the shards were made
+// with it (`corpus shard` encodes with it by default), so that config.json names the
+// vocabulary of the run; shards of another tokenizer train as they are. -v says which.
+Status choose_default_train_tokenizer(train::TrainConfig& c) {
+  std::vector<std::string> shards;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(c.data.dir, ec))
+    if (e.path().extension() == ".fts") shards.push_back(e.path().string());
+  if (shards.empty()) return ok_status();  // the trainer names the empty directory
+  std::sort(shards.begin(), shards.end());
+  const auto shard = FRAGUA_TRY(train::TokenShard::open(shards.front()));
+  auto path = train::default_tokenizer_path();
+  if (!path.ok()) {
+    log_debug("tokenizer: the shards' own, '{}' (the default {} is not installed: {})", shard.tokenizer().name,
+              train::kDefaultTokenizerName, path.error().message());
+    return ok_status();
+  }
+  const auto def = FRAGUA_TRY(train::tokenizer_info_from_gguf(*path));
+  if (def.fingerprint == shard.tokenizer().fingerprint && def.vocab_size == shard.tokenizer().vocab_size) {
+    c.tokenizer = *path;
+    log_debug("tokenizer: the default, {} ({})", train::kDefaultTokenizerName, *path);
+  } else {
+    log_debug("tokenizer: the shards' own, '{}' (vocab {}), not the default {}", shard.tokenizer().name,
+              shard.tokenizer().vocab_size, train::kDefaultTokenizerName);
+  }
+  return ok_status();
+}
+
 Status run_train(CLI::App& cmd, TrainOpts& o) {
   train::TrainConfig c;
   // Resuming: the run's own config.json is the base, so only changed flags need repeating.
@@ -84,7 +116,7 @@ Status run_train(CLI::App& cmd, TrainOpts& o) {
   auto given = [&](const char* name) { return cmd.get_option(name)->count() > 0; };
   const auto& f = o.flags;
   if (given("--data")) c.data.dir = o.data;
-  if (given("--out")) c.out_dir = o.out;
+  if (!o.out.empty()) c.out_dir = o.out;
   if (given("--tokenizer")) c.tokenizer = o.tokenizer;
   if (given("--mix")) c.data.mix = FRAGUA_TRY(train::parse_mix(o.mix));
   if (given("--schedule")) c.schedule.kind = FRAGUA_TRY(train::parse_schedule_kind(o.schedule));
@@ -124,12 +156,13 @@ Status run_train(CLI::App& cmd, TrainOpts& o) {
   c.bf16 = o.precision == "bf16";
   c.profile = o.profile;
   if (c.data.dir.empty()) return invalid_argument_error("train: --data (a directory of token shards) is required");
+  if (c.tokenizer.empty()) FRAGUA_TRY(choose_default_train_tokenizer(c));
   c.stop_flag = &g_stop;
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   auto r = FRAGUA_TRY(train::train(c));
   if (r.stopped)
-    log_info("stopped at step {}: continue with `fragua train --resume --out {}`", r.step, c.out_dir);
+    log_info("stopped at step {}: continue with `fragua train --resume -o {}`", r.step, c.out_dir);
   else if (!r.losses.empty())
     log_info("done: step {}, final training loss {:.4f}; checkpoint in {}", r.step, r.losses.back(), c.out_dir);
   if (r.last_eval.contains("val_bpb")) {
@@ -156,9 +189,11 @@ void setup(CLI::App& root) {
   auto& f = o->flags;
   cmd->add_option("--config", o->config_file, "JSON config (keys as in <out>/config.json); flags override it");
   cmd->add_option("--data", o->data, "Directory of token shards (*.fts) from `fragua corpus shard`");
-  cmd->add_option("--out", o->out, "Run directory: checkpoints/, latest, metrics.jsonl, config.json")->required();
-  cmd->add_flag("--resume", o->resume, "Continue the run in --out from its latest checkpoint");
-  cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer GGUF (or 'byte') that must match the shards");
+  add_output_flag(*cmd, o->out, "Run directory: checkpoints/, latest, metrics.jsonl, config.json (required)");
+  cmd->add_flag("--resume", o->resume, "Continue the run in -o/--output from its latest checkpoint");
+  cmd->add_option("--tokenizer", o->tokenizer,
+                  "Tokenizer GGUF (or 'byte') that must match the shards (default: fragua-32k when the shards were "
+                  "made with it, as `corpus shard` does by default)");
   cmd->add_option("--mix", o->mix, "Language mixture, e.g. es=0.35,ca=0.25,gl=0.2,eu=0.2 (default: by size)");
   cmd->add_option("--steps", f.steps, "Optimizer steps (default 1000)");
   cmd->add_option("--batch", f.batch, "Sequences per micro-batch per process (default 8)");
@@ -193,7 +228,10 @@ void setup(CLI::App& root) {
                 "Time matmul, attention, norms, pointwise, loss, optimizer and data per step; print the table and "
                 "write <out>/profile.json");
   add_threads_flag(*cmd, o->threads);
-  cmd->callback([cmd, o] { check(run_train(*cmd, *o)); });
+  cmd->callback([cmd, o] {
+    require_output(o->out, "DIR");
+    check(run_train(*cmd, *o));
+  });
 }
 
 Registrar reg(setup);

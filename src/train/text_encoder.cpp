@@ -3,6 +3,7 @@
 
 #include <xxhash.h>
 
+#include "fragua/base/data_files.h"
 #include "fragua/format/gguf.h"
 #include "fragua/tokenize/tokenizer.h"
 
@@ -121,6 +122,10 @@ Result<std::unique_ptr<TextEncoder>> open_text_encoder(const std::string& spec) 
   if (spec == "byte") return make_byte_encoder();
   auto tok = FRAGUA_TRY(tokenize::Tokenizer::load(spec));
   return std::unique_ptr<TextEncoder>(std::make_unique<TokenizerEncoder>(std::move(tok), spec));
+}
+
+Result<std::string> default_tokenizer_path() {
+  return find_data_file(fmt::format("tokenizers/{}.gguf", kDefaultTokenizerName));
 }
 
 }  // namespace fragua::train

@@ -61,6 +61,38 @@ TEST_F(CliTest, ShardTrainExportPlot) {
   EXPECT_NE(svg.find(">eu<"), std::string::npos);  // bits-per-byte legend per language
 }
 
+// Issue 17: with no tokenizer named, `corpus shard` encodes with Fragua's default, fragua-32k
+// (found as an installed binary finds its data), and `train` records it in the run's config;
+// -v says which tokenizer the run uses.
+TEST_F(CliTest, DefaultTokenizerIsFragua32k) {
+  std::string out;
+  const std::string shards32k = dir.file("shards32k");
+  ASSERT_EQ(test::run_command(cli + " corpus shard -o " + shards32k + " " + dir.file("c.jsonl"), &out), 0) << out;
+  EXPECT_NE(out.find("tokenizer: the default, fragua-32k"), std::string::npos) << out;
+  auto shard = TokenShard::open(shards32k + "/shard-00000.fts");
+  ASSERT_TRUE(shard.ok()) << shard.error().message();
+  EXPECT_EQ(shard->tokenizer().vocab_size, 32000);
+  EXPECT_EQ(shard->tokenizer().name, "fragua-32k.gguf");
+  const std::string run = dir.file("run32k");
+  ASSERT_EQ(test::run_command(cli + " -v train --data " + shards32k + " -o " + run + kModel +
+                                  "--steps 1 --batch 1 --eval-every 0 -t 1",
+                              &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("tokenizer: the default, fragua-32k ("), std::string::npos) << out;
+  auto config = nlohmann::json::parse(*read_file(run + "/config.json"));
+  ASSERT_TRUE(config.contains("tokenizer")) << config.dump();
+  EXPECT_TRUE(config["tokenizer"].get<std::string>().ends_with("tokenizers/fragua-32k.gguf")) << config.dump();
+  // Shards of another tokenizer train as they are, and -v names theirs.
+  ASSERT_EQ(test::run_command(cli + " -v train --data " + shards + " -o " + dir.file("runbyte") + kModel +
+                                  "--steps 1 --batch 1 --eval-every 0 -t 1",
+                              &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("tokenizer: the shards' own, 'byte'"), std::string::npos) << out;
+  EXPECT_FALSE(nlohmann::json::parse(*read_file(dir.file("runbyte") + "/config.json")).contains("tokenizer"));
+}
+
 TEST_F(CliTest, BadInputIsAClearErrorAndWritesNothing) {
   std::string out;
   int rc = test::run_command(cli + " train --data " + dir.file("nope") + " --out " + dir.file("r") + kModel, &out);

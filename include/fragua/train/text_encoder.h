@@ -44,4 +44,11 @@ Result<ShardTokenizer> tokenizer_info_from_gguf(const std::string& path);
 // "byte" -> the built-in byte encoder; a path -> that tokenizer (fragua::tokenize).
 Result<std::unique_ptr<TextEncoder>> open_text_encoder(const std::string& spec);
 
+// Fragua's default tokenizer (issue 17): fragua-32k, shipped as data/tokenizers/fragua-32k.gguf
+// and installed under <prefix>/share/fragua. `corpus shard` encodes with it and `train` records
+// it when no tokenizer is given. The path is found as every bundled data file is
+// (find_data_file), so an installed binary never reads the source tree.
+inline constexpr std::string_view kDefaultTokenizerName = "fragua-32k";
+Result<std::string> default_tokenizer_path();
+
 }  // namespace fragua::train
