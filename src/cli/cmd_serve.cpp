@@ -47,7 +47,7 @@ serve::ServerOptions options(const Opts& o, const CLI::App& cmd) {
   if (given("--host")) s.host = o.host;
   if (given("--port")) s.port = o.port;
   if (given("--parallel")) s.scheduler.n_slots = o.parallel;
-  if (given("--ctx")) s.scheduler.n_ctx_per_seq = o.n_ctx;
+  if (given("--ctx-size") || given("--ctx")) s.scheduler.n_ctx_per_seq = o.n_ctx;
   if (given("--threads")) s.scheduler.n_threads = o.threads;
   if (given("--max-queue")) s.scheduler.max_queue = o.max_queue;
   if (given("--timeout")) s.request_timeout_s = o.timeout_s;
@@ -80,6 +80,7 @@ extern "C" void on_stop_signal(int sig) {
 }
 
 void run(const Opts& o, const CLI::App& cmd) {
+  if (o.model.empty()) throw Failure{invalid_argument_error("expected a model: fragua serve MODEL or -m MODEL"), 2};
   if (!o.chat_template.empty() && !o.chat_template_file.empty())
     throw Failure{invalid_argument_error("give --template or --chat-template-file, not both")};
   serve::ServerOptions so = options(o, cmd);
@@ -125,14 +126,16 @@ void run(const Opts& o, const CLI::App& cmd) {
 void setup(CLI::App& root) {
   auto* cmd = root.add_subcommand("serve", "Serve a model over an OpenAI-compatible HTTP API (docs/serve.md)");
   auto o = std::make_shared<Opts>();
-  cmd->add_option("model", o->model, "GGUF model file, or org/name[:FILE] from the Hugging Face hub")->required();
+  cmd->add_option("model", o->model, "GGUF model file, or org/name[:FILE] from the Hugging Face hub (or -m)");
+  cmd->add_option("-m,--model", o->model, "The model, as llama-server spells it");
   add_lora_flag(*cmd, o->lora);
   cmd->add_option("--host", o->host, "Address to listen on")->capture_default_str();
   cmd->add_option("--port", o->port, "Port (0: a free one)")->capture_default_str()->check(CLI::Range(0, 65535));
   cmd->add_option("--parallel", o->parallel, "Requests decoded together (slots)")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
-  cmd->add_option("-c,--ctx", o->n_ctx, "Context per slot (default: min(training context, 4096))");
+  cmd->add_option("-c,--ctx-size", o->n_ctx, "Context per slot (default: min(training context, 4096))");
+  cmd->add_option("--ctx", o->n_ctx, "")->group("");  // the old spelling, kept for scripts
   add_threads_flag(*cmd, o->threads);
   cmd->add_option("--api-key", o->api_keys, "Accepted Bearer key (repeatable; none: open)");
   cmd->add_flag("--embeddings", o->embeddings,

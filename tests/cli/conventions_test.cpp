@@ -2,6 +2,7 @@
 // Command-line conventions users bring from llama.cpp: its spellings as aliases of Fragua's own,
 // the old spellings kept, usage errors with exit status 2, --help showing the defaults used.
 #include <algorithm>
+#include <filesystem>
 #include <iterator>
 #include <regex>
 #include <sstream>
@@ -262,7 +263,7 @@ TEST(CliConventions, OutputIsDashOEverywhereWithTheOldSpellingHidden) {
   EXPECT_NE(a->find("CsPbI3"), std::string::npos) << *a;
   EXPECT_EQ(*read_file(dir.file("b.csv")), *a);
   EXPECT_EQ(*read_file(dir.file("c.csv")), *a);
-  for (const char* cmd : {"materials enumerate", "corpus shard", "corpus langid train", "materials screen"}) {
+  for (const char* cmd : {"materials enumerate", "corpus shard", "corpus langid train", "materials screen", "train"}) {
     ASSERT_EQ(test::run_command(test::cli_path() + " " + cmd + " --help", &out), 0) << out;
     EXPECT_NE(out.find("-o,--output"), std::string::npos) << cmd << ":\n" << out;
     EXPECT_EQ(out.find("--out "), std::string::npos) << cmd << ":\n" << out;  // hidden
@@ -272,6 +273,54 @@ TEST(CliConventions, OutputIsDashOEverywhereWithTheOldSpellingHidden) {
   EXPECT_EQ(test::run_command(test::cli_path() + " corpus shard " + dir.file("in.jsonl") + " --tokenizer byte", &out), 2)
       << out;
   EXPECT_NE(out.find("-o/--output"), std::string::npos) << out;
+}
+
+// llama-server's spellings on serve: -m/--model beside the positional model, -c/--ctx-size
+// (the old --ctx kept). The model file is missing on purpose: a flag read as the model makes
+// the load fail (exit 1, naming the file), a flag not understood is a usage error (exit 2).
+TEST(CliConventions, ServeTakesDashMAndCtxSize) {
+  test::TempDir dir;
+  const std::string missing = dir.file("no-such-model.gguf");
+  std::string out;
+  for (const std::string& flags : {"-m " + missing, "--model " + missing, missing + " -c 64",
+                                   "-m " + missing + " --ctx-size 64", missing + " --ctx 64"}) {
+    EXPECT_EQ(test::run_command(test::cli_path() + " serve " + flags + " --port 0 -t 1", &out), 1) << flags << out;
+    EXPECT_NE(out.find("no-such-model.gguf"), std::string::npos) << flags << ": " << out;
+  }
+  EXPECT_EQ(test::run_command(test::cli_path() + " serve --port 0", &out), 2) << out;
+  EXPECT_NE(out.find("expected a model: fragua serve MODEL or -m MODEL"), std::string::npos) << out;
+  ASSERT_EQ(test::run_command(test::cli_path() + " serve --help", &out), 0) << out;
+  EXPECT_NE(out.find("-m,--model"), std::string::npos) << out;
+  EXPECT_NE(out.find("-c,--ctx-size"), std::string::npos) << out;
+}
+
+// train's output is -o/--output like every other command's; --out stays for scripts.
+TEST(CliConventions, TrainOutputIsDashO) {
+  test::TempDir dir;
+  std::string corpus;
+  for (int i = 0; i < 40; ++i)
+    corpus += "{\"text\": \"La casa número " + std::to_string(i) +
+              " está en la calle mayor del pueblo.\", \"lang\": \"es\"}\n";
+  test::write_test_file(dir.file("c.jsonl"), corpus);
+  std::string out;
+  ASSERT_EQ(test::run_command(test::cli_path() + " -q corpus shard --tokenizer byte -o " + dir.file("s") + " " +
+                                  dir.file("c.jsonl"),
+                              &out),
+            0)
+      << out;
+  // A required output missing under both spellings is a usage error naming the flag.
+  EXPECT_EQ(test::run_command(test::cli_path() + " train --data " + dir.file("s"), &out), 2) << out;
+  EXPECT_NE(out.find("-o/--output"), std::string::npos) << out;
+  // Each spelling is the run directory.
+  for (const char* flag : {" -o ", " --output ", " --out "}) {
+    EXPECT_EQ(test::run_command(test::cli_path() + " train --data " + dir.file("s") + flag + dir.file("r") +
+                                    " --steps 1 --batch 1 --seq-len 8 --n-layer 1 --n-embd 16 --n-head 2 -t 1",
+                                &out),
+              0)
+        << flag << out;
+    EXPECT_TRUE(std::filesystem::exists(dir.file("r") + "/config.json")) << flag << out;
+    std::filesystem::remove_all(dir.file("r"));
+  }
 }
 
 TEST(CliConventions, UsageErrorsExitWithTwo) {
