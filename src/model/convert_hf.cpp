@@ -11,6 +11,7 @@
 #include <fmt/ranges.h>
 
 #include "fragua/base/progress.h"
+#include "fragua/format/model_card.h"
 #include "fragua/format/safetensors.h"
 #include "fragua/model/convert.h"
 #include "fragua/tensor/half.h"
@@ -57,6 +58,32 @@ std::string basename(const std::string& dir) {
   while (d.size() > 1 && d.back() == '/') d.pop_back();
   const auto slash = d.rfind('/');
   return slash == std::string::npos ? d : d.substr(slash + 1);
+}
+
+// general.source.url of a converted model: the Hugging Face repository it came from when that is
+// known (a hub-cache snapshot, <cache>/models--org--name/snapshots/<commit>, or config.json's
+// "_name_or_path" when it reads as org/name), else the directory's name, so that a model card
+// says where the weights came from without writing the converting machine's paths.
+std::string hf_convert_source(const std::string& dir, const format::HfConfig& cfg) {
+  const std::string hub = "https://huggingface.co/";
+  if (const auto at = dir.find("models--"); at != std::string::npos) {
+    const auto end = dir.find("/snapshots/", at);
+    const std::string folder = dir.substr(at + 8, end == std::string::npos ? std::string::npos : end - at - 8);
+    if (const auto sep = folder.find("--"); end != std::string::npos && sep != std::string::npos && sep > 0)
+      return hub + folder.substr(0, sep) + "/" + folder.substr(sep + 2);
+  }
+  const auto name_or_path = cfg.get_string("_name_or_path", "");
+  const std::string named = name_or_path.ok() ? *name_or_path : std::string();
+  const auto slash = named.find('/');
+  const bool repo_like = slash != std::string::npos && slash > 0 && slash + 1 < named.size() &&
+                         named.find('/', slash + 1) == std::string::npos &&
+                         std::all_of(named.begin(), named.end(), [](char ch) {
+                           return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                                  ch == '-' || ch == '_' || ch == '.' || ch == '/';
+                         }) &&
+                         named[0] != '.';
+  if (repo_like) return hub + named;
+  return basename(dir);
 }
 
 // Where each checkpoint tensor lives: the shards named by model.safetensors.index.json, or the
@@ -296,7 +323,11 @@ Result<ConvertReport> convert_hf(const std::string& dir, const std::string& out_
 
   format::GgufWriter w;
   w.set("general.architecture", format::GgufValue::of_string(std::string(arch->name)));
-  w.set("general.name", format::GgufValue::of_string(basename(dir)));
+  format::ModelCard card;
+  card.source_url = hf_convert_source(dir, cfg);
+  // A hub snapshot's folder is a commit hash: the model is named after its repository then.
+  card.name = card.source_url.starts_with("https://") ? basename(card.source_url) : basename(dir);
+  format::set_model_card(w, card);
   w.set("general.file_type", format::GgufValue::of_u32(file_type(o.out_type)));
   w.set("general.quantization_version", format::GgufValue::of_u32(2));  // GGML_QNT_VERSION
   format::write_llama_hparams(w, arch->name, hp);

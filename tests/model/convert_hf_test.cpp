@@ -476,6 +476,38 @@ TEST_F(ConvertHfErrors, FullDiskLeavesNoPartialOutput) {
   for (const auto& e : fs::directory_iterator(dir.file("out"))) ADD_FAILURE() << "left " << e.path();
 }
 
+// general.source.url (issue 18): the Hugging Face repository when the directory is a hub-cache
+// snapshot or config.json's "_name_or_path" reads as org/name; otherwise the directory's name,
+// never the converting machine's path.
+class ConvertHfSource : public ConvertHfErrors {
+ protected:
+  // "general.source.url | general.name" of the converted model.
+  std::string source_of(const std::string& model_dir) const {
+    const std::string out = dir.file("source.gguf");
+    auto r = convert_hf(model_dir, out, quiet());
+    if (!r.ok()) return "error: " + r.error().message();
+    auto g = format::GgufFile::open(out);
+    if (!g.ok()) return "error: " + g.error().message();
+    auto s = g->get_string("general.source.url");
+    auto n = g->get_string("general.name");
+    return (s.ok() ? *s : "absent") + " | " + (n.ok() ? *n : "absent");
+  }
+};
+
+TEST_F(ConvertHfSource, HubSnapshotNameOrPathOrDirectoryName) {
+  edit_config("llama_gqa", [](nlohmann::json& j) { j.erase("_name_or_path"); });
+  EXPECT_EQ(source_of(path("llama_gqa")), "llama_gqa | llama_gqa");
+  const std::string snapshot = path("hub/models--BSC-LT--salamandra-2b/snapshots/0123abcd");
+  fs::create_directories(fs::path(snapshot).parent_path());
+  fs::copy(path("llama_gqa"), snapshot, fs::copy_options::recursive);
+  EXPECT_EQ(source_of(snapshot), "https://huggingface.co/BSC-LT/salamandra-2b | salamandra-2b");
+  edit_config("llama_gqa", [](nlohmann::json& j) { j["_name_or_path"] = "ibm-granite/granite-3.1-2b"; });
+  EXPECT_EQ(source_of(path("llama_gqa")), "https://huggingface.co/ibm-granite/granite-3.1-2b | granite-3.1-2b");
+  // A local path in _name_or_path is no repository: the directory's name, not the path.
+  edit_config("llama_gqa", [](nlohmann::json& j) { j["_name_or_path"] = "/home/someone/checkpoints/run1"; });
+  EXPECT_EQ(source_of(path("llama_gqa")), "llama_gqa | llama_gqa");
+}
+
 TEST(ConvertHf, OutTypeNames) {
   for (auto t : {OutType::f32, OutType::f16, OutType::bf16, OutType::q8_0})
     EXPECT_EQ(*parse_out_type(out_type_name(t)), t);
