@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -37,15 +38,11 @@ std::string escape(std::string_view s) {
 
 namespace {
 
-// The round number (1, 2, 5 or 10 times a power of ten) nearest to x, or the next above it.
-double nice_number(double x, bool round) {
+// The smallest round number (1, 2, 5 or 10 times a power of ten) at or above x.
+double nice_number(double x) {
   const double e = std::floor(std::log10(x));
   const double f = x / std::pow(10.0, e);
-  double n;
-  if (round)
-    n = f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10;
-  else
-    n = f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10;
+  const double n = f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10;
   return n * std::pow(10.0, e);
 }
 
@@ -61,12 +58,36 @@ std::vector<double> nice_ticks(double lo, double hi, int max_ticks) {
   if (!std::isfinite(lo) || !std::isfinite(hi) || max_ticks < 2) return ticks;
   if (hi < lo) std::swap(lo, hi);
   if (hi == lo) return {lo};
-  const double range = nice_number(hi - lo, false);
-  const double step = nice_number(range / (max_ticks - 1), true);
+  // The smallest round step that leaves at most max_ticks ticks in the range (Heckbert rounds
+  // the range first, which can double the step: 500-3000 got ticks 1000 apart, leaving both
+  // ends unlabelled).
+  const double step = nice_number((hi - lo) / (max_ticks - 1));
   // Multiples of the step (not a running sum, which drifts over many ticks).
   for (double k = std::ceil(lo / step - 1e-9); k * step <= hi + step * 1e-9; k += 1)
     ticks.push_back(k == 0 ? 0.0 : k * step);
   return ticks;
+}
+
+std::pair<double, double> fit_range(double lo, double hi, double margin, double floor, double ceiling) {
+  if (!std::isfinite(lo) || !std::isfinite(hi)) return {0.0, 1.0};
+  if (hi < lo) std::swap(lo, hi);
+  if (hi == lo) lo -= 0.5, hi += 0.5;
+  const double pad = (hi - lo) * std::max(margin, 0.0);
+  lo = std::max(lo - pad, floor);
+  hi = std::min(hi + pad, ceiling);
+  // Out to multiples of the tick step, so the ends are ticks themselves; widening can coarsen
+  // the step, so again until the range holds still (the step only grows: a few rounds).
+  for (int round = 0; round < 8; ++round) {
+    const auto ticks = nice_ticks(lo, hi);
+    if (ticks.size() < 2) break;
+    const double step = ticks[1] - ticks[0];
+    const double l = std::max(std::floor(lo / step + 1e-9) * step, floor);
+    const double h = std::min(std::ceil(hi / step - 1e-9) * step, ceiling);
+    if (l == lo && h == hi) break;
+    lo = l, hi = h;
+  }
+  if (!(hi > lo)) hi = lo + 1;
+  return {lo, hi};
 }
 
 Canvas::Canvas(double width, double height, std::string_view comment) {
@@ -148,6 +169,31 @@ void Axes::draw(Canvas& c, std::string_view x_title, std::string_view y_title, b
     c.text(0, 0, y_title,
            fmt::format("text-anchor=\"middle\" transform=\"translate({:.1f},{:.1f}) rotate(-90)\"", left - 48,
                        top + height / 2));
+}
+
+Box Axes::legend_box(double w, double h, const std::vector<std::pair<double, double>>& points, double pad) const {
+  const Box corners[] = {{left + width - pad - w, top + pad, w, h},
+                         {left + pad, top + pad, w, h},
+                         {left + width - pad - w, top + height - pad - h, w, h},
+                         {left + pad, top + height - pad - h, w, h}};
+  const Box* best = &corners[0];
+  size_t best_hits = std::numeric_limits<size_t>::max();
+  for (const Box& b : corners) {
+    const auto hits = static_cast<size_t>(
+        std::count_if(points.begin(), points.end(), [&](const auto& p) { return b.contains(p.first, p.second); }));
+    if (hits < best_hits) best = &b, best_hits = hits;
+  }
+  return *best;
+}
+
+void draw_legend(Canvas& c, const Box& box, const std::vector<std::pair<std::string, std::string>>& color_and_name) {
+  c.rect(box.x, box.y, box.w, box.h, "white", "", "fill-opacity=\"0.85\" stroke=\"#ccc\"");
+  double y = box.y + 12;
+  for (const auto& [color, name] : color_and_name) {
+    c.line(box.x + 6, y - 4, box.x + 24, y - 4, color, "stroke-width=\"2\"");
+    c.text(box.x + 28, y, name, "font-size=\"11\"");
+    y += 14;
+  }
 }
 
 }  // namespace fragua::svg

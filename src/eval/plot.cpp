@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <tuple>
 
 #include "fragua/base/file.h"
 #include "fragua/base/metrics.h"
@@ -26,8 +27,8 @@ struct Panel {
 
 const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"};
 
-// A panel at (x0, y0) of size w x h: frame, round ticks with labels, one polyline per series,
-// legend in the top right.
+// A panel at (x0, y0) of size w x h: frame, round ticks with labels at both ends of each range
+// (svg::fit_range), one polyline per series, and the legend in the corner the lines cross least.
 void draw_panel(svg::Canvas& c, const Panel& p, double x0, double y0, double w, double h) {
   const double L = 60, R = 10, T = 28, B = 40;
   double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY, ymax = -INFINITY;
@@ -43,17 +44,20 @@ void draw_panel(svg::Canvas& c, const Panel& p, double x0, double y0, double w, 
     c.text(x0 + 80, y0 + 60, "no data");
     return;
   }
-  if (xmax == xmin) xmax = xmin + 1;
+  // Steps start at 0 or 1: the x range is the steps themselves, ending on round ticks.
+  std::tie(xmin, xmax) = svg::fit_range(xmin, xmax, 0, 0);
   if (p.log_y) {
     if (ymax == ymin) ymax = ymin * 10, ymin /= 10;
     ymin /= 1.2, ymax *= 1.2;
   } else {
-    if (ymax == ymin) ymax = ymin + 1, ymin -= 1;
-    double pad = (ymax - ymin) * 0.05;
-    ymin -= pad, ymax += pad;
+    // Losses, bits per byte and learning rates are never negative.
+    std::tie(ymin, ymax) = svg::fit_range(ymin, ymax, 0.05, ymin >= 0 ? 0.0 : -1e300);
   }
   svg::Axes a{x0 + L, y0 + T, w - L - R, h - T - B, xmin, xmax, ymin, ymax, p.log_y};
   a.draw(c, "step", "");
+  std::vector<std::pair<double, double>> all;
+  std::vector<std::pair<std::string, std::string>> legend;
+  size_t longest = 0;
   for (size_t i = 0; i < p.series.size(); ++i) {
     const auto& s = p.series[i];
     const char* col = kColors[i % 8];
@@ -62,10 +66,21 @@ void draw_panel(svg::Canvas& c, const Panel& p, double x0, double y0, double w, 
       if (std::isfinite(y) && (!p.log_y || y > 0)) pts.emplace_back(a.x(x), a.y(y));
     c.polyline(pts, col, "stroke-width=\"1.5\"");
     if (pts.size() == 1) c.circle(pts[0].first, pts[0].second, 3, col);
-    double ly = y0 + T + 14 + 14 * static_cast<double>(i);
-    c.line(x0 + w - R - 110, ly - 4, x0 + w - R - 92, ly - 4, col, "stroke-width=\"2\"");
-    c.text(x0 + w - R - 88, ly, s.name, "font-size=\"11\"");
+    // Vertices and points along each segment: a validation curve has few vertices far apart.
+    for (size_t k = 0; k < pts.size(); ++k) {
+      all.push_back(pts[k]);
+      if (k + 1 == pts.size()) break;
+      for (int f = 1; f < 8; ++f)
+        all.emplace_back(std::lerp(pts[k].first, pts[k + 1].first, f / 8.0),
+                         std::lerp(pts[k].second, pts[k + 1].second, f / 8.0));
+    }
+    legend.emplace_back(col, s.name);
+    longest = std::max(longest, s.name.size());
   }
+  // 6.5 units per character of the 11-unit legend font, and room for the line sample.
+  const svg::Box box =
+      a.legend_box(34 + 6.5 * static_cast<double>(longest), 6 + 14 * static_cast<double>(legend.size()), all);
+  svg::draw_legend(c, box, legend);
 }
 
 void add_point(std::vector<Series>& v, const std::string& name, double x, double y) {

@@ -14,9 +14,23 @@ namespace fragua::svg {
 // Text for SVG content or attribute values: & < > " ' escaped.
 std::string escape(std::string_view s);
 
-// Round tick values (1, 2 or 5 times a power of ten: Heckbert, "Nice numbers for graph labels",
-// Graphics Gems, 1990) inside [lo, hi], at most about `max_ticks` of them.
+// Round tick values (multiples of 1, 2 or 5 times a power of ten, after Heckbert, "Nice numbers
+// for graph labels", Graphics Gems, 1990) inside [lo, hi]: the smallest such step that gives at
+// most `max_ticks` of them.
 std::vector<double> nice_ticks(double lo, double hi, int max_ticks = 6);
+
+// An axis range for data in [lo, hi]: `margin` of the span spare on each side (so no point sits on
+// the frame), then widened to multiples of nice_ticks' step, so that both ends are labelled round
+// numbers. `floor` and `ceiling` bound it where the quantity does (0 for counts and losses, 10000
+// for HHI); a single value gets a unit-wide range around it. Non-finite input gives [0, 1].
+std::pair<double, double> fit_range(double lo, double hi, double margin = 0.05, double floor = -1e300,
+                                    double ceiling = 1e300);
+
+// A rectangle in canvas units (y grows downwards).
+struct Box {
+  double x = 0, y = 0, w = 0, h = 0;
+  bool contains(double px, double py) const { return px >= x && px <= x + w && py >= y && py <= y + h; }
+};
 
 class Canvas {
  public:
@@ -49,6 +63,14 @@ struct Axes {
   double y(double v) const;
   // Frame, grid lines and labels at round ticks, and the axis titles.
   void draw(Canvas& c, std::string_view x_title, std::string_view y_title, bool grid = true) const;
+  // Where a legend of w x h goes inside the plot area: the corner (top right, top left, bottom
+  // right, bottom left, in that order of preference) whose box, `pad` in from the frame, covers
+  // the fewest of `points` (canvas units, e.g. every vertex of the plotted lines).
+  Box legend_box(double w, double h, const std::vector<std::pair<double, double>>& points, double pad = 6) const;
 };
+
+// A legend in `box`: one row of 14 units per entry, a short line in the entry's colour and its
+// name, on a white background so that grid lines do not run through the text.
+void draw_legend(Canvas& c, const Box& box, const std::vector<std::pair<std::string, std::string>>& color_and_name);
 
 }  // namespace fragua::svg
