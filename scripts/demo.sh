@@ -2,46 +2,75 @@
 # SPDX-License-Identifier: Apache-2.0
 # The end-to-end demo (the README's main job): from text in Debian packages to a small model that
 # writes Spanish, Catalan, Basque and Galician.
-#   1. fetch: gettext catalogs, help pages and books in es/ca/eu/gl from `apt-get download`
-#   2. build: clean, identify the language, filter, de-duplicate, redact personal data
-#   3. tokenizer: BPE with byte fallback, language mixture so no language is drowned
-#   4. shard + train: a Llama-architecture model of a few million parameters, a few minutes
+#   1. fetch: documentation prose (LilyPond, GNOME, Debian handbook and reference, fortunes),
+#      LibreOffice help and catalogs in es/ca/eu/gl from `apt-get download`
+#   2. build: prose first (LibreOffice's Basic reference pages and the manual pages, which are
+#      mostly code and English, are left out), clean, identify the language, filter, de-duplicate,
+#      redact personal data
+#   3. tokenizer: Fragua's default, fragua-32k (data/tokenizers/; `corpus shard` uses it when no
+#      tokenizer is given)
+#   4. shard + train: a Llama-architecture model tuned for the lowest validation bits per byte in
+#      about 10 minutes on 2 cores (README, "The quick start's model")
 #   5. export to GGUF and generate a sample in each language; bits per byte per language
 # Every stage is resumable: run it again after an interruption and finished stages are reused.
-# Usage: scripts/demo.sh [WORKDIR]   (env DEMO_STEPS, default 150; FRAGUA_THREADS)
+# Usage: scripts/demo.sh [WORKDIR]   (env DEMO_STEPS, default 300; FRAGUA_THREADS; FRAGUA=path/to/fragua)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-fragua="$root/build/release/fragua"
+fragua="${FRAGUA:-$root/build/release/fragua}"
 work="${1:-$root/out/demo}"
-steps="${DEMO_STEPS:-150}"
+steps="${DEMO_STEPS:-300}"
+tok="$root/data/tokenizers/fragua-32k.gguf"
+# Documentation packages with prose in our languages, about 50 MB to download
+# (scripts/build_tokenizers.sh lists the larger ones: GIMP, FreedomBox, KiCad).
+prose="${DEMO_PROSE:-lilypond-doc-html-es,lilypond-doc-html-ca,debian-reference-es,debian-handbook,\
+gnome-user-docs,fortunes-es}"
 mkdir -p "$work"
 cd "$work"
 
-echo "== 1/5 corpus: Debian packages (small preset) -> $work/raw"
-[ -f raw/manifest.json ] || "$fragua" corpus fetch debian --preset small --out raw
+echo "== 1/5 corpus: Debian packages (documentation prose, then the small preset) -> $work/prose, $work/raw"
+[ -f prose/manifest.json ] || "$fragua" corpus fetch debian --packages "$prose" -o prose
+[ -f raw/manifest.json ] || "$fragua" corpus fetch debian --preset small -o raw
 
-echo "== 2/5 corpus build: clean, language id, quality, dedup, PII"
+echo "== 2/5 corpus build: prose first; clean, language id, quality, dedup, PII"
+# Prose documents first in each language's file; of the small preset, LibreOffice's Basic
+# reference (help/<lang>/text/sbasic/: code listings, `Sub`, `MsgBox`) and the manual pages
+# (mostly untranslated option lists) are left out.
+[ -f selected/done ] || python3 - <<'PY'
+import json, os
+os.makedirs("selected", exist_ok=True)
+for lang in ["es", "ca", "ca-valencia", "eu", "gl"]:
+    with open(f"selected/{lang}.jsonl", "w", encoding="utf-8") as out:
+        for src in ("prose", "raw"):
+            path = f"{src}/{lang}.jsonl"
+            if not os.path.exists(path):
+                continue
+            for line in open(path, encoding="utf-8"):
+                doc = json.loads(line)
+                if doc.get("kind") == "manpage" or "/text/sbasic/" in doc.get("path", ""):
+                    continue
+                out.write(line)
+open("selected/done", "w").close()
+PY
 cat > corpus.yaml <<YAML
-inputs: [raw/es.jsonl, raw/ca.jsonl, raw/ca-valencia.jsonl, raw/eu.jsonl, raw/gl.jsonl]
+inputs: [selected/es.jsonl, selected/ca.jsonl, selected/ca-valencia.jsonl, selected/eu.jsonl, selected/gl.jsonl]
 output: corpus
 stages:
   langid: {keep: [es, ca, eu, gl], min_confidence: 0.5, model: $root/data/langid/model.bin}
 YAML
 [ -f corpus/report.json ] || "$fragua" corpus build corpus.yaml
 
-echo "== 3/5 tokenizer: BPE 8k with byte fallback, mixture es/ca/eu/gl"
-[ -f tok.gguf ] || "$fragua" tokenizer train -i corpus/shards/*.jsonl -o tok --vocab-size 8000 \
-  --mix es=0.3,ca=0.25,eu=0.25,gl=0.2 --special '<|im_start|>' --special '<|im_end|>' --chat-template chatml
+echo "== 3/5 tokenizer: Fragua's default, fragua-32k ($tok)"
 
 echo "== 4/5 shards and training ($steps steps)"
-[ -d shards ] || "$fragua" corpus shard corpus/shards --tokenizer tok.gguf --out shards
+[ -d shards ] || "$fragua" corpus shard corpus/shards --tokenizer "$tok" -o shards
 if [ -f run/latest ]; then resume=--resume; else resume=; fi
-"$fragua" train --data shards --tokenizer tok.gguf --out run $resume --steps "$steps" --n-layer 4 --n-embd 256 \
-  --n-head 4 --seq-len 128 --batch 16 --lr 2e-3 --warmup 50 --mix es=0.3,ca=0.25,eu=0.25,gl=0.2 --eval-every 50 --val-tokens 4096
+"$fragua" train --data shards --tokenizer "$tok" -o run $resume --steps "$steps" --n-layer 4 --n-embd 256 --n-head 4 --tied \
+  --seq-len 128 --batch 16 --lr 2e-3 --warmup 30 \
+  --mix es=0.3,ca=0.25,eu=0.25,gl=0.2 --eval-every 100 --val-tokens 8192
 "$fragua" plot run
 
 echo "== 5/5 export and generate"
-"$fragua" export run -o model.gguf --tokenizer tok.gguf --name fragua-demo
+"$fragua" export run -o model.gguf --tokenizer "$tok" --name fragua-demo
 mkdir -p summary
 for prompt in "es:La ciudad de" "ca:La ciutat de" "eu:Hiriaren" "gl:A cidade de"; do
   lang=${prompt%%:*}; text=${prompt#*:}
@@ -69,7 +98,7 @@ for lang in langs:
                     out.write(text + "\n")
                     n += len(text.encode()) + 1
 PY
-"$fragua" -q tokenizer stats -k tok.gguf --text es=summary/es.txt --text ca=summary/ca.txt --text eu=summary/eu.txt \
+"$fragua" -q tokenizer stats -k "$tok" --text es=summary/es.txt --text ca=summary/ca.txt --text eu=summary/eu.txt \
   --text gl=summary/gl.txt --json summary/tokenizer.json --svg summary/fertility.svg > /dev/null
 python3 - "$work" <<'PY'
 import json, os, sys
@@ -88,7 +117,8 @@ print(f"{'lang':<5} {'corpus MB':>9} {'tokens/word':>11} {'bits/byte':>9}")
 for l in langs:
     print(f"{l:<5} {mb.get(l, 0):>9.2f} {fert.get(l, 0):>11.2f} {bpb.get(l, float('nan')):>9.3f}")
 for l in langs:
-    sample = open(os.path.join(work, "summary", f"sample.{l}.txt"), encoding="utf-8").read().strip()
+    # A small model can stop inside a character: show what it wrote, with U+FFFD for a cut byte.
+    sample = open(os.path.join(work, "summary", f"sample.{l}.txt"), encoding="utf-8", errors="replace").read().strip()
     print(f"[{l}] {' '.join(sample.split())}")
 PY
 echo "model: $work/model.gguf   corpus: $work/corpus/report.md   curves: $work/run/curves.svg   tokenizer: $work/summary/fertility.svg"
