@@ -12,7 +12,9 @@
 
 #include "fragua/base/json.h"
 #include "fragua/data/langid.h"
+#include "fragua/train/finetune.h"
 #include "http_fixture.h"
+#include "train/finetune_fixtures.h"
 
 namespace fragua::community {
 namespace {
@@ -221,6 +223,54 @@ TEST_F(SdgTest, RetriesFiltersAndOutputShape) {
     size_t ctx = r["index"].get<size_t>() % 5;
     EXPECT_EQ(r["reason"], ctx == 2 ? "duplicate" : ctx == 3 ? "language" : "judge") << r.dump();
   }
+}
+
+// Issue 20's end-to-end path in small: the mock teacher's samples (through the real client and
+// filters) teach a tiny model the leaf's fact with LoRA (dropout on). bench/community_e2e.py runs
+// the same path per language with the CLI; DPO on SDG's pairs is not asserted here (on this tiny
+// model its held-out accuracy did not rise, docs/community.md).
+TEST_F(SdgTest, SamplesTeachTheFactThroughLora) {
+  MockOpenAi mock;
+  auto t = teacher(mock);
+  options_.samples_per_leaf = 20;
+  auto stats = run_sdg({leaf_}, *t, options_);
+  ASSERT_TRUE(stats.ok()) << stats.error().to_string();
+  ASSERT_GE(stats->accepted, 4u);
+  const std::string base = train::testing::tiny_gguf(dir_, "base", 41, true, 128, 32);
+  // Held out: a question the teacher never sent, about the same fact.
+  const std::string answer = "Se resuelve en 3 meses en la oficina de la plaza Mayor.";
+  test::write_test_file(
+      dir_.file("held.jsonl"),
+      nlohmann::json{{"messages",
+                      {{{"role", "user"}, {"content", "¿En cuánto tiempo contesta Villaverde a lo que se registra?"}},
+                       {{"role", "assistant"}, {"content", answer}}}}}
+              .dump() +
+          "\n");
+  train::SftConfig c;
+  c.model = base;
+  c.data = options_.run_dir + "/sft.jsonl";
+  c.eval_data = dir_.file("held.jsonl");
+  c.out_dir = dir_.file("ft");
+  c.lora = true;
+  c.lora_config.rank = 8;
+  c.lora_config.alpha = 16;
+  c.lora_config.dropout = 0.05f;
+  c.lora_config.targets = {"q", "k", "v", "o", "gate", "up", "down"};
+  c.seq_len = 128;
+  c.batch = 2;
+  c.steps = 20;
+  c.schedule.lr = 1e-2f;
+  c.schedule.warmup = 2;
+  c.threads = 1;
+  auto ft = train::finetune(c);
+  ASSERT_TRUE(ft.ok()) << ft.error().to_string();
+  double before = -1;
+  for (const auto& line : lines("../ft/metrics.jsonl"))
+    if (line.value("when", "") == "start") before = line["val_loss"].get<double>();
+  const double after = ft->last_eval["val_loss"].get<double>();
+  std::printf("SDG -> LoRA: held-out answer nats/token %.3f -> %.3f\n", before, after);
+  ASSERT_GT(before, 0);
+  EXPECT_LT(after, before - 0.25);
 }
 
 TEST_F(SdgTest, ResumeSkipsFinishedKeys) {
