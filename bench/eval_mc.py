@@ -118,6 +118,39 @@ def write_hellaswag_file(qs, path):
             f.write("\n".join([q["context"], str(q["gold"])] + q["choices"]) + "\n")
 
 
+def mt19937_outputs(seed):
+    """std::mt19937(seed)'s 32-bit outputs, through Python's Mersenne Twister given the state
+    std::mt19937's constructor makes (init_genrand; Python's own seeding differs)."""
+    import random
+    mt = [seed & 0xFFFFFFFF]
+    for i in range(1, 624):
+        mt.append((1812433253 * (mt[-1] ^ (mt[-1] >> 30)) + i) & 0xFFFFFFFF)
+    r = random.Random()
+    r.setstate((3, tuple(mt + [624]), None))
+    while True:
+        yield r.getrandbits(32)
+
+
+def hellaswag_order(n_lines_tasks, n):
+    """The tasks llama-perplexity --hellaswag scores, in its order: it always draws them at random
+    with replacement (std::mt19937 rng(1), std::uniform_int_distribution<size_t>(0, count - 1);
+    tools/perplexity/perplexity.cpp, hellaswag_score). libstdc++ draws a 32-bit range by Lemire's
+    multiply-and-reject (uniform_int_dist.h, _S_nd)."""
+    gen = mt19937_outputs(1)
+    span = n_lines_tasks
+    order = []
+    for _ in range(n):
+        product = next(gen) * span
+        low = product & 0xFFFFFFFF
+        if low < span:
+            threshold = (2**32 - span) % span  # -range % range in 32-bit unsigned arithmetic
+            while low < threshold:
+                product = next(gen) * span
+                low = product & 0xFFFFFFFF
+        order.append(product >> 32)
+    return order
+
+
 def theirs(model, mode, path, n, threads):
     args = [llama_perplexity(), "-m", model, "-f", path, "-t", str(threads), "-c", "512", "-b", "512"]
     args += ["--multiple-choice", "--multiple-choice-tasks", "0"] if mode == "mc" else ["--hellaswag",
@@ -183,6 +216,10 @@ def main():
                     o_wall, o_acc, o_norm, o_tok = ours(model, yaml, a.threads, a.batch_size, tmp)
                     if len(t_right) != len(qs):
                         sys.exit("llama-perplexity scored %d of %d questions" % (len(t_right), len(qs)))
+                    if mode == "hellaswag":
+                        # Its k-th line is the question it drew k-th (with replacement).
+                        order = hellaswag_order(len(qs), len(qs))
+                        o_acc, o_norm, o_tok = ([r[i] for i in order] for r in (o_acc, o_norm, o_tok))
 
                     def agree(ours_right):
                         return sum(x == y for x, y in zip(t_right, ours_right)) / len(qs)
