@@ -164,6 +164,27 @@ void ssd_head_chunk(const SsmHead& a, int64_t t0, int64_t Lc, const float* G, Ss
 void ssm_scan_threaded(const backend::SsmScanArgs& a, ThreadPool& pool) {
   const int64_t heads_per_group = a.n_head / a.n_group, P = a.head_dim, N = a.d_state;
   const int64_t di = a.n_head * P;
+  // Head h's slices of the packed x|B|C rows, dt, its parameters, state and output.
+  auto ssm_head_view = [&](int64_t h) {
+    const int64_t g = h / heads_per_group;
+    SsmHead head{};
+    head.n = a.n;
+    head.P = P;
+    head.N = N;
+    head.x = a.xbc + h * P;
+    head.B = a.xbc + di + g * N;
+    head.C = a.xbc + di + a.n_group * N + g * N;
+    head.ld = static_cast<size_t>(a.xbc_stride);
+    head.dt = a.dt + h;
+    head.dt_ld = static_cast<size_t>(a.dt_stride);
+    head.dt_bias = a.dt_bias[h];
+    head.A = a.A[h];
+    head.D = a.D[h];
+    head.s = a.state + h * P * N;
+    head.y = a.y + h * P;
+    head.y_ld = static_cast<size_t>(a.y_stride);
+    return head;
+  };
   if (a.chunk > 0 && a.n > 1) {
     const int64_t L = a.chunk, n_chunks = (a.n + L - 1) / L, G = a.n_group;
     const auto ld = static_cast<size_t>(a.xbc_stride);
@@ -183,22 +204,7 @@ void ssm_scan_threaded(const backend::SsmScanArgs& a, ThreadPool& pool) {
       w.fit(L, P, N);
       for (auto h = static_cast<int64_t>(h0); h < static_cast<int64_t>(h1); ++h) {
         const int64_t g = h / heads_per_group;
-        SsmHead head{};
-        head.n = a.n;
-        head.P = P;
-        head.N = N;
-        head.x = a.xbc + h * P;
-        head.B = a.xbc + di + g * N;
-        head.C = a.xbc + di + a.n_group * N + g * N;
-        head.ld = ld;
-        head.dt = a.dt + h;
-        head.dt_ld = static_cast<size_t>(a.dt_stride);
-        head.dt_bias = a.dt_bias[h];
-        head.A = a.A[h];
-        head.D = a.D[h];
-        head.s = a.state + h * P * N;
-        head.y = a.y + h * P;
-        head.y_ld = static_cast<size_t>(a.y_stride);
+        const SsmHead head = ssm_head_view(h);
         for (int64_t c = 0; c < n_chunks; ++c)
           ssd_head_chunk(head, c * L, std::min(L, a.n - c * L), gram.data() + (g * n_chunks + c) * L * L, w);
       }
@@ -208,23 +214,7 @@ void ssm_scan_threaded(const backend::SsmScanArgs& a, ThreadPool& pool) {
   }
   auto heads = [&](size_t h0, size_t h1) {
     for (auto h = static_cast<int64_t>(h0); h < static_cast<int64_t>(h1); ++h) {
-      const int64_t g = h / heads_per_group;
-      SsmHead head{};
-      head.n = a.n;
-      head.P = P;
-      head.N = N;
-      head.x = a.xbc + h * P;
-      head.B = a.xbc + di + g * N;
-      head.C = a.xbc + di + a.n_group * N + g * N;
-      head.ld = static_cast<size_t>(a.xbc_stride);
-      head.dt = a.dt + h;
-      head.dt_ld = static_cast<size_t>(a.dt_stride);
-      head.dt_bias = a.dt_bias[h];
-      head.A = a.A[h];
-      head.D = a.D[h];
-      head.s = a.state + h * P * N;
-      head.y = a.y + h * P;
-      head.y_ld = static_cast<size_t>(a.y_stride);
+      SsmHead head = ssm_head_view(h);
       ssm_scan(head);
     }
   };
