@@ -6,32 +6,11 @@
 #include "fragua/base/json.h"
 #include "fragua/community/sdg.h"
 #include "fragua/model/random_model.h"
+#include "byte_chatml_vocab.h"
 #include "test_util.h"
 
 namespace fragua::community {
 namespace {
-
-tokenize::VocabSpec gguf_teacher_byte_vocab() {
-  tokenize::VocabSpec s;
-  s.kind = tokenize::ModelKind::spm;
-  s.add_space_prefix = false;
-  s.tokens = {"<unk>", "<s>", "</s>"};
-  s.types = {tokenize::TokenType::unknown, tokenize::TokenType::control, tokenize::TokenType::control};
-  for (int b = 0; b < 256; ++b) {
-    s.tokens.push_back(fmt::format("<0x{:02X}>", b));
-    s.types.push_back(tokenize::TokenType::byte);
-  }
-  for (const char* t : {"<|im_start|>", "<|im_end|>"}) {
-    s.tokens.push_back(t);
-    s.types.push_back(tokenize::TokenType::control);
-  }
-  s.scores.assign(s.tokens.size(), 0.0f);
-  s.unk_id = 0;
-  s.bos_id = 1;
-  s.eos_id = 2;
-  s.add_bos = true;
-  return s;
-}
 
 TEST(GgufTeacher, SeededRepliesAndAnSdgRun) {
   test::TempDir dir;
@@ -45,7 +24,7 @@ TEST(GgufTeacher, SeededRepliesAndAnSdgRun) {
   spec.n_ctx = 4096;  // byte tokens: the Spanish prompt is ~1,500 of them
   spec.plain_init = true;
   ASSERT_TRUE(model::write_random_model(spec, dir.file("m.gguf")).ok());
-  auto tok = tokenize::Tokenizer::from_spec(gguf_teacher_byte_vocab());
+  auto tok = tokenize::Tokenizer::from_spec(fragua::test::byte_chatml_vocab());
   ASSERT_TRUE(tok.ok());
   ASSERT_TRUE(tok->save_gguf(dir.file("tok.gguf")).ok());
   auto teacher = make_gguf_teacher({dir.file("m.gguf"), 4096, 1, dir.file("tok.gguf"), "chatml"});

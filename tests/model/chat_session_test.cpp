@@ -10,6 +10,7 @@
 
 #include "fragua/model/random_model.h"
 #include "model/fixtures.h"
+#include "byte_chatml_vocab.h"
 #include "test_util.h"
 
 namespace fragua::model {
@@ -18,31 +19,6 @@ namespace {
 using tokenize::ChatMessage;
 
 constexpr int32_t kImStart = 259, kImEnd = 260;
-
-// SentencePiece-style vocabulary without merges: <unk>, <s>, </s>, the 256 byte tokens and the
-// ChatML markers as control tokens. Text encodes byte by byte, so a reply made of byte tokens
-// encodes back to the same ids and the expected cache reuse can be counted exactly.
-tokenize::VocabSpec byte_chatml_spec() {
-  tokenize::VocabSpec s;
-  s.kind = tokenize::ModelKind::spm;
-  s.add_space_prefix = false;
-  s.tokens = {"<unk>", "<s>", "</s>"};
-  s.types = {tokenize::TokenType::unknown, tokenize::TokenType::control, tokenize::TokenType::control};
-  for (int b = 0; b < 256; ++b) {
-    s.tokens.push_back(fmt::format("<0x{:02X}>", b));
-    s.types.push_back(tokenize::TokenType::byte);
-  }
-  for (const char* t : {"<|im_start|>", "<|im_end|>"}) {
-    s.tokens.push_back(t);
-    s.types.push_back(tokenize::TokenType::control);
-  }
-  s.scores.assign(s.tokens.size(), 0.0f);
-  s.unk_id = 0;
-  s.bos_id = 1;
-  s.eos_id = 2;
-  s.add_bos = true;
-  return s;
-}
 
 size_t common_prefix(std::span<const int32_t> a, std::span<const int32_t> b) {
   size_t n = 0;
@@ -62,7 +38,7 @@ class ChatSessionTest : public ::testing::Test {
     spec.n_ctx = 256;
     spec.plain_init = true;
     ASSERT_TRUE(write_random_model(spec, model_path_).ok());
-    auto tok = tokenize::Tokenizer::from_spec(byte_chatml_spec());
+    auto tok = tokenize::Tokenizer::from_spec(fragua::test::byte_chatml_vocab());
     ASSERT_TRUE(tok.ok()) << tok.error().to_string();
     ASSERT_TRUE(tok->save_gguf(tok_path_).ok());
   }
