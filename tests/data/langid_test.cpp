@@ -78,15 +78,19 @@ TEST(LangId, CorruptModelIsAnErrorNamingTheOffset) {
   EXPECT_NE(bad.error().message().find("version 9"), std::string::npos);
 }
 
+// A model file of format `version` with the JSON `header` and an empty body (magic, version,
+// header length, header, 8 zero bytes).
+static std::string langid_file_with_header(uint32_t version, const std::string& header) {
+  std::string b = std::string("FRAGLID\0", 8);
+  const auto n = static_cast<uint32_t>(header.size());
+  b.append(reinterpret_cast<const char*>(&version), 4).append(reinterpret_cast<const char*>(&n), 4).append(header);
+  b.append(8, '\0');
+  return b;
+}
+
 // Issue 12, defects 1 and 11: every header field is type-checked; errors name the file and field.
 TEST(HardeningLangId, HeaderFieldsAreTypeChecked) {
-  auto model = [](const std::string& header) {
-    std::string b = std::string("FRAGLID\0", 8);
-    uint32_t v = 1, n = static_cast<uint32_t>(header.size());
-    b.append(reinterpret_cast<const char*>(&v), 4).append(reinterpret_cast<const char*>(&n), 4).append(header);
-    b.append(8, '\0');
-    return b;
-  };
+  auto model = [](const std::string& header) { return langid_file_with_header(1, header); };
   struct Case {
     std::string header, msg;
   };
@@ -325,12 +329,7 @@ TEST(LangIdCalibration, FormatVersionsOneAndTwoLoad) {
 
 TEST(HardeningLangId, CalibrationBucketsAreChecked) {
   auto model = [](const std::string& buckets) {
-    std::string header = R"({"languages":["es"],"bits":8,"calibration":{"t0":1,"buckets":)" + buckets + "}}";
-    std::string b = std::string("FRAGLID\0", 8);
-    uint32_t v = 2, n = static_cast<uint32_t>(header.size());
-    b.append(reinterpret_cast<const char*>(&v), 4).append(reinterpret_cast<const char*>(&n), 4).append(header);
-    b.append(8, '\0');
-    return b;
+    return langid_file_with_header(2, R"({"languages":["es"],"bits":8,"calibration":{"t0":1,"buckets":)" + buckets + "}}");
   };
   struct Case {
     std::string buckets, msg;
