@@ -2,11 +2,11 @@
 # SPDX-License-Identifier: Apache-2.0
 # The end-to-end demo (the README's main job): from text in Debian packages to a small model that
 # writes Spanish, Catalan, Basque and Galician.
-#   1. fetch: documentation prose (LilyPond, GNOME, Debian handbook and reference, fortunes),
-#      LibreOffice help and catalogs in es/ca/eu/gl from `apt-get download`
+#   1. fetch: documentation prose (GNOME, Debian handbook and reference, fortunes), LibreOffice
+#      help and catalogs in es/ca/eu/gl from `apt-get download`
 #   2. build: prose first (LibreOffice's Basic reference pages and the manual pages, which are
-#      mostly code and English, are left out), clean, identify the language, filter, de-duplicate,
-#      redact personal data
+#      mostly code and English, are left out; documentation pages keep their sentences only),
+#      clean, identify the language, filter, de-duplicate, redact personal data
 #   3. tokenizer: Fragua's default, fragua-32k (data/tokenizers/; `corpus shard` uses it when no
 #      tokenizer is given)
 #   4. shard + train: a Llama-architecture model tuned for the lowest validation bits per byte in
@@ -20,10 +20,12 @@ fragua="${FRAGUA:-$root/build/release/fragua}"
 work="${1:-$root/out/demo}"
 steps="${DEMO_STEPS:-300}"
 tok="$root/data/tokenizers/fragua-32k.gguf"
-# Documentation packages with prose in our languages, about 50 MB to download
-# (scripts/build_tokenizers.sh lists the larger ones: GIMP, FreedomBox, KiCad).
-prose="${DEMO_PROSE:-lilypond-doc-html-es,lilypond-doc-html-ca,debian-reference-es,debian-handbook,\
-gnome-user-docs,fortunes-es}"
+# Documentation packages with prose in our languages, about 30 MB to download
+# (scripts/build_tokenizers.sh lists the larger ones: GIMP, FreedomBox, KiCad). LilyPond's
+# manuals (lilypond-doc-html-es/-ca) are not among them: most of their pages are music markup
+# (`\relative c' { ... }`), navigation and tables of contents, and a model trained on them wrote
+# section headings and snippets; what prose they hold is cut across lines by the HTML extraction.
+prose="${DEMO_PROSE:-debian-reference-es,debian-handbook,gnome-user-docs,fortunes-es}"
 mkdir -p "$work"
 cd "$work"
 
@@ -34,9 +36,23 @@ echo "== 1/5 corpus: Debian packages (documentation prose, then the small preset
 echo "== 2/5 corpus build: prose first; clean, language id, quality, dedup, PII"
 # Prose documents first in each language's file; of the small preset, LibreOffice's Basic
 # reference (help/<lang>/text/sbasic/: code listings, `Sub`, `MsgBox`) and the manual pages
-# (mostly untranslated option lists) are left out.
+# (mostly untranslated option lists) are left out. The documentation pages keep their prose
+# only: a page where more than 5% of the lines hold a LilyPond/TeX command (`\relative`) or a
+# brace is mostly music markup and is left out, and of the rest only the lines that read as
+# sentences (six words or more, ending in punctuation, no markup) are kept, which drops the
+# navigation bars, tables of contents, headings and author lists. Fortunes and catalogs are kept
+# whole (a fortune's sentences are wrapped over several lines).
 [ -f selected/done ] || python3 - <<'PY'
-import json, os
+import json, os, re
+markup = re.compile(r"\\[A-Za-z]|[{}]")
+sentence_end = re.compile(r"[.!?:;)\u00bb\"']$")
+def prose_lines(text):
+    lines = [l.strip() for l in text.split("\n") if l.strip()]
+    if not lines or sum(1 for l in lines if markup.search(l)) > 0.05 * len(lines):
+        return ""
+    keep = [l for l in lines if len(l.split()) >= 6 and sentence_end.search(l) and not markup.search(l)
+            and "@" not in l and not l.startswith("[")]
+    return "\n\n".join(keep)
 os.makedirs("selected", exist_ok=True)
 for lang in ["es", "ca", "ca-valencia", "eu", "gl"]:
     with open(f"selected/{lang}.jsonl", "w", encoding="utf-8") as out:
@@ -48,7 +64,11 @@ for lang in ["es", "ca", "ca-valencia", "eu", "gl"]:
                 doc = json.loads(line)
                 if doc.get("kind") == "manpage" or "/text/sbasic/" in doc.get("path", ""):
                     continue
-                out.write(line)
+                if doc.get("kind") == "help":
+                    doc["text"] = prose_lines(doc["text"])
+                    if not doc["text"]:
+                        continue
+                out.write(json.dumps(doc, ensure_ascii=False) + "\n")
 open("selected/done", "w").close()
 PY
 cat > corpus.yaml <<YAML
