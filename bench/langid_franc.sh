@@ -14,7 +14,9 @@
 #   Default: split=$CACHE/langid/heldout.jsonl (made by scripts/train_langid.sh on first use)
 #   and, when it exists, prose=out/tokenizers/prose (the documentation packages that
 #   scripts/build_tokenizers.sh fetches: GIMP, KiCad, LilyPond, FreedomBox, Debian Edu...;
-#   the language-id model was trained on none of them). A Bible set can be given as bible=PATH.
+#   the language-id model was trained on none of them), and the out-of-genre held-out sets of
+#   the same script when they exist: bible=out/tokenizers/heldout-bible (the Reina-Valera 1909,
+#   es) and fiction=out/tokenizers/heldout-fiction (Wesnoth's "Heir to the Throne").
 # The labels are the package's language, and documentation keeps untranslated English
 # paragraphs: a line labelled with another language is dropped when it has more English stop
 # words than stop words of its label (data/stopwords/; the same lines for both tools; the count
@@ -41,6 +43,8 @@ if [ ${#sets[@]} -eq 0 ]; then
   fi
   sets=("split=$CACHE/langid/heldout.jsonl")
   [ -d out/tokenizers/prose ] && sets+=("prose=out/tokenizers/prose")
+  [ -d out/tokenizers/heldout-bible ] && sets+=("bible=out/tokenizers/heldout-bible")
+  [ -d out/tokenizers/heldout-fiction ] && sets+=("fiction=out/tokenizers/heldout-fiction")
 fi
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
@@ -137,9 +141,11 @@ for dom in sorted({d for d, _ in gold}):
             print(f"| {l} | " + " | ".join(str(v) for v in row) + " |")
     print()
 size = os.path.getsize(f"{out}/speed.txt") / 1e6
-cpu = min(sum(map(float, open(f"{out}/time.{i}").read().split()[-2:])) for i in range(1, reps + 1))
+cpus = [sum(map(float, open(f"{out}/time.{i}").read().split()[-2:])) for i in range(1, reps + 1)]
+cpu = min(cpus)
 lines_mb = os.path.getsize(f"{out}/lines.txt") / 1e6
-print(f"speed: `fragua corpus langid` {size / cpu:.1f} MB per CPU-second ({size:.0f} MB, best of {reps}, "
+print(f"speed: `fragua corpus langid` {size / cpu:.1f} MB per CPU-second ({size:.0f} MB, best of {reps}: "
+      f"{', '.join(f'{size / c:.1f}' for c in cpus)} MB/s, {', '.join(f'{c:.2f}' for c in cpus)} CPU-s; "
       f"whole process); franc {lines_mb / fr['cpu_seconds']:.2f} MB per CPU-second (classification loop only, "
       f"{lines_mb:.1f} MB; franc reads at most 2,048 characters of a line)")
 PY
