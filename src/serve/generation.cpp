@@ -417,6 +417,7 @@ static void run_generation(Server::Impl& s, const httplib::Request& req, httplib
       g.sampler.seed = i == 0 ? base_seed : splitmix64(base_seed + static_cast<uint64_t>(i));
       const int64_t room = n_ctx - static_cast<int64_t>(prompts[p].size());
       g.max_tokens = static_cast<int32_t>(std::min<int64_t>(sr.max_tokens.value_or(room), room));
+      g.logprobs = sr.logprobs;
       g.n_logprobs = sr.logprobs ? sr.top_logprobs : 0;
       g.cancel = job->cancel;
       g.deadline = deadline;

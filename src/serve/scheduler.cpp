@@ -67,8 +67,8 @@ struct Running {
   int32_t next_token = -1;  // sampled and not yet decoded; -1 while the prompt is read
   uint64_t order = 0;       // admission order: older prompts read first
   Clock::time_point last_event;
-  std::vector<float> logits;  // the filtered copy the sampler reads
-  std::vector<int32_t> ids;   // top-logprob candidates
+  std::vector<float> logits;  // the filtered copy the sampler reads (requests with a filter only)
+  std::vector<TokenLogprob> top;  // the n_logprobs best (token, logit) so far, best first
 };
 
 }  // namespace
@@ -284,7 +284,7 @@ bool Scheduler::Impl::admit(Clock::time_point now) {
     r->last_event = now;
     if (!job.embedding) {
       r->sampler.emplace(job.gen.sampler);
-      r->logits.resize(static_cast<size_t>(model.config().n_vocab));
+      if (job.gen.logits_filter) r->logits.resize(static_cast<size_t>(model.config().n_vocab));
     }
     {
       std::lock_guard lock(mu);
@@ -300,36 +300,46 @@ bool Scheduler::Impl::admit(Clock::time_point now) {
 void Scheduler::Impl::sample(int32_t slot, std::span<const float> row) {
   Running& r = *slots[static_cast<size_t>(slot)];
   const GenerationRequest& g = r.job.gen;
-  // log p = logit - log(sum(exp(logits))), over the raw logits.
-  const float mx = *std::max_element(row.begin(), row.end());
-  double sum = 0.0;
-  for (float l : row) sum += std::exp(static_cast<double>(l) - mx);
-  const double lse = mx + std::log(sum);
-  std::copy(row.begin(), row.end(), r.logits.begin());
+  // Per token, only what the request asked for touches the whole vocabulary besides the sampler
+  // (at 256k entries each pass costs about a millisecond): the copy only for a logits filter, the
+  // log-sum-exp only for log-probabilities, the top n by one scan.
+  std::span<const float> sampled_from = row;
   if (g.logits_filter) {
+    std::copy(row.begin(), row.end(), r.logits.begin());
     g.logits_filter(std::span<float>(r.logits));
     if (std::none_of(r.logits.begin(), r.logits.end(), [](float l) { return l > -INFINITY; })) {
       finish(slot, FinishReason::error, "the logits filter allowed no token");
       return;
     }
+    sampled_from = r.logits;
   }
-  const int32_t token = r.sampler->sample(r.logits, ctx->tokens(slot));
+  const int32_t token = r.sampler->sample(sampled_from, ctx->tokens(slot));
   ++r.n_generated;
   TokenEvent e;
   e.request = r.job.id;
   e.token = token;
-  e.logprob = static_cast<float>(row[static_cast<size_t>(token)] - lse);
-  if (g.n_logprobs > 0) {
-    r.ids.resize(row.size());
-    for (size_t i = 0; i < row.size(); ++i) r.ids[i] = static_cast<int32_t>(i);
-    const auto k = static_cast<ptrdiff_t>(std::min<size_t>(static_cast<size_t>(g.n_logprobs), row.size()));
-    std::partial_sort(r.ids.begin(), r.ids.begin() + k, r.ids.end(), [&](int32_t a, int32_t b) {
-      return row[static_cast<size_t>(a)] > row[static_cast<size_t>(b)] ||
-             (row[static_cast<size_t>(a)] == row[static_cast<size_t>(b)] && a < b);
-    });
-    for (ptrdiff_t i = 0; i < k; ++i)
-      e.top.push_back({r.ids[static_cast<size_t>(i)],
-                       static_cast<float>(row[static_cast<size_t>(r.ids[static_cast<size_t>(i)])] - lse)});
+  if (g.logprobs || g.n_logprobs > 0) {
+    // log p = logit - log(sum(exp(logits))), over the raw logits, in double.
+    const float mx = *std::max_element(row.begin(), row.end());
+    double sum = 0.0;
+    for (float l : row) sum += std::exp(static_cast<double>(l) - mx);
+    const double lse = mx + std::log(sum);
+    e.logprob = static_cast<float>(row[static_cast<size_t>(token)] - lse);
+    if (g.n_logprobs > 0) {
+      // The n best in one scan: `top` stays sorted (higher logit first, the lower id first among
+      // equals, which ascending ids give by entering only when strictly better than the last).
+      const size_t k = std::min<size_t>(static_cast<size_t>(g.n_logprobs), row.size());
+      r.top.clear();
+      for (size_t i = 0; i < row.size(); ++i) {
+        const float l = row[i];
+        if (r.top.size() == k && !(l > r.top.back().logprob)) continue;
+        auto at = std::upper_bound(r.top.begin(), r.top.end(), l,
+                                   [](float v, const TokenLogprob& t) { return v > t.logprob; });
+        if (r.top.size() == k) r.top.pop_back();
+        r.top.insert(at, {static_cast<int32_t>(i), l});
+      }
+      for (const TokenLogprob& t : r.top) e.top.push_back({t.token, static_cast<float>(t.logprob - lse)});
+    }
   }
   if (std::find(params.eog_ids.begin(), params.eog_ids.end(), token) != params.eog_ids.end())
     e.finish = FinishReason::stop;

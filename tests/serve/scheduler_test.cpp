@@ -138,6 +138,7 @@ class SchedulerTest : public ::testing::Test {
     r.sampler.top_k = 0;
     r.sampler.top_p = 1.0f;
     r.sampler.min_p = 0.0f;
+    r.logprobs = true;
     return r;
   }
 };
@@ -528,6 +529,34 @@ TEST_F(SchedulerTest, PrefixReuse) {
   EXPECT_EQ(c.last().n_cached, 34);
   s->shutdown();
   EXPECT_EQ(s->metrics().prompt_evaluated, 40u + 5u + 1u);
+}
+
+// Log-probabilities cost a pass over the vocabulary per token, so they are computed only when
+// asked; asking or not changes none of the sampled tokens.
+TEST_F(SchedulerTest, LogprobsOnlyWhenAskedAndTheTokensDoNotDependOnIt) {
+  std::vector<std::vector<TokenEvent>> runs;
+  const std::vector<int32_t> p = prompt(9);
+  for (bool want : {true, false}) {
+    auto s = make({.n_slots = 2});
+    ASSERT_TRUE(s);
+    auto r = request(p, 12, 5);
+    r.logprobs = want;
+    Events ev;
+    StopFirst stop{s.get()};
+    ASSERT_TRUE(s->submit(r, ev.fn()).ok());
+    ASSERT_TRUE(ev.wait());
+    runs.push_back(ev.events);
+  }
+  ASSERT_EQ(runs[0].size(), runs[1].size());
+  double sum = 0.0;
+  for (size_t k = 0; k < runs[0].size(); ++k) {
+    EXPECT_EQ(runs[0][k].token, runs[1][k].token) << k;
+    EXPECT_LE(runs[0][k].logprob, 0.0f) << k;
+    sum += runs[0][k].logprob;
+    EXPECT_EQ(runs[1][k].logprob, 0.0f) << k;
+    EXPECT_TRUE(runs[1][k].top.empty()) << k;
+  }
+  EXPECT_LT(sum, -0.1);  // real log-probabilities of tokens drawn at temperature 0.9
 }
 
 // Log-probabilities are those of the softmax of a Context's logits for the same tokens.

@@ -87,6 +87,9 @@ struct GenerationRequest {
   std::vector<int32_t> prompt;   // token ids; at least one, fewer than the slot's context
   model::SamplerParams sampler;  // the seed makes a request reproducible, alone or batched
   int32_t max_tokens = 128;      // > 0
+  // TokenEvent::logprob of each sampled token (a log-sum-exp over the vocabulary per token, so
+  // only when asked; 0 otherwise). n_logprobs > 0 implies it.
+  bool logprobs = false;
   int32_t n_logprobs = 0;        // top log-probabilities per token, 0..kMaxLogprobs
   // Optional: set to true (from any thread) to cancel; seen before each step. A request still
   // queued leaves the queue (counted as cancelled) at the next submit(), metrics() or step,
