@@ -218,6 +218,27 @@ std::vector<TextSpan> find_names(std::string_view s) {
   return out;
 }
 
+// Lower-case words of at least five bytes (shorter ones are mostly articles and prepositions in
+// the four languages): the words a corrupted answer may swap.
+std::vector<TextSpan> find_content_words(std::string_view s) {
+  std::vector<TextSpan> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    if (!word_byte(static_cast<unsigned char>(s[i]))) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    bool digit = false;
+    for (; j < s.size() && word_byte(static_cast<unsigned char>(s[j])); ++j)
+      digit = digit || std::isdigit(static_cast<unsigned char>(s[j]));
+    const unsigned char first = static_cast<unsigned char>(s[i]);
+    if (!digit && j - i >= 5 && (std::islower(first) || first >= 0x80)) out.push_back({i, j});
+    i = j;
+  }
+  return out;
+}
+
 uint64_t splitmix_sdg(uint64_t& x) {
   uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -264,6 +285,25 @@ std::string corrupt_answer(const std::string& answer, const std::string& context
     if (!candidates.empty()) {
       TextSpan pick = names[splitmix_sdg(rng) % names.size()];
       how = "corrupt:entity";
+      return answer.substr(0, pick.begin) + candidates[splitmix_sdg(rng) % candidates.size()] + answer.substr(pick.end);
+    }
+  }
+  // A content word of the answer swapped for another word of the context: a wrong detail in an
+  // otherwise right answer. Such a minimal pair puts DPO's signal on the fact, where an answer to
+  // another question (the fallback below) is also some pair's chosen side and pulls the other
+  // way unless the model already ties each question to its answer.
+  auto words = find_content_words(answer);
+  if (!words.empty()) {
+    std::vector<std::string> candidates;
+    for (auto s : find_content_words(context)) {
+      std::string w = context.substr(s.begin, s.end - s.begin);
+      bool in_answer = false;
+      for (auto a : words) in_answer = in_answer || answer.compare(a.begin, a.end - a.begin, w) == 0;
+      if (!in_answer && std::find(candidates.begin(), candidates.end(), w) == candidates.end()) candidates.push_back(w);
+    }
+    if (!candidates.empty()) {
+      TextSpan pick = words[splitmix_sdg(rng) % words.size()];
+      how = "corrupt:word";
       return answer.substr(0, pick.begin) + candidates[splitmix_sdg(rng) % candidates.size()] + answer.substr(pick.end);
     }
   }

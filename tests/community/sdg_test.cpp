@@ -367,6 +367,13 @@ TEST(SdgText, CorruptedAnswers) {
   std::string entity = corrupt_answer("Lo expide Zamora.", "El Ayuntamiento de Soria lo expide.", "", 1, how);
   EXPECT_TRUE(entity == "Lo expide Soria." || entity == "Lo expide Ayuntamiento.") << entity;
   EXPECT_EQ(how, "corrupt:entity");
+  // No number or name: a word of the answer swapped for another word of the context.
+  const std::string word =
+      corrupt_answer("Se renueva en la oficina.", "La inscripción se renueva en la oficina municipal.", "otra", 3, how);
+  EXPECT_TRUE(word == "Se inscripción en la oficina." || word == "Se municipal en la oficina." ||
+              word == "Se renueva en la inscripción." || word == "Se renueva en la municipal.")
+      << word;
+  EXPECT_EQ(how, "corrupt:word");
   EXPECT_EQ(corrupt_answer("sí, siempre.", "nada", "otra respuesta", 1, how), "otra respuesta");
   EXPECT_EQ(how, "corrupt:other_answer");
   EXPECT_EQ(corrupt_answer("sí.", "nada", "", 1, how), "");

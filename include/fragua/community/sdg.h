@@ -63,8 +63,10 @@ Result<int> parse_judge_score(std::string_view reply, const std::string& label);
 
 // A deliberately wrong answer for DPO's rejected side, deterministic in `seed`: a number of the
 // answer swapped for another number of the context (or shifted), else a capitalised name swapped
-// for another of the context, else `other_answer` (an answer to another question). `how` gets
-// "corrupt:number", "corrupt:entity" or "corrupt:other_answer"; "" when nothing applies.
+// for another of the context, else a lower-case word of at least five bytes swapped for another
+// such word of the context, else `other_answer` (an answer to another question). `how` gets
+// "corrupt:number", "corrupt:entity", "corrupt:word" or "corrupt:other_answer"; "" when nothing
+// applies.
 std::string corrupt_answer(const std::string& answer, const std::string& context, const std::string& other_answer,
                            uint64_t seed, std::string& how);
 
