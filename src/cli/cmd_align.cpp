@@ -26,8 +26,9 @@ void run(Opts& o) {
   for (const char* when : {"start", "end"})
     if (res.last_eval.contains(when)) {
       const auto& e = res.last_eval[when];
-      log_info("held-out pairs at the {}: loss {:.4f}, reward margin {:.4f}, accuracy {:.3f}", when,
-               e.value("val_loss", 0.0), e.value("val_reward_margin", 0.0), e.value("val_accuracy", 0.0));
+      log_info("held-out pairs at the {}: loss {:.4f}, reward margin {:.4f}, accuracy {:.3f}, chosen likelier {:.3f}",
+               when, e.value("val_loss", 0.0), e.value("val_reward_margin", 0.0), e.value("val_accuracy", 0.0),
+               e.value("val_logp_accuracy", 0.0));
     }
   for (const auto& f : res.outputs) log_info("wrote {}", f);
 }

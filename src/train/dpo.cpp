@@ -87,6 +87,7 @@ DpoOutcome dpo_forward_backward(Model& model, const PackedBatch& b, std::span<co
     o.chosen_reward += rw;
     o.rejected_reward += rl;
     o.accuracy += z > 0 ? 1 : 0;
+    o.logp_accuracy += o.logp[2 * i] > o.logp[2 * i + 1] ? 1 : 0;
     // dL/dlogp_w = -beta sigmoid(-z) / P, dL/dlogp_l = +beta sigmoid(-z) / P; logp = -sum of the
     // masked per-position losses, so each masked loss of the chosen row weighs +beta sigmoid(-z) / P.
     const double g = beta / (1.0 + std::exp(z)) / P;
@@ -101,6 +102,7 @@ DpoOutcome dpo_forward_backward(Model& model, const PackedBatch& b, std::span<co
     o.chosen_reward /= P;
     o.rejected_reward /= P;
     o.accuracy /= P;
+    o.logp_accuracy /= P;
   }
   if (backward) model.backward_weighted(w, opts);
   return o;
@@ -129,6 +131,7 @@ DpoOutcome dpo_evaluate(Model& model, const PackedBatch& rows, std::span<const d
     total.chosen_reward += o.chosen_reward * n;
     total.rejected_reward += o.rejected_reward * n;
     total.accuracy += o.accuracy * n;
+    total.logp_accuracy += o.logp_accuracy * n;
     total.logp.insert(total.logp.end(), o.logp.begin(), o.logp.end());
   }
   if (P > 0) {
@@ -137,6 +140,7 @@ DpoOutcome dpo_evaluate(Model& model, const PackedBatch& rows, std::span<const d
     total.chosen_reward /= P;
     total.rejected_reward /= P;
     total.accuracy /= P;
+    total.logp_accuracy /= P;
   }
   return total;
 }
@@ -147,7 +151,8 @@ nlohmann::json dpo_record(const char* prefix, const DpoOutcome& o) {
           {p + "reward_margin", o.reward_margin},
           {p + "chosen_reward", o.chosen_reward},
           {p + "rejected_reward", o.rejected_reward},
-          {p + "accuracy", o.accuracy}};
+          {p + "accuracy", o.accuracy},
+          {p + "logp_accuracy", o.logp_accuracy}};
 }
 
 }  // namespace

@@ -196,22 +196,38 @@ TEST(FinetuneEndToEnd, LoraDropoutTrainsAndResumesWithTheSameMasks) {
   EXPECT_NEAR(cfg["lora_dropout"].get<double>(), 0.2, 1e-6);
 }
 
+// The city of a fact answer replaced by another, as SDG corrupts an answer (corrupt:entity).
+std::string with_city(const FactItem& it, const char* city) {
+  std::string a = it.a;
+  const std::string right = std::string(it.lang) == "ca" ? "Saragossa" : "Zaragoza";
+  return a.replace(a.find(right), right.size(), city);
+}
+
+std::string dpo_line(const std::string& prompt, const std::string& chosen, const std::string& rejected) {
+  return nlohmann::json{{"prompt", prompt}, {"chosen", chosen}, {"rejected", rejected}}.dump() + "\n";
+}
+
 TEST(DpoEndToEnd, RaisesHeldOutPreferenceAccuracy) {
   test::TempDir dir;
   const std::string base = testing::tiny_gguf(dir, "base", 33, true, 128, 16);
-  // The preference: a courteous answer over a curt one, whatever the question.
-  const char* prompts[] = {"¿Abre hoy la oficina?", "Quina hora és?", "Non sei o camiño.", "Zer moduz?",
-                           "¿Dónde está el registro?", "Necessito un certificat.", "Cal é o prazo?",
-                           "Non atopo o formulario.", "¿Hay cita previa?", "On és l'ajuntament?"};
-  std::string data;
-  for (const char* p : prompts)
-    data += nlohmann::json{{"prompt", p}, {"chosen", "Con mucho gusto le ayudo."}, {"rejected", "No."}}.dump() + "\n";
-  test::write_test_file(dir.file("pairs.jsonl"), data);
+  // Pairs as SDG makes them: the right answer over the same answer with a wrong city. Held out:
+  // other questions about the fact, corrupted with cities the training pairs never used, so the
+  // held-out margin grows only if DPO raises the right answer itself (with the gradient's sign
+  // reversed it falls, and the accuracy goes to 0).
+  const char* wrong_train[] = {"Huesca", "Teruel", "Soria", "Lleida"};
+  const char* wrong_held[] = {"Tarazona", "Calatayud", "Barbastro", "Monzón"};
+  std::string train, held;
+  int k = 0;
+  for (const auto& it : kFactTrain) train += dpo_line(it.q, it.a, with_city(it, wrong_train[k++ % 4]));
+  k = 0;
+  for (const auto& it : kFactHeldOut) held += dpo_line(it.q, it.a, with_city(it, wrong_held[k++]));
+  test::write_test_file(dir.file("pairs.jsonl"), train);
+  test::write_test_file(dir.file("held.jsonl"), held);
   DpoConfig c;
   c.model = base;
   c.data = dir.file("pairs.jsonl");
+  c.eval_data = dir.file("held.jsonl");
   c.out_dir = dir.file("run");
-  c.eval_split = 0.3;
   c.seq_len = 128;
   c.batch = 2;
   c.steps = 12;
@@ -221,14 +237,31 @@ TEST(DpoEndToEnd, RaisesHeldOutPreferenceAccuracy) {
   ASSERT_TRUE(res.ok()) << res.error().to_string();
   const auto& start = res->last_eval["start"];
   const auto& end = res->last_eval["end"];
-  std::printf("held-out DPO: accuracy %.2f -> %.2f, margin %.3f -> %.3f\n", start["val_accuracy"].get<double>(),
-              end["val_accuracy"].get<double>(), start["val_reward_margin"].get<double>(),
-              end["val_reward_margin"].get<double>());
+  std::printf("held-out DPO: accuracy %.2f -> %.2f, margin %.3f -> %.3f, chosen likelier %.2f -> %.2f\n",
+              start["val_accuracy"].get<double>(), end["val_accuracy"].get<double>(),
+              start["val_reward_margin"].get<double>(), end["val_reward_margin"].get<double>(),
+              start["val_logp_accuracy"].get<double>(), end["val_logp_accuracy"].get<double>());
   EXPECT_NEAR(start["val_reward_margin"].get<double>(), 0.0, 1e-4);  // the policy starts as the reference
   EXPECT_GT(end["val_accuracy"].get<double>(), 0.99);
   EXPECT_GT(end["val_reward_margin"].get<double>(), 0.05);
+  EXPECT_GT(end["val_logp_accuracy"].get<double>(), 0.99);
   EXPECT_TRUE(Env::posix().file_exists(dir.file("run/model.gguf")));
   EXPECT_TRUE(Env::posix().file_exists(dir.file("run/reference_logps.json")));
+  // The control: the same run taught the opposite preference (what a reversed gradient sign
+  // does) must fail the held-out pairs, so the measurement above is not satisfied by any training.
+  std::string swapped;
+  k = 0;
+  for (const auto& it : kFactTrain) swapped += dpo_line(it.q, with_city(it, wrong_train[k++ % 4]), it.a);
+  test::write_test_file(dir.file("swapped.jsonl"), swapped);
+  c.data = dir.file("swapped.jsonl");
+  c.out_dir = dir.file("control");
+  auto control = align_dpo(c);
+  ASSERT_TRUE(control.ok()) << control.error().to_string();
+  const auto& cend = control->last_eval["end"];
+  std::printf("control (preferences reversed): accuracy %.2f, margin %.3f\n", cend["val_accuracy"].get<double>(),
+              cend["val_reward_margin"].get<double>());
+  EXPECT_LT(cend["val_accuracy"].get<double>(), 0.01);
+  EXPECT_LT(cend["val_reward_margin"].get<double>(), -0.05);
 }
 
 }  // namespace

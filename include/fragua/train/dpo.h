@@ -41,6 +41,10 @@ struct DpoOutcome {
   double reward_margin = 0;  // mean of beta * ((pi_w - ref_w) - (pi_l - ref_l))
   double chosen_reward = 0, rejected_reward = 0;
   double accuracy = 0;       // fraction of pairs with a positive margin
+  // Fraction of pairs whose chosen answer the policy itself finds likelier (log pi(y_w|x) >
+  // log pi(y_l|x)). Unlike `accuracy`, which is 0 before the first step (every margin is 0), its
+  // start value is the reference model's own preference: the before of a before/after.
+  double logp_accuracy = 0;
   std::vector<double> logp;  // the policy's log-probability of each row
 };
 
