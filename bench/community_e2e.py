@@ -8,21 +8,29 @@ For each language of the sample taxonomy's empadronamiento leaf (es, ca-valencia
    duplicate filters, against a *mock teacher* that this script serves on 127.0.0.1. The mock is
    deterministic: for a generation prompt it takes one of the seed pairs shown in the prompt
    (picked by the request's seed), rewords the question with a lead-in sentence in the leaf's
-   language (LEAD_INS below, one of three, also by the seed) and answers with the seed answer, in the labels the prompt asks for; to the judge prompt it
-   answers a score of 5 in the judge's label. Why a mock: a tiny model cannot write good
-   question-answer pairs, and a hosted teacher is neither local nor reproducible; what this proves
-   is the data path (client, prompts, filters, langid, output files) and the training on it.
+   language (LEAD_INS below, by the seed) and answers with the seed answer, in the labels the
+   prompt asks for; to the judge prompt it answers a score of 5 in the judge's label. Why a mock:
+   a tiny model cannot write good question-answer pairs, and a hosted teacher is neither local nor
+   reproducible; what this proves is the data path (client, prompts, filters, langid, output
+   files) and the training on it.
 2. `fragua finetune --lora` on the SFT set. Held out: the leaf's seed questions verbatim (the
    teacher only ever sent reworded copies), with their seed answers. The held-out answer loss
    (nats per answer token) is measured before the first step and after the last (metrics.jsonl,
    "when": "start" / "end").
-3. `fragua align --method dpo --lora` on SDG's DPO pairs (rejected = a deliberately corrupted
-   answer), 25% held out: preference accuracy and mean reward margin before and after.
+3. `fragua align --method dpo --lora` on SDG's DPO pairs (rejected = SDG's deliberately corrupted
+   answer: a wrong number, name or word of the context in place of the right one). Held out: the
+   pairs of a second SDG run (run seed 2) whose mock teacher words the questions with lead-ins the
+   training run never used (HELD_LEAD_INS), less any pair whose prompt or rejected answer also
+   occurs in the training pairs: the same facts, asked in words DPO never saw, with corruptions it
+   never saw. Reported: the DPO reward accuracy and margin (0 before the first step by
+   definition) and the fraction of pairs whose chosen answer the model finds likelier than the
+   rejected one, before (the starting model) and after.
 
-The base is a small random llama GGUF (`fragua dev random-model`, seeded). Everything is seeded;
-prints a Markdown table; exits 0 when the held-out answer loss falls in every language (the DPO
-figures are reported, not required: on this model they stayed at chance, docs/community.md). Usage (about 2-4 minutes on 2 cores with the release build):
-    /usr/bin/python3 bench/community_e2e.py [--fragua build/release/fragua] [--steps 60]
+The base is `--base FILE` (a GGUF model; docs/community.md uses one pretrained by `fragua train`),
+or without it a small random llama GGUF (`fragua dev random-model`, seeded). Everything is seeded;
+prints a Markdown table; exits 0 when the held-out answer loss falls and the held-out DPO accuracy
+rises in every language. Usage (a few minutes on 2 cores with the release build):
+    /usr/bin/python3 bench/community_e2e.py [--base model.gguf] [--fragua build/release/fragua]
 """
 import argparse
 import http.server
@@ -42,16 +50,39 @@ LANGS = ["es", "ca-valencia", "eu", "gl"]
 LEAD_INS = {
     "es": ["Me gustaría saber una cosa sobre este trámite municipal:",
            "Tengo una duda que me ha surgido en la oficina del ayuntamiento:",
-           "Antes de ir al ayuntamiento quiero aclarar lo siguiente:"],
+           "Antes de ir al ayuntamiento quiero aclarar lo siguiente:",
+           "Mi vecina me ha preguntado esto y no he sabido contestarle:",
+           "Estoy preparando los papeles de la mudanza y me falta saber esto:",
+           "En la ventanilla no me lo explicaron bien, así que lo pregunto aquí:"],
     "ca": ["M'agradaria saber una cosa sobre aquest tràmit municipal:",
            "Tinc un dubte que m'ha sorgit a l'oficina de l'ajuntament:",
-           "Abans d'anar a l'ajuntament vull aclarir el següent:"],
+           "Abans d'anar a l'ajuntament vull aclarir el següent:",
+           "La meua veïna m'ha preguntat açò i no he sabut contestar-li:",
+           "Estic preparant els papers de la mudança i em falta saber açò:",
+           "A la finestreta no m'ho van explicar bé, així que ho pregunte ací:"],
     "eu": ["Udal izapide honi buruzko gauza bat jakin nahi nuke:",
            "Udaletxeko bulegoan zalantza hau sortu zait gaur goizean:",
-           "Udaletxera joan aurretik honako hau argitu nahi dut:"],
+           "Udaletxera joan aurretik honako hau argitu nahi dut:",
+           "Bizilagunak galdera hau egin dit eta ez dakit zer erantzun:",
+           "Etxe aldaketako paperak prestatzen ari naiz eta hau falta zait:",
+           "Leihatilan ez zidaten ondo azaldu, beraz hemen galdetzen dut:"],
     "gl": ["Gustaríame saber unha cousa sobre este trámite municipal:",
            "Teño unha dúbida que me xurdiu na oficina do concello:",
-           "Antes de ir ao concello quero aclarar o seguinte:"],
+           "Antes de ir ao concello quero aclarar o seguinte:",
+           "A miña veciña preguntoume isto e non souben responderlle:",
+           "Estou a preparar os papeis da mudanza e fáltame saber isto:",
+           "Na ventá non mo explicaron ben, así que o pregunto aquí:"],
+}
+# The held-out run's lead-ins: wordings the training run never sends.
+HELD_LEAD_INS = {
+    "es": ["Una pregunta rápida antes de pedir cita previa:",
+           "Mi familia acaba de llegar al pueblo y queremos saber esto:"],
+    "ca": ["Una pregunta ràpida abans de demanar cita prèvia:",
+           "La meua família acaba d'arribar al poble i volem saber açò:"],
+    "eu": ["Galdera labur bat aurretiko hitzordua eskatu baino lehen:",
+           "Nire familia herrira iritsi berri da eta hau jakin nahi dugu:"],
+    "gl": ["Unha pregunta rápida antes de pedir cita previa:",
+           "A miña familia acaba de chegar á vila e queremos saber isto:"],
 }
 
 
@@ -145,12 +176,39 @@ def seed_pairs(leaf_yaml):
     return pairs
 
 
+def read_jsonl(path):
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def write_jsonl(path, rows):
+    with open(path, "w", encoding="utf-8") as f:
+        for r in rows:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+
+
+def run_sdg(fr, url, leaf, out, samples, seed, lead_ins):
+    MockTeacher.lead_ins = lead_ins
+    run([fr, "sdg", leaf, "--root", os.path.join(ROOT, "data/taxonomy"), "-o", out, "--teacher-url", url,
+         "--teacher-model", "mock", "-n", str(samples), "-j", "4", "--seed", str(seed)],
+        env={**os.environ, "OPENAI_API_KEY": ""})
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--fragua", default=os.path.join(ROOT, "build/release/fragua"))
+    ap.add_argument("--base", help="the base GGUF model (default: a random 2-layer llama)")
+    ap.add_argument("--langs", default=",".join(LANGS))
     ap.add_argument("--steps", type=int, default=60)
-    ap.add_argument("--dpo-steps", type=int, default=30)
-    ap.add_argument("--samples", type=int, default=40, help="SDG requests per leaf")
+    ap.add_argument("--lr", type=float, default=5e-3, help="learning rate of the SFT run")
+    ap.add_argument("--dpo-steps", type=int, default=120)
+    ap.add_argument("--dpo-lr", type=float, default=5e-3)
+    ap.add_argument("--beta", type=float, default=0.1)
+    ap.add_argument("--dpo-seq-len", type=int, default=128,
+                    help="rows of a DPO step (a pair is not packed: rows longer than its longest pair are padding)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--samples", type=int, default=90, help="SDG requests per leaf")
+    ap.add_argument("--held-samples", type=int, default=30, help="SDG requests per leaf of the held-out DPO run")
     ap.add_argument("--dropout", type=float, default=0.05, help="LoRA dropout of the SFT run")
     ap.add_argument("--keep", help="keep the work folder here")
     a = ap.parse_args()
@@ -160,52 +218,67 @@ def main():
     url = f"http://127.0.0.1:{srv.server_address[1]}/v1"
     work = a.keep or tempfile.mkdtemp(prefix="fragua-e2e-")
     os.makedirs(work, exist_ok=True)
-    base = os.path.join(work, "base.gguf")
-    run([fr, "dev", "random-model", base, "--vocab", "512", "--embd", "64", "--layers", "2", "--heads", "4",
-         "--kv-heads", "2", "--ff", "192", "--ctx", "512", "--plain-init", "--std", "0.05", "--seed", "11"])
-    common = ["--lora", "--lora-rank", "8", "--lora-alpha", "16", "--lora-targets", "all", "--seq-len", "256",
-              "--chat-template", "chatml", "--seed", "5", "-t", "2"]
+    base = a.base
+    if not base:
+        base = os.path.join(work, "base.gguf")
+        run([fr, "dev", "random-model", base, "--vocab", "512", "--embd", "64", "--layers", "2", "--heads", "4",
+             "--kv-heads", "2", "--ff", "192", "--ctx", "512", "--plain-init", "--std", "0.05", "--seed", "11"])
+    common = ["--lora", "--lora-rank", "8", "--lora-alpha", "16", "--lora-targets", "all",
+              "--chat-template", "chatml", "--seed", "5", "-t", str(a.threads)]
     rows = []
-    for lang in LANGS:
+    for lang in a.langs.split(","):
         kq, ks = prompt_header(lang, "knowledge_qa"), prompt_header(lang, "judge")
         MockTeacher.q_label, MockTeacher.a_label = kq["question_label"], kq["answer_label"]
-        MockTeacher.s_label, MockTeacher.lead_ins = ks["score_label"], LEAD_INS[lang.split("-")[0]]
+        MockTeacher.s_label = ks["score_label"]
         leaf = os.path.join(ROOT, LEAF, lang, "qna.yaml")
-        sdg = os.path.join(work, f"sdg-{lang}")
-        run([fr, "sdg", leaf, "--root", os.path.join(ROOT, "data/taxonomy"), "-o", sdg, "--teacher-url", url,
-             "--teacher-model", "mock", "-n", str(a.samples), "-j", "4", "--seed", "1"],
-            env={**os.environ, "OPENAI_API_KEY": ""})
-        n_sft = sum(1 for _ in open(os.path.join(sdg, "sft.jsonl"), encoding="utf-8"))
-        n_dpo = sum(1 for _ in open(os.path.join(sdg, "dpo.jsonl"), encoding="utf-8"))
-        n_rej = sum(1 for _ in open(os.path.join(sdg, "rejected.jsonl"), encoding="utf-8"))
+        sdg, sdg_held = os.path.join(work, f"sdg-{lang}"), os.path.join(work, f"sdg-held-{lang}")
+        run_sdg(fr, url, leaf, sdg, a.samples, 1, LEAD_INS[lang.split("-")[0]])
+        run_sdg(fr, url, leaf, sdg_held, a.held_samples, 2, HELD_LEAD_INS[lang.split("-")[0]])
+        n_sft = len(read_jsonl(os.path.join(sdg, "sft.jsonl")))
+        n_rej = len(read_jsonl(os.path.join(sdg, "rejected.jsonl")))
+        pairs = read_jsonl(os.path.join(sdg, "dpo.jsonl"))
+        seen = {p["prompt"] for p in pairs} | {p["rejected"] for p in pairs}
+        held_pairs = [p for p in read_jsonl(os.path.join(sdg_held, "dpo.jsonl"))
+                      if p["prompt"] not in seen and p["rejected"] not in seen]
+        kinds = {}
+        for p in pairs:
+            k = p["meta"]["rejected_from"].split(":")[-1]
+            kinds[k] = kinds.get(k, 0) + 1
+        held_dpo = os.path.join(work, f"held-dpo-{lang}.jsonl")
+        write_jsonl(held_dpo, held_pairs)
         held = os.path.join(work, f"held-{lang}.jsonl")
-        with open(held, "w", encoding="utf-8") as f:
-            for q, ans in seed_pairs(leaf):
-                f.write(json.dumps({"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": ans}]},
-                                   ensure_ascii=False) + "\n")
+        write_jsonl(held, [{"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": ans}]}
+                           for q, ans in seed_pairs(leaf)])
         sft = os.path.join(sdg, "sft.jsonl")
         after = os.path.join(work, f"ft-{lang}")
         run([fr, "finetune", base, "--data", sft, "--eval-data", held, "-o", after, "--steps", str(a.steps),
-             "--lr", "5e-3", "--batch", "4", "--lora-dropout", str(a.dropout)] + common)
+             "--lr", str(a.lr), "--batch", "4", "--lora-dropout", str(a.dropout), "--seq-len", "256"] + common)
         l0 = last_metric(os.path.join(after, "metrics.jsonl"), "val_loss", "start")
         l1 = last_metric(os.path.join(after, "metrics.jsonl"), "val_loss", "end")
         dpo = os.path.join(work, f"dpo-{lang}")
-        run([fr, "align", "--method", "dpo", base, "--data", os.path.join(sdg, "dpo.jsonl"), "--eval-split", "0.25",
-             "-o", dpo, "--steps", str(a.dpo_steps), "--lr", "5e-3", "--batch", "4"] + common)
+        run([fr, "align", "--method", "dpo", base, "--data", os.path.join(sdg, "dpo.jsonl"), "--eval-data", held_dpo,
+             "-o", dpo, "--steps", str(a.dpo_steps), "--lr", str(a.dpo_lr), "--batch", "4", "--beta", str(a.beta),
+             "--seq-len", str(a.dpo_seq_len)] + common)
         m = os.path.join(dpo, "metrics.jsonl")
-        acc0, acc1 = last_metric(m, "val_accuracy", "start"), last_metric(m, "val_accuracy", "end")
-        mar0, mar1 = last_metric(m, "val_reward_margin", "start"), last_metric(m, "val_reward_margin", "end")
-        rows.append((lang, n_sft, n_dpo, n_rej, len(seed_pairs(leaf)), l0, l1, acc0, acc1, mar0, mar1))
-        print(f"{lang}: sft {n_sft} dpo {n_dpo} rejected {n_rej}; held-out answer loss {l0:.3f} -> {l1:.3f}; "
-              f"DPO held-out accuracy {acc0:.2f} -> {acc1:.2f}, margin {mar0:.3f} -> {mar1:.3f}", flush=True)
+        d = {k: (last_metric(m, "val_" + k, "start"), last_metric(m, "val_" + k, "end"))
+             for k in ("accuracy", "reward_margin", "logp_accuracy")}
+        kind = ", ".join(f"{k} {v}" for k, v in sorted(kinds.items()))
+        rows.append((lang, n_sft, n_rej, len(seed_pairs(leaf)), l0, l1, len(pairs), kind, len(held_pairs), d))
+        print(f"{lang}: sft {n_sft} (rejected {n_rej}); held-out answer loss {l0:.3f} -> {l1:.3f}; DPO pairs "
+              f"{len(pairs)} ({kind}), held out {len(held_pairs)}: accuracy {d['accuracy'][0]:.2f} -> "
+              f"{d['accuracy'][1]:.2f}, margin {d['reward_margin'][0]:.3f} -> {d['reward_margin'][1]:.3f}, "
+              f"chosen likelier {d['logp_accuracy'][0]:.2f} -> {d['logp_accuracy'][1]:.2f}", flush=True)
     srv.shutdown()
-    print("\n| language | SFT samples (rejected) | DPO pairs | held-out questions | answer loss before -> after "
-          "(nats/token) | DPO held-out accuracy before -> after | reward margin before -> after |")
-    print("|---|---|---|---|---|---|---|")
+    print("\n| language | SFT samples (rejected) | held-out questions | answer loss before -> after (nats/token) "
+          "| DPO pairs (corruption) | held-out pairs | DPO accuracy before -> after | reward margin before -> after "
+          "| chosen likelier before -> after |")
+    print("|---|---|---|---|---|---|---|---|---|")
     ok = True
-    for lang, ns, nd, nr, nh, l0, l1, a0, a1, m0, m1 in rows:
-        print(f"| {lang} | {ns} ({nr}) | {nd} | {nh} | {l0:.3f} -> {l1:.3f} | {a0:.2f} -> {a1:.2f} | {m0:.3f} -> {m1:.3f} |")
-        ok = ok and l1 < l0  # DPO is reported, not required (docs/community.md)
+    for lang, ns, nr, nh, l0, l1, nd, kind, nhd, d in rows:
+        acc, mar, lpa = d["accuracy"], d["reward_margin"], d["logp_accuracy"]
+        print(f"| {lang} | {ns} ({nr}) | {nh} | {l0:.3f} -> {l1:.3f} | {nd} ({kind}) | {nhd} | {acc[0]:.2f} -> "
+              f"{acc[1]:.2f} | {mar[0]:.3f} -> {mar[1]:.3f} | {lpa[0]:.2f} -> {lpa[1]:.2f} |")
+        ok = ok and l1 < l0 and acc[1] > 0.5 and lpa[1] >= lpa[0]
     print("work folder:", work)
     sys.exit(0 if ok else 1)
 
