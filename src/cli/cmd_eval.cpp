@@ -4,6 +4,7 @@
 // fragua eval run: benchmark tasks scored as lm-evaluation-harness scores them (a GGUF model or
 // an OpenAI-compatible server).
 // fragua eval convert: an lm-evaluation-harness task YAML into Fragua's task format.
+#include <algorithm>
 #include <cmath>
 #include <optional>
 
@@ -182,6 +183,9 @@ std::string sample_lines(const std::vector<eval::TaskResult>& results) {
         j["loglikelihoods"] = q.loglikelihoods;
         j["greedy"] = q.greedy;
         j["tokens"] = q.n_tokens;
+        j["token_logprobs"] = q.token_logprobs;
+        if (std::any_of(q.tokens.begin(), q.tokens.end(), [](const auto& t) { return !t.empty(); }))
+          j["token_ids"] = q.tokens;
         j["gold"] = q.outcome.gold;
         j["pred"] = q.outcome.pred;
         j["pred_norm"] = q.outcome.pred_norm;
@@ -277,8 +281,8 @@ void setup_run(CLI::App& group) {
   cmd->add_option("--api-key-env", o->api_key_env,
                   "Environment variable holding the --remote server's API key (default OPENAI_API_KEY; unset: none)");
   cmd->add_option("--log-samples", o->log_samples,
-                  "Write one JSON line per question (log-likelihoods, greedy, continuation tokens, pred, pred_norm, "
-                  "gold; or the generation)");
+                  "Write one JSON line per question (log-likelihoods, greedy, continuation tokens, each token's "
+                  "log-probability and id, pred, pred_norm, gold; or the generation)");
   cmd->add_option("--concurrency", o->concurrency, "Requests in flight at once with --remote (default 8)")
       ->check(CLI::Range(1, 256));
   cmd->add_option("-b,--batch-size", o->batch_size,

@@ -159,6 +159,8 @@ void record_choice_scores(const std::vector<ChoiceScore>& scores, const McQuesti
     rec.loglikelihoods.push_back(s.loglikelihood);
     rec.greedy.push_back(s.greedy);
     rec.n_tokens.push_back(s.n_tokens);
+    rec.token_logprobs.push_back(s.token_logprobs);
+    rec.tokens.push_back(s.tokens);
   }
   rec.outcome = score_question(rec.loglikelihoods, q.choices, q.gold);
 }

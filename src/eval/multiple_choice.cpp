@@ -53,9 +53,11 @@ Result<McPreparedChoices> prepare_mc_choices(const tokenize::Tokenizer& tok, std
   size_t longest = 0;
   for (const auto& c : continuations) {
     p.pairs.push_back(FRAGUA_TRY(encode_pair(tok, context, c, add_bos)));
+    if (p.pairs.back().continuation.empty())
+      return invalid_argument_error("multiple choice: choice {} ('{}') encodes to no tokens", p.pairs.size() - 1, c);
     longest = std::max(longest, p.pairs.back().continuation.size());
   }
-  if (longest == 0) return invalid_argument_error("multiple choice: a continuation encodes to no tokens");
+  if (longest == 0) return invalid_argument_error("multiple choice: a question has no choices");
   if (longest >= window)
     return invalid_argument_error("multiple choice: a continuation of {} tokens does not fit the {}-token window",
                                   longest, window);
@@ -67,7 +69,9 @@ Result<McPreparedChoices> prepare_mc_choices(const tokenize::Tokenizer& tok, std
 
 // Adds log p(target) under `logits` to a choice's score.
 void add_mc_choice_token(ChoiceScore& s, std::span<const float> logits, int32_t target) {
-  s.loglikelihood -= token_nats(logits, target);
+  const double nats = token_nats(logits, target);
+  s.loglikelihood -= nats;
+  s.token_logprobs.push_back(-nats);
   const auto best = std::max_element(logits.begin(), logits.end()) - logits.begin();
   if (best != target) s.greedy = false;
 }
@@ -96,6 +100,7 @@ void score_mc_rows(ThreadPool& pool, std::span<const float> logits, size_t vocab
 
 void add_mc_row_score(ChoiceScore& s, const McRowScore& r) {
   s.loglikelihood -= r.nats;
+  s.token_logprobs.push_back(-r.nats);
   if (!r.argmax) s.greedy = false;
 }
 
@@ -115,7 +120,7 @@ Result<std::vector<ChoiceScore>> score_continuations(model::Context& ctx, const 
 
   std::vector<ChoiceScore> out;
   for (const auto& pair : p.pairs) {
-    ChoiceScore s{.n_tokens = pair.continuation.size(), .greedy = true};
+    ChoiceScore s{.n_tokens = pair.continuation.size(), .greedy = true, .tokens = pair.continuation};
     add_mc_choice_token(s, first_logits, pair.continuation[0]);
     if (pair.continuation.size() > 1) {
       ctx.truncate(n_prefix);
@@ -146,7 +151,6 @@ Result<std::vector<std::vector<ChoiceScore>>> score_continuations_batched(model:
   const auto vocab = static_cast<size_t>(batch.model().config().n_vocab);
   std::vector<std::vector<ChoiceScore>> out(requests.size());
   std::vector<McPreparedChoices> group;
-  std::vector<float> first_logits;  // [question in the group, vocab]
   std::vector<model::BatchItem> items;
   std::vector<McRowScore> jobs;
   ThreadPool& pool = batch.backend().pool();
@@ -161,34 +165,43 @@ Result<std::vector<std::vector<ChoiceScore>>> score_continuations_batched(model:
       if (!p.ok()) return std::move(p).error().with_context(fmt::format("question {}", q));
       group.push_back(std::move(*p));
     }
-    // The contexts, each in its own slot; the logits of each one's last token.
+    // Pass 0: each context in its own slot, followed by its first continuation (all but the last
+    // token): the context's last row scores every choice's first token, the rows after it the
+    // first continuation's later tokens. (One pass fewer than decoding the contexts alone: each
+    // pass reads all the weights, and with a few dozen rows that is most of its cost.)
     clear_slots();
     items.clear();
-    for (size_t q = 0; q < group.size(); ++q)
+    jobs.clear();
+    size_t max_choices = 0, n_rows = 0;
+    for (size_t q = 0; q < group.size(); ++q) {
+      const size_t ctx_row = n_rows;
       for (size_t i = 0; i < group[q].prefix.size(); ++i)
         items.push_back({group[q].prefix[i], static_cast<int32_t>(q), i + 1 == group[q].prefix.size()});
-    auto ctx_logits = batch.decode(items);
-    if (!ctx_logits.ok()) {
-      clear_slots();
-      return std::move(ctx_logits).error().with_context("multiple choice contexts");
+      const auto& first = group[q].pairs[0].continuation;
+      for (size_t i = 0; i + 1 < first.size(); ++i) items.push_back({first[i], static_cast<int32_t>(q), true});
+      for (const auto& pair : group[q].pairs) jobs.push_back({.row = ctx_row, .target = pair.continuation[0]});
+      for (size_t i = 1; i < first.size(); ++i) jobs.push_back({.row = ctx_row + i, .target = first[i]});
+      n_rows += first.size();  // the context's last row and one per fed continuation token
     }
-    first_logits.assign(ctx_logits->begin(), ctx_logits->end());
-    size_t max_choices = 0;
-    jobs.clear();
-    for (size_t q = 0; q < group.size(); ++q) {
+    auto first_pass = batch.decode(items);
+    if (!first_pass.ok()) {
+      clear_slots();
+      return std::move(first_pass).error().with_context("multiple choice contexts");
+    }
+    score_mc_rows(pool, *first_pass, vocab, jobs);
+    for (size_t q = 0, j = 0; q < group.size(); ++q) {
       out[g0 + q].resize(group[q].pairs.size());
       max_choices = std::max(max_choices, group[q].pairs.size());
-      for (size_t c = 0; c < group[q].pairs.size(); ++c) jobs.push_back({.row = q, .target = group[q].pairs[c].continuation[0]});
-    }
-    score_mc_rows(pool, first_logits, vocab, jobs);
-    for (size_t q = 0, j = 0; q < group.size(); ++q)
       for (size_t c = 0; c < group[q].pairs.size(); ++c, ++j) {
+        const auto& cont = group[q].pairs[c].continuation;
         ChoiceScore& s = out[g0 + q][c];
-        s = {.n_tokens = group[q].pairs[c].continuation.size(), .greedy = true};
+        s = {.n_tokens = cont.size(), .greedy = true, .tokens = cont};
         add_mc_row_score(s, jobs[j]);
       }
-    // Pass c: the c-th continuation of every question that has one of more than one token.
-    for (size_t c = 0; c < max_choices; ++c) {
+      for (size_t i = 1; i < group[q].pairs[0].continuation.size(); ++i, ++j) add_mc_row_score(out[g0 + q][0], jobs[j]);
+    }
+    // Pass c >= 1: the c-th continuation of every question that has one of more than one token.
+    for (size_t c = 1; c < max_choices; ++c) {
       items.clear();
       jobs.clear();
       for (size_t q = 0; q < group.size(); ++q) {

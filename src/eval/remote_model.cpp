@@ -77,6 +77,7 @@ Result<ChoiceScore> score_echoed_answer(const CompletionChoice& choice, std::str
       return corruption_error("{}: token {} ('{}') has the log-probability {}, above 0", origin, i, lp.tokens[i],
                               *lp.token_logprobs[i]);
     s.loglikelihood += *lp.token_logprobs[i];
+    s.token_logprobs.push_back(*lp.token_logprobs[i]);
     ++s.n_tokens;
     if (i < lp.top_logprobs.size() && !lp.top_logprobs[i].empty()) {
       const auto& top = lp.top_logprobs[i];

@@ -115,7 +115,8 @@ TEST(EvalCli, RunWritesTheHarnessLayout) {
   std::string out;
   // -m/--model (the positional form is used below), two questions in one batch.
   ASSERT_EQ(test::run_command(test::cli_path() + " -q eval run -m " + dir.file("m.gguf") + " --tasks pairs --task-dir " +
-                                  dir.file("tasks") + " --num-fewshot 1 --limit 2 -b 2 -t 1 --output " + dir.file("r.json"),
+                                  dir.file("tasks") + " --num-fewshot 1 --limit 2 -b 2 -t 1 --output " + dir.file("r.json") +
+                                  " --log-samples " + dir.file("s.jsonl"),
                               &out),
             0)
       << out;
@@ -133,6 +134,25 @@ TEST(EvalCli, RunWritesTheHarnessLayout) {
   EXPECT_EQ(j["versions"]["pairs"], 2.0);
   EXPECT_EQ(j["n-samples"]["pairs"]["original"], 3);
   EXPECT_EQ(j["config"]["fewshot_seed"], 1234);
+  // --log-samples: per choice, each continuation token's id and log-probability, summing to the
+  // choice's log-likelihood.
+  const auto lines = *read_file(dir.file("s.jsonl"));
+  size_t n_lines = 0;
+  for (size_t at = 0; at < lines.size();) {
+    const size_t end = lines.find('\n', at);
+    const auto s = nlohmann::json::parse(lines.substr(at, end - at));
+    at = end + 1;
+    ++n_lines;
+    ASSERT_EQ(s["token_logprobs"].size(), 2u);
+    for (size_t c = 0; c < 2; ++c) {
+      double sum = 0;
+      for (const auto& lp : s["token_logprobs"][c]) sum += lp.get<double>();
+      EXPECT_NEAR(sum, s["loglikelihoods"][c].get<double>(), 1e-9) << s.dump();
+      EXPECT_EQ(s["token_ids"][c].size(), s["tokens"][c].get<size_t>()) << s.dump();
+      EXPECT_EQ(s["token_logprobs"][c].size(), s["tokens"][c].get<size_t>()) << s.dump();
+    }
+  }
+  EXPECT_EQ(n_lines, 2u);
 
   // An unknown task is named; nothing is written.
   EXPECT_NE(test::run_command(test::cli_path() + " -q eval run " + dir.file("m.gguf") + " --tasks nope --output " +

@@ -154,6 +154,42 @@ TEST_F(McModel, BatchedQuestionsScoreAsOneAtATime) {
   EXPECT_NE(e.error().to_string().find("question 1"), std::string::npos) << e.error().to_string();
 }
 
+// Each continuation token's log-probability, in both paths: the ids are encode_pair's, the values
+// sum to the choice's log-likelihood, and each one is the token-by-token reference's for that
+// token (the choice cut after it), so a caller can renormalise (bench/eval_mc.py computes
+// llama-perplexity's mean per token after the shared prefix from them).
+TEST_F(McModel, TokenLogprobsAreEachTokensReference) {
+  const std::vector<ChoiceRequest> requests = {
+      {"Aukeratu: katua ala txakurra?", {" katua", " txakurra", " x"}},
+      {"", {"Umeak ogia jan du.", "Umeak ogia jan dute."}},
+  };
+  auto b = model::BatchContext::create(*model_, {.n_seq = 2, .n_ctx_per_seq = 64, .n_threads = 1});
+  ASSERT_TRUE(b.ok()) << b.error().to_string();
+  auto batched = score_continuations_batched(**b, *tok_, requests);
+  ASSERT_TRUE(batched.ok()) << batched.error().to_string();
+  for (size_t q = 0; q < requests.size(); ++q) {
+    auto single = score_continuations(*ctx_, *tok_, requests[q].context, requests[q].continuations);
+    ASSERT_TRUE(single.ok()) << single.error().to_string();
+    for (size_t c = 0; c < requests[q].continuations.size(); ++c) {
+      const auto p = *encode_pair(*tok_, requests[q].context, requests[q].continuations[c]);
+      for (const ChoiceScore* s : {&(*single)[c], &(*batched)[q][c]}) {
+        ASSERT_EQ(s->tokens, p.continuation) << q << " " << c;
+        ASSERT_EQ(s->token_logprobs.size(), p.continuation.size()) << q << " " << c;
+        double sum = 0;
+        for (size_t i = 0; i < p.continuation.size(); ++i) {
+          sum += s->token_logprobs[i];
+          const std::vector<int32_t> upto(p.continuation.begin(), p.continuation.begin() + static_cast<ptrdiff_t>(i + 1));
+          const double before = i == 0 ? 0.0 : reference_ll(p.context, {p.continuation.begin(),
+                                                                         p.continuation.begin() + static_cast<ptrdiff_t>(i)});
+          const double want = reference_ll(p.context, upto) - before;
+          EXPECT_NEAR(s->token_logprobs[i], want, 1e-4 * std::abs(want) + 1e-6) << q << " " << c << " " << i;
+        }
+        EXPECT_NEAR(sum, s->loglikelihood, 1e-9 * std::abs(sum)) << q << " " << c;
+      }
+    }
+  }
+}
+
 TEST_F(McModel, TaskMatchesThePyTorchReference) {
   if (test::run_command(test::python() + " -c 'import torch, numpy'") != 0)
     GTEST_SKIP() << "python3 with torch and numpy (Debian python3-torch, python3-numpy) not available";

@@ -37,6 +37,9 @@ struct QuestionRecord {
   std::vector<double> loglikelihoods;  // per choice
   std::vector<bool> greedy;            // per choice
   std::vector<size_t> n_tokens;        // per choice: its continuation tokens
+  // Per choice: ChoiceScore::token_logprobs and ::tokens (ids; empty from a remote model).
+  std::vector<std::vector<double>> token_logprobs;
+  std::vector<std::vector<int32_t>> tokens;
   McOutcome outcome;
   std::string generation, reference;   // generate_until: the cut continuation and the gold text
   double loglikelihood = 0;            // loglikelihood_rolling: the text's summed log-probability

@@ -50,6 +50,12 @@ struct ChoiceScore {
   double loglikelihood = 0;  // summed log-probability of the continuation's tokens
   size_t n_tokens = 0;       // continuation tokens
   bool greedy = false;       // every continuation token is the argmax of its logits
+  // Each continuation token's log-probability, in order (loglikelihood is their sum), and, from
+  // a local model, the token ids (a remote model's answer carries token strings: left empty).
+  // They let a caller apply another normalisation, e.g. llama-perplexity's mean per token after
+  // the prefix that all choices share (bench/eval_mc.py).
+  std::vector<double> token_logprobs;
+  std::vector<int32_t> tokens;
 };
 
 // Scores each continuation after `context` with one shared decode of the context. Contexts that
@@ -67,9 +73,10 @@ struct ChoiceRequest {
 };
 
 // score_continuations for each request, batch.n_seq() questions at a time: one forward pass
-// decodes the contexts of a group of questions, each in its own slot, then pass k decodes every
-// question's k-th continuation from its slot truncated back to the context (the context's cache
-// reused across the choices, as score_continuations). The window is batch.n_ctx_per_seq(). A
+// decodes the contexts of a group of questions, each in its own slot and followed by its first
+// continuation, then pass k >= 1 decodes every question's k-th continuation from its slot
+// truncated back to the context (the context's cache reused across the choices, as
+// score_continuations). The window is batch.n_ctx_per_seq(). A
 // question's scores equal score_continuations' on a Context of that window up to the float
 // reassociation of a different split into forward passes (tests: within 1e-5 relative). Errors
 // as score_continuations'; every slot is left cleared.
