@@ -7,16 +7,22 @@
 #      Reina-Valera 1909 Bible, public domain, es only; Wesnoth's "Heir to the Throne" campaign,
 #      GPL-2+ fantasy fiction, es/ca/gl and a partial eu translation), written to
 #      heldout-bible/<lang>.txt and heldout-fiction/<lang>.txt;
+#   2b. fiction for general prose in ca/gl/es: the other Wesnoth campaigns and the game's own
+#      data ($FICTION_PACKAGES: story dialogue, narration and unit lore, GPL-2+; the Basque
+#      translation is nearly empty), cleaned as the held-out fiction is (WML variables and Pango
+#      tags removed, repeated lines once), every line that is also a line of a held-out set dropped,
+#      and refused when the list names a held-out package; its own corpus, never held out;
 #   3. documents split by kind into two corpora, prose and catalog strings; whole prose documents
 #      held out for the fertility bench (a hash of the document path with its language masked,
 #      so the same page is held out in every language: 10%);
-#   4. `corpus build` on each corpus with its own quality settings (catalog strings are lists of
-#      UI strings: the Gopher repetition rules off);
-#   5. `tokenizer train` at 32k and 64k on both corpora with the es/ca/eu/gl mixture, the
+#   4. `corpus build` on each corpus with its own quality settings (catalog strings and the
+#      fiction's lines are lists of strings: the Gopher repetition rules off);
+#   5. `tokenizer train` at 32k and 64k on the three corpora with the es/ca/eu/gl mixture, the
 #      Iberian coverage characters (the trainer's default) and the Hunspell dictionaries of
 #      hunspell-es/ca/eu/gl (downloaded with apt-get download, never installed) as a prior, each
-#      word at DICT_WEIGHT (0.05 of one corpus occurrence: the expanded dictionaries hold about
-#      7M forms against about 4M weighted corpus words, so weight 1 would outweigh the corpus).
+#      word at DICT_WEIGHT (0.01 of one corpus occurrence: the expanded dictionaries hold about
+#      10.5M forms against a few million corpus words, so weight 1 would outweigh the corpus;
+#      0.01 gave fewer tokens per word than 0.05 on every held-out set, docs/benchmarks/tokenize.md).
 # Usage: scripts/build_tokenizers.sh [WORKDIR]   (FRAGUA=path/to/fragua; default build/release)
 # Output: WORKDIR/fragua-32k.{gguf,tokenizer.json}, fragua-64k.*, heldout/<lang>.txt (prose),
 # heldout-bible/es.txt, heldout-fiction/<lang>.txt, timings.txt
@@ -26,13 +32,19 @@ fragua="${FRAGUA:-$root/build/release/fragua}"
 work="${1:-$root/out/tokenizers}"
 threads="${THREADS:-$(nproc)}"
 mix="${MIX:-es=0.3,ca=0.25,eu=0.25,gl=0.2}"
-dict_weight="${DICT_WEIGHT:-0.05}"
+dict_weight="${DICT_WEIGHT:-0.01}"
 cache="${CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/fragua/debian}"
 PROSE_PACKAGES="${PROSE_PACKAGES:-aptitude-doc-es,debian-edu-doc-es,debian-reference-es,\
 freedombox-doc-es,gimp-help-ca,gimp-help-es,kicad-doc-ca,kicad-doc-es,lilypond-doc-html-ca,lilypond-doc-html-es,\
 manpages-es,fortunes-es,gnome-user-docs,debian-handbook}"
 GENRE_PACKAGES="${GENRE_PACKAGES:-sword-text-sparv,wesnoth-1.16-httt}"
-export GENRE_PACKAGES
+FICTION_PACKAGES="${FICTION_PACKAGES:-wesnoth-1.16-data,wesnoth-1.16-did,wesnoth-1.16-dm,wesnoth-1.16-dw,\
+wesnoth-1.16-ei,wesnoth-1.16-l,wesnoth-1.16-low,wesnoth-1.16-nr,wesnoth-1.16-sof,wesnoth-1.16-sota,wesnoth-1.16-sotbe,\
+wesnoth-1.16-thot,wesnoth-1.16-trow,wesnoth-1.16-tsg,wesnoth-1.16-ttb,wesnoth-1.16-utbs}"
+export GENRE_PACKAGES FICTION_PACKAGES
+for p in ${FICTION_PACKAGES//,/ }; do
+  case ",$GENRE_PACKAGES," in *",$p,"*) echo "FICTION_PACKAGES: $p is a held-out package (GENRE_PACKAGES)" >&2; exit 1 ;; esac
+done
 mkdir -p "$work"
 cd "$work"
 : > timings.txt
@@ -51,6 +63,8 @@ step() {  # step NAME COMMAND...: runs and records the wall time
   --cache "$cache-prose" -t "$threads"
 [ -f genre/manifest.json ] || step fetch-genre "$fragua" corpus fetch debian --packages "$GENRE_PACKAGES" -o genre \
   --cache "$cache-genre" -t "$threads"
+[ -f fiction/manifest.json ] || step fetch-fiction "$fragua" corpus fetch debian --packages "$FICTION_PACKAGES" \
+  -o fiction --cache "$cache-fiction" -t "$threads"
 [ -f debian/parallel/pairs.md ] || step pairs "$fragua" corpus pairs debian
 
 # Out-of-genre held-out sets: the Bible (kind "bible") and the campaign's dialogue and
@@ -78,6 +92,49 @@ print("\n".join(f"{n}: {os.path.getsize(n)} bytes" for n in sorted(files)))
 PY
 }
 [ -d heldout-fiction ] || step genre-sets genre_sets
+
+# The fiction corpus: whole documents (one per catalog), cleaned like the held-out fiction; a line
+# that is also a held-out line (a phrase shared between campaigns) is dropped and counted, and a
+# document of a held-out package stops the build.
+split_fiction() {
+  python3 - fiction <<'PY'
+import glob, json, os, re, sys
+os.makedirs("split/fiction", exist_ok=True)
+genre = set(os.environ["GENRE_PACKAGES"].split(","))
+held = set()
+for f in glob.glob("heldout-bible/*.txt") + glob.glob("heldout-fiction/*.txt"):
+    held.update(l.rstrip("\n") for l in open(f, encoding="utf-8"))
+rows, dropped = [], 0
+for lang in ["es", "ca", "ca-valencia", "eu", "gl"]:
+    path = os.path.join(sys.argv[1], lang + ".jsonl")
+    if not os.path.exists(path): continue
+    words = 0
+    with open(f"split/fiction/{lang}.jsonl", "w") as out:
+        for line in open(path, encoding="utf-8"):
+            j = json.loads(line)
+            if j.get("package") in genre:
+                sys.exit(f"{path}: a document of {j['package']}, an out-of-genre held-out package, in the training input")
+            seen, keep = set(), []
+            for para in j["text"].split("\n"):
+                para = " ".join(re.sub(r"\$[\w.]+\|?|</?[a-z]+>", "", para).split())
+                if not para or para in seen: continue
+                seen.add(para)
+                if para in held:
+                    dropped += 1
+                    continue
+                keep.append(para)
+            if keep:
+                j["text"] = "\n".join(keep)
+                words += sum(len(p.split()) for p in keep)
+                out.write(json.dumps(j, ensure_ascii=False) + "\n")
+    rows.append((lang, words))
+with open("split/fiction/report.md", "w") as r:
+    r.write("| lang | fiction words |\n|---|---:|\n" + "".join(f"| {l} | {w:,} |\n" for l, w in rows))
+    r.write(f"\nlines dropped as lines of a held-out set: {dropped}\n")
+print(open("split/fiction/report.md").read())
+PY
+}
+[ -f split/fiction/report.md ] || step split-fiction split_fiction
 
 split_kinds() {
   python3 - debian prose <<'PY'
@@ -137,6 +194,7 @@ YAML
 }
 [ -f built/prose/report.json ] || step build-prose corpus_build prose "{min_words: 10}"
 [ -f built/catalogs/report.json ] || step build-catalogs corpus_build catalogs "{min_words: 3, repetition_rules: false}"
+[ -f built/fiction/report.json ] || step build-fiction corpus_build fiction "{min_words: 3, repetition_rules: false}"
 
 mkdir -p hunspell
 if [ ! -f hunspell/done ]; then
@@ -151,7 +209,7 @@ done
 for size in 32k 64k; do
   n=$((${size%k} * 1000))
   [ -f "fragua-$size.gguf" ] || step "train-$size" "$fragua" tokenizer train -i built/prose/shards/*.jsonl \
-    built/catalogs/shards/*.jsonl -o "fragua-$size" --vocab-size "$n" --mix "$mix" "${dicts[@]}" \
+    built/catalogs/shards/*.jsonl built/fiction/shards/*.jsonl -o "fragua-$size" --vocab-size "$n" --mix "$mix" "${dicts[@]}" \
     --special '<|im_start|>' --special '<|im_end|>' --chat-template chatml -t "$threads"
 done
 ls -la fragua-*.gguf fragua-*.tokenizer.json
