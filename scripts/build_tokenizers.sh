@@ -22,7 +22,7 @@
 #      hunspell-es/ca/eu/gl (downloaded with apt-get download, never installed) as a prior, each
 #      word at DICT_WEIGHT (0.01 of one corpus occurrence: the expanded dictionaries hold about
 #      10.5M forms against a few million corpus words, so weight 1 would outweigh the corpus;
-#      0.01 gave fewer tokens per word than 0.05 on every held-out set, docs/benchmarks/tokenize.md).
+#      with 0.05 the held-out documentation took more tokens per word, docs/benchmarks/tokenize.md).
 # Usage: scripts/build_tokenizers.sh [WORKDIR]   (FRAGUA=path/to/fragua; default build/release)
 # Output: WORKDIR/fragua-32k.{gguf,tokenizer.json}, fragua-64k.*, heldout/<lang>.txt (prose),
 # heldout-bible/es.txt, heldout-fiction/<lang>.txt, timings.txt
