@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // What every property model shares: turning ensemble members into a prediction with an
 // uncertainty, the zero gate's mixture, and the cross-validation driver.
+#include <algorithm>
 #include <cmath>
 
 #include "fragua/base/progress.h"
@@ -55,6 +56,59 @@ void gate_mixture(Prediction& p) {
 }
 
 namespace {
+// The standard normal's q quantile for 0 < q <= 1/2, by bisection on std::erfc (exact to double
+// precision; a few thousand rows per call, so speed does not matter).
+double mixture_normal_quantile(double q) {
+  double lo = -40, hi = 0;
+  for (int it = 0; it < 200 && hi - lo > 1e-13; ++it) {
+    const double mid = 0.5 * (lo + hi);
+    (0.5 * std::erfc(-mid / std::sqrt(2.0)) < q ? lo : hi) = mid;
+  }
+  return 0.5 * (lo + hi);
+}
+}  // namespace
+
+double gate_mixture_median(double p_zero, double value, double log_spread) {
+  if (!(p_zero < 0.5)) return 0.0;
+  const double v = std::max(0.0, value);
+  if (log_spread <= 0) return v;
+  const double q = (0.5 - p_zero) / (1 - p_zero);
+  return std::max(0.0, std::expm1(std::log1p(v) + log_spread * mixture_normal_quantile(q)));
+}
+
+void apply_mixture_median(Prediction& p, double log_spread) {
+  if (p.p_zero.size() != p.mean.size() || p.value.size() != p.mean.size()) return;
+  for (size_t i = 0; i < p.mean.size(); ++i) p.mean[i] = gate_mixture_median(p.p_zero[i], p.value[i], log_spread);
+}
+
+double fit_mixture_log_spread(const std::vector<double>& y, const Prediction& p, const std::vector<size_t>& rows) {
+  const size_t n = p.mean.size();
+  if (p.p_zero.size() != n || p.value.size() != n || y.size() != n) return 0;
+  std::vector<size_t> use = rows;
+  if (use.empty())
+    for (size_t i = 0; i < n; ++i) use.push_back(i);
+  // Rows the gate predicts 0 are 0 at every spread; the others need their quantile's z once.
+  std::vector<double> z, lv, yy;
+  for (size_t i : use) {
+    if (!(p.p_zero[i] < 0.5) || std::isnan(p.value[i])) continue;
+    z.push_back(mixture_normal_quantile((0.5 - p.p_zero[i]) / (1 - p.p_zero[i])));
+    lv.push_back(std::log1p(std::max(0.0, p.value[i])));
+    yy.push_back(y[i]);
+  }
+  double best = 0, best_err = 0;
+  for (int k = 0; k <= 60; ++k) {
+    const double s = 0.01 * k;
+    double err = 0;
+    for (size_t j = 0; j < z.size(); ++j) err += std::fabs(yy[j] - std::max(0.0, std::expm1(lv[j] + s * z[j])));
+    if (k == 0 || err < best_err - 1e-12 * (1 + best_err)) {
+      best_err = err;
+      best = s;
+    }
+  }
+  return best;
+}
+
+namespace {
 std::vector<double> is_zero(const std::vector<double>& y) {
   std::vector<double> z;
   for (double v : y) z.push_back(v == 0 ? 1.0 : 0.0);
@@ -79,7 +133,7 @@ void scatter_fold_prediction(const Prediction& pred, const std::vector<size_t>& 
 }  // namespace
 
 Result<CvResult> run_cross_validation(const std::vector<double>& y, Task task, int n_splits, uint32_t seed,
-                                      MetricsWriter* metrics, const FoldFit& fit) {
+                                      MetricsWriter* metrics, const FoldFit& fit, const CrossFitStep& cross_fit) {
   CvResult r;
   r.fold = FRAGUA_TRY(kfold_assignment(y.size(), n_splits, true, seed));
   r.oof.mean.assign(y.size(), 0);
@@ -118,8 +172,13 @@ Result<CvResult> run_cross_validation(const std::vector<double>& y, Task task, i
     if (task == Task::classification) line["roc_auc"] = roc_auc(yte, pred.mean);
     if (!pred.p_zero.empty()) line["gate_auc"] = roc_auc(is_zero(yte), pred.p_zero);
     r.per_fold.push_back(line);
-    if (metrics && metrics->is_open()) FRAGUA_TRY(metrics->write(line));
+    if (!cross_fit && metrics && metrics->is_open()) FRAGUA_TRY(metrics->write(line));
     bar.add(1);
+  }
+  if (cross_fit) {
+    cross_fit(y, r, n_splits);
+    if (metrics && metrics->is_open())
+      for (const auto& line : r.per_fold) FRAGUA_TRY(metrics->write(line));
   }
   for (const auto& [name, part] : r.parts) r.part_mae.push_back(mean_absolute_error(y, part.mean));
   r.mae = mean_absolute_error(y, r.oof.mean);

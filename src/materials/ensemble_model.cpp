@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <optional>
+#include <tuple>
 
 #include "fragua/base/file.h"
 #include "fragua/base/json.h"
@@ -36,6 +37,56 @@ std::vector<float> ensemble_feature_rows(const std::vector<float>& x, size_t n_f
   return out;
 }
 
+// Replaces the out-of-fold predictions of each fold by the parts combined with the point rule
+// fitted on the other folds' rows, and updates the fold's metrics line (the equal-weight plain
+// gate's MAE kept beside). Needs the two parts' gated out-of-fold predictions.
+void cross_fit_ensemble_point_rule(const std::vector<double>& y, CvResult& r, int n_splits) {
+  if (r.parts.size() != 2 || r.oof.p_zero.size() != y.size() || r.oof.value.size() != y.size()) return;
+  const Prediction& a = r.parts[0].second;
+  const Prediction& b = r.parts[1].second;
+  for (int f = 0; f < n_splits && static_cast<size_t>(f) < r.per_fold.size(); ++f) {
+    std::vector<size_t> other;
+    for (size_t i = 0; i < y.size(); ++i)
+      if (r.fold[i] != f) other.push_back(i);
+    const EnsemblePointRule rule = fit_ensemble_point_rule(y, a, b, other);
+    auto combined = combine_families(a, b, rule.gate_weight);
+    if (!combined.ok() || combined->p_zero.size() != y.size()) continue;
+    std::vector<double> yte, plain, point;
+    for (size_t i = 0; i < y.size(); ++i) {
+      if (r.fold[i] != f) continue;
+      yte.push_back(y[i]);
+      plain.push_back(r.oof.mean[i]);
+      r.oof.p_zero[i] = combined->p_zero[i];
+      r.oof.value[i] = combined->value[i];
+      if (r.oof.value_std.size() == y.size()) r.oof.value_std[i] = combined->value_std[i];
+      r.oof.std[i] = combined->std[i];
+      r.oof.mean[i] = gate_mixture_median(combined->p_zero[i], combined->value[i], rule.log_spread);
+      point.push_back(r.oof.mean[i]);
+    }
+    if (yte.empty()) continue;
+    auto& line = r.per_fold[static_cast<size_t>(f)];
+    line["gate_weight"] = rule.gate_weight;
+    line["point_log_spread"] = rule.log_spread;
+    line["mae_plain_gate"] = mean_absolute_error(yte, plain);
+    line["mae"] = mean_absolute_error(yte, point);
+    line["rmse"] = root_mean_squared_error(yte, point);
+  }
+}
+
+// Copies one fold's prediction of its test rows into whole-data arrays (sized n on first use).
+void scatter_ensemble_part(const Prediction& pred, const std::vector<size_t>& test, size_t n, Prediction& all) {
+  auto put = [&](const std::vector<double>& src, std::vector<double>& dst) {
+    if (src.size() != test.size()) return;
+    if (dst.empty()) dst.assign(n, 0.0);
+    for (size_t k = 0; k < test.size(); ++k) dst[test[k]] = src[k];
+  };
+  put(pred.mean, all.mean);
+  put(pred.std, all.std);
+  put(pred.p_zero, all.p_zero);
+  put(pred.value, all.value);
+  put(pred.value_std, all.value_std);
+}
+
 double fold_part_mae(const Dataset& data, const std::vector<size_t>& test, const Prediction& part) {
   std::vector<double> y;
   for (size_t i : test) y.push_back(data.y[i]);
@@ -60,10 +111,11 @@ Result<FittedPair> fit_pair(const std::vector<float>& x, size_t n_features, cons
 // `parts` (when given) receives each family's own prediction, named as its family.
 Result<Prediction> predict_pair(const FittedPair& m, const std::vector<float>& x, size_t n_features,
                                 const std::vector<Composition>& comps, const ElementTable& table, int threads,
+                                double gate_weight,
                                 std::vector<std::pair<std::string, Prediction>>* parts = nullptr) {
   auto a = FRAGUA_TRY(m.trees.predict(x, n_features));
   auto b = FRAGUA_TRY(m.attention.predict(comps, table, threads));
-  auto p = combine_families(a, b);
+  auto p = combine_families(a, b, gate_weight);
   if (parts) {
     parts->emplace_back("xgboost", std::move(a));
     parts->emplace_back("attention", std::move(b));
@@ -75,12 +127,13 @@ class FamilyEnsemble final : public PropertyModel {
  public:
   explicit FamilyEnsemble(const PropertyModelOptions& o)
       : tcfg_(o.trees), acfg_(attention_config_of(o)), calibration_folds_(o.calibration_folds) {}
-  FamilyEnsemble(FittedPair m, Calibration c, int calibration_folds, std::string target)
+  FamilyEnsemble(FittedPair m, Calibration c, int calibration_folds, EnsemblePointRule rule, std::string target)
       : tcfg_(m.trees.config()),
         acfg_(m.attention.config()),
         calibration_folds_(calibration_folds),
         model_(std::move(m)),
-        calibration_(c) {
+        calibration_(c),
+        rule_(rule) {
     target_ = std::move(target);
   }
 
@@ -90,7 +143,9 @@ class FamilyEnsemble final : public PropertyModel {
     return {{"xgboost", config_to_json(tcfg_)},
             {"attention", attention_config_to_json(acfg_)},
             {"calibration_folds", calibration_folds_},
-            {"calibration", calibration_.to_json()}};
+            {"calibration", calibration_.to_json()},
+            {"gate_weight", rule_.gate_weight},
+            {"point_log_spread", rule_.log_spread}};
   }
   std::string describe() const override {
     return fmt::format("{} tree + {} attention members{}", tcfg_.n_models, acfg_.n_models,
@@ -103,9 +158,19 @@ class FamilyEnsemble final : public PropertyModel {
     MetricsWriter mw;
     if (!metrics_path.empty()) mw = FRAGUA_TRY(MetricsWriter::open(metrics_path));
     calibration_ = Calibration{};
+    rule_ = EnsemblePointRule{};
     if (calibration_folds_ >= 2 && tcfg_.task == Task::regression) {
       log_info("calibration: {}-fold out-of-fold run of both families", calibration_folds_);
-      auto oof = FRAGUA_TRY(out_of_fold(x, fz, data, table, &mw));
+      std::vector<std::pair<std::string, Prediction>> parts;
+      auto oof = FRAGUA_TRY(out_of_fold(x, fz, data, table, &mw, &parts));
+      // The point rule first: the calibration is fitted on the errors of the points predict gives.
+      if (parts.size() == 2 && !oof.p_zero.empty()) {
+        rule_ = fit_ensemble_point_rule(data.y, parts[0].second, parts[1].second);
+        oof = FRAGUA_TRY(combine_families(parts[0].second, parts[1].second, rule_.gate_weight));
+        apply_mixture_median(oof, rule_.log_spread);
+        log_info("point: gate weight {:.1f} on the trees, mixture median with log spread {:.2f}", rule_.gate_weight,
+                 rule_.log_spread);
+      }
       calibration_ = fit_calibration(data.y, oof);
       log_info("calibration: non-zero std' = {:.3f} std + {:.3f} ({} rows), zero {:.3f} std + {:.3f} ({} rows)",
                calibration_.nonzero.a, calibration_.nonzero.b, calibration_.nonzero.n, calibration_.zero.a,
@@ -130,7 +195,14 @@ class FamilyEnsemble final : public PropertyModel {
       for (const auto& [name, part] : o.parts) o.info[name + "_mae"] = fold_part_mae(data, test, part);
       return o;
     };
-    return run_cross_validation(data.y, tcfg_.task, n_splits, seed, metrics, fit);
+    // The point rule as train fits it, cross-fitted: each fold's log spread is chosen on the
+    // other folds' out-of-fold rows, so no row's own error picks the spread it is scored with.
+    CrossFitStep point_rule;
+    if (calibration_folds_ >= 2 && tcfg_.task == Task::regression)
+      point_rule = [](const std::vector<double>& y, CvResult& r, int n_splits) {
+        cross_fit_ensemble_point_rule(y, r, n_splits);
+      };
+    return run_cross_validation(data.y, tcfg_.task, n_splits, seed, metrics, fit, point_rule);
   }
 
   Result<Prediction> predict(const std::vector<Composition>& comps, const ElementTable& table,
@@ -141,7 +213,8 @@ class FamilyEnsemble final : public PropertyModel {
       return invalid_argument_error("features of this build ({}) differ from the model's ({}): retrain the model",
                                     fz.signature(), model_->trees.feature_signature());
     auto x = fz.featurize_all(comps, threads);
-    auto p = FRAGUA_TRY(predict_pair(*model_, x, fz.size(), comps, table, threads));
+    auto p = FRAGUA_TRY(predict_pair(*model_, x, fz.size(), comps, table, threads, rule_.gate_weight));
+    if (rule_.log_spread > 0) apply_mixture_median(p, rule_.log_spread);
     if (tcfg_.task == Task::regression) apply_calibration(calibration_, p);
     return p;
   }
@@ -152,6 +225,8 @@ class FamilyEnsemble final : public PropertyModel {
     const std::string attention = FRAGUA_TRY(model_->attention.to_bytes(provenance));
     nlohmann::json header = {{"calibration_folds", calibration_folds_},
                              {"calibration", calibration_.fitted ? calibration_.to_json() : nlohmann::json()},
+                             {"gate_weight", rule_.gate_weight},
+                             {"point_log_spread", rule_.log_spread},
                              {"provenance", provenance},
                              {"xgboost_bytes", trees.size()},
                              {"attention_bytes", attention.size()}};
@@ -177,12 +252,15 @@ class FamilyEnsemble final : public PropertyModel {
     for (size_t i : test) cte.push_back(data.comps[i]);
     auto pair = FRAGUA_TRY(
         fit_pair(ensemble_feature_rows(x, fz.size(), train), fz.size(), fz.signature(), ctr, ytr, tcfg_, acfg_, table, metrics));
-    return predict_pair(pair, ensemble_feature_rows(x, fz.size(), test), fz.size(), cte, table, tcfg_.threads, parts);
+    return predict_pair(pair, ensemble_feature_rows(x, fz.size(), test), fz.size(), cte, table, tcfg_.threads, 0.5,
+                        parts);
   }
 
-  // Out-of-fold predictions of every row (calibration_folds_ folds, shuffled with the model seed).
+  // Out-of-fold predictions of every row (calibration_folds_ folds, shuffled with the model seed),
+  // combined with equal weights; `parts` receives each family's.
   Result<Prediction> out_of_fold(const std::vector<float>& x, const Featurizer& fz, const Dataset& data,
-                                 const ElementTable& table, MetricsWriter* metrics) const {
+                                 const ElementTable& table, MetricsWriter* metrics,
+                                 std::vector<std::pair<std::string, Prediction>>* parts) const {
     auto fold = FRAGUA_TRY(kfold_assignment(data.size(), calibration_folds_, true, tcfg_.seed));
     Prediction oof;
     oof.mean.assign(data.size(), 0);
@@ -191,12 +269,20 @@ class FamilyEnsemble final : public PropertyModel {
     for (int f = 0; f < calibration_folds_; ++f) {
       std::vector<size_t> train, test;
       for (size_t i = 0; i < data.size(); ++i) (fold[i] == f ? test : train).push_back(i);
-      auto p = FRAGUA_TRY(fit_predict(x, fz, data, table, train, test, metrics));
+      std::vector<std::pair<std::string, Prediction>> fold_parts;
+      auto p = FRAGUA_TRY(fit_predict(x, fz, data, table, train, test, metrics, &fold_parts));
+      if (f == 0) parts->assign(fold_parts.size(), {});
+      for (size_t k = 0; k < fold_parts.size() && k < parts->size(); ++k) {
+        (*parts)[k].first = fold_parts[k].first;
+        scatter_ensemble_part(fold_parts[k].second, test, data.size(), (*parts)[k].second);
+      }
       if (!p.p_zero.empty() && oof.p_zero.empty()) oof.p_zero.assign(data.size(), 0);
+      if (!p.value.empty() && oof.value.empty()) oof.value.assign(data.size(), 0);
       for (size_t k = 0; k < test.size(); ++k) {
         oof.mean[test[k]] = p.mean[k];
         oof.std[test[k]] = p.std[k];
         if (!p.p_zero.empty()) oof.p_zero[test[k]] = p.p_zero[k];
+        if (!p.value.empty()) oof.value[test[k]] = p.value[k];
       }
       bar.add(1);
     }
@@ -208,11 +294,12 @@ class FamilyEnsemble final : public PropertyModel {
   int calibration_folds_ = 0;
   std::optional<FittedPair> model_;
   Calibration calibration_;
+  EnsemblePointRule rule_;  // {0.5, 0}: equal gates and the plain gated point
 };
 
 }  // namespace
 
-Result<Prediction> combine_families(const Prediction& a, const Prediction& b) {
+Result<Prediction> combine_families(const Prediction& a, const Prediction& b, double gate_weight) {
   const size_t n = a.mean.size();
   if (b.mean.size() != n || a.std.size() != n || b.std.size() != n)
     return invalid_argument_error("combining families: {} and {} predictions", n, b.mean.size());
@@ -229,11 +316,35 @@ Result<Prediction> combine_families(const Prediction& a, const Prediction& b) {
   p.value.resize(n);
   p.value_std.resize(n);
   for (size_t i = 0; i < n; ++i) {
-    p.p_zero[i] = 0.5 * (a.p_zero[i] + b.p_zero[i]);
+    p.p_zero[i] = gate_weight * a.p_zero[i] + (1 - gate_weight) * b.p_zero[i];
     mix_two_families(a.value[i], a.value_std[i], b.value[i], b.value_std[i], p.value[i], p.value_std[i]);
   }
   gate_mixture(p);
   return p;
+}
+
+EnsemblePointRule fit_ensemble_point_rule(const std::vector<double>& y, const Prediction& a, const Prediction& b,
+                                          const std::vector<size_t>& rows) {
+  EnsemblePointRule best;
+  double best_err = 0;
+  bool any = false;
+  for (int k = 0; k <= 10; ++k) {
+    auto p = combine_families(a, b, 0.1 * k);
+    if (!p.ok() || p->p_zero.size() != y.size()) return EnsemblePointRule{};
+    const double s = fit_mixture_log_spread(y, *p, rows);
+    apply_mixture_median(*p, s);
+    double err = 0;
+    if (rows.empty())
+      for (size_t i = 0; i < y.size(); ++i) err += std::fabs(y[i] - p->mean[i]);
+    else
+      for (size_t i : rows) err += std::fabs(y[i] - p->mean[i]);
+    if (!any || err < best_err - 1e-12 * (1 + best_err)) {
+      any = true;
+      best_err = err;
+      best = {0.1 * k, s};
+    }
+  }
+  return best;
 }
 
 std::unique_ptr<PropertyModel> make_family_ensemble(const PropertyModelOptions& opts) {
@@ -270,13 +381,23 @@ Result<std::unique_ptr<PropertyModel>> load_family_ensemble(const std::string& p
   int folds = 0;
   if (h.contains("calibration_folds"))
     folds = static_cast<int>(FRAGUA_TRY(json_integer(h.at("calibration_folds"), path + ": calibration_folds", 0, 100)));
+  // Files written before the point rule have none: equal gates and the plain gated point.
+  EnsemblePointRule rule;
+  for (auto [key, field, hi] : {std::tuple{"gate_weight", &rule.gate_weight, 1.0},
+                                std::tuple{"point_log_spread", &rule.log_spread, 10.0}}) {
+    if (!h.contains(key)) continue;
+    const auto& v = h.at(key);
+    if (!v.is_number() || !(v.get<double>() >= 0 && v.get<double>() <= hi))
+      return corruption_error("{}: header: {} must be a number in [0, {}]", path, key, hi);
+    *field = v.get<double>();
+  }
   std::string target;
   if (h.contains("provenance") && h.at("provenance").is_object() && h.at("provenance").contains("target") &&
       h.at("provenance").at("target").is_string())
     target = h.at("provenance").at("target").get<std::string>();
   return std::unique_ptr<PropertyModel>(
       std::make_unique<FamilyEnsemble>(FittedPair{std::move(*trees), std::move(*attention)}, cal, folds,
-                                       std::move(target)));
+                                       rule, std::move(target)));
 }
 
 }  // namespace fragua::materials

@@ -4,10 +4,12 @@
 #include "fragua/materials/ensemble_model.h"
 
 #include <cmath>
+#include <random>
 
 #include "fragua/base/file.h"
 #include "fragua/base/progress.h"
 #include "fragua/materials/property_model.h"
+#include "fragua/materials/validation.h"
 #include "small_data.h"
 #include "test_util.h"
 
@@ -41,6 +43,13 @@ TEST(EnsembleModel, CombinationRuleByHand) {
   EXPECT_DOUBLE_EQ(p->p_zero[1], 0.6);
   EXPECT_EQ(p->mean[1], 0.0);
   EXPECT_DOUBLE_EQ(p->value[1], 2.5);
+  // A gate weight weighs the first family's gate; the values stay equally weighted.
+  auto w = combine_families(a, b, 0.7);
+  ASSERT_TRUE(w.ok());
+  EXPECT_DOUBLE_EQ(w->p_zero[0], 0.7 * 0.2 + 0.3 * 0.4);
+  EXPECT_DOUBLE_EQ(w->p_zero[1], 0.7 * 0.9 + 0.3 * 0.3);
+  EXPECT_EQ(w->mean[1], 0.0);
+  EXPECT_DOUBLE_EQ(w->value[0], 1.2);
 
   // Without gates the points are averaged with the equal mixture's spread.
   Prediction c, d;
@@ -55,6 +64,61 @@ TEST(EnsembleModel, CombinationRuleByHand) {
   EXPECT_TRUE(q->p_zero.empty());
   d.mean.push_back(1);
   EXPECT_FALSE(combine_families(c, d).ok());
+}
+
+// The mixture's CDF at x >= 0: p + (1 - p) Phi((log1p(x) - log1p(r)) / s), Phi from std::erfc.
+double mixture_cdf_by_hand(double p, double r, double s, double x) {
+  return p + (1 - p) * 0.5 * std::erfc(-(std::log1p(x) - std::log1p(r)) / (s * std::sqrt(2.0)));
+}
+
+TEST(EnsembleModel, MixtureMedianByHand) {
+  // The point is where the mixture's CDF crosses 1/2.
+  for (double p : {0.0, 0.1, 0.3, 0.45, 0.49}) {
+    for (double s : {0.1, 0.3, 0.6}) {
+      const double m = gate_mixture_median(p, 1.2, s);
+      if (m > 0)
+        EXPECT_NEAR(mixture_cdf_by_hand(p, 1.2, s, m), 0.5, 1e-9) << p << " " << s;
+      else  // the median would be below 0, where the target cannot be: half the mass is at 0 already
+        EXPECT_GE(mixture_cdf_by_hand(p, 1.2, s, 0.0), 0.5) << p << " " << s;
+      EXPECT_LE(m, 1.2);
+    }
+  }
+  EXPECT_NEAR(gate_mixture_median(0.0, 1.2, 0.3), 1.2, 1e-9);  // no mass at 0: the value's median
+  EXPECT_EQ(gate_mixture_median(0.3, 1.2, 0.0), 1.2);          // spread 0: the plain gated point
+  EXPECT_EQ(gate_mixture_median(0.5, 2.5, 0.3), 0.0);
+  EXPECT_EQ(gate_mixture_median(0.6, 2.5, 0.0), 0.0);
+  // Close to p = 1/2 the quantile runs out below 0: the point is 0, not negative.
+  EXPECT_EQ(gate_mixture_median(0.4999, 0.2, 0.6), 0.0);
+}
+
+TEST(EnsembleModel, MixtureSpreadFitRecoversTheSpreadOfDataDrawnFromIt) {
+  // Targets drawn from p delta(0) + (1 - p) exp(N(log1p(r), 0.3^2)) - 1: every row's MAE-optimal
+  // point is its mixture's median at the true spread, so the fit lands near 0.3.
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<double> up(0.0, 0.7), ur(0.3, 4.0), u01(0.0, 1.0);
+  std::normal_distribution<double> n01;
+  Prediction p;
+  std::vector<double> y;
+  for (int i = 0; i < 6000; ++i) {
+    const double pz = up(rng), r = ur(rng);
+    p.p_zero.push_back(pz);
+    p.value.push_back(r);
+    p.mean.push_back(pz >= 0.5 ? 0 : r);
+    y.push_back(u01(rng) < pz ? 0.0 : std::expm1(std::log1p(r) + 0.3 * n01(rng)));
+  }
+  const double s = fit_mixture_log_spread(y, p);
+  EXPECT_NEAR(s, 0.3, 0.06);
+  // On a subset of rows, and 0 for a prediction without a gate.
+  std::vector<size_t> half;
+  for (size_t i = 0; i < y.size(); i += 2) half.push_back(i);
+  EXPECT_NEAR(fit_mixture_log_spread(y, p, half), 0.3, 0.08);
+  Prediction ungated;
+  ungated.mean = p.mean;
+  EXPECT_EQ(fit_mixture_log_spread(y, ungated), 0.0);
+  // The points it gives beat the plain gate on these rows.
+  Prediction q = p;
+  apply_mixture_median(q, s);
+  EXPECT_LT(mean_absolute_error(y, q.mean), mean_absolute_error(y, p.mean) - 0.005);
 }
 
 TEST(EnsembleModel, EqualsItsPartsCombinedAndLoadsBackFromOneFile) {
@@ -134,6 +198,38 @@ TEST(EnsembleModel, TrainingWithCalibrationGivesAnInterval) {
     EXPECT_GT(p->std[i], 0.0) << "calibration keeps a floor under a zero spread";
   }
   EXPECT_EQ(cal.at("nonzero").at("n").get<size_t>() + cal.at("zero").at("n").get<size_t>(), d.size());
+
+  // The point is the parts combined, then the mixture median at the spread the training's
+  // out-of-fold run chose (ensemble_model.h); trained directly, the parts are the same members.
+  const double s = (*m)->config_json().at("point_log_spread").get<double>();
+  const double gw = (*m)->config_json().at("gate_weight").get<double>();
+  EXPECT_GE(s, 0.0);
+  EXPECT_LE(s, 0.6);
+  EXPECT_GE(gw, 0.0);
+  EXPECT_LE(gw, 1.0);
+  std::vector<Prediction> parts;
+  for (const std::string family : {"xgboost", "attention"}) {
+    auto part = make_property_model(family, o);
+    ASSERT_TRUE(part.ok());
+    ASSERT_TRUE((*part)->train(d, table()).ok());
+    parts.push_back(*(*part)->predict(d.comps, table(), 1));
+  }
+  auto want = combine_families(parts[0], parts[1], gw);
+  ASSERT_TRUE(want.ok());
+  for (size_t i = 0; i < d.size(); ++i) {
+    const double point = gate_mixture_median(want->p_zero[i], want->value[i], s);
+    EXPECT_NEAR(p->mean[i], point, 1e-4 * (1 + point)) << i;
+  }
+  // The spread travels in the file.
+  test::TempDir dir;
+  ASSERT_TRUE((*m)->save(dir.file("cal.ens"), {{"command", "test"}}).ok());
+  auto back = load_property_model(dir.file("cal.ens"));
+  ASSERT_TRUE(back.ok()) << back.error().to_string();
+  EXPECT_EQ((*back)->config_json().at("point_log_spread").get<double>(), s);
+  EXPECT_EQ((*back)->config_json().at("gate_weight").get<double>(), gw);
+  auto q = (*back)->predict(d.comps, table(), 1);
+  ASSERT_TRUE(q.ok());
+  for (size_t i = 0; i < d.size(); ++i) EXPECT_NEAR(q->mean[i], p->mean[i], 1e-5 * (1 + p->mean[i])) << i;
 }
 
 TEST(EnsembleModel, CrossValidationKeepsEachPartsOutOfFoldPredictions) {
@@ -151,12 +247,39 @@ TEST(EnsembleModel, CrossValidationKeepsEachPartsOutOfFoldPredictions) {
   EXPECT_EQ(r->parts[0].first, "xgboost");
   EXPECT_EQ(r->parts[1].first, "attention");
   ASSERT_EQ(r->part_mae.size(), 2u);
-  auto want = combine_families(r->parts[0].second, r->parts[1].second);
-  ASSERT_TRUE(want.ok()) << want.error().to_string();
-  for (size_t i = 0; i < d.size(); ++i) {
-    EXPECT_DOUBLE_EQ(r->oof.mean[i], want->mean[i]) << i;
-    EXPECT_DOUBLE_EQ(r->oof.p_zero[i], want->p_zero[i]) << i;
+  // Each fold's point is the parts combined with a gate weight, then the mixture median at a
+  // spread, both chosen on the other folds' rows only: the least MAE there over the grids,
+  // whatever the fold's own rows would have preferred.
+  ASSERT_EQ(r->per_fold.size(), 3u);
+  for (int f = 0; f < 3; ++f) {
+    const double s = r->per_fold[f].at("point_log_spread").get<double>();
+    const double gw = r->per_fold[f].at("gate_weight").get<double>();
+    auto mae_on = [&](bool own, double weight, double spread) {
+      auto c = *combine_families(r->parts[0].second, r->parts[1].second, weight);
+      double e = 0;
+      int n = 0;
+      for (size_t i = 0; i < d.size(); ++i)
+        if ((r->fold[i] == f) == own) {
+          e += std::fabs(d.y[i] - gate_mixture_median(c.p_zero[i], c.value[i], spread));
+          ++n;
+        }
+      return e / n;
+    };
+    const double chosen = mae_on(false, gw, s);
+    for (int j = 0; j <= 10; ++j)
+      for (int k = 0; k <= 60; ++k) EXPECT_LE(chosen, mae_on(false, 0.1 * j, 0.01 * k) + 1e-12) << f << " " << j << " " << k;
+    EXPECT_NEAR(r->per_fold[f].at("mae").get<double>(), mae_on(true, gw, s), 1e-12);
+    EXPECT_NEAR(r->per_fold[f].at("mae_plain_gate").get<double>(), mae_on(true, 0.5, 0.0), 1e-12);
+    auto want = *combine_families(r->parts[0].second, r->parts[1].second, gw);
+    for (size_t i = 0; i < d.size(); ++i) {
+      if (r->fold[i] != f) continue;
+      EXPECT_DOUBLE_EQ(r->oof.mean[i], gate_mixture_median(want.p_zero[i], want.value[i], s)) << i;
+      EXPECT_DOUBLE_EQ(r->oof.p_zero[i], want.p_zero[i]) << i;
+    }
   }
+  double mae = 0;
+  for (size_t i = 0; i < d.size(); ++i) mae += std::fabs(d.y[i] - r->oof.mean[i]) / d.size();
+  EXPECT_NEAR(r->mae, mae, 1e-12);
   for (size_t k = 0; k < 2; ++k) {
     double mae = 0;
     for (size_t i = 0; i < d.size(); ++i) mae += std::fabs(d.y[i] - r->parts[k].second.mean[i]) / d.size();

@@ -4,12 +4,21 @@
 // calibrated std (calibration.h). One file holds both models and the calibration.
 //
 // Combination (combine_families): with a zero gate in both, the gate probabilities are averaged
-// (p = (p1 + p2) / 2), so are the regressors' values before the gate (r = (r1 + r2) / 2, spread
+// (p = (p1 + p2) / 2, or weighted: gate_weight below), so are the regressors' values before the gate (r = (r1 + r2) / 2, spread
 // s^2 = (s1^2 + s2^2) / 2 + ((r1 - r2) / 2)^2, the variance of the equal mixture of the two), and
 // the gate is applied once to the result: 0 where p >= 1/2, else r, std from the mixture
 // p delta(0) + (1 - p) N(r, s^2). Without a gate in both, the points are averaged the same way.
 // Averaging gate with gate and value with value rather than the gated points is what the out-of-
 // fold predictions favoured (docs/benchmarks/materials.md: 0.296 against 0.316 eV).
+//
+// predict: combine_families with the fitted gate weight, then the point is the mixture median
+// (gate_mixture_median in model.h) with the fitted log spread, then the calibration
+// (calibration.h) is applied. The gate weight and log spread (fit_ensemble_point_rule) are fitted
+// when the model trains with calibration folds, on the out-of-fold predictions of that run (the
+// file's "gate_weight" and "point_log_spread"; without calibration folds and in older files 0.5
+// and 0: equal gates and the plain gated point). cross_validate fits them the same way,
+// cross-fitted: each fold's from the other folds' out-of-fold rows (its per-fold line holds
+// them and the MAE of the equal-weight plain gate).
 #pragma once
 
 #include <memory>
@@ -23,8 +32,22 @@ namespace fragua::materials {
 class PropertyModel;
 struct PropertyModelOptions;
 
-// The rule above, row by row; a and b must have the same rows.
-Result<Prediction> combine_families(const Prediction& a, const Prediction& b);
+// The rule above, row by row; a and b must have the same rows. gate_weight weighs a's gate
+// probability, p = w p1 + (1 - w) p2 (the values stay equally weighted).
+Result<Prediction> combine_families(const Prediction& a, const Prediction& b, double gate_weight = 0.5);
+
+// The ensemble's point rule: the gate weight of combine_families and the mixture median's log
+// spread (model.h).
+struct EnsemblePointRule {
+  double gate_weight = 0.5;
+  double log_spread = 0;
+};
+// The rule with the least MAE against y on rows `rows` (all when empty) of the two families'
+// out-of-fold predictions: gate weights 0, 0.1, ..., 1, each with its fitted log spread
+// (fit_mixture_log_spread). Ties go to the first found (the lower weight). Without gates in both:
+// {0.5, 0}.
+EnsemblePointRule fit_ensemble_point_rule(const std::vector<double>& y, const Prediction& a, const Prediction& b,
+                                          const std::vector<size_t>& rows = {});
 
 std::unique_ptr<PropertyModel> make_family_ensemble(const PropertyModelOptions& opts);
 // File: a magic line "FRAGUA_MATERIALS_ENSEMBLE 1", one JSON header line (config, calibration,
