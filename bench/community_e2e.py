@@ -204,8 +204,10 @@ def main():
     ap.add_argument("--dpo-steps", type=int, default=120)
     ap.add_argument("--dpo-lr", type=float, default=5e-3)
     ap.add_argument("--beta", type=float, default=0.1)
-    ap.add_argument("--dpo-seq-len", type=int, default=128,
-                    help="rows of a DPO step (a pair is not packed: rows longer than its longest pair are padding)")
+    ap.add_argument("--dpo-seq-len", type=int,
+                    help="rows of a DPO step, default 128 with --base (fragua-32k tokens), else 256 (the random "
+                         "base's small vocabulary needs more tokens a pair); a pair is not packed, so rows longer "
+                         "than the longest pair are padding")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--samples", type=int, default=90, help="SDG requests per leaf")
     ap.add_argument("--held-samples", type=int, default=30, help="SDG requests per leaf of the held-out DPO run")
@@ -219,6 +221,7 @@ def main():
     work = a.keep or tempfile.mkdtemp(prefix="fragua-e2e-")
     os.makedirs(work, exist_ok=True)
     base = a.base
+    dpo_seq_len = a.dpo_seq_len or (128 if a.base else 256)
     if not base:
         base = os.path.join(work, "base.gguf")
         run([fr, "dev", "random-model", base, "--vocab", "512", "--embd", "64", "--layers", "2", "--heads", "4",
@@ -258,7 +261,7 @@ def main():
         dpo = os.path.join(work, f"dpo-{lang}")
         run([fr, "align", "--method", "dpo", base, "--data", os.path.join(sdg, "dpo.jsonl"), "--eval-data", held_dpo,
              "-o", dpo, "--steps", str(a.dpo_steps), "--lr", str(a.dpo_lr), "--batch", "4", "--beta", str(a.beta),
-             "--seq-len", str(a.dpo_seq_len)] + common)
+             "--seq-len", str(dpo_seq_len)] + common)
         m = os.path.join(dpo, "metrics.jsonl")
         d = {k: (last_metric(m, "val_" + k, "start"), last_metric(m, "val_" + k, "end"))
              for k in ("accuracy", "reward_margin", "logp_accuracy")}
