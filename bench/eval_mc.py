@@ -13,14 +13,18 @@ the next two questions' grammatical sentences.
 
 Both tools read context + " " + ending with BOS (`fragua eval run --add-bos`). llama.cpp picks the
 ending with the highest mean log-probability per token over the tokens after the prefix that all
-endings share; the harness's acc the highest sum and acc_norm the highest per character. The
-agreement columns compare llama.cpp's right/wrong per question with fragua's under acc, acc_norm
-and the mean per token (fragua's continuation tokens, from --log-samples): the last is llama.cpp's
-normalisation, and differs from it only where endings share leading tokens (llama.cpp leaves those
-out of the mean; the harness counts them), not because a log-probability differs (docs/eval.md).
+endings share (a prefix that can reach into the endings); the harness's acc the highest sum and
+acc_norm the highest per character. The agreement columns compare llama.cpp's right/wrong per
+question with fragua's under acc, acc_norm, the mean per token over the harness's continuation
+tokens, and llama.cpp's own rule applied to fragua's per-token log-probabilities (--log-samples'
+token_logprobs and token_ids): the shared leading tokens dropped, the rest averaged. --whole adds
+the same rule on choices tokenized as one text, as llama.cpp tokenizes them (docs/eval.md).
+--hellaswag scores its tasks in an order drawn at random without replacement; its k-th line is
+reproduced by hellaswag_order. --reps N runs each tool N times per row, interleaved, and reports
+the medians of the wall clocks.
 
 Usage: bench/eval_mc.py [--models llama-15M-F16,llama-110M-F16] [--langs es,ca,gl,eu] [--threads 2]
-                        [--limit N] [--batch-size 8] [--modes mc,hellaswag]
+                        [--limit N] [--batch-size 8] [--modes mc,hellaswag] [--reps N] [--whole]
 Needs bench/llama_cpp_setup.sh (llama-perplexity), the bench models in ~/.cache/fragua-bench/models
 and a release build of fragua (cmake --preset release; cmake --build --preset release --target fragua).
 """
@@ -28,6 +32,7 @@ import argparse
 import json
 import os
 import re
+import statistics
 import struct
 import subprocess
 import sys
@@ -72,16 +77,22 @@ def with_four_endings(qs):
     return out
 
 
-def write_task(qs, folder, name):
+def write_task(qs, folder, name, whole=False):
+    """The questions as a fragua task. `whole`: each choice is context + " " + ending after an
+    empty context (target_delimiter ""), so that fragua tokenizes the whole text in one piece as
+    llama-perplexity does (the context's tokens then come with each choice's)."""
     os.makedirs(os.path.join(folder, name), exist_ok=True)
     with open(os.path.join(folder, name, "test.jsonl"), "w", encoding="utf-8") as f:
         for q in qs:
+            if whole:
+                q = {"context": "", "choices": [q["context"] + " " + c for c in q["choices"]], "gold": q["gold"]}
             f.write(json.dumps(q, ensure_ascii=False) + "\n")
     yaml = os.path.join(folder, name + ".yaml")
     with open(yaml, "w", encoding="utf-8") as f:
-        f.write("task: %s\ndataset_path: %s\ntest_split: test\ndoc_to_text: context\n"
-                "doc_to_choice: choices\ndoc_to_target: gold\nmetric_list:\n  - metric: acc\n"
-                "  - metric: acc_norm\n" % (name, name))
+        f.write("task: %s\ndataset_path: %s\ntest_split: test\ndoc_to_text: %s\n"
+                "doc_to_choice: choices\ndoc_to_target: gold\n%smetric_list:\n  - metric: acc\n"
+                "  - metric: acc_norm\n" % (name, name, '""' if whole else "context",
+                                             'target_delimiter: ""\n' if whole else ""))
     return yaml
 
 
@@ -131,15 +142,17 @@ def mt19937_outputs(seed):
         yield r.getrandbits(32)
 
 
-def hellaswag_order(n_lines_tasks, n):
-    """The tasks llama-perplexity --hellaswag scores, in its order: it always draws them at random
-    with replacement (std::mt19937 rng(1), std::uniform_int_distribution<size_t>(0, count - 1);
-    tools/perplexity/perplexity.cpp, hellaswag_score). libstdc++ draws a 32-bit range by Lemire's
+def hellaswag_order(n_tasks, n):
+    """The tasks llama-perplexity --hellaswag scores, in its order: it draws them at random
+    without replacement (tools/perplexity/perplexity.cpp, hellaswag_score: std::mt19937 rng(1),
+    std::uniform_int_distribution<size_t>(0, tasks left - 1), then erases the drawn task's six
+    lines, so the range shrinks by one per draw). libstdc++ draws a 32-bit range by Lemire's
     multiply-and-reject (uniform_int_dist.h, _S_nd)."""
     gen = mt19937_outputs(1)
-    span = n_lines_tasks
+    left = list(range(n_tasks))
     order = []
     for _ in range(n):
+        span = len(left)
         product = next(gen) * span
         low = product & 0xFFFFFFFF
         if low < span:
@@ -147,7 +160,7 @@ def hellaswag_order(n_lines_tasks, n):
             while low < threshold:
                 product = next(gen) * span
                 low = product & 0xFFFFFFFF
-        order.append(product >> 32)
+        order.append(left.pop(product >> 32))
     return order
 
 
@@ -185,7 +198,22 @@ def ours(model, yaml, threads, batch_size, tmp):
         return means.index(max(means))
 
     return (wall, [r["pred"] == r["gold"] for r in rows], [r["pred_norm"] == r["gold"] for r in rows],
-            [per_token(r) == r["gold"] for r in rows])
+            [per_token(r) == r["gold"] for r in rows], [llama_pick(r) == r["gold"] for r in rows])
+
+
+def llama_pick(r):
+    """llama-perplexity's choice (hellaswag_score, multiple_choice_score) from fragua's own
+    per-token log-probabilities: the tokens that every choice shares at its start are left out (it
+    tokenizes context + " " + ending whole and takes the common token prefix, which can reach into
+    the endings), the rest averaged; the first maximum wins. Fragua's tokens are the harness's
+    split (context, then the continuation from the whole encoding): the same tokens wherever the
+    space before the ending is a token boundary."""
+    ids, lps = r["token_ids"], r["token_logprobs"]
+    k = 0
+    while all(k < len(t) for t in ids) and all(t[k] == ids[0][k] for t in ids):
+        k += 1
+    means = [sum(lp[k:]) / len(lp[k:]) if len(lp) > k else float("-inf") for lp in lps]
+    return means.index(max(means))
 
 
 def main():
@@ -197,10 +225,16 @@ def main():
     ap.add_argument("--limit", type=int, default=0, help="questions per language (0: all)")
     ap.add_argument("--batch-size", type=int, default=8, help="fragua eval run -b (questions per forward pass)")
     ap.add_argument("--modes", default="mc,hellaswag")
+    ap.add_argument("--whole", action="store_true",
+                    help="also score each choice as one text (context + \" \" + ending, tokenized whole as "
+                         "llama-perplexity does) and report the agreement of llama.cpp's rule on that")
+    ap.add_argument("--reps", type=int, default=1,
+                    help="runs of each tool per row, interleaved (llama, fragua, llama, ...); q/s from the median")
     a = ap.parse_args()
     print("| model | mode | lang | questions | llama-perplexity q/s | fragua q/s | fragua / llama | "
-          "agreement (acc) | agreement (acc_norm) | agreement (mean per token) |")
-    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
+          "agreement (acc) | agreement (acc_norm) | agreement (mean per token) | agreement (llama.cpp's rule) |"
+          " agreement (llama.cpp's rule, whole text) |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
         for name in a.models.split(","):
             model = os.path.join(CACHE, "models", name + ".gguf")
@@ -212,14 +246,25 @@ def main():
                     yaml = write_task(qs, tmp, "bench_%s_%s" % (mode, lang))
                     data = os.path.join(tmp, "%s_%s.%s" % (mode, lang, "bin" if mode == "mc" else "txt"))
                     (write_multiple_choice_file if mode == "mc" else write_hellaswag_file)(qs, data)
-                    t_wall, t_right = theirs(model, mode, data, len(qs), a.threads)
-                    o_wall, o_acc, o_norm, o_tok = ours(model, yaml, a.threads, a.batch_size, tmp)
+                    t_walls, o_walls = [], []
+                    for _ in range(a.reps):
+                        t_wall, t_right = theirs(model, mode, data, len(qs), a.threads)
+                        o_wall, o_acc, o_norm, o_tok, o_llama = ours(model, yaml, a.threads, a.batch_size, tmp)
+                        t_walls.append(t_wall)
+                        o_walls.append(o_wall)
+                    t_wall, o_wall = statistics.median(t_walls), statistics.median(o_walls)
+                    o_whole = None
+                    if a.whole:
+                        whole_yaml = write_task(qs, tmp, "bench_%s_%s_whole" % (mode, lang), whole=True)
+                        o_whole = ours(model, whole_yaml, a.threads, a.batch_size, tmp)[4]
                     if len(t_right) != len(qs):
                         sys.exit("llama-perplexity scored %d of %d questions" % (len(t_right), len(qs)))
                     if mode == "hellaswag":
                         # Its k-th line is the question it drew k-th (with replacement).
                         order = hellaswag_order(len(qs), len(qs))
-                        o_acc, o_norm, o_tok = ([r[i] for i in order] for r in (o_acc, o_norm, o_tok))
+                        o_acc, o_norm, o_tok, o_llama = ([r[i] for i in order] for r in (o_acc, o_norm, o_tok, o_llama))
+                        if o_whole:
+                            o_whole = [o_whole[i] for i in order]
 
                     def agree(ours_right):
                         return sum(x == y for x, y in zip(t_right, ours_right)) / len(qs)
@@ -227,11 +272,11 @@ def main():
                     total["n"] += len(qs)
                     total["theirs"] += t_wall
                     total["ours"] += o_wall
-                    print("| %s | %s | %s | %d | %.1f | %.1f | %.2fx | %.3f | %.3f | %.3f |" % (
+                    print("| %s | %s | %s | %d | %.1f | %.1f | %.2fx | %.3f | %.3f | %.3f | %.3f | %s |" % (
                         name, "--multiple-choice" if mode == "mc" else "--hellaswag", lang, len(qs),
                         len(qs) / t_wall, len(qs) / o_wall, t_wall / o_wall, agree(o_acc), agree(o_norm),
-                        agree(o_tok)), flush=True)
-            print("| %s | all | all | %d | %.1f | %.1f | %.2fx | | | |" % (
+                        agree(o_tok), agree(o_llama), "%.3f" % agree(o_whole) if o_whole else "–"), flush=True)
+            print("| %s | all | all | %d | %.1f | %.1f | %.2fx | | | | | |" % (
                 name, total["n"], total["n"] / total["theirs"], total["n"] / total["ours"],
                 total["theirs"] / total["ours"]), flush=True)
 
