@@ -83,6 +83,35 @@ TEST_F(CliTest, DefaultTokenizerIsFragua32k) {
   auto config = nlohmann::json::parse(*read_file(run + "/config.json"));
   ASSERT_TRUE(config.contains("tokenizer")) << config.dump();
   EXPECT_TRUE(config["tokenizer"].get<std::string>().ends_with("tokenizers/fragua-32k.gguf")) << config.dump();
+  // Issue 18: `export` without --tokenizer takes the one the run's config.json records, from the
+  // run directory or one of its checkpoints; a recorded default that moved is found by name.
+  ASSERT_EQ(test::run_command(cli + " export " + run + " -o " + dir.file("m32k.gguf"), &out), 0) << out;
+  EXPECT_NE(out.find("tokenizer: the run's, "), std::string::npos) << out;
+  auto exported = tokenize::Tokenizer::load(dir.file("m32k.gguf"));
+  ASSERT_TRUE(exported.ok()) << exported.error().message();
+  EXPECT_EQ(exported->n_vocab(), 32000);
+  std::string step = *read_file(run + "/latest");
+  step.erase(step.find_last_not_of("\n") + 1);
+  ASSERT_EQ(test::run_command(cli + " -q export " + run + "/checkpoints/" + step + " -o " + dir.file("c32k.gguf"), &out),
+            0)
+      << out;
+  EXPECT_TRUE(tokenize::Tokenizer::load(dir.file("c32k.gguf")).ok());
+  config["tokenizer"] = "/moved/tokenizers/fragua-32k.gguf";
+  ASSERT_TRUE(write_file_atomic(run + "/config.json", config.dump()).ok());
+  ASSERT_EQ(test::run_command(cli + " export " + run + " -o " + dir.file("moved.gguf"), &out), 0) << out;
+  EXPECT_NE(out.find("which is not there"), std::string::npos) << out;
+  config["tokenizer"] = dir.file("gone.gguf");
+  ASSERT_TRUE(write_file_atomic(run + "/config.json", config.dump()).ok());
+  EXPECT_NE(test::run_command(cli + " export " + run + " -o " + dir.file("gone-model.gguf"), &out), 0);
+  EXPECT_NE(out.find(run + "/config.json: the run's tokenizer " + dir.file("gone.gguf") + " does not exist"),
+            std::string::npos)
+      << out;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("gone-model.gguf")));
+  // A vocabulary other than the shards' (here the byte one; a tokenizer file replaced under the
+  // same name is the case met) is refused: the model would read other tokens than it learnt.
+  EXPECT_NE(test::run_command(cli + " export " + run + " --tokenizer byte -o " + dir.file("byte-model.gguf"), &out), 0);
+  EXPECT_NE(out.find("is not the one the run's shards were encoded with: 'fragua-32k.gguf'"), std::string::npos) << out;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("byte-model.gguf")));
   // Shards of another tokenizer train as they are, and -v names theirs.
   ASSERT_EQ(test::run_command(cli + " -v train --data " + shards + " -o " + dir.file("runbyte") + kModel +
                                   "--steps 1 --batch 1 --eval-every 0 -t 1",
