@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <tuple>
 
 #include "fragua/base/file.h"
 #include "fragua/base/svg.h"
@@ -192,12 +193,10 @@ Status write_parity_svg(const std::string& path, const std::vector<double>& meas
     hi = std::max({hi, measured[i], predicted.mean[i]});
     abs_err += std::fabs(measured[i] - predicted.mean[i]);
   }
-  if (!(hi > lo)) hi = lo + 1;
-  if (auto ticks = svg::nice_ticks(lo, hi); ticks.size() >= 2) {
-    const double step = ticks[1] - ticks[0];
-    lo = std::floor(lo / step) * step;
-    hi = std::ceil(hi / step) * step;
-  }
+  // One range for both axes, so that y = x is the diagonal, fitted as every Fragua chart is
+  // (svg::fit_range): a margin so that no point sits on the frame, ends on round ticks, and not
+  // below 0 for a quantity that is not negative (band gaps).
+  std::tie(lo, hi) = svg::fit_range(lo, hi, 0.05, lo >= 0 ? 0.0 : -1e300);
   const double W = 560, H = 560, L = 70, R = 20, T = 50, B = 60;
   svg::Axes a{L, T, W - L - R, H - T - B, lo, hi, lo, hi};
   svg::Canvas cv(W, H, "fragua materials parity plot v1");

@@ -7,9 +7,12 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <regex>
 
+#include "fragua/base/file.h"
 #include "fragua/materials/property_model.h"
 #include "golden.h"
+#include "test_util.h"
 
 namespace fragua::materials {
 namespace {
@@ -244,6 +247,36 @@ TEST(Tables, FeaturesAndSubstitutions) {
             "# subs\ncomposition,species,probability\nCdSe,Cd2+;Se2-,0.25\nZnO,Zn2+;O2-,0.125\n");
   EXPECT_EQ(substitutions_csv(subs, {2, 1.5}, "subs"),
             "# subs\ncomposition,species,probability\nCd2Se1.5,Cd2+;Se2-,0.25\nZn2O1.5,Zn2+;O2-,0.125\n");
+}
+
+// Issue 18: the parity plot's range is fitted as every chart's is (svg::fit_range). Data from 1 to
+// 2, which are ticks themselves, used to put the extreme points on the frame's corners; now no
+// point is within the margin of the frame and both ends are labelled round ticks (0.5 and 2.5:
+// 5% margin, then out to the 0.5 step). Measured x and predicted y share the range.
+TEST(Tables, ParityPlotRangeIsFittedToRoundTicksWithAMargin) {
+  test::TempDir dir;
+  Prediction p;
+  p.mean = {1.0, 1.6, 2.0};
+  p.std = {0.1, 0, 0};
+  ASSERT_TRUE(write_parity_svg(dir.file("p.svg"), {1.0, 1.5, 2.0}, p, "parity").ok());
+  const std::string svg = *read_file(dir.file("p.svg"));
+  // The plot area of write_parity_svg: x from 70 to 540, y from 50 to 500 (canvas units).
+  const std::regex circle(R"re(<circle cx="([0-9.]+)" cy="([0-9.]+)")re");
+  int points = 0;
+  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), circle); it != std::sregex_iterator(); ++it, ++points) {
+    const double cx = std::stod((*it)[1]), cy = std::stod((*it)[2]);
+    EXPECT_GT(cx, 70 + 10);
+    EXPECT_LT(cx, 540 - 10);
+    EXPECT_GT(cy, 50 + 10);
+    EXPECT_LT(cy, 500 - 10);
+  }
+  EXPECT_EQ(points, 3);
+  // measured 1.0 -> x = 70 + (1.0 - 0.5) / 2 * 470; predicted 2.0 -> y = 500 - (2.0 - 0.5) / 2 * 450
+  EXPECT_NE(svg.find("<circle cx=\"187.5\" cy=\"387.5\""), std::string::npos) << svg;
+  EXPECT_NE(svg.find("<circle cx=\"422.5\" cy=\"162.5\""), std::string::npos) << svg;
+  EXPECT_NE(svg.find(">0.5<"), std::string::npos);
+  EXPECT_NE(svg.find(">2.5<"), std::string::npos);
+  EXPECT_FALSE(write_parity_svg(dir.file("none.svg"), {}, p, "parity").ok());
 }
 
 }  // namespace
