@@ -342,5 +342,40 @@ TEST(CliConventions, HelpShowsTheDefaultsUsed) {
   EXPECT_NE(out.find("--max-tokens INT=128"), std::string::npos) << out;
 }
 
+// Issue 18: `corpus build` prints a compact summary on the terminal (documents and MB in/out per
+// language, the top drop reasons) and leaves the full table to report.md; `corpus langid eval
+// --svg` draws the confusion matrix.
+TEST(CliConventions, CorpusBuildSummaryAndLangidConfusionChart) {
+  test::TempDir dir;
+  const std::string doc =
+      "{\"lang\": \"es\", \"text\": \"La biblioteca municipal abre sus puertas de lunes a viernes por la ma\u00f1ana.\"}\n";
+  test::write_test_file(dir.file("in/a.jsonl"),
+                        doc + doc +
+                            "{\"lang\": \"ca\", \"text\": \"La biblioteca municipal obre les portes de dilluns a "
+                            "divendres al mat\u00ed.\"}\n");
+  test::write_test_file(dir.file("c.yaml"), "inputs: [" + dir.file("in") + "]\noutput: " + dir.file("out") +
+                                                "\nstages:\n  langid: false\n  quality: false\n  dedup: {memory_mb: 4}\n");
+  std::string out;
+  ASSERT_EQ(test::run_command(stdout_of(test::cli_path() + " corpus build " + dir.file("c.yaml")), &out), 0) << out;
+  const std::regex header(R"(lang +docs in +MB in +docs out +MB out)");
+  EXPECT_TRUE(std::regex_search(out, header)) << out;
+  EXPECT_TRUE(std::regex_search(out, std::regex(R"(\nes +2 +0\.00 +1 +0\.00\n)"))) << out;
+  EXPECT_NE(out.find("dropped most: dedup:exact (1 doc"), std::string::npos) << out;
+  EXPECT_NE(out.find("full table: " + dir.file("out") + "/report.md"), std::string::npos) << out;
+  EXPECT_LT(std::count(out.begin(), out.end(), '\n'), 12) << out;  // compact: no 28-column table
+  test::write_test_file(dir.file("gold.jsonl"),
+                        "{\"lang\": \"es\", \"text\": \"La biblioteca municipal abre sus puertas por la ma\u00f1ana.\"}\n"
+                        "{\"lang\": \"ca\", \"text\": \"La biblioteca municipal obre les portes al mat\u00ed.\"}\n");
+  ASSERT_EQ(test::run_command(test::cli_path() + " corpus langid eval " + dir.file("gold.jsonl") + " --min-words 1 --svg " +
+                                  dir.file("confusion.svg"),
+                              &out),
+            0)
+      << out;
+  const std::string svg = *read_file(dir.file("confusion.svg"));
+  EXPECT_NE(svg.find("fragua corpus langid eval confusion v1"), std::string::npos);
+  EXPECT_NE(svg.find(">es<"), std::string::npos) << svg;
+  EXPECT_NE(svg.find(">ca<"), std::string::npos) << svg;
+}
+
 }  // namespace
 }  // namespace fragua
