@@ -5,6 +5,7 @@
 #include <cmath>
 #include <numeric>
 #include <set>
+#include <tuple>
 
 #include "fragua/base/file.h"
 #include "fragua/base/svg.h"
@@ -177,14 +178,13 @@ Status write_screen_svg(const std::string& path, const std::vector<ScreenRow>& r
       rmax = std::max(rmax, risk);
     }
   if (!(rmin <= rmax)) rmin = 0, rmax = 10000;
-  const double pad = std::max(cost_cap == 10000.0 ? 50.0 : 0.5, 0.05 * (rmax - rmin));
-  rmin = std::max(0.0, rmin - pad);
-  rmax = std::min(cost_cap, rmax + pad);
-  if (auto ticks = svg::nice_ticks(rmin, rmax); ticks.size() >= 2) {
-    const double step = ticks[1] - ticks[0];
-    rmin = std::max(0.0, std::floor(rmin / step) * step);
-    rmax = std::min(cost_cap, std::ceil(rmax / step) * step);
+  // A narrow band gets some room first (50 HHI points, or half a unit, either side), then the
+  // margin and round ends every chart has (svg::fit_range), within [0, the index's maximum].
+  if (const double half = cost_cap == 10000.0 ? 50.0 : 0.5; rmax - rmin < 2 * half) {
+    const double mid = (rmin + rmax) / 2;
+    rmin = mid - half, rmax = mid + half;
   }
+  std::tie(rmin, rmax) = svg::fit_range(rmin, rmax, 0.05, 0.0, cost_cap);
   svg::Axes a{L, T, W - L - R, H - T - B, rmin, rmax, 0, gmax};
   auto X = [&](double risk) { return a.x(std::clamp(risk, rmin, rmax)); };
   auto Y = [&](double g) { return a.y(std::clamp(g, 0.0, gmax)); };

@@ -3,11 +3,14 @@
 #include "fragua/materials/screen.h"
 
 #include <cmath>
+#include <regex>
 
 #include <gtest/gtest.h>
 
+#include "fragua/base/file.h"
 #include "fragua/materials/dataset.h"
 #include "golden.h"
+#include "test_util.h"
 
 namespace fragua::materials {
 namespace {
@@ -87,6 +90,34 @@ TEST(Suggest, NoiseWidensTheClosedFormForMaximize) {
   const double want = (mu - best) * 0.5 * std::erfc(-z / std::sqrt(2)) + st * std::exp(-0.5 * z * z) / std::sqrt(2 * M_PI);
   EXPECT_NEAR(expected_improvement(mu, s, Objective::maximize, 0, best, n), want, 1e-12);
   EXPECT_LT(expected_improvement(mu, s, Objective::maximize, 0, best, 0), want);
+}
+
+// Issue 18: the screening plot's x axis is fitted to the candidates (supply risk 1000-2500 here,
+// not HHI's 0-10000) through svg::fit_range: 5% margin, then out to round ticks (500 apart), so
+// 500-3000 with both ends labelled and no point on the frame (x from 70 to 740).
+TEST(ScreenPlot, SupplyRiskAxisIsFittedToTheCandidates) {
+  std::vector<ScreenRow> rows(3);
+  const double risk[] = {1000, 1700, 2500};
+  for (size_t i = 0; i < rows.size(); ++i) {
+    rows[i].id = "c" + std::to_string(i);
+    rows[i].formula = "ZnO";
+    rows[i].gap = 1.0 + 0.3 * static_cast<double>(i);
+    rows[i].gap_std = 0.1;
+    rows[i].hhi_p = rows[i].hhi_r = risk[i];
+  }
+  test::TempDir dir;
+  ASSERT_TRUE(write_screen_svg(dir.file("s.svg"), rows, ScreenCriteria{}, "screen").ok());
+  const std::string svg = *read_file(dir.file("s.svg"));
+  EXPECT_NE(svg.find(">500<"), std::string::npos) << svg;
+  EXPECT_NE(svg.find(">3000<"), std::string::npos) << svg;
+  EXPECT_EQ(svg.find(">10000<"), std::string::npos) << svg;
+  const std::regex circle(R"re(<circle cx="([0-9.]+)")re");
+  int points = 0;
+  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), circle); it != std::sregex_iterator(); ++it, ++points) {
+    EXPECT_GT(std::stod((*it)[1]), 70 + 10);
+    EXPECT_LT(std::stod((*it)[1]), 740 - 10);
+  }
+  EXPECT_GE(points, 3);
 }
 
 }  // namespace
