@@ -24,8 +24,8 @@
 #      10.5M forms against a few million corpus words, so weight 1 would outweigh the corpus;
 #      with 0.05 the held-out documentation took more tokens per word, docs/benchmarks/tokenize.md).
 # Usage: scripts/build_tokenizers.sh [WORKDIR]   (FRAGUA=path/to/fragua; default build/release)
-# Output: WORKDIR/fragua-32k.{gguf,tokenizer.json}, fragua-64k.*, heldout/<lang>.txt (prose),
-# heldout-bible/es.txt, heldout-fiction/<lang>.txt, timings.txt
+# Output: WORKDIR/fragua-32k.{gguf,tokenizer.json} (the json converted from the GGUF), fragua-64k.*,
+# heldout/<lang>.txt (prose), heldout-bible/es.txt, heldout-fiction/<lang>.txt, timings.txt
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 fragua="${FRAGUA:-$root/build/release/fragua}"
@@ -211,6 +211,9 @@ for size in 32k 64k; do
   [ -f "fragua-$size.gguf" ] || step "train-$size" "$fragua" tokenizer train -i built/prose/shards/*.jsonl \
     built/catalogs/shards/*.jsonl built/fiction/shards/*.jsonl -o "fragua-$size" --vocab-size "$n" --mix "$mix" "${dicts[@]}" \
     --special '<|im_start|>' --special '<|im_end|>' --chat-template chatml -t "$threads"
+  # The shipped tokenizer.json is the conversion of the GGUF (the trainer's own names the chat
+  # template, the conversion writes it out as Jinja for other tools).
+  "$fragua" tokenizer convert -k "fragua-$size.gguf" -o "fragua-$size.tokenizer.json"
 done
 ls -la fragua-*.gguf fragua-*.tokenizer.json
 cat timings.txt
