@@ -107,7 +107,7 @@ TEST(HardeningCorpusCli, DeeplyNestedJsonlFieldsAreBadRecords) {
   auto report = nlohmann::json::parse(*fragua::read_file(dir.file("out/report.json")));
   EXPECT_EQ(report["bad_records"], 2);
   EXPECT_EQ(temporaries(dir.file("out")), std::vector<std::string>{});
-  EXPECT_LT(r.seconds, 20);
+  EXPECT_FALSE(r.timed_out);
   EXPECT_LT(r.peak_rss_mb, 400);
 }
 
@@ -132,7 +132,7 @@ TEST(HardeningCorpusCli, HostileLanguageIdHeadersAreErrorsNamingTheFile) {
     EXPECT_NE(r.exit_code, 0) << r.output;
     EXPECT_NE(r.output.find(msg), std::string::npos) << r.output;
     EXPECT_EQ(r.output.find("json.exception"), std::string::npos) << r.output;
-    EXPECT_LT(r.seconds, 20);
+    EXPECT_FALSE(r.timed_out);
     EXPECT_LT(r.peak_rss_mb, 400);
   }
 }
@@ -164,6 +164,7 @@ TEST(HardeningCorpusCli, WarcGzipBombIsStoppedEarly) {
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("x.warc.gz: compressed offset"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("decompression bomb"), std::string::npos) << r.output;
-  EXPECT_LT(r.seconds, 20);
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_LT(r.peak_rss_mb, 500) << r.output;
   EXPECT_LT(r.peak_rss_mb, 400);
 }

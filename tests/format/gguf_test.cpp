@@ -299,7 +299,6 @@ TEST(GgufHardening, NestedArraysFileThroughTheCliIsBounded) {
   EXPECT_FALSE(r.timed_out);
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("nested.gguf: key 'x': array of 4000000 array elements"), std::string::npos) << r.output;
-  EXPECT_LT(r.seconds, 10.0);
   // Measured 0.33 s and 58 MB peak (ASan): refused before the first element is read.
   EXPECT_LT(r.peak_rss_mb, 250);
 }

@@ -31,7 +31,6 @@ TEST_F(ContextThreads, HugeThreadCountIsCapped) {
   EXPECT_NE(r.output.find(fmt::format("100000 threads requested, more than {}", ThreadPool::max_threads())),
             std::string::npos)
       << r.output;
-  EXPECT_LT(r.seconds, 30.0);  // measured 0.5 s
 }
 
 // RLIMIT_NPROC lets the pool start two of its threads: before, the half-built pool's joinable

@@ -68,12 +68,12 @@ TEST(HardeningLongWord, ThroughTheCliMemoryIsBounded) {
   ASSERT_TRUE(write_file_atomic(dir.file("base.json"), test::byte_level_json().dump()).ok());
   ASSERT_TRUE(write_file_atomic(dir.file("word.txt"), std::string(4 << 20, 'a')).ok());
   auto r = test::run_cli_bounded(
-      "tokenizer encode -k " + dir.file("base.json") + " --input " + dir.file("word.txt") + " > /dev/null", 120);
+      "tokenizer encode -k " + dir.file("base.json") + " --input " + dir.file("word.txt") + " > /dev/null", 300);
   EXPECT_EQ(r.exit_code, 0) << r.output;
-  // ASan build, 4 MiB word: about 80 MB and 8 s measured; the merge loop over the whole word
-  // took about 53 bytes per byte before (100 MB word: 5.3 GB, over 300 s).
+  // ASan build, 4 MiB word: about 80 MB measured (8 s alone, 62 s on a loaded machine, so no
+  // timing is asserted; 300 s only ends a hang); the merge loop over the whole word took about 53
+  // bytes per byte before (100 MB word: 5.3 GB).
   EXPECT_LT(r.peak_rss_mb, 180);
-  EXPECT_LT(r.seconds, 60);
 }
 
 }  // namespace

@@ -48,7 +48,6 @@ TEST(HardeningHfJson, NestedVocabularyValueThroughTheCli) {
     EXPECT_EQ(r.exit_code, 1) << r.output;  // not a signal (it was SIGSEGV)
     EXPECT_NE(r.output.find("nested.json: JSON nested deeper than 64 levels at byte offset"), std::string::npos)
         << r.output;
-    EXPECT_LT(r.seconds, 10);
     EXPECT_LT(r.peak_rss_mb, 400);  // ASan build: about 60 MB measured
   }
 }
@@ -100,7 +99,6 @@ TEST(HardeningHfJson, ThousandsOfSequenceLevelsThroughTheCli) {
     auto r = test::run_cli_bounded("tokenizer encode -k " + name + " --text hola", 30);
     EXPECT_EQ(r.exit_code, 1) << r.output;
     EXPECT_NE(r.output.find(name), std::string::npos) << r.output;
-    EXPECT_LT(r.seconds, 10);
     EXPECT_LT(r.peak_rss_mb, 400);  // ASan build: about 60 MB measured (2.9 GB before, release)
   }
 }

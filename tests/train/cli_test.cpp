@@ -219,7 +219,7 @@ TEST_F(CliTest, SecondRunInTheSameDirectoryIsRefusedAndSigintSavesThenExits130) 
   EXPECT_EQ(second.exit_code, 1) << second.output;
   EXPECT_NE(second.output.find(fmt::format("{} is in use by another run (pid {})", run, first)), std::string::npos)
       << second.output;
-  EXPECT_LT(second.seconds, 30.0);
+  EXPECT_FALSE(second.timed_out);
   usleep(300000);  // let the first run take a few steps
   kill(first, SIGINT);
   const int status = wait_for(first, 120);
