@@ -261,5 +261,28 @@ TEST(HardeningConvert, InvalidUtf8IsRefusedForJsonOnly) {
   EXPECT_EQ(back->token_text(2), "\xFF\xFE");
 }
 
+// The shipped default tokenizers come as a GGUF and its tokenizer.json (data/tokenizers/, made by
+// scripts/build_tokenizers.sh as the conversion of the GGUF): the two must give the same ids, so a
+// retrained GGUF shipped without its new json fails here.
+TEST(ShippedTokenizers, GgufAndTokenizerJsonEncodeTheSame) {
+  const std::string text =
+      "L’Ajuntament de València obrirà l·lacuna? ¿Qué pasó en Ñuñoa el año 1909? "
+      "Etxeko atea itxita zegoen, eta haurrek ez zuten giltzarik aurkitu. "
+      "A xente da aldea saíu á rúa ás oito da mañá. «Hola», dijo; ª º ç à è ò ú ï ü\n\ttabs  e\u0301";
+  for (const char* size : {"32k", "64k"}) {
+    const std::string base = fragua::test::source_dir() + "/data/tokenizers/fragua-" + size;
+    auto gguf = Tokenizer::load(base + ".gguf");
+    auto json = Tokenizer::from_hf_json(base + ".tokenizer.json");
+    ASSERT_TRUE(gguf.ok()) << gguf.error().to_string();
+    ASSERT_TRUE(json.ok()) << json.error().to_string();
+    EXPECT_EQ(gguf->n_vocab(), json->n_vocab()) << size;
+    for (bool bos : {false, true}) {
+      const auto a = gguf->encode(text, bos, false);
+      EXPECT_EQ(a, json->encode(text, bos, false)) << size << " bos " << bos;
+      EXPECT_GT(a.size(), 40u) << size;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace fragua::tokenize
