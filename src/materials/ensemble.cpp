@@ -115,8 +115,8 @@ std::vector<double> is_zero(const std::vector<double>& y) {
   return z;
 }
 
-// Copies one fold's predictions of its test rows into the out-of-fold arrays (sized n on first
-// use; a field a fold lacks stays NaN).
+}  // namespace
+
 void scatter_fold_prediction(const Prediction& pred, const std::vector<size_t>& test_rows, size_t n, Prediction& oof) {
   auto put = [&](const std::vector<double>& src, std::vector<double>& dst) {
     if (src.size() != test_rows.size()) return;
@@ -129,8 +129,6 @@ void scatter_fold_prediction(const Prediction& pred, const std::vector<size_t>& 
   put(pred.value, oof.value);
   put(pred.value_std, oof.value_std);
 }
-
-}  // namespace
 
 Result<CvResult> run_cross_validation(const std::vector<double>& y, Task task, int n_splits, uint32_t seed,
                                       MetricsWriter* metrics, const FoldFit& fit, const CrossFitStep& cross_fit) {

@@ -73,20 +73,6 @@ void cross_fit_ensemble_point_rule(const std::vector<double>& y, CvResult& r, in
   }
 }
 
-// Copies one fold's prediction of its test rows into whole-data arrays (sized n on first use).
-void scatter_ensemble_part(const Prediction& pred, const std::vector<size_t>& test, size_t n, Prediction& all) {
-  auto put = [&](const std::vector<double>& src, std::vector<double>& dst) {
-    if (src.size() != test.size()) return;
-    if (dst.empty()) dst.assign(n, 0.0);
-    for (size_t k = 0; k < test.size(); ++k) dst[test[k]] = src[k];
-  };
-  put(pred.mean, all.mean);
-  put(pred.std, all.std);
-  put(pred.p_zero, all.p_zero);
-  put(pred.value, all.value);
-  put(pred.value_std, all.value_std);
-}
-
 double fold_part_mae(const Dataset& data, const std::vector<size_t>& test, const Prediction& part) {
   std::vector<double> y;
   for (size_t i : test) y.push_back(data.y[i]);
@@ -274,7 +260,7 @@ class FamilyEnsemble final : public PropertyModel {
       if (f == 0) parts->assign(fold_parts.size(), {});
       for (size_t k = 0; k < fold_parts.size() && k < parts->size(); ++k) {
         (*parts)[k].first = fold_parts[k].first;
-        scatter_ensemble_part(fold_parts[k].second, test, data.size(), (*parts)[k].second);
+        scatter_fold_prediction(fold_parts[k].second, test, data.size(), (*parts)[k].second);
       }
       if (!p.p_zero.empty() && oof.p_zero.empty()) oof.p_zero.assign(data.size(), 0);
       if (!p.value.empty() && oof.value.empty()) oof.value.assign(data.size(), 0);

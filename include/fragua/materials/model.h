@@ -181,6 +181,9 @@ using FoldFit =
 // computed: it may change r.oof.mean and r.per_fold (the two-family ensemble fits its point rule
 // there, each fold's from the other folds' rows: ensemble_model.h).
 using CrossFitStep = std::function<void(const std::vector<double>& y, CvResult& r, int n_splits)>;
+// Copies one fold's predictions of its test rows into whole-data (out-of-fold) arrays, each sized
+// n on first use with NaN (a field the fold's prediction lacks stays empty).
+void scatter_fold_prediction(const Prediction& pred, const std::vector<size_t>& test_rows, size_t n, Prediction& oof);
 // k-fold cross-validation of any model (sklearn KFold semantics, see validation.h): fit is
 // called once per fold; one metrics line per fold when `metrics` is open (written as each fold
 // ends, or after `cross_fit` when there is one); a progress bar.
