@@ -21,6 +21,7 @@
 #include "fragua/model/random_model.h"
 #include "fragua/serve/server.h"
 #include "fragua/tokenize/tokenizer.h"
+#include "byte_chatml_vocab.h"
 #include "test_util.h"
 
 namespace fragua::serve::test {
@@ -29,26 +30,14 @@ namespace fragua::serve::test {
 // character, so a generated text is plain UTF-8 and a stop string can be cut from it. ChatML's
 // markers are control tokens; </s> and <|im_end|> end a generation.
 inline tokenize::VocabSpec char_vocab() {
-  tokenize::VocabSpec s;
-  s.kind = tokenize::ModelKind::spm;
-  s.add_space_prefix = false;
-  s.tokens = {"<unk>", "<s>", "</s>", "<|im_start|>", "<|im_end|>"};
-  s.types = {tokenize::TokenType::unknown, tokenize::TokenType::control, tokenize::TokenType::control,
-             tokenize::TokenType::control, tokenize::TokenType::control};
+  std::vector<std::pair<std::string, tokenize::TokenType>> rest = {{"<|im_start|>", tokenize::TokenType::control},
+                                                                  {"<|im_end|>", tokenize::TokenType::control}};
   std::vector<std::string> chars = {"\xE2\x96\x81", "\n", ".", ",", "!", "?", ":", "\xC3\xB1", "\xC3\xA9", "\xC3\xA7"};
   for (char c = 'a'; c <= 'z'; ++c) chars.emplace_back(1, c);
   for (char c = 'A'; c <= 'Z'; ++c) chars.emplace_back(1, c);
   for (char c = '0'; c <= '9'; ++c) chars.emplace_back(1, c);
-  for (const auto& c : chars) {
-    s.tokens.push_back(c);
-    s.types.push_back(tokenize::TokenType::normal);
-  }
-  s.scores.assign(s.tokens.size(), 0.0f);
-  s.unk_id = 0;
-  s.bos_id = 1;
-  s.eos_id = 2;
-  s.add_bos = true;
-  return s;
+  for (const auto& c : chars) rest.emplace_back(c, tokenize::TokenType::normal);
+  return fragua::test::spm_test_vocab(rest);
 }
 
 struct ModelFiles {

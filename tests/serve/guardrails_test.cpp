@@ -25,20 +25,10 @@ using namespace fragua::serve::test;
 // groups, among which Spanish phone numbers and Luhn-valid card numbers turn up, so an answer
 // with personal data in it needs no trained model (the commas let a stream release text).
 std::unique_ptr<ModelFiles> digit_model() {
-  tokenize::VocabSpec s;
-  s.kind = tokenize::ModelKind::spm;
-  s.add_space_prefix = false;
-  s.tokens = {"<unk>", "<s>", "</s>"};
-  s.types = {tokenize::TokenType::unknown, tokenize::TokenType::control, tokenize::TokenType::control};
-  for (const char* c : {"\xE2\x96\x81", ",", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}) {
-    s.tokens.emplace_back(c);
-    s.types.push_back(tokenize::TokenType::normal);
-  }
-  s.scores.assign(s.tokens.size(), 0.0f);
-  s.unk_id = 0;
-  s.bos_id = 1;
-  s.eos_id = 2;
-  s.add_bos = true;
+  std::vector<std::pair<std::string, tokenize::TokenType>> rest;
+  for (const char* c : {"\xE2\x96\x81", ",", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9"})
+    rest.emplace_back(c, tokenize::TokenType::normal);
+  const tokenize::VocabSpec s = fragua::test::spm_test_vocab(rest);
   return write_model_files(s, 512);
 }
 
