@@ -72,6 +72,11 @@ int run_command(const std::string& cmd, std::string* output) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+bool python_has_torch() {
+  static const bool has = run_command(python() + " -c 'import torch, numpy'") == 0;
+  return has;
+}
+
 }  // namespace fragua::test
 
 int main(int argc, char** argv) {

@@ -42,6 +42,9 @@ std::string cli_path();
 std::string python();
 // Runs a shell command, returns its exit status and captures stdout+stderr into *output.
 int run_command(const std::string& cmd, std::string* output = nullptr);
+// Whether python() imports torch and numpy (the float64 references need them); asked once per
+// test program (importing torch takes seconds).
+bool python_has_torch();
 
 // An Env whose writes fail once `budget` bytes have been written: a full disk.
 class FullDiskEnv : public Env {

@@ -76,7 +76,7 @@ float max_of(const std::vector<float>& v) { return *std::max_element(v.begin(), 
 // Every matmul's input against the float64 PyTorch forward of the same model on the same chunks:
 // tensor names, mean squares per column (through both files and read_imatrix) and perplexity.
 TEST_F(ImatrixRun, MatchesTheFloat64Reference) {
-  if (test::run_command(test::python() + " -c 'import torch, numpy'") != 0)
+  if (!test::python_has_torch())
     GTEST_SKIP() << "python3 with torch and numpy (Debian python3-torch, python3-numpy) not available";
   auto report = compute_imatrix(model_, text_, options(/*include_output=*/true));
   ASSERT_TRUE(report.ok()) << report.error().to_string();

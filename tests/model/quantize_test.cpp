@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <map>
 
 #include <gtest/gtest.h>
 
@@ -56,19 +57,54 @@ std::vector<float> logits_of(const std::string& path) {
   return {logits->begin(), logits->end()};
 }
 
+// The F16 model, its logits and its quantizations with default options are made once per test
+// program and shared, read-only, by the tests below (each quantization costs seconds under the
+// sanitizers, and several tests assert different things about the same Q4_K_M or Q8_0 file).
+// Quantization is deterministic, so a shared file is the file each test would have written.
+struct SharedQuantized {
+  test::TempDir dir;
+  std::string f16 = dir.path() + "/f16.gguf";
+  std::string write_error = error_of(write_random_model(quant_spec(), f16));
+  std::vector<float> f16_logits;
+  std::map<std::string, std::string> errors;  // type -> "" once quantized, else the error
+  static std::string error_of(const Status& st) { return st.ok() ? "" : st.error().to_string(); }
+};
+
+SharedQuantized& shared_quantized() {
+  static SharedQuantized s;
+  return s;
+}
+
 class Quantize : public ::testing::Test {
  protected:
-  void SetUp() override { ASSERT_TRUE(write_random_model(quant_spec(), f16_).ok()); }
-  test::TempDir dir_;
-  std::string f16_ = dir_.path() + "/f16.gguf";
+  void SetUp() override { ASSERT_EQ(shared_quantized().write_error, ""); }
+  // The shared F16 model quantized to `type` with options(type); empty (after a test failure)
+  // when quantizing failed.
+  static std::string quantized(const std::string& type) {
+    auto& s = shared_quantized();
+    const std::string out = s.dir.path() + "/" + type + ".gguf";
+    if (!s.errors.count(type)) {
+      auto r = quantize_model(s.f16, out, options(type));
+      s.errors[type] = r.ok() ? "" : r.error().to_string();
+    }
+    const std::string& error = s.errors.at(type);
+    EXPECT_EQ(error, "") << type;
+    return error.empty() ? out : std::string();
+  }
+  static const std::vector<float>& f16_logits() {
+    auto& s = shared_quantized();
+    if (s.f16_logits.empty()) s.f16_logits = logits_of(s.f16);
+    return s.f16_logits;
+  }
+  test::TempDir dir_;  // this test's own outputs
+  const std::string f16_ = shared_quantized().f16;
 };
 
 bool more_bits(int i, int n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; }
 
 TEST_F(Quantize, Q4KMGivesLlamaCppsTypesPerTensor) {
-  const std::string out = dir_.path() + "/q4km.gguf";
-  auto r = quantize_model(f16_, out, options("Q4_K_M"));
-  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  const std::string out = quantized("Q4_K_M");
+  ASSERT_FALSE(out.empty());
   auto file = format::GgufFile::open(out);
   ASSERT_TRUE(file.ok());
   EXPECT_EQ(*file->get_uint("general.file_type"), 15u);
@@ -115,13 +151,13 @@ class QuantizeEachType : public Quantize, public ::testing::WithParamInterface<T
 
 TEST_P(QuantizeEachType, LoadsAndStaysNearF16) {
   const auto c = GetParam();
-  const std::string out = dir_.path() + "/q.gguf";
-  auto r = quantize_model(f16_, out, options(c.name));
-  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  const std::string out = quantized(c.name);
+  ASSERT_FALSE(out.empty());
   auto file = format::GgufFile::open(out);
   ASSERT_TRUE(file.ok());
   EXPECT_EQ(file->find_tensor("blk.1.attn_q.weight")->dtype, c.base);
-  const auto ref = logits_of(f16_), got = logits_of(out);
+  const auto& ref = f16_logits();
+  const auto got = logits_of(out);
   ASSERT_EQ(ref.size(), got.size());
   double ss_ref = 0, ss_diff = 0;
   for (size_t i = 0; i < ref.size(); ++i) {
@@ -181,8 +217,8 @@ TEST_F(Quantize, SplitInputBecomesOneFile) {
   ASSERT_TRUE(whole.ok());
   auto parts = test::write_gguf_split(*whole, dir_.path() + "/split", 3);
   ASSERT_TRUE(parts.ok()) << parts.error().message();
-  const std::string from_whole = dir_.path() + "/w.gguf", from_split = dir_.path() + "/s.gguf";
-  ASSERT_TRUE(quantize_model(f16_, from_whole, options("Q8_0")).ok());
+  const std::string from_whole = quantized("Q8_0"), from_split = dir_.path() + "/s.gguf";
+  ASSERT_FALSE(from_whole.empty());
   auto r = quantize_model(parts->at(0), from_split, options("Q8_0"));
   ASSERT_TRUE(r.ok()) << r.error().to_string();
   auto a = format::GgufFile::open(from_whole), b = format::GgufFile::open(from_split);
@@ -229,8 +265,8 @@ TEST_F(Quantize, BadInputGivesAnErrorAndNoFile) {
   EXPECT_FALSE(Env::posix().file_exists(out));
 
   // A quantized input is not requantized.
-  const std::string q8 = dir_.path() + "/q8.gguf";
-  ASSERT_TRUE(quantize_model(f16_, q8, options("Q8_0")).ok());
+  const std::string q8 = quantized("Q8_0");
+  ASSERT_FALSE(q8.empty());
   r = quantize_model(q8, out, options("Q4_0"));
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message().find("q8_0"), std::string::npos) << r.error().message();
@@ -276,11 +312,11 @@ TEST_F(Quantize, ImatrixFileIsReadAndUsed) {
 
   auto o = options("Q4_K_M");
   o.imatrix = &*m;
-  const std::string with = dir_.path() + "/with.gguf", without = dir_.path() + "/without.gguf";
+  const std::string with = dir_.path() + "/with.gguf", without = quantized("Q4_K_M");
   auto r = quantize_model(f16_, with, o);
   ASSERT_TRUE(r.ok()) << r.error().to_string();
   EXPECT_EQ(r->n_imatrix, 8u);
-  ASSERT_TRUE(quantize_model(f16_, without, options("Q4_K_M")).ok());
+  ASSERT_FALSE(without.empty());
   auto a = format::GgufFile::open(with), b = format::GgufFile::open(without);
   const auto *ta = a->find_tensor("blk.0.attn_q.weight"), *tb = b->find_tensor("blk.0.attn_q.weight");
   EXPECT_NE(std::memcmp(ta->data, tb->data, ta->n_bytes), 0) << "the importance changed the quantization";

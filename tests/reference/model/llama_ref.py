@@ -7,8 +7,9 @@ Qwen2: Yang et al. 2024, biases on the q/k/v projections and RoPE rotating halve
 the GGUF with the independent reader of tests/reference/format/gguf_dump.py and dequantizing with
 tests/reference/tensor/dequant_ref.py.
 
-Usage: llama_ref.py MODEL.gguf TOKENS_CSV OUT.f32
-Writes the logits of every position, [n_tokens, n_vocab] float32 little-endian."""
+Usage: llama_ref.py MODEL.gguf TOKENS_CSV OUT.f32 [MODEL.gguf TOKENS_CSV OUT.f32 ...]
+Writes the logits of every position, [n_tokens, n_vocab] float32 little-endian, for each model
+(several in one run: importing torch is most of the time)."""
 import math
 import os
 import sys
@@ -154,10 +155,14 @@ def forward(meta, W, tokens, observe=None):
 
 
 def main():
-    meta, W = load(sys.argv[1])
-    tokens = [int(t) for t in sys.argv[2].split(",")]
-    logits = forward(meta, W, tokens)
-    logits.numpy().astype("<f4").tofile(sys.argv[3])
+    args = sys.argv[1:]
+    if not args or len(args) % 3:
+        sys.exit(__doc__)
+    for i in range(0, len(args), 3):
+        meta, W = load(args[i])
+        tokens = [int(t) for t in args[i + 1].split(",")]
+        logits = forward(meta, W, tokens)
+        logits.numpy().astype("<f4").tofile(args[i + 2])
 
 
 if __name__ == "__main__":
