@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <map>
 #include <tuple>
 
 #include <nlohmann/json.hpp>
@@ -142,30 +143,64 @@ void expect_same_vocabulary(const Tokenizer& a, const Tokenizer& b, const std::s
   EXPECT_EQ(a.encode(text, false, false), b.encode(text, false, false)) << what;
 }
 
-// Converts `input` with the CLI to .gguf and .json, and each of those to the other format, and
-// checks that all four load back to the vocabulary of `input`.
-void check_convert_round_trips(const std::string& input, const std::string& name, const fragua::test::TempDir& dir) {
-  auto original = Tokenizer::load(input);
+// How a file is converted: by `fragua tokenizer convert -k IN -o OUT` (a process), or in this
+// process by the calls that command makes (run_convert in src/cli/cmd_tokenizer.cpp:
+// Tokenizer::load, then save_gguf or save_hf_json by the output's extension). In this process
+// each file is loaded once: the load that converts a file is the load that checks it.
+enum class Via { cli, library };
+
+class Converter {
+ public:
+  explicit Converter(Via via) : via_(via) {}
+  // The tokenizer in `path` (loaded on first use, then kept), or an error.
+  Result<const Tokenizer*> load(const std::string& path) {
+    if (auto it = loaded_.find(path); it != loaded_.end()) return &it->second;
+    auto t = FRAGUA_TRY(Tokenizer::load(path));
+    return &loaded_.emplace(path, std::move(t)).first->second;
+  }
+  // Converts `in` to `out_path`: the exit status (0 or not), and on failure the error in *out.
+  int convert(const std::string& in, const std::string& out_path, std::string* out) {
+    if (via_ == Via::cli)
+      return fragua::test::run_command(fragua::test::cli_path() + " tokenizer convert -k " + in + " -o " + out_path,
+                                       out);
+    auto tok = load(in);
+    Status st = !tok.ok() ? Status(tok.error())
+                : out_path.ends_with(".gguf") ? (*tok)->save_gguf(out_path)
+                                              : (*tok)->save_hf_json(out_path);
+    *out = st.ok() ? "" : st.error().to_string();
+    return st.ok() ? 0 : 1;
+  }
+
+ private:
+  Via via_;
+  std::map<std::string, Tokenizer> loaded_;
+};
+
+// Converts `input` to .gguf and .json, and each of those to the other format, and checks that
+// all four load back to the vocabulary of `input`.
+void check_convert_round_trips(const std::string& input, const std::string& name, const fragua::test::TempDir& dir,
+                               Via via = Via::cli) {
+  Converter c(via);
+  auto original = c.load(input);
   ASSERT_TRUE(original.ok()) << original.error().to_string();
   bool json_ok = true;
-  for (const auto& v : original->spec().tokens) json_ok = json_ok && utf8::is_valid(v);
-  const std::string cli = fragua::test::cli_path() + " tokenizer convert -k ";
+  for (const auto& v : (*original)->spec().tokens) json_ok = json_ok && utf8::is_valid(v);
   const std::string gguf = dir.file(name + ".gguf"), json = dir.file(name + ".json");
   std::string out;
-  ASSERT_EQ(fragua::test::run_command(cli + input + " -o " + gguf, &out), 0) << out;
-  int rc = fragua::test::run_command(cli + input + " -o " + json, &out);
+  ASSERT_EQ(c.convert(input, gguf, &out), 0) << out;
+  int rc = c.convert(input, json, &out);
   if (!json_ok) {  // JSON cannot hold the bytes: refused, with a reason
     EXPECT_NE(rc, 0);
     EXPECT_NE(out.find("is not valid UTF-8"), std::string::npos) << out;
     return;
   }
   ASSERT_EQ(rc, 0) << out;
-  ASSERT_EQ(fragua::test::run_command(cli + gguf + " -o " + dir.file(name + ".2.json"), &out), 0) << out;
-  ASSERT_EQ(fragua::test::run_command(cli + json + " -o " + dir.file(name + ".2.gguf"), &out), 0) << out;
+  ASSERT_EQ(c.convert(gguf, dir.file(name + ".2.json"), &out), 0) << out;
+  ASSERT_EQ(c.convert(json, dir.file(name + ".2.gguf"), &out), 0) << out;
   for (const std::string& path : {gguf, json, dir.file(name + ".2.json"), dir.file(name + ".2.gguf")}) {
-    auto back = Tokenizer::load(path);
+    auto back = c.load(path);
     ASSERT_TRUE(back.ok()) << path << ": " << back.error().to_string();
-    expect_same_vocabulary(*original, *back, name + " -> " + path);
+    expect_same_vocabulary(**original, **back, name + " -> " + path);
   }
 }
 
@@ -233,11 +268,22 @@ TEST(HardeningConvert, HuggingFaceShapesLoadBack) {
   }
 }
 
+// Real vocabularies (32k to 64k tokens) are converted in this process by the calls the command
+// makes, each file loaded once (5 loads a vocabulary instead of 9 under the sanitizers, most of
+// a minute in all). The command itself is the path of the two tests above and of
+// ThroughTheCliModelVocabularyLoadsBack.
 TEST(HardeningConvert, ModelVocabulariesLoadBack) {
   FRAGUA_REQUIRE_SHARED(vectors, "data/tokenizer-vectors");
   fragua::test::TempDir dir;
   for (const char* name : {"llama-spm", "gpt-2", "refact", "phi-3", "mpt", "baichuan"})
-    check_convert_round_trips(vectors + "/ggml-vocab-" + name + ".gguf", name, dir);
+    check_convert_round_trips(vectors + "/ggml-vocab-" + name + ".gguf", name, dir, Via::library);
+}
+
+// One real vocabulary (32k pieces with scores) through the command as well.
+TEST(HardeningConvert, ThroughTheCliModelVocabularyLoadsBack) {
+  FRAGUA_REQUIRE_SHARED(vectors, "data/tokenizer-vectors");
+  fragua::test::TempDir dir;
+  check_convert_round_trips(vectors + "/ggml-vocab-llama-spm.gguf", "llama-spm", dir, Via::cli);
 }
 
 TEST(HardeningConvert, InvalidUtf8IsRefusedForJsonOnly) {
