@@ -131,11 +131,15 @@ TEST_F(Quantize, Q4KMGivesLlamaCppsTypesPerTensor) {
 }
 
 TEST_F(Quantize, OutputAndEmbeddingTypesOverrideTheRules) {
-  const std::string out = dir_.path() + "/o.gguf";
+  // The overrides concern two tensors outside the layers: one layer is enough.
+  RandomModelSpec s = quant_spec();
+  s.n_layer = 1;
+  const std::string in = dir_.path() + "/one_layer.gguf", out = dir_.path() + "/o.gguf";
+  ASSERT_TRUE(write_random_model(s, in).ok());
   auto o = options("Q4_K_M");
   o.output_type = DType::q8_0;
   o.embd_type = DType::f16;
-  ASSERT_TRUE(quantize_model(f16_, out, o).ok());
+  ASSERT_TRUE(quantize_model(in, out, o).ok());
   auto file = format::GgufFile::open(out);
   EXPECT_EQ(file->find_tensor("output.weight")->dtype, DType::q8_0);
   EXPECT_EQ(file->find_tensor("token_embd.weight")->dtype, DType::f16);
