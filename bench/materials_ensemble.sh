@@ -37,7 +37,7 @@ for seed in $SEEDS; do
   grep -E '^cv |part alone|^errors within|^  gate predicts' "$log" | sed 's/^/  /'
   # The point rule chosen for each fold (on the other folds' rows: gate weight, mixture median's
   # log spread) and the MAE the equal-weight plain gated point would have had.
-  echo "  per fold: $(grep -oE '"(mae|mae_plain_gate|gate_weight|value_weight|point_log_spread)":[0-9.]+' "$log" | tr '\n' ' ')"
+  echo "  per fold: $(grep -oE '"(mae|mae_plain_gate|gate_weight|point_log_spread)":[0-9.]+' "$log" | tr '\n' ' ')"
 done
 # Mean and spread over the seeds.
 for seed in $SEEDS; do cat "$OUT/cv-ensemble-$SIZE-seed$seed.txt"; done | awk '

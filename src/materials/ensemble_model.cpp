@@ -21,11 +21,11 @@ namespace fragua::materials {
 
 namespace {
 
-// Mean and spread of the mixture v N(m1, s1^2) + (1 - v) N(m2, s2^2).
-void mix_two_families(double m1, double s1, double m2, double s2, double v, double& m, double& s) {
-  m = v * m1 + (1 - v) * m2;
-  const double d = m1 - m2;
-  s = std::sqrt(v * s1 * s1 + (1 - v) * s2 * s2 + v * (1 - v) * d * d);
+// Mean and spread of the equal mixture of N(m1, s1^2) and N(m2, s2^2).
+void mix_two_families(double m1, double s1, double m2, double s2, double& m, double& s) {
+  m = 0.5 * (m1 + m2);
+  const double d = 0.5 * (m1 - m2);
+  s = std::sqrt(0.5 * (s1 * s1 + s2 * s2) + d * d);
 }
 
 std::vector<float> ensemble_feature_rows(const std::vector<float>& x, size_t n_features, const std::vector<size_t>& idx) {
@@ -49,7 +49,7 @@ void cross_fit_ensemble_point_rule(const std::vector<double>& y, CvResult& r, in
     for (size_t i = 0; i < y.size(); ++i)
       if (r.fold[i] != f) other.push_back(i);
     const EnsemblePointRule rule = fit_ensemble_point_rule(y, a, b, other);
-    auto combined = combine_families(a, b, rule.gate_weight, rule.value_weight);
+    auto combined = combine_families(a, b, rule.gate_weight);
     if (!combined.ok() || combined->p_zero.size() != y.size()) continue;
     std::vector<double> yte, plain, point;
     for (size_t i = 0; i < y.size(); ++i) {
@@ -66,7 +66,6 @@ void cross_fit_ensemble_point_rule(const std::vector<double>& y, CvResult& r, in
     if (yte.empty()) continue;
     auto& line = r.per_fold[static_cast<size_t>(f)];
     line["gate_weight"] = rule.gate_weight;
-    line["value_weight"] = rule.value_weight;
     line["point_log_spread"] = rule.log_spread;
     line["mae_plain_gate"] = mean_absolute_error(yte, plain);
     line["mae"] = mean_absolute_error(yte, point);
@@ -98,11 +97,11 @@ Result<FittedPair> fit_pair(const std::vector<float>& x, size_t n_features, cons
 // `parts` (when given) receives each family's own prediction, named as its family.
 Result<Prediction> predict_pair(const FittedPair& m, const std::vector<float>& x, size_t n_features,
                                 const std::vector<Composition>& comps, const ElementTable& table, int threads,
-                                double gate_weight, double value_weight,
+                                double gate_weight,
                                 std::vector<std::pair<std::string, Prediction>>* parts = nullptr) {
   auto a = FRAGUA_TRY(m.trees.predict(x, n_features));
   auto b = FRAGUA_TRY(m.attention.predict(comps, table, threads));
-  auto p = combine_families(a, b, gate_weight, value_weight);
+  auto p = combine_families(a, b, gate_weight);
   if (parts) {
     parts->emplace_back("xgboost", std::move(a));
     parts->emplace_back("attention", std::move(b));
@@ -132,7 +131,6 @@ class FamilyEnsemble final : public PropertyModel {
             {"calibration_folds", calibration_folds_},
             {"calibration", calibration_.to_json()},
             {"gate_weight", rule_.gate_weight},
-            {"value_weight", rule_.value_weight},
             {"point_log_spread", rule_.log_spread}};
   }
   std::string describe() const override {
@@ -154,10 +152,10 @@ class FamilyEnsemble final : public PropertyModel {
       // The point rule first: the calibration is fitted on the errors of the points predict gives.
       if (parts.size() == 2 && !oof.p_zero.empty()) {
         rule_ = fit_ensemble_point_rule(data.y, parts[0].second, parts[1].second);
-        oof = FRAGUA_TRY(combine_families(parts[0].second, parts[1].second, rule_.gate_weight, rule_.value_weight));
+        oof = FRAGUA_TRY(combine_families(parts[0].second, parts[1].second, rule_.gate_weight));
         apply_mixture_median(oof, rule_.log_spread);
-        log_info("point: weights on the trees {:.2f} (gate) and {:.2f} (value), mixture median with log spread {:.2f}",
-                 rule_.gate_weight, rule_.value_weight, rule_.log_spread);
+        log_info("point: gate weight {:.1f} on the trees, mixture median with log spread {:.2f}", rule_.gate_weight,
+                 rule_.log_spread);
       }
       calibration_ = fit_calibration(data.y, oof);
       log_info("calibration: non-zero std' = {:.3f} std + {:.3f} ({} rows), zero {:.3f} std + {:.3f} ({} rows)",
@@ -201,8 +199,7 @@ class FamilyEnsemble final : public PropertyModel {
       return invalid_argument_error("features of this build ({}) differ from the model's ({}): retrain the model",
                                     fz.signature(), model_->trees.feature_signature());
     auto x = fz.featurize_all(comps, threads);
-    auto p = FRAGUA_TRY(
-        predict_pair(*model_, x, fz.size(), comps, table, threads, rule_.gate_weight, rule_.value_weight));
+    auto p = FRAGUA_TRY(predict_pair(*model_, x, fz.size(), comps, table, threads, rule_.gate_weight));
     if (rule_.log_spread > 0) apply_mixture_median(p, rule_.log_spread);
     if (tcfg_.task == Task::regression) apply_calibration(calibration_, p);
     return p;
@@ -215,7 +212,6 @@ class FamilyEnsemble final : public PropertyModel {
     nlohmann::json header = {{"calibration_folds", calibration_folds_},
                              {"calibration", calibration_.fitted ? calibration_.to_json() : nlohmann::json()},
                              {"gate_weight", rule_.gate_weight},
-                             {"value_weight", rule_.value_weight},
                              {"point_log_spread", rule_.log_spread},
                              {"provenance", provenance},
                              {"xgboost_bytes", trees.size()},
@@ -243,7 +239,7 @@ class FamilyEnsemble final : public PropertyModel {
     auto pair = FRAGUA_TRY(
         fit_pair(ensemble_feature_rows(x, fz.size(), train), fz.size(), fz.signature(), ctr, ytr, tcfg_, acfg_, table, metrics));
     return predict_pair(pair, ensemble_feature_rows(x, fz.size(), test), fz.size(), cte, table, tcfg_.threads, 0.5,
-                        0.5, parts);
+                        parts);
   }
 
   // Out-of-fold predictions of every row (calibration_folds_ folds, shuffled with the model seed),
@@ -284,13 +280,12 @@ class FamilyEnsemble final : public PropertyModel {
   int calibration_folds_ = 0;
   std::optional<FittedPair> model_;
   Calibration calibration_;
-  EnsemblePointRule rule_;  // {0.5, 0.5, 0}: equal gates, equal values and the plain gated point
+  EnsemblePointRule rule_;  // {0.5, 0}: equal gates and the plain gated point
 };
 
 }  // namespace
 
-Result<Prediction> combine_families(const Prediction& a, const Prediction& b, double gate_weight,
-                                    double value_weight) {
+Result<Prediction> combine_families(const Prediction& a, const Prediction& b, double gate_weight) {
   const size_t n = a.mean.size();
   if (b.mean.size() != n || a.std.size() != n || b.std.size() != n)
     return invalid_argument_error("combining families: {} and {} predictions", n, b.mean.size());
@@ -300,8 +295,7 @@ Result<Prediction> combine_families(const Prediction& a, const Prediction& b, do
   const bool gated = a.p_zero.size() == n && b.p_zero.size() == n && a.value.size() == n && b.value.size() == n &&
                      a.value_std.size() == n && b.value_std.size() == n;
   if (!gated) {
-    for (size_t i = 0; i < n; ++i)
-      mix_two_families(a.mean[i], a.std[i], b.mean[i], b.std[i], value_weight, p.mean[i], p.std[i]);
+    for (size_t i = 0; i < n; ++i) mix_two_families(a.mean[i], a.std[i], b.mean[i], b.std[i], p.mean[i], p.std[i]);
     return p;
   }
   p.p_zero.resize(n);
@@ -309,8 +303,7 @@ Result<Prediction> combine_families(const Prediction& a, const Prediction& b, do
   p.value_std.resize(n);
   for (size_t i = 0; i < n; ++i) {
     p.p_zero[i] = gate_weight * a.p_zero[i] + (1 - gate_weight) * b.p_zero[i];
-    mix_two_families(a.value[i], a.value_std[i], b.value[i], b.value_std[i], value_weight, p.value[i],
-                     p.value_std[i]);
+    mix_two_families(a.value[i], a.value_std[i], b.value[i], b.value_std[i], p.value[i], p.value_std[i]);
   }
   gate_mixture(p);
   return p;
@@ -321,24 +314,22 @@ EnsemblePointRule fit_ensemble_point_rule(const std::vector<double>& y, const Pr
   EnsemblePointRule best;
   double best_err = 0;
   bool any = false;
-  for (int k = 0; k <= kPointRuleSteps; ++k)
-    for (int j = 0; j <= kPointRuleSteps; ++j) {
-      const double w = static_cast<double>(k) / kPointRuleSteps, v = static_cast<double>(j) / kPointRuleSteps;
-      auto p = combine_families(a, b, w, v);
-      if (!p.ok() || p->p_zero.size() != y.size()) return EnsemblePointRule{};
-      const double s = fit_mixture_log_spread(y, *p, rows);
-      apply_mixture_median(*p, s);
-      double err = 0;
-      if (rows.empty())
-        for (size_t i = 0; i < y.size(); ++i) err += std::fabs(y[i] - p->mean[i]);
-      else
-        for (size_t i : rows) err += std::fabs(y[i] - p->mean[i]);
-      if (!any || err < best_err - 1e-12 * (1 + best_err)) {
-        any = true;
-        best_err = err;
-        best = {w, v, s};
-      }
+  for (int k = 0; k <= 10; ++k) {
+    auto p = combine_families(a, b, 0.1 * k);
+    if (!p.ok() || p->p_zero.size() != y.size()) return EnsemblePointRule{};
+    const double s = fit_mixture_log_spread(y, *p, rows);
+    apply_mixture_median(*p, s);
+    double err = 0;
+    if (rows.empty())
+      for (size_t i = 0; i < y.size(); ++i) err += std::fabs(y[i] - p->mean[i]);
+    else
+      for (size_t i : rows) err += std::fabs(y[i] - p->mean[i]);
+    if (!any || err < best_err - 1e-12 * (1 + best_err)) {
+      any = true;
+      best_err = err;
+      best = {0.1 * k, s};
     }
+  }
   return best;
 }
 
@@ -379,7 +370,6 @@ Result<std::unique_ptr<PropertyModel>> load_family_ensemble(const std::string& p
   // Files written before the point rule have none: equal gates and the plain gated point.
   EnsemblePointRule rule;
   for (auto [key, field, hi] : {std::tuple{"gate_weight", &rule.gate_weight, 1.0},
-                                std::tuple{"value_weight", &rule.value_weight, 1.0},
                                 std::tuple{"point_log_spread", &rule.log_spread, 10.0}}) {
     if (!h.contains(key)) continue;
     const auto& v = h.at(key);

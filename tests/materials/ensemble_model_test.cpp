@@ -50,15 +50,6 @@ TEST(EnsembleModel, CombinationRuleByHand) {
   EXPECT_DOUBLE_EQ(w->p_zero[1], 0.7 * 0.9 + 0.3 * 0.3);
   EXPECT_EQ(w->mean[1], 0.0);
   EXPECT_DOUBLE_EQ(w->value[0], 1.2);
-  // A value weight weighs the first family's value: r = 0.75 * 1.0 + 0.25 * 1.4 = 1.1, spread of
-  // the mixture 0.75 N(1, 0.1^2) + 0.25 N(1.4, 0.3^2): 0.75 * 0.01 + 0.25 * 0.09 + 0.75 * 0.25 * 0.16.
-  auto v = combine_families(a, b, 0.5, 0.75);
-  ASSERT_TRUE(v.ok());
-  EXPECT_DOUBLE_EQ(v->p_zero[0], 0.3);
-  EXPECT_NEAR(v->value[0], 1.1, 1e-12);
-  EXPECT_NEAR(v->mean[0], 1.1, 1e-12);
-  EXPECT_NEAR(v->value_std[0], std::sqrt(0.0075 + 0.0225 + 0.03), 1e-12);
-  EXPECT_NEAR(v->value[1], 0.75 * 2.0 + 0.25 * 3.0, 1e-12);
 
   // Without gates the points are averaged with the equal mixture's spread.
   Prediction c, d;
@@ -71,10 +62,6 @@ TEST(EnsembleModel, CombinationRuleByHand) {
   EXPECT_DOUBLE_EQ(q->mean[0], 3.0);
   EXPECT_DOUBLE_EQ(q->std[0], 1.0);
   EXPECT_TRUE(q->p_zero.empty());
-  auto qv = combine_families(c, d, 0.5, 0.25);
-  ASSERT_TRUE(qv.ok());
-  EXPECT_DOUBLE_EQ(qv->mean[0], 3.5);
-  EXPECT_NEAR(qv->std[0], std::sqrt(0.25 * 0.75 * 4.0), 1e-12);
   d.mean.push_back(1);
   EXPECT_FALSE(combine_families(c, d).ok());
 }
@@ -132,49 +119,6 @@ TEST(EnsembleModel, MixtureSpreadFitRecoversTheSpreadOfDataDrawnFromIt) {
   Prediction q = p;
   apply_mixture_median(q, s);
   EXPECT_LT(mean_absolute_error(y, q.mean), mean_absolute_error(y, p.mean) - 0.005);
-}
-
-TEST(EnsembleModel, PointRuleFitWeighsTheValuesOfTheBetterFamily) {
-  // Family a's values are the targets, b's are off by up to 1.5 eV; both gates are right. The
-  // equal average of the values (the rule before the value weight) is off by half of b's error;
-  // the fitted rule puts (nearly) all the weight on a and gets (nearly) the targets back.
-  std::mt19937 rng(11);
-  std::uniform_real_distribution<double> ug(0.3, 5.0), ue(-1.5, 1.5), u01(0.0, 1.0);
-  Prediction a, b;
-  std::vector<double> y;
-  for (int i = 0; i < 300; ++i) {
-    const bool metal = u01(rng) < 0.3;
-    const double g = metal ? 0.0 : ug(rng), fake = ug(rng);
-    y.push_back(g);
-    a.p_zero.push_back(metal ? 0.9 : 0.1);
-    b.p_zero.push_back(metal ? 0.8 : 0.2);
-    a.value.push_back(metal ? fake : g);
-    b.value.push_back(std::max(0.0, (metal ? fake : g) + ue(rng)));
-    a.value_std.push_back(0.2);
-    b.value_std.push_back(0.2);
-    a.mean.push_back(metal ? 0.0 : a.value.back());
-    b.mean.push_back(metal ? 0.0 : b.value.back());
-  }
-  a.std = a.value_std;
-  b.std = b.value_std;
-  const EnsemblePointRule rule = fit_ensemble_point_rule(y, a, b);
-  EXPECT_GE(rule.value_weight, 0.9);
-  auto point_mae = [&](double w, double v, double s) {
-    auto c = *combine_families(a, b, w, v);
-    apply_mixture_median(c, s);
-    return mean_absolute_error(y, c.mean);
-  };
-  const double fitted = point_mae(rule.gate_weight, rule.value_weight, rule.log_spread);
-  EXPECT_LT(fitted, 0.05);
-  EXPECT_GT(point_mae(rule.gate_weight, 0.5, 0.0), 0.2);
-  // The least MAE over the grid: no other pair of weights (each at its own fitted spread) does better.
-  for (int k = 0; k <= kPointRuleSteps; k += 5)
-    for (int j = 0; j <= kPointRuleSteps; ++j) {
-      auto c = *combine_families(a, b, double(k) / kPointRuleSteps, double(j) / kPointRuleSteps);
-      EXPECT_LE(fitted, point_mae(double(k) / kPointRuleSteps, double(j) / kPointRuleSteps,
-                                  fit_mixture_log_spread(y, c)) + 1e-12)
-          << k << " " << j;
-    }
 }
 
 TEST(EnsembleModel, EqualsItsPartsCombinedAndLoadsBackFromOneFile) {
@@ -259,9 +203,6 @@ TEST(EnsembleModel, TrainingWithCalibrationGivesAnInterval) {
   // out-of-fold run chose (ensemble_model.h); trained directly, the parts are the same members.
   const double s = (*m)->config_json().at("point_log_spread").get<double>();
   const double gw = (*m)->config_json().at("gate_weight").get<double>();
-  const double vw = (*m)->config_json().at("value_weight").get<double>();
-  EXPECT_GE(vw, 0.0);
-  EXPECT_LE(vw, 1.0);
   EXPECT_GE(s, 0.0);
   EXPECT_LE(s, 0.6);
   EXPECT_GE(gw, 0.0);
@@ -273,7 +214,7 @@ TEST(EnsembleModel, TrainingWithCalibrationGivesAnInterval) {
     ASSERT_TRUE((*part)->train(d, table()).ok());
     parts.push_back(*(*part)->predict(d.comps, table(), 1));
   }
-  auto want = combine_families(parts[0], parts[1], gw, vw);
+  auto want = combine_families(parts[0], parts[1], gw);
   ASSERT_TRUE(want.ok());
   for (size_t i = 0; i < d.size(); ++i) {
     const double point = gate_mixture_median(want->p_zero[i], want->value[i], s);
@@ -286,27 +227,9 @@ TEST(EnsembleModel, TrainingWithCalibrationGivesAnInterval) {
   ASSERT_TRUE(back.ok()) << back.error().to_string();
   EXPECT_EQ((*back)->config_json().at("point_log_spread").get<double>(), s);
   EXPECT_EQ((*back)->config_json().at("gate_weight").get<double>(), gw);
-  EXPECT_EQ((*back)->config_json().at("value_weight").get<double>(), vw);
   auto q = (*back)->predict(d.comps, table(), 1);
   ASSERT_TRUE(q.ok());
   for (size_t i = 0; i < d.size(); ++i) EXPECT_NEAR(q->mean[i], p->mean[i], 1e-5 * (1 + p->mean[i])) << i;
-  // A file written before the value weight existed has none: the values equally weighted.
-  std::string bytes = *read_file(dir.file("cal.ens"));
-  const size_t at = bytes.find("\"value_weight\":");
-  ASSERT_NE(at, std::string::npos);
-  const size_t comma = bytes.find(',', at);
-  bytes.erase(at, comma + 1 - at);
-  ASSERT_TRUE(write_file_atomic(dir.file("old.ens"), bytes).ok());
-  auto old = load_property_model(dir.file("old.ens"));
-  ASSERT_TRUE(old.ok()) << old.error().to_string();
-  EXPECT_EQ((*old)->config_json().at("value_weight").get<double>(), 0.5);
-  auto qo = (*old)->predict(d.comps, table(), 1);
-  ASSERT_TRUE(qo.ok());
-  auto equal = combine_families(parts[0], parts[1], gw, 0.5);
-  for (size_t i = 0; i < d.size(); ++i) {
-    const double point = gate_mixture_median(equal->p_zero[i], equal->value[i], s);
-    EXPECT_NEAR(qo->mean[i], point, 1e-4 * (1 + point)) << i;
-  }
 }
 
 TEST(EnsembleModel, CrossValidationKeepsEachPartsOutOfFoldPredictions) {
@@ -324,15 +247,15 @@ TEST(EnsembleModel, CrossValidationKeepsEachPartsOutOfFoldPredictions) {
   EXPECT_EQ(r->parts[0].first, "xgboost");
   EXPECT_EQ(r->parts[1].first, "attention");
   ASSERT_EQ(r->part_mae.size(), 2u);
-  // Each fold's point is the parts combined with gate and value weights, then the mixture median
-  // at a spread, all chosen on the other folds' rows only: the least MAE there over the grids,
+  // Each fold's point is the parts combined with a gate weight, then the mixture median at a
+  // spread, both chosen on the other folds' rows only: the least MAE there over the grids,
   // whatever the fold's own rows would have preferred.
   ASSERT_EQ(r->per_fold.size(), 3u);
   for (int f = 0; f < 3; ++f) {
     const double s = r->per_fold[f].at("point_log_spread").get<double>();
     const double gw = r->per_fold[f].at("gate_weight").get<double>();
-    const double vw = r->per_fold[f].at("value_weight").get<double>();
-    auto mae_with = [&](const Prediction& c, bool own, double spread) {
+    auto mae_on = [&](bool own, double weight, double spread) {
+      auto c = *combine_families(r->parts[0].second, r->parts[1].second, weight);
       double e = 0;
       int n = 0;
       for (size_t i = 0; i < d.size(); ++i)
@@ -342,21 +265,12 @@ TEST(EnsembleModel, CrossValidationKeepsEachPartsOutOfFoldPredictions) {
         }
       return e / n;
     };
-    auto want = *combine_families(r->parts[0].second, r->parts[1].second, gw, vw);
-    const double chosen = mae_with(want, false, s);
-    for (int k = 0; k <= 60; ++k) EXPECT_LE(chosen, mae_with(want, false, 0.01 * k) + 1e-12) << f << " " << k;
-    std::vector<size_t> other;
-    for (size_t i = 0; i < d.size(); ++i)
-      if (r->fold[i] != f) other.push_back(i);
-    for (int j = 0; j <= kPointRuleSteps; ++j)
-      for (int v = 0; v <= kPointRuleSteps; ++v) {
-        auto c = *combine_families(r->parts[0].second, r->parts[1].second, double(j) / kPointRuleSteps,
-                                   double(v) / kPointRuleSteps);
-        EXPECT_LE(chosen, mae_with(c, false, fit_mixture_log_spread(d.y, c, other)) + 1e-12) << f << " " << j << " " << v;
-      }
-    EXPECT_NEAR(r->per_fold[f].at("mae").get<double>(), mae_with(want, true, s), 1e-12);
-    EXPECT_NEAR(r->per_fold[f].at("mae_plain_gate").get<double>(),
-                mae_with(*combine_families(r->parts[0].second, r->parts[1].second), true, 0.0), 1e-12);
+    const double chosen = mae_on(false, gw, s);
+    for (int j = 0; j <= 10; ++j)
+      for (int k = 0; k <= 60; ++k) EXPECT_LE(chosen, mae_on(false, 0.1 * j, 0.01 * k) + 1e-12) << f << " " << j << " " << k;
+    EXPECT_NEAR(r->per_fold[f].at("mae").get<double>(), mae_on(true, gw, s), 1e-12);
+    EXPECT_NEAR(r->per_fold[f].at("mae_plain_gate").get<double>(), mae_on(true, 0.5, 0.0), 1e-12);
+    auto want = *combine_families(r->parts[0].second, r->parts[1].second, gw);
     for (size_t i = 0; i < d.size(); ++i) {
       if (r->fold[i] != f) continue;
       EXPECT_DOUBLE_EQ(r->oof.mean[i], gate_mixture_median(want.p_zero[i], want.value[i], s)) << i;

@@ -4,21 +4,19 @@
 // calibrated std (calibration.h). One file holds both models and the calibration.
 //
 // Combination (combine_families): with a zero gate in both, the gate probabilities are averaged
-// (p = (p1 + p2) / 2, or weighted: gate_weight below), so are the regressors' values before the
-// gate (r = (r1 + r2) / 2, or weighted: value_weight below; spread s^2 = (s1^2 + s2^2) / 2 +
-// ((r1 - r2) / 2)^2, the variance of the equal mixture of the two), and
+// (p = (p1 + p2) / 2, or weighted: gate_weight below), so are the regressors' values before the gate (r = (r1 + r2) / 2, spread
+// s^2 = (s1^2 + s2^2) / 2 + ((r1 - r2) / 2)^2, the variance of the equal mixture of the two), and
 // the gate is applied once to the result: 0 where p >= 1/2, else r, std from the mixture
 // p delta(0) + (1 - p) N(r, s^2). Without a gate in both, the points are averaged the same way.
 // Averaging gate with gate and value with value rather than the gated points is what the out-of-
 // fold predictions favoured (docs/benchmarks/materials.md: 0.296 against 0.316 eV).
 //
-// predict: combine_families with the fitted gate and value weights, then the point is the mixture median
+// predict: combine_families with the fitted gate weight, then the point is the mixture median
 // (gate_mixture_median in model.h) with the fitted log spread, then the calibration
-// (calibration.h) is applied. The weights and log spread (fit_ensemble_point_rule) are fitted
+// (calibration.h) is applied. The gate weight and log spread (fit_ensemble_point_rule) are fitted
 // when the model trains with calibration folds, on the out-of-fold predictions of that run (the
-// file's "gate_weight", "value_weight" and "point_log_spread"; without calibration folds 0.5, 0.5
-// and 0: equal gates, equal values and the plain gated point; files written before a field existed
-// get its default: 0.5 for a weight, 0 for the spread). cross_validate fits them the same way,
+// file's "gate_weight" and "point_log_spread"; without calibration folds and in older files 0.5
+// and 0: equal gates and the plain gated point). cross_validate fits them the same way,
 // cross-fitted: each fold's from the other folds' out-of-fold rows (its per-fold line holds
 // them and the MAE of the equal-weight plain gate).
 #pragma once
@@ -35,25 +33,19 @@ class PropertyModel;
 struct PropertyModelOptions;
 
 // The rule above, row by row; a and b must have the same rows. gate_weight weighs a's gate
-// probability, p = w p1 + (1 - w) p2; value_weight a's value (or, without gates, its point),
-// r = v r1 + (1 - v) r2, spread s^2 = v s1^2 + (1 - v) s2^2 + v (1 - v) (r1 - r2)^2, the variance
-// of the mixture v N(r1, s1^2) + (1 - v) N(r2, s2^2).
-Result<Prediction> combine_families(const Prediction& a, const Prediction& b, double gate_weight = 0.5,
-                                    double value_weight = 0.5);
+// probability, p = w p1 + (1 - w) p2 (the values stay equally weighted).
+Result<Prediction> combine_families(const Prediction& a, const Prediction& b, double gate_weight = 0.5);
 
-// The ensemble's point rule: the gate and value weights of combine_families and the mixture
-// median's log spread (model.h).
+// The ensemble's point rule: the gate weight of combine_families and the mixture median's log
+// spread (model.h).
 struct EnsemblePointRule {
   double gate_weight = 0.5;
-  double value_weight = 0.5;
   double log_spread = 0;
 };
-// Grid of the fitted weights: 0, 1/kPointRuleSteps, ..., 1.
-inline constexpr int kPointRuleSteps = 20;
 // The rule with the least MAE against y on rows `rows` (all when empty) of the two families'
-// out-of-fold predictions: every pair of gate and value weights on the grid above, each with its
-// fitted log spread (fit_mixture_log_spread). Ties go to the first found (the lower gate weight,
-// then the lower value weight). Without gates in both: {0.5, 0.5, 0}.
+// out-of-fold predictions: gate weights 0, 0.1, ..., 1, each with its fitted log spread
+// (fit_mixture_log_spread). Ties go to the first found (the lower weight). Without gates in both:
+// {0.5, 0}.
 EnsemblePointRule fit_ensemble_point_rule(const std::vector<double>& y, const Prediction& a, const Prediction& b,
                                           const std::vector<size_t>& rows = {});
 
