@@ -52,8 +52,8 @@ class TensorBinder {
 };
 
 // Hands the matrices that matmul alone reads to the backend (Backend::prepare_weight), one at a
-// time, with the file's pages to give back once it holds its own copy, so that the resident size
-// stays that of one copy.
+// time, with the file's pages to give back as it copies them (the CPU backend: run by run), so
+// that the resident size stays that of one copy.
 Status prepare_weights(Weights& w, bool tied, const format::GgufFile& file, backend::Backend& be) {
   const backend::ReleaseSource release = [&file](const void* p, uint64_t n) { file.release(p, n); };
   for (auto& L : w.layers) {

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "backend/cpu/cpu_matmul.h"
@@ -26,10 +27,14 @@ std::vector<uint8_t> quantized(DType t, int64_t m, int64_t k, std::mt19937& rng)
 
 struct Released {
   int calls = 0;
-  const void* data = nullptr;
+  const void* data = nullptr;  // of the last call
   uint64_t n_bytes = 0;
+  std::vector<std::pair<const uint8_t*, uint64_t>> ranges;  // every call, in order
   ReleaseSource fn() {
-    return [this](const void* p, uint64_t n) { ++calls, data = p, n_bytes = n; };
+    return [this](const void* p, uint64_t n) {
+      ++calls, data = p, n_bytes = n;
+      ranges.emplace_back(static_cast<const uint8_t*>(p), n);
+    };
   }
 };
 
@@ -55,7 +60,10 @@ TEST(CpuBackend, PrepareWeightPacksQ4_0Q5_0AndKQuantsAndReleasesTheSource) {
     EXPECT_NE(w->data(), bytes.data());
     EXPECT_EQ(w->dtype(), t);
     EXPECT_EQ(w->shape(), (std::vector<int64_t>{k, m}));
-    EXPECT_EQ(rel.calls, 1);
+    // The source goes back run by run as it is packed (here one run: 32 rows), then whole.
+    ASSERT_EQ(rel.calls, 2);
+    EXPECT_EQ(rel.ranges[0].first, bytes.data());
+    EXPECT_EQ(rel.ranges[0].second, bytes.size());
     EXPECT_EQ(rel.data, bytes.data());
     EXPECT_EQ(rel.n_bytes, bytes.size());
     // The copy holds exactly cpu::pack_weights' panels.
@@ -80,8 +88,60 @@ TEST(CpuBackend, PrepareWeightPacksQ4_0Q5_0AndKQuantsAndReleasesTheSource) {
     const void* before = w->data();
     ASSERT_TRUE(be->prepare_weight(*w, rel.fn()).ok());
     EXPECT_EQ(w->data(), before);
-    EXPECT_EQ(rel.calls, 1);
+    EXPECT_EQ(rel.calls, 2);
   }
+}
+
+// Packing in runs of rows writes pack_weights' bytes and reports runs that tile the rows in
+// order, whatever the run length (not a multiple of 16: rounded down; under 16: 16 rows); and the
+// backend gives a large matrix's source back run by run, before the whole range.
+TEST(CpuBackend, PackingInRunsIsPackingAndReleasesTheSourceAsItGoes) {
+  std::mt19937 rng(8);
+  const int64_t m = 80;
+  for (DType t : {DType::q4_0, DType::q5_0, DType::q8_0, DType::q4_k, DType::q5_k, DType::q6_k}) {
+    const int64_t k = dtype_traits(t)->block_size == 256 ? 256 : 64;
+    const auto bytes = quantized(t, m, k, rng);
+    std::vector<uint8_t> whole(bytes.size());
+    cpu::pack_weights(t, bytes.data(), m, k, whole.data());
+    for (int64_t run : {1, 16, 33, 48, 80, 1000}) {
+      std::vector<uint8_t> runs(bytes.size(), 0xAB);
+      std::vector<std::pair<int64_t, int64_t>> seen;
+      cpu::pack_weights_in_runs(t, bytes.data(), m, k, runs.data(), run,
+                                [&](int64_t r0, int64_t n) { seen.emplace_back(r0, n); });
+      EXPECT_EQ(runs, whole) << dtype_name(t) << " run " << run;
+      const int64_t want = std::min<int64_t>(m, std::max<int64_t>(16, run / 16 * 16));
+      int64_t next = 0;
+      for (const auto& [r0, n] : seen) {
+        EXPECT_EQ(r0, next) << dtype_name(t) << " run " << run;
+        EXPECT_EQ(n, std::min(want, m - r0));
+        next = r0 + n;
+      }
+      EXPECT_EQ(next, m) << dtype_name(t) << " run " << run;
+    }
+  }
+  EXPECT_EQ(cpu::pack_run_rows(2304), 1808);  // Q4_0 rows of 4096 columns: 4 MiB / 2304 bytes, in panels
+  EXPECT_EQ(cpu::pack_run_rows(size_t{1} << 30), 16);
+  // Through the backend: a Q8_0 matrix of 1,056 rows x 4,096 columns (4,352 bytes a row, 4.6 MB)
+  // goes back in runs of 960 rows (4,177,920 bytes), then whole.
+  const int64_t big_m = 1056, big_k = 4096;
+  const auto big = quantized(DType::q8_0, big_m, big_k, rng);
+  const int64_t ne[] = {big_k, big_m};
+  auto w = Tensor::view(DType::q8_0, ne, big.data(), big.size());
+  ASSERT_TRUE(w.ok());
+  Released rel;
+  auto be = make_cpu_backend(1);
+  ASSERT_TRUE(be->prepare_weight(*w, rel.fn()).ok());
+  const size_t ws = row_size(DType::q8_0, big_k);
+  ASSERT_EQ(rel.ranges.size(), 3u);
+  EXPECT_EQ(rel.ranges[0].first, big.data());
+  EXPECT_EQ(rel.ranges[0].second, 960 * ws);
+  EXPECT_EQ(rel.ranges[1].first, big.data() + 960 * ws);
+  EXPECT_EQ(rel.ranges[1].second, 96 * ws);
+  EXPECT_EQ(rel.ranges[2].first, big.data());
+  EXPECT_EQ(rel.ranges[2].second, big.size());
+  std::vector<uint8_t> panels(big.size());
+  cpu::pack_weights(DType::q8_0, big.data(), big_m, big_k, panels.data());
+  EXPECT_EQ(std::memcmp(w->data(), panels.data(), panels.size()), 0);
 }
 
 TEST(CpuBackend, PrepareWeightLeavesOtherMatricesInTheFileLayout) {

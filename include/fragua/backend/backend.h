@@ -86,8 +86,9 @@ struct MatmulJob {
   float* y = nullptr;
 };
 
-// Gives back the memory a weight was read from once a backend holds its own copy: the model
-// passes GgufFile::release (the mapped file's pages), so that the resident size stays one copy.
+// Gives back the memory a weight was read from, a range at a time, as a backend copies it (the
+// CPU backend: runs of about 4 MiB of rows, then the whole range once more): the model passes
+// GgufFile::release (the mapped file's pages), so that the resident size stays one copy.
 using ReleaseSource = std::function<void(const void* data, uint64_t n_bytes)>;
 
 class Backend {
@@ -102,10 +103,12 @@ class Backend {
   // Weight preparation, once per matrix at model load, before any matmul reads it: may replace
   // `w` (Layout::rows, ne = {k, m}) by the backend's own copy in the layout its kernels read
   // fastest, with a Tensor::layout() value of its own (Tensor::owned; the storage may carry the
-  // backend's deleter), then calls release(old data, old n_bytes). Leaving `w` as it is is always
+  // backend's deleter), calling release on ranges of the old data as they are copied and on the
+  // whole (old data, old n_bytes) at the end. Leaving `w` as it is is always
   // correct. Only for matrices read by matmul alone: a tied output head, which is also the
   // embedding table read by get_rows, is not prepared. The CPU backend packs Q4_0/Q5_0 matrices
-  // into 16-row panels unless FRAGUA_PACK=0 (docs/engine.md); errors: out of memory.
+  // into 16-row panels (Q8_0 and Q4_K/Q5_K/Q6_K too) unless FRAGUA_PACK=0 (docs/engine.md); errors:
+  // out of memory.
   virtual Status prepare_weight(Tensor& w, const ReleaseSource& release) = 0;
 
   // y[n, m] = x[n, k] * w^T where w has ne = {k, m} in any supported dtype, in Layout::rows or

@@ -44,16 +44,23 @@ class CpuBackend final : public Backend {
   int n_threads() const override { return pool_.size(); }
   ThreadPool& pool() override { return pool_; }
 
-  // Q4_0/Q5_0 and Q4_K/Q5_K/Q6_K matrices of a multiple of 16 rows become 16-row panels
+  // Q4_0/Q5_0, Q8_0 and Q4_K/Q5_K/Q6_K matrices of a multiple of 16 rows become 16-row panels
   // (cpu::pack_weights, what llama.cpp calls repacking): same size, so the file's pages go back
-  // once the copy is made.
+  // as the copy is made, one run of about 4 MiB at a time (load's peak memory: the packed copy
+  // plus one run, not plus the largest matrix), then the whole range once more for the pages
+  // that straddle two runs.
   Status prepare_weight(Tensor& w, const ReleaseSource& release) override {
     if (!runtime_options().pack_weights || w.layout() != Layout::rows || w.n_dims() != 2 ||
         !cpu::packable(w.dtype(), w.ne(1), w.ne(0)))
       return {};
     std::shared_ptr<uint8_t[]> buf = alloc_weights(w.n_bytes());
     if (!buf) return resource_exhausted_error("cannot allocate {} bytes to pack {}", w.n_bytes(), w.describe());
-    cpu::pack_weights(w.dtype(), w.data(), w.ne(1), w.ne(0), buf.get());
+    const auto* src = static_cast<const uint8_t*>(w.data());
+    const size_t ws = row_size(w.dtype(), w.ne(0));
+    cpu::pack_weights_in_runs(w.dtype(), src, w.ne(1), w.ne(0), buf.get(), cpu::pack_run_rows(ws),
+                              [&](int64_t r0, int64_t n) {
+                                if (release) release(src + static_cast<size_t>(r0) * ws, static_cast<size_t>(n) * ws);
+                              });
     auto packed = FRAGUA_TRY(Tensor::owned(w.dtype(), w.shape(), std::move(buf), w.n_bytes(), cpu::kPanels16));
     if (release) release(w.data(), w.n_bytes());
     w = std::move(packed);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string_view>
 
 #include "fragua/base/thread_pool.h"
@@ -49,6 +50,15 @@ int64_t decode_chunk_rows(int64_t m, size_t row_bytes, int n_threads);
 inline constexpr Layout kPanels16{1};
 bool packable(DType t, int64_t m, int64_t k);
 void pack_weights(DType t, const void* src, int64_t m, int64_t k, void* dst);
+// pack_weights over runs of at most `chunk_rows` rows (rounded down to a multiple of 16, at least
+// 16), calling done(first_row, n_rows) after each run, so that the caller can give back the
+// source's pages as it goes: at load, memory then peaks at the packed copy plus one run, not plus
+// the whole matrix (a 256k-vocabulary output head is 645 MB in Q6_K). Panels are independent and
+// stored panel after panel at the rows' own offsets, so the bytes are pack_weights'.
+void pack_weights_in_runs(DType t, const void* src, int64_t m, int64_t k, void* dst, int64_t chunk_rows,
+                          const std::function<void(int64_t first_row, int64_t n_rows)>& done);
+// Rows of one run of pack_weights_in_runs at load: about 4 MiB of the source.
+int64_t pack_run_rows(size_t row_bytes);
 
 // Which SIMD path is active: "avx512", "avx2" or "scalar". Chosen once at start-up from CPUID,
 // overridable with FRAGUA_SIMD=scalar|avx2|avx512 (an unsupported request falls back to the best).

@@ -279,6 +279,24 @@ bool packable(DType t, int64_t m, int64_t k) {
   return (t == DType::q4_0 || t == DType::q5_0 || t == DType::q8_0) && k % 32 == 0;
 }
 
+void pack_weights_in_runs(DType t, const void* src, int64_t m, int64_t k, void* dst, int64_t chunk_rows,
+                          const std::function<void(int64_t first_row, int64_t n_rows)>& done) {
+  if (!packable(t, m, k)) return;
+  const int64_t run = std::max<int64_t>(16, chunk_rows / 16 * 16);
+  const size_t ws = row_size(t, k);
+  for (int64_t r0 = 0; r0 < m; r0 += run) {
+    const int64_t n = std::min(run, m - r0);
+    const size_t off = static_cast<size_t>(r0) * ws;
+    pack_weights(t, static_cast<const uint8_t*>(src) + off, n, k, static_cast<uint8_t*>(dst) + off);
+    if (done) done(r0, n);
+  }
+}
+
+int64_t pack_run_rows(size_t row_bytes) {
+  constexpr size_t kRunBytes = size_t{4} << 20;
+  return std::max<int64_t>(16, static_cast<int64_t>(kRunBytes / std::max<size_t>(row_bytes, 1)) / 16 * 16);
+}
+
 void pack_weights(DType t, const void* src, int64_t m, int64_t k, void* dst) {
   if (!packable(t, m, k)) return;
   if (kpanel_type(t)) {
