@@ -104,11 +104,10 @@ class Backend {
   // `w` (Layout::rows, ne = {k, m}) by the backend's own copy in the layout its kernels read
   // fastest, with a Tensor::layout() value of its own (Tensor::owned; the storage may carry the
   // backend's deleter), calling release on ranges of the old data as they are copied and on the
-  // whole (old data, old n_bytes) at the end. Leaving `w` as it is is always
-  // correct. Only for matrices read by matmul alone: a tied output head, which is also the
-  // embedding table read by get_rows, is not prepared. The CPU backend packs Q4_0/Q5_0 matrices
-  // into 16-row panels (Q8_0 and Q4_K/Q5_K/Q6_K too) unless FRAGUA_PACK=0 (docs/engine.md); errors:
-  // out of memory.
+  // whole (old data, old n_bytes) at the end. Leaving `w` as it is is always correct. Only for
+  // matrices read by matmul alone: a tied output head, which is also the embedding table read by
+  // get_rows, is not prepared. The CPU backend packs Q4_0/Q5_0/Q8_0 and Q4_K/Q5_K/Q6_K matrices
+  // into 16-row panels unless FRAGUA_PACK=0 (docs/engine.md); errors: out of memory.
   virtual Status prepare_weight(Tensor& w, const ReleaseSource& release) = 0;
 
   // y[n, m] = x[n, k] * w^T where w has ne = {k, m} in any supported dtype, in Layout::rows or
