@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // cpu::matmul throughput per weight dtype and SIMD level.
 //   bench_matmul [--m 4096] [--k 4096] [--n 1,512] [--threads 1] [--types f16,q8_0,...]
-//                [--levels scalar,avx2,avx512] [--reps 7] [--rotate 1]
+//                [--levels scalar,avx2,avx512] [--reps 7] [--rotate 1] [--pack 1]
+// --pack 1 (the default) lays the weights out as the CPU backend does at load: 16-row panels for
+// the types it packs, in 2 MiB-aligned memory advised as transparent huge pages (float types:
+// rows, in the same memory); --pack 0 keeps the file's row layout in ordinary heap memory.
 // n = 1 (token generation) reports GB/s of weights streamed; every row reports GFLOP/s
 // (2 m k n / time). Each figure is the median of --reps timed calls after one warm-up. For
 // n = 1 the weights rotate over copies totalling >= 256 MiB so they come from DRAM, not cache.
@@ -9,11 +12,15 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <cstdlib>
 #include <ctime>
+#include <memory>
 #include <random>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <sys/mman.h>
 
 #include "backend/cpu/cpu_matmul.h"
 #include "fragua/tensor/half.h"
@@ -74,6 +81,36 @@ double cpu_seconds() {
   return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
 
+// One copy of the weights, laid out as --pack asks (see the top of the file).
+struct Weights {
+  std::shared_ptr<uint8_t[]> data;
+  Layout layout = Layout::rows;
+};
+
+Weights laid_out(const std::vector<uint8_t>& w, DType t, int64_t m, int64_t k, bool pack) {
+  Weights out;
+  if (!pack) {
+    out.data = std::shared_ptr<uint8_t[]>(new uint8_t[w.size()]);
+    std::memcpy(out.data.get(), w.data(), w.size());
+    return out;
+  }
+  constexpr size_t kHuge = size_t{2} << 20;
+  void* p = std::aligned_alloc(kHuge, (w.size() + kHuge - 1) / kHuge * kHuge);
+  if (p == nullptr) {
+    std::fprintf(stderr, "out of memory\n");
+    std::exit(1);
+  }
+  if (w.size() >= kHuge) ::madvise(p, w.size() / kHuge * kHuge, MADV_HUGEPAGE);
+  out.data = std::shared_ptr<uint8_t[]>(static_cast<uint8_t*>(p), [](uint8_t* q) { std::free(q); });
+  if (cpu::packable(t, m, k)) {
+    cpu::pack_weights(t, w.data(), m, k, out.data.get());
+    out.layout = cpu::kPanels16;
+  } else {
+    std::memcpy(out.data.get(), w.data(), w.size());
+  }
+  return out;
+}
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
@@ -84,7 +121,7 @@ double median(std::vector<double> v) {
 int main(int argc, char** argv) {
   int64_t m = 4096, k = 4096;
   int threads = 1, reps = 7;
-  bool rotate = true;
+  bool rotate = true, pack = true;
   std::string types = "f32,f16,bf16,q8_0,q4_0,q4_1,q5_0,q5_1,q4_k,q5_k,q6_k", levels = "scalar,avx2,avx512",
               ns = "1,512";
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -105,6 +142,8 @@ int main(int argc, char** argv) {
       reps = std::stoi(v);
     else if (a == "--rotate")
       rotate = v != "0";
+    else if (a == "--pack")
+      pack = v != "0";
     else {
       std::fprintf(stderr, "unknown option %s\n", a.c_str());
       return 2;
@@ -122,9 +161,9 @@ int main(int argc, char** argv) {
     }
     const size_t wbytes = row_size(*t, k) * static_cast<size_t>(m);
     const int copies = rotate ? static_cast<int>(std::max<size_t>(1, (256u << 20) / wbytes + 1)) : 1;
-    std::vector<std::vector<uint8_t>> w;
-    w.push_back(make_weights(*t, m, k, rng));
-    for (int c = 1; c < copies; ++c) w.push_back(w[0]);
+    const std::vector<uint8_t> file = make_weights(*t, m, k, rng);
+    std::vector<Weights> w;
+    for (int c = 0; c < copies; ++c) w.push_back(laid_out(file, *t, m, k, pack));
     for (const auto& nstr : split(ns)) {
       const int64_t n = std::stoll(nstr);
       std::vector<float> x(static_cast<size_t>(n * k)), y(static_cast<size_t>(n * m));
@@ -142,7 +181,8 @@ int main(int argc, char** argv) {
           const auto t0 = std::chrono::steady_clock::now();
           const double c0 = cpu_seconds();
           for (int it = 0; it < inner; ++it) {
-            cpu::matmul(w[static_cast<size_t>(rot)].data(), *t, m, k, x.data(), n, y.data(), pool);
+            const Weights& wc = w[static_cast<size_t>(rot)];
+            cpu::matmul(wc.data.get(), *t, m, k, x.data(), n, y.data(), pool, wc.layout);
             rot = (rot + 1) % copies;
           }
           const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / inner;

@@ -63,7 +63,12 @@ Status prepare_weights(Weights& w, bool tied, const format::GgufFile& file, back
     for (auto* experts : {&L.gate_exp, &L.up_exp, &L.down_exp})
       for (Tensor& t : *experts) FRAGUA_TRY(be.prepare_weight(t, release));
   }
-  if (!tied) FRAGUA_TRY(be.prepare_weight(w.output, release));  // a tied head is also the embedding table, read by rows
+  FRAGUA_TRY(be.prepare_weight(w.output, release));
+  // A tied head is also the embedding table, which get_rows reads by rows: where the prepared
+  // copy kept the file's row layout (float weights) the table reads the copy too; where it did
+  // not (packed panels), the table reads the file, whose pages the copy handed back come back
+  // only for the rows that tokens touch.
+  if (tied && w.output.layout() == Layout::rows) w.tok_embd = w.output;
   return {};
 }
 

@@ -151,9 +151,9 @@ TEST(CpuBackend, PrepareWeightLeavesOtherMatricesInTheFileLayout) {
     DType t;
     int64_t m, k;
   };
-  // Q4_1, Q3_K and F32 have no packed kernel; 40 rows are not a whole number of 16-row panels.
-  for (const Case& c : {Case{DType::q4_1, 32, 64}, Case{DType::f32, 32, 64}, Case{DType::q4_0, 40, 64},
-                        Case{DType::q4_k, 40, 256}, Case{DType::q3_k, 32, 256}}) {
+  // Q4_1 and Q3_K have no packed kernel; 40 rows are not a whole number of 16-row panels.
+  for (const Case& c : {Case{DType::q4_1, 32, 64}, Case{DType::q4_0, 40, 64}, Case{DType::q4_k, 40, 256},
+                        Case{DType::q3_k, 32, 256}}) {
     const auto bytes = quantized(c.t, c.m, c.k, rng);
     const int64_t ne[] = {c.k, c.m};
     auto w = Tensor::view(c.t, ne, bytes.data(), bytes.size());
@@ -163,6 +163,48 @@ TEST(CpuBackend, PrepareWeightLeavesOtherMatricesInTheFileLayout) {
     EXPECT_EQ(w->layout(), Layout::rows) << dtype_name(c.t) << " " << c.m;
     EXPECT_EQ(w->data(), bytes.data());
     EXPECT_EQ(rel.calls, 0);
+  }
+}
+
+// Float matrices (any row count) are copied into the backend's memory in the file's row layout:
+// the same bytes, a different address, the source handed back run by run and then whole, and
+// matmul's bits unchanged.
+TEST(CpuBackend, PrepareWeightCopiesFloatMatricesInTheirRowLayout) {
+  std::mt19937 rng(9);
+  auto be = make_cpu_backend(1);
+  for (DType t : {DType::f32, DType::f16, DType::bf16}) {
+    // 2,100 rows of 1,024 columns: F32 rows of 4 KiB, so runs of 1,024 rows (4 MiB), three runs.
+    const int64_t m = 2100, k = 1024;
+    const auto bytes = quantized(t, m, k, rng);
+    const int64_t ne[] = {k, m};
+    auto file = Tensor::view(t, ne, bytes.data(), bytes.size());
+    ASSERT_TRUE(file.ok());
+    std::vector<float> x(static_cast<size_t>(k) * 3);
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    for (auto& v : x) v = nd(rng);
+    std::vector<float> want(static_cast<size_t>(m) * 3), got(want.size());
+    be->matmul(*file, x.data(), 3, want.data());
+    auto w = Tensor::view(t, ne, bytes.data(), bytes.size());
+    Released rel;
+    ASSERT_TRUE(be->prepare_weight(*w, rel.fn()).ok());
+    EXPECT_EQ(w->layout(), Layout::rows) << dtype_name(t);
+    EXPECT_NE(w->data(), bytes.data());
+    ASSERT_EQ(w->n_bytes(), bytes.size());
+    EXPECT_EQ(std::memcmp(w->data(), bytes.data(), bytes.size()), 0);
+    const size_t ws = row_size(t, k);
+    const int64_t run = cpu::pack_run_rows(ws);
+    ASSERT_EQ(rel.ranges.size(), static_cast<size_t>((m + run - 1) / run + 1)) << dtype_name(t);
+    for (size_t i = 0; i + 1 < rel.ranges.size(); ++i) {
+      EXPECT_EQ(rel.ranges[i].first, bytes.data() + i * run * ws);
+      EXPECT_EQ(rel.ranges[i].second, std::min<int64_t>(run, m - static_cast<int64_t>(i) * run) * ws);
+    }
+    EXPECT_EQ(rel.ranges.back().first, bytes.data());
+    EXPECT_EQ(rel.ranges.back().second, bytes.size());
+    be->matmul(*w, x.data(), 3, got.data());
+    EXPECT_EQ(std::memcmp(got.data(), want.data(), want.size() * sizeof(float)), 0) << dtype_name(t);
+    // Rows stay rows: the copy reads back as the file did.
+    auto f = w->to_f32();
+    ASSERT_TRUE(f.ok());
   }
 }
 

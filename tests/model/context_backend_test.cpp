@@ -88,18 +88,20 @@ TEST_P(ContextBackend, WeightsArePreparedAndRunByTheGivenBackend) {
   ASSERT_TRUE(model.ok()) << model.error().message();
   const Weights& w = (*model)->weights();
   EXPECT_EQ((*model)->weights_backend(), "tagging");
-  // Every layer matrix, and the output head unless it is the embedding table.
-  const size_t want = 7 * w.layers.size() + (tied ? 0 : 1);
+  // Every layer matrix and the output head, also when it is the embedding table: the table then
+  // stays the file's rows (the tagging layout is not rows), read by get_rows.
+  const size_t want = 7 * w.layers.size() + 1;
   EXPECT_EQ(tagging->prepared.size(), want);
   EXPECT_EQ(tagging->released, static_cast<int>(want));
   for (const auto& L : w.layers)
     for (const Tensor* t : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down})
       EXPECT_EQ(t->layout(), TaggingBackend::kTag);
-  EXPECT_EQ(w.output.layout(), tied ? Layout::rows : TaggingBackend::kTag);
+  EXPECT_EQ(w.output.layout(), TaggingBackend::kTag);
   EXPECT_EQ(w.tok_embd.layout(), Layout::rows);
+  EXPECT_NE(w.tok_embd.data(), w.output.data());
 
-  // The same logits as the model prepared for and run by the CPU backend (the f32 matrices are
-  // not repacked there, and the tagging backend computes with the CPU one).
+  // The same logits as the model prepared for and run by the CPU backend (the f32 matrices keep
+  // their row layout there, and the tagging backend computes with the CPU one).
   const std::vector<int32_t> tokens = {1, 5, 9, 2};
   auto ctx = Context::create(**model, {.n_ctx = 16, .backend = tagging});
   ASSERT_TRUE(ctx.ok()) << ctx.error().message();
@@ -107,11 +109,15 @@ TEST_P(ContextBackend, WeightsArePreparedAndRunByTheGivenBackend) {
   auto logits = (*ctx)->decode(tokens);
   ASSERT_TRUE(logits.ok());
   EXPECT_EQ(tagging->tagged_matmuls, static_cast<int>(want));
-  EXPECT_EQ(tagging->untagged_matmuls, tied ? 1 : 0);
+  EXPECT_EQ(tagging->untagged_matmuls, 0);
 
   auto cpu_model = Model::load(path);
   ASSERT_TRUE(cpu_model.ok());
   EXPECT_EQ((*cpu_model)->weights_backend(), "cpu");
+  // The CPU backend copies float matrices in their row layout, so a tied table reads the head's copy.
+  const Weights& cw = (*cpu_model)->weights();
+  EXPECT_EQ(cw.output.layout(), Layout::rows);
+  EXPECT_EQ(cw.tok_embd.data() == cw.output.data(), tied);
   auto cpu_ctx = Context::create(**cpu_model, {.n_ctx = 16, .n_threads = 1});
   ASSERT_TRUE(cpu_ctx.ok());
   auto cpu_logits = (*cpu_ctx)->decode(tokens);

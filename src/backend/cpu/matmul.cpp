@@ -117,12 +117,16 @@ struct Job {
   const uint8_t* xa;
   size_t xs;
   float* y;
-  int64_t tiles_m, tiles_n;
+  int64_t tile_n, tiles_m, tiles_n;
   std::atomic<int64_t> next{0};
 };
 
 constexpr int64_t kTileM = 64;  // weight rows per tile: a multiple of every micro-kernel height
 constexpr int64_t kTileN = 32;  // activation rows per tile: their Q8 copy stays in L2
+// Float weights: a multiple of the float register tiles' widths (6 columns at AVX-512, 2 at
+// AVX2), so that no column of a tile falls to the narrow remainder tiles, which convert each
+// weight vector for one or two products only.
+constexpr int64_t kTileNFloat = 36;
 
 void run_rows(Job& j, int64_t r0, int64_t r1) {
   j.gemm(j.k, j.w + r0 * j.ws, j.ws, static_cast<int>(r1 - r0), j.xa, j.xs, static_cast<int>(j.n), j.y + r0,
@@ -135,7 +139,7 @@ void run_tiles(Job& j) {
     // Row tiles vary fastest so that threads share the activation tile they are working on.
     const int64_t tm = t % j.tiles_m, tn = t / j.tiles_m;
     const int64_t r0 = tm * kTileM, r1 = std::min(j.m, r0 + kTileM);
-    const int64_t c0 = tn * kTileN, c1 = std::min(j.n, c0 + kTileN);
+    const int64_t c0 = tn * j.tile_n, c1 = std::min(j.n, c0 + j.tile_n);
     j.gemm(j.k, j.w + r0 * j.ws, j.ws, static_cast<int>(r1 - r0), j.xa + c0 * j.xs, j.xs, static_cast<int>(c1 - c0),
            j.y + c0 * j.m + r0, static_cast<size_t>(j.m));
   }
@@ -395,9 +399,10 @@ void matmul(const void* w, DType wtype, int64_t m, int64_t k, const float* x, in
   j.gemm = g, j.w = static_cast<const uint8_t*>(w), j.ws = row_size(wtype, k);
   j.m = m, j.k = k, j.n = n, j.xa = xa, j.xs = xs, j.y = y;
   j.tiles_m = (m + kTileM - 1) / kTileM;
-  j.tiles_n = (n + kTileN - 1) / kTileN;
+  j.tile_n = a == Act::f32 || a == Act::f16r || a == Act::bf16r ? kTileNFloat : kTileN;
+  j.tiles_n = (n + j.tile_n - 1) / j.tile_n;
   if (!parallel) {
-    if (n <= kTileN) {
+    if (n <= j.tile_n) {
       run_rows(j, 0, m);
     } else {
       run_tiles(j);
