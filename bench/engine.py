@@ -102,18 +102,37 @@ def weight_bytes_per_token(path):
     return total
 
 
+# A VM often reports only "AMD EPYC" as the model name; the CPUID family and model tell the core
+# apart: family 23 (0x17) Zen/Zen 2; 25 (0x19) Zen 3 at models 0x00-0x0F and 0x20-0x5F, Zen 4 at
+# 0x10-0x1F, 0x60-0x7F and 0xA0-0xAF; 26 (0x1A) Zen 5.
+def amd_core(family, model):
+    if family == 23:
+        return "Zen/Zen 2"
+    if family == 25:
+        return "Zen 4" if 0x10 <= model <= 0x1F or 0x60 <= model <= 0x7F or 0xA0 <= model <= 0xAF else "Zen 3"
+    return "Zen 5" if family == 26 else "unknown core"
+
+
 def cpu_description():
-    """The CPU model and the SIMD flags that decide the kernels of both engines."""
-    model, flags = "?", set()
+    """The CPU model, its family/model numbers and the SIMD flags that decide the kernels of both engines."""
+    model, flags, fields = "?", set(), {}
     with open("/proc/cpuinfo") as f:
         for line in f:
-            if line.startswith("model name") and model == "?":
+            key = line.split(":", 1)[0].strip()
+            if key == "model name" and model == "?":
                 model = line.split(":", 1)[1].strip()
-            elif line.startswith("flags") and not flags:
+            elif key in ("cpu family", "model", "vendor_id") and key not in fields:
+                fields[key] = line.split(":", 1)[1].strip()
+            elif key == "flags" and not flags:
                 flags = set(line.split(":", 1)[1].split())
     wanted = ["avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16", "avx512_fp16",
               "avx_vnni", "amx_tile", "amx_int8", "amx_bf16"]
-    return f"{model} ({os.cpu_count()} CPUs; {' '.join(x for x in wanted if x in flags)})"
+    family = fields.get("cpu family", "?")
+    core = ""
+    if fields.get("vendor_id") == "AuthenticAMD" and family.isdigit() and fields.get("model", "").isdigit():
+        core = f", {amd_core(int(family), int(fields['model']))}"
+    return (f"{model} (family {family} model {fields.get('model', '?')}{core}; {os.cpu_count()} CPUs; "
+            f"{' '.join(x for x in wanted if x in flags)})")
 
 
 def dram_bandwidth(threads, reps=7):
