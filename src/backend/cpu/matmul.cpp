@@ -123,14 +123,14 @@ struct Job {
 
 constexpr int64_t kTileM = 64;  // weight rows per tile: a multiple of every micro-kernel height
 constexpr int64_t kTileN = 32;  // activation rows per tile: their Q8 copy stays in L2
-// Float weights: half the rows and twice the columns: a float activation row is 2-4 times the
-// bytes of a Q8 one, and each weight vector read (and, for F16/BF16, converted) serves 72 columns
-// instead of 32 (1 thread, F16 4x6 register tiles over 3072 x 8192 and 8192 x 3072 weights, 504
-// columns: 132-152 GFLOP/s at 64 x 36, 150-170 at 32 x 72). 72 is a multiple of the register tiles'
-// widths (6 columns at AVX-512, 2 at AVX2), so that no column falls to the narrow remainder
-// tiles, which convert each weight vector for one or two products only.
+// Float weights: half the rows and more columns: a float activation row is 2-4 times the bytes
+// of a Q8 one, and each weight vector read (and, for F16/BF16, converted) then serves more
+// columns (1 thread, F16 4x6 register tiles over 3072 x 8192 and 8192 x 3072 weights, about 500
+// columns: 132-152 GFLOP/s at 64 x 36, 150-170 at 32 x 72, 2-4% more at 32 x 144). 144 is a
+// multiple of the register tiles' widths (6 columns at AVX-512, 2 at AVX2), so that no column
+// falls to the narrow remainder tiles, which convert each weight vector for one or two products.
 constexpr int64_t kTileMFloat = 32;
-constexpr int64_t kTileNFloat = 72;
+constexpr int64_t kTileNFloat = 144;
 
 void run_rows(Job& j, int64_t r0, int64_t r1) {
   j.gemm(j.k, j.w + r0 * j.ws, j.ws, static_cast<int>(r1 - r0), j.xa, j.xs, static_cast<int>(j.n), j.y + r0,
