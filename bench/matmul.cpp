@@ -20,8 +20,6 @@
 #include <string>
 #include <vector>
 
-#include <sys/mman.h>
-
 #include "backend/cpu/cpu_matmul.h"
 #include "fragua/tensor/half.h"
 
@@ -89,25 +87,17 @@ struct Weights {
 
 Weights laid_out(const std::vector<uint8_t>& w, DType t, int64_t m, int64_t k, bool pack) {
   Weights out;
-  if (!pack) {
+  if (!pack || !cpu::prepares(t, m, k)) {
     out.data = std::shared_ptr<uint8_t[]>(new uint8_t[w.size()]);
     std::memcpy(out.data.get(), w.data(), w.size());
     return out;
   }
-  constexpr size_t kHuge = size_t{2} << 20;
-  void* p = std::aligned_alloc(kHuge, (w.size() + kHuge - 1) / kHuge * kHuge);
-  if (p == nullptr) {
+  out.data = cpu::alloc_weights(w.size());
+  if (!out.data) {
     std::fprintf(stderr, "out of memory\n");
     std::exit(1);
   }
-  if (w.size() >= kHuge) ::madvise(p, w.size() / kHuge * kHuge, MADV_HUGEPAGE);
-  out.data = std::shared_ptr<uint8_t[]>(static_cast<uint8_t*>(p), [](uint8_t* q) { std::free(q); });
-  if (cpu::packable(t, m, k)) {
-    cpu::pack_weights(t, w.data(), m, k, out.data.get());
-    out.layout = cpu::kPanels16;
-  } else {
-    std::memcpy(out.data.get(), w.data(), w.size());
-  }
+  out.layout = cpu::prepare_weights_in_runs(t, w.data(), m, k, out.data.get(), nullptr);
   return out;
 }
 

@@ -9,8 +9,6 @@
 #include <new>
 #include <vector>
 
-#include <sys/mman.h>
-
 #include "backend/cpu/cpu_matmul.h"
 #include "fragua/backend/backend.h"
 #include "fragua/base/log.h"
@@ -20,21 +18,6 @@
 namespace fragua::backend {
 
 namespace {
-
-// Packed weights are read once per generated token, from DRAM for models above the cache size:
-// 2 MiB-aligned, with the whole 2 MiB pages inside the copy advised as transparent huge pages
-// (THP's "madvise" mode) so that the stream is not broken by a TLB miss every 4 KiB; the tail
-// stays in small pages, so no memory beyond the copy is backed.
-std::shared_ptr<uint8_t[]> alloc_weights(size_t n) {
-  constexpr size_t kHuge = size_t{2} << 20;
-  const size_t align = n >= kHuge ? kHuge : 64;
-  void* p = std::aligned_alloc(align, (n + align - 1) / align * align);
-  if (p == nullptr) return nullptr;
-#ifdef MADV_HUGEPAGE
-  if (n >= kHuge) ::madvise(p, n / kHuge * kHuge, MADV_HUGEPAGE);  // advice only: failure is harmless
-#endif
-  return std::shared_ptr<uint8_t[]>(static_cast<uint8_t*>(p), [](uint8_t* q) { std::free(q); });
-}
 
 class CpuBackend final : public Backend {
  public:
@@ -55,30 +38,18 @@ class CpuBackend final : public Backend {
   // every 4 KiB of a weight stream read from it then costs a TLB miss (nested page walk) that
   // the huge pages of the copy do not; measured on the 3B F16 model's decode (docs/benchmarks.md).
   Status prepare_weight(Tensor& w, const ReleaseSource& release) override {
-    if (!runtime_options().pack_weights || w.layout() != Layout::rows || w.n_dims() != 2) return {};
-    const bool panels = cpu::packable(w.dtype(), w.ne(1), w.ne(0));
-    const bool floats = w.dtype() == DType::f32 || w.dtype() == DType::f16 || w.dtype() == DType::bf16;
-    if (!panels && !floats) return {};
-    std::shared_ptr<uint8_t[]> buf = alloc_weights(w.n_bytes());
+    if (!runtime_options().pack_weights || w.layout() != Layout::rows || w.n_dims() != 2 ||
+        !cpu::prepares(w.dtype(), w.ne(1), w.ne(0)))
+      return {};
+    std::shared_ptr<uint8_t[]> buf = cpu::alloc_weights(w.n_bytes());
     if (!buf) return resource_exhausted_error("cannot allocate {} bytes to pack {}", w.n_bytes(), w.describe());
     const auto* src = static_cast<const uint8_t*>(w.data());
     const size_t ws = row_size(w.dtype(), w.ne(0));
-    auto done = [&](int64_t r0, int64_t n) {
-      if (release) release(src + static_cast<size_t>(r0) * ws, static_cast<size_t>(n) * ws);
-    };
-    if (panels) {
-      cpu::pack_weights_in_runs(w.dtype(), src, w.ne(1), w.ne(0), buf.get(), cpu::pack_run_rows(ws), done);
-    } else {
-      const int64_t run = cpu::pack_run_rows(ws);
-      for (int64_t r0 = 0; r0 < w.ne(1); r0 += run) {
-        const int64_t n = std::min(run, w.ne(1) - r0);
-        std::memcpy(buf.get() + static_cast<size_t>(r0) * ws, src + static_cast<size_t>(r0) * ws,
-                    static_cast<size_t>(n) * ws);
-        done(r0, n);
-      }
-    }
-    auto packed = FRAGUA_TRY(Tensor::owned(w.dtype(), w.shape(), std::move(buf), w.n_bytes(),
-                                           panels ? cpu::kPanels16 : Layout::rows));
+    const Layout layout =
+        cpu::prepare_weights_in_runs(w.dtype(), src, w.ne(1), w.ne(0), buf.get(), [&](int64_t r0, int64_t n) {
+          if (release) release(src + static_cast<size_t>(r0) * ws, static_cast<size_t>(n) * ws);
+        });
+    auto packed = FRAGUA_TRY(Tensor::owned(w.dtype(), w.shape(), std::move(buf), w.n_bytes(), layout));
     if (release) release(w.data(), w.n_bytes());
     w = std::move(packed);
     return {};

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string_view>
 
 #include "fragua/base/thread_pool.h"
@@ -59,6 +60,20 @@ void pack_weights_in_runs(DType t, const void* src, int64_t m, int64_t k, void* 
                           const std::function<void(int64_t first_row, int64_t n_rows)>& done);
 // Rows of one run of pack_weights_in_runs at load: about 4 MiB of the source.
 int64_t pack_run_rows(size_t row_bytes);
+
+// The memory the CPU backend keeps prepared weights in: 2 MiB-aligned, with the whole 2 MiB pages
+// inside the n bytes advised as transparent huge pages (THP's "madvise" mode), so that a weight
+// stream read once per token from DRAM is not broken by a TLB miss every 4 KiB; the tail stays in
+// small pages, so nothing beyond the n bytes is backed. Null when out of memory.
+std::shared_ptr<uint8_t[]> alloc_weights(size_t n);
+// What the CPU backend does with an m x k matrix at load (Backend::prepare_weight): whether it
+// takes the matrix into its own memory (the packed types, and F32/F16/BF16), and the copy, into
+// dst of row_size(t, k) * m bytes from alloc_weights, run by run (pack_run_rows rows; done as
+// above): packed types in panels (returns kPanels16), float types in their row layout (returns
+// Layout::rows).
+bool prepares(DType t, int64_t m, int64_t k);
+Layout prepare_weights_in_runs(DType t, const void* src, int64_t m, int64_t k, void* dst,
+                               const std::function<void(int64_t first_row, int64_t n_rows)>& done);
 
 // Which SIMD path is active: "avx512", "avx2" or "scalar". Chosen once at start-up from CPUID,
 // overridable with FRAGUA_SIMD=scalar|avx2|avx512 (an unsupported request falls back to the best).

@@ -7,8 +7,11 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include <sys/mman.h>
 
 #include "backend/cpu/kernels.h"
 #include "fragua/tensor/blocks.h"
@@ -303,6 +306,38 @@ void pack_weights_in_runs(DType t, const void* src, int64_t m, int64_t k, void* 
 int64_t pack_run_rows(size_t row_bytes) {
   constexpr size_t kRunBytes = size_t{4} << 20;
   return std::max<int64_t>(16, static_cast<int64_t>(kRunBytes / std::max<size_t>(row_bytes, 1)) / 16 * 16);
+}
+
+std::shared_ptr<uint8_t[]> alloc_weights(size_t n) {
+  constexpr size_t kHuge = size_t{2} << 20;
+  const size_t align = n >= kHuge ? kHuge : 64;
+  void* p = std::aligned_alloc(align, (n + align - 1) / align * align);
+  if (p == nullptr) return nullptr;
+#ifdef MADV_HUGEPAGE
+  if (n >= kHuge) ::madvise(p, n / kHuge * kHuge, MADV_HUGEPAGE);  // advice only: failure is harmless
+#endif
+  return std::shared_ptr<uint8_t[]>(static_cast<uint8_t*>(p), [](uint8_t* q) { std::free(q); });
+}
+
+bool prepares(DType t, int64_t m, int64_t k) {
+  return packable(t, m, k) || t == DType::f32 || t == DType::f16 || t == DType::bf16;
+}
+
+Layout prepare_weights_in_runs(DType t, const void* src, int64_t m, int64_t k, void* dst,
+                               const std::function<void(int64_t first_row, int64_t n_rows)>& done) {
+  const size_t ws = row_size(t, k);
+  if (packable(t, m, k)) {
+    pack_weights_in_runs(t, src, m, k, dst, pack_run_rows(ws), done);
+    return kPanels16;
+  }
+  const int64_t run = pack_run_rows(ws);
+  for (int64_t r0 = 0; r0 < m; r0 += run) {
+    const int64_t n = std::min(run, m - r0);
+    std::memcpy(static_cast<uint8_t*>(dst) + static_cast<size_t>(r0) * ws,
+                static_cast<const uint8_t*>(src) + static_cast<size_t>(r0) * ws, static_cast<size_t>(n) * ws);
+    if (done) done(r0, n);
+  }
+  return Layout::rows;
 }
 
 void pack_weights(DType t, const void* src, int64_t m, int64_t k, void* dst) {
