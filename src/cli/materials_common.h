@@ -132,6 +132,9 @@ inline void add_attention_flags(CLI::App* sub, materials::AttentionConfig& a, st
   sub->add_option("--batch", a.batch, "Attention: compositions per step")->capture_default_str();
   sub->add_option("--lr", a.lr, "Attention: peak learning rate (warmup 5%, cosine to lr/10)")->capture_default_str();
   sub->add_option("--weight-decay", a.weight_decay, "Attention: AdamW weight decay")->capture_default_str();
+  sub->add_option("--swa-epochs", a.swa_epochs,
+                  "Attention: average each member's weights over its last N epochs (0: keep the last)")
+      ->capture_default_str();
   sub->add_option("--d-model", a.d_model, "Attention: width of the element tokens")->capture_default_str();
   sub->add_option("--layers", a.n_layer, "Attention: encoder blocks")->capture_default_str();
   sub->add_option("--heads", a.n_head, "Attention: attention heads (must divide --d-model)")->capture_default_str();

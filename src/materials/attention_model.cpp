@@ -137,6 +137,7 @@ nlohmann::json attention_config_to_json(const AttentionConfig& c) {
           {"batch", c.batch},
           {"lr", c.lr},
           {"weight_decay", c.weight_decay},
+          {"swa_epochs", c.swa_epochs},
           {"d_model", c.d_model},
           {"n_layer", c.n_layer},
           {"n_head", c.n_head},
@@ -157,6 +158,9 @@ Result<AttentionConfig> attention_config_from_json(const nlohmann::json& j) {
     c.batch = static_cast<int>(FRAGUA_TRY(json_integer(j.at("batch"), "batch", 1, 1 << 20)));
     c.lr = FRAGUA_TRY(json_float(j.at("lr"), "lr"));
     c.weight_decay = FRAGUA_TRY(json_float(j.at("weight_decay"), "weight_decay"));
+    // Absent in files written before weight averaging existed.
+    if (j.contains("swa_epochs"))
+      c.swa_epochs = static_cast<int>(FRAGUA_TRY(json_integer(j.at("swa_epochs"), "swa_epochs", 0, 1000000)));
     c.d_model = static_cast<int>(FRAGUA_TRY(json_integer(j.at("d_model"), "d_model", 1, 4096)));
     c.n_layer = static_cast<int>(FRAGUA_TRY(json_integer(j.at("n_layer"), "n_layer", 0, 64)));
     c.n_head = static_cast<int>(FRAGUA_TRY(json_integer(j.at("n_head"), "n_head", 1, 64)));
@@ -274,6 +278,8 @@ Status train_member(ElementTransformer& net, const std::vector<const Composition
   std::vector<float> bt, bz, dout;
   std::vector<const Composition*> bc;
   int64_t step = 0;
+  // Weight averaging over the weights at the end of each of the last swa_epochs epochs.
+  train::WeightAverage average(net.params().size());
   for (int epoch = 0; epoch < cfg.epochs; ++epoch) {
     std::vector<size_t> order = base;
     for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.next() % i]);
@@ -299,6 +305,7 @@ Status train_member(ElementTransformer& net, const std::vector<const Composition
       net.backward(dout, ko);
       opt.step(net.params(), net.grads(), net.param_infos(), sched.lr_at(step++), nullptr);
     }
+    if (epoch >= cfg.epochs - cfg.swa_epochs) average.add(net.params());
     bar.add(1);
     if (metrics && metrics->is_open()) {
       std::lock_guard<std::mutex> lock(metrics_mu);
@@ -308,6 +315,7 @@ Status train_member(ElementTransformer& net, const std::vector<const Composition
                                  {"train_loss", sum / static_cast<double>(n)}}));
     }
   }
+  average.write_mean(net.params());
   return ok_status();
 }
 
@@ -320,6 +328,9 @@ Result<AttentionModel> AttentionModel::train(const std::vector<Composition>& com
     return invalid_argument_error("attention model: need at least one member, one epoch and a batch of one");
   if (!(cfg.lr > 0) || !(cfg.weight_decay >= 0))
     return invalid_argument_error("attention model: lr must be > 0 and weight decay >= 0");
+  if (cfg.swa_epochs < 0 || cfg.swa_epochs > cfg.epochs)
+    return invalid_argument_error("attention model: --swa-epochs {} is outside 0..{} (the epochs)", cfg.swa_epochs,
+                                  cfg.epochs);
   if (comps.empty() || comps.size() != y.size())
     return invalid_argument_error("attention model: {} compositions for {} targets", comps.size(), y.size());
   for (size_t i = 0; i < y.size(); ++i) {

@@ -226,6 +226,57 @@ TEST(AttentionModel, LearnsACompositionTargetAndRoundTrips) {
   }
 }
 
+TEST(AttentionModel, AveragesWeightsOverTheLastEpochs) {
+  ProgressBar::set_enabled(false);
+  std::vector<Composition> comps, test_comps;
+  std::vector<double> y, yt;
+  synthetic(200, 5, comps, y);
+  synthetic(60, 6, test_comps, yt);
+  AttentionConfig c = small_config();
+  c.epochs = 20;
+  auto train_predict = [&](int swa) {
+    c.swa_epochs = swa;
+    auto m = AttentionModel::train(comps, y, table(), c);
+    EXPECT_TRUE(m.ok()) << m.error().to_string();
+    EXPECT_EQ(m->config().swa_epochs, swa);
+    auto p = m->predict(test_comps, table(), 1);
+    EXPECT_TRUE(p.ok());
+    return *p;
+  };
+  auto last = train_predict(0), one = train_predict(1), avg = train_predict(10);
+  // The mean of one snapshot is that snapshot: the same weights, the same predictions.
+  EXPECT_EQ(one.mean, last.mean);
+  EXPECT_EQ(one.p_zero, last.p_zero);
+  // The mean of ten is other weights (the same training run, so close to the last epoch's), and
+  // still a model of the target.
+  EXPECT_NE(avg.mean, last.mean);
+  double mean = 0;
+  for (double v : y) mean += v / static_cast<double>(y.size());
+  const double mae_avg = mean_absolute_error(yt, avg.mean), mae_last = mean_absolute_error(yt, last.mean),
+               mae0 = mean_absolute_error(yt, std::vector<double>(yt.size(), mean));
+  EXPECT_LT(mae_avg, 0.6 * mae0) << "averaged " << mae_avg << ", last " << mae_last << ", constant " << mae0;
+
+  c.swa_epochs = 21;  // more than the epochs
+  auto bad = AttentionModel::train(comps, y, table(), c);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message().find("--swa-epochs 21"), std::string::npos) << bad.error().message();
+  c.swa_epochs = -1;
+  EXPECT_FALSE(AttentionModel::train(comps, y, table(), c).ok());
+
+  // The setting travels in the config; a config written before it existed reads as 0.
+  c.swa_epochs = 7;
+  auto j = attention_config_to_json(c);
+  auto back = attention_config_from_json(j);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->swa_epochs, 7);
+  j.erase("swa_epochs");
+  back = attention_config_from_json(j);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->swa_epochs, 0);
+  j["swa_epochs"] = -3;
+  EXPECT_FALSE(attention_config_from_json(j).ok());
+}
+
 TEST(AttentionModel, ClassifiesAndCrossValidates) {
   ProgressBar::set_enabled(false);
   std::vector<Composition> comps;

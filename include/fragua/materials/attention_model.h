@@ -41,6 +41,9 @@ struct AttentionConfig {
   int batch = 64;
   double lr = 1e-3;  // peak; warmup over the first 5% of steps, cosine to lr / 10
   double weight_decay = 1e-4;
+  // Stochastic weight averaging (Izmailov et al., UAI 2018): each member's final weights are the
+  // mean of its weights at the end of each of its last swa_epochs epochs (0: the last epoch's).
+  int swa_epochs = 0;
   int d_model = 64;
   int n_layer = 3;
   int n_head = 4;

@@ -66,4 +66,21 @@ struct Schedule {
 
 Result<ScheduleKind> parse_schedule_kind(const std::string& s);
 
+// The running mean of parameter snapshots, for stochastic weight averaging (Izmailov, Podoprikhin,
+// Garipov, Vetrov & Wilson, UAI 2018): add() the weights at chosen points of training (e.g. the end
+// of each of the last epochs), then write_mean() puts their mean in place of the weights. Sums are
+// kept in double, so the mean of n snapshots is exact up to one final rounding to float.
+class WeightAverage {
+ public:
+  explicit WeightAverage(size_t n_params) : sum_(n_params, 0.0) {}
+  void add(std::span<const float> params);
+  size_t count() const { return count_; }
+  // Writes the mean of the snapshots added so far; leaves params as they are when there are none.
+  void write_mean(std::span<float> params) const;
+
+ private:
+  std::vector<double> sum_;
+  size_t count_ = 0;
+};
+
 }  // namespace fragua::train
