@@ -8,6 +8,13 @@
 // n = 1 (token generation) reports GB/s of weights streamed; every row reports GFLOP/s
 // (2 m k n / time). Each figure is the median of --reps timed calls after one warm-up. For
 // n = 1 the weights rotate over copies totalling >= 256 MiB so they come from DRAM, not cache.
+//
+//   bench_matmul --decode EMBD,FF,KV,LAYERS,VOCAB [--types q8_0] [--threads 2] [--reps 7]
+// replays the matrix-vector products of one decoded token of a Llama stack of those shapes (per
+// layer q, k, v, o, gate, up, down; then the output head), every matrix its own copy laid out as
+// at load, nothing else in between: the time per token that the products alone take and the GB/s
+// they stream, to set beside the model's tokens/s (bench/engine.py) read the same minute. Default
+// level: the best the CPU has. E.g. the 3B bench model: --decode 3072,8192,1024,28,32000.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -106,6 +113,52 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
+// The --decode mode (top of the file).
+int run_decode(const std::string& spec, const std::string& types, int threads, int reps, bool pack) {
+  const auto v = split(spec);
+  if (v.size() != 5) {
+    std::fprintf(stderr, "--decode wants EMBD,FF,KV,LAYERS,VOCAB\n");
+    return 2;
+  }
+  const int64_t embd = std::stoll(v[0]), ff = std::stoll(v[1]), kv = std::stoll(v[2]), layers = std::stoll(v[3]),
+                vocab = std::stoll(v[4]);
+  std::vector<std::pair<int64_t, int64_t>> shapes;  // m x k, in the order one token uses them
+  for (int64_t l = 0; l < layers; ++l)
+    for (auto mk : {std::pair{embd, embd}, {kv, embd}, {kv, embd}, {embd, embd}, {ff, embd}, {ff, embd}, {embd, ff}})
+      shapes.push_back(mk);
+  shapes.emplace_back(vocab, embd);
+  ThreadPool pool(threads);
+  std::mt19937 rng(42);
+  std::printf("| dtype | shapes | threads | MB per token | ms/token (median of %d) | weight GB/s |\n", reps);
+  std::printf("|---|---|---|---|---|---|\n");
+  for (const auto& tname : split(types)) {
+    const auto t = dtype_from_name(tname);
+    if (!t || dtype_traits(*t) == nullptr) {
+      std::fprintf(stderr, "unknown dtype %s\n", tname.c_str());
+      return 2;
+    }
+    std::vector<Weights> w;
+    size_t bytes = 0;
+    for (const auto& [m, k] : shapes) {
+      w.push_back(laid_out(make_weights(*t, m, k, rng), *t, m, k, pack));
+      bytes += row_size(*t, k) * static_cast<size_t>(m);
+    }
+    std::vector<float> x(static_cast<size_t>(std::max(embd, ff)), 0.5f), y(static_cast<size_t>(std::max({vocab, ff, embd})));
+    std::vector<double> times;
+    for (int rep = -1; rep < reps; ++rep) {
+      const auto t0 = std::chrono::steady_clock::now();
+      for (size_t i = 0; i < shapes.size(); ++i)
+        cpu::matmul(w[i].data.get(), *t, shapes[i].first, shapes[i].second, x.data(), 1, y.data(), pool, w[i].layout);
+      if (rep >= 0) times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+    const double s = median(times);
+    std::printf("| %s | %s | %d | %.0f | %.2f | %.2f |\n", tname.c_str(), spec.c_str(), threads,
+                static_cast<double>(bytes) / 1e6, s * 1e3, static_cast<double>(bytes) / s / 1e9);
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -113,7 +166,8 @@ int main(int argc, char** argv) {
   int threads = 1, reps = 7;
   bool rotate = true, pack = true;
   std::string types = "f32,f16,bf16,q8_0,q4_0,q4_1,q5_0,q5_1,q4_k,q5_k,q6_k", levels = "scalar,avx2,avx512",
-              ns = "1,512";
+              ns = "1,512", decode;
+  bool types_given = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i], v = argv[i + 1];
     if (a == "--m")
@@ -125,7 +179,7 @@ int main(int argc, char** argv) {
     else if (a == "--threads")
       threads = std::stoi(v);
     else if (a == "--types")
-      types = v;
+      types = v, types_given = true;
     else if (a == "--levels")
       levels = v;
     else if (a == "--reps")
@@ -134,11 +188,14 @@ int main(int argc, char** argv) {
       rotate = v != "0";
     else if (a == "--pack")
       pack = v != "0";
+    else if (a == "--decode")
+      decode = v;
     else {
       std::fprintf(stderr, "unknown option %s\n", a.c_str());
       return 2;
     }
   }
+  if (!decode.empty()) return run_decode(decode, types_given ? types : "q8_0", threads, reps, pack);
   ThreadPool pool(threads);
   std::mt19937 rng(42);
   std::printf("| dtype | level | m x k | n | threads | ms/call | GFLOP/s | weight GB/s | cpu ms/call |\n");
