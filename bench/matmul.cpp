@@ -22,6 +22,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <memory>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -113,6 +114,16 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
+// A --types entry, or nullopt after saying that it is not one.
+std::optional<DType> bench_dtype(const std::string& name) {
+  const auto t = dtype_from_name(name);
+  if (!t || dtype_traits(*t) == nullptr) {
+    std::fprintf(stderr, "unknown dtype %s\n", name.c_str());
+    return std::nullopt;
+  }
+  return t;
+}
+
 // The --decode mode (top of the file).
 int run_decode(const std::string& spec, const std::string& types, int threads, int reps, bool pack) {
   const auto v = split(spec);
@@ -132,11 +143,8 @@ int run_decode(const std::string& spec, const std::string& types, int threads, i
   std::printf("| dtype | shapes | threads | MB per token | ms/token (median of %d) | weight GB/s |\n", reps);
   std::printf("|---|---|---|---|---|---|\n");
   for (const auto& tname : split(types)) {
-    const auto t = dtype_from_name(tname);
-    if (!t || dtype_traits(*t) == nullptr) {
-      std::fprintf(stderr, "unknown dtype %s\n", tname.c_str());
-      return 2;
-    }
+    const auto t = bench_dtype(tname);
+    if (!t) return 2;
     std::vector<Weights> w;
     size_t bytes = 0;
     for (const auto& [m, k] : shapes) {
@@ -201,11 +209,8 @@ int main(int argc, char** argv) {
   std::printf("| dtype | level | m x k | n | threads | ms/call | GFLOP/s | weight GB/s | cpu ms/call |\n");
   std::printf("|---|---|---|---|---|---|---|---|---|\n");
   for (const auto& tname : split(types)) {
-    const auto t = dtype_from_name(tname);
-    if (!t || dtype_traits(*t) == nullptr) {
-      std::fprintf(stderr, "unknown dtype %s\n", tname.c_str());
-      return 2;
-    }
+    const auto t = bench_dtype(tname);
+    if (!t) return 2;
     const size_t wbytes = row_size(*t, k) * static_cast<size_t>(m);
     const int copies = rotate ? static_cast<int>(std::max<size_t>(1, (256u << 20) / wbytes + 1)) : 1;
     const std::vector<uint8_t> file = make_weights(*t, m, k, rng);
