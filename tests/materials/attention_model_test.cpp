@@ -167,6 +167,20 @@ void synthetic(size_t n, uint32_t seed, std::vector<Composition>& comps, std::ve
   }
 }
 
+// A training set and a test set of the synthetic target, drawn with their own seeds.
+struct SyntheticSets {
+  std::vector<Composition> comps;
+  std::vector<double> y;
+  std::vector<Composition> test_comps;
+  std::vector<double> yt;
+};
+SyntheticSets synthetic_sets(size_t n, uint32_t seed, size_t n_test, uint32_t test_seed) {
+  SyntheticSets s;
+  synthetic(n, seed, s.comps, s.y);
+  synthetic(n_test, test_seed, s.test_comps, s.yt);
+  return s;
+}
+
 AttentionConfig small_config() {
   AttentionConfig c;
   c.n_models = 2;
@@ -183,10 +197,7 @@ AttentionConfig small_config() {
 
 TEST(AttentionModel, LearnsACompositionTargetAndRoundTrips) {
   ProgressBar::set_enabled(false);
-  std::vector<Composition> comps, test_comps;
-  std::vector<double> y, yt;
-  synthetic(300, 1, comps, y);
-  synthetic(100, 2, test_comps, yt);
+  auto [comps, y, test_comps, yt] = synthetic_sets(300, 1, 100, 2);
   test::TempDir dir;
   auto mw = MetricsWriter::open(dir.file("metrics.jsonl"));
   ASSERT_TRUE(mw.ok());
@@ -228,10 +239,9 @@ TEST(AttentionModel, LearnsACompositionTargetAndRoundTrips) {
 
 TEST(AttentionModel, AveragesWeightsOverTheLastEpochs) {
   ProgressBar::set_enabled(false);
-  std::vector<Composition> comps, test_comps;
-  std::vector<double> y, yt;
-  synthetic(200, 5, comps, y);
-  synthetic(60, 6, test_comps, yt);
+  const SyntheticSets data = synthetic_sets(200, 5, 60, 6);
+  const auto &comps = data.comps, &test_comps = data.test_comps;
+  const auto &y = data.y, &yt = data.yt;
   AttentionConfig c = small_config();
   c.epochs = 20;
   auto train_predict = [&](int swa) {
