@@ -14,7 +14,10 @@ folds' rows. The first line re-fits the shipped two-family rule on the coarser s
 Families: et = extremely randomized trees (Geurts, Ernst & Wehenkel 2006), rf = random forest;
 500 trees, 30% of the features per split, NaN imputed by the column mean, random_state = SEED.
 
-Usage: bench/materials_third_family.py OOF.csv FEATURES.csv SEED [et,rf]
+Usage: bench/materials_third_family.py OOF.csv FEATURES.csv SEED [et,rf,P.csv]
+  P.csv (any entry ending in .csv): a third gate computed elsewhere, columns id,p_third, e.g. by
+  Fragua's own extremely randomized trees (build/release/bench_materials_extra_trees_oof); only
+  its gate is combined (3 gates, 2 values).
   OOF.csv: `cv --family ensemble --seed SEED --predictions OOF.csv`
   FEATURES.csv: `fragua materials featurize --data <the same data> -o FEATURES.csv`
 Needs Debian python3-sklearn, python3-scipy. About 30 s per family on 2 cores.
@@ -93,6 +96,16 @@ def main():
     print(f"{os.path.basename(oof_path)}: trees + attention (shipped rule, s grid 0.02): cross-fitted {cf:.4f}, "
           f"in-sample {ins:.4f}")
     for kind in kinds:
+        if kind.endswith(".csv"):
+            with open(kind, newline="") as f:
+                ext = list(csv.DictReader(f))
+            if [r["id"] for r in ext] != [r["id"] for r in rows]:
+                sys.exit(f"{kind}: not the rows of {oof_path} in the same order")
+            p3 = np.array([float(r["p_third"]) for r in ext])
+            cf, ins, chosen = rule(ps + [p3], vs, w3)
+            print(f"  + {os.path.basename(kind)}, 3 gates, 2 values: cross-fitted {cf:.4f}, in-sample {ins:.4f}; "
+                  "gate weights per fold " + " ".join("/".join(f"{w:.1f}" for w in c) for c in chosen))
+            continue
         p3, v3 = family(kind)
         alone = np.abs(y - np.where(p3 >= 0.5, 0, v3)).mean()
         print(f"  {kind} alone (0 where p >= 1/2): {alone:.4f}; value MAE on gap > 0: {np.abs(y - v3)[y > 0].mean():.4f}")
