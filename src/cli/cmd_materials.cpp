@@ -237,6 +237,7 @@ void setup(CLI::App& root) {
   tr->add_option("--calibration-folds", o->mo.calibration_folds,
                  "Ensemble: folds of the out-of-fold run its std is calibrated on (0 = none)")
       ->capture_default_str();
+  add_extra_trees_flag(tr, o->mo.extra_trees);
   tr->callback([o] {
     require_output(o->out);
     check(run_train(*o));
@@ -263,6 +264,7 @@ void setup(CLI::App& root) {
   cv->add_option("--predictions", o->preds, "Write out-of-fold predictions (CSV)");
   add_train_flags(cv, o->mo.trees, o->task);
   add_attention_flags(cv, o->mo.attention, o->family);
+  add_extra_trees_flag(cv, o->mo.extra_trees);
   add_csv_comment_flag(cv, o->csv_comment);
   cv->add_option("--parity", o->parity, "Parity plot (SVG) of the out-of-fold predictions against the measured values");
   cv->callback([o] { check(run_cv(*o)); });

@@ -118,6 +118,13 @@ inline void add_train_flags(CLI::App* sub, materials::TrainConfig& c, std::strin
   add_threads_flag(*sub, c.threads);
 }
 
+inline void add_extra_trees_flag(CLI::App* sub, int& n) {
+  sub->add_option("--extra-trees", n,
+                  "Ensemble: trees of its third gate, extremely randomized trees voting on a zero gap (0 = none)")
+      ->check(CLI::Range(0, 100000))
+      ->capture_default_str();
+}
+
 inline void add_attention_flags(CLI::App* sub, materials::AttentionConfig& a, std::string& family) {
   sub->add_option("--family", family,
                   "Model family: xgboost (trees on Magpie features), attention (element transformer) or ensemble "

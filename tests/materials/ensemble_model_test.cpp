@@ -3,11 +3,14 @@
 // file that loads back to the same predictions, a calibrated interval, and its file errors.
 #include "fragua/materials/ensemble_model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
 #include "fragua/base/file.h"
 #include "fragua/base/progress.h"
+#include "fragua/materials/extra_trees.h"
+#include "fragua/materials/features.h"
 #include "fragua/materials/property_model.h"
 #include "fragua/materials/validation.h"
 #include "small_data.h"
@@ -19,6 +22,21 @@ namespace {
 using testing::small_dataset;
 using testing::small_options;
 using testing::table;
+
+// The third gate trained directly as the ensemble trains it (extra_trees.h on the features, label
+// gap == 0, the options' seed), predicting `comps`.
+std::vector<double> third_gate_directly(const Dataset& d, const PropertyModelOptions& o,
+                                        const std::vector<Composition>& comps) {
+  Featurizer fz(table());
+  std::vector<double> zero;
+  for (double v : d.y) zero.push_back(v == 0 ? 1 : 0);
+  ExtraTreesConfig ec;
+  ec.n_trees = o.extra_trees;
+  ec.seed = o.trees.seed;
+  auto et = ExtraTreesClassifier::train(fz.featurize_all(d.comps, 1), fz.size(), zero, ec);
+  EXPECT_TRUE(et.ok());
+  return et.ok() ? *et->predict_proba(fz.featurize_all(comps, 1), fz.size(), 1) : std::vector<double>{};
+}
 
 TEST(EnsembleModel, CombinationRuleByHand) {
   // Row 0: both gates unsure of a metal; row 1: the gates disagree, their mean says metal.
@@ -50,6 +68,16 @@ TEST(EnsembleModel, CombinationRuleByHand) {
   EXPECT_DOUBLE_EQ(w->p_zero[1], 0.7 * 0.9 + 0.3 * 0.3);
   EXPECT_EQ(w->mean[1], 0.0);
   EXPECT_DOUBLE_EQ(w->value[0], 1.2);
+  // A third gate (the extremely randomized trees' p) takes its weight from the second family's.
+  const std::vector<double> p3 = {0.1, 0.8};
+  auto t = combine_families(a, b, 0.2, &p3, 0.5);
+  ASSERT_TRUE(t.ok());
+  EXPECT_DOUBLE_EQ(t->p_zero[0], 0.2 * 0.2 + 0.3 * 0.4 + 0.5 * 0.1);
+  EXPECT_DOUBLE_EQ(t->p_zero[1], 0.2 * 0.9 + 0.3 * 0.3 + 0.5 * 0.8);
+  EXPECT_DOUBLE_EQ(t->value[0], 1.2);
+  EXPECT_FALSE(combine_families(a, b, 0.6, &p3, 0.5).ok());  // weights above 1 together
+  const std::vector<double> short3 = {0.1};
+  EXPECT_FALSE(combine_families(a, b, 0.2, &short3, 0.5).ok());
 
   // Without gates the points are averaged with the equal mixture's spread.
   Prediction c, d;
@@ -133,7 +161,7 @@ TEST(EnsembleModel, EqualsItsPartsCombinedAndLoadsBackFromOneFile) {
   EXPECT_EQ((*m)->family(), "ensemble");
   EXPECT_FALSE((*m)->predict(probe, table()).ok());
   ASSERT_TRUE((*m)->train(d, table()).ok());
-  EXPECT_EQ((*m)->describe(), "2 tree + 2 attention members");
+  EXPECT_EQ((*m)->describe(), "2 tree + 2 attention members + a gate of 40 extremely randomized trees");
   auto p = (*m)->predict(probe, table(), 1);
   ASSERT_TRUE(p.ok()) << p.error().to_string();
 
@@ -145,6 +173,8 @@ TEST(EnsembleModel, EqualsItsPartsCombinedAndLoadsBackFromOneFile) {
     ASSERT_TRUE((*part)->train(d, table()).ok());
     parts.push_back(*(*part)->predict(probe, table(), 1));
   }
+  // Without calibration folds the rule stays at equal gates and no weight on the third gate.
+  EXPECT_EQ((*m)->config_json().at("third_weight").get<double>(), 0.0);
   auto want = combine_families(parts[0], parts[1]);
   ASSERT_TRUE(want.ok());
   for (size_t i = 0; i < probe.size(); ++i) {
@@ -173,6 +203,30 @@ TEST(EnsembleModel, EqualsItsPartsCombinedAndLoadsBackFromOneFile) {
   EXPECT_NE(cut.error().to_string().find("do not add up"), std::string::npos) << cut.error().to_string();
   ASSERT_TRUE(write_file_atomic(dir.file("head.ens"), std::string(kFamilyEnsembleMagic) + "{\"xgboost_bytes\": 1").ok());
   EXPECT_FALSE(load_property_model(dir.file("head.ens")).ok());
+  // A header that gives the third gate weight without its trees is refused by name.
+  const size_t eol = bytes.find('\n', kFamilyEnsembleMagic.size());
+  auto h = nlohmann::json::parse(bytes.substr(kFamilyEnsembleMagic.size(), eol - kFamilyEnsembleMagic.size()));
+  ASSERT_TRUE(h.contains("extra_trees_bytes"));
+  const size_t et_bytes = h.at("extra_trees_bytes").get<size_t>();
+  h.erase("extra_trees_bytes");
+  h["third_weight"] = 0.3;
+  ASSERT_TRUE(write_file_atomic(dir.file("w3.ens"), std::string(kFamilyEnsembleMagic) + h.dump() + "\n" +
+                                                        bytes.substr(eol + 1, bytes.size() - eol - 1 - et_bytes))
+                  .ok());
+  auto w3 = load_property_model(dir.file("w3.ens"));
+  ASSERT_FALSE(w3.ok());
+  EXPECT_NE(w3.error().message().find("third_weight 0.3 without"), std::string::npos) << w3.error().message();
+  // Without it (a file from before the third gate, or --extra-trees 0) the two families load.
+  h["third_weight"] = 0;
+  ASSERT_TRUE(write_file_atomic(dir.file("two.ens"), std::string(kFamilyEnsembleMagic) + h.dump() + "\n" +
+                                                         bytes.substr(eol + 1, bytes.size() - eol - 1 - et_bytes))
+                  .ok());
+  auto two = load_property_model(dir.file("two.ens"));
+  ASSERT_TRUE(two.ok()) << two.error().to_string();
+  EXPECT_EQ((*two)->describe(), "2 tree + 2 attention members");
+  auto q2 = (*two)->predict(probe, table(), 1);
+  ASSERT_TRUE(q2.ok());
+  for (size_t i = 0; i < probe.size(); ++i) EXPECT_NEAR(q2->mean[i], p->mean[i], 1e-5 * (1 + p->mean[i])) << i;
 }
 
 TEST(EnsembleModel, TrainingWithCalibrationGivesAnInterval) {
@@ -184,7 +238,7 @@ TEST(EnsembleModel, TrainingWithCalibrationGivesAnInterval) {
   auto m = make_property_model("ensemble", o);
   ASSERT_TRUE(m.ok());
   ASSERT_TRUE((*m)->train(d, table()).ok());
-  EXPECT_EQ((*m)->describe(), "2 tree + 2 attention members, calibrated");
+  EXPECT_EQ((*m)->describe(), "2 tree + 2 attention members + a gate of 40 extremely randomized trees, calibrated");
   auto p = (*m)->predict(d.comps, table(), 1);
   ASSERT_TRUE(p.ok());
   ASSERT_EQ(p->lower.size(), d.size());
@@ -203,10 +257,12 @@ TEST(EnsembleModel, TrainingWithCalibrationGivesAnInterval) {
   // out-of-fold run chose (ensemble_model.h); trained directly, the parts are the same members.
   const double s = (*m)->config_json().at("point_log_spread").get<double>();
   const double gw = (*m)->config_json().at("gate_weight").get<double>();
+  const double tw = (*m)->config_json().at("third_weight").get<double>();
   EXPECT_GE(s, 0.0);
   EXPECT_LE(s, 0.6);
   EXPECT_GE(gw, 0.0);
-  EXPECT_LE(gw, 1.0);
+  EXPECT_GE(tw, 0.0);
+  EXPECT_LE(gw + tw, 1.0 + 1e-9);
   std::vector<Prediction> parts;
   for (const std::string family : {"xgboost", "attention"}) {
     auto part = make_property_model(family, o);
@@ -214,7 +270,8 @@ TEST(EnsembleModel, TrainingWithCalibrationGivesAnInterval) {
     ASSERT_TRUE((*part)->train(d, table()).ok());
     parts.push_back(*(*part)->predict(d.comps, table(), 1));
   }
-  auto want = combine_families(parts[0], parts[1], gw);
+  const std::vector<double> p3 = third_gate_directly(d, o, d.comps);
+  auto want = combine_families(parts[0], parts[1], gw, &p3, tw);
   ASSERT_TRUE(want.ok());
   for (size_t i = 0; i < d.size(); ++i) {
     const double point = gate_mixture_median(want->p_zero[i], want->value[i], s);
@@ -227,6 +284,7 @@ TEST(EnsembleModel, TrainingWithCalibrationGivesAnInterval) {
   ASSERT_TRUE(back.ok()) << back.error().to_string();
   EXPECT_EQ((*back)->config_json().at("point_log_spread").get<double>(), s);
   EXPECT_EQ((*back)->config_json().at("gate_weight").get<double>(), gw);
+  EXPECT_EQ((*back)->config_json().at("third_weight").get<double>(), tw);
   auto q = (*back)->predict(d.comps, table(), 1);
   ASSERT_TRUE(q.ok());
   for (size_t i = 0; i < d.size(); ++i) EXPECT_NEAR(q->mean[i], p->mean[i], 1e-5 * (1 + p->mean[i])) << i;
@@ -243,10 +301,17 @@ TEST(EnsembleModel, CrossValidationKeepsEachPartsOutOfFoldPredictions) {
   ASSERT_TRUE(m.ok());
   auto r = (*m)->cross_validate(d, table(), 3, 7, nullptr);
   ASSERT_TRUE(r.ok()) << r.error().to_string();
-  ASSERT_EQ(r->parts.size(), 2u);
+  ASSERT_EQ(r->parts.size(), 3u);
   EXPECT_EQ(r->parts[0].first, "xgboost");
   EXPECT_EQ(r->parts[1].first, "attention");
-  ASSERT_EQ(r->part_mae.size(), 2u);
+  EXPECT_EQ(r->parts[2].first, "extra_trees");
+  ASSERT_EQ(r->part_mae.size(), 3u);
+  // The third part is its gate over the two families' values.
+  {
+    auto c = *combine_families(r->parts[0].second, r->parts[1].second, 0, &r->parts[2].second.p_zero, 1);
+    for (size_t i = 0; i < d.size(); ++i) EXPECT_DOUBLE_EQ(r->parts[2].second.mean[i], c.mean[i]) << i;
+  }
+  const std::vector<double>& p3 = r->parts[2].second.p_zero;
   // Each fold's point is the parts combined with a gate weight, then the mixture median at a
   // spread, both chosen on the other folds' rows only: the least MAE there over the grids,
   // whatever the fold's own rows would have preferred.
@@ -254,8 +319,9 @@ TEST(EnsembleModel, CrossValidationKeepsEachPartsOutOfFoldPredictions) {
   for (int f = 0; f < 3; ++f) {
     const double s = r->per_fold[f].at("point_log_spread").get<double>();
     const double gw = r->per_fold[f].at("gate_weight").get<double>();
-    auto mae_on = [&](bool own, double weight, double spread) {
-      auto c = *combine_families(r->parts[0].second, r->parts[1].second, weight);
+    const double tw = r->per_fold[f].at("third_weight").get<double>();
+    auto mae_on = [&](bool own, double weight, double third, double spread) {
+      auto c = *combine_families(r->parts[0].second, r->parts[1].second, weight, &p3, third);
       double e = 0;
       int n = 0;
       for (size_t i = 0; i < d.size(); ++i)
@@ -265,12 +331,14 @@ TEST(EnsembleModel, CrossValidationKeepsEachPartsOutOfFoldPredictions) {
         }
       return e / n;
     };
-    const double chosen = mae_on(false, gw, s);
+    const double chosen = mae_on(false, gw, tw, s);
     for (int j = 0; j <= 10; ++j)
-      for (int k = 0; k <= 60; ++k) EXPECT_LE(chosen, mae_on(false, 0.1 * j, 0.01 * k) + 1e-12) << f << " " << j << " " << k;
-    EXPECT_NEAR(r->per_fold[f].at("mae").get<double>(), mae_on(true, gw, s), 1e-12);
-    EXPECT_NEAR(r->per_fold[f].at("mae_plain_gate").get<double>(), mae_on(true, 0.5, 0.0), 1e-12);
-    auto want = *combine_families(r->parts[0].second, r->parts[1].second, gw);
+      for (int e = 0; e <= std::min(9, 10 - j); ++e)
+        for (int k = 0; k <= 60; k += 3)
+          EXPECT_LE(chosen, mae_on(false, 0.1 * j, 0.1 * e, 0.01 * k) + 1e-12) << f << " " << j << " " << e << " " << k;
+    EXPECT_NEAR(r->per_fold[f].at("mae").get<double>(), mae_on(true, gw, tw, s), 1e-12);
+    EXPECT_NEAR(r->per_fold[f].at("mae_plain_gate").get<double>(), mae_on(true, 0.5, 0.0, 0.0), 1e-12);
+    auto want = *combine_families(r->parts[0].second, r->parts[1].second, gw, &p3, tw);
     for (size_t i = 0; i < d.size(); ++i) {
       if (r->fold[i] != f) continue;
       EXPECT_DOUBLE_EQ(r->oof.mean[i], gate_mixture_median(want.p_zero[i], want.value[i], s)) << i;
@@ -280,7 +348,7 @@ TEST(EnsembleModel, CrossValidationKeepsEachPartsOutOfFoldPredictions) {
   double mae = 0;
   for (size_t i = 0; i < d.size(); ++i) mae += std::fabs(d.y[i] - r->oof.mean[i]) / d.size();
   EXPECT_NEAR(r->mae, mae, 1e-12);
-  for (size_t k = 0; k < 2; ++k) {
+  for (size_t k = 0; k < 3; ++k) {
     double mae = 0;
     for (size_t i = 0; i < d.size(); ++i) mae += std::fabs(d.y[i] - r->parts[k].second.mean[i]) / d.size();
     EXPECT_NEAR(r->part_mae[k], mae, 1e-12);

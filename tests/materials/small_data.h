@@ -53,6 +53,7 @@ inline PropertyModelOptions small_options() {
   o.attention.n_head = 2;
   o.attention.head_hidden = 16;
   o.attention.lr = 3e-3;
+  o.extra_trees = 40;
   return o;
 }
 

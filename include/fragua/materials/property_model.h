@@ -35,6 +35,9 @@ struct PropertyModelOptions {
   // The two-family ensemble: folds of the out-of-fold run its calibration is fitted on when it
   // trains (0 = no calibration; the std is then the raw mixture's).
   int calibration_folds = 5;
+  // The ensemble's third gate: extremely randomized trees (extra_trees.h) on the features, trained
+  // on gap == 0 when the trees' zero gate is on; this many trees (0 = none, two gates as before).
+  int extra_trees = 500;
 };
 
 // The attention model's settings with the shared fields (task, n_models, bootstrap, zero_gate,
