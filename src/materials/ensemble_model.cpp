@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// The two-family ensemble: tree ensemble + element attention, combined per composition and
-// calibrated (ensemble_model.h).
+// The family ensemble: tree ensemble + element attention (+ a third gate of extremely randomized
+// trees), combined per composition and calibrated (ensemble_model.h).
 #include "fragua/materials/ensemble_model.h"
 
 #include <algorithm>
@@ -39,15 +39,20 @@ std::vector<float> ensemble_feature_rows(const std::vector<float>& x, size_t n_f
   return out;
 }
 
+// The third gate's p(gap = 0) among a run's parts (xgboost, attention, then extra_trees when the
+// ensemble has one), or nullptr.
+const std::vector<double>* third_gate_of(const std::vector<std::pair<std::string, Prediction>>& parts, size_t rows) {
+  return parts.size() > 2 && parts[2].second.p_zero.size() == rows ? &parts[2].second.p_zero : nullptr;
+}
+
 // Replaces the out-of-fold predictions of each fold by the parts combined with the point rule
 // fitted on the other folds' rows, and updates the fold's metrics line (the equal-weight plain
-// gate's MAE kept beside). Needs the two parts' gated out-of-fold predictions.
+// gate's MAE kept beside). Needs the families' gated out-of-fold predictions.
 void cross_fit_ensemble_point_rule(const std::vector<double>& y, CvResult& r, int n_splits) {
   if (r.parts.size() < 2 || r.oof.p_zero.size() != y.size() || r.oof.value.size() != y.size()) return;
   const Prediction& a = r.parts[0].second;
   const Prediction& b = r.parts[1].second;
-  const std::vector<double>* third =
-      r.parts.size() > 2 && r.parts[2].second.p_zero.size() == y.size() ? &r.parts[2].second.p_zero : nullptr;
+  const std::vector<double>* third = third_gate_of(r.parts, y.size());
   for (int f = 0; f < n_splits && static_cast<size_t>(f) < r.per_fold.size(); ++f) {
     std::vector<size_t> other;
     for (size_t i = 0; i < y.size(); ++i)
@@ -181,8 +186,7 @@ class FamilyEnsemble final : public PropertyModel {
       auto oof = FRAGUA_TRY(out_of_fold(x, fz, data, table, &mw, &parts));
       // The point rule first: the calibration is fitted on the errors of the points predict gives.
       if (parts.size() >= 2 && !oof.p_zero.empty()) {
-        const std::vector<double>* third =
-            parts.size() > 2 && parts[2].second.p_zero.size() == data.size() ? &parts[2].second.p_zero : nullptr;
+        const std::vector<double>* third = third_gate_of(parts, data.size());
         rule_ = fit_ensemble_point_rule(data.y, parts[0].second, parts[1].second, {}, third);
         oof = FRAGUA_TRY(combine_families(parts[0].second, parts[1].second, rule_.gate_weight, third,
                                           rule_.third_weight));
