@@ -450,6 +450,52 @@ TEST(PackedWeights, Q8_0GivesTheBitsOfTheFileLayout) {
   set_simd_level(initial);
 }
 
+// The packed blocks of the types whose block is not a whole number of 64-byte lines go in pairs
+// (kernels.h PanelBlock): in a Q8_0 panel of three blocks, block 0's quants at byte 0, block 1's
+// at 512, their scales at 1024 and 1056, and the lone third block after them in the single
+// layout (quants at 1088, scales at 1600); every 64-byte quant group starts on a line. Q6_K's
+// super-blocks pair the same way, field by field; Q4_K's stay single.
+TEST(PackedWeights, BlocksGoInPairsSoThatLoadsStayOnLines) {
+  std::mt19937 rng(80);
+  const int64_t m = 16, k = 96;  // one panel, three blocks
+  const auto w = random_weights(DType::q8_0, m, k, rng);
+  std::vector<uint8_t> packed(w.size());
+  pack_weights(DType::q8_0, w.data(), m, k, packed.data());
+  const size_t ws = row_size(DType::q8_0, k);
+  const int64_t quants_at[3] = {0, 512, 1088}, scales_at[3] = {1024, 1056, 1600};
+  for (int b = 0; b < 3; ++b) {
+    EXPECT_EQ(quants_at[b] % 64, 0);
+    for (int r = 0; r < 16; ++r) {
+      const auto* q = reinterpret_cast<const tensor::BlockQ8_0*>(w.data() + r * ws) + b;
+      for (int j = 0; j < 32; ++j)
+        ASSERT_EQ(packed[quants_at[b] + 64 * (j / 4) + 4 * r + j % 4], static_cast<uint8_t>(q->qs[j] + 128))
+            << "block " << b << " row " << r << " element " << j;
+      ASSERT_EQ(0, std::memcmp(&packed[scales_at[b] + 2 * r], &q->d, 2)) << "block " << b << " row " << r;
+    }
+  }
+  // Where each field of a block lies, by the helper every kernel reads with: a pair's fields are
+  // on lines, a lone last block keeps the single layout.
+  const std::vector<uint8_t> panel(3 * kpanel_q6_k.bytes);
+  const uint8_t* base = panel.data();
+  const auto q6 = kpanel_q6_k;
+  for (int64_t nsb : {2, 3})
+    for (int64_t b = 0; b < nsb; ++b) {
+      const auto f = panel_block(base, b, nsb, q6.bytes, q6.paired());
+      const auto at = [&](PanelField pf) { return static_cast<int64_t>(f.at(pf) - base) - b / 2 * 2 * q6.bytes; };
+      if (b == 2) {  // alone
+        EXPECT_EQ(at(q6.qh_field()), 2048);
+        EXPECT_EQ(at(q6.d_field()), 3328);
+        continue;
+      }
+      EXPECT_EQ(at(q6.qs_field()), 2048 * b);
+      EXPECT_EQ(at(q6.qh_field()), 4096 + 1024 * b);
+      EXPECT_EQ(at(q6.scales_field()), 6144 + 256 * b);
+      EXPECT_EQ(at(q6.d_field()), 6656 + 32 * b);
+    }
+  EXPECT_EQ(panel_block(base, 1, 2, kpanel_q4_k.bytes, kpanel_q4_k.paired()).at(kpanel_q4_k.d_field()) - base,
+            2304 + 2240);
+}
+
 // Q8_0 is summed in llama.cpp's order (kernels.h dot_q8_0) at every level: the results are the
 // same bits on scalar, AVX2 and AVX-512, for tiles and the matrix-vector path alike.
 TEST(Q8_0, EveryLevelGivesTheSameBits) {

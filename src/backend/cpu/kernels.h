@@ -50,41 +50,81 @@ using AttnScoresFn = void (*)(int64_t hd, const float* q, size_t qs, int nt, con
                               float scale, float* s, size_t ss);
 using SoftmaxRowsFn = void (*)(float* s, size_t ss, int nt, const int64_t* n_seen, int64_t n);
 
+// One field of a packed panel block: its offset and length in bytes within a lone block.
+struct PanelField {
+  int off, len;
+};
+
+// Packed panel blocks go in pairs: blocks 2i and 2i+1 of a panel share 2 x bytes, field by field
+// (field f of block 2i, then field f of block 2i+1, then the next field). A type whose block is
+// not a whole number of 64-byte lines (Q4_0 288 bytes, Q5_0 352, Q8_0 544, Q6_K 3360) would
+// otherwise start every other block half-way through a line, so that each of its 64-byte loads
+// spans two lines: at decode, where the panels stream from DRAM, that costs a quarter of the
+// stream (1 GiB of Q8_0 panels, 2 threads: 35-42 GB/s with 544-byte blocks, 46-52 paired). Every
+// field of these types is 32 bytes or a multiple of 64, so paired fields start on a line (or, for
+// the 32-byte scales, stay inside one). A panel with an odd number of blocks keeps its last block
+// alone, in the single block's layout. Q4_K and Q5_K blocks (2304 and 2816 bytes) are whole lines
+// and stay unpaired.
+template <class Byte>
+struct PanelBlock {
+  Byte* base;
+  int pair, odd;
+  Byte* at(PanelField f) const { return base + pair * f.off + odd * f.len; }
+};
+template <class Byte>
+inline PanelBlock<Byte> panel_block(Byte* panel, int64_t b, int64_t nb, int bytes, bool paired = true) {
+  if (!paired) return {panel + b * bytes, 1, 0};
+  return {panel + (b & ~int64_t{1}) * bytes, (b | 1) < nb ? 2 : 1, static_cast<int>(b & 1)};
+}
+
 // Panel geometry of packed Q4_0/Q5_0 (pack_weights and the packed kernels at every level): per
 // block of 32 columns, the 16 rows' quant bytes 4 at a time (4 x 64 bytes); for Q5_0 then their
 // fifth bits (64 bytes: per row one 32-bit word whose byte i holds the fifth bits of elements
 // 4i..4i+3 in its low nibble and of 16+4i..16+4i+3 in its high nibble); then the 16 scales.
+// Blocks in pairs (PanelBlock).
 template <bool Five>
 struct Panel {
-  static constexpr int bytes = Five ? 352 : 288;   // per block: 16 x 22 or 16 x 18
-  static constexpr int fifth_bits = 256;           // offset of the Q5_0 fifth bits
-  static constexpr int scales = Five ? 320 : 256;  // offset of the 16 f16 scales
-  static constexpr int offset = Five ? 16 : 8;     // the zero point of the quants
+  static constexpr int bytes = Five ? 352 : 288;  // per block: 16 x 22 or 16 x 18
+  static constexpr PanelField quants{0, 256};
+  static constexpr PanelField fifth_bits{256, 64};       // Q5_0 only
+  static constexpr PanelField scales{Five ? 320 : 256, 32};  // the 16 f16 scales
+  static constexpr int offset = Five ? 16 : 8;           // the zero point of the quants
 };
 
 // Q8_0 in 16-row panels: per block of 32 columns, the rows' quants plus 128 (as u8, the
 // unsigned operand of VPDPBUSD) 4 at a time (64-byte group l holds bytes 4l..4l+3 of rows
-// 0..15), then the 16 f16 scales; 544 bytes, the 16 rows' blocks. The kernels keep dot_q8_0's
-// eight 4-element lanes as eight accumulators per row, so a row sums in llama.cpp's order.
+// 0..15), then the 16 f16 scales; 544 bytes, the 16 rows' blocks, in pairs (PanelBlock). The
+// kernels keep dot_q8_0's eight 4-element lanes as eight accumulators per row, so a row sums in
+// llama.cpp's order.
 struct Q8Panel {
-  static constexpr int bytes = 544, scales = 512;
+  static constexpr int bytes = 544;
+  static constexpr PanelField quants{0, 512}, scales{512, 32};
 };
 
 // Panel geometry of packed K-quants (pack_weights; 16 rows x one 256-element super-block per
 // panel block, same bytes as the 16 rows' blocks). Every field of a row whose length is a
 // multiple of 4 is interleaved 4 bytes at a time: 64-byte group u holds bytes 4u..4u+3 of rows
 // 0..15, so one 512-bit load gives one 32-bit lane per row (and a 256-bit load, rows 0..7 or
-// 8..15). The f16 scales are stored as 16 consecutive halves. Byte offsets within a panel block:
+// 8..15). The f16 scales are stored as 16 consecutive halves. Byte offsets within a lone panel
+// block:
 //   Q4_K: qs 0 (group 8g+i = qs[32g+4i..]), scales 2048 (3 groups), d 2240, dmin 2272;
 //   Q5_K: qs 0, qh 2048 (group i = qh[4i..]), scales 2560, d 2752, dmin 2784;
 //   Q6_K: ql 0 (group 16h+8q+i = ql[64h+32q+4i..]), qh 2048 (group 8h+i = qh[32h+4i..]),
 //         scales 3072 (4 groups), d 3328.
+// Q6_K's blocks go in pairs (PanelBlock); Q4_K's and Q5_K's are whole lines and do not.
 struct KPanel {
-  int bytes, qh, scales, d, dmin;
+  int bytes, qh, scales, d, dmin;  // offsets in a lone block (-1: no such field)
+  constexpr bool paired() const { return bytes % 64 != 0; }
+  constexpr PanelField qs_field() const { return {0, qh >= 0 ? qh : scales}; }
+  constexpr PanelField qh_field() const { return {qh, scales - qh}; }
+  constexpr PanelField scales_field() const { return {scales, d - scales}; }
+  constexpr PanelField d_field() const { return {d, 32}; }
+  constexpr PanelField dmin_field() const { return {dmin, 32}; }
 };
 inline constexpr KPanel kpanel_q4_k{2304, -1, 2048, 2240, 2272};
 inline constexpr KPanel kpanel_q5_k{2816, 2048, 2560, 2752, 2784};
 inline constexpr KPanel kpanel_q6_k{3360, 2048, 3072, 3328, -1};
+static_assert(!kpanel_q4_k.paired() && !kpanel_q5_k.paired() && kpanel_q6_k.paired());
 
 // What the packed K-quant kernels need of one Q8_K activation super-block besides its quants,
 // computed once per activation row (k_act_sums): the 32-element sums of the Q4_K/Q5_K minima

@@ -46,12 +46,14 @@ const KLayout* layout_of(DType t) {
   }
 }
 
-// Byte `i` of row r's field starting at panel offset `off` (interleaved 4 at a time).
-inline uint8_t quad(const uint8_t* blk, int off, int r, int i) { return blk[off + 64 * (i / 4) + 4 * r + i % 4]; }
+// Byte `i` of row r's field f (interleaved 4 at a time) of a panel block.
+inline uint8_t quad(const PanelBlock<const uint8_t>& pb, PanelField f, int r, int i) {
+  return pb.at(f)[64 * (i / 4) + 4 * r + i % 4];
+}
 
-inline float half_at(const uint8_t* blk, int off, int r) {
+inline float half_at(const PanelBlock<const uint8_t>& pb, PanelField f, int r) {
   uint16_t h;
-  std::memcpy(&h, blk + off + 2 * r, 2);
+  std::memcpy(&h, pb.at(f) + 2 * r, 2);
   return fp16_to_fp32(h);
 }
 
@@ -67,13 +69,17 @@ void pack_kpanels(DType t, const void* src, int64_t m, int64_t k, void* dst) {
   auto* out = static_cast<uint8_t*>(dst);
   for (int64_t p = 0; p < m / 16; ++p)
     for (int64_t b = 0; b < nsb; ++b) {
-      uint8_t* blk = out + static_cast<size_t>(p) * 16 * ws + static_cast<size_t>(b * lay->panel.bytes);
+      const KPanel& P = lay->panel;
+      const PanelBlock<uint8_t> pb =
+          panel_block(out + static_cast<size_t>(p) * 16 * ws, b, nsb, P.bytes, P.paired());
       for (int r = 0; r < 16; ++r) {
         const uint8_t* row = in + static_cast<size_t>(16 * p + r) * ws + static_cast<size_t>(b * lay->block);
-        for (const Field& f : lay->quads)
-          for (int u = 0; u < f.len / 4; ++u) std::memcpy(blk + f.dst + 64 * u + 4 * r, row + f.src + 4 * u, 4);
+        for (const Field& f : lay->quads) {
+          uint8_t* field = pb.at({f.dst, 16 * f.len});  // the 16 rows' bytes of the field
+          for (int u = 0; u < f.len / 4; ++u) std::memcpy(field + 64 * u + 4 * r, row + f.src + 4 * u, 4);
+        }
         for (const Field& f : lay->halves)
-          if (f.len != 0) std::memcpy(blk + f.dst + 2 * r, row + f.src, 2);
+          if (f.len != 0) std::memcpy(pb.at({f.dst, 16 * f.len}) + 2 * r, row + f.src, 2);
       }
     }
 }
@@ -110,7 +116,8 @@ void gemm_kpanels_scalar(int64_t k, const uint8_t* w, size_t ws, int nr, const u
       for (int r = 0; r < 16; ++r) {
         float acc = 0.0f;
         for (int64_t b = 0; b < nsb; ++b) {
-          const uint8_t* blk = w + static_cast<size_t>(p) * 16 * ws + static_cast<size_t>(b * P.bytes);
+          const PanelBlock<const uint8_t> blk =
+              panel_block(w + static_cast<size_t>(p) * 16 * ws, b, nsb, P.bytes, P.paired());
           const int8_t* xq = xb[b].qs;
           int32_t isum = 0;
           if constexpr (T == DType::q6_k) {
@@ -118,35 +125,35 @@ void gemm_kpanels_scalar(int64_t k, const uint8_t* w, size_t ws, int nr, const u
               int32_t s = -32 * xb[b].bsums[j];
               for (int e = 16 * j; e < 16 * j + 16; ++e) {
                 const int h = e / 128, q = (e % 128) / 32, l = e % 32;
-                const uint8_t lb = quad(blk, 0, r, 64 * h + 32 * (q % 2) + l);
+                const uint8_t lb = quad(blk, P.qs_field(), r, 64 * h + 32 * (q % 2) + l);
                 const int nib = q < 2 ? lb & 15 : lb >> 4;
-                const int hb = (quad(blk, P.qh, r, 32 * h + l) >> (2 * q)) & 3;
+                const int hb = (quad(blk, P.qh_field(), r, 32 * h + l) >> (2 * q)) & 3;
                 s += (nib | hb << 4) * xq[e];
               }
-              isum += static_cast<int8_t>(quad(blk, P.scales, r, j)) * s;
+              isum += static_cast<int8_t>(quad(blk, P.scales_field(), r, j)) * s;
             }
           } else {
             uint8_t sc_m[12];
-            for (int i = 0; i < 12; ++i) sc_m[i] = quad(blk, P.scales, r, i);
+            for (int i = 0; i < 12; ++i) sc_m[i] = quad(blk, P.scales_field(), r, i);
             int32_t msum = 0;
             for (int j = 0; j < 8; ++j) {
               uint8_t sc, mn;
               k4_scale_min(j, sc_m, sc, mn);
               int32_t s = 0;
               for (int l = 0; l < 32; ++l) {
-                const uint8_t qb = quad(blk, 0, r, 32 * (j / 2) + l);
+                const uint8_t qb = quad(blk, P.qs_field(), r, 32 * (j / 2) + l);
                 int v = j % 2 == 0 ? qb & 15 : qb >> 4;
-                if constexpr (T == DType::q5_k) v |= ((quad(blk, P.qh, r, l) >> j) & 1) << 4;
+                if constexpr (T == DType::q5_k) v |= ((quad(blk, P.qh_field(), r, l) >> j) & 1) << 4;
                 s += v * xq[32 * j + l];
               }
               isum += sc * s;
               msum += mn * (xb[b].bsums[2 * j] + xb[b].bsums[2 * j + 1]);
             }
-            acc = std::fma(static_cast<float>(isum), half_at(blk, P.d, r) * xb[b].d, acc);
-            acc = std::fma(-static_cast<float>(msum), half_at(blk, P.dmin, r) * xb[b].d, acc);
+            acc = std::fma(static_cast<float>(isum), half_at(blk, P.d_field(), r) * xb[b].d, acc);
+            acc = std::fma(-static_cast<float>(msum), half_at(blk, P.dmin_field(), r) * xb[b].d, acc);
             continue;
           }
-          acc = std::fma(static_cast<float>(isum), half_at(blk, P.d, r) * xb[b].d, acc);
+          acc = std::fma(static_cast<float>(isum), half_at(blk, P.d_field(), r) * xb[b].d, acc);
         }
         y[static_cast<size_t>(c) * ys + static_cast<size_t>(16 * p + r)] = acc;
       }

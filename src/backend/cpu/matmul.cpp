@@ -353,25 +353,28 @@ void pack_weights(DType t, const void* src, int64_t m, int64_t k, void* dst) {
     auto* out = static_cast<uint8_t*>(dst);
     for (int64_t p = 0; p < m / 16; ++p)
       for (int64_t b = 0; b < nb; ++b) {
-        uint8_t* blk = out + static_cast<size_t>(p) * 16 * ws + static_cast<size_t>(b) * Q8Panel::bytes;
+        const PanelBlock<uint8_t> f = panel_block(out + static_cast<size_t>(p) * 16 * ws, b, nb, Q8Panel::bytes);
+        uint8_t *qs = f.at(Q8Panel::quants), *scales = f.at(Q8Panel::scales);
         for (int r = 0; r < 16; ++r) {
           const auto* q = reinterpret_cast<const tensor::BlockQ8_0*>(in + static_cast<size_t>(16 * p + r) * ws) + b;
           for (int j = 0; j < 32; ++j)
-            blk[64 * (j / 4) + 4 * r + j % 4] = static_cast<uint8_t>(static_cast<int>(q->qs[j]) + 128);
-          std::memcpy(blk + Q8Panel::scales + 2 * r, &q->d, 2);
+            qs[64 * (j / 4) + 4 * r + j % 4] = static_cast<uint8_t>(static_cast<int>(q->qs[j]) + 128);
+          std::memcpy(scales + 2 * r, &q->d, 2);
         }
       }
     return;
   }
   const bool five = t == DType::q5_0;
   const int64_t nb = k / 32;
-  const size_t ws = row_size(t, k), bytes = five ? Panel<true>::bytes : Panel<false>::bytes,
-               scales = five ? Panel<true>::scales : Panel<false>::scales;
+  const size_t ws = row_size(t, k);
+  const int bytes = five ? Panel<true>::bytes : Panel<false>::bytes;
+  const PanelField scales_field = five ? Panel<true>::scales : Panel<false>::scales;
   const auto* in = static_cast<const uint8_t*>(src);
   auto* out = static_cast<uint8_t*>(dst);
   for (int64_t p = 0; p < m / 16; ++p)
     for (int64_t b = 0; b < nb; ++b) {
-      uint8_t* blk = out + static_cast<size_t>(p) * 16 * ws + static_cast<size_t>(b) * bytes;
+      const PanelBlock<uint8_t> f = panel_block(out + static_cast<size_t>(p) * 16 * ws, b, nb, bytes);
+      uint8_t *qs_out = f.at(Panel<true>::quants), *fifth = f.at(Panel<true>::fifth_bits), *scales = f.at(scales_field);
       for (int r = 0; r < 16; ++r) {
         const uint8_t* row = in + static_cast<size_t>(16 * p + r) * ws;
         const uint8_t* qs;
@@ -383,15 +386,15 @@ void pack_weights(DType t, const void* src, int64_t m, int64_t k, void* dst) {
           uint32_t qh;
           std::memcpy(&qh, q->qh, 4);
           for (int i = 0; i < 4; ++i)  // byte i: fifth bits of elements 4i.. (low nibble), 16+4i.. (high)
-            blk[Panel<true>::fifth_bits + 4 * r + i] =
+            fifth[4 * r + i] =
                 static_cast<uint8_t>(((qh >> (4 * i)) & 15) | (((qh >> (16 + 4 * i)) & 15) << 4));
         } else {
           const auto* q = reinterpret_cast<const tensor::BlockQ4_0*>(row) + b;
           qs = q->qs;
           d = q->d;
         }
-        for (int i = 0; i < 4; ++i) std::memcpy(blk + 64 * i + 4 * r, qs + 4 * i, 4);
-        std::memcpy(blk + scales + 2 * r, &d, 2);
+        for (int i = 0; i < 4; ++i) std::memcpy(qs_out + 64 * i + 4 * r, qs + 4 * i, 4);
+        std::memcpy(scales + 2 * r, &d, 2);
       }
     }
 }

@@ -208,35 +208,36 @@ void act_f16r_scalar(const float* x, uint8_t* out, int64_t k) {
 
 // The definition the SIMD versions reproduce bit for bit: per row and block, the exact integer
 // dot minus offset * sum(x) (8 for Q4_0, 16 for Q5_0), then acc = fma(float(dot), d_w * d_x,
-// acc) in block order. Panel geometry: kernels.h's Panel.
+// acc) in block order. Panel geometry: kernels.h's Panel (blocks in pairs, PanelBlock).
 template <bool Five>
 void gemm_panels_scalar(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* x, size_t xs, int nc, float* y,
                         size_t ys) {
   const int64_t nb = k / 32;
-  const int bytes = Panel<Five>::bytes, scales = Panel<Five>::scales, offset = Panel<Five>::offset;
+  using P = Panel<Five>;
   for (int p = 0; p < nr / 16; ++p) {
     const uint8_t* panel = w + static_cast<size_t>(p) * 16 * ws;
     for (int c = 0; c < nc; ++c) {
       const Q8Row xr = q8_row(x + static_cast<size_t>(c) * xs, k);
       float acc[16] = {};
       for (int64_t b = 0; b < nb; ++b) {
-        const uint8_t* blk = panel + b * bytes;
+        const PanelBlock<const uint8_t> f = panel_block(panel, b, nb, P::bytes);
+        const uint8_t *qs = f.at(P::quants), *fifth = f.at(P::fifth_bits), *scales = f.at(P::scales);
         const int8_t* xq = xr.qs + 32 * b;
         for (int r = 0; r < 16; ++r) {
-          int32_t dot = -offset * xr.s[b];
+          int32_t dot = -P::offset * xr.s[b];
           for (int i = 0; i < 4; ++i)
             for (int j = 0; j < 4; ++j) {
-              const uint8_t byte = blk[64 * i + 4 * r + j];
+              const uint8_t byte = qs[64 * i + 4 * r + j];
               int lo = byte & 15, hi = byte >> 4;
               if (Five) {
-                const uint8_t h = blk[Panel<Five>::fifth_bits + 4 * r + i];
+                const uint8_t h = fifth[4 * r + i];
                 lo |= ((h >> j) & 1) << 4;
                 hi |= ((h >> (4 + j)) & 1) << 4;
               }
               dot += lo * xq[4 * i + j] + hi * xq[16 + 4 * i + j];
             }
           uint16_t d;
-          std::memcpy(&d, blk + scales + 2 * r, 2);
+          std::memcpy(&d, scales + 2 * r, 2);
           acc[r] = std::fma(static_cast<float>(dot), fp16_to_fp32(d) * xr.d[b], acc[r]);
         }
       }
@@ -260,13 +261,14 @@ void gemm_q8_0_panels_scalar(int64_t k, const uint8_t* w, size_t ws, int nr, con
       for (int r = 0; r < 16; ++r) {
         float acc[8] = {};
         for (int64_t b = 0; b < nb; ++b) {
-          const uint8_t* blk = panel + b * Q8Panel::bytes;
+          const PanelBlock<const uint8_t> f = panel_block(panel, b, nb, Q8Panel::bytes);
+          const uint8_t* qs = f.at(Q8Panel::quants);
           uint16_t dh;
-          std::memcpy(&dh, blk + Q8Panel::scales + 2 * r, 2);
+          std::memcpy(&dh, f.at(Q8Panel::scales) + 2 * r, 2);
           const float d = fp16_to_fp32(dh) * xr.d[b];
           for (int l = 0; l < 8; ++l) {
             int isum = 0;
-            for (int j = 0; j < 4; ++j) isum += (blk[64 * l + 4 * r + j] - 128) * xr.qs[32 * b + 4 * l + j];
+            for (int j = 0; j < 4; ++j) isum += (qs[64 * l + 4 * r + j] - 128) * xr.qs[32 * b + 4 * l + j];
             acc[l] = std::fma(d, static_cast<float>(isum), acc[l]);
           }
         }

@@ -62,11 +62,12 @@ void kpanel45_256(int64_t nsb, const uint8_t* panel, const BlockQ8_K* const* xb,
     for (int c = 0; c < C; ++c) acc[h][c] = _mm256_setzero_ps();
   const __m256i m4 = _mm256_set1_epi8(0x0F);
   for (int64_t b = 0; b < nsb; ++b) {
-    const uint8_t* blk = panel + b * P.bytes;
-    prefetch_block(blk, P.bytes);
+    const PanelBlock<const uint8_t> f = panel_block(panel, b, nsb, P.bytes, P.paired());
+    const uint8_t* blk = f.at(P.qs_field());  // the quants
+    prefetch_block(panel + b * P.bytes, P.bytes);
     for (int h = 0; h < 2; ++h) {
-      const __m256i a[3] = {load256(blk + P.scales + 32 * h), load256(blk + P.scales + 64 + 32 * h),
-                            load256(blk + P.scales + 128 + 32 * h)};
+      const __m256i a[3] = {load256(f.at(P.scales_field()) + 32 * h), load256(f.at(P.scales_field()) + 64 + 32 * h),
+                            load256(f.at(P.scales_field()) + 128 + 32 * h)};
       __m256i sm[4];
       k4_lanes(a, sm, Ops256{});
       __m256i isum[C];
@@ -84,7 +85,7 @@ void kpanel45_256(int64_t nsb, const uint8_t* panel, const BlockQ8_K* const* xb,
           const __m256i z = load256(blk + 64 * (8 * g + i) + 32 * h);
           __m256i lo = _mm256_and_si256(z, m4), hi = _mm256_and_si256(_mm256_srli_epi16(z, 4), m4);
           if constexpr (Five) {
-            const __m256i qh = load256(blk + P.qh + 64 * i + 32 * h), sixteen = _mm256_set1_epi8(0x10);
+            const __m256i qh = load256(f.at(P.qh_field()) + 64 * i + 32 * h), sixteen = _mm256_set1_epi8(0x10);
             const __m256i bl = _mm256_set1_epi8(static_cast<char>(1 << (2 * g))),
                           bh = _mm256_set1_epi8(static_cast<char>(1 << (2 * g + 1)));
             lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, bl), bl), sixteen));
@@ -119,8 +120,8 @@ void kpanel45_256(int64_t nsb, const uint8_t* panel, const BlockQ8_K* const* xb,
       group(std::integral_constant<int, 1>{});
       group(std::integral_constant<int, 2>{});
       group(std::integral_constant<int, 3>{});
-      const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + P.d + 16 * h)));
-      const __m256 dm = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + P.dmin + 16 * h)));
+      const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(f.at(P.d_field()) + 16 * h)));
+      const __m256 dm = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(f.at(P.dmin_field()) + 16 * h)));
       for (int c = 0; c < C; ++c) {
         const int8_t* mb = ks[c][b].m;
         const __m256i hi = dpbusd256(dpbusd256(_mm256_setzero_si256(), sm[2], bcast4(mb)), sm[3], bcast4(mb + 4));
@@ -146,8 +147,9 @@ void kpanel6_256(int64_t nsb, const uint8_t* panel, const BlockQ8_K* const* xb, 
     for (int c = 0; c < C; ++c) acc[h][c] = _mm256_setzero_ps();
   const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
   for (int64_t b = 0; b < nsb; ++b) {
-    const uint8_t* blk = panel + b * P.bytes;
-    prefetch_block(blk, P.bytes);
+    const PanelBlock<const uint8_t> f = panel_block(panel, b, nsb, P.bytes, P.paired());
+    const uint8_t* blk = f.at(P.qs_field());  // the quants
+    prefetch_block(panel + b * P.bytes, P.bytes);
     for (int h8 = 0; h8 < 2; ++h8) {
       __m256i isum[C];
       for (int c = 0; c < C; ++c) isum[c] = _mm256_setzero_si256();
@@ -156,8 +158,8 @@ void kpanel6_256(int64_t nsb, const uint8_t* panel, const BlockQ8_K* const* xb, 
       auto part = [&](auto hc, auto qc, auto ic) {
         constexpr int h = decltype(hc)::value, q2 = decltype(qc)::value, ii = decltype(ic)::value;
         constexpr int j = 8 * h + 2 * q2 + ii;
-        const __m256i sc_lo = lane_sbyte<j % 4>(load256(blk + P.scales + 64 * (j / 4) + 32 * h8));
-        const __m256i sc_hi = lane_sbyte<(j + 4) % 4>(load256(blk + P.scales + 64 * ((j + 4) / 4) + 32 * h8));
+        const __m256i sc_lo = lane_sbyte<j % 4>(load256(f.at(P.scales_field()) + 64 * (j / 4) + 32 * h8));
+        const __m256i sc_hi = lane_sbyte<(j + 4) % 4>(load256(f.at(P.scales_field()) + 64 * ((j + 4) / 4) + 32 * h8));
         __m256i slo[C], shi[C];
         for (int c = 0; c < C; ++c) {
           slo[c] = _mm256_set1_epi32(ks[c][b].off6[j]);
@@ -168,7 +170,7 @@ void kpanel6_256(int64_t nsb, const uint8_t* panel, const BlockQ8_K* const* xb, 
 #endif
         for (int i = 4 * ii; i < 4 * ii + 4; ++i) {
           const __m256i l = load256(blk + 64 * (16 * h + 8 * q2 + i) + 32 * h8);
-          const __m256i qh = load256(blk + P.qh + 64 * (8 * h + i) + 32 * h8);
+          const __m256i qh = load256(f.at(P.qh_field()) + 64 * (8 * h + i) + 32 * h8);
           const __m256i lo =
               _mm256_or_si256(_mm256_and_si256(l, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4 - 2 * q2), m30));
           const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l, 4), m4),
@@ -201,7 +203,7 @@ void kpanel6_256(int64_t nsb, const uint8_t* panel, const BlockQ8_K* const* xb, 
       using O = integral_constant<int, 1>;
       part(Z{}, Z{}, Z{}), part(Z{}, Z{}, O{}), part(Z{}, O{}, Z{}), part(Z{}, O{}, O{});
       part(O{}, Z{}, Z{}), part(O{}, Z{}, O{}), part(O{}, O{}, Z{}), part(O{}, O{}, O{});
-      const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + P.d + 16 * h8)));
+      const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(f.at(P.d_field()) + 16 * h8)));
       for (int c = 0; c < C; ++c)
         acc[h8][c] =
             _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[c]), _mm256_mul_ps(dw, _mm256_set1_ps(xb[c][b].d)), acc[h8][c]);
@@ -302,10 +304,11 @@ struct KPanel16 {
       for (int c = 0; c < C; ++c) acc[c] = _mm512_setzero_ps();
       const __m512i m4 = _mm512_set1_epi8(0x0F);
       for (int64_t b = 0; b < nsb; ++b) {
-        const uint8_t* blk = panel + b * P.bytes;
-        prefetch_block(blk, P.bytes);
-        const __m512i a[3] = {_mm512_loadu_si512(blk + P.scales), _mm512_loadu_si512(blk + P.scales + 64),
-                              _mm512_loadu_si512(blk + P.scales + 128)};
+        const PanelBlock<const uint8_t> f = panel_block(panel, b, nsb, P.bytes, P.paired());
+        const uint8_t* blk = f.at(P.qs_field());  // the quants
+        prefetch_block(panel + b * P.bytes, P.bytes);
+        const __m512i a[3] = {_mm512_loadu_si512(f.at(P.scales_field())), _mm512_loadu_si512(f.at(P.scales_field()) + 64),
+                              _mm512_loadu_si512(f.at(P.scales_field()) + 128)};
         __m512i sm[4];
         k4_lanes(a, sm, Ops512{});
         __m512i isum[C];
@@ -320,7 +323,7 @@ struct KPanel16 {
             const __m512i z = _mm512_loadu_si512(blk + 64 * (8 * g + i));
             __m512i lo = _mm512_and_si512(z, m4), hi = _mm512_and_si512(_mm512_srli_epi16(z, 4), m4);
             if constexpr (Five) {
-              const __m512i qh = _mm512_loadu_si512(blk + P.qh + 64 * i), sixteen = _mm512_set1_epi8(0x10);
+              const __m512i qh = _mm512_loadu_si512(f.at(P.qh_field()) + 64 * i), sixteen = _mm512_set1_epi8(0x10);
               lo = _mm512_mask_add_epi8(
                   lo, _mm512_test_epi8_mask(qh, _mm512_set1_epi8(static_cast<char>(1 << (2 * g)))), lo, sixteen);
               hi = _mm512_mask_add_epi8(
@@ -339,7 +342,7 @@ struct KPanel16 {
         group(std::integral_constant<int, 1>{});
         group(std::integral_constant<int, 2>{});
         group(std::integral_constant<int, 3>{});
-        const __m512 dw = _mm512_cvtph_ps(load256(blk + P.d)), dm = _mm512_cvtph_ps(load256(blk + P.dmin));
+        const __m512 dw = _mm512_cvtph_ps(load256(f.at(P.d_field()))), dm = _mm512_cvtph_ps(load256(f.at(P.dmin_field())));
         for (int c = 0; c < C; ++c) {
           const int8_t* mb = ks[c][b].m;
           const __m512i z = _mm512_setzero_si512();
@@ -363,15 +366,16 @@ struct KPanel16 {
       for (int c = 0; c < C; ++c) acc[c] = _mm512_setzero_ps();
       const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
       for (int64_t b = 0; b < nsb; ++b) {
-        const uint8_t* blk = panel + b * P.bytes;
-        prefetch_block(blk, P.bytes);
+        const PanelBlock<const uint8_t> f = panel_block(panel, b, nsb, P.bytes, P.paired());
+        const uint8_t* blk = f.at(P.qs_field());  // the quants
+        prefetch_block(panel + b * P.bytes, P.bytes);
         __m512i isum[C];
         for (int c = 0; c < C; ++c) isum[c] = _mm512_setzero_si512();
         auto part = [&](auto hc, auto qc, auto ic) {
           constexpr int h = decltype(hc)::value, q2 = decltype(qc)::value, ii = decltype(ic)::value;
           constexpr int j = 8 * h + 2 * q2 + ii;
-          const __m512i sc_lo = lane_sbyte<j % 4>(_mm512_loadu_si512(blk + P.scales + 64 * (j / 4)));
-          const __m512i sc_hi = lane_sbyte<(j + 4) % 4>(_mm512_loadu_si512(blk + P.scales + 64 * ((j + 4) / 4)));
+          const __m512i sc_lo = lane_sbyte<j % 4>(_mm512_loadu_si512(f.at(P.scales_field()) + 64 * (j / 4)));
+          const __m512i sc_hi = lane_sbyte<(j + 4) % 4>(_mm512_loadu_si512(f.at(P.scales_field()) + 64 * ((j + 4) / 4)));
           __m512i slo[C], shi[C];
           for (int c = 0; c < C; ++c) {
             slo[c] = _mm512_set1_epi32(ks[c][b].off6[j]);
@@ -379,7 +383,7 @@ struct KPanel16 {
           }
           for (int i = 4 * ii; i < 4 * ii + 4; ++i) {
             const __m512i l = _mm512_loadu_si512(blk + 64 * (16 * h + 8 * q2 + i));
-            const __m512i qh = _mm512_loadu_si512(blk + P.qh + 64 * (8 * h + i));
+            const __m512i qh = _mm512_loadu_si512(f.at(P.qh_field()) + 64 * (8 * h + i));
             const __m512i lo =
                 _mm512_or_si512(_mm512_and_si512(l, m4), _mm512_and_si512(_mm512_slli_epi16(qh, 4 - 2 * q2), m30));
             const __m512i hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4),
@@ -398,7 +402,7 @@ struct KPanel16 {
         using O = integral_constant<int, 1>;
         part(Z{}, Z{}, Z{}), part(Z{}, Z{}, O{}), part(Z{}, O{}, Z{}), part(Z{}, O{}, O{});
         part(O{}, Z{}, Z{}), part(O{}, Z{}, O{}), part(O{}, O{}, Z{}), part(O{}, O{}, O{});
-        const __m512 dw = _mm512_cvtph_ps(load256(blk + P.d));
+        const __m512 dw = _mm512_cvtph_ps(load256(f.at(P.d_field())));
         for (int c = 0; c < C; ++c)
           acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[c]), _mm512_mul_ps(dw, _mm512_set1_ps(xb[c][b].d)), acc[c]);
       }

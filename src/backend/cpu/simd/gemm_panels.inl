@@ -14,18 +14,19 @@ void tile_panel8(int64_t nb, const uint8_t* panel, int h0, const Q8Row* xr, floa
     for (int c = 0; c < C; ++c) acc[hh][c] = _mm256_setzero_ps();
   const __m256i lo = _mm256_set1_epi8(0x0F);
   for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* blk = panel + b * P::bytes;
-    if constexpr (C == 1) prefetch_block(blk, P::bytes);
+    const PanelBlock<const uint8_t> f = panel_block(panel, b, nb, P::bytes);
+    const uint8_t* qs = f.at(P::quants);
+    if constexpr (C == 1) prefetch_block(panel + b * P::bytes, P::bytes);
     for (int hh = 0; hh < NH; ++hh) {
       const int h = h0 + hh;
       __m256i g[8];
       for (int i = 0; i < 4; ++i) {
-        const __m256i z = load256(blk + 64 * i + 32 * h);
+        const __m256i z = load256(qs + 64 * i + 32 * h);
         g[i] = _mm256_and_si256(z, lo);
         g[i + 4] = _mm256_and_si256(_mm256_srli_epi16(z, 4), lo);
       }
       if constexpr (Five) {
-        const __m256i hb = load256(blk + P::fifth_bits + 32 * h), sixteen = _mm256_set1_epi8(0x10);
+        const __m256i hb = load256(f.at(P::fifth_bits) + 32 * h), sixteen = _mm256_set1_epi8(0x10);
         const __m256i sel_lo = _mm256_set1_epi32(0x08040201), sel_hi = _mm256_set1_epi32(static_cast<int>(0x80402010u));
         for (int i = 0; i < 4; ++i) {
           const __m256i v = _mm256_shuffle_epi8(hb, spread_byte(i));
@@ -35,7 +36,7 @@ void tile_panel8(int64_t nb, const uint8_t* panel, int h0, const Q8Row* xr, floa
                                      _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(v, sel_hi), sel_hi), sixteen));
         }
       }
-      const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + P::scales + 16 * h)));
+      const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(f.at(P::scales) + 16 * h)));
       for (int c = 0; c < C; ++c) {
         const int8_t* xq = xr[c].qs + 32 * b;
         __m256i s = _mm256_set1_epi32(-P::offset * xr[c].s[b]);
@@ -85,17 +86,19 @@ void gemm_panels(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* 
 // signed products through |w| x sign(x, w) (exact: pair sums of maddubs stay within 2 * 128 * 127).
 // Blocks b0..b1 of half h, accumulating into acc.
 template <int C>
-void q8panel8_blocks(int64_t b0, int64_t b1, const uint8_t* panel, int h, const Q8Row* xr, __m256 (*acc)[8]) {
+void q8panel8_blocks(int64_t b0, int64_t b1, int64_t nb, const uint8_t* panel, int h, const Q8Row* xr,
+                     __m256 (*acc)[8]) {
   const __m256i bias = _mm256_set1_epi8(static_cast<char>(0x80)), ones = _mm256_set1_epi16(1);
   for (int64_t b = b0; b < b1; ++b) {
-    const uint8_t* blk = panel + b * Q8Panel::bytes;
-    if (C == 1 && h == 0) prefetch_block(blk, Q8Panel::bytes);
+    const PanelBlock<const uint8_t> f = panel_block(panel, b, nb, Q8Panel::bytes);
+    const uint8_t* qs = f.at(Q8Panel::quants);
+    if (C == 1 && h == 0) prefetch_block(panel + b * Q8Panel::bytes, Q8Panel::bytes);
     const __m256 dw =
-        _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + Q8Panel::scales + 16 * h)));
+        _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(f.at(Q8Panel::scales) + 16 * h)));
     __m256 d[C];
     for (int c = 0; c < C; ++c) d[c] = _mm256_mul_ps(dw, _mm256_set1_ps(xr[c].d[b]));
     for (int l = 0; l < 8; ++l) {
-      const __m256i q = _mm256_xor_si256(load256(blk + 64 * l + 32 * h), bias);
+      const __m256i q = _mm256_xor_si256(load256(qs + 64 * l + 32 * h), bias);
       const __m256i aq = _mm256_sign_epi8(q, q);
       for (int c = 0; c < C; ++c) {
         const __m256i xs = _mm256_sign_epi8(_mm256_set1_epi32(load_i32(xr[c].qs + 32 * b + 4 * l)), q);
@@ -128,7 +131,7 @@ struct Q8Panel8x2 {
           for (int l = 0; l < 8; ++l) acc[h][c][l] = _mm256_setzero_ps();
       const int64_t run = C == 1 ? 32 : nb;
       for (int64_t b0 = 0; b0 < nb; b0 += run)
-        for (int h = 0; h < 2; ++h) q8panel8_blocks<C>(b0, std::min(nb, b0 + run), panel, h, xr, acc[h]);
+        for (int h = 0; h < 2; ++h) q8panel8_blocks<C>(b0, std::min(nb, b0 + run), nb, panel, h, xr, acc[h]);
       store_q8panel8<C>(acc[0], y, ys);
       store_q8panel8<C>(acc[1], y + 8, ys);
     }
@@ -154,16 +157,17 @@ struct Panel16 {
       for (int c = 0; c < C; ++c) acc[c] = _mm512_setzero_ps();
       const __m512i lo = _mm512_set1_epi8(0x0F);
       for (int64_t b = 0; b < nb; ++b) {
-        const uint8_t* blk = panel + b * P::bytes;
-        if constexpr (C == 1) prefetch_block(blk, P::bytes);
+        const PanelBlock<const uint8_t> f = panel_block(panel, b, nb, P::bytes);
+        const uint8_t* qs = f.at(P::quants);
+        if constexpr (C == 1) prefetch_block(panel + b * P::bytes, P::bytes);
         __m512i g[8];
         for (int i = 0; i < 4; ++i) {
-          const __m512i z = _mm512_loadu_si512(blk + 64 * i);
+          const __m512i z = _mm512_loadu_si512(qs + 64 * i);
           g[i] = _mm512_and_si512(z, lo);
           g[i + 4] = _mm512_and_si512(_mm512_srli_epi16(z, 4), lo);
         }
         if constexpr (Five) {
-          const __m512i hb = _mm512_loadu_si512(blk + P::fifth_bits), sixteen = _mm512_set1_epi8(0x10);
+          const __m512i hb = _mm512_loadu_si512(f.at(P::fifth_bits)), sixteen = _mm512_set1_epi8(0x10);
           const __m512i sel_lo = _mm512_set1_epi32(0x08040201),
                         sel_hi = _mm512_set1_epi32(static_cast<int>(0x80402010u));
           for (int i = 0; i < 4; ++i) {
@@ -172,7 +176,7 @@ struct Panel16 {
             g[i + 4] = _mm512_or_si512(g[i + 4], _mm512_maskz_mov_epi8(_mm512_test_epi8_mask(v, sel_hi), sixteen));
           }
         }
-        const __m512 dw = _mm512_cvtph_ps(load256(blk + P::scales));
+        const __m512 dw = _mm512_cvtph_ps(load256(f.at(P::scales)));
         for (int c = 0; c < C; ++c) {
           const int8_t* xq = xr[c].qs + 32 * b;
           // Two dependency chains of four, joined: the sum is the same exact integer.
@@ -205,13 +209,14 @@ void tile_q8panel16(int64_t nb, const uint8_t* panel, const Q8Row* xr, const int
   for (int c = 0; c < C; ++c)
     for (int l = 0; l < 8; ++l) acc[c][l] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* blk = panel + b * Q8Panel::bytes;
-    if constexpr (C == 1) prefetch_block(blk, Q8Panel::bytes);
-    const __m512 dw = _mm512_cvtph_ps(load256(blk + Q8Panel::scales));
+    const PanelBlock<const uint8_t> f = panel_block(panel, b, nb, Q8Panel::bytes);
+    const uint8_t* qs = f.at(Q8Panel::quants);
+    if constexpr (C == 1) prefetch_block(panel + b * Q8Panel::bytes, Q8Panel::bytes);
+    const __m512 dw = _mm512_cvtph_ps(load256(f.at(Q8Panel::scales)));
     __m512 d[C];
     for (int c = 0; c < C; ++c) d[c] = _mm512_mul_ps(dw, _mm512_set1_ps(xr[c].d[b]));
     for (int l = 0; l < 8; ++l) {
-      const __m512i u = _mm512_loadu_si512(blk + 64 * l);
+      const __m512i u = _mm512_loadu_si512(qs + 64 * l);
       for (int c = 0; c < C; ++c) {
         const __m512i p = _mm512_dpbusd_epi32(_mm512_set1_epi32(s4[c][8 * b + l]), u,
                                               _mm512_set1_epi32(load_i32(xr[c].qs + 32 * b + 4 * l)));
