@@ -68,13 +68,8 @@ void dequant_q3_k(const void* src, float* y, int64_t n) {
   const auto* b = static_cast<const BlockQ3_K*>(src);
   for (int64_t i = 0; i < n / qk_k; ++i) {
     const float d_all = fp16_to_fp32(b[i].d);
-    // Unpack the 16 six-bit scales: low nibbles in bytes 0..7, top two bits in bytes 8..11.
-    int scales[16];
-    for (int j = 0; j < 16; ++j) {
-      const int lo = j < 8 ? (b[i].scales[j] & 0xF) : (b[i].scales[j - 8] >> 4);
-      const int hi = (b[i].scales[8 + j % 4] >> (2 * (j / 4))) & 3;
-      scales[j] = (lo | (hi << 4)) - 32;
-    }
+    int8_t scales[16];
+    q3_k_scales(b[i].scales, scales);
     const uint8_t* q = b[i].qs;
     const uint8_t* hm = b[i].hmask;
     uint8_t m = 1;

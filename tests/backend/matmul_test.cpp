@@ -181,7 +181,8 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{DType::bf16, 77}, Case{DType::bf16, 512}, Case{DType::q4_0, 96}, Case{DType::q4_0, 512},
                       Case{DType::q4_1, 96}, Case{DType::q5_0, 96}, Case{DType::q5_0, 512}, Case{DType::q5_1, 96},
                       Case{DType::q8_0, 96}, Case{DType::q8_0, 512}, Case{DType::q4_k, 512}, Case{DType::q5_k, 512},
-                      Case{DType::q6_k, 512}, Case{DType::q6_k, 256}, Case{DType::q2_k, 256}, Case{DType::q3_k, 256}),
+                      Case{DType::q6_k, 512}, Case{DType::q6_k, 256}, Case{DType::q2_k, 256}, Case{DType::q2_k, 768}, Case{DType::q3_k, 256},
+                      Case{DType::q3_k, 768}),
     [](const auto& info) { return std::string(dtype_name(info.param.type)) + "_k" + std::to_string(info.param.k); });
 
 TEST(Activations, Q8_0BlocksRoundToNearest) {

@@ -88,6 +88,16 @@ static_assert(sizeof(BlockQ8_K) == 292);
 // Six-bit scale j and min j of a Q4_K/Q5_K block (get_scale_min_k4 in ggml): the first four
 // pairs sit in the low 6 bits of bytes 0..7; the last four are split into nibbles of bytes 8..11
 // plus the top two bits of bytes 0..7.
+// The 16 signed 6-bit scales of a Q3_K block (value - 32): low nibbles in bytes 0..7 (scales 0..7
+// low, 8..15 high), top two bits in bytes 8..11 (scale j's at bits 2 (j / 4) of byte 8 + j % 4).
+inline void q3_k_scales(const uint8_t* s, int8_t out[16]) {
+  for (int j = 0; j < 16; ++j) {
+    const int lo = j < 8 ? (s[j] & 0xF) : (s[j - 8] >> 4);
+    const int hi = (s[8 + j % 4] >> (2 * (j / 4))) & 3;
+    out[j] = static_cast<int8_t>((lo | (hi << 4)) - 32);
+  }
+}
+
 inline void k4_scale_min(int j, const uint8_t* q, uint8_t& sc, uint8_t& m) {
   if (j < 4) {
     sc = q[j] & 63;

@@ -25,8 +25,8 @@ namespace fragua::cpu {
 // activation type (Q8_0 for q4_0/q4_1/q5_0/q5_1/q8_0; Q8_K for k-quants) as llama.cpp does, then
 // dotted block by block with integer arithmetic. F16/BF16 W: X is rounded to f16/bf16 first (as
 // llama.cpp's vec_dot_type does) and the products are summed in f32; F32 W: plain f32.
-// k must be a multiple of wtype's block size. Types without a kernel (q2_k, q3_k) are
-// dequantized row by row and dotted in f32.
+// k must be a multiple of wtype's block size. A type without a kernel (q8_k) is dequantized row
+// by row and dotted in f32.
 // layout: kPanels16 for weights that pack_weights prepared.
 void matmul(const void* w, DType wtype, int64_t m, int64_t k, const float* x, int64_t n, float* y, ThreadPool& pool,
             Layout layout = Layout::rows);

@@ -188,6 +188,8 @@ struct Kernels {
   ActFn act_q8_k;
   ActFn act_f16r;  // x rounded to F16 and back, stored as f32 (the F16 weights' activations)
   GemmFn f32, f16, bf16, q4_0, q4_1, q5_0, q5_1, q8_0, q4_k, q5_k, q6_k;
+  // Q2_K and Q3_K in the file's row layout (against Q8_K activations).
+  GemmFn q2_k, q3_k;
   // Q4_0 and Q5_0 packed in 16-row panels (cpu::pack_weights; nr a multiple of 16; bit-identical
   // on every level).
   GemmFn q4_0_p16, q5_0_p16;

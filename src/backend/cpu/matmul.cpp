@@ -162,6 +162,8 @@ Act act_for(DType w) {
     case DType::q5_1:
     case DType::q8_0:
       return Act::q8_0;
+    case DType::q2_k:
+    case DType::q3_k:
     case DType::q4_k:
     case DType::q5_k:
     case DType::q6_k:
@@ -210,6 +212,10 @@ GemmFn gemm_for(const Kernels& t, DType w) {
       return t.q5_k;
     case DType::q6_k:
       return t.q6_k;
+    case DType::q2_k:
+      return t.q2_k;
+    case DType::q3_k:
+      return t.q3_k;
     default:
       return nullptr;
   }

@@ -34,6 +34,8 @@ const Kernels& kernels_avx2() {
       .q4_k = gemm_rows<Q4K, 4, 2>,
       .q5_k = gemm_rows<Q5K, 4, 2>,
       .q6_k = gemm_rows<Q6K, 4, 2>,
+      .q2_k = gemm_rows<Q2K, 4, 2>,
+      .q3_k = gemm_rows<Q3K, 4, 2>,
       .q4_0_p16 = gemm_panels<false>,
       .q5_0_p16 = gemm_panels<true>,
       .q4_k_p16 = gemm_kpanels<DType::q4_k>,

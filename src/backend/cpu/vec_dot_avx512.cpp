@@ -42,6 +42,8 @@ const Kernels& kernels_avx512() {
       .q4_k = gemm_rows<Q4K512, 4, 4>,
       .q5_k = gemm_rows<Q5K512, 4, 4>,
       .q6_k = gemm_rows<Q6K512, 4, 4>,
+      .q2_k = gemm_rows<Q2K, 4, 4>,
+      .q3_k = gemm_rows<Q3K, 4, 4>,
       .q4_0_p16 = gemm_panels512<false>,
       .q5_0_p16 = gemm_panels512<true>,
       .q4_k_p16 = gemm_kpanels512<DType::q4_k>,

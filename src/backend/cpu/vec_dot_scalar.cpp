@@ -173,6 +173,53 @@ float dot_q6_k(int64_t k, const uint8_t* w, const uint8_t* x) {
   return sum;
 }
 
+// Q2_K: sixteen 16-element sub-blocks, 2-bit quants with a 4-bit scale and a 4-bit min each;
+// value = d * sc * q - dmin * m, so dot = d*dx*sum(sc*q.x) - dmin*dx*sum(m*bsum) (ggml's order).
+float dot_q2_k(int64_t k, const uint8_t* w, const uint8_t* x) {
+  const auto* b = reinterpret_cast<const BlockQ2_K*>(w);
+  const auto* xb = reinterpret_cast<const BlockQ8_K*>(x);
+  float sum = 0;
+  for (int64_t i = 0; i < k / qk_k; ++i) {
+    int isum = 0, msum = 0;
+    for (int j = 0; j < 16; ++j) {
+      // Sub-block j: half h = j / 8, bit pair s = (j % 8) / 2 of bytes 16 (j % 2) .. + 15.
+      const uint8_t* q = b[i].qs + 32 * (j / 8) + 16 * (j % 2);
+      const int shift = 2 * ((j % 8) / 2);
+      int s = 0;
+      for (int l = 0; l < 16; ++l) s += ((q[l] >> shift) & 3) * xb[i].qs[16 * j + l];
+      isum += (b[i].scales[j] & 0xF) * s;
+      msum += (b[i].scales[j] >> 4) * xb[i].bsums[j];
+    }
+    sum += fp16_to_fp32(b[i].d) * xb[i].d * static_cast<float>(isum) -
+           fp16_to_fp32(b[i].dmin) * xb[i].d * static_cast<float>(msum);
+  }
+  return sum;
+}
+
+// Q3_K: sixteen 16-element sub-blocks, 3-bit quants (2 low bits in qs, the third in hmask,
+// value q - 4 where the hmask bit is clear) and signed 6-bit scales; dot = d*dx*sum(sc*q.x).
+float dot_q3_k(int64_t k, const uint8_t* w, const uint8_t* x) {
+  const auto* b = reinterpret_cast<const BlockQ3_K*>(w);
+  const auto* xb = reinterpret_cast<const BlockQ8_K*>(x);
+  float sum = 0;
+  for (int64_t i = 0; i < k / qk_k; ++i) {
+    int8_t sc[16];
+    q3_k_scales(b[i].scales, sc);
+    int isum = 0;
+    for (int j = 0; j < 16; ++j) {
+      const int h = j / 8, s2 = (j % 8) / 2, o = 16 * (j % 2);
+      int s = 0;
+      for (int l = 0; l < 16; ++l) {
+        const int v = ((b[i].qs[32 * h + o + l] >> (2 * s2)) & 3) - ((b[i].hmask[o + l] >> (4 * h + s2)) & 1 ? 0 : 4);
+        s += v * xb[i].qs[16 * j + l];
+      }
+      isum += sc[j] * s;
+    }
+    sum += fp16_to_fp32(b[i].d) * xb[i].d * static_cast<float>(isum);
+  }
+  return sum;
+}
+
 }  // namespace
 
 void act_q8_0_scalar(const float* x, uint8_t* out, int64_t k) {
@@ -422,6 +469,8 @@ const Kernels& kernels_scalar() {
       .q4_k = gemm<dot_qk45<false>>,
       .q5_k = gemm<dot_qk45<true>>,
       .q6_k = gemm<dot_q6_k>,
+      .q2_k = gemm<dot_q2_k>,
+      .q3_k = gemm<dot_q3_k>,
       .q4_0_p16 = gemm_panels_scalar<false>,
       .q5_0_p16 = gemm_panels_scalar<true>,
       .q4_k_p16 = gemm_kpanels_scalar<DType::q4_k>,

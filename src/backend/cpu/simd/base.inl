@@ -2,6 +2,8 @@
 // Shared pieces of the SIMD kernels (simd/*.inl): block types, 256-bit reductions and loads,
 // the u8 x s8 dot, and the unpacking of 4-bit and 5-bit quants.
 
+using fragua::tensor::BlockQ2_K;
+using fragua::tensor::BlockQ3_K;
 using fragua::tensor::BlockQ4_0;
 using fragua::tensor::BlockQ4_1;
 using fragua::tensor::BlockQ4_K;

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-// Q4_K, Q5_K and Q6_K weights against Q8_K activations (256-element super-blocks). 256-bit
-// kernels first; then, with FRAGUA_VNNI, the 512-bit ones: one zmm holds 64 consecutive elements
-// of a super-block (two 32-element sub-blocks of Q4_K / Q5_K, four 16-element sub-blocks of
-// Q6_K), so the matching activations are one 64-byte load; the per-sub-block scales become one
-// i16 vector picked out of the block's scales by a permute.
+// Q2_K, Q3_K, Q4_K, Q5_K and Q6_K weights against Q8_K activations (256-element super-blocks).
+// 256-bit kernels first (Q2_K and Q3_K have only these, on both tables); then, with FRAGUA_VNNI,
+// the 512-bit ones: one zmm holds 64 consecutive elements of a super-block (two 32-element
+// sub-blocks of Q4_K / Q5_K, four 16-element sub-blocks of Q6_K), so the matching activations
+// are one 64-byte load; the per-sub-block scales become one i16 vector picked out of the block's
+// scales by a permute.
 
 // Scales and mins of a Q4_K/Q5_K block as 16 bytes: sc[0..7] then m[0..7] (same unpacking as
 // k4_scale_min, done on 32-bit words).
@@ -105,6 +106,105 @@ void tile_q6_k(int64_t nsb, const uint8_t* w, size_t ws, const uint8_t* const* x
   for (int r = 0; r < R; ++r)
     for (int c = 0; c < C; ++c) y[c * ys + r] = hsum(acc[r][c]);
 }
+
+// Q2_K and Q3_K: in half h of a block (128 elements, 32 bytes of qs), bit pair s of each byte
+// holds elements 32s..32s+31 of the half in order, i.e. sub-blocks 8h+2s (lanes 0..15) and
+// 8h+2s+1 (lanes 16..31), so one shift and mask per 32 elements lines them up with the
+// activations. Q3_K's third bit (hmask bit 4h+s) is added as +4, its offset of 4 removed exactly
+// with the scaled activation sums; Q2_K's mins are one dot of the mins against the sums. The
+// integer sums are exact; the f32 steps are those of tile_q6_k and tile_qk45 (lanes, then hsum).
+// Q3_K's 16 scales as unsigned bytes (value + 32), unpacked on 32-bit words (q3_k_scales).
+inline __m128i q3_k_scales_u8(const uint8_t* s) {
+  uint32_t a[3];
+  std::memcpy(a, s, 12);
+  const uint32_t low4 = 0x0f0f0f0f, low2 = 0x03030303;
+  const uint32_t o[4] = {(a[0] & low4) | ((a[2] & low2) << 4), (a[1] & low4) | (((a[2] >> 2) & low2) << 4),
+                         ((a[0] >> 4) & low4) | (((a[2] >> 4) & low2) << 4),
+                         ((a[1] >> 4) & low4) | (((a[2] >> 6) & low2) << 4)};
+  return _mm_loadu_si128(reinterpret_cast<const __m128i*>(o));
+}
+
+// Q2_K and Q3_K: in half h of a block (128 elements, 32 bytes of qs), bit pair s of each byte
+// holds elements 32s..32s+31 of the half in order, i.e. sub-blocks 8h+2s (lanes 0..15) and
+// 8h+2s+1 (lanes 16..31), so one shift and mask per 32 elements lines them up with the
+// activations, and one byte shuffle of the half's eight i16 scales (held in both 128-bit lanes)
+// gives the pair's scales. Q3_K's third bit (hmask bit 4h+s) is added as +4, its offset of 4
+// removed exactly with the scaled activation sums; Q2_K's mins are one dot of the mins against
+// the sums. The integer sums are exact; the f32 steps are those of tile_q6_k and tile_qk45
+// (lanes, then hsum).
+template <bool three, int R, int C>
+void tile_qk23(int64_t nsb, const uint8_t* w, size_t ws, const uint8_t* const* x, float* y, size_t ys) {
+  using Block = std::conditional_t<three, BlockQ3_K, BlockQ2_K>;
+  __m256 acc[R][C];
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
+  const __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+  // i16 element 2s of a 128-bit lane to the low lane, 2s + 1 to the high one.
+  __m256i pick[4];
+  for (int s = 0; s < 4; ++s)
+    pick[s] = _mm256_set_m128i(_mm_set1_epi16(static_cast<short>((4 * s + 3) << 8 | (4 * s + 2))),
+                               _mm_set1_epi16(static_cast<short>((4 * s + 1) << 8 | 4 * s)));
+  for (int64_t i = 0; i < nsb; ++i) {
+    const BlockQ8_K* xb[C];
+    for (int c = 0; c < C; ++c) xb[c] = reinterpret_cast<const BlockQ8_K*>(x[c]) + i;
+    for (int r = 0; r < R; ++r) {
+      const Block* blk = reinterpret_cast<const Block*>(w + r * ws) + i;
+      __m256i sc16, aux16;  // the 16 scales as i16; aux16: Q3_K the same, Q2_K the mins
+      if constexpr (three) {
+        sc16 = _mm256_sub_epi16(_mm256_cvtepu8_epi16(q3_k_scales_u8(blk->scales)), _mm256_set1_epi16(32));
+        aux16 = sc16;
+      } else {
+        const __m128i sb = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk->scales)), low4 = _mm_set1_epi8(0x0F);
+        sc16 = _mm256_cvtepu8_epi16(_mm_and_si128(sb, low4));
+        aux16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sb, 4), low4));
+      }
+      const __m256i half_sc[2] = {_mm256_permute2x128_si256(sc16, sc16, 0x00),
+                                  _mm256_permute2x128_si256(sc16, sc16, 0x11)};
+      __m256i isum[C];
+      for (int c = 0; c < C; ++c) isum[c] = _mm256_setzero_si256();
+      __m256i hm = _mm256_setzero_si256();
+      if constexpr (three) hm = load256(blk->hmask);
+      for (int h = 0; h < 2; ++h) {
+        const __m256i q = load256(blk->qs + 32 * h);
+        for (int s = 0; s < 4; ++s) {
+          __m256i v = _mm256_and_si256(_mm256_srli_epi16(q, 2 * s), m3);
+          if constexpr (three)
+            v = _mm256_or_si256(v, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hm, 4 * h + s), one), 2));
+          const __m256i scv = _mm256_shuffle_epi8(half_sc[h], pick[s]);
+          for (int c = 0; c < C; ++c)
+            isum[c] = _mm256_add_epi32(
+                isum[c], _mm256_madd_epi16(_mm256_maddubs_epi16(v, load256(xb[c]->qs + 128 * h + 32 * s)), scv));
+        }
+      }
+      const float d = half(blk->d);
+      for (int c = 0; c < C; ++c) {
+        const __m256i bs = _mm256_madd_epi16(load256(xb[c]->bsums), aux16);
+        if constexpr (three) {
+          acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(isum[c], _mm256_slli_epi32(bs, 2))),
+                                      _mm256_set1_ps(d * xb[c]->d), acc[r][c]);
+        } else {
+          acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[c]), _mm256_set1_ps(d * xb[c]->d), acc[r][c]);
+          acc[r][c] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(bs), _mm256_set1_ps(half(blk->dmin) * xb[c]->d), acc[r][c]);
+        }
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) y[c * ys + r] = hsum(acc[r][c]);
+}
+
+template <int R, int C>
+struct Q2K {
+  static void run(int64_t k, const uint8_t* w, size_t ws, const uint8_t* const* x, float* y, size_t ys) {
+    tile_qk23<false, R, C>(k / 256, w, ws, x, y, ys);
+  }
+};
+template <int R, int C>
+struct Q3K {
+  static void run(int64_t k, const uint8_t* w, size_t ws, const uint8_t* const* x, float* y, size_t ys) {
+    tile_qk23<true, R, C>(k / 256, w, ws, x, y, ys);
+  }
+};
 
 template <int R, int C>
 struct Q4K {
