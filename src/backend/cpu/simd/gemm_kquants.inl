@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Q2_K, Q3_K, Q4_K, Q5_K and Q6_K weights against Q8_K activations (256-element super-blocks).
-// 256-bit kernels first (Q2_K and Q3_K have only these, on both tables); then, with FRAGUA_VNNI,
-// the 512-bit ones: one zmm holds 64 consecutive elements of a super-block (two 32-element
-// sub-blocks of Q4_K / Q5_K, four 16-element sub-blocks of Q6_K), so the matching activations
-// are one 64-byte load; the per-sub-block scales become one i16 vector picked out of the block's
-// scales by a permute.
+// 256-bit kernels first; then, with FRAGUA_VNNI, the 512-bit ones: one zmm holds 64 consecutive
+// elements of a super-block (two 32-element sub-blocks of Q4_K / Q5_K, four 16-element sub-blocks
+// of Q2_K, Q3_K and Q6_K), so the matching activations are one 64-byte load; the per-sub-block
+// scales become one i16 vector picked out of the block's scales by a permute.
 
 // Scales and mins of a Q4_K/Q5_K block as 16 bytes: sc[0..7] then m[0..7] (same unpacking as
 // k4_scale_min, done on 32-bit words).
@@ -118,10 +117,12 @@ inline __m128i q3_k_scales_u8(const uint8_t* s) {
   uint32_t a[3];
   std::memcpy(a, s, 12);
   const uint32_t low4 = 0x0f0f0f0f, low2 = 0x03030303;
-  const uint32_t o[4] = {(a[0] & low4) | ((a[2] & low2) << 4), (a[1] & low4) | (((a[2] >> 2) & low2) << 4),
-                         ((a[0] >> 4) & low4) | (((a[2] >> 4) & low2) << 4),
-                         ((a[1] >> 4) & low4) | (((a[2] >> 6) & low2) << 4)};
-  return _mm_loadu_si128(reinterpret_cast<const __m128i*>(o));
+  // Built in registers: four 32-bit stores read back by one 128-bit load would miss store
+  // forwarding, a stall per block that made the matrix-vector product 4 times slower.
+  return _mm_set_epi32(static_cast<int>(((a[1] >> 4) & low4) | (((a[2] >> 6) & low2) << 4)),
+                       static_cast<int>(((a[0] >> 4) & low4) | (((a[2] >> 4) & low2) << 4)),
+                       static_cast<int>((a[1] & low4) | (((a[2] >> 2) & low2) << 4)),
+                       static_cast<int>((a[0] & low4) | ((a[2] & low2) << 4)));
 }
 
 // Q2_K and Q3_K: in half h of a block (128 elements, 32 bytes of qs), bit pair s of each byte
@@ -333,6 +334,89 @@ void tile_q6_k_512(int64_t nsb, const uint8_t* w, size_t ws, const uint8_t* cons
     for (int c = 0; c < C; ++c) y[c * ys + r] = _mm512_reduce_add_ps(acc[r][c]);
 }
 
+// Q2_K and Q3_K with 512-bit registers: bit pairs 0 and 1 of half h's 32 bytes are elements
+// 0..63 of the half, pairs 2 and 3 elements 64..127 (one zmm each, as tile_q6_k_512 builds its
+// quants), their sub-blocks' scales one permute of the block's 16 i16 scales. Exact integer sums
+// as tile_qk23; 16 f32 lanes, then the lane sum.
+template <bool three, int R, int C>
+void tile_qk23_512(int64_t nsb, const uint8_t* w, size_t ws, const uint8_t* const* x, float* y, size_t ys) {
+  using Block = std::conditional_t<three, BlockQ3_K, BlockQ2_K>;
+  __m512 acc[R][C];
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
+  const __m512i m3 = _mm512_set1_epi8(3), one = _mm512_set1_epi8(1);
+  __m512i pick[4];
+  for (int p = 0; p < 4; ++p) pick[p] = lane_groups(4 * p, 3);  // sub-blocks 4p .. 4p+3
+  for (int64_t i = 0; i < nsb; ++i) {
+    const BlockQ8_K* xb[C];
+    for (int c = 0; c < C; ++c) xb[c] = reinterpret_cast<const BlockQ8_K*>(x[c]) + i;
+    for (int r = 0; r < R; ++r) {
+      const Block* blk = reinterpret_cast<const Block*>(w + r * ws) + i;
+      __m256i sc16, aux16;  // as tile_qk23
+      if constexpr (three) {
+        sc16 = _mm256_sub_epi16(_mm256_cvtepu8_epi16(q3_k_scales_u8(blk->scales)), _mm256_set1_epi16(32));
+        aux16 = sc16;
+      } else {
+        const __m128i sb = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk->scales)), low4 = _mm_set1_epi8(0x0F);
+        sc16 = _mm256_cvtepu8_epi16(_mm_and_si128(sb, low4));
+        aux16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sb, 4), low4));
+      }
+      const __m512i sc = _mm512_castsi256_si512(sc16);
+      __m512i isum[C];
+      for (int c = 0; c < C; ++c) {
+        if constexpr (three) {  // start from -4 * sum(scale * bsum): the quants' offset of 4
+          const __m256i corr = _mm256_slli_epi32(_mm256_madd_epi16(load256(xb[c]->bsums), sc16), 2);
+          isum[c] = _mm512_zextsi256_si512(_mm256_sub_epi32(_mm256_setzero_si256(), corr));
+        } else {
+          isum[c] = _mm512_setzero_si512();
+        }
+      }
+      __m256i hm = _mm256_setzero_si256();
+      if constexpr (three) hm = load256(blk->hmask);
+      for (int h = 0; h < 2; ++h) {
+        const __m256i q = load256(blk->qs + 32 * h);
+        const __m512i q01 = _mm512_inserti64x4(_mm512_castsi256_si512(q), _mm256_srli_epi16(q, 2), 1);
+        __m512i v01 = _mm512_and_si512(q01, m3), v23 = _mm512_and_si512(_mm512_srli_epi16(q01, 4), m3);
+        if constexpr (three) {
+          const __m256i hh = _mm256_srli_epi16(hm, 4 * h);
+          const __m512i h01 = _mm512_inserti64x4(_mm512_castsi256_si512(hh), _mm256_srli_epi16(hh, 1), 1);
+          v01 = _mm512_or_si512(v01, _mm512_slli_epi16(_mm512_and_si512(h01, one), 2));
+          v23 = _mm512_or_si512(v23, _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(h01, 2), one), 2));
+        }
+        const __m512i s01 = _mm512_permutexvar_epi16(pick[2 * h], sc);
+        const __m512i s23 = _mm512_permutexvar_epi16(pick[2 * h + 1], sc);
+        for (int c = 0; c < C; ++c) {
+          const __m512i p01 = _mm512_maddubs_epi16(v01, _mm512_loadu_si512(xb[c]->qs + 128 * h));
+          const __m512i p23 = _mm512_maddubs_epi16(v23, _mm512_loadu_si512(xb[c]->qs + 128 * h + 64));
+          isum[c] = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(isum[c], p01, s01), p23, s23);
+        }
+      }
+      const float d = half(blk->d);
+      for (int c = 0; c < C; ++c) {
+        acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[c]), _mm512_set1_ps(d * xb[c]->d), acc[r][c]);
+        if constexpr (!three) {
+          const __m512i msum = _mm512_zextsi256_si512(_mm256_madd_epi16(load256(xb[c]->bsums), aux16));
+          acc[r][c] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(msum), _mm512_set1_ps(half(blk->dmin) * xb[c]->d), acc[r][c]);
+        }
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) y[c * ys + r] = _mm512_reduce_add_ps(acc[r][c]);
+}
+
+template <int R, int C>
+struct Q2K512 {
+  static void run(int64_t k, const uint8_t* w, size_t ws, const uint8_t* const* x, float* y, size_t ys) {
+    tile_qk23_512<false, R, C>(k / 256, w, ws, x, y, ys);
+  }
+};
+template <int R, int C>
+struct Q3K512 {
+  static void run(int64_t k, const uint8_t* w, size_t ws, const uint8_t* const* x, float* y, size_t ys) {
+    tile_qk23_512<true, R, C>(k / 256, w, ws, x, y, ys);
+  }
+};
 template <int R, int C>
 struct Q4K512 {
   static void run(int64_t k, const uint8_t* w, size_t ws, const uint8_t* const* x, float* y, size_t ys) {
