@@ -522,6 +522,36 @@ TEST(Q8_0, EveryLevelGivesTheSameBits) {
   set_simd_level(initial);
 }
 
+// Q2_K and Q3_K (file layout: no panels) are summed as dot_q2_k / dot_q3_k define: the same bits
+// on scalar, AVX2 and AVX-512, one thread or three, for the matrix-vector path and every tile.
+TEST(Q2_KQ3_K, EveryLevelAndThreadCountGivesTheSameBits) {
+  const std::string initial = simd_level();
+  std::mt19937 rng(6);
+  const int64_t m = 37, k = 768;  // odd rows, three super-blocks
+  ThreadPool pool1(1), pool3(3);
+  for (DType t : {DType::q2_k, DType::q3_k}) {
+    const auto w = random_weights(t, m, k, rng);
+    for (int64_t n : {1, 2, 5, 9}) {
+      const auto x = random_x(n, k, rng);
+      std::vector<float> first;
+      for (const char* level : {"scalar", "avx2", "avx512"}) {
+        if (!simd_supported(level)) continue;
+        set_simd_level(level);
+        for (ThreadPool* pool : {&pool1, &pool3}) {
+          std::vector<float> y(static_cast<size_t>(n * m));
+          matmul(w.data(), t, m, k, x.data(), n, y.data(), *pool);
+          if (first.empty())
+            first = y;
+          else
+            ASSERT_EQ(0, std::memcmp(y.data(), first.data(), y.size() * 4))
+                << dtype_name(t) << " " << level << " n=" << n << " threads " << pool->size();
+        }
+      }
+    }
+  }
+  set_simd_level(initial);
+}
+
 // F32, F16 and BF16 follow one lane-by-lane definition (simd/gemm_float.inl) on every level: the
 // same bits on scalar, AVX2 and AVX-512 for the matrix-vector form (n = 1, a granitehybrid
 // router's 32 F16 rows at decode diverged on AVX2 before) and for tiles with remainders, with a

@@ -174,7 +174,9 @@ float dot_q6_k(int64_t k, const uint8_t* w, const uint8_t* x) {
 }
 
 // Q2_K: sixteen 16-element sub-blocks, 2-bit quants with a 4-bit scale and a 4-bit min each;
-// value = d * sc * q - dmin * m, so dot = d*dx*sum(sc*q.x) - dmin*dx*sum(m*bsum) (ggml's order).
+// value = d * sc * q - dmin * m, so dot = d*dx*sum(sc*q.x) - dmin*dx*sum(m*bsum). The definition
+// the SIMD levels reproduce bit for bit (as Q3_K below): both integer sums exact per super-block,
+// then sum = fma(float(isum), d * dx, sum) and sum = fma(-float(msum), dmin * dx, sum).
 float dot_q2_k(int64_t k, const uint8_t* w, const uint8_t* x) {
   const auto* b = reinterpret_cast<const BlockQ2_K*>(w);
   const auto* xb = reinterpret_cast<const BlockQ8_K*>(x);
@@ -190,8 +192,8 @@ float dot_q2_k(int64_t k, const uint8_t* w, const uint8_t* x) {
       isum += (b[i].scales[j] & 0xF) * s;
       msum += (b[i].scales[j] >> 4) * xb[i].bsums[j];
     }
-    sum += fp16_to_fp32(b[i].d) * xb[i].d * static_cast<float>(isum) -
-           fp16_to_fp32(b[i].dmin) * xb[i].d * static_cast<float>(msum);
+    sum = std::fma(static_cast<float>(isum), fp16_to_fp32(b[i].d) * xb[i].d, sum);
+    sum = std::fma(-static_cast<float>(msum), fp16_to_fp32(b[i].dmin) * xb[i].d, sum);
   }
   return sum;
 }
@@ -215,7 +217,7 @@ float dot_q3_k(int64_t k, const uint8_t* w, const uint8_t* x) {
       }
       isum += sc[j] * s;
     }
-    sum += fp16_to_fp32(b[i].d) * xb[i].d * static_cast<float>(isum);
+    sum = std::fma(static_cast<float>(isum), fp16_to_fp32(b[i].d) * xb[i].d, sum);
   }
   return sum;
 }

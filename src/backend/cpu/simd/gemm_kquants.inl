@@ -136,9 +136,7 @@ inline __m128i q3_k_scales_u8(const uint8_t* s) {
 template <bool three, int R, int C>
 void tile_qk23(int64_t nsb, const uint8_t* w, size_t ws, const uint8_t* const* x, float* y, size_t ys) {
   using Block = std::conditional_t<three, BlockQ3_K, BlockQ2_K>;
-  __m256 acc[R][C];
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
+  float acc[R][C] = {};
   const __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
   // i16 element 2s of a 128-bit lane to the low lane, 2s + 1 to the high one.
   __m256i pick[4];
@@ -181,17 +179,17 @@ void tile_qk23(int64_t nsb, const uint8_t* w, size_t ws, const uint8_t* const* x
       for (int c = 0; c < C; ++c) {
         const __m256i bs = _mm256_madd_epi16(load256(xb[c]->bsums), aux16);
         if constexpr (three) {
-          acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(isum[c], _mm256_slli_epi32(bs, 2))),
-                                      _mm256_set1_ps(d * xb[c]->d), acc[r][c]);
+          acc[r][c] = std::fma(static_cast<float>(hsum_i32(_mm256_sub_epi32(isum[c], _mm256_slli_epi32(bs, 2)))),
+                               d * xb[c]->d, acc[r][c]);
         } else {
-          acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[c]), _mm256_set1_ps(d * xb[c]->d), acc[r][c]);
-          acc[r][c] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(bs), _mm256_set1_ps(half(blk->dmin) * xb[c]->d), acc[r][c]);
+          acc[r][c] = std::fma(static_cast<float>(hsum_i32(isum[c])), d * xb[c]->d, acc[r][c]);
+          acc[r][c] = std::fma(-static_cast<float>(hsum_i32(bs)), half(blk->dmin) * xb[c]->d, acc[r][c]);
         }
       }
     }
   }
   for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) y[c * ys + r] = hsum(acc[r][c]);
+    for (int c = 0; c < C; ++c) y[c * ys + r] = acc[r][c];
 }
 
 template <int R, int C>
@@ -341,9 +339,7 @@ void tile_q6_k_512(int64_t nsb, const uint8_t* w, size_t ws, const uint8_t* cons
 template <bool three, int R, int C>
 void tile_qk23_512(int64_t nsb, const uint8_t* w, size_t ws, const uint8_t* const* x, float* y, size_t ys) {
   using Block = std::conditional_t<three, BlockQ3_K, BlockQ2_K>;
-  __m512 acc[R][C];
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
+  float acc[R][C] = {};
   const __m512i m3 = _mm512_set1_epi8(3), one = _mm512_set1_epi8(1);
   __m512i pick[4];
   for (int p = 0; p < 4; ++p) pick[p] = lane_groups(4 * p, 3);  // sub-blocks 4p .. 4p+3
@@ -393,16 +389,16 @@ void tile_qk23_512(int64_t nsb, const uint8_t* w, size_t ws, const uint8_t* cons
       }
       const float d = half(blk->d);
       for (int c = 0; c < C; ++c) {
-        acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[c]), _mm512_set1_ps(d * xb[c]->d), acc[r][c]);
+        acc[r][c] = std::fma(static_cast<float>(_mm512_reduce_add_epi32(isum[c])), d * xb[c]->d, acc[r][c]);
         if constexpr (!three) {
-          const __m512i msum = _mm512_zextsi256_si512(_mm256_madd_epi16(load256(xb[c]->bsums), aux16));
-          acc[r][c] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(msum), _mm512_set1_ps(half(blk->dmin) * xb[c]->d), acc[r][c]);
+          const int32_t msum = hsum_i32(_mm256_madd_epi16(load256(xb[c]->bsums), aux16));
+          acc[r][c] = std::fma(-static_cast<float>(msum), half(blk->dmin) * xb[c]->d, acc[r][c]);
         }
       }
     }
   }
   for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) y[c * ys + r] = _mm512_reduce_add_ps(acc[r][c]);
+    for (int c = 0; c < C; ++c) y[c * ys + r] = acc[r][c];
 }
 
 template <int R, int C>
