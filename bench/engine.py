@@ -10,7 +10,7 @@ Usage: bench/engine.py [--reps 3] [--threads 1,2] [--sizes 15M,110M] [--types F1
 Sizes: 15M, 110M (llama2.c shapes), 0.9B (TinyLlama-like), 3B (Llama-3.2-3B-like: embd 3072, 28
 layers, 24 heads / 8 KV heads, ff 8192, vocab 32000) and 3B-256k (the same with a 256,000-token
 vocabulary and an untied output head, as Salamandra's); types F16, Q8_0, Q4_0, Q4_K (llama-quantize's
-Q4_K_M mix), Q5_K (Q5_K_M) and Q6_K, written once into ~/.cache/fragua-bench/models (the 3B-256k
+Q4_K_M mix), Q5_K (Q5_K_M), Q6_K, Q3_K (Q3_K_M) and Q2_K, written once into ~/.cache/fragua-bench/models (the 3B-256k
 F16 file is 9.6 GB). The header gives the CPU model and SIMD flags and the DRAM read bandwidth
 measured by bench/membw.cpp (1 GiB buffer, each thread count used); each generation row gives, per
 engine, the fraction of the bandwidth bound it reaches: tokens/s x bytes of weights read per token
@@ -59,7 +59,8 @@ SIZES = {
     "3B": dict(embd=3072, layers=28, heads=24, kv_heads=8, ff=8192, vocab=32000),
     "3B-256k": dict(embd=3072, layers=28, heads=24, kv_heads=8, ff=8192, vocab=256000),
 }
-QUANT = {"Q8_0": "Q8_0", "Q4_0": "Q4_0", "Q4_K": "Q4_K_M", "Q5_K": "Q5_K_M", "Q6_K": "Q6_K"}
+QUANT = {"Q8_0": "Q8_0", "Q4_0": "Q4_0", "Q4_K": "Q4_K_M", "Q5_K": "Q5_K_M", "Q6_K": "Q6_K", "Q3_K": "Q3_K_M",
+         "Q2_K": "Q2_K"}
 # GGUF tensor types: (bytes per block, elements per block).
 GGML_TYPES = {0: (4, 1), 1: (2, 1), 2: (18, 32), 3: (20, 32), 6: (22, 32), 7: (24, 32), 8: (34, 32), 10: (84, 256),
               11: (110, 256), 12: (144, 256), 13: (176, 256), 14: (210, 256), 30: (2, 1)}
