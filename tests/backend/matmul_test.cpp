@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <initializer_list>
 #include <limits>
 #include <random>
 #include <string>
@@ -181,8 +182,8 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{DType::bf16, 77}, Case{DType::bf16, 512}, Case{DType::q4_0, 96}, Case{DType::q4_0, 512},
                       Case{DType::q4_1, 96}, Case{DType::q5_0, 96}, Case{DType::q5_0, 512}, Case{DType::q5_1, 96},
                       Case{DType::q8_0, 96}, Case{DType::q8_0, 512}, Case{DType::q4_k, 512}, Case{DType::q5_k, 512},
-                      Case{DType::q6_k, 512}, Case{DType::q6_k, 256}, Case{DType::q2_k, 256}, Case{DType::q2_k, 768}, Case{DType::q3_k, 256},
-                      Case{DType::q3_k, 768}),
+                      Case{DType::q6_k, 512}, Case{DType::q6_k, 256}, Case{DType::q2_k, 256}, Case{DType::q2_k, 768},
+                      Case{DType::q3_k, 256}, Case{DType::q3_k, 768}),
     [](const auto& info) { return std::string(dtype_name(info.param.type)) + "_k" + std::to_string(info.param.k); });
 
 TEST(Activations, Q8_0BlocksRoundToNearest) {
@@ -522,34 +523,39 @@ TEST(Q8_0, EveryLevelGivesTheSameBits) {
   set_simd_level(initial);
 }
 
-// Q2_K and Q3_K (file layout: no panels) are summed as dot_q2_k / dot_q3_k define: the same bits
-// on scalar, AVX2 and AVX-512, one thread or three, for the matrix-vector path and every tile.
-TEST(Q2_KQ3_K, EveryLevelAndThreadCountGivesTheSameBits) {
+// matmul of w (m x k, type t) against n random activation rows, for each n of ns, on every SIMD
+// level with one and three threads: every result has the bits of the first.
+void expect_same_bits_everywhere(DType t, const std::vector<uint8_t>& w, int64_t m, int64_t k,
+                                 std::initializer_list<int64_t> ns, std::mt19937& rng) {
   const std::string initial = simd_level();
-  std::mt19937 rng(6);
-  const int64_t m = 37, k = 768;  // odd rows, three super-blocks
   ThreadPool pool1(1), pool3(3);
-  for (DType t : {DType::q2_k, DType::q3_k}) {
-    const auto w = random_weights(t, m, k, rng);
-    for (int64_t n : {1, 2, 5, 9}) {
-      const auto x = random_x(n, k, rng);
-      std::vector<float> first;
-      for (const char* level : {"scalar", "avx2", "avx512"}) {
-        if (!simd_supported(level)) continue;
-        set_simd_level(level);
-        for (ThreadPool* pool : {&pool1, &pool3}) {
-          std::vector<float> y(static_cast<size_t>(n * m));
-          matmul(w.data(), t, m, k, x.data(), n, y.data(), *pool);
-          if (first.empty())
-            first = y;
-          else
-            ASSERT_EQ(0, std::memcmp(y.data(), first.data(), y.size() * 4))
-                << dtype_name(t) << " " << level << " n=" << n << " threads " << pool->size();
-        }
+  for (int64_t n : ns) {
+    const auto x = random_x(n, k, rng);
+    std::vector<float> first;
+    for (const char* level : {"scalar", "avx2", "avx512"}) {
+      if (!simd_supported(level)) continue;
+      set_simd_level(level);
+      for (ThreadPool* pool : {&pool1, &pool3}) {
+        std::vector<float> y(static_cast<size_t>(n * m));
+        matmul(w.data(), t, m, k, x.data(), n, y.data(), *pool);
+        if (first.empty())
+          first = y;
+        else
+          EXPECT_EQ(0, std::memcmp(y.data(), first.data(), y.size() * 4))
+              << dtype_name(t) << " k=" << k << " n=" << n << " " << level << " threads " << pool->size();
       }
     }
   }
   set_simd_level(initial);
+}
+
+// Q2_K and Q3_K (file layout: no panels) are summed as dot_q2_k / dot_q3_k define: the same bits
+// on scalar, AVX2 and AVX-512, one thread or three, for the matrix-vector path and every tile.
+TEST(Q2_KQ3_K, EveryLevelAndThreadCountGivesTheSameBits) {
+  std::mt19937 rng(6);
+  const int64_t m = 37, k = 768;  // odd rows, three super-blocks
+  for (DType t : {DType::q2_k, DType::q3_k})
+    expect_same_bits_everywhere(t, random_weights(t, m, k, rng), m, k, {1, 2, 5, 9}, rng);
 }
 
 // F32, F16 and BF16 follow one lane-by-lane definition (simd/gemm_float.inl) on every level: the
@@ -558,33 +564,12 @@ TEST(Q2_KQ3_K, EveryLevelAndThreadCountGivesTheSameBits) {
 // k that leaves a tail after the last 64 and the last 16; 39 rows and 150 columns cross the
 // 32 x 144 thread tiles of float weights.
 TEST(FloatWeights, EveryLevelGivesTheSameBits) {
-  const std::string initial = simd_level();
   std::mt19937 rng(8);
-  ThreadPool pool1(1), pool3(3);
-  for (DType t : {DType::f32, DType::f16, DType::bf16}) {
+  for (DType t : {DType::f32, DType::f16, DType::bf16})
     for (int64_t k : {1024, 1011}) {
       const int64_t m = 39;
-      const auto w = random_weights(t, m, k, rng);
-      for (int64_t n : {1, 2, 7, 33, 150}) {
-        const auto x = random_x(n, k, rng);
-        std::vector<float> first;
-        for (const char* level : {"scalar", "avx2", "avx512"}) {
-          if (!simd_supported(level)) continue;
-          set_simd_level(level);
-          for (ThreadPool* pool : {&pool1, &pool3}) {
-            std::vector<float> y(static_cast<size_t>(n * m));
-            matmul(w.data(), t, m, k, x.data(), n, y.data(), *pool);
-            if (first.empty())
-              first = y;
-            else
-              ASSERT_EQ(0, std::memcmp(y.data(), first.data(), y.size() * 4))
-                  << dtype_name(t) << " k=" << k << " n=" << n << " " << level << " threads " << pool->size();
-          }
-        }
-      }
+      expect_same_bits_everywhere(t, random_weights(t, m, k, rng), m, k, {1, 2, 7, 33, 150}, rng);
     }
-  }
-  set_simd_level(initial);
 }
 
 TEST(Matmul, EmptyShapesAreNoOps) {
