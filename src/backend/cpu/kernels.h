@@ -59,10 +59,11 @@ struct PanelField {
 // (field f of block 2i, then field f of block 2i+1, then the next field). A type whose block is
 // not a whole number of 64-byte lines (Q4_0 288 bytes, Q5_0 352, Q8_0 544, Q6_K 3360) would
 // otherwise start every other block half-way through a line, so that each of its 64-byte loads
-// spans two lines: at decode, where the panels stream from DRAM, that costs a quarter of the
-// stream (1 GiB of Q8_0 panels, 2 threads: 35-42 GB/s with 544-byte blocks, 46-52 paired). Every
-// field of these types is 32 bytes or a multiple of 64, so paired fields start on a line (or, for
-// the 32-byte scales, stay inside one). A panel with an odd number of blocks keeps its last block
+// spans two lines. At decode, where the panels stream from DRAM, that cost a scratch stream of
+// 1 GiB of Q8_0 panels (2 threads) a quarter of its rate (35-42 GB/s, paired 46-52) and the 3B
+// decode's products about 9% (docs/benchmarks.md, issue 13 session 35). Every field of these
+// types is 32 bytes or a multiple of 64, so paired fields start on a line (or, for the 32-byte
+// scales, stay inside one). A panel with an odd number of blocks keeps its last block
 // alone, in the single block's layout. Q4_K and Q5_K blocks (2304 and 2816 bytes) are whole lines
 // and stay unpaired.
 template <class Byte>
@@ -86,9 +87,9 @@ template <bool Five>
 struct Panel {
   static constexpr int bytes = Five ? 352 : 288;  // per block: 16 x 22 or 16 x 18
   static constexpr PanelField quants{0, 256};
-  static constexpr PanelField fifth_bits{256, 64};       // Q5_0 only
+  static constexpr PanelField fifth_bits{256, 64};           // Q5_0 only
   static constexpr PanelField scales{Five ? 320 : 256, 32};  // the 16 f16 scales
-  static constexpr int offset = Five ? 16 : 8;           // the zero point of the quants
+  static constexpr int offset = Five ? 16 : 8;               // the zero point of the quants
 };
 
 // Q8_0 in 16-row panels: per block of 32 columns, the rows' quants plus 128 (as u8, the

@@ -70,8 +70,7 @@ void pack_kpanels(DType t, const void* src, int64_t m, int64_t k, void* dst) {
   for (int64_t p = 0; p < m / 16; ++p)
     for (int64_t b = 0; b < nsb; ++b) {
       const KPanel& P = lay->panel;
-      const PanelBlock<uint8_t> pb =
-          panel_block(out + static_cast<size_t>(p) * 16 * ws, b, nsb, P.bytes, P.paired());
+      const PanelBlock<uint8_t> pb = panel_block(out + static_cast<size_t>(p) * 16 * ws, b, nsb, P.bytes, P.paired());
       for (int r = 0; r < 16; ++r) {
         const uint8_t* row = in + static_cast<size_t>(16 * p + r) * ws + static_cast<size_t>(b * lay->block);
         for (const Field& f : lay->quads) {

@@ -392,8 +392,7 @@ void pack_weights(DType t, const void* src, int64_t m, int64_t k, void* dst) {
           uint32_t qh;
           std::memcpy(&qh, q->qh, 4);
           for (int i = 0; i < 4; ++i)  // byte i: fifth bits of elements 4i.. (low nibble), 16+4i.. (high)
-            fifth[4 * r + i] =
-                static_cast<uint8_t>(((qh >> (4 * i)) & 15) | (((qh >> (16 + 4 * i)) & 15) << 4));
+            fifth[4 * r + i] = static_cast<uint8_t>(((qh >> (4 * i)) & 15) | (((qh >> (16 + 4 * i)) & 15) << 4));
         } else {
           const auto* q = reinterpret_cast<const tensor::BlockQ4_0*>(row) + b;
           qs = q->qs;

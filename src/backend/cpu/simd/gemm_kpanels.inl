@@ -121,7 +121,8 @@ void kpanel45_256(int64_t nsb, const uint8_t* panel, const BlockQ8_K* const* xb,
       group(std::integral_constant<int, 2>{});
       group(std::integral_constant<int, 3>{});
       const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(f.at(P.d_field()) + 16 * h)));
-      const __m256 dm = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(f.at(P.dmin_field()) + 16 * h)));
+      const __m256 dm =
+          _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(f.at(P.dmin_field()) + 16 * h)));
       for (int c = 0; c < C; ++c) {
         const int8_t* mb = ks[c][b].m;
         const __m256i hi = dpbusd256(dpbusd256(_mm256_setzero_si256(), sm[2], bcast4(mb)), sm[3], bcast4(mb + 4));
@@ -307,7 +308,8 @@ struct KPanel16 {
         const PanelBlock<const uint8_t> f = panel_block(panel, b, nsb, P.bytes, P.paired());
         const uint8_t* blk = f.at(P.qs_field());  // the quants
         prefetch_block(panel + b * P.bytes, P.bytes);
-        const __m512i a[3] = {_mm512_loadu_si512(f.at(P.scales_field())), _mm512_loadu_si512(f.at(P.scales_field()) + 64),
+        const __m512i a[3] = {_mm512_loadu_si512(f.at(P.scales_field())),
+                              _mm512_loadu_si512(f.at(P.scales_field()) + 64),
                               _mm512_loadu_si512(f.at(P.scales_field()) + 128)};
         __m512i sm[4];
         k4_lanes(a, sm, Ops512{});
@@ -342,7 +344,8 @@ struct KPanel16 {
         group(std::integral_constant<int, 1>{});
         group(std::integral_constant<int, 2>{});
         group(std::integral_constant<int, 3>{});
-        const __m512 dw = _mm512_cvtph_ps(load256(f.at(P.d_field()))), dm = _mm512_cvtph_ps(load256(f.at(P.dmin_field())));
+        const __m512 dw = _mm512_cvtph_ps(load256(f.at(P.d_field()))),
+                     dm = _mm512_cvtph_ps(load256(f.at(P.dmin_field())));
         for (int c = 0; c < C; ++c) {
           const int8_t* mb = ks[c][b].m;
           const __m512i z = _mm512_setzero_si512();
@@ -375,7 +378,8 @@ struct KPanel16 {
           constexpr int h = decltype(hc)::value, q2 = decltype(qc)::value, ii = decltype(ic)::value;
           constexpr int j = 8 * h + 2 * q2 + ii;
           const __m512i sc_lo = lane_sbyte<j % 4>(_mm512_loadu_si512(f.at(P.scales_field()) + 64 * (j / 4)));
-          const __m512i sc_hi = lane_sbyte<(j + 4) % 4>(_mm512_loadu_si512(f.at(P.scales_field()) + 64 * ((j + 4) / 4)));
+          const __m512i sc_hi =
+              lane_sbyte<(j + 4) % 4>(_mm512_loadu_si512(f.at(P.scales_field()) + 64 * ((j + 4) / 4)));
           __m512i slo[C], shi[C];
           for (int c = 0; c < C; ++c) {
             slo[c] = _mm512_set1_epi32(ks[c][b].off6[j]);
