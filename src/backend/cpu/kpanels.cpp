@@ -63,13 +63,13 @@ bool kpanel_type(DType t) { return layout_of(t) != nullptr; }
 
 void pack_kpanels(DType t, const void* src, int64_t m, int64_t k, void* dst) {
   const KLayout* lay = layout_of(t);
+  const KPanel& P = lay->panel;
   const int64_t nsb = k / qk_k;
   const size_t ws = static_cast<size_t>(nsb) * static_cast<size_t>(lay->block);
   const auto* in = static_cast<const uint8_t*>(src);
   auto* out = static_cast<uint8_t*>(dst);
   for (int64_t p = 0; p < m / 16; ++p)
     for (int64_t b = 0; b < nsb; ++b) {
-      const KPanel& P = lay->panel;
       const PanelBlock<uint8_t> pb = panel_block(out + static_cast<size_t>(p) * 16 * ws, b, nsb, P.bytes, P.paired());
       for (int r = 0; r < 16; ++r) {
         const uint8_t* row = in + static_cast<size_t>(16 * p + r) * ws + static_cast<size_t>(b * lay->block);
