@@ -106,12 +106,6 @@ void tile_q6_k(int64_t nsb, const uint8_t* w, size_t ws, const uint8_t* const* x
     for (int c = 0; c < C; ++c) y[c * ys + r] = hsum(acc[r][c]);
 }
 
-// Q2_K and Q3_K: in half h of a block (128 elements, 32 bytes of qs), bit pair s of each byte
-// holds elements 32s..32s+31 of the half in order, i.e. sub-blocks 8h+2s (lanes 0..15) and
-// 8h+2s+1 (lanes 16..31), so one shift and mask per 32 elements lines them up with the
-// activations. Q3_K's third bit (hmask bit 4h+s) is added as +4, its offset of 4 removed exactly
-// with the scaled activation sums; Q2_K's mins are one dot of the mins against the sums. The
-// integer sums are exact; the f32 steps are those of tile_q6_k and tile_qk45 (lanes, then hsum).
 // Q3_K's 16 scales as unsigned bytes (value + 32), unpacked on 32-bit words (q3_k_scales).
 inline __m128i q3_k_scales_u8(const uint8_t* s) {
   uint32_t a[3];
@@ -125,14 +119,28 @@ inline __m128i q3_k_scales_u8(const uint8_t* s) {
                        static_cast<int>((a[0] & low4) | ((a[2] & low2) << 4)));
 }
 
+// A Q2_K or Q3_K block's 16 sub-block scales as i16 (sc16), and what multiplies the activation
+// sums (aux16): Q3_K the scales themselves (its offset of 4), Q2_K its 4-bit minima.
+template <bool three, class Block>
+inline void qk23_scales(const Block* blk, __m256i& sc16, __m256i& aux16) {
+  if constexpr (three) {
+    sc16 = _mm256_sub_epi16(_mm256_cvtepu8_epi16(q3_k_scales_u8(blk->scales)), _mm256_set1_epi16(32));
+    aux16 = sc16;
+  } else {
+    const __m128i sb = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk->scales)), low4 = _mm_set1_epi8(0x0F);
+    sc16 = _mm256_cvtepu8_epi16(_mm_and_si128(sb, low4));
+    aux16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sb, 4), low4));
+  }
+}
+
 // Q2_K and Q3_K: in half h of a block (128 elements, 32 bytes of qs), bit pair s of each byte
 // holds elements 32s..32s+31 of the half in order, i.e. sub-blocks 8h+2s (lanes 0..15) and
 // 8h+2s+1 (lanes 16..31), so one shift and mask per 32 elements lines them up with the
 // activations, and one byte shuffle of the half's eight i16 scales (held in both 128-bit lanes)
 // gives the pair's scales. Q3_K's third bit (hmask bit 4h+s) is added as +4, its offset of 4
 // removed exactly with the scaled activation sums; Q2_K's mins are one dot of the mins against
-// the sums. The integer sums are exact; the f32 steps are those of tile_q6_k and tile_qk45
-// (lanes, then hsum).
+// the sums. Each super-block's sums are reduced to one exact integer and added in f32 as
+// dot_q2_k / dot_q3_k define (one fma per sum), so every level gives the same bits.
 template <bool three, int R, int C>
 void tile_qk23(int64_t nsb, const uint8_t* w, size_t ws, const uint8_t* const* x, float* y, size_t ys) {
   using Block = std::conditional_t<three, BlockQ3_K, BlockQ2_K>;
@@ -148,15 +156,8 @@ void tile_qk23(int64_t nsb, const uint8_t* w, size_t ws, const uint8_t* const* x
     for (int c = 0; c < C; ++c) xb[c] = reinterpret_cast<const BlockQ8_K*>(x[c]) + i;
     for (int r = 0; r < R; ++r) {
       const Block* blk = reinterpret_cast<const Block*>(w + r * ws) + i;
-      __m256i sc16, aux16;  // the 16 scales as i16; aux16: Q3_K the same, Q2_K the mins
-      if constexpr (three) {
-        sc16 = _mm256_sub_epi16(_mm256_cvtepu8_epi16(q3_k_scales_u8(blk->scales)), _mm256_set1_epi16(32));
-        aux16 = sc16;
-      } else {
-        const __m128i sb = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk->scales)), low4 = _mm_set1_epi8(0x0F);
-        sc16 = _mm256_cvtepu8_epi16(_mm_and_si128(sb, low4));
-        aux16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sb, 4), low4));
-      }
+      __m256i sc16, aux16;
+      qk23_scales<three>(blk, sc16, aux16);
       const __m256i half_sc[2] = {_mm256_permute2x128_si256(sc16, sc16, 0x00),
                                   _mm256_permute2x128_si256(sc16, sc16, 0x11)};
       __m256i isum[C];
@@ -334,8 +335,8 @@ void tile_q6_k_512(int64_t nsb, const uint8_t* w, size_t ws, const uint8_t* cons
 
 // Q2_K and Q3_K with 512-bit registers: bit pairs 0 and 1 of half h's 32 bytes are elements
 // 0..63 of the half, pairs 2 and 3 elements 64..127 (one zmm each, as tile_q6_k_512 builds its
-// quants), their sub-blocks' scales one permute of the block's 16 i16 scales. Exact integer sums
-// as tile_qk23; 16 f32 lanes, then the lane sum.
+// quants), their sub-blocks' scales one permute of the block's 16 i16 scales. The same exact
+// sums and f32 steps as tile_qk23 (the same bits).
 template <bool three, int R, int C>
 void tile_qk23_512(int64_t nsb, const uint8_t* w, size_t ws, const uint8_t* const* x, float* y, size_t ys) {
   using Block = std::conditional_t<three, BlockQ3_K, BlockQ2_K>;
@@ -348,15 +349,8 @@ void tile_qk23_512(int64_t nsb, const uint8_t* w, size_t ws, const uint8_t* cons
     for (int c = 0; c < C; ++c) xb[c] = reinterpret_cast<const BlockQ8_K*>(x[c]) + i;
     for (int r = 0; r < R; ++r) {
       const Block* blk = reinterpret_cast<const Block*>(w + r * ws) + i;
-      __m256i sc16, aux16;  // as tile_qk23
-      if constexpr (three) {
-        sc16 = _mm256_sub_epi16(_mm256_cvtepu8_epi16(q3_k_scales_u8(blk->scales)), _mm256_set1_epi16(32));
-        aux16 = sc16;
-      } else {
-        const __m128i sb = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk->scales)), low4 = _mm_set1_epi8(0x0F);
-        sc16 = _mm256_cvtepu8_epi16(_mm_and_si128(sb, low4));
-        aux16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sb, 4), low4));
-      }
+      __m256i sc16, aux16;
+      qk23_scales<three>(blk, sc16, aux16);
       const __m512i sc = _mm512_castsi256_si512(sc16);
       __m512i isum[C];
       for (int c = 0; c < C; ++c) {
