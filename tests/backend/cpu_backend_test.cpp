@@ -151,9 +151,9 @@ TEST(CpuBackend, PrepareWeightLeavesOtherMatricesInTheFileLayout) {
     DType t;
     int64_t m, k;
   };
-  // Q4_1 and Q3_K have no packed kernel; 40 rows are not a whole number of 16-row panels.
-  for (const Case& c : {Case{DType::q4_1, 32, 64}, Case{DType::q4_0, 40, 64}, Case{DType::q4_k, 40, 256},
-                        Case{DType::q3_k, 32, 256}}) {
+  // Q4_1 and Q5_1 have no packed kernel; 40 rows are not a whole number of 16-row panels.
+  for (const Case& c : {Case{DType::q4_1, 32, 64}, Case{DType::q5_1, 32, 64}, Case{DType::q4_0, 40, 64},
+                        Case{DType::q4_k, 40, 256}, Case{DType::q3_k, 40, 256}}) {
     const auto bytes = quantized(c.t, c.m, c.k, rng);
     const int64_t ne[] = {c.k, c.m};
     auto w = Tensor::view(c.t, ne, bytes.data(), bytes.size());

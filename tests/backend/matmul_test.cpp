@@ -319,8 +319,9 @@ TEST(PackedWeights, MatchReferenceAndAreIdenticalOnEveryLevel) {
   EXPECT_FALSE(packable(DType::q4_0, 40, 96));  // rows not a multiple of 16
   EXPECT_FALSE(packable(DType::q4_1, m, 96));   // no packed kernel
   EXPECT_FALSE(packable(DType::q4_k, m, 288));  // columns not whole super-blocks
-  EXPECT_FALSE(packable(DType::q3_k, m, 256));  // no packed kernel
-  for (DType t : {DType::q4_0, DType::q5_0, DType::q8_0, DType::q4_k, DType::q5_k, DType::q6_k}) {
+  EXPECT_FALSE(packable(DType::q5_1, m, 256));  // no packed kernel
+  for (DType t :
+       {DType::q4_0, DType::q5_0, DType::q8_0, DType::q2_k, DType::q3_k, DType::q4_k, DType::q5_k, DType::q6_k}) {
     const int64_t k = dtype_traits(t)->block_size == 256 ? 768 : 96;
     EXPECT_TRUE(packable(t, m, k));
     const auto w = random_weights(t, m, k, rng);
@@ -368,7 +369,7 @@ TEST(PackedWeights, KQuantThreadSplitsAndLevelsGiveTheSameBits) {
   std::mt19937 rng(78);
   const int64_t m = 320, k = 1024;
   ThreadPool pool1(1), pool2(2), pool3(3);
-  for (DType t : {DType::q4_k, DType::q5_k, DType::q6_k}) {
+  for (DType t : {DType::q2_k, DType::q3_k, DType::q4_k, DType::q5_k, DType::q6_k}) {
     const auto w = random_weights(t, m, k, rng);
     std::vector<uint8_t> packed(w.size());
     pack_weights(t, w.data(), m, k, packed.data());
@@ -402,7 +403,36 @@ TEST(PackedWeights, KQuantThreadSplitsAndLevelsGiveTheSameBits) {
   set_simd_level(initial);
 }
 
-// The activation sums of the packed Q4_K/Q5_K kernels: each 32-element sum split exactly as
+// Q2_K and Q3_K panels sum each super-block as their row layout's kernels do (one exact integer,
+// then one fma per sum), so the two layouts give the same bits, on every level and for every
+// column count (which also checks the panels' hmask bit, scale and minimum positions against an
+// implementation written apart, in the row layout).
+TEST(PackedWeights, Q2_KAndQ3_KPanelsGiveTheRowLayoutsBits) {
+  const std::string initial = simd_level();
+  std::mt19937 rng(79);
+  const int64_t m = 64, k = 768;
+  ThreadPool pool(2);
+  for (DType t : {DType::q2_k, DType::q3_k}) {
+    const auto w = random_weights(t, m, k, rng);
+    std::vector<uint8_t> packed(w.size());
+    pack_weights(t, w.data(), m, k, packed.data());
+    for (int64_t n : {1, 3, 9}) {
+      const auto x = random_x(n, k, rng);
+      for (const char* level : {"scalar", "avx2", "avx512"}) {
+        if (!simd_supported(level)) continue;
+        set_simd_level(level);
+        std::vector<float> rows(static_cast<size_t>(n * m), std::nanf("")), panels(rows);
+        matmul(w.data(), t, m, k, x.data(), n, rows.data(), pool);
+        matmul(packed.data(), t, m, k, x.data(), n, panels.data(), pool, kPanels16);
+        ASSERT_EQ(0, std::memcmp(rows.data(), panels.data(), rows.size() * 4))
+            << dtype_name(t) << " " << level << " n=" << n;
+      }
+    }
+  }
+  set_simd_level(initial);
+}
+
+// The activation sums of the packed Q2_K/Q4_K/Q5_K kernels: each 32-element sum split exactly as
 // 64 * hi + lo with both halves in int8 range, at the extremes of the sums too; Q6_K's offsets.
 TEST(PackedWeights, ActivationSumsSplitExactly) {
   tensor::BlockQ8_K blocks[2] = {};
@@ -422,6 +452,16 @@ TEST(PackedWeights, ActivationSumsSplitExactly) {
       EXPECT_GE(hi, -64);
       EXPECT_LT(hi, 64);
       EXPECT_EQ(sums[b].off6[2 * j], -32 * blocks[b].bsums[2 * j]);
+    }
+  // Q2_K's minima: the 16-element sums split the same way (hi in [-32, 31]).
+  for (int b = 0; b < 2; ++b)
+    for (int j = 0; j < 16; ++j) {
+      const int hi = sums[b].m16[j], lo = sums[b].m16[16 + j];
+      EXPECT_EQ(64 * hi + lo, blocks[b].bsums[j]) << b << " " << j;
+      EXPECT_GE(lo, 0);
+      EXPECT_LT(lo, 64);
+      EXPECT_GE(hi, -32);
+      EXPECT_LT(hi, 32);
     }
 }
 

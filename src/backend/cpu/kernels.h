@@ -111,8 +111,14 @@ struct Q8Panel {
 //   Q4_K: qs 0 (group 8g+i = qs[32g+4i..]), scales 2048 (3 groups), d 2240, dmin 2272;
 //   Q5_K: qs 0, qh 2048 (group i = qh[4i..]), scales 2560, d 2752, dmin 2784;
 //   Q6_K: ql 0 (group 16h+8q+i = ql[64h+32q+4i..]), qh 2048 (group 8h+i = qh[32h+4i..]),
-//         scales 3072 (4 groups), d 3328.
-// Q6_K's blocks go in pairs (PanelBlock); Q4_K's and Q5_K's are whole lines and do not.
+//         scales 3072 (4 groups), d 3328;
+//   Q2_K: qs 0 (group 8h+i = qs[32h+4i..]: bit pair s of its bytes holds elements
+//         128h+32s+4i..+3), scales 1024 (4 groups: scale in the low nibble, minimum in the high),
+//         d 1280, dmin 1312;
+//   Q3_K: qs 0 (as Q2_K's), hmask 1024 (group i = hmask[4i..]: bit 4h+s of its bytes is the third
+//         bit of elements 128h+32s+4i..+3), scales 1536 (3 groups, packed 6-bit), d 1728.
+// Q6_K's and Q3_K's blocks go in pairs (PanelBlock); Q2_K's, Q4_K's and Q5_K's are whole lines
+// and do not.
 struct KPanel {
   int bytes, qh, scales, d, dmin;  // offsets in a lone block (-1: no such field)
   constexpr bool paired() const { return bytes % 64 != 0; }
@@ -125,16 +131,22 @@ struct KPanel {
 inline constexpr KPanel kpanel_q4_k{2304, -1, 2048, 2240, 2272};
 inline constexpr KPanel kpanel_q5_k{2816, 2048, 2560, 2752, 2784};
 inline constexpr KPanel kpanel_q6_k{3360, 2048, 3072, 3328, -1};
+inline constexpr KPanel kpanel_q2_k{1344, -1, 1024, 1280, 1312};
+inline constexpr KPanel kpanel_q3_k{1760, 1024, 1536, 1728, -1};
 static_assert(!kpanel_q4_k.paired() && !kpanel_q5_k.paired() && kpanel_q6_k.paired());
+static_assert(!kpanel_q2_k.paired() && kpanel_q3_k.paired());
 
 // What the packed K-quant kernels need of one Q8_K activation super-block besides its quants,
 // computed once per activation row (k_act_sums): the 32-element sums of the Q4_K/Q5_K minima
 // term split as sum = 64 * hi + lo (hi in [-64, 63], lo in [0, 63]) so that both halves are
 // int8 operands of one u8 x s8 dot against the rows' 6-bit minima, four sub-blocks per 32-bit
-// lane (bytes hi0..3, hi4..7, lo0..3, lo4..7); and, for Q6_K, -32 * bsums[j] (the quants'
-// offset of 32 folded into the start of each 16-element sum).
+// lane (bytes hi0..3, hi4..7, lo0..3, lo4..7); for Q2_K's minima the same split of the
+// 16-element sums bsums[j] (m16: hi0..15, then lo0..15; hi in [-32, 31]); and, for Q6_K,
+// -32 * bsums[j] (the quants' offset of 32 folded into the start of each 16-element sum; Q3_K's
+// offset of 4 is the same value shifted right by 3, exactly).
 struct KSums {
   int8_t m[16];
+  int8_t m16[32];
   int32_t off6[16];
 };
 void k_act_sums(const uint8_t* q8k, int64_t nsb, KSums* out);
@@ -194,9 +206,10 @@ struct Kernels {
   // Q4_0 and Q5_0 packed in 16-row panels (cpu::pack_weights; nr a multiple of 16; bit-identical
   // on every level).
   GemmFn q4_0_p16, q5_0_p16;
-  // Q4_K, Q5_K and Q6_K packed in 16-row panels (KPanel; nr a multiple of 16; bit-identical on
-  // every level: gemm_kpanels_scalar defines the arithmetic).
-  GemmFn q4_k_p16, q5_k_p16, q6_k_p16;
+  // Q2_K..Q6_K packed in 16-row panels (KPanel; nr a multiple of 16; bit-identical on every
+  // level: gemm_kpanels_scalar defines the arithmetic; Q2_K's and Q3_K's are also bit-identical
+  // to their row layout's q2_k and q3_k).
+  GemmFn q4_k_p16, q5_k_p16, q6_k_p16, q2_k_p16, q3_k_p16;
   // Q8_0 packed in 16-row panels (Q8Panel; bit-identical to the file layout's q8_0 kernel).
   GemmFn q8_0_p16;
   ToF16Fn to_f16;
@@ -226,7 +239,7 @@ void gemm_panels_scalar(int64_t k, const uint8_t* w, size_t ws, int nr, const ui
                         size_t ys);
 void gemm_q8_0_panels_scalar(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* x, size_t xs, int nc,
                              float* y, size_t ys);
-// T: DType::q4_k, q5_k or q6_k.
+// T: DType::q2_k, q3_k, q4_k, q5_k or q6_k.
 template <DType T>
 void gemm_kpanels_scalar(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* x, size_t xs, int nc, float* y,
                          size_t ys);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// K-quants (Q4_K, Q5_K, Q6_K) packed in 16-row panels: the packing, the activation sums the
+// K-quants (Q2_K to Q6_K) packed in 16-row panels: the packing, the activation sums the
 // packed kernels read, and the scalar definition that the AVX2 and AVX-512 kernels
 // (simd/gemm_kpanels.inl) reproduce bit for bit. Geometry: KPanel in kernels.h.
 #include <cmath>
@@ -34,7 +34,13 @@ const KLayout* layout_of(DType t) {
       176, kpanel_q5_k, {{48, 128, 0}, {16, 32, 2048}, {4, 12, 2560}}, {{0, 2, 2752}, {2, 2, 2784}}};
   static const KLayout q6{
       210, kpanel_q6_k, {{0, 128, 0}, {128, 64, 2048}, {192, 16, 3072}}, {{208, 2, 3328}, {0, 0, 0}}};
+  static const KLayout q2{84, kpanel_q2_k, {{16, 64, 0}, {0, 16, 1024}, {0, 0, 0}}, {{80, 2, 1280}, {82, 2, 1312}}};
+  static const KLayout q3{110, kpanel_q3_k, {{32, 64, 0}, {0, 32, 1024}, {96, 12, 1536}}, {{108, 2, 1728}, {0, 0, 0}}};
   switch (t) {
+    case DType::q2_k:
+      return &q2;
+    case DType::q3_k:
+      return &q3;
     case DType::q4_k:
       return &q4;
     case DType::q5_k:
@@ -92,7 +98,13 @@ void k_act_sums(const uint8_t* q8k, int64_t nsb, KSums* out) {
       out[b].m[(j / 4) * 4 + j % 4] = static_cast<int8_t>(hi);
       out[b].m[8 + (j / 4) * 4 + j % 4] = static_cast<int8_t>(s - 64 * hi);
     }
-    for (int j = 0; j < 16; ++j) out[b].off6[j] = -32 * xb[b].bsums[j];
+    for (int j = 0; j < 16; ++j) {
+      const int s = xb[b].bsums[j];                        // -2048 <= s <= 2032
+      const int hi = s >= 0 ? s / 64 : -((-s + 63) / 64);  // floor(s / 64)
+      out[b].m16[j] = static_cast<int8_t>(hi);
+      out[b].m16[16 + j] = static_cast<int8_t>(s - 64 * hi);
+      out[b].off6[j] = -32 * s;
+    }
   }
 }
 
@@ -102,7 +114,12 @@ void k_act_sums(const uint8_t* q8k, int64_t nsb, KSums* out) {
 //              msum = sum_j m_j * (bsums[2j] + bsums[2j+1]),
 //              acc = fma(float(isum), d * dx, acc), then acc = fma(-float(msum), dmin * dx, acc);
 //   Q6_K:      isum = sum_j sc_j * (dot_j - 32 * bsums[j]) (16-element sub-blocks, quants 0..63),
-//              acc = fma(float(isum), d * dx, acc).
+//              acc = fma(float(isum), d * dx, acc);
+//   Q3_K:      isum = sum_j sc_j * (dot_j - 4 * bsums[j]) (16-element sub-blocks, quants 0..7 with
+//              the hmask bit as +4, scales -32..31), acc = fma(float(isum), d * dx, acc);
+//   Q2_K:      isum = sum_j sc_j * dot_j, msum = sum_j m_j * bsums[j] (16-element sub-blocks,
+//              quants 0..3, 4-bit scales and minima), then the two fmas of Q4_K.
+// Q2_K and Q3_K so give the bits of dot_q2_k and dot_q3_k (their row layout).
 template <DType T>
 void gemm_kpanels_scalar(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* x, size_t xs, int nc, float* y,
                          size_t ys) {
@@ -119,6 +136,38 @@ void gemm_kpanels_scalar(int64_t k, const uint8_t* w, size_t ws, int nr, const u
               panel_block(w + static_cast<size_t>(p) * 16 * ws, b, nsb, P.bytes, P.paired());
           const int8_t* xq = xb[b].qs;
           int32_t isum = 0;
+          if constexpr (T == DType::q2_k || T == DType::q3_k) {
+            // Element e = 128h + 32s + l: bit pair s of qs byte 32h + l; Q3_K's third bit is bit
+            // 4h + s of hmask byte l.
+            int8_t sc3[16];
+            if constexpr (T == DType::q3_k) {
+              uint8_t packed[12];
+              for (int i = 0; i < 12; ++i) packed[i] = quad(blk, P.scales_field(), r, i);
+              q3_k_scales(packed, sc3);
+            }
+            int32_t msum = 0;
+            for (int j = 0; j < 16; ++j) {
+              const int h = j / 8, sh = (j % 8) / 2;
+              int32_t s = T == DType::q3_k ? -4 * xb[b].bsums[j] : 0;
+              for (int e = 16 * j; e < 16 * j + 16; ++e) {
+                const int l = e % 32;
+                int v = (quad(blk, P.qs_field(), r, 32 * h + l) >> (2 * sh)) & 3;
+                if constexpr (T == DType::q3_k) v |= ((quad(blk, P.qh_field(), r, l) >> (4 * h + sh)) & 1) << 2;
+                s += v * xq[e];
+              }
+              if constexpr (T == DType::q3_k) {
+                isum += sc3[j] * s;
+              } else {
+                const uint8_t scm = quad(blk, P.scales_field(), r, j);
+                isum += (scm & 15) * s;
+                msum += (scm >> 4) * xb[b].bsums[j];
+              }
+            }
+            acc = std::fma(static_cast<float>(isum), half_at(blk, P.d_field(), r) * xb[b].d, acc);
+            if constexpr (T == DType::q2_k)
+              acc = std::fma(-static_cast<float>(msum), half_at(blk, P.dmin_field(), r) * xb[b].d, acc);
+            continue;
+          }
           if constexpr (T == DType::q6_k) {
             for (int j = 0; j < 16; ++j) {
               int32_t s = -32 * xb[b].bsums[j];
@@ -159,6 +208,10 @@ void gemm_kpanels_scalar(int64_t k, const uint8_t* w, size_t ws, int nr, const u
     }
 }
 
+template void gemm_kpanels_scalar<DType::q2_k>(int64_t, const uint8_t*, size_t, int, const uint8_t*, size_t, int,
+                                               float*, size_t);
+template void gemm_kpanels_scalar<DType::q3_k>(int64_t, const uint8_t*, size_t, int, const uint8_t*, size_t, int,
+                                               float*, size_t);
 template void gemm_kpanels_scalar<DType::q4_k>(int64_t, const uint8_t*, size_t, int, const uint8_t*, size_t, int,
                                                float*, size_t);
 template void gemm_kpanels_scalar<DType::q5_k>(int64_t, const uint8_t*, size_t, int, const uint8_t*, size_t, int,

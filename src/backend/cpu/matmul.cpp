@@ -233,6 +233,10 @@ GemmFn panel_gemm(const Kernels& t, DType w) {
       return t.q5_k_p16;
     case DType::q6_k:
       return t.q6_k_p16;
+    case DType::q2_k:
+      return t.q2_k_p16;
+    case DType::q3_k:
+      return t.q3_k_p16;
     case DType::q8_0:
       return t.q8_0_p16;
     default:

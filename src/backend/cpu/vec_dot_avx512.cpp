@@ -49,6 +49,8 @@ const Kernels& kernels_avx512() {
       .q4_k_p16 = gemm_kpanels512<DType::q4_k>,
       .q5_k_p16 = gemm_kpanels512<DType::q5_k>,
       .q6_k_p16 = gemm_kpanels512<DType::q6_k>,
+      .q2_k_p16 = gemm_kpanels512<DType::q2_k>,
+      .q3_k_p16 = gemm_kpanels512<DType::q3_k>,
       .q8_0_p16 = gemm_q8_0_panels512,
       .to_f16 = to_f16_simd,
       .from_f16 = from_f16_simd,

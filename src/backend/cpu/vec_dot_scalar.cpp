@@ -478,6 +478,8 @@ const Kernels& kernels_scalar() {
       .q4_k_p16 = gemm_kpanels_scalar<DType::q4_k>,
       .q5_k_p16 = gemm_kpanels_scalar<DType::q5_k>,
       .q6_k_p16 = gemm_kpanels_scalar<DType::q6_k>,
+      .q2_k_p16 = gemm_kpanels_scalar<DType::q2_k>,
+      .q3_k_p16 = gemm_kpanels_scalar<DType::q3_k>,
       .q8_0_p16 = gemm_q8_0_panels_scalar,
       .to_f16 = to_f16_scalar,
       .from_f16 = from_f16_scalar,

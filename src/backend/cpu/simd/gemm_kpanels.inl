@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Q4_K, Q5_K and Q6_K packed in 16-row panels (KPanel in kernels.h), bit-identical to
+// Q2_K to Q6_K packed in 16-row panels (KPanel in kernels.h), bit-identical to
 // gemm_kpanels_scalar (kpanels.cpp) on every level: each 32-bit lane is one row, so a sub-block's
 // products are one chain of u8 x s8 dots per lane (4 elements of each of 16 rows per VPDPBUSD on
 // AVX-512, 8 rows per maddubs/madd pair on AVX2), its 6-bit scale one integer multiply per lane,
@@ -214,6 +214,111 @@ void kpanel6_256(int64_t nsb, const uint8_t* panel, const BlockQ8_K* const* xb, 
     for (int c = 0; c < C; ++c) _mm256_storeu_ps(y + c * ys + 8 * h, acc[h][c]);
 }
 
+// The 6-bit scales of each row of a Q3_K panel block (q3_k_scales on 32-bit lanes), offset by
+// +32: out[g] holds sub-blocks 4g..4g+3 as the bytes of each lane. a: the three groups.
+template <class V, class Ops>
+inline void k3_lanes(const V a[3], V out[4], Ops ops) {
+  const V low4 = ops.set1(0x0f0f0f0f), hi2 = ops.set1(0x30303030);
+  out[0] = ops.or_(ops.and_(a[0], low4), ops.and_(ops.shl(a[2], 4), hi2));
+  out[1] = ops.or_(ops.and_(a[1], low4), ops.and_(ops.shl(a[2], 2), hi2));
+  out[2] = ops.or_(ops.and_(ops.shr(a[0], 4), low4), ops.and_(a[2], hi2));
+  out[3] = ops.or_(ops.and_(ops.shr(a[1], 4), low4), ops.and_(ops.shr(a[2], 2), hi2));
+}
+
+// Calls f(integral_constant<int, J>) for J = 0..N-1 in order.
+template <int N, class F>
+inline void unrolled(F&& f) {
+  [&]<int... J>(std::integer_sequence<int, J...>) { (f(std::integral_constant<int, J>{}), ...); }
+  (std::make_integer_sequence<int, N>{});
+}
+
+// A Q2_K or Q3_K panel x C activation rows, rows 0..7 and 8..15 (h8) in turn within each
+// super-block. Sub-block j = 8h + 2s + ii (elements 128h + 32s + 16ii..+15) is bit pair s of the
+// quant groups 8h + 4ii..+3, four u8 x s8 dots per lane, then one multiply by its scale.
+template <bool Three, int C>
+void kpanel23_256(int64_t nsb, const uint8_t* panel, const BlockQ8_K* const* xb, const KSums* const* ks, float* y,
+                  size_t ys) {
+  static constexpr KPanel P = Three ? kpanel_q3_k : kpanel_q2_k;
+  __m256 acc[2][C];
+  for (int h = 0; h < 2; ++h)
+    for (int c = 0; c < C; ++c) acc[h][c] = _mm256_setzero_ps();
+  const __m256i m2 = _mm256_set1_epi8(3), m4 = _mm256_set1_epi8(4), low4 = _mm256_set1_epi8(0x0F);
+  for (int64_t b = 0; b < nsb; ++b) {
+    const PanelBlock<const uint8_t> f = panel_block(panel, b, nsb, P.bytes, P.paired());
+    const uint8_t* qs = f.at(P.qs_field());
+    const uint8_t* sc = f.at(P.scales_field());
+    prefetch_block(panel + b * P.bytes, P.bytes);
+    for (int h8 = 0; h8 < 2; ++h8) {
+      __m256i sv[4], mn[4];
+      if constexpr (Three) {
+        const __m256i a[3] = {load256(sc + 32 * h8), load256(sc + 64 + 32 * h8), load256(sc + 128 + 32 * h8)};
+        k3_lanes(a, sv, Ops256{});
+      } else {
+        for (int g = 0; g < 4; ++g) {
+          const __m256i a = load256(sc + 64 * g + 32 * h8);
+          sv[g] = _mm256_and_si256(a, low4);
+          mn[g] = _mm256_and_si256(_mm256_srli_epi16(a, 4), low4);
+        }
+      }
+      __m256i isum[C];
+      for (int c = 0; c < C; ++c) isum[c] = _mm256_setzero_si256();
+      unrolled<16>([&](auto jc) {
+        constexpr int j = decltype(jc)::value, h = j / 8, s = (j % 8) / 2, ii = j % 2;
+        __m256i sj[C];
+        for (int c = 0; c < C; ++c) sj[c] = Three ? _mm256_set1_epi32(ks[c][b].off6[j] >> 3) : _mm256_setzero_si256();
+#ifndef FRAGUA_VNNI
+        __m256i t[C];
+#endif
+        for (int i = 4 * ii; i < 4 * ii + 4; ++i) {
+          __m256i q = _mm256_and_si256(_mm256_srli_epi16(load256(qs + 64 * (8 * h + i) + 32 * h8), 2 * s), m2);
+          if constexpr (Three) {
+            constexpr int bit = 4 * h + s;  // of the hmask byte, moved to bit 2
+            const __m256i hm = load256(f.at(P.qh_field()) + 64 * i + 32 * h8);
+            const __m256i at2 = bit >= 2 ? _mm256_srli_epi16(hm, bit - 2) : _mm256_slli_epi16(hm, 2 - bit);
+            q = _mm256_or_si256(q, _mm256_and_si256(at2, m4));
+          }
+#ifdef FRAGUA_VNNI
+          for (int c = 0; c < C; ++c) sj[c] = dpbusd256(sj[c], q, bcast4(xb[c][b].qs + 128 * h + 32 * s + 4 * i));
+#else
+          // The four maddubs pair sums added in 16 bits (exact: 4 * 2 * 7 * 128), widened once.
+          for (int c = 0; c < C; ++c) {
+            const __m256i p = _mm256_maddubs_epi16(q, bcast4(xb[c][b].qs + 128 * h + 32 * s + 4 * i));
+            t[c] = i == 4 * ii ? p : _mm256_add_epi16(t[c], p);
+          }
+#endif
+        }
+        __m256i scale = lane_byte<j % 4>(sv[j / 4]);
+        if constexpr (Three) scale = _mm256_sub_epi32(scale, _mm256_set1_epi32(32));
+        for (int c = 0; c < C; ++c) {
+#ifndef FRAGUA_VNNI
+          sj[c] = _mm256_add_epi32(sj[c], _mm256_madd_epi16(t[c], _mm256_set1_epi16(1)));
+#endif
+          isum[c] = _mm256_add_epi32(isum[c], _mm256_mullo_epi32(sj[c], scale));
+        }
+      });
+      const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(f.at(P.d_field()) + 16 * h8)));
+      for (int c = 0; c < C; ++c) {
+        const __m256 dx = _mm256_set1_ps(xb[c][b].d);
+        acc[h8][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[c]), _mm256_mul_ps(dw, dx), acc[h8][c]);
+        if constexpr (!Three) {
+          const int8_t* mb = ks[c][b].m16;
+          __m256i hi = _mm256_setzero_si256(), lo = _mm256_setzero_si256();
+          for (int g = 0; g < 4; ++g) {
+            hi = dpbusd256(hi, mn[g], bcast4(mb + 4 * g));
+            lo = dpbusd256(lo, mn[g], bcast4(mb + 16 + 4 * g));
+          }
+          const __m256i msum = _mm256_add_epi32(_mm256_slli_epi32(hi, 6), lo);
+          const __m256 dm =
+              _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(f.at(P.dmin_field()) + 16 * h8)));
+          acc[h8][c] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(msum), _mm256_mul_ps(dm, dx), acc[h8][c]);
+        }
+      }
+    }
+  }
+  for (int h = 0; h < 2; ++h)
+    for (int c = 0; c < C; ++c) _mm256_storeu_ps(y + c * ys + 8 * h, acc[h][c]);
+}
+
 template <DType T>
 struct KHalves {
   template <int C>
@@ -222,6 +327,8 @@ struct KHalves {
                     size_t ys) {
       if constexpr (T == DType::q6_k)
         kpanel6_256<C>(nsb, panel, xb, ks, y, ys);
+      else if constexpr (T == DType::q2_k || T == DType::q3_k)
+        kpanel23_256<T == DType::q3_k, C>(nsb, panel, xb, ks, y, ys);
       else
         kpanel45_256<T == DType::q5_k, C>(nsb, panel, xb, ks, y, ys);
     }
@@ -293,6 +400,8 @@ struct KPanel16 {
                     size_t ys) {
       if constexpr (T == DType::q6_k)
         run6(nsb, panel, xb, ks, y, ys);
+      else if constexpr (T == DType::q2_k || T == DType::q3_k)
+        run23(nsb, panel, xb, ks, y, ys);
       else
         run45(nsb, panel, xb, ks, y, ys);
     }
@@ -357,6 +466,71 @@ struct KPanel16 {
           const __m512 dx = _mm512_set1_ps(xb[c][b].d);
           acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[c]), _mm512_mul_ps(dw, dx), acc[c]);
           acc[c] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(msum), _mm512_mul_ps(dm, dx), acc[c]);
+        }
+      }
+      for (int c = 0; c < C; ++c) _mm512_storeu_ps(y + c * ys, acc[c]);
+    }
+
+    // Q2_K and Q3_K: as kpanel23_256, all 16 rows per register.
+    static void run23(int64_t nsb, const uint8_t* panel, const BlockQ8_K* const* xb, const KSums* const* ks, float* y,
+                      size_t ys) {
+      constexpr bool Three = T == DType::q3_k;
+      static constexpr KPanel P = Three ? kpanel_q3_k : kpanel_q2_k;
+      __m512 acc[C];
+      for (int c = 0; c < C; ++c) acc[c] = _mm512_setzero_ps();
+      const __m512i m2 = _mm512_set1_epi8(3), m4 = _mm512_set1_epi8(4), low4 = _mm512_set1_epi8(0x0F);
+      for (int64_t b = 0; b < nsb; ++b) {
+        const PanelBlock<const uint8_t> f = panel_block(panel, b, nsb, P.bytes, P.paired());
+        const uint8_t* qs = f.at(P.qs_field());
+        const uint8_t* sc = f.at(P.scales_field());
+        prefetch_block(panel + b * P.bytes, P.bytes);
+        __m512i sv[4], mn[4];
+        if constexpr (Three) {
+          const __m512i a[3] = {_mm512_loadu_si512(sc), _mm512_loadu_si512(sc + 64), _mm512_loadu_si512(sc + 128)};
+          k3_lanes(a, sv, Ops512{});
+        } else {
+          for (int g = 0; g < 4; ++g) {
+            const __m512i a = _mm512_loadu_si512(sc + 64 * g);
+            sv[g] = _mm512_and_si512(a, low4);
+            mn[g] = _mm512_and_si512(_mm512_srli_epi16(a, 4), low4);
+          }
+        }
+        __m512i isum[C];
+        for (int c = 0; c < C; ++c) isum[c] = _mm512_setzero_si512();
+        unrolled<16>([&](auto jc) {
+          constexpr int j = decltype(jc)::value, h = j / 8, s = (j % 8) / 2, ii = j % 2;
+          __m512i sj[C];
+          for (int c = 0; c < C; ++c) sj[c] = Three ? _mm512_set1_epi32(ks[c][b].off6[j] >> 3) : _mm512_setzero_si512();
+          for (int i = 4 * ii; i < 4 * ii + 4; ++i) {
+            __m512i q = _mm512_and_si512(_mm512_srli_epi16(_mm512_loadu_si512(qs + 64 * (8 * h + i)), 2 * s), m2);
+            if constexpr (Three) {
+              constexpr int bit = 4 * h + s;
+              const __m512i hm = _mm512_loadu_si512(f.at(P.qh_field()) + 64 * i);
+              const __m512i at2 = bit >= 2 ? _mm512_srli_epi16(hm, bit - 2) : _mm512_slli_epi16(hm, 2 - bit);
+              q = _mm512_or_si512(q, _mm512_and_si512(at2, m4));
+            }
+            for (int c = 0; c < C; ++c)
+              sj[c] = _mm512_dpbusd_epi32(sj[c], q, bcast4_512(xb[c][b].qs + 128 * h + 32 * s + 4 * i));
+          }
+          __m512i scale = lane_byte<j % 4>(sv[j / 4]);
+          if constexpr (Three) scale = _mm512_sub_epi32(scale, _mm512_set1_epi32(32));
+          for (int c = 0; c < C; ++c) isum[c] = _mm512_add_epi32(isum[c], _mm512_mullo_epi32(sj[c], scale));
+        });
+        const __m512 dw = _mm512_cvtph_ps(load256(f.at(P.d_field())));
+        for (int c = 0; c < C; ++c) {
+          const __m512 dx = _mm512_set1_ps(xb[c][b].d);
+          acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[c]), _mm512_mul_ps(dw, dx), acc[c]);
+          if constexpr (!Three) {
+            const int8_t* mb = ks[c][b].m16;
+            __m512i hi = _mm512_setzero_si512(), lo = _mm512_setzero_si512();
+            for (int g = 0; g < 4; ++g) {
+              hi = _mm512_dpbusd_epi32(hi, mn[g], bcast4_512(mb + 4 * g));
+              lo = _mm512_dpbusd_epi32(lo, mn[g], bcast4_512(mb + 16 + 4 * g));
+            }
+            const __m512i msum = _mm512_add_epi32(_mm512_slli_epi32(hi, 6), lo);
+            const __m512 dm = _mm512_cvtph_ps(load256(f.at(P.dmin_field())));
+            acc[c] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(msum), _mm512_mul_ps(dm, dx), acc[c]);
+          }
         }
       }
       for (int c = 0; c < C; ++c) _mm512_storeu_ps(y + c * ys, acc[c]);
