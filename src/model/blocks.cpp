@@ -8,7 +8,23 @@
 namespace fragua::model {
 
 void ForwardPass::trace(const char* name, int64_t layer, const float* data, int64_t n) const {
-  if (cb) cb(name, static_cast<int>(layer), data, n_tokens(), n);
+  if (cb) cb(name, static_cast<int>(layer), data, n_rows(), n);
+}
+
+void keep_output_rows(ForwardPass& f) {
+  const auto n = static_cast<int64_t>(f.out_rows.size());
+  if (f.hidden_out != nullptr || f.logits_out == nullptr || n == 0 || n == f.n_rows()) return;
+  const int64_t E = f.c.n_embd;
+  float* x = f.b.x.data();
+  // out_rows ascends, so row i <= out_rows[i] and no row is overwritten before it is read.
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t src = f.out_rows[static_cast<size_t>(i)];
+    if (src != i) std::copy_n(x + src * E, E, x + i * E);
+  }
+  f.kept.resize(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) f.kept[static_cast<size_t>(i)] = static_cast<int32_t>(i);
+  f.out_rows = f.kept;
+  f.rows = n;
 }
 
 void embed_tokens(ForwardPass& f, float scale) {
@@ -89,7 +105,7 @@ void swiglu_ffn_block(ForwardPass& f, int64_t l, float residual_scale) {
   const LayerWeights& L = f.w.layers[static_cast<size_t>(l)];
   WorkBuffers& b = f.b;
   backend::Backend& be = f.be;
-  const int64_t T = f.n_tokens(), E = c.n_embd, F = c.n_ff;
+  const int64_t T = f.n_rows(), E = c.n_embd, F = c.n_ff;
   be.rmsnorm(b.x.data(), L.ffn_norm.f32(), T, E, c.rms_eps, b.h.data());
   f.trace("ffn_norm", l, b.h.data(), E);
   be.matmul(L.w_gate, b.h.data(), T, b.gate.data());
@@ -106,7 +122,7 @@ void swiglu_ffn_block(ForwardPass& f, int64_t l, float residual_scale) {
 
 void output_head(ForwardPass& f, float logit_scale) {
   const ModelConfig& c = f.c;
-  const int64_t T = f.n_tokens(), E = c.n_embd;
+  const int64_t T = f.n_rows(), E = c.n_embd;
   const float* norm = f.w.output_norm.f32();
   if (f.hidden_out) f.be.rmsnorm(f.b.x.data(), norm, T, E, c.rms_eps, f.hidden_out);
   if (!f.logits_out || f.out_rows.empty()) return;
@@ -134,6 +150,7 @@ void decoder_forward(ForwardPass& f, const DecoderScales& s) {
   const float attn_scale = s.attention != 0.0f ? s.attention : 1.0f / std::sqrt(static_cast<float>(c.head_dim));
   for (int64_t l = 0; l < c.n_layer; ++l) {
     attention_block(f, l, rope, attn_scale, s.residual);
+    if (l == c.n_layer - 1) keep_output_rows(f);
     swiglu_ffn_block(f, l, s.residual);
   }
   output_head(f, s.logit);

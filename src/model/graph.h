@@ -102,8 +102,13 @@ struct ForwardPass {
   std::span<const int32_t> out_rows;  // tokens whose logits are wanted, ascending
   float* logits_out;                  // [out_rows, n_vocab]; null: no output head
   float* hidden_out = nullptr;        // optional [T, n_embd]: every token's state after the output norm
+  // Rows of x still computed: every token's until keep_output_rows leaves only out_rows' (then
+  // renumbered 0..n-1 in kept).
+  int64_t rows = -1;
+  std::vector<int32_t> kept;
 
   int64_t n_tokens() const { return static_cast<int64_t>(tokens.size()); }
+  int64_t n_rows() const { return rows < 0 ? n_tokens() : rows; }
   void trace(const char* name, int64_t layer, const float* data, int64_t n) const;
 };
 
@@ -125,7 +130,12 @@ backend::RopeParams rope_params(const ModelConfig& c, const Weights& w);
 // 4.0-H's attention layers).
 void attention_block(ForwardPass& f, int64_t layer, const backend::RopeParams& rope, float attn_scale,
                      float residual_scale, bool apply_rope = true);
-// x += residual_scale * down(silu(gate(norm(x))) * up(norm(x))).
+// Before the last layer's feed-forward block, as llama.cpp's inp_out_ids: x keeps only the rows
+// of out_rows (moved to the front), so that a prompt's last feed-forward and output norm run for
+// the tokens whose logits are wanted; not when every token's state is wanted (hidden_out), nor
+// when every row is in out_rows.
+void keep_output_rows(ForwardPass& f);
+// x += residual_scale * down(silu(gate(norm(x))) * up(norm(x))), over f.n_rows() rows.
 void swiglu_ffn_block(ForwardPass& f, int64_t layer, float residual_scale);
 // Mixture of experts (moe.cpp): x += residual_scale * (sum over the chosen experts of
 // w_e * down_e(silu(gate_e(norm(x))) * up_e(norm(x))) + the shared expert's SwiGLU, if any).

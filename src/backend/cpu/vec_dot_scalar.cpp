@@ -29,12 +29,19 @@ template <class Load>
 float dot_float_lanes(int64_t k, const uint8_t* x, Load load, bool matvec) {
   const auto* xf = reinterpret_cast<const float*>(x);
   float acc[4][16] = {};
-  const int64_t k64 = matvec ? k / 64 * 64 : 0, k16 = k / 16 * 16;
+  if (matvec) {
+    const int64_t k64 = k / 64 * 64;
+    int64_t i = 0;
+    for (; i < k64; ++i) acc[(i % 64) / 16][i % 16] = std::fma(load(i), xf[i], acc[(i % 64) / 16][i % 16]);
+    for (int l = 0; l < 16; ++l) acc[0][l] = (acc[0][l] + acc[2][l]) + (acc[1][l] + acc[3][l]);
+    double sum = reduce16_scalar(acc[0]);
+    for (; i < k; ++i) sum += static_cast<double>(load(i) * xf[i]);
+    return static_cast<float>(sum);
+  }
+  const int64_t k16 = k / 16 * 16;
   int64_t i = 0;
-  for (; i < k64; ++i) acc[(i % 64) / 16][i % 16] = std::fma(load(i), xf[i], acc[(i % 64) / 16][i % 16]);
   for (; i < k16; ++i) acc[0][i % 16] = std::fma(load(i), xf[i], acc[0][i % 16]);
   float sum = reduce16_scalar(acc[0]);
-  if (matvec) sum = sum + reduce16_scalar(acc[1]) + reduce16_scalar(acc[2]) + reduce16_scalar(acc[3]);
   for (; i < k; ++i) sum = std::fma(load(i), xf[i], sum);
   return sum;
 }

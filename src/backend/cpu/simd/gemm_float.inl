@@ -5,11 +5,14 @@
 // level as the quantized ones do:
 //   - products accumulate by fma in 16 lanes, element i in lane i mod 16;
 //   - a matrix-vector product (one activation column) keeps four such accumulators, element i of
-//     each whole block of 64 in accumulator (i mod 64) / 16, the whole 16s after the last 64 in
-//     the first; their sums added ((s0 + s1) + s2) + s3;
-//   - with more columns, one 16-lane accumulator per output (register tiles of any shape);
-//   - a 16-lane sum as _mm512_reduce_add_ps forms it: halves added 8, 4, 2, then the last pair;
-//   - the elements past the last whole 16 in an fma chain onto that sum.
+//     each whole block of 64 in accumulator (i mod 64) / 16, added lane by lane as
+//     (a0 + a2) + (a1 + a3) and summed as below; the elements past the last 64 are added in
+//     double, each product rounded to f32 first: ggml_vec_dot_f16's arithmetic (llama.cpp's
+//     decode), so that F16 models decode to llama.cpp's bits;
+//   - with more columns, one 16-lane accumulator per output (register tiles of any shape), the
+//     elements past the last whole 16 in an fma chain onto its sum: the order of llama.cpp's
+//     tinyBLAS (its prompt batches);
+//   - a 16-lane sum as _mm512_reduce_add_ps forms it: halves added 8, 4, 2, then the last pair.
 // 16 lanes are one zmm under __AVX512F__, two ymm (lanes 0-7, 8-15) otherwise.
 
 #ifdef __AVX512F__
@@ -18,6 +21,7 @@ struct V16 {
 };
 inline V16 v16_zero() { return {_mm512_setzero_ps()}; }
 inline V16 v16_fma(V16 a, V16 b, V16 c) { return {_mm512_fmadd_ps(a.v, b.v, c.v)}; }
+inline V16 v16_add(V16 a, V16 b) { return {_mm512_add_ps(a.v, b.v)}; }
 inline float v16_sum(V16 a) { return hsum(_mm256_add_ps(_mm512_castps512_ps256(a.v), _mm512_extractf32x8_ps(a.v, 1))); }
 inline V16 v16_load_x(const float* p) { return {_mm512_loadu_ps(p)}; }
 struct WF32 {
@@ -53,6 +57,7 @@ inline V16 v16_zero() { return {_mm256_setzero_ps(), _mm256_setzero_ps()}; }
 inline V16 v16_fma(V16 a, V16 b, V16 c) {
   return {_mm256_fmadd_ps(a.lo, b.lo, c.lo), _mm256_fmadd_ps(a.hi, b.hi, c.hi)};
 }
+inline V16 v16_add(V16 a, V16 b) { return {_mm256_add_ps(a.lo, b.lo), _mm256_add_ps(a.hi, b.hi)}; }
 inline float v16_sum(V16 a) { return hsum(_mm256_add_ps(a.lo, a.hi)); }
 inline V16 v16_load_x(const float* p) { return {_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)}; }
 struct WF32 {
@@ -101,10 +106,9 @@ float dot_float_matvec(int64_t k, const uint8_t* w, const float* x) {
     a2 = v16_fma(W::load(w, i + 32), v16_load_x(x + i + 32), a2);
     a3 = v16_fma(W::load(w, i + 48), v16_load_x(x + i + 48), a3);
   }
-  for (; i + 16 <= k; i += 16) a0 = v16_fma(W::load(w, i), v16_load_x(x + i), a0);
-  float s = v16_sum(a0) + v16_sum(a1) + v16_sum(a2) + v16_sum(a3);
-  for (; i < k; ++i) s = std::fma(W::at(w, i), x[i], s);
-  return s;
+  double s = v16_sum(v16_add(v16_add(a0, a2), v16_add(a1, a3)));
+  for (; i < k; ++i) s += static_cast<double>(W::at(w, i) * x[i]);
+  return static_cast<float>(s);
 }
 
 template <class W, int R, int C>
