@@ -29,10 +29,6 @@ const Value* Args::get(size_t index, std::string_view name) const {
 
 namespace {
 
-bool is_int(const Value& v) { return v.kind == Value::Kind::integer || v.kind == Value::Kind::boolean; }
-int64_t inum(const Value& v) { return v.kind == Value::Kind::boolean ? int64_t{v.b} : v.i; }
-double num(const Value& v) { return v.kind == Value::Kind::floating ? v.f : double(inum(v)); }
-
 const std::string& need_str(const Value& v, std::string_view what) {
   if (!v.is_string()) fail(fmt::format("{} expects a string, not '{}'", what, type_name(v)));
   return v.str();

@@ -23,16 +23,26 @@ struct Template::Impl {
 
 namespace {
 
-int64_t checked(bool overflow, int64_t v) {
-  if (overflow) fail("integer overflow (the sandbox has 64-bit integers)");
-  return v;
+// 64-bit integer arithmetic that fails on overflow. The overflow test is a statement of its own
+// before the result is read: as two arguments of one call (checked(__builtin_add_overflow(x, y,
+// &r), r)) their order is unspecified, and GCC read r first (`messages[loop.index0 - 1]` indexed
+// with 0 in release builds).
+[[noreturn]] void int_overflow() { fail("integer overflow (the sandbox has 64-bit integers)"); }
+int64_t add_checked(int64_t x, int64_t y) {
+  int64_t r = 0;
+  if (__builtin_add_overflow(x, y, &r)) int_overflow();
+  return r;
 }
-
-double num(const Value& v) {
-  return v.kind == Value::Kind::floating ? v.f : v.kind == Value::Kind::boolean ? double(v.b) : double(v.i);
+int64_t sub_checked(int64_t x, int64_t y) {
+  int64_t r = 0;
+  if (__builtin_sub_overflow(x, y, &r)) int_overflow();
+  return r;
 }
-int64_t inum(const Value& v) { return v.kind == Value::Kind::boolean ? int64_t{v.b} : v.i; }
-bool is_int(const Value& v) { return v.kind == Value::Kind::integer || v.kind == Value::Kind::boolean; }
+int64_t mul_checked(int64_t x, int64_t y) {
+  int64_t r = 0;
+  if (__builtin_mul_overflow(x, y, &r)) int_overflow();
+  return r;
+}
 
 [[noreturn]] void bad_operands(std::string_view op, const Value& a, const Value& b) {
   fail(fmt::format("unsupported operand types for {}: '{}' and '{}'", op, type_name(a), type_name(b)));
@@ -76,10 +86,9 @@ Value arithmetic(const std::string& op, const Value& a, const Value& b) {
   const bool ints = is_int(a) && is_int(b);
   const int64_t x = ints ? inum(a) : 0, y = ints ? inum(b) : 0;
   const double p = num(a), q = num(b);
-  int64_t r = 0;
-  if (op == "+") return ints ? Value::integer(checked(__builtin_add_overflow(x, y, &r), r)) : Value::floating(p + q);
-  if (op == "-") return ints ? Value::integer(checked(__builtin_sub_overflow(x, y, &r), r)) : Value::floating(p - q);
-  if (op == "*") return ints ? Value::integer(checked(__builtin_mul_overflow(x, y, &r), r)) : Value::floating(p * q);
+  if (op == "+") return ints ? Value::integer(add_checked(x, y)) : Value::floating(p + q);
+  if (op == "-") return ints ? Value::integer(sub_checked(x, y)) : Value::floating(p - q);
+  if (op == "*") return ints ? Value::integer(mul_checked(x, y)) : Value::floating(p * q);
   if (op == "/") {
     if (q == 0) fail("division by zero");
     return Value::floating(p / q);
@@ -87,7 +96,7 @@ Value arithmetic(const std::string& op, const Value& a, const Value& b) {
   if (op == "//" || op == "%") {
     if (q == 0) fail(op == "//" ? "integer division by zero" : "modulo by zero");
     if (ints) {
-      if (x == INT64_MIN && y == -1) fail("integer overflow (the sandbox has 64-bit integers)");
+      if (x == INT64_MIN && y == -1) int_overflow();
       int64_t d = x / y, m = x % y;
       if (m != 0 && ((m < 0) != (y < 0))) {  // Python floors toward negative infinity
         --d;
@@ -104,7 +113,7 @@ Value arithmetic(const std::string& op, const Value& a, const Value& b) {
       if (x == 0 || x == 1) return Value::integer(x == 0 && y > 0 ? 0 : 1);
       if (x == -1) return Value::integer(y % 2 ? -1 : 1);
       int64_t acc = 1;  // |x| >= 2: overflows within 63 steps
-      for (int64_t k = 0; k < y; ++k) acc = checked(__builtin_mul_overflow(acc, x, &r), r);
+      for (int64_t k = 0; k < y; ++k) acc = mul_checked(acc, x);
       return Value::integer(acc);
     }
     return Value::floating(std::pow(p, q));
@@ -473,7 +482,7 @@ class Renderer {
         if (e.name == "not") return Value::boolean(!truthy(v));
         if (!v.is_number()) fail(fmt::format("bad operand type for unary {}: '{}'", e.name, type_name(v)));
         if (e.name == "+") return is_int(v) ? Value::integer(inum(v)) : v;
-        if (is_int(v)) return Value::integer(checked(inum(v) == INT64_MIN, -inum(v)));
+        if (is_int(v)) return Value::integer(sub_checked(0, inum(v)));
         return Value::floating(-v.f);
       }
       case Expr::Kind::binary:

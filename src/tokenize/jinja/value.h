@@ -80,6 +80,11 @@ struct Value {
   const std::string& str() const { return s->text; }
 };
 
+// Numbers as Python sees them: bool is an int (True == 1).
+inline bool is_int(const Value& v) { return v.kind == Value::Kind::integer || v.kind == Value::Kind::boolean; }
+inline int64_t inum(const Value& v) { return v.kind == Value::Kind::boolean ? int64_t{v.b} : v.i; }
+inline double num(const Value& v) { return v.kind == Value::Kind::floating ? v.f : static_cast<double>(inum(v)); }
+
 // Python semantics.
 bool truthy(const Value& v);
 bool equal(const Value& a, const Value& b);
