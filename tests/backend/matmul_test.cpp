@@ -612,6 +612,49 @@ TEST(FloatWeights, EveryLevelGivesTheSameBits) {
     }
 }
 
+// The matrix-vector form (one activation column, decode) of F16 weights is llama.cpp's
+// ggml_vec_dot_f16 on an AVX-512 machine without AVX512-FP16, written out here from its
+// definition: 16-lane fma accumulators sum[(i % 64) / 16] over the whole blocks of 64, reduced
+// lane by lane as (sum0 + sum2) + (sum1 + sum3), then across lanes as _mm512_reduce_add_ps does
+// (halves 8, 4, 2, 1), then the elements past the last 64 added in double, each product rounded to
+// f32. The same bits on every level, for k with and without a tail.
+TEST(FloatWeights, MatrixVectorSumsAsGgmlVecDotF16) {
+  const std::string initial = simd_level();
+  std::mt19937 rng(81);
+  ThreadPool pool(2);
+  for (int64_t k : {1024, 1011, 40}) {
+    const int64_t m = 21;
+    const auto w = random_weights(DType::f16, m, k, rng);
+    const auto x = random_x(1, k, rng);
+    std::vector<float> want(static_cast<size_t>(m));
+    for (int64_t r = 0; r < m; ++r) {
+      const auto* row = reinterpret_cast<const uint16_t*>(w.data() + r * row_size(DType::f16, k));
+      auto wx = [&](int64_t i) { return fp16_to_fp32(row[i]) * 1.0f; };
+      auto xr = [&](int64_t i) { return fp16_to_fp32(fp32_to_fp16(x[static_cast<size_t>(i)])); };
+      float sum[4][16] = {};
+      const int64_t np = k / 64 * 64;
+      for (int64_t i = 0; i < np; i += 64)
+        for (int j = 0; j < 4; ++j)
+          for (int l = 0; l < 16; ++l) sum[j][l] = std::fma(wx(i + 16 * j + l), xr(i + 16 * j + l), sum[j][l]);
+      float v[16];
+      for (int l = 0; l < 16; ++l) v[l] = (sum[0][l] + sum[2][l]) + (sum[1][l] + sum[3][l]);
+      for (int h = 8; h >= 1; h /= 2)
+        for (int l = 0; l < h; ++l) v[l] = v[l] + v[l + h];
+      double sumf = v[0];
+      for (int64_t i = np; i < k; ++i) sumf += static_cast<double>(wx(i) * xr(i));
+      want[static_cast<size_t>(r)] = static_cast<float>(sumf);
+    }
+    for (const char* level : {"scalar", "avx2", "avx512"}) {
+      if (!simd_supported(level)) continue;
+      set_simd_level(level);
+      std::vector<float> y(static_cast<size_t>(m), std::nanf(""));
+      matmul(w.data(), DType::f16, m, k, x.data(), 1, y.data(), pool);
+      EXPECT_EQ(0, std::memcmp(y.data(), want.data(), y.size() * 4)) << level << " k=" << k;
+    }
+  }
+  set_simd_level(initial);
+}
+
 TEST(Matmul, EmptyShapesAreNoOps) {
   ThreadPool pool(2);
   float y = 7.0f;

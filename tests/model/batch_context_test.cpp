@@ -355,7 +355,10 @@ TEST_P(BatchVsContext, EmbeddingIsTheNormalisedMeanHiddenState) {
     };
     auto ctx = Context::create(*model, p);
     EXPECT_TRUE(ctx.ok());
-    EXPECT_TRUE((*ctx)->decode(toks).ok());
+    // Every token's logits, so that the last layer runs for every token (with only the last
+    // token's asked for, it runs for that one: keep_output_rows).
+    EXPECT_TRUE((*ctx)->decode(toks, /*all_logits=*/true).ok());
+    EXPECT_EQ(l_out.size(), toks.size() * static_cast<size_t>(c.n_embd));
     std::vector<float> normed(l_out.size());
     backend::ref::rmsnorm(l_out.data(), model->weights().output_norm.f32(), static_cast<int64_t>(toks.size()), c.n_embd,
                           c.rms_eps, normed.data());

@@ -16,7 +16,6 @@
 namespace fragua::model {
 namespace {
 
-
 std::vector<int32_t> golden_tokens() {
   std::vector<int32_t> t;
   std::stringstream ss(*read_file(test::golden_model("tokens.csv")));
@@ -45,10 +44,16 @@ struct ForwardCase {
 // dequantizes the same blocks exactly, but Fragua (like llama.cpp) quantizes the activations to 8 bits (Q8_0 blocks of
 // 32, Q8_K blocks of 256) before the integer dot products: measured 0.72% (q8_0), 0.64% (q4_0), 2.1% (q4_k).
 const ForwardCase kForwardCases[] = {
-    {"llama_gqa_f32", 2e-4}, {"llama_mha_f16", 5e-4}, {"llama3_mqa_f32", 2e-4}, {"granite_tied_f32", 2e-4},
-    {"llama_q8_0", 3e-2},    {"llama_q4_0", 3e-2},    {"llama_q4_k", 3e-2},
+    {"llama_gqa_f32", 2e-4},
+    {"llama_mha_f16", 5e-4},
+    {"llama3_mqa_f32", 2e-4},
+    {"granite_tied_f32", 2e-4},
+    {"llama_q8_0", 3e-2},
+    {"llama_q4_0", 3e-2},
+    {"llama_q4_k", 3e-2},
     // qwen2: the q/k/v biases and NeoX-order RoPE against the reference's own rotation of halves.
-    {"qwen2_gqa_f32", 2e-4}, {"qwen2_tied_f16", 5e-4},
+    {"qwen2_gqa_f32", 2e-4},
+    {"qwen2_tied_f16", 5e-4},
 };
 
 class ForwardTest : public ::testing::TestWithParam<ForwardCase> {};
@@ -147,7 +152,8 @@ TEST(Model, PackedQ4_0WeightsGiveTheSameLogits) {
 
 // The evaluation callback sees every step of every layer with its shape, and the values are the
 // ones the forward pass uses: the residual stream adds up (ffn_inp = l_out of the layer before +
-// attn_out; l_out = ffn_inp + ffn_out) and swiglu = silu(gate) * up.
+// attn_out; l_out = ffn_inp + ffn_out) and swiglu = silu(gate) * up. The last layer's feed-forward
+// runs for the last token only (its logits are the only ones asked for), as in llama.cpp.
 TEST(Context, EvalCallbackTracesEveryStep) {
   auto model = Model::load(test::golden_model("llama_gqa_f32.gguf"));
   ASSERT_TRUE(model.ok());
@@ -169,11 +175,15 @@ TEST(Context, EvalCallbackTracesEveryStep) {
     auto at = [&](const char* n) -> const std::vector<float>& {
       return seen[n + std::string("-") + std::to_string(l)];
     };
+    const size_t ffn_rows = l == c.n_layer - 1 ? 1 : T;
     EXPECT_EQ(at("Qcur").size(), T * static_cast<size_t>(c.n_embd_q()));
     EXPECT_EQ(at("Kcur").size(), T * static_cast<size_t>(c.n_embd_kv()));
-    EXPECT_EQ(at("ffn_gate").size(), T * static_cast<size_t>(c.n_ff));
+    EXPECT_EQ(at("ffn_inp").size(), T * static_cast<size_t>(c.n_embd));
+    EXPECT_EQ(at("ffn_gate").size(), ffn_rows * static_cast<size_t>(c.n_ff));
+    EXPECT_EQ(at("l_out").size(), ffn_rows * static_cast<size_t>(c.n_embd));
+    const size_t skip = (T - ffn_rows) * static_cast<size_t>(c.n_embd);  // ffn_inp's rows left out
     for (size_t i = 0; i < at("l_out").size(); ++i) {
-      EXPECT_FLOAT_EQ(at("l_out")[i], at("ffn_inp")[i] + at("ffn_out")[i]);
+      EXPECT_FLOAT_EQ(at("l_out")[i], at("ffn_inp")[skip + i] + at("ffn_out")[i]);
       if (l > 0) {
         EXPECT_FLOAT_EQ(at("ffn_inp")[i], seen["l_out-" + std::to_string(l - 1)][i] + at("attn_out")[i]);
       }
@@ -184,6 +194,39 @@ TEST(Context, EvalCallbackTracesEveryStep) {
                   1e-6 + 1e-6 * std::fabs(at("ffn_swiglu")[i]));
     }
   }
+}
+
+// Before the last layer's feed-forward only the rows whose logits are wanted go on (llama.cpp's
+// inp_out_ids): a prompt asking for the last token's logits gets the bits it gets when every
+// token's logits are asked for (the Q8_0 products give a row the same bits whatever the rows
+// beside it), and the last layer's feed-forward sees one row instead of T.
+TEST(Context, LastLayerFeedForwardRunsForTheOutputRowsOnly) {
+  auto model = Model::load(test::golden_model("llama_q8_0.gguf"));
+  ASSERT_TRUE(model.ok());
+  const auto& c = (*model)->config();
+  const auto tokens = golden_tokens();
+  const auto T = static_cast<int64_t>(tokens.size());
+  ASSERT_GT(T, 2);
+  auto run = [&](bool all, int64_t& gate_rows) {
+    ContextParams p;
+    p.n_ctx = 64;
+    p.n_threads = 2;
+    p.eval_callback = [&](const char* name, int layer, const float*, int64_t t, int64_t) {
+      if (layer == c.n_layer - 1 && std::string(name) == "ffn_gate") gate_rows = t;
+    };
+    auto ctx = Context::create(**model, p);
+    EXPECT_TRUE(ctx.ok());
+    auto logits = (*ctx)->decode(tokens, all);
+    EXPECT_TRUE(logits.ok());
+    const auto V = static_cast<size_t>(c.n_vocab);
+    return std::vector<float>(logits->end() - static_cast<std::ptrdiff_t>(V), logits->end());
+  };
+  int64_t rows_all = 0, rows_last = 0;
+  const auto every = run(true, rows_all), last = run(false, rows_last);
+  EXPECT_EQ(rows_all, T);
+  EXPECT_EQ(rows_last, 1);
+  ASSERT_EQ(every.size(), last.size());
+  EXPECT_EQ(0, std::memcmp(every.data(), last.data(), every.size() * 4));
 }
 
 TEST(Context, RejectsBadTokensAndFullContext) {
