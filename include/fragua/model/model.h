@@ -72,8 +72,10 @@ class Model {
 // Called after each step of the forward pass with its f32 result for the tokens of the batch
 // ([n_tokens, n] row-major): names as llama.cpp's graph names them (attn_norm, Qcur and Kcur
 // after RoPE, Vcur, kqv_out, attn_out, ffn_inp, ffn_norm, ffn_gate, ffn_up, ffn_swiglu, ffn_out,
-// l_out; layer >= 0), then result_norm and result_output (layer -1). For tracing where two
-// engines part (bench/engine.py --trace).
+// l_out; layer >= 0), then result_norm and result_output (layer -1). As in llama.cpp, the last
+// layer's steps from ffn_norm on run for the tokens whose logits are asked for only (n_tokens is
+// then their count: one for a prompt whose last logits are wanted), unless embeddings or every
+// token's logits are. For tracing where two engines part (bench/engine.py --trace).
 using EvalCallback = std::function<void(const char* name, int layer, const float* data, int64_t n_tokens, int64_t n)>;
 
 struct ContextParams {
