@@ -251,7 +251,10 @@ TEST_F(ServerTest, StopStringAcrossTokens) {
   };
   const double stop_before = finished("stop"), cancelled_before = finished("cancelled");
   json r = greedy(prompt, 16, {{"stop", {stop, "ZZZZ"}}});
-  // The stop string ended it, not a client: /metrics counts a stop.
+  // The stop string ended it, not a client: /metrics counts a stop. The scheduler counts it once
+  // the final event is delivered, which races with this request for /metrics: wait for it.
+  for (int i = 0; i < 200 && finished("stop") < stop_before + 1; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(finished("stop"), stop_before + 1);
   EXPECT_EQ(finished("cancelled"), cancelled_before);
   EXPECT_EQ(r["choices"][0]["text"], want) << "stop '" << stop << "' in '" << text << "'";
