@@ -44,7 +44,7 @@ void moe_ffn_block(ForwardPass& f, int64_t l, float residual_scale) {
   const LayerWeights& L = f.w.layers[static_cast<size_t>(l)];
   WorkBuffers& b = f.b;
   backend::Backend& be = f.be;
-  const int64_t T = f.n_tokens(), E = c.n_embd, F = c.n_ff, NE = c.n_expert, K = c.n_expert_used;
+  const int64_t T = f.n_rows(), E = c.n_embd, F = c.n_ff, NE = c.n_expert, K = c.n_expert_used;
   be.rmsnorm(b.x.data(), L.ffn_norm.f32(), T, E, c.rms_eps, b.h.data());
   f.trace("ffn_norm", l, b.h.data(), E);
   be.matmul(L.ffn_gate_inp, b.h.data(), T, b.moe_probs.data());

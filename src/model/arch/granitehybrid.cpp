@@ -111,6 +111,7 @@ void forward_granitehybrid(ForwardPass& f) {
       mamba2_block(f, l, c.residual_scale);
     else
       attention_block(f, l, rope, attn_scale, c.residual_scale, c.use_rope);
+    if (l == c.n_layer - 1) keep_output_rows(f);
     if (c.n_expert > 0)
       moe_ffn_block(f, l, c.residual_scale);
     else

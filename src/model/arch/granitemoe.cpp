@@ -68,6 +68,7 @@ void forward_granitemoe(ForwardPass& f) {
       c.attention_scale != 0.0f ? c.attention_scale : 1.0f / std::sqrt(static_cast<float>(c.head_dim));
   for (int64_t l = 0; l < c.n_layer; ++l) {
     attention_block(f, l, rope, attn_scale, c.residual_scale);
+    if (l == c.n_layer - 1) keep_output_rows(f);
     moe_ffn_block(f, l, c.residual_scale);
   }
   output_head(f, c.logit_scale);
