@@ -89,21 +89,23 @@ void pack_kpanels(DType t, const void* src, int64_t m, int64_t k, void* dst) {
     }
 }
 
+namespace {
+// s = 64 * hi + lo with hi = floor(s / 64) and lo in [0, 63] (both int8 for |s| <= 4096).
+void split64(int s, int8_t& hi, int8_t& lo) {
+  const int h = s >= 0 ? s / 64 : -((-s + 63) / 64);
+  hi = static_cast<int8_t>(h);
+  lo = static_cast<int8_t>(s - 64 * h);
+}
+}  // namespace
+
 void k_act_sums(const uint8_t* q8k, int64_t nsb, KSums* out) {
   const auto* xb = reinterpret_cast<const BlockQ8_K*>(q8k);
   for (int64_t b = 0; b < nsb; ++b) {
-    for (int j = 0; j < 8; ++j) {
-      const int s = xb[b].bsums[2 * j] + xb[b].bsums[2 * j + 1];  // quants in [-128, 127]: -4096 <= s <= 4064
-      const int hi = s >= 0 ? s / 64 : -((-s + 63) / 64);         // floor(s / 64)
-      out[b].m[(j / 4) * 4 + j % 4] = static_cast<int8_t>(hi);
-      out[b].m[8 + (j / 4) * 4 + j % 4] = static_cast<int8_t>(s - 64 * hi);
-    }
-    for (int j = 0; j < 16; ++j) {
-      const int s = xb[b].bsums[j];                        // -2048 <= s <= 2032
-      const int hi = s >= 0 ? s / 64 : -((-s + 63) / 64);  // floor(s / 64)
-      out[b].m16[j] = static_cast<int8_t>(hi);
-      out[b].m16[16 + j] = static_cast<int8_t>(s - 64 * hi);
-      out[b].off6[j] = -32 * s;
+    for (int j = 0; j < 8; ++j)  // quants in [-128, 127]: -4096 <= s <= 4064
+      split64(xb[b].bsums[2 * j] + xb[b].bsums[2 * j + 1], out[b].m[j], out[b].m[8 + j]);
+    for (int j = 0; j < 16; ++j) {  // -2048 <= s <= 2032
+      split64(xb[b].bsums[j], out[b].m16[j], out[b].m16[16 + j]);
+      out[b].off6[j] = -32 * xb[b].bsums[j];
     }
   }
 }
