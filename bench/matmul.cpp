@@ -15,6 +15,13 @@
 // at load, nothing else in between: the time per token that the products alone take and the GB/s
 // they stream, to set beside the model's tokens/s (bench/engine.py) read the same minute. Default
 // level: the best the CPU has. E.g. the 3B bench model: --decode 3072,8192,1024,28,32000.
+// Each replay is followed by a probe: the same pool's threads read a buffer of the same size in
+// contiguous slices with plain 256-bit loads (bench/membw.cpp's pattern). The table gives both
+// rates and the median over the rounds of replay GB/s / probe GB/s: the share of the bandwidth
+// bound the products reach, read within a second of the bound itself (this VM's bandwidth moves
+// with its neighbours by a third within minutes, so a probe run apart says little).
+#include <immintrin.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -124,6 +131,33 @@ std::optional<DType> bench_dtype(const std::string& name) {
   return t;
 }
 
+// Sums n bytes (n a multiple of 128) with four independent 256-bit accumulators; the sum is
+// returned so that the loads stay. Without AVX2, 64-bit loads.
+__attribute__((target("avx2"))) uint64_t read_sum_avx2(const uint8_t* p, size_t n) {
+  __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+  for (size_t i = 0; i < n; i += 128) {
+    a0 = _mm256_add_epi64(a0, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i)));
+    a1 = _mm256_add_epi64(a1, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 32)));
+    a2 = _mm256_add_epi64(a2, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 64)));
+    a3 = _mm256_add_epi64(a3, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 96)));
+  }
+  alignas(32) uint64_t v[4];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(v), _mm256_add_epi64(_mm256_add_epi64(a0, a1), _mm256_add_epi64(a2, a3)));
+  return v[0] + v[1] + v[2] + v[3];
+}
+
+uint64_t read_sum(const uint8_t* p, size_t n) {
+  if (__builtin_cpu_supports("avx2")) return read_sum_avx2(p, n);
+  uint64_t a[4] = {0, 0, 0, 0};
+  for (size_t i = 0; i < n; i += 32)
+    for (int j = 0; j < 4; ++j) {
+      uint64_t v;
+      std::memcpy(&v, p + i + 8 * j, 8);
+      a[j] += v;
+    }
+  return a[0] + a[1] + a[2] + a[3];
+}
+
 // The --decode mode (top of the file).
 int run_decode(const std::string& spec, const std::string& types, int threads, int reps, bool pack) {
   const auto v = split(spec);
@@ -140,8 +174,8 @@ int run_decode(const std::string& spec, const std::string& types, int threads, i
   shapes.emplace_back(vocab, embd);
   ThreadPool pool(threads);
   std::mt19937 rng(42);
-  std::printf("| dtype | shapes | threads | MB per token | ms/token (median of %d) | weight GB/s |\n", reps);
-  std::printf("|---|---|---|---|---|---|\n");
+  std::printf("| dtype | shapes | threads | MB per token | ms/token (median of %d) | weight GB/s | probe GB/s | share of probe |\n", reps);
+  std::printf("|---|---|---|---|---|---|---|---|\n");
   for (const auto& tname : split(types)) {
     const auto t = bench_dtype(tname);
     if (!t) return 2;
@@ -152,16 +186,33 @@ int run_decode(const std::string& spec, const std::string& types, int threads, i
       bytes += row_size(*t, k) * static_cast<size_t>(m);
     }
     std::vector<float> x(static_cast<size_t>(std::max(embd, ff)), 0.5f), y(static_cast<size_t>(std::max({vocab, ff, embd})));
-    std::vector<double> times;
+    const size_t slice = bytes / static_cast<size_t>(pool.size()) / 128 * 128;
+    const std::shared_ptr<uint8_t[]> probe = cpu::alloc_weights(slice * static_cast<size_t>(pool.size()));
+    if (!probe) {
+      std::fprintf(stderr, "out of memory\n");
+      return 1;
+    }
+    for (size_t i = 0; i < slice * static_cast<size_t>(pool.size()); i += 4096) probe[i] = static_cast<uint8_t>(i >> 12);
+    std::vector<double> times, probes, shares;
+    std::vector<uint64_t> sums(static_cast<size_t>(pool.size()));
     for (int rep = -1; rep < reps; ++rep) {
       const auto t0 = std::chrono::steady_clock::now();
       for (size_t i = 0; i < shapes.size(); ++i)
         cpu::matmul(w[i].data.get(), *t, shapes[i].first, shapes[i].second, x.data(), 1, y.data(), pool, w[i].layout);
-      if (rep >= 0) times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      const auto t1 = std::chrono::steady_clock::now();
+      pool.run([&](int ith, int) { sums[static_cast<size_t>(ith)] += read_sum(probe.get() + static_cast<size_t>(ith) * slice, slice); });
+      const double ts = std::chrono::duration<double>(t1 - t0).count();
+      const double tp = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+      if (rep < 0) continue;
+      times.push_back(ts);
+      probes.push_back(static_cast<double>(slice) * pool.size() / tp / 1e9);
+      shares.push_back(static_cast<double>(bytes) / ts / 1e9 / probes.back());
     }
     const double s = median(times);
-    std::printf("| %s | %s | %d | %.0f | %.2f | %.2f |\n", tname.c_str(), spec.c_str(), threads,
-                static_cast<double>(bytes) / 1e6, s * 1e3, static_cast<double>(bytes) / s / 1e9);
+    std::printf("| %s | %s | %d | %.0f | %.2f | %.2f | %.2f | %.0f%% |\n", tname.c_str(), spec.c_str(), threads,
+                static_cast<double>(bytes) / 1e6, s * 1e3, static_cast<double>(bytes) / s / 1e9, median(probes),
+                100 * median(shares));
+    if (sums[0] == 1) std::printf(" \n");  // keeps the probe's loads
     std::fflush(stdout);
   }
   return 0;

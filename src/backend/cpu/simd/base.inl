@@ -75,6 +75,13 @@ inline __m256i spread_byte(int i) {
                           d);
 }
 
+// Calls f(integral_constant<int, J>) for J = 0..N-1 in order.
+template <int N, class F>
+inline void unrolled(F&& f) {
+  [&]<int... J>(std::integer_sequence<int, J...>) { (f(std::integral_constant<int, J>{}), ...); }
+  (std::make_integer_sequence<int, N>{});
+}
+
 // Bytes ahead of the block being read that the panel kernels request with a software prefetch,
 // every line of a block: at decode the panels are one sequential stream per thread, read once
 // per token from DRAM, and the hardware prefetchers alone leave bandwidth unused (1 thread,

@@ -225,13 +225,6 @@ inline void k3_lanes(const V a[3], V out[4], Ops ops) {
   out[3] = ops.or_(ops.and_(ops.shr(a[1], 4), low4), ops.and_(ops.shr(a[2], 2), hi2));
 }
 
-// Calls f(integral_constant<int, J>) for J = 0..N-1 in order.
-template <int N, class F>
-inline void unrolled(F&& f) {
-  [&]<int... J>(std::integer_sequence<int, J...>) { (f(std::integral_constant<int, J>{}), ...); }
-  (std::make_integer_sequence<int, N>{});
-}
-
 // A Q2_K or Q3_K panel x C activation rows, rows 0..7 and 8..15 (h8) in turn within each
 // super-block. Sub-block j = 8h + 2s + ii (elements 128h + 32s + 16ii..+15) is bit pair s of the
 // quant groups 8h + 4ii..+3, four u8 x s8 dots per lane, then one multiply by its scale.
