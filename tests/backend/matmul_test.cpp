@@ -321,13 +321,14 @@ TEST(PackedWeights, MatchReferenceAndAreIdenticalOnEveryLevel) {
   EXPECT_FALSE(packable(DType::q4_k, m, 288));  // columns not whole super-blocks
   EXPECT_FALSE(packable(DType::q5_1, m, 256));  // no packed kernel
   // k = 96: 3 blocks of 32; k = 512: 16 blocks, the width at which the matrix-vector kernels of
-  // Q4_0 and Q5_0 read the activations 8 blocks at a time (panel16_vec).
+  // Q4_0, Q5_0 and Q8_0 read the activations 8 blocks at a time (panel16_vec, q8panel16_vec).
   std::vector<std::pair<DType, int64_t>> cases;
   for (DType t :
        {DType::q4_0, DType::q5_0, DType::q8_0, DType::q2_k, DType::q3_k, DType::q4_k, DType::q5_k, DType::q6_k})
     cases.emplace_back(t, dtype_traits(t)->block_size == 256 ? 768 : 96);
   cases.emplace_back(DType::q4_0, 512);
   cases.emplace_back(DType::q5_0, 512);
+  cases.emplace_back(DType::q8_0, 512);
   for (const auto& [t, k] : cases) {
     EXPECT_TRUE(packable(t, m, k));
     const auto w = random_weights(t, m, k, rng);

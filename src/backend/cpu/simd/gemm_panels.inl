@@ -272,8 +272,52 @@ void gemm_panels512(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_
 // Q8_0 panels with 512-bit registers, lane r = row r: VPDPBUSD on the stored quants plus 128,
 // started at -128 times the sum of the 4 activations (s4), gives each of dot_q8_0's eight lane
 // sums exactly; one FMA per lane and block, then the lanes added in dot_q8_0's order.
+// Matrix-vector product of one Q8_0 panel (nb a multiple of 8), with the activations, their
+// 4-element sums and scales read 8 blocks at a time and spread by permutes, as panel16_vec: the
+// same products in the same order as tile_q8panel16<1>.
+inline void q8panel16_vec(int64_t nb, const uint8_t* panel, const Q8Row& xr, const int32_t* s4, float* y) {
+  __m512 acc[8];
+  for (int l = 0; l < 8; ++l) acc[l] = _mm512_setzero_ps();
+  for (int64_t b0 = 0; b0 < nb; b0 += 8) {
+    __m512i xa[4], sa[4];
+    for (int i = 0; i < 4; ++i) {
+      xa[i] = _mm512_loadu_si512(xr.qs + 32 * b0 + 64 * i);
+      sa[i] = _mm512_loadu_si512(s4 + 8 * b0 + 16 * i);
+    }
+    const __m512 d8 = _mm512_castps256_ps512(_mm256_loadu_ps(xr.d + b0));
+    unrolled<8>([&](auto jc) {
+      constexpr int j = decltype(jc)::value;
+      const int64_t b = b0 + j;
+      const PanelBlock<const uint8_t> f = panel_block(panel, b, nb, Q8Panel::bytes);
+      const uint8_t* qs = f.at(Q8Panel::quants);
+      prefetch_block(panel + b * Q8Panel::bytes, Q8Panel::bytes);
+      const __m512 d = _mm512_mul_ps(_mm512_cvtph_ps(load256(f.at(Q8Panel::scales))),
+                                     _mm512_permutexvar_ps(_mm512_set1_epi32(j), d8));
+      // Dwords 4h..4h+3 of the block in every 128-bit lane, then each one to all lanes in-lane.
+      constexpr int q0 = (j & 1) * 2, q1 = q0 + 1;
+      const __m512i x4[2] = {_mm512_shuffle_i32x4(xa[j >> 1], xa[j >> 1], q0 * 0x55),
+                             _mm512_shuffle_i32x4(xa[j >> 1], xa[j >> 1], q1 * 0x55)};
+      const __m512i s4v[2] = {_mm512_shuffle_i32x4(sa[j >> 1], sa[j >> 1], q0 * 0x55),
+                              _mm512_shuffle_i32x4(sa[j >> 1], sa[j >> 1], q1 * 0x55)};
+      unrolled<8>([&](auto lc) {
+        constexpr int l = decltype(lc)::value;
+        constexpr auto sel = static_cast<_MM_PERM_ENUM>((l & 3) * 0x55);
+        const __m512i p = _mm512_dpbusd_epi32(_mm512_shuffle_epi32(s4v[l >> 2], sel), _mm512_loadu_si512(qs + 64 * l),
+                                              _mm512_shuffle_epi32(x4[l >> 2], sel));
+        acc[l] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(p), acc[l]);
+      });
+    });
+  }
+  const __m512* a = acc;
+  _mm512_storeu_ps(y, _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a[4], a[0]), _mm512_add_ps(a[6], a[2])),
+                                    _mm512_add_ps(_mm512_add_ps(a[5], a[1]), _mm512_add_ps(a[7], a[3]))));
+}
+
 template <int C>
 void tile_q8panel16(int64_t nb, const uint8_t* panel, const Q8Row* xr, const int32_t* const* s4, float* y, size_t ys) {
+  if constexpr (C == 1) {
+    if (nb % 8 == 0) return q8panel16_vec(nb, panel, xr[0], s4[0], y);
+  }
   __m512 acc[C][8];
   for (int c = 0; c < C; ++c)
     for (int l = 0; l < 8; ++l) acc[c][l] = _mm512_setzero_ps();
