@@ -53,9 +53,11 @@ void attention_block(ForwardPass& f, int64_t l, const backend::RopeParams& rope,
   const int64_t T = f.n_tokens(), E = c.n_embd, Q = c.n_embd_q(), KV = c.n_embd_kv();
   be.rmsnorm(b.x.data(), L.attn_norm.f32(), T, E, c.rms_eps, b.h.data());
   f.trace("attn_norm", l, b.h.data(), E);
-  be.matmul(L.wq, b.h.data(), T, b.q.data());
-  be.matmul(L.wk, b.h.data(), T, b.k.data());
-  be.matmul(L.wv, b.h.data(), T, b.v.data());
+  // Independent products of the same input: one call, so that a backend may run them together
+  // (the CPU backend at decode: one parallel region, the input converted once).
+  const backend::MatmulJob qkv[3] = {
+      {&L.wq, b.h.data(), T, b.q.data()}, {&L.wk, b.h.data(), T, b.k.data()}, {&L.wv, b.h.data(), T, b.v.data()}};
+  be.matmuls(qkv);
   // Projection biases (Qwen2) before RoPE, as llama.cpp's build_qkv adds them.
   if (!L.bq.empty())
     for (int64_t t = 0; t < T; ++t) {
@@ -108,8 +110,9 @@ void swiglu_ffn_block(ForwardPass& f, int64_t l, float residual_scale) {
   const int64_t T = f.n_rows(), E = c.n_embd, F = c.n_ff;
   be.rmsnorm(b.x.data(), L.ffn_norm.f32(), T, E, c.rms_eps, b.h.data());
   f.trace("ffn_norm", l, b.h.data(), E);
-  be.matmul(L.w_gate, b.h.data(), T, b.gate.data());
-  be.matmul(L.w_up, b.h.data(), T, b.up.data());
+  const backend::MatmulJob gate_up[2] = {{&L.w_gate, b.h.data(), T, b.gate.data()},
+                                         {&L.w_up, b.h.data(), T, b.up.data()}};
+  be.matmuls(gate_up);
   f.trace("ffn_gate", l, b.gate.data(), F);
   f.trace("ffn_up", l, b.up.data(), F);
   be.swiglu(b.gate.data(), b.up.data(), T * F, b.gate.data());

@@ -265,5 +265,54 @@ TEST(CpuBackend, MatmulsGiveEachProductTheBitsOfMatmulAlone) {
   }
 }
 
+// Matrix-vector products of whole matrices (at least 1 MiB: a layer's q, k, v or gate, up at
+// decode) go through cpu::matvecs, one parallel region for all of them, the activations converted
+// once per distinct input; small ones still go one per thread. Each product gets matmul's bits.
+TEST(CpuBackend, MatmulsOfWholeMatricesGiveTheBitsOfMatmulAlone) {
+  std::mt19937 rng(19);
+  const struct {
+    DType t;
+    int64_t m, k, n;
+    int x;  // which input: jobs with the same one share its conversion
+  } specs[] = {{DType::q4_0, 2048, 1024, 1, 0}, {DType::q8_0, 1024, 1024, 1, 0}, {DType::f16, 1024, 1024, 1, 0},
+               {DType::q4_k, 2048, 512, 1, 1},  // 0.59 MB: one per thread
+               {DType::q4_0, 2048, 1024, 2, 2}};
+  std::vector<std::vector<uint8_t>> bytes;
+  std::vector<Tensor> ws;
+  std::vector<std::vector<float>> xs(3);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  for (const auto& sp : specs) {
+    bytes.push_back(quantized(sp.t, sp.m, sp.k, rng));
+    const int64_t ne[] = {sp.k, sp.m};
+    auto w = Tensor::view(sp.t, ne, bytes.back().data(), bytes.back().size());
+    ASSERT_TRUE(w.ok());
+    ws.push_back(std::move(*w));
+    auto& x = xs[static_cast<size_t>(sp.x)];
+    if (x.empty()) {
+      x.resize(static_cast<size_t>(sp.n * sp.k));
+      for (auto& v : x) v = nd(rng);
+    }
+  }
+  EXPECT_GE(ws[0].n_bytes(), uint64_t{1} << 20);
+  EXPECT_LT(ws[3].n_bytes(), uint64_t{1} << 20);
+  for (int threads : {1, 3}) {
+    auto be = make_cpu_backend(threads);
+    for (Tensor& w : ws) ASSERT_TRUE(be->prepare_weight(w, nullptr).ok());
+    std::vector<std::vector<float>> want, got;
+    std::vector<MatmulJob> jobs;
+    for (size_t i = 0; i < ws.size(); ++i) {
+      want.emplace_back(static_cast<size_t>(specs[i].n * specs[i].m));
+      got.emplace_back(want.back().size(), std::nanf(""));
+      be->matmul(ws[i], xs[static_cast<size_t>(specs[i].x)].data(), specs[i].n, want.back().data());
+    }
+    for (size_t i = 0; i < ws.size(); ++i)
+      jobs.push_back({&ws[i], xs[static_cast<size_t>(specs[i].x)].data(), specs[i].n, got[i].data()});
+    be->matmuls(jobs);
+    for (size_t i = 0; i < ws.size(); ++i)
+      EXPECT_EQ(0, std::memcmp(got[i].data(), want[i].data(), want[i].size() * 4))
+          << "product " << i << " " << dtype_name(ws[i].dtype()) << " threads " << threads;
+  }
+}
+
 }  // namespace
 }  // namespace fragua::backend

@@ -71,5 +71,65 @@ TEST(DecodeChunks, CappedSplitGivesTheBitsOfOneThread) {
   }
 }
 
+// cpu::matvecs: the chunks of several products in one parallel region give each the bits of
+// matmul on one thread, whatever the thread count; a job of three rows, and a call of more than
+// eight jobs, go through matmul, with the same bits.
+TEST(DecodeChunks, MatvecsGiveEachProductTheBitsOfOneThread) {
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  const int64_t k = 512;
+  const struct {
+    DType t;
+    int64_t m, n;
+    int x;
+  } specs[] = {{DType::q4_0, 272, 1, 0}, {DType::q8_0, 96, 1, 0}, {DType::q6_k, 64, 2, 1}, {DType::q8_0, 48, 3, 2}};
+  std::vector<std::vector<uint8_t>> packed;
+  std::vector<std::vector<float>> xs(3);
+  for (const auto& sp : specs) {
+    const size_t ws = row_size(sp.t, k);
+    std::vector<uint8_t> w(ws * static_cast<size_t>(sp.m));
+    for (auto& b : w) b = static_cast<uint8_t>(byte(rng));
+    const DTypeTraits* tr = dtype_traits(sp.t);
+    std::vector<float> f(static_cast<size_t>(k));
+    for (int64_t r = 0; r < sp.m; ++r) {  // finite scales: the rows of real quantization
+      for (auto& v : f) v = nd(rng);
+      tr->from_float_ref(f.data(), w.data() + r * ws, k);
+    }
+    packed.emplace_back(w.size());
+    pack_weights(sp.t, w.data(), sp.m, k, packed.back().data());
+    auto& x = xs[static_cast<size_t>(sp.x)];
+    if (x.empty()) {
+      x.resize(static_cast<size_t>(sp.n * k));
+      for (auto& v : x) v = nd(rng);
+    }
+  }
+  ThreadPool pool1(1), pool2(2), pool3(3);
+  std::vector<std::vector<float>> want;
+  for (size_t i = 0; i < std::size(specs); ++i) {
+    want.emplace_back(static_cast<size_t>(specs[i].n * specs[i].m));
+    matmul(packed[i].data(), specs[i].t, specs[i].m, k, xs[static_cast<size_t>(specs[i].x)].data(), specs[i].n,
+           want.back().data(), pool1, kPanels16);
+  }
+  for (size_t copies : {size_t{1}, size_t{3}}) {  // 4 jobs, then 12
+    for (ThreadPool* pool : {&pool1, &pool2, &pool3}) {
+      std::vector<std::vector<float>> got;
+      std::vector<MatvecJob> jobs;
+      for (size_t c = 0; c < copies; ++c)
+        for (size_t i = 0; i < std::size(specs); ++i) got.emplace_back(want[i].size(), std::nanf(""));
+      for (size_t c = 0; c < copies; ++c)
+        for (size_t i = 0; i < std::size(specs); ++i)
+          jobs.push_back({packed[i].data(), specs[i].t, specs[i].m, k, xs[static_cast<size_t>(specs[i].x)].data(),
+                          specs[i].n, got[c * std::size(specs) + i].data(), kPanels16});
+      matvecs(jobs, *pool);
+      for (size_t j = 0; j < jobs.size(); ++j) {
+        const auto& w = want[j % std::size(specs)];
+        EXPECT_EQ(0, std::memcmp(got[j].data(), w.data(), w.size() * 4))
+            << "job " << j << " of " << jobs.size() << ", " << pool->size() << " threads";
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace fragua::cpu

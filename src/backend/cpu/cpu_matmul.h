@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string_view>
 
 #include "fragua/base/thread_pool.h"
@@ -40,6 +41,23 @@ void matmul(const void* w, DType wtype, int64_t m, int64_t k, const float* x, in
 // milliseconds, at one thread's share of the bandwidth.
 inline constexpr size_t kDecodeChunkBytes = size_t{2} << 20;
 int64_t decode_chunk_rows(int64_t m, size_t row_bytes, int n_threads);
+
+// Independent matrix-vector products (n <= 2 activation rows each; at decode, a layer's q, k and
+// v, or gate and up) in one parallel region: each job's rows cut as matmul cuts them
+// (decode_chunk_rows), the threads taking the chunks of all jobs in turn, one wait at the end
+// instead of one per product, and the activations converted once for jobs that share them. The
+// same bits as matmul on each job (rows are independent). A job of more rows, or one without a
+// kernel, goes through matmul; so do all of them on one thread or with more than 8 jobs.
+struct MatvecJob {
+  const void* w = nullptr;
+  DType wtype = DType::f32;
+  int64_t m = 0, k = 0;
+  const float* x = nullptr;
+  int64_t n = 0;
+  float* y = nullptr;
+  Layout layout = Layout::rows;
+};
+void matvecs(std::span<const MatvecJob> jobs, ThreadPool& pool);
 
 // Weight packing at load time (what llama.cpp calls repacking). A Q4_0 or Q5_0 matrix with a
 // multiple of 16 rows is stored as panels of 16 rows; within a panel, per block of 32 columns,

@@ -476,4 +476,63 @@ void matmul(const void* w, DType wtype, int64_t m, int64_t k, const float* x, in
   }
 }
 
+void matvecs(std::span<const MatvecJob> jobs, ThreadPool& pool) {
+  constexpr size_t kMax = 8;
+  if (jobs.size() > kMax || pool.size() == 1) {
+    for (const MatvecJob& j : jobs) matmul(j.w, j.wtype, j.m, j.k, j.x, j.n, j.y, pool, j.layout);
+    return;
+  }
+  const Kernels& kt = *active_slot().load();
+  Job js[kMax];
+  int64_t first[kMax + 1] = {0}, chunk[kMax] = {0};  // chunk index where job i starts; its rows per chunk
+  size_t off[kMax] = {0}, total = 0;
+  size_t nj = 0;
+  const MatvecJob* taken[kMax];
+  for (const MatvecJob& j : jobs) {
+    const GemmFn g = j.layout != kPanels16 ? gemm_for(kt, j.wtype) : panel_gemm(kt, j.wtype);
+    if (g == nullptr || j.n > 2 || j.m <= 0) {  // not a matrix-vector product with a kernel
+      matmul(j.w, j.wtype, j.m, j.k, j.x, j.n, j.y, pool, j.layout);
+      continue;
+    }
+    Job& b = js[nj];
+    b.gemm = g, b.w = static_cast<const uint8_t*>(j.w), b.ws = row_size(j.wtype, j.k);
+    b.m = j.m, b.k = j.k, b.n = j.n, b.y = j.y;
+    b.xs = act_row_size(act_for(j.wtype), j.k);
+    off[nj] = total;
+    total += (b.xs * static_cast<size_t>(j.n) + 63) / 64 * 64;
+    taken[nj] = &j;
+    ++nj;
+  }
+  if (nj == 0) return;
+  // The activations in each job's form, converted once per distinct (x, form): q, k and v share
+  // theirs, as gate and up do.
+  uint8_t* xa = scratch(total);
+  for (size_t i = 0; i < nj; ++i) {
+    const MatvecJob& j = *taken[i];
+    const Act a = act_for(j.wtype);
+    size_t same = i;
+    for (size_t p = 0; p < i; ++p)
+      if (taken[p]->x == j.x && taken[p]->n == j.n && taken[p]->k == j.k && act_for(taken[p]->wtype) == a) same = p;
+    js[i].xa = xa + off[same];
+    if (same == i)
+      for (int64_t r = 0; r < j.n; ++r) convert_row(kt, a, j.x + r * j.k, xa + off[i] + r * js[i].xs, j.k);
+  }
+  const int nth = pool.size();
+  for (size_t i = 0; i < nj; ++i) {
+    chunk[i] = decode_chunk_rows(js[i].m, js[i].ws, nth);
+    first[i + 1] = first[i] + (js[i].m + chunk[i] - 1) / chunk[i];
+  }
+  // One parallel region for every job: the threads take the chunks of all of them in turn (each
+  // chunk one sequential stream, as matmul's), and wait for each other once.
+  std::atomic<int64_t> next{0};
+  pool.run([&](int, int) {
+    size_t i = 0;
+    for (int64_t c = next.fetch_add(1); c < first[nj]; c = next.fetch_add(1)) {
+      while (c >= first[i + 1]) ++i;
+      const int64_t r0 = (c - first[i]) * chunk[i];
+      run_rows(js[i], r0, std::min(js[i].m, r0 + chunk[i]));
+    }
+  });
+}
+
 }  // namespace fragua::cpu
