@@ -114,8 +114,9 @@ class Backend {
   // as this backend prepared it.
   virtual void matmul(const Tensor& w, const float* x, int64_t n, float* y) = 0;
   // Independent products (no job reads another's y), each with the bits matmul gives it alone;
-  // a backend may run them concurrently (the CPU backend: jobs of one or two rows, as a mixture
-  // of experts has at decode, one per thread). Not pure: the default runs matmul on each in turn.
+  // a backend may run them concurrently (the CPU backend, for jobs of one or two rows: small
+  // matrices, as a mixture of experts has at decode, one per thread; whole ones, as a layer's q,
+  // k and v, in one parallel region). Not pure: the default runs matmul on each in turn.
   virtual void matmuls(std::span<const MatmulJob> jobs);
   // y[i] = w row ids[i] converted to f32 (embedding lookup). ids must be < w.ne(1).
   virtual void get_rows(const Tensor& w, const int32_t* ids, int64_t n, float* y) = 0;
