@@ -225,6 +225,28 @@ TEST(CpuBackend, PackZeroKeepsTheFileLayout) {
   EXPECT_EQ(rel.calls, 0);
 }
 
+// Runs the products one by one through matmul and together through matmuls, on 1 and 3 threads,
+// and expects each product's bits to be the same both ways.
+void expect_matmuls_as_matmul(std::vector<Tensor>& ws, const std::vector<const float*>& xs,
+                              const std::vector<int64_t>& rows) {
+  for (int threads : {1, 3}) {
+    auto be = make_cpu_backend(threads);
+    for (Tensor& w : ws) ASSERT_TRUE(be->prepare_weight(w, nullptr).ok());
+    std::vector<std::vector<float>> want, got;
+    std::vector<MatmulJob> jobs;
+    for (size_t i = 0; i < ws.size(); ++i) {
+      want.emplace_back(static_cast<size_t>(rows[i] * ws[i].ne(1)));
+      got.emplace_back(want.back().size(), std::nanf(""));
+      be->matmul(ws[i], xs[i], rows[i], want.back().data());
+    }
+    for (size_t i = 0; i < ws.size(); ++i) jobs.push_back({&ws[i], xs[i], rows[i], got[i].data()});
+    be->matmuls(jobs);
+    for (size_t i = 0; i < ws.size(); ++i)
+      EXPECT_EQ(0, std::memcmp(got[i].data(), want[i].data(), want[i].size() * 4))
+          << "product " << i << " " << dtype_name(ws[i].dtype()) << " threads " << threads;
+  }
+}
+
 // Backend::matmuls runs products of one or two rows one per thread and larger ones with threads
 // inside: each product gets the bits that matmul alone gives it, packed (Q8_0) or not (F16), at 1
 // and 3 threads.
@@ -247,22 +269,9 @@ TEST(CpuBackend, MatmulsGiveEachProductTheBitsOfMatmulAlone) {
     xs.emplace_back(static_cast<size_t>(n * k));
     for (auto& v : xs.back()) v = nd(rng);
   }
-  for (int threads : {1, 3}) {
-    auto be = make_cpu_backend(threads);
-    for (Tensor& w : ws) ASSERT_TRUE(be->prepare_weight(w, nullptr).ok());
-    std::vector<std::vector<float>> want, got;
-    std::vector<MatmulJob> jobs;
-    for (size_t i = 0; i < ws.size(); ++i) {
-      want.emplace_back(static_cast<size_t>(rows[i] * m));
-      got.emplace_back(want.back().size(), std::nanf(""));
-      be->matmul(ws[i], xs[i].data(), rows[i], want.back().data());
-    }
-    for (size_t i = 0; i < ws.size(); ++i) jobs.push_back({&ws[i], xs[i].data(), rows[i], got[i].data()});
-    be->matmuls(jobs);
-    for (size_t i = 0; i < ws.size(); ++i)
-      EXPECT_EQ(0, std::memcmp(got[i].data(), want[i].data(), want[i].size() * 4))
-          << "product " << i << " " << dtype_name(ws[i].dtype()) << " threads " << threads;
-  }
+  std::vector<const float*> xp;
+  for (const auto& x : xs) xp.push_back(x.data());
+  expect_matmuls_as_matmul(ws, xp, std::vector<int64_t>(std::begin(rows), std::end(rows)));
 }
 
 // Matrix-vector products of whole matrices (at least 1 MiB: a layer's q, k, v or gate, up at
@@ -295,23 +304,13 @@ TEST(CpuBackend, MatmulsOfWholeMatricesGiveTheBitsOfMatmulAlone) {
   }
   EXPECT_GE(ws[0].n_bytes(), uint64_t{1} << 20);
   EXPECT_LT(ws[3].n_bytes(), uint64_t{1} << 20);
-  for (int threads : {1, 3}) {
-    auto be = make_cpu_backend(threads);
-    for (Tensor& w : ws) ASSERT_TRUE(be->prepare_weight(w, nullptr).ok());
-    std::vector<std::vector<float>> want, got;
-    std::vector<MatmulJob> jobs;
-    for (size_t i = 0; i < ws.size(); ++i) {
-      want.emplace_back(static_cast<size_t>(specs[i].n * specs[i].m));
-      got.emplace_back(want.back().size(), std::nanf(""));
-      be->matmul(ws[i], xs[static_cast<size_t>(specs[i].x)].data(), specs[i].n, want.back().data());
-    }
-    for (size_t i = 0; i < ws.size(); ++i)
-      jobs.push_back({&ws[i], xs[static_cast<size_t>(specs[i].x)].data(), specs[i].n, got[i].data()});
-    be->matmuls(jobs);
-    for (size_t i = 0; i < ws.size(); ++i)
-      EXPECT_EQ(0, std::memcmp(got[i].data(), want[i].data(), want[i].size() * 4))
-          << "product " << i << " " << dtype_name(ws[i].dtype()) << " threads " << threads;
+  std::vector<const float*> xp;
+  std::vector<int64_t> rows;
+  for (const auto& sp : specs) {
+    xp.push_back(xs[static_cast<size_t>(sp.x)].data());
+    rows.push_back(sp.n);
   }
+  expect_matmuls_as_matmul(ws, xp, rows);
 }
 
 }  // namespace
