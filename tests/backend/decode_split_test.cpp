@@ -72,8 +72,9 @@ TEST(DecodeChunks, CappedSplitGivesTheBitsOfOneThread) {
 }
 
 // cpu::matvecs: the chunks of several products in one parallel region give each the bits of
-// matmul on one thread, whatever the thread count; a job of three rows, and a call of more than
-// eight jobs, go through matmul, with the same bits.
+// matmul on one thread, whatever the thread count, including three products of one input in the
+// same form (a layer's q, k and v), which share one conversion of it; a job of three rows, and a
+// call of more than eight jobs, go through matmul, with the same bits.
 TEST(DecodeChunks, MatvecsGiveEachProductTheBitsOfOneThread) {
   std::mt19937 rng(7);
   std::uniform_int_distribution<int> byte(0, 255);
@@ -83,7 +84,8 @@ TEST(DecodeChunks, MatvecsGiveEachProductTheBitsOfOneThread) {
     DType t;
     int64_t m, n;
     int x;
-  } specs[] = {{DType::q4_0, 272, 1, 0}, {DType::q8_0, 96, 1, 0}, {DType::q6_k, 64, 2, 1}, {DType::q8_0, 48, 3, 2}};
+  } specs[] = {{DType::q4_0, 272, 1, 0}, {DType::q8_0, 96, 1, 0}, {DType::q6_k, 64, 2, 1},
+               {DType::q8_0, 48, 3, 2},  {DType::q4_0, 64, 1, 0},  {DType::q8_0, 32, 1, 0}};  // three share x0's Q8_0 form
   std::vector<std::vector<uint8_t>> packed;
   std::vector<std::vector<float>> xs(3);
   for (const auto& sp : specs) {
@@ -111,7 +113,7 @@ TEST(DecodeChunks, MatvecsGiveEachProductTheBitsOfOneThread) {
     matmul(packed[i].data(), specs[i].t, specs[i].m, k, xs[static_cast<size_t>(specs[i].x)].data(), specs[i].n,
            want.back().data(), pool1, kPanels16);
   }
-  for (size_t copies : {size_t{1}, size_t{3}}) {  // 4 jobs, then 12
+  for (size_t copies : {size_t{1}, size_t{2}}) {  // 6 jobs, then 12
     for (ThreadPool* pool : {&pool1, &pool2, &pool3}) {
       std::vector<std::vector<float>> got;
       std::vector<MatvecJob> jobs;

@@ -505,14 +505,16 @@ void matvecs(std::span<const MatvecJob> jobs, ThreadPool& pool) {
   }
   if (nj == 0) return;
   // The activations in each job's form, converted once per distinct (x, form): q, k and v share
-  // theirs, as gate and up do.
+  // theirs, as gate and up do. A job reads the conversion of the first job with its input and
+  // form, the one that made it.
   uint8_t* xa = scratch(total);
   for (size_t i = 0; i < nj; ++i) {
     const MatvecJob& j = *taken[i];
     const Act a = act_for(j.wtype);
-    size_t same = i;
-    for (size_t p = 0; p < i; ++p)
-      if (taken[p]->x == j.x && taken[p]->n == j.n && taken[p]->k == j.k && act_for(taken[p]->wtype) == a) same = p;
+    size_t same = 0;
+    while (same < i && !(taken[same]->x == j.x && taken[same]->n == j.n && taken[same]->k == j.k &&
+                         act_for(taken[same]->wtype) == a))
+      ++same;
     js[i].xa = xa + off[same];
     if (same == i)
       for (int64_t r = 0; r < j.n; ++r) convert_row(kt, a, j.x + r * j.k, xa + off[i] + r * js[i].xs, j.k);
