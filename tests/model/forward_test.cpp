@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // The forward pass against golden logits from the independent PyTorch reference
 // (tests/reference/model/llama_ref.py, float64) for random-weight models of both architectures.
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -11,6 +13,7 @@
 
 #include "fragua/base/file.h"
 #include "fragua/model/model.h"
+#include "fragua/model/random_model.h"
 #include "test_util.h"
 
 namespace fragua::model {
@@ -227,6 +230,39 @@ TEST(Context, LastLayerFeedForwardRunsForTheOutputRowsOnly) {
   EXPECT_EQ(rows_last, 1);
   ASSERT_EQ(every.size(), last.size());
   EXPECT_EQ(0, std::memcmp(every.data(), last.data(), every.size() * 4));
+}
+
+// At decode the CPU backend runs a layer's q, k and v (and gate, up), when each matrix is 1 MiB
+// or more, in one parallel region that converts their shared input once (cpu::matvecs). A model
+// that large gives, at 2 threads, the logits of 1 thread at every step.
+TEST(Context, WholeMatrixProductsAtDecodeGiveTheBitsOfOneThread) {
+  test::TempDir dir;
+  RandomModelSpec s;
+  s.n_vocab = 256, s.n_embd = 1024, s.n_layer = 1, s.n_head = 8, s.n_head_kv = 8, s.n_ff = 1024, s.n_ctx = 32;
+  s.dtype = DType::q8_0;  // 1024 x 1024: 1.1 MB per matrix
+  s.plain_init = true;
+  const std::string path = dir.file("m.gguf");
+  ASSERT_TRUE(write_random_model(s, path).ok());
+  auto model = Model::load(path);
+  ASSERT_TRUE(model.ok()) << model.error().message();
+  auto steps = [&](int threads) {
+    auto ctx = Context::create(**model, {.n_ctx = 32, .n_threads = threads});
+    EXPECT_TRUE(ctx.ok());
+    std::vector<float> out;
+    std::vector<int32_t> next = {1, 7, 42, 99};
+    for (int step = 0; step < 4; ++step) {
+      auto logits = (*ctx)->decode(next);
+      EXPECT_TRUE(logits.ok());
+      if (!logits.ok()) break;
+      out.insert(out.end(), logits->begin(), logits->end());
+      next = {static_cast<int32_t>(std::max_element(logits->begin(), logits->end()) - logits->begin())};
+    }
+    return out;
+  };
+  const auto one = steps(1), two = steps(2);
+  ASSERT_EQ(one.size(), 4u * 256u);
+  ASSERT_EQ(one.size(), two.size());
+  EXPECT_EQ(0, std::memcmp(one.data(), two.data(), one.size() * 4));
 }
 
 TEST(Context, RejectsBadTokensAndFullContext) {
