@@ -220,6 +220,9 @@ struct Kernels {
   void (*swiglu)(const float* gate, const float* up, int64_t n, float* y);  // y = silu(gate) * up
   SsmScanFn ssm_scan;
   SsmConvFn ssm_conv;
+  // Weight rows per thread tile of the float kernels' prompt products where the level's register
+  // tile height does not divide matmul's default (32); 0: the default.
+  int float_tile_m;
 };
 
 GemmFn gemm_for(const Kernels& t, DType w);

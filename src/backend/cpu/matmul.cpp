@@ -132,7 +132,7 @@ constexpr int64_t kTileN = 32;  // activation rows per tile: their Q8 copy stays
 // columns: 132-152 GFLOP/s at 64 x 36, 150-170 at 32 x 72, 2-4% more at 32 x 144). 144 is a
 // multiple of the register tiles' widths (6 columns at AVX-512, 2 at AVX2), so that no column
 // falls to the narrow remainder tiles, which convert each weight vector for one or two products.
-constexpr int64_t kTileMFloat = 32;
+constexpr int64_t kTileMFloat = 32;  // Kernels::float_tile_m where a level sets it
 constexpr int64_t kTileNFloat = 144;
 
 void run_rows(Job& j, int64_t r0, int64_t r1) {
@@ -450,7 +450,7 @@ void matmul(const void* w, DType wtype, int64_t m, int64_t k, const float* x, in
   j.gemm = g, j.w = static_cast<const uint8_t*>(w), j.ws = row_size(wtype, k);
   j.m = m, j.k = k, j.n = n, j.xa = xa, j.xs = xs, j.y = y;
   const bool floats = a == Act::f32 || a == Act::f16r || a == Act::bf16r;
-  j.tile_m = floats ? kTileMFloat : kTileM;
+  j.tile_m = floats ? (kt.float_tile_m > 0 ? kt.float_tile_m : kTileMFloat) : kTileM;
   j.tile_n = floats ? kTileNFloat : kTileN;
   j.tiles_m = (m + j.tile_m - 1) / j.tile_m;
   j.tiles_n = (n + j.tile_n - 1) / j.tile_n;

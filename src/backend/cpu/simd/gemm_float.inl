@@ -62,6 +62,7 @@ inline float v16_sum(V16 a) { return hsum(_mm256_add_ps(a.lo, a.hi)); }
 inline V16 v16_load_x(const float* p) { return {_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)}; }
 struct WF32 {
   static constexpr int64_t bytes(int64_t i) { return 4 * i; }
+  static __m256 load8(const uint8_t* p) { return _mm256_loadu_ps(reinterpret_cast<const float*>(p)); }
   static V16 load(const uint8_t* row, int64_t i) {
     const float* p = reinterpret_cast<const float*>(row) + i;
     return {_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)};
@@ -70,6 +71,7 @@ struct WF32 {
 };
 struct WF16 {
   static constexpr int64_t bytes(int64_t i) { return 2 * i; }
+  static __m256 load8(const uint8_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
   static V16 load(const uint8_t* row, int64_t i) {
     return {_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * i))),
             _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * i + 16)))};
@@ -113,6 +115,35 @@ float dot_float_matvec(int64_t k, const uint8_t* w, const float* x) {
 
 template <class W, int R, int C>
 void tile_float(int64_t k, const uint8_t* w, size_t ws, const uint8_t* const* x, float* y, size_t ys) {
+#ifndef __AVX512F__
+  // 256 bits: each 16-lane accumulator is two ymm; the 8 lanes of each half are done in turn, so
+  // that one column's activations and one row's weights take one register each (2RC + C + 1 live
+  // registers: a 3 x 2 tile fits the sixteen without spilling).
+  if constexpr (R * C > 1) {
+    __m256 acc[R][C][2];
+    for (int r = 0; r < R; ++r)
+      for (int c = 0; c < C; ++c) acc[r][c][0] = acc[r][c][1] = _mm256_setzero_ps();
+    const int64_t kv = k / 16 * 16;
+    for (int64_t i = 0; i < kv; i += 16) {
+      for (int hf = 0; hf < 2; ++hf) {
+        __m256 xv[C];
+        for (int c = 0; c < C; ++c) xv[c] = _mm256_loadu_ps(reinterpret_cast<const float*>(x[c]) + i + 8 * hf);
+        for (int r = 0; r < R; ++r) {
+          const __m256 wv = W::load8(w + r * ws + W::bytes(i + 8 * hf));
+          for (int c = 0; c < C; ++c) acc[r][c][hf] = _mm256_fmadd_ps(wv, xv[c], acc[r][c][hf]);
+        }
+      }
+    }
+    for (int r = 0; r < R; ++r) {
+      for (int c = 0; c < C; ++c) {
+        float s = v16_sum(V16{acc[r][c][0], acc[r][c][1]});
+        for (int64_t i = kv; i < k; ++i) s = std::fma(W::at(w + r * ws, i), reinterpret_cast<const float*>(x[c])[i], s);
+        y[c * ys + r] = s;
+      }
+    }
+    return;
+  }
+#endif
   V16 acc[R][C];
   for (int r = 0; r < R; ++r)
     for (int c = 0; c < C; ++c) acc[r][c] = v16_zero();
