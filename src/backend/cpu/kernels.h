@@ -220,8 +220,8 @@ struct Kernels {
   void (*swiglu)(const float* gate, const float* up, int64_t n, float* y);  // y = silu(gate) * up
   SsmScanFn ssm_scan;
   SsmConvFn ssm_conv;
-  // Weight rows per thread tile of the float kernels' prompt products where the level's register
-  // tile height does not divide matmul's default (32); 0: the default.
+  // Weight rows per thread tile of the float kernels' prompt products (matmul.cpp): a multiple of
+  // the level's register tile height, so that no row falls to the narrow remainder tiles.
   int float_tile_m;
 };
 

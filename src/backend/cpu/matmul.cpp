@@ -126,13 +126,13 @@ struct Job {
 
 constexpr int64_t kTileM = 64;  // weight rows per tile: a multiple of every micro-kernel height
 constexpr int64_t kTileN = 32;  // activation rows per tile: their Q8 copy stays in L2
-// Float weights: half the rows and more columns: a float activation row is 2-4 times the bytes
-// of a Q8 one, and each weight vector read (and, for F16/BF16, converted) then serves more
-// columns (1 thread, F16 4x6 register tiles over 3072 x 8192 and 8192 x 3072 weights, about 500
-// columns: 132-152 GFLOP/s at 64 x 36, 150-170 at 32 x 72, 2-4% more at 32 x 144). 144 is a
-// multiple of the register tiles' widths (6 columns at AVX-512, 2 at AVX2), so that no column
-// falls to the narrow remainder tiles, which convert each weight vector for one or two products.
-constexpr int64_t kTileMFloat = 32;  // Kernels::float_tile_m where a level sets it
+// Float weights: about half the rows (Kernels::float_tile_m: 32, 30 on AVX2 for its 3-row tiles)
+// and more columns: a float activation row is 2-4 times the bytes of a Q8 one, and each weight
+// vector read (and, for F16/BF16, converted) then serves more columns (1 thread, F16 4x6 register
+// tiles over 3072 x 8192 and 8192 x 3072 weights, about 500 columns: 132-152 GFLOP/s at 64 x 36,
+// 150-170 at 32 x 72, 2-4% more at 32 x 144). 144 is a multiple of the register tiles' widths
+// (6 columns at AVX-512, 2 at AVX2), so that no column falls to the narrow remainder tiles, which
+// convert each weight vector for one or two products.
 constexpr int64_t kTileNFloat = 144;
 
 void run_rows(Job& j, int64_t r0, int64_t r1) {
@@ -450,7 +450,7 @@ void matmul(const void* w, DType wtype, int64_t m, int64_t k, const float* x, in
   j.gemm = g, j.w = static_cast<const uint8_t*>(w), j.ws = row_size(wtype, k);
   j.m = m, j.k = k, j.n = n, j.xa = xa, j.xs = xs, j.y = y;
   const bool floats = a == Act::f32 || a == Act::f16r || a == Act::bf16r;
-  j.tile_m = floats ? (kt.float_tile_m > 0 ? kt.float_tile_m : kTileMFloat) : kTileM;
+  j.tile_m = floats ? kt.float_tile_m : kTileM;
   j.tile_n = floats ? kTileNFloat : kTileN;
   j.tiles_m = (m + j.tile_m - 1) / j.tile_m;
   j.tiles_n = (n + j.tile_n - 1) / j.tile_n;

@@ -60,6 +60,7 @@ const Kernels& kernels_avx512() {
       .swiglu = swiglu_simd,
       .ssm_scan = ssm_scan_simd,
       .ssm_conv = ssm_conv_simd,
+      .float_tile_m = 32,
   };
   return t;
 }

@@ -496,6 +496,7 @@ const Kernels& kernels_scalar() {
       .swiglu = swiglu_scalar,
       .ssm_scan = ssm_scan_scalar,
       .ssm_conv = ssm_conv_scalar,
+      .float_tile_m = 32,
   };
   return t;
 }
