@@ -32,6 +32,16 @@ inline __m256i dpbusd256(__m256i acc, __m256i u, __m256i s) {
 
 inline __m256i bcast4(const int8_t* p) { return _mm256_set1_epi32(load_i32(p)); }
 
+// Byte t (0..3) of every 32-bit lane, zero-extended, in both 16-bit halves of the lane: the scale
+// operand of a madd that multiplies a lane's two 16-bit pair sums by it and adds them.
+template <int t>
+inline __m256i lane_byte16(__m256i v) {
+  constexpr char z = static_cast<char>(0x80);
+  return _mm256_shuffle_epi8(
+      v, _mm256_setr_epi8(t, z, t, z, 4 + t, z, 4 + t, z, 8 + t, z, 8 + t, z, 12 + t, z, 12 + t, z, t, z, t, z, 4 + t,
+                          z, 4 + t, z, 8 + t, z, 8 + t, z, 12 + t, z, 12 + t, z));
+}
+
 // The 6-bit scales (sc) and minima (m) of each row of a Q4_K/Q5_K panel block as bytes of 32-bit
 // lanes: sc0..3, sc4..7, m0..3, m4..7 (k4_scale_min on 32-bit lanes). a: the three groups.
 template <class V, class Ops>
@@ -75,10 +85,12 @@ void kpanel45_256(int64_t nsb, const uint8_t* panel, const BlockQ8_K* const* xb,
       auto group = [&](auto gc) {
         constexpr int g = decltype(gc)::value;
         const __m256i sv = sm[g / 2];
+#ifdef FRAGUA_VNNI
         const __m256i sc_lo = lane_byte<(2 * g) % 4>(sv), sc_hi = lane_byte<(2 * g + 1) % 4>(sv);
         __m256i slo[C], shi[C];
         for (int c = 0; c < C; ++c) slo[c] = shi[c] = _mm256_setzero_si256();
-#ifndef FRAGUA_VNNI
+#else
+        const __m256i sc_lo = lane_byte16<(2 * g) % 4>(sv), sc_hi = lane_byte16<(2 * g + 1) % 4>(sv);
         __m256i tlo[C], thi[C];
 #endif
         for (int i = 0; i < 8; ++i) {
@@ -97,24 +109,27 @@ void kpanel45_256(int64_t nsb, const uint8_t* panel, const BlockQ8_K* const* xb,
             shi[c] = dpbusd256(shi[c], hi, bcast4(xb[c][b].qs + 64 * g + 32 + 4 * i));
           }
 #else
-          // maddubs pair sums added in 16 bits and widened once per run of i (exact: a pair is
-          // at most 2 * 15 * 128, eight of them 30720; with the fifth bit 2 * 31 * 128, four).
+          // maddubs pair sums added in 16 bits and widened once per run of i by a madd against
+          // the sub-block's scale (exact: a pair is at most 2 * 15 * 128, eight of them 30720;
+          // with the fifth bit 2 * 31 * 128, four; times a 6-bit scale, twice, within 32 bits):
+          // the integer that the scale's multiply of the widened sum gives.
           constexpr int run = Five ? 4 : 8;
           for (int c = 0; c < C; ++c) {
             const __m256i plo = _mm256_maddubs_epi16(lo, bcast4(xb[c][b].qs + 64 * g + 4 * i));
             const __m256i phi = _mm256_maddubs_epi16(hi, bcast4(xb[c][b].qs + 64 * g + 32 + 4 * i));
             tlo[c] = i % run == 0 ? plo : _mm256_add_epi16(tlo[c], plo);
             thi[c] = i % run == 0 ? phi : _mm256_add_epi16(thi[c], phi);
-            if (i % run == run - 1) {
-              slo[c] = _mm256_add_epi32(slo[c], _mm256_madd_epi16(tlo[c], _mm256_set1_epi16(1)));
-              shi[c] = _mm256_add_epi32(shi[c], _mm256_madd_epi16(thi[c], _mm256_set1_epi16(1)));
-            }
+            if (i % run == run - 1)
+              isum[c] = _mm256_add_epi32(isum[c], _mm256_add_epi32(_mm256_madd_epi16(tlo[c], sc_lo),
+                                                                   _mm256_madd_epi16(thi[c], sc_hi)));
           }
 #endif
         }
+#ifdef FRAGUA_VNNI
         for (int c = 0; c < C; ++c)
           isum[c] = _mm256_add_epi32(
               isum[c], _mm256_add_epi32(_mm256_mullo_epi32(slo[c], sc_lo), _mm256_mullo_epi32(shi[c], sc_hi)));
+#endif
       };
       group(std::integral_constant<int, 0>{});
       group(std::integral_constant<int, 1>{});
