@@ -86,8 +86,8 @@ void gemm_panels(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* 
 // signed products through |w| x sign(x, w) (exact: pair sums of maddubs stay within 2 * 128 * 127).
 // Blocks b0..b1 of half h, accumulating into acc. The accumulators are copied into a local array
 // for the loop: through the caller's pointer, every FMA's result was also stored at once (the
-// quant loads are of char type, which may alias them), and that store at every lane and block
-// held the Zen 3 matrix-vector product to a third of its in-cache speed.
+// quant loads are of char type, which may alias them): a store at every lane and block (Zen 3,
+// 1 thread, 512 x 4096 in L3: 0.071-0.074 -> 0.067-0.068 ms without).
 template <int C, int h>
 void q8panel8_blocks(int64_t b0, int64_t b1, int64_t nb, const uint8_t* panel, const Q8Row* xr,
                      __m256 (*acc_out)[8]) {
