@@ -94,15 +94,16 @@ struct WBF16 {
 };
 #endif
 
-// Matrix-vector: four independent fma chains hide the fma latency.
+// Matrix-vector: four independent fma chains hide the fma latency. No software prefetch: the
+// 4 KiB-ahead prefetch this loop had (+20% at 110M F16 when the weights were read from the
+// file's 4 KiB pages: it started the next page's TLB walk early) costs about a tenth of the
+// stream now that float weights are copied into huge pages (0.9B F16 decode replay, share of
+// the probe read: Zen 3 1 thread 74 -> 78-80%, Zen 5 1 thread 67-70 -> 78-84%).
 template <class W>
 float dot_float_matvec(int64_t k, const uint8_t* w, const float* x) {
   V16 a0 = v16_zero(), a1 = v16_zero(), a2 = v16_zero(), a3 = v16_zero();
   int64_t i = 0;
   for (; i + 64 <= k; i += 64) {
-    // One weight stream (rows one after the other): fetch 4 KB ahead of it.
-    _mm_prefetch(reinterpret_cast<const char*>(w) + W::bytes(i) + 4096, _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(w) + W::bytes(i) + 4096 + 64, _MM_HINT_T0);
     a0 = v16_fma(W::load(w, i), v16_load_x(x + i), a0);
     a1 = v16_fma(W::load(w, i + 16), v16_load_x(x + i + 16), a1);
     a2 = v16_fma(W::load(w, i + 32), v16_load_x(x + i + 32), a2);
