@@ -101,10 +101,7 @@ void q8panel8_blocks(int64_t b0, int64_t b1, int64_t nb, const uint8_t* panel, c
     if constexpr (C == 1) {
       // Half a block's bytes of the next run at every block of both passes (see Q8Panel8x2).
       constexpr int64_t half = Q8Panel::bytes / 2;
-      const uintptr_t a =
-          reinterpret_cast<uintptr_t>(panel + b1 * Q8Panel::bytes + (h * (b1 - b0) + (b - b0)) * half);
-      for (uintptr_t p = (a + 63) & ~uintptr_t{63}; p < a + half; p += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0);
+      prefetch_lines(panel + b1 * Q8Panel::bytes + (h * (b1 - b0) + (b - b0)) * half, half);
     }
     const __m256 dw =
         _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(f.at(Q8Panel::scales) + 16 * h)));
